@@ -1,1 +1,183 @@
-pub fn x(){}
+//! The rule registry and the checks that run on the checked program: graphs (PL2xxx),
+//! images (PL3xxx) and credentials (PL4xxx).
+//!
+//! A rule is one module under `rules/`: its metadata (code, name, default severity,
+//! documentation with a failing and a fixed example) and, for the checks that run
+//! here, its `check_*` hooks. Codes reported by the parser and the semantic layer
+//! (PL0xxx, PL1xxx, PL4002) have modules too, holding their documentation.
+//! [`RULES`] lists them all; nothing else needs to change to add one.
+
+pub mod creds;
+pub mod graph;
+pub mod image_ref;
+pub mod images;
+mod registry;
+pub mod rules;
+pub mod shell;
+pub mod suppress;
+
+pub use registry::{lookup, RULES};
+
+use plumb_config::Config;
+use plumb_diagnostics::{Diagnostic, FileId, Severity};
+use plumb_semantics::{FileModel, JobModel, PipelineModel};
+use plumb_syntax::Parse;
+use std::cell::OnceCell;
+
+/// What `plumb explain` prints and `plumb rules` lists.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub code: &'static str,
+    /// A short kebab-case name, e.g. `image-without-tag`.
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line.
+    pub summary: &'static str,
+    /// What the rule does and why it matters (Markdown).
+    pub explanation: &'static str,
+    /// A program the rule reports.
+    pub bad: &'static str,
+    /// The same program, fixed.
+    pub good: &'static str,
+}
+
+/// Source texts, for rules that point inside a string literal.
+pub trait Sources {
+    fn text(&self, file: FileId) -> &str;
+}
+
+pub struct FileCx<'a> {
+    pub file: FileId,
+    pub parse: &'a Parse,
+    pub model: &'a FileModel,
+    pub config: &'a Config,
+    pub sources: &'a dyn Sources,
+}
+
+pub struct PipelineCx<'a> {
+    pub pipeline: &'a PipelineModel,
+    pub config: &'a Config,
+    pub sources: &'a dyn Sources,
+}
+
+pub struct JobCx<'a> {
+    pub pipeline: &'a PipelineModel,
+    pub job: &'a JobModel,
+    pub config: &'a Config,
+    pub sources: &'a dyn Sources,
+    script: OnceCell<Vec<creds::ScriptFinding>>,
+}
+
+impl<'a> JobCx<'a> {
+    pub fn new(pipeline: &'a PipelineModel, job: &'a JobModel, config: &'a Config, sources: &'a dyn Sources) -> Self {
+        JobCx {
+            pipeline,
+            job,
+            config,
+            sources,
+            script: OnceCell::new(),
+        }
+    }
+    /// What the shell scan of the job's script found about its secrets (computed once).
+    pub fn script_findings(&self) -> &[creds::ScriptFinding] {
+        self.script.get_or_init(|| creds::scan_job(self))
+    }
+}
+
+/// A rule: its metadata, and the hooks it implements.
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check_file(&self, _cx: &FileCx, _out: &mut Vec<Diagnostic>) {}
+    fn check_pipeline(&self, _cx: &PipelineCx, _out: &mut Vec<Diagnostic>) {}
+    fn check_job(&self, _cx: &JobCx, _out: &mut Vec<Diagnostic>) {}
+}
+
+/// Runs the pipeline-level rules on one pipeline.
+pub fn check_pipeline(cx: &PipelineCx) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for rule in RULES {
+        rule.check_pipeline(cx, &mut out);
+    }
+    out
+}
+
+/// Runs the job-level rules on one job.
+pub fn check_job(cx: &JobCx) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for rule in RULES {
+        rule.check_job(cx, &mut out);
+    }
+    out
+}
+
+/// Runs the file-level rules.
+pub fn check_file_level(cx: &FileCx) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for rule in RULES {
+        rule.check_file(cx, &mut out);
+    }
+    out
+}
+
+/// Every check on one file: file, pipeline and job rules.
+pub fn check_file(cx: &FileCx) -> Vec<Diagnostic> {
+    let mut out = check_file_level(cx);
+    for p in &cx.model.pipelines {
+        out.extend(check_pipeline(&PipelineCx {
+            pipeline: p,
+            config: cx.config,
+            sources: cx.sources,
+        }));
+        for j in &p.jobs {
+            out.extend(check_job(&JobCx::new(p, j, cx.config, cx.sources)));
+        }
+    }
+    out
+}
+
+/// Merges diagnostics that report the same code at the same place (an image literal
+/// used by many jobs): the first is kept, with the others' places as secondary labels.
+pub fn merge_duplicates(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    let mut index: std::collections::HashMap<(&'static str, plumb_diagnostics::FileRange), usize> = Default::default();
+    for d in diags {
+        match index.get(&(d.code, d.primary.at)) {
+            Some(&i) => {
+                let kept = &mut out[i];
+                for s in d.secondary {
+                    if !kept.secondary.iter().any(|k| k.at == s.at) && kept.secondary.len() < 8 {
+                        kept.secondary.push(s);
+                    }
+                }
+            }
+            None => {
+                index.insert((d.code, d.primary.at), out.len());
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+/// Applies `plumb.toml`'s policy to the severities: `images.require_digest` makes
+/// PL3003 an error; then `lint.allow` drops, `lint.deny` raises and `lint.warn` lowers.
+pub fn apply_config(diags: Vec<Diagnostic>, config: &Config) -> Vec<Diagnostic> {
+    diags
+        .into_iter()
+        .filter_map(|mut d| {
+            let code = d.code.to_string();
+            if config.lint.allow.contains(&code) {
+                return None;
+            }
+            if d.code == rules::pl3003_tag_without_digest::RULE.code && config.images.require_digest {
+                d.severity = Severity::Error;
+            }
+            if config.lint.deny.contains(&code) {
+                d.severity = Severity::Error;
+            } else if config.lint.warn.contains(&code) {
+                d.severity = Severity::Warning;
+            }
+            Some(d)
+        })
+        .collect()
+}

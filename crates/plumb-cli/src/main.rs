@@ -1,1 +1,183 @@
-fn main(){}
+//! `plumb`: check, explain and list the rules of Plumb pipelines.
+
+mod error;
+mod render;
+mod workspace;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use error::CliError;
+use miette::NamedSource;
+use plumb_config::Config;
+use plumb_diagnostics::{Diagnostic, Severity};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use workspace::Session;
+
+/// Plumb: a typed language for CI/CD pipelines.
+///
+/// Write pipelines once in Plumb; `plumb check` proves them free of unpinned images,
+/// dependency cycles and credential misuse.
+#[derive(Parser)]
+#[command(name = "plumb", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check .plumb files for syntax, name, type, graph, image and credential problems.
+    ///
+    /// Exit status: 0 when no error was found (warnings allowed unless --deny-warnings),
+    /// 1 when an error was found, 2 when the files or plumb.toml could not be read.
+    /// plumb.toml is looked up from the first PATH upward.
+    Check {
+        /// Files or folders (every *.plumb file below them). Default: the current folder.
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Exit with status 1 when there are warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Print the documentation of a rule, with a failing and a fixed example.
+    Explain {
+        /// A code such as PL3001, or a rule name such as image-without-tag.
+        code: String,
+    },
+    /// List every rule: code, default severity, name and summary.
+    Rules,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    /// Source excerpts with labelled spans, for people.
+    Human,
+    /// One JSON array of diagnostics, for machines (see the README).
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // deeply nested input recurses: give the work a large stack (only what is touched
+    // is ever committed), so a hostile file gets a diagnostic rather than a crash
+    let worker = std::thread::Builder::new()
+        .stack_size(512 * 1024 * 1024)
+        .spawn(move || run(cli));
+    let result = match worker {
+        Ok(handle) => match handle.join() {
+            Ok(r) => r,
+            Err(_) => {
+                eprintln!("plumb: internal error (a bug: please report it with the input that caused it)");
+                return ExitCode::from(3);
+            }
+        },
+        Err(e) => Err(CliError::Output(e.to_string())),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{:?}", miette::Report::new(e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Check {
+            paths,
+            format,
+            deny_warnings,
+        } => check(paths, format, deny_warnings),
+        Command::Explain { code } => explain(&code),
+        Command::Rules => rules(),
+    }
+}
+
+fn check(mut paths: Vec<PathBuf>, format: Format, deny_warnings: bool) -> Result<ExitCode, CliError> {
+    if paths.is_empty() {
+        paths.push(PathBuf::from("."));
+    }
+    let config = load_config(&paths[0])?;
+    let session = Session::load(&paths, config)?;
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for f in session.files.iter().filter(|f| f.requested) {
+        diags.extend(f.load_diagnostics.iter().cloned());
+        for d in plumb_db::check_file(&session.db, session.ws, f.file) {
+            // an imported definition used by several files is reported once
+            if seen.insert((d.code, d.primary.at, d.message.clone())) {
+                diags.push(d.clone());
+            }
+        }
+    }
+    let requested = session.files.iter().filter(|f| f.requested).count();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = match format {
+        Format::Json => render::json(&session, &diags, &mut out),
+        Format::Human => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            render::human(&session, &diags, color, &mut out).and_then(|_| writeln!(out, "{}", render::summary(&diags, requested)))
+        }
+    };
+    written.map_err(|e| CliError::Output(e.to_string()))?;
+    let errors = diags.iter().any(|d| d.severity == Severity::Error);
+    let warnings = diags.iter().any(|d| d.severity == Severity::Warning);
+    Ok(if errors || (deny_warnings && warnings) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn load_config(start: &Path) -> Result<Config, CliError> {
+    let Some(path) = plumb_config::find_config_file(start) else {
+        return Ok(Config::default());
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| CliError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Config::parse(&text, |code| plumb_checks::lookup(code).is_some_and(|m| m.code == code)).map_err(|e| CliError::Config {
+        message: e.message,
+        span: e.span.map(Into::into),
+        src: NamedSource::new(path.display().to_string(), text),
+    })
+}
+
+fn explain(code: &str) -> Result<ExitCode, CliError> {
+    let Some(meta) = plumb_checks::lookup(code) else {
+        return Err(CliError::UnknownCode { code: code.to_string() });
+    };
+    let text = format!(
+        "{} {}: {}\n\nDefault severity: {}\n\n{}\n\nReported:\n\n{}\n\nFixed:\n\n{}\n",
+        meta.code,
+        meta.name,
+        meta.summary,
+        meta.severity,
+        meta.explanation,
+        indent(meta.bad),
+        indent(meta.good)
+    );
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn indent(code: &str) -> String {
+    code.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+}
+
+fn rules() -> Result<ExitCode, CliError> {
+    let mut out = String::new();
+    out.push_str(&format!("{:<8} {:<8} {:<26} {}\n", "CODE", "SEVERITY", "NAME", "SUMMARY"));
+    for rule in plumb_checks::RULES {
+        let m = rule.meta();
+        out.push_str(&format!("{:<8} {:<8} {:<26} {}\n", m.code, m.severity.as_str(), m.name, m.summary));
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,1 +1,191 @@
-pub fn x(){}
+//! `plumb.toml`: lint levels, the image policy and target settings (§10).
+//!
+//! Every key is optional. Unknown keys are errors, so a typo in a policy never
+//! silently turns it off.
+
+use serde::Deserialize;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "plumb.toml";
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub lint: LintConfig,
+    #[serde(default)]
+    pub images: ImagesConfig,
+    #[serde(default)]
+    pub targets: TargetsConfig,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct LintConfig {
+    /// Codes raised to errors.
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// Codes set to warnings.
+    #[serde(default)]
+    pub warn: Vec<String>,
+    /// Codes turned off.
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct ImagesConfig {
+    /// Every image must carry a digest: PL3003 becomes an error.
+    #[serde(default)]
+    pub require_digest: bool,
+    /// When set, images must come from one of these registries (PL3005).
+    pub allowed_registries: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsConfig {
+    #[serde(default)]
+    pub k8s: K8sConfig,
+    #[serde(default)]
+    pub gitops: GitopsConfig,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct K8sConfig {
+    pub namespace: Option<String>,
+    pub secret_name: Option<String>,
+    pub default_branch: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct GitopsConfig {
+    pub flavor: Option<Flavor>,
+    pub environments: Option<Vec<String>>,
+    pub repo_url: Option<String>,
+    pub secret_store: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    Argocd,
+    Flux,
+}
+
+/// A `plumb.toml` that cannot be used, with the byte range of the offending part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub message: String,
+    pub span: Option<Range<usize>>,
+}
+
+impl Config {
+    /// Parses a `plumb.toml`. `known_code` tells which diagnostic codes exist, so that
+    /// `deny = ["PL3330"]` is an error rather than a silent no-op.
+    pub fn parse(text: &str, known_code: impl Fn(&str) -> bool) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError {
+            message: e.message().to_string(),
+            span: e.span(),
+        })?;
+        let lists = [
+            ("deny", &config.lint.deny),
+            ("warn", &config.lint.warn),
+            ("allow", &config.lint.allow),
+        ];
+        for (list, codes) in lists {
+            for code in codes.iter() {
+                if !known_code(code) {
+                    return Err(ConfigError {
+                        message: format!("unknown code `{code}` in `lint.{list}` (see `plumb rules`)"),
+                        span: find_span(text, code),
+                    });
+                }
+                for (other, other_codes) in lists {
+                    if other != list && other_codes.contains(code) && list < other {
+                        return Err(ConfigError {
+                            message: format!("`{code}` is in both `lint.{list}` and `lint.{other}`"),
+                            span: find_span(text, code),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn default_branch(&self) -> &str {
+        self.targets.k8s.default_branch.as_deref().unwrap_or("main")
+    }
+}
+
+fn find_span(text: &str, needle: &str) -> Option<Range<usize>> {
+    let quoted = format!("\"{needle}\"");
+    text.find(&quoted).map(|i| i..i + quoted.len())
+}
+
+/// The nearest `plumb.toml` at or above `start` (a file or a folder).
+pub fn find_config_file(start: &Path) -> Option<PathBuf> {
+    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+    let mut dir = if start.is_dir() {
+        Some(start.as_path())
+    } else {
+        start.parent()
+    };
+    while let Some(d) = dir {
+        let candidate = d.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(code: &str) -> bool {
+        code.starts_with("PL")
+    }
+
+    #[test]
+    fn full_example_parses() {
+        let text = r#"
+[lint]
+deny  = ["PL3003"]
+allow = ["PL2005"]
+[images]
+require_digest     = true
+allowed_registries = ["registry.example.com", "docker.io"]
+[targets.k8s]
+namespace = "ci"
+[targets.gitops]
+flavor = "flux"
+environments = ["staging", "production"]
+"#;
+        let c = Config::parse(text, known).expect("valid");
+        assert!(c.images.require_digest);
+        assert_eq!(c.targets.gitops.flavor, Some(Flavor::Flux));
+        assert_eq!(c.default_branch(), "main");
+    }
+
+    #[test]
+    fn typos_are_errors_with_a_span() {
+        let err = Config::parse("[images]\nrequire_digests = true\n", known).unwrap_err();
+        assert!(err.message.contains("require_digests"), "{}", err.message);
+        assert!(err.span.is_some());
+    }
+
+    #[test]
+    fn unknown_and_conflicting_codes() {
+        assert!(Config::parse("[lint]\ndeny = [\"XX1\"]\n", known).is_err());
+        let err = Config::parse("[lint]\ndeny = [\"PL1\"]\nallow = [\"PL1\"]\n", known).unwrap_err();
+        assert!(err.message.contains("both"));
+    }
+}

@@ -1,1 +1,216 @@
-pub fn x(){}
+//! The salsa database: the one place where queries meet.
+//!
+//! Inputs are the workspace (its files and its configuration) and each file's text.
+//! Queries: [`parse`] per file, [`analyze`] (names, types, the lowered model) per file,
+//! and [`check_file`] (every diagnostic of a file, after `plumb.toml` and
+//! `# plumb-allow:` comments are applied). The CLI and the language server both ask
+//! these queries; nothing else caches.
+
+use plumb_checks::suppress::Allowances;
+use plumb_checks::{FileCx, Sources};
+use plumb_config::Config;
+use plumb_diagnostics::{Diagnostic, FileId, LineIndex};
+use plumb_semantics::{FileAnalysis, SourceDb};
+use plumb_syntax::Parse;
+use salsa::{Durability, Setter};
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+/// One `.plumb` file.
+#[salsa::input]
+pub struct SourceFile {
+    #[returns(copy)]
+    pub id: FileId,
+    #[returns(ref)]
+    pub path: PathBuf,
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// The files being worked on together, and their configuration.
+#[salsa::input]
+pub struct Workspace {
+    #[returns(ref)]
+    pub files: Vec<SourceFile>,
+    #[returns(ref)]
+    pub config: Config,
+}
+
+#[salsa::db]
+pub trait Db: salsa::Database {}
+
+#[salsa::db]
+#[derive(Clone)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database {
+            storage: salsa::Storage::new(None),
+        }
+    }
+}
+
+impl Database {
+    /// A database that reports every salsa event to `log` (used by the tests that prove
+    /// what an edit re-executes).
+    pub fn with_event_log(log: impl Fn(salsa::Event) + Send + Sync + 'static) -> Self {
+        Database {
+            storage: salsa::Storage::new(Some(Box::new(log))),
+        }
+    }
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+#[salsa::db]
+impl Db for Database {}
+
+/// How a file's text came to the database, which tells salsa how often it changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A buffer open in an editor: changes on every keystroke.
+    OpenBuffer,
+    /// A file on disk.
+    Disk,
+}
+
+impl Origin {
+    fn durability(self) -> Durability {
+        match self {
+            Origin::OpenBuffer => Durability::LOW,
+            Origin::Disk => Durability::MEDIUM,
+        }
+    }
+}
+
+/// Adds a file to a database (the workspace's file list is set separately).
+pub fn new_file(db: &Database, id: FileId, path: PathBuf, text: String, origin: Origin) -> SourceFile {
+    SourceFile::builder(id, path, text)
+        .text_durability(origin.durability())
+        .new(db)
+}
+
+pub fn new_workspace(db: &Database, files: Vec<SourceFile>, config: Config) -> Workspace {
+    Workspace::builder(files, config)
+        .config_durability(Durability::HIGH)
+        .new(db)
+}
+
+/// Replaces a file's text.
+pub fn set_text(db: &mut Database, file: SourceFile, text: String, origin: Origin) {
+    file.set_text(db).with_durability(origin.durability()).to(text);
+}
+
+/// Lexes and parses one file.
+#[salsa::tracked(returns(ref))]
+pub fn parse(db: &dyn Db, file: SourceFile) -> Parse {
+    plumb_syntax::parse(file.text(db))
+}
+
+/// The line index of a file, for turning spans into lines and columns.
+#[salsa::tracked(returns(ref))]
+pub fn line_index(db: &dyn Db, file: SourceFile) -> LineIndex {
+    LineIndex::new(file.text(db))
+}
+
+/// Files of the workspace by their path.
+#[salsa::tracked(returns(ref))]
+pub fn files_by_path(db: &dyn Db, ws: Workspace) -> HashMap<PathBuf, SourceFile> {
+    ws.files(db).iter().map(|f| (f.path(db).clone(), *f)).collect()
+}
+
+/// Names and types of one file, and its lowered pipelines.
+#[salsa::tracked(returns(ref))]
+pub fn analyze(db: &dyn Db, ws: Workspace, file: SourceFile) -> FileAnalysis {
+    let view = View { db, ws };
+    plumb_semantics::analyze_file(&view, file.id(db))
+}
+
+/// Every diagnostic of one file, sorted, with `plumb.toml` and `# plumb-allow:` applied.
+#[salsa::tracked(returns(ref))]
+pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnostic> {
+    let view = View { db, ws };
+    let id = file.id(db);
+    let parse = parse(db, file);
+    let analysis = analyze(db, ws, file);
+    let config = ws.config(db);
+    let mut diags: Vec<Diagnostic> = parse.errors.iter().map(|e| e.to_diagnostic(id)).collect();
+    diags.extend(analysis.diagnostics.iter().cloned());
+    diags.extend(plumb_checks::check_file(&FileCx {
+        file: id,
+        parse,
+        model: &analysis.model,
+        config,
+        sources: &view,
+    }));
+    let diags = plumb_checks::merge_duplicates(diags);
+    let mut diags = plumb_checks::apply_config(diags, config);
+    diags.retain(|d| !view.suppressed(d));
+    diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diags
+}
+
+/// The semantic layer's and the checks' view of the database.
+struct View<'db> {
+    db: &'db dyn Db,
+    ws: Workspace,
+}
+
+impl<'db> View<'db> {
+    fn file(&self, id: FileId) -> SourceFile {
+        self.ws.files(self.db)[id.0 as usize]
+    }
+
+    /// Whether a `# plumb-allow:` comment in the diagnostic's file silences it.
+    fn suppressed(&self, d: &Diagnostic) -> bool {
+        let file = self.file(d.file());
+        let text = file.text(self.db);
+        let index = line_index(self.db, file);
+        let allow = Allowances::from_comments(text, &parse(self.db, file).comments, index);
+        allow.allows(index.line_of(d.primary.at.range.start as usize), d.code)
+    }
+}
+
+impl SourceDb for View<'_> {
+    fn parse(&self, file: FileId) -> &Parse {
+        parse(self.db, self.file(file))
+    }
+
+    fn resolve_import(&self, from: FileId, path: &str) -> Option<FileId> {
+        let base = self.file(from).path(self.db).parent().unwrap_or(Path::new(""));
+        let target = normalize(&base.join(path));
+        files_by_path(self.db, self.ws).get(&target).map(|f| f.id(self.db))
+    }
+
+    fn file_name(&self, file: FileId) -> String {
+        let path = self.file(file).path(self.db);
+        path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+}
+
+impl Sources for View<'_> {
+    fn text(&self, file: FileId) -> &str {
+        self.file(file).text(self.db)
+    }
+}
+
+/// `a/b/../c` is `a/c`: import paths are resolved without touching the disk.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}

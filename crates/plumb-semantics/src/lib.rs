@@ -1,1 +1,49 @@
-pub fn x(){}
+//! Names, scopes, types and template instantiation.
+//!
+//! Input: parsed files (through [`SourceDb`]). Output: a [`FileModel`] per file — the
+//! pipelines with their stages and jobs, every value evaluated, templates instantiated,
+//! defaults and environments merged — and the PL1xxx diagnostics (plus PL4002, a type
+//! error on secrets). This crate knows nothing of graphs, image policies, credentials
+//! in scripts, or any output format.
+
+pub mod codes;
+pub mod eval;
+pub mod fields;
+mod lower;
+pub mod model;
+pub mod scope;
+pub mod types;
+pub mod value;
+
+pub use model::*;
+pub use value::*;
+
+use plumb_diagnostics::{Diagnostic, FileId};
+use plumb_syntax::Parse;
+
+/// What the semantic layer needs from the outside world.
+pub trait SourceDb {
+    fn parse(&self, file: FileId) -> &Parse;
+    /// The file an `import "path"` in `from` refers to, if it exists.
+    fn resolve_import(&self, from: FileId, path: &str) -> Option<FileId>;
+    /// A short name for messages (`common.plumb`).
+    fn file_name(&self, file: FileId) -> String;
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FileAnalysis {
+    pub model: FileModel,
+    /// Name and type diagnostics located in this file.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks the names and types of one file and lowers its pipelines.
+pub fn analyze_file(db: &dyn SourceDb, file: FileId) -> FileAnalysis {
+    let mut ev = eval::Evaluator::new(db);
+    let model = lower::Lowering { ev: &mut ev, file }.lower_file();
+    // diagnostics about other files' definitions are reported when those files are checked
+    let mut diagnostics: Vec<Diagnostic> = ev.diags.into_iter().filter(|d| d.file() == file).collect();
+    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diagnostics.dedup();
+    FileAnalysis { model, diagnostics }
+}

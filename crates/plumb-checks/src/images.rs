@@ -1,0 +1,70 @@
+//! Shared by the image rules: every image a job uses, parsed once per use.
+
+use crate::image_ref::{self, ImageRef, RefError};
+use crate::{JobCx, Sources};
+use plumb_diagnostics::{Diagnostic, FileRange, Severity, TextRange};
+use plumb_semantics::{Value, ValueKind};
+
+pub struct ImageUse<'a> {
+    pub text: &'a str,
+    /// Where the literal was written.
+    pub literal: FileRange,
+    /// `image` or `service`.
+    pub role: &'static str,
+    pub parsed: Result<ImageRef, RefError>,
+}
+
+/// The job's `image` and `services`, skipping values that are not known strings
+/// (errors already reported by the type checker).
+pub fn job_images<'a>(cx: &JobCx<'a>) -> Vec<ImageUse<'a>> {
+    let mut uses = Vec::new();
+    let mut push = |v: &'a Value, role| {
+        if let ValueKind::Str(text) = &v.kind {
+            uses.push(ImageUse {
+                text,
+                literal: v.origin,
+                role,
+                parsed: image_ref::parse(text),
+            });
+        }
+    };
+    if let Some(v) = cx.job.image() {
+        push(v, "image");
+    }
+    for v in cx.job.services() {
+        push(v, "service");
+    }
+    uses
+}
+
+/// A diagnostic on an image literal, with a note at the job that uses it.
+pub fn image_diagnostic(cx: &JobCx, code: &'static str, severity: Severity, u: &ImageUse, message: String, label: impl Into<String>) -> Diagnostic {
+    let mut d = Diagnostic::new(code, severity, u.literal, message).with_label(label);
+    if !u.literal.range.contains(cx.job.name_at.range.start as usize) {
+        d = d.with_secondary(cx.job.name_at, format!("used as the {} of job `{}`", u.role, cx.job.name));
+    }
+    d
+}
+
+/// The range of bytes `start..end` of the reference inside its literal, when the
+/// literal is written plainly (no escapes); otherwise the whole literal.
+pub fn inner_range(sources: &dyn Sources, u: &ImageUse, start: usize, end: usize) -> FileRange {
+    let text = sources.text(u.literal.file);
+    let lit = u.literal.range;
+    let written = text.get(lit.start as usize..lit.end as usize).unwrap_or("");
+    if written.len() == u.text.len() + 2 && &written[1..written.len() - 1] == u.text && end > start {
+        FileRange {
+            file: u.literal.file,
+            range: TextRange::new(lit.start as usize + 1 + start, lit.start as usize + 1 + end),
+        }
+    } else {
+        u.literal
+    }
+}
+
+/// A suggestion of the pinned form of a reference.
+pub fn pinned_example(r: &ImageRef, text: &str) -> String {
+    let base = text.split('@').next().unwrap_or(text);
+    let base = if r.tag.is_some() { base.to_string() } else { format!("{base}:<version>") };
+    format!("\"{base}@sha256:<digest>\"")
+}

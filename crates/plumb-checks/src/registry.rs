@@ -1,0 +1,44 @@
+//! The list of every rule. Adding a rule: write its module under `rules/`, add it to
+//! `rules/mod.rs` and here.
+
+use crate::rules::*;
+use crate::{Rule, RuleMeta};
+
+pub static RULES: &[&dyn Rule] = &[
+    &pl0001_syntax_error::Check,
+    &pl1001_unknown_name::Check,
+    &pl1002_duplicate_definition::Check,
+    &pl1003_type_mismatch::Check,
+    &pl1004_unknown_field::Check,
+    &pl1005_missing_field::Check,
+    &pl1006_import_not_found::Check,
+    &pl1007_import_cycle::Check,
+    &pl1008_bad_instantiation::Check,
+    &pl1009_recursive_let::Check,
+    &pl1010_shadowed_name::Check,
+    &pl2001_job_cycle::Check,
+    &pl2002_stage_cycle::Check,
+    &pl2003_needs_later_stage::Check,
+    &pl2004_needs_itself::Check,
+    &pl2005_needs_removed_job::Check,
+    &pl3001_image_without_tag::Check,
+    &pl3002_mutable_tag::Check,
+    &pl3003_tag_without_digest::Check,
+    &pl3004_malformed_image::Check,
+    &pl3005_registry_not_allowed::Check,
+    &pl4001_hardcoded_credential::Check,
+    &pl4002_secret_misuse::Check,
+    &pl4003_secret_printed::Check,
+    &pl4004_secret_in_arguments::Check,
+    &pl4005_secret_unpinned_image::Check,
+    &pl4006_secret_in_merge_request::Check,
+    &pl4007_secret_in_artifacts::Check,
+];
+
+/// The rule with this code (case-insensitive) or name.
+pub fn lookup(code_or_name: &str) -> Option<&'static RuleMeta> {
+    RULES
+        .iter()
+        .map(|r| r.meta())
+        .find(|m| m.code.eq_ignore_ascii_case(code_or_name) || m.name == code_or_name)
+}

@@ -1,0 +1,24 @@
+//! PL1006 import-not-found: An imported file does not exist.
+//!
+//! Reported by the parser or the semantic layer; this module holds its documentation.
+
+use crate::{Rule, RuleMeta};
+use plumb_diagnostics::Severity;
+
+pub static RULE: RuleMeta = RuleMeta {
+    code: "PL1006",
+    name: "import-not-found",
+    severity: Severity::Error,
+    summary: r####"An imported file does not exist."####,
+    explanation: r####"`import "path"` is resolved relative to the importing file's folder. The file must exist and be readable; its top-level lets, secrets and templates then come into scope (or, with `as NAME`, as `NAME.x`)."####,
+    bad: r####"import "commons.plumb""####,
+    good: r####"import "common.plumb""####,
+};
+
+pub struct Check;
+
+impl Rule for Check {
+    fn meta(&self) -> &'static RuleMeta {
+        &RULE
+    }
+}

@@ -1,0 +1,26 @@
+//! PL1009 recursive-let: A `let` is defined in terms of itself.
+//!
+//! Reported by the parser or the semantic layer; this module holds its documentation.
+
+use crate::{Rule, RuleMeta};
+use plumb_diagnostics::Severity;
+
+pub static RULE: RuleMeta = RuleMeta {
+    code: "PL1009",
+    name: "recursive-let",
+    severity: Severity::Error,
+    summary: r####"A `let` is defined in terms of itself."####,
+    explanation: r####"A `let` value is computed once, when the program is compiled; a let that refers to itself, directly or through other lets, has no value."####,
+    bad: r####"let a = "${b}-x"
+let b = "${a}-y""####,
+    good: r####"let a = "base-x"
+let b = "${a}-y""####,
+};
+
+pub struct Check;
+
+impl Rule for Check {
+    fn meta(&self) -> &'static RuleMeta {
+        &RULE
+    }
+}

@@ -1,0 +1,35 @@
+//! PL2004 needs-itself: A job lists itself in `needs`.
+
+#[allow(unused_imports)]
+use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
+use plumb_diagnostics::{Diagnostic, Severity};
+
+pub static RULE: RuleMeta = RuleMeta {
+    code: "PL2004",
+    name: "needs-itself",
+    severity: Severity::Error,
+    summary: r####"A job lists itself in `needs`."####,
+    explanation: r####"A job cannot wait for itself to finish. This is usually a copy-paste mistake in `needs`."####,
+    bad: r####"pipeline web { stage ci { job build { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["make"], needs = [build] } } }"####,
+    good: r####"pipeline web { stage ci { job build { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["make"] } } }"####,
+};
+
+pub struct Check;
+
+impl Rule for Check {
+    fn meta(&self) -> &'static RuleMeta {
+        &RULE
+    }
+
+    fn check_pipeline(&self, cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
+        for (i, job) in cx.pipeline.jobs.iter().enumerate() {
+            for need in job.needs.iter().filter(|n| n.target == Some(i)) {
+                out.push(
+                    Diagnostic::new(RULE.code, RULE.severity, need.at, format!("job `{}` needs itself", job.name))
+                        .with_label("a job cannot wait for itself")
+                        .with_help(format!("remove `{}` from its own `needs`", job.name)),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! PL3002 mutable-tag: An image tag that moves: `latest`, `main`, `master`, `stable`, `edge`, `nightly`.
+
+#[allow(unused_imports)]
+use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
+use plumb_diagnostics::{Diagnostic, Severity};
+use crate::images::{image_diagnostic, job_images, inner_range, pinned_example};
+
+/// Tags that are re-pushed as a matter of course.
+pub const MUTABLE_TAGS: &[&str] = &["latest", "main", "master", "stable", "edge", "nightly"];
+
+pub static RULE: RuleMeta = RuleMeta {
+    code: "PL3002",
+    name: "mutable-tag",
+    severity: Severity::Error,
+    summary: r####"An image tag that moves: `latest`, `main`, `master`, `stable`, `edge`, `nightly`."####,
+    explanation: r####"These tags are re-pushed all the time: the image a job runs changes without any change to the pipeline. Use a version tag, pinned by digest. A digest after the tag (`name:latest@sha256:…`) pins the image, and is not reported."####,
+    bad: r####"pipeline web { stage test { job unit { image = "node:latest", run = ["npm test"] } } }"####,
+    good: r####"pipeline web { stage test { job unit { image = "node:20.17.0@sha256:545ea538461003efdc8c81c244531b003f6f26cfccf6c0073b3239fdedf49446", run = ["npm test"] } } }"####,
+};
+
+pub struct Check;
+
+impl Rule for Check {
+    fn meta(&self) -> &'static RuleMeta {
+        &RULE
+    }
+
+    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
+        for u in job_images(cx) {
+            let Ok(r) = &u.parsed else { continue };
+            let Some(tag) = r.tag.as_deref() else { continue };
+            if r.digest.is_none() && MUTABLE_TAGS.contains(&tag.to_ascii_lowercase().as_str()) {
+                let tag_start = u.text.rfind(':').map_or(0, |i| i + 1);
+                let mut d = image_diagnostic(cx, RULE.code, RULE.severity, &u,
+                    format!("image `{}` uses the mutable tag `{tag}`", u.text), "this tag is re-pushed")
+                    .with_help(format!("use a version tag pinned by digest: {}", pinned_example(r, &u.text[..tag_start.saturating_sub(1)])));
+                d.primary.at = inner_range(cx.sources, &u, tag_start, u.text.len());
+                out.push(d);
+            }
+        }
+    }
+}

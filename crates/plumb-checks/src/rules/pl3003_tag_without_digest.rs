@@ -1,0 +1,38 @@
+//! PL3003 tag-without-digest: An image pinned by tag only, without a digest.
+
+#[allow(unused_imports)]
+use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
+use plumb_diagnostics::{Diagnostic, Severity};
+use crate::images::{image_diagnostic, job_images, pinned_example};
+use crate::rules::pl3002_mutable_tag::MUTABLE_TAGS;
+
+pub static RULE: RuleMeta = RuleMeta {
+    code: "PL3003",
+    name: "tag-without-digest",
+    severity: Severity::Warning,
+    summary: r####"An image pinned by tag only, without a digest."####,
+    explanation: r####"A tag such as `1.36.1` is a name that the image's publisher can point at another image at any time; only a digest (`@sha256:…`) names exactly one image. A warning by default; an error when `plumb.toml` sets `[images] require_digest = true`. Find the digest with `docker buildx imagetools inspect NAME:TAG` or `crane digest NAME:TAG`."####,
+    bad: r####"pipeline web { stage test { job unit { image = "busybox:1.36.1", run = ["true"] } } }"####,
+    good: r####"pipeline web { stage test { job unit { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["true"] } } }"####,
+};
+
+pub struct Check;
+
+impl Rule for Check {
+    fn meta(&self) -> &'static RuleMeta {
+        &RULE
+    }
+
+    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
+        for u in job_images(cx) {
+            let Ok(r) = &u.parsed else { continue };
+            let Some(tag) = r.tag.as_deref() else { continue };
+            if r.digest.is_none() && !MUTABLE_TAGS.contains(&tag.to_ascii_lowercase().as_str()) {
+                let d = image_diagnostic(cx, RULE.code, RULE.severity, &u,
+                    format!("image `{}` is pinned by tag only", u.text), "a tag can be moved to another image")
+                    .with_help(format!("add the digest: {} (`docker buildx imagetools inspect {}` shows it)", pinned_example(r, u.text), u.text));
+                out.push(d);
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! PL3004 malformed-image: An image reference that does not follow the OCI reference grammar.
+
+#[allow(unused_imports)]
+use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
+use plumb_diagnostics::{Diagnostic, Severity};
+use crate::images::{image_diagnostic, job_images, inner_range};
+
+pub static RULE: RuleMeta = RuleMeta {
+    code: "PL3004",
+    name: "malformed-image",
+    severity: Severity::Error,
+    summary: r####"An image reference that does not follow the OCI reference grammar."####,
+    explanation: r####"Image references are `[registry[:port]/]path[:tag][@algorithm:hex]`: path components in lowercase letters, digits and separators, a tag of at most 128 letters, digits, `_`, `.` or `-`, and a digest whose hex part has the algorithm's exact length (`sha256`: 64 lowercase hex digits). A malformed reference fails only when the job starts; Plumb reports it now, pointing at the offending part."####,
+    bad: r####"pipeline web { stage test { job unit { image = "alpine:3.20@sha256:abc123", run = ["true"] } } }"####,
+    good: r####"pipeline web { stage test { job unit { image = "alpine:3.20@sha256:beefdbd8a1da6d2915566fde36db9db0b524eb737fc57cd1367effd16dc0d06d", run = ["true"] } } }"####,
+};
+
+pub struct Check;
+
+impl Rule for Check {
+    fn meta(&self) -> &'static RuleMeta {
+        &RULE
+    }
+
+    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
+        for u in job_images(cx) {
+            let Err(e) = &u.parsed else { continue };
+            let mut d = image_diagnostic(cx, RULE.code, RULE.severity, &u,
+                format!("malformed image reference `{}`: {}", u.text, e.message), "not a valid image reference")
+                .with_help("write `[registry[:port]/]name[:tag][@sha256:<64 hex digits>]`, e.g. \"registry.example.com/tools/kubectl:1.30.2@sha256:…\"");
+            d.primary.at = inner_range(cx.sources, &u, e.start, e.end);
+            out.push(d);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! What a hard-coded credential looks like (PL4001).
+
+/// Names of environment variables that hold credentials.
+const CREDENTIAL_WORDS: &[&str] = &["TOKEN", "PASSWORD", "PASSWD", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY"];
+
+/// Whether an environment variable's name says it holds a credential.
+pub fn credential_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    CREDENTIAL_WORDS.iter().any(|w| upper.contains(w))
+}
+
+/// Whether a value bound to such a name is a literal credential rather than a
+/// reference to another variable (`$CI_JOB_TOKEN`), a file path or a placeholder.
+pub fn is_literal_credential(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty() {
+        return false;
+    }
+    let is_var_ref = (v.starts_with('$') && !v[1..].contains(|c: char| c.is_whitespace()))
+        || v.starts_with("${") && v.ends_with('}');
+    let is_path = v.starts_with('/') || v.starts_with("./");
+    let placeholder = matches!(v.to_ascii_lowercase().as_str(), "true" | "false" | "none" | "null" | "changeme" | "<redacted>" | "xxx");
+    !(is_var_ref || is_path || placeholder)
+}
+
+/// Credential-shaped substrings of `text`: (kind, start, end).
+pub fn find(text: &str) -> Vec<(&'static str, usize, usize)> {
+    let mut found = Vec::new();
+    if let Some(start) = text.find("-----BEGIN") {
+        if let Some(rel) = text[start..].find("PRIVATE KEY-----") {
+            found.push(("a private key", start, start + rel + "PRIVATE KEY-----".len()));
+        }
+    }
+    let b = text.as_bytes();
+    let word_start = |i: usize| i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+    let run = |i: usize, ok: &dyn Fn(u8) -> bool| b[i..].iter().take_while(|c| ok(**c)).count();
+    let alnum = |c: u8| c.is_ascii_alphanumeric();
+    for (i, _) in text.char_indices() {
+        if !word_start(i) {
+            continue;
+        }
+        let rest = &text[i..];
+        if rest.starts_with("AKIA") {
+            let n = run(i + 4, &|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            if n == 16 {
+                found.push(("an AWS access key", i, i + 20));
+            }
+        } else if rest.starts_with("glpat-") {
+            let n = run(i + 6, &|c| alnum(c) || c == b'_' || c == b'-');
+            if n >= 20 {
+                found.push(("a GitLab personal access token", i, i + 6 + n));
+            }
+        } else if rest.starts_with("github_pat_") {
+            let n = run(i + 11, &|c| alnum(c) || c == b'_');
+            if n >= 22 {
+                found.push(("a GitHub personal access token", i, i + 11 + n));
+            }
+        } else if ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"].iter().any(|p| rest.starts_with(p)) {
+            let n = run(i + 4, &alnum);
+            if n >= 36 {
+                found.push(("a GitHub token", i, i + 4 + n));
+            }
+        } else if rest.len() > 5 && rest.starts_with("xox") && b"baprs".contains(&b[i + 3]) && b[i + 4] == b'-' {
+            let n = run(i + 5, &|c| alnum(c) || c == b'-');
+            if n >= 10 {
+                found.push(("a Slack token", i, i + 5 + n));
+            }
+        } else if let Some(end) = url_with_password(text, i) {
+            found.push(("a URL with a password", i, end));
+        }
+    }
+    found
+}
+
+/// `scheme://user:password@host…` starting at `i`: the end of the userinfo.
+fn url_with_password(text: &str, i: usize) -> Option<usize> {
+    let rest = &text[i..];
+    let scheme_len = rest.find("://")?;
+    let scheme = &rest[..scheme_len];
+    if scheme.is_empty() || !scheme.starts_with(|c: char| c.is_ascii_alphabetic()) || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c)) {
+        return None;
+    }
+    let after = &rest[scheme_len + 3..];
+    let authority_end = after.find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\'').unwrap_or(after.len());
+    let authority = &after[..authority_end];
+    let at = authority.rfind('@')?;
+    let (user, password) = authority[..at].split_once(':')?;
+    let is_reference = password.starts_with('$') || password.starts_with("${") || password.starts_with('<') || password == "*" || password.chars().all(|c| c == '*' || c == 'x');
+    if user.is_empty() || password.is_empty() || is_reference || at + 1 >= authority.len() {
+        return None;
+    }
+    Some(i + scheme_len + 3 + at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_common_tokens() {
+        let kinds = |t: &str| find(t).into_iter().map(|f| f.0).collect::<Vec<_>>();
+        assert_eq!(kinds("ghp_abcdefghijklmnopqrstuvwxyz0123456789"), ["a GitHub token"]);
+        assert_eq!(kinds("key AKIAIOSFODNN7EXAMPLE"), ["an AWS access key"]);
+        assert_eq!(kinds("glpat-xxxxxxxxxxxxxxxxxxxx"), ["a GitLab personal access token"]);
+        assert_eq!(kinds("xoxb-1234567890-abc"), ["a Slack token"]);
+        assert_eq!(kinds("https://deploy:hunter2@git.example.com/x.git"), ["a URL with a password"]);
+        assert_eq!(kinds("-----BEGIN OPENSSH PRIVATE KEY-----\nabc"), ["a private key"]);
+    }
+
+    #[test]
+    fn ordinary_values_are_not_credentials() {
+        for t in [
+            "https://git.example.com/x.git",
+            "https://user@git.example.com",
+            "https://user:$TOKEN@git.example.com",
+            "sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91",
+            "3f2b1c9d8e7a6f5b4c3d2e1f0a9b8c7d6e5f4a3b",
+            "123e4567-e89b-12d3-a456-426614174000",
+            "postgres://localhost:5432/db",
+            "ghp_short",
+        ] {
+            assert!(find(t).is_empty(), "{t}");
+        }
+        assert!(!is_literal_credential("$CI_JOB_TOKEN"));
+        assert!(!is_literal_credential("${CI_JOB_TOKEN}"));
+        assert!(is_literal_credential("s3cr3t-value"));
+    }
+}

@@ -1,0 +1,522 @@
+//! A shell-aware scan of job scripts: enough of POSIX sh to know, for each simple
+//! command, its words, the variables each word expands, its redirections, here-docs
+//! and here-strings, and whether it reads from or writes to a pipe.
+//!
+//! It is not a shell parser: control flow (`if`, loops) is read as a flat sequence of
+//! commands, which is what the credential checks need.
+
+/// A `$NAME` or `${NAME…}` expansion, with its byte range in the script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VarRef {
+    pub name: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Word {
+    /// The word with quotes removed and expansions left as written.
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    pub vars: Vec<VarRef>,
+    /// Whether any part was quoted (`'…'` or `"…"`).
+    pub quoted: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedirectKind {
+    /// `>`, `>>`, `&>`, `2>`, …: writes to a file.
+    Write,
+    /// `<`: reads a file.
+    Read,
+    /// `>&2`, `2>&1`: duplicates a descriptor.
+    Dup,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redirect {
+    pub kind: RedirectKind,
+    /// The descriptor written (1 for `>`, 2 for `2>`), `None` for `&>` (both).
+    pub fd: Option<u32>,
+    pub target: Word,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Command {
+    /// `NAME=value` words before the command name.
+    pub assignments: Vec<(String, Word)>,
+    /// The command name and its arguments.
+    pub words: Vec<Word>,
+    pub redirects: Vec<Redirect>,
+    /// The body of a here-doc fed to the command (only its expansions matter).
+    pub heredoc_vars: Vec<VarRef>,
+    /// `<<< word`
+    pub here_string: Option<Word>,
+    pub piped_in: bool,
+    pub piped_out: bool,
+}
+
+impl Command {
+    /// The command name, after wrappers such as `sudo`, `command`, `exec` and `time`.
+    pub fn name_index(&self) -> Option<usize> {
+        let mut i = 0;
+        while let Some(w) = self.words.get(i) {
+            match w.text.as_str() {
+                "sudo" | "command" | "exec" | "time" | "nohup" => i += 1,
+                _ => return Some(i),
+            }
+        }
+        None
+    }
+    pub fn name(&self) -> Option<&str> {
+        self.name_index().map(|i| self.words[i].text.as_str())
+    }
+    pub fn args(&self) -> &[Word] {
+        match self.name_index() {
+            Some(i) => &self.words[i + 1..],
+            None => &[],
+        }
+    }
+    /// Whether standard output goes to a file or a pipe rather than the job log.
+    pub fn stdout_captured(&self) -> bool {
+        self.piped_out
+            || self
+                .redirects
+                .iter()
+                .any(|r| r.kind == RedirectKind::Write && r.fd != Some(2))
+    }
+    pub fn files_written(&self) -> impl Iterator<Item = &Word> {
+        self.redirects
+            .iter()
+            .filter(|r| r.kind == RedirectKind::Write && r.fd != Some(2))
+            .map(|r| &r.target)
+    }
+}
+
+/// Splits a script into simple commands.
+pub fn scan(script: &str) -> Vec<Command> {
+    Scanner {
+        src: script,
+        b: script.as_bytes(),
+        pos: 0,
+    }
+    .run()
+}
+
+struct Scanner<'a> {
+    src: &'a str,
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+    fn at(&self, s: &str) -> bool {
+        self.src[self.pos..].starts_with(s)
+    }
+
+    fn run(mut self) -> Vec<Command> {
+        let mut out = Vec::new();
+        let mut cmd = Command::default();
+        let mut pending_heredocs: Vec<(usize, String, bool, bool)> = Vec::new(); // (command index, delimiter, expands, strip tabs)
+        let mut piped_in = false;
+        loop {
+            self.skip_blanks();
+            let Some(c) = self.peek() else { break };
+            match c {
+                b'#' => {
+                    while self.peek().is_some_and(|c| c != b'\n') {
+                        self.pos += 1;
+                    }
+                }
+                b'\n' | b';' | b'&' | b'|' | b'(' | b')' => {
+                    let piped = c == b'|' && !self.at("||");
+                    let is_newline = c == b'\n';
+                    let len = if self.at("&&") || self.at("||") || self.at(";;") { 2 } else { 1 };
+                    if c == b'&' && self.at("&>") {
+                        self.redirect(&mut cmd);
+                        continue;
+                    }
+                    self.pos += len;
+                    cmd.piped_in = piped_in;
+                    cmd.piped_out = piped;
+                    finish(&mut out, &mut cmd);
+                    piped_in = piped;
+                    if is_newline && !pending_heredocs.is_empty() {
+                        for (idx, delim, expands, strip) in std::mem::take(&mut pending_heredocs) {
+                            let vars = self.heredoc_body(&delim, expands, strip);
+                            if let Some(target) = out.get_mut(idx) {
+                                target.heredoc_vars.extend(vars);
+                            }
+                        }
+                    }
+                }
+                b'<' if self.at("<<<") => {
+                    self.pos += 3;
+                    self.skip_blanks();
+                    cmd.here_string = Some(self.word());
+                }
+                b'<' if self.at("<<") => {
+                    self.pos += 2;
+                    let strip = self.peek() == Some(b'-');
+                    if strip {
+                        self.pos += 1;
+                    }
+                    self.skip_blanks();
+                    let delim = self.word();
+                    // the command this here-doc feeds is the one being built now
+                    pending_heredocs.push((out.len(), delim.text.clone(), !delim.quoted, strip));
+                }
+                b'>' | b'<' => self.redirect(&mut cmd),
+                b'0'..=b'9' if self.fd_redirect_ahead() => self.redirect(&mut cmd),
+                _ => {
+                    let w = self.word();
+                    if w.start == w.end {
+                        self.pos += 1; // an unexpected byte: skip it
+                        continue;
+                    }
+                    if cmd.words.is_empty() && is_assignment(&w.text) {
+                        let name = w.text.split('=').next().unwrap_or_default().to_string();
+                        cmd.assignments.push((name, w));
+                    } else {
+                        cmd.words.push(w);
+                    }
+                }
+            }
+        }
+        cmd.piped_in = piped_in;
+        finish(&mut out, &mut cmd);
+        out
+    }
+
+    fn skip_blanks(&mut self) {
+        loop {
+            match self.peek() {
+                Some(b' ' | b'\t' | b'\r') => self.pos += 1,
+                Some(b'\\') if self.b.get(self.pos + 1) == Some(&b'\n') => self.pos += 2,
+                _ => return,
+            }
+        }
+    }
+
+    fn fd_redirect_ahead(&self) -> bool {
+        let digits = self.b[self.pos..].iter().take_while(|c| c.is_ascii_digit()).count();
+        matches!(self.b.get(self.pos + digits), Some(b'>' | b'<'))
+            && (self.pos == 0 || matches!(self.b[self.pos - 1], b' ' | b'\t' | b'\n' | b';'))
+    }
+
+    fn redirect(&mut self, cmd: &mut Command) {
+        let digits_start = self.pos;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        let explicit_fd: Option<u32> = self.src[digits_start..self.pos].parse().ok();
+        let (kind, fd) = if self.at("&>>") {
+            self.pos += 3;
+            (RedirectKind::Write, None)
+        } else if self.at("&>") {
+            self.pos += 2;
+            (RedirectKind::Write, None)
+        } else if self.at(">&") {
+            self.pos += 2;
+            (RedirectKind::Dup, Some(explicit_fd.unwrap_or(1)))
+        } else if self.at(">>") || self.at(">|") {
+            self.pos += 2;
+            (RedirectKind::Write, Some(explicit_fd.unwrap_or(1)))
+        } else if self.at(">") {
+            self.pos += 1;
+            (RedirectKind::Write, Some(explicit_fd.unwrap_or(1)))
+        } else {
+            self.pos += 1; // `<`
+            (RedirectKind::Read, Some(explicit_fd.unwrap_or(0)))
+        };
+        self.skip_blanks();
+        let target = self.word();
+        let kind = if kind == RedirectKind::Write && target.text == "/dev/null" {
+            RedirectKind::Dup
+        } else {
+            kind
+        };
+        cmd.redirects.push(Redirect { kind, fd, target });
+    }
+
+    /// One shell word: quoted and unquoted parts glued together.
+    fn word(&mut self) -> Word {
+        let start = self.pos;
+        let mut w = Word {
+            start,
+            ..Word::default()
+        };
+        while let Some(c) = self.peek() {
+            match c {
+                b' ' | b'\t' | b'\r' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' => break,
+                b'\'' => {
+                    w.quoted = true;
+                    self.pos += 1;
+                    let s = self.pos;
+                    while self.peek().is_some_and(|c| c != b'\'') {
+                        self.pos += 1;
+                    }
+                    w.text.push_str(&self.src[s..self.pos]);
+                    self.pos = (self.pos + 1).min(self.b.len());
+                }
+                b'"' => {
+                    w.quoted = true;
+                    self.pos += 1;
+                    while let Some(c) = self.peek() {
+                        match c {
+                            b'"' => {
+                                self.pos += 1;
+                                break;
+                            }
+                            b'\\' => {
+                                self.pos += 1;
+                                if let Some(ch) = self.src[self.pos..].chars().next() {
+                                    w.text.push(ch);
+                                    self.pos += ch.len_utf8();
+                                }
+                            }
+                            b'$' => self.dollar(&mut w),
+                            b'`' => self.backtick(&mut w),
+                            _ => self.push_char(&mut w),
+                        }
+                    }
+                }
+                b'\\' => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(b'\n') => self.pos += 1,
+                        Some(_) => self.push_char(&mut w),
+                        None => {}
+                    }
+                }
+                b'$' => self.dollar(&mut w),
+                b'`' => self.backtick(&mut w),
+                _ => self.push_char(&mut w),
+            }
+        }
+        w.end = self.pos;
+        w
+    }
+
+    fn push_char(&mut self, w: &mut Word) {
+        if let Some(ch) = self.src[self.pos..].chars().next() {
+            w.text.push(ch);
+            self.pos += ch.len_utf8();
+        }
+    }
+
+    /// `$NAME`, `${NAME…}`, `$(…)`, `$'…'`, or a lone `$`.
+    fn dollar(&mut self, w: &mut Word) {
+        let start = self.pos;
+        self.pos += 1;
+        match self.peek() {
+            Some(b'{') => {
+                self.pos += 1;
+                let mut depth = 1;
+                let inner_start = self.pos;
+                while let Some(c) = self.peek() {
+                    self.pos += 1;
+                    match c {
+                        b'{' => depth += 1,
+                        b'}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let inner = &self.src[inner_start..self.pos.saturating_sub(1).max(inner_start)];
+                // `${#V}` is V's length and `${!V}` an indirection: neither prints V
+                if !inner.starts_with('#') && !inner.starts_with('!') {
+                    let name: String = inner.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    if is_name(&name) {
+                        w.vars.push(VarRef { name, start, end: self.pos });
+                    }
+                }
+            }
+            Some(b'(') => {
+                // command substitution: its expansions belong to this word
+                self.pos += 1;
+                let mut depth = 1;
+                while let Some(c) = self.peek() {
+                    match c {
+                        b'(' => {
+                            depth += 1;
+                            self.pos += 1;
+                        }
+                        b')' => {
+                            depth -= 1;
+                            self.pos += 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        b'$' => {
+                            let mut inner = Word::default();
+                            self.dollar(&mut inner);
+                            w.vars.extend(inner.vars);
+                        }
+                        _ => self.pos += 1,
+                    }
+                }
+            }
+            Some(b'\'') => {
+                self.pos += 1;
+                while self.peek().is_some_and(|c| c != b'\'') {
+                    self.pos += if self.peek() == Some(b'\\') { 2 } else { 1 };
+                }
+                self.pos = (self.pos + 1).min(self.b.len());
+            }
+            Some(c) if c.is_ascii_alphabetic() || c == b'_' => {
+                let s = self.pos;
+                while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                    self.pos += 1;
+                }
+                w.vars.push(VarRef {
+                    name: self.src[s..self.pos].to_string(),
+                    start,
+                    end: self.pos,
+                });
+            }
+            Some(c) if c.is_ascii_digit() || b"@*#?$!-".contains(&c) => self.pos += 1,
+            _ => {}
+        }
+        w.text.push_str(&self.src[start..self.pos]);
+    }
+
+    fn backtick(&mut self, w: &mut Word) {
+        self.pos += 1;
+        while let Some(c) = self.peek() {
+            match c {
+                b'`' => {
+                    self.pos += 1;
+                    return;
+                }
+                b'$' => {
+                    let mut inner = Word::default();
+                    self.dollar(&mut inner);
+                    w.vars.extend(inner.vars);
+                }
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// Reads a here-doc body up to its delimiter line; returns its expansions.
+    fn heredoc_body(&mut self, delim: &str, expands: bool, strip_tabs: bool) -> Vec<VarRef> {
+        let mut vars = Vec::new();
+        while self.pos < self.b.len() {
+            let line_start = self.pos;
+            let line_end = self.src[self.pos..].find('\n').map_or(self.b.len(), |i| self.pos + i);
+            let line = &self.src[line_start..line_end];
+            let cmp = if strip_tabs { line.trim_start_matches('\t') } else { line };
+            self.pos = (line_end + 1).min(self.b.len());
+            if cmp.trim_end_matches('\r') == delim {
+                break;
+            }
+            if expands {
+                let mut sub = Scanner { src: self.src, b: self.b, pos: line_start };
+                while sub.pos < line_end {
+                    if sub.peek() == Some(b'$') {
+                        let mut w = Word::default();
+                        sub.dollar(&mut w);
+                        vars.extend(w.vars);
+                    } else {
+                        sub.pos += 1;
+                    }
+                }
+            }
+        }
+        vars
+    }
+}
+
+fn finish(out: &mut Vec<Command>, cmd: &mut Command) {
+    let c = std::mem::take(cmd);
+    if !c.words.is_empty() || !c.assignments.is_empty() || !c.redirects.is_empty() || c.here_string.is_some() {
+        out.push(c);
+    }
+}
+
+fn is_name(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| is_name(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(cmds: &[Command]) -> Vec<String> {
+        cmds.iter().map(|c| c.name().unwrap_or("").to_string()).collect()
+    }
+
+    #[test]
+    fn pipes_and_lists() {
+        let c = scan("echo \"$PW\" | docker login -u me --password-stdin && make; ls");
+        assert_eq!(names(&c), ["echo", "docker", "make", "ls"]);
+        assert!(c[0].piped_out && !c[0].piped_in);
+        assert!(c[1].piped_in && !c[1].piped_out);
+        assert!(!c[2].piped_in);
+        assert_eq!(c[0].words[1].vars[0].name, "PW");
+    }
+
+    #[test]
+    fn single_quotes_do_not_expand() {
+        let c = scan("echo '$PW' \"${PW}\" $PW ${PW:-x} ${#PW}");
+        let vars: Vec<usize> = c[0].words.iter().map(|w| w.vars.len()).collect();
+        assert_eq!(vars, [0, 0, 1, 1, 1, 0]);
+    }
+
+    #[test]
+    fn redirections() {
+        let c = scan("echo $T > out/token.txt 2>&1\necho $T >/dev/null\ncat < in.txt\necho hi 2> err.log");
+        assert_eq!(c[0].files_written().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["out/token.txt"]);
+        assert!(c[0].stdout_captured());
+        assert!(c[1].stdout_captured() && c[1].files_written().next().is_none());
+        assert_eq!(c[2].redirects[0].kind, RedirectKind::Read);
+        assert!(!c[3].stdout_captured());
+    }
+
+    #[test]
+    fn line_continuations_join_a_command() {
+        let c = scan("curl \\\n  -u user:$TOKEN \\\n  https://x");
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].args().len(), 3);
+        assert_eq!(c[0].args()[1].vars[0].name, "TOKEN");
+    }
+
+    #[test]
+    fn here_docs_and_here_strings() {
+        let c = scan("cat <<EOF\nuser=$USER\npw=${PW}\nEOF\ncat <<'EOF'\n$PW\nEOF\ncat <<< \"$PW\"\nmake");
+        assert_eq!(names(&c), ["cat", "cat", "cat", "make"]);
+        let v: Vec<&str> = c[0].heredoc_vars.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(v, ["USER", "PW"]);
+        assert!(c[1].heredoc_vars.is_empty());
+        assert_eq!(c[2].here_string.as_ref().unwrap().vars[0].name, "PW");
+    }
+
+    #[test]
+    fn assignments_and_wrappers() {
+        let c = scan("X=$PW FOO=1 sudo deploy --token=$X");
+        assert_eq!(c[0].assignments.len(), 2);
+        assert_eq!(c[0].name(), Some("deploy"));
+        assert_eq!(c[0].args()[0].vars[0].name, "X");
+    }
+
+    #[test]
+    fn command_substitution_and_comments() {
+        let c = scan("# echo $PW\nTOKEN=$(cat /run/secret) make # trailing $PW");
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].name(), Some("make"));
+    }
+}

@@ -1,0 +1,194 @@
+//! Diagnostics for people (ariadne) and for machines (JSON, §9).
+
+use crate::workspace::Session;
+use ariadne::{Color, Config, IndexType, Label, Report, ReportKind};
+use plumb_diagnostics::{Diagnostic, FileRange, LineIndex, Severity};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::Write;
+
+/// Line indexes of the files diagnostics point into, built once per file.
+pub struct Positions<'s> {
+    session: &'s Session,
+    indexes: HashMap<u32, LineIndex>,
+}
+
+impl<'s> Positions<'s> {
+    pub fn new(session: &'s Session) -> Self {
+        Positions {
+            session,
+            indexes: HashMap::new(),
+        }
+    }
+
+    /// 1-based (line, column) of the start and end of a range.
+    pub fn span(&mut self, at: FileRange) -> (u32, u32, u32, u32) {
+        let text = self.session.text(at.file);
+        let index = self
+            .indexes
+            .entry(at.file.0)
+            .or_insert_with(|| LineIndex::new(text));
+        let s = index.line_col(text, at.range.start as usize);
+        let e = index.line_col(text, at.range.end as usize);
+        (s.line, s.col, e.line, e.col)
+    }
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    code: &'a str,
+    severity: &'a str,
+    message: &'a str,
+    file: &'a str,
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+    help: Option<&'a str>,
+    label: &'a str,
+    related: Vec<JsonLocation<'a>>,
+    fixes: Vec<JsonFix<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonLocation<'a> {
+    file: &'a str,
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonFix<'a> {
+    title: &'a str,
+    edits: Vec<JsonEdit<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonEdit<'a> {
+    file: &'a str,
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+    replacement: &'a str,
+}
+
+pub fn json(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> std::io::Result<()> {
+    let mut pos = Positions::new(session);
+    let mut items = Vec::with_capacity(diags.len());
+    for d in diags {
+        let (line, column, end_line, end_column) = pos.span(d.primary.at);
+        let related = d
+            .secondary
+            .iter()
+            .map(|l| {
+                let (line, column, end_line, end_column) = pos.span(l.at);
+                JsonLocation {
+                    file: session.display(l.at.file),
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                    message: &l.message,
+                }
+            })
+            .collect();
+        let fixes = d
+            .fixes
+            .iter()
+            .map(|f| JsonFix {
+                title: &f.title,
+                edits: f
+                    .edits
+                    .iter()
+                    .map(|e| {
+                        let (line, column, end_line, end_column) = pos.span(e.at);
+                        JsonEdit {
+                            file: session.display(e.at.file),
+                            line,
+                            column,
+                            end_line,
+                            end_column,
+                            replacement: &e.replacement,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        items.push(JsonDiagnostic {
+            code: d.code,
+            severity: d.severity.as_str(),
+            message: &d.message,
+            file: session.display(d.file()),
+            line,
+            column,
+            end_line,
+            end_column,
+            help: d.help.as_deref(),
+            label: &d.primary.message,
+            related,
+            fixes,
+        });
+    }
+    serde_json::to_writer_pretty(&mut *out, &items)?;
+    writeln!(out)
+}
+
+/// Draws each diagnostic with its source and labelled spans.
+pub fn human(session: &Session, diags: &[Diagnostic], color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut cache = ariadne::sources(
+        session
+            .files
+            .iter()
+            .map(|f| (f.display.clone(), f.file.text(&session.db).clone())),
+    );
+    for d in diags {
+        report(session, d, color).write(&mut cache, &mut *out)?;
+    }
+    Ok(())
+}
+
+fn report<'a>(session: &'a Session, d: &Diagnostic, color: bool) -> Report<'a, (String, std::ops::Range<usize>)> {
+    let span = |at: FileRange| (session.display(at.file).to_string(), at.range.as_range());
+    let (kind, primary_color) = match d.severity {
+        Severity::Error => (ReportKind::Error, Color::Red),
+        Severity::Warning => (ReportKind::Warning, Color::Yellow),
+        Severity::Note => (ReportKind::Advice, Color::Cyan),
+    };
+    let mut builder = Report::build(kind, span(d.primary.at))
+        .with_config(
+            Config::new()
+                .with_index_type(IndexType::Byte)
+                .with_color(color),
+        )
+        .with_code(d.code)
+        .with_message(&d.message)
+        .with_label(
+            Label::new(span(d.primary.at))
+                .with_message(&d.primary.message)
+                .with_color(primary_color)
+                .with_priority(10),
+        );
+    for s in &d.secondary {
+        builder = builder.with_label(Label::new(span(s.at)).with_message(&s.message).with_color(Color::Blue));
+    }
+    if let Some(help) = &d.help {
+        builder = builder.with_help(help);
+    }
+    builder.finish()
+}
+
+/// "2 errors, 1 warning" for the last line of the human format.
+pub fn summary(diags: &[Diagnostic], files: usize) -> String {
+    let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let (e, w) = (count(Severity::Error), count(Severity::Warning));
+    if e == 0 && w == 0 {
+        format!("no problems found in {}", plural(files, "file"))
+    } else {
+        format!("{}, {} in {}", plural(e, "error"), plural(w, "warning"), plural(files, "file"))
+    }
+}

@@ -1,0 +1,176 @@
+//! Loading `.plumb` files from the paths given on the command line into the database,
+//! with the files they import.
+
+use crate::error::CliError;
+use plumb_config::Config;
+use plumb_db::{Database, Origin, SourceFile, Workspace};
+use plumb_diagnostics::{Diagnostic, FileId, FileRange, TextRange};
+use plumb_syntax::ast::Item;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Files larger than this are refused with a clear error: no pipeline is this large,
+/// and it keeps memory bounded.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// At most this many files are loaded for one run.
+pub const MAX_FILES: usize = 100_000;
+
+pub struct LoadedFile {
+    pub file: SourceFile,
+    /// The path as shown to the user (relative when the user gave a relative path).
+    pub display: String,
+    /// Whether the user asked for this file (imports found along the way are loaded to
+    /// resolve names, but their own diagnostics are not reported).
+    pub requested: bool,
+    /// Problems found while reading the file (not UTF-8).
+    pub load_diagnostics: Vec<Diagnostic>,
+}
+
+pub struct Session {
+    pub db: Database,
+    pub ws: Workspace,
+    pub files: Vec<LoadedFile>,
+}
+
+impl Session {
+    /// Loads every `*.plumb` file under `paths` (files or folders) and what they import.
+    pub fn load(paths: &[PathBuf], config: Config) -> Result<Session, CliError> {
+        let mut requested: Vec<(PathBuf, String)> = Vec::new();
+        for p in paths {
+            collect(p, &mut requested)?;
+        }
+        if requested.is_empty() {
+            return Err(CliError::NoFiles {
+                paths: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            });
+        }
+        let db = Database::default();
+        let mut files: Vec<LoadedFile> = Vec::new();
+        let mut by_path: HashMap<PathBuf, usize> = HashMap::new();
+        let mut queue: Vec<(PathBuf, String, bool)> = requested.into_iter().map(|(p, d)| (p, d, true)).collect();
+        queue.reverse();
+        while let Some((path, display, is_requested)) = queue.pop() {
+            let key = absolute(&path);
+            if let Some(&i) = by_path.get(&key) {
+                files[i].requested |= is_requested;
+                continue;
+            }
+            if files.len() >= MAX_FILES {
+                return Err(CliError::TooManyFiles { limit: MAX_FILES });
+            }
+            let (text, load_diagnostics) = read_source(&path, FileId(files.len() as u32))?;
+            let id = FileId(files.len() as u32);
+            // imports of this file, to load next
+            for item in &plumb_syntax::parse(&text).tree.items {
+                if let Item::Import(import) = item {
+                    let target = plumb_db::normalize(&key.parent().unwrap_or(Path::new("/")).join(&import.path));
+                    if !by_path.contains_key(&target) && target.is_file() {
+                        let shown = Path::new(&display).parent().unwrap_or(Path::new("")).join(&import.path);
+                        queue.push((target, plumb_db::normalize(&shown).display().to_string(), false));
+                    }
+                }
+            }
+            let file = plumb_db::new_file(&db, id, key.clone(), text, Origin::Disk);
+            by_path.insert(key, files.len());
+            files.push(LoadedFile {
+                file,
+                display,
+                requested: is_requested,
+                load_diagnostics,
+            });
+        }
+        let ws = plumb_db::new_workspace(&db, files.iter().map(|f| f.file).collect(), config);
+        Ok(Session { db, ws, files })
+    }
+
+    pub fn display(&self, id: FileId) -> &str {
+        &self.files[id.0 as usize].display
+    }
+
+    pub fn text(&self, id: FileId) -> &str {
+        self.files[id.0 as usize].file.text(&self.db)
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| std::env::current_dir().unwrap_or_default().join(path));
+    plumb_db::normalize(&abs)
+}
+
+/// The `*.plumb` files a path names, sorted, skipping hidden folders and build output.
+fn collect(path: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<(), CliError> {
+    let meta = std::fs::metadata(path).map_err(|e| CliError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    if meta.is_file() {
+        out.push((path.to_path_buf(), path.display().to_string()));
+        return Ok(());
+    }
+    let mut found = BTreeSet::new();
+    walk(path, &mut found, 0)?;
+    out.extend(found.into_iter().map(|p| {
+        let shown = p.display().to_string();
+        (p, shown)
+    }));
+    Ok(())
+}
+
+fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, depth: usize) -> Result<(), CliError> {
+    if depth > 64 || found.len() > MAX_FILES {
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| CliError::Io {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                walk(&path, found, depth + 1)?;
+            }
+        } else if name.ends_with(".plumb") {
+            found.insert(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a source file: a clear error for what cannot be read or is too large, and a
+/// syntax error (with the text read lossily) for bytes that are not UTF-8.
+fn read_source(path: &Path, id: FileId) -> Result<(String, Vec<Diagnostic>), CliError> {
+    let io_err = |e: std::io::Error| CliError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let size = std::fs::metadata(path).map_err(io_err)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(CliError::FileTooLarge {
+            path: path.display().to_string(),
+            size,
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io_err)?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok((text, Vec::new())),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let d = Diagnostic::error(
+                plumb_syntax::SYNTAX_ERROR,
+                FileRange {
+                    file: id,
+                    range: TextRange::new(valid, (valid + 3).min(text.len())),
+                },
+                "the file is not valid UTF-8",
+            )
+            .with_label("invalid bytes start here")
+            .with_help("Plumb sources are UTF-8 text; re-save the file as UTF-8");
+            Ok((text, vec![d]))
+        }
+    }
+}

@@ -1,0 +1,784 @@
+//! Evaluation of expressions to values, with name resolution and type checks.
+
+use crate::codes;
+use crate::scope::{DefRef, FileScope};
+use crate::types::Ty;
+use crate::value::{BranchTest, Cond, MapEntry, SecretRef, SecretSource, Value, ValueKind};
+use crate::value::{format_duration, format_size};
+use crate::SourceDb;
+use plumb_diagnostics::{closest, Diagnostic, Edit, FileId, FileRange, TextRange};
+use plumb_syntax::ast::{Arg, BinOp, Expr, ExprKind, Field, Let, Name, SecretDecl, Segment, TypeExpr};
+use std::collections::{HashMap, HashSet};
+
+/// Names usable inside conditions.
+pub const CONDITION_NAMES: &[&str] = &["branch", "tag", "merge_request", "manual", "changes"];
+/// The sources a `secret` can come from.
+pub const SECRET_SOURCES: &[(&str, &[&str])] = &[
+    ("ci_variable", &["name"]),
+    ("vault", &["path", "field"]),
+    ("k8s_secret", &["name", "key"]),
+];
+
+/// Where names are looked up: a file's scope, plus a pipeline's lets and a template's
+/// parameters when inside one.
+#[derive(Clone, Copy)]
+pub struct Ctx<'c, 'a> {
+    pub file: FileId,
+    pub pipeline_lets: Option<&'c HashMap<&'a str, &'a Let>>,
+    pub params: Option<&'c HashMap<String, Value>>,
+}
+
+impl<'c, 'a> Ctx<'c, 'a> {
+    pub fn file(file: FileId) -> Self {
+        Ctx {
+            file,
+            pipeline_lets: None,
+            params: None,
+        }
+    }
+    pub fn at(&self, range: TextRange) -> FileRange {
+        FileRange {
+            file: self.file,
+            range,
+        }
+    }
+}
+
+pub enum Resolved<'a> {
+    Def(DefRef<'a>),
+    PipelineLet(&'a Let),
+    Param(Value),
+    Module(FileId),
+    Builtin(&'static str),
+}
+
+pub struct Evaluator<'a> {
+    pub db: &'a dyn SourceDb,
+    scopes: HashMap<FileId, FileScope<'a>>,
+    let_values: HashMap<(FileId, TextRange), Value>,
+    in_progress: HashSet<(FileId, TextRange)>,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(db: &'a dyn SourceDb) -> Self {
+        Evaluator {
+            db,
+            scopes: HashMap::new(),
+            let_values: HashMap::new(),
+            in_progress: HashSet::new(),
+            diags: Vec::new(),
+        }
+    }
+
+    /// Builds (once) and returns the scope of `file`. Diagnostics about the scope are
+    /// reported only when `report` is set, so that each file reports its own.
+    pub fn scope(&mut self, file: FileId, report: bool) -> &FileScope<'a> {
+        if !self.scopes.contains_key(&file) {
+            let mut diags = Vec::new();
+            let scope = FileScope::build(self.db, file, &mut diags);
+            if report {
+                self.diags.extend(diags);
+            }
+            self.scopes.insert(file, scope);
+        }
+        &self.scopes[&file]
+    }
+
+    fn error(&mut self, code: &'static str, at: FileRange, message: impl Into<String>) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::error(code, at, message));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    /// All names visible in `ctx`, for "did you mean" suggestions.
+    fn visible_names(&mut self, ctx: Ctx<'_, 'a>) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        if let Some(params) = ctx.params {
+            names.extend(params.keys().cloned());
+        }
+        if let Some(lets) = ctx.pipeline_lets {
+            names.extend(lets.keys().map(|s| s.to_string()));
+        }
+        let scope = self.scope(ctx.file, false).clone();
+        names.extend(scope.defs.keys().map(|s| s.to_string()));
+        for import in &scope.imports {
+            match import.alias {
+                Some(alias) => names.push(alias.text.clone()),
+                None => {
+                    let imported = self.scope(import.file, false);
+                    names.extend(imported.defs.keys().map(|s| s.to_string()));
+                }
+            }
+        }
+        names.extend(CONDITION_NAMES.iter().map(|s| s.to_string()));
+        names
+    }
+
+    pub fn resolve(&mut self, name: &str, ctx: Ctx<'_, 'a>) -> Option<Resolved<'a>> {
+        if let Some(v) = ctx.params.and_then(|p| p.get(name)) {
+            return Some(Resolved::Param(v.clone()));
+        }
+        if let Some(l) = ctx.pipeline_lets.and_then(|p| p.get(name)) {
+            return Some(Resolved::PipelineLet(l));
+        }
+        let scope = self.scope(ctx.file, false).clone();
+        if let Some(def) = scope.own(name) {
+            return Some(Resolved::Def(def));
+        }
+        for import in &scope.imports {
+            match import.alias {
+                Some(alias) if alias.text == name => return Some(Resolved::Module(import.file)),
+                Some(_) => {}
+                None => {
+                    if let Some(def) = self.scope(import.file, false).own(name) {
+                        return Some(Resolved::Def(def));
+                    }
+                }
+            }
+        }
+        CONDITION_NAMES.iter().find(|n| **n == name).map(|n| Resolved::Builtin(n))
+    }
+
+    pub fn unknown_name(&mut self, name: &Name, ctx: Ctx<'_, 'a>, what: &str) {
+        let candidates = self.visible_names(ctx);
+        let suggestion = closest(&name.text, candidates.iter().map(String::as_str)).map(str::to_string);
+        let at = ctx.at(name.range);
+        let d = self.error(codes::UNKNOWN_NAME, at, format!("unknown {what} `{}`", name.text));
+        match suggestion {
+            Some(s) => {
+                d.primary.message = format!("did you mean `{s}`?");
+                d.help = Some(format!("did you mean `{s}`? Names are case-sensitive"));
+                d.fixes.push(plumb_diagnostics::Fix {
+                    title: format!("replace with `{s}`"),
+                    edits: vec![Edit {
+                        at,
+                        replacement: s,
+                    }],
+                });
+            }
+            None => {
+                d.primary.message = "not defined".to_string();
+                d.help = Some(format!(
+                    "define it with `let {} = …`, or import the file that defines it",
+                    name.text
+                ));
+            }
+        }
+    }
+
+    /// The value of a top-level or pipeline `let`, evaluated once.
+    pub fn let_value(&mut self, file: FileId, l: &'a Let, pipeline_lets: Option<&HashMap<&'a str, &'a Let>>) -> Value {
+        let key = (file, l.range);
+        if let Some(v) = self.let_values.get(&key) {
+            return v.clone();
+        }
+        if !self.in_progress.insert(key) {
+            self.error(
+                codes::RECURSIVE_LET,
+                FileRange { file, range: l.name.range },
+                format!("`{}` is defined in terms of itself", l.name.text),
+            )
+            .help = Some("a `let` cannot refer to itself, directly or through other lets".to_string());
+            return Value::unknown(FileRange { file, range: l.value.range });
+        }
+        let ctx = Ctx {
+            file,
+            pipeline_lets,
+            params: None,
+        };
+        let mut value = self.eval(&l.value, ctx);
+        if let Some(ty) = &l.ty {
+            if let Some(ty) = self.type_of(ty, file) {
+                value = self.expect(value, &ty, ctx.at(l.value.range), &format!("`{}`", l.name.text));
+            }
+        }
+        self.in_progress.remove(&key);
+        self.let_values.insert(key, value.clone());
+        value
+    }
+
+    /// Resolves a written type.
+    pub fn type_of(&mut self, ty: &TypeExpr, file: FileId) -> Option<Ty> {
+        let arity = |n: usize| ty.args.len() == n;
+        let simple = match ty.name.text.as_str() {
+            "String" => Some(Ty::String),
+            "Int" => Some(Ty::Int),
+            "Bool" => Some(Ty::Bool),
+            "Duration" => Some(Ty::Duration),
+            "Size" => Some(Ty::Size),
+            "Image" => Some(Ty::Image),
+            "Secret" => Some(Ty::Secret),
+            "Condition" => Some(Ty::Condition),
+            "Script" => Some(Ty::Script),
+            _ => None,
+        };
+        let at = FileRange { file, range: ty.range };
+        if let Some(t) = simple {
+            if !arity(0) {
+                self.error(codes::TYPE_MISMATCH, at, format!("type `{}` takes no type arguments", ty.name.text));
+            }
+            return Some(t);
+        }
+        match ty.name.text.as_str() {
+            "List" | "Map" => {
+                if !arity(1) {
+                    self.error(codes::TYPE_MISMATCH, at, format!("`{}` takes one type argument, e.g. `{}<String>`", ty.name.text, ty.name.text));
+                    return None;
+                }
+                let inner = self.type_of(&ty.args[0], file)?;
+                Some(if ty.name.text == "List" {
+                    Ty::List(Box::new(inner))
+                } else {
+                    Ty::Map(Box::new(inner))
+                })
+            }
+            other => {
+                let suggestion = closest(other, crate::types::TYPE_NAMES.iter().copied());
+                let d = self.error(
+                    codes::UNKNOWN_NAME,
+                    FileRange { file, range: ty.name.range },
+                    format!("unknown type `{other}`"),
+                );
+                d.help = Some(match suggestion {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("the types are {}", crate::types::TYPE_NAMES.join(", ")),
+                });
+                None
+            }
+        }
+    }
+
+    /// Evaluates an expression.
+    pub fn eval(&mut self, expr: &'a Expr, ctx: Ctx<'_, 'a>) -> Value {
+        let origin = ctx.at(expr.range);
+        let kind = match &expr.kind {
+            ExprKind::Str(s) => return self.eval_string(&s.segments, origin, ctx),
+            ExprKind::Int(n) => ValueKind::Int(*n),
+            ExprKind::Duration(d) => ValueKind::Duration(*d),
+            ExprKind::Size(s) => ValueKind::Size(*s),
+            ExprKind::Bool(b) => ValueKind::Bool(*b),
+            ExprKind::Name(name) => return self.eval_name(name, ctx),
+            ExprKind::List(items) => ValueKind::List(items.iter().map(|e| self.eval(e, ctx)).collect()),
+            ExprKind::Record(fields) => ValueKind::Map(self.eval_record(fields, ctx)),
+            ExprKind::Member(base, name) => return self.eval_member(base, name, ctx),
+            ExprKind::Call(callee, args) => return self.eval_call(callee, args, origin, ctx),
+            ExprKind::Binary(op, lhs, rhs) => return self.eval_binary(*op, lhs, rhs, origin, ctx),
+            ExprKind::Not(inner) => {
+                let v = self.eval(inner, ctx);
+                match self.to_cond(v, ctx.at(inner.range)) {
+                    Some(c) => ValueKind::Cond(Cond::Not(Box::new(c))),
+                    None => ValueKind::Unknown,
+                }
+            }
+            ExprKind::Error => ValueKind::Unknown,
+        };
+        Value { kind, origin }
+    }
+
+    pub fn eval_record(&mut self, fields: &'a [Field], ctx: Ctx<'_, 'a>) -> Vec<MapEntry> {
+        let mut entries: Vec<MapEntry> = Vec::new();
+        for f in fields {
+            let key_at = ctx.at(f.key.range);
+            if let Some(first) = entries.iter().find(|e| e.key == f.key.text) {
+                let first = first.key_at;
+                self.diags.push(crate::scope::duplicate(key_at, first, "key", &f.key.text));
+                continue;
+            }
+            let value = self.eval(&f.value, ctx);
+            entries.push(MapEntry {
+                key: f.key.text.clone(),
+                key_at,
+                value,
+            });
+        }
+        entries
+    }
+
+    fn eval_string(&mut self, segments: &'a [Segment], origin: FileRange, ctx: Ctx<'_, 'a>) -> Value {
+        let mut out = String::new();
+        let mut unknown = false;
+        for seg in segments {
+            match seg {
+                Segment::Text(t, _) => out.push_str(t),
+                Segment::Interp(e, range) => {
+                    let v = self.eval(e, ctx);
+                    match &v.kind {
+                        ValueKind::Str(s) => out.push_str(s),
+                        ValueKind::Int(n) => out.push_str(&n.to_string()),
+                        ValueKind::Bool(b) => out.push_str(&b.to_string()),
+                        ValueKind::Duration(d) => out.push_str(&format_duration(*d)),
+                        ValueKind::Size(s) => out.push_str(&format_size(*s)),
+                        ValueKind::Abstract(Ty::Secret) | ValueKind::Secret(_) => {
+                            self.secret_in_string(e, *range, ctx);
+                            unknown = true;
+                        }
+                        ValueKind::Abstract(_) | ValueKind::Unknown => unknown = true,
+                        _ => {
+                            let found = v.describe();
+                            self.error(
+                                codes::TYPE_MISMATCH,
+                                ctx.at(e.range),
+                                format!("cannot interpolate {found} into a string"),
+                            )
+                            .help = Some("interpolation accepts String, Int, Bool, Duration and Size values".to_string());
+                            unknown = true;
+                        }
+                    }
+                }
+            }
+        }
+        let kind = if unknown {
+            ValueKind::Abstract(Ty::String)
+        } else {
+            ValueKind::Str(out)
+        };
+        Value { kind, origin }
+    }
+
+    fn secret_in_string(&mut self, e: &Expr, interp: TextRange, ctx: Ctx<'_, 'a>) {
+        let name = match &e.kind {
+            ExprKind::Name(n) => n.text.clone(),
+            _ => "the secret".to_string(),
+        };
+        let var = name.to_uppercase().replace('-', "_");
+        let at = ctx.at(interp);
+        let d = self.error(
+            codes::SECRET_MISUSE,
+            at,
+            format!("secret `{name}` is interpolated into a string"),
+        );
+        d.primary.message = "the secret's value would be written into the generated file and the job log".to_string();
+        d.help = Some(format!(
+            "bind it to an environment variable with `env = {{ {var} = {name} }}` and use `${var}` in the script"
+        ));
+        d.fixes.push(plumb_diagnostics::Fix {
+            title: format!("use the environment variable `${var}` instead"),
+            edits: vec![Edit {
+                at,
+                replacement: format!("${var}"),
+            }],
+        });
+    }
+
+    fn eval_name(&mut self, name: &'a Name, ctx: Ctx<'_, 'a>) -> Value {
+        let origin = ctx.at(name.range);
+        match self.resolve(&name.text, ctx) {
+            None => {
+                self.unknown_name(name, ctx, "name");
+                Value::unknown(origin)
+            }
+            Some(Resolved::PipelineLet(l)) => self.let_value(ctx.file, l, ctx.pipeline_lets),
+            Some(resolved) => self.resolved_value(resolved, name, origin),
+        }
+    }
+
+    fn resolved_value(&mut self, resolved: Resolved<'a>, name: &Name, origin: FileRange) -> Value {
+        let kind = match resolved {
+            Resolved::Param(v) => return v,
+            Resolved::PipelineLet(l) => return self.let_value(origin.file, l, None),
+            Resolved::Def(DefRef::Let(file, l)) => return self.let_value(file, l, None),
+            Resolved::Def(DefRef::Secret(file, s)) => match self.secret_ref(file, s) {
+                Some(r) => ValueKind::Secret(r),
+                None => ValueKind::Unknown,
+            },
+            Resolved::Def(DefRef::Template(..)) => {
+                self.error(codes::TYPE_MISMATCH, origin, format!("template `{}` is not a value", name.text))
+                    .help = Some(format!("instantiate it in a job: `job NAME from {}(…) {{ }}`", name.text));
+                ValueKind::Unknown
+            }
+            Resolved::Module(_) => {
+                self.error(codes::TYPE_MISMATCH, origin, format!("`{}` is an imported file, not a value", name.text))
+                    .help = Some(format!("refer to one of its names: `{}.NAME`", name.text));
+                ValueKind::Unknown
+            }
+            Resolved::Builtin("branch") => ValueKind::BranchVar,
+            Resolved::Builtin("tag") => ValueKind::Cond(Cond::Tag),
+            Resolved::Builtin("merge_request") => ValueKind::Cond(Cond::MergeRequest),
+            Resolved::Builtin("manual") => ValueKind::Cond(Cond::Manual),
+            Resolved::Builtin(other) => {
+                self.error(codes::TYPE_MISMATCH, origin, format!("`{other}` must be called: `{other}([\"src/**\"])`"));
+                ValueKind::Unknown
+            }
+        };
+        Value { kind, origin }
+    }
+
+    /// The reference a `secret` declaration makes; its errors are reported with the
+    /// declaring file's diagnostics (see `check_secret_decl`).
+    pub fn secret_ref(&mut self, file: FileId, s: &'a SecretDecl) -> Option<SecretRef> {
+        let args: Vec<String> = s
+            .args
+            .iter()
+            .filter_map(|a| match &a.value.kind {
+                ExprKind::Str(lit) => lit.as_plain(),
+                _ => None,
+            })
+            .collect();
+        let source = match (s.source.text.as_str(), args.as_slice()) {
+            ("ci_variable", [name]) => SecretSource::CiVariable(name.clone()),
+            ("vault", [path, field]) => SecretSource::Vault {
+                path: path.clone(),
+                field: field.clone(),
+            },
+            ("k8s_secret", [name, key]) => SecretSource::K8sSecret {
+                name: name.clone(),
+                key: key.clone(),
+            },
+            _ => return None,
+        };
+        Some(SecretRef {
+            name: s.name.text.clone(),
+            declared_at: FileRange { file, range: s.name.range },
+            source,
+        })
+    }
+
+    /// Reports what is wrong with a `secret` declaration.
+    pub fn check_secret_decl(&mut self, file: FileId, s: &'a SecretDecl) {
+        let Some((_, params)) = SECRET_SOURCES.iter().find(|(n, _)| *n == s.source.text) else {
+            let suggestion = closest(&s.source.text, SECRET_SOURCES.iter().map(|(n, _)| *n));
+            let d = self.error(
+                codes::UNKNOWN_NAME,
+                FileRange { file, range: s.source.range },
+                format!("unknown secret source `{}`", s.source.text),
+            );
+            d.help = Some(match suggestion {
+                Some(x) => format!("did you mean `{x}`? Secrets come from ci_variable(NAME), vault(PATH, FIELD) or k8s_secret(NAME, KEY)"),
+                None => "secrets come from ci_variable(NAME), vault(PATH, FIELD) or k8s_secret(NAME, KEY)".to_string(),
+            });
+            return;
+        };
+        if s.args.len() != params.len() {
+            self.error(
+                codes::BAD_INSTANTIATION,
+                FileRange { file, range: s.args_range },
+                format!(
+                    "`{}` takes {} argument{} ({}), found {}",
+                    s.source.text,
+                    params.len(),
+                    if params.len() == 1 { "" } else { "s" },
+                    params.join(", "),
+                    s.args.len()
+                ),
+            );
+            return;
+        }
+        for a in &s.args {
+            let ok = matches!(&a.value.kind, ExprKind::Str(lit) if lit.as_plain().is_some_and(|t| !t.is_empty()));
+            if !ok {
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    FileRange { file, range: a.value.range },
+                    format!("the arguments of `{}` must be non-empty string literals", s.source.text),
+                )
+                .help = Some("a secret's location is fixed when the pipeline is compiled: write it as a plain \"…\" string".to_string());
+            }
+        }
+    }
+
+    fn eval_member(&mut self, base: &'a Expr, name: &'a Name, ctx: Ctx<'_, 'a>) -> Value {
+        let origin = ctx.at(name.range);
+        if let ExprKind::Name(module) = &base.kind {
+            if let Some(Resolved::Module(file)) = self.resolve(&module.text, ctx) {
+                let def = self.scope(file, false).own(&name.text);
+                return match def {
+                    Some(def) => self.resolved_value(Resolved::Def(def), name, origin),
+                    None => {
+                        let candidates: Vec<String> = self.scope(file, false).defs.keys().map(|s| s.to_string()).collect();
+                        let suggestion = closest(&name.text, candidates.iter().map(String::as_str));
+                        let d = self.error(
+                            codes::UNKNOWN_NAME,
+                            origin,
+                            format!("`{}` has no name `{}`", module.text, name.text),
+                        );
+                        if let Some(s) = suggestion {
+                            d.help = Some(format!("did you mean `{}.{s}`?", module.text));
+                        }
+                        Value::unknown(origin)
+                    }
+                };
+            }
+        }
+        let v = self.eval(base, ctx);
+        match &v.kind {
+            ValueKind::Map(entries) => match entries.iter().find(|e| e.key == name.text) {
+                Some(e) => e.value.clone(),
+                None => {
+                    self.error(codes::UNKNOWN_FIELD, origin, format!("the record has no field `{}`", name.text));
+                    Value::unknown(origin)
+                }
+            },
+            ValueKind::Unknown | ValueKind::Abstract(_) => Value::unknown(origin),
+            _ => {
+                let found = v.describe();
+                self.error(codes::TYPE_MISMATCH, origin, format!("{found} has no field `{}`", name.text));
+                Value::unknown(origin)
+            }
+        }
+    }
+
+    fn eval_call(&mut self, callee: &'a Expr, args: &'a [Arg], origin: FileRange, ctx: Ctx<'_, 'a>) -> Value {
+        let is_changes = matches!(&callee.kind, ExprKind::Name(n) if n.text == "changes"
+            && matches!(self.resolve("changes", ctx), Some(Resolved::Builtin(_))));
+        if !is_changes {
+            self.error(codes::TYPE_MISMATCH, ctx.at(callee.range), "only `changes([…])` can be called in an expression")
+                .help = Some("templates are instantiated with `job NAME from TEMPLATE(…) { }`".to_string());
+            return Value::unknown(origin);
+        }
+        let [arg] = args else {
+            self.error(codes::BAD_INSTANTIATION, origin, "`changes` takes one argument: a list of path patterns");
+            return Value::unknown(origin);
+        };
+        let v = self.eval(&arg.value, ctx);
+        let v = self.expect(v, &Ty::List(Box::new(Ty::String)), ctx.at(arg.value.range), "`changes`");
+        let paths = v
+            .as_list()
+            .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        Value {
+            kind: ValueKind::Cond(Cond::Changes(paths)),
+            origin,
+        }
+    }
+
+    fn eval_binary(&mut self, op: BinOp, lhs: &'a Expr, rhs: &'a Expr, origin: FileRange, ctx: Ctx<'_, 'a>) -> Value {
+        let l = self.eval(lhs, ctx);
+        let r = self.eval(rhs, ctx);
+        let kind = match op {
+            BinOp::And | BinOp::Or => {
+                let a = self.to_cond(l, ctx.at(lhs.range));
+                let b = self.to_cond(r, ctx.at(rhs.range));
+                match (a, b) {
+                    (Some(a), Some(b)) if op == BinOp::And => ValueKind::Cond(Cond::And(Box::new(a), Box::new(b))),
+                    (Some(a), Some(b)) => ValueKind::Cond(Cond::Or(Box::new(a), Box::new(b))),
+                    _ => ValueKind::Unknown,
+                }
+            }
+            BinOp::Eq | BinOp::NotEq | BinOp::Match => {
+                let (var, text) = match (&l.kind, &r.kind) {
+                    (ValueKind::BranchVar, ValueKind::Str(s)) | (ValueKind::Str(s), ValueKind::BranchVar) => (true, Some(s.clone())),
+                    (ValueKind::Unknown, _) | (_, ValueKind::Unknown) => (true, None),
+                    (ValueKind::Abstract(_), _) | (_, ValueKind::Abstract(_)) => (true, None),
+                    _ => (false, None),
+                };
+                match (var, text) {
+                    (true, Some(s)) => ValueKind::Cond(Cond::Branch(match op {
+                        BinOp::Eq => BranchTest::Eq(s),
+                        BinOp::NotEq => BranchTest::NotEq(s),
+                        _ => BranchTest::Matches(s),
+                    })),
+                    (true, None) => ValueKind::Unknown,
+                    (false, _) => {
+                        self.error(
+                            codes::TYPE_MISMATCH,
+                            origin,
+                            format!("cannot compare {} with {} using `{}`", l.describe(), r.describe(), op.as_str()),
+                        )
+                        .help = Some("comparisons test the branch: `branch == \"main\"`, `branch != \"main\"`, `branch =~ \"^release/\"`".to_string());
+                        ValueKind::Unknown
+                    }
+                }
+            }
+        };
+        Value { kind, origin }
+    }
+
+    /// A value as a condition (`true`/`false` are allowed).
+    fn to_cond(&mut self, v: Value, at: FileRange) -> Option<Cond> {
+        match v.kind {
+            ValueKind::Cond(c) => Some(c),
+            ValueKind::Bool(true) => Some(Cond::Always),
+            ValueKind::Bool(false) => Some(Cond::Never),
+            ValueKind::Abstract(Ty::Condition) | ValueKind::Abstract(Ty::Bool) => Some(Cond::Always),
+            ValueKind::Unknown | ValueKind::Abstract(_) => None,
+            _ => {
+                let found = if matches!(v.kind, ValueKind::BranchVar) {
+                    "`branch` alone".to_string()
+                } else {
+                    v.describe().to_string()
+                };
+                self.error(codes::TYPE_MISMATCH, at, format!("expected a Condition, found {found}"))
+                    .help = Some(CONDITION_HELP.to_string());
+                None
+            }
+        }
+    }
+
+    /// Checks `v` against `ty`, reporting a mismatch at `at` (the use), and returns the
+    /// value converted where the language converts (a `Bool` to a `Condition`).
+    pub fn expect(&mut self, v: Value, ty: &Ty, at: FileRange, what: &str) -> Value {
+        match self.conform(v, ty, at, what) {
+            Ok(v) => v,
+            Err(v) => v,
+        }
+    }
+
+    fn conform(&mut self, v: Value, ty: &Ty, at: FileRange, what: &str) -> Result<Value, Value> {
+        let origin = v.origin;
+        let ok = match (&v.kind, ty) {
+            (ValueKind::Unknown, _) | (_, Ty::Any) => true,
+            (ValueKind::Abstract(t), want) => abstract_fits(t, want),
+            (ValueKind::Secret(_), Ty::Secret | Ty::EnvValue) => true,
+            (ValueKind::Secret(s), _) => {
+                let name = s.name.clone();
+                self.secret_misuse(&name, ty, at, origin);
+                return Err(Value::unknown(origin));
+            }
+            (ValueKind::Str(_), Ty::String | Ty::Image | Ty::Script | Ty::EnvValue) => true,
+            (ValueKind::Int(_), Ty::Int) | (ValueKind::Bool(_), Ty::Bool) => true,
+            (ValueKind::Duration(_), Ty::Duration) | (ValueKind::Size(_), Ty::Size) => true,
+            (ValueKind::Cond(_), Ty::Condition) => true,
+            (ValueKind::Bool(b), Ty::Condition) => {
+                let c = if *b { Cond::Always } else { Cond::Never };
+                return Ok(Value { kind: ValueKind::Cond(c), origin });
+            }
+            (ValueKind::List(_), Ty::Script) => return self.conform_list(v, &Ty::String, at, what),
+            (ValueKind::List(_), Ty::List(inner)) => return self.conform_list(v, inner, at, what),
+            (ValueKind::Map(_), Ty::Map(inner)) => return self.conform_map(v, inner, at, what),
+            (ValueKind::Map(_), Ty::Record(fields)) if !fields.is_empty() => return self.conform_record(v, fields, at, what),
+            (ValueKind::Map(_), Ty::Record(_)) => true,
+            _ => false,
+        };
+        if ok {
+            return Ok(v);
+        }
+        let found = if matches!(v.kind, ValueKind::BranchVar) {
+            "`branch` alone".to_string()
+        } else {
+            v.describe().to_string()
+        };
+        let d = self.error(codes::TYPE_MISMATCH, at, format!("{what} expects {}, found {found}", article(ty)));
+        d.primary.message = format!("expected {ty}");
+        if origin != at {
+            d.secondary.push(plumb_diagnostics::Label {
+                at: origin,
+                message: "the value comes from here".to_string(),
+            });
+        }
+        d.help = type_help(ty).map(str::to_string);
+        Err(Value::unknown(origin))
+    }
+
+    fn conform_list(&mut self, v: Value, inner: &Ty, at: FileRange, what: &str) -> Result<Value, Value> {
+        let origin = v.origin;
+        let ValueKind::List(items) = v.kind else { unreachable!("checked by the caller") };
+        let items = items
+            .into_iter()
+            .map(|item| {
+                let item_at = if item.origin.file == at.file && at.range.contains(item.origin.range.start as usize) {
+                    item.origin
+                } else {
+                    at
+                };
+                self.expect(item, inner, item_at, &format!("an element of {what}"))
+            })
+            .collect();
+        Ok(Value { kind: ValueKind::List(items), origin })
+    }
+
+    fn conform_map(&mut self, v: Value, inner: &Ty, at: FileRange, what: &str) -> Result<Value, Value> {
+        let origin = v.origin;
+        let ValueKind::Map(entries) = v.kind else { unreachable!("checked by the caller") };
+        let entries = entries
+            .into_iter()
+            .map(|e| {
+                let key = e.key.clone();
+                let value_at = if e.value.origin.file == at.file && at.range.contains(e.value.origin.range.start as usize) {
+                    e.value.origin
+                } else {
+                    at
+                };
+                MapEntry {
+                    value: self.expect(e.value, inner, value_at, &format!("`{key}` in {what}")),
+                    ..e
+                }
+            })
+            .collect();
+        Ok(Value { kind: ValueKind::Map(entries), origin })
+    }
+
+    fn conform_record(&mut self, v: Value, fields: &[(&str, crate::types::TyName)], _at: FileRange, what: &str) -> Result<Value, Value> {
+        let origin = v.origin;
+        let ValueKind::Map(entries) = v.kind else { unreachable!("checked by the caller") };
+        let mut out = Vec::new();
+        for e in entries {
+            match fields.iter().find(|(n, _)| *n == e.key) {
+                Some((_, ty)) => {
+                    let key = e.key.clone();
+                    let value = self.expect(e.value, &ty.ty(), e.key_at, &format!("`{key}` in {what}"));
+                    out.push(MapEntry { value, ..e });
+                }
+                None => {
+                    let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+                    let suggestion = closest(&e.key, names.iter().copied());
+                    let d = self.error(codes::UNKNOWN_FIELD, e.key_at, format!("{what} has no field `{}`", e.key));
+                    d.help = Some(match suggestion {
+                        Some(s) => format!("did you mean `{s}`? The fields are {}", names.join(", ")),
+                        None => format!("the fields are {}", names.join(", ")),
+                    });
+                }
+            }
+        }
+        Ok(Value { kind: ValueKind::Map(out), origin })
+    }
+
+    fn secret_misuse(&mut self, name: &str, ty: &Ty, at: FileRange, origin: FileRange) {
+        let d = self.error(
+            codes::SECRET_MISUSE,
+            at,
+            format!("secret `{name}` is used where {} is expected", article(ty)),
+        );
+        d.primary.message = "a secret cannot be used here".to_string();
+        if origin != at {
+            d.secondary.push(plumb_diagnostics::Label {
+                at: origin,
+                message: "the secret comes from here".to_string(),
+            });
+        }
+        d.help = Some(
+            "secrets can only be values of an `env` map, where they become environment variables at run time"
+                .to_string(),
+        );
+    }
+}
+
+fn abstract_fits(have: &Ty, want: &Ty) -> bool {
+    match (have, want) {
+        (a, b) if a == b => true,
+        (Ty::String, Ty::Image | Ty::Script | Ty::EnvValue) | (Ty::Image, Ty::String) => true,
+        (Ty::Secret, Ty::EnvValue) | (Ty::Bool, Ty::Condition) => true,
+        (Ty::List(a), Ty::Script) => **a == Ty::String,
+        (Ty::List(a), Ty::List(b)) | (Ty::Map(a), Ty::Map(b)) => abstract_fits(a, b),
+        _ => false,
+    }
+}
+
+pub const CONDITION_HELP: &str = "a condition is `branch == \"main\"`, `branch =~ \"^release/\"`, `tag`, `merge_request`, `manual` or `changes([\"src/**\"])`, combined with `&&`, `||` and `!`";
+
+/// "a String", "an Image", "a List<String>".
+pub fn article(ty: &Ty) -> String {
+    let s = ty.to_string();
+    let vowel = s.starts_with(|c: char| "AEIOUaeiou".contains(c));
+    match ty {
+        Ty::Record(_) | Ty::JobRef | Ty::Any => s,
+        _ if vowel => format!("an {s}"),
+        _ => format!("a {s}"),
+    }
+}
+
+fn type_help(ty: &Ty) -> Option<&'static str> {
+    Some(match ty {
+        Ty::String => "write a string in double quotes: \"…\"",
+        Ty::Image => "write the image as a string: \"registry/name:tag@sha256:…\"",
+        Ty::Script => "write the script as a string (one command per line) or a list of strings",
+        Ty::Duration => "write a duration such as `90s`, `15m` or `1h30m`",
+        Ty::Size => "write a size such as `512Mi` or `2Gi`",
+        Ty::Int => "write a whole number such as `1`",
+        Ty::Bool => "write `true` or `false`",
+        Ty::Condition => CONDITION_HELP,
+        Ty::EnvValue => "an environment variable's value is a string or a secret",
+        Ty::List(_) => "write a list in brackets: [\"a\", \"b\"]",
+        Ty::Map(_) => "write a map in braces: { NAME = \"value\" }",
+        _ => return None,
+    })
+}

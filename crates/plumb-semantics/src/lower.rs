@@ -1,0 +1,699 @@
+//! Lowering a file: check its definitions, and turn its pipelines into the model, with
+//! templates instantiated and defaults merged.
+
+use crate::codes;
+use crate::eval::{Ctx, Evaluator, Resolved};
+use crate::fields::{job_field, pipeline_field, JOB_FIELDS, PIPELINE_FIELDS};
+use crate::model::*;
+use crate::scope::{duplicate, DefRef};
+use crate::types::Ty;
+use crate::value::{Cond, MapEntry, Value, ValueKind};
+use plumb_diagnostics::{closest, Diagnostic, FileId, FileRange, TextRange};
+use plumb_syntax::ast::{ExprKind, Field, Instantiation, Item, Job, Let, Pipeline, Template};
+use std::collections::{BTreeMap, HashMap};
+
+pub struct Lowering<'e, 'a> {
+    pub ev: &'e mut Evaluator<'a>,
+    pub file: FileId,
+}
+
+/// A field value from one layer, before merging.
+struct LayerField {
+    key: String,
+    key_at: FileRange,
+    value: Value,
+}
+
+impl<'e, 'a> Lowering<'e, 'a> {
+    fn at(&self, range: TextRange) -> FileRange {
+        FileRange {
+            file: self.file,
+            range,
+        }
+    }
+
+    pub fn lower_file(&mut self) -> FileModel {
+        let db = self.ev.db;
+        self.ev.scope(self.file, true);
+        let mut model = FileModel::default();
+        for item in &db.parse(self.file).tree.items {
+            match item {
+                Item::Let(l) => {
+                    self.ev.let_value(self.file, l, None);
+                }
+                Item::Secret(s) => self.ev.check_secret_decl(self.file, s),
+                Item::Template(t) => self.check_template(t),
+                Item::Pipeline(p) => model.pipelines.push(self.lower_pipeline(p)),
+                Item::Import(_) => {}
+            }
+        }
+        model
+    }
+
+    /// Warns when `name` hides a top-level name of the file's scope.
+    fn check_shadowing(&mut self, name: &plumb_syntax::ast::Name, what: &str) {
+        let ctx = Ctx::file(self.file);
+        if let Some(Resolved::Def(def)) = self.ev.resolve(&name.text, ctx) {
+            let d = Diagnostic::warning(
+                codes::SHADOWED,
+                self.at(name.range),
+                format!("{what} `{}` shadows the {} of the same name", name.text, def.kind()),
+            )
+            .with_label("shadows an outer name")
+            .with_secondary(def.at(), "the outer definition")
+            .with_help(format!("rename the {what} if you meant a different value"));
+            self.ev.diags.push(d);
+        }
+    }
+
+    // ----- templates -----
+
+    fn check_template(&mut self, t: &'a Template) {
+        let mut params: HashMap<String, Value> = HashMap::new();
+        let mut seen: HashMap<&str, TextRange> = HashMap::new();
+        for p in &t.params {
+            if let Some(first) = seen.insert(&p.name.text, p.name.range) {
+                self.ev.diags.push(duplicate(self.at(p.name.range), self.at(first), "parameter", &p.name.text));
+                continue;
+            }
+            self.check_shadowing(&p.name, "parameter");
+            let ty = self.ev.type_of(&p.ty, self.file);
+            if let (Some(ty), Some(default)) = (&ty, &p.default) {
+                let v = self.ev.eval(default, Ctx::file(self.file));
+                self.ev.expect(v, ty, self.at(default.range), &format!("the default of `{}`", p.name.text));
+            }
+            let kind = ty.map(ValueKind::Abstract).unwrap_or(ValueKind::Unknown);
+            params.insert(
+                p.name.text.clone(),
+                Value {
+                    kind,
+                    origin: self.at(p.name.range),
+                },
+            );
+        }
+        let ctx = Ctx {
+            file: self.file,
+            pipeline_lets: None,
+            params: Some(&params),
+        };
+        let fields = self.eval_job_fields(&t.body.fields, ctx);
+        self.check_fields(fields, "template");
+    }
+
+    /// Binds a template's parameters to a job's arguments, reporting bad arguments.
+    fn bind_arguments(&mut self, inst: &'a Instantiation, t: &'a Template, tfile: FileId, ctx: Ctx<'_, 'a>) -> HashMap<String, Value> {
+        let mut bound: HashMap<String, Value> = HashMap::new();
+        let mut named_seen = false;
+        for (i, arg) in inst.args.iter().enumerate() {
+            let param = match &arg.name {
+                Some(n) => {
+                    named_seen = true;
+                    match t.params.iter().find(|p| p.name.text == n.text) {
+                        Some(p) => p,
+                        None => {
+                            let names: Vec<&str> = t.params.iter().map(|p| p.name.text.as_str()).collect();
+                            let suggestion = closest(&n.text, names.iter().copied());
+                            let d = Diagnostic::error(
+                                codes::BAD_INSTANTIATION,
+                                ctx.at(n.range),
+                                format!("template `{}` has no parameter `{}`", t.name.text, n.text),
+                            )
+                            .with_label("unknown argument")
+                            .with_secondary(FileRange { file: tfile, range: t.name.range }, "template defined here")
+                            .with_help(match suggestion {
+                                Some(s) => format!("did you mean `{s}`? The parameters are {}", names.join(", ")),
+                                None if names.is_empty() => format!("`{}` takes no arguments", t.name.text),
+                                None => format!("the parameters are {}", names.join(", ")),
+                            });
+                            self.ev.diags.push(d);
+                            continue;
+                        }
+                    }
+                }
+                None if named_seen => {
+                    self.ev.diags.push(
+                        Diagnostic::error(codes::BAD_INSTANTIATION, ctx.at(arg.value.range), "a positional argument follows a named one")
+                            .with_help("name every argument after the first named one: `name = value`"),
+                    );
+                    continue;
+                }
+                None => match t.params.get(i) {
+                    Some(p) => p,
+                    None => {
+                        self.ev.diags.push(
+                            Diagnostic::error(
+                                codes::BAD_INSTANTIATION,
+                                ctx.at(arg.value.range),
+                                format!("template `{}` takes {} argument{}, found more", t.name.text, t.params.len(), if t.params.len() == 1 { "" } else { "s" }),
+                            )
+                            .with_label("extra argument")
+                            .with_help("remove the extra argument"),
+                        );
+                        continue;
+                    }
+                },
+            };
+            let arg_at = ctx.at(arg.name.as_ref().map_or(arg.value.range, |n| n.range.cover(arg.value.range)));
+            if bound.contains_key(&param.name.text) {
+                self.ev.diags.push(
+                    Diagnostic::error(codes::BAD_INSTANTIATION, arg_at, format!("argument `{}` is given twice", param.name.text))
+                        .with_help("remove one of the two"),
+                );
+                continue;
+            }
+            let v = self.ev.eval(&arg.value, ctx);
+            let v = match self.ev.type_of(&param.ty, tfile) {
+                Some(ty) => self.ev.expect(v, &ty, ctx.at(arg.value.range), &format!("parameter `{}`", param.name.text)),
+                None => v,
+            };
+            bound.insert(param.name.text.clone(), v);
+        }
+        let mut missing = Vec::new();
+        for p in &t.params {
+            if bound.contains_key(&p.name.text) {
+                continue;
+            }
+            match &p.default {
+                Some(default) => {
+                    let v = self.ev.eval(default, Ctx::file(tfile));
+                    bound.insert(p.name.text.clone(), v);
+                }
+                None => missing.push(p),
+            }
+        }
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().map(|p| format!("`{}`", p.name.text)).collect();
+            let example: Vec<String> = missing.iter().map(|p| format!("{} = …", p.name.text)).collect();
+            self.ev.diags.push(
+                Diagnostic::error(
+                    codes::BAD_INSTANTIATION,
+                    ctx.at(inst.args_range),
+                    format!("missing argument{} {} for template `{}`", if missing.len() == 1 { "" } else { "s" }, list.join(", "), t.name.text),
+                )
+                .with_label("arguments given here")
+                .with_secondary(FileRange { file: tfile, range: t.name.range }, "template defined here")
+                .with_help(format!("pass {}", example.join(", "))),
+            );
+            for p in missing {
+                bound.insert(p.name.text.clone(), Value::unknown(FileRange { file: tfile, range: p.name.range }));
+            }
+        }
+        bound
+    }
+
+    /// The fields a `from T(args)` contributes, or `None` when `T` is not a template.
+    fn instantiate(&mut self, inst: &'a Instantiation, ctx: Ctx<'_, 'a>) -> Option<Vec<LayerField>> {
+        let name = &inst.template;
+        let (tfile, t) = match self.ev.resolve(&name.text, ctx) {
+            Some(Resolved::Def(DefRef::Template(f, t))) => (f, t),
+            Some(Resolved::Def(other)) => {
+                self.ev.diags.push(
+                    Diagnostic::error(codes::TYPE_MISMATCH, ctx.at(name.range), format!("`{}` is a {}, not a template", name.text, other.kind()))
+                        .with_secondary(other.at(), "defined here"),
+                );
+                return None;
+            }
+            _ => {
+                self.unknown_template(name, ctx);
+                return None;
+            }
+        };
+        let params = self.bind_arguments(inst, t, tfile, ctx);
+        let tctx = Ctx {
+            file: tfile,
+            pipeline_lets: None,
+            params: Some(&params),
+        };
+        // the template's own mistakes were reported where it is defined
+        let before = self.ev.diags.len();
+        let fields = self.eval_job_fields(&t.body.fields, tctx);
+        let fields = self.conform_fields(fields);
+        let body = FileRange { file: tfile, range: t.range };
+        let mut i = before;
+        while i < self.ev.diags.len() {
+            let at = self.ev.diags[i].primary.at;
+            if at.file == body.file && body.range.contains(at.range.start as usize) {
+                self.ev.diags.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        Some(fields)
+    }
+
+    fn unknown_template(&mut self, name: &plumb_syntax::ast::Name, ctx: Ctx<'_, 'a>) {
+        let before = self.ev.diags.len();
+        self.ev.unknown_name(name, ctx, "template");
+        // suggest only templates
+        let mut templates: Vec<String> = Vec::new();
+        let scope = self.ev.scope(ctx.file, false).clone();
+        templates.extend(scope.defs.iter().filter(|(_, d)| matches!(d, DefRef::Template(..))).map(|(n, _)| n.to_string()));
+        for import in scope.imports.iter().filter(|i| i.alias.is_none()) {
+            let s = self.ev.scope(import.file, false);
+            templates.extend(s.defs.iter().filter(|(_, d)| matches!(d, DefRef::Template(..))).map(|(n, _)| n.to_string()));
+        }
+        if let Some(d) = self.ev.diags.get_mut(before) {
+            match closest(&name.text, templates.iter().map(String::as_str)) {
+                Some(s) => {
+                    d.primary.message = format!("did you mean `{s}`?");
+                    d.help = Some(format!("did you mean `{s}`? Templates are defined with `template {s}(…) {{ … }}`"));
+                    for fix in &mut d.fixes {
+                        fix.title = format!("replace with `{s}`");
+                        for e in &mut fix.edits {
+                            e.replacement = s.to_string();
+                        }
+                    }
+                    if d.fixes.is_empty() {
+                        d.fixes.push(plumb_diagnostics::Fix {
+                            title: format!("replace with `{s}`"),
+                            edits: vec![plumb_diagnostics::Edit { at: ctx.at(name.range), replacement: s.to_string() }],
+                        });
+                    }
+                }
+                None => {
+                    d.fixes.clear();
+                    d.primary.message = "no template of this name".to_string();
+                    d.help = Some(if templates.is_empty() {
+                        "define it with `template NAME(params) { … }`, or import the file that defines it".to_string()
+                    } else {
+                        format!("the templates in scope are {}", templates.join(", "))
+                    });
+                }
+            }
+        }
+    }
+
+    // ----- job fields -----
+
+    /// Evaluates a body's fields (unchecked against the field table yet).
+    fn eval_job_fields(&mut self, fields: &'a [Field], ctx: Ctx<'_, 'a>) -> Vec<LayerField> {
+        let mut out: Vec<LayerField> = Vec::new();
+        for f in fields {
+            let key_at = ctx.at(f.key.range);
+            if let Some(first) = out.iter().find(|o| o.key == f.key.text) {
+                self.ev.diags.push(duplicate(key_at, first.key_at, "field", &f.key.text));
+                continue;
+            }
+            let value = if f.key.text == "needs" {
+                self.eval_needs(f, ctx)
+            } else {
+                self.ev.eval(&f.value, ctx)
+            };
+            out.push(LayerField {
+                key: f.key.text.clone(),
+                key_at,
+                value,
+            });
+        }
+        out
+    }
+
+    /// `needs` holds job names, which are not values: they are resolved against the
+    /// pipeline's jobs once the job is placed.
+    fn eval_needs(&mut self, f: &'a Field, ctx: Ctx<'_, 'a>) -> Value {
+        let origin = ctx.at(f.value.range);
+        let ExprKind::List(items) = &f.value.kind else {
+            if !matches!(f.value.kind, ExprKind::Error) {
+                self.ev.diags.push(
+                    Diagnostic::error(codes::TYPE_MISMATCH, origin, "`needs` expects a list of job names")
+                        .with_help("write `needs = [build, test]`"),
+                );
+            }
+            return Value::unknown(origin);
+        };
+        let mut refs = Vec::new();
+        for item in items {
+            match &item.kind {
+                ExprKind::Name(n) => refs.push(Value {
+                    kind: ValueKind::JobRef(n.text.clone()),
+                    origin: ctx.at(n.range),
+                }),
+                ExprKind::Str(s) if s.as_plain().is_some() => {
+                    let name = s.as_plain().unwrap_or_default();
+                    let at = ctx.at(item.range);
+                    self.ev.diags.push(
+                        Diagnostic::error(codes::TYPE_MISMATCH, at, format!("`needs` takes job names, found the string \"{name}\""))
+                            .with_label("a string, not a job name")
+                            .with_help(format!("write the name without quotes: `{name}`"))
+                            .with_fix(
+                                format!("write `{name}` without quotes"),
+                                vec![plumb_diagnostics::Edit { at, replacement: name.clone() }],
+                            ),
+                    );
+                }
+                ExprKind::Error => {}
+                _ => self.ev.diags.push(
+                    Diagnostic::error(codes::TYPE_MISMATCH, ctx.at(item.range), "`needs` takes job names")
+                        .with_help("write `needs = [build, test]`"),
+                ),
+            }
+        }
+        Value {
+            kind: ValueKind::List(refs),
+            origin,
+        }
+    }
+
+    /// Checks fields against the job field table; returns those that are known.
+    fn conform_fields(&mut self, fields: Vec<LayerField>) -> Vec<LayerField> {
+        let mut out = Vec::new();
+        for f in fields {
+            let Some(spec) = job_field(&f.key) else {
+                let suggestion = closest(&f.key, JOB_FIELDS.iter().map(|s| s.name));
+                let d = Diagnostic::error(codes::UNKNOWN_FIELD, f.key_at, format!("unknown job field `{}`", f.key))
+                    .with_label(match suggestion {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "not a job field".to_string(),
+                    });
+                let d = match suggestion {
+                    Some(s) => d
+                        .with_help(format!("did you mean `{s}`?"))
+                        .with_fix(format!("rename to `{s}`"), vec![plumb_diagnostics::Edit { at: f.key_at, replacement: s.to_string() }]),
+                    None => d.with_help(format!(
+                        "the job fields are {}",
+                        JOB_FIELDS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+                    )),
+                };
+                self.ev.diags.push(d);
+                continue;
+            };
+            let use_at = if f.value.origin.file == f.key_at.file {
+                f.value.origin
+            } else {
+                f.key_at
+            };
+            let mut value = if spec.name == "needs" {
+                f.value
+            } else {
+                self.ev.expect(f.value, &spec.ty.ty(), use_at, &format!("`{}`", spec.name))
+            };
+            if spec.name == "retry" {
+                if let ValueKind::Int(n) = value.kind {
+                    if n > 2 {
+                        self.ev.diags.push(
+                            Diagnostic::error(codes::TYPE_MISMATCH, use_at, format!("`retry` must be 0, 1 or 2, found {n}"))
+                                .with_label("out of range")
+                                .with_help("GitLab retries a job at most twice"),
+                        );
+                        value = Value::unknown(value.origin);
+                    }
+                }
+            }
+            out.push(LayerField { value, ..f });
+        }
+        out
+    }
+
+    fn check_fields(&mut self, fields: Vec<LayerField>, _what: &str) {
+        self.conform_fields(fields);
+    }
+
+    // ----- pipelines -----
+
+    fn lower_pipeline(&mut self, p: &'a Pipeline) -> PipelineModel {
+        let file = self.file;
+        let mut lets: HashMap<&'a str, &'a Let> = HashMap::new();
+        for l in &p.lets {
+            if let Some(first) = lets.get(l.name.text.as_str()) {
+                self.ev.diags.push(duplicate(self.at(l.name.range), self.at(first.name.range), "let", &l.name.text));
+                continue;
+            }
+            self.check_shadowing(&l.name, "let");
+            lets.insert(&l.name.text, l);
+        }
+        let ctx = Ctx {
+            file,
+            pipeline_lets: Some(&lets),
+            params: None,
+        };
+        for l in &p.lets {
+            self.ev.let_value(file, l, Some(&lets));
+        }
+
+        let mut model = PipelineModel {
+            name: p.name.text.clone(),
+            name_at: self.at(p.name.range),
+            on: Cond::Always,
+            on_at: None,
+            env: Vec::new(),
+            stages: Vec::new(),
+            jobs: Vec::new(),
+        };
+        let mut defaults: Vec<LayerField> = Vec::new();
+        let mut seen_fields: HashMap<&str, TextRange> = HashMap::new();
+        for f in &p.fields {
+            if let Some(first) = seen_fields.insert(&f.key.text, f.key.range) {
+                self.ev.diags.push(duplicate(self.at(f.key.range), self.at(first), "field", &f.key.text));
+                continue;
+            }
+            let Some(spec) = pipeline_field(&f.key.text) else {
+                self.unknown_pipeline_field(f);
+                continue;
+            };
+            match spec.name {
+                "on" => {
+                    let v = self.ev.eval(&f.value, ctx);
+                    let v = self.ev.expect(v, &Ty::Condition, self.at(f.value.range), "`on`");
+                    if let Some(c) = v.as_cond() {
+                        model.on = c.clone();
+                    }
+                    model.on_at = Some(self.at(f.value.range));
+                }
+                "env" => {
+                    let v = self.ev.eval(&f.value, ctx);
+                    let v = self.ev.expect(v, &spec.ty.ty(), self.at(f.value.range), "`env`");
+                    model.env = env_bindings(&v, Layer::Pipeline);
+                }
+                _ => defaults = self.eval_default(f, ctx),
+            }
+        }
+
+        self.lower_stages(p, &mut model);
+        let job_names: HashMap<String, usize> = model.jobs.iter().enumerate().map(|(i, j)| (j.name.clone(), i)).collect();
+        let mut job_index = 0;
+        for stage in &p.stages {
+            for job in &stage.jobs {
+                if model.jobs.get(job_index).is_some_and(|j| j.name_at.range == job.name.range) {
+                    let layers = (defaults.as_slice(), &model.env);
+                    let lowered = self.lower_job(job, ctx, layers, &job_names);
+                    let stage_idx = model.jobs[job_index].stage;
+                    model.jobs[job_index] = JobModel { stage: stage_idx, ..lowered };
+                    job_index += 1;
+                }
+            }
+        }
+        model
+    }
+
+    fn unknown_pipeline_field(&mut self, f: &Field) {
+        let names: Vec<&str> = PIPELINE_FIELDS.iter().map(|s| s.name).collect();
+        let suggestion = closest(&f.key.text, names.iter().copied());
+        let is_job_field = job_field(&f.key.text).is_some();
+        let help = match (suggestion, is_job_field) {
+            (_, true) => format!("`{}` is a job field; to give it to every job, put it in `default = {{ {} = … }}`", f.key.text, f.key.text),
+            (Some(s), _) => format!("did you mean `{s}`? A pipeline's fields are {}", names.join(", ")),
+            (None, _) => format!("a pipeline's fields are {}", names.join(", ")),
+        };
+        self.ev.diags.push(
+            Diagnostic::error(codes::UNKNOWN_FIELD, self.at(f.key.range), format!("unknown pipeline field `{}`", f.key.text))
+                .with_label("not a pipeline field")
+                .with_help(help),
+        );
+    }
+
+    fn eval_default(&mut self, f: &'a Field, ctx: Ctx<'_, 'a>) -> Vec<LayerField> {
+        match &f.value.kind {
+            ExprKind::Record(fields) => {
+                let fields = self.eval_job_fields(fields, ctx);
+                self.conform_fields(fields)
+            }
+            ExprKind::Error => Vec::new(),
+            _ => {
+                let v = self.ev.eval(&f.value, ctx);
+                let Some(entries) = v.as_map() else {
+                    self.ev.diags.push(
+                        Diagnostic::error(codes::TYPE_MISMATCH, self.at(f.value.range), format!("`default` expects a record of job fields, found {}", v.describe()))
+                            .with_help("write `default = { image = …, timeout = 10m }`"),
+                    );
+                    return Vec::new();
+                };
+                let fields = entries
+                    .iter()
+                    .map(|e: &MapEntry| LayerField {
+                        key: e.key.clone(),
+                        key_at: e.key_at,
+                        value: e.value.clone(),
+                    })
+                    .collect();
+                self.conform_fields(fields)
+            }
+        }
+    }
+
+    /// Stages, their `after` lists and placeholder jobs (names and stages only, so that
+    /// `needs` can be resolved while the jobs are lowered).
+    fn lower_stages(&mut self, p: &'a Pipeline, model: &mut PipelineModel) {
+        let mut stage_index: HashMap<&str, usize> = HashMap::new();
+        for s in &p.stages {
+            if let Some(&first) = stage_index.get(s.name.text.as_str()) {
+                let first_at = model.stages[first].name_at;
+                self.ev.diags.push(duplicate(self.at(s.name.range), first_at, "stage", &s.name.text));
+            } else {
+                stage_index.insert(&s.name.text, model.stages.len());
+            }
+            model.stages.push(StageModel {
+                name: s.name.text.clone(),
+                name_at: self.at(s.name.range),
+                after: Vec::new(),
+                explicit_after: !s.after.is_empty(),
+            });
+        }
+        let stage_names: Vec<&str> = p.stages.iter().map(|s| s.name.text.as_str()).collect();
+        let mut job_first: HashMap<&str, FileRange> = HashMap::new();
+        for (si, s) in p.stages.iter().enumerate() {
+            for a in &s.after {
+                match stage_index.get(a.text.as_str()) {
+                    Some(&target) => model.stages[si].after.push((target, self.at(a.range))),
+                    None => self.unknown_in_list(&a.text, self.at(a.range), "stage", &stage_names),
+                }
+            }
+            for f in &s.fields {
+                self.ev.diags.push(
+                    Diagnostic::error(codes::UNKNOWN_FIELD, self.at(f.key.range), format!("stages have no fields; found `{}`", f.key.text))
+                        .with_label("not allowed in a stage")
+                        .with_help("put job fields inside a job, or in the pipeline's `default = { … }` to give them to every job"),
+                );
+            }
+            for j in &s.jobs {
+                let at = self.at(j.name.range);
+                if let Some(first) = job_first.get(j.name.text.as_str()) {
+                    self.ev.diags.push(duplicate(at, *first, "job", &j.name.text));
+                    continue;
+                }
+                job_first.insert(&j.name.text, at);
+                model.jobs.push(JobModel {
+                    name: j.name.text.clone(),
+                    name_at: at,
+                    stage: si,
+                    template: None,
+                    fields: BTreeMap::new(),
+                    env: Vec::new(),
+                    needs: Vec::new(),
+                    when: Cond::Always,
+                });
+            }
+        }
+    }
+
+    fn unknown_in_list(&mut self, name: &str, at: FileRange, what: &str, known: &[&str]) {
+        let suggestion = closest(name, known.iter().copied());
+        let mut d = Diagnostic::error(codes::UNKNOWN_NAME, at, format!("unknown {what} `{name}`"));
+        match suggestion {
+            Some(s) => {
+                d = d
+                    .with_label(format!("did you mean `{s}`?"))
+                    .with_help(format!("did you mean `{s}`?"))
+                    .with_fix(format!("replace with `{s}`"), vec![plumb_diagnostics::Edit { at, replacement: s.to_string() }]);
+            }
+            None => {
+                d = d.with_label(format!("no {what} of this name in the pipeline"));
+                d = d.with_help(if known.is_empty() {
+                    format!("the pipeline has no {what}s")
+                } else {
+                    format!("the {what}s of this pipeline are {}", known.join(", "))
+                });
+            }
+        }
+        self.ev.diags.push(d);
+    }
+
+    fn lower_job(&mut self, job: &'a Job, ctx: Ctx<'_, 'a>, (defaults, pipeline_env): (&[LayerField], &Vec<EnvBinding>), job_names: &HashMap<String, usize>) -> JobModel {
+        let mut fields: BTreeMap<String, FieldUse> = BTreeMap::new();
+        let mut env: Vec<EnvBinding> = pipeline_env.clone();
+        let mut complete = !job.body.recovered;
+        let apply = |layer: Layer, lf: &[LayerField], fields: &mut BTreeMap<String, FieldUse>, env: &mut Vec<EnvBinding>| {
+            for f in lf {
+                if f.key == "env" {
+                    for b in env_bindings(&f.value, layer) {
+                        env.retain(|e| e.name != b.name);
+                        env.push(b);
+                    }
+                }
+                fields.insert(
+                    f.key.clone(),
+                    FieldUse {
+                        value: f.value.clone(),
+                        key_at: f.key_at,
+                        layer,
+                    },
+                );
+            }
+        };
+        apply(Layer::Default, defaults, &mut fields, &mut env);
+        let mut template = None;
+        if let Some(inst) = &job.from {
+            template = Some((inst.template.text.clone(), ctx.at(inst.template.range)));
+            match self.instantiate(inst, ctx) {
+                Some(tf) => apply(Layer::Template, &tf, &mut fields, &mut env),
+                None => complete = false,
+            }
+        }
+        let own = self.eval_job_fields(&job.body.fields, ctx);
+        let own = self.conform_fields(own);
+        apply(Layer::Job, &own, &mut fields, &mut env);
+
+        if complete {
+            for spec in JOB_FIELDS.iter().filter(|s| s.required) {
+                if !fields.contains_key(spec.name) {
+                    let example = if spec.name == "image" { "image = \"alpine:3.20@sha256:…\"" } else { "run = [\"make test\"]" };
+                    self.ev.diags.push(
+                        Diagnostic::error(codes::MISSING_FIELD, ctx.at(job.name.range), format!("job `{}` has no `{}`", job.name.text, spec.name))
+                            .with_label(format!("`{}` is required", spec.name))
+                            .with_help(format!("add `{example}` to the job, its template, or the pipeline's `default`")),
+                    );
+                }
+            }
+        }
+
+        let mut needs = Vec::new();
+        if let Some(list) = fields.get("needs").and_then(|f| f.value.as_list()) {
+            let names: Vec<&str> = job_names.keys().map(String::as_str).collect();
+            for item in list {
+                if let ValueKind::JobRef(name) = &item.kind {
+                    let target = job_names.get(name).copied();
+                    if target.is_none() {
+                        self.unknown_in_list(name, item.origin, "job", &names);
+                    }
+                    needs.push(Need { job: name.clone(), at: item.origin, target });
+                }
+            }
+        }
+        let when = fields.get("when").and_then(|f| f.value.as_cond()).cloned().unwrap_or(Cond::Always);
+        JobModel {
+            name: job.name.text.clone(),
+            name_at: ctx.at(job.name.range),
+            stage: 0,
+            template,
+            fields,
+            env,
+            needs,
+            when,
+        }
+    }
+}
+
+fn env_bindings(v: &Value, layer: Layer) -> Vec<EnvBinding> {
+    v.as_map()
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|e| EnvBinding {
+                    name: e.key.clone(),
+                    name_at: e.key_at,
+                    value: e.value.clone(),
+                    layer,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,175 @@
+//! The checked program: pipelines with their stages and jobs, templates instantiated,
+//! defaults and environments merged, every value evaluated. Checks and compilers read
+//! only this.
+
+use crate::value::{Cond, MapEntry, SecretRef, Value, ValueKind};
+use plumb_diagnostics::FileRange;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FileModel {
+    pub pipelines: Vec<PipelineModel>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PipelineModel {
+    pub name: String,
+    pub name_at: FileRange,
+    /// `on`; `Cond::Always` when absent.
+    pub on: Cond,
+    pub on_at: Option<FileRange>,
+    pub env: Vec<EnvBinding>,
+    /// In declaration order.
+    pub stages: Vec<StageModel>,
+    /// In declaration order; `JobModel::stage` indexes `stages`.
+    pub jobs: Vec<JobModel>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StageModel {
+    pub name: String,
+    pub name_at: FileRange,
+    /// Explicit `after` stages that exist, by index into `stages`, with the name's span.
+    pub after: Vec<(usize, FileRange)>,
+    /// Whether `after` was written (if not, the stage follows the one declared before).
+    pub explicit_after: bool,
+}
+
+/// Which layer set a job field: later layers override earlier ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layer {
+    Pipeline,
+    Default,
+    Template,
+    Job,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FieldUse {
+    pub value: Value,
+    /// The field's key where it was set.
+    pub key_at: FileRange,
+    pub layer: Layer,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EnvBinding {
+    pub name: String,
+    pub name_at: FileRange,
+    pub value: Value,
+    pub layer: Layer,
+}
+
+impl EnvBinding {
+    pub fn secret(&self) -> Option<&SecretRef> {
+        match &self.value.kind {
+            ValueKind::Secret(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Need {
+    pub job: String,
+    pub at: FileRange,
+    /// Index into the pipeline's jobs, when the name exists.
+    pub target: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct JobModel {
+    pub name: String,
+    pub name_at: FileRange,
+    pub stage: usize,
+    /// `from T(…)`: the template's name at the use.
+    pub template: Option<(String, FileRange)>,
+    /// Every field, after defaults, template and the job's own fields were merged.
+    pub fields: BTreeMap<String, FieldUse>,
+    /// The merged environment: pipeline `env`, `default.env`, template `env`, job `env`.
+    pub env: Vec<EnvBinding>,
+    pub needs: Vec<Need>,
+    /// `when`; `Cond::Always` when absent.
+    pub when: Cond,
+}
+
+impl JobModel {
+    pub fn field(&self, name: &str) -> Option<&FieldUse> {
+        self.fields.get(name)
+    }
+    pub fn image(&self) -> Option<&Value> {
+        self.field("image").map(|f| &f.value)
+    }
+    pub fn services(&self) -> &[Value] {
+        self.field("services")
+            .and_then(|f| f.value.as_list())
+            .unwrap_or(&[])
+    }
+    /// The script's commands, each with the range of the literal it came from.
+    pub fn script(&self) -> Vec<(&str, FileRange)> {
+        match self.field("run").map(|f| &f.value) {
+            Some(Value {
+                kind: ValueKind::Str(s),
+                origin,
+            }) => vec![(s.as_str(), *origin)],
+            Some(Value {
+                kind: ValueKind::List(items),
+                ..
+            }) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(|s| (s, v.origin)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+    pub fn string_list(&self, name: &str) -> Vec<&str> {
+        self.field(name)
+            .and_then(|f| f.value.as_list())
+            .map(|items| items.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+    pub fn str_field(&self, name: &str) -> Option<&str> {
+        self.field(name).and_then(|f| f.value.as_str())
+    }
+    pub fn int_field(&self, name: &str) -> Option<u64> {
+        match self.field(name)?.value.kind {
+            ValueKind::Int(n) => Some(n),
+            _ => None,
+        }
+    }
+    pub fn duration_field(&self, name: &str) -> Option<u64> {
+        match self.field(name)?.value.kind {
+            ValueKind::Duration(n) => Some(n),
+            _ => None,
+        }
+    }
+    pub fn bool_field(&self, name: &str) -> Option<bool> {
+        match self.field(name)?.value.kind {
+            ValueKind::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+    pub fn record_field(&self, name: &str) -> &[MapEntry] {
+        self.field(name)
+            .and_then(|f| f.value.as_map())
+            .unwrap_or(&[])
+    }
+    /// `matrix` as (variable, values), in source order.
+    pub fn matrix(&self) -> Vec<(&str, Vec<&str>)> {
+        self.record_field("matrix")
+            .iter()
+            .map(|e| {
+                let values = e
+                    .value
+                    .as_list()
+                    .map(|vs| vs.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                (e.key.as_str(), values)
+            })
+            .collect()
+    }
+    /// The secrets bound in the job's environment.
+    pub fn secret_env(&self) -> impl Iterator<Item = (&EnvBinding, &SecretRef)> {
+        self.env.iter().filter_map(|b| b.secret().map(|s| (b, s)))
+    }
+}

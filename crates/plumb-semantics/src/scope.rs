@@ -1,0 +1,159 @@
+//! Top-level names of a file: its own lets, secrets and templates, and those of the
+//! files it imports.
+
+use crate::codes;
+use crate::SourceDb;
+use plumb_diagnostics::{Diagnostic, FileId, FileRange, TextRange};
+use plumb_syntax::ast::{Item, Let, Name, SecretDecl, Template};
+use std::collections::{HashMap, HashSet};
+
+#[derive(Clone, Copy, Debug)]
+pub enum DefRef<'a> {
+    Let(FileId, &'a Let),
+    Secret(FileId, &'a SecretDecl),
+    Template(FileId, &'a Template),
+}
+
+impl<'a> DefRef<'a> {
+    pub fn name(&self) -> &'a Name {
+        match self {
+            DefRef::Let(_, l) => &l.name,
+            DefRef::Secret(_, s) => &s.name,
+            DefRef::Template(_, t) => &t.name,
+        }
+    }
+    pub fn file(&self) -> FileId {
+        match self {
+            DefRef::Let(f, _) | DefRef::Secret(f, _) | DefRef::Template(f, _) => *f,
+        }
+    }
+    pub fn at(&self) -> FileRange {
+        FileRange {
+            file: self.file(),
+            range: self.name().range,
+        }
+    }
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DefRef::Let(..) => "let",
+            DefRef::Secret(..) => "secret",
+            DefRef::Template(..) => "template",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportedFile<'a> {
+    pub alias: Option<&'a Name>,
+    pub file: FileId,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FileScope<'a> {
+    pub defs: HashMap<&'a str, DefRef<'a>>,
+    pub imports: Vec<ImportedFile<'a>>,
+}
+
+impl<'a> FileScope<'a> {
+    /// Builds the scope of `file`, reporting duplicates and import problems of that file.
+    pub fn build(db: &'a dyn SourceDb, file: FileId, diags: &mut Vec<Diagnostic>) -> FileScope<'a> {
+        let at = |range: TextRange| FileRange { file, range };
+        let mut scope = FileScope::default();
+        let mut pipelines: HashMap<&str, &Name> = HashMap::new();
+        for item in &db.parse(file).tree.items {
+            let def = match item {
+                Item::Let(l) => DefRef::Let(file, l),
+                Item::Secret(s) => DefRef::Secret(file, s),
+                Item::Template(t) => DefRef::Template(file, t),
+                Item::Pipeline(p) => {
+                    if let Some(first) = pipelines.insert(&p.name.text, &p.name) {
+                        diags.push(duplicate(at(p.name.range), at(first.range), "pipeline", &p.name.text));
+                    }
+                    continue;
+                }
+                Item::Import(import) => {
+                    match db.resolve_import(file, &import.path) {
+                        Some(target) => {
+                            if let Some(chain) = import_cycle(db, file, target) {
+                                diags.push(
+                                    Diagnostic::error(
+                                        codes::IMPORT_CYCLE,
+                                        at(import.path_range),
+                                        format!("import cycle: {}", chain.join(" → ")),
+                                    )
+                                    .with_label("this import leads back to this file")
+                                    .with_help("move what both files need into a third file that both import"),
+                                );
+                            }
+                            scope.imports.push(ImportedFile {
+                                alias: import.alias.as_ref(),
+                                file: target,
+                            });
+                        }
+                        None => diags.push(
+                            Diagnostic::error(
+                                codes::IMPORT_NOT_FOUND,
+                                at(import.path_range),
+                                format!("cannot find imported file `{}`", import.path),
+                            )
+                            .with_label("no such file")
+                            .with_help("import paths are relative to the importing file, e.g. `import \"common.plumb\"`"),
+                        ),
+                    }
+                    continue;
+                }
+            };
+            let name = def.name();
+            if let Some(first) = scope.defs.get(name.text.as_str()) {
+                diags.push(duplicate(at(name.range), first.at(), def.kind(), &name.text));
+                continue;
+            }
+            scope.defs.insert(&name.text, def);
+        }
+        scope
+    }
+
+    /// A name defined by this file itself.
+    pub fn own(&self, name: &str) -> Option<DefRef<'a>> {
+        self.defs.get(name).copied()
+    }
+}
+
+pub fn duplicate(at: FileRange, first: FileRange, kind: &str, name: &str) -> Diagnostic {
+    Diagnostic::error(codes::DUPLICATE, at, format!("{kind} `{name}` is defined twice"))
+        .with_label("defined again here")
+        .with_secondary(first, "first defined here")
+        .with_help(format!("rename one of the two definitions of `{name}`, or remove one"))
+}
+
+/// The chain of files from `file` through `first` back to `file`, if there is one.
+fn import_cycle(db: &dyn SourceDb, file: FileId, first: FileId) -> Option<Vec<String>> {
+    let mut path = vec![file, first];
+    let mut visited = HashSet::new();
+    if dfs(db, file, first, &mut path, &mut visited) {
+        Some(path.iter().map(|f| db.file_name(*f)).collect())
+    } else {
+        None
+    }
+}
+
+fn dfs(db: &dyn SourceDb, goal: FileId, at: FileId, path: &mut Vec<FileId>, visited: &mut HashSet<FileId>) -> bool {
+    if at == goal {
+        return true;
+    }
+    if !visited.insert(at) || path.len() > 64 {
+        return false;
+    }
+    for item in &db.parse(at).tree.items {
+        if let Item::Import(import) = item {
+            if let Some(next) = db.resolve_import(at, &import.path) {
+                path.push(next);
+                if dfs(db, goal, next, path, visited) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+    }
+    false
+}

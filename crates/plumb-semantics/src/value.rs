@@ -1,0 +1,365 @@
+//! Values: what an expression evaluates to at compile time.
+//!
+//! Every value remembers where its literal was written (`origin`), so a check on an
+//! image or a credential can point at the literal even when it reached a job through
+//! a `let`, a template argument or a default.
+
+use crate::types::Ty;
+use plumb_diagnostics::FileRange;
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Value {
+    pub kind: ValueKind,
+    pub origin: FileRange,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ValueKind {
+    Str(String),
+    Int(u64),
+    Bool(bool),
+    Duration(u64),
+    Size(u64),
+    List(Vec<Value>),
+    Map(Vec<MapEntry>),
+    Secret(SecretRef),
+    Cond(Cond),
+    /// `branch`: only meaningful inside a condition.
+    BranchVar,
+    /// A job name in `needs`.
+    JobRef(String),
+    /// A template parameter of this type while the template is checked on its own.
+    Abstract(Ty),
+    /// What an error left; accepted everywhere so that one mistake gives one diagnostic.
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MapEntry {
+    pub key: String,
+    pub key_at: FileRange,
+    pub value: Value,
+}
+
+/// A reference to a declared secret: never its value, which Plumb never sees.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SecretRef {
+    pub name: String,
+    /// The `secret` declaration's name.
+    pub declared_at: FileRange,
+    pub source: SecretSource,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SecretSource {
+    /// A GitLab CI/CD variable of this name.
+    CiVariable(String),
+    /// A field of a Vault secret at a path.
+    Vault { path: String, field: String },
+    /// A key of a Kubernetes Secret.
+    K8sSecret { name: String, key: String },
+}
+
+/// A condition on the event a pipeline runs for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Cond {
+    Always,
+    Never,
+    /// `branch == "x"`, `branch != "x"`, `branch =~ "re"`.
+    Branch(BranchTest),
+    Tag,
+    MergeRequest,
+    Manual,
+    /// `changes([...])`: files changed by the push or merge request.
+    Changes(Vec<String>),
+    And(Box<Cond>, Box<Cond>),
+    Or(Box<Cond>, Box<Cond>),
+    Not(Box<Cond>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BranchTest {
+    Eq(String),
+    NotEq(String),
+    Matches(String),
+}
+
+/// The event a pipeline runs for, for evaluating conditions at compile time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Branch(String),
+    Tag,
+    MergeRequest,
+}
+
+impl Cond {
+    /// Whether the condition can be true for some event of the given kind, treating
+    /// `changes` as possibly true and `manual` as a person's choice (possible).
+    pub fn admits(&self, event: &Event) -> Truth {
+        match self {
+            Cond::Always => Truth::Yes,
+            Cond::Never => Truth::No,
+            Cond::Branch(test) => match event {
+                Event::Branch(name) => Truth::from(test.matches(name)),
+                // CI_COMMIT_BRANCH is empty for tags and merge requests
+                Event::Tag | Event::MergeRequest => Truth::from(test.matches("")),
+            },
+            Cond::Tag => Truth::from(*event == Event::Tag),
+            Cond::MergeRequest => Truth::from(*event == Event::MergeRequest),
+            Cond::Manual | Cond::Changes(_) => Truth::Maybe,
+            Cond::And(a, b) => a.admits(event).and(b.admits(event)),
+            Cond::Or(a, b) => a.admits(event).or(b.admits(event)),
+            Cond::Not(a) => a.admits(event).not(),
+        }
+    }
+
+    /// Whether the condition makes a job wait for a person (`manual` on a path that
+    /// can be taken).
+    pub fn mentions_manual(&self) -> bool {
+        match self {
+            Cond::Manual => true,
+            Cond::And(a, b) | Cond::Or(a, b) => a.mentions_manual() || b.mentions_manual(),
+            Cond::Not(a) => a.mentions_manual(),
+            _ => false,
+        }
+    }
+
+    pub fn and(a: Cond, b: Cond) -> Cond {
+        match (a, b) {
+            (Cond::Always, x) | (x, Cond::Always) => x,
+            (a, b) => Cond::And(Box::new(a), Box::new(b)),
+        }
+    }
+}
+
+impl BranchTest {
+    /// Whether a branch name passes the test. A `=~` pattern is a regular expression;
+    /// Plumb matches the common subset (`^`, `$`, `.`, `.*`, literal text) and treats
+    /// anything fancier as possibly matching.
+    pub fn matches(&self, branch: &str) -> bool {
+        match self {
+            BranchTest::Eq(v) => branch == v,
+            BranchTest::NotEq(v) => branch != v,
+            BranchTest::Matches(re) => simple_regex_match(re, branch).unwrap_or(true),
+        }
+    }
+}
+
+/// Three-valued truth for conditions known only partly at compile time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Truth {
+    Yes,
+    No,
+    Maybe,
+}
+
+impl From<bool> for Truth {
+    fn from(b: bool) -> Self {
+        if b {
+            Truth::Yes
+        } else {
+            Truth::No
+        }
+    }
+}
+
+impl Truth {
+    pub fn and(self, other: Truth) -> Truth {
+        match (self, other) {
+            (Truth::No, _) | (_, Truth::No) => Truth::No,
+            (Truth::Yes, Truth::Yes) => Truth::Yes,
+            _ => Truth::Maybe,
+        }
+    }
+    pub fn or(self, other: Truth) -> Truth {
+        match (self, other) {
+            (Truth::Yes, _) | (_, Truth::Yes) => Truth::Yes,
+            (Truth::No, Truth::No) => Truth::No,
+            _ => Truth::Maybe,
+        }
+    }
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Truth {
+        match self {
+            Truth::Yes => Truth::No,
+            Truth::No => Truth::Yes,
+            Truth::Maybe => Truth::Maybe,
+        }
+    }
+    pub fn possible(self) -> bool {
+        self != Truth::No
+    }
+}
+
+/// Matches `re` against `text` for patterns made of literal characters, `.`, `.*`,
+/// `^` and `$`. Returns `None` for anything else (character classes, groups, ...).
+pub fn simple_regex_match(re: &str, text: &str) -> Option<bool> {
+    if re.chars().any(|c| "[](){}|+?\\".contains(c)) {
+        return None;
+    }
+    let anchored_start = re.starts_with('^');
+    let body = re.strip_prefix('^').unwrap_or(re);
+    let anchored_end = body.ends_with('$');
+    let body = body.strip_suffix('$').unwrap_or(body);
+    let pattern: Vec<char> = body.chars().collect();
+    let text: Vec<char> = text.chars().collect();
+    let starts: Vec<usize> = if anchored_start {
+        vec![0]
+    } else {
+        (0..=text.len()).collect()
+    };
+    Some(
+        starts
+            .into_iter()
+            .any(|s| match_here(&pattern, &text[s..], anchored_end)),
+    )
+}
+
+fn match_here(p: &[char], t: &[char], anchored_end: bool) -> bool {
+    if p.is_empty() {
+        return !anchored_end || t.is_empty();
+    }
+    if p.len() >= 2 && p[1] == '*' {
+        let mut i = 0;
+        loop {
+            if match_here(&p[2..], &t[i..], anchored_end) {
+                return true;
+            }
+            if i < t.len() && (p[0] == '.' || p[0] == t[i]) {
+                i += 1;
+            } else {
+                return false;
+            }
+        }
+    }
+    !t.is_empty() && (p[0] == '.' || p[0] == t[0]) && match_here(&p[1..], &t[1..], anchored_end)
+}
+
+/// Durations in their shortest written form: `90s` is `1m30s`.
+pub fn format_duration(secs: u64) -> String {
+    if secs == 0 {
+        return "0s".to_string();
+    }
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+/// Sizes in the largest unit that divides them: `268435456` is `256Mi`.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: &[(u64, &str)] = &[
+        (1 << 40, "Ti"),
+        (1_000_000_000_000, "T"),
+        (1 << 30, "Gi"),
+        (1_000_000_000, "G"),
+        (1 << 20, "Mi"),
+        (1_000_000, "M"),
+        (1 << 10, "Ki"),
+        (1_000, "K"),
+    ];
+    for (unit, suffix) in UNITS {
+        if bytes >= *unit && bytes % unit == 0 {
+            return format!("{}{suffix}", bytes / unit);
+        }
+    }
+    bytes.to_string()
+}
+
+impl Value {
+    pub fn unknown(origin: FileRange) -> Value {
+        Value {
+            kind: ValueKind::Unknown,
+            origin,
+        }
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            ValueKind::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match &self.kind {
+            ValueKind::List(items) => Some(items),
+            _ => None,
+        }
+    }
+    pub fn as_map(&self) -> Option<&[MapEntry]> {
+        match &self.kind {
+            ValueKind::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+    pub fn as_cond(&self) -> Option<&Cond> {
+        match &self.kind {
+            ValueKind::Cond(c) => Some(c),
+            _ => None,
+        }
+    }
+    /// What kind of value this is, for "expected …, found …" messages.
+    pub fn describe(&self) -> &'static str {
+        match &self.kind {
+            ValueKind::Str(_) => "String",
+            ValueKind::Int(_) => "Int",
+            ValueKind::Bool(_) => "Bool",
+            ValueKind::Duration(_) => "Duration",
+            ValueKind::Size(_) => "Size",
+            ValueKind::List(_) => "List",
+            ValueKind::Map(_) => "a record",
+            ValueKind::Secret(_) => "Secret",
+            ValueKind::Cond(_) => "Condition",
+            ValueKind::BranchVar => "`branch`",
+            ValueKind::JobRef(_) => "a job name",
+            ValueKind::Abstract(_) => "a template parameter",
+            ValueKind::Unknown => "an unknown value",
+        }
+    }
+}
+
+impl fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::CiVariable(n) => write!(f, "ci_variable(\"{n}\")"),
+            SecretSource::Vault { path, field } => write!(f, "vault(\"{path}\", \"{field}\")"),
+            SecretSource::K8sSecret { name, key } => write!(f, "k8s_secret(\"{name}\", \"{key}\")"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_regexes() {
+        assert_eq!(simple_regex_match("^release/", "release/1.2"), Some(true));
+        assert_eq!(simple_regex_match("^release/", "main"), Some(false));
+        assert_eq!(simple_regex_match("^v.*$", "v1"), Some(true));
+        assert_eq!(simple_regex_match("^(a|b)$", "a"), None);
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_duration(5400), "1h30m");
+        assert_eq!(format_size(256 << 20), "256Mi");
+        assert_eq!(format_size(1500), "1500");
+    }
+
+    #[test]
+    fn merge_request_events_have_no_branch() {
+        let on_main = Cond::Branch(BranchTest::Eq("main".into()));
+        assert_eq!(on_main.admits(&Event::MergeRequest), Truth::No);
+        let either = Cond::Or(Box::new(Cond::MergeRequest), Box::new(on_main));
+        assert_eq!(either.admits(&Event::MergeRequest), Truth::Yes);
+    }
+}
