@@ -37,14 +37,18 @@ pub struct ScriptFinding {
 
 /// Builtins and commands whose arguments never reach a process listing.
 const BUILTINS: &[&str] = &[
-    "export", "local", "declare", "readonly", "typeset", "test", "[", "[[", ":", "true", "false", "read", "cd",
-    "set", "unset", "if", "then", "else", "elif", "fi", "while", "until", "do", "done", "for", "case", "esac",
-    "return", "exit", "shift", "eval", "source", ".", "trap", "wait", "echo", "printf",
+    "export", "local", "declare", "readonly", "typeset", "test", "[", "[[", ":", "true", "false",
+    "read", "cd", "set", "unset", "if", "then", "else", "elif", "fi", "while", "until", "do",
+    "done", "for", "case", "esac", "return", "exit", "shift", "eval", "source", ".", "trap",
+    "wait", "echo", "printf",
 ];
 
 const PRINTERS: &[&str] = &["echo", "printf"];
 /// Commands that copy their standard input (or a here-doc) to their output.
-const FILTERS: &[&str] = &["cat", "tee", "grep", "sort", "head", "tail", "awk", "sed", "cut", "uniq", "less", "more", "tr", "base64", "xxd", "od"];
+const FILTERS: &[&str] = &[
+    "cat", "tee", "grep", "sort", "head", "tail", "awk", "sed", "cut", "uniq", "less", "more",
+    "tr", "base64", "xxd", "od",
+];
 const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh"];
 
 struct Taint {
@@ -62,14 +66,24 @@ impl Taint {
 }
 
 pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
-    let mut taint = Taint { vars: HashMap::new() };
+    let mut taint = Taint {
+        vars: HashMap::new(),
+    };
     for (binding, secret) in cx.job.secret_env() {
-        taint.vars.insert(binding.name.clone(), (secret.name.clone(), Some(binding.name_at)));
+        taint.vars.insert(
+            binding.name.clone(),
+            (secret.name.clone(), Some(binding.name_at)),
+        );
     }
     if taint.vars.is_empty() {
         return Vec::new();
     }
-    let artifacts: Vec<String> = cx.job.string_list("artifacts").iter().map(|s| normalize_path(s)).collect();
+    let artifacts: Vec<String> = cx
+        .job
+        .string_list("artifacts")
+        .iter()
+        .map(|s| normalize_path(s))
+        .collect();
     let mut findings = Vec::new();
     let mut xtrace_reported = false;
     for (script, origin) in cx.job.script() {
@@ -77,22 +91,37 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
         let commands = shell::scan(script);
         let mut pipe_tainted: Option<(String, String)> = None;
         for cmd in &commands {
-            let incoming = if cmd.piped_in { pipe_tainted.take() } else { None };
+            let incoming = if cmd.piped_in {
+                pipe_tainted.take()
+            } else {
+                None
+            };
             pipe_tainted = None;
             propagate_assignments(cmd, &mut taint);
-            let Some(name) = cmd.name().map(str::to_string) else { continue };
+            let Some(name) = cmd.name().map(str::to_string) else {
+                continue;
+            };
             let args = cmd.args();
 
             // xtrace: every later command is echoed with its expansions
-            let xtrace = (name == "set" && args.iter().any(|a| is_xtrace_flag(&a.text) || a.text == "xtrace"))
-                || (SHELLS.contains(&name.as_str()) && args.iter().any(|a| is_xtrace_flag(&a.text)));
+            let xtrace = (name == "set"
+                && args
+                    .iter()
+                    .any(|a| is_xtrace_flag(&a.text) || a.text == "xtrace"))
+                || (SHELLS.contains(&name.as_str())
+                    && args.iter().any(|a| is_xtrace_flag(&a.text)));
             if xtrace && !xtrace_reported {
                 xtrace_reported = true;
                 if let Some((var, (secret, bound))) = taint.any_bound() {
                     let word = cmd.name_index().map(|i| &cmd.words[i]).expect("named");
-                    let end = args.iter().find(|a| is_xtrace_flag(&a.text) || a.text == "xtrace").map_or(word.end, |a| a.end);
+                    let end = args
+                        .iter()
+                        .find(|a| is_xtrace_flag(&a.text) || a.text == "xtrace")
+                        .map_or(word.end, |a| a.end);
                     findings.push(ScriptFinding {
-                        leak: Leak::Xtrace { command: script[word.start..end].to_string() },
+                        leak: Leak::Xtrace {
+                            command: script[word.start..end].to_string(),
+                        },
                         variable: var.clone(),
                         secret: secret.clone(),
                         at: locate.range(word.start, end),
@@ -103,16 +132,24 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
 
             // what the command sends to its standard output
             let mut output: Option<(String, String, Option<FileRange>, usize, usize)> = None; // (var, secret, bound, start, end)
-            let tainted_in = |words: &[shell::Word]| -> Option<(VarRef, String, Option<FileRange>)> {
-                words.iter().flat_map(|w| w.vars.iter()).find_map(|v| taint.get(v).map(|(s, b)| (v.clone(), s.clone(), *b)))
-            };
+            let tainted_in =
+                |words: &[shell::Word]| -> Option<(VarRef, String, Option<FileRange>)> {
+                    words
+                        .iter()
+                        .flat_map(|w| w.vars.iter())
+                        .find_map(|v| taint.get(v).map(|(s, b)| (v.clone(), s.clone(), *b)))
+                };
             if PRINTERS.contains(&name.as_str()) {
                 if let Some((v, s, b)) = tainted_in(args) {
                     output = Some((v.name.clone(), s, b, v.start, v.end));
                 }
             }
             if FILTERS.contains(&name.as_str()) {
-                let here = cmd.here_string.iter().flat_map(|w| w.vars.iter()).chain(cmd.heredoc_vars.iter());
+                let here = cmd
+                    .here_string
+                    .iter()
+                    .flat_map(|w| w.vars.iter())
+                    .chain(cmd.heredoc_vars.iter());
                 if let Some(v) = here.clone().find(|v| taint.get(v).is_some()) {
                     let (s, b) = taint.get(v).cloned().expect("found");
                     output = Some((v.name.clone(), s, b, v.start, v.end));
@@ -136,12 +173,24 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
 
             if let Some((var, secret, bound, start, end)) = output {
                 let mut written = false;
-                let files: Vec<&shell::Word> = cmd.files_written().chain(if name == "tee" { args.iter().filter(|a| !a.text.starts_with('-')).collect::<Vec<_>>() } else { Vec::new() }).collect();
+                let files: Vec<&shell::Word> = cmd
+                    .files_written()
+                    .chain(if name == "tee" {
+                        args.iter()
+                            .filter(|a| !a.text.starts_with('-'))
+                            .collect::<Vec<_>>()
+                    } else {
+                        Vec::new()
+                    })
+                    .collect();
                 for file in files {
                     written = true;
                     if let Some(artifact) = artifact_for(&file.text, &artifacts) {
                         findings.push(ScriptFinding {
-                            leak: Leak::Artifact { path: file.text.clone(), artifact },
+                            leak: Leak::Artifact {
+                                path: file.text.clone(),
+                                artifact,
+                            },
                             variable: var.clone(),
                             secret: secret.clone(),
                             at: locate.range(file.start, file.end),
@@ -154,7 +203,9 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
                     pipe_tainted = Some((var.clone(), secret.clone()));
                 } else if to_log && (!written || name == "tee") {
                     findings.push(ScriptFinding {
-                        leak: Leak::Printed { command: name.clone() },
+                        leak: Leak::Printed {
+                            command: name.clone(),
+                        },
                         variable: var,
                         secret,
                         at: locate.range(start, end),
@@ -169,7 +220,9 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
                     for v in &w.vars {
                         if let Some((secret, bound)) = taint.get(v) {
                             findings.push(ScriptFinding {
-                                leak: Leak::Argument { command: name.clone() },
+                                leak: Leak::Argument {
+                                    command: name.clone(),
+                                },
                                 variable: v.name.clone(),
                                 secret: secret.clone(),
                                 at: locate.range(v.start, v.end),
@@ -197,13 +250,23 @@ fn dumps_environment(name: &str, args: &[shell::Word], taint: &Taint) -> bool {
 }
 
 fn is_xtrace_flag(arg: &str) -> bool {
-    arg.starts_with('-') && !arg.starts_with("--") && arg[1..].contains('x') && arg[1..].chars().all(|c| c.is_ascii_alphabetic())
+    arg.starts_with('-')
+        && !arg.starts_with("--")
+        && arg[1..].contains('x')
+        && arg[1..].chars().all(|c| c.is_ascii_alphabetic())
 }
 
 /// `X=$T` and `export X=$T` make `X` a copy of the secret.
 fn propagate_assignments(cmd: &Command, taint: &mut Taint) {
-    let mut assigned: Vec<(String, &shell::Word)> = cmd.assignments.iter().map(|(n, w)| (n.clone(), w)).collect();
-    if matches!(cmd.name(), Some("export" | "local" | "declare" | "readonly")) {
+    let mut assigned: Vec<(String, &shell::Word)> = cmd
+        .assignments
+        .iter()
+        .map(|(n, w)| (n.clone(), w))
+        .collect();
+    if matches!(
+        cmd.name(),
+        Some("export" | "local" | "declare" | "readonly")
+    ) {
         for w in cmd.args() {
             if let Some((name, _)) = w.text.split_once('=') {
                 assigned.push((name.to_string(), w));
@@ -225,7 +288,9 @@ fn propagate_assignments(cmd: &Command, taint: &mut Taint) {
 
 fn normalize_path(p: &str) -> String {
     let p = p.trim_start_matches("./");
-    let p = p.trim_start_matches("$CI_PROJECT_DIR/").trim_start_matches("${CI_PROJECT_DIR}/");
+    let p = p
+        .trim_start_matches("$CI_PROJECT_DIR/")
+        .trim_start_matches("${CI_PROJECT_DIR}/");
     p.trim_end_matches('/').to_string()
 }
 
@@ -245,8 +310,15 @@ fn artifact_for(file: &str, artifacts: &[String]) -> Option<String> {
 }
 
 fn glob_prefix_match(pattern: &str, file: &str) -> bool {
-    let Some(star) = pattern.find('*') else { return false };
-    file.starts_with(&pattern[..star]) && file.ends_with(pattern[star..].trim_start_matches('*').trim_start_matches('/'))
+    let Some(star) = pattern.find('*') else {
+        return false;
+    };
+    file.starts_with(&pattern[..star])
+        && file.ends_with(
+            pattern[star..]
+                .trim_start_matches('*')
+                .trim_start_matches('/'),
+        )
 }
 
 /// Maps offsets in an evaluated script back to its literal in the source: the k-th
@@ -262,7 +334,11 @@ impl<'s> Locator<'s> {
     fn new(cx: &'s JobCx, script: &'s str, origin: FileRange) -> Self {
         let text = cx.sources.text(origin.file);
         let literal_text = text.get(origin.range.as_range()).unwrap_or("");
-        Locator { script, literal_text, origin }
+        Locator {
+            script,
+            literal_text,
+            origin,
+        }
     }
 
     fn range(&self, start: usize, end: usize) -> FileRange {
@@ -274,7 +350,10 @@ impl<'s> Locator<'s> {
         match self.literal_text.match_indices(token).nth(k) {
             Some((i, _)) => FileRange {
                 file: self.origin.file,
-                range: TextRange::new(self.origin.range.start as usize + i, self.origin.range.start as usize + i + token.len()),
+                range: TextRange::new(
+                    self.origin.range.start as usize + i,
+                    self.origin.range.start as usize + i + token.len(),
+                ),
             },
             None => self.origin,
         }

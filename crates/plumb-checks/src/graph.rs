@@ -23,10 +23,24 @@ pub fn stage_graph(p: &PipelineModel) -> DiGraph<usize, Edge> {
     for (i, s) in p.stages.iter().enumerate() {
         if s.explicit_after {
             for (target, at) in &s.after {
-                g.add_edge(nodes[i], nodes[*target], Edge { at: *at, implicit: false });
+                g.add_edge(
+                    nodes[i],
+                    nodes[*target],
+                    Edge {
+                        at: *at,
+                        implicit: false,
+                    },
+                );
             }
         } else if i > 0 {
-            g.add_edge(nodes[i], nodes[i - 1], Edge { at: s.name_at, implicit: true });
+            g.add_edge(
+                nodes[i],
+                nodes[i - 1],
+                Edge {
+                    at: s.name_at,
+                    implicit: true,
+                },
+            );
         }
     }
     g
@@ -39,7 +53,14 @@ pub fn job_graph(p: &PipelineModel) -> DiGraph<usize, Edge> {
     for (i, j) in p.jobs.iter().enumerate() {
         for n in &j.needs {
             if let Some(t) = n.target.filter(|t| *t != i) {
-                g.add_edge(nodes[i], nodes[t], Edge { at: n.at, implicit: false });
+                g.add_edge(
+                    nodes[i],
+                    nodes[t],
+                    Edge {
+                        at: n.at,
+                        implicit: false,
+                    },
+                );
             }
         }
     }
@@ -64,7 +85,11 @@ pub fn cycles(g: &DiGraph<usize, Edge>) -> Vec<Vec<(usize, usize, Edge)>> {
         // cycles through `start` that only use members declared after it: each
         // elementary cycle is found once, from its first-declared node
         for (k, &start) in order.iter().enumerate() {
-            let allowed: HashSet<NodeIndex> = order[k..].iter().copied().filter(|n| members.contains(n)).collect();
+            let allowed: HashSet<NodeIndex> = order[k..]
+                .iter()
+                .copied()
+                .filter(|n| members.contains(n))
+                .collect();
             let mut path = vec![start];
             let mut edges = Vec::new();
             search(g, start, start, &allowed, &mut path, &mut edges, &mut found);
@@ -94,7 +119,10 @@ fn search(
     if found.len() >= MAX_CYCLES_PER_COMPONENT {
         return;
     }
-    let mut next: Vec<_> = g.edges(at).map(|e| (e.target(), e.weight().clone())).collect();
+    let mut next: Vec<_> = g
+        .edges(at)
+        .map(|e| (e.target(), e.weight().clone()))
+        .collect();
     next.sort_by_key(|(n, _)| g[*n]);
     for (n, w) in next {
         if !allowed.contains(&n) {

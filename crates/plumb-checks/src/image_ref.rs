@@ -70,7 +70,9 @@ pub fn parse(reference: &str) -> Result<ImageRef, RefError> {
     };
     let last_slash = name_and_tag.rfind('/');
     let (name, tag) = match name_and_tag.rfind(':') {
-        Some(colon) if last_slash.is_none_or(|s| colon > s) => (&name_and_tag[..colon], Some(&name_and_tag[colon + 1..])),
+        Some(colon) if last_slash.is_none_or(|s| colon > s) => {
+            (&name_and_tag[..colon], Some(&name_and_tag[colon + 1..]))
+        }
         _ => (name_and_tag, None),
     };
     if let Some(tag) = tag {
@@ -93,7 +95,12 @@ pub fn parse(reference: &str) -> Result<ImageRef, RefError> {
 /// port, or is `localhost` (Docker's rule).
 fn split_registry(name: &str) -> (Option<&str>, &str, usize) {
     match name.split_once('/') {
-        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()) => {
+        Some((first, rest))
+            if first.contains('.')
+                || first.contains(':')
+                || first == "localhost"
+                || first.chars().any(|c| c.is_ascii_uppercase()) =>
+        {
             (Some(first), rest, first.len() + 1)
         }
         _ => (None, name, 0),
@@ -113,11 +120,22 @@ fn check_registry(registry: &str) -> Result<(), RefError> {
                 && !label.ends_with('-')
         });
     if !host_ok {
-        return Err(err(format!("`{registry}` is not a valid registry host"), 0, registry.len()));
+        return Err(err(
+            format!("`{registry}` is not a valid registry host"),
+            0,
+            registry.len(),
+        ));
     }
     if let Some(port) = port {
-        if port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) || port.parse::<u32>().map_or(true, |p| p > 65535) {
-            return Err(err(format!("`{port}` is not a valid port"), host.len() + 1, registry.len()));
+        if port.is_empty()
+            || !port.chars().all(|c| c.is_ascii_digit())
+            || port.parse::<u32>().map_or(true, |p| p > 65535)
+        {
+            return Err(err(
+                format!("`{port}` is not a valid port"),
+                host.len() + 1,
+                registry.len(),
+            ));
         }
     }
     Ok(())
@@ -132,16 +150,34 @@ fn check_path(path: &str, offset: usize) -> Result<(), RefError> {
     for component in path.split('/') {
         let end = start + component.len();
         if component.is_empty() {
-            return Err(err("the image name has an empty path component (`//`)", start, end));
+            return Err(err(
+                "the image name has an empty path component (`//`)",
+                start,
+                end,
+            ));
         }
         if let Some(c) = component.chars().find(|c| c.is_ascii_uppercase()) {
-            return Err(err(format!("image names are lowercase; `{component}` has `{c}`"), start, end));
+            return Err(err(
+                format!("image names are lowercase; `{component}` has `{c}`"),
+                start,
+                end,
+            ));
         }
-        let valid_chars = component.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
-        let ends_ok = component.starts_with(|c: char| c.is_ascii_alphanumeric()) && component.ends_with(|c: char| c.is_ascii_alphanumeric());
-        let separators_ok = !component.contains("..") && !component.contains("___") && !component.contains("._") && !component.contains("_.");
+        let valid_chars = component
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+        let ends_ok = component.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && component.ends_with(|c: char| c.is_ascii_alphanumeric());
+        let separators_ok = !component.contains("..")
+            && !component.contains("___")
+            && !component.contains("._")
+            && !component.contains("_.");
         if !(valid_chars && ends_ok && separators_ok) {
-            return Err(err(format!("`{component}` is not a valid image name component"), start, end));
+            return Err(err(
+                format!("`{component}` is not a valid image name component"),
+                start,
+                end,
+            ));
         }
         start = end + 1;
     }
@@ -152,7 +188,9 @@ fn check_tag(tag: &str, offset: usize) -> Result<(), RefError> {
     let valid = !tag.is_empty()
         && tag.len() <= 128
         && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if valid {
         Ok(())
     } else {
@@ -172,9 +210,16 @@ fn parse_digest(digest: &str, offset: usize) -> Result<Digest, RefError> {
             offset + digest.len(),
         ));
     };
-    let algo_ok = !algorithm.is_empty() && algorithm.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c));
+    let algo_ok = !algorithm.is_empty()
+        && algorithm
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c));
     if !algo_ok {
-        return Err(err(format!("`{algorithm}` is not a digest algorithm"), offset, offset + algorithm.len()));
+        return Err(err(
+            format!("`{algorithm}` is not a digest algorithm"),
+            offset,
+            offset + algorithm.len(),
+        ));
     }
     let hex_start = offset + algorithm.len() + 1;
     let expected_len = match algorithm {
@@ -182,13 +227,20 @@ fn parse_digest(digest: &str, offset: usize) -> Result<Digest, RefError> {
         "sha512" => Some(128),
         _ => None,
     };
-    let lower_hex = !hex.is_empty() && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+    let lower_hex = !hex.is_empty()
+        && hex
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
     match expected_len {
         Some(n) if hex.len() != n || !lower_hex => Err(err(
             format!(
                 "a {algorithm} digest has exactly {n} lowercase hex digits; this one has {} {}",
                 hex.len(),
-                if lower_hex { "digits" } else { "characters, not all lowercase hex" }
+                if lower_hex {
+                    "digits"
+                } else {
+                    "characters, not all lowercase hex"
+                }
             ),
             hex_start,
             hex_start + hex.len(),
@@ -216,18 +268,27 @@ mod tests {
         let r = parse("ubuntu").unwrap();
         assert_eq!((r.registry.as_deref(), r.tag.as_deref()), (None, None));
         assert_eq!(r.full_name(), "docker.io/library/ubuntu");
-        assert_eq!(parse("bitnami/kubectl:1.30").unwrap().full_name(), "docker.io/bitnami/kubectl");
+        assert_eq!(
+            parse("bitnami/kubectl:1.30").unwrap().full_name(),
+            "docker.io/bitnami/kubectl"
+        );
     }
 
     #[test]
     fn registry_with_port_and_nested_path() {
-        let r = parse(&format!("registry.local:5000/team/tools/kubectl:1.30.2@sha256:{SHA}")).unwrap();
+        let r = parse(&format!(
+            "registry.local:5000/team/tools/kubectl:1.30.2@sha256:{SHA}"
+        ))
+        .unwrap();
         assert_eq!(r.registry.as_deref(), Some("registry.local:5000"));
         assert_eq!(r.path, "team/tools/kubectl");
         assert_eq!(r.tag.as_deref(), Some("1.30.2"));
         assert_eq!(r.digest.unwrap().hex, SHA);
         let r = parse("localhost:5000/app").unwrap();
-        assert_eq!((r.registry.as_deref(), r.tag), (Some("localhost:5000"), None));
+        assert_eq!(
+            (r.registry.as_deref(), r.tag),
+            (Some("localhost:5000"), None)
+        );
     }
 
     #[test]
@@ -238,7 +299,10 @@ mod tests {
 
     #[test]
     fn malformed() {
-        assert!(parse("alpine@sha256:abc").unwrap_err().message.contains("64"));
+        assert!(parse("alpine@sha256:abc")
+            .unwrap_err()
+            .message
+            .contains("64"));
         assert!(parse(&format!("alpine@sha256:{}", SHA.to_uppercase())).is_err());
         assert!(parse("Ubuntu:24.04").is_err());
         assert!(parse("ubuntu:").is_err());

@@ -38,10 +38,24 @@ pub fn job_images<'a>(cx: &JobCx<'a>) -> Vec<ImageUse<'a>> {
 }
 
 /// A diagnostic on an image literal, with a note at the job that uses it.
-pub fn image_diagnostic(cx: &JobCx, code: &'static str, severity: Severity, u: &ImageUse, message: String, label: impl Into<String>) -> Diagnostic {
+pub fn image_diagnostic(
+    cx: &JobCx,
+    code: &'static str,
+    severity: Severity,
+    u: &ImageUse,
+    message: String,
+    label: impl Into<String>,
+) -> Diagnostic {
     let mut d = Diagnostic::new(code, severity, u.literal, message).with_label(label);
-    if !u.literal.range.contains(cx.job.name_at.range.start as usize) {
-        d = d.with_secondary(cx.job.name_at, format!("used as the {} of job `{}`", u.role, cx.job.name));
+    if !u
+        .literal
+        .range
+        .contains(cx.job.name_at.range.start as usize)
+    {
+        d = d.with_secondary(
+            cx.job.name_at,
+            format!("used as the {} of job `{}`", u.role, cx.job.name),
+        );
     }
     d
 }
@@ -52,7 +66,8 @@ pub fn inner_range(sources: &dyn Sources, u: &ImageUse, start: usize, end: usize
     let text = sources.text(u.literal.file);
     let lit = u.literal.range;
     let written = text.get(lit.start as usize..lit.end as usize).unwrap_or("");
-    if written.len() == u.text.len() + 2 && &written[1..written.len() - 1] == u.text && end > start {
+    if written.len() == u.text.len() + 2 && &written[1..written.len() - 1] == u.text && end > start
+    {
         FileRange {
             file: u.literal.file,
             range: TextRange::new(lit.start as usize + 1 + start, lit.start as usize + 1 + end),
@@ -65,6 +80,10 @@ pub fn inner_range(sources: &dyn Sources, u: &ImageUse, start: usize, end: usize
 /// A suggestion of the pinned form of a reference.
 pub fn pinned_example(r: &ImageRef, text: &str) -> String {
     let base = text.split('@').next().unwrap_or(text);
-    let base = if r.tag.is_some() { base.to_string() } else { format!("{base}:<version>") };
+    let base = if r.tag.is_some() {
+        base.to_string()
+    } else {
+        format!("{base}:<version>")
+    };
     format!("\"{base}@sha256:<digest>\"")
 }

@@ -69,7 +69,12 @@ pub struct JobCx<'a> {
 }
 
 impl<'a> JobCx<'a> {
-    pub fn new(pipeline: &'a PipelineModel, job: &'a JobModel, config: &'a Config, sources: &'a dyn Sources) -> Self {
+    pub fn new(
+        pipeline: &'a PipelineModel,
+        job: &'a JobModel,
+        config: &'a Config,
+        sources: &'a dyn Sources,
+    ) -> Self {
         JobCx {
             pipeline,
             job,
@@ -139,7 +144,8 @@ pub fn check_file(cx: &FileCx) -> Vec<Diagnostic> {
 /// used by many jobs): the first is kept, with the others' places as secondary labels.
 pub fn merge_duplicates(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
-    let mut index: std::collections::HashMap<(&'static str, plumb_diagnostics::FileRange), usize> = Default::default();
+    let mut index: std::collections::HashMap<(&'static str, plumb_diagnostics::FileRange), usize> =
+        Default::default();
     for d in diags {
         match index.get(&(d.code, d.primary.at)) {
             Some(&i) => {
@@ -169,7 +175,8 @@ pub fn apply_config(diags: Vec<Diagnostic>, config: &Config) -> Vec<Diagnostic> 
             if config.lint.allow.contains(&code) {
                 return None;
             }
-            if d.code == rules::pl3003_tag_without_digest::RULE.code && config.images.require_digest {
+            if d.code == rules::pl3003_tag_without_digest::RULE.code && config.images.require_digest
+            {
                 d.severity = Severity::Error;
             }
             if config.lint.deny.contains(&code) {

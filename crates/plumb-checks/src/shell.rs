@@ -135,7 +135,11 @@ impl<'a> Scanner<'a> {
                 b'\n' | b';' | b'&' | b'|' | b'(' | b')' => {
                     let piped = c == b'|' && !self.at("||");
                     let is_newline = c == b'\n';
-                    let len = if self.at("&&") || self.at("||") || self.at(";;") { 2 } else { 1 };
+                    let len = if self.at("&&") || self.at("||") || self.at(";;") {
+                        2
+                    } else {
+                        1
+                    };
                     if c == b'&' && self.at("&>") {
                         self.redirect(&mut cmd);
                         continue;
@@ -203,7 +207,10 @@ impl<'a> Scanner<'a> {
     }
 
     fn fd_redirect_ahead(&self) -> bool {
-        let digits = self.b[self.pos..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = self.b[self.pos..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
         matches!(self.b.get(self.pos + digits), Some(b'>' | b'<'))
             && (self.pos == 0 || matches!(self.b[self.pos - 1], b' ' | b'\t' | b'\n' | b';'))
     }
@@ -252,7 +259,9 @@ impl<'a> Scanner<'a> {
         };
         while let Some(c) = self.peek() {
             match c {
-                b' ' | b'\t' | b'\r' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' => break,
+                b' ' | b'\t' | b'\r' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' => {
+                    break
+                }
                 b'\'' => {
                     w.quoted = true;
                     self.pos += 1;
@@ -334,9 +343,16 @@ impl<'a> Scanner<'a> {
                 let inner = &self.src[inner_start..self.pos.saturating_sub(1).max(inner_start)];
                 // `${#V}` is V's length and `${!V}` an indirection: neither prints V
                 if !inner.starts_with('#') && !inner.starts_with('!') {
-                    let name: String = inner.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    let name: String = inner
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
                     if is_name(&name) {
-                        w.vars.push(VarRef { name, start, end: self.pos });
+                        w.vars.push(VarRef {
+                            name,
+                            start,
+                            end: self.pos,
+                        });
                     }
                 }
             }
@@ -375,7 +391,10 @@ impl<'a> Scanner<'a> {
             }
             Some(c) if c.is_ascii_alphabetic() || c == b'_' => {
                 let s = self.pos;
-                while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+                {
                     self.pos += 1;
                 }
                 w.vars.push(VarRef {
@@ -413,15 +432,25 @@ impl<'a> Scanner<'a> {
         let mut vars = Vec::new();
         while self.pos < self.b.len() {
             let line_start = self.pos;
-            let line_end = self.src[self.pos..].find('\n').map_or(self.b.len(), |i| self.pos + i);
+            let line_end = self.src[self.pos..]
+                .find('\n')
+                .map_or(self.b.len(), |i| self.pos + i);
             let line = &self.src[line_start..line_end];
-            let cmp = if strip_tabs { line.trim_start_matches('\t') } else { line };
+            let cmp = if strip_tabs {
+                line.trim_start_matches('\t')
+            } else {
+                line
+            };
             self.pos = (line_end + 1).min(self.b.len());
             if cmp.trim_end_matches('\r') == delim {
                 break;
             }
             if expands {
-                let mut sub = Scanner { src: self.src, b: self.b, pos: line_start };
+                let mut sub = Scanner {
+                    src: self.src,
+                    b: self.b,
+                    pos: line_start,
+                };
                 while sub.pos < line_end {
                     if sub.peek() == Some(b'$') {
                         let mut w = Word::default();
@@ -439,13 +468,18 @@ impl<'a> Scanner<'a> {
 
 fn finish(out: &mut Vec<Command>, cmd: &mut Command) {
     let c = std::mem::take(cmd);
-    if !c.words.is_empty() || !c.assignments.is_empty() || !c.redirects.is_empty() || c.here_string.is_some() {
+    if !c.words.is_empty()
+        || !c.assignments.is_empty()
+        || !c.redirects.is_empty()
+        || c.here_string.is_some()
+    {
         out.push(c);
     }
 }
 
 fn is_name(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_assignment(word: &str) -> bool {
@@ -457,7 +491,9 @@ mod tests {
     use super::*;
 
     fn names(cmds: &[Command]) -> Vec<String> {
-        cmds.iter().map(|c| c.name().unwrap_or("").to_string()).collect()
+        cmds.iter()
+            .map(|c| c.name().unwrap_or("").to_string())
+            .collect()
     }
 
     #[test]
@@ -479,8 +515,15 @@ mod tests {
 
     #[test]
     fn redirections() {
-        let c = scan("echo $T > out/token.txt 2>&1\necho $T >/dev/null\ncat < in.txt\necho hi 2> err.log");
-        assert_eq!(c[0].files_written().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["out/token.txt"]);
+        let c = scan(
+            "echo $T > out/token.txt 2>&1\necho $T >/dev/null\ncat < in.txt\necho hi 2> err.log",
+        );
+        assert_eq!(
+            c[0].files_written()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>(),
+            ["out/token.txt"]
+        );
         assert!(c[0].stdout_captured());
         assert!(c[1].stdout_captured() && c[1].files_written().next().is_none());
         assert_eq!(c[2].redirects[0].kind, RedirectKind::Read);
@@ -497,7 +540,9 @@ mod tests {
 
     #[test]
     fn here_docs_and_here_strings() {
-        let c = scan("cat <<EOF\nuser=$USER\npw=${PW}\nEOF\ncat <<'EOF'\n$PW\nEOF\ncat <<< \"$PW\"\nmake");
+        let c = scan(
+            "cat <<EOF\nuser=$USER\npw=${PW}\nEOF\ncat <<'EOF'\n$PW\nEOF\ncat <<< \"$PW\"\nmake",
+        );
         assert_eq!(names(&c), ["cat", "cat", "cat", "make"]);
         let v: Vec<&str> = c[0].heredoc_vars.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(v, ["USER", "PW"]);

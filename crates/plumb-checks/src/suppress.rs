@@ -18,17 +18,23 @@ impl Allowances {
             .iter()
             .filter(|c| {
                 let line = index.line_of(c.range.start as usize);
-                text[index.line_start(line)..c.range.start as usize].trim().is_empty()
+                text[index.line_start(line)..c.range.start as usize]
+                    .trim()
+                    .is_empty()
             })
             .map(|c| index.line_of(c.range.start as usize))
             .collect();
         for c in comments {
-            let Some(codes) = parse_allow(&c.text) else { continue };
+            let Some(codes) = parse_allow(&c.text) else {
+                continue;
+            };
             let line = index.line_of(c.range.start as usize);
             lines.entry(line).or_default().extend(codes.iter().cloned());
             // the next line that is not a comment-only or blank line
             let mut next = line + 1;
-            while next < index.line_count() && (comment_lines.contains(&next) || line_text(text, index, next).trim().is_empty()) {
+            while next < index.line_count()
+                && (comment_lines.contains(&next) || line_text(text, index, next).trim().is_empty())
+            {
                 next += 1;
             }
             lines.entry(next).or_default().extend(codes);
@@ -37,9 +43,11 @@ impl Allowances {
     }
 
     pub fn allows(&self, line: usize, code: &str) -> bool {
-        self.lines
-            .get(&line)
-            .is_some_and(|codes| codes.iter().any(|c| c.eq_ignore_ascii_case(code) || c == "all"))
+        self.lines.get(&line).is_some_and(|codes| {
+            codes
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(code) || c == "all")
+        })
     }
 }
 
@@ -60,7 +68,10 @@ pub fn parse_allow(comment: &str) -> Option<Vec<String>> {
     for (i, part) in rest.split(',').enumerate() {
         let mut words = part.split_whitespace();
         let Some(code) = words.next() else { continue };
-        if !(code.starts_with("PL") && code.len() == 6 && code[2..].chars().all(|c| c.is_ascii_digit())) {
+        if !(code.starts_with("PL")
+            && code.len() == 6
+            && code[2..].chars().all(|c| c.is_ascii_digit()))
+        {
             if i == 0 {
                 return None;
             }
@@ -81,8 +92,14 @@ mod tests {
 
     #[test]
     fn codes_and_reason() {
-        assert_eq!(parse_allow(" plumb-allow: PL3003, PL4004 vendor image"), Some(vec!["PL3003".into(), "PL4004".into()]));
-        assert_eq!(parse_allow(" plumb-allow: PL3003 pinned upstream"), Some(vec!["PL3003".into()]));
+        assert_eq!(
+            parse_allow(" plumb-allow: PL3003, PL4004 vendor image"),
+            Some(vec!["PL3003".into(), "PL4004".into()])
+        );
+        assert_eq!(
+            parse_allow(" plumb-allow: PL3003 pinned upstream"),
+            Some(vec!["PL3003".into()])
+        );
         assert_eq!(parse_allow(" just a comment"), None);
     }
 

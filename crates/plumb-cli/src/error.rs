@@ -10,11 +10,17 @@ pub enum CliError {
     Io { path: String, message: String },
 
     #[error("no `.plumb` files found in {paths}")]
-    #[diagnostic(code(plumb::no_files), help("pass a `.plumb` file or a folder that contains some"))]
+    #[diagnostic(
+        code(plumb::no_files),
+        help("pass a `.plumb` file or a folder that contains some")
+    )]
     NoFiles { paths: String },
 
     #[error("`{path}` is {size} bytes, over the limit of {limit} bytes for one source file")]
-    #[diagnostic(code(plumb::file_too_large), help("split the pipelines into several files that import a common one"))]
+    #[diagnostic(
+        code(plumb::file_too_large),
+        help("split the pipelines into several files that import a common one")
+    )]
     FileTooLarge { path: String, size: u64, limit: u64 },
 
     #[error("more than {limit} files to check")]

@@ -67,13 +67,15 @@ fn main() -> ExitCode {
         .stack_size(512 * 1024 * 1024)
         .spawn(move || run(cli));
     let result = match worker {
-        Ok(handle) => match handle.join() {
-            Ok(r) => r,
-            Err(_) => {
-                eprintln!("plumb: internal error (a bug: please report it with the input that caused it)");
-                return ExitCode::from(3);
+        Ok(handle) => {
+            match handle.join() {
+                Ok(r) => r,
+                Err(_) => {
+                    eprintln!("plumb: internal error (a bug: please report it with the input that caused it)");
+                    return ExitCode::from(3);
+                }
             }
-        },
+        }
         Err(e) => Err(CliError::Output(e.to_string())),
     };
     match result {
@@ -97,7 +99,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
 }
 
-fn check(mut paths: Vec<PathBuf>, format: Format, deny_warnings: bool) -> Result<ExitCode, CliError> {
+fn check(
+    mut paths: Vec<PathBuf>,
+    format: Format,
+    deny_warnings: bool,
+) -> Result<ExitCode, CliError> {
     if paths.is_empty() {
         paths.push(PathBuf::from("."));
     }
@@ -121,7 +127,8 @@ fn check(mut paths: Vec<PathBuf>, format: Format, deny_warnings: bool) -> Result
         Format::Json => render::json(&session, &diags, &mut out),
         Format::Human => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            render::human(&session, &diags, color, &mut out).and_then(|_| writeln!(out, "{}", render::summary(&diags, requested)))
+            render::human(&session, &diags, color, &mut out)
+                .and_then(|_| writeln!(out, "{}", render::summary(&diags, requested)))
         }
     };
     written.map_err(|e| CliError::Output(e.to_string()))?;
@@ -142,7 +149,10 @@ fn load_config(start: &Path) -> Result<Config, CliError> {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    Config::parse(&text, |code| plumb_checks::lookup(code).is_some_and(|m| m.code == code)).map_err(|e| CliError::Config {
+    Config::parse(&text, |code| {
+        plumb_checks::lookup(code).is_some_and(|m| m.code == code)
+    })
+    .map_err(|e| CliError::Config {
         message: e.message,
         span: e.span.map(Into::into),
         src: NamedSource::new(path.display().to_string(), text),
@@ -151,7 +161,9 @@ fn load_config(start: &Path) -> Result<Config, CliError> {
 
 fn explain(code: &str) -> Result<ExitCode, CliError> {
     let Some(meta) = plumb_checks::lookup(code) else {
-        return Err(CliError::UnknownCode { code: code.to_string() });
+        return Err(CliError::UnknownCode {
+            code: code.to_string(),
+        });
     };
     let text = format!(
         "{} {}: {}\n\nDefault severity: {}\n\n{}\n\nReported:\n\n{}\n\nFixed:\n\n{}\n",
@@ -168,15 +180,27 @@ fn explain(code: &str) -> Result<ExitCode, CliError> {
 }
 
 fn indent(code: &str) -> String {
-    code.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    code.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn rules() -> Result<ExitCode, CliError> {
     let mut out = String::new();
-    out.push_str(&format!("{:<8} {:<8} {:<26} {}\n", "CODE", "SEVERITY", "NAME", "SUMMARY"));
+    out.push_str(&format!(
+        "{:<8} {:<8} {:<26} {}\n",
+        "CODE", "SEVERITY", "NAME", "SUMMARY"
+    ));
     for rule in plumb_checks::RULES {
         let m = rule.meta();
-        out.push_str(&format!("{:<8} {:<8} {:<26} {}\n", m.code, m.severity.as_str(), m.name, m.summary));
+        out.push_str(&format!(
+            "{:<8} {:<8} {:<26} {}\n",
+            m.code,
+            m.severity.as_str(),
+            m.name,
+            m.summary
+        ));
     }
     print!("{out}");
     Ok(ExitCode::SUCCESS)

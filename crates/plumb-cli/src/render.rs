@@ -138,7 +138,12 @@ pub fn json(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> std
 }
 
 /// Draws each diagnostic with its source and labelled spans.
-pub fn human(session: &Session, diags: &[Diagnostic], color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn human(
+    session: &Session,
+    diags: &[Diagnostic],
+    color: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let mut cache = ariadne::sources(
         session
             .files
@@ -151,7 +156,11 @@ pub fn human(session: &Session, diags: &[Diagnostic], color: bool, out: &mut dyn
     Ok(())
 }
 
-fn report<'a>(session: &'a Session, d: &Diagnostic, color: bool) -> Report<'a, (String, std::ops::Range<usize>)> {
+fn report<'a>(
+    session: &'a Session,
+    d: &Diagnostic,
+    color: bool,
+) -> Report<'a, (String, std::ops::Range<usize>)> {
     let span = |at: FileRange| (session.display(at.file).to_string(), at.range.as_range());
     let (kind, primary_color) = match d.severity {
         Severity::Error => (ReportKind::Error, Color::Red),
@@ -173,7 +182,11 @@ fn report<'a>(session: &'a Session, d: &Diagnostic, color: bool) -> Report<'a, (
                 .with_priority(10),
         );
     for s in &d.secondary {
-        builder = builder.with_label(Label::new(span(s.at)).with_message(&s.message).with_color(Color::Blue));
+        builder = builder.with_label(
+            Label::new(span(s.at))
+                .with_message(&s.message)
+                .with_color(Color::Blue),
+        );
     }
     if let Some(help) = &d.help {
         builder = builder.with_help(help);
@@ -189,6 +202,11 @@ pub fn summary(diags: &[Diagnostic], files: usize) -> String {
     if e == 0 && w == 0 {
         format!("no problems found in {}", plural(files, "file"))
     } else {
-        format!("{}, {} in {}", plural(e, "error"), plural(w, "warning"), plural(files, "file"))
+        format!(
+            "{}, {} in {}",
+            plural(e, "error"),
+            plural(w, "warning"),
+            plural(files, "file")
+        )
     }
 }

@@ -41,13 +41,18 @@ impl Session {
         }
         if requested.is_empty() {
             return Err(CliError::NoFiles {
-                paths: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                paths: paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
         let db = Database::default();
         let mut files: Vec<LoadedFile> = Vec::new();
         let mut by_path: HashMap<PathBuf, usize> = HashMap::new();
-        let mut queue: Vec<(PathBuf, String, bool)> = requested.into_iter().map(|(p, d)| (p, d, true)).collect();
+        let mut queue: Vec<(PathBuf, String, bool)> =
+            requested.into_iter().map(|(p, d)| (p, d, true)).collect();
         queue.reverse();
         while let Some((path, display, is_requested)) = queue.pop() {
             let key = absolute(&path);
@@ -63,10 +68,19 @@ impl Session {
             // imports of this file, to load next
             for item in &plumb_syntax::parse(&text).tree.items {
                 if let Item::Import(import) = item {
-                    let target = plumb_db::normalize(&key.parent().unwrap_or(Path::new("/")).join(&import.path));
+                    let target = plumb_db::normalize(
+                        &key.parent().unwrap_or(Path::new("/")).join(&import.path),
+                    );
                     if !by_path.contains_key(&target) && target.is_file() {
-                        let shown = Path::new(&display).parent().unwrap_or(Path::new("")).join(&import.path);
-                        queue.push((target, plumb_db::normalize(&shown).display().to_string(), false));
+                        let shown = Path::new(&display)
+                            .parent()
+                            .unwrap_or(Path::new(""))
+                            .join(&import.path);
+                        queue.push((
+                            target,
+                            plumb_db::normalize(&shown).display().to_string(),
+                            false,
+                        ));
                     }
                 }
             }
@@ -93,7 +107,8 @@ impl Session {
 }
 
 fn absolute(path: &Path) -> PathBuf {
-    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| std::env::current_dir().unwrap_or_default().join(path));
+    let abs = std::fs::canonicalize(path)
+        .unwrap_or_else(|_| std::env::current_dir().unwrap_or_default().join(path));
     plumb_db::normalize(&abs)
 }
 
@@ -127,7 +142,9 @@ fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, depth: usize) -> Result<(), C
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             if !name.starts_with('.') && name != "target" && name != "node_modules" {
                 walk(&path, found, depth + 1)?;

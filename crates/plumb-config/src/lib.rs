@@ -101,14 +101,18 @@ impl Config {
             for code in codes.iter() {
                 if !known_code(code) {
                     return Err(ConfigError {
-                        message: format!("unknown code `{code}` in `lint.{list}` (see `plumb rules`)"),
+                        message: format!(
+                            "unknown code `{code}` in `lint.{list}` (see `plumb rules`)"
+                        ),
                         span: find_span(text, code),
                     });
                 }
                 for (other, other_codes) in lists {
                     if other != list && other_codes.contains(code) && list < other {
                         return Err(ConfigError {
-                            message: format!("`{code}` is in both `lint.{list}` and `lint.{other}`"),
+                            message: format!(
+                                "`{code}` is in both `lint.{list}` and `lint.{other}`"
+                            ),
                             span: find_span(text, code),
                         });
                     }
@@ -185,7 +189,8 @@ environments = ["staging", "production"]
     #[test]
     fn unknown_and_conflicting_codes() {
         assert!(Config::parse("[lint]\ndeny = [\"XX1\"]\n", known).is_err());
-        let err = Config::parse("[lint]\ndeny = [\"PL1\"]\nallow = [\"PL1\"]\n", known).unwrap_err();
+        let err =
+            Config::parse("[lint]\ndeny = [\"PL1\"]\nallow = [\"PL1\"]\n", known).unwrap_err();
         assert!(err.message.contains("both"));
     }
 }

@@ -88,7 +88,13 @@ impl Origin {
 }
 
 /// Adds a file to a database (the workspace's file list is set separately).
-pub fn new_file(db: &Database, id: FileId, path: PathBuf, text: String, origin: Origin) -> SourceFile {
+pub fn new_file(
+    db: &Database,
+    id: FileId,
+    path: PathBuf,
+    text: String,
+    origin: Origin,
+) -> SourceFile {
     SourceFile::builder(id, path, text)
         .text_durability(origin.durability())
         .new(db)
@@ -102,7 +108,9 @@ pub fn new_workspace(db: &Database, files: Vec<SourceFile>, config: Config) -> W
 
 /// Replaces a file's text.
 pub fn set_text(db: &mut Database, file: SourceFile, text: String, origin: Origin) {
-    file.set_text(db).with_durability(origin.durability()).to(text);
+    file.set_text(db)
+        .with_durability(origin.durability())
+        .to(text);
 }
 
 /// Lexes and parses one file.
@@ -117,10 +125,23 @@ pub fn line_index(db: &dyn Db, file: SourceFile) -> LineIndex {
     LineIndex::new(file.text(db))
 }
 
+/// The `# plumb-allow:` comments of a file.
+#[salsa::tracked(returns(ref))]
+pub fn allowances(db: &dyn Db, file: SourceFile) -> Allowances {
+    Allowances::from_comments(
+        file.text(db),
+        &parse(db, file).comments,
+        line_index(db, file),
+    )
+}
+
 /// Files of the workspace by their path.
 #[salsa::tracked(returns(ref))]
 pub fn files_by_path(db: &dyn Db, ws: Workspace) -> HashMap<PathBuf, SourceFile> {
-    ws.files(db).iter().map(|f| (f.path(db).clone(), *f)).collect()
+    ws.files(db)
+        .iter()
+        .map(|f| (f.path(db).clone(), *f))
+        .collect()
 }
 
 /// Names and types of one file, and its lowered pipelines.
@@ -168,10 +189,8 @@ impl<'db> View<'db> {
     /// Whether a `# plumb-allow:` comment in the diagnostic's file silences it.
     fn suppressed(&self, d: &Diagnostic) -> bool {
         let file = self.file(d.file());
-        let text = file.text(self.db);
         let index = line_index(self.db, file);
-        let allow = Allowances::from_comments(text, &parse(self.db, file).comments, index);
-        allow.allows(index.line_of(d.primary.at.range.start as usize), d.code)
+        allowances(self.db, file).allows(index.line_of(d.primary.at.range.start as usize), d.code)
     }
 }
 
@@ -181,14 +200,23 @@ impl SourceDb for View<'_> {
     }
 
     fn resolve_import(&self, from: FileId, path: &str) -> Option<FileId> {
-        let base = self.file(from).path(self.db).parent().unwrap_or(Path::new(""));
+        let base = self
+            .file(from)
+            .path(self.db)
+            .parent()
+            .unwrap_or(Path::new(""));
         let target = normalize(&base.join(path));
-        files_by_path(self.db, self.ws).get(&target).map(|f| f.id(self.db))
+        files_by_path(self.db, self.ws)
+            .get(&target)
+            .map(|f| f.id(self.db))
     }
 
     fn file_name(&self, file: FileId) -> String {
         let path = self.file(file).path(self.db);
-        path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
     }
 }
 

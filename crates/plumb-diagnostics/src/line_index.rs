@@ -39,10 +39,7 @@ impl LineIndex {
     }
 
     pub fn line_start(&self, line: usize) -> usize {
-        self.line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.len) as usize
+        self.line_starts.get(line).copied().unwrap_or(self.len) as usize
     }
 
     pub fn line_count(&self) -> usize {

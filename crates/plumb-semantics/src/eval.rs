@@ -3,11 +3,13 @@
 use crate::codes;
 use crate::scope::{DefRef, FileScope};
 use crate::types::Ty;
-use crate::value::{BranchTest, Cond, MapEntry, SecretRef, SecretSource, Value, ValueKind};
 use crate::value::{format_duration, format_size};
+use crate::value::{BranchTest, Cond, MapEntry, SecretRef, SecretSource, Value, ValueKind};
 use crate::SourceDb;
 use plumb_diagnostics::{closest, Diagnostic, Edit, FileId, FileRange, TextRange};
-use plumb_syntax::ast::{Arg, BinOp, Expr, ExprKind, Field, Let, Name, SecretDecl, Segment, TypeExpr};
+use plumb_syntax::ast::{
+    Arg, BinOp, Expr, ExprKind, Field, Let, Name, SecretDecl, Segment, TypeExpr,
+};
 use std::collections::{HashMap, HashSet};
 
 /// Names usable inside conditions.
@@ -85,7 +87,12 @@ impl<'a> Evaluator<'a> {
         &self.scopes[&file]
     }
 
-    fn error(&mut self, code: &'static str, at: FileRange, message: impl Into<String>) -> &mut Diagnostic {
+    fn error(
+        &mut self,
+        code: &'static str,
+        at: FileRange,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
         self.diags.push(Diagnostic::error(code, at, message));
         self.diags.last_mut().expect("just pushed")
     }
@@ -136,25 +143,37 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        CONDITION_NAMES.iter().find(|n| **n == name).map(|n| Resolved::Builtin(n))
+        CONDITION_NAMES
+            .iter()
+            .find(|n| **n == name)
+            .map(|n| Resolved::Builtin(n))
     }
 
     pub fn unknown_name(&mut self, name: &Name, ctx: Ctx<'_, 'a>, what: &str) {
         let candidates = self.visible_names(ctx);
-        let suggestion = closest(&name.text, candidates.iter().map(String::as_str)).map(str::to_string);
+        let suggestion =
+            closest(&name.text, candidates.iter().map(String::as_str)).map(str::to_string);
         let at = ctx.at(name.range);
-        let d = self.error(codes::UNKNOWN_NAME, at, format!("unknown {what} `{}`", name.text));
+        let d = self.error(
+            codes::UNKNOWN_NAME,
+            at,
+            format!("unknown {what} `{}`", name.text),
+        );
         match suggestion {
             Some(s) => {
                 d.primary.message = format!("did you mean `{s}`?");
                 d.help = Some(format!("did you mean `{s}`? Names are case-sensitive"));
                 d.fixes.push(plumb_diagnostics::Fix {
                     title: format!("replace with `{s}`"),
-                    edits: vec![Edit {
-                        at,
-                        replacement: s,
-                    }],
+                    edits: vec![Edit { at, replacement: s }],
                 });
+            }
+            None if looks_like_env_var(&name.text) => {
+                d.primary.message = "not defined in Plumb".to_string();
+                d.help = Some(format!(
+                    "`${{…}}` is Plumb interpolation; to let the shell expand the variable, write `\\${{{0}}}` or `${0}`",
+                    name.text
+                ));
             }
             None => {
                 d.primary.message = "not defined".to_string();
@@ -167,7 +186,12 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The value of a top-level or pipeline `let`, evaluated once.
-    pub fn let_value(&mut self, file: FileId, l: &'a Let, pipeline_lets: Option<&HashMap<&'a str, &'a Let>>) -> Value {
+    pub fn let_value(
+        &mut self,
+        file: FileId,
+        l: &'a Let,
+        pipeline_lets: Option<&HashMap<&'a str, &'a Let>>,
+    ) -> Value {
         let key = (file, l.range);
         if let Some(v) = self.let_values.get(&key) {
             return v.clone();
@@ -175,11 +199,18 @@ impl<'a> Evaluator<'a> {
         if !self.in_progress.insert(key) {
             self.error(
                 codes::RECURSIVE_LET,
-                FileRange { file, range: l.name.range },
+                FileRange {
+                    file,
+                    range: l.name.range,
+                },
                 format!("`{}` is defined in terms of itself", l.name.text),
             )
-            .help = Some("a `let` cannot refer to itself, directly or through other lets".to_string());
-            return Value::unknown(FileRange { file, range: l.value.range });
+            .help =
+                Some("a `let` cannot refer to itself, directly or through other lets".to_string());
+            return Value::unknown(FileRange {
+                file,
+                range: l.value.range,
+            });
         }
         let ctx = Ctx {
             file,
@@ -189,7 +220,12 @@ impl<'a> Evaluator<'a> {
         let mut value = self.eval(&l.value, ctx);
         if let Some(ty) = &l.ty {
             if let Some(ty) = self.type_of(ty, file) {
-                value = self.expect(value, &ty, ctx.at(l.value.range), &format!("`{}`", l.name.text));
+                value = self.expect(
+                    value,
+                    &ty,
+                    ctx.at(l.value.range),
+                    &format!("`{}`", l.name.text),
+                );
             }
         }
         self.in_progress.remove(&key);
@@ -212,17 +248,31 @@ impl<'a> Evaluator<'a> {
             "Script" => Some(Ty::Script),
             _ => None,
         };
-        let at = FileRange { file, range: ty.range };
+        let at = FileRange {
+            file,
+            range: ty.range,
+        };
         if let Some(t) = simple {
             if !arity(0) {
-                self.error(codes::TYPE_MISMATCH, at, format!("type `{}` takes no type arguments", ty.name.text));
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    at,
+                    format!("type `{}` takes no type arguments", ty.name.text),
+                );
             }
             return Some(t);
         }
         match ty.name.text.as_str() {
             "List" | "Map" => {
                 if !arity(1) {
-                    self.error(codes::TYPE_MISMATCH, at, format!("`{}` takes one type argument, e.g. `{}<String>`", ty.name.text, ty.name.text));
+                    self.error(
+                        codes::TYPE_MISMATCH,
+                        at,
+                        format!(
+                            "`{}` takes one type argument, e.g. `{}<String>`",
+                            ty.name.text, ty.name.text
+                        ),
+                    );
                     return None;
                 }
                 let inner = self.type_of(&ty.args[0], file)?;
@@ -236,7 +286,10 @@ impl<'a> Evaluator<'a> {
                 let suggestion = closest(other, crate::types::TYPE_NAMES.iter().copied());
                 let d = self.error(
                     codes::UNKNOWN_NAME,
-                    FileRange { file, range: ty.name.range },
+                    FileRange {
+                        file,
+                        range: ty.name.range,
+                    },
                     format!("unknown type `{other}`"),
                 );
                 d.help = Some(match suggestion {
@@ -258,14 +311,16 @@ impl<'a> Evaluator<'a> {
             ExprKind::Size(s) => ValueKind::Size(*s),
             ExprKind::Bool(b) => ValueKind::Bool(*b),
             ExprKind::Name(name) => return self.eval_name(name, ctx),
-            ExprKind::List(items) => ValueKind::List(items.iter().map(|e| self.eval(e, ctx)).collect()),
+            ExprKind::List(items) => {
+                ValueKind::List(items.iter().map(|e| self.eval(e, ctx)).collect())
+            }
             ExprKind::Record(fields) => ValueKind::Map(self.eval_record(fields, ctx)),
             ExprKind::Member(base, name) => return self.eval_member(base, name, ctx),
             ExprKind::Call(callee, args) => return self.eval_call(callee, args, origin, ctx),
             ExprKind::Binary(op, lhs, rhs) => return self.eval_binary(*op, lhs, rhs, origin, ctx),
             ExprKind::Not(inner) => {
                 let v = self.eval(inner, ctx);
-                match self.to_cond(v, ctx.at(inner.range)) {
+                match self.as_condition(v, ctx.at(inner.range)) {
                     Some(c) => ValueKind::Cond(Cond::Not(Box::new(c))),
                     None => ValueKind::Unknown,
                 }
@@ -281,7 +336,8 @@ impl<'a> Evaluator<'a> {
             let key_at = ctx.at(f.key.range);
             if let Some(first) = entries.iter().find(|e| e.key == f.key.text) {
                 let first = first.key_at;
-                self.diags.push(crate::scope::duplicate(key_at, first, "key", &f.key.text));
+                self.diags
+                    .push(crate::scope::duplicate(key_at, first, "key", &f.key.text));
                 continue;
             }
             let value = self.eval(&f.value, ctx);
@@ -294,7 +350,12 @@ impl<'a> Evaluator<'a> {
         entries
     }
 
-    fn eval_string(&mut self, segments: &'a [Segment], origin: FileRange, ctx: Ctx<'_, 'a>) -> Value {
+    fn eval_string(
+        &mut self,
+        segments: &'a [Segment],
+        origin: FileRange,
+        ctx: Ctx<'_, 'a>,
+    ) -> Value {
         let mut out = String::new();
         let mut unknown = false;
         for seg in segments {
@@ -320,7 +381,10 @@ impl<'a> Evaluator<'a> {
                                 ctx.at(e.range),
                                 format!("cannot interpolate {found} into a string"),
                             )
-                            .help = Some("interpolation accepts String, Int, Bool, Duration and Size values".to_string());
+                            .help = Some(
+                                "interpolation accepts String, Int, Bool, Duration and Size values"
+                                    .to_string(),
+                            );
                             unknown = true;
                         }
                     }
@@ -347,7 +411,9 @@ impl<'a> Evaluator<'a> {
             at,
             format!("secret `{name}` is interpolated into a string"),
         );
-        d.primary.message = "the secret's value would be written into the generated file and the job log".to_string();
+        d.primary.message =
+            "the secret's value would be written into the generated file and the job log"
+                .to_string();
         d.help = Some(format!(
             "bind it to an environment variable with `env = {{ {var} = {name} }}` and use `${var}` in the script"
         ));
@@ -382,13 +448,24 @@ impl<'a> Evaluator<'a> {
                 None => ValueKind::Unknown,
             },
             Resolved::Def(DefRef::Template(..)) => {
-                self.error(codes::TYPE_MISMATCH, origin, format!("template `{}` is not a value", name.text))
-                    .help = Some(format!("instantiate it in a job: `job NAME from {}(…) {{ }}`", name.text));
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    origin,
+                    format!("template `{}` is not a value", name.text),
+                )
+                .help = Some(format!(
+                    "instantiate it in a job: `job NAME from {}(…) {{ }}`",
+                    name.text
+                ));
                 ValueKind::Unknown
             }
             Resolved::Module(_) => {
-                self.error(codes::TYPE_MISMATCH, origin, format!("`{}` is an imported file, not a value", name.text))
-                    .help = Some(format!("refer to one of its names: `{}.NAME`", name.text));
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    origin,
+                    format!("`{}` is an imported file, not a value", name.text),
+                )
+                .help = Some(format!("refer to one of its names: `{}.NAME`", name.text));
                 ValueKind::Unknown
             }
             Resolved::Builtin("branch") => ValueKind::BranchVar,
@@ -396,7 +473,11 @@ impl<'a> Evaluator<'a> {
             Resolved::Builtin("merge_request") => ValueKind::Cond(Cond::MergeRequest),
             Resolved::Builtin("manual") => ValueKind::Cond(Cond::Manual),
             Resolved::Builtin(other) => {
-                self.error(codes::TYPE_MISMATCH, origin, format!("`{other}` must be called: `{other}([\"src/**\"])`"));
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    origin,
+                    format!("`{other}` must be called: `{other}([\"src/**\"])`"),
+                );
                 ValueKind::Unknown
             }
         };
@@ -428,7 +509,10 @@ impl<'a> Evaluator<'a> {
         };
         Some(SecretRef {
             name: s.name.text.clone(),
-            declared_at: FileRange { file, range: s.name.range },
+            declared_at: FileRange {
+                file,
+                range: s.name.range,
+            },
             source,
         })
     }
@@ -439,7 +523,10 @@ impl<'a> Evaluator<'a> {
             let suggestion = closest(&s.source.text, SECRET_SOURCES.iter().map(|(n, _)| *n));
             let d = self.error(
                 codes::UNKNOWN_NAME,
-                FileRange { file, range: s.source.range },
+                FileRange {
+                    file,
+                    range: s.source.range,
+                },
                 format!("unknown secret source `{}`", s.source.text),
             );
             d.help = Some(match suggestion {
@@ -451,7 +538,10 @@ impl<'a> Evaluator<'a> {
         if s.args.len() != params.len() {
             self.error(
                 codes::BAD_INSTANTIATION,
-                FileRange { file, range: s.args_range },
+                FileRange {
+                    file,
+                    range: s.args_range,
+                },
                 format!(
                     "`{}` takes {} argument{} ({}), found {}",
                     s.source.text,
@@ -484,7 +574,12 @@ impl<'a> Evaluator<'a> {
                 return match def {
                     Some(def) => self.resolved_value(Resolved::Def(def), name, origin),
                     None => {
-                        let candidates: Vec<String> = self.scope(file, false).defs.keys().map(|s| s.to_string()).collect();
+                        let candidates: Vec<String> = self
+                            .scope(file, false)
+                            .defs
+                            .keys()
+                            .map(|s| s.to_string())
+                            .collect();
                         let suggestion = closest(&name.text, candidates.iter().map(String::as_str));
                         let d = self.error(
                             codes::UNKNOWN_NAME,
@@ -504,36 +599,69 @@ impl<'a> Evaluator<'a> {
             ValueKind::Map(entries) => match entries.iter().find(|e| e.key == name.text) {
                 Some(e) => e.value.clone(),
                 None => {
-                    self.error(codes::UNKNOWN_FIELD, origin, format!("the record has no field `{}`", name.text));
+                    self.error(
+                        codes::UNKNOWN_FIELD,
+                        origin,
+                        format!("the record has no field `{}`", name.text),
+                    );
                     Value::unknown(origin)
                 }
             },
             ValueKind::Unknown | ValueKind::Abstract(_) => Value::unknown(origin),
             _ => {
                 let found = v.describe();
-                self.error(codes::TYPE_MISMATCH, origin, format!("{found} has no field `{}`", name.text));
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    origin,
+                    format!("{found} has no field `{}`", name.text),
+                );
                 Value::unknown(origin)
             }
         }
     }
 
-    fn eval_call(&mut self, callee: &'a Expr, args: &'a [Arg], origin: FileRange, ctx: Ctx<'_, 'a>) -> Value {
+    fn eval_call(
+        &mut self,
+        callee: &'a Expr,
+        args: &'a [Arg],
+        origin: FileRange,
+        ctx: Ctx<'_, 'a>,
+    ) -> Value {
         let is_changes = matches!(&callee.kind, ExprKind::Name(n) if n.text == "changes"
             && matches!(self.resolve("changes", ctx), Some(Resolved::Builtin(_))));
         if !is_changes {
-            self.error(codes::TYPE_MISMATCH, ctx.at(callee.range), "only `changes([…])` can be called in an expression")
-                .help = Some("templates are instantiated with `job NAME from TEMPLATE(…) { }`".to_string());
+            self.error(
+                codes::TYPE_MISMATCH,
+                ctx.at(callee.range),
+                "only `changes([…])` can be called in an expression",
+            )
+            .help =
+                Some("templates are instantiated with `job NAME from TEMPLATE(…) { }`".to_string());
             return Value::unknown(origin);
         }
         let [arg] = args else {
-            self.error(codes::BAD_INSTANTIATION, origin, "`changes` takes one argument: a list of path patterns");
+            self.error(
+                codes::BAD_INSTANTIATION,
+                origin,
+                "`changes` takes one argument: a list of path patterns",
+            );
             return Value::unknown(origin);
         };
         let v = self.eval(&arg.value, ctx);
-        let v = self.expect(v, &Ty::List(Box::new(Ty::String)), ctx.at(arg.value.range), "`changes`");
+        let v = self.expect(
+            v,
+            &Ty::List(Box::new(Ty::String)),
+            ctx.at(arg.value.range),
+            "`changes`",
+        );
         let paths = v
             .as_list()
-            .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         Value {
             kind: ValueKind::Cond(Cond::Changes(paths)),
@@ -541,22 +669,32 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn eval_binary(&mut self, op: BinOp, lhs: &'a Expr, rhs: &'a Expr, origin: FileRange, ctx: Ctx<'_, 'a>) -> Value {
+    fn eval_binary(
+        &mut self,
+        op: BinOp,
+        lhs: &'a Expr,
+        rhs: &'a Expr,
+        origin: FileRange,
+        ctx: Ctx<'_, 'a>,
+    ) -> Value {
         let l = self.eval(lhs, ctx);
         let r = self.eval(rhs, ctx);
         let kind = match op {
             BinOp::And | BinOp::Or => {
-                let a = self.to_cond(l, ctx.at(lhs.range));
-                let b = self.to_cond(r, ctx.at(rhs.range));
+                let a = self.as_condition(l, ctx.at(lhs.range));
+                let b = self.as_condition(r, ctx.at(rhs.range));
                 match (a, b) {
-                    (Some(a), Some(b)) if op == BinOp::And => ValueKind::Cond(Cond::And(Box::new(a), Box::new(b))),
+                    (Some(a), Some(b)) if op == BinOp::And => {
+                        ValueKind::Cond(Cond::And(Box::new(a), Box::new(b)))
+                    }
                     (Some(a), Some(b)) => ValueKind::Cond(Cond::Or(Box::new(a), Box::new(b))),
                     _ => ValueKind::Unknown,
                 }
             }
             BinOp::Eq | BinOp::NotEq | BinOp::Match => {
                 let (var, text) = match (&l.kind, &r.kind) {
-                    (ValueKind::BranchVar, ValueKind::Str(s)) | (ValueKind::Str(s), ValueKind::BranchVar) => (true, Some(s.clone())),
+                    (ValueKind::BranchVar, ValueKind::Str(s))
+                    | (ValueKind::Str(s), ValueKind::BranchVar) => (true, Some(s.clone())),
                     (ValueKind::Unknown, _) | (_, ValueKind::Unknown) => (true, None),
                     (ValueKind::Abstract(_), _) | (_, ValueKind::Abstract(_)) => (true, None),
                     _ => (false, None),
@@ -584,12 +722,14 @@ impl<'a> Evaluator<'a> {
     }
 
     /// A value as a condition (`true`/`false` are allowed).
-    fn to_cond(&mut self, v: Value, at: FileRange) -> Option<Cond> {
+    fn as_condition(&mut self, v: Value, at: FileRange) -> Option<Cond> {
         match v.kind {
             ValueKind::Cond(c) => Some(c),
             ValueKind::Bool(true) => Some(Cond::Always),
             ValueKind::Bool(false) => Some(Cond::Never),
-            ValueKind::Abstract(Ty::Condition) | ValueKind::Abstract(Ty::Bool) => Some(Cond::Always),
+            ValueKind::Abstract(Ty::Condition) | ValueKind::Abstract(Ty::Bool) => {
+                Some(Cond::Always)
+            }
             ValueKind::Unknown | ValueKind::Abstract(_) => None,
             _ => {
                 let found = if matches!(v.kind, ValueKind::BranchVar) {
@@ -597,8 +737,12 @@ impl<'a> Evaluator<'a> {
                 } else {
                     v.describe().to_string()
                 };
-                self.error(codes::TYPE_MISMATCH, at, format!("expected a Condition, found {found}"))
-                    .help = Some(CONDITION_HELP.to_string());
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    at,
+                    format!("expected a Condition, found {found}"),
+                )
+                .help = Some(CONDITION_HELP.to_string());
                 None
             }
         }
@@ -630,12 +774,17 @@ impl<'a> Evaluator<'a> {
             (ValueKind::Cond(_), Ty::Condition) => true,
             (ValueKind::Bool(b), Ty::Condition) => {
                 let c = if *b { Cond::Always } else { Cond::Never };
-                return Ok(Value { kind: ValueKind::Cond(c), origin });
+                return Ok(Value {
+                    kind: ValueKind::Cond(c),
+                    origin,
+                });
             }
             (ValueKind::List(_), Ty::Script) => return self.conform_list(v, &Ty::String, at, what),
             (ValueKind::List(_), Ty::List(inner)) => return self.conform_list(v, inner, at, what),
             (ValueKind::Map(_), Ty::Map(inner)) => return self.conform_map(v, inner, at, what),
-            (ValueKind::Map(_), Ty::Record(fields)) if !fields.is_empty() => return self.conform_record(v, fields, at, what),
+            (ValueKind::Map(_), Ty::Record(fields)) if !fields.is_empty() => {
+                return self.conform_record(v, fields, at, what)
+            }
             (ValueKind::Map(_), Ty::Record(_)) => true,
             _ => false,
         };
@@ -647,7 +796,11 @@ impl<'a> Evaluator<'a> {
         } else {
             v.describe().to_string()
         };
-        let d = self.error(codes::TYPE_MISMATCH, at, format!("{what} expects {}, found {found}", article(ty)));
+        let d = self.error(
+            codes::TYPE_MISMATCH,
+            at,
+            format!("{what} expects {}, found {found}", article(ty)),
+        );
         d.primary.message = format!("expected {ty}");
         if origin != at {
             d.secondary.push(plumb_diagnostics::Label {
@@ -659,13 +812,23 @@ impl<'a> Evaluator<'a> {
         Err(Value::unknown(origin))
     }
 
-    fn conform_list(&mut self, v: Value, inner: &Ty, at: FileRange, what: &str) -> Result<Value, Value> {
+    fn conform_list(
+        &mut self,
+        v: Value,
+        inner: &Ty,
+        at: FileRange,
+        what: &str,
+    ) -> Result<Value, Value> {
         let origin = v.origin;
-        let ValueKind::List(items) = v.kind else { unreachable!("checked by the caller") };
+        let ValueKind::List(items) = v.kind else {
+            unreachable!("checked by the caller")
+        };
         let items = items
             .into_iter()
             .map(|item| {
-                let item_at = if item.origin.file == at.file && at.range.contains(item.origin.range.start as usize) {
+                let item_at = if item.origin.file == at.file
+                    && at.range.contains(item.origin.range.start as usize)
+                {
                     item.origin
                 } else {
                     at
@@ -673,17 +836,30 @@ impl<'a> Evaluator<'a> {
                 self.expect(item, inner, item_at, &format!("an element of {what}"))
             })
             .collect();
-        Ok(Value { kind: ValueKind::List(items), origin })
+        Ok(Value {
+            kind: ValueKind::List(items),
+            origin,
+        })
     }
 
-    fn conform_map(&mut self, v: Value, inner: &Ty, at: FileRange, what: &str) -> Result<Value, Value> {
+    fn conform_map(
+        &mut self,
+        v: Value,
+        inner: &Ty,
+        at: FileRange,
+        what: &str,
+    ) -> Result<Value, Value> {
         let origin = v.origin;
-        let ValueKind::Map(entries) = v.kind else { unreachable!("checked by the caller") };
+        let ValueKind::Map(entries) = v.kind else {
+            unreachable!("checked by the caller")
+        };
         let entries = entries
             .into_iter()
             .map(|e| {
                 let key = e.key.clone();
-                let value_at = if e.value.origin.file == at.file && at.range.contains(e.value.origin.range.start as usize) {
+                let value_at = if e.value.origin.file == at.file
+                    && at.range.contains(e.value.origin.range.start as usize)
+                {
                     e.value.origin
                 } else {
                     at
@@ -694,32 +870,53 @@ impl<'a> Evaluator<'a> {
                 }
             })
             .collect();
-        Ok(Value { kind: ValueKind::Map(entries), origin })
+        Ok(Value {
+            kind: ValueKind::Map(entries),
+            origin,
+        })
     }
 
-    fn conform_record(&mut self, v: Value, fields: &[(&str, crate::types::TyName)], _at: FileRange, what: &str) -> Result<Value, Value> {
+    fn conform_record(
+        &mut self,
+        v: Value,
+        fields: &[(&str, crate::types::TyName)],
+        _at: FileRange,
+        what: &str,
+    ) -> Result<Value, Value> {
         let origin = v.origin;
-        let ValueKind::Map(entries) = v.kind else { unreachable!("checked by the caller") };
+        let ValueKind::Map(entries) = v.kind else {
+            unreachable!("checked by the caller")
+        };
         let mut out = Vec::new();
         for e in entries {
             match fields.iter().find(|(n, _)| *n == e.key) {
                 Some((_, ty)) => {
                     let key = e.key.clone();
-                    let value = self.expect(e.value, &ty.ty(), e.key_at, &format!("`{key}` in {what}"));
+                    let value =
+                        self.expect(e.value, &ty.ty(), e.key_at, &format!("`{key}` in {what}"));
                     out.push(MapEntry { value, ..e });
                 }
                 None => {
                     let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
                     let suggestion = closest(&e.key, names.iter().copied());
-                    let d = self.error(codes::UNKNOWN_FIELD, e.key_at, format!("{what} has no field `{}`", e.key));
+                    let d = self.error(
+                        codes::UNKNOWN_FIELD,
+                        e.key_at,
+                        format!("{what} has no field `{}`", e.key),
+                    );
                     d.help = Some(match suggestion {
-                        Some(s) => format!("did you mean `{s}`? The fields are {}", names.join(", ")),
+                        Some(s) => {
+                            format!("did you mean `{s}`? The fields are {}", names.join(", "))
+                        }
                         None => format!("the fields are {}", names.join(", ")),
                     });
                 }
             }
         }
-        Ok(Value { kind: ValueKind::Map(out), origin })
+        Ok(Value {
+            kind: ValueKind::Map(out),
+            origin,
+        })
     }
 
     fn secret_misuse(&mut self, name: &str, ty: &Ty, at: FileRange, origin: FileRange) {
@@ -740,6 +937,14 @@ impl<'a> Evaluator<'a> {
                 .to_string(),
         );
     }
+}
+
+/// `CI_COMMIT_SHA`, `TOKEN`: the shape of an environment variable.
+fn looks_like_env_var(name: &str) -> bool {
+    name.len() > 1
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn abstract_fits(have: &Ty, want: &Ty) -> bool {

@@ -42,7 +42,8 @@ pub fn analyze_file(db: &dyn SourceDb, file: FileId) -> FileAnalysis {
     let mut ev = eval::Evaluator::new(db);
     let model = lower::Lowering { ev: &mut ev, file }.lower_file();
     // diagnostics about other files' definitions are reported when those files are checked
-    let mut diagnostics: Vec<Diagnostic> = ev.diags.into_iter().filter(|d| d.file() == file).collect();
+    let mut diagnostics: Vec<Diagnostic> =
+        ev.diags.into_iter().filter(|d| d.file() == file).collect();
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics.dedup();
     FileAnalysis { model, diagnostics }

@@ -57,7 +57,11 @@ impl<'e, 'a> Lowering<'e, 'a> {
             let d = Diagnostic::warning(
                 codes::SHADOWED,
                 self.at(name.range),
-                format!("{what} `{}` shadows the {} of the same name", name.text, def.kind()),
+                format!(
+                    "{what} `{}` shadows the {} of the same name",
+                    name.text,
+                    def.kind()
+                ),
             )
             .with_label("shadows an outer name")
             .with_secondary(def.at(), "the outer definition")
@@ -73,14 +77,24 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let mut seen: HashMap<&str, TextRange> = HashMap::new();
         for p in &t.params {
             if let Some(first) = seen.insert(&p.name.text, p.name.range) {
-                self.ev.diags.push(duplicate(self.at(p.name.range), self.at(first), "parameter", &p.name.text));
+                self.ev.diags.push(duplicate(
+                    self.at(p.name.range),
+                    self.at(first),
+                    "parameter",
+                    &p.name.text,
+                ));
                 continue;
             }
             self.check_shadowing(&p.name, "parameter");
             let ty = self.ev.type_of(&p.ty, self.file);
             if let (Some(ty), Some(default)) = (&ty, &p.default) {
                 let v = self.ev.eval(default, Ctx::file(self.file));
-                self.ev.expect(v, ty, self.at(default.range), &format!("the default of `{}`", p.name.text));
+                self.ev.expect(
+                    v,
+                    ty,
+                    self.at(default.range),
+                    &format!("the default of `{}`", p.name.text),
+                );
             }
             let kind = ty.map(ValueKind::Abstract).unwrap_or(ValueKind::Unknown);
             params.insert(
@@ -101,7 +115,13 @@ impl<'e, 'a> Lowering<'e, 'a> {
     }
 
     /// Binds a template's parameters to a job's arguments, reporting bad arguments.
-    fn bind_arguments(&mut self, inst: &'a Instantiation, t: &'a Template, tfile: FileId, ctx: Ctx<'_, 'a>) -> HashMap<String, Value> {
+    fn bind_arguments(
+        &mut self,
+        inst: &'a Instantiation,
+        t: &'a Template,
+        tfile: FileId,
+        ctx: Ctx<'_, 'a>,
+    ) -> HashMap<String, Value> {
         let mut bound: HashMap<String, Value> = HashMap::new();
         let mut named_seen = false;
         for (i, arg) in inst.args.iter().enumerate() {
@@ -111,7 +131,8 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     match t.params.iter().find(|p| p.name.text == n.text) {
                         Some(p) => p,
                         None => {
-                            let names: Vec<&str> = t.params.iter().map(|p| p.name.text.as_str()).collect();
+                            let names: Vec<&str> =
+                                t.params.iter().map(|p| p.name.text.as_str()).collect();
                             let suggestion = closest(&n.text, names.iter().copied());
                             let d = Diagnostic::error(
                                 codes::BAD_INSTANTIATION,
@@ -119,10 +140,21 @@ impl<'e, 'a> Lowering<'e, 'a> {
                                 format!("template `{}` has no parameter `{}`", t.name.text, n.text),
                             )
                             .with_label("unknown argument")
-                            .with_secondary(FileRange { file: tfile, range: t.name.range }, "template defined here")
+                            .with_secondary(
+                                FileRange {
+                                    file: tfile,
+                                    range: t.name.range,
+                                },
+                                "template defined here",
+                            )
                             .with_help(match suggestion {
-                                Some(s) => format!("did you mean `{s}`? The parameters are {}", names.join(", ")),
-                                None if names.is_empty() => format!("`{}` takes no arguments", t.name.text),
+                                Some(s) => format!(
+                                    "did you mean `{s}`? The parameters are {}",
+                                    names.join(", ")
+                                ),
+                                None if names.is_empty() => {
+                                    format!("`{}` takes no arguments", t.name.text)
+                                }
                                 None => format!("the parameters are {}", names.join(", ")),
                             });
                             self.ev.diags.push(d);
@@ -132,8 +164,12 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 }
                 None if named_seen => {
                     self.ev.diags.push(
-                        Diagnostic::error(codes::BAD_INSTANTIATION, ctx.at(arg.value.range), "a positional argument follows a named one")
-                            .with_help("name every argument after the first named one: `name = value`"),
+                        Diagnostic::error(
+                            codes::BAD_INSTANTIATION,
+                            ctx.at(arg.value.range),
+                            "a positional argument follows a named one",
+                        )
+                        .with_help("name every argument after the first named one: `name = value`"),
                     );
                     continue;
                 }
@@ -144,7 +180,12 @@ impl<'e, 'a> Lowering<'e, 'a> {
                             Diagnostic::error(
                                 codes::BAD_INSTANTIATION,
                                 ctx.at(arg.value.range),
-                                format!("template `{}` takes {} argument{}, found more", t.name.text, t.params.len(), if t.params.len() == 1 { "" } else { "s" }),
+                                format!(
+                                    "template `{}` takes {} argument{}, found more",
+                                    t.name.text,
+                                    t.params.len(),
+                                    if t.params.len() == 1 { "" } else { "s" }
+                                ),
                             )
                             .with_label("extra argument")
                             .with_help("remove the extra argument"),
@@ -153,17 +194,30 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     }
                 },
             };
-            let arg_at = ctx.at(arg.name.as_ref().map_or(arg.value.range, |n| n.range.cover(arg.value.range)));
+            let arg_at = ctx.at(arg
+                .name
+                .as_ref()
+                .map_or(arg.value.range, |n| n.range.cover(arg.value.range)));
             if bound.contains_key(&param.name.text) {
                 self.ev.diags.push(
-                    Diagnostic::error(codes::BAD_INSTANTIATION, arg_at, format!("argument `{}` is given twice", param.name.text))
-                        .with_help("remove one of the two"),
+                    Diagnostic::error(
+                        codes::BAD_INSTANTIATION,
+                        arg_at,
+                        format!("argument `{}` is given twice", param.name.text),
+                    )
+                    .with_label("given again here")
+                    .with_help("remove one of the two"),
                 );
                 continue;
             }
             let v = self.ev.eval(&arg.value, ctx);
             let v = match self.ev.type_of(&param.ty, tfile) {
-                Some(ty) => self.ev.expect(v, &ty, ctx.at(arg.value.range), &format!("parameter `{}`", param.name.text)),
+                Some(ty) => self.ev.expect(
+                    v,
+                    &ty,
+                    ctx.at(arg.value.range),
+                    &format!("parameter `{}`", param.name.text),
+                ),
                 None => v,
             };
             bound.insert(param.name.text.clone(), v);
@@ -182,34 +236,65 @@ impl<'e, 'a> Lowering<'e, 'a> {
             }
         }
         if !missing.is_empty() {
-            let list: Vec<String> = missing.iter().map(|p| format!("`{}`", p.name.text)).collect();
-            let example: Vec<String> = missing.iter().map(|p| format!("{} = …", p.name.text)).collect();
+            let list: Vec<String> = missing
+                .iter()
+                .map(|p| format!("`{}`", p.name.text))
+                .collect();
+            let example: Vec<String> = missing
+                .iter()
+                .map(|p| format!("{} = …", p.name.text))
+                .collect();
             self.ev.diags.push(
                 Diagnostic::error(
                     codes::BAD_INSTANTIATION,
                     ctx.at(inst.args_range),
-                    format!("missing argument{} {} for template `{}`", if missing.len() == 1 { "" } else { "s" }, list.join(", "), t.name.text),
+                    format!(
+                        "missing argument{} {} for template `{}`",
+                        if missing.len() == 1 { "" } else { "s" },
+                        list.join(", "),
+                        t.name.text
+                    ),
                 )
                 .with_label("arguments given here")
-                .with_secondary(FileRange { file: tfile, range: t.name.range }, "template defined here")
+                .with_secondary(
+                    FileRange {
+                        file: tfile,
+                        range: t.name.range,
+                    },
+                    "template defined here",
+                )
                 .with_help(format!("pass {}", example.join(", "))),
             );
             for p in missing {
-                bound.insert(p.name.text.clone(), Value::unknown(FileRange { file: tfile, range: p.name.range }));
+                bound.insert(
+                    p.name.text.clone(),
+                    Value::unknown(FileRange {
+                        file: tfile,
+                        range: p.name.range,
+                    }),
+                );
             }
         }
         bound
     }
 
     /// The fields a `from T(args)` contributes, or `None` when `T` is not a template.
-    fn instantiate(&mut self, inst: &'a Instantiation, ctx: Ctx<'_, 'a>) -> Option<Vec<LayerField>> {
+    fn instantiate(
+        &mut self,
+        inst: &'a Instantiation,
+        ctx: Ctx<'_, 'a>,
+    ) -> Option<Vec<LayerField>> {
         let name = &inst.template;
         let (tfile, t) = match self.ev.resolve(&name.text, ctx) {
             Some(Resolved::Def(DefRef::Template(f, t))) => (f, t),
             Some(Resolved::Def(other)) => {
                 self.ev.diags.push(
-                    Diagnostic::error(codes::TYPE_MISMATCH, ctx.at(name.range), format!("`{}` is a {}, not a template", name.text, other.kind()))
-                        .with_secondary(other.at(), "defined here"),
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        ctx.at(name.range),
+                        format!("`{}` is a {}, not a template", name.text, other.kind()),
+                    )
+                    .with_secondary(other.at(), "defined here"),
                 );
                 return None;
             }
@@ -228,7 +313,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let before = self.ev.diags.len();
         let fields = self.eval_job_fields(&t.body.fields, tctx);
         let fields = self.conform_fields(fields);
-        let body = FileRange { file: tfile, range: t.range };
+        let body = FileRange {
+            file: tfile,
+            range: t.range,
+        };
         let mut i = before;
         while i < self.ev.diags.len() {
             let at = self.ev.diags[i].primary.at;
@@ -247,16 +335,29 @@ impl<'e, 'a> Lowering<'e, 'a> {
         // suggest only templates
         let mut templates: Vec<String> = Vec::new();
         let scope = self.ev.scope(ctx.file, false).clone();
-        templates.extend(scope.defs.iter().filter(|(_, d)| matches!(d, DefRef::Template(..))).map(|(n, _)| n.to_string()));
+        templates.extend(
+            scope
+                .defs
+                .iter()
+                .filter(|(_, d)| matches!(d, DefRef::Template(..)))
+                .map(|(n, _)| n.to_string()),
+        );
         for import in scope.imports.iter().filter(|i| i.alias.is_none()) {
             let s = self.ev.scope(import.file, false);
-            templates.extend(s.defs.iter().filter(|(_, d)| matches!(d, DefRef::Template(..))).map(|(n, _)| n.to_string()));
+            templates.extend(
+                s.defs
+                    .iter()
+                    .filter(|(_, d)| matches!(d, DefRef::Template(..)))
+                    .map(|(n, _)| n.to_string()),
+            );
         }
         if let Some(d) = self.ev.diags.get_mut(before) {
             match closest(&name.text, templates.iter().map(String::as_str)) {
                 Some(s) => {
                     d.primary.message = format!("did you mean `{s}`?");
-                    d.help = Some(format!("did you mean `{s}`? Templates are defined with `template {s}(…) {{ … }}`"));
+                    d.help = Some(format!(
+                        "did you mean `{s}`? Templates are defined with `template {s}(…) {{ … }}`"
+                    ));
                     for fix in &mut d.fixes {
                         fix.title = format!("replace with `{s}`");
                         for e in &mut fix.edits {
@@ -266,7 +367,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     if d.fixes.is_empty() {
                         d.fixes.push(plumb_diagnostics::Fix {
                             title: format!("replace with `{s}`"),
-                            edits: vec![plumb_diagnostics::Edit { at: ctx.at(name.range), replacement: s.to_string() }],
+                            edits: vec![plumb_diagnostics::Edit {
+                                at: ctx.at(name.range),
+                                replacement: s.to_string(),
+                            }],
                         });
                     }
                 }
@@ -291,7 +395,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
         for f in fields {
             let key_at = ctx.at(f.key.range);
             if let Some(first) = out.iter().find(|o| o.key == f.key.text) {
-                self.ev.diags.push(duplicate(key_at, first.key_at, "field", &f.key.text));
+                self.ev
+                    .diags
+                    .push(duplicate(key_at, first.key_at, "field", &f.key.text));
                 continue;
             }
             let value = if f.key.text == "needs" {
@@ -315,8 +421,12 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let ExprKind::List(items) = &f.value.kind else {
             if !matches!(f.value.kind, ExprKind::Error) {
                 self.ev.diags.push(
-                    Diagnostic::error(codes::TYPE_MISMATCH, origin, "`needs` expects a list of job names")
-                        .with_help("write `needs = [build, test]`"),
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        origin,
+                        "`needs` expects a list of job names",
+                    )
+                    .with_help("write `needs = [build, test]`"),
                 );
             }
             return Value::unknown(origin);
@@ -332,19 +442,30 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     let name = s.as_plain().unwrap_or_default();
                     let at = ctx.at(item.range);
                     self.ev.diags.push(
-                        Diagnostic::error(codes::TYPE_MISMATCH, at, format!("`needs` takes job names, found the string \"{name}\""))
-                            .with_label("a string, not a job name")
-                            .with_help(format!("write the name without quotes: `{name}`"))
-                            .with_fix(
-                                format!("write `{name}` without quotes"),
-                                vec![plumb_diagnostics::Edit { at, replacement: name.clone() }],
-                            ),
+                        Diagnostic::error(
+                            codes::TYPE_MISMATCH,
+                            at,
+                            format!("`needs` takes job names, found the string \"{name}\""),
+                        )
+                        .with_label("a string, not a job name")
+                        .with_help(format!("write the name without quotes: `{name}`"))
+                        .with_fix(
+                            format!("write `{name}` without quotes"),
+                            vec![plumb_diagnostics::Edit {
+                                at,
+                                replacement: name.clone(),
+                            }],
+                        ),
                     );
                 }
                 ExprKind::Error => {}
                 _ => self.ev.diags.push(
-                    Diagnostic::error(codes::TYPE_MISMATCH, ctx.at(item.range), "`needs` takes job names")
-                        .with_help("write `needs = [build, test]`"),
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        ctx.at(item.range),
+                        "`needs` takes job names",
+                    )
+                    .with_help("write `needs = [build, test]`"),
                 ),
             }
         }
@@ -360,18 +481,30 @@ impl<'e, 'a> Lowering<'e, 'a> {
         for f in fields {
             let Some(spec) = job_field(&f.key) else {
                 let suggestion = closest(&f.key, JOB_FIELDS.iter().map(|s| s.name));
-                let d = Diagnostic::error(codes::UNKNOWN_FIELD, f.key_at, format!("unknown job field `{}`", f.key))
-                    .with_label(match suggestion {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => "not a job field".to_string(),
-                    });
+                let d = Diagnostic::error(
+                    codes::UNKNOWN_FIELD,
+                    f.key_at,
+                    format!("unknown job field `{}`", f.key),
+                )
+                .with_label(match suggestion {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "not a job field".to_string(),
+                });
                 let d = match suggestion {
-                    Some(s) => d
-                        .with_help(format!("did you mean `{s}`?"))
-                        .with_fix(format!("rename to `{s}`"), vec![plumb_diagnostics::Edit { at: f.key_at, replacement: s.to_string() }]),
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")).with_fix(
+                        format!("rename to `{s}`"),
+                        vec![plumb_diagnostics::Edit {
+                            at: f.key_at,
+                            replacement: s.to_string(),
+                        }],
+                    ),
                     None => d.with_help(format!(
                         "the job fields are {}",
-                        JOB_FIELDS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+                        JOB_FIELDS
+                            .iter()
+                            .map(|s| s.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )),
                 };
                 self.ev.diags.push(d);
@@ -385,15 +518,20 @@ impl<'e, 'a> Lowering<'e, 'a> {
             let mut value = if spec.name == "needs" {
                 f.value
             } else {
-                self.ev.expect(f.value, &spec.ty.ty(), use_at, &format!("`{}`", spec.name))
+                self.ev
+                    .expect(f.value, &spec.ty.ty(), use_at, &format!("`{}`", spec.name))
             };
             if spec.name == "retry" {
                 if let ValueKind::Int(n) = value.kind {
                     if n > 2 {
                         self.ev.diags.push(
-                            Diagnostic::error(codes::TYPE_MISMATCH, use_at, format!("`retry` must be 0, 1 or 2, found {n}"))
-                                .with_label("out of range")
-                                .with_help("GitLab retries a job at most twice"),
+                            Diagnostic::error(
+                                codes::TYPE_MISMATCH,
+                                use_at,
+                                format!("`retry` must be 0, 1 or 2, found {n}"),
+                            )
+                            .with_label("out of range")
+                            .with_help("GitLab retries a job at most twice"),
                         );
                         value = Value::unknown(value.origin);
                     }
@@ -415,7 +553,12 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let mut lets: HashMap<&'a str, &'a Let> = HashMap::new();
         for l in &p.lets {
             if let Some(first) = lets.get(l.name.text.as_str()) {
-                self.ev.diags.push(duplicate(self.at(l.name.range), self.at(first.name.range), "let", &l.name.text));
+                self.ev.diags.push(duplicate(
+                    self.at(l.name.range),
+                    self.at(first.name.range),
+                    "let",
+                    &l.name.text,
+                ));
                 continue;
             }
             self.check_shadowing(&l.name, "let");
@@ -443,7 +586,12 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let mut seen_fields: HashMap<&str, TextRange> = HashMap::new();
         for f in &p.fields {
             if let Some(first) = seen_fields.insert(&f.key.text, f.key.range) {
-                self.ev.diags.push(duplicate(self.at(f.key.range), self.at(first), "field", &f.key.text));
+                self.ev.diags.push(duplicate(
+                    self.at(f.key.range),
+                    self.at(first),
+                    "field",
+                    &f.key.text,
+                ));
                 continue;
             }
             let Some(spec) = pipeline_field(&f.key.text) else {
@@ -453,7 +601,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
             match spec.name {
                 "on" => {
                     let v = self.ev.eval(&f.value, ctx);
-                    let v = self.ev.expect(v, &Ty::Condition, self.at(f.value.range), "`on`");
+                    let v = self
+                        .ev
+                        .expect(v, &Ty::Condition, self.at(f.value.range), "`on`");
                     if let Some(c) = v.as_cond() {
                         model.on = c.clone();
                     }
@@ -461,7 +611,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 }
                 "env" => {
                     let v = self.ev.eval(&f.value, ctx);
-                    let v = self.ev.expect(v, &spec.ty.ty(), self.at(f.value.range), "`env`");
+                    let v = self
+                        .ev
+                        .expect(v, &spec.ty.ty(), self.at(f.value.range), "`env`");
                     model.env = env_bindings(&v, Layer::Pipeline);
                 }
                 _ => defaults = self.eval_default(f, ctx),
@@ -469,15 +621,27 @@ impl<'e, 'a> Lowering<'e, 'a> {
         }
 
         self.lower_stages(p, &mut model);
-        let job_names: HashMap<String, usize> = model.jobs.iter().enumerate().map(|(i, j)| (j.name.clone(), i)).collect();
+        let job_names: HashMap<String, usize> = model
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.name.clone(), i))
+            .collect();
         let mut job_index = 0;
         for stage in &p.stages {
             for job in &stage.jobs {
-                if model.jobs.get(job_index).is_some_and(|j| j.name_at.range == job.name.range) {
+                if model
+                    .jobs
+                    .get(job_index)
+                    .is_some_and(|j| j.name_at.range == job.name.range)
+                {
                     let layers = (defaults.as_slice(), &model.env);
                     let lowered = self.lower_job(job, ctx, layers, &job_names);
                     let stage_idx = model.jobs[job_index].stage;
-                    model.jobs[job_index] = JobModel { stage: stage_idx, ..lowered };
+                    model.jobs[job_index] = JobModel {
+                        stage: stage_idx,
+                        ..lowered
+                    };
                     job_index += 1;
                 }
             }
@@ -490,14 +654,24 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let suggestion = closest(&f.key.text, names.iter().copied());
         let is_job_field = job_field(&f.key.text).is_some();
         let help = match (suggestion, is_job_field) {
-            (_, true) => format!("`{}` is a job field; to give it to every job, put it in `default = {{ {} = … }}`", f.key.text, f.key.text),
-            (Some(s), _) => format!("did you mean `{s}`? A pipeline's fields are {}", names.join(", ")),
+            (_, true) => format!(
+                "`{}` is a job field; to give it to every job, put it in `default = {{ {} = … }}`",
+                f.key.text, f.key.text
+            ),
+            (Some(s), _) => format!(
+                "did you mean `{s}`? A pipeline's fields are {}",
+                names.join(", ")
+            ),
             (None, _) => format!("a pipeline's fields are {}", names.join(", ")),
         };
         self.ev.diags.push(
-            Diagnostic::error(codes::UNKNOWN_FIELD, self.at(f.key.range), format!("unknown pipeline field `{}`", f.key.text))
-                .with_label("not a pipeline field")
-                .with_help(help),
+            Diagnostic::error(
+                codes::UNKNOWN_FIELD,
+                self.at(f.key.range),
+                format!("unknown pipeline field `{}`", f.key.text),
+            )
+            .with_label("not a pipeline field")
+            .with_help(help),
         );
     }
 
@@ -512,8 +686,15 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 let v = self.ev.eval(&f.value, ctx);
                 let Some(entries) = v.as_map() else {
                     self.ev.diags.push(
-                        Diagnostic::error(codes::TYPE_MISMATCH, self.at(f.value.range), format!("`default` expects a record of job fields, found {}", v.describe()))
-                            .with_help("write `default = { image = …, timeout = 10m }`"),
+                        Diagnostic::error(
+                            codes::TYPE_MISMATCH,
+                            self.at(f.value.range),
+                            format!(
+                                "`default` expects a record of job fields, found {}",
+                                v.describe()
+                            ),
+                        )
+                        .with_help("write `default = { image = …, timeout = 10m }`"),
                     );
                     return Vec::new();
                 };
@@ -537,7 +718,12 @@ impl<'e, 'a> Lowering<'e, 'a> {
         for s in &p.stages {
             if let Some(&first) = stage_index.get(s.name.text.as_str()) {
                 let first_at = model.stages[first].name_at;
-                self.ev.diags.push(duplicate(self.at(s.name.range), first_at, "stage", &s.name.text));
+                self.ev.diags.push(duplicate(
+                    self.at(s.name.range),
+                    first_at,
+                    "stage",
+                    &s.name.text,
+                ));
             } else {
                 stage_index.insert(&s.name.text, model.stages.len());
             }
@@ -567,7 +753,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
             for j in &s.jobs {
                 let at = self.at(j.name.range);
                 if let Some(first) = job_first.get(j.name.text.as_str()) {
-                    self.ev.diags.push(duplicate(at, *first, "job", &j.name.text));
+                    self.ev
+                        .diags
+                        .push(duplicate(at, *first, "job", &j.name.text));
                     continue;
                 }
                 job_first.insert(&j.name.text, at);
@@ -593,7 +781,13 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 d = d
                     .with_label(format!("did you mean `{s}`?"))
                     .with_help(format!("did you mean `{s}`?"))
-                    .with_fix(format!("replace with `{s}`"), vec![plumb_diagnostics::Edit { at, replacement: s.to_string() }]);
+                    .with_fix(
+                        format!("replace with `{s}`"),
+                        vec![plumb_diagnostics::Edit {
+                            at,
+                            replacement: s.to_string(),
+                        }],
+                    );
             }
             None => {
                 d = d.with_label(format!("no {what} of this name in the pipeline"));
@@ -607,11 +801,20 @@ impl<'e, 'a> Lowering<'e, 'a> {
         self.ev.diags.push(d);
     }
 
-    fn lower_job(&mut self, job: &'a Job, ctx: Ctx<'_, 'a>, (defaults, pipeline_env): (&[LayerField], &Vec<EnvBinding>), job_names: &HashMap<String, usize>) -> JobModel {
+    fn lower_job(
+        &mut self,
+        job: &'a Job,
+        ctx: Ctx<'_, 'a>,
+        (defaults, pipeline_env): (&[LayerField], &Vec<EnvBinding>),
+        job_names: &HashMap<String, usize>,
+    ) -> JobModel {
         let mut fields: BTreeMap<String, FieldUse> = BTreeMap::new();
         let mut env: Vec<EnvBinding> = pipeline_env.clone();
         let mut complete = !job.body.recovered;
-        let apply = |layer: Layer, lf: &[LayerField], fields: &mut BTreeMap<String, FieldUse>, env: &mut Vec<EnvBinding>| {
+        let apply = |layer: Layer,
+                     lf: &[LayerField],
+                     fields: &mut BTreeMap<String, FieldUse>,
+                     env: &mut Vec<EnvBinding>| {
             for f in lf {
                 if f.key == "env" {
                     for b in env_bindings(&f.value, layer) {
@@ -645,11 +848,21 @@ impl<'e, 'a> Lowering<'e, 'a> {
         if complete {
             for spec in JOB_FIELDS.iter().filter(|s| s.required) {
                 if !fields.contains_key(spec.name) {
-                    let example = if spec.name == "image" { "image = \"alpine:3.20@sha256:…\"" } else { "run = [\"make test\"]" };
+                    let example = if spec.name == "image" {
+                        "image = \"alpine:3.20@sha256:…\""
+                    } else {
+                        "run = [\"make test\"]"
+                    };
                     self.ev.diags.push(
-                        Diagnostic::error(codes::MISSING_FIELD, ctx.at(job.name.range), format!("job `{}` has no `{}`", job.name.text, spec.name))
-                            .with_label(format!("`{}` is required", spec.name))
-                            .with_help(format!("add `{example}` to the job, its template, or the pipeline's `default`")),
+                        Diagnostic::error(
+                            codes::MISSING_FIELD,
+                            ctx.at(job.name.range),
+                            format!("job `{}` has no `{}`", job.name.text, spec.name),
+                        )
+                        .with_label(format!("`{}` is required", spec.name))
+                        .with_help(format!(
+                            "add `{example}` to the job, its template, or the pipeline's `default`"
+                        )),
                     );
                 }
             }
@@ -664,11 +877,19 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     if target.is_none() {
                         self.unknown_in_list(name, item.origin, "job", &names);
                     }
-                    needs.push(Need { job: name.clone(), at: item.origin, target });
+                    needs.push(Need {
+                        job: name.clone(),
+                        at: item.origin,
+                        target,
+                    });
                 }
             }
         }
-        let when = fields.get("when").and_then(|f| f.value.as_cond()).cloned().unwrap_or(Cond::Always);
+        let when = fields
+            .get("when")
+            .and_then(|f| f.value.as_cond())
+            .cloned()
+            .unwrap_or(Cond::Always);
         JobModel {
             name: job.name.text.clone(),
             name_at: ctx.at(job.name.range),

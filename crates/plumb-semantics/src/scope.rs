@@ -67,7 +67,12 @@ impl<'a> FileScope<'a> {
                 Item::Template(t) => DefRef::Template(file, t),
                 Item::Pipeline(p) => {
                     if let Some(first) = pipelines.insert(&p.name.text, &p.name) {
-                        diags.push(duplicate(at(p.name.range), at(first.range), "pipeline", &p.name.text));
+                        diags.push(duplicate(
+                            at(p.name.range),
+                            at(first.range),
+                            "pipeline",
+                            &p.name.text,
+                        ));
                     }
                     continue;
                 }
@@ -105,7 +110,12 @@ impl<'a> FileScope<'a> {
             };
             let name = def.name();
             if let Some(first) = scope.defs.get(name.text.as_str()) {
-                diags.push(duplicate(at(name.range), first.at(), def.kind(), &name.text));
+                diags.push(duplicate(
+                    at(name.range),
+                    first.at(),
+                    def.kind(),
+                    &name.text,
+                ));
                 continue;
             }
             scope.defs.insert(&name.text, def);
@@ -120,10 +130,16 @@ impl<'a> FileScope<'a> {
 }
 
 pub fn duplicate(at: FileRange, first: FileRange, kind: &str, name: &str) -> Diagnostic {
-    Diagnostic::error(codes::DUPLICATE, at, format!("{kind} `{name}` is defined twice"))
-        .with_label("defined again here")
-        .with_secondary(first, "first defined here")
-        .with_help(format!("rename one of the two definitions of `{name}`, or remove one"))
+    Diagnostic::error(
+        codes::DUPLICATE,
+        at,
+        format!("{kind} `{name}` is defined twice"),
+    )
+    .with_label("defined again here")
+    .with_secondary(first, "first defined here")
+    .with_help(format!(
+        "rename one of the two definitions of `{name}`, or remove one"
+    ))
 }
 
 /// The chain of files from `file` through `first` back to `file`, if there is one.
@@ -137,7 +153,13 @@ fn import_cycle(db: &dyn SourceDb, file: FileId, first: FileId) -> Option<Vec<St
     }
 }
 
-fn dfs(db: &dyn SourceDb, goal: FileId, at: FileId, path: &mut Vec<FileId>, visited: &mut HashSet<FileId>) -> bool {
+fn dfs(
+    db: &dyn SourceDb,
+    goal: FileId,
+    at: FileId,
+    path: &mut Vec<FileId>,
+    visited: &mut HashSet<FileId>,
+) -> bool {
     if at == goal {
         return true;
     }

@@ -48,7 +48,8 @@ pub enum TyName {
     JobFields,
 }
 
-pub const CACHE_FIELDS: &[(&str, TyName)] = &[("key", TyName::String), ("paths", TyName::ListString)];
+pub const CACHE_FIELDS: &[(&str, TyName)] =
+    &[("key", TyName::String), ("paths", TyName::ListString)];
 pub const RESOURCE_FIELDS: &[(&str, TyName)] = &[("cpu", TyName::String), ("memory", TyName::Size)];
 
 impl TyName {
@@ -88,7 +89,7 @@ impl fmt::Display for Ty {
             Ty::Script => f.write_str("Script"),
             Ty::List(t) => write!(f, "List<{t}>"),
             Ty::Map(t) => write!(f, "Map<{t}>"),
-            Ty::Record(fields) if fields.is_empty() => f.write_str("a record of job fields"),
+            Ty::Record([]) => f.write_str("a record of job fields"),
             Ty::Record(fields) => {
                 f.write_str("{ ")?;
                 for (i, (name, ty)) in fields.iter().enumerate() {

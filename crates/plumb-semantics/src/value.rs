@@ -268,7 +268,7 @@ pub fn format_size(bytes: u64) -> String {
         (1_000, "K"),
     ];
     for (unit, suffix) in UNITS {
-        if bytes >= *unit && bytes % unit == 0 {
+        if bytes >= *unit && bytes.is_multiple_of(*unit) {
             return format!("{}{suffix}", bytes / unit);
         }
     }

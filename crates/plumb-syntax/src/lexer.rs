@@ -82,7 +82,8 @@ impl<'a> Lexer<'a> {
     }
 
     fn error(&mut self, start: usize, end: usize, message: impl Into<String>) -> &mut SyntaxError {
-        self.errors.push(SyntaxError::new(TextRange::new(start, end), message));
+        self.errors
+            .push(SyntaxError::new(TextRange::new(start, end), message));
         self.errors.last_mut().expect("just pushed")
     }
 
@@ -106,7 +107,8 @@ impl<'a> Lexer<'a> {
                         self.pos += 1;
                     }
                     let word = &self.src[start..self.pos];
-                    let tok = Token::keyword(word).unwrap_or_else(|| Token::Ident(word.to_string()));
+                    let tok =
+                        Token::keyword(word).unwrap_or_else(|| Token::Ident(word.to_string()));
                     return Some((tok, TextRange::new(start, self.pos)));
                 }
                 _ => {
@@ -171,9 +173,25 @@ impl<'a> Lexer<'a> {
     fn unexpected_char(&mut self, start: usize) {
         let ch = self.src[start..].chars().next().unwrap_or('\u{fffd}');
         self.pos += ch.len_utf8().max(1);
+        // a run of stray characters is one error
+        if let Some(last) = self.errors.last_mut() {
+            if last.range.end as usize == start && last.message.starts_with("unexpected character")
+            {
+                last.range.end = self.pos as u32;
+                last.message = "unexpected characters".to_string();
+                last.help = Some("remove them, or put them inside a string".to_string());
+                return;
+            }
+        }
         let (message, help) = match ch {
-            '&' => ("unexpected character `&`".to_string(), "conditions are combined with `&&`"),
-            '|' => ("unexpected character `|`".to_string(), "conditions are combined with `||`"),
+            '&' => (
+                "unexpected character `&`".to_string(),
+                "conditions are combined with `&&`",
+            ),
+            '|' => (
+                "unexpected character `|`".to_string(),
+                "conditions are combined with `||`",
+            ),
             '\'' => (
                 "unexpected character `'`".to_string(),
                 "strings are written in double quotes: \"…\"",
@@ -281,7 +299,11 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         self.pos += 1;
         let Some(c) = self.peek() else {
-            self.error(start, self.pos, "a string ends in the middle of an escape `\\`");
+            self.error(
+                start,
+                self.pos,
+                "a string ends in the middle of an escape `\\`",
+            );
             return;
         };
         let ch = self.src[self.pos..].chars().next().unwrap_or('\u{fffd}');
@@ -294,9 +316,14 @@ impl<'a> Lexer<'a> {
             b'$' => text.push('$'),
             _ => {
                 text.push(ch);
-                self.error(start, self.pos, format!("unknown escape `\\{}`", ch.escape_debug()))
-                    .help = Some(
-                    "the escapes are \\\" \\\\ \\n \\t and \\$; write `\\\\` for a backslash".to_string(),
+                self.error(
+                    start,
+                    self.pos,
+                    format!("unknown escape `\\{}`", ch.escape_debug()),
+                )
+                .help = Some(
+                    "the escapes are \\\" \\\\ \\n \\t and \\$; write `\\\\` for a backslash"
+                        .to_string(),
                 );
             }
         }
@@ -327,7 +354,9 @@ impl<'a> Lexer<'a> {
                 Some(b'"') if !self.next_is_string_start(&tokens) => break,
                 _ => {}
             }
-            let Some(tok) = self.next_token(true) else { break };
+            let Some(tok) = self.next_token(true) else {
+                break;
+            };
             match tok.0 {
                 Token::LBrace => depth += 1,
                 Token::RBrace if depth == 0 => {
@@ -341,7 +370,8 @@ impl<'a> Lexer<'a> {
         }
         self.interp_depth -= 1;
         if !closed {
-            self.error(start, start + 2, "`${` is not closed by `}`").help = Some(
+            self.error(start, start + 2, "`${` is not closed by `}`")
+                .help = Some(
                 "write `\\${` for a literal `${`, or `$NAME` to leave a variable to the shell"
                     .to_string(),
             );
@@ -419,7 +449,10 @@ impl<'a> Lexer<'a> {
 
 fn push_text(segments: &mut Vec<RawSegment>, text: &mut String, start: usize, end: usize) {
     if !text.is_empty() {
-        segments.push(RawSegment::Text(std::mem::take(text), TextRange::new(start, end)));
+        segments.push(RawSegment::Text(
+            std::mem::take(text),
+            TextRange::new(start, end),
+        ));
     }
 }
 
@@ -467,7 +500,12 @@ fn dedented_lines(bytes: &[u8], start: usize, end: usize) -> Vec<(usize, usize)>
     let indent = lines
         .iter()
         .filter(|l| !blank(l))
-        .map(|&(s, e)| bytes[s..e].iter().take_while(|c| **c == b' ' || **c == b'\t').count())
+        .map(|&(s, e)| {
+            bytes[s..e]
+                .iter()
+                .take_while(|c| **c == b' ' || **c == b'\t')
+                .count()
+        })
         .min()
         .unwrap_or(0);
     lines
@@ -524,7 +562,10 @@ pub fn parse_size(text: &str) -> Option<u64> {
 
 /// Drops what lies deeper than [`MAX_NESTING`] brackets, and overlong runs of `!`,
 /// with one error each, so that the parser's recursion stays bounded.
-fn limit_nesting(tokens: Vec<Spanned<Token>>, errors: &mut Vec<SyntaxError>) -> Vec<Spanned<Token>> {
+fn limit_nesting(
+    tokens: Vec<Spanned<Token>>,
+    errors: &mut Vec<SyntaxError>,
+) -> Vec<Spanned<Token>> {
     let mut out = Vec::with_capacity(tokens.len());
     let mut depth = 0usize;
     let mut reported_depth = false;
@@ -544,8 +585,11 @@ fn limit_nesting(tokens: Vec<Spanned<Token>>, errors: &mut Vec<SyntaxError>) -> 
             if !reported_depth {
                 reported_depth = true;
                 errors.push(
-                    SyntaxError::new(range, format!("brackets are nested more than {MAX_NESTING} levels deep"))
-                        .with_help("flatten the structure; what is nested deeper is skipped"),
+                    SyntaxError::new(
+                        range,
+                        format!("brackets are nested more than {MAX_NESTING} levels deep"),
+                    )
+                    .with_help("flatten the structure; what is nested deeper is skipped"),
                 );
             }
             continue;
@@ -555,7 +599,10 @@ fn limit_nesting(tokens: Vec<Spanned<Token>>, errors: &mut Vec<SyntaxError>) -> 
             if bang_run > MAX_BANG_RUN {
                 if !reported_bang {
                     reported_bang = true;
-                    errors.push(SyntaxError::new(range, format!("more than {MAX_BANG_RUN} `!` in a row")));
+                    errors.push(SyntaxError::new(
+                        range,
+                        format!("more than {MAX_BANG_RUN} `!` in a row"),
+                    ));
                 }
                 continue;
             }
@@ -631,7 +678,9 @@ mod tests {
     fn interpolation_is_lexed_into_tokens() {
         let t = toks(r#""go test ${pkg}""#);
         let Token::Str(s) = &t[0] else { panic!() };
-        assert!(matches!(&s.segments[1], RawSegment::Interp(inner, _) if inner[0].0 == Token::Ident("pkg".into())));
+        assert!(
+            matches!(&s.segments[1], RawSegment::Interp(inner, _) if inner[0].0 == Token::Ident("pkg".into()))
+        );
     }
 
     #[test]

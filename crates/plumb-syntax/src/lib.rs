@@ -24,6 +24,8 @@ pub struct SyntaxError {
     pub message: String,
     pub label: String,
     pub help: Option<String>,
+    /// Other places that explain the error (the `{` that is not closed).
+    pub secondary: Vec<(TextRange, String)>,
 }
 
 impl SyntaxError {
@@ -33,6 +35,7 @@ impl SyntaxError {
             message: message.into(),
             label: String::new(),
             help: None,
+            secondary: Vec::new(),
         }
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -50,9 +53,21 @@ impl SyntaxError {
         )
         .with_label(self.label.clone());
         d.help = self.help.clone();
+        for (range, message) in &self.secondary {
+            d = d.with_secondary(
+                FileRange {
+                    file,
+                    range: *range,
+                },
+                message.clone(),
+            );
+        }
         d
     }
 }
+
+/// Syntax errors reported per file, at most: after that many, more only hide the first.
+pub const MAX_ERRORS: usize = 50;
 
 /// The result of parsing one file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -68,11 +83,63 @@ pub fn parse(text: &str) -> Parse {
     let (tree, parse_errors) = parser::parse_tokens(&lexed.tokens, text.len());
     let mut errors = lexed.errors;
     errors.extend(parse_errors);
+    if let Some(err) = errors
+        .iter_mut()
+        .find(|e| e.range.start as usize >= text.len() && e.message.contains("`}`"))
+    {
+        if let Some(open) = unclosed_brace_hint(text, &lexed.tokens) {
+            err.secondary.push((open, "this `{` may be the one that is not closed: its `}` is indented less than its line".to_string()));
+            err.help = Some("add the missing `}`".to_string());
+        }
+    }
     errors.sort_by_key(|e| (e.range.start, e.range.end));
     errors.dedup_by(|a, b| a.range == b.range && a.message == b.message);
+    if errors.len() > MAX_ERRORS {
+        let more = errors.len() - MAX_ERRORS;
+        errors.truncate(MAX_ERRORS);
+        let last = errors.last().map_or(TextRange::empty(0), |e| e.range);
+        errors.push(
+            SyntaxError::new(last, format!("{more} more syntax errors are not shown"))
+                .with_help("is this a Plumb file? Fix the first errors and check again"),
+        );
+    }
     Parse {
         tree,
         comments: lexed.comments,
         errors,
     }
+}
+
+/// When braces are unbalanced, the `{` most likely left open: the first one whose
+/// matching `}` (by count) sits at a smaller indentation than the line of the `{`.
+fn unclosed_brace_hint(text: &str, tokens: &[token::Spanned<token::Token>]) -> Option<TextRange> {
+    let indent_of = |offset: usize| {
+        let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        text[line_start..]
+            .bytes()
+            .take_while(|b| *b == b' ' || *b == b'\t')
+            .count()
+    };
+    let mut stack: Vec<TextRange> = Vec::new();
+    let mut suspects: Vec<TextRange> = Vec::new();
+    for (tok, range) in tokens {
+        match tok {
+            token::Token::LBrace => stack.push(*range),
+            token::Token::RBrace => {
+                if let Some(open) = stack.pop() {
+                    let same_line = !text[open.start as usize..range.start as usize].contains('\n');
+                    if !same_line
+                        && indent_of(range.start as usize) < indent_of(open.start as usize)
+                    {
+                        suspects.push(open);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if stack.is_empty() {
+        return None;
+    }
+    suspects.first().copied()
 }

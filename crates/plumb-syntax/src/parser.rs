@@ -32,7 +32,10 @@ pub fn parse_tokens(tokens: &[Spanned<Token>], len: usize) -> (SourceFile, Vec<S
 }
 
 /// Parses the tokens of one `${…}` interpolation.
-fn parse_interpolation(tokens: &[Spanned<Token>], at: TextRange) -> (Expr, Vec<Rich<'static, Token, Span>>) {
+fn parse_interpolation(
+    tokens: &[Spanned<Token>],
+    at: TextRange,
+) -> (Expr, Vec<Rich<'static, Token, Span>>) {
     let tokens = to_chumsky(tokens);
     let eoi = Span::from(at.end as usize - 1..at.end as usize - 1);
     let (out, errors) = expr_parser()
@@ -77,7 +80,9 @@ fn lower_string(s: StrToken) -> (StrLit, Vec<Rich<'static, Token, Span>>) {
         .into_iter()
         .map(|seg| match seg {
             RawSegment::Text(text, r) => Segment::Text(text, r),
-            RawSegment::Interp(tokens, r) if tokens.is_empty() => Segment::Interp(Expr::error(r), r),
+            RawSegment::Interp(tokens, r) if tokens.is_empty() => {
+                Segment::Interp(Expr::error(r), r)
+            }
             RawSegment::Interp(tokens, r) => {
                 let (expr, errs) = parse_interpolation(&tokens, r);
                 errors.extend(errs);
@@ -132,7 +137,10 @@ where
             .recover_with(via_parser(nested_delimiters(
                 Token::LBracket,
                 Token::RBracket,
-                [(Token::LParen, Token::RParen), (Token::LBrace, Token::RBrace)],
+                [
+                    (Token::LParen, Token::RParen),
+                    (Token::LBrace, Token::RBrace),
+                ],
                 |_| ExprKind::Error,
             )));
 
@@ -144,7 +152,10 @@ where
             .recover_with(via_parser(nested_delimiters(
                 Token::LBrace,
                 Token::RBrace,
-                [(Token::LParen, Token::RParen), (Token::LBracket, Token::RBracket)],
+                [
+                    (Token::LParen, Token::RParen),
+                    (Token::LBracket, Token::RBracket),
+                ],
                 |_| ExprKind::Error,
             )));
 
@@ -214,16 +225,17 @@ where
             Token::NotEq => BinOp::NotEq,
             Token::Match => BinOp::Match,
         };
-        let cmp = unary
-            .clone()
-            .then(cmp_op.then(unary).or_not())
-            .map_with(|(lhs, rhs), e| match rhs {
-                None => lhs,
-                Some((op, rhs)) => Expr {
-                    kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-                    range: range(e.span()),
-                },
-            });
+        let cmp =
+            unary
+                .clone()
+                .then(cmp_op.then(unary).or_not())
+                .map_with(|(lhs, rhs), e| match rhs {
+                    None => lhs,
+                    Some((op, rhs)) => Expr {
+                        kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                        range: range(e.span()),
+                    },
+                });
         let and = cmp.clone().foldl_with(
             just(Token::AndAnd).ignore_then(cmp).repeated(),
             |a, b, e| Expr {
@@ -232,9 +244,11 @@ where
             },
         );
         and.clone()
-            .foldl_with(just(Token::OrOr).ignore_then(and).repeated(), |a, b, e| Expr {
-                kind: ExprKind::Binary(BinOp::Or, Box::new(a), Box::new(b)),
-                range: range(e.span()),
+            .foldl_with(just(Token::OrOr).ignore_then(and).repeated(), |a, b, e| {
+                Expr {
+                    kind: ExprKind::Binary(BinOp::Or, Box::new(a), Box::new(b)),
+                    range: range(e.span()),
+                }
             })
             .boxed()
     })
@@ -320,7 +334,10 @@ where
     nested_delimiters(
         Token::LBrace,
         Token::RBrace,
-        [(Token::LParen, Token::RParen), (Token::LBracket, Token::RBracket)],
+        [
+            (Token::LParen, Token::RParen),
+            (Token::LBracket, Token::RBracket),
+        ],
         |_| (),
     )
 }
@@ -498,7 +515,12 @@ where
         .ignore_then(name())
         .then(
             just(Token::After)
-                .ignore_then(name().separated_by(just(Token::Comma)).at_least(1).collect::<Vec<_>>())
+                .ignore_then(
+                    name()
+                        .separated_by(just(Token::Comma))
+                        .at_least(1)
+                        .collect::<Vec<_>>(),
+                )
                 .or_not(),
         )
         .then(
@@ -620,6 +642,10 @@ fn describe_expected(expected: &[RichPattern<'_, Token>]) -> String {
         if !items.contains(&s) {
             items.push(s);
         }
+    }
+    // `!` starts a value: naming it beside "a value" only confuses
+    if items.iter().any(|i| i == "a value") {
+        items.retain(|i| i != "`!`");
     }
     match items.len() {
         0 => "something else".to_string(),

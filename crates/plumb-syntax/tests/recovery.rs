@@ -1,7 +1,8 @@
 use plumb_syntax::ast::{ExprKind, Item, Segment};
 use plumb_syntax::parse;
 
-const IMG: &str = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
+const IMG: &str =
+    "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
 
 fn jobs(src: &str) -> Vec<String> {
     let p = parse(src);
@@ -49,7 +50,11 @@ fn missing_brace_is_one_error_and_keeps_the_tree() {
     );
     let p = parse(&src);
     assert_eq!(p.errors.len(), 1, "{:#?}", p.errors);
-    assert!(p.errors[0].message.contains("`}`"), "{}", p.errors[0].message);
+    assert!(
+        p.errors[0].message.contains("`}`"),
+        "{}",
+        p.errors[0].message
+    );
     assert_eq!(jobs(&src), ["j"]);
 }
 
@@ -73,9 +78,15 @@ fn stray_tokens_between_items() {
 fn interpolation_becomes_an_expression() {
     let p = parse(r#"let a = "x ${b.c} y""#);
     assert!(p.errors.is_empty(), "{:?}", p.errors);
-    let Item::Let(l) = &p.tree.items[0] else { panic!() };
-    let ExprKind::Str(s) = &l.value.kind else { panic!() };
-    assert!(matches!(&s.segments[1], Segment::Interp(e, _) if matches!(e.kind, ExprKind::Member(..))));
+    let Item::Let(l) = &p.tree.items[0] else {
+        panic!()
+    };
+    let ExprKind::Str(s) = &l.value.kind else {
+        panic!()
+    };
+    assert!(
+        matches!(&s.segments[1], Segment::Interp(e, _) if matches!(e.kind, ExprKind::Member(..)))
+    );
 }
 
 #[test]
@@ -88,8 +99,13 @@ fn error_inside_interpolation_is_reported() {
 fn conditions_have_precedence() {
     let p = parse(r#"let c = !tag && branch == "main" || merge_request"#);
     assert!(p.errors.is_empty(), "{:?}", p.errors);
-    let Item::Let(l) = &p.tree.items[0] else { panic!() };
-    assert!(matches!(l.value.kind, ExprKind::Binary(plumb_syntax::ast::BinOp::Or, ..)));
+    let Item::Let(l) = &p.tree.items[0] else {
+        panic!()
+    };
+    assert!(matches!(
+        l.value.kind,
+        ExprKind::Binary(plumb_syntax::ast::BinOp::Or, ..)
+    ));
 }
 
 #[test]
@@ -107,4 +123,58 @@ fn hostile_inputs_do_not_panic() {
     let _ = parse(&junk);
     let interp = "let a = ".to_string() + &"\"${".repeat(1000);
     let _ = parse(&interp);
+}
+
+/// Every example in the normative grammar parses without a syntax error.
+#[test]
+fn grammar_examples_parse() {
+    let grammar = include_str!("../../../grammar/plumb.ebnf");
+    let mut count = 0;
+    let mut rest = grammar;
+    while let Some(start) = rest.find("(* example:") {
+        let body_start = start + rest[start..].find('\n').expect("example header line") + 1;
+        let end = rest[body_start..]
+            .find("end example *)")
+            .expect("example end")
+            + body_start;
+        let example = &rest[body_start..end];
+        let p = parse(example);
+        assert!(p.errors.is_empty(), "example {count}: {:#?}", p.errors);
+        assert!(!p.tree.items.is_empty());
+        count += 1;
+        rest = &rest[end..];
+    }
+    assert!(count >= 2, "found only {count} examples");
+}
+
+/// Every fixture and example of the repository parses (syntax fixtures are expected to
+/// fail, and say so in their header).
+#[test]
+fn repository_programs_parse() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut dirs = vec![root.join("fixtures"), root.join("examples")];
+    let mut checked = 0;
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "plumb") {
+                let text = std::fs::read_to_string(&path).expect("read");
+                let expects_syntax_error = text
+                    .lines()
+                    .any(|l| l.starts_with("# expect-codes:") && l.contains("PL0001"));
+                let p = parse(&text);
+                assert_eq!(
+                    !p.errors.is_empty(),
+                    expects_syntax_error,
+                    "{}: {:#?}",
+                    path.display(),
+                    p.errors
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} programs");
 }

@@ -25,9 +25,9 @@ pub mod pl4001_hardcoded_credential;
 pub mod pl4002_secret_misuse;
 pub mod pl4003_secret_printed;
 pub mod pl4004_secret_in_arguments;
-pub mod pl4007_secret_in_artifacts;
 pub mod pl4005_secret_unpinned_image;
 pub mod pl4006_secret_in_merge_request;
+pub mod pl4007_secret_in_artifacts;
 pub mod secret_patterns;
 
 use crate::graph::Edge;
@@ -44,21 +44,37 @@ pub fn cycle_diagnostic<'n>(
     verb: &str,
     help: &str,
 ) -> Diagnostic {
-    let mut path: Vec<&str> = cycle.iter().map(|(from, _, _)| name(*from).as_str()).collect();
+    let mut path: Vec<&str> = cycle
+        .iter()
+        .map(|(from, _, _)| name(*from).as_str())
+        .collect();
     path.push(name(cycle[0].0));
     let first = &cycle[0];
-    let mut d = Diagnostic::new(rule.code, rule.severity, first.2.at, format!("{what}: {}", path.join(" → ")))
-        .with_label(edge_label(first, &name, verb))
-        .with_help(help);
+    let mut d = Diagnostic::new(
+        rule.code,
+        rule.severity,
+        first.2.at,
+        format!("{what}: {}", path.join(" → ")),
+    )
+    .with_label(edge_label(first, &name, verb))
+    .with_help(help);
     for e in &cycle[1..] {
         d = d.with_secondary(e.2.at, edge_label(e, &name, verb));
     }
     d
 }
 
-fn edge_label<'n>(e: &(usize, usize, Edge), name: &impl Fn(usize) -> &'n String, verb: &str) -> String {
+fn edge_label<'n>(
+    e: &(usize, usize, Edge),
+    name: &impl Fn(usize) -> &'n String,
+    verb: &str,
+) -> String {
     if e.2.implicit {
-        format!("`{}` follows `{}`, declared just before it", name(e.0), name(e.1))
+        format!(
+            "`{}` follows `{}`, declared just before it",
+            name(e.0),
+            name(e.1)
+        )
     } else {
         format!("`{}` {verb} `{}`", name(e.0), name(e.1))
     }
@@ -77,7 +93,10 @@ pub fn string_literals(file: &SourceFile) -> Vec<Literal> {
         match item {
             Item::Import(_) => {}
             Item::Let(l) => expr_literals(&l.value, &mut out),
-            Item::Secret(s) => s.args.iter().for_each(|a| expr_literals(&a.value, &mut out)),
+            Item::Secret(s) => s
+                .args
+                .iter()
+                .for_each(|a| expr_literals(&a.value, &mut out)),
             Item::Template(t) => {
                 for p in &t.params {
                     if let Some(d) = &p.default {
@@ -88,12 +107,16 @@ pub fn string_literals(file: &SourceFile) -> Vec<Literal> {
             }
             Item::Pipeline(p) => {
                 fields_literals(&p.fields, &mut out);
-                p.lets.iter().for_each(|l| expr_literals(&l.value, &mut out));
+                p.lets
+                    .iter()
+                    .for_each(|l| expr_literals(&l.value, &mut out));
                 for s in &p.stages {
                     fields_literals(&s.fields, &mut out);
                     for j in &s.jobs {
                         if let Some(inst) = &j.from {
-                            inst.args.iter().for_each(|a| expr_literals(&a.value, &mut out));
+                            inst.args
+                                .iter()
+                                .for_each(|a| expr_literals(&a.value, &mut out));
                         }
                         fields_literals(&j.body.fields, &mut out);
                     }
@@ -121,7 +144,10 @@ fn expr_literals(e: &Expr, out: &mut Vec<Literal>) {
                     }
                 }
             }
-            out.push(Literal { text, range: e.range });
+            out.push(Literal {
+                text,
+                range: e.range,
+            });
         }
         ExprKind::List(items) => items.iter().for_each(|i| expr_literals(i, out)),
         ExprKind::Record(fields) => fields_literals(fields, out),
@@ -143,7 +169,10 @@ fn expr_literals(e: &Expr, out: &mut Vec<Literal>) {
 pub fn locate_in_literal(text: &str, file: FileId, range: TextRange, needle: &str) -> FileRange {
     let written = text.get(range.as_range()).unwrap_or("");
     let range = match written.find(needle) {
-        Some(i) if !needle.is_empty() => TextRange::new(range.start as usize + i, range.start as usize + i + needle.len()),
+        Some(i) if !needle.is_empty() => TextRange::new(
+            range.start as usize + i,
+            range.start as usize + i + needle.len(),
+        ),
         _ => range,
     };
     FileRange { file, range }

@@ -11,8 +11,12 @@ pub static RULE: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: r####"An imported file does not exist."####,
     explanation: r####"`import "path"` is resolved relative to the importing file's folder. The file must exist and be readable; its top-level lets, secrets and templates then come into scope (or, with `as NAME`, as `NAME.x`)."####,
-    bad: r####"import "commons.plumb""####,
-    good: r####"import "common.plumb""####,
+    bad: r####"import "commons.plumb"
+# common.plumb
+let shared = "x""####,
+    good: r####"import "common.plumb"
+# common.plumb
+let shared = "x""####,
 };
 
 pub struct Check;

@@ -15,8 +15,12 @@ pub static RULE: RuleMeta = RuleMeta {
 import "b.plumb"
 # b.plumb
 import "a.plumb""####,
-    good: r####"# a.plumb and b.plumb
-import "common.plumb""####,
+    good: r####"# a.plumb
+import "common.plumb"
+# b.plumb
+import "common.plumb"
+# common.plumb
+let shared = "x""####,
 };
 
 pub struct Check;

@@ -10,7 +10,7 @@ pub static RULE: RuleMeta = RuleMeta {
     name: "recursive-let",
     severity: Severity::Error,
     summary: r####"A `let` is defined in terms of itself."####,
-    explanation: r####"A `let` value is computed once, when the program is compiled; a let that refers to itself, directly or through other lets, has no value."####,
+    explanation: r####"A `let` value is computed once, when the program is compiled, and may use other lets (in any order). A let that refers to itself, directly or through a chain of other lets, has no value: the chain is reported at the let where it closes. Give one of the lets a value that does not depend on the others."####,
     bad: r####"let a = "${b}-x"
 let b = "${a}-y""####,
     good: r####"let a = "base-x"

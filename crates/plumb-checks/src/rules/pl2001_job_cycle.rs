@@ -1,10 +1,10 @@
 //! PL2001 job-cycle: Jobs wait for each other through `needs` in a cycle.
 
+use crate::graph;
+use crate::rules::cycle_diagnostic;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use crate::graph;
-use crate::rules::cycle_diagnostic;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "PL2001",
@@ -38,8 +38,14 @@ impl Rule for Check {
     fn check_pipeline(&self, cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
         let g = graph::job_graph(cx.pipeline);
         for cycle in graph::cycles(&g) {
-            out.push(cycle_diagnostic(&RULE, "job dependency cycle", &cycle, |i| &cx.pipeline.jobs[i].name, "needs",
-                "each job waits for the next one, so none can start; remove one of these `needs`"));
+            out.push(cycle_diagnostic(
+                &RULE,
+                "job dependency cycle",
+                &cycle,
+                |i| &cx.pipeline.jobs[i].name,
+                "needs",
+                "each job waits for the next one, so none can start; remove one of these `needs`",
+            ));
         }
     }
 }

@@ -1,10 +1,10 @@
 //! PL2002 stage-cycle: Stages follow each other through `after` in a cycle.
 
+use crate::graph;
+use crate::rules::cycle_diagnostic;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use crate::graph;
-use crate::rules::cycle_diagnostic;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "PL2002",

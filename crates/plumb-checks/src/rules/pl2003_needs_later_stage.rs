@@ -1,9 +1,9 @@
 //! PL2003 needs-later-stage: A job needs a job whose stage runs after its own.
 
+use crate::graph;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use crate::graph;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "PL2003",
@@ -36,7 +36,9 @@ impl Rule for Check {
         let p = cx.pipeline;
         for job in &p.jobs {
             for need in &job.needs {
-                let Some(target) = need.target.map(|t| &p.jobs[t]) else { continue };
+                let Some(target) = need.target.map(|t| &p.jobs[t]) else {
+                    continue;
+                };
                 if target.stage != job.stage && graph::waits_for(&stages, target.stage, job.stage) {
                     out.push(
                         Diagnostic::new(RULE.code, RULE.severity, need.at, format!(

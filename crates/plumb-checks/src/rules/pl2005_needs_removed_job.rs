@@ -32,16 +32,27 @@ impl Rule for Check {
         let p = cx.pipeline;
         let default_branch = cx.config.default_branch().to_string();
         let events = [
-            (Event::Branch(default_branch.clone()), format!("a push to `{default_branch}`")),
-            (Event::Branch("\u{0}another-branch".to_string()), "a push to another branch".to_string()),
+            (
+                Event::Branch(default_branch.clone()),
+                format!("a push to `{default_branch}`"),
+            ),
+            (
+                Event::Branch("\u{0}another-branch".to_string()),
+                "a push to another branch".to_string(),
+            ),
             (Event::Tag, "a tag".to_string()),
             (Event::MergeRequest, "a merge request".to_string()),
         ];
         for job in &p.jobs {
             for need in &job.needs {
-                let Some(target) = need.target.map(|t| &p.jobs[t]) else { continue };
-                let runs = |j: &plumb_semantics::JobModel, e: &Event| p.on.admits(e).and(j.when.admits(e));
-                let missing = events.iter().find(|(e, _)| runs(job, e).possible() && !runs(target, e).possible());
+                let Some(target) = need.target.map(|t| &p.jobs[t]) else {
+                    continue;
+                };
+                let runs =
+                    |j: &plumb_semantics::JobModel, e: &Event| p.on.admits(e).and(j.when.admits(e));
+                let missing = events
+                    .iter()
+                    .find(|(e, _)| runs(job, e).possible() && !runs(target, e).possible());
                 if let Some((_, event)) = missing {
                     out.push(
                         Diagnostic::new(RULE.code, RULE.severity, need.at, format!(

@@ -1,9 +1,9 @@
 //! PL3001 image-without-tag: An image with neither tag nor digest: it means `:latest`.
 
+use crate::images::{image_diagnostic, job_images, pinned_example};
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use crate::images::{image_diagnostic, job_images, pinned_example};
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "PL3001",
@@ -26,9 +26,21 @@ impl Rule for Check {
         for u in job_images(cx) {
             let Ok(r) = &u.parsed else { continue };
             if r.tag.is_none() && r.digest.is_none() {
-                let d = image_diagnostic(cx, RULE.code, RULE.severity, &u,
-                    format!("image `{}` has no tag or digest, so it means `{}:latest`", u.text, u.text), "no tag, no digest")
-                    .with_help(format!("pin a version by digest: {}", pinned_example(r, u.text)));
+                let d = image_diagnostic(
+                    cx,
+                    RULE.code,
+                    RULE.severity,
+                    &u,
+                    format!(
+                        "image `{}` has no tag or digest, so it means `{}:latest`",
+                        u.text, u.text
+                    ),
+                    "no tag, no digest",
+                )
+                .with_help(format!(
+                    "pin a version by digest: {}",
+                    pinned_example(r, u.text)
+                ));
                 out.push(d);
             }
         }

@@ -1,10 +1,10 @@
 //! PL3003 tag-without-digest: An image pinned by tag only, without a digest.
 
+use crate::images::{image_diagnostic, job_images, pinned_example};
+use crate::rules::pl3002_mutable_tag::MUTABLE_TAGS;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use crate::images::{image_diagnostic, job_images, pinned_example};
-use crate::rules::pl3002_mutable_tag::MUTABLE_TAGS;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "PL3003",
@@ -26,11 +26,23 @@ impl Rule for Check {
     fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
         for u in job_images(cx) {
             let Ok(r) = &u.parsed else { continue };
-            let Some(tag) = r.tag.as_deref() else { continue };
+            let Some(tag) = r.tag.as_deref() else {
+                continue;
+            };
             if r.digest.is_none() && !MUTABLE_TAGS.contains(&tag.to_ascii_lowercase().as_str()) {
-                let d = image_diagnostic(cx, RULE.code, RULE.severity, &u,
-                    format!("image `{}` is pinned by tag only", u.text), "a tag can be moved to another image")
-                    .with_help(format!("add the digest: {} (`docker buildx imagetools inspect {}` shows it)", pinned_example(r, u.text), u.text));
+                let d = image_diagnostic(
+                    cx,
+                    RULE.code,
+                    RULE.severity,
+                    &u,
+                    format!("image `{}` is pinned by tag only", u.text),
+                    "a tag can be moved to another image",
+                )
+                .with_help(format!(
+                    "add the digest: {} (`docker buildx imagetools inspect {}` shows it)",
+                    pinned_example(r, u.text),
+                    u.text
+                ));
                 out.push(d);
             }
         }

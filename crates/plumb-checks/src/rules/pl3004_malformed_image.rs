@@ -1,9 +1,9 @@
 //! PL3004 malformed-image: An image reference that does not follow the OCI reference grammar.
 
+use crate::images::{image_diagnostic, inner_range, job_images};
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use crate::images::{image_diagnostic, job_images, inner_range};
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "PL3004",

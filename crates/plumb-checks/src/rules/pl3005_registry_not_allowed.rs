@@ -1,9 +1,9 @@
 //! PL3005 registry-not-allowed: An image from a registry that `images.allowed_registries` does not list.
 
+use crate::images::{image_diagnostic, inner_range, job_images};
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use crate::images::{image_diagnostic, job_images, inner_range};
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "PL3005",
@@ -11,9 +11,9 @@ pub static RULE: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: r####"An image from a registry that `images.allowed_registries` does not list."####,
     explanation: r####"When `plumb.toml` sets `[images] allowed_registries`, every image must come from one of them: a typo-squatted or public registry cannot slip into a pipeline. An image without a registry comes from `docker.io`."####,
-    bad: r####"# plumb.toml: [images] allowed_registries = ["registry.example.com"]
+    bad: r####"# plumb.toml: images.allowed_registries = ["registry.example.com"]
 pipeline web { stage test { job unit { image = "ghcr.io/acme/tool:1.0", run = ["true"] } } }"####,
-    good: r####"# plumb.toml: [images] allowed_registries = ["registry.example.com"]
+    good: r####"# plumb.toml: images.allowed_registries = ["registry.example.com"]
 pipeline web { stage test { job unit { image = "registry.example.com/acme/tool:1.0", run = ["true"] } } }"####,
 };
 
@@ -25,16 +25,36 @@ impl Rule for Check {
     }
 
     fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        let Some(allowed) = &cx.config.images.allowed_registries else { return };
+        let Some(allowed) = &cx.config.images.allowed_registries else {
+            return;
+        };
         for u in job_images(cx) {
             let Ok(r) = &u.parsed else { continue };
             let registry = r.registry_or_default();
-            if !allowed.iter().any(|a| a == registry || (a == "docker.io" && registry == "index.docker.io")) {
+            if !allowed
+                .iter()
+                .any(|a| a == registry || (a == "docker.io" && registry == "index.docker.io"))
+            {
                 let end = r.registry.as_ref().map_or(0, |s| s.len());
-                let mut d = image_diagnostic(cx, RULE.code, RULE.severity, &u,
-                    format!("image `{}` comes from `{registry}`, which is not an allowed registry", u.text), "registry not allowed")
-                    .with_help(format!("use an image from {} (set in plumb.toml, `[images] allowed_registries`)",
-                        allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")));
+                let mut d = image_diagnostic(
+                    cx,
+                    RULE.code,
+                    RULE.severity,
+                    &u,
+                    format!(
+                        "image `{}` comes from `{registry}`, which is not an allowed registry",
+                        u.text
+                    ),
+                    "registry not allowed",
+                )
+                .with_help(format!(
+                    "use an image from {} (set in plumb.toml, `[images] allowed_registries`)",
+                    allowed
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
                 d.primary.at = inner_range(cx.sources, &u, 0, end);
                 out.push(d);
             }

@@ -1,9 +1,9 @@
 //! PL4001 hardcoded-credential: A credential written into the source.
 
+use crate::rules::{locate_in_literal, secret_patterns};
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use crate::rules::{secret_patterns, locate_in_literal};
 use plumb_semantics::ValueKind;
 
 pub static RULE: RuleMeta = RuleMeta {
@@ -47,8 +47,13 @@ impl Rule for Check {
         }
         for p in &cx.model.pipelines {
             for b in p.env.iter().chain(p.jobs.iter().flat_map(|j| j.env.iter())) {
-                let ValueKind::Str(value) = &b.value.kind else { continue };
-                if b.value.origin.file != cx.file || !secret_patterns::credential_name(&b.name) || !secret_patterns::is_literal_credential(value) {
+                let ValueKind::Str(value) = &b.value.kind else {
+                    continue;
+                };
+                if b.value.origin.file != cx.file
+                    || !secret_patterns::credential_name(&b.name)
+                    || !secret_patterns::is_literal_credential(value)
+                {
                     continue;
                 }
                 if !secret_patterns::find(value).is_empty() {

@@ -1,9 +1,9 @@
 //! PL4003 secret-printed: A secret variable printed to the job log.
 
+use crate::creds::Leak;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use crate::creds::Leak;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "PL4003",
@@ -28,10 +28,12 @@ impl Rule for Check {
 
     fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
         for f in cx.script_findings() {
-            let (Leak::Printed { command } | Leak::Xtrace { command }) = &f.leak else { continue };
+            let (Leak::Printed { command } | Leak::Xtrace { command }) = &f.leak else {
+                continue;
+            };
             let mut d = Diagnostic::new(RULE.code, RULE.severity, f.at, format!("secret `{}` is printed to the job log by `{command}`", f.secret)).with_label(if matches!(f.leak, Leak::Xtrace { .. }) { "the shell echoes every command with its values" } else { "printed here" }).with_help("send it to the program through a pipe or a file instead (`echo \"$T\" | tool --password-stdin`), and never enable `set -x` in a job that holds secrets");
             if let Some(bound) = f.bound_at {
-                d = d.with_secondary(bound, format!("`{}` holds secret `{}`", f.variable, f.secret));
+                d = d.with_secondary(bound, format!("secret `{}` is bound here", f.secret));
             }
             out.push(d);
         }

@@ -1,9 +1,9 @@
 //! PL4004 secret-in-arguments: A secret variable passed as a command-line argument.
 
+use crate::creds::Leak;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use crate::creds::Leak;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "PL4004",
@@ -28,10 +28,12 @@ impl Rule for Check {
 
     fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
         for f in cx.script_findings() {
-            let Leak::Argument { command } = &f.leak else { continue };
+            let Leak::Argument { command } = &f.leak else {
+                continue;
+            };
             let mut d = Diagnostic::new(RULE.code, RULE.severity, f.at, format!("secret `{}` is passed to `{command}` as a command-line argument", f.secret)).with_label("visible in process listings").with_help("pass it on standard input (e.g. `--password-stdin`) or in a file, or let the program read the environment variable");
             if let Some(bound) = f.bound_at {
-                d = d.with_secondary(bound, format!("`{}` holds secret `{}`", f.variable, f.secret));
+                d = d.with_secondary(bound, format!("secret `{}` is bound here", f.secret));
             }
             out.push(d);
         }

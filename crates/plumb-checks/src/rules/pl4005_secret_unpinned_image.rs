@@ -1,9 +1,9 @@
 //! PL4005 secret-unpinned-image: A secret given to a job whose image is not pinned by digest.
 
+use crate::image_ref;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use crate::image_ref;
 use plumb_semantics::ValueKind;
 
 pub static RULE: RuleMeta = RuleMeta {
@@ -29,8 +29,12 @@ impl Rule for Check {
 
     fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
         let Some(image) = cx.job.image() else { return };
-        let ValueKind::Str(text) = &image.kind else { return };
-        let Ok(r) = image_ref::parse(text) else { return };
+        let ValueKind::Str(text) = &image.kind else {
+            return;
+        };
+        let Ok(r) = image_ref::parse(text) else {
+            return;
+        };
         if r.digest.is_some() {
             return;
         }

@@ -31,7 +31,11 @@ impl Rule for Check {
         if !cx.pipeline.on.admits(&mr).possible() || !cx.job.when.admits(&mr).possible() {
             return;
         }
-        let condition_at = cx.job.field("when").map(|f| f.value.origin).or(cx.pipeline.on_at);
+        let condition_at = cx
+            .job
+            .field("when")
+            .map(|f| f.value.origin)
+            .or(cx.pipeline.on_at);
         for (binding, secret) in cx.job.secret_env() {
             let mut d = Diagnostic::new(RULE.code, RULE.severity, binding.name_at, format!(
                 "secret `{}` is given to job `{}`, which can run for merge requests", secret.name, cx.job.name))

@@ -1,9 +1,9 @@
 //! PL4007 secret-in-artifacts: A secret written to a file that the job keeps as an artifact.
 
+use crate::creds::Leak;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use crate::creds::Leak;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "PL4007",
@@ -28,10 +28,12 @@ impl Rule for Check {
 
     fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
         for f in cx.script_findings() {
-            let Leak::Artifact { path, artifact } = &f.leak else { continue };
+            let Leak::Artifact { path, artifact } = &f.leak else {
+                continue;
+            };
             let mut d = Diagnostic::new(RULE.code, RULE.severity, f.at, format!("secret `{}` is written to `{path}`, which the artifact path `{artifact}` keeps", f.secret)).with_label("written into an artifact").with_help("write it outside the artifact paths (e.g. under /tmp), or remove the file before the job ends");
             if let Some(bound) = f.bound_at {
-                d = d.with_secondary(bound, format!("`{}` holds secret `{}`", f.variable, f.secret));
+                d = d.with_secondary(bound, format!("secret `{}` is bound here", f.secret));
             }
             out.push(d);
         }

@@ -1,7 +1,15 @@
 //! What a hard-coded credential looks like (PL4001).
 
 /// Names of environment variables that hold credentials.
-const CREDENTIAL_WORDS: &[&str] = &["TOKEN", "PASSWORD", "PASSWD", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY"];
+const CREDENTIAL_WORDS: &[&str] = &[
+    "TOKEN",
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "API_KEY",
+    "APIKEY",
+    "PRIVATE_KEY",
+];
 
 /// Whether an environment variable's name says it holds a credential.
 pub fn credential_name(name: &str) -> bool {
@@ -19,7 +27,10 @@ pub fn is_literal_credential(value: &str) -> bool {
     let is_var_ref = (v.starts_with('$') && !v[1..].contains(|c: char| c.is_whitespace()))
         || v.starts_with("${") && v.ends_with('}');
     let is_path = v.starts_with('/') || v.starts_with("./");
-    let placeholder = matches!(v.to_ascii_lowercase().as_str(), "true" | "false" | "none" | "null" | "changeme" | "<redacted>" | "xxx");
+    let placeholder = matches!(
+        v.to_ascii_lowercase().as_str(),
+        "true" | "false" | "none" | "null" | "changeme" | "<redacted>" | "xxx"
+    );
     !(is_var_ref || is_path || placeholder)
 }
 
@@ -28,7 +39,11 @@ pub fn find(text: &str) -> Vec<(&'static str, usize, usize)> {
     let mut found = Vec::new();
     if let Some(start) = text.find("-----BEGIN") {
         if let Some(rel) = text[start..].find("PRIVATE KEY-----") {
-            found.push(("a private key", start, start + rel + "PRIVATE KEY-----".len()));
+            found.push((
+                "a private key",
+                start,
+                start + rel + "PRIVATE KEY-----".len(),
+            ));
         }
     }
     let b = text.as_bytes();
@@ -55,12 +70,19 @@ pub fn find(text: &str) -> Vec<(&'static str, usize, usize)> {
             if n >= 22 {
                 found.push(("a GitHub personal access token", i, i + 11 + n));
             }
-        } else if ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"].iter().any(|p| rest.starts_with(p)) {
+        } else if ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]
+            .iter()
+            .any(|p| rest.starts_with(p))
+        {
             let n = run(i + 4, &alnum);
             if n >= 36 {
                 found.push(("a GitHub token", i, i + 4 + n));
             }
-        } else if rest.len() > 5 && rest.starts_with("xox") && b"baprs".contains(&b[i + 3]) && b[i + 4] == b'-' {
+        } else if rest.len() > 5
+            && rest.starts_with("xox")
+            && b"baprs".contains(&b[i + 3])
+            && b[i + 4] == b'-'
+        {
             let n = run(i + 5, &|c| alnum(c) || c == b'-');
             if n >= 10 {
                 found.push(("a Slack token", i, i + 5 + n));
@@ -77,15 +99,28 @@ fn url_with_password(text: &str, i: usize) -> Option<usize> {
     let rest = &text[i..];
     let scheme_len = rest.find("://")?;
     let scheme = &rest[..scheme_len];
-    if scheme.is_empty() || !scheme.starts_with(|c: char| c.is_ascii_alphabetic()) || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c)) {
+    if scheme.is_empty()
+        || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+    {
         return None;
     }
     let after = &rest[scheme_len + 3..];
-    let authority_end = after.find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\'').unwrap_or(after.len());
+    let authority_end = after
+        .find(|c: char| {
+            c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\''
+        })
+        .unwrap_or(after.len());
     let authority = &after[..authority_end];
     let at = authority.rfind('@')?;
     let (user, password) = authority[..at].split_once(':')?;
-    let is_reference = password.starts_with('$') || password.starts_with("${") || password.starts_with('<') || password == "*" || password.chars().all(|c| c == '*' || c == 'x');
+    let is_reference = password.starts_with('$')
+        || password.starts_with("${")
+        || password.starts_with('<')
+        || password == "*"
+        || password.chars().all(|c| c == '*' || c == 'x');
     if user.is_empty() || password.is_empty() || is_reference || at + 1 >= authority.len() {
         return None;
     }
@@ -99,12 +134,24 @@ mod tests {
     #[test]
     fn finds_common_tokens() {
         let kinds = |t: &str| find(t).into_iter().map(|f| f.0).collect::<Vec<_>>();
-        assert_eq!(kinds("ghp_abcdefghijklmnopqrstuvwxyz0123456789"), ["a GitHub token"]);
+        assert_eq!(
+            kinds("ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+            ["a GitHub token"]
+        );
         assert_eq!(kinds("key AKIAIOSFODNN7EXAMPLE"), ["an AWS access key"]);
-        assert_eq!(kinds("glpat-xxxxxxxxxxxxxxxxxxxx"), ["a GitLab personal access token"]);
+        assert_eq!(
+            kinds("glpat-xxxxxxxxxxxxxxxxxxxx"),
+            ["a GitLab personal access token"]
+        );
         assert_eq!(kinds("xoxb-1234567890-abc"), ["a Slack token"]);
-        assert_eq!(kinds("https://deploy:hunter2@git.example.com/x.git"), ["a URL with a password"]);
-        assert_eq!(kinds("-----BEGIN OPENSSH PRIVATE KEY-----\nabc"), ["a private key"]);
+        assert_eq!(
+            kinds("https://deploy:hunter2@git.example.com/x.git"),
+            ["a URL with a password"]
+        );
+        assert_eq!(
+            kinds("-----BEGIN OPENSSH PRIVATE KEY-----\nabc"),
+            ["a private key"]
+        );
     }
 
     #[test]

@@ -1,0 +1,109 @@
+//! Hostile input gives diagnostics or a clear error: never a panic, a hang or a stack
+//! overflow.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("plumb-hostile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn check(path: &PathBuf) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .args(["check", "--format", "json"])
+        .arg(path)
+        .output()
+        .expect("run plumb");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json_codes(stdout: &str) -> Vec<String> {
+    let diags: Vec<serde_json::Value> =
+        serde_json::from_str(stdout).expect("stdout is a JSON array");
+    diags
+        .iter()
+        .map(|d| d["code"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn random_bytes() {
+    let dir = scratch("random");
+    let mut bytes = Vec::new();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..10_000 {
+        for _ in 0..60 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            bytes.push((x >> 24) as u8);
+        }
+        bytes.push(b'\n');
+    }
+    let path = dir.join("random.plumb");
+    std::fs::write(&path, bytes).expect("write");
+    let (code, stdout, stderr) = check(&path);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(json_codes(&stdout).iter().all(|c| c == "PL0001"));
+}
+
+#[test]
+fn deeply_nested_brackets() {
+    let dir = scratch("nested");
+    let path = dir.join("nested.plumb");
+    let text = format!("let a = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    std::fs::write(&path, text).expect("write");
+    let (code, stdout, stderr) = check(&path);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(json_codes(&stdout).contains(&"PL0001".to_string()));
+    let braces = dir.join("braces.plumb");
+    std::fs::write(&braces, format!("pipeline p {}", "{".repeat(100_000))).expect("write");
+    let (code, _, stderr) = check(&braces);
+    assert_eq!(code, 1, "{stderr}");
+}
+
+#[test]
+fn long_operator_chains() {
+    let dir = scratch("chain");
+    let path = dir.join("chain.plumb");
+    let text = format!(
+        "let a = tag{}\nlet b = {}tag\n",
+        " || tag".repeat(50_000),
+        "!".repeat(100_000)
+    );
+    std::fs::write(&path, text).expect("write");
+    let (code, stdout, stderr) = check(&path);
+    assert!(code == 0 || code == 1, "{code}: {stderr}");
+    let _ = json_codes(&stdout);
+}
+
+#[test]
+fn fifty_megabytes() {
+    let dir = scratch("large");
+    let path = dir.join("large.plumb");
+    let line = "let a = \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n";
+    std::fs::write(&path, line.repeat(50 * 1024 * 1024 / line.len())).expect("write");
+    let (code, stdout, stderr) = check(&path);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stderr.contains("limit of"), "{stderr}");
+}
+
+#[test]
+fn missing_path_and_bad_config_are_usage_errors() {
+    let (code, _, stderr) = check(&PathBuf::from("/nonexistent/plumb/file.plumb"));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read"), "{stderr}");
+    let dir = scratch("config");
+    std::fs::write(dir.join("plumb.toml"), "[images]\nrequire_digests = true\n").expect("write");
+    std::fs::write(dir.join("main.plumb"), "let a = 1\n").expect("write");
+    let (code, stdout, stderr) = check(&dir);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stderr.contains("require_digests"), "{stderr}");
+}

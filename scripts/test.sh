@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, lints, unit, fixture, snapshot and
+# integration tests, the shared conformance suite, and Plumb's own check of examples/.
+# Usage: scripts/test.sh            (from anywhere inside the repository)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "cargo test --workspace"
+# insta must never write snapshots during a test run: a changed message fails the run
+INSTA_UPDATE=no cargo test --workspace --locked
+
+step "cargo build --release"
+cargo build --release --locked
+
+conformance="${PLUMB_CONFORMANCE:-../shared/conformance}"
+if [ -f "$conformance/run.py" ]; then
+  step "conformance suite ($conformance/cases)"
+  python3 "$conformance/run.py" --plumb target/release/plumb "$conformance/cases"
+elif [ "${CI:-}" = "true" ]; then
+  echo "error: the conformance suite is not at $conformance (set PLUMB_CONFORMANCE)" >&2
+  exit 1
+else
+  echo "NOTE: conformance suite not found at $conformance; it was NOT run (set PLUMB_CONFORMANCE to run it)" >&2
+fi
+
+step "plumb check examples/ (dogfood)"
+target/release/plumb check examples/
+
+echo
+echo "all tests passed"
