@@ -32,6 +32,8 @@ pub enum RedirectKind {
     Read,
     /// `>&2`, `2>&1`: duplicates a descriptor.
     Dup,
+    /// `> /dev/null`: output is thrown away.
+    Discard,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,10 +83,9 @@ impl Command {
     /// Whether standard output goes to a file or a pipe rather than the job log.
     pub fn stdout_captured(&self) -> bool {
         self.piped_out
-            || self
-                .redirects
-                .iter()
-                .any(|r| r.kind == RedirectKind::Write && r.fd != Some(2))
+            || self.redirects.iter().any(|r| {
+                matches!(r.kind, RedirectKind::Write | RedirectKind::Discard) && r.fd != Some(2)
+            })
     }
     pub fn files_written(&self) -> impl Iterator<Item = &Word> {
         self.redirects
@@ -243,7 +244,7 @@ impl<'a> Scanner<'a> {
         self.skip_blanks();
         let target = self.word();
         let kind = if kind == RedirectKind::Write && target.text == "/dev/null" {
-            RedirectKind::Dup
+            RedirectKind::Discard
         } else {
             kind
         };
