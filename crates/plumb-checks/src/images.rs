@@ -1,7 +1,7 @@
 //! Shared by the image rules: every image a job uses, parsed once per use.
 
 use crate::image_ref::{self, ImageRef, RefError};
-use crate::{JobCx, Sources};
+use crate::{FileCx, JobCx, Sources};
 use plumb_diagnostics::{Diagnostic, FileRange, Severity, TextRange};
 use plumb_semantics::{Value, ValueKind};
 
@@ -37,27 +37,69 @@ pub fn job_images<'a>(cx: &JobCx<'a>) -> Vec<ImageUse<'a>> {
     uses
 }
 
-/// A diagnostic on an image literal, with a note at the job that uses it.
+/// What an image rule needs besides the image.
+pub struct ImageCx<'a> {
+    pub config: &'a plumb_config::Config,
+    pub sources: &'a dyn Sources,
+}
+
+/// An image rule: a diagnostic for one image, or none.
+pub type ImageCheck = fn(&ImageCx, &ImageUse) -> Option<Diagnostic>;
+
+/// Runs an image rule on a job's images, noting the job at each.
+pub fn check_job_images(cx: &JobCx, out: &mut Vec<Diagnostic>, check: ImageCheck) {
+    let icx = ImageCx {
+        config: cx.config,
+        sources: cx.sources,
+    };
+    for u in job_images(cx) {
+        if let Some(mut d) = check(&icx, &u) {
+            if !u
+                .literal
+                .range
+                .contains(cx.job.name_at.range.start as usize)
+            {
+                d = d.with_secondary(
+                    cx.job.name_at,
+                    format!("used as the {} of job `{}`", u.role, cx.job.name),
+                );
+            }
+            out.push(d);
+        }
+    }
+}
+
+/// Runs an image rule on the images a file declares outside jobs (typed lets and
+/// template defaults), so that one no job uses yet is checked too.
+pub fn check_declared_images(cx: &FileCx, out: &mut Vec<Diagnostic>, check: ImageCheck) {
+    let icx = ImageCx {
+        config: cx.config,
+        sources: cx.sources,
+    };
+    for v in &cx.model.declared_images {
+        if let ValueKind::Str(text) = &v.kind {
+            let u = ImageUse {
+                text,
+                literal: v.origin,
+                role: "image",
+                parsed: image_ref::parse(text),
+            };
+            if let Some(d) = check(&icx, &u) {
+                out.push(d);
+            }
+        }
+    }
+}
+
+/// A diagnostic on an image literal.
 pub fn image_diagnostic(
-    cx: &JobCx,
     code: &'static str,
     severity: Severity,
     u: &ImageUse,
     message: String,
     label: impl Into<String>,
 ) -> Diagnostic {
-    let mut d = Diagnostic::new(code, severity, u.literal, message).with_label(label);
-    if !u
-        .literal
-        .range
-        .contains(cx.job.name_at.range.start as usize)
-    {
-        d = d.with_secondary(
-            cx.job.name_at,
-            format!("used as the {} of job `{}`", u.role, cx.job.name),
-        );
-    }
-    d
+    Diagnostic::new(code, severity, u.literal, message).with_label(label)
 }
 
 /// The range of bytes `start..end` of the reference inside its literal, when the

@@ -9,7 +9,7 @@
 use plumb_checks::suppress::Allowances;
 use plumb_checks::{FileCx, Sources};
 use plumb_config::Config;
-use plumb_diagnostics::{Diagnostic, FileId, LineIndex};
+use plumb_diagnostics::{Diagnostic, Edit, FileId, FileRange, Fix, LineIndex, TextRange};
 use plumb_semantics::{FileAnalysis, SourceDb};
 use plumb_syntax::Parse;
 use salsa::{Durability, Setter};
@@ -171,6 +171,13 @@ pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnosti
     let diags = plumb_checks::merge_duplicates(diags);
     let mut diags = plumb_checks::apply_config(diags, config);
     diags.retain(|d| !view.suppressed(d));
+    for d in diags
+        .iter_mut()
+        .filter(|d| d.code != plumb_syntax::SYNTAX_ERROR)
+    {
+        let fix = view.allow_fix(d);
+        d.fixes.push(fix);
+    }
     diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diags
 }
@@ -184,6 +191,29 @@ struct View<'db> {
 impl<'db> View<'db> {
     fn file(&self, id: FileId) -> SourceFile {
         self.ws.files(self.db)[id.0 as usize]
+    }
+
+    /// The fix that silences a diagnostic: a `# plumb-allow:` comment on the line
+    /// above, indented like that line.
+    fn allow_fix(&self, d: &Diagnostic) -> Fix {
+        let file = self.file(d.file());
+        let text = file.text(self.db);
+        let index = line_index(self.db, file);
+        let line_start = index.line_start(index.line_of(d.primary.at.range.start as usize));
+        let indent: String = text[line_start..]
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
+        Fix {
+            title: format!("silence {} on this line with `# plumb-allow`", d.code),
+            edits: vec![Edit {
+                at: FileRange {
+                    file: d.file(),
+                    range: TextRange::empty(line_start),
+                },
+                replacement: format!("{indent}# plumb-allow: {} <why this is safe>\n", d.code),
+            }],
+        }
     }
 
     /// Whether a `# plumb-allow:` comment in the diagnostic's file silences it.

@@ -11,6 +11,7 @@ use plumb_syntax::ast::{
     Arg, BinOp, Expr, ExprKind, Field, Let, Name, SecretDecl, Segment, TypeExpr,
 };
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 /// Names usable inside conditions.
 pub const CONDITION_NAMES: &[&str] = &["branch", "tag", "merge_request", "manual", "changes"];
@@ -56,7 +57,7 @@ pub enum Resolved<'a> {
 
 pub struct Evaluator<'a> {
     pub db: &'a dyn SourceDb,
-    scopes: HashMap<FileId, FileScope<'a>>,
+    scopes: HashMap<FileId, Rc<FileScope<'a>>>,
     let_values: HashMap<(FileId, TextRange), Value>,
     in_progress: HashSet<(FileId, TextRange)>,
     pub diags: Vec<Diagnostic>,
@@ -75,16 +76,18 @@ impl<'a> Evaluator<'a> {
 
     /// Builds (once) and returns the scope of `file`. Diagnostics about the scope are
     /// reported only when `report` is set, so that each file reports its own.
-    pub fn scope(&mut self, file: FileId, report: bool) -> &FileScope<'a> {
-        if !self.scopes.contains_key(&file) {
-            let mut diags = Vec::new();
-            let scope = FileScope::build(self.db, file, &mut diags);
-            if report {
-                self.diags.extend(diags);
-            }
-            self.scopes.insert(file, scope);
+    /// (Shared, so that looking a name up never copies a scope.)
+    pub fn scope(&mut self, file: FileId, report: bool) -> Rc<FileScope<'a>> {
+        if let Some(scope) = self.scopes.get(&file) {
+            return scope.clone();
         }
-        &self.scopes[&file]
+        let mut diags = Vec::new();
+        let scope = Rc::new(FileScope::build(self.db, file, &mut diags));
+        if report {
+            self.diags.extend(diags);
+        }
+        self.scopes.insert(file, scope.clone());
+        scope
     }
 
     fn error(
@@ -106,7 +109,7 @@ impl<'a> Evaluator<'a> {
         if let Some(lets) = ctx.pipeline_lets {
             names.extend(lets.keys().map(|s| s.to_string()));
         }
-        let scope = self.scope(ctx.file, false).clone();
+        let scope = self.scope(ctx.file, false);
         names.extend(scope.defs.keys().map(|s| s.to_string()));
         for import in &scope.imports {
             match import.alias {
@@ -128,7 +131,7 @@ impl<'a> Evaluator<'a> {
         if let Some(l) = ctx.pipeline_lets.and_then(|p| p.get(name)) {
             return Some(Resolved::PipelineLet(l));
         }
-        let scope = self.scope(ctx.file, false).clone();
+        let scope = self.scope(ctx.file, false);
         if let Some(def) = scope.own(name) {
             return Some(Resolved::Def(def));
         }
@@ -418,7 +421,7 @@ impl<'a> Evaluator<'a> {
             "bind it to an environment variable with `env = {{ {var} = {name} }}` and use `${var}` in the script"
         ));
         d.fixes.push(plumb_diagnostics::Fix {
-            title: format!("use the environment variable `${var}` instead"),
+            title: format!("bind {var} = {name} in `env` and use `${var}`"),
             edits: vec![Edit {
                 at,
                 replacement: format!("${var}"),

@@ -39,10 +39,13 @@ impl<'e, 'a> Lowering<'e, 'a> {
         for item in &db.parse(self.file).tree.items {
             match item {
                 Item::Let(l) => {
-                    self.ev.let_value(self.file, l, None);
+                    let v = self.ev.let_value(self.file, l, None);
+                    if let Some(ty) = l.ty.as_ref().and_then(|t| self.ev.type_of(t, self.file)) {
+                        push_images(&mut model.declared_images, &v, &ty);
+                    }
                 }
                 Item::Secret(s) => self.ev.check_secret_decl(self.file, s),
-                Item::Template(t) => self.check_template(t),
+                Item::Template(t) => self.check_template(t, &mut model.declared_images),
                 Item::Pipeline(p) => model.pipelines.push(self.lower_pipeline(p)),
                 Item::Import(_) => {}
             }
@@ -72,7 +75,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
 
     // ----- templates -----
 
-    fn check_template(&mut self, t: &'a Template) {
+    fn check_template(&mut self, t: &'a Template, images: &mut Vec<Value>) {
         let mut params: HashMap<String, Value> = HashMap::new();
         let mut seen: HashMap<&str, TextRange> = HashMap::new();
         for p in &t.params {
@@ -89,12 +92,13 @@ impl<'e, 'a> Lowering<'e, 'a> {
             let ty = self.ev.type_of(&p.ty, self.file);
             if let (Some(ty), Some(default)) = (&ty, &p.default) {
                 let v = self.ev.eval(default, Ctx::file(self.file));
-                self.ev.expect(
+                let v = self.ev.expect(
                     v,
                     ty,
                     self.at(default.range),
                     &format!("the default of `{}`", p.name.text),
                 );
+                push_images(images, &v, ty);
             }
             let kind = ty.map(ValueKind::Abstract).unwrap_or(ValueKind::Unknown);
             params.insert(
@@ -334,7 +338,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         self.ev.unknown_name(name, ctx, "template");
         // suggest only templates
         let mut templates: Vec<String> = Vec::new();
-        let scope = self.ev.scope(ctx.file, false).clone();
+        let scope = self.ev.scope(ctx.file, false);
         templates.extend(
             scope
                 .defs
@@ -841,9 +845,11 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 None => complete = false,
             }
         }
+        let before = self.ev.diags.len();
         let own = self.eval_job_fields(&job.body.fields, ctx);
         let own = self.conform_fields(own);
         apply(Layer::Job, &own, &mut fields, &mut env);
+        self.complete_secret_fixes(job, before, ctx);
 
         if complete {
             for spec in JOB_FIELDS.iter().filter(|s| s.required) {
@@ -899,6 +905,71 @@ impl<'e, 'a> Lowering<'e, 'a> {
             env,
             needs,
             when,
+        }
+    }
+}
+
+/// The image strings of a value declared with an image type.
+fn push_images(out: &mut Vec<Value>, v: &Value, ty: &Ty) {
+    match (ty, &v.kind) {
+        (Ty::Image, ValueKind::Str(_)) => out.push(v.clone()),
+        (Ty::List(inner), ValueKind::List(items)) if **inner == Ty::Image => out.extend(
+            items
+                .iter()
+                .filter(|i| matches!(i.kind, ValueKind::Str(_)))
+                .cloned(),
+        ),
+        _ => {}
+    }
+}
+
+impl<'e, 'a> Lowering<'e, 'a> {
+    /// A secret interpolated in a job's own fields is fixed by binding it in the job's
+    /// `env` as well as by using the variable: this adds the binding to the fix.
+    fn complete_secret_fixes(&mut self, job: &'a Job, from: usize, ctx: Ctx<'_, 'a>) {
+        let env_field = job.body.fields.iter().find(|f| f.key.text == "env");
+        let first_field = job.body.fields.first();
+        for d in self.ev.diags[from..]
+            .iter_mut()
+            .filter(|d| d.code == codes::SECRET_MISUSE)
+        {
+            let Some(fix) = d.fixes.first_mut() else {
+                continue;
+            };
+            let Some((var, secret)) = fix
+                .title
+                .strip_prefix("bind ")
+                .and_then(|t| t.split_once(" = "))
+            else {
+                continue;
+            };
+            let (var, secret) = (
+                var.to_string(),
+                secret.split(' ').next().unwrap_or_default().to_string(),
+            );
+            let edit = match (env_field, first_field) {
+                (
+                    Some(Field {
+                        value:
+                            plumb_syntax::ast::Expr {
+                                kind: ExprKind::Record(_),
+                                range,
+                            },
+                        ..
+                    }),
+                    _,
+                ) => plumb_diagnostics::Edit {
+                    at: ctx.at(TextRange::empty(range.start as usize + 1)),
+                    replacement: format!(" {var} = {secret},"),
+                },
+                (Some(_), _) => continue,
+                (None, Some(first)) => plumb_diagnostics::Edit {
+                    at: ctx.at(TextRange::empty(first.range.start as usize)),
+                    replacement: format!("env = {{ {var} = {secret} }}, "),
+                },
+                (None, None) => continue,
+            };
+            fix.edits.push(edit);
         }
     }
 }

@@ -9,6 +9,10 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct FileModel {
     pub pipelines: Vec<PipelineModel>,
+    /// Values declared as images outside jobs: lets typed `Image` or `List<Image>` and
+    /// template parameter defaults typed `Image`. Image checks run on them even when no
+    /// job uses them.
+    pub declared_images: Vec<Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -221,7 +221,7 @@ impl<'a> Lexer<'a> {
                 Ok(n) => Some((Token::Int(n), range)),
                 Err(_) => {
                     self.error(start, self.pos, format!("number `{text}` is too large"));
-                    None
+                    Some((Token::Invalid, range))
                 }
             };
         }
@@ -236,7 +236,7 @@ impl<'a> Lexer<'a> {
             "durations use the units h, m and s (`90s`, `1h30m`); sizes use Ki, Mi, Gi, Ti, K, M, G, T (`512Mi`)"
                 .to_string(),
         );
-        None
+        Some((Token::Invalid, range))
     }
 
     fn string(&mut self) -> Spanned<Token> {
@@ -656,6 +656,7 @@ mod tests {
     #[test]
     fn bad_suffix_is_an_error() {
         let lexed = lex("10x");
+        assert_eq!(lexed.tokens[0].0, Token::Invalid);
         assert_eq!(lexed.errors.len(), 1);
         assert!(lexed.errors[0].message.contains("10x"));
     }

@@ -165,6 +165,7 @@ where
             Token::Size(s) => ExprKind::Size(s),
             Token::True => ExprKind::Bool(true),
             Token::False => ExprKind::Bool(false),
+            Token::Invalid => ExprKind::Error,
         };
 
         let atom = choice((
@@ -623,9 +624,30 @@ fn to_syntax_error(e: Rich<'_, Token, Span>) -> SyntaxError {
             let expected = describe_expected(expected);
             let mut err = SyntaxError::new(at, format!("expected {expected}, found {found}"));
             err.label = format!("expected {expected}");
+            err.help = syntax_help(&expected, &found);
             err
         }
     }
+}
+
+/// A hint for the most common syntax mistakes.
+fn syntax_help(expected: &str, found: &str) -> Option<String> {
+    let help = if found == "the end of the file" {
+        "a closing `}`, `]` or `)` may be missing"
+    } else if expected == "`=`" {
+        "a field is written `name = value`"
+    } else if expected.contains("a value") {
+        "a value is a string, a number, a duration (`15m`), a size (`256Mi`), `true`/`false`, a name, a list `[…]` or a record `{…}`"
+    } else if expected.starts_with("an item") {
+        "a file holds `import`, `let`, `secret`, `template` and `pipeline` items"
+    } else if found == "`-`" || found.contains('-') && found.starts_with("name") {
+        "a `-` can only be part of a name, such as `unit-api`"
+    } else if expected.contains("`}`") {
+        "fields are written `name = value`, one after the other; jobs go in stages, stages in pipelines"
+    } else {
+        return None;
+    };
+    Some(help.to_string())
 }
 
 fn describe_expected(expected: &[RichPattern<'_, Token>]) -> String {

@@ -29,6 +29,9 @@ pub enum Token {
     /// A size in bytes.
     Size(u64),
     Str(Box<StrToken>),
+    /// A literal the lexer already reported as malformed (`10d`); the parser takes it
+    /// as a value so that one mistake gives one error.
+    Invalid,
     // operators and punctuation
     Eq,
     EqEq,
@@ -106,6 +109,7 @@ impl fmt::Display for Token {
             Token::Duration(_) => "duration",
             Token::Size(_) => "size",
             Token::Str(_) => "string",
+            Token::Invalid => "invalid literal",
             Token::Import => "import",
             Token::As => "as",
             Token::Let => "let",

@@ -1,6 +1,8 @@
 //! PL3001 image-without-tag: An image with neither tag nor digest: it means `:latest`.
 
-use crate::images::{image_diagnostic, job_images, pinned_example};
+use crate::images::{
+    check_declared_images, check_job_images, image_diagnostic, pinned_example, ImageCx, ImageUse,
+};
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
@@ -22,27 +24,34 @@ impl Rule for Check {
         &RULE
     }
 
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        for u in job_images(cx) {
-            let Ok(r) = &u.parsed else { continue };
-            if r.tag.is_none() && r.digest.is_none() {
-                let d = image_diagnostic(
-                    cx,
-                    RULE.code,
-                    RULE.severity,
-                    &u,
-                    format!(
-                        "image `{}` has no tag or digest, so it means `{}:latest`",
-                        u.text, u.text
-                    ),
-                    "no tag, no digest",
-                )
-                .with_help(format!(
-                    "pin a version by digest: {}",
-                    pinned_example(r, u.text)
-                ));
-                out.push(d);
-            }
-        }
+    fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
+        check_declared_images(cx, out, check);
     }
+
+    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
+        check_job_images(cx, out, check);
+    }
+}
+
+fn check(_cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
+    let r = u.parsed.as_ref().ok()?;
+    if r.tag.is_some() || r.digest.is_some() {
+        return None;
+    }
+    Some(
+        image_diagnostic(
+            RULE.code,
+            RULE.severity,
+            u,
+            format!(
+                "image `{}` has no tag or digest, so it means `{}:latest`",
+                u.text, u.text
+            ),
+            "no tag, no digest",
+        )
+        .with_help(format!(
+            "pin a version by digest: {}",
+            pinned_example(r, u.text)
+        )),
+    )
 }

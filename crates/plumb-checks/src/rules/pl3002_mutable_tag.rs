@@ -1,6 +1,9 @@
 //! PL3002 mutable-tag: An image tag that moves: `latest`, `main`, `master`, `stable`, `edge`, `nightly`.
 
-use crate::images::{image_diagnostic, inner_range, job_images, pinned_example};
+use crate::images::{
+    check_declared_images, check_job_images, image_diagnostic, inner_range, pinned_example,
+    ImageCx, ImageUse,
+};
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
@@ -25,29 +28,33 @@ impl Rule for Check {
         &RULE
     }
 
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        for u in job_images(cx) {
-            let Ok(r) = &u.parsed else { continue };
-            let Some(tag) = r.tag.as_deref() else {
-                continue;
-            };
-            if r.digest.is_none() && MUTABLE_TAGS.contains(&tag.to_ascii_lowercase().as_str()) {
-                let tag_start = u.text.rfind(':').map_or(0, |i| i + 1);
-                let mut d = image_diagnostic(
-                    cx,
-                    RULE.code,
-                    RULE.severity,
-                    &u,
-                    format!("image `{}` uses the mutable tag `{tag}`", u.text),
-                    "this tag is re-pushed",
-                )
-                .with_help(format!(
-                    "use a version tag pinned by digest: {}",
-                    pinned_example(r, &u.text[..tag_start.saturating_sub(1)])
-                ));
-                d.primary.at = inner_range(cx.sources, &u, tag_start, u.text.len());
-                out.push(d);
-            }
-        }
+    fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
+        check_declared_images(cx, out, check);
     }
+
+    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
+        check_job_images(cx, out, check);
+    }
+}
+
+fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
+    let r = u.parsed.as_ref().ok()?;
+    let tag = r.tag.as_deref()?;
+    if r.digest.is_some() || !MUTABLE_TAGS.contains(&tag.to_ascii_lowercase().as_str()) {
+        return None;
+    }
+    let tag_start = u.text.rfind(':').map_or(0, |i| i + 1);
+    let mut d = image_diagnostic(
+        RULE.code,
+        RULE.severity,
+        u,
+        format!("image `{}` uses the mutable tag `{tag}`", u.text),
+        "this tag is re-pushed",
+    )
+    .with_help(format!(
+        "use a version tag pinned by digest: {}",
+        pinned_example(r, &u.text[..tag_start.saturating_sub(1)])
+    ));
+    d.primary.at = inner_range(cx.sources, u, tag_start, u.text.len());
+    Some(d)
 }

@@ -1,6 +1,8 @@
 //! PL3003 tag-without-digest: An image pinned by tag only, without a digest.
 
-use crate::images::{image_diagnostic, job_images, pinned_example};
+use crate::images::{
+    check_declared_images, check_job_images, image_diagnostic, pinned_example, ImageCx, ImageUse,
+};
 use crate::rules::pl3002_mutable_tag::MUTABLE_TAGS;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
@@ -23,28 +25,33 @@ impl Rule for Check {
         &RULE
     }
 
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        for u in job_images(cx) {
-            let Ok(r) = &u.parsed else { continue };
-            let Some(tag) = r.tag.as_deref() else {
-                continue;
-            };
-            if r.digest.is_none() && !MUTABLE_TAGS.contains(&tag.to_ascii_lowercase().as_str()) {
-                let d = image_diagnostic(
-                    cx,
-                    RULE.code,
-                    RULE.severity,
-                    &u,
-                    format!("image `{}` is pinned by tag only", u.text),
-                    "a tag can be moved to another image",
-                )
-                .with_help(format!(
-                    "add the digest: {} (`docker buildx imagetools inspect {}` shows it)",
-                    pinned_example(r, u.text),
-                    u.text
-                ));
-                out.push(d);
-            }
-        }
+    fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
+        check_declared_images(cx, out, check);
     }
+
+    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
+        check_job_images(cx, out, check);
+    }
+}
+
+fn check(_cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
+    let r = u.parsed.as_ref().ok()?;
+    let tag = r.tag.as_deref()?;
+    if r.digest.is_some() || MUTABLE_TAGS.contains(&tag.to_ascii_lowercase().as_str()) {
+        return None;
+    }
+    Some(
+        image_diagnostic(
+            RULE.code,
+            RULE.severity,
+            u,
+            format!("image `{}` is pinned by tag only", u.text),
+            "a tag can be moved to another image",
+        )
+        .with_help(format!(
+            "add the digest: {} (`docker buildx imagetools inspect {}` shows it)",
+            pinned_example(r, u.text),
+            u.text
+        )),
+    )
 }

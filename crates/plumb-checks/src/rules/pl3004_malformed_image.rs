@@ -1,6 +1,8 @@
 //! PL3004 malformed-image: An image reference that does not follow the OCI reference grammar.
 
-use crate::images::{image_diagnostic, inner_range, job_images};
+use crate::images::{
+    check_declared_images, check_job_images, image_diagnostic, inner_range, ImageCx, ImageUse,
+};
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
@@ -22,14 +24,25 @@ impl Rule for Check {
         &RULE
     }
 
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        for u in job_images(cx) {
-            let Err(e) = &u.parsed else { continue };
-            let mut d = image_diagnostic(cx, RULE.code, RULE.severity, &u,
-                format!("malformed image reference `{}`: {}", u.text, e.message), "not a valid image reference")
-                .with_help("write `[registry[:port]/]name[:tag][@sha256:<64 hex digits>]`, e.g. \"registry.example.com/tools/kubectl:1.30.2@sha256:…\"");
-            d.primary.at = inner_range(cx.sources, &u, e.start, e.end);
-            out.push(d);
-        }
+    fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
+        check_declared_images(cx, out, check);
     }
+
+    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
+        check_job_images(cx, out, check);
+    }
+}
+
+fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
+    let e = u.parsed.as_ref().err()?;
+    let mut d = image_diagnostic(
+        RULE.code,
+        RULE.severity,
+        u,
+        format!("malformed image reference `{}`: {}", u.text, e.message),
+        "not a valid image reference",
+    )
+    .with_help("write `[registry[:port]/]name[:tag][@sha256:<64 hex digits>]`, e.g. \"registry.example.com/tools/kubectl:1.30.2@sha256:…\"");
+    d.primary.at = inner_range(cx.sources, u, e.start, e.end);
+    Some(d)
 }

@@ -1,6 +1,8 @@
 //! PL3005 registry-not-allowed: An image from a registry that `images.allowed_registries` does not list.
 
-use crate::images::{image_diagnostic, inner_range, job_images};
+use crate::images::{
+    check_declared_images, check_job_images, image_diagnostic, inner_range, ImageCx, ImageUse,
+};
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
@@ -24,40 +26,41 @@ impl Rule for Check {
         &RULE
     }
 
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        let Some(allowed) = &cx.config.images.allowed_registries else {
-            return;
-        };
-        for u in job_images(cx) {
-            let Ok(r) = &u.parsed else { continue };
-            let registry = r.registry_or_default();
-            if !allowed
-                .iter()
-                .any(|a| a == registry || (a == "docker.io" && registry == "index.docker.io"))
-            {
-                let end = r.registry.as_ref().map_or(0, |s| s.len());
-                let mut d = image_diagnostic(
-                    cx,
-                    RULE.code,
-                    RULE.severity,
-                    &u,
-                    format!(
-                        "image `{}` comes from `{registry}`, which is not an allowed registry",
-                        u.text
-                    ),
-                    "registry not allowed",
-                )
-                .with_help(format!(
-                    "use an image from {} (set in plumb.toml, `[images] allowed_registries`)",
-                    allowed
-                        .iter()
-                        .map(|a| format!("`{a}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-                d.primary.at = inner_range(cx.sources, &u, 0, end);
-                out.push(d);
-            }
-        }
+    fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
+        check_declared_images(cx, out, check);
     }
+
+    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
+        check_job_images(cx, out, check);
+    }
+}
+
+fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
+    let allowed = cx.config.images.allowed_registries.as_ref()?;
+    let r = u.parsed.as_ref().ok()?;
+    let registry = r.registry_or_default();
+    if allowed.iter().any(|a| a == registry) {
+        return None;
+    }
+    let end = r.registry.as_ref().map_or(0, |s| s.len());
+    let mut d = image_diagnostic(
+        RULE.code,
+        RULE.severity,
+        u,
+        format!(
+            "image `{}` comes from `{registry}`, which is not an allowed registry",
+            u.text
+        ),
+        "registry not allowed",
+    )
+    .with_help(format!(
+        "use an image from {} (set in plumb.toml, `[images] allowed_registries`)",
+        allowed
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    d.primary.at = inner_range(cx.sources, u, 0, end);
+    Some(d)
 }
