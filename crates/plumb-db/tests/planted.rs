@@ -1,0 +1,285 @@
+//! Precision and recall on a generated corpus: 200 realistic jobs, with problems of
+//! every graph, image and credential kind planted at known places. Every planted
+//! problem must be found at its exact span, and nothing else may be reported.
+
+use plumb_config::Config;
+use plumb_db::{Database, Origin};
+use plumb_diagnostics::FileId;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+const PINNED: &str =
+    "\"busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\"";
+const HEX: &str = "545ea538461003efdc8c81c244531b003f6f26cfccf6c0073b3239fdedf49446";
+
+#[derive(Default)]
+struct Corpus {
+    text: String,
+    planted: BTreeSet<(&'static str, usize, usize)>,
+    jobs: usize,
+}
+
+impl Corpus {
+    fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+    /// Appends `s` and records that `code` must be reported exactly on it.
+    fn mark(&mut self, code: &'static str, s: &str) -> &mut Self {
+        let start = self.text.len();
+        self.text.push_str(s);
+        self.planted.insert((code, start, start + s.len()));
+        self
+    }
+    fn job(&mut self, name: &str) -> &mut Self {
+        self.jobs += 1;
+        self.push(&format!("    job {name} {{ "))
+    }
+    fn clean_job(&mut self, name: &str, extra: &str) {
+        self.job(name).push(&format!(
+            "image = {PINNED}, run = [\"make {name}\"]{extra} }}\n"
+        ));
+    }
+}
+
+/// Kinds planted one per job, in turn; `None` is a clean job.
+const KINDS: &[Option<&str>] = &[
+    Some("PL3001"),
+    None,
+    Some("PL3002"),
+    Some("PL3003"),
+    Some("PL3004"),
+    None,
+    Some("PL3005"),
+    Some("PL4001"),
+    Some("PL4002"),
+    Some("PL4003"),
+    None,
+    Some("PL4004"),
+    Some("PL4005"),
+    Some("PL4006"),
+    Some("PL4007"),
+    Some("PL2001"),
+    None,
+    Some("PL2003"),
+    Some("PL2004"),
+    Some("PL2005"),
+];
+
+fn plant(c: &mut Corpus, kind: Option<&str>, name: &str) {
+    let secret_job = |c: &mut Corpus, var: &str| {
+        c.push(&format!(
+            "image = {PINNED}, when = branch == \"main\", env = {{ {var} = tok }}, "
+        ));
+    };
+    match kind {
+        None => c.clean_job(name, ""),
+        Some("PL3001") => {
+            c.job(name)
+                .push("image = ")
+                .mark("PL3001", "\"ubuntu\"")
+                .push(", run = [\"true\"] }\n");
+        }
+        Some("PL3002") => {
+            c.job(name)
+                .push("image = \"node:")
+                .mark("PL3002", "latest")
+                .push("\", run = [\"npm test\"] }\n");
+        }
+        Some("PL3003") => {
+            c.job(name)
+                .push("image = ")
+                .mark("PL3003", "\"python:3.12.4\"")
+                .push(", run = [\"pytest\"] }\n");
+        }
+        Some("PL3004") => {
+            c.job(name)
+                .push("image = \"alpine:3.20@sha256:")
+                .mark("PL3004", "abc123")
+                .push("\", run = [\"true\"] }\n");
+        }
+        Some("PL3005") => {
+            c.job(name)
+                .push("image = \"")
+                .mark("PL3005", "ghcr.io")
+                .push(&format!(
+                    "/acme/tool:1.0@sha256:{HEX}\", run = [\"tool\"] }}\n"
+                ));
+        }
+        Some("PL4001") => {
+            c.job(name)
+                .push(&format!("image = {PINNED}, env = {{ API_TOKEN = \""));
+            c.mark("PL4001", "ghp_0123456789abcdefghijklmnopqrstuvwxyz")
+                .push("\" }, run = [\"./call-api\"] }\n");
+        }
+        Some("PL4002") => {
+            c.job(name)
+                .push(&format!("image = {PINNED}, run = [\"deploy "))
+                .mark("PL4002", "${tok}")
+                .push("\"] }\n");
+        }
+        Some("PL4003") => {
+            c.job(name);
+            secret_job(c, "T");
+            c.push("run = [\"echo token: ")
+                .mark("PL4003", "$T")
+                .push("\"] }\n");
+        }
+        Some("PL4004") => {
+            c.job(name);
+            secret_job(c, "T");
+            c.push("run = [\"curl -u ci:")
+                .mark("PL4004", "$T")
+                .push(" https://api.example.com\"] }\n");
+        }
+        Some("PL4005") => {
+            c.job(name)
+                .push("image = ")
+                .mark("PL3003", "\"alpine:3.20\"")
+                .push(", when = branch == \"main\", env = { ");
+            c.mark("PL4005", "T")
+                .push(" = tok }, run = [\"./deploy\"] }\n");
+        }
+        Some("PL4006") => {
+            c.job(name)
+                .push(&format!("image = {PINNED}, env = {{ "))
+                .mark("PL4006", "T")
+                .push(" = tok }, run = [\"./deploy\"] }\n");
+        }
+        Some("PL4007") => {
+            c.job(name);
+            secret_job(c, "T");
+            c.push("artifacts = [\"out/\"], run = [\"echo $T > ")
+                .mark("PL4007", "out/t.txt")
+                .push("\", \"make\"] }\n");
+        }
+        Some("PL2001") => {
+            c.job(&format!("{name}a"))
+                .push(&format!("image = {PINNED}, run = [\"make\"], needs = ["));
+            c.mark("PL2001", &format!("{name}b")).push("] }\n");
+            c.clean_job(&format!("{name}b"), &format!(", needs = [{name}a]"));
+        }
+        Some("PL2003") => {
+            // `anchor` is in the stage after this one
+            c.job(name)
+                .push(&format!("image = {PINNED}, run = [\"make\"], needs = ["))
+                .mark("PL2003", "anchor")
+                .push("] }\n");
+        }
+        Some("PL2004") => {
+            c.job(name)
+                .push(&format!("image = {PINNED}, run = [\"make\"], needs = ["))
+                .mark("PL2004", name)
+                .push("] }\n");
+        }
+        Some("PL2005") => {
+            // `gate` runs only for tags, this job for every event
+            c.job(name)
+                .push(&format!("image = {PINNED}, run = [\"make\"], needs = ["))
+                .mark("PL2005", "gate")
+                .push("] }\n");
+        }
+        Some(other) => unreachable!("{other}"),
+    }
+}
+
+fn generate() -> Corpus {
+    let mut c = Corpus::default();
+    c.push("secret tok = ci_variable(\"DEPLOY_TOKEN\")\n\n");
+    let mut k = 0;
+    for p in 0.. {
+        if c.jobs >= 200 {
+            break;
+        }
+        c.push(&format!(
+            "pipeline p{p} {{\n  on = branch == \"main\" || merge_request || tag\n"
+        ));
+        c.push("  stage gates {\n");
+        c.clean_job("gate", ", when = tag");
+        c.push("  }\n  stage work after gates {\n");
+        for j in 0..9 {
+            plant(&mut c, KINDS[k % KINDS.len()], &format!("j{j}"));
+            k += 1;
+        }
+        c.push("  }\n  stage last after work {\n");
+        c.clean_job("anchor", "");
+        c.push("  }\n}\n\n");
+        if p % 4 == 3 {
+            // a stage cycle: `a` waits for `b`, `b` follows `a` by declaration order
+            c.push(&format!("pipeline cyc{p} {{\n  stage a after "));
+            c.mark("PL2002", "b").push(" {\n");
+            c.clean_job("x", "");
+            c.push("  }\n  stage b {\n");
+            c.clean_job("y", "");
+            c.push("  }\n}\n\n");
+        }
+    }
+    c
+}
+
+#[test]
+fn every_planted_problem_is_found_and_nothing_else() {
+    let corpus = generate();
+    assert!(corpus.jobs >= 200, "{} jobs", corpus.jobs);
+    let codes: BTreeSet<&str> = corpus.planted.iter().map(|p| p.0).collect();
+    for code in [
+        "PL2001", "PL2002", "PL2003", "PL2004", "PL2005", "PL3001", "PL3002", "PL3003", "PL3004",
+        "PL3005",
+    ] {
+        assert!(codes.contains(code), "{code} not planted");
+    }
+    for code in [
+        "PL4001", "PL4002", "PL4003", "PL4004", "PL4005", "PL4006", "PL4007",
+    ] {
+        assert!(codes.contains(code), "{code} not planted");
+    }
+
+    let config = Config::parse(
+        "[images]\nallowed_registries = [\"docker.io\", \"registry.example.com\"]\n",
+        |_| true,
+    )
+    .expect("config");
+    let db = Database::default();
+    let file = plumb_db::new_file(
+        &db,
+        FileId(0),
+        PathBuf::from("/corpus/main.plumb"),
+        corpus.text.clone(),
+        Origin::Disk,
+    );
+    let ws = plumb_db::new_workspace(&db, vec![file], config);
+    let found: BTreeSet<(&'static str, usize, usize)> = plumb_db::check_file(&db, ws, file)
+        .iter()
+        .map(|d| {
+            (
+                d.code,
+                d.primary.at.range.start as usize,
+                d.primary.at.range.end as usize,
+            )
+        })
+        .collect();
+
+    let show = |set: &BTreeSet<(&'static str, usize, usize)>| {
+        set.iter()
+            .map(|(c, s, e)| format!("{c} {:?}", &corpus.text[*s..*e]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let missed: BTreeSet<_> = corpus.planted.difference(&found).copied().collect();
+    let extra: BTreeSet<_> = found.difference(&corpus.planted).copied().collect();
+    assert!(
+        missed.is_empty(),
+        "recall below 100%: missed {}",
+        show(&missed)
+    );
+    assert!(
+        extra.is_empty(),
+        "precision below 100%: also reported {}",
+        show(&extra)
+    );
+    assert!(
+        corpus.planted.len() > 120,
+        "only {} problems planted",
+        corpus.planted.len()
+    );
+}
