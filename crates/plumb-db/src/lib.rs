@@ -10,6 +10,7 @@ use plumb_checks::suppress::Allowances;
 use plumb_checks::{FileCx, Sources};
 use plumb_config::Config;
 use plumb_diagnostics::{Diagnostic, Edit, FileId, FileRange, Fix, LineIndex, TextRange};
+use plumb_semantics::item_tree::ItemTree;
 use plumb_semantics::{FileAnalysis, SourceDb};
 use plumb_syntax::Parse;
 use salsa::{Durability, Setter};
@@ -144,6 +145,32 @@ pub fn files_by_path(db: &dyn Db, ws: Workspace) -> HashMap<PathBuf, SourceFile>
         .collect()
 }
 
+/// A file's outline: imports and defined names (see `plumb_semantics::item_tree`).
+#[salsa::tracked(returns(ref))]
+pub fn item_tree(db: &dyn Db, file: SourceFile) -> ItemTree {
+    ItemTree::of(&parse(db, file).tree)
+}
+
+/// The file each import of `file` refers to, resolved lexically against the workspace.
+#[salsa::tracked(returns(ref))]
+pub fn resolved_imports(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Option<FileId>> {
+    let base = file
+        .path(db)
+        .parent()
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    let by_path = files_by_path(db, ws);
+    item_tree(db, file)
+        .imports
+        .iter()
+        .map(|i| {
+            by_path
+                .get(&normalize(&base.join(&i.path)))
+                .map(|f| f.id(db))
+        })
+        .collect()
+}
+
 /// Names and types of one file, and its lowered pipelines.
 #[salsa::tracked(returns(ref))]
 pub fn analyze(db: &dyn Db, ws: Workspace, file: SourceFile) -> FileAnalysis {
@@ -229,16 +256,8 @@ impl SourceDb for View<'_> {
         parse(self.db, self.file(file))
     }
 
-    fn resolve_import(&self, from: FileId, path: &str) -> Option<FileId> {
-        let base = self
-            .file(from)
-            .path(self.db)
-            .parent()
-            .unwrap_or(Path::new(""));
-        let target = normalize(&base.join(path));
-        files_by_path(self.db, self.ws)
-            .get(&target)
-            .map(|f| f.id(self.db))
+    fn imports(&self, file: FileId) -> &[Option<FileId>] {
+        resolved_imports(self.db, self.ws, self.file(file))
     }
 
     fn file_name(&self, file: FileId) -> String {

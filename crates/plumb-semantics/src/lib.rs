@@ -9,6 +9,7 @@
 pub mod codes;
 pub mod eval;
 pub mod fields;
+pub mod item_tree;
 mod lower;
 pub mod model;
 pub mod scope;
@@ -24,8 +25,9 @@ use plumb_syntax::Parse;
 /// What the semantic layer needs from the outside world.
 pub trait SourceDb {
     fn parse(&self, file: FileId) -> &Parse;
-    /// The file an `import "path"` in `from` refers to, if it exists.
-    fn resolve_import(&self, from: FileId, path: &str) -> Option<FileId>;
+    /// The file each import of `file` refers to (in the order of its item tree's
+    /// imports), `None` where it does not exist.
+    fn imports(&self, file: FileId) -> &[Option<FileId>];
     /// A short name for messages (`common.plumb`).
     fn file_name(&self, file: FileId) -> String;
 }

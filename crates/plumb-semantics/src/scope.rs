@@ -60,6 +60,7 @@ impl<'a> FileScope<'a> {
         let at = |range: TextRange| FileRange { file, range };
         let mut scope = FileScope::default();
         let mut pipelines: HashMap<&str, &Name> = HashMap::new();
+        let mut resolved = db.imports(file).iter();
         for item in &db.parse(file).tree.items {
             let def = match item {
                 Item::Let(l) => DefRef::Let(file, l),
@@ -77,7 +78,7 @@ impl<'a> FileScope<'a> {
                     continue;
                 }
                 Item::Import(import) => {
-                    match db.resolve_import(file, &import.path) {
+                    match resolved.next().copied().flatten() {
                         Some(target) => {
                             if let Some(chain) = import_cycle(db, file, target) {
                                 diags.push(
@@ -166,16 +167,12 @@ fn dfs(
     if !visited.insert(at) || path.len() > 64 {
         return false;
     }
-    for item in &db.parse(at).tree.items {
-        if let Item::Import(import) = item {
-            if let Some(next) = db.resolve_import(at, &import.path) {
-                path.push(next);
-                if dfs(db, goal, next, path, visited) {
-                    return true;
-                }
-                path.pop();
-            }
+    for next in db.imports(at).iter().flatten() {
+        path.push(*next);
+        if dfs(db, goal, *next, path, visited) {
+            return true;
         }
+        path.pop();
     }
     false
 }
