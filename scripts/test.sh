@@ -7,6 +7,17 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "validators (.venv, from scripts/requirements-test.txt)"
+# the tests run third-party validators on the compiled output; a missing one fails
+if ! .venv/bin/python -c "" 2>/dev/null; then
+  python3 -m venv .venv
+fi
+if ! cmp -s scripts/requirements-test.txt .venv/.installed-requirements; then
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+  cp scripts/requirements-test.txt .venv/.installed-requirements
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

@@ -33,6 +33,9 @@ pub static RULES: &[&dyn Rule] = &[
     &pl4005_secret_unpinned_image::Check,
     &pl4006_secret_in_merge_request::Check,
     &pl4007_secret_in_artifacts::Check,
+    &pl5001_not_carried::Check,
+    &pl5002_condition_approximated::Check,
+    &pl5003_target_name_conflict::Check,
 ];
 
 /// The rule with this code (case-insensitive) or name.

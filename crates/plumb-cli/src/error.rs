@@ -41,6 +41,10 @@ pub enum CliError {
     #[diagnostic(code(plumb::unknown_code), help("`plumb rules` lists every code"))]
     UnknownCode { code: String },
 
+    #[error("{0}")]
+    #[diagnostic(code(plumb::usage))]
+    Usage(String),
+
     #[error("cannot write output: {0}")]
     #[diagnostic(code(plumb::output))]
     Output(String),

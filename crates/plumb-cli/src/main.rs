@@ -1,5 +1,6 @@
 //! `plumb`: check, explain and list the rules of Plumb pipelines.
 
+mod build;
 mod error;
 mod render;
 mod workspace;
@@ -9,6 +10,8 @@ use error::CliError;
 use miette::NamedSource;
 use plumb_config::Config;
 use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_semantics::Event;
+use plumb_targets::Target;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -42,6 +45,35 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Compile pipelines to GitLab CI YAML or Kubernetes Jobs.
+    ///
+    /// The sources are checked first: with any error, nothing is written and the
+    /// status is 1. Fields a target cannot carry are reported as warnings (PL5001).
+    /// Without -o the output goes to standard output; with -o it is written atomically
+    /// (a crash never leaves a half-written file).
+    Build {
+        /// A file or a folder of .plumb files.
+        path: PathBuf,
+        /// What to compile to.
+        #[arg(long, value_enum)]
+        target: BuildTarget,
+        /// Output file (gitlab, k8s), or folder (gitlab with --split).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// gitlab: one file per pipeline, `<pipeline>.gitlab-ci.yml`, into the -o folder.
+        #[arg(long)]
+        split: bool,
+        /// k8s: the Jobs for a push to this branch (default: plumb.toml's
+        /// targets.k8s.default_branch, else main).
+        #[arg(long, conflicts_with_all = ["tag", "merge_request"])]
+        branch: Option<String>,
+        /// k8s: the Jobs for a tag.
+        #[arg(long, conflicts_with = "merge_request")]
+        tag: bool,
+        /// k8s: the Jobs for a merge request.
+        #[arg(long)]
+        merge_request: bool,
+    },
     /// Print the documentation of a rule, with a failing and a fixed example.
     Explain {
         /// A code such as PL3001, or a rule name such as image-without-tag.
@@ -49,6 +81,14 @@ enum Command {
     },
     /// List every rule: code, default severity, name and summary.
     Rules,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum BuildTarget {
+    /// One .gitlab-ci.yml (§8.1).
+    Gitlab,
+    /// A multi-document stream of batch/v1 Jobs for one event (§8.2).
+    K8s,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -94,6 +134,33 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             format,
             deny_warnings,
         } => check(paths, format, deny_warnings),
+        Command::Build {
+            path,
+            target,
+            output,
+            split,
+            branch,
+            tag,
+            merge_request,
+        } => {
+            let event = if tag {
+                Some(Event::Tag)
+            } else if merge_request {
+                Some(Event::MergeRequest)
+            } else {
+                branch.map(Event::Branch)
+            };
+            build::run(build::Request {
+                path,
+                target: match target {
+                    BuildTarget::Gitlab => Target::Gitlab,
+                    BuildTarget::K8s => Target::K8s,
+                },
+                output,
+                split,
+                event,
+            })
+        }
         Command::Explain { code } => explain(&code),
         Command::Rules => rules(),
     }
@@ -126,7 +193,7 @@ fn check(
     let written = match format {
         Format::Json => render::json(&session, &diags, &mut out),
         Format::Human => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let color = use_color(std::io::stdout().is_terminal());
             render::human(&session, &diags, color, &mut out)
                 .and_then(|_| writeln!(out, "{}", render::summary(&diags, requested)))
         }
@@ -141,7 +208,12 @@ fn check(
     })
 }
 
-fn load_config(start: &Path) -> Result<Config, CliError> {
+/// Colour only for a terminal, and never when NO_COLOR is set.
+pub(crate) fn use_color(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none()
+}
+
+pub(crate) fn load_config(start: &Path) -> Result<Config, CliError> {
     let Some(path) = plumb_config::find_config_file(start) else {
         return Ok(Config::default());
     };

@@ -62,7 +62,11 @@ fn codes_of(example: &str) -> Vec<&'static str> {
 #[test]
 fn failing_examples_report_their_rule_and_fixed_ones_do_not() {
     let mut problems = Vec::new();
-    for rule in plumb_checks::RULES {
+    // PL5xxx are reported by `plumb build`; the build tests check their examples
+    for rule in plumb_checks::RULES
+        .iter()
+        .filter(|r| !r.meta().code.starts_with("PL5"))
+    {
         let meta = rule.meta();
         let bad = codes_of(meta.bad);
         if !bad.contains(&meta.code) {

@@ -28,6 +28,9 @@ pub mod pl4004_secret_in_arguments;
 pub mod pl4005_secret_unpinned_image;
 pub mod pl4006_secret_in_merge_request;
 pub mod pl4007_secret_in_artifacts;
+pub mod pl5001_not_carried;
+pub mod pl5002_condition_approximated;
+pub mod pl5003_target_name_conflict;
 pub mod secret_patterns;
 
 use crate::graph::Edge;

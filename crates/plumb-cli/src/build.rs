@@ -1,0 +1,157 @@
+//! `plumb build`: check, compile, write atomically.
+
+use crate::error::CliError;
+use crate::render;
+use crate::workspace::Session;
+use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_semantics::Event;
+use plumb_targets::{BuildError, BuildOptions, Target};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub struct Request {
+    pub path: PathBuf,
+    pub target: Target,
+    pub output: Option<PathBuf>,
+    pub split: bool,
+    pub event: Option<Event>,
+}
+
+pub fn run(req: Request) -> Result<ExitCode, CliError> {
+    if req.split && req.output.is_none() {
+        return Err(CliError::Usage(
+            "--split writes one file per pipeline: give the folder with -o".to_string(),
+        ));
+    }
+    if req.split && req.target != Target::Gitlab {
+        return Err(CliError::Usage(
+            "--split is for --target gitlab".to_string(),
+        ));
+    }
+    let config = crate::load_config(&req.path)?;
+    let session = Session::load(std::slice::from_ref(&req.path), config.clone())?;
+    let mut problems: Vec<Diagnostic> = Vec::new();
+    for f in session.files.iter().filter(|f| f.requested) {
+        problems.extend(f.load_diagnostics.iter().cloned());
+        problems.extend(
+            plumb_db::check_file(&session.db, session.ws, f.file)
+                .iter()
+                .cloned(),
+        );
+    }
+    if problems.iter().any(|d| d.severity == Severity::Error) {
+        report(&session, &problems)?;
+        eprintln!("plumb build: the sources have errors; nothing was written");
+        return Ok(ExitCode::from(1));
+    }
+    let models: Vec<(&plumb_semantics::PipelineModel, String)> = session
+        .files
+        .iter()
+        .filter(|f| f.requested)
+        .flat_map(|f| {
+            let analysis = plumb_db::analyze(&session.db, session.ws, f.file);
+            analysis
+                .model
+                .pipelines
+                .iter()
+                .map(move |p| (p, f.display.clone()))
+        })
+        .collect();
+    if models.is_empty() {
+        return Err(CliError::Usage(format!(
+            "no pipeline in `{}`: nothing to build",
+            req.path.display()
+        )));
+    }
+    let event = req
+        .event
+        .unwrap_or_else(|| Event::Branch(config.default_branch().to_string()));
+    let options = BuildOptions {
+        target: req.target,
+        split: req.split,
+        event,
+        config: &config,
+    };
+    let build = match plumb_targets::build(&models, &options) {
+        Ok(b) => b,
+        Err(BuildError::Diagnostics(diags)) => {
+            report(&session, &diags)?;
+            eprintln!(
+                "plumb build: the program cannot be compiled for this target; nothing was written"
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Err(BuildError::Yaml(e)) => return Err(CliError::Output(e.to_string())),
+    };
+    let mut warnings = problems;
+    warnings.extend(build.warnings);
+    if !warnings.is_empty() {
+        report(&session, &warnings)?;
+    }
+    match &req.output {
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            for f in &build.files {
+                out.write_all(f.contents.as_bytes())
+                    .map_err(|e| CliError::Output(e.to_string()))?;
+            }
+        }
+        Some(out) if req.split => {
+            std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
+            for f in &build.files {
+                write_atomically(&out.join(&f.path), &f.contents)?;
+            }
+        }
+        Some(out) => {
+            let text: String = build.files.iter().map(|f| f.contents.as_str()).collect();
+            write_atomically(out, &text)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(session: &Session, diags: &[Diagnostic]) -> Result<(), CliError> {
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    render::human(
+        session,
+        diags,
+        crate::use_color(std::io::stderr().is_terminal()),
+        &mut err,
+    )
+    .map_err(|e| CliError::Output(e.to_string()))
+}
+
+fn io(path: &Path, e: std::io::Error) -> CliError {
+    CliError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Writes a file so that it is either fully written or left as it was: a temporary
+/// file in the same folder, flushed to disk, then renamed over the target.
+pub fn write_atomically(path: &Path, contents: &str) -> Result<(), CliError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".to_string());
+    let tmp = dir.join(format!(".{name}.plumb-tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(path, e));
+    }
+    Ok(())
+}

@@ -1,0 +1,423 @@
+//! `plumb build`: every program of `fixtures/` and `examples/` that checks clean
+//! compiles to each target, and the output is accepted by validators nobody here
+//! wrote: GitLab's CI schema (`check-jsonschema --builtin-schema vendor.gitlab-ci`) and
+//! the Kubernetes schemas in strict mode (`kubernetes-validate --strict`). The test
+//! command (`scripts/test.sh`) installs both; a missing validator fails the test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("root")
+}
+
+fn plumb(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run plumb")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("plumb-targets-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    dir
+}
+
+/// A validator from the PATH; its absence is a failure, never a skip.
+fn tool(name: &str) -> PathBuf {
+    let venv = root().join(".venv/bin").join(name);
+    if venv.exists() {
+        return venv;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("`{name}` is not installed: run scripts/test.sh, which installs the validators into .venv"))
+}
+
+/// Programs that check without errors: examples, and fixtures whose header expects exit 0.
+fn buildable_programs() -> Vec<String> {
+    let root = root();
+    let mut out = vec!["examples".to_string()];
+    let mut dirs = vec![root.join("fixtures")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
+            let path = entry.path();
+            let main = if path.is_dir() && path.join("main.plumb").exists() {
+                path.join("main.plumb")
+            } else if path.is_dir() {
+                dirs.push(path);
+                continue;
+            } else if path.extension().is_some_and(|e| e == "plumb") {
+                path.clone()
+            } else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&main).expect("read");
+            let has_pipeline = text.lines().any(|l| l.starts_with("pipeline "));
+            if has_pipeline && text.lines().any(|l| l.trim() == "# expect-exit: 0") {
+                out.push(
+                    path.strip_prefix(&root)
+                        .expect("under root")
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn build(program: &str, target: &str, out: &Path, extra: &[&str]) -> String {
+    let out_s = out.to_string_lossy().into_owned();
+    let mut args = vec!["build", program, "--target", target, "-o", &out_s];
+    args.extend_from_slice(extra);
+    let o = plumb(&args);
+    assert!(
+        o.status.success(),
+        "{program} --target {target}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn every_buildable_program_passes_the_gitlab_schema() {
+    let dir = scratch("gitlab");
+    let mut files = Vec::new();
+    for (i, program) in buildable_programs().iter().enumerate() {
+        let out = dir.join(format!("{i}.gitlab-ci.yml"));
+        build(program, "gitlab", &out, &[]);
+        files.push(out);
+    }
+    assert!(files.len() > 40, "only {} programs", files.len());
+    let o = Command::new(tool("check-jsonschema"))
+        .args([
+            "--builtin-schema",
+            "vendor.gitlab-ci",
+            "--data-transform",
+            "gitlab-ci",
+        ])
+        .args(&files)
+        .output()
+        .expect("run check-jsonschema");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn every_buildable_program_passes_the_kubernetes_schemas_for_every_event() {
+    let dir = scratch("k8s");
+    let mut files = Vec::new();
+    for (i, program) in buildable_programs().iter().enumerate() {
+        for (j, event) in [
+            &[][..],
+            &["--tag"][..],
+            &["--merge-request"][..],
+            &["--branch", "release/1.2"][..],
+        ]
+        .iter()
+        .enumerate()
+        {
+            let out = dir.join(format!("{i}-{j}.yaml"));
+            build(program, "k8s", &out, event);
+            files.push(out);
+        }
+    }
+    let o = Command::new(tool("kubernetes-validate"))
+        .args(["--strict", "--quiet", "-k", "1.33.0"])
+        .args(&files)
+        .output()
+        .expect("run kubernetes-validate");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn output_is_deterministic_and_pinned() {
+    for target in ["gitlab", "k8s"] {
+        let first = plumb(&["build", "examples", "--target", target]);
+        let second = plumb(&["build", "examples", "--target", target]);
+        assert!(first.status.success());
+        assert_eq!(first.stdout, second.stdout, "{target}: two builds differ");
+        let text = String::from_utf8(first.stdout).expect("utf-8");
+        assert!(
+            text.starts_with("# generated by plumb from "),
+            "{target}: no header"
+        );
+        insta::with_settings!({ snapshot_path => "snapshots/targets", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(format!("examples-{target}"), text);
+        });
+    }
+}
+
+#[test]
+fn a_program_with_errors_writes_nothing() {
+    let dir = scratch("errors");
+    let out = dir.join("out.yml");
+    std::fs::write(&out, "previous content\n").expect("write");
+    let o = plumb(&[
+        "build",
+        "fixtures/images/implicit_latest.plumb",
+        "--target",
+        "gitlab",
+        "-o",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("PL3001"));
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read"),
+        "previous content\n"
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir).expect("dir").count(),
+        1,
+        "a temporary file was left behind"
+    );
+}
+
+#[test]
+fn secrets_are_written_only_as_references() {
+    let dir = scratch("secrets");
+    let src = dir.join("secrets.plumb");
+    std::fs::write(
+        &src,
+        r#"secret ci = ci_variable("REGISTRY_TOKEN")
+secret v = vault("ci/data/registry", "password")
+secret k = k8s_secret("deploy-creds", "token")
+pipeline p {
+  on = branch == "main"
+  stage s {
+    job j {
+      image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91"
+      env = { A = ci, B = v, C = k }
+      run = ["./deploy"]
+    }
+  }
+}
+"#,
+    )
+    .expect("write");
+    let gitlab = plumb(&["build", &src.to_string_lossy(), "--target", "gitlab"]);
+    let g = String::from_utf8_lossy(&gitlab.stdout);
+    assert!(g.contains("A: $REGISTRY_TOKEN"), "{g}");
+    assert!(
+        g.contains("path: ci/data/registry") && g.contains("field: password"),
+        "{g}"
+    );
+    assert!(
+        !g.contains("deploy-creds"),
+        "a k8s_secret cannot reach GitLab: {g}"
+    );
+    assert!(String::from_utf8_lossy(&gitlab.stderr).contains("PL5001"));
+    let k8s = plumb(&["build", &src.to_string_lossy(), "--target", "k8s"]);
+    let k = String::from_utf8_lossy(&k8s.stdout);
+    for (var, secret, key) in [
+        ("A", "pipeline-secrets", "REGISTRY_TOKEN"),
+        ("B", "p-vault", "v"),
+        ("C", "deploy-creds", "token"),
+    ] {
+        let expected = format!("- name: {var}\n          valueFrom:\n            secretKeyRef:\n              name: {secret}\n              key: {key}");
+        assert!(k.contains(&expected), "{var}: {k}");
+    }
+    assert_eq!(
+        k.matches("value:").count(),
+        0,
+        "a secret became a plain value: {k}"
+    );
+}
+
+#[test]
+fn hostile_names_are_normalised() {
+    let dir = scratch("hostile");
+    let src = dir.join("hostile.plumb");
+    let long = "x".repeat(300);
+    std::fs::write(
+        &src,
+        format!(
+            r#"pipeline {long} {{
+  stage s {{
+    job j {{
+      image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91"
+      matrix = {{ TARGET = ["../../etc", "a/b", "UPPER case"] }}
+      environment = "../prod/../../x"
+      run = ["make"]
+    }}
+  }}
+}}
+"#
+        ),
+    )
+    .expect("write");
+    let out = dir.join("jobs.yaml");
+    build(&src.to_string_lossy(), "k8s", &out, &[]);
+    let text = std::fs::read_to_string(&out).expect("read");
+    for line in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("name: ") && !l.contains("TARGET"))
+    {
+        let name = line.trim_start().trim_start_matches("name: ");
+        assert!(
+            name.len() <= 63 && !name.contains('/') && !name.contains(".."),
+            "{name}"
+        );
+    }
+    let o = Command::new(tool("kubernetes-validate"))
+        .args(["--strict", "--quiet", "-k", "1.33.0"])
+        .arg(&out)
+        .output()
+        .expect("validate");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
+fn nothing_to_build_is_a_usage_error() {
+    let o = plumb(&[
+        "build",
+        "fixtures/names/lets_in_order.plumb",
+        "--target",
+        "gitlab",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to build"));
+}
+
+#[test]
+fn build_warnings_of_the_rule_docs() {
+    for rule in plumb_checks::RULES
+        .iter()
+        .map(|r| r.meta())
+        .filter(|m| m.code.starts_with("PL5"))
+    {
+        for (example, expect) in [(rule.bad, true), (rule.good, false)] {
+            let target = if example.contains("--target gitlab") {
+                "gitlab"
+            } else {
+                "k8s"
+            };
+            let dir = scratch(&format!("{}-{expect}", rule.code));
+            let src = dir.join("example.plumb");
+            std::fs::write(&src, example).expect("write");
+            let o = plumb(&["build", &src.to_string_lossy(), "--target", target]);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(
+                stderr.contains(rule.code),
+                expect,
+                "{}: {stderr}",
+                rule.code
+            );
+        }
+    }
+}
+
+/// Every string Plumb writes reads back as the same string with a YAML 1.1 parser
+/// (PyYAML, as GitLab's Psych reads YAML 1.1).
+#[test]
+fn strings_survive_a_yaml_1_1_round_trip() {
+    let values = [
+        "on",
+        "off",
+        "yes",
+        "no",
+        "y",
+        "n",
+        "true",
+        "False",
+        "null",
+        "~",
+        "1_000",
+        "1:20",
+        "2024-01-01",
+        "0x1F",
+        "0o17",
+        "1e3",
+        ".inf",
+        "-.nan",
+        "<<",
+        "=",
+        " leading",
+        "trailing ",
+        "#hash",
+        "- dash",
+        "a: b",
+        ": colon",
+        "@at",
+        "`tick",
+        "'single'",
+        "%percent",
+        "!tag",
+        "*star",
+        "&amp",
+        "{brace}",
+        "[bracket]",
+        "?question",
+        "|pipe",
+        ">gt",
+        "012",
+        "multi\nline",
+        "tab\there",
+        "back\\slash",
+    ];
+    let env: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                "V{i} = \"{}\"",
+                v.replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n")
+                    .replace('\t', "\\t")
+            )
+        })
+        .collect();
+    let dir = scratch("roundtrip");
+    let src = dir.join("values.plumb");
+    std::fs::write(
+        &src,
+        format!(
+            "pipeline p {{ stage s {{ job j {{ image = \"busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\", env = {{ {} }}, run = [\"echo on\", \"a: b\"] }} }} }}\n",
+            env.join(", ")
+        ),
+    )
+    .expect("write");
+    let out = dir.join("out.yml");
+    build(&src.to_string_lossy(), "gitlab", &out, &[]);
+    let loaded = Command::new(tool("python"))
+        .args(["-c", "import json, sys, yaml; d = yaml.safe_load(open(sys.argv[1])); print(json.dumps(d['j']))"])
+        .arg(&out)
+        .output()
+        .expect("python");
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    let job: serde_json::Value = serde_json::from_slice(&loaded.stdout).expect("json");
+    for (i, v) in values.iter().enumerate() {
+        assert_eq!(
+            job["variables"][format!("V{i}")].as_str(),
+            Some(*v),
+            "V{i} = {v:?}"
+        );
+    }
+    assert_eq!(job["script"], serde_json::json!(["echo on", "a: b"]));
+}

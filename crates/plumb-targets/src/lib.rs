@@ -1,0 +1,98 @@
+//! Compilation of checked pipelines (§8): GitLab CI YAML, Kubernetes Jobs, GitOps layouts.
+//!
+//! Input: the model of `plumb-semantics` (checked, templates instantiated). A
+//! target-independent plan is computed once ([`plan`]); each target is one module
+//! mapping it to its own serde types, serialized through the one YAML module
+//! ([`yaml`]). Adding a target touches nothing else. Output is deterministic: the same
+//! input gives the same bytes. No secret value is ever written: the source holds none,
+//! only references.
+
+pub mod cond;
+pub mod gitlab;
+pub mod k8s;
+pub mod names;
+pub mod plan;
+pub mod yaml;
+
+use plumb_config::Config;
+use plumb_diagnostics::{Diagnostic, FileRange};
+use plumb_semantics::{Event, PipelineModel};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Gitlab,
+    K8s,
+}
+
+/// One generated file, with its path relative to the output location.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputFile {
+    pub path: String,
+    pub contents: String,
+}
+
+#[derive(Debug)]
+pub enum BuildError {
+    /// The program cannot be compiled for this target.
+    Diagnostics(Vec<Diagnostic>),
+    Yaml(yaml::YamlError),
+}
+
+impl From<yaml::YamlError> for BuildError {
+    fn from(e: yaml::YamlError) -> Self {
+        BuildError::Yaml(e)
+    }
+}
+
+pub struct BuildOptions<'a> {
+    pub target: Target,
+    /// GitLab: one file per pipeline.
+    pub split: bool,
+    /// Kubernetes: the event the Jobs are for.
+    pub event: Event,
+    pub config: &'a Config,
+}
+
+pub struct Build {
+    pub files: Vec<OutputFile>,
+    /// Fields that cannot be carried to the target, and other compile-time warnings.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Compiles pipelines (each with the name of the file it came from) for a target.
+pub fn build(
+    pipelines: &[(&PipelineModel, String)],
+    options: &BuildOptions,
+) -> Result<Build, BuildError> {
+    let plans: Vec<plan::PipelinePlan> = pipelines
+        .iter()
+        .map(|(p, source)| plan::PipelinePlan::new(p, source.clone()))
+        .collect();
+    let mut warnings = Vec::new();
+    let files = match options.target {
+        Target::Gitlab => gitlab::compile(&plans, options.split, &mut warnings)?,
+        Target::K8s => k8s::compile(&plans, &options.event, options.config, &mut warnings)?,
+    };
+    warnings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    warnings.dedup();
+    Ok(Build { files, warnings })
+}
+
+pub(crate) fn warning(
+    code: &'static str,
+    at: FileRange,
+    message: String,
+    help: &str,
+) -> Diagnostic {
+    Diagnostic::warning(code, at, message).with_help(help)
+}
+
+pub(crate) fn not_carried(field: &str, target: &str, at: FileRange, why: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "PL5001",
+        at,
+        format!("`{field}` cannot be carried to {target}; it is left out"),
+    )
+    .with_label("not carried")
+    .with_help(why)
+}

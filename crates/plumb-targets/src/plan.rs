@@ -1,0 +1,144 @@
+//! The target-independent build plan, computed once from the checked program: stages in
+//! topological order, jobs in run order, matrix combinations, dependency depths.
+//! Every target maps this plan to its own output types.
+
+use plumb_semantics::{JobModel, PipelineModel};
+use std::collections::BTreeMap;
+
+pub struct PipelinePlan<'a> {
+    pub model: &'a PipelineModel,
+    /// The file the pipeline was written in, as shown to the user.
+    pub source: String,
+    /// Indexes into `model.stages`, in an order that respects `after`.
+    pub stage_order: Vec<usize>,
+    /// Indexes into `model.jobs`: by stage order, then declaration order.
+    pub job_order: Vec<usize>,
+    /// Each job's depth in the needs-and-stages graph (0 runs first).
+    pub depth: Vec<usize>,
+}
+
+impl<'a> PipelinePlan<'a> {
+    pub fn new(model: &'a PipelineModel, source: String) -> Self {
+        let stage_order = stage_order(model);
+        let position: BTreeMap<usize, usize> = stage_order
+            .iter()
+            .enumerate()
+            .map(|(pos, s)| (*s, pos))
+            .collect();
+        let mut job_order: Vec<usize> = (0..model.jobs.len()).collect();
+        job_order.sort_by_key(|j| {
+            (
+                position
+                    .get(&model.jobs[*j].stage)
+                    .copied()
+                    .unwrap_or(usize::MAX),
+                *j,
+            )
+        });
+        let depth = depths(model, &stage_order, &job_order);
+        PipelinePlan {
+            model,
+            source,
+            stage_order,
+            job_order,
+            depth,
+        }
+    }
+
+    pub fn jobs(&self) -> impl Iterator<Item = &'a JobModel> + '_ {
+        self.job_order.iter().map(|j| &self.model.jobs[*j])
+    }
+
+    /// The jobs in run order, with their depth.
+    pub fn jobs_with_depth(&self) -> impl Iterator<Item = (&'a JobModel, usize)> + '_ {
+        self.job_order
+            .iter()
+            .map(|j| (&self.model.jobs[*j], self.depth[*j]))
+    }
+
+    pub fn stage_name(&self, job: &JobModel) -> &'a str {
+        &self.model.stages[job.stage].name
+    }
+}
+
+/// A topological order of the stages (Kahn's algorithm, ties broken by declaration
+/// order, so the output is deterministic). The checker has rejected cycles already;
+/// should one remain, its stages follow in declaration order.
+fn stage_order(p: &PipelineModel) -> Vec<usize> {
+    let n = p.stages.len();
+    let mut waits_for: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, s) in p.stages.iter().enumerate() {
+        if s.explicit_after {
+            waits_for[i] = s.after.iter().map(|(t, _)| *t).collect();
+        } else if i > 0 {
+            waits_for[i] = vec![i - 1];
+        }
+    }
+    let mut done = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    while order.len() < n {
+        let next = (0..n).find(|&i| !done[i] && waits_for[i].iter().all(|d| done[*d]));
+        let next = next.unwrap_or_else(|| (0..n).find(|&i| !done[i]).expect("a stage is left"));
+        done[next] = true;
+        order.push(next);
+    }
+    order
+}
+
+/// A job with `needs` runs after those jobs; a job without runs after every job of the
+/// stages before its own (GitLab's rule).
+fn depths(p: &PipelineModel, stage_order: &[usize], job_order: &[usize]) -> Vec<usize> {
+    let mut depth = vec![0usize; p.jobs.len()];
+    let position: BTreeMap<usize, usize> = stage_order
+        .iter()
+        .enumerate()
+        .map(|(pos, s)| (*s, pos))
+        .collect();
+    // the deepest job of each stage position, filled in as the stages are passed
+    let mut deepest_at: Vec<Option<usize>> = vec![None; stage_order.len()];
+    for &j in job_order {
+        let job = &p.jobs[j];
+        let mine = position.get(&job.stage).copied().unwrap_or(0);
+        depth[j] = if !job.needs.is_empty() {
+            job.needs
+                .iter()
+                .filter_map(|n| n.target)
+                .filter(|t| *t != j)
+                .map(|t| depth[t] + 1)
+                .max()
+                .unwrap_or(0)
+        } else {
+            deepest_at[..mine]
+                .iter()
+                .flatten()
+                .map(|d| d + 1)
+                .max()
+                .unwrap_or(0)
+        };
+        let slot = &mut deepest_at[mine];
+        *slot = Some(slot.map_or(depth[j], |d| d.max(depth[j])));
+    }
+    depth
+}
+
+/// Every combination of a job's matrix, in source order (one empty combination when
+/// the job has no matrix).
+pub fn matrix_combinations(job: &JobModel) -> Vec<Vec<(String, String)>> {
+    let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for (var, values) in job.matrix() {
+        if values.is_empty() {
+            continue;
+        }
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push((var.to_string(), v.to_string()));
+                    c
+                })
+            })
+            .collect();
+    }
+    combos
+}
