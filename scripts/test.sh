@@ -17,6 +17,13 @@ if ! cmp -s scripts/requirements-test.txt .venv/.installed-requirements; then
   cp scripts/requirements-test.txt .venv/.installed-requirements
 fi
 export PATH="$PWD/.venv/bin:$PATH"
+if ! cmp -s scripts/node/package-lock.json scripts/node/node_modules/.installed-lock; then
+  (cd scripts/node && npm ci --silent --no-audit --no-fund)
+  cp scripts/node/package-lock.json scripts/node/node_modules/.installed-lock
+fi
+for tool in check-jsonschema kubernetes-validate kubectl node; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is missing; the tests need it" >&2; exit 1; }
+done
 
 step "cargo fmt --check"
 cargo fmt --all --check

@@ -16,6 +16,7 @@ pub struct Request {
     pub output: Option<PathBuf>,
     pub split: bool,
     pub event: Option<Event>,
+    pub flavor: Option<plumb_config::Flavor>,
 }
 
 pub fn run(req: Request) -> Result<ExitCode, CliError> {
@@ -29,7 +30,15 @@ pub fn run(req: Request) -> Result<ExitCode, CliError> {
             "--split is for --target gitlab".to_string(),
         ));
     }
-    let config = crate::load_config(&req.path)?;
+    if req.target == Target::Gitops && req.output.is_none() {
+        return Err(CliError::Usage(
+            "--target gitops writes a folder: give it with -o DIR".to_string(),
+        ));
+    }
+    let mut config = crate::load_config(&req.path)?;
+    if let Some(flavor) = req.flavor {
+        config.targets.gitops.flavor = Some(flavor);
+    }
     let session = Session::load(std::slice::from_ref(&req.path), config.clone())?;
     let mut problems: Vec<Diagnostic> = Vec::new();
     for f in session.files.iter().filter(|f| f.requested) {
@@ -98,6 +107,7 @@ pub fn run(req: Request) -> Result<ExitCode, CliError> {
                     .map_err(|e| CliError::Output(e.to_string()))?;
             }
         }
+        Some(out) if req.target == Target::Gitops => write_folder_atomically(out, &build.files)?,
         Some(out) if req.split => {
             std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
             for f in &build.files {
@@ -152,6 +162,69 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<(), CliError> {
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(io(path, e));
+    }
+    Ok(())
+}
+
+/// Writes a whole folder so that it is either complete or left as it was: everything
+/// goes into a temporary sibling folder, which then replaces the target.
+pub fn write_folder_atomically(
+    dir: &Path,
+    files: &[plumb_targets::OutputFile],
+) -> Result<(), CliError> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "gitops".to_string());
+    let tmp = parent.join(format!(".{name}.plumb-tmp-{}", std::process::id()));
+    let old = parent.join(format!(".{name}.plumb-old-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let written = (|| -> std::io::Result<()> {
+        for f in files {
+            // paths come from plumb-targets, whose components are DNS labels; refuse
+            // anything else rather than write outside the folder
+            let rel = Path::new(&f.path);
+            if rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return Err(std::io::Error::other(format!(
+                    "refusing to write `{}`",
+                    f.path
+                )));
+            }
+            let target = tmp.join(rel);
+            if let Some(d) = target.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            let mut out = std::fs::File::create(&target)?;
+            out.write_all(f.contents.as_bytes())?;
+            out.sync_all()?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(io(dir, e));
+    }
+    let had_old = dir.exists();
+    if had_old {
+        std::fs::rename(dir, &old).map_err(|e| io(dir, e))?;
+    }
+    if let Err(e) = std::fs::rename(&tmp, dir) {
+        if had_old {
+            let _ = std::fs::rename(&old, dir);
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(io(dir, e));
+    }
+    if had_old {
+        let _ = std::fs::remove_dir_all(&old);
     }
     Ok(())
 }

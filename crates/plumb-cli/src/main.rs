@@ -57,7 +57,7 @@ enum Command {
         /// What to compile to.
         #[arg(long, value_enum)]
         target: BuildTarget,
-        /// Output file (gitlab, k8s), or folder (gitlab with --split).
+        /// Output file (gitlab, k8s), or folder (gitops; gitlab with --split).
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
         /// gitlab: one file per pipeline, `<pipeline>.gitlab-ci.yml`, into the -o folder.
@@ -73,6 +73,9 @@ enum Command {
         /// k8s: the Jobs for a merge request.
         #[arg(long)]
         merge_request: bool,
+        /// gitops: Argo CD or Flux (default: plumb.toml's targets.gitops.flavor, else argocd).
+        #[arg(long, value_enum)]
+        flavor: Option<FlavorArg>,
     },
     /// Print the documentation of a rule, with a failing and a fixed example.
     Explain {
@@ -89,6 +92,16 @@ enum BuildTarget {
     Gitlab,
     /// A multi-document stream of batch/v1 Jobs for one event (§8.2).
     K8s,
+    /// A deploy-repository folder: kustomize bases and overlays, Argo CD or Flux (§8.3).
+    Gitops,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum FlavorArg {
+    /// Argo CD Applications; sync waves order the Jobs.
+    Argocd,
+    /// Flux Kustomizations, one per stage, chained with dependsOn.
+    Flux,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -142,6 +155,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             branch,
             tag,
             merge_request,
+            flavor,
         } => {
             let event = if tag {
                 Some(Event::Tag)
@@ -155,7 +169,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 target: match target {
                     BuildTarget::Gitlab => Target::Gitlab,
                     BuildTarget::K8s => Target::K8s,
+                    BuildTarget::Gitops => Target::Gitops,
                 },
+                flavor: flavor.map(|f| match f {
+                    FlavorArg::Argocd => plumb_config::Flavor::Argocd,
+                    FlavorArg::Flux => plumb_config::Flavor::Flux,
+                }),
                 output,
                 split,
                 event,

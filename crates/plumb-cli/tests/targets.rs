@@ -168,6 +168,47 @@ fn output_is_deterministic_and_pinned() {
     }
 }
 
+/// All files of a folder, as one text: `=== path` and the contents, sorted by path.
+fn folder_text(dir: &Path) -> String {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(dir)
+                    .expect("under")
+                    .to_string_lossy()
+                    .into_owned();
+                files.push((rel, std::fs::read_to_string(&p).expect("read")));
+            }
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|(p, c)| format!("=== {p}\n{c}"))
+        .collect()
+}
+
+#[test]
+fn gitops_output_is_deterministic_and_pinned() {
+    for flavor in ["argocd", "flux"] {
+        let dir = scratch(&format!("gitops-determinism-{flavor}"));
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        build("examples", "gitops", &a, &["--flavor", flavor]);
+        build("examples", "gitops", &b, &["--flavor", flavor]);
+        let text = folder_text(&a);
+        assert_eq!(text, folder_text(&b), "{flavor}: two builds differ");
+        insta::with_settings!({ snapshot_path => "snapshots/targets", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(format!("examples-gitops-{flavor}"), text);
+        });
+    }
+}
+
 #[test]
 fn a_program_with_errors_writes_nothing() {
     let dir = scratch("errors");
@@ -420,4 +461,159 @@ fn strings_survive_a_yaml_1_1_round_trip() {
         );
     }
     assert_eq!(job["script"], serde_json::json!(["echo on", "a: b"]));
+}
+
+/// Every `kustomization.yaml` folder under `dir`.
+fn kustomize_roots(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "kustomization.yaml") {
+                out.push(d.clone());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_buildable_program_builds_a_gitops_folder_that_kustomize_and_the_models_accept() {
+    let dir = scratch("gitops");
+    let mut rendered = Vec::new();
+    let mut cluster_files = Vec::new();
+    let mut roots = 0;
+    for (i, program) in buildable_programs().iter().enumerate() {
+        for flavor in ["argocd", "flux"] {
+            let out = dir.join(format!("{i}-{flavor}"));
+            build(program, "gitops", &out, &["--flavor", flavor]);
+            assert!(out.join("README.md").exists(), "{program}: no README");
+            for root in kustomize_roots(&out) {
+                roots += 1;
+                let o = Command::new(tool("kubectl"))
+                    .arg("kustomize")
+                    .arg(&root)
+                    .output()
+                    .expect("kubectl");
+                assert!(
+                    o.status.success(),
+                    "{program} {flavor}: kustomize {}: {}",
+                    root.display(),
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                let file = dir.join(format!("rendered-{}.yaml", rendered.len()));
+                std::fs::write(&file, &o.stdout).expect("write");
+                rendered.push(file);
+            }
+            let clusters = out.join("clusters");
+            for env in std::fs::read_dir(&clusters).expect("clusters").flatten() {
+                for f in std::fs::read_dir(env.path()).expect("env").flatten() {
+                    cluster_files.push(f.path());
+                }
+            }
+        }
+    }
+    assert!(roots > 100, "only {roots} kustomizations");
+    let o = Command::new(tool("kubernetes-validate"))
+        .args(["--strict", "--quiet", "-k", "1.33.0"])
+        .args(&rendered)
+        .output()
+        .expect("kubernetes-validate");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = Command::new(tool("node"))
+        .arg(root().join("scripts/node/validate-gitops.mjs"))
+        .args(&cluster_files)
+        .output()
+        .expect("node");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn gitops_environments_flux_chain_and_atomic_replacement() {
+    let dir = scratch("gitops-envs");
+    let project = dir.join("project");
+    std::fs::create_dir_all(&project).expect("dir");
+    std::fs::copy(root().join("examples/web.plumb"), project.join("web.plumb")).expect("copy");
+    std::fs::copy(
+        root().join("examples/common.plumb"),
+        project.join("common.plumb"),
+    )
+    .expect("copy");
+    std::fs::write(
+        project.join("plumb.toml"),
+        "[targets.k8s]\nnamespace = \"ci\"\n[targets.gitops]\nflavor = \"flux\"\nenvironments = [\"staging\", \"production\"]\nsecret_store = \"vault\"\n",
+    )
+    .expect("toml");
+    let out = dir.join("deploy");
+    std::fs::create_dir_all(&out).expect("dir");
+    std::fs::write(out.join("stale.yaml"), "left from an earlier build\n").expect("stale");
+    build(&project.to_string_lossy(), "gitops", &out, &[]);
+    assert!(
+        !out.join("stale.yaml").exists(),
+        "the folder was not replaced as a whole"
+    );
+    for env in ["staging", "production"] {
+        let overlay = std::fs::read_to_string(
+            out.join(format!("apps/web/overlays/{env}/kustomization.yaml")),
+        )
+        .expect("overlay");
+        assert!(
+            overlay.contains(&format!("namespace: ci-{env}")),
+            "{overlay}"
+        );
+        let flux =
+            std::fs::read_to_string(out.join(format!("clusters/{env}/web.yaml"))).expect("flux");
+        assert_eq!(
+            flux.matches("kind: Kustomization").count(),
+            3,
+            "one per stage: {flux}"
+        );
+        assert_eq!(flux.matches("wait: true").count(), 3);
+        assert!(
+            flux.contains(&format!("dependsOn:\n  - name: web-{env}-build")),
+            "{flux}"
+        );
+    }
+    let secrets =
+        std::fs::read_to_string(out.join("apps/web/base/external-secrets.yaml")).expect("secrets");
+    assert!(
+        secrets.contains("name: vault") && secrets.contains("key: DEPLOY_TOKEN"),
+        "{secrets}"
+    );
+    // a failing build leaves the folder as it was
+    let before = std::fs::read_to_string(out.join("README.md")).expect("readme");
+    std::fs::write(project.join("broken.plumb"), "pipeline {").expect("broken");
+    let o = plumb(&[
+        "build",
+        &project.to_string_lossy(),
+        "--target",
+        "gitops",
+        "-o",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(out.join("README.md")).expect("readme"),
+        before
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("plumb-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary folders left behind");
 }

@@ -23,6 +23,21 @@ pub struct K8sJob {
     spec: JobSpec,
 }
 
+impl K8sJob {
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+    /// The `plumb.dev/stage` label.
+    pub fn stage_label(&self) -> &str {
+        self.metadata
+            .labels
+            .0
+            .iter()
+            .find(|(k, _)| k == "plumb.dev/stage")
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "camelCase")]
 struct Metadata {

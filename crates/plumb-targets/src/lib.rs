@@ -9,6 +9,7 @@
 
 pub mod cond;
 pub mod gitlab;
+pub mod gitops;
 pub mod k8s;
 pub mod names;
 pub mod plan;
@@ -22,6 +23,7 @@ use plumb_semantics::{Event, PipelineModel};
 pub enum Target {
     Gitlab,
     K8s,
+    Gitops,
 }
 
 /// One generated file, with its path relative to the output location.
@@ -72,6 +74,7 @@ pub fn build(
     let files = match options.target {
         Target::Gitlab => gitlab::compile(&plans, options.split, &mut warnings)?,
         Target::K8s => k8s::compile(&plans, &options.event, options.config, &mut warnings)?,
+        Target::Gitops => gitops::compile(&plans, options.config, &mut warnings)?,
     };
     warnings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     warnings.dedup();

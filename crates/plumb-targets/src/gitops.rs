@@ -1,0 +1,551 @@
+//! `--target gitops`: a folder to commit to a deploy repository (§8.3).
+//!
+//! ```text
+//! DIR/README.md
+//! DIR/apps/<pipeline>/base/kustomization.yaml
+//! DIR/apps/<pipeline>/base/<job>.yaml                  one Job per file
+//! DIR/apps/<pipeline>/base/external-secrets.yaml       when secrets are used
+//! DIR/apps/<pipeline>/overlays/<env>/kustomization.yaml
+//! DIR/apps/<pipeline>/stages/<env>/<stage>/kustomization.yaml   (flux: one stage's Jobs)
+//! DIR/clusters/<env>/<pipeline>.yaml                   Argo CD Application or Flux Kustomizations
+//! ```
+//!
+//! Every path component that comes from the source is a DNS label ([`path_component`]),
+//! so no name can make a path leave DIR.
+
+use crate::k8s::{self, vault_secret_name, K8sJob};
+use crate::names::{dns_label, path_component};
+use crate::plan::PipelinePlan;
+use crate::yaml::{header, to_yaml, to_yaml_stream, OrderedMap};
+use crate::{BuildError, OutputFile};
+use plumb_config::{Config, Flavor};
+use plumb_diagnostics::Diagnostic;
+use plumb_semantics::{Event, SecretSource, ValueKind};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Used when `targets.gitops.repo_url` is not set (the README says to set it).
+pub const PLACEHOLDER_REPO: &str = "https://git.example.com/CHANGE-ME/deploy.git";
+const DEFAULT_STORE: &str = "vault-backend";
+
+#[derive(Serialize)]
+struct Kustomization {
+    #[serde(rename = "apiVersion")]
+    api_version: &'static str,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
+    resources: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    labels: Vec<LabelSet>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    patches: Vec<Patch>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LabelSet {
+    pairs: OrderedMap<String>,
+    include_selectors: bool,
+    include_templates: bool,
+}
+
+#[derive(Serialize)]
+struct Patch {
+    patch: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalSecret {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: NameOnly,
+    spec: ExternalSecretSpec,
+}
+
+#[derive(Serialize)]
+struct NameOnly {
+    name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalSecretSpec {
+    refresh_interval: &'static str,
+    secret_store_ref: StoreRef,
+    target: SecretTarget,
+    data: Vec<SecretData>,
+}
+
+#[derive(Serialize)]
+struct StoreRef {
+    kind: &'static str,
+    name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretTarget {
+    name: String,
+    creation_policy: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretData {
+    secret_key: String,
+    remote_ref: RemoteRef,
+}
+
+#[derive(Serialize)]
+struct RemoteRef {
+    key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    property: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Application {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Namespaced,
+    spec: ApplicationSpec,
+}
+
+#[derive(Serialize)]
+struct Namespaced {
+    name: String,
+    namespace: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApplicationSpec {
+    project: &'static str,
+    source: AppSource,
+    destination: AppDestination,
+    sync_policy: SyncPolicy,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppSource {
+    #[serde(rename = "repoURL")]
+    repo_url: String,
+    target_revision: &'static str,
+    path: String,
+}
+
+#[derive(Serialize)]
+struct AppDestination {
+    server: &'static str,
+    namespace: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncPolicy {
+    automated: Automated,
+    sync_options: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Automated {
+    prune: bool,
+    self_heal: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FluxKustomization {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Namespaced,
+    spec: FluxSpec,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FluxSpec {
+    interval: &'static str,
+    path: String,
+    prune: bool,
+    wait: bool,
+    timeout: &'static str,
+    source_ref: FluxSourceRef,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    depends_on: Vec<NameOnly>,
+}
+
+#[derive(Serialize)]
+struct FluxSourceRef {
+    kind: &'static str,
+    name: &'static str,
+}
+
+/// The namespace an environment's overlay deploys to.
+fn namespace(config: &Config, env: &str) -> String {
+    match &config.targets.k8s.namespace {
+        Some(ns) => dns_label(&format!("{ns}-{env}")),
+        None => dns_label(env),
+    }
+}
+
+pub fn compile(
+    plans: &[PipelinePlan],
+    config: &Config,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Vec<OutputFile>, BuildError> {
+    let flavor = config.targets.gitops.flavor.unwrap_or(Flavor::Argocd);
+    let envs: Vec<String> = config
+        .targets
+        .gitops
+        .environments
+        .clone()
+        .unwrap_or_else(|| vec!["production".to_string()]);
+    let event = Event::Branch(config.default_branch().to_string());
+    let mut files = Vec::new();
+    let mut seen_pipelines: BTreeMap<String, String> = BTreeMap::new();
+    for p in plans {
+        let dir = path_component(&p.model.name);
+        if let Some(other) = seen_pipelines.insert(dir.clone(), p.model.name.clone()) {
+            return Err(BuildError::Diagnostics(vec![Diagnostic::error(
+                "PL5003",
+                p.model.name_at,
+                format!(
+                    "pipelines `{other}` and `{}` would both be written to apps/{dir}",
+                    p.model.name
+                ),
+            )
+            .with_help("rename one of the pipelines")]));
+        }
+        let jobs = k8s::jobs(std::slice::from_ref(p), &event, config, warnings);
+        files.extend(pipeline_files(p, &dir, &jobs, &envs, flavor, config)?);
+    }
+    files.push(OutputFile {
+        path: "README.md".to_string(),
+        contents: readme(plans, &envs, flavor, config),
+    });
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn pipeline_files(
+    p: &PipelinePlan,
+    dir: &str,
+    jobs: &[K8sJob],
+    envs: &[String],
+    flavor: Flavor,
+    config: &Config,
+) -> Result<Vec<OutputFile>, BuildError> {
+    let head = header(&p.source);
+    let mut files = Vec::new();
+    let base = format!("apps/{dir}/base");
+    let mut resources = Vec::new();
+    let mut by_stage: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for job in jobs {
+        let name = job.name().to_string();
+        let file = format!("{name}.yaml");
+        files.push(OutputFile {
+            path: format!("{base}/{file}"),
+            contents: head.clone() + &to_yaml(job)?,
+        });
+        resources.push(file);
+        by_stage
+            .entry(job.stage_label().to_string())
+            .or_default()
+            .push(name);
+    }
+    let secrets = external_secrets(p, config);
+    if !secrets.is_empty() {
+        files.push(OutputFile {
+            path: format!("{base}/external-secrets.yaml"),
+            contents: head.clone() + &to_yaml_stream(&secrets)?,
+        });
+        resources.push("external-secrets.yaml".to_string());
+    }
+    let base_k = Kustomization {
+        api_version: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        namespace: None,
+        resources,
+        labels: Vec::new(),
+        patches: Vec::new(),
+    };
+    files.push(OutputFile {
+        path: format!("{base}/kustomization.yaml"),
+        contents: head.clone() + &to_yaml(&base_k)?,
+    });
+    let stage_dirs: Vec<(usize, String)> = p
+        .stage_order
+        .iter()
+        .map(|s| (*s, path_component(&p.model.stages[*s].name)))
+        .collect();
+    for env in envs {
+        let env_dir = path_component(env);
+        let overlay = format!("apps/{dir}/overlays/{env_dir}");
+        let mut pairs = OrderedMap::new();
+        pairs.insert("plumb.dev/environment", dns_label(env));
+        let k = Kustomization {
+            api_version: "kustomize.config.k8s.io/v1beta1",
+            kind: "Kustomization",
+            namespace: Some(namespace(config, env)),
+            resources: vec!["../../base".to_string()],
+            labels: vec![LabelSet {
+                pairs,
+                include_selectors: false,
+                include_templates: true,
+            }],
+            patches: Vec::new(),
+        };
+        files.push(OutputFile {
+            path: format!("{overlay}/kustomization.yaml"),
+            contents: head.clone() + &to_yaml(&k)?,
+        });
+        let cluster_file = format!("clusters/{env_dir}/{dir}.yaml");
+        match flavor {
+            Flavor::Argocd => files.push(OutputFile {
+                path: cluster_file,
+                contents: head.clone() + &to_yaml(&application(p, dir, env, &overlay, config))?,
+            }),
+            Flavor::Flux => {
+                let mut objects = Vec::new();
+                for (stage, stage_dir) in &stage_dirs {
+                    let stage_label = dns_label(&p.model.stages[*stage].name);
+                    // this stage's overlay: the environment's overlay minus other stages' Jobs
+                    let keep: &[String] =
+                        by_stage.get(&stage_label).map(Vec::as_slice).unwrap_or(&[]);
+                    let drop: Vec<&K8sJob> = jobs
+                        .iter()
+                        .filter(|j| !keep.iter().any(|k| k == j.name()))
+                        .collect();
+                    let mut patches: Vec<Patch> = drop
+                        .iter()
+                        .map(|j| Patch {
+                            patch: format!("$patch: delete\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {}\n", j.name()),
+                        })
+                        .collect();
+                    // the secrets are applied with the first stage, which every other one waits for
+                    if stage != &p.stage_order[0] {
+                        for s in &secrets {
+                            patches.push(Patch {
+                                patch: format!("$patch: delete\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: {}\n", s.metadata.name),
+                            });
+                        }
+                    }
+                    let k = Kustomization {
+                        api_version: "kustomize.config.k8s.io/v1beta1",
+                        kind: "Kustomization",
+                        namespace: None,
+                        resources: vec![format!("../../../overlays/{env_dir}")],
+                        labels: Vec::new(),
+                        patches,
+                    };
+                    files.push(OutputFile {
+                        path: format!("apps/{dir}/stages/{env_dir}/{stage_dir}/kustomization.yaml"),
+                        contents: head.clone() + &to_yaml(&k)?,
+                    });
+                    objects.push(flux_kustomization(p, dir, env, *stage));
+                }
+                files.push(OutputFile {
+                    path: cluster_file,
+                    contents: head.clone() + &to_yaml_stream(&objects)?,
+                });
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn application(
+    p: &PipelinePlan,
+    dir: &str,
+    env: &str,
+    overlay: &str,
+    config: &Config,
+) -> Application {
+    let _ = p;
+    Application {
+        api_version: "argoproj.io/v1alpha1",
+        kind: "Application",
+        metadata: Namespaced {
+            name: dns_label(&format!("{dir}-{env}")),
+            namespace: "argocd",
+        },
+        spec: ApplicationSpec {
+            project: "default",
+            source: AppSource {
+                repo_url: config
+                    .targets
+                    .gitops
+                    .repo_url
+                    .clone()
+                    .unwrap_or_else(|| PLACEHOLDER_REPO.to_string()),
+                target_revision: "HEAD",
+                path: overlay.to_string(),
+            },
+            destination: AppDestination {
+                server: "https://kubernetes.default.svc",
+                namespace: namespace(config, env),
+            },
+            sync_policy: SyncPolicy {
+                automated: Automated {
+                    prune: true,
+                    self_heal: true,
+                },
+                sync_options: vec!["CreateNamespace=true"],
+            },
+        },
+    }
+}
+
+fn flux_name(dir: &str, env: &str, stage: &str) -> String {
+    dns_label(&format!("{dir}-{env}-{stage}"))
+}
+
+fn flux_kustomization(p: &PipelinePlan, dir: &str, env: &str, stage: usize) -> FluxKustomization {
+    let s = &p.model.stages[stage];
+    let waits_for: Vec<usize> = if s.explicit_after {
+        s.after.iter().map(|(t, _)| *t).collect()
+    } else {
+        // a stage without `after` follows the one declared before it
+        stage.checked_sub(1).into_iter().collect()
+    };
+    FluxKustomization {
+        api_version: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        metadata: Namespaced {
+            name: flux_name(dir, env, &s.name),
+            namespace: "flux-system",
+        },
+        spec: FluxSpec {
+            interval: "10m",
+            path: format!(
+                "./apps/{dir}/stages/{}/{}",
+                path_component(env),
+                path_component(&s.name)
+            ),
+            prune: true,
+            wait: true,
+            timeout: "30m",
+            source_ref: FluxSourceRef {
+                kind: "GitRepository",
+                name: "flux-system",
+            },
+            depends_on: waits_for
+                .into_iter()
+                .map(|t| NameOnly {
+                    name: flux_name(dir, env, &p.model.stages[t].name),
+                })
+                .collect(),
+        },
+    }
+}
+
+/// ExternalSecrets for the secrets the pipeline's jobs use: `vault` secrets into
+/// `<pipeline>-vault`, `ci_variable` secrets into `targets.k8s.secret_name`.
+/// `k8s_secret`s name Secrets that exist already.
+fn external_secrets(p: &PipelinePlan, config: &Config) -> Vec<ExternalSecret> {
+    let store = config
+        .targets
+        .gitops
+        .secret_store
+        .clone()
+        .unwrap_or_else(|| DEFAULT_STORE.to_string());
+    let ci_secret = config
+        .targets
+        .k8s
+        .secret_name
+        .clone()
+        .unwrap_or_else(|| "pipeline-secrets".to_string());
+    let mut vault: BTreeMap<String, SecretData> = BTreeMap::new();
+    let mut ci: BTreeMap<String, SecretData> = BTreeMap::new();
+    for job in p.jobs() {
+        for b in &job.env {
+            let ValueKind::Secret(s) = &b.value.kind else {
+                continue;
+            };
+            match &s.source {
+                SecretSource::Vault { path, field } => {
+                    vault.entry(s.name.clone()).or_insert_with(|| SecretData {
+                        secret_key: s.name.clone(),
+                        remote_ref: RemoteRef {
+                            key: path.clone(),
+                            property: Some(field.clone()),
+                        },
+                    });
+                }
+                SecretSource::CiVariable(n) => {
+                    ci.entry(n.clone()).or_insert_with(|| SecretData {
+                        secret_key: n.clone(),
+                        remote_ref: RemoteRef {
+                            key: n.clone(),
+                            property: None,
+                        },
+                    });
+                }
+                SecretSource::K8sSecret { .. } => {}
+            }
+        }
+    }
+    let make = |name: String, data: BTreeMap<String, SecretData>| ExternalSecret {
+        api_version: "external-secrets.io/v1",
+        kind: "ExternalSecret",
+        metadata: NameOnly { name: name.clone() },
+        spec: ExternalSecretSpec {
+            refresh_interval: "1h",
+            secret_store_ref: StoreRef {
+                kind: "ClusterSecretStore",
+                name: store.clone(),
+            },
+            target: SecretTarget {
+                name,
+                creation_policy: "Owner",
+            },
+            data: data.into_values().collect(),
+        },
+    };
+    let mut out = Vec::new();
+    if !vault.is_empty() {
+        out.push(make(vault_secret_name(&p.model.name), vault));
+    }
+    if !ci.is_empty() {
+        out.push(make(dns_label(&ci_secret), ci));
+    }
+    out
+}
+
+fn readme(plans: &[PipelinePlan], envs: &[String], flavor: Flavor, config: &Config) -> String {
+    let sources: Vec<&str> = plans.iter().map(|p| p.source.as_str()).collect();
+    let mut s = String::new();
+    s.push_str(
+        "<!-- generated by plumb, do not edit; regenerate with `plumb build --target gitops` -->\n",
+    );
+    s.push_str("# Deploy repository layout\n\n");
+    s.push_str(&format!(
+        "Generated by `plumb build --target gitops` from {}.\n\n",
+        sources.join(", ")
+    ));
+    s.push_str("- `apps/<pipeline>/base/`: one Kubernetes Job per file (the jobs that run for a push to the\n  default branch), `external-secrets.yaml` for the secrets they use, and a `kustomization.yaml`.\n");
+    s.push_str("- `apps/<pipeline>/overlays/<environment>/`: sets the namespace and the `plumb.dev/environment` label.\n");
+    match flavor {
+        Flavor::Argocd => s.push_str("- `clusters/<environment>/<pipeline>.yaml`: an Argo CD `Application` that syncs the overlay;\n  the Jobs' `argocd.argoproj.io/sync-wave` annotations order them.\n"),
+        Flavor::Flux => s.push_str("- `apps/<pipeline>/stages/<environment>/<stage>/`: the environment's overlay restricted to one stage.\n- `clusters/<environment>/<pipeline>.yaml`: one Flux `Kustomization` per stage, chained with\n  `dependsOn` and `wait: true`, so a stage starts when the stages it follows have finished.\n"),
+    }
+    s.push_str(&format!("\nEnvironments: {}.\n", envs.join(", ")));
+    if config.targets.gitops.repo_url.is_none() && flavor == Flavor::Argocd {
+        s.push_str(&format!("\n`targets.gitops.repo_url` is not set in plumb.toml: the Applications point at `{PLACEHOLDER_REPO}`.\n"));
+    }
+    s.push_str("\nPipelines:\n\n");
+    for p in plans {
+        s.push_str(&format!(
+            "- `{}` ({} jobs)\n",
+            p.model.name,
+            p.model.jobs.len()
+        ));
+    }
+    s
+}
