@@ -21,7 +21,7 @@ if ! cmp -s scripts/node/package-lock.json scripts/node/node_modules/.installed-
   (cd scripts/node && npm ci --silent --no-audit --no-fund)
   cp scripts/node/package-lock.json scripts/node/node_modules/.installed-lock
 fi
-for tool in check-jsonschema kubernetes-validate kubectl node; do
+for tool in check-jsonschema kubernetes-validate kubectl node git timeout; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing; the tests need it" >&2; exit 1; }
 done
 

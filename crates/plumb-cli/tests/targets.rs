@@ -617,3 +617,82 @@ fn gitops_environments_flux_chain_and_atomic_replacement() {
         .collect();
     assert!(leftovers.is_empty(), "temporary folders left behind");
 }
+
+/// gitlab-ci-local (npm, pinned 4.73.0) reads every compiled `.gitlab-ci.yml` as GitLab
+/// does, offline: it expands `parallel: matrix`, checks `needs` and the schema, and lists
+/// the jobs. It wants a git repository and writes `.gitlab-ci-local/`, so each file gets a
+/// scratch repository.
+#[test]
+fn gitlab_ci_local_lists_the_jobs_of_every_buildable_program() {
+    let bin = root().join("scripts/node/node_modules/.bin/gitlab-ci-local");
+    assert!(
+        bin.exists(),
+        "gitlab-ci-local is not installed: run scripts/test.sh (it runs `npm ci` in scripts/node)"
+    );
+    let programs = buildable_programs();
+    let dir = scratch("gitlab-ci-local");
+    let work: Vec<(usize, String)> = programs.into_iter().enumerate().collect();
+    let chunks: Vec<Vec<(usize, String)>> = work
+        .chunks(work.len().div_ceil(4))
+        .map(|c| c.to_vec())
+        .collect();
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let (dir, bin) = (dir.clone(), bin.clone());
+                s.spawn(move || {
+                    let mut failures = Vec::new();
+                    for (i, program) in chunk {
+                        let repo = dir.join(format!("repo-{i}"));
+                        std::fs::create_dir_all(&repo).expect("repo");
+                        build(&program, "gitlab", &repo.join(".gitlab-ci.yml"), &[]);
+                        let git = |args: &[&str]| {
+                            Command::new("git")
+                                .args(args)
+                                .current_dir(&repo)
+                                .output()
+                                .expect("git");
+                        };
+                        git(&["init", "-q"]);
+                        git(&["add", "-A"]);
+                        git(&[
+                            "-c",
+                            "user.email=ci@plumb.dev",
+                            "-c",
+                            "user.name=plumb",
+                            "commit",
+                            "-qm",
+                            "fixture",
+                        ]);
+                        // `changes:` rules are evaluated against origin's default branch
+                        git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+                        let o = Command::new("timeout")
+                            .args(["-k", "5", "120"])
+                            .arg(&bin)
+                            .arg("--list-json")
+                            .current_dir(&repo)
+                            .output()
+                            .expect("gitlab-ci-local");
+                        let jobs: Result<Vec<serde_json::Value>, _> =
+                            serde_json::from_slice(&o.stdout);
+                        match jobs {
+                            Ok(jobs) if o.status.success() && !jobs.is_empty() => {}
+                            _ => failures.push(format!(
+                                "{program}: {}{}",
+                                String::from_utf8_lossy(&o.stdout),
+                                String::from_utf8_lossy(&o.stderr)
+                            )),
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
