@@ -41,13 +41,14 @@ pub fn run(req: Request) -> Result<ExitCode, CliError> {
     }
     let session = Session::load(std::slice::from_ref(&req.path), config.clone())?;
     let mut problems: Vec<Diagnostic> = Vec::new();
-    for f in session.files.iter().filter(|f| f.requested) {
+    let requested: Vec<&crate::workspace::LoadedFile> =
+        session.files.iter().filter(|f| f.requested).collect();
+    for (f, diags) in requested
+        .iter()
+        .zip(crate::check_in_parallel(&session, &requested))
+    {
         problems.extend(f.load_diagnostics.iter().cloned());
-        problems.extend(
-            plumb_db::check_file(&session.db, session.ws, f.file)
-                .iter()
-                .cloned(),
-        );
+        problems.extend(diags);
     }
     if problems.iter().any(|d| d.severity == Severity::Error) {
         report(&session, &problems)?;

@@ -114,10 +114,8 @@ enum Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // deeply nested input recurses: give the work a large stack (only what is touched
-    // is ever committed), so a hostile file gets a diagnostic rather than a crash
     let worker = std::thread::Builder::new()
-        .stack_size(512 * 1024 * 1024)
+        .stack_size(WORKER_STACK)
         .spawn(move || run(cli));
     let result = match worker {
         Ok(handle) => {
@@ -197,12 +195,15 @@ fn check(
     let session = Session::load(&paths, config)?;
     let mut diags: Vec<Diagnostic> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for f in session.files.iter().filter(|f| f.requested) {
+    let requested: Vec<&workspace::LoadedFile> =
+        session.files.iter().filter(|f| f.requested).collect();
+    let per_file = check_in_parallel(&session, &requested);
+    for (f, file_diags) in requested.iter().zip(per_file) {
         diags.extend(f.load_diagnostics.iter().cloned());
-        for d in plumb_db::check_file(&session.db, session.ws, f.file) {
+        for d in file_diags {
             // an imported definition used by several files is reported once
             if seen.insert((d.code, d.primary.at, d.message.clone())) {
-                diags.push(d.clone());
+                diags.push(d);
             }
         }
     }
@@ -231,6 +232,61 @@ fn check(
 pub(crate) fn use_color(is_terminal: bool) -> bool {
     is_terminal && std::env::var_os("NO_COLOR").is_none()
 }
+
+/// Every requested file's diagnostics, computed on all cores: each worker asks the
+/// queries on its own handle to the shared database (salsa handles are `Send`, and
+/// what one worker computes, the others reuse).
+pub(crate) fn check_in_parallel(
+    session: &Session,
+    files: &[&workspace::LoadedFile],
+) -> Vec<Vec<Diagnostic>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len())
+        .max(1);
+    let ws = session.ws;
+    let mut results: Vec<Option<Vec<Diagnostic>>> = vec![None; files.len()];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let db = session.db.clone();
+                let mine: Vec<(usize, plumb_db::SourceFile)> = files
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % workers == w)
+                    .map(|(i, f)| (i, f.file))
+                    .collect();
+                std::thread::Builder::new()
+                    .stack_size(WORKER_STACK)
+                    .spawn_scoped(scope, move || {
+                        mine.into_iter()
+                            .map(|(i, f)| (i, plumb_db::check_file(&db, ws, f).clone()))
+                            .collect::<Vec<_>>()
+                    })
+            })
+            .collect();
+        for handle in handles {
+            match handle.map(|h| h.join()) {
+                Ok(Ok(done)) => {
+                    for (i, d) in done {
+                        results[i] = Some(d);
+                    }
+                }
+                // a worker that could not start or failed: its files are done here
+                _ => {}
+            }
+        }
+    });
+    results
+        .into_iter()
+        .zip(files)
+        .map(|(r, f)| r.unwrap_or_else(|| plumb_db::check_file(&session.db, ws, f.file).clone()))
+        .collect()
+}
+
+/// Deeply nested input recurses: the work runs on threads with a large stack (only
+/// what is touched is ever committed), so a hostile file gets a diagnostic, not a crash.
+const WORKER_STACK: usize = 512 * 1024 * 1024;
 
 pub(crate) fn load_config(start: &Path) -> Result<Config, CliError> {
     let Some(path) = plumb_config::find_config_file(start) else {

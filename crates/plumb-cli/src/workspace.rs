@@ -5,7 +5,6 @@ use crate::error::CliError;
 use plumb_config::Config;
 use plumb_db::{Database, Origin, SourceFile, Workspace};
 use plumb_diagnostics::{Diagnostic, FileId, FileRange, TextRange};
-use plumb_syntax::ast::Item;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -65,26 +64,24 @@ impl Session {
             }
             let (text, load_diagnostics) = read_source(&path, FileId(files.len() as u32))?;
             let id = FileId(files.len() as u32);
-            // imports of this file, to load next
-            for item in &plumb_syntax::parse(&text).tree.items {
-                if let Item::Import(import) = item {
-                    let target = plumb_db::normalize(
-                        &key.parent().unwrap_or(Path::new("/")).join(&import.path),
-                    );
-                    if !by_path.contains_key(&target) && target.is_file() {
-                        let shown = Path::new(&display)
-                            .parent()
-                            .unwrap_or(Path::new(""))
-                            .join(&import.path);
-                        queue.push((
-                            target,
-                            plumb_db::normalize(&shown).display().to_string(),
-                            false,
-                        ));
-                    }
+            let file = plumb_db::new_file(&db, id, key.clone(), text, Origin::Disk);
+            // the files this one imports are loaded next; the parse that finds them is
+            // the database's own, so it is not repeated when the file is checked
+            for import in &plumb_db::item_tree(&db, file).imports {
+                let target =
+                    plumb_db::normalize(&key.parent().unwrap_or(Path::new("/")).join(&import.path));
+                if !by_path.contains_key(&target) && target.is_file() {
+                    let shown = Path::new(&display)
+                        .parent()
+                        .unwrap_or(Path::new(""))
+                        .join(&import.path);
+                    queue.push((
+                        target,
+                        plumb_db::normalize(&shown).display().to_string(),
+                        false,
+                    ));
                 }
             }
-            let file = plumb_db::new_file(&db, id, key.clone(), text, Origin::Disk);
             by_path.insert(key, files.len());
             files.push(LoadedFile {
                 file,

@@ -7,6 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The newest Kubernetes version whose schemas kubernetes-validate 1.37 ships.
+const KUBERNETES_VERSION: &str = "1.37.0";
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -138,7 +141,7 @@ fn every_buildable_program_passes_the_kubernetes_schemas_for_every_event() {
         }
     }
     let o = Command::new(tool("kubernetes-validate"))
-        .args(["--strict", "--quiet", "-k", "1.33.0"])
+        .args(["--strict", "--quiet", "-k", KUBERNETES_VERSION])
         .args(&files)
         .output()
         .expect("run kubernetes-validate");
@@ -322,7 +325,7 @@ fn hostile_names_are_normalised() {
         );
     }
     let o = Command::new(tool("kubernetes-validate"))
-        .args(["--strict", "--quiet", "-k", "1.33.0"])
+        .args(["--strict", "--quiet", "-k", KUBERNETES_VERSION])
         .arg(&out)
         .output()
         .expect("validate");
@@ -519,7 +522,7 @@ fn every_buildable_program_builds_a_gitops_folder_that_kustomize_and_the_models_
     }
     assert!(roots > 100, "only {roots} kustomizations");
     let o = Command::new(tool("kubernetes-validate"))
-        .args(["--strict", "--quiet", "-k", "1.33.0"])
+        .args(["--strict", "--quiet", "-k", KUBERNETES_VERSION])
         .args(&rendered)
         .output()
         .expect("kubernetes-validate");

@@ -195,7 +195,8 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
                     warnings,
                 ));
             }
-            file.jobs.insert(name, j);
+            // job names are unique within a pipeline, and prefixed when there are several
+            file.jobs.push_new(name, j);
         }
     }
     let source = plans

@@ -61,6 +61,11 @@ impl<V> OrderedMap<V> {
             None => self.0.push((key, value)),
         }
     }
+    /// Appends a key the caller knows is new (no search: for large maps such as the
+    /// jobs of a `.gitlab-ci.yml`, whose names are unique already).
+    pub fn push_new(&mut self, key: impl Into<String>, value: V) {
+        self.0.push((key.into(), value));
+    }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
