@@ -266,14 +266,11 @@ pub(crate) fn check_in_parallel(
             })
             .collect();
         for handle in handles {
-            match handle.map(|h| h.join()) {
-                Ok(Ok(done)) => {
-                    for (i, d) in done {
-                        results[i] = Some(d);
-                    }
+            // a worker that could not start or failed leaves its files to the fallback below
+            if let Ok(Ok(done)) = handle.map(|h| h.join()) {
+                for (i, d) in done {
+                    results[i] = Some(d);
                 }
-                // a worker that could not start or failed: its files are done here
-                _ => {}
             }
         }
     });
