@@ -21,6 +21,8 @@ if ! cmp -s scripts/node/package-lock.json scripts/node/node_modules/.installed-
   (cd scripts/node && npm ci --silent --no-audit --no-fund)
   cp scripts/node/package-lock.json scripts/node/node_modules/.installed-lock
 fi
+# npm 11 skips the install script that makes Microsoft's SARIF validator executable
+chmod u+x scripts/node/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 for tool in check-jsonschema kubernetes-validate kubectl node git timeout; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing; the tests need it" >&2; exit 1; }
 done

@@ -3,6 +3,7 @@
 mod build;
 mod error;
 mod render;
+mod reports;
 mod workspace;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -110,6 +111,12 @@ enum Format {
     Human,
     /// One JSON array of diagnostics, for machines (see the README).
     Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// A GitLab Code Quality report, for the merge-request widget.
+    Gitlab,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
 }
 
 fn main() -> ExitCode {
@@ -212,6 +219,9 @@ fn check(
     let mut out = stdout.lock();
     let written = match format {
         Format::Json => render::json(&session, &diags, &mut out),
+        Format::Sarif => reports::sarif(&session, &diags, &mut out),
+        Format::Gitlab => reports::gitlab(&session, &diags, &mut out),
+        Format::Github => reports::github(&session, &diags, &mut out),
         Format::Human => {
             let color = use_color(std::io::stdout().is_terminal());
             render::human(&session, &diags, color, &mut out)

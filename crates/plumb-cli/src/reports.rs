@@ -1,0 +1,254 @@
+//! Machine-readable reports for CI systems: SARIF 2.1.0, GitLab Code Quality, and
+//! GitHub Actions workflow commands.
+
+use crate::render::Positions;
+use crate::workspace::Session;
+use plumb_diagnostics::{Diagnostic, Severity};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Write;
+
+const INFORMATION_URI: &str = "https://plumb.dev";
+
+/// A fingerprint that stays the same across runs and across edits elsewhere in the
+/// file: it hashes the code, the file, the message and the text under the span (never
+/// line numbers), plus how many identical findings came before it.
+pub fn fingerprints(session: &Session, diags: &[Diagnostic]) -> Vec<String> {
+    let mut seen: HashMap<(String, String, String, String), usize> = HashMap::new();
+    diags
+        .iter()
+        .map(|d| {
+            let text = session.text(d.file());
+            let snippet = text
+                .get(d.primary.at.range.as_range())
+                .unwrap_or("")
+                .to_string();
+            let key = (
+                d.code.to_string(),
+                session.display(d.file()).to_string(),
+                d.message.clone(),
+                snippet,
+            );
+            let n = seen.entry(key.clone()).or_insert(0);
+            *n += 1;
+            let material = format!(
+                "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+                key.0, key.1, key.2, key.3, n
+            );
+            format!(
+                "{:016x}{:016x}",
+                fnv1a(material.as_bytes(), 0xcbf2_9ce4_8422_2325),
+                fnv1a(material.as_bytes(), 0x8422_2325_cbf2_9ce4)
+            )
+        })
+        .collect()
+}
+
+fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
+    let mut h = seed;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn sarif_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+/// SARIF messages are sentences.
+fn sentence(text: &str) -> String {
+    let t = text.trim_end();
+    if t.ends_with(['.', '!', '?']) {
+        t.to_string()
+    } else {
+        format!("{t}.")
+    }
+}
+
+/// SARIF 2.1.0: every rule of the registry in the driver, one result per diagnostic
+/// with its location, related locations (the secondary spans) and fixes.
+pub fn sarif(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> std::io::Result<()> {
+    let mut pos = Positions::new(session);
+    let rules: Vec<&plumb_checks::RuleMeta> =
+        plumb_checks::RULES.iter().map(|r| r.meta()).collect();
+    let rule_index: HashMap<&str, usize> =
+        rules.iter().enumerate().map(|(i, r)| (r.code, i)).collect();
+    let mut region = |at: plumb_diagnostics::FileRange| {
+        let (line, col, end_line, end_col) = pos.span(at);
+        json!({ "startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col })
+    };
+    let location = |session: &Session, at: plumb_diagnostics::FileRange, region: Value| json!({ "physicalLocation": { "artifactLocation": { "uri": uri(session.display(at.file)) }, "region": region } });
+    let prints = fingerprints(session, diags);
+    let results: Vec<Value> = diags
+        .iter()
+        .zip(&prints)
+        .map(|(d, print)| {
+            let mut result = json!({
+                "ruleId": d.code,
+                "level": sarif_level(d.severity),
+                "message": { "text": sentence(&d.message) },
+                "locations": [location(session, d.primary.at, region(d.primary.at))],
+                "partialFingerprints": { "plumbFingerprint/v1": print },
+            });
+            if let Some(i) = rule_index.get(d.code) {
+                result["ruleIndex"] = json!(i);
+            }
+            if !d.secondary.is_empty() {
+                result["relatedLocations"] = Value::Array(
+                    d.secondary
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| {
+                            let mut loc = location(session, l.at, region(l.at));
+                            loc["id"] = json!(i + 1);
+                            loc["message"] = json!({ "text": sentence(&l.message) });
+                            loc
+                        })
+                        .collect(),
+                );
+            }
+            if !d.fixes.is_empty() {
+                result["fixes"] = Value::Array(
+                    d.fixes
+                        .iter()
+                        .map(|f| {
+                            let changes: Vec<Value> = f
+                                .edits
+                                .iter()
+                                .map(|e| {
+                                    json!({
+                                        "artifactLocation": { "uri": uri(session.display(e.at.file)) },
+                                        "replacements": [{ "deletedRegion": region(e.at), "insertedContent": { "text": e.replacement } }],
+                                    })
+                                })
+                                .collect();
+                            json!({ "description": { "text": sentence(&f.title) }, "artifactChanges": changes })
+                        })
+                        .collect(),
+                );
+            }
+            result
+        })
+        .collect();
+    let rules_json: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.code,
+                "name": pascal(r.name),
+                "shortDescription": { "text": sentence(r.summary) },
+                "fullDescription": { "text": sentence(r.explanation) },
+                "help": { "text": format!("Run `plumb explain {}` for the rule's documentation with examples.", r.code) },
+                "helpUri": format!("{INFORMATION_URI}/rules/{}", r.code),
+                "defaultConfiguration": { "level": sarif_level(r.severity) },
+            })
+        })
+        .collect();
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "plumb",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": INFORMATION_URI,
+                "rules": rules_json,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)
+}
+
+/// `image-without-tag` is `ImageWithoutTag` (SARIF rule names are identifiers).
+fn pascal(name: &str) -> String {
+    name.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// A relative URI for a path as shown (forward slashes, spaces escaped).
+fn uri(path: &str) -> String {
+    path.trim_start_matches("./")
+        .replace('\\', "/")
+        .replace('%', "%25")
+        .replace(' ', "%20")
+}
+
+/// GitLab's Code Quality report: exactly `description`, `check_name`, `fingerprint`,
+/// `severity` and `location.path` / `location.lines.begin` for each finding.
+pub fn gitlab(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> std::io::Result<()> {
+    let mut pos = Positions::new(session);
+    let prints = fingerprints(session, diags);
+    let items: Vec<Value> = diags
+        .iter()
+        .zip(prints)
+        .map(|(d, fingerprint)| {
+            let (line, ..) = pos.span(d.primary.at);
+            json!({
+                "description": format!("{}: {}", d.code, d.message),
+                "check_name": d.code,
+                "fingerprint": fingerprint,
+                "severity": match d.severity {
+                    Severity::Error => "critical",
+                    Severity::Warning => "minor",
+                    Severity::Note => "info",
+                },
+                "location": { "path": session.display(d.file()).trim_start_matches("./"), "lines": { "begin": line } },
+            })
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &items)?;
+    writeln!(out)
+}
+
+/// GitHub Actions workflow commands: `::error file=…,line=…::message`.
+pub fn github(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> std::io::Result<()> {
+    let mut pos = Positions::new(session);
+    for d in diags {
+        let (line, col, end_line, end_col) = pos.span(d.primary.at);
+        let command = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "notice",
+        };
+        let mut message = d.message.clone();
+        if let Some(help) = &d.help {
+            message.push_str("\n\nhelp: ");
+            message.push_str(help);
+        }
+        writeln!(
+            out,
+            "::{command} file={},line={line},col={col},endLine={end_line},endColumn={end_col},title={}::{}",
+            escape_property(session.display(d.file()).trim_start_matches("./")),
+            escape_property(&format!("{} {}", d.code, plumb_checks::lookup(d.code).map_or("", |m| m.name))),
+            escape_data(&message)
+        )?;
+    }
+    Ok(())
+}
+
+/// Escaping of a workflow command's message (GitHub's toolkit `escapeData`).
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escaping of a workflow command's property values (`escapeProperty`).
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}

@@ -1,0 +1,190 @@
+//! The CI report formats: SARIF (validated by Microsoft's SARIF validator), GitLab Code
+//! Quality (exactly the documented fields), GitHub workflow commands (their syntax),
+//! and fingerprints that survive unrelated edits.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("root")
+}
+
+fn check(format: &str, paths: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .args(["check", "--format", format])
+        .args(paths)
+        .current_dir(root())
+        .output()
+        .expect("run plumb");
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).expect("utf-8")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("plumb-reports-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    dir
+}
+
+#[test]
+fn sarif_passes_microsofts_validator_without_errors_or_warnings() {
+    let tool = root().join("scripts/node/node_modules/.bin/sarif-multitool");
+    assert!(
+        tool.exists(),
+        "sarif-multitool is not installed: run scripts/test.sh"
+    );
+    let dir = scratch("sarif");
+    let report = dir.join("plumb.sarif");
+    let text = check("sarif", &["fixtures"]);
+    std::fs::write(&report, &text).expect("write");
+    let log: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert!(results.len() > 50, "only {} results", results.len());
+    assert!(
+        results.iter().any(|r| r["relatedLocations"].is_array()),
+        "no related locations"
+    );
+    assert!(results.iter().any(|r| r["fixes"].is_array()), "no fixes");
+    let out = dir.join("validation.sarif");
+    let o = Command::new(&tool)
+        .arg("validate")
+        .arg(&report)
+        .arg("-o")
+        .arg(&out)
+        .current_dir(&dir)
+        .output()
+        .expect("run validator");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let validation: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("json");
+    let findings = validation["runs"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let serious: Vec<String> = findings
+        .iter()
+        .filter(|r| r["level"].as_str() != Some("note") && r["level"].as_str() != Some("none"))
+        .map(|r| format!("{} {}", r["ruleId"], r["message"]))
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "the SARIF validator reports:\n{}",
+        serious.join("\n")
+    );
+}
+
+#[test]
+fn gitlab_report_has_exactly_the_documented_fields() {
+    let text = check("gitlab", &["fixtures"]);
+    let items: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
+    assert!(items.len() > 50);
+    for item in &items {
+        let obj = item.as_object().expect("object");
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "check_name",
+                "description",
+                "fingerprint",
+                "location",
+                "severity"
+            ],
+            "{item}"
+        );
+        let location = obj["location"].as_object().expect("location");
+        let mut lkeys: Vec<&str> = location.keys().map(String::as_str).collect();
+        lkeys.sort();
+        assert_eq!(lkeys, ["lines", "path"]);
+        let lines = location["lines"].as_object().expect("lines");
+        assert_eq!(lines.keys().collect::<Vec<_>>(), ["begin"]);
+        assert!(lines["begin"].as_u64().is_some_and(|l| l >= 1));
+        assert!(["info", "minor", "major", "critical", "blocker"]
+            .contains(&obj["severity"].as_str().expect("severity")));
+        assert!(obj["description"].as_str().is_some_and(|s| !s.is_empty()));
+        assert!(!location["path"].as_str().expect("path").starts_with('/'));
+    }
+    let prints: std::collections::HashSet<&str> = items
+        .iter()
+        .map(|i| i["fingerprint"].as_str().expect("fp"))
+        .collect();
+    assert_eq!(prints.len(), items.len(), "fingerprints are not unique");
+}
+
+#[test]
+fn github_lines_are_workflow_commands() {
+    let text = check("github", &["fixtures"]);
+    let mut n = 0;
+    for line in text.lines() {
+        n += 1;
+        let rest = ["::error ", "::warning ", "::notice "]
+            .iter()
+            .find_map(|p| line.strip_prefix(p))
+            .unwrap_or_else(|| panic!("not a command: {line}"));
+        let (props, message) = rest
+            .split_once("::")
+            .unwrap_or_else(|| panic!("no message: {line}"));
+        assert!(!message.is_empty() && !message.contains('\n'));
+        let keys: Vec<&str> = props
+            .split(',')
+            .map(|p| p.split_once('=').expect("key=value").0)
+            .collect();
+        assert_eq!(
+            keys,
+            ["file", "line", "col", "endLine", "endColumn", "title"],
+            "{line}"
+        );
+        for p in props.split(',') {
+            let value = p.split_once('=').expect("kv").1;
+            assert!(!value.contains(':'), "unescaped `:` in a property: {line}");
+        }
+    }
+    assert!(n > 50);
+}
+
+#[test]
+fn fingerprints_survive_unrelated_edits_and_reruns() {
+    let dir = scratch("fingerprints");
+    let src = root().join("fixtures/graph/two_job_cycle.plumb");
+    let text = std::fs::read_to_string(&src).expect("read");
+    let file = dir.join("main.plumb");
+    std::fs::write(&file, &text).expect("write");
+    let f = file.to_string_lossy().into_owned();
+    let prints = |s: &str| -> Vec<String> {
+        let items: Vec<serde_json::Value> = serde_json::from_str(s).expect("json");
+        items
+            .iter()
+            .map(|i| i["fingerprint"].as_str().expect("fp").to_string())
+            .collect()
+    };
+    let first = prints(&check("gitlab", &[&f]));
+    assert_eq!(
+        first,
+        prints(&check("gitlab", &[&f])),
+        "a rerun changed the fingerprints"
+    );
+    std::fs::write(
+        &file,
+        format!("# a new comment\n\nlet unrelated = \"x\"\n{text}"),
+    )
+    .expect("write");
+    assert_eq!(
+        first,
+        prints(&check("gitlab", &[&f])),
+        "an unrelated edit changed the fingerprints"
+    );
+}
