@@ -1,5 +1,6 @@
 //! `plumb build`: check, compile, write atomically.
 
+use crate::drift;
 use crate::error::CliError;
 use crate::render;
 use crate::workspace::Session;
@@ -17,6 +18,8 @@ pub struct Request {
     pub split: bool,
     pub event: Option<Event>,
     pub flavor: Option<plumb_config::Flavor>,
+    /// Compare with the committed output instead of writing.
+    pub check: bool,
 }
 
 pub fn run(req: Request) -> Result<ExitCode, CliError> {
@@ -98,6 +101,14 @@ pub fn run(req: Request) -> Result<ExitCode, CliError> {
     warnings.extend(build.warnings);
     if !warnings.is_empty() {
         report(&session, &warnings)?;
+    }
+    if req.check {
+        let out = req
+            .output
+            .as_deref()
+            .expect("clap requires -o with --check");
+        let folder = req.target == Target::Gitops || req.split;
+        return drift::compare(out, &build.files, folder);
     }
     match &req.output {
         None => {

@@ -1,6 +1,7 @@
 //! `plumb`: check, explain and list the rules of Plumb pipelines.
 
 mod build;
+mod drift;
 mod error;
 mod render;
 mod reports;
@@ -74,6 +75,10 @@ enum Command {
         /// k8s: the Jobs for a merge request.
         #[arg(long)]
         merge_request: bool,
+        /// Compile in memory and compare with what -o holds: exit 1 with a unified diff
+        /// when the committed output differs from what the sources give, or is missing.
+        #[arg(long, requires = "output")]
+        check: bool,
         /// gitops: Argo CD or Flux (default: plumb.toml's targets.gitops.flavor, else argocd).
         #[arg(long, value_enum)]
         flavor: Option<FlavorArg>,
@@ -161,6 +166,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             tag,
             merge_request,
             flavor,
+            check,
         } => {
             let event = if tag {
                 Some(Event::Tag)
@@ -176,6 +182,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     BuildTarget::K8s => Target::K8s,
                     BuildTarget::Gitops => Target::Gitops,
                 },
+                check,
                 flavor: flavor.map(|f| match f {
                     FlavorArg::Argocd => plumb_config::Flavor::Argocd,
                     FlavorArg::Flux => plumb_config::Flavor::Flux,

@@ -1,0 +1,115 @@
+//! `plumb build --check`: is the committed output what the sources give?
+
+use crate::error::CliError;
+use plumb_targets::OutputFile;
+use similar::TextDiff;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Compares the expected files with what `out` holds (a file, or a folder when
+/// `folder`), prints a unified diff of every difference, and says how to fix it.
+pub fn compare(out: &Path, expected: &[OutputFile], folder: bool) -> Result<ExitCode, CliError> {
+    let mut diff = String::new();
+    let mut problems = 0;
+    if folder {
+        if !out.is_dir() {
+            eprintln!("plumb build --check: `{}` does not exist; generate it with the same command without --check", out.display());
+            return Ok(ExitCode::from(1));
+        }
+        let mut expected_paths = BTreeSet::new();
+        for f in expected {
+            expected_paths.insert(f.path.clone());
+            let actual = std::fs::read_to_string(out.join(&f.path)).ok();
+            problems += diff_one(
+                &mut diff,
+                &format!("{}/{}", out.display(), f.path),
+                actual.as_deref(),
+                Some(&f.contents),
+            );
+        }
+        for stale in files_under(out)
+            .into_iter()
+            .filter(|p| !expected_paths.contains(p))
+        {
+            let actual = std::fs::read_to_string(out.join(&stale)).ok();
+            problems += diff_one(
+                &mut diff,
+                &format!("{}/{stale}", out.display()),
+                actual.as_deref(),
+                None,
+            );
+        }
+    } else {
+        let text: String = expected.iter().map(|f| f.contents.as_str()).collect();
+        let actual = std::fs::read_to_string(out).ok();
+        if actual.is_none() {
+            eprintln!("plumb build --check: `{}` does not exist; generate it with the same command without --check", out.display());
+            return Ok(ExitCode::from(1));
+        }
+        problems += diff_one(
+            &mut diff,
+            &out.display().to_string(),
+            actual.as_deref(),
+            Some(&text),
+        );
+    }
+    if problems == 0 {
+        eprintln!("plumb build --check: `{}` is up to date", out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    std::io::stdout()
+        .write_all(diff.as_bytes())
+        .map_err(|e| CliError::Output(e.to_string()))?;
+    eprintln!(
+        "plumb build --check: {problems} file{} in `{}` {} from what the sources give; regenerate with the same command without --check (generated files are not edited by hand)",
+        if problems == 1 { "" } else { "s" },
+        if problems == 1 { "differs" } else { "differ" },
+        out.display()
+    );
+    Ok(ExitCode::from(1))
+}
+
+/// Appends the unified diff of one file (`None`: absent); returns 1 when they differ.
+fn diff_one(out: &mut String, name: &str, actual: Option<&str>, expected: Option<&str>) -> usize {
+    if actual == expected {
+        return 0;
+    }
+    let (old_name, new_name) = match (actual, expected) {
+        (None, _) => ("/dev/null".to_string(), format!("b/{name}")),
+        (_, None) => (format!("a/{name}"), "/dev/null".to_string()),
+        _ => (format!("a/{name}"), format!("b/{name}")),
+    };
+    let a = actual.unwrap_or("");
+    let b = expected.unwrap_or("");
+    out.push_str(
+        &TextDiff::from_lines(a, b)
+            .unified_diff()
+            .context_radius(3)
+            .header(&old_name, &new_name)
+            .to_string(),
+    );
+    1
+}
+
+/// Files below a folder, as relative paths with `/`.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(dir) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out.sort();
+    out
+}

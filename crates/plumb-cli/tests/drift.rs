@@ -1,0 +1,115 @@
+//! `plumb build --check`: unchanged output passes, hand-edited or missing output fails
+//! with a diff, for files and folders.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("root")
+}
+
+fn plumb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run plumb")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("plumb-drift-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    dir
+}
+
+#[test]
+fn a_file_that_matches_passes_and_a_hand_edit_fails_with_a_diff() {
+    for target in ["gitlab", "k8s"] {
+        let dir = scratch(target);
+        let out = dir.join("out.yml");
+        let o = out.to_string_lossy().into_owned();
+        assert!(plumb(&["build", "examples", "--target", target, "-o", &o])
+            .status
+            .success());
+        let unchanged = plumb(&["build", "examples", "--target", target, "-o", &o, "--check"]);
+        assert_eq!(
+            unchanged.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&unchanged.stderr)
+        );
+        assert!(unchanged.stdout.is_empty());
+        let text = std::fs::read_to_string(&out).expect("read");
+        std::fs::write(&out, text.replacen("image: ", "image:  ", 1)).expect("edit");
+        let edited = plumb(&["build", "examples", "--target", target, "-o", &o, "--check"]);
+        assert_eq!(edited.status.code(), Some(1));
+        let diff = String::from_utf8_lossy(&edited.stdout);
+        assert!(
+            diff.contains("--- a/") && diff.contains("+++ b/") && diff.contains("@@"),
+            "{diff}"
+        );
+        assert!(
+            diff.lines()
+                .any(|l| l.starts_with("-") && l.contains("image:  ")),
+            "{diff}"
+        );
+        assert!(String::from_utf8_lossy(&edited.stderr).contains("without --check"));
+        // --check never writes
+        assert!(std::fs::read_to_string(&out)
+            .expect("read")
+            .contains("image:  "));
+    }
+}
+
+#[test]
+fn missing_output_fails() {
+    let dir = scratch("missing");
+    let o = dir.join("nothing.yml").to_string_lossy().into_owned();
+    let r = plumb(&[
+        "build", "examples", "--target", "gitlab", "-o", &o, "--check",
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("does not exist"));
+    assert!(!dir.join("nothing.yml").exists());
+    let folder = dir.join("deploy").to_string_lossy().into_owned();
+    let r = plumb(&[
+        "build", "examples", "--target", "gitops", "-o", &folder, "--check",
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+}
+
+#[test]
+fn a_folder_with_a_stale_or_edited_file_fails() {
+    let dir = scratch("folder");
+    let deploy = dir.join("deploy");
+    let d = deploy.to_string_lossy().into_owned();
+    assert!(
+        plumb(&["build", "examples", "--target", "gitops", "-o", &d])
+            .status
+            .success()
+    );
+    assert_eq!(
+        plumb(&["build", "examples", "--target", "gitops", "-o", &d, "--check"])
+            .status
+            .code(),
+        Some(0)
+    );
+    std::fs::write(deploy.join("apps/web/base/extra.yaml"), "kind: ConfigMap\n").expect("stale");
+    let stale = plumb(&[
+        "build", "examples", "--target", "gitops", "-o", &d, "--check",
+    ]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&stale.stdout).contains("+++ /dev/null"));
+    std::fs::remove_file(deploy.join("apps/web/base/extra.yaml")).expect("rm");
+    std::fs::remove_file(deploy.join("README.md")).expect("rm");
+    let missing = plumb(&[
+        "build", "examples", "--target", "gitops", "-o", &d, "--check",
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains("--- /dev/null"));
+}
