@@ -23,7 +23,12 @@ if ! cmp -s scripts/node/package-lock.json scripts/node/node_modules/.installed-
 fi
 # npm 11 skips the install script that makes Microsoft's SARIF validator executable
 chmod u+x scripts/node/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
-for tool in check-jsonschema kubernetes-validate kubectl node git timeout; do
+# Graphviz renders `plumb graph` output in the tests
+if ! command -v dot >/dev/null; then
+  (apt-get install -y -q graphviz >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q graphviz >/dev/null; }) \
+    || { echo "error: cannot install graphviz (apt-get)" >&2; exit 1; }
+fi
+for tool in check-jsonschema kubernetes-validate kubectl node git timeout dot; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing; the tests need it" >&2; exit 1; }
 done
 
@@ -51,8 +56,13 @@ else
   echo "NOTE: conformance suite not found at $conformance; it was NOT run (set PLUMB_CONFORMANCE to run it)" >&2
 fi
 
-step "plumb check examples/ (dogfood)"
+step "plumb check examples/ and plumb build --check (dogfood)"
 target/release/plumb check examples/
+target/release/plumb build examples --target gitlab -o examples/generated/.gitlab-ci.yml --check
+
+step "integration files"
+check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci integrations/gitlab/plumb.gitlab-ci.yml
+.venv/bin/python -c "import yaml, sys; hooks = yaml.safe_load(open('.pre-commit-hooks.yaml')); assert all({'id', 'name', 'entry', 'language'} <= set(h) for h in hooks), hooks; print(len(hooks), 'pre-commit hooks')"
 
 echo
 echo "all tests passed"

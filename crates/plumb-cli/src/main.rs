@@ -83,6 +83,14 @@ enum Command {
         #[arg(long, value_enum)]
         flavor: Option<FlavorArg>,
     },
+    /// Draw the stage and job graph: stages as clusters, needs as edges, problem jobs
+    /// and dependency cycles in red. Render DOT with Graphviz (`dot -Tpng`).
+    Graph {
+        /// A file or a folder of .plumb files.
+        path: PathBuf,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
     /// Print the documentation of a rule, with a failing and a fixed example.
     Explain {
         /// A code such as PL3001, or a rule name such as image-without-tag.
@@ -100,6 +108,14 @@ enum BuildTarget {
     K8s,
     /// A deploy-repository folder: kustomize bases and overlays, Argo CD or Flux (§8.3).
     Gitops,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// A Mermaid flowchart (renders in GitLab and GitHub Markdown).
+    Mermaid,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -192,6 +208,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 event,
             })
         }
+        Command::Graph { path, format } => graph(path, format),
         Command::Explain { code } => explain(&code),
         Command::Rules => rules(),
     }
@@ -318,6 +335,35 @@ pub(crate) fn load_config(start: &Path) -> Result<Config, CliError> {
         span: e.span.map(Into::into),
         src: NamedSource::new(path.display().to_string(), text),
     })
+}
+
+fn graph(path: PathBuf, format: GraphFormat) -> Result<ExitCode, CliError> {
+    let config = load_config(&path)?;
+    let session = Session::load(std::slice::from_ref(&path), config)?;
+    let requested: Vec<&workspace::LoadedFile> =
+        session.files.iter().filter(|f| f.requested).collect();
+    let diags: Vec<Diagnostic> = check_in_parallel(&session, &requested)
+        .into_iter()
+        .flatten()
+        .collect();
+    let plans: Vec<plumb_targets::plan::PipelinePlan> = requested
+        .iter()
+        .flat_map(|f| {
+            let analysis = plumb_db::analyze(&session.db, session.ws, f.file);
+            analysis
+                .model
+                .pipelines
+                .iter()
+                .map(move |p| plumb_targets::plan::PipelinePlan::new(p, f.display.clone()))
+        })
+        .collect();
+    let problems = plumb_targets::graph::Problems::new(&diags);
+    let text = match format {
+        GraphFormat::Dot => plumb_targets::graph::dot(&plans, &problems),
+        GraphFormat::Mermaid => plumb_targets::graph::mermaid(&plans, &problems),
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn explain(code: &str) -> Result<ExitCode, CliError> {

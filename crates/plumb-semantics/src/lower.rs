@@ -766,6 +766,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 model.jobs.push(JobModel {
                     name: j.name.text.clone(),
                     name_at: at,
+                    range: self.at(j.range),
                     stage: si,
                     template: None,
                     fields: BTreeMap::new(),
@@ -899,6 +900,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         JobModel {
             name: job.name.text.clone(),
             name_at: ctx.at(job.name.range),
+            range: ctx.at(job.range),
             stage: 0,
             template,
             fields,

@@ -85,6 +85,8 @@ pub struct Need {
 pub struct JobModel {
     pub name: String,
     pub name_at: FileRange,
+    /// The whole `job … { … }`.
+    pub range: FileRange,
     pub stage: usize,
     /// `from T(…)`: the template's name at the use.
     pub template: Option<(String, FileRange)>,

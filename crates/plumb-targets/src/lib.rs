@@ -10,6 +10,7 @@
 pub mod cond;
 pub mod gitlab;
 pub mod gitops;
+pub mod graph;
 pub mod k8s;
 pub mod names;
 pub mod plan;
