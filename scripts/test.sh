@@ -58,6 +58,7 @@ fi
 
 step "plumb check examples/ and plumb build --check (dogfood)"
 target/release/plumb check examples/
+target/release/plumb fmt --check examples/
 target/release/plumb build examples --target gitlab -o examples/generated/.gitlab-ci.yml --check
 
 step "integration files"

@@ -83,6 +83,17 @@ enum Command {
         #[arg(long, value_enum)]
         flavor: Option<FlavorArg>,
     },
+    /// Format .plumb files in the one canonical layout, keeping every comment.
+    ///
+    /// A file with syntax errors is left untouched (status 1). Files are rewritten
+    /// atomically, and only when they change.
+    Fmt {
+        /// Files or folders (every *.plumb file below them). Default: the current folder.
+        paths: Vec<PathBuf>,
+        /// Change nothing: list the files that would change, and exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+    },
     /// Draw the stage and job graph: stages as clusters, needs as edges, problem jobs
     /// and dependency cycles in red. Render DOT with Graphviz (`dot -Tpng`).
     Graph {
@@ -209,6 +220,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             })
         }
         Command::Graph { path, format } => graph(path, format),
+        Command::Fmt { paths, check } => fmt(paths, check),
         Command::Explain { code } => explain(&code),
         Command::Rules => rules(),
     }
@@ -334,6 +346,50 @@ pub(crate) fn load_config(start: &Path) -> Result<Config, CliError> {
         message: e.message,
         span: e.span.map(Into::into),
         src: NamedSource::new(path.display().to_string(), text),
+    })
+}
+
+fn fmt(mut paths: Vec<PathBuf>, check: bool) -> Result<ExitCode, CliError> {
+    if paths.is_empty() {
+        paths.push(PathBuf::from("."));
+    }
+    let files = workspace::plumb_files(&paths)?;
+    let (mut changed, mut refused) = (0, 0);
+    for (path, shown) in &files {
+        let text = std::fs::read_to_string(path).map_err(|e| CliError::Io {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        match plumb_fmt::format(&text) {
+            Err(plumb_fmt::HasSyntaxErrors(n)) => {
+                refused += 1;
+                eprintln!(
+                    "{shown}: not formatted: {n} syntax error{} (see `plumb check {shown}`)",
+                    if n == 1 { "" } else { "s" }
+                );
+            }
+            Ok(formatted) if formatted != text => {
+                changed += 1;
+                if check {
+                    println!("{shown}");
+                } else {
+                    build::write_atomically(path, &formatted)?;
+                    eprintln!("formatted {shown}");
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    if check && changed > 0 {
+        eprintln!(
+            "{changed} file{} would be reformatted; run `plumb fmt`",
+            if changed == 1 { "" } else { "s" }
+        );
+    }
+    Ok(if refused > 0 || (check && changed > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

@@ -103,6 +103,16 @@ impl Session {
     }
 }
 
+/// The `*.plumb` files that paths name (files, or folders searched recursively), with
+/// their paths as shown to the user.
+pub fn plumb_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, CliError> {
+    let mut out = Vec::new();
+    for p in paths {
+        collect(p, &mut out)?;
+    }
+    Ok(out)
+}
+
 fn absolute(path: &Path) -> PathBuf {
     let abs = std::fs::canonicalize(path)
         .unwrap_or_else(|_| std::env::current_dir().unwrap_or_default().join(path));

@@ -1,0 +1,93 @@
+//! `plumb fmt`: every fixture and example is formatted already; a file with syntax
+//! errors is left untouched; `--check` lists what would change.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("root")
+}
+
+fn plumb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run plumb")
+}
+
+#[test]
+fn fixtures_and_examples_are_formatted() {
+    let mut paths = vec!["examples".to_string()];
+    let mut dirs = vec![root().join("fixtures")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "plumb") {
+                let text = std::fs::read_to_string(&p).expect("read");
+                if !plumb_syntax::parse(&text).errors.is_empty() {
+                    continue; // a syntax fixture: nothing to format
+                }
+                paths.push(
+                    p.strip_prefix(root())
+                        .expect("under")
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    let mut args = vec!["fmt", "--check"];
+    args.extend(paths.iter().map(String::as_str));
+    let o = plumb(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "would change:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn check_lists_files_and_fmt_rewrites_them_but_never_a_broken_one() {
+    let dir = std::env::temp_dir().join(format!("plumb-fmt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ugly = dir.join("ugly.plumb");
+    let broken = dir.join("broken.plumb");
+    std::fs::write(&ugly, "let   a=\"x\"  # keep me\n").expect("write");
+    std::fs::write(&broken, "let a = \n pipeline {").expect("write");
+    let d = dir.to_string_lossy().into_owned();
+    let check = plumb(&["fmt", "--check", &d]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("ugly.plumb"));
+    assert_eq!(
+        std::fs::read_to_string(&ugly).expect("read"),
+        "let   a=\"x\"  # keep me\n",
+        "--check wrote"
+    );
+    let fmt = plumb(&["fmt", &d]);
+    assert_eq!(
+        fmt.status.code(),
+        Some(1),
+        "a file was refused, so the status is 1"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&ugly).expect("read"),
+        "let a = \"x\"  # keep me\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&broken).expect("read"),
+        "let a = \n pipeline {",
+        "a broken file was touched"
+    );
+    assert!(String::from_utf8_lossy(&fmt.stderr).contains("syntax error"));
+    let leftovers = std::fs::read_dir(&dir).expect("dir").count();
+    assert_eq!(leftovers, 2, "a temporary file was left behind");
+}

@@ -1,0 +1,620 @@
+//! `plumb fmt`: one canonical layout for Plumb sources.
+//!
+//! - Two-space indentation; one item, member or field per line.
+//! - A body or record that fits on one short line, holds at most three fields, and has
+//!   no comment inside stays on one line: `{ image = go, run = ["make"] }`.
+//! - In a multi-line body the `=` of the fields are aligned.
+//! - Lists stay on one line when they fit in 100 columns; otherwise one element per
+//!   line, each with a trailing comma.
+//! - Strings (block strings included), numbers, durations and sizes are kept verbatim.
+//! - Every comment is kept: on its own line before the node it preceded, or at the end
+//!   of the line it ended. One blank line between items or fields is kept where the
+//!   source had one or more.
+//!
+//! A file with syntax errors is refused: the formatter never guesses.
+
+use plumb_syntax::ast::*;
+use plumb_syntax::{Comment, TextRange};
+
+/// Lines longer than this are broken (lists, records).
+const WIDTH: usize = 100;
+/// A body is kept on one line only when that line is at most this long.
+const SHORT_BODY: usize = 80;
+const SHORT_BODY_FIELDS: usize = 3;
+
+/// Why a file cannot be formatted.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HasSyntaxErrors(pub usize);
+
+/// The formatted text of a source file.
+pub fn format(src: &str) -> Result<String, HasSyntaxErrors> {
+    let parse = plumb_syntax::parse(src);
+    if !parse.errors.is_empty() {
+        return Err(HasSyntaxErrors(parse.errors.len()));
+    }
+    let mut p = Printer {
+        src,
+        comments: &parse.comments,
+        next_comment: 0,
+        out: String::with_capacity(src.len() + 64),
+        indent: 0,
+    };
+    p.file(&parse.tree);
+    Ok(p.out)
+}
+
+struct Printer<'a> {
+    src: &'a str,
+    comments: &'a [Comment],
+    next_comment: usize,
+    out: String,
+    indent: usize,
+}
+
+fn prec(e: &Expr) -> u8 {
+    match &e.kind {
+        ExprKind::Binary(BinOp::Or, ..) => 1,
+        ExprKind::Binary(BinOp::And, ..) => 2,
+        ExprKind::Binary(..) => 3,
+        ExprKind::Not(_) => 4,
+        _ => 5,
+    }
+}
+
+impl<'a> Printer<'a> {
+    fn text(&self, r: TextRange) -> &'a str {
+        &self.src[r.as_range()]
+    }
+
+    fn newline(&mut self) {
+        while self.out.ends_with(' ') {
+            self.out.pop();
+        }
+        self.out.push('\n');
+        for _ in 0..self.indent {
+            self.out.push_str("  ");
+        }
+    }
+
+    /// Ends the current line (if it has content) and starts a new one at the indent.
+    fn line(&mut self) {
+        let current = self.out.rsplit('\n').next().unwrap_or("");
+        if !current.trim().is_empty() {
+            self.newline();
+        } else {
+            // re-indent an empty line
+            let keep = self.out.len() - current.len();
+            self.out.truncate(keep);
+            for _ in 0..self.indent {
+                self.out.push_str("  ");
+            }
+        }
+    }
+
+    fn blank_line(&mut self) {
+        self.line();
+        let current_len = self.out.rsplit('\n').next().map_or(0, str::len);
+        let keep = self.out.len() - current_len;
+        self.out.truncate(keep);
+        if !self.out.ends_with("\n\n") && !self.out.is_empty() {
+            self.out.push('\n');
+        }
+        for _ in 0..self.indent {
+            self.out.push_str("  ");
+        }
+    }
+
+    /// Whether the source has a blank line between `a` and `b`.
+    fn blank_between(&self, a: usize, b: usize) -> bool {
+        let between = &self.src[a.min(b)..b];
+        between.split('\n').skip(1).collect::<Vec<_>>().len() >= 2
+            && between
+                .split('\n')
+                .skip(1)
+                .take_while(|_| true)
+                .any(|l| l.trim().is_empty())
+    }
+
+    fn has_comment_in(&self, r: TextRange) -> bool {
+        self.comments[self.next_comment..]
+            .iter()
+            .any(|c| c.range.start >= r.start && c.range.start < r.end)
+    }
+
+    /// A comment that ends the line of the code before it (`last_end`) stays at the
+    /// end of that line.
+    fn trailing_comment(&mut self, last_end: usize, pos: usize) {
+        if let Some(c) = self.comments.get(self.next_comment) {
+            let start = c.range.start as usize;
+            if start < pos
+                && last_end > 0
+                && start >= last_end
+                && !self.src[last_end..start].contains('\n')
+            {
+                self.next_comment += 1;
+                while self.out.ends_with(' ') {
+                    self.out.pop();
+                }
+                self.out.push_str("  #");
+                self.out.push_str(c.text.trim_end());
+            }
+        }
+    }
+
+    /// The comments on their own lines before `pos`, printed from the current (empty)
+    /// line on; blank lines between them are kept, and the node follows right after.
+    fn leading_comments(&mut self, pos: usize) {
+        let mut prev: Option<usize> = None;
+        while let Some(c) = self.comments.get(self.next_comment) {
+            if c.range.start as usize >= pos {
+                break;
+            }
+            self.next_comment += 1;
+            if let Some(prev_end) = prev {
+                if self.blank_between(prev_end, c.range.start as usize) {
+                    self.blank_line();
+                } else {
+                    self.line();
+                }
+            }
+            self.out.push('#');
+            self.out.push_str(c.text.trim_end());
+            prev = Some(c.range.end as usize);
+        }
+        if let Some(prev_end) = prev {
+            if pos <= self.src.len() && self.blank_between(prev_end, pos) {
+                self.blank_line();
+            } else {
+                self.line();
+            }
+        }
+    }
+
+    /// Everything between the previous node (ending at `last_end`) and the next one (at
+    /// `pos`): a trailing comment, the separator (`blank`: a blank line), the leading
+    /// comments.
+    fn between(&mut self, last_end: usize, pos: usize, blank: bool) {
+        self.trailing_comment(last_end, pos);
+        if blank {
+            self.blank_line();
+        } else {
+            self.line();
+        }
+        self.leading_comments(pos);
+    }
+
+    /// Before a closing bracket: a trailing comment, then comments on their own lines.
+    fn closing(&mut self, last_end: usize, end: usize) {
+        self.trailing_comment(last_end, end);
+        if self
+            .comments
+            .get(self.next_comment)
+            .is_some_and(|c| (c.range.start as usize) < end)
+        {
+            self.line();
+            self.leading_comments(end);
+        }
+    }
+
+    fn file(&mut self, f: &SourceFile) {
+        let mut last_end = 0usize;
+        for (i, item) in f.items.iter().enumerate() {
+            let start = item.range().start as usize;
+            if i == 0 {
+                self.leading_comments(start);
+            } else {
+                let separate = !matches!(
+                    (&f.items[i - 1], item),
+                    (Item::Import(_), Item::Import(_))
+                        | (Item::Let(_), Item::Let(_))
+                        | (Item::Secret(_), Item::Secret(_))
+                );
+                let blank = separate
+                    || self.blank_between(last_end, self.first_comment_or(start, last_end));
+                self.between(last_end, start, blank);
+            }
+            self.item(item);
+            last_end = item.range().end as usize;
+        }
+        if f.items.is_empty() {
+            self.leading_comments(self.src.len() + 1);
+        } else {
+            self.trailing_comment(last_end, self.src.len() + 1);
+            if self.next_comment < self.comments.len() {
+                let next = self.comments[self.next_comment].range.start as usize;
+                if self.blank_between(last_end, next) {
+                    self.blank_line();
+                } else {
+                    self.line();
+                }
+                self.leading_comments(self.src.len() + 1);
+            }
+        }
+        while self.out.ends_with(' ') || self.out.ends_with('\n') {
+            self.out.pop();
+        }
+        if !self.out.is_empty() {
+            self.out.push('\n');
+        }
+        while self.out.starts_with('\n') {
+            self.out.remove(0);
+        }
+    }
+
+    /// Where the next node's leading comments start (or the node itself), to see
+    /// whether the source set it apart with a blank line.
+    fn first_comment_or(&self, pos: usize, last_end: usize) -> usize {
+        self.comments[self.next_comment..]
+            .iter()
+            .find(|c| {
+                (c.range.start as usize) < pos
+                    && self.src[last_end..c.range.start as usize].contains('\n')
+            })
+            .map_or(pos, |c| c.range.start as usize)
+    }
+
+    fn item(&mut self, item: &Item) {
+        match item {
+            Item::Import(i) => {
+                self.out.push_str("import ");
+                self.out.push_str(self.text(i.path_range));
+                if let Some(a) = &i.alias {
+                    self.out.push_str(" as ");
+                    self.out.push_str(&a.text);
+                }
+            }
+            Item::Let(l) => self.let_(l),
+            Item::Secret(s) => {
+                self.out
+                    .push_str(&format!("secret {} = {}(", s.name.text, s.source.text));
+                self.args(&s.args);
+                self.out.push(')');
+            }
+            Item::Template(t) => {
+                self.out.push_str(&format!("template {}(", t.name.text));
+                for (i, p) in t.params.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.out
+                        .push_str(&format!("{}: {}", p.name.text, type_text(&p.ty)));
+                    if let Some(d) = &p.default {
+                        self.out.push_str(" = ");
+                        self.expr(d, 0);
+                    }
+                }
+                self.out.push_str(") ");
+                self.body(&t.body.fields, t.body.range, true);
+            }
+            Item::Pipeline(p) => self.pipeline(p),
+        }
+    }
+
+    fn let_(&mut self, l: &Let) {
+        self.out.push_str("let ");
+        self.out.push_str(&l.name.text);
+        if let Some(t) = &l.ty {
+            self.out.push_str(": ");
+            self.out.push_str(&type_text(t));
+        }
+        self.out.push_str(" = ");
+        self.expr(&l.value, 0);
+    }
+
+    fn pipeline(&mut self, p: &Pipeline) {
+        self.out.push_str(&format!("pipeline {} {{", p.name.text));
+        enum Member<'m> {
+            Field(&'m Field),
+            Let(&'m Let),
+            Stage(&'m Stage),
+        }
+        let mut members: Vec<(usize, Member)> = Vec::new();
+        members.extend(
+            p.fields
+                .iter()
+                .map(|f| (f.range.start as usize, Member::Field(f))),
+        );
+        members.extend(
+            p.lets
+                .iter()
+                .map(|l| (l.range.start as usize, Member::Let(l))),
+        );
+        members.extend(
+            p.stages
+                .iter()
+                .map(|s| (s.range.start as usize, Member::Stage(s))),
+        );
+        members.sort_by_key(|m| m.0);
+        self.indent += 1;
+        let fields: Vec<&Field> = p.fields.iter().collect();
+        let width = self.key_width(&fields);
+        let mut last_end = p.name.range.end as usize;
+        let mut prev_was_stage = false;
+        for (i, (start, m)) in members.iter().enumerate() {
+            let is_stage = matches!(m, Member::Stage(_));
+            let blank = i > 0
+                && (is_stage
+                    || prev_was_stage
+                    || self.blank_between(last_end, self.first_comment_or(*start, last_end)));
+            self.between(last_end, *start, blank);
+            match m {
+                Member::Field(f) => self.field(f, width),
+                Member::Let(l) => self.let_(l),
+                Member::Stage(s) => self.stage(s),
+            }
+            last_end = match m {
+                Member::Field(f) => f.range.end as usize,
+                Member::Let(l) => l.range.end as usize,
+                Member::Stage(s) => s.range.end as usize,
+            };
+            prev_was_stage = is_stage;
+        }
+        self.closing(last_end, p.range.end as usize);
+        self.indent -= 1;
+        self.line();
+        self.out.push('}');
+    }
+
+    fn stage(&mut self, s: &Stage) {
+        self.out.push_str(&format!("stage {}", s.name.text));
+        if !s.after.is_empty() {
+            let names: Vec<&str> = s.after.iter().map(|n| n.text.as_str()).collect();
+            self.out.push_str(&format!(" after {}", names.join(", ")));
+        }
+        self.out.push_str(" {");
+        let mut members: Vec<(usize, Result<&Field, &Job>)> = Vec::new();
+        members.extend(s.fields.iter().map(|f| (f.range.start as usize, Ok(f))));
+        members.extend(s.jobs.iter().map(|j| (j.range.start as usize, Err(j))));
+        members.sort_by_key(|m| m.0);
+        self.indent += 1;
+        let fields: Vec<&Field> = s.fields.iter().collect();
+        let width = self.key_width(&fields);
+        let mut last_end = s.name.range.end as usize;
+        // jobs that take several lines are set apart by a blank line (decided on the
+        // printed text, so that formatting twice changes nothing)
+        let mut prev_multiline = false;
+        for (i, (start, m)) in members.iter().enumerate() {
+            let multiline = matches!(m, Err(j) if self.printed_multiline(j));
+            let blank = i > 0
+                && (multiline
+                    || prev_multiline
+                    || self.blank_between(last_end, self.first_comment_or(*start, last_end)));
+            self.between(last_end, *start, blank);
+            prev_multiline = multiline;
+            match m {
+                Ok(f) => {
+                    self.field(f, width);
+                    last_end = f.range.end as usize;
+                }
+                Err(j) => {
+                    self.job(j);
+                    last_end = j.range.end as usize;
+                }
+            }
+        }
+        self.closing(last_end, s.range.end as usize);
+        self.indent -= 1;
+        self.line();
+        self.out.push('}');
+    }
+
+    /// Whether a job prints on several lines.
+    fn printed_multiline(&self, j: &Job) -> bool {
+        let mut sub = Printer {
+            src: self.src,
+            comments: &[],
+            next_comment: 0,
+            out: String::new(),
+            indent: self.indent,
+        };
+        sub.job(j);
+        sub.out.contains('\n') || self.has_comment_in(j.range)
+    }
+
+    fn job(&mut self, j: &Job) {
+        self.out.push_str(&format!("job {}", j.name.text));
+        if let Some(inst) = &j.from {
+            self.out.push_str(&format!(" from {}(", inst.template.text));
+            self.args(&inst.args);
+            self.out.push(')');
+        }
+        self.out.push(' ');
+        self.body(&j.body.fields, j.body.range, true);
+    }
+
+    fn args(&mut self, args: &[Arg]) {
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            if let Some(n) = &a.name {
+                self.out.push_str(&n.text);
+                self.out.push_str(" = ");
+            }
+            self.expr(&a.value, 0);
+        }
+    }
+
+    /// `{ fields }`: on one line when short, else one aligned field per line.
+    fn body(&mut self, fields: &[Field], range: TextRange, allow_inline: bool) {
+        if fields.is_empty() && !self.has_comment_in(range) {
+            self.out.push_str("{ }");
+            return;
+        }
+        if allow_inline && fields.len() <= SHORT_BODY_FIELDS && !self.has_comment_in(range) {
+            if let Some(inline) = self.inline_fields(fields) {
+                let col = self.out.rsplit('\n').next().map_or(0, str::len);
+                if col + inline.len() + 4 <= SHORT_BODY.max(col + 4)
+                    && inline.len() + col <= SHORT_BODY
+                {
+                    self.out.push_str("{ ");
+                    self.out.push_str(&inline);
+                    self.out.push_str(" }");
+                    return;
+                }
+            }
+        }
+        self.out.push('{');
+        self.indent += 1;
+        let refs: Vec<&Field> = fields.iter().collect();
+        let width = self.key_width(&refs);
+        let open = range.start as usize + 1;
+        let mut last_end = open;
+        for f in fields {
+            let start = f.range.start as usize;
+            let blank = last_end != open
+                && self.blank_between(last_end, self.first_comment_or(start, last_end));
+            self.between(last_end, start, blank);
+            self.field(f, width);
+            last_end = f.range.end as usize;
+        }
+        self.closing(last_end, range.end as usize);
+        self.indent -= 1;
+        self.line();
+        self.out.push('}');
+    }
+
+    /// The fields on one line, if none of them needs several lines.
+    fn inline_fields(&self, fields: &[Field]) -> Option<String> {
+        let mut sub = Printer {
+            src: self.src,
+            comments: &[],
+            next_comment: 0,
+            out: String::new(),
+            indent: 0,
+        };
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                sub.out.push_str(", ");
+            }
+            sub.field(f, 0);
+        }
+        (!sub.out.contains('\n')).then_some(sub.out)
+    }
+
+    /// The widest key as written, for aligning `=`.
+    fn key_width(&self, fields: &[&Field]) -> usize {
+        fields
+            .iter()
+            .map(|f| self.text(f.key.range).chars().count())
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn field(&mut self, f: &Field, width: usize) {
+        let key = self.text(f.key.range);
+        self.out.push_str(key);
+        for _ in key.chars().count()..width {
+            self.out.push(' ');
+        }
+        self.out.push_str(" = ");
+        self.expr(&f.value, 0);
+    }
+
+    fn expr(&mut self, e: &Expr, parent: u8) {
+        let needs_parens = prec(e) < parent;
+        if needs_parens {
+            self.out.push('(');
+        }
+        match &e.kind {
+            ExprKind::Str(_)
+            | ExprKind::Int(_)
+            | ExprKind::Duration(_)
+            | ExprKind::Size(_)
+            | ExprKind::Error => {
+                let t = self.text(e.range);
+                // a parenthesised literal's range holds the parentheses: keep only the literal
+                self.out.push_str(strip_parens(t));
+            }
+            ExprKind::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
+            ExprKind::Name(n) => self.out.push_str(&n.text),
+            ExprKind::Member(base, n) => {
+                self.expr(base, 5);
+                self.out.push('.');
+                self.out.push_str(&n.text);
+            }
+            ExprKind::Call(callee, args) => {
+                self.expr(callee, 5);
+                self.out.push('(');
+                self.args(args);
+                self.out.push(')');
+            }
+            ExprKind::Binary(op, a, b) => {
+                let p = prec(e);
+                self.expr(a, p);
+                self.out.push_str(&format!(" {} ", op.as_str()));
+                // comparisons do not chain, and `||`/`&&` group to the left
+                self.expr(b, p + 1);
+            }
+            ExprKind::Not(inner) => {
+                self.out.push('!');
+                self.expr(inner, 4);
+            }
+            ExprKind::List(items) => self.list(items, e.range),
+            ExprKind::Record(fields) => self.body(fields, e.range, true),
+        }
+        if needs_parens {
+            self.out.push(')');
+        }
+    }
+
+    fn list(&mut self, items: &[Expr], range: TextRange) {
+        if items.is_empty() && !self.has_comment_in(range) {
+            self.out.push_str("[]");
+            return;
+        }
+        if !self.has_comment_in(range) {
+            let mut sub = Printer {
+                src: self.src,
+                comments: &[],
+                next_comment: 0,
+                out: String::new(),
+                indent: 0,
+            };
+            for (i, it) in items.iter().enumerate() {
+                if i > 0 {
+                    sub.out.push_str(", ");
+                }
+                sub.expr(it, 0);
+            }
+            let col = self.out.rsplit('\n').next().map_or(0, str::len);
+            if !sub.out.contains('\n') && col + sub.out.len() + 2 <= WIDTH {
+                self.out.push('[');
+                self.out.push_str(&sub.out);
+                self.out.push(']');
+                return;
+            }
+        }
+        self.out.push('[');
+        self.indent += 1;
+        let mut last_end = range.start as usize + 1;
+        for it in items {
+            self.between(last_end, it.range.start as usize, false);
+            self.expr(it, 0);
+            self.out.push(',');
+            last_end = it.range.end as usize;
+        }
+        self.closing(last_end, range.end as usize);
+        self.indent -= 1;
+        self.line();
+        self.out.push(']');
+    }
+}
+
+/// A parenthesised literal's range holds the parentheses; the literal alone is printed.
+fn strip_parens(t: &str) -> &str {
+    let mut t = t.trim();
+    while t.starts_with('(') && t.ends_with(')') {
+        t = t[1..t.len() - 1].trim();
+    }
+    t
+}
+
+fn type_text(t: &TypeExpr) -> String {
+    if t.args.is_empty() {
+        t.name.text.clone()
+    } else {
+        let args: Vec<String> = t.args.iter().map(type_text).collect();
+        format!("{}<{}>", t.name.text, args.join(", "))
+    }
+}

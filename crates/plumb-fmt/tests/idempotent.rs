@@ -1,0 +1,80 @@
+//! On every program of the repository: formatting is idempotent, keeps every comment,
+//! and keeps the program (the same tokens, commas aside).
+
+use plumb_syntax::token::Token;
+
+fn programs() -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut out = Vec::new();
+    let mut dirs = vec![root.join("fixtures"), root.join("examples")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "plumb") {
+                out.push((
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).expect("read"),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The program's tokens without commas (trailing commas are the formatter's choice)
+/// and with strings compared by their source text.
+pub fn tokens(src: &str) -> Vec<String> {
+    plumb_syntax::lexer::lex(src)
+        .tokens
+        .into_iter()
+        .filter(|(t, _)| *t != Token::Comma)
+        .map(|(t, r)| match t {
+            Token::Str(_) | Token::Int(_) | Token::Duration(_) | Token::Size(_) => {
+                src[r.as_range()].to_string()
+            }
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+fn comments(src: &str) -> Vec<String> {
+    plumb_syntax::lexer::lex(src)
+        .comments
+        .into_iter()
+        .map(|c| c.text.trim_end().to_string())
+        .collect()
+}
+
+#[test]
+fn formatting_is_idempotent_and_keeps_programs_and_comments() {
+    let mut formatted = 0;
+    for (path, src) in programs() {
+        let Ok(once) = plumb_fmt::format(&src) else {
+            continue;
+        };
+        formatted += 1;
+        let twice = plumb_fmt::format(&once).unwrap_or_else(|e| {
+            panic!("{path}: the formatted text does not parse ({e:?}):\n{once}")
+        });
+        assert_eq!(once, twice, "{path}: not idempotent");
+        assert_eq!(
+            tokens(&src),
+            tokens(&once),
+            "{path}: the program changed:\n{once}"
+        );
+        assert_eq!(
+            comments(&src),
+            comments(&once),
+            "{path}: comments changed:\n{once}"
+        );
+    }
+    assert!(formatted > 100, "only {formatted} programs formatted");
+}
+
+#[test]
+fn syntax_errors_are_refused() {
+    assert!(plumb_fmt::format("pipeline p {").is_err());
+}
