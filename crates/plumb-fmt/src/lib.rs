@@ -247,8 +247,9 @@ impl<'a> Printer<'a> {
         self.comments[self.next_comment..]
             .iter()
             .find(|c| {
-                (c.range.start as usize) < pos
-                    && self.src[last_end..c.range.start as usize].contains('\n')
+                let start = c.range.start as usize;
+                // a comment left inside the previous node counts as its own line
+                start < pos && (start < last_end || self.src[last_end..start].contains('\n'))
             })
             .map_or(pos, |c| c.range.start as usize)
     }
@@ -512,7 +513,9 @@ impl<'a> Printer<'a> {
     }
 
     fn expr(&mut self, e: &Expr, parent: u8) {
-        let needs_parens = prec(e) < parent;
+        // parentheses the author wrote are kept; others are added where precedence needs them
+        let written = self.written_parens(e);
+        let needs_parens = written || prec(e) < parent;
         if needs_parens {
             self.out.push('(');
         }
@@ -556,6 +559,25 @@ impl<'a> Printer<'a> {
         if needs_parens {
             self.out.push(')');
         }
+    }
+
+    /// Whether the author wrapped this expression in parentheses: its range runs from a
+    /// `(` to a `)` that belong to it, not to its first or last operand.
+    fn written_parens(&self, e: &Expr) -> bool {
+        let b = self.src.as_bytes();
+        let (start, end) = (e.range.start as usize, e.range.end as usize);
+        if end <= start || b.get(start) != Some(&b'(') || b.get(end - 1) != Some(&b')') {
+            return false;
+        }
+        let (first, last) = match &e.kind {
+            ExprKind::Binary(_, l, r) => (Some(l.range), Some(r.range)),
+            ExprKind::Member(base, _) | ExprKind::Call(base, _) => (Some(base.range), None),
+            ExprKind::Not(inner) => (None, Some(inner.range)),
+            _ => (None, None),
+        };
+        first.is_none_or(|f| f.start as usize != start)
+            && last.is_none_or(|l| l.end as usize != end)
+            && !matches!(e.kind, ExprKind::Call(..))
     }
 
     fn list(&mut self, items: &[Expr], range: TextRange) {

@@ -11,4 +11,5 @@ pub const IMPORT_CYCLE: &str = "PL1007";
 pub const BAD_INSTANTIATION: &str = "PL1008";
 pub const RECURSIVE_LET: &str = "PL1009";
 pub const SHADOWED: &str = "PL1010";
+pub const MATRIX_TOO_LARGE: &str = "PL1011";
 pub const SECRET_MISUSE: &str = "PL4002";

@@ -851,6 +851,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let own = self.conform_fields(own);
         apply(Layer::Job, &own, &mut fields, &mut env);
         self.complete_secret_fixes(job, before, ctx);
+        self.check_matrix_size(&fields);
 
         if complete {
             for spec in JOB_FIELDS.iter().filter(|s| s.required) {
@@ -925,7 +926,42 @@ fn push_images(out: &mut Vec<Value>, v: &Value, ty: &Ty) {
     }
 }
 
+/// GitLab runs at most this many jobs from one `parallel: matrix`.
+pub const MAX_MATRIX_JOBS: u64 = 200;
+
 impl<'e, 'a> Lowering<'e, 'a> {
+    /// A matrix that expands to more jobs than GitLab allows is an error, with the
+    /// product spelled out.
+    fn check_matrix_size(&mut self, fields: &BTreeMap<String, FieldUse>) {
+        let Some(matrix) = fields.get("matrix") else {
+            return;
+        };
+        let Some(entries) = matrix.value.as_map() else {
+            return;
+        };
+        let sizes: Vec<u64> = entries
+            .iter()
+            .map(|e| e.value.as_list().map_or(1, |l| l.len() as u64).max(1))
+            .collect();
+        let total = sizes.iter().fold(1u64, |acc, n| acc.saturating_mul(*n));
+        if total > MAX_MATRIX_JOBS {
+            let product = sizes
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(" × ");
+            self.ev.diags.push(
+                Diagnostic::error(
+                    codes::MATRIX_TOO_LARGE,
+                    matrix.key_at,
+                    format!("the matrix expands to {product} = {total} jobs; GitLab runs at most {MAX_MATRIX_JOBS}"),
+                )
+                .with_label(format!("{total} combinations"))
+                .with_help("split the job, or drop values: each variable multiplies the number of jobs"),
+            );
+        }
+    }
+
     /// A secret interpolated in a job's own fields is fixed by binding it in the job's
     /// `env` as well as by using the variable: this adds the binding to the fix.
     fn complete_secret_fixes(&mut self, job: &'a Job, from: usize, ctx: Ctx<'_, 'a>) {
