@@ -699,3 +699,148 @@ fn gitlab_ci_local_lists_the_jobs_of_every_buildable_program() {
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A generated program that checks clean, built from a seed (proptest chooses seeds).
+fn generated_program(seed: u64) -> String {
+    let mut x = seed | 1;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    const IMAGES: [&str; 3] = [
+        "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91",
+        "golang:1.22.5@sha256:8c8c5c0b4b1a5d2c7d0e6b3d1f9c0a7e4b2d6f8a1c3e5b7d9f0a2c4e6b8d0f1a",
+        "registry.example.com:5000/tools/kubectl:1.30.2@sha256:1f0e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    ];
+    const CONDS: [&str; 5] = [
+        "branch == \"main\"",
+        "tag",
+        "branch =~ \"^release/\"",
+        "manual",
+        "branch == \"main\" || tag",
+    ];
+    let mut s = String::from("secret token = ci_variable(\"DEPLOY_TOKEN\")\nsecret vault_pw = vault(\"ci/data/app\", \"password\")\n");
+    for p in 0..1 + next(2) {
+        let on = ["branch == \"main\" || tag", "true", "!merge_request"][next(3) as usize];
+        s.push_str(&format!("pipeline p{p} {{\n  on = {on}\n"));
+        let stages = 1 + next(3);
+        let mut earlier: Vec<String> = Vec::new();
+        for st in 0..stages {
+            let after = if st > 0 && next(2) == 0 {
+                format!(" after s{}", st - 1)
+            } else {
+                String::new()
+            };
+            s.push_str(&format!("  stage s{st}{after} {{\n"));
+            let mut here = Vec::new();
+            for j in 0..1 + next(3) {
+                let name = format!("j{st}-{j}");
+                let mut fields = vec![
+                    format!("image = \"{}\"", IMAGES[next(3) as usize]),
+                    format!("run = [\"make {name}\", \"echo done\"]"),
+                ];
+                if !earlier.is_empty() && next(2) == 0 {
+                    fields.push(format!(
+                        "needs = [{}]",
+                        earlier[next(earlier.len() as u64) as usize]
+                    ));
+                }
+                if next(3) == 0 {
+                    fields.push(
+                        "matrix = { OS = [\"linux\", \"darwin\"], ARCH = [\"amd64\", \"arm64\"] }"
+                            .to_string(),
+                    );
+                }
+                if next(2) == 0 {
+                    fields.push(format!("timeout = {}m", 1 + next(60)));
+                    fields.push(format!("retry = {}", next(3)));
+                }
+                if next(3) == 0 {
+                    fields
+                        .push("env = { TOKEN = token, PW = vault_pw, MODE = \"on\" }".to_string());
+                    fields.push("when = branch == \"main\"".to_string());
+                } else if next(2) == 0 {
+                    fields.push(format!("when = {}", CONDS[next(5) as usize]));
+                }
+                if next(4) == 0 {
+                    fields.push("environment = \"staging\"".to_string());
+                    fields.push("allow_failure = true".to_string());
+                    fields.push("tags = [\"docker\"]".to_string());
+                }
+                s.push_str(&format!(
+                    "    job {name} {{\n      {}\n    }}\n",
+                    fields.join("\n      ")
+                ));
+                here.push(name);
+            }
+            s.push_str("  }\n");
+            earlier.extend(here);
+        }
+        s.push_str("}\n");
+    }
+    s
+}
+
+/// Property: every generated program that checks clean compiles to output that the
+/// validators accept. `PROPTEST_CASES` sets the count (default 48 here; a nightly-size
+/// run is `PROPTEST_CASES=2000 cargo test -p plumb-cli --test targets generated`).
+#[test]
+fn generated_programs_compile_to_valid_output() {
+    use proptest::test_runner::{Config, TestRunner};
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(48);
+    let dir = scratch("generated");
+    let mut runner = TestRunner::new(Config {
+        cases,
+        ..Config::default()
+    });
+    let counter = std::cell::Cell::new(0usize);
+    let (gitlab_files, k8s_files) = (
+        std::cell::RefCell::new(Vec::new()),
+        std::cell::RefCell::new(Vec::new()),
+    );
+    runner
+        .run(&(1u64..u64::MAX), |seed| {
+            let i = counter.get();
+            counter.set(i + 1);
+            let src = dir.join(format!("g{i}.plumb"));
+            std::fs::write(&src, generated_program(seed)).expect("write");
+            let s = src.to_string_lossy().into_owned();
+            let check = plumb(&["check", &s]);
+            assert_eq!(
+                check.status.code(),
+                Some(0),
+                "seed {seed}: the generated program has errors:\n{}",
+                String::from_utf8_lossy(&check.stdout)
+            );
+            let gitlab = dir.join(format!("g{i}.gitlab-ci.yml"));
+            build(&s, "gitlab", &gitlab, &[]);
+            gitlab_files.borrow_mut().push(gitlab);
+            let k8s = dir.join(format!("g{i}.yaml"));
+            build(&s, "k8s", &k8s, &[]);
+            k8s_files.borrow_mut().push(k8s);
+            Ok(())
+        })
+        .expect("property");
+    let o = Command::new(tool("check-jsonschema"))
+        .args([
+            "--builtin-schema",
+            "vendor.gitlab-ci",
+            "--data-transform",
+            "gitlab-ci",
+        ])
+        .args(gitlab_files.borrow().iter())
+        .output()
+        .expect("check-jsonschema");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = Command::new(tool("kubernetes-validate"))
+        .args(["--strict", "--quiet", "-k", KUBERNETES_VERSION])
+        .args(k8s_files.borrow().iter())
+        .output()
+        .expect("kubernetes-validate");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
