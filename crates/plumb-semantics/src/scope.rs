@@ -80,6 +80,18 @@ impl<'a> FileScope<'a> {
                 Item::Import(import) => {
                     match resolved.next().copied().flatten() {
                         Some(target) => {
+                            let depth = import_depth(db, target, &mut HashMap::new(), &mut HashSet::new());
+                            if depth >= MAX_IMPORT_DEPTH {
+                                diags.push(
+                                    Diagnostic::error(
+                                        codes::IMPORT_TOO_DEEP,
+                                        at(import.path_range),
+                                        format!("imports nest more than {MAX_IMPORT_DEPTH} files deep through `{}`", import.path),
+                                    )
+                                    .with_label("the chain of imports starts here")
+                                    .with_help("import the shared definitions directly instead of through long chains of files"),
+                                );
+                            }
                             if let Some(chain) = import_cycle(db, file, target) {
                                 diags.push(
                                     Diagnostic::error(
@@ -141,6 +153,35 @@ pub fn duplicate(at: FileRange, first: FileRange, kind: &str, name: &str) -> Dia
     .with_help(format!(
         "rename one of the two definitions of `{name}`, or remove one"
     ))
+}
+
+/// Imports may nest this many files deep (a file importing a file importing …).
+pub const MAX_IMPORT_DEPTH: usize = 32;
+
+/// The length of the longest chain of imports that starts at `file` (cycles are cut,
+/// and reported separately), counted up to the limit.
+fn import_depth(
+    db: &dyn SourceDb,
+    file: FileId,
+    memo: &mut HashMap<FileId, usize>,
+    on_path: &mut HashSet<FileId>,
+) -> usize {
+    if let Some(d) = memo.get(&file) {
+        return *d;
+    }
+    if !on_path.insert(file) || on_path.len() > MAX_IMPORT_DEPTH + 1 {
+        return 0;
+    }
+    let deepest = db
+        .imports(file)
+        .iter()
+        .flatten()
+        .map(|next| import_depth(db, *next, memo, on_path))
+        .max()
+        .map_or(0, |d| d + 1);
+    on_path.remove(&file);
+    memo.insert(file, deepest);
+    deepest
 }
 
 /// The chain of files from `file` through `first` back to `file`, if there is one.
