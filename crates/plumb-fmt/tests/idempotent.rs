@@ -1,7 +1,9 @@
 //! On every program of the repository: formatting is idempotent, keeps every comment,
 //! and keeps the program (the same tokens, commas aside).
 
-use plumb_syntax::token::Token;
+mod common;
+
+use common::{comments, tokens};
 
 fn programs() -> Vec<(String, String)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -22,30 +24,6 @@ fn programs() -> Vec<(String, String)> {
     }
     out.sort();
     out
-}
-
-/// The program's tokens without commas (trailing commas are the formatter's choice)
-/// and with strings compared by their source text.
-pub fn tokens(src: &str) -> Vec<String> {
-    plumb_syntax::lexer::lex(src)
-        .tokens
-        .into_iter()
-        .filter(|(t, _)| *t != Token::Comma)
-        .map(|(t, r)| match t {
-            Token::Str(_) | Token::Int(_) | Token::Duration(_) | Token::Size(_) => {
-                src[r.as_range()].to_string()
-            }
-            other => format!("{other:?}"),
-        })
-        .collect()
-}
-
-fn comments(src: &str) -> Vec<String> {
-    plumb_syntax::lexer::lex(src)
-        .comments
-        .into_iter()
-        .map(|c| c.text.trim_end().to_string())
-        .collect()
 }
 
 #[test]

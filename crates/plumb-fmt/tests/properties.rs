@@ -3,7 +3,9 @@
 //! CI runs `PROPTEST_CASES` cases (default 256); a nightly-size run is
 //! `PROPTEST_CASES=100000 cargo test -p plumb-fmt --test properties --release`.
 
-use plumb_syntax::token::Token;
+mod common;
+
+use common::{comments, tokens};
 use proptest::prelude::*;
 
 /// A small deterministic generator of valid programs, driven by a seed (proptest
@@ -220,28 +222,6 @@ impl Gen {
             }
         }
     }
-}
-
-fn tokens(src: &str) -> Vec<String> {
-    plumb_syntax::lexer::lex(src)
-        .tokens
-        .into_iter()
-        .filter(|(t, _)| *t != Token::Comma)
-        .map(|(t, r)| match t {
-            Token::Str(_) | Token::Int(_) | Token::Duration(_) | Token::Size(_) => {
-                src[r.as_range()].to_string()
-            }
-            other => format!("{other:?}"),
-        })
-        .collect()
-}
-
-fn comments(src: &str) -> Vec<String> {
-    plumb_syntax::lexer::lex(src)
-        .comments
-        .into_iter()
-        .map(|c| c.text.trim_end().to_string())
-        .collect()
 }
 
 proptest! {
