@@ -35,15 +35,15 @@ done
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --locked -- -D warnings
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test --workspace"
 # insta must never write snapshots during a test run: a changed message fails the run
 INSTA_UPDATE=no cargo test --workspace --locked
 
 step "cargo build --release"
-cargo build --release --locked
+cargo build --workspace --release --locked
 
 conformance="${PLUMB_CONFORMANCE:-../shared/conformance}"
 if [ -f "$conformance/run.py" ]; then
