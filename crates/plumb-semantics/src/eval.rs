@@ -829,13 +829,7 @@ impl<'a> Evaluator<'a> {
         let items = items
             .into_iter()
             .map(|item| {
-                let item_at = if item.origin.file == at.file
-                    && at.range.contains(item.origin.range.start as usize)
-                {
-                    item.origin
-                } else {
-                    at
-                };
+                let item_at = element_at(item.origin, at);
                 self.expect(item, inner, item_at, &format!("an element of {what}"))
             })
             .collect();
@@ -860,13 +854,7 @@ impl<'a> Evaluator<'a> {
             .into_iter()
             .map(|e| {
                 let key = e.key.clone();
-                let value_at = if e.value.origin.file == at.file
-                    && at.range.contains(e.value.origin.range.start as usize)
-                {
-                    e.value.origin
-                } else {
-                    at
-                };
+                let value_at = element_at(e.value.origin, at);
                 MapEntry {
                     value: self.expect(e.value, inner, value_at, &format!("`{key}` in {what}")),
                     ..e
@@ -948,6 +936,17 @@ fn looks_like_env_var(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Where to report a problem with an element of a list or map used at `at`: the
+/// element's own literal when it is written inside that use, else the use itself (the
+/// value came through a `let` or a default).
+fn element_at(origin: FileRange, at: FileRange) -> FileRange {
+    if origin.file == at.file && at.range.contains(origin.range.start as usize) {
+        origin
+    } else {
+        at
+    }
 }
 
 fn abstract_fits(have: &Ty, want: &Ty) -> bool {
