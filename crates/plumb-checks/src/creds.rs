@@ -332,8 +332,7 @@ struct Locator<'s> {
 
 impl<'s> Locator<'s> {
     fn new(cx: &'s JobCx, script: &'s str, origin: FileRange) -> Self {
-        let text = cx.sources.text(origin.file);
-        let literal_text = text.get(origin.range.as_range()).unwrap_or("");
+        let literal_text = cx.sources.literal(origin).unwrap_or("");
         Locator {
             script,
             literal_text,

@@ -105,9 +105,8 @@ pub fn image_diagnostic(
 /// The range of bytes `start..end` of the reference inside its literal, when the
 /// literal is written plainly (no escapes); otherwise the whole literal.
 pub fn inner_range(sources: &dyn Sources, u: &ImageUse, start: usize, end: usize) -> FileRange {
-    let text = sources.text(u.literal.file);
     let lit = u.literal.range;
-    let written = text.get(lit.start as usize..lit.end as usize).unwrap_or("");
+    let written = sources.literal(u.literal).unwrap_or("");
     if written.len() == u.text.len() + 2 && &written[1..written.len() - 1] == u.text && end > start
     {
         FileRange {

@@ -19,8 +19,8 @@ pub mod suppress;
 pub use registry::{lookup, RULES};
 
 use plumb_config::Config;
-use plumb_diagnostics::{Diagnostic, FileId, Severity};
-use plumb_semantics::{FileModel, JobModel, PipelineModel};
+use plumb_diagnostics::{Diagnostic, FileId, FileRange, Severity};
+use plumb_semantics::{Cond, FileModel, JobModel, PipelineModel};
 use plumb_syntax::Parse;
 use std::cell::OnceCell;
 
@@ -41,13 +41,16 @@ pub struct RuleMeta {
     pub good: &'static str,
 }
 
-/// Source texts, for rules that point inside a string literal.
+/// Written source text, for rules that point inside a string literal.
 pub trait Sources {
-    fn text(&self, file: FileId) -> &str;
+    /// The text written at a value's `origin` (the literal with its quotes), if known.
+    fn literal(&self, at: FileRange) -> Option<&str>;
 }
 
 pub struct FileCx<'a> {
     pub file: FileId,
+    /// The file's text.
+    pub text: &'a str,
     pub parse: &'a Parse,
     pub model: &'a FileModel,
     pub config: &'a Config,
@@ -57,11 +60,13 @@ pub struct FileCx<'a> {
 pub struct PipelineCx<'a> {
     pub pipeline: &'a PipelineModel,
     pub config: &'a Config,
-    pub sources: &'a dyn Sources,
 }
 
+/// What a job's checks see: the job, and of its pipeline only `on` (so that an edit
+/// elsewhere in the pipeline does not re-run them).
 pub struct JobCx<'a> {
-    pub pipeline: &'a PipelineModel,
+    /// The pipeline's `on`, and where it was written.
+    pub pipeline_on: (&'a Cond, Option<FileRange>),
     pub job: &'a JobModel,
     pub config: &'a Config,
     pub sources: &'a dyn Sources,
@@ -70,13 +75,13 @@ pub struct JobCx<'a> {
 
 impl<'a> JobCx<'a> {
     pub fn new(
-        pipeline: &'a PipelineModel,
+        pipeline_on: (&'a Cond, Option<FileRange>),
         job: &'a JobModel,
         config: &'a Config,
         sources: &'a dyn Sources,
     ) -> Self {
         JobCx {
-            pipeline,
+            pipeline_on,
             job,
             config,
             sources,
@@ -131,10 +136,14 @@ pub fn check_file(cx: &FileCx) -> Vec<Diagnostic> {
         out.extend(check_pipeline(&PipelineCx {
             pipeline: p,
             config: cx.config,
-            sources: cx.sources,
         }));
         for j in &p.jobs {
-            out.extend(check_job(&JobCx::new(p, j, cx.config, cx.sources)));
+            out.extend(check_job(&JobCx::new(
+                (&p.on, p.on_at),
+                j,
+                cx.config,
+                cx.sources,
+            )));
         }
     }
     out

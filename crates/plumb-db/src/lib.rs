@@ -2,13 +2,19 @@
 //!
 //! Inputs are the workspace (its files and its configuration) and each file's text.
 //! Queries: [`parse`] per file, [`analyze`] (names, types, the lowered model) per file,
-//! and [`check_file`] (every diagnostic of a file, after `plumb.toml` and
+//! [`pipeline_checks`] and [`job_checks`] per pipeline and per job (see `units`), and
+//! [`check_file`] (every diagnostic of a file, after `plumb.toml` and
 //! `# plumb-allow:` comments are applied). The CLI and the language server both ask
 //! these queries; nothing else caches.
+
+mod units;
+
+pub use units::{check_units, job_checks, pipeline_checks, JobInput, JobUnit, PipelineUnit};
 
 use plumb_checks::suppress::Allowances;
 use plumb_checks::{FileCx, Sources};
 use plumb_config::Config;
+use plumb_diagnostics::relocate::to_absolute;
 use plumb_diagnostics::{Diagnostic, Edit, FileId, FileRange, Fix, LineIndex, TextRange};
 use plumb_semantics::item_tree::ItemTree;
 use plumb_semantics::{FileAnalysis, SourceDb};
@@ -26,6 +32,9 @@ pub struct SourceFile {
     pub path: PathBuf,
     #[returns(ref)]
     pub text: String,
+    /// Whether the text is an editor's buffer or the file on disk.
+    #[returns(copy)]
+    pub origin: Origin,
 }
 
 /// The files being worked on together, and their configuration.
@@ -71,7 +80,7 @@ impl salsa::Database for Database {}
 impl Db for Database {}
 
 /// How a file's text came to the database, which tells salsa how often it changes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Origin {
     /// A buffer open in an editor: changes on every keystroke.
     OpenBuffer,
@@ -96,13 +105,22 @@ pub fn new_file(
     text: String,
     origin: Origin,
 ) -> SourceFile {
-    SourceFile::builder(id, path, text)
+    // A file's id and path do not change while it is loaded: with the default (LOW)
+    // durability, every query that reads them would be re-verified after each keystroke.
+    SourceFile::builder(id, path, text, origin)
+        .id_durability(Durability::HIGH)
+        .path_durability(Durability::HIGH)
         .text_durability(origin.durability())
+        .origin_durability(origin.durability())
         .new(db)
 }
 
 pub fn new_workspace(db: &Database, files: Vec<SourceFile>, config: Config) -> Workspace {
+    // The file list changes when files are created or deleted, far less often than an
+    // open buffer: with LOW durability every query would have to be re-verified after
+    // each keystroke.
     Workspace::builder(files, config)
+        .files_durability(Durability::MEDIUM)
         .config_durability(Durability::HIGH)
         .new(db)
 }
@@ -112,6 +130,11 @@ pub fn set_text(db: &mut Database, file: SourceFile, text: String, origin: Origi
     file.set_text(db)
         .with_durability(origin.durability())
         .to(text);
+    if file.origin(db) != origin {
+        file.set_origin(db)
+            .with_durability(origin.durability())
+            .to(origin);
+    }
 }
 
 /// Lexes and parses one file.
@@ -188,13 +211,21 @@ pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnosti
     let config = ws.config(db);
     let mut diags: Vec<Diagnostic> = parse.errors.iter().map(|e| e.to_diagnostic(id)).collect();
     diags.extend(analysis.diagnostics.iter().cloned());
-    diags.extend(plumb_checks::check_file(&FileCx {
+    diags.extend(plumb_checks::check_file_level(&FileCx {
         file: id,
+        text: file.text(db),
         parse,
         model: &analysis.model,
         config,
         sources: &view,
     }));
+    diags.extend(pipeline_and_job_checks(
+        db,
+        ws,
+        file,
+        &analysis.model,
+        &view,
+    ));
     let diags = plumb_checks::merge_duplicates(diags);
     let mut diags = plumb_checks::apply_config(diags, config);
     diags.retain(|d| !view.suppressed(d));
@@ -206,6 +237,48 @@ pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnosti
         d.fixes.push(fix);
     }
     diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diags
+}
+
+/// The pipeline and job rules on a file's pipelines, in source order.
+///
+/// An open buffer is checked through one query per pipeline and per job (see `units`),
+/// so that a keystroke re-runs only the checks of what it changed. A file on disk is
+/// checked in one pass: the per-job inputs are copies of the model, which cost a
+/// one-shot `plumb check` about a third more time and memory and would never be reused.
+fn pipeline_and_job_checks(
+    db: &dyn Db,
+    ws: Workspace,
+    file: SourceFile,
+    model: &plumb_semantics::FileModel,
+    view: &View,
+) -> Vec<Diagnostic> {
+    let id = file.id(db);
+    let config = ws.config(db);
+    let mut diags = Vec::new();
+    if file.origin(db) == Origin::Disk {
+        for p in &model.pipelines {
+            diags.extend(plumb_checks::check_pipeline(&plumb_checks::PipelineCx {
+                pipeline: p,
+                config,
+            }));
+            for j in &p.jobs {
+                let cx = plumb_checks::JobCx::new((&p.on, p.on_at), j, config, view);
+                diags.extend(plumb_checks::check_job(&cx));
+            }
+        }
+        return diags;
+    }
+    for p in check_units(db, ws, file) {
+        let mut found = pipeline_checks(db, ws, p.unit).clone();
+        to_absolute(&mut found, id, p.base);
+        diags.extend(found);
+        for (job, base) in &p.jobs {
+            let mut found = job_checks(db, ws, *job).clone();
+            to_absolute(&mut found, id, *base);
+            diags.extend(found);
+        }
+    }
     diags
 }
 
@@ -270,8 +343,8 @@ impl SourceDb for View<'_> {
 }
 
 impl Sources for View<'_> {
-    fn text(&self, file: FileId) -> &str {
-        self.file(file).text(self.db)
+    fn literal(&self, at: FileRange) -> Option<&str> {
+        self.file(at.file).text(self.db).get(at.range.as_range())
     }
 }
 

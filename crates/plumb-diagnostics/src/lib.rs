@@ -7,6 +7,7 @@
 //! lines and columns ([`LineIndex`]).
 
 mod line_index;
+pub mod relocate;
 
 pub use line_index::{LineCol, LineIndex};
 

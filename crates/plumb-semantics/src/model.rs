@@ -179,3 +179,80 @@ impl JobModel {
         self.env.iter().filter_map(|b| b.secret().map(|s| (b, s)))
     }
 }
+
+// Spans of the model, for the database's relative job and pipeline inputs.
+
+use plumb_diagnostics::relocate::Ranges;
+
+impl Ranges for Value {
+    fn each_range(&mut self, f: &mut dyn FnMut(&mut FileRange)) {
+        self.origin.each_range(f);
+        match &mut self.kind {
+            ValueKind::List(items) => items.each_range(f),
+            ValueKind::Map(entries) => entries.each_range(f),
+            ValueKind::Secret(s) => s.each_range(f),
+            _ => {}
+        }
+    }
+}
+
+impl Ranges for MapEntry {
+    fn each_range(&mut self, f: &mut dyn FnMut(&mut FileRange)) {
+        self.key_at.each_range(f);
+        self.value.each_range(f);
+    }
+}
+
+impl Ranges for SecretRef {
+    fn each_range(&mut self, f: &mut dyn FnMut(&mut FileRange)) {
+        self.declared_at.each_range(f)
+    }
+}
+
+impl Ranges for FieldUse {
+    fn each_range(&mut self, f: &mut dyn FnMut(&mut FileRange)) {
+        self.key_at.each_range(f);
+        self.value.each_range(f);
+    }
+}
+
+impl Ranges for EnvBinding {
+    fn each_range(&mut self, f: &mut dyn FnMut(&mut FileRange)) {
+        self.name_at.each_range(f);
+        self.value.each_range(f);
+    }
+}
+
+impl Ranges for Need {
+    fn each_range(&mut self, f: &mut dyn FnMut(&mut FileRange)) {
+        self.at.each_range(f)
+    }
+}
+
+impl Ranges for JobModel {
+    fn each_range(&mut self, f: &mut dyn FnMut(&mut FileRange)) {
+        self.name_at.each_range(f);
+        self.range.each_range(f);
+        self.template.each_range(f);
+        self.fields.values_mut().for_each(|u| u.each_range(f));
+        self.env.each_range(f);
+        self.needs.each_range(f);
+    }
+}
+
+impl Ranges for StageModel {
+    fn each_range(&mut self, f: &mut dyn FnMut(&mut FileRange)) {
+        self.name_at.each_range(f);
+        self.after.iter_mut().for_each(|(_, at)| at.each_range(f));
+    }
+}
+
+impl Ranges for PipelineModel {
+    fn each_range(&mut self, f: &mut dyn FnMut(&mut FileRange)) {
+        self.name_at.each_range(f);
+        self.on_at.each_range(f);
+        self.env.each_range(f);
+        self.stages.each_range(f);
+        self.jobs.each_range(f);
+    }
+}

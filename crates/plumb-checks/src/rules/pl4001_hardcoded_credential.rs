@@ -34,7 +34,7 @@ impl Rule for Check {
     }
 
     fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
-        let text = cx.sources.text(cx.file);
+        let text = cx.text;
         for lit in crate::rules::string_literals(&cx.parse.tree) {
             for (kind, start, end) in secret_patterns::find(&lit.text) {
                 let at = locate_in_literal(text, cx.file, lit.range, &lit.text[start..end]);

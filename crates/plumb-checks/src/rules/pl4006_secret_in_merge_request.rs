@@ -28,14 +28,14 @@ impl Rule for Check {
 
     fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
         let mr = Event::MergeRequest;
-        if !cx.pipeline.on.admits(&mr).possible() || !cx.job.when.admits(&mr).possible() {
+        if !cx.pipeline_on.0.admits(&mr).possible() || !cx.job.when.admits(&mr).possible() {
             return;
         }
         let condition_at = cx
             .job
             .field("when")
             .map(|f| f.value.origin)
-            .or(cx.pipeline.on_at);
+            .or(cx.pipeline_on.1);
         for (binding, secret) in cx.job.secret_env() {
             let mut d = Diagnostic::new(RULE.code, RULE.severity, binding.name_at, format!(
                 "secret `{}` is given to job `{}`, which can run for merge requests", secret.name, cx.job.name))
