@@ -6,7 +6,7 @@ use crate::render;
 use crate::workspace::Session;
 use plumb_diagnostics::{Diagnostic, Severity};
 use plumb_semantics::Event;
-use plumb_targets::{BuildError, BuildOptions, Target};
+use plumb_targets::{BuildError, Target};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -58,20 +58,17 @@ pub fn run(req: Request) -> Result<ExitCode, CliError> {
         eprintln!("plumb build: the sources have errors; nothing was written");
         return Ok(ExitCode::from(1));
     }
-    let models: Vec<(&plumb_semantics::PipelineModel, String)> = session
-        .files
+    let sources: Vec<(plumb_db::SourceFile, String)> = requested
         .iter()
-        .filter(|f| f.requested)
-        .flat_map(|f| {
-            let analysis = plumb_db::analyze(&session.db, session.ws, f.file);
-            analysis
-                .model
-                .pipelines
-                .iter()
-                .map(move |p| (p, f.display.clone()))
-        })
+        .map(|f| (f.file, f.display.clone()))
         .collect();
-    if models.is_empty() {
+    let has_pipelines = sources.iter().any(|(f, _)| {
+        !plumb_db::analyze(&session.db, session.ws, *f)
+            .model
+            .pipelines
+            .is_empty()
+    });
+    if !has_pipelines {
         return Err(CliError::Usage(format!(
             "no pipeline in `{}`: nothing to build",
             req.path.display()
@@ -80,13 +77,8 @@ pub fn run(req: Request) -> Result<ExitCode, CliError> {
     let event = req
         .event
         .unwrap_or_else(|| Event::Branch(config.default_branch().to_string()));
-    let options = BuildOptions {
-        target: req.target,
-        split: req.split,
-        event,
-        config: &config,
-    };
-    let build = match plumb_targets::build(&models, &options) {
+    let request = plumb_db::CompileRequest::new(&session.db, sources, req.target, req.split, event);
+    let build = match plumb_db::compile(&session.db, session.ws, request).clone() {
         Ok(b) => b,
         Err(BuildError::Diagnostics(diags)) => {
             report(&session, &diags)?;

@@ -6,7 +6,7 @@ use plumb_config::Config;
 use plumb_db::{Database, Origin, SourceFile, Workspace};
 use plumb_diagnostics::FileId;
 use plumb_semantics::Event;
-use plumb_targets::{BuildOptions, Target};
+use plumb_targets::Target;
 use std::path::PathBuf;
 
 fn main() {
@@ -69,25 +69,19 @@ fn full_check(bencher: divan::Bencher, size: &(usize, usize)) {
 
 fn build(l: &Loaded, target: Target) -> usize {
     check_all(l);
-    let models: Vec<(&plumb_semantics::PipelineModel, String)> = l
+    let sources: Vec<_> = l
         .files
         .iter()
-        .flat_map(|f| {
-            plumb_db::analyze(&l.db, l.ws, *f)
-                .model
-                .pipelines
-                .iter()
-                .map(|p| (p, "bench.plumb".to_string()))
-        })
+        .map(|f| (*f, "bench.plumb".to_string()))
         .collect();
-    let config = Config::default();
-    let options = BuildOptions {
+    let request = plumb_db::CompileRequest::new(
+        &l.db,
+        sources,
         target,
-        split: false,
-        event: Event::Branch("main".to_string()),
-        config: &config,
-    };
-    match plumb_targets::build(&models, &options) {
+        false,
+        Event::Branch("main".to_string()),
+    );
+    match plumb_db::compile(&l.db, l.ws, request) {
         Ok(b) => b.files.iter().map(|f| f.contents.len()).sum(),
         Err(_) => panic!("build failed"),
     }

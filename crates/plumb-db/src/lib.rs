@@ -364,3 +364,47 @@ pub fn normalize(path: &Path) -> PathBuf {
     }
     out
 }
+
+/// What to compile: the files whose pipelines go into the output (each with the name
+/// the output gives it), and how.
+#[salsa::interned]
+pub struct CompileRequest<'db> {
+    #[returns(ref)]
+    pub files: Vec<(SourceFile, String)>,
+    #[returns(copy)]
+    pub target: plumb_targets::Target,
+    /// GitLab: one file per pipeline.
+    #[returns(copy)]
+    pub split: bool,
+    /// Kubernetes: the event the Jobs are for.
+    #[returns(ref)]
+    pub event: plumb_semantics::Event,
+}
+
+/// Compiles the pipelines of the requested files for a target (the caller has checked
+/// that they have no errors).
+#[salsa::tracked(returns(ref))]
+pub fn compile<'db>(
+    db: &'db dyn Db,
+    ws: Workspace,
+    request: CompileRequest<'db>,
+) -> Result<plumb_targets::Build, plumb_targets::BuildError> {
+    let pipelines: Vec<(&plumb_semantics::PipelineModel, String)> = request
+        .files(db)
+        .iter()
+        .flat_map(|(f, name)| {
+            analyze(db, ws, *f)
+                .model
+                .pipelines
+                .iter()
+                .map(move |p| (p, name.clone()))
+        })
+        .collect();
+    let options = plumb_targets::BuildOptions {
+        target: request.target(db),
+        split: request.split(db),
+        event: request.event(db).clone(),
+        config: ws.config(db),
+    };
+    plumb_targets::build(&pipelines, &options)
+}

@@ -354,3 +354,53 @@ fn a_same_length_edit_in_a_script_does_not_recheck_the_graph() {
     assert_eq!(ran("job_checks"), 1);
     assert_eq!(ran("pipeline_checks"), 0, "{log:#?}");
 }
+
+fn request(fx: &Fixture, target: plumb_targets::Target) -> plumb_db::CompileRequest<'_> {
+    let sources: Vec<_> = fx
+        .files
+        .iter()
+        .map(|f| (*f, format!("{}", f.path(&fx.db).display())))
+        .collect();
+    let event = plumb_semantics::Event::Branch("main".to_string());
+    plumb_db::CompileRequest::new(&fx.db, sources, target, false, event)
+}
+
+#[test]
+fn compilation_is_a_query_per_target_rerun_only_when_a_source_changed() {
+    let mut fx = setup(&[
+        ("a.plumb", pipeline("a", "")),
+        ("b.plumb", pipeline("b", "")),
+    ]);
+    let gitlab = |fx: &Fixture| {
+        let r = request(fx, plumb_targets::Target::Gitlab);
+        plumb_db::compile(&fx.db, fx.ws, r)
+            .clone()
+            .expect("compiles")
+            .files[0]
+            .contents
+            .clone()
+    };
+    let first = gitlab(&fx);
+    assert!(first.contains("make"));
+    let k8s = request(&fx, plumb_targets::Target::K8s);
+    plumb_db::compile(&fx.db, fx.ws, k8s)
+        .clone()
+        .expect("compiles");
+    fx.clear();
+    assert_eq!(gitlab(&fx), first);
+    assert_eq!(fx.executed("compile"), 0, "nothing changed");
+    plumb_db::set_text(
+        &mut fx.db,
+        fx.files[1],
+        pipeline("b", ", timeout = 5m"),
+        Origin::OpenBuffer,
+    );
+    let second = gitlab(&fx);
+    assert_ne!(second, first);
+    assert!(second.contains("timeout: 5m"), "{second}");
+    assert_eq!(
+        fx.executed("compile"),
+        1,
+        "only the GitLab compilation was asked again"
+    );
+}

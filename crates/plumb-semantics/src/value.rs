@@ -86,7 +86,7 @@ pub enum BranchTest {
 }
 
 /// The event a pipeline runs for, for evaluating conditions at compile time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Event {
     Branch(String),
     Tag,

@@ -20,7 +20,7 @@ use plumb_config::Config;
 use plumb_diagnostics::{Diagnostic, FileRange};
 use plumb_semantics::{Event, PipelineModel};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
     Gitlab,
     K8s,
@@ -34,7 +34,7 @@ pub struct OutputFile {
     pub contents: String,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BuildError {
     /// The program cannot be compiled for this target.
     Diagnostics(Vec<Diagnostic>),
@@ -56,6 +56,7 @@ pub struct BuildOptions<'a> {
     pub config: &'a Config,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Build {
     pub files: Vec<OutputFile>,
     /// Fields that cannot be carried to the target, and other compile-time warnings.

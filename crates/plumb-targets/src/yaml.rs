@@ -8,7 +8,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// A serialization failure (a bug in a target's types, never user input).
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct YamlError(pub String);
 
 impl std::fmt::Display for YamlError {
