@@ -39,8 +39,16 @@ step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test --workspace"
+# crates/plumb-cli/tests/import.rs reads the corpus of real GitLab CI files from here;
+# under CI=true its absence fails the run
+rm -f target/import-corpus-report.md
 # insta must never write snapshots during a test run: a changed message fails the run
 INSTA_UPDATE=no cargo test --workspace --locked
+
+if [ -f target/import-corpus-report.md ]; then
+  step "plumb import over the GitLab CI corpus (target/import-corpus-report.md)"
+  cat target/import-corpus-report.md
+fi
 
 step "cargo build --release"
 cargo build --workspace --release --locked

@@ -37,6 +37,17 @@ pub enum CliError {
         span: Option<SourceSpan>,
     },
 
+    #[error("{message}")]
+    #[diagnostic(code(plumb::yaml))]
+    Yaml {
+        /// Names the file.
+        message: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("here")]
+        span: Option<SourceSpan>,
+    },
+
     #[error("unknown code `{code}`")]
     #[diagnostic(code(plumb::unknown_code), help("`plumb rules` lists every code"))]
     UnknownCode { code: String },

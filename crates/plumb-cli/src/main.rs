@@ -3,6 +3,7 @@
 mod build;
 mod drift;
 mod error;
+mod import;
 mod render;
 mod reports;
 mod workspace;
@@ -101,6 +102,26 @@ enum Command {
         path: PathBuf,
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
+    },
+    /// Convert a GitLab CI file (`.gitlab-ci.yml`) into a Plumb program.
+    ///
+    /// The file is read as GitLab reads it: YAML 1.1 anchors, aliases and merge keys,
+    /// `include: local` (relative to the file), `!reference`, `extends` and `default:`.
+    /// Hidden jobs used by `extends` become templates, repeated images `let`s,
+    /// credential-like variables the file uses but does not define `ci_variable`
+    /// secrets, rules `when` conditions. What Plumb cannot express is kept as a
+    /// `# gitlab:` comment next to the job and reported as a warning with its YAML
+    /// line. Run `plumb check` on the result: its findings are the real problems of
+    /// the original file.
+    ///
+    /// Exit status: 0 when imported (warnings allowed), 2 when the file cannot be read,
+    /// is not valid YAML, or -o cannot be written (nothing is written then).
+    Import {
+        /// The GitLab CI file.
+        file: PathBuf,
+        /// Where to write the Plumb program (atomically). Default: standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
     },
     /// Print the documentation of a rule, with a failing and a fixed example.
     Explain {
@@ -221,6 +242,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Graph { path, format } => graph(path, format),
         Command::Fmt { paths, check } => fmt(paths, check),
+        Command::Import { file, output } => import::run(&file, output.as_deref()),
         Command::Explain { code } => explain(&code),
         Command::Rules => rules(),
     }

@@ -1,0 +1,72 @@
+//! `plumb import`: GitLab CI YAML to Plumb.
+
+use crate::error::CliError;
+use miette::NamedSource;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(file: &Path, output: Option<&Path>) -> Result<ExitCode, CliError> {
+    let io = |e: std::io::Error| CliError::Io {
+        path: file.display().to_string(),
+        message: e.to_string(),
+    };
+    let size = std::fs::metadata(file).map_err(io)?.len();
+    if size > crate::workspace::MAX_FILE_BYTES {
+        return Err(CliError::FileTooLarge {
+            path: file.display().to_string(),
+            size,
+            limit: crate::workspace::MAX_FILE_BYTES,
+        });
+    }
+    let text = std::fs::read_to_string(file).map_err(io)?;
+    let imported = match plumb_import::import(file, &text, &plumb_import::Disk) {
+        Ok(i) => i,
+        Err(e) => {
+            let span = line_span(&text, e.line);
+            return Err(CliError::Yaml {
+                message: format!("`{}` is not valid YAML: {}", file.display(), e.message),
+                src: NamedSource::new(file.display().to_string(), text),
+                span,
+            });
+        }
+    };
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    for w in &imported.warnings {
+        let path = imported
+            .sources
+            .get(w.file)
+            .map_or_else(|| file.display().to_string(), |p| p.display().to_string());
+        let _ = writeln!(err, "warning: {path}:{}: {}", w.line, w.message);
+    }
+    let _ = writeln!(
+        err,
+        "plumb import: {} jobs imported, {} left out, {} warnings",
+        imported.jobs_imported,
+        imported.jobs_left_out,
+        imported.warnings.len()
+    );
+    match output {
+        Some(out) => crate::build::write_atomically(out, &imported.plumb)?,
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            lock.write_all(imported.plumb.as_bytes())
+                .map_err(|e| CliError::Output(e.to_string()))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn line_span(text: &str, line: usize) -> Option<miette::SourceSpan> {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let len = text[start.min(text.len())..]
+        .find('\n')
+        .unwrap_or(text.len().saturating_sub(start));
+    (line > 0).then(|| (start, len).into())
+}

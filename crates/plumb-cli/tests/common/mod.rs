@@ -1,0 +1,88 @@
+//! Helpers shared by the integration tests (each test file uses some of them).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("root")
+}
+
+/// Runs `plumb` in `dir`.
+pub fn plumb_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run plumb")
+}
+
+/// A fresh folder under the system's temporary folder, unique to this test process.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("plumb-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    dir
+}
+
+/// gitlab-ci-local from `scripts/node` (installed by `scripts/test.sh`): its absence is
+/// a failure, never a skip.
+pub fn gitlab_ci_local() -> PathBuf {
+    let bin = root().join("scripts/node/node_modules/.bin/gitlab-ci-local");
+    assert!(
+        bin.exists(),
+        "gitlab-ci-local is not installed: run scripts/test.sh (it runs `npm ci` in scripts/node)"
+    );
+    bin
+}
+
+/// Makes `dir` a git repository with one commit (gitlab-ci-local reads the project
+/// from git).
+pub fn git_commit_all(dir: &Path) {
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&[
+        "-c",
+        "user.email=ci@plumb.dev",
+        "-c",
+        "user.name=plumb",
+        "commit",
+        "-qm",
+        "fixture",
+    ]);
+    git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+}
+
+/// Copies a folder's files (not `.git`) into another.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name == ".git" || name == ".gitlab-ci-local" {
+            continue;
+        }
+        if path.is_dir() {
+            copy_tree(&path, &to.join(&name));
+        } else {
+            std::fs::copy(&path, to.join(&name)).expect("copy");
+        }
+    }
+}

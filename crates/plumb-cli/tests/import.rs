@@ -1,0 +1,500 @@
+//! `plumb import`: the project's fixtures (`fixtures/import/*/.gitlab-ci.yml`) are pinned
+//! by snapshots, check clean of syntax, name and type errors, and compile back to a
+//! pipeline GitLab reads as the original; the shared corpus of real pipelines gets the
+//! same round trip and a report of what `plumb check` finds in it.
+
+mod common;
+
+use common::{copy_tree, git_commit_all, gitlab_ci_local, plumb_in, root, scratch};
+use plumb_import::names::identifier;
+use plumb_import::yaml::{self, Kind, Node};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn import_fixtures() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/import"))
+        .expect("fixtures/import")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join(".gitlab-ci.yml").exists())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 4, "import fixtures are missing");
+    dirs
+}
+
+/// Codes of `plumb check --format json` on a file.
+fn check_codes(plumb_file: &Path) -> Vec<String> {
+    let o = plumb_in(
+        plumb_file.parent().expect("dir"),
+        &[
+            "check",
+            "--format",
+            "json",
+            plumb_file.to_str().expect("utf-8"),
+        ],
+    );
+    let diags: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: not JSON ({e}): {}",
+            plumb_file.display(),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    diags
+        .iter()
+        .map(|d| d["code"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+#[test]
+fn fixtures_import_as_pinned_and_check_clean_of_language_errors() {
+    for dir in import_fixtures() {
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let o = plumb_in(&dir, &["import", ".gitlab-ci.yml"]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let program = String::from_utf8_lossy(&o.stdout).into_owned();
+        let warnings = String::from_utf8_lossy(&o.stderr).into_owned();
+        insta::with_settings!({ snapshot_path => "snapshots/import", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(name.as_str(), format!("{program}\n----- stderr -----\n{warnings}"));
+        });
+        let out = scratch(&format!("import-fixture-{name}")).join("imported.plumb");
+        std::fs::write(&out, &program).expect("write");
+        let codes = check_codes(&out);
+        let language: Vec<&String> = codes
+            .iter()
+            .filter(|c| c.starts_with("PL0") || c.starts_with("PL1"))
+            .collect();
+        assert!(language.is_empty(), "{name}: {language:?}");
+    }
+}
+
+#[test]
+fn import_refuses_bad_input_without_writing() {
+    let dir = scratch("import-bad");
+    std::fs::write(dir.join("bad.yml"), "job: [unclosed\n  script: x\n").expect("write");
+    let o = plumb_in(&dir, &["import", "bad.yml", "-o", "out.plumb"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not valid YAML"), "{err}");
+    assert!(
+        !dir.join("out.plumb").exists(),
+        "nothing is written on an error"
+    );
+    let o = plumb_in(&dir, &["import", "missing.yml"]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::write(dir.join("list.yml"), "- a\n- b\n").expect("write");
+    let o = plumb_in(&dir, &["import", "list.yml"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a YAML list is not a GitLab CI file"
+    );
+}
+
+#[test]
+fn fixtures_round_trip_through_gitlab() {
+    let bin = gitlab_ci_local();
+    for dir in import_fixtures() {
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let result = round_trip(
+            &bin,
+            &dir,
+            ".gitlab-ci.yml",
+            &scratch(&format!("rt-{name}")),
+        );
+        if name == "unsupported" {
+            // a remote include (not readable offline) and a trigger job: not equivalent
+            assert!(result.is_err(), "{name} cannot round-trip");
+        } else if let Err(e) = result {
+            panic!("{name} does not round-trip: {e}");
+        }
+    }
+}
+
+/// The shared corpus of real pipelines: every file imports without an error of the
+/// language, and the round trip is reported (how many files are equivalent, and why
+/// the others are not). CI has `../shared`; a clone without it says so.
+#[test]
+fn corpus_imports_cleanly_and_round_trips() {
+    let corpus = std::env::var_os("PLUMB_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/corpus/gitlab-ci"));
+    if !corpus.is_dir() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "the GitLab CI corpus is not at {} (set PLUMB_CORPUS)",
+            corpus.display()
+        );
+        eprintln!("NOTE: corpus not found at {}: not run", corpus.display());
+        return;
+    }
+    let bin = gitlab_ci_local();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    files.sort();
+    let work = scratch("corpus");
+    let results: Vec<(String, Result<(), String>, Vec<String>)> = std::thread::scope(|s| {
+        let chunks: Vec<Vec<PathBuf>> = files
+            .chunks(files.len().div_ceil(4).max(1))
+            .map(|c| c.to_vec())
+            .collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let (bin, work) = (bin.clone(), work.clone());
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|file| {
+                            let name = file
+                                .file_name()
+                                .expect("name")
+                                .to_string_lossy()
+                                .into_owned();
+                            let case = work.join(&name);
+                            let original = case.join("original");
+                            std::fs::create_dir_all(&original).expect("mkdir");
+                            std::fs::copy(file, original.join(".gitlab-ci.yml")).expect("copy");
+                            // the import alone, for the report
+                            let imported = case.join("report.plumb");
+                            let o = plumb_in(
+                                &original,
+                                &[
+                                    "import",
+                                    ".gitlab-ci.yml",
+                                    "-o",
+                                    imported.to_str().expect("utf-8"),
+                                ],
+                            );
+                            assert!(
+                                o.status.success(),
+                                "{name}: import failed: {}",
+                                String::from_utf8_lossy(&o.stderr)
+                            );
+                            let codes = check_codes(&imported);
+                            let result =
+                                round_trip(&bin, &original, ".gitlab-ci.yml", &case.join("rt"));
+                            (name, result, codes)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let report = corpus_report(&results);
+    let path = root().join("target/import-corpus-report.md");
+    std::fs::write(&path, &report).expect("write the report");
+    eprintln!("{report}");
+    let language: Vec<String> = results
+        .iter()
+        .flat_map(|(name, _, codes)| {
+            codes
+                .iter()
+                .filter(|c| c.starts_with("PL0") || c.starts_with("PL1"))
+                .map(move |c| format!("{name}: {c}"))
+        })
+        .collect();
+    assert!(
+        language.is_empty(),
+        "imports with language errors: {language:?}"
+    );
+    let equivalent = results.iter().filter(|(_, r, _)| r.is_ok()).count();
+    // what this revision reaches; a change that loses files fails here
+    assert!(
+        equivalent >= MIN_EQUIVALENT,
+        "only {equivalent} of {} corpus files round-trip (was {MIN_EQUIVALENT}); see {}",
+        results.len(),
+        path.display()
+    );
+}
+
+const MIN_EQUIVALENT: usize = 11;
+
+fn corpus_report(results: &[(String, Result<(), String>, Vec<String>)]) -> String {
+    let mut out = String::from("# `plumb import` over the GitLab CI corpus\n\n");
+    let equivalent = results.iter().filter(|(_, r, _)| r.is_ok()).count();
+    out.push_str(&format!(
+        "Round trip (import, build --target gitlab, both read by `gitlab-ci-local --preview`): {equivalent} of {} files equivalent.\n\n",
+        results.len()
+    ));
+    out.push_str("| file | round trip | findings of `plumb check` |\n|---|---|---|\n");
+    let mut totals: BTreeMap<String, usize> = BTreeMap::new();
+    for (name, result, codes) in results {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in codes {
+            *counts.entry(c).or_default() += 1;
+            *totals.entry(c.clone()).or_default() += 1;
+        }
+        let findings: Vec<String> = counts.iter().map(|(c, n)| format!("{c}×{n}")).collect();
+        let rt = match result {
+            Ok(()) => "equivalent".to_string(),
+            Err(e) => e.replace('|', "\\|").replace('\n', " "),
+        };
+        out.push_str(&format!("| {name} | {rt} | {} |\n", findings.join(", ")));
+    }
+    out.push_str("\nFindings per code over the corpus:\n\n");
+    for (code, n) in totals {
+        out.push_str(&format!("- {code}: {n}\n"));
+    }
+    out
+}
+
+/// Imports `dir/file`, compiles the result for GitLab, and compares what
+/// `gitlab-ci-local --preview` reads from both: jobs, stages, images, script lines,
+/// needs and variables.
+fn round_trip(bin: &Path, dir: &Path, file: &str, work: &Path) -> Result<(), String> {
+    let original_repo = work.join("original");
+    copy_tree(dir, &original_repo);
+    git_commit_all(&original_repo);
+    let original = preview(bin, &original_repo)
+        .map_err(|e| format!("gitlab-ci-local cannot read the original: {e}"))?;
+
+    let plumb_dir = work.join("plumb");
+    std::fs::create_dir_all(&plumb_dir).expect("mkdir");
+    let source = original_repo.join(file);
+    let o = plumb_in(
+        &plumb_dir,
+        &["import", source.to_str().expect("utf-8"), "-o", "ci.plumb"],
+    );
+    if !o.status.success() {
+        return Err(format!(
+            "import failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let left_out = stderr
+        .lines()
+        .filter(|l| l.contains("is not imported"))
+        .count();
+    // real files have real problems: the round trip lowers the findings to warnings
+    let codes: Vec<String> = plumb_checks::RULES
+        .iter()
+        .map(|r| r.meta().code)
+        .filter(|c| !c.starts_with("PL0") && !c.starts_with("PL1"))
+        .map(|c| format!("\"{c}\""))
+        .collect();
+    std::fs::write(
+        plumb_dir.join("plumb.toml"),
+        format!("[lint]\nwarn = [{}]\n", codes.join(", ")),
+    )
+    .expect("write");
+    let compiled_repo = work.join("compiled");
+    std::fs::create_dir_all(&compiled_repo).expect("mkdir");
+    let out = compiled_repo.join(".gitlab-ci.yml");
+    let o = plumb_in(
+        &plumb_dir,
+        &[
+            "build",
+            "ci.plumb",
+            "--target",
+            "gitlab",
+            "-o",
+            out.to_str().expect("utf-8"),
+        ],
+    );
+    if !o.status.success() {
+        let err = String::from_utf8_lossy(&o.stderr);
+        if err.contains("no pipeline") {
+            return Err("a library of hidden jobs (templates only): nothing to run".into());
+        }
+        return Err(format!("build failed: {err}"));
+    }
+    git_commit_all(&compiled_repo);
+    let compiled = preview(bin, &compiled_repo)
+        .map_err(|e| format!("gitlab-ci-local cannot read the compiled file: {e}"))?;
+
+    let want = pipeline_view(&original);
+    let got = pipeline_view(&compiled);
+    if left_out > 0 {
+        return Err(format!(
+            "{left_out} jobs left out (no Plumb form, e.g. `trigger:`)"
+        ));
+    }
+    compare(&want, &got)
+}
+
+fn preview(bin: &Path, repo: &Path) -> Result<Node, String> {
+    let o = Command::new("timeout")
+        .args(["-k", "5", "120"])
+        .arg(bin)
+        .arg("--preview")
+        // the compiled side is validated against GitLab's schema elsewhere
+        // (check-jsonschema); gitlab-ci-local's copy refuses some files GitLab runs
+        .arg("--json-schema-validation=false")
+        .current_dir(repo)
+        .output()
+        .expect("gitlab-ci-local");
+    if !o.status.success() {
+        let err = String::from_utf8_lossy(&o.stderr);
+        let first = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        return Err(first);
+    }
+    let text = String::from_utf8_lossy(&o.stdout);
+    yaml::parse(&text, 0)
+        .map_err(|e| e.message)?
+        .pop()
+        .ok_or_else(|| "empty preview".to_string())
+}
+
+#[derive(Debug, PartialEq)]
+struct JobView {
+    stage: String,
+    image: String,
+    script: Vec<String>,
+    needs: Option<BTreeSet<String>>,
+    variables: BTreeMap<String, String>,
+}
+
+const NOT_JOBS: &[&str] = &[
+    "stages",
+    "variables",
+    "default",
+    "workflow",
+    "include",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+    "spec",
+];
+
+/// The jobs of an expanded configuration, by Plumb name, in the terms compared.
+fn pipeline_view(root: &Node) -> BTreeMap<String, JobView> {
+    let globals: Vec<(String, String)> = root
+        .get("variables")
+        .map(plumb_import::convert::variables)
+        .unwrap_or_default();
+    let mut jobs = BTreeMap::new();
+    for e in root.entries() {
+        if NOT_JOBS.contains(&e.key.as_str()) || e.key.starts_with('.') || !e.value.is_map() {
+            continue;
+        }
+        let job = &e.value;
+        if job.get("trigger").is_some() {
+            continue;
+        }
+        let mut variables: BTreeMap<String, String> = globals.iter().cloned().collect();
+        for (k, v) in job
+            .get("variables")
+            .map(plumb_import::convert::variables)
+            .unwrap_or_default()
+        {
+            variables.insert(k, v);
+        }
+        // Plumb passes a `ci_variable` secret on as `NAME: $NAME`, which GitLab reads as
+        // the CI/CD variable itself
+        variables.retain(|k, v| *v != format!("${k}") && *v != format!("${{{k}}}"));
+        let image = job
+            .get("image")
+            .and_then(|i| i.as_str().or_else(|| i.get("name").and_then(Node::as_str)))
+            .map(|i| plumb_import::convert::expand_image_variables(i, &variables))
+            .unwrap_or_else(|| plumb_import::emit::RUNNER_DEFAULT_IMAGE.to_string());
+        let mut script = Vec::new();
+        for key in ["before_script", "script"] {
+            if let Some(s) = job.get(key) {
+                flatten(s, &mut script);
+            }
+        }
+        let needs = job.get("needs").map(|n| {
+            n.items()
+                .iter()
+                .filter_map(|i| i.as_str().or_else(|| i.get("job").and_then(Node::as_str)))
+                .map(|j| identifier(j, "job"))
+                .collect()
+        });
+        let stage = job.get("stage").and_then(Node::as_str).unwrap_or("test");
+        jobs.insert(
+            identifier(&e.key, "job"),
+            JobView {
+                stage: identifier(stage, "stage"),
+                image,
+                script,
+                needs,
+                variables,
+            },
+        );
+    }
+    jobs
+}
+
+fn flatten(n: &Node, out: &mut Vec<String>) {
+    match &n.kind {
+        Kind::Scalar { text, .. } => out.push(text.clone()),
+        Kind::Seq(items) => items.iter().for_each(|i| flatten(i, out)),
+        _ => {}
+    }
+}
+
+fn compare(
+    want: &BTreeMap<String, JobView>,
+    got: &BTreeMap<String, JobView>,
+) -> Result<(), String> {
+    let want_names: BTreeSet<&String> = want.keys().collect();
+    let got_names: BTreeSet<&String> = got.keys().collect();
+    if want_names != got_names {
+        return Err(format!(
+            "jobs differ: only in the original {:?}, only in the compiled {:?}",
+            want_names.difference(&got_names).collect::<Vec<_>>(),
+            got_names.difference(&want_names).collect::<Vec<_>>()
+        ));
+    }
+    for (name, w) in want {
+        let g = &got[name];
+        let what = if w.stage != g.stage {
+            format!("stage `{}` became `{}`", w.stage, g.stage)
+        } else if w.image != g.image {
+            format!("image `{}` became `{}`", w.image, g.image)
+        } else if w.script != g.script {
+            format!(
+                "script differs ({} lines became {})",
+                w.script.len(),
+                g.script.len()
+            )
+        } else if w.needs != g.needs {
+            format!("needs {:?} became {:?}", w.needs, g.needs)
+        } else if w.variables != g.variables {
+            let diff: Vec<&String> = w
+                .variables
+                .keys()
+                .chain(g.variables.keys())
+                .filter(|k| w.variables.get(*k) != g.variables.get(*k))
+                .collect();
+            format!("variables differ: {diff:?}")
+        } else {
+            continue;
+        };
+        return Err(format!("job `{name}`: {what}"));
+    }
+    Ok(())
+}

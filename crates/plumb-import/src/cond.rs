@@ -1,0 +1,539 @@
+//! GitLab's `rules:`, `only:`/`except:` and `workflow: rules` as Plumb conditions.
+//!
+//! Plumb's conditions speak of one event (a branch push, a tag, a merge request) and
+//! of `changes` and `manual`; a GitLab expression on anything else (a schedule, a user's
+//! variable) has no Plumb form. Such a test is replaced by `true` where it appears
+//! positively and `false` under a negation, so the Plumb condition admits at least the
+//! events the original did (the credential checks then err on the side of reporting),
+//! and the replacement is reported.
+
+use crate::yaml::Node;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cond {
+    True,
+    False,
+    /// A Plumb condition atom, written as Plumb.
+    Atom(String),
+    /// A test Plumb cannot express, as GitLab wrote it.
+    Unknown(String),
+    And(Box<Cond>, Box<Cond>),
+    Or(Box<Cond>, Box<Cond>),
+    Not(Box<Cond>),
+}
+
+impl Cond {
+    pub fn and(a: Cond, b: Cond) -> Cond {
+        match (a, b) {
+            (Cond::False, _) | (_, Cond::False) => Cond::False,
+            (Cond::True, x) | (x, Cond::True) => x,
+            (a, b) => Cond::And(Box::new(a), Box::new(b)),
+        }
+    }
+    pub fn or(a: Cond, b: Cond) -> Cond {
+        match (a, b) {
+            (Cond::True, _) | (_, Cond::True) => Cond::True,
+            (Cond::False, x) | (x, Cond::False) => x,
+            (a, b) => Cond::Or(Box::new(a), Box::new(b)),
+        }
+    }
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(a: Cond) -> Cond {
+        match a {
+            Cond::True => Cond::False,
+            Cond::False => Cond::True,
+            Cond::Not(x) => *x,
+            Cond::Atom(a) if a.starts_with("branch == ") => {
+                Cond::Atom(a.replacen("branch == ", "branch != ", 1))
+            }
+            Cond::Atom(a) if a.starts_with("branch != ") => {
+                Cond::Atom(a.replacen("branch != ", "branch == ", 1))
+            }
+            x => Cond::Not(Box::new(x)),
+        }
+    }
+    fn atom(s: impl Into<String>) -> Cond {
+        Cond::Atom(s.into())
+    }
+
+    /// Replaces unknown tests by `true` (positive) or `false` (under a negation), and
+    /// gives the tests replaced.
+    pub fn approximate(self, unknown: &mut Vec<String>) -> Cond {
+        self.approx(true, unknown)
+    }
+    fn approx(self, positive: bool, unknown: &mut Vec<String>) -> Cond {
+        match self {
+            Cond::Unknown(text) => {
+                if !unknown.contains(&text) {
+                    unknown.push(text);
+                }
+                if positive {
+                    Cond::True
+                } else {
+                    Cond::False
+                }
+            }
+            Cond::And(a, b) => Cond::and(a.approx(positive, unknown), b.approx(positive, unknown)),
+            Cond::Or(a, b) => Cond::or(a.approx(positive, unknown), b.approx(positive, unknown)),
+            Cond::Not(a) => Cond::not(a.approx(!positive, unknown)),
+            other => other,
+        }
+    }
+
+    /// The condition in Plumb syntax (after [`Cond::approximate`]).
+    pub fn to_plumb(&self) -> String {
+        self.print(0)
+    }
+    fn print(&self, context: u8) -> String {
+        // 0: top / inside ||, 1: inside &&, 2: under !
+        match self {
+            Cond::True => "true".into(),
+            Cond::False => "false".into(),
+            Cond::Atom(a) => {
+                if context == 2 && a.contains(' ') {
+                    format!("({a})")
+                } else {
+                    a.clone()
+                }
+            }
+            Cond::Unknown(text) => format!("true /* {text} */"),
+            Cond::Or(a, b) => {
+                let s = format!("{} || {}", a.print(0), b.print(0));
+                if context > 0 {
+                    format!("({s})")
+                } else {
+                    s
+                }
+            }
+            Cond::And(a, b) => {
+                let s = format!("{} && {}", a.print(1), b.print(1));
+                if context > 1 {
+                    format!("({s})")
+                } else {
+                    s
+                }
+            }
+            Cond::Not(a) => format!("!{}", a.print(2)),
+        }
+    }
+    pub fn mentions_merge_request(&self) -> bool {
+        match self {
+            Cond::Atom(a) => a.contains("merge_request"),
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                a.mentions_merge_request() || b.mentions_merge_request()
+            }
+            Cond::Not(a) => a.mentions_merge_request(),
+            _ => false,
+        }
+    }
+}
+
+/// Plumb string literal.
+pub fn quote(s: &str) -> String {
+    crate::emit::string_literal(s)
+}
+
+/// Translates a GitLab `if:` expression.
+pub fn expression(text: &str, default_branch: &str) -> Cond {
+    let tokens = match lex(text) {
+        Some(t) => t,
+        None => return Cond::Unknown(text.trim().to_string()),
+    };
+    let mut p = ExprParser {
+        tokens,
+        at: 0,
+        default_branch,
+    };
+    match p.or() {
+        Some(c) if p.at == p.tokens.len() => c,
+        _ => Cond::Unknown(text.trim().to_string()),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Var(String),
+    Str(String),
+    Regex(String),
+    Null,
+    Op(&'static str),
+    Open,
+    Close,
+}
+
+fn lex(text: &str) -> Option<Vec<Tok>> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            ' ' | '\t' | '\n' | '\r' => i += 1,
+            '(' => {
+                out.push(Tok::Open);
+                i += 1
+            }
+            ')' => {
+                out.push(Tok::Close);
+                i += 1
+            }
+            '$' => {
+                i += 1;
+                let braced = chars.get(i) == Some(&'{');
+                if braced {
+                    i += 1;
+                }
+                let start = i;
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                if braced {
+                    if chars.get(i) != Some(&'}') {
+                        return None;
+                    }
+                    out.push(Tok::Var(chars[start..i].iter().collect()));
+                    i += 1;
+                } else {
+                    out.push(Tok::Var(chars[start..i].iter().collect()));
+                }
+            }
+            '"' | '\'' => {
+                let start = i + 1;
+                i += 1;
+                while i < chars.len() && chars[i] != c {
+                    i += 1;
+                }
+                out.push(Tok::Str(chars.get(start..i)?.iter().collect()));
+                i += 1;
+            }
+            '/' => {
+                let start = i + 1;
+                i += 1;
+                while i < chars.len() && chars[i] != '/' {
+                    if chars[i] == '\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                out.push(Tok::Regex(chars.get(start..i)?.iter().collect()));
+                i += 1;
+                // flags (`/i`): Plumb regexes have none; keep the match case-sensitive
+                while i < chars.len() && chars[i].is_ascii_alphabetic() {
+                    i += 1;
+                }
+            }
+            _ => {
+                let rest: String = chars[i..].iter().collect();
+                let op = ["==", "!=", "=~", "!~", "&&", "||"]
+                    .into_iter()
+                    .find(|op| rest.starts_with(op));
+                if let Some(op) = op {
+                    out.push(Tok::Op(op));
+                    i += 2;
+                } else if rest.starts_with("null") {
+                    out.push(Tok::Null);
+                    i += 4;
+                } else {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+struct ExprParser<'a> {
+    tokens: Vec<Tok>,
+    at: usize,
+    default_branch: &'a str,
+}
+
+impl ExprParser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.tokens.get(self.at)
+    }
+    fn or(&mut self) -> Option<Cond> {
+        let mut c = self.and()?;
+        while self.peek() == Some(&Tok::Op("||")) {
+            self.at += 1;
+            c = Cond::or(c, self.and()?);
+        }
+        Some(c)
+    }
+    fn and(&mut self) -> Option<Cond> {
+        let mut c = self.primary()?;
+        while self.peek() == Some(&Tok::Op("&&")) {
+            self.at += 1;
+            c = Cond::and(c, self.primary()?);
+        }
+        Some(c)
+    }
+    fn primary(&mut self) -> Option<Cond> {
+        match self.tokens.get(self.at).cloned()? {
+            Tok::Open => {
+                self.at += 1;
+                let c = self.or()?;
+                if self.peek() != Some(&Tok::Close) {
+                    return None;
+                }
+                self.at += 1;
+                Some(c)
+            }
+            Tok::Var(name) => {
+                self.at += 1;
+                if let Some(Tok::Op(op @ ("==" | "!=" | "=~" | "!~"))) = self.peek().cloned() {
+                    self.at += 1;
+                    let rhs = self.tokens.get(self.at).cloned()?;
+                    self.at += 1;
+                    Some(self.comparison(&name, op, &rhs))
+                } else {
+                    Some(self.defined(&name))
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// `$NAME` alone: the variable is set and not empty.
+    fn defined(&self, name: &str) -> Cond {
+        match name {
+            "CI_COMMIT_BRANCH" => Cond::atom("branch != \"\""),
+            "CI_COMMIT_TAG" => Cond::atom("tag"),
+            n if n.starts_with("CI_MERGE_REQUEST_") => Cond::atom("merge_request"),
+            _ => Cond::Unknown(format!("${name}")),
+        }
+    }
+
+    fn comparison(&self, name: &str, op: &str, rhs: &Tok) -> Cond {
+        let written = format!("${name} {op} {}", show(rhs));
+        let value = match rhs {
+            Tok::Str(s) | Tok::Regex(s) => Some(s.clone()),
+            Tok::Var(v) if v == "CI_DEFAULT_BRANCH" => Some(self.default_branch.to_string()),
+            Tok::Null => None,
+            _ => return Cond::Unknown(written),
+        };
+        let regex = matches!(op, "=~" | "!~");
+        if regex != matches!(rhs, Tok::Regex(_)) && rhs != &Tok::Null {
+            return Cond::Unknown(written);
+        }
+        let negate = matches!(op, "!=" | "!~");
+        let positive = match (name, value) {
+            ("CI_COMMIT_BRANCH", None) => Cond::atom("branch == \"\""),
+            ("CI_COMMIT_BRANCH", Some(v)) if regex => {
+                Cond::atom(format!("branch =~ {}", quote(&v)))
+            }
+            ("CI_COMMIT_BRANCH", Some(v)) => Cond::atom(format!("branch == {}", quote(&v))),
+            ("CI_COMMIT_TAG", None) => Cond::not(Cond::atom("tag")),
+            ("CI_PIPELINE_SOURCE", Some(v)) if !regex => match v.as_str() {
+                "merge_request_event" => Cond::atom("merge_request"),
+                "push" => Cond::not(Cond::atom("merge_request")),
+                _ => return Cond::Unknown(written),
+            },
+            _ => return Cond::Unknown(written),
+        };
+        if negate {
+            Cond::not(positive)
+        } else {
+            positive
+        }
+    }
+}
+
+fn show(t: &Tok) -> String {
+    match t {
+        Tok::Var(v) => format!("${v}"),
+        Tok::Str(s) => format!("\"{s}\""),
+        Tok::Regex(r) => format!("/{r}/"),
+        Tok::Null => "null".into(),
+        Tok::Op(o) => o.to_string(),
+        Tok::Open => "(".into(),
+        Tok::Close => ")".into(),
+    }
+}
+
+/// What a list of `rules:` decides: the condition under which the job (or pipeline) is
+/// added, and the notes on what could not be carried.
+pub struct Decision {
+    pub cond: Cond,
+    pub notes: Vec<(usize, String)>,
+}
+
+/// `rules:` in GitLab's first-match order: rule i decides when its test holds and no
+/// earlier rule's did; `when: never` excludes, `when: manual` needs a person.
+pub fn rules(rules: &Node, default_branch: &str, job_manual: bool) -> Decision {
+    let mut notes = Vec::new();
+    let mut result = Cond::False;
+    // the tests of earlier rules, with their outcome: a rule decides only when no
+    // earlier rule matched, but an earlier rule with the same outcome need not be
+    // excluded (`a || (b && !a)` is `a || b`)
+    let mut earlier: Vec<(&str, Cond)> = Vec::new();
+    for rule in rules.items() {
+        let mut test = match rule.get("if").and_then(Node::as_str) {
+            Some(e) => expression(e, default_branch),
+            None => Cond::True,
+        };
+        if let Some(changes) = rule.get("changes") {
+            test = Cond::and(test, changes_cond(changes));
+        }
+        if let Some(exists) = rule.get("exists") {
+            test = Cond::and(
+                test,
+                Cond::Unknown(format!("exists: {}", exists.strings().join(", "))),
+            );
+        }
+        for key in ["allow_failure", "variables", "start_in", "needs"] {
+            if let Some(n) = rule.get(key) {
+                notes.push((
+                    n.line,
+                    format!("`rules: {key}` is not carried (Plumb's `when` only decides whether the job runs)"),
+                ));
+            }
+        }
+        let when = rule
+            .get("when")
+            .and_then(Node::as_str)
+            .unwrap_or(if job_manual { "manual" } else { "on_success" });
+        let outcome = match when {
+            "never" => "never",
+            "manual" => "manual",
+            _ => "run",
+        };
+        let blocked = earlier
+            .iter()
+            .filter(|(o, _)| *o != outcome)
+            .fold(Cond::False, |acc, (_, c)| Cond::or(acc, c.clone()));
+        let applies = Cond::and(test.clone(), Cond::not(blocked));
+        match outcome {
+            "never" => {}
+            "manual" => result = Cond::or(result, Cond::and(applies, Cond::atom("manual"))),
+            _ => {
+                if matches!(when, "delayed" | "on_failure" | "always") {
+                    notes.push((
+                        rule.line,
+                        format!("`when: {when}` runs the job like `on_success` in Plumb"),
+                    ));
+                }
+                result = Cond::or(result, applies)
+            }
+        }
+        earlier.push((outcome, test));
+    }
+    Decision {
+        cond: result,
+        notes,
+    }
+}
+
+fn changes_cond(changes: &Node) -> Cond {
+    let paths = match changes.get("paths") {
+        Some(p) => p.strings(),
+        None => changes.strings(),
+    };
+    let list: Vec<String> = paths.iter().map(|p| quote(p)).collect();
+    Cond::atom(format!("changes([{}])", list.join(", ")))
+}
+
+/// `only:` / `except:` (a list of refs, or a mapping with `refs`, `variables`,
+/// `changes`, `kubernetes`).
+pub fn refs_filter(node: &Node, default_branch: &str) -> Cond {
+    let (refs, others) = if node.is_map() {
+        (node.get("refs").map(Node::strings), true)
+    } else {
+        (Some(node.strings()), false)
+    };
+    let mut c = match refs {
+        Some(refs) => refs.iter().map(|r| one_ref(r)).fold(Cond::False, Cond::or),
+        None => Cond::True,
+    };
+    if others {
+        if let Some(vars) = node.get("variables") {
+            let tests = vars
+                .strings()
+                .iter()
+                .map(|e| expression(e, default_branch))
+                .fold(Cond::False, Cond::or);
+            c = Cond::and(c, tests);
+        }
+        if let Some(changes) = node.get("changes") {
+            c = Cond::and(c, changes_cond(changes));
+        }
+        if node.get("kubernetes").is_some() {
+            c = Cond::and(c, Cond::Unknown("kubernetes: active".into()));
+        }
+    }
+    c
+}
+
+fn one_ref(r: &str) -> Cond {
+    match r {
+        "branches" => Cond::atom("branch != \"\""),
+        "tags" => Cond::atom("tag"),
+        "merge_requests" => Cond::atom("merge_request"),
+        "pushes" => Cond::not(Cond::atom("merge_request")),
+        "api"
+        | "chat"
+        | "external"
+        | "external_pull_requests"
+        | "pipelines"
+        | "schedules"
+        | "triggers"
+        | "web" => Cond::Unknown(format!("only/except: {r}")),
+        _ if r.len() > 1 && r.starts_with('/') && r.ends_with('/') => {
+            Cond::atom(format!("branch =~ {}", quote(&r[1..r.len() - 1])))
+        }
+        _ if r.contains('@') => Cond::Unknown(format!("only/except: {r}")),
+        name => Cond::atom(format!("branch == {}", quote(name))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plumb(e: &str) -> String {
+        let mut unknown = Vec::new();
+        expression(e, "main").approximate(&mut unknown).to_plumb()
+    }
+
+    #[test]
+    fn common_gitlab_tests_become_plumb_conditions() {
+        assert_eq!(plumb("$CI_COMMIT_BRANCH == \"main\""), "branch == \"main\"");
+        assert_eq!(
+            plumb("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"),
+            "branch == \"main\""
+        );
+        assert_eq!(
+            plumb("$CI_PIPELINE_SOURCE == \"merge_request_event\""),
+            "merge_request"
+        );
+        assert_eq!(plumb("$CI_COMMIT_TAG"), "tag");
+        assert_eq!(plumb("$CI_COMMIT_TAG == null"), "!tag");
+        assert_eq!(
+            plumb("$CI_COMMIT_BRANCH =~ /^release\\//"),
+            "branch =~ \"^release\\\\/\""
+        );
+        assert_eq!(
+            plumb("$CI_PIPELINE_SOURCE == \"push\" && $CI_COMMIT_BRANCH != \"main\""),
+            "!merge_request && branch != \"main\""
+        );
+    }
+
+    #[test]
+    fn unknown_tests_widen_the_condition() {
+        let mut unknown = Vec::new();
+        let c = expression(
+            "$CI_PIPELINE_SOURCE == \"schedule\" || $CI_COMMIT_TAG",
+            "main",
+        )
+        .approximate(&mut unknown);
+        assert_eq!(c, Cond::True);
+        assert_eq!(unknown, ["$CI_PIPELINE_SOURCE == \"schedule\""]);
+        let mut unknown = Vec::new();
+        let c = Cond::not(expression("$FOO == \"1\"", "main")).approximate(&mut unknown);
+        assert_eq!(
+            c,
+            Cond::True,
+            "a negated unknown is replaced by false first"
+        );
+    }
+}

@@ -1,0 +1,664 @@
+//! One GitLab job (or `default:`, or a hidden job) as Plumb job fields.
+
+use crate::cond::{self, Cond};
+use crate::value::PVal;
+use crate::yaml::{Kind, Node};
+use std::collections::BTreeMap;
+
+/// Something of the job that Plumb does not carry, with the YAML lines it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Note {
+    /// The file (as `yaml::Node::file`) and lines the note is about.
+    pub file: usize,
+    pub line: usize,
+    pub end_line: usize,
+    pub message: String,
+}
+
+/// A job's fields in Plumb's terms.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fields {
+    /// Plumb job fields, keyed by name (`env` and `needs` are separate).
+    pub fields: BTreeMap<String, PVal>,
+    /// `variables:`, in order.
+    pub env: Vec<(String, String)>,
+    /// `secrets:` with a Vault source: (variable, path, field).
+    pub vault: Vec<(String, String, String)>,
+    /// `needs:` as GitLab names, with their lines.
+    pub needs: Option<Vec<(String, usize)>>,
+    pub stage: Option<String>,
+    /// The job has a condition that no event meets (`when: never`, or rules that never add it).
+    pub never: bool,
+    /// `trigger:`: a child or multi-project pipeline.
+    pub trigger: bool,
+    pub notes: Vec<Note>,
+}
+
+pub struct Ctx<'a> {
+    pub default_branch: &'a str,
+    /// Top-level variables, for expanding `$VAR` in image names as GitLab does.
+    pub variables: &'a [(String, String)],
+}
+
+/// The order in which Plumb fields are written.
+pub const FIELD_ORDER: &[&str] = &[
+    "image",
+    "services",
+    "needs",
+    "env",
+    "when",
+    "run",
+    "timeout",
+    "retry",
+    "artifacts",
+    "cache",
+    "matrix",
+    "environment",
+    "allow_failure",
+    "tags",
+];
+
+/// Keys that carry nothing Plumb has, each with what the note says.
+const NOT_CARRIED: &[(&str, &str)] = &[
+    ("after_script", "`after_script` is not carried: GitLab runs it in a separate shell after the script, even when the job fails; Plumb has no such step"),
+    ("coverage", "`coverage` (a regex over the log) is not carried"),
+    ("dependencies", "`dependencies` is not carried: a Plumb job receives the artifacts of the jobs it needs"),
+    ("interruptible", "`interruptible` is not carried"),
+    ("resource_group", "`resource_group` is not carried: Plumb does not serialise jobs across pipelines"),
+    ("release", "`release` is not carried: create the release from the script (`release-cli`)"),
+    ("pages", "`pages` settings are not carried"),
+    ("id_tokens", "`id_tokens` (OIDC) are not carried"),
+    ("hooks", "`hooks` are not carried"),
+    ("identity", "`identity` is not carried"),
+    ("dast_configuration", "`dast_configuration` is not carried"),
+    ("manual_confirmation", "`manual_confirmation` is not carried"),
+    ("start_in", "`start_in` is not carried: the job starts without a delay"),
+    ("inherit", "`inherit` is not carried: Plumb jobs inherit the pipeline's `env` and `default` whole"),
+    ("variables_expand", ""),
+];
+
+/// Converts one job mapping. `job_manual`: the job has `when: manual` outside `rules`.
+pub fn job(node: &Node, cx: &Ctx) -> Fields {
+    let mut f = Fields::default();
+    let own_vars: Vec<(String, String)> = node.get("variables").map(variables).unwrap_or_default();
+    for e in node.entries() {
+        let v = &e.value;
+        let note = |message: String| Note {
+            file: v.file,
+            line: e.key_line,
+            end_line: v.end_line.max(e.key_line),
+            message,
+        };
+        match e.key.as_str() {
+            "image" => {
+                if let Some(image) = image_name(v, &mut f.notes, e.key_line) {
+                    let image = expand_vars(&image, &own_vars, cx.variables);
+                    f.fields.insert("image".into(), PVal::Image(image));
+                }
+            }
+            "services" => {
+                let mut images = Vec::new();
+                for s in v.items() {
+                    if let Some(name) = image_name(s, &mut f.notes, s.line) {
+                        images.push(PVal::Image(expand_vars(&name, &own_vars, cx.variables)));
+                    }
+                }
+                f.fields.insert("services".into(), PVal::List(images));
+            }
+            "script" | "before_script" => {} // below, in GitLab's order
+            "variables" => f.env = own_vars.clone(),
+            "stage" => f.stage = v.as_str().map(str::to_string),
+            "needs" => f.needs = Some(needs(v, &mut f.notes)),
+            "rules" | "only" | "except" | "when" => {} // below, together
+            "timeout" => match v.as_str().and_then(duration) {
+                Some(d) => {
+                    f.fields.insert("timeout".into(), PVal::Duration(d));
+                }
+                None => f.notes.push(note(format!(
+                    "`timeout: {}` is not a duration Plumb can read: not carried",
+                    v.as_str().unwrap_or("…")
+                ))),
+            },
+            "retry" => {
+                let n = v.as_u64().or_else(|| v.get("max").and_then(Node::as_u64));
+                if v.get("when").is_some() || v.get("exit_codes").is_some() {
+                    f.notes.push(note(
+                        "`retry: when`/`exit_codes` are not carried: Plumb retries on any failure"
+                            .into(),
+                    ));
+                }
+                if let Some(n) = n {
+                    if n > 2 {
+                        f.notes.push(note(format!(
+                            "`retry: {n}` is more than GitLab allows: 2 is used"
+                        )));
+                    }
+                    f.fields.insert("retry".into(), PVal::Int(n.min(2)));
+                }
+            }
+            "artifacts" => artifacts(v, &mut f, note(String::new())),
+            "cache" => cache(v, &mut f, note(String::new())),
+            "parallel" => parallel(v, &mut f, note(String::new())),
+            "environment" => {
+                let name = v.as_str().or_else(|| v.get("name").and_then(Node::as_str));
+                if let Some(name) = name {
+                    f.fields
+                        .insert("environment".into(), PVal::Str(name.to_string()));
+                }
+                let extra: Vec<&str> = v
+                    .entries()
+                    .iter()
+                    .map(|e| e.key.as_str())
+                    .filter(|k| *k != "name")
+                    .collect();
+                if !extra.is_empty() {
+                    f.notes.push(note(format!(
+                        "`environment: {}` is not carried: Plumb keeps the environment's name only",
+                        extra.join(", ")
+                    )));
+                }
+            }
+            "allow_failure" => match v.as_bool() {
+                Some(b) => {
+                    f.fields.insert("allow_failure".into(), PVal::Bool(b));
+                }
+                None => {
+                    f.fields.insert("allow_failure".into(), PVal::Bool(true));
+                    f.notes.push(note(
+                        "`allow_failure: exit_codes` is not carried: any failure is allowed".into(),
+                    ));
+                }
+            },
+            "tags" => {
+                let tags = v.strings().into_iter().map(PVal::Str).collect();
+                f.fields.insert("tags".into(), PVal::List(tags));
+            }
+            "secrets" => secrets(v, &mut f),
+            "trigger" => {
+                f.trigger = true;
+                f.notes.push(note("`trigger:` (a child or multi-project pipeline) cannot be expressed in Plumb: the job is not imported".into()));
+            }
+            "extends" => {}
+            key => match NOT_CARRIED.iter().find(|(k, _)| *k == key) {
+                Some((_, message)) if !message.is_empty() => {
+                    f.notes.push(note(message.to_string()))
+                }
+                _ => f.notes.push(note(format!(
+                    "`{key}` is not a GitLab keyword Plumb knows: not carried"
+                ))),
+            },
+        }
+    }
+    let run = script(node, &mut f.notes);
+    if !run.is_empty() {
+        f.fields.insert(
+            "run".into(),
+            PVal::List(run.into_iter().map(PVal::Str).collect()),
+        );
+    }
+    condition(node, cx, &mut f);
+    f
+}
+
+/// `before_script` then `script`: GitLab runs both in one shell.
+fn script(node: &Node, notes: &mut Vec<Note>) -> Vec<String> {
+    let mut lines = Vec::new();
+    for key in ["before_script", "script"] {
+        if let Some(s) = node.get(key) {
+            flatten(s, &mut lines, notes);
+        }
+    }
+    lines
+}
+
+fn flatten(node: &Node, out: &mut Vec<String>, notes: &mut Vec<Note>) {
+    match &node.kind {
+        Kind::Scalar { text, .. } => out.push(text.clone()),
+        Kind::Seq(items) => items.iter().for_each(|i| flatten(i, out, notes)),
+        Kind::Null => {}
+        _ => notes.push(Note {
+            file: node.file,
+            line: node.line,
+            end_line: node.end_line,
+            message: "a script line is a mapping, not a command (an unquoted `: ` inside it?): GitLab refuses it, and it is left out; quote the line".into(),
+        }),
+    }
+}
+
+/// `when` from `rules`, or from `only`/`except`, and a job-level `when: manual`.
+fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
+    let when = node.get("when").and_then(Node::as_str);
+    let manual = when == Some("manual");
+    let line = |key: &str| node.entry(key).map_or(node.line, |e| e.key_line);
+    let mut c = if let Some(rules) = node.get("rules") {
+        let decision = cond::rules(rules, cx.default_branch, manual);
+        for (line, message) in decision.notes {
+            f.notes.push(Note {
+                file: node.file,
+                line,
+                end_line: line,
+                message,
+            });
+        }
+        decision.cond
+    } else {
+        let mut c = Cond::True;
+        if let Some(only) = node.get("only") {
+            c = Cond::and(c, cond::refs_filter(only, cx.default_branch));
+        }
+        if let Some(except) = node.get("except") {
+            c = Cond::and(c, Cond::not(cond::refs_filter(except, cx.default_branch)));
+        }
+        if manual {
+            c = Cond::and(c, Cond::Atom("manual".into()));
+        }
+        c
+    };
+    match when {
+        Some("never") if node.get("rules").is_none() => c = Cond::False,
+        Some(w @ ("always" | "on_failure" | "delayed")) => f.notes.push(Note {
+            file: node.file,
+            line: line("when"),
+            end_line: line("when"),
+            message: format!(
+                "`when: {w}` is not carried: the job runs when the jobs before it succeed"
+            ),
+        }),
+        _ => {}
+    }
+    let mut unknown = Vec::new();
+    let c = c.approximate(&mut unknown);
+    if !unknown.is_empty() {
+        let key = ["rules", "only", "except"]
+            .into_iter()
+            .find(|k| node.get(k).is_some())
+            .unwrap_or("when");
+        f.notes.push(Note {
+            file: node.file,
+            line: line(key),
+            end_line: node.get(key).map_or(line(key), |n| n.end_line),
+            message: format!(
+                "condition approximated: Plumb cannot test {}; the job is assumed to run where that test decides",
+                unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+            ),
+        });
+    }
+    match c {
+        Cond::True => {}
+        Cond::False => f.never = true,
+        c => {
+            f.fields.insert("when".into(), PVal::Cond(c.to_plumb()));
+        }
+    }
+}
+
+/// `variables:` as (name, value) pairs; a `{ value: … }` form gives its value.
+pub fn variables(node: &Node) -> Vec<(String, String)> {
+    node.entries()
+        .iter()
+        .map(|e| {
+            let value = match &e.value.kind {
+                Kind::Map(_) => e.value.get("value").and_then(Node::as_str).unwrap_or(""),
+                _ => e.value.as_str().unwrap_or(""),
+            };
+            (e.key.clone(), value.to_string())
+        })
+        .collect()
+}
+
+fn image_name(node: &Node, notes: &mut Vec<Note>, line: usize) -> Option<String> {
+    match &node.kind {
+        Kind::Scalar { text, .. } => Some(text.clone()),
+        Kind::Map(_) => {
+            let extra: Vec<&str> = node
+                .entries()
+                .iter()
+                .map(|e| e.key.as_str())
+                .filter(|k| *k != "name")
+                .collect();
+            if !extra.is_empty() {
+                notes.push(Note {
+                    file: node.file,
+                    line,
+                    end_line: node.end_line,
+                    message: format!(
+                        "image `{}` is not carried: Plumb keeps the image's name only",
+                        extra.join(", ")
+                    ),
+                });
+            }
+            node.get("name").and_then(Node::as_str).map(str::to_string)
+        }
+        _ => None,
+    }
+}
+
+/// [`expand_vars`] with one table of variables.
+pub fn expand_image_variables(text: &str, variables: &BTreeMap<String, String>) -> String {
+    let vars: Vec<(String, String)> = variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    expand_vars(text, &vars, &[])
+}
+
+/// `$VAR` and `${VAR}` in an image name, replaced by the value the file gives the
+/// variable (as GitLab expands them); others are left as written.
+fn expand_vars(text: &str, own: &[(String, String)], global: &[(String, String)]) -> String {
+    let lookup = |name: &str| {
+        own.iter()
+            .chain(global.iter())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, len) = if let Some(inner) = after.strip_prefix('{') {
+            match inner.find('}') {
+                Some(end) => (&inner[..end], end + 2),
+                None => ("", 0),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        match lookup(name).filter(|v| !v.contains('$')) {
+            Some(value) if !name.is_empty() => out.push_str(&value),
+            _ => out.push_str(&rest[i..i + 1 + len]),
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn needs(node: &Node, notes: &mut Vec<Note>) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for item in node.items() {
+        match &item.kind {
+            Kind::Scalar { text, .. } => out.push((text.clone(), item.line)),
+            Kind::Map(_) => {
+                if let Some(job) = item.get("job").and_then(Node::as_str) {
+                    if item.get("pipeline").is_some() || item.get("project").is_some() {
+                        notes.push(Note {
+                            file: item.file,
+                            line: item.line,
+                            end_line: item.end_line,
+                            message: format!("`needs` on job `{job}` of another pipeline or project is not carried"),
+                        });
+                    } else {
+                        out.push((job.to_string(), item.line));
+                    }
+                } else if item.get("pipeline").is_some() {
+                    notes.push(Note {
+                        file: item.file,
+                        line: item.line,
+                        end_line: item.end_line,
+                        message: "`needs: pipeline` is not carried".into(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn artifacts(v: &Node, f: &mut Fields, at: Note) {
+    let paths = v.get("paths").map(Node::strings).unwrap_or_default();
+    if !paths.is_empty() {
+        f.fields.insert(
+            "artifacts".into(),
+            PVal::List(paths.into_iter().map(PVal::Str).collect()),
+        );
+    }
+    let extra: Vec<&str> = v
+        .entries()
+        .iter()
+        .map(|e| e.key.as_str())
+        .filter(|k| *k != "paths")
+        .collect();
+    if !extra.is_empty() {
+        f.notes.push(Note {
+            message: format!(
+                "`artifacts: {}` is not carried: Plumb keeps artifact paths only",
+                extra.join(", ")
+            ),
+            ..at
+        });
+    }
+}
+
+fn cache(v: &Node, f: &mut Fields, at: Note) {
+    let first = match &v.kind {
+        Kind::Seq(items) => {
+            if items.len() > 1 {
+                f.notes.push(Note {
+                    message: format!("{} caches: Plumb keeps the first", items.len()),
+                    ..at.clone()
+                });
+            }
+            match items.first() {
+                Some(c) => c,
+                None => return,
+            }
+        }
+        _ => v,
+    };
+    let paths = first.get("paths").map(Node::strings).unwrap_or_default();
+    if paths.is_empty() {
+        f.notes.push(Note {
+            message: "a cache without `paths` caches nothing: not carried".into(),
+            ..at
+        });
+        return;
+    }
+    let key = match first.get("key") {
+        Some(k) if k.as_str().is_some() => k.as_str().unwrap_or("default").to_string(),
+        Some(k) => {
+            f.notes.push(Note {
+                message: "`cache: key: files` is not carried: the key is the files' names, not their hash".into(),
+                ..at.clone()
+            });
+            let files = k.get("files").map(Node::strings).unwrap_or_default();
+            let prefix = k.get("prefix").and_then(Node::as_str).unwrap_or("");
+            format!("{prefix}{}", files.join("-"))
+        }
+        None => "default".into(),
+    };
+    let extra: Vec<&str> = first
+        .entries()
+        .iter()
+        .map(|e| e.key.as_str())
+        .filter(|k| *k != "paths" && *k != "key")
+        .collect();
+    if !extra.is_empty() {
+        f.notes.push(Note {
+            message: format!("`cache: {}` is not carried", extra.join(", ")),
+            ..at
+        });
+    }
+    f.fields.insert(
+        "cache".into(),
+        PVal::Record(vec![
+            ("key".into(), PVal::Str(key)),
+            (
+                "paths".into(),
+                PVal::List(paths.into_iter().map(PVal::Str).collect()),
+            ),
+        ]),
+    );
+}
+
+fn parallel(v: &Node, f: &mut Fields, at: Note) {
+    let Some(matrix) = v.get("matrix") else {
+        f.notes.push(Note {
+            message: format!(
+                "`parallel: {}` (copies of one job) is not carried: Plumb runs one",
+                v.as_str().unwrap_or("…")
+            ),
+            ..at
+        });
+        return;
+    };
+    let entries = matrix.items();
+    if entries.len() > 1 {
+        f.notes.push(Note {
+            message: format!(
+                "`parallel: matrix` has {} entries: Plumb's matrix is one product, the first is kept",
+                entries.len()
+            ),
+            ..at
+        });
+    }
+    if let Some(first) = entries.first() {
+        let record = first
+            .entries()
+            .iter()
+            .map(|e| {
+                let values = e.value.strings().into_iter().map(PVal::Str).collect();
+                (e.key.clone(), PVal::List(values))
+            })
+            .collect();
+        f.fields.insert("matrix".into(), PVal::Record(record));
+    }
+}
+
+fn secrets(v: &Node, f: &mut Fields) {
+    for e in v.entries() {
+        let vault = e.value.get("vault");
+        let parsed = match vault.map(|n| &n.kind) {
+            Some(Kind::Scalar { text, .. }) => {
+                // `path/to/secret/field@engine`
+                let (path, engine) = text.split_once('@').unwrap_or((text, "kv-v2"));
+                path.rsplit_once('/')
+                    .map(|(p, field)| (format!("{engine}/{p}"), field.to_string()))
+            }
+            Some(Kind::Map(_)) => {
+                let vault = vault.expect("matched Some");
+                let engine = vault
+                    .get("engine")
+                    .and_then(|e| e.get("path"))
+                    .and_then(Node::as_str)
+                    .unwrap_or("kv-v2");
+                match (
+                    vault.get("path").and_then(Node::as_str),
+                    vault.get("field").and_then(Node::as_str),
+                ) {
+                    (Some(p), Some(field)) => Some((format!("{engine}/{p}"), field.to_string())),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match parsed {
+            Some((path, field)) => f.vault.push((e.key.clone(), path, field)),
+            None => f.notes.push(Note {
+                file: e.value.file,
+                line: e.key_line,
+                end_line: e.value.end_line,
+                message: format!("secret `{}` is not from Vault: not carried", e.key),
+            }),
+        }
+        if e.value.get("file").is_some() {
+            f.notes.push(Note {
+                file: e.value.file,
+                line: e.key_line,
+                end_line: e.value.end_line,
+                message: format!(
+                    "`file:` of secret `{}` is not carried: Plumb gives it as a variable",
+                    e.key
+                ),
+            });
+        }
+    }
+}
+
+/// GitLab's human durations (`1h 30m`, `3 hours`, `10 minutes`, `1d`) as Plumb's.
+pub fn duration(text: &str) -> Option<String> {
+    let mut seconds: u64 = 0;
+    let mut number = String::new();
+    let mut words: Vec<(u64, String)> = Vec::new();
+    let mut unit = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() {
+            if !unit.is_empty() {
+                words.push((number.parse().ok()?, std::mem::take(&mut unit)));
+                number.clear();
+            }
+            number.push(c);
+        } else if c.is_ascii_alphabetic() {
+            unit.push(c.to_ascii_lowercase());
+        } else if !number.is_empty() && !unit.is_empty() {
+            words.push((number.parse().ok()?, std::mem::take(&mut unit)));
+            number.clear();
+        }
+    }
+    if !number.is_empty() && unit.is_empty() {
+        // a bare number is seconds
+        words.push((number.parse().ok()?, "s".into()));
+    }
+    if words.is_empty() {
+        return None;
+    }
+    for (n, unit) in words {
+        let factor = match unit.as_str() {
+            "s" | "sec" | "secs" | "second" | "seconds" => 1,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
+            "d" | "day" | "days" => 86_400,
+            "w" | "week" | "weeks" => 604_800,
+            _ => return None,
+        };
+        seconds = seconds.checked_add(n.checked_mul(factor)?)?;
+    }
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("1h 30m").as_deref(), Some("1h30m"));
+        assert_eq!(duration("3 hours").as_deref(), Some("3h"));
+        assert_eq!(duration("10 minutes").as_deref(), Some("10m"));
+        assert_eq!(duration("1d").as_deref(), Some("24h"));
+        assert_eq!(duration("90").as_deref(), Some("1m30s"));
+        assert_eq!(duration("soon"), None);
+    }
+
+    #[test]
+    fn image_variables_expand_from_the_file() {
+        let global = vec![("REG".to_string(), "registry.example.com".to_string())];
+        assert_eq!(
+            expand_vars("$REG/app:1", &[], &global),
+            "registry.example.com/app:1"
+        );
+        assert_eq!(
+            expand_vars("${REG}/app:1", &[], &global),
+            "registry.example.com/app:1"
+        );
+        assert_eq!(
+            expand_vars("$CI_REGISTRY_IMAGE:1", &[], &global),
+            "$CI_REGISTRY_IMAGE:1"
+        );
+    }
+}

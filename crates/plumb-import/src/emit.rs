@@ -1,0 +1,878 @@
+//! Writes the Plumb program: lets for repeated images, secrets for credentials the file
+//! uses but does not define, templates for hidden jobs that `extends` uses, one pipeline
+//! with the stages in GitLab's order.
+
+use crate::convert::{self, Ctx, Fields, Note, FIELD_ORDER};
+use crate::gitlab::{self, Config};
+use crate::names::{identifier, Scope};
+use crate::value::PVal;
+use crate::Warning;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write;
+use std::path::Path;
+
+pub use crate::value::string_literal;
+
+/// The image GitLab.com's runners use for a job that names none (a self-managed runner
+/// sets its own): Plumb requires an image, so the import writes this one, as a `let`.
+pub const RUNNER_DEFAULT_IMAGE: &str = "ruby:3.1";
+
+/// GitLab's `$CI_DEFAULT_BRANCH` as Plumb's conditions see it.
+const DEFAULT_BRANCH: &str = "main";
+
+pub struct Program {
+    pub text: String,
+    pub jobs_imported: usize,
+    pub jobs_left_out: usize,
+}
+
+struct JobOut {
+    name: String,
+    gitlab_name: String,
+    file: usize,
+    line: usize,
+    stage: String,
+    template: Option<String>,
+    fields: BTreeMap<String, PVal>,
+    env: Vec<(String, PVal)>,
+    needs: Vec<(String, usize)>,
+    has_needs: bool,
+    notes: Vec<Note>,
+}
+
+struct TemplateOut {
+    name: String,
+    file: usize,
+    line: usize,
+    fields: BTreeMap<String, PVal>,
+    env: Vec<(String, PVal)>,
+    notes: Vec<Note>,
+    used: bool,
+}
+
+/// Where a secret comes from.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Source {
+    CiVariable(String),
+    Vault(String, String),
+}
+
+#[derive(Default)]
+struct Secrets {
+    by_source: HashMap<Source, String>,
+    order: Vec<(String, Source)>,
+}
+
+impl Secrets {
+    fn name(&mut self, source: Source, base: &str, scope: &mut Scope) -> String {
+        if let Some(n) = self.by_source.get(&source) {
+            return n.clone();
+        }
+        let name = scope.unique(identifier(&base.to_lowercase(), "secret"));
+        self.by_source.insert(source.clone(), name.clone());
+        self.order.push((name.clone(), source));
+        name
+    }
+}
+
+struct Emitter<'a> {
+    config: &'a Config,
+    file_names: Vec<String>,
+    globals: Scope,
+    secrets: Secrets,
+    /// Variable names the file defines anywhere (those are not secrets it expects).
+    defined: HashSet<String>,
+}
+
+pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Program {
+    let file_names: Vec<String> = config
+        .sources
+        .iter()
+        .map(|(p, _)| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let top_vars = config
+        .root
+        .get("variables")
+        .map(convert::variables)
+        .unwrap_or_default();
+    let mut defined: HashSet<String> = top_vars.iter().map(|(k, _)| k.clone()).collect();
+    for j in config.jobs.iter().chain(config.hidden.iter()) {
+        if let Some(v) = j.full.get("variables") {
+            defined.extend(convert::variables(v).into_iter().map(|(k, _)| k));
+        }
+    }
+    let cx = Ctx {
+        default_branch: DEFAULT_BRANCH,
+        variables: &top_vars,
+    };
+    let mut em = Emitter {
+        config,
+        file_names,
+        globals: Scope::default(),
+        secrets: Secrets::default(),
+        defined,
+    };
+    em.globals.unique("runner_default_image".into());
+
+    // `default:`
+    let default = convert::job(&config.default, &cx);
+    let mut default_fields: BTreeMap<String, PVal> = default
+        .fields
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "run" | "when"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut pipeline_notes = default.notes.clone();
+
+    // templates: hidden jobs, converted once
+    let mut templates: Vec<TemplateOut> = Vec::new();
+    let mut template_index: HashMap<String, usize> = HashMap::new();
+    for h in &config.hidden {
+        let f = convert::job(&h.extended, &cx);
+        if f.needs.is_some() || f.trigger || f.never {
+            continue;
+        }
+        let env = em.env(&f);
+        template_index.insert(h.name.clone(), templates.len());
+        templates.push(TemplateOut {
+            name: String::new(),
+            file: h.full.file,
+            line: h.line,
+            fields: f.fields,
+            env,
+            notes: f.notes,
+            used: false,
+        });
+    }
+
+    // jobs
+    let mut jobs: Vec<JobOut> = Vec::new();
+    let mut left_out: Vec<(usize, usize, usize, String)> = Vec::new();
+    let mut job_scope = Scope::default();
+    let mut needs_runner_default = false;
+    for j in &config.jobs {
+        let f = convert::job(&j.full, &cx);
+        let why = if f.trigger {
+            Some("`trigger:` (a child or multi-project pipeline) has no Plumb form")
+        } else if f.never {
+            Some("its rules never add it to a pipeline")
+        } else if !f.fields.contains_key("run") {
+            Some("it has no `script`")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            warnings.push(Warning::at(
+                j.full.file,
+                j.line,
+                format!("job `{}` is not imported: {why}", j.name),
+            ));
+            left_out.push((j.full.file, j.line, j.full.end_line, why.to_string()));
+            continue;
+        }
+        if !f.fields.contains_key("image") && !default_fields.contains_key("image") {
+            needs_runner_default = true;
+        }
+        let env = em.env(&f);
+        let name = job_scope.unique(identifier(&j.name, "job"));
+        let stage = f.stage.clone().unwrap_or_else(|| "test".into());
+        let mut out = JobOut {
+            name,
+            gitlab_name: j.name.clone(),
+            file: j.full.file,
+            line: j.line,
+            stage,
+            template: None,
+            has_needs: f.needs.is_some(),
+            needs: f.needs.clone().unwrap_or_default(),
+            fields: f.fields.clone(),
+            env,
+            notes: f.notes.clone(),
+        };
+        let parents = gitlab::extends_of(&j.written);
+        let template = match parents.as_slice() {
+            [one] => template_index.get(one).copied(),
+            _ => None,
+        };
+        if let Some(t) = template {
+            if let Some((fields, env)) = own_part(&out, &templates[t], &default_fields) {
+                out.fields = fields;
+                out.env = env;
+                out.template = Some(parents[0].clone());
+                templates[t].used = true;
+            }
+        }
+        if out.template.is_none() {
+            out.fields.retain(|k, v| default_fields.get(k) != Some(v));
+        }
+        jobs.push(out);
+    }
+    if needs_runner_default {
+        default_fields.insert("image".into(), PVal::Image(RUNNER_DEFAULT_IMAGE.into()));
+        warnings.push(Warning::at(
+            0,
+            1,
+            format!("some jobs name no image: GitLab gives them the runner's default; Plumb needs one, so they get `{RUNNER_DEFAULT_IMAGE}` (GitLab.com's default), as `let runner_default_image`"),
+        ));
+    }
+    // a file of hidden jobs only is a library of templates (other files include it)
+    let library = jobs.is_empty() && left_out.is_empty();
+    if library {
+        for t in &mut templates {
+            t.used = true;
+        }
+    }
+    // template names, for the used ones
+    let mut names_by_hidden: HashMap<String, String> = HashMap::new();
+    let mut hidden_used: Vec<(&String, usize)> = template_index
+        .iter()
+        .filter(|(_, &i)| templates[i].used)
+        .map(|(h, &i)| (h, i))
+        .collect();
+    hidden_used.sort_by_key(|(_, i)| *i);
+    // images used more than once become lets (named first: `let node` reads better
+    // than `let node-2`, and a template can be `node-template`)
+    let lets = {
+        let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
+        image_lets(&default_fields, &used, &jobs, &mut em.globals)
+    };
+    for (hidden, i) in hidden_used {
+        {
+            let base = identifier(hidden, "template");
+            let base = if em.globals.is_taken(&base) {
+                format!("{base}-template")
+            } else {
+                base
+            };
+            let name = em.globals.unique(base);
+            templates[i].name = name.clone();
+            names_by_hidden.insert(hidden.clone(), name);
+        }
+    }
+    for j in &mut jobs {
+        if let Some(h) = &j.template {
+            j.template = names_by_hidden.get(h).cloned();
+        }
+    }
+    let used: Vec<&TemplateOut> = {
+        let mut t: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
+        t.sort_by_key(|t| (t.file, t.line));
+        t
+    };
+
+    // needs: GitLab names to Plumb names
+    let by_gitlab: HashMap<&str, &str> = jobs
+        .iter()
+        .map(|j| (j.gitlab_name.as_str(), j.name.as_str()))
+        .collect();
+    let mut resolved_needs: Vec<Vec<String>> = Vec::new();
+    for j in &jobs {
+        let mut names = Vec::new();
+        for (need, line) in &j.needs {
+            match by_gitlab.get(need.as_str()) {
+                Some(n) => names.push(n.to_string()),
+                None => warnings.push(Warning::at(
+                    j.file,
+                    *line,
+                    format!(
+                        "job `{}` needs `{need}`, which is not imported: the need is dropped",
+                        j.gitlab_name
+                    ),
+                )),
+            }
+        }
+        resolved_needs.push(names);
+    }
+
+    // stages in GitLab's order
+    let mut stage_order: Vec<String> = config.stages.clone();
+    if !stage_order.iter().any(|s| s == ".pre") {
+        stage_order.insert(0, ".pre".into());
+    }
+    if !stage_order.iter().any(|s| s == ".post") {
+        stage_order.push(".post".into());
+    }
+    for j in &jobs {
+        if !stage_order.contains(&j.stage) {
+            warnings.push(Warning::at(
+                j.file,
+                j.line,
+                format!("job `{}` is in stage `{}`, which `stages:` does not list (GitLab refuses this): the stage is added last", j.gitlab_name, j.stage),
+            ));
+            let at = stage_order.len() - 1;
+            stage_order.insert(at, j.stage.clone());
+        }
+    }
+
+    // the pipeline's `on`
+    let mut on = None;
+    if let Some(workflow) = config.root.get("workflow") {
+        if let Some(rules) = workflow.get("rules") {
+            let decision = crate::cond::rules(rules, DEFAULT_BRANCH, false);
+            let mut unknown = Vec::new();
+            let c = decision.cond.approximate(&mut unknown);
+            for (line, message) in decision.notes {
+                pipeline_notes.push(Note {
+                    file: rules.file,
+                    line,
+                    end_line: line,
+                    message,
+                });
+            }
+            if !unknown.is_empty() {
+                pipeline_notes.push(Note {
+                    file: rules.file,
+                    line: rules.line,
+                    end_line: rules.end_line,
+                    message: format!(
+                        "workflow condition approximated: Plumb cannot test {}",
+                        unknown
+                            .iter()
+                            .map(|u| format!("`{u}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+            on = match c {
+                crate::cond::Cond::True => None,
+                c => Some(c.to_plumb()),
+            };
+        }
+        for e in workflow.entries().iter().filter(|e| e.key != "rules") {
+            pipeline_notes.push(Note {
+                file: e.value.file,
+                line: e.key_line,
+                end_line: e.value.end_line,
+                message: format!("`workflow: {}` is not carried", e.key),
+            });
+        }
+    } else {
+        let any_mr = jobs.iter().any(|j| match j.fields.get("when") {
+            Some(PVal::Cond(c)) => c.contains("merge_request"),
+            _ => false,
+        }) || used.iter().any(
+            |t| matches!(t.fields.get("when"), Some(PVal::Cond(c)) if c.contains("merge_request")),
+        );
+        if !any_mr {
+            // without workflow rules GitLab creates merge-request pipelines only for
+            // jobs whose rules ask for them, and none does
+            on = Some("!merge_request".to_string());
+        }
+    }
+
+    // writing
+    let mut text = String::new();
+    let main = &em.file_names[0];
+    let _ = writeln!(text, "# Imported from {main} by `plumb import`.");
+    let _ = writeln!(
+        text,
+        "# `# FILE:LINE` after a job names the GitLab job it came from; `# gitlab:` comments"
+    );
+    let _ = writeln!(
+        text,
+        "# hold what Plumb does not carry (each was also reported as a warning)."
+    );
+    text.push('\n');
+    let mut image_names: HashMap<String, String> = HashMap::new();
+    for (name, image) in &lets {
+        if image == RUNNER_DEFAULT_IMAGE && name == "runner_default_image" {
+            let _ = writeln!(
+                text,
+                "# what GitLab.com's runners use for a job that names no image"
+            );
+        }
+        let _ = writeln!(text, "let {name} = {}", string_literal(image));
+        image_names.insert(image.clone(), name.clone());
+    }
+    if !lets.is_empty() {
+        text.push('\n');
+    }
+    for (name, source) in &em.secrets.order {
+        let _ = match source {
+            Source::CiVariable(v) => {
+                writeln!(text, "secret {name} = ci_variable({})", string_literal(v))
+            }
+            Source::Vault(p, f) => writeln!(
+                text,
+                "secret {name} = vault({}, {})",
+                string_literal(p),
+                string_literal(f)
+            ),
+        };
+    }
+    if !em.secrets.order.is_empty() {
+        text.push('\n');
+    }
+    for t in &used {
+        em.notes(
+            &mut text,
+            &t.notes,
+            "",
+            &format!("template `{}`", t.name),
+            warnings,
+        );
+        let _ = writeln!(
+            text,
+            "template {}() {{  # {}:{}",
+            t.name, em.file_names[t.file], t.line
+        );
+        write_fields(&mut text, &t.fields, &t.env, None, &image_names, "  ");
+        text.push_str("}\n\n");
+    }
+    if library {
+        if !pipeline_notes.is_empty() || !default_fields.is_empty() {
+            let _ = writeln!(text, "# gitlab: this file has no jobs, only templates; its `default:` and `variables:` apply to the files that include it");
+        }
+        return Program {
+            text,
+            jobs_imported: 0,
+            jobs_left_out: 0,
+        };
+    }
+    let pipeline = pipeline_name(path);
+    let _ = writeln!(text, "pipeline {pipeline} {{");
+    if let Some(on) = &on {
+        let _ = writeln!(text, "  on = {on}");
+    }
+    if !top_vars.is_empty() {
+        let env: Vec<(String, PVal)> = top_vars
+            .iter()
+            .map(|(k, v)| (k.clone(), PVal::Str(v.clone())))
+            .collect();
+        let mut s = String::new();
+        PVal::Record(env).write(&mut s, 2);
+        let _ = writeln!(text, "  env = {s}");
+    }
+    if !default_fields.is_empty() {
+        let record = ordered(&default_fields)
+            .into_iter()
+            .map(|(k, v)| (k, with_lets(v, &image_names)))
+            .collect();
+        let mut s = String::new();
+        PVal::Record(record).write(&mut s, 2);
+        let _ = writeln!(text, "  default = {s}");
+    }
+    em.notes(&mut text, &pipeline_notes, "  ", "the pipeline", warnings);
+    let mut stage_scope = Scope::default();
+    for stage in &stage_order {
+        let members: Vec<usize> = (0..jobs.len())
+            .filter(|&i| &jobs[i].stage == stage)
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let name = stage_scope.unique(identifier(stage, "stage"));
+        let _ = writeln!(text, "\n  stage {name} {{");
+        for (n, &i) in members.iter().enumerate() {
+            let j = &jobs[i];
+            if n > 0 {
+                text.push('\n');
+            }
+            em.notes(
+                &mut text,
+                &j.notes,
+                "    ",
+                &format!("job `{}`", j.gitlab_name),
+                warnings,
+            );
+            let from = j
+                .template
+                .as_ref()
+                .map(|t| format!(" from {t}()"))
+                .unwrap_or_default();
+            let renamed = if j.name != j.gitlab_name {
+                format!(" (`{}`)", j.gitlab_name)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                text,
+                "    job {}{from} {{  # {}:{}{renamed}",
+                j.name, em.file_names[j.file], j.line
+            );
+            let needs = j.has_needs.then_some(resolved_needs[i].as_slice());
+            write_fields(&mut text, &j.fields, &j.env, needs, &image_names, "      ");
+            text.push_str("    }\n");
+        }
+        text.push_str("  }\n");
+    }
+    text.push_str("}\n");
+    if !left_out.is_empty() {
+        text.push_str("\n# gitlab: jobs not imported\n");
+        for (file, line, end, why) in &left_out {
+            let _ = writeln!(text, "# {}:{line}: {why}", em.file_names[*file]);
+            em.snippet(&mut text, *file, *line, *end, "");
+        }
+    }
+    Program {
+        text,
+        jobs_imported: jobs.len(),
+        jobs_left_out: left_out.len(),
+    }
+}
+
+impl Emitter<'_> {
+    /// A job's environment: its variables, its Vault secrets, and a secret for each
+    /// credential-like variable its script uses that the file does not define.
+    fn env(&mut self, f: &Fields) -> Vec<(String, PVal)> {
+        let mut env: Vec<(String, PVal)> = f
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), PVal::Str(v.clone())))
+            .collect();
+        for (var, path, field) in &f.vault {
+            let name = self.secrets.name(
+                Source::Vault(path.clone(), field.clone()),
+                var,
+                &mut self.globals,
+            );
+            env.retain(|(k, _)| k != var);
+            env.push((var.clone(), PVal::Name(name)));
+        }
+        if let Some(PVal::List(lines)) = f.fields.get("run") {
+            for line in lines {
+                let PVal::Str(line) = line else { continue };
+                for var in variables_used(line) {
+                    if looks_like_credential(&var)
+                        && !self.defined.contains(&var)
+                        && !assigned_in(lines, &var)
+                        && !env.iter().any(|(k, _)| *k == var)
+                    {
+                        let name = self.secrets.name(
+                            Source::CiVariable(var.clone()),
+                            &var,
+                            &mut self.globals,
+                        );
+                        env.push((var, PVal::Name(name)));
+                    }
+                }
+            }
+        }
+        env
+    }
+
+    /// Writes notes as `# gitlab:` comments with the YAML they are about, and reports
+    /// each as a warning.
+    fn notes(
+        &self,
+        text: &mut String,
+        notes: &[Note],
+        indent: &str,
+        what: &str,
+        warnings: &mut Vec<Warning>,
+    ) {
+        for n in notes {
+            let _ = writeln!(
+                text,
+                "{indent}# gitlab: {} ({}:{})",
+                n.message, self.file_names[n.file], n.line
+            );
+            self.snippet(text, n.file, n.line, n.end_line, indent);
+            warnings.push(Warning::at(
+                n.file,
+                n.line,
+                format!("{what}: {}", n.message),
+            ));
+        }
+    }
+
+    /// The YAML lines `line..=end` of a file, as comments (at most 12).
+    fn snippet(&self, text: &mut String, file: usize, line: usize, end: usize, indent: &str) {
+        let Some((_, source)) = self.config.sources.get(file) else {
+            return;
+        };
+        let lines: Vec<&str> = source
+            .lines()
+            .skip(line.saturating_sub(1))
+            .take(end.saturating_sub(line) + 1)
+            .collect();
+        for l in lines.iter().take(12) {
+            let _ = writeln!(text, "{indent}#   {}", l.trim_end());
+        }
+        if lines.len() > 12 {
+            let _ = writeln!(text, "{indent}#   … ({} more lines)", lines.len() - 12);
+        }
+    }
+}
+
+/// A job's own fields and environment, next to its template's.
+type OwnPart = (BTreeMap<String, PVal>, Vec<(String, PVal)>);
+
+/// The fields a job writes itself when it instantiates the template: what differs from
+/// the template (or, where the template is silent, from `default`). `None` when the
+/// template cannot give exactly what GitLab runs (a field the job does not have).
+fn own_part(job: &JobOut, t: &TemplateOut, default: &BTreeMap<String, PVal>) -> Option<OwnPart> {
+    let mut own = BTreeMap::new();
+    for (k, v) in &job.fields {
+        let inherited = t.fields.get(k).or_else(|| default.get(k));
+        if inherited != Some(v) {
+            own.insert(k.clone(), v.clone());
+        }
+    }
+    // what Plumb would compose: default, then template, then the job
+    let mut composed: BTreeMap<String, PVal> = default.clone();
+    composed.extend(t.fields.clone());
+    composed.extend(own.clone());
+    if composed != job.fields {
+        return None;
+    }
+    let mut env = Vec::new();
+    for (k, v) in &job.env {
+        if !t.env.iter().any(|(tk, tv)| tk == k && tv == v) {
+            env.push((k.clone(), v.clone()));
+        }
+    }
+    if t.env
+        .iter()
+        .any(|(tk, _)| !job.env.iter().any(|(k, _)| k == tk))
+    {
+        return None;
+    }
+    Some((own, env))
+}
+
+fn ordered(fields: &BTreeMap<String, PVal>) -> Vec<(String, PVal)> {
+    FIELD_ORDER
+        .iter()
+        .filter_map(|k| fields.get(*k).map(|v| (k.to_string(), v.clone())))
+        .collect()
+}
+
+fn with_lets(v: PVal, lets: &HashMap<String, String>) -> PVal {
+    match v {
+        PVal::Image(s) => match lets.get(&s) {
+            Some(name) => PVal::Name(name.clone()),
+            None => PVal::Str(s),
+        },
+        PVal::List(items) => PVal::List(items.into_iter().map(|i| with_lets(i, lets)).collect()),
+        other => other,
+    }
+}
+
+fn write_fields(
+    text: &mut String,
+    fields: &BTreeMap<String, PVal>,
+    env: &[(String, PVal)],
+    needs: Option<&[String]>,
+    lets: &HashMap<String, String>,
+    indent: &str,
+) {
+    for k in FIELD_ORDER {
+        let value = match *k {
+            "needs" => needs.map(|n| PVal::List(n.iter().map(|x| PVal::Name(x.clone())).collect())),
+            "env" if !env.is_empty() => Some(PVal::Record(env.to_vec())),
+            _ => fields.get(*k).cloned(),
+        };
+        if let Some(v) = value {
+            let mut s = String::new();
+            with_lets(v, lets).write(&mut s, indent.len());
+            let _ = writeln!(text, "{indent}{k} = {s}");
+        }
+    }
+}
+
+/// Image references used twice or more, each with a `let` name.
+fn image_lets(
+    default: &BTreeMap<String, PVal>,
+    templates: &[&TemplateOut],
+    jobs: &[JobOut],
+    scope: &mut Scope,
+) -> Vec<(String, String)> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    let mut count = |v: &PVal| {
+        let mut stack = vec![v];
+        while let Some(v) = stack.pop() {
+            match v {
+                PVal::Image(s) => match counts.iter_mut().find(|(x, _)| x == s) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((s.clone(), 1)),
+                },
+                PVal::List(items) => stack.extend(items.iter().rev()),
+                _ => {}
+            }
+        }
+    };
+    default.values().for_each(&mut count);
+    templates
+        .iter()
+        .flat_map(|t| t.fields.values())
+        .for_each(&mut count);
+    jobs.iter()
+        .flat_map(|j| j.fields.values())
+        .for_each(&mut count);
+    let mut lets = Vec::new();
+    for (image, n) in counts {
+        if image == RUNNER_DEFAULT_IMAGE
+            && default.get("image") == Some(&PVal::Image(image.clone()))
+        {
+            lets.push(("runner_default_image".to_string(), image));
+            continue;
+        }
+        if n < 2 || image.contains('$') {
+            continue;
+        }
+        let base = image_base(&image);
+        let name = scope.unique(identifier(&base, "image"));
+        lets.push((name, image));
+    }
+    lets
+}
+
+/// `registry.example.com/tools/node:18-alpine@sha256:…` → `node`.
+fn image_base(image: &str) -> String {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
+    let name = last.split(':').next().unwrap_or(last);
+    let tag = last.split(':').nth(1);
+    match tag {
+        Some(tag) if name.len() < 3 => format!("{name}-{tag}"),
+        _ => name.to_string(),
+    }
+}
+
+/// `.gitlab-ci.yml` → `gitlab-ci`.
+fn pipeline_name(path: &Path) -> String {
+    let stem = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = stem
+        .trim_end_matches(".yml")
+        .trim_end_matches(".yaml")
+        .trim_start_matches('.');
+    identifier(stem, "ci")
+}
+
+/// The variables a shell line reads: `$NAME` and `${NAME}`.
+pub fn variables_used(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let start = if bytes.get(i + 1) == Some(&b'{') {
+                i + 2
+            } else {
+                i + 1
+            };
+            let mut end = start;
+            while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+                end += 1;
+            }
+            if end > start && !bytes[start].is_ascii_digit() {
+                let name = line[start..end].to_string();
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether a variable read by a script looks like a credential that the CI/CD settings
+/// provide: upper case (shell locals are usually lower case), a word `TOKEN`,
+/// `PASSWORD`, `PASSWD` or `SECRET`, or `API_KEY`/`PRIVATE_KEY`, and not a word after
+/// it that makes it something else (`SECRET_NAME`, `TOKEN_FILE`, `PASSWORD_LENGTH`).
+pub fn looks_like_credential(name: &str) -> bool {
+    if name.chars().any(|c| c.is_ascii_lowercase()) {
+        return false;
+    }
+    let words: Vec<&str> = name.split('_').filter(|w| !w.is_empty()).collect();
+    let Some(at) = words
+        .iter()
+        .rposition(|w| matches!(*w, "TOKEN" | "PASSWORD" | "PASSWD" | "SECRET"))
+        .or_else(|| {
+            words
+                .windows(2)
+                .rposition(|p| p == ["API", "KEY"] || p == ["PRIVATE", "KEY"])
+                .map(|i| i + 1)
+        })
+    else {
+        return false;
+    };
+    words[at + 1..].iter().all(|w| {
+        !matches!(
+            *w,
+            "NAME"
+                | "ID"
+                | "FILE"
+                | "PATH"
+                | "DIR"
+                | "URL"
+                | "TYPE"
+                | "USER"
+                | "USERNAME"
+                | "CHECKSUM"
+                | "LENGTH"
+                | "LEN"
+                | "ENABLED"
+                | "REF"
+                | "VERSION"
+        )
+    })
+}
+
+/// Whether the script assigns the variable itself (`NAME=…`, `export NAME=…`,
+/// `read NAME`): then it is not something the CI/CD settings provide.
+fn assigned_in(script: &[PVal], name: &str) -> bool {
+    script.iter().any(|line| {
+        let PVal::Str(line) = line else { return false };
+        line.match_indices(name).any(|(i, _)| {
+            let before = line[..i].chars().next_back();
+            let boundary = before
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '{'));
+            let after = &line[i + name.len()..];
+            boundary && (after.starts_with('=') || line[..i].trim_end().ends_with("read"))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_names() {
+        for yes in [
+            "CI_JOB_TOKEN",
+            "DEPLOY_TOKEN",
+            "DB_PASSWORD",
+            "AWS_SECRET_ACCESS_KEY",
+            "SENTRY_API_KEY",
+            "SSH_PRIVATE_KEY",
+            "SECRET",
+        ] {
+            assert!(looks_like_credential(yes), "{yes}");
+        }
+        for no in [
+            "APPLICATION_SECRET_NAME",
+            "secret_name",
+            "TOKEN_FILE",
+            "HOME",
+            "APPLICATION_SECRET_CHECKSUM",
+            "KEY",
+        ] {
+            assert!(!looks_like_credential(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn variables_a_script_assigns_are_its_own() {
+        let script = vec![
+            PVal::Str("export MY_TOKEN=$(cat t)".into()),
+            PVal::Str("use $MY_TOKEN".into()),
+        ];
+        assert!(assigned_in(&script, "MY_TOKEN"));
+        assert!(!assigned_in(&script, "OTHER_TOKEN"));
+    }
+}

@@ -1,0 +1,436 @@
+//! GitLab's reading of a CI file: `include: local`, `!reference`, `extends` and
+//! `default:` applied, so that each job is what GitLab would run.
+
+use crate::yaml::{self, Entry, Kind, Node};
+use crate::Warning;
+use std::path::{Path, PathBuf};
+
+/// Top-level keys that are not jobs.
+pub const GLOBAL_KEYS: &[&str] = &[
+    "default",
+    "include",
+    "stages",
+    "variables",
+    "workflow",
+    "spec",
+    // before `default:` existed these were global; GitLab still reads them as defaults
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+];
+
+/// Keywords that `default:` may set.
+const DEFAULT_KEYS: &[&str] = &[
+    "after_script",
+    "artifacts",
+    "before_script",
+    "cache",
+    "hooks",
+    "id_tokens",
+    "image",
+    "interruptible",
+    "retry",
+    "services",
+    "tags",
+    "timeout",
+];
+
+/// How deep `extends`, `!reference` and `include` may nest (GitLab's own limits are of
+/// this order).
+const MAX_DEPTH: usize = 32;
+
+/// The configuration as GitLab sees it.
+pub struct Config {
+    /// The merged top-level mapping (includes applied, references resolved).
+    pub root: Node,
+    /// `stages:` as declared, or GitLab's default.
+    pub stages: Vec<String>,
+    /// Visible jobs in file order: (name, line, job with `extends` and `default:` applied).
+    pub jobs: Vec<Job>,
+    /// Hidden jobs (`.name`) with their `extends` applied, for templates.
+    pub hidden: Vec<Job>,
+    /// What `default:` sets (old-style global keywords folded in).
+    pub default: Node,
+    /// The files read, by the index their nodes carry: the main file first.
+    pub sources: Vec<(PathBuf, String)>,
+}
+
+pub struct Job {
+    pub name: String,
+    pub line: usize,
+    /// As written (references resolved), before `extends`.
+    pub written: Node,
+    /// With `extends` applied, before `default:`.
+    pub extended: Node,
+    /// What GitLab runs: `extends` and `default:` applied.
+    pub full: Node,
+}
+
+/// Where files are read from (the tests give a map; the CLI the disk).
+pub trait Files {
+    fn read(&self, path: &Path) -> std::io::Result<String>;
+}
+
+pub fn load(
+    path: &Path,
+    text: &str,
+    files: &dyn Files,
+    warnings: &mut Vec<Warning>,
+) -> Result<Config, yaml::YamlError> {
+    let mut sources = vec![(path.to_path_buf(), text.to_string())];
+    let root = read_document(text, 0, warnings)?;
+    let root = with_includes(root, &mut sources, 0, files, warnings, 0)?;
+    let root = resolve_references(&root, &root, warnings, 0);
+    let stages = match root.get("stages") {
+        Some(s) => s.strings(),
+        None => ["build", "test", "deploy"].map(String::from).to_vec(),
+    };
+    let default = defaults(&root);
+    let mut jobs = Vec::new();
+    let mut hidden = Vec::new();
+    for e in root.entries() {
+        if GLOBAL_KEYS.contains(&e.key.as_str()) {
+            continue;
+        }
+        if !e.value.is_map() {
+            if !e.key.starts_with('.') {
+                warnings.push(Warning::at(
+                    e.value.file,
+                    e.key_line,
+                    format!(
+                        "`{}` is not a job (its value is not a mapping): left out",
+                        e.key
+                    ),
+                ));
+            }
+            continue;
+        }
+        let extended = extend(&root, &e.key, &e.value, warnings, 0);
+        let job = Job {
+            name: e.key.clone(),
+            line: e.key_line,
+            written: e.value.clone(),
+            full: if e.key.starts_with('.') {
+                extended.clone()
+            } else {
+                apply_default(&extended, &default)
+            },
+            extended,
+        };
+        if e.key.starts_with('.') {
+            hidden.push(job);
+        } else {
+            jobs.push(job);
+        }
+    }
+    Ok(Config {
+        root,
+        stages,
+        jobs,
+        hidden,
+        default,
+        sources,
+    })
+}
+
+/// The document GitLab reads: the last one (a first one holding `spec:` declares inputs).
+fn read_document(
+    text: &str,
+    file: usize,
+    warnings: &mut Vec<Warning>,
+) -> Result<Node, yaml::YamlError> {
+    let mut docs = yaml::parse(text, file)?;
+    if docs.len() > 1 {
+        if let Some(spec) = docs[0].entry("spec") {
+            warnings.push(Warning::at(
+                file,
+                spec.key_line,
+                "`spec: inputs` (component inputs) are not carried; `$[[ inputs.… ]]` stays as text",
+            ));
+        }
+    }
+    let doc = docs.pop().unwrap_or(Node::map(Vec::new(), 1, file));
+    if doc.is_null() {
+        return Ok(Node::map(Vec::new(), doc.line, file));
+    }
+    if !doc.is_map() {
+        return Err(yaml::YamlError {
+            line: doc.line,
+            message: "a GitLab CI file is a mapping of keywords and jobs".to_string(),
+        });
+    }
+    Ok(doc)
+}
+
+/// Applies `include: local` files under the including file (which wins), and warns
+/// about every include that cannot be read here.
+fn with_includes(
+    root: Node,
+    sources: &mut Vec<(PathBuf, String)>,
+    file: usize,
+    files: &dyn Files,
+    warnings: &mut Vec<Warning>,
+    depth: usize,
+) -> Result<Node, yaml::YamlError> {
+    let Some(include) = root.entry("include").cloned() else {
+        return Ok(root);
+    };
+    let items: Vec<Node> = match &include.value.kind {
+        Kind::Seq(items) => items.clone(),
+        _ => vec![include.value.clone()],
+    };
+    let path = sources[file].0.clone();
+    let mut merged = Node::map(Vec::new(), 1, file);
+    for item in items {
+        let Some(local) = local_include(&item, &path, warnings) else {
+            continue;
+        };
+        if depth >= MAX_DEPTH {
+            warnings.push(Warning::at(
+                file,
+                item.line,
+                format!(
+                    "includes nest deeper than {MAX_DEPTH} files: `{}` is left out",
+                    local.display()
+                ),
+            ));
+            continue;
+        }
+        let text = match files.read(&local) {
+            Ok(text) => text,
+            Err(e) => {
+                warnings.push(Warning::at(
+                    file,
+                    item.line,
+                    format!(
+                        "cannot read included file `{}` ({e}): its jobs are left out",
+                        local.display()
+                    ),
+                ));
+                continue;
+            }
+        };
+        let index = sources.len();
+        sources.push((local.clone(), text.clone()));
+        let included = match read_document(&text, index, warnings) {
+            Ok(doc) => with_includes(doc, sources, index, files, warnings, depth + 1)?,
+            Err(e) => {
+                warnings.push(Warning::at(
+                    index,
+                    e.line,
+                    format!("included file is not valid YAML ({}): left out", e.message),
+                ));
+                continue;
+            }
+        };
+        merged = deep_merge(&merged, &included);
+    }
+    let mut own = root;
+    if let Kind::Map(entries) = &mut own.kind {
+        entries.retain(|e| e.key != "include");
+    }
+    Ok(deep_merge(&merged, &own))
+}
+
+/// The path of a `local` include, or a warning for any other kind.
+fn local_include(item: &Node, path: &Path, warnings: &mut Vec<Warning>) -> Option<PathBuf> {
+    let file = item.file;
+    let (kind, target) = match &item.kind {
+        Kind::Scalar { text, .. }
+            if text.starts_with("http://") || text.starts_with("https://") =>
+        {
+            ("remote", text.clone())
+        }
+        Kind::Scalar { text, .. } => ("local", text.clone()),
+        Kind::Map(_) => {
+            let kind = ["local", "remote", "project", "template", "component"]
+                .into_iter()
+                .find(|k| item.get(k).is_some())
+                .unwrap_or("unknown");
+            let target = item
+                .get(kind)
+                .and_then(Node::as_str)
+                .unwrap_or("")
+                .to_string();
+            if kind == "local" && (item.get("rules").is_some() || item.get("inputs").is_some()) {
+                warnings.push(Warning::at(
+                    file,
+                    item.line,
+                    format!("the `rules`/`inputs` of include `{target}` are not carried: it is included unconditionally"),
+                ));
+            }
+            (kind, target)
+        }
+        _ => ("unknown", String::new()),
+    };
+    if kind != "local" {
+        warnings.push(Warning::at(
+            file,
+            item.line,
+            format!("`include: {kind}` (`{target}`) cannot be read here: its jobs and defaults are not imported"),
+        ));
+        return None;
+    }
+    if target.contains('*') {
+        warnings.push(Warning::at(
+            file,
+            item.line,
+            format!("wildcard include `{target}` is not expanded: its files are not imported"),
+        ));
+        return None;
+    }
+    let base = path.parent().unwrap_or(Path::new(""));
+    Some(base.join(target.trim_start_matches('/')))
+}
+
+/// GitLab's deep merge: mappings merge key by key, anything else is replaced.
+pub fn deep_merge(base: &Node, over: &Node) -> Node {
+    match (&base.kind, &over.kind) {
+        (Kind::Map(b), Kind::Map(o)) => {
+            let mut entries: Vec<Entry> = b.clone();
+            for e in o {
+                match entries.iter_mut().find(|x| x.key == e.key) {
+                    Some(x) => {
+                        x.value = deep_merge(&x.value, &e.value);
+                        x.key_line = e.key_line;
+                    }
+                    None => entries.push(e.clone()),
+                }
+            }
+            Node::map(entries, over.line, over.file)
+        }
+        _ => over.clone(),
+    }
+}
+
+/// Replaces every `!reference [job, key, …]` with what it points at (nested script
+/// lists are flattened later, as GitLab does).
+fn resolve_references(node: &Node, root: &Node, warnings: &mut Vec<Warning>, depth: usize) -> Node {
+    match &node.kind {
+        Kind::Reference(path) => {
+            let target = path.iter().try_fold(root, |n, key| n.get(key));
+            match target {
+                Some(found) if depth < MAX_DEPTH => {
+                    let mut resolved = resolve_references(found, root, warnings, depth + 1);
+                    resolved.line = node.line;
+                    resolved.end_line = node.end_line;
+                    resolved
+                }
+                _ => {
+                    warnings.push(Warning::at(
+                        node.file,
+                        node.line,
+                        format!(
+                            "`!reference [{}]` points at nothing: left empty",
+                            path.join(", ")
+                        ),
+                    ));
+                    Node {
+                        kind: Kind::Null,
+                        ..node.clone()
+                    }
+                }
+            }
+        }
+        Kind::Seq(items) => Node {
+            kind: Kind::Seq(
+                items
+                    .iter()
+                    .map(|i| resolve_references(i, root, warnings, depth))
+                    .collect(),
+            ),
+            ..node.clone()
+        },
+        Kind::Map(entries) => Node {
+            kind: Kind::Map(
+                entries
+                    .iter()
+                    .map(|e| Entry {
+                        value: resolve_references(&e.value, root, warnings, depth),
+                        ..e.clone()
+                    })
+                    .collect(),
+            ),
+            ..node.clone()
+        },
+        _ => node.clone(),
+    }
+}
+
+/// The names a job `extends`, in order.
+pub fn extends_of(job: &Node) -> Vec<String> {
+    job.get("extends").map(Node::strings).unwrap_or_default()
+}
+
+/// A job with its `extends` chain merged in (parents first, the job last).
+fn extend(root: &Node, name: &str, job: &Node, warnings: &mut Vec<Warning>, depth: usize) -> Node {
+    let mut merged = Node::map(Vec::new(), job.line, job.file);
+    for parent in extends_of(job) {
+        match root.get(&parent) {
+            Some(p) if depth < MAX_DEPTH && p.is_map() => {
+                let p = extend(root, &parent, p, warnings, depth + 1);
+                merged = deep_merge(&merged, &p);
+            }
+            Some(_) if depth >= MAX_DEPTH => warnings.push(Warning::at(
+                job.file,
+                job.line,
+                format!("`extends` of `{name}` nests deeper than {MAX_DEPTH} (a cycle?): `{parent}` is not applied"),
+            )),
+            _ => warnings.push(Warning::at(
+                job.file,
+                job.get("extends").map_or(job.line, |n| n.line),
+                format!("`{name}` extends `{parent}`, which is not defined here: not applied"),
+            )),
+        }
+    }
+    let mut own = job.clone();
+    if let Kind::Map(entries) = &mut own.kind {
+        entries.retain(|e| e.key != "extends");
+    }
+    merged = deep_merge(&merged, &own);
+    merged.line = job.line;
+    merged.file = job.file;
+    merged
+}
+
+/// `default:`, with the old global keywords under it.
+fn defaults(root: &Node) -> Node {
+    let mut entries: Vec<Entry> = root
+        .entries()
+        .iter()
+        .filter(|e| DEFAULT_KEYS.contains(&e.key.as_str()))
+        .cloned()
+        .collect();
+    if let Some(d) = root.get("default") {
+        for e in d.entries() {
+            entries.retain(|x| x.key != e.key);
+            entries.push(e.clone());
+        }
+    }
+    let at = root.get("default").unwrap_or(root);
+    Node::map(entries, at.line, at.file)
+}
+
+/// The keywords of `default:` a job inherits (all, unless `inherit: default:` says).
+pub fn inherited_default_keys(job: &Node) -> Option<Vec<String>> {
+    let inherit = job.get("inherit")?.get("default")?;
+    match inherit.as_bool() {
+        Some(true) => None,
+        Some(false) => Some(Vec::new()),
+        None => Some(inherit.strings()),
+    }
+}
+
+fn apply_default(job: &Node, default: &Node) -> Node {
+    let allowed = inherited_default_keys(job);
+    let mut entries = job.entries().to_vec();
+    for e in default.entries() {
+        let inherited = allowed.as_ref().is_none_or(|keys| keys.contains(&e.key));
+        if inherited && !entries.iter().any(|x| x.key == e.key) {
+            entries.push(e.clone());
+        }
+    }
+    Node::map(entries, job.line, job.file)
+}

@@ -1,0 +1,98 @@
+//! `plumb import`: a GitLab CI file read as GitLab reads it, written as Plumb.
+//!
+//! Layers: [`yaml`] reads YAML 1.1 (anchors, merge keys, `!reference`); [`gitlab`]
+//! applies `include: local`, `!reference`, `extends` and `default:`; [`convert`] turns
+//! one job into Plumb fields (with [`cond`] for rules); [`emit`] writes the program.
+//! Nothing here knows the checker: the CLI checks what it wrote.
+
+pub mod cond;
+pub mod convert;
+pub mod emit;
+pub mod gitlab;
+pub mod names;
+pub mod value;
+pub mod yaml;
+
+pub use gitlab::Files;
+use std::path::{Path, PathBuf};
+
+/// Something of the GitLab file that the import could not carry as it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// Index into [`Imported::sources`] (0: the imported file).
+    pub file: usize,
+    pub line: usize,
+    pub message: String,
+}
+
+impl Warning {
+    pub fn at(file: usize, line: usize, message: impl Into<String>) -> Self {
+        Warning {
+            file,
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// The result of an import.
+pub struct Imported {
+    /// The Plumb program, formatted.
+    pub plumb: String,
+    pub warnings: Vec<Warning>,
+    /// The files read: the imported one first, then its local includes.
+    pub sources: Vec<PathBuf>,
+    /// How many GitLab jobs became Plumb jobs, and how many were left out.
+    pub jobs_imported: usize,
+    pub jobs_left_out: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ImportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Imports the GitLab CI file at `path` whose text is `text`; included files are read
+/// through `files`.
+pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, ImportError> {
+    let mut warnings = Vec::new();
+    let config = gitlab::load(path, text, files, &mut warnings).map_err(|e| ImportError {
+        line: e.line,
+        message: e.message,
+    })?;
+    let program = emit::program(&config, path, &mut warnings);
+    let plumb = plumb_fmt::format(&program.text).map_err(|_| ImportError {
+        line: 0,
+        message: "internal error: the generated Plumb does not parse (please report this file)"
+            .to_string(),
+    })?;
+    warnings.sort_by_key(|w| (w.file, w.line));
+    warnings.dedup();
+    Ok(Imported {
+        plumb,
+        warnings,
+        sources: config.sources.into_iter().map(|(p, _)| p).collect(),
+        jobs_imported: program.jobs_imported,
+        jobs_left_out: program.jobs_left_out,
+    })
+}
+
+/// Reads included files from the disk.
+pub struct Disk;
+
+impl Files for Disk {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        let meta = std::fs::metadata(path)?;
+        if meta.len() > 16 * 1024 * 1024 {
+            return Err(std::io::Error::other("larger than 16 MiB"));
+        }
+        std::fs::read_to_string(path)
+    }
+}

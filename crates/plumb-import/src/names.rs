@@ -1,0 +1,83 @@
+//! Plumb names for GitLab's: jobs, stages, templates, lets and secrets.
+
+use std::collections::HashSet;
+
+const KEYWORDS: &[&str] = &[
+    "import", "as", "let", "secret", "template", "pipeline", "stage", "job", "after", "from",
+    "true", "false",
+];
+
+pub fn is_keyword(s: &str) -> bool {
+    KEYWORDS.contains(&s)
+}
+
+/// `test:unit` → `test-unit`, `build image` → `build-image`, `.base` → `base`: the
+/// characters an identifier cannot hold become `-`, and a name that cannot start an
+/// identifier gets a prefix.
+pub fn identifier(raw: &str, prefix: &str) -> String {
+    let mut s: String = raw
+        .trim_start_matches('.')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    while s.contains("--") {
+        s = s.replace("--", "-");
+    }
+    let s = s.trim_matches('-').to_string();
+    let starts_well = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if s.is_empty() {
+        prefix.to_string()
+    } else if !starts_well || is_keyword(&s) {
+        format!("{prefix}-{s}")
+    } else {
+        s
+    }
+}
+
+/// Hands out names unique within one scope.
+#[derive(Default)]
+pub struct Scope {
+    taken: HashSet<String>,
+}
+
+impl Scope {
+    pub fn is_taken(&self, name: &str) -> bool {
+        self.taken.contains(name)
+    }
+    pub fn unique(&mut self, base: String) -> String {
+        let mut name = base.clone();
+        let mut n = 2;
+        while self.taken.contains(&name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        self.taken.insert(name.clone());
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gitlab_names_become_identifiers() {
+        assert_eq!(identifier("test:unit", "job"), "test-unit");
+        assert_eq!(identifier(".base template", "t"), "base-template");
+        assert_eq!(identifier("3rd party", "job"), "job-3rd-party");
+        assert_eq!(identifier("stage", "job"), "job-stage");
+        assert_eq!(identifier("::", "job"), "job");
+        let mut scope = Scope::default();
+        assert_eq!(scope.unique("a".into()), "a");
+        assert_eq!(scope.unique("a".into()), "a-2");
+    }
+}
