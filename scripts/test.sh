@@ -64,6 +64,9 @@ else
   echo "NOTE: conformance suite not found at $conformance; it was NOT run (set PLUMB_CONFORMANCE to run it)" >&2
 fi
 
+step "language server end to end (pytest-lsp driving target/release/plumb-lsp)"
+.venv/bin/python -m pytest -q -p no:cacheprovider tower-lsp-server/tests/e2e
+
 step "plumb check examples/ and plumb build --check (dogfood)"
 target/release/plumb check examples/
 target/release/plumb fmt --check examples/

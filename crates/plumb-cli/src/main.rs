@@ -123,6 +123,13 @@ enum Command {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
+    /// Start the language server (LSP over standard input and output), for editors.
+    ///
+    /// The same server as the `plumb-lsp` binary: diagnostics as you type, hover,
+    /// go-to-definition, references, rename, completion, symbols, formatting, quick
+    /// fixes and semantic highlighting. It loads every *.plumb file under the editor's
+    /// workspace folders and their plumb.toml.
+    Lsp,
     /// Print the documentation of a rule, with a failing and a fixed example.
     Explain {
         /// A code such as PL3001, or a rule name such as image-without-tag.
@@ -243,6 +250,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Graph { path, format } => graph(path, format),
         Command::Fmt { paths, check } => fmt(paths, check),
         Command::Import { file, output } => import::run(&file, output.as_deref()),
+        Command::Lsp => {
+            plumb_lsp::run_stdio();
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Explain { code } => explain(&code),
         Command::Rules => rules(),
     }

@@ -125,6 +125,13 @@ pub fn new_workspace(db: &Database, files: Vec<SourceFile>, config: Config) -> W
         .new(db)
 }
 
+/// Replaces the workspace's file list (a file was created or deleted).
+pub fn set_files(db: &mut Database, ws: Workspace, files: Vec<SourceFile>) {
+    ws.set_files(db)
+        .with_durability(Durability::MEDIUM)
+        .to(files);
+}
+
 /// Replaces a file's text.
 pub fn set_text(db: &mut Database, file: SourceFile, text: String, origin: Origin) {
     file.set_text(db)
@@ -199,6 +206,17 @@ pub fn resolved_imports(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Opt
 pub fn analyze(db: &dyn Db, ws: Workspace, file: SourceFile) -> FileAnalysis {
     let view = View { db, ws };
     plumb_semantics::analyze_file(&view, file.id(db))
+}
+
+/// Every name of a file and what it refers to (for the language server).
+#[salsa::tracked(returns(ref))]
+pub fn symbol_index(
+    db: &dyn Db,
+    ws: Workspace,
+    file: SourceFile,
+) -> plumb_semantics::symbols::SymbolIndex {
+    let view = View { db, ws };
+    plumb_semantics::symbols::index(&view, file.id(db))
 }
 
 /// Every diagnostic of one file, sorted, with `plumb.toml` and `# plumb-allow:` applied.

@@ -13,6 +13,7 @@ pub mod item_tree;
 mod lower;
 pub mod model;
 pub mod scope;
+pub mod symbols;
 pub mod types;
 pub mod value;
 

@@ -1,0 +1,906 @@
+//! What each request answers, computed on a [`Snapshot`]. Nothing here is async and
+//! nothing holds a lock: the server runs these on blocking threads.
+
+use crate::convert::Text;
+use crate::snapshot::Snapshot;
+use plumb_diagnostics::{FileId, Severity, TextRange};
+use plumb_semantics::fields::{job_field, pipeline_field, JOB_FIELDS};
+use plumb_semantics::symbols::{Occurrence, Symbol, SymbolKind};
+use plumb_syntax::ast::Item;
+use std::collections::HashMap;
+use tower_lsp_server::ls_types as lsp;
+
+/// Where the rule documentation lives (also `plumb explain CODE`).
+pub fn rule_url(code: &str) -> String {
+    format!("https://plumb.dev/rules/{code}")
+}
+
+/// The diagnostics of one file, as LSP diagnostics.
+pub fn diagnostics(snap: &Snapshot, id: FileId) -> Vec<lsp::Diagnostic> {
+    let Some(file) = snap.source(id) else {
+        return Vec::new();
+    };
+    let text = snap.text(file);
+    plumb_db::check_file(&snap.db, snap.ws, file)
+        .iter()
+        .filter(|d| d.file() == id)
+        .map(|d| {
+            let related: Vec<lsp::DiagnosticRelatedInformation> = d
+                .secondary
+                .iter()
+                .filter_map(|l| {
+                    Some(lsp::DiagnosticRelatedInformation {
+                        location: snap.location(l.at.file, l.at.range)?,
+                        message: if l.message.is_empty() {
+                            d.message.clone()
+                        } else {
+                            l.message.clone()
+                        },
+                    })
+                })
+                .collect();
+            let message = match &d.help {
+                Some(help) => format!("{}\nhelp: {help}", d.message),
+                None => d.message.clone(),
+            };
+            lsp::Diagnostic {
+                range: text.range(d.primary.at.range),
+                severity: Some(match d.severity {
+                    Severity::Error => lsp::DiagnosticSeverity::ERROR,
+                    Severity::Warning => lsp::DiagnosticSeverity::WARNING,
+                    _ => lsp::DiagnosticSeverity::INFORMATION,
+                }),
+                code: Some(lsp::NumberOrString::String(d.code.to_string())),
+                code_description: rule_url(d.code)
+                    .parse()
+                    .ok()
+                    .map(|href| lsp::CodeDescription { href }),
+                source: Some("plumb".into()),
+                message,
+                related_information: (!related.is_empty()).then_some(related),
+                tags: None,
+                data: None,
+            }
+        })
+        .collect()
+}
+
+fn occurrence_at(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<Occurrence> {
+    let file = snap.source(id)?;
+    let offset = snap.text(file).offset(pos);
+    plumb_db::symbol_index(&snap.db, snap.ws, file)
+        .at(offset)
+        .cloned()
+}
+
+pub fn definition(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<lsp::Location> {
+    let occ = occurrence_at(snap, id, pos)?;
+    snap.location(occ.symbol.file, occ.symbol.range)
+}
+
+/// Every occurrence of a symbol in the workspace.
+fn occurrences_of(snap: &Snapshot, symbol: &Symbol) -> Vec<(FileId, TextRange, bool)> {
+    let mut out = Vec::new();
+    for (i, (_, file)) in snap.files.iter().enumerate() {
+        let id = FileId(i as u32);
+        for o in plumb_db::symbol_index(&snap.db, snap.ws, *file).references_to(symbol) {
+            out.push((id, o.range, o.is_definition));
+        }
+    }
+    out
+}
+
+pub fn references(
+    snap: &Snapshot,
+    id: FileId,
+    pos: lsp::Position,
+    include_declaration: bool,
+) -> Vec<lsp::Location> {
+    let Some(occ) = occurrence_at(snap, id, pos) else {
+        return Vec::new();
+    };
+    occurrences_of(snap, &occ.symbol)
+        .into_iter()
+        .filter(|(_, _, def)| include_declaration || !def)
+        .filter_map(|(f, r, _)| snap.location(f, r))
+        .collect()
+}
+
+fn renameable(kind: SymbolKind) -> bool {
+    !matches!(kind, SymbolKind::File)
+}
+
+pub fn prepare_rename(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<lsp::Range> {
+    let occ = occurrence_at(snap, id, pos)?;
+    if !renameable(occ.symbol.kind) {
+        return None;
+    }
+    Some(snap.text(snap.source(id)?).range(occ.range))
+}
+
+pub fn rename(
+    snap: &Snapshot,
+    id: FileId,
+    pos: lsp::Position,
+    new_name: &str,
+) -> Result<Option<lsp::WorkspaceEdit>, String> {
+    let Some(occ) = occurrence_at(snap, id, pos) else {
+        return Ok(None);
+    };
+    if !renameable(occ.symbol.kind) {
+        return Err("an import path cannot be renamed here".into());
+    }
+    if !is_identifier(new_name) {
+        return Err(format!("`{new_name}` is not a Plumb name (letters, digits, `_` and `-`, starting with a letter or `_`)"));
+    }
+    let mut changes: HashMap<lsp::Uri, Vec<lsp::TextEdit>> = HashMap::new();
+    for (f, range, _) in occurrences_of(snap, &occ.symbol) {
+        let Some(loc) = snap.location(f, range) else {
+            continue;
+        };
+        changes.entry(loc.uri).or_default().push(lsp::TextEdit {
+            range: loc.range,
+            new_text: new_name.to_string(),
+        });
+    }
+    Ok(Some(lsp::WorkspaceEdit {
+        changes: Some(changes),
+        ..Default::default()
+    }))
+}
+
+fn is_identifier(s: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "import", "as", "let", "secret", "template", "pipeline", "stage", "job", "after", "from",
+        "true", "false",
+    ];
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !KEYWORDS.contains(&s)
+}
+
+/// Pipelines → stages → jobs.
+#[allow(deprecated)] // `DocumentSymbol::deprecated` must be set, even to None
+pub fn document_symbols(snap: &Snapshot, id: FileId) -> Vec<lsp::DocumentSymbol> {
+    let Some(file) = snap.source(id) else {
+        return Vec::new();
+    };
+    let text = snap.text(file);
+    let sym = |name: &str,
+               detail: Option<String>,
+               kind,
+               range: TextRange,
+               sel: TextRange,
+               children: Vec<lsp::DocumentSymbol>| lsp::DocumentSymbol {
+        name: name.to_string(),
+        detail,
+        kind,
+        tags: None,
+        deprecated: None,
+        range: text.range(range),
+        selection_range: text.range(sel),
+        children: (!children.is_empty()).then_some(children),
+    };
+    let mut out = Vec::new();
+    for item in &plumb_db::parse(&snap.db, file).tree.items {
+        match item {
+            Item::Pipeline(p) => {
+                let stages = p
+                    .stages
+                    .iter()
+                    .map(|s| {
+                        let jobs = s
+                            .jobs
+                            .iter()
+                            .map(|j| {
+                                let detail =
+                                    j.from.as_ref().map(|f| format!("from {}", f.template.text));
+                                sym(
+                                    &j.name.text,
+                                    detail,
+                                    lsp::SymbolKind::FUNCTION,
+                                    j.range,
+                                    j.name.range,
+                                    Vec::new(),
+                                )
+                            })
+                            .collect();
+                        let detail = (!s.after.is_empty()).then(|| {
+                            format!(
+                                "after {}",
+                                s.after
+                                    .iter()
+                                    .map(|a| a.text.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        });
+                        sym(
+                            &s.name.text,
+                            detail,
+                            lsp::SymbolKind::NAMESPACE,
+                            s.range,
+                            s.name.range,
+                            jobs,
+                        )
+                    })
+                    .collect();
+                out.push(sym(
+                    &p.name.text,
+                    None,
+                    lsp::SymbolKind::MODULE,
+                    p.range,
+                    p.name.range,
+                    stages,
+                ));
+            }
+            Item::Template(t) => out.push(sym(
+                &t.name.text,
+                Some("template".into()),
+                lsp::SymbolKind::CLASS,
+                t.range,
+                t.name.range,
+                Vec::new(),
+            )),
+            Item::Let(l) => out.push(sym(
+                &l.name.text,
+                Some("let".into()),
+                lsp::SymbolKind::CONSTANT,
+                l.range,
+                l.name.range,
+                Vec::new(),
+            )),
+            Item::Secret(s) => out.push(sym(
+                &s.name.text,
+                Some(format!("secret from {}", s.source.text)),
+                lsp::SymbolKind::KEY,
+                s.range,
+                s.name.range,
+                Vec::new(),
+            )),
+            Item::Import(_) => {}
+        }
+    }
+    out
+}
+
+/// Types of names, the resolved image reference, the docs of a field, the rule docs of
+/// a diagnostic under the cursor.
+pub fn hover(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<lsp::Hover> {
+    let file = snap.source(id)?;
+    let text = snap.text(file);
+    let offset = text.offset(pos);
+    let mut parts: Vec<String> = Vec::new();
+    let mut range = None;
+    if let Some(occ) = plumb_db::symbol_index(&snap.db, snap.ws, file).at(offset) {
+        parts.push(describe(snap, &occ.symbol));
+        range = Some(text.range(occ.range));
+    } else if let Some((key, key_range, in_job)) = field_key_at(snap, file, offset) {
+        let spec = if in_job {
+            job_field(&key)
+        } else {
+            pipeline_field(&key).or_else(|| job_field(&key))
+        };
+        if let Some(spec) = spec {
+            parts.push(format!(
+                "```plumb\n{}: {}{}\n```\n{}",
+                spec.name,
+                spec.ty.ty(),
+                if spec.required { "  (required)" } else { "" },
+                spec.doc
+            ));
+            range = Some(text.range(key_range));
+        }
+    }
+    for d in plumb_db::check_file(&snap.db, snap.ws, file) {
+        let r = d.primary.at.range;
+        if d.file() == id && (r.start as usize) <= offset && offset <= r.end as usize {
+            if let Some(meta) = plumb_checks::lookup(d.code) {
+                parts.push(format!(
+                    "**{}** `{}`: {}\n\n{}",
+                    meta.code, meta.name, meta.summary, meta.explanation
+                ));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(lsp::Hover {
+        contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+            kind: lsp::MarkupKind::Markdown,
+            value: parts.join("\n\n---\n\n"),
+        }),
+        range,
+    })
+}
+
+/// A symbol in one line of Plumb, with what is known of its value.
+fn describe(snap: &Snapshot, s: &Symbol) -> String {
+    let Some(file) = snap.source(s.file) else {
+        return format!("{} `{}`", s.kind.as_str(), s.name);
+    };
+    let source = file.text(&snap.db);
+    let tree = &plumb_db::parse(&snap.db, file).tree;
+    let written = |r: TextRange| source.get(r.as_range()).unwrap_or("").to_string();
+    let mut out = String::new();
+    match s.kind {
+        SymbolKind::Let => {
+            let def = find_let(tree, s.range);
+            match def {
+                Some(l) => {
+                    let ty =
+                        l.ty.as_ref()
+                            .map(|t| format!(": {}", written(t.range)))
+                            .unwrap_or_default();
+                    out.push_str(&format!(
+                        "```plumb\nlet {}{ty} = {}\n```",
+                        s.name,
+                        shorten(&written(l.value.range))
+                    ));
+                    if let plumb_syntax::ast::ExprKind::Str(lit) = &l.value.kind {
+                        if let Some(value) = lit.as_plain() {
+                            if let Some(image) = image_details(&value) {
+                                out.push_str(&format!("\n\n{image}"));
+                            }
+                        }
+                    }
+                }
+                None => out.push_str(&format!("```plumb\nlet {}\n```", s.name)),
+            }
+        }
+        SymbolKind::Secret => {
+            let decl = tree.items.iter().find_map(|i| match i {
+                Item::Secret(d) if d.name.range == s.range => Some(d),
+                _ => None,
+            });
+            let value = decl
+                .map(|d| written(d.range))
+                .unwrap_or_else(|| format!("secret {}", s.name));
+            out.push_str(&format!("```plumb\n{value}\n```\nA `Secret`: it can only be bound in an `env` map; Plumb never sees its value."));
+        }
+        SymbolKind::Template => {
+            let t = tree.items.iter().find_map(|i| match i {
+                Item::Template(t) if t.name.range == s.range => Some(t),
+                _ => None,
+            });
+            let params = t
+                .map(|t| {
+                    t.params
+                        .iter()
+                        .map(|p| written(p.range))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            out.push_str(&format!("```plumb\ntemplate {}({params})\n```", s.name));
+        }
+        SymbolKind::Param => out.push_str(&format!(
+            "```plumb\n(parameter) {}\n```",
+            written_param(tree, s.range, source).unwrap_or_else(|| s.name.clone())
+        )),
+        SymbolKind::Job => {
+            let stage = tree.items.iter().find_map(|i| match i {
+                Item::Pipeline(p) => p
+                    .stages
+                    .iter()
+                    .find(|st| st.jobs.iter().any(|j| j.name.range == s.range))
+                    .map(|st| (p, st)),
+                _ => None,
+            });
+            match stage {
+                Some((p, st)) => out.push_str(&format!(
+                    "```plumb\njob {}\n```\nin stage `{}` of pipeline `{}`",
+                    s.name, st.name.text, p.name.text
+                )),
+                None => out.push_str(&format!("```plumb\njob {}\n```", s.name)),
+            }
+        }
+        kind => out.push_str(&format!("```plumb\n{} {}\n```", kind.as_str(), s.name)),
+    }
+    if s.file != FileId(u32::MAX) {
+        if let Some((path, _)) = snap.files.get(s.file.0 as usize) {
+            if let Some(name) = path.file_name() {
+                out.push_str(&format!("\n\ndefined in `{}`", name.to_string_lossy()));
+            }
+        }
+    }
+    out
+}
+
+fn shorten(s: &str) -> String {
+    let first = s.lines().next().unwrap_or("");
+    if first.len() > 120 || s.lines().count() > 1 {
+        format!(
+            "{}…",
+            &first[..first
+                .char_indices()
+                .nth(100)
+                .map_or(first.len(), |(i, _)| i)]
+        )
+    } else {
+        first.to_string()
+    }
+}
+
+fn find_let(
+    tree: &plumb_syntax::ast::SourceFile,
+    range: TextRange,
+) -> Option<&plumb_syntax::ast::Let> {
+    tree.items.iter().find_map(|i| match i {
+        Item::Let(l) if l.name.range == range => Some(l),
+        Item::Pipeline(p) => p.lets.iter().find(|l| l.name.range == range),
+        _ => None,
+    })
+}
+
+fn written_param(
+    tree: &plumb_syntax::ast::SourceFile,
+    range: TextRange,
+    source: &str,
+) -> Option<String> {
+    tree.items.iter().find_map(|i| match i {
+        Item::Template(t) => t
+            .params
+            .iter()
+            .find(|p| p.name.range == range)
+            .and_then(|p| source.get(p.range.as_range()).map(str::to_string)),
+        _ => None,
+    })
+}
+
+/// The parts of an image reference, as the image checks read it.
+pub fn image_details(text: &str) -> Option<String> {
+    let r = plumb_checks::image_ref::parse(text).ok()?;
+    let mut lines = vec![format!("image `{text}`")];
+    lines.push(format!("- registry: `{}`", r.registry_or_default()));
+    lines.push(format!("- repository: `{}`", r.path));
+    lines.push(format!(
+        "- tag: {}",
+        r.tag
+            .as_deref()
+            .map_or("none (means `latest`)".to_string(), |t| format!("`{t}`"))
+    ));
+    lines.push(format!(
+        "- digest: {}",
+        r.digest
+            .as_ref()
+            .map_or("none: not pinned".to_string(), |d| format!(
+                "`{}:{}`",
+                d.algorithm, d.hex
+            ))
+    ));
+    Some(lines.join("\n"))
+}
+
+/// The field key under the cursor, and whether it is in a job (or template) body.
+fn field_key_at(
+    snap: &Snapshot,
+    file: plumb_db::SourceFile,
+    offset: usize,
+) -> Option<(String, TextRange, bool)> {
+    let tree = &plumb_db::parse(&snap.db, file).tree;
+    let hit = |r: TextRange| (r.start as usize) <= offset && offset <= r.end as usize;
+    for item in &tree.items {
+        match item {
+            Item::Template(t) => {
+                if let Some(f) = t.body.fields.iter().find(|f| hit(f.key.range)) {
+                    return Some((f.key.text.clone(), f.key.range, true));
+                }
+            }
+            Item::Pipeline(p) => {
+                if let Some(f) = p.fields.iter().find(|f| hit(f.key.range)) {
+                    return Some((f.key.text.clone(), f.key.range, false));
+                }
+                for s in &p.stages {
+                    for j in &s.jobs {
+                        if let Some(f) = j.body.fields.iter().find(|f| hit(f.key.range)) {
+                            return Some((f.key.text.clone(), f.key.range, true));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Completion, from what the line says before the cursor and where the cursor is.
+pub fn completion(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Vec<lsp::CompletionItem> {
+    let Some(file) = snap.source(id) else {
+        return Vec::new();
+    };
+    let text = snap.text(file);
+    let offset = text.offset(pos);
+    let source = text.text;
+    let line_start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = &source[line_start..offset];
+    let word_start = line
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .map_or(0, |i| i + 1);
+    let before = line[..word_start].trim_end();
+    // from the tokens, not the tree: the text being typed rarely parses
+    let context = BraceContext::at(source, offset);
+    let item = |label: &str, kind, detail: Option<String>, doc: Option<&str>| lsp::CompletionItem {
+        label: label.to_string(),
+        kind: Some(kind),
+        detail,
+        documentation: doc.map(|d| {
+            lsp::Documentation::MarkupContent(lsp::MarkupContent {
+                kind: lsp::MarkupKind::Markdown,
+                value: d.to_string(),
+            })
+        }),
+        ..Default::default()
+    };
+    let globals = |kind: Option<SymbolKind>| -> Vec<Symbol> {
+        let mut out = Vec::new();
+        let mut files = vec![id];
+        files.extend(
+            plumb_db::resolved_imports(&snap.db, snap.ws, file)
+                .iter()
+                .flatten(),
+        );
+        if kind == Some(SymbolKind::Template) {
+            // a half-typed file may not parse far enough to show its imports: offer
+            // every template of the workspace
+            files.extend((0..snap.files.len()).map(|i| FileId(i as u32)));
+        }
+        for f in files {
+            let Some(sf) = snap.source(f) else { continue };
+            for o in &plumb_db::symbol_index(&snap.db, snap.ws, sf).occurrences {
+                let top = matches!(
+                    o.symbol.kind,
+                    SymbolKind::Let | SymbolKind::Secret | SymbolKind::Template
+                );
+                if o.is_definition
+                    && top
+                    && kind.is_none_or(|k| k == o.symbol.kind)
+                    && !out.iter().any(|s: &Symbol| s.name == o.symbol.name)
+                {
+                    out.push(o.symbol.clone());
+                }
+            }
+        }
+        out
+    };
+    // `job x from |`
+    if before.ends_with(" from") || before == "from" {
+        return globals(Some(SymbolKind::Template))
+            .iter()
+            .map(|s| {
+                item(
+                    &s.name,
+                    lsp::CompletionItemKind::CLASS,
+                    Some("template".into()),
+                    None,
+                )
+            })
+            .collect();
+    }
+    // `secret x = |`
+    if line.trim_start().starts_with("secret ") && before.ends_with('=') {
+        return [
+            (
+                "ci_variable",
+                "ci_variable(\"NAME\"): a GitLab CI/CD variable",
+            ),
+            (
+                "vault",
+                "vault(\"PATH\", \"FIELD\"): a field of a Vault secret",
+            ),
+            (
+                "k8s_secret",
+                "k8s_secret(\"NAME\", \"KEY\"): a key of a Kubernetes Secret",
+            ),
+        ]
+        .iter()
+        .map(|(l, d)| {
+            item(
+                l,
+                lsp::CompletionItemKind::FUNCTION,
+                Some((*d).into()),
+                None,
+            )
+        })
+        .collect();
+    }
+    // `stage x after a, |`
+    let trimmed = line.trim_start();
+    if trimmed.starts_with("stage ") && line.contains(" after") && !line.contains('{') {
+        return context
+            .names_in_pipeline(source, plumb_syntax::token::Token::Stage)
+            .iter()
+            .map(|n| {
+                item(
+                    n,
+                    lsp::CompletionItemKind::MODULE,
+                    Some("stage".into()),
+                    None,
+                )
+            })
+            .collect();
+    }
+    // `needs = [a, |`
+    if inside_needs(&source[..offset]) {
+        return context
+            .names_in_pipeline(source, plumb_syntax::token::Token::Job)
+            .iter()
+            .map(|n| {
+                item(
+                    n,
+                    lsp::CompletionItemKind::FUNCTION,
+                    Some("job".into()),
+                    None,
+                )
+            })
+            .collect();
+    }
+    // `from T(|`: the template's parameters
+    if let Some(params) = template_params_at(snap, source, offset) {
+        return params;
+    }
+    // a field key at the start of a line inside a job or template body
+    if before.is_empty() && context.in_job_body() {
+        return JOB_FIELDS
+            .iter()
+            .map(|f| {
+                item(
+                    f.name,
+                    lsp::CompletionItemKind::FIELD,
+                    Some(format!(
+                        "{}{}",
+                        f.ty.ty(),
+                        if f.required { " (required)" } else { "" }
+                    )),
+                    Some(f.doc),
+                )
+            })
+            .collect();
+    }
+    // an expression: lets, secrets and templates in scope
+    globals(None)
+        .iter()
+        .filter(|s| s.kind != SymbolKind::Template)
+        .map(|s| {
+            item(
+                &s.name,
+                if s.kind == SymbolKind::Secret {
+                    lsp::CompletionItemKind::VARIABLE
+                } else {
+                    lsp::CompletionItemKind::CONSTANT
+                },
+                Some(s.kind.as_str().into()),
+                None,
+            )
+        })
+        .collect()
+}
+
+/// Whether the text ends inside the list of a `needs = [` field.
+fn inside_needs(before: &str) -> bool {
+    let Some(at) = before.rfind("needs") else {
+        return false;
+    };
+    let rest = &before[at + "needs".len()..];
+    let rest = rest.trim_start();
+    let Some(rest) = rest.strip_prefix('=') else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    rest.starts_with('[') && !rest.contains(']')
+}
+
+/// What the braces around a position belong to, from the tokens before it.
+struct BraceContext {
+    /// The keyword that opened each enclosing `{` (`None` for a record), innermost last.
+    stack: Vec<Option<plumb_syntax::token::Token>>,
+    /// Where the enclosing pipeline starts (its `pipeline` keyword).
+    pipeline_start: Option<usize>,
+}
+
+impl BraceContext {
+    fn at(source: &str, offset: usize) -> Self {
+        use plumb_syntax::token::Token;
+        let lexed = plumb_syntax::lexer::lex(source);
+        let mut stack: Vec<(Option<Token>, usize)> = Vec::new();
+        let mut pending: Option<(Token, usize)> = None;
+        for (tok, r) in &lexed.tokens {
+            if r.start as usize >= offset {
+                break;
+            }
+            match tok {
+                Token::Job | Token::Template | Token::Stage | Token::Pipeline => {
+                    pending = Some((tok.clone(), r.start as usize))
+                }
+                Token::Eq => pending = None,
+                Token::LBrace => {
+                    let (kind, at) = pending
+                        .take()
+                        .map_or((None, r.start as usize), |(t, at)| (Some(t), at));
+                    stack.push((kind, at));
+                }
+                Token::RBrace => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        let pipeline_start = stack
+            .iter()
+            .find(|(k, _)| *k == Some(Token::Pipeline))
+            .map(|(_, at)| *at);
+        BraceContext {
+            stack: stack.into_iter().map(|(k, _)| k).collect(),
+            pipeline_start,
+        }
+    }
+
+    fn in_job_body(&self) -> bool {
+        use plumb_syntax::token::Token;
+        matches!(self.stack.last(), Some(Some(Token::Job | Token::Template)))
+    }
+
+    /// The names after `keyword` (`job`, `stage`) in the enclosing pipeline.
+    fn names_in_pipeline(&self, source: &str, keyword: plumb_syntax::token::Token) -> Vec<String> {
+        use plumb_syntax::token::Token;
+        let Some(start) = self.pipeline_start else {
+            return Vec::new();
+        };
+        let lexed = plumb_syntax::lexer::lex(&source[start..]);
+        let mut names = Vec::new();
+        let mut depth = 0usize;
+        let mut tokens = lexed.tokens.iter().peekable();
+        while let Some((tok, _)) = tokens.next() {
+            match tok {
+                Token::LBrace => depth += 1,
+                Token::RBrace => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                t if *t == keyword => {
+                    if let Some((Token::Ident(name), _)) = tokens.peek() {
+                        if !names.contains(name) {
+                            names.push(name.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        names
+    }
+}
+
+fn template_params_at(
+    snap: &Snapshot,
+    source: &str,
+    offset: usize,
+) -> Option<Vec<lsp::CompletionItem>> {
+    use plumb_syntax::token::Token;
+    // the last `from NAME (` before the cursor whose `(` is still open
+    let lexed = plumb_syntax::lexer::lex(&source[..offset]);
+    let tokens = &lexed.tokens;
+    let mut name = None;
+    for (i, (tok, _)) in tokens.iter().enumerate() {
+        match tok {
+            Token::From => {
+                if let (Some((Token::Ident(n), _)), Some((Token::LParen, _))) =
+                    (tokens.get(i + 1), tokens.get(i + 2))
+                {
+                    name = Some(n.clone());
+                }
+            }
+            Token::RParen | Token::LBrace => name = None,
+            _ => {}
+        }
+    }
+    let name = name?;
+    for (_, sf) in &snap.files {
+        for item in &plumb_db::parse(&snap.db, *sf).tree.items {
+            if let Item::Template(t) = item {
+                if t.name.text == name {
+                    let text = sf.text(&snap.db);
+                    return Some(
+                        t.params
+                            .iter()
+                            .map(|p| lsp::CompletionItem {
+                                label: p.name.text.clone(),
+                                kind: Some(lsp::CompletionItemKind::VARIABLE),
+                                detail: text.get(p.range.as_range()).map(str::to_string),
+                                insert_text: Some(format!("{} = ", p.name.text)),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    );
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The fixes of the diagnostics that touch a range, as quick fixes.
+pub fn code_actions(
+    snap: &Snapshot,
+    id: FileId,
+    range: lsp::Range,
+) -> Vec<lsp::CodeActionOrCommand> {
+    let Some(file) = snap.source(id) else {
+        return Vec::new();
+    };
+    let text = snap.text(file);
+    let (start, end) = (text.offset(range.start), text.offset(range.end));
+    let mut out = Vec::new();
+    for d in plumb_db::check_file(&snap.db, snap.ws, file) {
+        let r = d.primary.at.range;
+        if d.file() != id || (r.end as usize) < start || (r.start as usize) > end {
+            continue;
+        }
+        let lsp_diag = diagnostics_for_action(&text, d);
+        for (n, fix) in d.fixes.iter().enumerate() {
+            let mut changes: HashMap<lsp::Uri, Vec<lsp::TextEdit>> = HashMap::new();
+            for e in &fix.edits {
+                let Some(target) = snap.source(e.at.file) else {
+                    continue;
+                };
+                let Some(uri) = snap.uri(e.at.file) else {
+                    continue;
+                };
+                changes.entry(uri).or_default().push(lsp::TextEdit {
+                    range: snap.text(target).range(e.at.range),
+                    new_text: e.replacement.clone(),
+                });
+            }
+            out.push(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+                title: fix.title.clone(),
+                kind: Some(lsp::CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![lsp_diag.clone()]),
+                edit: Some(lsp::WorkspaceEdit {
+                    changes: Some(changes),
+                    ..Default::default()
+                }),
+                // the first fix is the one the rule proposes; the last silences it
+                is_preferred: Some(
+                    n == 0
+                        && fix
+                            .edits
+                            .iter()
+                            .all(|e| !e.replacement.contains("plumb-allow")),
+                ),
+                ..Default::default()
+            }));
+        }
+    }
+    out
+}
+
+fn diagnostics_for_action(text: &Text, d: &plumb_diagnostics::Diagnostic) -> lsp::Diagnostic {
+    lsp::Diagnostic {
+        range: text.range(d.primary.at.range),
+        code: Some(lsp::NumberOrString::String(d.code.to_string())),
+        source: Some("plumb".into()),
+        message: d.message.clone(),
+        ..Default::default()
+    }
+}
+
+/// The whole document in the canonical layout; `None` when it has syntax errors.
+pub fn formatting(snap: &Snapshot, id: FileId) -> Option<Vec<lsp::TextEdit>> {
+    let file = snap.source(id)?;
+    let text = snap.text(file);
+    let formatted = plumb_fmt::format(text.text).ok()?;
+    if formatted == text.text {
+        return Some(Vec::new());
+    }
+    Some(vec![lsp::TextEdit {
+        range: text.range(TextRange::new(0, text.text.len())),
+        new_text: formatted,
+    }])
+}
+
+pub use crate::tokens::{legend, semantic_tokens};

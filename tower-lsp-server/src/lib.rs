@@ -1,0 +1,581 @@
+//! The Plumb language server: LSP over stdio, on the same salsa database as the CLI.
+//!
+//! One [`State`] holds the database and the workspace's files behind a mutex. An edit
+//! takes the lock and sets one input (salsa cancels every reader still running on an
+//! older revision); a request clones the database (a snapshot), leaves the lock, and
+//! runs on a blocking thread, where a cancellation or a panic is caught and answered
+//! as an error instead of taking the server down.
+
+mod convert;
+mod features;
+mod snapshot;
+mod tokens;
+
+use plumb_config::Config;
+use plumb_db::{Database, Origin, SourceFile, Workspace};
+use plumb_diagnostics::FileId;
+use snapshot::Snapshot;
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+/// Serves LSP on standard input and output until the client exits.
+pub fn run_stdio() {
+    // queries recurse over the syntax tree: hostile nesting needs the stack the CLI gives
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(256 << 20)
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("plumb lsp: cannot start: {e}");
+            std::process::exit(2);
+        }
+    };
+    runtime.block_on(async {
+        let (service, socket) = LspService::new(Backend::new);
+        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+            .serve(service)
+            .await;
+    });
+}
+
+struct Entry {
+    path: PathBuf,
+    file: SourceFile,
+    /// The version of the open buffer, when the editor has the file open.
+    version: Option<i32>,
+}
+
+struct State {
+    db: Database,
+    ws: Workspace,
+    files: Vec<Entry>,
+    by_path: HashMap<PathBuf, usize>,
+    /// What was last published per file, to publish only what changed.
+    published: HashMap<usize, Vec<Diagnostic>>,
+    /// Counts edits; a diagnostics pass started before the latest edit is dropped.
+    generation: u64,
+}
+
+impl State {
+    fn new() -> Self {
+        let db = Database::default();
+        let ws = plumb_db::new_workspace(&db, Vec::new(), Config::default());
+        State {
+            db,
+            ws,
+            files: Vec::new(),
+            by_path: HashMap::new(),
+            published: HashMap::new(),
+            generation: 0,
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            db: self.db.clone(),
+            ws: self.ws,
+            files: self
+                .files
+                .iter()
+                .map(|e| (e.path.clone(), e.file))
+                .collect(),
+        }
+    }
+
+    /// The file at `path`, added to the workspace when it is new.
+    fn file(&mut self, path: &Path, text: String, origin: Origin) -> usize {
+        if let Some(&i) = self.by_path.get(path) {
+            let file = self.files[i].file;
+            if file.text(&self.db) != &text || file.origin(&self.db) != origin {
+                plumb_db::set_text(&mut self.db, file, text, origin);
+            }
+            return i;
+        }
+        let i = self.files.len();
+        let file = plumb_db::new_file(&self.db, FileId(i as u32), path.to_path_buf(), text, origin);
+        self.files.push(Entry {
+            path: path.to_path_buf(),
+            file,
+            version: None,
+        });
+        self.by_path.insert(path.to_path_buf(), i);
+        let all: Vec<SourceFile> = self.files.iter().map(|e| e.file).collect();
+        plumb_db::set_files(&mut self.db, self.ws, all);
+        i
+    }
+}
+
+pub struct Backend {
+    client: Client,
+    state: Arc<Mutex<State>>,
+}
+
+impl Backend {
+    fn new(client: Client) -> Self {
+        Backend {
+            client,
+            state: Arc::new(Mutex::new(State::new())),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // a panic while holding the lock poisons it; the state itself stays usable
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs a read on a snapshot, on a blocking thread; a cancelled read (an edit came
+    /// in) and a panic both become errors, and a panic is logged.
+    async fn read<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&Snapshot) -> T + Send + 'static,
+    ) -> Result<T> {
+        let snap = self.lock().snapshot();
+        let outcome = tokio::task::spawn_blocking(move || {
+            std::panic::catch_unwind(AssertUnwindSafe(|| f(&snap)))
+        })
+        .await;
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(payload)) => {
+                if payload.downcast_ref::<salsa::Cancelled>().is_some() {
+                    return Err(Error {
+                        code: ErrorCode::ServerError(-32801), // ContentModified
+                        message: "the document changed; ask again".into(),
+                        data: None,
+                    });
+                }
+                let message = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into());
+                self.client
+                    .log_message(
+                        MessageType::ERROR,
+                        format!("plumb: {what} failed: {message} (a bug: please report it)"),
+                    )
+                    .await;
+                Err(Error::internal_error())
+            }
+            Err(e) => {
+                self.client
+                    .log_message(MessageType::ERROR, format!("plumb: {what} failed: {e}"))
+                    .await;
+                Err(Error::internal_error())
+            }
+        }
+    }
+
+    fn file_of(&self, uri: &Uri) -> Option<FileId> {
+        let path = uri.to_file_path()?;
+        self.lock()
+            .by_path
+            .get(path.as_ref())
+            .map(|&i| FileId(i as u32))
+    }
+
+    /// Recomputes diagnostics after an edit and publishes those that changed, and always
+    /// those of the edited file (with its version, so a client can tell what they are for).
+    async fn publish(&self, edited: Option<usize>) {
+        let (snap, generation) = {
+            let st = self.lock();
+            (st.snapshot(), st.generation)
+        };
+        let n = snap.files.len();
+        let computed = tokio::task::spawn_blocking(move || {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                (0..n)
+                    .map(|i| features::diagnostics(&snap, FileId(i as u32)))
+                    .collect::<Vec<_>>()
+            }))
+        })
+        .await;
+        let Ok(Ok(all)) = computed else {
+            return; // cancelled by a newer edit, which publishes in its turn
+        };
+        let mut to_send = Vec::new();
+        {
+            let mut st = self.lock();
+            if st.generation != generation {
+                return;
+            }
+            for (i, diags) in all.into_iter().enumerate() {
+                let changed = st.published.get(&i) != Some(&diags);
+                if changed || Some(i) == edited {
+                    let Some(uri) = Uri::from_file_path(&st.files[i].path) else {
+                        continue;
+                    };
+                    to_send.push((uri, diags.clone(), st.files[i].version));
+                    st.published.insert(i, diags);
+                }
+            }
+        }
+        for (uri, diags, version) in to_send {
+            self.client.publish_diagnostics(uri, diags, version).await;
+        }
+    }
+
+    fn load_workspace(&self, roots: &[PathBuf]) {
+        let mut st = self.lock();
+        if let Some(root) = roots.first() {
+            if let Some(config) = load_config(root) {
+                st.ws
+                    .set_config(&mut st.db)
+                    .with_durability(salsa::Durability::HIGH)
+                    .to(config);
+            }
+        }
+        for root in roots {
+            for path in plumb_files(root) {
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    st.file(&path, text, Origin::Disk);
+                }
+            }
+        }
+    }
+}
+
+use salsa::Setter;
+
+fn load_config(root: &Path) -> Option<Config> {
+    let path = plumb_config::find_config_file(root)?;
+    let text = std::fs::read_to_string(path).ok()?;
+    Config::parse(&text, |code| {
+        plumb_checks::lookup(code).is_some_and(|m| m.code == code)
+    })
+    .ok()
+}
+
+/// Every `*.plumb` file below a folder (hidden folders, `target` and `node_modules` aside).
+fn plumb_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if path.is_dir() {
+                if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                    dirs.push(path);
+                }
+            } else if name.ends_with(".plumb") && out.len() < 100_000 {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn capabilities() -> ServerCapabilities {
+    ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::INCREMENTAL),
+                save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                ..Default::default()
+            },
+        )),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        definition_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
+        rename_provider: Some(OneOf::Right(RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: Default::default(),
+        })),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![" ".into(), "[".into(), ",".into(), "(".into()]),
+            ..Default::default()
+        }),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+        semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+            SemanticTokensOptions {
+                legend: features::legend(),
+                full: Some(SemanticTokensFullOptions::Bool(true)),
+                range: None,
+                work_done_progress_options: Default::default(),
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let mut roots: Vec<PathBuf> = params
+            .workspace_folders
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()))
+            .collect();
+        #[allow(deprecated)]
+        if roots.is_empty() {
+            if let Some(p) = params.root_uri.as_ref().and_then(|u| u.to_file_path()) {
+                roots.push(p.into_owned());
+            }
+        }
+        self.load_workspace(&roots);
+        Ok(InitializeResult {
+            capabilities: capabilities(),
+            server_info: Some(ServerInfo {
+                name: "plumb".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        self.publish(None).await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let Some(path) = params
+            .text_document
+            .uri
+            .to_file_path()
+            .map(|p| p.into_owned())
+        else {
+            return;
+        };
+        let i = {
+            let mut st = self.lock();
+            st.generation += 1;
+            let i = st.file(&path, params.text_document.text, Origin::OpenBuffer);
+            st.files[i].version = Some(params.text_document.version);
+            i
+        };
+        self.publish(Some(i)).await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let Some(path) = params
+            .text_document
+            .uri
+            .to_file_path()
+            .map(|p| p.into_owned())
+        else {
+            return;
+        };
+        let i = {
+            let mut st = self.lock();
+            let Some(&i) = st.by_path.get(&path) else {
+                return;
+            };
+            let mut text = st.files[i].file.text(&st.db).clone();
+            for change in &params.content_changes {
+                convert::apply_change(&mut text, change.range, &change.text);
+            }
+            st.generation += 1;
+            st.file(&path, text, Origin::OpenBuffer);
+            st.files[i].version = Some(params.text_document.version);
+            i
+        };
+        self.publish(Some(i)).await;
+    }
+
+    async fn did_save(&self, _: DidSaveTextDocumentParams) {}
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let Some(path) = params
+            .text_document
+            .uri
+            .to_file_path()
+            .map(|p| p.into_owned())
+        else {
+            return;
+        };
+        let i = {
+            let mut st = self.lock();
+            let Some(&i) = st.by_path.get(&path) else {
+                return;
+            };
+            st.files[i].version = None;
+            // the file on disk is what counts again
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                st.generation += 1;
+                st.file(&path, text, Origin::Disk);
+            }
+            i
+        };
+        self.publish(Some(i)).await;
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        {
+            let mut st = self.lock();
+            for change in params.changes {
+                let Some(path) = change.uri.to_file_path().map(|p| p.into_owned()) else {
+                    continue;
+                };
+                let open = st
+                    .by_path
+                    .get(&path)
+                    .is_some_and(|&i| st.files[i].version.is_some());
+                if open || !path.to_string_lossy().ends_with(".plumb") {
+                    continue;
+                }
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    st.generation += 1;
+                    st.file(&path, text, Origin::Disk);
+                }
+            }
+        }
+        self.publish(None).await;
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let p = params.text_document_position_params;
+        let Some(id) = self.file_of(&p.text_document.uri) else {
+            return Ok(None);
+        };
+        self.read("hover", move |s| features::hover(s, id, p.position))
+            .await
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        let p = params.text_document_position_params;
+        let Some(id) = self.file_of(&p.text_document.uri) else {
+            return Ok(None);
+        };
+        let loc = self
+            .read("definition", move |s| {
+                features::definition(s, id, p.position)
+            })
+            .await?;
+        Ok(loc.map(GotoDefinitionResponse::Scalar))
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let p = params.text_document_position;
+        let include = params.context.include_declaration;
+        let Some(id) = self.file_of(&p.text_document.uri) else {
+            return Ok(None);
+        };
+        let locs = self
+            .read("references", move |s| {
+                features::references(s, id, p.position, include)
+            })
+            .await?;
+        Ok(Some(locs))
+    }
+
+    async fn prepare_rename(
+        &self,
+        params: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        let Some(id) = self.file_of(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let range = self
+            .read("prepare rename", move |s| {
+                features::prepare_rename(s, id, params.position)
+            })
+            .await?;
+        Ok(range.map(PrepareRenameResponse::Range))
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let p = params.text_document_position;
+        let Some(id) = self.file_of(&p.text_document.uri) else {
+            return Ok(None);
+        };
+        let name = params.new_name;
+        match self
+            .read("rename", move |s| {
+                features::rename(s, id, p.position, &name)
+            })
+            .await?
+        {
+            Ok(edit) => Ok(edit),
+            Err(message) => Err(Error::invalid_params(message)),
+        }
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let p = params.text_document_position;
+        let Some(id) = self.file_of(&p.text_document.uri) else {
+            return Ok(None);
+        };
+        let items = self
+            .read("completion", move |s| {
+                features::completion(s, id, p.position)
+            })
+            .await?;
+        Ok(Some(CompletionResponse::Array(items)))
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        let Some(id) = self.file_of(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let symbols = self
+            .read("document symbols", move |s| {
+                features::document_symbols(s, id)
+            })
+            .await?;
+        Ok(Some(DocumentSymbolResponse::Nested(symbols)))
+    }
+
+    async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+        let Some(id) = self.file_of(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        self.read("formatting", move |s| features::formatting(s, id))
+            .await
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let Some(id) = self.file_of(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let range = params.range;
+        let actions = self
+            .read("code actions", move |s| {
+                features::code_actions(s, id, range)
+            })
+            .await?;
+        Ok(Some(actions))
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        let Some(id) = self.file_of(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let data = self
+            .read("semantic tokens", move |s| features::semantic_tokens(s, id))
+            .await?;
+        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
+            result_id: None,
+            data,
+        })))
+    }
+}

@@ -1,0 +1,325 @@
+"""End-to-end tests of the language server: every feature, through a real client."""
+
+import pathlib
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from conftest import codes, open_file, position, wait_for
+
+
+def change(client: LanguageClient, uri: str, version: int, start: types.Position, end: types.Position, text: str):
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(range=types.Range(start=start, end=end), text=text)
+            ],
+        )
+    )
+
+
+async def test_diagnostics_carry_codes_links_and_related_spans(client: LanguageClient, workspace: pathlib.Path):
+    text = (
+        "pipeline p {\n"
+        "  stage s {\n"
+        '    job a { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["x"], needs = [b] }\n'
+        '    job b { image = "alpine", run = ["x"], needs = [a] }\n'
+        "  }\n"
+        "}\n"
+    )
+    path = workspace / "cycle.plumb"
+    path.write_text(text)
+    uri = open_file(client, path)
+    await wait_for(lambda: "PL2001" in codes(client, uri) and "PL3001" in codes(client, uri))
+    by_code = {d.code: d for d in client.diagnostics[uri]}
+    cycle = by_code["PL2001"]
+    assert cycle.severity == types.DiagnosticSeverity.Error
+    assert cycle.code_description.href.endswith("/PL2001")
+    assert cycle.source == "plumb"
+    assert cycle.related_information, "the cycle's other edges are related information"
+    assert all(r.location.uri == uri for r in cycle.related_information)
+    latest = by_code["PL3001"]
+    assert latest.range.start == position(text, '"alpine"')
+
+
+async def test_an_edit_that_fixes_an_error_clears_its_diagnostic(client: LanguageClient, workspace: pathlib.Path):
+    text = (workspace / "web.plumb").read_text().replace("needs = [compile]", "needs = [compil]")
+    uri = open_file(client, workspace / "web.plumb", text)
+    await wait_for(lambda: "PL1001" in codes(client, uri))
+    at = position(text, "compil]", offset=len("compil"))
+    change(client, uri, 2, at, at, "e")
+    await wait_for(lambda: uri in client.diagnostics and codes(client, uri) == [])
+
+
+async def test_an_edit_in_an_imported_file_updates_its_importers(client: LanguageClient, workspace: pathlib.Path):
+    web = (workspace / "web.plumb").as_uri()
+    common_path = workspace / "common.plumb"
+    common = common_path.read_text()
+    uri = open_file(client, common_path)
+    await wait_for(lambda: uri in client.diagnostics)
+    assert codes(client, web) == []
+    # the shared image loses its digest: the literal is reported where it is written,
+    # and web.plumb, whose `release` job gets a secret, now gives it to an unpinned image
+    start = position(common, "@sha256")
+    end = position(common, '"\n\nsecret')
+    change(client, uri, 2, start, end, "")
+    await wait_for(lambda: "PL3003" in codes(client, uri))
+    await wait_for(lambda: codes(client, web) == ["PL4005"])
+
+
+async def test_hover_shows_types_images_fields_and_rules(client: LanguageClient, workspace: pathlib.Path):
+    text = (workspace / "web.plumb").read_text()
+    uri = open_file(client, workspace / "web.plumb")
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "img", 0, 1))
+    )
+    value = hover.contents.value
+    assert "let img" in value and "digest: `sha256:9d75" in value and "common.plumb" in value
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "needs", 0, 2))
+    )
+    assert "Jobs of the same pipeline" in hover.contents.value
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "deploy_token", 0, 3))
+    )
+    assert "ci_variable" in hover.contents.value
+    bad = workspace / "bad.plumb"
+    bad_text = 'pipeline p { stage s { job j { image = "alpine", run = ["x"] } } }\n'
+    bad.write_text(bad_text)
+    bad_uri = open_file(client, bad)
+    await wait_for(lambda: "PL3001" in codes(client, bad_uri))
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=bad_uri), position=position(bad_text, "alpine", 0, 2))
+    )
+    assert "PL3001" in hover.contents.value and "latest" in hover.contents.value
+
+
+async def test_definition_of_jobs_stages_templates_lets_secrets_and_imports(client: LanguageClient, workspace: pathlib.Path):
+    web_path, common_path = workspace / "web.plumb", workspace / "common.plumb"
+    web, common = web_path.read_text(), common_path.read_text()
+    uri = open_file(client, web_path)
+
+    async def definition(needle, nth=0, offset=1):
+        result = await client.text_document_definition_async(
+            types.DefinitionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(web, needle, nth, offset))
+        )
+        return result
+
+    d = await definition("compile]")
+    assert d.uri == uri and d.range.start == position(web, "compile from")
+    d = await definition("build {", 0, 0)
+    assert d.uri == uri
+    d = await definition("after build", 0, len("after "))
+    assert d.range.start == position(web, "build {")
+    d = await definition("builder")
+    assert d.uri == common_path.as_uri() and d.range.start == position(common, "builder(")
+    d = await definition("img")
+    assert d.uri == common_path.as_uri() and d.range.start == position(common, "img =")
+    d = await definition("deploy_token")
+    assert d.range.start == position(common, "deploy_token =")
+    d = await definition('"common.plumb"', 0, 3)
+    assert d.uri == common_path.as_uri()
+    d = await definition('pkg = "./cmd', 0, 1)
+    assert d.uri == common_path.as_uri() and d.range.start == position(common, "pkg:")
+
+
+async def test_references_span_files(client: LanguageClient, workspace: pathlib.Path):
+    common_path = workspace / "common.plumb"
+    common = common_path.read_text()
+    uri = open_file(client, common_path)
+    refs = await client.text_document_references_async(
+        types.ReferenceParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=position(common, "builder(", 0, 2),
+            context=types.ReferenceContext(include_declaration=True),
+        )
+    )
+    files = sorted(r.uri.rsplit("/", 1)[1] for r in refs)
+    assert files == ["common.plumb", "web.plumb", "web.plumb"]
+
+
+async def test_rename_across_two_files(client: LanguageClient, workspace: pathlib.Path):
+    common_path, web_path = workspace / "common.plumb", workspace / "web.plumb"
+    common = common_path.read_text()
+    uri = open_file(client, common_path)
+    prepared = await client.text_document_prepare_rename_async(
+        types.PrepareRenameParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(common, "img =", 0, 1))
+    )
+    assert prepared is not None
+    edit = await client.text_document_rename_async(
+        types.RenameParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=position(common, "img =", 0, 1),
+            new_name="base_image",
+        )
+    )
+    changes = edit.changes
+    assert len(changes[uri]) == 2, "the let and the parameter default"
+    assert len(changes[web_path.as_uri()]) == 2, "the two jobs of web.plumb"
+    assert all(e.new_text == "base_image" for edits in changes.values() for e in edits)
+    with pytest.raises(Exception):
+        await client.text_document_rename_async(
+            types.RenameParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=position(common, "img =", 0, 1),
+                new_name="not a name",
+            )
+        )
+
+
+async def completions(client, uri, text, needle, offset):
+    result = await client.text_document_completion_async(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, needle, 0, offset))
+    )
+    items = result.items if hasattr(result, "items") else result
+    return {i.label: i for i in items}
+
+
+async def test_completion_in_every_context(client: LanguageClient, workspace: pathlib.Path):
+    text = (
+        'import "common.plumb"\n'
+        "secret other = \n"
+        "pipeline p {\n"
+        "  stage one {\n"
+        "    job a from  { }\n"
+        "    job b from builder() { }\n"
+        "    job c {\n"
+        "      \n"
+        "      needs = [a, ]\n"
+        "    }\n"
+        "  }\n"
+        "  stage two after  {\n"
+        "  }\n"
+        "}\n"
+    )
+    path = workspace / "edit.plumb"
+    path.write_text(text)
+    uri = open_file(client, path)
+    items = await completions(client, uri, text, "secret other = ", len("secret other = "))
+    assert {"ci_variable", "vault", "k8s_secret"} <= set(items)
+    items = await completions(client, uri, text, "from  {", len("from "))
+    assert "builder" in items
+    items = await completions(client, uri, text, "builder()", len("builder("))
+    assert {"pkg", "image"} <= set(items) and "Image" in items["image"].detail
+    items = await completions(client, uri, text, "      \n", 6)
+    assert {"image", "run", "needs", "timeout"} <= set(items)
+    assert items["timeout"].detail.startswith("Duration")
+    items = await completions(client, uri, text, "needs = [a, ]", len("needs = [a, "))
+    assert {"a", "b", "c"} <= set(items)
+    items = await completions(client, uri, text, "after  {", len("after "))
+    assert {"one", "two"} <= set(items)
+    # an expression: the lets and secrets in scope (here a file with one thing missing)
+    value = 'import "common.plumb"\nlet mine = "x:1"\npipeline p { stage s { job j {\n  image = \n  run = ["x"]\n} } }\n'
+    other = workspace / "value.plumb"
+    other.write_text(value)
+    other_uri = open_file(client, other)
+    items = await completions(client, other_uri, value, "image = \n", len("image = "))
+    assert {"img", "deploy_token", "mine"} <= set(items)
+    assert "builder" not in items, "a template is not a value"
+
+
+async def test_document_symbols_nest_pipelines_stages_jobs(client: LanguageClient, workspace: pathlib.Path):
+    uri = open_file(client, workspace / "web.plumb")
+    symbols = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    (web,) = symbols
+    assert web.name == "web"
+    assert [s.name for s in web.children] == ["build", "test", "deploy"]
+    assert [j.name for j in web.children[0].children] == ["compile", "vet"]
+    assert web.children[0].children[0].detail == "from builder"
+
+
+async def test_formatting_gives_the_canonical_layout(client: LanguageClient, workspace: pathlib.Path):
+    path = workspace / "ugly.plumb"
+    ugly = 'let   a="x:1"\npipeline p{stage s{job j{image=a,run=["x"]}}}\n'
+    path.write_text(ugly)
+    uri = open_file(client, path)
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), options=types.FormattingOptions(tab_size=2, insert_spaces=True)
+        )
+    )
+    (edit,) = edits
+    assert edit.new_text.startswith('let a = "x:1"\n')
+    assert "  stage s {\n" in edit.new_text
+
+
+async def test_code_actions_apply_the_fixes_of_diagnostics(client: LanguageClient, workspace: pathlib.Path):
+    text = (workspace / "web.plumb").read_text().replace("image = img\n      needs = [compile]", "image = imgg\n      needs = [compile]")
+    uri = open_file(client, workspace / "web.plumb", text)
+    await wait_for(lambda: "PL1001" in codes(client, uri))
+    (diag,) = [d for d in client.diagnostics[uri] if d.code == "PL1001"]
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=diag.range,
+            context=types.CodeActionContext(diagnostics=[diag]),
+        )
+    )
+    titles = [a.title for a in actions]
+    assert any("img" in t for t in titles), titles
+    assert any("plumb-allow" in t for t in titles), titles
+    fix = next(a for a in actions if "img" in a.title and "plumb-allow" not in a.title)
+    (edit,) = fix.edit.changes[uri]
+    assert edit.new_text == "img" and edit.range == diag.range
+
+
+async def test_semantic_tokens_colour_keywords_names_and_literals(client: LanguageClient, workspace: pathlib.Path):
+    text = (workspace / "common.plumb").read_text()
+    uri = open_file(client, workspace / "common.plumb")
+    result = await client.text_document_semantic_tokens_full_async(
+        types.SemanticTokensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    data = result.data
+    assert len(data) % 5 == 0 and len(data) > 20
+    # decode
+    tokens, line, col = [], 0, 0
+    for i in range(0, len(data), 5):
+        dl, dc, length, kind, _ = data[i : i + 5]
+        line += dl
+        col = col + dc if dl == 0 else dc
+        tokens.append((line, col, length, kind))
+    lines = text.split("\n")
+    words = {(lines[l][c : c + n], k) for l, c, n, k in tokens}
+    types_ = ["keyword", "string", "number", "comment", "variable", "function", "class", "parameter", "property", "namespace", "operator", "type"]
+    named = {w: types_[k] for w, k in words}
+    assert named["let"] == "keyword" and named["template"] == "keyword"
+    assert named["img"] == "variable" and named["builder"] == "class" and named["pkg"] == "parameter"
+    assert named["String"] == "type"
+    assert any(v == "comment" for v in named.values())
+    assert any(w.startswith('"busybox') and v == "string" for w, v in named.items())
+
+
+async def test_requests_on_a_file_with_syntax_errors_still_answer(client: LanguageClient, workspace: pathlib.Path):
+    text = 'let a = "x:1"\npipeline p {\n  stage s {\n    job j { image = a, run = [\n  }\n'
+    path = workspace / "broken.plumb"
+    path.write_text(text)
+    uri = open_file(client, path)
+    await wait_for(lambda: "PL0001" in codes(client, uri))
+    symbols = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    assert any(s.name == "p" for s in symbols)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "image = a", 0, len("image = ")))
+    )
+    assert hover is not None and "let a" in hover.contents.value
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), options=types.FormattingOptions(tab_size=2, insert_spaces=True)
+        )
+    )
+    assert not edits, "a file with syntax errors is not formatted"
+
+
+async def test_plumb_lsp_subcommand_is_the_same_server(plumb_lsp_client: LanguageClient, workspace: pathlib.Path):
+    uri = open_file(plumb_lsp_client, workspace / "web.plumb")
+    await wait_for(lambda: uri in plumb_lsp_client.diagnostics)
+    assert codes(plumb_lsp_client, uri) == []
+    symbols = await plumb_lsp_client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    assert [s.name for s in symbols] == ["web"]
