@@ -64,7 +64,23 @@ else
   echo "NOTE: conformance suite not found at $conformance; it was NOT run (set PLUMB_CONFORMANCE to run it)" >&2
 fi
 
-step "language server end to end (pytest-lsp driving target/release/plumb-lsp)"
+step "VS Code extension (editors/vscode): its tests, the grammar tests, vsce package"
+if ! cmp -s editors/vscode/package-lock.json editors/vscode/node_modules/.installed-lock; then
+  (cd editors/vscode && npm ci --silent --no-audit --no-fund)
+  cp editors/vscode/package-lock.json editors/vscode/node_modules/.installed-lock
+fi
+(cd editors/vscode && npm test && npm run --silent package)
+.venv/bin/python - <<'PY'
+import zipfile
+names = set(zipfile.ZipFile("editors/vscode/plumb.vsix").namelist())
+needed = {"extension/package.json", "extension/src/extension.js", "extension/syntaxes/plumb.tmLanguage.json",
+          "extension/language-configuration.json", "extension/node_modules/vscode-languageclient/package.json"}
+missing = needed - names
+assert not missing, f"plumb.vsix lacks {missing}"
+print(f"plumb.vsix: {len(names)} files")
+PY
+
+step "language server end to end (pytest-lsp driving target/release/plumb-lsp; the grammar against the lexer)"
 .venv/bin/python -m pytest -q -p no:cacheprovider tower-lsp-server/tests/e2e
 
 step "plumb check examples/ and plumb build --check (dogfood)"

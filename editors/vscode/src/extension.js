@@ -1,0 +1,41 @@
+// The Plumb extension: starts `plumb lsp` (configurable) and connects VS Code to it.
+"use strict";
+
+const vscode = require("vscode");
+const { LanguageClient, TransportKind } = require("vscode-languageclient/node");
+
+let client;
+
+/** What to run: `plumb.server.path` with `plumb.server.args` (default `plumb lsp`). */
+function serverCommand(config) {
+  const command = config.get("server.path") || "plumb";
+  const args = config.get("server.args");
+  return { command, args: Array.isArray(args) ? args : ["lsp"] };
+}
+
+function activate(context) {
+  const { command, args } = serverCommand(vscode.workspace.getConfiguration("plumb"));
+  const serverOptions = { command, args, transport: TransportKind.stdio };
+  const clientOptions = {
+    documentSelector: [{ scheme: "file", language: "plumb" }],
+    synchronize: {
+      // files changed outside the editor (git checkout, plumb fmt) reach the server
+      fileEvents: vscode.workspace.createFileSystemWatcher("**/{*.plumb,plumb.toml}"),
+    },
+  };
+  client = new LanguageClient("plumb", "Plumb", serverOptions, clientOptions);
+  const started = client.start().catch((error) => {
+    vscode.window.showErrorMessage(
+      `Plumb: cannot start \`${command} ${args.join(" ")}\` (${error.message}). ` +
+        "Install plumb or set `plumb.server.path`."
+    );
+  });
+  context.subscriptions.push({ dispose: () => (client ? client.stop() : undefined) });
+  return started;
+}
+
+function deactivate() {
+  return client ? client.stop() : undefined;
+}
+
+module.exports = { activate, deactivate, serverCommand };
