@@ -62,7 +62,9 @@ fn main() {
         &json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
         "textDocument": {"uri": uri, "languageId": "plumb", "version": 1, "text": target_text}}}),
     );
-    wait(&rx, |m| is_diagnostics_for(m, &uri, 1));
+    let opened = wait(&rx, |m| is_diagnostics_for(m, &uri, 1));
+    // the generated workspace checks clean: anything here means its imports were not found
+    assert_eq!(opened["params"]["diagnostics"], json!([]), "{opened}");
 
     let at = plumb_gen::edit_point(&target_text).expect("an edit point");
     let (line, col) = line_col(&target_text, at);
@@ -128,13 +130,13 @@ fn send(stdin: &mut impl Write, message: &Value) {
     stdin.flush().expect("flush");
 }
 
-fn wait(rx: &mpsc::Receiver<Value>, pred: impl Fn(&Value) -> bool) {
+fn wait(rx: &mpsc::Receiver<Value>, pred: impl Fn(&Value) -> bool) -> Value {
     loop {
         let m = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("the server answers within a minute");
         if pred(&m) {
-            return;
+            return m;
         }
     }
 }
