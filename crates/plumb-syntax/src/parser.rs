@@ -365,6 +365,27 @@ where
         .ignored()
 }
 
+/// Skips a broken one-line item (`import`, `secret`) up to the next item's keyword.
+fn skip_to_next_item<'t, I>(keyword: Token) -> impl Parser<'t, I, Option<Item>, Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Token, Span = Span>,
+{
+    just(keyword)
+        .then(
+            none_of([
+                Token::Import,
+                Token::Let,
+                Token::Secret,
+                Token::Template,
+                Token::Pipeline,
+                Token::LBrace,
+                Token::RBrace,
+            ])
+            .repeated(),
+        )
+        .to(None)
+}
+
 fn type_parser<'t, I>() -> impl Parser<'t, I, TypeExpr, Extra<'t>> + Clone
 where
     I: ValueInput<'t, Token = Token, Span = Span>,
@@ -591,9 +612,14 @@ where
         });
 
     let item = choice((
-        import.map(Some),
+        import
+            .map(Some)
+            .recover_with(via_parser(skip_to_next_item(Token::Import))),
         let_item.map(|l| Some(Item::Let(l))),
-        secret.map(Some),
+        // `secret x =` being typed: one error, and the items after it still parse
+        secret
+            .map(Some)
+            .recover_with(via_parser(skip_to_next_item(Token::Secret))),
         template
             .map(Some)
             .recover_with(via_parser(skip_shaped(Token::Template).to(None))),
