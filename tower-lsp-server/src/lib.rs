@@ -427,6 +427,15 @@ impl LanguageServer for Backend {
                 let Some(path) = change.uri.to_file_path().map(|p| p.into_owned()) else {
                     continue;
                 };
+                if path.file_name().is_some_and(|n| n == "plumb.toml") {
+                    let config = path.parent().and_then(load_config).unwrap_or_default();
+                    st.generation += 1;
+                    let ws = st.ws;
+                    ws.set_config(&mut st.db)
+                        .with_durability(salsa::Durability::HIGH)
+                        .to(config);
+                    continue;
+                }
                 let open = st
                     .by_path
                     .get(&path)
@@ -434,8 +443,15 @@ impl LanguageServer for Backend {
                 if open || !path.to_string_lossy().ends_with(".plumb") {
                     continue;
                 }
-                if let Ok(text) = std::fs::read_to_string(&path) {
-                    st.generation += 1;
+                st.generation += 1;
+                if change.typ == FileChangeType::DELETED {
+                    // kept as an empty file (file ids are indexes): it defines nothing,
+                    // so its importers report the names they took from it as unknown,
+                    // and its own diagnostics are cleared
+                    if st.by_path.contains_key(&path) {
+                        st.file(&path, String::new(), Origin::Disk);
+                    }
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
                     st.file(&path, text, Origin::Disk);
                 }
             }

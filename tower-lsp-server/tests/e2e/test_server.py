@@ -323,3 +323,47 @@ async def test_plumb_lsp_subcommand_is_the_same_server(plumb_lsp_client: Languag
         types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
     assert [s.name for s in symbols] == ["web"]
+
+
+async def test_renaming_a_job_renames_its_needs(client: LanguageClient, workspace: pathlib.Path):
+    web = (workspace / "web.plumb").read_text()
+    uri = open_file(client, workspace / "web.plumb")
+    edit = await client.text_document_rename_async(
+        types.RenameParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(web, "compile from", 0, 1), new_name="build-web")
+    )
+    ranges = sorted((e.range.start.line, e.range.start.character) for e in edit.changes[uri])
+    expected = sorted((p.line, p.character) for p in [position(web, "compile from"), position(web, "compile]")])
+    assert ranges == expected
+    refs = await client.text_document_references_async(
+        types.ReferenceParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=position(web, "build {", 0, 1),
+            context=types.ReferenceContext(include_declaration=False),
+        )
+    )
+    assert [r.range.start for r in refs] == [position(web, "after build", 0, len("after "))]
+
+
+async def test_plumb_toml_and_deleted_files_reach_the_server(client: LanguageClient, workspace: pathlib.Path):
+    path = workspace / "latest.plumb"
+    path.write_text('pipeline p { stage s { job j { image = "alpine", run = ["x"] } } }\n')
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=path.as_uri(), type=types.FileChangeType.Created)])
+    )
+    await wait_for(lambda: codes(client, path.as_uri()) == ["PL3001"])
+    toml = workspace / "plumb.toml"
+    toml.write_text('[lint]\nallow = ["PL3001"]\n')
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=toml.as_uri(), type=types.FileChangeType.Created)])
+    )
+    await wait_for(lambda: path.as_uri() in client.diagnostics and codes(client, path.as_uri()) == [])
+    toml.unlink()
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=toml.as_uri(), type=types.FileChangeType.Deleted)])
+    )
+    await wait_for(lambda: codes(client, path.as_uri()) == ["PL3001"])
+    path.unlink()
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=path.as_uri(), type=types.FileChangeType.Deleted)])
+    )
+    await wait_for(lambda: codes(client, path.as_uri()) == [])
