@@ -327,27 +327,22 @@ fn describe(snap: &Snapshot, s: &Symbol) -> String {
     let mut out = String::new();
     match s.kind {
         SymbolKind::Let => {
-            let def = find_let(tree, s.range);
-            match def {
-                Some(l) => {
-                    let ty =
-                        l.ty.as_ref()
-                            .map(|t| format!(": {}", written(t.range)))
-                            .unwrap_or_default();
-                    out.push_str(&format!(
-                        "```plumb\nlet {}{ty} = {}\n```",
-                        s.name,
-                        shorten(&written(l.value.range))
-                    ));
-                    if let plumb_syntax::ast::ExprKind::Str(lit) = &l.value.kind {
-                        if let Some(value) = lit.as_plain() {
-                            if let Some(image) = image_details(&value) {
-                                out.push_str(&format!("\n\n{image}"));
-                            }
-                        }
-                    }
+            let info = plumb_db::let_info(&snap.db, snap.ws, file, s.range);
+            let ty = info
+                .as_ref()
+                .map(|i| format!(": {}", i.ty))
+                .unwrap_or_default();
+            let written_value = find_let(tree, s.range).map(|l| shorten(&written(l.value.range)));
+            out.push_str(&format!(
+                "```plumb\nlet {}{ty} = {}\n```",
+                s.name,
+                written_value.unwrap_or_default()
+            ));
+            if let Some(text) = info.and_then(|i| i.text) {
+                match image_details(&text) {
+                    Some(image) => out.push_str(&format!("\n\n{image}")),
+                    None => out.push_str(&format!("\n\nvalue: `{}`", shorten(&text))),
                 }
-                None => out.push_str(&format!("```plumb\nlet {}\n```", s.name)),
             }
         }
         SymbolKind::Secret => {
@@ -521,6 +516,9 @@ pub fn completion(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Vec<lsp::C
         .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
         .map_or(0, |i| i + 1);
     let before = line[..word_start].trim_end();
+    if in_string_or_comment(source, offset) {
+        return Vec::new();
+    }
     // from the tokens, not the tree: the text being typed rarely parses
     let context = BraceContext::at(source, offset);
     let item = |label: &str, kind, detail: Option<String>, doc: Option<&str>| lsp::CompletionItem {
@@ -677,6 +675,23 @@ pub fn completion(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Vec<lsp::C
             )
         })
         .collect()
+}
+
+/// Whether the offset is inside a string literal (outside its interpolations) or a
+/// comment, where a space must not pop up names.
+fn in_string_or_comment(source: &str, offset: usize) -> bool {
+    use plumb_syntax::token::{RawSegment, Token};
+    let lexed = plumb_syntax::lexer::lex(source);
+    let inside = |r: TextRange| (r.start as usize) < offset && offset <= r.end as usize;
+    if lexed.comments.iter().any(|c| inside(c.range)) {
+        return true;
+    }
+    lexed.tokens.iter().any(|(t, r)| match t {
+        Token::Str(s) if inside(*r) && (offset < r.end as usize || !source[..r.end as usize].ends_with('"')) => {
+            !s.segments.iter().any(|seg| matches!(seg, RawSegment::Interp(_, ir) if (ir.start as usize) < offset && offset < ir.end as usize))
+        }
+        _ => false,
+    })
 }
 
 /// Whether the text ends inside the list of a `needs = [` field.

@@ -219,6 +219,17 @@ pub fn symbol_index(
     plumb_semantics::symbols::index(&view, file.id(db))
 }
 
+/// The type and value of the `let` named at `name_range` (for hover; not cached).
+pub fn let_info(
+    db: &dyn Db,
+    ws: Workspace,
+    file: SourceFile,
+    name_range: TextRange,
+) -> Option<plumb_semantics::symbols::LetInfo> {
+    let view = View { db, ws };
+    plumb_semantics::symbols::let_info(&view, file.id(db), name_range)
+}
+
 /// Every diagnostic of one file, sorted, with `plumb.toml` and `# plumb-allow:` applied.
 #[salsa::tracked(returns(ref))]
 pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnostic> {

@@ -382,3 +382,53 @@ impl<'a> Indexer<'a> {
         }
     }
 }
+
+/// What the checker knows of a `let`: its type and, for a string, its value with
+/// interpolations resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LetInfo {
+    pub ty: String,
+    pub text: Option<String>,
+}
+
+/// Evaluates the top-level or pipeline `let` whose name is at `name_range`.
+pub fn let_info(db: &dyn SourceDb, file: FileId, name_range: TextRange) -> Option<LetInfo> {
+    let tree = &db.parse(file).tree;
+    let mut ev = crate::eval::Evaluator::new(db);
+    let (l, pipeline) = tree.items.iter().find_map(|i| match i {
+        Item::Let(l) if l.name.range == name_range => Some((l, None)),
+        Item::Pipeline(p) => p
+            .lets
+            .iter()
+            .find(|l| l.name.range == name_range)
+            .map(|l| (l, Some(p))),
+        _ => None,
+    })?;
+    let lets: Option<std::collections::HashMap<&str, &plumb_syntax::ast::Let>> =
+        pipeline.map(|p| p.lets.iter().map(|l| (l.name.text.as_str(), l)).collect());
+    let value = ev.let_value(file, l, lets.as_ref());
+    let ty = match &l.ty {
+        Some(t) => ev.type_of(t, file).map(|t| t.to_string()),
+        None => None,
+    }
+    .unwrap_or_else(|| value_type(&value));
+    let text = value.as_str().map(str::to_string);
+    Some(LetInfo { ty, text })
+}
+
+/// The type of an evaluated value, as written in Plumb.
+fn value_type(v: &crate::Value) -> String {
+    use crate::ValueKind;
+    match &v.kind {
+        ValueKind::List(items) => match items.first() {
+            Some(first) => format!("List<{}>", value_type(first)),
+            None => "List".into(),
+        },
+        ValueKind::Map(entries) => match entries.first() {
+            Some(first) => format!("Map<{}>", value_type(&first.value)),
+            None => "Map".into(),
+        },
+        ValueKind::Unknown => "unknown (see the errors)".into(),
+        _ => v.describe().to_string(),
+    }
+}

@@ -76,7 +76,16 @@ async def test_hover_shows_types_images_fields_and_rules(client: LanguageClient,
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "img", 0, 1))
     )
     value = hover.contents.value
-    assert "let img" in value and "digest: `sha256:9d75" in value and "common.plumb" in value
+    assert "let img: String" in value and "digest: `sha256:9d75" in value and "common.plumb" in value
+    common = (workspace / "common.plumb").read_text()
+    common_uri = open_file(client, workspace / "common.plumb")
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=common_uri), position=position(common, "kubectl ", 0, 1))
+    )
+    value = hover.contents.value
+    # the interpolation is resolved before the reference is read
+    assert "image `registry.example.com/tools/kubectl:1.30.2`" in value, value
+    assert "registry: `registry.example.com`" in value and "tag: `1.30.2`" in value and "not pinned" in value
     hover = await client.text_document_hover_async(
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "needs", 0, 2))
     )
@@ -367,3 +376,15 @@ async def test_plumb_toml_and_deleted_files_reach_the_server(client: LanguageCli
         types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=path.as_uri(), type=types.FileChangeType.Deleted)])
     )
     await wait_for(lambda: codes(client, path.as_uri()) == [])
+
+
+async def test_no_completion_inside_strings_and_comments(client: LanguageClient, workspace: pathlib.Path):
+    text = 'let a = "go test ./... "\n# a comment \nlet b = "${a} x"\n'
+    path = workspace / "strings.plumb"
+    path.write_text(text)
+    uri = open_file(client, path)
+    assert await completions(client, uri, text, "./... ", len("./... ")) == {}
+    assert await completions(client, uri, text, "a comment ", len("a comment ")) == {}
+    # inside an interpolation, names are offered again
+    items = await completions(client, uri, text, "${a}", len("${"))
+    assert "a" in items
