@@ -115,6 +115,9 @@ impl State {
 pub struct Backend {
     client: Client,
     state: Arc<Mutex<State>>,
+    /// `PLUMB_LSP_FAIL=<request>` makes that request panic: the end-to-end tests use it
+    /// to prove that a panic is logged and answered, and the server goes on.
+    fail: Option<String>,
 }
 
 impl Backend {
@@ -122,6 +125,7 @@ impl Backend {
         Backend {
             client,
             state: Arc::new(Mutex::new(State::new())),
+            fail: std::env::var("PLUMB_LSP_FAIL").ok(),
         }
     }
 
@@ -138,8 +142,14 @@ impl Backend {
         f: impl FnOnce(&Snapshot) -> T + Send + 'static,
     ) -> Result<T> {
         let snap = self.lock().snapshot();
+        let fail = self.fail.as_deref() == Some(what);
         let outcome = tokio::task::spawn_blocking(move || {
-            std::panic::catch_unwind(AssertUnwindSafe(|| f(&snap)))
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                if fail {
+                    panic!("PLUMB_LSP_FAIL={what}");
+                }
+                f(&snap)
+            }))
         })
         .await;
         match outcome {

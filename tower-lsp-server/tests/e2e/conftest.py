@@ -90,3 +90,12 @@ async def wait_for(predicate, timeout: float = 10.0):
 
 def codes(client: LanguageClient, uri: str) -> list[str]:
     return [d.code for d in client.diagnostics.get(uri, ())]
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=[SERVER], server_env={**os.environ, "PLUMB_LSP_FAIL": "hover"})
+)
+async def failing_hover_client(lsp_client: LanguageClient, workspace):
+    await start(lsp_client, workspace)
+    yield
+    await lsp_client.shutdown_session()

@@ -388,3 +388,19 @@ async def test_no_completion_inside_strings_and_comments(client: LanguageClient,
     # inside an interpolation, names are offered again
     items = await completions(client, uri, text, "${a}", len("${"))
     assert "a" in items
+
+
+async def test_a_panicking_request_is_logged_and_the_server_goes_on(failing_hover_client: LanguageClient, workspace: pathlib.Path):
+    client = failing_hover_client
+    text = (workspace / "web.plumb").read_text()
+    uri = open_file(client, workspace / "web.plumb")
+    with pytest.raises(Exception):
+        await client.text_document_hover_async(
+            types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "img", 0, 1))
+        )
+    await wait_for(lambda: any("hover failed" in m.message for m in client.log_messages))
+    symbols = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    assert [s.name for s in symbols] == ["web"]
+    await wait_for(lambda: uri in client.diagnostics)
