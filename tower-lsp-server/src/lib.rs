@@ -255,6 +255,11 @@ impl Backend {
 
 use salsa::Setter;
 
+/// The local path of a `file:` URI.
+fn path_of(uri: &Uri) -> Option<PathBuf> {
+    uri.to_file_path().map(|p| p.into_owned())
+}
+
 fn load_config(root: &Path) -> Option<Config> {
     let path = plumb_config::find_config_file(root)?;
     let text = std::fs::read_to_string(path).ok()?;
@@ -359,12 +364,7 @@ impl LanguageServer for Backend {
     }
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
-        let Some(path) = params
-            .text_document
-            .uri
-            .to_file_path()
-            .map(|p| p.into_owned())
-        else {
+        let Some(path) = path_of(&params.text_document.uri) else {
             return;
         };
         let i = {
@@ -378,12 +378,7 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
-        let Some(path) = params
-            .text_document
-            .uri
-            .to_file_path()
-            .map(|p| p.into_owned())
-        else {
+        let Some(path) = path_of(&params.text_document.uri) else {
             return;
         };
         let i = {
@@ -406,12 +401,7 @@ impl LanguageServer for Backend {
     async fn did_save(&self, _: DidSaveTextDocumentParams) {}
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
-        let Some(path) = params
-            .text_document
-            .uri
-            .to_file_path()
-            .map(|p| p.into_owned())
-        else {
+        let Some(path) = path_of(&params.text_document.uri) else {
             return;
         };
         let i = {
@@ -434,7 +424,7 @@ impl LanguageServer for Backend {
         {
             let mut st = self.lock();
             for change in params.changes {
-                let Some(path) = change.uri.to_file_path().map(|p| p.into_owned()) else {
+                let Some(path) = path_of(&change.uri) else {
                     continue;
                 };
                 if path.file_name().is_some_and(|n| n == "plumb.toml") {

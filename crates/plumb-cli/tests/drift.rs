@@ -1,31 +1,8 @@
 //! `plumb build --check`: unchanged output passes, hand-edited or missing output fails
 //! with a diff, for files and folders.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("root")
-}
-
-fn plumb(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run plumb")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("plumb-drift-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
-    dir
-}
+mod common;
+use common::{plumb, scratch};
 
 #[test]
 fn a_file_that_matches_passes_and_a_hand_edit_fails_with_a_diff() {

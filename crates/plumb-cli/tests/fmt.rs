@@ -1,15 +1,10 @@
 //! `plumb fmt`: every fixture and example is formatted already; a file with syntax
 //! errors is left untouched; `--check` lists what would change.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::root;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("root")
-}
+use std::process::{Command, Output};
 
 fn plumb(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_plumb"))

@@ -1,15 +1,10 @@
 //! `plumb graph`: DOT that Graphviz renders without a warning, for every fixture and
 //! example; Mermaid with every job; cycles and problem jobs highlighted.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+use common::root;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("root")
-}
+use std::process::{Command, Stdio};
 
 fn graph(path: &str, format: &str) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_plumb"))

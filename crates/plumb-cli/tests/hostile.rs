@@ -1,15 +1,11 @@
 //! Hostile input gives diagnostics or a clear error: never a panic, a hang or a stack
 //! overflow.
 
+mod common;
+use common::scratch;
+
 use std::path::PathBuf;
 use std::process::Command;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("plumb-hostile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
 
 fn check(path: &PathBuf) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
@@ -92,7 +88,7 @@ fn fifty_megabytes() {
     std::fs::write(&path, line.repeat(50 * 1024 * 1024 / line.len())).expect("write");
     let (code, stdout, stderr) = check(&path);
     assert_eq!(code, 2, "{stdout}");
-    assert!(stderr.contains("limit of"), "{stderr}");
+    assert!(stderr.contains("over the limit"), "{stderr}");
 }
 
 #[test]

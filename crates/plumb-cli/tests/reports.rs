@@ -2,15 +2,10 @@
 //! Quality (exactly the documented fields), GitHub workflow commands (their syntax),
 //! and fingerprints that survive unrelated edits.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::{root, scratch};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("root")
-}
+use std::process::Command;
 
 fn check(format: &str, paths: &[&str]) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_plumb"))
@@ -25,13 +20,6 @@ fn check(format: &str, paths: &[&str]) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8(o.stdout).expect("utf-8")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("plumb-reports-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
-    dir
 }
 
 #[test]

@@ -4,34 +4,14 @@
 //! the Kubernetes schemas in strict mode (`kubernetes-validate --strict`). The test
 //! command (`scripts/test.sh`) installs both; a missing validator fails the test.
 
+mod common;
+use common::{git_commit_all, plumb, root, scratch};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The newest Kubernetes version whose schemas kubernetes-validate 1.37 ships.
 const KUBERNETES_VERSION: &str = "1.37.0";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("root")
-}
-
-fn plumb(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run plumb")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("plumb-targets-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
-    dir
-}
 
 /// A validator from the PATH; its absence is a failure, never a skip.
 fn tool(name: &str) -> PathBuf {
@@ -650,26 +630,7 @@ fn gitlab_ci_local_lists_the_jobs_of_every_buildable_program() {
                         let repo = dir.join(format!("repo-{i}"));
                         std::fs::create_dir_all(&repo).expect("repo");
                         build(&program, "gitlab", &repo.join(".gitlab-ci.yml"), &[]);
-                        let git = |args: &[&str]| {
-                            Command::new("git")
-                                .args(args)
-                                .current_dir(&repo)
-                                .output()
-                                .expect("git");
-                        };
-                        git(&["init", "-q"]);
-                        git(&["add", "-A"]);
-                        git(&[
-                            "-c",
-                            "user.email=ci@plumb.dev",
-                            "-c",
-                            "user.name=plumb",
-                            "commit",
-                            "-qm",
-                            "fixture",
-                        ]);
-                        // `changes:` rules are evaluated against origin's default branch
-                        git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+                        git_commit_all(&repo);
                         let o = Command::new("timeout")
                             .args(["-k", "5", "120"])
                             .arg(&bin)

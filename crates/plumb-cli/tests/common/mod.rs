@@ -12,6 +12,11 @@ pub fn root() -> PathBuf {
         .expect("root")
 }
 
+/// Runs `plumb` in the repository's root.
+pub fn plumb(args: &[&str]) -> Output {
+    plumb_in(&root(), args)
+}
+
 /// Runs `plumb` in `dir`.
 pub fn plumb_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_plumb"))
@@ -67,6 +72,7 @@ pub fn git_commit_all(dir: &Path) {
         "-qm",
         "fixture",
     ]);
+    // `changes:` rules are evaluated against origin's default branch
     git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
 }
 
