@@ -88,7 +88,7 @@ fn fifty_megabytes() {
     std::fs::write(&path, line.repeat(50 * 1024 * 1024 / line.len())).expect("write");
     let (code, stdout, stderr) = check(&path);
     assert_eq!(code, 2, "{stdout}");
-    assert!(stderr.contains("over the limit"), "{stderr}");
+    assert!(stderr.contains("plumb::file_too_large"), "{stderr}");
 }
 
 #[test]

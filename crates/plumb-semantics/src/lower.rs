@@ -839,7 +839,15 @@ impl<'e, 'a> Lowering<'e, 'a> {
         };
         apply(Layer::Default, defaults, &mut fields, &mut env);
         let mut template = None;
-        if let Some(inst) = &job.from {
+        if job
+            .from
+            .as_ref()
+            .is_some_and(|i| i.template.text.is_empty())
+        {
+            // `from` without a name: a syntax error already; the job's own fields are
+            // still checked, but not for being complete
+            complete = false;
+        } else if let Some(inst) = &job.from {
             template = Some((inst.template.text.clone(), ctx.at(inst.template.range)));
             match self.instantiate(inst, ctx) {
                 Some(tf) => apply(Layer::Template, &tf, &mut fields, &mut env),

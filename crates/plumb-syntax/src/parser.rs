@@ -497,17 +497,28 @@ where
             })
         });
 
-    let instantiation = just(Token::From)
-        .ignore_then(name().labelled("a template name"))
-        .then(
-            args.delimited_by(just(Token::LParen), just(Token::RParen))
-                .map_with(|args, e| (args, range(e.span()))),
-        )
-        .map(|(template, (args, args_range))| Instantiation {
-            template,
-            args,
-            args_range,
-        });
+    // `job x from { … }` or `job x from t { … }` while typing: one error, and the job
+    // (with its body) is kept; an empty template name is not looked up
+    let instantiation =
+        just(Token::From)
+            .ignore_then(name().labelled("a template name").recover_with(via_parser(
+                empty().map_with(|_, e| Name {
+                    text: String::new(),
+                    range: range(e.span()),
+                }),
+            )))
+            .then(
+                args.delimited_by(just(Token::LParen), just(Token::RParen))
+                    .map_with(|args, e| (args, range(e.span())))
+                    .recover_with(via_parser(
+                        empty().map_with(|_, e| (Vec::new(), range(e.span()))),
+                    )),
+            )
+            .map(|(template, (args, args_range))| Instantiation {
+                template,
+                args,
+                args_range,
+            });
     let job = just(Token::Job)
         .ignore_then(name())
         .then(instantiation.or_not())
