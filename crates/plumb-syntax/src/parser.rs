@@ -499,26 +499,34 @@ where
 
     // `job x from { … }` or `job x from t { … }` while typing: one error, and the job
     // (with its body) is kept; an empty template name is not looked up
-    let instantiation =
-        just(Token::From)
-            .ignore_then(name().labelled("a template name").recover_with(via_parser(
-                empty().map_with(|_, e| Name {
-                    text: String::new(),
-                    range: range(e.span()),
-                }),
-            )))
-            .then(
-                args.delimited_by(just(Token::LParen), just(Token::RParen))
-                    .map_with(|args, e| (args, range(e.span())))
-                    .recover_with(via_parser(
-                        empty().map_with(|_, e| (Vec::new(), range(e.span()))),
-                    )),
-            )
-            .map(|(template, (args, args_range))| Instantiation {
-                template,
-                args,
-                args_range,
-            });
+    let instantiation = just(Token::From)
+        .ignore_then(
+            name()
+                .labelled("a template name")
+                .then(
+                    args.delimited_by(just(Token::LParen), just(Token::RParen))
+                        .map_with(|args, e| (args, range(e.span())))
+                        .recover_with(via_parser(
+                            empty().map_with(|_, e| (Vec::new(), range(e.span()))),
+                        )),
+                )
+                // no name: one error, and none more for the missing arguments
+                .recover_with(via_parser(empty().map_with(|_, e| {
+                    let at = range(e.span());
+                    (
+                        Name {
+                            text: String::new(),
+                            range: at,
+                        },
+                        (Vec::new(), at),
+                    )
+                }))),
+        )
+        .map(|(template, (args, args_range))| Instantiation {
+            template,
+            args,
+            args_range,
+        });
     let job = just(Token::Job)
         .ignore_then(name())
         .then(instantiation.or_not())

@@ -59,8 +59,21 @@ fn missing_brace_is_one_error_and_keeps_the_tree() {
 }
 
 #[test]
-fn broken_job_header_skips_only_that_job() {
+fn a_from_without_a_template_is_one_error_and_keeps_the_job() {
     let src = "pipeline p { stage s { job a from { image = x } job b { image = y } } }";
+    let p = parse(src);
+    assert_eq!(p.errors.len(), 1, "{:#?}", p.errors);
+    assert_eq!(jobs(src), ["a", "b"]);
+    let src = "pipeline p { stage s { job a from t { image = x } job b { image = y } } }";
+    let p = parse(src);
+    assert_eq!(p.errors.len(), 1, "{:#?}", p.errors);
+    assert!(p.errors[0].message.contains("`(`"), "{:#?}", p.errors);
+    assert_eq!(jobs(src), ["a", "b"]);
+}
+
+#[test]
+fn a_broken_job_header_skips_only_that_job() {
+    let src = "pipeline p { stage s { job { image = x } job b { image = y } } }";
     let p = parse(src);
     assert_eq!(p.errors.len(), 1, "{:#?}", p.errors);
     assert_eq!(jobs(src), ["b"]);
