@@ -394,12 +394,12 @@ fn describe(snap: &Snapshot, s: &Symbol) -> String {
         }
         kind => out.push_str(&format!("```plumb\n{} {}\n```", kind.as_str(), s.name)),
     }
-    if s.file != FileId(u32::MAX) {
-        if let Some((path, _)) = snap.files.get(s.file.0 as usize) {
-            if let Some(name) = path.file_name() {
-                out.push_str(&format!("\n\ndefined in `{}`", name.to_string_lossy()));
-            }
-        }
+    if let Some(name) = snap
+        .files
+        .get(s.file.0 as usize)
+        .and_then(|(p, _)| p.file_name())
+    {
+        out.push_str(&format!("\n\ndefined in `{}`", name.to_string_lossy()));
     }
     out
 }
