@@ -184,6 +184,19 @@ impl Backend {
         }
     }
 
+    /// [`Backend::read`] about one file: `None` when the workspace does not hold it.
+    async fn read_file<T: Send + 'static>(
+        &self,
+        uri: &Uri,
+        what: &'static str,
+        f: impl FnOnce(&Snapshot, FileId) -> T + Send + 'static,
+    ) -> Result<Option<T>> {
+        let Some(id) = self.file_of(uri) else {
+            return Ok(None);
+        };
+        self.read(what, move |s| f(s, id)).await.map(Some)
+    }
+
     fn file_of(&self, uri: &Uri) -> Option<FileId> {
         let path = uri.to_file_path()?;
         self.lock()
@@ -461,11 +474,12 @@ impl LanguageServer for Backend {
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let p = params.text_document_position_params;
-        let Some(id) = self.file_of(&p.text_document.uri) else {
-            return Ok(None);
-        };
-        self.read("hover", move |s| features::hover(s, id, p.position))
-            .await
+        let hover = self
+            .read_file(&p.text_document.uri, "hover", move |s, id| {
+                features::hover(s, id, p.position)
+            })
+            .await?;
+        Ok(hover.flatten())
     }
 
     async fn goto_definition(
@@ -473,125 +487,109 @@ impl LanguageServer for Backend {
         params: GotoDefinitionParams,
     ) -> Result<Option<GotoDefinitionResponse>> {
         let p = params.text_document_position_params;
-        let Some(id) = self.file_of(&p.text_document.uri) else {
-            return Ok(None);
-        };
         let loc = self
-            .read("definition", move |s| {
+            .read_file(&p.text_document.uri, "definition", move |s, id| {
                 features::definition(s, id, p.position)
             })
             .await?;
-        Ok(loc.map(GotoDefinitionResponse::Scalar))
+        Ok(loc.flatten().map(GotoDefinitionResponse::Scalar))
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         let p = params.text_document_position;
         let include = params.context.include_declaration;
-        let Some(id) = self.file_of(&p.text_document.uri) else {
-            return Ok(None);
-        };
-        let locs = self
-            .read("references", move |s| {
-                features::references(s, id, p.position, include)
-            })
-            .await?;
-        Ok(Some(locs))
+        self.read_file(&p.text_document.uri, "references", move |s, id| {
+            features::references(s, id, p.position, include)
+        })
+        .await
     }
 
     async fn prepare_rename(
         &self,
         params: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
-        let Some(id) = self.file_of(&params.text_document.uri) else {
-            return Ok(None);
-        };
         let range = self
-            .read("prepare rename", move |s| {
+            .read_file(&params.text_document.uri, "prepare rename", move |s, id| {
                 features::prepare_rename(s, id, params.position)
             })
             .await?;
-        Ok(range.map(PrepareRenameResponse::Range))
+        Ok(range.flatten().map(PrepareRenameResponse::Range))
     }
 
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         let p = params.text_document_position;
-        let Some(id) = self.file_of(&p.text_document.uri) else {
-            return Ok(None);
-        };
         let name = params.new_name;
-        match self
-            .read("rename", move |s| {
+        let edit = self
+            .read_file(&p.text_document.uri, "rename", move |s, id| {
                 features::rename(s, id, p.position, &name)
             })
-            .await?
-        {
-            Ok(edit) => Ok(edit),
-            Err(message) => Err(Error::invalid_params(message)),
+            .await?;
+        match edit {
+            None => Ok(None),
+            Some(Ok(edit)) => Ok(edit),
+            Some(Err(message)) => Err(Error::invalid_params(message)),
         }
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let p = params.text_document_position;
-        let Some(id) = self.file_of(&p.text_document.uri) else {
-            return Ok(None);
-        };
         let items = self
-            .read("completion", move |s| {
+            .read_file(&p.text_document.uri, "completion", move |s, id| {
                 features::completion(s, id, p.position)
             })
             .await?;
-        Ok(Some(CompletionResponse::Array(items)))
+        Ok(items.map(CompletionResponse::Array))
     }
 
     async fn document_symbol(
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
-        let Some(id) = self.file_of(&params.text_document.uri) else {
-            return Ok(None);
-        };
         let symbols = self
-            .read("document symbols", move |s| {
-                features::document_symbols(s, id)
-            })
+            .read_file(
+                &params.text_document.uri,
+                "document symbols",
+                features::document_symbols,
+            )
             .await?;
-        Ok(Some(DocumentSymbolResponse::Nested(symbols)))
+        Ok(symbols.map(DocumentSymbolResponse::Nested))
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
-        let Some(id) = self.file_of(&params.text_document.uri) else {
-            return Ok(None);
-        };
-        self.read("formatting", move |s| features::formatting(s, id))
-            .await
+        let edits = self
+            .read_file(
+                &params.text_document.uri,
+                "formatting",
+                features::formatting,
+            )
+            .await?;
+        Ok(edits.flatten())
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        let Some(id) = self.file_of(&params.text_document.uri) else {
-            return Ok(None);
-        };
         let range = params.range;
-        let actions = self
-            .read("code actions", move |s| {
-                features::code_actions(s, id, range)
-            })
-            .await?;
-        Ok(Some(actions))
+        self.read_file(&params.text_document.uri, "code actions", move |s, id| {
+            features::code_actions(s, id, range)
+        })
+        .await
     }
 
     async fn semantic_tokens_full(
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        let Some(id) = self.file_of(&params.text_document.uri) else {
-            return Ok(None);
-        };
         let data = self
-            .read("semantic tokens", move |s| features::semantic_tokens(s, id))
+            .read_file(
+                &params.text_document.uri,
+                "semantic tokens",
+                features::semantic_tokens,
+            )
             .await?;
-        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
-            result_id: None,
-            data,
-        })))
+        Ok(data.map(|data| {
+            SemanticTokensResult::Tokens(SemanticTokens {
+                result_id: None,
+                data,
+            })
+        }))
     }
 }

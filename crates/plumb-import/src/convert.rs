@@ -145,12 +145,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                     f.fields
                         .insert("environment".into(), PVal::Str(name.to_string()));
                 }
-                let extra: Vec<&str> = v
-                    .entries()
-                    .iter()
-                    .map(|e| e.key.as_str())
-                    .filter(|k| *k != "name")
-                    .collect();
+                let extra = other_keys(v, &["name"]);
                 if !extra.is_empty() {
                     f.notes.push(note(format!(
                         "`environment: {}` is not carried: Plumb keeps the environment's name only",
@@ -292,6 +287,15 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
     }
 }
 
+/// The keys of a mapping other than those Plumb carries (for the notes).
+fn other_keys<'n>(node: &'n Node, carried: &[&str]) -> Vec<&'n str> {
+    node.entries()
+        .iter()
+        .map(|e| e.key.as_str())
+        .filter(|k| !carried.contains(k))
+        .collect()
+}
+
 /// `variables:` as (name, value) pairs; a `{ value: … }` form gives its value.
 pub fn variables(node: &Node) -> Vec<(String, String)> {
     node.entries()
@@ -310,12 +314,7 @@ fn image_name(node: &Node, notes: &mut Vec<Note>, line: usize) -> Option<String>
     match &node.kind {
         Kind::Scalar { text, .. } => Some(text.clone()),
         Kind::Map(_) => {
-            let extra: Vec<&str> = node
-                .entries()
-                .iter()
-                .map(|e| e.key.as_str())
-                .filter(|k| *k != "name")
-                .collect();
+            let extra = other_keys(node, &["name"]);
             if !extra.is_empty() {
                 notes.push(Note {
                     file: node.file,
@@ -417,12 +416,7 @@ fn artifacts(v: &Node, f: &mut Fields, at: Note) {
             PVal::List(paths.into_iter().map(PVal::Str).collect()),
         );
     }
-    let extra: Vec<&str> = v
-        .entries()
-        .iter()
-        .map(|e| e.key.as_str())
-        .filter(|k| *k != "paths")
-        .collect();
+    let extra = other_keys(v, &["paths"]);
     if !extra.is_empty() {
         f.notes.push(Note {
             message: format!(
@@ -471,12 +465,7 @@ fn cache(v: &Node, f: &mut Fields, at: Note) {
         }
         None => "default".into(),
     };
-    let extra: Vec<&str> = first
-        .entries()
-        .iter()
-        .map(|e| e.key.as_str())
-        .filter(|k| *k != "paths" && *k != "key")
-        .collect();
+    let extra = other_keys(first, &["paths", "key"]);
     if !extra.is_empty() {
         f.notes.push(Note {
             message: format!("`cache: {}` is not carried", extra.join(", ")),
