@@ -110,12 +110,9 @@ fn fixtures_round_trip_through_gitlab() {
             .expect("name")
             .to_string_lossy()
             .into_owned();
-        let result = round_trip(
-            &bin,
-            &dir,
-            ".gitlab-ci.yml",
-            &scratch(&format!("rt-{name}")),
-        );
+        let work = scratch(&format!("rt-{name}"));
+        let left_out = import_to(&dir, ".gitlab-ci.yml", &work.join("plumb"));
+        let result = round_trip(&bin, &dir, &work.join("plumb"), left_out, &work);
         if name == "unsupported" {
             // a remote include (not readable offline) and a trigger job: not equivalent
             assert!(result.is_err(), "{name} cannot round-trip");
@@ -174,25 +171,12 @@ fn corpus_imports_cleanly_and_round_trips() {
                             let original = case.join("original");
                             std::fs::create_dir_all(&original).expect("mkdir");
                             std::fs::copy(file, original.join(".gitlab-ci.yml")).expect("copy");
-                            // the import alone, for the report
-                            let imported = case.join("report.plumb");
-                            let o = plumb_in(
-                                &original,
-                                &[
-                                    "import",
-                                    ".gitlab-ci.yml",
-                                    "-o",
-                                    imported.to_str().expect("utf-8"),
-                                ],
-                            );
-                            assert!(
-                                o.status.success(),
-                                "{name}: import failed: {}",
-                                String::from_utf8_lossy(&o.stderr)
-                            );
-                            let codes = check_codes(&imported);
+                            // one import serves the report and the round trip
+                            let plumb_dir = case.join("plumb");
+                            let left_out = import_to(&original, ".gitlab-ci.yml", &plumb_dir);
+                            let codes = check_codes(&plumb_dir.join("ci.plumb"));
                             let result =
-                                round_trip(&bin, &original, ".gitlab-ci.yml", &case.join("rt"));
+                                round_trip(&bin, &original, &plumb_dir, left_out, &case.join("rt"));
                             (name, result, codes)
                         })
                         .collect::<Vec<_>>()
@@ -262,34 +246,43 @@ fn corpus_report(results: &[(String, Result<(), String>, Vec<String>)]) -> Strin
     out
 }
 
-/// Imports `dir/file`, compiles the result for GitLab, and compares what
-/// `gitlab-ci-local --preview` reads from both: jobs, stages, images, script lines,
-/// needs and variables.
-fn round_trip(bin: &Path, dir: &Path, file: &str, work: &Path) -> Result<(), String> {
+/// Imports `dir/file` into `out/ci.plumb` (the import must succeed) and gives how many
+/// jobs it left out.
+fn import_to(dir: &Path, file: &str, out: &Path) -> usize {
+    std::fs::create_dir_all(out).expect("mkdir");
+    let source = dir.join(file);
+    let o = plumb_in(
+        out,
+        &["import", source.to_str().expect("utf-8"), "-o", "ci.plumb"],
+    );
+    assert!(
+        o.status.success(),
+        "{}: import failed: {}",
+        source.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| l.contains("is not imported"))
+        .count()
+}
+
+/// Compiles what [`import_to`] wrote into `plumb_dir` for GitLab, and compares what
+/// `gitlab-ci-local --preview` reads from the original folder `dir` and from the
+/// compiled file: jobs, stages, images, script lines, needs and variables.
+fn round_trip(
+    bin: &Path,
+    dir: &Path,
+    plumb_dir: &Path,
+    left_out: usize,
+    work: &Path,
+) -> Result<(), String> {
     let original_repo = work.join("original");
     copy_tree(dir, &original_repo);
     git_commit_all(&original_repo);
     let original = preview(bin, &original_repo)
         .map_err(|e| format!("gitlab-ci-local cannot read the original: {e}"))?;
 
-    let plumb_dir = work.join("plumb");
-    std::fs::create_dir_all(&plumb_dir).expect("mkdir");
-    let source = original_repo.join(file);
-    let o = plumb_in(
-        &plumb_dir,
-        &["import", source.to_str().expect("utf-8"), "-o", "ci.plumb"],
-    );
-    if !o.status.success() {
-        return Err(format!(
-            "import failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        ));
-    }
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    let left_out = stderr
-        .lines()
-        .filter(|l| l.contains("is not imported"))
-        .count();
     // real files have real problems: the round trip lowers the findings to warnings
     let codes: Vec<String> = plumb_checks::RULES
         .iter()
@@ -306,7 +299,7 @@ fn round_trip(bin: &Path, dir: &Path, file: &str, work: &Path) -> Result<(), Str
     std::fs::create_dir_all(&compiled_repo).expect("mkdir");
     let out = compiled_repo.join(".gitlab-ci.yml");
     let o = plumb_in(
-        &plumb_dir,
+        plumb_dir,
         &[
             "build",
             "ci.plumb",
