@@ -1,9 +1,10 @@
 //! What an edit re-executes, counted with salsa's event log (not with timings).
 
+mod common;
+
 use plumb_config::Config;
 use plumb_db::{Database, Origin, SourceFile, Workspace};
-use plumb_diagnostics::FileId;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 const IMG: &str =
@@ -28,20 +29,7 @@ fn setup_as(sources: &[(&str, String)], origin: Origin) -> Fixture {
             sink.lock().expect("log").push(format!("{:?}", event.kind));
         }
     });
-    let files: Vec<SourceFile> = sources
-        .iter()
-        .enumerate()
-        .map(|(i, (name, text))| {
-            plumb_db::new_file(
-                &db,
-                FileId(i as u32),
-                PathBuf::from("/ws").join(name),
-                text.clone(),
-                origin,
-            )
-        })
-        .collect();
-    let ws = plumb_db::new_workspace(&db, files.clone(), Config::default());
+    let (ws, files) = common::load(&db, Path::new("/ws"), sources, origin, Config::default());
     Fixture { db, ws, files, log }
 }
 

@@ -5,10 +5,11 @@
 //! before the first such line is `main.plumb`), and a line `# plumb.toml: KEY = VALUE`
 //! sets configuration.
 
+mod common;
+
 use plumb_config::Config;
 use plumb_db::{Database, Origin};
-use plumb_diagnostics::FileId;
-use std::path::PathBuf;
+use std::path::Path;
 
 fn codes_of(example: &str) -> Vec<&'static str> {
     let mut files: Vec<(String, String)> = vec![("main.plumb".to_string(), String::new())];
@@ -34,20 +35,7 @@ fn codes_of(example: &str) -> Vec<&'static str> {
     }
     let config = Config::parse(&config_text, |_| true).expect("example config");
     let db = Database::default();
-    let sources: Vec<_> = files
-        .iter()
-        .enumerate()
-        .map(|(i, (name, text))| {
-            plumb_db::new_file(
-                &db,
-                FileId(i as u32),
-                PathBuf::from("/example").join(name),
-                text.clone(),
-                Origin::Disk,
-            )
-        })
-        .collect();
-    let ws = plumb_db::new_workspace(&db, sources.clone(), config);
+    let (ws, sources) = common::load(&db, Path::new("/example"), &files, Origin::Disk, config);
     sources
         .iter()
         .flat_map(|f| {

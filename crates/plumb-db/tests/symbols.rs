@@ -1,30 +1,26 @@
 //! The symbol index (what the language server navigates with), through the database.
 
+mod common;
+
 use plumb_config::Config;
 use plumb_db::{Database, Origin};
 use plumb_diagnostics::FileId;
 use plumb_semantics::symbols::SymbolKind;
-use std::path::PathBuf;
+use std::path::Path;
 
 const COMMON: &str = "let img = \"busybox:1.36.1\"\nsecret tok = ci_variable(\"TOK\")\ntemplate t(pkg: String) { image = img, run = [\"go ${pkg}\"] }\n";
 const WEB: &str = "import \"common.plumb\"\npipeline p {\n  stage a { job x from t(pkg = \"./...\") { } }\n  stage b after a { job y { image = img, needs = [x], env = { T = tok }, run = [\"y\"] } }\n}\n";
 
 fn setup() -> (Database, plumb_db::Workspace, Vec<plumb_db::SourceFile>) {
     let db = Database::default();
-    let files: Vec<_> = [("common.plumb", COMMON), ("web.plumb", WEB)]
-        .iter()
-        .enumerate()
-        .map(|(i, (name, text))| {
-            plumb_db::new_file(
-                &db,
-                FileId(i as u32),
-                PathBuf::from("/ws").join(name),
-                text.to_string(),
-                Origin::Disk,
-            )
-        })
-        .collect();
-    let ws = plumb_db::new_workspace(&db, files.clone(), Config::default());
+    let files = [("common.plumb", COMMON), ("web.plumb", WEB)];
+    let (ws, files) = common::load(
+        &db,
+        Path::new("/ws"),
+        &files,
+        Origin::Disk,
+        Config::default(),
+    );
     (db, ws, files)
 }
 
