@@ -43,16 +43,20 @@ impl Fixture {
     /// How often each query ran since the last call, by query name.
     fn executed(&self, query: &str) -> usize {
         let mut log = self.log.lock().expect("log");
-        let n = log
-            .iter()
-            .filter(|e| e.contains(&format!("database_key: {query}(")))
-            .count();
+        let n = count(&log, query);
         log.clear();
         n
     }
     fn clear(&self) {
         self.log.lock().expect("log").clear();
     }
+}
+
+/// How often a query ran, by name, in an event log.
+fn count(log: &[String], query: &str) -> usize {
+    log.iter()
+        .filter(|e| e.contains(&format!("database_key: {query}(")))
+        .count()
 }
 
 fn pipeline(name: &str, extra: &str) -> String {
@@ -76,16 +80,8 @@ fn editing_one_file_does_not_recheck_unrelated_files() {
     );
     fx.check_all();
     let log = fx.log.lock().expect("log").clone();
-    let analyzed = log
-        .iter()
-        .filter(|e| e.contains("database_key: analyze("))
-        .count();
-    let parsed = log
-        .iter()
-        .filter(|e| e.contains("database_key: parse("))
-        .count();
-    assert_eq!(analyzed, 1, "{log:#?}");
-    assert_eq!(parsed, 1, "{log:#?}");
+    assert_eq!(count(&log, "analyze"), 1, "{log:#?}");
+    assert_eq!(count(&log, "parse"), 1, "{log:#?}");
 }
 
 #[test]
@@ -185,11 +181,7 @@ fn editing_one_job_reruns_only_that_jobs_checks_and_its_pipelines() {
     );
     fx.check_all();
     let log = fx.log.lock().expect("log").clone();
-    let ran = |q: &str| {
-        log.iter()
-            .filter(|e| e.contains(&format!("database_key: {q}(")))
-            .count()
-    };
+    let ran = |q: &str| count(&log, q);
     assert_eq!(ran("job_checks"), 1, "only a1's checks: {log:#?}");
     // the edit moved the jobs after a1, so pipeline a's graph is checked again
     assert_eq!(
@@ -334,11 +326,7 @@ fn a_same_length_edit_in_a_script_does_not_recheck_the_graph() {
     );
     fx.check_all();
     let log = fx.log.lock().expect("log").clone();
-    let ran = |q: &str| {
-        log.iter()
-            .filter(|e| e.contains(&format!("database_key: {q}(")))
-            .count()
-    };
+    let ran = |q: &str| count(&log, q);
     assert_eq!(ran("job_checks"), 1);
     assert_eq!(ran("pipeline_checks"), 0, "{log:#?}");
 }
