@@ -16,6 +16,9 @@ pub enum Leak {
     Printed { command: String },
     /// `set -x` or `sh -x` while secrets are bound: every command is echoed.
     Xtrace { command: String },
+    /// Handed to something whose use of it cannot be followed (`eval`, `sh -c`,
+    /// `xargs`, `trap`, `${!x}`, a script fed to a shell): counts as printed.
+    Unfollowed { command: String },
     /// Passed as an argument of this command.
     Argument { command: String },
     /// Written to this file, which an `artifacts` path keeps.
@@ -31,50 +34,173 @@ pub struct ScriptFinding {
     pub secret: String,
     /// The exact token in the source, as far as it can be found.
     pub at: FileRange,
-    /// Where the secret is bound to the variable.
+    /// Where the secret is bound to the variable (or declared, when read by name).
     pub bound_at: Option<FileRange>,
+    /// Read by name as a project variable, not bound in `env`.
+    pub by_name: bool,
+}
+
+impl ScriptFinding {
+    /// The secondary label at `bound_at`.
+    pub fn bound_label(&self) -> String {
+        if self.by_name {
+            format!(
+                "secret `{}` is the project variable `{}`, which every job can read by name",
+                self.secret, self.variable
+            )
+        } else {
+            format!("secret `{}` is bound here", self.secret)
+        }
+    }
 }
 
 /// Builtins and commands whose arguments never reach a process listing.
 const BUILTINS: &[&str] = &[
-    "export", "local", "declare", "readonly", "typeset", "test", "[", "[[", ":", "true", "false",
-    "read", "cd", "set", "unset", "if", "then", "else", "elif", "fi", "while", "until", "do",
-    "done", "for", "case", "esac", "return", "exit", "shift", "eval", "source", ".", "trap",
-    "wait", "echo", "printf",
+    "export",
+    "local",
+    "declare",
+    "readonly",
+    "typeset",
+    "test",
+    "[",
+    "[[",
+    ":",
+    "true",
+    "false",
+    "read",
+    "cd",
+    "set",
+    "unset",
+    "if",
+    "then",
+    "else",
+    "elif",
+    "fi",
+    "while",
+    "until",
+    "do",
+    "done",
+    "for",
+    "case",
+    "esac",
+    "return",
+    "exit",
+    "shift",
+    "eval",
+    "source",
+    ".",
+    "trap",
+    "wait",
+    "echo",
+    "printf",
+    "mapfile",
+    "readarray",
+    "let",
+    "shopt",
 ];
 
 const PRINTERS: &[&str] = &["echo", "printf"];
-/// Commands that copy their standard input (or a here-doc) to their output.
+/// Commands that copy their standard input (or a here-doc) to their output, changed or not.
 const FILTERS: &[&str] = &[
-    "cat", "tee", "grep", "sort", "head", "tail", "awk", "sed", "cut", "uniq", "less", "more",
-    "tr", "base64", "xxd", "od",
+    "cat", "tee", "grep", "egrep", "fgrep", "sort", "head", "tail", "awk", "gawk", "sed", "cut",
+    "uniq", "less", "more", "tr", "base64", "base32", "basenc", "xxd", "od", "hexdump", "rev",
+    "fold", "paste", "nl", "column", "jq", "yq", "envsubst", "fmt", "expand", "unexpand",
+    "strings", "iconv", "tac",
 ];
-const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh"];
+const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh", "mksh", "busybox"];
+
+/// (secret name, where bound or declared, read by name)
+type Source = (String, Option<FileRange>, bool);
 
 struct Taint {
-    /// variable → (secret name, where bound)
-    vars: HashMap<String, (String, Option<FileRange>)>,
+    /// variable → its secret
+    vars: HashMap<String, Source>,
 }
 
 impl Taint {
-    fn get(&self, v: &VarRef) -> Option<&(String, Option<FileRange>)> {
+    fn get(&self, v: &VarRef) -> Option<&Source> {
+        if v.indirect {
+            return None;
+        }
         self.vars.get(&v.name)
     }
-    fn any_bound(&self) -> Option<(&String, &(String, Option<FileRange>))> {
+    fn any_bound(&self) -> Option<(&String, &Source)> {
         self.vars.iter().min_by_key(|(k, _)| k.as_str())
+    }
+    /// The first tainted variable among these expansions.
+    fn first<'v>(
+        &self,
+        vars: impl IntoIterator<Item = &'v VarRef>,
+    ) -> Option<(&'v VarRef, Source)> {
+        vars.into_iter()
+            .find_map(|v| self.get(v).map(|s| (v, s.clone())))
+    }
+
+    /// The job's secrets: those bound in `env`, and the project variables its strings
+    /// name (on GitLab every job can read them).
+    fn of_job(cx: &JobCx) -> Taint {
+        let mut vars = HashMap::new();
+        for s in &cx.job.read_secrets {
+            if let plumb_semantics::SecretSource::CiVariable(var) = &s.source {
+                vars.insert(var.clone(), (s.name.clone(), Some(s.declared_at), true));
+            }
+        }
+        for (binding, secret) in cx.job.secret_env() {
+            vars.insert(
+                binding.name.clone(),
+                (secret.name.clone(), Some(binding.name_at), false),
+            );
+        }
+        Taint { vars }
+    }
+}
+
+/// A tainted value leaving a command: (variable, secret, where in the script).
+struct Flow {
+    var: String,
+    source: Source,
+    start: usize,
+    end: usize,
+    /// The text `$VAR`, not its value (a quoted here-doc): harmless unless a shell runs it.
+    literal: bool,
+}
+
+impl Flow {
+    fn of(v: &VarRef, source: Source) -> Flow {
+        Flow {
+            var: v.name.clone(),
+            source,
+            start: v.start,
+            end: v.end,
+            literal: false,
+        }
+    }
+}
+
+/// What the scan of one job collects.
+struct Scan<'s> {
+    findings: Vec<ScriptFinding>,
+    xtrace_reported: bool,
+    artifacts: Vec<String>,
+    locate: Locator<'s>,
+}
+
+impl Scan<'_> {
+    fn push(&mut self, leak: Leak, flow: &Flow) {
+        let (secret, bound_at, by_name) = flow.source.clone();
+        self.findings.push(ScriptFinding {
+            leak,
+            variable: flow.var.clone(),
+            secret,
+            at: self.locate.range(flow.start, flow.end),
+            bound_at,
+            by_name,
+        });
     }
 }
 
 pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
-    let mut taint = Taint {
-        vars: HashMap::new(),
-    };
-    for (binding, secret) in cx.job.secret_env() {
-        taint.vars.insert(
-            binding.name.clone(),
-            (secret.name.clone(), Some(binding.name_at)),
-        );
-    }
+    let mut taint = Taint::of_job(cx);
     if taint.vars.is_empty() {
         return Vec::new();
     }
@@ -87,165 +213,330 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     let mut findings = Vec::new();
     let mut xtrace_reported = false;
     for (script, origin) in cx.job.script() {
-        let locate = Locator::new(cx, script, origin);
-        let commands = shell::scan(script);
-        let mut pipe_tainted: Option<(String, String)> = None;
-        for cmd in &commands {
-            let incoming = if cmd.piped_in {
-                pipe_tainted.take()
-            } else {
-                None
-            };
-            pipe_tainted = None;
-            propagate_assignments(cmd, &mut taint);
-            let Some(name) = cmd.name().map(str::to_string) else {
-                continue;
-            };
-            let args = cmd.args();
-
-            // xtrace: every later command is echoed with its expansions
-            let xtrace = (name == "set"
-                && args
-                    .iter()
-                    .any(|a| is_xtrace_flag(&a.text) || a.text == "xtrace"))
-                || (SHELLS.contains(&name.as_str())
-                    && args.iter().any(|a| is_xtrace_flag(&a.text)));
-            if xtrace && !xtrace_reported {
-                xtrace_reported = true;
-                if let Some((var, (secret, bound))) = taint.any_bound() {
-                    let word = cmd.name_index().map(|i| &cmd.words[i]).expect("named");
-                    let end = args
-                        .iter()
-                        .find(|a| is_xtrace_flag(&a.text) || a.text == "xtrace")
-                        .map_or(word.end, |a| a.end);
-                    findings.push(ScriptFinding {
-                        leak: Leak::Xtrace {
-                            command: script[word.start..end].to_string(),
-                        },
-                        variable: var.clone(),
-                        secret: secret.clone(),
-                        at: locate.range(word.start, end),
-                        bound_at: *bound,
-                    });
-                }
-            }
-
-            // what the command sends to its standard output
-            let mut output: Option<(String, String, Option<FileRange>, usize, usize)> = None; // (var, secret, bound, start, end)
-            let tainted_in =
-                |words: &[shell::Word]| -> Option<(VarRef, String, Option<FileRange>)> {
-                    words
-                        .iter()
-                        .flat_map(|w| w.vars.iter())
-                        .find_map(|v| taint.get(v).map(|(s, b)| (v.clone(), s.clone(), *b)))
-                };
-            if PRINTERS.contains(&name.as_str()) {
-                if let Some((v, s, b)) = tainted_in(args) {
-                    output = Some((v.name.clone(), s, b, v.start, v.end));
-                }
-            }
-            if FILTERS.contains(&name.as_str()) {
-                let here = cmd
-                    .here_string
-                    .iter()
-                    .flat_map(|w| w.vars.iter())
-                    .chain(cmd.heredoc_vars.iter());
-                if let Some(v) = here.clone().find(|v| taint.get(v).is_some()) {
-                    let (s, b) = taint.get(v).cloned().expect("found");
-                    output = Some((v.name.clone(), s, b, v.start, v.end));
-                }
-                if let (None, Some((var, secret))) = (&output, &incoming) {
-                    let b = taint.vars.get(var).and_then(|x| x.1);
-                    let w = &cmd.words[cmd.name_index().expect("named")];
-                    output = Some((var.clone(), secret.clone(), b, w.start, w.end));
-                }
-            }
-            if output.is_none() && dumps_environment(&name, args, &taint) {
-                let w = &cmd.words[cmd.name_index().expect("named")];
-                let end = args.last().map_or(w.end, |a| a.end);
-                let named = args.iter().find_map(|a| taint.vars.get_key_value(&a.text));
-                let (var, (secret, bound)) = match named.or_else(|| taint.any_bound()) {
-                    Some((k, v)) => (k.clone(), v.clone()),
-                    None => continue,
-                };
-                output = Some((var, secret, bound, w.start, end));
-            }
-
-            if let Some((var, secret, bound, start, end)) = output {
-                let mut written = false;
-                let files: Vec<&shell::Word> = cmd
-                    .files_written()
-                    .chain(if name == "tee" {
-                        args.iter()
-                            .filter(|a| !a.text.starts_with('-'))
-                            .collect::<Vec<_>>()
-                    } else {
-                        Vec::new()
-                    })
-                    .collect();
-                for file in files {
-                    written = true;
-                    if let Some(artifact) = artifact_for(&file.text, &artifacts) {
-                        findings.push(ScriptFinding {
-                            leak: Leak::Artifact {
-                                path: file.text.clone(),
-                                artifact,
-                            },
-                            variable: var.clone(),
-                            secret: secret.clone(),
-                            at: locate.range(file.start, file.end),
-                            bound_at: bound,
-                        });
-                    }
-                }
-                let to_log = !cmd.stdout_captured() && (name != "tee" || !cmd.piped_out);
-                if cmd.piped_out {
-                    pipe_tainted = Some((var.clone(), secret.clone()));
-                } else if to_log && (!written || name == "tee") {
-                    findings.push(ScriptFinding {
-                        leak: Leak::Printed {
-                            command: name.clone(),
-                        },
-                        variable: var,
-                        secret,
-                        at: locate.range(start, end),
-                        bound_at: bound,
-                    });
-                }
-            }
-
-            // arguments of external commands show in process listings
-            if !BUILTINS.contains(&name.as_str()) {
-                for w in args {
-                    for v in &w.vars {
-                        if let Some((secret, bound)) = taint.get(v) {
-                            findings.push(ScriptFinding {
-                                leak: Leak::Argument {
-                                    command: name.clone(),
-                                },
-                                variable: v.name.clone(),
-                                secret: secret.clone(),
-                                at: locate.range(v.start, v.end),
-                                bound_at: *bound,
-                            });
-                        }
-                    }
-                }
-            }
-        }
+        let mut scan = Scan {
+            findings: std::mem::take(&mut findings),
+            xtrace_reported,
+            artifacts: artifacts.clone(),
+            locate: Locator::new(cx.sources, script, origin),
+        };
+        scan_script(script, &mut taint, &mut scan);
+        findings = scan.findings;
+        xtrace_reported = scan.xtrace_reported;
     }
     findings
 }
 
-/// Whether the command prints the whole environment, or names a tainted variable.
-fn dumps_environment(name: &str, args: &[shell::Word], taint: &Taint) -> bool {
-    match name {
-        "printenv" => args.is_empty() || args.iter().any(|a| taint.vars.contains_key(&a.text)),
-        // `env X=1 cmd` runs a command; `env` alone or with options prints everything
-        "env" => args.iter().all(|a| a.text.starts_with('-')),
-        "set" => args.is_empty(),
-        "export" | "declare" | "typeset" => args.iter().all(|a| a.text == "-p" || a.text == "-x"),
+fn scan_script(script: &str, taint: &mut Taint, scan: &mut Scan) {
+    // the secret flowing out of the previous command into a pipe
+    let mut pipe: Option<Flow> = None;
+    for cmd in shell::scan(script) {
+        let incoming = if cmd.piped_in { pipe.take() } else { None };
+        pipe = None;
+        propagate_assignments(&cmd, taint);
+        propagate_read(&cmd, incoming.as_ref(), taint);
+        indirect_expansions(&cmd, taint, scan);
+        let Some(name) = cmd.name().map(str::to_string) else {
+            continue;
+        };
+        xtrace(&cmd, &name, script, taint, scan);
+        unfollowed(&cmd, &name, incoming.as_ref(), taint, scan);
+        if let Some(flow) = tainted_output(&cmd, &name, incoming, taint) {
+            pipe = route_output(&cmd, &name, flow, scan);
+        } else if cmd.piped_out {
+            pipe = quoted_heredoc(&cmd, taint);
+        }
+        arguments(&cmd, &name, taint, scan);
+    }
+}
+
+/// `set -x`, `sh -x`, `shopt -os xtrace`: every later command is echoed with its
+/// expansions. Reported once per job.
+fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Scan) {
+    let args = cmd.args();
+    let flag = |a: &shell::Word| is_xtrace_flag(&a.text) || a.text == "xtrace";
+    let on = match name {
+        "set" | "shopt" => args.iter().any(flag),
+        n if SHELLS.contains(&n) => args.iter().any(|a| is_xtrace_flag(&a.text)),
         _ => false,
+    };
+    if !on || scan.xtrace_reported {
+        return;
+    }
+    let Some((var, source)) = taint.any_bound() else {
+        return;
+    };
+    scan.xtrace_reported = true;
+    let word = &cmd.words[cmd.name_index().unwrap_or(0)];
+    let end = args.iter().find(|a| flag(a)).map_or(word.end, |a| a.end);
+    let flow = Flow {
+        var: var.clone(),
+        source: source.clone(),
+        start: word.start,
+        end,
+        literal: false,
+    };
+    scan.push(
+        Leak::Xtrace {
+            command: script[word.start..end].to_string(),
+        },
+        &flow,
+    );
+}
+
+/// `${!name}` reads a variable whose name is only known at run time.
+fn indirect_expansions(cmd: &Command, taint: &Taint, scan: &mut Scan) {
+    let Some((var, source)) = taint.any_bound() else {
+        return;
+    };
+    let indirect = all_vars(cmd).find(|v| v.indirect);
+    if let Some(v) = indirect {
+        let flow = Flow {
+            var: var.clone(),
+            source: source.clone(),
+            start: v.start,
+            end: v.end,
+            literal: false,
+        };
+        scan.push(
+            Leak::Unfollowed {
+                command: format!("${{!{}}}", v.name),
+            },
+            &flow,
+        );
+    }
+}
+
+/// Every expansion of a command: words, assignments, here-strings and here-docs.
+fn all_vars(cmd: &Command) -> impl Iterator<Item = &VarRef> {
+    cmd.words
+        .iter()
+        .chain(cmd.assignments.iter().map(|(_, w)| w))
+        .chain(cmd.here_string.iter())
+        .chain(cmd.redirects.iter().map(|r| &r.target))
+        .flat_map(|w| w.vars.iter())
+        .chain(cmd.heredoc_vars.iter())
+}
+
+/// A secret handed to a command that runs text as a script or as arguments it builds
+/// itself (`eval`, `sh -c`, `trap`, `xargs`, a shell reading a pipe or a here-doc): the
+/// scanner cannot follow it there, so it counts as printed.
+fn unfollowed(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &Taint, scan: &mut Scan) {
+    let args = cmd.args();
+    let script_args: &[shell::Word] = match name {
+        "eval" | "trap" => args,
+        "su" => after_flag(args, "-c"),
+        n if SHELLS.contains(&n) => after_flag(args, "-c"),
+        _ => &[],
+    };
+    let runs_stdin = SHELLS.contains(&name) && script_args.is_empty() || name == "xargs";
+    let flow = script_args
+        .iter()
+        .find_map(|w| {
+            if let Some((v, s)) = taint.first(w.vars.iter()) {
+                return Some(Flow::of(v, s));
+            }
+            // single-quoted: the inner shell expands what the outer one left alone
+            let inner = shell::expansions(&w.text);
+            taint.first(inner.iter()).map(|(v, s)| Flow {
+                var: v.name.clone(),
+                source: s,
+                start: w.start,
+                end: w.end,
+                literal: false,
+            })
+        })
+        .or_else(|| {
+            runs_stdin
+                .then(|| shell_input(cmd, incoming, taint))
+                .flatten()
+        });
+    if let Some(flow) = flow {
+        let command = if script_args.is_empty() || name == "eval" || name == "trap" {
+            name.to_string()
+        } else {
+            format!("{name} -c")
+        };
+        scan.push(Leak::Unfollowed { command }, &flow);
+    }
+}
+
+/// The arguments after `flag` (`sh -c 'script'`), or none.
+fn after_flag<'w>(args: &'w [shell::Word], flag: &str) -> &'w [shell::Word] {
+    match args.iter().position(|a| a.text == flag) {
+        Some(i) => &args[i + 1..],
+        None => &[],
+    }
+}
+
+/// A secret reaching a shell (or `xargs`) on its standard input: through the pipe, a
+/// here-string, or a here-doc (whose `$VAR`s the shell itself expands, quoted or not).
+fn shell_input(cmd: &Command, incoming: Option<&Flow>, taint: &Taint) -> Option<Flow> {
+    if let Some(f) = incoming {
+        let word = &cmd.words[cmd.name_index().unwrap_or(0)];
+        return Some(Flow {
+            var: f.var.clone(),
+            source: f.source.clone(),
+            start: word.start,
+            end: word.end,
+            literal: false,
+        });
+    }
+    let here = cmd.here_string.iter().flat_map(|w| w.vars.iter());
+    if let Some((v, s)) = taint.first(here.chain(cmd.heredoc_vars.iter())) {
+        return Some(Flow::of(v, s));
+    }
+    let body = shell::expansions(&cmd.heredoc_text);
+    let (v, s) = taint.first(body.iter())?;
+    let word = &cmd.words[cmd.name_index().unwrap_or(0)];
+    Some(Flow {
+        var: v.name.clone(),
+        source: s,
+        start: word.start,
+        end: word.end,
+        literal: false,
+    })
+}
+
+/// `cat <<'EOF' | sh`: the here-doc's `$VAR`s are passed on as text, for a shell to expand.
+fn quoted_heredoc(cmd: &Command, taint: &Taint) -> Option<Flow> {
+    let body = shell::expansions(&cmd.heredoc_text);
+    let (v, source) = taint.first(body.iter())?;
+    let w = &cmd.words[cmd.name_index()?];
+    Some(Flow {
+        var: v.name.clone(),
+        source,
+        start: w.start,
+        end: w.end,
+        literal: true,
+    })
+}
+
+/// What the command writes to its standard output that holds a secret.
+fn tainted_output(
+    cmd: &Command,
+    name: &str,
+    incoming: Option<Flow>,
+    taint: &Taint,
+) -> Option<Flow> {
+    let args = cmd.args();
+    if PRINTERS.contains(&name) {
+        if let Some((v, s)) = taint.first(args.iter().flat_map(|w| w.vars.iter())) {
+            return Some(Flow::of(v, s));
+        }
+    }
+    if FILTERS.contains(&name) {
+        let here = cmd.here_string.iter().flat_map(|w| w.vars.iter());
+        if let Some((v, s)) = taint.first(here.chain(cmd.heredoc_vars.iter())) {
+            return Some(Flow::of(v, s));
+        }
+        if let Some(f) = incoming {
+            let w = &cmd.words[cmd.name_index().unwrap_or(0)];
+            return Some(Flow {
+                start: w.start,
+                end: w.end,
+                ..f
+            });
+        }
+    }
+    dumped_environment(cmd, name, taint)
+}
+
+/// `printenv`, bare `env`/`set`, `export -p`, `declare -p [NAME]`, `cat
+/// /proc/self/environ`: the environment (or the named variable) printed.
+fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> {
+    let args = cmd.args();
+    let option = |a: &shell::Word| a.text.starts_with('-');
+    let names_tainted = || args.iter().find_map(|a| taint.vars.get_key_value(&a.text));
+    let reads_environ = args
+        .iter()
+        .chain(cmd.redirects.iter().map(|r| &r.target))
+        .any(|a| a.text.starts_with("/proc/") && a.text.ends_with("/environ"));
+    let dumps = match name {
+        "printenv" => args.iter().all(option) || names_tainted().is_some(),
+        // `env X=1 cmd` runs a command; `env` alone or with options prints everything
+        "env" => args.iter().all(option),
+        "set" => args.is_empty(),
+        "export" => args.iter().all(option),
+        "declare" | "typeset" => {
+            args.iter().any(|a| option(a) && a.text.contains('p'))
+                && (args.iter().all(option) || names_tainted().is_some())
+        }
+        _ => reads_environ,
+    };
+    if !dumps {
+        return None;
+    }
+    let w = &cmd.words[cmd.name_index().unwrap_or(0)];
+    let end = args.last().map_or(w.end, |a| a.end);
+    let (var, source) = names_tainted().or_else(|| taint.any_bound())?;
+    Some(Flow {
+        var: var.clone(),
+        source: source.clone(),
+        start: w.start,
+        end,
+        literal: false,
+    })
+}
+
+/// Where a command's tainted output goes: a pipe (returned, for the next command), files
+/// (an artifact is PL4007), or the job log.
+fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Option<Flow> {
+    let tee_files: Vec<&shell::Word> = if name == "tee" {
+        cmd.args()
+            .iter()
+            .filter(|a| !a.text.starts_with('-'))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let tee_to_log = tee_files.iter().any(|f| shell::is_log_device(&f.text));
+    let mut written = false;
+    for file in cmd.files_written().chain(tee_files.iter().copied()) {
+        if shell::is_log_device(&file.text) {
+            continue;
+        }
+        written = true;
+        if flow.literal {
+            continue;
+        }
+        if let Some(artifact) = artifact_for(&file.text, &scan.artifacts) {
+            let at = Flow {
+                start: file.start,
+                end: file.end,
+                var: flow.var.clone(),
+                source: flow.source.clone(),
+                literal: false,
+            };
+            let path = file.text.clone();
+            scan.push(Leak::Artifact { path, artifact }, &at);
+        }
+    }
+    let to_log = !cmd.stdout_captured() && (name != "tee" || !cmd.piped_out);
+    let command = name.to_string();
+    let printed = tee_to_log || (!cmd.piped_out && to_log && (!written || name == "tee"));
+    if printed && !flow.literal {
+        scan.push(Leak::Printed { command }, &flow);
+    }
+    cmd.piped_out.then_some(flow)
+}
+
+/// Arguments of external commands show in process listings.
+fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
+    if BUILTINS.contains(&name) {
+        return;
+    }
+    for w in cmd.args() {
+        for v in &w.vars {
+            if let Some(source) = taint.get(v) {
+                let flow = Flow::of(v, source.clone());
+                scan.push(
+                    Leak::Argument {
+                        command: name.to_string(),
+                    },
+                    &flow,
+                );
+            }
+        }
     }
 }
 
@@ -256,31 +547,120 @@ fn is_xtrace_flag(arg: &str) -> bool {
         && arg[1..].chars().all(|c| c.is_ascii_alphabetic())
 }
 
-/// `X=$T` and `export X=$T` make `X` a copy of the secret.
-fn propagate_assignments(cmd: &Command, taint: &mut Taint) {
-    let mut assigned: Vec<(String, &shell::Word)> = cmd
-        .assignments
+/// `read X <<< "$T"`, `echo "$T" | read X`, `mapfile A <<< "$T"`: the variables read
+/// hold the secret.
+fn propagate_read(cmd: &Command, incoming: Option<&Flow>, taint: &mut Taint) {
+    if !matches!(cmd.name(), Some("read" | "mapfile" | "readarray")) {
+        return;
+    }
+    let here = cmd.here_string.iter().flat_map(|w| w.vars.iter());
+    let source = taint
+        .first(here.chain(cmd.heredoc_vars.iter()))
+        .map(|(_, s)| s)
+        .or_else(|| incoming.map(|f| f.source.clone()));
+    let Some(source) = source else { return };
+    let mut names: Vec<&str> = cmd
+        .args()
         .iter()
-        .map(|(n, w)| (n.clone(), w))
+        .map(|a| a.text.as_str())
+        .filter(|a| !a.starts_with('-') && shell::is_name(a))
         .collect();
-    if matches!(
-        cmd.name(),
-        Some("export" | "local" | "declare" | "readonly")
-    ) {
-        for w in cmd.args() {
-            if let Some((name, _)) = w.text.split_once('=') {
-                assigned.push((name.to_string(), w));
+    if names.is_empty() {
+        names.push(if cmd.name() == Some("read") {
+            "REPLY"
+        } else {
+            "MAPFILE"
+        });
+    }
+    for n in names {
+        taint.vars.insert(n.to_string(), source.clone());
+    }
+}
+
+/// A secret a job uses: bound in its `env`, or a project variable it reads by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretUse {
+    pub secret: String,
+    /// Where the job uses it: the binding's name, or where the script reads it.
+    pub at: FileRange,
+    /// Where it is declared, when read by name.
+    pub declared_at: Option<FileRange>,
+}
+
+/// The secrets a job uses, bound ones first, each once.
+pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
+    let mut uses: Vec<SecretUse> = cx
+        .job
+        .secret_env()
+        .map(|(b, s)| SecretUse {
+            secret: s.name.clone(),
+            at: b.name_at,
+            declared_at: None,
+        })
+        .collect();
+    for s in &cx.job.read_secrets {
+        let plumb_semantics::SecretSource::CiVariable(var) = &s.source else {
+            continue;
+        };
+        if let Some(at) = first_read(cx, var) {
+            uses.push(SecretUse {
+                secret: s.name.clone(),
+                at,
+                declared_at: Some(s.declared_at),
+            });
+        }
+    }
+    uses
+}
+
+/// Where the job first reads `$var`: in an `env` value, or in its script as the shell
+/// would expand it (comments do not count; strings run by `eval`/`sh -c` do).
+fn first_read(cx: &JobCx, var: &str) -> Option<FileRange> {
+    for b in &cx.job.env {
+        if let Some(text) = b.value.as_str() {
+            if plumb_semantics::names_variable(text, var) {
+                return Some(b.value.origin);
             }
         }
     }
-    for (name, w) in assigned {
+    for (script, origin) in cx.job.script() {
+        let locate = Locator::new(cx.sources, script, origin);
+        for cmd in shell::scan(script) {
+            if let Some(v) = all_vars(&cmd).find(|v| v.name == var && !v.indirect) {
+                return Some(locate.range(v.start, v.end));
+            }
+            let runs_text = matches!(cmd.name(), Some("eval" | "trap" | "su"))
+                || cmd.name().is_some_and(|n| SHELLS.contains(&n));
+            let texts = cmd
+                .args()
+                .iter()
+                .filter(|_| runs_text)
+                .map(|w| (w.text.as_str(), w.start, w.end));
+            let body = (cmd.heredoc_text.as_str(), 0, 0);
+            for (text, start, end) in texts.chain(std::iter::once(body)) {
+                if shell::expansions(text).iter().any(|v| v.name == var) {
+                    return Some(if end > start {
+                        locate.range(start, end)
+                    } else {
+                        origin
+                    });
+                }
+            }
+        }
+    }
+    None
+}
+
+/// `X=$T` and `export X=$T` make `X` a copy of the secret.
+fn propagate_assignments(cmd: &Command, taint: &mut Taint) {
+    for (name, w) in cmd.assigned_words() {
         let source = w.vars.iter().find_map(|v| taint.get(v).cloned());
         match source {
             Some(s) => {
-                taint.vars.insert(name, s);
+                taint.vars.insert(name.to_string(), s);
             }
             None => {
-                taint.vars.remove(&name);
+                taint.vars.remove(name);
             }
         }
     }
@@ -324,15 +704,15 @@ fn glob_prefix_match(pattern: &str, file: &str) -> bool {
 /// Maps offsets in an evaluated script back to its literal in the source: the k-th
 /// occurrence of a token in the script is taken to be its k-th occurrence in the
 /// literal's text, which holds unless escapes or interpolations change that token.
-struct Locator<'s> {
+pub struct Locator<'s> {
     script: &'s str,
     literal_text: &'s str,
     origin: FileRange,
 }
 
 impl<'s> Locator<'s> {
-    fn new(cx: &'s JobCx, script: &'s str, origin: FileRange) -> Self {
-        let literal_text = cx.sources.literal(origin).unwrap_or("");
+    pub fn new(sources: &'s dyn crate::Sources, script: &'s str, origin: FileRange) -> Self {
+        let literal_text = sources.literal(origin).unwrap_or("");
         Locator {
             script,
             literal_text,
@@ -340,7 +720,7 @@ impl<'s> Locator<'s> {
         }
     }
 
-    fn range(&self, start: usize, end: usize) -> FileRange {
+    pub fn range(&self, start: usize, end: usize) -> FileRange {
         let token = &self.script[start..end];
         if token.is_empty() {
             return self.origin;

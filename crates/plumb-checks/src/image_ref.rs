@@ -29,7 +29,14 @@ impl ImageRef {
     /// The registry, with Docker Hub's aliases folded into `docker.io`.
     pub fn registry_or_default(&self) -> &str {
         match self.registry.as_deref() {
-            None | Some("index.docker.io") | Some("registry-1.docker.io") => "docker.io",
+            None => "docker.io",
+            Some(r)
+                if r.eq_ignore_ascii_case("index.docker.io")
+                    || r.eq_ignore_ascii_case("registry-1.docker.io")
+                    || r.eq_ignore_ascii_case("docker.io") =>
+            {
+                "docker.io"
+            }
             Some(r) => r,
         }
     }
@@ -108,17 +115,21 @@ fn split_registry(name: &str) -> (Option<&str>, &str, usize) {
 }
 
 fn check_registry(registry: &str) -> Result<(), RefError> {
-    let (host, port) = match registry.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (registry, None),
+    let (host, port) = split_port(registry);
+    let host_ok = if let Some(inner) = host.strip_prefix('[') {
+        // an IPv6 address in brackets: `[::1]:5000`
+        inner
+            .strip_suffix(']')
+            .is_some_and(|addr| addr.parse::<std::net::Ipv6Addr>().is_ok())
+    } else {
+        !host.is_empty()
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            })
     };
-    let host_ok = !host.is_empty()
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        });
     if !host_ok {
         return Err(err(
             format!("`{registry}` is not a valid registry host"),
@@ -139,6 +150,21 @@ fn check_registry(registry: &str) -> Result<(), RefError> {
         }
     }
     Ok(())
+}
+
+/// `host[:port]`, where the host may be a bracketed IPv6 address with colons inside.
+fn split_port(registry: &str) -> (&str, Option<&str>) {
+    let host_end = if registry.starts_with('[') {
+        registry.find(']').map_or(registry.len(), |i| i + 1)
+    } else {
+        registry.find(':').unwrap_or(registry.len())
+    };
+    match registry[host_end..].strip_prefix(':') {
+        Some(port) => (&registry[..host_end], Some(port)),
+        None if host_end == registry.len() => (registry, None),
+        // text after the host that is not a port: let the host check reject it
+        None => (registry, None),
+    }
 }
 
 /// Path components: lowercase alphanumerics separated by `.`, `_`, `__` or dashes.
@@ -163,18 +189,9 @@ fn check_path(path: &str, offset: usize) -> Result<(), RefError> {
                 end,
             ));
         }
-        let valid_chars = component
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
-        let ends_ok = component.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && component.ends_with(|c: char| c.is_ascii_alphanumeric());
-        let separators_ok = !component.contains("..")
-            && !component.contains("___")
-            && !component.contains("._")
-            && !component.contains("_.");
-        if !(valid_chars && ends_ok && separators_ok) {
+        if !is_path_component(component) {
             return Err(err(
-                format!("`{component}` is not a valid image name component"),
+                format!("`{component}` is not a valid image name component (lowercase letters and digits, separated by one `.`, one or two `_`, or dashes)"),
                 start,
                 end,
             ));
@@ -182,6 +199,31 @@ fn check_path(path: &str, offset: usize) -> Result<(), RefError> {
         start = end + 1;
     }
     Ok(())
+}
+
+/// OCI's `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+fn is_path_component(component: &str) -> bool {
+    let b = component.as_bytes();
+    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let mut i = 0;
+    loop {
+        let run = b[i..].iter().take_while(|c| alnum(**c)).count();
+        if run == 0 {
+            return false;
+        }
+        i += run;
+        if i == b.len() {
+            return true;
+        }
+        let sep = match b[i] {
+            b'.' => 1,
+            b'_' if b.get(i + 1) == Some(&b'_') => 2,
+            b'_' => 1,
+            b'-' => b[i..].iter().take_while(|c| **c == b'-').count(),
+            _ => return false,
+        };
+        i += sep;
+    }
 }
 
 fn check_tag(tag: &str, offset: usize) -> Result<(), RefError> {
@@ -222,17 +264,24 @@ fn parse_digest(digest: &str, offset: usize) -> Result<Digest, RefError> {
         ));
     }
     let hex_start = offset + algorithm.len() + 1;
-    let expected_len = match algorithm {
-        "sha256" => Some(64),
-        "sha512" => Some(128),
-        _ => None,
+    // registries verify only these two; any other algorithm pins nothing
+    let n = match algorithm {
+        "sha256" => 64,
+        "sha512" => 128,
+        _ => {
+            return Err(err(
+                format!("`{algorithm}` is not a digest algorithm registries verify: use `sha256` (or `sha512`)"),
+                offset,
+                offset + algorithm.len(),
+            ))
+        }
     };
     let lower_hex = !hex.is_empty()
         && hex
             .chars()
             .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
-    match expected_len {
-        Some(n) if hex.len() != n || !lower_hex => Err(err(
+    if hex.len() != n || !lower_hex {
+        return Err(err(
             format!(
                 "a {algorithm} digest has exactly {n} lowercase hex digits; this one has {} {}",
                 hex.len(),
@@ -244,17 +293,12 @@ fn parse_digest(digest: &str, offset: usize) -> Result<Digest, RefError> {
             ),
             hex_start,
             hex_start + hex.len(),
-        )),
-        None if !lower_hex || hex.len() < 32 => Err(err(
-            format!("`{algorithm}:{hex}` is not a valid digest"),
-            hex_start,
-            hex_start + hex.len(),
-        )),
-        _ => Ok(Digest {
-            algorithm: algorithm.to_string(),
-            hex: hex.to_string(),
-        }),
+        ));
     }
+    Ok(Digest {
+        algorithm: algorithm.to_string(),
+        hex: hex.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -311,5 +355,39 @@ mod tests {
         assert!(parse("registry:99999/a").is_err());
         assert!(parse("").is_err());
         assert!(parse("ubuntu 24.04").is_err());
+    }
+
+    #[test]
+    fn only_verified_digest_algorithms_pin() {
+        let md5 = parse("busybox@md5:d41d8cd98f00b204e9800998ecf8427e").unwrap_err();
+        assert!(md5.message.contains("`md5`"), "{}", md5.message);
+        assert_eq!((md5.start, md5.end), (8, 11));
+        for algo in ["sha1", "sha384", "blake3", "sha256x"] {
+            assert!(parse(&format!("busybox@{algo}:{SHA}")).is_err(), "{algo}");
+        }
+        assert!(parse(&format!("busybox@sha512:{SHA}{SHA}")).is_ok());
+    }
+
+    #[test]
+    fn ipv6_registries() {
+        let r = parse(&format!("[::1]:5000/x@sha256:{SHA}")).unwrap();
+        assert_eq!(r.registry.as_deref(), Some("[::1]:5000"));
+        assert_eq!(r.path, "x");
+        assert!(parse("[fe80::1%25eth0]:5000/x:1").is_err());
+        assert!(parse("[::1/x:1").is_err());
+        assert!(parse("[not-ip]:5000/x:1").is_err());
+        assert!(parse("[::1]/x:1.0").unwrap().tag.as_deref() == Some("1.0"));
+    }
+
+    #[test]
+    fn path_components_follow_the_oci_grammar() {
+        for bad in [
+            "x.-y", "x-.y", "x_-y", "x__.y", "x___y", "-x", "x-", "x..y", "x._y",
+        ] {
+            assert!(parse(&format!("{bad}@sha256:{SHA}")).is_err(), "{bad}");
+        }
+        for good in ["x.y", "x_y", "x__y", "x--y", "a0-b1.c2", "x---y"] {
+            assert!(parse(&format!("{good}:1")).is_ok(), "{good}");
+        }
     }
 }

@@ -71,6 +71,7 @@ pub struct JobCx<'a> {
     pub config: &'a Config,
     pub sources: &'a dyn Sources,
     script: OnceCell<Vec<creds::ScriptFinding>>,
+    uses: OnceCell<Vec<creds::SecretUse>>,
 }
 
 impl<'a> JobCx<'a> {
@@ -86,11 +87,16 @@ impl<'a> JobCx<'a> {
             config,
             sources,
             script: OnceCell::new(),
+            uses: OnceCell::new(),
         }
     }
     /// What the shell scan of the job's script found about its secrets (computed once).
     pub fn script_findings(&self) -> &[creds::ScriptFinding] {
         self.script.get_or_init(|| creds::scan_job(self))
+    }
+    /// The secrets the job uses: bound in `env`, or project variables read by name.
+    pub fn secret_uses(&self) -> &[creds::SecretUse] {
+        self.uses.get_or_init(|| creds::secret_uses(self))
     }
 }
 

@@ -2,8 +2,11 @@
 //! command, its words, the variables each word expands, its redirections, here-docs
 //! and here-strings, and whether it reads from or writes to a pipe.
 //!
-//! It is not a shell parser: control flow (`if`, loops) is read as a flat sequence of
-//! commands, which is what the credential checks need.
+//! Control flow is read as a flat sequence of simple commands, which is what the
+//! credential checks need: list operators (`;`, `&&`, `||`, `|`, `&`), subshells and
+//! groups split commands, and the reserved words that open or continue a compound
+//! command (`if`, `then`, `do`, `else`, `{`, `!`, …) are skipped before a command's
+//! name, so `if true; then echo $T; fi` is the simple command `echo $T`.
 
 /// A `$NAME` or `${NAME…}` expansion, with its byte range in the script.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,6 +14,8 @@ pub struct VarRef {
     pub name: String,
     pub start: usize,
     pub end: usize,
+    /// `${!NAME}`: reads the variable whose name `NAME` holds, which cannot be followed.
+    pub indirect: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -53,6 +58,8 @@ pub struct Command {
     pub redirects: Vec<Redirect>,
     /// The body of a here-doc fed to the command (only its expansions matter).
     pub heredoc_vars: Vec<VarRef>,
+    /// The here-doc's text as written, for a shell that will run it (`sh <<'EOF'`).
+    pub heredoc_text: String,
     /// `<<< word`
     pub here_string: Option<Word>,
     pub piped_in: bool,
@@ -60,12 +67,15 @@ pub struct Command {
 }
 
 impl Command {
-    /// The command name, after wrappers such as `sudo`, `command`, `exec` and `time`.
+    /// The command name, after the reserved words that open or continue a compound
+    /// command and after wrappers such as `sudo`, `command`, `exec` and `time`.
     pub fn name_index(&self) -> Option<usize> {
         let mut i = 0;
         while let Some(w) = self.words.get(i) {
+            let reserved = !w.quoted && RESERVED_PREFIXES.contains(&w.text.as_str());
             match w.text.as_str() {
-                "sudo" | "command" | "exec" | "time" | "nohup" => i += 1,
+                _ if reserved => i += 1,
+                "sudo" | "command" | "exec" | "time" | "nohup" | "builtin" => i += 1,
                 _ => return Some(i),
             }
         }
@@ -86,6 +96,28 @@ impl Command {
             || self.redirects.iter().any(|r| {
                 matches!(r.kind, RedirectKind::Write | RedirectKind::Discard) && r.fd != Some(2)
             })
+    }
+    /// `NAME=value` before the command, and the `NAME=value` arguments of `export`,
+    /// `local`, `declare`, `readonly` and `typeset`: (name, the whole word).
+    pub fn assigned_words(&self) -> Vec<(&str, &Word)> {
+        let mut out: Vec<(&str, &Word)> = self
+            .assignments
+            .iter()
+            .map(|(n, w)| (n.as_str(), w))
+            .collect();
+        if matches!(
+            self.name(),
+            Some("export" | "local" | "declare" | "readonly" | "typeset")
+        ) {
+            for w in self.args() {
+                if let Some((name, _)) = w.text.split_once('=') {
+                    if is_name(name) {
+                        out.push((name, w));
+                    }
+                }
+            }
+        }
+        out
     }
     pub fn files_written(&self) -> impl Iterator<Item = &Word> {
         self.redirects
@@ -152,9 +184,13 @@ impl<'a> Scanner<'a> {
                     piped_in = piped;
                     if is_newline && !pending_heredocs.is_empty() {
                         for (idx, delim, expands, strip) in std::mem::take(&mut pending_heredocs) {
+                            let body_start = self.pos;
                             let vars = self.heredoc_body(&delim, expands, strip);
                             if let Some(target) = out.get_mut(idx) {
                                 target.heredoc_vars.extend(vars);
+                                target
+                                    .heredoc_text
+                                    .push_str(&self.src[body_start..self.pos]);
                             }
                         }
                     }
@@ -243,10 +279,11 @@ impl<'a> Scanner<'a> {
         };
         self.skip_blanks();
         let target = self.word();
-        let kind = if kind == RedirectKind::Write && target.text == "/dev/null" {
-            RedirectKind::Discard
-        } else {
-            kind
+        let kind = match kind {
+            RedirectKind::Write if target.text == "/dev/null" => RedirectKind::Discard,
+            // `> /dev/stderr` and the like still reach the job log
+            RedirectKind::Write if is_log_device(&target.text) => RedirectKind::Dup,
+            kind => kind,
         };
         cmd.redirects.push(Redirect { kind, fd, target });
     }
@@ -342,8 +379,11 @@ impl<'a> Scanner<'a> {
                     }
                 }
                 let inner = &self.src[inner_start..self.pos.saturating_sub(1).max(inner_start)];
-                // `${#V}` is V's length and `${!V}` an indirection: neither prints V
-                if !inner.starts_with('#') && !inner.starts_with('!') {
+                // `${#V}` is V's length: it does not print V; `${!V}` reads the variable
+                // V names, which cannot be followed
+                let indirect = inner.starts_with('!');
+                let inner = inner.strip_prefix('!').unwrap_or(inner);
+                if !inner.starts_with('#') {
                     let name: String = inner
                         .chars()
                         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -353,6 +393,7 @@ impl<'a> Scanner<'a> {
                             name,
                             start,
                             end: self.pos,
+                            indirect,
                         });
                     }
                 }
@@ -402,6 +443,7 @@ impl<'a> Scanner<'a> {
                     name: self.src[s..self.pos].to_string(),
                     start,
                     end: self.pos,
+                    indirect: false,
                 });
             }
             Some(c) if c.is_ascii_digit() || b"@*#?$!-".contains(&c) => self.pos += 1,
@@ -467,6 +509,32 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// Reserved words after which a new simple command starts on the same line.
+const RESERVED_PREFIXES: &[&str] = &[
+    "if", "then", "else", "elif", "do", "while", "until", "!", "{", "}", "fi", "done", "esac",
+];
+
+/// Every `$NAME`, `${NAME…}` and `${!NAME}` in `text`, quoting ignored: what a shell that
+/// runs `text` as a script (`eval`, `sh -c`, `trap`, a here-doc fed to `sh`) may expand.
+pub fn expansions(text: &str) -> Vec<VarRef> {
+    let mut sub = Scanner {
+        src: text,
+        b: text.as_bytes(),
+        pos: 0,
+    };
+    let mut vars = Vec::new();
+    while sub.pos < sub.b.len() {
+        if sub.peek() == Some(b'$') {
+            let mut w = Word::default();
+            sub.dollar(&mut w);
+            vars.extend(w.vars);
+        } else {
+            sub.pos += 1;
+        }
+    }
+    vars
+}
+
 fn finish(out: &mut Vec<Command>, cmd: &mut Command) {
     let c = std::mem::take(cmd);
     if !c.words.is_empty()
@@ -478,7 +546,22 @@ fn finish(out: &mut Vec<Command>, cmd: &mut Command) {
     }
 }
 
-fn is_name(s: &str) -> bool {
+/// Files that are the job log: writing to them prints.
+pub fn is_log_device(path: &str) -> bool {
+    matches!(
+        path,
+        "/dev/stdout"
+            | "/dev/stderr"
+            | "/dev/tty"
+            | "/dev/fd/1"
+            | "/dev/fd/2"
+            | "/proc/self/fd/1"
+            | "/proc/self/fd/2"
+    )
+}
+
+/// A shell variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_name(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -122,6 +122,7 @@ fn pipeline_graph(p: &PipelineModel) -> PipelineModel {
                 .map(|(name, f)| (name.clone(), f.clone()))
                 .collect(),
             env: Vec::new(),
+            read_secrets: Vec::new(),
             needs: j.needs.clone(),
             when: j.when.clone(),
         })

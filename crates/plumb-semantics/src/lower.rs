@@ -7,7 +7,7 @@ use crate::fields::{job_field, pipeline_field, JOB_FIELDS, PIPELINE_FIELDS};
 use crate::model::*;
 use crate::scope::{duplicate, DefRef};
 use crate::types::Ty;
-use crate::value::{Cond, MapEntry, Value, ValueKind};
+use crate::value::{Cond, MapEntry, SecretRef, SecretSource, Value, ValueKind};
 use plumb_diagnostics::{closest, Diagnostic, FileId, FileRange, TextRange};
 use plumb_syntax::ast::{ExprKind, Field, Instantiation, Item, Job, Let, Pipeline, Template};
 use std::collections::{BTreeMap, HashMap};
@@ -46,7 +46,16 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 }
                 Item::Secret(s) => self.ev.check_secret_decl(self.file, s),
                 Item::Template(t) => self.check_template(t, &mut model.declared_images),
-                Item::Pipeline(p) => model.pipelines.push(self.lower_pipeline(p)),
+                Item::Pipeline(p) => {
+                    let mut pipeline = self.lower_pipeline(p);
+                    let vars = self.project_variables();
+                    if !vars.is_empty() {
+                        for job in &mut pipeline.jobs {
+                            job.read_secrets = read_by_name(job, &vars);
+                        }
+                    }
+                    model.pipelines.push(pipeline);
+                }
                 Item::Import(_) => {}
             }
         }
@@ -773,6 +782,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     env: Vec::new(),
                     needs: Vec::new(),
                     when: Cond::Always,
+                    read_secrets: Vec::new(),
                 });
             }
         }
@@ -916,7 +926,72 @@ impl<'e, 'a> Lowering<'e, 'a> {
             env,
             needs,
             when,
+            read_secrets: Vec::new(),
         }
+    }
+
+    /// The `ci_variable` secrets this file can name (its own and its imports'): the
+    /// project variables a job may read by name.
+    fn project_variables(&mut self) -> Vec<SecretRef> {
+        let scope = self.ev.scope(self.file, false);
+        let mut files = vec![self.file];
+        files.extend(scope.imports.iter().map(|i| i.file));
+        let mut out: Vec<SecretRef> = Vec::new();
+        for file in files {
+            let scope = self.ev.scope(file, false);
+            let mut decls: Vec<_> = scope
+                .defs
+                .values()
+                .filter_map(|d| match d {
+                    DefRef::Secret(f, s) if *f == file => Some(*s),
+                    _ => None,
+                })
+                .collect();
+            decls.sort_by_key(|s| s.name.range.start);
+            for decl in decls {
+                let Some(r) = self.ev.secret_ref(file, decl) else {
+                    continue;
+                };
+                if matches!(r.source, SecretSource::CiVariable(_)) && !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The project variables among `vars` that `job` names in a string and does not bind to
+/// a secret of its own.
+fn read_by_name(job: &JobModel, vars: &[SecretRef]) -> Vec<SecretRef> {
+    let mut strings = Vec::new();
+    for f in job.fields.values() {
+        collect_strings(&f.value, &mut strings);
+    }
+    for b in &job.env {
+        collect_strings(&b.value, &mut strings);
+    }
+    vars.iter()
+        .filter(|s| {
+            let SecretSource::CiVariable(var) = &s.source else {
+                return false;
+            };
+            let bound = job
+                .env
+                .iter()
+                .any(|b| &b.name == var && b.secret().is_some());
+            !bound && strings.iter().any(|t| names_variable(t, var))
+        })
+        .cloned()
+        .collect()
+}
+
+fn collect_strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+    match &v.kind {
+        ValueKind::Str(s) => out.push(s),
+        ValueKind::List(items) => items.iter().for_each(|i| collect_strings(i, out)),
+        ValueKind::Map(entries) => entries.iter().for_each(|e| collect_strings(&e.value, out)),
+        _ => {}
     }
 }
 

@@ -97,6 +97,10 @@ pub struct JobModel {
     pub needs: Vec<Need>,
     /// `when`; `Cond::Always` when absent.
     pub when: Cond,
+    /// `ci_variable` secrets in scope that the job's strings name (`$NAME`, `${NAME}`)
+    /// without binding them: on GitLab a project variable is readable by every job, so
+    /// the job may use it. The credential checks decide whether a script really reads it.
+    pub read_secrets: Vec<SecretRef>,
 }
 
 impl JobModel {
@@ -180,6 +184,17 @@ impl JobModel {
     }
 }
 
+/// Whether `text` holds `$VAR` (not followed by another name character) or `${VAR`.
+pub fn names_variable(text: &str, var: &str) -> bool {
+    text.match_indices('$').any(|(i, _)| {
+        let rest = &text[i + 1..];
+        let rest = rest.strip_prefix('{').unwrap_or(rest);
+        rest.strip_prefix(var).is_some_and(|after| {
+            !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
+}
+
 // Spans of the model, for the database's relative job and pipeline inputs.
 
 use plumb_diagnostics::relocate::Ranges;
@@ -237,6 +252,7 @@ impl Ranges for JobModel {
         self.fields.values_mut().for_each(|u| u.each_range(f));
         self.env.each_range(f);
         self.needs.each_range(f);
+        self.read_secrets.each_range(f);
     }
 }
 

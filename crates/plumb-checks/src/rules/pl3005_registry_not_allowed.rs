@@ -39,7 +39,8 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     let allowed = cx.config.images.allowed_registries.as_ref()?;
     let r = u.parsed.as_ref().ok()?;
     let registry = r.registry_or_default();
-    if allowed.iter().any(|a| a == registry) {
+    // host names are case-insensitive (`Registry.Example.com` is `registry.example.com`)
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(registry)) {
         return None;
     }
     let end = r.registry.as_ref().map_or(0, |s| s.len());

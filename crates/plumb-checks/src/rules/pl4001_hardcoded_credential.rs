@@ -1,17 +1,22 @@
 //! PL4001 hardcoded-credential: A credential written into the source.
 
+use crate::creds::Locator;
 use crate::rules::{locate_in_literal, secret_patterns};
+use crate::shell;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
+use plumb_diagnostics::FileRange;
 use plumb_diagnostics::{Diagnostic, Severity};
-use plumb_semantics::ValueKind;
+use plumb_semantics::{Value, ValueKind};
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "PL4001",
     name: "hardcoded-credential",
     severity: Severity::Error,
     summary: r####"A credential written into the source."####,
-    explanation: r####"A credential in a `.plumb` file is in the repository's history for ever, and in every generated file and clone. Reported for literals that look like credentials (private key blocks, AWS `AKIA…` access keys, GitLab `glpat-…`, GitHub `ghp_…`/`github_pat_…` and Slack `xox…` tokens, `scheme://user:password@host` URLs) and for a non-empty literal bound to an environment variable whose name contains `TOKEN`, `PASSWORD`, `PASSWD`, `SECRET`, `API_KEY` or `PRIVATE_KEY` (a `$OTHER_VARIABLE` reference is not a literal). URLs without a password, image digests, commit SHAs and UUIDs are not reported. Rotate the credential, then declare it as a `secret`."####,
+    explanation: r####"A credential in a `.plumb` file is in the repository's history for ever, and in every generated file and clone. Reported for literals that look like credentials (private key blocks, AWS `AKIA…` access keys, GitLab `glpat-…`, GitHub `ghp_…`/`github_pat_…` and Slack `xox…` tokens, `scheme://user:password@host` URLs) and for a non-empty literal bound to an environment variable whose name contains `TOKEN`, `PASSWORD`, `PASSWD`, `PASSPHRASE`, `SECRET`, `API_KEY`, `PRIVATE_KEY` or `CREDENTIALS` (a `$OTHER_VARIABLE` reference is not a literal; names ending in `_NAME`, `_ID`, `_FILE`, `_PATH` or `_URL` hold a reference, not a credential). Every private key armour is found (`-----BEGIN RSA PRIVATE KEY-----`, `OPENSSH`, `ENCRYPTED`, PGP's `PRIVATE KEY BLOCK`, …).
+
+Scripts are read as a shell reads them: `export GITLAB_TOKEN=glpat…` or `DB_PASSWORD=hunter2 ./migrate` assigns a literal to a credential name, and `docker login -p hunter2` or `--password hunter2` passes one on the command line. Strings are checked after evaluation too, so a token assembled by interpolation (`let pre = "glpat-"`, then `"${pre}…"`) is reported at the string that builds it. URLs without a password, image digests, commit SHAs and UUIDs are not reported. Rotate the credential, then declare it as a `secret`."####,
     bad: r####"pipeline web {
   stage deploy {
     job push { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", env = { GITHUB_TOKEN = "ghp_abcdefghijklmnopqrstuvwxyz0123456789" }, run = ["./push.sh"] }
@@ -68,5 +73,116 @@ impl Rule for Check {
                 );
             }
         }
+    }
+
+    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
+        for (text, origin) in evaluated_strings(cx.job) {
+            interpolated_credentials(cx, text, origin, out);
+        }
+        for (script, origin) in cx.job.script() {
+            let locate = Locator::new(cx.sources, script, origin);
+            for cmd in shell::scan(script) {
+                literal_assignments(&cmd, script, &locate, out);
+                literal_password_argument(&cmd, &locate, out);
+            }
+        }
+    }
+}
+
+/// Every string value of the job after evaluation: `env` values and script lines.
+fn evaluated_strings(job: &plumb_semantics::JobModel) -> Vec<(&str, FileRange)> {
+    fn walk<'v>(v: &'v Value, out: &mut Vec<(&'v str, FileRange)>) {
+        match &v.kind {
+            ValueKind::Str(s) => out.push((s, v.origin)),
+            ValueKind::List(items) => items.iter().for_each(|i| walk(i, out)),
+            ValueKind::Map(entries) => entries.iter().for_each(|e| walk(&e.value, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for b in &job.env {
+        walk(&b.value, &mut out);
+    }
+    for f in job.fields.values() {
+        walk(&f.value, &mut out);
+    }
+    out
+}
+
+/// A credential that only the evaluated string holds: assembled by interpolation, so
+/// the literal scan of the source cannot see it.
+fn interpolated_credentials(cx: &JobCx, text: &str, origin: FileRange, out: &mut Vec<Diagnostic>) {
+    let written = cx.sources.literal(origin).unwrap_or("");
+    for (kind, start, end) in secret_patterns::find(text) {
+        if written.contains(&text[start..end]) {
+            continue; // the literal holds it: reported there by the file scan
+        }
+        out.push(
+            Diagnostic::new(RULE.code, RULE.severity, origin, format!("hard-coded credential: once interpolated, this string holds {kind}"))
+                .with_label("builds a credential from pieces in the source")
+                .with_help("rotate it now, then declare it as a secret (`secret NAME = ci_variable(\"NAME\")`) and bind it in `env`"),
+        );
+    }
+}
+
+/// `export GITLAB_TOKEN=glpat…`, `DB_PASSWORD=hunter2 ./migrate`: a literal assigned
+/// to a credential name in the script.
+fn literal_assignments(
+    cmd: &shell::Command,
+    script: &str,
+    locate: &Locator,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (name, word) in cmd.assigned_words() {
+        let value = word.text.split_once('=').map_or("", |(_, v)| v);
+        let raw_value = script[word.start..word.end]
+            .split_once('=')
+            .map_or("", |(_, v)| v);
+        if !secret_patterns::credential_name(name)
+            || !word.vars.is_empty()
+            || raw_value.contains("$(")
+            || raw_value.contains('`')
+            || !secret_patterns::is_literal_credential(value)
+            || !secret_patterns::find(value).is_empty()
+        {
+            continue;
+        }
+        let start = word.start + name.len() + 1;
+        out.push(
+            Diagnostic::new(RULE.code, RULE.severity, locate.range(start, word.end), format!("hard-coded credential: the script sets `{name}` to a literal value"))
+                .with_label("a credential in the source")
+                .with_help(format!("declare a secret and bind it in `env` instead: `secret {} = ci_variable(\"{name}\")`, then `{name} = {}`", name.to_lowercase(), name.to_lowercase())),
+        );
+    }
+}
+
+/// `docker login -p hunter2`, `--password hunter2`, `--password=hunter2`.
+fn literal_password_argument(cmd: &shell::Command, locate: &Locator, out: &mut Vec<Diagnostic>) {
+    let args = cmd.args();
+    let logs_in = args.iter().any(|a| a.text == "login");
+    for (i, arg) in args.iter().enumerate() {
+        let value = match arg.text.as_str() {
+            "--password" | "--passwd" => args.get(i + 1),
+            "-p" if logs_in => args.get(i + 1),
+            t if t.starts_with("--password=") => Some(arg),
+            _ => None,
+        };
+        let Some(value) = value else { continue };
+        let text = value
+            .text
+            .strip_prefix("--password=")
+            .unwrap_or(&value.text);
+        if !value.vars.is_empty()
+            || text.starts_with('-')
+            || text.contains("$(")
+            || !secret_patterns::is_literal_credential(text)
+        {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(RULE.code, RULE.severity, locate.range(value.start, value.end), "hard-coded credential: a literal password on the command line".to_string())
+                .with_label("a password in the source")
+                .with_help("declare a secret, bind it in `env` and pass it on standard input (`--password-stdin`)"),
+        );
     }
 }

@@ -33,7 +33,7 @@ impl Rule for Check {
             };
             let mut d = Diagnostic::new(RULE.code, RULE.severity, f.at, format!("secret `{}` is passed to `{command}` as a command-line argument", f.secret)).with_label("visible in process listings").with_help("pass it on standard input (e.g. `--password-stdin`) or in a file, or let the program read the environment variable");
             if let Some(bound) = f.bound_at {
-                d = d.with_secondary(bound, format!("secret `{}` is bound here", f.secret));
+                d = d.with_secondary(bound, f.bound_label());
             }
             out.push(d);
         }

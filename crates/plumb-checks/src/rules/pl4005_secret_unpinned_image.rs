@@ -1,17 +1,16 @@
 //! PL4005 secret-unpinned-image: A secret given to a job whose image is not pinned by digest.
 
-use crate::image_ref;
+use crate::images::job_images;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
-use plumb_semantics::ValueKind;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "PL4005",
     name: "secret-unpinned-image",
     severity: Severity::Error,
     summary: r####"A secret given to a job whose image is not pinned by digest."####,
-    explanation: r####"Whoever can push the image's tag can run code with the job's secrets. A job that receives a secret must run in an image pinned by digest (`@sha256:…`), so that exactly the reviewed image sees it."####,
+    explanation: r####"Whoever can push the image's tag can run code with the job's secrets. A job that receives a secret must run in an image pinned by digest (`@sha256:…`), so that exactly the reviewed image sees it. Services receive the job's variables too, so their images must be pinned as well. A project variable declared with `ci_variable("NAME")` and read by name (`$NAME`) counts as given to the job, bound or not: on GitLab every job can read it."####,
     bad: r####"secret t = ci_variable("DEPLOY_TOKEN")
 pipeline p { on = branch == "main"
   stage s { job deploy { image = "alpine/k8s:1.30.2", env = { DEPLOY_TOKEN = t }, run = ["./deploy.sh"] } } }"####,
@@ -28,25 +27,59 @@ impl Rule for Check {
     }
 
     fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        let Some(image) = cx.job.image() else { return };
-        let ValueKind::Str(text) = &image.kind else {
-            return;
-        };
-        let Ok(r) = image_ref::parse(text) else {
-            return;
-        };
-        if r.digest.is_some() {
+        let uses = cx.secret_uses();
+        if uses.is_empty() {
             return;
         }
-        for (binding, secret) in cx.job.secret_env() {
-            out.push(
-                Diagnostic::new(RULE.code, RULE.severity, binding.name_at, format!(
-                    "secret `{}` is given to job `{}`, whose image `{text}` is not pinned by digest", secret.name, cx.job.name))
-                .with_label("the secret is bound here")
-                .with_secondary(image.origin, "not pinned by digest")
+        // services receive the job's variables too
+        let unpinned: Vec<_> = job_images(cx)
+            .into_iter()
+            .filter(|u| u.parsed.as_ref().is_ok_and(|r| r.digest.is_none()))
+            .collect();
+        let Some(first) = unpinned.first() else {
+            return;
+        };
+        let what = match first.role {
+            "image" => "image",
+            _ => "service image",
+        };
+        for u in uses {
+            let mut d = Diagnostic::new(
+                RULE.code,
+                RULE.severity,
+                u.at,
+                format!(
+                    "secret `{}` is given to job `{}`, whose {what} `{}` is not pinned by digest",
+                    u.secret, cx.job.name, first.text
+                ),
+            )
+            .with_label(if u.declared_at.is_some() {
+                "the project variable is read here"
+            } else {
+                "the secret is bound here"
+            });
+            for image in &unpinned {
+                d = d.with_secondary(
+                    image.literal,
+                    if image.role == "image" {
+                        "not pinned by digest".to_string()
+                    } else {
+                        "service not pinned by digest; it receives the job's variables".to_string()
+                    },
+                );
+            }
+            if let Some(declared) = u.declared_at {
+                d = d.with_secondary(
+                    declared,
+                    format!(
+                        "secret `{}` is a project variable every job can read by name",
+                        u.secret
+                    ),
+                );
+            }
+            out.push(d
                 .with_secondary(cx.job.name_at, format!("job `{}`", cx.job.name))
-                .with_help("pin the image by digest (`name:tag@sha256:…`) so that only the reviewed image receives the secret"),
-            );
+                .with_help("pin the image by digest (`name:tag@sha256:…`) so that only the reviewed image receives the secret"));
         }
     }
 }

@@ -10,7 +10,7 @@ pub static RULE: RuleMeta = RuleMeta {
     name: "secret-in-merge-request",
     severity: Severity::Error,
     summary: r####"A secret given to a job that can run for a merge request."####,
-    explanation: r####"Merge-request pipelines run the code of the merge request's branch, which anyone who can open a merge request controls (on public projects, anyone). A job that can run for a merge request — the pipeline's `on` and the job's `when` both admit a merge-request event — must not receive secrets. Restrict the job, e.g. `when = branch == "main"`."####,
+    explanation: r####"Merge-request pipelines run the code of the merge request's branch, which anyone who can open a merge request controls (on public projects, anyone). A job that can run for a merge request — the pipeline's `on` and the job's `when` both admit a merge-request event — must not receive secrets. A project variable declared with `ci_variable("NAME")` that the job reads by name (`$NAME`) counts as received, bound or not. Restrict the job, e.g. `when = branch == "main"`."####,
     bad: r####"secret t = ci_variable("DEPLOY_TOKEN")
 pipeline p { on = merge_request || branch == "main"
   stage s { job deploy { image = "alpine/k8s:1.30.2@sha256:6f7e2a8e1d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2", env = { DEPLOY_TOKEN = t }, run = ["./deploy.sh"] } } }"####,
@@ -36,12 +36,21 @@ impl Rule for Check {
             .field("when")
             .map(|f| f.value.origin)
             .or(cx.pipeline_on.1);
-        for (binding, secret) in cx.job.secret_env() {
-            let mut d = Diagnostic::new(RULE.code, RULE.severity, binding.name_at, format!(
-                "secret `{}` is given to job `{}`, which can run for merge requests", secret.name, cx.job.name))
-                .with_label("the secret is bound here")
+        for u in cx.secret_uses() {
+            let mut d = Diagnostic::new(RULE.code, RULE.severity, u.at, format!(
+                "secret `{}` is given to job `{}`, which can run for merge requests", u.secret, cx.job.name))
+                .with_label(if u.declared_at.is_some() { "the project variable is read here" } else { "the secret is bound here" })
                 .with_secondary(cx.job.name_at, format!("job `{}` runs for merge requests", cx.job.name))
                 .with_help("merge requests run untrusted code; restrict the job, e.g. `when = branch == \"main\"`, or do not give it the secret");
+            if let Some(declared) = u.declared_at {
+                d = d.with_secondary(
+                    declared,
+                    format!(
+                        "secret `{}` is a project variable every job can read by name",
+                        u.secret
+                    ),
+                );
+            }
             if let Some(at) = condition_at {
                 d = d.with_secondary(at, "this condition admits merge requests");
             }

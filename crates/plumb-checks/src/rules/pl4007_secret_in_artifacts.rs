@@ -33,7 +33,7 @@ impl Rule for Check {
             };
             let mut d = Diagnostic::new(RULE.code, RULE.severity, f.at, format!("secret `{}` is written to `{path}`, which the artifact path `{artifact}` keeps", f.secret)).with_label("written into an artifact").with_help("write it outside the artifact paths (e.g. under /tmp), or remove the file before the job ends");
             if let Some(bound) = f.bound_at {
-                d = d.with_secondary(bound, format!("secret `{}` is bound here", f.secret));
+                d = d.with_secondary(bound, f.bound_label());
             }
             out.push(d);
         }

@@ -9,12 +9,19 @@ const CREDENTIAL_WORDS: &[&str] = &[
     "API_KEY",
     "APIKEY",
     "PRIVATE_KEY",
+    "PASSPHRASE",
+    "CREDENTIALS",
 ];
+
+/// Endings of names that hold a reference to a credential, not the credential
+/// (`TOKEN_URL`, `SECRET_NAME`, `VAULT_SECRET_PATH`).
+const REFERENCE_SUFFIXES: &[&str] = &["_NAME", "_ID", "_FILE", "_PATH", "_URL"];
 
 /// Whether an environment variable's name says it holds a credential.
 pub fn credential_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     CREDENTIAL_WORDS.iter().any(|w| upper.contains(w))
+        && !REFERENCE_SUFFIXES.iter().any(|s| upper.ends_with(s))
 }
 
 /// Whether a value bound to such a name is a literal credential rather than a
@@ -36,16 +43,7 @@ pub fn is_literal_credential(value: &str) -> bool {
 
 /// Credential-shaped substrings of `text`: (kind, start, end).
 pub fn find(text: &str) -> Vec<(&'static str, usize, usize)> {
-    let mut found = Vec::new();
-    if let Some(start) = text.find("-----BEGIN") {
-        if let Some(rel) = text[start..].find("PRIVATE KEY-----") {
-            found.push((
-                "a private key",
-                start,
-                start + rel + "PRIVATE KEY-----".len(),
-            ));
-        }
-    }
+    let mut found = private_key_blocks(text);
     let b = text.as_bytes();
     let word_start = |i: usize| i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
     let run = |i: usize, ok: &dyn Fn(u8) -> bool| b[i..].iter().take_while(|c| ok(**c)).count();
@@ -90,6 +88,27 @@ pub fn find(text: &str) -> Vec<(&'static str, usize, usize)> {
         } else if let Some(end) = url_with_password(text, i) {
             found.push(("a URL with a password", i, end));
         }
+    }
+    found
+}
+
+/// Every `-----BEGIN … PRIVATE KEY-----` armour line (RSA, EC, OPENSSH, ENCRYPTED, PGP
+/// `PRIVATE KEY BLOCK`, …): (kind, start, end of the line).
+fn private_key_blocks(text: &str) -> Vec<(&'static str, usize, usize)> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(rel) = text[from..].find("-----BEGIN ") {
+        let start = from + rel;
+        let label_start = start + "-----BEGIN ".len();
+        let Some(label_len) = text[label_start..].find("-----") else {
+            break;
+        };
+        let label = &text[label_start..label_start + label_len];
+        let end = label_start + label_len + "-----".len();
+        if label.contains("PRIVATE KEY") && !label.contains('\n') {
+            found.push(("a private key", start, end));
+        }
+        from = end;
     }
     found
 }
@@ -152,6 +171,49 @@ mod tests {
             kinds("-----BEGIN OPENSSH PRIVATE KEY-----\nabc"),
             ["a private key"]
         );
+    }
+
+    #[test]
+    fn every_private_key_armour() {
+        for label in [
+            "RSA PRIVATE KEY",
+            "EC PRIVATE KEY",
+            "OPENSSH PRIVATE KEY",
+            "ENCRYPTED PRIVATE KEY",
+            "PRIVATE KEY",
+            "PGP PRIVATE KEY BLOCK",
+            "DSA PRIVATE KEY",
+        ] {
+            let text = format!("x\n-----BEGIN {label}-----\nabc\n-----END {label}-----\n");
+            let f = find(&text);
+            assert_eq!(f.len(), 1, "{label}");
+            assert_eq!(&text[f[0].1..f[0].2], format!("-----BEGIN {label}-----"));
+        }
+        assert!(find("-----BEGIN PUBLIC KEY-----\n-----BEGIN CERTIFICATE-----").is_empty());
+        assert!(find("-----BEGIN PGP PUBLIC KEY BLOCK-----").is_empty());
+    }
+
+    #[test]
+    fn credential_names() {
+        for name in [
+            "DEPLOY_TOKEN",
+            "GPG_PASSPHRASE",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "AWS_SECRET_ACCESS_KEY",
+            "db_password",
+        ] {
+            assert!(credential_name(name), "{name}");
+        }
+        for name in [
+            "TOKEN_URL",
+            "SECRET_NAME",
+            "VAULT_SECRET_PATH",
+            "API_KEY_ID",
+            "CREDENTIALS_FILE",
+            "IMAGE",
+        ] {
+            assert!(!credential_name(name), "{name}");
+        }
     }
 
     #[test]

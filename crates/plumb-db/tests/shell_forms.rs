@@ -1,0 +1,148 @@
+//! Table of the shell forms the credential rules must follow: each script runs in a job
+//! with `env = { TOKEN = t }` (a pinned image, a pipeline that never runs for merge
+//! requests), and the table says which PL4xxx codes it reports. Every leaking form was
+//! verified to print the value with bash; every clean form does not.
+
+mod common;
+
+use plumb_config::Config;
+use plumb_db::{Database, Origin};
+use std::path::Path;
+
+const IMAGE: &str =
+    "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
+
+/// The PL4xxx codes reported for a job running `script` (one script line per entry).
+fn codes(script: &str, extra: &str) -> Vec<&'static str> {
+    let run = plumb_string(script);
+    let program = format!(
+        "secret t = ci_variable(\"DEPLOY_TOKEN\")\n{extra}\npipeline p {{\n  on = branch == \"main\"\n  stage s {{\n    job j {{\n      image = \"{IMAGE}\"\n      env   = {{ TOKEN = t }}\n      artifacts = [\"out/\"]\n      run   = [{run}]\n    }}\n  }}\n}}\n"
+    );
+    let db = Database::default();
+    let files = vec![("main.plumb".to_string(), program.clone())];
+    let (ws, sources) = common::load(
+        &db,
+        Path::new("/t"),
+        &files,
+        Origin::Disk,
+        Config::default(),
+    );
+    let mut codes: Vec<&'static str> = plumb_db::check_file(&db, ws, sources[0])
+        .iter()
+        .map(|d| d.code)
+        .filter(|c| c.starts_with("PL") && !c.starts_with("PL3"))
+        .collect();
+    codes.sort();
+    codes.dedup();
+    assert!(
+        !codes
+            .iter()
+            .any(|c| c.starts_with("PL0") || c.starts_with("PL1")),
+        "{program}: {codes:?}"
+    );
+    codes
+}
+
+/// `text` as a Plumb string literal (`${` escaped: it is shell, not interpolation).
+fn plumb_string(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .replace("${", "\\${");
+    format!("\"{escaped}\"")
+}
+
+/// (script, codes it must report); an empty list means clean.
+const FORMS: &[(&str, &[&str])] = &[
+    // compound commands: the command after the reserved word is read
+    ("if true; then echo $TOKEN; fi", &["PL4003"]),
+    ("if true; then :; else echo \"$TOKEN\"; fi", &["PL4003"]),
+    (
+        "for i in 1; do curl -u ci:$TOKEN https://x; done",
+        &["PL4004"],
+    ),
+    ("while false; do :; done && echo $TOKEN", &["PL4003"]),
+    ("true || echo $TOKEN", &["PL4003"]),
+    ("{ echo $TOKEN; }", &["PL4003"]),
+    ("( echo $TOKEN )", &["PL4003"]),
+    ("! echo $TOKEN", &["PL4003"]),
+    ("f() { echo $TOKEN; }; f", &["PL4003"]),
+    ("case x in x) echo $TOKEN ;; esac", &["PL4003"]),
+    ("until false; do echo $TOKEN; done", &["PL4003"]),
+    // uses that cannot be followed count as printed
+    ("eval 'echo $TOKEN'", &["PL4003"]),
+    ("eval \"echo $TOKEN\"", &["PL4003"]),
+    ("sh -c 'echo $TOKEN'", &["PL4003"]),
+    ("bash -c \"curl -H token:$TOKEN x\"", &["PL4003", "PL4004"]),
+    ("trap 'echo $TOKEN' EXIT", &["PL4003"]),
+    ("echo $TOKEN | xargs -I{} curl -H {} x", &["PL4003"]),
+    ("echo \"$TOKEN\" | sh", &["PL4003"]),
+    ("cat <<'EOF' | sh\necho $TOKEN\nEOF", &["PL4003"]),
+    ("sh <<EOF\necho $TOKEN\nEOF", &["PL4003"]),
+    ("bash <<'EOF'\necho $TOKEN\nEOF", &["PL4003"]),
+    ("name=TOKEN; echo ${!name}", &["PL4003"]),
+    // printing in other ways
+    ("declare -p TOKEN", &["PL4003"]),
+    ("typeset -p TOKEN", &["PL4003"]),
+    ("cat /proc/self/environ", &["PL4003"]),
+    ("tr '\\0' '\\n' < /proc/self/environ", &["PL4003"]),
+    ("echo $TOKEN > /dev/stderr", &["PL4003"]),
+    ("echo $TOKEN >/dev/stdout", &["PL4003"]),
+    ("echo $TOKEN > /dev/fd/1", &["PL4003"]),
+    ("echo $TOKEN 1>/dev/fd/2", &["PL4003"]),
+    ("echo $TOKEN > /dev/tty", &["PL4003"]),
+    (
+        "echo \"$TOKEN\" | tee /dev/stderr | docker login --password-stdin",
+        &["PL4003"],
+    ),
+    ("read X <<< \"$TOKEN\"; echo $X", &["PL4003"]),
+    ("echo \"$TOKEN\" | rev", &["PL4003"]),
+    ("echo \"$TOKEN\" | base64", &["PL4003"]),
+    ("printf '%s' \"$TOKEN\" | sed s/a/b/", &["PL4003"]),
+    ("X=$TOKEN; echo $X", &["PL4003"]),
+    ("export X=\"$TOKEN\"; printf '%s' \"$X\"", &["PL4003"]),
+    ("echo $TOKEN > out/token.txt", &["PL4007"]),
+    // safe forms
+    (
+        "echo \"$TOKEN\" | docker login -u ci --password-stdin registry",
+        &[],
+    ),
+    ("echo '$TOKEN'", &[]),
+    ("echo ${#TOKEN}", &[]),
+    ("if [ -n \"$TOKEN\" ]; then ./deploy; fi", &[]),
+    ("echo $TOKEN > /dev/null", &[]),
+    (
+        "echo $TOKEN > /tmp/token && ./deploy --token-file /tmp/token",
+        &[],
+    ),
+    ("read X <<< \"$TOKEN\"; ./deploy", &[]),
+    ("sh -c './deploy.sh'", &[]),
+    ("eval \"$(ssh-agent -s)\"", &[]),
+    ("# echo $TOKEN\n./deploy", &[]),
+    ("X=$TOKEN; X=safe; echo $X", &[]),
+    ("for i in 1 2; do echo $i; done", &[]),
+];
+
+#[test]
+fn every_shell_form() {
+    let mut wrong = Vec::new();
+    for (script, expected) in FORMS {
+        let got = codes(script, "");
+        if got != *expected {
+            wrong.push(format!("{script:?}: expected {expected:?}, got {got:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// A `ci_variable("NAME")` is a project variable: a job that reads `$NAME` uses it, bound
+/// or not.
+#[test]
+fn project_variables_read_by_name_are_followed() {
+    let extra = "secret deploy = ci_variable(\"DEPLOY_KEY\")";
+    assert_eq!(codes("echo $DEPLOY_KEY", extra), ["PL4003"]);
+    assert_eq!(codes("curl -H \"k: ${DEPLOY_KEY}\" x", extra), ["PL4004"]);
+    assert_eq!(codes("./deploy", extra), Vec::<&str>::new());
+    assert_eq!(codes("echo '# $DEPLOY_KEYS'", extra), Vec::<&str>::new());
+}
