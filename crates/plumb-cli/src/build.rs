@@ -146,12 +146,20 @@ fn io(path: &Path, e: std::io::Error) -> CliError {
 }
 
 /// Writes a file so that it is either fully written or left as it was: a temporary
-/// file in the same folder, flushed to disk, then renamed over the target.
+/// file in the same folder, flushed to disk, then renamed over the target. Missing
+/// parent folders are created; a folder is never replaced by a file.
 pub fn write_atomically(path: &Path, contents: &str) -> Result<(), CliError> {
+    if path.is_dir() {
+        return Err(CliError::Usage(format!(
+            "`{}` is a folder; give the file to write with -o",
+            path.display()
+        )));
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    std::fs::create_dir_all(&dir).map_err(|e| cannot_write(&dir, e))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -165,22 +173,33 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<(), CliError> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(io(path, e));
+        return Err(cannot_write(path, e));
     }
     Ok(())
 }
 
+fn cannot_write(path: &Path, e: std::io::Error) -> CliError {
+    CliError::Output(format!("`{}`: {e}", path.display()))
+}
+
+/// The file Plumb leaves in every folder it writes whole, listing what it wrote: a
+/// folder is replaced only when everything in it is listed there.
+pub const MARKER: &str = ".plumb-generated";
+
 /// Writes a whole folder so that it is either complete or left as it was: everything
-/// goes into a temporary sibling folder, which then replaces the target.
+/// goes into a temporary sibling folder, which then replaces the target. A target that
+/// is a file, or a folder holding anything Plumb did not write, is refused untouched.
 pub fn write_folder_atomically(
     dir: &Path,
     files: &[plumb_targets::OutputFile],
 ) -> Result<(), CliError> {
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
+    std::fs::create_dir_all(dir.parent().unwrap_or(Path::new(".")))
+        .map_err(|e| cannot_write(dir, e))?;
+    let dir = &absolute(dir)?;
+    ensure_replaceable(dir)?;
+    let parent = dir.parent().ok_or_else(|| {
+        CliError::Usage(format!("cannot write a folder over `{}`", dir.display()))
+    })?;
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -188,47 +207,130 @@ pub fn write_folder_atomically(
     let tmp = parent.join(format!(".{name}.plumb-tmp-{}", std::process::id()));
     let old = parent.join(format!(".{name}.plumb-old-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    let written = (|| -> std::io::Result<()> {
-        for f in files {
-            // paths come from plumb-targets, whose components are DNS labels; refuse
-            // anything else rather than write outside the folder
-            let rel = Path::new(&f.path);
-            if rel
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)))
-            {
-                return Err(std::io::Error::other(format!(
-                    "refusing to write `{}`",
-                    f.path
-                )));
-            }
-            let target = tmp.join(rel);
-            if let Some(d) = target.parent() {
-                std::fs::create_dir_all(d)?;
-            }
-            let mut out = std::fs::File::create(&target)?;
-            out.write_all(f.contents.as_bytes())?;
-            out.sync_all()?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = written {
+    if let Err(e) = fill_folder(&tmp, files) {
         let _ = std::fs::remove_dir_all(&tmp);
-        return Err(io(dir, e));
+        return Err(cannot_write(dir, e));
     }
     let had_old = dir.exists();
     if had_old {
-        std::fs::rename(dir, &old).map_err(|e| io(dir, e))?;
+        if let Err(e) = std::fs::rename(dir, &old) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(cannot_write(dir, e));
+        }
     }
     if let Err(e) = std::fs::rename(&tmp, dir) {
         if had_old {
             let _ = std::fs::rename(&old, dir);
         }
         let _ = std::fs::remove_dir_all(&tmp);
-        return Err(io(dir, e));
+        return Err(cannot_write(dir, e));
     }
     if had_old {
         let _ = std::fs::remove_dir_all(&old);
     }
     Ok(())
+}
+
+/// `dir` made absolute and without `.`/`..` (so `-o .` names a folder with a parent).
+fn absolute(dir: &Path) -> Result<PathBuf, CliError> {
+    if dir.exists() {
+        return std::fs::canonicalize(dir).map_err(|e| cannot_write(dir, e));
+    }
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = dir
+        .file_name()
+        .ok_or_else(|| CliError::Usage(format!("cannot write a folder at `{}`", dir.display())))?;
+    let parent = std::fs::canonicalize(parent).map_err(|e| cannot_write(dir, e))?;
+    Ok(parent.join(name))
+}
+
+/// Refuses a file, and a folder that holds anything not listed in its [`MARKER`].
+fn ensure_replaceable(dir: &Path) -> Result<(), CliError> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(cannot_write(dir, e)),
+    };
+    if !meta.is_dir() {
+        return Err(CliError::Usage(format!(
+            "`{}` exists and is not a folder; plumb writes a folder here and never replaces a file: give another path with -o",
+            dir.display()
+        )));
+    }
+    let listed: std::collections::BTreeSet<String> = std::fs::read_to_string(dir.join(MARKER))
+        .map(|t| {
+            t.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut present = Vec::new();
+    list_entries(dir, "", &mut present).map_err(|e| cannot_write(dir, e))?;
+    let foreign = present
+        .iter()
+        .find(|p| p.as_str() != MARKER && !listed.contains(p.as_str()));
+    match foreign {
+        None => Ok(()),
+        Some(entry) => Err(CliError::Usage(format!(
+            "`{}` holds `{entry}`, which plumb did not write; refusing to replace the folder (nothing was touched): give an empty folder or one plumb wrote with -o",
+            dir.display()
+        ))),
+    }
+}
+
+/// Every file, link and empty folder under `dir`, as relative paths with `/`; links
+/// are not followed.
+fn list_entries(dir: &Path, prefix: &str, out: &mut Vec<String>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let rel = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        if entry.file_type()?.is_dir() {
+            let before = out.len();
+            list_entries(&entry.path(), &format!("{rel}/"), out)?;
+            if out.len() == before {
+                out.push(format!("{rel}/"));
+            }
+        } else {
+            out.push(rel);
+        }
+    }
+    Ok(())
+}
+
+/// Writes the files and the marker listing them into a new folder `tmp`.
+fn fill_folder(tmp: &Path, files: &[plumb_targets::OutputFile]) -> std::io::Result<()> {
+    let mut marker = String::from(
+        "# written by plumb build; plumb replaces this folder only while it holds nothing else\n",
+    );
+    for f in files {
+        // paths come from plumb-targets, whose components are DNS labels; refuse
+        // anything else rather than write outside the folder
+        let rel = Path::new(&f.path);
+        if f.path == MARKER
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(std::io::Error::other(format!(
+                "refusing to write `{}`",
+                f.path
+            )));
+        }
+        let target = tmp.join(rel);
+        if let Some(d) = target.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        let mut out = std::fs::File::create(&target)?;
+        out.write_all(f.contents.as_bytes())?;
+        out.sync_all()?;
+        marker.push_str(&f.path);
+        marker.push('\n');
+    }
+    std::fs::create_dir_all(tmp)?;
+    std::fs::write(tmp.join(MARKER), marker)
 }

@@ -31,7 +31,7 @@ pub fn compare(out: &Path, expected: &[OutputFile], folder: bool) -> Result<Exit
         }
         for stale in files_under(out)
             .into_iter()
-            .filter(|p| !expected_paths.contains(p))
+            .filter(|p| !expected_paths.contains(p) && p != crate::build::MARKER)
         {
             let actual = std::fs::read_to_string(out.join(&stale)).ok();
             problems += diff_one(

@@ -543,7 +543,12 @@ fn gitops_environments_flux_chain_and_atomic_replacement() {
     .expect("toml");
     let out = dir.join("deploy");
     std::fs::create_dir_all(&out).expect("dir");
+    build(&project.to_string_lossy(), "gitops", &out, &[]);
+    // a file an earlier build wrote (it is listed in the marker) goes with the folder
     std::fs::write(out.join("stale.yaml"), "left from an earlier build\n").expect("stale");
+    let marker = out.join(".plumb-generated");
+    let listed = std::fs::read_to_string(&marker).expect("marker") + "stale.yaml\n";
+    std::fs::write(&marker, listed).expect("marker");
     build(&project.to_string_lossy(), "gitops", &out, &[]);
     assert!(
         !out.join("stale.yaml").exists(),

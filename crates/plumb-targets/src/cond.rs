@@ -72,7 +72,7 @@ pub fn gitlab_expression(atom: &Atom) -> Option<String> {
             format!(
                 "$CI_COMMIT_BRANCH {} /{}/",
                 if *n { "!~" } else { "=~" },
-                re.replace('/', "\\/")
+                escape_slashes(re)
             )
         }
         Atom::Tag(false) => "$CI_COMMIT_TAG".to_string(),
@@ -85,8 +85,48 @@ pub fn gitlab_expression(atom: &Atom) -> Option<String> {
     })
 }
 
+/// A string literal GitLab's expression lexer reads back exactly. It has no escapes:
+/// `"…"` holds anything but `"`, `'…'` anything but `'`; a string with both cannot be
+/// written (see [`unrepresentable`]) and gets `"…"` with the `"` left out.
 fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    if !s.contains('"') {
+        format!("\"{s}\"")
+    } else if !s.contains('\'') {
+        format!("'{s}'")
+    } else {
+        format!("\"{}\"", s.replace('"', ""))
+    }
+}
+
+/// `/` inside a `/pattern/` must be written `\/`; one already escaped stays as it is.
+fn escape_slashes(re: &str) -> String {
+    let mut out = String::with_capacity(re.len());
+    let mut backslashes = 0;
+    for c in re.chars() {
+        if c == '/' && backslashes % 2 == 0 {
+            out.push('\\');
+        }
+        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+        out.push(c);
+    }
+    out
+}
+
+/// Why an atom cannot be written as a GitLab expression that means the same, if so.
+pub fn unrepresentable(atom: &Atom) -> Option<String> {
+    match atom {
+        Atom::Branch(BranchTest::Eq(s) | BranchTest::NotEq(s), _)
+            if s.contains('"') && s.contains('\'') =>
+        {
+            Some(format!("the branch name `{s}` holds both `\"` and `'`, and GitLab's expressions have no escapes to write it"))
+        }
+        Atom::Branch(BranchTest::Matches(re), _)
+            if re.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1 =>
+        {
+            Some(format!("the pattern `{re}` ends in a lone `\\`, which would escape the closing `/` in GitLab"))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +148,24 @@ mod tests {
                 "$CI_COMMIT_TAG == null",
                 "$CI_PIPELINE_SOURCE != \"merge_request_event\""
             ]
+        );
+    }
+
+    #[test]
+    fn string_literals_are_written_as_gitlab_reads_them() {
+        let eq =
+            |s: &str| gitlab_expression(&Atom::Branch(BranchTest::Eq(s.into()), false)).unwrap();
+        assert_eq!(eq("main"), "$CI_COMMIT_BRANCH == \"main\"");
+        assert_eq!(eq("it\"s"), "$CI_COMMIT_BRANCH == 'it\"s'");
+        assert_eq!(eq("a\\b"), "$CI_COMMIT_BRANCH == \"a\\b\"");
+        let both = Atom::Branch(BranchTest::Eq("it's \"x\"".into()), false);
+        assert!(unrepresentable(&both).is_some());
+        let re = |r: &str| Atom::Branch(BranchTest::Matches(r.into()), false);
+        assert!(unrepresentable(&re("^release\\")).is_some());
+        assert!(unrepresentable(&re("^release\\\\")).is_none());
+        assert_eq!(
+            gitlab_expression(&re("a\\/b/c")).unwrap(),
+            "$CI_COMMIT_BRANCH =~ /a\\/b\\/c/"
         );
     }
 

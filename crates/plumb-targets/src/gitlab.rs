@@ -1,6 +1,6 @@
 //! `--target gitlab`: one `.gitlab-ci.yml` (§8.1).
 
-use crate::cond::{dnf, gitlab_expression, Atom};
+use crate::cond::{dnf, gitlab_expression, unrepresentable, Atom};
 use crate::plan::PipelinePlan;
 use crate::yaml::{header, to_yaml, OrderedMap};
 use crate::{not_carried, warning, BuildError, OutputFile};
@@ -166,8 +166,11 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
                 .map(|s| prefix(p, &p.model.stages[*s].name)),
         );
         if !several && p.model.on != Cond::Always {
+            let holders: Vec<&JobModel> =
+                p.model.jobs.iter().filter(|j| holds_secrets(j)).collect();
+            let mut widen = Widening::new(p.model.on_at, &holders, warnings);
             file.workflow = Some(Workflow {
-                rules: rules(&p.model.on, p.model.on_at, true, warnings),
+                rules: rules(&p.model.on, true, &mut widen),
             });
         }
         for job in p.jobs() {
@@ -188,12 +191,11 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
             };
             let mut j = compile_job(p, job, &prefix, warnings);
             if cond != Cond::Always {
-                j.rules = Some(rules(
-                    &cond,
-                    job.field("when").map(|f| f.key_at),
-                    false,
-                    warnings,
-                ));
+                let holders: Vec<&JobModel> =
+                    [job].into_iter().filter(|j| holds_secrets(j)).collect();
+                let at = job.field("when").map(|f| f.key_at).or(p.model.on_at);
+                let mut widen = Widening::new(at, &holders, warnings);
+                j.rules = Some(rules(&cond, false, &mut widen));
             }
             // job names are unique within a pipeline, and prefixed when there are several
             file.jobs.push_new(name, j);
@@ -330,23 +332,66 @@ fn compile_job(
     j
 }
 
-/// `rules:` for a condition; `workflow` rules cannot be manual.
-fn rules(
-    cond: &Cond,
+/// A job that binds a secret, or names a project variable it may read.
+fn holds_secrets(job: &JobModel) -> bool {
+    job.secret_env().next().is_some() || !job.read_secrets.is_empty()
+}
+
+/// Where a condition that cannot be written exactly is reported: a warning when it
+/// governs no job with secrets, an error (nothing written) when it does, since widening
+/// would run that job, with its secrets, where the condition says it must not run.
+struct Widening<'w, 'j> {
     at: Option<plumb_diagnostics::FileRange>,
-    workflow: bool,
-    warnings: &mut Vec<Diagnostic>,
-) -> Vec<Rule> {
-    let Some(clauses) = dnf(cond) else {
-        if let Some(at) = at {
-            warnings.push(warning(
-                "PL5002",
-                at,
-                "this condition is too large to write as GitLab rules; the job always runs"
-                    .to_string(),
-                "split the condition into simpler parts",
-            ));
+    holders: &'w [&'j JobModel],
+    out: &'w mut Vec<Diagnostic>,
+}
+
+impl<'w, 'j> Widening<'w, 'j> {
+    fn new(
+        at: Option<plumb_diagnostics::FileRange>,
+        holders: &'w [&'j JobModel],
+        out: &'w mut Vec<Diagnostic>,
+    ) -> Self {
+        Widening { at, holders, out }
+    }
+
+    /// A literal GitLab cannot read back: always an error, whatever the job holds.
+    fn refuse(&mut self, why: String) {
+        let Some(at) = self.at else { return };
+        self.out.push(
+            Diagnostic::error("PL5002", at, format!("{why}; nothing was written"))
+                .with_label("cannot be written as a GitLab expression")
+                .with_help("change the literal, or test it with a pattern (`=~`)"),
+        );
+    }
+
+    fn report(&mut self, what: &str, help: &str) {
+        let Some(at) = self.at else { return };
+        if self.holders.is_empty() {
+            self.out.push(warning("PL5002", at, what.to_string(), help));
+            return;
         }
+        let mut d = Diagnostic::error(
+            "PL5002",
+            at,
+            format!("{what}; refused, because it would run a job that holds secrets where the condition says it must not"),
+        )
+        .with_label("cannot be written exactly as GitLab rules")
+        .with_help(format!("{help}; a condition of a job with secrets is never widened"));
+        for job in self.holders {
+            d = d.with_secondary(job.name_at, format!("job `{}` holds secrets", job.name));
+        }
+        self.out.push(d);
+    }
+}
+
+/// `rules:` for a condition; `workflow` rules cannot be manual.
+fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
+    let Some(clauses) = dnf(cond) else {
+        widen.report(
+            "this condition is too large to write as GitLab rules; the job always runs",
+            "split the condition into simpler parts",
+        );
         return vec![Rule {
             when: Some(if workflow { "always" } else { "on_success" }),
             ..Rule::default()
@@ -360,44 +405,49 @@ fn rules(
     }
     clauses
         .iter()
-        .map(|clause| {
-            let exprs: Vec<String> = clause.iter().filter_map(gitlab_expression).collect();
-            let mut rule = Rule::default();
-            if !exprs.is_empty() {
-                rule.if_ = Some(exprs.join(" && "));
-            }
-            let mut changes: Vec<String> = Vec::new();
-            for atom in clause {
-                match atom {
-                    Atom::Changes(paths, false) => {
-                        if !changes.is_empty() {
-                            if let Some(at) = at {
-                                warnings.push(warning("PL5002", at, "GitLab rules cannot require two `changes` lists at once; they are merged into one".to_string(), "use one `changes([…])` per alternative"));
-                            }
-                        }
-                        changes.extend(paths.iter().cloned());
-                    }
-                    Atom::Changes(_, true) => {
-                        if let Some(at) = at {
-                            warnings.push(warning("PL5002", at, "GitLab rules cannot test that files did *not* change; `!changes(…)` is dropped".to_string(), "express the condition without `!changes(…)`"));
-                        }
-                    }
-                    Atom::Manual(false) if workflow => {
-                        if let Some(at) = at {
-                            warnings.push(warning("PL5002", at, "a pipeline's `on` cannot be `manual`; it is ignored".to_string(), "put `manual` in a job's `when`"));
-                        }
-                    }
-                    Atom::Manual(false) => rule.when = Some("manual"),
-                    _ => {}
-                }
-            }
-            if !changes.is_empty() {
-                rule.changes = Some(changes);
-            }
-            if rule.if_.is_none() && rule.changes.is_none() && rule.when.is_none() {
-                rule.when = Some(if workflow { "always" } else { "on_success" });
-            }
-            rule
-        })
+        .map(|clause| clause_rule(clause, workflow, widen))
         .collect()
+}
+
+/// One `rules:` entry: the AND of a clause's atoms.
+fn clause_rule(clause: &[Atom], workflow: bool, widen: &mut Widening) -> Rule {
+    for why in clause.iter().filter_map(unrepresentable) {
+        widen.refuse(why);
+    }
+    let exprs: Vec<String> = clause.iter().filter_map(gitlab_expression).collect();
+    let mut rule = Rule::default();
+    if !exprs.is_empty() {
+        rule.if_ = Some(exprs.join(" && "));
+    }
+    let mut changes: Vec<String> = Vec::new();
+    for atom in clause {
+        match atom {
+            Atom::Changes(paths, false) => {
+                if !changes.is_empty() {
+                    widen.report(
+                        "GitLab rules cannot require two `changes` lists at once; they are merged into one",
+                        "use one `changes([…])` per alternative",
+                    );
+                }
+                changes.extend(paths.iter().cloned());
+            }
+            Atom::Changes(_, true) => widen.report(
+                "GitLab rules cannot test that files did *not* change; `!changes(…)` is dropped",
+                "express the condition without `!changes(…)`",
+            ),
+            Atom::Manual(false) if workflow => widen.report(
+                "a pipeline's `on` cannot be `manual`; it is ignored",
+                "put `manual` in a job's `when`",
+            ),
+            Atom::Manual(false) => rule.when = Some("manual"),
+            _ => {}
+        }
+    }
+    if !changes.is_empty() {
+        rule.changes = Some(changes);
+    }
+    if rule.if_.is_none() && rule.changes.is_none() && rule.when.is_none() {
+        rule.when = Some(if workflow { "always" } else { "on_success" });
+    }
+    rule
 }

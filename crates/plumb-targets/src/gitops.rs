@@ -284,6 +284,17 @@ fn pipeline_files(
         .iter()
         .map(|s| (*s, path_component(&p.model.stages[*s].name)))
         .collect();
+    if flavor == Flavor::Flux {
+        let mut claims = crate::names::NameClaims::default();
+        for (s, stage_dir) in &stage_dirs {
+            let stage = &p.model.stages[*s];
+            let source = format!("stage `{}`", stage.name);
+            if let Some(clash) = claims.claim(stage_dir, source, stage.name_at, "Flux stage folder")
+            {
+                return Err(BuildError::Diagnostics(vec![clash]));
+            }
+        }
+    }
     for env in envs {
         let env_dir = path_component(env);
         let overlay = format!("apps/{dir}/overlays/{env_dir}");

@@ -180,6 +180,7 @@ pub fn jobs(
     warnings: &mut Vec<Diagnostic>,
 ) -> Vec<K8sJob> {
     let mut out = Vec::new();
+    let mut claims = crate::names::NameClaims::default();
     for p in plans {
         if !p.model.on.admits(event).possible() {
             continue;
@@ -192,6 +193,12 @@ pub fn jobs(
             warn_changes(&job.when, job.field("when").map(|f| f.key_at), warnings);
             warn_not_carried(job, warnings);
             for combo in matrix_combinations(job) {
+                let name = job_name(&p.model.name, &job.name, &combo);
+                let source = describe_job(&p.model.name, &job.name, &combo);
+                if let Some(clash) = claims.claim(&name, source, job.name_at, "Kubernetes Job") {
+                    warnings.push(clash);
+                    continue;
+                }
                 out.push(manifest(p, job, depth, &combo, config));
             }
         }
@@ -259,6 +266,16 @@ fn warn_not_carried(job: &JobModel, warnings: &mut Vec<Diagnostic>) {
         if let Some(f) = job.field(field) {
             warnings.push(not_carried(field, "Kubernetes", f.key_at, why));
         }
+    }
+}
+
+/// How a Job is named in a PL5003 message: "job `p.j`" with its matrix values.
+fn describe_job(pipeline: &str, job: &str, combo: &[(String, String)]) -> String {
+    let values: Vec<String> = combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if values.is_empty() {
+        format!("job `{pipeline}.{job}`")
+    } else {
+        format!("job `{pipeline}.{job}` ({})", values.join(", "))
     }
 }
 

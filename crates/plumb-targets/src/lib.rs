@@ -70,7 +70,9 @@ pub fn build(
 ) -> Result<Build, BuildError> {
     let plans: Vec<plan::PipelinePlan> = pipelines
         .iter()
-        .map(|(p, source)| plan::PipelinePlan::new(p, source.clone()))
+        // the one place a source path enters the output: escaped, so a file name
+        // cannot add a line (a YAML document, a job) to any generated file
+        .map(|(p, source)| plan::PipelinePlan::new(p, names::printable_path(source)))
         .collect();
     let mut warnings = Vec::new();
     let files = match options.target {
@@ -80,6 +82,14 @@ pub fn build(
     };
     warnings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     warnings.dedup();
+    // an error found while compiling (a name clash, a condition that cannot be written
+    // exactly for a job with secrets) means nothing is written
+    if warnings
+        .iter()
+        .any(|d| d.severity == plumb_diagnostics::Severity::Error)
+    {
+        return Err(BuildError::Diagnostics(warnings));
+    }
     Ok(Build { files, warnings })
 }
 

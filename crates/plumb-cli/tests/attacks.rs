@@ -1,0 +1,283 @@
+//! Attacks on `plumb build` and `plumb check`: what a hostile repository or a careless
+//! command line could make them destroy, write or print. Each test failed before the
+//! fix it guards.
+
+mod common;
+
+use common::{plumb_in, scratch};
+use std::path::Path;
+
+const PROGRAM: &str = r#"pipeline p {
+  stage s {
+    job a {
+      image = "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+      run   = ["true"]
+    }
+  }
+}
+"#;
+
+fn project(name: &str) -> std::path::PathBuf {
+    let dir = scratch(name);
+    std::fs::create_dir_all(dir.join("src")).expect("src");
+    std::fs::write(dir.join("src/p.plumb"), PROGRAM).expect("program");
+    dir
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Standard error with miette's line wrapping undone.
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr)
+        .split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn gitops_refuses_a_folder_it_did_not_write_and_touches_nothing() {
+    let dir = project("gitops-foreign");
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join(".git")).expect("git");
+    std::fs::write(repo.join(".git/HEAD"), "ref: refs/heads/main\n").expect("head");
+    std::fs::write(repo.join("notes.txt"), "mine\n").expect("notes");
+    let o = plumb_in(&dir, &["build", "src", "--target", "gitops", "-o", "repo"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("plumb did not write"), "{}", stderr(&o));
+    assert_eq!(listing(&repo), [".git", "notes.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(repo.join(".git/HEAD")).expect("head"),
+        "ref: refs/heads/main\n"
+    );
+    assert_eq!(listing(&dir), ["repo", "src"], "nothing left beside it");
+}
+
+#[test]
+fn gitops_refuses_to_replace_a_file() {
+    let dir = project("gitops-file");
+    std::fs::write(dir.join("out"), "precious\n").expect("file");
+    let o = plumb_in(&dir, &["build", "src", "--target", "gitops", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a folder"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out")).expect("file"),
+        "precious\n"
+    );
+    assert_eq!(listing(&dir), ["out", "src"]);
+}
+
+#[test]
+fn gitops_into_the_current_folder_is_refused_without_leftovers() {
+    let dir = project("gitops-dot");
+    let o = plumb_in(&dir, &["build", "src", "--target", "gitops", "-o", "."]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(listing(&dir), ["src"]);
+}
+
+#[test]
+fn gitops_replaces_only_what_it_wrote() {
+    let dir = project("gitops-own");
+    let out = dir.join("deploy/nested");
+    let o = plumb_in(
+        &dir,
+        &["build", "src", "--target", "gitops", "-o", "deploy/nested"],
+    );
+    assert!(
+        o.status.success(),
+        "missing parents are created: {}",
+        stderr(&o)
+    );
+    let marker = std::fs::read_to_string(out.join(".plumb-generated")).expect("marker");
+    assert!(marker.contains("README.md\n"), "{marker}");
+    // a second build replaces the folder it wrote
+    let o = plumb_in(
+        &dir,
+        &["build", "src", "--target", "gitops", "-o", "deploy/nested"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // once somebody adds a file, the folder is no longer Plumb's alone
+    std::fs::write(out.join("apps/extra.yaml"), "kind: ConfigMap\n").expect("extra");
+    let o = plumb_in(
+        &dir,
+        &["build", "src", "--target", "gitops", "-o", "deploy/nested"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("apps/extra.yaml"), "{}", stderr(&o));
+    assert!(out.join("apps/extra.yaml").exists());
+    assert_eq!(listing(&dir.join("deploy")), ["nested"]);
+}
+
+#[test]
+fn a_single_output_file_gets_its_folders_and_never_replaces_a_folder() {
+    let dir = project("gitlab-parents");
+    let o = plumb_in(
+        &dir,
+        &[
+            "build",
+            "src",
+            "--target",
+            "gitlab",
+            "-o",
+            "a/b/.gitlab-ci.yml",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.join("a/b/.gitlab-ci.yml").is_file());
+    std::fs::create_dir_all(dir.join("folder")).expect("folder");
+    std::fs::write(dir.join("folder/keep"), "x").expect("keep");
+    let o = plumb_in(
+        &dir,
+        &["build", "src", "--target", "gitlab", "-o", "folder"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(dir.join("folder/keep").is_file());
+}
+
+/// A file name with a newline must not add a document (a privileged Pod) or a job to the
+/// output through the `# generated by plumb from …` header.
+#[test]
+fn a_source_file_name_cannot_inject_yaml() {
+    let dir = scratch("newline-name");
+    let hostile = "x\n---\nkind: Pod\nmetadata: {name: evil}\n#.plumb";
+    std::fs::write(dir.join(hostile), PROGRAM).expect("program");
+    for target in ["gitlab", "k8s"] {
+        let o = plumb_in(&dir, &["build", hostile, "--target", target]);
+        assert!(o.status.success(), "{target}: {}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(!out.lines().any(|l| l.starts_with("kind: Pod")), "{out}");
+        assert!(!out.lines().any(|l| l == "---"), "{out}");
+        assert!(out.contains("x\\u{a}---\\u{a}kind: Pod"), "{out}");
+    }
+    let o = plumb_in(&dir, &["build", hostile, "--target", "gitops", "-o", "out"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let base = std::fs::read_to_string(dir.join("out/apps/p/base/p-a.yaml")).expect("job");
+    assert!(!base.lines().any(|l| l.starts_with("kind: Pod")), "{base}");
+    let readme = std::fs::read_to_string(dir.join("out/README.md")).expect("readme");
+    assert!(
+        !readme.lines().any(|l| l.starts_with("kind: Pod")),
+        "{readme}"
+    );
+}
+
+/// A condition GitLab rules cannot express exactly (here 2^7 alternatives) is widened to
+/// "always" only for jobs without secrets; a job holding one makes the build fail.
+#[test]
+fn a_secret_jobs_condition_is_never_widened() {
+    let factors: Vec<String> = (0..7)
+        .map(|i| format!("(branch == \"a{i}\" || changes([\"d{i}/**\"]))"))
+        .collect();
+    let when = factors.join(" && ");
+    let program = |env: &str| {
+        format!(
+            "secret t = ci_variable(\"DEPLOY_TOKEN\")\npipeline p {{\n  on = !merge_request\n  stage s {{\n    job deploy {{\n      image = \"alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000\"\n      when  = {when}\n      {env}\n      run   = [\"./deploy\"]\n    }}\n  }}\n}}\n"
+        )
+    };
+    let dir = scratch("widening");
+    std::fs::write(dir.join("secret.plumb"), program("env = { T = t }")).expect("write");
+    std::fs::write(dir.join("plain.plumb"), program("")).expect("write");
+    let o = plumb_in(
+        &dir,
+        &[
+            "build",
+            "secret.plumb",
+            "--target",
+            "gitlab",
+            "-o",
+            "out.yml",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("PL5002"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds secrets"), "{}", stderr(&o));
+    assert!(!dir.join("out.yml").exists(), "nothing is written");
+    let o = plumb_in(
+        &dir,
+        &[
+            "build",
+            "plain.plumb",
+            "--target",
+            "gitlab",
+            "-o",
+            "out.yml",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("PL5002"),
+        "still a warning: {}",
+        stderr(&o)
+    );
+}
+
+/// Names that normalise to one Kubernetes name are an error naming both, never a
+/// silent overwrite.
+#[test]
+fn names_that_normalise_to_one_are_refused() {
+    let image =
+        "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let cases = [
+        (
+            "jobs",
+            format!("pipeline p {{ stage s {{ job a_b {{ image = \"{image}\", run = [\"true\"] }} job a-b {{ image = \"{image}\", run = [\"true\"] }} }} }}"),
+            "k8s",
+        ),
+        (
+            "matrix",
+            format!("pipeline p {{ stage s {{ job j {{ image = \"{image}\", run = [\"true\"], matrix = {{ V = [\"a/b\", \"a.b\", \"a_b\"] }} }} }} }}"),
+            "k8s",
+        ),
+        (
+            "stages",
+            format!("pipeline p {{ stage s {{ job x {{ image = \"{image}\", run = [\"true\"] }} }} stage S {{ job y {{ image = \"{image}\", run = [\"true\"] }} }} }}"),
+            "gitops",
+        ),
+    ];
+    for (name, program, target) in cases {
+        let dir = scratch(&format!("clash-{name}"));
+        std::fs::write(dir.join("p.plumb"), program).expect("write");
+        std::fs::write(
+            dir.join("plumb.toml"),
+            "[targets.gitops]\nflavor = \"flux\"\n",
+        )
+        .expect("toml");
+        let o = plumb_in(&dir, &["build", "p.plumb", "--target", target, "-o", "out"]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains("PL5003"), "{name}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("would both be"),
+            "{name}: {}",
+            stderr(&o)
+        );
+        assert!(!dir.join("out").exists(), "{name}: nothing is written");
+    }
+}
+
+/// GitLab's expression lexer has no escapes: a branch name with `"` is written in
+/// single quotes, and one with both quotes is refused.
+#[test]
+fn expression_literals_are_written_as_gitlab_reads_them() {
+    let image =
+        "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let program = |branch: &str| {
+        format!("pipeline p {{ stage s {{ job j {{ image = \"{image}\", run = [\"true\"], when = branch == \"{branch}\" }} }} }}")
+    };
+    let dir = scratch("expression-literals");
+    std::fs::write(dir.join("ok.plumb"), program("it\\\"s")).expect("write");
+    std::fs::write(dir.join("bad.plumb"), program("it's \\\"x\\\"")).expect("write");
+    let o = plumb_in(&dir, &["build", "ok.plumb", "--target", "gitlab"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("$CI_COMMIT_BRANCH == 'it\"s'"), "{out}");
+    let o = plumb_in(&dir, &["build", "bad.plumb", "--target", "gitlab"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no escapes"), "{}", stderr(&o));
+}
