@@ -187,6 +187,10 @@ pub fn apply_config(diags: Vec<Diagnostic>, config: &Config) -> Vec<Diagnostic> 
         .into_iter()
         .filter_map(|mut d| {
             let code = d.code.to_string();
+            // a file that does not parse has not been checked: never silenced
+            if d.code == rules::pl0001_syntax_error::RULE.code {
+                return Some(d);
+            }
             if config.lint.allow.contains(&code) {
                 return None;
             }

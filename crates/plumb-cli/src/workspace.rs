@@ -38,6 +38,7 @@ impl Session {
         for p in paths {
             collect(p, &mut requested)?;
         }
+        let roots = roots(paths);
         if requested.is_empty() {
             return Err(CliError::NoFiles {
                 paths: paths
@@ -70,17 +71,22 @@ impl Session {
             for import in &plumb_db::item_tree(&db, file).imports {
                 let target =
                     plumb_db::normalize(&key.parent().unwrap_or(Path::new("/")).join(&import.path));
-                if !by_path.contains_key(&target) && target.is_file() {
-                    let shown = Path::new(&display)
-                        .parent()
-                        .unwrap_or(Path::new(""))
-                        .join(&import.path);
-                    queue.push((
-                        target,
-                        plumb_db::normalize(&shown).display().to_string(),
-                        false,
-                    ));
+                if by_path.contains_key(&target) || std::fs::symlink_metadata(&target).is_err() {
+                    continue; // loaded already, or missing: PL1006 says so
                 }
+                if let Some(why) = skip_reason(&target, &roots) {
+                    warn_skipped(&target, &why);
+                    continue;
+                }
+                let shown = Path::new(&display)
+                    .parent()
+                    .unwrap_or(Path::new(""))
+                    .join(&import.path);
+                queue.push((
+                    target,
+                    plumb_db::normalize(&shown).display().to_string(),
+                    false,
+                ));
             }
             by_path.insert(key, files.len());
             files.push(LoadedFile {
@@ -101,6 +107,53 @@ impl Session {
     pub fn text(&self, id: FileId) -> &str {
         self.files[id.0 as usize].file.text(&self.db)
     }
+}
+
+/// The folders whose files may be read through a symbolic link: each path asked for (a
+/// file's folder), resolved.
+fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
+    paths
+        .iter()
+        .filter_map(|p| {
+            let p = std::fs::canonicalize(p).ok()?;
+            Some(if p.is_dir() {
+                p
+            } else {
+                p.parent()?.to_path_buf()
+            })
+        })
+        .collect()
+}
+
+/// Why a file found by the walk or named by an import is not read, if it is not: a
+/// symbolic link that dangles or leads out of the checked folders (a `x.plumb` link to
+/// `~/.docker/config.json` would print its secrets in a syntax error), and anything
+/// that is not a regular file (a FIFO would hang the read).
+fn skip_reason(path: &Path, roots: &[PathBuf]) -> Option<String> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) => return Some(format!("cannot be read ({e})")),
+    };
+    if meta.file_type().is_symlink() {
+        let Ok(target) = std::fs::canonicalize(path) else {
+            return Some("is a dangling symbolic link".to_string());
+        };
+        if !roots.iter().any(|r| target.starts_with(r)) {
+            return Some(format!(
+                "is a symbolic link to `{}`, outside the checked folder",
+                target.display()
+            ));
+        }
+        if !target.is_file() {
+            return Some("is a symbolic link to something that is not a regular file".to_string());
+        }
+        return None;
+    }
+    (!meta.is_file()).then(|| "is not a regular file".to_string())
+}
+
+fn warn_skipped(path: &Path, why: &str) {
+    eprintln!("plumb: warning: skipped `{}`: it {why}", path.display());
 }
 
 /// The `*.plumb` files that paths name (files, or folders searched recursively), with
@@ -129,8 +182,15 @@ fn collect(path: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<(), CliError
         out.push((path.to_path_buf(), path.display().to_string()));
         return Ok(());
     }
+    if !meta.is_dir() {
+        return Err(CliError::Io {
+            path: path.display().to_string(),
+            message: "not a regular file or a folder".to_string(),
+        });
+    }
     let mut found = BTreeSet::new();
-    walk(path, &mut found, 0)?;
+    let roots = roots(std::slice::from_ref(&path.to_path_buf()));
+    walk(path, &roots, &mut found, 0)?;
     out.extend(found.into_iter().map(|p| {
         let shown = p.display().to_string();
         (p, shown)
@@ -138,7 +198,12 @@ fn collect(path: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<(), CliError
     Ok(())
 }
 
-fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, depth: usize) -> Result<(), CliError> {
+fn walk(
+    dir: &Path,
+    roots: &[PathBuf],
+    found: &mut BTreeSet<PathBuf>,
+    depth: usize,
+) -> Result<(), CliError> {
     if depth > 64 || found.len() > MAX_FILES {
         return Ok(());
     }
@@ -154,10 +219,16 @@ fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, depth: usize) -> Result<(), C
         };
         if kind.is_dir() {
             if !name.starts_with('.') && name != "target" && name != "node_modules" {
-                walk(&path, found, depth + 1)?;
+                walk(&path, roots, found, depth + 1)?;
             }
         } else if name.ends_with(".plumb") {
-            found.insert(path);
+            // linked folders are not followed; linked and special files are checked
+            match skip_reason(&path, roots) {
+                None => {
+                    found.insert(path);
+                }
+                Some(why) => warn_skipped(&path, &why),
+            }
         }
     }
     Ok(())

@@ -281,3 +281,157 @@ fn expression_literals_are_written_as_gitlab_reads_them() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("no escapes"), "{}", stderr(&o));
 }
+
+/// The walk reads only regular files inside the checked folder: a `*.plumb` link to a
+/// credentials file outside it, a dangling link and a FIFO are skipped with a warning.
+#[test]
+fn the_walk_stays_inside_the_tree_and_reads_only_regular_files() {
+    let dir = scratch("walk");
+    let outside = dir.join("home");
+    std::fs::create_dir_all(&outside).expect("home");
+    std::fs::write(
+        outside.join("config.json"),
+        "{\"auths\": {\"r\": {\"auth\": \"c2VjcmV0LWF1dGg=\"}}}\n",
+    )
+    .expect("config");
+    let tree = dir.join("repo");
+    std::fs::create_dir_all(&tree).expect("repo");
+    std::fs::write(tree.join("p.plumb"), PROGRAM).expect("program");
+    std::os::unix::fs::symlink(outside.join("config.json"), tree.join("evil.plumb")).expect("link");
+    std::os::unix::fs::symlink(tree.join("gone"), tree.join("dangling.plumb")).expect("link");
+    let fifo = tree.join("pipe.plumb");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    std::fs::write(tree.join("imports.plumb"), "import \"evil.plumb\"\n").expect("import");
+    let o = std::process::Command::new("timeout")
+        .args([
+            "20",
+            env!("CARGO_BIN_EXE_plumb"),
+            "check",
+            "repo",
+            "--format",
+            "json",
+        ])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(124), "hung on the FIFO");
+    assert!(
+        !out.contains("c2VjcmV0") && !err.contains("c2VjcmV0"),
+        "{out}{err}"
+    );
+    for name in ["evil.plumb", "dangling.plumb", "pipe.plumb"] {
+        assert!(err.contains(name), "no warning about {name}: {err}");
+    }
+    assert_ne!(o.status.code(), Some(2), "{err}");
+}
+
+/// A file that does not parse has not been checked: PL0001 cannot be allowed, lowered
+/// or suppressed by a comment.
+#[test]
+fn a_syntax_error_cannot_be_silenced() {
+    let dir = scratch("pl0001");
+    std::fs::write(dir.join("p.plumb"), "# plumb-allow: PL0001\npipeline {\n").expect("write");
+    let o = plumb_in(&dir, &["check", "p.plumb", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("PL0001"));
+    for list in ["allow", "warn"] {
+        std::fs::write(
+            dir.join("plumb.toml"),
+            format!("[lint]\n{list} = [\"PL0001\"]\n"),
+        )
+        .expect("toml");
+        let o = plumb_in(&dir, &["check", "p.plumb"]);
+        assert_eq!(o.status.code(), Some(2), "{list}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("cannot be turned off"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+/// Names that end up in Kubernetes objects are validated where they are written.
+#[test]
+fn kubernetes_names_are_validated_at_the_source() {
+    let dir = scratch("k8s-names");
+    for (toml, bad) in [
+        ("[targets.k8s]\nnamespace = \"Prod Env\"\n", "Prod Env"),
+        ("[targets.k8s]\nsecret_name = \"../x\"\n", "../x"),
+        (
+            "[targets.gitops]\nenvironments = [\"prod\", \"PROD\"]\n",
+            "PROD",
+        ),
+    ] {
+        std::fs::write(dir.join("plumb.toml"), toml).expect("toml");
+        std::fs::write(dir.join("p.plumb"), PROGRAM).expect("program");
+        let o = plumb_in(&dir, &["check", "p.plumb"]);
+        assert_eq!(o.status.code(), Some(2), "{toml}: {}", stderr(&o));
+        assert!(stderr(&o).contains(bad), "{}", stderr(&o));
+    }
+    std::fs::remove_file(dir.join("plumb.toml")).expect("rm");
+    for decl in [
+        "ci_variable(\"A B\")",
+        "k8s_secret(\"../x: y\", \"key\")",
+        "k8s_secret(\"db\", \"a/b\")",
+    ] {
+        let program = format!("secret s = {decl}\n{PROGRAM}");
+        std::fs::write(dir.join("p.plumb"), program).expect("program");
+        let o = plumb_in(&dir, &["check", "p.plumb", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(1), "{decl}");
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.contains("PL1003") && out.contains("cannot be used here"),
+            "{decl}: {out}"
+        );
+    }
+}
+
+/// Lets that double a value thirty times describe gigabytes: check and build report
+/// PL1014 instead of running out of memory.
+#[test]
+fn exponential_lets_are_bounded() {
+    let dir = scratch("exponential");
+    let mut strings = String::from("let s0 = \"xxxxxxxxxxxxxxxx\"\n");
+    let mut lists = String::from("let l0 = [\"x\"]\n");
+    let mut conds = String::from("let c0 = branch == \"main\"\n");
+    for i in 1..=30 {
+        strings.push_str(&format!("let s{i} = \"${{s{}}}${{s{}}}\"\n", i - 1, i - 1));
+        lists.push_str(&format!("let l{i} = [l{}, l{}]\n", i - 1, i - 1));
+        conds.push_str(&format!("let c{i} = c{} && c{}\n", i - 1, i - 1));
+    }
+    for (name, lets, use_) in [
+        ("strings", &strings, "run = [\"echo ${s30}\"]"),
+        ("lists", &lists, "run = [\"true\"], tags = l30"),
+        ("conds", &conds, "run = [\"true\"], when = c30"),
+    ] {
+        let program = format!(
+            "{lets}\npipeline p {{ stage s {{ job j {{ image = \"alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000\", {use_} }} }} }}\n"
+        );
+        std::fs::write(dir.join(format!("{name}.plumb")), program).expect("write");
+        for args in [
+            vec!["check", "--format", "json"],
+            vec!["build", "--target", "gitlab"],
+        ] {
+            let file = format!("{name}.plumb");
+            let mut argv = args.clone();
+            argv.insert(1, &file);
+            let o = std::process::Command::new("timeout")
+                .arg("60")
+                .arg(env!("CARGO_BIN_EXE_plumb"))
+                .args(&argv)
+                .current_dir(&dir)
+                .output()
+                .expect("run");
+            assert_eq!(o.status.code(), Some(1), "{name} {args:?}: {}", stderr(&o));
+            let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+            assert!(all.contains("PL1014"), "{name} {args:?}: {all}");
+        }
+    }
+}

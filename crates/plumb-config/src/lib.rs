@@ -97,6 +97,19 @@ impl Config {
             ("warn", &config.lint.warn),
             ("allow", &config.lint.allow),
         ];
+        if let Some(code) = config
+            .lint
+            .allow
+            .iter()
+            .chain(&config.lint.warn)
+            .find(|c| c.as_str() == "PL0001")
+        {
+            return Err(ConfigError {
+                message: "PL0001 (syntax error) cannot be turned off or lowered: a file that does not parse has not been checked".to_string(),
+                span: find_span(text, code),
+            });
+        }
+        config.check_names(text)?;
         for (list, codes) in lists {
             for code in codes.iter() {
                 if !known_code(code) {
@@ -122,9 +135,42 @@ impl Config {
         Ok(config)
     }
 
+    /// Names that become Kubernetes object names must be DNS labels.
+    fn check_names(&self, text: &str) -> Result<(), ConfigError> {
+        let mut names: Vec<(&str, &str)> = Vec::new();
+        if let Some(ns) = &self.targets.k8s.namespace {
+            names.push(("targets.k8s.namespace", ns));
+        }
+        if let Some(secret) = &self.targets.k8s.secret_name {
+            names.push(("targets.k8s.secret_name", secret));
+        }
+        for env in self.targets.gitops.environments.iter().flatten() {
+            names.push(("targets.gitops.environments", env));
+        }
+        for (key, name) in names {
+            if !is_dns_label(name) {
+                return Err(ConfigError {
+                    message: format!("`{name}` in `{key}` is not a valid Kubernetes name: use lowercase letters, digits and `-` (not at either end), at most 63 characters"),
+                    span: find_span(text, &format!("\"{name}\"")).map(|r| r.start + 1..r.end - 1),
+                });
+            }
+        }
+        Ok(())
+    }
+
     pub fn default_branch(&self) -> &str {
         self.targets.k8s.default_branch.as_deref().unwrap_or("main")
     }
+}
+
+/// A DNS-1123 label: lowercase letters, digits and `-`, not at either end, at most 63.
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }
 
 fn find_span(text: &str, needle: &str) -> Option<Range<usize>> {

@@ -13,4 +13,5 @@ pub const RECURSIVE_LET: &str = "PL1009";
 pub const SHADOWED: &str = "PL1010";
 pub const MATRIX_TOO_LARGE: &str = "PL1011";
 pub const IMPORT_TOO_DEEP: &str = "PL1012";
+pub const VALUE_TOO_LARGE: &str = "PL1014";
 pub const SECRET_MISUSE: &str = "PL4002";

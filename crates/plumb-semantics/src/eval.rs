@@ -304,8 +304,34 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Evaluates an expression.
+    /// Evaluates an expression. A value over [`MAX_VALUE_WEIGHT`] is reported (PL1014)
+    /// and becomes unknown, so lets that double a value cannot exhaust memory.
     pub fn eval(&mut self, expr: &'a Expr, ctx: Ctx<'_, 'a>) -> Value {
+        let v = self.eval_unbounded(expr, ctx);
+        let compound = matches!(
+            v.kind,
+            ValueKind::Str(_) | ValueKind::List(_) | ValueKind::Map(_) | ValueKind::Cond(_)
+        );
+        if compound && weight(&v, MAX_VALUE_WEIGHT) > MAX_VALUE_WEIGHT {
+            return self.too_large(v.origin);
+        }
+        v
+    }
+
+    fn too_large(&mut self, origin: FileRange) -> Value {
+        self.error(
+            codes::VALUE_TOO_LARGE,
+            origin,
+            "this value is larger than 1 MiB once evaluated".to_string(),
+        )
+        .help = Some(
+            "lets that repeat other lets grow exponentially; build large text in the script instead"
+                .to_string(),
+        );
+        Value::unknown(origin)
+    }
+
+    fn eval_unbounded(&mut self, expr: &'a Expr, ctx: Ctx<'_, 'a>) -> Value {
         let origin = ctx.at(expr.range);
         let kind = match &expr.kind {
             ExprKind::Str(s) => return self.eval_string(&s.segments, origin, ctx),
@@ -315,7 +341,17 @@ impl<'a> Evaluator<'a> {
             ExprKind::Bool(b) => ValueKind::Bool(*b),
             ExprKind::Name(name) => return self.eval_name(name, ctx),
             ExprKind::List(items) => {
-                ValueKind::List(items.iter().map(|e| self.eval(e, ctx)).collect())
+                let mut out = Vec::with_capacity(items.len());
+                let mut total = 0;
+                for e in items {
+                    let v = self.eval(e, ctx);
+                    total += weight(&v, MAX_VALUE_WEIGHT);
+                    if total > MAX_VALUE_WEIGHT {
+                        return self.too_large(origin);
+                    }
+                    out.push(v);
+                }
+                ValueKind::List(out)
             }
             ExprKind::Record(fields) => ValueKind::Map(self.eval_record(fields, ctx)),
             ExprKind::Member(base, name) => return self.eval_member(base, name, ctx),
@@ -362,6 +398,9 @@ impl<'a> Evaluator<'a> {
         let mut out = String::new();
         let mut unknown = false;
         for seg in segments {
+            if out.len() > MAX_VALUE_WEIGHT {
+                return self.too_large(origin);
+            }
             match seg {
                 Segment::Text(t, _) => out.push_str(t),
                 Segment::Interp(e, range) => {
@@ -556,7 +595,7 @@ impl<'a> Evaluator<'a> {
             );
             return;
         }
-        for a in &s.args {
+        for (index, a) in s.args.iter().enumerate() {
             let ok = matches!(&a.value.kind, ExprKind::Str(lit) if lit.as_plain().is_some_and(|t| !t.is_empty()));
             if !ok {
                 self.error(
@@ -565,6 +604,19 @@ impl<'a> Evaluator<'a> {
                     format!("the arguments of `{}` must be non-empty string literals", s.source.text),
                 )
                 .help = Some("a secret's location is fixed when the pipeline is compiled: write it as a plain \"…\" string".to_string());
+                continue;
+            }
+            let ExprKind::Str(lit) = &a.value.kind else {
+                continue;
+            };
+            let text = lit.as_plain().unwrap_or_default();
+            if let Some(why) = bad_secret_argument(&s.source.text, index, &text) {
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    FileRange { file, range: a.value.range },
+                    format!("`{text}` cannot be used here: {why}"),
+                )
+                .help = Some("a secret's name becomes a variable name and a Kubernetes Secret key or name; write it with the characters those allow".to_string());
             }
         }
     }
@@ -988,4 +1040,83 @@ fn type_help(ty: &Ty) -> Option<&'static str> {
         Ty::Map(_) => "write a map in braces: { NAME = \"value\" }",
         _ => return None,
     })
+}
+
+/// Why argument `index` of a secret source cannot be carried to GitLab and Kubernetes,
+/// if so: a CI/CD variable name is `[A-Za-z0-9_]+` (it is also the key read from a
+/// Kubernetes Secret), a Secret's name is a DNS subdomain, a Secret key `[-._A-Za-z0-9]+`.
+fn bad_secret_argument(source: &str, index: usize, text: &str) -> Option<&'static str> {
+    let key_chars = |t: &str| {
+        t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+    };
+    match (source, index) {
+        ("ci_variable", 0) if !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            Some("a CI/CD variable name has only letters, digits and `_`")
+        }
+        ("k8s_secret", 0) if text.len() > 253 || !text.split('.').all(is_dns_label) => Some(
+            "a Kubernetes Secret's name is a DNS subdomain: lowercase letters, digits, `-` and `.`",
+        ),
+        ("k8s_secret", 1) if text.len() > 253 || !key_chars(text) => {
+            Some("a Kubernetes Secret key has only letters, digits, `-`, `_` and `.`")
+        }
+        _ => None,
+    }
+}
+
+/// A DNS-1123 label: lowercase letters, digits and `-`, not at either end, at most 63.
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// The most a value may weigh: string bytes, plus one per list item, record entry and
+/// condition node.
+pub const MAX_VALUE_WEIGHT: usize = 1 << 20;
+
+/// A value's weight, counted up to a little past `budget` (then it stops).
+pub fn weight(v: &Value, budget: usize) -> usize {
+    match &v.kind {
+        ValueKind::Str(s) => s.len() + 1,
+        ValueKind::List(items) => {
+            let mut total = 1;
+            for i in items {
+                total += weight(i, budget);
+                if total > budget {
+                    break;
+                }
+            }
+            total
+        }
+        ValueKind::Map(entries) => {
+            let mut total = 1;
+            for e in entries {
+                total += e.key.len() + weight(&e.value, budget);
+                if total > budget {
+                    break;
+                }
+            }
+            total
+        }
+        ValueKind::Cond(c) => cond_weight(c, budget),
+        _ => 1,
+    }
+}
+
+fn cond_weight(c: &Cond, budget: usize) -> usize {
+    match c {
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            let left = cond_weight(a, budget);
+            if left > budget {
+                return left;
+            }
+            1 + left + cond_weight(b, budget)
+        }
+        Cond::Not(a) => 1 + cond_weight(a, budget),
+        _ => 1,
+    }
 }
