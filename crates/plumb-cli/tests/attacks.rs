@@ -435,3 +435,69 @@ fn exponential_lets_are_bounded() {
         }
     }
 }
+
+fn timed_plumb(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("timeout")
+        .arg("60")
+        .arg(env!("CARGO_BIN_EXE_plumb"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run")
+}
+
+/// `extends` fan-out and `!reference` doubling describe exponential work in a few
+/// hundred bytes: the import finishes at once, within memory.
+#[test]
+fn import_fan_out_is_bounded() {
+    let dir = scratch("import-fan-out");
+    let mut extends = String::from(".t30:\n  script: [\"true\"]\n");
+    let mut references = String::from(".r0:\n  script: [\"echo hi\"]\n");
+    for i in 0..30 {
+        extends.push_str(&format!(".t{i}:\n  extends: [.t{}, .t{}]\n", i + 1, i + 1));
+        references.push_str(&format!(
+            ".r{}:\n  script:\n    - !reference [.r{i}, script]\n    - !reference [.r{i}, script]\n",
+            i + 1
+        ));
+    }
+    extends.push_str("job:\n  extends: .t0\n");
+    references.push_str("job:\n  script: !reference [.r30, script]\n");
+    std::fs::write(dir.join("extends.yml"), extends).expect("write");
+    std::fs::write(dir.join("references.yml"), references).expect("write");
+    for file in ["extends.yml", "references.yml"] {
+        let o = timed_plumb(&dir, &["import", file, "-o", "out.plumb"]);
+        assert_ne!(o.status.code(), Some(124), "{file}: timed out");
+        assert!(
+            matches!(o.status.code(), Some(0 | 2)),
+            "{file}: {:?} {}",
+            o.status.code(),
+            stderr(&o)
+        );
+    }
+}
+
+/// `include: local` names a file of the repository: one that climbs out is not read.
+#[test]
+fn import_does_not_read_outside_the_repository() {
+    let dir = scratch("import-outside");
+    std::fs::create_dir_all(dir.join("repo")).expect("repo");
+    std::fs::write(
+        dir.join("secret.yml"),
+        "leak:\n  script: [\"echo TOPSECRET\"]\n",
+    )
+    .expect("secret");
+    std::fs::write(
+        dir.join("repo/.gitlab-ci.yml"),
+        "include:\n  - local: ../secret.yml\njob:\n  script: [\"true\"]\n",
+    )
+    .expect("ci");
+    let o = timed_plumb(&dir.join("repo"), &["import", ".gitlab-ci.yml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains("TOPSECRET"), "{out}");
+    assert!(
+        stderr(&o).contains("leaves the repository"),
+        "{}",
+        stderr(&o)
+    );
+}

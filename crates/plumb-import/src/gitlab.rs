@@ -3,6 +3,7 @@
 
 use crate::yaml::{self, Entry, Kind, Node};
 use crate::Warning;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Top-level keys that are not jobs.
@@ -82,12 +83,15 @@ pub fn load(
     let mut sources = vec![(path.to_path_buf(), text.to_string())];
     let root = read_document(text, 0, warnings)?;
     let root = with_includes(root, &mut sources, 0, files, warnings, 0)?;
-    let root = resolve_references(&root, &root, warnings, 0);
+    let mut budget = MAX_RESOLVED_NODES;
+    let root = resolve_references(&root, &root, warnings, 0, &mut budget);
     let stages = match root.get("stages") {
         Some(s) => s.strings(),
         None => ["build", "test", "deploy"].map(String::from).to_vec(),
     };
     let default = defaults(&root);
+    // each hidden job's `extends` chain is merged once, however many jobs extend it
+    let mut extended_parents: HashMap<String, Node> = HashMap::new();
     let mut jobs = Vec::new();
     let mut hidden = Vec::new();
     for e in root.entries() {
@@ -107,7 +111,7 @@ pub fn load(
             }
             continue;
         }
-        let extended = extend(&root, &e.key, &e.value, warnings, 0);
+        let extended = extend(&root, &e.key, &e.value, &mut extended_parents, warnings, 0);
         let job = Job {
             name: e.key.clone(),
             line: e.key_line,
@@ -281,6 +285,18 @@ fn local_include(item: &Node, path: &Path, warnings: &mut Vec<Warning>) -> Optio
         ));
         return None;
     }
+    // paths are relative to the repository: one that climbs out of it is not read
+    if Path::new(&target)
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        warnings.push(Warning::at(
+            file,
+            item.line,
+            format!("`include: local` `{target}` leaves the repository: not read"),
+        ));
+        return None;
+    }
     let base = path.parent().unwrap_or(Path::new(""));
     Some(base.join(target.trim_start_matches('/')))
 }
@@ -307,13 +323,33 @@ pub fn deep_merge(base: &Node, over: &Node) -> Node {
 
 /// Replaces every `!reference [job, key, …]` with what it points at (nested script
 /// lists are flattened later, as GitLab does).
-fn resolve_references(node: &Node, root: &Node, warnings: &mut Vec<Warning>, depth: usize) -> Node {
+fn resolve_references(
+    node: &Node,
+    root: &Node,
+    warnings: &mut Vec<Warning>,
+    depth: usize,
+    budget: &mut usize,
+) -> Node {
+    if *budget == 0 {
+        return Node {
+            kind: Kind::Null,
+            ..node.clone()
+        };
+    }
+    *budget -= 1;
+    if *budget == 0 {
+        warnings.push(Warning::at(
+            node.file,
+            node.line,
+            format!("`!reference` tags expand to more than {MAX_RESOLVED_NODES} values: the rest is left empty"),
+        ));
+    }
     match &node.kind {
         Kind::Reference(path) => {
             let target = path.iter().try_fold(root, |n, key| n.get(key));
             match target {
                 Some(found) if depth < MAX_DEPTH => {
-                    let mut resolved = resolve_references(found, root, warnings, depth + 1);
+                    let mut resolved = resolve_references(found, root, warnings, depth + 1, budget);
                     resolved.line = node.line;
                     resolved.end_line = node.end_line;
                     resolved
@@ -338,7 +374,7 @@ fn resolve_references(node: &Node, root: &Node, warnings: &mut Vec<Warning>, dep
             kind: Kind::Seq(
                 items
                     .iter()
-                    .map(|i| resolve_references(i, root, warnings, depth))
+                    .map(|i| resolve_references(i, root, warnings, depth, budget))
                     .collect(),
             ),
             ..node.clone()
@@ -348,7 +384,7 @@ fn resolve_references(node: &Node, root: &Node, warnings: &mut Vec<Warning>, dep
                 entries
                     .iter()
                     .map(|e| Entry {
-                        value: resolve_references(&e.value, root, warnings, depth),
+                        value: resolve_references(&e.value, root, warnings, depth, budget),
                         ..e.clone()
                     })
                     .collect(),
@@ -359,18 +395,36 @@ fn resolve_references(node: &Node, root: &Node, warnings: &mut Vec<Warning>, dep
     }
 }
 
+/// How many values `!reference` resolution may produce (an exponential fan-out of
+/// references to references is cut there, with a warning).
+const MAX_RESOLVED_NODES: usize = 2_000_000;
+
 /// The names a job `extends`, in order.
 pub fn extends_of(job: &Node) -> Vec<String> {
     job.get("extends").map(Node::strings).unwrap_or_default()
 }
 
 /// A job with its `extends` chain merged in (parents first, the job last).
-fn extend(root: &Node, name: &str, job: &Node, warnings: &mut Vec<Warning>, depth: usize) -> Node {
+fn extend(
+    root: &Node,
+    name: &str,
+    job: &Node,
+    memo: &mut HashMap<String, Node>,
+    warnings: &mut Vec<Warning>,
+    depth: usize,
+) -> Node {
     let mut merged = Node::map(Vec::new(), job.line, job.file);
     for parent in extends_of(job) {
         match root.get(&parent) {
             Some(p) if depth < MAX_DEPTH && p.is_map() => {
-                let p = extend(root, &parent, p, warnings, depth + 1);
+                let p = match memo.get(&parent) {
+                    Some(done) => done.clone(),
+                    None => {
+                        let done = extend(root, &parent, p, memo, warnings, depth + 1);
+                        memo.insert(parent.clone(), done.clone());
+                        done
+                    }
+                };
                 merged = deep_merge(&merged, &p);
             }
             Some(_) if depth >= MAX_DEPTH => warnings.push(Warning::at(
