@@ -6,7 +6,7 @@
 //! job log, passed as a command-line argument, or written into an artifact.
 
 use crate::shell::{self, Command, VarRef};
-use crate::JobCx;
+use crate::{JobCx, ScannedScript};
 use plumb_diagnostics::{FileRange, TextRange};
 use std::collections::HashMap;
 
@@ -166,22 +166,34 @@ struct Flow {
 }
 
 impl Flow {
-    fn of(v: &VarRef, source: Source) -> Flow {
+    fn new(var: &str, source: &Source, start: usize, end: usize) -> Flow {
         Flow {
-            var: v.name.clone(),
-            source,
-            start: v.start,
-            end: v.end,
+            var: var.to_string(),
+            source: source.clone(),
+            start,
+            end,
             literal: false,
+        }
+    }
+    /// The secret in expansion `v`, reported at `v`.
+    fn of(v: &VarRef, source: &Source) -> Flow {
+        Flow::new(&v.name, source, v.start, v.end)
+    }
+    /// The same secret, reported at `w` instead.
+    fn at(self, w: &shell::Word) -> Flow {
+        Flow {
+            start: w.start,
+            end: w.end,
+            ..self
         }
     }
 }
 
-/// What the scan of one job collects.
+/// What the scan of one job collects, and where the script being scanned was written.
 struct Scan<'s> {
-    findings: Vec<ScriptFinding>,
-    xtrace_reported: bool,
-    artifacts: Vec<String>,
+    findings: &'s mut Vec<ScriptFinding>,
+    xtrace_reported: &'s mut bool,
+    artifacts: &'s [String],
     locate: Locator<'s>,
 }
 
@@ -212,40 +224,39 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
         .collect();
     let mut findings = Vec::new();
     let mut xtrace_reported = false;
-    for (script, origin) in cx.job.script() {
+    for script in cx.scripts() {
         let mut scan = Scan {
-            findings: std::mem::take(&mut findings),
-            xtrace_reported,
-            artifacts: artifacts.clone(),
-            locate: Locator::new(cx.sources, script, origin),
+            findings: &mut findings,
+            xtrace_reported: &mut xtrace_reported,
+            artifacts: &artifacts,
+            locate: Locator::new(cx.sources, script.text, script.origin),
         };
         scan_script(script, &mut taint, &mut scan);
-        findings = scan.findings;
-        xtrace_reported = scan.xtrace_reported;
     }
     findings
 }
 
-fn scan_script(script: &str, taint: &mut Taint, scan: &mut Scan) {
+fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
     // the secret flowing out of the previous command into a pipe
     let mut pipe: Option<Flow> = None;
-    for cmd in shell::scan(script) {
+    for cmd in &script.commands {
         let incoming = if cmd.piped_in { pipe.take() } else { None };
         pipe = None;
-        propagate_assignments(&cmd, taint);
-        propagate_read(&cmd, incoming.as_ref(), taint);
-        indirect_expansions(&cmd, taint, scan);
-        let Some(name) = cmd.name().map(str::to_string) else {
+        propagate_assignments(cmd, taint);
+        propagate_read(cmd, incoming.as_ref(), taint);
+        indirect_expansions(cmd, taint, scan);
+        let Some(name) = cmd.name_word() else {
             continue;
         };
-        xtrace(&cmd, &name, script, taint, scan);
-        unfollowed(&cmd, &name, incoming.as_ref(), taint, scan);
-        if let Some(flow) = tainted_output(&cmd, &name, incoming, taint) {
-            pipe = route_output(&cmd, &name, flow, scan);
+        let name = name.text.as_str();
+        xtrace(cmd, name, script.text, taint, scan);
+        unfollowed(cmd, name, incoming.as_ref(), taint, scan);
+        if let Some(flow) = tainted_output(cmd, name, incoming, taint) {
+            pipe = route_output(cmd, name, flow, scan);
         } else if cmd.piped_out {
-            pipe = quoted_heredoc(&cmd, taint);
+            pipe = quoted_heredoc(cmd, taint);
         }
-        arguments(&cmd, &name, taint, scan);
+        arguments(cmd, name, taint, scan);
     }
 }
 
@@ -259,27 +270,18 @@ fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Sca
         n if SHELLS.contains(&n) => args.iter().any(|a| is_xtrace_flag(&a.text)),
         _ => false,
     };
-    if !on || scan.xtrace_reported {
+    if !on || *scan.xtrace_reported {
         return;
     }
-    let Some((var, source)) = taint.any_bound() else {
+    let (Some((var, source)), Some(word)) = (taint.any_bound(), cmd.name_word()) else {
         return;
     };
-    scan.xtrace_reported = true;
-    let word = &cmd.words[cmd.name_index().unwrap_or(0)];
+    *scan.xtrace_reported = true;
     let end = args.iter().find(|a| flag(a)).map_or(word.end, |a| a.end);
-    let flow = Flow {
-        var: var.clone(),
-        source: source.clone(),
-        start: word.start,
-        end,
-        literal: false,
-    };
+    let command = script[word.start..end].to_string();
     scan.push(
-        Leak::Xtrace {
-            command: script[word.start..end].to_string(),
-        },
-        &flow,
+        Leak::Xtrace { command },
+        &Flow::new(var, source, word.start, end),
     );
 }
 
@@ -288,20 +290,12 @@ fn indirect_expansions(cmd: &Command, taint: &Taint, scan: &mut Scan) {
     let Some((var, source)) = taint.any_bound() else {
         return;
     };
-    let indirect = all_vars(cmd).find(|v| v.indirect);
-    if let Some(v) = indirect {
-        let flow = Flow {
-            var: var.clone(),
-            source: source.clone(),
-            start: v.start,
-            end: v.end,
-            literal: false,
-        };
+    if let Some(v) = all_vars(cmd).find(|v| v.indirect) {
         scan.push(
             Leak::Unfollowed {
                 command: format!("${{!{}}}", v.name),
             },
-            &flow,
+            &Flow::new(var, source, v.start, v.end),
         );
     }
 }
@@ -317,33 +311,35 @@ fn all_vars(cmd: &Command) -> impl Iterator<Item = &VarRef> {
         .chain(cmd.heredoc_vars.iter())
 }
 
-/// A secret handed to a command that runs text as a script or as arguments it builds
-/// itself (`eval`, `sh -c`, `trap`, `xargs`, a shell reading a pipe or a here-doc): the
-/// scanner cannot follow it there, so it counts as printed.
-fn unfollowed(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &Taint, scan: &mut Scan) {
+/// The arguments a command runs as shell text: all of `eval` and `trap`, what follows
+/// `-c` for a shell or `su`.
+fn script_arguments<'c>(cmd: &'c Command, name: &str) -> &'c [shell::Word] {
     let args = cmd.args();
-    let script_args: &[shell::Word] = match name {
+    match name {
         "eval" | "trap" => args,
         "su" => after_flag(args, "-c"),
         n if SHELLS.contains(&n) => after_flag(args, "-c"),
         _ => &[],
-    };
+    }
+}
+
+/// A secret handed to a command that runs text as a script or as arguments it builds
+/// itself (`eval`, `sh -c`, `trap`, `xargs`, a shell reading a pipe or a here-doc): the
+/// scanner cannot follow it there, so it counts as printed.
+fn unfollowed(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &Taint, scan: &mut Scan) {
+    let script_args = script_arguments(cmd, name);
     let runs_stdin = SHELLS.contains(&name) && script_args.is_empty() || name == "xargs";
     let flow = script_args
         .iter()
         .find_map(|w| {
             if let Some((v, s)) = taint.first(w.vars.iter()) {
-                return Some(Flow::of(v, s));
+                return Some(Flow::of(v, &s));
             }
             // single-quoted: the inner shell expands what the outer one left alone
             let inner = shell::expansions(&w.text);
-            taint.first(inner.iter()).map(|(v, s)| Flow {
-                var: v.name.clone(),
-                source: s,
-                start: w.start,
-                end: w.end,
-                literal: false,
-            })
+            taint
+                .first(inner.iter())
+                .map(|(v, s)| Flow::new(&v.name, &s, w.start, w.end))
         })
         .or_else(|| {
             runs_stdin
@@ -371,43 +367,26 @@ fn after_flag<'w>(args: &'w [shell::Word], flag: &str) -> &'w [shell::Word] {
 /// A secret reaching a shell (or `xargs`) on its standard input: through the pipe, a
 /// here-string, or a here-doc (whose `$VAR`s the shell itself expands, quoted or not).
 fn shell_input(cmd: &Command, incoming: Option<&Flow>, taint: &Taint) -> Option<Flow> {
+    let word = cmd.name_word()?;
     if let Some(f) = incoming {
-        let word = &cmd.words[cmd.name_index().unwrap_or(0)];
-        return Some(Flow {
-            var: f.var.clone(),
-            source: f.source.clone(),
-            start: word.start,
-            end: word.end,
-            literal: false,
-        });
+        return Some(Flow::new(&f.var, &f.source, word.start, word.end));
     }
-    let here = cmd.here_string.iter().flat_map(|w| w.vars.iter());
-    if let Some((v, s)) = taint.first(here.chain(cmd.heredoc_vars.iter())) {
-        return Some(Flow::of(v, s));
+    if let Some((v, s)) = taint.first(cmd.stdin_vars()) {
+        return Some(Flow::of(v, &s));
     }
     let body = shell::expansions(&cmd.heredoc_text);
     let (v, s) = taint.first(body.iter())?;
-    let word = &cmd.words[cmd.name_index().unwrap_or(0)];
-    Some(Flow {
-        var: v.name.clone(),
-        source: s,
-        start: word.start,
-        end: word.end,
-        literal: false,
-    })
+    Some(Flow::new(&v.name, &s, word.start, word.end))
 }
 
 /// `cat <<'EOF' | sh`: the here-doc's `$VAR`s are passed on as text, for a shell to expand.
 fn quoted_heredoc(cmd: &Command, taint: &Taint) -> Option<Flow> {
     let body = shell::expansions(&cmd.heredoc_text);
     let (v, source) = taint.first(body.iter())?;
-    let w = &cmd.words[cmd.name_index()?];
+    let w = cmd.name_word()?;
     Some(Flow {
-        var: v.name.clone(),
-        source,
-        start: w.start,
-        end: w.end,
         literal: true,
+        ..Flow::new(&v.name, &source, w.start, w.end)
     })
 }
 
@@ -421,21 +400,15 @@ fn tainted_output(
     let args = cmd.args();
     if PRINTERS.contains(&name) {
         if let Some((v, s)) = taint.first(args.iter().flat_map(|w| w.vars.iter())) {
-            return Some(Flow::of(v, s));
+            return Some(Flow::of(v, &s));
         }
     }
     if FILTERS.contains(&name) {
-        let here = cmd.here_string.iter().flat_map(|w| w.vars.iter());
-        if let Some((v, s)) = taint.first(here.chain(cmd.heredoc_vars.iter())) {
-            return Some(Flow::of(v, s));
+        if let Some((v, s)) = taint.first(cmd.stdin_vars()) {
+            return Some(Flow::of(v, &s));
         }
-        if let Some(f) = incoming {
-            let w = &cmd.words[cmd.name_index().unwrap_or(0)];
-            return Some(Flow {
-                start: w.start,
-                end: w.end,
-                ..f
-            });
+        if let (Some(f), Some(w)) = (incoming, cmd.name_word()) {
+            return Some(f.at(w));
         }
     }
     dumped_environment(cmd, name, taint)
@@ -466,16 +439,10 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
     if !dumps {
         return None;
     }
-    let w = &cmd.words[cmd.name_index().unwrap_or(0)];
+    let w = cmd.name_word()?;
     let end = args.last().map_or(w.end, |a| a.end);
     let (var, source) = names_tainted().or_else(|| taint.any_bound())?;
-    Some(Flow {
-        var: var.clone(),
-        source: source.clone(),
-        start: w.start,
-        end,
-        literal: false,
-    })
+    Some(Flow::new(var, source, w.start, end))
 }
 
 /// Where a command's tainted output goes: a pipe (returned, for the next command), files
@@ -499,22 +466,16 @@ fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Optio
         if flow.literal {
             continue;
         }
-        if let Some(artifact) = artifact_for(&file.text, &scan.artifacts) {
-            let at = Flow {
-                start: file.start,
-                end: file.end,
-                var: flow.var.clone(),
-                source: flow.source.clone(),
-                literal: false,
-            };
+        if let Some(artifact) = artifact_for(&file.text, scan.artifacts) {
             let path = file.text.clone();
+            let at = Flow::new(&flow.var, &flow.source, file.start, file.end);
             scan.push(Leak::Artifact { path, artifact }, &at);
         }
     }
     let to_log = !cmd.stdout_captured() && (name != "tee" || !cmd.piped_out);
-    let command = name.to_string();
     let printed = tee_to_log || (!cmd.piped_out && to_log && (!written || name == "tee"));
     if printed && !flow.literal {
+        let command = name.to_string();
         scan.push(Leak::Printed { command }, &flow);
     }
     cmd.piped_out.then_some(flow)
@@ -528,13 +489,8 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
     for w in cmd.args() {
         for v in &w.vars {
             if let Some(source) = taint.get(v) {
-                let flow = Flow::of(v, source.clone());
-                scan.push(
-                    Leak::Argument {
-                        command: name.to_string(),
-                    },
-                    &flow,
-                );
+                let command = name.to_string();
+                scan.push(Leak::Argument { command }, &Flow::of(v, source));
             }
         }
     }
@@ -553,9 +509,8 @@ fn propagate_read(cmd: &Command, incoming: Option<&Flow>, taint: &mut Taint) {
     if !matches!(cmd.name(), Some("read" | "mapfile" | "readarray")) {
         return;
     }
-    let here = cmd.here_string.iter().flat_map(|w| w.vars.iter());
     let source = taint
-        .first(here.chain(cmd.heredoc_vars.iter()))
+        .first(cmd.stdin_vars())
         .map(|(_, s)| s)
         .or_else(|| incoming.map(|f| f.source.clone()));
     let Some(source) = source else { return };
@@ -585,6 +540,26 @@ pub struct SecretUse {
     pub at: FileRange,
     /// Where it is declared, when read by name.
     pub declared_at: Option<FileRange>,
+}
+
+impl SecretUse {
+    /// The primary label at `at`.
+    pub fn label(&self) -> &'static str {
+        if self.declared_at.is_some() {
+            "the project variable is read here"
+        } else {
+            "the secret is bound here"
+        }
+    }
+    /// For a project variable read by name: its declaration, and a note saying so.
+    pub fn declaration_note(&self) -> Option<(FileRange, String)> {
+        let at = self.declared_at?;
+        let note = format!(
+            "secret `{}` is a project variable every job can read by name",
+            self.secret
+        );
+        Some((at, note))
+    }
 }
 
 /// The secrets a job uses, bound ones first, each once.
@@ -623,28 +598,27 @@ fn first_read(cx: &JobCx, var: &str) -> Option<FileRange> {
             }
         }
     }
-    for (script, origin) in cx.job.script() {
-        let locate = Locator::new(cx.sources, script, origin);
-        for cmd in shell::scan(script) {
-            if let Some(v) = all_vars(&cmd).find(|v| v.name == var && !v.indirect) {
+    for script in cx.scripts() {
+        let locate = Locator::new(cx.sources, script.text, script.origin);
+        for cmd in &script.commands {
+            if let Some(v) = all_vars(cmd).find(|v| v.name == var && !v.indirect) {
                 return Some(locate.range(v.start, v.end));
             }
+            // any argument of a command that runs text as a script may be expanded there
             let runs_text = matches!(cmd.name(), Some("eval" | "trap" | "su"))
                 || cmd.name().is_some_and(|n| SHELLS.contains(&n));
-            let texts = cmd
-                .args()
+            let run_as_script = if runs_text { cmd.args() } else { &[] };
+            if let Some(w) = run_as_script
                 .iter()
-                .filter(|_| runs_text)
-                .map(|w| (w.text.as_str(), w.start, w.end));
-            let body = (cmd.heredoc_text.as_str(), 0, 0);
-            for (text, start, end) in texts.chain(std::iter::once(body)) {
-                if shell::expansions(text).iter().any(|v| v.name == var) {
-                    return Some(if end > start {
-                        locate.range(start, end)
-                    } else {
-                        origin
-                    });
-                }
+                .find(|w| shell::expansions(&w.text).iter().any(|v| v.name == var))
+            {
+                return Some(locate.range(w.start, w.end));
+            }
+            if shell::expansions(&cmd.heredoc_text)
+                .iter()
+                .any(|v| v.name == var)
+            {
+                return Some(script.origin);
             }
         }
     }

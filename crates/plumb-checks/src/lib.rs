@@ -70,8 +70,17 @@ pub struct JobCx<'a> {
     pub job: &'a JobModel,
     pub config: &'a Config,
     pub sources: &'a dyn Sources,
+    scripts: OnceCell<Vec<ScannedScript<'a>>>,
     script: OnceCell<Vec<creds::ScriptFinding>>,
     uses: OnceCell<Vec<creds::SecretUse>>,
+}
+
+/// One of a job's scripts (a `run` string or list item), read by the shell scanner.
+pub struct ScannedScript<'a> {
+    pub text: &'a str,
+    /// The literal it came from.
+    pub origin: FileRange,
+    pub commands: Vec<shell::Command>,
 }
 
 impl<'a> JobCx<'a> {
@@ -86,9 +95,24 @@ impl<'a> JobCx<'a> {
             job,
             config,
             sources,
+            scripts: OnceCell::new(),
             script: OnceCell::new(),
             uses: OnceCell::new(),
         }
+    }
+    /// The job's scripts, each scanned once for every rule that reads them.
+    pub fn scripts(&self) -> &[ScannedScript<'a>] {
+        self.scripts.get_or_init(|| {
+            self.job
+                .script()
+                .into_iter()
+                .map(|(text, origin)| ScannedScript {
+                    text,
+                    origin,
+                    commands: shell::scan(text),
+                })
+                .collect()
+        })
     }
     /// What the shell scan of the job's script found about its secrets (computed once).
     pub fn script_findings(&self) -> &[creds::ScriptFinding] {

@@ -81,6 +81,18 @@ impl Command {
         }
         None
     }
+    /// The word that names the command.
+    pub fn name_word(&self) -> Option<&Word> {
+        self.name_index().map(|i| &self.words[i])
+    }
+    /// The expansions of what the command reads on standard input from the script
+    /// itself: its here-string and its (unquoted) here-doc.
+    pub fn stdin_vars(&self) -> impl Iterator<Item = &VarRef> {
+        self.here_string
+            .iter()
+            .flat_map(|w| w.vars.iter())
+            .chain(self.heredoc_vars.iter())
+    }
     pub fn name(&self) -> Option<&str> {
         self.name_index().map(|i| self.words[i].text.as_str())
     }
@@ -489,20 +501,28 @@ impl<'a> Scanner<'a> {
                 break;
             }
             if expands {
-                let mut sub = Scanner {
-                    src: self.src,
-                    b: self.b,
-                    pos: line_start,
-                };
-                while sub.pos < line_end {
-                    if sub.peek() == Some(b'$') {
-                        let mut w = Word::default();
-                        sub.dollar(&mut w);
-                        vars.extend(w.vars);
-                    } else {
-                        sub.pos += 1;
-                    }
-                }
+                vars.extend(self.expansions_in(line_start, line_end));
+            }
+        }
+        vars
+    }
+
+    /// Every expansion starting in `start..end` of the source, quoting ignored, with
+    /// offsets in the source.
+    fn expansions_in(&self, start: usize, end: usize) -> Vec<VarRef> {
+        let mut sub = Scanner {
+            src: self.src,
+            b: self.b,
+            pos: start,
+        };
+        let mut vars = Vec::new();
+        while sub.pos < end {
+            if sub.peek() == Some(b'$') {
+                let mut w = Word::default();
+                sub.dollar(&mut w);
+                vars.extend(w.vars);
+            } else {
+                sub.pos += 1;
             }
         }
         vars
@@ -517,22 +537,12 @@ const RESERVED_PREFIXES: &[&str] = &[
 /// Every `$NAME`, `${NAME…}` and `${!NAME}` in `text`, quoting ignored: what a shell that
 /// runs `text` as a script (`eval`, `sh -c`, `trap`, a here-doc fed to `sh`) may expand.
 pub fn expansions(text: &str) -> Vec<VarRef> {
-    let mut sub = Scanner {
+    Scanner {
         src: text,
         b: text.as_bytes(),
         pos: 0,
-    };
-    let mut vars = Vec::new();
-    while sub.pos < sub.b.len() {
-        if sub.peek() == Some(b'$') {
-            let mut w = Word::default();
-            sub.dollar(&mut w);
-            vars.extend(w.vars);
-        } else {
-            sub.pos += 1;
-        }
     }
-    vars
+    .expansions_in(0, text.len())
 }
 
 fn finish(out: &mut Vec<Command>, cmd: &mut Command) {

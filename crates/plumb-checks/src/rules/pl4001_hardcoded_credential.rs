@@ -79,11 +79,11 @@ impl Rule for Check {
         for (text, origin) in evaluated_strings(cx.job) {
             interpolated_credentials(cx, text, origin, out);
         }
-        for (script, origin) in cx.job.script() {
-            let locate = Locator::new(cx.sources, script, origin);
-            for cmd in shell::scan(script) {
-                literal_assignments(&cmd, script, &locate, out);
-                literal_password_argument(&cmd, &locate, out);
+        for script in cx.scripts() {
+            let locate = Locator::new(cx.sources, script.text, script.origin);
+            for cmd in &script.commands {
+                literal_assignments(cmd, script.text, &locate, out);
+                literal_password_argument(cmd, &locate, out);
             }
         }
     }
@@ -112,7 +112,11 @@ fn evaluated_strings(job: &plumb_semantics::JobModel) -> Vec<(&str, FileRange)> 
 /// A credential that only the evaluated string holds: assembled by interpolation, so
 /// the literal scan of the source cannot see it.
 fn interpolated_credentials(cx: &JobCx, text: &str, origin: FileRange, out: &mut Vec<Diagnostic>) {
-    let written = cx.sources.literal(origin).unwrap_or("");
+    let written = cx.sources.literal(origin);
+    if written.is_some_and(|w| !w.contains("${")) {
+        return; // no interpolation: the value is the literal, which the file scan read
+    }
+    let written = written.unwrap_or("");
     for (kind, start, end) in secret_patterns::find(text) {
         if written.contains(&text[start..end]) {
             continue; // the literal holds it: reported there by the file scan

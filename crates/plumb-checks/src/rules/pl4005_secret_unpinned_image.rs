@@ -53,11 +53,7 @@ impl Rule for Check {
                     u.secret, cx.job.name, first.text
                 ),
             )
-            .with_label(if u.declared_at.is_some() {
-                "the project variable is read here"
-            } else {
-                "the secret is bound here"
-            });
+            .with_label(u.label());
             for image in &unpinned {
                 d = d.with_secondary(
                     image.literal,
@@ -68,14 +64,8 @@ impl Rule for Check {
                     },
                 );
             }
-            if let Some(declared) = u.declared_at {
-                d = d.with_secondary(
-                    declared,
-                    format!(
-                        "secret `{}` is a project variable every job can read by name",
-                        u.secret
-                    ),
-                );
+            if let Some((declared, note)) = u.declaration_note() {
+                d = d.with_secondary(declared, note);
             }
             out.push(d
                 .with_secondary(cx.job.name_at, format!("job `{}`", cx.job.name))

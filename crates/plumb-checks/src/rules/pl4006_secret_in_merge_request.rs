@@ -39,17 +39,11 @@ impl Rule for Check {
         for u in cx.secret_uses() {
             let mut d = Diagnostic::new(RULE.code, RULE.severity, u.at, format!(
                 "secret `{}` is given to job `{}`, which can run for merge requests", u.secret, cx.job.name))
-                .with_label(if u.declared_at.is_some() { "the project variable is read here" } else { "the secret is bound here" })
+                .with_label(u.label())
                 .with_secondary(cx.job.name_at, format!("job `{}` runs for merge requests", cx.job.name))
                 .with_help("merge requests run untrusted code; restrict the job, e.g. `when = branch == \"main\"`, or do not give it the secret");
-            if let Some(declared) = u.declared_at {
-                d = d.with_secondary(
-                    declared,
-                    format!(
-                        "secret `{}` is a project variable every job can read by name",
-                        u.secret
-                    ),
-                );
+            if let Some((declared, note)) = u.declaration_note() {
+                d = d.with_secondary(declared, note);
             }
             if let Some(at) = condition_at {
                 d = d.with_secondary(at, "this condition admits merge requests");
