@@ -34,6 +34,18 @@ fn listing(dir: &Path) -> Vec<String> {
     names
 }
 
+/// `plumb` in `dir`, ended after 60 s (exit 124) so that a hang fails the test.
+fn timed_plumb(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("timeout")
+        .arg("60")
+        .arg(env!("CARGO_BIN_EXE_plumb"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run")
+}
+
 /// Standard error with miette's line wrapping undone.
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr)
@@ -306,19 +318,7 @@ fn the_walk_stays_inside_the_tree_and_reads_only_regular_files() {
         .expect("mkfifo");
     assert!(made.success());
     std::fs::write(tree.join("imports.plumb"), "import \"evil.plumb\"\n").expect("import");
-    let o = std::process::Command::new("timeout")
-        .args([
-            "20",
-            env!("CARGO_BIN_EXE_plumb"),
-            "check",
-            "repo",
-            "--format",
-            "json",
-        ])
-        .current_dir(&dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run");
+    let o = timed_plumb(&dir, &["check", "repo", "--format", "json"]);
     let out = String::from_utf8_lossy(&o.stdout);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_ne!(o.status.code(), Some(124), "hung on the FIFO");
@@ -422,29 +422,12 @@ fn exponential_lets_are_bounded() {
             let file = format!("{name}.plumb");
             let mut argv = args.clone();
             argv.insert(1, &file);
-            let o = std::process::Command::new("timeout")
-                .arg("60")
-                .arg(env!("CARGO_BIN_EXE_plumb"))
-                .args(&argv)
-                .current_dir(&dir)
-                .output()
-                .expect("run");
+            let o = timed_plumb(&dir, &argv);
             assert_eq!(o.status.code(), Some(1), "{name} {args:?}: {}", stderr(&o));
             let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
             assert!(all.contains("PL1014"), "{name} {args:?}: {all}");
         }
     }
-}
-
-fn timed_plumb(dir: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new("timeout")
-        .arg("60")
-        .arg(env!("CARGO_BIN_EXE_plumb"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run")
 }
 
 /// `extends` fan-out and `!reference` doubling describe exponential work in a few

@@ -148,7 +148,7 @@ impl Config {
             names.push(("targets.gitops.environments", env));
         }
         for (key, name) in names {
-            if !is_dns_label(name) {
+            if !plumb_diagnostics::is_dns_label(name) {
                 return Err(ConfigError {
                     message: format!("`{name}` in `{key}` is not a valid Kubernetes name: use lowercase letters, digits and `-` (not at either end), at most 63 characters"),
                     span: find_span(text, &format!("\"{name}\"")).map(|r| r.start + 1..r.end - 1),
@@ -161,16 +161,6 @@ impl Config {
     pub fn default_branch(&self) -> &str {
         self.targets.k8s.default_branch.as_deref().unwrap_or("main")
     }
-}
-
-/// A DNS-1123 label: lowercase letters, digits and `-`, not at either end, at most 63.
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 fn find_span(text: &str, needle: &str) -> Option<Range<usize>> {

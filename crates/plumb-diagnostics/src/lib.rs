@@ -251,6 +251,18 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     d[n][m]
 }
 
+/// A DNS-1123 label, the form of Kubernetes object names: lowercase letters, digits and
+/// `-`, not at either end, at most 63 characters. Here because the configuration and
+/// the semantic layer both validate names with it.
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -308,9 +308,10 @@ impl<'a> Evaluator<'a> {
     /// and becomes unknown, so lets that double a value cannot exhaust memory.
     pub fn eval(&mut self, expr: &'a Expr, ctx: Ctx<'_, 'a>) -> Value {
         let v = self.eval_unbounded(expr, ctx);
+        // lists are weighed while they are built (`eval_unbounded`)
         let compound = matches!(
             v.kind,
-            ValueKind::Str(_) | ValueKind::List(_) | ValueKind::Map(_) | ValueKind::Cond(_)
+            ValueKind::Str(_) | ValueKind::Map(_) | ValueKind::Cond(_)
         );
         if compound && weight(&v, MAX_VALUE_WEIGHT) > MAX_VALUE_WEIGHT {
             return self.too_large(v.origin);
@@ -342,7 +343,7 @@ impl<'a> Evaluator<'a> {
             ExprKind::Name(name) => return self.eval_name(name, ctx),
             ExprKind::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
-                let mut total = 0;
+                let mut total = 1; // the list itself, as `weight` counts it
                 for e in items {
                     let v = self.eval(e, ctx);
                     total += weight(&v, MAX_VALUE_WEIGHT);
@@ -1054,7 +1055,7 @@ fn bad_secret_argument(source: &str, index: usize, text: &str) -> Option<&'stati
         ("ci_variable", 0) if !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
             Some("a CI/CD variable name has only letters, digits and `_`")
         }
-        ("k8s_secret", 0) if text.len() > 253 || !text.split('.').all(is_dns_label) => Some(
+        ("k8s_secret", 0) if text.len() > 253 || !text.split('.').all(plumb_diagnostics::is_dns_label) => Some(
             "a Kubernetes Secret's name is a DNS subdomain: lowercase letters, digits, `-` and `.`",
         ),
         ("k8s_secret", 1) if text.len() > 253 || !key_chars(text) => {
@@ -1062,16 +1063,6 @@ fn bad_secret_argument(source: &str, index: usize, text: &str) -> Option<&'stati
         }
         _ => None,
     }
-}
-
-/// A DNS-1123 label: lowercase letters, digits and `-`, not at either end, at most 63.
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 /// The most a value may weigh: string bytes, plus one per list item, record entry and

@@ -36,6 +36,8 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let db = self.ev.db;
         self.ev.scope(self.file, true);
         let mut model = FileModel::default();
+        // the file's project variables, found when its first pipeline needs them
+        let mut project_vars: Option<Vec<SecretRef>> = None;
         for item in &db.parse(self.file).tree.items {
             match item {
                 Item::Let(l) => {
@@ -48,10 +50,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 Item::Template(t) => self.check_template(t, &mut model.declared_images),
                 Item::Pipeline(p) => {
                     let mut pipeline = self.lower_pipeline(p);
-                    let vars = self.project_variables();
+                    let vars = project_vars.get_or_insert_with(|| self.project_variables());
                     if !vars.is_empty() {
                         for job in &mut pipeline.jobs {
-                            job.read_secrets = read_by_name(job, &vars);
+                            job.read_secrets = read_by_name(job, vars);
                         }
                     }
                     model.pipelines.push(pipeline);
