@@ -15,7 +15,8 @@ pub struct ImageUse<'a> {
 }
 
 /// The job's `image` and `services`, skipping values that are not known strings
-/// (errors already reported by the type checker).
+/// (errors already reported by the type checker). Rules ask [`JobCx::images`], which
+/// parses them once per job.
 pub fn job_images<'a>(cx: &JobCx<'a>) -> Vec<ImageUse<'a>> {
     let mut uses = Vec::new();
     let mut push = |v: &'a Value, role| {
@@ -52,8 +53,8 @@ pub fn check_job_images(cx: &JobCx, out: &mut Vec<Diagnostic>, check: ImageCheck
         config: cx.config,
         sources: cx.sources,
     };
-    for u in job_images(cx) {
-        if let Some(mut d) = check(&icx, &u) {
+    for u in cx.images() {
+        if let Some(mut d) = check(&icx, u) {
             if !u
                 .literal
                 .range

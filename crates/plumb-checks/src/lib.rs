@@ -71,6 +71,7 @@ pub struct JobCx<'a> {
     pub config: &'a Config,
     pub sources: &'a dyn Sources,
     scripts: OnceCell<Vec<ScannedScript<'a>>>,
+    images: OnceCell<Vec<images::ImageUse<'a>>>,
     script: OnceCell<Vec<creds::ScriptFinding>>,
     uses: OnceCell<Vec<creds::SecretUse>>,
 }
@@ -96,9 +97,14 @@ impl<'a> JobCx<'a> {
             config,
             sources,
             scripts: OnceCell::new(),
+            images: OnceCell::new(),
             script: OnceCell::new(),
             uses: OnceCell::new(),
         }
+    }
+    /// The job's image and services, each parsed once for every rule that reads them.
+    pub fn images(&self) -> &[images::ImageUse<'a>] {
+        self.images.get_or_init(|| images::job_images(self))
     }
     /// The job's scripts, each scanned once for every rule that reads them.
     pub fn scripts(&self) -> &[ScannedScript<'a>] {

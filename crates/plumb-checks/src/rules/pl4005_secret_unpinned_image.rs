@@ -1,6 +1,5 @@
 //! PL4005 secret-unpinned-image: A secret given to a job whose image is not pinned by digest.
 
-use crate::images::job_images;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::{Diagnostic, Severity};
@@ -32,8 +31,9 @@ impl Rule for Check {
             return;
         }
         // services receive the job's variables too
-        let unpinned: Vec<_> = job_images(cx)
-            .into_iter()
+        let unpinned: Vec<_> = cx
+            .images()
+            .iter()
             .filter(|u| u.parsed.as_ref().is_ok_and(|r| r.digest.is_none()))
             .collect();
         let Some(first) = unpinned.first() else {
