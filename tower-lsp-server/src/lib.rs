@@ -8,6 +8,7 @@
 
 mod convert;
 mod features;
+mod guard;
 mod snapshot;
 mod tokens;
 
@@ -39,10 +40,11 @@ pub fn run_stdio() {
     };
     runtime.block_on(async {
         let (service, socket) = LspService::new(Backend::new);
-        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-            .serve(service)
-            .await;
+        guard::serve_stdio(|input, output| Server::new(input, output, socket).serve(service)).await;
     });
+    // the guard may still wait on standard input, a blocking read nothing can interrupt:
+    // do not wait for it once the server has ended
+    runtime.shutdown_background();
 }
 
 struct Entry {
