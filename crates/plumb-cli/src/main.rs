@@ -394,11 +394,17 @@ fn fmt(mut paths: Vec<PathBuf>, check: bool) -> Result<ExitCode, CliError> {
             message: e.to_string(),
         })?;
         match plumb_fmt::format(&text) {
-            Err(plumb_fmt::HasSyntaxErrors(n)) => {
+            Err(plumb_fmt::FormatError::SyntaxErrors(n)) => {
                 refused += 1;
                 eprintln!(
                     "{shown}: not formatted: {n} syntax error{} (see `plumb check {shown}`)",
                     if n == 1 { "" } else { "s" }
+                );
+            }
+            Err(plumb_fmt::FormatError::MovesAllowance { line }) => {
+                refused += 1;
+                eprintln!(
+                    "{shown}: not formatted: the layout would change what the `# plumb-allow:` comment on line {line} covers (its own line and the next line with code); put the comment right above the line it is about"
                 );
             }
             Ok(formatted) if formatted != text => {

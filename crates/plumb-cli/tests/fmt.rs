@@ -86,3 +86,75 @@ fn check_lists_files_and_fmt_rewrites_them_but_never_a_broken_one() {
     let leftovers = std::fs::read_dir(&dir).expect("dir").count();
     assert_eq!(leftovers, 2, "a temporary file was left behind");
 }
+
+/// `# plumb-allow:` covers its own line and the next line with code. Collapsing a
+/// multi-line job onto that line would silence the whole job: the formatter refuses a
+/// layout change that moves what a comment covers, so `check` reports the same after
+/// `fmt` as before.
+#[test]
+fn formatting_never_changes_what_an_allow_comment_covers() {
+    let dir = common::scratch("fmt-allow");
+    let file = dir.join("p.plumb");
+    let program = "pipeline p {\n  stage s {\n    # plumb-allow: PL3003\n    job j {\n      image = \"alpine:3.20\"\n      run = [\"true\"]\n    }\n  }\n}\n";
+    std::fs::write(&file, program).expect("write");
+    let check = || {
+        let o = common::plumb_in(&dir, &["check", "p.plumb", "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        let mut codes: Vec<String> = v
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|d| format!("{} {}", d["code"], d["message"]))
+            .collect();
+        codes.sort();
+        codes
+    };
+    let before = check();
+    assert!(before.iter().any(|c| c.contains("PL3003")), "{before:?}");
+    let o = common::plumb_in(&dir, &["fmt", "p.plumb"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("line 3"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), program);
+    assert_eq!(check(), before);
+}
+
+/// On the pinned ugly inputs (which `fmt` rewrites heavily), what `check` reports is the
+/// same before and after formatting.
+#[test]
+fn checks_are_the_same_before_and_after_formatting() {
+    let dir = common::scratch("fmt-same-checks");
+    let ugly = root().join("crates/plumb-fmt/tests/ugly");
+    for e in std::fs::read_dir(&ugly).expect("ugly").flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        std::fs::copy(e.path(), dir.join(&name)).expect("copy");
+        let check = || {
+            let o = common::plumb_in(&dir, &["check", &name, "--format", "json"]);
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+            let mut found: Vec<String> = v
+                .as_array()
+                .expect("array")
+                .iter()
+                .map(|d| format!("{} {}", d["code"], d["message"]))
+                .collect();
+            found.sort();
+            found
+        };
+        let before = check();
+        let o = common::plumb_in(&dir, &["fmt", &name]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(check(), before, "{name}");
+    }
+}

@@ -11,7 +11,10 @@
 //!   of the line it ended. One blank line between items or fields is kept where the
 //!   source had one or more.
 //!
-//! A file with syntax errors is refused: the formatter never guesses.
+//! A file with syntax errors is refused: the formatter never guesses. So is a layout
+//! change that would change what a `# plumb-allow:` comment covers (its own line and the
+//! next line with code): joining a multi-line job onto the line below the comment would
+//! silence the whole job, so formatting could change what `plumb check` reports.
 
 use plumb_syntax::ast::*;
 use plumb_syntax::{Comment, TextRange};
@@ -24,13 +27,19 @@ const SHORT_BODY_FIELDS: usize = 3;
 
 /// Why a file cannot be formatted.
 #[derive(Debug, PartialEq, Eq)]
-pub struct HasSyntaxErrors(pub usize);
+pub enum FormatError {
+    /// This many syntax errors.
+    SyntaxErrors(usize),
+    /// The canonical layout would change which tokens the `# plumb-allow:` comment on
+    /// this 1-based line covers.
+    MovesAllowance { line: usize },
+}
 
 /// The formatted text of a source file.
-pub fn format(src: &str) -> Result<String, HasSyntaxErrors> {
+pub fn format(src: &str) -> Result<String, FormatError> {
     let parse = plumb_syntax::parse(src);
     if !parse.errors.is_empty() {
-        return Err(HasSyntaxErrors(parse.errors.len()));
+        return Err(FormatError::SyntaxErrors(parse.errors.len()));
     }
     let mut p = Printer {
         src,
@@ -40,7 +49,70 @@ pub fn format(src: &str) -> Result<String, HasSyntaxErrors> {
         indent: 0,
     };
     p.file(&parse.tree);
+    let before = allow_coverage(src);
+    let after = allow_coverage(&p.out);
+    if let Some(k) = (0..before.len()).find(|k| before.get(*k) != after.get(*k)) {
+        return Err(FormatError::MovesAllowance {
+            line: before[k].0 + 1,
+        });
+    }
     Ok(p.out)
+}
+
+/// For each `# plumb-allow:` comment, in order: its 0-based line, and the program's
+/// tokens (by their index among the tokens that are not commas, which the formatter may
+/// add or drop) that touch the lines it covers: its own, and the next line that is
+/// neither blank nor only a comment (as `plumb-checks`' suppression reads it).
+fn allow_coverage(src: &str) -> Vec<(usize, Vec<usize>)> {
+    let lexed = plumb_syntax::lexer::lex(src);
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_of = |pos: usize| line_starts.partition_point(|s| *s <= pos) - 1;
+    let line_text = |line: usize| {
+        let end = line_starts.get(line + 1).map_or(src.len(), |e| e - 1);
+        &src[line_starts[line]..end]
+    };
+    let comment_only: std::collections::HashSet<usize> = lexed
+        .comments
+        .iter()
+        .map(|c| c.range.start as usize)
+        .filter(|start| src[line_starts[line_of(*start)]..*start].trim().is_empty())
+        .map(line_of)
+        .collect();
+    let tokens: Vec<(usize, usize)> = lexed
+        .tokens
+        .iter()
+        .filter(|(t, _)| *t != plumb_syntax::token::Token::Comma)
+        .map(|(_, r)| {
+            (
+                line_of(r.start as usize),
+                line_of((r.end as usize).max(1) - 1),
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    for c in &lexed.comments {
+        if !c.text.trim_start().starts_with("plumb-allow") {
+            continue;
+        }
+        let own = line_of(c.range.start as usize);
+        let mut next = own + 1;
+        while next < line_starts.len()
+            && (comment_only.contains(&next) || line_text(next).trim().is_empty())
+        {
+            next += 1;
+        }
+        let touches = |(first, last): (usize, usize), line: usize| first <= line && line <= last;
+        let covered = tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| touches(**t, own) || touches(**t, next))
+            .map(|(i, _)| i)
+            .collect();
+        out.push((own, covered));
+    }
+    out
 }
 
 struct Printer<'a> {
