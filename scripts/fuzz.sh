@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one fuzz target (parse, check, compile or fmt) for a number of seconds, seeded
+# Runs one fuzz target (parse, check, compile, fmt, import or write) for a number of seconds, seeded
 # with every program of fixtures/ and examples/. Crashes land in fuzz/artifacts/TARGET/;
 # turn each into a regression fixture (see CONTRIBUTING.md).
 # `import` is seeded with the GitLab CI files of fixtures/import/ (and the shared corpus
@@ -7,7 +7,7 @@
 # Usage: scripts/fuzz.sh TARGET [SECONDS]     (needs `cargo install cargo-fuzz`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target="${1:?usage: scripts/fuzz.sh parse|check|compile|fmt|import [SECONDS]}"
+target="${1:?usage: scripts/fuzz.sh parse|check|compile|fmt|import|write [SECONDS]}"
 seconds="${2:-600}"
 corpus="fuzz/corpus/$target"
 mkdir -p "$corpus"

@@ -173,7 +173,8 @@ pub fn document_symbols(snap: &Snapshot, id: FileId) -> Vec<lsp::DocumentSymbol>
                range: TextRange,
                sel: TextRange,
                children: Vec<lsp::DocumentSymbol>| lsp::DocumentSymbol {
-        name: name.to_string(),
+        // a construct whose name is being typed: LSP clients reject an empty name
+        name: if name.is_empty() { "(unnamed)" } else { name }.to_string(),
         detail,
         kind,
         tags: None,
@@ -564,6 +565,20 @@ pub fn completion(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Vec<lsp::C
         }
         out
     };
+    // `job x from alias.|`: the templates of the file imported as `alias`
+    if let Some(alias) = qualified_from(before) {
+        return templates_imported_as(snap, file, alias)
+            .into_iter()
+            .map(|name| {
+                item(
+                    &name,
+                    lsp::CompletionItemKind::CLASS,
+                    Some("template".into()),
+                    None,
+                )
+            })
+            .collect();
+    }
     // `job x from |`
     if before.ends_with(" from") || before == "from" {
         return globals(Some(SymbolKind::Template))
@@ -694,6 +709,52 @@ fn in_string_or_comment(source: &str, offset: usize) -> bool {
     })
 }
 
+/// The templates of the file that `file` imports as `alias`.
+fn templates_imported_as(snap: &Snapshot, file: plumb_db::SourceFile, alias: &str) -> Vec<String> {
+    let Some(target) = aliased_import(snap, file, alias) else {
+        return Vec::new();
+    };
+    let Some(sf) = snap.source(target) else {
+        return Vec::new();
+    };
+    plumb_db::symbol_index(&snap.db, snap.ws, sf)
+        .occurrences
+        .iter()
+        .filter(|o| {
+            o.is_definition && o.symbol.kind == SymbolKind::Template && o.symbol.file == target
+        })
+        .map(|o| o.symbol.name.clone())
+        .collect()
+}
+
+/// `alias` when the text before the word being typed ends with `from alias.`.
+fn qualified_from(before: &str) -> Option<&str> {
+    let head = before.strip_suffix('.')?;
+    let alias_start = head
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .map_or(0, |i| i + 1);
+    let alias = &head[alias_start..];
+    let rest = head[..alias_start].trim_end();
+    let is_from = rest == "from" || rest.ends_with(" from");
+    (is_from && !alias.is_empty()).then_some(alias)
+}
+
+/// The file that `file` imports as `alias`.
+fn aliased_import(snap: &Snapshot, file: plumb_db::SourceFile, alias: &str) -> Option<FileId> {
+    let resolved = plumb_db::resolved_imports(&snap.db, snap.ws, file);
+    plumb_db::parse(&snap.db, file)
+        .tree
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Import(imp) => Some(imp),
+            _ => None,
+        })
+        .zip(resolved.iter())
+        .find(|(imp, _)| imp.alias.as_ref().is_some_and(|a| a.text == alias))
+        .and_then(|(_, f)| *f)
+}
+
 /// Whether the text ends inside the list of a `needs = [` field.
 fn inside_needs(before: &str) -> bool {
     let Some(at) = before.rfind("needs") else {
@@ -804,8 +865,11 @@ fn template_params_at(
     for (i, (tok, _)) in tokens.iter().enumerate() {
         match tok {
             Token::From => {
+                // `from NAME (` or `from ALIAS . NAME (`
+                let qualified = matches!(tokens.get(i + 2), Some((Token::Dot, _)));
+                let at = if qualified { i + 3 } else { i + 1 };
                 if let (Some((Token::Ident(n), _)), Some((Token::LParen, _))) =
-                    (tokens.get(i + 1), tokens.get(i + 2))
+                    (tokens.get(at), tokens.get(at + 1))
                 {
                     name = Some(n.clone());
                 }

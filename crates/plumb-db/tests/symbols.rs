@@ -84,3 +84,37 @@ fn references_of_a_template_parameter_include_its_uses_in_the_body() {
         .collect();
     assert_eq!(uses.len(), 1, "`${{pkg}}` in the template's run");
 }
+
+#[test]
+fn a_qualified_template_resolves_through_its_import_alias() {
+    let qualified = "import \"common.plumb\" as c\npipeline q { stage s { job x from c.t(pkg = \"./...\") { } } }\n";
+    let db = Database::default();
+    let (ws, files) = common::load(
+        &db,
+        Path::new("/ws"),
+        &[("common.plumb", COMMON), ("q.plumb", qualified)],
+        Origin::Disk,
+        Config::default(),
+    );
+    let index = plumb_db::symbol_index(&db, ws, files[1]);
+    let at = |needle: &str| {
+        let offset = qualified.find(needle).expect("needle");
+        index
+            .at(offset)
+            .map(|o| (o.symbol.kind, o.symbol.file, o.symbol.name.clone()))
+    };
+    assert_eq!(
+        at("t("),
+        Some((SymbolKind::Template, FileId(0), "t".into()))
+    );
+    assert_eq!(
+        at("pkg ="),
+        Some((SymbolKind::Param, FileId(0), "pkg".into()))
+    );
+    let errors: Vec<_> = plumb_db::check_file(&db, ws, files[1])
+        .iter()
+        .filter(|d| d.severity == plumb_diagnostics::Severity::Error)
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}

@@ -487,7 +487,12 @@ impl<'a> Printer<'a> {
     fn job(&mut self, j: &Job) {
         self.out.push_str(&format!("job {}", j.name.text));
         if let Some(inst) = &j.from {
-            self.out.push_str(&format!(" from {}(", inst.template.text));
+            match &inst.qualifier {
+                Some(q) => self
+                    .out
+                    .push_str(&format!(" from {}.{}(", q.text, inst.template.text)),
+                None => self.out.push_str(&format!(" from {}(", inst.template.text)),
+            }
             self.args(&inst.args);
             self.out.push(')');
         }

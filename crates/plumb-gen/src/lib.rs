@@ -6,6 +6,9 @@
 //! which some targets cannot carry), so benchmarks measure the full path, not reporting.
 //!
 //! Used by the benchmarks (`cargo bench`) and by tests; `plumb` itself does not expose it.
+//! [`random`] makes small random programs for property tests.
+
+pub mod random;
 
 /// One generated file: a path relative to the workspace root, and its text.
 pub struct GenFile {

@@ -300,7 +300,11 @@ impl<'e, 'a> Lowering<'e, 'a> {
         ctx: Ctx<'_, 'a>,
     ) -> Option<Vec<LayerField>> {
         let name = &inst.template;
-        let (tfile, t) = match self.ev.resolve(&name.text, ctx) {
+        let resolved = match &inst.qualifier {
+            Some(alias) => self.resolve_qualified(alias, name, ctx)?,
+            None => self.ev.resolve(&name.text, ctx),
+        };
+        let (tfile, t) = match resolved {
             Some(Resolved::Def(DefRef::Template(f, t))) => (f, t),
             Some(Resolved::Def(other)) => {
                 self.ev.diags.push(
@@ -342,6 +346,55 @@ impl<'e, 'a> Lowering<'e, 'a> {
             }
         }
         Some(fields)
+    }
+
+    /// `alias.name` in `from alias.name(…)`: a top-level definition of the file imported
+    /// as `alias` (`Some(None)` when it has none), or `None` after reporting an alias
+    /// that is not an imported file.
+    fn resolve_qualified(
+        &mut self,
+        alias: &'a plumb_syntax::ast::Name,
+        name: &'a plumb_syntax::ast::Name,
+        ctx: Ctx<'_, 'a>,
+    ) -> Option<Option<Resolved<'a>>> {
+        let Some(Resolved::Module(file)) = self.ev.resolve(&alias.text, ctx) else {
+            self.ev.diags.push(
+                Diagnostic::error(
+                    codes::UNKNOWN_NAME,
+                    ctx.at(alias.range),
+                    format!("`{}` is not an imported file", alias.text),
+                )
+                .with_label("no `import … as` of this name")
+                .with_help(format!(
+                    "import the file that defines the template with `import \"….plumb\" as {}`",
+                    alias.text
+                )),
+            );
+            return None;
+        };
+        let def = self.ev.scope(file, false).own(&name.text);
+        if def.is_none() {
+            let templates: Vec<String> = self
+                .ev
+                .scope(file, false)
+                .defs
+                .iter()
+                .filter(|(_, d)| matches!(d, DefRef::Template(..)))
+                .map(|(n, _)| n.to_string())
+                .collect();
+            let mut d = Diagnostic::error(
+                codes::UNKNOWN_NAME,
+                ctx.at(name.range),
+                format!("`{}` has no template `{}`", alias.text, name.text),
+            )
+            .with_label("no template of this name in the imported file");
+            if let Some(s) = closest(&name.text, templates.iter().map(String::as_str)) {
+                d = d.with_help(format!("did you mean `{}.{s}`?", alias.text));
+            }
+            self.ev.diags.push(d);
+            return None;
+        }
+        Some(def.map(Resolved::Def))
     }
 
     fn unknown_template(&mut self, name: &plumb_syntax::ast::Name, ctx: Ctx<'_, 'a>) {
@@ -898,7 +951,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
 
         let mut needs = Vec::new();
         if let Some(list) = fields.get("needs").and_then(|f| f.value.as_list()) {
-            let names: Vec<&str> = job_names.keys().map(String::as_str).collect();
+            // in the pipeline's order, not the map's (which differs from run to run)
+            let mut ordered: Vec<(&String, &usize)> = job_names.iter().collect();
+            ordered.sort_by_key(|(_, i)| **i);
+            let names: Vec<&str> = ordered.iter().map(|(n, _)| n.as_str()).collect();
             for item in list {
                 if let ValueKind::JobRef(name) = &item.kind {
                     let target = job_names.get(name).copied();

@@ -9,7 +9,7 @@
 use crate::SourceDb;
 use plumb_diagnostics::{FileId, TextRange};
 use plumb_syntax::ast::{
-    Arg, Expr, ExprKind, Field, Item, Name, Pipeline, Segment, SourceFile, Template,
+    Arg, Expr, ExprKind, Field, Instantiation, Item, Name, Pipeline, Segment, SourceFile, Template,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -188,8 +188,26 @@ impl<'a> Indexer<'a> {
         })
     }
 
-    fn template_def(&self, name: &str) -> Option<(FileId, &'a Template)> {
-        let sym = self.global(name)?;
+    /// The file imported as `alias`.
+    fn aliased_file(&self, alias: &str) -> Option<FileId> {
+        self.imports()
+            .into_iter()
+            .find(|(a, _, _)| a.is_some_and(|a| a.text == alias))
+            .and_then(|(_, f, _)| f)
+    }
+
+    /// The template a `from [alias.]name(…)` names.
+    fn instantiated(&self, from: &Instantiation) -> Option<Symbol> {
+        let sym = match &from.qualifier {
+            Some(alias) => self
+                .aliased_file(&alias.text)
+                .and_then(|f| self.exported(f, &from.template.text)),
+            None => self.global(&from.template.text),
+        }?;
+        (sym.kind == SymbolKind::Template).then_some(sym)
+    }
+
+    fn template_def(&self, sym: &Symbol) -> Option<(FileId, &'a Template)> {
         if sym.kind != SymbolKind::Template {
             return None;
         }
@@ -290,11 +308,9 @@ impl<'a> Indexer<'a> {
             }
             for job in &stage.jobs {
                 if let Some(from) = &job.from {
-                    let template = self.template_def(&from.template.text);
-                    if let Some(sym) = self
-                        .global(&from.template.text)
-                        .filter(|s| s.kind == SymbolKind::Template)
-                    {
+                    let sym = self.instantiated(from);
+                    let template = sym.as_ref().and_then(|s| self.template_def(s));
+                    if let Some(sym) = sym {
                         self.reference(from.template.range, sym);
                     }
                     for arg in &from.args {
@@ -346,11 +362,7 @@ impl<'a> Indexer<'a> {
             }
             ExprKind::Member(base, member) => {
                 if let ExprKind::Name(alias) = &base.kind {
-                    let target = self
-                        .imports()
-                        .into_iter()
-                        .find(|(a, _, _)| a.is_some_and(|a| a.text == alias.text))
-                        .and_then(|(_, f, _)| f);
+                    let target = self.aliased_file(&alias.text);
                     if let Some(s) = target.and_then(|f| self.exported(f, &member.text)) {
                         self.reference(member.range, s);
                         return;

@@ -99,7 +99,7 @@ pub struct Stage {
     pub range: TextRange,
 }
 
-/// `job name [from template(args)] { fields }`
+/// `job name [from [alias.]template(args)] { fields }`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Job {
     pub name: Name,
@@ -110,6 +110,8 @@ pub struct Job {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Instantiation {
+    /// `alias` in `from alias.name(…)`: the template comes from `import "…" as alias`.
+    pub qualifier: Option<Name>,
     pub template: Name,
     pub args: Vec<Arg>,
     /// The parenthesised argument list, for "missing argument" diagnostics.

@@ -404,3 +404,56 @@ async def test_a_panicking_request_is_logged_and_the_server_goes_on(failing_hove
     )
     assert [s.name for s in symbols] == ["web"]
     await wait_for(lambda: uri in client.diagnostics)
+
+
+async def test_qualified_templates_in_every_feature(client: LanguageClient, workspace: pathlib.Path):
+    # `import "…" as c` then `from c.builder(…)` (issue #14): checked, and followed by
+    # definition, references, rename, hover and completion
+    text = (
+        'import "common.plumb" as c\n'
+        "pipeline q {\n"
+        "  stage s {\n"
+        '    job a from c.builder(pkg = "./x") { }\n'
+        "    job b from c. { }\n"
+        "  }\n"
+        "}\n"
+    )
+    path = workspace / "qualified.plumb"
+    path.write_text(text)
+    uri = open_file(client, path)
+    common_path = workspace / "common.plumb"
+    common = common_path.read_text()
+    await wait_for(lambda: "PL0001" in codes(client, uri))
+    assert "PL1001" not in codes(client, uri), "c.builder resolves"
+
+    d = await client.text_document_definition_async(
+        types.DefinitionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "builder(", 0, 2))
+    )
+    assert d.uri == common_path.as_uri() and d.range.start == position(common, "builder(")
+
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "builder(", 0, 2))
+    )
+    assert "builder" in hover.contents.value and "pkg" in hover.contents.value, hover.contents.value
+
+    refs = await client.text_document_references_async(
+        types.ReferenceParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=position(text, "builder(", 0, 2),
+            context=types.ReferenceContext(include_declaration=True),
+        )
+    )
+    assert "qualified.plumb" in {r.uri.rsplit("/", 1)[1] for r in refs}
+
+    edit = await client.text_document_rename_async(
+        types.RenameParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "builder(", 0, 2), new_name="go_build"
+        )
+    )
+    assert [e.new_text for e in edit.changes[uri]] == ["go_build"]
+    assert any(e.new_text == "go_build" for e in edit.changes[common_path.as_uri()])
+
+    items = await completions(client, uri, text, "from c. {", len("from c."))
+    assert set(items) == {"builder"}, set(items)
+    items = await completions(client, uri, text, 'c.builder(pkg', len("c.builder("))
+    assert {"pkg", "image"} <= set(items)

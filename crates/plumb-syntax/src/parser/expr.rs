@@ -1,0 +1,451 @@
+//! Values: literals, names, lists, records, calls, members and conditions; and the
+//! `{ key = value … }` bodies of jobs and templates, which share the field grammar.
+
+use super::{starts_construct, Parser};
+use crate::ast::*;
+use crate::token::{RawSegment, StrToken, Token};
+use plumb_diagnostics::TextRange;
+
+/// Tokens that can start a value.
+pub(super) fn starts_value(t: &Token) -> bool {
+    matches!(
+        t,
+        Token::Str(_)
+            | Token::Int(_)
+            | Token::Duration(_)
+            | Token::Size(_)
+            | Token::True
+            | Token::False
+            | Token::Invalid
+            | Token::Ident(_)
+            | Token::LBracket
+            | Token::LBrace
+            | Token::LParen
+            | Token::Bang
+    )
+}
+
+/// Tokens where a broken value stops being skipped: they close or separate something
+/// around it, or start a construct.
+fn ends_value(t: &Token) -> bool {
+    matches!(
+        t,
+        Token::Comma | Token::RBrace | Token::RBracket | Token::RParen
+    ) || starts_construct(t)
+}
+
+impl Parser<'_> {
+    /// A value; on a token that cannot start one: one error, the junk up to the next
+    /// value or boundary skipped, and the value after it (or an error value).
+    pub(super) fn expr(&mut self) -> Expr {
+        if !self.peek().is_some_and(starts_value) {
+            let at = self.here();
+            self.expected("a value");
+            while self
+                .peek()
+                .is_some_and(|t| !starts_value(t) && !ends_value(t))
+            {
+                self.skip_token();
+            }
+            if !self.peek().is_some_and(starts_value) || self.at_field_start() {
+                return Expr::error(TextRange::new(at.start as usize, at.start as usize));
+            }
+        }
+        self.or_expr()
+    }
+
+    fn binary(&mut self, start: u32, op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
+        Expr {
+            kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+            range: self.since(start),
+        }
+    }
+
+    fn or_expr(&mut self) -> Expr {
+        let start = self.start();
+        let mut lhs = self.and_expr();
+        while self.eat(&Token::OrOr) {
+            let rhs = self.operand();
+            lhs = self.binary(start, BinOp::Or, lhs, rhs);
+        }
+        lhs
+    }
+
+    fn and_expr(&mut self) -> Expr {
+        let start = self.start();
+        let mut lhs = self.cmp_expr();
+        while self.eat(&Token::AndAnd) {
+            let rhs = self.operand_cmp();
+            lhs = self.binary(start, BinOp::And, lhs, rhs);
+        }
+        lhs
+    }
+
+    fn cmp_expr(&mut self) -> Expr {
+        let start = self.start();
+        let lhs = self.unary();
+        let op = match self.peek() {
+            Some(Token::EqEq) => BinOp::Eq,
+            Some(Token::NotEq) => BinOp::NotEq,
+            Some(Token::Match) => BinOp::Match,
+            _ => return lhs,
+        };
+        self.bump();
+        let rhs = if self.peek().is_some_and(starts_value) {
+            self.unary()
+        } else {
+            self.missing_value()
+        };
+        self.binary(start, op, lhs, rhs)
+    }
+
+    /// The right side of `||`.
+    fn operand(&mut self) -> Expr {
+        if self.peek().is_some_and(starts_value) {
+            self.and_expr()
+        } else {
+            self.missing_value()
+        }
+    }
+
+    /// The right side of `&&`.
+    fn operand_cmp(&mut self) -> Expr {
+        if self.peek().is_some_and(starts_value) {
+            self.cmp_expr()
+        } else {
+            self.missing_value()
+        }
+    }
+
+    fn missing_value(&mut self) -> Expr {
+        let at = self.here();
+        if self.expected("a value") && self.peek().is_some_and(starts_value) {
+            return self.unary();
+        }
+        Expr::error(TextRange::new(at.start as usize, at.start as usize))
+    }
+
+    fn unary(&mut self) -> Expr {
+        // a run of `!` is folded without recursion (the lexer bounds its length)
+        let mut bangs = Vec::new();
+        while self.at(&Token::Bang) {
+            bangs.push(self.bump().start);
+        }
+        let mut e = if bangs.is_empty() || self.peek().is_some_and(starts_value) {
+            self.postfix()
+        } else {
+            self.missing_value()
+        };
+        for start in bangs.into_iter().rev() {
+            e = Expr {
+                kind: ExprKind::Not(Box::new(e)),
+                range: self.since(start),
+            };
+        }
+        e
+    }
+
+    fn postfix(&mut self) -> Expr {
+        let start = self.start();
+        let mut e = self.atom();
+        loop {
+            let kind = if self.eat(&Token::Dot) {
+                let (name, _) = self.name_or_report();
+                ExprKind::Member(Box::new(e), name)
+            } else if self.at(&Token::LParen) {
+                let (args, _) = self.args();
+                ExprKind::Call(Box::new(e), args)
+            } else {
+                return e;
+            };
+            e = Expr {
+                kind,
+                range: self.since(start),
+            };
+        }
+    }
+
+    fn atom(&mut self) -> Expr {
+        let start = self.start();
+        let Some(tok) = self.peek() else {
+            return self.missing_value();
+        };
+        let kind = match tok {
+            Token::Str(s) => {
+                self.bump();
+                ExprKind::Str(self.string(s))
+            }
+            Token::Int(n) => self.take(ExprKind::Int(*n)),
+            Token::Duration(d) => self.take(ExprKind::Duration(*d)),
+            Token::Size(s) => self.take(ExprKind::Size(*s)),
+            Token::True => self.take(ExprKind::Bool(true)),
+            Token::False => self.take(ExprKind::Bool(false)),
+            Token::Invalid => self.take(ExprKind::Error),
+            Token::Ident(_) => ExprKind::Name(self.name_or_report().0),
+            Token::LBracket => self.list(),
+            Token::LBrace => {
+                self.bump();
+                let (fields, _) = self.fields_until_brace();
+                ExprKind::Record(fields)
+            }
+            Token::LParen => {
+                self.bump();
+                let inner = self.expr();
+                self.close(Token::RParen);
+                inner.kind
+            }
+            _ => return self.missing_value(),
+        };
+        Expr {
+            kind,
+            range: self.since(start),
+        }
+    }
+
+    fn take(&mut self, kind: ExprKind) -> ExprKind {
+        self.bump();
+        kind
+    }
+
+    /// A closing bracket, or one error (the bracket is assumed).
+    fn close(&mut self, tok: Token) {
+        if !self.eat(&tok) && self.expected(&format!("`{tok}`")) {
+            self.eat(&tok);
+        }
+    }
+
+    fn list(&mut self) -> ExprKind {
+        self.bump();
+        let mut items = Vec::new();
+        loop {
+            match self.peek() {
+                Some(Token::RBracket) => {
+                    self.bump();
+                    break;
+                }
+                Some(t) if starts_value(t) && !self.at_field_start() => {
+                    items.push(self.expr());
+                    if self.eat(&Token::Comma) || self.at(&Token::RBracket) {
+                        continue;
+                    }
+                    if self.expected("`,` or `]`") {
+                        continue;
+                    }
+                    // a missing `,` is assumed; anything else ends the list
+                    if !self.peek().is_some_and(starts_value) || self.at_field_start() {
+                        break;
+                    }
+                }
+                Some(Token::Comma) => {
+                    self.expected("a value or `]`");
+                    self.bump();
+                }
+                _ => {
+                    if !self.expected("a value or `]`") {
+                        break;
+                    }
+                }
+            }
+        }
+        ExprKind::List(items)
+    }
+
+    /// `(` [name =] value, … `)`, and the range of the parentheses.
+    pub(super) fn args(&mut self) -> (Vec<Arg>, TextRange) {
+        let start = self.start();
+        self.bump();
+        let mut args = Vec::new();
+        loop {
+            match self.peek() {
+                Some(Token::RParen) => {
+                    self.bump();
+                    break;
+                }
+                Some(t) if starts_value(t) => {
+                    let name =
+                        if matches!(t, Token::Ident(_)) && self.peek_nth(1) == Some(&Token::Eq) {
+                            let n = self.name();
+                            self.bump();
+                            n
+                        } else {
+                            None
+                        };
+                    let value = self.expr();
+                    args.push(Arg { name, value });
+                    if self.eat(&Token::Comma) || self.at(&Token::RParen) {
+                        continue;
+                    }
+                    if self.expected("`,` or `)`") {
+                        continue;
+                    }
+                    if !self.peek().is_some_and(starts_value) {
+                        break;
+                    }
+                }
+                _ => {
+                    if !self.expected("a value or `)`") {
+                        break;
+                    }
+                }
+            }
+        }
+        (args, self.since(start))
+    }
+
+    /// `key = value [,]`. A missing `=` is reported and assumed when a value follows.
+    pub(super) fn field(&mut self) -> Field {
+        let start = self.start();
+        let key = match self.peek() {
+            Some(Token::Str(s)) => {
+                let range = self.bump();
+                Name {
+                    text: self.string(s).as_plain().unwrap_or_default(),
+                    range,
+                }
+            }
+            _ => self.name_or_report().0,
+        };
+        let value = if self.eat(&Token::Eq) {
+            self.expr()
+        } else {
+            if self.expected("`=`") && self.eat(&Token::Eq) {
+                return self.field_rest(start, key);
+            }
+            if self.peek().is_some_and(starts_value) && !self.at_field_start() {
+                self.expr()
+            } else {
+                Expr::error(TextRange::new(
+                    self.last_end as usize,
+                    self.last_end as usize,
+                ))
+            }
+        };
+        self.eat(&Token::Comma);
+        Field {
+            key,
+            value,
+            range: self.since(start),
+        }
+    }
+
+    /// The value of a field whose `=` is taken, and its optional `,`.
+    fn field_rest(&mut self, start: u32, key: Name) -> Field {
+        let value = self.expr();
+        self.eat(&Token::Comma);
+        Field {
+            key,
+            value,
+            range: self.since(start),
+        }
+    }
+
+    /// Fields up to the `}` that closes them (the `{` is taken), and whether any error
+    /// was found. A keyword that starts a construct ends them too: the `}` is missing.
+    pub(super) fn fields_until_brace(&mut self) -> (Vec<Field>, bool) {
+        let errors_before = self.errors.len();
+        let mut fields = Vec::new();
+        loop {
+            match self.peek() {
+                Some(Token::RBrace) => {
+                    self.bump();
+                    break;
+                }
+                None => {
+                    self.expected("a field name or `}`");
+                    break;
+                }
+                Some(t) if starts_construct(t) => {
+                    self.expected("`}`");
+                    break;
+                }
+                Some(Token::Ident(_) | Token::Str(_)) => fields.push(self.field()),
+                Some(_) => {
+                    self.expected("a field name or `}`");
+                    self.skip_token();
+                    while self.peek().is_some_and(|t| {
+                        !matches!(t, Token::Ident(_) | Token::Str(_) | Token::RBrace)
+                            && !starts_construct(t)
+                    }) {
+                        self.skip_token();
+                    }
+                }
+            }
+        }
+        (fields, self.errors.len() > errors_before)
+    }
+
+    /// A `{ … }` body of fields; without its `{`, one error and the fields that follow
+    /// are taken as the body.
+    pub(super) fn body(&mut self, header_ok: bool) -> Body {
+        let start = self.start();
+        let opened = self.eat(&Token::LBrace)
+            || (header_ok && self.expected("`{`") && self.eat(&Token::LBrace));
+        if !opened && !self.at_field_start() {
+            return Body {
+                fields: Vec::new(),
+                range: TextRange::new(start as usize, start as usize),
+                recovered: true,
+            };
+        }
+        let (fields, had_errors) = self.fields_until_brace();
+        Body {
+            fields,
+            range: self.since(start),
+            recovered: had_errors || !header_ok,
+        }
+    }
+
+    /// `Name` or `Name<T, …>`.
+    pub(super) fn type_expr(&mut self) -> TypeExpr {
+        let start = self.start();
+        let name = match self.name() {
+            Some(n) => n,
+            None => {
+                self.expected("a type");
+                let at = self.here();
+                Name {
+                    text: String::new(),
+                    range: TextRange::new(at.start as usize, at.start as usize),
+                }
+            }
+        };
+        let mut args = Vec::new();
+        if !name.text.is_empty() && self.eat(&Token::Lt) {
+            loop {
+                args.push(self.type_expr());
+                if !self.eat(&Token::Comma) {
+                    break;
+                }
+            }
+            self.close(Token::Gt);
+        }
+        TypeExpr {
+            name,
+            args,
+            range: self.since(start),
+        }
+    }
+
+    /// A string token as a literal; the expressions of its `${…}` are parsed here.
+    pub(super) fn string(&mut self, s: &StrToken) -> StrLit {
+        let segments = s
+            .segments
+            .iter()
+            .map(|seg| match seg {
+                RawSegment::Text(text, r) => Segment::Text(text.clone(), *r),
+                RawSegment::Interp(tokens, r) if tokens.is_empty() => {
+                    Segment::Interp(Expr::error(*r), *r)
+                }
+                RawSegment::Interp(tokens, r) => {
+                    let (expr, errors) = super::parse_interpolation(tokens, *r);
+                    self.errors.extend(errors);
+                    Segment::Interp(expr, *r)
+                }
+            })
+            .collect();
+        StrLit {
+            block: s.block,
+            segments,
+        }
+    }
+}
