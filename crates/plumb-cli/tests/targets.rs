@@ -810,3 +810,56 @@ fn generated_programs_compile_to_valid_output() {
         .expect("kubernetes-validate");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
 }
+
+#[test]
+fn jobs_named_like_gitlab_keywords_are_written_with_a_suffix() {
+    let dir = scratch("keywords");
+    let out = dir.join(".gitlab-ci.yml");
+    let stderr = build(
+        "fixtures/names/gitlab_keyword_job_names.plumb",
+        "gitlab",
+        &out,
+        &[],
+    );
+    let yaml = std::fs::read_to_string(&out).expect("written");
+    assert!(
+        yaml.contains("\nimage-job:\n") && yaml.contains("\nvariables-job:\n"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("  - image-job\n  - variables-job\n"),
+        "needs follow:\n{yaml}"
+    );
+    assert!(
+        !yaml.contains("\nimage:\n") && !yaml.contains("\nvariables:\n"),
+        "{yaml}"
+    );
+    assert!(
+        stderr.contains("PL5003") && stderr.contains("written as `image-job`"),
+        "{stderr}"
+    );
+    // a renamed job may not take another job's name: an error, nothing written
+    let clash = dir.join("clash.plumb");
+    std::fs::write(
+        &clash,
+        "pipeline p { stage s {\n  job image { image = \"busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\", run = [\"a\"] }\n  job image-job { image = \"busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\", run = [\"b\"] }\n} }\n",
+    )
+    .expect("write");
+    let target = dir.join("clash.yml");
+    let o = plumb(&[
+        "build",
+        &clash.to_string_lossy(),
+        "--target",
+        "gitlab",
+        "-o",
+        &target.to_string_lossy(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the name of another job"));
+    assert!(!target.exists());
+}

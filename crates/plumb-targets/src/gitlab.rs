@@ -173,23 +173,32 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
                 rules: rules(&p.model.on, true, &mut widen),
             });
         }
+        check_renamed_keys(p, several)?;
         for job in p.jobs() {
-            let name = prefix(p, &job.name);
-            if RESERVED.contains(&name.as_str()) {
-                return Err(BuildError::Diagnostics(vec![Diagnostic::error(
-                    "PL5003",
-                    job.name_at,
-                    format!("job name `{}` is a GitLab CI keyword", job.name),
-                )
-                .with_label("GitLab reads this key as a setting, not a job")
-                .with_help(format!("rename the job, e.g. `{}-job`", job.name))]));
+            let name = job_key(p, several, &job.name);
+            if name != prefix(p, &job.name) {
+                warnings.push(
+                    Diagnostic::warning(
+                        "PL5003",
+                        job.name_at,
+                        format!(
+                            "job `{}` is written as `{name}`: `{}` is a GitLab CI keyword",
+                            job.name, job.name
+                        ),
+                    )
+                    .with_label(format!("written as `{name}`, and `needs` follow"))
+                    .with_help(format!(
+                        "to keep one name in Plumb and GitLab, rename the job (e.g. `build-{}`)",
+                        job.name
+                    )),
+                );
             }
             let cond = if several {
                 Cond::and(p.model.on.clone(), job.when.clone())
             } else {
                 job.when.clone()
             };
-            let mut j = compile_job(p, job, &prefix, warnings);
+            let mut j = compile_job(p, job, (&prefix, several), warnings);
             if cond != Cond::Always {
                 let holders: Vec<&JobModel> =
                     [job].into_iter().filter(|j| holds_secrets(j)).collect();
@@ -209,10 +218,51 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
     Ok(header(&source) + &to_yaml(&file)?)
 }
 
+/// A job's key in the GitLab file: prefixed with its pipeline when the file holds
+/// several, and `NAME-job` when the name is a GitLab keyword (GitLab would read
+/// `image:` as the default image, not as a job).
+fn job_key(p: &PipelinePlan, several: bool, name: &str) -> String {
+    if several {
+        format!("{}:{name}", p.model.name)
+    } else if RESERVED.contains(&name) {
+        format!("{name}-job")
+    } else {
+        name.to_string()
+    }
+}
+
+/// A job renamed `NAME-job` must not take the key of another job of the file.
+fn check_renamed_keys(p: &PipelinePlan, several: bool) -> Result<(), BuildError> {
+    for job in p.jobs() {
+        let key = job_key(p, several, &job.name);
+        if key == job.name {
+            continue;
+        }
+        if let Some(other) = p.jobs().find(|o| o.name == key) {
+            let d = Diagnostic::error(
+                "PL5003",
+                job.name_at,
+                format!(
+                    "job `{}` would be written as `{key}`, the name of another job",
+                    job.name
+                ),
+            )
+            .with_label(format!(
+                "`{}` is a GitLab keyword, so this job gets a `-job` suffix",
+                job.name
+            ))
+            .with_secondary(other.name_at, format!("job `{key}` is here"))
+            .with_help("rename one of the two jobs");
+            return Err(BuildError::Diagnostics(vec![d]));
+        }
+    }
+    Ok(())
+}
+
 fn compile_job(
     p: &PipelinePlan,
     job: &JobModel,
-    prefix: &dyn Fn(&PipelinePlan, &str) -> String,
+    (prefix, several): (&dyn Fn(&PipelinePlan, &str) -> String, bool),
     warnings: &mut Vec<Diagnostic>,
 ) -> Job {
     let mut j = Job {
@@ -250,7 +300,7 @@ fn compile_job(
             job.needs
                 .iter()
                 .filter(|n| n.target.is_some())
-                .map(|n| prefix(p, &n.job))
+                .map(|n| job_key(p, several, &n.job))
                 .collect(),
         );
     }
