@@ -147,13 +147,7 @@ pub fn compile(
 
 fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<String, BuildError> {
     let several = plans.len() > 1;
-    let prefix = |p: &PipelinePlan, name: &str| {
-        if several {
-            format!("{}:{name}", p.model.name)
-        } else {
-            name.to_string()
-        }
-    };
+    let prefix = |p: &PipelinePlan, name: &str| scoped_name(p, several, name);
     let mut file = File {
         stages: Vec::new(),
         workflow: None,
@@ -198,7 +192,7 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
             } else {
                 job.when.clone()
             };
-            let mut j = compile_job(p, job, (&prefix, several), warnings);
+            let mut j = compile_job(p, job, several, warnings);
             if cond != Cond::Always {
                 let holders: Vec<&JobModel> =
                     [job].into_iter().filter(|j| holds_secrets(j)).collect();
@@ -216,6 +210,15 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         .collect::<Vec<_>>()
         .join(", ");
     Ok(header(&source) + &to_yaml(&file)?)
+}
+
+/// A stage or job name, prefixed with its pipeline when the file holds several.
+fn scoped_name(p: &PipelinePlan, several: bool, name: &str) -> String {
+    if several {
+        format!("{}:{name}", p.model.name)
+    } else {
+        name.to_string()
+    }
 }
 
 /// A job's key in the GitLab file: prefixed with its pipeline when the file holds
@@ -262,9 +265,10 @@ fn check_renamed_keys(p: &PipelinePlan, several: bool) -> Result<(), BuildError>
 fn compile_job(
     p: &PipelinePlan,
     job: &JobModel,
-    (prefix, several): (&dyn Fn(&PipelinePlan, &str) -> String, bool),
+    several: bool,
     warnings: &mut Vec<Diagnostic>,
 ) -> Job {
+    let prefix = |p: &PipelinePlan, name: &str| scoped_name(p, several, name);
     let mut j = Job {
         stage: prefix(p, p.stage_name(job)),
         image: job
