@@ -7,6 +7,7 @@ use plumb_diagnostics::{Diagnostic, Severity};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 const INFORMATION_URI: &str = "https://plumb.dev";
 
@@ -15,6 +16,9 @@ const INFORMATION_URI: &str = "https://plumb.dev";
 /// line numbers), plus how many identical findings came before it.
 pub fn fingerprints(session: &Session, diags: &[Diagnostic]) -> Vec<String> {
     let mut seen: HashMap<(String, String, String, String), usize> = HashMap::new();
+    // the file as placed in reports, so `plumb check .` and `plumb check /abs/path`
+    // give the same fingerprints
+    let cwd = current_dir();
     diags
         .iter()
         .map(|d| {
@@ -25,7 +29,7 @@ pub fn fingerprints(session: &Session, diags: &[Diagnostic]) -> Vec<String> {
                 .to_string();
             let key = (
                 d.code.to_string(),
-                session.display(d.file()).to_string(),
+                place(session, d.file(), cwd.as_deref()).shown(),
                 d.message.clone(),
                 snippet,
             );
@@ -83,7 +87,9 @@ pub fn sarif(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> st
         let (line, col, end_line, end_col) = pos.span(at);
         json!({ "startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col })
     };
-    let location = |session: &Session, at: plumb_diagnostics::FileRange, region: Value| json!({ "physicalLocation": { "artifactLocation": { "uri": uri(session.display(at.file)) }, "region": region } });
+    let cwd = current_dir();
+    let artifact = |at: plumb_diagnostics::FileId| place(session, at, cwd.as_deref()).sarif();
+    let location = |at: plumb_diagnostics::FileRange, region: Value| json!({ "physicalLocation": { "artifactLocation": artifact(at.file), "region": region } });
     let prints = fingerprints(session, diags);
     let results: Vec<Value> = diags
         .iter()
@@ -93,7 +99,7 @@ pub fn sarif(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> st
                 "ruleId": d.code,
                 "level": sarif_level(d.severity),
                 "message": { "text": sentence(&d.message) },
-                "locations": [location(session, d.primary.at, region(d.primary.at))],
+                "locations": [location(d.primary.at, region(d.primary.at))],
                 "partialFingerprints": { "plumbFingerprint/v1": print },
             });
             if let Some(i) = rule_index.get(d.code) {
@@ -105,7 +111,7 @@ pub fn sarif(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> st
                         .iter()
                         .enumerate()
                         .map(|(i, l)| {
-                            let mut loc = location(session, l.at, region(l.at));
+                            let mut loc = location(l.at, region(l.at));
                             loc["id"] = json!(i + 1);
                             loc["message"] = json!({ "text": sentence(&l.message) });
                             loc
@@ -123,7 +129,7 @@ pub fn sarif(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> st
                                 .iter()
                                 .map(|e| {
                                     json!({
-                                        "artifactLocation": { "uri": uri(session.display(e.at.file)) },
+                                        "artifactLocation": artifact(e.at.file),
                                         "replacements": [{ "deletedRegion": region(e.at), "insertedContent": { "text": e.replacement } }],
                                     })
                                 })
@@ -161,6 +167,7 @@ pub fn sarif(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> st
                 "rules": rules_json,
             }},
             "columnKind": "unicodeCodePoints",
+            "originalUriBaseIds": { SRCROOT: { "uri": cwd.as_deref().map_or_else(|| "file:///".to_string(), |c| format!("{}/", file_uri(c).trim_end_matches('/'))) } },
             "results": results,
         }],
     });
@@ -180,12 +187,78 @@ fn pascal(name: &str) -> String {
         .collect()
 }
 
-/// A relative URI for a path as shown (forward slashes, spaces escaped).
-fn uri(path: &str) -> String {
-    path.trim_start_matches("./")
-        .replace('\\', "/")
-        .replace('%', "%25")
-        .replace(' ', "%20")
+/// Where a report places a file: relative to the current folder (with `/`) when the file
+/// is below it, as code-scanning services and SARIF viewers expect; its absolute path
+/// otherwise.
+enum Place {
+    Below(String),
+    Outside(PathBuf),
+}
+
+/// The current folder as the files' paths spell it (they are canonical).
+fn current_dir() -> Option<PathBuf> {
+    std::env::current_dir()
+        .ok()
+        .and_then(|d| std::fs::canonicalize(d).ok())
+}
+
+fn place(session: &Session, id: plumb_diagnostics::FileId, cwd: Option<&Path>) -> Place {
+    let path = session.files[id.0 as usize].file.path(&session.db);
+    match cwd.and_then(|c| path.strip_prefix(c).ok()) {
+        Some(rel) if !rel.as_os_str().is_empty() => Place::Below(
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
+        ),
+        _ => Place::Outside(path.clone()),
+    }
+}
+
+impl Place {
+    /// The path a GitLab or GitHub report shows.
+    fn shown(&self) -> String {
+        match self {
+            Place::Below(rel) => rel.clone(),
+            Place::Outside(abs) => abs.display().to_string(),
+        }
+    }
+
+    /// A SARIF `artifactLocation`: relative to `%SRCROOT%`, or a `file://` URI.
+    fn sarif(&self) -> Value {
+        match self {
+            Place::Below(rel) => json!({ "uri": percent_encode(rel), "uriBaseId": SRCROOT }),
+            Place::Outside(abs) => json!({ "uri": file_uri(abs) }),
+        }
+    }
+}
+
+/// The base id SARIF locations below the current folder are relative to.
+const SRCROOT: &str = "%SRCROOT%";
+
+/// `file:///…` for an absolute path.
+fn file_uri(abs: &Path) -> String {
+    let path = abs.to_string_lossy().replace('\\', "/");
+    let path = if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    };
+    format!("file://{}", percent_encode(&path))
+}
+
+/// Percent-encodes what a URI path may not hold as is (RFC 3986: all but unreserved
+/// characters and `/`).
+fn percent_encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// GitLab's Code Quality report: exactly `description`, `check_name`, `fingerprint`,
@@ -193,6 +266,7 @@ fn uri(path: &str) -> String {
 pub fn gitlab(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> std::io::Result<()> {
     let mut pos = Positions::new(session);
     let prints = fingerprints(session, diags);
+    let cwd = current_dir();
     let items: Vec<Value> = diags
         .iter()
         .zip(prints)
@@ -207,7 +281,7 @@ pub fn gitlab(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> s
                     Severity::Warning => "minor",
                     Severity::Note => "info",
                 },
-                "location": { "path": session.display(d.file()).trim_start_matches("./"), "lines": { "begin": line } },
+                "location": { "path": place(session, d.file(), cwd.as_deref()).shown(), "lines": { "begin": line } },
             })
         })
         .collect();
@@ -218,6 +292,7 @@ pub fn gitlab(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> s
 /// GitHub Actions workflow commands: `::error file=…,line=…::message`.
 pub fn github(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> std::io::Result<()> {
     let mut pos = Positions::new(session);
+    let cwd = current_dir();
     for d in diags {
         let (line, col, end_line, end_col) = pos.span(d.primary.at);
         let command = match d.severity {
@@ -233,7 +308,7 @@ pub fn github(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> s
         writeln!(
             out,
             "::{command} file={},line={line},col={col},endLine={end_line},endColumn={end_col},title={}::{}",
-            escape_property(session.display(d.file()).trim_start_matches("./")),
+            escape_property(&place(session, d.file(), cwd.as_deref()).shown()),
             escape_property(&format!("{} {}", d.code, plumb_checks::lookup(d.code).map_or("", |m| m.name))),
             escape_data(&message)
         )?;

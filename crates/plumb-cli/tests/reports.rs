@@ -176,3 +176,73 @@ fn fingerprints_survive_unrelated_edits_and_reruns() {
         "an unrelated edit changed the fingerprints"
     );
 }
+
+/// Runs `plumb check --format FORMAT PATH` in `dir`.
+fn check_in(dir: &std::path::Path, format: &str, path: &str) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .args(["check", "--format", format, path])
+        .current_dir(dir)
+        .output()
+        .expect("run plumb");
+    String::from_utf8(o.stdout).expect("utf-8")
+}
+
+#[test]
+fn reports_place_files_relative_to_the_current_folder_whatever_the_path_given() {
+    // issue #14: an absolute path gave `"uri": "/abs/x.plumb"`, which the SARIF
+    // validator rejects (SARIF1004) and code scanning cannot place
+    let dir = scratch("places");
+    let sub = dir.join("ci dir");
+    std::fs::create_dir_all(&sub).expect("dir");
+    std::fs::write(
+        sub.join("x.plumb"),
+        "pipeline p { stage s { job j { image = \"alpine\", run = [\"x\"] } } }\n",
+    )
+    .expect("write");
+    let abs = std::fs::canonicalize(&sub).expect("canonical");
+    let relative = check_in(&dir, "sarif", "ci dir");
+    let absolute = check_in(&dir, "sarif", &abs.to_string_lossy());
+    assert_eq!(relative, absolute, "the same report for a relative and an absolute path");
+    let log: serde_json::Value = serde_json::from_str(&absolute).expect("json");
+    let loc = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+    assert_eq!(loc["uri"], "ci%20dir/x.plumb");
+    assert_eq!(loc["uriBaseId"], "%SRCROOT%");
+    let base = log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().expect("base");
+    assert!(base.starts_with("file:///") && base.ends_with('/'), "{base}");
+    // the validator accepts the absolute-path report
+    let report = dir.join("abs.sarif");
+    std::fs::write(&report, &absolute).expect("write");
+    let out = dir.join("abs-validation.sarif");
+    let o = Command::new(root().join("scripts/node/node_modules/.bin/sarif-multitool"))
+        .arg("validate")
+        .arg(&report)
+        .arg("-o")
+        .arg(&out)
+        .current_dir(&dir)
+        .output()
+        .expect("run validator");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let validation: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("json");
+    let serious: Vec<String> = validation["runs"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r["level"].as_str() != Some("note") && r["level"].as_str() != Some("none"))
+        .map(|r| format!("{} {}", r["ruleId"], r["message"]))
+        .collect();
+    assert!(serious.is_empty(), "{}", serious.join("\n"));
+    // a file outside the current folder is a file:// URI
+    let outside = check_in(&sub.join(".."), "sarif", &abs.to_string_lossy());
+    assert!(outside.contains("\"uri\": \"ci%20dir/x.plumb\""), "{outside}");
+    let elsewhere = check_in(&std::env::temp_dir(), "sarif", &abs.to_string_lossy());
+    if !abs.starts_with(std::fs::canonicalize(std::env::temp_dir()).expect("tmp")) {
+        assert!(elsewhere.contains("file:///"), "{elsewhere}");
+    }
+    // GitLab Code Quality and GitHub annotations use the same relative path
+    let gitlab = check_in(&dir, "gitlab", &abs.to_string_lossy());
+    assert!(gitlab.contains("\"path\": \"ci dir/x.plumb\""), "{gitlab}");
+    let github = check_in(&dir, "github", &abs.to_string_lossy());
+    assert!(github.contains("file=ci dir/x.plumb,"), "{github}");
+}
