@@ -63,6 +63,8 @@ struct State {
     published: HashMap<usize, Vec<Diagnostic>>,
     /// Counts edits; a diagnostics pass started before the latest edit is dropped.
     generation: u64,
+    /// The workspace folders, whose `plumb.toml` files are read again when one changes.
+    roots: Vec<PathBuf>,
 }
 
 impl State {
@@ -76,6 +78,7 @@ impl State {
             by_path: HashMap::new(),
             published: HashMap::new(),
             generation: 0,
+            roots: Vec::new(),
         }
     }
 
@@ -250,14 +253,8 @@ impl Backend {
 
     fn load_workspace(&self, roots: &[PathBuf]) {
         let mut st = self.lock();
-        if let Some(root) = roots.first() {
-            if let Some(config) = load_config(root) {
-                st.ws
-                    .set_config(&mut st.db)
-                    .with_durability(salsa::Durability::HIGH)
-                    .to(config);
-            }
-        }
+        st.roots = roots.to_vec();
+        st.refresh_configs();
         for root in roots {
             for path in plumb_files(root) {
                 if let Ok(text) = std::fs::read_to_string(&path) {
@@ -268,15 +265,35 @@ impl Backend {
     }
 }
 
-use salsa::Setter;
-
 /// The local path of a `file:` URI.
 fn path_of(uri: &Uri) -> Option<PathBuf> {
     uri.to_file_path().map(|p| p.into_owned())
 }
 
-fn load_config(root: &Path) -> Option<Config> {
-    let path = plumb_config::find_config_file(root)?;
+impl State {
+    /// Reads the `plumb.toml` files of every workspace folder: each governs the files
+    /// below its own folder (a monorepo has one per project), the nearest one winning.
+    fn refresh_configs(&mut self) {
+        let mut tomls = std::collections::BTreeSet::new();
+        for root in &self.roots {
+            tomls.extend(plumb_config::find_config_file(root));
+            tomls.extend(files_below(root, |name| name == "plumb.toml"));
+        }
+        let scopes = tomls
+            .into_iter()
+            .filter_map(|toml| {
+                let config = read_config(&toml)?;
+                let folder = toml.parent()?.to_path_buf();
+                Some(plumb_db::ConfigScope { folder, config })
+            })
+            .collect();
+        let ws = self.ws;
+        plumb_db::set_scopes(&mut self.db, ws, scopes);
+    }
+}
+
+/// A valid `plumb.toml`, or nothing (an invalid one is reported by `plumb check`).
+fn read_config(path: &Path) -> Option<Config> {
     let text = std::fs::read_to_string(path).ok()?;
     Config::parse(&text, |code| {
         plumb_checks::lookup(code).is_some_and(|m| m.code == code)
@@ -286,6 +303,12 @@ fn load_config(root: &Path) -> Option<Config> {
 
 /// Every `*.plumb` file below a folder (hidden folders, `target` and `node_modules` aside).
 fn plumb_files(root: &Path) -> Vec<PathBuf> {
+    files_below(root, |name| name.ends_with(".plumb"))
+}
+
+/// The files below a folder whose name passes `wanted` (hidden folders, `target` and
+/// `node_modules` aside; at most 100,000).
+fn files_below(root: &Path, wanted: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
     while let Some(dir) = dirs.pop() {
@@ -300,7 +323,7 @@ fn plumb_files(root: &Path) -> Vec<PathBuf> {
                 if !name.starts_with('.') && name != "target" && name != "node_modules" {
                     dirs.push(path);
                 }
-            } else if name.ends_with(".plumb") && out.len() < 100_000 {
+            } else if wanted(&name) && out.len() < 100_000 {
                 out.push(path);
             }
         }
@@ -443,12 +466,8 @@ impl LanguageServer for Backend {
                     continue;
                 };
                 if path.file_name().is_some_and(|n| n == "plumb.toml") {
-                    let config = path.parent().and_then(load_config).unwrap_or_default();
                     st.generation += 1;
-                    let ws = st.ws;
-                    ws.set_config(&mut st.db)
-                        .with_durability(salsa::Durability::HIGH)
-                        .to(config);
+                    st.refresh_configs();
                     continue;
                 }
                 let open = st

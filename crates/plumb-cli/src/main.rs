@@ -37,7 +37,7 @@ enum Command {
     ///
     /// Exit status: 0 when no error was found (warnings allowed unless --deny-warnings),
     /// 1 when an error was found, 2 when the files or plumb.toml could not be read.
-    /// plumb.toml is looked up from the first PATH upward.
+    /// Each file is checked with the plumb.toml found from its own folder upward.
     Check {
         /// Files or folders (every *.plumb file below them). Default: the current folder.
         paths: Vec<PathBuf>,
@@ -267,8 +267,8 @@ fn check(
     if paths.is_empty() {
         paths.push(PathBuf::from("."));
     }
-    let config = load_config(&paths[0])?;
-    let session = Session::load(&paths, config)?;
+    let mut session = Session::load(&paths, Config::default())?;
+    session.use_nearest_configs()?;
     let mut diags: Vec<Diagnostic> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let requested: Vec<&workspace::LoadedFile> =
@@ -365,10 +365,15 @@ pub(crate) fn check_in_parallel(
 const WORKER_STACK: usize = 512 * 1024 * 1024;
 
 pub(crate) fn load_config(start: &Path) -> Result<Config, CliError> {
-    let Some(path) = plumb_config::find_config_file(start) else {
-        return Ok(Config::default());
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| CliError::Io {
+    match plumb_config::find_config_file(start) {
+        Some(path) => load_config_file(&path),
+        None => Ok(Config::default()),
+    }
+}
+
+/// Reads and validates one `plumb.toml`.
+pub(crate) fn load_config_file(path: &Path) -> Result<Config, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::Io {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
@@ -433,8 +438,8 @@ fn fmt(mut paths: Vec<PathBuf>, check: bool) -> Result<ExitCode, CliError> {
 }
 
 fn graph(path: PathBuf, format: GraphFormat) -> Result<ExitCode, CliError> {
-    let config = load_config(&path)?;
-    let session = Session::load(std::slice::from_ref(&path), config)?;
+    let mut session = Session::load(std::slice::from_ref(&path), Config::default())?;
+    session.use_nearest_configs()?;
     let requested: Vec<&workspace::LoadedFile> =
         session.files.iter().filter(|f| f.requested).collect();
     let diags: Vec<Diagnostic> = check_in_parallel(&session, &requested)

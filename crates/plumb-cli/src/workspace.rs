@@ -100,6 +100,26 @@ impl Session {
         Ok(Session { db, ws, files })
     }
 
+    /// Gives each file the `plumb.toml` found from its own folder upward (a monorepo has
+    /// one per project); files with none above them keep the session's configuration.
+    pub fn use_nearest_configs(&mut self) -> Result<(), CliError> {
+        let mut found: std::collections::BTreeMap<PathBuf, ()> = Default::default();
+        for f in &self.files {
+            let path = f.file.path(&self.db);
+            if let Some(toml) = plumb_config::find_config_file(path) {
+                found.insert(toml, ());
+            }
+        }
+        let mut scopes = Vec::new();
+        for toml in found.into_keys() {
+            let config = crate::load_config_file(&toml)?;
+            let folder = toml.parent().unwrap_or(Path::new("/")).to_path_buf();
+            scopes.push(plumb_db::ConfigScope { folder, config });
+        }
+        plumb_db::set_scopes(&mut self.db, self.ws, scopes);
+        Ok(())
+    }
+
     pub fn display(&self, id: FileId) -> &str {
         &self.files[id.0 as usize].display
     }

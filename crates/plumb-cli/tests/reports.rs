@@ -202,13 +202,21 @@ fn reports_place_files_relative_to_the_current_folder_whatever_the_path_given() 
     let abs = std::fs::canonicalize(&sub).expect("canonical");
     let relative = check_in(&dir, "sarif", "ci dir");
     let absolute = check_in(&dir, "sarif", &abs.to_string_lossy());
-    assert_eq!(relative, absolute, "the same report for a relative and an absolute path");
+    assert_eq!(
+        relative, absolute,
+        "the same report for a relative and an absolute path"
+    );
     let log: serde_json::Value = serde_json::from_str(&absolute).expect("json");
     let loc = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
     assert_eq!(loc["uri"], "ci%20dir/x.plumb");
     assert_eq!(loc["uriBaseId"], "%SRCROOT%");
-    let base = log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().expect("base");
-    assert!(base.starts_with("file:///") && base.ends_with('/'), "{base}");
+    let base = log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .expect("base");
+    assert!(
+        base.starts_with("file:///") && base.ends_with('/'),
+        "{base}"
+    );
     // the validator accepts the absolute-path report
     let report = dir.join("abs.sarif");
     std::fs::write(&report, &absolute).expect("write");
@@ -235,7 +243,10 @@ fn reports_place_files_relative_to_the_current_folder_whatever_the_path_given() 
     assert!(serious.is_empty(), "{}", serious.join("\n"));
     // a file outside the current folder is a file:// URI
     let outside = check_in(&sub.join(".."), "sarif", &abs.to_string_lossy());
-    assert!(outside.contains("\"uri\": \"ci%20dir/x.plumb\""), "{outside}");
+    assert!(
+        outside.contains("\"uri\": \"ci%20dir/x.plumb\""),
+        "{outside}"
+    );
     let elsewhere = check_in(&std::env::temp_dir(), "sarif", &abs.to_string_lossy());
     if !abs.starts_with(std::fs::canonicalize(std::env::temp_dir()).expect("tmp")) {
         assert!(elsewhere.contains("file:///"), "{elsewhere}");

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 /// One `.plumb` file.
-#[salsa::input]
+#[salsa::input(debug)]
 pub struct SourceFile {
     #[returns(copy)]
     pub id: FileId,
@@ -42,8 +42,39 @@ pub struct SourceFile {
 pub struct Workspace {
     #[returns(ref)]
     pub files: Vec<SourceFile>,
+    /// The configuration of files below no [`ConfigScope`] (and of builds).
     #[returns(ref)]
     pub config: Config,
+    /// The `plumb.toml` files of the workspace, each for the files below its folder: a
+    /// monorepo has one per project. The deepest folder holding a file wins.
+    #[returns(ref)]
+    #[default]
+    pub scopes: Vec<ConfigScope>,
+}
+
+/// A `plumb.toml` and the folder it governs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ConfigScope {
+    pub folder: PathBuf,
+    pub config: Config,
+}
+
+/// The configuration `file` is checked with: that of the nearest folder above it with a
+/// `plumb.toml`, else the workspace's.
+pub fn file_config(db: &dyn Db, ws: Workspace, file: SourceFile) -> &Config {
+    let path = file.path(db);
+    ws.scopes(db)
+        .iter()
+        .filter(|s| path.starts_with(&s.folder))
+        .max_by_key(|s| s.folder.components().count())
+        .map_or(ws.config(db), |s| &s.config)
+}
+
+/// Replaces the workspace's `plumb.toml` scopes.
+pub fn set_scopes(db: &mut Database, ws: Workspace, scopes: Vec<ConfigScope>) {
+    ws.set_scopes(db)
+        .with_durability(Durability::HIGH)
+        .to(scopes);
 }
 
 #[salsa::db]
@@ -237,7 +268,7 @@ pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnosti
     let id = file.id(db);
     let parse = parse(db, file);
     let analysis = analyze(db, ws, file);
-    let config = ws.config(db);
+    let config = file_config(db, ws, file);
     let mut diags: Vec<Diagnostic> = parse.errors.iter().map(|e| e.to_diagnostic(id)).collect();
     diags.extend(analysis.diagnostics.iter().cloned());
     diags.extend(plumb_checks::check_file_level(&FileCx {
@@ -283,7 +314,7 @@ fn pipeline_and_job_checks(
     view: &View,
 ) -> Vec<Diagnostic> {
     let id = file.id(db);
-    let config = ws.config(db);
+    let config = file_config(db, ws, file);
     let mut diags = Vec::new();
     if file.origin(db) == Origin::Disk {
         for p in &model.pipelines {

@@ -35,6 +35,9 @@ pub struct PipelineInput {
 
 #[salsa::tracked(debug)]
 pub struct JobUnit<'db> {
+    /// The file, whose `plumb.toml` the checks read.
+    #[returns(copy)]
+    pub file: SourceFile,
     #[returns(ref)]
     pub pipeline: String,
     #[returns(ref)]
@@ -46,6 +49,8 @@ pub struct JobUnit<'db> {
 
 #[salsa::tracked(debug)]
 pub struct PipelineUnit<'db> {
+    #[returns(copy)]
+    pub file: SourceFile,
     #[returns(ref)]
     pub name: String,
     #[tracked]
@@ -81,7 +86,7 @@ pub fn check_units<'db>(
             let base = p.name_at.range.start;
             let mut pipeline = pipeline_graph(p);
             to_relative(&mut pipeline, id, base);
-            let unit = PipelineUnit::new(db, p.name.clone(), PipelineInput { pipeline });
+            let unit = PipelineUnit::new(db, file, p.name.clone(), PipelineInput { pipeline });
             let jobs = p
                 .jobs
                 .iter()
@@ -89,7 +94,7 @@ pub fn check_units<'db>(
                     let input = job_input(p, j, id, &texts);
                     let base = j.range.range.start;
                     (
-                        JobUnit::new(db, p.name.clone(), j.name.clone(), input),
+                        JobUnit::new(db, file, p.name.clone(), j.name.clone(), input),
                         base,
                     )
                 })
@@ -204,7 +209,7 @@ pub fn pipeline_checks<'db>(
 ) -> Vec<Diagnostic> {
     plumb_checks::check_pipeline(&PipelineCx {
         pipeline: &unit.input(db).pipeline,
-        config: ws.config(db),
+        config: crate::file_config(db, ws, unit.file(db)),
     })
 }
 
@@ -215,7 +220,7 @@ pub fn job_checks<'db>(db: &'db dyn Db, ws: Workspace, unit: JobUnit<'db>) -> Ve
     plumb_checks::check_job(&JobCx::new(
         (&input.on, input.on_at),
         &input.job,
-        ws.config(db),
+        crate::file_config(db, ws, unit.file(db)),
         input,
     ))
 }

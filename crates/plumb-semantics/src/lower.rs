@@ -1080,6 +1080,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let Some(entries) = matrix.value.as_map() else {
             return;
         };
+        self.check_matrix_duplicates(entries);
         let sizes: Vec<u64> = entries
             .iter()
             .map(|e| e.value.as_list().map_or(1, |l| l.len() as u64).max(1))
@@ -1100,6 +1101,32 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 .with_label(format!("{total} combinations"))
                 .with_help("split the job, or drop values: each variable multiplies the number of jobs"),
             );
+        }
+    }
+
+    /// A value listed twice for one matrix variable would make two jobs of one name
+    /// (one Kubernetes Job overwriting the other): an error at the second.
+    fn check_matrix_duplicates(&mut self, entries: &[MapEntry]) {
+        for e in entries {
+            let Some(values) = e.value.as_list() else {
+                continue;
+            };
+            let mut seen: HashMap<&str, FileRange> = HashMap::new();
+            for v in values {
+                let Some(text) = v.as_str() else { continue };
+                if let Some(first) = seen.insert(text, v.origin) {
+                    self.ev.diags.push(
+                        Diagnostic::error(
+                            codes::DUPLICATE,
+                            v.origin,
+                            format!("matrix variable `{}` lists `{text}` twice", e.key),
+                        )
+                        .with_label("listed again here")
+                        .with_secondary(first, "first listed here")
+                        .with_help("remove one: each value makes one job"),
+                    );
+                }
+            }
         }
     }
 

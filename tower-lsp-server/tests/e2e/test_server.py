@@ -457,3 +457,24 @@ async def test_qualified_templates_in_every_feature(client: LanguageClient, work
     assert set(items) == {"builder"}, set(items)
     items = await completions(client, uri, text, 'c.builder(pkg', len("c.builder("))
     assert {"pkg", "image"} <= set(items)
+
+
+async def test_each_file_follows_the_nearest_plumb_toml(client: LanguageClient, workspace: pathlib.Path):
+    # a monorepo: svc/plumb.toml governs svc/ only (issue #14: the first folder's
+    # plumb.toml used to apply to every file)
+    svc = workspace / "svc"
+    svc.mkdir()
+    inner, outer = svc / "a.plumb", workspace / "b.plumb"
+    for path in (inner, outer):
+        path.write_text('pipeline p { stage s { job j { image = "alpine", run = ["x"] } } }\n')
+    toml = svc / "plumb.toml"
+    toml.write_text('[lint]\nallow = ["PL3001"]\n')
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[
+                types.FileEvent(uri=p.as_uri(), type=types.FileChangeType.Created) for p in (inner, outer, toml)
+            ]
+        )
+    )
+    await wait_for(lambda: codes(client, outer.as_uri()) == ["PL3001"])
+    await wait_for(lambda: inner.as_uri() in client.diagnostics and codes(client, inner.as_uri()) == [])
