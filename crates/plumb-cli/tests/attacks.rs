@@ -171,7 +171,7 @@ fn a_source_file_name_cannot_inject_yaml() {
     }
     let o = plumb_in(&dir, &["build", hostile, "--target", "gitops", "-o", "out"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let base = std::fs::read_to_string(dir.join("out/apps/p/base/p-a.yaml")).expect("job");
+    let base = std::fs::read_to_string(dir.join("out/apps/p/base/s/p-a.yaml")).expect("job");
     assert!(!base.lines().any(|l| l.starts_with("kind: Pod")), "{base}");
     let readme = std::fs::read_to_string(dir.join("out/README.md")).expect("readme");
     assert!(

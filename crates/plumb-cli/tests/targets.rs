@@ -576,8 +576,8 @@ fn gitops_environments_flux_chain_and_atomic_replacement() {
             "{flux}"
         );
     }
-    let secrets =
-        std::fs::read_to_string(out.join("apps/web/base/external-secrets.yaml")).expect("secrets");
+    let secrets = std::fs::read_to_string(out.join("apps/web/secrets/external-secrets.yaml"))
+        .expect("secrets");
     assert!(
         secrets.contains("name: vault") && secrets.contains("key: DEPLOY_TOKEN"),
         "{secrets}"
@@ -862,4 +862,106 @@ fn jobs_named_like_gitlab_keywords_are_written_with_a_suffix() {
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("the name of another job"));
     assert!(!target.exists());
+}
+
+/// The paths the cluster objects of a gitops folder point at: Flux `spec.path`s and
+/// Argo CD `spec.source.path`s.
+fn cluster_paths(out: &Path) -> Vec<String> {
+    let mut paths = Vec::new();
+    for env in std::fs::read_dir(out.join("clusters"))
+        .expect("clusters")
+        .flatten()
+    {
+        for f in std::fs::read_dir(env.path()).expect("env").flatten() {
+            let text = std::fs::read_to_string(f.path()).expect("read");
+            for line in text.lines() {
+                let line = line.trim();
+                if let Some(p) = line.strip_prefix("path: ") {
+                    paths.push(p.trim_start_matches("./").to_string());
+                }
+            }
+        }
+    }
+    paths
+}
+
+#[test]
+fn every_folder_a_cluster_object_points_at_builds_with_kustomize() {
+    // issue #14: with a namespace, two environments, a matrix job and two pipelines,
+    // every Flux stage folder failed ("no resource matches strategic merge patch")
+    let dir = scratch("gitops-matrix");
+    let project = dir.join("project");
+    std::fs::create_dir_all(&project).expect("dir");
+    let img =
+        "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
+    std::fs::write(
+        project.join("ci.plumb"),
+        format!(
+            "secret tok = ci_variable(\"DEPLOY_TOKEN\")\nsecret vt = vault(\"ci/deploy\", \"token\")\n\
+             pipeline web {{\n  stage build {{\n    job compile {{ image = \"{img}\", run = [\"make\"], matrix = {{ GO = [\"1.22\", \"1.23\"] }} }}\n    job lint {{ image = \"{img}\", run = [\"make lint\"] }}\n  }}\n  stage deploy after build {{\n    job ship {{ image = \"{img}\", run = [\"./ship\"], env = {{ T = tok, V = vt }}, when = branch == \"main\" }}\n  }}\n}}\n\
+             pipeline api {{\n  stage test {{\n    job unit {{ image = \"{img}\", run = [\"make test\"] }}\n  }}\n  stage release after test {{\n    job push {{ image = \"{img}\", run = [\"./push\"], env = {{ T = tok }}, when = branch == \"main\" }}\n  }}\n}}\n"
+        ),
+    )
+    .expect("write");
+    let mut rendered = Vec::new();
+    let mut built = 0;
+    for namespace in ["", "[targets.k8s]\nnamespace = \"ci\"\n"] {
+        for envs in ["[\"production\"]", "[\"staging\", \"production\"]"] {
+            for flavor in ["flux", "argocd"] {
+                let toml = format!(
+                    "{namespace}[targets.gitops]\nflavor = \"{flavor}\"\nenvironments = {envs}\n"
+                );
+                std::fs::write(project.join("plumb.toml"), &toml).expect("toml");
+                let out = dir.join(format!("out-{built}"));
+                build(&project.to_string_lossy(), "gitops", &out, &[]);
+                let mut folders: Vec<PathBuf> = kustomize_roots(&out);
+                folders.extend(cluster_paths(&out).iter().map(|p| out.join(p)));
+                assert!(folders.len() > 8, "{toml}: {folders:?}");
+                for folder in folders {
+                    let o = Command::new(tool("kubectl"))
+                        .arg("kustomize")
+                        .arg(&folder)
+                        .output()
+                        .expect("kubectl");
+                    assert!(
+                        o.status.success(),
+                        "{toml}kustomize {}: {}",
+                        folder.display(),
+                        String::from_utf8_lossy(&o.stderr)
+                    );
+                    let file = dir.join(format!("rendered-{}.yaml", rendered.len()));
+                    std::fs::write(&file, &o.stdout).expect("write");
+                    rendered.push(file);
+                }
+                built += 1;
+            }
+        }
+    }
+    // each Flux stage folder holds exactly its stage's Jobs
+    let flux = dir.join("out-2");
+    let stage = Command::new(tool("kubectl"))
+        .arg("kustomize")
+        .arg(flux.join("apps/web/stages/staging/build"))
+        .output()
+        .expect("kubectl");
+    let text = String::from_utf8_lossy(&stage.stdout);
+    assert!(
+        text.contains("name: web-compile-1-22") && text.contains("name: web-lint"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("name: web-ship") && text.contains("namespace: staging"),
+        "{text}"
+    );
+    let o = Command::new(tool("kubernetes-validate"))
+        .args(["--strict", "--quiet", "-k", KUBERNETES_VERSION])
+        .args(&rendered)
+        .output()
+        .expect("kubernetes-validate");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

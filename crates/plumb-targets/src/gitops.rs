@@ -2,16 +2,21 @@
 //!
 //! ```text
 //! DIR/README.md
-//! DIR/apps/<pipeline>/base/kustomization.yaml
-//! DIR/apps/<pipeline>/base/<job>.yaml                  one Job per file
-//! DIR/apps/<pipeline>/base/external-secrets.yaml       when secrets are used
-//! DIR/apps/<pipeline>/overlays/<env>/kustomization.yaml
+//! DIR/apps/<pipeline>/base/kustomization.yaml           every stage, and the secrets
+//! DIR/apps/<pipeline>/base/<stage>/kustomization.yaml   one stage's Jobs
+//! DIR/apps/<pipeline>/base/<stage>/<job>.yaml           one Job per file
+//! DIR/apps/<pipeline>/secrets/kustomization.yaml        when secrets are used
+//! DIR/apps/<pipeline>/secrets/external-secrets.yaml
+//! DIR/apps/<pipeline>/overlays/<env>/kustomization.yaml the environment: namespace, label
 //! DIR/apps/<pipeline>/stages/<env>/<stage>/kustomization.yaml   (flux: one stage's Jobs)
 //! DIR/clusters/<env>/<pipeline>.yaml                   Argo CD Application or Flux Kustomizations
 //! ```
 //!
 //! Every path component that comes from the source is a DNS label ([`path_component`]),
-//! so no name can make a path leave DIR.
+//! so no name can make a path leave DIR. A kustomization lists only what lies in or below
+//! its own folder and never patches what another folder holds: each Flux stage folder
+//! builds its stage from `base/<stage>` rather than deleting the other stages' Jobs from
+//! the whole overlay (which broke as soon as the overlay set a namespace).
 
 use crate::k8s::{self, vault_secret_name, K8sJob};
 use crate::names::{dns_label, path_component};
@@ -38,8 +43,6 @@ struct Kustomization {
     resources: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     labels: Vec<LabelSet>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    patches: Vec<Patch>,
 }
 
 #[derive(Serialize)]
@@ -48,11 +51,6 @@ struct LabelSet {
     pairs: OrderedMap<String>,
     include_selectors: bool,
     include_templates: bool,
-}
-
-#[derive(Serialize)]
-struct Patch {
-    patch: String,
 }
 
 #[derive(Serialize)]
@@ -233,6 +231,99 @@ pub fn compile(
     Ok(files)
 }
 
+fn kustomization(resources: Vec<String>) -> Kustomization {
+    Kustomization {
+        api_version: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        namespace: None,
+        resources,
+        labels: Vec::new(),
+    }
+}
+
+/// An environment's kustomization over `resources`: its namespace and label.
+fn env_kustomization(config: &Config, env: &str, resources: Vec<String>) -> Kustomization {
+    let mut pairs = OrderedMap::new();
+    pairs.insert("plumb.dev/environment", dns_label(env));
+    Kustomization {
+        namespace: Some(namespace(config, env)),
+        labels: vec![LabelSet {
+            pairs,
+            include_selectors: false,
+            include_templates: true,
+        }],
+        ..kustomization(resources)
+    }
+}
+
+/// The stages' folder names, in run order; two stages may not share one.
+fn stage_dirs(p: &PipelinePlan) -> Result<Vec<(usize, String)>, BuildError> {
+    let mut claims = crate::names::NameClaims::default();
+    let mut out = Vec::new();
+    for s in &p.stage_order {
+        let stage = &p.model.stages[*s];
+        let dir = path_component(&stage.name);
+        let source = format!("stage `{}`", stage.name);
+        if let Some(clash) = claims.claim(&dir, source, stage.name_at, "stage folder") {
+            return Err(BuildError::Diagnostics(vec![clash]));
+        }
+        out.push((*s, dir));
+    }
+    Ok(out)
+}
+
+/// The base: one folder of Jobs per stage (`base/<stage>/`), the secrets in a folder of
+/// their own (`secrets/`), and `base/kustomization.yaml` over all of them. Every
+/// kustomization lists only files of its own folder, so any overlay of any subset
+/// builds, with or without a namespace.
+fn base_files(
+    p: &PipelinePlan,
+    dir: &str,
+    jobs: &[K8sJob],
+    stage_dirs: &[(usize, String)],
+    config: &Config,
+) -> Result<(Vec<OutputFile>, bool), BuildError> {
+    let head = header(&p.source);
+    let mut files = Vec::new();
+    let mut base_resources = Vec::new();
+    for (s, stage_dir) in stage_dirs {
+        let label = dns_label(&p.model.stages[*s].name);
+        let mut resources = Vec::new();
+        for job in jobs.iter().filter(|j| j.stage_label() == label) {
+            let file = format!("{}.yaml", job.name());
+            files.push(OutputFile {
+                path: format!("apps/{dir}/base/{stage_dir}/{file}"),
+                contents: head.clone() + &to_yaml(job)?,
+            });
+            resources.push(file);
+        }
+        files.push(OutputFile {
+            path: format!("apps/{dir}/base/{stage_dir}/kustomization.yaml"),
+            contents: head.clone() + &to_yaml(&kustomization(resources))?,
+        });
+        base_resources.push(stage_dir.clone());
+    }
+    let secrets = external_secrets(p, config);
+    let has_secrets = !secrets.is_empty();
+    if has_secrets {
+        files.push(OutputFile {
+            path: format!("apps/{dir}/secrets/external-secrets.yaml"),
+            contents: head.clone() + &to_yaml_stream(&secrets)?,
+        });
+        let k = kustomization(vec!["external-secrets.yaml".to_string()]);
+        files.push(OutputFile {
+            path: format!("apps/{dir}/secrets/kustomization.yaml"),
+            contents: head.clone() + &to_yaml(&k)?,
+        });
+        base_resources.push("../secrets".to_string());
+    }
+    files.push(OutputFile {
+        path: format!("apps/{dir}/base/kustomization.yaml"),
+        contents: head + &to_yaml(&kustomization(base_resources))?,
+    });
+    Ok((files, has_secrets))
+}
+
 fn pipeline_files(
     p: &PipelinePlan,
     dir: &str,
@@ -242,143 +333,47 @@ fn pipeline_files(
     config: &Config,
 ) -> Result<Vec<OutputFile>, BuildError> {
     let head = header(&p.source);
-    let mut files = Vec::new();
-    let base = format!("apps/{dir}/base");
-    let mut resources = Vec::new();
-    let mut by_stage: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for job in jobs {
-        let name = job.name().to_string();
-        let file = format!("{name}.yaml");
-        files.push(OutputFile {
-            path: format!("{base}/{file}"),
-            contents: head.clone() + &to_yaml(job)?,
-        });
-        resources.push(file);
-        by_stage
-            .entry(job.stage_label().to_string())
-            .or_default()
-            .push(name);
-    }
-    let secrets = external_secrets(p, config);
-    if !secrets.is_empty() {
-        files.push(OutputFile {
-            path: format!("{base}/external-secrets.yaml"),
-            contents: head.clone() + &to_yaml_stream(&secrets)?,
-        });
-        resources.push("external-secrets.yaml".to_string());
-    }
-    let base_k = Kustomization {
-        api_version: "kustomize.config.k8s.io/v1beta1",
-        kind: "Kustomization",
-        namespace: None,
-        resources,
-        labels: Vec::new(),
-        patches: Vec::new(),
-    };
-    files.push(OutputFile {
-        path: format!("{base}/kustomization.yaml"),
-        contents: head.clone() + &to_yaml(&base_k)?,
-    });
-    let stage_dirs: Vec<(usize, String)> = p
-        .stage_order
-        .iter()
-        .map(|s| (*s, path_component(&p.model.stages[*s].name)))
-        .collect();
-    if flavor == Flavor::Flux {
-        let mut claims = crate::names::NameClaims::default();
-        for (s, stage_dir) in &stage_dirs {
-            let stage = &p.model.stages[*s];
-            let source = format!("stage `{}`", stage.name);
-            if let Some(clash) = claims.claim(stage_dir, source, stage.name_at, "Flux stage folder")
-            {
-                return Err(BuildError::Diagnostics(vec![clash]));
-            }
-        }
-    }
+    let stage_dirs = stage_dirs(p)?;
+    let (mut files, has_secrets) = base_files(p, dir, jobs, &stage_dirs, config)?;
     for env in envs {
         let env_dir = path_component(env);
         let overlay = format!("apps/{dir}/overlays/{env_dir}");
-        let mut pairs = OrderedMap::new();
-        pairs.insert("plumb.dev/environment", dns_label(env));
-        let k = Kustomization {
-            api_version: "kustomize.config.k8s.io/v1beta1",
-            kind: "Kustomization",
-            namespace: Some(namespace(config, env)),
-            resources: vec!["../../base".to_string()],
-            labels: vec![LabelSet {
-                pairs,
-                include_selectors: false,
-                include_templates: true,
-            }],
-            patches: Vec::new(),
-        };
+        let k = env_kustomization(config, env, vec!["../../base".to_string()]);
         files.push(OutputFile {
             path: format!("{overlay}/kustomization.yaml"),
             contents: head.clone() + &to_yaml(&k)?,
         });
         let cluster_file = format!("clusters/{env_dir}/{dir}.yaml");
-        match flavor {
-            Flavor::Argocd => files.push(OutputFile {
-                path: cluster_file,
-                contents: head.clone() + &to_yaml(&application(p, dir, env, &overlay, config))?,
-            }),
+        let contents = match flavor {
+            Flavor::Argocd => to_yaml(&application(dir, env, &overlay, config))?,
             Flavor::Flux => {
                 let mut objects = Vec::new();
-                for (stage, stage_dir) in &stage_dirs {
-                    let stage_label = dns_label(&p.model.stages[*stage].name);
-                    // this stage's overlay: the environment's overlay minus other stages' Jobs
-                    let keep: &[String] =
-                        by_stage.get(&stage_label).map(Vec::as_slice).unwrap_or(&[]);
-                    let drop: Vec<&K8sJob> = jobs
-                        .iter()
-                        .filter(|j| !keep.iter().any(|k| k == j.name()))
-                        .collect();
-                    let mut patches: Vec<Patch> = drop
-                        .iter()
-                        .map(|j| Patch {
-                            patch: format!("$patch: delete\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {}\n", j.name()),
-                        })
-                        .collect();
-                    // the secrets are applied with the first stage, which every other one waits for
-                    if stage != &p.stage_order[0] {
-                        for s in &secrets {
-                            patches.push(Patch {
-                                patch: format!("$patch: delete\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: {}\n", s.metadata.name),
-                            });
-                        }
+                for (i, (stage, stage_dir)) in stage_dirs.iter().enumerate() {
+                    // one stage's Jobs in the environment; the secrets go with the first
+                    // stage, which every other one waits for
+                    let mut resources = vec![format!("../../../base/{stage_dir}")];
+                    if has_secrets && i == 0 {
+                        resources.push("../../../secrets".to_string());
                     }
-                    let k = Kustomization {
-                        api_version: "kustomize.config.k8s.io/v1beta1",
-                        kind: "Kustomization",
-                        namespace: None,
-                        resources: vec![format!("../../../overlays/{env_dir}")],
-                        labels: Vec::new(),
-                        patches,
-                    };
+                    let k = env_kustomization(config, env, resources);
                     files.push(OutputFile {
                         path: format!("apps/{dir}/stages/{env_dir}/{stage_dir}/kustomization.yaml"),
                         contents: head.clone() + &to_yaml(&k)?,
                     });
                     objects.push(flux_kustomization(p, dir, env, *stage));
                 }
-                files.push(OutputFile {
-                    path: cluster_file,
-                    contents: head.clone() + &to_yaml_stream(&objects)?,
-                });
+                to_yaml_stream(&objects)?
             }
-        }
+        };
+        files.push(OutputFile {
+            path: cluster_file,
+            contents: head.clone() + &contents,
+        });
     }
     Ok(files)
 }
 
-fn application(
-    p: &PipelinePlan,
-    dir: &str,
-    env: &str,
-    overlay: &str,
-    config: &Config,
-) -> Application {
-    let _ = p;
+fn application(dir: &str, env: &str, overlay: &str, config: &Config) -> Application {
     Application {
         api_version: "argoproj.io/v1alpha1",
         kind: "Application",
@@ -540,11 +535,14 @@ fn readme(plans: &[PipelinePlan], envs: &[String], flavor: Flavor, config: &Conf
         "Generated by `plumb build --target gitops` from {}.\n\n",
         sources.join(", ")
     ));
-    s.push_str("- `apps/<pipeline>/base/`: one Kubernetes Job per file (the jobs that run for a push to the\n  default branch), `external-secrets.yaml` for the secrets they use, and a `kustomization.yaml`.\n");
+    s.push_str("- `apps/<pipeline>/base/<stage>/`: one Kubernetes Job per file (the jobs that run for a push to the\n  default branch), with a `kustomization.yaml`; `apps/<pipeline>/base/` holds every stage.\n");
+    s.push_str(
+        "- `apps/<pipeline>/secrets/`: `external-secrets.yaml` for the secrets the jobs use.\n",
+    );
     s.push_str("- `apps/<pipeline>/overlays/<environment>/`: sets the namespace and the `plumb.dev/environment` label.\n");
     match flavor {
         Flavor::Argocd => s.push_str("- `clusters/<environment>/<pipeline>.yaml`: an Argo CD `Application` that syncs the overlay;\n  the Jobs' `argocd.argoproj.io/sync-wave` annotations order them.\n"),
-        Flavor::Flux => s.push_str("- `apps/<pipeline>/stages/<environment>/<stage>/`: the environment's overlay restricted to one stage.\n- `clusters/<environment>/<pipeline>.yaml`: one Flux `Kustomization` per stage, chained with\n  `dependsOn` and `wait: true`, so a stage starts when the stages it follows have finished.\n"),
+        Flavor::Flux => s.push_str("- `apps/<pipeline>/stages/<environment>/<stage>/`: one stage's Jobs in the environment (the first\n  stage also applies the secrets).\n- `clusters/<environment>/<pipeline>.yaml`: one Flux `Kustomization` per stage, chained with\n  `dependsOn` and `wait: true`, so a stage starts when the stages it follows have finished.\n"),
     }
     s.push_str(&format!("\nEnvironments: {}.\n", envs.join(", ")));
     if config.targets.gitops.repo_url.is_none() && flavor == Flavor::Argocd {
