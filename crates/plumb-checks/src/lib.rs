@@ -14,6 +14,7 @@ pub mod images;
 mod registry;
 pub mod rules;
 pub mod shell;
+pub mod supply;
 pub mod suppress;
 
 pub use registry::{lookup, RULES};

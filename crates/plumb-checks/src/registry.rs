@@ -39,6 +39,12 @@ pub static RULES: &[&dyn Rule] = &[
     &pl5001_not_carried::Check,
     &pl5002_condition_approximated::Check,
     &pl5003_target_name_conflict::Check,
+    &pl6001_untrusted_input::Check,
+    &pl6002_download_and_execute::Check,
+    &pl6003_unpinned_install::Check,
+    &pl6005_privileged_container::Check,
+    &pl6006_debug_trace::Check,
+    &pl6007_invisible_unicode::Check,
 ];
 
 /// The rule with this code (case-insensitive) or name.

@@ -73,8 +73,13 @@ impl Command {
         let mut i = 0;
         while let Some(w) = self.words.get(i) {
             let reserved = !w.quoted && RESERVED_PREFIXES.contains(&w.text.as_str());
+            // `then X=1 cmd`: an assignment after a reserved word belongs to the command
+            let assignment = i > 0
+                && w.text
+                    .split_once('=')
+                    .is_some_and(|(name, _)| is_name(name) && w.text.starts_with(name));
             match w.text.as_str() {
-                _ if reserved => i += 1,
+                _ if reserved || assignment => i += 1,
                 "sudo" | "command" | "exec" | "time" | "nohup" | "builtin" => i += 1,
                 _ => return Some(i),
             }

@@ -47,7 +47,11 @@ fn random_bytes() {
     std::fs::write(&path, bytes).expect("write");
     let (code, stdout, stderr) = check(&path);
     assert_eq!(code, 1, "{stderr}");
-    assert!(json_codes(&stdout).iter().all(|c| c == "PL0001"));
+    // syntax errors, and the invisible characters (soft hyphens, bidi controls) that
+    // random bytes happen to hold
+    assert!(json_codes(&stdout)
+        .iter()
+        .all(|c| c == "PL0001" || c == "PL6007"));
 }
 
 #[test]

@@ -32,6 +32,13 @@ pub struct LintConfig {
     /// Codes turned off.
     #[serde(default)]
     pub allow: Vec<String>,
+    /// Tool installs trusted although unpinned (PL6003), as globs over the command
+    /// (`go install golang.org/x/tools/cmd/goimports@*`).
+    #[serde(default)]
+    pub allow_installs: Vec<String>,
+    /// Sources of CI/CD components trusted although not pinned (PL6004), as globs.
+    #[serde(default)]
+    pub allowed_components: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Hash)]
@@ -59,6 +66,9 @@ pub struct K8sConfig {
     pub namespace: Option<String>,
     pub secret_name: Option<String>,
     pub default_branch: Option<String>,
+    /// The image Kubernetes Jobs run where a job leaves the image to the runner
+    /// (`runner_default`).
+    pub default_image: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Hash)]

@@ -58,6 +58,11 @@ const FORMS: &[(&str, &[&str])] = &[
     // compound commands: the command after the reserved word is read
     ("if true; then echo $TOKEN; fi", &["PL4003"]),
     ("if true; then :; else echo \"$TOKEN\"; fi", &["PL4003"]),
+    // an assignment after a reserved word belongs to the command after it
+    (
+        "if true; then LANG=C curl -u \"ci:$TOKEN\" https://x; fi",
+        &["PL4004"],
+    ),
     (
         "for i in 1; do curl -u ci:$TOKEN https://x; done",
         &["PL4004"],

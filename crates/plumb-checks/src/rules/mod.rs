@@ -34,6 +34,12 @@ pub mod pl4007_secret_in_artifacts;
 pub mod pl5001_not_carried;
 pub mod pl5002_condition_approximated;
 pub mod pl5003_target_name_conflict;
+pub mod pl6001_untrusted_input;
+pub mod pl6002_download_and_execute;
+pub mod pl6003_unpinned_install;
+pub mod pl6005_privileged_container;
+pub mod pl6006_debug_trace;
+pub mod pl6007_invisible_unicode;
 pub mod secret_patterns;
 
 use crate::graph::Edge;

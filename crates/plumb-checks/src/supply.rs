@@ -1,0 +1,641 @@
+//! What the supply-chain rules (PL6xxx) read in a job's scripts: downloads that are
+//! executed, tools installed from moving references, privileged containers, outsider
+//! text reaching the shell. Built on the shell scanner (`shell`), so a command after
+//! `&&`, in a pipeline or inside `if … then` is read like any other.
+
+use crate::creds::Locator;
+use crate::shell::{Command, Word};
+use crate::{JobCx, ScannedScript};
+use plumb_diagnostics::FileRange;
+
+/// A finding in a script: where, what, and a related place.
+pub struct ScriptHit {
+    pub at: FileRange,
+    pub message: String,
+    pub label: String,
+    pub related: Option<(FileRange, String)>,
+}
+
+const DOWNLOADERS: &[&str] = &["curl", "wget", "fetch"];
+const INTERPRETERS: &[&str] = &[
+    "sh",
+    "bash",
+    "zsh",
+    "dash",
+    "ksh",
+    "ash",
+    "fish",
+    "python",
+    "python2",
+    "python3",
+    "perl",
+    "ruby",
+    "node",
+    "php",
+    "pwsh",
+    "powershell",
+];
+
+/// `/usr/bin/bash` is `bash`.
+fn base(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+fn is_interpreter(name: &str) -> bool {
+    INTERPRETERS.contains(&base(name))
+}
+
+/// The range of `word` in the source, through the script's literal.
+fn at(cx: &JobCx, script: &ScannedScript, w: &Word) -> FileRange {
+    Locator::new(cx.sources, script.text, script.origin).range(w.start, w.end)
+}
+
+/// The arguments that are not options (`-x`, `--flag`), with the values of the options
+/// that take one skipped where `takes_value` says so.
+fn operands<'c>(args: &'c [Word], takes_value: &[&str]) -> Vec<&'c Word> {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for w in args {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if w.text.starts_with('-') && w.text.len() > 1 {
+            skip = takes_value.contains(&w.text.as_str());
+            continue;
+        }
+        out.push(w);
+    }
+    out
+}
+
+/// An interpreter that runs what it reads on standard input: `sh`, `bash -s`,
+/// `python -`, not `bash script.sh`.
+fn runs_stdin(c: &Command) -> bool {
+    let Some(name) = c.name() else { return false };
+    if !is_interpreter(name) {
+        return false;
+    }
+    let args = c.args();
+    args.iter().any(|a| a.text == "-s" || a.text == "-")
+        || operands(args, &["-c", "-o", "-O"]).is_empty() && !args.iter().any(|a| a.text == "-c")
+}
+
+/// PL6002: a download piped into an interpreter (`curl … | sh`), a process or command
+/// substitution of a download run as code (`bash <(curl …)`, `eval "$(wget …)"`), and a
+/// downloaded file executed with no checksum or signature check between.
+pub fn download_and_execute(cx: &JobCx) -> Vec<ScriptHit> {
+    let mut hits = Vec::new();
+    let mut files = Downloads::default();
+    for script in cx.scripts() {
+        piped_downloads(cx, script, &mut hits);
+        substituted_downloads(cx, script, &mut hits);
+        for c in &script.commands {
+            files.record(cx, script, c, &mut hits);
+        }
+    }
+    hits
+}
+
+fn piped_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>) {
+    let cmds = &script.commands;
+    for (i, c) in cmds.iter().enumerate() {
+        let Some(name) = c.name() else { continue };
+        if !DOWNLOADERS.contains(&base(name)) || !c.piped_out {
+            continue;
+        }
+        let mut j = i + 1;
+        while let Some(next) = cmds.get(j).filter(|n| n.piped_in) {
+            if runs_stdin(next) {
+                let (Some(dl), Some(run)) = (c.name_word(), next.name_word()) else {
+                    break;
+                };
+                hits.push(ScriptHit {
+                    at: at(cx, script, run),
+                    message: format!(
+                        "the output of `{}` is run by `{}`: whoever controls the download runs code in the job",
+                        base(name),
+                        run.text
+                    ),
+                    label: "runs the download".to_string(),
+                    related: Some((at(cx, script, dl), "downloaded here".to_string())),
+                });
+                break;
+            }
+            if !next.piped_out {
+                break;
+            }
+            j += 1;
+        }
+    }
+}
+
+/// `bash <(curl …)`, `source <(wget …)`, `eval "$(curl …)"`, `sh -c "$(curl …)"`.
+fn substituted_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>) {
+    let text = script.text;
+    for (i, _) in text.match_indices("<(").chain(text.match_indices("$(")) {
+        let inner = text[i + 2..].trim_start();
+        let Some(tool) = DOWNLOADERS.iter().find(|d| {
+            inner.starts_with(*d) && inner[d.len()..].starts_with(|ch: char| ch.is_whitespace())
+        }) else {
+            continue;
+        };
+        let before = text[..i]
+            .trim_end()
+            .trim_end_matches(['"', '\''])
+            .trim_end();
+        let runner = before
+            .rsplit(|ch: char| ch.is_whitespace() || ch == ';' || ch == '&' || ch == '|')
+            .next()
+            .unwrap_or("");
+        let runs = is_interpreter(runner)
+            || matches!(runner, "source" | "." | "eval")
+            || (runner == "-c"
+                && before
+                    .trim_end_matches("-c")
+                    .trim_end()
+                    .rsplit(char::is_whitespace)
+                    .next()
+                    .is_some_and(is_interpreter));
+        if !runs {
+            continue;
+        }
+        let locate = Locator::new(cx.sources, script.text, script.origin);
+        hits.push(ScriptHit {
+            at: locate.range(i, i + 2 + (text[i + 2..].len() - inner.len()) + tool.len()),
+            message: format!("the output of `{tool}` is run as code by `{runner}`: whoever controls the download runs code in the job"),
+            label: "runs the download".to_string(),
+            related: None,
+        });
+    }
+}
+
+/// Files a job downloads, until a checksum or signature check vouches for them.
+#[derive(Default)]
+struct Downloads {
+    /// (file name, where it was downloaded)
+    pending: Vec<(String, FileRange)>,
+}
+
+impl Downloads {
+    fn record(
+        &mut self,
+        cx: &JobCx,
+        script: &ScannedScript,
+        c: &Command,
+        hits: &mut Vec<ScriptHit>,
+    ) {
+        let Some(name) = c.name() else { return };
+        if verifies(c) {
+            self.pending.clear();
+            return;
+        }
+        if DOWNLOADERS.contains(&base(name)) {
+            if let Some(file) = downloaded_file(c) {
+                if let Some(w) = c.name_word() {
+                    self.pending.push((file, at(cx, script, w)));
+                }
+            }
+            return;
+        }
+        let Some(run) = executed_file(c) else { return };
+        let run = run.trim_start_matches("./");
+        if let Some((file, from)) = self
+            .pending
+            .iter()
+            .find(|(f, _)| f.trim_start_matches("./") == run)
+        {
+            if let Some(w) = c.name_word() {
+                hits.push(ScriptHit {
+                    at: at(cx, script, w),
+                    message: format!(
+                        "`{file}` is downloaded and run with no checksum or signature check"
+                    ),
+                    label: "runs the downloaded file".to_string(),
+                    related: Some((*from, "downloaded here".to_string())),
+                });
+            }
+        }
+    }
+}
+
+/// `sha256sum -c`, `shasum -a 256 -c`, `gpg --verify`, `cosign verify…`, `minisign -V`.
+fn verifies(c: &Command) -> bool {
+    let Some(name) = c.name().map(base) else {
+        return false;
+    };
+    let has = |flag: &str| {
+        c.args()
+            .iter()
+            .any(|a| a.text == flag || a.text.starts_with(&format!("{flag}=")))
+    };
+    match name {
+        "sha256sum" | "sha512sum" | "sha384sum" | "sha1sum" | "shasum" | "b2sum" => {
+            has("-c") || has("--check")
+        }
+        "gpg" | "gpg2" => has("--verify"),
+        "gpgv" | "minisign" | "signify" | "slsa-verifier" => true,
+        "cosign" => c
+            .args()
+            .first()
+            .is_some_and(|a| a.text.starts_with("verify")),
+        _ => false,
+    }
+}
+
+/// The file a `curl`/`wget` writes (`-o FILE`, `-O` for the URL's last segment,
+/// `> FILE`), if any.
+fn downloaded_file(c: &Command) -> Option<String> {
+    let args = c.args();
+    let tool = base(c.name()?);
+    let mut remote_name = false;
+    for (i, a) in args.iter().enumerate() {
+        let t = a.text.as_str();
+        let next = || args.get(i + 1).map(|w| w.text.clone());
+        // a cluster of short options: `-fsSLo FILE`, `-qO-`, `-qOfile`
+        if let Some(cluster) = t
+            .strip_prefix('-')
+            .filter(|c| !c.starts_with('-') && c.len() > 1)
+        {
+            let out_flag = if tool == "curl" { 'o' } else { 'O' };
+            if let Some(k) = cluster.find(out_flag) {
+                let rest = &cluster[k + 1..];
+                let file = if rest.is_empty() {
+                    next()
+                } else {
+                    Some(rest.to_string())
+                };
+                return file.filter(|f| f != "-");
+            }
+            remote_name |= tool == "curl" && cluster.contains('O');
+            continue;
+        }
+        match (tool, t) {
+            ("curl", "-o" | "--output") | ("wget", "-O" | "--output-document") => {
+                return next().filter(|f| f != "-")
+            }
+            ("curl", _) if t.starts_with("--output=") => {
+                return Some(t["--output=".len()..].to_string())
+            }
+            ("wget", _) if t.starts_with("--output-document=") => {
+                return Some(t["--output-document=".len()..].to_string()).filter(|f| f != "-")
+            }
+            ("curl", "-O" | "--remote-name") => remote_name = true,
+            _ => {}
+        }
+    }
+    if let Some(w) = c.files_written().next() {
+        return Some(w.text.clone());
+    }
+    let url = args.iter().rev().find(|a| a.text.contains("://"))?;
+    let last = url.text.split(['?', '#']).next()?.rsplit('/').next()?;
+    let wget_default = tool == "wget" && !c.piped_out;
+    ((remote_name || wget_default) && !last.is_empty()).then(|| last.to_string())
+}
+
+/// The file a command runs: `./x`, `sh x`, `bash x`, `source x`, `. x`.
+fn executed_file(c: &Command) -> Option<String> {
+    let name = c.name()?;
+    if name.contains('/') && !name.starts_with('/') {
+        return Some(name.to_string());
+    }
+    if is_interpreter(name) || matches!(name, "source" | ".") {
+        let ops = operands(c.args(), &["-o", "-O"]);
+        if c.args().iter().any(|a| a.text == "-c") {
+            return None;
+        }
+        return ops.first().map(|w| w.text.clone());
+    }
+    None
+}
+
+/// PL6003: tools installed from a reference that moves.
+pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
+    let mut hits = Vec::new();
+    for script in cx.scripts() {
+        for c in &script.commands {
+            let Some((what, why)) = unpinned_install(c) else {
+                continue;
+            };
+            let Some(first) = c.name_word() else { continue };
+            let command = command_text(c);
+            if cx
+                .config
+                .lint
+                .allow_installs
+                .iter()
+                .any(|g| glob_match(g, &command))
+            {
+                continue;
+            }
+            let _ = first;
+            hits.push(ScriptHit {
+                at: at(cx, script, what),
+                message: format!(
+                    "`{command}` installs {why}: the next run may install something else"
+                ),
+                label: "not pinned".to_string(),
+                related: None,
+            });
+        }
+    }
+    hits
+}
+
+/// The command as words joined by spaces (what `allow_installs` globs match).
+fn command_text(c: &Command) -> String {
+    let start = c.name_index().unwrap_or(0);
+    c.words[start..]
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub fn glob_match(glob: &str, text: &str) -> bool {
+    let parts: Vec<&str> = glob.split('*').collect();
+    if parts.len() == 1 {
+        return glob == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn is_commit(s: &str) -> bool {
+    (7..=40).contains(&s.len()) && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// The package word of an unpinned install, and why it is unpinned.
+fn unpinned_install(c: &Command) -> Option<(&Word, &'static str)> {
+    let name = base(c.name()?);
+    let args = c.args();
+    let sub = args.first().map(|w| w.text.as_str());
+    match (name, sub) {
+        ("go", Some("install")) => operands(&args[1..], &[]).into_iter().find_map(|w| {
+            let (_, version) = w.text.rsplit_once('@')?;
+            matches!(
+                version,
+                "latest" | "master" | "main" | "HEAD" | "dev" | "develop"
+            )
+            .then_some((w, "the latest version"))
+        }),
+        ("pip" | "pip3", Some("install")) => pip_git(&args[1..]),
+        ("python" | "python3", Some("-m")) if args.get(1).is_some_and(|w| w.text == "pip") => {
+            args.get(2).filter(|w| w.text == "install")?;
+            pip_git(&args[3..])
+        }
+        ("npm", Some("install" | "i" | "add"))
+            if args.iter().any(|a| a.text == "-g" || a.text == "--global") =>
+        {
+            operands(&args[1..], &["--prefix", "--registry"])
+                .into_iter()
+                .find(|w| !npm_pinned(&w.text))
+                .map(|w| (w, "the latest version from the registry"))
+        }
+        ("npx", _) => operands(args, &["-p", "--package"])
+            .into_iter()
+            .next()
+            .filter(|w| !npm_pinned(&w.text))
+            .map(|w| (w, "the latest version from the registry")),
+        ("cargo", Some("install")) => {
+            let pinned = args.iter().any(|a| {
+                matches!(
+                    a.text.as_str(),
+                    "--version" | "--vers" | "--path" | "--rev" | "--tag"
+                ) || a.text.starts_with("--version=")
+                    || a.text.starts_with("--rev=")
+                    || a.text.starts_with("--tag=")
+            });
+            let ops = operands(
+                &args[1..],
+                &[
+                    "--version",
+                    "--vers",
+                    "--git",
+                    "--branch",
+                    "--root",
+                    "--target",
+                    "--features",
+                    "--registry",
+                    "--index",
+                    "-j",
+                    "--jobs",
+                    "--profile",
+                    "--bin",
+                    "--example",
+                ],
+            );
+            let krate = ops.into_iter().find(|w| !w.text.contains('@'))?;
+            (!pinned).then_some((krate, "the latest version from crates.io"))
+        }
+        ("gem", Some("install")) => {
+            let pinned = args.iter().any(|a| {
+                a.text == "-v" || a.text == "--version" || a.text.starts_with("--version=")
+            });
+            let ops = operands(
+                &args[1..],
+                &[
+                    "-v",
+                    "--version",
+                    "-i",
+                    "--install-dir",
+                    "-n",
+                    "--bindir",
+                    "--source",
+                ],
+            );
+            let g = ops.into_iter().find(|w| !w.text.contains(':'))?;
+            (!pinned).then_some((g, "the latest version from the registry"))
+        }
+        _ => None,
+    }
+}
+
+fn pip_git(args: &[Word]) -> Option<(&Word, &'static str)> {
+    args.iter().find_map(|w| {
+        let spec = w.text.split_once("git+").map(|(_, rest)| rest)?;
+        let url = spec.split('#').next().unwrap_or(spec);
+        let pinned = url
+            .rsplit_once('@')
+            .is_some_and(|(head, r)| head.contains('/') && is_commit(r));
+        (!pinned).then_some((w, "whatever the repository's branch holds today"))
+    })
+}
+
+/// `name@1.2.3`, `@scope/name@1.2.3`: an exact version (not `latest`, `next`, `^1`).
+fn npm_pinned(spec: &str) -> bool {
+    let body = spec.strip_prefix('@').unwrap_or(spec);
+    let Some((_, version)) = body.rsplit_once('@') else {
+        return false;
+    };
+    version.starts_with(|c: char| c.is_ascii_digit())
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c))
+}
+
+/// PL6005: `docker run` (or `podman run`, `docker create`) with `--privileged`, the
+/// Docker socket mounted, or the host's network or PID namespace.
+pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
+    let mut hits = Vec::new();
+    for script in cx.scripts() {
+        for c in &script.commands {
+            let Some(name) = c.name().map(base) else {
+                continue;
+            };
+            let args = c.args();
+            let runs = matches!(name, "docker" | "podman" | "nerdctl")
+                && args
+                    .first()
+                    .is_some_and(|a| matches!(a.text.as_str(), "run" | "create"));
+            if !runs {
+                continue;
+            }
+            for (i, a) in args.iter().enumerate() {
+                let next = args.get(i + 1).map_or("", |w| w.text.as_str());
+                let Some(why) = privilege(&a.text, next) else {
+                    continue;
+                };
+                hits.push(ScriptHit {
+                    at: at(cx, script, a),
+                    message: format!(
+                        "`{name} run` with {why}: the container can take over the runner's host"
+                    ),
+                    label: why.to_string(),
+                    related: None,
+                });
+            }
+        }
+    }
+    hits
+}
+
+fn privilege(flag: &str, next: &str) -> Option<&'static str> {
+    let value = |long: &str| {
+        flag.strip_prefix(long)
+            .and_then(|r| r.strip_prefix('='))
+            .map(str::to_string)
+            .or_else(|| (flag == long).then(|| next.to_string()))
+    };
+    if flag == "--privileged" || flag == "--privileged=true" {
+        return Some("`--privileged`");
+    }
+    for mount in ["-v", "--volume", "--mount"] {
+        if value(mount)
+            .is_some_and(|v| v.contains("/var/run/docker.sock") || v.contains("/run/docker.sock"))
+        {
+            return Some("the Docker socket mounted");
+        }
+    }
+    if flag.starts_with("-v/var/run/docker.sock") {
+        return Some("the Docker socket mounted");
+    }
+    if value("--network")
+        .or_else(|| value("--net"))
+        .is_some_and(|v| v == "host")
+    {
+        return Some("the host's network");
+    }
+    if value("--pid").is_some_and(|v| v == "host") {
+        return Some("the host's PID namespace");
+    }
+    None
+}
+
+/// PL6005 for services: a Docker-in-Docker service with TLS turned off
+/// (`DOCKER_TLS_CERTDIR = ""`): the daemon listens without authentication on the
+/// job's network, and any container there can drive it.
+pub fn insecure_dind(cx: &JobCx) -> Option<ScriptHit> {
+    let service = cx
+        .images()
+        .iter()
+        .find(|i| i.role == "service" && i.text.contains("dind"))?;
+    let tls_off = cx.job.env.iter().find(|b| {
+        b.name == "DOCKER_TLS_CERTDIR"
+            && matches!(&b.value.kind, plumb_semantics::ValueKind::Str(v) if v.is_empty())
+    })?;
+    Some(ScriptHit {
+        at: tls_off.name_at,
+        message: format!("the Docker-in-Docker service `{}` runs with TLS off: its daemon takes commands from anyone on the job's network", service.text),
+        label: "`\"\"` turns TLS off".to_string(),
+        related: Some((service.literal, "the Docker-in-Docker service".to_string())),
+    })
+}
+
+/// Variables whose value an outsider controls: a merge request's title, description
+/// and branch, a commit's message and author, and branch names.
+pub const OUTSIDER_VARIABLES: &[&str] = &[
+    "CI_MERGE_REQUEST_TITLE",
+    "CI_MERGE_REQUEST_DESCRIPTION",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+    "CI_COMMIT_MESSAGE",
+    "CI_COMMIT_TITLE",
+    "CI_COMMIT_DESCRIPTION",
+    "CI_COMMIT_REF_NAME",
+    "CI_COMMIT_BRANCH",
+    "CI_COMMIT_AUTHOR",
+];
+
+/// The outsider variables that hold free text (spaces, `*`): split and globbed when
+/// unquoted. Branch names cannot hold whitespace or glob characters (git refuses them),
+/// so unquoted they are harmless; as code (`eval`, `sh -c`) every one is dangerous, as
+/// a branch name may hold `;`, `$(`, `|` and backquotes.
+const FREE_TEXT: &[&str] = &[
+    "CI_MERGE_REQUEST_TITLE",
+    "CI_MERGE_REQUEST_DESCRIPTION",
+    "CI_COMMIT_MESSAGE",
+    "CI_COMMIT_TITLE",
+    "CI_COMMIT_DESCRIPTION",
+    "CI_COMMIT_AUTHOR",
+];
+
+/// PL6001: an outsider-controlled variable expanded unquoted in a command's arguments
+/// (where the shell splits and globs it), or anywhere in a string that `eval` or
+/// `sh -c` runs as code.
+pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
+    let mut hits = Vec::new();
+    for script in cx.scripts() {
+        for c in &script.commands {
+            let Some(name) = c.name() else { continue };
+            // no splitting inside `[[ … ]]`, `case WORD`, or an assignment
+            if matches!(name, "[[" | "case") {
+                continue;
+            }
+            let as_code =
+                name == "eval" || is_interpreter(name) && c.args().iter().any(|a| a.text == "-c");
+            for w in c.args() {
+                for v in &w.vars {
+                    if !OUTSIDER_VARIABLES.contains(&v.name.as_str()) {
+                        continue;
+                    }
+                    let how = if as_code {
+                        format!("run as code by `{name}`")
+                    } else if !w.quoted && FREE_TEXT.contains(&v.name.as_str()) {
+                        "expanded unquoted".to_string()
+                    } else {
+                        continue;
+                    };
+                    let locate = Locator::new(cx.sources, script.text, script.origin);
+                    hits.push(ScriptHit {
+                        at: locate.range(v.start, v.end),
+                        message: format!("`${}` is text anyone who opens a merge request or pushes a branch chooses, {how}", v.name),
+                        label: how,
+                        related: None,
+                    });
+                }
+            }
+        }
+    }
+    hits
+}

@@ -1,0 +1,100 @@
+//! Precision on real pipelines, measured: every PL6xxx finding on the shared corpus is
+//! listed, with a reviewer's verdict, in `tests/review/pl6xxx-corpus.txt`. A new finding
+//! (unreviewed) or a finding the review rejects fails; so does a reviewed finding that
+//! is no longer found (recall on the corpus).
+
+mod common;
+use common::{plumb_in, root, scratch};
+
+use std::collections::BTreeSet;
+
+fn findings(corpus: &std::path::Path) -> BTreeSet<String> {
+    let work = scratch("corpus-review");
+    let mut found = BTreeSet::new();
+    let mut files: Vec<_> = std::fs::read_dir(corpus)
+        .expect("corpus")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file
+            .file_stem()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let out = work.join(format!("{name}.plumb"));
+        let o = plumb_in(
+            &work,
+            &[
+                "import",
+                &file.to_string_lossy(),
+                "-o",
+                &out.to_string_lossy(),
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let o = plumb_in(
+            &work,
+            &["check", "--format", "json", &out.to_string_lossy()],
+        );
+        let diags: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).expect("json");
+        for d in diags {
+            let code = d["code"].as_str().unwrap_or_default();
+            if code.starts_with("PL6") {
+                found.insert(format!("{name} {code} {}", d["line"]));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn supply_chain_findings_on_the_corpus_are_the_reviewed_ones() {
+    let corpus = root().join("../shared/corpus/gitlab-ci");
+    if !corpus.is_dir() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "no corpus at {}",
+            corpus.display()
+        );
+        eprintln!("NOTE: corpus not found at {}: not run", corpus.display());
+        return;
+    }
+    let review =
+        std::fs::read_to_string(root().join("crates/plumb-cli/tests/review/pl6xxx-corpus.txt"))
+            .expect("review");
+    let mut accepted = BTreeSet::new();
+    for line in review
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let parts: Vec<&str> = line.splitn(5, ' ').collect();
+        assert!(
+            parts.len() == 5,
+            "review line without a verdict and a why: {line}"
+        );
+        assert_eq!(
+            parts[3], "true",
+            "a rejected finding is reviewed here; fix the rule: {line}"
+        );
+        accepted.insert(parts[..3].join(" "));
+    }
+    let found = findings(&corpus);
+    let unreviewed: Vec<_> = found.difference(&accepted).collect();
+    let lost: Vec<_> = accepted.difference(&found).collect();
+    assert!(
+        unreviewed.is_empty(),
+        "findings nobody reviewed: {unreviewed:?}"
+    );
+    assert!(
+        lost.is_empty(),
+        "reviewed findings no longer found: {lost:?}"
+    );
+}
