@@ -60,6 +60,8 @@ pub struct Evaluator<'a> {
     scopes: HashMap<FileId, Rc<FileScope<'a>>>,
     let_values: HashMap<(FileId, TextRange), Value>,
     in_progress: HashSet<(FileId, TextRange)>,
+    /// The lets being evaluated, innermost last: a value too large is named by its let.
+    evaluating: Vec<&'a str>,
     pub diags: Vec<Diagnostic>,
 }
 
@@ -70,6 +72,7 @@ impl<'a> Evaluator<'a> {
             scopes: HashMap::new(),
             let_values: HashMap::new(),
             in_progress: HashSet::new(),
+            evaluating: Vec::new(),
             diags: Vec::new(),
         }
     }
@@ -220,7 +223,9 @@ impl<'a> Evaluator<'a> {
             pipeline_lets,
             params: None,
         };
+        self.evaluating.push(&l.name.text);
         let mut value = self.eval(&l.value, ctx);
+        self.evaluating.pop();
         if let Some(ty) = &l.ty {
             if let Some(ty) = self.type_of(ty, file) {
                 value = self.expect(
@@ -320,12 +325,13 @@ impl<'a> Evaluator<'a> {
     }
 
     fn too_large(&mut self, origin: FileRange) -> Value {
-        self.error(
-            codes::VALUE_TOO_LARGE,
-            origin,
-            "this value is larger than 1 MiB once evaluated".to_string(),
-        )
-        .help = Some(
+        let message = match self.evaluating.last() {
+            Some(name) => format!("the value of `{name}` is larger than 1 MiB once evaluated"),
+            None => "this value is larger than 1 MiB once evaluated".to_string(),
+        };
+        let d = self.error(codes::VALUE_TOO_LARGE, origin, message);
+        d.primary.message = "over 1 MiB once its parts are put together".to_string();
+        d.help = Some(
             "lets that repeat other lets grow exponentially; build large text in the script instead"
                 .to_string(),
         );
