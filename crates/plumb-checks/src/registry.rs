@@ -18,6 +18,7 @@ pub static RULES: &[&dyn Rule] = &[
     &pl1010_shadowed_name::Check,
     &pl1011_matrix_too_large::Check,
     &pl1012_import_too_deep::Check,
+    &pl1013_expired_allowance::Check,
     &pl1014_value_too_large::Check,
     &pl2001_job_cycle::Check,
     &pl2002_stage_cycle::Check,

@@ -1,5 +1,6 @@
-//! `# plumb-allow: CODE[, CODE…] [reason]` comments: they silence those codes on their
-//! own line and on the next line that is not a comment.
+//! `# plumb-allow: CODE[, CODE…] [until YYYY-MM-DD] [reason]` comments: they silence
+//! those codes on their own line and on the next line that is not a comment, until the
+//! day after `until`, from which they silence nothing (and PL1013 reports them).
 
 use plumb_diagnostics::LineIndex;
 use plumb_syntax::Comment;
@@ -24,10 +25,15 @@ impl Allowances {
             })
             .map(|c| index.line_of(c.range.start as usize))
             .collect();
+        let today = Date::today();
         for c in comments {
-            let Some(codes) = parse_allow(&c.text) else {
+            let Some(allow) = parse_allowance(&c.text) else {
                 continue;
             };
+            if allow.expired(today) {
+                continue; // it silences nothing; PL1013 says so
+            }
+            let codes = allow.codes;
             let line = index.line_of(c.range.start as usize);
             lines.entry(line).or_default().extend(codes.iter().cloned());
             // the next line that is not a comment-only or blank line
@@ -65,29 +71,129 @@ fn line_text<'t>(text: &'t str, index: &LineIndex, line: usize) -> &'t str {
     &text[start..end]
 }
 
+/// A `plumb-allow:` comment: its codes, the last day it holds (`until YYYY-MM-DD`),
+/// and the reason written after them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allow {
+    pub codes: Vec<String>,
+    pub until: Option<Date>,
+    pub reason: String,
+}
+
+/// A calendar day, ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+}
+
+impl std::fmt::Display for Date {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+impl Date {
+    /// `YYYY-MM-DD`.
+    pub fn parse(s: &str) -> Option<Date> {
+        let mut parts = s.split('-');
+        let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+            return None;
+        }
+        let date = Date {
+            year: y.parse().ok()?,
+            month: m.parse().ok()?,
+            day: d.parse().ok()?,
+        };
+        ((1..=12).contains(&date.month) && (1..=31).contains(&date.day)).then_some(date)
+    }
+
+    /// Today in UTC, or `PLUMB_TODAY` (`YYYY-MM-DD`) when set, for tests and for
+    /// reproducing a past check.
+    pub fn today() -> Date {
+        if let Some(d) = std::env::var("PLUMB_TODAY")
+            .ok()
+            .and_then(|s| Date::parse(&s))
+        {
+            return d;
+        }
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Date::from_days((secs / 86_400) as i64)
+    }
+
+    /// The civil date `days` after 1970-01-01 (Howard Hinnant's algorithm).
+    fn from_days(days: i64) -> Date {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        Date { year, month, day }
+    }
+}
+
+impl Allow {
+    /// From the day after `until`, an allowance silences nothing (PL1013 reports it).
+    pub fn expired(&self, today: Date) -> bool {
+        self.until.is_some_and(|until| today > until)
+    }
+}
+
 /// The codes of a `plumb-allow:` comment's text (after `#`).
 pub fn parse_allow(comment: &str) -> Option<Vec<String>> {
+    parse_allowance(comment).map(|a| a.codes)
+}
+
+/// A `plumb-allow:` comment's codes, `until` date and reason.
+pub fn parse_allowance(comment: &str) -> Option<Allow> {
     let rest = comment.trim_start().strip_prefix("plumb-allow:")?;
+    let is_code =
+        |w: &str| w.starts_with("PL") && w.len() == 6 && w[2..].chars().all(|c| c.is_ascii_digit());
     let mut codes = Vec::new();
-    for (i, part) in rest.split(',').enumerate() {
-        let mut words = part.split_whitespace();
-        let Some(code) = words.next() else { continue };
-        if !(code.starts_with("PL")
-            && code.len() == 6
-            && code[2..].chars().all(|c| c.is_ascii_digit()))
-        {
-            if i == 0 {
+    let mut tail = "";
+    for part in rest.split(',') {
+        let part = part.trim_start();
+        let code = part.split_whitespace().next().unwrap_or("");
+        if !is_code(code) {
+            if codes.is_empty() {
                 return None;
             }
+            tail = part;
             break;
         }
         codes.push(code.to_string());
-        // anything after the code and before the next comma is the reason
-        if words.next().is_some() {
+        let after = part[code.len()..].trim();
+        if !after.is_empty() {
+            tail = after;
             break;
         }
     }
-    (!codes.is_empty()).then_some(codes)
+    if codes.is_empty() {
+        return None;
+    }
+    let mut words = tail.splitn(3, char::is_whitespace);
+    let until = match (words.next(), words.next()) {
+        (Some("until"), Some(date)) => Date::parse(date),
+        _ => None,
+    };
+    let reason = if until.is_some() {
+        words.next().unwrap_or("").trim().to_string()
+    } else {
+        tail.trim().to_string()
+    };
+    Some(Allow {
+        codes,
+        until,
+        reason,
+    })
 }
 
 #[cfg(test)]
@@ -105,6 +211,25 @@ mod tests {
             Some(vec!["PL3003".into()])
         );
         assert_eq!(parse_allow(" just a comment"), None);
+        let a = parse_allowance(" plumb-allow: PL3003 until 2026-03-31 vendor pins it in Q1")
+            .expect("allow");
+        assert_eq!(a.codes, ["PL3003"]);
+        assert_eq!(
+            a.until.map(|d| d.to_string()).as_deref(),
+            Some("2026-03-31")
+        );
+        assert_eq!(a.reason, "vendor pins it in Q1");
+        let march = Date::parse("2026-03-31").expect("date");
+        assert!(!a.expired(march));
+        assert!(a.expired(Date::parse("2026-04-01").expect("date")));
+        assert_eq!(Date::parse("2026-13-01"), None);
+    }
+
+    #[test]
+    fn days_are_civil_dates() {
+        assert_eq!(Date::from_days(0).to_string(), "1970-01-01");
+        assert_eq!(Date::from_days(20_454).to_string(), "2026-01-01");
+        assert_eq!(Date::from_days(11_016).to_string(), "2000-02-29");
     }
 
     #[test]

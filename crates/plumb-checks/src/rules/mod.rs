@@ -13,6 +13,7 @@ pub mod pl1009_recursive_let;
 pub mod pl1010_shadowed_name;
 pub mod pl1011_matrix_too_large;
 pub mod pl1012_import_too_deep;
+pub mod pl1013_expired_allowance;
 pub mod pl1014_value_too_large;
 pub mod pl2001_job_cycle;
 pub mod pl2002_stage_cycle;
