@@ -129,3 +129,38 @@ pub fn pinned_example(r: &ImageRef, text: &str) -> String {
     };
     format!("\"{base}@sha256:<digest>\"")
 }
+
+/// The first `$NAME` or `${NAME}` in an image reference: (start, end).
+pub fn variables_in(text: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find('$').map(|i| i + from) {
+        let rest = &text[i + 1..];
+        let (name, extra) = match rest.strip_prefix('{') {
+            Some(inner) => (inner.split('}').next().unwrap_or(""), 2),
+            None => (rest, 0),
+        };
+        let len = name
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(name.len());
+        let closed = extra == 0 || rest[1 + len..].starts_with('}');
+        if len > 0 && closed && !name.starts_with(|c: char| c.is_ascii_digit()) {
+            return Some((i, i + 1 + len + extra));
+        }
+        from = i + 1;
+    }
+    None
+}
+
+/// Whether a reference with variables is valid once each variable holds a plain name
+/// (`$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA` is; `$IMAGE::x` is not, whatever `IMAGE` holds).
+pub fn valid_with_variables(text: &str) -> bool {
+    let mut filled = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((start, end)) = variables_in(rest) {
+        filled.push_str(&rest[..start]);
+        filled.push_str("v0");
+        rest = &rest[end..];
+    }
+    filled.push_str(rest);
+    !filled.contains('$') && image_ref::parse(&filled).is_ok()
+}

@@ -192,7 +192,22 @@ pub fn merge_duplicates(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
     let mut index: std::collections::HashMap<(&'static str, plumb_diagnostics::FileRange), usize> =
         Default::default();
-    for d in diags {
+    // PL3007 is reported once per distinct reference (its message names it), wherever
+    // it is written: the other places become related ones
+    let mut by_value: std::collections::HashMap<String, usize> = Default::default();
+    for mut d in diags {
+        let same_value = (d.code == rules::pl3007_variable_image::RULE.code)
+            .then(|| by_value.get(&d.message).copied())
+            .flatten()
+            .filter(|&i| out[i].primary.at != d.primary.at);
+        if let Some(i) = same_value {
+            let place = plumb_diagnostics::Label {
+                at: d.primary.at,
+                message: "the same reference".to_string(),
+            };
+            d.secondary.insert(0, place);
+            index.insert((d.code, d.primary.at), i);
+        }
         match index.get(&(d.code, d.primary.at)) {
             Some(&i) => {
                 let kept = &mut out[i];
@@ -204,6 +219,9 @@ pub fn merge_duplicates(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
             }
             None => {
                 index.insert((d.code, d.primary.at), out.len());
+                if d.code == rules::pl3007_variable_image::RULE.code {
+                    by_value.insert(d.message.clone(), out.len());
+                }
                 out.push(d);
             }
         }

@@ -30,6 +30,7 @@ pub static RULES: &[&dyn Rule] = &[
     &pl3003_tag_without_digest::Check,
     &pl3004_malformed_image::Check,
     &pl3005_registry_not_allowed::Check,
+    &pl3007_variable_image::Check,
     &pl4001_hardcoded_credential::Check,
     &pl4002_secret_misuse::Check,
     &pl4003_secret_printed::Check,

@@ -25,6 +25,7 @@ pub mod pl3002_mutable_tag;
 pub mod pl3003_tag_without_digest;
 pub mod pl3004_malformed_image;
 pub mod pl3005_registry_not_allowed;
+pub mod pl3007_variable_image;
 pub mod pl4001_hardcoded_credential;
 pub mod pl4002_secret_misuse;
 pub mod pl4003_secret_printed;

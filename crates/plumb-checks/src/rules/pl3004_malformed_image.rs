@@ -12,7 +12,7 @@ pub static RULE: RuleMeta = RuleMeta {
     name: "malformed-image",
     severity: Severity::Error,
     summary: r####"An image reference that does not follow the OCI reference grammar."####,
-    explanation: r####"Image references are `[registry[:port]/]path[:tag][@algorithm:hex]`: path components in lowercase letters, digits and separators, a tag of at most 128 letters, digits, `_`, `.` or `-`, and a digest whose hex part has the algorithm's exact length (`sha256`: 64 lowercase hex digits). A malformed reference fails only when the job starts; Plumb reports it now, pointing at the offending part. A reference built from CI/CD variables (`$CI_REGISTRY_IMAGE/app:$CI_COMMIT_SHA`, frequent in pipelines brought in by `plumb import`) is reported too: what it resolves to cannot be checked for a tag, a digest or an allowed registry."####,
+    explanation: r####"Image references are `[registry[:port]/]path[:tag][@algorithm:hex]`: path components in lowercase letters, digits and separators, a tag of at most 128 letters, digits, `_`, `.` or `-`, and a digest whose hex part has the algorithm's exact length (`sha256`: 64 lowercase hex digits). A malformed reference fails only when the job starts; Plumb reports it now, pointing at the offending part. A reference built from CI/CD variables (`$CI_REGISTRY_IMAGE/app:$CI_COMMIT_SHA`) is PL3007 (a warning) when some value of the variables makes it valid, and PL3004 when none can (`$IMAGE::latest`)."####,
     bad: r####"pipeline web { stage test { job unit { image = "alpine:3.20@sha256:abc123", run = ["true"] } } }"####,
     good: r####"pipeline web { stage test { job unit { image = "alpine:3.20@sha256:beefdbd8a1da6d2915566fde36db9db0b524eb737fc57cd1367effd16dc0d06d", run = ["true"] } } }"####,
 };
@@ -35,25 +35,24 @@ impl Rule for Check {
 
 fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     let e = u.parsed.as_ref().err()?;
-    if let Some(at) = u.text.find('$') {
-        // `$CI_REGISTRY_IMAGE/app:$CI_COMMIT_SHA`: GitLab's variables, common in
-        // imported pipelines; say so rather than "malformed"
-        let name_end = u.text[at + 1..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '{' || c == '}'))
-            .map_or(u.text.len(), |i| at + 1 + i);
+    // `$CI_REGISTRY_IMAGE/app:$CI_COMMIT_SHA` is PL3007's when some value of its
+    // variables makes it valid; what no value can repair is malformed
+    if crate::images::variables_in(u.text).is_some() {
+        if crate::images::valid_with_variables(u.text) {
+            return None;
+        }
         let mut d = image_diagnostic(
             RULE.code,
             RULE.severity,
             u,
             format!(
-                "image `{}` is built from a CI/CD variable (`{}`) when the job starts: Plumb cannot check what it will be",
-                u.text,
-                &u.text[at..name_end]
+                "malformed image reference `{}`: no value of its variables makes it valid",
+                u.text
             ),
-            "a variable in an image reference",
+            "not a valid image reference, whatever the variables hold",
         )
-        .with_help("write the reference out, pinned by digest (`name:tag@sha256:<digest>`), in a `let` the jobs share");
-        d.primary.at = inner_range(cx.sources, u, at, name_end);
+        .with_help("write `[registry[:port]/]name[:tag][@sha256:<64 hex digits>]`, with variables only where a name, tag or digest goes");
+        d.primary.at = inner_range(cx.sources, u, e.start, e.end);
         return Some(d);
     }
     let mut d = image_diagnostic(
