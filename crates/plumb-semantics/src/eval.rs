@@ -14,7 +14,16 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// Names usable inside conditions.
-pub const CONDITION_NAMES: &[&str] = &["branch", "tag", "merge_request", "manual", "changes"];
+pub const CONDITION_NAMES: &[&str] = &[
+    "branch",
+    "tag",
+    "merge_request",
+    "manual",
+    "changes",
+    "source",
+    "var",
+    "exists",
+];
 /// The sources a `secret` can come from.
 pub const SECRET_SOURCES: &[(&str, &[&str])] = &[
     ("ci_variable", &["name"]),
@@ -518,6 +527,7 @@ impl<'a> Evaluator<'a> {
                 ValueKind::Unknown
             }
             Resolved::Builtin("branch") => ValueKind::BranchVar,
+            Resolved::Builtin("source") => ValueKind::SourceVar,
             Resolved::Builtin("tag") => ValueKind::Cond(Cond::Tag),
             Resolved::Builtin("merge_request") => ValueKind::Cond(Cond::MergeRequest),
             Resolved::Builtin("manual") => ValueKind::Cond(Cond::Manual),
@@ -689,32 +699,45 @@ impl<'a> Evaluator<'a> {
         origin: FileRange,
         ctx: Ctx<'_, 'a>,
     ) -> Value {
-        let is_changes = matches!(&callee.kind, ExprKind::Name(n) if n.text == "changes"
-            && matches!(self.resolve("changes", ctx), Some(Resolved::Builtin(_))));
-        if !is_changes {
+        let builtin = match &callee.kind {
+            ExprKind::Name(n) => match self.resolve(&n.text, ctx) {
+                Some(Resolved::Builtin(b @ ("changes" | "exists" | "var"))) => Some(b),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(builtin) = builtin else {
             self.error(
                 codes::TYPE_MISMATCH,
                 ctx.at(callee.range),
-                "only `changes([…])` can be called in an expression",
+                "only `changes([…])`, `exists([…])` and `var(\"NAME\")` can be called in an expression",
             )
             .help =
                 Some("templates are instantiated with `job NAME from TEMPLATE(…) { }`".to_string());
             return Value::unknown(origin);
-        }
+        };
         let [arg] = args else {
+            let what = if builtin == "var" {
+                "a variable name"
+            } else {
+                "a list of path patterns"
+            };
             self.error(
                 codes::BAD_INSTANTIATION,
                 origin,
-                "`changes` takes one argument: a list of path patterns",
+                format!("`{builtin}` takes one argument: {what}"),
             );
             return Value::unknown(origin);
         };
+        if builtin == "var" {
+            return self.eval_var_call(arg, origin, ctx);
+        }
         let v = self.eval(&arg.value, ctx);
         let v = self.expect(
             v,
             &Ty::List(Box::new(Ty::String)),
             ctx.at(arg.value.range),
-            "`changes`",
+            &format!("`{builtin}`"),
         );
         let paths = v
             .as_list()
@@ -725,9 +748,36 @@ impl<'a> Evaluator<'a> {
                     .collect()
             })
             .unwrap_or_default();
+        let cond = if builtin == "exists" {
+            Cond::Exists(paths)
+        } else {
+            Cond::Changes(paths)
+        };
         Value {
-            kind: ValueKind::Cond(Cond::Changes(paths)),
+            kind: ValueKind::Cond(cond),
             origin,
+        }
+    }
+
+    /// `var("NAME")`: a CI/CD variable, compared in a condition.
+    fn eval_var_call(&mut self, arg: &'a Arg, origin: FileRange, ctx: Ctx<'_, 'a>) -> Value {
+        let v = self.eval(&arg.value, ctx);
+        let v = self.expect(v, &Ty::String, ctx.at(arg.value.range), "`var`");
+        match v.as_str() {
+            Some(name) if crate::is_variable_name(name) => Value {
+                kind: ValueKind::CiVar(name.to_string()),
+                origin,
+            },
+            Some(name) => {
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    ctx.at(arg.value.range),
+                    format!("`{name}` is not a CI/CD variable name"),
+                )
+                .help = Some("variable names are letters, digits and `_`, not starting with a digit: `var(\"DEPLOY\")`".to_string());
+                Value::unknown(origin)
+            }
+            None => Value::unknown(origin),
         }
     }
 
@@ -755,26 +805,43 @@ impl<'a> Evaluator<'a> {
             }
             BinOp::Eq | BinOp::NotEq | BinOp::Match => {
                 let (var, text) = match (&l.kind, &r.kind) {
-                    (ValueKind::BranchVar, ValueKind::Str(s))
-                    | (ValueKind::Str(s), ValueKind::BranchVar) => (true, Some(s.clone())),
-                    (ValueKind::Unknown, _) | (_, ValueKind::Unknown) => (true, None),
-                    (ValueKind::Abstract(_), _) | (_, ValueKind::Abstract(_)) => (true, None),
-                    _ => (false, None),
+                    (
+                        var @ (ValueKind::BranchVar | ValueKind::SourceVar | ValueKind::CiVar(_)),
+                        ValueKind::Str(s),
+                    )
+                    | (
+                        ValueKind::Str(s),
+                        var @ (ValueKind::BranchVar | ValueKind::SourceVar | ValueKind::CiVar(_)),
+                    ) => (Some(var.clone()), Some(s.clone())),
+                    (ValueKind::Unknown, _) | (_, ValueKind::Unknown) => {
+                        (Some(ValueKind::Unknown), None)
+                    }
+                    (ValueKind::Abstract(_), _) | (_, ValueKind::Abstract(_)) => {
+                        (Some(ValueKind::Unknown), None)
+                    }
+                    _ => (None, None),
                 };
                 match (var, text) {
-                    (true, Some(s)) => ValueKind::Cond(Cond::Branch(match op {
-                        BinOp::Eq => BranchTest::Eq(s),
-                        BinOp::NotEq => BranchTest::NotEq(s),
-                        _ => BranchTest::Matches(s),
-                    })),
-                    (true, None) => ValueKind::Unknown,
-                    (false, _) => {
+                    (Some(var), Some(s)) => {
+                        let test = match op {
+                            BinOp::Eq => BranchTest::Eq(s),
+                            BinOp::NotEq => BranchTest::NotEq(s),
+                            _ => BranchTest::Matches(s),
+                        };
+                        ValueKind::Cond(match var {
+                            ValueKind::SourceVar => Cond::Source(test),
+                            ValueKind::CiVar(name) => Cond::Var(name, test),
+                            _ => Cond::Branch(test),
+                        })
+                    }
+                    (Some(_), None) => ValueKind::Unknown,
+                    (None, _) => {
                         self.error(
                             codes::TYPE_MISMATCH,
                             origin,
                             format!("cannot compare {} with {} using `{}`", l.describe(), r.describe(), op.as_str()),
                         )
-                        .help = Some("comparisons test the branch: `branch == \"main\"`, `branch != \"main\"`, `branch =~ \"^release/\"`".to_string());
+                        .help = Some("comparisons test the branch, the pipeline's source or a variable: `branch == \"main\"`, `branch =~ \"^release/\"`, `source == \"schedule\"`, `var(\"DEPLOY\") == \"true\"`".to_string());
                         ValueKind::Unknown
                     }
                 }

@@ -51,3 +51,10 @@ pub fn analyze_file(db: &dyn SourceDb, file: FileId) -> FileAnalysis {
     diagnostics.dedup();
     FileAnalysis { model, diagnostics }
 }
+
+/// A CI/CD variable name: letters, digits and `_`, not starting with a digit.
+pub fn is_variable_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

@@ -27,6 +27,10 @@ pub enum ValueKind {
     Cond(Cond),
     /// `branch`: only meaningful inside a condition.
     BranchVar,
+    /// `source`: only meaningful inside a condition.
+    SourceVar,
+    /// `var("NAME")`: only meaningful inside a condition.
+    CiVar(String),
     /// A job name in `needs`.
     JobRef(String),
     /// A template parameter of this type while the template is checked on its own.
@@ -73,6 +77,12 @@ pub enum Cond {
     Manual,
     /// `changes([...])`: files changed by the push or merge request.
     Changes(Vec<String>),
+    /// `source == "schedule"`: what started the pipeline (`CI_PIPELINE_SOURCE`).
+    Source(BranchTest),
+    /// `var("NAME") == "x"`: a CI/CD variable's value (`""` when unset).
+    Var(String, BranchTest),
+    /// `exists([...])`: files present in the repository.
+    Exists(Vec<String>),
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
     Not(Box<Cond>),
@@ -107,7 +117,8 @@ impl Cond {
             },
             Cond::Tag => Truth::from(*event == Event::Tag),
             Cond::MergeRequest => Truth::from(*event == Event::MergeRequest),
-            Cond::Manual | Cond::Changes(_) => Truth::Maybe,
+            Cond::Manual | Cond::Changes(_) | Cond::Exists(_) | Cond::Var(..) => Truth::Maybe,
+            Cond::Source(test) => source_admits(test, event),
             Cond::And(a, b) => a.admits(event).and(b.admits(event)),
             Cond::Or(a, b) => a.admits(event).or(b.admits(event)),
             Cond::Not(a) => a.admits(event).not(),
@@ -130,6 +141,18 @@ impl Cond {
             (Cond::Always, x) | (x, Cond::Always) => x,
             (a, b) => Cond::And(Box::new(a), Box::new(b)),
         }
+    }
+}
+
+/// `CI_PIPELINE_SOURCE` is `merge_request_event` exactly for merge-request pipelines;
+/// for a push to a branch or tag it may be `push`, `schedule`, `web`, `api`, … .
+fn source_admits(test: &BranchTest, event: &Event) -> Truth {
+    const MR: &str = "merge_request_event";
+    match (event, test) {
+        (Event::MergeRequest, t) => Truth::from(t.matches(MR)),
+        (_, BranchTest::Eq(s)) if s == MR => Truth::No,
+        (_, BranchTest::NotEq(s)) if s == MR => Truth::Yes,
+        _ => Truth::Maybe,
     }
 }
 
@@ -319,6 +342,8 @@ impl Value {
             ValueKind::Secret(_) => "Secret",
             ValueKind::Cond(_) => "Condition",
             ValueKind::BranchVar => "`branch`",
+            ValueKind::SourceVar => "`source`",
+            ValueKind::CiVar(_) => "`var(…)`",
             ValueKind::JobRef(_) => "a job name",
             ValueKind::Abstract(_) => "a template parameter",
             ValueKind::Unknown => "an unknown value",

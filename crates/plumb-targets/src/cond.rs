@@ -10,6 +10,11 @@ pub enum Atom {
     MergeRequest(bool),
     Manual(bool),
     Changes(Vec<String>, bool),
+    /// `source == "x"`: `$CI_PIPELINE_SOURCE`.
+    Source(BranchTest, bool),
+    /// `var("NAME") == "x"`: `$NAME`.
+    Var(String, BranchTest, bool),
+    Exists(Vec<String>, bool),
 }
 
 /// At most this many `rules:` entries come from one condition.
@@ -31,6 +36,9 @@ fn to_dnf(c: &Cond, negated: bool) -> Option<Vec<Vec<Atom>>> {
         (Cond::MergeRequest, n) => vec![vec![Atom::MergeRequest(n)]],
         (Cond::Manual, n) => vec![vec![Atom::Manual(n)]],
         (Cond::Changes(p), n) => vec![vec![Atom::Changes(p.clone(), n)]],
+        (Cond::Source(t), n) => vec![vec![Atom::Source(t.clone(), n)]],
+        (Cond::Var(name, t), n) => vec![vec![Atom::Var(name.clone(), t.clone(), n)]],
+        (Cond::Exists(p), n) => vec![vec![Atom::Exists(p.clone(), n)]],
         (Cond::Not(inner), n) => return to_dnf(inner, !n),
         (Cond::Or(a, b), false) | (Cond::And(a, b), true) => {
             let mut left = to_dnf(a, negated)?;
@@ -58,31 +66,32 @@ fn to_dnf(c: &Cond, negated: bool) -> Option<Vec<Vec<Atom>>> {
 /// `manual` and `changes`).
 pub fn gitlab_expression(atom: &Atom) -> Option<String> {
     Some(match atom {
-        Atom::Branch(BranchTest::Eq(s), n) => format!(
-            "$CI_COMMIT_BRANCH {} {}",
-            if *n { "!=" } else { "==" },
-            quote(s)
-        ),
-        Atom::Branch(BranchTest::NotEq(s), n) => format!(
-            "$CI_COMMIT_BRANCH {} {}",
-            if *n { "==" } else { "!=" },
-            quote(s)
-        ),
-        Atom::Branch(BranchTest::Matches(re), n) => {
-            format!(
-                "$CI_COMMIT_BRANCH {} /{}/",
-                if *n { "!~" } else { "=~" },
-                escape_slashes(re)
-            )
-        }
+        Atom::Branch(test, n) => compare("CI_COMMIT_BRANCH", test, *n),
+        Atom::Source(test, n) => compare("CI_PIPELINE_SOURCE", test, *n),
+        Atom::Var(name, test, n) => compare(name, test, *n),
         Atom::Tag(false) => "$CI_COMMIT_TAG".to_string(),
         Atom::Tag(true) => "$CI_COMMIT_TAG == null".to_string(),
         Atom::MergeRequest(n) => format!(
             "$CI_PIPELINE_SOURCE {} \"merge_request_event\"",
             if *n { "!=" } else { "==" }
         ),
-        Atom::Manual(_) | Atom::Changes(..) => return None,
+        Atom::Manual(_) | Atom::Changes(..) | Atom::Exists(..) => return None,
     })
+}
+
+/// `$VAR == "x"`, `$VAR != "x"` or `$VAR =~ /re/`, negated when `negated`.
+fn compare(var: &str, test: &BranchTest, negated: bool) -> String {
+    match test {
+        BranchTest::Eq(s) => format!("${var} {} {}", if negated { "!=" } else { "==" }, quote(s)),
+        BranchTest::NotEq(s) => {
+            format!("${var} {} {}", if negated { "==" } else { "!=" }, quote(s))
+        }
+        BranchTest::Matches(re) => format!(
+            "${var} {} /{}/",
+            if negated { "!~" } else { "=~" },
+            escape_slashes(re)
+        ),
+    }
 }
 
 /// A string literal GitLab's expression lexer reads back exactly. It has no escapes:
@@ -114,15 +123,15 @@ fn escape_slashes(re: &str) -> String {
 
 /// Why an atom cannot be written as a GitLab expression that means the same, if so.
 pub fn unrepresentable(atom: &Atom) -> Option<String> {
-    match atom {
-        Atom::Branch(BranchTest::Eq(s) | BranchTest::NotEq(s), _)
-            if s.contains('"') && s.contains('\'') =>
-        {
-            Some(format!("the branch name `{s}` holds both `\"` and `'`, and GitLab's expressions have no escapes to write it"))
+    let test = match atom {
+        Atom::Branch(t, _) | Atom::Source(t, _) | Atom::Var(_, t, _) => t,
+        _ => return None,
+    };
+    match test {
+        BranchTest::Eq(s) | BranchTest::NotEq(s) if s.contains('"') && s.contains('\'') => {
+            Some(format!("the string `{s}` holds both `\"` and `'`, and GitLab's expressions have no escapes to write it"))
         }
-        Atom::Branch(BranchTest::Matches(re), _)
-            if re.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1 =>
-        {
+        BranchTest::Matches(re) if re.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1 => {
             Some(format!("the pattern `{re}` ends in a lone `\\`, which would escape the closing `/` in GitLab"))
         }
         _ => None,

@@ -45,6 +45,8 @@ struct Rule {
     #[serde(skip_serializing_if = "Option::is_none")]
     changes: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    exists: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     when: Option<&'static str>,
 }
 
@@ -489,6 +491,21 @@ fn clause_rule(clause: &[Atom], workflow: bool, widen: &mut Widening) -> Rule {
                 "GitLab rules cannot test that files did *not* change; `!changes(…)` is dropped",
                 "express the condition without `!changes(…)`",
             ),
+            Atom::Exists(paths, false) => {
+                if rule.exists.is_some() {
+                    widen.report(
+                        "GitLab rules cannot require two `exists` lists at once; they are merged into one",
+                        "use one `exists([…])` per alternative",
+                    );
+                }
+                rule.exists
+                    .get_or_insert_with(Vec::new)
+                    .extend(paths.iter().cloned());
+            }
+            Atom::Exists(_, true) => widen.report(
+                "GitLab rules cannot test that files do *not* exist; `!exists(…)` is dropped",
+                "express the condition without `!exists(…)`",
+            ),
             Atom::Manual(false) if workflow => widen.report(
                 "a pipeline's `on` cannot be `manual`; it is ignored",
                 "put `manual` in a job's `when`",
@@ -500,7 +517,8 @@ fn clause_rule(clause: &[Atom], workflow: bool, widen: &mut Widening) -> Rule {
     if !changes.is_empty() {
         rule.changes = Some(changes);
     }
-    if rule.if_.is_none() && rule.changes.is_none() && rule.when.is_none() {
+    if rule.if_.is_none() && rule.changes.is_none() && rule.exists.is_none() && rule.when.is_none()
+    {
         rule.when = Some(if workflow { "always" } else { "on_success" });
     }
     rule

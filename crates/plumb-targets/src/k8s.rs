@@ -229,20 +229,27 @@ fn warn_changes(
     at: Option<plumb_diagnostics::FileRange>,
     warnings: &mut Vec<Diagnostic>,
 ) {
-    fn has_changes(c: &Cond) -> bool {
+    /// The first test only a running pipeline can answer: `changes(…)`, `exists(…)`,
+    /// `var(…)`, and `source` (beyond "is it a merge request").
+    fn runtime_test(c: &Cond) -> Option<&'static str> {
         match c {
-            Cond::Changes(_) => true,
-            Cond::And(a, b) | Cond::Or(a, b) => has_changes(a) || has_changes(b),
-            Cond::Not(a) => has_changes(a),
-            _ => false,
+            Cond::Changes(_) => Some("`changes(…)`"),
+            Cond::Exists(_) => Some("`exists(…)`"),
+            Cond::Var(..) => Some("`var(…)`"),
+            Cond::Source(_) => Some("`source`"),
+            Cond::And(a, b) | Cond::Or(a, b) => runtime_test(a).or_else(|| runtime_test(b)),
+            Cond::Not(a) => runtime_test(a),
+            _ => None,
         }
     }
-    if let (true, Some(at)) = (has_changes(cond), at) {
+    if let (Some(test), Some(at)) = (runtime_test(cond), at) {
         warnings.push(warning(
             "PL5002",
             at,
-            "`changes(…)` cannot be known when Kubernetes manifests are compiled; it counts as true".to_string(),
-            "the job is included as if the files changed",
+            format!(
+                "{test} cannot be known when Kubernetes manifests are compiled; it counts as true"
+            ),
+            "the job is included as if the test passed",
         ));
     }
 }
