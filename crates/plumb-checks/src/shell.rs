@@ -382,6 +382,7 @@ impl<'a> Scanner<'a> {
                 self.pos += 1;
                 let mut depth = 1;
                 let inner_start = self.pos;
+                let mut inner_end = self.src.len();
                 while let Some(c) = self.peek() {
                     self.pos += 1;
                     match c {
@@ -389,13 +390,16 @@ impl<'a> Scanner<'a> {
                         b'}' => {
                             depth -= 1;
                             if depth == 0 {
+                                inner_end = self.pos - 1;
                                 break;
                             }
                         }
                         _ => {}
                     }
                 }
-                let inner = &self.src[inner_start..self.pos.saturating_sub(1).max(inner_start)];
+                // an unterminated `${` runs to the end of the script (never into the
+                // middle of a character)
+                let inner = &self.src[inner_start..inner_end.max(inner_start)];
                 // `${#V}` is V's length: it does not print V; `${!V}` reads the variable
                 // V names, which cannot be followed
                 let indirect = inner.starts_with('!');
@@ -655,6 +659,15 @@ mod tests {
         assert_eq!(c[0].assignments.len(), 2);
         assert_eq!(c[0].name(), Some("deploy"));
         assert_eq!(c[0].args()[0].vars[0].name, "X");
+    }
+
+    #[test]
+    fn unterminated_expansion_before_a_multibyte_character() {
+        // found by the `write` fuzz target: the last byte was cut as if it were `}`
+        let c = scan("echo ${CI_JOB_IDyբ");
+        assert_eq!(c[0].words[1].vars[0].name, "CI_JOB_IDy");
+        let _ = scan("x ${é");
+        let _ = scan("${");
     }
 
     #[test]
