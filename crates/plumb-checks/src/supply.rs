@@ -317,7 +317,6 @@ pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
             let Some((what, why)) = unpinned_install(c) else {
                 continue;
             };
-            let Some(first) = c.name_word() else { continue };
             let command = command_text(c);
             if cx
                 .config
@@ -328,7 +327,6 @@ pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
             {
                 continue;
             }
-            let _ = first;
             hits.push(ScriptHit {
                 at: at(cx, script, what),
                 message: format!(
@@ -638,4 +636,75 @@ pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
         }
     }
     hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::scan;
+
+    fn install(script: &str) -> Option<String> {
+        let cmds = scan(script);
+        cmds.iter()
+            .find_map(|c| unpinned_install(c).map(|(w, _)| w.text.clone()))
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(
+            "go install golang.org/x/tools/cmd/goimports@*",
+            "go install golang.org/x/tools/cmd/goimports@latest"
+        ));
+        assert!(glob_match("npx prettier *", "npx prettier --check ."));
+        assert!(!glob_match("npx prettier *", "npx eslint ."));
+        assert!(glob_match("exact", "exact"));
+        assert!(!glob_match("a*b*c", "acb"));
+    }
+
+    #[test]
+    fn pinned_and_unpinned_installs() {
+        assert_eq!(
+            install("go install x.io/t@latest").as_deref(),
+            Some("x.io/t@latest")
+        );
+        assert_eq!(install("go install x.io/t@v1.2.3"), None);
+        assert!(install("pip install git+https://h/o/r.git").is_some());
+        assert!(install("pip install git+https://h/o/r.git@main").is_some());
+        assert_eq!(install("pip install git+https://h/o/r.git@0123abcd"), None);
+        assert_eq!(install("npm i -g @scope/tool@1.2.3"), None);
+        assert!(install("npm i -g @scope/tool").is_some());
+        assert!(install("npm i -g tool@latest").is_some());
+        assert_eq!(
+            install("npm install tool"),
+            None,
+            "a local install has its lockfile"
+        );
+        assert_eq!(install("cargo install tool --version 1.0.0"), None);
+        assert_eq!(install("cargo install tool@1.0.0"), None);
+        assert!(install("cargo install tool").is_some());
+        assert_eq!(install("cargo install --path ."), None);
+        assert_eq!(install("gem install x -v 1.0"), None);
+        assert!(install("gem install x").is_some());
+    }
+
+    #[test]
+    fn downloads_and_the_files_they_write() {
+        let file = |s: &str| downloaded_file(&scan(s)[0]);
+        assert_eq!(
+            file("curl -fsSLo a.sh https://x/a.sh").as_deref(),
+            Some("a.sh")
+        );
+        assert_eq!(
+            file("curl -O https://x/dir/b.sh?x=1").as_deref(),
+            Some("b.sh")
+        );
+        assert_eq!(
+            file("curl --output=c.sh https://x").as_deref(),
+            Some("c.sh")
+        );
+        assert_eq!(file("wget https://x/d.sh").as_deref(), Some("d.sh"));
+        assert_eq!(file("wget -qO- https://x/d.sh"), None);
+        assert_eq!(file("curl https://x/e.sh > e.sh").as_deref(), Some("e.sh"));
+        assert_eq!(file("curl https://x/api"), None);
+    }
 }
