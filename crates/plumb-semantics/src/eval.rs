@@ -13,7 +13,7 @@ use plumb_syntax::ast::{
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-/// Names usable inside conditions.
+/// Names built into the language: those of conditions, and `runner_default`.
 pub const CONDITION_NAMES: &[&str] = &[
     "branch",
     "tag",
@@ -23,6 +23,7 @@ pub const CONDITION_NAMES: &[&str] = &[
     "source",
     "var",
     "exists",
+    "runner_default",
 ];
 /// The sources a `secret` can come from.
 pub const SECRET_SOURCES: &[(&str, &[&str])] = &[
@@ -528,6 +529,15 @@ impl<'a> Evaluator<'a> {
             }
             Resolved::Builtin("branch") => ValueKind::BranchVar,
             Resolved::Builtin("source") => ValueKind::SourceVar,
+            Resolved::Builtin("runner_default") => ValueKind::RunnerDefault,
+            Resolved::Builtin("var") => {
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    origin,
+                    "`var` must be called: `var(\"NAME\") == \"value\"`".to_string(),
+                );
+                ValueKind::Unknown
+            }
             Resolved::Builtin("tag") => ValueKind::Cond(Cond::Tag),
             Resolved::Builtin("merge_request") => ValueKind::Cond(Cond::MergeRequest),
             Resolved::Builtin("manual") => ValueKind::Cond(Cond::Manual),
@@ -898,6 +908,7 @@ impl<'a> Evaluator<'a> {
                 return Err(Value::unknown(origin));
             }
             (ValueKind::Str(_), Ty::String | Ty::Image | Ty::Script | Ty::EnvValue) => true,
+            (ValueKind::RunnerDefault, Ty::Image) => true,
             (ValueKind::Int(_), Ty::Int) | (ValueKind::Bool(_), Ty::Bool) => true,
             (ValueKind::Duration(_), Ty::Duration) | (ValueKind::Size(_), Ty::Size) => true,
             (ValueKind::Cond(_), Ty::Condition) => true,

@@ -31,6 +31,8 @@ pub enum ValueKind {
     SourceVar,
     /// `var("NAME")`: only meaningful inside a condition.
     CiVar(String),
+    /// `runner_default`: the image the runner is configured with.
+    RunnerDefault,
     /// A job name in `needs`.
     JobRef(String),
     /// A template parameter of this type while the template is checked on its own.
@@ -344,6 +346,7 @@ impl Value {
             ValueKind::BranchVar => "`branch`",
             ValueKind::SourceVar => "`source`",
             ValueKind::CiVar(_) => "`var(…)`",
+            ValueKind::RunnerDefault => "`runner_default`",
             ValueKind::JobRef(_) => "a job name",
             ValueKind::Abstract(_) => "a template parameter",
             ValueKind::Unknown => "an unknown value",

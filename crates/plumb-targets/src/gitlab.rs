@@ -53,6 +53,8 @@ struct Rule {
 #[derive(Serialize, Default)]
 struct Job {
     stage: String,
+    /// Empty for `runner_default`: the runner decides.
+    #[serde(skip_serializing_if = "String::is_empty")]
     image: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     services: Vec<String>,

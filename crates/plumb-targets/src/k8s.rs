@@ -192,6 +192,7 @@ pub fn jobs(
             }
             warn_changes(&job.when, job.field("when").map(|f| f.key_at), warnings);
             warn_not_carried(job, warnings);
+            check_runner_default(job, config, warnings);
             for combo in matrix_combinations(job) {
                 let name = job_name(&p.model.name, &job.name, &combo);
                 let source = describe_job(&p.model.name, &job.name, &combo);
@@ -222,6 +223,41 @@ pub fn compile(
         path: "jobs.yaml".to_string(),
         contents: header(&source) + &to_yaml_stream(&jobs)?,
     }])
+}
+
+/// The job's image; for `runner_default`, `targets.k8s.default_image` (see
+/// [`check_runner_default`] when it is unset).
+fn image_of(job: &JobModel, config: &Config) -> String {
+    match job.image() {
+        Some(v) if v.kind == plumb_semantics::ValueKind::RunnerDefault => {
+            config.targets.k8s.default_image.clone().unwrap_or_default()
+        }
+        Some(v) => v.as_str().unwrap_or_default().to_string(),
+        None => String::new(),
+    }
+}
+
+/// PL5004: `runner_default` with no `targets.k8s.default_image`: a Kubernetes Job has
+/// no runner to decide its image.
+fn check_runner_default(job: &JobModel, config: &Config, warnings: &mut Vec<Diagnostic>) {
+    let Some(v) = job.image() else { return };
+    if v.kind != plumb_semantics::ValueKind::RunnerDefault
+        || config.targets.k8s.default_image.is_some()
+    {
+        return;
+    }
+    warnings.push(
+        Diagnostic::error(
+            "PL5004",
+            v.origin,
+            format!(
+                "job `{}` leaves its image to the runner, and Kubernetes has none",
+                job.name
+            ),
+        )
+        .with_label("`runner_default`")
+        .with_help("set `targets.k8s.default_image` in plumb.toml, or name the image"),
+    );
 }
 
 fn warn_changes(
@@ -397,11 +433,7 @@ fn manifest(
                     },
                     containers: vec![Container {
                         name: "job",
-                        image: job
-                            .image()
-                            .and_then(|v| v.as_str())
-                            .unwrap_or_default()
-                            .to_string(),
+                        image: image_of(job, config),
                         command: vec!["/bin/sh".to_string(), "-ec".to_string(), script.join("\n")],
                         working_dir: "/workspace",
                         env,
