@@ -30,12 +30,19 @@ impl Rule for Check {
         if uses.is_empty() {
             return;
         }
-        // services receive the job's variables too
+        // services receive the job's variables too; a reference built from variables
+        // without a digest is no more pinned than a tag
         let unpinned: Vec<_> = cx
             .images()
             .iter()
-            .filter(|u| u.parsed.as_ref().is_ok_and(|r| r.digest.is_none()))
+            .filter(|u| match &u.parsed {
+                Ok(r) => r.digest.is_none(),
+                Err(_) => crate::images::valid_with_variables(u.text) && !u.text.contains("@sha"),
+            })
             .collect();
+        if let Some(d) = runner_default(cx, uses) {
+            out.extend(d);
+        }
         let Some(first) = unpinned.first() else {
             return;
         };
@@ -72,4 +79,31 @@ impl Rule for Check {
                 .with_help("pin the image by digest (`name:tag@sha256:…`) so that only the reviewed image receives the secret"));
         }
     }
+}
+
+/// A job with `image = runner_default` runs its secrets in whatever image the runner
+/// is configured with.
+fn runner_default(cx: &JobCx, uses: &[crate::creds::SecretUse]) -> Option<Vec<Diagnostic>> {
+    let image = cx.job.image()?;
+    if image.kind != plumb_semantics::ValueKind::RunnerDefault {
+        return None;
+    }
+    let out = uses
+        .iter()
+        .map(|u| {
+            Diagnostic::new(
+                RULE.code,
+                RULE.severity,
+                u.at,
+                format!(
+                    "secret `{}` is given to job `{}`, whose image the runner decides (`runner_default`)",
+                    u.secret, cx.job.name
+                ),
+            )
+            .with_label(u.label())
+            .with_secondary(image.origin, "not pinned: the runner's configuration decides")
+            .with_help("name the image, pinned by digest (`name:tag@sha256:…`), so that only the reviewed image receives the secret")
+        })
+        .collect();
+    Some(out)
 }
