@@ -23,12 +23,13 @@ if ! cmp -s scripts/node/package-lock.json scripts/node/node_modules/.installed-
 fi
 # npm 11 skips the install script that makes Microsoft's SARIF validator executable
 chmod u+x scripts/node/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
-# Graphviz renders `plumb graph` output in the tests
-if ! command -v dot >/dev/null; then
-  (apt-get install -y -q graphviz >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q graphviz >/dev/null; }) \
-    || { echo "error: cannot install graphviz (apt-get)" >&2; exit 1; }
+# Graphviz renders `plumb graph` output in the tests; gitlab-ci-local copies the
+# repository with rsync before it runs a job
+if ! command -v dot >/dev/null || ! command -v rsync >/dev/null; then
+  (apt-get install -y -q graphviz rsync >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q graphviz rsync >/dev/null; }) \
+    || { echo "error: cannot install graphviz and rsync (apt-get)" >&2; exit 1; }
 fi
-for tool in check-jsonschema kubernetes-validate kubectl node git timeout dot; do
+for tool in check-jsonschema kubernetes-validate kubectl node git timeout dot rsync; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing; the tests need it" >&2; exit 1; }
 done
 

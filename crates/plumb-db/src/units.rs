@@ -138,6 +138,7 @@ fn pipeline_graph(p: &PipelineModel) -> PipelineModel {
         on: p.on.clone(),
         on_at: p.on_at,
         env: Vec::new(),
+        fields: Default::default(),
         stages: p.stages.clone(),
         jobs,
     }

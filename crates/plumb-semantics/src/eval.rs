@@ -2,7 +2,7 @@
 
 use crate::codes;
 use crate::scope::{DefRef, FileScope};
-use crate::types::Ty;
+use crate::types::{RecordSpec, Ty};
 use crate::value::{format_duration, format_size};
 use crate::value::{BranchTest, Cond, MapEntry, SecretRef, SecretSource, Value, ValueKind};
 use crate::SourceDb;
@@ -30,7 +30,10 @@ pub const SECRET_SOURCES: &[(&str, &[&str])] = &[
     ("ci_variable", &["name"]),
     ("vault", &["path", "field"]),
     ("k8s_secret", &["name", "key"]),
+    ("id_token", &["audience"]),
 ];
+
+const SECRET_SOURCES_HELP: &str = "secrets come from ci_variable(NAME), vault(PATH, FIELD), k8s_secret(NAME, KEY) or id_token(AUDIENCE)";
 
 /// Where names are looked up: a file's scope, plus a pipeline's lets and a template's
 /// parameters when inside one.
@@ -73,6 +76,9 @@ pub struct Evaluator<'a> {
     /// The lets being evaluated, innermost last: a value too large is named by its let.
     evaluating: Vec<&'a str>,
     pub diags: Vec<Diagnostic>,
+    /// Set while a job's fields are checked layer by layer: the keys a record must
+    /// have are checked on the merged record ([`Evaluator::required_keys`]).
+    pub defer_required_keys: bool,
 }
 
 impl<'a> Evaluator<'a> {
@@ -84,6 +90,7 @@ impl<'a> Evaluator<'a> {
             in_progress: HashSet::new(),
             evaluating: Vec::new(),
             diags: Vec::new(),
+            defer_required_keys: false,
         }
     }
 
@@ -574,6 +581,7 @@ impl<'a> Evaluator<'a> {
                 name: name.clone(),
                 key: key.clone(),
             },
+            ("id_token", [audience]) => SecretSource::IdToken(audience.clone()),
             _ => return None,
         };
         Some(SecretRef {
@@ -599,8 +607,8 @@ impl<'a> Evaluator<'a> {
                 format!("unknown secret source `{}`", s.source.text),
             );
             d.help = Some(match suggestion {
-                Some(x) => format!("did you mean `{x}`? Secrets come from ci_variable(NAME), vault(PATH, FIELD) or k8s_secret(NAME, KEY)"),
-                None => "secrets come from ci_variable(NAME), vault(PATH, FIELD) or k8s_secret(NAME, KEY)".to_string(),
+                Some(x) => format!("did you mean `{x}`? {}", capitalized(SECRET_SOURCES_HELP)),
+                None => SECRET_SOURCES_HELP.to_string(),
             });
             return;
         };
@@ -922,10 +930,32 @@ impl<'a> Evaluator<'a> {
             (ValueKind::List(_), Ty::Script) => return self.conform_list(v, &Ty::String, at, what),
             (ValueKind::List(_), Ty::List(inner)) => return self.conform_list(v, inner, at, what),
             (ValueKind::Map(_), Ty::Map(inner)) => return self.conform_map(v, inner, at, what),
-            (ValueKind::Map(_), Ty::Record(fields)) if !fields.is_empty() => {
-                return self.conform_record(v, fields, at, what)
+            (ValueKind::Map(_), Ty::Record(spec)) if spec.open => {
+                return Ok(self.conform_open(v, what))
+            }
+            (ValueKind::Map(_), Ty::Record(spec)) if !spec.keys.is_empty() => {
+                return self.conform_record(v, spec, at, what)
             }
             (ValueKind::Map(_), Ty::Record(_)) => true,
+            (ValueKind::JobRef(_), Ty::JobRef) => true,
+            (ValueKind::Str(s), Ty::OneOf(choices)) => {
+                if choices.contains(&s.as_str()) {
+                    return Ok(v);
+                }
+                let s = s.clone();
+                self.not_a_choice(&s, choices, origin, what);
+                return Err(Value::unknown(origin));
+            }
+            (_, Ty::Either(a, b)) => {
+                let (a, b) = (a.ty(), b.ty());
+                if fits_shape(&v.kind, &a) {
+                    return self.conform(v, &a, at, what);
+                }
+                if fits_shape(&v.kind, &b) {
+                    return self.conform(v, &b, at, what);
+                }
+                false
+            }
             _ => false,
         };
         if ok {
@@ -948,7 +978,7 @@ impl<'a> Evaluator<'a> {
                 message: "the value comes from here".to_string(),
             });
         }
-        d.help = type_help(ty).map(str::to_string);
+        d.help = type_help(ty);
         Err(Value::unknown(origin))
     }
 
@@ -1007,8 +1037,8 @@ impl<'a> Evaluator<'a> {
     fn conform_record(
         &mut self,
         v: Value,
-        fields: &[(&str, crate::types::TyName)],
-        _at: FileRange,
+        spec: &'static RecordSpec,
+        at: FileRange,
         what: &str,
     ) -> Result<Value, Value> {
         let origin = v.origin;
@@ -1017,34 +1047,180 @@ impl<'a> Evaluator<'a> {
         };
         let mut out = Vec::new();
         for e in entries {
-            match fields.iter().find(|(n, _)| *n == e.key) {
-                Some((_, ty)) => {
-                    let key = e.key.clone();
-                    let value =
-                        self.expect(e.value, &ty.ty(), e.key_at, &format!("`{key}` in {what}"));
+            match spec.key(&e.key) {
+                Some(key) => {
+                    let name = e.key.clone();
+                    let value_at = if e.value.origin.file == e.key_at.file {
+                        e.value.origin
+                    } else {
+                        e.key_at
+                    };
+                    let value = self.expect(
+                        e.value,
+                        &key.ty.ty(),
+                        value_at,
+                        &format!("`{name}` in {what}"),
+                    );
                     out.push(MapEntry { value, ..e });
                 }
-                None => {
-                    let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
-                    let suggestion = closest(&e.key, names.iter().copied());
-                    let d = self.error(
-                        codes::UNKNOWN_FIELD,
-                        e.key_at,
-                        format!("{what} has no field `{}`", e.key),
-                    );
-                    d.help = Some(match suggestion {
-                        Some(s) => {
-                            format!("did you mean `{s}`? The fields are {}", names.join(", "))
-                        }
-                        None => format!("the fields are {}", names.join(", ")),
-                    });
-                }
+                None => self.unknown_record_key(&e.key, e.key_at, spec, what),
             }
         }
-        Ok(Value {
+        let value = Value {
             kind: ValueKind::Map(out),
             origin,
-        })
+        };
+        if !self.defer_required_keys {
+            // the records inside were checked when they were conformed
+            self.missing_keys(value.as_map().unwrap_or(&[]), spec, at, what);
+        }
+        Ok(value)
+    }
+
+    fn missing_keys(&mut self, entries: &[MapEntry], spec: &RecordSpec, at: FileRange, what: &str) {
+        for required in spec.required {
+            if !entries.iter().any(|e| e.key == *required) {
+                self.error(
+                    codes::MISSING_FIELD,
+                    at,
+                    format!("{what} has no `{required}`"),
+                )
+                .help = Some(format!("add `{required} = …` to the record"));
+            }
+        }
+    }
+
+    /// PL1005 for the keys a record must have (`environment` needs `name`), in `v` and
+    /// the records inside it. Job fields are checked once their layers are merged (a
+    /// template may give `name`, the job `url`).
+    pub fn required_keys(&mut self, v: &Value, ty: &Ty, at: FileRange, what: &str) {
+        match (&v.kind, ty) {
+            (ValueKind::Map(entries), Ty::Record(spec)) => {
+                self.missing_keys(entries, spec, at, what);
+                for e in entries {
+                    if let Some(key) = spec.key(&e.key) {
+                        let inner = format!("`{}` in {what}", e.key);
+                        self.required_keys(&e.value, &key.ty.ty(), e.value.origin, &inner);
+                    }
+                }
+            }
+            (ValueKind::List(items), Ty::List(inner)) => {
+                let inner_what = format!("an element of {what}");
+                for item in items {
+                    self.required_keys(item, inner, item.origin, &inner_what);
+                }
+            }
+            (_, Ty::Either(a, b)) => {
+                let alt = [a.ty(), b.ty()]
+                    .into_iter()
+                    .find(|t| fits_shape(&v.kind, t));
+                if let Some(alt) = alt {
+                    self.required_keys(v, &alt, at, what);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn unknown_record_key(&mut self, key: &str, at: FileRange, spec: &RecordSpec, what: &str) {
+        let names = spec.key_names();
+        let suggestion = closest(key, names.iter().copied());
+        let d = self.error(
+            codes::UNKNOWN_FIELD,
+            at,
+            format!("{what} has no key `{key}`"),
+        );
+        d.help = Some(match suggestion {
+            Some(s) => format!("did you mean `{s}`? The keys are {}", names.join(", ")),
+            None => format!("the keys are {}", names.join(", ")),
+        });
+        if let Some(s) = suggestion {
+            d.primary.message = format!("did you mean `{s}`?");
+            d.fixes.push(plumb_diagnostics::Fix {
+                title: format!("rename to `{s}`"),
+                edits: vec![Edit {
+                    at,
+                    replacement: s.to_string(),
+                }],
+            });
+        }
+    }
+
+    /// A string that is not one of the allowed ones: the choices, and the closest.
+    fn not_a_choice(&mut self, s: &str, choices: &[&str], at: FileRange, what: &str) {
+        let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
+        let suggestion = closest(s, choices.iter().copied());
+        let d = self.error(
+            codes::TYPE_MISMATCH,
+            at,
+            format!("{what} is one of {}, found \"{s}\"", quoted.join(", ")),
+        );
+        d.primary.message = match suggestion {
+            Some(c) => format!("did you mean \"{c}\"?"),
+            None => "not an allowed value".to_string(),
+        };
+        d.help = Some(format!("write one of {}", quoted.join(", ")));
+        if let Some(c) = suggestion {
+            d.fixes.push(plumb_diagnostics::Fix {
+                title: format!("write \"{c}\""),
+                edits: vec![Edit {
+                    at,
+                    replacement: format!("\"{c}\""),
+                }],
+            });
+        }
+    }
+
+    /// The value of a key Plumb does not model (`gitlab = { … }`): written out as it is,
+    /// so only plain data is allowed: strings, numbers, booleans, lists and records.
+    fn conform_open(&mut self, v: Value, what: &str) -> Value {
+        let origin = v.origin;
+        match v.kind {
+            ValueKind::Str(_)
+            | ValueKind::Int(_)
+            | ValueKind::Bool(_)
+            | ValueKind::Duration(_)
+            | ValueKind::Size(_)
+            | ValueKind::Unknown => v,
+            ValueKind::List(items) => Value {
+                kind: ValueKind::List(
+                    items
+                        .into_iter()
+                        .map(|i| self.conform_open(i, what))
+                        .collect(),
+                ),
+                origin,
+            },
+            ValueKind::Map(entries) => Value {
+                kind: ValueKind::Map(
+                    entries
+                        .into_iter()
+                        .map(|e| {
+                            let inner = format!("`{}` in {what}", e.key);
+                            MapEntry {
+                                value: self.conform_open(e.value, &inner),
+                                ..e
+                            }
+                        })
+                        .collect(),
+                ),
+                origin,
+            },
+            ValueKind::Secret(s) => {
+                self.secret_misuse(&s.name, &Ty::String, origin, origin);
+                Value::unknown(origin)
+            }
+            _ => {
+                let found = v.describe();
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    origin,
+                    format!("{what} is written to GitLab as it is, so it must be plain data; found {found}"),
+                )
+                .help = Some("use strings, numbers, booleans, lists and records; conditions, images and job names have their own Plumb fields".to_string());
+                Value::unknown(origin)
+            }
+        }
     }
 
     fn secret_misuse(&mut self, name: &str, ty: &Ty, at: FileRange, origin: FileRange) {
@@ -1067,6 +1243,14 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// `CI_COMMIT_SHA`, `TOKEN`: the shape of an environment variable.
 fn looks_like_env_var(name: &str) -> bool {
     name.len() > 1
@@ -1086,6 +1270,25 @@ fn element_at(origin: FileRange, at: FileRange) -> FileRange {
     }
 }
 
+/// Whether a value has the shape of `ty` (a record, a list, a string, …), to choose
+/// between the two alternatives of an `Either`.
+fn fits_shape(kind: &ValueKind, ty: &Ty) -> bool {
+    match (kind, ty) {
+        (ValueKind::Abstract(t), want) => abstract_fits(t, want),
+        (ValueKind::Map(_), Ty::Record(_) | Ty::Map(_)) => true,
+        (ValueKind::List(_), Ty::List(_) | Ty::Script) => true,
+        (ValueKind::Str(_), Ty::String | Ty::Image | Ty::Script | Ty::OneOf(_) | Ty::EnvValue) => {
+            true
+        }
+        (ValueKind::RunnerDefault, Ty::Image) | (ValueKind::Int(_), Ty::Int) => true,
+        (ValueKind::Bool(_), Ty::Bool | Ty::Condition) => true,
+        (ValueKind::Duration(_), Ty::Duration) | (ValueKind::Size(_), Ty::Size) => true,
+        (ValueKind::Cond(_), Ty::Condition) | (ValueKind::JobRef(_), Ty::JobRef) => true,
+        (ValueKind::Secret(_), Ty::Secret | Ty::EnvValue) => true,
+        _ => false,
+    }
+}
+
 fn abstract_fits(have: &Ty, want: &Ty) -> bool {
     match (have, want) {
         (a, b) if a == b => true,
@@ -1093,6 +1296,8 @@ fn abstract_fits(have: &Ty, want: &Ty) -> bool {
         (Ty::Secret, Ty::EnvValue) | (Ty::Bool, Ty::Condition) => true,
         (Ty::List(a), Ty::Script) => **a == Ty::String,
         (Ty::List(a), Ty::List(b)) | (Ty::Map(a), Ty::Map(b)) => abstract_fits(a, b),
+        (Ty::String, Ty::OneOf(_)) => true,
+        (have, Ty::Either(a, b)) => abstract_fits(have, &a.ty()) || abstract_fits(have, &b.ty()),
         _ => false,
     }
 }
@@ -1110,21 +1315,40 @@ pub fn article(ty: &Ty) -> String {
     }
 }
 
-fn type_help(ty: &Ty) -> Option<&'static str> {
-    Some(match ty {
-        Ty::String => "write a string in double quotes: \"…\"",
-        Ty::Image => "write the image as a string: \"registry/name:tag@sha256:…\"",
-        Ty::Script => "write the script as a string (one command per line) or a list of strings",
-        Ty::Duration => "write a duration such as `90s`, `15m` or `1h30m`",
-        Ty::Size => "write a size such as `512Mi` or `2Gi`",
-        Ty::Int => "write a whole number such as `1`",
-        Ty::Bool => "write `true` or `false`",
-        Ty::Condition => CONDITION_HELP,
-        Ty::EnvValue => "an environment variable's value is a string or a secret",
-        Ty::List(_) => "write a list in brackets: [\"a\", \"b\"]",
-        Ty::Map(_) => "write a map in braces: { NAME = \"value\" }",
-        _ => return None,
-    })
+fn type_help(ty: &Ty) -> Option<String> {
+    match ty {
+        Ty::Either(a, b) => {
+            let helps: Vec<String> = [a.ty(), b.ty()].iter().filter_map(type_help).collect();
+            return (!helps.is_empty()).then(|| helps.join("; or "));
+        }
+        Ty::Record(spec) if !spec.keys.is_empty() => {
+            return Some(format!("write a record: {{ {} = … }}", spec.keys[0].name));
+        }
+        Ty::OneOf(choices) => {
+            let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
+            return Some(format!("write one of {}", quoted.join(", ")));
+        }
+        _ => {}
+    }
+    Some(
+        match ty {
+            Ty::String => "write a string in double quotes: \"…\"",
+            Ty::Image => "write the image as a string: \"registry/name:tag@sha256:…\"",
+            Ty::Script => {
+                "write the script as a string (one command per line) or a list of strings"
+            }
+            Ty::Duration => "write a duration such as `90s`, `15m` or `1h30m`",
+            Ty::Size => "write a size such as `512Mi` or `2Gi`",
+            Ty::Int => "write a whole number such as `1`",
+            Ty::Bool => "write `true` or `false`",
+            Ty::Condition => CONDITION_HELP,
+            Ty::EnvValue => "an environment variable's value is a string or a secret",
+            Ty::List(_) => "write a list in brackets: [\"a\", \"b\"]",
+            Ty::Map(_) => "write a map in braces: { NAME = \"value\" }",
+            _ => return None,
+        }
+        .to_string(),
+    )
 }
 
 /// Why argument `index` of a secret source cannot be carried to GitLab and Kubernetes,

@@ -17,6 +17,7 @@ pub mod symbols;
 pub mod types;
 pub mod value;
 
+pub use lower::TRIGGER_JOB_FIELDS;
 pub use model::*;
 pub use value::*;
 

@@ -12,6 +12,22 @@ use plumb_diagnostics::{closest, Diagnostic, FileId, FileRange, TextRange};
 use plumb_syntax::ast::{ExprKind, Field, Instantiation, Item, Job, Let, Pipeline, Template};
 use std::collections::{BTreeMap, HashMap};
 
+mod values;
+
+/// The fields a job with a `trigger` may have: GitLab's trigger ("bridge") jobs take
+/// no script, image or runner settings.
+pub const TRIGGER_JOB_FIELDS: &[&str] = &[
+    "trigger",
+    "needs",
+    "env",
+    "when",
+    "if_previous",
+    "allow_failure",
+    "resource_group",
+    "matrix",
+    "gitlab",
+];
+
 pub struct Lowering<'e, 'a> {
     pub ev: &'e mut Evaluator<'a>,
     pub file: FileId,
@@ -468,11 +484,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     .push(duplicate(key_at, first.key_at, "field", &f.key.text));
                 continue;
             }
-            let value = if f.key.text == "needs" {
-                self.eval_needs(f, ctx)
-            } else {
-                self.ev.eval(&f.value, ctx)
-            };
+            let value = self.eval_field_value(&f.key.text, &f.value, ctx);
             out.push(LayerField {
                 key: f.key.text.clone(),
                 key_at,
@@ -482,69 +494,16 @@ impl<'e, 'a> Lowering<'e, 'a> {
         out
     }
 
-    /// `needs` holds job names, which are not values: they are resolved against the
-    /// pipeline's jobs once the job is placed.
-    fn eval_needs(&mut self, f: &'a Field, ctx: Ctx<'_, 'a>) -> Value {
-        let origin = ctx.at(f.value.range);
-        let ExprKind::List(items) = &f.value.kind else {
-            if !matches!(f.value.kind, ExprKind::Error) {
-                self.ev.diags.push(
-                    Diagnostic::error(
-                        codes::TYPE_MISMATCH,
-                        origin,
-                        "`needs` expects a list of job names",
-                    )
-                    .with_help("write `needs = [build, test]`"),
-                );
-            }
-            return Value::unknown(origin);
-        };
-        let mut refs = Vec::new();
-        for item in items {
-            match &item.kind {
-                ExprKind::Name(n) => refs.push(Value {
-                    kind: ValueKind::JobRef(n.text.clone()),
-                    origin: ctx.at(n.range),
-                }),
-                ExprKind::Str(s) if s.as_plain().is_some() => {
-                    let name = s.as_plain().unwrap_or_default();
-                    let at = ctx.at(item.range);
-                    self.ev.diags.push(
-                        Diagnostic::error(
-                            codes::TYPE_MISMATCH,
-                            at,
-                            format!("`needs` takes job names, found the string \"{name}\""),
-                        )
-                        .with_label("a string, not a job name")
-                        .with_help(format!("write the name without quotes: `{name}`"))
-                        .with_fix(
-                            format!("write `{name}` without quotes"),
-                            vec![plumb_diagnostics::Edit {
-                                at,
-                                replacement: name.clone(),
-                            }],
-                        ),
-                    );
-                }
-                ExprKind::Error => {}
-                _ => self.ev.diags.push(
-                    Diagnostic::error(
-                        codes::TYPE_MISMATCH,
-                        ctx.at(item.range),
-                        "`needs` takes job names",
-                    )
-                    .with_help("write `needs = [build, test]`"),
-                ),
-            }
-        }
-        Value {
-            kind: ValueKind::List(refs),
-            origin,
-        }
+    /// Checks fields against the job field table; returns those that are known. The
+    /// keys a record must have are checked once the layers are merged.
+    fn conform_fields(&mut self, fields: Vec<LayerField>) -> Vec<LayerField> {
+        let deferred = std::mem::replace(&mut self.ev.defer_required_keys, true);
+        let out = self.conform_layer(fields);
+        self.ev.defer_required_keys = deferred;
+        out
     }
 
-    /// Checks fields against the job field table; returns those that are known.
-    fn conform_fields(&mut self, fields: Vec<LayerField>) -> Vec<LayerField> {
+    fn conform_layer(&mut self, fields: Vec<LayerField>) -> Vec<LayerField> {
         let mut out = Vec::new();
         for f in fields {
             let Some(spec) = job_field(&f.key) else {
@@ -583,31 +542,52 @@ impl<'e, 'a> Lowering<'e, 'a> {
             } else {
                 f.key_at
             };
-            let mut value = if spec.name == "needs" {
-                f.value
-            } else {
-                self.ev
-                    .expect(f.value, &spec.ty.ty(), use_at, &format!("`{}`", spec.name))
-            };
-            if spec.name == "retry" {
-                if let ValueKind::Int(n) = value.kind {
-                    if n > 2 {
-                        self.ev.diags.push(
-                            Diagnostic::error(
-                                codes::TYPE_MISMATCH,
-                                use_at,
-                                format!("`retry` must be 0, 1 or 2, found {n}"),
-                            )
-                            .with_label("out of range")
-                            .with_help("GitLab retries a job at most twice"),
-                        );
-                        value = Value::unknown(value.origin);
-                    }
+            let value = self
+                .ev
+                .expect(f.value, &spec.ty.ty(), use_at, &format!("`{}`", spec.name));
+            let value = match spec.name {
+                "retry" => self.check_retry(value, use_at),
+                "gitlab" => {
+                    self.check_gitlab_keys(&value, true);
+                    value
                 }
-            }
+                _ => value,
+            };
             out.push(LayerField { value, ..f });
         }
         out
+    }
+
+    /// `retry` (or its `max`) is 0, 1 or 2: GitLab retries a job at most twice.
+    fn check_retry(&mut self, value: Value, use_at: FileRange) -> Value {
+        let (n, at) = match &value.kind {
+            ValueKind::Int(n) => (*n, use_at),
+            ValueKind::Map(entries) => match entries.iter().find(|e| e.key == "max") {
+                Some(MapEntry {
+                    value:
+                        Value {
+                            kind: ValueKind::Int(n),
+                            origin,
+                        },
+                    ..
+                }) => (*n, *origin),
+                _ => return value,
+            },
+            _ => return value,
+        };
+        if n <= 2 {
+            return value;
+        }
+        self.ev.diags.push(
+            Diagnostic::error(
+                codes::TYPE_MISMATCH,
+                at,
+                format!("`retry` must be 0, 1 or 2, found {n}"),
+            )
+            .with_label("out of range")
+            .with_help("GitLab retries a job at most twice"),
+        );
+        Value::unknown(value.origin)
     }
 
     fn check_fields(&mut self, fields: Vec<LayerField>, _what: &str) {
@@ -647,6 +627,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             on: Cond::Always,
             on_at: None,
             env: Vec::new(),
+            fields: BTreeMap::new(),
             stages: Vec::new(),
             jobs: Vec::new(),
         };
@@ -684,7 +665,28 @@ impl<'e, 'a> Lowering<'e, 'a> {
                         .expect(v, &spec.ty.ty(), self.at(f.value.range), "`env`");
                     model.env = env_bindings(&v, Layer::Pipeline);
                 }
-                _ => defaults = self.eval_default(f, ctx),
+                "default" => defaults = self.eval_default(f, ctx),
+                _ => {
+                    let v = self.eval_field_value(spec.name, &f.value, ctx);
+                    let what = format!("`{}`", spec.name);
+                    let v = self
+                        .ev
+                        .expect(v, &spec.ty.ty(), self.at(f.value.range), &what);
+                    if spec.name == "gitlab" {
+                        self.check_gitlab_keys(&v, false);
+                    }
+                    let key_at = self.at(f.key.range);
+                    let layer = Layer::Pipeline;
+                    let value = v;
+                    model.fields.insert(
+                        spec.name.to_string(),
+                        FieldUse {
+                            value,
+                            key_at,
+                            layer,
+                        },
+                    );
+                }
             }
         }
 
@@ -892,10 +894,18 @@ impl<'e, 'a> Lowering<'e, 'a> {
                         env.push(b);
                     }
                 }
+                // records and maps merge key by key, like GitLab's `extends`; a
+                // matrix is replaced whole (GitLab's `parallel: matrix:` is a list)
+                let value = match fields.get(&f.key) {
+                    Some(earlier) if f.key != "matrix" => {
+                        values::merge_values(&earlier.value, &f.value)
+                    }
+                    _ => f.value.clone(),
+                };
                 fields.insert(
                     f.key.clone(),
                     FieldUse {
-                        value: f.value.clone(),
+                        value,
                         key_at: f.key_at,
                         layer,
                     },
@@ -927,46 +937,33 @@ impl<'e, 'a> Lowering<'e, 'a> {
         self.check_matrix_size(&fields);
 
         if complete {
-            for spec in JOB_FIELDS.iter().filter(|s| s.required) {
-                if !fields.contains_key(spec.name) {
-                    let example = if spec.name == "image" {
-                        "image = \"alpine:3.20@sha256:…\""
-                    } else {
-                        "run = [\"make test\"]"
-                    };
-                    self.ev.diags.push(
-                        Diagnostic::error(
-                            codes::MISSING_FIELD,
-                            ctx.at(job.name.range),
-                            format!("job `{}` has no `{}`", job.name.text, spec.name),
-                        )
-                        .with_label(format!("`{}` is required", spec.name))
-                        .with_help(format!(
-                            "add `{example}` to the job, its template, or the pipeline's `default`"
-                        )),
-                    );
-                }
+            self.check_required_fields(job, &fields, ctx);
+        }
+        for (name, f) in &fields {
+            if let Some(spec) = job_field(name) {
+                let at = f.value.origin;
+                self.ev
+                    .required_keys(&f.value, &spec.ty.ty(), at, &format!("`{name}`"));
             }
         }
-
-        let mut needs = Vec::new();
-        if let Some(list) = fields.get("needs").and_then(|f| f.value.as_list()) {
-            // in the pipeline's order, not the map's (which differs from run to run)
-            let mut ordered: Vec<(&String, &usize)> = job_names.iter().collect();
-            ordered.sort_by_key(|(_, i)| **i);
-            let names: Vec<&str> = ordered.iter().map(|(n, _)| n.as_str()).collect();
-            for item in list {
-                if let ValueKind::JobRef(name) = &item.kind {
-                    let target = job_names.get(name).copied();
-                    if target.is_none() {
-                        self.unknown_in_list(name, item.origin, "job", &names);
-                    }
-                    needs.push(Need {
-                        job: name.clone(),
-                        at: item.origin,
-                        target,
-                    });
-                }
+        let needs = self.resolve_job_refs(fields.get("needs"), job_names);
+        self.resolve_job_refs(fields.get("dependencies"), job_names);
+        if let Some(env) = fields.get("environment") {
+            if let Some(on_stop) = env
+                .value
+                .as_map()
+                .and_then(|m| m.iter().find(|e| e.key == "on_stop"))
+            {
+                let list = Value {
+                    kind: ValueKind::List(vec![on_stop.value.clone()]),
+                    origin: on_stop.value.origin,
+                };
+                let field = FieldUse {
+                    value: list,
+                    key_at: on_stop.key_at,
+                    layer: env.layer,
+                };
+                self.resolve_job_refs(Some(&field), job_names);
             }
         }
         let when = fields
@@ -986,6 +983,89 @@ impl<'e, 'a> Lowering<'e, 'a> {
             when,
             read_secrets: Vec::new(),
         }
+    }
+
+    /// A job has `image` and `run`, or a `trigger` and neither of them (§6.2).
+    fn check_required_fields(
+        &mut self,
+        job: &Job,
+        fields: &BTreeMap<String, FieldUse>,
+        ctx: Ctx<'_, 'a>,
+    ) {
+        if let Some(trigger) = fields.get("trigger") {
+            // a pipeline's `default` does not reach trigger jobs, as in GitLab
+            let own = fields.iter().filter(|(_, f)| f.layer != Layer::Default);
+            for (name, f) in own {
+                if !TRIGGER_JOB_FIELDS.contains(&name.as_str()) {
+                    self.ev.diags.push(
+                        Diagnostic::error(
+                            codes::TYPE_MISMATCH,
+                            f.key_at,
+                            format!("job `{}` has both `trigger` and `{name}`", job.name.text),
+                        )
+                        .with_label("not a field of a trigger job")
+                        .with_secondary(trigger.key_at, "the job starts another pipeline here")
+                        .with_help(format!(
+                            "remove `{name}`, or move it into a job of its own; a trigger job takes {}",
+                            TRIGGER_JOB_FIELDS.join(", ")
+                        )),
+                    );
+                }
+            }
+            return;
+        }
+        for spec in JOB_FIELDS.iter().filter(|s| s.required) {
+            if fields.contains_key(spec.name) {
+                continue;
+            }
+            let example = if spec.name == "image" {
+                "image = \"alpine:3.20@sha256:…\""
+            } else {
+                "run = [\"make test\"]"
+            };
+            self.ev.diags.push(
+                Diagnostic::error(
+                    codes::MISSING_FIELD,
+                    ctx.at(job.name.range),
+                    format!("job `{}` has no `{}`", job.name.text, spec.name),
+                )
+                .with_label(format!("`{}` is required", spec.name))
+                .with_help(format!(
+                    "add `{example}` to the job, its template, or the pipeline's `default`"
+                )),
+            );
+        }
+    }
+
+    /// The job names of a `needs`-like field, each resolved against the pipeline's
+    /// jobs; an unknown name is reported with the closest.
+    fn resolve_job_refs(
+        &mut self,
+        field: Option<&FieldUse>,
+        job_names: &HashMap<String, usize>,
+    ) -> Vec<Need> {
+        let Some(list) = field.and_then(|f| f.value.as_list()) else {
+            return Vec::new();
+        };
+        // in the pipeline's order, not the map's (which differs from run to run)
+        let mut ordered: Vec<(&String, &usize)> = job_names.iter().collect();
+        ordered.sort_by_key(|(_, i)| **i);
+        let names: Vec<&str> = ordered.iter().map(|(n, _)| n.as_str()).collect();
+        let mut refs = Vec::new();
+        for item in list {
+            if let ValueKind::JobRef(name) = &item.kind {
+                let target = job_names.get(name).copied();
+                if target.is_none() {
+                    self.unknown_in_list(name, item.origin, "job", &names);
+                }
+                refs.push(Need {
+                    job: name.clone(),
+                    at: item.origin,
+                    target,
+                });
+            }
+        }
+        refs
     }
 
     /// The `ci_variable` secrets this file can name (its own and its imports'): the

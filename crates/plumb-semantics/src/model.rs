@@ -23,6 +23,8 @@ pub struct PipelineModel {
     pub on: Cond,
     pub on_at: Option<FileRange>,
     pub env: Vec<EnvBinding>,
+    /// The other fields: `include` and `gitlab`.
+    pub fields: BTreeMap<String, FieldUse>,
     /// In declaration order.
     pub stages: Vec<StageModel>,
     /// In declaration order; `JobModel::stage` indexes `stages`.
@@ -101,6 +103,12 @@ pub struct JobModel {
     /// without binding them: on GitLab a project variable is readable by every job, so
     /// the job may use it. The credential checks decide whether a script really reads it.
     pub read_secrets: Vec<SecretRef>,
+}
+
+impl PipelineModel {
+    pub fn field(&self, name: &str) -> Option<&FieldUse> {
+        self.fields.get(name)
+    }
 }
 
 impl JobModel {
@@ -268,6 +276,7 @@ impl Ranges for PipelineModel {
         self.name_at.each_range(f);
         self.on_at.each_range(f);
         self.env.each_range(f);
+        self.fields.values_mut().for_each(|u| u.each_range(f));
         self.stages.each_range(f);
         self.jobs.each_range(f);
     }

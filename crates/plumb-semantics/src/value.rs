@@ -65,6 +65,8 @@ pub enum SecretSource {
     Vault { path: String, field: String },
     /// A key of a Kubernetes Secret.
     K8sSecret { name: String, key: String },
+    /// A short-lived OIDC token for this audience (GitLab `id_tokens:`).
+    IdToken(String),
 }
 
 /// A condition on the event a pipeline runs for.
@@ -266,8 +268,16 @@ pub fn format_duration(secs: u64) -> String {
     if secs == 0 {
         return "0s".to_string();
     }
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
     let mut out = String::new();
+    if d > 0 {
+        out.push_str(&format!("{d}d"));
+    }
     if h > 0 {
         out.push_str(&format!("{h}h"));
     }
@@ -360,6 +370,7 @@ impl fmt::Display for SecretSource {
             SecretSource::CiVariable(n) => write!(f, "ci_variable(\"{n}\")"),
             SecretSource::Vault { path, field } => write!(f, "vault(\"{path}\", \"{field}\")"),
             SecretSource::K8sSecret { name, key } => write!(f, "k8s_secret(\"{name}\", \"{key}\")"),
+            SecretSource::IdToken(audience) => write!(f, "id_token(\"{audience}\")"),
         }
     }
 }

@@ -233,7 +233,7 @@ impl<'a> Lexer<'a> {
         }
         self.error(start, self.pos, format!("`{text}` is not a number, duration or size"))
             .help = Some(
-            "durations use the units h, m and s (`90s`, `1h30m`); sizes use Ki, Mi, Gi, Ti, K, M, G, T (`512Mi`)"
+            "durations use the units d, h, m and s (`90s`, `1h30m`, `7d`); sizes use Ki, Mi, Gi, Ti, K, M, G, T (`512Mi`)"
                 .to_string(),
         );
         Some((Token::Invalid, range))
@@ -531,6 +531,7 @@ pub fn parse_duration(text: &str) -> Option<u64> {
             num = Some(num.unwrap_or(0).checked_mul(10)?.checked_add(d as u64)?);
         } else {
             let mult = match c {
+                'd' => 86_400,
                 'h' => 3600,
                 'm' => 60,
                 's' => 1,

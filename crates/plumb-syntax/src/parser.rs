@@ -54,6 +54,9 @@ pub(crate) struct Parser<'t> {
     /// The `}` that closed the last stage or pipeline: when a job or stage turns up
     /// after it, it is the likely extra one.
     last_closer: Option<TextRange>,
+    /// The closing brackets of the lists and argument lists being parsed, innermost
+    /// last: a record inside one that meets its closer is missing its `}`.
+    open_brackets: Vec<Token>,
 }
 
 impl<'t> Parser<'t> {
@@ -66,6 +69,7 @@ impl<'t> Parser<'t> {
             errors: Vec::new(),
             imbalance_reported: false,
             last_closer: None,
+            open_brackets: Vec::new(),
             stray_closers: count(toks, &Token::RBrace).saturating_sub(count(toks, &Token::LBrace)),
         }
     }
@@ -169,7 +173,15 @@ impl<'t> Parser<'t> {
 
     /// A name followed by `=`: where a field (or a named argument) starts.
     fn at_field_start(&self) -> bool {
-        matches!(self.peek(), Some(Token::Ident(_) | Token::Str(_)))
+        self.peek().is_some_and(|t| {
+            matches!(t, Token::Ident(_) | Token::Str(_)) || t.keyword_text().is_some()
+        }) && self.peek_nth(1) == Some(&Token::Eq)
+    }
+
+    /// A keyword followed by `=` is a key (`{ stage = "test" }`): no construct starts
+    /// with a keyword and `=`.
+    fn at_keyword_key(&self) -> bool {
+        self.peek().is_some_and(|t| t.keyword_text().is_some())
             && self.peek_nth(1) == Some(&Token::Eq)
     }
 

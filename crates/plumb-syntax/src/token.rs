@@ -87,6 +87,26 @@ impl Token {
         })
     }
 
+    /// The text of a keyword token (`stage`), which can also be a record key
+    /// (`{ stage = "test" }`).
+    pub fn keyword_text(&self) -> Option<&'static str> {
+        Some(match self {
+            Token::Import => "import",
+            Token::As => "as",
+            Token::Let => "let",
+            Token::Secret => "secret",
+            Token::Template => "template",
+            Token::Pipeline => "pipeline",
+            Token::Stage => "stage",
+            Token::Job => "job",
+            Token::After => "after",
+            Token::From => "from",
+            Token::True => "true",
+            Token::False => "false",
+            _ => return None,
+        })
+    }
+
     /// How the token is named in "expected …, found …" messages.
     pub fn describe(&self) -> String {
         match self {

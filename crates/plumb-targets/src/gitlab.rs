@@ -1,11 +1,12 @@
 //! `--target gitlab`: one `.gitlab-ci.yml` (§8.1).
 
 use crate::cond::{dnf, gitlab_expression, unrepresentable, Atom};
+use crate::data::Data;
 use crate::plan::PipelinePlan;
 use crate::yaml::{header, to_yaml, OrderedMap};
 use crate::{not_carried, warning, BuildError, OutputFile};
 use plumb_diagnostics::Diagnostic;
-use plumb_semantics::{Cond, JobModel, SecretSource, ValueKind};
+use plumb_semantics::{format_duration, Cond, JobModel, SecretSource, ValueKind};
 use serde::Serialize;
 
 /// Keys of a `.gitlab-ci.yml` that cannot be job names.
@@ -26,6 +27,8 @@ const RESERVED: &[&str] = &[
 
 #[derive(Serialize)]
 struct File {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    include: Vec<Data>,
     stages: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     workflow: Option<Workflow>,
@@ -33,9 +36,13 @@ struct File {
     jobs: OrderedMap<Job>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Workflow {
-    rules: Vec<Rule>,
+    /// `gitlab = { workflow = { name, auto_cancel } }`, as written.
+    #[serde(flatten)]
+    passthrough: OrderedMap<Data>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<Vec<Rule>>,
 }
 
 #[derive(Serialize, Default)]
@@ -48,41 +55,73 @@ struct Rule {
     exists: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     when: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_in: Option<String>,
 }
 
 #[derive(Serialize, Default)]
 struct Job {
     stage: String,
-    /// Empty for `runner_default`: the runner decides.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    image: String,
+    /// `None` for `runner_default` (the runner decides) and for trigger jobs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<Data>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    services: Vec<String>,
+    services: Vec<Data>,
     #[serde(skip_serializing_if = "Option::is_none")]
     needs: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dependencies: Option<Vec<String>>,
     #[serde(skip_serializing_if = "OrderedMap::is_empty")]
     variables: OrderedMap<String>,
     #[serde(skip_serializing_if = "OrderedMap::is_empty")]
     secrets: OrderedMap<VaultSecret>,
+    #[serde(skip_serializing_if = "OrderedMap::is_empty")]
+    id_tokens: OrderedMap<IdToken>,
+    /// Empty only for trigger jobs, which have no script.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     script: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    after_script: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rules: Option<Vec<Rule>>,
+    /// `on_failure`, `always` or `delayed`, when the job has no `rules` (else each
+    /// rule carries it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    when: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_in: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    retry: Option<u64>,
+    retry: Option<Data>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    artifacts: Option<Artifacts>,
+    artifacts: Option<Data>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    cache: Option<Cache>,
+    cache: Option<Data>,
     #[serde(skip_serializing_if = "Option::is_none")]
     parallel: Option<Parallel>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    environment: Option<String>,
+    environment: Option<Data>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    allow_failure: Option<bool>,
+    allow_failure: Option<Data>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interruptible: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coverage: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trigger: Option<Data>,
+    /// `gitlab = { … }`: keys Plumb does not model, as written.
+    #[serde(flatten)]
+    passthrough: OrderedMap<Data>,
+}
+
+#[derive(Serialize)]
+struct IdToken {
+    aud: String,
 }
 
 #[derive(Serialize)]
@@ -102,17 +141,6 @@ struct VaultRef {
 struct VaultEngine {
     name: &'static str,
     path: &'static str,
-}
-
-#[derive(Serialize)]
-struct Artifacts {
-    paths: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct Cache {
-    key: String,
-    paths: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -153,11 +181,18 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
     let several = plans.len() > 1;
     let prefix = |p: &PipelinePlan, name: &str| scoped_name(p, several, name);
     let mut file = File {
+        include: Vec::new(),
         stages: Vec::new(),
         workflow: None,
         jobs: OrderedMap::new(),
     };
     for p in plans {
+        file.include.extend(includes(p));
+        if let Some(passthrough) = workflow_passthrough(p) {
+            file.workflow
+                .get_or_insert_with(Workflow::default)
+                .passthrough = passthrough;
+        }
         file.stages.extend(
             p.stage_order
                 .iter()
@@ -167,9 +202,8 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
             let holders: Vec<&JobModel> =
                 p.model.jobs.iter().filter(|j| holds_secrets(j)).collect();
             let mut widen = Widening::new(p.model.on_at, &holders, warnings);
-            file.workflow = Some(Workflow {
-                rules: rules(&p.model.on, true, &mut widen),
-            });
+            file.workflow.get_or_insert_with(Workflow::default).rules =
+                Some(rules(&p.model.on, true, &mut widen));
         }
         check_renamed_keys(p, several)?;
         for job in p.jobs() {
@@ -197,12 +231,26 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
                 job.when.clone()
             };
             let mut j = compile_job(p, job, several, warnings);
+            let (when, start_in) = run_when(job);
             if cond != Cond::Always {
                 let holders: Vec<&JobModel> =
                     [job].into_iter().filter(|j| holds_secrets(j)).collect();
                 let at = job.field("when").map(|f| f.key_at).or(p.model.on_at);
                 let mut widen = Widening::new(at, &holders, warnings);
-                j.rules = Some(rules(&cond, false, &mut widen));
+                let mut rules = rules(&cond, false, &mut widen);
+                // with `rules`, GitLab reads `when` and `start_in` from each rule
+                for r in rules
+                    .iter_mut()
+                    .filter(|r| matches!(r.when, None | Some("on_success")))
+                {
+                    if when.is_some() {
+                        r.when = when;
+                        r.start_in = start_in.clone();
+                    }
+                }
+                j.rules = Some(rules);
+            } else {
+                (j.when, j.start_in) = (when, start_in);
             }
             // job names are unique within a pipeline, and prefixed when there are several
             file.jobs.push_new(name, j);
@@ -214,6 +262,37 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         .collect::<Vec<_>>()
         .join(", ");
     Ok(header(&source) + &to_yaml(&file)?)
+}
+
+/// A pipeline's `include` entries as GitLab writes them: `remote` with `sha256` gets
+/// `integrity: sha256-<base64>`, `component` its `inputs`.
+fn includes(p: &PipelinePlan) -> Vec<Data> {
+    let Some(list) = p.model.field("include").and_then(|f| f.value.as_list()) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(Data::of)
+        .map(|mut d| {
+            if let Some(m) = d.as_map_mut() {
+                if let Some(Data::Str(hex)) = m.remove("sha256") {
+                    m.insert("integrity", Data::Str(crate::data::sri_sha256(&hex)));
+                }
+            }
+            d
+        })
+        .collect()
+}
+
+/// `gitlab = { workflow = { … } }` on a pipeline.
+fn workflow_passthrough(p: &PipelinePlan) -> Option<OrderedMap<Data>> {
+    let gitlab = p.model.field("gitlab")?;
+    let Some(Data::Map(mut keys)) = Data::of(&gitlab.value) else {
+        return None;
+    };
+    match keys.remove("workflow") {
+        Some(Data::Map(w)) => Some(w),
+        _ => None,
+    }
 }
 
 /// A stage or job name, prefixed with its pipeline when the file holds several.
@@ -272,46 +351,110 @@ fn compile_job(
     several: bool,
     warnings: &mut Vec<Diagnostic>,
 ) -> Job {
-    let prefix = |p: &PipelinePlan, name: &str| scoped_name(p, several, name);
+    let strings = |name: &str| -> Vec<String> {
+        job.string_list(name)
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    };
     let mut j = Job {
-        stage: prefix(p, p.stage_name(job)),
-        image: job
-            .image()
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string(),
-        services: job
-            .services()
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
+        stage: scoped_name(p, several, p.stage_name(job)),
+        image: image(job),
+        services: job.services().iter().filter_map(service).collect(),
         script: job
             .script()
             .into_iter()
             .map(|(s, _)| s.to_string())
             .collect(),
-        timeout: job
-            .duration_field("timeout")
-            .map(plumb_semantics::format_duration),
-        retry: job.int_field("retry"),
-        environment: job.str_field("environment").map(str::to_string),
-        allow_failure: job.bool_field("allow_failure"),
-        tags: job
-            .string_list("tags")
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+        after_script: script_lines(job.field("after_run").map(|f| &f.value)),
+        timeout: job.duration_field("timeout").map(format_duration),
+        retry: data(job, "retry"),
+        environment: environment(job, |n| job_key(p, several, n)),
+        allow_failure: data(job, "allow_failure"),
+        interruptible: job.bool_field("interruptible"),
+        resource_group: job.str_field("resource_group").map(str::to_string),
+        coverage: job.str_field("coverage").map(coverage_regex),
+        tags: strings("tags"),
+        artifacts: artifacts(job),
+        cache: cache(job),
+        trigger: trigger(job),
+        passthrough: match data(job, "gitlab") {
+            Some(Data::Map(m)) => m,
+            _ => OrderedMap::new(),
+        },
         ..Job::default()
     };
+    let key = |n: &plumb_semantics::Need| job_key(p, several, &n.job);
     if job.field("needs").is_some() {
         j.needs = Some(
             job.needs
                 .iter()
                 .filter(|n| n.target.is_some())
-                .map(|n| job_key(p, several, &n.job))
+                .map(key)
                 .collect(),
         );
     }
+    if let Some(f) = job.field("dependencies") {
+        let names = f.value.as_list().unwrap_or(&[]).iter();
+        let names = names.filter_map(|v| match &v.kind {
+            ValueKind::JobRef(n) if p.model.jobs.iter().any(|o| o.name == *n) => {
+                Some(job_key(p, several, n))
+            }
+            _ => None,
+        });
+        j.dependencies = Some(names.collect());
+    }
+    environment_variables(job, &mut j, warnings);
+    if j.trigger.is_some() {
+        // what the pipeline's `default` gave: GitLab's `default:` does not reach
+        // trigger jobs either (the checker refuses these fields on the job itself)
+        j = Job {
+            image: None,
+            services: Vec::new(),
+            script: Vec::new(),
+            after_script: Vec::new(),
+            timeout: None,
+            retry: None,
+            artifacts: None,
+            cache: None,
+            environment: None,
+            interruptible: None,
+            coverage: None,
+            tags: Vec::new(),
+            dependencies: None,
+            ..j
+        };
+    }
+    let matrix = job.matrix();
+    if !matrix.is_empty() {
+        let mut entry = OrderedMap::new();
+        for (var, values) in matrix {
+            entry.insert(var, values.into_iter().map(str::to_string).collect());
+        }
+        j.parallel = Some(Parallel {
+            matrix: vec![entry],
+        });
+    }
+    for (field, why) in [
+        (
+            "resources",
+            "GitLab runners size jobs themselves; `resources` is used by the Kubernetes targets",
+        ),
+        (
+            "k8s",
+            "`k8s` sets the Kubernetes Job's pod; GitLab does not read it",
+        ),
+    ] {
+        if let Some(f) = job.field(field) {
+            warnings.push(not_carried(field, "GitLab", f.key_at, why));
+        }
+    }
+    j
+}
+
+/// `env`: plain values become `variables`, secrets `variables` references, Vault
+/// `secrets` or `id_tokens`.
+fn environment_variables(job: &JobModel, j: &mut Job, warnings: &mut Vec<Diagnostic>) {
     for b in &job.env {
         match &b.value.kind {
             ValueKind::Str(s) => j.variables.insert(b.name.clone(), s.clone()),
@@ -331,6 +474,9 @@ fn compile_job(
                         file: false,
                     },
                 ),
+                SecretSource::IdToken(aud) => {
+                    j.id_tokens.insert(b.name.clone(), IdToken { aud: aud.clone() })
+                }
                 SecretSource::K8sSecret { .. } => warnings.push(warning(
                     "PL5001",
                     b.name_at,
@@ -341,53 +487,144 @@ fn compile_job(
             _ => {}
         }
     }
-    let artifacts = job.string_list("artifacts");
-    if !artifacts.is_empty() {
-        j.artifacts = Some(Artifacts {
-            paths: artifacts.into_iter().map(str::to_string).collect(),
-        });
+}
+
+fn data(job: &JobModel, field: &str) -> Option<Data> {
+    job.field(field).and_then(|f| Data::of(&f.value))
+}
+
+/// `image:`, or `image: { name, entrypoint }`; none for `runner_default`.
+fn image(job: &JobModel) -> Option<Data> {
+    let name = job.image()?.as_str()?.to_string();
+    let Some(entrypoint) = data(job, "entrypoint") else {
+        return Some(Data::Str(name));
+    };
+    let mut m = OrderedMap::new();
+    m.insert("name", Data::Str(name));
+    m.insert("entrypoint", entrypoint);
+    Some(Data::Map(m))
+}
+
+/// A service: an image, or `{ name, alias, command, entrypoint, variables }`.
+fn service(v: &plumb_semantics::Value) -> Option<Data> {
+    let mut d = Data::of(v)?;
+    if let Some(m) = d.as_map_mut() {
+        m.rename("image", "name");
+        m.rename("env", "variables");
     }
-    let cache = job.record_field("cache");
-    if !cache.is_empty() {
-        let key = cache
+    Some(d)
+}
+
+fn script_lines(v: Option<&plumb_semantics::Value>) -> Vec<String> {
+    match v.map(|v| &v.kind) {
+        Some(ValueKind::Str(s)) => vec![s.clone()],
+        Some(ValueKind::List(items)) => items
             .iter()
-            .find(|e| e.key == "key")
-            .and_then(|e| e.value.as_str())
-            .unwrap_or("default");
-        let paths = cache
-            .iter()
-            .find(|e| e.key == "paths")
-            .and_then(|e| e.value.as_list())
-            .map(|l| {
-                l.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        j.cache = Some(Cache {
-            key: key.to_string(),
-            paths,
-        });
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
     }
-    let matrix = job.matrix();
-    if !matrix.is_empty() {
-        let mut entry = OrderedMap::new();
-        for (var, values) in matrix {
-            entry.insert(var, values.into_iter().map(str::to_string).collect());
+}
+
+/// GitLab writes the coverage regex between slashes.
+fn coverage_regex(re: &str) -> String {
+    if re.len() >= 2 && re.starts_with('/') && re.ends_with('/') {
+        re.to_string()
+    } else {
+        format!("/{re}/")
+    }
+}
+
+/// `artifacts`: a list of paths, or the record, with `reports.coverage` written as
+/// GitLab's `coverage_report: { coverage_format, path }`.
+fn artifacts(job: &JobModel) -> Option<Data> {
+    let mut d = data(job, "artifacts")?;
+    if let Data::List(paths) = d {
+        let mut m = OrderedMap::new();
+        m.insert("paths", Data::List(paths));
+        return Some(Data::Map(m));
+    }
+    let reports = d.as_map_mut().and_then(|m| {
+        m.0.iter_mut()
+            .find(|(k, _)| k == "reports")
+            .and_then(|(_, r)| r.as_map_mut())
+    });
+    if let Some(reports) = reports {
+        reports.rename("coverage", "coverage_report");
+        if let Some(Data::Map(c)) = reports
+            .0
+            .iter_mut()
+            .find(|(k, _)| k == "coverage_report")
+            .map(|(_, v)| v)
+        {
+            c.rename("format", "coverage_format");
         }
-        j.parallel = Some(Parallel {
-            matrix: vec![entry],
+    }
+    Some(d)
+}
+
+/// `cache`, with `key: default` when the record names none (GitLab's own default).
+fn cache(job: &JobModel) -> Option<Data> {
+    let mut d = data(job, "cache")?;
+    if let Some(m) = d.as_map_mut() {
+        if m.get("key").is_none() {
+            m.0.insert(0, ("key".to_string(), Data::Str("default".to_string())));
+        }
+    }
+    Some(d)
+}
+
+/// `environment`: a name, or the record with `on_stop` as the job's key and `tier` as
+/// `deployment_tier`.
+fn environment(job: &JobModel, key: impl Fn(&str) -> String) -> Option<Data> {
+    let f = job.field("environment")?;
+    let mut d = Data::of(&f.value)?;
+    if let Some(m) = d.as_map_mut() {
+        let on_stop = f.value.as_map().and_then(|entries| {
+            entries
+                .iter()
+                .find(|e| e.key == "on_stop")
+                .and_then(|e| match &e.value.kind {
+                    ValueKind::JobRef(n) => Some(key(n)),
+                    _ => None,
+                })
         });
+        if let Some(stop) = on_stop {
+            m.insert("on_stop", Data::Str(stop));
+        }
+        m.rename("tier", "deployment_tier");
     }
-    if let Some(f) = job.field("resources") {
-        warnings.push(not_carried(
-            "resources",
-            "GitLab",
-            f.key_at,
-            "GitLab runners size jobs themselves; `resources` is used by the Kubernetes targets",
-        ));
+    Some(d)
+}
+
+/// `trigger: { project, branch, strategy }` or `trigger: { include, strategy }`.
+fn trigger(job: &JobModel) -> Option<Data> {
+    let Data::Map(m) = data(job, "trigger")? else {
+        return None;
+    };
+    let mut out = OrderedMap::new();
+    for (k, v) in m.0 {
+        match (k.as_str(), v) {
+            ("child", v) => out.insert("include", v),
+            ("depend", Data::Bool(true)) => out.insert("strategy", Data::Str("depend".to_string())),
+            ("depend", _) => {}
+            (_, v) => out.insert(k, v),
+        }
     }
-    j
+    Some(Data::Map(out))
+}
+
+/// The job-level `when` that `if_previous` and `delay` ask for, and `start_in`.
+fn run_when(job: &JobModel) -> (Option<&'static str>, Option<String>) {
+    if let Some(delay) = job.duration_field("delay") {
+        return (Some("delayed"), Some(format_duration(delay)));
+    }
+    let when = match job.str_field("if_previous") {
+        Some("failure") => Some("on_failure"),
+        Some("always") => Some("always"),
+        _ => None,
+    };
+    (when, None)
 }
 
 /// A job that binds a secret, or names a project variable it may read.

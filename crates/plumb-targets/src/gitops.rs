@@ -493,7 +493,7 @@ fn external_secrets(p: &PipelinePlan, config: &Config) -> Vec<ExternalSecret> {
                         },
                     });
                 }
-                SecretSource::K8sSecret { .. } => {}
+                SecretSource::K8sSecret { .. } | SecretSource::IdToken(_) => {}
             }
         }
     }

@@ -1,5 +1,6 @@
 //! `--target k8s`: `batch/v1` Jobs for one event (§8.2).
 
+use crate::data::Data;
 use crate::names::dns_label;
 use crate::plan::{matrix_combinations, PipelinePlan};
 use crate::yaml::{header, to_yaml_stream, OrderedMap};
@@ -74,7 +75,17 @@ struct PodMetadata {
 struct PodSpec {
     restart_policy: &'static str,
     automount_service_account_token: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_account_name: Option<String>,
+    #[serde(skip_serializing_if = "OrderedMap::is_empty")]
+    node_selector: OrderedMap<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tolerations: Vec<Data>,
     security_context: PodSecurityContext,
+    /// `services`: native sidecars (`restartPolicy: Always`), started before the job's
+    /// container and stopped after it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    init_containers: Vec<Container>,
     containers: Vec<Container>,
     volumes: Vec<Volume>,
 }
@@ -98,9 +109,15 @@ struct SeccompProfile {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Container {
-    name: &'static str,
+    name: String,
     image: String,
+    /// `Always` for a sidecar.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restart_policy: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     command: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    args: Vec<String>,
     working_dir: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     env: Vec<EnvVar>,
@@ -155,15 +172,40 @@ struct Capabilities {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct VolumeMount {
-    name: &'static str,
-    mount_path: &'static str,
+    name: String,
+    mount_path: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    read_only: bool,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Volume {
-    name: &'static str,
-    empty_dir: OrderedMap<String>,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    empty_dir: Option<OrderedMap<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    projected: Option<Projected>,
+}
+
+/// An `id_token` secret: a service-account token for its audience, as a file.
+#[derive(Serialize)]
+struct Projected {
+    sources: Vec<ProjectedSource>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProjectedSource {
+    service_account_token: ServiceAccountToken,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceAccountToken {
+    audience: String,
+    expiration_seconds: u64,
+    path: &'static str,
 }
 
 /// The name of the Secret that `vault` secrets of a pipeline are synced into (by the
@@ -186,8 +228,25 @@ pub fn jobs(
             continue;
         }
         warn_changes(&p.model.on, p.model.on_at, warnings);
+        for (field, why) in [
+            ("include", "includes are GitLab configuration; Kubernetes Jobs are compiled from this program alone"),
+            ("gitlab", "`gitlab = { … }` holds GitLab keys only"),
+        ] {
+            if let Some(f) = p.model.field(field) {
+                warnings.push(not_carried(field, "Kubernetes", f.key_at, why));
+            }
+        }
         for (job, depth) in p.jobs_with_depth() {
             if !job.when.admits(event).possible() || job.when.mentions_manual() {
+                continue;
+            }
+            if let Some(f) = job.field("trigger") {
+                warnings.push(not_carried(
+                    "trigger",
+                    "Kubernetes",
+                    f.key_at,
+                    "a trigger job starts another GitLab pipeline; it is left out of the Kubernetes Jobs",
+                ));
                 continue;
             }
             warn_changes(&job.when, job.field("when").map(|f| f.key_at), warnings);
@@ -290,24 +349,68 @@ fn warn_changes(
     }
 }
 
+/// What a Kubernetes Job cannot carry, and why (PL5001).
+const NOT_CARRIED: &[(&str, &str)] = &[
+    (
+        "artifacts",
+        "a Kubernetes Job keeps no artifacts; write results to a volume or an object store",
+    ),
+    ("cache", "a Kubernetes Job has no cache between runs"),
+    (
+        "tags",
+        "runner tags select GitLab runners; use `k8s = { node_selector = { … } }` on Kubernetes",
+    ),
+    (
+        "entrypoint",
+        "a Kubernetes Job runs `/bin/sh -ec` with the script; the image's entrypoint is not used",
+    ),
+    (
+        "delay",
+        "a Kubernetes Job starts when it is applied; delay it with the tool that applies it",
+    ),
+    (
+        "resource_group",
+        "Kubernetes has no resource groups; serialize the Jobs with `needs`",
+    ),
+    ("dependencies", "a Kubernetes Job downloads no artifacts"),
+    (
+        "interruptible",
+        "nothing cancels a Kubernetes Job when a newer pipeline starts",
+    ),
+    (
+        "coverage",
+        "nothing reads a Kubernetes Job's log for coverage",
+    ),
+    ("gitlab", "`gitlab = { … }` holds GitLab keys only"),
+];
+
 fn warn_not_carried(job: &JobModel, warnings: &mut Vec<Diagnostic>) {
-    for (field, why) in [
-        (
-            "artifacts",
-            "a Kubernetes Job keeps no artifacts; write results to a volume or an object store",
-        ),
-        ("cache", "a Kubernetes Job has no cache between runs"),
-        (
-            "services",
-            "run service containers as sidecars or separate Deployments",
-        ),
-        (
-            "tags",
-            "runner tags select GitLab runners; use node selectors on Kubernetes",
-        ),
-    ] {
+    for (field, why) in NOT_CARRIED {
         if let Some(f) = job.field(field) {
             warnings.push(not_carried(field, "Kubernetes", f.key_at, why));
+        }
+    }
+    if let Some(f) = job.field("if_previous") {
+        if f.value.as_str() != Some("success") {
+            warnings.push(
+                warning(
+                    "PL5001",
+                    f.key_at,
+                    "`if_previous` cannot be carried to Kubernetes: a Job runs only after the Jobs before it succeeded".to_string(),
+                    "run the cleanup in `after_run`, which runs whatever the script returned",
+                )
+                .with_label("not carried"),
+            );
+        }
+    }
+    for (b, secret) in job.secret_env() {
+        if let SecretSource::IdToken(_) = secret.source {
+            warnings.push(warning(
+                "PL5001",
+                b.name_at,
+                format!("on Kubernetes, `{}` holds the path of a file with the token, not the token", b.name),
+                "read the token with `$(cat \"$NAME\")`: a projected service-account token for the audience is mounted there",
+            ));
         }
     }
 }
@@ -339,12 +442,87 @@ fn manifest(
     combo: &[(String, String)],
     config: &Config,
 ) -> K8sJob {
+    let (labels, annotations) = metadata_maps(p, job, depth);
+    let mut volumes = vec![empty_dir("workspace"), empty_dir("tmp")];
+    let mut mounts = vec![mount("workspace", "/workspace"), mount("tmp", "/tmp")];
+    let env = env_vars(p, job, combo, config, (&mut volumes, &mut mounts));
+    let container = Container {
+        name: "job".to_string(),
+        image: image_of(job, config),
+        restart_policy: None,
+        command: vec!["/bin/sh".to_string(), "-ec".to_string(), shell_script(job)],
+        args: Vec::new(),
+        working_dir: "/workspace",
+        env,
+        resources: resources(job),
+        security_context: restricted(),
+        volume_mounts: mounts,
+    };
+    let k8s = |key: &str| {
+        job.record_field("k8s")
+            .iter()
+            .find(|e| e.key == key)
+            .and_then(|e| Data::of(&e.value))
+    };
+    K8sJob {
+        api_version: "batch/v1",
+        kind: "Job",
+        metadata: Metadata {
+            name: job_name(&p.model.name, &job.name, combo),
+            namespace: config.targets.k8s.namespace.clone(),
+            labels: labels.clone(),
+            annotations,
+        },
+        spec: JobSpec {
+            backoff_limit: retry_max(job),
+            active_deadline_seconds: job.duration_field("timeout"),
+            ttl_seconds_after_finished: TTL_SECONDS,
+            template: PodTemplate {
+                metadata: PodMetadata { labels },
+                spec: PodSpec {
+                    restart_policy: "Never",
+                    automount_service_account_token: false,
+                    service_account_name: match k8s("service_account") {
+                        Some(Data::Str(s)) => Some(s),
+                        _ => None,
+                    },
+                    node_selector: string_map(k8s("node_selector")),
+                    tolerations: match k8s("tolerations") {
+                        Some(Data::List(items)) => items,
+                        _ => Vec::new(),
+                    },
+                    security_context: PodSecurityContext {
+                        run_as_non_root: true,
+                        run_as_user: NON_ROOT_UID,
+                        run_as_group: NON_ROOT_UID,
+                        fs_group: NON_ROOT_UID,
+                        seccomp_profile: SeccompProfile {
+                            type_: "RuntimeDefault",
+                        },
+                    },
+                    init_containers: sidecars(job),
+                    containers: vec![container],
+                    volumes,
+                },
+            },
+        },
+    }
+}
+
+/// The Job's labels (also the pod's) and annotations: Plumb's, then `k8s.labels` and
+/// `k8s.annotations`.
+fn metadata_maps(
+    p: &PipelinePlan,
+    job: &JobModel,
+    depth: usize,
+) -> (OrderedMap<String>, OrderedMap<String>) {
     let mut labels = OrderedMap::new();
     labels.insert("app.kubernetes.io/managed-by", "plumb".to_string());
     labels.insert("plumb.dev/pipeline", dns_label(&p.model.name));
     labels.insert("plumb.dev/stage", dns_label(p.stage_name(job)));
     labels.insert("plumb.dev/job", dns_label(&job.name));
-    if let Some(env) = job.str_field("environment") {
+    let (env_name, env_url) = environment(job);
+    if let Some(env) = env_name {
         labels.insert("plumb.dev/environment", dns_label(env));
     }
     let mut annotations = OrderedMap::new();
@@ -357,9 +535,94 @@ fn manifest(
     annotations.insert("plumb.dev/needs", needs.join(","));
     annotations.insert("argocd.argoproj.io/sync-wave", depth.to_string());
     annotations.insert("plumb.dev/source", p.source.clone());
-    if let Some(allow) = job.bool_field("allow_failure") {
-        annotations.insert("plumb.dev/allow-failure", allow.to_string());
+    if let Some(url) = env_url {
+        annotations.insert("plumb.dev/environment-url", url.to_string());
     }
+    match job.field("allow_failure").map(|f| &f.value.kind) {
+        Some(ValueKind::Bool(allow)) => {
+            annotations.insert("plumb.dev/allow-failure", allow.to_string())
+        }
+        Some(ValueKind::Map(_)) => {
+            let codes = job
+                .record_field("allow_failure")
+                .iter()
+                .find(|e| e.key == "exit_codes");
+            let codes: Vec<String> = codes
+                .and_then(|e| e.value.as_list())
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|v| match v.kind {
+                    ValueKind::Int(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect();
+            annotations.insert("plumb.dev/allow-failure-exit-codes", codes.join(","));
+        }
+        _ => {}
+    }
+    let record = job.record_field("k8s");
+    for (key, map) in [("labels", &mut labels), ("annotations", &mut annotations)] {
+        let extra = record
+            .iter()
+            .find(|e| e.key == key)
+            .and_then(|e| Data::of(&e.value));
+        for (k, v) in string_map(extra).0 {
+            map.insert(k, v);
+        }
+    }
+    (labels, annotations)
+}
+
+/// The environment's name and URL, from `environment = "name"` or its record.
+fn environment(job: &JobModel) -> (Option<&str>, Option<&str>) {
+    if let Some(name) = job.str_field("environment") {
+        return (Some(name), None);
+    }
+    let record = job.record_field("environment");
+    let get = |k: &str| {
+        record
+            .iter()
+            .find(|e| e.key == k)
+            .and_then(|e| e.value.as_str())
+    };
+    (get("name"), get("url"))
+}
+
+fn string_map(d: Option<Data>) -> OrderedMap<String> {
+    let mut out = OrderedMap::new();
+    if let Some(Data::Map(m)) = d {
+        for (k, v) in m.0 {
+            if let Data::Str(s) = v {
+                out.insert(k, s);
+            }
+        }
+    }
+    out
+}
+
+/// `retry` or `retry.max`.
+fn retry_max(job: &JobModel) -> u64 {
+    job.int_field("retry").unwrap_or_else(|| {
+        job.record_field("retry")
+            .iter()
+            .find(|e| e.key == "max")
+            .and_then(|e| match e.value.kind {
+                ValueKind::Int(n) => Some(n),
+                _ => None,
+            })
+            .unwrap_or(0)
+    })
+}
+
+/// The container's environment: plain values, secrets by `secretKeyRef`, `id_token`
+/// secrets as the path of a projected token file, then the matrix values.
+fn env_vars(
+    p: &PipelinePlan,
+    job: &JobModel,
+    combo: &[(String, String)],
+    config: &Config,
+    (volumes, mounts): (&mut Vec<Volume>, &mut Vec<VolumeMount>),
+) -> Vec<EnvVar> {
     let secret_name = config
         .targets
         .k8s
@@ -368,107 +631,156 @@ fn manifest(
         .unwrap_or_else(|| "pipeline-secrets".to_string());
     let mut env = Vec::new();
     for b in &job.env {
+        let from_secret = |name: String, key: String| EnvVar {
+            name: b.name.clone(),
+            value: None,
+            value_from: Some(EnvSource {
+                secret_key_ref: SecretKeyRef { name, key },
+            }),
+        };
         let var = match &b.value.kind {
-            ValueKind::Str(s) => EnvVar {
-                name: b.name.clone(),
-                value: Some(s.clone()),
-                value_from: None,
-            },
-            ValueKind::Secret(secret) => {
-                let (name, key) = match &secret.source {
-                    SecretSource::CiVariable(n) => (secret_name.clone(), n.clone()),
-                    SecretSource::K8sSecret { name, key } => (name.clone(), key.clone()),
-                    SecretSource::Vault { .. } => {
-                        (vault_secret_name(&p.model.name), secret.name.clone())
-                    }
-                };
-                EnvVar {
-                    name: b.name.clone(),
-                    value: None,
-                    value_from: Some(EnvSource {
-                        secret_key_ref: SecretKeyRef { name, key },
-                    }),
+            ValueKind::Str(s) => plain_var(&b.name, s),
+            ValueKind::Secret(secret) => match &secret.source {
+                SecretSource::CiVariable(n) => from_secret(secret_name.clone(), n.clone()),
+                SecretSource::K8sSecret { name, key } => from_secret(name.clone(), key.clone()),
+                SecretSource::Vault { .. } => {
+                    from_secret(vault_secret_name(&p.model.name), secret.name.clone())
                 }
-            }
+                SecretSource::IdToken(audience) => {
+                    let volume = dns_label(&format!("id-token-{}", b.name));
+                    let dir = format!("/var/run/secrets/plumb/{volume}");
+                    volumes.push(token_volume(&volume, audience));
+                    mounts.push(VolumeMount {
+                        read_only: true,
+                        ..mount(&volume, &dir)
+                    });
+                    plain_var(&b.name, &format!("{dir}/token"))
+                }
+            },
             _ => continue,
         };
         env.push(var);
     }
     for (var, value) in combo {
         env.retain(|e| e.name != *var);
-        env.push(EnvVar {
-            name: var.clone(),
-            value: Some(value.clone()),
-            value_from: None,
+        env.push(plain_var(var, value));
+    }
+    env
+}
+
+fn plain_var(name: &str, value: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_string(),
+        value: Some(value.to_string()),
+        value_from: None,
+    }
+}
+
+fn empty_dir(name: &str) -> Volume {
+    Volume {
+        name: name.to_string(),
+        empty_dir: Some(OrderedMap::new()),
+        projected: None,
+    }
+}
+
+fn token_volume(name: &str, audience: &str) -> Volume {
+    Volume {
+        name: name.to_string(),
+        empty_dir: None,
+        projected: Some(Projected {
+            sources: vec![ProjectedSource {
+                service_account_token: ServiceAccountToken {
+                    audience: audience.to_string(),
+                    expiration_seconds: 3600,
+                    path: "token",
+                },
+            }],
+        }),
+    }
+}
+
+fn mount(name: &str, path: &str) -> VolumeMount {
+    VolumeMount {
+        name: name.to_string(),
+        mount_path: path.to_string(),
+        read_only: false,
+    }
+}
+
+fn restricted() -> ContainerSecurityContext {
+    ContainerSecurityContext {
+        allow_privilege_escalation: false,
+        read_only_root_filesystem: true,
+        run_as_non_root: true,
+        capabilities: Capabilities { drop: vec!["ALL"] },
+    }
+}
+
+/// `run`, and `after_run` in an exit trap: it runs whatever `run` returned, stops at
+/// its own first failure, and the Job's status stays `run`'s (as GitLab's
+/// `after_script`).
+pub fn shell_script(job: &JobModel) -> String {
+    let run: Vec<&str> = job.script().into_iter().map(|(s, _)| s).collect();
+    let run = run.join("\n");
+    let after = match job.field("after_run").map(|f| &f.value.kind) {
+        Some(ValueKind::Str(s)) => s.clone(),
+        Some(ValueKind::List(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => return run,
+    };
+    format!(
+        "plumb_after_run() {{\nplumb_status=$?\ntrap - EXIT\nset +e\n(\nset -e\n{after}\n)\nexit \"$plumb_status\"\n}}\ntrap plumb_after_run EXIT\n{run}"
+    )
+}
+
+/// `services` as native sidecars: init containers with `restartPolicy: Always`.
+fn sidecars(job: &JobModel) -> Vec<Container> {
+    let mut out: Vec<Container> = Vec::new();
+    for (i, v) in job.services().iter().enumerate() {
+        let (image, record) = match &v.kind {
+            ValueKind::Str(s) => (s.clone(), &[][..]),
+            ValueKind::Map(entries) => {
+                let image = entries.iter().find(|e| e.key == "image");
+                let image = image.and_then(|e| e.value.as_str()).unwrap_or_default();
+                (image.to_string(), entries.as_slice())
+            }
+            _ => continue,
+        };
+        let get = |k: &str| record.iter().find(|e| e.key == k).map(|e| &e.value);
+        let strings = |k: &str| -> Vec<String> {
+            get(k)
+                .and_then(|v| v.as_list())
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        };
+        let mut name = get("alias")
+            .and_then(|a| a.as_str())
+            .map(dns_label)
+            .unwrap_or_else(|| format!("service-{}", i + 1));
+        if name == "job" || out.iter().any(|c| c.name == name) {
+            name = format!("service-{}", i + 1);
+        }
+        let env = string_map(get("env").and_then(Data::of));
+        out.push(Container {
+            name,
+            image,
+            restart_policy: Some("Always"),
+            command: strings("entrypoint"),
+            args: strings("command"),
+            working_dir: "/workspace",
+            env: env.0.iter().map(|(k, v)| plain_var(k, v)).collect(),
+            resources: None,
+            security_context: restricted(),
+            volume_mounts: vec![mount("tmp", "/tmp")],
         });
     }
-    let script: Vec<&str> = job.script().into_iter().map(|(s, _)| s).collect();
-    let resources = resources(job);
-    K8sJob {
-        api_version: "batch/v1",
-        kind: "Job",
-        metadata: Metadata {
-            name: job_name(&p.model.name, &job.name, combo),
-            namespace: config.targets.k8s.namespace.clone(),
-            labels: labels.clone(),
-            annotations,
-        },
-        spec: JobSpec {
-            backoff_limit: job.int_field("retry").unwrap_or(0),
-            active_deadline_seconds: job.duration_field("timeout"),
-            ttl_seconds_after_finished: TTL_SECONDS,
-            template: PodTemplate {
-                metadata: PodMetadata { labels },
-                spec: PodSpec {
-                    restart_policy: "Never",
-                    automount_service_account_token: false,
-                    security_context: PodSecurityContext {
-                        run_as_non_root: true,
-                        run_as_user: NON_ROOT_UID,
-                        run_as_group: NON_ROOT_UID,
-                        fs_group: NON_ROOT_UID,
-                        seccomp_profile: SeccompProfile {
-                            type_: "RuntimeDefault",
-                        },
-                    },
-                    containers: vec![Container {
-                        name: "job",
-                        image: image_of(job, config),
-                        command: vec!["/bin/sh".to_string(), "-ec".to_string(), script.join("\n")],
-                        working_dir: "/workspace",
-                        env,
-                        resources,
-                        security_context: ContainerSecurityContext {
-                            allow_privilege_escalation: false,
-                            read_only_root_filesystem: true,
-                            run_as_non_root: true,
-                            capabilities: Capabilities { drop: vec!["ALL"] },
-                        },
-                        volume_mounts: vec![
-                            VolumeMount {
-                                name: "workspace",
-                                mount_path: "/workspace",
-                            },
-                            VolumeMount {
-                                name: "tmp",
-                                mount_path: "/tmp",
-                            },
-                        ],
-                    }],
-                    volumes: vec![
-                        Volume {
-                            name: "workspace",
-                            empty_dir: OrderedMap::new(),
-                        },
-                        Volume {
-                            name: "tmp",
-                            empty_dir: OrderedMap::new(),
-                        },
-                    ],
-                },
-            },
-        },
-    }
+    out
 }
 
 fn resources(job: &JobModel) -> Option<Resources> {

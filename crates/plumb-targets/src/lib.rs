@@ -8,6 +8,7 @@
 //! only references.
 
 pub mod cond;
+pub mod data;
 pub mod gitlab;
 pub mod gitops;
 pub mod graph;

@@ -35,6 +35,20 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A validator from `.venv` or the PATH (installed by `scripts/test.sh`); its absence
+/// is a failure, never a skip.
+pub fn tool(name: &str) -> PathBuf {
+    let venv = root().join(".venv/bin").join(name);
+    if venv.exists() {
+        return venv;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("`{name}` is not installed: run scripts/test.sh, which installs the validators into .venv"))
+}
+
 /// gitlab-ci-local from `scripts/node` (installed by `scripts/test.sh`): its absence is
 /// a failure, never a skip.
 pub fn gitlab_ci_local() -> PathBuf {

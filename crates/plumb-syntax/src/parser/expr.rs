@@ -37,8 +37,15 @@ fn ends_value(t: &Token) -> bool {
 impl Parser<'_> {
     /// A value; on a token that cannot start one: one error, the junk up to the next
     /// value or boundary skipped, and the value after it (or an error value).
+    /// Whether a value starts here: also `template(…)`, an `include` entry, whose name
+    /// is a keyword (`template NAME(` starts an item; `template(` cannot).
+    pub(super) fn at_value(&self) -> bool {
+        self.peek().is_some_and(starts_value)
+            || (self.peek() == Some(&Token::Template) && self.peek_nth(1) == Some(&Token::LParen))
+    }
+
     pub(super) fn expr(&mut self) -> Expr {
-        if !self.peek().is_some_and(starts_value) {
+        if !self.at_value() {
             let at = self.here();
             self.expected("a value");
             while self
@@ -47,7 +54,7 @@ impl Parser<'_> {
             {
                 self.skip_token();
             }
-            if !self.peek().is_some_and(starts_value) || self.at_field_start() {
+            if !self.at_value() || self.at_field_start() {
                 return Expr::error(TextRange::new(at.start as usize, at.start as usize));
             }
         }
@@ -91,7 +98,7 @@ impl Parser<'_> {
             _ => return lhs,
         };
         self.bump();
-        let rhs = if self.peek().is_some_and(starts_value) {
+        let rhs = if self.at_value() {
             self.unary()
         } else {
             self.missing_value()
@@ -101,7 +108,7 @@ impl Parser<'_> {
 
     /// The right side of `||`.
     fn operand(&mut self) -> Expr {
-        if self.peek().is_some_and(starts_value) {
+        if self.at_value() {
             self.and_expr()
         } else {
             self.missing_value()
@@ -110,7 +117,7 @@ impl Parser<'_> {
 
     /// The right side of `&&`.
     fn operand_cmp(&mut self) -> Expr {
-        if self.peek().is_some_and(starts_value) {
+        if self.at_value() {
             self.cmp_expr()
         } else {
             self.missing_value()
@@ -119,7 +126,7 @@ impl Parser<'_> {
 
     fn missing_value(&mut self) -> Expr {
         let at = self.here();
-        if self.expected("a value") && self.peek().is_some_and(starts_value) {
+        if self.expected("a value") && self.at_value() {
             return self.unary();
         }
         Expr::error(TextRange::new(at.start as usize, at.start as usize))
@@ -131,7 +138,7 @@ impl Parser<'_> {
         while self.at(&Token::Bang) {
             bangs.push(self.bump().start);
         }
-        let mut e = if bangs.is_empty() || self.peek().is_some_and(starts_value) {
+        let mut e = if bangs.is_empty() || self.at_value() {
             self.postfix()
         } else {
             self.missing_value()
@@ -182,6 +189,13 @@ impl Parser<'_> {
             Token::False => self.take(ExprKind::Bool(false)),
             Token::Invalid => self.take(ExprKind::Error),
             Token::Ident(_) => ExprKind::Name(self.name_or_report().0),
+            Token::Template => {
+                let range = self.bump();
+                ExprKind::Name(Name {
+                    text: "template".to_string(),
+                    range,
+                })
+            }
             Token::LBracket => self.list(),
             Token::LBrace => {
                 self.bump();
@@ -216,6 +230,13 @@ impl Parser<'_> {
 
     fn list(&mut self) -> ExprKind {
         self.bump();
+        self.open_brackets.push(Token::RBracket);
+        let items = self.list_items();
+        self.open_brackets.pop();
+        ExprKind::List(items)
+    }
+
+    fn list_items(&mut self) -> Vec<Expr> {
         let mut items = Vec::new();
         loop {
             match self.peek() {
@@ -223,7 +244,7 @@ impl Parser<'_> {
                     self.bump();
                     break;
                 }
-                Some(t) if starts_value(t) && !self.at_field_start() => {
+                Some(_) if self.at_value() && !self.at_field_start() => {
                     items.push(self.expr());
                     if self.eat(&Token::Comma) || self.at(&Token::RBracket) {
                         continue;
@@ -232,7 +253,7 @@ impl Parser<'_> {
                         continue;
                     }
                     // a missing `,` is assumed; anything else ends the list
-                    if !self.peek().is_some_and(starts_value) || self.at_field_start() {
+                    if !self.at_value() || self.at_field_start() {
                         break;
                     }
                 }
@@ -247,13 +268,20 @@ impl Parser<'_> {
                 }
             }
         }
-        ExprKind::List(items)
+        items
     }
 
     /// `(` [name =] value, … `)`, and the range of the parentheses.
     pub(super) fn args(&mut self) -> (Vec<Arg>, TextRange) {
         let start = self.start();
         self.bump();
+        self.open_brackets.push(Token::RParen);
+        let args = self.arg_list();
+        self.open_brackets.pop();
+        (args, self.since(start))
+    }
+
+    fn arg_list(&mut self) -> Vec<Arg> {
         let mut args = Vec::new();
         loop {
             match self.peek() {
@@ -261,7 +289,7 @@ impl Parser<'_> {
                     self.bump();
                     break;
                 }
-                Some(t) if starts_value(t) => {
+                Some(t) if self.at_value() => {
                     let name =
                         if matches!(t, Token::Ident(_)) && self.peek_nth(1) == Some(&Token::Eq) {
                             let n = self.name();
@@ -278,7 +306,7 @@ impl Parser<'_> {
                     if self.expected("`,` or `)`") {
                         continue;
                     }
-                    if !self.peek().is_some_and(starts_value) {
+                    if !self.at_value() {
                         break;
                     }
                 }
@@ -289,7 +317,7 @@ impl Parser<'_> {
                 }
             }
         }
-        (args, self.since(start))
+        args
     }
 
     /// `key = value [,]`. A missing `=` is reported and assumed when a value follows.
@@ -303,6 +331,11 @@ impl Parser<'_> {
                     range,
                 }
             }
+            Some(t) if self.at_keyword_key() => {
+                let text = t.keyword_text().unwrap_or_default().to_string();
+                let range = self.bump();
+                Name { text, range }
+            }
             _ => self.name_or_report().0,
         };
         let value = if self.eat(&Token::Eq) {
@@ -311,7 +344,7 @@ impl Parser<'_> {
             if self.expected("`=`") && self.eat(&Token::Eq) {
                 return self.field_rest(start, key);
             }
-            if self.peek().is_some_and(starts_value) && !self.at_field_start() {
+            if self.at_value() && !self.at_field_start() {
                 self.expr()
             } else {
                 Expr::error(TextRange::new(
@@ -352,6 +385,12 @@ impl Parser<'_> {
                 }
                 None => {
                     self.expected("a field name or `}`");
+                    break;
+                }
+                Some(_) if self.at_keyword_key() => fields.push(self.field()),
+                // `[{ a = 1 ]`: the record ends where the list does
+                Some(t) if self.open_brackets.last() == Some(t) => {
+                    self.expected("`}`");
                     break;
                 }
                 Some(t) if starts_construct(t) => {

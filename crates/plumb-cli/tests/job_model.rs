@@ -1,0 +1,153 @@
+//! The job fields that change how a job runs, run for real: `after_run` and
+//! `if_previous` under gitlab-ci-local (its shell executor, for jobs whose image the
+//! runner decides), and `after_run`'s exit trap in the Kubernetes command under `sh`.
+
+mod common;
+use common::{git_commit_all, gitlab_ci_local, plumb, scratch, tool};
+
+use std::process::Command;
+
+const RUNS_AFTER_FAILURE: &str = r#"
+pipeline p {
+  stage test {
+    job unit {
+      image     = runner_default
+      run       = ["echo unit-ran", "mkdir -p out", "echo '<testsuite/>' > out/report.xml", "exit 3"]
+      after_run = ["echo after-run-ran status=$CI_JOB_STATUS"]
+      artifacts = { paths = ["out/"], when = "always", reports = { junit = ["out/report.xml"] } }
+    }
+  }
+
+  stage report {
+    job notify {
+      image       = runner_default
+      run         = ["echo notify-ran"]
+      if_previous = "failure"
+    }
+
+    job deploy {
+      image = runner_default
+      run   = ["echo deploy-ran"]
+    }
+  }
+}
+"#;
+
+#[test]
+fn gitlab_ci_local_runs_after_run_and_if_previous_failure() {
+    let dir = scratch("job-model-gcl");
+    let program = dir.join("p.plumb");
+    std::fs::write(&program, RUNS_AFTER_FAILURE).expect("write");
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).expect("repo");
+    let file = repo.join(".gitlab-ci.yml");
+    let o = plumb(&[
+        "build",
+        &program.to_string_lossy(),
+        "--target",
+        "gitlab",
+        "-o",
+        &file.to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    git_commit_all(&repo);
+    let o = Command::new("timeout")
+        .args(["-k", "5", "300"])
+        .arg(gitlab_ci_local())
+        .current_dir(&repo)
+        .output()
+        .expect("gitlab-ci-local");
+    let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    // the pipeline fails (unit failed and may not), the after script ran after the
+    // failure, the failure job ran and the success job did not
+    assert!(!o.status.success(), "{out}");
+    assert!(out.contains("after-run-ran status=failed"), "{out}");
+    assert!(out.contains("notify-ran"), "{out}");
+    assert!(!out.contains("deploy-ran"), "{out}");
+    assert!(
+        repo.join(".gitlab-ci-local/artifacts/unit/out/report.xml")
+            .exists(),
+        "the junit report is kept as an artifact although the job failed: {out}"
+    );
+}
+
+/// The command of the first Job of a Kubernetes build.
+fn k8s_script(program: &str) -> String {
+    let dir = scratch("job-model-k8s");
+    let src = dir.join("p.plumb");
+    std::fs::write(&src, program).expect("write");
+    let out = dir.join("jobs.yaml");
+    let o = plumb(&[
+        "build",
+        &src.to_string_lossy(),
+        "--target",
+        "k8s",
+        "-o",
+        &out.to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(tool("python"))
+        .args([
+            "-c",
+            "import sys, yaml; d = next(yaml.safe_load_all(open(sys.argv[1]))); \
+             c = d['spec']['template']['spec']['containers'][0]['command']; \
+             assert c[:2] == ['/bin/sh', '-ec'], c; sys.stdout.write(c[2])",
+        ])
+        .arg(&out)
+        .output()
+        .expect("python");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).expect("utf-8")
+}
+
+fn k8s_program(run: &str, after: &str) -> String {
+    format!(
+        r#"pipeline p {{
+  stage s {{
+    job j {{
+      image     = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91"
+      run       = [{run}]
+      after_run = [{after}]
+    }}
+  }}
+}}
+"#
+    )
+}
+
+#[test]
+fn kubernetes_after_run_runs_after_a_failing_script_and_keeps_its_status() {
+    let cases = [
+        // run fails: after_run runs, the Job fails with run's status
+        (
+            r#""echo run-1", "exit 3", "echo run-2""#,
+            r#""echo after-1""#,
+            3,
+            "run-1\nafter-1\n",
+        ),
+        // run passes: after_run runs, the Job passes
+        (
+            r#""echo run-1""#,
+            r#""echo after-1""#,
+            0,
+            "run-1\nafter-1\n",
+        ),
+        // after_run fails: it stops there, and the Job keeps run's status
+        (
+            r#""echo run-1""#,
+            r#""false", "echo after-2""#,
+            0,
+            "run-1\n",
+        ),
+        (r#""exit 4""#, r#""false", "echo after-2""#, 4, ""),
+    ];
+    for (run, after, status, stdout) in cases {
+        let script = k8s_script(&k8s_program(run, after));
+        let o = Command::new("sh")
+            .args(["-ec", &script])
+            .output()
+            .expect("sh");
+        assert_eq!(o.status.code(), Some(status), "{script}");
+        assert_eq!(String::from_utf8_lossy(&o.stdout), stdout, "{script}");
+    }
+}

@@ -1,0 +1,395 @@
+//! Field values that are not plain expressions: job names (`needs`, `dependencies`,
+//! `environment.on_stop`), constructor calls (`trigger = project(…)`, `include =
+//! [component(…)]`), and the merge of records and maps when layers are applied.
+
+use super::Lowering;
+use crate::codes;
+use crate::eval::Ctx;
+use crate::value::{MapEntry, Value, ValueKind};
+use plumb_diagnostics::{Diagnostic, Edit, FileRange};
+use plumb_syntax::ast::{Arg, Expr, ExprKind};
+
+/// A constructor: its name (also the key its first argument is stored under), the named
+/// arguments it takes, and those it needs.
+pub(super) struct Constructor {
+    pub name: &'static str,
+    pub named: &'static [&'static str],
+    pub required: &'static [&'static str],
+}
+
+const fn ctor(
+    name: &'static str,
+    named: &'static [&'static str],
+    required: &'static [&'static str],
+) -> Constructor {
+    Constructor {
+        name,
+        named,
+        required,
+    }
+}
+
+/// `trigger = project("group/name", branch = "main", depend = true)` or `child("x.yml")`.
+pub(super) const TRIGGERS: &[Constructor] = &[
+    ctor("project", &["branch", "depend"], &[]),
+    ctor("child", &["depend"], &[]),
+];
+
+/// The entries of a pipeline's `include` (§6.3).
+pub(super) const INCLUDES: &[Constructor] = &[
+    ctor("component", &["inputs"], &[]),
+    ctor("template", &[], &[]),
+    ctor("project", &["file", "ref"], &["file"]),
+    ctor("remote", &["sha256"], &[]),
+    ctor("local", &[], &[]),
+];
+
+impl<'a> Lowering<'_, 'a> {
+    /// A field's value: job names and constructor calls where the field takes them, else
+    /// the expression evaluated.
+    pub(super) fn eval_field_value(&mut self, key: &str, e: &'a Expr, ctx: Ctx<'_, 'a>) -> Value {
+        match (key, &e.kind) {
+            ("needs" | "dependencies", _) => self.eval_job_list(key, e, ctx),
+            ("environment", ExprKind::Record(fields)) => {
+                let entries = fields
+                    .iter()
+                    .map(|f| MapEntry {
+                        key: f.key.text.clone(),
+                        key_at: ctx.at(f.key.range),
+                        value: match (&f.key.text[..], &f.value.kind) {
+                            ("on_stop", ExprKind::Name(n)) => job_ref(&n.text, ctx.at(n.range)),
+                            _ => self.ev.eval(&f.value, ctx),
+                        },
+                    })
+                    .collect();
+                Value {
+                    kind: ValueKind::Map(entries),
+                    origin: ctx.at(e.range),
+                }
+            }
+            ("trigger", kind) if !matches!(kind, ExprKind::Record(_) | ExprKind::Name(_)) => {
+                self.eval_constructor(e, TRIGGERS, "`trigger`", ctx)
+            }
+            ("include", ExprKind::List(items)) => Value {
+                kind: ValueKind::List(
+                    items
+                        .iter()
+                        .map(|i| self.eval_constructor(i, INCLUDES, "an `include` entry", ctx))
+                        .collect(),
+                ),
+                origin: ctx.at(e.range),
+            },
+            _ => self.ev.eval(e, ctx),
+        }
+    }
+
+    /// `needs` and `dependencies` hold job names, which are not values: they are
+    /// resolved against the pipeline's jobs once the job is placed.
+    fn eval_job_list(&mut self, key: &str, e: &'a Expr, ctx: Ctx<'_, 'a>) -> Value {
+        let origin = ctx.at(e.range);
+        let ExprKind::List(items) = &e.kind else {
+            if !matches!(e.kind, ExprKind::Error) {
+                self.ev.diags.push(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        origin,
+                        format!("`{key}` expects a list of job names"),
+                    )
+                    .with_help(format!("write `{key} = [build, test]`")),
+                );
+            }
+            return Value::unknown(origin);
+        };
+        let refs = items
+            .iter()
+            .filter_map(|item| self.job_name_in_list(key, item, ctx))
+            .collect();
+        Value {
+            kind: ValueKind::List(refs),
+            origin,
+        }
+    }
+
+    fn job_name_in_list(&mut self, key: &str, item: &Expr, ctx: Ctx<'_, 'a>) -> Option<Value> {
+        let at = ctx.at(item.range);
+        match &item.kind {
+            ExprKind::Name(n) => return Some(job_ref(&n.text, ctx.at(n.range))),
+            ExprKind::Str(s) if s.as_plain().is_some() => {
+                let name = s.as_plain().unwrap_or_default();
+                self.ev.diags.push(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        at,
+                        format!("`{key}` takes job names, found the string \"{name}\""),
+                    )
+                    .with_label("a string, not a job name")
+                    .with_help(format!("write the name without quotes: `{name}`"))
+                    .with_fix(
+                        format!("write `{name}` without quotes"),
+                        vec![Edit {
+                            at,
+                            replacement: name.clone(),
+                        }],
+                    ),
+                );
+            }
+            ExprKind::Error => {}
+            _ => self.ev.diags.push(
+                Diagnostic::error(codes::TYPE_MISMATCH, at, format!("`{key}` takes job names"))
+                    .with_help(format!("write `{key} = [build, test]`")),
+            ),
+        }
+        None
+    }
+
+    /// `name(first, key = value, …)` with `name` one of `ctors`: a record whose key
+    /// `name` holds the first argument, then the named ones. Anything else is an error
+    /// naming the constructors.
+    fn eval_constructor(
+        &mut self,
+        e: &'a Expr,
+        ctors: &[Constructor],
+        what: &str,
+        ctx: Ctx<'_, 'a>,
+    ) -> Value {
+        let origin = ctx.at(e.range);
+        let known = || {
+            ctors
+                .iter()
+                .map(|c| format!("`{}(…)`", c.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let found = match &e.kind {
+            ExprKind::Call(callee, args) => match &callee.kind {
+                ExprKind::Name(n) => ctors
+                    .iter()
+                    .find(|c| c.name == n.text)
+                    .map(|c| (c, args, ctx.at(n.range))),
+                _ => None,
+            },
+            ExprKind::Error => return Value::unknown(origin),
+            _ => None,
+        };
+        let Some((c, args, name_at)) = found else {
+            self.ev.diags.push(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    origin,
+                    format!("{what} is written as one of {}", known()),
+                )
+                .with_label("not one of these")
+                .with_help(format!("write one of {}", known())),
+            );
+            return Value::unknown(origin);
+        };
+        let entries = self.constructor_args(c, args, name_at, origin, ctx);
+        Value {
+            kind: ValueKind::Map(entries),
+            origin,
+        }
+    }
+
+    fn constructor_args(
+        &mut self,
+        c: &Constructor,
+        args: &'a [Arg],
+        name_at: FileRange,
+        origin: FileRange,
+        ctx: Ctx<'_, 'a>,
+    ) -> Vec<MapEntry> {
+        let mut entries: Vec<MapEntry> = Vec::new();
+        for (i, arg) in args.iter().enumerate() {
+            let (key, key_at) = match (&arg.name, i) {
+                (None, 0) => (c.name.to_string(), name_at),
+                (Some(n), _) if c.named.contains(&n.text.as_str()) => {
+                    (n.text.clone(), ctx.at(n.range))
+                }
+                (named, _) => {
+                    let at = named
+                        .as_ref()
+                        .map_or(ctx.at(arg.value.range), |n| ctx.at(n.range));
+                    self.bad_constructor_argument(c, at);
+                    continue;
+                }
+            };
+            if entries.iter().any(|e| e.key == key) {
+                self.bad_constructor_argument(c, key_at);
+                continue;
+            }
+            let value = self.ev.eval(&arg.value, ctx);
+            entries.push(MapEntry { key, key_at, value });
+        }
+        for needed in std::iter::once(&c.name).chain(c.required) {
+            if !entries.iter().any(|e| e.key == *needed) {
+                let example = if *needed == c.name {
+                    "\"…\"".to_string()
+                } else {
+                    format!("\"…\", {needed} = \"…\"")
+                };
+                self.ev.diags.push(
+                    Diagnostic::error(
+                        codes::BAD_INSTANTIATION,
+                        origin,
+                        format!("`{}(…)` needs {}", c.name, describe_arg(c, needed)),
+                    )
+                    .with_help(format!("write `{}({example})`", c.name)),
+                );
+            }
+        }
+        entries
+    }
+
+    fn bad_constructor_argument(&mut self, c: &Constructor, at: FileRange) {
+        let mut takes = vec!["one value first".to_string()];
+        takes.extend(c.named.iter().map(|n| format!("`{n} = …`")));
+        self.ev.diags.push(
+            Diagnostic::error(
+                codes::BAD_INSTANTIATION,
+                at,
+                format!("`{}(…)` does not take this argument", c.name),
+            )
+            .with_label("unexpected argument")
+            .with_help(format!("`{}` takes {}", c.name, takes.join(", "))),
+        );
+    }
+}
+
+fn describe_arg(c: &Constructor, arg: &str) -> String {
+    if arg == c.name {
+        "a first argument".to_string()
+    } else {
+        format!("`{arg} = …`")
+    }
+}
+
+fn job_ref(name: &str, at: FileRange) -> Value {
+    Value {
+        kind: ValueKind::JobRef(name.to_string()),
+        origin: at,
+    }
+}
+
+/// Applies a later layer's value over an earlier one, as GitLab's `extends` does:
+/// records and maps merge key by key, recursively, the later value winning; anything
+/// else (lists included) is replaced.
+pub(super) fn merge_values(earlier: &Value, later: &Value) -> Value {
+    let (ValueKind::Map(old), ValueKind::Map(new)) = (&earlier.kind, &later.kind) else {
+        return later.clone();
+    };
+    let mut merged: Vec<MapEntry> = old.clone();
+    for e in new {
+        match merged.iter_mut().find(|m| m.key == e.key) {
+            Some(slot) => {
+                slot.value = merge_values(&slot.value, &e.value);
+                slot.key_at = e.key_at;
+            }
+            None => merged.push(e.clone()),
+        }
+    }
+    Value {
+        kind: ValueKind::Map(merged),
+        origin: later.origin,
+    }
+}
+
+/// GitLab job keys that Plumb computes or that a Plumb field sets, with the field to
+/// use: in `gitlab = { … }` they are PL1004.
+const GITLAB_JOB_KEYS: &[(&str, &str)] = &[
+    ("script", "`run`"),
+    ("before_script", "`run` (its first lines)"),
+    ("after_script", "`after_run`"),
+    ("image", "`image` (and `entrypoint`)"),
+    ("needs", "`needs`"),
+    ("rules", "`when`"),
+    ("only", "`when`"),
+    ("except", "`when`"),
+    ("when", "`when`, `if_previous` or `delay`"),
+    ("start_in", "`delay`"),
+    ("stage", "the `stage` block the job is in"),
+    ("variables", "`env`"),
+    ("secrets", "`env` with a `vault(…)` secret"),
+    ("id_tokens", "`env` with an `id_token(…)` secret"),
+    ("extends", "`from` a template"),
+    ("include", "the pipeline's `include`"),
+    ("artifacts", "`artifacts`"),
+    ("cache", "`cache`"),
+    ("services", "`services`"),
+    ("tags", "`tags`"),
+    ("timeout", "`timeout`"),
+    ("retry", "`retry`"),
+    ("allow_failure", "`allow_failure`"),
+    ("interruptible", "`interruptible`"),
+    ("resource_group", "`resource_group`"),
+    ("coverage", "`coverage`"),
+    ("environment", "`environment`"),
+    ("dependencies", "`dependencies`"),
+    ("trigger", "`trigger`"),
+    ("parallel", "`matrix`"),
+];
+
+/// Top-level GitLab keys of a pipeline's `gitlab = { … }`: only `workflow` (without
+/// `rules`) is not written by a Plumb field.
+const GITLAB_TOP_KEYS: &[(&str, &str)] = &[
+    ("stages", "`stage` blocks"),
+    ("include", "the pipeline's `include`"),
+    ("variables", "the pipeline's `env`"),
+    ("default", "the pipeline's `default`"),
+    ("image", "`default = { image = … }`"),
+    ("services", "`default = { services = … }`"),
+    ("cache", "`default = { cache = … }`"),
+    ("before_script", "`run`"),
+    ("after_script", "`default = { after_run = … }`"),
+];
+
+impl Lowering<'_, '_> {
+    /// PL1004 for the keys of `gitlab = { … }` that a Plumb field writes (`job` tells a
+    /// job's or default's record from a pipeline's).
+    pub(super) fn check_gitlab_keys(&mut self, v: &Value, job: bool) {
+        let Some(entries) = v.as_map() else { return };
+        for e in entries {
+            let field = if job {
+                GITLAB_JOB_KEYS
+                    .iter()
+                    .find(|(k, _)| *k == e.key)
+                    .map(|(_, f)| *f)
+            } else {
+                match GITLAB_TOP_KEYS.iter().find(|(k, _)| *k == e.key) {
+                    Some((_, f)) => Some(*f),
+                    None if e.key == "workflow" => {
+                        self.check_workflow_keys(&e.value);
+                        None
+                    }
+                    None => {
+                        Some("a job in a `stage` block (a pipeline's `gitlab` takes `workflow`)")
+                    }
+                }
+            };
+            if let Some(field) = field {
+                self.plumb_writes_key(&e.key, e.key_at, field);
+            }
+        }
+    }
+
+    fn check_workflow_keys(&mut self, v: &Value) {
+        for e in v.as_map().unwrap_or(&[]) {
+            if e.key == "rules" {
+                self.plumb_writes_key("workflow.rules", e.key_at, "the pipeline's `on`");
+            }
+        }
+    }
+
+    fn plumb_writes_key(&mut self, key: &str, at: FileRange, field: &str) {
+        self.ev.diags.push(
+            Diagnostic::error(
+                codes::UNKNOWN_FIELD,
+                at,
+                format!("`{key}` is written by Plumb, not through `gitlab`; use {field}"),
+            )
+            .with_label("Plumb writes this key")
+            .with_help(format!(
+                "`gitlab = {{ … }}` carries only keys Plumb does not model; use {field}"
+            )),
+        );
+    }
+}
