@@ -196,7 +196,7 @@ pub fn document_symbols(snap: &Snapshot, id: FileId) -> Vec<lsp::DocumentSymbol>
                             .iter()
                             .map(|j| {
                                 let detail =
-                                    j.from.as_ref().map(|f| format!("from {}", f.template.text));
+                                    j.bases.first().map(|f| format!("from {}", f.template.text));
                                 sym(
                                     &j.name.text,
                                     detail,
@@ -277,20 +277,9 @@ pub fn hover(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<lsp::Hov
     if let Some(occ) = plumb_db::symbol_index(&snap.db, snap.ws, file).at(offset) {
         parts.push(describe(snap, &occ.symbol));
         range = Some(text.range(occ.range));
-    } else if let Some((key, key_range, in_job)) = field_key_at(snap, file, offset) {
-        let spec = if in_job {
-            job_field(&key)
-        } else {
-            pipeline_field(&key).or_else(|| job_field(&key))
-        };
-        if let Some(spec) = spec {
-            parts.push(format!(
-                "```plumb\n{}: {}{}\n```\n{}",
-                spec.name,
-                spec.ty.ty(),
-                if spec.required { "  (required)" } else { "" },
-                spec.doc
-            ));
+    } else if let Some((path, key_range, in_job)) = field_key_at(snap, file, offset) {
+        if let Some(text_) = key_hover(&path, in_job) {
+            parts.push(text_);
             range = Some(text.range(key_range));
         }
     }
@@ -470,30 +459,32 @@ pub fn image_details(text: &str) -> Option<String> {
     Some(lines.join("\n"))
 }
 
-/// The field key under the cursor, and whether it is in a job (or template) body.
+/// The field key under the cursor, with the keys of the records around it
+/// (`["artifacts", "reports", "junit"]`), and whether it is in a job (or template) body.
 fn field_key_at(
     snap: &Snapshot,
     file: plumb_db::SourceFile,
     offset: usize,
-) -> Option<(String, TextRange, bool)> {
+) -> Option<(Vec<String>, TextRange, bool)> {
     let tree = &plumb_db::parse(&snap.db, file).tree;
-    let hit = |r: TextRange| (r.start as usize) <= offset && offset <= r.end as usize;
+    let found = |fields: &[plumb_syntax::ast::Field], job: bool| {
+        let mut path = Vec::new();
+        key_in_fields(fields, offset, &mut path).map(|r| (path, r, job))
+    };
     for item in &tree.items {
         match item {
             Item::Template(t) => {
-                if let Some(f) = t.body.fields.iter().find(|f| hit(f.key.range)) {
-                    return Some((f.key.text.clone(), f.key.range, true));
+                if let Some(hit) = found(&t.body.fields, true) {
+                    return Some(hit);
                 }
             }
             Item::Pipeline(p) => {
-                if let Some(f) = p.fields.iter().find(|f| hit(f.key.range)) {
-                    return Some((f.key.text.clone(), f.key.range, false));
+                if let Some(hit) = found(&p.fields, false) {
+                    return Some(hit);
                 }
-                for s in &p.stages {
-                    for j in &s.jobs {
-                        if let Some(f) = j.body.fields.iter().find(|f| hit(f.key.range)) {
-                            return Some((f.key.text.clone(), f.key.range, true));
-                        }
+                for j in p.stages.iter().flat_map(|s| &s.jobs) {
+                    if let Some(hit) = found(&j.body.fields, true) {
+                        return Some(hit);
                     }
                 }
             }
@@ -501,6 +492,57 @@ fn field_key_at(
         }
     }
     None
+}
+
+/// The key under `offset` among `fields` or inside their record values; `path` gets
+/// the keys that lead to it.
+fn key_in_fields(
+    fields: &[plumb_syntax::ast::Field],
+    offset: usize,
+    path: &mut Vec<String>,
+) -> Option<TextRange> {
+    let hit = |r: TextRange| (r.start as usize) <= offset && offset <= r.end as usize;
+    for f in fields {
+        if hit(f.key.range) {
+            path.push(f.key.text.clone());
+            return Some(f.key.range);
+        }
+        if let plumb_syntax::ast::ExprKind::Record(inner) = &f.value.kind {
+            if hit(f.value.range) {
+                path.push(f.key.text.clone());
+                if let Some(r) = key_in_fields(inner, offset, path) {
+                    return Some(r);
+                }
+                path.pop();
+            }
+        }
+    }
+    None
+}
+
+/// A field's hover: its type, whether required, its doc and what GitLab and
+/// Kubernetes make of it; a record key's: its type and doc.
+fn key_hover(path: &[String], in_job: bool) -> Option<String> {
+    let [key] = path else {
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        let (ty, doc) = plumb_semantics::fields::key_at_path(&path, in_job)?;
+        let name = path.last()?;
+        return Some(format!("```plumb\n{name}: {}\n```\n{doc}", ty.ty()));
+    };
+    let spec = if in_job {
+        job_field(key)
+    } else {
+        pipeline_field(key).or_else(|| job_field(key))
+    }?;
+    Some(format!(
+        "```plumb\n{}: {}{}\n```\n{}\n\n- GitLab CI: {}\n- Kubernetes: {}",
+        spec.name,
+        spec.ty.ty(),
+        if spec.required { "  (required)" } else { "" },
+        spec.doc,
+        spec.gitlab,
+        spec.k8s
+    ))
 }
 
 /// Completion, from what the line says before the cursor and where the cursor is.
@@ -517,11 +559,11 @@ pub fn completion(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Vec<lsp::C
         .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
         .map_or(0, |i| i + 1);
     let before = line[..word_start].trim_end();
-    if in_string_or_comment(source, offset) {
-        return Vec::new();
-    }
     // from the tokens, not the tree: the text being typed rarely parses
     let context = BraceContext::at(source, offset);
+    if in_string_or_comment(source, offset) {
+        return choice_completion(&context, line);
+    }
     let item = |label: &str, kind, detail: Option<String>, doc: Option<&str>| lsp::CompletionItem {
         label: label.to_string(),
         kind: Some(kind),
@@ -655,6 +697,13 @@ pub fn completion(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Vec<lsp::C
     if let Some(params) = template_params_at(snap, source, offset) {
         return params;
     }
+    // a key of the record being written (`artifacts = { | }`)
+    let at_key = before.is_empty() || before.ends_with('{') || before.ends_with(',');
+    if at_key {
+        if let Some(items) = record_key_completion(&context) {
+            return items;
+        }
+    }
     // a field key at the start of a line inside a job or template body
     if before.is_empty() && context.in_job_body() {
         return JOB_FIELDS
@@ -688,6 +737,83 @@ pub fn completion(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Vec<lsp::C
                 Some(s.kind.as_str().into()),
                 None,
             )
+        })
+        .collect()
+}
+
+/// The keys of the record around the cursor (`artifacts = { | }`): the record type's
+/// keys, or the job fields in a pipeline's `default`. `None` outside such a record.
+fn record_key_completion(context: &BraceContext) -> Option<Vec<lsp::CompletionItem>> {
+    let (path, job) = context.record_path()?;
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    if path.is_empty() {
+        return None;
+    }
+    if !job && path == ["default"] {
+        return Some(
+            JOB_FIELDS
+                .iter()
+                .map(|f| key_item(f.name, f.ty, f.doc))
+                .collect(),
+        );
+    }
+    let (ty, _) = plumb_semantics::fields::key_at_path(&path, job)?;
+    let record = ty.record()?;
+    Some(
+        record
+            .keys
+            .iter()
+            .map(|k| key_item(k.name, k.ty, k.doc))
+            .collect(),
+    )
+}
+
+fn key_item(name: &str, ty: plumb_semantics::types::TyName, doc: &str) -> lsp::CompletionItem {
+    lsp::CompletionItem {
+        label: name.to_string(),
+        kind: Some(lsp::CompletionItemKind::FIELD),
+        detail: Some(ty.ty().to_string()),
+        documentation: Some(lsp::Documentation::MarkupContent(lsp::MarkupContent {
+            kind: lsp::MarkupKind::Markdown,
+            value: doc.to_string(),
+        })),
+        ..Default::default()
+    }
+}
+
+/// Inside the string of `KEY = "|`, the strings `KEY` allows (`if_previous`,
+/// `artifacts.when`, …); nothing elsewhere in a string or comment.
+fn choice_completion(context: &BraceContext, line: &str) -> Vec<lsp::CompletionItem> {
+    let Some(quote) = line.rfind('"') else {
+        return Vec::new();
+    };
+    let Some(key_part) = line[..quote].trim_end().strip_suffix('=') else {
+        return Vec::new();
+    };
+    let key = key_part
+        .trim_end()
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or_default();
+    let (mut path, job) = match context.record_path() {
+        Some(found) => found,
+        None if context.in_job_body() => (Vec::new(), true),
+        None => return Vec::new(),
+    };
+    path.push(key.to_string());
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    let Some(choices) =
+        plumb_semantics::fields::key_at_path(&path, job).and_then(|(ty, _)| ty.choices())
+    else {
+        return Vec::new();
+    };
+    choices
+        .iter()
+        .map(|c| lsp::CompletionItem {
+            label: c.to_string(),
+            kind: Some(lsp::CompletionItemKind::ENUM_MEMBER),
+            detail: Some(format!("`{key}`")),
+            ..Default::default()
         })
         .collect()
 }
@@ -773,6 +899,8 @@ fn inside_needs(before: &str) -> bool {
 struct BraceContext {
     /// The keyword that opened each enclosing `{` (`None` for a record), innermost last.
     stack: Vec<Option<plumb_syntax::token::Token>>,
+    /// For each enclosing `{`: the key whose value it is (`artifacts = {`), if any.
+    keys: Vec<Option<String>>,
     /// Where the enclosing pipeline starts (its `pipeline` keyword).
     pipeline_start: Option<usize>,
 }
@@ -781,37 +909,72 @@ impl BraceContext {
     fn at(source: &str, offset: usize) -> Self {
         use plumb_syntax::token::Token;
         let lexed = plumb_syntax::lexer::lex(source);
-        let mut stack: Vec<(Option<Token>, usize)> = Vec::new();
+        let mut stack: Vec<(Option<Token>, usize, Option<String>)> = Vec::new();
         let mut pending: Option<(Token, usize)> = None;
+        let (mut last_name, mut pending_key) = (None::<String>, None::<String>);
         for (tok, r) in &lexed.tokens {
             if r.start as usize >= offset {
                 break;
             }
             match tok {
+                Token::Eq => {
+                    pending = None;
+                    pending_key = last_name.take();
+                }
                 Token::Job | Token::Template | Token::Stage | Token::Pipeline => {
+                    last_name = tok.keyword_text().map(str::to_string);
                     pending = Some((tok.clone(), r.start as usize))
                 }
-                Token::Eq => pending = None,
+                Token::Ident(name) => last_name = Some(name.clone()),
                 Token::LBrace => {
                     let (kind, at) = pending
                         .take()
                         .map_or((None, r.start as usize), |(t, at)| (Some(t), at));
-                    stack.push((kind, at));
+                    let key = if kind.is_none() {
+                        pending_key.take()
+                    } else {
+                        None
+                    };
+                    stack.push((kind, at, key));
                 }
                 Token::RBrace => {
                     stack.pop();
                 }
-                _ => {}
+                _ => last_name = tok.keyword_text().map(str::to_string),
             }
         }
         let pipeline_start = stack
             .iter()
-            .find(|(k, _)| *k == Some(Token::Pipeline))
-            .map(|(_, at)| *at);
+            .find(|(k, _, _)| *k == Some(Token::Pipeline))
+            .map(|(_, at, _)| *at);
         BraceContext {
-            stack: stack.into_iter().map(|(k, _)| k).collect(),
+            keys: stack.iter().map(|(_, _, key)| key.clone()).collect(),
+            stack: stack.into_iter().map(|(k, _, _)| k).collect(),
             pipeline_start,
         }
+    }
+
+    /// The keys of the records around the position, outermost first, and whether they
+    /// start in a job or template body (else in a pipeline): `(["artifacts",
+    /// "reports"], true)`. `None` outside a body, or in a record that is no key's value.
+    fn record_path(&self) -> Option<(Vec<String>, bool)> {
+        use plumb_syntax::token::Token;
+        let mut path = Vec::new();
+        for (kind, key) in self.stack.iter().zip(&self.keys).rev() {
+            match kind {
+                None => path.push(key.clone()?),
+                Some(Token::Job | Token::Template) => {
+                    path.reverse();
+                    return Some((path, true));
+                }
+                Some(Token::Pipeline) => {
+                    path.reverse();
+                    return Some((path, false));
+                }
+                Some(_) => return None,
+            }
+        }
+        None
     }
 
     fn in_job_body(&self) -> bool {

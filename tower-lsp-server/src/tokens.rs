@@ -53,12 +53,20 @@ const BUILTINS: &[&str] = &[
     "ci_variable",
     "vault",
     "k8s_secret",
+    "id_token",
     "changes",
+    "exists",
+    "var",
     "branch",
     "tag",
     "merge_request",
     "manual",
+    "source",
+    "runner_default",
 ];
+
+/// The constructors of `trigger` and `include` entries: builtins only when called.
+const CONSTRUCTORS: &[&str] = &["project", "child", "component", "remote", "local"];
 
 pub fn semantic_tokens(snap: &Snapshot, id: FileId) -> Vec<lsp::SemanticToken> {
     let Some(file) = snap.source(id) else {
@@ -82,7 +90,13 @@ pub fn semantic_tokens(snap: &Snapshot, id: FileId) -> Vec<lsp::SemanticToken> {
             | Token::After
             | Token::From
             | Token::True
-            | Token::False => Kind::Keyword,
+            | Token::False
+                if !matches!(tokens.get(i + 1), Some((Token::Eq, _))) =>
+            {
+                Kind::Keyword
+            }
+            // a keyword followed by `=` is a record key: `{ stage = "test" }`
+            t if t.keyword_text().is_some() => Kind::Property,
             Token::Int(_) | Token::Duration(_) | Token::Size(_) => Kind::Number,
             Token::Str(s) => {
                 // the literal's text parts as strings; interpolations' names resolved
@@ -128,7 +142,10 @@ pub fn semantic_tokens(snap: &Snapshot, id: FileId) -> Vec<lsp::SemanticToken> {
                     Kind::Type
                 } else if next_is_eq {
                     Kind::Property
-                } else if BUILTINS.contains(&name.as_str()) {
+                } else if BUILTINS.contains(&name.as_str())
+                    || (CONSTRUCTORS.contains(&name.as_str())
+                        && matches!(tokens.get(i + 1), Some((Token::LParen, _))))
+                {
                     Kind::Function
                 } else {
                     continue;

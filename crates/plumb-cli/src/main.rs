@@ -130,10 +130,14 @@ enum Command {
     /// fixes and semantic highlighting. It loads every *.plumb file under the editor's
     /// workspace folders and their plumb.toml.
     Lsp,
-    /// Print the documentation of a rule, with a failing and a fixed example.
+    /// Print the documentation of a rule, with a failing and a fixed example; or, as
+    /// `plumb explain field NAME`, of a job or pipeline field: its type, what GitLab
+    /// and Kubernetes make of it, an example and its record keys.
     Explain {
-        /// A code such as PL3001, or a rule name such as image-without-tag.
+        /// A code such as PL3001, a rule name such as image-without-tag, or `field`.
         code: String,
+        /// With `field`: the field's name, such as `artifacts`.
+        field: Option<String>,
     },
     /// List every rule: code, default severity, name and summary.
     Rules,
@@ -254,7 +258,17 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             plumb_lsp::run_stdio();
             Ok(ExitCode::SUCCESS)
         }
-        Command::Explain { code } => explain(&code),
+        Command::Explain { code, field } => match (code.as_str(), field) {
+            ("field", Some(name)) => explain_field(&name),
+            ("field", None) => Err(CliError::Usage(
+                "name the field: `plumb explain field artifacts`".to_string(),
+            )),
+            (_, Some(_)) => Err(CliError::Usage(
+                "`plumb explain CODE` takes one code; for a field, `plumb explain field NAME`"
+                    .to_string(),
+            )),
+            (_, None) => explain(&code),
+        },
         Command::Rules => rules(),
     }
 }
@@ -482,6 +496,34 @@ fn explain(code: &str) -> Result<ExitCode, CliError> {
         indent(meta.bad),
         indent(meta.good)
     );
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain_field(name: &str) -> Result<ExitCode, CliError> {
+    use plumb_semantics::fields::{field_reference, job_field, pipeline_field, JOB_FIELDS};
+    let mut text = String::new();
+    if let Some(spec) = job_field(name) {
+        text.push_str("Job field\n\n");
+        text.push_str(&field_reference(spec));
+    }
+    if let Some(spec) = pipeline_field(name) {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str("Pipeline field\n\n");
+        text.push_str(&field_reference(spec));
+    }
+    if text.is_empty() {
+        let names = JOB_FIELDS.iter().map(|f| f.name);
+        let hint = match plumb_diagnostics::closest(name, names) {
+            Some(s) => format!("; did you mean `{s}`?"),
+            None => String::new(),
+        };
+        return Err(CliError::Usage(format!(
+            "no job or pipeline field `{name}`{hint} (docs/fields.md lists them all)"
+        )));
+    }
     print!("{text}");
     Ok(ExitCode::SUCCESS)
 }

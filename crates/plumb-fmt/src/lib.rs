@@ -356,7 +356,9 @@ impl<'a> Printer<'a> {
                         self.expr(d, 0);
                     }
                 }
-                self.out.push_str(") ");
+                self.out.push(')');
+                self.bases(&t.bases);
+                self.out.push(' ');
                 self.body(&t.body.fields, t.body.range, true);
             }
             Item::Pipeline(p) => self.pipeline(p),
@@ -486,18 +488,24 @@ impl<'a> Printer<'a> {
 
     fn job(&mut self, j: &Job) {
         self.out.push_str(&format!("job {}", j.name.text));
-        if let Some(inst) = &j.from {
-            match &inst.qualifier {
-                Some(q) => self
-                    .out
-                    .push_str(&format!(" from {}.{}(", q.text, inst.template.text)),
-                None => self.out.push_str(&format!(" from {}(", inst.template.text)),
+        self.bases(&j.bases);
+        self.out.push(' ');
+        self.body(&j.body.fields, j.body.range, true);
+    }
+
+    /// ` from a(…), x.b(…)`, or nothing.
+    fn bases(&mut self, bases: &[Instantiation]) {
+        for (i, inst) in bases.iter().enumerate() {
+            self.out.push_str(if i == 0 { " from " } else { ", " });
+            if let Some(q) = &inst.qualifier {
+                self.out.push_str(&q.text);
+                self.out.push('.');
             }
+            self.out.push_str(&inst.template.text);
+            self.out.push('(');
             self.args(&inst.args);
             self.out.push(')');
         }
-        self.out.push(' ');
-        self.body(&j.body.fields, j.body.range, true);
     }
 
     fn args(&mut self, args: &[Arg]) {

@@ -141,6 +141,10 @@ impl<'a> Evaluator<'a> {
             }
         }
         names.extend(CONDITION_NAMES.iter().map(|s| s.to_string()));
+        // scopes are hash maps: sort, so that a tie in "did you mean" is decided the
+        // same way on every run
+        names.sort();
+        names.dedup();
         names
     }
 

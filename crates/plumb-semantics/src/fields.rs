@@ -1,4 +1,6 @@
-//! The fields of jobs, pipelines and stages (§6), with their types and docs.
+//! The fields of jobs and pipelines (§6), with their types, docs, and what each target
+//! makes of them: the one table the checker, the editor, `plumb explain field` and
+//! `docs/fields.md` read.
 
 use crate::types::TyName;
 
@@ -7,207 +9,296 @@ pub struct FieldSpec {
     pub ty: TyName,
     pub required: bool,
     pub doc: &'static str,
-}
-
-const fn field(name: &'static str, ty: TyName, required: bool, doc: &'static str) -> FieldSpec {
-    FieldSpec {
-        name,
-        ty,
-        required,
-        doc,
-    }
+    /// What the field becomes in a `.gitlab-ci.yml`.
+    pub gitlab: &'static str,
+    /// What the field becomes in a Kubernetes Job.
+    pub k8s: &'static str,
+    pub example: &'static str,
 }
 
 pub const JOB_FIELDS: &[FieldSpec] = &[
-    field(
-        "image",
-        TyName::Image,
-        true,
-        "The container image the job runs in. Pin it by digest: `name:tag@sha256:…`; `runner_default` leaves it to the runner.",
-    ),
-    field(
-        "entrypoint",
-        TyName::ListString,
-        false,
-        "Overrides the image's entrypoint, e.g. `[\"\"]` (GitLab `image: entrypoint:`).",
-    ),
-    field(
-        "run",
-        TyName::Script,
-        true,
-        "The script: a string with one command per line, or a list of commands. Runs with `sh -e`.",
-    ),
-    field(
-        "after_run",
-        TyName::Script,
-        false,
-        "Commands run after `run`, whether it passed or failed (GitLab `after_script:`). The job's status stays `run`'s.",
-    ),
-    field(
-        "needs",
-        TyName::ListJob,
-        false,
-        "Jobs of the same pipeline that must finish first.",
-    ),
-    field(
-        "dependencies",
-        TyName::ListJob,
-        false,
-        "The jobs whose artifacts this job downloads (GitLab `dependencies:`); `[]` downloads none.",
-    ),
-    field(
-        "env",
-        TyName::Env,
-        false,
-        "Environment variables; a value is a string or a secret.",
-    ),
-    field(
-        "when",
-        TyName::Condition,
-        false,
-        "When the job runs, e.g. `branch == \"main\"`, `tag`, `merge_request`, `manual`.",
-    ),
-    field(
-        "if_previous",
-        TyName::IfPrevious,
-        false,
-        "Run when the earlier stages `\"success\"`-ed (default), had a `\"failure\"`, or `\"always\"` (GitLab `when: on_success / on_failure / always`).",
-    ),
-    field(
-        "delay",
-        TyName::Duration,
-        false,
-        "Start the job this long after it could start (GitLab `when: delayed`, `start_in:`).",
-    ),
-    field(
-        "timeout",
-        TyName::Duration,
-        false,
-        "How long the job may run, e.g. `15m`.",
-    ),
-    field(
-        "retry",
-        TyName::Retry,
-        false,
-        "How often a failed job is retried: 0, 1 or 2, or `{ max = 2, when = [\"runner_system_failure\"] }`.",
-    ),
-    field(
-        "allow_failure",
-        TyName::AllowFailure,
-        false,
-        "Whether the pipeline goes on when this job fails: `true`, or `{ exit_codes = [137] }`.",
-    ),
-    field(
-        "interruptible",
-        TyName::Bool,
-        false,
-        "Whether a newer pipeline may cancel this job (GitLab only).",
-    ),
-    field(
-        "resource_group",
-        TyName::String,
-        false,
-        "Jobs of one resource group never run at the same time (GitLab only).",
-    ),
-    field(
-        "coverage",
-        TyName::String,
-        false,
-        "A regular expression that finds the coverage in the job's log (GitLab `coverage: /…/`).",
-    ),
-    field(
-        "artifacts",
-        TyName::Artifacts,
-        false,
-        "Paths kept after the job, or `{ paths, exclude, name, when, expire_in, expose_as, untracked, reports }` (GitLab only).",
-    ),
-    field(
-        "cache",
-        TyName::Cache,
-        false,
-        "`{ key = \"…\", paths = [\"…\"], policy = \"pull\" }`: a cache kept between pipelines (GitLab only).",
-    ),
-    field(
-        "matrix",
-        TyName::Matrix,
-        false,
-        "`{ VAR = [\"a\", \"b\"] }`: one job per combination of values.",
-    ),
-    field(
-        "resources",
-        TyName::Resources,
-        false,
-        "`{ cpu = \"500m\", memory = 256Mi }`: requests and limits (Kubernetes only).",
-    ),
-    field(
-        "environment",
-        TyName::Environment,
-        false,
-        "The deployment environment: a name, or `{ name, url, action, on_stop, auto_stop_in, tier }`.",
-    ),
-    field(
-        "services",
-        TyName::Services,
-        false,
-        "Service containers started beside the job: images, or `{ image, alias, command, entrypoint, env }`.",
-    ),
-    field(
-        "tags",
-        TyName::ListString,
-        false,
-        "Runner tags that select where the job runs (GitLab only).",
-    ),
-    field(
-        "trigger",
-        TyName::Trigger,
-        false,
-        "Starts another pipeline: `project(\"group/name\", branch = \"main\")` or `child(\"ci/child.yml\")`, with `depend = true` to wait for it. Such a job has no `image` or `run`.",
-    ),
-    field(
-        "gitlab",
-        TyName::GitlabKeys,
-        false,
-        "GitLab job keys Plumb does not model, written into the job as they are.",
-    ),
-    field(
-        "k8s",
-        TyName::K8s,
-        false,
-        "`{ service_account, node_selector, tolerations, labels, annotations }` for the Kubernetes Job (Kubernetes only).",
-    ),
+    FieldSpec {
+        name: "image",
+        ty: TyName::Image,
+        required: true,
+        doc: "The container image the job runs in. Pin it by digest: `name:tag@sha256:…`; `runner_default` leaves it to the runner.",
+        gitlab: "`image:`; `runner_default`: no `image:` key",
+        k8s: "`containers[0].image`; `runner_default`: `targets.k8s.default_image`, else PL5004",
+        example: "image = \"alpine:3.20@sha256:…\"",
+    },
+    FieldSpec {
+        name: "entrypoint",
+        ty: TyName::ListString,
+        required: false,
+        doc: "Overrides the image's entrypoint, e.g. `[\"\"]`.",
+        gitlab: "`image: { name, entrypoint }`",
+        k8s: "not carried (PL5001)",
+        example: "entrypoint = [\"\"]",
+    },
+    FieldSpec {
+        name: "run",
+        ty: TyName::Script,
+        required: true,
+        doc: "The script: a string with one command per line, or a list of commands. Runs with `sh -e`.",
+        gitlab: "`script:`",
+        k8s: "`command: [\"/bin/sh\", \"-ec\", script]`",
+        example: "run = [\"make test\"]",
+    },
+    FieldSpec {
+        name: "after_run",
+        ty: TyName::Script,
+        required: false,
+        doc: "Commands run after `run`, whether it passed or failed; they stop at their first failure, and the job's status stays `run`'s.",
+        gitlab: "`after_script:`",
+        k8s: "run in the same shell by an exit trap",
+        example: "after_run = [\"make clean\"]",
+    },
+    FieldSpec {
+        name: "needs",
+        ty: TyName::ListJob,
+        required: false,
+        doc: "Jobs of the same pipeline that must finish first.",
+        gitlab: "`needs:`",
+        k8s: "ordering (sync waves, `plumb.dev/needs`)",
+        example: "needs = [build]",
+    },
+    FieldSpec {
+        name: "dependencies",
+        ty: TyName::ListJob,
+        required: false,
+        doc: "The jobs whose artifacts this job downloads; `[]` downloads none.",
+        gitlab: "`dependencies:`",
+        k8s: "not carried (PL5001)",
+        example: "dependencies = [build]",
+    },
+    FieldSpec {
+        name: "env",
+        ty: TyName::Env,
+        required: false,
+        doc: "Environment variables; a value is a string or a secret.",
+        gitlab: "`variables:`, `secrets:` (vault), `id_tokens:` (id_token)",
+        k8s: "`env:` (secrets via `secretKeyRef`, id tokens as projected token files)",
+        example: "env = { GOFLAGS = \"-mod=readonly\", TOKEN = deploy_token }",
+    },
+    FieldSpec {
+        name: "when",
+        ty: TyName::Condition,
+        required: false,
+        doc: "When the job runs, e.g. `branch == \"main\"`, `tag`, `merge_request`, `manual`.",
+        gitlab: "`rules:`",
+        k8s: "decided at compile time for the event",
+        example: "when = branch == \"main\"",
+    },
+    FieldSpec {
+        name: "if_previous",
+        ty: TyName::IfPrevious,
+        required: false,
+        doc: "Whether the job runs after earlier stages succeeded (`\"success\"`, the default), after a failure (`\"failure\"`), or `\"always\"`.",
+        gitlab: "`when: on_success / on_failure / always` (in each rule when the job has `rules:`)",
+        k8s: "`\"success\"`; others are not carried (PL5001)",
+        example: "if_previous = \"failure\"",
+    },
+    FieldSpec {
+        name: "delay",
+        ty: TyName::Duration,
+        required: false,
+        doc: "Start the job this long after it could start.",
+        gitlab: "`when: delayed`, `start_in:`",
+        k8s: "not carried (PL5001)",
+        example: "delay = 30m",
+    },
+    FieldSpec {
+        name: "timeout",
+        ty: TyName::Duration,
+        required: false,
+        doc: "How long the job may run, e.g. `15m`.",
+        gitlab: "`timeout:`",
+        k8s: "`activeDeadlineSeconds`",
+        example: "timeout = 15m",
+    },
+    FieldSpec {
+        name: "retry",
+        ty: TyName::Retry,
+        required: false,
+        doc: "How often a failed job is retried: 0, 1 or 2, or `{ max, when }` with the failures to retry.",
+        gitlab: "`retry:`",
+        k8s: "`backoffLimit` = max",
+        example: "retry = { max = 2, when = [\"runner_system_failure\"] }",
+    },
+    FieldSpec {
+        name: "allow_failure",
+        ty: TyName::AllowFailure,
+        required: false,
+        doc: "Whether the pipeline goes on when this job fails: `true`, or `{ exit_codes = [...] }`.",
+        gitlab: "`allow_failure:`",
+        k8s: "annotation `plumb.dev/allow-failure` (or `…-exit-codes`)",
+        example: "allow_failure = { exit_codes = [137] }",
+    },
+    FieldSpec {
+        name: "interruptible",
+        ty: TyName::Bool,
+        required: false,
+        doc: "Whether a newer pipeline may cancel this job.",
+        gitlab: "`interruptible:`",
+        k8s: "not carried (PL5001)",
+        example: "interruptible = true",
+    },
+    FieldSpec {
+        name: "resource_group",
+        ty: TyName::String,
+        required: false,
+        doc: "Jobs of one resource group never run at the same time.",
+        gitlab: "`resource_group:`",
+        k8s: "not carried (PL5001)",
+        example: "resource_group = \"production\"",
+    },
+    FieldSpec {
+        name: "coverage",
+        ty: TyName::String,
+        required: false,
+        doc: "A regular expression that finds the coverage in the job's log.",
+        gitlab: "`coverage: /…/`",
+        k8s: "not carried (PL5001)",
+        example: "coverage = \"/total: (\\\\d+\\\\.\\\\d+)%/\"",
+    },
+    FieldSpec {
+        name: "artifacts",
+        ty: TyName::Artifacts,
+        required: false,
+        doc: "Paths kept after the job, or `{ paths, exclude, name, when, expire_in, expose_as, untracked, reports }`.",
+        gitlab: "`artifacts:` (`reports.coverage` as `coverage_report`)",
+        k8s: "not carried (PL5001)",
+        example: "artifacts = { paths = [\"build/\"], expire_in = 7d, reports = { junit = [\"report.xml\"] } }",
+    },
+    FieldSpec {
+        name: "cache",
+        ty: TyName::Cache,
+        required: false,
+        doc: "A cache kept between pipelines: `{ key, paths, policy }`.",
+        gitlab: "`cache:`",
+        k8s: "not carried (PL5001)",
+        example: "cache = { key = \"go\", paths = [\".cache/go\"], policy = \"pull\" }",
+    },
+    FieldSpec {
+        name: "matrix",
+        ty: TyName::Matrix,
+        required: false,
+        doc: "One job per combination of values.",
+        gitlab: "`parallel: matrix:`",
+        k8s: "one Job per combination",
+        example: "matrix = { GO = [\"1.22\", \"1.23\"] }",
+    },
+    FieldSpec {
+        name: "resources",
+        ty: TyName::Resources,
+        required: false,
+        doc: "Requests and limits: `{ cpu, memory }`.",
+        gitlab: "not carried (PL5001)",
+        k8s: "`resources.requests` and `limits`",
+        example: "resources = { cpu = \"500m\", memory = 256Mi }",
+    },
+    FieldSpec {
+        name: "environment",
+        ty: TyName::Environment,
+        required: false,
+        doc: "The deployment environment: a name, or `{ name, url, action, on_stop, auto_stop_in, tier }`.",
+        gitlab: "`environment:` (`tier` as `deployment_tier`)",
+        k8s: "label `plumb.dev/environment`, annotation `plumb.dev/environment-url`",
+        example: "environment = { name = \"production\", url = \"https://example.com\" }",
+    },
+    FieldSpec {
+        name: "services",
+        ty: TyName::Services,
+        required: false,
+        doc: "Service containers started beside the job: images, or `{ image, alias, command, entrypoint, env }`.",
+        gitlab: "`services:`",
+        k8s: "native sidecars: `initContainers` with `restartPolicy: Always`",
+        example: "services = [\"postgres:16.2@sha256:…\"]",
+    },
+    FieldSpec {
+        name: "tags",
+        ty: TyName::ListString,
+        required: false,
+        doc: "Runner tags that select where the job runs.",
+        gitlab: "`tags:`",
+        k8s: "not carried (PL5001)",
+        example: "tags = [\"docker\"]",
+    },
+    FieldSpec {
+        name: "trigger",
+        ty: TyName::Trigger,
+        required: false,
+        doc: "Starts another pipeline: `project(PATH, branch = …)` or `child(FILE)`, with `depend = true` to wait for it. Such a job has no `image` or `run`.",
+        gitlab: "`trigger:` (`depend` as `strategy: depend`)",
+        k8s: "not carried (PL5001); the job is left out",
+        example: "trigger = project(\"group/deploy\", branch = \"main\", depend = true)",
+    },
+    FieldSpec {
+        name: "gitlab",
+        ty: TyName::GitlabKeys,
+        required: false,
+        doc: "GitLab job keys Plumb does not model, written into the job as they are (checked against GitLab's schema).",
+        gitlab: "merged into the job",
+        k8s: "not carried (PL5001)",
+        example: "gitlab = { release = { tag_name = \"$CI_COMMIT_TAG\", description = \"…\" } }",
+    },
+    FieldSpec {
+        name: "k8s",
+        ty: TyName::K8s,
+        required: false,
+        doc: "The Kubernetes Job's pod: `{ service_account, node_selector, tolerations, labels, annotations }`.",
+        gitlab: "not carried (PL5001)",
+        k8s: "merged into the Job and its pod",
+        example: "k8s = { service_account = \"deployer\" }",
+    },
 ];
 
 pub const PIPELINE_FIELDS: &[FieldSpec] = &[
-    field(
-        "on",
-        TyName::Condition,
-        false,
-        "When the pipeline runs at all; default: always.",
-    ),
-    field(
-        "env",
-        TyName::Env,
-        false,
-        "Environment variables for every job of the pipeline.",
-    ),
-    field(
-        "default",
-        TyName::JobFields,
-        false,
-        "Job fields every job of the pipeline inherits.",
-    ),
-    field(
-        "include",
-        TyName::Includes,
-        false,
-        "External GitLab configuration: `component(…)`, `template(…)`, `project(…)`, `remote(…)`, `local(…)` (GitLab only).",
-    ),
-    field(
-        "gitlab",
-        TyName::GitlabKeys,
-        false,
-        "Top-level GitLab keys Plumb does not model (e.g. `workflow = { name = \"…\" }`), written as they are.",
-    ),
+    FieldSpec {
+        name: "on",
+        ty: TyName::Condition,
+        required: false,
+        doc: "When the pipeline runs at all; default: always.",
+        gitlab: "`workflow: rules:`",
+        k8s: "decided at compile time for the event",
+        example: "on = merge_request || branch == \"main\"",
+    },
+    FieldSpec {
+        name: "env",
+        ty: TyName::Env,
+        required: false,
+        doc: "Environment variables for every job of the pipeline.",
+        gitlab: "each job's `variables:`",
+        k8s: "each Job's `env:`",
+        example: "env = { CGO_ENABLED = \"0\" }",
+    },
+    FieldSpec {
+        name: "default",
+        ty: TyName::JobFields,
+        required: false,
+        doc: "Job fields every job of the pipeline inherits (not trigger jobs, as in GitLab).",
+        gitlab: "each job's keys",
+        k8s: "each Job",
+        example: "default = { image = go, timeout = 15m }",
+    },
+    FieldSpec {
+        name: "include",
+        ty: TyName::Includes,
+        required: false,
+        doc: "External GitLab configuration: `component(…)`, `template(…)`, `project(…)`, `remote(…)`, `local(…)`.",
+        gitlab: "`include:` (`remote` with `sha256` as `integrity:`)",
+        k8s: "not carried (PL5001)",
+        example: "include = [component(\"gitlab.example.com/g/p/name@1.4.2\")]",
+    },
+    FieldSpec {
+        name: "gitlab",
+        ty: TyName::GitlabKeys,
+        required: false,
+        doc: "Top-level GitLab keys Plumb does not model: `workflow` (`name`, `auto_cancel`).",
+        gitlab: "merged into the file's top level",
+        k8s: "not carried (PL5001)",
+        example: "gitlab = { workflow = { name = \"web\" } }",
+    },
 ];
 
 pub fn job_field(name: &str) -> Option<&'static FieldSpec> {
@@ -216,4 +307,92 @@ pub fn job_field(name: &str) -> Option<&'static FieldSpec> {
 
 pub fn pipeline_field(name: &str) -> Option<&'static FieldSpec> {
     PIPELINE_FIELDS.iter().find(|f| f.name == name)
+}
+
+/// A field's reference: type, whether it is required, doc, GitLab and Kubernetes
+/// meaning, an example, and the keys of its record form.
+pub fn field_reference(spec: &FieldSpec) -> String {
+    let mut out = format!(
+        "## `{}`: {}{}\n\n{}\n\n- GitLab CI: {}\n- Kubernetes: {}\n\n```plumb\n{}\n```\n",
+        spec.name,
+        spec.ty.ty(),
+        if spec.required { " (required)" } else { "" },
+        spec.doc,
+        spec.gitlab,
+        spec.k8s,
+        spec.example,
+    );
+    if let Some(record) = spec.ty.record() {
+        out.push_str(&record_reference(record, 0));
+    }
+    out
+}
+
+fn record_reference(record: &crate::types::RecordSpec, depth: usize) -> String {
+    let mut out = String::new();
+    if record.keys.is_empty() {
+        return out;
+    }
+    if depth == 0 {
+        out.push('\n');
+    }
+    for key in record.keys {
+        let required = if record.required.contains(&key.name) {
+            " (required)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "{}- `{}`: {}{required}. {}\n",
+            "  ".repeat(depth),
+            key.name,
+            key.ty.ty(),
+            key.doc
+        ));
+        if let Some(inner) = key.ty.record() {
+            out.push_str(&record_reference(inner, depth + 1));
+        }
+    }
+    out
+}
+
+/// `docs/fields.md`: every job and pipeline field. A test keeps the file equal to this.
+pub fn fields_markdown() -> String {
+    let mut out = String::from(
+        "# Job and pipeline fields\n\n\
+         Generated from the field table the checker uses (`crates/plumb-semantics/src/fields.rs`);\n\
+         `plumb explain field NAME` prints one entry. Do not edit by hand.\n\n# Job fields\n\n",
+    );
+    for spec in JOB_FIELDS {
+        out.push_str(&field_reference(spec));
+        out.push('\n');
+    }
+    out.push_str("# Pipeline fields\n\n");
+    for spec in PIPELINE_FIELDS {
+        out.push_str(&field_reference(spec));
+        out.push('\n');
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+/// The type and doc of a field or of a key inside its records: `["artifacts",
+/// "reports", "junit"]`. `job` chooses job fields or pipeline fields for the first
+/// name (a pipeline's `default` holds job fields).
+pub fn key_at_path(path: &[&str], job: bool) -> Option<(TyName, &'static str)> {
+    let (first, rest) = path.split_first()?;
+    let spec = if job {
+        job_field(first)?
+    } else if *first == "default" && !rest.is_empty() {
+        return key_at_path(rest, true);
+    } else {
+        pipeline_field(first)?
+    };
+    let (mut ty, mut doc) = (spec.ty, spec.doc);
+    for key in rest {
+        let k = ty.record()?.key(key)?;
+        (ty, doc) = (k.ty, k.doc);
+    }
+    Some((ty, doc))
 }

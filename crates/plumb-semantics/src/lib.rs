@@ -44,7 +44,7 @@ pub struct FileAnalysis {
 /// Checks the names and types of one file and lowers its pipelines.
 pub fn analyze_file(db: &dyn SourceDb, file: FileId) -> FileAnalysis {
     let mut ev = eval::Evaluator::new(db);
-    let model = lower::Lowering { ev: &mut ev, file }.lower_file();
+    let model = lower::Lowering::new(&mut ev, file).lower_file();
     // diagnostics about other files' definitions are reported when those files are checked
     let mut diagnostics: Vec<Diagnostic> =
         ev.diags.into_iter().filter(|d| d.file() == file).collect();

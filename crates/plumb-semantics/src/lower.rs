@@ -12,6 +12,7 @@ use plumb_diagnostics::{closest, Diagnostic, FileId, FileRange, TextRange};
 use plumb_syntax::ast::{ExprKind, Field, Instantiation, Item, Job, Let, Pipeline, Template};
 use std::collections::{BTreeMap, HashMap};
 
+mod compose;
 mod values;
 
 /// The fields a job with a `trigger` may have: GitLab's trigger ("bridge") jobs take
@@ -31,6 +32,9 @@ pub const TRIGGER_JOB_FIELDS: &[&str] = &[
 pub struct Lowering<'e, 'a> {
     pub ev: &'e mut Evaluator<'a>,
     pub file: FileId,
+    /// The templates being instantiated, innermost last: a template met again is a
+    /// cycle (reported where the templates are checked), not an endless recursion.
+    instantiating: Vec<(FileId, TextRange)>,
 }
 
 /// A field value from one layer, before merging.
@@ -41,6 +45,14 @@ struct LayerField {
 }
 
 impl<'e, 'a> Lowering<'e, 'a> {
+    pub fn new(ev: &'e mut Evaluator<'a>, file: FileId) -> Self {
+        Lowering {
+            ev,
+            file,
+            instantiating: Vec::new(),
+        }
+    }
+
     fn at(&self, range: TextRange) -> FileRange {
         FileRange {
             file: self.file,
@@ -141,6 +153,15 @@ impl<'e, 'a> Lowering<'e, 'a> {
             pipeline_lets: None,
             params: Some(&params),
         };
+        if !self.report_template_cycle(t) {
+            // the bases' arguments against their parameters, with this template's
+            // parameters as abstract values
+            self.instantiating.push((self.file, t.range));
+            for base in &t.bases {
+                self.instantiate(base, ctx);
+            }
+            self.instantiating.pop();
+        }
         let fields = self.eval_job_fields(&t.body.fields, ctx);
         self.check_fields(fields, "template");
     }
@@ -309,61 +330,6 @@ impl<'e, 'a> Lowering<'e, 'a> {
         bound
     }
 
-    /// The fields a `from T(args)` contributes, or `None` when `T` is not a template.
-    fn instantiate(
-        &mut self,
-        inst: &'a Instantiation,
-        ctx: Ctx<'_, 'a>,
-    ) -> Option<Vec<LayerField>> {
-        let name = &inst.template;
-        let resolved = match &inst.qualifier {
-            Some(alias) => self.resolve_qualified(alias, name, ctx)?,
-            None => self.ev.resolve(&name.text, ctx),
-        };
-        let (tfile, t) = match resolved {
-            Some(Resolved::Def(DefRef::Template(f, t))) => (f, t),
-            Some(Resolved::Def(other)) => {
-                self.ev.diags.push(
-                    Diagnostic::error(
-                        codes::TYPE_MISMATCH,
-                        ctx.at(name.range),
-                        format!("`{}` is a {}, not a template", name.text, other.kind()),
-                    )
-                    .with_secondary(other.at(), "defined here"),
-                );
-                return None;
-            }
-            _ => {
-                self.unknown_template(name, ctx);
-                return None;
-            }
-        };
-        let params = self.bind_arguments(inst, t, tfile, ctx);
-        let tctx = Ctx {
-            file: tfile,
-            pipeline_lets: None,
-            params: Some(&params),
-        };
-        // the template's own mistakes were reported where it is defined
-        let before = self.ev.diags.len();
-        let fields = self.eval_job_fields(&t.body.fields, tctx);
-        let fields = self.conform_fields(fields);
-        let body = FileRange {
-            file: tfile,
-            range: t.range,
-        };
-        let mut i = before;
-        while i < self.ev.diags.len() {
-            let at = self.ev.diags[i].primary.at;
-            if at.file == body.file && body.range.contains(at.range.start as usize) {
-                self.ev.diags.remove(i);
-            } else {
-                i += 1;
-            }
-        }
-        Some(fields)
-    }
-
     /// `alias.name` in `from alias.name(…)`: a top-level definition of the file imported
     /// as `alias` (`Some(None)` when it has none), or `None` after reporting an alias
     /// that is not an imported file.
@@ -398,6 +364,8 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 .filter(|(_, d)| matches!(d, DefRef::Template(..)))
                 .map(|(n, _)| n.to_string())
                 .collect();
+            let mut templates = templates;
+            templates.sort();
             let mut d = Diagnostic::error(
                 codes::UNKNOWN_NAME,
                 ctx.at(name.range),
@@ -435,6 +403,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     .map(|(n, _)| n.to_string()),
             );
         }
+        // the scope is a hash map: sort, so messages are the same from run to run
+        templates.sort();
+        templates.dedup();
         if let Some(d) = self.ev.diags.get_mut(before) {
             match closest(&name.text, templates.iter().map(String::as_str)) {
                 Some(s) => {
@@ -913,17 +884,17 @@ impl<'e, 'a> Lowering<'e, 'a> {
             }
         };
         apply(Layer::Default, defaults, &mut fields, &mut env);
-        let mut template = None;
-        if job
-            .from
-            .as_ref()
-            .is_some_and(|i| i.template.text.is_empty())
-        {
-            // `from` without a name: a syntax error already; the job's own fields are
-            // still checked, but not for being complete
-            complete = false;
-        } else if let Some(inst) = &job.from {
-            template = Some((inst.template.text.clone(), ctx.at(inst.template.range)));
+        let template = job
+            .bases
+            .first()
+            .map(|inst| (inst.template.text.clone(), ctx.at(inst.template.range)));
+        for inst in &job.bases {
+            if inst.template.text.is_empty() {
+                // `from` without a name: a syntax error already; the job's own fields
+                // are still checked, but not for being complete
+                complete = false;
+                continue;
+            }
             match self.instantiate(inst, ctx) {
                 Some(tf) => apply(Layer::Template, &tf, &mut fields, &mut env),
                 None => complete = false,

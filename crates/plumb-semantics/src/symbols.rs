@@ -267,10 +267,23 @@ impl<'a> Indexer<'a> {
             }
             locals.names.push(s);
         }
+        self.bases(&t.bases, &locals);
         for f in &t.body.fields {
-            // job names in a template's `needs` belong to the pipelines that use it
-            if f.key.text != "needs" {
-                self.expr(&f.value, &locals);
+            // job names in a template belong to the pipelines that use it
+            self.job_field(f, &[], &locals);
+        }
+    }
+
+    /// `from a(…), x.b(…)`: each template, and the parameters its arguments name.
+    fn bases(&mut self, bases: &[Instantiation], locals: &Locals) {
+        for from in bases {
+            let sym = self.instantiated(from);
+            let template = sym.as_ref().and_then(|s| self.template_def(s));
+            if let Some(sym) = sym {
+                self.reference(from.template.range, sym);
+            }
+            for arg in &from.args {
+                self.arg(arg, template, locals);
             }
         }
     }
@@ -307,16 +320,7 @@ impl<'a> Indexer<'a> {
                 self.expr(&f.value, &locals);
             }
             for job in &stage.jobs {
-                if let Some(from) = &job.from {
-                    let sym = self.instantiated(from);
-                    let template = sym.as_ref().and_then(|s| self.template_def(s));
-                    if let Some(sym) = sym {
-                        self.reference(from.template.range, sym);
-                    }
-                    for arg in &from.args {
-                        self.arg(arg, template, &locals);
-                    }
-                }
+                self.bases(&job.bases, &locals);
                 for f in &job.body.fields {
                     self.job_field(f, &jobs, &locals);
                 }
@@ -333,20 +337,32 @@ impl<'a> Indexer<'a> {
         self.expr(&arg.value, locals);
     }
 
+    /// A job field's names: job names where the field takes them (`needs`,
+    /// `dependencies`, `environment.on_stop`), else values.
     fn job_field(&mut self, f: &Field, jobs: &[Symbol], locals: &Locals) {
-        if f.key.text == "needs" {
-            if let ExprKind::List(items) = &f.value.kind {
-                for item in items {
-                    if let ExprKind::Name(n) = &item.kind {
-                        if let Some(j) = jobs.iter().find(|j| j.name == n.text) {
-                            self.reference(n.range, j.clone());
-                        }
+        let job_name = |this: &mut Self, e: &Expr| {
+            if let ExprKind::Name(n) = &e.kind {
+                if let Some(j) = jobs.iter().find(|j| j.name == n.text) {
+                    this.reference(n.range, j.clone());
+                }
+            }
+        };
+        match (&f.key.text[..], &f.value.kind) {
+            ("needs" | "dependencies", ExprKind::List(items)) => {
+                items.iter().for_each(|i| job_name(self, i));
+            }
+            ("needs" | "dependencies", _) => {}
+            ("environment", ExprKind::Record(fields)) => {
+                for f in fields {
+                    if f.key.text == "on_stop" {
+                        job_name(self, &f.value);
+                    } else {
+                        self.expr(&f.value, locals);
                     }
                 }
             }
-            return;
+            _ => self.expr(&f.value, locals),
         }
-        self.expr(&f.value, locals);
     }
 
     fn expr(&mut self, e: &Expr, locals: &Locals) {

@@ -139,6 +139,21 @@ pub static CACHE: RecordSpec = record(
             TyName::CachePolicy,
             "`\"pull-push\"` (default), `\"pull\"` or `\"push\"`.",
         ),
+        key(
+            "when",
+            TyName::ArtifactsWhen,
+            "Save the cache `\"on_success\"` (default), `\"on_failure\"` or `\"always\"`.",
+        ),
+        key(
+            "untracked",
+            TyName::Bool,
+            "Also cache files Git does not track.",
+        ),
+        key(
+            "fallback_keys",
+            TyName::ListString,
+            "Keys tried when `key` has no cache yet.",
+        ),
     ],
     &[],
 );

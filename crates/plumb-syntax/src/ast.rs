@@ -62,11 +62,13 @@ pub struct SecretDecl {
     pub range: TextRange,
 }
 
-/// `template name(params) { fields }`
+/// `template name(params) [from base, …] { fields }`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Template {
     pub name: Name,
     pub params: Vec<Param>,
+    /// The templates it builds on, applied left to right before its body.
+    pub bases: Vec<Instantiation>,
     pub body: Body,
     pub range: TextRange,
 }
@@ -99,11 +101,12 @@ pub struct Stage {
     pub range: TextRange,
 }
 
-/// `job name [from [alias.]template(args)] { fields }`
+/// `job name [from [alias.]template(args), …] { fields }`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Job {
     pub name: Name,
-    pub from: Option<Instantiation>,
+    /// The templates it instantiates, applied left to right before its body.
+    pub bases: Vec<Instantiation>,
     pub body: Body,
     pub range: TextRange,
 }

@@ -478,3 +478,52 @@ async def test_each_file_follows_the_nearest_plumb_toml(client: LanguageClient, 
     )
     await wait_for(lambda: codes(client, outer.as_uri()) == ["PL3001"])
     await wait_for(lambda: inner.as_uri() in client.diagnostics and codes(client, inner.as_uri()) == [])
+
+
+async def test_record_keys_and_allowed_strings_complete_and_hover(client: LanguageClient, workspace: pathlib.Path):
+    text = (
+        "pipeline p {\n"
+        "  default = { }\n"
+        "  stage s {\n"
+        "    job a {\n"
+        "      artifacts = { paths = [\"x\"], reports = {  } }\n"
+        "      if_previous = \"\"\n"
+        "      environment = { name = \"prod\", tier = \"\" }\n"
+        "      cache = {\n"
+        "        \n"
+        "      }\n"
+        "    }\n"
+        "    job stop_a { environment = { name = \"prod\", action = \"stop\" } }\n"
+        "    job b { environment = { name = \"prod\", on_stop = stop_a } }\n"
+        "  }\n"
+        "}\n"
+    )
+    path = workspace / "records.plumb"
+    path.write_text(text)
+    uri = open_file(client, path)
+    items = await completions(client, uri, text, "reports = {  }", len("reports = { "))
+    assert {"junit", "dotenv", "coverage"} <= set(items) and "paths" not in items
+    items = await completions(client, uri, text, 'paths = ["x"], ', len('paths = ["x"], '))
+    assert {"paths", "expire_in", "reports", "when"} <= set(items)
+    items = await completions(client, uri, text, "        \n      }", 8)
+    assert {"key", "paths", "policy"} <= set(items)
+    items = await completions(client, uri, text, "default = { }", len("default = { "))
+    assert {"image", "run", "after_run", "interruptible"} <= set(items)
+    items = await completions(client, uri, text, 'if_previous = ""', len('if_previous = "'))
+    assert set(items) == {"success", "failure", "always"}
+    items = await completions(client, uri, text, 'tier = ""', len('tier = "'))
+    assert {"production", "staging", "development"} <= set(items)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "reports", 0, 2))
+    )
+    assert "Reports" in hover.contents.value and "report" in hover.contents.value
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "if_previous", 0, 2))
+    )
+    assert "on_failure" in hover.contents.value and "GitLab CI" in hover.contents.value
+    # `on_stop` names a job: definition goes there
+    locations = await client.text_document_definition_async(
+        types.DefinitionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "on_stop = stop_a", 0, len("on_stop = ") + 1))
+    )
+    location = locations[0] if isinstance(locations, list) else locations
+    assert location.range.start.line == 11, location

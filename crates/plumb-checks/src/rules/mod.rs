@@ -119,6 +119,11 @@ pub fn string_literals(file: &SourceFile) -> Vec<Literal> {
                         expr_literals(d, &mut out);
                     }
                 }
+                for inst in &t.bases {
+                    inst.args
+                        .iter()
+                        .for_each(|a| expr_literals(&a.value, &mut out));
+                }
                 fields_literals(&t.body.fields, &mut out);
             }
             Item::Pipeline(p) => {
@@ -129,7 +134,7 @@ pub fn string_literals(file: &SourceFile) -> Vec<Literal> {
                 for s in &p.stages {
                     fields_literals(&s.fields, &mut out);
                     for j in &s.jobs {
-                        if let Some(inst) = &j.from {
+                        for inst in &j.bases {
                             inst.args
                                 .iter()
                                 .for_each(|a| expr_literals(&a.value, &mut out));

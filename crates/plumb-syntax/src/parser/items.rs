@@ -199,10 +199,12 @@ impl Parser<'_> {
         } else {
             ok = false;
         }
+        let bases = self.bases(&mut ok);
         let body = self.body(ok);
         Some(Item::Template(Template {
             name,
             params,
+            bases,
             body,
             range: self.since(start),
         }))
@@ -379,7 +381,7 @@ impl Parser<'_> {
         }
     }
 
-    /// `job NAME [from [alias.]TEMPLATE(args)] { … }`; a job without a name is skipped
+    /// `job NAME [from [alias.]TEMPLATE(args), …] { … }`; a job without a name is skipped
     /// (nothing can refer to it), with one error.
     fn job(&mut self, keyword: bool) -> Option<Job> {
         let start = self.start();
@@ -391,20 +393,30 @@ impl Parser<'_> {
         if self.at(&Token::RBrace) && self.peek_nth(1) == Some(&Token::From) {
             header_ok &= !self.expected("`from` or `{`");
         }
-        let from = if self.eat(&Token::From) {
-            let (inst, inst_ok) = self.instantiation(header_ok);
-            header_ok &= inst_ok;
-            Some(inst)
-        } else {
-            None
-        };
+        let bases = self.bases(&mut header_ok);
         let body = self.body(header_ok);
         ok.then(|| Job {
             name,
-            from,
+            bases,
             body,
             range: self.since(start),
         })
+    }
+
+    /// `from base, …` (nothing without `from`); `ok` turns false after a broken base.
+    fn bases(&mut self, ok: &mut bool) -> Vec<Instantiation> {
+        let mut bases = Vec::new();
+        if !self.eat(&Token::From) {
+            return bases;
+        }
+        loop {
+            let (inst, inst_ok) = self.instantiation(*ok);
+            *ok &= inst_ok;
+            bases.push(inst);
+            if !inst_ok || !self.eat(&Token::Comma) {
+                return bases;
+            }
+        }
     }
 
     /// After `from`: `[alias.]name(args)`. A missing name is one error and no more for

@@ -1,0 +1,179 @@
+//! Template composition (§6.1): `from a(…), b(…)` on jobs and templates. Bases apply
+//! left to right, then the body; records and maps merge key by key, like GitLab's
+//! `extends`. A template that builds on itself, directly or not, is PL1009.
+
+use super::{LayerField, Lowering};
+use crate::codes;
+use crate::eval::{Ctx, Resolved};
+use crate::scope::DefRef;
+use plumb_diagnostics::{Diagnostic, FileId, FileRange};
+use plumb_syntax::ast::{Instantiation, Template};
+
+/// The templates a base search went through, from the one it started at.
+type Chain<'a> = Vec<(FileId, &'a Template)>;
+
+/// How deep bases may nest: deeper is reported as a cycle would be, never recursed.
+const MAX_BASE_DEPTH: usize = 64;
+
+impl<'a> Lowering<'_, 'a> {
+    /// The fields a `from T(args)` contributes (T's bases, then its body), or `None`
+    /// when `T` is not a template or is being instantiated already (a cycle).
+    pub(super) fn instantiate(
+        &mut self,
+        inst: &'a Instantiation,
+        ctx: Ctx<'_, 'a>,
+    ) -> Option<Vec<LayerField>> {
+        let (tfile, t) = self.resolve_template(inst, ctx)?;
+        if self.instantiating.contains(&(tfile, t.range))
+            || self.instantiating.len() >= MAX_BASE_DEPTH
+        {
+            return None;
+        }
+        let params = self.bind_arguments(inst, t, tfile, ctx);
+        let tctx = Ctx {
+            file: tfile,
+            pipeline_lets: None,
+            params: Some(&params),
+        };
+        // the template's own mistakes were reported where it is defined
+        let before = self.ev.diags.len();
+        self.instantiating.push((tfile, t.range));
+        let mut fields: Vec<LayerField> = Vec::new();
+        for base in &t.bases {
+            if let Some(base_fields) = self.instantiate(base, tctx) {
+                merge_layer(&mut fields, base_fields);
+            }
+        }
+        let own = self.eval_job_fields(&t.body.fields, tctx);
+        let own = self.conform_fields(own);
+        merge_layer(&mut fields, own);
+        self.instantiating.pop();
+        let body = FileRange {
+            file: tfile,
+            range: t.range,
+        };
+        let mut i = before;
+        while i < self.ev.diags.len() {
+            let at = self.ev.diags[i].primary.at;
+            if at.file == body.file && body.range.contains(at.range.start as usize) {
+                self.ev.diags.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        Some(fields)
+    }
+
+    /// The template `from [alias.]T(…)` names, reporting a name that is not one.
+    fn resolve_template(
+        &mut self,
+        inst: &'a Instantiation,
+        ctx: Ctx<'_, 'a>,
+    ) -> Option<(FileId, &'a Template)> {
+        let name = &inst.template;
+        let resolved = match &inst.qualifier {
+            Some(alias) => self.resolve_qualified(alias, name, ctx)?,
+            None => self.ev.resolve(&name.text, ctx),
+        };
+        match resolved {
+            Some(Resolved::Def(DefRef::Template(f, t))) => Some((f, t)),
+            Some(Resolved::Def(other)) => {
+                self.ev.diags.push(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        ctx.at(name.range),
+                        format!("`{}` is a {}, not a template", name.text, other.kind()),
+                    )
+                    .with_secondary(other.at(), "defined here"),
+                );
+                None
+            }
+            _ => {
+                self.unknown_template(name, ctx);
+                None
+            }
+        }
+    }
+
+    /// The template a base names, without reporting anything (for the cycle search).
+    fn base_template(
+        &mut self,
+        inst: &'a Instantiation,
+        file: FileId,
+    ) -> Option<(FileId, &'a Template)> {
+        let before = self.ev.diags.len();
+        let found = self.resolve_template(inst, Ctx::file(file));
+        self.ev.diags.truncate(before);
+        found
+    }
+
+    /// PL1009 when `t` (of this file) builds on itself through its bases; whether so.
+    pub(super) fn report_template_cycle(&mut self, t: &'a Template) -> bool {
+        let start = (self.file, t.range);
+        // depth-first over the bases, with the chain of templates that led here
+        let mut stack: Vec<(FileId, &'a Template, Chain<'a>)> =
+            vec![(self.file, t, vec![(self.file, t)])];
+        let mut seen: Vec<(FileId, plumb_diagnostics::TextRange)> = Vec::new();
+        while let Some((file, current, chain)) = stack.pop() {
+            for base in &current.bases {
+                let Some((bfile, b)) = self.base_template(base, file) else {
+                    continue;
+                };
+                let mut next = chain.clone();
+                next.push((bfile, b));
+                if (bfile, b.range) == start {
+                    // one finding per cycle: at its first template in this file
+                    let first_here = next
+                        .iter()
+                        .filter(|(f, _)| *f == self.file)
+                        .all(|(_, m)| m.range.start >= t.range.start);
+                    if first_here {
+                        let names: Vec<&str> =
+                            next.iter().map(|(_, m)| m.name.text.as_str()).collect();
+                        self.template_cycle(t, &names);
+                    }
+                    return true;
+                }
+                if next.len() > MAX_BASE_DEPTH || seen.contains(&(bfile, b.range)) {
+                    continue;
+                }
+                seen.push((bfile, b.range));
+                stack.push((bfile, b, next));
+            }
+        }
+        false
+    }
+
+    fn template_cycle(&mut self, t: &Template, chain: &[&str]) {
+        let Some(first) = t.bases.first() else { return };
+        let at = self.at(first.template.range);
+        self.ev.diags.push(
+            Diagnostic::error(
+                codes::RECURSIVE_LET,
+                at,
+                format!(
+                    "template `{}` builds on itself: {}",
+                    t.name.text,
+                    chain.join(" → ")
+                ),
+            )
+            .with_label("this base leads back to the template")
+            .with_help("remove one `from` of the cycle"),
+        );
+    }
+}
+
+/// Applies a later layer's fields over an earlier one's (records and maps merge key by
+/// key; a matrix, like any other value, is replaced).
+pub(super) fn merge_layer(acc: &mut Vec<LayerField>, later: Vec<LayerField>) {
+    for f in later {
+        match acc.iter_mut().find(|a| a.key == f.key) {
+            Some(slot) if f.key != "matrix" => {
+                slot.value = super::values::merge_values(&slot.value, &f.value);
+                slot.key_at = f.key_at;
+            }
+            Some(slot) => *slot = f,
+            None => acc.push(f),
+        }
+    }
+}
