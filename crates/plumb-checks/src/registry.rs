@@ -46,6 +46,7 @@ pub static RULES: &[&dyn Rule] = &[
     &pl6001_untrusted_input::Check,
     &pl6002_download_and_execute::Check,
     &pl6003_unpinned_install::Check,
+    &pl6004_unpinned_include::Check,
     &pl6005_privileged_container::Check,
     &pl6006_debug_trace::Check,
     &pl6007_invisible_unicode::Check,

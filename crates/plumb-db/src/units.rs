@@ -138,7 +138,8 @@ fn pipeline_graph(p: &PipelineModel) -> PipelineModel {
         on: p.on.clone(),
         on_at: p.on_at,
         env: Vec::new(),
-        fields: Default::default(),
+        // `include` and `gitlab`, for the pipeline rules (PL6004)
+        fields: p.fields.clone(),
         stages: p.stages.clone(),
         jobs,
     }

@@ -41,6 +41,7 @@ pub mod pl5004_no_default_image;
 pub mod pl6001_untrusted_input;
 pub mod pl6002_download_and_execute;
 pub mod pl6003_unpinned_install;
+pub mod pl6004_unpinned_include;
 pub mod pl6005_privileged_container;
 pub mod pl6006_debug_trace;
 pub mod pl6007_invisible_unicode;

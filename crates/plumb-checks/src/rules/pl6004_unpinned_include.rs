@@ -1,0 +1,170 @@
+//! PL6004 unpinned-include: An included component, project file or remote file that is
+//! not pinned.
+
+#[allow(unused_imports)]
+use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
+use plumb_diagnostics::{Diagnostic, FileRange, Severity};
+use plumb_semantics::MapEntry;
+
+pub static RULE: RuleMeta = RuleMeta {
+    code: "PL6004",
+    name: "unpinned-include",
+    severity: Severity::Error,
+    summary: r####"An included component, project file or remote file that is not pinned."####,
+    explanation: r####"An `include` brings configuration that runs with the pipeline's permissions and secrets. If what it points at can change (`@~latest`, a branch, a partial version `1.2`, a remote file fetched without a checksum), whoever controls it controls the pipeline, and a review of this repository says nothing about what runs. Pin a `component` to an exact version (`@1.4.2`) or a commit SHA, a `project` include to a tag or commit with `ref`, and a `remote` include with `sha256` (GitLab checks it as `integrity:`). Components from sources the team trusts can be listed in `lint.allowed_components` (globs such as `gitlab.com/components/*`)."####,
+    bad: r####"pipeline p {
+  include = [component("gitlab.com/components/sast/sast@~latest")]
+  stage s { job j { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["true"] } }
+}"####,
+    good: r####"pipeline p {
+  include = [component("gitlab.com/components/sast/sast@2.1.0")]
+  stage s { job j { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["true"] } }
+}"####,
+};
+
+pub struct Check;
+
+impl Rule for Check {
+    fn meta(&self) -> &'static RuleMeta {
+        &RULE
+    }
+
+    fn check_pipeline(&self, cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
+        let Some(list) = cx.pipeline.field("include").and_then(|f| f.value.as_list()) else {
+            return;
+        };
+        for entry in list {
+            let Some(entries) = entry.as_map() else {
+                continue;
+            };
+            if let Some(problem) = unpinned(entries, &cx.config.lint.allowed_components) {
+                out.push(problem.diagnostic());
+            }
+        }
+    }
+}
+
+/// What is unpinned about an include, and where.
+struct Problem {
+    at: FileRange,
+    message: String,
+    label: &'static str,
+    help: &'static str,
+}
+
+impl Problem {
+    fn diagnostic(self) -> Diagnostic {
+        Diagnostic::new(RULE.code, RULE.severity, self.at, self.message)
+            .with_label(self.label)
+            .with_help(self.help)
+    }
+}
+
+fn get<'v>(entries: &'v [MapEntry], key: &str) -> Option<&'v MapEntry> {
+    entries.iter().find(|e| e.key == key)
+}
+
+fn unpinned(entries: &[MapEntry], allowed: &[String]) -> Option<Problem> {
+    if let Some(c) = get(entries, "component") {
+        let text = c.value.as_str()?;
+        return component(text, c.value.origin, allowed);
+    }
+    if let Some(p) = get(entries, "project") {
+        let Some(r) = get(entries, "ref") else {
+            return Some(Problem {
+                at: p.value.origin,
+                message: format!("the include of project `{}` has no `ref`: it follows the project's default branch", p.value.as_str()?),
+                label: "no `ref`",
+                help: "pin it to a tag or a commit: `project(\"…\", file = \"…\", ref = \"v1.2.3\")`",
+            });
+        };
+        let reference = r.value.as_str()?;
+        if is_commit(reference) || is_version(reference.trim_start_matches('v')) {
+            return None;
+        }
+        return Some(Problem {
+            at: r.value.origin,
+            message: format!("`ref = \"{reference}\"` looks like a branch: what is included changes with every push to it"),
+            label: "a branch, not a tag or commit",
+            help: "pin it to a tag (`v1.2.3`) or a full commit SHA",
+        });
+    }
+    if let Some(r) = get(entries, "remote") {
+        if let Some(sum) = get(entries, "sha256") {
+            let hex = sum.value.as_str()?;
+            let ok = hex.len() == 64
+                && hex
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+            return (!ok).then(|| Problem {
+                at: sum.value.origin,
+                message: format!(
+                    "`{hex}` is not a SHA-256 checksum: GitLab would refuse the include"
+                ),
+                label: "not 64 lowercase hex digits",
+                help: "write the file's SHA-256 as `sha256sum` prints it",
+            });
+        }
+        if get(entries, "sha256").is_none() {
+            return Some(Problem {
+                at: r.value.origin,
+                message: format!("the remote include `{}` has no checksum: whoever serves it controls the pipeline", r.value.as_str()?),
+                label: "no `sha256`",
+                help: "add its checksum: `remote(\"https://…\", sha256 = \"…\")` (GitLab checks it as `integrity:`)",
+            });
+        }
+    }
+    None
+}
+
+/// `HOST/PATH@VERSION`: an exact version (`1.4.2`) or a full commit SHA.
+fn component(text: &str, at: FileRange, allowed: &[String]) -> Option<Problem> {
+    let (source, version) = text.rsplit_once('@').unwrap_or((text, ""));
+    if allowed.iter().any(|g| crate::supply::glob_match(g, source)) {
+        return None;
+    }
+    if is_commit(version) || is_version(version) {
+        return None;
+    }
+    let why = match version {
+        "" => "has no version".to_string(),
+        "~latest" => "follows `~latest`".to_string(),
+        v if v.chars().all(|c| c.is_ascii_digit() || c == '.') => {
+            format!("names a partial version `{v}`, which moves to every new patch")
+        }
+        v => format!("names `{v}`, a branch or tag that can move"),
+    };
+    Some(Problem {
+        at,
+        message: format!("component `{source}` {why}"),
+        label: "not pinned",
+        help: "pin it to an exact version (`@1.4.2`) or a commit SHA, or list its source in `lint.allowed_components`",
+    })
+}
+
+/// `1.4.2`, `1.4.2-rc.1`: three numeric parts, an optional pre-release.
+fn is_version(v: &str) -> bool {
+    let core = v.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// A full commit SHA (40 hex digits, or 64 for SHA-256 repositories).
+fn is_commit(v: &str) -> bool {
+    matches!(v.len(), 40 | 64) && v.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_and_commits() {
+        assert!(is_version("1.4.2") && is_version("10.0.0-rc.1"));
+        assert!(!is_version("1.4") && !is_version("~latest") && !is_version("main"));
+        assert!(is_commit(&"a".repeat(40)) && !is_commit("abc123"));
+    }
+}
