@@ -218,7 +218,7 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     }
     let artifacts: Vec<String> = cx
         .job
-        .string_list("artifacts")
+        .artifact_paths()
         .iter()
         .map(|s| normalize_path(s))
         .collect();

@@ -32,7 +32,7 @@ pub fn job_images<'a>(cx: &JobCx<'a>) -> Vec<ImageUse<'a>> {
     if let Some(v) = cx.job.image() {
         push(v, "image");
     }
-    for v in cx.job.services() {
+    for v in cx.job.service_images() {
         push(v, "service");
     }
     uses

@@ -559,12 +559,26 @@ pub fn insecure_dind(cx: &JobCx) -> Option<ScriptHit> {
         .images()
         .iter()
         .find(|i| i.role == "service" && i.text.contains("dind"))?;
-    let tls_off = cx.job.env.iter().find(|b| {
-        b.name == "DOCKER_TLS_CERTDIR"
-            && matches!(&b.value.kind, plumb_semantics::ValueKind::Str(v) if v.is_empty())
-    })?;
+    let off = |name: &str, v: &plumb_semantics::Value| {
+        name == "DOCKER_TLS_CERTDIR"
+            && matches!(&v.kind, plumb_semantics::ValueKind::Str(v) if v.is_empty())
+    };
+    // in the job's `env` (services get the job's variables) or the service's own
+    let tls_off = cx
+        .job
+        .env
+        .iter()
+        .find(|b| off(&b.name, &b.value))
+        .map(|b| b.name_at)
+        .or_else(|| {
+            let service_env = cx.job.service_env();
+            service_env
+                .iter()
+                .find(|(_, e)| off(&e.key, &e.value))
+                .map(|(_, e)| e.key_at)
+        })?;
     Some(ScriptHit {
-        at: tls_off.name_at,
+        at: tls_off,
         message: format!("the Docker-in-Docker service `{}` runs with TLS off: its daemon takes commands from anyone on the job's network", service.text),
         label: "`\"\"` turns TLS off".to_string(),
         related: Some((service.literal, "the Docker-in-Docker service".to_string())),

@@ -1186,6 +1186,17 @@ impl<'a> Evaluator<'a> {
             | ValueKind::Duration(_)
             | ValueKind::Size(_)
             | ValueKind::Unknown => v,
+            // a template parameter (or a string whose interpolation failed) of a
+            // plain type
+            ValueKind::Abstract(
+                Ty::String
+                | Ty::Int
+                | Ty::Bool
+                | Ty::Duration
+                | Ty::Size
+                | Ty::List(_)
+                | Ty::Map(_),
+            ) => v,
             ValueKind::List(items) => Value {
                 kind: ValueKind::List(
                     items

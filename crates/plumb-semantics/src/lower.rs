@@ -13,6 +13,8 @@ use plumb_syntax::ast::{ExprKind, Field, Instantiation, Item, Job, Let, Pipeline
 use std::collections::{BTreeMap, HashMap};
 
 mod compose;
+mod fieldchecks;
+mod leaks;
 mod values;
 
 /// The fields a job with a `trigger` may have: GitLab's trigger ("bridge") jobs take
@@ -25,6 +27,7 @@ pub const TRIGGER_JOB_FIELDS: &[&str] = &[
     "if_previous",
     "allow_failure",
     "resource_group",
+    "environment",
     "matrix",
     "gitlab",
 ];
@@ -35,9 +38,16 @@ pub struct Lowering<'e, 'a> {
     /// The templates being instantiated, innermost last: a template met again is a
     /// cycle (reported where the templates are checked), not an endless recursion.
     instantiating: Vec<(FileId, TextRange)>,
+    /// What each template gave for each set of arguments: a base named twice, at any
+    /// depth, is expanded once (`from t(), t()` in each of 40 templates is not 2^40).
+    instances: HashMap<compose::InstanceKey, Vec<LayerField>>,
+    /// Template instantiations so far, and whether a limit stopped one.
+    expansions: usize,
+    expansion_cut: Option<&'static str>,
 }
 
 /// A field value from one layer, before merging.
+#[derive(Clone)]
 struct LayerField {
     key: String,
     key_at: FileRange,
@@ -50,6 +60,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
             ev,
             file,
             instantiating: Vec::new(),
+            instances: HashMap::new(),
+            expansions: 0,
+            expansion_cut: None,
         }
     }
 
@@ -83,6 +96,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
                         for job in &mut pipeline.jobs {
                             job.read_secrets = read_by_name(job, vars);
                         }
+                    }
+                    let vars = vars.clone();
+                    for job in &pipeline.jobs {
+                        self.check_secret_exposure(job, &vars);
                     }
                     model.pipelines.push(pipeline);
                 }
@@ -518,6 +535,16 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 .expect(f.value, &spec.ty.ty(), use_at, &format!("`{}`", spec.name));
             let value = match spec.name {
                 "retry" => self.check_retry(value, use_at),
+                // a list of paths is `{ paths = […] }`, so a later layer's record merges
+                // with it (`artifacts = ["x/"]`, then `artifacts = { expire_in = 1d }`)
+                "artifacts" if matches!(value.kind, ValueKind::List(_)) => Value {
+                    origin: value.origin,
+                    kind: ValueKind::Map(vec![MapEntry {
+                        key: "paths".to_string(),
+                        key_at: f.key_at,
+                        value,
+                    }]),
+                },
                 "gitlab" => {
                     self.check_gitlab_keys(&value, true);
                     value
@@ -687,6 +714,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 }
             }
         }
+        self.check_job_references(&model);
         model
     }
 
@@ -883,11 +911,12 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 );
             }
         };
-        apply(Layer::Default, defaults, &mut fields, &mut env);
         let template = job
             .bases
             .first()
             .map(|inst| (inst.template.text.clone(), ctx.at(inst.template.range)));
+        let mut layers: Vec<(Layer, Vec<LayerField>)> = Vec::new();
+        self.expansions = 0;
         for inst in &job.bases {
             if inst.template.text.is_empty() {
                 // `from` without a name: a syntax error already; the job's own fields
@@ -896,20 +925,35 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 continue;
             }
             match self.instantiate(inst, ctx) {
-                Some(tf) => apply(Layer::Template, &tf, &mut fields, &mut env),
+                Some(tf) => layers.push((Layer::Template, tf)),
                 None => complete = false,
+            }
+            if let Some(why) = self.expansion_cut.take() {
+                self.report_expansion_cut(inst, why, ctx);
+                complete = false;
             }
         }
         let before = self.ev.diags.len();
         let own = self.eval_job_fields(&job.body.fields, ctx);
-        let own = self.conform_fields(own);
-        apply(Layer::Job, &own, &mut fields, &mut env);
+        layers.push((Layer::Job, self.conform_fields(own)));
+        // a pipeline's `default` does not reach trigger jobs, as GitLab's `default:`
+        let trigger = layers
+            .iter()
+            .any(|(_, l)| l.iter().any(|f| f.key == "trigger"));
+        if !trigger {
+            apply(Layer::Default, defaults, &mut fields, &mut env);
+        }
+        for (layer, lf) in &layers {
+            apply(*layer, lf, &mut fields, &mut env);
+        }
         self.complete_secret_fixes(job, before, ctx);
         self.check_matrix_size(&fields);
 
         if complete {
             self.check_required_fields(job, &fields, ctx);
         }
+        self.check_field_combinations(&fields);
+        self.check_k8s_record(&fields);
         for (name, f) in &fields {
             if let Some(spec) = job_field(name) {
                 let at = f.value.origin;
@@ -964,9 +1008,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         ctx: Ctx<'_, 'a>,
     ) {
         if let Some(trigger) = fields.get("trigger") {
-            // a pipeline's `default` does not reach trigger jobs, as in GitLab
-            let own = fields.iter().filter(|(_, f)| f.layer != Layer::Default);
-            for (name, f) in own {
+            for (name, f) in fields {
                 if !TRIGGER_JOB_FIELDS.contains(&name.as_str()) {
                     self.ev.diags.push(
                         Diagnostic::error(

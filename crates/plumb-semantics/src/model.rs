@@ -118,27 +118,83 @@ impl JobModel {
     pub fn image(&self) -> Option<&Value> {
         self.field("image").map(|f| &f.value)
     }
+    /// The `services` as written: images, or `{ image, alias, … }` records.
     pub fn services(&self) -> &[Value] {
         self.field("services")
             .and_then(|f| f.value.as_list())
             .unwrap_or(&[])
     }
-    /// The script's commands, each with the range of the literal it came from.
-    pub fn script(&self) -> Vec<(&str, FileRange)> {
-        match self.field("run").map(|f| &f.value) {
-            Some(Value {
-                kind: ValueKind::Str(s),
-                origin,
-            }) => vec![(s.as_str(), *origin)],
-            Some(Value {
-                kind: ValueKind::List(items),
-                ..
-            }) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(|s| (s, v.origin)))
-                .collect(),
-            _ => Vec::new(),
+    /// Every path GitLab keeps as an artifact: `artifacts` as a list, or its record's
+    /// `paths` and report files (a `dotenv` report even reaches later jobs); `"."`
+    /// when `untracked = true` keeps whatever Git does not track.
+    pub fn artifact_paths(&self) -> Vec<&str> {
+        let Some(f) = self.field("artifacts") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        match &f.value.kind {
+            ValueKind::List(items) => out.extend(items.iter().filter_map(Value::as_str)),
+            ValueKind::Map(entries) => {
+                for e in entries {
+                    match (e.key.as_str(), &e.value.kind) {
+                        ("paths", ValueKind::List(items)) => {
+                            out.extend(items.iter().filter_map(Value::as_str))
+                        }
+                        ("untracked", ValueKind::Bool(true)) => out.push("."),
+                        ("reports", ValueKind::Map(reports)) => {
+                            for r in reports {
+                                collect_paths(&r.value, &mut out);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
         }
+        out
+    }
+    /// The image of every service, whichever form it was written in.
+    pub fn service_images(&self) -> Vec<&Value> {
+        self.services()
+            .iter()
+            .filter_map(|v| match &v.kind {
+                ValueKind::Map(entries) => {
+                    entries.iter().find(|e| e.key == "image").map(|e| &e.value)
+                }
+                _ => Some(v),
+            })
+            .collect()
+    }
+    /// The `env` of every service written as a record, with its image.
+    pub fn service_env(&self) -> Vec<(&Value, &MapEntry)> {
+        let mut out = Vec::new();
+        for service in self.services() {
+            let Some(entries) = service.as_map() else {
+                continue;
+            };
+            let image = entries.iter().find(|e| e.key == "image").map(|e| &e.value);
+            let env = entries
+                .iter()
+                .find(|e| e.key == "env")
+                .and_then(|e| e.value.as_map());
+            if let (Some(image), Some(env)) = (image, env) {
+                out.extend(env.iter().map(|b| (image, b)));
+            }
+        }
+        out
+    }
+    /// `run` alone, each command with the range of its literal (what the targets write
+    /// as the script; `after_run` goes elsewhere).
+    pub fn run_lines(&self) -> Vec<(&str, FileRange)> {
+        script_lines(self.field("run").map(|f| &f.value))
+    }
+    /// The commands the job runs: `run`, then `after_run` (which runs after it, in the
+    /// same job, with the same variables), each with the range of its literal.
+    pub fn script(&self) -> Vec<(&str, FileRange)> {
+        let mut out = script_lines(self.field("run").map(|f| &f.value));
+        out.extend(script_lines(self.field("after_run").map(|f| &f.value)));
+        out
     }
     pub fn string_list(&self, name: &str) -> Vec<&str> {
         self.field(name)
@@ -189,6 +245,36 @@ impl JobModel {
     /// The secrets bound in the job's environment.
     pub fn secret_env(&self) -> impl Iterator<Item = (&EnvBinding, &SecretRef)> {
         self.env.iter().filter_map(|b| b.secret().map(|s| (b, s)))
+    }
+}
+
+/// The strings of a report entry: a list of paths, or `coverage`'s `path`.
+fn collect_paths<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+    match &v.kind {
+        ValueKind::Str(s) => out.push(s),
+        ValueKind::List(items) => items.iter().for_each(|i| collect_paths(i, out)),
+        ValueKind::Map(entries) => entries
+            .iter()
+            .filter(|e| e.key == "path")
+            .for_each(|e| collect_paths(&e.value, out)),
+        _ => {}
+    }
+}
+
+fn script_lines(v: Option<&Value>) -> Vec<(&str, FileRange)> {
+    match v {
+        Some(Value {
+            kind: ValueKind::Str(s),
+            origin,
+        }) => vec![(s.as_str(), *origin)],
+        Some(Value {
+            kind: ValueKind::List(items),
+            ..
+        }) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(|s| (s, v.origin)))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -102,7 +102,9 @@ pub enum TyName {
     Service,
     Trigger,
     K8s,
-    ListRecord,
+    Tolerations,
+    TolerationOperator,
+    TaintEffect,
     GitlabKeys,
     Includes,
     Include,
@@ -380,7 +382,7 @@ pub static K8S: RecordSpec = record(
             TyName::MapString,
             "The pod's node selector.",
         ),
-        key("tolerations", TyName::ListRecord, "The pod's tolerations."),
+        key("tolerations", TyName::Tolerations, "The pod's tolerations."),
         key(
             "labels",
             TyName::MapString,
@@ -394,6 +396,41 @@ pub static K8S: RecordSpec = record(
     ],
     &[],
 );
+
+pub static TOLERATION: RecordSpec = record(
+    "Toleration",
+    &[
+        key(
+            "key",
+            TyName::String,
+            "The taint's key; none with `operator = \"Exists\"` tolerates every taint.",
+        ),
+        key(
+            "operator",
+            TyName::TolerationOperator,
+            "`\"Equal\"` (default) or `\"Exists\"`.",
+        ),
+        key(
+            "value",
+            TyName::String,
+            "The taint's value (with `\"Equal\"`).",
+        ),
+        key(
+            "effect",
+            TyName::TaintEffect,
+            "`\"NoSchedule\"`, `\"PreferNoSchedule\"` or `\"NoExecute\"`; none matches all.",
+        ),
+        key(
+            "toleration_seconds",
+            TyName::Int,
+            "With `\"NoExecute\"`: how long the pod stays once tainted.",
+        ),
+    ],
+    &[],
+);
+
+pub const TOLERATION_OPERATORS: &[&str] = &["Equal", "Exists"];
+pub const TAINT_EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
 
 pub static GITLAB_KEYS: RecordSpec = RecordSpec {
     name: "GitLab keys",
@@ -429,13 +466,6 @@ pub static INCLUDE: RecordSpec = record(
     ],
     &[],
 );
-
-pub static ANY_RECORD: RecordSpec = RecordSpec {
-    name: "a record",
-    keys: &[],
-    required: &[],
-    open: true,
-};
 
 pub const IF_PREVIOUS: &[&str] = &["success", "failure", "always"];
 pub const CACHE_POLICIES: &[&str] = &["pull-push", "pull", "push"];
@@ -492,7 +522,9 @@ impl TyName {
             TyName::Service => Ty::Record(&SERVICE),
             TyName::Trigger => Ty::Record(&TRIGGER),
             TyName::K8s => Ty::Record(&K8S),
-            TyName::ListRecord => list(Ty::Record(&ANY_RECORD)),
+            TyName::Tolerations => list(Ty::Record(&TOLERATION)),
+            TyName::TolerationOperator => Ty::OneOf(TOLERATION_OPERATORS),
+            TyName::TaintEffect => Ty::OneOf(TAINT_EFFECTS),
             TyName::GitlabKeys => Ty::Record(&GITLAB_KEYS),
             TyName::Includes => list(Ty::Record(&INCLUDE)),
             TyName::Include => Ty::Record(&INCLUDE),

@@ -140,6 +140,11 @@ impl<'t> Parser<'t> {
         false
     }
 
+    /// Whether the token just taken is `tok`.
+    fn after(&self, tok: &Token) -> bool {
+        self.pos > 0 && self.toks.get(self.pos - 1).is_some_and(|(t, _)| t == tok)
+    }
+
     fn name(&mut self) -> Option<Name> {
         match self.peek() {
             Some(Token::Ident(text)) => {

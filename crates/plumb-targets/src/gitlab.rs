@@ -186,6 +186,9 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         workflow: None,
         jobs: OrderedMap::new(),
     };
+    if several {
+        refuse_shared_keys(plans, warnings);
+    }
     for p in plans {
         file.include.extend(includes(p));
         if let Some(passthrough) = workflow_passthrough(p) {
@@ -262,6 +265,29 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         .collect::<Vec<_>>()
         .join(", ");
     Ok(header(&source) + &to_yaml(&file)?)
+}
+
+/// `include` and `gitlab = { workflow … }` belong to the whole file: with several
+/// pipelines in one file they would apply to all of them, so that is an error.
+fn refuse_shared_keys(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) {
+    for p in plans {
+        for field in ["include", "gitlab"] {
+            if let Some(f) = p.model.field(field) {
+                warnings.push(
+                    Diagnostic::error(
+                        "PL5001",
+                        f.key_at,
+                        format!(
+                            "`{field}` of pipeline `{}` would apply to every pipeline of the file",
+                            p.model.name
+                        ),
+                    )
+                    .with_label("one `.gitlab-ci.yml` holds several pipelines")
+                    .with_help("build with `--split -o DIR` (one file per pipeline), or move the pipeline to a file of its own"),
+                );
+            }
+        }
+    }
 }
 
 /// A pipeline's `include` entries as GitLab writes them: `remote` with `sha256` gets
@@ -362,7 +388,7 @@ fn compile_job(
         image: image(job),
         services: job.services().iter().filter_map(service).collect(),
         script: job
-            .script()
+            .run_lines()
             .into_iter()
             .map(|(s, _)| s.to_string())
             .collect(),
@@ -406,8 +432,8 @@ fn compile_job(
     }
     environment_variables(job, &mut j, warnings);
     if j.trigger.is_some() {
-        // what the pipeline's `default` gave: GitLab's `default:` does not reach
-        // trigger jobs either (the checker refuses these fields on the job itself)
+        // fields a trigger job cannot have: the checker refuses them on the job and
+        // its templates, and the pipeline's `default` does not reach trigger jobs
         j = Job {
             image: None,
             services: Vec::new(),
@@ -417,7 +443,6 @@ fn compile_job(
             retry: None,
             artifacts: None,
             cache: None,
-            environment: None,
             interruptible: None,
             coverage: None,
             tags: Vec::new(),

@@ -488,7 +488,7 @@ fn manifest(
                     },
                     node_selector: string_map(k8s("node_selector")),
                     tolerations: match k8s("tolerations") {
-                        Some(Data::List(items)) => items,
+                        Some(Data::List(items)) => items.into_iter().map(toleration).collect(),
                         _ => Vec::new(),
                     },
                     security_context: PodSecurityContext {
@@ -573,6 +573,15 @@ fn metadata_maps(
     (labels, annotations)
 }
 
+/// A toleration with Kubernetes' key names (`toleration_seconds` is
+/// `tolerationSeconds`).
+fn toleration(mut d: Data) -> Data {
+    if let Some(m) = d.as_map_mut() {
+        m.rename("toleration_seconds", "tolerationSeconds");
+    }
+    d
+}
+
 /// The environment's name and URL, from `environment = "name"` or its record.
 fn environment(job: &JobModel) -> (Option<&str>, Option<&str>) {
     if let Some(name) = job.str_field("environment") {
@@ -647,7 +656,10 @@ fn env_vars(
                     from_secret(vault_secret_name(&p.model.name), secret.name.clone())
                 }
                 SecretSource::IdToken(audience) => {
-                    let volume = dns_label(&format!("id-token-{}", b.name));
+                    // numbered: variable names that differ only in case or `_`/`-`
+                    // would give one DNS label
+                    let n = volumes.iter().filter(|v| v.projected.is_some()).count();
+                    let volume = format!("id-token-{}", n + 1);
                     let dir = format!("/var/run/secrets/plumb/{volume}");
                     volumes.push(token_volume(&volume, audience));
                     mounts.push(VolumeMount {
@@ -721,7 +733,7 @@ fn restricted() -> ContainerSecurityContext {
 /// its own first failure, and the Job's status stays `run`'s (as GitLab's
 /// `after_script`).
 pub fn shell_script(job: &JobModel) -> String {
-    let run: Vec<&str> = job.script().into_iter().map(|(s, _)| s).collect();
+    let run: Vec<&str> = job.run_lines().into_iter().map(|(s, _)| s).collect();
     let run = run.join("\n");
     let after = match job.field("after_run").map(|f| &f.value.kind) {
         Some(ValueKind::Str(s)) => s.clone(),
@@ -759,12 +771,17 @@ fn sidecars(job: &JobModel) -> Vec<Container> {
                 .filter_map(|v| v.as_str().map(str::to_string))
                 .collect()
         };
-        let mut name = get("alias")
+        let base = get("alias")
             .and_then(|a| a.as_str())
             .map(dns_label)
             .unwrap_or_else(|| format!("service-{}", i + 1));
-        if name == "job" || out.iter().any(|c| c.name == name) {
-            name = format!("service-{}", i + 1);
+        // container names are unique in a pod, and `job` is the job's own
+        let taken = |n: &str| n == "job" || out.iter().any(|c| c.name == n);
+        let mut name = base.clone();
+        let mut k = 2;
+        while taken(&name) {
+            name = dns_label(&format!("{base}-{k}"));
+            k += 1;
         }
         let env = string_map(get("env").and_then(Data::of));
         out.push(Container {

@@ -12,8 +12,17 @@ use plumb_syntax::ast::{Instantiation, Template};
 /// The templates a base search went through, from the one it started at.
 type Chain<'a> = Vec<(FileId, &'a Template)>;
 
-/// How deep bases may nest: deeper is reported as a cycle would be, never recursed.
+/// How deep bases may nest: deeper is an error, never recursed.
 const MAX_BASE_DEPTH: usize = 64;
+/// How many distinct instantiations one job may expand to.
+const MAX_EXPANSIONS: usize = 10_000;
+
+/// A template (file and range) and the values bound to its parameters, by name.
+pub(super) type InstanceKey = (
+    FileId,
+    plumb_diagnostics::TextRange,
+    Vec<(String, crate::value::Value)>,
+);
 
 impl<'a> Lowering<'_, 'a> {
     /// The fields a `from T(args)` contributes (T's bases, then its body), or `None`
@@ -24,12 +33,25 @@ impl<'a> Lowering<'_, 'a> {
         ctx: Ctx<'_, 'a>,
     ) -> Option<Vec<LayerField>> {
         let (tfile, t) = self.resolve_template(inst, ctx)?;
-        if self.instantiating.contains(&(tfile, t.range))
-            || self.instantiating.len() >= MAX_BASE_DEPTH
-        {
+        if self.instantiating.contains(&(tfile, t.range)) {
+            return None;
+        }
+        if self.instantiating.len() >= MAX_BASE_DEPTH {
+            self.expansion_cut = Some("templates build on each other more than 64 deep");
             return None;
         }
         let params = self.bind_arguments(inst, t, tfile, ctx);
+        let mut bound: Vec<(String, crate::value::Value)> = params.clone().into_iter().collect();
+        bound.sort_by(|a, b| a.0.cmp(&b.0));
+        let key = (tfile, t.range, bound);
+        if let Some(fields) = self.instances.get(&key) {
+            return Some(fields.clone());
+        }
+        self.expansions += 1;
+        if self.expansions > MAX_EXPANSIONS {
+            self.expansion_cut = Some("its templates expand to more than 10,000 instantiations");
+            return None;
+        }
         let tctx = Ctx {
             file: tfile,
             pipeline_lets: None,
@@ -61,7 +83,30 @@ impl<'a> Lowering<'_, 'a> {
                 i += 1;
             }
         }
+        // a result a limit cut short is not kept: it is reported, and nothing reuses it
+        if self.expansion_cut.is_none() {
+            self.instances.insert(key, fields.clone());
+        }
         Some(fields)
+    }
+
+    /// A base that a limit stopped: one error at the job's `from`, whatever depth the
+    /// limit was met at (inside a template it would be reported nowhere).
+    pub(super) fn report_expansion_cut(
+        &mut self,
+        inst: &Instantiation,
+        why: &str,
+        ctx: Ctx<'_, 'a>,
+    ) {
+        self.ev.diags.push(
+            Diagnostic::error(
+                codes::VALUE_TOO_LARGE,
+                ctx.at(inst.template.range),
+                format!("`{}` cannot be instantiated: {why}", inst.template.text),
+            )
+            .with_label("stopped here")
+            .with_help("flatten the templates: fewer levels of `from`, each base named once"),
+        );
     }
 
     /// The template `from [alias.]T(…)` names, reporting a name that is not one.

@@ -361,7 +361,19 @@ impl Lowering<'_, '_> {
                         None
                     }
                     None => {
-                        Some("a job in a `stage` block (a pipeline's `gitlab` takes `workflow`)")
+                        self.ev.diags.push(
+                            Diagnostic::error(
+                                codes::UNKNOWN_FIELD,
+                                e.key_at,
+                                format!(
+                                    "a pipeline's `gitlab` carries `workflow`, not `{}`",
+                                    e.key
+                                ),
+                            )
+                            .with_label("not a top-level key Plumb passes through")
+                            .with_help("jobs go in `stage` blocks; job keys go in a job's `gitlab = { … }`"),
+                        );
+                        None
                     }
                 }
             };

@@ -246,7 +246,11 @@ impl Parser<'_> {
                 }
                 Some(_) if self.at_value() && !self.at_field_start() => {
                     items.push(self.expr());
-                    if self.eat(&Token::Comma) || self.at(&Token::RBracket) {
+                    // (a record missing its `}` took the `,` after its last field)
+                    if self.eat(&Token::Comma)
+                        || self.at(&Token::RBracket)
+                        || self.after(&Token::Comma)
+                    {
                         continue;
                     }
                     if self.expected("`,` or `]`") {
@@ -388,8 +392,13 @@ impl Parser<'_> {
                     break;
                 }
                 Some(_) if self.at_keyword_key() => fields.push(self.field()),
-                // `[{ a = 1 ]`: the record ends where the list does
-                Some(t) if self.open_brackets.last() == Some(t) => {
+                // `[{ a = 1 ]`: the record ends where the list does; `[{ a = 1, { b = 2 }]`:
+                // where the next element starts
+                Some(t)
+                    if self.open_brackets.last() == Some(t)
+                        || (*t == Token::LBrace
+                            && self.open_brackets.last() == Some(&Token::RBracket)) =>
+                {
                     self.expected("`}`");
                     break;
                 }

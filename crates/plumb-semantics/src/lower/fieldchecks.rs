@@ -1,0 +1,272 @@
+//! Checks across a job's merged fields: combinations GitLab cannot express, and
+//! values that are legal alone but not where they are.
+
+use super::Lowering;
+use crate::codes;
+use crate::model::FieldUse;
+use crate::value::ValueKind;
+use plumb_diagnostics::Diagnostic;
+use std::collections::BTreeMap;
+
+/// GitLab's longest `start_in`.
+const MAX_DELAY_SECONDS: u64 = 7 * 86_400;
+
+impl Lowering<'_, '_> {
+    pub(super) fn check_field_combinations(&mut self, fields: &BTreeMap<String, FieldUse>) {
+        let manual = fields
+            .get("when")
+            .and_then(|f| f.value.as_cond())
+            .is_some_and(|c| c.mentions_manual());
+        let after_failure = fields
+            .get("if_previous")
+            .filter(|f| matches!(f.value.as_str(), Some("failure" | "always")));
+        if let Some(delay) = fields.get("delay") {
+            if let ValueKind::Duration(secs) = delay.value.kind {
+                if secs > MAX_DELAY_SECONDS {
+                    self.combination_error(
+                        delay,
+                        "`delay` is at most one week in GitLab (`start_in`)",
+                        "shorten it to `7d` or less",
+                    );
+                }
+            }
+            if let Some(prev) = after_failure {
+                self.combination_error(prev, "a delayed job runs only after the stages before it succeeded: GitLab has one `when` per job, and `delay` takes it", "remove `delay`, or `if_previous`");
+            }
+            if manual {
+                self.combination_error(
+                    delay,
+                    "a manual job cannot also be delayed: GitLab has one `when` per job",
+                    "remove `delay`, or `manual`",
+                );
+            }
+        }
+        if let (Some(prev), true) = (after_failure, manual) {
+            self.combination_error(prev, "a manual job cannot also wait for a failure: GitLab has one `when` per job, and `manual` takes it", "remove `if_previous`, or `manual`");
+        }
+        for image in services_images(fields) {
+            if image.kind == ValueKind::RunnerDefault {
+                self.ev.diags.push(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        image.origin,
+                        "a service needs its own image: `runner_default` is only for a job's image",
+                    )
+                    .with_label("not an image a service can run")
+                    .with_help("name the service's image, pinned by digest"),
+                );
+            }
+        }
+    }
+
+    fn combination_error(&mut self, f: &FieldUse, message: &str, help: &str) {
+        self.ev.diags.push(
+            Diagnostic::error(codes::TYPE_MISMATCH, f.value.origin, message)
+                .with_label("cannot be written to GitLab CI")
+                .with_help(help),
+        );
+    }
+}
+
+fn services_images(fields: &BTreeMap<String, FieldUse>) -> Vec<&crate::value::Value> {
+    let Some(list) = fields.get("services").and_then(|f| f.value.as_list()) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|v| match &v.kind {
+            ValueKind::Map(entries) => entries.iter().find(|e| e.key == "image").map(|e| &e.value),
+            _ => Some(v),
+        })
+        .collect()
+}
+
+/// Labels and annotations Plumb sets itself: a `k8s` record may not replace them.
+const PLUMB_METADATA: &[&str] = &[
+    "app.kubernetes.io/managed-by",
+    "argocd.argoproj.io/sync-wave",
+];
+
+impl Lowering<'_, '_> {
+    /// `k8s = { … }`: names and label values as the Kubernetes API accepts them, and
+    /// none of the labels and annotations Plumb writes.
+    pub(super) fn check_k8s_record(&mut self, fields: &BTreeMap<String, FieldUse>) {
+        let Some(record) = fields.get("k8s").and_then(|f| f.value.as_map()) else {
+            return;
+        };
+        for e in record {
+            let Some(map) = e.value.as_map() else {
+                if e.key == "service_account" {
+                    if let Some(name) = e.value.as_str() {
+                        if !is_dns_subdomain(name) {
+                            self.k8s_error(
+                                e.value.origin,
+                                format!("`{name}` is not a service account name"),
+                                "a DNS subdomain: lowercase letters, digits, `-` and `.`",
+                            );
+                        }
+                    }
+                }
+                continue;
+            };
+            for item in map {
+                self.check_k8s_entry(&e.key, item);
+            }
+        }
+    }
+
+    fn check_k8s_entry(&mut self, what: &str, item: &crate::value::MapEntry) {
+        if !is_qualified_name(&item.key) {
+            self.k8s_error(item.key_at, format!("`{}` is not a Kubernetes key", item.key), "`[prefix/]name`: a DNS subdomain prefix, a name of at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit");
+        } else if item.key.starts_with("plumb.dev/") || PLUMB_METADATA.contains(&item.key.as_str())
+        {
+            self.k8s_error(
+                item.key_at,
+                format!("`{}` is set by Plumb", item.key),
+                "Plumb's labels and annotations order and track the Jobs; choose another key",
+            );
+        }
+        if what == "annotations" {
+            return;
+        }
+        if let Some(value) = item.value.as_str() {
+            if !value.is_empty() && !is_name_part(value) {
+                self.k8s_error(item.value.origin, format!("`{value}` is not a Kubernetes label value"), "at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit");
+            }
+        }
+    }
+
+    fn k8s_error(&mut self, at: plumb_diagnostics::FileRange, message: String, help: &str) {
+        self.ev.diags.push(
+            Diagnostic::error(codes::TYPE_MISMATCH, at, message)
+                .with_label("the Kubernetes API would refuse it")
+                .with_help(help),
+        );
+    }
+}
+
+/// A label name, or a label value: `[A-Za-z0-9]([-_.A-Za-z0-9]*[A-Za-z0-9])?`, at most 63.
+fn is_name_part(s: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    !s.is_empty()
+        && s.len() <= 63
+        && edge(s.chars().next())
+        && edge(s.chars().last())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(plumb_diagnostics::is_dns_label)
+}
+
+/// A label or annotation key: `[prefix/]name`.
+fn is_qualified_name(key: &str) -> bool {
+    match key.split_once('/') {
+        Some((prefix, name)) => is_dns_subdomain(prefix) && is_name_part(name),
+        None => is_name_part(key),
+    }
+}
+
+impl Lowering<'_, '_> {
+    /// `dependencies` and `environment.on_stop` name jobs GitLab accepts there: a
+    /// dependency runs in an earlier stage (and is in `needs` when the job has
+    /// `needs`); an `on_stop` job stops an environment.
+    pub(super) fn check_job_references(&mut self, model: &crate::model::PipelineModel) {
+        for job in &model.jobs {
+            for (name, at) in job_refs(job.field("dependencies")) {
+                let Some(dep) = model.jobs.iter().find(|j| j.name == name) else {
+                    continue; // reported as unknown
+                };
+                let problem = if dep.name == job.name {
+                    Some("a job cannot download its own artifacts".to_string())
+                } else if job.field("needs").is_some() && !job.needs.iter().any(|n| n.job == name) {
+                    Some(format!("`{name}` is not in `needs`: with `needs`, GitLab downloads artifacts only from the jobs it names"))
+                } else if job.field("needs").is_none()
+                    && !stage_precedes(model, dep.stage, job.stage)
+                {
+                    Some(format!("`{name}` does not run in a stage before this job's: GitLab downloads artifacts only from earlier stages"))
+                } else {
+                    None
+                };
+                if let Some(message) = problem {
+                    self.ev.diags.push(
+                        Diagnostic::error(codes::TYPE_MISMATCH, at, message)
+                            .with_label("not a job whose artifacts this job can get")
+                            .with_secondary(dep.name_at, format!("`{name}` is here"))
+                            .with_help("name jobs of earlier stages (and of `needs`, when the job has `needs`)"),
+                    );
+                }
+            }
+            self.check_on_stop(model, job);
+        }
+    }
+
+    fn check_on_stop(&mut self, model: &crate::model::PipelineModel, job: &crate::model::JobModel) {
+        let record = job.record_field("environment");
+        let Some(on_stop) = record.iter().find(|e| e.key == "on_stop") else {
+            return;
+        };
+        let ValueKind::JobRef(name) = &on_stop.value.kind else {
+            return;
+        };
+        let Some(stop) = model.jobs.iter().find(|j| &j.name == name) else {
+            return;
+        };
+        let action = stop
+            .record_field("environment")
+            .iter()
+            .find(|e| e.key == "action")
+            .and_then(|e| e.value.as_str());
+        if stop.name != job.name && action == Some("stop") {
+            return;
+        }
+        self.ev.diags.push(
+            Diagnostic::error(
+                codes::TYPE_MISMATCH,
+                on_stop.value.origin,
+                format!("`on_stop` names `{name}`, which does not stop an environment"),
+            )
+            .with_label("not a stop job")
+            .with_secondary(stop.name_at, format!("`{name}` is here"))
+            .with_help("give the stop job `environment = { name = …, action = \"stop\" }` (usually `when = manual`)"),
+        );
+    }
+}
+
+fn job_refs(f: Option<&FieldUse>) -> Vec<(String, plumb_diagnostics::FileRange)> {
+    f.and_then(|f| f.value.as_list())
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|v| match &v.kind {
+            ValueKind::JobRef(n) => Some((n.clone(), v.origin)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether stage `a` runs before stage `b`: `b` follows `a` through `after` (explicit,
+/// or the stage declared just before, for a stage without `after`).
+fn stage_precedes(model: &crate::model::PipelineModel, a: usize, b: usize) -> bool {
+    let mut stack = vec![b];
+    let mut seen = vec![false; model.stages.len()];
+    while let Some(s) = stack.pop() {
+        let Some(stage) = model.stages.get(s) else {
+            continue;
+        };
+        let before: Vec<usize> = if stage.explicit_after {
+            stage.after.iter().map(|(i, _)| *i).collect()
+        } else {
+            s.checked_sub(1).into_iter().collect()
+        };
+        for p in before {
+            if p == a {
+                return true;
+            }
+            if !seen[p] {
+                seen[p] = true;
+                stack.push(p);
+            }
+        }
+    }
+    false
+}
