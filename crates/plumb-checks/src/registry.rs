@@ -43,6 +43,7 @@ pub static RULES: &[&dyn Rule] = &[
     &pl5002_condition_approximated::Check,
     &pl5003_target_name_conflict::Check,
     &pl5004_no_default_image::Check,
+    &pl5005_gitlab_schema::Check,
     &pl6001_untrusted_input::Check,
     &pl6002_download_and_execute::Check,
     &pl6003_unpinned_install::Check,

@@ -264,6 +264,15 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         .map(|p| p.source.as_str())
         .collect::<Vec<_>>()
         .join(", ");
+    // GitLab's schema, on what is about to be written: `gitlab = { … }` carries keys
+    // as written, and a violation is reported at the key that caused it
+    let doc = serde_json::to_value(&file).map_err(|e| crate::yaml::YamlError(e.to_string()))?;
+    let found = crate::schema::violations(&doc).map_err(crate::yaml::YamlError)?;
+    warnings.extend(
+        found
+            .iter()
+            .map(|v| crate::gitlab_schema::diagnostic(v, plans, several)),
+    );
     Ok(header(&source) + &to_yaml(&file)?)
 }
 
@@ -333,7 +342,7 @@ fn scoped_name(p: &PipelinePlan, several: bool, name: &str) -> String {
 /// A job's key in the GitLab file: prefixed with its pipeline when the file holds
 /// several, and `NAME-job` when the name is a GitLab keyword (GitLab would read
 /// `image:` as the default image, not as a job).
-fn job_key(p: &PipelinePlan, several: bool, name: &str) -> String {
+pub(crate) fn job_key(p: &PipelinePlan, several: bool, name: &str) -> String {
     if several {
         format!("{}:{name}", p.model.name)
     } else if RESERVED.contains(&name) {

@@ -10,11 +10,13 @@
 pub mod cond;
 pub mod data;
 pub mod gitlab;
+mod gitlab_schema;
 pub mod gitops;
 pub mod graph;
 pub mod k8s;
 pub mod names;
 pub mod plan;
+pub mod schema;
 pub mod yaml;
 
 use plumb_config::Config;

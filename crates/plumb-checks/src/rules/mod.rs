@@ -38,6 +38,7 @@ pub mod pl5001_not_carried;
 pub mod pl5002_condition_approximated;
 pub mod pl5003_target_name_conflict;
 pub mod pl5004_no_default_image;
+pub mod pl5005_gitlab_schema;
 pub mod pl6001_untrusted_input;
 pub mod pl6002_download_and_execute;
 pub mod pl6003_unpinned_install;
