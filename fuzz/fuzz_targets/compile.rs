@@ -21,6 +21,7 @@ fuzz_target!(|data: &[u8]| {
             target,
             split: false,
             event: plumb_semantics::Event::Branch("main".into()),
+            vars: &Default::default(),
             config: &config,
         };
         let _ = plumb_targets::build(&models, &options);

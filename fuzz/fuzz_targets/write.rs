@@ -26,7 +26,8 @@ fuzz_target!(|data: &[u8]| {
     for config in configs() {
         for (target, split) in [(Target::Gitlab, false), (Target::Gitlab, true), (Target::K8s, false), (Target::Gitops, false)] {
             for event in [Event::Branch("main".into()), Event::Tag, Event::MergeRequest] {
-                let options = BuildOptions { target, split, event, config: &config };
+                let vars = Default::default();
+                let options = BuildOptions { target, split, event, vars: &vars, config: &config };
                 if let Ok(build) = plumb_targets::build(&models, &options) {
                     assert_contained(&build.files);
                 }

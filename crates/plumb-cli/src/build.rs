@@ -17,6 +17,8 @@ pub struct Request {
     pub output: Option<PathBuf>,
     pub split: bool,
     pub event: Option<Event>,
+    /// `--var NAME=VALUE`: what `var("NAME")` reads for the Kubernetes targets.
+    pub vars: std::collections::BTreeMap<String, String>,
     pub flavor: Option<plumb_config::Flavor>,
     /// Compare with the committed output instead of writing.
     pub check: bool,
@@ -77,7 +79,14 @@ pub fn run(req: Request) -> Result<ExitCode, CliError> {
     let event = req
         .event
         .unwrap_or_else(|| Event::Branch(config.default_branch().to_string()));
-    let request = plumb_db::CompileRequest::new(&session.db, sources, req.target, req.split, event);
+    let request = plumb_db::CompileRequest::new(
+        &session.db,
+        sources,
+        req.target,
+        req.split,
+        event,
+        req.vars.clone(),
+    );
     let build = match plumb_db::compile(&session.db, session.ws, request).clone() {
         Ok(b) => b,
         Err(BuildError::Diagnostics(diags)) => {

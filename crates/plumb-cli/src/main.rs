@@ -76,6 +76,10 @@ enum Command {
         /// k8s: the Jobs for a merge request.
         #[arg(long)]
         merge_request: bool,
+        /// k8s, gitops: the value of a CI/CD variable that `var("NAME")` conditions
+        /// read (repeatable; an unset variable is empty).
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
         /// Compile in memory and compare with what -o holds: exit 1 with a unified diff
         /// when the committed output differs from what the sources give, or is missing.
         #[arg(long, requires = "output")]
@@ -224,6 +228,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             branch,
             tag,
             merge_request,
+            vars,
             flavor,
             check,
         } => {
@@ -249,6 +254,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 output,
                 split,
                 event,
+                vars: vars.into_iter().collect(),
             })
         }
         Command::Graph { path, format } => graph(path, format),
@@ -498,6 +504,19 @@ fn explain(code: &str) -> Result<ExitCode, CliError> {
     );
     print!("{text}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--var NAME=VALUE`: a CI/CD variable name (letters, digits, `_`) and its value.
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = text.split_once('=') else {
+        return Err(format!("`{text}` is not NAME=VALUE"));
+    };
+    if !plumb_semantics::is_variable_name(name) {
+        return Err(format!(
+            "`{name}` is not a CI/CD variable name (letters, digits and `_`, not starting with a digit)"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 fn explain_field(name: &str) -> Result<ExitCode, CliError> {

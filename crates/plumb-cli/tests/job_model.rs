@@ -151,3 +151,90 @@ fn kubernetes_after_run_runs_after_a_failing_script_and_keeps_its_status() {
         assert_eq!(String::from_utf8_lossy(&o.stdout), stdout, "{script}");
     }
 }
+
+/// `fixtures/jobs/every_field.plumb` sets every job and pipeline field (so the
+/// validators of `targets.rs`, which compile every buildable fixture, see them all), and
+/// builds to the same bytes twice for every target.
+#[test]
+fn the_every_field_fixture_sets_every_field_and_builds_the_same_twice() {
+    use plumb_semantics::fields::{JOB_FIELDS, PIPELINE_FIELDS};
+    let path = "fixtures/jobs/every_field.plumb";
+    let text = std::fs::read_to_string(common::root().join(path)).expect("fixture");
+    // `name =` (with alignment spaces) after a space, `{` or `,`
+    let sets = |name: &str| {
+        text.match_indices(name).any(|(i, _)| {
+            let before = text[..i].chars().last().unwrap_or(' ');
+            let after = text[i + name.len()..].trim_start_matches(' ');
+            matches!(before, ' ' | '{' | ',' | '\n')
+                && after.starts_with('=')
+                && !after.starts_with("==")
+        })
+    };
+    for f in JOB_FIELDS.iter().chain(PIPELINE_FIELDS) {
+        assert!(sets(f.name), "{path} does not set `{}`", f.name);
+    }
+    for target in ["gitlab", "k8s"] {
+        let outputs: Vec<Vec<u8>> = (0..2)
+            .map(|_| {
+                let o = plumb(&["build", path, "--target", target]);
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+                o.stdout
+            })
+            .collect();
+        assert_eq!(outputs[0], outputs[1], "{target}: two builds differ");
+    }
+}
+
+#[test]
+fn var_conditions_are_decided_by_dash_dash_var_for_kubernetes() {
+    let dir = scratch("job-model-var");
+    let src = dir.join("p.plumb");
+    std::fs::write(
+        &src,
+        r#"pipeline p {
+  stage s {
+    job deploy {
+      image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91"
+      run   = ["./deploy"]
+      when  = var("DEPLOY") == "true" && source == "push"
+    }
+    job scheduled {
+      image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91"
+      run   = ["./nightly"]
+      when  = source == "schedule"
+    }
+  }
+}
+"#,
+    )
+    .expect("write");
+    let src = src.to_string_lossy();
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build", &*src, "--target", "k8s"];
+        args.extend_from_slice(extra);
+        let o = plumb(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let (jobs, warnings) = build(&["--var", "DEPLOY=true"]);
+    assert!(jobs.contains("name: p-deploy"), "{jobs}");
+    assert!(
+        !jobs.contains("p-scheduled"),
+        "a push is not a schedule: {jobs}"
+    );
+    assert!(!warnings.contains("PL5002"), "{warnings}");
+    let (jobs, warnings) = build(&[]);
+    assert!(
+        !jobs.contains("p-deploy"),
+        "an unset variable is empty: {jobs}"
+    );
+    assert!(
+        warnings.contains("PL5002") && warnings.contains("--var DEPLOY=VALUE"),
+        "{warnings}"
+    );
+    let o = plumb(&["build", &src, "--target", "k8s", "--var", "not a name=x"]);
+    assert_eq!(o.status.code(), Some(2), "a bad --var is a usage error");
+}

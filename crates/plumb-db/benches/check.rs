@@ -80,6 +80,7 @@ fn build(l: &Loaded, target: Target) -> usize {
         target,
         false,
         Event::Branch("main".to_string()),
+        std::collections::BTreeMap::<String, String>::new(),
     );
     match plumb_db::compile(&l.db, l.ws, request) {
         Ok(b) => b.files.iter().map(|f| f.contents.len()).sum(),

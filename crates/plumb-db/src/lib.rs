@@ -439,6 +439,9 @@ pub struct CompileRequest<'db> {
     /// Kubernetes: the event the Jobs are for.
     #[returns(ref)]
     pub event: plumb_semantics::Event,
+    /// Kubernetes: `--var NAME=VALUE`, what `var("NAME")` reads.
+    #[returns(ref)]
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 /// Compiles the pipelines of the requested files for a target (the caller has checked
@@ -464,6 +467,7 @@ pub fn compile<'db>(
         target: request.target(db),
         split: request.split(db),
         event: request.event(db).clone(),
+        vars: request.vars(db),
         config: ws.config(db),
     };
     plumb_targets::build(&pipelines, &options)

@@ -338,7 +338,14 @@ fn request(fx: &Fixture, target: plumb_targets::Target) -> plumb_db::CompileRequ
         .map(|f| (*f, format!("{}", f.path(&fx.db).display())))
         .collect();
     let event = plumb_semantics::Event::Branch("main".to_string());
-    plumb_db::CompileRequest::new(&fx.db, sources, target, false, event)
+    plumb_db::CompileRequest::new(
+        &fx.db,
+        sources,
+        target,
+        false,
+        event,
+        std::collections::BTreeMap::<String, String>::new(),
+    )
 }
 
 #[test]

@@ -1084,12 +1084,13 @@ impl<'a> Evaluator<'a> {
     fn missing_keys(&mut self, entries: &[MapEntry], spec: &RecordSpec, at: FileRange, what: &str) {
         for required in spec.required {
             if !entries.iter().any(|e| e.key == *required) {
-                self.error(
+                let d = self.error(
                     codes::MISSING_FIELD,
                     at,
                     format!("{what} has no `{required}`"),
-                )
-                .help = Some(format!("add `{required} = …` to the record"));
+                );
+                d.primary.message = format!("`{required}` is required");
+                d.help = Some(format!("add `{required} = …` to the record"));
             }
         }
     }

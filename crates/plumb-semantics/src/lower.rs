@@ -673,6 +673,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     if spec.name == "gitlab" {
                         self.check_gitlab_keys(&v, false);
                     }
+                    if spec.name == "include" {
+                        self.check_duplicate_includes(&v);
+                    }
                     let key_at = self.at(f.key.range);
                     let layer = Layer::Pipeline;
                     let value = v;

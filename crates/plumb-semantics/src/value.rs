@@ -129,6 +129,34 @@ impl Cond {
         }
     }
 
+    /// The condition's value when Kubernetes manifests are compiled (§5): `source` is
+    /// `push` (`merge_request_event` for a merge request), `var("NAME")` is the value
+    /// given with `--var NAME=VALUE` (else `""`); `changes`, `exists` and `manual`
+    /// stay open (the caller counts them as possibly true).
+    pub fn decide(
+        &self,
+        event: &Event,
+        vars: &std::collections::BTreeMap<String, String>,
+    ) -> Truth {
+        match self {
+            Cond::Source(test) => {
+                let source = if *event == Event::MergeRequest {
+                    "merge_request_event"
+                } else {
+                    "push"
+                };
+                Truth::from(test.matches(source))
+            }
+            Cond::Var(name, test) => {
+                Truth::from(test.matches(vars.get(name).map_or("", String::as_str)))
+            }
+            Cond::And(a, b) => a.decide(event, vars).and(b.decide(event, vars)),
+            Cond::Or(a, b) => a.decide(event, vars).or(b.decide(event, vars)),
+            Cond::Not(a) => a.decide(event, vars).not(),
+            other => other.admits(event),
+        }
+    }
+
     /// Whether the condition makes a job wait for a person (`manual` on a path that
     /// can be taken).
     pub fn mentions_manual(&self) -> bool {

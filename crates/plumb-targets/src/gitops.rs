@@ -194,6 +194,7 @@ fn namespace(config: &Config, env: &str) -> String {
 
 pub fn compile(
     plans: &[PipelinePlan],
+    vars: &BTreeMap<String, String>,
     config: &Config,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<OutputFile>, BuildError> {
@@ -220,7 +221,7 @@ pub fn compile(
             )
             .with_help("rename one of the pipelines")]));
         }
-        let jobs = k8s::jobs(std::slice::from_ref(p), &event, config, warnings);
+        let jobs = k8s::jobs(std::slice::from_ref(p), &event, vars, config, warnings);
         files.extend(pipeline_files(p, &dir, &jobs, &envs, flavor, config)?);
     }
     files.push(OutputFile {

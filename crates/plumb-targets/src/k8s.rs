@@ -218,13 +218,16 @@ pub fn vault_secret_name(pipeline: &str) -> String {
 pub fn jobs(
     plans: &[PipelinePlan],
     event: &Event,
+    vars: &std::collections::BTreeMap<String, String>,
     config: &Config,
     warnings: &mut Vec<Diagnostic>,
 ) -> Vec<K8sJob> {
     let mut out = Vec::new();
     let mut claims = crate::names::NameClaims::default();
     for p in plans {
-        if !p.model.on.admits(event).possible() {
+        // a variable not given decides a condition as much as one given: say so first
+        warn_untold_vars(&p.model.on, p.model.on_at, vars, warnings);
+        if !p.model.on.decide(event, vars).possible() {
             continue;
         }
         warn_changes(&p.model.on, p.model.on_at, warnings);
@@ -237,7 +240,9 @@ pub fn jobs(
             }
         }
         for (job, depth) in p.jobs_with_depth() {
-            if !job.when.admits(event).possible() || job.when.mentions_manual() {
+            let when_at = job.field("when").map(|f| f.key_at);
+            warn_untold_vars(&job.when, when_at, vars, warnings);
+            if !job.when.decide(event, vars).possible() || job.when.mentions_manual() {
                 continue;
             }
             if let Some(f) = job.field("trigger") {
@@ -249,7 +254,7 @@ pub fn jobs(
                 ));
                 continue;
             }
-            warn_changes(&job.when, job.field("when").map(|f| f.key_at), warnings);
+            warn_changes(&job.when, when_at, warnings);
             warn_not_carried(job, warnings);
             check_runner_default(job, config, warnings);
             for combo in matrix_combinations(job) {
@@ -269,10 +274,11 @@ pub fn jobs(
 pub fn compile(
     plans: &[PipelinePlan],
     event: &Event,
+    vars: &std::collections::BTreeMap<String, String>,
     config: &Config,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<OutputFile>, BuildError> {
-    let jobs = jobs(plans, event, config, warnings);
+    let jobs = jobs(plans, event, vars, config, warnings);
     let source = plans
         .iter()
         .map(|p| p.source.as_str())
@@ -319,19 +325,46 @@ fn check_runner_default(job: &JobModel, config: &Config, warnings: &mut Vec<Diag
     );
 }
 
+/// PL5002 for a `var("NAME")` that `--var` does not give: it counts as empty.
+fn warn_untold_vars(
+    cond: &Cond,
+    at: Option<plumb_diagnostics::FileRange>,
+    vars: &std::collections::BTreeMap<String, String>,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    /// The first `var("NAME")` not given with `--var`.
+    fn untold_var<'c>(
+        c: &'c Cond,
+        vars: &std::collections::BTreeMap<String, String>,
+    ) -> Option<&'c str> {
+        match c {
+            Cond::Var(name, _) if !vars.contains_key(name) => Some(name),
+            Cond::And(a, b) | Cond::Or(a, b) => untold_var(a, vars).or_else(|| untold_var(b, vars)),
+            Cond::Not(a) => untold_var(a, vars),
+            _ => None,
+        }
+    }
+    if let (Some(name), Some(at)) = (untold_var(cond, vars), at) {
+        warnings.push(warning(
+            "PL5002",
+            at,
+            format!("`var(\"{name}\")` is not given with `--var {name}=VALUE`; it counts as empty"),
+            "give the value the Jobs are for with `--var NAME=VALUE`",
+        ));
+    }
+}
+
 fn warn_changes(
     cond: &Cond,
     at: Option<plumb_diagnostics::FileRange>,
     warnings: &mut Vec<Diagnostic>,
 ) {
-    /// The first test only a running pipeline can answer: `changes(…)`, `exists(…)`,
-    /// `var(…)`, and `source` (beyond "is it a merge request").
+    /// The first test only a running pipeline can answer: `changes(…)` and
+    /// `exists(…)` (`source` and `var(…)` are decided: see `Cond::decide`).
     fn runtime_test(c: &Cond) -> Option<&'static str> {
         match c {
             Cond::Changes(_) => Some("`changes(…)`"),
             Cond::Exists(_) => Some("`exists(…)`"),
-            Cond::Var(..) => Some("`var(…)`"),
-            Cond::Source(_) => Some("`source`"),
             Cond::And(a, b) | Cond::Or(a, b) => runtime_test(a).or_else(|| runtime_test(b)),
             Cond::Not(a) => runtime_test(a),
             _ => None,

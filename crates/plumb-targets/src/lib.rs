@@ -56,6 +56,8 @@ pub struct BuildOptions<'a> {
     pub split: bool,
     /// Kubernetes: the event the Jobs are for.
     pub event: Event,
+    /// Kubernetes: the CI/CD variables `var("NAME")` reads (`--var NAME=VALUE`).
+    pub vars: &'a std::collections::BTreeMap<String, String>,
     pub config: &'a Config,
 }
 
@@ -80,8 +82,14 @@ pub fn build(
     let mut warnings = Vec::new();
     let files = match options.target {
         Target::Gitlab => gitlab::compile(&plans, options.split, &mut warnings)?,
-        Target::K8s => k8s::compile(&plans, &options.event, options.config, &mut warnings)?,
-        Target::Gitops => gitops::compile(&plans, options.config, &mut warnings)?,
+        Target::K8s => k8s::compile(
+            &plans,
+            &options.event,
+            options.vars,
+            options.config,
+            &mut warnings,
+        )?,
+        Target::Gitops => gitops::compile(&plans, options.vars, options.config, &mut warnings)?,
     };
     warnings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     warnings.dedup();

@@ -343,6 +343,25 @@ const GITLAB_TOP_KEYS: &[(&str, &str)] = &[
 ];
 
 impl Lowering<'_, '_> {
+    /// PL1002 for an `include` entry written twice: GitLab refuses a file included
+    /// twice.
+    pub(super) fn check_duplicate_includes(&mut self, v: &Value) {
+        let items = v.as_list().unwrap_or(&[]);
+        for (i, item) in items.iter().enumerate() {
+            let Some(first) = items[..i].iter().find(|e| same_include(e, item)) else {
+                continue;
+            };
+            self.ev.diags.push(
+                Diagnostic::error(codes::DUPLICATE, item.origin, "this file is included twice")
+                    .with_label("included again")
+                    .with_secondary(first.origin, "first included here")
+                    .with_help(
+                        "remove one of the two entries: GitLab refuses a file included twice",
+                    ),
+            );
+        }
+    }
+
     /// PL1004 for the keys of `gitlab = { … }` that a Plumb field writes (`job` tells a
     /// job's or default's record from a pipeline's).
     pub(super) fn check_gitlab_keys(&mut self, v: &Value, job: bool) {
@@ -404,4 +423,20 @@ impl Lowering<'_, '_> {
             )),
         );
     }
+}
+
+/// Whether two `include` entries name the same file (every string argument but
+/// `ref` and `sha256`). A component may be included again, with other inputs.
+fn same_include(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_map(), b.as_map()) else {
+        return false;
+    };
+    let key = |m: &[MapEntry]| -> Vec<(String, String)> {
+        m.iter()
+            .filter(|e| e.key != "ref" && e.key != "sha256")
+            .filter_map(|e| e.value.as_str().map(|s| (e.key.clone(), s.to_string())))
+            .collect()
+    };
+    let a_key = key(a);
+    !a_key.is_empty() && a_key == key(b) && !a.iter().any(|e| e.key == "component")
 }
