@@ -5,8 +5,9 @@
 
 use crate::creds::Locator;
 use crate::shell::{Command, Word};
+use crate::RuleMeta;
 use crate::{JobCx, ScannedScript};
-use plumb_diagnostics::FileRange;
+use plumb_diagnostics::{Diagnostic, Edit, FileRange, Fix};
 
 /// A finding in a script: where, what, and a related place.
 pub struct ScriptHit {
@@ -14,6 +15,22 @@ pub struct ScriptHit {
     pub message: String,
     pub label: String,
     pub related: Option<(FileRange, String)>,
+    /// Mechanical fixes (quote an expansion, verify a download before running it).
+    pub fixes: Vec<Fix>,
+}
+
+impl ScriptHit {
+    /// The diagnostic of `rule` for this finding, with `help`.
+    pub fn into_diagnostic(self, rule: &RuleMeta, help: &str) -> Diagnostic {
+        let mut d = Diagnostic::new(rule.code, rule.severity, self.at, self.message)
+            .with_label(self.label)
+            .with_help(help);
+        if let Some((at, message)) = self.related {
+            d = d.with_secondary(at, message);
+        }
+        d.fixes = self.fixes;
+        d
+    }
 }
 
 const DOWNLOADERS: &[&str] = &["curl", "wget", "fetch"];
@@ -37,7 +54,7 @@ const INTERPRETERS: &[&str] = &[
 ];
 
 /// `/usr/bin/bash` is `bash`.
-fn base(name: &str) -> &str {
+pub(crate) fn base(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
 }
 
@@ -46,13 +63,13 @@ fn is_interpreter(name: &str) -> bool {
 }
 
 /// The range of `word` in the source, through the script's literal.
-fn at(cx: &JobCx, script: &ScannedScript, w: &Word) -> FileRange {
+pub(crate) fn at(cx: &JobCx, script: &ScannedScript, w: &Word) -> FileRange {
     Locator::new(cx.sources, script.text, script.origin).range(w.start, w.end)
 }
 
 /// The arguments that are not options (`-x`, `--flag`), with the values of the options
 /// that take one skipped where `takes_value` says so.
-fn operands<'c>(args: &'c [Word], takes_value: &[&str]) -> Vec<&'c Word> {
+pub(crate) fn operands<'c>(args: &'c [Word], takes_value: &[&str]) -> Vec<&'c Word> {
     let mut out = Vec::new();
     let mut skip = false;
     for w in args {
@@ -119,6 +136,7 @@ fn piped_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>
                     ),
                     label: "runs the download".to_string(),
                     related: Some((at(cx, script, dl), "downloaded here".to_string())),
+                    fixes: verify_pipe_fix(cx, script, c, next).into_iter().collect(),
                 });
                 break;
             }
@@ -128,6 +146,97 @@ fn piped_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>
             j += 1;
         }
     }
+}
+
+const VERIFY_TITLE: &str =
+    "check the download's SHA-256 before running it (fill in the checksum it must have)";
+
+/// The shell that checks `file` against a checksum to fill in.
+fn checksum_line(file: &str) -> String {
+    format!("echo '<sha256>  {file}' | sha256sum -c - && ")
+}
+
+/// A file name that needs no quoting in the shell or in a Plumb string.
+fn plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+}
+
+/// `curl URL | sh` becomes `curl URL -o FILE && echo '<sha256>  FILE' | sha256sum -c -
+/// && sh FILE`, when curl writes to standard output and the shell takes no arguments.
+fn verify_pipe_fix(
+    cx: &JobCx,
+    script: &ScannedScript,
+    curl: &Command,
+    run: &Command,
+) -> Option<Fix> {
+    let writes_file = curl.args().iter().any(|a| {
+        a.text.starts_with("-o")
+            || a.text.starts_with("-O")
+            || a.text.starts_with("--output")
+            || a.text == "--remote-name"
+    });
+    if curl.name().map(base) != Some("curl")
+        || writes_file
+        || !run.args().is_empty()
+        || run.piped_out
+    {
+        return None;
+    }
+    let (last, runner) = (curl.words.last()?, run.name_word()?);
+    let url = curl.args().iter().rev().find(|a| a.text.contains("://"))?;
+    let from_url = url
+        .text
+        .split(['?', '#'])
+        .next()?
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    let file = if plain_file_name(from_url) && from_url.contains('.') {
+        from_url
+    } else {
+        "install.sh"
+    };
+    let range = exact_range(cx, script, last.end, runner.end)?;
+    Some(Fix {
+        title: VERIFY_TITLE.to_string(),
+        edits: vec![Edit {
+            at: range,
+            replacement: format!(
+                " -o {file} && {}{} {file}",
+                checksum_line(file),
+                runner.text
+            ),
+        }],
+    })
+}
+
+/// Puts a checksum check of `file` before the command that runs it.
+fn verify_file_fix(cx: &JobCx, script: &ScannedScript, run: &Command, file: &str) -> Option<Fix> {
+    if run.name_index() != Some(0)
+        || !run.assignments.is_empty()
+        || run.piped_in
+        || !plain_file_name(file)
+    {
+        return None;
+    }
+    let first = run.words.first()?;
+    let range = exact_range(cx, script, first.start, first.end)?;
+    Some(Fix {
+        title: VERIFY_TITLE.to_string(),
+        edits: vec![Edit {
+            at: FileRange {
+                file: range.file,
+                range: plumb_diagnostics::TextRange::new(
+                    range.range.start as usize,
+                    range.range.start as usize,
+                ),
+            },
+            replacement: checksum_line(file),
+        }],
+    })
 }
 
 /// `bash <(curl …)`, `source <(wget …)`, `eval "$(curl …)"`, `sh -c "$(curl …)"`.
@@ -166,6 +275,7 @@ fn substituted_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<Scri
             message: format!("the output of `{tool}` is run as code by `{runner}`: whoever controls the download runs code in the job"),
             label: "runs the download".to_string(),
             related: None,
+            fixes: Vec::new(),
         });
     }
 }
@@ -213,6 +323,7 @@ impl Downloads {
                     ),
                     label: "runs the downloaded file".to_string(),
                     related: Some((*from, "downloaded here".to_string())),
+                    fixes: verify_file_fix(cx, script, c, file).into_iter().collect(),
                 });
             }
         }
@@ -294,7 +405,7 @@ fn downloaded_file(c: &Command) -> Option<String> {
 }
 
 /// The file a command runs: `./x`, `sh x`, `bash x`, `source x`, `. x`.
-fn executed_file(c: &Command) -> Option<String> {
+pub(crate) fn executed_file(c: &Command) -> Option<String> {
     let name = c.name()?;
     if name.contains('/') && !name.starts_with('/') {
         return Some(name.to_string());
@@ -318,13 +429,7 @@ pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
                 continue;
             };
             let command = command_text(c);
-            if cx
-                .config
-                .lint
-                .allow_installs
-                .iter()
-                .any(|g| glob_match(g, &command))
-            {
+            if install_allowed(cx, c) {
                 continue;
             }
             hits.push(ScriptHit {
@@ -334,10 +439,86 @@ pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
                 ),
                 label: "not pinned".to_string(),
                 related: None,
+                fixes: pin_fix(cx, script, c, what).into_iter().collect(),
             });
         }
     }
     hits
+}
+
+/// The job's `<TOOL>_VERSION` variable, when it holds an exact version (`v0.24.0`,
+/// `1.2.3`): the version the file already says the tool should have.
+fn version_variable<'j>(cx: &'j JobCx, tool: &str) -> Option<&'j str> {
+    let name = format!(
+        "{}_VERSION",
+        tool.to_ascii_uppercase().replace(['-', '.'], "_")
+    );
+    let binding = cx.job.env.iter().find(|b| b.name == name)?;
+    let plumb_semantics::ValueKind::Str(value) = &binding.value.kind else {
+        return None;
+    };
+    let digits = value.strip_prefix('v').unwrap_or(value);
+    let exact = digits.split('.').count() == 3
+        && digits
+            .split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    exact.then_some(binding.name.as_str())
+}
+
+/// `go install x@latest` and `npm i -g x` / `npx x` pinned to the job's `X_VERSION`
+/// variable, when the job has one.
+fn pin_fix(cx: &JobCx, script: &ScannedScript, c: &Command, what: &Word) -> Option<Fix> {
+    let tool_of = |path: &str| -> String {
+        let segments: Vec<&str> = path.split('/').collect();
+        let is_major = |s: &str| {
+            s.len() > 1 && s.starts_with('v') && s[1..].chars().all(|c| c.is_ascii_digit())
+        };
+        let last = segments
+            .iter()
+            .rev()
+            .find(|s| !is_major(s))
+            .copied()
+            .unwrap_or(path);
+        last.to_string()
+    };
+    // the word as written (no quotes in it), so offsets in its text are offsets in the source
+    if script.text.get(what.start..what.end) != Some(what.text.as_str()) {
+        return None;
+    }
+    let (kept, tool) = match base(c.name()?) {
+        "go" => {
+            let (path, _) = what.text.rsplit_once('@')?;
+            (path.len(), tool_of(path))
+        }
+        "npm" | "npx" if !what.text.contains('@') => (what.text.len(), what.text.clone()),
+        _ => return None,
+    };
+    let variable = version_variable(cx, &tool)?;
+    let word = exact_range(cx, script, what.start, what.end)?;
+    let range = FileRange {
+        file: word.file,
+        range: plumb_diagnostics::TextRange::new(
+            word.range.start as usize + kept,
+            word.range.end as usize,
+        ),
+    };
+    Some(Fix {
+        title: format!("pin it to `${variable}`"),
+        edits: vec![Edit {
+            at: range,
+            replacement: format!("@${variable}"),
+        }],
+    })
+}
+
+/// Whether `lint.allow_installs` trusts the command.
+pub(crate) fn install_allowed(cx: &JobCx, c: &Command) -> bool {
+    let command = command_text(c);
+    cx.config
+        .lint
+        .allow_installs
+        .iter()
+        .any(|g| glob_match(g, &command))
 }
 
 /// The command as words joined by spaces (what `allow_installs` globs match).
@@ -370,7 +551,7 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
     true
 }
 
-fn is_commit(s: &str) -> bool {
+pub(crate) fn is_commit(s: &str) -> bool {
     (7..=40).contains(&s.len()) && s.chars().all(|c| c.is_ascii_hexdigit())
 }
 
@@ -477,10 +658,12 @@ fn npm_pinned(spec: &str) -> bool {
     let Some((_, version)) = body.rsplit_once('@') else {
         return false;
     };
-    version.starts_with(|c: char| c.is_ascii_digit())
-        && version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c))
+    // a version from a variable is decided elsewhere (PL6003's fix writes one)
+    version.starts_with('$')
+        || version.starts_with(|c: char| c.is_ascii_digit())
+            && version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c))
 }
 
 /// PL6005: `docker run` (or `podman run`, `docker create`) with `--privileged`, the
@@ -512,6 +695,7 @@ pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
                     ),
                     label: why.to_string(),
                     related: None,
+                    fixes: Vec::new(),
                 });
             }
         }
@@ -582,6 +766,46 @@ pub fn insecure_dind(cx: &JobCx) -> Option<ScriptHit> {
         message: format!("the Docker-in-Docker service `{}` runs with TLS off: its daemon takes commands from anyone on the job's network", service.text),
         label: "`\"\"` turns TLS off".to_string(),
         related: Some((service.literal, "the Docker-in-Docker service".to_string())),
+        fixes: Vec::new(),
+    })
+}
+
+/// The script text `start..end` as a range of the source, when it is written there
+/// as it reads (the locator falls back to the whole literal when it is not).
+fn exact_range(cx: &JobCx, script: &ScannedScript, start: usize, end: usize) -> Option<FileRange> {
+    let range = Locator::new(cx.sources, script.text, script.origin).range(start, end);
+    (start < end && range != script.origin).then_some(range)
+}
+
+/// A shell double quote as the literal holding the script writes it: `\"` in a
+/// `"…"` string, `"` in a `"""…"""` block.
+fn written_quote(cx: &JobCx, script: &ScannedScript) -> &'static str {
+    match cx.sources.literal(script.origin) {
+        Some(l) if l.starts_with("\"\"\"") => "\"",
+        _ => "\\\"",
+    }
+}
+
+/// Puts the expansion `start..end` of a script between double quotes.
+fn quote_fix(cx: &JobCx, script: &ScannedScript, start: usize, end: usize) -> Option<Fix> {
+    let range = exact_range(cx, script, start, end)?;
+    let quote = written_quote(cx, script);
+    let point = |offset: u32| FileRange {
+        file: range.file,
+        range: plumb_diagnostics::TextRange::new(offset as usize, offset as usize),
+    };
+    Some(Fix {
+        title: "quote the expansion".to_string(),
+        edits: vec![
+            Edit {
+                at: point(range.range.start),
+                replacement: quote.to_string(),
+            },
+            Edit {
+                at: point(range.range.end),
+                replacement: quote.to_string(),
+            },
+        ],
     })
 }
 
@@ -631,10 +855,11 @@ pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
                     if !OUTSIDER_VARIABLES.contains(&v.name.as_str()) {
                         continue;
                     }
-                    let how = if as_code {
-                        format!("run as code by `{name}`")
+                    let (how, fixes) = if as_code {
+                        (format!("run as code by `{name}`"), Vec::new())
                     } else if !w.quoted && FREE_TEXT.contains(&v.name.as_str()) {
-                        "expanded unquoted".to_string()
+                        let quote = quote_fix(cx, script, v.start, v.end);
+                        ("expanded unquoted".to_string(), quote.into_iter().collect())
                     } else {
                         continue;
                     };
@@ -644,6 +869,7 @@ pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
                         message: format!("`${}` is text anyone who opens a merge request or pushes a branch chooses, {how}", v.name),
                         label: how,
                         related: None,
+                        fixes,
                     });
                 }
             }

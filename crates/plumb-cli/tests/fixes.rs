@@ -103,3 +103,40 @@ fn allow_comment_fix_silences_any_code() {
     fixed_by_first_fix("credentials/echo_secret.plumb", "PL4003", 0);
     fixed_by_first_fix("graph/two_job_cycle.plumb", "PL2001", 0);
 }
+
+#[test]
+fn supply_chain_fixes() {
+    fixed_by_first_fix("supply/fix_quote_expansion.plumb", "PL6001", 0);
+    fixed_by_first_fix("supply/fix_verify_piped_download.plumb", "PL6002", 0);
+    fixed_by_first_fix("supply/fix_verify_downloaded_file.plumb", "PL6002", 0);
+}
+
+/// Every PL6003 fix of the fixture, applied together, pins every install.
+#[test]
+fn installs_are_pinned_to_the_version_variables_of_the_job() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let src = root.join("supply/fix_pin_to_version_variable.plumb");
+    let mut text = std::fs::read_to_string(&src).expect("read");
+    let diags = check_json(&src);
+    let fixes: Vec<&serde_json::Value> = diags
+        .iter()
+        .filter(|d| d["code"] == "PL6003")
+        .map(|d| &d["fixes"][0])
+        .collect();
+    assert_eq!(fixes.len(), 2);
+    // apply the later edit first so the earlier one's position still holds
+    for fix in fixes.iter().rev() {
+        text = apply(&text, fix);
+    }
+    assert!(text.contains("goimports@$GOIMPORTS_VERSION"), "{text}");
+    assert!(
+        text.contains("npx prettier@$PRETTIER_VERSION --check"),
+        "{text}"
+    );
+    let dir = std::env::temp_dir().join(format!("plumb-fix-{}-pins", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let out = dir.join("fixed.plumb");
+    std::fs::write(&out, &text).expect("write");
+    let after = check_json(&out);
+    assert!(after.is_empty(), "{after:?}");
+}

@@ -238,3 +238,25 @@ fn var_conditions_are_decided_by_dash_dash_var_for_kubernetes() {
     let o = plumb(&["build", &src, "--target", "k8s", "--var", "not a name=x"]);
     assert_eq!(o.status.code(), Some(2), "a bad --var is a usage error");
 }
+
+/// One finding per cause: a template's `resources` that GitLab cannot carry is one
+/// PL5001 at the template's field, with the jobs that get it as secondary labels (eight
+/// shown, the rest counted), not one warning per job.
+#[test]
+fn a_template_field_not_carried_is_one_warning_for_all_its_jobs() {
+    let dir = scratch("one-per-cause");
+    let jobs: String = (0..12)
+        .map(|i| format!("    job j{i:02} from big() {{ run = \"echo {i}\" }}\n"))
+        .collect();
+    let program = format!(
+        "template big() {{\n  image     = \"busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\"\n  resources = {{ cpu = \"1\", memory = 1Gi }}\n}}\n\npipeline p {{\n  stage s {{\n{jobs}  }}\n}}\n"
+    );
+    std::fs::write(dir.join("p.plumb"), program).expect("write");
+    let o = common::plumb_in(&dir, &["build", "p.plumb", "--target", "gitlab"]);
+    assert!(o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(stderr.matches("[PL5001]").count(), 1, "{stderr}");
+    insta::with_settings!({ snapshot_path => "snapshots/targets", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("pl5001-one-per-cause", stderr);
+    });
+}

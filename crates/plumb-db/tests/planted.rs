@@ -1,5 +1,5 @@
 //! Precision and recall on a generated corpus: 200 realistic jobs, with problems of
-//! every graph, image and credential kind planted at known places. Every planted
+//! every graph, image, credential and supply-chain kind planted at known places. Every planted
 //! problem must be found at its exact span, and nothing else may be reported.
 
 use plumb_config::Config;
@@ -64,6 +64,14 @@ const KINDS: &[Option<&str>] = &[
     Some("PL2003"),
     Some("PL2004"),
     Some("PL2005"),
+    Some("PL6001"),
+    Some("PL6002"),
+    None,
+    Some("PL6003"),
+    Some("PL6003-clone"),
+    Some("PL6005"),
+    Some("PL6006"),
+    Some("PL6007"),
 ];
 
 fn plant(c: &mut Corpus, kind: Option<&str>, name: &str) {
@@ -179,7 +187,52 @@ fn plant(c: &mut Corpus, kind: Option<&str>, name: &str) {
                 .mark("PL2005", "gate")
                 .push("] }\n");
         }
+        Some(kind) if kind.starts_with("PL6") => plant_supply_chain(c, kind, name),
         Some(other) => unreachable!("{other}"),
+    }
+}
+
+/// The supply-chain kinds (PL6xxx). PL6004 (a pipeline's `include`) is not planted: an
+/// `include` is refused in a file with several pipelines, which this corpus is.
+fn plant_supply_chain(c: &mut Corpus, kind: &str, name: &str) {
+    c.job(name).push(&format!("image = {PINNED}, "));
+    match kind {
+        "PL6001" => {
+            c.push("run = [\"eval \\\"")
+                .mark("PL6001", "$CI_MERGE_REQUEST_TITLE")
+                .push("\\\"\"] }\n");
+        }
+        "PL6002" => {
+            c.push("run = [\"curl -fsSL https://get.example.com/install.sh | ")
+                .mark("PL6002", "bash")
+                .push("\"] }\n");
+        }
+        "PL6003" => {
+            c.push("run = [\"go install ")
+                .mark("PL6003", "golang.org/x/tools/cmd/goimports@latest")
+                .push("\"] }\n");
+        }
+        "PL6003-clone" => {
+            c.push("run = [\"git clone --depth 1 ")
+                .mark("PL6003", "https://gitlab.com/someone/helpers.git")
+                .push(" h\", \"cd h\", \"make install\"] }\n");
+        }
+        "PL6005" => {
+            c.push("run = [\"docker run ")
+                .mark("PL6005", "--privileged")
+                .push(" builder:1 make\"] }\n");
+        }
+        "PL6006" => {
+            c.push("when = branch == \"main\", env = { T = tok, ")
+                .mark("PL6006", "CI_DEBUG_TRACE")
+                .push(" = \"true\" }, run = [\"./deploy\"] }\n");
+        }
+        "PL6007" => {
+            c.push("run = [\"echo ")
+                .mark("PL6007", "\u{202E}")
+                .push("done\"] }\n");
+        }
+        other => unreachable!("{other}"),
     }
 }
 
@@ -229,7 +282,8 @@ fn every_planted_problem_is_found_and_nothing_else() {
         assert!(codes.contains(code), "{code} not planted");
     }
     for code in [
-        "PL4001", "PL4002", "PL4003", "PL4004", "PL4005", "PL4006", "PL4007",
+        "PL4001", "PL4002", "PL4003", "PL4004", "PL4005", "PL4006", "PL4007", "PL6001", "PL6002",
+        "PL6003", "PL6005", "PL6006", "PL6007",
     ] {
         assert!(codes.contains(code), "{code} not planted");
     }

@@ -4,7 +4,7 @@ use crate::cond::{dnf, gitlab_expression, unrepresentable, Atom};
 use crate::data::Data;
 use crate::plan::PipelinePlan;
 use crate::yaml::{header, to_yaml, OrderedMap};
-use crate::{not_carried, warning, BuildError, OutputFile};
+use crate::{job_not_carried, warning, BuildError, OutputFile};
 use plumb_diagnostics::Diagnostic;
 use plumb_semantics::{format_duration, Cond, JobModel, SecretSource, ValueKind};
 use serde::Serialize;
@@ -479,9 +479,7 @@ fn compile_job(
             "`k8s` sets the Kubernetes Job's pod; GitLab does not read it",
         ),
     ] {
-        if let Some(f) = job.field(field) {
-            warnings.push(not_carried(field, "GitLab", f.key_at, why));
-        }
+        warnings.extend(job_not_carried(job, field, "GitLab", why));
     }
     j
 }

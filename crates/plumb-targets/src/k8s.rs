@@ -4,7 +4,7 @@ use crate::data::Data;
 use crate::names::dns_label;
 use crate::plan::{matrix_combinations, PipelinePlan};
 use crate::yaml::{header, to_yaml_stream, OrderedMap};
-use crate::{not_carried, warning, BuildError, OutputFile};
+use crate::{job_not_carried, not_carried, warning, BuildError, OutputFile};
 use plumb_config::Config;
 use plumb_diagnostics::Diagnostic;
 use plumb_semantics::{Cond, Event, JobModel, SecretSource, ValueKind};
@@ -419,9 +419,7 @@ const NOT_CARRIED: &[(&str, &str)] = &[
 
 fn warn_not_carried(job: &JobModel, warnings: &mut Vec<Diagnostic>) {
     for (field, why) in NOT_CARRIED {
-        if let Some(f) = job.field(field) {
-            warnings.push(not_carried(field, "Kubernetes", f.key_at, why));
-        }
+        warnings.extend(job_not_carried(job, field, "Kubernetes", why));
     }
     if let Some(f) = job.field("if_previous") {
         if f.value.as_str() != Some("success") {

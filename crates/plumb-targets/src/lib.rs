@@ -91,8 +91,8 @@ pub fn build(
         )?,
         Target::Gitops => gitops::compile(&plans, options.vars, options.config, &mut warnings)?,
     };
+    let mut warnings = one_per_cause(warnings);
     warnings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    warnings.dedup();
     // an error found while compiling (a name clash, a condition that cannot be written
     // exactly for a job with secrets) means nothing is written
     if warnings
@@ -111,6 +111,66 @@ pub(crate) fn warning(
     help: &str,
 ) -> Diagnostic {
     Diagnostic::warning(code, at, message).with_help(help)
+}
+
+/// One finding per cause: diagnostics with the same code, place and message (a
+/// template's field not carried, for every job that uses it) become one, with the
+/// jobs as secondary labels (at most 8 shown).
+fn one_per_cause(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    const SHOWN: usize = 8;
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    let mut left_out: Vec<usize> = Vec::with_capacity(diags.len());
+    let mut index: std::collections::HashMap<(&'static str, FileRange, String), usize> =
+        std::collections::HashMap::new();
+    for d in diags {
+        let key = (d.code, d.primary.at, d.message.clone());
+        let Some(&i) = index.get(&key) else {
+            index.insert(key, out.len());
+            out.push(d);
+            left_out.push(0);
+            continue;
+        };
+        for s in d.secondary {
+            let kept = &mut out[i];
+            if kept.secondary.iter().any(|k| k.at == s.at) {
+                continue;
+            }
+            if kept.secondary.len() < SHOWN {
+                kept.secondary.push(s);
+            } else {
+                left_out[i] += 1;
+            }
+        }
+    }
+    for (d, n) in out.iter_mut().zip(left_out) {
+        if n > 0 {
+            let more = format!("{n} more place{} not shown", if n == 1 { "" } else { "s" });
+            d.help = Some(match d.help.take() {
+                Some(h) => format!("{h} ({more})"),
+                None => more,
+            });
+        }
+    }
+    out
+}
+
+/// PL5001 for a job's field; when the field comes from a template or the pipeline's
+/// `default`, the job is a secondary label (several jobs become one finding).
+pub(crate) fn job_not_carried(
+    job: &plumb_semantics::JobModel,
+    field: &str,
+    target: &str,
+    why: &str,
+) -> Option<Diagnostic> {
+    let f = job.field(field)?;
+    let d = not_carried(field, target, f.key_at, why);
+    let inherited =
+        f.key_at.file != job.range.file || !job.range.range.contains(f.key_at.range.start as usize);
+    Some(if inherited {
+        d.with_secondary(job.name_at, format!("job `{}` gets it", job.name))
+    } else {
+        d
+    })
 }
 
 pub(crate) fn not_carried(field: &str, target: &str, at: FileRange, why: &str) -> Diagnostic {

@@ -24,14 +24,8 @@ impl Rule for Check {
     }
 
     fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        for hit in crate::supply::untrusted_input(cx) {
-            let mut d = Diagnostic::new(RULE.code, RULE.severity, hit.at, hit.message)
-                .with_label(hit.label)
-                .with_help("quote the expansion (`\"$VAR\"`) and pass it as data, never as code (`eval`, `sh -c`)");
-            if let Some((at, message)) = hit.related {
-                d = d.with_secondary(at, message);
-            }
-            out.push(d);
-        }
+        out.extend(crate::supply::untrusted_input(cx).into_iter().map(|hit| {
+            hit.into_diagnostic(&RULE, "quote the expansion (`\"$VAR\"`) and pass it as data, never as code (`eval`, `sh -c`)")
+        }));
     }
 }

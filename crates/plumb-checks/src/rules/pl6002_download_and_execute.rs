@@ -24,16 +24,8 @@ impl Rule for Check {
     }
 
     fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        for hit in crate::supply::download_and_execute(cx) {
-            let mut d = Diagnostic::new(RULE.code, RULE.severity, hit.at, hit.message)
-                .with_label(hit.label)
-                .with_help(
-                    "download to a file, verify it (`sha256sum -c`, `gpg --verify`), then run it",
-                );
-            if let Some((at, message)) = hit.related {
-                d = d.with_secondary(at, message);
-            }
-            out.push(d);
-        }
+        out.extend(crate::supply::download_and_execute(cx).into_iter().map(|hit| {
+            hit.into_diagnostic(&RULE, "download to a file, verify it (`sha256sum -c`, `gpg --verify`), then run it")
+        }));
     }
 }

@@ -25,17 +25,13 @@ impl Rule for Check {
 
     fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
         let dind = crate::supply::insecure_dind(cx);
-        for hit in crate::supply::privileged_containers(cx)
-            .into_iter()
-            .chain(dind)
-        {
-            let mut d = Diagnostic::new(RULE.code, RULE.severity, hit.at, hit.message)
-                .with_label(hit.label)
-                .with_help("drop the flag; use a rootless builder for images");
-            if let Some((at, message)) = hit.related {
-                d = d.with_secondary(at, message);
-            }
-            out.push(d);
-        }
+        out.extend(
+            crate::supply::privileged_containers(cx)
+                .into_iter()
+                .chain(dind)
+                .map(|hit| {
+                    hit.into_diagnostic(&RULE, "drop the flag; use a rootless builder for images")
+                }),
+        );
     }
 }
