@@ -1,11 +1,15 @@
 //! PL6003's `git clone` form: a repository cloned at a branch (its default one, or
-//! `--branch main`) whose code the job then runs. The job's scripts are read in order,
-//! as one shell runs them: a clone records its folder, a `cd` into it is followed, a
-//! checkout of a tag or commit pins it, and running a file from it, or building in it,
-//! runs whatever the branch holds at that moment.
+//! `--branch main`) whose code the job then runs.
+//!
+//! The job's script lines are read in order, as one shell runs them, with the working
+//! folder followed: `cd`, `pushd`/`popd`, `git -C`, a `cd` inside `( … )` that ends with
+//! its line, and `after_run` starting again in the project folder. A clone records
+//! its folder; a checkout, `switch`, `reset --hard` or `fetch` of a tag or commit pins
+//! it, and a later checkout of a branch or a `pull` unpins it; running a file from
+//! it, or building in it, runs whatever it holds at that moment.
 
 use crate::shell::{Command, Word};
-use crate::supply::{at, base, executed_file, install_allowed, is_commit, operands, ScriptHit};
+use crate::supply::{at, base, install_allowed, is_commit, is_interpreter, operands, ScriptHit};
 use crate::{JobCx, ScannedScript};
 
 /// `git clone` options that take the next word as their value.
@@ -18,6 +22,7 @@ const CLONE_VALUE_OPTIONS: &[&str] = &[
     "-c",
     "--config",
     "--reference",
+    "--reference-if-able",
     "--separate-git-dir",
     "-j",
     "--jobs",
@@ -28,9 +33,11 @@ const CLONE_VALUE_OPTIONS: &[&str] = &[
     "--shallow-since",
     "--shallow-exclude",
     "--revision",
+    "--bundle-uri",
+    "--server-option",
 ];
 
-/// Commands that, run inside a clone, build or run its code.
+/// Commands that build or run the code of the folder they work in.
 const BUILDERS: &[&str] = &[
     "make",
     "cmake",
@@ -42,6 +49,9 @@ const BUILDERS: &[&str] = &[
     "rake",
     "bundle",
     "ansible-playbook",
+    "configure",
+    "gradlew",
+    "just",
 ];
 
 /// Package managers whose install, build and run subcommands run the folder's code
@@ -60,23 +70,33 @@ const PACKAGE_RUNNERS: &[(&str, &[&str])] = &[
             "exec",
         ],
     ),
-    ("yarn", &["", "install", "run", "build", "test"]),
     ("pnpm", &["install", "i", "run", "exec"]),
     ("go", &["run", "build", "install", "generate", "test"]),
-    ("cargo", &["build", "run", "install", "test"]),
+    ("cargo", &["build", "check", "run", "install", "test"]),
     ("pip", &["install"]),
     ("pip3", &["install"]),
     ("poetry", &["install", "run"]),
+    ("composer", &["install", "update", "run-script"]),
+];
+
+/// Variables that hold a branch name, never a tag or commit.
+const BRANCH_VARIABLES: &[&str] = &[
+    "CI_DEFAULT_BRANCH",
+    "CI_COMMIT_BRANCH",
+    "CI_COMMIT_REF_NAME",
+    "CI_COMMIT_REF_SLUG",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
 ];
 
 /// A clone seen in the job's scripts.
 struct Clone<'s> {
-    /// The folder it was cloned into, as written (`tools`, `./tools`, `tmp/x`).
+    /// Its folder, resolved (`tools`, `vendor/lib`, `/opt/tools`; `""` is the project).
     dir: String,
     /// The repository URL word, where the finding goes, and the script it is in.
     url: &'s Word,
     script: usize,
-    /// `--branch v1.2.3`, `--revision <sha>`, or a later checkout of a tag or commit.
+    /// At a tag or commit now.
     pinned: bool,
     /// Already reported (one finding per clone).
     reported: bool,
@@ -91,11 +111,30 @@ pub(crate) struct CloneRun<'s> {
     pub runner_script: usize,
 }
 
+/// What the job's environment says about a variable: its literal value, if it binds one.
+pub(crate) type Variables<'v> = &'v dyn Fn(&str) -> Option<String>;
+
 /// The clones a job runs without pinning them, each found once, at its URL, with the
 /// command that runs it as the related place.
 pub fn unpinned_clones_run(cx: &JobCx, scripts: &[ScannedScript]) -> Vec<ScriptHit> {
-    let commands: Vec<&[Command]> = scripts.iter().map(|s| s.commands.as_slice()).collect();
-    clone_runs(&commands, &|c| install_allowed(cx, c))
+    let commands: Vec<Shell> = scripts
+        .iter()
+        .map(|s| Shell {
+            text: s.text,
+            commands: &s.commands,
+        })
+        .collect();
+    let variables = |name: &str| -> Option<String> {
+        let binding = cx.job.env.iter().find(|b| b.name == name)?;
+        binding.value.as_str().map(str::to_string)
+    };
+    let reader = Reader {
+        allowed: &|c| install_allowed(cx, c),
+        variables: &variables,
+        fresh_shell_at: cx.job.run_script_count(),
+    };
+    reader
+        .clone_runs(&commands)
         .into_iter()
         .map(|run| {
             let runner_word = run.runner.name_word().unwrap_or(run.url);
@@ -108,7 +147,7 @@ pub fn unpinned_clones_run(cx: &JobCx, scripts: &[ScannedScript]) -> Vec<ScriptH
                 label: "cloned at a branch".to_string(),
                 related: Some((
                     at(cx, &scripts[run.runner_script], runner_word),
-                    format!("runs code from `{}`", run.dir),
+                    format!("runs code from `{}`", shown(&run.dir)),
                 )),
                 fixes: Vec::new(),
             }
@@ -116,109 +155,271 @@ pub fn unpinned_clones_run(cx: &JobCx, scripts: &[ScannedScript]) -> Vec<ScriptH
         .collect()
 }
 
-/// Reads the scripts in order, as one shell runs them (a `cd` lasts into the next
-/// script), and finds each unpinned clone's first run. `allowed` skips trusted clones.
-pub(crate) fn clone_runs<'s>(
-    scripts: &[&'s [Command]],
-    allowed: &dyn Fn(&Command) -> bool,
-) -> Vec<CloneRun<'s>> {
-    let mut clones: Vec<Clone<'s>> = Vec::new();
-    let mut inside: Option<usize> = None;
-    let mut runs = Vec::new();
-    for (script, commands) in scripts.iter().enumerate() {
-        for c in commands.iter() {
-            let Some(name) = c.name().map(base) else {
-                continue;
-            };
-            match name {
-                "git" if !allowed(c) => git(c, script, &mut clones, inside),
-                "cd" | "pushd" => inside = cd_target(c).and_then(|d| clone_holding(&clones, &d)),
-                "popd" => inside = None,
-                _ => {}
-            }
-            let Some(i) = runs_clone(c, &clones, inside) else {
-                continue;
-            };
-            let clone = &mut clones[i];
-            if clone.pinned || clone.reported {
-                continue;
-            }
-            clone.reported = true;
-            runs.push(CloneRun {
-                url: clone.url,
-                url_script: clone.script,
-                dir: clone.dir.clone(),
-                runner: c,
-                runner_script: script,
-            });
-        }
+fn shown(dir: &str) -> &str {
+    if dir.is_empty() {
+        "."
+    } else {
+        dir
     }
-    runs
 }
 
-/// `git clone …` records a clone; `git checkout`/`switch`/`reset --hard` of a tag or
-/// commit (in the clone, or with `-C DIR`) pins it.
-fn git<'s>(c: &'s Command, script: usize, clones: &mut Vec<Clone<'s>>, inside: Option<usize>) {
-    let args = c.args();
-    let (dir_option, rest) = match args {
-        [flag, dir, rest @ ..] if flag.text == "-C" => (Some(dir.text.as_str()), rest),
-        _ => (None, args),
-    };
-    let Some(sub) = rest.first() else {
-        return;
-    };
-    match sub.text.as_str() {
-        "clone" => {
-            if let Some(clone) = parse_clone(&rest[1..], dir_option, script) {
+/// One script line: its text and its commands.
+pub(crate) struct Shell<'s> {
+    pub text: &'s str,
+    pub commands: &'s [Command],
+}
+
+pub(crate) struct Reader<'r> {
+    /// `lint.allow_installs` trusts the clone command.
+    pub allowed: &'r dyn Fn(&Command) -> bool,
+    pub variables: Variables<'r>,
+    /// The first script line of `after_run`, which GitLab runs in a new shell.
+    pub fresh_shell_at: usize,
+}
+
+/// The working folder as the scripts move it.
+#[derive(Default)]
+struct Folders {
+    /// `Some("")` is the project folder; `None` is somewhere this reading cannot tell.
+    cwd: Option<String>,
+    pushed: Vec<Option<String>>,
+    /// The folder to return to at the end of the line (a `cd` inside `( … )`).
+    after_subshell: Option<Option<String>>,
+}
+
+impl Reader<'_> {
+    /// Reads the scripts in order and finds each unpinned clone's first run.
+    pub(crate) fn clone_runs<'s>(&self, scripts: &[Shell<'s>]) -> Vec<CloneRun<'s>> {
+        let mut clones: Vec<Clone<'s>> = Vec::new();
+        let mut folders = Folders {
+            cwd: Some(String::new()),
+            ..Folders::default()
+        };
+        let mut runs = Vec::new();
+        for (index, script) in scripts.iter().enumerate() {
+            if index == self.fresh_shell_at {
+                folders = Folders {
+                    cwd: Some(String::new()),
+                    ..Folders::default()
+                };
+            }
+            for c in script.commands {
+                self.step(c, script, index, &mut folders, &mut clones);
+                let Some(i) = runs_clone(c, &clones, &folders.cwd) else {
+                    continue;
+                };
+                let clone = &mut clones[i];
+                if clone.pinned || clone.reported {
+                    continue;
+                }
+                clone.reported = true;
+                runs.push(CloneRun {
+                    url: clone.url,
+                    url_script: clone.script,
+                    dir: clone.dir.clone(),
+                    runner: c,
+                    runner_script: index,
+                });
+            }
+            if let Some(cwd) = folders.after_subshell.take() {
+                folders.cwd = cwd;
+            }
+        }
+        runs
+    }
+
+    /// What one command changes: the working folder, the clones and their pins.
+    fn step<'s>(
+        &self,
+        c: &'s Command,
+        script: &Shell,
+        index: usize,
+        folders: &mut Folders,
+        clones: &mut Vec<Clone<'s>>,
+    ) {
+        let Some(name) = c.name().map(base) else {
+            return;
+        };
+        match name {
+            "git" if !(self.allowed)(c) => self.git(c, index, &folders.cwd, clones),
+            "cd" | "pushd" => {
+                let before = folders.cwd.clone();
+                if name == "pushd" {
+                    folders.pushed.push(before.clone());
+                } else if in_subshell(c, script.text) && folders.after_subshell.is_none() {
+                    folders.after_subshell = Some(before.clone());
+                }
+                folders.cwd = operands(c.args(), &[])
+                    .first()
+                    .and_then(|w| resolve(&before, &w.text));
+            }
+            "popd" => folders.cwd = folders.pushed.pop().flatten(),
+            _ => {}
+        }
+    }
+
+    /// `git [-C DIR] [-c K=V] SUBCOMMAND …`: a clone is recorded, a checkout pins or
+    /// unpins the clone the command works in.
+    fn git<'s>(
+        &self,
+        c: &'s Command,
+        index: usize,
+        cwd: &Option<String>,
+        clones: &mut Vec<Clone<'s>>,
+    ) {
+        let args = c.args();
+        let mut here = cwd.clone();
+        let mut i = 0;
+        while let Some(w) = args.get(i) {
+            match w.text.as_str() {
+                "-C" => {
+                    here = args.get(i + 1).and_then(|d| resolve(&here, &d.text));
+                    i += 2;
+                }
+                "-c" | "--git-dir" | "--work-tree" | "--namespace" => i += 2,
+                t if t.starts_with('-') => i += 1,
+                _ => break,
+            }
+        }
+        let Some(sub) = args.get(i) else {
+            return;
+        };
+        let rest = &args[i + 1..];
+        if sub.text == "clone" {
+            if let Some(clone) = self.parse_clone(rest, &here, index) {
                 clones.push(clone);
             }
+            return;
         }
-        "checkout" | "switch" | "reset" => {
-            let pins = operands(&rest[1..], &["-b", "-B", "-c", "-C"])
+        let Some(target) = here.as_deref().and_then(|h| clone_holding(clones, h)) else {
+            return;
+        };
+        if let Some(pinned) = self.pin_after(&sub.text, rest) {
+            clones[target].pinned = pinned;
+        }
+    }
+
+    /// Whether the clone is at a fixed revision after `git SUB ARGS`, or `None` when
+    /// the command does not move it.
+    fn pin_after(&self, sub: &str, args: &[Word]) -> Option<bool> {
+        let value_options: &[&str] = &["-b", "-B", "-c", "-C", "--orphan"];
+        // `checkout REV -- PATH` and `checkout -- PATH` restore files; HEAD stays
+        if args.iter().any(|a| a.text == "--") {
+            return None;
+        }
+        let revision = operands(args, value_options)
+            .first()
+            .map(|w| w.text.as_str());
+        match sub {
+            "checkout" | "switch" => match revision {
+                Some("FETCH_HEAD") | None => None,
+                Some(r) => Some(self.is_fixed_revision(r)),
+            },
+            "reset" => {
+                let moves_files = args
+                    .iter()
+                    .any(|a| matches!(a.text.as_str(), "--hard" | "--keep" | "--merge"));
+                match revision {
+                    Some(r) if moves_files => Some(self.is_fixed_revision(r)),
+                    _ => None,
+                }
+            }
+            "fetch" => operands(args, &["--depth", "-j", "--jobs"])
                 .iter()
-                .any(|w| is_fixed_revision(&w.text));
-            let target = match dir_option {
-                Some(d) => clone_holding(clones, d),
-                None => inside,
+                .any(|w| is_commit(&w.text))
+                .then_some(true),
+            "pull" => Some(false),
+            _ => None,
+        }
+    }
+
+    fn parse_clone<'s>(
+        &self,
+        args: &'s [Word],
+        here: &Option<String>,
+        script: usize,
+    ) -> Option<Clone<'s>> {
+        let mut pinned = false;
+        let mut words = args.iter();
+        while let Some(w) = words.next() {
+            let (option, value) = match w.text.split_once('=') {
+                Some((o, v)) if o.starts_with("--") => (o, Some(v.to_string())),
+                _ => (w.text.as_str(), None),
             };
-            if let (true, Some(i)) = (pins, target) {
-                clones[i].pinned = true;
+            if matches!(option, "-b" | "--branch" | "--revision") {
+                let value = value.or_else(|| words.clone().next().map(|v| v.text.clone()));
+                pinned |= value.is_some_and(|v| self.is_fixed_revision(&v));
             }
         }
-        _ => {}
+        let ops = operands(args, CLONE_VALUE_OPTIONS);
+        let url = *ops.first()?;
+        let dir = match ops.get(1) {
+            Some(d) => d.text.clone(),
+            None => default_folder(&url.text)?,
+        };
+        Some(Clone {
+            dir: resolve(here, &dir)?,
+            url,
+            script,
+            pinned,
+            reported: false,
+        })
+    }
+
+    /// A commit SHA or a release tag (`v1.2.3`, `1.2.3`, `v3.12`, `openssl-3.0.12`,
+    /// `tags/v1.2.3`); a variable is what the job's `env` binds it to, a branch for the
+    /// branch variables, else assumed fixed (`$CI_COMMIT_SHA`, a version set elsewhere).
+    fn is_fixed_revision(&self, revision: &str) -> bool {
+        let r = revision
+            .trim_start_matches("refs/")
+            .trim_start_matches("tags/");
+        if let Some(name) = variable_name(r) {
+            if BRANCH_VARIABLES.contains(&name) {
+                return false;
+            }
+            return match (self.variables)(name) {
+                Some(value) if !value.contains('$') => self.is_fixed_revision(&value),
+                _ => true,
+            };
+        }
+        is_commit(r) || is_release_tag(r)
     }
 }
 
-fn parse_clone<'s>(args: &'s [Word], parent: Option<&str>, script: usize) -> Option<Clone<'s>> {
-    let mut pinned = false;
-    let mut words = args.iter();
-    while let Some(w) = words.next() {
-        let (option, value) = match w.text.split_once('=') {
-            Some((o, v)) if o.starts_with("--") => (o, Some(v.to_string())),
-            _ => (w.text.as_str(), None),
-        };
-        if matches!(option, "-b" | "--branch" | "--revision") {
-            let value = value.or_else(|| words.clone().next().map(|v| v.text.clone()));
-            pinned |= value.is_some_and(|v| is_fixed_revision(&v));
-        }
-    }
-    let ops = operands(args, CLONE_VALUE_OPTIONS);
-    let url = *ops.first()?;
-    let dir = match ops.get(1) {
-        Some(d) => d.text.clone(),
-        None => default_folder(&url.text)?,
+/// `$NAME` or `${NAME}`, whole.
+fn variable_name(text: &str) -> Option<&str> {
+    let name = text.strip_prefix('$')?;
+    let name = name
+        .strip_prefix('{')
+        .and_then(|n| n.strip_suffix('}'))
+        .unwrap_or(name);
+    crate::shell::is_name(name).then_some(name)
+}
+
+/// `v1.2.3`, `1.2.3`, `v3.12`, `1.2.3-rc.1`, `openssl-3.0.12`: three numbers, or two
+/// after a `v` (`3.12` alone is how CPython and others name a branch).
+fn is_release_tag(r: &str) -> bool {
+    // a `name-` prefix (`openssl-3.0.12`, `jq-1.7.1`)
+    let r = match r.split_once('-') {
+        Some((name, rest)) if !name.is_empty() && !looks_like_version(name) => rest,
+        _ => r,
     };
-    let dir = match parent {
-        Some(p) => format!("{}/{dir}", p.trim_end_matches('/')),
-        None => dir,
+    let (v, core) = match r.strip_prefix(['v', 'V']) {
+        Some(rest) => (true, rest),
+        None => (false, r),
     };
-    Some(Clone {
-        dir: normalize(&dir),
-        url,
-        script,
-        pinned,
-        reported: false,
-    })
+    let core = core.split(['-', '+']).next().unwrap_or("");
+    let numbers: Vec<&str> = core.split('.').collect();
+    let all_digits = numbers
+        .iter()
+        .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    all_digits && (numbers.len() >= 3 || (v && numbers.len() == 2))
+}
+
+/// `1.2…` or `v1…`.
+fn looks_like_version(s: &str) -> bool {
+    let s = s.strip_prefix(['v', 'V']).unwrap_or(s);
+    s.starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// The folder `git clone URL` creates: the URL's last segment without `.git`.
@@ -228,41 +429,47 @@ fn default_folder(url: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
-/// `./tools/` is `tools`.
-fn normalize(path: &str) -> String {
-    let p = path.trim_start_matches("./").trim_end_matches('/');
-    if p.is_empty() {
-        ".".to_string()
+/// `path` from the folder `cwd`, with `.` and `..` resolved: `""` is the project
+/// folder, `/…` an absolute folder. `$CI_PROJECT_DIR` is the project folder; any other
+/// variable, `~`, or a `..` above the project makes it unknown.
+fn resolve(cwd: &Option<String>, path: &str) -> Option<String> {
+    let (start, rest) = if let Some(rest) = ["$CI_PROJECT_DIR", "${CI_PROJECT_DIR}"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p))
+    {
+        (String::new(), rest.trim_start_matches('/'))
+    } else if path.starts_with('/') {
+        ("/".to_string(), path)
     } else {
-        p.to_string()
+        (cwd.clone()?, path)
+    };
+    if rest.contains('$') || rest.starts_with('~') || rest == "-" {
+        return None;
     }
-}
-
-/// A commit SHA or a version tag (`v1.2.3`, `1.2`), or a variable: a value set
-/// elsewhere is not assumed to be a branch.
-fn is_fixed_revision(s: &str) -> bool {
-    if s.contains('$') || is_commit(s) {
-        return true;
+    let absolute = start.starts_with('/');
+    let mut parts: Vec<&str> = start.split('/').filter(|p| !p.is_empty()).collect();
+    for part in rest.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
     }
-    let v = s.strip_prefix(['v', 'V']).unwrap_or(s);
-    v.starts_with(|c: char| c.is_ascii_digit())
-        && v.contains('.')
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-+_".contains(c))
-        && !v.split('.').any(|part| part == "x" || part == "*")
+    let joined = parts.join("/");
+    Some(if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    })
 }
 
-/// The folder of `cd DIR` (not `cd -`, `cd ~`, or `cd` with no folder).
-fn cd_target(c: &Command) -> Option<String> {
-    let dir = operands(c.args(), &[]).first()?.text.clone();
-    (!dir.starts_with('~') && !dir.starts_with('/') && !dir.contains('$')).then(|| normalize(&dir))
-}
-
-/// The clone `path` is in (the folder itself or below it).
+/// The clone `path` is in (the folder itself or below it); the project folder itself
+/// (a clone into `.`) is not followed.
 fn clone_holding(clones: &[Clone], path: &str) -> Option<usize> {
-    let path = normalize(path);
     clones.iter().rposition(|c| {
-        c.dir != "."
+        !c.dir.is_empty()
             && (path == c.dir
                 || path
                     .strip_prefix(c.dir.as_str())
@@ -270,182 +477,116 @@ fn clone_holding(clones: &[Clone], path: &str) -> Option<usize> {
     })
 }
 
-/// The clone whose code `c` runs: a file from it (`tools/x.sh`, `sh tools/x.sh`), a
-/// build in it (`make -C tools`, `pip install ./tools`), or, inside it, a local file
-/// or a build tool.
-fn runs_clone(c: &Command, clones: &[Clone], inside: Option<usize>) -> Option<usize> {
-    if let Some(file) = executed_file(c) {
-        if let Some(i) = clone_holding(clones, &file) {
-            return Some(i);
-        }
-        if inside.is_some() && !file.starts_with('/') {
-            return inside;
-        }
-    }
-    let name = base(c.name()?);
-    let args = c.args();
-    if let Some(i) = args
-        .iter()
-        .filter(|w| !w.text.starts_with('-') || w.text.starts_with("--path="))
-        .find_map(|w| clone_holding(clones, w.text.trim_start_matches("--path=")))
-    {
-        if builds(name, args) || (name == "make" && has_dir_flag(args)) {
-            return Some(i);
-        }
-    }
-    inside.filter(|_| builds(name, args))
+/// Whether the command opens a subshell: `(` right before it on its line.
+fn in_subshell(c: &Command, text: &str) -> bool {
+    let Some(first) = c.words.first() else {
+        return false;
+    };
+    text.get(..first.start)
+        .is_some_and(|before| before.trim_end().ends_with('('))
 }
 
-fn has_dir_flag(args: &[Word]) -> bool {
-    args.iter()
-        .any(|w| w.text == "-C" || w.text.starts_with("--directory"))
+/// The clone whose code `c` runs: a file from it (`tools/x.sh`, `sh tools/x.sh`), or a
+/// build in it (`make -C tools`, `pip install ./tools`, `npm ci` after `cd tools`).
+fn runs_clone(c: &Command, clones: &[Clone], cwd: &Option<String>) -> Option<usize> {
+    let name = c.name()?;
+    let args = c.args();
+    let file = if name.contains('/') {
+        Some(name)
+    } else if (is_interpreter(name) || matches!(name, "source" | "."))
+        && !args.iter().any(|a| a.text == "-c" || a.text == "-m")
+    {
+        operands(args, &["-o", "-O"])
+            .first()
+            .map(|w| w.text.as_str())
+    } else {
+        None
+    };
+    if let Some(file) = file {
+        return resolve(cwd, file).and_then(|f| clone_holding(clones, &f));
+    }
+    let tool = base(name);
+    if !builds(tool, args) {
+        return None;
+    }
+    let folder = match build_folder(tool, args) {
+        Some(dir) => resolve(cwd, dir)?,
+        None => cwd.clone()?,
+    };
+    clone_holding(clones, &folder)
+}
+
+/// The folder a build command is pointed at, if not the working one: `make -C DIR`,
+/// `npm --prefix DIR`, `cargo install --path DIR`, `pip install ./DIR`.
+fn build_folder<'a>(tool: &str, args: &'a [Word]) -> Option<&'a str> {
+    let flags: &[&str] = match tool {
+        "make" => &["-C", "--directory"],
+        "npm" | "pnpm" | "yarn" => &["--prefix", "--cwd", "-C", "--dir"],
+        "cargo" => &["--path", "--manifest-path"],
+        "pip" | "pip3" | "python" | "python3" | "pipx" | "uv" => &["-e", "--editable"],
+        _ => &[],
+    };
+    for (i, w) in args.iter().enumerate() {
+        for flag in flags {
+            if w.text == *flag {
+                return args.get(i + 1).map(|v| v.text.as_str());
+            }
+            if let Some(v) = w.text.strip_prefix(flag) {
+                // `-Ctools`, `--directory=tools`
+                let v = v.strip_prefix('=').unwrap_or(v);
+                if !v.is_empty() && (flag.len() == 2 || w.text.contains('=')) {
+                    return Some(v);
+                }
+            }
+        }
+    }
+    if matches!(tool, "pip" | "pip3" | "python" | "python3" | "pipx" | "uv") {
+        // a folder is written as a path; a bare word is a package from the index
+        return operands(args, &["-r", "-c", "-i", "--index-url", "-m"])
+            .into_iter()
+            .map(|w| w.text.as_str())
+            .find(|t| *t == "." || t.contains('/'));
+    }
+    None
 }
 
 /// Whether the command builds or runs the code of the folder it works in.
-fn builds(name: &str, args: &[Word]) -> bool {
-    if BUILDERS.contains(&name) || name == "configure" || name == "gradlew" {
+fn builds(tool: &str, args: &[Word]) -> bool {
+    if BUILDERS.contains(&tool) {
         return true;
     }
-    if matches!(name, "python" | "python3") {
+    if matches!(tool, "python" | "python3") {
         return args.first().is_some_and(|w| w.text == "setup.py")
             || (args.len() > 2 && args[0].text == "-m" && args[1].text == "pip")
                 && args[2].text == "install";
     }
-    let sub = args.first().map_or("", |w| w.text.as_str());
+    if tool == "yarn" {
+        // `yarn`, `yarn install`, `yarn build`, `yarn lint`: package scripts and installs
+        let sub = args.first().map_or("", |w| w.text.as_str());
+        return !matches!(
+            sub,
+            "add" | "remove" | "info" | "why" | "config" | "cache" | "--version"
+        );
+    }
+    if matches!(tool, "pipx" | "uv") {
+        let install = match tool {
+            "pipx" => args.first().is_some_and(|w| w.text == "install"),
+            _ => args.len() > 1 && args[0].text == "pip" && args[1].text == "install",
+        };
+        return install && build_folder(tool, args).is_some();
+    }
+    if matches!(tool, "pip" | "pip3") {
+        // `pip install -r requirements.txt` and `pip install name` read the index
+        return args.first().is_some_and(|w| w.text == "install")
+            && build_folder(tool, args).is_some();
+    }
+    let sub = operands(args, &["--prefix", "--cwd", "-C", "--dir"])
+        .first()
+        .map_or("", |w| w.text.as_str());
     PACKAGE_RUNNERS
         .iter()
-        .any(|(tool, subs)| *tool == name && subs.contains(&sub))
+        .any(|(t, subs)| *t == tool && subs.contains(&sub))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::shell::scan;
-
-    /// The URL of each clone the script lines run unpinned, and the runner's name.
-    fn runs(lines: &[&str]) -> Vec<(String, String)> {
-        let scanned: Vec<Vec<Command>> = lines.iter().map(|l| scan(l)).collect();
-        let commands: Vec<&[Command]> = scanned.iter().map(Vec::as_slice).collect();
-        clone_runs(&commands, &|_| false)
-            .into_iter()
-            .map(|r| {
-                (
-                    r.url.text.clone(),
-                    r.runner.name().unwrap_or("").to_string(),
-                )
-            })
-            .collect()
-    }
-
-    fn one(url: &str, runner: &str) -> Vec<(String, String)> {
-        vec![(url.to_string(), runner.to_string())]
-    }
-
-    #[test]
-    fn clones_run_at_a_branch_are_found() {
-        let u = "https://gitlab.com/me/tools.git";
-        assert_eq!(
-            runs(&[&format!("git clone {u}"), "./tools/x.sh"]),
-            one(u, "./tools/x.sh")
-        );
-        assert_eq!(
-            runs(&[&format!("git clone {u} && cd tools && ./build.sh")]),
-            one(u, "./build.sh")
-        );
-        assert_eq!(
-            runs(&[&format!("git clone --branch=main {u} t"), "sh t/run"]),
-            one(u, "sh")
-        );
-        assert_eq!(
-            runs(&[&format!("git clone -b dev {u} t"), "make -C t"]),
-            one(u, "make")
-        );
-        assert_eq!(
-            runs(&[&format!("git clone {u} a/b"), "cd ./a/b/", "pip install ."]),
-            one(u, "pip")
-        );
-        assert_eq!(
-            runs(&[&format!("git -C vendor clone {u}"), "vendor/tools/run"]),
-            one(u, "vendor/tools/run")
-        );
-        assert_eq!(
-            runs(&[
-                &format!("git clone {u}"),
-                "cd tools",
-                "git checkout main",
-                "yarn"
-            ]),
-            one(u, "yarn")
-        );
-        assert_eq!(
-            runs(&[&format!("git clone {u}"), "./tools/a", "./tools/b"]).len(),
-            1,
-            "one finding per clone"
-        );
-    }
-
-    #[test]
-    fn pinned_or_unrun_clones_are_not() {
-        let u = "https://gitlab.com/me/tools.git";
-        for lines in [
-            vec![
-                format!("git clone --branch v2.1.0 {u}"),
-                "./tools/x.sh".into(),
-            ],
-            vec![
-                format!("git clone --revision=0123456789abcdef {u}"),
-                "./tools/x.sh".into(),
-            ],
-            vec![
-                format!("git clone {u}"),
-                "git -C tools checkout 0123abcd".into(),
-                "./tools/x.sh".into(),
-            ],
-            vec![
-                format!("git clone {u}"),
-                "cd tools".into(),
-                "git reset --hard $PINNED".into(),
-                "make".into(),
-            ],
-            vec![
-                format!("git clone {u}"),
-                "ls tools".into(),
-                "cat tools/README".into(),
-            ],
-            vec![
-                format!("git clone {u}"),
-                "cd tools".into(),
-                "cd ..".into(),
-                "make".into(),
-            ],
-            vec![
-                format!("git clone {u}"),
-                "cd tools".into(),
-                "popd".into(),
-                "./x.sh".into(),
-            ],
-            vec![format!("git clone {u} ."), "make".into()],
-        ] {
-            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-            assert_eq!(runs(&lines), vec![], "{lines:?}");
-        }
-    }
-
-    #[test]
-    fn versions_and_commits_are_fixed_revisions() {
-        for fixed in ["v1.2.3", "1.2", "0123abcd", "$TAG", "v1.2.3-rc.1"] {
-            assert!(is_fixed_revision(fixed), "{fixed}");
-        }
-        for moving in [
-            "main",
-            "master",
-            "develop",
-            "1.x",
-            "v1",
-            "stable",
-            "release-1",
-        ] {
-            assert!(!is_fixed_revision(moving), "{moving}");
-        }
-    }
-}
+mod tests;

@@ -695,6 +695,52 @@ impl<'s> Locator<'s> {
     }
 
     pub fn range(&self, start: usize, end: usize) -> FileRange {
+        if let Some((from, to)) = self.mapped(start, end) {
+            let origin = self.origin.range.start as usize;
+            return FileRange {
+                file: self.origin.file,
+                range: TextRange::new(origin + from, origin + to),
+            };
+        }
+        self.searched(start, end)
+    }
+
+    /// Script offsets mapped through the escapes of a `"…"` literal that decodes to the
+    /// script exactly (`\$` and `\n` are two bytes written, one read), as offsets in the
+    /// literal. `None` for a block string, an interpolation, or any other difference.
+    fn mapped(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        if self.literal_text.starts_with("\"\"\"") || start >= end {
+            return None;
+        }
+        let body = self.literal_text.strip_prefix('"')?.strip_suffix('"')?;
+        let (written, read) = (body.as_bytes(), self.script.as_bytes());
+        if read.len() < end {
+            return None;
+        }
+        let (mut w, mut from) = (0, None);
+        for (r, &byte) in read.iter().enumerate().take(end) {
+            if r == start {
+                from = Some(w);
+            }
+            let (width, decoded) = match (written.get(w)?, written.get(w + 1)) {
+                (b'\\', Some(b'"')) => (2, b'"'),
+                (b'\\', Some(b'\\')) => (2, b'\\'),
+                (b'\\', Some(b'n')) => (2, b'\n'),
+                (b'\\', Some(b't')) => (2, b'\t'),
+                (b'\\', Some(b'$')) => (2, b'$'),
+                (b'\\', _) | (b'$', Some(b'{')) => return None,
+                (&other, _) => (1, other),
+            };
+            if decoded != byte {
+                return None;
+            }
+            w += width;
+        }
+        Some((1 + from?, 1 + w))
+    }
+
+    /// The `k`-th occurrence of the token in the literal, for the `k`-th in the script.
+    fn searched(&self, start: usize, end: usize) -> FileRange {
         let token = &self.script[start..end];
         if token.is_empty() {
             return self.origin;

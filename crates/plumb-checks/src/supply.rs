@@ -58,7 +58,7 @@ pub(crate) fn base(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
 }
 
-fn is_interpreter(name: &str) -> bool {
+pub(crate) fn is_interpreter(name: &str) -> bool {
     INTERPRETERS.contains(&base(name))
 }
 
@@ -182,10 +182,17 @@ fn verify_pipe_fix(
         || writes_file
         || !run.args().is_empty()
         || run.piped_out
+        || run.name_index() != Some(0)
+        || !run.assignments.is_empty()
+        || after_alternative(curl, script.text)
     {
         return None;
     }
     let (last, runner) = (curl.words.last()?, run.name_word()?);
+    // only `curl … | sh`: a stage between (`| gunzip |`) changes what runs
+    if script.text.get(last.end..runner.start).map(str::trim) != Some("|") {
+        return None;
+    }
     let url = curl.args().iter().rev().find(|a| a.text.contains("://"))?;
     let from_url = url
         .text
@@ -194,11 +201,13 @@ fn verify_pipe_fix(
         .rsplit('/')
         .next()
         .unwrap_or("");
-    let file = if plain_file_name(from_url) && from_url.contains('.') {
-        from_url
+    // a name of its own, so that the download cannot replace a file of the project
+    let file = if plain_file_name(from_url) && from_url.contains('.') && !from_url.contains('/') {
+        format!("downloaded-{from_url}")
     } else {
-        "install.sh"
+        "downloaded-install.sh".to_string()
     };
+    let file = file.as_str();
     let range = exact_range(cx, script, last.end, runner.end)?;
     Some(Fix {
         title: VERIFY_TITLE.to_string(),
@@ -213,12 +222,22 @@ fn verify_pipe_fix(
     })
 }
 
+/// Whether `c` follows `||` (or `|`): a check put before it would bind to the left
+/// side (`a || check && run` runs unchecked when `a` succeeds).
+fn after_alternative(c: &Command, text: &str) -> bool {
+    c.words
+        .first()
+        .and_then(|w| text.get(..w.start))
+        .is_some_and(|before| before.trim_end().ends_with('|'))
+}
+
 /// Puts a checksum check of `file` before the command that runs it.
 fn verify_file_fix(cx: &JobCx, script: &ScannedScript, run: &Command, file: &str) -> Option<Fix> {
     if run.name_index() != Some(0)
         || !run.assignments.is_empty()
         || run.piped_in
         || !plain_file_name(file)
+        || after_alternative(run, script.text)
     {
         return None;
     }
@@ -425,7 +444,8 @@ pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
     let mut hits = Vec::new();
     for script in cx.scripts() {
         for c in &script.commands {
-            let Some((what, why)) = unpinned_install(c) else {
+            let Some((what, why)) = unpinned_install(c).or_else(|| npm_moving_variable(cx, c))
+            else {
                 continue;
             };
             let command = command_text(c);
@@ -448,7 +468,7 @@ pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
 
 /// The job's `<TOOL>_VERSION` variable, when it holds an exact version (`v0.24.0`,
 /// `1.2.3`): the version the file already says the tool should have.
-fn version_variable<'j>(cx: &'j JobCx, tool: &str) -> Option<&'j str> {
+fn version_variable<'j>(cx: &'j JobCx, tool: &str, needs_v: bool) -> Option<&'j str> {
     let name = format!(
         "{}_VERSION",
         tool.to_ascii_uppercase().replace(['-', '.'], "_")
@@ -457,7 +477,12 @@ fn version_variable<'j>(cx: &'j JobCx, tool: &str) -> Option<&'j str> {
     let plumb_semantics::ValueKind::Str(value) = &binding.value.kind else {
         return None;
     };
-    let digits = value.strip_prefix('v').unwrap_or(value);
+    // Go module versions are `v1.2.3`; npm's are `1.2.3` (it accepts `v1.2.3` too)
+    let digits = match value.strip_prefix('v') {
+        Some(d) => d,
+        None if needs_v => return None,
+        None => value,
+    };
     let exact = digits.split('.').count() == 3
         && digits
             .split('.')
@@ -493,7 +518,7 @@ fn pin_fix(cx: &JobCx, script: &ScannedScript, c: &Command, what: &Word) -> Opti
         "npm" | "npx" if !what.text.contains('@') => (what.text.len(), what.text.clone()),
         _ => return None,
     };
-    let variable = version_variable(cx, &tool)?;
+    let variable = version_variable(cx, &tool, c.name().map(base) == Some("go"))?;
     let word = exact_range(cx, script, what.start, what.end)?;
     let range = FileRange {
         file: word.file,
@@ -652,6 +677,31 @@ fn pip_git(args: &[Word]) -> Option<(&Word, &'static str)> {
     })
 }
 
+/// `npx tool@$V` where the job's `env` binds `V` to a version that moves (`latest`).
+fn npm_moving_variable<'c>(cx: &JobCx, c: &'c Command) -> Option<(&'c Word, &'static str)> {
+    let name = base(c.name()?);
+    let global = c
+        .args()
+        .iter()
+        .any(|a| a.text == "-g" || a.text == "--global");
+    if !(name == "npx" || name == "npm" && global) {
+        return None;
+    }
+    c.args()
+        .iter()
+        .find(|w| {
+            let body = w.text.strip_prefix('@').unwrap_or(&w.text);
+            let Some((package, version)) = body.rsplit_once("@$") else {
+                return false;
+            };
+            let variable = version.trim_start_matches('{').trim_end_matches('}');
+            let bound = cx.job.env.iter().find(|b| b.name == variable);
+            let value = bound.and_then(|b| b.value.as_str());
+            value.is_some_and(|v| !v.contains('$') && !npm_pinned(&format!("{package}@{v}")))
+        })
+        .map(|w| (w, "a version that moves (its variable's value)"))
+}
+
 /// `name@1.2.3`, `@scope/name@1.2.3`: an exact version (not `latest`, `next`, `^1`).
 fn npm_pinned(spec: &str) -> bool {
     let body = spec.strip_prefix('@').unwrap_or(spec);
@@ -777,19 +827,21 @@ fn exact_range(cx: &JobCx, script: &ScannedScript, start: usize, end: usize) -> 
     (start < end && range != script.origin).then_some(range)
 }
 
-/// A shell double quote as the literal holding the script writes it: `\"` in a
-/// `"…"` string, `"` in a `"""…"""` block.
-fn written_quote(cx: &JobCx, script: &ScannedScript) -> &'static str {
-    match cx.sources.literal(script.origin) {
-        Some(l) if l.starts_with("\"\"\"") => "\"",
-        _ => "\\\"",
-    }
-}
-
 /// Puts the expansion `start..end` of a script between double quotes.
 fn quote_fix(cx: &JobCx, script: &ScannedScript, start: usize, end: usize) -> Option<Fix> {
-    let range = exact_range(cx, script, start, end)?;
-    let quote = written_quote(cx, script);
+    let mut range = exact_range(cx, script, start, end)?;
+    // `\${X}` (or `\$X`) in a block string, found by search: the quote goes before the `\`
+    let literal = cx.sources.literal(script.origin)?;
+    let offset = (range.range.start - script.origin.range.start) as usize;
+    if literal
+        .get(..offset)
+        .is_some_and(|before| before.ends_with('\\'))
+    {
+        range.range.start -= 1;
+    }
+    // `\"` reads as `"` in both `"…"` strings and `"""…"""` blocks (where a bare `"`
+    // before the closing `"""` would end the block early)
+    let quote = "\\\"";
     let point = |offset: u32| FileRange {
         file: range.file,
         range: plumb_diagnostics::TextRange::new(offset as usize, offset as usize),
@@ -858,7 +910,12 @@ pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
                     let (how, fixes) = if as_code {
                         (format!("run as code by `{name}`"), Vec::new())
                     } else if !w.quoted && FREE_TEXT.contains(&v.name.as_str()) {
-                        let quote = quote_fix(cx, script, v.start, v.end);
+                        // `$(… $X)`: quoting inside the substitution leaves its output split
+                        let whole_word =
+                            script.text.get(w.start..w.end) == script.text.get(v.start..v.end);
+                        let quote = whole_word
+                            .then(|| quote_fix(cx, script, v.start, v.end))
+                            .flatten();
                         ("expanded unquoted".to_string(), quote.into_iter().collect())
                     } else {
                         continue;

@@ -426,6 +426,13 @@ pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Pro
         text.push_str("}\n\n");
     }
     if library {
+        if let Some(first) = config.includes.first() {
+            warnings.push(Warning::at(
+                first.file,
+                first.line,
+                "the `include:` entries of a file with no jobs are not carried: include them where its templates are used",
+            ));
+        }
         if !pipeline_notes.is_empty() || !default_fields.is_empty() {
             let _ = writeln!(text, "# gitlab: this file has no jobs, only templates; its `default:` and `variables:` apply to the files that include it");
         }
@@ -439,6 +446,12 @@ pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Pro
     let _ = writeln!(text, "pipeline {pipeline} {{");
     if let Some(on) = &on {
         let _ = writeln!(text, "  on = {on}");
+    }
+    let includes = crate::include::calls(&config.includes, warnings);
+    if !includes.is_empty() {
+        let mut s = String::new();
+        PVal::List(includes).write(&mut s, 2);
+        let _ = writeln!(text, "  include = {s}");
     }
     if !top_vars.is_empty() {
         let env: Vec<(String, PVal)> = top_vars

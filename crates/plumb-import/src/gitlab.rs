@@ -56,6 +56,10 @@ pub struct Config {
     pub default: Node,
     /// The files read, by the index their nodes carry: the main file first.
     pub sources: Vec<(PathBuf, String)>,
+    /// `include:` entries GitLab reads but this import does not (components, templates,
+    /// other projects, remote files, local files not found here): they become the
+    /// pipeline's `include`, so the compiled file includes them too.
+    pub includes: Vec<Node>,
 }
 
 pub struct Job {
@@ -82,7 +86,8 @@ pub fn load(
 ) -> Result<Config, yaml::YamlError> {
     let mut sources = vec![(path.to_path_buf(), text.to_string())];
     let root = read_document(text, 0, warnings)?;
-    let root = with_includes(root, &mut sources, 0, files, warnings, 0)?;
+    let mut includes = Vec::new();
+    let root = with_includes(root, &mut sources, 0, files, warnings, &mut includes, 0)?;
     let mut budget = MAX_RESOLVED_NODES;
     let root = resolve_references(&root, &root, warnings, 0, &mut budget);
     let stages = match root.get("stages") {
@@ -136,6 +141,7 @@ pub fn load(
         hidden,
         default,
         sources,
+        includes,
     })
 }
 
@@ -168,14 +174,16 @@ fn read_document(
     Ok(doc)
 }
 
-/// Applies `include: local` files under the including file (which wins), and warns
-/// about every include that cannot be read here.
+/// Applies `include: local` files under the including file (which wins); the entries
+/// that cannot be read here are kept in `carried`, with a warning where that loses
+/// something.
 fn with_includes(
     root: Node,
     sources: &mut Vec<(PathBuf, String)>,
     file: usize,
     files: &dyn Files,
     warnings: &mut Vec<Warning>,
+    carried: &mut Vec<Node>,
     depth: usize,
 ) -> Result<Node, yaml::YamlError> {
     let Some(include) = root.entry("include").cloned() else {
@@ -188,8 +196,13 @@ fn with_includes(
     let path = sources[file].0.clone();
     let mut merged = Node::map(Vec::new(), 1, file);
     for item in items {
-        let Some(local) = local_include(&item, &path, warnings) else {
-            continue;
+        let local = match include_item(&item, &path, warnings) {
+            IncludeItem::Read(local) => local,
+            IncludeItem::Carried => {
+                carried.push(item);
+                continue;
+            }
+            IncludeItem::Dropped => continue,
         };
         if depth >= MAX_DEPTH {
             warnings.push(Warning::at(
@@ -209,17 +222,18 @@ fn with_includes(
                     file,
                     item.line,
                     format!(
-                        "cannot read included file `{}` ({e}): its jobs are left out",
+                        "cannot read included file `{}` ({e}): kept as an `include`, its jobs are not imported",
                         local.display()
                     ),
                 ));
+                carried.push(item);
                 continue;
             }
         };
         let index = sources.len();
         sources.push((local.clone(), text.clone()));
         let included = match read_document(&text, index, warnings) {
-            Ok(doc) => with_includes(doc, sources, index, files, warnings, depth + 1)?,
+            Ok(doc) => with_includes(doc, sources, index, files, warnings, carried, depth + 1)?,
             Err(e) => {
                 warnings.push(Warning::at(
                     index,
@@ -238,10 +252,20 @@ fn with_includes(
     Ok(deep_merge(&merged, &own))
 }
 
-/// The path of a `local` include, or a warning for any other kind.
-fn local_include(item: &Node, path: &Path, warnings: &mut Vec<Warning>) -> Option<PathBuf> {
-    let file = item.file;
-    let (kind, target) = match &item.kind {
+/// What an `include:` entry becomes in the import.
+enum IncludeItem {
+    /// A local file, read here and merged.
+    Read(PathBuf),
+    /// Kept in the pipeline's `include`: GitLab reads it when the pipeline runs.
+    Carried,
+    /// Neither (a warning says why).
+    Dropped,
+}
+
+/// The kind (`local`, `remote`, `project`, `template`, `component`) and target of an
+/// `include:` entry; a bare string is `remote` when it is a URL, else `local`.
+pub fn include_kind(item: &Node) -> (&'static str, String) {
+    match &item.kind {
         Kind::Scalar { text, .. }
             if text.starts_with("http://") || text.starts_with("https://") =>
         {
@@ -258,32 +282,41 @@ fn local_include(item: &Node, path: &Path, warnings: &mut Vec<Warning>) -> Optio
                 .and_then(Node::as_str)
                 .unwrap_or("")
                 .to_string();
-            if kind == "local" && (item.get("rules").is_some() || item.get("inputs").is_some()) {
-                warnings.push(Warning::at(
-                    file,
-                    item.line,
-                    format!("the `rules`/`inputs` of include `{target}` are not carried: it is included unconditionally"),
-                ));
-            }
             (kind, target)
         }
         _ => ("unknown", String::new()),
-    };
-    if kind != "local" {
+    }
+}
+
+fn include_item(item: &Node, path: &Path, warnings: &mut Vec<Warning>) -> IncludeItem {
+    let file = item.file;
+    let (kind, target) = include_kind(item);
+    if item.get("rules").is_some() || (kind != "component" && item.get("inputs").is_some()) {
         warnings.push(Warning::at(
             file,
             item.line,
-            format!("`include: {kind}` (`{target}`) cannot be read here: its jobs and defaults are not imported"),
+            format!("the `rules`/`inputs` of include `{target}` are not carried: it is included unconditionally"),
         ));
-        return None;
+    }
+    match kind {
+        "unknown" => {
+            warnings.push(Warning::at(
+                file,
+                item.line,
+                "this `include:` entry names no `local`, `remote`, `project`, `template` or `component`: left out",
+            ));
+            return IncludeItem::Dropped;
+        }
+        "local" => {}
+        _ => return IncludeItem::Carried,
     }
     if target.contains('*') {
         warnings.push(Warning::at(
             file,
             item.line,
-            format!("wildcard include `{target}` is not expanded: its files are not imported"),
+            format!("wildcard include `{target}` is not expanded here: kept as an `include`, its jobs are not imported"),
         ));
-        return None;
+        return IncludeItem::Carried;
     }
     // paths are relative to the repository: one that climbs out of it is not read
     if Path::new(&target)
@@ -295,10 +328,10 @@ fn local_include(item: &Node, path: &Path, warnings: &mut Vec<Warning>) -> Optio
             item.line,
             format!("`include: local` `{target}` leaves the repository: not read"),
         ));
-        return None;
+        return IncludeItem::Dropped;
     }
     let base = path.parent().unwrap_or(Path::new(""));
-    Some(base.join(target.trim_start_matches('/')))
+    IncludeItem::Read(base.join(target.trim_start_matches('/')))
 }
 
 /// GitLab's deep merge: mappings merge key by key, anything else is replaced.

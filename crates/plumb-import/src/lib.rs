@@ -9,6 +9,7 @@ pub mod cond;
 pub mod convert;
 pub mod emit;
 pub mod gitlab;
+pub mod include;
 pub mod names;
 pub mod value;
 pub mod yaml;

@@ -17,6 +17,12 @@ pub enum PVal {
     Cond(String),
     List(Vec<PVal>),
     Record(Vec<(String, PVal)>),
+    /// A constructor call: `remote("https://…", sha256 = "…")`.
+    Call {
+        name: &'static str,
+        args: Vec<PVal>,
+        named: Vec<(String, PVal)>,
+    },
 }
 
 /// Writes a Plumb string literal: `"`, `\`, newlines and tabs escaped, and `${` (Plumb's
@@ -55,8 +61,28 @@ pub fn is_ident(s: &str) -> bool {
 }
 
 impl PVal {
+    pub fn call(name: &'static str, args: Vec<PVal>, named: Vec<(String, PVal)>) -> PVal {
+        PVal::Call { name, args, named }
+    }
+
     pub fn write(&self, out: &mut String, indent: usize) {
         match self {
+            PVal::Call { name, args, named } => {
+                let mut parts: Vec<String> = args
+                    .iter()
+                    .map(|a| {
+                        let mut s = String::new();
+                        a.write(&mut s, indent);
+                        s
+                    })
+                    .collect();
+                for (k, v) in named {
+                    let mut s = String::new();
+                    v.write(&mut s, indent);
+                    parts.push(format!("{k} = {s}"));
+                }
+                let _ = write!(out, "{name}({})", parts.join(", "));
+            }
             PVal::Str(s) | PVal::Image(s) => out.push_str(&string_literal(s)),
             PVal::Name(n) | PVal::Duration(n) | PVal::Cond(n) => out.push_str(n),
             PVal::Int(n) => {

@@ -196,6 +196,11 @@ impl JobModel {
         out.extend(script_lines(self.field("after_run").map(|f| &f.value)));
         out
     }
+    /// How many of [`JobModel::script`]'s lines are `run` (the rest are `after_run`,
+    /// which GitLab runs in a new shell).
+    pub fn run_script_count(&self) -> usize {
+        script_lines(self.field("run").map(|f| &f.value)).len()
+    }
     pub fn string_list(&self, name: &str) -> Vec<&str> {
         self.field(name)
             .and_then(|f| f.value.as_list())

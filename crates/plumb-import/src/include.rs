@@ -1,0 +1,202 @@
+//! `include:` entries the import keeps (components, templates, other projects, remote
+//! files, local files not read here) written as the pipeline's `include` (§6.3):
+//! `component("…", inputs = {…})`, `template("…")`, `project("…", file = "…", ref =
+//! "…")`, `remote("…", sha256 = "…")`, `local("…")`.
+
+use crate::gitlab::include_kind;
+use crate::value::PVal;
+use crate::yaml::{Kind, Node};
+use crate::Warning;
+
+/// The Plumb `include` entries for the kept `include:` entries, in order.
+pub fn calls(items: &[Node], warnings: &mut Vec<Warning>) -> Vec<PVal> {
+    items.iter().flat_map(|item| call(item, warnings)).collect()
+}
+
+fn call(item: &Node, warnings: &mut Vec<Warning>) -> Vec<PVal> {
+    let (kind, target) = include_kind(item);
+    let warn = |warnings: &mut Vec<Warning>, message: String| {
+        warnings.push(Warning::at(item.file, item.line, message));
+    };
+    let target_arg = PVal::Str(target.clone());
+    match kind {
+        "component" => {
+            let named = item
+                .get("inputs")
+                .map(|i| vec![("inputs".to_string(), yaml_value(i))])
+                .unwrap_or_default();
+            vec![PVal::call("component", vec![target_arg], named)]
+        }
+        "template" | "local" => vec![PVal::call(kind, vec![target_arg], Vec::new())],
+        "remote" => {
+            let mut named = Vec::new();
+            if let Some(sri) = item.get("integrity").and_then(Node::as_str) {
+                match sri.strip_prefix("sha256-").and_then(base64_hex) {
+                    Some(hex) => named.push(("sha256".to_string(), PVal::Str(hex))),
+                    None => warn(
+                        warnings,
+                        format!(
+                            "`integrity: {sri}` is not a SHA-256 that Plumb reads: not carried"
+                        ),
+                    ),
+                }
+            }
+            vec![PVal::call("remote", vec![target_arg], named)]
+        }
+        "project" => {
+            let files = item.get("file").map(Node::strings).unwrap_or_default();
+            if files.is_empty() {
+                warn(
+                    warnings,
+                    format!("include of project `{target}` names no `file`: left out"),
+                );
+            }
+            let reference = item.get("ref").and_then(Node::as_str);
+            files
+                .into_iter()
+                .map(|f| {
+                    let mut named = vec![("file".to_string(), PVal::Str(f))];
+                    if let Some(r) = reference {
+                        named.push(("ref".to_string(), PVal::Str(r.to_string())));
+                    }
+                    PVal::call("project", vec![target_arg.clone()], named)
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A YAML value as GitLab passes it on: plain integers and booleans keep their type,
+/// any other scalar is a string.
+fn yaml_value(node: &Node) -> PVal {
+    match &node.kind {
+        Kind::Scalar { text, plain: true } if text.parse::<u64>().is_ok() => {
+            PVal::Int(text.parse().unwrap_or_default())
+        }
+        Kind::Scalar { text, plain: true } if text == "true" || text == "false" => {
+            PVal::Bool(text == "true")
+        }
+        Kind::Scalar { text, .. } => PVal::Str(text.clone()),
+        Kind::Seq(items) => PVal::List(items.iter().map(yaml_value).collect()),
+        Kind::Map(entries) => PVal::Record(
+            entries
+                .iter()
+                .map(|e| (e.key.clone(), yaml_value(&e.value)))
+                .collect(),
+        ),
+        Kind::Null | Kind::Reference(_) => PVal::Str(String::new()),
+    }
+}
+
+/// Standard base64 (with padding) to lowercase hex: a Subresource Integrity digest as
+/// `sha256sum` prints it. `None` unless it decodes to 32 bytes.
+fn base64_hex(text: &str) -> Option<String> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let body = text.trim_end_matches('=');
+    let mut bytes = Vec::with_capacity(32);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in body.bytes() {
+        acc = (acc << 6) | value(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    (bytes.len() == 32).then(|| bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integrity_becomes_hex() {
+        // sha256 of the empty string
+        assert_eq!(
+            base64_hex("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=").as_deref(),
+            Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        );
+        assert_eq!(base64_hex("abc"), None);
+        assert_eq!(base64_hex("!!!!"), None);
+    }
+}
+
+#[cfg(test)]
+mod import_tests {
+    use crate::Files;
+    use std::path::Path;
+
+    struct NoFiles;
+    impl Files for NoFiles {
+        fn read(&self, _: &Path) -> std::io::Result<String> {
+            Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+        }
+    }
+
+    #[test]
+    fn includes_not_read_here_become_the_pipelines_include() {
+        let yaml = r#"
+include:
+  - component: gitlab.example.com/g/p/lint@1.4.2
+    inputs: { stage: test, strict: true, jobs: 2 }
+  - project: group/templates
+    ref: v2.0.1
+    file: [/a.yml, /b.yml]
+  - remote: https://example.com/ci.yml
+    integrity: sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=
+  - template: Jobs/SAST.gitlab-ci.yml
+  - local: ci/missing.yml
+  - local: 'ci/*.yml'
+  - https://example.com/plain.yml
+test:
+  image: alpine:3.20
+  script: [true]
+"#;
+        let imported = crate::import(Path::new(".gitlab-ci.yml"), yaml, &NoFiles).expect("imports");
+        // the formatter breaks long calls over lines (a record's fields then need no
+        // commas): compare without spaces and commas
+        let squeeze = |s: &str| -> String {
+            s.chars()
+                .filter(|c| !c.is_whitespace() && *c != ',')
+                .collect()
+        };
+        let squeezed = squeeze(&imported.plumb);
+        for expected in [
+            r#"component("gitlab.example.com/g/p/lint@1.4.2", inputs = { "stage" = "test", strict = true, jobs = 2 })"#,
+            r#"project("group/templates", file = "/a.yml", ref = "v2.0.1")"#,
+            r#"project("group/templates", file = "/b.yml", ref = "v2.0.1")"#,
+            r#"remote("https://example.com/ci.yml", sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")"#,
+            r#"template("Jobs/SAST.gitlab-ci.yml")"#,
+            r#"local("ci/missing.yml")"#,
+            r#"local("ci/*.yml")"#,
+            r#"remote("https://example.com/plain.yml")"#,
+        ] {
+            let expected = squeeze(expected);
+            assert!(
+                squeezed.contains(&expected),
+                "{expected}\n{}",
+                imported.plumb
+            );
+        }
+        let messages: Vec<&str> = imported
+            .warnings
+            .iter()
+            .map(|w| w.message.as_str())
+            .collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains("cannot read included file `ci/missing.yml`"));
+        assert!(messages[1].contains("wildcard include `ci/*.yml`"));
+    }
+}
