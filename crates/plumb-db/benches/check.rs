@@ -9,6 +9,11 @@ use plumb_semantics::Event;
 use plumb_targets::Target;
 use std::path::PathBuf;
 
+/// The allocator the command line and the language server use, so the numbers are
+/// what users get.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

@@ -192,8 +192,9 @@ fn plant(c: &mut Corpus, kind: Option<&str>, name: &str) {
     }
 }
 
-/// The supply-chain kinds (PL6xxx). PL6004 (a pipeline's `include`) is not planted: an
-/// `include` is refused in a file with several pipelines, which this corpus is.
+/// The supply-chain kinds (PL6xxx). PL6004 (a pipeline's `include`) is planted in a file
+/// of its own (`unpinned_includes_are_found_and_nothing_else`): an `include` is refused
+/// in a file with several pipelines, which this corpus is.
 fn plant_supply_chain(c: &mut Corpus, kind: &str, name: &str) {
     c.job(name).push(&format!("image = {PINNED}, "));
     match kind {
@@ -336,4 +337,57 @@ fn every_planted_problem_is_found_and_nothing_else() {
         "only {} problems planted",
         corpus.planted.len()
     );
+}
+
+/// PL6004 among pinned includes: every moving include found at its literal, the pinned
+/// ones (exact versions, commits, tags, checksums, GitLab's own templates) not.
+#[test]
+fn unpinned_includes_are_found_and_nothing_else() {
+    let mut c = Corpus::default();
+    c.push("pipeline p {\n  include = [\n");
+    let entries: &[(Option<&str>, &str, &str)] = &[
+        (Some("\"gitlab.example.com/ci/lint/go@~latest\""), "component(", ")"),
+        (None, "component(\"gitlab.example.com/ci/lint/go@1.4.2\"", ")"),
+        (Some("\"gitlab.example.com/ci/deploy/helm@1.2\""), "component(", ")"),
+        (None, "component(\"gitlab.example.com/ci/deploy/helm@0123456789abcdef0123456789abcdef01234567\"", ")"),
+        (Some("\"platform/templates\""), "project(", ", file = \"ci/a.yml\")"),
+        (None, "project(\"platform/templates\", file = \"ci/b.yml\", ref = \"v2.3.1\"", ")"),
+        (Some("\"main\""), "project(\"platform/other\", file = \"ci/c.yml\", ref = ", ")"),
+        (Some("\"https://example.com/ci/extra.yml\""), "remote(", ")"),
+        (None, &format!("remote(\"https://example.com/ci/ok.yml\", sha256 = \"{HEX}\""), ")"),
+        (None, "template(\"Jobs/SAST.gitlab-ci.yml\"", ")"),
+    ];
+    for (planted, before, after) in entries {
+        c.push("    ").push(before);
+        if let Some(literal) = planted {
+            c.mark("PL6004", literal);
+        }
+        c.push(after).push(",\n");
+    }
+    c.push("  ]\n  stage s {\n");
+    for j in 0..20 {
+        c.clean_job(&format!("j{j}"), "");
+    }
+    c.push("  }\n}\n");
+    let db = Database::default();
+    let file = plumb_db::new_file(
+        &db,
+        FileId(0),
+        PathBuf::from("/corpus/includes.plumb"),
+        c.text.clone(),
+        Origin::Disk,
+    );
+    let ws = plumb_db::new_workspace(&db, vec![file], Config::default());
+    let found: BTreeSet<(&'static str, usize, usize)> = plumb_db::check_file(&db, ws, file)
+        .iter()
+        .map(|d| {
+            (
+                d.code,
+                d.primary.at.range.start as usize,
+                d.primary.at.range.end as usize,
+            )
+        })
+        .collect();
+    assert_eq!(c.planted.len(), 5);
+    assert_eq!(found, c.planted, "{}", c.text);
 }

@@ -192,6 +192,7 @@ pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
             Event::MappingStart(_, anchor, _) => {
                 stack.push(Frame::Map {
                     entries: Vec::new(),
+                    index: HashMap::new(),
                     merges: Vec::new(),
                     key: None,
                     anchor,
@@ -199,46 +200,9 @@ pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
                 });
                 None
             }
-            Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq {
-                    items,
-                    anchor,
-                    line,
-                    reference,
-                }) => {
-                    let end_line = items.iter().map(|n| n.end_line).max().unwrap_or(line);
-                    let kind = if reference {
-                        Kind::Reference(items.iter().flat_map(Node::strings).collect())
-                    } else {
-                        Kind::Seq(items)
-                    };
-                    let node = Node {
-                        kind,
-                        line,
-                        end_line,
-                        file,
-                    };
-                    loader.nodes += 1;
-                    loader.remember(anchor, &node);
-                    Some(node)
-                }
-                _ => return Err(unbalanced(line)),
-            },
-            Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map {
-                    entries,
-                    merges,
-                    anchor,
-                    line,
-                    ..
-                }) => {
-                    let node = Node::map(apply_merges(entries, merges), line, file);
-                    loader.nodes += 1;
-                    loader.remember(anchor, &node);
-                    Some(node)
-                }
-                _ => return Err(unbalanced(line)),
-            },
+            Event::SequenceEnd | Event::MappingEnd => {
+                Some(close(stack.pop(), &mut loader, file, line)?)
+            }
             // the enum is non-exhaustive: what a later parser adds is presentation
             _ => None,
         };
@@ -249,49 +213,107 @@ pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
                     message: format!("more than {MAX_NODES} nodes once aliases are expanded"),
                 });
             }
-            match stack.last_mut() {
-                None => docs.push(node),
-                Some(Frame::Seq { items, .. }) => items.push(node),
-                Some(Frame::Map {
-                    entries,
-                    merges,
-                    key,
-                    ..
-                }) => match key.take() {
-                    None => {
-                        let text = match &node.kind {
-                            Kind::Scalar { text, .. } => text.clone(),
-                            Kind::Null => String::new(),
-                            _ => {
-                                return Err(YamlError {
-                                    line: node.line,
-                                    message: "a mapping key must be a scalar".to_string(),
-                                })
-                            }
-                        };
-                        *key = Some((text, node.line));
-                    }
-                    Some((k, key_line)) if k == "<<" => {
-                        merges.push((entries.len(), node, key_line));
-                    }
-                    Some((k, key_line)) => {
-                        // Psych: a repeated key's last value wins, at the first place
-                        if let Some(e) = entries.iter_mut().find(|e| e.key == k) {
-                            e.value = node;
-                            e.key_line = key_line;
-                        } else {
-                            entries.push(Entry {
-                                key: k,
-                                key_line,
-                                value: node,
-                            });
-                        }
-                    }
-                },
-            }
+            attach(&mut stack, &mut docs, node)?;
         }
     }
     Ok(docs)
+}
+
+/// The node a sequence or mapping that just ended makes.
+fn close(
+    frame: Option<Frame>,
+    loader: &mut Loader,
+    file: usize,
+    line: usize,
+) -> Result<Node, YamlError> {
+    let (node, anchor) = match frame {
+        Some(Frame::Seq {
+            items,
+            anchor,
+            line,
+            reference,
+        }) => {
+            let end_line = items.iter().map(|n| n.end_line).max().unwrap_or(line);
+            let kind = if reference {
+                Kind::Reference(items.iter().flat_map(Node::strings).collect())
+            } else {
+                Kind::Seq(items)
+            };
+            let node = Node {
+                kind,
+                line,
+                end_line,
+                file,
+            };
+            (node, anchor)
+        }
+        Some(Frame::Map {
+            entries,
+            merges,
+            anchor,
+            line,
+            ..
+        }) => (Node::map(apply_merges(entries, merges), line, file), anchor),
+        None => return Err(unbalanced(line)),
+    };
+    loader.nodes += 1;
+    loader.remember(anchor, &node);
+    Ok(node)
+}
+
+/// Puts a finished node where it belongs: a document, a sequence item, a mapping key,
+/// or the value of the key before it.
+fn attach(stack: &mut [Frame], docs: &mut Vec<Node>, node: Node) -> Result<(), YamlError> {
+    let Some(frame) = stack.last_mut() else {
+        docs.push(node);
+        return Ok(());
+    };
+    let (entries, index, merges, key) = match frame {
+        Frame::Seq { items, .. } => {
+            items.push(node);
+            return Ok(());
+        }
+        Frame::Map {
+            entries,
+            index,
+            merges,
+            key,
+            ..
+        } => (entries, index, merges, key),
+    };
+    match key.take() {
+        None => {
+            let text = match &node.kind {
+                Kind::Scalar { text, .. } => text.clone(),
+                Kind::Null => String::new(),
+                _ => {
+                    return Err(YamlError {
+                        line: node.line,
+                        message: "a mapping key must be a scalar".to_string(),
+                    })
+                }
+            };
+            *key = Some((text, node.line));
+        }
+        Some((k, key_line)) if k == "<<" => merges.push((entries.len(), node, key_line)),
+        // Psych: a repeated key's last value wins, at the first place (found through
+        // the index: a mapping of many keys must not cost their number squared)
+        Some((k, key_line)) => match index.get(&k) {
+            Some(&i) => {
+                entries[i].value = node;
+                entries[i].key_line = key_line;
+            }
+            None => {
+                index.insert(k.clone(), entries.len());
+                entries.push(Entry {
+                    key: k,
+                    key_line,
+                    value: node,
+                });
+            }
+        },
+    }
+    Ok(())
 }
 
 enum Frame {
@@ -303,6 +325,8 @@ enum Frame {
     },
     Map {
         entries: Vec<Entry>,
+        /// Where each key is in `entries`.
+        index: HashMap<String, usize>,
         /// `<<` values, with the number of entries before them.
         merges: Vec<(usize, Node, usize)>,
         key: Option<(String, usize)>,
@@ -344,26 +368,42 @@ fn size(node: &Node) -> usize {
 
 /// YAML 1.1 merge keys: keys written in the mapping win over merged ones; of several
 /// merged mappings, the first that has a key gives it.
-fn apply_merges(mut entries: Vec<Entry>, merges: Vec<(usize, Node, usize)>) -> Vec<Entry> {
-    let mut inserted = 0;
+fn apply_merges(entries: Vec<Entry>, merges: Vec<(usize, Node, usize)>) -> Vec<Entry> {
+    if merges.is_empty() {
+        return entries;
+    }
+    // a key written in the mapping, or merged earlier, wins; looked up in a set, since
+    // a merged anchor may hold many keys
+    let mut present: std::collections::HashSet<String> =
+        entries.iter().map(|e| e.key.clone()).collect();
+    let mut inserts: Vec<(usize, Vec<Entry>)> = Vec::new();
     for (at, value, _) in merges {
         let sources: Vec<Node> = match value.kind {
             Kind::Map(_) => vec![value],
             Kind::Seq(items) => items,
             _ => Vec::new(),
         };
+        let mut added = Vec::new();
         for source in sources {
             if let Kind::Map(merged) = source.kind {
-                for e in merged {
-                    if !entries.iter().any(|x| x.key == e.key) {
-                        entries.insert((at + inserted).min(entries.len()), e);
-                        inserted += 1;
-                    }
-                }
+                added.extend(merged.into_iter().filter(|e| present.insert(e.key.clone())));
             }
         }
+        inserts.push((at, added));
     }
-    entries
+    // each merge's keys go where the `<<` was written, after the keys before it
+    let mut out = Vec::with_capacity(entries.len());
+    let mut pending = inserts.into_iter().peekable();
+    for (i, e) in entries.into_iter().enumerate() {
+        while let Some((_, added)) = pending.next_if(|(at, _)| *at <= i) {
+            out.extend(added);
+        }
+        out.push(e);
+    }
+    for (_, added) in pending {
+        out.extend(added);
+    }
+    out
 }
 
 fn is_null(text: &str) -> bool {
@@ -404,6 +444,25 @@ mod tests {
             Some(vec!["x".to_string()])
         );
         assert_eq!(job.entry("image").map(|e| e.key_line), Some(6));
+    }
+
+    /// Merged keys go where `<<` was written; written keys and earlier merges win; a
+    /// repeated key keeps its first place with its last value (as Psych reads it).
+    #[test]
+    fn merge_order_and_repeated_keys() {
+        let n = doc(concat!(
+            "a: &a {x: 1, y: 1}\n",
+            "b: &b {y: 2, z: 2}\n",
+            "m:\n  first: 0\n  <<: [*a, *b]\n  y: 3\n  first: 4\n  <<: {w: 5, x: 6}\n  last: 7\n",
+        ));
+        let m = n.get("m").expect("m");
+        let keys: Vec<&str> = m.entries().iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["first", "x", "z", "y", "w", "last"]);
+        let value = |k: &str| m.get(k).and_then(Node::as_str).map(str::to_string);
+        assert_eq!(value("first").as_deref(), Some("4"));
+        assert_eq!(value("x").as_deref(), Some("1"));
+        assert_eq!(value("y").as_deref(), Some("3"));
+        assert_eq!(value("z").as_deref(), Some("2"));
     }
 
     #[test]

@@ -13,6 +13,36 @@ use plumb_syntax::ast::{
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+/// What a value is, for the messages about it ("`timeout`", "`cpu` in `resources`",
+/// "an element of `needs`"): written out only when a message is, since values are
+/// checked far more often than they are wrong.
+#[derive(Clone, Copy, Debug)]
+pub enum What<'w> {
+    /// As written: "the default of `x`".
+    Text(&'w str),
+    /// A name, shown in backquotes.
+    Quoted(&'w str),
+    /// "parameter `x`".
+    Parameter(&'w str),
+    /// "the default of `x`".
+    DefaultOf(&'w str),
+    ElementOf(&'w What<'w>),
+    KeyIn(&'w str, &'w What<'w>),
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Text(t) => f.write_str(t),
+            What::Quoted(name) => write!(f, "`{name}`"),
+            What::Parameter(name) => write!(f, "parameter `{name}`"),
+            What::DefaultOf(name) => write!(f, "the default of `{name}`"),
+            What::ElementOf(of) => write!(f, "an element of {of}"),
+            What::KeyIn(key, of) => write!(f, "`{key}` in {of}"),
+        }
+    }
+}
+
 /// Names built into the language: those of conditions, and `runner_default`.
 pub const CONDITION_NAMES: &[&str] = &[
     "branch",
@@ -253,7 +283,7 @@ impl<'a> Evaluator<'a> {
                     value,
                     &ty,
                     ctx.at(l.value.range),
-                    &format!("`{}`", l.name.text),
+                    What::Quoted(&l.name.text),
                 );
             }
         }
@@ -759,7 +789,7 @@ impl<'a> Evaluator<'a> {
             v,
             &Ty::List(Box::new(Ty::String)),
             ctx.at(arg.value.range),
-            &format!("`{builtin}`"),
+            What::Quoted(builtin),
         );
         let paths = v
             .as_list()
@@ -784,7 +814,7 @@ impl<'a> Evaluator<'a> {
     /// `var("NAME")`: a CI/CD variable, compared in a condition.
     fn eval_var_call(&mut self, arg: &'a Arg, origin: FileRange, ctx: Ctx<'_, 'a>) -> Value {
         let v = self.eval(&arg.value, ctx);
-        let v = self.expect(v, &Ty::String, ctx.at(arg.value.range), "`var`");
+        let v = self.expect(v, &Ty::String, ctx.at(arg.value.range), What::Quoted("var"));
         match v.as_str() {
             Some(name) if crate::is_variable_name(name) => Value {
                 kind: ValueKind::CiVar(name.to_string()),
@@ -901,14 +931,14 @@ impl<'a> Evaluator<'a> {
 
     /// Checks `v` against `ty`, reporting a mismatch at `at` (the use), and returns the
     /// value converted where the language converts (a `Bool` to a `Condition`).
-    pub fn expect(&mut self, v: Value, ty: &Ty, at: FileRange, what: &str) -> Value {
+    pub fn expect(&mut self, v: Value, ty: &Ty, at: FileRange, what: What) -> Value {
         match self.conform(v, ty, at, what) {
             Ok(v) => v,
             Err(v) => v,
         }
     }
 
-    fn conform(&mut self, v: Value, ty: &Ty, at: FileRange, what: &str) -> Result<Value, Value> {
+    fn conform(&mut self, v: Value, ty: &Ty, at: FileRange, what: What) -> Result<Value, Value> {
         let origin = v.origin;
         let ok = match (&v.kind, ty) {
             (ValueKind::Unknown, _) | (_, Ty::Any) => true,
@@ -991,7 +1021,7 @@ impl<'a> Evaluator<'a> {
         v: Value,
         inner: &Ty,
         at: FileRange,
-        what: &str,
+        what: What,
     ) -> Result<Value, Value> {
         let origin = v.origin;
         let ValueKind::List(items) = v.kind else {
@@ -1001,7 +1031,7 @@ impl<'a> Evaluator<'a> {
             .into_iter()
             .map(|item| {
                 let item_at = element_at(item.origin, at);
-                self.expect(item, inner, item_at, &format!("an element of {what}"))
+                self.expect(item, inner, item_at, What::ElementOf(&what))
             })
             .collect();
         Ok(Value {
@@ -1015,7 +1045,7 @@ impl<'a> Evaluator<'a> {
         v: Value,
         inner: &Ty,
         at: FileRange,
-        what: &str,
+        what: What,
     ) -> Result<Value, Value> {
         let origin = v.origin;
         let ValueKind::Map(entries) = v.kind else {
@@ -1027,7 +1057,7 @@ impl<'a> Evaluator<'a> {
                 let key = e.key.clone();
                 let value_at = element_at(e.value.origin, at);
                 MapEntry {
-                    value: self.expect(e.value, inner, value_at, &format!("`{key}` in {what}")),
+                    value: self.expect(e.value, inner, value_at, What::KeyIn(&key, &what)),
                     ..e
                 }
             })
@@ -1043,7 +1073,7 @@ impl<'a> Evaluator<'a> {
         v: Value,
         spec: &'static RecordSpec,
         at: FileRange,
-        what: &str,
+        what: What,
     ) -> Result<Value, Value> {
         let origin = v.origin;
         let ValueKind::Map(entries) = v.kind else {
@@ -1059,12 +1089,8 @@ impl<'a> Evaluator<'a> {
                     } else {
                         e.key_at
                     };
-                    let value = self.expect(
-                        e.value,
-                        &key.ty.ty(),
-                        value_at,
-                        &format!("`{name}` in {what}"),
-                    );
+                    let value =
+                        self.expect(e.value, &key.ty.ty(), value_at, What::KeyIn(&name, &what));
                     out.push(MapEntry { value, ..e });
                 }
                 None => self.unknown_record_key(&e.key, e.key_at, spec, what),
@@ -1081,7 +1107,7 @@ impl<'a> Evaluator<'a> {
         Ok(value)
     }
 
-    fn missing_keys(&mut self, entries: &[MapEntry], spec: &RecordSpec, at: FileRange, what: &str) {
+    fn missing_keys(&mut self, entries: &[MapEntry], spec: &RecordSpec, at: FileRange, what: What) {
         for required in spec.required {
             if !entries.iter().any(|e| e.key == *required) {
                 let d = self.error(
@@ -1098,21 +1124,21 @@ impl<'a> Evaluator<'a> {
     /// PL1005 for the keys a record must have (`environment` needs `name`), in `v` and
     /// the records inside it. Job fields are checked once their layers are merged (a
     /// template may give `name`, the job `url`).
-    pub fn required_keys(&mut self, v: &Value, ty: &Ty, at: FileRange, what: &str) {
+    pub fn required_keys(&mut self, v: &Value, ty: &Ty, at: FileRange, what: What) {
         match (&v.kind, ty) {
             (ValueKind::Map(entries), Ty::Record(spec)) => {
                 self.missing_keys(entries, spec, at, what);
                 for e in entries {
                     if let Some(key) = spec.key(&e.key) {
-                        let inner = format!("`{}` in {what}", e.key);
-                        self.required_keys(&e.value, &key.ty.ty(), e.value.origin, &inner);
+                        let inner = What::KeyIn(&e.key, &what);
+                        self.required_keys(&e.value, &key.ty.ty(), e.value.origin, inner);
                     }
                 }
             }
             (ValueKind::List(items), Ty::List(inner)) => {
-                let inner_what = format!("an element of {what}");
+                let inner_what = What::ElementOf(&what);
                 for item in items {
-                    self.required_keys(item, inner, item.origin, &inner_what);
+                    self.required_keys(item, inner, item.origin, inner_what);
                 }
             }
             (_, Ty::Either(a, b)) => {
@@ -1127,7 +1153,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn unknown_record_key(&mut self, key: &str, at: FileRange, spec: &RecordSpec, what: &str) {
+    fn unknown_record_key(&mut self, key: &str, at: FileRange, spec: &RecordSpec, what: What) {
         let names = spec.key_names();
         let suggestion = closest(key, names.iter().copied());
         let d = self.error(
@@ -1152,7 +1178,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// A string that is not one of the allowed ones: the choices, and the closest.
-    fn not_a_choice(&mut self, s: &str, choices: &[&str], at: FileRange, what: &str) {
+    fn not_a_choice(&mut self, s: &str, choices: &[&str], at: FileRange, what: What) {
         let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
         let suggestion = closest(s, choices.iter().copied());
         let d = self.error(
@@ -1178,7 +1204,7 @@ impl<'a> Evaluator<'a> {
 
     /// The value of a key Plumb does not model (`gitlab = { … }`): written out as it is,
     /// so only plain data is allowed: strings, numbers, booleans, lists and records.
-    fn conform_open(&mut self, v: Value, what: &str) -> Value {
+    fn conform_open(&mut self, v: Value, what: What) -> Value {
         let origin = v.origin;
         match v.kind {
             ValueKind::Str(_)
@@ -1212,9 +1238,9 @@ impl<'a> Evaluator<'a> {
                     entries
                         .into_iter()
                         .map(|e| {
-                            let inner = format!("`{}` in {what}", e.key);
+                            let key = e.key.clone();
                             MapEntry {
-                                value: self.conform_open(e.value, &inner),
+                                value: self.conform_open(e.value, What::KeyIn(&key, &what)),
                                 ..e
                             }
                         })

@@ -2,7 +2,7 @@
 //! templates instantiated and defaults merged.
 
 use crate::codes;
-use crate::eval::{Ctx, Evaluator, Resolved};
+use crate::eval::{Ctx, Evaluator, Resolved, What};
 use crate::fields::{job_field, pipeline_field, JOB_FIELDS, PIPELINE_FIELDS};
 use crate::model::*;
 use crate::scope::{duplicate, DefRef};
@@ -148,12 +148,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
             let ty = self.ev.type_of(&p.ty, self.file);
             if let (Some(ty), Some(default)) = (&ty, &p.default) {
                 let v = self.ev.eval(default, Ctx::file(self.file));
-                let v = self.ev.expect(
-                    v,
-                    ty,
-                    self.at(default.range),
-                    &format!("the default of `{}`", p.name.text),
-                );
+                let v =
+                    self.ev
+                        .expect(v, ty, self.at(default.range), What::DefaultOf(&p.name.text));
                 push_images(images, &v, ty);
             }
             let kind = ty.map(ValueKind::Abstract).unwrap_or(ValueKind::Unknown);
@@ -194,74 +191,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let mut bound: HashMap<String, Value> = HashMap::new();
         let mut named_seen = false;
         for (i, arg) in inst.args.iter().enumerate() {
-            let param = match &arg.name {
-                Some(n) => {
-                    named_seen = true;
-                    match t.params.iter().find(|p| p.name.text == n.text) {
-                        Some(p) => p,
-                        None => {
-                            let names: Vec<&str> =
-                                t.params.iter().map(|p| p.name.text.as_str()).collect();
-                            let suggestion = closest(&n.text, names.iter().copied());
-                            let d = Diagnostic::error(
-                                codes::BAD_INSTANTIATION,
-                                ctx.at(n.range),
-                                format!("template `{}` has no parameter `{}`", t.name.text, n.text),
-                            )
-                            .with_label("unknown argument")
-                            .with_secondary(
-                                FileRange {
-                                    file: tfile,
-                                    range: t.name.range,
-                                },
-                                "template defined here",
-                            )
-                            .with_help(match suggestion {
-                                Some(s) => format!(
-                                    "did you mean `{s}`? The parameters are {}",
-                                    names.join(", ")
-                                ),
-                                None if names.is_empty() => {
-                                    format!("`{}` takes no arguments", t.name.text)
-                                }
-                                None => format!("the parameters are {}", names.join(", ")),
-                            });
-                            self.ev.diags.push(d);
-                            continue;
-                        }
-                    }
-                }
-                None if named_seen => {
-                    self.ev.diags.push(
-                        Diagnostic::error(
-                            codes::BAD_INSTANTIATION,
-                            ctx.at(arg.value.range),
-                            "a positional argument follows a named one",
-                        )
-                        .with_help("name every argument after the first named one: `name = value`"),
-                    );
-                    continue;
-                }
-                None => match t.params.get(i) {
-                    Some(p) => p,
-                    None => {
-                        self.ev.diags.push(
-                            Diagnostic::error(
-                                codes::BAD_INSTANTIATION,
-                                ctx.at(arg.value.range),
-                                format!(
-                                    "template `{}` takes {} argument{}, found more",
-                                    t.name.text,
-                                    t.params.len(),
-                                    if t.params.len() == 1 { "" } else { "s" }
-                                ),
-                            )
-                            .with_label("extra argument")
-                            .with_help("remove the extra argument"),
-                        );
-                        continue;
-                    }
-                },
+            named_seen |= arg.name.is_some();
+            let Some(param) = self.parameter_of(arg, i, named_seen, t, tfile, ctx) else {
+                continue;
             };
             let arg_at = ctx.at(arg
                 .name
@@ -285,7 +217,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     v,
                     &ty,
                     ctx.at(arg.value.range),
-                    &format!("parameter `{}`", param.name.text),
+                    What::Parameter(&param.name.text),
                 ),
                 None => v,
             };
@@ -305,35 +237,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             }
         }
         if !missing.is_empty() {
-            let list: Vec<String> = missing
-                .iter()
-                .map(|p| format!("`{}`", p.name.text))
-                .collect();
-            let example: Vec<String> = missing
-                .iter()
-                .map(|p| format!("{} = …", p.name.text))
-                .collect();
-            self.ev.diags.push(
-                Diagnostic::error(
-                    codes::BAD_INSTANTIATION,
-                    ctx.at(inst.args_range),
-                    format!(
-                        "missing argument{} {} for template `{}`",
-                        if missing.len() == 1 { "" } else { "s" },
-                        list.join(", "),
-                        t.name.text
-                    ),
-                )
-                .with_label("arguments given here")
-                .with_secondary(
-                    FileRange {
-                        file: tfile,
-                        range: t.name.range,
-                    },
-                    "template defined here",
-                )
-                .with_help(format!("pass {}", example.join(", "))),
-            );
+            self.missing_arguments(inst, t, tfile, &missing, ctx);
             for p in missing {
                 bound.insert(
                     p.name.text.clone(),
@@ -345,6 +249,117 @@ impl<'e, 'a> Lowering<'e, 'a> {
             }
         }
         bound
+    }
+
+    /// The parameter the `i`-th argument binds (by name, or by position before any
+    /// named one), or `None` after reporting why it binds none.
+    fn parameter_of(
+        &mut self,
+        arg: &'a plumb_syntax::ast::Arg,
+        i: usize,
+        named_seen: bool,
+        t: &'a Template,
+        tfile: FileId,
+        ctx: Ctx<'_, 'a>,
+    ) -> Option<&'a plumb_syntax::ast::Param> {
+        let Some(n) = &arg.name else {
+            if named_seen {
+                self.ev.diags.push(
+                    Diagnostic::error(
+                        codes::BAD_INSTANTIATION,
+                        ctx.at(arg.value.range),
+                        "a positional argument follows a named one",
+                    )
+                    .with_help("name every argument after the first named one: `name = value`"),
+                );
+                return None;
+            }
+            let param = t.params.get(i);
+            if param.is_none() {
+                self.ev.diags.push(
+                    Diagnostic::error(
+                        codes::BAD_INSTANTIATION,
+                        ctx.at(arg.value.range),
+                        format!(
+                            "template `{}` takes {} argument{}, found more",
+                            t.name.text,
+                            t.params.len(),
+                            if t.params.len() == 1 { "" } else { "s" }
+                        ),
+                    )
+                    .with_label("extra argument")
+                    .with_help("remove the extra argument"),
+                );
+            }
+            return param;
+        };
+        if let Some(p) = t.params.iter().find(|p| p.name.text == n.text) {
+            return Some(p);
+        }
+        let names: Vec<&str> = t.params.iter().map(|p| p.name.text.as_str()).collect();
+        let suggestion = closest(&n.text, names.iter().copied());
+        let d = Diagnostic::error(
+            codes::BAD_INSTANTIATION,
+            ctx.at(n.range),
+            format!("template `{}` has no parameter `{}`", t.name.text, n.text),
+        )
+        .with_label("unknown argument")
+        .with_secondary(
+            FileRange {
+                file: tfile,
+                range: t.name.range,
+            },
+            "template defined here",
+        )
+        .with_help(match suggestion {
+            Some(s) => format!(
+                "did you mean `{s}`? The parameters are {}",
+                names.join(", ")
+            ),
+            None if names.is_empty() => format!("`{}` takes no arguments", t.name.text),
+            None => format!("the parameters are {}", names.join(", ")),
+        });
+        self.ev.diags.push(d);
+        None
+    }
+
+    fn missing_arguments(
+        &mut self,
+        inst: &'a Instantiation,
+        t: &'a Template,
+        tfile: FileId,
+        missing: &[&'a plumb_syntax::ast::Param],
+        ctx: Ctx<'_, 'a>,
+    ) {
+        let list: Vec<String> = missing
+            .iter()
+            .map(|p| format!("`{}`", p.name.text))
+            .collect();
+        let example: Vec<String> = missing
+            .iter()
+            .map(|p| format!("{} = …", p.name.text))
+            .collect();
+        self.ev.diags.push(
+            Diagnostic::error(
+                codes::BAD_INSTANTIATION,
+                ctx.at(inst.args_range),
+                format!(
+                    "missing argument{} {} for template `{}`",
+                    if missing.len() == 1 { "" } else { "s" },
+                    list.join(", "),
+                    t.name.text
+                ),
+            )
+            .with_label("arguments given here")
+            .with_secondary(
+                FileRange {
+                    file: tfile,
+                    range: t.name.range,
+                },
+                "template defined here",
+            )
+            .with_help(format!("pass {}", example.join(", "))),
+        );
     }
 
     /// `alias.name` in `from alias.name(…)`: a top-level definition of the file imported
@@ -532,7 +547,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             };
             let value = self
                 .ev
-                .expect(f.value, &spec.ty.ty(), use_at, &format!("`{}`", spec.name));
+                .expect(f.value, &spec.ty.ty(), use_at, What::Quoted(spec.name));
             let value = match spec.name {
                 "retry" => self.check_retry(value, use_at),
                 // a list of paths is `{ paths = […] }`, so a later layer's record merges
@@ -648,9 +663,12 @@ impl<'e, 'a> Lowering<'e, 'a> {
             match spec.name {
                 "on" => {
                     let v = self.ev.eval(&f.value, ctx);
-                    let v = self
-                        .ev
-                        .expect(v, &Ty::Condition, self.at(f.value.range), "`on`");
+                    let v = self.ev.expect(
+                        v,
+                        &Ty::Condition,
+                        self.at(f.value.range),
+                        What::Quoted("on"),
+                    );
                     if let Some(c) = v.as_cond() {
                         model.on = c.clone();
                     }
@@ -658,18 +676,23 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 }
                 "env" => {
                     let v = self.ev.eval(&f.value, ctx);
-                    let v = self
-                        .ev
-                        .expect(v, &spec.ty.ty(), self.at(f.value.range), "`env`");
+                    let v = self.ev.expect(
+                        v,
+                        &spec.ty.ty(),
+                        self.at(f.value.range),
+                        What::Quoted("env"),
+                    );
                     model.env = env_bindings(&v, Layer::Pipeline);
                 }
                 "default" => defaults = self.eval_default(f, ctx),
                 _ => {
                     let v = self.eval_field_value(spec.name, &f.value, ctx);
-                    let what = format!("`{}`", spec.name);
-                    let v = self
-                        .ev
-                        .expect(v, &spec.ty.ty(), self.at(f.value.range), &what);
+                    let v = self.ev.expect(
+                        v,
+                        &spec.ty.ty(),
+                        self.at(f.value.range),
+                        What::Quoted(spec.name),
+                    );
                     if spec.name == "gitlab" {
                         self.check_gitlab_keys(&v, false);
                     }
@@ -961,7 +984,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             if let Some(spec) = job_field(name) {
                 let at = f.value.origin;
                 self.ev
-                    .required_keys(&f.value, &spec.ty.ty(), at, &format!("`{name}`"));
+                    .required_keys(&f.value, &spec.ty.ty(), at, What::Quoted(name));
             }
         }
         let needs = self.resolve_job_refs(fields.get("needs"), job_names);
@@ -1063,15 +1086,17 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let Some(list) = field.and_then(|f| f.value.as_list()) else {
             return Vec::new();
         };
-        // in the pipeline's order, not the map's (which differs from run to run)
-        let mut ordered: Vec<(&String, &usize)> = job_names.iter().collect();
-        ordered.sort_by_key(|(_, i)| **i);
-        let names: Vec<&str> = ordered.iter().map(|(n, _)| n.as_str()).collect();
         let mut refs = Vec::new();
         for item in list {
             if let ValueKind::JobRef(name) = &item.kind {
                 let target = job_names.get(name).copied();
                 if target.is_none() {
+                    // the candidates only when a name is unknown (sorting them for
+                    // every job would cost the pipeline's size squared), in the
+                    // pipeline's order, not the map's (which differs from run to run)
+                    let mut ordered: Vec<(&String, &usize)> = job_names.iter().collect();
+                    ordered.sort_by_key(|(_, i)| **i);
+                    let names: Vec<&str> = ordered.iter().map(|(n, _)| n.as_str()).collect();
                     self.unknown_in_list(name, item.origin, "job", &names);
                 }
                 refs.push(Need {
