@@ -94,7 +94,7 @@ pub fn check_declared_images(cx: &FileCx, out: &mut Vec<Diagnostic>, check: Imag
 
 /// A diagnostic on an image literal.
 pub fn image_diagnostic(
-    code: &'static str,
+    code: plumb_diagnostics::Code,
     severity: Severity,
     u: &ImageUse,
     message: String,

@@ -1,11 +1,12 @@
 //! The rule registry and the checks that run on the checked program: graphs (PL2xxx),
-//! images (PL3xxx) and credentials (PL4xxx).
+//! images (PL3xxx), credentials (PL4xxx) and the supply chain (PL6xxx).
 //!
-//! A rule is one module under `rules/`: its metadata (code, name, default severity,
-//! documentation with a failing and a fixed example) and, for the checks that run
-//! here, its `check_*` hooks. Codes reported by the parser and the semantic layer
-//! (PL0xxx, PL1xxx, PL4002) have modules too, holding their documentation.
-//! [`RULES`] lists them all; nothing else needs to change to add one.
+//! Adding a rule is what `ARCHITECTURE.md` ("How to add … a rule") says: its code in
+//! the table of codes (`plumb_diagnostics::Code`: name, default severity), one module
+//! under `rules/` (its `RuleMeta`: documentation with a failing and a fixed example, and
+//! for the checks that run here its `check_*` hooks; codes reported by the parser, the
+//! semantic layer and the compilers have modules too, holding their documentation),
+//! and its line in [`RULES`].
 
 mod clones;
 pub mod creds;
@@ -29,10 +30,9 @@ use std::cell::OnceCell;
 /// What `plumb explain` prints and `plumb rules` lists.
 #[derive(Debug)]
 pub struct RuleMeta {
-    pub code: &'static str,
-    /// A short kebab-case name, e.g. `image-without-tag`.
-    pub name: &'static str,
-    pub severity: Severity,
+    /// The code; its name and default severity are in the one table of codes
+    /// ([`Code`](plumb_diagnostics::Code)).
+    pub code: plumb_diagnostics::Code,
     /// One line.
     pub summary: &'static str,
     /// What the rule does and why it matters (Markdown).
@@ -41,6 +41,16 @@ pub struct RuleMeta {
     pub bad: &'static str,
     /// The same program, fixed.
     pub good: &'static str,
+}
+
+impl RuleMeta {
+    /// A short kebab-case name, e.g. `image-without-tag`.
+    pub fn name(&self) -> &'static str {
+        self.code.name()
+    }
+    pub fn severity(&self) -> Severity {
+        self.code.default_severity()
+    }
 }
 
 /// Written source text, for rules that point inside a string literal.
@@ -191,8 +201,10 @@ pub fn check_file(cx: &FileCx) -> Vec<Diagnostic> {
 /// used by many jobs): the first is kept, with the others' places as secondary labels.
 pub fn merge_duplicates(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
-    let mut index: std::collections::HashMap<(&'static str, plumb_diagnostics::FileRange), usize> =
-        Default::default();
+    let mut index: std::collections::HashMap<
+        (plumb_diagnostics::Code, plumb_diagnostics::FileRange),
+        usize,
+    > = Default::default();
     // PL3007 is reported once per distinct reference (its message names it), wherever
     // it is written: the other places become related ones
     let mut by_value: std::collections::HashMap<String, usize> = Default::default();

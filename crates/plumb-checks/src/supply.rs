@@ -22,7 +22,7 @@ pub struct ScriptHit {
 impl ScriptHit {
     /// The diagnostic of `rule` for this finding, with `help`.
     pub fn into_diagnostic(self, rule: &RuleMeta, help: &str) -> Diagnostic {
-        let mut d = Diagnostic::new(rule.code, rule.severity, self.at, self.message)
+        let mut d = Diagnostic::new(rule.code, rule.severity(), self.at, self.message)
             .with_label(self.label)
             .with_help(help);
         if let Some((at, message)) = self.related {

@@ -50,7 +50,7 @@ impl Allowances {
 
     pub fn allows(&self, line: usize, code: &str) -> bool {
         // a syntax error means the rest was not checked: no comment hides it
-        if code == "PL0001" {
+        if code == plumb_diagnostics::Code::PL0001.as_str() {
             return false;
         }
         self.lines.get(&line).is_some_and(|codes| {

@@ -500,9 +500,9 @@ fn explain(code: &str) -> Result<ExitCode, CliError> {
     let text = format!(
         "{} {}: {}\n\nDefault severity: {}\n\n{}\n\nReported:\n\n{}\n\nFixed:\n\n{}\n",
         meta.code,
-        meta.name,
+        meta.name(),
         meta.summary,
-        meta.severity,
+        meta.severity(),
         meta.explanation,
         indent(meta.bad),
         indent(meta.good)
@@ -570,8 +570,8 @@ fn rules() -> Result<ExitCode, CliError> {
         out.push_str(&format!(
             "{:<8} {:<8} {:<26} {}\n",
             m.code,
-            m.severity.as_str(),
-            m.name,
+            m.severity().as_str(),
+            m.name(),
             m.summary
         ));
     }

@@ -119,7 +119,7 @@ pub fn json(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> std
             })
             .collect();
         items.push(JsonDiagnostic {
-            code: d.code,
+            code: d.code.as_str(),
             severity: d.severity.as_str(),
             message: &d.message,
             file: session.display(d.file()),

@@ -81,8 +81,11 @@ pub fn sarif(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> st
     let mut pos = Positions::new(session);
     let rules: Vec<&plumb_checks::RuleMeta> =
         plumb_checks::RULES.iter().map(|r| r.meta()).collect();
-    let rule_index: HashMap<&str, usize> =
-        rules.iter().enumerate().map(|(i, r)| (r.code, i)).collect();
+    let rule_index: HashMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.code.as_str(), i))
+        .collect();
     let mut region = |at: plumb_diagnostics::FileRange| {
         let (line, col, end_line, end_col) = pos.span(at);
         json!({ "startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col })
@@ -96,13 +99,13 @@ pub fn sarif(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> st
         .zip(&prints)
         .map(|(d, print)| {
             let mut result = json!({
-                "ruleId": d.code,
+                "ruleId": d.code.as_str(),
                 "level": sarif_level(d.severity),
                 "message": { "text": sentence(&d.message) },
                 "locations": [location(d.primary.at, region(d.primary.at))],
                 "partialFingerprints": { "plumbFingerprint/v1": print },
             });
-            if let Some(i) = rule_index.get(d.code) {
+            if let Some(i) = rule_index.get(d.code.as_str()) {
                 result["ruleIndex"] = json!(i);
             }
             if !d.secondary.is_empty() {
@@ -146,13 +149,13 @@ pub fn sarif(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> st
         .iter()
         .map(|r| {
             json!({
-                "id": r.code,
-                "name": pascal(r.name),
+                "id": r.code.as_str(),
+                "name": pascal(r.name()),
                 "shortDescription": { "text": sentence(r.summary) },
                 "fullDescription": { "text": sentence(r.explanation) },
                 "help": { "text": format!("Run `plumb explain {}` for the rule's documentation with examples.", r.code) },
                 "helpUri": format!("{INFORMATION_URI}/rules/{}", r.code),
-                "defaultConfiguration": { "level": sarif_level(r.severity) },
+                "defaultConfiguration": { "level": sarif_level(r.severity()) },
             })
         })
         .collect();
@@ -274,7 +277,7 @@ pub fn gitlab(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> s
             let (line, ..) = pos.span(d.primary.at);
             json!({
                 "description": format!("{}: {}", d.code, d.message),
-                "check_name": d.code,
+                "check_name": d.code.as_str(),
                 "fingerprint": fingerprint,
                 "severity": match d.severity {
                     Severity::Error => "critical",
@@ -309,7 +312,7 @@ pub fn github(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> s
             out,
             "::{command} file={},line={line},col={col},endLine={end_line},endColumn={end_col},title={}::{}",
             escape_property(&place(session, d.file(), cwd.as_deref()).shown()),
-            escape_property(&format!("{} {}", d.code, plumb_checks::lookup(d.code).map_or("", |m| m.name))),
+            escape_property(&format!("{} {}", d.code, plumb_checks::lookup(&d.code).map_or("", |m| m.name()))),
             escape_data(&message)
         )?;
     }

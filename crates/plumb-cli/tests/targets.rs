@@ -330,7 +330,7 @@ fn build_warnings_of_the_rule_docs() {
             let o = plumb(&["build", &src.to_string_lossy(), "--target", target]);
             let stderr = String::from_utf8_lossy(&o.stderr);
             assert_eq!(
-                stderr.contains(rule.code),
+                stderr.contains(rule.code.as_str()),
                 expect,
                 "{}: {stderr}",
                 rule.code

@@ -380,7 +380,7 @@ impl<'db> View<'db> {
     fn suppressed(&self, d: &Diagnostic) -> bool {
         let file = self.file(d.file());
         let index = line_index(self.db, file);
-        allowances(self.db, file).allows(index.line_of(d.primary.at.range.start as usize), d.code)
+        allowances(self.db, file).allows(index.line_of(d.primary.at.range.start as usize), &d.code)
     }
 }
 

@@ -105,7 +105,7 @@ fn editing_an_imported_file_rechecks_its_importers() {
     );
     let web_diags: Vec<&str> = plumb_db::check_file(&fx.db, fx.ws, fx.files[1])
         .iter()
-        .map(|d| d.code)
+        .map(|d| d.code.as_str())
         .collect();
     assert_eq!(web_diags, ["PL3003"]);
     plumb_db::check_file(&fx.db, fx.ws, fx.files[2]);
@@ -161,7 +161,7 @@ pipeline b {{
 fn job_diags(fx: &Fixture, file: usize) -> Vec<(&'static str, u32)> {
     plumb_db::check_file(&fx.db, fx.ws, fx.files[file])
         .iter()
-        .map(|d| (d.code, d.primary.at.range.start))
+        .map(|d| (d.code.as_str(), d.primary.at.range.start))
         .collect()
 }
 

@@ -307,7 +307,7 @@ fn every_planted_problem_is_found_and_nothing_else() {
         .iter()
         .map(|d| {
             (
-                d.code,
+                d.code.as_str(),
                 d.primary.at.range.start as usize,
                 d.primary.at.range.end as usize,
             )
@@ -382,7 +382,7 @@ fn unpinned_includes_are_found_and_nothing_else() {
         .iter()
         .map(|d| {
             (
-                d.code,
+                d.code.as_str(),
                 d.primary.at.range.start as usize,
                 d.primary.at.range.end as usize,
             )

@@ -11,7 +11,7 @@ use plumb_config::Config;
 use plumb_db::{Database, Origin};
 use std::path::Path;
 
-fn codes_of(example: &str) -> Vec<&'static str> {
+fn codes_of(example: &str) -> Vec<plumb_diagnostics::Code> {
     let mut files: Vec<(String, String)> = vec![("main.plumb".to_string(), String::new())];
     let mut config_text = String::new();
     for line in example.lines() {
@@ -92,9 +92,9 @@ fn every_rule_is_documented() {
             "{} has a thin explanation",
             m.code
         );
-        assert!(!m.summary.is_empty() && !m.name.is_empty());
-        assert_eq!(plumb_checks::lookup(m.code).map(|x| x.code), Some(m.code));
-        assert_eq!(plumb_checks::lookup(m.name).map(|x| x.code), Some(m.code));
+        assert!(!m.summary.is_empty() && !m.name().is_empty());
+        assert_eq!(plumb_checks::lookup(&m.code).map(|x| x.code), Some(m.code));
+        assert_eq!(plumb_checks::lookup(m.name()).map(|x| x.code), Some(m.code));
     }
     for code in [
         "PL0001", "PL1001", "PL1008", "PL2001", "PL2005", "PL3001", "PL3005", "PL4001", "PL4007",

@@ -29,7 +29,7 @@ fn codes(script: &str, extra: &str) -> Vec<&'static str> {
     );
     let mut codes: Vec<&'static str> = plumb_db::check_file(&db, ws, sources[0])
         .iter()
-        .map(|d| d.code)
+        .map(|d| d.code.as_str())
         .filter(|c| c.starts_with("PL") && !c.starts_with("PL3"))
         .collect();
     codes.sort();

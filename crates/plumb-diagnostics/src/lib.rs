@@ -6,9 +6,11 @@
 //! CLI; this crate only holds the data and the one place where byte offsets become
 //! lines and columns ([`LineIndex`]).
 
+mod codes;
 mod line_index;
 pub mod relocate;
 
+pub use codes::Code;
 pub use line_index::{LineCol, LineIndex};
 
 use std::fmt;
@@ -110,7 +112,7 @@ pub struct Fix {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     /// Stable code such as `PL1001`.
-    pub code: &'static str,
+    pub code: Code,
     pub severity: Severity,
     /// One line: what is wrong.
     pub message: String,
@@ -124,12 +126,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(
-        code: &'static str,
-        severity: Severity,
-        at: FileRange,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(code: Code, severity: Severity, at: FileRange, message: impl Into<String>) -> Self {
         Diagnostic {
             code,
             severity,
@@ -143,10 +140,10 @@ impl Diagnostic {
             fixes: Vec::new(),
         }
     }
-    pub fn error(code: &'static str, at: FileRange, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, at: FileRange, message: impl Into<String>) -> Self {
         Self::new(code, Severity::Error, at, message)
     }
-    pub fn warning(code: &'static str, at: FileRange, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, at: FileRange, message: impl Into<String>) -> Self {
         Self::new(code, Severity::Warning, at, message)
     }
     /// The short text shown under the primary span.
@@ -176,7 +173,7 @@ impl Diagnostic {
         self.primary.at.file
     }
     /// Sort key that gives a stable, reading-order output.
-    pub fn sort_key(&self) -> (FileId, u32, u32, &'static str, &str) {
+    pub fn sort_key(&self) -> (FileId, u32, u32, Code, &str) {
         (
             self.primary.at.file,
             self.primary.at.range.start,

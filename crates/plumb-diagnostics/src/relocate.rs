@@ -117,7 +117,7 @@ mod tests {
         let file = FileId(3);
         let other = FileId(4);
         let mut d = Diagnostic::error(
-            "PL0000",
+            crate::Code::PL0001,
             FileRange {
                 file,
                 range: TextRange::new(5, 9),

@@ -77,7 +77,8 @@ const NOT_CARRIED: &[(&str, &str)] = &[
     ("variables_expand", ""),
 ];
 
-/// Converts one job mapping. `job_manual`: the job has `when: manual` outside `rules`.
+/// Converts one job mapping (as GitLab runs it: `extends` and `default:` applied) into
+/// Plumb fields, with a note for each key it cannot carry.
 pub fn job(node: &Node, cx: &Ctx) -> Fields {
     let mut f = Fields::default();
     let own_vars: Vec<(String, String)> = node.get("variables").map(variables).unwrap_or_default();

@@ -142,7 +142,7 @@ impl<'a> Evaluator<'a> {
 
     fn error(
         &mut self,
-        code: &'static str,
+        code: plumb_diagnostics::Code,
         at: FileRange,
         message: impl Into<String>,
     ) -> &mut Diagnostic {

@@ -15,7 +15,7 @@ pub use plumb_diagnostics::TextRange;
 use plumb_diagnostics::{Diagnostic, FileId, FileRange};
 
 /// The code of every syntax error.
-pub const SYNTAX_ERROR: &str = "PL0001";
+pub const SYNTAX_ERROR: plumb_diagnostics::Code = plumb_diagnostics::Code::PL0001;
 
 /// A syntax error, before it is placed in a file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

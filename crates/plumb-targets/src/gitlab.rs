@@ -214,7 +214,7 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
             if name != prefix(p, &job.name) {
                 warnings.push(
                     Diagnostic::warning(
-                        "PL5003",
+                        plumb_diagnostics::Code::PL5003,
                         job.name_at,
                         format!(
                             "job `{}` is written as `{name}`: `{}` is a GitLab CI keyword",
@@ -284,7 +284,7 @@ fn refuse_shared_keys(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) {
             if let Some(f) = p.model.field(field) {
                 warnings.push(
                     Diagnostic::error(
-                        "PL5001",
+                        plumb_diagnostics::Code::PL5001,
                         f.key_at,
                         format!(
                             "`{field}` of pipeline `{}` would apply to every pipeline of the file",
@@ -361,7 +361,7 @@ fn check_renamed_keys(p: &PipelinePlan, several: bool) -> Result<(), BuildError>
         }
         if let Some(other) = p.jobs().find(|o| o.name == key) {
             let d = Diagnostic::error(
-                "PL5003",
+                plumb_diagnostics::Code::PL5003,
                 job.name_at,
                 format!(
                     "job `{}` would be written as `{key}`, the name of another job",
@@ -510,7 +510,7 @@ fn environment_variables(job: &JobModel, j: &mut Job, warnings: &mut Vec<Diagnos
                     j.id_tokens.insert(b.name.clone(), IdToken { aud: aud.clone() })
                 }
                 SecretSource::K8sSecret { .. } => warnings.push(warning(
-                    "PL5001",
+                    plumb_diagnostics::Code::PL5001,
                     b.name_at,
                     format!("`{}` comes from a Kubernetes Secret, which GitLab cannot read; it is left out of the GitLab job", b.name),
                     "bind a `ci_variable` or `vault` secret for GitLab jobs",
@@ -686,20 +686,29 @@ impl<'w, 'j> Widening<'w, 'j> {
     fn refuse(&mut self, why: String) {
         let Some(at) = self.at else { return };
         self.out.push(
-            Diagnostic::error("PL5002", at, format!("{why}; nothing was written"))
-                .with_label("cannot be written as a GitLab expression")
-                .with_help("change the literal, or test it with a pattern (`=~`)"),
+            Diagnostic::error(
+                plumb_diagnostics::Code::PL5002,
+                at,
+                format!("{why}; nothing was written"),
+            )
+            .with_label("cannot be written as a GitLab expression")
+            .with_help("change the literal, or test it with a pattern (`=~`)"),
         );
     }
 
     fn report(&mut self, what: &str, help: &str) {
         let Some(at) = self.at else { return };
         if self.holders.is_empty() {
-            self.out.push(warning("PL5002", at, what.to_string(), help));
+            self.out.push(warning(
+                plumb_diagnostics::Code::PL5002,
+                at,
+                what.to_string(),
+                help,
+            ));
             return;
         }
         let mut d = Diagnostic::error(
-            "PL5002",
+            plumb_diagnostics::Code::PL5002,
             at,
             format!("{what}; refused, because it would run a job that holds secrets where the condition says it must not"),
         )

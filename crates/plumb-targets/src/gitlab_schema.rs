@@ -39,7 +39,7 @@ pub(crate) fn diagnostic(v: &Violation, plans: &[PipelinePlan], several: bool) -
         "write a value GitLab accepts here; nothing was written"
     };
     Diagnostic::error(
-        "PL5005",
+        plumb_diagnostics::Code::PL5005,
         at,
         format!("{what} would not pass GitLab's CI schema: {}", v.message),
     )

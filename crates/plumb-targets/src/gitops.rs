@@ -212,7 +212,7 @@ pub fn compile(
         let dir = path_component(&p.model.name);
         if let Some(other) = seen_pipelines.insert(dir.clone(), p.model.name.clone()) {
             return Err(BuildError::Diagnostics(vec![Diagnostic::error(
-                "PL5003",
+                plumb_diagnostics::Code::PL5003,
                 p.model.name_at,
                 format!(
                     "pipelines `{other}` and `{}` would both be written to apps/{dir}",

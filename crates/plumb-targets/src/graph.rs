@@ -18,7 +18,10 @@ pub struct Problems {
 impl Problems {
     pub fn new(diags: &[Diagnostic]) -> Self {
         let mut cycle_edges = HashSet::new();
-        for d in diags.iter().filter(|d| d.code == "PL2001") {
+        for d in diags
+            .iter()
+            .filter(|d| d.code == plumb_diagnostics::Code::PL2001)
+        {
             cycle_edges.insert(d.primary.at);
             cycle_edges.extend(d.secondary.iter().map(|l| l.at));
         }

@@ -313,7 +313,7 @@ fn check_runner_default(job: &JobModel, config: &Config, warnings: &mut Vec<Diag
     }
     warnings.push(
         Diagnostic::error(
-            "PL5004",
+            plumb_diagnostics::Code::PL5004,
             v.origin,
             format!(
                 "job `{}` leaves its image to the runner, and Kubernetes has none",
@@ -346,7 +346,7 @@ fn warn_untold_vars(
     }
     if let (Some(name), Some(at)) = (untold_var(cond, vars), at) {
         warnings.push(warning(
-            "PL5002",
+            plumb_diagnostics::Code::PL5002,
             at,
             format!("`var(\"{name}\")` is not given with `--var {name}=VALUE`; it counts as empty"),
             "give the value the Jobs are for with `--var NAME=VALUE`",
@@ -372,7 +372,7 @@ fn warn_changes(
     }
     if let (Some(test), Some(at)) = (runtime_test(cond), at) {
         warnings.push(warning(
-            "PL5002",
+            plumb_diagnostics::Code::PL5002,
             at,
             format!(
                 "{test} cannot be known when Kubernetes manifests are compiled; it counts as true"
@@ -425,7 +425,7 @@ fn warn_not_carried(job: &JobModel, warnings: &mut Vec<Diagnostic>) {
         if f.value.as_str() != Some("success") {
             warnings.push(
                 warning(
-                    "PL5001",
+                    plumb_diagnostics::Code::PL5001,
                     f.key_at,
                     "`if_previous` cannot be carried to Kubernetes: a Job runs only after the Jobs before it succeeded".to_string(),
                     "run the cleanup in `after_run`, which runs whatever the script returned",
@@ -437,7 +437,7 @@ fn warn_not_carried(job: &JobModel, warnings: &mut Vec<Diagnostic>) {
     for (b, secret) in job.secret_env() {
         if let SecretSource::IdToken(_) = secret.source {
             warnings.push(warning(
-                "PL5001",
+                plumb_diagnostics::Code::PL5001,
                 b.name_at,
                 format!("on Kubernetes, `{}` holds the path of a file with the token, not the token", b.name),
                 "read the token with `$(cat \"$NAME\")`: a projected service-account token for the audience is mounted there",

@@ -105,7 +105,7 @@ pub fn build(
 }
 
 pub(crate) fn warning(
-    code: &'static str,
+    code: plumb_diagnostics::Code,
     at: FileRange,
     message: String,
     help: &str,
@@ -120,7 +120,7 @@ fn one_per_cause(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     const SHOWN: usize = 8;
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
     let mut left_out: Vec<usize> = Vec::with_capacity(diags.len());
-    let mut index: std::collections::HashMap<(&'static str, FileRange, String), usize> =
+    let mut index: std::collections::HashMap<(plumb_diagnostics::Code, FileRange, String), usize> =
         std::collections::HashMap::new();
     for d in diags {
         let key = (d.code, d.primary.at, d.message.clone());
@@ -175,7 +175,7 @@ pub(crate) fn job_not_carried(
 
 pub(crate) fn not_carried(field: &str, target: &str, at: FileRange, why: &str) -> Diagnostic {
     Diagnostic::warning(
-        "PL5001",
+        plumb_diagnostics::Code::PL5001,
         at,
         format!("`{field}` cannot be carried to {target}; it is left out"),
     )

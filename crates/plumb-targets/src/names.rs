@@ -53,7 +53,7 @@ impl NameClaims {
             Some((other, _)) if *other == source => None,
             Some((other, other_at)) => Some(
                 Diagnostic::error(
-                    "PL5003",
+                    plumb_diagnostics::Code::PL5003,
                     at,
                     format!("{source} and {other} would both be the {kind} `{target}`"),
                 )

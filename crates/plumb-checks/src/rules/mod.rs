@@ -70,7 +70,7 @@ pub fn cycle_diagnostic<'n>(
     let first = &cycle[0];
     let mut d = Diagnostic::new(
         rule.code,
-        rule.severity,
+        rule.severity(),
         first.2.at,
         format!("{what}: {}", path.join(" → ")),
     )

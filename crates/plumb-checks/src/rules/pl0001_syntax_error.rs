@@ -3,12 +3,10 @@
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL0001",
-    name: "syntax-error",
-    severity: Severity::Error,
+    code: Code::PL0001,
     summary: r####"The source does not follow Plumb's grammar."####,
     explanation: r####"Reported by the parser when a token is not one the grammar allows at that place: the message names what was expected and what was found. The parser recovers at the next field, job, stage or `}`, so one mistake gives one error and the rest of the file is still checked.
 

@@ -3,12 +3,10 @@
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL1001",
-    name: "unknown-name",
-    severity: Severity::Error,
+    code: Code::PL1001,
     summary: r####"A name that is not defined: a let, secret, template, job, stage or type."####,
     explanation: r####"Every name must be defined before it can be used: top-level `let`, `secret` and `template` names of the file or of a file it imports, `let`s of the pipeline, template parameters inside the template, jobs of the same pipeline in `needs`, stages of the same pipeline in `after`. The message suggests the closest defined name when there is one within a few edits; the language server offers it as a quick fix.
 

@@ -3,12 +3,10 @@
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL1002",
-    name: "duplicate-definition",
-    severity: Severity::Error,
+    code: Code::PL1002,
     summary: r####"The same name is defined twice in one scope."####,
     explanation: r####"Top-level names of a file, pipelines of a file, stages and jobs of a pipeline (jobs across all its stages), lets of a pipeline, parameters of a template, fields of a body and keys of a map must be unique. Both places are shown. A later definition would silently replace the first, so one of them is a mistake."####,
     bad: r####"pipeline web {

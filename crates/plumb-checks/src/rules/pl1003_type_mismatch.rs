@@ -3,12 +3,10 @@
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL1003",
-    name: "type-mismatch",
-    severity: Severity::Error,
+    code: Code::PL1003,
     summary: r####"A value of the wrong type."####,
     explanation: r####"Every field, template parameter and annotated `let` has a type (§5 and §6 of the language): `timeout` is a `Duration` such as `15m`, `retry` an `Int` from 0 to 2, `resources.memory` a `Size` such as `256Mi`, `when` a `Condition`, `needs` a list of job names. The message names the expected and the found type; when the value came from a `let` or a default, a second label shows where it was written."####,
     bad: r####"pipeline web {

@@ -3,12 +3,10 @@
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL1004",
-    name: "unknown-field",
-    severity: Severity::Error,
+    code: Code::PL1004,
     summary: r####"A field that jobs, pipelines, stages or records do not have."####,
     explanation: r####"Jobs have the fields of §6 (`image`, `run`, `needs`, `env`, `when`, `timeout`, `retry`, `artifacts`, `cache`, `matrix`, `resources`, `environment`, `allow_failure`, `services`, `tags`); pipelines have `on`, `env` and `default`; stages have none. A misspelt field would otherwise be ignored, and the job would silently run without it; the closest field name is suggested."####,
     bad: r####"pipeline web {

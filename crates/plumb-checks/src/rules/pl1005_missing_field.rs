@@ -3,12 +3,10 @@
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL1005",
-    name: "missing-field",
-    severity: Severity::Error,
+    code: Code::PL1005,
     summary: r####"A job lacks a required field (`image` or `run`)."####,
     explanation: r####"Every job needs an `image` to run in and a `run` script. They may come from the job itself, from its template or from the pipeline's `default = { … }`. Checked after all three are merged."####,
     bad: r####"pipeline web {

@@ -3,12 +3,10 @@
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL1006",
-    name: "import-not-found",
-    severity: Severity::Error,
+    code: Code::PL1006,
     summary: r####"An imported file does not exist."####,
     explanation: r####"`import "path"` is resolved relative to the importing file's folder. The file must exist and be readable; its top-level lets, secrets and templates then come into scope (or, with `as NAME`, as `NAME.x`)."####,
     bad: r####"import "commons.plumb"

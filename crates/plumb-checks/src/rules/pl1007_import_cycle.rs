@@ -3,12 +3,10 @@
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL1007",
-    name: "import-cycle",
-    severity: Severity::Error,
+    code: Code::PL1007,
     summary: r####"Files import each other in a cycle."####,
     explanation: r####"An import cycle (`a.plumb` imports `b.plumb`, which imports `a.plumb`) is an error: the files cannot be understood one after the other. The message shows the whole chain. Move what both files need into a third file that both import."####,
     bad: r####"# a.plumb

@@ -3,12 +3,10 @@
 //! Reported by the semantic layer; this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL1011",
-    name: "matrix-too-large",
-    severity: Severity::Error,
+    code: Code::PL1011,
     summary: r####"A matrix that expands to more jobs than GitLab runs (200)."####,
     explanation: r####"A `matrix` runs the job once per combination of its values: the sizes of its lists multiply. GitLab refuses a `parallel: matrix` of more than 200 jobs, and a Kubernetes build would create one Job per combination. The message spells out the product (`3 × 5 × 20 = 300`) so you can see which variable to split or trim."####,
     bad: r####"pipeline p {

@@ -3,12 +3,10 @@
 //! Reported by the semantic layer; this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL1012",
-    name: "import-too-deep",
-    severity: Severity::Error,
+    code: Code::PL1012,
     summary: r####"Imports that nest more than 32 files deep."####,
     explanation: r####"A file that imports a file that imports a file … more than 32 levels deep is refused at the first import of the chain. Names are not re-exported through imports anyway (a file sees only what its direct imports define), so such chains only make the program slower to read and to check. Import the shared definitions directly."####,
     bad: r####"# main.plumb

@@ -3,12 +3,10 @@
 use crate::suppress::{parse_allowance, Date};
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, FileRange, Severity};
+use plumb_diagnostics::{Code, Diagnostic, FileRange};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL1013",
-    name: "expired-allowance",
-    severity: Severity::Warning,
+    code: Code::PL1013,
     summary: r####"A `# plumb-allow … until DATE` whose date has passed."####,
     explanation: r####"`# plumb-allow: PL3003 until 2026-03-31 the vendor pins it in Q1` silences PL3003 on its line and the next one until the end of that day (UTC). From the next day it silences nothing, so the finding it hid is reported again, and this warning names the date and the reason, so the exception gets looked at instead of living forever. Fix the finding, or renew the date with a new reason. `PLUMB_TODAY=YYYY-MM-DD` sets the day a check runs on (for tests and for reproducing an old run)."####,
     bad: r####"pipeline p {
@@ -49,7 +47,7 @@ impl Rule for Check {
             out.push(
                 Diagnostic::new(
                     RULE.code,
-                    RULE.severity,
+                    RULE.severity(),
                     FileRange {
                         file: cx.file,
                         range: c.range,

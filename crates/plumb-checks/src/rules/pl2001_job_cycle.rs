@@ -4,12 +4,10 @@ use crate::graph;
 use crate::rules::cycle_diagnostic;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL2001",
-    name: "job-cycle",
-    severity: Severity::Error,
+    code: Code::PL2001,
     summary: r####"Jobs wait for each other through `needs` in a cycle."####,
     explanation: r####"`needs` makes a job wait for other jobs. When the waits form a cycle (`a` needs `b`, `b` needs `a`) none of the jobs can start, and GitLab rejects the pipeline. The whole cycle is shown in a fixed order, starting from the job declared first, with a label on every `needs` entry that closes it; every cycle of a group of jobs is reported, not only the first. Break it by removing one of the `needs`."####,
     bad: r####"pipeline web {

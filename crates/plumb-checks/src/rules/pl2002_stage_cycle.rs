@@ -4,12 +4,10 @@ use crate::graph;
 use crate::rules::cycle_diagnostic;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL2002",
-    name: "stage-cycle",
-    severity: Severity::Error,
+    code: Code::PL2002,
     summary: r####"Stages follow each other through `after` in a cycle."####,
     explanation: r####"`stage b after a` makes `b` wait for `a`; a stage without `after` follows the stage declared just before it. When these form a cycle no stage order exists and the pipeline cannot be compiled. The whole cycle is shown, with a label on every `after` that closes it."####,
     bad: r####"pipeline web {

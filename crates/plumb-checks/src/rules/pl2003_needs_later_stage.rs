@@ -3,12 +3,10 @@
 use crate::graph;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL2003",
-    name: "needs-later-stage",
-    severity: Severity::Error,
+    code: Code::PL2003,
     summary: r####"A job needs a job whose stage runs after its own."####,
     explanation: r####"A job can only need jobs of its own stage or of stages that run before it. Needing a job of a later stage is a contradiction (the later stage waits for this one) and GitLab rejects it. Move one of the two jobs, or change the stages' `after`."####,
     bad: r####"pipeline web {
@@ -41,7 +39,7 @@ impl Rule for Check {
                 };
                 if target.stage != job.stage && graph::waits_for(&stages, target.stage, job.stage) {
                     out.push(
-                        Diagnostic::new(RULE.code, RULE.severity, need.at, format!(
+                        Diagnostic::new(RULE.code, RULE.severity(), need.at, format!(
                             "job `{}` needs `{}`, but `{}`'s stage `{}` runs after `{}`'s stage `{}`",
                             job.name, target.name, target.name, p.stages[target.stage].name, job.name, p.stages[job.stage].name))
                         .with_label(format!("`{}` runs in a later stage", target.name))

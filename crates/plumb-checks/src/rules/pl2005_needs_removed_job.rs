@@ -2,13 +2,11 @@
 
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 use plumb_semantics::Event;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL2005",
-    name: "needs-removed-job",
-    severity: Severity::Warning,
+    code: Code::PL2005,
     summary: r####"A job needs a job that a condition or a target leaves out."####,
     explanation: r####"When a job can run for an event (a branch push, a tag, a merge request) but a job it needs cannot, the dependency is missing exactly when it matters: GitLab rejects the pipeline for that event, and the Kubernetes target drops the need. The same holds for a job that needs a `manual` job: the Kubernetes target leaves manual jobs out, and on GitLab the job waits for a person. Conditions are evaluated for a push to the default branch, a push to another branch, a tag and a merge request; `changes(…)` is taken as possibly true."####,
     bad: r####"pipeline web {
@@ -55,7 +53,7 @@ impl Rule for Check {
                     .find(|(e, _)| runs(job, e).possible() && !runs(target, e).possible());
                 if let Some((_, event)) = missing {
                     out.push(
-                        Diagnostic::new(RULE.code, RULE.severity, need.at, format!(
+                        Diagnostic::new(RULE.code, RULE.severity(), need.at, format!(
                             "job `{}` needs `{}`, which does not run for {event} while `{}` does", job.name, target.name, job.name))
                         .with_label(format!("`{}` is left out for {event}", target.name))
                         .with_secondary(target.field("when").map_or(target.name_at, |f| f.value.origin), format!("`{}`'s condition", target.name))
@@ -63,7 +61,7 @@ impl Rule for Check {
                     );
                 } else if target.when.mentions_manual() && !job.when.mentions_manual() {
                     out.push(
-                        Diagnostic::new(RULE.code, RULE.severity, need.at, format!(
+                        Diagnostic::new(RULE.code, RULE.severity(), need.at, format!(
                             "job `{}` needs the manual job `{}`", job.name, target.name))
                         .with_label("this job waits for a person to start `".to_string() + &target.name + "`")
                         .with_secondary(target.field("when").map_or(target.name_at, |f| f.value.origin), "manual here")

@@ -5,12 +5,10 @@ use crate::images::{
 };
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL3001",
-    name: "image-without-tag",
-    severity: Severity::Error,
+    code: Code::PL3001,
     summary: r####"An image with neither tag nor digest: it means `:latest`."####,
     explanation: r####"`image = "ubuntu"` is `ubuntu:latest`: whatever was pushed last, different from one run to the next and between a developer's machine and CI. Builds stop being reproducible and a compromised or broken upstream push reaches every pipeline at once. Name a version and pin it by digest."####,
     bad: r####"pipeline web { stage test { job unit { image = "ubuntu", run = ["make test"] } } }"####,
@@ -41,7 +39,7 @@ fn check(_cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     Some(
         image_diagnostic(
             RULE.code,
-            RULE.severity,
+            RULE.severity(),
             u,
             format!(
                 "image `{}` has no tag or digest, so it means `{}:latest`",

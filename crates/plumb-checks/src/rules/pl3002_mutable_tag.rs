@@ -1,4 +1,4 @@
-//! PL3002 mutable-tag: An image tag that moves: `latest`, `main`, `master`, `stable`, `edge`, `nightly`.
+//! PL3002 mutable-tag: An image tag that moves: `latest`, `main`, `stable`, `debug`, or any tag without a digit (`lts`, `alpine`, `bookworm`).
 
 use crate::images::{
     check_declared_images, check_job_images, image_diagnostic, inner_range, pinned_example,
@@ -6,17 +6,26 @@ use crate::images::{
 };
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
-/// Tags that are re-pushed as a matter of course.
-pub const MUTABLE_TAGS: &[&str] = &["latest", "main", "master", "stable", "edge", "nightly"];
+/// Tags that are re-pushed as a matter of course, though some hold a digit.
+const MUTABLE_TAGS: &[&str] = &[
+    "latest", "main", "master", "stable", "edge", "nightly", "debug",
+];
+
+/// Whether a tag moves: one of [`MUTABLE_TAGS`], or a tag without a digit (`lts`,
+/// `alpine`, `bookworm`, `current`: names of lines of releases, not of one release).
+/// A tag built from a variable is PL3007's.
+pub fn is_mutable_tag(tag: &str) -> bool {
+    !tag.contains('$')
+        && (MUTABLE_TAGS.contains(&tag.to_ascii_lowercase().as_str())
+            || !tag.chars().any(|c| c.is_ascii_digit()))
+}
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL3002",
-    name: "mutable-tag",
-    severity: Severity::Error,
-    summary: r####"An image tag that moves: `latest`, `main`, `master`, `stable`, `edge`, `nightly`."####,
-    explanation: r####"These tags are re-pushed all the time: the image a job runs changes without any change to the pipeline. Use a version tag, pinned by digest. A digest after the tag (`name:latest@sha256:…`) pins the image, and is not reported."####,
+    code: Code::PL3002,
+    summary: r####"An image tag that moves: `latest`, `main`, `master`, `stable`, `edge`, `nightly`, `debug`, or any tag without a digit (`lts`, `alpine`, `bookworm`)."####,
+    explanation: r####"These tags are re-pushed all the time: the image a job runs changes without any change to the pipeline. A tag without a digit names a line of releases (`node:lts`, `debian:bookworm`, `python:alpine`), which moves with every release of that line. Use a version tag, pinned by digest. A digest after the tag (`name:latest@sha256:…`) pins the image, and is not reported."####,
     bad: r####"pipeline web { stage test { job unit { image = "node:latest", run = ["npm test"] } } }"####,
     good: r####"pipeline web { stage test { job unit { image = "node:20.17.0@sha256:545ea538461003efdc8c81c244531b003f6f26cfccf6c0073b3239fdedf49446", run = ["npm test"] } } }"####,
 };
@@ -40,13 +49,13 @@ impl Rule for Check {
 fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     let r = u.parsed.as_ref().ok()?;
     let tag = r.tag.as_deref()?;
-    if r.digest.is_some() || !MUTABLE_TAGS.contains(&tag.to_ascii_lowercase().as_str()) {
+    if r.digest.is_some() || !is_mutable_tag(tag) {
         return None;
     }
     let tag_start = u.text.rfind(':').map_or(0, |i| i + 1);
     let mut d = image_diagnostic(
         RULE.code,
-        RULE.severity,
+        RULE.severity(),
         u,
         format!("image `{}` uses the mutable tag `{tag}`", u.text),
         "this tag is re-pushed",

@@ -3,15 +3,13 @@
 use crate::images::{
     check_declared_images, check_job_images, image_diagnostic, pinned_example, ImageCx, ImageUse,
 };
-use crate::rules::pl3002_mutable_tag::MUTABLE_TAGS;
+use crate::rules::pl3002_mutable_tag::is_mutable_tag;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL3003",
-    name: "tag-without-digest",
-    severity: Severity::Warning,
+    code: Code::PL3003,
     summary: r####"An image pinned by tag only, without a digest."####,
     explanation: r####"A tag such as `1.36.1` is a name that the image's publisher can point at another image at any time; only a digest (`@sha256:…`) names exactly one image. A warning by default; an error when `plumb.toml` sets `[images] require_digest = true`. Find the digest with `docker buildx imagetools inspect NAME:TAG` or `crane digest NAME:TAG`."####,
     bad: r####"pipeline web { stage test { job unit { image = "busybox:1.36.1", run = ["true"] } } }"####,
@@ -37,13 +35,13 @@ impl Rule for Check {
 fn check(_cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     let r = u.parsed.as_ref().ok()?;
     let tag = r.tag.as_deref()?;
-    if r.digest.is_some() || MUTABLE_TAGS.contains(&tag.to_ascii_lowercase().as_str()) {
+    if r.digest.is_some() || is_mutable_tag(tag) {
         return None;
     }
     Some(
         image_diagnostic(
             RULE.code,
-            RULE.severity,
+            RULE.severity(),
             u,
             format!("image `{}` is pinned by tag only", u.text),
             "a tag can be moved to another image",

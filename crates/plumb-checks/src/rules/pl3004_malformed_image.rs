@@ -5,12 +5,10 @@ use crate::images::{
 };
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL3004",
-    name: "malformed-image",
-    severity: Severity::Error,
+    code: Code::PL3004,
     summary: r####"An image reference that does not follow the OCI reference grammar."####,
     explanation: r####"Image references are `[registry[:port]/]path[:tag][@algorithm:hex]`: path components in lowercase letters, digits and separators, a tag of at most 128 letters, digits, `_`, `.` or `-`, and a digest whose hex part has the algorithm's exact length (`sha256`: 64 lowercase hex digits). A malformed reference fails only when the job starts; Plumb reports it now, pointing at the offending part. A reference built from CI/CD variables (`$CI_REGISTRY_IMAGE/app:$CI_COMMIT_SHA`) is PL3007 (a warning) when some value of the variables makes it valid, and PL3004 when none can (`$IMAGE::latest`)."####,
     bad: r####"pipeline web { stage test { job unit { image = "alpine:3.20@sha256:abc123", run = ["true"] } } }"####,
@@ -43,7 +41,7 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
         }
         let mut d = image_diagnostic(
             RULE.code,
-            RULE.severity,
+            RULE.severity(),
             u,
             format!(
                 "malformed image reference `{}`: no value of its variables makes it valid",
@@ -57,7 +55,7 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     }
     let mut d = image_diagnostic(
         RULE.code,
-        RULE.severity,
+        RULE.severity(),
         u,
         format!("malformed image reference `{}`: {}", u.text, e.message),
         "not a valid image reference",

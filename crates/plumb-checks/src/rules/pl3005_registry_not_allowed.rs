@@ -5,12 +5,10 @@ use crate::images::{
 };
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL3005",
-    name: "registry-not-allowed",
-    severity: Severity::Error,
+    code: Code::PL3005,
     summary: r####"An image from a registry that `images.allowed_registries` does not list."####,
     explanation: r####"When `plumb.toml` sets `[images] allowed_registries`, every image must come from one of them: a typo-squatted or public registry cannot slip into a pipeline. An image without a registry comes from `docker.io`."####,
     bad: r####"# plumb.toml: images.allowed_registries = ["registry.example.com"]
@@ -46,7 +44,7 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     let end = r.registry.as_ref().map_or(0, |s| s.len());
     let mut d = image_diagnostic(
         RULE.code,
-        RULE.severity,
+        RULE.severity(),
         u,
         format!(
             "image `{}` comes from `{registry}`, which is not an allowed registry",

@@ -2,13 +2,11 @@
 
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 use plumb_semantics::ValueKind;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL3006",
-    name: "runner-default",
-    severity: Severity::Warning,
+    code: Code::PL3006,
     summary: r####"The runner decides the job's image."####,
     explanation: r####"`image = runner_default` writes no `image:` for GitLab, so the job runs in whatever image the runner is configured with: it can change without a commit, and nobody reviewing the pipeline can tell what runs. For Kubernetes it is `targets.k8s.default_image` from `plumb.toml` (PL5004 when that is not set). Name the image, pinned by digest, where you can."####,
     bad: r####"pipeline p { stage s { job j { image = runner_default, run = ["make"] } } }"####,
@@ -29,7 +27,7 @@ impl Rule for Check {
         }
         let mut d = Diagnostic::new(
             RULE.code,
-            RULE.severity,
+            RULE.severity(),
             image.origin,
             format!(
                 "job `{}` runs in whatever image the runner is configured with",

@@ -5,12 +5,10 @@ use crate::images::{
 };
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL3007",
-    name: "variable-image",
-    severity: Severity::Warning,
+    code: Code::PL3007,
     summary: r####"An image reference built from CI/CD variables."####,
     explanation: r####"`$CI_REGISTRY_IMAGE/app:$CI_COMMIT_SHA` is decided when the job starts: Plumb cannot check it for a tag, a digest or an allowed registry, and neither can a reviewer. Common for images a pipeline builds itself, and then usually fine; reported once per distinct reference (the jobs that use it as related places), as a warning, so that each one is looked at once. Write the reference out, pinned by digest, where it is not built by the pipeline; a reference no value of its variables can make valid (`$IMAGE::x`) is PL3004."####,
     bad: r####"pipeline web { stage test { job unit { image = "$CI_REGISTRY_IMAGE/builder:$CI_COMMIT_SHA", run = ["true"] } } }"####,
@@ -41,7 +39,7 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     }
     let mut d = image_diagnostic(
         RULE.code,
-        RULE.severity,
+        RULE.severity(),
         u,
         format!(
             "image `{}` is built from a CI/CD variable (`{}`) when the job starts: Plumb cannot check what it will be",

@@ -6,13 +6,11 @@ use crate::shell;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
 use plumb_diagnostics::FileRange;
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 use plumb_semantics::{Value, ValueKind};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL4001",
-    name: "hardcoded-credential",
-    severity: Severity::Error,
+    code: Code::PL4001,
     summary: r####"A credential written into the source."####,
     explanation: r####"A credential in a `.plumb` file is in the repository's history for ever, and in every generated file and clone. Reported for literals that look like credentials (private key blocks, AWS `AKIA…` access keys, GitLab `glpat-…`, GitHub `ghp_…`/`github_pat_…` and Slack `xox…` tokens, `scheme://user:password@host` URLs) and for a non-empty literal bound to an environment variable whose name contains `TOKEN`, `PASSWORD`, `PASSWD`, `PASSPHRASE`, `SECRET`, `API_KEY`, `PRIVATE_KEY` or `CREDENTIALS` (a `$OTHER_VARIABLE` reference is not a literal; names ending in `_NAME`, `_ID`, `_FILE`, `_PATH` or `_URL` hold a reference, not a credential). Every private key armour is found (`-----BEGIN RSA PRIVATE KEY-----`, `OPENSSH`, `ENCRYPTED`, PGP's `PRIVATE KEY BLOCK`, …).
 
@@ -44,7 +42,7 @@ impl Rule for Check {
             for (kind, start, end) in secret_patterns::find(&lit.text) {
                 let at = locate_in_literal(text, cx.file, lit.range, &lit.text[start..end]);
                 out.push(
-                    Diagnostic::new(RULE.code, RULE.severity, at, format!("hard-coded credential: this looks like {kind}"))
+                    Diagnostic::new(RULE.code, RULE.severity(), at, format!("hard-coded credential: this looks like {kind}"))
                         .with_label("a credential in the source")
                         .with_help("rotate it now, then declare it as a secret (`secret NAME = ci_variable(\"NAME\")`) and bind it in `env`"),
                 );
@@ -65,7 +63,7 @@ impl Rule for Check {
                     continue; // already reported above, with the kind
                 }
                 out.push(
-                    Diagnostic::new(RULE.code, RULE.severity, b.value.origin, format!("hard-coded credential: `{}` is set to a literal value", b.name))
+                    Diagnostic::new(RULE.code, RULE.severity(), b.value.origin, format!("hard-coded credential: `{}` is set to a literal value", b.name))
                         .with_label("a credential in the source")
                         .with_secondary(b.name_at, "the variable's name says it holds a credential")
                         .with_help(format!("declare a secret and bind it: `secret {} = ci_variable(\"{}\")`, then `{} = {}`",
@@ -122,7 +120,7 @@ fn interpolated_credentials(cx: &JobCx, text: &str, origin: FileRange, out: &mut
             continue; // the literal holds it: reported there by the file scan
         }
         out.push(
-            Diagnostic::new(RULE.code, RULE.severity, origin, format!("hard-coded credential: once interpolated, this string holds {kind}"))
+            Diagnostic::new(RULE.code, RULE.severity(), origin, format!("hard-coded credential: once interpolated, this string holds {kind}"))
                 .with_label("builds a credential from pieces in the source")
                 .with_help("rotate it now, then declare it as a secret (`secret NAME = ci_variable(\"NAME\")`) and bind it in `env`"),
         );
@@ -153,7 +151,7 @@ fn literal_assignments(
         }
         let start = word.start + name.len() + 1;
         out.push(
-            Diagnostic::new(RULE.code, RULE.severity, locate.range(start, word.end), format!("hard-coded credential: the script sets `{name}` to a literal value"))
+            Diagnostic::new(RULE.code, RULE.severity(), locate.range(start, word.end), format!("hard-coded credential: the script sets `{name}` to a literal value"))
                 .with_label("a credential in the source")
                 .with_help(format!("declare a secret and bind it in `env` instead: `secret {} = ci_variable(\"{name}\")`, then `{name} = {}`", name.to_lowercase(), name.to_lowercase())),
         );
@@ -184,7 +182,7 @@ fn literal_password_argument(cmd: &shell::Command, locate: &Locator, out: &mut V
             continue;
         }
         out.push(
-            Diagnostic::new(RULE.code, RULE.severity, locate.range(value.start, value.end), "hard-coded credential: a literal password on the command line".to_string())
+            Diagnostic::new(RULE.code, RULE.severity(), locate.range(value.start, value.end), "hard-coded credential: a literal password on the command line".to_string())
                 .with_label("a password in the source")
                 .with_help("declare a secret, bind it in `env` and pass it on standard input (`--password-stdin`)"),
         );

@@ -3,12 +3,10 @@
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL4002",
-    name: "secret-misuse",
-    severity: Severity::Error,
+    code: Code::PL4002,
     summary: r####"A secret interpolated into a string or used where a non-secret is expected."####,
     explanation: r####"A `Secret` is opaque: Plumb never knows its value, and it can only become an environment variable through an `env` map. Interpolating it (`"--key=${token}"`) or passing it where a `String` is expected would write the secret's reference into places that are logged and stored in clear. Bind it in `env` and let the script read the variable."####,
     bad: r####"secret t = ci_variable("T")

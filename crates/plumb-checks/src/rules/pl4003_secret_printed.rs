@@ -3,12 +3,10 @@
 use crate::creds::Leak;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL4003",
-    name: "secret-printed",
-    severity: Severity::Error,
+    code: Code::PL4003,
     summary: r####"A secret variable printed to the job log."####,
     explanation: r####"Job logs are readable by everyone with access to the project, kept for months, and often copied into issues. Reported for `echo`/`printf` of a variable bound to a secret, `cat <<<` or a here-doc with it, `printenv` (with no argument or the variable's name), bare `env`, `set` or `export -p`, `declare -p NAME`, `cat /proc/self/environ`, redirections to `/dev/stdout`, `/dev/stderr`, `/dev/fd/1|2` or `/dev/tty` (and `tee /dev/stderr`), filters that pass their input on (`rev`, `base64`, `sed`, …), and `set -x`/`bash -x`/`shopt -os xtrace` while a secret is bound (the shell then prints every command with its expanded values). Commands after `then`, `do`, `else`, `{`, `(`, `&&` and `||` on the same line are read like any other, and `read X <<< "$T"` makes `X` a copy of the secret.
 
@@ -49,7 +47,7 @@ impl Rule for Check {
                 ),
                 _ => continue,
             };
-            let mut d = Diagnostic::new(RULE.code, RULE.severity, f.at, message).with_label(label).with_help("send it to the program through a pipe or a file instead (`echo \"$T\" | tool --password-stdin`), never build commands from it (`eval`, `sh -c`), and never enable `set -x` in a job that holds secrets");
+            let mut d = Diagnostic::new(RULE.code, RULE.severity(), f.at, message).with_label(label).with_help("send it to the program through a pipe or a file instead (`echo \"$T\" | tool --password-stdin`), never build commands from it (`eval`, `sh -c`), and never enable `set -x` in a job that holds secrets");
             if let Some(bound) = f.bound_at {
                 d = d.with_secondary(bound, f.bound_label());
             }

@@ -3,12 +3,10 @@
 use crate::creds::Leak;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL4004",
-    name: "secret-in-arguments",
-    severity: Severity::Error,
+    code: Code::PL4004,
     summary: r####"A secret variable passed as a command-line argument."####,
     explanation: r####"Command-line arguments are visible to every process on the machine (`ps`, `/proc/*/cmdline`) and often end up in error messages and audit logs. Reported when a variable bound to a secret is expanded in an argument of an external command: `curl -u user:$T`, `--password $T`, `-p $T`, `--token=$T`. Give it on standard input (`--password-stdin`) or in a file (`--password-file`, `curl --netrc-file`), or let the program read the environment variable itself."####,
     bad: r####"secret pw = ci_variable("REGISTRY_PASSWORD")
@@ -31,7 +29,7 @@ impl Rule for Check {
             let Leak::Argument { command } = &f.leak else {
                 continue;
             };
-            let mut d = Diagnostic::new(RULE.code, RULE.severity, f.at, format!("secret `{}` is passed to `{command}` as a command-line argument", f.secret)).with_label("visible in process listings").with_help("pass it on standard input (e.g. `--password-stdin`) or in a file, or let the program read the environment variable");
+            let mut d = Diagnostic::new(RULE.code, RULE.severity(), f.at, format!("secret `{}` is passed to `{command}` as a command-line argument", f.secret)).with_label("visible in process listings").with_help("pass it on standard input (e.g. `--password-stdin`) or in a file, or let the program read the environment variable");
             if let Some(bound) = f.bound_at {
                 d = d.with_secondary(bound, f.bound_label());
             }

@@ -2,12 +2,10 @@
 
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL4005",
-    name: "secret-unpinned-image",
-    severity: Severity::Error,
+    code: Code::PL4005,
     summary: r####"A secret given to a job whose image is not pinned by digest."####,
     explanation: r####"Whoever can push the image's tag can run code with the job's secrets. A job that receives a secret must run in an image pinned by digest (`@sha256:…`), so that exactly the reviewed image sees it. Services receive the job's variables too, so their images must be pinned as well. A project variable declared with `ci_variable("NAME")` and read by name (`$NAME`) counts as given to the job, bound or not: on GitLab every job can read it."####,
     bad: r####"secret t = ci_variable("DEPLOY_TOKEN")
@@ -53,7 +51,7 @@ impl Rule for Check {
         for u in uses {
             let mut d = Diagnostic::new(
                 RULE.code,
-                RULE.severity,
+                RULE.severity(),
                 u.at,
                 format!(
                     "secret `{}` is given to job `{}`, whose {what} `{}` is not pinned by digest",
@@ -93,7 +91,7 @@ fn runner_default(cx: &JobCx, uses: &[crate::creds::SecretUse]) -> Option<Vec<Di
         .map(|u| {
             Diagnostic::new(
                 RULE.code,
-                RULE.severity,
+                RULE.severity(),
                 u.at,
                 format!(
                     "secret `{}` is given to job `{}`, whose image the runner decides (`runner_default`)",

@@ -2,13 +2,11 @@
 
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 use plumb_semantics::Event;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL4006",
-    name: "secret-in-merge-request",
-    severity: Severity::Error,
+    code: Code::PL4006,
     summary: r####"A secret given to a job that can run for a merge request."####,
     explanation: r####"Merge-request pipelines run the code of the merge request's branch, which anyone who can open a merge request controls (on public projects, anyone). A job that can run for a merge request — the pipeline's `on` and the job's `when` both admit a merge-request event — must not receive secrets. A project variable declared with `ci_variable("NAME")` that the job reads by name (`$NAME`) counts as received, bound or not. Restrict the job, e.g. `when = branch == "main"`."####,
     bad: r####"secret t = ci_variable("DEPLOY_TOKEN")
@@ -37,7 +35,7 @@ impl Rule for Check {
             .map(|f| f.value.origin)
             .or(cx.pipeline_on.1);
         for u in cx.secret_uses() {
-            let mut d = Diagnostic::new(RULE.code, RULE.severity, u.at, format!(
+            let mut d = Diagnostic::new(RULE.code, RULE.severity(), u.at, format!(
                 "secret `{}` is given to job `{}`, which can run for merge requests", u.secret, cx.job.name))
                 .with_label(u.label())
                 .with_secondary(cx.job.name_at, format!("job `{}` runs for merge requests", cx.job.name))

@@ -3,12 +3,10 @@
 use crate::creds::Leak;
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL4007",
-    name: "secret-in-artifacts",
-    severity: Severity::Error,
+    code: Code::PL4007,
     summary: r####"A secret written to a file that the job keeps as an artifact."####,
     explanation: r####"Artifacts are uploaded, kept and downloadable by anyone who can read the pipeline. Reported when a command that outputs a secret variable (`echo`, `printf`, `cat` of a here-doc, `printenv`, `env`, `tee`) writes into a path under one of the job's `artifacts`."####,
     bad: r####"secret t = ci_variable("T")
@@ -31,7 +29,7 @@ impl Rule for Check {
             let Leak::Artifact { path, artifact } = &f.leak else {
                 continue;
             };
-            let mut d = Diagnostic::new(RULE.code, RULE.severity, f.at, format!("secret `{}` is written to `{path}`, which the artifact path `{artifact}` keeps", f.secret)).with_label("written into an artifact").with_help("write it outside the artifact paths (e.g. under /tmp), or remove the file before the job ends");
+            let mut d = Diagnostic::new(RULE.code, RULE.severity(), f.at, format!("secret `{}` is written to `{path}`, which the artifact path `{artifact}` keeps", f.secret)).with_label("written into an artifact").with_help("write it outside the artifact paths (e.g. under /tmp), or remove the file before the job ends");
             if let Some(bound) = f.bound_at {
                 d = d.with_secondary(bound, f.bound_label());
             }

@@ -3,12 +3,10 @@
 //! Reported by `plumb build` (crate `plumb-targets`); this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL5001",
-    name: "not-carried",
-    severity: Severity::Warning,
+    code: Code::PL5001,
     summary: r####"A job field that the build target cannot carry is left out."####,
     explanation: r####"Some fields mean nothing to some targets: a Kubernetes Job keeps no `artifacts` or `cache` and starts no `services`; GitLab ignores `resources`; GitLab cannot read a `k8s_secret`. `plumb build` never drops such a field silently: it reports it, with the span of the field, and leaves it out of that target's output. Silence it with `# plumb-allow: PL5001` where the difference is intended."####,
     bad: r####"# plumb build --target k8s

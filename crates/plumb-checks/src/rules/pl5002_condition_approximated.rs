@@ -3,12 +3,10 @@
 //! Reported by `plumb build` (crate `plumb-targets`); this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL5002",
-    name: "condition-approximated",
-    severity: Severity::Warning,
+    code: Code::PL5002,
     summary: r####"A condition that the build target can only approximate."####,
     explanation: r####"Some conditions cannot be carried exactly: `changes(…)` is unknown when Kubernetes manifests are compiled (it counts as true), GitLab rules cannot say that files did *not* change, two `changes` lists in one alternative are merged, and a pipeline's `on` cannot be `manual`. `plumb build` says so, with the span of the condition, instead of changing what the pipeline does behind the user's back.
 

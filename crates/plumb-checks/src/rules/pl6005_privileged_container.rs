@@ -2,12 +2,10 @@
 
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL6005",
-    name: "privileged-container",
-    severity: Severity::Warning,
+    code: Code::PL6005,
     summary: r####"A container is started with the powers of the runner's host."####,
     explanation: r####"`docker run --privileged`, a mounted Docker socket (`-v /var/run/docker.sock:/var/run/docker.sock`), and the host's network or PID namespace (`--network host`, `--pid host`) let what runs in the container take over the machine the runner runs on, and every other job it runs. A Docker-in-Docker service (`docker:…-dind`) with TLS turned off (`DOCKER_TLS_CERTDIR = ""`) takes commands from anyone on the job's network. Run the container without them; build images with a rootless builder (BuildKit rootless, kaniko, buildah)."####,
     bad: r####"pipeline p {

