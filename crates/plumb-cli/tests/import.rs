@@ -412,7 +412,7 @@ fn pipeline_view(root: &Node) -> BTreeMap<String, JobView> {
             .get("image")
             .and_then(|i| i.as_str().or_else(|| i.get("name").and_then(Node::as_str)))
             .map(|i| plumb_import::convert::expand_image_variables(i, &variables))
-            .unwrap_or_else(|| plumb_import::emit::RUNNER_DEFAULT_IMAGE.to_string());
+            .unwrap_or_default();
         let mut script = Vec::new();
         for key in ["before_script", "script"] {
             if let Some(s) = job.get(key) {

@@ -303,10 +303,10 @@ pub fn variables(node: &Node) -> Vec<(String, String)> {
         .iter()
         .map(|e| {
             let value = match &e.value.kind {
-                Kind::Map(_) => e.value.get("value").and_then(Node::as_str).unwrap_or(""),
-                _ => e.value.as_str().unwrap_or(""),
+                Kind::Map(_) => e.value.get("value").and_then(Node::as_gitlab_string),
+                _ => e.value.as_gitlab_string(),
             };
-            (e.key.clone(), value.to_string())
+            (e.key.clone(), value.unwrap_or_default())
         })
         .collect()
 }

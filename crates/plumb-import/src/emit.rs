@@ -13,10 +13,6 @@ use std::path::Path;
 
 pub use crate::value::string_literal;
 
-/// The image GitLab.com's runners use for a job that names none (a self-managed runner
-/// sets its own): Plumb requires an image, so the import writes this one, as a `let`.
-pub const RUNNER_DEFAULT_IMAGE: &str = "ruby:3.1";
-
 /// GitLab's `$CI_DEFAULT_BRANCH` as Plumb's conditions see it.
 const DEFAULT_BRANCH: &str = "main";
 
@@ -117,7 +113,7 @@ pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Pro
         secrets: Secrets::default(),
         defined,
     };
-    em.globals.unique("runner_default_image".into());
+    em.globals.unique("runner_default".into());
 
     // `default:`
     let default = convert::job(&config.default, &cx);
@@ -213,12 +209,9 @@ pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Pro
         jobs.push(out);
     }
     if needs_runner_default {
-        default_fields.insert("image".into(), PVal::Image(RUNNER_DEFAULT_IMAGE.into()));
-        warnings.push(Warning::at(
-            0,
-            1,
-            format!("some jobs name no image: GitLab gives them the runner's default; Plumb needs one, so they get `{RUNNER_DEFAULT_IMAGE}` (GitLab.com's default), as `let runner_default_image`"),
-        ));
+        // GitLab runs them in the runner's configured image: say exactly that (it
+        // compiles back to no `image:`), never a guess at which image it is
+        default_fields.insert("image".into(), PVal::Name("runner_default".into()));
     }
     // a file of hidden jobs only is a library of templates (other files include it)
     let library = jobs.is_empty() && left_out.is_empty();
@@ -381,12 +374,6 @@ pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Pro
     text.push('\n');
     let mut image_names: HashMap<String, String> = HashMap::new();
     for (name, image) in &lets {
-        if image == RUNNER_DEFAULT_IMAGE && name == "runner_default_image" {
-            let _ = writeln!(
-                text,
-                "# what GitLab.com's runners use for a job that names no image"
-            );
-        }
         let _ = writeln!(text, "let {name} = {}", string_literal(image));
         image_names.insert(image.clone(), name.clone());
     }
@@ -721,12 +708,6 @@ fn image_lets(
         .for_each(&mut count);
     let mut lets = Vec::new();
     for (image, n) in counts {
-        if image == RUNNER_DEFAULT_IMAGE
-            && default.get("image") == Some(&PVal::Image(image.clone()))
-        {
-            lets.push(("runner_default_image".to_string(), image));
-            continue;
-        }
         if n < 2 || image.contains('$') {
             continue;
         }

@@ -95,6 +95,17 @@ impl Node {
             _ => None,
         }
     }
+    /// A scalar as GitLab passes it on as a variable's value: Ruby's Psych reads a plain
+    /// scalar as YAML 1.1 (`True`, `on` and `yes` are `true`; `010` is 8; `1_000` is
+    /// 1000; `1.50` is 1.5; `~` is empty) and GitLab writes that value back as text.
+    pub fn as_gitlab_string(&self) -> Option<String> {
+        match &self.kind {
+            Kind::Scalar { text, plain: true } => Some(psych_text(text)),
+            Kind::Scalar { text, .. } => Some(text.clone()),
+            Kind::Null => Some(String::new()),
+            _ => None,
+        }
+    }
     pub fn as_u64(&self) -> Option<u64> {
         self.as_str().and_then(|s| s.parse().ok())
     }
@@ -406,6 +417,66 @@ fn apply_merges(entries: Vec<Entry>, merges: Vec<(usize, Node, usize)>) -> Vec<E
     out
 }
 
+/// A plain scalar's text as Psych's value of it prints (see [`Node::as_gitlab_string`]).
+fn psych_text(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    match lower.as_str() {
+        "true" | "yes" | "on" => return "true".to_string(),
+        "false" | "no" | "off" => return "false".to_string(),
+        _ => {}
+    }
+    if let Some(n) = yaml11_int(text) {
+        return n.to_string();
+    }
+    let is_float = text.contains('.')
+        && text
+            .trim_start_matches(['-', '+'])
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '_')
+        && text.matches('.').count() == 1;
+    match text.replace('_', "").parse::<f64>() {
+        Ok(f) if is_float && f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 => {
+            format!("{f:.1}")
+        }
+        Ok(f) if is_float && f.is_finite() => format!("{f}"),
+        _ => text.to_string(),
+    }
+}
+
+/// A YAML 1.1 integer: decimal with `_`, `0x…`, `0b…`, octal `0…`, sexagesimal `1:20`.
+fn yaml11_int(text: &str) -> Option<i128> {
+    let (sign, body) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let digits = body.replace('_', "");
+    if digits.is_empty() || body.starts_with('_') {
+        return None;
+    }
+    let value = if let Some(hex) = digits.strip_prefix("0x") {
+        i128::from_str_radix(hex, 16).ok()?
+    } else if let Some(bin) = digits.strip_prefix("0b") {
+        i128::from_str_radix(bin, 2).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') && !digits.contains(':') {
+        i128::from_str_radix(&digits[1..], 8).ok()?
+    } else if digits.contains(':') {
+        let mut total: i128 = 0;
+        for (i, part) in digits.split(':').enumerate() {
+            let n: i128 = part.parse().ok()?;
+            if i > 0 && n >= 60 {
+                return None;
+            }
+            total = total.checked_mul(60)?.checked_add(n)?;
+        }
+        total
+    } else if digits.chars().all(|c| c.is_ascii_digit()) {
+        digits.parse().ok()?
+    } else {
+        return None;
+    };
+    value.checked_mul(sign)
+}
+
 fn is_null(text: &str) -> bool {
     matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
@@ -463,6 +534,37 @@ mod tests {
         assert_eq!(value("x").as_deref(), Some("1"));
         assert_eq!(value("y").as_deref(), Some("3"));
         assert_eq!(value("z").as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn variable_values_are_what_gitlab_passes() {
+        let n = doc(concat!(
+            "a: True\nb: off\nc: 'True'\nd: 010\ne: 1_000\nf: 0x1F\ng: 1.50\nh: 2.0\n",
+            "i: 1:20\nj: ~\nk: v1.2\nl: 1.2.3\nm: 007abc\nn: -5\n",
+        ));
+        let value = |k: &str| {
+            n.get(k)
+                .and_then(Node::as_gitlab_string)
+                .unwrap_or_default()
+        };
+        for (key, expected) in [
+            ("a", "true"),
+            ("b", "false"),
+            ("c", "True"),
+            ("d", "8"),
+            ("e", "1000"),
+            ("f", "31"),
+            ("g", "1.5"),
+            ("h", "2.0"),
+            ("i", "80"),
+            ("j", ""),
+            ("k", "v1.2"),
+            ("l", "1.2.3"),
+            ("m", "007abc"),
+            ("n", "-5"),
+        ] {
+            assert_eq!(value(key), expected, "{key}");
+        }
     }
 
     #[test]
