@@ -51,7 +51,7 @@ pub fn diagnostics(snap: &Snapshot, id: FileId) -> Vec<lsp::Diagnostic> {
                     _ => lsp::DiagnosticSeverity::INFORMATION,
                 }),
                 code: Some(lsp::NumberOrString::String(d.code.to_string())),
-                code_description: rule_url(d.code)
+                code_description: rule_url(&d.code)
                     .parse()
                     .ok()
                     .map(|href| lsp::CodeDescription { href }),
@@ -286,10 +286,13 @@ pub fn hover(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<lsp::Hov
     for d in plumb_db::check_file(&snap.db, snap.ws, file) {
         let r = d.primary.at.range;
         if d.file() == id && (r.start as usize) <= offset && offset <= r.end as usize {
-            if let Some(meta) = plumb_checks::lookup(d.code) {
+            if let Some(meta) = plumb_checks::lookup(&d.code) {
                 parts.push(format!(
                     "**{}** `{}`: {}\n\n{}",
-                    meta.code, meta.name, meta.summary, meta.explanation
+                    meta.code,
+                    meta.name(),
+                    meta.summary,
+                    meta.explanation
                 ));
             }
         }
@@ -545,6 +548,81 @@ fn key_hover(path: &[String], in_job: bool) -> Option<String> {
     ))
 }
 
+/// The sources a `secret` is read from, with what they take.
+const SECRET_SOURCES: &[(&str, &str)] = &[
+    (
+        "ci_variable",
+        "ci_variable(\"NAME\"): a GitLab CI/CD variable",
+    ),
+    (
+        "vault",
+        "vault(\"PATH\", \"FIELD\"): a field of a Vault secret",
+    ),
+    (
+        "k8s_secret",
+        "k8s_secret(\"NAME\", \"KEY\"): a key of a Kubernetes Secret",
+    ),
+];
+
+fn completion_item(
+    label: &str,
+    kind: lsp::CompletionItemKind,
+    detail: Option<String>,
+    doc: Option<&str>,
+) -> lsp::CompletionItem {
+    lsp::CompletionItem {
+        label: label.to_string(),
+        kind: Some(kind),
+        detail,
+        documentation: doc.map(|d| {
+            lsp::Documentation::MarkupContent(lsp::MarkupContent {
+                kind: lsp::MarkupKind::Markdown,
+                value: d.to_string(),
+            })
+        }),
+        ..Default::default()
+    }
+}
+
+/// The lets, secrets and templates defined at the top of the file and its imports (of
+/// `kind` only, when given), each name once.
+fn global_symbols(
+    snap: &Snapshot,
+    id: FileId,
+    file: plumb_db::SourceFile,
+    kind: Option<SymbolKind>,
+) -> Vec<Symbol> {
+    let mut out = Vec::new();
+    let mut files = vec![id];
+    files.extend(
+        plumb_db::resolved_imports(&snap.db, snap.ws, file)
+            .iter()
+            .flatten(),
+    );
+    if kind == Some(SymbolKind::Template) {
+        // a half-typed file may not parse far enough to show its imports: offer
+        // every template of the workspace
+        files.extend((0..snap.files.len()).map(|i| FileId(i as u32)));
+    }
+    for f in files {
+        let Some(sf) = snap.source(f) else { continue };
+        for o in &plumb_db::symbol_index(&snap.db, snap.ws, sf).occurrences {
+            let top = matches!(
+                o.symbol.kind,
+                SymbolKind::Let | SymbolKind::Secret | SymbolKind::Template
+            );
+            if o.is_definition
+                && top
+                && kind.is_none_or(|k| k == o.symbol.kind)
+                && !out.iter().any(|s: &Symbol| s.name == o.symbol.name)
+            {
+                out.push(o.symbol.clone());
+            }
+        }
+    }
+    out
+}
+
 /// Completion, from what the line says before the cursor and where the cursor is.
 pub fn completion(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Vec<lsp::CompletionItem> {
     let Some(file) = snap.source(id) else {
@@ -564,49 +642,8 @@ pub fn completion(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Vec<lsp::C
     if in_string_or_comment(source, offset) {
         return choice_completion(&context, line);
     }
-    let item = |label: &str, kind, detail: Option<String>, doc: Option<&str>| lsp::CompletionItem {
-        label: label.to_string(),
-        kind: Some(kind),
-        detail,
-        documentation: doc.map(|d| {
-            lsp::Documentation::MarkupContent(lsp::MarkupContent {
-                kind: lsp::MarkupKind::Markdown,
-                value: d.to_string(),
-            })
-        }),
-        ..Default::default()
-    };
-    let globals = |kind: Option<SymbolKind>| -> Vec<Symbol> {
-        let mut out = Vec::new();
-        let mut files = vec![id];
-        files.extend(
-            plumb_db::resolved_imports(&snap.db, snap.ws, file)
-                .iter()
-                .flatten(),
-        );
-        if kind == Some(SymbolKind::Template) {
-            // a half-typed file may not parse far enough to show its imports: offer
-            // every template of the workspace
-            files.extend((0..snap.files.len()).map(|i| FileId(i as u32)));
-        }
-        for f in files {
-            let Some(sf) = snap.source(f) else { continue };
-            for o in &plumb_db::symbol_index(&snap.db, snap.ws, sf).occurrences {
-                let top = matches!(
-                    o.symbol.kind,
-                    SymbolKind::Let | SymbolKind::Secret | SymbolKind::Template
-                );
-                if o.is_definition
-                    && top
-                    && kind.is_none_or(|k| k == o.symbol.kind)
-                    && !out.iter().any(|s: &Symbol| s.name == o.symbol.name)
-                {
-                    out.push(o.symbol.clone());
-                }
-            }
-        }
-        out
-    };
+    let item = completion_item;
+    let globals = |kind: Option<SymbolKind>| global_symbols(snap, id, file, kind);
     // `job x from alias.|`: the templates of the file imported as `alias`
     if let Some(alias) = qualified_from(before) {
         return templates_imported_as(snap, file, alias)
@@ -637,30 +674,17 @@ pub fn completion(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Vec<lsp::C
     }
     // `secret x = |`
     if line.trim_start().starts_with("secret ") && before.ends_with('=') {
-        return [
-            (
-                "ci_variable",
-                "ci_variable(\"NAME\"): a GitLab CI/CD variable",
-            ),
-            (
-                "vault",
-                "vault(\"PATH\", \"FIELD\"): a field of a Vault secret",
-            ),
-            (
-                "k8s_secret",
-                "k8s_secret(\"NAME\", \"KEY\"): a key of a Kubernetes Secret",
-            ),
-        ]
-        .iter()
-        .map(|(l, d)| {
-            item(
-                l,
-                lsp::CompletionItemKind::FUNCTION,
-                Some((*d).into()),
-                None,
-            )
-        })
-        .collect();
+        return SECRET_SOURCES
+            .iter()
+            .map(|(l, d)| {
+                item(
+                    l,
+                    lsp::CompletionItemKind::FUNCTION,
+                    Some((*d).into()),
+                    None,
+                )
+            })
+            .collect();
     }
     // `stage x after a, |`
     let trimmed = line.trim_start();

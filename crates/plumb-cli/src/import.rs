@@ -6,7 +6,17 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(file: &Path, output: Option<&Path>) -> Result<ExitCode, CliError> {
+/// The repository a file is in: the nearest folder above it holding `.git`.
+fn enclosing_repository(file: &Path) -> Option<std::path::PathBuf> {
+    let absolute = std::path::absolute(file).ok()?;
+    absolute
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<ExitCode, CliError> {
     let io = |e: std::io::Error| CliError::Io {
         path: file.display().to_string(),
         message: e.to_string(),
@@ -20,7 +30,12 @@ pub fn run(file: &Path, output: Option<&Path>) -> Result<ExitCode, CliError> {
         });
     }
     let text = std::fs::read_to_string(file).map_err(io)?;
-    let imported = match plumb_import::import(file, &text, &plumb_import::Disk) {
+    let disk = plumb_import::Disk {
+        root: root
+            .map(Path::to_path_buf)
+            .or_else(|| enclosing_repository(file)),
+    };
+    let imported = match plumb_import::import(file, &text, &disk) {
         Ok(i) => i,
         Err(e) => {
             let span = line_span(&text, e.line);

@@ -110,7 +110,8 @@ enum Command {
     /// Convert a GitLab CI file (`.gitlab-ci.yml`) into a Plumb program.
     ///
     /// The file is read as GitLab reads it: YAML 1.1 anchors, aliases and merge keys,
-    /// `include: local` (relative to the file), `!reference`, `extends` and `default:`.
+    /// `include: local` (from the repository's root, as GitLab reads it), `!reference`,
+    /// `extends` and `default:`.
     /// Hidden jobs used by `extends` become templates, repeated images `let`s,
     /// credential-like variables the file uses but does not define `ci_variable`
     /// secrets, rules `when` conditions. What Plumb cannot express is kept as a
@@ -126,6 +127,10 @@ enum Command {
         /// Where to write the Plumb program (atomically). Default: standard output.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
+        /// The repository's root, which `include: local` paths start from. Default:
+        /// the nearest folder above FILE holding `.git`, else FILE's folder.
+        #[arg(long)]
+        root: Option<PathBuf>,
     },
     /// Start the language server (LSP over standard input and output), for editors.
     ///
@@ -264,7 +269,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Graph { path, format } => graph(path, format),
         Command::Fmt { paths, check } => fmt(paths, check),
-        Command::Import { file, output } => import::run(&file, output.as_deref()),
+        Command::Import { file, output, root } => {
+            import::run(&file, root.as_deref(), output.as_deref())
+        }
         Command::Lsp => {
             plumb_lsp::run_stdio();
             Ok(ExitCode::SUCCESS)

@@ -56,7 +56,8 @@ fn fixtures_import_as_pinned_and_check_clean_of_language_errors() {
             .expect("name")
             .to_string_lossy()
             .into_owned();
-        let o = plumb_in(&dir, &["import", ".gitlab-ci.yml"]);
+        // each fixture folder stands for a repository
+        let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "--root", "."]);
         assert!(
             o.status.success(),
             "{name}: {}",
@@ -253,7 +254,14 @@ fn import_to(dir: &Path, file: &str, out: &Path) -> usize {
     let source = dir.join(file);
     let o = plumb_in(
         out,
-        &["import", source.to_str().expect("utf-8"), "-o", "ci.plumb"],
+        &[
+            "import",
+            source.to_str().expect("utf-8"),
+            "-o",
+            "ci.plumb",
+            "--root",
+            dir.to_str().expect("utf-8"),
+        ],
     );
     assert!(
         o.status.success(),
@@ -490,4 +498,48 @@ fn compare(
         return Err(format!("job `{name}`: {what}"));
     }
     Ok(())
+}
+
+/// GitLab reads every `include: local` path from the repository's root, whichever file
+/// includes it: `ci/a.yml` including `ci/b.yml` means `<root>/ci/b.yml`, not
+/// `<root>/ci/ci/b.yml`. The root is the enclosing git repository, or `--root`.
+#[test]
+fn local_includes_are_read_from_the_repository_root() {
+    let repo = scratch("import-root");
+    std::fs::create_dir_all(repo.join(".git")).expect("git dir");
+    std::fs::create_dir_all(repo.join("ci")).expect("ci");
+    std::fs::write(
+        repo.join(".gitlab-ci.yml"),
+        "include:\n  - local: ci/a.yml\nmain:\n  image: alpine:3.20\n  script: [echo main]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        repo.join("ci/a.yml"),
+        "include:\n  - local: /ci/b.yml\na:\n  image: alpine:3.20\n  script: [echo a]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        repo.join("ci/b.yml"),
+        "b:\n  image: alpine:3.20\n  script: [echo b]\n",
+    )
+    .expect("write");
+    for args in [
+        vec!["import", ".gitlab-ci.yml"],
+        vec!["import", "ci/../.gitlab-ci.yml", "--root", "."],
+    ] {
+        let o = plumb_in(&repo, &args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let program = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{stderr}");
+        assert!(!stderr.contains("cannot read"), "{stderr}");
+        for job in ["job main", "job a", "job b"] {
+            assert!(program.contains(job), "{job} missing:\n{program}");
+        }
+    }
+    // from a folder outside the repository, --root says where it is
+    let o = plumb_in(
+        &repo.join("ci"),
+        &["import", "../.gitlab-ci.yml", "--root", ".."],
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("job b"));
 }

@@ -376,10 +376,19 @@ pub fn rules(rules: &Node, default_branch: &str, job_manual: bool) -> Decision {
             test = Cond::and(test, changes_cond(changes));
         }
         if let Some(exists) = rule.get("exists") {
-            test = Cond::and(
-                test,
-                Cond::Unknown(format!("exists: {}", exists.strings().join(", "))),
-            );
+            // `exists: { paths, project, ref }` looks in another project: unknown here
+            let other_project = exists.get("project").is_some();
+            let paths = match exists.get("paths") {
+                Some(p) => p.strings(),
+                None => exists.strings(),
+            };
+            let c = if other_project || paths.is_empty() {
+                Cond::Unknown(format!("exists: {}", paths.join(", ")))
+            } else {
+                let list: Vec<String> = paths.iter().map(|p| quote(p)).collect();
+                Cond::atom(format!("exists([{}])", list.join(", ")))
+            };
+            test = Cond::and(test, c);
         }
         for key in ["allow_failure", "variables", "start_in", "needs"] {
             if let Some(n) = rule.get(key) {

@@ -26,6 +26,8 @@ pub struct Fields {
     pub vault: Vec<(String, String, String)>,
     /// `needs:` as GitLab names, with their lines.
     pub needs: Option<Vec<(String, usize)>>,
+    /// `dependencies:` as GitLab names, with their lines.
+    pub dependencies: Option<Vec<(String, usize)>>,
     pub stage: Option<String>,
     /// The job has a condition that no event meets (`when: never`, or rules that never add it).
     pub never: bool,
@@ -45,9 +47,13 @@ pub const FIELD_ORDER: &[&str] = &[
     "image",
     "services",
     "needs",
+    "dependencies",
     "env",
     "when",
+    "if_previous",
+    "delay",
     "run",
+    "after_run",
     "timeout",
     "retry",
     "artifacts",
@@ -55,25 +61,31 @@ pub const FIELD_ORDER: &[&str] = &[
     "matrix",
     "environment",
     "allow_failure",
+    "interruptible",
+    "resource_group",
+    "coverage",
     "tags",
 ];
 
 /// Keys that carry nothing Plumb has, each with what the note says.
 const NOT_CARRIED: &[(&str, &str)] = &[
-    ("after_script", "`after_script` is not carried: GitLab runs it in a separate shell after the script, even when the job fails; Plumb has no such step"),
-    ("coverage", "`coverage` (a regex over the log) is not carried"),
-    ("dependencies", "`dependencies` is not carried: a Plumb job receives the artifacts of the jobs it needs"),
-    ("interruptible", "`interruptible` is not carried"),
-    ("resource_group", "`resource_group` is not carried: Plumb does not serialise jobs across pipelines"),
-    ("release", "`release` is not carried: create the release from the script (`release-cli`)"),
+    (
+        "release",
+        "`release` is not carried: create the release from the script (`release-cli`)",
+    ),
     ("pages", "`pages` settings are not carried"),
     ("id_tokens", "`id_tokens` (OIDC) are not carried"),
     ("hooks", "`hooks` are not carried"),
     ("identity", "`identity` is not carried"),
     ("dast_configuration", "`dast_configuration` is not carried"),
-    ("manual_confirmation", "`manual_confirmation` is not carried"),
-    ("start_in", "`start_in` is not carried: the job starts without a delay"),
-    ("inherit", "`inherit` is not carried: Plumb jobs inherit the pipeline's `env` and `default` whole"),
+    (
+        "manual_confirmation",
+        "`manual_confirmation` is not carried",
+    ),
+    (
+        "inherit",
+        "`inherit` is not carried: Plumb jobs inherit the pipeline's `env` and `default` whole",
+    ),
     ("variables_expand", ""),
 ];
 
@@ -110,6 +122,13 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             "variables" => f.env = own_vars.clone(),
             "stage" => f.stage = v.as_str().map(str::to_string),
             "needs" => f.needs = Some(needs(v, &mut f.notes)),
+            "dependencies" => {
+                let names = v
+                    .items()
+                    .iter()
+                    .filter_map(|i| Some((i.as_str()?.to_string(), i.line)));
+                f.dependencies = Some(names.collect());
+            }
             "rules" | "only" | "except" | "when" => {} // below, together
             "timeout" => match v.as_str().and_then(duration) {
                 Some(d) => {
@@ -140,20 +159,26 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             "artifacts" => artifacts(v, &mut f, note(String::new())),
             "cache" => cache(v, &mut f, note(String::new())),
             "parallel" => parallel(v, &mut f, note(String::new())),
-            "environment" => {
-                let name = v.as_str().or_else(|| v.get("name").and_then(Node::as_str));
-                if let Some(name) = name {
-                    f.fields
-                        .insert("environment".into(), PVal::Str(name.to_string()));
-                }
-                let extra = other_keys(v, &["name"]);
-                if !extra.is_empty() {
-                    f.notes.push(note(format!(
-                        "`environment: {}` is not carried: Plumb keeps the environment's name only",
-                        extra.join(", ")
-                    )));
+            "environment" => environment(v, &mut f, note(String::new())),
+            "after_script" => {
+                let mut lines = Vec::new();
+                flatten(v, &mut lines, &mut f.notes);
+                if !lines.is_empty() {
+                    let lines = lines.into_iter().map(PVal::Str).collect();
+                    f.fields.insert("after_run".into(), PVal::List(lines));
                 }
             }
+            "coverage" | "resource_group" => {
+                if let Some(text) = v.as_str() {
+                    f.fields.insert(e.key.clone(), PVal::Str(text.to_string()));
+                }
+            }
+            "interruptible" => {
+                if let Some(b) = v.as_bool() {
+                    f.fields.insert("interruptible".into(), PVal::Bool(b));
+                }
+            }
+            "start_in" => {} // with `when: delayed`, below
             "allow_failure" => match v.as_bool() {
                 Some(b) => {
                     f.fields.insert("allow_failure".into(), PVal::Bool(b));
@@ -226,7 +251,10 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
     let when = node.get("when").and_then(Node::as_str);
     let manual = when == Some("manual");
     let line = |key: &str| node.entry(key).map_or(node.line, |e| e.key_line);
-    let mut c = if let Some(rules) = node.get("rules") {
+    // `rules: null` (often to drop inherited rules, next to `only:`), or a `!reference`
+    // that points at nothing, is no rules: the job is kept, with `only`/`except`
+    let rules = node.get("rules").filter(|r| !r.is_null());
+    let mut c = if let Some(rules) = rules {
         let decision = cond::rules(rules, cx.default_branch, manual);
         for (line, message) in decision.notes {
             f.notes.push(Note {
@@ -251,15 +279,24 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         c
     };
     match when {
-        Some("never") if node.get("rules").is_none() => c = Cond::False,
-        Some(w @ ("always" | "on_failure" | "delayed")) => f.notes.push(Note {
-            file: node.file,
-            line: line("when"),
-            end_line: line("when"),
-            message: format!(
-                "`when: {w}` is not carried: the job runs when the jobs before it succeed"
-            ),
-        }),
+        Some("never") if rules.is_none() => c = Cond::False,
+        Some("always") => {
+            f.fields.insert("if_previous".into(), PVal::Str("always".into()));
+        }
+        Some("on_failure") => {
+            f.fields.insert("if_previous".into(), PVal::Str("failure".into()));
+        }
+        Some("delayed") => match node.get("start_in").and_then(Node::as_str).and_then(duration) {
+            Some(d) => {
+                f.fields.insert("delay".into(), PVal::Duration(d));
+            }
+            None => f.notes.push(Note {
+                file: node.file,
+                line: line("when"),
+                end_line: line("when"),
+                message: "`when: delayed` without a `start_in` Plumb can read is not carried: the job starts at once".into(),
+            }),
+        },
         _ => {}
     }
     let mut unknown = Vec::new();
@@ -409,21 +446,126 @@ fn needs(node: &Node, notes: &mut Vec<Note>) -> Vec<(String, usize)> {
     out
 }
 
+/// `artifacts:` as a list of paths when that is all it says, else as a record.
 fn artifacts(v: &Node, f: &mut Fields, at: Note) {
-    let paths = v.get("paths").map(Node::strings).unwrap_or_default();
-    if !paths.is_empty() {
-        f.fields.insert(
-            "artifacts".into(),
-            PVal::List(paths.into_iter().map(PVal::Str).collect()),
-        );
+    let mut record: Vec<(String, PVal)> = Vec::new();
+    let mut left_out = Vec::new();
+    for e in v.entries() {
+        let value = match e.key.as_str() {
+            "paths" | "exclude" => strings(&e.value),
+            "name" | "expose_as" => e.value.as_str().map(|s| PVal::Str(s.to_string())),
+            "when" => e
+                .value
+                .as_str()
+                .filter(|w| matches!(*w, "on_success" | "on_failure" | "always"))
+                .map(|s| PVal::Str(s.to_string())),
+            "untracked" => e.value.as_bool().map(PVal::Bool),
+            "expire_in" => e.value.as_str().and_then(duration).map(PVal::Duration),
+            "reports" => reports(&e.value, &mut left_out),
+            _ => None,
+        };
+        match value {
+            Some(value) => record.push((e.key.clone(), value)),
+            None => left_out.push(e.key.clone()),
+        }
     }
-    let extra = other_keys(v, &["paths"]);
-    if !extra.is_empty() {
+    match record.as_slice() {
+        [] => {}
+        [(key, PVal::List(paths))] if key == "paths" => {
+            f.fields
+                .insert("artifacts".into(), PVal::List(paths.clone()));
+        }
+        _ => {
+            f.fields.insert("artifacts".into(), PVal::Record(record));
+        }
+    }
+    if !left_out.is_empty() {
         f.notes.push(Note {
-            message: format!(
-                "`artifacts: {}` is not carried: Plumb keeps artifact paths only",
-                extra.join(", ")
-            ),
+            message: format!("`artifacts: {}` is not carried", left_out.join(", ")),
+            ..at
+        });
+    }
+}
+
+/// `reports:` with the kinds Plumb knows (lists of paths); the others are left out.
+fn reports(v: &Node, left_out: &mut Vec<String>) -> Option<PVal> {
+    const KINDS: &[&str] = &[
+        "junit",
+        "dotenv",
+        "codequality",
+        "sast",
+        "dependency_scanning",
+        "container_scanning",
+        "secret_detection",
+        "terraform",
+        "metrics",
+    ];
+    let mut out = Vec::new();
+    for e in v.entries() {
+        match (KINDS.contains(&e.key.as_str()), strings(&e.value)) {
+            (true, Some(paths)) => out.push((e.key.clone(), paths)),
+            _ => left_out.push(format!("reports: {}", e.key)),
+        }
+    }
+    (!out.is_empty()).then_some(PVal::Record(out))
+}
+
+/// A string or a list of strings, as a Plumb list of strings.
+fn strings(v: &Node) -> Option<PVal> {
+    let items = v.strings();
+    (!items.is_empty()).then(|| PVal::List(items.into_iter().map(PVal::Str).collect()))
+}
+
+/// `environment:` as its name when that is all it says, else as a record (`on_stop`
+/// names a job, which Plumb checks: it is left out with a note).
+fn environment(v: &Node, f: &mut Fields, at: Note) {
+    let Some(name) = v.as_str().or_else(|| v.get("name").and_then(Node::as_str)) else {
+        return;
+    };
+    let mut record = vec![("name".to_string(), PVal::Str(name.to_string()))];
+    let mut left_out = Vec::new();
+    for e in v.entries().iter().filter(|e| e.key != "name") {
+        let value = match e.key.as_str() {
+            "url" => e.value.as_str().map(|s| PVal::Str(s.to_string())),
+            "action" => e
+                .value
+                .as_str()
+                .filter(|a| matches!(*a, "start" | "prepare" | "stop" | "verify" | "access"))
+                .map(|s| PVal::Str(s.to_string())),
+            "auto_stop_in" => e.value.as_str().and_then(duration).map(PVal::Duration),
+            "deployment_tier" => e
+                .value
+                .as_str()
+                .filter(|t| {
+                    matches!(
+                        *t,
+                        "production" | "staging" | "testing" | "development" | "other"
+                    )
+                })
+                .map(|s| PVal::Str(s.to_string())),
+            _ => None,
+        };
+        match value {
+            Some(value) => {
+                let key = if e.key == "deployment_tier" {
+                    "tier"
+                } else {
+                    e.key.as_str()
+                };
+                record.push((key.to_string(), value));
+            }
+            None => left_out.push(e.key.as_str()),
+        }
+    }
+    let value = if record.len() == 1 {
+        PVal::Str(name.to_string())
+    } else {
+        PVal::Record(record)
+    };
+    f.fields.insert("environment".into(), value);
+    if !left_out.is_empty() {
+        f.notes.push(Note {
+            message: format!("`environment: {}` is not carried", left_out.join(", ")),
             ..at
         });
     }

@@ -33,6 +33,7 @@ struct JobOut {
     env: Vec<(String, PVal)>,
     needs: Vec<(String, usize)>,
     has_needs: bool,
+    dependencies: Option<Vec<(String, usize)>>,
     notes: Vec<Note>,
 }
 
@@ -130,7 +131,8 @@ pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Pro
     let mut template_index: HashMap<String, usize> = HashMap::new();
     for h in &config.hidden {
         let f = convert::job(&h.extended, &cx);
-        if f.needs.is_some() || f.trigger || f.never {
+        // job names are resolved per job, after every job is named
+        if f.needs.is_some() || f.dependencies.is_some() || f.trigger || f.never {
             continue;
         }
         let env = em.env(&f);
@@ -186,6 +188,7 @@ pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Pro
             template: None,
             has_needs: f.needs.is_some(),
             needs: f.needs.clone().unwrap_or_default(),
+            dependencies: f.dependencies.clone(),
             fields: f.fields.clone(),
             env,
             notes: f.notes.clone(),
@@ -281,6 +284,8 @@ pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Pro
         }
         resolved_needs.push(names);
     }
+    let names = by_gitlab_owned(&jobs);
+    resolve_dependencies(&mut jobs, &names, warnings);
 
     // stages in GitLab's order
     let mut stage_order: Vec<String> = config.stages.clone();
@@ -716,6 +721,44 @@ fn image_lets(
         lets.push((name, image));
     }
     lets
+}
+
+fn by_gitlab_owned(jobs: &[JobOut]) -> HashMap<String, String> {
+    jobs.iter()
+        .map(|j| (j.gitlab_name.clone(), j.name.clone()))
+        .collect()
+}
+
+/// `dependencies:` with Plumb's job names; a name not imported is dropped with a
+/// warning, and a list that loses every name is left out (an empty list would mean
+/// "no artifacts", not "the artifacts of every earlier job").
+fn resolve_dependencies(
+    jobs: &mut [JobOut],
+    by_gitlab: &HashMap<String, String>,
+    warnings: &mut Vec<Warning>,
+) {
+    for j in jobs.iter_mut() {
+        let Some(deps) = j.dependencies.take() else {
+            continue;
+        };
+        let mut names = Vec::new();
+        for (dep, line) in &deps {
+            match by_gitlab.get(dep) {
+                Some(n) => names.push(PVal::Name(n.clone())),
+                None => warnings.push(Warning::at(
+                    j.file,
+                    *line,
+                    format!(
+                        "job `{}` depends on `{dep}`, which is not imported: the dependency is dropped",
+                        j.gitlab_name
+                    ),
+                )),
+            }
+        }
+        if deps.is_empty() || !names.is_empty() {
+            j.fields.insert("dependencies".into(), PVal::List(names));
+        }
+    }
 }
 
 /// `registry.example.com/tools/node:18-alpine@sha256:…` → `node`.

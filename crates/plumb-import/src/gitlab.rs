@@ -76,6 +76,11 @@ pub struct Job {
 /// Where files are read from (the tests give a map; the CLI the disk).
 pub trait Files {
     fn read(&self, path: &Path) -> std::io::Result<String>;
+    /// The repository's root, which `include: local` paths are relative to (as GitLab
+    /// reads them); `None`: the imported file's folder.
+    fn repository_root(&self) -> Option<&Path> {
+        None
+    }
 }
 
 pub fn load(
@@ -193,10 +198,15 @@ fn with_includes(
         Kind::Seq(items) => items.clone(),
         _ => vec![include.value.clone()],
     };
-    let path = sources[file].0.clone();
+    // GitLab reads every `local` path from the repository's root, whichever file
+    // includes it
+    let base = match files.repository_root() {
+        Some(root) => root.to_path_buf(),
+        None => sources[0].0.parent().unwrap_or(Path::new("")).to_path_buf(),
+    };
     let mut merged = Node::map(Vec::new(), 1, file);
     for item in items {
-        let local = match include_item(&item, &path, warnings) {
+        let local = match include_item(&item, &base, warnings) {
             IncludeItem::Read(local) => local,
             IncludeItem::Carried => {
                 carried.push(item);
@@ -288,7 +298,7 @@ pub fn include_kind(item: &Node) -> (&'static str, String) {
     }
 }
 
-fn include_item(item: &Node, path: &Path, warnings: &mut Vec<Warning>) -> IncludeItem {
+fn include_item(item: &Node, base: &Path, warnings: &mut Vec<Warning>) -> IncludeItem {
     let file = item.file;
     let (kind, target) = include_kind(item);
     if item.get("rules").is_some() || (kind != "component" && item.get("inputs").is_some()) {
@@ -330,7 +340,6 @@ fn include_item(item: &Node, path: &Path, warnings: &mut Vec<Warning>) -> Includ
         ));
         return IncludeItem::Dropped;
     }
-    let base = path.parent().unwrap_or(Path::new(""));
     IncludeItem::Read(base.join(target.trim_start_matches('/')))
 }
 

@@ -199,4 +199,15 @@ test:
         assert!(messages[0].contains("cannot read included file `ci/missing.yml`"));
         assert!(messages[1].contains("wildcard include `ci/*.yml`"));
     }
+
+    #[test]
+    fn null_or_dangling_rules_keep_the_job() {
+        let yaml = concat!(
+            "release:\n  image: alpine:3.20\n  rules: null\n  only: [tags]\n  script: [./release]\n",
+            "other:\n  image: alpine:3.20\n  rules: !reference [.elsewhere, rules]\n  script: [./other]\n",
+        );
+        let imported = crate::import(Path::new(".gitlab-ci.yml"), yaml, &NoFiles).expect("imports");
+        assert_eq!(imported.jobs_imported, 2, "{}", imported.plumb);
+        assert!(imported.plumb.contains("= tag\n"), "{}", imported.plumb);
+    }
 }

@@ -18,7 +18,7 @@ pub use gitlab::Files;
 use std::path::{Path, PathBuf};
 
 /// Something of the GitLab file that the import could not carry as it was.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Warning {
     /// Index into [`Imported::sources`] (0: the imported file).
     pub file: usize,
@@ -75,7 +75,9 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
             .to_string(),
     })?;
     warnings.sort_by_key(|w| (w.file, w.line));
-    warnings.dedup();
+    // the same warning reached twice (a template's note for each job that uses it) once
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
     Ok(Imported {
         plumb,
         warnings,
@@ -85,10 +87,18 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
     })
 }
 
-/// Reads included files from the disk.
-pub struct Disk;
+/// Reads included files from the disk; `local` includes from `root` (the repository's
+/// root), else from the imported file's folder.
+#[derive(Default)]
+pub struct Disk {
+    pub root: Option<PathBuf>,
+}
 
 impl Files for Disk {
+    fn repository_root(&self) -> Option<&Path> {
+        self.root.as_deref()
+    }
+
     fn read(&self, path: &Path) -> std::io::Result<String> {
         let meta = std::fs::metadata(path)?;
         if meta.len() > 16 * 1024 * 1024 {
