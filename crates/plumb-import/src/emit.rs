@@ -81,6 +81,25 @@ struct Emitter<'a> {
     defined: HashSet<String>,
 }
 
+/// What the program will say, decided before a line is written.
+struct Plan {
+    top_vars: Vec<(String, String)>,
+    default_fields: BTreeMap<String, PVal>,
+    pipeline_notes: Vec<Note>,
+    templates: Vec<TemplateOut>,
+    jobs: Vec<JobOut>,
+    /// (file, line, end line, why) of each job not imported.
+    left_out: Vec<(usize, usize, usize, String)>,
+    /// Images used twice or more, as (let name, image).
+    lets: Vec<(String, String)>,
+    /// Each job's `needs` as Plumb names.
+    resolved_needs: Vec<Vec<String>>,
+    stage_order: Vec<String>,
+    on: Option<String>,
+    /// A file of hidden jobs only: a library of templates that other files include.
+    library: bool,
+}
+
 pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Program {
     let file_names: Vec<String> = config
         .sources
@@ -103,10 +122,6 @@ pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Pro
             defined.extend(convert::variables(v).into_iter().map(|(k, _)| k));
         }
     }
-    let cx = Ctx {
-        default_branch: DEFAULT_BRANCH,
-        variables: &top_vars,
-    };
     let mut em = Emitter {
         config,
         file_names,
@@ -115,159 +130,408 @@ pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Pro
         defined,
     };
     em.globals.unique("runner_default".into());
+    let plan = em.plan(top_vars, warnings);
+    em.write(&plan, path, warnings)
+}
 
-    // `default:`
-    let default = convert::job(&config.default, &cx);
-    let mut default_fields: BTreeMap<String, PVal> = default
-        .fields
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "run" | "when"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut pipeline_notes = default.notes.clone();
-
-    // templates: hidden jobs, converted once
-    let mut templates: Vec<TemplateOut> = Vec::new();
-    let mut template_index: HashMap<String, usize> = HashMap::new();
-    for h in &config.hidden {
-        let f = convert::job(&h.extended, &cx);
-        // job names are resolved per job, after every job is named
-        if f.needs.is_some() || f.dependencies.is_some() || f.trigger || f.never {
-            continue;
-        }
-        let env = em.env(&f);
-        template_index.insert(h.name.clone(), templates.len());
-        templates.push(TemplateOut {
-            name: String::new(),
-            file: h.full.file,
-            line: h.line,
-            fields: f.fields,
-            env,
-            notes: f.notes,
-            used: false,
-        });
-    }
-
-    // jobs
-    let mut jobs: Vec<JobOut> = Vec::new();
-    let mut left_out: Vec<(usize, usize, usize, String)> = Vec::new();
-    let mut job_scope = Scope::default();
-    let mut needs_runner_default = false;
-    for j in &config.jobs {
-        let f = convert::job(&j.full, &cx);
-        let why = if f.trigger {
-            Some("`trigger:` (a child or multi-project pipeline) has no Plumb form")
-        } else if f.never {
-            Some("its rules never add it to a pipeline")
-        } else if !f.fields.contains_key("run") {
-            Some("it has no `script`")
-        } else {
-            None
+impl Emitter<'_> {
+    fn plan(&mut self, top_vars: Vec<(String, String)>, warnings: &mut Vec<Warning>) -> Plan {
+        let config = self.config;
+        let cx = Ctx {
+            default_branch: DEFAULT_BRANCH,
+            variables: &top_vars,
         };
-        if let Some(why) = why {
-            warnings.push(Warning::at(
-                j.full.file,
-                j.line,
-                format!("job `{}` is not imported: {why}", j.name),
-            ));
-            left_out.push((j.full.file, j.line, j.full.end_line, why.to_string()));
-            continue;
+        // `default:`
+        let default = convert::job(&config.default, &cx);
+        let mut default_fields: BTreeMap<String, PVal> = default
+            .fields
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "run" | "when"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut pipeline_notes = default.notes.clone();
+        let (mut templates, template_index) = self.templates(&cx);
+        let (mut jobs, left_out, needs_runner_default) = self.jobs(
+            &cx,
+            &mut templates,
+            &template_index,
+            &default_fields,
+            warnings,
+        );
+        if needs_runner_default {
+            // GitLab runs them in the runner's configured image: say exactly that (it
+            // compiles back to no `image:`), never a guess at which image it is
+            default_fields.insert("image".into(), PVal::Name("runner_default".into()));
         }
-        if !f.fields.contains_key("image") && !default_fields.contains_key("image") {
-            needs_runner_default = true;
-        }
-        let env = em.env(&f);
-        let name = job_scope.unique(identifier(&j.name, "job"));
-        let stage = f.stage.clone().unwrap_or_else(|| "test".into());
-        let mut out = JobOut {
-            name,
-            gitlab_name: j.name.clone(),
-            file: j.full.file,
-            line: j.line,
-            stage,
-            template: None,
-            has_needs: f.needs.is_some(),
-            needs: f.needs.clone().unwrap_or_default(),
-            dependencies: f.dependencies.clone(),
-            fields: f.fields.clone(),
-            env,
-            notes: f.notes.clone(),
-        };
-        let parents = gitlab::extends_of(&j.written);
-        let template = match parents.as_slice() {
-            [one] => template_index.get(one).copied(),
-            _ => None,
-        };
-        if let Some(t) = template {
-            if let Some((fields, env)) = own_part(&out, &templates[t], &default_fields) {
-                out.fields = fields;
-                out.env = env;
-                out.template = Some(parents[0].clone());
-                templates[t].used = true;
+        let library = jobs.is_empty() && left_out.is_empty();
+        if library {
+            for t in &mut templates {
+                t.used = true;
             }
         }
-        if out.template.is_none() {
-            out.fields.retain(|k, v| default_fields.get(k) != Some(v));
-        }
-        jobs.push(out);
-    }
-    if needs_runner_default {
-        // GitLab runs them in the runner's configured image: say exactly that (it
-        // compiles back to no `image:`), never a guess at which image it is
-        default_fields.insert("image".into(), PVal::Name("runner_default".into()));
-    }
-    // a file of hidden jobs only is a library of templates (other files include it)
-    let library = jobs.is_empty() && left_out.is_empty();
-    if library {
-        for t in &mut templates {
-            t.used = true;
-        }
-    }
-    // template names, for the used ones
-    let mut names_by_hidden: HashMap<String, String> = HashMap::new();
-    let mut hidden_used: Vec<(&String, usize)> = template_index
-        .iter()
-        .filter(|(_, &i)| templates[i].used)
-        .map(|(h, &i)| (h, i))
-        .collect();
-    hidden_used.sort_by_key(|(_, i)| *i);
-    // images used more than once become lets (named first: `let node` reads better
-    // than `let node-2`, and a template can be `node-template`)
-    let lets = {
+        // images used more than once become lets, named before the templates (`let
+        // node` reads better than `let node-2`, and a template can be `node-template`)
+        let lets = {
+            let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
+            image_lets(&default_fields, &used, &jobs, &mut self.globals)
+        };
+        self.name_templates(&mut templates, &template_index, &mut jobs);
+        let resolved_needs = resolve_needs(&jobs, warnings);
+        let names = by_gitlab_owned(&jobs);
+        resolve_dependencies(&mut jobs, &names, warnings);
+        let stage_order = stage_order(config, &jobs, warnings);
         let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
-        image_lets(&default_fields, &used, &jobs, &mut em.globals)
-    };
-    for (hidden, i) in hidden_used {
-        {
+        let on = pipeline_on(config, &jobs, &used, &mut pipeline_notes);
+        Plan {
+            top_vars,
+            default_fields,
+            pipeline_notes,
+            templates,
+            jobs,
+            left_out,
+            lets,
+            resolved_needs,
+            stage_order,
+            on,
+            library,
+        }
+    }
+
+    /// Hidden jobs, converted once, that can be templates (not those whose job names
+    /// must be resolved per job: `needs`, `dependencies`).
+    fn templates(&mut self, cx: &Ctx) -> (Vec<TemplateOut>, HashMap<String, usize>) {
+        let mut templates: Vec<TemplateOut> = Vec::new();
+        let mut template_index: HashMap<String, usize> = HashMap::new();
+        for h in &self.config.hidden {
+            let f = convert::job(&h.extended, cx);
+            if f.needs.is_some() || f.dependencies.is_some() || f.trigger || f.never {
+                continue;
+            }
+            let env = self.env(&f);
+            template_index.insert(h.name.clone(), templates.len());
+            templates.push(TemplateOut {
+                name: String::new(),
+                file: h.full.file,
+                line: h.line,
+                fields: f.fields,
+                env,
+                notes: f.notes,
+                used: false,
+            });
+        }
+        (templates, template_index)
+    }
+
+    /// The jobs, each from its template when it `extends` exactly one, the jobs left
+    /// out with why, and whether some job names no image at all.
+    #[allow(clippy::type_complexity)]
+    fn jobs(
+        &mut self,
+        cx: &Ctx,
+        templates: &mut [TemplateOut],
+        template_index: &HashMap<String, usize>,
+        default_fields: &BTreeMap<String, PVal>,
+        warnings: &mut Vec<Warning>,
+    ) -> (Vec<JobOut>, Vec<(usize, usize, usize, String)>, bool) {
+        let mut jobs: Vec<JobOut> = Vec::new();
+        let mut left_out = Vec::new();
+        let mut job_scope = Scope::default();
+        let mut needs_runner_default = false;
+        for j in &self.config.jobs {
+            let f = convert::job(&j.full, cx);
+            if let Some(why) = not_imported(&f) {
+                warnings.push(Warning::at(
+                    j.full.file,
+                    j.line,
+                    format!("job `{}` is not imported: {why}", j.name),
+                ));
+                left_out.push((j.full.file, j.line, j.full.end_line, why.to_string()));
+                continue;
+            }
+            if !f.fields.contains_key("image") && !default_fields.contains_key("image") {
+                needs_runner_default = true;
+            }
+            let env = self.env(&f);
+            let mut out = JobOut {
+                name: job_scope.unique(identifier(&j.name, "job")),
+                gitlab_name: j.name.clone(),
+                file: j.full.file,
+                line: j.line,
+                stage: f.stage.clone().unwrap_or_else(|| "test".into()),
+                template: None,
+                has_needs: f.needs.is_some(),
+                needs: f.needs.clone().unwrap_or_default(),
+                dependencies: f.dependencies.clone(),
+                fields: f.fields.clone(),
+                env,
+                notes: f.notes.clone(),
+            };
+            let parents = gitlab::extends_of(&j.written);
+            let template = match parents.as_slice() {
+                [one] => template_index.get(one).copied(),
+                _ => None,
+            };
+            if let Some(t) = template {
+                if let Some((fields, env)) = own_part(&out, &templates[t], default_fields) {
+                    out.fields = fields;
+                    out.env = env;
+                    out.template = Some(parents[0].clone());
+                    templates[t].used = true;
+                }
+            }
+            if out.template.is_none() {
+                out.fields.retain(|k, v| default_fields.get(k) != Some(v));
+            }
+            jobs.push(out);
+        }
+        (jobs, left_out, needs_runner_default)
+    }
+
+    /// Names the used templates (after the lets, which have the better claim to short
+    /// names) and points their jobs at them.
+    fn name_templates(
+        &mut self,
+        templates: &mut [TemplateOut],
+        template_index: &HashMap<String, usize>,
+        jobs: &mut [JobOut],
+    ) {
+        let mut hidden_used: Vec<(&String, usize)> = template_index
+            .iter()
+            .filter(|(_, &i)| templates[i].used)
+            .map(|(h, &i)| (h, i))
+            .collect();
+        hidden_used.sort_by_key(|(_, i)| *i);
+        let mut names_by_hidden: HashMap<String, String> = HashMap::new();
+        for (hidden, i) in hidden_used {
             let base = identifier(hidden, "template");
-            let base = if em.globals.is_taken(&base) {
+            let base = if self.globals.is_taken(&base) {
                 format!("{base}-template")
             } else {
                 base
             };
-            let name = em.globals.unique(base);
+            let name = self.globals.unique(base);
             templates[i].name = name.clone();
             names_by_hidden.insert(hidden.clone(), name);
         }
-    }
-    for j in &mut jobs {
-        if let Some(h) = &j.template {
-            j.template = names_by_hidden.get(h).cloned();
+        for j in jobs {
+            if let Some(h) = &j.template {
+                j.template = names_by_hidden.get(h).cloned();
+            }
         }
     }
-    let used: Vec<&TemplateOut> = {
-        let mut t: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
-        t.sort_by_key(|t| (t.file, t.line));
-        t
-    };
 
-    // needs: GitLab names to Plumb names
+    fn write(&mut self, plan: &Plan, path: &Path, warnings: &mut Vec<Warning>) -> Program {
+        let mut text = String::new();
+        let image_names = self.write_head(&mut text, plan);
+        let mut used: Vec<&TemplateOut> = plan.templates.iter().filter(|t| t.used).collect();
+        used.sort_by_key(|t| (t.file, t.line));
+        for t in &used {
+            self.notes(
+                &mut text,
+                &t.notes,
+                "",
+                &format!("template `{}`", t.name),
+                warnings,
+            );
+            let _ = writeln!(
+                text,
+                "template {}() {{  # {}:{}",
+                t.name, self.file_names[t.file], t.line
+            );
+            write_fields(&mut text, &t.fields, &t.env, None, &image_names, "  ");
+            text.push_str("}\n\n");
+        }
+        if plan.library {
+            if let Some(first) = self.config.includes.first() {
+                warnings.push(Warning::at(
+                    first.file,
+                    first.line,
+                    "the `include:` entries of a file with no jobs are not carried: include them where its templates are used",
+                ));
+            }
+            if !plan.pipeline_notes.is_empty() || !plan.default_fields.is_empty() {
+                let _ = writeln!(text, "# gitlab: this file has no jobs, only templates; its `default:` and `variables:` apply to the files that include it");
+            }
+            return Program {
+                text,
+                jobs_imported: 0,
+                jobs_left_out: 0,
+            };
+        }
+        self.write_pipeline(&mut text, plan, path, &image_names, warnings);
+        if !plan.left_out.is_empty() {
+            text.push_str("\n# gitlab: jobs not imported\n");
+            for (file, line, end, why) in &plan.left_out {
+                let _ = writeln!(text, "# {}:{line}: {why}", self.file_names[*file]);
+                self.snippet(&mut text, *file, *line, *end, "");
+            }
+        }
+        Program {
+            text,
+            jobs_imported: plan.jobs.len(),
+            jobs_left_out: plan.left_out.len(),
+        }
+    }
+
+    /// The header comment, the lets and the secrets; the lets' names by image.
+    fn write_head(&self, text: &mut String, plan: &Plan) -> HashMap<String, String> {
+        let main = &self.file_names[0];
+        let _ = writeln!(text, "# Imported from {main} by `plumb import`.");
+        let _ = writeln!(
+            text,
+            "# `# FILE:LINE` after a job names the GitLab job it came from; `# gitlab:` comments"
+        );
+        let _ = writeln!(
+            text,
+            "# hold what Plumb does not carry (each was also reported as a warning)."
+        );
+        text.push('\n');
+        let mut image_names: HashMap<String, String> = HashMap::new();
+        for (name, image) in &plan.lets {
+            let _ = writeln!(text, "let {name} = {}", string_literal(image));
+            image_names.insert(image.clone(), name.clone());
+        }
+        if !plan.lets.is_empty() {
+            text.push('\n');
+        }
+        for (name, source) in &self.secrets.order {
+            let _ = match source {
+                Source::CiVariable(v) => {
+                    writeln!(text, "secret {name} = ci_variable({})", string_literal(v))
+                }
+                Source::Vault(p, f) => writeln!(
+                    text,
+                    "secret {name} = vault({}, {})",
+                    string_literal(p),
+                    string_literal(f)
+                ),
+            };
+        }
+        if !self.secrets.order.is_empty() {
+            text.push('\n');
+        }
+        image_names
+    }
+
+    /// The pipeline: `on`, `include`, `env`, `default`, then its stages and jobs.
+    fn write_pipeline(
+        &self,
+        text: &mut String,
+        plan: &Plan,
+        path: &Path,
+        image_names: &HashMap<String, String>,
+        warnings: &mut Vec<Warning>,
+    ) {
+        let _ = writeln!(text, "pipeline {} {{", pipeline_name(path));
+        if let Some(on) = &plan.on {
+            let _ = writeln!(text, "  on = {on}");
+        }
+        let includes = crate::include::calls(&self.config.includes, warnings);
+        if !includes.is_empty() {
+            let mut s = String::new();
+            PVal::List(includes).write(&mut s, 2);
+            let _ = writeln!(text, "  include = {s}");
+        }
+        if !plan.top_vars.is_empty() {
+            let env: Vec<(String, PVal)> = plan
+                .top_vars
+                .iter()
+                .map(|(k, v)| (k.clone(), PVal::Str(v.clone())))
+                .collect();
+            let mut s = String::new();
+            PVal::Record(env).write(&mut s, 2);
+            let _ = writeln!(text, "  env = {s}");
+        }
+        if !plan.default_fields.is_empty() {
+            let record = ordered(&plan.default_fields)
+                .into_iter()
+                .map(|(k, v)| (k, with_lets(v, image_names)))
+                .collect();
+            let mut s = String::new();
+            PVal::Record(record).write(&mut s, 2);
+            let _ = writeln!(text, "  default = {s}");
+        }
+        self.notes(text, &plan.pipeline_notes, "  ", "the pipeline", warnings);
+        let mut stage_scope = Scope::default();
+        for stage in &plan.stage_order {
+            let members: Vec<usize> = (0..plan.jobs.len())
+                .filter(|&i| &plan.jobs[i].stage == stage)
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let name = stage_scope.unique(identifier(stage, "stage"));
+            let _ = writeln!(text, "\n  stage {name} {{");
+            for (n, &i) in members.iter().enumerate() {
+                if n > 0 {
+                    text.push('\n');
+                }
+                self.write_job(text, plan, i, image_names, warnings);
+            }
+            text.push_str("  }\n");
+        }
+        text.push_str("}\n");
+    }
+
+    fn write_job(
+        &self,
+        text: &mut String,
+        plan: &Plan,
+        i: usize,
+        image_names: &HashMap<String, String>,
+        warnings: &mut Vec<Warning>,
+    ) {
+        let j = &plan.jobs[i];
+        self.notes(
+            text,
+            &j.notes,
+            "    ",
+            &format!("job `{}`", j.gitlab_name),
+            warnings,
+        );
+        let from = j
+            .template
+            .as_ref()
+            .map(|t| format!(" from {t}()"))
+            .unwrap_or_default();
+        let renamed = if j.name != j.gitlab_name {
+            format!(" (`{}`)", j.gitlab_name)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            text,
+            "    job {}{from} {{  # {}:{}{renamed}",
+            j.name, self.file_names[j.file], j.line
+        );
+        let needs = j.has_needs.then_some(plan.resolved_needs[i].as_slice());
+        write_fields(text, &j.fields, &j.env, needs, image_names, "      ");
+        text.push_str("    }\n");
+    }
+}
+
+/// Why a converted job cannot be a Plumb job, if it cannot.
+fn not_imported(f: &Fields) -> Option<&'static str> {
+    if f.trigger {
+        Some("`trigger:` (a child or multi-project pipeline) has no Plumb form")
+    } else if f.never {
+        Some("its rules never add it to a pipeline")
+    } else if !f.fields.contains_key("run") {
+        Some("it has no `script`")
+    } else {
+        None
+    }
+}
+
+/// Each job's `needs` with Plumb's job names; a need not imported is dropped, with a
+/// warning.
+fn resolve_needs(jobs: &[JobOut], warnings: &mut Vec<Warning>) -> Vec<Vec<String>> {
     let by_gitlab: HashMap<&str, &str> = jobs
         .iter()
         .map(|j| (j.gitlab_name.as_str(), j.name.as_str()))
         .collect();
-    let mut resolved_needs: Vec<Vec<String>> = Vec::new();
-    for j in &jobs {
+    let mut resolved = Vec::new();
+    for j in jobs {
         let mut names = Vec::new();
         for (need, line) in &j.needs {
             match by_gitlab.get(need.as_str()) {
@@ -282,243 +546,103 @@ pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Pro
                 )),
             }
         }
-        resolved_needs.push(names);
+        resolved.push(names);
     }
-    let names = by_gitlab_owned(&jobs);
-    resolve_dependencies(&mut jobs, &names, warnings);
+    resolved
+}
 
-    // stages in GitLab's order
-    let mut stage_order: Vec<String> = config.stages.clone();
-    if !stage_order.iter().any(|s| s == ".pre") {
-        stage_order.insert(0, ".pre".into());
+/// The stages in GitLab's order (`.pre` first, `.post` last); a stage a job names that
+/// `stages:` does not list is added last, with a warning.
+fn stage_order(config: &Config, jobs: &[JobOut], warnings: &mut Vec<Warning>) -> Vec<String> {
+    let mut order: Vec<String> = config.stages.clone();
+    if !order.iter().any(|s| s == ".pre") {
+        order.insert(0, ".pre".into());
     }
-    if !stage_order.iter().any(|s| s == ".post") {
-        stage_order.push(".post".into());
+    if !order.iter().any(|s| s == ".post") {
+        order.push(".post".into());
     }
-    for j in &jobs {
-        if !stage_order.contains(&j.stage) {
+    for j in jobs {
+        if !order.contains(&j.stage) {
             warnings.push(Warning::at(
                 j.file,
                 j.line,
                 format!("job `{}` is in stage `{}`, which `stages:` does not list (GitLab refuses this): the stage is added last", j.gitlab_name, j.stage),
             ));
-            let at = stage_order.len() - 1;
-            stage_order.insert(at, j.stage.clone());
+            let at = order.len() - 1;
+            order.insert(at, j.stage.clone());
         }
     }
+    order
+}
 
-    // the pipeline's `on`
-    let mut on = None;
-    if let Some(workflow) = config.root.get("workflow") {
-        if let Some(rules) = workflow.get("rules") {
-            let decision = crate::cond::rules(rules, DEFAULT_BRANCH, false);
-            let mut unknown = Vec::new();
-            let c = decision.cond.approximate(&mut unknown);
-            for (line, message) in decision.notes {
-                pipeline_notes.push(Note {
-                    file: rules.file,
-                    line,
-                    end_line: line,
-                    message,
-                });
-            }
-            if !unknown.is_empty() {
-                pipeline_notes.push(Note {
-                    file: rules.file,
-                    line: rules.line,
-                    end_line: rules.end_line,
-                    message: format!(
-                        "workflow condition approximated: Plumb cannot test {}",
-                        unknown
-                            .iter()
-                            .map(|u| format!("`{u}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                });
-            }
-            on = match c {
-                crate::cond::Cond::True => None,
-                c => Some(c.to_plumb()),
-            };
-        }
-        for e in workflow.entries().iter().filter(|e| e.key != "rules") {
-            pipeline_notes.push(Note {
-                file: e.value.file,
-                line: e.key_line,
-                end_line: e.value.end_line,
-                message: format!("`workflow: {}` is not carried", e.key),
-            });
-        }
-    } else {
-        let any_mr = jobs.iter().any(|j| match j.fields.get("when") {
-            Some(PVal::Cond(c)) => c.contains("merge_request"),
-            _ => false,
-        }) || used.iter().any(
-            |t| matches!(t.fields.get("when"), Some(PVal::Cond(c)) if c.contains("merge_request")),
-        );
-        if !any_mr {
-            // without workflow rules GitLab creates merge-request pipelines only for
-            // jobs whose rules ask for them, and none does
-            on = Some("!merge_request".to_string());
-        }
-    }
+/// Whether a Plumb condition asks for merge requests (`merge_request`, not
+/// `!merge_request`).
+fn asks_for_merge_requests(cond: &str) -> bool {
+    cond.match_indices("merge_request")
+        .any(|(i, _)| !cond[..i].ends_with('!'))
+}
 
-    // writing
-    let mut text = String::new();
-    let main = &em.file_names[0];
-    let _ = writeln!(text, "# Imported from {main} by `plumb import`.");
-    let _ = writeln!(
-        text,
-        "# `# FILE:LINE` after a job names the GitLab job it came from; `# gitlab:` comments"
-    );
-    let _ = writeln!(
-        text,
-        "# hold what Plumb does not carry (each was also reported as a warning)."
-    );
-    text.push('\n');
-    let mut image_names: HashMap<String, String> = HashMap::new();
-    for (name, image) in &lets {
-        let _ = writeln!(text, "let {name} = {}", string_literal(image));
-        image_names.insert(image.clone(), name.clone());
+/// The pipeline's `on`: `workflow: rules` as a condition, else `!merge_request` when
+/// no job asks for merge requests (GitLab then creates no merge-request pipeline).
+fn pipeline_on(
+    config: &Config,
+    jobs: &[JobOut],
+    used: &[&TemplateOut],
+    pipeline_notes: &mut Vec<Note>,
+) -> Option<String> {
+    let Some(workflow) = config.root.get("workflow") else {
+        let when_asks = |fields: &BTreeMap<String, PVal>| matches!(fields.get("when"), Some(PVal::Cond(c)) if asks_for_merge_requests(c));
+        let any_mr =
+            jobs.iter().any(|j| when_asks(&j.fields)) || used.iter().any(|t| when_asks(&t.fields));
+        // without workflow rules GitLab creates merge-request pipelines only for jobs
+        // whose rules ask for them
+        return (!any_mr).then(|| "!merge_request".to_string());
+    };
+    let on = workflow
+        .get("rules")
+        .and_then(|rules| workflow_on(rules, pipeline_notes));
+    for e in workflow.entries().iter().filter(|e| e.key != "rules") {
+        pipeline_notes.push(Note {
+            file: e.value.file,
+            line: e.key_line,
+            end_line: e.value.end_line,
+            message: format!("`workflow: {}` is not carried", e.key),
+        });
     }
-    if !lets.is_empty() {
-        text.push('\n');
+    on
+}
+
+/// `workflow: rules` as the pipeline's `on` (`None` when they let every pipeline run).
+fn workflow_on(rules: &crate::yaml::Node, pipeline_notes: &mut Vec<Note>) -> Option<String> {
+    let decision = crate::cond::rules(rules, DEFAULT_BRANCH, false);
+    let mut unknown = Vec::new();
+    let c = decision.cond.approximate(&mut unknown);
+    for (line, message) in decision.notes {
+        pipeline_notes.push(Note {
+            file: rules.file,
+            line,
+            end_line: line,
+            message,
+        });
     }
-    for (name, source) in &em.secrets.order {
-        let _ = match source {
-            Source::CiVariable(v) => {
-                writeln!(text, "secret {name} = ci_variable({})", string_literal(v))
-            }
-            Source::Vault(p, f) => writeln!(
-                text,
-                "secret {name} = vault({}, {})",
-                string_literal(p),
-                string_literal(f)
+    if !unknown.is_empty() {
+        pipeline_notes.push(Note {
+            file: rules.file,
+            line: rules.line,
+            end_line: rules.end_line,
+            message: format!(
+                "workflow condition approximated: Plumb cannot test {}",
+                unknown
+                    .iter()
+                    .map(|u| format!("`{u}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-        };
+        });
     }
-    if !em.secrets.order.is_empty() {
-        text.push('\n');
-    }
-    for t in &used {
-        em.notes(
-            &mut text,
-            &t.notes,
-            "",
-            &format!("template `{}`", t.name),
-            warnings,
-        );
-        let _ = writeln!(
-            text,
-            "template {}() {{  # {}:{}",
-            t.name, em.file_names[t.file], t.line
-        );
-        write_fields(&mut text, &t.fields, &t.env, None, &image_names, "  ");
-        text.push_str("}\n\n");
-    }
-    if library {
-        if let Some(first) = config.includes.first() {
-            warnings.push(Warning::at(
-                first.file,
-                first.line,
-                "the `include:` entries of a file with no jobs are not carried: include them where its templates are used",
-            ));
-        }
-        if !pipeline_notes.is_empty() || !default_fields.is_empty() {
-            let _ = writeln!(text, "# gitlab: this file has no jobs, only templates; its `default:` and `variables:` apply to the files that include it");
-        }
-        return Program {
-            text,
-            jobs_imported: 0,
-            jobs_left_out: 0,
-        };
-    }
-    let pipeline = pipeline_name(path);
-    let _ = writeln!(text, "pipeline {pipeline} {{");
-    if let Some(on) = &on {
-        let _ = writeln!(text, "  on = {on}");
-    }
-    let includes = crate::include::calls(&config.includes, warnings);
-    if !includes.is_empty() {
-        let mut s = String::new();
-        PVal::List(includes).write(&mut s, 2);
-        let _ = writeln!(text, "  include = {s}");
-    }
-    if !top_vars.is_empty() {
-        let env: Vec<(String, PVal)> = top_vars
-            .iter()
-            .map(|(k, v)| (k.clone(), PVal::Str(v.clone())))
-            .collect();
-        let mut s = String::new();
-        PVal::Record(env).write(&mut s, 2);
-        let _ = writeln!(text, "  env = {s}");
-    }
-    if !default_fields.is_empty() {
-        let record = ordered(&default_fields)
-            .into_iter()
-            .map(|(k, v)| (k, with_lets(v, &image_names)))
-            .collect();
-        let mut s = String::new();
-        PVal::Record(record).write(&mut s, 2);
-        let _ = writeln!(text, "  default = {s}");
-    }
-    em.notes(&mut text, &pipeline_notes, "  ", "the pipeline", warnings);
-    let mut stage_scope = Scope::default();
-    for stage in &stage_order {
-        let members: Vec<usize> = (0..jobs.len())
-            .filter(|&i| &jobs[i].stage == stage)
-            .collect();
-        if members.is_empty() {
-            continue;
-        }
-        let name = stage_scope.unique(identifier(stage, "stage"));
-        let _ = writeln!(text, "\n  stage {name} {{");
-        for (n, &i) in members.iter().enumerate() {
-            let j = &jobs[i];
-            if n > 0 {
-                text.push('\n');
-            }
-            em.notes(
-                &mut text,
-                &j.notes,
-                "    ",
-                &format!("job `{}`", j.gitlab_name),
-                warnings,
-            );
-            let from = j
-                .template
-                .as_ref()
-                .map(|t| format!(" from {t}()"))
-                .unwrap_or_default();
-            let renamed = if j.name != j.gitlab_name {
-                format!(" (`{}`)", j.gitlab_name)
-            } else {
-                String::new()
-            };
-            let _ = writeln!(
-                text,
-                "    job {}{from} {{  # {}:{}{renamed}",
-                j.name, em.file_names[j.file], j.line
-            );
-            let needs = j.has_needs.then_some(resolved_needs[i].as_slice());
-            write_fields(&mut text, &j.fields, &j.env, needs, &image_names, "      ");
-            text.push_str("    }\n");
-        }
-        text.push_str("  }\n");
-    }
-    text.push_str("}\n");
-    if !left_out.is_empty() {
-        text.push_str("\n# gitlab: jobs not imported\n");
-        for (file, line, end, why) in &left_out {
-            let _ = writeln!(text, "# {}:{line}: {why}", em.file_names[*file]);
-            em.snippet(&mut text, *file, *line, *end, "");
-        }
-    }
-    Program {
-        text,
-        jobs_imported: jobs.len(),
-        jobs_left_out: left_out.len(),
+    match c {
+        crate::cond::Cond::True => None,
+        c => Some(c.to_plumb()),
     }
 }
 
@@ -876,6 +1000,16 @@ fn assigned_in(script: &[PVal], name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_negated_merge_request_does_not_ask_for_merge_requests() {
+        assert!(asks_for_merge_requests("merge_request"));
+        assert!(asks_for_merge_requests(
+            "branch == \"main\" || merge_request"
+        ));
+        assert!(!asks_for_merge_requests("!merge_request"));
+        assert!(!asks_for_merge_requests("tag && !merge_request"));
+    }
+
     use super::*;
 
     #[test]
