@@ -8,6 +8,64 @@
 //! semantic layer and the compilers have modules too, holding their documentation),
 //! and its line in [`RULES`].
 
+/// Declares a rule in one place: its documentation (the code's name and default
+/// severity come from the table of codes), and the hooks it runs. Expands to the
+/// module's `RULE` and its `Check` type.
+///
+/// Hooks: `file: f` (`f(&FileCx, &mut Vec<Diagnostic>)`), `pipeline: f`, `job: f`, and
+/// `images: f` for a rule on image references (`f(&ImageCx, &ImageUse)`, run on every
+/// image a file declares and every image a job uses).
+macro_rules! declare_rule {
+    (
+        code: $code:ident,
+        summary: $summary:expr,
+        explanation: $explanation:expr,
+        bad: $bad:expr,
+        good: $good:expr
+        $(, $hook:ident: $f:path)* $(,)?
+    ) => {
+        pub static RULE: $crate::RuleMeta = $crate::RuleMeta {
+            code: plumb_diagnostics::Code::$code,
+            summary: $summary,
+            explanation: $explanation,
+            bad: $bad,
+            good: $good,
+        };
+
+        pub struct Check;
+
+        impl $crate::Rule for Check {
+            fn meta(&self) -> &'static $crate::RuleMeta {
+                &RULE
+            }
+            $(declare_rule!(@hook $hook $f);)*
+        }
+    };
+    (@hook file $f:path) => {
+        fn check_file(&self, cx: &$crate::FileCx, out: &mut Vec<plumb_diagnostics::Diagnostic>) {
+            $f(cx, out)
+        }
+    };
+    (@hook pipeline $f:path) => {
+        fn check_pipeline(&self, cx: &$crate::PipelineCx, out: &mut Vec<plumb_diagnostics::Diagnostic>) {
+            $f(cx, out)
+        }
+    };
+    (@hook job $f:path) => {
+        fn check_job(&self, cx: &$crate::JobCx, out: &mut Vec<plumb_diagnostics::Diagnostic>) {
+            $f(cx, out)
+        }
+    };
+    (@hook images $f:path) => {
+        fn check_file(&self, cx: &$crate::FileCx, out: &mut Vec<plumb_diagnostics::Diagnostic>) {
+            $crate::images::check_declared_images(cx, out, $f)
+        }
+        fn check_job(&self, cx: &$crate::JobCx, out: &mut Vec<plumb_diagnostics::Diagnostic>) {
+            $crate::images::check_job_images(cx, out, $f)
+        }
+    };
+}
+
 mod clones;
 pub mod creds;
 pub mod graph;

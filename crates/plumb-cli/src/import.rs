@@ -30,10 +30,23 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
         });
     }
     let text = std::fs::read_to_string(file).map_err(io)?;
+    if let Some(dir) = root.filter(|d| !d.is_dir()) {
+        return Err(CliError::Io {
+            path: dir.display().to_string(),
+            message: "--root is not a folder".to_string(),
+        });
+    }
+    // always a root, so that an included file's links cannot lead out of it
+    let fallback = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
     let disk = plumb_import::Disk {
-        root: root
-            .map(Path::to_path_buf)
-            .or_else(|| enclosing_repository(file)),
+        root: Some(
+            root.map(Path::to_path_buf)
+                .or_else(|| enclosing_repository(file))
+                .unwrap_or(fallback),
+        ),
     };
     let imported = match plumb_import::import(file, &text, &disk) {
         Ok(i) => i,

@@ -543,3 +543,39 @@ fn local_includes_are_read_from_the_repository_root() {
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("job b"));
 }
+
+/// An included file that is a link out of the repository is not read (GitLab reads
+/// included files from the repository, never from the machine); `--root` must be a
+/// folder.
+#[test]
+fn an_include_linked_out_of_the_repository_is_not_read() {
+    let dir = scratch("import-link-out");
+    std::fs::write(
+        dir.join("outside.yml"),
+        "leak:\n  script: [\"echo TOPSECRET\"]\n",
+    )
+    .expect("outside");
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join("ci")).expect("repo");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("../../outside.yml", repo.join("ci/link.yml")).expect("link");
+    std::fs::write(
+        repo.join(".gitlab-ci.yml"),
+        "include:\n  - local: ci/link.yml\njob:\n  image: alpine:3.20\n  script: [\"true\"]\n",
+    )
+    .expect("ci");
+    let o = plumb_in(&repo, &["import", ".gitlab-ci.yml", "--root", "."]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    assert!(!out.contains("TOPSECRET"), "{out}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("leads out of the repository"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = plumb_in(
+        &repo,
+        &["import", ".gitlab-ci.yml", "--root", "no-such-folder"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+}

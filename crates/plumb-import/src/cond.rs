@@ -372,6 +372,16 @@ pub fn rules(rules: &Node, default_branch: &str, job_manual: bool) -> Decision {
             Some(e) => expression(e, default_branch),
             None => Cond::True,
         };
+        if rule
+            .get("if")
+            .and_then(Node::as_str)
+            .is_some_and(|e| e.contains("CI_DEFAULT_BRANCH"))
+        {
+            notes.push((
+                rule.line,
+                format!("`$CI_DEFAULT_BRANCH` is read as `{default_branch}`: if the project's default branch has another name, write it in the condition"),
+            ));
+        }
         if let Some(changes) = rule.get("changes") {
             test = Cond::and(test, changes_cond(changes));
         }

@@ -161,12 +161,11 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             "parallel" => parallel(v, &mut f, note(String::new())),
             "environment" => environment(v, &mut f, note(String::new())),
             "after_script" => {
+                // `after_script: []` is kept: it turns off `default:`'s
                 let mut lines = Vec::new();
                 flatten(v, &mut lines, &mut f.notes);
-                if !lines.is_empty() {
-                    let lines = lines.into_iter().map(PVal::Str).collect();
-                    f.fields.insert("after_run".into(), PVal::List(lines));
-                }
+                let lines = lines.into_iter().map(PVal::Str).collect();
+                f.fields.insert("after_run".into(), PVal::List(lines));
             }
             "coverage" | "resource_group" => {
                 if let Some(text) = v.as_str() {
@@ -250,6 +249,11 @@ fn flatten(node: &Node, out: &mut Vec<String>, notes: &mut Vec<Note>) {
 fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
     let when = node.get("when").and_then(Node::as_str);
     let manual = when == Some("manual");
+    // a job-level `when: manual` may fail without failing the pipeline (GitLab's
+    // default for it); in rules, where Plumb's `manual` goes, the default is `false`
+    if manual && node.get("rules").is_none() && !f.fields.contains_key("allow_failure") {
+        f.fields.insert("allow_failure".into(), PVal::Bool(true));
+    }
     let line = |key: &str| node.entry(key).map_or(node.line, |e| e.key_line);
     // `rules: null` (often to drop inherited rules, next to `only:`), or a `!reference`
     // that points at nothing, is no rules: the job is kept, with `only`/`except`
@@ -429,6 +433,23 @@ fn needs(node: &Node, notes: &mut Vec<Note>) -> Vec<(String, usize)> {
                             message: format!("`needs` on job `{job}` of another pipeline or project is not carried"),
                         });
                     } else {
+                        for (key, what) in [
+                            ("optional", "`optional: true` is not carried: the job needs it in every pipeline"),
+                            ("artifacts", "`artifacts: false` is not carried: the job gets its artifacts"),
+                        ] {
+                            let set = match key {
+                                "optional" => item.get(key).and_then(Node::as_bool) == Some(true),
+                                _ => item.get(key).and_then(Node::as_bool) == Some(false),
+                            };
+                            if set {
+                                notes.push(Note {
+                                    file: item.file,
+                                    line: item.line,
+                                    end_line: item.end_line,
+                                    message: format!("`needs: {job}`: {what}"),
+                                });
+                            }
+                        }
                         out.push((job.to_string(), item.line));
                     }
                 } else if item.get("pipeline").is_some() {
@@ -713,12 +734,13 @@ fn secrets(v: &Node, f: &mut Fields) {
 
 /// GitLab's human durations (`1h 30m`, `3 hours`, `10 minutes`, `1d`) as Plumb's.
 pub fn duration(text: &str) -> Option<String> {
-    let mut seconds: u64 = 0;
+    // as GitLab's ChronicDuration reads it: decimals (`1.5h`), words (`2 hours and 10
+    // minutes`), months of 30 days and years of 365.25
     let mut number = String::new();
-    let mut words: Vec<(u64, String)> = Vec::new();
+    let mut words: Vec<(f64, String)> = Vec::new();
     let mut unit = String::new();
     for c in text.chars().chain(std::iter::once(' ')) {
-        if c.is_ascii_digit() {
+        if c.is_ascii_digit() || (c == '.' && !number.is_empty() && unit.is_empty()) {
             if !unit.is_empty() {
                 words.push((number.parse().ok()?, std::mem::take(&mut unit)));
                 number.clear();
@@ -729,6 +751,8 @@ pub fn duration(text: &str) -> Option<String> {
         } else if !number.is_empty() && !unit.is_empty() {
             words.push((number.parse().ok()?, std::mem::take(&mut unit)));
             number.clear();
+        } else if unit == "and" {
+            unit.clear();
         }
     }
     if !number.is_empty() && unit.is_empty() {
@@ -738,17 +762,24 @@ pub fn duration(text: &str) -> Option<String> {
     if words.is_empty() {
         return None;
     }
+    let mut total = 0f64;
     for (n, unit) in words {
-        let factor = match unit.as_str() {
-            "s" | "sec" | "secs" | "second" | "seconds" => 1,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60,
-            "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
-            "d" | "day" | "days" => 86_400,
-            "w" | "week" | "weeks" => 604_800,
+        let factor: f64 = match unit.as_str() {
+            "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+            "d" | "day" | "days" => 86_400.0,
+            "w" | "week" | "weeks" => 604_800.0,
+            "mo" | "month" | "months" => 2_592_000.0,
+            "y" | "yr" | "yrs" | "year" | "years" => 31_557_600.0,
             _ => return None,
         };
-        seconds = seconds.checked_add(n.checked_mul(factor)?)?;
+        total += n * factor;
     }
+    if !total.is_finite() || total > 1e15 {
+        return None;
+    }
+    let seconds = total.round() as u64;
     let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
     let mut out = String::new();
     if h > 0 {
@@ -775,6 +806,13 @@ mod tests {
         assert_eq!(duration("1d").as_deref(), Some("24h"));
         assert_eq!(duration("90").as_deref(), Some("1m30s"));
         assert_eq!(duration("soon"), None);
+        // decimals, `and`, months and years, as GitLab reads them
+        assert_eq!(duration("1.5h").as_deref(), Some("1h30m"));
+        assert_eq!(duration("0.5 days").as_deref(), Some("12h"));
+        assert_eq!(duration("1.5 minutes").as_deref(), Some("1m30s"));
+        assert_eq!(duration("2 hours and 10 minutes").as_deref(), Some("2h10m"));
+        assert_eq!(duration("1 month").as_deref(), Some("720h"));
+        assert_eq!(duration("1 year").as_deref(), Some("8766h"));
     }
 
     #[test]

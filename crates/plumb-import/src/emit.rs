@@ -504,7 +504,11 @@ impl Emitter<'_> {
             "    job {}{from} {{  # {}:{}{renamed}",
             j.name, self.file_names[j.file], j.line
         );
-        let needs = j.has_needs.then_some(plan.resolved_needs[i].as_slice());
+        // `needs: []` starts the job at once: a list that lost every name is left out,
+        // so the stage order applies
+        let resolved = plan.resolved_needs[i].as_slice();
+        let lost_all = resolved.is_empty() && !j.needs.is_empty();
+        let needs = (j.has_needs && !lost_all).then_some(resolved);
         write_fields(text, &j.fields, &j.env, needs, image_names, "      ");
         text.push_str("    }\n");
     }

@@ -210,4 +210,28 @@ test:
         assert_eq!(imported.jobs_imported, 2, "{}", imported.plumb);
         assert!(imported.plumb.contains("= tag\n"), "{}", imported.plumb);
     }
+
+    /// Review findings: a job-level `when: manual` may fail (GitLab's default), a
+    /// `needs` list that loses every job is left out (not `needs = []`), an empty
+    /// `after_script` that overrides `default:`'s is kept, a later `<<` wins.
+    #[test]
+    fn manual_needs_after_script_and_merges_keep_their_meaning() {
+        let yaml = concat!(
+            "default:\n  after_script: [echo bye]\n",
+            ".a: &a {script: [echo a]}\n.b: &b {script: [echo b]}\n",
+            "deploy:\n  image: alpine:3.20\n  when: manual\n  script: [./deploy]\n",
+            "late:\n  image: alpine:3.20\n  needs: [elsewhere]\n  after_script: []\n  script: [./late]\n",
+            "merged:\n  image: alpine:3.20\n  <<: *a\n  <<: *b\n",
+        );
+        let imported = crate::import(Path::new(".gitlab-ci.yml"), yaml, &NoFiles).expect("imports");
+        let squeezed: String = imported.plumb.split_whitespace().collect();
+        assert!(
+            squeezed.contains("allow_failure=true"),
+            "{}",
+            imported.plumb
+        );
+        assert!(!squeezed.contains("needs=[]"), "{}", imported.plumb);
+        assert!(squeezed.contains("after_run=[]"), "{}", imported.plumb);
+        assert!(squeezed.contains("run=[\"echob\"]"), "{}", imported.plumb);
+    }
 }

@@ -100,6 +100,13 @@ impl Files for Disk {
     }
 
     fn read(&self, path: &Path) -> std::io::Result<String> {
+        // GitLab reads included files from the repository: a link out of it is not one
+        if let Some(root) = &self.root {
+            let (real, root) = (std::fs::canonicalize(path)?, std::fs::canonicalize(root)?);
+            if !real.starts_with(&root) {
+                return Err(std::io::Error::other("it leads out of the repository"));
+            }
+        }
         let meta = std::fs::metadata(path)?;
         if meta.len() > 16 * 1024 * 1024 {
             return Err(std::io::Error::other("larger than 16 MiB"));

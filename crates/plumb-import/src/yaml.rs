@@ -204,7 +204,6 @@ pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
                 stack.push(Frame::Map {
                     entries: Vec::new(),
                     index: HashMap::new(),
-                    merges: Vec::new(),
                     key: None,
                     anchor,
                     line,
@@ -260,11 +259,10 @@ fn close(
         }
         Some(Frame::Map {
             entries,
-            merges,
             anchor,
             line,
             ..
-        }) => (Node::map(apply_merges(entries, merges), line, file), anchor),
+        }) => (Node::map(entries, line, file), anchor),
         None => return Err(unbalanced(line)),
     };
     loader.nodes += 1;
@@ -279,7 +277,7 @@ fn attach(stack: &mut [Frame], docs: &mut Vec<Node>, node: Node) -> Result<(), Y
         docs.push(node);
         return Ok(());
     };
-    let (entries, index, merges, key) = match frame {
+    let (entries, index, key) = match frame {
         Frame::Seq { items, .. } => {
             items.push(node);
             return Ok(());
@@ -287,10 +285,9 @@ fn attach(stack: &mut [Frame], docs: &mut Vec<Node>, node: Node) -> Result<(), Y
         Frame::Map {
             entries,
             index,
-            merges,
             key,
             ..
-        } => (entries, index, merges, key),
+        } => (entries, index, key),
     };
     match key.take() {
         None => {
@@ -306,25 +303,62 @@ fn attach(stack: &mut [Frame], docs: &mut Vec<Node>, node: Node) -> Result<(), Y
             };
             *key = Some((text, node.line));
         }
-        Some((k, key_line)) if k == "<<" => merges.push((entries.len(), node, key_line)),
-        // Psych: a repeated key's last value wins, at the first place (found through
-        // the index: a mapping of many keys must not cost their number squared)
-        Some((k, key_line)) => match index.get(&k) {
-            Some(&i) => {
-                entries[i].value = node;
-                entries[i].key_line = key_line;
+        Some((k, _)) if k == "<<" => {
+            for e in merged_entries(node) {
+                set(entries, index, e.key, e.key_line, e.value);
             }
-            None => {
-                index.insert(k.clone(), entries.len());
-                entries.push(Entry {
-                    key: k,
-                    key_line,
-                    value: node,
-                });
-            }
-        },
+        }
+        Some((k, key_line)) => set(entries, index, k, key_line, node),
     }
     Ok(())
+}
+
+/// Psych's assignment of a key: a repeated key's last value wins, at the first place
+/// (found through the index: a mapping of many keys must not cost their number squared).
+fn set(
+    entries: &mut Vec<Entry>,
+    index: &mut HashMap<String, usize>,
+    key: String,
+    key_line: usize,
+    value: Node,
+) {
+    match index.get(&key) {
+        Some(&i) => {
+            entries[i].value = value;
+            entries[i].key_line = key_line;
+        }
+        None => {
+            index.insert(key.clone(), entries.len());
+            entries.push(Entry {
+                key,
+                key_line,
+                value,
+            });
+        }
+    }
+}
+
+/// What a `<<` merges, as Psych reads it: a mapping's entries, or for a sequence of
+/// mappings their union where the first mapping wins. Psych merges them in at the
+/// `<<`, in order: a merge overrides the keys written before it, and keys written after
+/// it override the merge.
+fn merged_entries(node: Node) -> Vec<Entry> {
+    match node.kind {
+        Kind::Map(entries) => entries,
+        Kind::Seq(items) => {
+            let mut out = Vec::new();
+            let mut index = HashMap::new();
+            for item in items.into_iter().rev() {
+                if let Kind::Map(entries) = item.kind {
+                    for e in entries {
+                        set(&mut out, &mut index, e.key, e.key_line, e.value);
+                    }
+                }
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
 }
 
 enum Frame {
@@ -338,8 +372,6 @@ enum Frame {
         entries: Vec<Entry>,
         /// Where each key is in `entries`.
         index: HashMap<String, usize>,
-        /// `<<` values, with the number of entries before them.
-        merges: Vec<(usize, Node, usize)>,
         key: Option<(String, usize)>,
         anchor: usize,
         line: usize,
@@ -379,44 +411,6 @@ fn size(node: &Node) -> usize {
 
 /// YAML 1.1 merge keys: keys written in the mapping win over merged ones; of several
 /// merged mappings, the first that has a key gives it.
-fn apply_merges(entries: Vec<Entry>, merges: Vec<(usize, Node, usize)>) -> Vec<Entry> {
-    if merges.is_empty() {
-        return entries;
-    }
-    // a key written in the mapping, or merged earlier, wins; looked up in a set, since
-    // a merged anchor may hold many keys
-    let mut present: std::collections::HashSet<String> =
-        entries.iter().map(|e| e.key.clone()).collect();
-    let mut inserts: Vec<(usize, Vec<Entry>)> = Vec::new();
-    for (at, value, _) in merges {
-        let sources: Vec<Node> = match value.kind {
-            Kind::Map(_) => vec![value],
-            Kind::Seq(items) => items,
-            _ => Vec::new(),
-        };
-        let mut added = Vec::new();
-        for source in sources {
-            if let Kind::Map(merged) = source.kind {
-                added.extend(merged.into_iter().filter(|e| present.insert(e.key.clone())));
-            }
-        }
-        inserts.push((at, added));
-    }
-    // each merge's keys go where the `<<` was written, after the keys before it
-    let mut out = Vec::with_capacity(entries.len());
-    let mut pending = inserts.into_iter().peekable();
-    for (i, e) in entries.into_iter().enumerate() {
-        while let Some((_, added)) = pending.next_if(|(at, _)| *at <= i) {
-            out.extend(added);
-        }
-        out.push(e);
-    }
-    for (_, added) in pending {
-        out.extend(added);
-    }
-    out
-}
-
 /// A plain scalar's text as Psych's value of it prints (see [`Node::as_gitlab_string`]).
 fn psych_text(text: &str) -> String {
     let lower = text.to_ascii_lowercase();
@@ -449,7 +443,8 @@ fn yaml11_int(text: &str) -> Option<i128> {
         Some(rest) => (-1, rest),
         None => (1, text.strip_prefix('+').unwrap_or(text)),
     };
-    let digits = body.replace('_', "");
+    // Psych accepts `_` and `,` between digits (`1_000`, `1,000`)
+    let digits = body.replace(['_', ','], "");
     if digits.is_empty() || body.starts_with('_') {
         return None;
     }
@@ -460,13 +455,19 @@ fn yaml11_int(text: &str) -> Option<i128> {
     } else if digits.len() > 1 && digits.starts_with('0') && !digits.contains(':') {
         i128::from_str_radix(&digits[1..], 8).ok()?
     } else if digits.contains(':') {
+        // Psych weighs the parts by 60 to the power |position − 2|: `1:02:03` is 3723,
+        // and `1:30` is 5400 (not 90)
+        if !(2..=3).contains(&digits.split(':').count()) {
+            return None;
+        }
         let mut total: i128 = 0;
-        for (i, part) in digits.split(':').enumerate() {
+        for (e, part) in digits.split(':').enumerate() {
             let n: i128 = part.parse().ok()?;
-            if i > 0 && n >= 60 {
+            if e > 0 && (n >= 60 || part.len() > 2) {
                 return None;
             }
-            total = total.checked_mul(60)?.checked_add(n)?;
+            let weight = 60i128.checked_pow((e as i64 - 2).unsigned_abs() as u32)?;
+            total = total.checked_add(n.checked_mul(weight)?)?;
         }
         total
     } else if digits.chars().all(|c| c.is_ascii_digit()) {
@@ -517,8 +518,9 @@ mod tests {
         assert_eq!(job.entry("image").map(|e| e.key_line), Some(6));
     }
 
-    /// Merged keys go where `<<` was written; written keys and earlier merges win; a
-    /// repeated key keeps its first place with its last value (as Psych reads it).
+    /// As Psych reads it: a `<<` merges in at its place (a sequence's first mapping
+    /// winning), overriding the keys before it; later keys override it; a repeated key
+    /// keeps its first place with its last value.
     #[test]
     fn merge_order_and_repeated_keys() {
         let n = doc(concat!(
@@ -528,10 +530,10 @@ mod tests {
         ));
         let m = n.get("m").expect("m");
         let keys: Vec<&str> = m.entries().iter().map(|e| e.key.as_str()).collect();
-        assert_eq!(keys, ["first", "x", "z", "y", "w", "last"]);
+        assert_eq!(keys, ["first", "y", "z", "x", "w", "last"]);
         let value = |k: &str| m.get(k).and_then(Node::as_str).map(str::to_string);
         assert_eq!(value("first").as_deref(), Some("4"));
-        assert_eq!(value("x").as_deref(), Some("1"));
+        assert_eq!(value("x").as_deref(), Some("6"), "a later `<<` overrides");
         assert_eq!(value("y").as_deref(), Some("3"));
         assert_eq!(value("z").as_deref(), Some("2"));
     }
@@ -540,7 +542,7 @@ mod tests {
     fn variable_values_are_what_gitlab_passes() {
         let n = doc(concat!(
             "a: True\nb: off\nc: 'True'\nd: 010\ne: 1_000\nf: 0x1F\ng: 1.50\nh: 2.0\n",
-            "i: 1:20\nj: ~\nk: v1.2\nl: 1.2.3\nm: 007abc\nn: -5\n",
+            "i: 1:30\nj: ~\nk: v1.2\nl: 1.2.3\nm: 007abc\nn: -5\no: 1,000\np: 1:02:03\n",
         ));
         let value = |k: &str| {
             n.get(k)
@@ -556,12 +558,14 @@ mod tests {
             ("f", "31"),
             ("g", "1.5"),
             ("h", "2.0"),
-            ("i", "80"),
+            ("i", "5400"),
             ("j", ""),
             ("k", "v1.2"),
             ("l", "1.2.3"),
             ("m", "007abc"),
             ("n", "-5"),
+            ("o", "1000"),
+            ("p", "3723"),
         ] {
             assert_eq!(value(key), expected, "{key}");
         }

@@ -2,11 +2,8 @@
 //!
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL0001,
+declare_rule! {
+    code: PL0001,
     summary: r####"The source does not follow Plumb's grammar."####,
     explanation: r####"Reported by the parser when a token is not one the grammar allows at that place: the message names what was expected and what was found. The parser recovers at the next field, job, stage or `}`, so one mistake gives one error and the rest of the file is still checked.
 
@@ -21,12 +18,4 @@ Common causes: a missing `=` between a field and its value, a missing `}` or `]`
     job compile { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["make"] }
   }
 }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

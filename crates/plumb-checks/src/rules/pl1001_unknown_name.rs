@@ -2,11 +2,8 @@
 //!
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL1001,
+declare_rule! {
+    code: PL1001,
     summary: r####"A name that is not defined: a let, secret, template, job, stage or type."####,
     explanation: r####"Every name must be defined before it can be used: top-level `let`, `secret` and `template` names of the file or of a file it imports, `let`s of the pipeline, template parameters inside the template, jobs of the same pipeline in `needs`, stages of the same pipeline in `after`. The message suggests the closest defined name when there is one within a few edits; the language server offers it as a quick fix.
 
@@ -15,12 +12,4 @@ To hand a shell variable to the script, write `$NAME` (Plumb leaves it alone) or
 pipeline web { stage check { job lint from nmp(script = "lint") { } } }"####,
     good: r####"template npm(script: String) { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["npm run ${script}"] }
 pipeline web { stage check { job lint from npm(script = "lint") { } } }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

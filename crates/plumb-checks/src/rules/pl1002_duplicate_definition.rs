@@ -2,11 +2,8 @@
 //!
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL1002,
+declare_rule! {
+    code: PL1002,
     summary: r####"The same name is defined twice in one scope."####,
     explanation: r####"Top-level names of a file, pipelines of a file, stages and jobs of a pipeline (jobs across all its stages), lets of a pipeline, parameters of a template, fields of a body and keys of a map must be unique. Both places are shown. A later definition would silently replace the first, so one of them is a mistake."####,
     bad: r####"pipeline web {
@@ -21,12 +18,4 @@ pub static RULE: RuleMeta = RuleMeta {
     job integration { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["make integration"] }
   }
 }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

@@ -2,11 +2,8 @@
 //!
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL1004,
+declare_rule! {
+    code: PL1004,
     summary: r####"A field that jobs, pipelines, stages or records do not have."####,
     explanation: r####"Jobs have the fields of §6 (`image`, `run`, `needs`, `env`, `when`, `timeout`, `retry`, `artifacts`, `cache`, `matrix`, `resources`, `environment`, `allow_failure`, `services`, `tags`); pipelines have `on`, `env` and `default`; stages have none. A misspelt field would otherwise be ignored, and the job would silently run without it; the closest field name is suggested."####,
     bad: r####"pipeline web {
@@ -19,12 +16,4 @@ pub static RULE: RuleMeta = RuleMeta {
     job unit { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["make test"], timeout = 15m }
   }
 }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

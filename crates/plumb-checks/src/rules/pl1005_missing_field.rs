@@ -2,11 +2,8 @@
 //!
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL1005,
+declare_rule! {
+    code: PL1005,
     summary: r####"A job lacks a required field (`image` or `run`)."####,
     explanation: r####"Every job needs an `image` to run in and a `run` script. They may come from the job itself, from its template or from the pipeline's `default = { … }`. Checked after all three are merged."####,
     bad: r####"pipeline web {
@@ -20,12 +17,4 @@ pub static RULE: RuleMeta = RuleMeta {
     job unit { run = ["make test"] }
   }
 }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

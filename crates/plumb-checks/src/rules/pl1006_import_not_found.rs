@@ -2,11 +2,8 @@
 //!
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL1006,
+declare_rule! {
+    code: PL1006,
     summary: r####"An imported file does not exist."####,
     explanation: r####"`import "path"` is resolved relative to the importing file's folder. The file must exist and be readable; its top-level lets, secrets and templates then come into scope (or, with `as NAME`, as `NAME.x`)."####,
     bad: r####"import "commons.plumb"
@@ -15,12 +12,4 @@ let shared = "x""####,
     good: r####"import "common.plumb"
 # common.plumb
 let shared = "x""####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

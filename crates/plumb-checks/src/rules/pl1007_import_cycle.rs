@@ -2,11 +2,8 @@
 //!
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL1007,
+declare_rule! {
+    code: PL1007,
     summary: r####"Files import each other in a cycle."####,
     explanation: r####"An import cycle (`a.plumb` imports `b.plumb`, which imports `a.plumb`) is an error: the files cannot be understood one after the other. The message shows the whole chain. Move what both files need into a third file that both import."####,
     bad: r####"# a.plumb
@@ -19,12 +16,4 @@ import "common.plumb"
 import "common.plumb"
 # common.plumb
 let shared = "x""####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

@@ -2,11 +2,8 @@
 //!
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL1010,
+declare_rule! {
+    code: PL1010,
     summary: r####"A pipeline let or template parameter hides a top-level name."####,
     explanation: r####"A `let` inside a pipeline, or a template parameter, with the same name as a top-level `let`, `secret` or `template` makes the outer one invisible there. That is legal, but often a mistake: the reader sees the outer definition first."####,
     bad: r####"let image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91"
@@ -17,12 +14,4 @@ pipeline web {
 pipeline web {
   let tools_image = "alpine:3.20"
 }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

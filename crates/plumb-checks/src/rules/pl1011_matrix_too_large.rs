@@ -2,11 +2,8 @@
 //!
 //! Reported by the semantic layer; this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL1011,
+declare_rule! {
+    code: PL1011,
     summary: r####"A matrix that expands to more jobs than GitLab runs (200)."####,
     explanation: r####"A `matrix` runs the job once per combination of its values: the sizes of its lists multiply. GitLab refuses a `parallel: matrix` of more than 200 jobs, and a Kubernetes build would create one Job per combination. The message spells out the product (`3 × 5 × 20 = 300`) so you can see which variable to split or trim."####,
     bad: r####"pipeline p {
@@ -27,12 +24,4 @@ pub static RULE: RuleMeta = RuleMeta {
     }
   }
 }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

@@ -2,11 +2,8 @@
 //!
 //! Reported by the semantic layer; this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL1012,
+declare_rule! {
+    code: PL1012,
     summary: r####"Imports that nest more than 32 files deep."####,
     explanation: r####"A file that imports a file that imports a file … more than 32 levels deep is refused at the first import of the chain. Names are not re-exported through imports anyway (a file sees only what its direct imports define), so such chains only make the program slower to read and to check. Import the shared definitions directly."####,
     bad: r####"# main.plumb
@@ -81,12 +78,4 @@ let x = "deep""####,
 import "common.plumb"
 # common.plumb
 let x = "shallow""####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

@@ -1,12 +1,11 @@
 //! PL1013 expired-allowance: A `# plumb-allow … until DATE` whose date has passed.
 
 use crate::suppress::{parse_allowance, Date};
-#[allow(unused_imports)]
-use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Code, Diagnostic, FileRange};
+use crate::FileCx;
+use plumb_diagnostics::{Diagnostic, FileRange};
 
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL1013,
+declare_rule! {
+    code: PL1013,
     summary: r####"A `# plumb-allow … until DATE` whose date has passed."####,
     explanation: r####"`# plumb-allow: PL3003 until 2026-03-31 the vendor pins it in Q1` silences PL3003 on its line and the next one until the end of that day (UTC). From the next day it silences nothing, so the finding it hid is reported again, and this warning names the date and the reason, so the exception gets looked at instead of living forever. Fix the finding, or renew the date with a new reason. `PLUMB_TODAY=YYYY-MM-DD` sets the day a check runs on (for tests and for reproducing an old run)."####,
     bad: r####"pipeline p {
@@ -21,45 +20,38 @@ pub static RULE: RuleMeta = RuleMeta {
     job j { image = "busybox:1.36.1", run = ["true"] }
   }
 }"####,
-};
+    file: check_file,
+}
 
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
-
-    fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
-        let today = Date::today();
-        for c in &cx.parse.comments {
-            let Some(allow) = parse_allowance(&c.text) else {
-                continue;
-            };
-            let Some(until) = allow.until.filter(|_| allow.expired(today)) else {
-                continue;
-            };
-            let why = if allow.reason.is_empty() {
-                String::new()
-            } else {
-                format!(" (\"{}\")", allow.reason)
-            };
-            out.push(
-                Diagnostic::new(
-                    RULE.code,
-                    RULE.severity(),
-                    FileRange {
-                        file: cx.file,
-                        range: c.range,
-                    },
-                    format!(
-                        "this allowance of {} expired on {until}{why}: it silences nothing now",
-                        allow.codes.join(", ")
-                    ),
-                )
-                .with_label(format!("valid until {until}"))
-                .with_help("fix what it silenced, or renew it with a new date and reason"),
-            );
-        }
+fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
+    let today = Date::today();
+    for c in &cx.parse.comments {
+        let Some(allow) = parse_allowance(&c.text) else {
+            continue;
+        };
+        let Some(until) = allow.until.filter(|_| allow.expired(today)) else {
+            continue;
+        };
+        let why = if allow.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" (\"{}\")", allow.reason)
+        };
+        out.push(
+            Diagnostic::new(
+                RULE.code,
+                RULE.severity(),
+                FileRange {
+                    file: cx.file,
+                    range: c.range,
+                },
+                format!(
+                    "this allowance of {} expired on {until}{why}: it silences nothing now",
+                    allow.codes.join(", ")
+                ),
+            )
+            .with_label(format!("valid until {until}"))
+            .with_help("fix what it silenced, or renew it with a new date and reason"),
+        );
     }
 }

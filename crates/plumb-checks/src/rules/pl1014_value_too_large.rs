@@ -2,11 +2,8 @@
 //!
 //! Reported by the semantic layer; this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL1014,
+declare_rule! {
+    code: PL1014,
     summary: r####"A value that evaluates to more than 1 MiB (strings, list items, record entries and conditions counted)."####,
     explanation: r####"A `let` can refer to other lets, so a few lines can describe a value of exponential size (`let s1 = "${s0}${s0}"`, thirty times, is a gigabyte; lists and conditions double the same way). Plumb stops evaluating a value once it passes 1 MiB (string bytes plus one per list item, record entry and condition node), reports it at the expression, and goes on with the value unknown, so `check`, `build` and the language server stay within memory on any input. No real pipeline comes near the limit: split the value, or build it in the script."####,
     bad: r####"let s0 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -44,12 +41,4 @@ pipeline p {
     }
   }
 }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

@@ -2,12 +2,11 @@
 
 use crate::graph;
 use crate::rules::cycle_diagnostic;
-#[allow(unused_imports)]
-use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Code, Diagnostic};
+use crate::PipelineCx;
+use plumb_diagnostics::Diagnostic;
 
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL2001,
+declare_rule! {
+    code: PL2001,
     summary: r####"Jobs wait for each other through `needs` in a cycle."####,
     explanation: r####"`needs` makes a job wait for other jobs. When the waits form a cycle (`a` needs `b`, `b` needs `a`) none of the jobs can start, and GitLab rejects the pipeline. The whole cycle is shown in a fixed order, starting from the job declared first, with a label on every `needs` entry that closes it; every cycle of a group of jobs is reported, not only the first. Break it by removing one of the `needs`."####,
     bad: r####"pipeline web {
@@ -24,26 +23,19 @@ pub static RULE: RuleMeta = RuleMeta {
     job package { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["make"], needs = [verify] }
   }
 }"####,
-};
+    pipeline: check_pipeline,
+}
 
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
-
-    fn check_pipeline(&self, cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
-        let g = graph::job_graph(cx.pipeline);
-        for cycle in graph::cycles(&g) {
-            out.push(cycle_diagnostic(
-                &RULE,
-                "job dependency cycle",
-                &cycle,
-                |i| &cx.pipeline.jobs[i].name,
-                "needs",
-                "each job waits for the next one, so none can start; remove one of these `needs`",
-            ));
-        }
+fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
+    let g = graph::job_graph(cx.pipeline);
+    for cycle in graph::cycles(&g) {
+        out.push(cycle_diagnostic(
+            &RULE,
+            "job dependency cycle",
+            &cycle,
+            |i| &cx.pipeline.jobs[i].name,
+            "needs",
+            "each job waits for the next one, so none can start; remove one of these `needs`",
+        ));
     }
 }

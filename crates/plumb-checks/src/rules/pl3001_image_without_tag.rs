@@ -1,34 +1,15 @@
 //! PL3001 image-without-tag: An image with neither tag nor digest: it means `:latest`.
 
-use crate::images::{
-    check_declared_images, check_job_images, image_diagnostic, pinned_example, ImageCx, ImageUse,
-};
-#[allow(unused_imports)]
-use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Code, Diagnostic};
+use crate::images::{image_diagnostic, pinned_example, ImageCx, ImageUse};
+use plumb_diagnostics::Diagnostic;
 
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL3001,
+declare_rule! {
+    code: PL3001,
     summary: r####"An image with neither tag nor digest: it means `:latest`."####,
     explanation: r####"`image = "ubuntu"` is `ubuntu:latest`: whatever was pushed last, different from one run to the next and between a developer's machine and CI. Builds stop being reproducible and a compromised or broken upstream push reaches every pipeline at once. Name a version and pin it by digest."####,
     bad: r####"pipeline web { stage test { job unit { image = "ubuntu", run = ["make test"] } } }"####,
     good: r####"pipeline web { stage test { job unit { image = "ubuntu:24.04@sha256:2e863c44b718727c860746568e1d54afd13b2fa71b160f5cd9058fc436217b30", run = ["make test"] } } }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
-
-    fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
-        check_declared_images(cx, out, check);
-    }
-
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        check_job_images(cx, out, check);
-    }
+    images: check,
 }
 
 fn check(_cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {

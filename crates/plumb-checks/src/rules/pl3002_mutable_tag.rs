@@ -1,12 +1,7 @@
 //! PL3002 mutable-tag: An image tag that moves: `latest`, `main`, `stable`, `debug`, or any tag without a digit (`lts`, `alpine`, `bookworm`).
 
-use crate::images::{
-    check_declared_images, check_job_images, image_diagnostic, inner_range, pinned_example,
-    ImageCx, ImageUse,
-};
-#[allow(unused_imports)]
-use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Code, Diagnostic};
+use crate::images::{image_diagnostic, inner_range, pinned_example, ImageCx, ImageUse};
+use plumb_diagnostics::Diagnostic;
 
 /// Tags that are re-pushed as a matter of course, though some hold a digit.
 const MUTABLE_TAGS: &[&str] = &[
@@ -22,28 +17,13 @@ pub fn is_mutable_tag(tag: &str) -> bool {
             || !tag.chars().any(|c| c.is_ascii_digit()))
 }
 
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL3002,
+declare_rule! {
+    code: PL3002,
     summary: r####"An image tag that moves: `latest`, `main`, `master`, `stable`, `edge`, `nightly`, `debug`, or any tag without a digit (`lts`, `alpine`, `bookworm`)."####,
     explanation: r####"These tags are re-pushed all the time: the image a job runs changes without any change to the pipeline. A tag without a digit names a line of releases (`node:lts`, `debian:bookworm`, `python:alpine`), which moves with every release of that line. Use a version tag, pinned by digest. A digest after the tag (`name:latest@sha256:…`) pins the image, and is not reported."####,
     bad: r####"pipeline web { stage test { job unit { image = "node:latest", run = ["npm test"] } } }"####,
     good: r####"pipeline web { stage test { job unit { image = "node:20.17.0@sha256:545ea538461003efdc8c81c244531b003f6f26cfccf6c0073b3239fdedf49446", run = ["npm test"] } } }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
-
-    fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
-        check_declared_images(cx, out, check);
-    }
-
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        check_job_images(cx, out, check);
-    }
+    images: check,
 }
 
 fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {

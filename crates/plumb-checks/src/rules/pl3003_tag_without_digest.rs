@@ -1,35 +1,16 @@
 //! PL3003 tag-without-digest: An image pinned by tag only, without a digest.
 
-use crate::images::{
-    check_declared_images, check_job_images, image_diagnostic, pinned_example, ImageCx, ImageUse,
-};
+use crate::images::{image_diagnostic, pinned_example, ImageCx, ImageUse};
 use crate::rules::pl3002_mutable_tag::is_mutable_tag;
-#[allow(unused_imports)]
-use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Code, Diagnostic};
+use plumb_diagnostics::Diagnostic;
 
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL3003,
+declare_rule! {
+    code: PL3003,
     summary: r####"An image pinned by tag only, without a digest."####,
     explanation: r####"A tag such as `1.36.1` is a name that the image's publisher can point at another image at any time; only a digest (`@sha256:…`) names exactly one image. A warning by default; an error when `plumb.toml` sets `[images] require_digest = true`. Find the digest with `docker buildx imagetools inspect NAME:TAG` or `crane digest NAME:TAG`."####,
     bad: r####"pipeline web { stage test { job unit { image = "busybox:1.36.1", run = ["true"] } } }"####,
     good: r####"pipeline web { stage test { job unit { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["true"] } } }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
-
-    fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
-        check_declared_images(cx, out, check);
-    }
-
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        check_job_images(cx, out, check);
-    }
+    images: check,
 }
 
 fn check(_cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {

@@ -1,36 +1,17 @@
 //! PL3005 registry-not-allowed: An image from a registry that `images.allowed_registries` does not list.
 
-use crate::images::{
-    check_declared_images, check_job_images, image_diagnostic, inner_range, ImageCx, ImageUse,
-};
-#[allow(unused_imports)]
-use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Code, Diagnostic};
+use crate::images::{image_diagnostic, inner_range, ImageCx, ImageUse};
+use plumb_diagnostics::Diagnostic;
 
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL3005,
+declare_rule! {
+    code: PL3005,
     summary: r####"An image from a registry that `images.allowed_registries` does not list."####,
     explanation: r####"When `plumb.toml` sets `[images] allowed_registries`, every image must come from one of them: a typo-squatted or public registry cannot slip into a pipeline. An image without a registry comes from `docker.io`."####,
     bad: r####"# plumb.toml: images.allowed_registries = ["registry.example.com"]
 pipeline web { stage test { job unit { image = "ghcr.io/acme/tool:1.0", run = ["true"] } } }"####,
     good: r####"# plumb.toml: images.allowed_registries = ["registry.example.com"]
 pipeline web { stage test { job unit { image = "registry.example.com/acme/tool:1.0", run = ["true"] } } }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
-
-    fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
-        check_declared_images(cx, out, check);
-    }
-
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        check_job_images(cx, out, check);
-    }
+    images: check,
 }
 
 fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {

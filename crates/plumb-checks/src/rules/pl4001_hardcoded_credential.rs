@@ -3,14 +3,13 @@
 use crate::creds::Locator;
 use crate::rules::{locate_in_literal, secret_patterns};
 use crate::shell;
-#[allow(unused_imports)]
-use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
+use crate::{FileCx, JobCx};
+use plumb_diagnostics::Diagnostic;
 use plumb_diagnostics::FileRange;
-use plumb_diagnostics::{Code, Diagnostic};
 use plumb_semantics::{Value, ValueKind};
 
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL4001,
+declare_rule! {
+    code: PL4001,
     summary: r####"A credential written into the source."####,
     explanation: r####"A credential in a `.plumb` file is in the repository's history for ever, and in every generated file and clone. Reported for literals that look like credentials (private key blocks, AWS `AKIA…` access keys, GitLab `glpat-…`, GitHub `ghp_…`/`github_pat_…` and Slack `xox…` tokens, `scheme://user:password@host` URLs) and for a non-empty literal bound to an environment variable whose name contains `TOKEN`, `PASSWORD`, `PASSWD`, `PASSPHRASE`, `SECRET`, `API_KEY`, `PRIVATE_KEY` or `CREDENTIALS` (a `$OTHER_VARIABLE` reference is not a literal; names ending in `_NAME`, `_ID`, `_FILE`, `_PATH` or `_URL` hold a reference, not a credential). Every private key armour is found (`-----BEGIN RSA PRIVATE KEY-----`, `OPENSSH`, `ENCRYPTED`, PGP's `PRIVATE KEY BLOCK`, …).
 
@@ -27,62 +26,55 @@ pipeline web {
     job push { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", env = { GITHUB_TOKEN = github_token }, run = ["./push.sh"] }
   }
 }"####,
-};
+    file: check_file,
+    job: check_job,
+}
 
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
-
-    fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
-        let text = cx.text;
-        for lit in crate::rules::string_literals(&cx.parse.tree) {
-            for (kind, start, end) in secret_patterns::find(&lit.text) {
-                let at = locate_in_literal(text, cx.file, lit.range, &lit.text[start..end]);
-                out.push(
-                    Diagnostic::new(RULE.code, RULE.severity(), at, format!("hard-coded credential: this looks like {kind}"))
-                        .with_label("a credential in the source")
-                        .with_help("rotate it now, then declare it as a secret (`secret NAME = ci_variable(\"NAME\")`) and bind it in `env`"),
-                );
-            }
-        }
-        for p in &cx.model.pipelines {
-            for b in p.env.iter().chain(p.jobs.iter().flat_map(|j| j.env.iter())) {
-                let ValueKind::Str(value) = &b.value.kind else {
-                    continue;
-                };
-                if b.value.origin.file != cx.file
-                    || !secret_patterns::credential_name(&b.name)
-                    || !secret_patterns::is_literal_credential(value)
-                {
-                    continue;
-                }
-                if !secret_patterns::find(value).is_empty() {
-                    continue; // already reported above, with the kind
-                }
-                out.push(
-                    Diagnostic::new(RULE.code, RULE.severity(), b.value.origin, format!("hard-coded credential: `{}` is set to a literal value", b.name))
-                        .with_label("a credential in the source")
-                        .with_secondary(b.name_at, "the variable's name says it holds a credential")
-                        .with_help(format!("declare a secret and bind it: `secret {} = ci_variable(\"{}\")`, then `{} = {}`",
-                            b.name.to_lowercase(), b.name, b.name, b.name.to_lowercase())),
-                );
-            }
+fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
+    let text = cx.text;
+    for lit in crate::rules::string_literals(&cx.parse.tree) {
+        for (kind, start, end) in secret_patterns::find(&lit.text) {
+            let at = locate_in_literal(text, cx.file, lit.range, &lit.text[start..end]);
+            out.push(
+                Diagnostic::new(RULE.code, RULE.severity(), at, format!("hard-coded credential: this looks like {kind}"))
+                    .with_label("a credential in the source")
+                    .with_help("rotate it now, then declare it as a secret (`secret NAME = ci_variable(\"NAME\")`) and bind it in `env`"),
+            );
         }
     }
-
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        for (text, origin) in evaluated_strings(cx.job) {
-            interpolated_credentials(cx, text, origin, out);
-        }
-        for script in cx.scripts() {
-            let locate = Locator::new(cx.sources, script.text, script.origin);
-            for cmd in &script.commands {
-                literal_assignments(cmd, script.text, &locate, out);
-                literal_password_argument(cmd, &locate, out);
+    for p in &cx.model.pipelines {
+        for b in p.env.iter().chain(p.jobs.iter().flat_map(|j| j.env.iter())) {
+            let ValueKind::Str(value) = &b.value.kind else {
+                continue;
+            };
+            if b.value.origin.file != cx.file
+                || !secret_patterns::credential_name(&b.name)
+                || !secret_patterns::is_literal_credential(value)
+            {
+                continue;
             }
+            if !secret_patterns::find(value).is_empty() {
+                continue; // already reported above, with the kind
+            }
+            out.push(
+                Diagnostic::new(RULE.code, RULE.severity(), b.value.origin, format!("hard-coded credential: `{}` is set to a literal value", b.name))
+                    .with_label("a credential in the source")
+                    .with_secondary(b.name_at, "the variable's name says it holds a credential")
+                    .with_help(format!("declare a secret and bind it: `secret {} = ci_variable(\"{}\")`, then `{} = {}`",
+                        b.name.to_lowercase(), b.name, b.name, b.name.to_lowercase())),
+            );
+        }
+    }
+}
+fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
+    for (text, origin) in evaluated_strings(cx.job) {
+        interpolated_credentials(cx, text, origin, out);
+    }
+    for script in cx.scripts() {
+        let locate = Locator::new(cx.sources, script.text, script.origin);
+        for cmd in &script.commands {
+            literal_assignments(cmd, script.text, &locate, out);
+            literal_password_argument(cmd, &locate, out);
         }
     }
 }

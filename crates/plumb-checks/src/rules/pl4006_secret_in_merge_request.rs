@@ -1,12 +1,11 @@
 //! PL4006 secret-in-merge-request: A secret given to a job that can run for a merge request.
 
-#[allow(unused_imports)]
-use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Code, Diagnostic};
+use crate::JobCx;
+use plumb_diagnostics::Diagnostic;
 use plumb_semantics::Event;
 
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL4006,
+declare_rule! {
+    code: PL4006,
     summary: r####"A secret given to a job that can run for a merge request."####,
     explanation: r####"Merge-request pipelines run the code of the merge request's branch, which anyone who can open a merge request controls (on public projects, anyone). A job that can run for a merge request — the pipeline's `on` and the job's `when` both admit a merge-request event — must not receive secrets. A project variable declared with `ci_variable("NAME")` that the job reads by name (`$NAME`) counts as received, bound or not. Restrict the job, e.g. `when = branch == "main"`."####,
     bad: r####"secret t = ci_variable("DEPLOY_TOKEN")
@@ -15,38 +14,31 @@ pipeline p { on = merge_request || branch == "main"
     good: r####"secret t = ci_variable("DEPLOY_TOKEN")
 pipeline p { on = merge_request || branch == "main"
   stage s { job deploy { image = "alpine/k8s:1.30.2@sha256:6f7e2a8e1d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2", when = branch == "main", env = { DEPLOY_TOKEN = t }, run = ["./deploy.sh"] } } }"####,
-};
+    job: check_job,
+}
 
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
+fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
+    let mr = Event::MergeRequest;
+    if !cx.pipeline_on.0.admits(&mr).possible() || !cx.job.when.admits(&mr).possible() {
+        return;
     }
-
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        let mr = Event::MergeRequest;
-        if !cx.pipeline_on.0.admits(&mr).possible() || !cx.job.when.admits(&mr).possible() {
-            return;
+    let condition_at = cx
+        .job
+        .field("when")
+        .map(|f| f.value.origin)
+        .or(cx.pipeline_on.1);
+    for u in cx.secret_uses() {
+        let mut d = Diagnostic::new(RULE.code, RULE.severity(), u.at, format!(
+            "secret `{}` is given to job `{}`, which can run for merge requests", u.secret, cx.job.name))
+            .with_label(u.label())
+            .with_secondary(cx.job.name_at, format!("job `{}` runs for merge requests", cx.job.name))
+            .with_help("merge requests run untrusted code; restrict the job, e.g. `when = branch == \"main\"`, or do not give it the secret");
+        if let Some((declared, note)) = u.declaration_note() {
+            d = d.with_secondary(declared, note);
         }
-        let condition_at = cx
-            .job
-            .field("when")
-            .map(|f| f.value.origin)
-            .or(cx.pipeline_on.1);
-        for u in cx.secret_uses() {
-            let mut d = Diagnostic::new(RULE.code, RULE.severity(), u.at, format!(
-                "secret `{}` is given to job `{}`, which can run for merge requests", u.secret, cx.job.name))
-                .with_label(u.label())
-                .with_secondary(cx.job.name_at, format!("job `{}` runs for merge requests", cx.job.name))
-                .with_help("merge requests run untrusted code; restrict the job, e.g. `when = branch == \"main\"`, or do not give it the secret");
-            if let Some((declared, note)) = u.declaration_note() {
-                d = d.with_secondary(declared, note);
-            }
-            if let Some(at) = condition_at {
-                d = d.with_secondary(at, "this condition admits merge requests");
-            }
-            out.push(d);
+        if let Some(at) = condition_at {
+            d = d.with_secondary(at, "this condition admits merge requests");
         }
+        out.push(d);
     }
 }

@@ -2,11 +2,8 @@
 //!
 //! Reported by `plumb build` (crate `plumb-targets`); this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL5002,
+declare_rule! {
+    code: PL5002,
     summary: r####"A condition that the build target can only approximate."####,
     explanation: r####"Some conditions cannot be carried exactly: `changes(…)` is unknown when Kubernetes manifests are compiled (it counts as true), GitLab rules cannot say that files did *not* change, two `changes` lists in one alternative are merged, and a pipeline's `on` cannot be `manual`. `plumb build` says so, with the span of the condition, instead of changing what the pipeline does behind the user's back.
 
@@ -15,12 +12,4 @@ Widening is a warning only for jobs without secrets. When the job binds a secret
 pipeline web { stage s { job docs { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["make docs"], when = changes(["docs/**"]) } } }"####,
     good: r####"# plumb build --target k8s
 pipeline web { stage s { job docs { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["make docs"], when = branch == "main" } } }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

@@ -2,11 +2,8 @@
 //!
 //! Reported by `plumb build` (crate `plumb-targets`); this module holds its documentation.
 
-use crate::{Rule, RuleMeta};
-use plumb_diagnostics::Code;
-
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL5003,
+declare_rule! {
+    code: PL5003,
     summary: r####"A name that the build target reserves."####,
     explanation: r####"A job named like a top-level keyword of `.gitlab-ci.yml` (`image`, `services`, `stages`, `variables`, `cache`, `include`, `default`, `workflow`, …) would be read by GitLab as a setting, not a job. `plumb build --target gitlab` refuses it; rename the job.
 
@@ -15,12 +12,4 @@ Two source names that normalise to one target name are refused too, naming both:
 pipeline web { stage s { job variables { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["env"] } } }"####,
     good: r####"# plumb build --target gitlab
 pipeline web { stage s { job show-variables { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["env"] } } }"####,
-};
-
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
 }

