@@ -271,6 +271,29 @@ fn generate() -> Corpus {
     c
 }
 
+/// What a check of `text` reports: (code, start, end) of each diagnostic.
+fn found_in(path: &str, text: &str, config: Config) -> BTreeSet<(&'static str, usize, usize)> {
+    let db = Database::default();
+    let file = plumb_db::new_file(
+        &db,
+        FileId(0),
+        PathBuf::from(path),
+        text.to_string(),
+        Origin::Disk,
+    );
+    let ws = plumb_db::new_workspace(&db, vec![file], config);
+    plumb_db::check_file(&db, ws, file)
+        .iter()
+        .map(|d| {
+            (
+                d.code.as_str(),
+                d.primary.at.range.start as usize,
+                d.primary.at.range.end as usize,
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn every_planted_problem_is_found_and_nothing_else() {
     let corpus = generate();
@@ -294,25 +317,7 @@ fn every_planted_problem_is_found_and_nothing_else() {
         |_| true,
     )
     .expect("config");
-    let db = Database::default();
-    let file = plumb_db::new_file(
-        &db,
-        FileId(0),
-        PathBuf::from("/corpus/main.plumb"),
-        corpus.text.clone(),
-        Origin::Disk,
-    );
-    let ws = plumb_db::new_workspace(&db, vec![file], config);
-    let found: BTreeSet<(&'static str, usize, usize)> = plumb_db::check_file(&db, ws, file)
-        .iter()
-        .map(|d| {
-            (
-                d.code.as_str(),
-                d.primary.at.range.start as usize,
-                d.primary.at.range.end as usize,
-            )
-        })
-        .collect();
+    let found = found_in("/corpus/main.plumb", &corpus.text, config);
 
     let show = |set: &BTreeSet<(&'static str, usize, usize)>| {
         set.iter()
@@ -369,25 +374,7 @@ fn unpinned_includes_are_found_and_nothing_else() {
         c.clean_job(&format!("j{j}"), "");
     }
     c.push("  }\n}\n");
-    let db = Database::default();
-    let file = plumb_db::new_file(
-        &db,
-        FileId(0),
-        PathBuf::from("/corpus/includes.plumb"),
-        c.text.clone(),
-        Origin::Disk,
-    );
-    let ws = plumb_db::new_workspace(&db, vec![file], Config::default());
-    let found: BTreeSet<(&'static str, usize, usize)> = plumb_db::check_file(&db, ws, file)
-        .iter()
-        .map(|d| {
-            (
-                d.code.as_str(),
-                d.primary.at.range.start as usize,
-                d.primary.at.range.end as usize,
-            )
-        })
-        .collect();
+    let found = found_in("/corpus/includes.plumb", &c.text, Config::default());
     assert_eq!(c.planted.len(), 5);
     assert_eq!(found, c.planted, "{}", c.text);
 }
