@@ -43,11 +43,7 @@ step "cargo test --workspace"
 # crates/plumb-cli/tests/import.rs reads the corpus of real GitLab CI files from here;
 # under CI=true its absence fails the run
 rm -f target/import-corpus-report.md
-# insta must never write snapshots during a test run: a changed message fails the run.
-# cargo's cache of what rustc says about the target is dropped first: on this machine a
-# from-scratch clippy run left it holding a failed probe (rustc fed another rustc's
-# diagnostics as source), and cargo test then refused to start
-rm -f target/.rustc_info.json
+# insta must never write snapshots during a test run: a changed message fails the run
 INSTA_UPDATE=no cargo test --workspace --locked
 
 if [ -f target/import-corpus-report.md ]; then
