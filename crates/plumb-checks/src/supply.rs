@@ -448,10 +448,10 @@ pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
             else {
                 continue;
             };
-            let command = command_text(c);
             if install_allowed(cx, c) {
                 continue;
             }
+            let command = command_text(c);
             hits.push(ScriptHit {
                 at: at(cx, script, what),
                 message: format!(

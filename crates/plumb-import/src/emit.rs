@@ -176,8 +176,9 @@ impl Emitter<'_> {
             image_lets(&default_fields, &used, &jobs, &mut self.globals)
         };
         self.name_templates(&mut templates, &template_index, &mut jobs);
-        let resolved_needs = resolve_needs(&jobs, warnings);
-        let names = by_gitlab_owned(&jobs);
+        // one map from GitLab's job names to Plumb's, for `needs` and `dependencies`
+        let names = plumb_names(&jobs);
+        let resolved_needs = resolve_needs(&jobs, &names, warnings);
         resolve_dependencies(&mut jobs, &names, warnings);
         let stage_order = stage_order(config, &jobs, warnings);
         let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
@@ -529,17 +530,17 @@ fn not_imported(f: &Fields) -> Option<&'static str> {
 
 /// Each job's `needs` with Plumb's job names; a need not imported is dropped, with a
 /// warning.
-fn resolve_needs(jobs: &[JobOut], warnings: &mut Vec<Warning>) -> Vec<Vec<String>> {
-    let by_gitlab: HashMap<&str, &str> = jobs
-        .iter()
-        .map(|j| (j.gitlab_name.as_str(), j.name.as_str()))
-        .collect();
+fn resolve_needs(
+    jobs: &[JobOut],
+    by_gitlab: &HashMap<String, String>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<Vec<String>> {
     let mut resolved = Vec::new();
     for j in jobs {
         let mut names = Vec::new();
         for (need, line) in &j.needs {
-            match by_gitlab.get(need.as_str()) {
-                Some(n) => names.push(n.to_string()),
+            match by_gitlab.get(need) {
+                Some(n) => names.push(n.clone()),
                 None => warnings.push(Warning::at(
                     j.file,
                     *line,
@@ -851,7 +852,8 @@ fn image_lets(
     lets
 }
 
-fn by_gitlab_owned(jobs: &[JobOut]) -> HashMap<String, String> {
+/// Each imported job's Plumb name, by its GitLab name.
+fn plumb_names(jobs: &[JobOut]) -> HashMap<String, String> {
     jobs.iter()
         .map(|j| (j.gitlab_name.clone(), j.name.clone()))
         .collect()
