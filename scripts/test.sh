@@ -4,6 +4,20 @@
 # Usage: scripts/test.sh            (from anywhere inside the repository)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# cargo probes rustc with `rustc -` reading its program from /dev/null. On a machine
+# whose /dev/null is a regular file (seen on CI machines: it then holds whatever was last
+# written to it, e.g. the SVG `dot -o /dev/null` renders in the graph tests) the probe
+# compiles that text, fails, and every later cargo command refuses to start. Restore the
+# null device when we may; else empty the file before each cargo command.
+if [ ! -c /dev/null ]; then
+  echo "warning: /dev/null is not the null device here; restoring it" >&2
+  if mknod -m 666 /dev/null.plumb-new c 1 3 2>/dev/null && mv -f /dev/null.plumb-new /dev/null; then
+    echo "  restored" >&2
+  else
+    echo "  cannot restore it (not root?): it is emptied before each cargo command" >&2
+  fi
+fi
+empty_dev_null() { if [ ! -c /dev/null ]; then : >/dev/null; fi; }
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -34,6 +48,7 @@ for tool in check-jsonschema kubernetes-validate kubectl node git timeout dot rs
 done
 
 step "cargo fmt --check"
+empty_dev_null
 cargo fmt --all --check
 
 step "cargo test --workspace"
@@ -41,11 +56,11 @@ step "cargo test --workspace"
 # under CI=true its absence fails the run
 rm -f target/import-corpus-report.md
 # insta must never write snapshots during a test run: a changed message fails the run
+empty_dev_null
 INSTA_UPDATE=no cargo test --workspace --locked
 
-# clippy after the tests: on one machine a from-scratch clippy run left cargo unable to
-# probe rustc for the next command (see the session note of 2026-12-02)
 step "cargo clippy --workspace --all-targets -- -D warnings"
+empty_dev_null
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 if [ -f target/import-corpus-report.md ]; then
@@ -54,6 +69,7 @@ if [ -f target/import-corpus-report.md ]; then
 fi
 
 step "cargo build --release"
+empty_dev_null
 cargo build --workspace --release --locked
 
 conformance="${PLUMB_CONFORMANCE:-../shared/conformance}"
