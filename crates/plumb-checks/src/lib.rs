@@ -78,6 +78,7 @@ pub mod supply;
 pub mod suppress;
 
 pub use registry::{lookup, RULES};
+pub use rules::pl1013_expired_allowance::expired_allowances;
 
 use plumb_config::Config;
 use plumb_diagnostics::{Diagnostic, FileId, FileRange, Severity};

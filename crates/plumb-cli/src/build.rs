@@ -44,7 +44,11 @@ pub fn run(req: Request) -> Result<ExitCode, CliError> {
     if let Some(flavor) = req.flavor {
         config.targets.gitops.flavor = Some(flavor);
     }
-    let session = Session::load(std::slice::from_ref(&req.path), config.clone())?;
+    let session = Session::load(
+        std::slice::from_ref(&req.path),
+        config.clone(),
+        crate::workspace::Wanted::Plumb,
+    )?;
     let mut problems: Vec<Diagnostic> = Vec::new();
     let requested: Vec<&crate::workspace::LoadedFile> =
         session.files.iter().filter(|f| f.requested).collect();

@@ -12,7 +12,7 @@ pub enum CliError {
     #[error("no `.plumb` files found in {paths}")]
     #[diagnostic(
         code(plumb::no_files),
-        help("pass a `.plumb` file or a folder that contains some")
+        help("pass a `.plumb` file or a folder that contains some (`plumb check` also reads `.gitlab-ci.yml` files)")
     )]
     NoFiles { paths: String },
 

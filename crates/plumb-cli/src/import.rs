@@ -16,6 +16,23 @@ fn enclosing_repository(file: &Path) -> Option<std::path::PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// Where a GitLab CI file's `include: local` files are read from: `root`, else the
+/// enclosing repository, else the file's folder (always a root, so that an included
+/// file's links cannot lead out of it).
+pub(crate) fn repository_files(file: &Path, root: Option<&Path>) -> plumb_import::Disk {
+    let fallback = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    plumb_import::Disk {
+        root: Some(
+            root.map(Path::to_path_buf)
+                .or_else(|| enclosing_repository(file))
+                .unwrap_or(fallback),
+        ),
+    }
+}
+
 pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<ExitCode, CliError> {
     let io = |e: std::io::Error| CliError::Io {
         path: file.display().to_string(),
@@ -36,18 +53,7 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
             message: "--root is not a folder".to_string(),
         });
     }
-    // always a root, so that an included file's links cannot lead out of it
-    let fallback = match file.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let disk = plumb_import::Disk {
-        root: Some(
-            root.map(Path::to_path_buf)
-                .or_else(|| enclosing_repository(file))
-                .unwrap_or(fallback),
-        ),
-    };
+    let disk = repository_files(file, root);
     let imported = match plumb_import::import(file, &text, &disk) {
         Ok(i) => i,
         Err(e) => {
@@ -87,7 +93,7 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn line_span(text: &str, line: usize) -> Option<miette::SourceSpan> {
+pub(crate) fn line_span(text: &str, line: usize) -> Option<miette::SourceSpan> {
     let start: usize = text
         .split_inclusive('\n')
         .take(line.saturating_sub(1))

@@ -7,6 +7,7 @@ mod import;
 mod render;
 mod reports;
 mod workspace;
+mod yaml_check;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use error::CliError;
@@ -299,22 +300,9 @@ fn check(
     if paths.is_empty() {
         paths.push(PathBuf::from("."));
     }
-    let mut session = Session::load(&paths, Config::default())?;
+    let mut session = Session::load(&paths, Config::default(), workspace::Wanted::PlumbAndYaml)?;
     session.use_nearest_configs()?;
-    let mut diags: Vec<Diagnostic> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let requested: Vec<&workspace::LoadedFile> =
-        session.files.iter().filter(|f| f.requested).collect();
-    let per_file = check_in_parallel(&session, &requested);
-    for (f, file_diags) in requested.iter().zip(per_file) {
-        diags.extend(f.load_diagnostics.iter().cloned());
-        for d in file_diags {
-            // an imported definition used by several files is reported once
-            if seen.insert((d.code, d.primary.at, d.message.clone())) {
-                diags.push(d);
-            }
-        }
-    }
+    let diags = findings(&session);
     let requested = session.files.iter().filter(|f| f.requested).count();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -337,6 +325,62 @@ fn check(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What a check of the session's requested files finds: Plumb sources as they are,
+/// GitLab CI files on their YAML (with their `# plumb-allow:` comments applied).
+fn findings(session: &Session) -> Vec<Diagnostic> {
+    use workspace::Role;
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let requested: Vec<&workspace::LoadedFile> = session
+        .files
+        .iter()
+        .filter(|f| f.requested && !matches!(f.role, Role::Yaml))
+        .collect();
+    let per_file = check_in_parallel(session, &requested);
+    let mut yaml_files = Vec::new();
+    for f in session.files.iter().filter(|f| f.requested) {
+        diags.extend(f.load_diagnostics.iter().cloned());
+    }
+    for (f, file_diags) in requested.iter().zip(per_file) {
+        let moved: Vec<Diagnostic> = match &f.role {
+            Role::ReadFromYaml(program) => {
+                let text = f.file.text(&session.db);
+                let texts: Vec<&str> = program
+                    .source_ids()
+                    .iter()
+                    .map(|&id| session.text(id))
+                    .collect();
+                yaml_files.extend(program.source_ids().iter().copied());
+                // jobs that got a value from one YAML place (an anchor, `default:`) have
+                // findings at one place now: one finding, the jobs as its labels
+                plumb_checks::merge_duplicates(
+                    file_diags
+                        .into_iter()
+                        .map(|d| program.to_yaml(d, text, &texts))
+                        .collect(),
+                )
+            }
+            _ => file_diags,
+        };
+        for d in moved {
+            // an imported definition used by several files is reported once (and a
+            // YAML value that several jobs share through an anchor)
+            if seen.insert((d.code, d.primary.at, d.message.clone())) {
+                diags.push(d);
+            }
+        }
+    }
+    if yaml_files.is_empty() {
+        return diags;
+    }
+    yaml_files.sort();
+    yaml_files.dedup();
+    let text_of = |id| session.text(id).to_string();
+    let mut diags = yaml_check::allow(diags, &yaml_files, &text_of);
+    diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diags
 }
 
 /// Colour only for a terminal, and never when NO_COLOR is set.
@@ -470,7 +514,11 @@ fn fmt(mut paths: Vec<PathBuf>, check: bool) -> Result<ExitCode, CliError> {
 }
 
 fn graph(path: PathBuf, format: GraphFormat) -> Result<ExitCode, CliError> {
-    let mut session = Session::load(std::slice::from_ref(&path), Config::default())?;
+    let mut session = Session::load(
+        std::slice::from_ref(&path),
+        Config::default(),
+        workspace::Wanted::Plumb,
+    )?;
     session.use_nearest_configs()?;
     let requested: Vec<&workspace::LoadedFile> =
         session.files.iter().filter(|f| f.requested).collect();

@@ -148,6 +148,7 @@ pub fn human(
         session
             .files
             .iter()
+            .filter(|f| !matches!(f.role, crate::workspace::Role::ReadFromYaml(_)))
             .map(|f| (f.display.clone(), f.file.text(&session.db).clone())),
     );
     for d in diags {

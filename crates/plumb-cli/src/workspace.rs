@@ -23,6 +23,27 @@ pub struct LoadedFile {
     pub requested: bool,
     /// Problems found while reading the file (not UTF-8).
     pub load_diagnostics: Vec<Diagnostic>,
+    pub role: Role,
+}
+
+/// What a loaded file is.
+pub enum Role {
+    /// A Plumb source.
+    Plumb,
+    /// The program a GitLab CI file was read as: checked, never shown; its findings are
+    /// moved to the YAML (see [`crate::yaml_check`]).
+    ReadFromYaml(Box<crate::yaml_check::YamlProgram>),
+    /// A GitLab CI file's text, for showing findings in it (not a Plumb source).
+    Yaml,
+}
+
+/// Which files a command reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// `.plumb` files only (build, graph, fmt).
+    Plumb,
+    /// `.plumb` files and GitLab CI YAML (check).
+    PlumbAndYaml,
 }
 
 pub struct Session {
@@ -32,14 +53,19 @@ pub struct Session {
 }
 
 impl Session {
-    /// Loads every `*.plumb` file under `paths` (files or folders) and what they import.
-    pub fn load(paths: &[PathBuf], config: Config) -> Result<Session, CliError> {
+    /// Loads every `*.plumb` file under `paths` (files or folders) and what they import,
+    /// and with [`Wanted::PlumbAndYaml`] the GitLab CI files, read for a check.
+    pub fn load(paths: &[PathBuf], config: Config, wanted: Wanted) -> Result<Session, CliError> {
         let mut requested: Vec<(PathBuf, String)> = Vec::new();
         for p in paths {
-            collect(p, &mut requested)?;
+            collect(p, &mut requested, wanted)?;
         }
+        let yaml_files: Vec<(PathBuf, String)>;
+        (yaml_files, requested) = requested
+            .into_iter()
+            .partition(|(p, _)| crate::yaml_check::is_yaml(p));
         let roots = roots(paths);
-        if requested.is_empty() {
+        if requested.is_empty() && yaml_files.is_empty() {
             return Err(CliError::NoFiles {
                 paths: paths
                     .iter()
@@ -94,8 +120,14 @@ impl Session {
                 display,
                 requested: is_requested,
                 load_diagnostics,
+                role: Role::Plumb,
             });
         }
+        for (path, display) in yaml_files {
+            crate::yaml_check::load(&db, &path, display, &mut files)?;
+        }
+        // the YAML texts too: the database finds a file by its id, the index in this
+        // list (nothing checks them as Plumb: they are never requested as such)
         let ws = plumb_db::new_workspace(&db, files.iter().map(|f| f.file).collect(), config);
         Ok(Session { db, ws, files })
     }
@@ -181,7 +213,7 @@ fn warn_skipped(path: &Path, why: &str) {
 pub fn plumb_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, CliError> {
     let mut out = Vec::new();
     for p in paths {
-        collect(p, &mut out)?;
+        collect(p, &mut out, Wanted::Plumb)?;
     }
     Ok(out)
 }
@@ -192,13 +224,20 @@ fn absolute(path: &Path) -> PathBuf {
     plumb_db::normalize(&abs)
 }
 
-/// The `*.plumb` files a path names, sorted, skipping hidden folders and build output.
-fn collect(path: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<(), CliError> {
+/// The `*.plumb` files a path names (and with [`Wanted::PlumbAndYaml`] the GitLab CI
+/// files that Plumb did not generate), sorted, skipping hidden folders and build output.
+fn collect(path: &Path, out: &mut Vec<(PathBuf, String)>, wanted: Wanted) -> Result<(), CliError> {
     let meta = std::fs::metadata(path).map_err(|e| CliError::Io {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
     if meta.is_file() {
+        if wanted == Wanted::Plumb && crate::yaml_check::is_yaml(path) {
+            return Err(CliError::Usage(format!(
+                "`{}` is YAML, not a Plumb source: `plumb check` reads GitLab CI files, and `plumb import` converts one to Plumb",
+                path.display()
+            )));
+        }
         out.push((path.to_path_buf(), path.display().to_string()));
         return Ok(());
     }
@@ -210,7 +249,7 @@ fn collect(path: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<(), CliError
     }
     let mut found = BTreeSet::new();
     let roots = roots(std::slice::from_ref(&path.to_path_buf()));
-    walk(path, &roots, &mut found, 0)?;
+    walk(path, &roots, &mut found, 0, wanted)?;
     out.extend(found.into_iter().map(|p| {
         let shown = p.display().to_string();
         (p, shown)
@@ -223,6 +262,7 @@ fn walk(
     roots: &[PathBuf],
     found: &mut BTreeSet<PathBuf>,
     depth: usize,
+    wanted: Wanted,
 ) -> Result<(), CliError> {
     if depth > 64 || found.len() > MAX_FILES {
         return Ok(());
@@ -239,9 +279,13 @@ fn walk(
         };
         if kind.is_dir() {
             if !name.starts_with('.') && name != "target" && name != "node_modules" {
-                walk(&path, roots, found, depth + 1)?;
+                walk(&path, roots, found, depth + 1, wanted)?;
             }
-        } else if name.ends_with(".plumb") {
+        } else if name.ends_with(".plumb")
+            || (wanted == Wanted::PlumbAndYaml
+                && crate::yaml_check::is_gitlab_ci_name(&name)
+                && !crate::yaml_check::generated_by_plumb(&path))
+        {
             // linked folders are not followed; linked and special files are checked
             match skip_reason(&path, roots) {
                 None => {
@@ -256,7 +300,7 @@ fn walk(
 
 /// Reads a source file: a clear error for what cannot be read or is too large, and a
 /// syntax error (with the text read lossily) for bytes that are not UTF-8.
-fn read_source(path: &Path, id: FileId) -> Result<(String, Vec<Diagnostic>), CliError> {
+pub(crate) fn read_source(path: &Path, id: FileId) -> Result<(String, Vec<Diagnostic>), CliError> {
     let io_err = |e: std::io::Error| CliError::Io {
         path: path.display().to_string(),
         message: e.to_string(),

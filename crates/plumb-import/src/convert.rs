@@ -1,7 +1,7 @@
 //! One GitLab job (or `default:`, or a hidden job) as Plumb job fields.
 
 use crate::cond::{self, Cond};
-use crate::value::PVal;
+use crate::value::{Origin, PVal};
 use crate::yaml::{Kind, Node};
 use std::collections::BTreeMap;
 
@@ -40,6 +40,14 @@ pub struct Ctx<'a> {
     pub default_branch: &'a str,
     /// Top-level variables, for expanding `$VAR` in image names as GitLab does.
     pub variables: &'a [(String, String)],
+    /// Whether values carry where they were written (an import for a check).
+    pub origins: bool,
+}
+
+impl Ctx<'_> {
+    fn origin(&self, node: &Node) -> Option<Origin> {
+        self.origins.then(|| Origin::of(node))
+    }
 }
 
 /// The order in which Plumb fields are written.
@@ -104,16 +112,18 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
         };
         match e.key.as_str() {
             "image" => {
-                if let Some(image) = image_name(v, &mut f.notes, e.key_line) {
+                if let Some((image, at)) = image_name(v, &mut f.notes, e.key_line) {
                     let image = expand_vars(&image, &own_vars, cx.variables);
-                    f.fields.insert("image".into(), PVal::Image(image));
+                    let image = PVal::at(cx.origin(at), PVal::Image(image));
+                    f.fields.insert("image".into(), image);
                 }
             }
             "services" => {
                 let mut images = Vec::new();
                 for s in v.items() {
-                    if let Some(name) = image_name(s, &mut f.notes, s.line) {
-                        images.push(PVal::Image(expand_vars(&name, &own_vars, cx.variables)));
+                    if let Some((name, at)) = image_name(s, &mut f.notes, s.line) {
+                        let image = PVal::Image(expand_vars(&name, &own_vars, cx.variables));
+                        images.push(PVal::at(cx.origin(at), image));
                     }
                 }
                 f.fields.insert("services".into(), PVal::List(images));
@@ -163,8 +173,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             "after_script" => {
                 // `after_script: []` is kept: it turns off `default:`'s
                 let mut lines = Vec::new();
-                flatten(v, &mut lines, &mut f.notes);
-                let lines = lines.into_iter().map(PVal::Str).collect();
+                flatten(v, &mut lines, &mut f.notes, cx);
                 f.fields.insert("after_run".into(), PVal::List(lines));
             }
             "coverage" | "resource_group" => {
@@ -209,32 +218,32 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             },
         }
     }
-    let run = script(node, &mut f.notes);
+    let run = script(node, &mut f.notes, cx);
     if !run.is_empty() {
-        f.fields.insert(
-            "run".into(),
-            PVal::List(run.into_iter().map(PVal::Str).collect()),
-        );
+        f.fields.insert("run".into(), PVal::List(run));
     }
     condition(node, cx, &mut f);
     f
 }
 
 /// `before_script` then `script`: GitLab runs both in one shell.
-fn script(node: &Node, notes: &mut Vec<Note>) -> Vec<String> {
+fn script(node: &Node, notes: &mut Vec<Note>, cx: &Ctx) -> Vec<PVal> {
     let mut lines = Vec::new();
     for key in ["before_script", "script"] {
         if let Some(s) = node.get(key) {
-            flatten(s, &mut lines, notes);
+            flatten(s, &mut lines, notes, cx);
         }
     }
     lines
 }
 
-fn flatten(node: &Node, out: &mut Vec<String>, notes: &mut Vec<Note>) {
+/// Script lines, nested lists flattened as GitLab does.
+fn flatten(node: &Node, out: &mut Vec<PVal>, notes: &mut Vec<Note>, cx: &Ctx) {
     match &node.kind {
-        Kind::Scalar { text, .. } => out.push(text.clone()),
-        Kind::Seq(items) => items.iter().for_each(|i| flatten(i, out, notes)),
+        Kind::Scalar { text, .. } => {
+            out.push(PVal::at(cx.origin(node), PVal::Str(text.clone())));
+        }
+        Kind::Seq(items) => items.iter().for_each(|i| flatten(i, out, notes, cx)),
         Kind::Null => {}
         _ => notes.push(Note {
             file: node.file,
@@ -352,9 +361,14 @@ pub fn variables(node: &Node) -> Vec<(String, String)> {
         .collect()
 }
 
-fn image_name(node: &Node, notes: &mut Vec<Note>, line: usize) -> Option<String> {
+/// An image's name, and the node that writes it.
+fn image_name<'n>(
+    node: &'n Node,
+    notes: &mut Vec<Note>,
+    line: usize,
+) -> Option<(String, &'n Node)> {
     match &node.kind {
-        Kind::Scalar { text, .. } => Some(text.clone()),
+        Kind::Scalar { text, .. } => Some((text.clone(), node)),
         Kind::Map(_) => {
             let extra = other_keys(node, &["name"]);
             if !extra.is_empty() {
@@ -368,7 +382,8 @@ fn image_name(node: &Node, notes: &mut Vec<Note>, line: usize) -> Option<String>
                     ),
                 });
             }
-            node.get("name").and_then(Node::as_str).map(str::to_string)
+            let name = node.get("name")?;
+            Some((name.as_str()?.to_string(), name))
         }
         _ => None,
     }

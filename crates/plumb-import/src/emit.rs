@@ -5,7 +5,7 @@
 use crate::convert::{self, Ctx, Fields, Note, FIELD_ORDER};
 use crate::gitlab::{self, Config};
 use crate::names::{identifier, Scope};
-use crate::value::PVal;
+use crate::value::{Origin, PVal, CLOSE};
 use crate::Warning;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
@@ -23,6 +23,8 @@ pub struct Program {
 }
 
 struct JobOut {
+    /// Where GitLab's job name is written.
+    key: Origin,
     name: String,
     gitlab_name: String,
     file: usize,
@@ -38,6 +40,7 @@ struct JobOut {
 }
 
 struct TemplateOut {
+    key: Origin,
     name: String,
     file: usize,
     line: usize,
@@ -74,11 +77,16 @@ impl Secrets {
 
 struct Emitter<'a> {
     config: &'a Config,
+    /// Writing for a check: values and jobs framed with where they are in the YAML
+    /// (`value::OPEN`), and no `let`s (each job keeps its image where it wrote it).
+    origins: bool,
     file_names: Vec<String>,
     globals: Scope,
     secrets: Secrets,
     /// Variable names the file defines anywhere (those are not secrets it expects).
     defined: HashSet<String>,
+    /// Where each line of each source starts (for quoting YAML in notes).
+    line_starts: Vec<Vec<usize>>,
 }
 
 /// What the program will say, decided before a line is written.
@@ -100,7 +108,14 @@ struct Plan {
     library: bool,
 }
 
-pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Program {
+/// The Plumb program for `config`; with `origins`, framed for a check (see
+/// [`crate::origins`]).
+pub fn program(
+    config: &Config,
+    path: &Path,
+    origins: bool,
+    warnings: &mut Vec<Warning>,
+) -> Program {
     let file_names: Vec<String> = config
         .sources
         .iter()
@@ -122,8 +137,20 @@ pub fn program(config: &Config, path: &Path, warnings: &mut Vec<Warning>) -> Pro
             defined.extend(convert::variables(v).into_iter().map(|(k, _)| k));
         }
     }
+    let line_starts = config
+        .sources
+        .iter()
+        .map(|(_, text)| {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .filter(|&i| i < text.len())
+                .collect()
+        })
+        .collect();
     let mut em = Emitter {
         config,
+        origins,
+        line_starts,
         file_names,
         globals: Scope::default(),
         secrets: Secrets::default(),
@@ -140,6 +167,7 @@ impl Emitter<'_> {
         let cx = Ctx {
             default_branch: DEFAULT_BRANCH,
             variables: &top_vars,
+            origins: self.origins,
         };
         // `default:`
         let default = convert::job(&config.default, &cx);
@@ -171,7 +199,9 @@ impl Emitter<'_> {
         }
         // images used more than once become lets, named before the templates (`let
         // node` reads better than `let node-2`, and a template can be `node-template`)
-        let lets = {
+        let lets = if self.origins {
+            Vec::new()
+        } else {
             let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
             image_lets(&default_fields, &used, &jobs, &mut self.globals)
         };
@@ -214,6 +244,10 @@ impl Emitter<'_> {
                 name: String::new(),
                 file: h.full.file,
                 line: h.line,
+                key: Origin {
+                    file: h.full.file,
+                    range: h.key_span,
+                },
                 fields: f.fields,
                 env,
                 notes: f.notes,
@@ -258,6 +292,10 @@ impl Emitter<'_> {
                 gitlab_name: j.name.clone(),
                 file: j.full.file,
                 line: j.line,
+                key: Origin {
+                    file: j.full.file,
+                    range: j.key_span,
+                },
                 stage: f.stage.clone().unwrap_or_else(|| "test".into()),
                 template: None,
                 has_needs: f.needs.is_some(),
@@ -334,13 +372,16 @@ impl Emitter<'_> {
                 &format!("template `{}`", t.name),
                 warnings,
             );
+            self.open(&mut text, &t.key);
             let _ = writeln!(
                 text,
                 "template {}() {{  # {}:{}",
                 t.name, self.file_names[t.file], t.line
             );
             write_fields(&mut text, &t.fields, &t.env, None, &image_names, "  ");
-            text.push_str("}\n\n");
+            text.push('}');
+            self.close(&mut text);
+            text.push_str("\n\n");
         }
         if plan.library {
             if let Some(first) = self.config.includes.first() {
@@ -500,6 +541,7 @@ impl Emitter<'_> {
         } else {
             String::new()
         };
+        self.open(text, &j.key);
         let _ = writeln!(
             text,
             "    job {}{from} {{  # {}:{}{renamed}",
@@ -511,7 +553,22 @@ impl Emitter<'_> {
         let lost_all = resolved.is_empty() && !j.needs.is_empty();
         let needs = (j.has_needs && !lost_all).then_some(resolved);
         write_fields(text, &j.fields, &j.env, needs, image_names, "      ");
-        text.push_str("    }\n");
+        text.push_str("    }");
+        self.close(text);
+        text.push('\n');
+    }
+
+    /// Opens the frame of a job or template for the check (nothing when importing).
+    fn open(&self, text: &mut String, key: &Origin) {
+        if self.origins {
+            crate::value::open_marker(text, key);
+        }
+    }
+
+    fn close(&self, text: &mut String) {
+        if self.origins {
+            text.push(CLOSE);
+        }
     }
 }
 
@@ -671,7 +728,9 @@ impl Emitter<'_> {
         }
         if let Some(PVal::List(lines)) = f.fields.get("run") {
             for line in lines {
-                let PVal::Str(line) = line else { continue };
+                let PVal::Str(line) = line.bare() else {
+                    continue;
+                };
                 for var in variables_used(line) {
                     if looks_like_credential(&var)
                         && !self.defined.contains(&var)
@@ -707,7 +766,10 @@ impl Emitter<'_> {
                 "{indent}# gitlab: {} ({}:{})",
                 n.message, self.file_names[n.file], n.line
             );
-            self.snippet(text, n.file, n.line, n.end_line, indent);
+            // the checker does not read comments: a check is spared the YAML quoted
+            if !self.origins {
+                self.snippet(text, n.file, n.line, n.end_line, indent);
+            }
             warnings.push(Warning::at(
                 n.file,
                 n.line,
@@ -718,13 +780,18 @@ impl Emitter<'_> {
 
     /// The YAML lines `line..=end` of a file, as comments (at most 12).
     fn snippet(&self, text: &mut String, file: usize, line: usize, end: usize, indent: &str) {
-        let Some((_, source)) = self.config.sources.get(file) else {
+        let (Some((_, source)), Some(starts)) =
+            (self.config.sources.get(file), self.line_starts.get(file))
+        else {
             return;
         };
-        let lines: Vec<&str> = source
-            .lines()
-            .skip(line.saturating_sub(1))
-            .take(end.saturating_sub(line) + 1)
+        // found through the line starts: a walk from the file's top for each note would
+        // cost the file's size per note
+        let first = line.saturating_sub(1).min(starts.len());
+        let last = end.max(line).min(starts.len());
+        let lines: Vec<&str> = starts[first..last]
+            .iter()
+            .map(|&at| source[at..].lines().next().unwrap_or(""))
             .collect();
         for l in lines.iter().take(12) {
             let _ = writeln!(text, "{indent}#   {}", l.trim_end());
@@ -780,6 +847,7 @@ fn ordered(fields: &BTreeMap<String, PVal>) -> Vec<(String, PVal)> {
 
 fn with_lets(v: PVal, lets: &HashMap<String, String>) -> PVal {
     match v {
+        PVal::At(origin, inner) => PVal::At(origin, Box::new(with_lets(*inner, lets))),
         PVal::Image(s) => match lets.get(&s) {
             Some(name) => PVal::Name(name.clone()),
             None => PVal::Str(s),
@@ -828,6 +896,7 @@ fn image_lets(
                     None => counts.push((s.clone(), 1)),
                 },
                 PVal::List(items) => stack.extend(items.iter().rev()),
+                PVal::At(_, inner) => stack.push(inner),
                 _ => {}
             }
         }
@@ -993,7 +1062,9 @@ pub fn looks_like_credential(name: &str) -> bool {
 /// `read NAME`): then it is not something the CI/CD settings provide.
 fn assigned_in(script: &[PVal], name: &str) -> bool {
     script.iter().any(|line| {
-        let PVal::Str(line) = line else { return false };
+        let PVal::Str(line) = line.bare() else {
+            return false;
+        };
         line.match_indices(name).any(|(i, _)| {
             let before = line[..i].chars().next_back();
             let boundary = before

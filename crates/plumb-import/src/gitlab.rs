@@ -65,6 +65,8 @@ pub struct Config {
 pub struct Job {
     pub name: String,
     pub line: usize,
+    /// Where the job's name is written.
+    pub key_span: yaml::ByteRange,
     /// As written (references resolved), before `extends`.
     pub written: Node,
     /// With `extends` applied, before `default:`.
@@ -125,6 +127,7 @@ pub fn load(
         let job = Job {
             name: e.key.clone(),
             line: e.key_line,
+            key_span: e.key_span,
             written: e.value.clone(),
             full: if e.key.starts_with('.') {
                 extended.clone()

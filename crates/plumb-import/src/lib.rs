@@ -11,6 +11,7 @@ pub mod emit;
 pub mod gitlab;
 pub mod include;
 pub mod names;
+pub mod origins;
 pub mod value;
 pub mod yaml;
 
@@ -68,7 +69,7 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
         line: e.line,
         message: e.message,
     })?;
-    let program = emit::program(&config, path, &mut warnings);
+    let program = emit::program(&config, path, false, &mut warnings);
     let plumb = plumb_fmt::format(&program.text).map_err(|_| ImportError {
         line: 0,
         message: "internal error: the generated Plumb does not parse (please report this file)"
@@ -84,6 +85,41 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
         sources: config.sources.into_iter().map(|(p, _)| p).collect(),
         jobs_imported: program.jobs_imported,
         jobs_left_out: program.jobs_left_out,
+    })
+}
+
+/// A GitLab CI file read for a check: the program the checker reads (not formatted:
+/// nobody sees it), and where its parts are in the YAML.
+pub struct ForCheck {
+    pub plumb: String,
+    pub origins: origins::OriginMap,
+    /// The files read, with their text: the checked one first, then its local includes.
+    pub sources: Vec<(PathBuf, String)>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Reads the GitLab CI file at `path` (text `text`) as [`import`] does, for a check.
+pub fn import_for_check(
+    path: &Path,
+    text: &str,
+    files: &dyn Files,
+) -> Result<ForCheck, ImportError> {
+    let mut warnings = Vec::new();
+    let config = gitlab::load(path, text, files, &mut warnings).map_err(|e| ImportError {
+        line: e.line,
+        message: e.message,
+    })?;
+    // the markers are characters no YAML file needs; one that has them (by accident or
+    // to confuse the map) is checked without positions rather than with wrong ones
+    let markers = [value::OPEN, value::SEP, value::CLOSE];
+    let framed = !config.sources.iter().any(|(_, t)| t.contains(markers));
+    let program = emit::program(&config, path, framed, &mut warnings);
+    let (plumb, origins) = origins::strip(&program.text);
+    Ok(ForCheck {
+        plumb,
+        origins,
+        sources: config.sources,
+        warnings,
     })
 }
 

@@ -1,9 +1,71 @@
 //! Plumb values as the importer builds them, and how they are written.
 
+use crate::yaml::{ByteRange, Node};
 use std::fmt::Write;
+
+/// Where a value was written in GitLab's YAML: the file (as [`Node::file`]) and bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin {
+    pub file: usize,
+    pub range: ByteRange,
+}
+
+/// Where a value came from never makes two values different: a job that sets what its
+/// template sets still says the same thing.
+impl PartialEq for Origin {
+    fn eq(&self, _: &Origin) -> bool {
+        true
+    }
+}
+
+impl Origin {
+    pub fn of(node: &Node) -> Origin {
+        Origin {
+            file: node.file,
+            range: node.span,
+        }
+    }
+}
+
+/// The characters that frame an origin in text the emitter writes for the checker:
+/// `OPEN file:start:end SEP` … `CLOSE` (Unicode private use; a file holding them is
+/// checked without origins, see `import::for_check`).
+pub const OPEN: char = '\u{E000}';
+pub const SEP: char = '\u{E001}';
+pub const CLOSE: char = '\u{E002}';
+
+/// Writes the opening marker of `origin`.
+pub fn open_marker(out: &mut String, origin: &Origin) {
+    let _ = write!(
+        out,
+        "{OPEN}{}:{}:{}{SEP}",
+        origin.file, origin.range.start, origin.range.end
+    );
+}
+
+/// The length of `s` as it will be printed, markers left out (lines are broken by it).
+fn visible_len(s: &str) -> usize {
+    if !s.contains(OPEN) && !s.contains(CLOSE) {
+        return s.len();
+    }
+    let mut n = 0;
+    let mut inside = false;
+    for c in s.chars() {
+        match c {
+            OPEN => inside = true,
+            SEP => inside = false,
+            CLOSE => {}
+            c if !inside => n += c.len_utf8(),
+            _ => {}
+        }
+    }
+    n
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum PVal {
+    /// A value with where it was written in the YAML (only when importing for a check).
+    At(Origin, Box<PVal>),
     Str(String),
     /// A string that is an image reference (may become a `let`).
     Image(String),
@@ -65,8 +127,29 @@ impl PVal {
         PVal::Call { name, args, named }
     }
 
+    /// The value without its origin.
+    pub fn bare(&self) -> &PVal {
+        match self {
+            PVal::At(_, inner) => inner.bare(),
+            other => other,
+        }
+    }
+
+    /// `value` with `origin` when there is one.
+    pub fn at(origin: Option<Origin>, value: PVal) -> PVal {
+        match origin {
+            Some(o) => PVal::At(o, Box::new(value)),
+            None => value,
+        }
+    }
+
     pub fn write(&self, out: &mut String, indent: usize) {
         match self {
+            PVal::At(origin, inner) => {
+                open_marker(out, origin);
+                inner.write(out, indent);
+                out.push(CLOSE);
+            }
             PVal::Call { name, args, named } => {
                 let mut parts: Vec<String> = args
                     .iter()
@@ -100,7 +183,7 @@ impl PVal {
                         s
                     })
                     .collect();
-                let width: usize = one_line.iter().map(|s| s.len() + 2).sum();
+                let width: usize = one_line.iter().map(|s| visible_len(s) + 2).sum();
                 if width + indent < 90 && one_line.iter().all(|s| !s.contains('\n')) {
                     let _ = write!(out, "[{}]", one_line.join(", "));
                 } else {
@@ -120,7 +203,7 @@ impl PVal {
                         format!("{} = {s}", key(k))
                     })
                     .collect();
-                let width: usize = parts.iter().map(|s| s.len() + 2).sum();
+                let width: usize = parts.iter().map(|s| visible_len(s) + 2).sum();
                 if width + indent < 90 && parts.iter().all(|s| !s.contains('\n')) {
                     let _ = write!(out, "{{ {} }}", parts.join(", "));
                 } else {

@@ -14,6 +14,27 @@ pub struct Node {
     pub end_line: usize,
     /// Which file the node was read from (an index the caller hands out).
     pub file: usize,
+    /// Where it is in that file's text: a scalar's token (quotes included), a
+    /// collection from its first to its last character. Nodes made by merging (a job
+    /// with its `extends`) have an empty span; their parts keep theirs.
+    pub span: ByteRange,
+}
+
+/// A byte range in a YAML file's text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ByteRange {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl ByteRange {
+    fn of(span: &Span) -> ByteRange {
+        let offset = |m: &granit_parser::Marker| m.byte_offset().unwrap_or(0) as u32;
+        ByteRange {
+            start: offset(&span.start),
+            end: offset(&span.end).max(offset(&span.start)),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +55,8 @@ pub enum Kind {
 pub struct Entry {
     pub key: String,
     pub key_line: usize,
+    /// Where the key is written (for a merged-in key, where the merge wrote it).
+    pub key_span: ByteRange,
     pub value: Node,
 }
 
@@ -130,6 +153,7 @@ impl Node {
             line,
             end_line,
             file,
+            span: ByteRange::default(),
         }
     }
 }
@@ -183,6 +207,7 @@ pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
                     line,
                     end_line: end_line(&span),
                     file,
+                    span: ByteRange::of(&span),
                 };
                 loader.nodes += 1;
                 loader.remember(anchor, &node);
@@ -196,6 +221,7 @@ pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
                     items: Vec::new(),
                     anchor,
                     line,
+                    start: ByteRange::of(&span).start,
                     reference,
                 });
                 None
@@ -207,11 +233,13 @@ pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
                     key: None,
                     anchor,
                     line,
+                    start: ByteRange::of(&span).start,
                 });
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                Some(close(stack.pop(), &mut loader, file, line)?)
+                let end = ByteRange::of(&span).end;
+                Some(close(stack.pop(), &mut loader, file, line, end)?)
             }
             // the enum is non-exhaustive: what a later parser adds is presentation
             _ => None,
@@ -235,12 +263,14 @@ fn close(
     loader: &mut Loader,
     file: usize,
     line: usize,
+    end: u32,
 ) -> Result<Node, YamlError> {
     let (node, anchor) = match frame {
         Some(Frame::Seq {
             items,
             anchor,
             line,
+            start,
             reference,
         }) => {
             let end_line = items.iter().map(|n| n.end_line).max().unwrap_or(line);
@@ -254,6 +284,10 @@ fn close(
                 line,
                 end_line,
                 file,
+                span: ByteRange {
+                    start,
+                    end: end.max(start),
+                },
             };
             (node, anchor)
         }
@@ -261,8 +295,16 @@ fn close(
             entries,
             anchor,
             line,
+            start,
             ..
-        }) => (Node::map(entries, line, file), anchor),
+        }) => {
+            let mut node = Node::map(entries, line, file);
+            node.span = ByteRange {
+                start,
+                end: end.max(start),
+            };
+            (node, anchor)
+        }
         None => return Err(unbalanced(line)),
     };
     loader.nodes += 1;
@@ -301,14 +343,14 @@ fn attach(stack: &mut [Frame], docs: &mut Vec<Node>, node: Node) -> Result<(), Y
                     })
                 }
             };
-            *key = Some((text, node.line));
+            *key = Some((text, node.line, node.span));
         }
-        Some((k, _)) if k == "<<" => {
+        Some((k, _, _)) if k == "<<" => {
             for e in merged_entries(node) {
-                set(entries, index, e.key, e.key_line, e.value);
+                set(entries, index, (e.key, e.key_line, e.key_span), e.value);
             }
         }
-        Some((k, key_line)) => set(entries, index, k, key_line, node),
+        Some(key) => set(entries, index, key, node),
     }
     Ok(())
 }
@@ -318,20 +360,21 @@ fn attach(stack: &mut [Frame], docs: &mut Vec<Node>, node: Node) -> Result<(), Y
 fn set(
     entries: &mut Vec<Entry>,
     index: &mut HashMap<String, usize>,
-    key: String,
-    key_line: usize,
+    (key, key_line, key_span): (String, usize, ByteRange),
     value: Node,
 ) {
     match index.get(&key) {
         Some(&i) => {
             entries[i].value = value;
             entries[i].key_line = key_line;
+            entries[i].key_span = key_span;
         }
         None => {
             index.insert(key.clone(), entries.len());
             entries.push(Entry {
                 key,
                 key_line,
+                key_span,
                 value,
             });
         }
@@ -351,7 +394,12 @@ fn merged_entries(node: Node) -> Vec<Entry> {
             for item in items.into_iter().rev() {
                 if let Kind::Map(entries) = item.kind {
                     for e in entries {
-                        set(&mut out, &mut index, e.key, e.key_line, e.value);
+                        set(
+                            &mut out,
+                            &mut index,
+                            (e.key, e.key_line, e.key_span),
+                            e.value,
+                        );
                     }
                 }
             }
@@ -366,15 +414,18 @@ enum Frame {
         items: Vec<Node>,
         anchor: usize,
         line: usize,
+        start: u32,
         reference: bool,
     },
     Map {
         entries: Vec<Entry>,
         /// Where each key is in `entries`.
         index: HashMap<String, usize>,
-        key: Option<(String, usize)>,
+        /// The key read, waiting for its value: text, line, where.
+        key: Option<(String, usize, ByteRange)>,
         anchor: usize,
         line: usize,
+        start: u32,
     },
 }
 

@@ -2,7 +2,8 @@
 
 use crate::suppress::{parse_allowance, Date};
 use crate::FileCx;
-use plumb_diagnostics::{Diagnostic, FileRange};
+use plumb_diagnostics::{Diagnostic, FileId, FileRange};
+use plumb_syntax::Comment;
 
 declare_rule! {
     code: PL1013,
@@ -24,8 +25,14 @@ declare_rule! {
 }
 
 fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
+    out.extend(expired_allowances(cx.file, &cx.parse.comments));
+}
+
+/// PL1013 for each expired allowance among `comments` (of a Plumb or a YAML file).
+pub fn expired_allowances(file: FileId, comments: &[Comment]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
     let today = Date::today();
-    for c in &cx.parse.comments {
+    for c in comments {
         let Some(allow) = parse_allowance(&c.text) else {
             continue;
         };
@@ -42,7 +49,7 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
                 RULE.code,
                 RULE.severity(),
                 FileRange {
-                    file: cx.file,
+                    file,
                     range: c.range,
                 },
                 format!(
@@ -54,4 +61,5 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
             .with_help("fix what it silenced, or renew it with a new date and reason"),
         );
     }
+    out
 }

@@ -32,7 +32,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         })
         .collect();
     if let Some(d) = runner_default(cx, uses) {
-        out.extend(d);
+        out.push(d);
     }
     let Some(first) = unpinned.first() else {
         return;
@@ -41,59 +41,74 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         "image" => "image",
         _ => "service image",
     };
+    // one finding per unpinned image (the cause): the secrets and the jobs that get
+    // them are its labels, and jobs that share the image join the same finding
+    let mut d = Diagnostic::new(
+        RULE.code,
+        RULE.severity(),
+        first.literal,
+        format!(
+            "{} given to job `{}`, whose {what} `{}` is not pinned by digest",
+            secrets_phrase(uses),
+            cx.job.name,
+            first.text
+        ),
+    )
+    .with_label("not pinned by digest");
+    for image in unpinned.iter().skip(1) {
+        d = d.with_secondary(
+            image.literal,
+            if image.role == "image" {
+                "not pinned by digest".to_string()
+            } else {
+                "service not pinned by digest; it receives the job's variables".to_string()
+            },
+        );
+    }
     for u in uses {
-        let mut d = Diagnostic::new(
-            RULE.code,
-            RULE.severity(),
-            u.at,
-            format!(
-                "secret `{}` is given to job `{}`, whose {what} `{}` is not pinned by digest",
-                u.secret, cx.job.name, first.text
-            ),
-        )
-        .with_label(u.label());
-        for image in &unpinned {
-            d = d.with_secondary(
-                image.literal,
-                if image.role == "image" {
-                    "not pinned by digest".to_string()
-                } else {
-                    "service not pinned by digest; it receives the job's variables".to_string()
-                },
-            );
-        }
+        d = d.with_secondary(u.at, u.label());
         if let Some((declared, note)) = u.declaration_note() {
             d = d.with_secondary(declared, note);
         }
-        out.push(d
-            .with_secondary(cx.job.name_at, format!("job `{}`", cx.job.name))
-            .with_help("pin the image by digest (`name:tag@sha256:…`) so that only the reviewed image receives the secret"));
+    }
+    out.push(d
+        .with_secondary(cx.job.name_at, format!("job `{}`", cx.job.name))
+        .with_help("pin the image by digest (`name:tag@sha256:…`) so that only the reviewed image receives the secrets"));
+}
+
+/// "secret `a` is" / "secrets `a`, `b` are".
+fn secrets_phrase(uses: &[crate::creds::SecretUse]) -> String {
+    let mut names: Vec<String> = uses.iter().map(|u| format!("`{}`", u.secret)).collect();
+    names.dedup();
+    match names.as_slice() {
+        [one] => format!("secret {one} is"),
+        _ => format!("secrets {} are", names.join(", ")),
     }
 }
 
 /// A job with `image = runner_default` runs its secrets in whatever image the runner
-/// is configured with.
-fn runner_default(cx: &JobCx, uses: &[crate::creds::SecretUse]) -> Option<Vec<Diagnostic>> {
+/// is configured with: one finding at the `runner_default` (shared by every job that
+/// inherits it), the secrets and jobs as labels.
+fn runner_default(cx: &JobCx, uses: &[crate::creds::SecretUse]) -> Option<Diagnostic> {
     let image = cx.job.image()?;
     if image.kind != plumb_semantics::ValueKind::RunnerDefault {
         return None;
     }
-    let out = uses
-        .iter()
-        .map(|u| {
-            Diagnostic::new(
-                RULE.code,
-                RULE.severity(),
-                u.at,
-                format!(
-                    "secret `{}` is given to job `{}`, whose image the runner decides (`runner_default`)",
-                    u.secret, cx.job.name
-                ),
-            )
-            .with_label(u.label())
-            .with_secondary(image.origin, "not pinned: the runner's configuration decides")
-            .with_help("name the image, pinned by digest (`name:tag@sha256:…`), so that only the reviewed image receives the secret")
-        })
-        .collect();
-    Some(out)
+    let mut d = Diagnostic::new(
+        RULE.code,
+        RULE.severity(),
+        image.origin,
+        format!(
+            "{} given to job `{}`, whose image the runner decides (`runner_default`)",
+            secrets_phrase(uses),
+            cx.job.name
+        ),
+    )
+    .with_label("not pinned: the runner's configuration decides");
+    for u in uses {
+        d = d.with_secondary(u.at, u.label());
+    }
+    Some(d
+        .with_secondary(cx.job.name_at, format!("job `{}`", cx.job.name))
+        .with_help("name the image, pinned by digest (`name:tag@sha256:…`), so that only the reviewed image receives the secrets"))
 }

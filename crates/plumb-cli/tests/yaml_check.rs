@@ -1,0 +1,272 @@
+//! `plumb check` on GitLab CI YAML (spec §9.1): every rule, every finding on the YAML
+//! line and column of the value it is about.
+
+mod common;
+use common::{plumb, plumb_in, root, scratch};
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn json(args: &[&str], dir: &Path) -> (Vec<Value>, i32) {
+    let o = plumb_in(dir, args);
+    let diags = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
+        panic!(
+            "not JSON: {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    (diags, o.status.code().unwrap_or(-1))
+}
+
+/// `FILE:LINE CODE` of each finding.
+fn places(diags: &[Value]) -> BTreeSet<String> {
+    diags
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{} {}",
+                d["file"].as_str().unwrap_or_default(),
+                d["line"],
+                d["code"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// `FILE:LINE CODE` of each `# planted: CODE[, CODE]` comment in the files.
+fn planted(files: &[&str]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(root().join(file)).expect("fixture");
+        for (i, line) in text.lines().enumerate() {
+            if let Some((_, codes)) = line.split_once("# planted: ") {
+                for code in codes.split(',') {
+                    out.insert(format!("{file}:{} {}", i + 1, code.trim()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The planted problems of a GitLab CI file and of the file it includes are found on
+/// their YAML lines, with nothing else (precision and recall 100%).
+#[test]
+fn planted_problems_are_found_on_their_yaml_lines() {
+    let (diags, code) = json(
+        &[
+            "check",
+            "--format",
+            "json",
+            "fixtures/gitlab/planted.gitlab-ci.yml",
+        ],
+        &root(),
+    );
+    assert_eq!(code, 1);
+    let expected = planted(&[
+        "fixtures/gitlab/planted.gitlab-ci.yml",
+        "fixtures/gitlab/ci/release.yml",
+    ]);
+    assert_eq!(places(&diags), expected);
+}
+
+/// The span is on the exact token: the image string, the `$VAR` in a script line.
+#[test]
+fn spans_are_on_the_value_in_the_yaml() {
+    let (diags, _) = json(
+        &[
+            "check",
+            "--format",
+            "json",
+            "fixtures/gitlab/planted.gitlab-ci.yml",
+        ],
+        &root(),
+    );
+    let text = std::fs::read_to_string(root().join("fixtures/gitlab/planted.gitlab-ci.yml"))
+        .expect("fixture");
+    let token = |code: &str| {
+        let d = diags.iter().find(|d| d["code"] == code).expect(code);
+        let line = text
+            .lines()
+            .nth(d["line"].as_u64().expect("line") as usize - 1);
+        let (start, end) = (
+            d["column"].as_u64().expect("column") as usize - 1,
+            d["end_column"].as_u64().expect("end") as usize - 1,
+        );
+        line.expect("line")[start..end].to_string()
+    };
+    assert_eq!(token("PL3002"), "latest");
+    assert_eq!(token("PL4003"), "$DEPLOY_TOKEN");
+    assert_eq!(token("PL6002"), "bash");
+}
+
+#[test]
+fn the_human_format_draws_the_yaml() {
+    let o = plumb(&["check", "fixtures/gitlab/planted.gitlab-ci.yml"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        !out.contains("pipeline "),
+        "the program is not shown:\n{out}"
+    );
+    insta::assert_snapshot!(out);
+}
+
+/// `# plumb-allow:` works in YAML as in Plumb; an expired one is PL1013 and silences
+/// nothing.
+#[test]
+fn allow_comments_work_in_yaml() {
+    let dir = scratch("yaml-allow");
+    let file = dir.join(".gitlab-ci.yml");
+    std::fs::write(
+        &file,
+        concat!(
+            "a:\n",
+            "  # plumb-allow: PL3002 the vendor has no other tag\n",
+            "  image: node:latest\n",
+            "  script: [make]\n",
+            "b:\n",
+            "  image: ruby:latest  # plumb-allow: PL3002 until 2000-01-01 old\n",
+            "  script: [make]\n",
+        ),
+    )
+    .expect("write");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let found = places(&diags);
+    assert_eq!(
+        found,
+        [".gitlab-ci.yml:6 PL1013", ".gitlab-ci.yml:6 PL3002"]
+            .into_iter()
+            .map(String::from)
+            .collect()
+    );
+}
+
+#[test]
+fn invalid_yaml_is_a_syntax_error_on_its_line() {
+    let dir = scratch("yaml-invalid");
+    std::fs::write(dir.join("x.yml"), "a:\n  script: [make\nb: c\n").expect("write");
+    let (diags, code) = json(&["check", "--format", "json", "x.yml"], &dir);
+    assert_eq!(code, 1);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "PL0001");
+    assert!(diags[0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("not valid YAML")));
+}
+
+/// A folder walk checks `.gitlab-ci.yml` files, but not one that `plumb build` wrote
+/// (it is checked through its sources).
+#[test]
+fn the_walk_reads_gitlab_files_plumb_did_not_write() {
+    let dir = scratch("yaml-walk");
+    std::fs::create_dir_all(dir.join("app")).expect("mkdir");
+    std::fs::write(
+        dir.join("app/.gitlab-ci.yml"),
+        "a:\n  image: node:latest\n  script: [make]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("generated.gitlab-ci.yml"),
+        "# generated by plumb from x.plumb, do not edit\na:\n  image: node:latest\n  script: [make]\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("other.yml"), "not: [checked\n").expect("write");
+    let (diags, _) = json(&["check", "--format", "json", "."], &dir);
+    assert_eq!(
+        places(&diags),
+        ["./app/.gitlab-ci.yml:2 PL3002".to_string()].into()
+    );
+}
+
+/// `build`, `graph` and `fmt` take Plumb sources: a YAML file is a usage error that
+/// says what to do, never a page of Plumb syntax errors.
+#[test]
+fn other_commands_refuse_yaml() {
+    let o = plumb(&[
+        "build",
+        "fixtures/gitlab/planted.gitlab-ci.yml",
+        "--target",
+        "gitlab",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("plumb import"));
+}
+
+/// The characters the import frames values with, written into a YAML file, do not
+/// move or hide findings: such a file is checked without precise positions.
+#[test]
+fn frame_characters_in_the_yaml_do_not_hide_findings() {
+    let dir = scratch("yaml-markers");
+    std::fs::write(
+        dir.join("x.yml"),
+        "a:\n  image: node:latest\n  script:\n    - \"echo \u{E002}\u{E000}0:0:0\u{E001}\"\n",
+    )
+    .expect("write");
+    let (diags, code) = json(&["check", "--format", "json", "x.yml"], &dir);
+    assert_eq!(code, 1);
+    assert!(diags.iter().any(|d| d["code"] == "PL3002"), "{diags:?}");
+}
+
+/// Every file of the corpus is read (never a usage error or a crash), and every
+/// finding is one a reviewer agreed with, at its YAML line
+/// (`tests/review/yaml-corpus.txt`); a reviewed finding no longer found fails too.
+#[test]
+fn corpus_findings_are_the_reviewed_ones() {
+    let corpus = root().join("../shared/corpus/gitlab-ci");
+    if !corpus.is_dir() {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "no corpus");
+        eprintln!("NOTE: corpus not found at {}: not run", corpus.display());
+        return;
+    }
+    let mut files: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    let mut found = Vec::new();
+    for file in &files {
+        let name = file
+            .file_stem()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let (diags, code) = json(
+            &["check", "--format", "json", &file.to_string_lossy()],
+            &corpus,
+        );
+        assert!(code == 0 || code == 1, "{name}: exit {code}");
+        for d in diags {
+            found.push(format!(
+                "{name} {} {}",
+                d["code"].as_str().unwrap_or_default(),
+                d["line"]
+            ));
+        }
+    }
+    found.sort();
+    let review =
+        std::fs::read_to_string(root().join("crates/plumb-cli/tests/review/yaml-corpus.txt"))
+            .expect("review");
+    let mut accepted = Vec::new();
+    for line in review
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let parts: Vec<&str> = line.splitn(5, ' ').collect();
+        assert!(
+            parts.len() == 5,
+            "review line without a verdict and a why: {line}"
+        );
+        assert_eq!(
+            parts[3], "true",
+            "a rejected finding is reviewed here; fix the rule: {line}"
+        );
+        accepted.push(parts[..3].join(" "));
+    }
+    accepted.sort();
+    assert_eq!(found, accepted, "found (left) vs reviewed (right)");
+}
