@@ -1,5 +1,6 @@
 //! `plumb`: check, explain and list the rules of Plumb pipelines.
 
+mod baseline;
 mod build;
 mod drift;
 mod error;
@@ -34,13 +35,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check .plumb files for syntax, name, type, graph, image and credential problems.
+    /// Check .plumb files and GitLab CI YAML for syntax, name, type, graph, image,
+    /// credential and supply-chain problems.
     ///
+    /// A GitLab CI file (`.gitlab-ci.yml`, `*.gitlab-ci.yml`, any .yml/.yaml named here)
+    /// is read as GitLab reads it, with its `include: local` files from the repository
+    /// root, and every finding points at its YAML line; nothing is written.
     /// Exit status: 0 when no error was found (warnings allowed unless --deny-warnings),
-    /// 1 when an error was found, 2 when the files or plumb.toml could not be read.
-    /// Each file is checked with the plumb.toml found from its own folder upward.
+    /// 1 when an error was found, 2 when the files, plumb.toml or the baseline could not
+    /// be read. Each file is checked with the plumb.toml found from its own folder upward.
     Check {
-        /// Files or folders (every *.plumb file below them). Default: the current folder.
+        /// Files or folders (every *.plumb file below them, and every .gitlab-ci.yml or
+        /// *.gitlab-ci.yml that `plumb build` did not write). Default: the current folder.
         paths: Vec<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -48,6 +54,14 @@ enum Command {
         /// Exit with status 1 when there are warnings too.
         #[arg(long)]
         deny_warnings: bool,
+        /// Report only findings that this baseline (from --write-baseline) does not hold.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Record today's findings in FILE (their fingerprints, which survive edits
+        /// elsewhere in the file), report them, and exit 0: for adopting Plumb on an old
+        /// pipeline, then `--baseline FILE` on every merge request.
+        #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+        write_baseline: Option<PathBuf>,
     },
     /// Compile pipelines to GitLab CI YAML or Kubernetes Jobs.
     ///
@@ -230,7 +244,17 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             paths,
             format,
             deny_warnings,
-        } => check(paths, format, deny_warnings),
+            baseline,
+            write_baseline,
+        } => check(
+            paths,
+            format,
+            deny_warnings,
+            Baseline {
+                read: baseline,
+                write: write_baseline,
+            },
+        ),
         Command::Build {
             path,
             target,
@@ -292,17 +316,36 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
 }
 
+/// `--baseline` / `--write-baseline`.
+struct Baseline {
+    read: Option<PathBuf>,
+    write: Option<PathBuf>,
+}
+
 fn check(
     mut paths: Vec<PathBuf>,
     format: Format,
     deny_warnings: bool,
+    base: Baseline,
 ) -> Result<ExitCode, CliError> {
     if paths.is_empty() {
         paths.push(PathBuf::from("."));
     }
     let mut session = Session::load(&paths, Config::default(), workspace::Wanted::PlumbAndYaml)?;
     session.use_nearest_configs()?;
-    let diags = findings(&session);
+    let mut diags = findings(&session);
+    if let Some(path) = &base.read {
+        diags = baseline::filter(&session, diags, path)?;
+    }
+    if let Some(path) = &base.write {
+        baseline::write(&session, &diags, path)?;
+        eprintln!(
+            "plumb: {} findings recorded in {}; check with `--baseline {}` to report only new ones",
+            diags.len(),
+            path.display(),
+            path.display()
+        );
+    }
     let requested = session.files.iter().filter(|f| f.requested).count();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -320,7 +363,7 @@ fn check(
     written.map_err(|e| CliError::Output(e.to_string()))?;
     let errors = diags.iter().any(|d| d.severity == Severity::Error);
     let warnings = diags.iter().any(|d| d.severity == Severity::Warning);
-    Ok(if errors || (deny_warnings && warnings) {
+    Ok(if base.write.is_none() && (errors || (deny_warnings && warnings)) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -41,6 +41,19 @@ fn sarif_passes_microsofts_validator_without_errors_or_warnings() {
         "no related locations"
     );
     assert!(results.iter().any(|r| r["fixes"].is_array()), "no fixes");
+    // the walk checks the GitLab CI fixtures too: their results name the YAML file
+    let uri = |r: &serde_json::Value| {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        results
+            .iter()
+            .any(|r| uri(r) == "fixtures/gitlab/planted.gitlab-ci.yml"),
+        "no result on the YAML fixture"
+    );
     let out = dir.join("validation.sarif");
     let o = Command::new(&tool)
         .arg("validate")
@@ -142,6 +155,13 @@ fn github_lines_are_workflow_commands() {
         }
     }
     assert!(n > 50);
+    // a finding of a GitLab CI file names its YAML file and line
+    assert!(
+        text.lines().any(|l| l.starts_with(
+            "::error file=fixtures/gitlab/planted.gitlab-ci.yml,line=25,col=15,"
+        )),
+        "no annotation on the YAML line:\n{text}"
+    );
 }
 
 #[test]

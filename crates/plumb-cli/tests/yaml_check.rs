@@ -270,3 +270,32 @@ fn corpus_findings_are_the_reviewed_ones() {
     accepted.sort();
     assert_eq!(found, accepted, "found (left) vs reviewed (right)");
 }
+
+/// A baselined file: an unrelated edit moves every line, one new finding is added, and
+/// only that one is reported (and fails the check). A baseline that cannot be read is
+/// a usage error, never an empty baseline.
+#[test]
+fn a_baseline_reports_only_new_findings() {
+    let dir = scratch("yaml-baseline");
+    let old = "a:\n  image: node:latest\n  script: [make]\nb:\n  image: ruby:latest\n  script: [make]\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), old).expect("write");
+    let o = plumb_in(&dir, &["check", ".gitlab-ci.yml", "--write-baseline", "plumb-baseline.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (diags, code) = json(
+        &["check", "--format", "json", ".gitlab-ci.yml", "--baseline", "plumb-baseline.json"],
+        &dir,
+    );
+    assert_eq!((diags.len(), code), (0, 0), "{diags:?}");
+    let new = format!("stages: [test]\n\n{old}c:\n  image: python:latest\n  script: [make]\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), new).expect("write");
+    let (diags, code) = json(
+        &["check", "--format", "json", ".gitlab-ci.yml", "--baseline", "plumb-baseline.json"],
+        &dir,
+    );
+    assert_eq!(code, 1);
+    assert_eq!(places(&diags), [".gitlab-ci.yml:10 PL3002".to_string()].into());
+    std::fs::write(dir.join("bad.json"), "{\"findings\": 3}").expect("write");
+    let o = plumb_in(&dir, &["check", ".gitlab-ci.yml", "--baseline", "bad.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a Plumb baseline"));
+}

@@ -1,0 +1,87 @@
+//! Baselines (spec §9): `--write-baseline FILE` records the fingerprints of today's
+//! findings; `--baseline FILE` reports only findings that are not in it, so a team can
+//! adopt Plumb on an old pipeline and fail merge requests only on what they add. The
+//! fingerprints are the reports' (`reports::fingerprints`): they survive edits
+//! elsewhere in the file, because they hash the code, the file, the message and the
+//! text under the span, never a line number.
+
+use crate::error::CliError;
+use crate::workspace::Session;
+use plumb_diagnostics::Diagnostic;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// A baseline larger than this is refused (it would hold millions of findings).
+const MAX_BASELINE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Writes the fingerprints of `diags` to `path` (atomically), with the code, file and
+/// message of each so that a reviewer can read what was accepted.
+pub fn write(session: &Session, diags: &[Diagnostic], path: &Path) -> Result<(), CliError> {
+    let prints = crate::reports::fingerprints(session, diags);
+    let findings: Vec<Value> = diags
+        .iter()
+        .zip(&prints)
+        .map(|(d, print)| {
+            json!({
+                "fingerprint": print,
+                "code": d.code.as_str(),
+                "file": session.display(d.file()),
+                "message": d.message,
+            })
+        })
+        .collect();
+    let doc = json!({ "plumb_baseline": 1, "findings": findings });
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
+    crate::build::write_atomically(path, &text)
+}
+
+/// The findings of `diags` that `path` does not record. A baseline that cannot be read
+/// is an error, never an empty baseline: it would let every old finding fail, or, the
+/// other way round, a corrupt file must not silence anything.
+pub fn filter(
+    session: &Session,
+    diags: Vec<Diagnostic>,
+    path: &Path,
+) -> Result<Vec<Diagnostic>, CliError> {
+    let known = read(path)?;
+    let prints = crate::reports::fingerprints(session, &diags);
+    Ok(diags
+        .into_iter()
+        .zip(prints)
+        .filter(|(_, print)| !known.contains(print))
+        .map(|(d, _)| d)
+        .collect())
+}
+
+fn read(path: &Path) -> Result<HashSet<String>, CliError> {
+    let bad = |message: String| CliError::Io {
+        path: path.display().to_string(),
+        message,
+    };
+    let size = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?.len();
+    if size > MAX_BASELINE_BYTES {
+        return Err(bad(format!(
+            "the baseline is {size} bytes, over the limit of {MAX_BASELINE_BYTES}"
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let doc: Value = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("not a Plumb baseline (not JSON: {e})")))?;
+    let findings = doc
+        .get("findings")
+        .and_then(Value::as_array)
+        .filter(|_| doc.get("plumb_baseline") == Some(&json!(1)))
+        .ok_or_else(|| {
+            bad("not a Plumb baseline (write one with `plumb check --write-baseline FILE`)".into())
+        })?;
+    findings
+        .iter()
+        .map(|f| {
+            f.get("fingerprint")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| bad("a finding of the baseline has no `fingerprint`".into()))
+        })
+        .collect()
+}
