@@ -803,13 +803,13 @@ pub fn insecure_dind(cx: &JobCx) -> Option<ScriptHit> {
         .env
         .iter()
         .find(|b| off(&b.name, &b.value))
-        .map(|b| b.name_at)
+        .map(|b| b.value.origin)
         .or_else(|| {
             let service_env = cx.job.service_env();
             service_env
                 .iter()
                 .find(|(_, e)| off(&e.key, &e.value))
-                .map(|(_, e)| e.key_at)
+                .map(|(_, e)| e.value.origin)
         })?;
     Some(ScriptHit {
         at: tls_off,

@@ -59,7 +59,9 @@ fn read(path: &Path) -> Result<HashSet<String>, CliError> {
         path: path.display().to_string(),
         message,
     };
-    let size = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?.len();
+    let size = std::fs::metadata(path)
+        .map_err(|e| bad(e.to_string()))?
+        .len();
     if size > MAX_BASELINE_BYTES {
         return Err(bad(format!(
             "the baseline is {size} bytes, over the limit of {MAX_BASELINE_BYTES}"

@@ -363,11 +363,13 @@ fn check(
     written.map_err(|e| CliError::Output(e.to_string()))?;
     let errors = diags.iter().any(|d| d.severity == Severity::Error);
     let warnings = diags.iter().any(|d| d.severity == Severity::Warning);
-    Ok(if base.write.is_none() && (errors || (deny_warnings && warnings)) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(
+        if base.write.is_none() && (errors || (deny_warnings && warnings)) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 /// What a check of the session's requested files finds: Plumb sources as they are,

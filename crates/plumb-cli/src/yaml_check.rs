@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 /// The program a GitLab CI file was read as, and where its parts are in the YAML.
 pub struct YamlProgram {
     origins: OriginMap,
+    /// "`name`" in the program's words → in the YAML's (a job's GitLab name, a
+    /// secret's `$VARIABLE`, `runner_default` as the missing `image:` it stands for).
+    renames: Vec<(String, String)>,
     /// The session's file of each YAML file the import read (the checked one first).
     sources: Vec<FileId>,
 }
@@ -87,6 +90,7 @@ pub fn load(
         load_diagnostics: Vec::new(),
         role: Role::ReadFromYaml(Box::new(YamlProgram {
             origins: read.origins,
+            renames: yaml_words(read.renames),
             sources,
         })),
     });
@@ -161,44 +165,89 @@ impl YamlProgram {
     /// the job's name for what is about a whole job, the file's start for the rest.
     /// Fixes are edits of the program, so they are dropped; the help stays.
     pub fn to_yaml(&self, mut d: Diagnostic, program: &str, texts: &[&str]) -> Diagnostic {
-        let locate = |at: FileRange| -> Option<FileRange> {
+        let locate = |at: FileRange| -> Option<(FileRange, bool)> {
             let spot = self
                 .origins
                 .locate(program, at.range.start..at.range.end, texts)?;
-            Some(FileRange {
+            let at = FileRange {
                 file: *self.sources.get(spot.file)?,
                 range: TextRange {
                     start: spot.range.start,
                     end: spot.range.end,
                 },
-            })
+            };
+            Some((at, spot.exact))
         };
         // what the import added (the `runner_default` of jobs with no image) is not in
         // the YAML: the finding goes to the first of its labels that is (the job)
         let fallback = d.secondary.iter().find_map(|l| locate(l.at));
-        d.primary.at = locate(d.primary.at).or(fallback).unwrap_or(FileRange {
-            file: self.sources[0],
-            range: TextRange::empty(0),
-        });
+        d.primary.at = locate(d.primary.at).or(fallback).map_or(
+            FileRange {
+                file: self.sources[0],
+                range: TextRange::empty(0),
+            },
+            |(at, _)| at,
+        );
         let mut seen = vec![d.primary.at];
         let secondary = std::mem::take(&mut d.secondary);
         for label in secondary {
-            // a label on what the import added (a `secret` it declared) has no YAML
-            let Some(at) = locate(label.at) else { continue };
+            // a label on what the import added (a `secret` it declared, the binding of a
+            // variable the YAML reads by name) has no place in the YAML
+            let Some((at, exact)) = locate(label.at) else {
+                continue;
+            };
+            if !exact && label.message.contains("bound here") {
+                continue;
+            }
             // jobs that share a value through an anchor share its place: shown once
             if !seen.contains(&at) {
                 seen.push(at);
-                d.secondary.push(Label { at, ..label });
+                d.secondary.push(Label {
+                    at,
+                    message: self.in_yaml_words(&label.message),
+                });
             }
         }
+        d.message = self.in_yaml_words(&d.message);
+        d.primary.message = self.in_yaml_words(&d.primary.message);
+        // a help that shows Plumb syntax would mislead a YAML author
+        d.help = d.help.take().filter(|h| !shows_plumb_syntax(h));
         d.fixes.clear();
         d
+    }
+
+    fn in_yaml_words(&self, text: &str) -> String {
+        if !text.contains('`') {
+            return text.to_string();
+        }
+        let mut out = text.to_string();
+        for (program, yaml) in &self.renames {
+            if out.contains(program.as_str()) {
+                out = out.replace(program.as_str(), yaml);
+            }
+        }
+        out
     }
 
     /// The YAML texts of the import, by their index in it.
     pub fn source_ids(&self) -> &[FileId] {
         &self.sources
     }
+}
+
+/// The renames as they appear in messages: "`name`" → "`GitLab name`".
+fn yaml_words(renames: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = renames
+        .into_iter()
+        .map(|(p, y)| (format!("`{p}`"), format!("`{y}`")))
+        .collect();
+    out.push(("(`runner_default`)".into(), "(no `image:`)".into()));
+    out
+}
+
+/// Whether a help text shows Plumb source (`image = "…"`, `secret x = ci_variable(…)`).
+fn shows_plumb_syntax(help: &str) -> bool {
+    help.contains(" = ") || help.contains("ci_variable(") || help.contains("runner_default")
 }
 
 /// Applies the `# plumb-allow:` comments of the YAML files findings were moved to, and

@@ -157,9 +157,9 @@ fn github_lines_are_workflow_commands() {
     assert!(n > 50);
     // a finding of a GitLab CI file names its YAML file and line
     assert!(
-        text.lines().any(|l| l.starts_with(
-            "::error file=fixtures/gitlab/planted.gitlab-ci.yml,line=25,col=15,"
-        )),
+        text.lines()
+            .any(|l| l
+                .starts_with("::error file=fixtures/gitlab/planted.gitlab-ci.yml,line=25,col=15,")),
         "no annotation on the YAML line:\n{text}"
     );
 }

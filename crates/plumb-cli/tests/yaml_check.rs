@@ -277,23 +277,54 @@ fn corpus_findings_are_the_reviewed_ones() {
 #[test]
 fn a_baseline_reports_only_new_findings() {
     let dir = scratch("yaml-baseline");
-    let old = "a:\n  image: node:latest\n  script: [make]\nb:\n  image: ruby:latest\n  script: [make]\n";
+    let old =
+        "a:\n  image: node:latest\n  script: [make]\nb:\n  image: ruby:latest\n  script: [make]\n";
     std::fs::write(dir.join(".gitlab-ci.yml"), old).expect("write");
-    let o = plumb_in(&dir, &["check", ".gitlab-ci.yml", "--write-baseline", "plumb-baseline.json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = plumb_in(
+        &dir,
+        &[
+            "check",
+            ".gitlab-ci.yml",
+            "--write-baseline",
+            "plumb-baseline.json",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let (diags, code) = json(
-        &["check", "--format", "json", ".gitlab-ci.yml", "--baseline", "plumb-baseline.json"],
+        &[
+            "check",
+            "--format",
+            "json",
+            ".gitlab-ci.yml",
+            "--baseline",
+            "plumb-baseline.json",
+        ],
         &dir,
     );
     assert_eq!((diags.len(), code), (0, 0), "{diags:?}");
     let new = format!("stages: [test]\n\n{old}c:\n  image: python:latest\n  script: [make]\n");
     std::fs::write(dir.join(".gitlab-ci.yml"), new).expect("write");
     let (diags, code) = json(
-        &["check", "--format", "json", ".gitlab-ci.yml", "--baseline", "plumb-baseline.json"],
+        &[
+            "check",
+            "--format",
+            "json",
+            ".gitlab-ci.yml",
+            "--baseline",
+            "plumb-baseline.json",
+        ],
         &dir,
     );
     assert_eq!(code, 1);
-    assert_eq!(places(&diags), [".gitlab-ci.yml:10 PL3002".to_string()].into());
+    assert_eq!(
+        places(&diags),
+        [".gitlab-ci.yml:10 PL3002".to_string()].into()
+    );
     std::fs::write(dir.join("bad.json"), "{\"findings\": 3}").expect("write");
     let o = plumb_in(&dir, &["check", ".gitlab-ci.yml", "--baseline", "bad.json"]);
     assert_eq!(o.status.code(), Some(2));

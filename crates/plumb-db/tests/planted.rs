@@ -141,12 +141,12 @@ fn plant(c: &mut Corpus, kind: Option<&str>, name: &str) {
                 .push(" https://api.example.com\"] }\n");
         }
         Some("PL4005") => {
-            c.job(name)
-                .push("image = ")
-                .mark("PL3003", "\"alpine:3.20\"")
-                .push(", when = branch == \"main\", env = { ");
-            c.mark("PL4005", "T")
-                .push(" = tok }, run = [\"./deploy\"] }\n");
+            // one finding at the unpinned image, the cause (the secret is its label)
+            c.job(name).push("image = ");
+            let start = c.text.len();
+            c.mark("PL3003", "\"alpine:3.20\"");
+            c.planted.insert(("PL4005", start, c.text.len()));
+            c.push(", when = branch == \"main\", env = { T = tok }, run = [\"./deploy\"] }\n");
         }
         Some("PL4006") => {
             c.job(name)

@@ -22,6 +22,8 @@ pub struct Fields {
     pub fields: BTreeMap<String, PVal>,
     /// `variables:`, in order.
     pub env: Vec<(String, String)>,
+    /// Where each of `env`'s values is written (an import for a check only).
+    pub env_at: Vec<Option<Origin>>,
     /// `secrets:` with a Vault source: (variable, path, field).
     pub vault: Vec<(String, String, String)>,
     /// `needs:` as GitLab names, with their lines.
@@ -40,6 +42,8 @@ pub struct Ctx<'a> {
     pub default_branch: &'a str,
     /// Top-level variables, for expanding `$VAR` in image names as GitLab does.
     pub variables: &'a [(String, String)],
+    /// The top-level `variables:` mapping (where their values are written).
+    pub variables_node: Option<&'a Node>,
     /// Whether values carry where they were written (an import for a check).
     pub origins: bool,
 }
@@ -113,6 +117,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
         match e.key.as_str() {
             "image" => {
                 if let Some((image, at)) = image_name(v, &mut f.notes, e.key_line) {
+                    let at = defining_variable(&image, node, cx).unwrap_or(at);
                     let image = expand_vars(&image, &own_vars, cx.variables);
                     let image = PVal::at(cx.origin(at), PVal::Image(image));
                     f.fields.insert("image".into(), image);
@@ -122,6 +127,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 let mut images = Vec::new();
                 for s in v.items() {
                     if let Some((name, at)) = image_name(s, &mut f.notes, s.line) {
+                        let at = defining_variable(&name, node, cx).unwrap_or(at);
                         let image = PVal::Image(expand_vars(&name, &own_vars, cx.variables));
                         images.push(PVal::at(cx.origin(at), image));
                     }
@@ -129,7 +135,10 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 f.fields.insert("services".into(), PVal::List(images));
             }
             "script" | "before_script" => {} // below, in GitLab's order
-            "variables" => f.env = own_vars.clone(),
+            "variables" => {
+                f.env = own_vars.clone();
+                f.env_at = variable_nodes(v).map(|n| cx.origin(n)).collect();
+            }
             "stage" => f.stage = v.as_str().map(str::to_string),
             "needs" => f.needs = Some(needs(v, &mut f.notes)),
             "dependencies" => {
@@ -359,6 +368,35 @@ pub fn variables(node: &Node) -> Vec<(String, String)> {
             (e.key.clone(), value.unwrap_or_default())
         })
         .collect()
+}
+
+/// The value nodes of a `variables:` mapping, in order (a `{ value: … }` form's value).
+pub fn variable_nodes(node: &Node) -> impl Iterator<Item = &Node> {
+    node.entries()
+        .iter()
+        .map(|e| e.value.get("value").unwrap_or(&e.value))
+}
+
+/// For an image written as one variable (`$CI_IMAGE`, `${CI_IMAGE}`), the node that
+/// gives the variable its value (the job's `variables:` first, then the file's): the
+/// place to fix is where the tag is written, not where it is used.
+fn defining_variable<'n>(image: &str, job: &'n Node, cx: &Ctx<'n>) -> Option<&'n Node> {
+    let name = image.strip_prefix('$')?;
+    let name = name
+        .strip_prefix('{')
+        .and_then(|n| n.strip_suffix('}'))
+        .unwrap_or(name);
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let find = |vars: &'n Node| {
+        let e = vars.entry(name)?;
+        Some(e.value.get("value").unwrap_or(&e.value))
+    };
+    job.get("variables")
+        .and_then(find)
+        .or_else(|| cx.variables_node.and_then(find))
+        .filter(|n| n.as_str().is_some())
 }
 
 /// An image's name, and the node that writes it.

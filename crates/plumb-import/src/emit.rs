@@ -18,6 +18,9 @@ const DEFAULT_BRANCH: &str = "main";
 
 pub struct Program {
     pub text: String,
+    /// Names the program gives differently from the YAML, as (program, YAML): a job
+    /// renamed to be an identifier, a secret named after the variable it reads.
+    pub renames: Vec<(String, String)>,
     pub jobs_imported: usize,
     pub jobs_left_out: usize,
 }
@@ -25,6 +28,9 @@ pub struct Program {
 struct JobOut {
     /// Where GitLab's job name is written.
     key: Origin,
+    /// The job names no image, and what decides it is not in what was read: a template
+    /// from a file not read, or the runner's own shell (`sudo` in the script).
+    image_elsewhere: bool,
     name: String,
     gitlab_name: String,
     file: usize,
@@ -61,14 +67,24 @@ enum Source {
 struct Secrets {
     by_source: HashMap<Source, String>,
     order: Vec<(String, Source)>,
+    /// The variable each secret is given as, by the secret's name.
+    variables: HashMap<String, String>,
 }
 
 impl Secrets {
+    fn variable_of(&self, name: &str) -> String {
+        self.variables
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_string())
+    }
+
     fn name(&mut self, source: Source, base: &str, scope: &mut Scope) -> String {
         if let Some(n) = self.by_source.get(&source) {
             return n.clone();
         }
         let name = scope.unique(identifier(&base.to_lowercase(), "secret"));
+        self.variables.insert(name.clone(), base.to_string());
         self.by_source.insert(source.clone(), name.clone());
         self.order.push((name.clone(), source));
         name
@@ -167,6 +183,7 @@ impl Emitter<'_> {
         let cx = Ctx {
             default_branch: DEFAULT_BRANCH,
             variables: &top_vars,
+            variables_node: config.root.get("variables"),
             origins: self.origins,
         };
         // `default:`
@@ -283,9 +300,12 @@ impl Emitter<'_> {
                 left_out.push((j.full.file, j.line, j.full.end_line, why.to_string()));
                 continue;
             }
-            if !f.fields.contains_key("image") && !default_fields.contains_key("image") {
-                needs_runner_default = true;
-            }
+            let no_image = !f.fields.contains_key("image") && !default_fields.contains_key("image");
+            needs_runner_default |= no_image;
+            let image_elsewhere = no_image
+                && (gitlab::extends_undefined(&self.config.root, &j.written)
+                    || runs_sudo(f.fields.get("run"))
+                    || shell_runner_tags(f.fields.get("tags")));
             let env = self.env(&f);
             let mut out = JobOut {
                 name: job_scope.unique(identifier(&j.name, "job")),
@@ -296,6 +316,7 @@ impl Emitter<'_> {
                     file: j.full.file,
                     range: j.key_span,
                 },
+                image_elsewhere,
                 stage: f.stage.clone().unwrap_or_else(|| "test".into()),
                 template: None,
                 has_needs: f.needs.is_some(),
@@ -396,6 +417,7 @@ impl Emitter<'_> {
             }
             return Program {
                 text,
+                renames: self.renames(plan),
                 jobs_imported: 0,
                 jobs_left_out: 0,
             };
@@ -410,6 +432,7 @@ impl Emitter<'_> {
         }
         Program {
             text,
+            renames: self.renames(plan),
             jobs_imported: plan.jobs.len(),
             jobs_left_out: plan.left_out.len(),
         }
@@ -468,17 +491,27 @@ impl Emitter<'_> {
         if let Some(on) = &plan.on {
             let _ = writeln!(text, "  on = {on}");
         }
-        let includes = crate::include::calls(&self.config.includes, warnings);
+        let includes = crate::include::calls(&self.config.includes, self.origins, warnings);
         if !includes.is_empty() {
             let mut s = String::new();
             PVal::List(includes).write(&mut s, 2);
             let _ = writeln!(text, "  include = {s}");
         }
         if !plan.top_vars.is_empty() {
+            let nodes: Vec<&crate::yaml::Node> = self
+                .config
+                .root
+                .get("variables")
+                .map(|v| convert::variable_nodes(v).collect())
+                .unwrap_or_default();
             let env: Vec<(String, PVal)> = plan
                 .top_vars
                 .iter()
-                .map(|(k, v)| (k.clone(), PVal::Str(v.clone())))
+                .enumerate()
+                .map(|(i, (k, v))| {
+                    let at = nodes.get(i).filter(|_| self.origins).map(|n| Origin::of(n));
+                    (k.clone(), PVal::at(at, PVal::Str(v.clone())))
+                })
                 .collect();
             let mut s = String::new();
             PVal::Record(env).write(&mut s, 2);
@@ -552,10 +585,36 @@ impl Emitter<'_> {
         let resolved = plan.resolved_needs[i].as_slice();
         let lost_all = resolved.is_empty() && !j.needs.is_empty();
         let needs = (j.has_needs && !lost_all).then_some(resolved);
-        write_fields(text, &j.fields, &j.env, needs, image_names, "      ");
+        if self.origins && j.image_elsewhere {
+            // a check says nothing of an image it cannot see: the job is given the
+            // runner's image on a line of its own, whose findings are allowed
+            let mut fields = j.fields.clone();
+            fields.insert("image".into(), PVal::Name("runner_default".into()));
+            let _ = writeln!(text, "      # plumb-allow: PL3006, PL4005 the image is set where this check does not see");
+            write_fields(text, &fields, &j.env, needs, image_names, "      ");
+        } else {
+            write_fields(text, &j.fields, &j.env, needs, image_names, "      ");
+        }
         text.push_str("    }");
         self.close(text);
         text.push('\n');
+    }
+
+    /// [`Program::renames`].
+    fn renames(&self, plan: &Plan) -> Vec<(String, String)> {
+        let jobs = plan
+            .jobs
+            .iter()
+            .filter(|j| j.name != j.gitlab_name)
+            .map(|j| (j.name.clone(), j.gitlab_name.clone()));
+        let secrets = self.secrets.order.iter().map(|(name, source)| {
+            let var = match source {
+                Source::CiVariable(v) => v.clone(),
+                Source::Vault(..) => self.secrets.variable_of(name),
+            };
+            (name.clone(), format!("${var}"))
+        });
+        jobs.chain(secrets).collect()
     }
 
     /// Opens the frame of a job or template for the check (nothing when importing).
@@ -570,6 +629,37 @@ impl Emitter<'_> {
             text.push(CLOSE);
         }
     }
+}
+
+/// Whether a script runs `sudo`: a job on a shell runner (the host's own system), where
+/// no image applies.
+fn runs_sudo(run: Option<&PVal>) -> bool {
+    let Some(PVal::List(lines)) = run else {
+        return false;
+    };
+    lines.iter().any(|l| match l.bare() {
+        PVal::Str(line) => line
+            .lines()
+            .any(|l| l.trim_start().starts_with("sudo ") || l.contains("&& sudo ")),
+        _ => false,
+    })
+}
+
+/// Whether a job's tags pick a Windows or macOS runner, whose shell executor runs no
+/// image.
+fn shell_runner_tags(tags: Option<&PVal>) -> bool {
+    let Some(PVal::List(tags)) = tags else {
+        return false;
+    };
+    tags.iter().any(|t| match t.bare() {
+        PVal::Str(tag) => {
+            let tag = tag.to_ascii_lowercase();
+            ["windows", "win32", "win64", "macos", "osx", "shell"]
+                .iter()
+                .any(|w| tag.split(['-', '_', ' ', ':', '.']).any(|part| part == *w))
+        }
+        _ => false,
+    })
 }
 
 /// Why a converted job cannot be a Plumb job, if it cannot.
@@ -715,7 +805,11 @@ impl Emitter<'_> {
         let mut env: Vec<(String, PVal)> = f
             .env
             .iter()
-            .map(|(k, v)| (k.clone(), PVal::Str(v.clone())))
+            .enumerate()
+            .map(|(i, (k, v))| {
+                let at = f.env_at.get(i).copied().flatten();
+                (k.clone(), PVal::at(at, PVal::Str(v.clone())))
+            })
             .collect();
         for (var, path, field) in &f.vault {
             let name = self.secrets.name(

@@ -444,6 +444,23 @@ fn resolve_references(
 /// references to references is cut there, with a warning).
 const MAX_RESOLVED_NODES: usize = 2_000_000;
 
+/// Whether a job's `extends` chain names a template this file does not define (it is
+/// in a file that was not read): what it sets (an image, often) is unknown here.
+pub fn extends_undefined(root: &Node, job: &Node) -> bool {
+    let mut stack: Vec<(String, usize)> = extends_of(job).into_iter().map(|n| (n, 0)).collect();
+    let mut seen = std::collections::HashSet::new();
+    while let Some((name, depth)) = stack.pop() {
+        if depth > MAX_DEPTH || !seen.insert(name.clone()) {
+            continue;
+        }
+        match root.get(&name) {
+            Some(parent) => stack.extend(extends_of(parent).into_iter().map(|n| (n, depth + 1))),
+            None => return true,
+        }
+    }
+    false
+}
+
 /// The names a job `extends`, in order.
 pub fn extends_of(job: &Node) -> Vec<String> {
     job.get("extends").map(Node::strings).unwrap_or_default()

@@ -9,16 +9,26 @@ use crate::yaml::{Kind, Node};
 use crate::Warning;
 
 /// The Plumb `include` entries for the kept `include:` entries, in order.
-pub fn calls(items: &[Node], warnings: &mut Vec<Warning>) -> Vec<PVal> {
-    items.iter().flat_map(|item| call(item, warnings)).collect()
+pub fn calls(items: &[Node], origins: bool, warnings: &mut Vec<Warning>) -> Vec<PVal> {
+    items
+        .iter()
+        .flat_map(|item| call(item, origins, warnings))
+        .collect()
 }
 
-fn call(item: &Node, warnings: &mut Vec<Warning>) -> Vec<PVal> {
+fn call(item: &Node, origins: bool, warnings: &mut Vec<Warning>) -> Vec<PVal> {
     let (kind, target) = include_kind(item);
     let warn = |warnings: &mut Vec<Warning>, message: String| {
         warnings.push(Warning::at(item.file, item.line, message));
     };
-    let target_arg = PVal::Str(target.clone());
+    // for a check, the target carries where it is written (`@master` is found in it)
+    let written = if item.is_map() {
+        item.get(kind)
+    } else {
+        Some(item)
+    };
+    let at = written.filter(|_| origins).map(crate::value::Origin::of);
+    let target_arg = PVal::at(at, PVal::Str(target.clone()));
     match kind {
         "component" => {
             let named = item

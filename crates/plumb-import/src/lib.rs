@@ -93,6 +93,8 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
 pub struct ForCheck {
     pub plumb: String,
     pub origins: origins::OriginMap,
+    /// Names the program gives differently from the YAML: (program, YAML).
+    pub renames: Vec<(String, String)>,
     /// The files read, with their text: the checked one first, then its local includes.
     pub sources: Vec<(PathBuf, String)>,
     pub warnings: Vec<Warning>,
@@ -118,6 +120,7 @@ pub fn import_for_check(
     Ok(ForCheck {
         plumb,
         origins,
+        renames: program.renames,
         sources: config.sources,
         warnings,
     })

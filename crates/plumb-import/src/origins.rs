@@ -33,6 +33,9 @@ pub struct OriginMap {
 pub struct YamlSpot {
     pub file: usize,
     pub range: ByteRange,
+    /// The spot is the value the span was about; `false` when it is only the job (or
+    /// template) around it, because the value itself was added by the import.
+    pub exact: bool,
 }
 
 /// Takes the markers out of `framed`: the program text, and where its parts came from.
@@ -107,14 +110,17 @@ impl OriginMap {
     /// Where `range` of `program` is in the YAML (`sources` are the files' texts).
     pub fn locate(&self, program: &str, range: Range<u32>, sources: &[&str]) -> Option<YamlSpot> {
         let frame = self.innermost(&range)?;
+        let written = program.get(frame.start as usize..frame.end as usize)?;
+        let head = written.trim_start();
+        let exact = !(head.starts_with("job ") || head.starts_with("template "));
         let whole = YamlSpot {
             file: frame.origin.file,
             range: frame.origin.range,
+            exact,
         };
         let yaml = sources.get(frame.origin.file)?;
         let scalar =
             yaml.get(frame.origin.range.start as usize..frame.origin.range.end as usize)?;
-        let written = program.get(frame.start as usize..frame.end as usize)?;
         let inner = range.start.checked_sub(frame.start)?..range.end.saturating_sub(frame.start);
         Some(
             within_string(written, inner, scalar).map_or(whole, |r| YamlSpot {
@@ -123,6 +129,7 @@ impl OriginMap {
                     start: frame.origin.range.start + r.start,
                     end: frame.origin.range.start + r.end,
                 },
+                exact,
             }),
         )
     }

@@ -14,7 +14,27 @@ const MUTABLE_TAGS: &[&str] = &[
 pub fn is_mutable_tag(tag: &str) -> bool {
     !tag.contains('$')
         && (MUTABLE_TAGS.contains(&tag.to_ascii_lowercase().as_str())
-            || !tag.chars().any(|c| c.is_ascii_digit()))
+            || !tag.chars().any(|c| c.is_ascii_digit())
+            || moving_variant(tag))
+}
+
+/// Platform names, whose digits say nothing of a version.
+const PLATFORMS: &[&str] = &[
+    "x86", "x86_64", "amd64", "arm64", "arm64v8", "armv6", "armv7", "arm32v7", "armhf", "i386",
+    "ppc64le", "s390x", "aarch64", "win64",
+];
+
+/// A moving tag with a platform or flavour after it: `latest-x86`, `stable-armv7`,
+/// `edge-slim` (the digits of `x86` do not make `latest` a release).
+fn moving_variant(tag: &str) -> bool {
+    let lower = tag.to_ascii_lowercase();
+    let Some((head, rest)) = lower.split_once('-') else {
+        return false;
+    };
+    MUTABLE_TAGS.contains(&head)
+        && rest
+            .split('-')
+            .all(|part| !part.chars().any(|c| c.is_ascii_digit()) || PLATFORMS.contains(&part))
 }
 
 declare_rule! {
@@ -46,4 +66,32 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     ));
     d.primary.at = inner_range(cx.sources, u, tag_start, u.text.len());
     Some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_mutable_tag;
+
+    #[test]
+    fn moving_tags_with_a_platform_are_still_moving() {
+        for tag in [
+            "latest",
+            "latest-x86",
+            "latest-armv7",
+            "stable-slim",
+            "edge-arm64",
+            "lts",
+        ] {
+            assert!(is_mutable_tag(tag), "{tag}");
+        }
+        for tag in [
+            "3.19",
+            "v1.23.0-debug",
+            "latest-2024-05-01",
+            "20.11-alpine",
+            "nightly-2024.05",
+        ] {
+            assert!(!is_mutable_tag(tag), "{tag}");
+        }
+    }
 }

@@ -34,9 +34,29 @@ pub fn is_literal_credential(value: &str) -> bool {
     let is_var_ref = (v.starts_with('$') && !v[1..].contains(|c: char| c.is_whitespace()))
         || v.starts_with("${") && v.ends_with('}');
     let is_path = v.starts_with('/') || v.starts_with("./");
+    // the well-known dummies that CI files give their own throwaway service containers
+    // (`MYSQL_ROOT_PASSWORD: secret`): no one's credential, and any scanner's first guess
     let placeholder = matches!(
         v.to_ascii_lowercase().as_str(),
-        "true" | "false" | "none" | "null" | "changeme" | "<redacted>" | "xxx"
+        "true"
+            | "false"
+            | "none"
+            | "null"
+            | "changeme"
+            | "<redacted>"
+            | "xxx"
+            | "secret"
+            | "password"
+            | "passw0rd"
+            | "pass"
+            | "root"
+            | "test"
+            | "testing"
+            | "example"
+            | "dummy"
+            | "postgres"
+            | "mysql"
+            | "admin"
     );
     !(is_var_ref || is_path || placeholder)
 }
