@@ -142,20 +142,61 @@ fn search(
     }
 }
 
-/// Whether `from` waits, directly or not, for `to` in a graph without cycles.
-pub fn waits_for(g: &DiGraph<usize, Edge>, from: usize, to: usize) -> bool {
-    let mut stack = vec![NodeIndex::new(from)];
-    let mut seen = HashSet::new();
-    while let Some(n) = stack.pop() {
-        if !seen.insert(n) {
-            continue;
-        }
-        for m in g.neighbors(n) {
-            if g[m] == to {
-                return true;
+/// Which nodes each node of a graph without cycles waits for, directly or not: asked
+/// once per `needs` entry, so a pipeline of many stages and jobs must not walk the
+/// graph for each (5,000 jobs in 500 stages: 5 million steps).
+pub struct Reach {
+    words: usize,
+    bits: Vec<u64>,
+}
+
+impl Reach {
+    pub fn new(g: &DiGraph<usize, Edge>) -> Reach {
+        let n = g.node_count();
+        let words = n.div_ceil(64);
+        let mut reach = Reach {
+            words,
+            bits: vec![0; n * words],
+        };
+        // a node's set is complete once its successors' are: depth-first, post-order
+        let mut done = vec![false; n];
+        // entered but not done: on a cycle (the callers check there is none) a node is
+        // expanded once, never again
+        let mut entered = vec![false; n];
+        for start in 0..n {
+            let mut stack = vec![(start, false)];
+            while let Some((node, expanded)) = stack.pop() {
+                if done[node] || (!expanded && entered[node]) {
+                    continue;
+                }
+                if !expanded {
+                    entered[node] = true;
+                    stack.push((node, true));
+                    for m in g.neighbors(NodeIndex::new(node)) {
+                        if !done[m.index()] {
+                            stack.push((m.index(), false));
+                        }
+                    }
+                    continue;
+                }
+                for m in g.neighbors(NodeIndex::new(node)) {
+                    let m = m.index();
+                    reach.bits[node * words + m / 64] |= 1 << (m % 64);
+                    for w in 0..words {
+                        let from_m = reach.bits[m * words + w];
+                        reach.bits[node * words + w] |= from_m;
+                    }
+                }
+                done[node] = true;
             }
-            stack.push(m);
         }
+        reach
     }
-    false
+
+    /// Whether node `from` waits, directly or not, for node `to`.
+    pub fn waits_for(&self, from: usize, to: usize) -> bool {
+        self.bits
+            .get(from * self.words + to / 64)
+            .is_some_and(|w| w & (1 << (to % 64)) != 0)
+    }
 }

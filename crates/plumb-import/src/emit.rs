@@ -251,7 +251,7 @@ impl Emitter<'_> {
         let mut templates: Vec<TemplateOut> = Vec::new();
         let mut template_index: HashMap<String, usize> = HashMap::new();
         for h in &self.config.hidden {
-            let f = convert::job(&h.extended, cx);
+            let f = convert::job(&h.full, cx);
             if f.needs.is_some() || f.dependencies.is_some() || f.trigger || f.never {
                 continue;
             }
@@ -289,8 +289,8 @@ impl Emitter<'_> {
         let mut left_out = Vec::new();
         let mut job_scope = Scope::default();
         let mut needs_runner_default = false;
-        for j in &self.config.jobs {
-            let f = convert::job(&j.full, cx);
+        let converted = convert_all(&self.config.jobs, cx);
+        for (j, f) in self.config.jobs.iter().zip(converted) {
             if let Some(why) = not_imported(&f) {
                 warnings.push(Warning::at(
                     j.full.file,
@@ -528,13 +528,16 @@ impl Emitter<'_> {
         }
         self.notes(text, &plan.pipeline_notes, "  ", "the pipeline", warnings);
         let mut stage_scope = Scope::default();
+        // the jobs of each stage, found once (a pipeline of 500 stages and 5,000 jobs
+        // must not compare every job with every stage)
+        let mut by_stage: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, j) in plan.jobs.iter().enumerate() {
+            by_stage.entry(j.stage.as_str()).or_default().push(i);
+        }
         for stage in &plan.stage_order {
-            let members: Vec<usize> = (0..plan.jobs.len())
-                .filter(|&i| &plan.jobs[i].stage == stage)
-                .collect();
-            if members.is_empty() {
+            let Some(members) = by_stage.get(stage.as_str()) else {
                 continue;
-            }
+            };
             let name = stage_scope.unique(identifier(stage, "stage"));
             let _ = writeln!(text, "\n  stage {name} {{");
             for (n, &i) in members.iter().enumerate() {
@@ -629,6 +632,43 @@ impl Emitter<'_> {
             text.push(CLOSE);
         }
     }
+}
+
+const CONVERT_STACK: usize = 256 * 1024 * 1024;
+
+/// Each job converted, on every core: a conversion reads only its job, and a file of
+/// thousands of jobs spends most of its import here.
+fn convert_all(jobs: &[gitlab::Job], cx: &Ctx) -> Vec<Fields> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if workers < 2 || jobs.len() < 256 {
+        return jobs.iter().map(|j| convert::job(&j.full, cx)).collect();
+    }
+    let chunk = jobs.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                // deeply nested YAML recurses: a stack as large as the caller's (only
+                // what is touched is committed)
+                std::thread::Builder::new()
+                    .stack_size(CONVERT_STACK)
+                    .spawn_scoped(scope, move || {
+                        part.iter()
+                            .map(|j| convert::job(&j.full, cx))
+                            .collect::<Vec<_>>()
+                    })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(jobs.len());
+        for (h, part) in handles.into_iter().zip(jobs.chunks(chunk)) {
+            // a worker that could not start or failed is redone here, on this thread
+            match h.map(|h| h.join()) {
+                Ok(Ok(done)) => out.extend(done),
+                _ => out.extend(part.iter().map(|j| convert::job(&j.full, cx))),
+            }
+        }
+        out
+    })
 }
 
 /// Whether a script runs `sudo`: a job on a shell runner (the host's own system), where

@@ -69,9 +69,8 @@ pub struct Job {
     pub key_span: yaml::ByteRange,
     /// As written (references resolved), before `extends`.
     pub written: Node,
-    /// With `extends` applied, before `default:`.
-    pub extended: Node,
-    /// What GitLab runs: `extends` and `default:` applied.
+    /// What GitLab runs: `extends` and `default:` applied (for a hidden job, which
+    /// GitLab never runs, `extends` only: what a job that extends it starts from).
     pub full: Node,
 }
 
@@ -96,7 +95,12 @@ pub fn load(
     let mut includes = Vec::new();
     let root = with_includes(root, &mut sources, 0, files, warnings, &mut includes, 0)?;
     let mut budget = MAX_RESOLVED_NODES;
-    let root = resolve_references(&root, &root, warnings, 0, &mut budget);
+    // most files have no `!reference`: they are not copied to find none
+    let root = if has_references(&root) {
+        resolve_references(&root, &root, warnings, 0, &mut budget)
+    } else {
+        root
+    };
     let stages = match root.get("stages") {
         Some(s) => s.strings(),
         None => ["build", "test", "deploy"].map(String::from).to_vec(),
@@ -130,11 +134,10 @@ pub fn load(
             key_span: e.key_span,
             written: e.value.clone(),
             full: if e.key.starts_with('.') {
-                extended.clone()
+                extended
             } else {
-                apply_default(&extended, &default)
+                apply_default(extended, &default)
             },
-            extended,
         };
         if e.key.starts_with('.') {
             hidden.push(job);
@@ -440,6 +443,19 @@ fn resolve_references(
     }
 }
 
+fn has_references(node: &Node) -> bool {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match &n.kind {
+            Kind::Reference(_) => return true,
+            Kind::Seq(items) => stack.extend(items),
+            Kind::Map(entries) => stack.extend(entries.iter().map(|e| &e.value)),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// How many values `!reference` resolution may produce (an exponential fan-out of
 /// references to references is cut there, with a warning).
 const MAX_RESOLVED_NODES: usize = 2_000_000;
@@ -505,7 +521,12 @@ fn extend(
     if let Kind::Map(entries) = &mut own.kind {
         entries.retain(|e| e.key != "extends");
     }
-    merged = deep_merge(&merged, &own);
+    // a job that extends nothing is itself (not a copy of a copy)
+    merged = if merged.entries().is_empty() {
+        own
+    } else {
+        deep_merge(&merged, &own)
+    };
     merged.line = job.line;
     merged.file = job.file;
     merged
@@ -539,14 +560,18 @@ pub fn inherited_default_keys(job: &Node) -> Option<Vec<String>> {
     }
 }
 
-fn apply_default(job: &Node, default: &Node) -> Node {
-    let allowed = inherited_default_keys(job);
-    let mut entries = job.entries().to_vec();
+fn apply_default(job: Node, default: &Node) -> Node {
+    let allowed = inherited_default_keys(&job);
+    let (line, file) = (job.line, job.file);
+    let mut entries = match job.kind {
+        Kind::Map(entries) => entries,
+        _ => Vec::new(),
+    };
     for e in default.entries() {
         let inherited = allowed.as_ref().is_none_or(|keys| keys.contains(&e.key));
         if inherited && !entries.iter().any(|x| x.key == e.key) {
             entries.push(e.clone());
         }
     }
-    Node::map(entries, job.line, job.file)
+    Node::map(entries, line, file)
 }

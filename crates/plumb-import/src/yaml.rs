@@ -355,6 +355,9 @@ fn attach(stack: &mut [Frame], docs: &mut Vec<Node>, node: Node) -> Result<(), Y
     Ok(())
 }
 
+/// From this many keys a mapping is indexed (below, a linear search is faster).
+const INDEXED_FROM: usize = 16;
+
 /// Psych's assignment of a key: a repeated key's last value wins, at the first place
 /// (found through the index: a mapping of many keys must not cost their number squared).
 fn set(
@@ -363,14 +366,25 @@ fn set(
     (key, key_line, key_span): (String, usize, ByteRange),
     value: Node,
 ) {
-    match index.get(&key) {
-        Some(&i) => {
+    // most mappings are small: searched in place; a large one gets an index
+    let found = if entries.len() < INDEXED_FROM {
+        entries.iter().position(|e| e.key == key)
+    } else {
+        if index.is_empty() {
+            index.extend(entries.iter().enumerate().map(|(i, e)| (e.key.clone(), i)));
+        }
+        index.get(&key).copied()
+    };
+    match found {
+        Some(i) => {
             entries[i].value = value;
             entries[i].key_line = key_line;
             entries[i].key_span = key_span;
         }
         None => {
-            index.insert(key.clone(), entries.len());
+            if !index.is_empty() {
+                index.insert(key.clone(), entries.len());
+            }
             entries.push(Entry {
                 key,
                 key_line,

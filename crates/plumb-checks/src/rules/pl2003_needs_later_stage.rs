@@ -24,13 +24,14 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
     if !graph::cycles(&stages).is_empty() {
         return; // PL2002 says what is wrong with the stage order
     }
+    let reach = graph::Reach::new(&stages);
     let p = cx.pipeline;
     for job in &p.jobs {
         for need in &job.needs {
             let Some(target) = need.target.map(|t| &p.jobs[t]) else {
                 continue;
             };
-            if target.stage != job.stage && graph::waits_for(&stages, target.stage, job.stage) {
+            if target.stage != job.stage && reach.waits_for(target.stage, job.stage) {
                 out.push(
                     Diagnostic::new(RULE.code, RULE.severity(), need.at, format!(
                         "job `{}` needs `{}`, but `{}`'s stage `{}` runs after `{}`'s stage `{}`",
