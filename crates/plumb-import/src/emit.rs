@@ -136,10 +136,10 @@ pub fn program(
         .sources
         .iter()
         .map(|(p, _)| {
-            p.file_name().map_or_else(
+            one_line(&p.file_name().map_or_else(
                 || p.display().to_string(),
                 |n| n.to_string_lossy().into_owned(),
-            )
+            ))
         })
         .collect();
     let top_vars = config
@@ -426,7 +426,12 @@ impl Emitter<'_> {
         if !plan.left_out.is_empty() {
             text.push_str("\n# gitlab: jobs not imported\n");
             for (file, line, end, why) in &plan.left_out {
-                let _ = writeln!(text, "# {}:{line}: {why}", self.file_names[*file]);
+                let _ = writeln!(
+                    text,
+                    "# {}:{line}: {}",
+                    self.file_names[*file],
+                    one_line(why)
+                );
                 self.snippet(&mut text, *file, *line, *end, "");
             }
         }
@@ -573,7 +578,7 @@ impl Emitter<'_> {
             .map(|t| format!(" from {t}()"))
             .unwrap_or_default();
         let renamed = if j.name != j.gitlab_name {
-            format!(" (`{}`)", j.gitlab_name)
+            format!(" (`{}`)", one_line(&j.gitlab_name))
         } else {
             String::new()
         };
@@ -635,6 +640,21 @@ impl Emitter<'_> {
 }
 
 const CONVERT_STACK: usize = 256 * 1024 * 1024;
+
+/// `s` for a `#` comment: a line break (or any control character) written from the YAML
+/// would end the comment, and what follows it would be program text (a job name
+/// `"x\njob evil {…"` must not become a job, nor hide the jobs after it).
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
 
 /// Each job converted, on every core: a conversion reads only its job, and a file of
 /// thousands of jobs spends most of its import here.
@@ -898,7 +918,9 @@ impl Emitter<'_> {
             let _ = writeln!(
                 text,
                 "{indent}# gitlab: {} ({}:{})",
-                n.message, self.file_names[n.file], n.line
+                one_line(&n.message),
+                self.file_names[n.file],
+                n.line
             );
             // the checker does not read comments: a check is spared the YAML quoted
             if !self.origins {
@@ -928,7 +950,7 @@ impl Emitter<'_> {
             .map(|&at| source[at..].lines().next().unwrap_or(""))
             .collect();
         for l in lines.iter().take(12) {
-            let _ = writeln!(text, "{indent}#   {}", l.trim_end());
+            let _ = writeln!(text, "{indent}#   {}", one_line(l.trim_end()));
         }
         if lines.len() > 12 {
             let _ = writeln!(text, "{indent}#   … ({} more lines)", lines.len() - 12);

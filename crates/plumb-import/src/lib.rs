@@ -116,7 +116,12 @@ pub fn import_for_check(
     let markers = [value::OPEN, value::SEP, value::CLOSE];
     let framed = !config.sources.iter().any(|(_, t)| t.contains(markers));
     let program = emit::program(&config, path, framed, &mut warnings);
-    let (plumb, origins) = origins::strip(&program.text);
+    // unframed, the text holds the file's own private-use characters: nothing to strip
+    let (plumb, origins) = if framed {
+        origins::strip(&program.text)
+    } else {
+        (program.text, origins::OriginMap::default())
+    };
     Ok(ForCheck {
         plumb,
         origins,
