@@ -10,6 +10,7 @@ use crate::workspace::Session;
 use plumb_diagnostics::Diagnostic;
 use serde_json::{json, Value};
 use std::collections::HashSet;
+use std::io::Read;
 use std::path::Path;
 
 /// A baseline larger than this is refused (it would hold millions of findings).
@@ -33,6 +34,14 @@ pub fn write(session: &Session, diags: &[Diagnostic], path: &Path) -> Result<(),
         .collect();
     let doc = json!({ "plumb_baseline": 1, "findings": findings });
     let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
+    // `--write-baseline .gitlab-ci.yml` (a slip of the tongue) must not replace the
+    // pipeline: only a new file or an earlier baseline is written
+    if std::fs::symlink_metadata(path).is_ok() && read(path).is_err() {
+        return Err(CliError::Usage(format!(
+            "`{}` exists and is not a Plumb baseline: not overwritten (name a new file, or remove it first)",
+            path.display()
+        )));
+    }
     crate::build::write_atomically(path, &text)
 }
 
@@ -59,15 +68,21 @@ fn read(path: &Path) -> Result<HashSet<String>, CliError> {
         path: path.display().to_string(),
         message,
     };
-    let size = std::fs::metadata(path)
-        .map_err(|e| bad(e.to_string()))?
-        .len();
-    if size > MAX_BASELINE_BYTES {
+    // a regular file, read up to the limit: a device (`/dev/zero`) or a `/proc` file
+    // says its size is 0 and never ends
+    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(bad("not a regular file".into()));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BASELINE_BYTES + 1).read_to_string(&mut text))
+        .map_err(|e| bad(e.to_string()))?;
+    if text.len() as u64 > MAX_BASELINE_BYTES {
         return Err(bad(format!(
-            "the baseline is {size} bytes, over the limit of {MAX_BASELINE_BYTES}"
+            "the baseline is over the limit of {MAX_BASELINE_BYTES} bytes"
         )));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     let doc: Value = serde_json::from_str(&text)
         .map_err(|e| bad(format!("not a Plumb baseline (not JSON: {e})")))?;
     let findings = doc

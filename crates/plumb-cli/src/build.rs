@@ -159,14 +159,34 @@ fn io(path: &Path, e: std::io::Error) -> CliError {
 }
 
 /// Writes a file so that it is either fully written or left as it was: a temporary
-/// file in the same folder, flushed to disk, then renamed over the target. Missing
-/// parent folders are created; a folder is never replaced by a file.
+/// file in the same folder (created new, never through a planted link), flushed to
+/// disk, then renamed over the target. Missing parent folders are created. A folder,
+/// a symbolic link or a socket is never replaced; a device or a named pipe
+/// (`-o /dev/null`, `-o /dev/stdout`) is written to, not replaced by a file.
 pub fn write_atomically(path: &Path, contents: &str) -> Result<(), CliError> {
-    if path.is_dir() {
-        return Err(CliError::Usage(format!(
-            "`{}` is a folder; give the file to write with -o",
-            path.display()
-        )));
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            return Err(CliError::Usage(format!(
+                "`{}` is a folder; name the file to write",
+                path.display()
+            )));
+        }
+        if is_stream(&kind) {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| cannot_write(path, e))?;
+            return f
+                .write_all(contents.as_bytes())
+                .map_err(|e| cannot_write(path, e));
+        }
+        if !kind.is_file() {
+            return Err(CliError::Usage(format!(
+                "`{}` is a symbolic link or a special file: Plumb does not replace it; name a regular file",
+                path.display()
+            )));
+        }
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -177,9 +197,8 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<(), CliError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "output".to_string());
-    let tmp = dir.join(format!(".{name}.plumb-tmp-{}", std::process::id()));
+    let (tmp, mut f) = new_temporary(&dir, &name).map_err(|e| cannot_write(path, e))?;
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
         f.write_all(contents.as_bytes())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -189,6 +208,37 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<(), CliError> {
         return Err(cannot_write(path, e));
     }
     Ok(())
+}
+
+/// A character device or a named pipe: something written to, never replaced.
+fn is_stream(kind: &std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    kind.is_char_device() || kind.is_fifo()
+}
+
+/// A temporary file next to the target, created new (`O_EXCL`): a name someone planted
+/// (a link to another file) makes the creation fail, and another name is tried.
+fn new_temporary(dir: &Path, name: &str) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut last = std::io::Error::other("no temporary name was free");
+    for attempt in 0..16u32 {
+        let tmp = dir.join(format!(
+            ".{name}.plumb-tmp-{}-{:08x}",
+            std::process::id(),
+            seed.wrapping_add(attempt.wrapping_mul(0x9e37_79b9))
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 fn cannot_write(path: &Path, e: std::io::Error) -> CliError {

@@ -375,3 +375,44 @@ fn a_baseline_reports_only_new_findings() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a Plumb baseline"));
 }
+
+/// `--write-baseline` writes a new file or an earlier baseline, never the pipeline it
+/// checks nor what a link points at; `--baseline` reads a regular file, up to a limit
+/// (a device never ends).
+#[test]
+fn baselines_do_not_overwrite_or_read_what_they_should_not() {
+    let dir = scratch("yaml-baseline-attacks");
+    let pipeline = "a:\n  image: node:latest\n  script: [make]\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), pipeline).expect("write");
+    let o = plumb_in(
+        &dir,
+        &[
+            "check",
+            ".gitlab-ci.yml",
+            "--write-baseline",
+            ".gitlab-ci.yml",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".gitlab-ci.yml")).expect("read"),
+        pipeline
+    );
+    std::fs::write(dir.join("precious.txt"), "keep").expect("write");
+    std::os::unix::fs::symlink(dir.join("precious.txt"), dir.join("link.json")).expect("link");
+    let o = plumb_in(
+        &dir,
+        &["check", ".gitlab-ci.yml", "--write-baseline", "link.json"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("precious.txt")).expect("read"),
+        "keep"
+    );
+    let o = plumb_in(
+        &dir,
+        &["check", ".gitlab-ci.yml", "--baseline", "/dev/zero"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a regular file"));
+}
