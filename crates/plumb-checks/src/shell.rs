@@ -80,11 +80,47 @@ impl Command {
                     .is_some_and(|(name, _)| is_name(name) && w.text.starts_with(name));
             match w.text.as_str() {
                 _ if reserved || assignment => i += 1,
-                "sudo" | "command" | "exec" | "time" | "nohup" | "builtin" => i += 1,
+                "command" | "exec" | "time" | "nohup" | "builtin" => i += 1,
+                wrapper @ ("sudo" | "doas" | "env" | "timeout" | "nice" | "ionice" | "stdbuf")
+                    if !w.quoted =>
+                {
+                    i = self.after_wrapper(wrapper, i + 1);
+                }
                 _ => return Some(i),
             }
         }
         None
+    }
+
+    /// The index of the command a wrapper runs (`sudo -E -u root bash`, `env A=1 sh`,
+    /// `timeout -s KILL 60 sh`, `nice -n 5 sh`): past the wrapper's options, the
+    /// arguments those options take, `env`'s assignments and `timeout`'s duration.
+    fn after_wrapper(&self, wrapper: &str, mut i: usize) -> usize {
+        let takes_argument: &[&str] = match wrapper {
+            "sudo" | "doas" => &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"],
+            "env" => &["-u", "-C", "-S"],
+            "timeout" => &["-s", "-k"],
+            "nice" | "ionice" => &["-n", "-c"],
+            "stdbuf" => &["-i", "-o", "-e"],
+            _ => &[],
+        };
+        let mut duration_left = wrapper == "timeout";
+        while let Some(w) = self.words.get(i) {
+            let t = w.text.as_str();
+            if t == "--" {
+                return i + 1;
+            } else if t.starts_with('-') && t.len() > 1 {
+                i += if takes_argument.contains(&t) { 2 } else { 1 };
+            } else if wrapper == "env" && t.split_once('=').is_some_and(|(n, _)| is_name(n)) {
+                i += 1;
+            } else if duration_left {
+                duration_left = false;
+                i += 1;
+            } else {
+                return i;
+            }
+        }
+        i
     }
     /// The word that names the command.
     pub fn name_word(&self) -> Option<&Word> {

@@ -77,6 +77,10 @@ fn line_text<'t>(text: &'t str, index: &LineIndex, line: usize) -> &'t str {
 pub struct Allow {
     pub codes: Vec<String>,
     pub until: Option<Date>,
+    /// The text after `until` when it is not a date (`until 2024-13-45`, `until
+    /// yesterday`): such an allowance silences nothing, and PL1013 says why (a typo
+    /// must not make an exception last for ever).
+    pub bad_date: Option<String>,
     pub reason: String,
 }
 
@@ -107,7 +111,14 @@ impl Date {
             month: m.parse().ok()?,
             day: d.parse().ok()?,
         };
-        ((1..=12).contains(&date.month) && (1..=31).contains(&date.day)).then_some(date)
+        let leap = date.year % 4 == 0 && (date.year % 100 != 0 || date.year % 400 == 0);
+        let days_in_month = match date.month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        ((1..=12).contains(&date.month) && (1..=days_in_month).contains(&date.day)).then_some(date)
     }
 
     /// Today in UTC, or `PLUMB_TODAY` (`YYYY-MM-DD`) when set, for tests and for
@@ -143,7 +154,7 @@ impl Date {
 impl Allow {
     /// From the day after `until`, an allowance silences nothing (PL1013 reports it).
     pub fn expired(&self, today: Date) -> bool {
-        self.until.is_some_and(|until| today > until)
+        self.bad_date.is_some() || self.until.is_some_and(|until| today > until)
     }
 }
 
@@ -180,11 +191,15 @@ pub fn parse_allowance(comment: &str) -> Option<Allow> {
         return None;
     }
     let mut words = tail.splitn(3, char::is_whitespace);
-    let until = match (words.next(), words.next()) {
-        (Some("until"), Some(date)) => Date::parse(date),
-        _ => None,
+    let (until, bad_date) = match (words.next(), words.next()) {
+        (Some("until"), Some(date)) => match Date::parse(date) {
+            Some(d) => (Some(d), None),
+            None => (None, Some(date.to_string())),
+        },
+        (Some("until"), None) => (None, Some(String::new())),
+        _ => (None, None),
     };
-    let reason = if until.is_some() {
+    let reason = if until.is_some() || bad_date.is_some() {
         words.next().unwrap_or("").trim().to_string()
     } else {
         tail.trim().to_string()
@@ -192,6 +207,7 @@ pub fn parse_allowance(comment: &str) -> Option<Allow> {
     Some(Allow {
         codes,
         until,
+        bad_date,
         reason,
     })
 }

@@ -281,41 +281,24 @@ pub fn allow(
     out
 }
 
-/// The `# …` comments of a YAML text: a `#` at a line's start or after a space, outside
-/// quotes. (A `#` inside a block scalar looks the same; a `plumb-allow:` there is as
-/// much the author's word as one outside it.)
+/// The `# …` comments of a YAML text, as the YAML parser finds them (a `#` inside a
+/// quoted or block scalar is text, whatever it says). Only a text that holds an
+/// allowance is parsed again for them.
 fn yaml_comments(text: &str) -> Vec<plumb_syntax::Comment> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if let Some(at) = comment_start(line) {
-            let body = line[at + 1..].trim_end_matches(['\n', '\r']);
-            let start = offset + at;
-            out.push(plumb_syntax::Comment {
-                range: TextRange::new(start, start + 1 + body.len()),
+    if !text.contains("plumb-allow") {
+        return Vec::new();
+    }
+    plumb_import::yaml::comments(text)
+        .into_iter()
+        .filter_map(|r| {
+            let whole = text.get(r.start as usize..r.end as usize)?;
+            let body = whole.strip_prefix('#')?.trim_end_matches(['\r', '\n']);
+            Some(plumb_syntax::Comment {
+                range: TextRange::new(r.start as usize, r.start as usize + 1 + body.len()),
                 text: body.to_string(),
-            });
-        }
-        offset += line.len();
-    }
-    out
-}
-
-fn comment_start(line: &str) -> Option<usize> {
-    let mut quote: Option<char> = None;
-    let mut previous = ' ';
-    for (i, c) in line.char_indices() {
-        match (quote, c) {
-            (None, '#') if previous.is_whitespace() => return Some(i),
-            (None, '"' | '\'') if matches!(previous, ' ' | ':' | '-' | '[' | ',' | '{') => {
-                quote = Some(c)
-            }
-            (Some(q), c) if c == q => quote = None,
-            _ => {}
-        }
-        previous = c;
-    }
-    None
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -323,9 +306,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn comments_outside_quotes_only() {
-        let text = "a: 1 # plumb-allow: PL3001\nb: \"x # no\"\n# top\nc: d#e\n";
+    fn comments_are_the_parsers() {
+        let text = concat!(
+            "a: 1 # plumb-allow: PL3001\n",
+            "b: \"x # plumb-allow: no\"\n",
+            "c: \"echo \\\" # plumb-allow: PL6002 \\\"\"\n",
+            "d: |\n  echo # plumb-allow: PL6002\n",
+            "# plumb-allow: top\n",
+        );
         let found: Vec<String> = yaml_comments(text).into_iter().map(|c| c.text).collect();
-        assert_eq!(found, [" plumb-allow: PL3001", " top"]);
+        assert_eq!(found, [" plumb-allow: PL3001", " plumb-allow: top"]);
     }
 }

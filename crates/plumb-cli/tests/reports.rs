@@ -159,7 +159,7 @@ fn github_lines_are_workflow_commands() {
     assert!(
         text.lines()
             .any(|l| l
-                .starts_with("::error file=fixtures/gitlab/planted.gitlab-ci.yml,line=25,col=15,")),
+                .starts_with("::error file=fixtures/gitlab/planted.gitlab-ci.yml,line=26,col=15,")),
         "no annotation on the YAML line:\n{text}"
     );
 }

@@ -158,12 +158,28 @@ impl Node {
     }
 }
 
+/// Where the comments of a YAML text are (`#` to the line's end), as the parser finds
+/// them: never a `#` inside a quoted or block scalar. Stops at a syntax error.
+pub fn comments(text: &str) -> Vec<ByteRange> {
+    let mut parser = Parser::new_from_str(text);
+    let mut out = Vec::new();
+    while let Some(Ok((event, span))) = parser.next_event() {
+        match event {
+            Event::Comment(..) => out.push(ByteRange::of(&span)),
+            Event::StreamEnd => break,
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Parses the YAML documents of a file. GitLab reads the last one (a first document
 /// holding only `spec:` declares a component's inputs).
 pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
     let mut loader = Loader {
         anchors: HashMap::new(),
         nodes: 0,
+        alias_bytes: 0,
     };
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
@@ -446,6 +462,8 @@ enum Frame {
 struct Loader {
     anchors: HashMap<usize, Node>,
     nodes: usize,
+    /// Bytes of scalar text that aliases have copied.
+    alias_bytes: usize,
 }
 
 impl Loader {
@@ -456,6 +474,17 @@ impl Loader {
     }
     fn count(&mut self, node: &Node, line: usize) -> Result<(), YamlError> {
         self.nodes += size(node);
+        // a few large strings aliased many times are as costly as many nodes
+        self.alias_bytes += text_bytes(node);
+        if self.alias_bytes > MAX_ALIAS_BYTES {
+            return Err(YamlError {
+                line,
+                message: format!(
+                    "aliases copy more than {} MiB of text",
+                    MAX_ALIAS_BYTES >> 20
+                ),
+            });
+        }
         if self.nodes > MAX_NODES {
             return Err(YamlError {
                 line,
@@ -463,6 +492,23 @@ impl Loader {
             });
         }
         Ok(())
+    }
+}
+
+/// More text than this copied by aliases is refused (a 256 KiB string aliased 400
+/// times took gigabytes once checked).
+const MAX_ALIAS_BYTES: usize = 16 << 20;
+
+fn text_bytes(node: &Node) -> usize {
+    match &node.kind {
+        Kind::Scalar { text, .. } => text.len(),
+        Kind::Seq(items) => items.iter().map(text_bytes).sum(),
+        Kind::Map(entries) => entries
+            .iter()
+            .map(|e| e.key.len() + text_bytes(&e.value))
+            .sum(),
+        Kind::Reference(parts) => parts.iter().map(String::len).sum(),
+        Kind::Null => 0,
     }
 }
 
@@ -658,6 +704,17 @@ mod tests {
             ));
         }
         assert!(parse(&text, 0).is_err());
+    }
+
+    #[test]
+    fn large_strings_aliased_many_times_are_refused() {
+        let big = "x".repeat(256 * 1024);
+        let mut text = format!("a: &s \"{big}\"\njob:\n  script:\n");
+        for _ in 0..100 {
+            text.push_str("    - *s\n");
+        }
+        let e = parse(&text, 0).expect_err("too much text");
+        assert!(e.message.contains("MiB"), "{e:?}");
     }
 
     #[test]
