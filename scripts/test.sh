@@ -109,6 +109,8 @@ target/release/plumb build examples --target gitlab -o examples/generated/.gitla
 
 step "integration files"
 check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci integrations/gitlab/plumb.gitlab-ci.yml
+# Plumb's own check of the hand-written YAML (its placeholder image is a warning)
+target/release/plumb check integrations/gitlab/plumb.gitlab-ci.yml
 .venv/bin/python -c "import yaml, sys; hooks = yaml.safe_load(open('.pre-commit-hooks.yaml')); assert all({'id', 'name', 'entry', 'language'} <= set(h) for h in hooks), hooks; print(len(hooks), 'pre-commit hooks')"
 
 echo

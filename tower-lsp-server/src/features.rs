@@ -2,8 +2,8 @@
 //! nothing holds a lock: the server runs these on blocking threads.
 
 use crate::convert::Text;
-use crate::snapshot::Snapshot;
-use plumb_diagnostics::{FileId, Severity, TextRange};
+use crate::snapshot::{Kind, Snapshot, YamlView};
+use plumb_diagnostics::{Diagnostic, FileId, Severity, TextRange};
 use plumb_semantics::fields::{job_field, pipeline_field, JOB_FIELDS};
 use plumb_semantics::symbols::{Occurrence, Symbol, SymbolKind};
 use plumb_syntax::ast::Item;
@@ -20,8 +20,13 @@ pub fn diagnostics(snap: &Snapshot, id: FileId) -> Vec<lsp::Diagnostic> {
     let Some(file) = snap.source(id) else {
         return Vec::new();
     };
+    let found: Vec<Diagnostic> = match snap.kind(id) {
+        Kind::Plumb => plumb_db::check_file(&snap.db, snap.ws, file).clone(),
+        Kind::Yaml(view) => yaml_diagnostics(snap, id, &view),
+        Kind::Program => return Vec::new(),
+    };
     let text = snap.text(file);
-    plumb_db::check_file(&snap.db, snap.ws, file)
+    found
         .iter()
         .filter(|d| d.file() == id)
         .map(|d| {
@@ -65,6 +70,53 @@ pub fn diagnostics(snap: &Snapshot, id: FileId) -> Vec<lsp::Diagnostic> {
         .collect()
 }
 
+/// The findings of an open GitLab CI file, on its YAML, as `plumb check` reports them
+/// (those in files it includes are left to `plumb check`).
+fn yaml_diagnostics(snap: &Snapshot, id: FileId, view: &YamlView) -> Vec<Diagnostic> {
+    let Some(yaml) = snap.source(id) else {
+        return Vec::new();
+    };
+    let yaml_text = yaml.text(&snap.db);
+    if let Some((line, message)) = &view.error {
+        let index = plumb_db::line_index(&snap.db, yaml);
+        let start = index.line_start(
+            line.saturating_sub(1)
+                .min(index.line_count().saturating_sub(1)),
+        );
+        let end = yaml_text[start..]
+            .find('\n')
+            .map_or(yaml_text.len(), |n| start + n);
+        return vec![Diagnostic::error(
+            plumb_syntax::SYNTAX_ERROR,
+            plumb_diagnostics::FileRange {
+                file: id,
+                range: plumb_diagnostics::TextRange::new(start, end),
+            },
+            format!("this is not valid YAML: {message}"),
+        )];
+    }
+    let Some(program) = snap.source(view.program) else {
+        return Vec::new();
+    };
+    let program_text = program.text(&snap.db);
+    let texts: Vec<&str> = view
+        .mapping
+        .source_ids()
+        .iter()
+        .map(|&f| if f == id { yaml_text.as_str() } else { "" })
+        .collect();
+    let moved = plumb_db::check_file(&snap.db, snap.ws, program)
+        .iter()
+        .map(|d| view.mapping.to_yaml(d.clone(), program_text, &texts))
+        .collect();
+    let text_of = |f: FileId| {
+        snap.source(f)
+            .map(|s| s.text(&snap.db).clone())
+            .unwrap_or_default()
+    };
+    plumb_db::yaml::allow(plumb_checks::merge_duplicates(moved), &[id], &text_of)
+}
+
 fn occurrence_at(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<Occurrence> {
     let file = snap.source(id)?;
     let offset = snap.text(file).offset(pos);
@@ -81,9 +133,8 @@ pub fn definition(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<lsp
 /// Every occurrence of a symbol in the workspace.
 fn occurrences_of(snap: &Snapshot, symbol: &Symbol) -> Vec<(FileId, TextRange, bool)> {
     let mut out = Vec::new();
-    for (i, (_, file)) in snap.files.iter().enumerate() {
-        let id = FileId(i as u32);
-        for o in plumb_db::symbol_index(&snap.db, snap.ws, *file).references_to(symbol) {
+    for (id, file) in snap.plumb_files() {
+        for o in plumb_db::symbol_index(&snap.db, snap.ws, file).references_to(symbol) {
             out.push((id, o.range, o.is_definition));
         }
     }
@@ -270,6 +321,9 @@ pub fn document_symbols(snap: &Snapshot, id: FileId) -> Vec<lsp::DocumentSymbol>
 /// a diagnostic under the cursor.
 pub fn hover(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<lsp::Hover> {
     let file = snap.source(id)?;
+    if let Kind::Yaml(view) = snap.kind(id) {
+        return yaml_hover(snap, id, &view, pos);
+    }
     let text = snap.text(file);
     let offset = text.offset(pos);
     let mut parts: Vec<String> = Vec::new();
@@ -283,7 +337,18 @@ pub fn hover(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<lsp::Hov
             range = Some(text.range(key_range));
         }
     }
-    for d in plumb_db::check_file(&snap.db, snap.ws, file) {
+    rule_docs_at(
+        plumb_db::check_file(&snap.db, snap.ws, file),
+        id,
+        offset,
+        &mut parts,
+    );
+    markdown_hover(parts, range)
+}
+
+/// The documentation of each rule whose finding covers `offset`.
+fn rule_docs_at(diags: &[Diagnostic], id: FileId, offset: usize, parts: &mut Vec<String>) {
+    for d in diags {
         let r = d.primary.at.range;
         if d.file() == id && (r.start as usize) <= offset && offset <= r.end as usize {
             if let Some(meta) = plumb_checks::lookup(&d.code) {
@@ -297,6 +362,9 @@ pub fn hover(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<lsp::Hov
             }
         }
     }
+}
+
+fn markdown_hover(parts: Vec<String>, range: Option<lsp::Range>) -> Option<lsp::Hover> {
     if parts.is_empty() {
         return None;
     }
@@ -307,6 +375,85 @@ pub fn hover(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<lsp::Hov
         }),
         range,
     })
+}
+
+/// Hover in a GitLab CI file: an image's parsed reference, and the rules whose findings
+/// are under the cursor.
+fn yaml_hover(
+    snap: &Snapshot,
+    id: FileId,
+    view: &YamlView,
+    pos: lsp::Position,
+) -> Option<lsp::Hover> {
+    let file = snap.source(id)?;
+    let text = snap.text(file);
+    let offset = text.offset(pos);
+    let mut parts = Vec::new();
+    let mut range = None;
+    if let Some((at, image)) = yaml_image_at(file.text(&snap.db), offset) {
+        if let Some(details) = image_details(&image) {
+            parts.push(details);
+            range = Some(text.range(at));
+        }
+    }
+    rule_docs_at(&yaml_diagnostics(snap, id, view), id, offset, &mut parts);
+    markdown_hover(parts, range)
+}
+
+/// The image reference under `offset` in GitLab CI YAML: the value of an `image:` key
+/// (or of its `name:`), or an item of a `services:` list.
+fn yaml_image_at(yaml: &str, offset: usize) -> Option<(TextRange, String)> {
+    let start = yaml[..offset.min(yaml.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let end = yaml[start..].find('\n').map_or(yaml.len(), |i| start + i);
+    let line = &yaml[start..end];
+    let indent = line.len() - line.trim_start().len();
+    let body = line.trim_start();
+    let value_at = if let Some(rest) = body.strip_prefix("image:") {
+        body.len() - rest.len()
+    } else if let Some(rest) = body
+        .strip_prefix("name:")
+        .filter(|_| parent_key(yaml, start, indent) == Some("image"))
+    {
+        body.len() - rest.len()
+    } else if let Some(rest) = body
+        .strip_prefix("- ")
+        .filter(|_| parent_key(yaml, start, indent) == Some("services"))
+    {
+        let rest = rest.strip_prefix("name:").unwrap_or(rest);
+        body.len() - rest.len()
+    } else {
+        return None;
+    };
+    let raw = &body[value_at..];
+    let raw = raw.split(" #").next().unwrap_or(raw);
+    let lead = raw.len() - raw.trim_start().len();
+    let value = raw.trim();
+    let unquoted = value.trim_matches(['"', '\'']);
+    let quote = value.len() - value.trim_start_matches(['"', '\'']).len();
+    let from = start + indent + value_at + lead + quote;
+    let to = from + unquoted.len();
+    (!unquoted.is_empty() && (from..=to).contains(&offset))
+        .then(|| (TextRange::new(from, to), unquoted.to_string()))
+}
+
+/// The key of the mapping a line at `indent` belongs to: the nearest line above with
+/// less indentation (`services:` for `  - postgres:16`).
+fn parent_key(yaml: &str, line_start: usize, indent: usize) -> Option<&str> {
+    yaml[..line_start]
+        .lines()
+        .rev()
+        .find(|l| {
+            let t = l.trim_start();
+            !t.is_empty() && !t.starts_with('#') && l.len() - t.len() < indent
+        })
+        .map(|l| {
+            l.trim()
+                .trim_start_matches("- ")
+                .trim_end_matches(':')
+                .trim()
+        })
 }
 
 /// A symbol in one line of Plumb, with what is known of its value.
@@ -602,7 +749,7 @@ fn global_symbols(
     if kind == Some(SymbolKind::Template) {
         // a half-typed file may not parse far enough to show its imports: offer
         // every template of the workspace
-        files.extend((0..snap.files.len()).map(|i| FileId(i as u32)));
+        files.extend(snap.plumb_files().map(|(id, _)| id));
     }
     for f in files {
         let Some(sf) = snap.source(f) else { continue };
@@ -1066,8 +1213,8 @@ fn template_params_at(
         }
     }
     let name = name?;
-    for (_, sf) in &snap.files {
-        for item in &plumb_db::parse(&snap.db, *sf).tree.items {
+    for (_, sf) in snap.plumb_files() {
+        for item in &plumb_db::parse(&snap.db, sf).tree.items {
             if let Item::Template(t) = item {
                 if t.name.text == name {
                     let text = sf.text(&snap.db);

@@ -15,7 +15,7 @@ mod tokens;
 use plumb_config::Config;
 use plumb_db::{Database, Origin, SourceFile, Workspace};
 use plumb_diagnostics::FileId;
-use snapshot::Snapshot;
+use snapshot::{Kind, Snapshot, YamlView};
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -52,6 +52,7 @@ struct Entry {
     file: SourceFile,
     /// The version of the open buffer, when the editor has the file open.
     version: Option<i32>,
+    kind: Kind,
 }
 
 struct State {
@@ -91,7 +92,39 @@ impl State {
                 .iter()
                 .map(|e| (e.path.clone(), e.file))
                 .collect(),
+            kinds: self.files.iter().map(|e| e.kind.clone()).collect(),
         }
+    }
+
+    /// An open GitLab CI file: its text, and the program it is read as (read again on
+    /// every edit: the import of a file of a few hundred jobs takes milliseconds).
+    fn yaml_file(&mut self, path: &Path, text: String, origin: Origin) -> usize {
+        let disk = plumb_import::Disk::for_file(path, None);
+        let read = plumb_import::import_for_check(path, &text, &disk);
+        let i = self.file(path, text, origin);
+        let program_path = PathBuf::from(format!("{}#plumb", path.display()));
+        let (program_text, mapping, error) = match read {
+            Ok(read) => {
+                // the files it includes are not shown here: their findings are dropped
+                let mut sources = vec![FileId(i as u32)];
+                sources.resize(read.sources.len().max(1), FileId(u32::MAX));
+                let mapping = plumb_db::yaml::YamlProgram::new(read.origins, read.renames, sources);
+                (read.plumb, mapping, None)
+            }
+            Err(e) => (
+                String::new(),
+                plumb_db::yaml::YamlProgram::new(Default::default(), Vec::new(), Vec::new()),
+                Some((e.line, e.message)),
+            ),
+        };
+        let program = self.file(&program_path, program_text, origin);
+        self.files[program].kind = Kind::Program;
+        self.files[i].kind = Kind::Yaml(Arc::new(YamlView {
+            program: FileId(program as u32),
+            mapping,
+            error,
+        }));
+        i
     }
 
     /// The file at `path`, added to the workspace when it is new.
@@ -109,6 +142,7 @@ impl State {
             path: path.to_path_buf(),
             file,
             version: None,
+            kind: Kind::Plumb,
         });
         self.by_path.insert(path.to_path_buf(), i);
         let all: Vec<SourceFile> = self.files.iter().map(|e| e.file).collect();
@@ -199,6 +233,12 @@ impl Backend {
         let Some(id) = self.file_of(uri) else {
             return Ok(None);
         };
+        // an open GitLab CI file gets its diagnostics and hover, nothing that reads it as
+        // Plumb (formatting it as Plumb would destroy it)
+        let yaml = matches!(self.lock().files[id.0 as usize].kind, Kind::Yaml(_));
+        if yaml && what != "hover" {
+            return Ok(None);
+        }
         self.read(what, move |s| f(s, id)).await.map(Some)
     }
 
@@ -236,6 +276,9 @@ impl Backend {
                 return;
             }
             for (i, diags) in all.into_iter().enumerate() {
+                if matches!(st.files[i].kind, Kind::Program) {
+                    continue; // not a file of the user's
+                }
                 let changed = st.published.get(&i) != Some(&diags);
                 if changed || Some(i) == edited {
                     let Some(uri) = Uri::from_file_path(&st.files[i].path) else {
@@ -299,6 +342,15 @@ fn read_config(path: &Path) -> Option<Config> {
         plumb_checks::lookup(code).is_some_and(|m| m.code == code)
     })
     .ok()
+}
+
+/// A GitLab CI file the editor opened (`.gitlab-ci.yml`, `*.gitlab-ci.yml`, or any
+/// `.yml`/`.yaml` the client sends: it sends only what the extension asked for).
+fn is_gitlab_ci(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yml" | "yaml")
+    )
 }
 
 /// Every `*.plumb` file below a folder (hidden folders, `target` and `node_modules` aside).
@@ -408,7 +460,12 @@ impl LanguageServer for Backend {
         let i = {
             let mut st = self.lock();
             st.generation += 1;
-            let i = st.file(&path, params.text_document.text, Origin::OpenBuffer);
+            let text = params.text_document.text;
+            let i = if is_gitlab_ci(&path) {
+                st.yaml_file(&path, text, Origin::OpenBuffer)
+            } else {
+                st.file(&path, text, Origin::OpenBuffer)
+            };
             st.files[i].version = Some(params.text_document.version);
             i
         };
@@ -429,7 +486,11 @@ impl LanguageServer for Backend {
                 convert::apply_change(&mut text, change.range, &change.text);
             }
             st.generation += 1;
-            st.file(&path, text, Origin::OpenBuffer);
+            if matches!(st.files[i].kind, Kind::Yaml(_)) {
+                st.yaml_file(&path, text, Origin::OpenBuffer);
+            } else {
+                st.file(&path, text, Origin::OpenBuffer);
+            }
             st.files[i].version = Some(params.text_document.version);
             i
         };
@@ -451,7 +512,11 @@ impl LanguageServer for Backend {
             // the file on disk is what counts again
             if let Ok(text) = std::fs::read_to_string(&path) {
                 st.generation += 1;
-                st.file(&path, text, Origin::Disk);
+                if matches!(st.files[i].kind, Kind::Yaml(_)) {
+                    st.yaml_file(&path, text, Origin::Disk);
+                } else {
+                    st.file(&path, text, Origin::Disk);
+                }
             }
             i
         };

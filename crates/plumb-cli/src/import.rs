@@ -6,31 +6,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// The repository a file is in: the nearest folder above it holding `.git`.
-fn enclosing_repository(file: &Path) -> Option<std::path::PathBuf> {
-    let absolute = std::path::absolute(file).ok()?;
-    absolute
-        .ancestors()
-        .skip(1)
-        .find(|dir| dir.join(".git").exists())
-        .map(Path::to_path_buf)
-}
-
-/// Where a GitLab CI file's `include: local` files are read from: `root`, else the
-/// enclosing repository, else the file's folder (always a root, so that an included
-/// file's links cannot lead out of it).
+/// Where a GitLab CI file's `include: local` files are read from (see
+/// [`plumb_import::Disk::for_file`]).
 pub(crate) fn repository_files(file: &Path, root: Option<&Path>) -> plumb_import::Disk {
-    let fallback = match file.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    plumb_import::Disk {
-        root: Some(
-            root.map(Path::to_path_buf)
-                .or_else(|| enclosing_repository(file))
-                .unwrap_or(fallback),
-        ),
-    }
+    plumb_import::Disk::for_file(file, root)
 }
 
 pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<ExitCode, CliError> {

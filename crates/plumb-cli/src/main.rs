@@ -57,6 +57,10 @@ enum Command {
         /// Report only findings that this baseline (from --write-baseline) does not hold.
         #[arg(long, value_name = "FILE")]
         baseline: Option<PathBuf>,
+        /// Also say, on standard error, what the reading of GitLab CI files could not
+        /// carry (a `trigger:`, an include it could not read): never an error.
+        #[arg(long)]
+        verbose: bool,
         /// Record today's findings in FILE (their fingerprints, which survive edits
         /// elsewhere in the file), report them, and exit 0: for adopting Plumb on an old
         /// pipeline, then `--baseline FILE` on every merge request.
@@ -246,6 +250,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             deny_warnings,
             baseline,
             write_baseline,
+            verbose,
         } => check(
             paths,
             format,
@@ -254,6 +259,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 read: baseline,
                 write: write_baseline,
             },
+            verbose,
         ),
         Command::Build {
             path,
@@ -327,12 +333,18 @@ fn check(
     format: Format,
     deny_warnings: bool,
     base: Baseline,
+    verbose: bool,
 ) -> Result<ExitCode, CliError> {
     if paths.is_empty() {
         paths.push(PathBuf::from("."));
     }
     let mut session = Session::load(&paths, Config::default(), workspace::Wanted::PlumbAndYaml)?;
     session.use_nearest_configs()?;
+    if verbose {
+        for note in session.files.iter().flat_map(|f| &f.notes) {
+            eprintln!("note: {note}");
+        }
+    }
     let mut diags = findings(&session);
     if let Some(path) = &base.read {
         diags = baseline::filter(&session, diags, path)?;

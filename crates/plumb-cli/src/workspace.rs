@@ -23,6 +23,9 @@ pub struct LoadedFile {
     pub requested: bool,
     /// Problems found while reading the file (not UTF-8).
     pub load_diagnostics: Vec<Diagnostic>,
+    /// What the import of a GitLab CI file could not carry, as `file:line: message`
+    /// (shown with `plumb check --verbose`; never an error).
+    pub notes: Vec<String>,
     pub role: Role,
 }
 
@@ -120,6 +123,7 @@ impl Session {
                 display,
                 requested: is_requested,
                 load_diagnostics,
+                notes: Vec::new(),
                 role: Role::Plumb,
             });
         }

@@ -6,21 +6,10 @@
 
 use crate::error::CliError;
 use crate::workspace::{LoadedFile, Role};
+pub use plumb_db::yaml::{allow, YamlProgram};
 use plumb_db::{Database, Origin};
-use plumb_diagnostics::{Diagnostic, FileId, FileRange, Label, TextRange};
-use plumb_import::origins::OriginMap;
-use std::collections::HashMap;
+use plumb_diagnostics::{Diagnostic, FileId, FileRange, TextRange};
 use std::path::{Path, PathBuf};
-
-/// The program a GitLab CI file was read as, and where its parts are in the YAML.
-pub struct YamlProgram {
-    origins: OriginMap,
-    /// "`name`" in the program's words → in the YAML's (a job's GitLab name, a
-    /// secret's `$VARIABLE`, `runner_default` as the missing `image:` it stands for).
-    renames: Vec<(String, String)>,
-    /// The session's file of each YAML file the import read (the checked one first).
-    sources: Vec<FileId>,
-}
 
 /// A `.yml` or `.yaml` file (named on the command line, it is read as GitLab CI).
 pub fn is_yaml(path: &Path) -> bool {
@@ -79,6 +68,17 @@ pub fn load(
             Some(text.clone()),
         )?);
     }
+    let notes = read
+        .warnings
+        .iter()
+        .map(|w| {
+            let file = read
+                .sources
+                .get(w.file)
+                .map_or_else(|| path.display().to_string(), |(p, _)| shown_path(p));
+            format!("{file}:{}: {}", w.line, w.message)
+        })
+        .collect();
     let id = FileId(files.len() as u32);
     // a path no walk finds, next to the YAML: `plumb.toml` is looked up from its folder
     let program_path = PathBuf::from(format!("{}#plumb", absolute(path).display()));
@@ -88,11 +88,12 @@ pub fn load(
         display: format!("{}#plumb", files[main.0 as usize].display),
         requested: true,
         load_diagnostics: Vec::new(),
-        role: Role::ReadFromYaml(Box::new(YamlProgram {
-            origins: read.origins,
-            renames: yaml_words(read.renames),
+        notes,
+        role: Role::ReadFromYaml(Box::new(YamlProgram::new(
+            read.origins,
+            read.renames,
             sources,
-        })),
+        ))),
     });
     Ok(())
 }
@@ -121,6 +122,7 @@ fn shown_file(
         display,
         requested: false,
         load_diagnostics,
+        notes: Vec::new(),
         role: Role::Yaml,
     });
     Ok(id)
@@ -158,163 +160,4 @@ fn not_yaml(file: FileId, text: &str, line: usize, message: &str) -> Diagnostic 
     )
     .with_label("GitLab cannot read the file from here")
     .with_help("fix the YAML syntax; `plumb check` reads the file as GitLab does")
-}
-
-impl YamlProgram {
-    /// Moves a finding on the program to the YAML: each span to the value it is about,
-    /// the job's name for what is about a whole job, the file's start for the rest.
-    /// Fixes are edits of the program, so they are dropped; the help stays.
-    pub fn to_yaml(&self, mut d: Diagnostic, program: &str, texts: &[&str]) -> Diagnostic {
-        let locate = |at: FileRange| -> Option<(FileRange, bool)> {
-            let spot = self
-                .origins
-                .locate(program, at.range.start..at.range.end, texts)?;
-            let at = FileRange {
-                file: *self.sources.get(spot.file)?,
-                range: TextRange {
-                    start: spot.range.start,
-                    end: spot.range.end,
-                },
-            };
-            Some((at, spot.exact))
-        };
-        // what the import added (the `runner_default` of jobs with no image) is not in
-        // the YAML: the finding goes to the first of its labels that is (the job)
-        let fallback = d.secondary.iter().find_map(|l| locate(l.at));
-        d.primary.at = locate(d.primary.at).or(fallback).map_or(
-            FileRange {
-                file: self.sources[0],
-                range: TextRange::empty(0),
-            },
-            |(at, _)| at,
-        );
-        let mut seen = vec![d.primary.at];
-        let secondary = std::mem::take(&mut d.secondary);
-        for label in secondary {
-            // a label on what the import added (a `secret` it declared, the binding of a
-            // variable the YAML reads by name) has no place in the YAML
-            let Some((at, exact)) = locate(label.at) else {
-                continue;
-            };
-            if !exact && label.message.contains("bound here") {
-                continue;
-            }
-            // jobs that share a value through an anchor share its place: shown once
-            if !seen.contains(&at) {
-                seen.push(at);
-                d.secondary.push(Label {
-                    at,
-                    message: self.in_yaml_words(&label.message),
-                });
-            }
-        }
-        d.message = self.in_yaml_words(&d.message);
-        d.primary.message = self.in_yaml_words(&d.primary.message);
-        // a help that shows Plumb syntax would mislead a YAML author
-        d.help = d.help.take().filter(|h| !shows_plumb_syntax(h));
-        d.fixes.clear();
-        d
-    }
-
-    fn in_yaml_words(&self, text: &str) -> String {
-        if !text.contains('`') {
-            return text.to_string();
-        }
-        let mut out = text.to_string();
-        for (program, yaml) in &self.renames {
-            if out.contains(program.as_str()) {
-                out = out.replace(program.as_str(), yaml);
-            }
-        }
-        out
-    }
-
-    /// The YAML texts of the import, by their index in it.
-    pub fn source_ids(&self) -> &[FileId] {
-        &self.sources
-    }
-}
-
-/// The renames as they appear in messages: "`name`" → "`GitLab name`".
-fn yaml_words(renames: Vec<(String, String)>) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = renames
-        .into_iter()
-        .map(|(p, y)| (format!("`{p}`"), format!("`{y}`")))
-        .collect();
-    out.push(("(`runner_default`)".into(), "(no `image:`)".into()));
-    out
-}
-
-/// Whether a help text shows Plumb source (`image = "…"`, `secret x = ci_variable(…)`).
-fn shows_plumb_syntax(help: &str) -> bool {
-    help.contains(" = ") || help.contains("ci_variable(") || help.contains("runner_default")
-}
-
-/// Applies the `# plumb-allow:` comments of the YAML files findings were moved to, and
-/// reports those that expired (PL1013).
-pub fn allow(
-    diags: Vec<Diagnostic>,
-    yaml_files: &[FileId],
-    text_of: &dyn Fn(FileId) -> String,
-) -> Vec<Diagnostic> {
-    let mut allowances = HashMap::new();
-    let mut out = Vec::new();
-    for &file in yaml_files {
-        let text = text_of(file);
-        let comments = yaml_comments(&text);
-        let index = plumb_diagnostics::LineIndex::new(&text);
-        let a = plumb_checks::suppress::Allowances::from_comments(&text, &comments, &index);
-        out.extend(plumb_checks::expired_allowances(file, &comments));
-        allowances.insert(file, (a, index));
-    }
-    for d in diags {
-        let allowed = allowances.get(&d.file()).is_some_and(|(a, index)| {
-            a.allows(
-                index.line_of(d.primary.at.range.start as usize),
-                d.code.as_str(),
-            )
-        });
-        if !allowed {
-            out.push(d);
-        }
-    }
-    out
-}
-
-/// The `# …` comments of a YAML text, as the YAML parser finds them (a `#` inside a
-/// quoted or block scalar is text, whatever it says). Only a text that holds an
-/// allowance is parsed again for them.
-fn yaml_comments(text: &str) -> Vec<plumb_syntax::Comment> {
-    if !text.contains("plumb-allow") {
-        return Vec::new();
-    }
-    plumb_import::yaml::comments(text)
-        .into_iter()
-        .filter_map(|r| {
-            let whole = text.get(r.start as usize..r.end as usize)?;
-            let body = whole.strip_prefix('#')?.trim_end_matches(['\r', '\n']);
-            Some(plumb_syntax::Comment {
-                range: TextRange::new(r.start as usize, r.start as usize + 1 + body.len()),
-                text: body.to_string(),
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn comments_are_the_parsers() {
-        let text = concat!(
-            "a: 1 # plumb-allow: PL3001\n",
-            "b: \"x # plumb-allow: no\"\n",
-            "c: \"echo \\\" # plumb-allow: PL6002 \\\"\"\n",
-            "d: |\n  echo # plumb-allow: PL6002\n",
-            "# plumb-allow: top\n",
-        );
-        let found: Vec<String> = yaml_comments(text).into_iter().map(|c| c.text).collect();
-        assert_eq!(found, [" plumb-allow: PL3001", " plumb-allow: top"]);
-    }
 }

@@ -8,6 +8,7 @@
 //! these queries; nothing else caches.
 
 mod units;
+pub mod yaml;
 
 pub use units::{check_units, job_checks, pipeline_checks, JobInput, JobUnit, PipelineUnit};
 

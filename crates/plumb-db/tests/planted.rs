@@ -224,9 +224,9 @@ fn plant_supply_chain(c: &mut Corpus, kind: &str, name: &str) {
                 .push(" builder:1 make\"] }\n");
         }
         "PL6006" => {
-            c.push("when = branch == \"main\", env = { T = tok, ")
-                .mark("PL6006", "CI_DEBUG_TRACE")
-                .push(" = \"true\" }, run = [\"./deploy\"] }\n");
+            c.push("when = branch == \"main\", env = { T = tok, CI_DEBUG_TRACE = ")
+                .mark("PL6006", "\"true\"")
+                .push(" }, run = [\"./deploy\"] }\n");
         }
         "PL6007" => {
             c.push("run = [\"echo ")

@@ -28,6 +28,8 @@ pub struct Fields {
     pub vault: Vec<(String, String, String)>,
     /// `needs:` as GitLab names, with their lines.
     pub needs: Option<Vec<(String, usize)>>,
+    /// Where each of `needs`' names is written (an import for a check only).
+    pub needs_at: Vec<Option<Origin>>,
     /// `dependencies:` as GitLab names, with their lines.
     pub dependencies: Option<Vec<(String, usize)>>,
     pub stage: Option<String>,
@@ -140,7 +142,11 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 f.env_at = variable_nodes(v).map(|n| cx.origin(n)).collect();
             }
             "stage" => f.stage = v.as_str().map(str::to_string),
-            "needs" => f.needs = Some(needs(v, &mut f.notes)),
+            "needs" => {
+                let (names, at) = needs(v, &mut f.notes);
+                f.needs = Some(names);
+                f.needs_at = at.into_iter().map(|n| cx.origin(n)).collect();
+            }
             "dependencies" => {
                 let names = v
                     .items()
@@ -471,11 +477,16 @@ fn expand_vars(text: &str, own: &[(String, String)], global: &[(String, String)]
     out
 }
 
-fn needs(node: &Node, notes: &mut Vec<Note>) -> Vec<(String, usize)> {
+/// The jobs `needs:` names (with their lines), and the node that names each.
+fn needs<'n>(node: &'n Node, notes: &mut Vec<Note>) -> (Vec<(String, usize)>, Vec<&'n Node>) {
     let mut out = Vec::new();
+    let mut at = Vec::new();
     for item in node.items() {
         match &item.kind {
-            Kind::Scalar { text, .. } => out.push((text.clone(), item.line)),
+            Kind::Scalar { text, .. } => {
+                out.push((text.clone(), item.line));
+                at.push(item);
+            }
             Kind::Map(_) => {
                 if let Some(job) = item.get("job").and_then(Node::as_str) {
                     if item.get("pipeline").is_some() || item.get("project").is_some() {
@@ -504,6 +515,7 @@ fn needs(node: &Node, notes: &mut Vec<Note>) -> Vec<(String, usize)> {
                             }
                         }
                         out.push((job.to_string(), item.line));
+                        at.push(item.get("job").unwrap_or(item));
                     }
                 } else if item.get("pipeline").is_some() {
                     notes.push(Note {
@@ -517,7 +529,7 @@ fn needs(node: &Node, notes: &mut Vec<Note>) -> Vec<(String, usize)> {
             _ => {}
         }
     }
-    out
+    (out, at)
 }
 
 /// `artifacts:` as a list of paths when that is all it says, else as a record.

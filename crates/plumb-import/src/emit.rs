@@ -40,6 +40,8 @@ struct JobOut {
     fields: BTreeMap<String, PVal>,
     env: Vec<(String, PVal)>,
     needs: Vec<(String, usize)>,
+    /// Where each need is written (an import for a check only).
+    needs_at: Vec<Option<Origin>>,
     has_needs: bool,
     dependencies: Option<Vec<(String, usize)>>,
     notes: Vec<Note>,
@@ -117,7 +119,7 @@ struct Plan {
     /// Images used twice or more, as (let name, image).
     lets: Vec<(String, String)>,
     /// Each job's `needs` as Plumb names.
-    resolved_needs: Vec<Vec<String>>,
+    resolved_needs: Vec<Vec<PVal>>,
     stage_order: Vec<String>,
     on: Option<String>,
     /// A file of hidden jobs only: a library of templates that other files include.
@@ -321,6 +323,7 @@ impl Emitter<'_> {
                 template: None,
                 has_needs: f.needs.is_some(),
                 needs: f.needs.clone().unwrap_or_default(),
+                needs_at: f.needs_at.clone(),
                 dependencies: f.dependencies.clone(),
                 fields: f.fields.clone(),
                 env,
@@ -741,13 +744,16 @@ fn resolve_needs(
     jobs: &[JobOut],
     by_gitlab: &HashMap<String, String>,
     warnings: &mut Vec<Warning>,
-) -> Vec<Vec<String>> {
+) -> Vec<Vec<PVal>> {
     let mut resolved = Vec::new();
     for j in jobs {
         let mut names = Vec::new();
-        for (need, line) in &j.needs {
+        for (k, (need, line)) in j.needs.iter().enumerate() {
             match by_gitlab.get(need) {
-                Some(n) => names.push(n.clone()),
+                Some(n) => names.push(PVal::at(
+                    j.needs_at.get(k).copied().flatten(),
+                    PVal::Name(n.clone()),
+                )),
                 None => warnings.push(Warning::at(
                     j.file,
                     *line,
@@ -1017,13 +1023,13 @@ fn write_fields(
     text: &mut String,
     fields: &BTreeMap<String, PVal>,
     env: &[(String, PVal)],
-    needs: Option<&[String]>,
+    needs: Option<&[PVal]>,
     lets: &HashMap<String, String>,
     indent: &str,
 ) {
     for k in FIELD_ORDER {
         let value = match *k {
-            "needs" => needs.map(|n| PVal::List(n.iter().map(|x| PVal::Name(x.clone())).collect())),
+            "needs" => needs.map(|n| PVal::List(n.to_vec())),
             "env" if !env.is_empty() => Some(PVal::Record(env.to_vec())),
             _ => fields.get(*k).cloned(),
         };

@@ -82,6 +82,27 @@ pub trait Files {
     fn repository_root(&self) -> Option<&Path> {
         None
     }
+    /// The files below `root` whose path relative to it matches a GitLab wildcard
+    /// (`*` within a folder, `**` across folders), sorted; `None` when this source of
+    /// files cannot list them.
+    fn matching(&self, _root: &Path, _pattern: &str) -> Option<Vec<PathBuf>> {
+        None
+    }
+}
+
+/// Whether `path` (relative, `/`-separated) matches a GitLab include wildcard.
+pub fn wildcard_matches(pattern: &str, path: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match p {
+            [] => s.is_empty(),
+            [b'*', b'*', rest @ ..] => (0..=s.len()).any(|i| go(rest, &s[i..])),
+            [b'*', rest @ ..] => (0..=s.len())
+                .take_while(|&i| i == 0 || s[i - 1] != b'/')
+                .any(|i| go(rest, &s[i..])),
+            [c, rest @ ..] => s.first() == Some(c) && go(rest, &s[1..]),
+        }
+    }
+    go(pattern.as_bytes(), path.as_bytes())
 }
 
 pub fn load(
@@ -212,54 +233,21 @@ fn with_includes(
     };
     let mut merged = Node::map(Vec::new(), 1, file);
     for item in items {
-        let local = match include_item(&item, &base, warnings) {
-            IncludeItem::Read(local) => local,
+        let locals = match include_item(&item, &base, files, warnings) {
+            IncludeItem::Read(locals) => locals,
             IncludeItem::Carried => {
                 carried.push(item);
                 continue;
             }
             IncludeItem::Dropped => continue,
         };
-        if depth >= MAX_DEPTH {
-            warnings.push(Warning::at(
-                file,
-                item.line,
-                format!(
-                    "includes nest deeper than {MAX_DEPTH} files: `{}` is left out",
-                    local.display()
-                ),
-            ));
-            continue;
+        for local in locals {
+            if let Some(included) =
+                read_included(&local, &item, sources, files, warnings, carried, depth)?
+            {
+                merged = deep_merge(&merged, &included);
+            }
         }
-        let text = match files.read(&local) {
-            Ok(text) => text,
-            Err(e) => {
-                warnings.push(Warning::at(
-                    file,
-                    item.line,
-                    format!(
-                        "cannot read included file `{}` ({e}): kept as an `include`, its jobs are not imported",
-                        local.display()
-                    ),
-                ));
-                carried.push(item);
-                continue;
-            }
-        };
-        let index = sources.len();
-        sources.push((local.clone(), text.clone()));
-        let included = match read_document(&text, index, warnings) {
-            Ok(doc) => with_includes(doc, sources, index, files, warnings, carried, depth + 1)?,
-            Err(e) => {
-                warnings.push(Warning::at(
-                    index,
-                    e.line,
-                    format!("included file is not valid YAML ({}): left out", e.message),
-                ));
-                continue;
-            }
-        };
-        merged = deep_merge(&merged, &included);
     }
     let mut own = root;
     if let Kind::Map(entries) = &mut own.kind {
@@ -268,10 +256,68 @@ fn with_includes(
     Ok(deep_merge(&merged, &own))
 }
 
+/// One included file read, with its own includes applied; `None` when it is left out
+/// (a warning says why).
+fn read_included(
+    local: &Path,
+    item: &Node,
+    sources: &mut Vec<(PathBuf, String)>,
+    files: &dyn Files,
+    warnings: &mut Vec<Warning>,
+    carried: &mut Vec<Node>,
+    depth: usize,
+) -> Result<Option<Node>, yaml::YamlError> {
+    let file = item.file;
+    if depth >= MAX_DEPTH || sources.len() >= MAX_INCLUDED_FILES {
+        warnings.push(Warning::at(
+            file,
+            item.line,
+            format!(
+                "includes nest deeper than {MAX_DEPTH} files or number more than {MAX_INCLUDED_FILES}: `{}` is left out",
+                local.display()
+            ),
+        ));
+        return Ok(None);
+    }
+    let text = match files.read(local) {
+        Ok(text) => text,
+        Err(e) => {
+            warnings.push(Warning::at(
+                file,
+                item.line,
+                format!(
+                    "cannot read included file `{}` ({e}): kept as an `include`, its jobs are not imported",
+                    local.display()
+                ),
+            ));
+            carried.push(item.clone());
+            return Ok(None);
+        }
+    };
+    let index = sources.len();
+    sources.push((local.to_path_buf(), text.clone()));
+    match read_document(&text, index, warnings) {
+        Ok(doc) => {
+            with_includes(doc, sources, index, files, warnings, carried, depth + 1).map(Some)
+        }
+        Err(e) => {
+            warnings.push(Warning::at(
+                index,
+                e.line,
+                format!("included file is not valid YAML ({}): left out", e.message),
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// GitLab's limit on the files one pipeline includes.
+const MAX_INCLUDED_FILES: usize = 150;
+
 /// What an `include:` entry becomes in the import.
 enum IncludeItem {
-    /// A local file, read here and merged.
-    Read(PathBuf),
+    /// Local files (one, or those a wildcard matches), read here and merged.
+    Read(Vec<PathBuf>),
     /// Kept in the pipeline's `include`: GitLab reads it when the pipeline runs.
     Carried,
     /// Neither (a warning says why).
@@ -304,7 +350,12 @@ pub fn include_kind(item: &Node) -> (&'static str, String) {
     }
 }
 
-fn include_item(item: &Node, base: &Path, warnings: &mut Vec<Warning>) -> IncludeItem {
+fn include_item(
+    item: &Node,
+    base: &Path,
+    files: &dyn Files,
+    warnings: &mut Vec<Warning>,
+) -> IncludeItem {
     let file = item.file;
     let (kind, target) = include_kind(item);
     if item.get("rules").is_some() || (kind != "component" && item.get("inputs").is_some()) {
@@ -327,12 +378,19 @@ fn include_item(item: &Node, base: &Path, warnings: &mut Vec<Warning>) -> Includ
         _ => return IncludeItem::Carried,
     }
     if target.contains('*') {
-        warnings.push(Warning::at(
-            file,
-            item.line,
-            format!("wildcard include `{target}` is not expanded here: kept as an `include`, its jobs are not imported"),
-        ));
-        return IncludeItem::Carried;
+        // as GitLab: `*` within a folder, `**` across folders, from the repository root
+        let found = files.matching(base, target.trim_start_matches('/'));
+        return match found {
+            Some(paths) if !paths.is_empty() => IncludeItem::Read(paths),
+            _ => {
+                warnings.push(Warning::at(
+                    file,
+                    item.line,
+                    format!("wildcard include `{target}` matches no file here: kept as an `include`, its jobs are not imported"),
+                ));
+                IncludeItem::Carried
+            }
+        };
     }
     // paths are relative to the repository: one that climbs out of it is not read
     if Path::new(&target)
@@ -346,7 +404,7 @@ fn include_item(item: &Node, base: &Path, warnings: &mut Vec<Warning>) -> Includ
         ));
         return IncludeItem::Dropped;
     }
-    IncludeItem::Read(base.join(target.trim_start_matches('/')))
+    IncludeItem::Read(vec![base.join(target.trim_start_matches('/'))])
 }
 
 /// GitLab's deep merge: mappings merge key by key, anything else is replaced.
@@ -574,4 +632,19 @@ fn apply_default(job: Node, default: &Node) -> Node {
         }
     }
     Node::map(entries, line, file)
+}
+
+#[cfg(test)]
+mod wildcard_tests {
+    use super::wildcard_matches;
+
+    #[test]
+    fn stars_stay_in_a_folder_and_double_stars_cross_them() {
+        assert!(wildcard_matches("configs/*.yml", "configs/a.yml"));
+        assert!(!wildcard_matches("configs/*.yml", "configs/sub/a.yml"));
+        assert!(wildcard_matches("configs/**.yml", "configs/sub/a.yml"));
+        assert!(wildcard_matches("configs/**/*.yml", "configs/sub/a.yml"));
+        assert!(!wildcard_matches("configs/*.yml", "configs/a.yaml"));
+        assert!(!wildcard_matches("configs/*.yml", "other/a.yml"));
+    }
 }

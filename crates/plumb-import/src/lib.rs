@@ -138,9 +138,77 @@ pub struct Disk {
     pub root: Option<PathBuf>,
 }
 
+impl Disk {
+    /// Where a GitLab CI file's `include: local` files are read from: `root`, else the
+    /// repository the file is in (the nearest folder above it holding `.git`), else the
+    /// file's folder. There is always a root, so an included file's links cannot lead
+    /// out of it.
+    pub fn for_file(file: &Path, root: Option<&Path>) -> Disk {
+        let fallback = match file.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let repository = || {
+            let absolute = std::path::absolute(file).ok()?;
+            absolute
+                .ancestors()
+                .skip(1)
+                .find(|dir| dir.join(".git").exists())
+                .map(Path::to_path_buf)
+        };
+        Disk {
+            root: Some(
+                root.map(Path::to_path_buf)
+                    .or_else(repository)
+                    .unwrap_or(fallback),
+            ),
+        }
+    }
+}
+
 impl Files for Disk {
     fn repository_root(&self) -> Option<&Path> {
         self.root.as_deref()
+    }
+
+    fn matching(&self, root: &Path, pattern: &str) -> Option<Vec<PathBuf>> {
+        // a pattern of many stars would cost its matcher more than it is worth
+        if pattern.matches('*').count() > 6 || pattern.contains("..") {
+            return None;
+        }
+        let fixed = pattern[..pattern.find('*')?]
+            .rfind('/')
+            .map_or("", |i| &pattern[..i]);
+        let mut found = Vec::new();
+        let mut budget = 20_000usize; // folder entries looked at
+        let mut stack = vec![(root.join(fixed), 0usize)];
+        while let Some((dir, depth)) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                budget = budget.checked_sub(1)?;
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                let path = entry.path();
+                // links are not followed into folders; a linked file is read through
+                // `read`, which refuses one that leads out of the repository
+                if kind.is_dir() && depth < 16 {
+                    stack.push((path, depth + 1));
+                } else if !kind.is_dir() {
+                    let Ok(relative) = path.strip_prefix(root) else {
+                        continue;
+                    };
+                    let relative = relative.to_string_lossy().replace('\\', "/");
+                    if gitlab::wildcard_matches(pattern, &relative) {
+                        found.push(path);
+                    }
+                }
+            }
+        }
+        found.sort();
+        Some(found)
     }
 
     fn read(&self, path: &Path) -> std::io::Result<String> {

@@ -136,12 +136,15 @@ impl OriginMap {
 }
 
 /// For a part of a Plumb string literal `written` (the bytes `inner` of it) that came
-/// from the YAML scalar `scalar`: where the same text is in the scalar. `None` when the
-/// part is the whole literal, or its text is not in the scalar as written (an escape).
+/// from the YAML scalar `scalar`: where the same text is in the scalar (the whole value
+/// is found inside its quotes). `None` when the part is empty, or its text is not in the
+/// scalar as written (an escape, a folded line).
 fn within_string(written: &str, inner: Range<u32>, scalar: &str) -> Option<Range<u32>> {
     let body = written.strip_prefix('"')?.strip_suffix('"')?;
-    let (from, to) = (inner.start.checked_sub(1)?, inner.end.checked_sub(1)?);
-    if to as usize > body.len() || from >= to {
+    // a span over the quotes is the whole value
+    let from = inner.start.saturating_sub(1);
+    let to = inner.end.saturating_sub(1).min(body.len() as u32);
+    if from >= to {
         return None;
     }
     let (decoded, offsets) = decode(body);
@@ -150,7 +153,7 @@ fn within_string(written: &str, inner: Range<u32>, scalar: &str) -> Option<Range
     let start = offsets.get(a).map_or(decoded.len(), |&(_, d)| d as usize);
     let end = offsets.get(b).map_or(decoded.len(), |&(_, d)| d as usize);
     let needle = decoded.get(start..end)?;
-    if needle.is_empty() || (start == 0 && end == decoded.len()) {
+    if needle.is_empty() {
         return None;
     }
     // the how-manieth time this text is in the value, found as often in the scalar

@@ -6,6 +6,9 @@ const { LanguageClient, TransportKind } = require("vscode-languageclient/node");
 
 let client;
 
+/** The GitLab CI files the server checks: `.gitlab-ci.yml` and `*.gitlab-ci.yml`. */
+const GITLAB_CI = "**/{.gitlab-ci.yml,*.gitlab-ci.yml,*.gitlab-ci.yaml}";
+
 /** What to run: `plumb.server.path` with `plumb.server.args` (default `plumb lsp`). */
 function serverCommand(config) {
   const command = config.get("server.path") || "plumb";
@@ -17,7 +20,12 @@ function activate(context) {
   const { command, args } = serverCommand(vscode.workspace.getConfiguration("plumb"));
   const serverOptions = { command, args, transport: TransportKind.stdio };
   const clientOptions = {
-    documentSelector: [{ scheme: "file", language: "plumb" }],
+    documentSelector: [
+      { scheme: "file", language: "plumb" },
+      // GitLab CI files are checked as they are, next to whatever YAML extension the
+      // user has (by name, whatever language that extension calls them)
+      { scheme: "file", pattern: GITLAB_CI },
+    ],
     synchronize: {
       // files changed outside the editor (git checkout, plumb fmt) reach the server
       fileEvents: vscode.workspace.createFileSystemWatcher("**/{*.plumb,plumb.toml}"),
@@ -38,4 +46,4 @@ function deactivate() {
   return client ? client.stop() : undefined;
 }
 
-module.exports = { activate, deactivate, serverCommand };
+module.exports = { activate, deactivate, serverCommand, GITLAB_CI };

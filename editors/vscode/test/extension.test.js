@@ -55,7 +55,10 @@ test("starts `plumb lsp` by default, for .plumb files", async () => {
   const [client] = created;
   assert.strictEqual(client.id, "plumb");
   assert.deepStrictEqual(client.serverOptions, { command: "plumb", args: ["lsp"], transport: 0 });
-  assert.deepStrictEqual(client.clientOptions.documentSelector, [{ scheme: "file", language: "plumb" }]);
+  assert.deepStrictEqual(client.clientOptions.documentSelector, [
+    { scheme: "file", language: "plumb" },
+    { scheme: "file", pattern: "**/{.gitlab-ci.yml,*.gitlab-ci.yml,*.gitlab-ci.yaml}" },
+  ]);
   assert.strictEqual(client.clientOptions.synchronize.fileEvents.glob, "**/{*.plumb,plumb.toml}");
   assert.strictEqual(context.subscriptions.length, 1);
 });

@@ -527,3 +527,37 @@ async def test_record_keys_and_allowed_strings_complete_and_hover(client: Langua
     )
     location = locations[0] if isinstance(locations, list) else locations
     assert location.range.start.line == 11, location
+
+
+async def test_an_open_gitlab_ci_file_gets_its_findings_on_the_yaml(client: LanguageClient, workspace: pathlib.Path):
+    text = (
+        "build:\n"
+        "  image: node:latest\n"
+        "  script:\n"
+        "    - echo \"deploying with $DEPLOY_TOKEN\"\n"
+        "    - curl -fsSL https://get.example.com/setup.sh | bash\n"
+    )
+    path = workspace / ".gitlab-ci.yml"
+    path.write_text(text)
+    uri = open_file(client, path)
+    await wait_for(lambda: {"PL3002", "PL4003", "PL6002"} <= set(codes(client, uri)))
+    by_code = {d.code: d for d in client.diagnostics[uri]}
+    assert by_code["PL3002"].range.start == position(text, "latest")
+    assert by_code["PL4003"].range.start == position(text, "$DEPLOY_TOKEN")
+    assert "$DEPLOY_TOKEN" in by_code["PL4003"].message, "the YAML's variable, not the program's name"
+    # hover on the image shows its parsed reference
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "node", 0, 1))
+    )
+    assert "registry: `docker.io`" in hover.contents.value and "tag: `latest`" in hover.contents.value
+    # an edit that pins the image clears its finding; nothing reads the YAML as Plumb
+    change(client, uri, 2, position(text, "latest"), position(text, "latest", 0, 6), "20.11.1@sha256:" + "a" * 64)
+    await wait_for(lambda: "PL3002" not in codes(client, uri) and "PL6002" in codes(client, uri))
+    assert "PL0001" not in codes(client, uri)
+    formatted = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            options=types.FormattingOptions(tab_size=2, insert_spaces=True),
+        )
+    )
+    assert not formatted, "a GitLab CI file is never formatted as Plumb"

@@ -42,11 +42,15 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         _ => "service image",
     };
     // one finding per unpinned image (the cause): the secrets and the jobs that get
-    // them are its labels, and jobs that share the image join the same finding
+    // them are its labels, and jobs that share the image join the same finding. An
+    // image written in another file (an imported `let`) is a label: the finding stays
+    // in the job's file, which is the one checked (and shown in the editor)
+    let here = first.literal.file == cx.job.name_at.file;
+    let primary = if here { first.literal } else { uses[0].at };
     let mut d = Diagnostic::new(
         RULE.code,
         RULE.severity(),
-        first.literal,
+        primary,
         format!(
             "{} given to job `{}`, whose {what} `{}` is not pinned by digest",
             secrets_phrase(uses),
@@ -54,7 +58,14 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
             first.text
         ),
     )
-    .with_label("not pinned by digest");
+    .with_label(if here {
+        "not pinned by digest"
+    } else {
+        uses[0].label()
+    });
+    if !here {
+        d = d.with_secondary(first.literal, "not pinned by digest");
+    }
     for image in unpinned.iter().skip(1) {
         d = d.with_secondary(
             image.literal,
@@ -65,8 +76,10 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
             },
         );
     }
-    for u in uses {
-        d = d.with_secondary(u.at, u.label());
+    for (k, u) in uses.iter().enumerate() {
+        if here || k > 0 {
+            d = d.with_secondary(u.at, u.label());
+        }
         if let Some((declared, note)) = u.declaration_note() {
             d = d.with_secondary(declared, note);
         }

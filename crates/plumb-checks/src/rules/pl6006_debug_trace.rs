@@ -26,10 +26,12 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         if !on || !matches!(b.name.as_str(), "CI_DEBUG_TRACE" | "CI_DEBUG_SERVICES") {
             continue;
         }
+        // on the value that turns it on (a GitLab CI file names the variable as a key,
+        // the value is where the finding is shown)
         let mut d = Diagnostic::new(
             RULE.code,
             RULE.severity(),
-            b.name_at,
+            b.value.origin,
             format!(
                 "`{}` makes GitLab print every variable of job `{}`, secret `{}` included",
                 b.name, cx.job.name, secret.secret
