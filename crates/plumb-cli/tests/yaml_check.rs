@@ -416,3 +416,24 @@ fn baselines_do_not_overwrite_or_read_what_they_should_not() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a regular file"));
 }
+
+/// A job named by an empty key (`:`, which YAML allows) becomes a job the program can
+/// name (fuzzing found it named `job`, a keyword, and the program did not parse).
+#[test]
+fn an_empty_job_name_still_makes_a_program() {
+    let dir = scratch("yaml-empty-name");
+    std::fs::write(
+        dir.join("x.yml"),
+        ":\n  image: node:latest\n  script: [make]\n",
+    )
+    .expect("write");
+    let (diags, code) = json(&["check", "--format", "json", "x.yml"], &dir);
+    assert_eq!(code, 1);
+    assert_eq!(
+        places(&diags),
+        ["x.yml:2 PL3002".to_string()].into(),
+        "{diags:?}"
+    );
+    let o = plumb_in(&dir, &["import", "x.yml"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

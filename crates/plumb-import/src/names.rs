@@ -35,7 +35,8 @@ pub fn identifier(raw: &str, prefix: &str) -> String {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if s.is_empty() {
-        prefix.to_string()
+        // the prefix alone may be a keyword (`job`, `stage`): never a name
+        format!("{prefix}-unnamed")
     } else if !starts_well || is_keyword(&s) {
         format!("{prefix}-{s}")
     } else {
