@@ -344,13 +344,19 @@ fn read_config(path: &Path) -> Option<Config> {
     .ok()
 }
 
-/// A GitLab CI file the editor opened (`.gitlab-ci.yml`, `*.gitlab-ci.yml`, or any
-/// `.yml`/`.yaml` the client sends: it sends only what the extension asked for).
+/// A GitLab CI file the editor opened: `.gitlab-ci.yml`, `*.gitlab-ci.yml`, or a YAML
+/// file under a `.gitlab/` folder (where included CI files live). Other YAML (a
+/// Kubernetes manifest, a compose file) is not read as GitLab CI, whatever the client
+/// sends.
 fn is_gitlab_ci(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yml" | "yaml")
-    )
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+    name.ends_with(".gitlab-ci.yml")
+        || name.ends_with(".gitlab-ci.yaml")
+        || (yaml && path.components().any(|c| c.as_os_str() == ".gitlab"))
 }
 
 /// Every `*.plumb` file below a folder (hidden folders, `target` and `node_modules` aside).

@@ -19,7 +19,7 @@ const MAX_BASELINE_BYTES: u64 = 64 * 1024 * 1024;
 /// Writes the fingerprints of `diags` to `path` (atomically), with the code, file and
 /// message of each so that a reviewer can read what was accepted.
 pub fn write(session: &Session, diags: &[Diagnostic], path: &Path) -> Result<(), CliError> {
-    let prints = crate::reports::fingerprints(session, diags);
+    let prints = crate::reports::fingerprints_from(session, diags, folder_of(path).as_deref());
     let findings: Vec<Value> = diags
         .iter()
         .zip(&prints)
@@ -54,13 +54,23 @@ pub fn filter(
     path: &Path,
 ) -> Result<Vec<Diagnostic>, CliError> {
     let known = read(path)?;
-    let prints = crate::reports::fingerprints(session, &diags);
+    let prints = crate::reports::fingerprints_from(session, &diags, folder_of(path).as_deref());
     Ok(diags
         .into_iter()
         .zip(prints)
         .filter(|(_, print)| !known.contains(print))
         .map(|(d, _)| d)
         .collect())
+}
+
+/// The baseline's folder, resolved: file paths in its fingerprints are relative to it,
+/// so that the check matches from whatever folder it runs.
+fn folder_of(path: &Path) -> Option<std::path::PathBuf> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::canonicalize(parent).ok()
 }
 
 fn read(path: &Path) -> Result<HashSet<String>, CliError> {

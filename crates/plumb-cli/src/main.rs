@@ -436,6 +436,21 @@ fn findings(session: &Session) -> Vec<Diagnostic> {
     yaml_files.dedup();
     let text_of = |id| session.text(id).to_string();
     let mut diags = yaml_check::allow(diags, &yaml_files, &text_of);
+    // the PL1013 of YAML comments came after each program's `plumb.toml` was applied:
+    // the YAML file's own (found from its folder) applies to them
+    diags = diags
+        .into_iter()
+        .flat_map(|d| {
+            let file = session.files.get(d.file().0 as usize);
+            match file.filter(|f| matches!(f.role, workspace::Role::Yaml)) {
+                Some(f) if d.code == plumb_diagnostics::Code::PL1013 => {
+                    let config = plumb_db::file_config(&session.db, session.ws, f.file);
+                    plumb_checks::apply_config(vec![d], config)
+                }
+                _ => vec![d],
+            }
+        })
+        .collect();
     diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diags
 }

@@ -12,13 +12,22 @@ use std::path::{Path, PathBuf};
 const INFORMATION_URI: &str = "https://plumb.dev";
 
 /// A fingerprint that stays the same across runs and across edits elsewhere in the
-/// file: it hashes the code, the file, the message and the text under the span (never
-/// line numbers), plus how many identical findings came before it.
+/// file: it hashes the code, the file, the message, the text under the span and the
+/// first related label (which names the job, so that one of several identical findings
+/// keeps its print when another is added above it), never line numbers, plus how many
+/// identical findings came before it.
 pub fn fingerprints(session: &Session, diags: &[Diagnostic]) -> Vec<String> {
+    fingerprints_from(session, diags, current_dir().as_deref())
+}
+
+/// [`fingerprints`] with file paths taken relative to `base` (a baseline's folder, so
+/// that a check run from another folder matches it).
+pub fn fingerprints_from(
+    session: &Session,
+    diags: &[Diagnostic],
+    base: Option<&Path>,
+) -> Vec<String> {
     let mut seen: HashMap<(String, String, String, String), usize> = HashMap::new();
-    // the file as placed in reports, so `plumb check .` and `plumb check /abs/path`
-    // give the same fingerprints
-    let cwd = current_dir();
     diags
         .iter()
         .map(|d| {
@@ -27,10 +36,11 @@ pub fn fingerprints(session: &Session, diags: &[Diagnostic]) -> Vec<String> {
                 .get(d.primary.at.range.as_range())
                 .unwrap_or("")
                 .to_string();
+            let context = d.secondary.first().map_or("", |l| l.message.as_str());
             let key = (
                 d.code.to_string(),
-                place(session, d.file(), cwd.as_deref()).shown(),
-                d.message.clone(),
+                place(session, d.file(), base).shown(),
+                format!("{}\u{0}{context}", d.message),
                 snippet,
             );
             let n = seen.entry(key.clone()).or_insert(0);

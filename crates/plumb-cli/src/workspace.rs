@@ -130,6 +130,7 @@ impl Session {
         for (path, display) in yaml_files {
             crate::yaml_check::load(&db, &path, display, &mut files)?;
         }
+        crate::yaml_check::check_included_through_includers(&db, &mut files);
         // the YAML texts too: the database finds a file by its id, the index in this
         // list (nothing checks them as Plumb: they are never requested as such)
         let ws = plumb_db::new_workspace(&db, files.iter().map(|f| f.file).collect(), config);
@@ -222,7 +223,7 @@ pub fn plumb_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, CliError
     Ok(out)
 }
 
-fn absolute(path: &Path) -> PathBuf {
+pub(crate) fn absolute(path: &Path) -> PathBuf {
     let abs = std::fs::canonicalize(path)
         .unwrap_or_else(|_| std::env::current_dir().unwrap_or_default().join(path));
     plumb_db::normalize(&abs)

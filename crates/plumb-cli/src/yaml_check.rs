@@ -5,7 +5,7 @@
 //! value it is about (`plumb_import::origins`). Nothing is written.
 
 use crate::error::CliError;
-use crate::workspace::{LoadedFile, Role};
+use crate::workspace::{absolute, LoadedFile, Role};
 pub use plumb_db::yaml::{allow, YamlProgram};
 use plumb_db::{Database, Origin};
 use plumb_diagnostics::{Diagnostic, FileId, FileRange, TextRange};
@@ -98,6 +98,40 @@ pub fn load(
     Ok(())
 }
 
+/// A GitLab CI file that another checked one includes is checked through it (its
+/// variables, `default:` and templates are the includer's), not again on its own, where
+/// what the includer gives it would be missing. Two files that include each other are
+/// both kept.
+pub fn check_included_through_includers(db: &Database, files: &mut [LoadedFile]) {
+    let programs: Vec<(usize, PathBuf, Vec<PathBuf>)> = files
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| match &f.role {
+            Role::ReadFromYaml(p) => {
+                let main = files
+                    .get(p.source_ids()[0].0 as usize)?
+                    .file
+                    .path(db)
+                    .clone();
+                let included = p.source_ids()[1..]
+                    .iter()
+                    .filter_map(|id| Some(files.get(id.0 as usize)?.file.path(db).clone()))
+                    .collect();
+                Some((i, main, included))
+            }
+            _ => None,
+        })
+        .collect();
+    for (i, main, included) in &programs {
+        let through = programs.iter().any(|(j, other_main, other_includes)| {
+            j != i && other_includes.contains(main) && !included.contains(other_main)
+        });
+        if through {
+            files[*i].requested = false;
+        }
+    }
+}
+
 /// The session's file for a YAML text to show (one per path).
 fn shown_file(
     db: &Database,
@@ -126,12 +160,6 @@ fn shown_file(
         role: Role::Yaml,
     });
     Ok(id)
-}
-
-fn absolute(path: &Path) -> PathBuf {
-    let abs = std::fs::canonicalize(path)
-        .unwrap_or_else(|_| std::env::current_dir().unwrap_or_default().join(path));
-    plumb_db::normalize(&abs)
 }
 
 /// An included file's path as shown: relative to the current folder when below it.

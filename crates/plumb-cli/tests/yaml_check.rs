@@ -437,3 +437,94 @@ fn an_empty_job_name_still_makes_a_program() {
     let o = plumb_in(&dir, &["import", "x.yml"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// Two identical old findings are baselined; a third job like them, added above, is the
+/// new finding (not the last old one); and the baseline matches from another folder.
+#[test]
+fn a_baseline_tells_a_new_identical_finding_from_the_old_ones() {
+    let dir = scratch("yaml-baseline-identical");
+    let old =
+        "a:\n  image: node:latest\n  script: [make]\nb:\n  image: node:latest\n  script: [make]\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), old).expect("write");
+    let o = plumb_in(
+        &dir,
+        &["check", ".gitlab-ci.yml", "--write-baseline", "base.json"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let above = format!("z:\n  image: node:latest\n  script: [make]\n{old}");
+    std::fs::write(dir.join(".gitlab-ci.yml"), above).expect("write");
+    let args = [
+        "check",
+        "--format",
+        "json",
+        ".gitlab-ci.yml",
+        "--baseline",
+        "base.json",
+    ];
+    let (diags, _) = json(&args, &dir);
+    assert_eq!(
+        places(&diags),
+        [".gitlab-ci.yml:2 PL3002".to_string()].into()
+    );
+    std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
+    let args = [
+        "check",
+        "--format",
+        "json",
+        "../.gitlab-ci.yml",
+        "--baseline",
+        "../base.json",
+    ];
+    let (diags, _) = json(&args, &dir.join("sub"));
+    assert_eq!(diags.len(), 1, "{diags:?}");
+}
+
+/// A job that writes the same value as its template (or `default:`) wrote its own: the
+/// finding is on the job's line, where its `# plumb-allow` works.
+#[test]
+fn a_value_a_job_repeats_is_reported_where_the_job_writes_it() {
+    let dir = scratch("yaml-restated");
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        concat!(
+            ".base:\n  image: node:latest\n  script: [make]\n",
+            "b:\n  extends: .base\n  image: node:latest\n  script: [make]\n",
+            "default:\n  image: ruby:3.3\n",
+            "plain:\n  script: [make]\n",
+            "restates:\n  image: ruby:3.3  # plumb-allow: PL3003 vendor gives no digest\n  script: [make]\n",
+        ),
+    )
+    .expect("write");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert_eq!(
+        places(&diags),
+        // `.base` itself is used by no job that keeps its image: nothing runs it
+        [".gitlab-ci.yml:6 PL3002", ".gitlab-ci.yml:9 PL3003"]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        "{diags:?}"
+    );
+}
+
+/// A GitLab CI file that a checked one includes is checked through it (with the
+/// includer's variables), not again on its own; `plumb.toml` applies to YAML's PL1013.
+#[test]
+fn included_files_are_checked_through_their_includer() {
+    let dir = scratch("yaml-included-walk");
+    std::fs::create_dir_all(dir.join(".git")).expect("repository");
+    std::fs::create_dir_all(dir.join("ci")).expect("mkdir");
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        "include:\n  - local: ci/build.gitlab-ci.yml\nvariables:\n  IMG: ruby:3.3.0@sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("ci/build.gitlab-ci.yml"),
+        "build:\n  image: $IMG\n  script: [make]\n# plumb-allow: PL3002 until 2001-01-01 old\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("plumb.toml"), "[lint]\nallow = [\"PL1013\"]\n").expect("write");
+    let (diags, code) = json(&["check", "--format", "json", "."], &dir);
+    assert_eq!((diags.len(), code), (0, 0), "{diags:?}");
+}

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 pub struct YamlProgram {
     origins: OriginMap,
     /// "`name`" in the program's words → in the YAML's (a job's GitLab name, a
-    /// secret's `$VARIABLE`, `runner_default` as the missing `image:` it stands for).
-    renames: Vec<(String, String)>,
+    /// secret's `$VARIABLE`).
+    renames: HashMap<String, String>,
     /// The session's file of each YAML file the import read (the checked one first).
     sources: Vec<FileId>,
 }
@@ -88,16 +88,31 @@ impl YamlProgram {
         d
     }
 
+    /// `text` with each "`name`" the program gives differently from the YAML in the
+    /// YAML's words: one look-up per backquoted part (a file of thousands of renamed
+    /// jobs must not cost a pass over them per message).
     fn in_yaml_words(&self, text: &str) -> String {
         if !text.contains('`') {
             return text.to_string();
         }
-        let mut out = text.to_string();
-        for (program, yaml) in &self.renames {
-            if out.contains(program.as_str()) {
-                out = out.replace(program.as_str(), yaml);
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(open) = rest.find('`') {
+            let Some(close) = rest[open + 1..].find('`').map(|i| open + 1 + i) else {
+                break;
+            };
+            let quoted = &rest[open..=close];
+            out.push_str(&rest[..open]);
+            // "(`runner_default`)" is said as the missing `image:` it stands for
+            let in_parens = rest[..open].ends_with('(') && rest[close + 1..].starts_with(')');
+            match self.renames.get(quoted) {
+                Some(yaml) => out.push_str(yaml),
+                None if in_parens && quoted == "`runner_default`" => out.push_str("no `image:`"),
+                None => out.push_str(quoted),
             }
+            rest = &rest[close + 1..];
         }
+        out.push_str(rest);
         out
     }
 
@@ -108,13 +123,11 @@ impl YamlProgram {
 }
 
 /// The renames as they appear in messages: "`name`" → "`GitLab name`".
-fn yaml_words(renames: Vec<(String, String)>) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = renames
+fn yaml_words(renames: Vec<(String, String)>) -> HashMap<String, String> {
+    renames
         .into_iter()
         .map(|(p, y)| (format!("`{p}`"), format!("`{y}`")))
-        .collect();
-    out.push(("(`runner_default`)".into(), "(no `image:`)".into()));
-    out
+        .collect()
 }
 
 /// Whether a help text shows Plumb source (`image = "…"`, `secret x = ci_variable(…)`).

@@ -335,7 +335,9 @@ impl Emitter<'_> {
                 _ => None,
             };
             if let Some(t) = template {
-                if let Some((fields, env)) = own_part(&out, &templates[t], default_fields) {
+                if let Some((fields, env)) =
+                    own_part(&out, &templates[t], default_fields, self.origins)
+                {
                     out.fields = fields;
                     out.env = env;
                     out.template = Some(parents[0].clone());
@@ -343,7 +345,9 @@ impl Emitter<'_> {
                 }
             }
             if out.template.is_none() {
-                out.fields.retain(|k, v| default_fields.get(k) != Some(v));
+                let strict = self.origins;
+                out.fields
+                    .retain(|k, v| !default_fields.get(k).is_some_and(|d| d.same(v, strict)));
             }
             jobs.push(out);
         }
@@ -970,11 +974,19 @@ type OwnPart = (BTreeMap<String, PVal>, Vec<(String, PVal)>);
 /// The fields a job writes itself when it instantiates the template: what differs from
 /// the template (or, where the template is silent, from `default`). `None` when the
 /// template cannot give exactly what GitLab runs (a field the job does not have).
-fn own_part(job: &JobOut, t: &TemplateOut, default: &BTreeMap<String, PVal>) -> Option<OwnPart> {
+///
+/// For a check (`strict`) a value the job writes itself at its own place stays the
+/// job's, though equal to the template's.
+fn own_part(
+    job: &JobOut,
+    t: &TemplateOut,
+    default: &BTreeMap<String, PVal>,
+    strict: bool,
+) -> Option<OwnPart> {
     let mut own = BTreeMap::new();
     for (k, v) in &job.fields {
         let inherited = t.fields.get(k).or_else(|| default.get(k));
-        if inherited != Some(v) {
+        if !inherited.is_some_and(|i| i.same(v, strict)) {
             own.insert(k.clone(), v.clone());
         }
     }
@@ -987,7 +999,7 @@ fn own_part(job: &JobOut, t: &TemplateOut, default: &BTreeMap<String, PVal>) -> 
     }
     let mut env = Vec::new();
     for (k, v) in &job.env {
-        if !t.env.iter().any(|(tk, tv)| tk == k && tv == v) {
+        if !t.env.iter().any(|(tk, tv)| tk == k && tv.same(v, strict)) {
             env.push((k.clone(), v.clone()));
         }
     }

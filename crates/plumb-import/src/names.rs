@@ -76,7 +76,8 @@ mod tests {
         assert_eq!(identifier(".base template", "t"), "base-template");
         assert_eq!(identifier("3rd party", "job"), "job-3rd-party");
         assert_eq!(identifier("stage", "job"), "job-stage");
-        assert_eq!(identifier("::", "job"), "job");
+        // nothing of the name is left: the prefix alone (`job`) would be a keyword
+        assert_eq!(identifier("::", "job"), "job-unnamed");
         let mut scope = Scope::default();
         assert_eq!(scope.unique("a".into()), "a");
         assert_eq!(scope.unique("a".into()), "a-2");

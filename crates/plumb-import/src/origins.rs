@@ -118,9 +118,12 @@ impl OriginMap {
             range: frame.origin.range,
             exact,
         };
-        let yaml = sources.get(frame.origin.file)?;
-        let scalar =
-            yaml.get(frame.origin.range.start as usize..frame.origin.range.end as usize)?;
+        // without the file's text (one the caller does not show), the whole value
+        let Some(scalar) = sources.get(frame.origin.file).and_then(|yaml| {
+            yaml.get(frame.origin.range.start as usize..frame.origin.range.end as usize)
+        }) else {
+            return Some(whole);
+        };
         let inner = range.start.checked_sub(frame.start)?..range.end.saturating_sub(frame.start);
         Some(
             within_string(written, inner, scalar).map_or(whole, |r| YamlSpot {

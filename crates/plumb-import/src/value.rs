@@ -29,7 +29,7 @@ impl Origin {
 
 /// The characters that frame an origin in text the emitter writes for the checker:
 /// `OPEN file:start:end SEP` … `CLOSE` (Unicode private use; a file holding them is
-/// checked without origins, see `import::for_check`).
+/// checked without origins, see `crate::import_for_check`).
 pub const OPEN: char = '\u{E000}';
 pub const SEP: char = '\u{E001}';
 pub const CLOSE: char = '\u{E002}';
@@ -133,6 +133,30 @@ impl PVal {
             PVal::At(_, inner) => inner.bare(),
             other => other,
         }
+    }
+
+    /// Whether two equal values were also written at the same places of the YAML (for a
+    /// check: a job that repeats its template's image wrote its own, and its findings
+    /// and `# plumb-allow` comments are on its line).
+    pub fn same_place(&self, other: &PVal) -> bool {
+        match (self, other) {
+            (PVal::At(a, x), PVal::At(b, y)) => {
+                a.file == b.file && a.range == b.range && x.same_place(y)
+            }
+            (PVal::At(..), _) | (_, PVal::At(..)) => false,
+            (PVal::List(a), PVal::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_place(y))
+            }
+            (PVal::Record(a), PVal::Record(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|((_, x), (_, y))| x.same_place(y))
+            }
+            _ => true,
+        }
+    }
+
+    /// Equal, and for a check (`strict`) written at the same places too.
+    pub fn same(&self, other: &PVal, strict: bool) -> bool {
+        self == other && (!strict || self.same_place(other))
     }
 
     /// `value` with `origin` when there is one.

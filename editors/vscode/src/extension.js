@@ -6,7 +6,7 @@ const { LanguageClient, TransportKind } = require("vscode-languageclient/node");
 
 let client;
 
-/** The GitLab CI files the server checks: `.gitlab-ci.yml` and `*.gitlab-ci.yml`. */
+/** The GitLab CI files the server checks: `.gitlab-ci.yml`, `*.gitlab-ci.yml`, `*.gitlab-ci.yaml`. */
 const GITLAB_CI = "**/{.gitlab-ci.yml,*.gitlab-ci.yml,*.gitlab-ci.yaml}";
 
 /** What to run: `plumb.server.path` with `plumb.server.args` (default `plumb lsp`). */

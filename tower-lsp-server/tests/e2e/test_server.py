@@ -561,3 +561,20 @@ async def test_an_open_gitlab_ci_file_gets_its_findings_on_the_yaml(client: Lang
         )
     )
     assert not formatted, "a GitLab CI file is never formatted as Plumb"
+
+
+async def test_findings_of_an_included_file_are_not_drawn_in_the_open_one(client: LanguageClient, workspace: pathlib.Path):
+    (workspace / "ci").mkdir()
+    (workspace / "ci" / "templates.yml").write_text(".tpl:\n  image: node:latest\n  script:\n    - echo $DEPLOY_TOKEN\n")
+    text = (
+        "include:\n  - local: ci/templates.yml\n\n"
+        "c:\n  extends: .tpl\n\n"
+        "d:\n  image: ruby:latest\n  script: [make]\n"
+    )
+    path = workspace / ".gitlab-ci.yml"
+    path.write_text(text)
+    uri = open_file(client, path)
+    await wait_for(lambda: "PL3002" in codes(client, uri))
+    lines = sorted(d.range.start.line for d in client.diagnostics[uri])
+    # only `d`'s own image (line 8): the template's findings belong to ci/templates.yml
+    assert lines == [7], [(d.code, d.range.start.line) for d in client.diagnostics[uri]]
