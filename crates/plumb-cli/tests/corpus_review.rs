@@ -67,25 +67,7 @@ fn supply_chain_findings_on_the_corpus_are_the_reviewed_ones() {
         eprintln!("NOTE: corpus not found at {}: not run", corpus.display());
         return;
     }
-    let review =
-        std::fs::read_to_string(root().join("crates/plumb-cli/tests/review/pl6xxx-corpus.txt"))
-            .expect("review");
-    let mut accepted = BTreeSet::new();
-    for line in review
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
-        let parts: Vec<&str> = line.splitn(5, ' ').collect();
-        assert!(
-            parts.len() == 5,
-            "review line without a verdict and a why: {line}"
-        );
-        assert_eq!(
-            parts[3], "true",
-            "a rejected finding is reviewed here; fix the rule: {line}"
-        );
-        accepted.insert(parts[..3].join(" "));
-    }
+    let accepted: BTreeSet<String> = common::reviewed("pl6xxx-corpus.txt").into_iter().collect();
     let found = findings(&corpus);
     let unreviewed: Vec<_> = found.difference(&accepted).collect();
     let lost: Vec<_> = accepted.difference(&found).collect();

@@ -293,26 +293,7 @@ fn corpus_findings_are_the_reviewed_ones() {
         }
     }
     found.sort();
-    let review =
-        std::fs::read_to_string(root().join("crates/plumb-cli/tests/review/yaml-corpus.txt"))
-            .expect("review");
-    let mut accepted = Vec::new();
-    for line in review
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
-        let parts: Vec<&str> = line.splitn(5, ' ').collect();
-        assert!(
-            parts.len() == 5,
-            "review line without a verdict and a why: {line}"
-        );
-        assert_eq!(
-            parts[3], "true",
-            "a rejected finding is reviewed here; fix the rule: {line}"
-        );
-        accepted.push(parts[..3].join(" "));
-    }
-    accepted.sort();
+    let accepted = common::reviewed("yaml-corpus.txt");
     assert_eq!(found, accepted, "found (left) vs reviewed (right)");
 }
 
@@ -527,4 +508,25 @@ fn included_files_are_checked_through_their_includer() {
     std::fs::write(dir.join("plumb.toml"), "[lint]\nallow = [\"PL1013\"]\n").expect("write");
     let (diags, code) = json(&["check", "--format", "json", "."], &dir);
     assert_eq!((diags.len(), code), (0, 0), "{diags:?}");
+}
+
+/// What the YAML leaves to someone else is not reported as wrong: a component's
+/// `$[[ inputs.img ]]` image cannot be checked (PL3007, not a malformed reference), and
+/// an `optional: true` need of a job that may not exist is what GitLab allows.
+#[test]
+fn component_inputs_and_optional_needs_are_not_errors() {
+    let dir = scratch("yaml-inputs");
+    std::fs::write(
+        dir.join("x.yml"),
+        concat!(
+            "spec:\n  inputs:\n    img:\n---\n",
+            "a:\n  image: $[[ inputs.img ]]\n  script: [make]\n",
+            "b:\n  image: busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n",
+            "  script: [make]\n  needs:\n    - job: x\n      optional: true\n",
+        ),
+    )
+    .expect("write");
+    let (diags, code) = json(&["check", "--format", "json", "x.yml"], &dir);
+    assert_eq!(code, 0, "{diags:?}");
+    assert_eq!(places(&diags), ["x.yml:6 PL3007".to_string()].into());
 }

@@ -120,6 +120,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             "image" => {
                 if let Some((image, at)) = image_name(v, &mut f.notes, e.key_line) {
                     let at = defining_variable(&image, node, cx).unwrap_or(at);
+                    let image = inputs_as_variables(&image);
                     let image = expand_vars(&image, &own_vars, cx.variables);
                     let image = PVal::at(cx.origin(at), PVal::Image(image));
                     f.fields.insert("image".into(), image);
@@ -130,6 +131,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 for s in v.items() {
                     if let Some((name, at)) = image_name(s, &mut f.notes, s.line) {
                         let at = defining_variable(&name, node, cx).unwrap_or(at);
+                        let name = inputs_as_variables(&name);
                         let image = PVal::Image(expand_vars(&name, &own_vars, cx.variables));
                         images.push(PVal::at(cx.origin(at), image));
                     }
@@ -143,7 +145,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             }
             "stage" => f.stage = v.as_str().map(str::to_string),
             "needs" => {
-                let (names, at) = needs(v, &mut f.notes);
+                let (names, at) = needs(v, &mut f.notes, cx.origins);
                 f.needs = Some(names);
                 f.needs_at = at.into_iter().map(|n| cx.origin(n)).collect();
             }
@@ -376,6 +378,29 @@ pub fn variables(node: &Node) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A component's `$[[ inputs.image ]]` as the variable it is filled in from
+/// (`${inputs_image}`): what the including project passes is not known here, so the
+/// image is one whose value cannot be checked (PL3007), not a malformed one.
+fn inputs_as_variables(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("$[[") {
+        let Some(close) = rest[open..].find("]]").map(|i| open + i) else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        let name: String = rest[open + 3..close]
+            .trim()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        out.push_str(&format!("${{{name}}}"));
+        rest = &rest[close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The value nodes of a `variables:` mapping, in order (a `{ value: … }` form's value).
 pub fn variable_nodes(node: &Node) -> impl Iterator<Item = &Node> {
     node.entries()
@@ -477,8 +502,14 @@ fn expand_vars(text: &str, own: &[(String, String)], global: &[(String, String)]
     out
 }
 
-/// The jobs `needs:` names (with their lines), and the node that names each.
-fn needs<'n>(node: &'n Node, notes: &mut Vec<Note>) -> (Vec<(String, usize)>, Vec<&'n Node>) {
+/// The jobs `needs:` names (with their lines), and the node that names each. For a check
+/// (`check`), an `optional: true` need is left out: it asks for nothing the checker
+/// could hold against the job (a need of a job that may not run is what it allows).
+fn needs<'n>(
+    node: &'n Node,
+    notes: &mut Vec<Note>,
+    check: bool,
+) -> (Vec<(String, usize)>, Vec<&'n Node>) {
     let mut out = Vec::new();
     let mut at = Vec::new();
     for item in node.items() {
@@ -513,6 +544,9 @@ fn needs<'n>(node: &'n Node, notes: &mut Vec<Note>) -> (Vec<(String, usize)>, Ve
                                     message: format!("`needs: {job}`: {what}"),
                                 });
                             }
+                        }
+                        if check && item.get("optional").and_then(Node::as_bool) == Some(true) {
+                            continue;
                         }
                         out.push((job.to_string(), item.line));
                         at.push(item.get("job").unwrap_or(item));

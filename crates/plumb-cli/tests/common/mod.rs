@@ -106,3 +106,30 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The findings a reviewer accepted in `crates/plumb-cli/tests/review/NAME` (lines of
+/// `FILE CODE LINE VERDICT why`), as `FILE CODE LINE`, sorted. A line without a verdict
+/// and a why, or with a verdict other than `true`, fails: a rejected finding is fixed in
+/// the rule, never kept in the review.
+pub fn reviewed(name: &str) -> Vec<String> {
+    let review = std::fs::read_to_string(root().join("crates/plumb-cli/tests/review").join(name))
+        .expect("review");
+    let mut accepted = Vec::new();
+    for line in review
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let parts: Vec<&str> = line.splitn(5, ' ').collect();
+        assert!(
+            parts.len() == 5,
+            "review line without a verdict and a why: {line}"
+        );
+        assert_eq!(
+            parts[3], "true",
+            "a rejected finding is reviewed here; fix the rule: {line}"
+        );
+        accepted.push(parts[..3].join(" "));
+    }
+    accepted.sort();
+    accepted
+}
