@@ -78,22 +78,7 @@ fn yaml_diagnostics(snap: &Snapshot, id: FileId, view: &YamlView) -> Vec<Diagnos
     };
     let yaml_text = yaml.text(&snap.db);
     if let Some((line, message)) = &view.error {
-        let index = plumb_db::line_index(&snap.db, yaml);
-        let start = index.line_start(
-            line.saturating_sub(1)
-                .min(index.line_count().saturating_sub(1)),
-        );
-        let end = yaml_text[start..]
-            .find('\n')
-            .map_or(yaml_text.len(), |n| start + n);
-        return vec![Diagnostic::error(
-            plumb_syntax::SYNTAX_ERROR,
-            plumb_diagnostics::FileRange {
-                file: id,
-                range: plumb_diagnostics::TextRange::new(start, end),
-            },
-            format!("this is not valid YAML: {message}"),
-        )];
+        return vec![plumb_db::yaml::not_yaml(id, yaml_text, *line, message)];
     }
     let Some(program) = snap.source(view.program) else {
         return Vec::new();

@@ -6,12 +6,6 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Where a GitLab CI file's `include: local` files are read from (see
-/// [`plumb_import::Disk::for_file`]).
-pub(crate) fn repository_files(file: &Path, root: Option<&Path>) -> plumb_import::Disk {
-    plumb_import::Disk::for_file(file, root)
-}
-
 pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<ExitCode, CliError> {
     let io = |e: std::io::Error| CliError::Io {
         path: file.display().to_string(),
@@ -32,7 +26,7 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
             message: "--root is not a folder".to_string(),
         });
     }
-    let disk = repository_files(file, root);
+    let disk = plumb_import::Disk::for_file(file, root);
     let imported = match plumb_import::import(file, &text, &disk) {
         Ok(i) => i,
         Err(e) => {

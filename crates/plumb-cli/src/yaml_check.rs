@@ -8,7 +8,7 @@ use crate::error::CliError;
 use crate::workspace::{absolute, LoadedFile, Role};
 pub use plumb_db::yaml::{allow, YamlProgram};
 use plumb_db::{Database, Origin};
-use plumb_diagnostics::{Diagnostic, FileId, FileRange, TextRange};
+use plumb_diagnostics::FileId;
 use std::path::{Path, PathBuf};
 
 /// A `.yml` or `.yaml` file (named on the command line, it is read as GitLab CI).
@@ -47,11 +47,11 @@ pub fn load(
         files[main.0 as usize].requested = true; // not UTF-8: reported, not read
         return Ok(());
     }
-    let disk = crate::import::repository_files(path, None);
+    let disk = plumb_import::Disk::for_file(path, None);
     let read = match plumb_import::import_for_check(path, &text, &disk) {
         Ok(read) => read,
         Err(e) => {
-            let d = not_yaml(main, &text, e.line, &e.message);
+            let d = plumb_db::yaml::not_yaml(main, &text, e.line, &e.message);
             let file = &mut files[main.0 as usize];
             file.load_diagnostics.push(d);
             file.requested = true;
@@ -174,18 +174,4 @@ fn shown_path(path: &Path) -> String {
     .unwrap_or(abs)
     .display()
     .to_string()
-}
-
-/// PL0001 for a file GitLab could not read either.
-fn not_yaml(file: FileId, text: &str, line: usize, message: &str) -> Diagnostic {
-    let range = crate::import::line_span(text, line).map_or(TextRange::empty(0), |s| {
-        TextRange::new(s.offset(), s.offset() + s.len())
-    });
-    Diagnostic::error(
-        plumb_syntax::SYNTAX_ERROR,
-        FileRange { file, range },
-        format!("this is not valid YAML: {message}"),
-    )
-    .with_label("GitLab cannot read the file from here")
-    .with_help("fix the YAML syntax; `plumb check` reads the file as GitLab does")
 }

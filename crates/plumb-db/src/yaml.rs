@@ -122,6 +122,27 @@ impl YamlProgram {
     }
 }
 
+/// PL0001 for a GitLab CI file that GitLab could not read either, on its `line`
+/// (1-based; 0 or past the end: the last line).
+pub fn not_yaml(file: FileId, text: &str, line: usize, message: &str) -> Diagnostic {
+    let index = plumb_diagnostics::LineIndex::new(text);
+    let line = line
+        .saturating_sub(1)
+        .min(index.line_count().saturating_sub(1));
+    let start = index.line_start(line);
+    let end = text[start..].find('\n').map_or(text.len(), |n| start + n);
+    Diagnostic::error(
+        plumb_syntax::SYNTAX_ERROR,
+        FileRange {
+            file,
+            range: TextRange::new(start, end),
+        },
+        format!("this is not valid YAML: {message}"),
+    )
+    .with_label("GitLab cannot read the file from here")
+    .with_help("fix the YAML syntax; `plumb check` reads the file as GitLab does")
+}
+
 /// The renames as they appear in messages: "`name`" → "`GitLab name`".
 fn yaml_words(renames: Vec<(String, String)>) -> HashMap<String, String> {
     renames

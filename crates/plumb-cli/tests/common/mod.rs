@@ -133,3 +133,27 @@ pub fn reviewed(name: &str) -> Vec<String> {
     accepted.sort();
     accepted
 }
+
+/// The `.yml` files of the shared corpus, sorted; `None` (and a note) when the corpus is
+/// not there, which under `CI=true` fails instead.
+pub fn corpus_files() -> Option<Vec<PathBuf>> {
+    let corpus = root().join("../shared/corpus/gitlab-ci");
+    if !corpus.is_dir() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "no corpus at {}",
+            corpus.display()
+        );
+        eprintln!("NOTE: corpus not found at {}: not run", corpus.display());
+        return None;
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    Some(files)
+}
