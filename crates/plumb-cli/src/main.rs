@@ -373,6 +373,9 @@ fn check(
         }
     };
     written.map_err(|e| CliError::Output(e.to_string()))?;
+    // the process ends here: freeing a large workspace's database piece by piece (tens
+    // of milliseconds for thousands of jobs) would only delay the exit that frees it all
+    std::mem::forget(session);
     let errors = diags.iter().any(|d| d.severity == Severity::Error);
     let warnings = diags.iter().any(|d| d.severity == Severity::Warning);
     Ok(

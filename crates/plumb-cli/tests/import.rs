@@ -503,6 +503,37 @@ fn compare(
 /// GitLab reads every `include: local` path from the repository's root, whichever file
 /// includes it: `ci/a.yml` including `ci/b.yml` means `<root>/ci/b.yml`, not
 /// `<root>/ci/ci/b.yml`. The root is the enclosing git repository, or `--root`.
+/// A large file is read in two halves on two threads (`yaml::parse_halves`): at every
+/// place of every real file where it would cut, the halves read as the whole file (or
+/// the cut is refused), and the tree is the same to the byte of every span.
+#[test]
+fn corpus_files_read_in_halves_are_the_files() {
+    let Some(files) = common::corpus_files() else {
+        return;
+    };
+    let mut cuts = 0;
+    for path in files
+        .iter()
+        .chain([&common::root().join("fixtures/gitlab/planted.gitlab-ci.yml")])
+    {
+        let text = std::fs::read_to_string(path).expect("read");
+        let whole = yaml::parse(&text, 0);
+        for (at, _) in text.match_indices('\n') {
+            if let Some(halves) = yaml::parse_halves(&text, 0, at + 1) {
+                assert_eq!(
+                    Ok(&halves),
+                    whole.as_ref(),
+                    "{}: cut at {}",
+                    path.display(),
+                    at + 1
+                );
+                cuts += 1;
+            }
+        }
+    }
+    assert!(cuts > 100, "only {cuts} cuts were tried");
+}
+
 #[test]
 fn local_includes_are_read_from_the_repository_root() {
     let repo = scratch("import-root");

@@ -272,21 +272,34 @@ pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnosti
     let config = file_config(db, ws, file);
     let mut diags: Vec<Diagnostic> = parse.errors.iter().map(|e| e.to_diagnostic(id)).collect();
     diags.extend(analysis.diagnostics.iter().cloned());
-    diags.extend(plumb_checks::check_file_level(&FileCx {
+    let file_cx = FileCx {
         file: id,
         text: file.text(db),
         parse,
         model: &analysis.model,
         config,
         sources: &view,
-    }));
-    diags.extend(pipeline_and_job_checks(
-        db,
-        ws,
-        file,
-        &analysis.model,
-        &view,
-    ));
+    };
+    let jobs: usize = analysis.model.pipelines.iter().map(|p| p.jobs.len()).sum();
+    if file.origin(db) == Origin::Disk && jobs >= JOB_CHECKS_APART_FROM {
+        let texts = Texts::of(&view, id);
+        let (file_level, job_level) = std::thread::scope(|scope| {
+            let job_level = scope.spawn(|| disk_job_checks(&analysis.model, config, &texts));
+            let file_level = plumb_checks::check_file_level(&file_cx);
+            (file_level, job_level.join())
+        });
+        diags.extend(file_level);
+        diags.extend(job_level.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+    } else {
+        diags.extend(plumb_checks::check_file_level(&file_cx));
+        diags.extend(pipeline_and_job_checks(
+            db,
+            ws,
+            file,
+            &analysis.model,
+            &view,
+        ));
+    }
     let diags = plumb_checks::merge_duplicates(diags);
     let mut diags = plumb_checks::apply_config(diags, config);
     diags.retain(|d| !view.suppressed(d));
@@ -318,17 +331,7 @@ fn pipeline_and_job_checks(
     let config = file_config(db, ws, file);
     let mut diags = Vec::new();
     if file.origin(db) == Origin::Disk {
-        for p in &model.pipelines {
-            diags.extend(plumb_checks::check_pipeline(&plumb_checks::PipelineCx {
-                pipeline: p,
-                config,
-            }));
-            for j in &p.jobs {
-                let cx = plumb_checks::JobCx::new((&p.on, p.on_at), j, config, view);
-                diags.extend(plumb_checks::check_job(&cx));
-            }
-        }
-        return diags;
+        return disk_job_checks(model, config, view);
     }
     for p in check_units(db, ws, file) {
         let mut found = pipeline_checks(db, ws, p.unit).clone();
@@ -341,6 +344,62 @@ fn pipeline_and_job_checks(
         }
     }
     diags
+}
+
+/// From this many jobs, a file on disk has its pipeline and job checks run on a thread
+/// of their own while this one runs the file-level checks.
+const JOB_CHECKS_APART_FROM: usize = 500;
+
+/// The pipeline and job rules on a file on disk, in one pass.
+fn disk_job_checks(
+    model: &plumb_semantics::FileModel,
+    config: &Config,
+    sources: &dyn Sources,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for p in &model.pipelines {
+        diags.extend(plumb_checks::check_pipeline(&plumb_checks::PipelineCx {
+            pipeline: p,
+            config,
+        }));
+        for j in &p.jobs {
+            let cx = plumb_checks::JobCx::new((&p.on, p.on_at), j, config, sources);
+            diags.extend(plumb_checks::check_job(&cx));
+        }
+    }
+    diags
+}
+
+/// The texts of a file and of the files it imports, transitively: every value a check
+/// of it quotes is written in one of them. Plain references, readable from any thread
+/// (the database is not).
+struct Texts<'a> {
+    by_file: HashMap<FileId, &'a str>,
+}
+
+impl<'a> Texts<'a> {
+    fn of(view: &View<'a>, file: FileId) -> Texts<'a> {
+        let mut by_file = HashMap::new();
+        let mut next = vec![file];
+        while let Some(f) = next.pop() {
+            if by_file.contains_key(&f) {
+                continue;
+            }
+            by_file.insert(f, view.file(f).text(view.db).as_str());
+            next.extend(
+                resolved_imports(view.db, view.ws, view.file(f))
+                    .iter()
+                    .flatten(),
+            );
+        }
+        Texts { by_file }
+    }
+}
+
+impl Sources for Texts<'_> {
+    fn literal(&self, at: FileRange) -> Option<&str> {
+        self.by_file.get(&at.file)?.get(at.range.as_range())
+    }
 }
 
 /// The semantic layer's and the checks' view of the database.

@@ -305,7 +305,7 @@ impl Emitter<'_> {
             let no_image = !f.fields.contains_key("image") && !default_fields.contains_key("image");
             needs_runner_default |= no_image;
             let image_elsewhere = no_image
-                && (gitlab::extends_undefined(&self.config.root, &j.written)
+                && (gitlab::extends_undefined(&self.config.root, &j.extends)
                     || runs_sudo(f.fields.get("run"))
                     || shell_runner_tags(f.fields.get("tags")));
             let env = self.env(&f);
@@ -319,17 +319,17 @@ impl Emitter<'_> {
                     range: j.key_span,
                 },
                 image_elsewhere,
-                stage: f.stage.clone().unwrap_or_else(|| "test".into()),
+                stage: f.stage.unwrap_or_else(|| "test".into()),
                 template: None,
                 has_needs: f.needs.is_some(),
-                needs: f.needs.clone().unwrap_or_default(),
-                needs_at: f.needs_at.clone(),
-                dependencies: f.dependencies.clone(),
-                fields: f.fields.clone(),
+                needs: f.needs.unwrap_or_default(),
+                needs_at: f.needs_at,
+                dependencies: f.dependencies,
+                fields: f.fields,
                 env,
-                notes: f.notes.clone(),
+                notes: f.notes,
             };
-            let parents = gitlab::extends_of(&j.written);
+            let parents = &j.extends;
             let template = match parents.as_slice() {
                 [one] => template_index.get(one).copied(),
                 _ => None,
@@ -546,6 +546,13 @@ impl Emitter<'_> {
         for (i, j) in plan.jobs.iter().enumerate() {
             by_stage.entry(j.stage.as_str()).or_default().push(i);
         }
+        // each job written on its own (on every core), put in its stage below
+        let indices: Vec<usize> = (0..plan.jobs.len()).collect();
+        let mut written = on_every_core(&indices, &|&i| {
+            let (mut job_text, mut job_warnings) = (String::new(), Vec::new());
+            self.write_job(&mut job_text, plan, i, image_names, &mut job_warnings);
+            Some((job_text, job_warnings))
+        });
         for stage in &plan.stage_order {
             let Some(members) = by_stage.get(stage.as_str()) else {
                 continue;
@@ -556,7 +563,10 @@ impl Emitter<'_> {
                 if n > 0 {
                     text.push('\n');
                 }
-                self.write_job(text, plan, i, image_names, warnings);
+                if let Some((job_text, job_warnings)) = written[i].take() {
+                    text.push_str(&job_text);
+                    warnings.extend(job_warnings);
+                }
             }
             text.push_str("  }\n");
         }
@@ -666,32 +676,34 @@ fn one_line(s: &str) -> String {
 /// Each job converted, on every core: a conversion reads only its job, and a file of
 /// thousands of jobs spends most of its import here.
 fn convert_all(jobs: &[gitlab::Job], cx: &Ctx) -> Vec<Fields> {
+    on_every_core(jobs, &|j| convert::job(&j.full, cx))
+}
+
+/// `f` of each item, in order, on every core when there are many (each result depends
+/// on its item only).
+fn on_every_core<T: Sync, R: Send>(items: &[T], f: &(dyn Fn(&T) -> R + Sync)) -> Vec<R> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if workers < 2 || jobs.len() < 256 {
-        return jobs.iter().map(|j| convert::job(&j.full, cx)).collect();
+    if workers < 2 || items.len() < 256 {
+        return items.iter().map(f).collect();
     }
-    let chunk = jobs.len().div_ceil(workers);
+    let chunk = items.len().div_ceil(workers);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
+        let handles: Vec<_> = items
             .chunks(chunk)
             .map(|part| {
                 // deeply nested YAML recurses: a stack as large as the caller's (only
                 // what is touched is committed)
                 std::thread::Builder::new()
                     .stack_size(CONVERT_STACK)
-                    .spawn_scoped(scope, move || {
-                        part.iter()
-                            .map(|j| convert::job(&j.full, cx))
-                            .collect::<Vec<_>>()
-                    })
+                    .spawn_scoped(scope, move || part.iter().map(f).collect::<Vec<_>>())
             })
             .collect();
-        let mut out = Vec::with_capacity(jobs.len());
-        for (h, part) in handles.into_iter().zip(jobs.chunks(chunk)) {
+        let mut out = Vec::with_capacity(items.len());
+        for (h, part) in handles.into_iter().zip(items.chunks(chunk)) {
             // a worker that could not start or failed is redone here, on this thread
             match h.map(|h| h.join()) {
                 Ok(Ok(done)) => out.extend(done),
-                _ => out.extend(part.iter().map(|j| convert::job(&j.full, cx))),
+                _ => out.extend(part.iter().map(f)),
             }
         }
         out

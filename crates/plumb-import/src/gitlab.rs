@@ -3,7 +3,7 @@
 
 use crate::yaml::{self, Entry, Kind, Node};
 use crate::Warning;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Top-level keys that are not jobs.
@@ -67,8 +67,8 @@ pub struct Job {
     pub line: usize,
     /// Where the job's name is written.
     pub key_span: yaml::ByteRange,
-    /// As written (references resolved), before `extends`.
-    pub written: Node,
+    /// The jobs it `extends`, as written (references resolved), in order.
+    pub extends: Vec<String>,
     /// What GitLab runs: `extends` and `default:` applied (for a hidden job, which
     /// GitLab never runs, `extends` only: what a job that extends it starts from).
     pub full: Node,
@@ -117,7 +117,7 @@ pub fn load(
     let root = with_includes(root, &mut sources, 0, files, warnings, &mut includes, 0)?;
     let mut budget = MAX_RESOLVED_NODES;
     // most files have no `!reference`: they are not copied to find none
-    let root = if has_references(&root) {
+    let mut root = if has_references(&root) {
         resolve_references(&root, &root, warnings, 0, &mut budget)
     } else {
         root
@@ -127,15 +127,85 @@ pub fn load(
         None => ["build", "test", "deploy"].map(String::from).to_vec(),
     };
     let default = defaults(&root);
+    let (jobs, hidden) = jobs_of(&mut root, &default, warnings);
+    Ok(Config {
+        root,
+        stages,
+        jobs,
+        hidden,
+        default,
+        sources,
+        includes,
+    })
+}
+
+/// The jobs and the hidden jobs of `root`, each with its `extends` chain and (a job)
+/// `default:` applied. A job no other extends is moved out of `root`, not copied (a
+/// file of thousands of jobs would be held three times); the others stay for `extends`.
+fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec<Job>, Vec<Job>) {
+    let parents: HashSet<String> = root
+        .entries()
+        .iter()
+        .flat_map(|e| extends_of(&e.value))
+        .collect();
+    let extended = extended_jobs(root, warnings);
+    let (mut jobs, mut hidden) = (Vec::new(), Vec::new());
+    let Kind::Map(entries) = &mut root.kind else {
+        return (jobs, hidden);
+    };
+    for (e, extended) in entries.iter_mut().zip(extended) {
+        let Some(extended) = extended else {
+            continue;
+        };
+        let extends = extends_of(&e.value);
+        let own = extended.unwrap_or_else(|| {
+            if parents.contains(&e.key) {
+                e.value.clone()
+            } else {
+                let moved_out = Node {
+                    kind: Kind::Null,
+                    line: e.value.line,
+                    end_line: e.value.end_line,
+                    file: e.value.file,
+                    span: e.value.span,
+                };
+                std::mem::replace(&mut e.value, moved_out)
+            }
+        });
+        let job = Job {
+            name: e.key.clone(),
+            line: e.key_line,
+            key_span: e.key_span,
+            extends,
+            full: own,
+        };
+        if e.key.starts_with('.') {
+            hidden.push(job);
+        } else {
+            jobs.push(Job {
+                full: apply_default(job.full, default),
+                ..job
+            });
+        }
+    }
+    (jobs, hidden)
+}
+
+/// For each entry of `root`: `None` when it is not a job; `Some(None)` for a job that
+/// extends nothing (it is itself); else the job with its `extends` chain merged in.
+fn extended_jobs(root: &Node, warnings: &mut Vec<Warning>) -> Vec<Option<Option<Node>>> {
+    let by_name: HashMap<&str, &Node> = root
+        .entries()
+        .iter()
+        .map(|e| (e.key.as_str(), &e.value))
+        .collect();
     // each hidden job's `extends` chain is merged once, however many jobs extend it
-    let mut extended_parents: HashMap<String, Node> = HashMap::new();
-    let mut jobs = Vec::new();
-    let mut hidden = Vec::new();
+    let mut memo: HashMap<String, Node> = HashMap::new();
+    let mut out = Vec::with_capacity(root.entries().len());
     for e in root.entries() {
         if GLOBAL_KEYS.contains(&e.key.as_str()) {
-            continue;
-        }
-        if !e.value.is_map() {
+            out.push(None);
+        } else if !e.value.is_map() {
             if !e.key.starts_with('.') {
                 warnings.push(Warning::at(
                     e.value.file,
@@ -146,35 +216,29 @@ pub fn load(
                     ),
                 ));
             }
-            continue;
-        }
-        let extended = extend(&root, &e.key, &e.value, &mut extended_parents, warnings, 0);
-        let job = Job {
-            name: e.key.clone(),
-            line: e.key_line,
-            key_span: e.key_span,
-            written: e.value.clone(),
-            full: if e.key.starts_with('.') {
-                extended
-            } else {
-                apply_default(extended, &default)
-            },
-        };
-        if e.key.starts_with('.') {
-            hidden.push(job);
+            out.push(None);
+        } else if e.value.get("extends").is_none() {
+            out.push(Some(None));
         } else {
-            jobs.push(job);
+            let jobs = Jobs { by_name: &by_name };
+            out.push(Some(Some(extend(
+                &jobs, &e.key, &e.value, &mut memo, warnings, 0,
+            ))));
         }
     }
-    Ok(Config {
-        root,
-        stages,
-        jobs,
-        hidden,
-        default,
-        sources,
-        includes,
-    })
+    out
+}
+
+/// The top-level entries of a file by name, for `extends` to find its parents without
+/// searching thousands of jobs for each.
+struct Jobs<'a> {
+    by_name: &'a HashMap<&'a str, &'a Node>,
+}
+
+impl Jobs<'_> {
+    fn get(&self, name: &str) -> Option<&Node> {
+        self.by_name.get(name).copied()
+    }
 }
 
 /// The document GitLab reads: the last one (a first one holding `spec:` declares inputs).
@@ -520,8 +584,8 @@ const MAX_RESOLVED_NODES: usize = 2_000_000;
 
 /// Whether a job's `extends` chain names a template this file does not define (it is
 /// in a file that was not read): what it sets (an image, often) is unknown here.
-pub fn extends_undefined(root: &Node, job: &Node) -> bool {
-    let mut stack: Vec<(String, usize)> = extends_of(job).into_iter().map(|n| (n, 0)).collect();
+pub fn extends_undefined(root: &Node, parents: &[String]) -> bool {
+    let mut stack: Vec<(String, usize)> = parents.iter().map(|n| (n.clone(), 0)).collect();
     let mut seen = std::collections::HashSet::new();
     while let Some((name, depth)) = stack.pop() {
         if depth > MAX_DEPTH || !seen.insert(name.clone()) {
@@ -542,7 +606,7 @@ pub fn extends_of(job: &Node) -> Vec<String> {
 
 /// A job with its `extends` chain merged in (parents first, the job last).
 fn extend(
-    root: &Node,
+    root: &Jobs,
     name: &str,
     job: &Node,
     memo: &mut HashMap<String, Node>,

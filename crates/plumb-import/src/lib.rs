@@ -107,7 +107,7 @@ pub fn import_for_check(
     files: &dyn Files,
 ) -> Result<ForCheck, ImportError> {
     let mut warnings = Vec::new();
-    let config = gitlab::load(path, text, files, &mut warnings).map_err(|e| ImportError {
+    let mut config = gitlab::load(path, text, files, &mut warnings).map_err(|e| ImportError {
         line: e.line,
         message: e.message,
     })?;
@@ -117,18 +117,31 @@ pub fn import_for_check(
     let framed = !config.sources.iter().any(|(_, t)| t.contains(markers));
     let program = emit::program(&config, path, framed, &mut warnings);
     // unframed, the text holds the file's own private-use characters: nothing to strip
-    let (plumb, origins) = if framed {
-        origins::strip(&program.text)
+    let (plumb, origins, framed_text) = if framed {
+        let (plumb, origins) = origins::strip(&program.text);
+        (plumb, origins, program.text)
     } else {
-        (program.text, origins::OriginMap::default())
+        (program.text, origins::OriginMap::default(), String::new())
     };
+    let sources = std::mem::take(&mut config.sources);
+    if text.len() >= 256 * 1024 {
+        drop_elsewhere((config, framed_text));
+    }
     Ok(ForCheck {
         plumb,
         origins,
         renames: program.renames,
-        sources: config.sources,
+        sources,
         warnings,
     })
+}
+
+/// Frees a large value on a thread of its own: the YAML tree of a file of thousands of
+/// jobs takes milliseconds to free that a check need not wait for (a process that exits
+/// first loses nothing).
+fn drop_elsewhere<T: Send + 'static>(value: T) {
+    // when no thread starts, the value is dropped here, with the refused closure
+    let _ = std::thread::Builder::new().spawn(move || drop(value));
 }
 
 /// Reads included files from the disk; `local` includes from `root` (the repository's

@@ -175,31 +175,93 @@ pub fn comments(text: &str) -> Vec<ByteRange> {
 
 /// Parses the YAML documents of a file. GitLab reads the last one (a first document
 /// holding only `spec:` declares a component's inputs).
+///
+/// A large file is read in two halves on two threads when it can be cut between two
+/// top-level keys (see [`parse_halves`]); the result is the same tree.
 pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
+    if text.len() >= HALVES_FROM {
+        if let Some(docs) = split_point(text).and_then(|at| parse_halves(text, file, at)) {
+            return Ok(docs);
+        }
+    }
+    read(text, file, Shift::default()).map(|(docs, _)| docs)
+}
+
+/// From this size a file is read in halves (below, a thread costs more than it saves).
+const HALVES_FROM: usize = 256 * 1024;
+
+/// Where a part of a file starts in the whole: its line numbers and byte offsets are
+/// shifted by this much.
+#[derive(Clone, Copy, Default)]
+struct Shift {
+    lines: usize,
+    bytes: u32,
+}
+
+/// Reads `text` (a part of a file starting at `shift`) into its documents, and what
+/// reading it cost (nodes and aliased text, for the limits).
+fn read(text: &str, file: usize, shift: Shift) -> Result<(Vec<Node>, Loader), YamlError> {
     let mut loader = Loader {
         anchors: HashMap::new(),
         nodes: 0,
         alias_bytes: 0,
+        shift,
     };
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| YamlError {
-            line: e.marker().line(),
+            line: e.marker().line() + shift.lines,
             message: e.info(),
         })?;
-        let line = span.start.line();
-        let done = match event {
-            Event::StreamEnd => break,
-            Event::StreamStart | Event::DocumentStart(..) | Event::DocumentEnd => None,
-            Event::Comment(..) | Event::Anchor(..) => None,
+        if matches!(event, Event::StreamEnd) {
+            break;
+        }
+        let line = span.start.line() + shift.lines;
+        if let Some(node) = loader.event(event, &span, &mut stack, file)? {
+            if loader.nodes > MAX_NODES {
+                return Err(too_many_nodes(line));
+            }
+            attach(&mut stack, &mut docs, node)?;
+        }
+    }
+    Ok((docs, loader))
+}
+
+fn too_many_nodes(line: usize) -> YamlError {
+    YamlError {
+        line,
+        message: format!("more than {MAX_NODES} nodes once aliases are expanded"),
+    }
+}
+
+impl Loader {
+    fn range(&self, span: &Span) -> ByteRange {
+        let r = ByteRange::of(span);
+        ByteRange {
+            start: r.start + self.shift.bytes,
+            end: r.end + self.shift.bytes,
+        }
+    }
+
+    /// The node an event finishes (a scalar, an alias, a closed collection), if any;
+    /// a collection's start is pushed on `stack`.
+    fn event(
+        &mut self,
+        event: Event<'_>,
+        span: &Span,
+        stack: &mut Vec<Frame>,
+        file: usize,
+    ) -> Result<Option<Node>, YamlError> {
+        let line = span.start.line() + self.shift.lines;
+        Ok(match event {
             Event::Alias(id) => {
-                let node = loader.anchors.get(&id).cloned().ok_or(YamlError {
+                let node = self.anchors.get(&id).cloned().ok_or(YamlError {
                     line,
                     message: "alias to an unknown anchor".to_string(),
                 })?;
-                loader.count(&node, line)?;
+                self.count(&node, line)?;
                 Some(node)
             }
             Event::UnresolvedAlias(name) => {
@@ -221,12 +283,12 @@ pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
                 let node = Node {
                     kind,
                     line,
-                    end_line: end_line(&span),
+                    end_line: end_line(span) + self.shift.lines,
                     file,
-                    span: ByteRange::of(&span),
+                    span: self.range(span),
                 };
-                loader.nodes += 1;
-                loader.remember(anchor, &node);
+                self.nodes += 1;
+                self.remember(anchor, &node);
                 Some(node)
             }
             Event::SequenceStart(_, anchor, tag) => {
@@ -237,7 +299,7 @@ pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
                     items: Vec::new(),
                     anchor,
                     line,
-                    start: ByteRange::of(&span).start,
+                    start: self.range(span).start,
                     reference,
                 });
                 None
@@ -249,28 +311,102 @@ pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
                     key: None,
                     anchor,
                     line,
-                    start: ByteRange::of(&span).start,
+                    start: self.range(span).start,
                 });
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let end = ByteRange::of(&span).end;
-                Some(close(stack.pop(), &mut loader, file, line, end)?)
+                let end = self.range(span).end;
+                Some(close(stack.pop(), self, file, line, end)?)
             }
-            // the enum is non-exhaustive: what a later parser adds is presentation
+            // comments, anchors and document marks carry nothing a node keeps; the enum is
+            // non-exhaustive: what a later parser adds is presentation
             _ => None,
-        };
-        if let Some(node) = done {
-            if loader.nodes > MAX_NODES {
-                return Err(YamlError {
-                    line,
-                    message: format!("more than {MAX_NODES} nodes once aliases are expanded"),
-                });
-            }
-            attach(&mut stack, &mut docs, node)?;
-        }
+        })
     }
-    Ok(docs)
+}
+
+/// Where a large file can be cut in two, near its middle (see [`is_cut`]). `None` when
+/// the file has directives or several documents, or no such place.
+fn split_point(text: &str) -> Option<usize> {
+    let starts_document = |line: &str| line.starts_with("---") || line.starts_with("...");
+    let lines = || text.split_inclusive('\n');
+    if text.starts_with('%') || lines().any(starts_document) {
+        return None;
+    }
+    let mut at = 0;
+    for line in lines() {
+        if at >= text.len() / 2 && is_cut(text, at) {
+            return Some(at);
+        }
+        at += line.len();
+    }
+    None
+}
+
+/// A place the file can be read from on its own: the start of a line that can only be a
+/// key of the top-level mapping (at column 0, a plain or quoted name, a `:` after it).
+/// What ends before it (a block scalar's blank lines, a comment) stays in the first half.
+fn is_cut(text: &str, at: usize) -> bool {
+    let at_line_start = at > 0 && text.as_bytes().get(at - 1) == Some(&b'\n');
+    let line = text.get(at..).and_then(|t| t.split('\n').next());
+    at_line_start
+        && line.is_some_and(|line| {
+            line.starts_with(|c: char| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '$' | '"' | '\'')
+            }) && line.contains(':')
+        })
+}
+
+/// The file read as two halves on two threads, cut at `at`, when both halves are one
+/// top-level mapping each: the second half's keys are then set into the first's as the
+/// whole file's reading would have (a repeated key's last value wins at its first place).
+/// `None` (read the whole file instead) when a half does not read alone: a quoted or
+/// flow value that goes on past the cut, an alias to an anchor of the other half, a
+/// syntax error (whose message must come from the whole file), or the limits together.
+pub fn parse_halves(text: &str, file: usize, at: usize) -> Option<Vec<Node>> {
+    if !is_cut(text, at) {
+        return None;
+    }
+    let (first, second) = (text.get(..at)?, text.get(at..)?);
+    let shift = Shift {
+        lines: first.matches('\n').count(),
+        bytes: u32::try_from(at).ok()?,
+    };
+    let (a, b) = std::thread::scope(|scope| {
+        let b = std::thread::Builder::new()
+            .spawn_scoped(scope, || read(second, file, shift))
+            .ok()?;
+        let a = read(first, file, Shift::default());
+        Some((a, b.join().ok()?))
+    })?;
+    let ((mut a_docs, a_cost), (mut b_docs, b_cost)) = (a.ok()?, b.ok()?);
+    let within_limits = a_cost.nodes + b_cost.nodes <= MAX_NODES
+        && a_cost.alias_bytes + b_cost.alias_bytes <= MAX_ALIAS_BYTES;
+    let (Some(a_root), Some(b_root)) = (a_docs.pop(), b_docs.pop()) else {
+        return None;
+    };
+    if !within_limits || !a_docs.is_empty() || !b_docs.is_empty() {
+        return None;
+    }
+    let (Kind::Map(mut entries), Kind::Map(more)) = (a_root.kind, b_root.kind) else {
+        return None;
+    };
+    let mut index = HashMap::new();
+    for e in more {
+        set(
+            &mut entries,
+            &mut index,
+            (e.key, e.key_line, e.key_span),
+            e.value,
+        );
+    }
+    let mut root = Node::map(entries, a_root.line, file);
+    root.span = ByteRange {
+        start: a_root.span.start,
+        end: b_root.span.end,
+    };
+    Some(vec![root])
 }
 
 /// The node a sequence or mapping that just ended makes.
@@ -464,6 +600,8 @@ struct Loader {
     nodes: usize,
     /// Bytes of scalar text that aliases have copied.
     alias_bytes: usize,
+    /// Where the text read starts in its file.
+    shift: Shift,
 }
 
 impl Loader {
@@ -486,10 +624,7 @@ impl Loader {
             });
         }
         if self.nodes > MAX_NODES {
-            return Err(YamlError {
-                line,
-                message: format!("more than {MAX_NODES} nodes once aliases are expanded"),
-            });
+            return Err(too_many_nodes(line));
         }
         Ok(())
     }
@@ -715,6 +850,66 @@ mod tests {
         }
         let e = parse(&text, 0).expect_err("too much text");
         assert!(e.message.contains("MiB"), "{e:?}");
+    }
+
+    /// Every cut at a line start reads as the whole file, or is refused.
+    fn halves_agree(text: &str) -> usize {
+        let whole = read(text, 0, Shift::default()).map(|(docs, _)| docs);
+        let mut used = 0;
+        for (at, _) in text.match_indices('\n') {
+            if let Some(halves) = parse_halves(text, 0, at + 1) {
+                assert_eq!(Ok(&halves), whole.as_ref(), "cut at {}: {text:?}", at + 1);
+                used += 1;
+            }
+        }
+        used
+    }
+
+    #[test]
+    fn a_file_read_in_halves_is_the_file() {
+        for text in [
+            "a: \"x\ny: z\"\nb: 1\n",
+            "a: 'x\ny: z'\nb: 1\n",
+            "a: [1,\nb]\nc: 2\n",
+            "a: {x: 1,\nb: 2}\nc: 2\n",
+            "a: |\n  x\n\nb: 1\n",
+            "a: |+\n  x\n\n\nb: 1\n",
+            "a: >-\n  x\n  y\nb: 1\n",
+            "a: &x 1\nb: *x\nc: &x 2\nd: *x\n",
+            "a: 1\nb: 2\na: 3\n",
+            "<<: {x: 1}\nx: 2\ny: 3\n<<: {y: 4, z: 5}\n",
+            "a: foo\nbar: baz\nc: d\n",
+            "a:\n- 1\n- 2\nb: 3\n",
+            "? a\n: b\nc: d\n",
+            "a: b\n---\nc: d\n",
+            "a: !reference [x, y]\nb: 1\n",
+            "a: 1 # c: d\n# e: f\ng: 2\n",
+            "a: x\n  y\nb: 1\n",
+            "\"q\": 1\n'r': 2\n$s: 3\n",
+            "a:\n  b: 1\nc: [\n]\nd: 2\n",
+            "a: 1\nb: c: d\n",
+        ] {
+            halves_agree(text);
+        }
+        assert!(
+            halves_agree("a: 1\nb:\n  c: 2\nd: 3\n") >= 2,
+            "plain files are cut"
+        );
+    }
+
+    #[test]
+    fn large_files_are_read_in_halves_where_they_can_be() {
+        let mut text = String::new();
+        for i in 0..20_000 {
+            text.push_str(&format!("job{i}:\n  script: [echo {i}]\n"));
+        }
+        let at = split_point(&text).expect("a cut");
+        assert!(text[at..].starts_with("job"), "{}", &text[at..at + 10]);
+        assert_eq!(
+            parse(&text, 0),
+            read(&text, 0, Shift::default()).map(|(d, _)| d)
+        );
+        assert_eq!(split_point(&format!("{text}---\nx: 1\n")), None);
     }
 
     #[test]

@@ -41,7 +41,8 @@ pub fn lex(src: &str) -> Lexed {
         comments: Vec::new(),
         errors: Vec::new(),
     };
-    let mut tokens = Vec::new();
+    // about one token in eight bytes: reserved once rather than grown by copies
+    let mut tokens = Vec::with_capacity(src.len() / 8);
     while let Some(tok) = lexer.next_token(false) {
         tokens.push(tok);
     }
@@ -564,15 +565,16 @@ pub fn parse_size(text: &str) -> Option<u64> {
 /// Drops what lies deeper than [`MAX_NESTING`] brackets, and overlong runs of `!`,
 /// with one error each, so that the parser's recursion stays bounded.
 fn limit_nesting(
-    tokens: Vec<Spanned<Token>>,
+    mut tokens: Vec<Spanned<Token>>,
     errors: &mut Vec<SyntaxError>,
 ) -> Vec<Spanned<Token>> {
-    let mut out = Vec::with_capacity(tokens.len());
     let mut depth = 0usize;
     let mut reported_depth = false;
     let mut bang_run = 0usize;
     let mut reported_bang = false;
-    for (tok, range) in tokens {
+    // in place: the tokens of a large file are not copied to drop a few
+    tokens.retain(|(tok, range)| {
+        let range = *range;
         let opens = matches!(tok, Token::LParen | Token::LBracket | Token::LBrace);
         let closes = matches!(tok, Token::RParen | Token::RBracket | Token::RBrace);
         if opens {
@@ -593,9 +595,9 @@ fn limit_nesting(
                     .with_help("flatten the structure; what is nested deeper is skipped"),
                 );
             }
-            continue;
+            return false;
         }
-        if tok == Token::Bang {
+        if *tok == Token::Bang {
             bang_run += 1;
             if bang_run > MAX_BANG_RUN {
                 if !reported_bang {
@@ -605,14 +607,14 @@ fn limit_nesting(
                         format!("more than {MAX_BANG_RUN} `!` in a row"),
                     ));
                 }
-                continue;
+                return false;
             }
         } else {
             bang_run = 0;
         }
-        out.push((tok, range));
-    }
-    out
+        true
+    });
+    tokens
 }
 
 #[cfg(test)]
