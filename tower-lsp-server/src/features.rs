@@ -15,16 +15,25 @@ pub fn rule_url(code: &str) -> String {
     format!("https://plumb.dev/rules/{code}")
 }
 
+/// The findings of one file: a Plumb source's, or an open GitLab CI file's on its YAML
+/// (what the diagnostics show and the quick fixes come from).
+fn findings(snap: &Snapshot, id: FileId) -> Vec<Diagnostic> {
+    let Some(file) = snap.source(id) else {
+        return Vec::new();
+    };
+    match snap.kind(id) {
+        Kind::Plumb => plumb_db::check_file(&snap.db, snap.ws, file).clone(),
+        Kind::Yaml(view) => yaml_diagnostics(snap, id, &view),
+        Kind::Program => Vec::new(),
+    }
+}
+
 /// The diagnostics of one file, as LSP diagnostics.
 pub fn diagnostics(snap: &Snapshot, id: FileId) -> Vec<lsp::Diagnostic> {
     let Some(file) = snap.source(id) else {
         return Vec::new();
     };
-    let found: Vec<Diagnostic> = match snap.kind(id) {
-        Kind::Plumb => plumb_db::check_file(&snap.db, snap.ws, file).clone(),
-        Kind::Yaml(view) => yaml_diagnostics(snap, id, &view),
-        Kind::Program => return Vec::new(),
-    };
+    let found = findings(snap, id);
     let text = snap.text(file);
     found
         .iter()
@@ -1234,7 +1243,8 @@ pub fn code_actions(
     let text = snap.text(file);
     let (start, end) = (text.offset(range.start), text.offset(range.end));
     let mut out = Vec::new();
-    for d in plumb_db::check_file(&snap.db, snap.ws, file) {
+    // a GitLab CI file's findings are those on its YAML (never its text read as Plumb)
+    for d in &findings(snap, id) {
         let r = d.primary.at.range;
         if d.file() != id || (r.end as usize) < start || (r.start as usize) > end {
             continue;

@@ -184,7 +184,7 @@ pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
             return Ok(docs);
         }
     }
-    read(text, file, Shift::default()).map(|(docs, _)| docs)
+    read(text, file, Shift::default(), 1).map(|(docs, _)| docs)
 }
 
 /// From this size a file is read in halves (below, a thread costs more than it saves).
@@ -198,14 +198,21 @@ struct Shift {
     bytes: u32,
 }
 
-/// Reads `text` (a part of a file starting at `shift`) into its documents, and what
-/// reading it cost (nodes and aliased text, for the limits).
-fn read(text: &str, file: usize, shift: Shift) -> Result<(Vec<Node>, Loader), YamlError> {
+/// Reads `text` (a part of a file starting at `shift`, one of `parts` read at once, which
+/// share the limits) into its documents.
+fn read(
+    text: &str,
+    file: usize,
+    shift: Shift,
+    parts: usize,
+) -> Result<(Vec<Node>, Loader), YamlError> {
     let mut loader = Loader {
         anchors: HashMap::new(),
         nodes: 0,
         alias_bytes: 0,
         shift,
+        max_nodes: MAX_NODES / parts,
+        max_alias_bytes: MAX_ALIAS_BYTES / parts,
     };
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
@@ -220,7 +227,7 @@ fn read(text: &str, file: usize, shift: Shift) -> Result<(Vec<Node>, Loader), Ya
         }
         let line = span.start.line() + shift.lines;
         if let Some(node) = loader.event(event, &span, &mut stack, file)? {
-            if loader.nodes > MAX_NODES {
+            if loader.nodes > loader.max_nodes {
                 return Err(too_many_nodes(line));
             }
             attach(&mut stack, &mut docs, node)?;
@@ -358,6 +365,15 @@ fn is_cut(text: &str, at: usize) -> bool {
         })
 }
 
+/// The line breaks of a text as YAML counts them: `\n`, `\r\n` and a lone `\r`.
+fn line_breaks(text: &str) -> usize {
+    let lone_returns = text
+        .match_indices('\r')
+        .filter(|(i, _)| text.as_bytes().get(i + 1) != Some(&b'\n'))
+        .count();
+    text.matches('\n').count() + lone_returns
+}
+
 /// The file read as two halves on two threads, cut at `at`, when both halves are one
 /// top-level mapping each: the second half's keys are then set into the first's as the
 /// whole file's reading would have (a repeated key's last value wins at its first place).
@@ -370,23 +386,29 @@ pub fn parse_halves(text: &str, file: usize, at: usize) -> Option<Vec<Node>> {
     }
     let (first, second) = (text.get(..at)?, text.get(at..)?);
     let shift = Shift {
-        lines: first.matches('\n').count(),
+        lines: line_breaks(first),
         bytes: u32::try_from(at).ok()?,
     };
     let (a, b) = std::thread::scope(|scope| {
         let b = std::thread::Builder::new()
-            .spawn_scoped(scope, || read(second, file, shift))
+            .spawn_scoped(scope, || read(second, file, shift, 2))
             .ok()?;
-        let a = read(first, file, Shift::default());
+        let a = read(first, file, Shift::default(), 2);
         Some((a, b.join().ok()?))
     })?;
-    let ((mut a_docs, a_cost), (mut b_docs, b_cost)) = (a.ok()?, b.ok()?);
-    let within_limits = a_cost.nodes + b_cost.nodes <= MAX_NODES
-        && a_cost.alias_bytes + b_cost.alias_bytes <= MAX_ALIAS_BYTES;
+    // each half had half the limits: what needs more is refused by the whole file's reading
+    let ((mut a_docs, _), (mut b_docs, _)) = (a.ok()?, b.ok()?);
     let (Some(a_root), Some(b_root)) = (a_docs.pop(), b_docs.pop()) else {
         return None;
     };
-    if !within_limits || !a_docs.is_empty() || !b_docs.is_empty() {
+    if !a_docs.is_empty() || !b_docs.is_empty() {
+        return None;
+    }
+    // the second half's keys are at column 0: so must the first's be (an indented
+    // mapping would end where the second half starts, an error in the whole file)
+    let at_column_0 =
+        |offset: u32| offset == 0 || first.as_bytes().get(offset as usize - 1) == Some(&b'\n');
+    if !at_column_0(a_root.span.start) {
         return None;
     }
     let (Kind::Map(mut entries), Kind::Map(more)) = (a_root.kind, b_root.kind) else {
@@ -602,6 +624,9 @@ struct Loader {
     alias_bytes: usize,
     /// Where the text read starts in its file.
     shift: Shift,
+    /// The limits of this part of the file (a half has half of them).
+    max_nodes: usize,
+    max_alias_bytes: usize,
 }
 
 impl Loader {
@@ -614,7 +639,7 @@ impl Loader {
         self.nodes += size(node);
         // a few large strings aliased many times are as costly as many nodes
         self.alias_bytes += text_bytes(node);
-        if self.alias_bytes > MAX_ALIAS_BYTES {
+        if self.alias_bytes > self.max_alias_bytes {
             return Err(YamlError {
                 line,
                 message: format!(
@@ -623,7 +648,7 @@ impl Loader {
                 ),
             });
         }
-        if self.nodes > MAX_NODES {
+        if self.nodes > self.max_nodes {
             return Err(too_many_nodes(line));
         }
         Ok(())
@@ -854,7 +879,7 @@ mod tests {
 
     /// Every cut at a line start reads as the whole file, or is refused.
     fn halves_agree(text: &str) -> usize {
-        let whole = read(text, 0, Shift::default()).map(|(docs, _)| docs);
+        let whole = read(text, 0, Shift::default(), 1).map(|(docs, _)| docs);
         let mut used = 0;
         for (at, _) in text.match_indices('\n') {
             if let Some(halves) = parse_halves(text, 0, at + 1) {
@@ -888,6 +913,12 @@ mod tests {
             "\"q\": 1\n'r': 2\n$s: 3\n",
             "a:\n  b: 1\nc: [\n]\nd: 2\n",
             "a: 1\nb: c: d\n",
+            // a lone `\r` is a line break too (found by the fuzzer)
+            "a:\n  b: x\r\r\r c\r\n  d: y\nv:\n  w: 1\n",
+            "a: 1\r\nb: 2\r\nc: 3\r\n",
+            // a top-level mapping that is indented ends at a key at column 0 (fuzzer)
+            "# c\n  a: 1\n  b: 2\nc: 3\n",
+            "\n\n  a: 1\nc: 3\n",
         ] {
             halves_agree(text);
         }
@@ -907,7 +938,7 @@ mod tests {
         assert!(text[at..].starts_with("job"), "{}", &text[at..at + 10]);
         assert_eq!(
             parse(&text, 0),
-            read(&text, 0, Shift::default()).map(|(d, _)| d)
+            read(&text, 0, Shift::default(), 1).map(|(d, _)| d)
         );
         assert_eq!(split_point(&format!("{text}---\nx: 1\n")), None);
     }
