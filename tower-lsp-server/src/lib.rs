@@ -233,10 +233,11 @@ impl Backend {
         let Some(id) = self.file_of(uri) else {
             return Ok(None);
         };
-        // an open GitLab CI file gets its diagnostics and hover, nothing that reads it as
-        // Plumb (formatting it as Plumb would destroy it)
+        // an open GitLab CI file gets its diagnostics, hover and the fixes of its findings
+        // (edits of the YAML), nothing that reads it as Plumb (formatting it as Plumb
+        // would destroy it)
         let yaml = matches!(self.lock().files[id.0 as usize].kind, Kind::Yaml(_));
-        if yaml && what != "hover" {
+        if yaml && !matches!(what, "hover" | "code actions") {
             return Ok(None);
         }
         self.read(what, move |s| f(s, id)).await.map(Some)

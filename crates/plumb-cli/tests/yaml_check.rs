@@ -520,3 +520,127 @@ fn component_inputs_and_optional_needs_are_not_errors() {
     assert_eq!(code, 0, "{diags:?}");
     assert_eq!(places(&diags), ["x.yml:6 PL3007".to_string()].into());
 }
+
+/// The text with the edits of every fix titled `title` (or all allow fixes) made.
+fn with_fixes(text: &str, diags: &[Value], wanted: &dyn Fn(&str) -> bool) -> String {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let offset = |line: &Value, column: &Value| {
+        let line = line.as_u64().expect("line") as usize;
+        line_starts[line - 1] + column.as_u64().expect("column") as usize - 1
+    };
+    let mut edits: Vec<(usize, usize, String)> = diags
+        .iter()
+        .flat_map(|d| d["fixes"].as_array().cloned().unwrap_or_default())
+        .filter(|f| wanted(f["title"].as_str().unwrap_or_default()))
+        .flat_map(|f| f["edits"].as_array().cloned().unwrap_or_default())
+        .map(|e| {
+            (
+                offset(&e["line"], &e["column"]),
+                offset(&e["end_line"], &e["end_column"]),
+                e["replacement"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    edits.sort_by(|a, b| b.cmp(a));
+    let mut out = text.to_string();
+    for (start, end, replacement) in edits {
+        out.replace_range(start..end, &replacement);
+    }
+    out
+}
+
+/// A rule's fix applies to the YAML when it lands inside one value and the value, so
+/// edited, reads as the fixed program's value: written in the value's own style (`\"`
+/// in a double-quoted scalar, as is in a plain, single-quoted or block one). Applied,
+/// the quote and checksum fixes remove their findings and keep the YAML valid; the
+/// YAML's own allow fix silences a finding, one inside a `script: |` block too.
+#[test]
+fn fixes_apply_to_the_yaml_as_written() {
+    let dir = scratch("yaml-fixes");
+    let pinned = format!("alpine:3.19@sha256:{}", "a".repeat(64));
+    let text = format!(
+        concat!(
+            "image: {pinned}\n",
+            "build:\n",
+            "  script:\n",
+            "    - echo $CI_COMMIT_MESSAGE\n",
+            "    - \"echo $CI_MERGE_REQUEST_TITLE done\"\n",
+            "    - 'printf %s $CI_COMMIT_MESSAGE'\n",
+            "    - |\n",
+            "      make\n",
+            "      echo $CI_MERGE_REQUEST_DESCRIPTION\n",
+            "  after_script: [echo $CI_COMMIT_MESSAGE]\n",
+            "setup:\n",
+            "  script:\n",
+            "    - curl -fsSL https://get.example.com/install.sh | bash\n",
+            "    - \"curl -fsSL https://get.example.com/other.sh | sh\"\n",
+        ),
+        pinned = pinned
+    );
+    let file = dir.join(".gitlab-ci.yml");
+    let check = |text: &str| {
+        std::fs::write(&file, text).expect("write");
+        json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir).0
+    };
+    let diags = check(&text);
+    let codes = |diags: &[Value]| -> Vec<String> {
+        diags
+            .iter()
+            .map(|d| format!("{}:{}", d["code"].as_str().unwrap_or_default(), d["line"]))
+            .collect()
+    };
+    assert_eq!(
+        codes(&diags),
+        [
+            "PL6001:4",
+            "PL6001:5",
+            "PL6001:6",
+            "PL6001:9",
+            "PL6001:10",
+            "PL6002:13",
+            "PL6002:14"
+        ]
+    );
+    for d in &diags {
+        let titles: Vec<&str> = d["fixes"]
+            .as_array()
+            .expect("fixes")
+            .iter()
+            .filter_map(|f| f["title"].as_str())
+            .collect();
+        assert_eq!(titles.len(), 2, "a fix and the allow fix: {d}");
+    }
+    let quoted = with_fixes(&text, &diags, &|t| t == "quote the expansion");
+    assert!(
+        quoted.contains("    - echo \"$CI_COMMIT_MESSAGE\"\n"),
+        "{quoted}"
+    );
+    assert!(
+        quoted.contains("\"echo \\\"$CI_MERGE_REQUEST_TITLE\\\" done\""),
+        "{quoted}"
+    );
+    assert!(
+        quoted.contains("      echo \"$CI_MERGE_REQUEST_DESCRIPTION\"\n"),
+        "{quoted}"
+    );
+    assert_eq!(
+        codes(&check(&quoted)),
+        ["PL6002:13", "PL6002:14"],
+        "{quoted}"
+    );
+    let verified = with_fixes(&text, &diags, &|t| t.starts_with("check the download"));
+    assert_eq!(
+        codes(&check(&verified))[..5],
+        codes(&diags)[..5],
+        "{verified}"
+    );
+    assert_eq!(check(&verified).len(), 5, "{verified}");
+    let allowed = with_fixes(&text, &diags, &|t| t.contains("plumb-allow"));
+    assert!(
+        allowed.contains("    # plumb-allow: PL6001 <why this is safe>\n    - |\n"),
+        "{allowed}"
+    );
+    assert_eq!(codes(&check(&allowed)), Vec::<String>::new(), "{allowed}");
+}

@@ -4,6 +4,8 @@
 //! to the YAML value it is about. The command line and the language server both ask
 //! here, so a finding is the same in the terminal and in the editor.
 
+mod fixes;
+
 use plumb_diagnostics::{Diagnostic, FileId, FileRange, Label, TextRange};
 use plumb_import::origins::OriginMap;
 use std::collections::HashMap;
@@ -35,8 +37,21 @@ impl YamlProgram {
 
     /// Moves a finding on the program to the YAML: each span to the value it is about,
     /// the job's name for what is about a whole job, the file's start for the rest.
-    /// Fixes are edits of the program, so they are dropped; the help stays.
+    /// A fix moves when its edits are inside one YAML value that reads, once edited, as
+    /// the program's value once fixed (see [`fixes`]); the others are dropped; the
+    /// finding gets the YAML's own `# plumb-allow` fix.
     pub fn to_yaml(&self, mut d: Diagnostic, program: &str, texts: &[&str]) -> Diagnostic {
+        let program_fixes = std::mem::take(&mut d.fixes);
+        let program_file = d.primary.at.file;
+        let primary_value = self
+            .origins
+            .locate(
+                program,
+                d.primary.at.range.start..d.primary.at.range.end,
+                texts,
+            )
+            .filter(|spot| spot.exact)
+            .map(|spot| spot.value.start);
         let locate = |at: FileRange| -> Option<(FileRange, bool)> {
             let spot = self
                 .origins
@@ -84,7 +99,19 @@ impl YamlProgram {
         d.primary.message = self.in_yaml_words(&d.primary.message);
         // a help that shows Plumb syntax would mislead a YAML author
         d.help = d.help.take().filter(|h| !shows_plumb_syntax(h));
-        d.fixes.clear();
+        let in_yaml = fixes::InYaml {
+            origins: &self.origins,
+            sources: &self.sources,
+            program,
+            program_file,
+            texts,
+        };
+        d.fixes = program_fixes
+            .iter()
+            .filter(|f| !fixes::is_allow_fix(f))
+            .filter_map(|f| in_yaml.fix(f))
+            .collect();
+        d.fixes.extend(in_yaml.allow_fix(&d, primary_value));
         d
     }
 
@@ -157,7 +184,9 @@ fn shows_plumb_syntax(help: &str) -> bool {
 }
 
 /// Applies the `# plumb-allow:` comments of the YAML files findings were moved to, and
-/// reports those that expired (PL1013).
+/// reports those that expired (PL1013). A finding inside a value written over several
+/// lines (a `script: |` block) is also silenced by a comment above the value's first line
+/// (a `#` line inside the block would be script, not a comment).
 pub fn allow(
     diags: Vec<Diagnostic>,
     yaml_files: &[FileId],
@@ -167,19 +196,25 @@ pub fn allow(
     let mut out = Vec::new();
     for &file in yaml_files {
         let text = text_of(file);
-        let comments = yaml_comments(&text);
+        let remarks = yaml_remarks(&text);
         let index = plumb_diagnostics::LineIndex::new(&text);
-        let a = plumb_checks::suppress::Allowances::from_comments(&text, &comments, &index);
-        out.extend(plumb_checks::expired_allowances(file, &comments));
-        allowances.insert(file, (a, index));
+        let a = plumb_checks::suppress::Allowances::from_comments(&text, &remarks.comments, &index);
+        out.extend(plumb_checks::expired_allowances(file, &remarks.comments));
+        allowances.insert(file, (a, index, remarks.multiline));
     }
     for d in diags {
-        let allowed = allowances.get(&d.file()).is_some_and(|(a, index)| {
-            a.allows(
-                index.line_of(d.primary.at.range.start as usize),
-                d.code.as_str(),
-            )
-        });
+        let allowed = allowances
+            .get(&d.file())
+            .is_some_and(|(a, index, multiline)| {
+                let at = d.primary.at.range.start;
+                let value_start = multiline
+                    .get(multiline.partition_point(|r| r.end <= at))
+                    .filter(|r| r.start <= at)
+                    .map_or(at, |r| r.start);
+                [at, value_start]
+                    .iter()
+                    .any(|&offset| a.allows(index.line_of(offset as usize), d.code.as_str()))
+            });
         if !allowed {
             out.push(d);
         }
@@ -187,14 +222,24 @@ pub fn allow(
     out
 }
 
-/// The `# …` comments of a YAML text, as the YAML parser finds them (a `#` inside a
-/// quoted or block scalar is text, whatever it says). Only a text that holds an
-/// allowance is parsed again for them.
-pub fn yaml_comments(text: &str) -> Vec<plumb_syntax::Comment> {
+/// The `# …` comments of a YAML text and its values written over several lines, as the
+/// YAML parser finds them (a `#` inside a quoted or block scalar is text, whatever it
+/// says). Only a text that holds an allowance is parsed again for them.
+pub struct YamlRemarks {
+    pub comments: Vec<plumb_syntax::Comment>,
+    pub multiline: Vec<plumb_import::yaml::ByteRange>,
+}
+
+pub fn yaml_remarks(text: &str) -> YamlRemarks {
     if !text.contains("plumb-allow") {
-        return Vec::new();
+        return YamlRemarks {
+            comments: Vec::new(),
+            multiline: Vec::new(),
+        };
     }
-    plumb_import::yaml::comments(text)
+    let remarks = plumb_import::yaml::remarks(text);
+    let comments = remarks
+        .comments
         .into_iter()
         .filter_map(|r| {
             let whole = text.get(r.start as usize..r.end as usize)?;
@@ -204,7 +249,11 @@ pub fn yaml_comments(text: &str) -> Vec<plumb_syntax::Comment> {
                 text: body.to_string(),
             })
         })
-        .collect()
+        .collect();
+    YamlRemarks {
+        comments,
+        multiline: remarks.multiline,
+    }
 }
 
 #[cfg(test)]
@@ -220,7 +269,11 @@ mod tests {
             "d: |\n  echo # plumb-allow: PL6002\n",
             "# plumb-allow: top\n",
         );
-        let found: Vec<String> = yaml_comments(text).into_iter().map(|c| c.text).collect();
+        let found: Vec<String> = yaml_remarks(text)
+            .comments
+            .into_iter()
+            .map(|c| c.text)
+            .collect();
         assert_eq!(found, [" plumb-allow: PL3001", " plumb-allow: top"]);
     }
 }

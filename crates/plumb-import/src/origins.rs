@@ -36,6 +36,13 @@ pub struct YamlSpot {
     /// The spot is the value the span was about; `false` when it is only the job (or
     /// template) around it, because the value itself was added by the import.
     pub exact: bool,
+    /// The span's text was found inside the value (`range` is that text), not only the
+    /// value around it.
+    pub within: bool,
+    /// The whole YAML value (a scalar's token, quotes included) the span is in.
+    pub value: ByteRange,
+    /// Where that value is written in the program (a Plumb string literal, for a scalar).
+    pub program: ByteRange,
 }
 
 /// Takes the markers out of `framed`: the program text, and where its parts came from.
@@ -117,6 +124,12 @@ impl OriginMap {
             file: frame.origin.file,
             range: frame.origin.range,
             exact,
+            within: false,
+            value: frame.origin.range,
+            program: ByteRange {
+                start: frame.start,
+                end: frame.end,
+            },
         };
         // without the file's text (one the caller does not show), the whole value
         let Some(scalar) = sources.get(frame.origin.file).and_then(|yaml| {
@@ -127,12 +140,12 @@ impl OriginMap {
         let inner = range.start.checked_sub(frame.start)?..range.end.saturating_sub(frame.start);
         Some(
             within_string(written, inner, scalar).map_or(whole, |r| YamlSpot {
-                file: frame.origin.file,
                 range: ByteRange {
                     start: frame.origin.range.start + r.start,
                     end: frame.origin.range.start + r.end,
                 },
-                exact,
+                within: true,
+                ..whole
             }),
         )
     }
@@ -159,13 +172,26 @@ fn within_string(written: &str, inner: Range<u32>, scalar: &str) -> Option<Range
     if needle.is_empty() {
         return None;
     }
-    // the how-manieth time this text is in the value, found as often in the scalar
+    // the how-manieth time this text is in the value, found as often in the scalar's
+    // text (a block scalar's is below its `|` line)
+    let skip = if scalar.starts_with(['|', '>']) {
+        scalar.find('\n').map_or(scalar.len(), |i| i + 1)
+    } else {
+        0
+    };
+    let text = &scalar[skip..];
     let nth = decoded[..start].match_indices(needle).count();
-    let found = scalar
+    let found = text
         .match_indices(needle)
         .nth(nth)
-        .or_else(|| scalar.match_indices(needle).next())?;
-    Some(found.0 as u32..(found.0 + needle.len()) as u32)
+        .or_else(|| text.match_indices(needle).next())?;
+    let at = skip + found.0;
+    Some(at as u32..(at + needle.len()) as u32)
+}
+
+/// The value of a Plumb string literal's body (`\"` is `"`, `\n` a line break).
+pub fn unescape(body: &str) -> String {
+    decode(body).0
 }
 
 /// A Plumb string literal's body decoded, with (offset in the body, offset in the

@@ -158,14 +158,33 @@ impl Node {
     }
 }
 
-/// Where the comments of a YAML text are (`#` to the line's end), as the parser finds
-/// them: never a `#` inside a quoted or block scalar. Stops at a syntax error.
-pub fn comments(text: &str) -> Vec<ByteRange> {
+/// What a YAML text says besides its values, as the parser finds it.
+#[derive(Debug, Default, PartialEq)]
+pub struct Remarks {
+    /// The comments (`#` to the line's end): never a `#` inside a quoted or block scalar.
+    pub comments: Vec<ByteRange>,
+    /// The scalars written over several lines (block scalars, folded quoted strings),
+    /// in order: a comment above one is about all of its lines.
+    pub multiline: Vec<ByteRange>,
+}
+
+/// The comments and multi-line scalars of a YAML text. Stops at a syntax error.
+pub fn remarks(text: &str) -> Remarks {
     let mut parser = Parser::new_from_str(text);
-    let mut out = Vec::new();
+    let mut out = Remarks::default();
     while let Some(Ok((event, span))) = parser.next_event() {
         match event {
-            Event::Comment(..) => out.push(ByteRange::of(&span)),
+            Event::Comment(..) => out.comments.push(ByteRange::of(&span)),
+            Event::Scalar(_, style, ..) => {
+                let mut range = ByteRange::of(&span);
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    range.start = block_header(text, range.start as usize);
+                }
+                let written = text.get(range.start as usize..range.end as usize);
+                if written.is_some_and(|w| w.trim_end().contains(['\n', '\r'])) {
+                    out.multiline.push(range);
+                }
+            }
             Event::StreamEnd => break,
             _ => {}
         }
@@ -184,7 +203,7 @@ pub fn parse(text: &str, file: usize) -> Result<Vec<Node>, YamlError> {
             return Ok(docs);
         }
     }
-    read(text, file, Shift::default(), 1).map(|(docs, _)| docs)
+    read(text, file, Shift::default(), 1)
 }
 
 /// From this size a file is read in halves (below, a thread costs more than it saves).
@@ -200,13 +219,9 @@ struct Shift {
 
 /// Reads `text` (a part of a file starting at `shift`, one of `parts` read at once, which
 /// share the limits) into its documents.
-fn read(
-    text: &str,
-    file: usize,
-    shift: Shift,
-    parts: usize,
-) -> Result<(Vec<Node>, Loader), YamlError> {
+fn read(text: &str, file: usize, shift: Shift, parts: usize) -> Result<Vec<Node>, YamlError> {
     let mut loader = Loader {
+        text,
         anchors: HashMap::new(),
         nodes: 0,
         alias_bytes: 0,
@@ -233,7 +248,25 @@ fn read(
             attach(&mut stack, &mut docs, node)?;
         }
     }
-    Ok((docs, loader))
+    Ok(docs)
+}
+
+/// Where the `|` or `>` (with its indicators) of a block scalar whose text starts at
+/// `text_start` is: on the nearest line above with content, after any comment on it is
+/// taken off. `text_start` itself when that line does not end with a header.
+fn block_header(text: &str, text_start: usize) -> u32 {
+    let before = text.get(..text_start).unwrap_or_default().trim_end();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = &before[line_start..];
+    let code = line.find(" #").map_or(line, |i| &line[..i]).trim_end();
+    let indicators = code.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+    let header_found = indicators.ends_with(['|', '>']);
+    let at = if header_found {
+        line_start + indicators.len() - 1
+    } else {
+        text_start
+    };
+    u32::try_from(at).unwrap_or(0)
 }
 
 fn too_many_nodes(line: usize) -> YamlError {
@@ -243,7 +276,7 @@ fn too_many_nodes(line: usize) -> YamlError {
     }
 }
 
-impl Loader {
+impl Loader<'_> {
     fn range(&self, span: &Span) -> ByteRange {
         let r = ByteRange::of(span);
         ByteRange {
@@ -287,12 +320,18 @@ impl Loader {
                         plain,
                     }
                 };
+                let mut range = self.range(span);
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    // a block scalar's span starts at its text: its value is from `|`
+                    range.start = self.shift.bytes
+                        + block_header(self.text, (range.start - self.shift.bytes) as usize);
+                }
                 let node = Node {
                     kind,
                     line,
                     end_line: end_line(span) + self.shift.lines,
                     file,
-                    span: self.range(span),
+                    span: range,
                 };
                 self.nodes += 1;
                 self.remember(anchor, &node);
@@ -397,7 +436,7 @@ pub fn parse_halves(text: &str, file: usize, at: usize) -> Option<Vec<Node>> {
         Some((a, b.join().ok()?))
     })?;
     // each half had half the limits: what needs more is refused by the whole file's reading
-    let ((mut a_docs, _), (mut b_docs, _)) = (a.ok()?, b.ok()?);
+    let (mut a_docs, mut b_docs) = (a.ok()?, b.ok()?);
     let (Some(a_root), Some(b_root)) = (a_docs.pop(), b_docs.pop()) else {
         return None;
     };
@@ -617,7 +656,9 @@ enum Frame {
     },
 }
 
-struct Loader {
+struct Loader<'a> {
+    /// The text read (a part of a file: see `shift`).
+    text: &'a str,
     anchors: HashMap<usize, Node>,
     nodes: usize,
     /// Bytes of scalar text that aliases have copied.
@@ -629,7 +670,7 @@ struct Loader {
     max_alias_bytes: usize,
 }
 
-impl Loader {
+impl Loader<'_> {
     fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
@@ -879,7 +920,7 @@ mod tests {
 
     /// Every cut at a line start reads as the whole file, or is refused.
     fn halves_agree(text: &str) -> usize {
-        let whole = read(text, 0, Shift::default(), 1).map(|(docs, _)| docs);
+        let whole = read(text, 0, Shift::default(), 1);
         let mut used = 0;
         for (at, _) in text.match_indices('\n') {
             if let Some(halves) = parse_halves(text, 0, at + 1) {
@@ -936,11 +977,33 @@ mod tests {
         }
         let at = split_point(&text).expect("a cut");
         assert!(text[at..].starts_with("job"), "{}", &text[at..at + 10]);
-        assert_eq!(
-            parse(&text, 0),
-            read(&text, 0, Shift::default(), 1).map(|(d, _)| d)
-        );
+        assert_eq!(parse(&text, 0), read(&text, 0, Shift::default(), 1));
         assert_eq!(split_point(&format!("{text}---\nx: 1\n")), None);
+    }
+
+    /// A block scalar's value starts at its `|` (or `>`), where a comment above it can
+    /// be put; the text of it is found below that line.
+    #[test]
+    fn block_scalars_start_at_their_header() {
+        let text = "a:\n  - |-  # note: a|b\n\n    echo 1\n    echo 2\n  - >\n    x\nb: plain\n";
+        let n = doc(text);
+        let items = n.get("a").map(Node::items).unwrap_or_default();
+        let starts: Vec<&str> = items
+            .iter()
+            .map(|i| &text[i.span.start as usize..])
+            .collect();
+        assert!(starts[0].starts_with("|-  # note"), "{:?}", starts[0]);
+        assert!(starts[1].starts_with(">\n    x"), "{:?}", starts[1]);
+        let b = n.get("b").expect("b");
+        assert_eq!(&text[b.span.start as usize..b.span.end as usize], "plain");
+        let r = remarks(text);
+        assert_eq!(r.comments.len(), 1);
+        let multiline: Vec<&str> = r
+            .multiline
+            .iter()
+            .map(|m| &text[m.start as usize..m.start as usize + 2])
+            .collect();
+        assert_eq!(multiline, ["|-", ">\n"]);
     }
 
     #[test]

@@ -550,6 +550,23 @@ async def test_an_open_gitlab_ci_file_gets_its_findings_on_the_yaml(client: Lang
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "node", 0, 1))
     )
     assert "registry: `docker.io`" in hover.contents.value and "tag: `latest`" in hover.contents.value
+    # quick fixes edit the YAML as written (never the file's text read as Plumb)
+    (download,) = [d for d in client.diagnostics[uri] if d.code == "PL6002"]
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=download.range,
+            context=types.CodeActionContext(diagnostics=[download]),
+        )
+    )
+    titles = sorted(a.title for a in actions if download.code in str(a.diagnostics[0].code))
+    assert titles[0].startswith("check the download's SHA-256") and "plumb-allow" in titles[1], titles
+    verify = next(a for a in actions if a.title.startswith("check the download"))
+    (edit,) = verify.edit.changes[uri]
+    assert edit.range.start == position(text, " | bash") and "sha256sum -c" in edit.new_text
+    allow = next(a for a in actions if "plumb-allow" in a.title and a.diagnostics[0].code == "PL6002")
+    (edit,) = allow.edit.changes[uri]
+    assert edit.new_text == "    # plumb-allow: PL6002 <why this is safe>\n" and edit.range.start.line == 4
     # an edit that pins the image clears its finding; nothing reads the YAML as Plumb
     change(client, uri, 2, position(text, "latest"), position(text, "latest", 0, 6), "20.11.1@sha256:" + "a" * 64)
     await wait_for(lambda: "PL3002" not in codes(client, uri) and "PL6002" in codes(client, uri))
