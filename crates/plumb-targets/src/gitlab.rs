@@ -266,14 +266,44 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         .join(", ");
     // GitLab's schema, on what is about to be written: `gitlab = { … }` carries keys
     // as written, and a violation is reported at the key that caused it
-    let doc = serde_json::to_value(&file).map_err(|e| crate::yaml::YamlError(e.to_string()))?;
-    let found = crate::schema::violations(&doc).map_err(crate::yaml::YamlError)?;
+    let found = schema_violations(&file).map_err(crate::yaml::YamlError)?;
     warnings.extend(
         found
             .iter()
             .map(|v| crate::gitlab_schema::diagnostic(v, plans, several)),
     );
     Ok(header(&source) + &to_yaml(&file)?)
+}
+
+/// GitLab's schema on the file: its own keys (and a job the schema names, `pages`)
+/// with the file's schema, each other job on its own with the job's, as the file's
+/// schema does for a key it does not name. A file of thousands of jobs is never held
+/// as one JSON tree (that tree was most of the memory of a build).
+fn schema_violations(file: &File) -> Result<Vec<crate::schema::Violation>, String> {
+    fn value<T: Serialize>(v: &T) -> Result<serde_json::Value, String> {
+        serde_json::to_value(v).map_err(|e| e.to_string())
+    }
+    let mut top = serde_json::Map::new();
+    if !file.include.is_empty() {
+        top.insert("include".into(), value(&file.include)?);
+    }
+    top.insert("stages".into(), value(&file.stages)?);
+    if let Some(workflow) = &file.workflow {
+        top.insert("workflow".into(), value(workflow)?);
+    }
+    let (with_file, alone): (Vec<_>, Vec<_>) = file
+        .jobs
+        .0
+        .iter()
+        .partition(|(name, _)| crate::schema::checked_with_the_file(name));
+    for (name, job) in with_file {
+        top.insert(name.clone(), value(job)?);
+    }
+    let mut found = crate::schema::violations(&serde_json::Value::Object(top))?;
+    for (name, job) in alone {
+        found.extend(crate::schema::job_violations(name, &value(job)?)?);
+    }
+    Ok(found)
 }
 
 /// `include` and `gitlab = { workflow … }` belong to the whole file: with several

@@ -5,20 +5,60 @@ use std::sync::OnceLock;
 
 static SCHEMA_TEXT: &str = include_str!("../schema/gitlab-ci.json");
 
-/// The compiled schema (compiled once per process).
-fn validator() -> Option<&'static jsonschema::Validator> {
-    static VALIDATOR: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
-    VALIDATOR
+/// The schema compiled once per process: for a whole file, for one job (the
+/// `definitions/job` the file's schema applies to every key it does not name), and the
+/// top-level keys the file's schema names or matches itself.
+struct Schemas {
+    file: jsonschema::Validator,
+    job: jsonschema::Validator,
+    named: Vec<String>,
+}
+
+fn schemas() -> Option<&'static Schemas> {
+    static SCHEMAS: OnceLock<Option<Schemas>> = OnceLock::new();
+    SCHEMAS
         .get_or_init(|| {
             let schema: serde_json::Value = serde_json::from_str(SCHEMA_TEXT).ok()?;
             // formats are annotations, as GitLab's own lint reads them: an environment
             // `url` holding `${CI_COMMIT_REF_SLUG}` is not a URI until the job runs
-            jsonschema::options()
-                .should_validate_formats(false)
-                .build(&schema)
-                .ok()
+            let build = |s: &serde_json::Value| {
+                jsonschema::options()
+                    .should_validate_formats(false)
+                    .build(s)
+                    .ok()
+            };
+            let job = serde_json::json!({
+                "$schema": schema["$schema"],
+                "$ref": "#/definitions/job",
+                "definitions": schema["definitions"],
+            });
+            let named = schema["properties"].as_object()?.keys().cloned().collect();
+            Some(Schemas {
+                file: build(&schema)?,
+                job: build(&job)?,
+                named,
+            })
         })
         .as_ref()
+}
+
+/// Whether the file's schema says what the top-level `key` is (`stages`, `pages`, a
+/// hidden `.key`): such a key is checked with the file, any other as a job.
+pub fn checked_with_the_file(key: &str) -> bool {
+    key.starts_with('.') || schemas().is_some_and(|s| s.named.iter().any(|n| n == key))
+}
+
+/// What in one job (the value of the top-level key `key`) GitLab's schema refuses,
+/// with paths from the file's root, as [`violations`] on the whole file finds them.
+pub fn job_violations(key: &str, job: &serde_json::Value) -> Result<Vec<Violation>, String> {
+    let s = schemas().ok_or("GitLab's CI schema compiled into Plumb does not load")?;
+    Ok(to_violations(&s.job, job)
+        .into_iter()
+        .map(|mut v| {
+            v.path.insert(0, key.to_string());
+            v
+        })
+        .collect())
 }
 
 /// One way a document breaks the schema.
@@ -34,8 +74,12 @@ pub struct Violation {
 /// What in `doc` GitLab's schema refuses; an error when the schema itself cannot be
 /// loaded (a broken build of Plumb, never user input).
 pub fn violations(doc: &serde_json::Value) -> Result<Vec<Violation>, String> {
-    let validator = validator().ok_or("GitLab's CI schema compiled into Plumb does not load")?;
-    Ok(validator
+    let s = schemas().ok_or("GitLab's CI schema compiled into Plumb does not load")?;
+    Ok(to_violations(&s.file, doc))
+}
+
+fn to_violations(validator: &jsonschema::Validator, doc: &serde_json::Value) -> Vec<Violation> {
+    validator
         .iter_errors(doc)
         .map(|e| Violation {
             path: e
@@ -51,7 +95,7 @@ pub fn violations(doc: &serde_json::Value) -> Result<Vec<Violation>, String> {
             },
             message: e.to_string(),
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -70,6 +114,39 @@ mod tests {
                 .any(|v| v.path == ["j"] && v.unexpected == ["relase"]),
             "{found:?}"
         );
+    }
+
+    /// A file checked job by job finds what the whole file's check finds.
+    #[test]
+    fn jobs_checked_one_by_one_are_checked_as_in_the_file() {
+        let file = serde_json::json!({
+            "stages": ["s"],
+            "a": { "stage": "s", "script": ["x"], "relase": {} },
+            "b": { "stage": "s", "script": "x", "when": "sometimes", "retry": 9 },
+            "pages": { "script": ["x"], "publish": 3 },
+            "c": { "stage": "s", "script": ["x"] },
+        });
+        let whole = violations(&file).expect("schema");
+        let mut by_job = violations(&serde_json::json!({
+            "stages": ["s"],
+            "pages": file["pages"],
+        }))
+        .expect("schema");
+        for key in ["a", "b", "c"] {
+            assert!(!checked_with_the_file(key));
+            by_job.extend(job_violations(key, &file[key]).expect("schema"));
+        }
+        assert!(checked_with_the_file("pages") && checked_with_the_file(".hidden"));
+        let paths = |v: &[Violation]| {
+            let mut p: Vec<(Vec<String>, Vec<String>)> = v
+                .iter()
+                .map(|v| (v.path.clone(), v.unexpected.clone()))
+                .collect();
+            p.sort();
+            p
+        };
+        assert!(!whole.is_empty());
+        assert_eq!(paths(&by_job), paths(&whole));
     }
 
     /// The tests validate output with check-jsonschema, whose copy of the schema must be
