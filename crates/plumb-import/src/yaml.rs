@@ -3,7 +3,7 @@
 //!
 //! This is the only YAML *reader* of Plumb (writing is `plumb-targets`' `yaml` module).
 
-use granit_parser::{Event, Parser, ScalarStyle, Span};
+use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
 use std::collections::HashMap;
 
 /// A node of the YAML tree, with the lines it spans (1-based).
@@ -220,6 +220,17 @@ struct Shift {
 /// Reads `text` (a part of a file starting at `shift`, one of `parts` read at once, which
 /// share the limits) into its documents.
 fn read(text: &str, file: usize, shift: Shift, parts: usize) -> Result<Vec<Node>, YamlError> {
+    read_part(text, file, shift, parts).map(|(docs, _)| docs)
+}
+
+/// [`read`], and whether a document's root is a flow collection (`{…}`, `[…]`).
+fn read_part(
+    text: &str,
+    file: usize,
+    shift: Shift,
+    parts: usize,
+) -> Result<(Vec<Node>, bool), YamlError> {
+    let mut flow_root = false;
     let mut loader = Loader {
         text,
         anchors: HashMap::new(),
@@ -241,6 +252,11 @@ fn read(text: &str, file: usize, shift: Shift, parts: usize) -> Result<Vec<Node>
             break;
         }
         let line = span.start.line() + shift.lines;
+        if let Event::MappingStart(StructureStyle::Flow, ..)
+        | Event::SequenceStart(StructureStyle::Flow, ..) = event
+        {
+            flow_root |= stack.is_empty();
+        }
         if let Some(node) = loader.event(event, &span, &mut stack, file)? {
             if loader.nodes > loader.max_nodes {
                 return Err(too_many_nodes(line));
@@ -248,7 +264,7 @@ fn read(text: &str, file: usize, shift: Shift, parts: usize) -> Result<Vec<Node>
             attach(&mut stack, &mut docs, node)?;
         }
     }
-    Ok(docs)
+    Ok((docs, flow_root))
 }
 
 /// Where the `|` or `>` (with its indicators) of a block scalar whose text starts at
@@ -373,21 +389,33 @@ impl Loader<'_> {
 }
 
 /// Where a large file can be cut in two, near its middle (see [`is_cut`]). `None` when
-/// the file has directives or several documents, or no such place.
+/// it cannot be (see [`one_plain_document`]) or has no such place.
 fn split_point(text: &str) -> Option<usize> {
-    let starts_document = |line: &str| line.starts_with("---") || line.starts_with("...");
-    let lines = || text.split_inclusive('\n');
-    if text.starts_with('%') || lines().any(starts_document) {
+    if !one_plain_document(text) {
         return None;
     }
     let mut at = 0;
-    for line in lines() {
+    for line in text.split_inclusive('\n') {
         if at >= text.len() / 2 && is_cut(text, at) {
             return Some(at);
         }
         at += line.len();
     }
     None
+}
+
+/// Whether a text is one document with no directive (`%TAG` changes what a tag in the
+/// second half means; `---` or `...` starts another document) and only `\n` or `\r\n`
+/// line breaks (a lone `\r` is a line break too, behind which either could hide).
+fn one_plain_document(text: &str) -> bool {
+    let lone_return = text
+        .match_indices('\r')
+        .any(|(i, _)| text.as_bytes().get(i + 1) != Some(&b'\n'));
+    let marks = |line: &str| {
+        let line = line.trim_start_matches('\u{feff}');
+        line.starts_with("---") || line.starts_with("...") || line.starts_with('%')
+    };
+    !lone_return && !text.split('\n').any(marks)
 }
 
 /// A place the file can be read from on its own: the start of a line that can only be a
@@ -420,7 +448,7 @@ fn line_breaks(text: &str) -> usize {
 /// flow value that goes on past the cut, an alias to an anchor of the other half, a
 /// syntax error (whose message must come from the whole file), or the limits together.
 pub fn parse_halves(text: &str, file: usize, at: usize) -> Option<Vec<Node>> {
-    if !is_cut(text, at) {
+    if !is_cut(text, at) || !one_plain_document(text) {
         return None;
     }
     let (first, second) = (text.get(..at)?, text.get(at..)?);
@@ -430,17 +458,18 @@ pub fn parse_halves(text: &str, file: usize, at: usize) -> Option<Vec<Node>> {
     };
     let (a, b) = std::thread::scope(|scope| {
         let b = std::thread::Builder::new()
-            .spawn_scoped(scope, || read(second, file, shift, 2))
+            .spawn_scoped(scope, || read_part(second, file, shift, 2))
             .ok()?;
-        let a = read(first, file, Shift::default(), 2);
+        let a = read_part(first, file, Shift::default(), 2);
         Some((a, b.join().ok()?))
     })?;
     // each half had half the limits: what needs more is refused by the whole file's reading
-    let (mut a_docs, mut b_docs) = (a.ok()?, b.ok()?);
+    let ((mut a_docs, a_flow), (mut b_docs, b_flow)) = (a.ok()?, b.ok()?);
     let (Some(a_root), Some(b_root)) = (a_docs.pop(), b_docs.pop()) else {
         return None;
     };
-    if !a_docs.is_empty() || !b_docs.is_empty() {
+    // a `{…}` root ends with its `}`: the whole file has nothing after it (an error)
+    if !a_docs.is_empty() || !b_docs.is_empty() || a_flow || b_flow {
         return None;
     }
     // the second half's keys are at column 0: so must the first's be (an indented
@@ -960,6 +989,12 @@ mod tests {
             // a top-level mapping that is indented ends at a key at column 0 (fuzzer)
             "# c\n  a: 1\n  b: 2\nc: 3\n",
             "\n\n  a: 1\nc: 3\n",
+            // a document end or directive behind a lone `\r`, a flow root (attack review)
+            "a: 1\r...\nb: 2\nc: 3\n",
+            "# c\n%TAG ! tag:example.com,2000:\r---\na: !reference [x]\nb: 1\n",
+            "\u{feff}%YAML 1.1\n---\na: 1\nb: 2\n",
+            "{a: {b: 1}}\nc: 2\nd: 3\n",
+            "{a: 1,\n b: 2}\nc: 2\n",
         ] {
             halves_agree(text);
         }

@@ -266,44 +266,87 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         .join(", ");
     // GitLab's schema, on what is about to be written: `gitlab = { … }` carries keys
     // as written, and a violation is reported at the key that caused it
-    let found = schema_violations(&file).map_err(crate::yaml::YamlError)?;
+    let (text, found) = written_and_checked(file).map_err(crate::yaml::YamlError)?;
     warnings.extend(
         found
             .iter()
             .map(|v| crate::gitlab_schema::diagnostic(v, plans, several)),
     );
-    Ok(header(&source) + &to_yaml(&file)?)
+    Ok(header(&source) + &text)
 }
 
-/// GitLab's schema on the file: its own keys (and a job the schema names, `pages`)
-/// with the file's schema, each other job on its own with the job's, as the file's
-/// schema does for a key it does not name. A file of thousands of jobs is never held
-/// as one JSON tree (that tree was most of the memory of a build).
-fn schema_violations(file: &File) -> Result<Vec<crate::schema::Violation>, String> {
-    fn value<T: Serialize>(v: &T) -> Result<serde_json::Value, String> {
-        serde_json::to_value(v).map_err(|e| e.to_string())
-    }
+/// From this many jobs, a file's jobs are written and checked on two threads.
+const JOBS_ON_TWO_THREADS_FROM: usize = 256;
+
+/// The file as YAML, and what GitLab's schema refuses in it. The file's own keys (and a
+/// job the schema names, `pages`) are checked with the file's schema; each other job on
+/// its own with the job's definition, which is what the file's schema applies to a key
+/// it does not name, so that a file of thousands of jobs is never one JSON tree. Each
+/// job is written on its own after the file's keys (the text the whole file is written
+/// as), on two threads for a large file.
+fn written_and_checked(mut file: File) -> Result<(String, Vec<crate::schema::Violation>), String> {
+    let jobs = std::mem::take(&mut file.jobs);
     let mut top = serde_json::Map::new();
-    if !file.include.is_empty() {
-        top.insert("include".into(), value(&file.include)?);
+    for (key, v) in [
+        (
+            "include",
+            (!file.include.is_empty()).then(|| value(&file.include)),
+        ),
+        ("stages", Some(value(&file.stages))),
+        ("workflow", file.workflow.as_ref().map(value)),
+    ] {
+        if let Some(v) = v {
+            top.insert(key.into(), v?);
+        }
     }
-    top.insert("stages".into(), value(&file.stages)?);
-    if let Some(workflow) = &file.workflow {
-        top.insert("workflow".into(), value(workflow)?);
-    }
-    let (with_file, alone): (Vec<_>, Vec<_>) = file
-        .jobs
+    for (name, job) in jobs
         .0
         .iter()
-        .partition(|(name, _)| crate::schema::checked_with_the_file(name));
-    for (name, job) in with_file {
+        .filter(|(n, _)| crate::schema::checked_with_the_file(n))
+    {
         top.insert(name.clone(), value(job)?);
     }
     let mut found = crate::schema::violations(&serde_json::Value::Object(top))?;
-    for (name, job) in alone {
-        found.extend(crate::schema::job_violations(name, &value(job)?)?);
+    let mut text = to_yaml(&file).map_err(|e| e.0)?;
+    let (first, second) = if jobs.0.len() >= JOBS_ON_TWO_THREADS_FROM {
+        jobs.0.split_at(jobs.0.len() / 2)
+    } else {
+        (jobs.0.as_slice(), &[][..])
+    };
+    let (a, b) = std::thread::scope(|scope| {
+        let b = scope.spawn(|| jobs_written_and_checked(second));
+        let a = jobs_written_and_checked(first);
+        (
+            a,
+            b.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        )
+    });
+    for (part_text, part_found) in [a?, b?] {
+        text.push_str(&part_text);
+        found.extend(part_found);
     }
-    Ok(found)
+    Ok((text, found))
+}
+
+fn value<T: Serialize>(v: &T) -> Result<serde_json::Value, String> {
+    serde_json::to_value(v).map_err(|e| e.to_string())
+}
+
+/// Jobs as the top-level entries of a YAML file, and what the job's schema refuses in
+/// those the file's schema does not check.
+fn jobs_written_and_checked(
+    jobs: &[(String, Job)],
+) -> Result<(String, Vec<crate::schema::Violation>), String> {
+    let mut text = String::new();
+    let mut found = Vec::new();
+    for (name, job) in jobs {
+        text.push_str(&to_yaml(&OrderedMap(vec![(name.clone(), job)])).map_err(|e| e.0)?);
+        if !crate::schema::checked_with_the_file(name) {
+            found.extend(crate::schema::job_violations(name, &value(job)?)?);
+        }
+    }
+    Ok((text, found))
 }
 
 /// `include` and `gitlab = { workflow … }` belong to the whole file: with several

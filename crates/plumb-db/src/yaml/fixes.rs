@@ -153,7 +153,11 @@ impl InYaml<'_> {
             .chars()
             .take_while(|c| *c == ' ' || *c == '\t')
             .collect();
-        let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        // the line's own ending (a look over the whole file per finding was quadratic)
+        let crlf = text[line_start..]
+            .find('\n')
+            .is_some_and(|end| text[..line_start + end].ends_with('\r'));
+        let newline = if crlf { "\r\n" } else { "\n" };
         Some(Fix {
             title: format!("silence {} here with `# plumb-allow`", d.code),
             edits: vec![Edit {
