@@ -644,3 +644,75 @@ fn fixes_apply_to_the_yaml_as_written() {
     );
     assert_eq!(codes(&check(&allowed)), Vec::<String>::new(), "{allowed}");
 }
+
+/// The values of a YAML text, without their places.
+fn values(text: &str) -> String {
+    fn shape(n: &plumb_import::yaml::Node, out: &mut String) {
+        use plumb_import::yaml::Kind;
+        match &n.kind {
+            Kind::Scalar { text, .. } => out.push_str(&format!("{text:?} ")),
+            Kind::Seq(items) => {
+                out.push('[');
+                items.iter().for_each(|i| shape(i, out));
+                out.push(']');
+            }
+            Kind::Map(entries) => {
+                out.push('{');
+                for e in entries {
+                    out.push_str(&format!("{:?}: ", e.key));
+                    shape(&e.value, out);
+                }
+                out.push('}');
+            }
+            other => out.push_str(&format!("{other:?} ")),
+        }
+    }
+    let mut out = String::new();
+    for doc in plumb_import::yaml::parse(text, 0).expect("YAML") {
+        shape(&doc, &mut out);
+    }
+    out
+}
+
+/// An allow fix's comment is a comment: above a block's `|` line (found behind a tab and
+/// a comment too), above the first line of a quoted string that runs over lines in a
+/// flow sequence; applied, every finding is silenced and no value changes.
+#[test]
+fn allow_fixes_never_land_inside_a_value() {
+    let dir = scratch("yaml-allow-fixes");
+    let pinned = format!("alpine:3.19@sha256:{}", "a".repeat(64));
+    let text = format!(
+        concat!(
+            "a:\n",
+            "  image: {pinned}\n",
+            "  script: [\"echo 'start\n",
+            "      here'\", \"curl https://get.example.com/i.sh | sh\"]\n",
+            "b:\n",
+            "  image: {pinned}\n",
+            "  script:\n",
+            "    - |\t# a note: a|b\n",
+            "      make\n",
+            "      echo $CI_COMMIT_MESSAGE\n",
+            "  \"step #1\": |\n",
+            "      echo $CI_MERGE_REQUEST_TITLE\n",
+        ),
+        pinned = pinned
+    );
+    let file = dir.join(".gitlab-ci.yml");
+    std::fs::write(&file, &text).expect("write");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert!(diags.len() >= 2, "{diags:?}");
+    let allowed = with_fixes(&text, &diags, &|t| t.contains("plumb-allow"));
+    assert!(
+        allowed.contains("  # plumb-allow: PL6002 <why this is safe>\n  script: [\"echo 'start\n"),
+        "{allowed}"
+    );
+    assert!(
+        allowed.contains("    # plumb-allow: PL6001 <why this is safe>\n    - |\t# a note"),
+        "{allowed}"
+    );
+    assert_eq!(values(&allowed), values(&text), "{allowed}");
+    std::fs::write(&file, &allowed).expect("write");
+    let (after, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert_eq!(after, Vec::<Value>::new(), "{allowed}");
+}

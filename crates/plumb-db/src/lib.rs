@@ -284,12 +284,21 @@ pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnosti
     if file.origin(db) == Origin::Disk && jobs >= JOB_CHECKS_APART_FROM {
         let texts = Texts::of(&view, id);
         let (file_level, job_level) = std::thread::scope(|scope| {
-            let job_level = scope.spawn(|| disk_job_checks(&analysis.model, config, &texts));
+            // a stack as large as the command line's worker: conditions nest as deep as
+            // a hostile file writes them
+            let job_level = std::thread::Builder::new()
+                .stack_size(CHECK_STACK)
+                .spawn_scoped(scope, || disk_job_checks(&analysis.model, config, &texts));
             let file_level = plumb_checks::check_file_level(&file_cx);
-            (file_level, job_level.join())
+            (file_level, job_level.map(|h| h.join()))
         });
         diags.extend(file_level);
-        diags.extend(job_level.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        diags.extend(match job_level {
+            Ok(Ok(found)) => found,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            // no second thread: here
+            Err(_) => disk_job_checks(&analysis.model, config, &texts),
+        });
     } else {
         diags.extend(plumb_checks::check_file_level(&file_cx));
         diags.extend(pipeline_and_job_checks(
@@ -349,6 +358,9 @@ fn pipeline_and_job_checks(
 /// From this many jobs, a file on disk has its pipeline and job checks run on a thread
 /// of their own while this one runs the file-level checks.
 const JOB_CHECKS_APART_FROM: usize = 500;
+
+/// The stack of that thread (reserved, not committed: only what is used is).
+const CHECK_STACK: usize = 512 * 1024 * 1024;
 
 /// The pipeline and job rules on a file on disk, in one pass.
 fn disk_job_checks(

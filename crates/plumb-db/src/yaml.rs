@@ -18,6 +18,9 @@ pub struct YamlProgram {
     renames: HashMap<String, String>,
     /// The session's file of each YAML file the import read (the checked one first).
     sources: Vec<FileId>,
+    /// Each YAML file's multi-line scalars, read when a finding first needs them (where
+    /// its allow comment goes).
+    multiline: std::sync::OnceLock<Vec<Vec<plumb_import::yaml::Multiline>>>,
 }
 
 impl YamlProgram {
@@ -32,6 +35,7 @@ impl YamlProgram {
             origins: read_origins,
             renames: yaml_words(renames),
             sources,
+            multiline: std::sync::OnceLock::new(),
         }
     }
 
@@ -43,15 +47,6 @@ impl YamlProgram {
     pub fn to_yaml(&self, mut d: Diagnostic, program: &str, texts: &[&str]) -> Diagnostic {
         let program_fixes = std::mem::take(&mut d.fixes);
         let program_file = d.primary.at.file;
-        let primary_value = self
-            .origins
-            .locate(
-                program,
-                d.primary.at.range.start..d.primary.at.range.end,
-                texts,
-            )
-            .filter(|spot| spot.exact)
-            .map(|spot| spot.value.start);
         let locate = |at: FileRange| -> Option<(FileRange, bool)> {
             let spot = self
                 .origins
@@ -105,13 +100,19 @@ impl YamlProgram {
             program,
             program_file,
             texts,
+            multiline: self.multiline.get_or_init(|| {
+                texts
+                    .iter()
+                    .map(|t| plumb_import::yaml::remarks(t).multiline)
+                    .collect()
+            }),
         };
         d.fixes = program_fixes
             .iter()
             .filter(|f| !fixes::is_allow_fix(f))
             .filter_map(|f| in_yaml.fix(f))
             .collect();
-        d.fixes.extend(in_yaml.allow_fix(&d, primary_value));
+        d.fixes.extend(in_yaml.allow_fix(&d));
         d
     }
 
@@ -200,20 +201,17 @@ pub fn allow(
         let index = plumb_diagnostics::LineIndex::new(&text);
         let a = plumb_checks::suppress::Allowances::from_comments(&text, &remarks.comments, &index);
         out.extend(plumb_checks::expired_allowances(file, &remarks.comments));
-        allowances.insert(file, (a, index, remarks.multiline));
+        allowances.insert(file, (a, index, remarks.multiline, text));
     }
     for d in diags {
         let allowed = allowances
             .get(&d.file())
-            .is_some_and(|(a, index, multiline)| {
-                let at = d.primary.at.range.start;
-                let value_start = multiline
-                    .get(multiline.partition_point(|r| r.end <= at))
-                    .filter(|r| r.start <= at)
-                    .map_or(at, |r| r.start);
-                [at, value_start]
+            .is_some_and(|(a, index, multiline, text)| {
+                let at = d.primary.at.range.start as usize;
+                let value_line = plumb_import::yaml::comment_line_for(text, multiline, at);
+                [at, value_line]
                     .iter()
-                    .any(|&offset| a.allows(index.line_of(offset as usize), d.code.as_str()))
+                    .any(|&offset| a.allows(index.line_of(offset), d.code.as_str()))
             });
         if !allowed {
             out.push(d);
@@ -227,7 +225,7 @@ pub fn allow(
 /// says). Only a text that holds an allowance is parsed again for them.
 pub struct YamlRemarks {
     pub comments: Vec<plumb_syntax::Comment>,
-    pub multiline: Vec<plumb_import::yaml::ByteRange>,
+    pub multiline: Vec<plumb_import::yaml::Multiline>,
 }
 
 pub fn yaml_remarks(text: &str) -> YamlRemarks {

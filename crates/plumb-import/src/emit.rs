@@ -656,7 +656,7 @@ impl Emitter<'_> {
     }
 }
 
-const CONVERT_STACK: usize = 256 * 1024 * 1024;
+const CONVERT_STACK: usize = crate::LARGE_STACK;
 
 /// `s` for a `#` comment: a line break (or any control character) written from the YAML
 /// would end the comment, and what follows it would be program text (a job name
@@ -788,7 +788,13 @@ fn resolve_needs(
 /// The stages in GitLab's order (`.pre` first, `.post` last); a stage a job names that
 /// `stages:` does not list is added last, with a warning.
 fn stage_order(config: &Config, jobs: &[JobOut], warnings: &mut Vec<Warning>) -> Vec<String> {
-    let mut order: Vec<String> = config.stages.clone();
+    // a stage listed twice is one stage, at its first place (its jobs are written once)
+    let mut order: Vec<String> = Vec::with_capacity(config.stages.len() + 2);
+    for stage in &config.stages {
+        if !order.contains(stage) {
+            order.push(stage.clone());
+        }
+    }
     if !order.iter().any(|s| s == ".pre") {
         order.insert(0, ".pre".into());
     }

@@ -141,8 +141,14 @@ pub fn import_for_check(
 /// first loses nothing).
 fn drop_elsewhere<T: Send + 'static>(value: T) {
     // when no thread starts, the value is dropped here, with the refused closure
-    let _ = std::thread::Builder::new().spawn(move || drop(value));
+    let _ = std::thread::Builder::new()
+        .stack_size(LARGE_STACK)
+        .spawn(move || drop(value));
 }
+
+/// The stack of the importer's threads: deeply nested YAML (aliases of aliases) is read,
+/// converted and freed by recursion (reserved, not committed: only what is used is).
+pub(crate) const LARGE_STACK: usize = 256 * 1024 * 1024;
 
 /// Reads included files from the disk; `local` includes from `root` (the repository's
 /// root), else from the imported file's folder.

@@ -163,9 +163,19 @@ impl Node {
 pub struct Remarks {
     /// The comments (`#` to the line's end): never a `#` inside a quoted or block scalar.
     pub comments: Vec<ByteRange>,
-    /// The scalars written over several lines (block scalars, folded quoted strings),
-    /// in order: a comment above one is about all of its lines.
-    pub multiline: Vec<ByteRange>,
+    /// The scalars written over several lines, in order: a comment about one goes above
+    /// the line it starts on.
+    pub multiline: Vec<Multiline>,
+}
+
+/// A scalar written over several lines.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Multiline {
+    /// Its text, to its last character (a block scalar's: from its first line of text;
+    /// its `|` line is the nearest line with content above).
+    pub range: ByteRange,
+    /// A block scalar (`|`, `>`).
+    pub block: bool,
 }
 
 /// The comments and multi-line scalars of a YAML text. Stops at a syntax error.
@@ -177,12 +187,15 @@ pub fn remarks(text: &str) -> Remarks {
             Event::Comment(..) => out.comments.push(ByteRange::of(&span)),
             Event::Scalar(_, style, ..) => {
                 let mut range = ByteRange::of(&span);
-                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                    range.start = block_header(text, range.start as usize);
-                }
-                let written = text.get(range.start as usize..range.end as usize);
-                if written.is_some_and(|w| w.trim_end().contains(['\n', '\r'])) {
-                    out.multiline.push(range);
+                let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+                // to its last character (a block's span runs on to what follows it)
+                let written = text
+                    .get(range.start as usize..range.end as usize)
+                    .unwrap_or_default()
+                    .trim_end();
+                range.end = range.start + written.len() as u32;
+                if block || written.contains(['\n', '\r']) {
+                    out.multiline.push(Multiline { range, block });
                 }
             }
             Event::StreamEnd => break,
@@ -190,6 +203,48 @@ pub fn remarks(text: &str) -> Remarks {
         }
     }
     out
+}
+
+/// Where a comment about the value at `at` goes: the start of the line the value starts
+/// on (a block scalar's `|` line, a quoted scalar's first line), through every
+/// multi-line scalar that line is inside of. A comment put there is a comment, never
+/// text of a scalar.
+pub fn comment_line_for(text: &str, multiline: &[Multiline], at: usize) -> usize {
+    let mut at = at.min(text.len());
+    // each step moves to an earlier line: at most one step per multi-line scalar
+    for _ in 0..=multiline.len() {
+        let line = line_start(text, at);
+        let i = multiline.partition_point(|m| (m.range.end as usize) <= line);
+        let inside = multiline.get(i).filter(|m| {
+            let first_line = line_start(text, m.range.start as usize);
+            if m.block {
+                first_line <= line
+            } else {
+                first_line < line
+            }
+        });
+        match inside {
+            None => return line,
+            Some(m) if m.block => at = header_line(text, m.range.start as usize),
+            Some(m) => at = m.range.start as usize,
+        }
+    }
+    line_start(text, at)
+}
+
+fn line_start(text: &str, at: usize) -> usize {
+    text.get(..at)
+        .and_then(|before| before.rfind(['\n', '\r']))
+        .map_or(0, |i| i + 1)
+}
+
+/// The start of a block scalar's `|` line: the nearest line with content above its text.
+fn header_line(text: &str, text_start: usize) -> usize {
+    let before = text
+        .get(..line_start(text, text_start))
+        .unwrap_or_default()
+        .trim_end();
+    line_start(text, before.len())
 }
 
 /// Parses the YAML documents of a file. GitLab reads the last one (a first document
@@ -268,20 +323,23 @@ fn read_part(
 }
 
 /// Where the `|` or `>` (with its indicators) of a block scalar whose text starts at
-/// `text_start` is: on the nearest line above with content, after any comment on it is
-/// taken off. `text_start` itself when that line does not end with a header.
+/// `text_start` is: on the nearest line with content above, the last `|` or `>` followed
+/// only by indicators and then nothing or a comment. `text_start` itself when there is
+/// none (the span is then the text's).
 fn block_header(text: &str, text_start: usize) -> u32 {
-    let before = text.get(..text_start).unwrap_or_default().trim_end();
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = &before[line_start..];
-    let code = line.find(" #").map_or(line, |i| &line[..i]).trim_end();
-    let indicators = code.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
-    let header_found = indicators.ends_with(['|', '>']);
-    let at = if header_found {
-        line_start + indicators.len() - 1
-    } else {
-        text_start
-    };
+    let header_line = header_line(text, text_start);
+    let line = text
+        .get(header_line..line_start(text, text_start))
+        .unwrap_or_default()
+        .trim_end();
+    let header = line.char_indices().rev().find(|&(i, c)| {
+        let after = line[i + c.len_utf8()..]
+            .trim_start_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+        matches!(c, '|' | '>')
+            && (after.is_empty()
+                || (after.starts_with([' ', '\t']) && after.trim_start().starts_with('#')))
+    });
+    let at = header.map_or(text_start, |(i, _)| header_line + i);
     u32::try_from(at).unwrap_or(0)
 }
 
@@ -457,7 +515,9 @@ pub fn parse_halves(text: &str, file: usize, at: usize) -> Option<Vec<Node>> {
         bytes: u32::try_from(at).ok()?,
     };
     let (a, b) = std::thread::scope(|scope| {
+        // aliases of aliases nest deep: a stack as large as the importer's threads
         let b = std::thread::Builder::new()
+            .stack_size(crate::LARGE_STACK)
             .spawn_scoped(scope, || read_part(second, file, shift, 2))
             .ok()?;
         let a = read_part(first, file, Shift::default(), 2);
@@ -1020,7 +1080,8 @@ mod tests {
     /// be put; the text of it is found below that line.
     #[test]
     fn block_scalars_start_at_their_header() {
-        let text = "a:\n  - |-  # note: a|b\n\n    echo 1\n    echo 2\n  - >\n    x\nb: plain\n";
+        let text =
+            "a:\n  - |-  # note: a|b\n\n    echo 1\n    echo 2\n  - >\t# tab\n    x\nb: plain\n";
         let n = doc(text);
         let items = n.get("a").map(Node::items).unwrap_or_default();
         let starts: Vec<&str> = items
@@ -1028,17 +1089,31 @@ mod tests {
             .map(|i| &text[i.span.start as usize..])
             .collect();
         assert!(starts[0].starts_with("|-  # note"), "{:?}", starts[0]);
-        assert!(starts[1].starts_with(">\n    x"), "{:?}", starts[1]);
+        assert!(starts[1].starts_with(">\t# tab"), "{:?}", starts[1]);
         let b = n.get("b").expect("b");
         assert_eq!(&text[b.span.start as usize..b.span.end as usize], "plain");
         let r = remarks(text);
-        assert_eq!(r.comments.len(), 1);
-        let multiline: Vec<&str> = r
+        assert_eq!(r.comments.len(), 2);
+        let multiline: Vec<(&str, bool)> = r
             .multiline
             .iter()
-            .map(|m| &text[m.start as usize..m.start as usize + 2])
+            .map(|m| (&text[m.range.start as usize..m.range.end as usize], m.block))
             .collect();
-        assert_eq!(multiline, ["|-", ">\n"]);
+        assert_eq!(multiline, [("echo 1\n    echo 2", true), ("x", true)]);
+        // a comment about a line of a block goes above the block's `|` line
+        let at = |s: &str| text.find(s).expect("in text");
+        assert_eq!(
+            comment_line_for(text, &r.multiline, at("echo 2")),
+            at("  - |-")
+        );
+        assert_eq!(
+            comment_line_for(text, &r.multiline, at("x\nb")),
+            at("  - >")
+        );
+        assert_eq!(
+            comment_line_for(text, &r.multiline, at("plain")),
+            at("b: plain")
+        );
     }
 
     #[test]

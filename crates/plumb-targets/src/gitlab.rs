@@ -278,6 +278,10 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
 /// From this many jobs, a file's jobs are written and checked on two threads.
 const JOBS_ON_TWO_THREADS_FROM: usize = 256;
 
+/// The stack of that thread: values nest as deep as the program writes them (reserved,
+/// not committed: only what is used is).
+const WRITE_STACK: usize = 256 * 1024 * 1024;
+
 /// The file as YAML, and what GitLab's schema refuses in it. The file's own keys (and a
 /// job the schema names, `pages`) are checked with the file's schema; each other job on
 /// its own with the job's definition, which is what the file's schema applies to a key
@@ -314,13 +318,23 @@ fn written_and_checked(mut file: File) -> Result<(String, Vec<crate::schema::Vio
         (jobs.0.as_slice(), &[][..])
     };
     let (a, b) = std::thread::scope(|scope| {
-        let b = scope.spawn(|| jobs_written_and_checked(second));
+        let b = (!second.is_empty())
+            .then(|| {
+                std::thread::Builder::new()
+                    .stack_size(WRITE_STACK)
+                    .spawn_scoped(scope, || jobs_written_and_checked(second))
+                    .ok()
+            })
+            .flatten();
         let a = jobs_written_and_checked(first);
-        (
-            a,
-            b.join()
+        let b = match b {
+            Some(h) => h
+                .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        )
+            // no second half, or no second thread: here
+            None => jobs_written_and_checked(second),
+        };
+        (a, b)
     });
     for (part_text, part_found) in [a?, b?] {
         text.push_str(&part_text);

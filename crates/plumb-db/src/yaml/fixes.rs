@@ -8,7 +8,7 @@
 
 use plumb_diagnostics::{Diagnostic, Edit, FileId, FileRange, Fix, TextRange};
 use plumb_import::origins::{unescape, OriginMap, YamlSpot};
-use plumb_import::yaml::{ByteRange, Kind};
+use plumb_import::yaml::{comment_line_for, ByteRange, Kind, Multiline};
 
 /// What moving a fix to the YAML needs to know.
 pub struct InYaml<'a> {
@@ -19,6 +19,8 @@ pub struct InYaml<'a> {
     pub program_file: FileId,
     /// The YAML texts, by their index in the import (empty: not known).
     pub texts: &'a [&'a str],
+    /// Their multi-line scalars, by the same index.
+    pub multiline: &'a [Vec<Multiline>],
 }
 
 /// The fix the database adds to every finding of the program (a `# plumb-allow`
@@ -140,23 +142,22 @@ impl InYaml<'_> {
     }
 
     /// The YAML's own `# plumb-allow` fix: a comment line above the line the finding's
-    /// value starts on (a comment inside a `script: |` block would be script), indented
-    /// like it.
-    pub fn allow_fix(&self, d: &Diagnostic, value_start: Option<u32>) -> Option<Fix> {
+    /// value starts on (a comment inside a `script: |` block would be script, one inside
+    /// a quoted string text), indented like it.
+    pub fn allow_fix(&self, d: &Diagnostic) -> Option<Fix> {
         let index = self.sources.iter().position(|&f| f == d.file())?;
         let text = *self.texts.get(index)?;
-        let at = value_start
-            .filter(|&v| v <= d.primary.at.range.start)
-            .unwrap_or(d.primary.at.range.start) as usize;
-        let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
-        let indent: String = text[line_start..]
+        let multiline = self.multiline.get(index)?;
+        let line_start = comment_line_for(text, multiline, d.primary.at.range.start as usize);
+        let line = text.get(line_start..)?;
+        let indent: String = line
             .chars()
             .take_while(|c| *c == ' ' || *c == '\t')
             .collect();
         // the line's own ending (a look over the whole file per finding was quadratic)
-        let crlf = text[line_start..]
+        let crlf = line
             .find('\n')
-            .is_some_and(|end| text[..line_start + end].ends_with('\r'));
+            .is_some_and(|end| line[..end].ends_with('\r'));
         let newline = if crlf { "\r\n" } else { "\n" };
         Some(Fix {
             title: format!("silence {} here with `# plumb-allow`", d.code),
