@@ -267,6 +267,9 @@ pub fn merge_duplicates(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     // PL3007 is reported once per distinct reference (its message names it), wherever
     // it is written: the other places become related ones
     let mut by_value: std::collections::HashMap<String, usize> = Default::default();
+    // at most this many places are drawn; the others are counted in the help
+    const SHOWN: usize = 8;
+    let mut not_shown: Vec<usize> = Vec::with_capacity(diags.len());
     for mut d in diags {
         let same_value = (d.code == rules::pl3007_variable_image::RULE.code)
             .then(|| by_value.get(&d.message).copied())
@@ -284,8 +287,13 @@ pub fn merge_duplicates(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
             Some(&i) => {
                 let kept = &mut out[i];
                 for s in d.secondary {
-                    if !kept.secondary.iter().any(|k| k.at == s.at) && kept.secondary.len() < 8 {
+                    if kept.secondary.iter().any(|k| k.at == s.at) {
+                        continue;
+                    }
+                    if kept.secondary.len() < SHOWN {
                         kept.secondary.push(s);
+                    } else {
+                        not_shown[i] += 1;
                     }
                 }
             }
@@ -295,7 +303,18 @@ pub fn merge_duplicates(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
                     by_value.insert(d.message.clone(), out.len());
                 }
                 out.push(d);
+                not_shown.push(0);
             }
+        }
+    }
+    // the labels past the eighth are counted, never silently dropped
+    for (d, n) in out.iter_mut().zip(not_shown) {
+        if n > 0 {
+            let more = format!("{n} more place{} not shown", if n == 1 { "" } else { "s" });
+            d.help = Some(match d.help.take() {
+                Some(h) => format!("{h} ({more})"),
+                None => more,
+            });
         }
     }
     out
@@ -327,4 +346,33 @@ pub fn apply_config(diags: Vec<Diagnostic>, config: &Config) -> Vec<Diagnostic> 
             Some(d)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plumb_diagnostics::{Code, FileId, FileRange, TextRange};
+
+    fn at(start: usize) -> FileRange {
+        FileRange {
+            file: FileId(0),
+            range: TextRange::new(start, start + 1),
+        }
+    }
+
+    /// One finding per cause: ten jobs sharing one image literal are one finding, eight
+    /// of them drawn and the other two counted.
+    #[test]
+    fn merged_findings_count_the_places_they_do_not_draw() {
+        let diags = (0..10)
+            .map(|job| {
+                Diagnostic::error(Code::PL3002, at(0), "the image is not pinned")
+                    .with_secondary(at(100 + job), format!("job `j{job}`"))
+            })
+            .collect();
+        let merged = merge_duplicates(diags);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].secondary.len(), 8);
+        assert_eq!(merged[0].help.as_deref(), Some("2 more places not shown"));
+    }
 }
