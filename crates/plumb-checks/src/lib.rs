@@ -309,13 +309,7 @@ pub fn merge_duplicates(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     }
     // the labels past the eighth are counted, never silently dropped
     for (d, n) in out.iter_mut().zip(not_shown) {
-        if n > 0 {
-            let more = format!("{n} more place{} not shown", if n == 1 { "" } else { "s" });
-            d.help = Some(match d.help.take() {
-                Some(h) => format!("{h} ({more})"),
-                None => more,
-            });
-        }
+        d.count_places_not_shown(n);
     }
     out
 }

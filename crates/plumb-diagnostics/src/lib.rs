@@ -162,6 +162,18 @@ impl Diagnostic {
         self.help = Some(help.into());
         self
     }
+    /// Says in the help how many more places a merged finding has than it draws (one
+    /// finding per cause counts what it does not show, never drops it silently).
+    pub fn count_places_not_shown(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let more = format!("{n} more place{} not shown", if n == 1 { "" } else { "s" });
+        self.help = Some(match self.help.take() {
+            Some(h) => format!("{h} ({more})"),
+            None => more,
+        });
+    }
     pub fn with_fix(mut self, title: impl Into<String>, edits: Vec<Edit>) -> Self {
         self.fixes.push(Fix {
             title: title.into(),

@@ -143,13 +143,7 @@ fn one_per_cause(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
         }
     }
     for (d, n) in out.iter_mut().zip(left_out) {
-        if n > 0 {
-            let more = format!("{n} more place{} not shown", if n == 1 { "" } else { "s" });
-            d.help = Some(match d.help.take() {
-                Some(h) => format!("{h} ({more})"),
-                None => more,
-            });
-        }
+        d.count_places_not_shown(n);
     }
     out
 }
