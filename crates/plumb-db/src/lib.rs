@@ -248,7 +248,8 @@ pub fn symbol_index(
     file: SourceFile,
 ) -> plumb_semantics::symbols::SymbolIndex {
     let view = View { db, ws };
-    plumb_semantics::symbols::index(&view, file.id(db))
+    let uses = &analyze(db, ws, file).uses;
+    plumb_semantics::symbols::index(&view, file.id(db), uses)
 }
 
 /// The type and value of the `let` named at `name_range` (for hover; not cached).

@@ -2,6 +2,7 @@
 
 use crate::codes;
 use crate::scope::{DefRef, FileScope};
+use crate::symbols::{Symbol, SymbolKind};
 use crate::types::{RecordSpec, Ty};
 use crate::value::{format_duration, format_size};
 use crate::value::{BranchTest, Cond, MapEntry, SecretRef, SecretSource, Value, ValueKind};
@@ -109,6 +110,20 @@ pub struct Evaluator<'a> {
     /// Set while a job's fields are checked layer by layer: the keys a record must
     /// have are checked on the merged record ([`Evaluator::required_keys`]).
     pub defer_required_keys: bool,
+    /// Every name resolved, where it is written and what it refers to: the one
+    /// resolution that go-to-definition, references, rename and highlighting read.
+    pub uses: Vec<Use>,
+    /// Above zero while a template body is evaluated for an instantiation: its names
+    /// were recorded when the template itself was checked, and a parameter resolves to
+    /// an argument there, not to the parameter's definition.
+    pub quiet_uses: usize,
+}
+
+/// A name the checker resolved: where it is written, and its definition.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Use {
+    pub at: FileRange,
+    pub target: Symbol,
 }
 
 impl<'a> Evaluator<'a> {
@@ -121,7 +136,42 @@ impl<'a> Evaluator<'a> {
             evaluating: Vec::new(),
             diags: Vec::new(),
             defer_required_keys: false,
+            uses: Vec::new(),
+            quiet_uses: 0,
         }
+    }
+
+    /// Records that the name at `at` refers to `target`.
+    pub fn note_use(&mut self, at: FileRange, target: Symbol) {
+        if self.quiet_uses == 0 {
+            self.uses.push(Use { at, target });
+        }
+    }
+
+    /// Records what `name` resolved to, when it is a definition written somewhere.
+    fn note_resolved(&mut self, name: &Name, resolved: &Resolved<'a>, ctx: Ctx<'_, 'a>) {
+        let (kind, at) = match resolved {
+            Resolved::Def(def) => (def.symbol_kind(), def.at()),
+            Resolved::PipelineLet(l) => (SymbolKind::Let, ctx.at(l.name.range)),
+            // outside an instantiation a parameter's value is its abstract value,
+            // which stands where the parameter is declared
+            Resolved::Param(v) => (SymbolKind::Param, v.origin),
+            Resolved::Module(_) | Resolved::Builtin(_) => return,
+        };
+        let target = Symbol {
+            kind,
+            file: at.file,
+            range: at.range,
+            name: name.text.clone(),
+        };
+        self.note_use(ctx.at(name.range), target);
+    }
+
+    /// [`Evaluator::resolve`] for a name written in the source, recording the use.
+    pub fn resolve_name(&mut self, name: &Name, ctx: Ctx<'_, 'a>) -> Option<Resolved<'a>> {
+        let resolved = self.resolve(&name.text, ctx)?;
+        self.note_resolved(name, &resolved, ctx);
+        Some(resolved)
     }
 
     /// Builds (once) and returns the scope of `file`. Diagnostics about the scope are
@@ -528,7 +578,7 @@ impl<'a> Evaluator<'a> {
 
     fn eval_name(&mut self, name: &'a Name, ctx: Ctx<'_, 'a>) -> Value {
         let origin = ctx.at(name.range);
-        match self.resolve(&name.text, ctx) {
+        match self.resolve_name(name, ctx) {
             None => {
                 self.unknown_name(name, ctx, "name");
                 Value::unknown(origin)
@@ -696,7 +746,10 @@ impl<'a> Evaluator<'a> {
             if let Some(Resolved::Module(file)) = self.resolve(&module.text, ctx) {
                 let def = self.scope(file, false).own(&name.text);
                 return match def {
-                    Some(def) => self.resolved_value(Resolved::Def(def), name, origin),
+                    Some(def) => {
+                        self.note_resolved(name, &Resolved::Def(def), ctx);
+                        self.resolved_value(Resolved::Def(def), name, origin)
+                    }
                     None => {
                         let candidates: Vec<String> = self
                             .scope(file, false)

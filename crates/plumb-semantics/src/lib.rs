@@ -39,6 +39,9 @@ pub struct FileAnalysis {
     pub model: FileModel,
     /// Name and type diagnostics located in this file.
     pub diagnostics: Vec<Diagnostic>,
+    /// Every name of this file the checker resolved, in source order: what the
+    /// symbol index (and so every editor feature that navigates) is built from.
+    pub uses: Vec<eval::Use>,
 }
 
 /// Checks the names and types of one file and lowers its pipelines.
@@ -50,7 +53,14 @@ pub fn analyze_file(db: &dyn SourceDb, file: FileId) -> FileAnalysis {
         ev.diags.into_iter().filter(|d| d.file() == file).collect();
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics.dedup();
-    FileAnalysis { model, diagnostics }
+    let mut uses: Vec<eval::Use> = ev.uses.into_iter().filter(|u| u.at.file == file).collect();
+    uses.sort_by_key(|u| (u.at.range.start, u.at.range.end));
+    uses.dedup();
+    FileAnalysis {
+        model,
+        diagnostics,
+        uses,
+    }
 }
 
 /// A CI/CD variable name: letters, digits and `_`, not starting with a digit.

@@ -6,6 +6,7 @@ use crate::eval::{Ctx, Evaluator, Resolved, What};
 use crate::fields::{job_field, pipeline_field, JOB_FIELDS, PIPELINE_FIELDS};
 use crate::model::*;
 use crate::scope::{duplicate, DefRef};
+use crate::symbols::{Symbol, SymbolKind};
 use crate::types::Ty;
 use crate::value::{Cond, MapEntry, SecretRef, SecretSource, Value, ValueKind};
 use plumb_diagnostics::{closest, Diagnostic, FileId, FileRange, TextRange};
@@ -31,6 +32,15 @@ pub const TRIGGER_JOB_FIELDS: &[&str] = &[
     "matrix",
     "gitlab",
 ];
+
+/// A pipeline's jobs by name, and where each name is defined: what `needs`,
+/// `dependencies` and `on_stop` resolve against.
+struct JobNames {
+    index: HashMap<String, usize>,
+    name_at: Vec<FileRange>,
+    /// The pipeline: a job name written inside it is recorded as a use.
+    pipeline: FileRange,
+}
 
 pub struct Lowering<'e, 'a> {
     pub ev: &'e mut Evaluator<'a>,
@@ -106,7 +116,33 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 Item::Import(_) => {}
             }
         }
+        self.note_import_uses();
         model
+    }
+
+    /// Each import path refers to the file it names (when that file exists).
+    fn note_import_uses(&mut self) {
+        let db = self.ev.db;
+        let paths = db
+            .parse(self.file)
+            .tree
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Import(imp) => Some(imp.path_range),
+                _ => None,
+            });
+        for (path, target) in paths.zip(db.imports(self.file)) {
+            if let Some(f) = *target {
+                let symbol = Symbol {
+                    kind: SymbolKind::File,
+                    file: f,
+                    range: TextRange::empty(0),
+                    name: db.file_name(f),
+                };
+                self.ev.note_use(self.at(path), symbol);
+            }
+        }
     }
 
     /// Warns when `name` hides a top-level name of the file's scope.
@@ -294,6 +330,13 @@ impl<'e, 'a> Lowering<'e, 'a> {
             return param;
         };
         if let Some(p) = t.params.iter().find(|p| p.name.text == n.text) {
+            let target = Symbol {
+                kind: SymbolKind::Param,
+                file: tfile,
+                range: p.name.range,
+                name: p.name.text.clone(),
+            };
+            self.ev.note_use(ctx.at(n.range), target);
             return Some(p);
         }
         let names: Vec<&str> = t.params.iter().map(|p| p.name.text.as_str()).collect();
@@ -409,6 +452,15 @@ impl<'e, 'a> Lowering<'e, 'a> {
             }
             self.ev.diags.push(d);
             return None;
+        }
+        if let Some(def) = def {
+            let target = Symbol {
+                kind: def.symbol_kind(),
+                file: def.file(),
+                range: def.name().range,
+                name: name.text.clone(),
+            };
+            self.ev.note_use(ctx.at(name.range), target);
         }
         Some(def.map(Resolved::Def))
     }
@@ -715,12 +767,16 @@ impl<'e, 'a> Lowering<'e, 'a> {
         }
 
         self.lower_stages(p, &mut model);
-        let job_names: HashMap<String, usize> = model
-            .jobs
-            .iter()
-            .enumerate()
-            .map(|(i, j)| (j.name.clone(), i))
-            .collect();
+        let job_names = JobNames {
+            index: model
+                .jobs
+                .iter()
+                .enumerate()
+                .map(|(i, j)| (j.name.clone(), i))
+                .collect(),
+            name_at: model.jobs.iter().map(|j| j.name_at).collect(),
+            pipeline: self.at(p.range),
+        };
         let mut job_index = 0;
         for stage in &p.stages {
             for job in &stage.jobs {
@@ -834,7 +890,17 @@ impl<'e, 'a> Lowering<'e, 'a> {
         for (si, s) in p.stages.iter().enumerate() {
             for a in &s.after {
                 match stage_index.get(a.text.as_str()) {
-                    Some(&target) => model.stages[si].after.push((target, self.at(a.range))),
+                    Some(&target) => {
+                        let stage = &model.stages[target];
+                        let symbol = Symbol {
+                            kind: SymbolKind::Stage,
+                            file: self.file,
+                            range: stage.name_at.range,
+                            name: stage.name.clone(),
+                        };
+                        self.ev.note_use(self.at(a.range), symbol);
+                        model.stages[si].after.push((target, self.at(a.range)))
+                    }
                     None => self.unknown_in_list(&a.text, self.at(a.range), "stage", &stage_names),
                 }
             }
@@ -903,7 +969,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         job: &'a Job,
         ctx: Ctx<'_, 'a>,
         (defaults, pipeline_env): (&[LayerField], &Vec<EnvBinding>),
-        job_names: &HashMap<String, usize>,
+        job_names: &JobNames,
     ) -> JobModel {
         let mut fields: BTreeMap<String, FieldUse> = BTreeMap::new();
         let mut env: Vec<EnvBinding> = pipeline_env.clone();
@@ -1078,18 +1144,18 @@ impl<'e, 'a> Lowering<'e, 'a> {
 
     /// The job names of a `needs`-like field, each resolved against the pipeline's
     /// jobs; an unknown name is reported with the closest.
-    fn resolve_job_refs(
-        &mut self,
-        field: Option<&FieldUse>,
-        job_names: &HashMap<String, usize>,
-    ) -> Vec<Need> {
+    fn resolve_job_refs(&mut self, field: Option<&FieldUse>, job_names: &JobNames) -> Vec<Need> {
         let Some(list) = field.and_then(|f| f.value.as_list()) else {
             return Vec::new();
         };
         let mut refs = Vec::new();
         for item in list {
             if let ValueKind::JobRef(name) = &item.kind {
-                let target = job_names.get(name).copied();
+                let target = job_names.index.get(name).copied();
+                if let Some(t) = target {
+                    self.note_job_use(item.origin, name, job_names, t);
+                }
+                let job_names = &job_names.index;
                 if target.is_none() {
                     // the candidates only when a name is unknown (sorting them for
                     // every job would cost the pipeline's size squared), in the
@@ -1107,6 +1173,22 @@ impl<'e, 'a> Lowering<'e, 'a> {
             }
         }
         refs
+    }
+
+    /// Records a job name written in the pipeline (not in a template, whose job names
+    /// mean a job of whichever pipeline instantiates it).
+    fn note_job_use(&mut self, at: FileRange, name: &str, jobs: &JobNames, target: usize) {
+        let inside =
+            at.file == jobs.pipeline.file && jobs.pipeline.range.contains(at.range.start as usize);
+        if let (true, Some(def)) = (inside, jobs.name_at.get(target)) {
+            let symbol = Symbol {
+                kind: SymbolKind::Job,
+                file: def.file,
+                range: def.range,
+                name: name.to_string(),
+            };
+            self.ev.note_use(at, symbol);
+        }
     }
 
     /// The `ci_variable` secrets this file can name (its own and its imports'): the

@@ -33,6 +33,14 @@ impl<'a> DefRef<'a> {
             range: self.name().range,
         }
     }
+    pub fn symbol_kind(&self) -> crate::symbols::SymbolKind {
+        use crate::symbols::SymbolKind;
+        match self {
+            DefRef::Let(..) => SymbolKind::Let,
+            DefRef::Secret(..) => SymbolKind::Secret,
+            DefRef::Template(..) => SymbolKind::Template,
+        }
+    }
     pub fn kind(&self) -> &'static str {
         match self {
             DefRef::Let(..) => "let",

@@ -60,6 +60,7 @@ impl<'a> Lowering<'_, 'a> {
         // the template's own mistakes were reported where it is defined
         let before = self.ev.diags.len();
         self.instantiating.push((tfile, t.range));
+        self.ev.quiet_uses += 1;
         let mut fields: Vec<LayerField> = Vec::new();
         for base in &t.bases {
             if let Some(base_fields) = self.instantiate(base, tctx) {
@@ -69,6 +70,7 @@ impl<'a> Lowering<'_, 'a> {
         let own = self.eval_job_fields(&t.body.fields, tctx);
         let own = self.conform_fields(own);
         merge_layer(&mut fields, own);
+        self.ev.quiet_uses -= 1;
         self.instantiating.pop();
         let body = FileRange {
             file: tfile,
@@ -118,7 +120,7 @@ impl<'a> Lowering<'_, 'a> {
         let name = &inst.template;
         let resolved = match &inst.qualifier {
             Some(alias) => self.resolve_qualified(alias, name, ctx)?,
-            None => self.ev.resolve(&name.text, ctx),
+            None => self.ev.resolve_name(name, ctx),
         };
         match resolved {
             Some(Resolved::Def(DefRef::Template(f, t))) => Some((f, t)),
