@@ -106,7 +106,19 @@ pub struct Evaluator<'a> {
     in_progress: HashSet<(FileId, TextRange)>,
     /// The lets being evaluated, innermost last: a value too large is named by its let.
     evaluating: Vec<&'a str>,
-    pub diags: Vec<Diagnostic>,
+    /// What was reported (through [`Evaluator::report`] and [`Evaluator::error`]).
+    diags: Vec<Diagnostic>,
+    /// Template bodies being instantiated: their own mistakes are reported once, where
+    /// the template is checked, so what lands inside them is not reported again.
+    reported_elsewhere: Vec<FileRange>,
+    /// Above zero while a look-up is only tried (the template-cycle search): nothing
+    /// it finds wrong is reported.
+    trying: usize,
+    /// Where what [`Evaluator::error`] builds goes when it is not reported.
+    unreported: Diagnostic,
+    /// Where the job being lowered can bind one more variable in `env`: the secret
+    /// interpolation fix's second edit.
+    pub env_binding_site: Option<EnvBindingSite>,
     /// Set while a job's fields are checked layer by layer: the keys a record must
     /// have are checked on the merged record ([`Evaluator::required_keys`]).
     pub defer_required_keys: bool,
@@ -117,6 +129,40 @@ pub struct Evaluator<'a> {
     /// were recorded when the template itself was checked, and a parameter resolves to
     /// an argument there, not to the parameter's definition.
     pub quiet_uses: usize,
+}
+
+/// Where a job's `env` can take one more binding.
+#[derive(Clone, Copy, Debug)]
+pub enum EnvBindingSite {
+    /// Just inside the braces of the job's `env = { … }`.
+    InEnvRecord(FileRange),
+    /// Before the job's first field: a new `env` field goes there.
+    NewEnvField(FileRange),
+}
+
+impl EnvBindingSite {
+    fn edit(self, var: &str, secret: &str) -> Edit {
+        match self {
+            EnvBindingSite::InEnvRecord(at) => Edit {
+                at,
+                replacement: format!(" {var} = {secret},"),
+            },
+            EnvBindingSite::NewEnvField(at) => Edit {
+                at,
+                replacement: format!("env = {{ {var} = {secret} }}, "),
+            },
+        }
+    }
+}
+
+/// What a name that resolved to nothing was looked up as: decides the suggestions
+/// and the help.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unknown {
+    /// A value (`let`, secret, parameter, builtin).
+    Name,
+    /// The template of a `from`.
+    Template,
 }
 
 /// A name the checker resolved: where it is written, and its definition.
@@ -135,6 +181,17 @@ impl<'a> Evaluator<'a> {
             in_progress: HashSet::new(),
             evaluating: Vec::new(),
             diags: Vec::new(),
+            reported_elsewhere: Vec::new(),
+            trying: 0,
+            unreported: Diagnostic::error(
+                codes::UNKNOWN_NAME,
+                FileRange {
+                    file: FileId(0),
+                    range: TextRange::empty(0),
+                },
+                "",
+            ),
+            env_binding_site: None,
             defer_required_keys: false,
             uses: Vec::new(),
             quiet_uses: 0,
@@ -184,20 +241,63 @@ impl<'a> Evaluator<'a> {
         let mut diags = Vec::new();
         let scope = Rc::new(FileScope::build(self.db, file, &mut diags));
         if report {
-            self.diags.extend(diags);
+            diags.into_iter().for_each(|d| self.report(d));
         }
         self.scopes.insert(file, scope.clone());
         scope
     }
 
+    /// Whether a finding at `at` is to be reported now (not inside a template body
+    /// being instantiated, not while a look-up is only tried).
+    fn reports_at(&self, at: FileRange) -> bool {
+        self.trying == 0
+            && !self
+                .reported_elsewhere
+                .iter()
+                .any(|body| body.file == at.file && body.range.contains(at.range.start as usize))
+    }
+
+    /// Reports `d`, unless it lies where it is reported elsewhere.
+    pub fn report(&mut self, d: Diagnostic) {
+        if self.reports_at(d.primary.at) {
+            self.diags.push(d);
+        }
+    }
+
+    /// An error to complete in place (message, help, fixes), reported as [`Self::report`] says.
     fn error(
         &mut self,
         code: plumb_diagnostics::Code,
         at: FileRange,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
-        self.diags.push(Diagnostic::error(code, at, message));
+        let d = Diagnostic::error(code, at, message);
+        if !self.reports_at(at) {
+            self.unreported = d;
+            return &mut self.unreported;
+        }
+        self.diags.push(d);
         self.diags.last_mut().expect("just pushed")
+    }
+
+    /// While `body` (a template's) is instantiated, its own mistakes are not reported.
+    pub fn enter_reported_elsewhere(&mut self, body: FileRange) {
+        self.reported_elsewhere.push(body);
+    }
+    pub fn leave_reported_elsewhere(&mut self) {
+        self.reported_elsewhere.pop();
+    }
+    /// While a look-up is only tried, nothing is reported.
+    pub fn start_trying(&mut self) {
+        self.trying += 1;
+    }
+    pub fn stop_trying(&mut self) {
+        self.trying -= 1;
+    }
+
+    /// What was reported, in order.
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diags
     }
 
     /// All names visible in `ctx`, for "did you mean" suggestions.
@@ -256,40 +356,91 @@ impl<'a> Evaluator<'a> {
             .map(|n| Resolved::Builtin(n))
     }
 
-    pub fn unknown_name(&mut self, name: &Name, ctx: Ctx<'_, 'a>, what: &str) {
-        let candidates = self.visible_names(ctx);
+    /// The templates visible in `ctx` (the file's and those of its imports without an
+    /// alias), sorted: the suggestions for an unknown template.
+    fn visible_templates(&mut self, ctx: Ctx<'_, 'a>) -> Vec<String> {
+        let scope = self.scope(ctx.file, false);
+        let mut files = vec![ctx.file];
+        files.extend(
+            scope
+                .imports
+                .iter()
+                .filter(|i| i.alias.is_none())
+                .map(|i| i.file),
+        );
+        let mut templates: Vec<String> = Vec::new();
+        for file in files {
+            let defs = &self.scope(file, false).defs;
+            templates.extend(
+                defs.iter()
+                    .filter(|(_, d)| matches!(d, DefRef::Template(..)))
+                    .map(|(n, _)| n.to_string()),
+            );
+        }
+        // scopes are hash maps: sort, so messages are the same from run to run
+        templates.sort();
+        templates.dedup();
+        templates
+    }
+
+    /// PL1001 for a name that resolved to nothing, with the closest name of its kind
+    /// (and a fix to it), or what to do instead.
+    pub fn unknown(&mut self, name: &Name, ctx: Ctx<'_, 'a>, kind: Unknown) {
+        let candidates = match kind {
+            Unknown::Name => self.visible_names(ctx),
+            Unknown::Template => self.visible_templates(ctx),
+        };
         let suggestion =
             closest(&name.text, candidates.iter().map(String::as_str)).map(str::to_string);
         let at = ctx.at(name.range);
+        let noun = match kind {
+            Unknown::Name => "name",
+            Unknown::Template => "template",
+        };
         let d = self.error(
             codes::UNKNOWN_NAME,
             at,
-            format!("unknown {what} `{}`", name.text),
+            format!("unknown {noun} `{}`", name.text),
         );
-        match suggestion {
-            Some(s) => {
-                d.primary.message = format!("did you mean `{s}`?");
-                d.help = Some(format!("did you mean `{s}`? Names are case-sensitive"));
+        let text = &name.text;
+        let (label, help) = match (suggestion, kind) {
+            (Some(s), _) => {
                 d.fixes.push(plumb_diagnostics::Fix {
                     title: format!("replace with `{s}`"),
-                    edits: vec![Edit { at, replacement: s }],
+                    edits: vec![Edit {
+                        at,
+                        replacement: s.clone(),
+                    }],
                 });
+                let help = match kind {
+                    Unknown::Name => format!("did you mean `{s}`? Names are case-sensitive"),
+                    Unknown::Template => format!(
+                        "did you mean `{s}`? Templates are defined with `template {s}(…) {{ … }}`"
+                    ),
+                };
+                (format!("did you mean `{s}`?"), help)
             }
-            None if looks_like_env_var(&name.text) => {
-                d.primary.message = "not defined in Plumb".to_string();
-                d.help = Some(format!(
-                    "`${{…}}` is Plumb interpolation; to let the shell expand the variable, write `\\${{{0}}}` or `${0}`",
-                    name.text
-                ));
-            }
-            None => {
-                d.primary.message = "not defined".to_string();
-                d.help = Some(format!(
-                    "define it with `let {} = …`, or import the file that defines it",
-                    name.text
-                ));
-            }
-        }
+            (None, Unknown::Name) if looks_like_env_var(text) => (
+                "not defined in Plumb".to_string(),
+                format!(
+                    "`${{…}}` is Plumb interpolation; to let the shell expand the variable, write `\\${{{text}}}` or `${text}`"
+                ),
+            ),
+            (None, Unknown::Name) => (
+                "not defined".to_string(),
+                format!("define it with `let {text} = …`, or import the file that defines it"),
+            ),
+            (None, Unknown::Template) if candidates.is_empty() => (
+                "no template of this name".to_string(),
+                "define it with `template NAME(params) { … }`, or import the file that defines it".to_string(),
+            ),
+            (None, Unknown::Template) => (
+                "no template of this name".to_string(),
+                format!("the templates in scope are {}", candidates.join(", ")),
+            ),
+        };
+        d.primary.message = label;
+        d.help = Some(help);
     }
 
     /// The value of a top-level or pipeline `let`, evaluated once.
@@ -483,8 +634,7 @@ impl<'a> Evaluator<'a> {
             let key_at = ctx.at(f.key.range);
             if let Some(first) = entries.iter().find(|e| e.key == f.key.text) {
                 let first = first.key_at;
-                self.diags
-                    .push(crate::scope::duplicate(key_at, first, "key", &f.key.text));
+                self.report(crate::scope::duplicate(key_at, first, "key", &f.key.text));
                 continue;
             }
             let value = self.eval(&f.value, ctx);
@@ -549,30 +699,57 @@ impl<'a> Evaluator<'a> {
         Value { kind, origin }
     }
 
+    /// PL4002 for a secret interpolated into a string, with the fix that binds it in
+    /// the job's `env` (where the job has a place for it) and uses the variable.
     fn secret_in_string(&mut self, e: &Expr, interp: TextRange, ctx: Ctx<'_, 'a>) {
-        let name = match &e.kind {
-            ExprKind::Name(n) => n.text.clone(),
-            _ => "the secret".to_string(),
+        // the secret as written (`tok`, `alias.tok`) and the variable named after it
+        let written = match &e.kind {
+            ExprKind::Name(n) => Some((n.text.clone(), &n.text)),
+            ExprKind::Member(base, member) => match &base.kind {
+                ExprKind::Name(alias) => {
+                    Some((format!("{}.{}", alias.text, member.text), &member.text))
+                }
+                _ => None,
+            },
+            _ => None,
         };
-        let var = name.to_uppercase().replace('-', "_");
         let at = ctx.at(interp);
+        let site = self.env_binding_site;
+        let Some((secret, var_of)) = written else {
+            let d = self.error(
+                codes::SECRET_MISUSE,
+                at,
+                "a secret is interpolated into a string",
+            );
+            d.primary.message =
+                "the secret's value would be written into the generated file and the job log"
+                    .to_string();
+            d.help = Some(
+                "bind the secret to an environment variable in `env` and use `$VAR` in the script"
+                    .to_string(),
+            );
+            return;
+        };
+        let var = var_of.to_uppercase().replace('-', "_");
         let d = self.error(
             codes::SECRET_MISUSE,
             at,
-            format!("secret `{name}` is interpolated into a string"),
+            format!("secret `{secret}` is interpolated into a string"),
         );
         d.primary.message =
             "the secret's value would be written into the generated file and the job log"
                 .to_string();
         d.help = Some(format!(
-            "bind it to an environment variable with `env = {{ {var} = {name} }}` and use `${var}` in the script"
+            "bind it to an environment variable with `env = {{ {var} = {secret} }}` and use `${var}` in the script"
         ));
+        let mut edits = vec![Edit {
+            at,
+            replacement: format!("${var}"),
+        }];
+        edits.extend(site.map(|site| site.edit(&var, &secret)));
         d.fixes.push(plumb_diagnostics::Fix {
-            title: format!("bind {var} = {name} in `env` and use `${var}`"),
-            edits: vec![Edit {
-                at,
-                replacement: format!("${var}"),
-            }],
+            title: format!("bind {var} = {secret} in `env` and use `${var}`"),
+            edits,
         });
     }
 
@@ -580,7 +757,7 @@ impl<'a> Evaluator<'a> {
         let origin = ctx.at(name.range);
         match self.resolve_name(name, ctx) {
             None => {
-                self.unknown_name(name, ctx, "name");
+                self.unknown(name, ctx, Unknown::Name);
                 Value::unknown(origin)
             }
             Some(Resolved::PipelineLet(l)) => self.let_value(ctx.file, l, ctx.pipeline_lets),

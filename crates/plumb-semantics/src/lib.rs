@@ -48,12 +48,18 @@ pub struct FileAnalysis {
 pub fn analyze_file(db: &dyn SourceDb, file: FileId) -> FileAnalysis {
     let mut ev = eval::Evaluator::new(db);
     let model = lower::Lowering::new(&mut ev, file).lower_file();
+    let mut uses: Vec<eval::Use> = std::mem::take(&mut ev.uses)
+        .into_iter()
+        .filter(|u| u.at.file == file)
+        .collect();
     // diagnostics about other files' definitions are reported when those files are checked
-    let mut diagnostics: Vec<Diagnostic> =
-        ev.diags.into_iter().filter(|d| d.file() == file).collect();
+    let mut diagnostics: Vec<Diagnostic> = ev
+        .into_diagnostics()
+        .into_iter()
+        .filter(|d| d.file() == file)
+        .collect();
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics.dedup();
-    let mut uses: Vec<eval::Use> = ev.uses.into_iter().filter(|u| u.at.file == file).collect();
     uses.sort_by_key(|u| (u.at.range.start, u.at.range.end));
     uses.dedup();
     FileAnalysis {

@@ -2,7 +2,7 @@
 //! templates instantiated and defaults merged.
 
 use crate::codes;
-use crate::eval::{Ctx, Evaluator, Resolved, What};
+use crate::eval::{Ctx, EnvBindingSite, Evaluator, Resolved, What};
 use crate::fields::{job_field, pipeline_field, JOB_FIELDS, PIPELINE_FIELDS};
 use crate::model::*;
 use crate::scope::{duplicate, DefRef};
@@ -161,7 +161,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             .with_label("shadows an outer name")
             .with_secondary(def.at(), "the outer definition")
             .with_help(format!("rename the {what} if you meant a different value"));
-            self.ev.diags.push(d);
+            self.ev.report(d);
         }
     }
 
@@ -172,7 +172,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let mut seen: HashMap<&str, TextRange> = HashMap::new();
         for p in &t.params {
             if let Some(first) = seen.insert(&p.name.text, p.name.range) {
-                self.ev.diags.push(duplicate(
+                self.ev.report(duplicate(
                     self.at(p.name.range),
                     self.at(first),
                     "parameter",
@@ -236,7 +236,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 .as_ref()
                 .map_or(arg.value.range, |n| n.range.cover(arg.value.range)));
             if bound.contains_key(&param.name.text) {
-                self.ev.diags.push(
+                self.ev.report(
                     Diagnostic::error(
                         codes::BAD_INSTANTIATION,
                         arg_at,
@@ -300,7 +300,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
     ) -> Option<&'a plumb_syntax::ast::Param> {
         let Some(n) = &arg.name else {
             if named_seen {
-                self.ev.diags.push(
+                self.ev.report(
                     Diagnostic::error(
                         codes::BAD_INSTANTIATION,
                         ctx.at(arg.value.range),
@@ -312,7 +312,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             }
             let param = t.params.get(i);
             if param.is_none() {
-                self.ev.diags.push(
+                self.ev.report(
                     Diagnostic::error(
                         codes::BAD_INSTANTIATION,
                         ctx.at(arg.value.range),
@@ -362,7 +362,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             None if names.is_empty() => format!("`{}` takes no arguments", t.name.text),
             None => format!("the parameters are {}", names.join(", ")),
         });
-        self.ev.diags.push(d);
+        self.ev.report(d);
         None
     }
 
@@ -382,7 +382,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             .iter()
             .map(|p| format!("{} = …", p.name.text))
             .collect();
-        self.ev.diags.push(
+        self.ev.report(
             Diagnostic::error(
                 codes::BAD_INSTANTIATION,
                 ctx.at(inst.args_range),
@@ -415,7 +415,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         ctx: Ctx<'_, 'a>,
     ) -> Option<Option<Resolved<'a>>> {
         let Some(Resolved::Module(file)) = self.ev.resolve(&alias.text, ctx) else {
-            self.ev.diags.push(
+            self.ev.report(
                 Diagnostic::error(
                     codes::UNKNOWN_NAME,
                     ctx.at(alias.range),
@@ -450,7 +450,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             if let Some(s) = closest(&name.text, templates.iter().map(String::as_str)) {
                 d = d.with_help(format!("did you mean `{}.{s}`?", alias.text));
             }
-            self.ev.diags.push(d);
+            self.ev.report(d);
             return None;
         }
         if let Some(def) = def {
@@ -465,67 +465,6 @@ impl<'e, 'a> Lowering<'e, 'a> {
         Some(def.map(Resolved::Def))
     }
 
-    fn unknown_template(&mut self, name: &plumb_syntax::ast::Name, ctx: Ctx<'_, 'a>) {
-        let before = self.ev.diags.len();
-        self.ev.unknown_name(name, ctx, "template");
-        // suggest only templates
-        let mut templates: Vec<String> = Vec::new();
-        let scope = self.ev.scope(ctx.file, false);
-        templates.extend(
-            scope
-                .defs
-                .iter()
-                .filter(|(_, d)| matches!(d, DefRef::Template(..)))
-                .map(|(n, _)| n.to_string()),
-        );
-        for import in scope.imports.iter().filter(|i| i.alias.is_none()) {
-            let s = self.ev.scope(import.file, false);
-            templates.extend(
-                s.defs
-                    .iter()
-                    .filter(|(_, d)| matches!(d, DefRef::Template(..)))
-                    .map(|(n, _)| n.to_string()),
-            );
-        }
-        // the scope is a hash map: sort, so messages are the same from run to run
-        templates.sort();
-        templates.dedup();
-        if let Some(d) = self.ev.diags.get_mut(before) {
-            match closest(&name.text, templates.iter().map(String::as_str)) {
-                Some(s) => {
-                    d.primary.message = format!("did you mean `{s}`?");
-                    d.help = Some(format!(
-                        "did you mean `{s}`? Templates are defined with `template {s}(…) {{ … }}`"
-                    ));
-                    for fix in &mut d.fixes {
-                        fix.title = format!("replace with `{s}`");
-                        for e in &mut fix.edits {
-                            e.replacement = s.to_string();
-                        }
-                    }
-                    if d.fixes.is_empty() {
-                        d.fixes.push(plumb_diagnostics::Fix {
-                            title: format!("replace with `{s}`"),
-                            edits: vec![plumb_diagnostics::Edit {
-                                at: ctx.at(name.range),
-                                replacement: s.to_string(),
-                            }],
-                        });
-                    }
-                }
-                None => {
-                    d.fixes.clear();
-                    d.primary.message = "no template of this name".to_string();
-                    d.help = Some(if templates.is_empty() {
-                        "define it with `template NAME(params) { … }`, or import the file that defines it".to_string()
-                    } else {
-                        format!("the templates in scope are {}", templates.join(", "))
-                    });
-                }
-            }
-        }
-    }
-
     // ----- job fields -----
 
     /// Evaluates a body's fields (unchecked against the field table yet).
@@ -535,8 +474,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             let key_at = ctx.at(f.key.range);
             if let Some(first) = out.iter().find(|o| o.key == f.key.text) {
                 self.ev
-                    .diags
-                    .push(duplicate(key_at, first.key_at, "field", &f.key.text));
+                    .report(duplicate(key_at, first.key_at, "field", &f.key.text));
                 continue;
             }
             let value = self.eval_field_value(&f.key.text, &f.value, ctx);
@@ -589,7 +527,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                             .join(", ")
                     )),
                 };
-                self.ev.diags.push(d);
+                self.ev.report(d);
                 continue;
             };
             let use_at = if f.value.origin.file == f.key_at.file {
@@ -643,7 +581,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         if n <= 2 {
             return value;
         }
-        self.ev.diags.push(
+        self.ev.report(
             Diagnostic::error(
                 codes::TYPE_MISMATCH,
                 at,
@@ -666,7 +604,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let mut lets: HashMap<&'a str, &'a Let> = HashMap::new();
         for l in &p.lets {
             if let Some(first) = lets.get(l.name.text.as_str()) {
-                self.ev.diags.push(duplicate(
+                self.ev.report(duplicate(
                     self.at(l.name.range),
                     self.at(first.name.range),
                     "let",
@@ -700,7 +638,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let mut seen_fields: HashMap<&str, TextRange> = HashMap::new();
         for f in &p.fields {
             if let Some(first) = seen_fields.insert(&f.key.text, f.key.range) {
-                self.ev.diags.push(duplicate(
+                self.ev.report(duplicate(
                     self.at(f.key.range),
                     self.at(first),
                     "field",
@@ -815,7 +753,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             ),
             (None, _) => format!("a pipeline's fields are {}", names.join(", ")),
         };
-        self.ev.diags.push(
+        self.ev.report(
             Diagnostic::error(
                 codes::UNKNOWN_FIELD,
                 self.at(f.key.range),
@@ -836,7 +774,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             _ => {
                 let v = self.ev.eval(&f.value, ctx);
                 let Some(entries) = v.as_map() else {
-                    self.ev.diags.push(
+                    self.ev.report(
                         Diagnostic::error(
                             codes::TYPE_MISMATCH,
                             self.at(f.value.range),
@@ -869,7 +807,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         for s in &p.stages {
             if let Some(&first) = stage_index.get(s.name.text.as_str()) {
                 let first_at = model.stages[first].name_at;
-                self.ev.diags.push(duplicate(
+                self.ev.report(duplicate(
                     self.at(s.name.range),
                     first_at,
                     "stage",
@@ -905,7 +843,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 }
             }
             for f in &s.fields {
-                self.ev.diags.push(
+                self.ev.report(
                     Diagnostic::error(codes::UNKNOWN_FIELD, self.at(f.key.range), format!("stages have no fields; found `{}`", f.key.text))
                         .with_label("not allowed in a stage")
                         .with_help("put job fields inside a job, or in the pipeline's `default = { … }` to give them to every job"),
@@ -914,9 +852,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             for j in &s.jobs {
                 let at = self.at(j.name.range);
                 if let Some(first) = job_first.get(j.name.text.as_str()) {
-                    self.ev
-                        .diags
-                        .push(duplicate(at, *first, "job", &j.name.text));
+                    self.ev.report(duplicate(at, *first, "job", &j.name.text));
                     continue;
                 }
                 job_first.insert(&j.name.text, at);
@@ -961,7 +897,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 });
             }
         }
-        self.ev.diags.push(d);
+        self.ev.report(d);
     }
 
     fn lower_job(
@@ -1025,8 +961,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 complete = false;
             }
         }
-        let before = self.ev.diags.len();
+        self.ev.env_binding_site = env_binding_site(job, ctx);
         let own = self.eval_job_fields(&job.body.fields, ctx);
+        self.ev.env_binding_site = None;
         layers.push((Layer::Job, self.conform_fields(own)));
         // a pipeline's `default` does not reach trigger jobs, as GitLab's `default:`
         let trigger = layers
@@ -1038,7 +975,6 @@ impl<'e, 'a> Lowering<'e, 'a> {
         for (layer, lf) in &layers {
             apply(*layer, lf, &mut fields, &mut env);
         }
-        self.complete_secret_fixes(job, before, ctx);
         self.check_matrix_size(&fields);
 
         if complete {
@@ -1102,7 +1038,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         if let Some(trigger) = fields.get("trigger") {
             for (name, f) in fields {
                 if !TRIGGER_JOB_FIELDS.contains(&name.as_str()) {
-                    self.ev.diags.push(
+                    self.ev.report(
                         Diagnostic::error(
                             codes::TYPE_MISMATCH,
                             f.key_at,
@@ -1128,7 +1064,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             } else {
                 "run = [\"make test\"]"
             };
-            self.ev.diags.push(
+            self.ev.report(
                 Diagnostic::error(
                     codes::MISSING_FIELD,
                     ctx.at(job.name.range),
@@ -1295,7 +1231,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 .map(u64::to_string)
                 .collect::<Vec<_>>()
                 .join(" × ");
-            self.ev.diags.push(
+            self.ev.report(
                 Diagnostic::error(
                     codes::MATRIX_TOO_LARGE,
                     matrix.key_at,
@@ -1318,7 +1254,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             for v in values {
                 let Some(text) = v.as_str() else { continue };
                 if let Some(first) = seen.insert(text, v.origin) {
-                    self.ev.diags.push(
+                    self.ev.report(
                         Diagnostic::error(
                             codes::DUPLICATE,
                             v.origin,
@@ -1332,54 +1268,24 @@ impl<'e, 'a> Lowering<'e, 'a> {
             }
         }
     }
+}
 
-    /// A secret interpolated in a job's own fields is fixed by binding it in the job's
-    /// `env` as well as by using the variable: this adds the binding to the fix.
-    fn complete_secret_fixes(&mut self, job: &'a Job, from: usize, ctx: Ctx<'_, 'a>) {
-        let env_field = job.body.fields.iter().find(|f| f.key.text == "env");
-        let first_field = job.body.fields.first();
-        for d in self.ev.diags[from..]
-            .iter_mut()
-            .filter(|d| d.code == codes::SECRET_MISUSE)
-        {
-            let Some(fix) = d.fixes.first_mut() else {
-                continue;
-            };
-            let Some((var, secret)) = fix
-                .title
-                .strip_prefix("bind ")
-                .and_then(|t| t.split_once(" = "))
-            else {
-                continue;
-            };
-            let (var, secret) = (
-                var.to_string(),
-                secret.split(' ').next().unwrap_or_default().to_string(),
-            );
-            let edit = match (env_field, first_field) {
-                (
-                    Some(Field {
-                        value:
-                            plumb_syntax::ast::Expr {
-                                kind: ExprKind::Record(_),
-                                range,
-                            },
-                        ..
-                    }),
-                    _,
-                ) => plumb_diagnostics::Edit {
-                    at: ctx.at(TextRange::empty(range.start as usize + 1)),
-                    replacement: format!(" {var} = {secret},"),
-                },
-                (Some(_), _) => continue,
-                (None, Some(first)) => plumb_diagnostics::Edit {
-                    at: ctx.at(TextRange::empty(first.range.start as usize)),
-                    replacement: format!("env = {{ {var} = {secret} }}, "),
-                },
-                (None, None) => continue,
-            };
-            fix.edits.push(edit);
-        }
+/// Where the secret interpolation fix binds a variable in `job`: inside its
+/// `env = { … }`, or in a new `env` before its first field; none when `env` is not
+/// written as a record or the job has no field.
+fn env_binding_site(job: &Job, ctx: Ctx<'_, '_>) -> Option<EnvBindingSite> {
+    let env = job.body.fields.iter().find(|f| f.key.text == "env");
+    match (env, job.body.fields.first()) {
+        (Some(env), _) => match env.value.kind {
+            ExprKind::Record(_) => Some(EnvBindingSite::InEnvRecord(
+                ctx.at(TextRange::empty(env.value.range.start as usize + 1)),
+            )),
+            _ => None,
+        },
+        (None, Some(first)) => Some(EnvBindingSite::NewEnvField(
+            ctx.at(TextRange::empty(first.range.start as usize)),
+        )),
+        (None, None) => None,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::{LayerField, Lowering};
 use crate::codes;
-use crate::eval::{Ctx, Resolved};
+use crate::eval::{Ctx, Resolved, Unknown};
 use crate::scope::DefRef;
 use plumb_diagnostics::{Diagnostic, FileId, FileRange};
 use plumb_syntax::ast::{Instantiation, Template};
@@ -57,8 +57,12 @@ impl<'a> Lowering<'_, 'a> {
             pipeline_lets: None,
             params: Some(&params),
         };
-        // the template's own mistakes were reported where it is defined
-        let before = self.ev.diags.len();
+        let body = FileRange {
+            file: tfile,
+            range: t.range,
+        };
+        // the template's own mistakes are reported where it is checked
+        self.ev.enter_reported_elsewhere(body);
         self.instantiating.push((tfile, t.range));
         self.ev.quiet_uses += 1;
         let mut fields: Vec<LayerField> = Vec::new();
@@ -72,19 +76,7 @@ impl<'a> Lowering<'_, 'a> {
         merge_layer(&mut fields, own);
         self.ev.quiet_uses -= 1;
         self.instantiating.pop();
-        let body = FileRange {
-            file: tfile,
-            range: t.range,
-        };
-        let mut i = before;
-        while i < self.ev.diags.len() {
-            let at = self.ev.diags[i].primary.at;
-            if at.file == body.file && body.range.contains(at.range.start as usize) {
-                self.ev.diags.remove(i);
-            } else {
-                i += 1;
-            }
-        }
+        self.ev.leave_reported_elsewhere();
         // a result a limit cut short is not kept: it is reported, and nothing reuses it
         if self.expansion_cut.is_none() {
             self.instances.insert(key, fields.clone());
@@ -100,7 +92,7 @@ impl<'a> Lowering<'_, 'a> {
         why: &str,
         ctx: Ctx<'_, 'a>,
     ) {
-        self.ev.diags.push(
+        self.ev.report(
             Diagnostic::error(
                 codes::VALUE_TOO_LARGE,
                 ctx.at(inst.template.range),
@@ -125,7 +117,7 @@ impl<'a> Lowering<'_, 'a> {
         match resolved {
             Some(Resolved::Def(DefRef::Template(f, t))) => Some((f, t)),
             Some(Resolved::Def(other)) => {
-                self.ev.diags.push(
+                self.ev.report(
                     Diagnostic::error(
                         codes::TYPE_MISMATCH,
                         ctx.at(name.range),
@@ -136,7 +128,7 @@ impl<'a> Lowering<'_, 'a> {
                 None
             }
             _ => {
-                self.unknown_template(name, ctx);
+                self.ev.unknown(name, ctx, Unknown::Template);
                 None
             }
         }
@@ -148,9 +140,9 @@ impl<'a> Lowering<'_, 'a> {
         inst: &'a Instantiation,
         file: FileId,
     ) -> Option<(FileId, &'a Template)> {
-        let before = self.ev.diags.len();
+        self.ev.start_trying();
         let found = self.resolve_template(inst, Ctx::file(file));
-        self.ev.diags.truncate(before);
+        self.ev.stop_trying();
         found
     }
 
@@ -194,7 +186,7 @@ impl<'a> Lowering<'_, 'a> {
     fn template_cycle(&mut self, t: &Template, chain: &[&str]) {
         let Some(first) = t.bases.first() else { return };
         let at = self.at(first.template.range);
-        self.ev.diags.push(
+        self.ev.report(
             Diagnostic::error(
                 codes::RECURSIVE_LET,
                 at,

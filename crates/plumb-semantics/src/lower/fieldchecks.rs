@@ -46,7 +46,7 @@ impl Lowering<'_, '_> {
         }
         for image in services_images(fields) {
             if image.kind == ValueKind::RunnerDefault {
-                self.ev.diags.push(
+                self.ev.report(
                     Diagnostic::error(
                         codes::TYPE_MISMATCH,
                         image.origin,
@@ -60,7 +60,7 @@ impl Lowering<'_, '_> {
     }
 
     fn combination_error(&mut self, f: &FieldUse, message: &str, help: &str) {
-        self.ev.diags.push(
+        self.ev.report(
             Diagnostic::error(codes::TYPE_MISMATCH, f.value.origin, message)
                 .with_label("cannot be written to GitLab CI")
                 .with_help(help),
@@ -136,7 +136,7 @@ impl Lowering<'_, '_> {
     }
 
     fn k8s_error(&mut self, at: plumb_diagnostics::FileRange, message: String, help: &str) {
-        self.ev.diags.push(
+        self.ev.report(
             Diagnostic::error(codes::TYPE_MISMATCH, at, message)
                 .with_label("the Kubernetes API would refuse it")
                 .with_help(help),
@@ -189,7 +189,7 @@ impl Lowering<'_, '_> {
                     None
                 };
                 if let Some(message) = problem {
-                    self.ev.diags.push(
+                    self.ev.report(
                         Diagnostic::error(codes::TYPE_MISMATCH, at, message)
                             .with_label("not a job whose artifacts this job can get")
                             .with_secondary(dep.name_at, format!("`{name}` is here"))
@@ -220,7 +220,7 @@ impl Lowering<'_, '_> {
         if stop.name != job.name && action == Some("stop") {
             return;
         }
-        self.ev.diags.push(
+        self.ev.report(
             Diagnostic::error(
                 codes::TYPE_MISMATCH,
                 on_stop.value.origin,

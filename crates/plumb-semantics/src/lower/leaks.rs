@@ -38,7 +38,7 @@ impl Lowering<'_, '_> {
                 if let Some((var, secret)) =
                     secret_vars.iter().find(|(v, _)| names_variable(text, v))
                 {
-                    self.ev.diags.push(expanded_secret(secret, var, name, at));
+                    self.ev.report(expanded_secret(secret, var, name, at));
                 }
             }
         }
@@ -60,7 +60,7 @@ impl Lowering<'_, '_> {
                 _ => None,
             };
             let Some(secret) = secret else { continue };
-            self.ev.diags.push(
+            self.ev.report(
                 Diagnostic::error(
                     codes::SECRET_MISUSE,
                     b.name_at,

@@ -89,7 +89,7 @@ impl<'a> Lowering<'_, 'a> {
         let origin = ctx.at(e.range);
         let ExprKind::List(items) = &e.kind else {
             if !matches!(e.kind, ExprKind::Error) {
-                self.ev.diags.push(
+                self.ev.report(
                     Diagnostic::error(
                         codes::TYPE_MISMATCH,
                         origin,
@@ -116,7 +116,7 @@ impl<'a> Lowering<'_, 'a> {
             ExprKind::Name(n) => return Some(job_ref(&n.text, ctx.at(n.range))),
             ExprKind::Str(s) if s.as_plain().is_some() => {
                 let name = s.as_plain().unwrap_or_default();
-                self.ev.diags.push(
+                self.ev.report(
                     Diagnostic::error(
                         codes::TYPE_MISMATCH,
                         at,
@@ -134,7 +134,7 @@ impl<'a> Lowering<'_, 'a> {
                 );
             }
             ExprKind::Error => {}
-            _ => self.ev.diags.push(
+            _ => self.ev.report(
                 Diagnostic::error(codes::TYPE_MISMATCH, at, format!("`{key}` takes job names"))
                     .with_help(format!("write `{key} = [build, test]`")),
             ),
@@ -172,7 +172,7 @@ impl<'a> Lowering<'_, 'a> {
             _ => None,
         };
         let Some((c, args, name_at)) = found else {
-            self.ev.diags.push(
+            self.ev.report(
                 Diagnostic::error(
                     codes::TYPE_MISMATCH,
                     origin,
@@ -227,7 +227,7 @@ impl<'a> Lowering<'_, 'a> {
                 } else {
                     format!("\"…\", {needed} = \"…\"")
                 };
-                self.ev.diags.push(
+                self.ev.report(
                     Diagnostic::error(
                         codes::BAD_INSTANTIATION,
                         origin,
@@ -243,7 +243,7 @@ impl<'a> Lowering<'_, 'a> {
     fn bad_constructor_argument(&mut self, c: &Constructor, at: FileRange) {
         let mut takes = vec!["one value first".to_string()];
         takes.extend(c.named.iter().map(|n| format!("`{n} = …`")));
-        self.ev.diags.push(
+        self.ev.report(
             Diagnostic::error(
                 codes::BAD_INSTANTIATION,
                 at,
@@ -351,7 +351,7 @@ impl Lowering<'_, '_> {
             let Some(first) = items[..i].iter().find(|e| same_include(e, item)) else {
                 continue;
             };
-            self.ev.diags.push(
+            self.ev.report(
                 Diagnostic::error(codes::DUPLICATE, item.origin, "this file is included twice")
                     .with_label("included again")
                     .with_secondary(first.origin, "first included here")
@@ -380,7 +380,7 @@ impl Lowering<'_, '_> {
                         None
                     }
                     None => {
-                        self.ev.diags.push(
+                        self.ev.report(
                             Diagnostic::error(
                                 codes::UNKNOWN_FIELD,
                                 e.key_at,
@@ -411,7 +411,7 @@ impl Lowering<'_, '_> {
     }
 
     fn plumb_writes_key(&mut self, key: &str, at: FileRange, field: &str) {
-        self.ev.diags.push(
+        self.ev.report(
             Diagnostic::error(
                 codes::UNKNOWN_FIELD,
                 at,
