@@ -6,6 +6,7 @@
 //! runs on a blocking thread, where a cancellation or a panic is caught and answered
 //! as an error instead of taking the server down.
 
+mod completion;
 mod convert;
 mod features;
 mod guard;
@@ -628,7 +629,7 @@ impl LanguageServer for Backend {
         let p = params.text_document_position;
         let items = self
             .read_file(&p.text_document.uri, "completion", move |s, id| {
-                features::completion(s, id, p.position)
+                completion::completion(s, id, p.position)
             })
             .await?;
         Ok(items.map(CompletionResponse::Array))

@@ -396,3 +396,15 @@ pub fn key_at_path(path: &[&str], job: bool) -> Option<(TyName, &'static str)> {
     }
     Some((ty, doc))
 }
+
+/// The constructors a field's value is built with (`trigger = project(…)`,
+/// `include = [component(…), …]`), by name; none for other fields.
+pub fn constructors(field: &str) -> Vec<&'static str> {
+    use crate::lower::values::{INCLUDES, TRIGGERS};
+    let table = match field {
+        "trigger" => TRIGGERS,
+        "include" => INCLUDES,
+        _ => &[],
+    };
+    table.iter().map(|c| c.name).collect()
+}

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 mod compose;
 mod fieldchecks;
 mod leaks;
-mod values;
+pub(crate) mod values;
 
 /// The fields a job with a `trigger` may have: GitLab's trigger ("bridge") jobs take
 /// no script, image or runner settings.

@@ -11,7 +11,7 @@ use plumb_syntax::ast::{Arg, Expr, ExprKind};
 
 /// A constructor: its name (also the key its first argument is stored under), the named
 /// arguments it takes, and those it needs.
-pub(super) struct Constructor {
+pub(crate) struct Constructor {
     pub name: &'static str,
     pub named: &'static [&'static str],
     pub required: &'static [&'static str],
@@ -30,13 +30,13 @@ const fn ctor(
 }
 
 /// `trigger = project("group/name", branch = "main", depend = true)` or `child("x.yml")`.
-pub(super) const TRIGGERS: &[Constructor] = &[
+pub(crate) const TRIGGERS: &[Constructor] = &[
     ctor("project", &["branch", "depend"], &[]),
     ctor("child", &["depend"], &[]),
 ];
 
 /// The entries of a pipeline's `include` (§6.3).
-pub(super) const INCLUDES: &[Constructor] = &[
+pub(crate) const INCLUDES: &[Constructor] = &[
     ctor("component", &["inputs"], &[]),
     ctor("template", &[], &[]),
     ctor("project", &["file", "ref"], &["file"]),
