@@ -9,12 +9,61 @@
 
 use crate::yaml::Node;
 
+/// One test Plumb's conditions can make.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Atom {
+    /// `branch == "NAME"` (`equal`) or `branch != "NAME"`; an empty name means no
+    /// branch (`branch != ""`: a pipeline for a branch).
+    Branch {
+        name: String,
+        equal: bool,
+    },
+    /// `branch =~ "REGEX"`.
+    BranchMatches(String),
+    Tag,
+    MergeRequest,
+    Manual,
+    /// `changes([PATHS])`.
+    Changes(Vec<String>),
+    /// `exists([PATHS])`.
+    Exists(Vec<String>),
+}
+
+impl Atom {
+    /// The atom in Plumb syntax.
+    fn to_plumb(&self) -> String {
+        let list = |paths: &[String]| {
+            let quoted: Vec<String> = paths.iter().map(|p| quote(p)).collect();
+            quoted.join(", ")
+        };
+        match self {
+            Atom::Branch { name, equal } => {
+                format!(
+                    "branch {} {}",
+                    if *equal { "==" } else { "!=" },
+                    quote(name)
+                )
+            }
+            Atom::BranchMatches(re) => format!("branch =~ {}", quote(re)),
+            Atom::Tag => "tag".into(),
+            Atom::MergeRequest => "merge_request".into(),
+            Atom::Manual => "manual".into(),
+            Atom::Changes(paths) => format!("changes([{}])", list(paths)),
+            Atom::Exists(paths) => format!("exists([{}])", list(paths)),
+        }
+    }
+    /// Whether it is written with an operator (so `!` needs parentheses around it).
+    fn is_comparison(&self) -> bool {
+        matches!(self, Atom::Branch { .. } | Atom::BranchMatches(_))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cond {
     True,
     False,
-    /// A Plumb condition atom, written as Plumb.
-    Atom(String),
+    /// A test Plumb can make.
+    Atom(Atom),
     /// A test Plumb cannot express, as GitLab wrote it.
     Unknown(String),
     And(Box<Cond>, Box<Cond>),
@@ -43,17 +92,15 @@ impl Cond {
             Cond::True => Cond::False,
             Cond::False => Cond::True,
             Cond::Not(x) => *x,
-            Cond::Atom(a) if a.starts_with("branch == ") => {
-                Cond::Atom(a.replacen("branch == ", "branch != ", 1))
-            }
-            Cond::Atom(a) if a.starts_with("branch != ") => {
-                Cond::Atom(a.replacen("branch != ", "branch == ", 1))
-            }
+            Cond::Atom(Atom::Branch { name, equal }) => Cond::Atom(Atom::Branch {
+                name,
+                equal: !equal,
+            }),
             x => Cond::Not(Box::new(x)),
         }
     }
-    fn atom(s: impl Into<String>) -> Cond {
-        Cond::Atom(s.into())
+    pub fn atom(a: Atom) -> Cond {
+        Cond::Atom(a)
     }
 
     /// Replaces unknown tests by `true` (positive) or `false` (under a negation), and
@@ -90,10 +137,10 @@ impl Cond {
             Cond::True => "true".into(),
             Cond::False => "false".into(),
             Cond::Atom(a) => {
-                if context == 2 && a.contains(' ') {
-                    format!("({a})")
+                if context == 2 && a.is_comparison() {
+                    format!("({})", a.to_plumb())
                 } else {
-                    a.clone()
+                    a.to_plumb()
                 }
             }
             Cond::Unknown(text) => format!("true /* {text} */"),
@@ -118,7 +165,7 @@ impl Cond {
     }
     pub fn mentions_merge_request(&self) -> bool {
         match self {
-            Cond::Atom(a) => a.contains("merge_request"),
+            Cond::Atom(a) => *a == Atom::MergeRequest,
             Cond::And(a, b) | Cond::Or(a, b) => {
                 a.mentions_merge_request() || b.mentions_merge_request()
             }
@@ -126,11 +173,24 @@ impl Cond {
             _ => false,
         }
     }
+    /// Whether the condition can hold for a merge request because it says so
+    /// (`merge_request` not under a `!`).
+    pub fn asks_for_merge_requests(&self) -> bool {
+        self.asks_for(true)
+    }
+    fn asks_for(&self, positive: bool) -> bool {
+        match self {
+            Cond::Atom(a) => positive && *a == Atom::MergeRequest,
+            Cond::And(a, b) | Cond::Or(a, b) => a.asks_for(positive) || b.asks_for(positive),
+            Cond::Not(a) => a.asks_for(!positive),
+            _ => false,
+        }
+    }
 }
 
 /// Plumb string literal.
 pub fn quote(s: &str) -> String {
-    crate::emit::string_literal(s)
+    crate::literal::string_literal(s)
 }
 
 /// Translates a GitLab `if:` expression.
@@ -297,9 +357,12 @@ impl ExprParser<'_> {
     /// `$NAME` alone: the variable is set and not empty.
     fn defined(&self, name: &str) -> Cond {
         match name {
-            "CI_COMMIT_BRANCH" => Cond::atom("branch != \"\""),
-            "CI_COMMIT_TAG" => Cond::atom("tag"),
-            n if n.starts_with("CI_MERGE_REQUEST_") => Cond::atom("merge_request"),
+            "CI_COMMIT_BRANCH" => Cond::atom(Atom::Branch {
+                name: String::new(),
+                equal: false,
+            }),
+            "CI_COMMIT_TAG" => Cond::atom(Atom::Tag),
+            n if n.starts_with("CI_MERGE_REQUEST_") => Cond::atom(Atom::MergeRequest),
             _ => Cond::Unknown(format!("${name}")),
         }
     }
@@ -318,15 +381,19 @@ impl ExprParser<'_> {
         }
         let negate = matches!(op, "!=" | "!~");
         let positive = match (name, value) {
-            ("CI_COMMIT_BRANCH", None) => Cond::atom("branch == \"\""),
-            ("CI_COMMIT_BRANCH", Some(v)) if regex => {
-                Cond::atom(format!("branch =~ {}", quote(&v)))
-            }
-            ("CI_COMMIT_BRANCH", Some(v)) => Cond::atom(format!("branch == {}", quote(&v))),
-            ("CI_COMMIT_TAG", None) => Cond::not(Cond::atom("tag")),
+            ("CI_COMMIT_BRANCH", None) => Cond::atom(Atom::Branch {
+                name: String::new(),
+                equal: true,
+            }),
+            ("CI_COMMIT_BRANCH", Some(v)) if regex => Cond::atom(Atom::BranchMatches(v)),
+            ("CI_COMMIT_BRANCH", Some(v)) => Cond::atom(Atom::Branch {
+                name: v,
+                equal: true,
+            }),
+            ("CI_COMMIT_TAG", None) => Cond::not(Cond::atom(Atom::Tag)),
             ("CI_PIPELINE_SOURCE", Some(v)) if !regex => match v.as_str() {
-                "merge_request_event" => Cond::atom("merge_request"),
-                "push" => Cond::not(Cond::atom("merge_request")),
+                "merge_request_event" => Cond::atom(Atom::MergeRequest),
+                "push" => Cond::not(Cond::atom(Atom::MergeRequest)),
                 _ => return Cond::Unknown(written),
             },
             _ => return Cond::Unknown(written),
@@ -395,8 +462,7 @@ pub fn rules(rules: &Node, default_branch: &str, job_manual: bool) -> Decision {
             let c = if other_project || paths.is_empty() {
                 Cond::Unknown(format!("exists: {}", paths.join(", ")))
             } else {
-                let list: Vec<String> = paths.iter().map(|p| quote(p)).collect();
-                Cond::atom(format!("exists([{}])", list.join(", ")))
+                Cond::atom(Atom::Exists(paths))
             };
             test = Cond::and(test, c);
         }
@@ -424,7 +490,7 @@ pub fn rules(rules: &Node, default_branch: &str, job_manual: bool) -> Decision {
         let applies = Cond::and(test.clone(), Cond::not(blocked));
         match outcome {
             "never" => {}
-            "manual" => result = Cond::or(result, Cond::and(applies, Cond::atom("manual"))),
+            "manual" => result = Cond::or(result, Cond::and(applies, Cond::atom(Atom::Manual))),
             _ => {
                 if matches!(when, "delayed" | "on_failure" | "always") {
                     notes.push((
@@ -448,8 +514,7 @@ fn changes_cond(changes: &Node) -> Cond {
         Some(p) => p.strings(),
         None => changes.strings(),
     };
-    let list: Vec<String> = paths.iter().map(|p| quote(p)).collect();
-    Cond::atom(format!("changes([{}])", list.join(", ")))
+    Cond::atom(Atom::Changes(paths))
 }
 
 /// `only:` / `except:` (a list of refs, or a mapping with `refs`, `variables`,
@@ -485,10 +550,13 @@ pub fn refs_filter(node: &Node, default_branch: &str) -> Cond {
 
 fn one_ref(r: &str) -> Cond {
     match r {
-        "branches" => Cond::atom("branch != \"\""),
-        "tags" => Cond::atom("tag"),
-        "merge_requests" => Cond::atom("merge_request"),
-        "pushes" => Cond::not(Cond::atom("merge_request")),
+        "branches" => Cond::atom(Atom::Branch {
+            name: String::new(),
+            equal: false,
+        }),
+        "tags" => Cond::atom(Atom::Tag),
+        "merge_requests" => Cond::atom(Atom::MergeRequest),
+        "pushes" => Cond::not(Cond::atom(Atom::MergeRequest)),
         "api"
         | "chat"
         | "external"
@@ -498,15 +566,40 @@ fn one_ref(r: &str) -> Cond {
         | "triggers"
         | "web" => Cond::Unknown(format!("only/except: {r}")),
         _ if r.len() > 1 && r.starts_with('/') && r.ends_with('/') => {
-            Cond::atom(format!("branch =~ {}", quote(&r[1..r.len() - 1])))
+            Cond::atom(Atom::BranchMatches(r[1..r.len() - 1].to_string()))
         }
         _ if r.contains('@') => Cond::Unknown(format!("only/except: {r}")),
-        name => Cond::atom(format!("branch == {}", quote(name))),
+        name => Cond::atom(Atom::Branch {
+            name: name.to_string(),
+            equal: true,
+        }),
     }
 }
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_negated_merge_request_does_not_ask_for_merge_requests() {
+        let mr = || Cond::atom(Atom::MergeRequest);
+        let main = || {
+            Cond::atom(Atom::Branch {
+                name: "main".into(),
+                equal: true,
+            })
+        };
+        assert!(mr().asks_for_merge_requests());
+        assert!(Cond::or(main(), mr()).asks_for_merge_requests());
+        assert!(!Cond::not(mr()).asks_for_merge_requests());
+        assert!(!Cond::and(Cond::atom(Atom::Tag), Cond::not(mr())).asks_for_merge_requests());
+        assert!(Cond::not(Cond::and(main(), Cond::not(mr()))).asks_for_merge_requests());
+        // negating a branch comparison flips it, and prints it
+        assert_eq!(Cond::not(main()).to_plumb(), "branch != \"main\"");
+        assert_eq!(
+            Cond::not(Cond::atom(Atom::BranchMatches("^r".into()))).to_plumb(),
+            "!(branch =~ \"^r\")"
+        );
+    }
     use super::*;
 
     fn plumb(e: &str) -> String {

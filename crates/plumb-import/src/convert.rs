@@ -304,7 +304,7 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
             c = Cond::and(c, Cond::not(cond::refs_filter(except, cx.default_branch)));
         }
         if manual {
-            c = Cond::and(c, Cond::Atom("manual".into()));
+            c = Cond::and(c, Cond::Atom(cond::Atom::Manual));
         }
         c
     };
@@ -350,7 +350,7 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         Cond::True => {}
         Cond::False => f.never = true,
         c => {
-            f.fields.insert("when".into(), PVal::Cond(c.to_plumb()));
+            f.fields.insert("when".into(), PVal::Cond(c));
         }
     }
 }

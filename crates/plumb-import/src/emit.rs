@@ -2,6 +2,7 @@
 //! uses but does not define, templates for hidden jobs that `extends` uses, one pipeline
 //! with the stages in GitLab's order.
 
+use crate::cond::{Atom, Cond};
 use crate::convert::{self, Ctx, Fields, Note, FIELD_ORDER};
 use crate::gitlab::{self, Config};
 use crate::names::{identifier, Scope};
@@ -11,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 use std::path::Path;
 
-pub use crate::value::string_literal;
+pub use crate::literal::string_literal;
 
 /// GitLab's `$CI_DEFAULT_BRANCH` as Plumb's conditions see it.
 const DEFAULT_BRANCH: &str = "main";
@@ -121,7 +122,7 @@ struct Plan {
     /// Each job's `needs` as Plumb names.
     resolved_needs: Vec<Vec<PVal>>,
     stage_order: Vec<String>,
-    on: Option<String>,
+    on: Option<Cond>,
     /// A file of hidden jobs only: a library of templates that other files include.
     library: bool,
 }
@@ -501,7 +502,7 @@ impl Emitter<'_> {
     ) {
         let _ = writeln!(text, "pipeline {} {{", pipeline_name(path));
         if let Some(on) = &plan.on {
-            let _ = writeln!(text, "  on = {on}");
+            let _ = writeln!(text, "  on = {}", on.to_plumb());
         }
         let includes = crate::include::calls(&self.config.includes, self.origins, warnings);
         if !includes.is_empty() {
@@ -815,13 +816,6 @@ fn stage_order(config: &Config, jobs: &[JobOut], warnings: &mut Vec<Warning>) ->
     order
 }
 
-/// Whether a Plumb condition asks for merge requests (`merge_request`, not
-/// `!merge_request`).
-fn asks_for_merge_requests(cond: &str) -> bool {
-    cond.match_indices("merge_request")
-        .any(|(i, _)| !cond[..i].ends_with('!'))
-}
-
 /// The pipeline's `on`: `workflow: rules` as a condition, else `!merge_request` when
 /// no job asks for merge requests (GitLab then creates no merge-request pipeline).
 fn pipeline_on(
@@ -829,14 +823,14 @@ fn pipeline_on(
     jobs: &[JobOut],
     used: &[&TemplateOut],
     pipeline_notes: &mut Vec<Note>,
-) -> Option<String> {
+) -> Option<Cond> {
     let Some(workflow) = config.root.get("workflow") else {
-        let when_asks = |fields: &BTreeMap<String, PVal>| matches!(fields.get("when"), Some(PVal::Cond(c)) if asks_for_merge_requests(c));
+        let when_asks = |fields: &BTreeMap<String, PVal>| matches!(fields.get("when"), Some(PVal::Cond(c)) if c.asks_for_merge_requests());
         let any_mr =
             jobs.iter().any(|j| when_asks(&j.fields)) || used.iter().any(|t| when_asks(&t.fields));
         // without workflow rules GitLab creates merge-request pipelines only for jobs
         // whose rules ask for them
-        return (!any_mr).then(|| "!merge_request".to_string());
+        return (!any_mr).then(|| Cond::not(Cond::atom(Atom::MergeRequest)));
     };
     let on = workflow
         .get("rules")
@@ -853,7 +847,7 @@ fn pipeline_on(
 }
 
 /// `workflow: rules` as the pipeline's `on` (`None` when they let every pipeline run).
-fn workflow_on(rules: &crate::yaml::Node, pipeline_notes: &mut Vec<Note>) -> Option<String> {
+fn workflow_on(rules: &crate::yaml::Node, pipeline_notes: &mut Vec<Note>) -> Option<Cond> {
     let decision = crate::cond::rules(rules, DEFAULT_BRANCH, false);
     let mut unknown = Vec::new();
     let c = decision.cond.approximate(&mut unknown);
@@ -881,8 +875,8 @@ fn workflow_on(rules: &crate::yaml::Node, pipeline_notes: &mut Vec<Note>) -> Opt
         });
     }
     match c {
-        crate::cond::Cond::True => None,
-        c => Some(c.to_plumb()),
+        Cond::True => None,
+        c => Some(c),
     }
 }
 
@@ -1269,16 +1263,6 @@ fn assigned_in(script: &[PVal], name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn a_negated_merge_request_does_not_ask_for_merge_requests() {
-        assert!(asks_for_merge_requests("merge_request"));
-        assert!(asks_for_merge_requests(
-            "branch == \"main\" || merge_request"
-        ));
-        assert!(!asks_for_merge_requests("!merge_request"));
-        assert!(!asks_for_merge_requests("tag && !merge_request"));
-    }
-
     use super::*;
 
     #[test]

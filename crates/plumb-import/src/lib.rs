@@ -10,6 +10,7 @@ pub mod convert;
 pub mod emit;
 pub mod gitlab;
 pub mod include;
+pub mod literal;
 pub mod names;
 pub mod origins;
 pub mod value;

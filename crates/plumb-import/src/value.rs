@@ -1,5 +1,6 @@
 //! Plumb values as the importer builds them, and how they are written.
 
+pub use crate::literal::string_literal;
 use crate::yaml::{ByteRange, Node};
 use std::fmt::Write;
 
@@ -75,8 +76,8 @@ pub enum PVal {
     Bool(bool),
     /// A duration literal such as `1h30m`.
     Duration(String),
-    /// A condition, already written in Plumb.
-    Cond(String),
+    /// A condition (after unknown tests were approximated).
+    Cond(crate::cond::Cond),
     List(Vec<PVal>),
     Record(Vec<(String, PVal)>),
     /// A constructor call: `remote("https://…", sha256 = "…")`.
@@ -85,26 +86,6 @@ pub enum PVal {
         args: Vec<PVal>,
         named: Vec<(String, PVal)>,
     },
-}
-
-/// Writes a Plumb string literal: `"`, `\`, newlines and tabs escaped, and `${` (Plumb's
-/// interpolation) written `\${` so that the shell sees it as GitLab's file had it.
-pub fn string_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// A record key or map key: bare when it is an identifier, quoted otherwise.
@@ -191,7 +172,8 @@ impl PVal {
                 let _ = write!(out, "{name}({})", parts.join(", "));
             }
             PVal::Str(s) | PVal::Image(s) => out.push_str(&string_literal(s)),
-            PVal::Name(n) | PVal::Duration(n) | PVal::Cond(n) => out.push_str(n),
+            PVal::Name(n) | PVal::Duration(n) => out.push_str(n),
+            PVal::Cond(c) => out.push_str(&c.to_plumb()),
             PVal::Int(n) => {
                 let _ = write!(out, "{n}");
             }
