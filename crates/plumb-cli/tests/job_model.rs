@@ -21,8 +21,10 @@ pipeline p {
   stage report {
     job notify {
       image       = runner_default
-      run         = ["echo notify-ran"]
+      run         = ["echo notify-ran", "mkdir -p out", "echo '<testsuite/>' > out/notify.xml"]
+      after_run   = ["echo notify-after-run"]
       if_previous = "failure"
+      artifacts   = { paths = ["out/"], reports = { junit = ["out/notify.xml"] } }
     }
 
     job deploy {
@@ -63,6 +65,13 @@ fn gitlab_ci_local_runs_after_run_and_if_previous_failure() {
     assert!(!o.status.success(), "{out}");
     assert!(out.contains("after-run-ran status=failed"), "{out}");
     assert!(out.contains("notify-ran"), "{out}");
+    // one job with all three: if_previous = "failure", after_run and a junit report
+    assert!(out.contains("notify-after-run"), "{out}");
+    assert!(
+        repo.join(".gitlab-ci-local/artifacts/notify/out/notify.xml")
+            .exists(),
+        "{out}"
+    );
     assert!(!out.contains("deploy-ran"), "{out}");
     assert!(
         repo.join(".gitlab-ci-local/artifacts/unit/out/report.xml")
@@ -183,6 +192,46 @@ fn the_every_field_fixture_sets_every_field_and_builds_the_same_twice() {
             .collect();
         assert_eq!(outputs[0], outputs[1], "{target}: two builds differ");
     }
+    // the GitOps tree, written twice into two folders: the same files, the same bytes
+    let dir = scratch("every-field-gitops");
+    let trees: Vec<Vec<(String, Vec<u8>)>> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let out = dir.join(name);
+            let o = plumb(&["build", path, "--target", "gitops", "-o", &out.to_string_lossy()]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            common::files_under(&out)
+        })
+        .collect();
+    assert_eq!(trees[0], trees[1], "gitops: two builds differ");
+}
+
+/// What Kubernetes cannot carry is a warning naming the field, never a silent drop:
+/// every field the field table says is "not carried" to Kubernetes, set by the
+/// every-field fixture, is one PL5001 of the Kubernetes build.
+#[test]
+fn every_field_kubernetes_cannot_carry_is_a_warning_naming_it() {
+    use plumb_semantics::fields::{JOB_FIELDS, PIPELINE_FIELDS};
+    // both events: some jobs of the fixture run only for merge requests
+    let mut warnings = String::new();
+    for event in [&[][..], &["--merge-request"][..]] {
+        let mut args = vec!["build", "fixtures/jobs/every_field.plumb", "--target", "k8s"];
+        args.extend_from_slice(event);
+        let o = plumb(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        warnings.push_str(&String::from_utf8_lossy(&o.stderr));
+    }
+    let not_carried: Vec<&str> = JOB_FIELDS
+        .iter()
+        .chain(PIPELINE_FIELDS)
+        .filter(|f| f.k8s.starts_with("not carried (PL5001)"))
+        .map(|f| f.name)
+        .collect();
+    assert!(not_carried.len() >= 10, "{not_carried:?}");
+    for name in not_carried {
+        let said = format!("[PL5001] Warning: `{name}` cannot be carried to Kubernetes");
+        assert!(warnings.contains(&said), "no warning for `{name}`:\n{warnings}");
+    }
 }
 
 #[test]
@@ -259,4 +308,38 @@ fn a_template_field_not_carried_is_one_warning_for_all_its_jobs() {
     insta::with_settings!({ snapshot_path => "snapshots/targets", prepend_module_to_snapshot => false, omit_expression => true }, {
         insta::assert_snapshot!("pl5001-one-per-cause", stderr);
     });
+}
+
+/// The compiled output of every buildable fixture of the job model, pinned for GitLab
+/// and Kubernetes: the validators accept a missing key (`integrity:`, a merge that
+/// dropped a record key) as long as the shape is right; these snapshots do not.
+#[test]
+fn the_job_model_fixtures_compile_to_the_pinned_output() {
+    let dir = common::root().join("fixtures/jobs");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("fixtures/jobs")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".plumb"))
+        .collect();
+    names.sort();
+    let mut pinned = 0;
+    for name in names {
+        let text = std::fs::read_to_string(dir.join(&name)).expect("fixture");
+        if !text.lines().any(|l| l.trim() == "# expect-exit: 0") {
+            continue;
+        }
+        let stem = name.trim_end_matches(".plumb");
+        for target in ["gitlab", "k8s"] {
+            let path = format!("fixtures/jobs/{name}");
+            let o = plumb(&["build", &path, "--target", target]);
+            assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+            let output = String::from_utf8(o.stdout).expect("utf-8");
+            insta::with_settings!({ snapshot_path => "snapshots/job_model", prepend_module_to_snapshot => false, omit_expression => true }, {
+                insta::assert_snapshot!(format!("{stem}.{target}"), output);
+            });
+            pinned += 1;
+        }
+    }
+    assert!(pinned >= 30, "only {pinned} outputs pinned");
 }

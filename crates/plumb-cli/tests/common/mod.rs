@@ -157,3 +157,23 @@ pub fn corpus_files() -> Option<Vec<PathBuf>> {
     files.sort();
     Some(files)
 }
+
+/// Every file under `dir`, by its path from `dir`, with its bytes, sorted by path.
+pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(d) = folders.pop() {
+        for e in std::fs::read_dir(&d).expect("read folder").flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let name = path.strip_prefix(dir).expect("under dir");
+                let bytes = std::fs::read(&path).expect("read file");
+                out.push((name.to_string_lossy().to_string(), bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
