@@ -198,7 +198,14 @@ fn the_every_field_fixture_sets_every_field_and_builds_the_same_twice() {
         .iter()
         .map(|name| {
             let out = dir.join(name);
-            let o = plumb(&["build", path, "--target", "gitops", "-o", &out.to_string_lossy()]);
+            let o = plumb(&[
+                "build",
+                path,
+                "--target",
+                "gitops",
+                "-o",
+                &out.to_string_lossy(),
+            ]);
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
             common::files_under(&out)
         })
@@ -215,7 +222,12 @@ fn every_field_kubernetes_cannot_carry_is_a_warning_naming_it() {
     // both events: some jobs of the fixture run only for merge requests
     let mut warnings = String::new();
     for event in [&[][..], &["--merge-request"][..]] {
-        let mut args = vec!["build", "fixtures/jobs/every_field.plumb", "--target", "k8s"];
+        let mut args = vec![
+            "build",
+            "fixtures/jobs/every_field.plumb",
+            "--target",
+            "k8s",
+        ];
         args.extend_from_slice(event);
         let o = plumb(&args);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -230,7 +242,10 @@ fn every_field_kubernetes_cannot_carry_is_a_warning_naming_it() {
     assert!(not_carried.len() >= 10, "{not_carried:?}");
     for name in not_carried {
         let said = format!("[PL5001] Warning: `{name}` cannot be carried to Kubernetes");
-        assert!(warnings.contains(&said), "no warning for `{name}`:\n{warnings}");
+        assert!(
+            warnings.contains(&said),
+            "no warning for `{name}`:\n{warnings}"
+        );
     }
 }
 
@@ -333,7 +348,11 @@ fn the_job_model_fixtures_compile_to_the_pinned_output() {
         for target in ["gitlab", "k8s"] {
             let path = format!("fixtures/jobs/{name}");
             let o = plumb(&["build", &path, "--target", target]);
-            assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+            assert!(
+                o.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             let output = String::from_utf8(o.stdout).expect("utf-8");
             insta::with_settings!({ snapshot_path => "snapshots/job_model", prepend_module_to_snapshot => false, omit_expression => true }, {
                 insta::assert_snapshot!(format!("{stem}.{target}"), output);
@@ -342,4 +361,102 @@ fn the_job_model_fixtures_compile_to_the_pinned_output() {
         }
     }
     assert!(pinned >= 30, "only {pinned} outputs pinned");
+}
+
+/// The README's "From GitLab CI keywords" table names every job keyword of the vendored
+/// GitLab schema (as written, or as not expressible).
+#[test]
+fn the_readme_table_covers_every_job_keyword_of_the_schema() {
+    let root = common::root();
+    let schema = std::fs::read_to_string(root.join("crates/plumb-targets/schema/gitlab-ci.json"))
+        .expect("schema");
+    let schema: serde_json::Value = serde_json::from_str(&schema).expect("json");
+    let keywords = schema["definitions"]["job_template"]["properties"]
+        .as_object()
+        .expect("job properties");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let first_cells: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `") || l.starts_with("| top level"))
+        .filter_map(|l| l.split(" | ").next())
+        .collect();
+    assert!(keywords.len() > 30, "{keywords:?}");
+    for keyword in keywords.keys() {
+        let written = format!("`{keyword}`");
+        let alone = format!("`{keyword}:");
+        assert!(
+            first_cells
+                .iter()
+                .any(|c| c.contains(&written) || c.contains(&alone)),
+            "the README's keyword table has no row for `{keyword}`"
+        );
+    }
+}
+
+/// A `gitlab = { … }` that GitLab's schema refuses is PL5005 at the key (or the value)
+/// that caused it, and nothing is written.
+#[test]
+fn a_schema_violation_is_reported_at_the_key_in_the_plumb_source() {
+    let dir = scratch("pl5005-position");
+    std::fs::write(
+        dir.join("p.plumb"),
+        r#"let img = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91"
+
+pipeline p {
+  stage s {
+    job j {
+      image  = img
+      run    = ["make"]
+      gitlab = { interruptible_x = 1, identity = "nope" }
+    }
+  }
+}
+"#,
+    )
+    .expect("write");
+    let out = dir.join("out.yml");
+    let o = common::plumb_in(
+        &dir,
+        &["build", "p.plumb", "--target", "gitlab", "-o", "out.yml"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists(), "nothing is written");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("p.plumb:8:18"),
+        "at `interruptible_x`: {stderr}"
+    );
+    assert!(stderr.contains("p.plumb:8:39"), "at `identity`: {stderr}");
+    insta::with_settings!({ snapshot_path => "snapshots/job_model", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("pl5005-at-the-key", stderr);
+    });
+}
+
+/// `plumb explain field NAME` prints what the field table says: type, default, GitLab and
+/// Kubernetes meaning, an example and the record's keys; an unknown name is a usage
+/// error with the closest field.
+#[test]
+fn explain_field_prints_the_fields_reference() {
+    let o = plumb(&["explain", "field", "artifacts"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    for part in [
+        "## `artifacts`: List<String> or Artifacts",
+        "- Default: none kept",
+        "- GitLab CI: `artifacts:`",
+        "- Kubernetes: not carried (PL5001)",
+        "```plumb\nartifacts = {",
+        "- `expire_in`: Duration.",
+    ] {
+        assert!(text.contains(part), "no {part:?} in:\n{text}");
+    }
+    let o = plumb(&["explain", "field", "env"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("Job field") && text.contains("Pipeline field"),
+        "{text}"
+    );
+    let o = plumb(&["explain", "field", "artifact"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `artifacts`?"));
 }

@@ -1,7 +1,8 @@
 //! Generates realistic Plumb workspaces of a given size: a `common.plumb` with lets,
 //! secrets and templates, and files of pipelines that import it, with template
-//! instantiations, matrices, secrets bound in `env`, pinned images, `needs` chains,
-//! conditions and block-string scripts. Every generated workspace checks clean and
+//! instantiations (one job in five from two templates), matrices, secrets bound in
+//! `env`, pinned images, `needs` chains, conditions, block-string scripts, `after_run`
+//! and environment records. Every generated workspace checks clean and
 //! compiles to every target without a warning (no `artifacts`, `cache` or `resources`,
 //! which some targets cannot carry), so benchmarks measure the full path, not reporting.
 //!
@@ -59,6 +60,11 @@ fn common() -> String {
   retry   = 1
 }
 
+template traced() {
+  after_run     = ["./ci/collect-logs.sh"]
+  if_previous   = "success"
+}
+
 template npm(script: String) {
   image   = node
   run     = """
@@ -107,13 +113,13 @@ fn pipeline(f: usize, p: usize, jobs: usize) -> String {
                 String::new()
             };
             let job = match (j + stage) % 5 {
-                0 => format!("    job {name} from go_test(pkg = \"./svc{f}/m{j}/...\") {{ {needs} }}\n"),
+                0 => format!("    job {name} from go_test(pkg = \"./svc{f}/m{j}/...\"), traced() {{ {needs} }}\n"),
                 1 => format!("    job {name} from npm(script = \"test:{j}\") {{ matrix = {{ NODE_ENV = [\"test\", \"ci\"] }}{} }}\n", if needs.is_empty() { String::new() } else { format!(", {needs}") }),
                 2 => format!(
                     "    job {name} {{\n      image = tools\n      env   = {{ TOKEN = deploy_token, REGISTRY_PASSWORD = registry_pw }}\n      run   = [\"echo \\\"$REGISTRY_PASSWORD\\\" | docker login -u ci --password-stdin registry.example.com\", \"./deploy.sh svc{f} {j}\"]\n      {needs}\n    }}\n"
                 ),
                 3 => format!(
-                    "    job {name} {{\n      image     = \"{}\"\n      run       = \"\"\"\n        cd svc{f}/m{j}\n        make lint\n        make build\n      \"\"\"\n      environment = \"staging\"\n      {needs}\n    }}\n",
+                    "    job {name} {{\n      image     = \"{}\"\n      run       = \"\"\"\n        cd svc{f}/m{j}\n        make lint\n        make build\n      \"\"\"\n      environment = {{ name = \"staging\", url = \"https://svc{f}.staging.example.com\" }}\n      {needs}\n    }}\n",
                     IMAGES[j % IMAGES.len()]
                 ),
                 _ => format!("    job {name} {{ image = go, run = [\"go run ./tools/check {j}\"], timeout = 5m, {needs} }}\n"),

@@ -297,6 +297,8 @@ pub(super) fn merge_values(earlier: &Value, later: &Value) -> Value {
 /// use: in `gitlab = { … }` they are PL1004.
 const GITLAB_JOB_KEYS: &[(&str, &str)] = &[
     ("script", "`run`"),
+    // GitLab's CI steps (`run:`) replace `script:`, which Plumb writes for `run`
+    ("run", "Plumb's own `run` (written as `script:`)"),
     ("before_script", "`run` (its first lines)"),
     ("after_script", "`after_run`"),
     ("image", "`image` (and `entrypoint`)"),
