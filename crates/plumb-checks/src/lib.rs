@@ -218,11 +218,25 @@ pub fn check_pipeline(cx: &PipelineCx) -> Vec<Diagnostic> {
     out
 }
 
-/// Runs the job-level rules on one job.
+/// Runs the job-level rules on one job. A finding at a literal outside the job (in a
+/// template, a `default`, a `let`) names the job with a label at its name, so that when
+/// the same literal's findings of many jobs merge into one ([`merge_duplicates`]), the
+/// jobs it reaches are all shown.
 pub fn check_job(cx: &JobCx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for rule in RULES {
         rule.check_job(cx, &mut out);
+    }
+    let job = cx.job;
+    for d in &mut out {
+        let at = d.primary.at;
+        let inside = at.file == job.range.file && job.range.range.contains(at.range.start as usize);
+        if !inside && !d.secondary.iter().any(|l| l.at == job.name_at) {
+            d.secondary.push(plumb_diagnostics::Label {
+                at: job.name_at,
+                message: format!("job `{}`", job.name),
+            });
+        }
     }
     out
 }

@@ -4,7 +4,7 @@
 //! `&&`, in a pipeline or inside `if … then` is read like any other.
 
 use crate::creds::Locator;
-use crate::shell::{Command, Word};
+use crate::shell::{expansions, Command, VarRef, Word};
 use crate::RuleMeta;
 use crate::{JobCx, ScannedScript};
 use plumb_diagnostics::{Diagnostic, Edit, FileRange, Fix};
@@ -556,14 +556,33 @@ fn command_text(c: &Command) -> String {
         .join(" ")
 }
 
-/// `*` matches any run of characters; everything else matches itself.
+/// A glob over a command, word by word: a `*` inside a word matches any run of
+/// characters of that word, and a last word `*` matches any further words. A `*` never
+/// spans two words, so `go install x@*` does not also trust a second package written
+/// after `x@latest`.
 pub fn glob_match(glob: &str, text: &str) -> bool {
+    let globs: Vec<&str> = glob.split_whitespace().collect();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (globs, rest_allowed) = match globs.split_last() {
+        Some((&"*", head)) => (head, true),
+        _ => (&globs[..], false),
+    };
+    let count_fits = if rest_allowed {
+        words.len() >= globs.len()
+    } else {
+        words.len() == globs.len()
+    };
+    count_fits && globs.iter().zip(&words).all(|(g, w)| word_glob_match(g, w))
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn word_glob_match(glob: &str, text: &str) -> bool {
     let parts: Vec<&str> = glob.split('*').collect();
     if parts.len() == 1 {
         return glob == text;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
+    if text.len() < first.len() + last.len() || !text.starts_with(first) || !text.ends_with(last) {
         return false;
     }
     let mut rest = &text[first.len()..text.len() - last.len()];
@@ -888,51 +907,181 @@ const FREE_TEXT: &[&str] = &[
     "CI_COMMIT_AUTHOR",
 ];
 
-/// PL6001: an outsider-controlled variable expanded unquoted in a command's arguments
-/// (where the shell splits and globs it), or anywhere in a string that `eval` or
-/// `sh -c` runs as code.
-pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
-    let mut hits = Vec::new();
-    for script in cx.scripts() {
-        for c in &script.commands {
-            let Some(name) = c.name() else { continue };
-            // no splitting inside `[[ … ]]`, `case WORD`, or an assignment
-            if matches!(name, "[[" | "case") {
-                continue;
+/// Where a variable's outsider-controlled text came from: the outsider variable, and
+/// where it was copied into this one (`None` for an outsider variable itself).
+#[derive(Clone)]
+struct Taint {
+    outsider: String,
+    copied_at: Option<FileRange>,
+}
+
+/// The variables of a job that hold outsider text: the outsider variables, and those
+/// the job's `env` or its script assigns from them (`M="$CI_COMMIT_MESSAGE"`), followed
+/// through further copies; a later assignment of other text clears the taint.
+#[derive(Default)]
+struct Tainted {
+    copies: std::collections::HashMap<String, Taint>,
+}
+
+impl Tainted {
+    fn of(&self, name: &str) -> Option<Taint> {
+        if OUTSIDER_VARIABLES.contains(&name) {
+            return Some(Taint {
+                outsider: name.to_string(),
+                copied_at: None,
+            });
+        }
+        self.copies.get(name).cloned()
+    }
+    /// The first outsider text among `vars`.
+    fn among<'v>(&self, vars: impl IntoIterator<Item = &'v VarRef>) -> Option<(&'v VarRef, Taint)> {
+        vars.into_iter()
+            .find_map(|v| self.of(&v.name).map(|t| (v, t)))
+    }
+    fn assign(&mut self, name: &str, from: Option<Taint>, at: FileRange) {
+        match from {
+            Some(t) => {
+                let copied_at = t.copied_at.or(Some(at));
+                self.copies.insert(
+                    name.to_string(),
+                    Taint {
+                        outsider: t.outsider,
+                        copied_at,
+                    },
+                );
             }
-            let as_code =
-                name == "eval" || is_interpreter(name) && c.args().iter().any(|a| a.text == "-c");
-            for w in c.args() {
-                for v in &w.vars {
-                    if !OUTSIDER_VARIABLES.contains(&v.name.as_str()) {
-                        continue;
-                    }
-                    let (how, fixes) = if as_code {
-                        (format!("run as code by `{name}`"), Vec::new())
-                    } else if !w.quoted && FREE_TEXT.contains(&v.name.as_str()) {
-                        // `$(… $X)`: quoting inside the substitution leaves its output split
-                        let whole_word =
-                            script.text.get(w.start..w.end) == script.text.get(v.start..v.end);
-                        let quote = whole_word
-                            .then(|| quote_fix(cx, script, v.start, v.end))
-                            .flatten();
-                        ("expanded unquoted".to_string(), quote.into_iter().collect())
-                    } else {
-                        continue;
-                    };
-                    let locate = Locator::new(cx.sources, script.text, script.origin);
-                    hits.push(ScriptHit {
-                        at: locate.range(v.start, v.end),
-                        message: format!("`${}` is text anyone who opens a merge request or pushes a branch chooses, {how}", v.name),
-                        label: how,
-                        related: None,
-                        fixes,
-                    });
-                }
+            None => {
+                self.copies.remove(name);
             }
         }
     }
+}
+
+/// PL6001: outsider-controlled text (an outsider variable, or a variable copied from
+/// one) run as code: in the string `eval` runs or the command of `sh -c`, piped or fed
+/// as a here-doc into a shell; and free text expanded unquoted in a command's
+/// arguments (where the shell splits and globs it).
+pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
+    let mut hits = Vec::new();
+    let mut tainted = Tainted::default();
+    for b in &cx.job.env {
+        if let plumb_semantics::ValueKind::Str(text) = &b.value.kind {
+            let from = tainted.among(expansions(text).iter()).map(|(_, t)| t);
+            tainted.assign(&b.name, from, b.value.origin);
+        }
+    }
+    for script in cx.scripts() {
+        let locate = Locator::new(cx.sources, script.text, script.origin);
+        let mut previous: Option<&Command> = None;
+        for c in &script.commands {
+            untrusted_in_command(cx, script, c, previous, &tainted, &mut hits);
+            for (name, word) in c.assigned_words() {
+                let from = tainted.among(word.vars.iter()).map(|(_, t)| t);
+                tainted.assign(name, from, locate.range(word.start, word.end));
+            }
+            previous = Some(c);
+        }
+    }
     hits
+}
+
+/// The PL6001 findings of one command (`previous` is the command before it, whose
+/// output a pipe may feed it).
+fn untrusted_in_command(
+    cx: &JobCx,
+    script: &ScannedScript,
+    c: &Command,
+    previous: Option<&Command>,
+    tainted: &Tainted,
+    hits: &mut Vec<ScriptHit>,
+) {
+    let Some(name) = c.name() else { return };
+    let locate = Locator::new(cx.sources, script.text, script.origin);
+    let hit = |v: &VarRef, t: &Taint, how: String, fixes: Vec<Fix>| {
+        let what = match &t.copied_at {
+            None => format!("`${}` is text", v.name),
+            Some(_) => format!("`${}` holds `${}`, text", v.name, t.outsider),
+        };
+        ScriptHit {
+            at: locate.range(v.start, v.end),
+            message: format!(
+                "{what} anyone who opens a merge request or pushes a branch chooses, {how}"
+            ),
+            label: how,
+            related: t
+                .copied_at
+                .map(|at| (at, format!("copied from `${}` here", t.outsider))),
+            fixes,
+        }
+    };
+    // fed to a shell on standard input: piped from the command before, or a here-doc
+    if runs_stdin(c) {
+        let piped = previous
+            .filter(|p| c.piped_in && p.piped_out)
+            .map(|p| {
+                p.args()
+                    .iter()
+                    .flat_map(|w| w.vars.iter())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if let Some((v, t)) = tainted.among(piped.into_iter().chain(c.stdin_vars())) {
+            hits.push(hit(
+                v,
+                &t,
+                format!("run as code by `{name}` on its input"),
+                Vec::new(),
+            ));
+        }
+    }
+    // no splitting inside `[[ … ]]`, `case WORD`, or an assignment
+    if matches!(name, "[[" | "case") {
+        return;
+    }
+    let code = code_words(c, name);
+    for (i, w) in c.args().iter().enumerate() {
+        for v in &w.vars {
+            let Some(t) = tainted.of(&v.name) else {
+                continue;
+            };
+            let (how, fixes) = if code.contains(&i) {
+                (format!("run as code by `{name}`"), Vec::new())
+            } else if !w.quoted && FREE_TEXT.contains(&t.outsider.as_str()) {
+                // `$(… $X)`: quoting inside the substitution leaves its output split
+                let whole_word = script.text.get(w.start..w.end) == script.text.get(v.start..v.end);
+                let quote = whole_word
+                    .then(|| quote_fix(cx, script, v.start, v.end))
+                    .flatten();
+                ("expanded unquoted".to_string(), quote.into_iter().collect())
+            } else {
+                continue;
+            };
+            hits.push(hit(v, &t, how, fixes));
+        }
+    }
+}
+
+/// The arguments a command runs as code: all of `eval`'s, and the command string after
+/// an interpreter's `-c` (the words after it are its positional parameters: data).
+fn code_words(c: &Command, name: &str) -> Vec<usize> {
+    let args = c.args();
+    if name == "eval" {
+        return (0..args.len()).collect();
+    }
+    if !is_interpreter(name) {
+        return Vec::new();
+    }
+    // `-c`, or `-c` among bundled options (`sh -ec "…"`)
+    let is_c = |a: &Word| {
+        !a.quoted
+            && a.text.starts_with('-')
+            && !a.text.starts_with("--")
+            && a.text[1..].contains('c')
+    };
+    args.iter()
+        .position(is_c)
+        .map(|i| vec![i + 1])
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -956,6 +1105,19 @@ mod tests {
         assert!(!glob_match("npx prettier *", "npx eslint ."));
         assert!(glob_match("exact", "exact"));
         assert!(!glob_match("a*b*c", "acb"));
+        // a `*` stays inside its word: a second package is not trusted with the first
+        assert!(!glob_match(
+            "go install golang.org/x/tools/cmd/goimports@*",
+            "go install golang.org/x/tools/cmd/goimports@latest github.com/evil/x@latest"
+        ));
+        assert!(!glob_match(
+            "go install *@v1.2.3",
+            "go install evil@latest x@v1.2.3"
+        ));
+        assert!(
+            !glob_match("ab*ba", "aba"),
+            "the prefix and suffix may not overlap"
+        );
     }
 
     #[test]

@@ -239,8 +239,10 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
                 let holders: Vec<&JobModel> =
                     [job].into_iter().filter(|j| holds_secrets(j)).collect();
                 let at = job.field("when").map(|f| f.key_at).or(p.model.on_at);
+                let before = warnings.len();
                 let mut widen = Widening::new(at, &holders, warnings);
                 let mut rules = rules(&cond, false, &mut widen);
+                crate::name_the_job(job, &mut warnings[before..]);
                 // with `rules`, GitLab reads `when` and `start_in` from each rule
                 for r in rules
                     .iter_mut()
@@ -786,12 +788,10 @@ impl<'w, 'j> Widening<'w, 'j> {
     fn report(&mut self, what: &str, help: &str) {
         let Some(at) = self.at else { return };
         if self.holders.is_empty() {
-            self.out.push(warning(
-                plumb_diagnostics::Code::PL5002,
-                at,
-                what.to_string(),
-                help,
-            ));
+            self.out.push(
+                warning(plumb_diagnostics::Code::PL5002, at, what.to_string(), help)
+                    .with_label("widened in the GitLab rules"),
+            );
             return;
         }
         let mut d = Diagnostic::error(

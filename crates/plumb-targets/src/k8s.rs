@@ -241,7 +241,9 @@ pub fn jobs(
         }
         for (job, depth) in p.jobs_with_depth() {
             let when_at = job.field("when").map(|f| f.key_at);
+            let before = warnings.len();
             warn_untold_vars(&job.when, when_at, vars, warnings);
+            crate::name_the_job(job, &mut warnings[before..]);
             if !job.when.decide(event, vars).possible() || job.when.mentions_manual() {
                 continue;
             }
@@ -254,7 +256,9 @@ pub fn jobs(
                 ));
                 continue;
             }
+            let before = warnings.len();
             warn_changes(&job.when, when_at, warnings);
+            crate::name_the_job(job, &mut warnings[before..]);
             warn_not_carried(job, warnings);
             check_runner_default(job, config, warnings);
             for combo in matrix_combinations(job) {
@@ -345,12 +349,17 @@ fn warn_untold_vars(
         }
     }
     if let (Some(name), Some(at)) = (untold_var(cond, vars), at) {
-        warnings.push(warning(
-            plumb_diagnostics::Code::PL5002,
-            at,
-            format!("`var(\"{name}\")` is not given with `--var {name}=VALUE`; it counts as empty"),
-            "give the value the Jobs are for with `--var NAME=VALUE`",
-        ));
+        warnings.push(
+            warning(
+                plumb_diagnostics::Code::PL5002,
+                at,
+                format!(
+                    "`var(\"{name}\")` is not given with `--var {name}=VALUE`; it counts as empty"
+                ),
+                "give the value the Jobs are for with `--var NAME=VALUE`",
+            )
+            .with_label("counts as empty"),
+        );
     }
 }
 
@@ -371,14 +380,17 @@ fn warn_changes(
         }
     }
     if let (Some(test), Some(at)) = (runtime_test(cond), at) {
-        warnings.push(warning(
-            plumb_diagnostics::Code::PL5002,
-            at,
-            format!(
+        warnings.push(
+            warning(
+                plumb_diagnostics::Code::PL5002,
+                at,
+                format!(
                 "{test} cannot be known when Kubernetes manifests are compiled; it counts as true"
             ),
-            "the job is included as if the test passed",
-        ));
+                "the job is included as if the test passed",
+            )
+            .with_label("counts as true"),
+        );
     }
 }
 
