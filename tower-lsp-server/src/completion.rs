@@ -139,6 +139,13 @@ fn open_brackets(tokens: &[(Token, TextRange)]) -> Vec<Open> {
     let (mut last_name, mut key) = (None::<String>, None::<String>);
     let mut in_from = false;
     for (tok, r) in tokens {
+        // inside parentheses (`template t(image: Image = go)`, `from t(a = 1)`), an `=`
+        // binds a parameter: it neither starts a record key nor ends the header
+        let in_parens = opens.last().is_some_and(|o| o.bracket == Token::LParen);
+        if in_parens && *tok == Token::Eq {
+            last_name = None;
+            continue;
+        }
         let open = |bracket: Token, keyword, key, template| Open {
             bracket,
             keyword,
@@ -218,12 +225,28 @@ fn expected(
     if stage_header_after(before) {
         return Expected::Stage;
     }
+    // a new line starts an entry only after something that can end a value
+    // (`image =` then a line break still expects the value)
+    let ends_value = !matches!(
+        back(1),
+        Some(
+            Token::Eq
+                | Token::EqEq
+                | Token::NotEq
+                | Token::Match
+                | Token::AndAnd
+                | Token::OrOr
+                | Token::Bang
+                | Token::Dot
+        )
+    );
     let at_entry = matches!(
         back(1),
         None | Some(Token::LBrace | Token::LBracket | Token::LParen | Token::Comma | Token::RBrace)
-    ) || before
-        .last()
-        .is_some_and(|(_, r)| source[r.end as usize..offset].contains('\n'));
+    ) || ends_value
+        && before
+            .last()
+            .is_some_and(|(_, r)| source[r.end as usize..offset].contains('\n'));
     match innermost {
         Some(o) if o.bracket == Token::LBracket && at_entry => match o.key.as_deref() {
             Some("needs" | "dependencies") => Expected::Job,
@@ -755,6 +778,28 @@ mod tests {
             Expected::Key(Body::Job),
         );
         check("template t() { $0 }", Expected::Key(Body::Job));
+        // `=` inside a header's parentheses binds a parameter, not a record key
+        check(
+            "template go_job(pkg: String, image: Image = go) {\n  $0\n}",
+            Expected::Key(Body::Job),
+        );
+        check(
+            "pipeline p { stage s { job x from t(a = 1) {\n  $0\n} } }",
+            Expected::Key(Body::Job),
+        );
+        check(
+            "template t(image: Image = go) { if_previous = \"$0\" }",
+            Expected::Choice {
+                path: vec!["if_previous".into()],
+                in_job: true,
+            },
+        );
+        // a line break after `=` or an operator still expects the value
+        check(
+            "pipeline p { stage s { job j {\n  image =\n  $0\n} } }",
+            Expected::Value,
+        );
+        check("pipeline p {\n  on = tag ||\n  $0\n}", Expected::Value);
         check("pipeline p { default = { $0 } }", Expected::Key(Body::Job));
         check(
             "pipeline p { stage s { job j { artifacts = { paths = [\"x\"], reports = { $0 } } } } }",

@@ -99,16 +99,17 @@ fn yaml_diagnostics(snap: &Snapshot, id: FileId, view: &YamlView) -> Vec<Diagnos
         .iter()
         .map(|&f| if f == id { yaml_text.as_str() } else { "" })
         .collect();
-    let moved = plumb_db::check_file(&snap.db, snap.ws, program)
-        .iter()
-        .map(|d| view.mapping.to_yaml(d.clone(), program_text, &texts))
-        .collect();
+    let findings = plumb_db::check_file(&snap.db, snap.ws, program).clone();
+    let model = &plumb_db::analyze(&snap.db, snap.ws, program).model;
+    let moved = view
+        .mapping
+        .findings_on_yaml(findings, program_text, &texts, model);
     let text_of = |f: FileId| {
         snap.source(f)
             .map(|s| s.text(&snap.db).clone())
             .unwrap_or_default()
     };
-    plumb_db::yaml::allow(plumb_checks::merge_duplicates(moved), &[id], &text_of)
+    plumb_db::yaml::allow(moved, &[id], &text_of)
 }
 
 fn occurrence_at(snap: &Snapshot, id: FileId, pos: lsp::Position) -> Option<Occurrence> {

@@ -178,6 +178,18 @@ impl<'a> JobCx<'a> {
         self.images.get_or_init(|| images::job_images(self))
     }
     /// The job's scripts, each scanned once for every rule that reads them.
+    /// Who a finding at `at` is about, for its message: "job `X`" when `at` is in the
+    /// job, else "each job it reaches" (a template's or `default`'s literal, whose
+    /// findings of several jobs merge into one that names them in its labels).
+    pub fn whom(&self, at: FileRange) -> String {
+        let job = self.job;
+        if in_job(job, at) {
+            format!("job `{}`", job.name)
+        } else {
+            "each job it reaches".to_string()
+        }
+    }
+
     pub fn scripts(&self) -> &[ScannedScript<'a>] {
         self.scripts.get_or_init(|| {
             self.job
@@ -218,6 +230,11 @@ pub fn check_pipeline(cx: &PipelineCx) -> Vec<Diagnostic> {
     out
 }
 
+/// Whether `at` is written in the job itself (not in a template, `default` or `let`).
+fn in_job(job: &JobModel, at: FileRange) -> bool {
+    at.file == job.range.file && job.range.range.contains(at.range.start as usize)
+}
+
 /// Runs the job-level rules on one job. A finding at a literal outside the job (in a
 /// template, a `default`, a `let`) names the job with a label at its name, so that when
 /// the same literal's findings of many jobs merge into one ([`merge_duplicates`]), the
@@ -229,9 +246,7 @@ pub fn check_job(cx: &JobCx) -> Vec<Diagnostic> {
     }
     let job = cx.job;
     for d in &mut out {
-        let at = d.primary.at;
-        let inside = at.file == job.range.file && job.range.range.contains(at.range.start as usize);
-        if !inside && !d.secondary.iter().any(|l| l.at == job.name_at) {
+        if !in_job(job, d.primary.at) && !d.secondary.iter().any(|l| l.at == job.name_at) {
             d.secondary.push(plumb_diagnostics::Label {
                 at: job.name_at,
                 message: format!("job `{}`", job.name),

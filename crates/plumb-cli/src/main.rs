@@ -415,12 +415,8 @@ fn findings(session: &Session) -> Vec<Diagnostic> {
                 yaml_files.extend(program.source_ids().iter().copied());
                 // jobs that got a value from one YAML place (an anchor, `default:`) have
                 // findings at one place now: one finding, the jobs as its labels
-                plumb_checks::merge_duplicates(
-                    file_diags
-                        .into_iter()
-                        .map(|d| program.to_yaml(d, text, &texts))
-                        .collect(),
-                )
+                let model = &plumb_db::analyze(&session.db, session.ws, f.file).model;
+                program.findings_on_yaml(file_diags, text, &texts, model)
             }
             _ => file_diags,
         };

@@ -150,7 +150,7 @@ fn corpus_imports_cleanly_and_round_trips() {
         .collect();
     files.sort();
     let work = scratch("corpus");
-    let results: Vec<(String, Result<(), String>, Vec<String>)> = std::thread::scope(|s| {
+    let results: Vec<CorpusCase> = std::thread::scope(|s| {
         let chunks: Vec<Vec<PathBuf>> = files
             .chunks(files.len().div_ceil(4).max(1))
             .map(|c| c.to_vec())
@@ -178,7 +178,16 @@ fn corpus_imports_cleanly_and_round_trips() {
                             let codes = check_codes(&plumb_dir.join("ci.plumb"));
                             let result =
                                 round_trip(&bin, &original, &plumb_dir, left_out, &case.join("rt"));
-                            (name, result, codes)
+                            CorpusCase {
+                                name,
+                                result,
+                                codes,
+                                lines: (
+                                    code_lines(&plumb_dir.join("ci.plumb")),
+                                    code_lines(&original.join(".gitlab-ci.yml")),
+                                ),
+                                warnings: warning_count(&original, &plumb_dir),
+                            }
                         })
                         .collect::<Vec<_>>()
                 })
@@ -195,18 +204,18 @@ fn corpus_imports_cleanly_and_round_trips() {
     eprintln!("{report}");
     let language: Vec<String> = results
         .iter()
-        .flat_map(|(name, _, codes)| {
-            codes
+        .flat_map(|case| {
+            case.codes
                 .iter()
                 .filter(|c| c.starts_with("PL0") || c.starts_with("PL1"))
-                .map(move |c| format!("{name}: {c}"))
+                .map(move |c| format!("{}: {c}", case.name))
         })
         .collect();
     assert!(
         language.is_empty(),
         "imports with language errors: {language:?}"
     );
-    let equivalent = results.iter().filter(|(_, r, _)| r.is_ok()).count();
+    let equivalent = results.iter().filter(|c| c.result.is_ok()).count();
     // what this revision reaches; a change that loses files fails here
     assert!(
         equivalent >= MIN_EQUIVALENT,
@@ -218,27 +227,72 @@ fn corpus_imports_cleanly_and_round_trips() {
 
 const MIN_EQUIVALENT: usize = 11;
 
-fn corpus_report(results: &[(String, Result<(), String>, Vec<String>)]) -> String {
+/// One corpus file: its import's round trip, the codes `plumb check` finds in it, its
+/// size (Plumb lines, YAML lines: neither blank nor comments) and its warnings.
+struct CorpusCase {
+    name: String,
+    result: Result<(), String>,
+    codes: Vec<String>,
+    lines: (usize, usize),
+    warnings: usize,
+}
+
+/// The lines of a file that are neither blank nor comments (`#` in YAML and Plumb).
+fn code_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .count()
+}
+
+/// How many warnings the import of `dir/.gitlab-ci.yml` gives (`plumb import` again,
+/// to standard output).
+fn warning_count(dir: &Path, scratch_dir: &Path) -> usize {
+    let source = dir.join(".gitlab-ci.yml");
+    let o = plumb_in(
+        scratch_dir,
+        &[
+            "import",
+            source.to_str().expect("utf-8"),
+            "--root",
+            dir.to_str().expect("utf-8"),
+        ],
+    );
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .count()
+}
+
+fn corpus_report(results: &[CorpusCase]) -> String {
     let mut out = String::from("# `plumb import` over the GitLab CI corpus\n\n");
-    let equivalent = results.iter().filter(|(_, r, _)| r.is_ok()).count();
+    let equivalent = results.iter().filter(|c| c.result.is_ok()).count();
     out.push_str(&format!(
         "Round trip (import, build --target gitlab, both read by `gitlab-ci-local --preview`): {equivalent} of {} files equivalent.\n\n",
         results.len()
     ));
-    out.push_str("| file | round trip | findings of `plumb check` |\n|---|---|---|\n");
+    out.push_str("| file | round trip | Plumb lines / YAML lines | warnings | findings of `plumb check` |\n|---|---|---|---|---|\n");
     let mut totals: BTreeMap<String, usize> = BTreeMap::new();
-    for (name, result, codes) in results {
+    for case in results {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for c in codes {
+        for c in &case.codes {
             *counts.entry(c).or_default() += 1;
             *totals.entry(c.clone()).or_default() += 1;
         }
         let findings: Vec<String> = counts.iter().map(|(c, n)| format!("{c}×{n}")).collect();
-        let rt = match result {
+        let rt = match &case.result {
             Ok(()) => "equivalent".to_string(),
             Err(e) => e.replace('|', "\\|").replace('\n', " "),
         };
-        out.push_str(&format!("| {name} | {rt} | {} |\n", findings.join(", ")));
+        let (plumb, yaml) = case.lines;
+        let ratio = plumb as f64 / yaml.max(1) as f64;
+        out.push_str(&format!(
+            "| {} | {rt} | {plumb} / {yaml} ({ratio:.2}) | {} | {} |\n",
+            case.name,
+            case.warnings,
+            findings.join(", ")
+        ));
     }
     out.push_str("\nFindings per code over the corpus:\n\n");
     for (code, n) in totals {

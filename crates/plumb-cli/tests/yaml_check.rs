@@ -716,3 +716,24 @@ fn allow_fixes_never_land_inside_a_value() {
     let (after, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
     assert_eq!(after, Vec::<Value>::new(), "{allowed}");
 }
+
+/// PL6004 on a project include at a branch is reported at its `ref:` value, one finding
+/// per include (it was at the top of the file, and two such includes became one).
+#[test]
+fn an_unpinned_project_include_is_reported_at_its_ref() {
+    let dir = scratch("yaml-project-ref");
+    let text = "include:\n  - project: group/ci-a\n    ref: main\n    file: a.yml\n  - project: group/ci-b\n    ref: develop\n    file: b.yml\n\ntest:\n  image: busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n  script: [make]\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), text).expect("write");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let at: Vec<(u64, u64)> = diags
+        .iter()
+        .filter(|d| d["code"] == "PL6004")
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap_or(0),
+                d["column"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(at, [(3, 10), (6, 10)], "{diags:?}");
+}

@@ -39,6 +39,57 @@ impl YamlProgram {
         }
     }
 
+    /// Moves a file's findings to the YAML ([`YamlProgram::to_yaml`]) and merges those
+    /// that land on one YAML place (a value several jobs got from one anchor or
+    /// `default:`, which the import copied into each job): one finding, with the jobs
+    /// it reaches as labels.
+    pub fn findings_on_yaml(
+        &self,
+        diags: Vec<Diagnostic>,
+        program: &str,
+        texts: &[&str],
+        model: &plumb_semantics::FileModel,
+    ) -> Vec<Diagnostic> {
+        let jobs: Vec<&plumb_semantics::JobModel> =
+            model.pipelines.iter().flat_map(|p| &p.jobs).collect();
+        let job_of = |at: FileRange| {
+            jobs.iter()
+                .find(|j| {
+                    j.range.file == at.file && j.range.range.contains(at.range.start as usize)
+                })
+                .copied()
+        };
+        let moved: Vec<Diagnostic> = diags
+            .iter()
+            .map(|d| self.to_yaml(d.clone(), program, texts))
+            .collect();
+        let mut landed: HashMap<(plumb_diagnostics::Code, FileRange), usize> = HashMap::new();
+        for d in &moved {
+            *landed.entry((d.code, d.primary.at)).or_default() += 1;
+        }
+        let named: Vec<Diagnostic> = diags
+            .into_iter()
+            .zip(moved)
+            .map(|(mut original, moved)| {
+                let shared = landed
+                    .get(&(moved.code, moved.primary.at))
+                    .is_some_and(|&n| n > 1);
+                let job = job_of(original.primary.at).filter(|_| shared);
+                match job {
+                    Some(job) if !original.secondary.iter().any(|l| l.at == job.name_at) => {
+                        original.secondary.push(Label {
+                            at: job.name_at,
+                            message: format!("job `{}`", job.name),
+                        });
+                        self.to_yaml(original, program, texts)
+                    }
+                    _ => moved,
+                }
+            })
+            .collect();
+        plumb_checks::merge_duplicates(named)
+    }
+
     /// Moves a finding on the program to the YAML: each span to the value it is about,
     /// the job's name for what is about a whole job, the file's start for the rest.
     /// A fix moves when its edits are inside one YAML value that reads, once edited, as

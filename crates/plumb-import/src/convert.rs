@@ -32,6 +32,9 @@ pub struct Fields {
     pub needs_at: Vec<Option<Origin>>,
     /// `dependencies:` as GitLab names, with their lines.
     pub dependencies: Option<Vec<(String, usize)>>,
+    /// `environment: on_stop:` as a GitLab job name, with its line: resolved to Plumb's
+    /// name when the jobs are known, like `dependencies`.
+    pub on_stop: Option<(String, usize)>,
     pub stage: Option<String>,
     /// The job has a condition that no event meets (`when: never`, or rules that never add it).
     pub never: bool,
@@ -59,6 +62,7 @@ impl Ctx<'_> {
 /// The order in which Plumb fields are written.
 pub const FIELD_ORDER: &[&str] = &[
     "image",
+    "entrypoint",
     "services",
     "needs",
     "dependencies",
@@ -118,6 +122,12 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
         };
         match e.key.as_str() {
             "image" => {
+                // `image: entrypoint` is Plumb's `entrypoint`
+                if let Some(entrypoint) = v.get("entrypoint") {
+                    let words: Vec<PVal> =
+                        entrypoint.strings().into_iter().map(PVal::Str).collect();
+                    f.fields.insert("entrypoint".into(), PVal::List(words));
+                }
                 if let Some((image, at)) = image_name(v, &mut f.notes, e.key_line) {
                     let at = defining_variable(&image, node, cx).unwrap_or(at);
                     let image = inputs_as_variables(&image);
@@ -168,19 +178,27 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             },
             "retry" => {
                 let n = v.as_u64().or_else(|| v.get("max").and_then(Node::as_u64));
-                if v.get("when").is_some() || v.get("exit_codes").is_some() {
+                if v.get("exit_codes").is_some() {
                     f.notes.push(note(
-                        "`retry: when`/`exit_codes` are not carried: Plumb retries on any failure"
+                        "`retry: exit_codes` is not carried: Plumb retries the failures `when` names"
                             .into(),
                     ));
                 }
+                let when = v.get("when").map(Node::strings).unwrap_or_default();
                 if let Some(n) = n {
                     if n > 2 {
                         f.notes.push(note(format!(
                             "`retry: {n}` is more than GitLab allows: 2 is used"
                         )));
                     }
-                    f.fields.insert("retry".into(), PVal::Int(n.min(2)));
+                    let max = PVal::Int(n.min(2));
+                    let retry = if when.is_empty() {
+                        max
+                    } else {
+                        let when = PVal::List(when.into_iter().map(PVal::Str).collect());
+                        PVal::Record(vec![("max".into(), max), ("when".into(), when)])
+                    };
+                    f.fields.insert("retry".into(), retry);
                 }
             }
             "artifacts" => artifacts(v, &mut f, note(String::new())),
@@ -439,7 +457,7 @@ fn image_name<'n>(
     match &node.kind {
         Kind::Scalar { text, .. } => Some((text.clone(), node)),
         Kind::Map(_) => {
-            let extra = other_keys(node, &["name"]);
+            let extra = other_keys(node, &["name", "entrypoint"]);
             if !extra.is_empty() {
                 notes.push(Note {
                     file: node.file,
@@ -653,6 +671,13 @@ fn environment(v: &Node, f: &mut Fields, at: Note) {
                 .filter(|a| matches!(*a, "start" | "prepare" | "stop" | "verify" | "access"))
                 .map(|s| PVal::Str(s.to_string())),
             "auto_stop_in" => e.value.as_str().and_then(duration).map(PVal::Duration),
+            "on_stop" => {
+                if let Some(job) = e.value.as_str() {
+                    f.on_stop = Some((job.to_string(), e.value.line));
+                    continue;
+                }
+                None
+            }
             "deployment_tier" => e
                 .value
                 .as_str()
@@ -709,10 +734,9 @@ fn cache(v: &Node, f: &mut Fields, at: Note) {
     };
     let paths = first.get("paths").map(Node::strings).unwrap_or_default();
     if paths.is_empty() {
-        f.notes.push(Note {
-            message: "a cache without `paths` caches nothing: not carried".into(),
-            ..at
-        });
+        // `cache: {}` (or no paths) caches nothing: the job has no cache, which is what
+        // it says (the pipeline's `default` then holds no cache either: see
+        // `emit::keep_defaults_every_job_has`)
         return;
     }
     let key = match first.get("key") {
@@ -728,23 +752,42 @@ fn cache(v: &Node, f: &mut Fields, at: Note) {
         }
         None => "default".into(),
     };
-    let extra = other_keys(first, &["paths", "key"]);
+    let mut record = vec![
+        ("key".into(), PVal::Str(key)),
+        (
+            "paths".into(),
+            PVal::List(paths.into_iter().map(PVal::Str).collect()),
+        ),
+    ];
+    let mut extra = Vec::new();
+    for e in first
+        .entries()
+        .iter()
+        .filter(|e| !matches!(e.key.as_str(), "paths" | "key"))
+    {
+        let value = match (e.key.as_str(), e.value.as_str()) {
+            ("policy", Some(p @ ("pull-push" | "pull" | "push"))) => Some(PVal::Str(p.into())),
+            ("when", Some(w @ ("on_success" | "on_failure" | "always"))) => {
+                Some(PVal::Str(w.into()))
+            }
+            ("untracked", _) => e.value.as_bool().map(PVal::Bool),
+            ("fallback_keys", _) => Some(PVal::List(
+                e.value.strings().into_iter().map(PVal::Str).collect(),
+            )),
+            _ => None,
+        };
+        match value {
+            Some(v) => record.push((e.key.clone(), v)),
+            None => extra.push(e.key.as_str()),
+        }
+    }
     if !extra.is_empty() {
         f.notes.push(Note {
             message: format!("`cache: {}` is not carried", extra.join(", ")),
             ..at
         });
     }
-    f.fields.insert(
-        "cache".into(),
-        PVal::Record(vec![
-            ("key".into(), PVal::Str(key)),
-            (
-                "paths".into(),
-                PVal::List(paths.into_iter().map(PVal::Str).collect()),
-            ),
-        ]),
-    );
+    f.fields.insert("cache".into(), PVal::Record(record));
 }
 
 fn parallel(v: &Node, f: &mut Fields, at: Note) {

@@ -45,6 +45,8 @@ struct JobOut {
     needs_at: Vec<Option<Origin>>,
     has_needs: bool,
     dependencies: Option<Vec<(String, usize)>>,
+    /// `environment: on_stop:` (a GitLab job name and its line), until resolved.
+    on_stop: Option<(String, usize)>,
     notes: Vec<Note>,
 }
 
@@ -203,7 +205,7 @@ impl Emitter<'_> {
             &cx,
             &mut templates,
             &template_index,
-            &default_fields,
+            &mut default_fields,
             warnings,
         );
         if needs_runner_default {
@@ -230,6 +232,7 @@ impl Emitter<'_> {
         let names = plumb_names(&jobs);
         let resolved_needs = resolve_needs(&jobs, &names, warnings);
         resolve_dependencies(&mut jobs, &names, warnings);
+        resolve_on_stop(&mut jobs, &names, warnings);
         let stage_order = stage_order(config, &jobs, warnings);
         let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
         let on = pipeline_on(config, &jobs, &used, &mut pipeline_notes);
@@ -249,13 +252,14 @@ impl Emitter<'_> {
     }
 
     /// Hidden jobs, converted once, that can be templates (not those whose job names
-    /// must be resolved per job: `needs`, `dependencies`).
+    /// must be resolved per job: `needs`, `dependencies`, `environment: on_stop`).
     fn templates(&mut self, cx: &Ctx) -> (Vec<TemplateOut>, HashMap<String, usize>) {
         let mut templates: Vec<TemplateOut> = Vec::new();
         let mut template_index: HashMap<String, usize> = HashMap::new();
         for h in &self.config.hidden {
             let f = convert::job(&h.full, cx);
-            if f.needs.is_some() || f.dependencies.is_some() || f.trigger || f.never {
+            let names_jobs = f.needs.is_some() || f.dependencies.is_some() || f.on_stop.is_some();
+            if names_jobs || f.trigger || f.never {
                 continue;
             }
             let env = self.env(&f);
@@ -285,7 +289,7 @@ impl Emitter<'_> {
         cx: &Ctx,
         templates: &mut [TemplateOut],
         template_index: &HashMap<String, usize>,
-        default_fields: &BTreeMap<String, PVal>,
+        default_fields: &mut BTreeMap<String, PVal>,
         warnings: &mut Vec<Warning>,
     ) -> (Vec<JobOut>, Vec<(usize, usize, usize, String)>, bool) {
         let mut jobs: Vec<JobOut> = Vec::new();
@@ -293,6 +297,8 @@ impl Emitter<'_> {
         let mut job_scope = Scope::default();
         let mut needs_runner_default = false;
         let converted = convert_all(&self.config.jobs, cx);
+        keep_defaults_every_job_has(default_fields, &converted);
+        let default_fields = &*default_fields;
         for (j, f) in self.config.jobs.iter().zip(converted) {
             if let Some(why) = not_imported(&f) {
                 warnings.push(Warning::at(
@@ -326,6 +332,7 @@ impl Emitter<'_> {
                 needs: f.needs.unwrap_or_default(),
                 needs_at: f.needs_at,
                 dependencies: f.dependencies,
+                on_stop: f.on_stop,
                 fields: f.fields,
                 env,
                 notes: f.notes,
@@ -343,6 +350,13 @@ impl Emitter<'_> {
                     out.env = env;
                     out.template = Some(parents[0].clone());
                     templates[t].used = true;
+                    // what the template could not carry is said at the template
+                    let said = &templates[t].notes;
+                    out.notes.retain(|n| {
+                        !said
+                            .iter()
+                            .any(|s| (s.file, s.line, &s.message) == (n.file, n.line, &n.message))
+                    });
                 }
             }
             if out.template.is_none() {
@@ -743,6 +757,15 @@ fn shell_runner_tags(tags: Option<&PVal>) -> bool {
 }
 
 /// Why a converted job cannot be a Plumb job, if it cannot.
+/// Leaves in the pipeline's `default` only the fields every imported job has (GitLab
+/// applied `default:` to each job already): a job without one (`cache: {}`,
+/// `inherit: default: false`) would get it back from Plumb's `default`, so such a field
+/// is written in the jobs that have it instead.
+fn keep_defaults_every_job_has(default_fields: &mut BTreeMap<String, PVal>, jobs: &[Fields]) {
+    let imported = || jobs.iter().filter(|f| not_imported(f).is_none());
+    default_fields.retain(|key, _| imported().all(|f| f.fields.contains_key(key)));
+}
+
 fn not_imported(f: &Fields) -> Option<&'static str> {
     if f.trigger {
         Some("`trigger:` (a child or multi-project pipeline) has no Plumb form")
@@ -948,11 +971,7 @@ impl Emitter<'_> {
             if !self.origins {
                 self.snippet(text, n.file, n.line, n.end_line, indent);
             }
-            warnings.push(Warning::at(
-                n.file,
-                n.line,
-                format!("{what}: {}", n.message),
-            ));
+            warnings.push(Warning::about(n.file, n.line, what, &n.message));
         }
     }
 
@@ -1143,6 +1162,42 @@ fn resolve_dependencies(
         if deps.is_empty() || !names.is_empty() {
             j.fields.insert("dependencies".into(), PVal::List(names));
         }
+    }
+}
+
+/// `environment: on_stop:` with Plumb's job name, in the job's `environment` record; a
+/// job not imported is dropped with a warning.
+fn resolve_on_stop(
+    jobs: &mut [JobOut],
+    by_gitlab: &HashMap<String, String>,
+    warnings: &mut Vec<Warning>,
+) {
+    for j in jobs.iter_mut() {
+        let Some((stop, line)) = j.on_stop.take() else {
+            continue;
+        };
+        let Some(name) = by_gitlab.get(&stop) else {
+            warnings.push(Warning::at(
+                j.file,
+                line,
+                format!(
+                    "job `{}` is stopped by `{stop}`, which is not imported: `on_stop` is dropped",
+                    j.gitlab_name
+                ),
+            ));
+            continue;
+        };
+        let on_stop = ("on_stop".to_string(), PVal::Name(name.clone()));
+        let record = match j.fields.remove("environment") {
+            Some(PVal::Record(mut entries)) => {
+                entries.push(on_stop);
+                PVal::Record(entries)
+            }
+            Some(PVal::Str(env)) => PVal::Record(vec![("name".into(), PVal::Str(env)), on_stop]),
+            Some(other) => other,
+            None => continue,
+        };
+        j.fields.insert("environment".into(), record);
     }
 }
 

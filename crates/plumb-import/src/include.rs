@@ -61,13 +61,18 @@ fn call(item: &Node, origins: bool, warnings: &mut Vec<Warning>) -> Vec<PVal> {
                     format!("include of project `{target}` names no `file`: left out"),
                 );
             }
-            let reference = item.get("ref").and_then(Node::as_str);
+            // for a check, the ref carries where it is written (a branch is found in it)
+            let reference = item.get("ref").and_then(|node| {
+                let text = node.as_str()?;
+                let at = origins.then(|| crate::value::Origin::of(node));
+                Some(PVal::at(at, PVal::Str(text.to_string())))
+            });
             files
                 .into_iter()
                 .map(|f| {
                     let mut named = vec![("file".to_string(), PVal::Str(f))];
-                    if let Some(r) = reference {
-                        named.push(("ref".to_string(), PVal::Str(r.to_string())));
+                    if let Some(r) = &reference {
+                        named.push(("ref".to_string(), r.clone()));
                     }
                     PVal::call("project", vec![target_arg.clone()], named)
                 })

@@ -25,7 +25,11 @@ pub struct Warning {
     /// Index into [`Imported::sources`] (0: the imported file).
     pub file: usize,
     pub line: usize,
+    /// What is printed: the cause, after the jobs or templates it is about.
     pub message: String,
+    /// The cause alone, and what it is about (`job `a``), when it is about a job, a
+    /// template or the pipeline: warnings of one place and cause are merged on these.
+    cause: Option<(String, String)>,
 }
 
 impl Warning {
@@ -34,8 +38,59 @@ impl Warning {
             file,
             line,
             message: message.into(),
+            cause: None,
         }
     }
+    /// A warning about `subject` (`job `a``, `the pipeline`).
+    pub fn about(file: usize, line: usize, subject: &str, cause: &str) -> Self {
+        Warning {
+            file,
+            line,
+            message: format!("{subject}: {cause}"),
+            cause: Some((cause.to_string(), subject.to_string())),
+        }
+    }
+}
+
+/// One warning per YAML place and cause: a template's note reached by many jobs that
+/// extend it (or a `default:` they all get) is one warning naming the first jobs and
+/// counting the others; an identical warning reached twice is kept once.
+fn one_per_place_and_cause(warnings: Vec<Warning>) -> Vec<Warning> {
+    const NAMED: usize = 3;
+    let mut out: Vec<Warning> = Vec::with_capacity(warnings.len());
+    let mut groups: std::collections::HashMap<(usize, usize, String), (usize, Vec<String>)> =
+        std::collections::HashMap::new();
+    let mut seen = std::collections::HashSet::new();
+    for w in warnings {
+        let Some((cause, subject)) = w.cause.clone() else {
+            if seen.insert(w.clone()) {
+                out.push(w);
+            }
+            continue;
+        };
+        let key = (w.file, w.line, cause);
+        match groups.get_mut(&key) {
+            Some((_, subjects)) if !subjects.contains(&subject) => subjects.push(subject),
+            Some(_) => {}
+            None => {
+                groups.insert(key, (out.len(), vec![subject]));
+                out.push(w);
+            }
+        }
+    }
+    for ((_, _, cause), (i, subjects)) in groups {
+        if subjects.len() > 1 {
+            let named = subjects[..NAMED.min(subjects.len())].join(", ");
+            let more = subjects.len().saturating_sub(NAMED);
+            let and_more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            out[i].message = format!("{named}{and_more}: {cause}");
+        }
+    }
+    out
 }
 
 /// The result of an import.
@@ -77,9 +132,7 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
             .to_string(),
     })?;
     warnings.sort_by_key(|w| (w.file, w.line));
-    // the same warning reached twice (a template's note for each job that uses it) once
-    let mut seen = std::collections::HashSet::new();
-    warnings.retain(|w| seen.insert(w.clone()));
+    let warnings = one_per_place_and_cause(warnings);
     Ok(Imported {
         plumb,
         warnings,
@@ -244,5 +297,41 @@ impl Files for Disk {
             return Err(std::io::Error::other("larger than 16 MiB"));
         }
         std::fs::read_to_string(path)
+    }
+}
+
+#[cfg(test)]
+mod warning_tests {
+    use super::*;
+
+    #[test]
+    fn warnings_of_one_place_and_cause_are_one() {
+        let cause = "`cache: key: files` is not carried";
+        let warnings = vec![
+            Warning::about(0, 7, "job `a`", cause),
+            Warning::about(0, 7, "job `b`", cause),
+            Warning::about(0, 7, "job `c`", cause),
+            Warning::about(0, 7, "job `d`", cause),
+            Warning::about(0, 7, "job `e`", cause),
+            Warning::about(0, 9, "job `a`", cause),
+            Warning::at(0, 12, "stage `x` is added last"),
+            Warning::at(0, 12, "stage `x` is added last"),
+        ];
+        let merged = one_per_place_and_cause(warnings);
+        let messages: Vec<(usize, &str)> = merged
+            .iter()
+            .map(|w| (w.line, w.message.as_str()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    7,
+                    "job `a`, job `b`, job `c` and 2 more: `cache: key: files` is not carried"
+                ),
+                (9, "job `a`: `cache: key: files` is not carried"),
+                (12, "stage `x` is added last"),
+            ]
+        );
     }
 }

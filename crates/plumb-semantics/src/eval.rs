@@ -131,27 +131,46 @@ pub struct Evaluator<'a> {
     pub quiet_uses: usize,
 }
 
-/// Where a job's `env` can take one more binding.
-#[derive(Clone, Copy, Debug)]
-pub enum EnvBindingSite {
-    /// Just inside the braces of the job's `env = { … }`.
-    InEnvRecord(FileRange),
-    /// Before the job's first field: a new `env` field goes there.
-    NewEnvField(FileRange),
+/// Where a job's `env` can take one more binding, and what it binds already.
+#[derive(Clone, Debug)]
+pub struct EnvBindingSite {
+    /// Just inside the braces of `env = { … }`, or before the job's first field.
+    pub at: FileRange,
+    /// Whether `env` must be written (the job has none).
+    pub new_field: bool,
+    /// The job's own `env`: each variable, with the name its value is written as.
+    pub bound: Vec<(String, Option<String>)>,
 }
 
 impl EnvBindingSite {
-    fn edit(self, var: &str, secret: &str) -> Edit {
-        match self {
-            EnvBindingSite::InEnvRecord(at) => Edit {
-                at,
-                replacement: format!(" {var} = {secret},"),
-            },
-            EnvBindingSite::NewEnvField(at) => Edit {
-                at,
-                replacement: format!("env = {{ {var} = {secret} }}, "),
-            },
+    fn edit(&self, var: &str, secret: &str) -> Edit {
+        let replacement = if self.new_field {
+            format!("env = {{ {var} = {secret} }}, ")
+        } else {
+            format!(" {var} = {secret},")
+        };
+        Edit {
+            at: self.at,
+            replacement,
         }
+    }
+
+    /// The variable that carries `secret`: the one `env` binds it to already (and no
+    /// binding to add), else `wanted`, or `wanted_2`, … when `wanted` holds another value.
+    fn variable_for(&self, wanted: &str, secret: &str) -> (String, bool) {
+        if let Some((var, _)) = self
+            .bound
+            .iter()
+            .find(|(_, v)| v.as_deref() == Some(secret))
+        {
+            return (var.clone(), false);
+        }
+        let taken = |v: &str| self.bound.iter().any(|(b, _)| b == v);
+        let free = std::iter::once(wanted.to_string())
+            .chain((2..).map(|n| format!("{wanted}_{n}")))
+            .find(|v| !taken(v))
+            .unwrap_or_else(|| wanted.to_string());
+        (free, true)
     }
 }
 
@@ -287,12 +306,14 @@ impl<'a> Evaluator<'a> {
     pub fn leave_reported_elsewhere(&mut self) {
         self.reported_elsewhere.pop();
     }
-    /// While a look-up is only tried, nothing is reported.
+    /// While a look-up is only tried, nothing is reported, and no use recorded.
     pub fn start_trying(&mut self) {
         self.trying += 1;
+        self.quiet_uses += 1;
     }
     pub fn stop_trying(&mut self) {
         self.trying -= 1;
+        self.quiet_uses -= 1;
     }
 
     /// What was reported, in order.
@@ -714,7 +735,7 @@ impl<'a> Evaluator<'a> {
             _ => None,
         };
         let at = ctx.at(interp);
-        let site = self.env_binding_site;
+        let site = self.env_binding_site.clone();
         let Some((secret, var_of)) = written else {
             let d = self.error(
                 codes::SECRET_MISUSE,
@@ -730,7 +751,7 @@ impl<'a> Evaluator<'a> {
             );
             return;
         };
-        let var = var_of.to_uppercase().replace('-', "_");
+        let wanted = var_of.to_uppercase().replace('-', "_");
         let d = self.error(
             codes::SECRET_MISUSE,
             at,
@@ -740,17 +761,23 @@ impl<'a> Evaluator<'a> {
             "the secret's value would be written into the generated file and the job log"
                 .to_string();
         d.help = Some(format!(
-            "bind it to an environment variable with `env = {{ {var} = {secret} }}` and use `${var}` in the script"
+            "bind it to an environment variable with `env = {{ {wanted} = {secret} }}` and use `${wanted}` in the script"
         ));
+        // a fix only where the job's own `env` can take the binding (not in a template,
+        // a `default`, a `let`, or an `env` written as something else than a record)
+        let Some(site) = site else { return };
+        let (var, bind) = site.variable_for(&wanted, &secret);
         let mut edits = vec![Edit {
             at,
             replacement: format!("${var}"),
         }];
-        edits.extend(site.map(|site| site.edit(&var, &secret)));
-        d.fixes.push(plumb_diagnostics::Fix {
-            title: format!("bind {var} = {secret} in `env` and use `${var}`"),
-            edits,
-        });
+        let title = if bind {
+            edits.push(site.edit(&var, &secret));
+            format!("bind {var} = {secret} in `env` and use `${var}`")
+        } else {
+            format!("use `${var}`, which `env` binds to `{secret}`")
+        };
+        d.fixes.push(plumb_diagnostics::Fix { title, edits });
     }
 
     fn eval_name(&mut self, name: &'a Name, ctx: Ctx<'_, 'a>) -> Value {

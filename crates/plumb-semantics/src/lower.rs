@@ -203,7 +203,13 @@ impl<'e, 'a> Lowering<'e, 'a> {
             pipeline_lets: None,
             params: Some(&params),
         };
-        if !self.report_template_cycle(t) {
+        if self.report_template_cycle(t) {
+            // the bases are not instantiated (that would go round the cycle), but
+            // their names are resolved, for the editor and for a base that is no template
+            for base in &t.bases {
+                self.resolve_template(base, ctx);
+            }
+        } else {
             // the bases' arguments against their parameters, with this template's
             // parameters as abstract values
             self.instantiating.push((self.file, t.range));
@@ -1276,16 +1282,35 @@ impl<'e, 'a> Lowering<'e, 'a> {
 fn env_binding_site(job: &Job, ctx: Ctx<'_, '_>) -> Option<EnvBindingSite> {
     let env = job.body.fields.iter().find(|f| f.key.text == "env");
     match (env, job.body.fields.first()) {
-        (Some(env), _) => match env.value.kind {
-            ExprKind::Record(_) => Some(EnvBindingSite::InEnvRecord(
-                ctx.at(TextRange::empty(env.value.range.start as usize + 1)),
-            )),
+        (Some(env), _) => match &env.value.kind {
+            ExprKind::Record(entries) => Some(EnvBindingSite {
+                at: ctx.at(TextRange::empty(env.value.range.start as usize + 1)),
+                new_field: false,
+                bound: entries
+                    .iter()
+                    .map(|e| (e.key.text.clone(), written_name(&e.value)))
+                    .collect(),
+            }),
             _ => None,
         },
-        (None, Some(first)) => Some(EnvBindingSite::NewEnvField(
-            ctx.at(TextRange::empty(first.range.start as usize)),
-        )),
+        (None, Some(first)) => Some(EnvBindingSite {
+            at: ctx.at(TextRange::empty(first.range.start as usize)),
+            new_field: true,
+            bound: Vec::new(),
+        }),
         (None, None) => None,
+    }
+}
+
+/// An expression written as a name (`tok`, `alias.tok`), as written.
+fn written_name(e: &plumb_syntax::ast::Expr) -> Option<String> {
+    match &e.kind {
+        ExprKind::Name(n) => Some(n.text.clone()),
+        ExprKind::Member(base, member) => match &base.kind {
+            ExprKind::Name(alias) => Some(format!("{}.{}", alias.text, member.text)),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

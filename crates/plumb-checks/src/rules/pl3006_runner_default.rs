@@ -23,8 +23,8 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         RULE.severity(),
         image.origin,
         format!(
-            "job `{}` runs in whatever image the runner is configured with",
-            cx.job.name
+            "{} runs in whatever image the runner is configured with",
+            cx.whom(image.origin)
         ),
     )
     .with_label("the runner decides")

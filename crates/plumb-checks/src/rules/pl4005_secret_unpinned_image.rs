@@ -52,9 +52,9 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         RULE.severity(),
         primary,
         format!(
-            "{} given to job `{}`, whose {what} `{}` is not pinned by digest",
+            "{} given to {}, whose {what} `{}` is not pinned by digest",
             secrets_phrase(uses),
-            cx.job.name,
+            cx.whom(primary),
             first.text
         ),
     )
@@ -112,9 +112,9 @@ fn runner_default(cx: &JobCx, uses: &[crate::creds::SecretUse]) -> Option<Diagno
         RULE.severity(),
         image.origin,
         format!(
-            "{} given to job `{}`, whose image the runner decides (`runner_default`)",
+            "{} given to {}, whose image the runner decides (`runner_default`)",
             secrets_phrase(uses),
-            cx.job.name
+            cx.whom(image.origin)
         ),
     )
     .with_label("not pinned: the runner's configuration decides");

@@ -29,7 +29,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         .or(cx.pipeline_on.1);
     for u in cx.secret_uses() {
         let mut d = Diagnostic::new(RULE.code, RULE.severity(), u.at, format!(
-            "secret `{}` is given to job `{}`, which can run for merge requests", u.secret, cx.job.name))
+            "secret `{}` is given to {}, which can run for merge requests", u.secret, cx.whom(u.at)))
             .with_label(u.label())
             .with_secondary(cx.job.name_at, format!("job `{}` runs for merge requests", cx.job.name))
             .with_help("merge requests run untrusted code; restrict the job, e.g. `when = branch == \"main\"`, or do not give it the secret");

@@ -28,15 +28,8 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         }
         // on the value that turns it on (a GitLab CI file names the variable as a key,
         // the value is where the finding is shown)
-        // set outside the job (a template, `default`): the jobs are its labels
         let at = b.value.origin;
-        let in_job =
-            at.file == cx.job.range.file && cx.job.range.range.contains(at.range.start as usize);
-        let whose = if in_job {
-            format!("job `{}`", cx.job.name)
-        } else {
-            "each job it reaches".to_string()
-        };
+        let whose = cx.whom(at);
         let mut d = Diagnostic::new(
             RULE.code,
             RULE.severity(),

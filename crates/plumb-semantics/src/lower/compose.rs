@@ -104,7 +104,7 @@ impl<'a> Lowering<'_, 'a> {
     }
 
     /// The template `from [alias.]T(…)` names, reporting a name that is not one.
-    fn resolve_template(
+    pub(super) fn resolve_template(
         &mut self,
         inst: &'a Instantiation,
         ctx: Ctx<'_, 'a>,
