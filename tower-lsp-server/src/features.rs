@@ -672,7 +672,12 @@ fn key_hover(path: &[String], in_job: bool) -> Option<String> {
         let path: Vec<&str> = path.iter().map(String::as_str).collect();
         let (ty, doc) = plumb_semantics::fields::key_at_path(&path, in_job)?;
         let name = path.last()?;
-        return Some(format!("```plumb\n{name}: {}\n```\n{doc}", ty.ty()));
+        let gitlab = plumb_semantics::fields::gitlab_keyword(&path)
+            .unwrap_or_else(|| "not carried (a Kubernetes setting)".to_string());
+        return Some(format!(
+            "```plumb\n{name}: {}\n```\n{doc}\n\n- GitLab CI: {gitlab}",
+            ty.ty()
+        ));
     };
     let spec = if in_job {
         job_field(key)

