@@ -664,3 +664,12 @@ fn an_include_linked_out_of_the_repository_is_not_read() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The importer keeps, on a trigger job, exactly the fields the checker allows there.
+#[test]
+fn the_importer_knows_the_fields_of_a_trigger_job() {
+    assert_eq!(
+        plumb_import::convert::TRIGGER_JOB_FIELDS,
+        plumb_semantics::TRIGGER_JOB_FIELDS
+    );
+}

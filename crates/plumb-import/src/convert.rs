@@ -61,6 +61,7 @@ impl Ctx<'_> {
 
 /// The order in which Plumb fields are written.
 pub const FIELD_ORDER: &[&str] = &[
+    "trigger",
     "image",
     "entrypoint",
     "services",
@@ -240,7 +241,12 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             "secrets" => secrets(v, &mut f),
             "trigger" => {
                 f.trigger = true;
-                f.notes.push(note("`trigger:` (a child or multi-project pipeline) cannot be expressed in Plumb: the job is not imported".into()));
+                match trigger(v, &mut f.notes, note(String::new())) {
+                    Some(call) => {
+                        f.fields.insert("trigger".into(), call);
+                    }
+                    None => f.notes.push(note("this `trigger:` (several includes, or a child pipeline from another project) has no Plumb form: the job is not imported".into())),
+                }
             }
             "extends" => {}
             key => match NOT_CARRIED.iter().find(|(k, _)| *k == key) {
@@ -714,6 +720,70 @@ fn environment(v: &Node, f: &mut Fields, at: Note) {
             ..at
         });
     }
+}
+
+/// The fields a trigger job keeps in Plumb (`plumb_semantics::TRIGGER_JOB_FIELDS`; a
+/// test holds the two lists equal): GitLab's `default:` does not reach a trigger job,
+/// and it runs no script, so its image and runner settings are dropped.
+pub const TRIGGER_JOB_FIELDS: &[&str] = &[
+    "trigger",
+    "needs",
+    "env",
+    "when",
+    "if_previous",
+    "allow_failure",
+    "resource_group",
+    "environment",
+    "matrix",
+    "gitlab",
+];
+
+/// `trigger: group/project`, `trigger: { project, branch, strategy: depend }` as
+/// `project("…", branch = "…", depend = true)`; `trigger: { include: ci/x.yml }` (one
+/// local file) as `child("ci/x.yml", depend = …)`. `None` when it has no Plumb form.
+fn trigger(v: &Node, notes: &mut Vec<Note>, at: Note) -> Option<PVal> {
+    if let Some(project) = v.as_str() {
+        return Some(PVal::call(
+            "project",
+            vec![PVal::Str(project.to_string())],
+            Vec::new(),
+        ));
+    }
+    let mut named = Vec::new();
+    if v.get("strategy").and_then(Node::as_str) == Some("depend") {
+        named.push(("depend".to_string(), PVal::Bool(true)));
+    }
+    if v.get("forward").is_some() {
+        notes.push(Note {
+            message: "`trigger: forward` is not carried: GitLab's defaults apply".into(),
+            ..at
+        });
+    }
+    if let Some(project) = v.get("project").and_then(Node::as_str) {
+        if let Some(branch) = v.get("branch").and_then(Node::as_str) {
+            named.insert(0, ("branch".to_string(), PVal::Str(branch.to_string())));
+        }
+        return Some(PVal::call(
+            "project",
+            vec![PVal::Str(project.to_string())],
+            named,
+        ));
+    }
+    let include = v.get("include")?;
+    let local = match &include.kind {
+        Kind::Scalar { text, .. } => Some(text.clone()),
+        Kind::Seq(items) if items.len() == 1 => items[0]
+            .get("local")
+            .and_then(Node::as_str)
+            .map(str::to_string)
+            .or_else(|| items[0].as_str().map(str::to_string)),
+        Kind::Map(_) => include
+            .get("local")
+            .and_then(Node::as_str)
+            .map(str::to_string),
+        _ => None,
+    }?;
+    Some(PVal::call("child", vec![PVal::Str(local)], named))
 }
 
 fn cache(v: &Node, f: &mut Fields, at: Note) {

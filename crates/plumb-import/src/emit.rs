@@ -208,6 +208,7 @@ impl Emitter<'_> {
             &mut default_fields,
             warnings,
         );
+        self.keep_hidden_jobs_no_job_uses(&mut templates, &template_index, warnings);
         if needs_runner_default {
             // GitLab runs them in the runner's configured image: say exactly that (it
             // compiles back to no `image:`), never a guess at which image it is
@@ -309,7 +310,15 @@ impl Emitter<'_> {
                 left_out.push((j.full.file, j.line, j.full.end_line, why.to_string()));
                 continue;
             }
-            let no_image = !f.fields.contains_key("image") && !default_fields.contains_key("image");
+            let mut f = f;
+            if f.trigger {
+                // a trigger job runs no script: no image, no runner settings
+                f.fields
+                    .retain(|k, _| convert::TRIGGER_JOB_FIELDS.contains(&k.as_str()));
+            }
+            let no_image = !f.trigger
+                && !f.fields.contains_key("image")
+                && !default_fields.contains_key("image");
             needs_runner_default |= no_image;
             let image_elsewhere = no_image
                 && (gitlab::extends_undefined(&self.config.root, &j.extends)
@@ -339,7 +348,8 @@ impl Emitter<'_> {
             };
             let parents = &j.extends;
             let template = match parents.as_slice() {
-                [one] => template_index.get(one).copied(),
+                // a trigger job's fields are its own (a template would bring a script)
+                [one] if !out_is_trigger(&out) => template_index.get(one).copied(),
                 _ => None,
             };
             if let Some(t) = template {
@@ -359,7 +369,7 @@ impl Emitter<'_> {
                     });
                 }
             }
-            if out.template.is_none() {
+            if out.template.is_none() && !out_is_trigger(&out) {
                 let strict = self.origins;
                 out.fields
                     .retain(|k, v| !default_fields.get(k).is_some_and(|d| d.same(v, strict)));
@@ -367,6 +377,65 @@ impl Emitter<'_> {
             jobs.push(out);
         }
         (jobs, left_out, needs_runner_default)
+    }
+
+    /// A hidden job no job reaches (through `extends`, or a `!reference` to it) is kept
+    /// as a template, so nothing of the file vanishes; one that cannot be a template
+    /// (it names jobs, or triggers a pipeline) is a warning at its line.
+    fn keep_hidden_jobs_no_job_uses(
+        &self,
+        templates: &mut [TemplateOut],
+        template_index: &HashMap<String, usize>,
+        warnings: &mut Vec<Warning>,
+    ) {
+        let mut reached: HashSet<&str> = HashSet::new();
+        let mut todo: Vec<&str> = self
+            .config
+            .jobs
+            .iter()
+            .flat_map(|j| j.extends.iter().map(String::as_str))
+            .collect();
+        let hidden: HashMap<&str, &gitlab::Job> = self
+            .config
+            .hidden
+            .iter()
+            .map(|h| (h.name.as_str(), h))
+            .collect();
+        while let Some(name) = todo.pop() {
+            if reached.insert(name) {
+                if let Some(h) = hidden.get(name) {
+                    todo.extend(h.extends.iter().map(String::as_str));
+                }
+            }
+        }
+        for h in &self.config.hidden {
+            if reached.contains(h.name.as_str()) || self.referenced(&h.name) {
+                continue;
+            }
+            match template_index.get(&h.name) {
+                Some(&t) => templates[t].used = true,
+                None => warnings.push(Warning::at(
+                    h.full.file,
+                    h.line,
+                    format!(
+                        "hidden job `{}` is used by no job and cannot be a template (it names jobs or starts a pipeline): not imported",
+                        h.name
+                    ),
+                )),
+            }
+        }
+    }
+
+    /// Whether a `!reference [NAME, …]` in the files read names `name`.
+    fn referenced(&self, name: &str) -> bool {
+        self.config.sources.iter().any(|(_, text)| {
+            text.match_indices("!reference").any(|(i, tag)| {
+                let rest = text[i + tag.len()..].trim_start().trim_start_matches('[');
+                let rest = rest.trim_start().trim_start_matches(['"', '\'']);
+                rest.strip_prefix(name)
+                    .is_some_and(|after| after.starts_with([',', ']', '"', '\'', ' ']))
+            })
+        })
     }
 
     /// Names the used templates (after the lets, which have the better claim to short
@@ -434,8 +503,21 @@ impl Emitter<'_> {
                     "the `include:` entries of a file with no jobs are not carried: include them where its templates are used",
                 ));
             }
-            if !plan.pipeline_notes.is_empty() || !plan.default_fields.is_empty() {
+            if !plan.pipeline_notes.is_empty()
+                || !plan.default_fields.is_empty()
+                || !plan.top_vars.is_empty()
+            {
                 let _ = writeln!(text, "# gitlab: this file has no jobs, only templates; its `default:` and `variables:` apply to the files that include it");
+                let at = self
+                    .config
+                    .root
+                    .get("default")
+                    .or_else(|| self.config.root.get("variables"));
+                warnings.push(Warning::at(
+                    at.map_or(0, |n| n.file),
+                    at.map_or(1, |n| n.line),
+                    "this file has no jobs: its `default:` and top-level `variables:` (and image, cache, …) apply to the files that include it, and are not carried",
+                ));
             }
             return Program {
                 text,
@@ -757,21 +839,29 @@ fn shell_runner_tags(tags: Option<&PVal>) -> bool {
 }
 
 /// Why a converted job cannot be a Plumb job, if it cannot.
+fn out_is_trigger(j: &JobOut) -> bool {
+    j.fields.contains_key("trigger")
+}
+
 /// Leaves in the pipeline's `default` only the fields every imported job has (GitLab
 /// applied `default:` to each job already): a job without one (`cache: {}`,
 /// `inherit: default: false`) would get it back from Plumb's `default`, so such a field
 /// is written in the jobs that have it instead.
 fn keep_defaults_every_job_has(default_fields: &mut BTreeMap<String, PVal>, jobs: &[Fields]) {
-    let imported = || jobs.iter().filter(|f| not_imported(f).is_none());
+    // Plumb's `default`, like GitLab's, does not reach a trigger job
+    let imported = || {
+        jobs.iter()
+            .filter(|f| not_imported(f).is_none() && !f.trigger)
+    };
     default_fields.retain(|key, _| imported().all(|f| f.fields.contains_key(key)));
 }
 
 fn not_imported(f: &Fields) -> Option<&'static str> {
-    if f.trigger {
-        Some("`trigger:` (a child or multi-project pipeline) has no Plumb form")
+    if f.trigger && !f.fields.contains_key("trigger") {
+        Some("its `trigger:` has no Plumb form")
     } else if f.never {
         Some("its rules never add it to a pipeline")
-    } else if !f.fields.contains_key("run") {
+    } else if !f.trigger && !f.fields.contains_key("run") {
         Some("it has no `script`")
     } else {
         None
