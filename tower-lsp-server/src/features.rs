@@ -101,9 +101,10 @@ fn yaml_diagnostics(snap: &Snapshot, id: FileId, view: &YamlView) -> Vec<Diagnos
         .collect();
     let findings = plumb_db::check_file(&snap.db, snap.ws, program).clone();
     let model = &plumb_db::analyze(&snap.db, snap.ws, program).model;
+    let config = plumb_db::file_config(&snap.db, snap.ws, program);
     let moved = view
         .mapping
-        .findings_on_yaml(findings, program_text, &texts, model);
+        .findings_on_yaml(findings, program_text, &texts, (model, config));
     let text_of = |f: FileId| {
         snap.source(f)
             .map(|s| s.text(&snap.db).clone())

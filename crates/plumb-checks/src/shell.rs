@@ -562,7 +562,10 @@ impl<'a> Scanner<'a> {
         };
         let mut vars = Vec::new();
         while sub.pos < end {
-            if sub.peek() == Some(b'$') {
+            if sub.peek() == Some(b'\\') {
+                // `\$X` is the text `$X`, not an expansion
+                sub.pos += 2;
+            } else if sub.peek() == Some(b'$') {
                 let mut w = Word::default();
                 sub.dollar(&mut w);
                 vars.extend(w.vars);

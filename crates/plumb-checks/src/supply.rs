@@ -929,6 +929,8 @@ pub const OUTSIDER_VARIABLES: &[&str] = &[
     "CI_COMMIT_REF_NAME",
     "CI_COMMIT_BRANCH",
     "CI_COMMIT_AUTHOR",
+    "CI_COMMIT_TAG_MESSAGE",
+    "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME",
 ];
 
 /// The outsider variables that hold free text (spaces, `*`): split and globbed when
@@ -942,6 +944,7 @@ const FREE_TEXT: &[&str] = &[
     "CI_COMMIT_TITLE",
     "CI_COMMIT_DESCRIPTION",
     "CI_COMMIT_AUTHOR",
+    "CI_COMMIT_TAG_MESSAGE",
 ];
 
 /// How deep shell code inside shell code (`sh -c '…'` in a quoted here-doc) is read.
@@ -953,27 +956,27 @@ const MAX_NESTED_SHELLS: usize = 3;
 struct Taint {
     outsider: String,
     copied_at: Option<FileRange>,
+    /// Whether a shell the script starts gets it (an outsider variable, the job's
+    /// `env`, an `export`, a `NAME=value cmd` for `cmd`).
+    exported: bool,
 }
 
 /// The variables of a job that hold outsider text: the outsider variables, and those
 /// the job's `env` or its script assigns from them (`M="$CI_COMMIT_MESSAGE"`), followed
-/// through further copies; a later assignment of other text clears the taint.
-#[derive(Default)]
+/// through further copies; a later assignment of other text (or `unset`, `read`)
+/// clears the taint.
+#[derive(Clone, Default)]
 struct Tainted {
     copies: std::collections::HashMap<String, Taint>,
 }
 
 impl Tainted {
-    fn clone_all(&self) -> Tainted {
-        Tainted {
-            copies: self.copies.clone(),
-        }
-    }
     fn of(&self, name: &str) -> Option<Taint> {
         if OUTSIDER_VARIABLES.contains(&name) {
             return Some(Taint {
                 outsider: name.to_string(),
                 copied_at: None,
+                exported: true,
             });
         }
         self.copies.get(name).cloned()
@@ -983,21 +986,36 @@ impl Tainted {
         vars.into_iter()
             .find_map(|v| self.of(&v.name).map(|t| (v, t)))
     }
-    fn assign(&mut self, name: &str, from: Option<Taint>, at: FileRange) {
+    /// `name` now holds what `from` holds (written at `at`), or, with `from` `None`,
+    /// text no outsider chose.
+    fn assign(
+        &mut self,
+        name: &str,
+        from: Option<Taint>,
+        at: impl FnOnce() -> FileRange,
+        exported: bool,
+    ) {
         match from {
             Some(t) => {
-                let copied_at = t.copied_at.or(Some(at));
-                self.copies.insert(
-                    name.to_string(),
-                    Taint {
-                        outsider: t.outsider,
-                        copied_at,
-                    },
-                );
+                let copied_at = t.copied_at.or_else(|| Some(at()));
+                let exported = exported || self.copies.get(name).is_some_and(|old| old.exported);
+                let taint = Taint {
+                    outsider: t.outsider,
+                    copied_at,
+                    exported,
+                };
+                self.copies.insert(name.to_string(), taint);
             }
             None => {
                 self.copies.remove(name);
             }
+        }
+    }
+    /// What a shell started from here gets: the exported ones.
+    fn exported(&self) -> Tainted {
+        let copies = self.copies.iter().filter(|(_, t)| t.exported);
+        Tainted {
+            copies: copies.map(|(k, t)| (k.clone(), t.clone())).collect(),
         }
     }
 }
@@ -1013,23 +1031,30 @@ pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
     for b in &cx.job.env {
         if let plumb_semantics::ValueKind::Str(text) = &b.value.kind {
             let from = from_env.among(expansions(text).iter()).map(|(_, t)| t);
-            from_env.assign(&b.name, from, b.value.origin);
+            from_env.assign(&b.name, from, || b.value.origin, true);
         }
     }
-    let mut tainted = from_env.clone_all();
+    let mut tainted = from_env.clone();
     let fresh_shell_at = cx.job.run_script_count();
     for (n, script) in cx.scripts().iter().enumerate() {
         if n == fresh_shell_at {
             // `after_run` runs in a new shell: only the job's variables reach it
-            tainted = from_env.clone_all();
+            tainted = from_env.clone();
         }
         let locate = Locator::new(cx.sources, script.text, script.origin);
         let mut previous: Option<&Command> = None;
         for c in &script.commands {
             untrusted_in_command(cx, script, c, previous, &tainted, 0, &mut hits);
+            let exported = c.name() == Some("export");
             for (name, word) in persistent_assignments(c) {
                 let from = tainted.among(word.vars.iter()).map(|(_, t)| t);
-                tainted.assign(name, from, locate.range(word.start, word.end));
+                tainted.assign(name, from, || locate.range(word.start, word.end), exported);
+            }
+            // `unset M`, `read M`: M no longer holds what an outsider wrote
+            if matches!(c.name(), Some("unset" | "read")) {
+                for w in c.args().iter().filter(|w| crate::shell::is_name(&w.text)) {
+                    tainted.assign(&w.text, None, || locate.range(w.start, w.end), false);
+                }
             }
             previous = Some(c);
         }
@@ -1102,12 +1127,20 @@ fn untrusted_in_command(
             fixes,
         }
     };
-    // the command's own `NAME=value` prefixes reach it (`M="$X" sh -c '…'`)
-    let mut here = tainted.clone_all();
-    for (var, word) in &c.assignments {
-        let from = tainted.among(word.vars.iter()).map(|(_, t)| t);
-        here.assign(var, from, locate.range(word.start, word.end));
-    }
+    // the command's own `NAME=value` prefixes reach it, exported (`M="$X" sh -c '…'`);
+    // copied only when there are some: most commands have none
+    let with_prefixes;
+    let here = if c.assignments.is_empty() {
+        tainted
+    } else {
+        let mut own = tainted.clone();
+        for (var, word) in &c.assignments {
+            let from = tainted.among(word.vars.iter()).map(|(_, t)| t);
+            own.assign(var, from, || locate.range(word.start, word.end), true);
+        }
+        with_prefixes = own;
+        &with_prefixes
+    };
     // fed to a shell on standard input: piped from the command before, or a here-doc
     if runs_stdin(c) {
         let piped = previous
@@ -1129,7 +1162,7 @@ fn untrusted_in_command(
         }
         // a quoted here-doc: the shell reads it as a script of its own
         if nested && c.heredoc_vars.is_empty() && !c.heredoc_text.is_empty() {
-            inner_script(cx, script, c, (&c.heredoc_text, depth), &here, hits);
+            inner_script(cx, script, c, (&c.heredoc_text, depth), here, hits);
         }
     }
     // no splitting inside `[[ … ]]`, `case WORD`, or an assignment
@@ -1140,10 +1173,13 @@ fn untrusted_in_command(
     for (i, w) in c.args().iter().enumerate() {
         if nested && code.contains(&i) && w.vars.is_empty() {
             // shell code in single quotes: the shell that runs it expands it
-            inner_script(cx, script, c, (&w.text, depth), &here, hits);
+            inner_script(cx, script, c, (&w.text, depth), here, hits);
         }
         for v in &w.vars {
             let Some(t) = here.of(&v.name) else { continue };
+            if made_safe(script.text, w, v) {
+                continue;
+            }
             let (how, fixes) = if code.contains(&i) {
                 (format!("run as code by `{name}`"), Vec::new())
             } else if !w.quoted && FREE_TEXT.contains(&t.outsider.as_str()) {
@@ -1180,7 +1216,7 @@ fn inner_script(
         commands: Vec::new(),
     };
     // only what the environment passes on: outsider variables and exported copies
-    let env_only = tainted.clone_all();
+    let env_only = tainted.exported();
     let mut previous: Option<&Command> = None;
     for ic in &inner {
         untrusted_in_command(
@@ -1210,6 +1246,25 @@ fn inner_script(
     }
 }
 
+/// Whether the shell quotes the expansion for reuse as code (`${X@Q}`, `$(printf '%q'
+/// "$X")`) or replaces it with other text (`${X:+--flag}`): no outsider text then.
+fn made_safe(text: &str, w: &Word, v: &VarRef) -> bool {
+    let form = text
+        .get(v.start..)
+        .and_then(|t| t.strip_prefix("${"))
+        .and_then(|t| t.strip_prefix(v.name.as_str()))
+        .unwrap_or("");
+    if form.starts_with("@Q") || form.starts_with(":+") || form.starts_with('+') {
+        return true;
+    }
+    // inside a `$(printf '%q' …)` of the same word
+    let before = text.get(w.start..v.start).unwrap_or("");
+    before
+        .rfind("$(")
+        .map(|i| &before[i..])
+        .is_some_and(|sub| sub.contains("printf") && sub.contains("%q") && !sub.contains(')'))
+}
+
 /// The arguments a command runs as code: all of `eval`'s, `trap`'s first, and the
 /// command string of an interpreter's (or `su`'s) `-c`; the words after that string
 /// are its positional parameters, data unless the string `eval`s them. An
@@ -1219,13 +1274,16 @@ fn code_words(c: &Command, name: &str) -> Vec<usize> {
     let args = c.args();
     match name {
         "eval" => return (0..args.len()).collect(),
-        "trap" => return if args.is_empty() { Vec::new() } else { vec![0] },
+        // `trap [--] CODE SIGNAL…`
+        "trap" => {
+            let code = args.iter().position(|a| a.text != "--");
+            return code.into_iter().collect();
+        }
         _ => {}
     }
     if name == "su" {
-        // `su USER -c CODE`
-        let c_at = args.iter().position(|a| a.text == "-c");
-        return c_at.map(|i| vec![i + 1]).unwrap_or_default();
+        // `su USER -c CODE`, `su -lc CODE USER`, `su --command=CODE`
+        return su_code(args);
     }
     let shell_like = matches!(base(name), "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash");
     if !shell_like && !is_interpreter(name) {
@@ -1234,33 +1292,66 @@ fn code_words(c: &Command, name: &str) -> Vec<usize> {
     let mut i = 0;
     while let Some(a) = args.get(i) {
         let t = a.text.as_str();
-        if a.quoted || !t.starts_with('-') || t == "-" || t == "-m" {
-            return Vec::new(); // the script file, a module, or standard input
-        }
-        if t == "--" {
-            return Vec::new();
+        let option =
+            !a.quoted && t.len() > 1 && (t.starts_with('-') || shell_like && t.starts_with('+'));
+        if !option || t == "-m" || t == "--" {
+            return Vec::new(); // the script file, a module, standard input
         }
         let is_c = t == "-c" || shell_like && !t.starts_with("--") && t[1..].contains('c');
         if is_c {
-            // the command string: the next word that is not an option end
-            let mut j = i + 1;
-            while args.get(j).is_some_and(|a| {
-                a.text == "--" || !a.quoted && a.text.starts_with('-') && a.text.len() > 1
-            }) {
-                j += 1;
-            }
-            let Some(command) = args.get(j) else {
-                return Vec::new();
-            };
-            let runs_its_arguments = command.text.contains("eval");
-            let last = if runs_its_arguments {
-                args.len()
-            } else {
-                j + 1
-            };
-            return (j..last).collect();
+            return command_string(args, i + 1);
         }
-        i += 1;
+        i += if option_takes_value(t, shell_like) {
+            2
+        } else {
+            1
+        };
+    }
+    Vec::new()
+}
+
+/// Whether an interpreter's option takes the next word as its value: a shell's `-o
+/// pipefail`, `-O extglob` (also bundled, `-euo pipefail`), Python's `-W ignore` and
+/// `-X dev`.
+fn option_takes_value(option: &str, shell_like: bool) -> bool {
+    if shell_like {
+        let letters = option.trim_start_matches(['-', '+']);
+        !option.starts_with("--") && (letters.ends_with('o') || letters.ends_with('O'))
+            || matches!(option, "--rcfile" | "--init-file")
+    } else {
+        matches!(option, "-W" | "-X")
+    }
+}
+
+/// The command string of `-c`, from `from` on (past `--`), and the positional words
+/// after it when the string `eval`s them.
+fn command_string(args: &[Word], from: usize) -> Vec<usize> {
+    let mut j = from;
+    while args.get(j).is_some_and(|a| a.text == "--") {
+        j += 1;
+    }
+    let Some(command) = args.get(j) else {
+        return Vec::new();
+    };
+    let evals = crate::shell::scan(&command.text)
+        .iter()
+        .any(|c| c.name() == Some("eval"));
+    let last = if evals { args.len() } else { j + 1 };
+    (j..last).collect()
+}
+
+/// The code `su` runs: after `-c` (alone or bundled, `-lc`), or in `--command=…`.
+fn su_code(args: &[Word]) -> Vec<usize> {
+    for (i, a) in args.iter().enumerate() {
+        let t = a.text.as_str();
+        if t.starts_with("--command=") {
+            return vec![i];
+        }
+        if t == "--command"
+            || !a.quoted && t.starts_with('-') && !t.starts_with("--") && t[1..].contains('c')
+        {
+            return vec![i + 1];
+        }
     }
     Vec::new()
 }

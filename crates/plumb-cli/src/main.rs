@@ -416,7 +416,8 @@ fn findings(session: &Session) -> Vec<Diagnostic> {
                 // jobs that got a value from one YAML place (an anchor, `default:`) have
                 // findings at one place now: one finding, the jobs as its labels
                 let model = &plumb_db::analyze(&session.db, session.ws, f.file).model;
-                program.findings_on_yaml(file_diags, text, &texts, model)
+                let config = plumb_db::file_config(&session.db, session.ws, f.file);
+                program.findings_on_yaml(file_diags, text, &texts, (model, config))
             }
             _ => file_diags,
         };

@@ -753,3 +753,20 @@ fn invisible_characters_are_found_in_the_yaml_as_written() {
         .collect();
     assert_eq!(lines, [5], "{diags:?}");
 }
+
+/// `plumb.toml` applies to the invisible characters of a YAML file as to any finding.
+#[test]
+fn plumb_toml_applies_to_invisible_characters_in_yaml() {
+    let dir = scratch("yaml-invisible-toml");
+    let text = "test:\n  image: busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n  script:\n    # a comment \u{202E} with an override\n    - make\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), text).expect("write");
+    std::fs::write(dir.join("plumb.toml"), "[lint]\nwarn = [\"PL6007\"]\n").expect("write");
+    let (diags, code) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let severities: Vec<&str> = diags
+        .iter()
+        .filter(|d| d["code"] == "PL6007")
+        .map(|d| d["severity"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(severities, ["warning"], "{diags:?}");
+    assert_eq!(code, 0);
+}

@@ -48,7 +48,7 @@ impl YamlProgram {
         diags: Vec<Diagnostic>,
         program: &str,
         texts: &[&str],
-        model: &plumb_semantics::FileModel,
+        (model, config): (&plumb_semantics::FileModel, &plumb_config::Config),
     ) -> Vec<Diagnostic> {
         // invisible characters are looked for in the YAML as written (where `"\u200b"`
         // is an escape, and comments count), not in the program the import made of it
@@ -92,11 +92,14 @@ impl YamlProgram {
             })
             .collect();
         let mut out = plumb_checks::merge_duplicates(named);
+        // `plumb.toml` applies to them as to the program's findings
+        let mut invisible = Vec::new();
         for (id, text) in self.sources.iter().zip(texts) {
-            out.extend(plumb_checks::rules::pl6007_invisible_unicode::findings_in(
+            invisible.extend(plumb_checks::rules::pl6007_invisible_unicode::findings_in(
                 *id, text,
             ));
         }
+        out.extend(plumb_checks::apply_config(invisible, config));
         out
     }
 

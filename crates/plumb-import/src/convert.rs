@@ -101,10 +101,6 @@ const NOT_CARRIED: &[(&str, &str)] = &[
         "manual_confirmation",
         "`manual_confirmation` is not carried",
     ),
-    (
-        "inherit",
-        "`inherit` is not carried: Plumb jobs inherit the pipeline's `env` and `default` whole",
-    ),
     ("variables_expand", ""),
 ];
 
@@ -249,6 +245,15 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 }
             }
             "extends" => {}
+            // `inherit: default` is applied with `default:` (the job gets what it
+            // inherits); `inherit: variables` has no Plumb form
+            "inherit" => {
+                if v.get("variables")
+                    .is_some_and(|i| i.as_bool() != Some(true))
+                {
+                    f.notes.push(note("`inherit: variables` is not carried: Plumb jobs get every variable of the pipeline's `env`".into()));
+                }
+            }
             key => match NOT_CARRIED.iter().find(|(k, _)| *k == key) {
                 Some((_, message)) if !message.is_empty() => {
                     f.notes.push(note(message.to_string()))
@@ -787,28 +792,33 @@ fn trigger(v: &Node, notes: &mut Vec<Note>, at: Note) -> Option<PVal> {
 }
 
 fn cache(v: &Node, f: &mut Fields, at: Note) {
+    // a cache with no paths and no untracked files (`cache: {}`) caches nothing: the job
+    // has no cache, which is what it says (the pipeline's `default` then holds no cache
+    // either: see `emit::keep_defaults_every_job_has`)
+    let caches_something = |c: &Node| {
+        c.get("paths").is_some_and(|p| !p.strings().is_empty())
+            || c.get("untracked").and_then(Node::as_bool) == Some(true)
+    };
     let first = match &v.kind {
         Kind::Seq(items) => {
-            if items.len() > 1 {
+            let real: Vec<&Node> = items.iter().filter(|c| caches_something(c)).collect();
+            if real.len() > 1 {
                 f.notes.push(Note {
-                    message: format!("{} caches: Plumb keeps the first", items.len()),
+                    message: format!("{} caches: Plumb keeps the first", real.len()),
                     ..at.clone()
                 });
             }
-            match items.first() {
-                Some(c) => c,
+            match real.first() {
+                Some(c) => *c,
                 None => return,
             }
         }
         _ => v,
     };
-    let paths = first.get("paths").map(Node::strings).unwrap_or_default();
-    if paths.is_empty() {
-        // `cache: {}` (or no paths) caches nothing: the job has no cache, which is what
-        // it says (the pipeline's `default` then holds no cache either: see
-        // `emit::keep_defaults_every_job_has`)
+    if !caches_something(first) {
         return;
     }
+    let paths = first.get("paths").map(Node::strings).unwrap_or_default();
     let key = match first.get("key") {
         Some(k) if k.as_str().is_some() => k.as_str().unwrap_or("default").to_string(),
         Some(k) => {
@@ -822,13 +832,13 @@ fn cache(v: &Node, f: &mut Fields, at: Note) {
         }
         None => "default".into(),
     };
-    let mut record = vec![
-        ("key".into(), PVal::Str(key)),
-        (
+    let mut record = vec![("key".into(), PVal::Str(key))];
+    if !paths.is_empty() {
+        record.push((
             "paths".into(),
             PVal::List(paths.into_iter().map(PVal::Str).collect()),
-        ),
-    ];
+        ));
+    }
     let mut extra = Vec::new();
     for e in first
         .entries()

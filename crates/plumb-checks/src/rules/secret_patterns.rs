@@ -136,13 +136,15 @@ fn private_key_blocks(text: &str) -> Vec<(&'static str, usize, usize)> {
 /// `scheme://user:password@host…` starting at `i`: the end of the userinfo.
 fn url_with_password(text: &str, i: usize) -> Option<usize> {
     let rest = &text[i..];
-    let scheme_len = rest.find("://")?;
+    // the scheme is read as far as it can go, then `://` must follow: looking for
+    // `://` anywhere after each word would cost the text's length per word
+    let scheme_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
+        .unwrap_or(rest.len());
     let scheme = &rest[..scheme_len];
     if scheme.is_empty()
         || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        || !scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+        || !rest[scheme_len..].starts_with("://")
     {
         return None;
     }
