@@ -682,6 +682,9 @@ pub struct Locator<'s> {
     script: &'s str,
     literal_text: &'s str,
     origin: FileRange,
+    /// Where the last look-up ended (script offset, literal offset): a later one starts
+    /// there, so places asked in script order cost the script's length once, not each.
+    resume: std::cell::Cell<(usize, usize)>,
 }
 
 impl<'s> Locator<'s> {
@@ -691,6 +694,7 @@ impl<'s> Locator<'s> {
             script,
             literal_text,
             origin,
+            resume: std::cell::Cell::new((0, 0)),
         }
     }
 
@@ -717,8 +721,12 @@ impl<'s> Locator<'s> {
         if read.len() < end {
             return None;
         }
-        let (mut w, mut from) = (0, None);
-        for (r, &byte) in read.iter().enumerate().take(end) {
+        let (r0, w0) = match self.resume.get() {
+            (r, w) if r <= start => (r, w),
+            _ => (0, 0),
+        };
+        let (mut w, mut from) = (w0, None);
+        for (r, &byte) in read.iter().enumerate().take(end).skip(r0) {
             if r == start {
                 from = Some(w);
             }
@@ -736,6 +744,7 @@ impl<'s> Locator<'s> {
             }
             w += width;
         }
+        self.resume.set((end, w));
         Some((1 + from?, 1 + w))
     }
 

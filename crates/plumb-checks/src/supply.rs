@@ -1230,20 +1230,19 @@ fn inner_script(
         );
         previous = Some(ic);
     }
-    let Some(name_word) = c.name_word() else {
+    let (Some(name_word), Some(f)) = (c.name_word(), found.into_iter().next()) else {
         return;
     };
+    // placed only when there is a finding: a place costs the script's length
     let at =
         Locator::new(cx.sources, script.text, script.origin).range(name_word.start, name_word.end);
-    for f in found.into_iter().take(1) {
-        hits.push(ScriptHit {
-            at,
-            message: format!("the shell code `{}` runs: {}", name_word.text, f.message),
-            label: f.label,
-            related: None,
-            fixes: Vec::new(),
-        });
-    }
+    hits.push(ScriptHit {
+        at,
+        message: format!("the shell code `{}` runs: {}", name_word.text, f.message),
+        label: f.label,
+        related: None,
+        fixes: Vec::new(),
+    });
 }
 
 /// Whether the shell quotes the expansion for reuse as code (`${X@Q}`, `$(printf '%q'
