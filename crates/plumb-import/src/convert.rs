@@ -121,8 +121,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             "image" => {
                 // `image: entrypoint` is Plumb's `entrypoint`
                 if let Some(entrypoint) = v.get("entrypoint") {
-                    let words: Vec<PVal> =
-                        entrypoint.strings().into_iter().map(PVal::Str).collect();
+                    let words = entrypoint.strings().into_iter().map(PVal::Str).collect();
                     f.fields.insert("entrypoint".into(), PVal::List(words));
                 }
                 if let Some((image, at)) = image_name(v, &mut f.notes, e.key_line) {
@@ -173,31 +172,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                     v.as_str().unwrap_or("…")
                 ))),
             },
-            "retry" => {
-                let n = v.as_u64().or_else(|| v.get("max").and_then(Node::as_u64));
-                if v.get("exit_codes").is_some() {
-                    f.notes.push(note(
-                        "`retry: exit_codes` is not carried: Plumb retries the failures `when` names"
-                            .into(),
-                    ));
-                }
-                let when = v.get("when").map(Node::strings).unwrap_or_default();
-                if let Some(n) = n {
-                    if n > 2 {
-                        f.notes.push(note(format!(
-                            "`retry: {n}` is more than GitLab allows: 2 is used"
-                        )));
-                    }
-                    let max = PVal::Int(n.min(2));
-                    let retry = if when.is_empty() {
-                        max
-                    } else {
-                        let when = PVal::List(when.into_iter().map(PVal::Str).collect());
-                        PVal::Record(vec![("max".into(), max), ("when".into(), when)])
-                    };
-                    f.fields.insert("retry".into(), retry);
-                }
-            }
+            "retry" => retry(v, &mut f, note(String::new())),
             "artifacts" => artifacts(v, &mut f, note(String::new())),
             "cache" => cache(v, &mut f, note(String::new())),
             "parallel" => parallel(v, &mut f, note(String::new())),
@@ -725,6 +700,36 @@ fn environment(v: &Node, f: &mut Fields, at: Note) {
             ..at
         });
     }
+}
+
+/// `retry: N` or `retry: { max, when, exit_codes }` as `retry = N` or
+/// `retry = { max, when }` (GitLab allows at most 2).
+fn retry(v: &Node, f: &mut Fields, at: Note) {
+    if v.get("exit_codes").is_some() {
+        f.notes.push(Note {
+            message: "`retry: exit_codes` is not carried: Plumb retries the failures `when` names"
+                .into(),
+            ..at.clone()
+        });
+    }
+    let Some(n) = v.as_u64().or_else(|| v.get("max").and_then(Node::as_u64)) else {
+        return;
+    };
+    if n > 2 {
+        f.notes.push(Note {
+            message: format!("`retry: {n}` is more than GitLab allows: 2 is used"),
+            ..at
+        });
+    }
+    let max = PVal::Int(n.min(2));
+    let when = v.get("when").map(Node::strings).unwrap_or_default();
+    let retry = if when.is_empty() {
+        max
+    } else {
+        let when = PVal::List(when.into_iter().map(PVal::Str).collect());
+        PVal::Record(vec![("max".into(), max), ("when".into(), when)])
+    };
+    f.fields.insert("retry".into(), retry);
 }
 
 /// The fields a trigger job keeps in Plumb (`plumb_semantics::TRIGGER_JOB_FIELDS`; a
