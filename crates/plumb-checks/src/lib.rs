@@ -183,7 +183,7 @@ impl<'a> JobCx<'a> {
     /// findings of several jobs merge into one that names them in its labels).
     pub fn whom(&self, at: FileRange) -> String {
         let job = self.job;
-        if in_job(job, at) {
+        if job.contains(at) {
             format!("job `{}`", job.name)
         } else {
             "each job it reaches".to_string()
@@ -230,11 +230,6 @@ pub fn check_pipeline(cx: &PipelineCx) -> Vec<Diagnostic> {
     out
 }
 
-/// Whether `at` is written in the job itself (not in a template, `default` or `let`).
-fn in_job(job: &JobModel, at: FileRange) -> bool {
-    at.file == job.range.file && job.range.range.contains(at.range.start as usize)
-}
-
 /// Runs the job-level rules on one job. A finding at a literal outside the job (in a
 /// template, a `default`, a `let`) names the job with a label at its name, so that when
 /// the same literal's findings of many jobs merge into one ([`merge_duplicates`]), the
@@ -244,15 +239,7 @@ pub fn check_job(cx: &JobCx) -> Vec<Diagnostic> {
     for rule in RULES {
         rule.check_job(cx, &mut out);
     }
-    let job = cx.job;
-    for d in &mut out {
-        if !in_job(job, d.primary.at) && !d.secondary.iter().any(|l| l.at == job.name_at) {
-            d.secondary.push(plumb_diagnostics::Label {
-                at: job.name_at,
-                message: format!("job `{}`", job.name),
-            });
-        }
-    }
+    cx.job.label_findings_outside(&mut out);
     out
 }
 

@@ -56,13 +56,7 @@ impl YamlProgram {
         let diags: Vec<Diagnostic> = diags.into_iter().filter(|d| d.code != invisible).collect();
         let jobs: Vec<&plumb_semantics::JobModel> =
             model.pipelines.iter().flat_map(|p| &p.jobs).collect();
-        let job_of = |at: FileRange| {
-            jobs.iter()
-                .find(|j| {
-                    j.range.file == at.file && j.range.range.contains(at.range.start as usize)
-                })
-                .copied()
-        };
+        let job_of = |at: FileRange| jobs.iter().find(|j| j.contains(at)).copied();
         let moved: Vec<Diagnostic> = diags
             .iter()
             .map(|d| self.to_yaml(d.clone(), program, texts))
@@ -81,10 +75,7 @@ impl YamlProgram {
                 let job = job_of(original.primary.at).filter(|_| shared);
                 match job {
                     Some(job) if !original.secondary.iter().any(|l| l.at == job.name_at) => {
-                        original.secondary.push(Label {
-                            at: job.name_at,
-                            message: format!("job `{}`", job.name),
-                        });
+                        job.label(&mut original);
                         self.to_yaml(original, program, texts)
                     }
                     _ => moved,

@@ -112,6 +112,26 @@ impl PipelineModel {
 }
 
 impl JobModel {
+    /// Whether `at` is written in the job itself (not in a template, `default` or `let`).
+    pub fn contains(&self, at: FileRange) -> bool {
+        at.file == self.range.file && self.range.range.contains(at.range.start as usize)
+    }
+    /// Labels `d` with the job's name, once: what a finding at a literal several jobs
+    /// share shows for each of them when their findings merge into one.
+    pub fn label(&self, d: &mut plumb_diagnostics::Diagnostic) {
+        if !d.secondary.iter().any(|l| l.at == self.name_at) {
+            d.secondary.push(plumb_diagnostics::Label {
+                at: self.name_at,
+                message: format!("job `{}`", self.name),
+            });
+        }
+    }
+    /// [`JobModel::label`] on each finding written outside the job.
+    pub fn label_findings_outside(&self, diags: &mut [plumb_diagnostics::Diagnostic]) {
+        for d in diags.iter_mut().filter(|d| !self.contains(d.primary.at)) {
+            self.label(d);
+        }
+    }
     pub fn field(&self, name: &str) -> Option<&FieldUse> {
         self.fields.get(name)
     }

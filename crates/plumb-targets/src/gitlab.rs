@@ -242,7 +242,7 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
                 let before = warnings.len();
                 let mut widen = Widening::new(at, &holders, warnings);
                 let mut rules = rules(&cond, false, &mut widen);
-                crate::name_the_job(job, &mut warnings[before..]);
+                job.label_findings_outside(&mut warnings[before..]);
                 // with `rules`, GitLab reads `when` and `start_in` from each rule
                 for r in rules
                     .iter_mut()

@@ -243,7 +243,7 @@ pub fn jobs(
             let when_at = job.field("when").map(|f| f.key_at);
             let before = warnings.len();
             warn_untold_vars(&job.when, when_at, vars, warnings);
-            crate::name_the_job(job, &mut warnings[before..]);
+            job.label_findings_outside(&mut warnings[before..]);
             if !job.when.decide(event, vars).possible() || job.when.mentions_manual() {
                 continue;
             }
@@ -258,7 +258,7 @@ pub fn jobs(
             }
             let before = warnings.len();
             warn_changes(&job.when, when_at, warnings);
-            crate::name_the_job(job, &mut warnings[before..]);
+            job.label_findings_outside(&mut warnings[before..]);
             warn_not_carried(job, warnings);
             check_runner_default(job, config, warnings);
             for combo in matrix_combinations(job) {

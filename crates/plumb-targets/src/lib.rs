@@ -113,22 +113,6 @@ pub(crate) fn warning(
     Diagnostic::warning(code, at, message).with_help(help)
 }
 
-/// Names `job` with a label at its name on each finding whose place is outside the job
-/// (a template's or `default`'s literal), so that the findings of many jobs merged into
-/// one ([`one_per_cause`]) show every job.
-pub(crate) fn name_the_job(job: &plumb_semantics::JobModel, diags: &mut [Diagnostic]) {
-    for d in diags {
-        let at = d.primary.at;
-        let inside = at.file == job.range.file && job.range.range.contains(at.range.start as usize);
-        if !inside && !d.secondary.iter().any(|l| l.at == job.name_at) {
-            d.secondary.push(plumb_diagnostics::Label {
-                at: job.name_at,
-                message: format!("job `{}`", job.name),
-            });
-        }
-    }
-}
-
 /// One finding per cause: diagnostics with the same code, place and message (a
 /// template's field not carried, for every job that uses it) become one, with the
 /// jobs as secondary labels (at most 8 shown).
