@@ -536,6 +536,9 @@ fn propagate_read(cmd: &Command, incoming: Option<&Flow>, taint: &mut Taint) {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecretUse {
     pub secret: String,
+    /// The secret is a credential GitLab gives every job for that job alone (see
+    /// [`JOB_CREDENTIALS`]): a merge request's jobs get it whether bound or not.
+    pub every_job_has_it: bool,
     /// Where the job uses it: the binding's name, or where the script reads it.
     pub at: FileRange,
     /// Where it is declared, when read by name.
@@ -563,12 +566,25 @@ impl SecretUse {
 }
 
 /// The secrets a job uses, bound ones first, each once.
+/// Predefined variables that hold a credential GitLab makes for each job and revokes
+/// when it ends: every job of every pipeline has them.
+pub const JOB_CREDENTIALS: &[&str] = &[
+    "CI_JOB_TOKEN",
+    "CI_REGISTRY_PASSWORD",
+    "CI_DEPENDENCY_PROXY_PASSWORD",
+];
+
+fn is_job_credential(source: &plumb_semantics::SecretSource) -> bool {
+    matches!(source, plumb_semantics::SecretSource::CiVariable(v) if JOB_CREDENTIALS.contains(&v.as_str()))
+}
+
 pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
     let mut uses: Vec<SecretUse> = cx
         .job
         .secret_env()
         .map(|(b, s)| SecretUse {
             secret: s.name.clone(),
+            every_job_has_it: is_job_credential(&s.source),
             at: b.name_at,
             declared_at: None,
         })
@@ -580,6 +596,7 @@ pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
         if let Some(at) = first_read(cx, var) {
             uses.push(SecretUse {
                 secret: s.name.clone(),
+                every_job_has_it: is_job_credential(&s.source),
                 at,
                 declared_at: Some(s.declared_at),
             });

@@ -20,6 +20,10 @@ pub enum Atom {
     },
     /// `branch =~ "REGEX"`.
     BranchMatches(String),
+    /// `source OP "VALUE"` (`==`, `!=` or `=~`): what started the pipeline.
+    Source(&'static str, String),
+    /// `var("NAME") OP "VALUE"` (`==`, `!=` or `=~`): a CI/CD variable, `""` when unset.
+    Var(String, &'static str, String),
     Tag,
     MergeRequest,
     Manual,
@@ -45,6 +49,8 @@ impl Atom {
                 )
             }
             Atom::BranchMatches(re) => format!("branch =~ {}", quote(re)),
+            Atom::Source(op, value) => format!("source {op} {}", quote(value)),
+            Atom::Var(name, op, value) => format!("var({}) {op} {}", quote(name), quote(value)),
             Atom::Tag => "tag".into(),
             Atom::MergeRequest => "merge_request".into(),
             Atom::Manual => "manual".into(),
@@ -54,7 +60,28 @@ impl Atom {
     }
     /// Whether it is written with an operator (so `!` needs parentheses around it).
     fn is_comparison(&self) -> bool {
-        matches!(self, Atom::Branch { .. } | Atom::BranchMatches(_))
+        matches!(
+            self,
+            Atom::Branch { .. } | Atom::BranchMatches(_) | Atom::Source(..) | Atom::Var(..)
+        )
+    }
+
+    /// The same test negated, when Plumb has an operator for it (`==` and `!=`).
+    fn negated(&self) -> Option<Atom> {
+        let flip = |op: &str| match op {
+            "==" => Some("!="),
+            "!=" => Some("=="),
+            _ => None,
+        };
+        Some(match self {
+            Atom::Branch { name, equal } => Atom::Branch {
+                name: name.clone(),
+                equal: !equal,
+            },
+            Atom::Source(op, v) => Atom::Source(flip(op)?, v.clone()),
+            Atom::Var(n, op, v) => Atom::Var(n.clone(), flip(op)?, v.clone()),
+            _ => return None,
+        })
     }
 }
 
@@ -92,13 +119,23 @@ impl Cond {
             Cond::True => Cond::False,
             Cond::False => Cond::True,
             Cond::Not(x) => *x,
-            Cond::Atom(Atom::Branch { name, equal }) => Cond::Atom(Atom::Branch {
-                name,
-                equal: !equal,
-            }),
+            Cond::Atom(a) => match a.negated() {
+                Some(n) => Cond::Atom(n),
+                None => Cond::Not(Box::new(Cond::Atom(a))),
+            },
             x => Cond::Not(Box::new(x)),
         }
     }
+    /// The condition with `part` dropped where it is a conjunct (`part` is known to
+    /// hold wherever this condition is asked).
+    pub fn without(self, part: &Cond) -> Cond {
+        match self {
+            Cond::And(a, b) => Cond::and(a.without(part), b.without(part)),
+            x if x == *part => Cond::True,
+            x => x,
+        }
+    }
+
     pub fn atom(a: Atom) -> Cond {
         Cond::Atom(a)
     }
@@ -173,17 +210,41 @@ impl Cond {
             _ => false,
         }
     }
-    /// Whether the condition can hold for a merge request because it says so
-    /// (`merge_request` not under a `!`).
+    /// Whether the condition can hold in a merge request's pipeline (GitLab then
+    /// creates one): `merge_request`, but also rules with no test of the event, or
+    /// a test of a variable.
     pub fn asks_for_merge_requests(&self) -> bool {
-        self.asks_for(true)
+        self.in_merge_request().0
     }
-    fn asks_for(&self, positive: bool) -> bool {
+
+    /// (can be true, can be false) in a merge request's pipeline, where `branch` is
+    /// `""`, `tag` false, `source` `merge_request_event`; other tests can go either way.
+    fn in_merge_request(&self) -> (bool, bool) {
+        let known = |b: bool| (b, !b);
         match self {
-            Cond::Atom(a) => positive && *a == Atom::MergeRequest,
-            Cond::And(a, b) | Cond::Or(a, b) => a.asks_for(positive) || b.asks_for(positive),
-            Cond::Not(a) => a.asks_for(!positive),
-            _ => false,
+            Cond::True => known(true),
+            Cond::False => known(false),
+            Cond::Unknown(_) => (true, true),
+            Cond::Atom(a) => match a {
+                Atom::MergeRequest => known(true),
+                Atom::Tag => known(false),
+                Atom::Branch { name, equal } => known(name.is_empty() == *equal),
+                Atom::Source("==", v) => known(v == "merge_request_event"),
+                Atom::Source("!=", v) => known(v != "merge_request_event"),
+                _ => (true, true),
+            },
+            Cond::And(a, b) => {
+                let (a, b) = (a.in_merge_request(), b.in_merge_request());
+                (a.0 && b.0, a.1 || b.1)
+            }
+            Cond::Or(a, b) => {
+                let (a, b) = (a.in_merge_request(), b.in_merge_request());
+                (a.0 || b.0, a.1 && b.1)
+            }
+            Cond::Not(a) => {
+                let (t, f) = a.in_merge_request();
+                (f, t)
+            }
         }
     }
 }
@@ -275,12 +336,19 @@ fn lex(text: &str) -> Option<Vec<Tok>> {
                     }
                     i += 1;
                 }
-                out.push(Tok::Regex(chars.get(start..i)?.iter().collect()));
+                let body: String = chars.get(start..i)?.iter().collect();
                 i += 1;
-                // flags (`/i`): Plumb regexes have none; keep the match case-sensitive
+                let flags_start = i;
                 while i < chars.len() && chars[i].is_ascii_alphabetic() {
                     i += 1;
                 }
+                // `/…/i` is RE2's `(?i)…`; GitLab knows no other flag that changes a match
+                let insensitive = chars[flags_start..i].contains(&'i');
+                out.push(Tok::Regex(if insensitive {
+                    format!("(?i){body}")
+                } else {
+                    body
+                }));
             }
             _ => {
                 let rest: String = chars[i..].iter().collect();
@@ -363,6 +431,9 @@ impl ExprParser<'_> {
             }),
             "CI_COMMIT_TAG" => Cond::atom(Atom::Tag),
             n if n.starts_with("CI_MERGE_REQUEST_") => Cond::atom(Atom::MergeRequest),
+            _ if crate::names::is_variable_name(name) => {
+                Cond::atom(Atom::Var(name.to_string(), "!=", String::new()))
+            }
             _ => Cond::Unknown(format!("${name}")),
         }
     }
@@ -391,11 +462,22 @@ impl ExprParser<'_> {
                 equal: true,
             }),
             ("CI_COMMIT_TAG", None) => Cond::not(Cond::atom(Atom::Tag)),
-            ("CI_PIPELINE_SOURCE", Some(v)) if !regex => match v.as_str() {
-                "merge_request_event" => Cond::atom(Atom::MergeRequest),
-                "push" => Cond::not(Cond::atom(Atom::MergeRequest)),
-                _ => return Cond::Unknown(written),
-            },
+            ("CI_PIPELINE_SOURCE", Some(v)) if !regex && v == "merge_request_event" => {
+                Cond::atom(Atom::MergeRequest)
+            }
+            ("CI_PIPELINE_SOURCE", Some(v)) => {
+                Cond::atom(Atom::Source(if regex { "=~" } else { "==" }, v))
+            }
+            // Plumb's `var` is `""` when unset: `== null` is `== ""` but for a variable
+            // set to nothing
+            (_, None) if crate::names::is_variable_name(name) => {
+                Cond::atom(Atom::Var(name.to_string(), "==", String::new()))
+            }
+            (_, Some(v)) if crate::names::is_variable_name(name) => Cond::atom(Atom::Var(
+                name.to_string(),
+                if regex { "=~" } else { "==" },
+                v,
+            )),
             _ => return Cond::Unknown(written),
         };
         if negate {
@@ -548,6 +630,10 @@ pub fn refs_filter(node: &Node, default_branch: &str) -> Cond {
     c
 }
 
+fn source(value: &str) -> Cond {
+    Cond::atom(Atom::Source("==", value.to_string()))
+}
+
 fn one_ref(r: &str) -> Cond {
     match r {
         "branches" => Cond::atom(Atom::Branch {
@@ -556,19 +642,41 @@ fn one_ref(r: &str) -> Cond {
         }),
         "tags" => Cond::atom(Atom::Tag),
         "merge_requests" => Cond::atom(Atom::MergeRequest),
-        "pushes" => Cond::not(Cond::atom(Atom::MergeRequest)),
-        "api"
-        | "chat"
-        | "external"
-        | "external_pull_requests"
-        | "pipelines"
-        | "schedules"
-        | "triggers"
-        | "web" => Cond::Unknown(format!("only/except: {r}")),
-        _ if r.len() > 1 && r.starts_with('/') && r.ends_with('/') => {
-            Cond::atom(Atom::BranchMatches(r[1..r.len() - 1].to_string()))
+        "pushes" => source("push"),
+        "api" => source("api"),
+        "chat" => source("chat"),
+        "external" => source("external"),
+        "external_pull_requests" => source("external_pull_request_event"),
+        "pipelines" => source("pipeline"),
+        "schedules" => source("schedule"),
+        "triggers" => source("trigger"),
+        "web" => source("web"),
+        // a pattern matches the ref's name: a branch's or a tag's
+        _ if r.len() > 1 && r.starts_with('/') && r.rfind('/').is_some_and(|end| end > 0) => {
+            let end = r.rfind('/').unwrap_or(r.len());
+            let body = &r[1..end];
+            let re = if r[end + 1..].contains('i') {
+                format!("(?i){body}")
+            } else {
+                body.to_string()
+            };
+            Cond::or(
+                Cond::atom(Atom::BranchMatches(re.clone())),
+                Cond::atom(Atom::Var("CI_COMMIT_TAG".into(), "=~", re)),
+            )
         }
-        _ if r.contains('@') => Cond::Unknown(format!("only/except: {r}")),
+        // `REF@group/project`: that ref, in that project only (not in its forks)
+        _ if r.contains('@') => {
+            let (name, project) = r.rsplit_once('@').unwrap_or((r, ""));
+            Cond::and(
+                one_ref(name),
+                Cond::atom(Atom::Var(
+                    "CI_PROJECT_PATH".into(),
+                    "==",
+                    project.to_string(),
+                )),
+            )
+        }
         name => Cond::atom(Atom::Branch {
             name: name.to_string(),
             equal: true,
@@ -626,22 +734,61 @@ mod tests {
         );
         assert_eq!(
             plumb("$CI_PIPELINE_SOURCE == \"push\" && $CI_COMMIT_BRANCH != \"main\""),
-            "!merge_request && branch != \"main\""
+            "source == \"push\" && branch != \"main\""
+        );
+        assert_eq!(
+            plumb("$CI_PIPELINE_SOURCE == \"schedule\" || $DEPLOY != \"no\""),
+            "source == \"schedule\" || var(\"DEPLOY\") != \"no\""
+        );
+        assert_eq!(plumb("$DEPLOY"), "var(\"DEPLOY\") != \"\"");
+        assert_eq!(plumb("$DEPLOY == null"), "var(\"DEPLOY\") == \"\"");
+        assert_eq!(
+            plumb("$CI_COMMIT_TAG =~ /^v\\d/i"),
+            "var(\"CI_COMMIT_TAG\") =~ \"(?i)^v\\\\d\""
+        );
+        assert_eq!(
+            plumb("$CI_MERGE_REQUEST_TARGET_BRANCH_NAME == \"main\""),
+            "var(\"CI_MERGE_REQUEST_TARGET_BRANCH_NAME\") == \"main\""
+        );
+    }
+
+    /// `only:`/`except:` refs: names are branches, patterns match branches and tags,
+    /// `REF@project` holds in that project only, keywords are pipeline sources.
+    #[test]
+    fn refs_become_plumb_conditions() {
+        let refs = |yaml: &str| {
+            let node = crate::yaml::parse(yaml, 0).expect("yaml").remove(0);
+            let mut unknown = Vec::new();
+            refs_filter(&node, "main")
+                .approximate(&mut unknown)
+                .to_plumb()
+        };
+        assert_eq!(
+            refs("[main, schedules]"),
+            "branch == \"main\" || source == \"schedule\""
+        );
+        assert_eq!(
+            refs("['/^v\\d+/']"),
+            "branch =~ \"^v\\\\d+\" || var(\"CI_COMMIT_TAG\") =~ \"^v\\\\d+\""
+        );
+        assert_eq!(
+            refs("[master@tezos/tezos]"),
+            "branch == \"master\" && var(\"CI_PROJECT_PATH\") == \"tezos/tezos\""
+        );
+        assert_eq!(
+            refs("{refs: [tags], variables: [$X == \"1\"]}"),
+            "tag && var(\"X\") == \"1\""
         );
     }
 
     #[test]
     fn unknown_tests_widen_the_condition() {
         let mut unknown = Vec::new();
-        let c = expression(
-            "$CI_PIPELINE_SOURCE == \"schedule\" || $CI_COMMIT_TAG",
-            "main",
-        )
-        .approximate(&mut unknown);
+        let c = expression("$A == $B || $CI_COMMIT_TAG", "main").approximate(&mut unknown);
         assert_eq!(c, Cond::True);
-        assert_eq!(unknown, ["$CI_PIPELINE_SOURCE == \"schedule\""]);
+        assert_eq!(unknown, ["$A == $B"]);
         let mut unknown = Vec::new();
-        let c = Cond::not(expression("$FOO == \"1\"", "main")).approximate(&mut unknown);
+        let c = Cond::not(expression("$FOO == $BAR", "main")).approximate(&mut unknown);
         assert_eq!(
             c,
             Cond::True,

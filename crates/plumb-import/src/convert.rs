@@ -40,6 +40,9 @@ pub struct Fields {
     pub never: bool,
     /// `trigger:`: a child or multi-project pipeline.
     pub trigger: bool,
+    /// The job writes neither `rules:` nor `only:`: its `when` holds GitLab's default
+    /// `only: [branches, tags]` (`!merge_request`).
+    pub default_only: bool,
     pub notes: Vec<Note>,
 }
 
@@ -300,10 +303,15 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         }
         decision.cond
     } else {
-        let mut c = Cond::True;
-        if let Some(only) = node.get("only") {
-            c = Cond::and(c, cond::refs_filter(only, cx.default_branch));
-        }
+        // without `only:`, GitLab's default is `only: [branches, tags]`: every pipeline
+        // but a merge request's (the emitter drops this where the pipeline's `on` says it)
+        let mut c = match node.get("only").filter(|o| !o.is_null()) {
+            Some(only) => cond::refs_filter(only, cx.default_branch),
+            None => {
+                f.default_only = true;
+                Cond::not(Cond::atom(cond::Atom::MergeRequest))
+            }
+        };
         if let Some(except) = node.get("except") {
             c = Cond::and(c, Cond::not(cond::refs_filter(except, cx.default_branch)));
         }
@@ -626,12 +634,39 @@ fn reports(v: &Node, left_out: &mut Vec<String>) -> Option<PVal> {
     ];
     let mut out = Vec::new();
     for e in v.entries() {
+        if let Some(coverage) = coverage_report(&e.key, &e.value) {
+            out.push(("coverage".to_string(), coverage));
+            continue;
+        }
         match (KINDS.contains(&e.key.as_str()), strings(&e.value)) {
             (true, Some(paths)) => out.push((e.key.clone(), paths)),
             _ => left_out.push(format!("reports: {}", e.key)),
         }
     }
     (!out.is_empty()).then_some(PVal::Record(out))
+}
+
+/// `reports: coverage_report: { coverage_format, path }` as Plumb's `coverage = { format,
+/// path }`; GitLab before 15.0 wrote a Cobertura report as `reports: cobertura: PATH`,
+/// which GitLab now reads only in that form.
+fn coverage_report(key: &str, v: &Node) -> Option<PVal> {
+    let (format, path) = match key {
+        "coverage_report" => (
+            v.get("coverage_format")?.as_str()?.to_string(),
+            v.get("path")?.as_str()?.to_string(),
+        ),
+        "cobertura" => match v.strings().as_slice() {
+            [one] => ("cobertura".to_string(), one.clone()),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    matches!(format.as_str(), "cobertura" | "jacoco").then(|| {
+        PVal::Record(vec![
+            ("format".into(), PVal::Str(format)),
+            ("path".into(), PVal::Str(path)),
+        ])
+    })
 }
 
 /// A string or a list of strings, as a Plumb list of strings.

@@ -237,6 +237,12 @@ impl Emitter<'_> {
         let stage_order = stage_order(config, &jobs, warnings);
         let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
         let on = pipeline_on(config, &jobs, &used, &mut pipeline_notes);
+        if let Some(on) = &on {
+            let fields = jobs.iter_mut().map(|j| &mut j.fields);
+            for fields in fields.chain(templates.iter_mut().map(|t| &mut t.fields)) {
+                drop_from_when(fields, on);
+            }
+        }
         Plan {
             top_vars,
             default_fields,
@@ -311,6 +317,11 @@ impl Emitter<'_> {
                 continue;
             }
             let mut f = f;
+            if f.default_only && gitlab::extends_undefined(&self.config.root, &j.extends) {
+                // a base in a file not read may have rules: assume the job runs in every
+                // pipeline rather than guess GitLab's default
+                drop_from_when(&mut f.fields, &Cond::not(Cond::atom(Atom::MergeRequest)));
+            }
             if f.trigger {
                 // a trigger job runs no script: no image, no runner settings
                 f.fields
@@ -929,6 +940,35 @@ fn stage_order(config: &Config, jobs: &[JobOut], warnings: &mut Vec<Warning>) ->
     order
 }
 
+/// A `when` field's condition (framed with its origin for a check, or not).
+fn condition_of(when: &PVal) -> &Cond {
+    match when {
+        PVal::Cond(c) => c,
+        PVal::At(_, inner) => condition_of(inner),
+        _ => &Cond::True,
+    }
+}
+
+/// A job's `when` without the conjuncts the pipeline's `on` already holds (GitLab's
+/// default `only:`, `!merge_request`, in a pipeline that runs for no merge request).
+fn drop_from_when(fields: &mut BTreeMap<String, PVal>, on: &Cond) {
+    let Some(when) = fields.get_mut("when") else {
+        return;
+    };
+    let c = match when {
+        PVal::Cond(c) => c,
+        PVal::At(_, inner) => match inner.as_mut() {
+            PVal::Cond(c) => c,
+            _ => return,
+        },
+        _ => return,
+    };
+    *c = std::mem::replace(c, Cond::True).without(on);
+    if *c == Cond::True {
+        fields.remove("when");
+    }
+}
+
 /// The pipeline's `on`: `workflow: rules` as a condition, else `!merge_request` when
 /// no job asks for merge requests (GitLab then creates no merge-request pipeline).
 fn pipeline_on(
@@ -938,11 +978,16 @@ fn pipeline_on(
     pipeline_notes: &mut Vec<Note>,
 ) -> Option<Cond> {
     let Some(workflow) = config.root.get("workflow") else {
-        let when_asks = |fields: &BTreeMap<String, PVal>| matches!(fields.get("when"), Some(PVal::Cond(c)) if c.asks_for_merge_requests());
-        let any_mr =
-            jobs.iter().any(|j| when_asks(&j.fields)) || used.iter().any(|t| when_asks(&t.fields));
-        // without workflow rules GitLab creates merge-request pipelines only for jobs
-        // whose rules ask for them
+        // without workflow rules GitLab creates a merge request's pipeline when some
+        // job's rules can hold in one
+        let any_mr = jobs.iter().any(|j| {
+            let from_template = || {
+                let t = used.iter().find(|t| Some(&t.name) == j.template.as_ref())?;
+                t.fields.get("when")
+            };
+            let when = j.fields.get("when").or_else(from_template);
+            !out_is_trigger(j) && when.is_none_or(|w| condition_of(w).asks_for_merge_requests())
+        });
         return (!any_mr).then(|| Cond::not(Cond::atom(Atom::MergeRequest)));
     };
     let on = workflow

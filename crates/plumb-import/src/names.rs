@@ -66,6 +66,16 @@ impl Scope {
     }
 }
 
+/// Whether `name` can be a CI/CD variable's name (what Plumb's `var("…")` accepts):
+/// letters, digits and `_`, not starting with a digit.
+pub fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,7 +80,24 @@ pub fn gitlab_expression(atom: &Atom) -> Option<String> {
 }
 
 /// `$VAR == "x"`, `$VAR != "x"` or `$VAR =~ /re/`, negated when `negated`.
+///
+/// Plumb reads an unset variable as `""`; GitLab reads it as `null`, which `== ""` does
+/// not match: a test against `""` is written for both (`$CI_COMMIT_BRANCH != ""` would
+/// hold for a tag).
 fn compare(var: &str, test: &BranchTest, negated: bool) -> String {
+    let empty_equal = match test {
+        BranchTest::Eq(s) if s.is_empty() => Some(!negated),
+        BranchTest::NotEq(s) if s.is_empty() => Some(negated),
+        _ => None,
+    };
+    match empty_equal {
+        // GitLab sets CI_COMMIT_BRANCH to a name or not at all
+        Some(true) if var == "CI_COMMIT_BRANCH" => return format!("${var} == null"),
+        Some(true) => return format!("(${var} == null || ${var} == \"\")"),
+        // a variable alone holds when it is set and not empty
+        Some(false) => return format!("${var}"),
+        None => {}
+    }
     match test {
         BranchTest::Eq(s) => format!("${var} {} {}", if negated { "!=" } else { "==" }, quote(s)),
         BranchTest::NotEq(s) => {
@@ -158,6 +175,29 @@ mod tests {
                 "$CI_PIPELINE_SOURCE != \"merge_request_event\""
             ]
         );
+    }
+
+    /// GitLab reads an unset variable as `null`, and `null != ""`: a tag pipeline has no
+    /// `CI_COMMIT_BRANCH`, so `$CI_COMMIT_BRANCH != ""` would hold for it.
+    #[test]
+    fn tests_against_empty_hold_for_unset_variables_as_in_plumb() {
+        let var = |test: BranchTest, negated: bool| {
+            gitlab_expression(&Atom::Var("X".into(), test, negated)).unwrap()
+        };
+        let empty = || String::new();
+        assert_eq!(
+            var(BranchTest::Eq(empty()), false),
+            "($X == null || $X == \"\")"
+        );
+        assert_eq!(
+            var(BranchTest::NotEq(empty()), true),
+            "($X == null || $X == \"\")"
+        );
+        assert_eq!(var(BranchTest::NotEq(empty()), false), "$X");
+        assert_eq!(var(BranchTest::Eq(empty()), true), "$X");
+        let branch = |test| gitlab_expression(&Atom::Branch(test, false)).unwrap();
+        assert_eq!(branch(BranchTest::NotEq(empty())), "$CI_COMMIT_BRANCH");
+        assert_eq!(branch(BranchTest::Eq(empty())), "$CI_COMMIT_BRANCH == null");
     }
 
     #[test]
