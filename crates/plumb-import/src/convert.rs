@@ -74,6 +74,7 @@ pub const FIELD_ORDER: &[&str] = &[
     "when",
     "if_previous",
     "delay",
+    "before_run",
     "run",
     "after_run",
     "timeout",
@@ -242,21 +243,21 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             },
         }
     }
-    let run = script(node, &mut f.notes, cx);
-    if !run.is_empty() {
-        f.fields.insert("run".into(), PVal::List(run));
+    for (key, field) in [("before_script", "before_run"), ("script", "run")] {
+        let lines = script(node.get(key), &mut f.notes, cx);
+        if !lines.is_empty() {
+            f.fields.insert(field.into(), PVal::List(lines));
+        }
     }
     condition(node, cx, &mut f);
     f
 }
 
-/// `before_script` then `script`: GitLab runs both in one shell.
-fn script(node: &Node, notes: &mut Vec<Note>, cx: &Ctx) -> Vec<PVal> {
+/// A `before_script` or `script` as Plumb's list of commands.
+fn script(node: Option<&Node>, notes: &mut Vec<Note>, cx: &Ctx) -> Vec<PVal> {
     let mut lines = Vec::new();
-    for key in ["before_script", "script"] {
-        if let Some(s) = node.get(key) {
-            flatten(s, &mut lines, notes, cx);
-        }
+    if let Some(s) = node {
+        flatten(s, &mut lines, notes, cx);
     }
     lines
 }

@@ -333,6 +333,7 @@ impl Emitter<'_> {
             needs_runner_default |= no_image;
             let image_elsewhere = no_image
                 && (gitlab::extends_undefined(&self.config.root, &j.extends)
+                    || runs_sudo(f.fields.get("before_run"))
                     || runs_sudo(f.fields.get("run"))
                     || shell_runner_tags(f.fields.get("tags")));
             let env = self.env(&f);
@@ -357,28 +358,25 @@ impl Emitter<'_> {
                 env,
                 notes: f.notes,
             };
-            let parents = &j.extends;
-            let template = match parents.as_slice() {
+            let chosen = match j.extends.as_slice() {
                 // a trigger job's fields are its own (a template would bring a script)
-                [one] if !out_is_trigger(&out) => template_index.get(one).copied(),
+                _ if out_is_trigger(&out) => None,
+                [one] => template_index.get(one).and_then(|&t| {
+                    let own = own_part(&out, &templates[t], default_fields, self.origins)?;
+                    Some((t, own))
+                }),
                 _ => None,
             };
-            if let Some(t) = template {
-                if let Some((fields, env)) =
-                    own_part(&out, &templates[t], default_fields, self.origins)
-                {
-                    out.fields = fields;
-                    out.env = env;
-                    out.template = Some(parents[0].clone());
-                    templates[t].used = true;
-                    // what the template could not carry is said at the template
-                    let said = &templates[t].notes;
-                    out.notes.retain(|n| {
-                        !said
-                            .iter()
-                            .any(|s| (s.file, s.line, &s.message) == (n.file, n.line, &n.message))
-                    });
-                }
+            // for a check, findings stay where the job's YAML has them: no other template
+            let chosen = chosen.or_else(|| {
+                (!self.origins && !out_is_trigger(&out))
+                    .then(|| best_template(&out, templates, default_fields))
+                    .flatten()
+            });
+            if let Some((t, own)) = chosen {
+                let hidden = template_index.iter().find(|(_, &i)| i == t).map(|(h, _)| h);
+                out.template = hidden.cloned();
+                attach_template(&mut out, &mut templates[t], own);
             }
             if out.template.is_none() && !out_is_trigger(&out) {
                 let strict = self.origins;
@@ -1060,7 +1058,17 @@ impl Emitter<'_> {
             env.retain(|(k, _)| k != var);
             env.push((var.clone(), PVal::Name(name)));
         }
-        if let Some(PVal::List(lines)) = f.fields.get("run") {
+        // `before_run` and `run`: one shell
+        let lines: Vec<PVal> = ["before_run", "run"]
+            .iter()
+            .filter_map(|k| match f.fields.get(*k) {
+                Some(PVal::List(lines)) => Some(lines.iter().cloned()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        {
+            let lines = &lines;
             for line in lines {
                 let PVal::Str(line) = line.bare() else {
                     continue;
@@ -1137,6 +1145,58 @@ impl Emitter<'_> {
 /// A job's own fields and environment, next to its template's.
 type OwnPart = (BTreeMap<String, PVal>, Vec<(String, PVal)>);
 
+/// The job instantiates template `t`, writing only `own`; what the template could not
+/// carry is said at the template, not again at the job.
+fn attach_template(out: &mut JobOut, t: &mut TemplateOut, (fields, env): OwnPart) {
+    out.fields = fields;
+    out.env = env;
+    t.used = true;
+    let said = &t.notes;
+    out.notes.retain(|n| {
+        !said
+            .iter()
+            .any(|s| (s.file, s.line, &s.message) == (n.file, n.line, &n.message))
+    });
+}
+
+/// For a job that `extends` no template it can use (it took a hidden job through YAML
+/// merge keys, `<<: *anchor`, or repeats one's fields): the template that leaves it the
+/// fewest lines of its own, when that saves two or more.
+fn best_template(
+    job: &JobOut,
+    templates: &[TemplateOut],
+    default: &BTreeMap<String, PVal>,
+) -> Option<(usize, OwnPart)> {
+    const MIN_SAVED: usize = 2;
+    let alone = {
+        let own: BTreeMap<String, PVal> = job
+            .fields
+            .iter()
+            .filter(|(k, v)| !default.get(*k).is_some_and(|d| d.same(v, false)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        written_lines(&own, &job.env)
+    };
+    templates
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.fields.is_empty() || !t.env.is_empty())
+        .filter_map(|(i, t)| {
+            let own = own_part(job, t, default, false)?;
+            let cost = written_lines(&own.0, &own.1);
+            (cost + MIN_SAVED <= alone).then_some((cost, i, own))
+        })
+        .min_by_key(|(cost, i, _)| (*cost, *i))
+        .map(|(_, i, own)| (i, own))
+}
+
+/// How many lines these fields take in the program.
+fn written_lines(fields: &BTreeMap<String, PVal>, env: &[(String, PVal)]) -> usize {
+    let mut text = String::new();
+    write_fields(&mut text, fields, env, None, &HashMap::new(), "");
+    text.lines().count()
+}
+
 /// The fields a job writes itself when it instantiates the template: what differs from
 /// the template (or, where the template is silent, from `default`). `None` when the
 /// template cannot give exactly what GitLab runs (a field the job does not have).
@@ -1156,11 +1216,23 @@ fn own_part(
             own.insert(k.clone(), v.clone());
         }
     }
-    // what Plumb would compose: default, then template, then the job
+    // what Plumb would compose: default, then template, then the job (records merge)
     let mut composed: BTreeMap<String, PVal> = default.clone();
-    composed.extend(t.fields.clone());
-    composed.extend(own.clone());
-    if composed != job.fields {
+    for layer in [&t.fields, &own] {
+        for (k, v) in layer {
+            let value = match composed.get(k) {
+                // a matrix, like a list, is replaced whole
+                Some(earlier) if k != "matrix" => PVal::merged(earlier, v),
+                _ => v.clone(),
+            };
+            composed.insert(k.clone(), value);
+        }
+    }
+    let same_as_job = composed.len() == job.fields.len()
+        && composed
+            .iter()
+            .all(|(k, v)| job.fields.get(k).is_some_and(|j| v.equivalent(j)));
+    if !same_as_job {
         return None;
     }
     let mut env = Vec::new();

@@ -108,6 +108,38 @@ impl PVal {
         PVal::Call { name, args, named }
     }
 
+    /// `later` applied over `earlier` as Plumb composes a template and a job (and
+    /// GitLab's `extends`): records merge key by key, recursively, the later value
+    /// winning; anything else is replaced. (Plain values only: not for a check.)
+    pub fn merged(earlier: &PVal, later: &PVal) -> PVal {
+        let (PVal::Record(old), PVal::Record(new)) = (earlier, later) else {
+            return later.clone();
+        };
+        let mut out = old.clone();
+        for (k, v) in new {
+            match out.iter_mut().find(|(ok, _)| ok == k) {
+                Some((_, slot)) => *slot = PVal::merged(slot, v),
+                None => out.push((k.clone(), v.clone())),
+            }
+        }
+        PVal::Record(out)
+    }
+
+    /// Equal as values: records compared key by key whatever their order.
+    pub fn equivalent(&self, other: &PVal) -> bool {
+        match (self, other) {
+            (PVal::Record(a), PVal::Record(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, v)| b.iter().any(|(bk, bv)| bk == k && v.equivalent(bv)))
+            }
+            (PVal::List(a), PVal::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.equivalent(y))
+            }
+            _ => self == other,
+        }
+    }
+
     /// The value without its origin.
     pub fn bare(&self) -> &PVal {
         match self {

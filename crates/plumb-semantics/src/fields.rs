@@ -50,6 +50,16 @@ pub const JOB_FIELDS: &[FieldSpec] = &[
         example: "run = [\"make test\"]",
     },
     FieldSpec {
+        name: "before_run",
+        ty: TyName::Script,
+        required: false,
+        default: "nothing runs before `run`",
+        doc: "Commands run before `run`, in the same shell, stopping the job at their first failure: usually set once in the pipeline's `default` and replaced by a job that sets its own.",
+        gitlab: "`before_script:`",
+        k8s: "run before `run` in the same shell",
+        example: "before_run = [\"source ./ci/env.sh\"]",
+    },
+    FieldSpec {
         name: "after_run",
         ty: TyName::Script,
         required: false,

@@ -209,17 +209,23 @@ impl JobModel {
     pub fn run_lines(&self) -> Vec<(&str, FileRange)> {
         script_lines(self.field("run").map(|f| &f.value))
     }
-    /// The commands the job runs: `run`, then `after_run` (which runs after it, in the
-    /// same job, with the same variables), each with the range of its literal.
+    /// `before_run` alone (GitLab's `before_script:`, run in `run`'s shell before it).
+    pub fn before_run_lines(&self) -> Vec<(&str, FileRange)> {
+        script_lines(self.field("before_run").map(|f| &f.value))
+    }
+    /// The commands the job runs: `before_run` and `run` (one shell), then `after_run`
+    /// (which runs after them, in the same job, with the same variables), each with the
+    /// range of its literal.
     pub fn script(&self) -> Vec<(&str, FileRange)> {
-        let mut out = script_lines(self.field("run").map(|f| &f.value));
+        let mut out = self.before_run_lines();
+        out.extend(self.run_lines());
         out.extend(script_lines(self.field("after_run").map(|f| &f.value)));
         out
     }
-    /// How many of [`JobModel::script`]'s lines are `run` (the rest are `after_run`,
-    /// which GitLab runs in a new shell).
+    /// How many of [`JobModel::script`]'s lines are `before_run` and `run` (the rest
+    /// are `after_run`, which GitLab runs in a new shell).
     pub fn run_script_count(&self) -> usize {
-        script_lines(self.field("run").map(|f| &f.value)).len()
+        self.before_run_lines().len() + self.run_lines().len()
     }
     pub fn string_list(&self, name: &str) -> Vec<&str> {
         self.field(name)

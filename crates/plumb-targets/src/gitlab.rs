@@ -77,6 +77,8 @@ struct Job {
     secrets: OrderedMap<VaultSecret>,
     #[serde(skip_serializing_if = "OrderedMap::is_empty")]
     id_tokens: OrderedMap<IdToken>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    before_script: Vec<String>,
     /// Empty only for trigger jobs, which have no script.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     script: Vec<String>,
@@ -485,6 +487,7 @@ fn compile_job(
         stage: scoped_name(p, several, p.stage_name(job)),
         image: image(job),
         services: job.services().iter().filter_map(service).collect(),
+        before_script: script_lines(job.field("before_run").map(|f| &f.value)),
         script: job
             .run_lines()
             .into_iter()
@@ -535,6 +538,7 @@ fn compile_job(
         j = Job {
             image: None,
             services: Vec::new(),
+            before_script: Vec::new(),
             script: Vec::new(),
             after_script: Vec::new(),
             timeout: None,

@@ -11,6 +11,7 @@ use plumb_semantics::{FieldUse, JobModel, Value};
 /// The Plumb field that writes each GitLab job key (where the names differ).
 const WRITTEN_BY: &[(&str, &str)] = &[
     ("script", "run"),
+    ("before_script", "before_run"),
     ("after_script", "after_run"),
     ("variables", "env"),
     ("secrets", "env"),

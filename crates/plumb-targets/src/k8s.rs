@@ -772,11 +772,12 @@ fn restricted() -> ContainerSecurityContext {
     }
 }
 
-/// `run`, and `after_run` in an exit trap: it runs whatever `run` returned, stops at
-/// its own first failure, and the Job's status stays `run`'s (as GitLab's
-/// `after_script`).
+/// `before_run` and `run`, and `after_run` in an exit trap: it runs whatever `run`
+/// returned, stops at its own first failure, and the Job's status stays `run`'s (as
+/// GitLab's `after_script`).
 pub fn shell_script(job: &JobModel) -> String {
-    let run: Vec<&str> = job.run_lines().into_iter().map(|(s, _)| s).collect();
+    let lines = job.before_run_lines().into_iter().chain(job.run_lines());
+    let run: Vec<&str> = lines.map(|(s, _)| s).collect();
     let run = run.join("\n");
     let after = match job.field("after_run").map(|f| &f.value.kind) {
         Some(ValueKind::Str(s)) => s.clone(),

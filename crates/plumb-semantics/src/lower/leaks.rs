@@ -13,7 +13,7 @@ use plumb_diagnostics::{Diagnostic, FileRange};
 /// Fields whose strings are run as commands or become variables: checked by the
 /// credential rules, not here.
 /// (A service's `env` is the service's own environment: a secret may go there.)
-const SCRIPT_FIELDS: &[&str] = &["run", "after_run", "env", "when", "services"];
+const SCRIPT_FIELDS: &[&str] = &["before_run", "run", "after_run", "env", "when", "services"];
 
 impl Lowering<'_, '_> {
     pub(super) fn check_secret_exposure(&mut self, job: &JobModel, project_vars: &[SecretRef]) {
@@ -83,7 +83,7 @@ fn expanded_secret(secret: &str, var: &str, field: &str, at: FileRange) -> Diagn
         format!("secret `{secret}` (`${var}`) is expanded in `{field}`, which GitLab shows or passes on"),
     )
     .with_label("a secret outside the script")
-    .with_help("use secrets only in `run` and `after_run`, through the job's `env`")
+    .with_help("use secrets only in `before_run`, `run` and `after_run`, through the job's `env`")
 }
 
 fn strings_of<'v>(v: &'v Value, out: &mut Vec<(&'v str, FileRange)>) {

@@ -299,7 +299,7 @@ const GITLAB_JOB_KEYS: &[(&str, &str)] = &[
     ("script", "`run`"),
     // GitLab's CI steps (`run:`) replace `script:`, which Plumb writes for `run`
     ("run", "Plumb's own `run` (written as `script:`)"),
-    ("before_script", "`run` (its first lines)"),
+    ("before_script", "`before_run`"),
     ("after_script", "`after_run`"),
     ("image", "`image` (and `entrypoint`)"),
     ("needs", "`needs`"),
@@ -340,7 +340,7 @@ const GITLAB_TOP_KEYS: &[(&str, &str)] = &[
     ("image", "`default = { image = … }`"),
     ("services", "`default = { services = … }`"),
     ("cache", "`default = { cache = … }`"),
-    ("before_script", "`run`"),
+    ("before_script", "`default = { before_run = … }`"),
     ("after_script", "`default = { after_run = … }`"),
 ];
 
