@@ -244,7 +244,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         pipe = None;
         propagate_assignments(cmd, taint);
         propagate_read(cmd, incoming.as_ref(), taint);
-        indirect_expansions(cmd, taint, scan);
+        indirect_expansions(cmd, script.text, taint, scan);
         let Some(name) = cmd.name_word() else {
             continue;
         };
@@ -285,12 +285,17 @@ fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Sca
     );
 }
 
-/// `${!name}` reads a variable whose name is only known at run time.
-fn indirect_expansions(cmd: &Command, taint: &Taint, scan: &mut Scan) {
+/// `${!name}` reads a variable whose name is only known at run time: a leak unless
+/// `name` only walks names written in the script, none of them a secret's.
+fn indirect_expansions(cmd: &Command, text: &str, taint: &Taint, scan: &mut Scan) {
     let Some((var, source)) = taint.any_bound() else {
         return;
     };
     if let Some(v) = all_vars(cmd).find(|v| v.indirect) {
+        let walks = loop_names(text, &v.name);
+        if walks.is_some_and(|names| !names.iter().any(|n| taint.vars.contains_key(n))) {
+            return;
+        }
         scan.push(
             Leak::Unfollowed {
                 command: format!("${{!{}}}", v.name),
@@ -298,6 +303,50 @@ fn indirect_expansions(cmd: &Command, taint: &Taint, scan: &mut Scan) {
             &Flow::new(var, source, v.start, v.end),
         );
     }
+}
+
+/// The names `for NAME in WORDS` gives `NAME`, when its one loop walks words written in
+/// the script (names, or `"${ARRAY[@]}"` of an array of names written once) and nothing
+/// else sets `NAME`; `None` when the names may come from elsewhere.
+fn loop_names(text: &str, name: &str) -> Option<Vec<String>> {
+    let head = format!("for {name} in ");
+    let mut loops = text.match_indices(&head);
+    let (at, _) = loops.next()?;
+    let set_elsewhere = [
+        format!("{name}="),
+        format!("read {name}"),
+        format!("read -r {name}"),
+    ];
+    if loops.next().is_some() || set_elsewhere.iter().any(|s| text.contains(s.as_str())) {
+        return None;
+    }
+    let rest = &text[at + head.len()..];
+    let words = &rest[..rest.find([';', '\n']).unwrap_or(rest.len())];
+    let mut names = Vec::new();
+    for word in words.split_whitespace().map(|w| w.trim_matches('"')) {
+        match word.strip_prefix("${").and_then(|w| w.strip_suffix("[@]}")) {
+            Some(array) => names.extend(array_names(text, array)?),
+            None if plumb_semantics::is_variable_name(word) => names.push(word.to_string()),
+            None => return None,
+        }
+    }
+    Some(names)
+}
+
+/// The names of `ARRAY=( NAME … )`, written once in the script with nothing but names.
+fn array_names(text: &str, array: &str) -> Option<Vec<String>> {
+    let head = format!("{array}=(");
+    let mut assignments = text.match_indices(&head);
+    let (at, _) = assignments.next()?;
+    if assignments.next().is_some() {
+        return None;
+    }
+    let rest = &text[at + head.len()..];
+    let body = &rest[..rest.find(')')?];
+    let words = body.split_whitespace().map(|w| w.trim_matches(['"', '\'']));
+    words
+        .map(|w| plumb_semantics::is_variable_name(w).then(|| w.to_string()))
+        .collect()
 }
 
 /// Every expansion of a command: words, assignments, here-strings and here-docs.
@@ -536,8 +585,9 @@ fn propagate_read(cmd: &Command, incoming: Option<&Flow>, taint: &mut Taint) {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecretUse {
     pub secret: String,
-    /// The secret is a credential GitLab gives every job for that job alone (see
-    /// [`JOB_CREDENTIALS`]): a merge request's jobs get it whether bound or not.
+    /// The secret is a credential GitLab makes for the job alone: one of
+    /// [`JOB_CREDENTIALS`] (a merge request's jobs get them whether bound or not), or an
+    /// `id_token(…)`, whose claims say which ref and pipeline it was made for.
     pub every_job_has_it: bool,
     /// Where the job uses it: the binding's name, or where the script reads it.
     pub at: FileRange,
@@ -575,7 +625,12 @@ pub const JOB_CREDENTIALS: &[&str] = &[
 ];
 
 fn is_job_credential(source: &plumb_semantics::SecretSource) -> bool {
-    matches!(source, plumb_semantics::SecretSource::CiVariable(v) if JOB_CREDENTIALS.contains(&v.as_str()))
+    use plumb_semantics::SecretSource;
+    match source {
+        SecretSource::CiVariable(v) => JOB_CREDENTIALS.contains(&v.as_str()),
+        SecretSource::IdToken(_) => true,
+        _ => false,
+    }
 }
 
 pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {

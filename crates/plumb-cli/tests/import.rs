@@ -933,3 +933,117 @@ fn the_importer_knows_the_fields_of_a_trigger_job() {
         plumb_semantics::TRIGGER_JOB_FIELDS
     );
 }
+
+/// A value for each job keyword of GitLab's CI schema, to add it to a job. A keyword the
+/// schema gains fails [`no_job_keyword_of_the_schema_is_dropped_silently`] until it
+/// has one here.
+const KEYWORD_SAMPLES: &[(&str, &str)] = &[
+    ("after_script", "[./cleanup]"),
+    ("allow_failure", "true"),
+    ("artifacts", "{paths: [out/]}"),
+    ("before_script", "[./setup]"),
+    ("cache", "{key: k, paths: [c/]}"),
+    ("coverage", "'/TOTAL (\\d+)%/'"),
+    ("dast_configuration", "{site_profile: site}"),
+    ("dependencies", "[build]"),
+    ("environment", "production"),
+    ("except", "[tags]"),
+    ("extends", ".base"),
+    ("hooks", "{pre_get_sources_script: [echo hi]}"),
+    ("id_tokens", "{TOKEN: {aud: https://example.com}}"),
+    ("identity", "google_cloud"),
+    ("image", "python:3.12"),
+    ("inherit", "{variables: false}"),
+    ("inputs", "{name: x}"),
+    ("interruptible", "true"),
+    ("manual_confirmation", "'sure?'"),
+    ("needs", "[build]"),
+    ("only", "[main]"),
+    ("pages", "{expire_in: 1 week}"),
+    ("parallel", "3"),
+    ("publish", "public"),
+    ("release", "{tag_name: v1, description: d}"),
+    ("resource_group", "prod"),
+    ("retry", "2"),
+    ("rules", "[{if: $CI_COMMIT_TAG}]"),
+    ("run", "[{name: s, script: echo}]"),
+    ("script", "[./other]"),
+    ("secrets", "{DB: {vault: db/pass@kv}}"),
+    ("services", "[postgres:16]"),
+    ("stage", "deploy"),
+    ("start_in", "5 minutes"),
+    ("tags", "[docker]"),
+    ("timeout", "10m"),
+    ("trigger", "{project: group/p}"),
+    ("variables", "{A: b}"),
+    ("when", "manual"),
+];
+
+/// Every job keyword of GitLab's CI schema, added to a job, is carried (the imported
+/// program changes) or refused with a warning naming its line: none is dropped
+/// without a word.
+#[test]
+fn no_job_keyword_of_the_schema_is_dropped_silently() {
+    let schema = std::fs::read_to_string(root().join("crates/plumb-targets/schema/gitlab-ci.json"))
+        .expect("schema");
+    let schema: serde_json::Value = serde_json::from_str(&schema).expect("json");
+    let keywords = schema["definitions"]["job_template"]["properties"]
+        .as_object()
+        .expect("job properties");
+    assert!(keywords.len() > 30, "{keywords:?}");
+    let dir = scratch("schema-keywords");
+    let import = |job_lines: &str| {
+        let yaml = format!(
+            "stages: [build, test, deploy]\nvariables: {{G: x}}\n.base:\n  tags: [base]\nbuild:\n  stage: build\n  image: alpine:3.20\n  script: [make]\njob:\n{job_lines}"
+        );
+        std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("write");
+        let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "--root", "."]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (without, _) = import("  image: alpine:3.20\n  script: [echo]\n");
+    for keyword in keywords.keys() {
+        let Some((_, sample)) = KEYWORD_SAMPLES.iter().find(|(k, _)| k == keyword) else {
+            panic!("GitLab's schema has job keyword `{keyword}`: add a sample to KEYWORD_SAMPLES");
+        };
+        let mut lines = String::new();
+        for base in ["image", "script"] {
+            if base != keyword {
+                lines.push_str(&format!(
+                    "  {base}: {}\n",
+                    if base == "image" {
+                        "alpine:3.20"
+                    } else {
+                        "[echo]"
+                    }
+                ));
+            }
+        }
+        // the keyword's line: after `job:` (line 9) and the base lines
+        let line = 10 + lines.lines().count();
+        lines.push_str(&format!("  {keyword}: {sample}\n"));
+        let (with, stderr) = import(&lines);
+        let warned = stderr.contains(&format!(".gitlab-ci.yml:{line}:"));
+        assert!(
+            with != without || warned,
+            "`{keyword}: {sample}` changes nothing in the import and no warning names line {line}:\n{with}\n{stderr}"
+        );
+    }
+}
+
+/// The importer writes every field it sets: a field missing from its writing order
+/// would vanish from the program without a word.
+#[test]
+fn the_importer_writes_every_job_field_it_can_set() {
+    let not_imported = ["resources", "k8s"];
+    for f in plumb_semantics::fields::JOB_FIELDS {
+        assert!(
+            plumb_import::convert::FIELD_ORDER.contains(&f.name) || not_imported.contains(&f.name),
+            "job field `{}` is not in the importer's FIELD_ORDER",
+            f.name
+        );
+    }
+}

@@ -249,6 +249,24 @@ impl Cond {
     }
 }
 
+/// `CI_MERGE_REQUEST_…` variables GitLab sets in every merge request's pipeline (others,
+/// such as `_LABELS` or `_MILESTONE`, only when the merge request has them).
+const MERGE_REQUEST_ALWAYS_SETS: &[&str] = &[
+    "CI_MERGE_REQUEST_ID",
+    "CI_MERGE_REQUEST_IID",
+    "CI_MERGE_REQUEST_PROJECT_ID",
+    "CI_MERGE_REQUEST_PROJECT_PATH",
+    "CI_MERGE_REQUEST_PROJECT_URL",
+    "CI_MERGE_REQUEST_REF_PATH",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+    "CI_MERGE_REQUEST_SOURCE_PROJECT_ID",
+    "CI_MERGE_REQUEST_SOURCE_PROJECT_PATH",
+    "CI_MERGE_REQUEST_SOURCE_PROJECT_URL",
+    "CI_MERGE_REQUEST_EVENT_TYPE",
+    "CI_MERGE_REQUEST_TITLE",
+];
+
 /// Plumb string literal.
 pub fn quote(s: &str) -> String {
     crate::literal::string_literal(s)
@@ -342,13 +360,8 @@ fn lex(text: &str) -> Option<Vec<Tok>> {
                 while i < chars.len() && chars[i].is_ascii_alphabetic() {
                     i += 1;
                 }
-                // `/…/i` is RE2's `(?i)…`; GitLab knows no other flag that changes a match
-                let insensitive = chars[flags_start..i].contains(&'i');
-                out.push(Tok::Regex(if insensitive {
-                    format!("(?i){body}")
-                } else {
-                    body
-                }));
+                let flags: String = chars[flags_start..i].iter().collect();
+                out.push(Tok::Regex(with_flags(&body, &flags)));
             }
             _ => {
                 let rest: String = chars[i..].iter().collect();
@@ -430,7 +443,7 @@ impl ExprParser<'_> {
                 equal: false,
             }),
             "CI_COMMIT_TAG" => Cond::atom(Atom::Tag),
-            n if n.starts_with("CI_MERGE_REQUEST_") => Cond::atom(Atom::MergeRequest),
+            n if MERGE_REQUEST_ALWAYS_SETS.contains(&n) => Cond::atom(Atom::MergeRequest),
             _ if crate::names::is_variable_name(name) => {
                 Cond::atom(Atom::Var(name.to_string(), "!=", String::new()))
             }
@@ -451,6 +464,17 @@ impl ExprParser<'_> {
             return Cond::Unknown(written);
         }
         let negate = matches!(op, "!=" | "!~");
+        if value.as_deref() == Some("") && !regex {
+            // GitLab reads an unset variable as null, which `""` is not; Plumb's `var`
+            // is `""` when unset: only variables GitLab never sets empty translate
+            let never_empty = matches!(name, "CI_COMMIT_BRANCH" | "CI_COMMIT_TAG")
+                || name.starts_with("CI_MERGE_REQUEST_");
+            return match (never_empty, negate) {
+                (true, false) => Cond::False,
+                (true, true) => Cond::True,
+                (false, _) => Cond::Unknown(written),
+            };
+        }
         let positive = match (name, value) {
             ("CI_COMMIT_BRANCH", None) => Cond::atom(Atom::Branch {
                 name: String::new(),
@@ -599,9 +623,15 @@ fn changes_cond(changes: &Node) -> Cond {
     Cond::atom(Atom::Changes(paths))
 }
 
+/// GitLab's default `only: [branches, tags]`: every pipeline but a merge request's.
+pub fn default_refs() -> Cond {
+    Cond::not(Cond::atom(Atom::MergeRequest))
+}
+
 /// `only:` / `except:` (a list of refs, or a mapping with `refs`, `variables`,
-/// `changes`, `kubernetes`).
-pub fn refs_filter(node: &Node, default_branch: &str) -> Cond {
+/// `changes`, `kubernetes`). An `only:` mapping without `refs` keeps GitLab's default
+/// refs, `[branches, tags]`; an `except:` has no default.
+pub fn refs_filter(node: &Node, default_branch: &str, only: bool) -> Cond {
     let (refs, others) = if node.is_map() {
         (node.get("refs").map(Node::strings), true)
     } else {
@@ -609,6 +639,7 @@ pub fn refs_filter(node: &Node, default_branch: &str) -> Cond {
     };
     let mut c = match refs {
         Some(refs) => refs.iter().map(|r| one_ref(r)).fold(Cond::False, Cond::or),
+        None if only => default_refs(),
         None => Cond::True,
     };
     if others {
@@ -630,11 +661,33 @@ pub fn refs_filter(node: &Node, default_branch: &str) -> Cond {
     c
 }
 
+/// A GitLab regex's body with its flags (`i`, `m`, `s`) as RE2's `(?ims)` prefix.
+fn with_flags(body: &str, flags: &str) -> String {
+    let known: String = "ims".chars().filter(|f| flags.contains(*f)).collect();
+    if known.is_empty() {
+        body.to_string()
+    } else {
+        format!("(?{known}){body}")
+    }
+}
+
 fn source(value: &str) -> Cond {
     Cond::atom(Atom::Source("==", value.to_string()))
 }
 
 fn one_ref(r: &str) -> Cond {
+    // `REF@group/project`: that ref, in that project only (not in its forks); GitLab
+    // cuts at the first `@`
+    if let Some((name, project)) = r.split_once('@') {
+        return Cond::and(
+            one_ref(name),
+            Cond::atom(Atom::Var(
+                "CI_PROJECT_PATH".into(),
+                "==",
+                project.to_string(),
+            )),
+        );
+    }
     match r {
         "branches" => Cond::atom(Atom::Branch {
             name: String::new(),
@@ -651,30 +704,16 @@ fn one_ref(r: &str) -> Cond {
         "schedules" => source("schedule"),
         "triggers" => source("trigger"),
         "web" => source("web"),
+        // a pipeline source's own name matches it too
+        "push" | "schedule" | "trigger" | "pipeline" => source(r),
+        "merge_request_event" => Cond::atom(Atom::MergeRequest),
         // a pattern matches the ref's name: a branch's or a tag's
         _ if r.len() > 1 && r.starts_with('/') && r.rfind('/').is_some_and(|end| end > 0) => {
             let end = r.rfind('/').unwrap_or(r.len());
-            let body = &r[1..end];
-            let re = if r[end + 1..].contains('i') {
-                format!("(?i){body}")
-            } else {
-                body.to_string()
-            };
+            let re = with_flags(&r[1..end], &r[end + 1..]);
             Cond::or(
                 Cond::atom(Atom::BranchMatches(re.clone())),
                 Cond::atom(Atom::Var("CI_COMMIT_TAG".into(), "=~", re)),
-            )
-        }
-        // `REF@group/project`: that ref, in that project only (not in its forks)
-        _ if r.contains('@') => {
-            let (name, project) = r.rsplit_once('@').unwrap_or((r, ""));
-            Cond::and(
-                one_ref(name),
-                Cond::atom(Atom::Var(
-                    "CI_PROJECT_PATH".into(),
-                    "==",
-                    project.to_string(),
-                )),
             )
         }
         name => Cond::atom(Atom::Branch {
@@ -742,6 +781,16 @@ mod tests {
         );
         assert_eq!(plumb("$DEPLOY"), "var(\"DEPLOY\") != \"\"");
         assert_eq!(plumb("$DEPLOY == null"), "var(\"DEPLOY\") == \"\"");
+        // GitLab reads an unset variable as null, not `""`
+        assert_eq!(plumb("$CI_COMMIT_TAG != \"\""), "true");
+        assert_eq!(plumb("$CI_COMMIT_BRANCH == \"\""), "false");
+        assert_eq!(plumb("$DEPLOY == \"\""), "true");
+        // merge requests without labels have no CI_MERGE_REQUEST_LABELS
+        assert_eq!(
+            plumb("$CI_MERGE_REQUEST_LABELS"),
+            "var(\"CI_MERGE_REQUEST_LABELS\") != \"\""
+        );
+        assert_eq!(plumb("$CI_MERGE_REQUEST_IID"), "merge_request");
         assert_eq!(
             plumb("$CI_COMMIT_TAG =~ /^v\\d/i"),
             "var(\"CI_COMMIT_TAG\") =~ \"(?i)^v\\\\d\""
@@ -759,7 +808,7 @@ mod tests {
         let refs = |yaml: &str| {
             let node = crate::yaml::parse(yaml, 0).expect("yaml").remove(0);
             let mut unknown = Vec::new();
-            refs_filter(&node, "main")
+            refs_filter(&node, "main", true)
                 .approximate(&mut unknown)
                 .to_plumb()
         };
@@ -778,6 +827,20 @@ mod tests {
         assert_eq!(
             refs("{refs: [tags], variables: [$X == \"1\"]}"),
             "tag && var(\"X\") == \"1\""
+        );
+        // an `only:` mapping without refs keeps GitLab's default refs
+        assert_eq!(
+            refs("{variables: [$X == \"1\"]}"),
+            "!merge_request && var(\"X\") == \"1\""
+        );
+        // GitLab cuts `REF@project` at the first `@`; a source's own name is the source
+        assert_eq!(
+            refs("['/^wip/@grp/proj']"),
+            "(branch =~ \"^wip\" || var(\"CI_COMMIT_TAG\") =~ \"^wip\") && var(\"CI_PROJECT_PATH\") == \"grp/proj\""
+        );
+        assert_eq!(
+            refs("[push, '/x/m']"),
+            "source == \"push\" || branch =~ \"(?m)x\" || var(\"CI_COMMIT_TAG\") =~ \"(?m)x\""
         );
     }
 

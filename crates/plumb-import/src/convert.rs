@@ -26,6 +26,8 @@ pub struct Fields {
     pub env_at: Vec<Option<Origin>>,
     /// `secrets:` with a Vault source: (variable, path, field).
     pub vault: Vec<(String, String, String)>,
+    /// `id_tokens:` with one audience: (variable, audience).
+    pub id_tokens: Vec<(String, String)>,
     /// `needs:` as GitLab names, with their lines.
     pub needs: Option<Vec<(String, usize)>>,
     /// Where each of `needs`' names is written (an import for a check only).
@@ -54,6 +56,8 @@ pub struct Ctx<'a> {
     pub variables_node: Option<&'a Node>,
     /// Whether values carry where they were written (an import for a check).
     pub origins: bool,
+    /// The file has `workflow: rules`: GitLab then gives jobs no default `only:`.
+    pub workflow_rules: bool,
 }
 
 impl Ctx<'_> {
@@ -88,24 +92,22 @@ pub const FIELD_ORDER: &[&str] = &[
     "resource_group",
     "coverage",
     "tags",
+    "gitlab",
 ];
 
 /// Keys that carry nothing Plumb has, each with what the note says.
-const NOT_CARRIED: &[(&str, &str)] = &[
-    (
-        "release",
-        "`release` is not carried: create the release from the script (`release-cli`)",
-    ),
-    ("pages", "`pages` settings are not carried"),
-    ("id_tokens", "`id_tokens` (OIDC) are not carried"),
-    ("hooks", "`hooks` are not carried"),
-    ("identity", "`identity` is not carried"),
-    ("dast_configuration", "`dast_configuration` is not carried"),
-    (
-        "manual_confirmation",
-        "`manual_confirmation` is not carried",
-    ),
-    ("variables_expand", ""),
+const NOT_CARRIED: &[(&str, &str)] = &[("variables_expand", "")];
+
+/// GitLab job keywords Plumb does not model, carried as written in the job's
+/// `gitlab = { … }` (which the build validates against GitLab's schema).
+pub const PASSED_THROUGH: &[&str] = &[
+    "dast_configuration",
+    "hooks",
+    "identity",
+    "manual_confirmation",
+    "pages",
+    "publish",
+    "release",
 ];
 
 /// Converts one job mapping (as GitLab runs it: `extends` and `default:` applied) into
@@ -197,7 +199,11 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                     f.fields.insert("interruptible".into(), PVal::Bool(b));
                 }
             }
-            "start_in" => {} // with `when: delayed`, below
+            // with `when: delayed`, below (a rule's `when: delayed` takes its own)
+            "start_in" if node.get("when").and_then(Node::as_str) == Some("delayed") => {}
+            "start_in" => f.notes.push(note(
+                "`start_in` without `when: delayed` does nothing in GitLab: not carried".into(),
+            )),
             "allow_failure" => match v.as_bool() {
                 Some(b) => {
                     f.fields.insert("allow_failure".into(), PVal::Bool(b));
@@ -214,6 +220,13 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 f.fields.insert("tags".into(), PVal::List(tags));
             }
             "secrets" => secrets(v, &mut f),
+            "id_tokens" => id_tokens(v, &mut f, note(String::new())),
+            key if PASSED_THROUGH.contains(&key) => match crate::value::of_yaml(v) {
+                Some(value) => gitlab_key(&mut f, key, value),
+                None => f.notes.push(note(format!(
+                    "`{key}` (a `!reference` in it) is not carried"
+                ))),
+            },
             "trigger" => {
                 f.trigger = true;
                 match trigger(v, &mut f.notes, note(String::new())) {
@@ -224,23 +237,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 }
             }
             "extends" => {}
-            // `inherit: default` is applied with `default:` (the job gets what it
-            // inherits); `inherit: variables` has no Plumb form
-            "inherit" => {
-                if v.get("variables")
-                    .is_some_and(|i| i.as_bool() != Some(true))
-                {
-                    f.notes.push(note("`inherit: variables` is not carried: Plumb jobs get every variable of the pipeline's `env`".into()));
-                }
-            }
-            key => match NOT_CARRIED.iter().find(|(k, _)| *k == key) {
-                Some((_, message)) if !message.is_empty() => {
-                    f.notes.push(note(message.to_string()))
-                }
-                _ => f.notes.push(note(format!(
-                    "`{key}` is not a GitLab keyword Plumb knows: not carried"
-                ))),
-            },
+            key => not_modelled(key, v, note(String::new()), &mut f.notes),
         }
     }
     for (key, field) in [("before_script", "before_run"), ("script", "run")] {
@@ -307,14 +304,16 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         // without `only:`, GitLab's default is `only: [branches, tags]`: every pipeline
         // but a merge request's (the emitter drops this where the pipeline's `on` says it)
         let mut c = match node.get("only").filter(|o| !o.is_null()) {
-            Some(only) => cond::refs_filter(only, cx.default_branch),
+            Some(only) => cond::refs_filter(only, cx.default_branch, true),
+            None if cx.workflow_rules => Cond::True,
             None => {
                 f.default_only = true;
-                Cond::not(Cond::atom(cond::Atom::MergeRequest))
+                cond::default_refs()
             }
         };
-        if let Some(except) = node.get("except") {
-            c = Cond::and(c, Cond::not(cond::refs_filter(except, cx.default_branch)));
+        if let Some(except) = node.get("except").filter(|e| !e.is_null()) {
+            let except = cond::refs_filter(except, cx.default_branch, false);
+            c = Cond::and(c, Cond::not(except));
         }
         if manual {
             c = Cond::and(c, Cond::Atom(cond::Atom::Manual));
@@ -668,6 +667,55 @@ fn coverage_report(key: &str, v: &Node) -> Option<PVal> {
             ("path".into(), PVal::Str(path)),
         ])
     })
+}
+
+/// A key Plumb has no field for: `inherit: default` is applied with `default:` (the job
+/// gets what it inherits), `inherit: variables` has no Plumb form; anything else is a
+/// note.
+fn not_modelled(key: &str, v: &Node, at: Note, notes: &mut Vec<Note>) {
+    let message = match key {
+        "inherit" if v.get("variables").is_some_and(|i| i.as_bool() != Some(true)) => {
+            "`inherit: variables` is not carried: Plumb jobs get every variable of the pipeline's `env`".to_string()
+        }
+        "inherit" => return,
+        key => match NOT_CARRIED.iter().find(|(k, _)| *k == key) {
+            Some((_, "")) => return,
+            Some((_, message)) => message.to_string(),
+            None => format!("`{key}` is not a GitLab keyword Plumb knows: not carried"),
+        },
+    };
+    notes.push(Note { message, ..at });
+}
+
+/// `id_tokens: NAME: { aud: AUDIENCE }`: an `id_token(AUDIENCE)` secret bound to
+/// `NAME`; a token for several audiences has no Plumb form (a note).
+fn id_tokens(v: &Node, f: &mut Fields, at: Note) {
+    for e in v.entries() {
+        let audiences = e.value.get("aud").map(Node::strings).unwrap_or_default();
+        match audiences.as_slice() {
+            [one] => f.id_tokens.push((e.key.clone(), one.clone())),
+            _ => f.notes.push(Note {
+                message: format!(
+                    "`id_tokens: {}` for {} audiences is not carried: Plumb's `id_token(…)` has one",
+                    e.key,
+                    audiences.len()
+                ),
+                line: e.key_line,
+                ..at.clone()
+            }),
+        }
+    }
+}
+
+/// Adds `key = value` to the job's `gitlab = { … }`.
+fn gitlab_key(f: &mut Fields, key: &str, value: PVal) {
+    let entry = f
+        .fields
+        .entry("gitlab".into())
+        .or_insert_with(|| PVal::Record(Vec::new()));
+    if let PVal::Record(entries) = entry {
+        entries.push((key.to_string(), value));
+    }
 }
 
 /// A string or a list of strings, as a Plumb list of strings.

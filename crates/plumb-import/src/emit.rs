@@ -37,7 +37,9 @@ struct JobOut {
     file: usize,
     line: usize,
     stage: String,
-    template: Option<String>,
+    /// The templates it instantiates, in order (`from a(), b()`): hidden jobs' names,
+    /// then Plumb's.
+    templates: Vec<String>,
     fields: BTreeMap<String, PVal>,
     env: Vec<(String, PVal)>,
     needs: Vec<(String, usize)>,
@@ -66,6 +68,8 @@ struct TemplateOut {
 enum Source {
     CiVariable(String),
     Vault(String, String),
+    /// `id_tokens: NAME: aud: AUDIENCE`.
+    IdToken(String),
 }
 
 #[derive(Default)]
@@ -190,6 +194,10 @@ impl Emitter<'_> {
             variables: &top_vars,
             variables_node: config.root.get("variables"),
             origins: self.origins,
+            workflow_rules: config
+                .root
+                .get("workflow")
+                .is_some_and(|w| w.get("rules").is_some()),
         };
         // `default:`
         let default = convert::job(&config.default, &cx);
@@ -238,9 +246,19 @@ impl Emitter<'_> {
         let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
         let on = pipeline_on(config, &jobs, &used, &mut pipeline_notes);
         if let Some(on) = &on {
-            let fields = jobs.iter_mut().map(|j| &mut j.fields);
-            for fields in fields.chain(templates.iter_mut().map(|t| &mut t.fields)) {
-                drop_from_when(fields, on);
+            for t in templates.iter_mut() {
+                drop_from_when(&mut t.fields, on);
+            }
+            for j in &mut jobs {
+                let had_when = j.fields.contains_key("when");
+                drop_from_when(&mut j.fields, on);
+                // a job's own condition, now always true, still hides its bases' own
+                let bases_say = |t: &TemplateOut| {
+                    j.templates.contains(&t.name) && t.fields.contains_key("when")
+                };
+                if had_when && !j.fields.contains_key("when") && templates.iter().any(bases_say) {
+                    j.fields.insert("when".into(), PVal::Cond(Cond::True));
+                }
             }
         }
         Plan {
@@ -348,7 +366,7 @@ impl Emitter<'_> {
                 },
                 image_elsewhere,
                 stage: f.stage.unwrap_or_else(|| "test".into()),
-                template: None,
+                templates: Vec::new(),
                 has_needs: f.needs.is_some(),
                 needs: f.needs.unwrap_or_default(),
                 needs_at: f.needs_at,
@@ -358,27 +376,34 @@ impl Emitter<'_> {
                 env,
                 notes: f.notes,
             };
-            let chosen = match j.extends.as_slice() {
-                // a trigger job's fields are its own (a template would bring a script)
-                _ if out_is_trigger(&out) => None,
-                [one] => template_index.get(one).and_then(|&t| {
-                    let own = own_part(&out, &templates[t], default_fields, self.origins)?;
-                    Some((t, own))
-                }),
-                _ => None,
-            };
+            // a trigger job's fields are its own (a template would bring a script)
+            let chosen = (!out_is_trigger(&out))
+                .then(|| {
+                    let parents: Vec<usize> = (j.extends.iter())
+                        .map(|p| template_index.get(p).copied())
+                        .collect::<Option<_>>()?;
+                    let bases: Vec<&TemplateOut> = parents.iter().map(|&t| &templates[t]).collect();
+                    let own = own_part(&out, &bases, default_fields, self.origins)?;
+                    (!parents.is_empty()).then_some((parents, own))
+                })
+                .flatten();
             // for a check, findings stay where the job's YAML has them: no other template
             let chosen = chosen.or_else(|| {
                 (!self.origins && !out_is_trigger(&out))
                     .then(|| best_template(&out, templates, default_fields))
                     .flatten()
             });
-            if let Some((t, own)) = chosen {
-                let hidden = template_index.iter().find(|(_, &i)| i == t).map(|(h, _)| h);
-                out.template = hidden.cloned();
-                attach_template(&mut out, &mut templates[t], own);
+            if let Some((bases, own)) = chosen {
+                let hidden = |t: usize| {
+                    template_index
+                        .iter()
+                        .find(|(_, &i)| i == t)
+                        .map(|(h, _)| h.clone())
+                };
+                out.templates = bases.iter().filter_map(|&t| hidden(t)).collect();
+                attach_templates(&mut out, templates, &bases, own);
             }
-            if out.template.is_none() && !out_is_trigger(&out) {
+            if out.templates.is_empty() && !out_is_trigger(&out) {
                 let strict = self.origins;
                 out.fields
                     .retain(|k, v| !default_fields.get(k).is_some_and(|d| d.same(v, strict)));
@@ -474,9 +499,9 @@ impl Emitter<'_> {
             names_by_hidden.insert(hidden.clone(), name);
         }
         for j in jobs {
-            if let Some(h) = &j.template {
-                j.template = names_by_hidden.get(h).cloned();
-            }
+            j.templates = (j.templates.iter())
+                .filter_map(|h| names_by_hidden.get(h).cloned())
+                .collect();
         }
     }
 
@@ -588,6 +613,9 @@ impl Emitter<'_> {
                     string_literal(p),
                     string_literal(f)
                 ),
+                Source::IdToken(aud) => {
+                    writeln!(text, "secret {name} = id_token({})", string_literal(aud))
+                }
             };
         }
         if !self.secrets.order.is_empty() {
@@ -695,11 +723,12 @@ impl Emitter<'_> {
             &format!("job `{}`", j.gitlab_name),
             warnings,
         );
-        let from = j
-            .template
-            .as_ref()
-            .map(|t| format!(" from {t}()"))
-            .unwrap_or_default();
+        let from = if j.templates.is_empty() {
+            String::new()
+        } else {
+            let bases: Vec<String> = j.templates.iter().map(|t| format!("{t}()")).collect();
+            format!(" from {}", bases.join(", "))
+        };
         let renamed = if j.name != j.gitlab_name {
             format!(" (`{}`)", one_line(&j.gitlab_name))
         } else {
@@ -741,7 +770,7 @@ impl Emitter<'_> {
         let secrets = self.secrets.order.iter().map(|(name, source)| {
             let var = match source {
                 Source::CiVariable(v) => v.clone(),
-                Source::Vault(..) => self.secrets.variable_of(name),
+                Source::Vault(..) | Source::IdToken(_) => self.secrets.variable_of(name),
             };
             (name.clone(), format!("${var}"))
         });
@@ -862,7 +891,16 @@ fn keep_defaults_every_job_has(default_fields: &mut BTreeMap<String, PVal>, jobs
         jobs.iter()
             .filter(|f| not_imported(f).is_none() && !f.trigger)
     };
-    default_fields.retain(|key, _| imported().all(|f| f.fields.contains_key(key)));
+    // and Plumb merges a default record into a job's own, where GitLab replaces it: a
+    // job whose record lacks a key of the default's would gain it
+    default_fields.retain(|key, default| {
+        imported().all(|f| {
+            f.fields.get(key).is_some_and(|own| {
+                key == "matrix"
+                    || composed_field(key, default, own).equivalent(&long_form(key, own))
+            })
+        })
+    });
 }
 
 fn not_imported(f: &Fields) -> Option<&'static str> {
@@ -979,12 +1017,15 @@ fn pipeline_on(
         // without workflow rules GitLab creates a merge request's pipeline when some
         // job's rules can hold in one
         let any_mr = jobs.iter().any(|j| {
+            // the last base that sets `when` gives it
             let from_template = || {
-                let t = used.iter().find(|t| Some(&t.name) == j.template.as_ref())?;
-                t.fields.get("when")
+                j.templates
+                    .iter()
+                    .rev()
+                    .find_map(|name| used.iter().find(|t| t.name == *name)?.fields.get("when"))
             };
             let when = j.fields.get("when").or_else(from_template);
-            !out_is_trigger(j) && when.is_none_or(|w| condition_of(w).asks_for_merge_requests())
+            when.is_none_or(|w| condition_of(w).asks_for_merge_requests())
         });
         return (!any_mr).then(|| Cond::not(Cond::atom(Atom::MergeRequest)));
     };
@@ -1055,6 +1096,12 @@ impl Emitter<'_> {
                 var,
                 &mut self.globals,
             );
+            env.retain(|(k, _)| k != var);
+            env.push((var.clone(), PVal::Name(name)));
+        }
+        for (var, audience) in &f.id_tokens {
+            let source = Source::IdToken(audience.clone());
+            let name = self.secrets.name(source, var, &mut self.globals);
             env.retain(|(k, _)| k != var);
             env.push((var.clone(), PVal::Name(name)));
         }
@@ -1145,18 +1192,25 @@ impl Emitter<'_> {
 /// A job's own fields and environment, next to its template's.
 type OwnPart = (BTreeMap<String, PVal>, Vec<(String, PVal)>);
 
-/// The job instantiates template `t`, writing only `own`; what the template could not
-/// carry is said at the template, not again at the job.
-fn attach_template(out: &mut JobOut, t: &mut TemplateOut, (fields, env): OwnPart) {
+/// The job instantiates the templates `bases`, writing only `own`; what a template
+/// could not carry is said at the template, not again at the job.
+fn attach_templates(
+    out: &mut JobOut,
+    templates: &mut [TemplateOut],
+    bases: &[usize],
+    (fields, env): OwnPart,
+) {
     out.fields = fields;
     out.env = env;
-    t.used = true;
-    let said = &t.notes;
-    out.notes.retain(|n| {
-        !said
-            .iter()
-            .any(|s| (s.file, s.line, &s.message) == (n.file, n.line, &n.message))
-    });
+    for &t in bases {
+        templates[t].used = true;
+        let said = &templates[t].notes;
+        out.notes.retain(|n| {
+            !said
+                .iter()
+                .any(|s| (s.file, s.line, &s.message) == (n.file, n.line, &n.message))
+        });
+    }
 }
 
 /// For a job that `extends` no template it can use (it took a hidden job through YAML
@@ -1166,7 +1220,7 @@ fn best_template(
     job: &JobOut,
     templates: &[TemplateOut],
     default: &BTreeMap<String, PVal>,
-) -> Option<(usize, OwnPart)> {
+) -> Option<(Vec<usize>, OwnPart)> {
     const MIN_SAVED: usize = 2;
     let alone = {
         let own: BTreeMap<String, PVal> = job
@@ -1182,12 +1236,12 @@ fn best_template(
         .enumerate()
         .filter(|(_, t)| !t.fields.is_empty() || !t.env.is_empty())
         .filter_map(|(i, t)| {
-            let own = own_part(job, t, default, false)?;
+            let own = own_part(job, &[t], default, false)?;
             let cost = written_lines(&own.0, &own.1);
             (cost + MIN_SAVED <= alone).then_some((cost, i, own))
         })
         .min_by_key(|(cost, i, _)| (*cost, *i))
-        .map(|(_, i, own)| (i, own))
+        .map(|(_, i, own)| (vec![i], own))
 }
 
 /// How many lines these fields take in the program.
@@ -1197,57 +1251,86 @@ fn written_lines(fields: &BTreeMap<String, PVal>, env: &[(String, PVal)]) -> usi
     text.lines().count()
 }
 
-/// The fields a job writes itself when it instantiates the template: what differs from
-/// the template (or, where the template is silent, from `default`). `None` when the
-/// template cannot give exactly what GitLab runs (a field the job does not have).
+/// The fields a job writes itself when it instantiates the templates `bases` (left to
+/// right): what differs from what they (over `default`) give it. `None` when they
+/// cannot give exactly what GitLab runs (a field, a record key or a variable the job
+/// does not have).
 ///
 /// For a check (`strict`) a value the job writes itself at its own place stays the
 /// job's, though equal to the template's.
 fn own_part(
     job: &JobOut,
-    t: &TemplateOut,
+    bases: &[&TemplateOut],
     default: &BTreeMap<String, PVal>,
     strict: bool,
 ) -> Option<OwnPart> {
-    let mut own = BTreeMap::new();
-    for (k, v) in &job.fields {
-        let inherited = t.fields.get(k).or_else(|| default.get(k));
-        if !inherited.is_some_and(|i| i.same(v, strict)) {
-            own.insert(k.clone(), v.clone());
-        }
+    // what Plumb composes: default, then each base, then the job (records merge)
+    let mut inherited: BTreeMap<String, PVal> = default.clone();
+    for t in bases {
+        compose_into(&mut inherited, &t.fields);
     }
-    // what Plumb would compose: default, then template, then the job (records merge)
-    let mut composed: BTreeMap<String, PVal> = default.clone();
-    for layer in [&t.fields, &own] {
-        for (k, v) in layer {
-            let value = match composed.get(k) {
-                // a matrix, like a list, is replaced whole
-                Some(earlier) if k != "matrix" => PVal::merged(earlier, v),
-                _ => v.clone(),
-            };
-            composed.insert(k.clone(), value);
-        }
-    }
+    let own: BTreeMap<String, PVal> = (job.fields.iter())
+        .filter(|(k, v)| !inherited.get(*k).is_some_and(|i| i.same(v, strict)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut composed = inherited;
+    compose_into(&mut composed, &own);
     let same_as_job = composed.len() == job.fields.len()
-        && composed
-            .iter()
-            .all(|(k, v)| job.fields.get(k).is_some_and(|j| v.equivalent(j)));
+        && composed.iter().all(|(k, v)| {
+            job.fields
+                .get(k)
+                .is_some_and(|j| long_form(k, v).equivalent(&long_form(k, j)))
+        });
     if !same_as_job {
         return None;
     }
-    let mut env = Vec::new();
-    for (k, v) in &job.env {
-        if !t.env.iter().any(|(tk, tv)| tk == k && tv.same(v, strict)) {
-            env.push((k.clone(), v.clone()));
-        }
+    // `env` merges by name: the bases' variables, the later base winning
+    let mut inherited_env: Vec<(&String, &PVal)> = Vec::new();
+    for (k, v) in bases.iter().flat_map(|t| &t.env) {
+        inherited_env.retain(|(ik, _)| *ik != k);
+        inherited_env.push((k, v));
     }
-    if t.env
+    if inherited_env
         .iter()
-        .any(|(tk, _)| !job.env.iter().any(|(k, _)| k == tk))
+        .any(|(ik, _)| !job.env.iter().any(|(k, _)| k == *ik))
     {
         return None;
     }
+    let env = (job.env.iter())
+        .filter(|(k, v)| {
+            !inherited_env
+                .iter()
+                .any(|(ik, iv)| *ik == k && iv.same(v, strict))
+        })
+        .cloned()
+        .collect();
     Some((own, env))
+}
+
+/// Applies `layer` over `acc` as Plumb composes fields: records merge key by key, a
+/// matrix (like any other value) is replaced.
+fn compose_into(acc: &mut BTreeMap<String, PVal>, layer: &BTreeMap<String, PVal>) {
+    for (k, v) in layer {
+        let value = match acc.get(k) {
+            Some(earlier) if k != "matrix" => composed_field(k, earlier, v),
+            _ => v.clone(),
+        };
+        acc.insert(k.clone(), value);
+    }
+}
+
+/// Field `key`'s value `later` over `earlier`, as Plumb composes them: records merge;
+/// `artifacts = [paths]` is the record `{ paths = [...] }` and merges as one.
+fn composed_field(key: &str, earlier: &PVal, later: &PVal) -> PVal {
+    PVal::merged(&long_form(key, earlier), &long_form(key, later))
+}
+
+/// A field's value in the form Plumb merges: `artifacts = [paths]` as its record.
+fn long_form(key: &str, v: &PVal) -> PVal {
+    match v {
+        PVal::List(_) if key == "artifacts" => PVal::Record(vec![("paths".into(), v.clone())]),
+        other => other.clone(),
+    }
 }
 
 fn ordered(fields: &BTreeMap<String, PVal>) -> Vec<(String, PVal)> {

@@ -256,6 +256,29 @@ impl PVal {
     }
 }
 
+/// A YAML value as Plumb writes it in `gitlab = { … }`: mappings as records, sequences
+/// as lists, YAML 1.1 booleans and plain integers as themselves, other scalars as the
+/// strings GitLab reads. `None` for what has no value yet (a `!reference`).
+pub fn of_yaml(n: &crate::yaml::Node) -> Option<PVal> {
+    use crate::yaml::Kind;
+    Some(match &n.kind {
+        Kind::Null => PVal::Str(String::new()),
+        Kind::Scalar { plain, text } => match (n.as_bool(), text.parse::<u64>()) {
+            (Some(b), _) if *plain => PVal::Bool(b),
+            (_, Ok(i)) if *plain => PVal::Int(i),
+            _ => PVal::Str(n.as_gitlab_string().unwrap_or_else(|| text.clone())),
+        },
+        Kind::Seq(items) => PVal::List(items.iter().map(of_yaml).collect::<Option<_>>()?),
+        Kind::Map(entries) => PVal::Record(
+            entries
+                .iter()
+                .map(|e| Some((e.key.clone(), of_yaml(&e.value)?)))
+                .collect::<Option<_>>()?,
+        ),
+        Kind::Reference(_) => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -125,7 +125,10 @@ pub fn outcome(root: &Node, job: &Node, p: &Pipeline) -> Outcome {
         let start_in = rule.get("start_in").or(job.get("start_in"));
         return Some((delayed(when, start_in), allow.unwrap_or(false)));
     }
-    if !only_except_admit(job, &scope, p) {
+    let workflow_rules = root
+        .get("workflow")
+        .is_some_and(|w| w.get("rules").is_some());
+    if !only_except_admit(job, &scope, p, workflow_rules) {
         return None;
     }
     let when = job_when.unwrap_or("on_success");
@@ -155,13 +158,19 @@ fn first_rule<'a>(rules: &'a Node, scope: &Scope) -> Option<&'a Node> {
     })
 }
 
-/// `only:` and `except:` (default `only: [branches, tags]`): `only` admits the job when
-/// each of its keys has a condition that matches, `except` excludes it when each of its
-/// keys has one.
-fn only_except_admit(job: &Node, scope: &Scope, p: &Pipeline) -> bool {
+/// `only:` and `except:`: `only` admits the job when each of its keys has a condition
+/// that matches, `except` excludes it when each of its keys has one. Without `only:`,
+/// GitLab's default is `only: [branches, tags]`, but for a file with `workflow: rules`
+/// (none then); an `only:` mapping without `refs` keeps that default's refs.
+fn only_except_admit(job: &Node, scope: &Scope, p: &Pipeline, workflow_rules: bool) -> bool {
+    let default_refs = || refs_match(&["branches".into(), "tags".into()], p, scope);
     let only = job.get("only").filter(|n| !n.is_null());
     let admitted = match only {
-        None => refs_match(&["branches".into(), "tags".into()], p, scope),
+        None if workflow_rules => true,
+        None => default_refs(),
+        Some(o) if o.is_map() && o.get("refs").is_none() => {
+            default_refs() && policy_matches(o, scope, p)
+        }
         Some(o) => policy_matches(o, scope, p),
     };
     let excluded = job
@@ -172,7 +181,7 @@ fn only_except_admit(job: &Node, scope: &Scope, p: &Pipeline) -> bool {
 }
 
 fn policy_matches(policy: &Node, scope: &Scope, p: &Pipeline) -> bool {
-    if let Kind::Seq(_) = policy.kind {
+    if let Kind::Seq(_) | Kind::Scalar { .. } = policy.kind {
         return refs_match(&policy.strings(), p, scope);
     }
     policy.entries().iter().all(|e| match e.key.as_str() {
@@ -198,8 +207,8 @@ fn refs_match(refs: &[String], p: &Pipeline, scope: &Scope) -> bool {
         p.vars.get("CI_COMMIT_REF_NAME")
     };
     refs.iter().any(|r| {
-        // `REF@group/project` matches in that project only
-        let (r, project) = r.rsplit_once('@').unwrap_or((r, ""));
+        // `REF@group/project` matches in that project only (cut at the first `@`)
+        let (r, project) = r.split_once('@').unwrap_or((r, ""));
         let project_path = p.vars.get("CI_PROJECT_PATH").map_or("", String::as_str);
         if !project.is_empty() && project_path != project {
             return false;
@@ -214,7 +223,15 @@ fn refs_match(refs: &[String], p: &Pipeline, scope: &Scope) -> bool {
             "triggers" => source == "trigger",
             "pipelines" => source == "pipeline",
             "pushes" => source == "push",
-            "external" | "chat" | "external_pull_requests" => false,
+            "external_pull_requests" => source == "external_pull_request_event",
+            // a source's own name matches it too
+            "push"
+            | "schedule"
+            | "trigger"
+            | "pipeline"
+            | "chat"
+            | "external"
+            | "merge_request_event" => source == r,
             pattern => ref_name.is_some_and(|name| match scope.regex(pattern) {
                 Some(re) => re.is_match(name),
                 None => pattern == name,
@@ -275,9 +292,16 @@ impl<'a> Scope<'a> {
     fn regex(&self, pattern: &str) -> Option<regex::Regex> {
         let body = pattern.strip_prefix('/')?;
         let end = body.rfind('/')?;
-        let flags = &body[end + 1..];
-        let insensitive = if flags.contains('i') { "(?i)" } else { "" };
-        regex::Regex::new(&format!("{insensitive}{}", &body[..end])).ok()
+        let flags: String = "ims"
+            .chars()
+            .filter(|f| body[end + 1..].contains(*f))
+            .collect();
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!("(?{flags})")
+        };
+        regex::Regex::new(&format!("{flags}{}", &body[..end])).ok()
     }
 }
 
