@@ -404,9 +404,7 @@ impl Emitter<'_> {
                 attach_templates(&mut out, templates, &bases, own);
             }
             if out.templates.is_empty() && !out_is_trigger(&out) {
-                let strict = self.origins;
-                out.fields
-                    .retain(|k, v| !default_fields.get(k).is_some_and(|d| d.same(v, strict)));
+                drop_what_default_gives(&mut out.fields, default_fields, self.origins);
             }
             jobs.push(out);
         }
@@ -978,9 +976,8 @@ fn stage_order(config: &Config, jobs: &[JobOut], warnings: &mut Vec<Warning>) ->
 
 /// A `when` field's condition (framed with its origin for a check, or not).
 fn condition_of(when: &PVal) -> &Cond {
-    match when {
+    match when.bare() {
         PVal::Cond(c) => c,
-        PVal::At(_, inner) => condition_of(inner),
         _ => &Cond::True,
     }
 }
@@ -988,16 +985,8 @@ fn condition_of(when: &PVal) -> &Cond {
 /// A job's `when` without the conjuncts the pipeline's `on` already holds (GitLab's
 /// default `only:`, `!merge_request`, in a pipeline that runs for no merge request).
 fn drop_from_when(fields: &mut BTreeMap<String, PVal>, on: &Cond) {
-    let Some(when) = fields.get_mut("when") else {
+    let Some(PVal::Cond(c)) = fields.get_mut("when").map(PVal::bare_mut) else {
         return;
-    };
-    let c = match when {
-        PVal::Cond(c) => c,
-        PVal::At(_, inner) => match inner.as_mut() {
-            PVal::Cond(c) => c,
-            _ => return,
-        },
-        _ => return,
     };
     *c = std::mem::replace(c, Cond::True).without(on);
     if *c == Cond::True {
@@ -1114,25 +1103,20 @@ impl Emitter<'_> {
             })
             .flatten()
             .collect();
-        {
-            let lines = &lines;
-            for line in lines {
-                let PVal::Str(line) = line.bare() else {
-                    continue;
-                };
-                for var in variables_used(line) {
-                    if looks_like_credential(&var)
-                        && !self.defined.contains(&var)
-                        && !assigned_in(lines, &var)
-                        && !env.iter().any(|(k, _)| *k == var)
-                    {
-                        let name = self.secrets.name(
-                            Source::CiVariable(var.clone()),
-                            &var,
-                            &mut self.globals,
-                        );
-                        env.push((var, PVal::Name(name)));
-                    }
+        for line in &lines {
+            let PVal::Str(line) = line.bare() else {
+                continue;
+            };
+            for var in variables_used(line) {
+                if looks_like_credential(&var)
+                    && !self.defined.contains(&var)
+                    && !assigned_in(&lines, &var)
+                    && !env.iter().any(|(k, _)| *k == var)
+                {
+                    let name =
+                        self.secrets
+                            .name(Source::CiVariable(var.clone()), &var, &mut self.globals);
+                    env.push((var, PVal::Name(name)));
                 }
             }
         }
@@ -1222,15 +1206,9 @@ fn best_template(
     default: &BTreeMap<String, PVal>,
 ) -> Option<(Vec<usize>, OwnPart)> {
     const MIN_SAVED: usize = 2;
-    let alone = {
-        let own: BTreeMap<String, PVal> = job
-            .fields
-            .iter()
-            .filter(|(k, v)| !default.get(*k).is_some_and(|d| d.same(v, false)))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        written_lines(&own, &job.env)
-    };
+    let mut own = job.fields.clone();
+    drop_what_default_gives(&mut own, default, false);
+    let alone = written_lines(&own, &job.env);
     templates
         .iter()
         .enumerate()
@@ -1242,6 +1220,16 @@ fn best_template(
         })
         .min_by_key(|(cost, i, _)| (*cost, *i))
         .map(|(_, i, own)| (vec![i], own))
+}
+
+/// A job's fields without those the pipeline's `default` gives it as they are (for a
+/// check, `strict`: written at the same place too).
+fn drop_what_default_gives(
+    fields: &mut BTreeMap<String, PVal>,
+    default: &BTreeMap<String, PVal>,
+    strict: bool,
+) {
+    fields.retain(|k, v| !default.get(k).is_some_and(|d| d.same(v, strict)));
 }
 
 /// How many lines these fields take in the program.

@@ -140,6 +140,14 @@ impl PVal {
         }
     }
 
+    /// The value without its origin, to change.
+    pub fn bare_mut(&mut self) -> &mut PVal {
+        match self {
+            PVal::At(_, inner) => inner.bare_mut(),
+            other => other,
+        }
+    }
+
     /// The value without its origin.
     pub fn bare(&self) -> &PVal {
         match self {
