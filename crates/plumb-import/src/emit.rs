@@ -2,6 +2,9 @@
 //! uses but does not define, templates for hidden jobs that `extends` uses, one pipeline
 //! with the stages in GitLab's order.
 
+use crate::compose::{
+    composed_field, drop_what_default_gives, long_form, own_part, Flat, JobNames, OwnPart,
+};
 use crate::cond::{Atom, Cond};
 use crate::convert::{self, Ctx, Fields, Note, FIELD_ORDER};
 use crate::gitlab::{self, Config};
@@ -37,30 +40,65 @@ struct JobOut {
     file: usize,
     line: usize,
     stage: String,
-    /// The templates it instantiates, in order (`from a(), b()`): hidden jobs' names,
-    /// then Plumb's.
-    templates: Vec<String>,
+    /// The templates it instantiates, in order (`from a(), b()`).
+    bases: Vec<usize>,
     fields: BTreeMap<String, PVal>,
     env: Vec<(String, PVal)>,
-    needs: Vec<(String, usize)>,
+    needs: JobNames,
     /// Where each need is written (an import for a check only).
     needs_at: Vec<Option<Origin>>,
     has_needs: bool,
-    dependencies: Option<Vec<(String, usize)>>,
+    dependencies: Option<JobNames>,
     /// `environment: on_stop:` (a GitLab job name and its line), until resolved.
     on_stop: Option<(String, usize)>,
     notes: Vec<Note>,
 }
 
+#[derive(Clone)]
 struct TemplateOut {
     key: Origin,
+    /// The hidden job's GitLab name.
+    hidden: String,
     name: String,
     file: usize,
     line: usize,
+    /// What the hidden job is with its `extends` applied.
     fields: BTreeMap<String, PVal>,
     env: Vec<(String, PVal)>,
+    needs: Option<JobNames>,
+    dependencies: Option<JobNames>,
+    /// The templates it is built on (its `extends`), and what it writes itself on top.
+    bases: Vec<usize>,
+    own: Option<OwnPart>,
+    /// `needs` and `dependencies` with Plumb's job names, once the jobs are known.
+    resolved_needs: Option<Vec<PVal>>,
+    resolved_dependencies: Option<Vec<PVal>>,
     notes: Vec<Note>,
     used: bool,
+    /// The template this one is, less one field (see `add_variants`).
+    variant_of: Option<usize>,
+}
+
+impl TemplateOut {
+    fn flat(&self) -> Flat<'_> {
+        Flat {
+            fields: &self.fields,
+            env: &self.env,
+            needs: self.needs.as_ref(),
+            dependencies: self.dependencies.as_ref(),
+        }
+    }
+}
+
+impl JobOut {
+    fn flat(&self) -> Flat<'_> {
+        Flat {
+            fields: &self.fields,
+            env: &self.env,
+            needs: self.has_needs.then_some(&self.needs),
+            dependencies: self.dependencies.as_ref(),
+        }
+    }
 }
 
 /// Where a secret comes from.
@@ -224,10 +262,12 @@ impl Emitter<'_> {
         }
         let library = jobs.is_empty() && left_out.is_empty();
         if library {
-            for t in &mut templates {
+            for t in templates.iter_mut().filter(|t| t.variant_of.is_none()) {
                 t.used = true;
             }
         }
+        build_templates_on_their_variants(&mut templates);
+        mark_bases_used(&mut templates);
         // images used more than once become lets, named before the templates (`let
         // node` reads better than `let node-2`, and a template can be `node-template`)
         let lets = if self.origins {
@@ -236,15 +276,15 @@ impl Emitter<'_> {
             let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
             image_lets(&default_fields, &used, &jobs, &mut self.globals)
         };
-        self.name_templates(&mut templates, &template_index, &mut jobs);
+        self.name_templates(&mut templates);
         // one map from GitLab's job names to Plumb's, for `needs` and `dependencies`
         let names = plumb_names(&jobs);
         let resolved_needs = resolve_needs(&jobs, &names, warnings);
         resolve_dependencies(&mut jobs, &names, warnings);
         resolve_on_stop(&mut jobs, &names, warnings);
+        resolve_template_names(&mut templates, &names, library, warnings);
         let stage_order = stage_order(config, &jobs, warnings);
-        let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
-        let on = pipeline_on(config, &jobs, &used, &mut pipeline_notes);
+        let on = pipeline_on(config, &jobs, &templates, &mut pipeline_notes);
         if let Some(on) = &on {
             for t in templates.iter_mut() {
                 drop_from_when(&mut t.fields, on);
@@ -253,10 +293,9 @@ impl Emitter<'_> {
                 let had_when = j.fields.contains_key("when");
                 drop_from_when(&mut j.fields, on);
                 // a job's own condition, now always true, still hides its bases' own
-                let bases_say = |t: &TemplateOut| {
-                    j.templates.contains(&t.name) && t.fields.contains_key("when")
-                };
-                if had_when && !j.fields.contains_key("when") && templates.iter().any(bases_say) {
+                let bases_say = |t: &TemplateOut| t.fields.contains_key("when");
+                let bases_say = j.bases.iter().any(|&b| bases_say(&templates[b]));
+                if had_when && !j.fields.contains_key("when") && bases_say {
                     j.fields.insert("when".into(), PVal::Cond(Cond::True));
                 }
             }
@@ -276,21 +315,24 @@ impl Emitter<'_> {
         }
     }
 
-    /// Hidden jobs, converted once, that can be templates (not those whose job names
-    /// must be resolved per job: `needs`, `dependencies`, `environment: on_stop`).
+    /// Hidden jobs, converted once, that can be templates, each built on the templates
+    /// it `extends` when that composes to what it is. Not a template: a hidden job that
+    /// triggers a pipeline, never runs, or names the job stopping its environment (and,
+    /// for a check, one that names jobs: findings about them stay at each job).
     fn templates(&mut self, cx: &Ctx) -> (Vec<TemplateOut>, HashMap<String, usize>) {
         let mut templates: Vec<TemplateOut> = Vec::new();
         let mut template_index: HashMap<String, usize> = HashMap::new();
         for h in &self.config.hidden {
             let f = convert::job(&h.full, cx);
-            let names_jobs = f.needs.is_some() || f.dependencies.is_some() || f.on_stop.is_some();
-            if names_jobs || f.trigger || f.never {
+            let names_jobs = f.needs.is_some() || f.dependencies.is_some();
+            if f.on_stop.is_some() || f.trigger || f.never || (names_jobs && self.origins) {
                 continue;
             }
             let env = self.env(&f);
             template_index.insert(h.name.clone(), templates.len());
             templates.push(TemplateOut {
                 name: String::new(),
+                hidden: h.name.clone(),
                 file: h.full.file,
                 line: h.line,
                 key: Origin {
@@ -299,11 +341,71 @@ impl Emitter<'_> {
                 },
                 fields: f.fields,
                 env,
+                needs: f.needs,
+                dependencies: f.dependencies,
+                bases: Vec::new(),
+                own: None,
+                resolved_needs: None,
+                resolved_dependencies: None,
                 notes: f.notes,
                 used: false,
+                variant_of: None,
             });
         }
+        if !self.origins {
+            self.build_templates_on_their_bases(&mut templates, &template_index);
+            add_variants(&mut templates);
+        }
         (templates, template_index)
+    }
+
+    /// A template whose `extends` are all templates is written `from` them, with only
+    /// what it adds, when Plumb's composition gives back what it is; one that extends
+    /// nothing, from the earlier template whose fields it repeats (see `best_template`).
+    fn build_templates_on_their_bases(
+        &self,
+        templates: &mut [TemplateOut],
+        template_index: &HashMap<String, usize>,
+    ) {
+        let no_default = BTreeMap::new();
+        let index = ValueIndex::new(templates);
+        for h in &self.config.hidden {
+            let Some(&t) = template_index.get(&h.name) else {
+                continue;
+            };
+            let chosen = if h.extends.is_empty() {
+                // a YAML anchor merged into it (`<<: *base`): a template written before
+                // it (anchors are), when that saves lines
+                let earlier = |b: usize| b < t;
+                best_template(
+                    &templates[t].flat(),
+                    templates,
+                    &index,
+                    &no_default,
+                    &earlier,
+                )
+                .map(|(bases, own, _)| (bases, own))
+            } else {
+                let bases: Option<Vec<usize>> = (h.extends.iter())
+                    .map(|p| template_index.get(p).copied())
+                    .collect();
+                bases.and_then(|bases| {
+                    let flats: Vec<Flat> = bases.iter().map(|&b| templates[b].flat()).collect();
+                    let own = own_part(&templates[t].flat(), &flats, &no_default, false)?;
+                    Some((bases, own))
+                })
+            };
+            let Some((bases, own)) = chosen else {
+                continue;
+            };
+            let mut notes = std::mem::take(&mut templates[t].notes);
+            for &b in &bases {
+                drop_notes_said_by(&mut notes, &templates[b].notes);
+            }
+            templates[t].notes = notes;
+            templates[t].bases = bases;
+            templates[t].own = Some(own);
+        }
     }
 
     /// The jobs, each from its template when it `extends` exactly one, the jobs left
@@ -317,7 +419,7 @@ impl Emitter<'_> {
         default_fields: &mut BTreeMap<String, PVal>,
         warnings: &mut Vec<Warning>,
     ) -> (Vec<JobOut>, Vec<(usize, usize, usize, String)>, bool) {
-        let mut jobs: Vec<JobOut> = Vec::new();
+        let mut jobs: Vec<(JobOut, Option<Vec<usize>>)> = Vec::new();
         let mut left_out = Vec::new();
         let mut job_scope = Scope::default();
         let mut needs_runner_default = false;
@@ -355,7 +457,7 @@ impl Emitter<'_> {
                     || runs_sudo(f.fields.get("run"))
                     || shell_runner_tags(f.fields.get("tags")));
             let env = self.env(&f);
-            let mut out = JobOut {
+            let out = JobOut {
                 name: job_scope.unique(identifier(&j.name, "job")),
                 gitlab_name: j.name.clone(),
                 file: j.full.file,
@@ -366,7 +468,7 @@ impl Emitter<'_> {
                 },
                 image_elsewhere,
                 stage: f.stage.unwrap_or_else(|| "test".into()),
-                templates: Vec::new(),
+                bases: Vec::new(),
                 has_needs: f.needs.is_some(),
                 needs: f.needs.unwrap_or_default(),
                 needs_at: f.needs_at,
@@ -376,39 +478,93 @@ impl Emitter<'_> {
                 env,
                 notes: f.notes,
             };
-            // a trigger job's fields are its own (a template would bring a script)
-            let chosen = (!out_is_trigger(&out))
-                .then(|| {
-                    let parents: Vec<usize> = (j.extends.iter())
-                        .map(|p| template_index.get(p).copied())
-                        .collect::<Option<_>>()?;
-                    let bases: Vec<&TemplateOut> = parents.iter().map(|&t| &templates[t]).collect();
-                    let own = own_part(&out, &bases, default_fields, self.origins)?;
-                    (!parents.is_empty()).then_some((parents, own))
-                })
-                .flatten();
-            // for a check, findings stay where the job's YAML has them: no other template
-            let chosen = chosen.or_else(|| {
-                (!self.origins && !out_is_trigger(&out))
-                    .then(|| best_template(&out, templates, default_fields))
-                    .flatten()
-            });
-            if let Some((bases, own)) = chosen {
-                let hidden = |t: usize| {
-                    template_index
-                        .iter()
-                        .find(|(_, &i)| i == t)
-                        .map(|(h, _)| h.clone())
-                };
-                out.templates = bases.iter().filter_map(|&t| hidden(t)).collect();
-                attach_templates(&mut out, templates, &bases, own);
-            }
-            if out.templates.is_empty() && !out_is_trigger(&out) {
-                drop_what_default_gives(&mut out.fields, default_fields, self.origins);
-            }
-            jobs.push(out);
+            let parents: Option<Vec<usize>> = (j.extends.iter())
+                .map(|p| template_index.get(p).copied())
+                .collect();
+            jobs.push((out, parents.filter(|p| !p.is_empty())));
         }
+        let index = ValueIndex::new(templates);
+        let pays = self.variants_that_pay(&jobs, templates, &index, default_fields);
+        let jobs = jobs
+            .into_iter()
+            .map(|(mut out, parents)| {
+                let allowed = |t: usize| templates[t].variant_of.is_none() || pays.contains(&t);
+                let chosen =
+                    self.chosen_bases(&out, parents, templates, &index, default_fields, &allowed);
+                if let Some((bases, own)) = chosen {
+                    out.bases = bases.clone();
+                    attach_templates(&mut out, templates, &bases, own);
+                }
+                if out.bases.is_empty() && !out_is_trigger(&out) {
+                    drop_what_default_gives(&mut out.fields, default_fields, self.origins);
+                }
+                out
+            })
+            .collect();
         (jobs, left_out, needs_runner_default)
+    }
+
+    /// The variants of templates (see `add_variants`) worth writing: those that save the
+    /// jobs taking them more lines than the variant itself takes.
+    fn variants_that_pay(
+        &self,
+        jobs: &[(JobOut, Option<Vec<usize>>)],
+        templates: &[TemplateOut],
+        index: &ValueIndex,
+        default: &BTreeMap<String, PVal>,
+    ) -> HashSet<usize> {
+        let mut saved: HashMap<usize, usize> = HashMap::new();
+        let originals = |t: usize| templates[t].variant_of.is_none();
+        for (out, parents) in jobs {
+            let any = |_| true;
+            let Some((bases, own)) =
+                self.chosen_bases(out, parents.clone(), templates, index, default, &any)
+            else {
+                continue;
+            };
+            if originals(bases[0]) {
+                continue;
+            }
+            let job = out.flat();
+            let without = best_template(&job, templates, index, default, &originals)
+                .map_or_else(|| lines_alone(&job, default), |(_, _, cost)| cost);
+            let with = written_lines(&own.fields, &own.env);
+            *saved.entry(bases[0]).or_default() += without.saturating_sub(with);
+        }
+        let size = |v: usize| written_lines(&templates[v].fields, &templates[v].env) + 2;
+        (saved.into_iter())
+            .filter(|&(v, lines)| lines > size(v))
+            .map(|(v, _)| v)
+            .collect()
+    }
+
+    /// The templates a job is built on: those it `extends` (`parents`) when Plumb's
+    /// composition of them gives what GitLab runs, else (not for a check, where
+    /// findings stay where the job's YAML has them) the `allowed` template whose fields
+    /// it repeats. A trigger job's fields are its own (a template would bring a script).
+    fn chosen_bases(
+        &self,
+        out: &JobOut,
+        parents: Option<Vec<usize>>,
+        templates: &[TemplateOut],
+        index: &ValueIndex,
+        default: &BTreeMap<String, PVal>,
+        allowed: &dyn Fn(usize) -> bool,
+    ) -> Option<(Vec<usize>, OwnPart)> {
+        if out_is_trigger(out) {
+            return None;
+        }
+        let extended = parents.and_then(|parents| {
+            let bases: Vec<Flat> = parents.iter().map(|&t| templates[t].flat()).collect();
+            let own = own_part(&out.flat(), &bases, default, self.origins)?;
+            Some((parents, own))
+        });
+        extended.or_else(|| {
+            (!self.origins)
+                .then(|| best_template(&out.flat(), templates, index, default, allowed))
+                .flatten()
+                .map(|(bases, own, _)| (bases, own))
+        })
     }
 
     /// A hidden job no job reaches (through `extends`, or a `!reference` to it) is kept
@@ -450,7 +606,7 @@ impl Emitter<'_> {
                     h.full.file,
                     h.line,
                     format!(
-                        "hidden job `{}` is used by no job and cannot be a template (it names jobs or starts a pipeline): not imported",
+                        "hidden job `{}` is used by no job and cannot be a template (it starts a pipeline, never runs, or names the job that stops its environment): not imported",
                         h.name
                     ),
                 )),
@@ -471,35 +627,19 @@ impl Emitter<'_> {
     }
 
     /// Names the used templates (after the lets, which have the better claim to short
-    /// names) and points their jobs at them.
-    fn name_templates(
-        &mut self,
-        templates: &mut [TemplateOut],
-        template_index: &HashMap<String, usize>,
-        jobs: &mut [JobOut],
-    ) {
-        let mut hidden_used: Vec<(&String, usize)> = template_index
-            .iter()
-            .filter(|(_, &i)| templates[i].used)
-            .map(|(h, &i)| (h, i))
-            .collect();
-        hidden_used.sort_by_key(|(_, i)| *i);
-        let mut names_by_hidden: HashMap<String, String> = HashMap::new();
-        for (hidden, i) in hidden_used {
-            let base = identifier(hidden, "template");
-            let base = if self.globals.is_taken(&base) {
-                format!("{base}-template")
-            } else {
-                base
+    /// names), in the order of their hidden jobs.
+    fn name_templates(&mut self, templates: &mut [TemplateOut]) {
+        for i in 0..templates.len() {
+            if !templates[i].used {
+                continue;
+            }
+            let base = identifier(&templates[i].hidden, "template");
+            let base = match templates[i].variant_of {
+                Some(of) if templates[of].used => format!("{base}-base"),
+                _ if self.globals.is_taken(&base) => format!("{base}-template"),
+                _ => base,
             };
-            let name = self.globals.unique(base);
-            templates[i].name = name.clone();
-            names_by_hidden.insert(hidden.clone(), name);
-        }
-        for j in jobs {
-            j.templates = (j.templates.iter())
-                .filter_map(|h| names_by_hidden.get(h).cloned())
-                .collect();
+            templates[i].name = self.globals.unique(base);
         }
     }
 
@@ -516,16 +656,7 @@ impl Emitter<'_> {
                 &format!("template `{}`", t.name),
                 warnings,
             );
-            self.open(&mut text, &t.key);
-            let _ = writeln!(
-                text,
-                "template {}() {{  # {}:{}",
-                t.name, self.file_names[t.file], t.line
-            );
-            write_fields(&mut text, &t.fields, &t.env, None, &image_names, "  ");
-            text.push('}');
-            self.close(&mut text);
-            text.push_str("\n\n");
+            self.write_template(&mut text, plan, t, &image_names);
         }
         if plan.library {
             if let Some(first) = self.config.includes.first() {
@@ -577,6 +708,44 @@ impl Emitter<'_> {
             jobs_imported: plan.jobs.len(),
             jobs_left_out: plan.left_out.len(),
         }
+    }
+
+    /// `template NAME() from BASES { what it writes itself }`, its hidden job named in a
+    /// comment.
+    fn write_template(
+        &self,
+        text: &mut String,
+        plan: &Plan,
+        t: &TemplateOut,
+        image_names: &HashMap<String, String>,
+    ) {
+        let from = from_bases(&t.bases, &plan.templates);
+        let (mut fields, env, inherits_needs, inherits_dependencies) = match &t.own {
+            Some(own) => (
+                own.fields.clone(),
+                own.env.as_slice(),
+                own.inherits_needs,
+                own.inherits_dependencies,
+            ),
+            None => (t.fields.clone(), t.env.as_slice(), false, false),
+        };
+        if let Some(deps) = (t.resolved_dependencies.as_ref()).filter(|_| !inherits_dependencies) {
+            fields.insert("dependencies".into(), PVal::List(deps.clone()));
+        }
+        let needs = t.resolved_needs.as_deref().filter(|_| !inherits_needs);
+        let mut body = String::new();
+        write_fields(&mut body, &fields, env, needs, image_names, "  ");
+        let at = format!("{}:{}", self.file_names[t.file], t.line);
+        if body.is_empty() && !self.origins {
+            let _ = write!(text, "template {}(){from} {{}}  # {at}\n\n", t.name);
+            return;
+        }
+        self.open(text, &t.key);
+        let _ = writeln!(text, "template {}(){from} {{  # {at}", t.name);
+        text.push_str(&body);
+        text.push('}');
+        self.close(text);
+        text.push_str("\n\n");
     }
 
     /// The header comment, the lets and the secrets; the lets' names by image.
@@ -721,12 +890,7 @@ impl Emitter<'_> {
             &format!("job `{}`", j.gitlab_name),
             warnings,
         );
-        let from = if j.templates.is_empty() {
-            String::new()
-        } else {
-            let bases: Vec<String> = j.templates.iter().map(|t| format!("{t}()")).collect();
-            format!(" from {}", bases.join(", "))
-        };
+        let from = from_bases(&j.bases, &plan.templates);
         let renamed = if j.name != j.gitlab_name {
             format!(" (`{}`)", one_line(&j.gitlab_name))
         } else {
@@ -913,6 +1077,138 @@ fn not_imported(f: &Fields) -> Option<&'static str> {
     }
 }
 
+/// For each template, the same less one field that GitLab's YAML merge keys replace
+/// whole where Plumb merges (`env`, a record): a job that took the hidden job through
+/// `<<: *anchor` and wrote its own `variables:` has none of the anchor's, so only such
+/// a variant can be its base. Appended after the templates, unused until a job takes one.
+fn add_variants(templates: &mut Vec<TemplateOut>) {
+    for t in 0..templates.len() {
+        let merged: Vec<String> = (templates[t].fields.iter())
+            .filter(|(k, v)| matches!(long_form(k, v), PVal::Record(_)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut variant = templates[t].clone();
+        (variant.bases, variant.own, variant.used) = (Vec::new(), None, false);
+        variant.variant_of = Some(t);
+        if !variant.env.is_empty() {
+            let mut v = variant.clone();
+            v.env.clear();
+            templates.push(v);
+        }
+        for key in merged {
+            let mut v = variant.clone();
+            v.fields.remove(&key);
+            templates.push(v);
+        }
+    }
+}
+
+/// A used template whose variant some job took is written `from` that variant, with
+/// the field the variant lacks; the variant takes the template's own bases.
+fn build_templates_on_their_variants(templates: &mut [TemplateOut]) {
+    let no_default = BTreeMap::new();
+    for v in 0..templates.len() {
+        let Some(t) = templates[v].variant_of.filter(|_| templates[v].used) else {
+            continue;
+        };
+        if !templates[t].used {
+            continue;
+        }
+        let Some(own) = own_part(
+            &templates[t].flat(),
+            &[templates[v].flat()],
+            &no_default,
+            false,
+        ) else {
+            continue;
+        };
+        let bases = templates[t].bases.clone();
+        let flats: Vec<Flat> = bases.iter().map(|&b| templates[b].flat()).collect();
+        let variant_own = own_part(&templates[v].flat(), &flats, &no_default, false);
+        match variant_own {
+            Some(variant_own) if !bases.is_empty() => {
+                let mut notes = std::mem::take(&mut templates[v].notes);
+                for &b in &bases {
+                    drop_notes_said_by(&mut notes, &templates[b].notes);
+                }
+                templates[v].notes = notes;
+                templates[v].bases = bases;
+                templates[v].own = Some(variant_own);
+            }
+            // the template keeps the bases the variant cannot take
+            None if !bases.is_empty() => continue,
+            _ => {}
+        }
+        let mut notes = std::mem::take(&mut templates[t].notes);
+        drop_notes_said_by(&mut notes, &templates[v].notes);
+        templates[t].notes = notes;
+        templates[t].bases = vec![v];
+        templates[t].own = Some(own);
+    }
+}
+
+/// ` from a(), b()` for a job or template built on `bases` (nothing without).
+fn from_bases(bases: &[usize], templates: &[TemplateOut]) -> String {
+    if bases.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = (bases.iter())
+        .map(|&b| format!("{}()", templates[b].name))
+        .collect();
+    format!(" from {}", names.join(", "))
+}
+
+/// The templates a used template is built on are used too.
+fn mark_bases_used(templates: &mut [TemplateOut]) {
+    let mut todo: Vec<usize> = (0..templates.len())
+        .filter(|&t| templates[t].used)
+        .collect();
+    while let Some(t) = todo.pop() {
+        for b in templates[t].bases.clone() {
+            if !templates[b].used {
+                templates[b].used = true;
+                todo.push(b);
+            }
+        }
+    }
+}
+
+/// A used template's `needs` and `dependencies` with Plumb's job names. A name not
+/// imported is dropped with a warning at the template, and a list that loses every
+/// name is left out (as at a job). In a library (a file of templates only) the jobs are
+/// in the files that include it: each name is written as Plumb would name that job.
+fn resolve_template_names(
+    templates: &mut [TemplateOut],
+    by_gitlab: &HashMap<String, String>,
+    library: bool,
+    warnings: &mut Vec<Warning>,
+) {
+    for t in templates.iter_mut().filter(|t| t.used) {
+        let mut resolve = |list: &JobNames, what: &str| -> Option<Vec<PVal>> {
+            let mut names = Vec::new();
+            for (name, line) in list {
+                match by_gitlab.get(name) {
+                    Some(n) => names.push(PVal::Name(n.clone())),
+                    None if library => names.push(PVal::Name(identifier(name, "job"))),
+                    None => warnings.push(Warning::at(
+                        t.file,
+                        *line,
+                        format!(
+                            "template `{}` {what} `{name}`, which is not imported: it is dropped",
+                            t.hidden
+                        ),
+                    )),
+                }
+            }
+            (list.is_empty() || !names.is_empty()).then_some(names)
+        };
+        let needs = t.needs.as_ref().and_then(|n| resolve(n, "needs"));
+        let dependencies = (t.dependencies.as_ref()).and_then(|d| resolve(d, "depends on"));
+        t.resolved_needs = needs;
+        t.resolved_dependencies = dependencies;
+    }
+}
+
 /// Each job's `needs` with Plumb's job names; a need not imported is dropped, with a
 /// warning.
 fn resolve_needs(
@@ -999,7 +1295,7 @@ fn drop_from_when(fields: &mut BTreeMap<String, PVal>, on: &Cond) {
 fn pipeline_on(
     config: &Config,
     jobs: &[JobOut],
-    used: &[&TemplateOut],
+    templates: &[TemplateOut],
     pipeline_notes: &mut Vec<Note>,
 ) -> Option<Cond> {
     let Some(workflow) = config.root.get("workflow") else {
@@ -1007,12 +1303,8 @@ fn pipeline_on(
         // job's rules can hold in one
         let any_mr = jobs.iter().any(|j| {
             // the last base that sets `when` gives it
-            let from_template = || {
-                j.templates
-                    .iter()
-                    .rev()
-                    .find_map(|name| used.iter().find(|t| t.name == *name)?.fields.get("when"))
-            };
+            let from_template =
+                || (j.bases.iter().rev()).find_map(|&b| templates[b].fields.get("when"));
             let when = j.fields.get("when").or_else(from_template);
             when.is_none_or(|w| condition_of(w).asks_for_merge_requests())
         });
@@ -1173,63 +1465,122 @@ impl Emitter<'_> {
     }
 }
 
-/// A job's own fields and environment, next to its template's.
-type OwnPart = (BTreeMap<String, PVal>, Vec<(String, PVal)>);
-
 /// The job instantiates the templates `bases`, writing only `own`; what a template
 /// could not carry is said at the template, not again at the job.
 fn attach_templates(
     out: &mut JobOut,
     templates: &mut [TemplateOut],
     bases: &[usize],
-    (fields, env): OwnPart,
+    own: OwnPart,
 ) {
-    out.fields = fields;
-    out.env = env;
+    out.fields = own.fields;
+    out.env = own.env;
+    if own.inherits_needs {
+        out.has_needs = false;
+        out.needs.clear();
+        out.needs_at.clear();
+    }
+    if own.inherits_dependencies {
+        out.dependencies = None;
+    }
     for &t in bases {
         templates[t].used = true;
-        let said = &templates[t].notes;
-        out.notes.retain(|n| {
-            !said
-                .iter()
-                .any(|s| (s.file, s.line, &s.message) == (n.file, n.line, &n.message))
-        });
+        drop_notes_said_by(&mut out.notes, &templates[t].notes);
     }
 }
 
+/// `notes` without those `said` already has (same place, same words).
+fn drop_notes_said_by(notes: &mut Vec<Note>, said: &[Note]) {
+    notes.retain(|n| {
+        !said
+            .iter()
+            .any(|s| (s.file, s.line, &s.message) == (n.file, n.line, &n.message))
+    });
+}
+
 /// For a job that `extends` no template it can use (it took a hidden job through YAML
-/// merge keys, `<<: *anchor`, or repeats one's fields): the template that leaves it the
-/// fewest lines of its own, when that saves two or more.
+/// merge keys, `<<: *anchor`, or repeats one's fields): the `allowed` template that
+/// leaves it the fewest lines of its own (and how many), when that saves two or more.
 fn best_template(
-    job: &JobOut,
+    job: &Flat,
     templates: &[TemplateOut],
+    index: &ValueIndex,
     default: &BTreeMap<String, PVal>,
-) -> Option<(Vec<usize>, OwnPart)> {
+    allowed: &dyn Fn(usize) -> bool,
+) -> Option<(Vec<usize>, OwnPart, usize)> {
     const MIN_SAVED: usize = 2;
-    let mut own = job.fields.clone();
-    drop_what_default_gives(&mut own, default, false);
-    let alone = written_lines(&own, &job.env);
-    templates
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !t.fields.is_empty() || !t.env.is_empty())
+    let alone = lines_alone(job, default);
+    (index.candidates(job).into_iter())
+        .map(|i| (i, &templates[i]))
+        .filter(|(i, t)| (!t.fields.is_empty() || !t.env.is_empty()) && allowed(*i))
+        // a template gives every field it has: the job must have them all (a cheap
+        // test before composing, which keeps thousands of hidden jobs fast)
+        .filter(|(_, t)| t.fields.keys().all(|k| job.fields.contains_key(k)))
+        .filter(|(_, t)| (t.env.iter()).all(|(k, _)| job.env.iter().any(|(jk, _)| jk == k)))
         .filter_map(|(i, t)| {
-            let own = own_part(job, &[t], default, false)?;
-            let cost = written_lines(&own.0, &own.1);
+            let own = own_part(job, &[t.flat()], default, false)?;
+            let cost = written_lines(&own.fields, &own.env);
             (cost + MIN_SAVED <= alone).then_some((cost, i, own))
         })
         .min_by_key(|(cost, i, _)| (*cost, *i))
-        .map(|(_, i, own)| (vec![i], own))
+        .map(|(cost, i, own)| (vec![i], own, cost))
 }
 
-/// A job's fields without those the pipeline's `default` gives it as they are (for a
-/// check, `strict`: written at the same place too).
-fn drop_what_default_gives(
-    fields: &mut BTreeMap<String, PVal>,
-    default: &BTreeMap<String, PVal>,
-    strict: bool,
-) {
-    fields.retain(|k, v| !default.get(k).is_some_and(|d| d.same(v, strict)));
+/// Templates by the values they hold, so that a job is composed only with the few
+/// templates it shares a value with, not with every template of the file.
+struct ValueIndex {
+    by_value: HashMap<String, Vec<usize>>,
+}
+
+impl ValueIndex {
+    /// How many templates are composed with a job: those sharing the most values with it.
+    const CANDIDATES: usize = 32;
+
+    fn new(templates: &[TemplateOut]) -> Self {
+        let mut by_value: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, t) in templates.iter().enumerate() {
+            for key in value_keys(&t.flat()) {
+                by_value.entry(key).or_default().push(i);
+            }
+        }
+        ValueIndex { by_value }
+    }
+
+    /// The templates that share the most values with `job`, in their order.
+    fn candidates(&self, job: &Flat) -> Vec<usize> {
+        let mut shared: HashMap<usize, usize> = HashMap::new();
+        for t in value_keys(job)
+            .filter_map(|key| self.by_value.get(&key))
+            .flatten()
+        {
+            *shared.entry(*t).or_default() += 1;
+        }
+        let mut found: Vec<(usize, usize)> = shared.into_iter().collect();
+        found.sort_unstable_by_key(|&(t, n)| (std::cmp::Reverse(n), t));
+        found.truncate(Self::CANDIDATES);
+        let mut found: Vec<usize> = found.into_iter().map(|(t, _)| t).collect();
+        found.sort_unstable();
+        found
+    }
+}
+
+/// Each field and each variable of a job or template as one string: its name and value.
+fn value_keys<'a>(flat: &'a Flat) -> impl Iterator<Item = String> + 'a {
+    let text = |v: &PVal| {
+        let mut s = String::new();
+        v.write(&mut s, 0);
+        s
+    };
+    let fields = (flat.fields.iter()).map(move |(k, v)| format!("{k}\u{0}{}", text(v)));
+    let env = (flat.env.iter()).map(move |(k, v)| format!("env\u{0}{k}\u{0}{}", text(v)));
+    fields.chain(env)
+}
+
+/// How many lines a job's fields take with no template.
+fn lines_alone(job: &Flat, default: &BTreeMap<String, PVal>) -> usize {
+    let mut own = job.fields.clone();
+    drop_what_default_gives(&mut own, default, false);
+    written_lines(&own, job.env)
 }
 
 /// How many lines these fields take in the program.
@@ -1237,88 +1588,6 @@ fn written_lines(fields: &BTreeMap<String, PVal>, env: &[(String, PVal)]) -> usi
     let mut text = String::new();
     write_fields(&mut text, fields, env, None, &HashMap::new(), "");
     text.lines().count()
-}
-
-/// The fields a job writes itself when it instantiates the templates `bases` (left to
-/// right): what differs from what they (over `default`) give it. `None` when they
-/// cannot give exactly what GitLab runs (a field, a record key or a variable the job
-/// does not have).
-///
-/// For a check (`strict`) a value the job writes itself at its own place stays the
-/// job's, though equal to the template's.
-fn own_part(
-    job: &JobOut,
-    bases: &[&TemplateOut],
-    default: &BTreeMap<String, PVal>,
-    strict: bool,
-) -> Option<OwnPart> {
-    // what Plumb composes: default, then each base, then the job (records merge)
-    let mut inherited: BTreeMap<String, PVal> = default.clone();
-    for t in bases {
-        compose_into(&mut inherited, &t.fields);
-    }
-    let own: BTreeMap<String, PVal> = (job.fields.iter())
-        .filter(|(k, v)| !inherited.get(*k).is_some_and(|i| i.same(v, strict)))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut composed = inherited;
-    compose_into(&mut composed, &own);
-    let same_as_job = composed.len() == job.fields.len()
-        && composed.iter().all(|(k, v)| {
-            job.fields
-                .get(k)
-                .is_some_and(|j| long_form(k, v).equivalent(&long_form(k, j)))
-        });
-    if !same_as_job {
-        return None;
-    }
-    // `env` merges by name: the bases' variables, the later base winning
-    let mut inherited_env: Vec<(&String, &PVal)> = Vec::new();
-    for (k, v) in bases.iter().flat_map(|t| &t.env) {
-        inherited_env.retain(|(ik, _)| *ik != k);
-        inherited_env.push((k, v));
-    }
-    if inherited_env
-        .iter()
-        .any(|(ik, _)| !job.env.iter().any(|(k, _)| k == *ik))
-    {
-        return None;
-    }
-    let env = (job.env.iter())
-        .filter(|(k, v)| {
-            !inherited_env
-                .iter()
-                .any(|(ik, iv)| *ik == k && iv.same(v, strict))
-        })
-        .cloned()
-        .collect();
-    Some((own, env))
-}
-
-/// Applies `layer` over `acc` as Plumb composes fields: records merge key by key, a
-/// matrix (like any other value) is replaced.
-fn compose_into(acc: &mut BTreeMap<String, PVal>, layer: &BTreeMap<String, PVal>) {
-    for (k, v) in layer {
-        let value = match acc.get(k) {
-            Some(earlier) if k != "matrix" => composed_field(k, earlier, v),
-            _ => v.clone(),
-        };
-        acc.insert(k.clone(), value);
-    }
-}
-
-/// Field `key`'s value `later` over `earlier`, as Plumb composes them: records merge;
-/// `artifacts = [paths]` is the record `{ paths = [...] }` and merges as one.
-fn composed_field(key: &str, earlier: &PVal, later: &PVal) -> PVal {
-    PVal::merged(&long_form(key, earlier), &long_form(key, later))
-}
-
-/// A field's value in the form Plumb merges: `artifacts = [paths]` as its record.
-fn long_form(key: &str, v: &PVal) -> PVal {
-    match v {
-        PVal::List(_) if key == "artifacts" => PVal::Record(vec![("paths".into(), v.clone())]),
-        other => other.clone(),
-    }
 }
 
 fn ordered(fields: &BTreeMap<String, PVal>) -> Vec<(String, PVal)> {

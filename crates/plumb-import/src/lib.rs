@@ -5,6 +5,7 @@
 //! one job into Plumb fields (with [`cond`] for rules); [`emit`] writes the program.
 //! Nothing here knows the checker: the CLI checks what it wrote.
 
+pub mod compose;
 pub mod cond;
 pub mod convert;
 pub mod emit;
