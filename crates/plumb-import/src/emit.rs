@@ -260,6 +260,9 @@ impl Emitter<'_> {
             // compiles back to no `image:`), never a guess at which image it is
             default_fields.insert("image".into(), PVal::Name("runner_default".into()));
         }
+        if !self.origins {
+            fold_default_into_a_lone_job(&mut default_fields, &mut jobs);
+        }
         let library = jobs.is_empty() && left_out.is_empty();
         if library {
             for t in templates.iter_mut().filter(|t| t.variant_of.is_none()) {
@@ -439,8 +442,13 @@ impl Emitter<'_> {
             let mut f = f;
             if f.default_only && gitlab::extends_undefined(&self.config.root, &j.extends) {
                 // a base in a file not read may have rules: assume the job runs in every
-                // pipeline rather than guess GitLab's default
+                // pipeline rather than guess GitLab's default; `when = true` until its
+                // bases are known, so that a template's default does not show through
+                let had_when = f.fields.contains_key("when");
                 drop_from_when(&mut f.fields, &Cond::not(Cond::atom(Atom::MergeRequest)));
+                if had_when && !f.fields.contains_key("when") {
+                    f.fields.insert("when".into(), PVal::Cond(Cond::True));
+                }
             }
             if f.trigger {
                 // a trigger job runs no script: no image, no runner settings
@@ -497,6 +505,14 @@ impl Emitter<'_> {
                 }
                 if out.bases.is_empty() && !out_is_trigger(&out) {
                     drop_what_default_gives(&mut out.fields, default_fields, self.origins);
+                }
+                let bases_say_when = |out: &JobOut| {
+                    (out.bases.iter()).any(|&b| templates[b].fields.contains_key("when"))
+                };
+                if out.fields.get("when").map(PVal::bare) == Some(&PVal::Cond(Cond::True))
+                    && !bases_say_when(&out)
+                {
+                    out.fields.remove("when");
                 }
                 out
             })
@@ -1144,6 +1160,21 @@ fn build_templates_on_their_variants(templates: &mut [TemplateOut]) {
         templates[t].notes = notes;
         templates[t].bases = vec![v];
         templates[t].own = Some(own);
+    }
+}
+
+/// A pipeline of one job (built on no template) has no use for `default`: its fields
+/// are the job's (two lines fewer, and nothing to look up).
+fn fold_default_into_a_lone_job(default: &mut BTreeMap<String, PVal>, jobs: &mut [JobOut]) {
+    let [job] = jobs else {
+        return;
+    };
+    if !job.bases.is_empty() || out_is_trigger(job) {
+        return;
+    }
+    // the job's own keys replace default's (GitLab's `default:` is not merged)
+    for (k, v) in std::mem::take(default) {
+        job.fields.entry(k).or_insert(v);
     }
 }
 
