@@ -157,6 +157,8 @@ struct Plan {
     top_vars: Vec<(String, String)>,
     default_fields: BTreeMap<String, PVal>,
     pipeline_notes: Vec<Note>,
+    /// The pipeline's `gitlab = { … }`: `workflow: name` and `auto_cancel`, as written.
+    pipeline_gitlab: Vec<(String, PVal)>,
     templates: Vec<TemplateOut>,
     jobs: Vec<JobOut>,
     /// (file, line, end line, why) of each job not imported.
@@ -287,7 +289,11 @@ impl Emitter<'_> {
         resolve_on_stop(&mut jobs, &names, warnings);
         resolve_template_names(&mut templates, &names, library, warnings);
         let stage_order = stage_order(config, &jobs, warnings);
+        let mut pipeline_gitlab = Vec::new();
         let on = pipeline_on(config, &jobs, &templates, &mut pipeline_notes);
+        if let Some(workflow) = config.root.get("workflow") {
+            pipeline_gitlab = workflow_passed_through(workflow, &mut pipeline_notes);
+        }
         if let Some(on) = &on {
             for t in templates.iter_mut() {
                 drop_from_when(&mut t.fields, on);
@@ -307,6 +313,7 @@ impl Emitter<'_> {
             top_vars,
             default_fields,
             pipeline_notes,
+            pipeline_gitlab,
             templates,
             jobs,
             left_out,
@@ -855,6 +862,11 @@ impl Emitter<'_> {
             PVal::Record(record).write(&mut s, 2);
             let _ = writeln!(text, "  default = {s}");
         }
+        if !plan.pipeline_gitlab.is_empty() {
+            let mut s = String::new();
+            PVal::Record(plan.pipeline_gitlab.clone()).write(&mut s, 2);
+            let _ = writeln!(text, "  gitlab  = {s}");
+        }
         self.notes(text, &plan.pipeline_notes, "  ", "the pipeline", warnings);
         let mut stage_scope = Scope::default();
         // the jobs of each stage, found once (a pipeline of 500 stages and 5,000 jobs
@@ -1341,18 +1353,37 @@ fn pipeline_on(
         });
         return (!any_mr).then(|| Cond::not(Cond::atom(Atom::MergeRequest)));
     };
-    let on = workflow
+    workflow
         .get("rules")
-        .and_then(|rules| workflow_on(rules, pipeline_notes));
+        .and_then(|rules| workflow_on(rules, pipeline_notes))
+}
+
+/// `workflow:` keys other than `rules`: `name` and `auto_cancel` go to the pipeline's
+/// `gitlab = { workflow = { … } }` as written; any other is a note.
+fn workflow_passed_through(
+    workflow: &crate::yaml::Node,
+    pipeline_notes: &mut Vec<Note>,
+) -> Vec<(String, PVal)> {
+    const CARRIED: &[&str] = &["name", "auto_cancel"];
+    let mut carried = Vec::new();
     for e in workflow.entries().iter().filter(|e| e.key != "rules") {
-        pipeline_notes.push(Note {
-            file: e.value.file,
-            line: e.key_line,
-            end_line: e.value.end_line,
-            message: format!("`workflow: {}` is not carried", e.key),
-        });
+        let value = (CARRIED.contains(&e.key.as_str()))
+            .then(|| crate::value::of_yaml(&e.value))
+            .flatten();
+        match value {
+            Some(v) => carried.push((e.key.clone(), v)),
+            None => pipeline_notes.push(Note {
+                file: e.value.file,
+                line: e.key_line,
+                end_line: e.value.end_line,
+                message: format!("`workflow: {}` is not carried", e.key),
+            }),
+        }
     }
-    on
+    if carried.is_empty() {
+        return Vec::new();
+    }
+    vec![("workflow".to_string(), PVal::Record(carried))]
 }
 
 /// `workflow: rules` as the pipeline's `on` (`None` when they let every pipeline run).
