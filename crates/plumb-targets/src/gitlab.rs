@@ -815,6 +815,9 @@ impl<'w, 'j> Widening<'w, 'j> {
 /// `rules:` for a condition; `workflow` rules cannot be manual.
 fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
     let Some(clauses) = dnf(cond) else {
+        if let Some(rules) = first_match_rules(cond, workflow, widen) {
+            return rules;
+        }
         widen.report(
             "this condition is too large to write as GitLab rules; the job always runs",
             "split the condition into simpler parts",
@@ -834,6 +837,94 @@ fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
         .iter()
         .map(|clause| clause_rule(clause, workflow, widen))
         .collect()
+}
+
+/// A condition too large for one list of alternatives (imported `when: never` rules
+/// multiply out), written the way GitLab reads rules, first match first: the negated
+/// parts `!N` that every alternative has (`C && (A || B)` is `(C && A) || (C && B)`) as
+/// `when: never` rules, one per alternative of `N`, then the rest. `None` when there
+/// is no such part, or a part does not fit either.
+fn first_match_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Option<Vec<Rule>> {
+    let mut alternatives: Vec<Vec<Cond>> = Vec::new();
+    for alternative in disjuncts(cond) {
+        let mut parts = Vec::new();
+        conjuncts(alternative, false, &mut parts);
+        alternatives.push(parts);
+    }
+    let first = alternatives.first()?;
+    let common: Vec<Cond> = (first.iter())
+        .filter(|p| matches!(p, Cond::Not(_)))
+        .filter(|p| alternatives.iter().all(|a| a.contains(p)))
+        .cloned()
+        .collect();
+    if common.is_empty() {
+        return None;
+    }
+    let mut rules = Vec::new();
+    for part in &common {
+        let Cond::Not(excluded) = part else {
+            continue;
+        };
+        for clause in dnf(excluded)? {
+            // `manual` is not an expression; `!changes`/`!exists` are not rules
+            let inexpressible = |a: &Atom| {
+                matches!(
+                    a,
+                    Atom::Manual(_) | Atom::Changes(_, true) | Atom::Exists(_, true)
+                )
+            };
+            if clause.iter().any(inexpressible) {
+                return None;
+            }
+            let mut rule = clause_rule(&clause, workflow, widen);
+            rule.when = Some("never");
+            rules.push(rule);
+        }
+    }
+    let all = |parts: Vec<Cond>| {
+        (parts.into_iter())
+            .reduce(|a, b| Cond::And(Box::new(a), Box::new(b)))
+            .unwrap_or(Cond::Always)
+    };
+    let rest = (alternatives.into_iter())
+        .map(|parts| all(parts.into_iter().filter(|p| !common.contains(p)).collect()))
+        .reduce(|a, b| Cond::Or(Box::new(a), Box::new(b)))
+        .unwrap_or(Cond::Never);
+    let clauses = dnf(&rest)?;
+    if clauses.is_empty() {
+        rules.push(Rule {
+            when: Some("never"),
+            ..Rule::default()
+        });
+    }
+    rules.extend(clauses.iter().map(|c| clause_rule(c, workflow, widen)));
+    Some(rules)
+}
+
+/// The operands of a condition's top-level ORs.
+fn disjuncts(cond: &Cond) -> Vec<&Cond> {
+    match cond {
+        Cond::Or(a, b) => {
+            let mut out = disjuncts(a);
+            out.extend(disjuncts(b));
+            out
+        }
+        other => vec![other],
+    }
+}
+
+/// The operands of a condition's top-level ANDs, with `!(a || b)` as `!a`, `!b` (so
+/// that exclusions written together and apart compare equal).
+fn conjuncts(cond: &Cond, negated: bool, out: &mut Vec<Cond>) {
+    match (cond, negated) {
+        (Cond::And(a, b), false) | (Cond::Or(a, b), true) => {
+            conjuncts(a, negated, out);
+            conjuncts(b, negated, out);
+        }
+        (Cond::Not(inner), n) => conjuncts(inner, !n, out),
+        (other, false) => out.push(other.clone()),
+        (other, true) => out.push(Cond::Not(Box::new(other.clone()))),
+    }
 }
 
 /// One `rules:` entry: the AND of a clause's atoms.
@@ -893,4 +984,77 @@ fn clause_rule(clause: &[Atom], workflow: bool, widen: &mut Widening) -> Rule {
         rule.when = Some(if workflow { "always" } else { "on_success" });
     }
     rule
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plumb_semantics::BranchTest;
+
+    fn var(name: &str, value: &str) -> Cond {
+        Cond::Var(name.into(), BranchTest::Eq(value.into()))
+    }
+
+    fn and(a: Cond, b: Cond) -> Cond {
+        Cond::And(Box::new(a), Box::new(b))
+    }
+
+    fn or(a: Cond, b: Cond) -> Cond {
+        Cond::Or(Box::new(a), Box::new(b))
+    }
+
+    fn not(a: Cond) -> Cond {
+        Cond::Not(Box::new(a))
+    }
+
+    fn written(rules: &[Rule]) -> Vec<String> {
+        (rules.iter())
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r.if_.as_deref().unwrap_or("-"),
+                    r.when.unwrap_or("-")
+                )
+            })
+            .collect()
+    }
+
+    /// Eight exclusions of two tests each are 256 alternatives as one list; as GitLab
+    /// reads rules (first match first) they are eight `when: never` rules, then the rest.
+    #[test]
+    fn exclusions_every_alternative_shares_are_written_first() {
+        let excluded = (0..8)
+            .map(|i| and(var(&format!("A{i}"), "1"), var(&format!("B{i}"), "1")))
+            .reduce(or)
+            .expect("eight");
+        let cond = or(
+            and(Cond::Tag, not(excluded.clone())),
+            and(Cond::MergeRequest, not(excluded)),
+        );
+        assert!(dnf(&cond).is_none(), "too large for one list");
+        let mut out = Vec::new();
+        let rules = rules(&cond, false, &mut Widening::new(None, &[], &mut out));
+        let written = written(&rules);
+        assert_eq!(written.len(), 10, "{written:?}");
+        assert_eq!(written[0], "$A0 == \"1\" && $B0 == \"1\" never");
+        assert_eq!(written[8], "$CI_COMMIT_TAG -");
+        assert_eq!(
+            written[9],
+            "$CI_PIPELINE_SOURCE == \"merge_request_event\" -"
+        );
+    }
+
+    /// Without an exclusion that every alternative has, a condition too large is widened
+    /// (and said so).
+    #[test]
+    fn a_large_condition_without_shared_exclusions_is_widened() {
+        let many = (0..8)
+            .map(|i| or(var(&format!("A{i}"), "1"), var(&format!("B{i}"), "1")))
+            .reduce(and)
+            .expect("eight");
+        assert!(dnf(&many).is_none());
+        let mut out = Vec::new();
+        let rules = rules(&many, false, &mut Widening::new(None, &[], &mut out));
+        assert_eq!(written(&rules), ["- on_success"]);
+    }
 }
