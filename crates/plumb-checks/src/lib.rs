@@ -31,7 +31,20 @@ macro_rules! declare_rule {
             bad: $bad,
             good: $good,
         };
-
+        declare_rule!(@check $($hook $f)*);
+    };
+    // the documentation in `docs/CODE.md` (see `RuleMeta::from_doc`)
+    (
+        code: $code:ident
+        $(, $hook:ident: $f:path)* $(,)?
+    ) => {
+        pub static RULE: $crate::RuleMeta = $crate::RuleMeta::from_doc(
+            plumb_diagnostics::Code::$code,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/", stringify!($code), ".md")),
+        );
+        declare_rule!(@check $($hook $f)*);
+    };
+    (@check $($hook:ident $f:path)*) => {
         pub struct Check;
 
         impl $crate::Rule for Check {
@@ -103,12 +116,63 @@ pub struct RuleMeta {
 }
 
 impl RuleMeta {
+    /// The rule documented by `doc`, a Markdown file of `docs/`: a title line, the
+    /// summary (one line), the explanation, then `## Bad` and `## Good`, each one
+    /// ```` ```plumb ```` block. Read at compile time: a file of another shape does not build.
+    pub const fn from_doc(code: plumb_diagnostics::Code, doc: &'static str) -> RuleMeta {
+        let title_end = doc_find(doc, "\n\n", 0);
+        let summary_end = doc_find(doc, "\n\n", title_end + 2);
+        let bad_at = doc_find(doc, BAD, summary_end + 2);
+        let good_at = doc_find(doc, GOOD, bad_at + BAD.len());
+        let end = doc_find(doc, "\n```\n", good_at + GOOD.len());
+        RuleMeta {
+            code,
+            summary: doc_slice(doc, title_end + 2, summary_end),
+            explanation: doc_slice(doc, summary_end + 2, bad_at),
+            bad: doc_slice(doc, bad_at + BAD.len(), good_at),
+            good: doc_slice(doc, good_at + GOOD.len(), end),
+        }
+    }
+
     /// A short kebab-case name, e.g. `image-without-tag`.
     pub fn name(&self) -> &'static str {
         self.code.name()
     }
     pub fn severity(&self) -> Severity {
         self.code.default_severity()
+    }
+}
+
+/// What ends a rule's explanation and starts its failing example, in `docs/CODE.md`.
+const BAD: &str = "\n\n## Bad\n\n```plumb\n";
+/// What ends the failing example and starts the fixed one.
+const GOOD: &str = "\n```\n\n## Good\n\n```plumb\n";
+
+/// Where `needle` first is in `doc` at or after byte `from` (a `const fn`: the rule
+/// documentation is cut into its parts while compiling).
+const fn doc_find(doc: &str, needle: &str, from: usize) -> usize {
+    let (hay, needle) = (doc.as_bytes(), needle.as_bytes());
+    let mut at = from;
+    while at + needle.len() <= hay.len() {
+        let mut i = 0;
+        while i < needle.len() && hay[at + i] == needle[i] {
+            i += 1;
+        }
+        if i == needle.len() {
+            return at;
+        }
+        at += 1;
+    }
+    panic!("a rule's documentation lacks a part: see RuleMeta::from_doc")
+}
+
+/// `doc[start..end]`, in a `const fn`.
+const fn doc_slice(doc: &str, start: usize, end: usize) -> &str {
+    let (_, rest) = doc.as_bytes().split_at(start);
+    let (part, _) = rest.split_at(end - start);
+    match std::str::from_utf8(part) {
+        Ok(part) => part,
+        Err(_) => panic!("a rule's documentation is cut inside a character"),
     }
 }
 
@@ -362,6 +426,32 @@ pub fn apply_config(diags: Vec<Diagnostic>, config: &Config) -> Vec<Diagnostic> 
 mod tests {
     use super::*;
     use plumb_diagnostics::{Code, FileId, FileRange, TextRange};
+
+    /// Each file of `docs/` is the documentation of a rule, titled with its code and name;
+    /// its parts are what `plumb explain` prints.
+    #[test]
+    fn every_rule_doc_file_names_its_rule() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/docs");
+        let mut files = 0;
+        for entry in std::fs::read_dir(dir).expect("docs/").flatten() {
+            let path = entry.path();
+            let code = path.file_stem().and_then(|s| s.to_str()).expect("a name");
+            let meta = lookup(code).unwrap_or_else(|| panic!("{code}.md documents no rule"));
+            let text = std::fs::read_to_string(&path).expect("read");
+            let title = text.lines().next().unwrap_or_default();
+            assert_eq!(
+                title,
+                format!("# {} {}", meta.code, meta.name()),
+                "{code}.md"
+            );
+            let from_file = RuleMeta::from_doc(meta.code, Box::leak(text.into_boxed_str()));
+            assert_eq!(from_file.summary, meta.summary, "{code}.md");
+            assert_eq!(from_file.bad, meta.bad, "{code}.md");
+            assert!(!meta.bad.is_empty() && !meta.good.is_empty(), "{code}.md");
+            files += 1;
+        }
+        assert!(files >= 40, "the rule docs are missing ({files} files)");
+    }
 
     fn at(start: usize) -> FileRange {
         FileRange {

@@ -5,12 +5,6 @@ use plumb_diagnostics::Diagnostic;
 
 declare_rule! {
     code: PL3005,
-    summary: r####"An image from a registry that `images.allowed_registries` does not list."####,
-    explanation: r####"When `plumb.toml` sets `[images] allowed_registries`, every image must come from one of them: a typo-squatted or public registry cannot slip into a pipeline. An image without a registry comes from `docker.io`."####,
-    bad: r####"# plumb.toml: images.allowed_registries = ["registry.example.com"]
-pipeline web { stage test { job unit { image = "ghcr.io/acme/tool:1.0", run = ["true"] } } }"####,
-    good: r####"# plumb.toml: images.allowed_registries = ["registry.example.com"]
-pipeline web { stage test { job unit { image = "registry.example.com/acme/tool:1.0", run = ["true"] } } }"####,
     images: check,
 }
 

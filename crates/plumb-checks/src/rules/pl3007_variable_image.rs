@@ -5,10 +5,6 @@ use plumb_diagnostics::Diagnostic;
 
 declare_rule! {
     code: PL3007,
-    summary: r####"An image reference built from CI/CD variables."####,
-    explanation: r####"`$CI_REGISTRY_IMAGE/app:$CI_COMMIT_SHA` is decided when the job starts: Plumb cannot check it for a tag, a digest or an allowed registry, and neither can a reviewer. Common for images a pipeline builds itself, and then usually fine; reported once per distinct reference (the jobs that use it as related places), as a warning, so that each one is looked at once. Write the reference out, pinned by digest, where it is not built by the pipeline; a reference no value of its variables can make valid (`$IMAGE::x`) is PL3004."####,
-    bad: r####"pipeline web { stage test { job unit { image = "$CI_REGISTRY_IMAGE/builder:$CI_COMMIT_SHA", run = ["true"] } } }"####,
-    good: r####"pipeline web { stage test { job unit { image = "registry.example.com/web/builder:1.4.2@sha256:beefdbd8a1da6d2915566fde36db9db0b524eb737fc57cd1367effd16dc0d06d", run = ["true"] } } }"####,
     images: check,
 }
 

@@ -10,22 +10,6 @@ use plumb_semantics::{Value, ValueKind};
 
 declare_rule! {
     code: PL4001,
-    summary: r####"A credential written into the source."####,
-    explanation: r####"A credential in a `.plumb` file is in the repository's history for ever, and in every generated file and clone. Reported for literals that look like credentials (private key blocks, AWS `AKIA…` access keys, GitLab `glpat-…`, GitHub `ghp_…`/`github_pat_…` and Slack `xox…` tokens, `scheme://user:password@host` URLs) and for a non-empty literal bound to an environment variable whose name contains `TOKEN`, `PASSWORD`, `PASSWD`, `PASSPHRASE`, `SECRET`, `API_KEY`, `PRIVATE_KEY` or `CREDENTIALS` (a `$OTHER_VARIABLE` reference is not a literal; names ending in `_NAME`, `_ID`, `_FILE`, `_PATH` or `_URL` hold a reference, not a credential). Every private key armour is found (`-----BEGIN RSA PRIVATE KEY-----`, `OPENSSH`, `ENCRYPTED`, PGP's `PRIVATE KEY BLOCK`, …).
-
-Scripts are read as a shell reads them: `export GITLAB_TOKEN=glpat…` or `DB_PASSWORD=hunter2 ./migrate` assigns a literal to a credential name, and `docker login -p hunter2` or `--password hunter2` passes one on the command line. Strings are checked after evaluation too, so a token assembled by interpolation (`let pre = "glpat-"`, then `"${pre}…"`) is reported at the string that builds it. URLs without a password, image digests, commit SHAs and UUIDs are not reported. Rotate the credential, then declare it as a `secret`."####,
-    bad: r####"pipeline web {
-  stage deploy {
-    job push { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", env = { GITHUB_TOKEN = "ghp_abcdefghijklmnopqrstuvwxyz0123456789" }, run = ["./push.sh"] }
-  }
-}"####,
-    good: r####"secret github_token = ci_variable("GITHUB_TOKEN")
-pipeline web {
-  on = branch == "main"
-  stage deploy {
-    job push { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", env = { GITHUB_TOKEN = github_token }, run = ["./push.sh"] }
-  }
-}"####,
     file: check_file,
     job: check_job,
 }

@@ -6,14 +6,6 @@ use plumb_diagnostics::Diagnostic;
 
 declare_rule! {
     code: PL4004,
-    summary: r####"A secret variable passed as a command-line argument."####,
-    explanation: r####"Command-line arguments are visible to every process on the machine (`ps`, `/proc/*/cmdline`) and often end up in error messages and audit logs. Reported when a variable bound to a secret is expanded in an argument of an external command: `curl -u user:$T`, `--password $T`, `-p $T`, `--token=$T`. Give it on standard input (`--password-stdin`) or in a file (`--password-file`, `curl --netrc-file`), or let the program read the environment variable itself."####,
-    bad: r####"secret pw = ci_variable("REGISTRY_PASSWORD")
-pipeline p { on = branch == "main"
-  stage s { job j { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", env = { PW = pw }, run = ["docker login -u ci -p $PW registry.example.com"] } } }"####,
-    good: r####"secret pw = ci_variable("REGISTRY_PASSWORD")
-pipeline p { on = branch == "main"
-  stage s { job j { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", env = { PW = pw }, run = ["echo \"$PW\" | docker login -u ci --password-stdin registry.example.com"] } } }"####,
     job: check_job,
 }
 

@@ -6,14 +6,6 @@ use plumb_semantics::ValueKind;
 
 declare_rule! {
     code: PL6006,
-    summary: r####"Debug tracing in a job that can read a secret."####,
-    explanation: r####"With `CI_DEBUG_TRACE` (or `CI_DEBUG_SERVICES`) set to `"true"`, GitLab prints every variable of the job to its log, secrets included, masked or not. A job that binds a secret, or reads a project variable declared with `ci_variable`, must not turn it on. Debug such a job with the secret removed, or in a private fork."####,
-    bad: r####"secret t = ci_variable("DEPLOY_TOKEN")
-pipeline p { on = branch == "main"
-  stage s { job j { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", env = { T = t, CI_DEBUG_TRACE = "true" }, run = ["./deploy"] } } }"####,
-    good: r####"secret t = ci_variable("DEPLOY_TOKEN")
-pipeline p { on = branch == "main"
-  stage s { job j { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", env = { T = t }, run = ["./deploy"] } } }"####,
     job: check_job,
 }
 
