@@ -405,16 +405,9 @@ impl Emitter<'_> {
                     Some((bases, own))
                 })
             };
-            let Some((bases, own)) = chosen else {
-                continue;
-            };
-            let mut notes = std::mem::take(&mut templates[t].notes);
-            for &b in &bases {
-                drop_notes_said_by(&mut notes, &templates[b].notes);
+            if let Some((bases, own)) = chosen {
+                build_on(templates, t, bases, own);
             }
-            templates[t].notes = notes;
-            templates[t].bases = bases;
-            templates[t].own = Some(own);
         }
     }
 
@@ -1154,24 +1147,12 @@ fn build_templates_on_their_variants(templates: &mut [TemplateOut]) {
         let flats: Vec<Flat> = bases.iter().map(|&b| templates[b].flat()).collect();
         let variant_own = own_part(&templates[v].flat(), &flats, &no_default, false);
         match variant_own {
-            Some(variant_own) if !bases.is_empty() => {
-                let mut notes = std::mem::take(&mut templates[v].notes);
-                for &b in &bases {
-                    drop_notes_said_by(&mut notes, &templates[b].notes);
-                }
-                templates[v].notes = notes;
-                templates[v].bases = bases;
-                templates[v].own = Some(variant_own);
-            }
+            Some(variant_own) if !bases.is_empty() => build_on(templates, v, bases, variant_own),
             // the template keeps the bases the variant cannot take
             None if !bases.is_empty() => continue,
             _ => {}
         }
-        let mut notes = std::mem::take(&mut templates[t].notes);
-        drop_notes_said_by(&mut notes, &templates[v].notes);
-        templates[t].notes = notes;
-        templates[t].bases = vec![v];
-        templates[t].own = Some(own);
+        build_on(templates, t, vec![v], own);
     }
 }
 
@@ -1188,6 +1169,18 @@ fn fold_default_into_a_lone_job(default: &mut BTreeMap<String, PVal>, jobs: &mut
     for (k, v) in std::mem::take(default) {
         job.fields.entry(k).or_insert(v);
     }
+}
+
+/// Template `t` is written `from` `bases`, with only `own`; what a base could not carry
+/// is said at the base, not again at `t`.
+fn build_on(templates: &mut [TemplateOut], t: usize, bases: Vec<usize>, own: OwnPart) {
+    let mut notes = std::mem::take(&mut templates[t].notes);
+    for &b in &bases {
+        drop_notes_said_by(&mut notes, &templates[b].notes);
+    }
+    templates[t].notes = notes;
+    templates[t].bases = bases;
+    templates[t].own = Some(own);
 }
 
 /// ` from a(), b()` for a job or template built on `bases` (nothing without).

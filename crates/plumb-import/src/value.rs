@@ -45,6 +45,22 @@ pub fn open_marker(out: &mut String, origin: &Origin) {
 }
 
 /// The length of `s` as it will be printed, markers left out (lines are broken by it).
+/// Written items between `brackets`: on one line when they fit, else one per line
+/// (each followed by `sep`), the closing bracket under the opening line.
+fn write_parts(out: &mut String, parts: &[String], indent: usize, brackets: [&str; 2], sep: &str) {
+    let width: usize = parts.iter().map(|s| visible_len(s) + 2).sum();
+    let [open, close] = brackets;
+    if width + indent < 90 && parts.iter().all(|s| !s.contains('\n')) {
+        let _ = write!(out, "{open}{}{close}", parts.join(", "));
+    } else {
+        let _ = writeln!(out, "{}", open.trim_end());
+        for s in parts {
+            let _ = writeln!(out, "{:w$}{s}{sep}", "", w = indent + 2);
+        }
+        let _ = write!(out, "{:w$}{}", "", close.trim_start(), w = indent);
+    }
+}
+
 fn visible_len(s: &str) -> usize {
     if !s.contains(OPEN) && !s.contains(CLOSE) {
         return s.len();
@@ -229,16 +245,7 @@ impl PVal {
                         s
                     })
                     .collect();
-                let width: usize = one_line.iter().map(|s| visible_len(s) + 2).sum();
-                if width + indent < 90 && one_line.iter().all(|s| !s.contains('\n')) {
-                    let _ = write!(out, "[{}]", one_line.join(", "));
-                } else {
-                    out.push_str("[\n");
-                    for s in one_line {
-                        let _ = writeln!(out, "{:w$}{s},", "", w = indent + 2);
-                    }
-                    let _ = write!(out, "{:w$}]", "", w = indent);
-                }
+                write_parts(out, &one_line, indent, ["[", "]"], ",");
             }
             PVal::Record(entries) => {
                 let parts: Vec<String> = entries
@@ -249,16 +256,7 @@ impl PVal {
                         format!("{} = {s}", key(k))
                     })
                     .collect();
-                let width: usize = parts.iter().map(|s| visible_len(s) + 2).sum();
-                if width + indent < 90 && parts.iter().all(|s| !s.contains('\n')) {
-                    let _ = write!(out, "{{ {} }}", parts.join(", "));
-                } else {
-                    out.push_str("{\n");
-                    for s in parts {
-                        let _ = writeln!(out, "{:w$}{s}", "", w = indent + 2);
-                    }
-                    let _ = write!(out, "{:w$}}}", "", w = indent);
-                }
+                write_parts(out, &parts, indent, ["{ ", " }"], "");
             }
         }
     }

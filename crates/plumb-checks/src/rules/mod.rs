@@ -53,8 +53,46 @@ use crate::RuleMeta;
 use plumb_diagnostics::{Diagnostic, FileId, FileRange, TextRange};
 use plumb_syntax::ast::*;
 
+/// What a cycle runs through: jobs through `needs` (PL2001), or stages through `after`
+/// (PL2002).
+pub enum CycleOf {
+    Jobs,
+    Stages,
+}
+
+/// One diagnostic per cycle of the pipeline's job or stage graph.
+pub fn report_cycles(
+    of: CycleOf,
+    rule: &RuleMeta,
+    cx: &crate::PipelineCx,
+    out: &mut Vec<Diagnostic>,
+) {
+    let p = cx.pipeline;
+    let (g, what, verb, help) = match of {
+        CycleOf::Jobs => (
+            crate::graph::job_graph(p),
+            "job dependency cycle",
+            "needs",
+            "each job waits for the next one, so none can start; remove one of these `needs`",
+        ),
+        CycleOf::Stages => (
+            crate::graph::stage_graph(p),
+            "stage cycle",
+            "runs after",
+            "each stage waits for the next one, so none can start; remove one of these `after`s",
+        ),
+    };
+    let name = |i: usize| match of {
+        CycleOf::Jobs => &p.jobs[i].name,
+        CycleOf::Stages => &p.stages[i].name,
+    };
+    for cycle in crate::graph::cycles(&g) {
+        out.push(cycle_diagnostic(rule, what, &cycle, name, verb, help));
+    }
+}
+
 /// One diagnostic for a cycle: the path in a fixed order, a label on every edge.
-pub fn cycle_diagnostic<'n>(
+fn cycle_diagnostic<'n>(
     rule: &RuleMeta,
     what: &str,
     cycle: &[(usize, usize, Edge)],

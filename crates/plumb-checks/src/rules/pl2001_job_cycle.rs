@@ -1,7 +1,6 @@
 //! PL2001 job-cycle: Jobs wait for each other through `needs` in a cycle.
 
-use crate::graph;
-use crate::rules::cycle_diagnostic;
+use crate::rules::{report_cycles, CycleOf};
 use crate::PipelineCx;
 use plumb_diagnostics::Diagnostic;
 
@@ -11,15 +10,5 @@ declare_rule! {
 }
 
 fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
-    let g = graph::job_graph(cx.pipeline);
-    for cycle in graph::cycles(&g) {
-        out.push(cycle_diagnostic(
-            &RULE,
-            "job dependency cycle",
-            &cycle,
-            |i| &cx.pipeline.jobs[i].name,
-            "needs",
-            "each job waits for the next one, so none can start; remove one of these `needs`",
-        ));
-    }
+    report_cycles(CycleOf::Jobs, &RULE, cx, out);
 }
