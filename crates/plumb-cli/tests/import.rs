@@ -1012,15 +1012,6 @@ fn an_include_linked_out_of_the_repository_is_not_read() {
     assert_eq!(o.status.code(), Some(2));
 }
 
-/// The importer keeps, on a trigger job, exactly the fields the checker allows there.
-#[test]
-fn the_importer_knows_the_fields_of_a_trigger_job() {
-    assert_eq!(
-        plumb_import::convert::TRIGGER_JOB_FIELDS,
-        plumb_semantics::TRIGGER_JOB_FIELDS
-    );
-}
-
 /// A value for each job keyword of GitLab's CI schema, to add it to a job. A keyword the
 /// schema gains fails [`no_job_keyword_of_the_schema_is_dropped_silently`] until it
 /// has one here.

@@ -816,21 +816,10 @@ fn retry(v: &Node, f: &mut Fields, at: Note) {
     f.fields.insert("retry".into(), retry);
 }
 
-/// The fields a trigger job keeps in Plumb (`plumb_semantics::TRIGGER_JOB_FIELDS`; a
-/// test holds the two lists equal): GitLab's `default:` does not reach a trigger job,
-/// and it runs no script, so its image and runner settings are dropped.
-pub const TRIGGER_JOB_FIELDS: &[&str] = &[
-    "trigger",
-    "needs",
-    "env",
-    "when",
-    "if_previous",
-    "allow_failure",
-    "resource_group",
-    "environment",
-    "matrix",
-    "gitlab",
-];
+/// The fields a trigger job keeps in Plumb, as the checker allows them: GitLab's
+/// `default:` does not reach a trigger job, and it runs no script, so its image and
+/// runner settings are dropped.
+pub use plumb_semantics::TRIGGER_JOB_FIELDS;
 
 /// `trigger: group/project`, `trigger: { project, branch, strategy: depend }` as
 /// `project("…", branch = "…", depend = true)`; `trigger: { include: ci/x.yml }` (one

@@ -68,43 +68,30 @@ pub enum RawSegment {
     Interp(Vec<Spanned<Token>>, TextRange),
 }
 
+/// The keywords (§2), each with its token: what the lexer reads and what the parser
+/// and the editor print.
+#[rustfmt::skip]
+static KEYWORDS: [(&str, Token); 12] = [
+    ("import", Token::Import), ("as", Token::As), ("let", Token::Let),
+    ("secret", Token::Secret), ("template", Token::Template), ("pipeline", Token::Pipeline),
+    ("stage", Token::Stage), ("job", Token::Job), ("after", Token::After),
+    ("from", Token::From), ("true", Token::True), ("false", Token::False),
+];
+
 impl Token {
+    /// The keyword spelled `word`, if it is one.
     pub fn keyword(word: &str) -> Option<Token> {
-        Some(match word {
-            "import" => Token::Import,
-            "as" => Token::As,
-            "let" => Token::Let,
-            "secret" => Token::Secret,
-            "template" => Token::Template,
-            "pipeline" => Token::Pipeline,
-            "stage" => Token::Stage,
-            "job" => Token::Job,
-            "after" => Token::After,
-            "from" => Token::From,
-            "true" => Token::True,
-            "false" => Token::False,
-            _ => return None,
-        })
+        (KEYWORDS.iter())
+            .find(|(spelled, _)| *spelled == word)
+            .map(|(_, token)| token.clone())
     }
 
     /// The text of a keyword token (`stage`), which can also be a record key
     /// (`{ stage = "test" }`).
     pub fn keyword_text(&self) -> Option<&'static str> {
-        Some(match self {
-            Token::Import => "import",
-            Token::As => "as",
-            Token::Let => "let",
-            Token::Secret => "secret",
-            Token::Template => "template",
-            Token::Pipeline => "pipeline",
-            Token::Stage => "stage",
-            Token::Job => "job",
-            Token::After => "after",
-            Token::From => "from",
-            Token::True => "true",
-            Token::False => "false",
-            _ => return None,
-        })
+        (KEYWORDS.iter())
+            .find(|(_, token)| token == self)
+            .map(|(spelled, _)| *spelled)
     }
 
     /// How the token is named in "expected …, found …" messages.
