@@ -79,11 +79,24 @@ static KEYWORDS: [(&str, Token); 12] = [
 ];
 
 impl Token {
-    /// The keyword spelled `word`, if it is one.
+    /// The keyword spelled `word`, if it is one (a `match`: the lexer asks this of
+    /// every name; [`KEYWORDS`] is the same list, a test holds them equal).
     pub fn keyword(word: &str) -> Option<Token> {
-        (KEYWORDS.iter())
-            .find(|(spelled, _)| *spelled == word)
-            .map(|(_, token)| token.clone())
+        Some(match word {
+            "import" => Token::Import,
+            "as" => Token::As,
+            "let" => Token::Let,
+            "secret" => Token::Secret,
+            "template" => Token::Template,
+            "pipeline" => Token::Pipeline,
+            "stage" => Token::Stage,
+            "job" => Token::Job,
+            "after" => Token::After,
+            "from" => Token::From,
+            "true" => Token::True,
+            "false" => Token::False,
+            _ => return None,
+        })
     }
 
     /// The text of a keyword token (`stage`), which can also be a record key
@@ -149,5 +162,21 @@ impl fmt::Display for Token {
             Token::Gt => ">",
         };
         f.write_str(s)
+    }
+}
+
+#[cfg(test)]
+mod keyword_tests {
+    use super::*;
+
+    /// The lexer's `match` and the table agree, both ways.
+    #[test]
+    fn every_keyword_reads_back_as_itself() {
+        for (spelled, token) in &KEYWORDS {
+            assert_eq!(Token::keyword(spelled).as_ref(), Some(token));
+            assert_eq!(token.keyword_text(), Some(*spelled));
+        }
+        assert_eq!(Token::keyword("stages"), None);
+        assert_eq!(Token::Ident("job".into()).keyword_text(), None);
     }
 }
