@@ -572,7 +572,13 @@ pub fn rules(rules: &Node, default_branch: &str, job_manual: bool) -> Decision {
             };
             test = Cond::and(test, c);
         }
-        for key in ["allow_failure", "variables", "start_in", "needs"] {
+        for key in [
+            "allow_failure",
+            "variables",
+            "start_in",
+            "needs",
+            "auto_cancel",
+        ] {
             if let Some(n) = rule.get(key) {
                 notes.push((
                     n.line,

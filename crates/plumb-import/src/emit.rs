@@ -262,7 +262,8 @@ impl Emitter<'_> {
             // compiles back to no `image:`), never a guess at which image it is
             default_fields.insert("image".into(), PVal::Name("runner_default".into()));
         }
-        if !self.origins {
+        // an include not read may hold jobs that `default:` reaches too
+        if !self.origins && config.includes.is_empty() {
             fold_default_into_a_lone_job(&mut default_fields, &mut jobs);
         }
         let library = jobs.is_empty() && left_out.is_empty();
@@ -295,8 +296,19 @@ impl Emitter<'_> {
             pipeline_gitlab = workflow_passed_through(workflow, &mut pipeline_notes);
         }
         if let Some(on) = &on {
-            for t in templates.iter_mut() {
+            let bases_say: Vec<bool> = (templates.iter())
+                .map(|t| (t.bases.iter()).any(|&b| templates[b].fields.contains_key("when")))
+                .collect();
+            for (t, bases_say) in templates.iter_mut().zip(bases_say) {
                 drop_from_when(&mut t.fields, on);
+                if let Some(own) = &mut t.own {
+                    // as at a job: a `when` now always true still hides its bases' own
+                    let had_when = own.fields.contains_key("when");
+                    drop_from_when(&mut own.fields, on);
+                    if had_when && bases_say && !own.fields.contains_key("when") {
+                        own.fields.insert("when".into(), PVal::Cond(Cond::True));
+                    }
+                }
             }
             for j in &mut jobs {
                 let had_when = j.fields.contains_key("when");
@@ -386,7 +398,9 @@ impl Emitter<'_> {
             let chosen = if h.extends.is_empty() {
                 // a YAML anchor merged into it (`<<: *base`): a template written before
                 // it (anchors are), when that saves lines
-                let earlier = |b: usize| b < t;
+                // never a template that is built on this one (through `extends`, which
+                // may point forward, or an anchor already chosen)
+                let earlier = |b: usize| b < t && !self.leads_to(templates, template_index, b, t);
                 best_template(
                     &templates[t].flat(),
                     templates,
@@ -518,6 +532,38 @@ impl Emitter<'_> {
             })
             .collect();
         (jobs, left_out, needs_runner_default)
+    }
+
+    /// Whether template `from` is built on `to`, through the `extends` of its hidden job
+    /// or the bases chosen so far.
+    fn leads_to(
+        &self,
+        templates: &[TemplateOut],
+        template_index: &HashMap<String, usize>,
+        from: usize,
+        to: usize,
+    ) -> bool {
+        let extends: HashMap<&str, &Vec<String>> = (self.config.hidden.iter())
+            .map(|h| (h.name.as_str(), &h.extends))
+            .collect();
+        let mut todo = vec![from];
+        let mut seen = HashSet::new();
+        while let Some(t) = todo.pop() {
+            if t == to {
+                return true;
+            }
+            if !seen.insert(t) {
+                continue;
+            }
+            todo.extend(templates[t].bases.iter().copied());
+            let parents = extends
+                .get(templates[t].hidden.as_str())
+                .copied()
+                .into_iter()
+                .flatten();
+            todo.extend(parents.filter_map(|p| template_index.get(p).copied()));
+        }
+        false
     }
 
     /// The variants of templates (see `add_variants`) worth writing: those that save the
@@ -1358,9 +1404,15 @@ fn workflow_passed_through(
     pipeline_notes: &mut Vec<Note>,
 ) -> Vec<(String, PVal)> {
     const CARRIED: &[&str] = &["name", "auto_cancel"];
+    // a rule's own `auto_cancel` (noted at the rule) would not be carried: the
+    // pipeline's would then hold where the rule says otherwise
+    let rules_override = (workflow.get("rules").map(|r| r.items()).unwrap_or_default())
+        .iter()
+        .any(|r| r.get("auto_cancel").is_some());
     let mut carried = Vec::new();
     for e in workflow.entries().iter().filter(|e| e.key != "rules") {
-        let value = (CARRIED.contains(&e.key.as_str()))
+        let overridden = e.key == "auto_cancel" && rules_override;
+        let value = (CARRIED.contains(&e.key.as_str()) && !overridden)
             .then(|| crate::value::of_yaml(&e.value))
             .flatten();
         match value {
