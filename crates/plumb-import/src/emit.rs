@@ -391,6 +391,14 @@ impl Emitter<'_> {
     ) {
         let no_default = BTreeMap::new();
         let index = ValueIndex::new(templates);
+        // each template's `extends` parents that are templates, found once
+        let mut extends_of: Vec<Vec<usize>> = vec![Vec::new(); templates.len()];
+        for h in &self.config.hidden {
+            if let Some(&t) = template_index.get(&h.name) {
+                let parents = h.extends.iter().filter_map(|p| template_index.get(p));
+                extends_of[t] = parents.copied().collect();
+            }
+        }
         for h in &self.config.hidden {
             let Some(&t) = template_index.get(&h.name) else {
                 continue;
@@ -400,7 +408,7 @@ impl Emitter<'_> {
                 // it (anchors are), when that saves lines
                 // never a template that is built on this one (through `extends`, which
                 // may point forward, or an anchor already chosen)
-                let earlier = |b: usize| b < t && !self.leads_to(templates, template_index, b, t);
+                let earlier = |b: usize| b < t && !leads_to(templates, &extends_of, b, t);
                 best_template(
                     &templates[t].flat(),
                     templates,
@@ -532,38 +540,6 @@ impl Emitter<'_> {
             })
             .collect();
         (jobs, left_out, needs_runner_default)
-    }
-
-    /// Whether template `from` is built on `to`, through the `extends` of its hidden job
-    /// or the bases chosen so far.
-    fn leads_to(
-        &self,
-        templates: &[TemplateOut],
-        template_index: &HashMap<String, usize>,
-        from: usize,
-        to: usize,
-    ) -> bool {
-        let extends: HashMap<&str, &Vec<String>> = (self.config.hidden.iter())
-            .map(|h| (h.name.as_str(), &h.extends))
-            .collect();
-        let mut todo = vec![from];
-        let mut seen = HashSet::new();
-        while let Some(t) = todo.pop() {
-            if t == to {
-                return true;
-            }
-            if !seen.insert(t) {
-                continue;
-            }
-            todo.extend(templates[t].bases.iter().copied());
-            let parents = extends
-                .get(templates[t].hidden.as_str())
-                .copied()
-                .into_iter()
-                .flatten();
-            todo.extend(parents.filter_map(|p| template_index.get(p).copied()));
-        }
-        false
     }
 
     /// The variants of templates (see `add_variants`) worth writing: those that save the
@@ -1238,6 +1214,22 @@ fn from_bases(bases: &[usize], templates: &[TemplateOut]) -> String {
         .map(|&b| format!("{}()", templates[b].name))
         .collect();
     format!(" from {}", names.join(", "))
+}
+
+/// Whether template `from` is built on `to`, through `extends` (`extends_of`, by
+/// template) or the bases chosen so far.
+fn leads_to(templates: &[TemplateOut], extends_of: &[Vec<usize>], from: usize, to: usize) -> bool {
+    let mut todo = vec![from];
+    let mut seen = HashSet::new();
+    while let Some(t) = todo.pop() {
+        if t == to {
+            return true;
+        }
+        if seen.insert(t) {
+            todo.extend(templates[t].bases.iter().chain(&extends_of[t]).copied());
+        }
+    }
+    false
 }
 
 /// The templates a used template is built on are used too.

@@ -1045,7 +1045,7 @@ mod tests {
     }
 
     /// Without an exclusion that every alternative has, a condition too large is widened
-    /// (and said so).
+    /// to "always" (and, at a real position, reported as PL5002).
     #[test]
     fn a_large_condition_without_shared_exclusions_is_widened() {
         let many = (0..8)
