@@ -32,8 +32,6 @@ struct File {
     stages: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     workflow: Option<Workflow>,
-    #[serde(flatten)]
-    jobs: OrderedMap<Job>,
 }
 
 #[derive(Serialize, Default)]
@@ -186,11 +184,11 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         include: Vec::new(),
         stages: Vec::new(),
         workflow: None,
-        jobs: OrderedMap::new(),
     };
     if several {
         refuse_shared_keys(plans, warnings);
     }
+    let mut jobs: Vec<(&PipelinePlan, &JobModel)> = Vec::new();
     for p in plans {
         file.include.extend(includes(p));
         if let Some(passthrough) = workflow_passthrough(p) {
@@ -211,57 +209,7 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
                 Some(rules(&p.model.on, true, &mut widen));
         }
         check_renamed_keys(p, several)?;
-        for job in p.jobs() {
-            let name = job_key(p, several, &job.name);
-            if name != prefix(p, &job.name) {
-                warnings.push(
-                    Diagnostic::warning(
-                        plumb_diagnostics::Code::PL5003,
-                        job.name_at,
-                        format!(
-                            "job `{}` is written as `{name}`: `{}` is a GitLab CI keyword",
-                            job.name, job.name
-                        ),
-                    )
-                    .with_label(format!("written as `{name}`, and `needs` follow"))
-                    .with_help(format!(
-                        "to keep one name in Plumb and GitLab, rename the job (e.g. `build-{}`)",
-                        job.name
-                    )),
-                );
-            }
-            let cond = if several {
-                Cond::and(p.model.on.clone(), job.when.clone())
-            } else {
-                job.when.clone()
-            };
-            let mut j = compile_job(p, job, several, warnings);
-            let (when, start_in) = run_when(job);
-            if cond != Cond::Always {
-                let holders: Vec<&JobModel> =
-                    [job].into_iter().filter(|j| holds_secrets(j)).collect();
-                let at = job.field("when").map(|f| f.key_at).or(p.model.on_at);
-                let before = warnings.len();
-                let mut widen = Widening::new(at, &holders, warnings);
-                let mut rules = rules(&cond, false, &mut widen);
-                job.label_findings_outside(&mut warnings[before..]);
-                // with `rules`, GitLab reads `when` and `start_in` from each rule
-                for r in rules
-                    .iter_mut()
-                    .filter(|r| matches!(r.when, None | Some("on_success")))
-                {
-                    if when.is_some() {
-                        r.when = when;
-                        r.start_in = start_in.clone();
-                    }
-                }
-                j.rules = Some(rules);
-            } else {
-                (j.when, j.start_in) = (when, start_in);
-            }
-            // job names are unique within a pipeline, and prefixed when there are several
-            file.jobs.push_new(name, j);
-        }
+        jobs.extend(p.jobs().map(|job| (p, job)));
     }
     let source = plans
         .iter()
@@ -270,30 +218,135 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         .join(", ");
     // GitLab's schema, on what is about to be written: `gitlab = { … }` carries keys
     // as written, and a violation is reported at the key that caused it
-    let (text, found) = written_and_checked(file).map_err(crate::yaml::YamlError)?;
+    let written = written_and_checked(header(&source), &file, &jobs, several)
+        .map_err(crate::yaml::YamlError)?;
+    warnings.extend(written.warnings);
     warnings.extend(
-        found
+        written
+            .found
             .iter()
             .map(|v| crate::gitlab_schema::diagnostic(v, plans, several)),
     );
-    Ok(header(&source) + &text)
+    Ok(written.text)
 }
 
-/// From this many jobs, a file's jobs are written and checked on two threads.
+/// One job as the file writes it: its key (PL5003 when that is not its name) and its
+/// definition, with `rules` from its condition.
+fn job_entry(
+    p: &PipelinePlan,
+    job: &JobModel,
+    several: bool,
+    warnings: &mut Vec<Diagnostic>,
+) -> (String, Job) {
+    let name = job_key(p, several, &job.name);
+    if name != scoped_name(p, several, &job.name) {
+        warnings.push(
+            Diagnostic::warning(
+                plumb_diagnostics::Code::PL5003,
+                job.name_at,
+                format!(
+                    "job `{}` is written as `{name}`: `{}` is a GitLab CI keyword",
+                    job.name, job.name
+                ),
+            )
+            .with_label(format!("written as `{name}`, and `needs` follow"))
+            .with_help(format!(
+                "to keep one name in Plumb and GitLab, rename the job (e.g. `build-{}`)",
+                job.name
+            )),
+        );
+    }
+    let cond = if several {
+        Cond::and(p.model.on.clone(), job.when.clone())
+    } else {
+        job.when.clone()
+    };
+    let mut j = compile_job(p, job, several, warnings);
+    let (when, start_in) = run_when(job);
+    if cond != Cond::Always {
+        let holders: Vec<&JobModel> = [job].into_iter().filter(|j| holds_secrets(j)).collect();
+        let at = job.field("when").map(|f| f.key_at).or(p.model.on_at);
+        let before = warnings.len();
+        let mut widen = Widening::new(at, &holders, warnings);
+        let mut rules = rules(&cond, false, &mut widen);
+        job.label_findings_outside(&mut warnings[before..]);
+        // with `rules`, GitLab reads `when` and `start_in` from each rule
+        for r in rules
+            .iter_mut()
+            .filter(|r| matches!(r.when, None | Some("on_success")))
+        {
+            if when.is_some() {
+                r.when = when;
+                r.start_in = start_in.clone();
+            }
+        }
+        j.rules = Some(rules);
+    } else {
+        (j.when, j.start_in) = (when, start_in);
+    }
+    (name, j)
+}
+
+/// From this many jobs, a file's jobs are compiled, written and checked on two threads.
 const JOBS_ON_TWO_THREADS_FROM: usize = 256;
 
 /// The stack of that thread: values nest as deep as the program writes them (reserved,
 /// not committed: only what is used is).
 const WRITE_STACK: usize = 256 * 1024 * 1024;
 
-/// The file as YAML, and what GitLab's schema refuses in it. The file's own keys (and a
-/// job the schema names, `pages`) are checked with the file's schema; each other job on
-/// its own with the job's definition, which is what the file's schema applies to a key
-/// it does not name, so that a file of thousands of jobs is never one JSON tree. Each
-/// job is written on its own after the file's keys (the text the whole file is written
-/// as), on two threads for a large file.
-fn written_and_checked(mut file: File) -> Result<(String, Vec<crate::schema::Violation>), String> {
-    let jobs = std::mem::take(&mut file.jobs);
+/// Jobs compiled and written: their text, what GitLab's schema refuses in them, the
+/// compiler's warnings, and the jobs the file's schema checks (`pages`), as JSON.
+#[derive(Default)]
+struct Written {
+    text: String,
+    found: Vec<crate::schema::Violation>,
+    warnings: Vec<Diagnostic>,
+    with_the_file: Vec<(String, serde_json::Value)>,
+}
+
+/// The file as YAML after `head`, and what GitLab's schema refuses in it. The file's
+/// own keys (and a job the schema names, `pages`) are checked with the file's schema;
+/// each other job on its own with the job's definition, which is what the file's schema
+/// applies to a key it does not name, so that a file of thousands of jobs is never one
+/// JSON tree. Each job is compiled and written on its own after the file's keys (the
+/// text the whole file is written as), on two threads for a large file, and dropped
+/// once written: the file's jobs are never all held at once.
+fn written_and_checked(
+    head: String,
+    file: &File,
+    jobs: &[(&PipelinePlan, &JobModel)],
+    several: bool,
+) -> Result<Written, String> {
+    let (first, second) = if jobs.len() >= JOBS_ON_TWO_THREADS_FROM {
+        jobs.split_at(jobs.len() / 2)
+    } else {
+        (jobs, &[][..])
+    };
+    // the first half is written after the file's keys, in the buffer the file ends in
+    let mut text = head;
+    text.push_str(&to_yaml(file).map_err(|e| e.0)?);
+    let (a, b) = std::thread::scope(|scope| {
+        let b = (!second.is_empty())
+            .then(|| {
+                std::thread::Builder::new()
+                    .stack_size(WRITE_STACK)
+                    .spawn_scoped(scope, || {
+                        jobs_written_and_checked(String::new(), second, several)
+                    })
+                    .ok()
+            })
+            .flatten();
+        let a = jobs_written_and_checked(text, first, several);
+        let b = match b {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // no second half, or no second thread: here
+            None => jobs_written_and_checked(String::new(), second, several),
+        };
+        (a, b)
+    });
+    let (a, b) = (a?, b?);
     let mut top = serde_json::Map::new();
     for (key, v) in [
         (
@@ -307,64 +360,48 @@ fn written_and_checked(mut file: File) -> Result<(String, Vec<crate::schema::Vio
             top.insert(key.into(), v?);
         }
     }
-    for (name, job) in jobs
-        .0
-        .iter()
-        .filter(|(n, _)| crate::schema::checked_with_the_file(n))
-    {
-        top.insert(name.clone(), value(job)?);
-    }
+    top.extend(a.with_the_file.into_iter().chain(b.with_the_file));
     let mut found = crate::schema::violations(&serde_json::Value::Object(top))?;
-    let mut text = to_yaml(&file).map_err(|e| e.0)?;
-    let (first, second) = if jobs.0.len() >= JOBS_ON_TWO_THREADS_FROM {
-        jobs.0.split_at(jobs.0.len() / 2)
-    } else {
-        (jobs.0.as_slice(), &[][..])
-    };
-    let (a, b) = std::thread::scope(|scope| {
-        let b = (!second.is_empty())
-            .then(|| {
-                std::thread::Builder::new()
-                    .stack_size(WRITE_STACK)
-                    .spawn_scoped(scope, || jobs_written_and_checked(second))
-                    .ok()
-            })
-            .flatten();
-        let a = jobs_written_and_checked(first);
-        let b = match b {
-            Some(h) => h
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // no second half, or no second thread: here
-            None => jobs_written_and_checked(second),
-        };
-        (a, b)
-    });
-    for (part_text, part_found) in [a?, b?] {
-        text.push_str(&part_text);
-        found.extend(part_found);
-    }
-    Ok((text, found))
+    found.extend(a.found.into_iter().chain(b.found));
+    let mut text = a.text;
+    text.push_str(&b.text);
+    let mut warnings = a.warnings;
+    warnings.extend(b.warnings);
+    Ok(Written {
+        text,
+        found,
+        warnings,
+        with_the_file: Vec::new(),
+    })
 }
 
 fn value<T: Serialize>(v: &T) -> Result<serde_json::Value, String> {
     serde_json::to_value(v).map_err(|e| e.to_string())
 }
 
-/// Jobs as the top-level entries of a YAML file, and what the job's schema refuses in
-/// those the file's schema does not check.
+/// Jobs compiled and written as the top-level entries of a YAML file (after `text`), and
+/// what the job's schema refuses in those the file's schema does not check.
 fn jobs_written_and_checked(
-    jobs: &[(String, Job)],
-) -> Result<(String, Vec<crate::schema::Violation>), String> {
-    let mut text = String::new();
-    let mut found = Vec::new();
-    for (name, job) in jobs {
-        text.push_str(&to_yaml(&OrderedMap(vec![(name.clone(), job)])).map_err(|e| e.0)?);
-        if !crate::schema::checked_with_the_file(name) {
-            found.extend(crate::schema::job_violations(name, &value(job)?)?);
+    text: String,
+    jobs: &[(&PipelinePlan, &JobModel)],
+    several: bool,
+) -> Result<Written, String> {
+    let mut out = Written {
+        text,
+        ..Written::default()
+    };
+    for (p, job) in jobs {
+        let (name, job) = job_entry(p, job, several, &mut out.warnings);
+        out.text
+            .push_str(&to_yaml(&OrderedMap(vec![(name.clone(), &job)])).map_err(|e| e.0)?);
+        if crate::schema::checked_with_the_file(&name) {
+            out.with_the_file.push((name, value(&job)?));
+        } else {
+            out.found
+                .extend(crate::schema::job_violations(&name, value(&job)?)?);
         }
     }
-    Ok((text, found))
+    Ok(out)
 }
 
 /// `include` and `gitlab = { workflow … }` belong to the whole file: with several

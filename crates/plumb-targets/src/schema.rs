@@ -5,12 +5,12 @@ use std::sync::OnceLock;
 
 static SCHEMA_TEXT: &str = include_str!("../schema/gitlab-ci.json");
 
-/// The schema compiled once per process: for a whole file, for one job (the
-/// `definitions/job` the file's schema applies to every key it does not name), and the
-/// top-level keys the file's schema names or matches itself.
+/// The schema compiled once per process, and the top-level keys it names or matches
+/// itself. One validator serves a whole file and a job alone (as a file of one key, to
+/// which the schema applies its `definitions/job`): a second one compiled for
+/// `definitions/job` cost as much memory again (4 MB).
 struct Schemas {
     file: jsonschema::Validator,
-    job: jsonschema::Validator,
     named: Vec<String>,
 }
 
@@ -19,27 +19,22 @@ fn schemas() -> Option<&'static Schemas> {
     SCHEMAS
         .get_or_init(|| {
             let schema: serde_json::Value = serde_json::from_str(SCHEMA_TEXT).ok()?;
+            let named = schema["properties"].as_object()?.keys().cloned().collect();
             // formats are annotations, as GitLab's own lint reads them: an environment
             // `url` holding `${CI_COMMIT_REF_SLUG}` is not a URI until the job runs
-            let build = |s: &serde_json::Value| {
-                jsonschema::options()
-                    .should_validate_formats(false)
-                    .build(s)
-                    .ok()
-            };
-            let job = serde_json::json!({
-                "$schema": schema["$schema"],
-                "$ref": "#/definitions/job",
-                "definitions": schema["definitions"],
-            });
-            let named = schema["properties"].as_object()?.keys().cloned().collect();
-            Some(Schemas {
-                file: build(&schema)?,
-                job: build(&job)?,
-                named,
-            })
+            let file = jsonschema::options()
+                .should_validate_formats(false)
+                .build(&schema)
+                .ok()?;
+            Some(Schemas { file, named })
         })
         .as_ref()
+}
+
+/// Compiles the schema now (a few milliseconds, once per process), so that a caller with
+/// a core to spare can do it while the sources are read.
+pub fn prepare() {
+    schemas();
 }
 
 /// Whether the file's schema says what the top-level `key` is (`stages`, `pages`, a
@@ -48,17 +43,13 @@ pub fn checked_with_the_file(key: &str) -> bool {
     key.starts_with('.') || schemas().is_some_and(|s| s.named.iter().any(|n| n == key))
 }
 
-/// What in one job (the value of the top-level key `key`) GitLab's schema refuses,
-/// with paths from the file's root, as [`violations`] on the whole file finds them.
-pub fn job_violations(key: &str, job: &serde_json::Value) -> Result<Vec<Violation>, String> {
-    let s = schemas().ok_or("GitLab's CI schema compiled into Plumb does not load")?;
-    Ok(to_violations(&s.job, job)
-        .into_iter()
-        .map(|mut v| {
-            v.path.insert(0, key.to_string());
-            v
-        })
-        .collect())
+/// What in one job (the value of the top-level key `key`, which the schema does not
+/// name) GitLab's schema refuses, with paths from the file's root, as [`violations`]
+/// on the whole file finds them.
+pub fn job_violations(key: &str, job: serde_json::Value) -> Result<Vec<Violation>, String> {
+    let mut alone = serde_json::Map::new();
+    alone.insert(key.to_string(), job);
+    violations(&serde_json::Value::Object(alone))
 }
 
 /// One way a document breaks the schema.
@@ -134,7 +125,7 @@ mod tests {
         .expect("schema");
         for key in ["a", "b", "c"] {
             assert!(!checked_with_the_file(key));
-            by_job.extend(job_violations(key, &file[key]).expect("schema"));
+            by_job.extend(job_violations(key, file[key].clone()).expect("schema"));
         }
         assert!(checked_with_the_file("pages") && checked_with_the_file(".hidden"));
         let paths = |v: &[Violation]| {
