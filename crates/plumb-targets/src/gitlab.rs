@@ -3,7 +3,7 @@
 use crate::cond::{dnf, gitlab_expression, unrepresentable, Atom};
 use crate::data::Data;
 use crate::plan::PipelinePlan;
-use crate::yaml::{header, to_yaml, OrderedMap};
+use crate::yaml::{header, write_yaml, OrderedMap};
 use crate::{job_not_carried, warning, BuildError, OutputFile};
 use plumb_diagnostics::Diagnostic;
 use plumb_semantics::{format_duration, Cond, JobModel, SecretSource, ValueKind};
@@ -324,7 +324,7 @@ fn written_and_checked(
     };
     // the first half is written after the file's keys, in the buffer the file ends in
     let mut text = head;
-    text.push_str(&to_yaml(file).map_err(|e| e.0)?);
+    write_yaml(&mut text, file).map_err(|e| e.0)?;
     let (a, b) = std::thread::scope(|scope| {
         let b = (!second.is_empty())
             .then(|| {
@@ -390,10 +390,11 @@ fn jobs_written_and_checked(
         text,
         ..Written::default()
     };
+    // a job is about 450 bytes of YAML: one buffer, not one grown by doubling
+    out.text.reserve(jobs.len() * 512);
     for (p, job) in jobs {
         let (name, job) = job_entry(p, job, several, &mut out.warnings);
-        out.text
-            .push_str(&to_yaml(&OrderedMap(vec![(name.clone(), &job)])).map_err(|e| e.0)?);
+        write_yaml(&mut out.text, &OrderedMap(vec![(name.clone(), &job)])).map_err(|e| e.0)?;
         if crate::schema::checked_with_the_file(&name) {
             out.with_the_file.push((name, value(&job)?));
         } else {

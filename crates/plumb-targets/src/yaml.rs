@@ -19,13 +19,22 @@ impl std::fmt::Display for YamlError {
 
 /// One YAML document.
 pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, YamlError> {
+    let mut out = String::new();
+    write_yaml(&mut out, value)?;
+    Ok(out)
+}
+
+/// [`to_yaml`], appended to `out`: a file written piece by piece is one buffer, never a
+/// string per piece copied into it.
+pub fn write_yaml<T: Serialize>(out: &mut String, value: &T) -> Result<(), YamlError> {
     let options = serde_saphyr::ser_options! {
         indent_step: 2,
         min_fold_chars: usize::MAX,
         folded_wrap_chars: usize::MAX,
         prefer_block_scalars: true,
     };
-    serde_saphyr::to_string_with_options(value, options).map_err(|e| YamlError(e.to_string()))
+    serde_saphyr::to_fmt_writer_with_options(out, value, options)
+        .map_err(|e| YamlError(e.to_string()))
 }
 
 /// Several documents, separated by `---`.
