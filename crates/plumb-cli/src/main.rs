@@ -510,7 +510,7 @@ pub(crate) fn check_in_parallel(
 
 /// Deeply nested input recurses: the work runs on threads with a large stack (only
 /// what is touched is ever committed), so a hostile file gets a diagnostic, not a crash.
-const WORKER_STACK: usize = 512 * 1024 * 1024;
+pub(crate) const WORKER_STACK: usize = 512 * 1024 * 1024;
 
 pub(crate) fn load_config(start: &Path) -> Result<Config, CliError> {
     match plumb_config::find_config_file(start) {

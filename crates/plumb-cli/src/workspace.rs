@@ -77,7 +77,8 @@ impl Session {
                     .join(", "),
             });
         }
-        let db = Database::default();
+        let mut db = Database::default();
+        let mut parsed = parse_in_parallel(&db, &requested);
         let mut files: Vec<LoadedFile> = Vec::new();
         let mut by_path: HashMap<PathBuf, usize> = HashMap::new();
         let mut queue: Vec<(PathBuf, String, bool)> =
@@ -92,9 +93,20 @@ impl Session {
             if files.len() >= MAX_FILES {
                 return Err(CliError::TooManyFiles { limit: MAX_FILES });
             }
-            let (text, load_diagnostics) = read_source(&path, FileId(files.len() as u32))?;
             let id = FileId(files.len() as u32);
-            let file = plumb_db::new_file(&db, id, key.clone(), text, Origin::Disk);
+            let (file, load_diagnostics) = match parsed.remove(&key) {
+                Some(file) => {
+                    if file.id(&db) != id {
+                        plumb_db::set_id(&mut db, file, id);
+                    }
+                    (file, Vec::new())
+                }
+                None => {
+                    let (text, load_diagnostics) = read_source(&path, id)?;
+                    let file = plumb_db::new_file(&db, id, key.clone(), text, Origin::Disk);
+                    (file, load_diagnostics)
+                }
+            };
             // the files this one imports are loaded next; the parse that finds them is
             // the database's own, so it is not repeated when the file is checked
             for import in &plumb_db::item_tree(&db, file).imports {
@@ -305,6 +317,56 @@ fn walk(
 
 /// Reads a source file: a clear error for what cannot be read or is too large, and a
 /// syntax error (with the text read lossily) for bytes that are not UTF-8.
+/// The requested files read and parsed on every core, by absolute path, before the walk
+/// over imports (one file after another, in the order that gives each file its id)
+/// finds each parse done. Their ids are provisional (the order they were asked for,
+/// which the walk keeps unless a file imports one asked for later) until the walk gives
+/// the final ones: a parse does not read its file's id. A file that cannot be read, or
+/// is not UTF-8, is left to the walk, which reports it.
+fn parse_in_parallel(
+    db: &Database,
+    requested: &[(PathBuf, String)],
+) -> HashMap<PathBuf, SourceFile> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // more files than are ever loaded: the walk refuses them before reading them all
+    if workers < 2 || requested.len() < 2 * workers || requested.len() > MAX_FILES {
+        return HashMap::new();
+    }
+    let files: Vec<(PathBuf, SourceFile)> = requested
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (path, _))| {
+            let provisional = FileId(u32::try_from(i).ok()?);
+            let (text, problems) = read_source(path, provisional).ok()?;
+            problems.is_empty().then(|| {
+                let key = absolute(path);
+                let file = plumb_db::new_file(db, provisional, key.clone(), text, Origin::Disk);
+                (key, file)
+            })
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for w in 0..workers {
+            let db = db.clone();
+            let mine: Vec<SourceFile> = files
+                .iter()
+                .skip(w)
+                .step_by(workers)
+                .map(|(_, f)| *f)
+                .collect();
+            // a parse that could not start here is done by the walk
+            let _ = std::thread::Builder::new()
+                .stack_size(crate::WORKER_STACK)
+                .spawn_scoped(scope, move || {
+                    for f in mine {
+                        plumb_db::item_tree(&db, f);
+                    }
+                });
+        }
+    });
+    files.into_iter().collect()
+}
+
 pub(crate) fn read_source(path: &Path, id: FileId) -> Result<(String, Vec<Diagnostic>), CliError> {
     let io_err = |e: std::io::Error| CliError::Io {
         path: path.display().to_string(),
@@ -336,5 +398,42 @@ pub(crate) fn read_source(path: &Path, id: FileId) -> Result<(String, Vec<Diagno
             .with_help("Plumb sources are UTF-8 text; re-save the file as UTF-8");
             Ok((text, vec![d]))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files parsed ahead on every core get the ids the walk over imports gives them:
+    /// a file that imports one asked for after it moves that one up, as it always did.
+    #[test]
+    fn files_parsed_ahead_keep_the_walks_ids() {
+        let dir = std::env::temp_dir().join(format!("plumb-parse-ahead-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temporary folder");
+        let mut paths = Vec::new();
+        for i in 0..12 {
+            let path = dir.join(format!("f{i:02}.plumb"));
+            // the first file imports the last one
+            let text = if i == 0 {
+                "import \"f11.plumb\"\nlet a0 = \"x\"\n".to_string()
+            } else {
+                format!("let a{i} = \"x\"\n")
+            };
+            std::fs::write(&path, text).expect("write");
+            paths.push(path);
+        }
+        let session = Session::load(&paths, Config::default(), Wanted::Plumb).expect("load");
+        let order: Vec<String> = session
+            .files
+            .iter()
+            .map(|f| f.display.rsplit('/').next().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(order[..3], ["f00.plumb", "f11.plumb", "f01.plumb"]);
+        for (i, f) in session.files.iter().enumerate() {
+            assert_eq!(f.file.id(&session.db), FileId(i as u32), "{}", f.display);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -147,6 +147,12 @@ pub fn new_file(
         .new(db)
 }
 
+/// Gives a loaded file another id (the CLI parses files before it knows the order that
+/// numbers them). What was computed from the file's text stays valid.
+pub fn set_id(db: &mut Database, file: SourceFile, id: FileId) {
+    file.set_id(db).with_durability(Durability::HIGH).to(id);
+}
+
 pub fn new_workspace(db: &Database, files: Vec<SourceFile>, config: Config) -> Workspace {
     // The file list changes when files are created or deleted, far less often than an
     // open buffer: with LOW durability every query would have to be re-verified after
