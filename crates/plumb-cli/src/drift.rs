@@ -65,8 +65,8 @@ pub fn compare(out: &Path, expected: &[OutputFile], folder: bool) -> Result<Exit
     eprintln!(
         "plumb build --check: {problems} file{} in `{}` {} from what the sources give; regenerate with the same command without --check (generated files are not edited by hand)",
         if problems == 1 { "" } else { "s" },
+        out.display(),
         if problems == 1 { "differs" } else { "differ" },
-        out.display()
     );
     Ok(ExitCode::from(1))
 }

@@ -35,7 +35,10 @@ fn a_file_that_matches_passes_and_a_hand_edit_fails_with_a_diff() {
                 .any(|l| l.starts_with("-") && l.contains("image:  ")),
             "{diff}"
         );
-        assert!(String::from_utf8_lossy(&edited.stderr).contains("without --check"));
+        let said = String::from_utf8_lossy(&edited.stderr);
+        assert!(said.contains("without --check"), "{said}");
+        // the sentence names the output, then says it differs
+        assert!(said.contains(&format!("in `{o}` differ")), "{said}");
         // --check never writes
         assert!(std::fs::read_to_string(&out)
             .expect("read")
