@@ -199,6 +199,7 @@ fn corpus_imports_cleanly_and_round_trips() {
                                     code_lines(&original.join(".gitlab-ci.yml")),
                                 ),
                                 warnings: warning_count(&original, &plumb_dir),
+                                repeats: template_blocks_repeated(&plumb_dir.join("ci.plumb")),
                             }
                         })
                         .collect::<Vec<_>>()
@@ -227,6 +228,13 @@ fn corpus_imports_cleanly_and_round_trips() {
         language.is_empty(),
         "imports with language errors: {language:?}"
     );
+    let repeats: Vec<String> = results
+        .iter()
+        .flat_map(|c| c.repeats.iter().map(move |r| format!("{}: {r}", c.name)))
+        .collect();
+    // what this revision leaves (issue #17 asks for none): a change that adds one fails
+    // here, and one that mends it shortens the list
+    assert_eq!(repeats, KNOWN_REPEATS, "see {}", path.display());
     let equivalent = results.iter().filter(|c| c.result.is_ok()).count();
     // what this revision reaches; a change that loses files fails here
     assert!(
@@ -239,6 +247,87 @@ fn corpus_imports_cleanly_and_round_trips() {
 
 const MIN_EQUIVALENT: usize = 20;
 
+/// Jobs of the imported corpus that repeat three or more fields of a template they
+/// cannot take: `code_quality` shares `image`, `services` and `when` with
+/// `image_builder-base`, which also sets `run` and `tags` it does not have (a template of
+/// the three shared fields, for both, is not extracted yet).
+const KNOWN_REPEATS: &[&str] = &[
+    "02-gitlabhq-gitlab-runner.yml: job `code_quality` writes 3 fields of template `image_builder-base`",
+];
+
+/// The jobs of a formatted Plumb file that write three or more fields exactly as one
+/// template of the file writes them (a field is its key and its value's text, over as
+/// many lines as it takes; alignment padding aside). Blocks written on one line are
+/// not read (they hold two fields or so).
+fn template_blocks_repeated(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let blocks = field_blocks(&text);
+    let mut found = Vec::new();
+    for (_, job, fields) in blocks.iter().filter(|b| b.0 == "job") {
+        for (_, template, held) in blocks.iter().filter(|b| b.0 == "template") {
+            let shared = fields.iter().filter(|f| held.contains(f)).count();
+            if shared >= 3 {
+                found.push(format!(
+                    "job `{job}` writes {shared} fields of template `{template}`"
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// `(kind, name, fields)` of each `template` and `job` block of a formatted file.
+fn field_blocks(text: &str) -> Vec<(&'static str, String, Vec<String>)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut blocks = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let code = line.split("  # ").next().unwrap_or(line).trim_end();
+        let head = code.trim_start();
+        let kind = if head.starts_with("template ") {
+            "template"
+        } else if head.starts_with("job ") {
+            "job"
+        } else {
+            continue;
+        };
+        if !code.ends_with('{') {
+            continue; // a block on one line
+        }
+        let name = head
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .split('(')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let field_indent = indent(line) + 2;
+        let mut fields: Vec<String> = Vec::new();
+        for next in &lines[i + 1..] {
+            if next.trim().is_empty() {
+                continue;
+            }
+            let at = indent(next);
+            if at < field_indent {
+                break; // the block's closing brace
+            }
+            let body = next.trim();
+            // a value's closing bracket stands at the field's indent
+            if at == field_indent && !body.starts_with([']', '}', ')']) {
+                // `key   = value`: the padding that aligns `=` is not part of the field
+                let (key, value) = body.split_once('=').unwrap_or((body, ""));
+                fields.push(format!("{} = {}", key.trim(), value.trim()));
+            } else if let Some(last) = fields.last_mut() {
+                last.push('\n');
+                last.push_str(body);
+            }
+        }
+        blocks.push((kind, name, fields));
+    }
+    blocks
+}
+
 /// One corpus file: its import's round trip, the codes `plumb check` finds in it, its
 /// size (Plumb lines, YAML lines: neither blank nor comments) and its warnings.
 struct CorpusCase {
@@ -247,6 +336,8 @@ struct CorpusCase {
     codes: Vec<String>,
     lines: (usize, usize),
     warnings: usize,
+    /// Jobs that write three or more fields a template of the file holds.
+    repeats: Vec<String>,
 }
 
 /// The lines of a file that are neither blank nor comments (`#` in YAML and Plumb).
