@@ -100,11 +100,32 @@ pub enum Cond {
 
 impl Cond {
     pub fn and(a: Cond, b: Cond) -> Cond {
+        // a pipeline for a named branch is for no tag and no merge request (their
+        // `branch` is empty): `branch != "" && !tag` says no more than `branch != ""`
+        let (a, b) = match (a.names_a_branch(), b.names_a_branch()) {
+            (true, false) => (a, b.without_branch_implied()),
+            (false, true) => (a.without_branch_implied(), b),
+            _ => (a, b),
+        };
         match (a, b) {
             (Cond::False, _) | (_, Cond::False) => Cond::False,
             (Cond::True, x) | (x, Cond::True) => x,
             (a, b) => Cond::And(Box::new(a), Box::new(b)),
         }
+    }
+    /// Whether the condition holds only where `branch` is not empty.
+    fn names_a_branch(&self) -> bool {
+        match self {
+            Cond::Atom(Atom::Branch { name, equal }) => *equal != name.is_empty(),
+            Cond::And(a, b) => a.names_a_branch() || b.names_a_branch(),
+            _ => false,
+        }
+    }
+    /// The condition less its conjuncts `!tag` and `!merge_request`, which every
+    /// pipeline for a branch meets.
+    fn without_branch_implied(self) -> Cond {
+        self.without(&Cond::Not(Box::new(Cond::Atom(Atom::Tag))))
+            .without(&Cond::Not(Box::new(Cond::Atom(Atom::MergeRequest))))
     }
     pub fn or(a: Cond, b: Cond) -> Cond {
         match (a, b) {
@@ -847,6 +868,33 @@ mod tests {
         assert_eq!(
             refs("[push, '/x/m']"),
             "source == \"push\" || branch =~ \"(?m)x\" || var(\"CI_COMMIT_TAG\") =~ \"(?m)x\""
+        );
+    }
+
+    #[test]
+    fn a_named_branch_needs_no_test_against_tags_or_merge_requests() {
+        let branch = |name: &str, equal| {
+            Cond::atom(Atom::Branch {
+                name: name.into(),
+                equal,
+            })
+        };
+        let not = |a| Cond::not(Cond::atom(a));
+        let on_branches = Cond::and(branch("", false), not(Atom::Tag));
+        assert_eq!(on_branches.to_plumb(), r#"branch != """#);
+        let main = Cond::and(
+            not(Atom::MergeRequest),
+            Cond::and(branch("main", true), not(Atom::Tag)),
+        );
+        assert_eq!(main.to_plumb(), r#"branch == "main""#);
+        // `branch != "x"` and an empty branch hold for tags: both tests stay
+        assert_eq!(
+            Cond::and(branch("x", false), not(Atom::Tag)).to_plumb(),
+            r#"branch != "x" && !tag"#
+        );
+        assert_eq!(
+            Cond::and(branch("", true), not(Atom::MergeRequest)).to_plumb(),
+            r#"branch == "" && !merge_request"#
         );
     }
 
