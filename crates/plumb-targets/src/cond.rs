@@ -62,51 +62,6 @@ fn to_dnf(c: &Cond, negated: bool) -> Option<Vec<Vec<Atom>>> {
     (clauses.len() <= MAX_CLAUSES).then_some(clauses)
 }
 
-/// Whether a pipeline that runs when `on` holds may run for a merge request. GitLab
-/// leaves a job without `rules` out of such a pipeline (its default is `only: [branches,
-/// tags]`), so a job that runs whenever its pipeline runs needs a rule there. `true`
-/// when unsure: a rule that always matches changes nothing in a branch pipeline. A
-/// pipeline without `on` has no `workflow: rules`, and GitLab then creates merge request
-/// pipelines only for jobs that ask for them: a rule on every job would add one beside
-/// each branch pipeline.
-pub fn may_run_for_merge_requests(on: &Cond) -> bool {
-    if *on == Cond::Always {
-        return false;
-    }
-    let Some(clauses) = dnf(on) else {
-        return true;
-    };
-    clauses
-        .iter()
-        .any(|c| !c.iter().any(false_for_merge_requests))
-}
-
-/// Whether `atom` is false in every merge request pipeline.
-fn false_for_merge_requests(atom: &Atom) -> bool {
-    match atom {
-        Atom::MergeRequest(negated) => *negated,
-        Atom::Tag(negated) => !negated,
-        // `$CI_COMMIT_BRANCH` is not set in a merge request pipeline
-        Atom::Branch(BranchTest::Eq(s), false) => !s.is_empty(),
-        Atom::Branch(BranchTest::NotEq(s), false) => s.is_empty(),
-        Atom::Branch(BranchTest::Matches(_), false) => true,
-        Atom::Source(test, negated) => source_false_for_merge_requests(test, *negated),
-        Atom::Var(name, test, negated) if name == "CI_PIPELINE_SOURCE" => {
-            source_false_for_merge_requests(test, *negated)
-        }
-        _ => false,
-    }
-}
-
-fn source_false_for_merge_requests(test: &BranchTest, negated: bool) -> bool {
-    const EVENT: &str = "merge_request_event";
-    match (test, negated) {
-        (BranchTest::Eq(s), false) => s != EVENT,
-        (BranchTest::NotEq(s), false) | (BranchTest::Eq(s), true) => s == EVENT,
-        _ => false,
-    }
-}
-
 /// A GitLab CI expression for one atom (`None` for atoms that are not expressions:
 /// `manual` and `changes`).
 pub fn gitlab_expression(atom: &Atom) -> Option<String> {
@@ -203,30 +158,6 @@ pub fn unrepresentable(atom: &Atom) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_pipeline_may_run_for_merge_requests_unless_every_alternative_excludes_them() {
-        let branch = |s: &str| Cond::Branch(BranchTest::Eq(s.into()));
-        let source = |s: &str| Cond::Source(BranchTest::Eq(s.into()));
-        let or = |a, b| Cond::Or(Box::new(a), Box::new(b));
-        let not = |a| Cond::Not(Box::new(a));
-        for (on, may) in [
-            (Cond::MergeRequest, true),
-            (or(Cond::MergeRequest, branch("main")), true),
-            (source("merge_request_event"), true),
-            (not(source("schedule")), true),
-            (Cond::Var("DEPLOY".into(), BranchTest::Eq("1".into())), true),
-            (not(Cond::MergeRequest), false),
-            (branch("main"), false),
-            (or(branch("main"), Cond::Tag), false),
-            (source("schedule"), false),
-            (not(source("merge_request_event")), false),
-            (Cond::Never, false),
-            (Cond::Always, false),
-        ] {
-            assert_eq!(may_run_for_merge_requests(&on), may, "{on:?}");
-        }
-    }
 
     #[test]
     fn negation_is_pushed_to_atoms() {

@@ -1,6 +1,6 @@
 //! `--target gitlab`: one `.gitlab-ci.yml` (§8.1).
 
-use crate::cond::{dnf, gitlab_expression, may_run_for_merge_requests, unrepresentable, Atom};
+use crate::cond::{dnf, gitlab_expression, unrepresentable, Atom};
 use crate::data::Data;
 use crate::plan::PipelinePlan;
 use crate::yaml::{header, write_yaml, OrderedMap};
@@ -263,14 +263,7 @@ fn job_entry(
     };
     let mut j = compile_job(p, job, several, warnings);
     let (when, start_in) = run_when(job);
-    if cond == Cond::Always && !several && may_run_for_merge_requests(&p.model.on) {
-        // without `rules`, GitLab would leave the job out of merge request pipelines
-        j.rules = Some(vec![Rule {
-            when: Some(when.unwrap_or("on_success")),
-            start_in,
-            ..Rule::default()
-        }]);
-    } else if cond != Cond::Always {
+    if cond != Cond::Always {
         let holders: Vec<&JobModel> = [job].into_iter().filter(|j| holds_secrets(j)).collect();
         let at = job.field("when").map(|f| f.key_at).or(p.model.on_at);
         let before = warnings.len();
