@@ -315,8 +315,6 @@ fn walk(
     Ok(())
 }
 
-/// Reads a source file: a clear error for what cannot be read or is too large, and a
-/// syntax error (with the text read lossily) for bytes that are not UTF-8.
 /// The requested files read and parsed on every core, by absolute path, before the walk
 /// over imports (one file after another, in the order that gives each file its id)
 /// finds each parse done. Their ids are provisional (the order they were asked for,
@@ -332,14 +330,19 @@ fn parse_in_parallel(
     if workers < 2 || requested.len() < 2 * workers || requested.len() > MAX_FILES {
         return HashMap::new();
     }
+    let mut seen = std::collections::HashSet::new();
     let files: Vec<(PathBuf, SourceFile)> = requested
         .iter()
         .enumerate()
         .filter_map(|(i, (path, _))| {
+            let key = absolute(path);
+            // a file asked for twice is loaded once, as the walk does
+            if !seen.insert(key.clone()) {
+                return None;
+            }
             let provisional = FileId(u32::try_from(i).ok()?);
             let (text, problems) = read_source(path, provisional).ok()?;
             problems.is_empty().then(|| {
-                let key = absolute(path);
                 let file = plumb_db::new_file(db, provisional, key.clone(), text, Origin::Disk);
                 (key, file)
             })
@@ -367,6 +370,8 @@ fn parse_in_parallel(
     files.into_iter().collect()
 }
 
+/// Reads a source file: a clear error for what cannot be read or is too large, and a
+/// syntax error (with the text read lossily) for bytes that are not UTF-8.
 pub(crate) fn read_source(path: &Path, id: FileId) -> Result<(String, Vec<Diagnostic>), CliError> {
     let io_err = |e: std::io::Error| CliError::Io {
         path: path.display().to_string(),

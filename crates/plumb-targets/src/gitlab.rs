@@ -218,7 +218,11 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         .join(", ");
     // GitLab's schema, on what is about to be written: `gitlab = { … }` carries keys
     // as written, and a violation is reported at the key that caused it
-    let written = written_and_checked(header(&source), &file, &jobs, several)
+    let layout = Layout {
+        several,
+        merge_request_pipelines: merge_request_pipelines_without_workflow(plans, several),
+    };
+    let written = written_and_checked(header(&source), &file, &jobs, layout)
         .map_err(crate::yaml::YamlError)?;
     warnings.extend(written.warnings);
     warnings.extend(
@@ -230,14 +234,38 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
     Ok(written.text)
 }
 
+/// How the file is laid out, as each job is written.
+#[derive(Clone, Copy)]
+struct Layout {
+    /// Several pipelines in one file: names prefixed, `on` in each job's rules.
+    several: bool,
+    /// GitLab may create merge request pipelines that no `workflow: rules` asked for.
+    merge_request_pipelines: bool,
+}
+
+/// Whether, without `workflow: rules` (no pipeline's `on`, or several pipelines), some
+/// job's rules can hold in a merge request pipeline: GitLab then creates one, and leaves
+/// out of it every job without rules (their default is `only: [branches, tags]`), while
+/// Plumb runs a job without `when` whenever its pipeline runs.
+fn merge_request_pipelines_without_workflow(plans: &[PipelinePlan], several: bool) -> bool {
+    let mr = plumb_semantics::Event::MergeRequest;
+    let may = |c: &Cond| *c != Cond::Always && c.admits(&mr) != plumb_semantics::Truth::No;
+    plans
+        .iter()
+        .filter(|p| several || p.model.on == Cond::Always)
+        .flat_map(|p| p.model.jobs.iter().map(move |j| (p, j)))
+        .any(|(p, j)| may(&Cond::and(p.model.on.clone(), j.when.clone())))
+}
+
 /// One job as the file writes it: its key (PL5003 when that is not its name) and its
 /// definition, with `rules` from its condition.
 fn job_entry(
     p: &PipelinePlan,
     job: &JobModel,
-    several: bool,
+    layout: Layout,
     warnings: &mut Vec<Diagnostic>,
 ) -> (String, Job) {
+    let several = layout.several;
     let name = job_key(p, several, &job.name);
     if name != scoped_name(p, several, &job.name) {
         warnings.push(
@@ -263,7 +291,14 @@ fn job_entry(
     };
     let mut j = compile_job(p, job, several, warnings);
     let (when, start_in) = run_when(job);
-    if cond != Cond::Always {
+    if cond == Cond::Always && layout.merge_request_pipelines {
+        // a rule that always matches keeps the job in merge request pipelines
+        j.rules = Some(vec![Rule {
+            when: Some(when.unwrap_or("on_success")),
+            start_in,
+            ..Rule::default()
+        }]);
+    } else if cond != Cond::Always {
         let holders: Vec<&JobModel> = [job].into_iter().filter(|j| holds_secrets(j)).collect();
         let at = job.field("when").map(|f| f.key_at).or(p.model.on_at);
         let before = warnings.len();
@@ -315,7 +350,7 @@ fn written_and_checked(
     head: String,
     file: &File,
     jobs: &[(&PipelinePlan, &JobModel)],
-    several: bool,
+    layout: Layout,
 ) -> Result<Written, String> {
     let (first, second) = if jobs.len() >= JOBS_ON_TWO_THREADS_FROM {
         jobs.split_at(jobs.len() / 2)
@@ -331,18 +366,18 @@ fn written_and_checked(
                 std::thread::Builder::new()
                     .stack_size(WRITE_STACK)
                     .spawn_scoped(scope, || {
-                        jobs_written_and_checked(String::new(), second, several)
+                        jobs_written_and_checked(String::new(), second, layout)
                     })
                     .ok()
             })
             .flatten();
-        let a = jobs_written_and_checked(text, first, several);
+        let a = jobs_written_and_checked(text, first, layout);
         let b = match b {
             Some(h) => h
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             // no second half, or no second thread: here
-            None => jobs_written_and_checked(String::new(), second, several),
+            None => jobs_written_and_checked(String::new(), second, layout),
         };
         (a, b)
     });
@@ -384,7 +419,7 @@ fn value<T: Serialize>(v: &T) -> Result<serde_json::Value, String> {
 fn jobs_written_and_checked(
     text: String,
     jobs: &[(&PipelinePlan, &JobModel)],
-    several: bool,
+    layout: Layout,
 ) -> Result<Written, String> {
     let mut out = Written {
         text,
@@ -393,7 +428,7 @@ fn jobs_written_and_checked(
     // a job is about 450 bytes of YAML: one buffer, not one grown by doubling
     out.text.reserve(jobs.len() * 512);
     for (p, job) in jobs {
-        let (name, job) = job_entry(p, job, several, &mut out.warnings);
+        let (name, job) = job_entry(p, job, layout, &mut out.warnings);
         write_yaml(&mut out.text, &OrderedMap(vec![(name.clone(), &job)])).map_err(|e| e.0)?;
         if crate::schema::checked_with_the_file(&name) {
             out.with_the_file.push((name, value(&job)?));
