@@ -906,8 +906,15 @@ fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
             ..Rule::default()
         }];
     }
-    clauses
+    // GitLab takes the first rule that matches: an alternative that needs no person
+    // comes before one that waits for a person (`tag || manual` runs by itself on a
+    // tag, and waits elsewhere), whichever order the condition wrote them in
+    let (by_itself, waiting): (Vec<&Vec<Atom>>, Vec<&Vec<Atom>>) = clauses
         .iter()
+        .partition(|clause| !clause.contains(&Atom::Manual(false)));
+    by_itself
+        .into_iter()
+        .chain(waiting)
         .map(|clause| clause_rule(clause, workflow, widen))
         .collect()
 }
