@@ -254,7 +254,17 @@ fn merge_request_pipelines_without_workflow(plans: &[PipelinePlan], several: boo
         .iter()
         .filter(|p| several || p.model.on == Cond::Always)
         .flat_map(|p| p.model.jobs.iter().map(move |j| (p, j)))
-        .any(|(p, j)| may(&Cond::and(p.model.on.clone(), j.when.clone())))
+        .any(|(p, j)| may(&job_condition(p, j, several)))
+}
+
+/// When a job runs, as its `rules` say it: with several pipelines in one file (no
+/// `workflow: rules`) its pipeline's `on` too.
+fn job_condition(p: &PipelinePlan, job: &JobModel, several: bool) -> Cond {
+    if several {
+        Cond::and(p.model.on.clone(), job.when.clone())
+    } else {
+        job.when.clone()
+    }
 }
 
 /// One job as the file writes it: its key (PL5003 when that is not its name) and its
@@ -284,11 +294,7 @@ fn job_entry(
             )),
         );
     }
-    let cond = if several {
-        Cond::and(p.model.on.clone(), job.when.clone())
-    } else {
-        job.when.clone()
-    };
+    let cond = job_condition(p, job, several);
     let mut j = compile_job(p, job, several, warnings);
     let (when, start_in) = run_when(job);
     if cond == Cond::Always && layout.merge_request_pipelines {

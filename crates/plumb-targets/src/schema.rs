@@ -8,7 +8,7 @@ static SCHEMA_TEXT: &str = include_str!("../schema/gitlab-ci.json");
 /// The schema compiled once per process, and the top-level keys it names or matches
 /// itself. One validator serves a whole file and a job alone (as a file of one key, to
 /// which the schema applies its `definitions/job`): a second one compiled for
-/// `definitions/job` cost as much memory again (4 MB).
+/// `definitions/job` cost 1.3 MB more (resident set of a one-job build).
 struct Schemas {
     file: jsonschema::Validator,
     named: Vec<String>,
