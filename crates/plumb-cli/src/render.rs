@@ -144,11 +144,19 @@ pub fn human(
     color: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
+    // only the files a diagnostic points into: copying and line-indexing every source
+    // of a large clean workspace would cost more than checking it
+    let shown: std::collections::HashSet<&str> = diags
+        .iter()
+        .flat_map(|d| std::iter::once(&d.primary).chain(&d.secondary))
+        .map(|label| session.display(label.at.file))
+        .collect();
     let mut cache = ariadne::sources(
         session
             .files
             .iter()
             .filter(|f| !matches!(f.role, crate::workspace::Role::ReadFromYaml(_)))
+            .filter(|f| shown.contains(f.display.as_str()))
             .map(|f| (f.display.clone(), f.file.text(&session.db).clone())),
     );
     for d in diags {

@@ -640,7 +640,7 @@ impl<'a> Evaluator<'a> {
             ExprKind::Not(inner) => {
                 let v = self.eval(inner, ctx);
                 match self.as_condition(v, ctx.at(inner.range)) {
-                    Some(c) => ValueKind::Cond(Cond::Not(Box::new(c))),
+                    Some(c) => ValueKind::Cond(Box::new(Cond::Not(Box::new(c)))),
                     None => ValueKind::Unknown,
                 }
             }
@@ -798,7 +798,7 @@ impl<'a> Evaluator<'a> {
             Resolved::PipelineLet(l) => return self.let_value(origin.file, l, None),
             Resolved::Def(DefRef::Let(file, l)) => return self.let_value(file, l, None),
             Resolved::Def(DefRef::Secret(file, s)) => match self.secret_ref(file, s) {
-                Some(r) => ValueKind::Secret(r),
+                Some(r) => ValueKind::Secret(Box::new(r)),
                 None => ValueKind::Unknown,
             },
             Resolved::Def(DefRef::Template(..)) => {
@@ -833,9 +833,9 @@ impl<'a> Evaluator<'a> {
                 );
                 ValueKind::Unknown
             }
-            Resolved::Builtin("tag") => ValueKind::Cond(Cond::Tag),
-            Resolved::Builtin("merge_request") => ValueKind::Cond(Cond::MergeRequest),
-            Resolved::Builtin("manual") => ValueKind::Cond(Cond::Manual),
+            Resolved::Builtin("tag") => ValueKind::Cond(Box::new(Cond::Tag)),
+            Resolved::Builtin("merge_request") => ValueKind::Cond(Box::new(Cond::MergeRequest)),
+            Resolved::Builtin("manual") => ValueKind::Cond(Box::new(Cond::Manual)),
             Resolved::Builtin(other) => {
                 self.error(
                     codes::TYPE_MISMATCH,
@@ -1063,7 +1063,7 @@ impl<'a> Evaluator<'a> {
             Cond::Changes(paths)
         };
         Value {
-            kind: ValueKind::Cond(cond),
+            kind: ValueKind::Cond(Box::new(cond)),
             origin,
         }
     }
@@ -1106,9 +1106,11 @@ impl<'a> Evaluator<'a> {
                 let b = self.as_condition(r, ctx.at(rhs.range));
                 match (a, b) {
                     (Some(a), Some(b)) if op == BinOp::And => {
-                        ValueKind::Cond(Cond::And(Box::new(a), Box::new(b)))
+                        ValueKind::Cond(Box::new(Cond::And(Box::new(a), Box::new(b))))
                     }
-                    (Some(a), Some(b)) => ValueKind::Cond(Cond::Or(Box::new(a), Box::new(b))),
+                    (Some(a), Some(b)) => {
+                        ValueKind::Cond(Box::new(Cond::Or(Box::new(a), Box::new(b))))
+                    }
                     _ => ValueKind::Unknown,
                 }
             }
@@ -1137,11 +1139,11 @@ impl<'a> Evaluator<'a> {
                             BinOp::NotEq => BranchTest::NotEq(s),
                             _ => BranchTest::Matches(s),
                         };
-                        ValueKind::Cond(match var {
+                        ValueKind::Cond(Box::new(match var {
                             ValueKind::SourceVar => Cond::Source(test),
                             ValueKind::CiVar(name) => Cond::Var(name, test),
                             _ => Cond::Branch(test),
-                        })
+                        }))
                     }
                     (Some(_), None) => ValueKind::Unknown,
                     (None, _) => {
@@ -1162,7 +1164,7 @@ impl<'a> Evaluator<'a> {
     /// A value as a condition (`true`/`false` are allowed).
     fn as_condition(&mut self, v: Value, at: FileRange) -> Option<Cond> {
         match v.kind {
-            ValueKind::Cond(c) => Some(c),
+            ValueKind::Cond(c) => Some(*c),
             ValueKind::Bool(true) => Some(Cond::Always),
             ValueKind::Bool(false) => Some(Cond::Never),
             ValueKind::Abstract(Ty::Condition) | ValueKind::Abstract(Ty::Bool) => {
@@ -1214,7 +1216,7 @@ impl<'a> Evaluator<'a> {
             (ValueKind::Bool(b), Ty::Condition) => {
                 let c = if *b { Cond::Always } else { Cond::Never };
                 return Ok(Value {
-                    kind: ValueKind::Cond(c),
+                    kind: ValueKind::Cond(Box::new(c)),
                     origin,
                 });
             }

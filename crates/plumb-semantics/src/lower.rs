@@ -11,7 +11,7 @@ use crate::types::Ty;
 use crate::value::{Cond, MapEntry, SecretRef, SecretSource, Value, ValueKind};
 use plumb_diagnostics::{closest, Diagnostic, FileId, FileRange, TextRange};
 use plumb_syntax::ast::{ExprKind, Field, Instantiation, Item, Job, Let, Pipeline, Template};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 mod compose;
 mod fieldchecks;
@@ -636,7 +636,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             on: Cond::Always,
             on_at: None,
             env: Vec::new(),
-            fields: BTreeMap::new(),
+            fields: FieldMap::new(),
             stages: Vec::new(),
             jobs: Vec::new(),
         };
@@ -831,6 +831,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
         }
         let stage_names: Vec<&str> = p.stages.iter().map(|s| s.name.text.as_str()).collect();
         let mut job_first: HashMap<&str, FileRange> = HashMap::new();
+        model
+            .jobs
+            .reserve_exact(p.stages.iter().map(|s| s.jobs.len()).sum());
         for (si, s) in p.stages.iter().enumerate() {
             for a in &s.after {
                 match stage_index.get(a.text.as_str()) {
@@ -868,7 +871,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     range: self.at(j.range),
                     stage: si,
                     template: None,
-                    fields: BTreeMap::new(),
+                    fields: FieldMap::new(),
                     env: Vec::new(),
                     needs: Vec::new(),
                     when: Cond::Always,
@@ -913,38 +916,36 @@ impl<'e, 'a> Lowering<'e, 'a> {
         (defaults, pipeline_env): (&[LayerField], &Vec<EnvBinding>),
         job_names: &JobNames,
     ) -> JobModel {
-        let mut fields: BTreeMap<String, FieldUse> = BTreeMap::new();
+        let mut fields = FieldMap::new();
         let mut env: Vec<EnvBinding> = pipeline_env.clone();
         let mut complete = !job.body.recovered;
-        let apply = |layer: Layer,
-                     lf: &[LayerField],
-                     fields: &mut BTreeMap<String, FieldUse>,
-                     env: &mut Vec<EnvBinding>| {
-            for f in lf {
-                if f.key == "env" {
-                    for b in env_bindings(&f.value, layer) {
-                        env.retain(|e| e.name != b.name);
-                        env.push(b);
+        let apply =
+            |layer: Layer, lf: &[LayerField], fields: &mut FieldMap, env: &mut Vec<EnvBinding>| {
+                for f in lf {
+                    if f.key == "env" {
+                        for b in env_bindings(&f.value, layer) {
+                            env.retain(|e| e.name != b.name);
+                            env.push(b);
+                        }
                     }
+                    // records and maps merge key by key, like GitLab's `extends`; a
+                    // matrix is replaced whole (GitLab's `parallel: matrix:` is a list)
+                    let value = match fields.get(&f.key) {
+                        Some(earlier) if f.key != "matrix" => {
+                            values::merge_values(&earlier.value, &f.value)
+                        }
+                        _ => f.value.clone(),
+                    };
+                    fields.insert(
+                        f.key.clone(),
+                        FieldUse {
+                            value,
+                            key_at: f.key_at,
+                            layer,
+                        },
+                    );
                 }
-                // records and maps merge key by key, like GitLab's `extends`; a
-                // matrix is replaced whole (GitLab's `parallel: matrix:` is a list)
-                let value = match fields.get(&f.key) {
-                    Some(earlier) if f.key != "matrix" => {
-                        values::merge_values(&earlier.value, &f.value)
-                    }
-                    _ => f.value.clone(),
-                };
-                fields.insert(
-                    f.key.clone(),
-                    FieldUse {
-                        value,
-                        key_at: f.key_at,
-                        layer,
-                    },
-                );
-            }
-        };
+            };
         let template = job
             .bases
             .first()
@@ -1020,6 +1021,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
             .and_then(|f| f.value.as_cond())
             .cloned()
             .unwrap_or(Cond::Always);
+        // the model lives until the run ends: the room left by growing is freed now
+        fields.shrink_to_fit();
+        env.shrink_to_fit();
         JobModel {
             name: job.name.text.clone(),
             name_at: ctx.at(job.name.range),
@@ -1035,12 +1039,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
     }
 
     /// A job has `image` and `run`, or a `trigger` and neither of them (§6.2).
-    fn check_required_fields(
-        &mut self,
-        job: &Job,
-        fields: &BTreeMap<String, FieldUse>,
-        ctx: Ctx<'_, 'a>,
-    ) {
+    fn check_required_fields(&mut self, job: &Job, fields: &FieldMap, ctx: Ctx<'_, 'a>) {
         if let Some(trigger) = fields.get("trigger") {
             for (name, f) in fields {
                 if !TRIGGER_JOB_FIELDS.contains(&name.as_str()) {
@@ -1218,7 +1217,7 @@ pub const MAX_MATRIX_JOBS: u64 = 200;
 impl<'e, 'a> Lowering<'e, 'a> {
     /// A matrix that expands to more jobs than GitLab allows is an error, with the
     /// product spelled out.
-    fn check_matrix_size(&mut self, fields: &BTreeMap<String, FieldUse>) {
+    fn check_matrix_size(&mut self, fields: &FieldMap) {
         let Some(matrix) = fields.get("matrix") else {
             return;
         };

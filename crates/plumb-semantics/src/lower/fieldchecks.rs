@@ -3,16 +3,15 @@
 
 use super::Lowering;
 use crate::codes;
-use crate::model::FieldUse;
+use crate::model::{FieldMap, FieldUse};
 use crate::value::ValueKind;
 use plumb_diagnostics::Diagnostic;
-use std::collections::BTreeMap;
 
 /// GitLab's longest `start_in`.
 const MAX_DELAY_SECONDS: u64 = 7 * 86_400;
 
 impl Lowering<'_, '_> {
-    pub(super) fn check_field_combinations(&mut self, fields: &BTreeMap<String, FieldUse>) {
+    pub(super) fn check_field_combinations(&mut self, fields: &FieldMap) {
         let manual = fields
             .get("when")
             .and_then(|f| f.value.as_cond())
@@ -68,7 +67,7 @@ impl Lowering<'_, '_> {
     }
 }
 
-fn services_images(fields: &BTreeMap<String, FieldUse>) -> Vec<&crate::value::Value> {
+fn services_images(fields: &FieldMap) -> Vec<&crate::value::Value> {
     let Some(list) = fields.get("services").and_then(|f| f.value.as_list()) else {
         return Vec::new();
     };
@@ -89,7 +88,7 @@ const PLUMB_METADATA: &[&str] = &[
 impl Lowering<'_, '_> {
     /// `k8s = { … }`: names and label values as the Kubernetes API accepts them, and
     /// none of the labels and annotations Plumb writes.
-    pub(super) fn check_k8s_record(&mut self, fields: &BTreeMap<String, FieldUse>) {
+    pub(super) fn check_k8s_record(&mut self, fields: &FieldMap) {
         let Some(record) = fields.get("k8s").and_then(|f| f.value.as_map()) else {
             return;
         };
