@@ -363,8 +363,11 @@ fn written_and_checked(
     } else {
         (jobs, &[][..])
     };
-    // the first half is written after the file's keys, in the buffer the file ends in
+    // the first half is written after the file's keys, in the buffer the file ends in:
+    // sized for the whole file (a job is about 450 bytes), so that the second half is
+    // appended without copying the first
     let mut text = head;
+    text.reserve(jobs.len() * 512);
     write_yaml(&mut text, file).map_err(|e| e.0)?;
     let (a, b) = std::thread::scope(|scope| {
         let b = (!second.is_empty())
