@@ -7,6 +7,8 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+mod block;
+
 /// A serialization failure (a bug in a target's types, never user input).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct YamlError(pub String);
@@ -27,6 +29,29 @@ pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, YamlError> {
 /// [`to_yaml`], appended to `out`: a file written piece by piece is one buffer, never a
 /// string per piece copied into it.
 pub fn write_yaml<T: Serialize>(out: &mut String, value: &T) -> Result<(), YamlError> {
+    let start = out.len();
+    if block::write(out, value).is_ok() {
+        #[cfg(debug_assertions)]
+        same_as_serde_saphyr(&out[start..], value);
+        return Ok(());
+    }
+    out.truncate(start);
+    write_with_serde_saphyr(out, value)
+}
+
+/// Debug builds (every test): the fast writer wrote what serde-saphyr writes.
+#[cfg(debug_assertions)]
+fn same_as_serde_saphyr<T: Serialize>(fast: &str, value: &T) {
+    let mut reference = String::new();
+    if write_with_serde_saphyr(&mut reference, value).is_ok() {
+        assert_eq!(
+            fast, reference,
+            "the fast YAML writer differs from serde-saphyr"
+        );
+    }
+}
+
+fn write_with_serde_saphyr<T: Serialize>(out: &mut String, value: &T) -> Result<(), YamlError> {
     let options = serde_saphyr::ser_options! {
         indent_step: 2,
         min_fold_chars: usize::MAX,
@@ -130,6 +155,180 @@ mod tests {
                 "bare: {line}"
             );
         }
+    }
+
+    /// Strings at the edge of each spelling, in every place a string goes: the fast
+    /// writer either declines or writes what serde-saphyr writes (`write_yaml` compares
+    /// the two in debug builds, and panics on a difference).
+    #[test]
+    fn the_fast_writer_writes_what_serde_saphyr_writes() {
+        use crate::data::Data;
+        let strings = [
+            "plain",
+            "a b",
+            "$CI_COMMIT_BRANCH == \"main\"",
+            "/usr/bin",
+            "svc:job",
+            "a: b",
+            "ends:",
+            "a #b",
+            "a#b",
+            " lead",
+            "trail ",
+            "-x",
+            "- x",
+            "#x",
+            "&a",
+            "*a",
+            "!t",
+            "|x",
+            ">x",
+            "%x",
+            "@x",
+            "`x",
+            "'x",
+            "\"x",
+            "[x",
+            "]x",
+            "{x",
+            "}x",
+            ",x",
+            "?x",
+            "x,y",
+            "x[y]",
+            "on",
+            "On",
+            "OFF",
+            "yes",
+            "No",
+            "y",
+            "n",
+            "true",
+            "Null",
+            "~",
+            "nan",
+            "inf",
+            ".inf",
+            "1",
+            "12",
+            "1_000",
+            "1:20",
+            "0x1F",
+            "2024-01-01",
+            "e5",
+            "_x",
+            ".",
+            "#",
+            "-",
+            "a",
+            "x\\y",
+            "é",
+            "tab\there",
+            "---",
+            "...",
+            "=",
+            "<<",
+            "20m",
+            "-mod=readonly",
+            "./deploy.sh",
+            "1.2.3-rc1",
+            "10:00",
+            "1e3",
+            "0o17",
+            "_1",
+            "~/.cache",
+            "---x",
+            "--- x",
+            "- x",
+            "? x",
+            "1a",
+            "0b1",
+            "9.5%",
+            "a=",
+            "=a",
+            "line1\nline2",
+            "trailing\n",
+            "two\n\n",
+            "\nfirst empty",
+            " indented\nx",
+            "a\n\nb",
+            "only\n\n\n",
+            "\n",
+            "quote \" in\nblock",
+            "x\r\ny",
+        ];
+        let mut fast = 0;
+        for s in strings {
+            let data = Data::Map(OrderedMap(vec![
+                ("value".to_string(), Data::Str(s.to_string())),
+                (
+                    "list".to_string(),
+                    Data::List(vec![Data::Str(s.to_string())]),
+                ),
+                (
+                    "items".to_string(),
+                    Data::List(vec![Data::Map(OrderedMap(vec![
+                        ("key".to_string(), Data::Str(s.to_string())),
+                        (
+                            "lst".to_string(),
+                            Data::List(vec![Data::Str(s.to_string())]),
+                        ),
+                    ]))]),
+                ),
+                ("num".to_string(), Data::Int(7)),
+            ]));
+            let doc = OrderedMap(vec![("job".to_string(), data)]);
+            fast += usize::from(block::write(&mut String::new(), &doc).is_ok());
+            to_yaml(&doc).expect("yaml");
+            let keyed = OrderedMap(vec![(
+                s.to_string(),
+                OrderedMap(vec![(s.to_string(), true)]),
+            )]);
+            fast += usize::from(block::write(&mut String::new(), &keyed).is_ok());
+            to_yaml(&keyed).expect("yaml");
+        }
+        // the fast writer was tried, not declined every time
+        assert!(fast > strings.len() / 2, "{fast} of {}", 2 * strings.len());
+        let empty = OrderedMap(vec![("empty".to_string(), Data::List(Vec::new()))]);
+        assert!(block::write(&mut String::new(), &empty).is_err());
+        assert_eq!(to_yaml(&empty).expect("yaml"), "empty: []\n");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// Random strings of YAML's special characters, as a value, an item, a key and
+        /// an item map's value: `write_yaml` panics (debug builds) where the fast writer
+        /// wrote something else than serde-saphyr.
+        #[test]
+        fn the_fast_writer_agrees_on_random_strings(
+            s in "[a-zA-Z0-9 :#.?_=<>~'\"!&*%@`,{}/$+\\\n\t-]{0,10}"
+        ) {
+            use crate::data::Data;
+            let item = Data::Map(OrderedMap(vec![("key".to_string(), Data::Str(s.clone()))]));
+            let job = Data::Map(OrderedMap(vec![
+                ("value".to_string(), Data::Str(s.clone())),
+                ("list".to_string(), Data::List(vec![Data::Str(s.clone()), item])),
+                (s.clone(), Data::Int(1)),
+            ]));
+            to_yaml(&OrderedMap(vec![(s.clone(), job)])).expect("yaml");
+        }
+    }
+
+    #[test]
+    fn the_fast_writer_writes_jobs() {
+        let mut out = String::new();
+        let job = OrderedMap(vec![(
+            "build:x".to_string(),
+            OrderedMap(vec![
+                ("stage".to_string(), vec!["ab".to_string()]),
+                ("script".to_string(), vec!["make\nmake test".to_string()]),
+            ]),
+        )]);
+        assert!(block::write(&mut out, &job).is_ok(), "declined");
+        assert_eq!(
+            out,
+            "\"build:x\":\n  stage:\n  - ab\n  script:\n  - |-\n    make\n    make test\n"
+        );
     }
 
     #[test]
