@@ -473,16 +473,19 @@ pub(crate) fn check_in_parallel(
         .max(1);
     let ws = session.ws;
     let mut results: Vec<Option<Vec<Diagnostic>>> = vec![None; files.len()];
+    let share = |w: usize| -> Vec<(usize, plumb_db::SourceFile)> {
+        files
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % workers == w)
+            .map(|(i, f)| (i, f.file))
+            .collect()
+    };
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
+        let handles: Vec<_> = (1..workers)
             .map(|w| {
                 let db = session.db.clone();
-                let mine: Vec<(usize, plumb_db::SourceFile)> = files
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| i % workers == w)
-                    .map(|(i, f)| (i, f.file))
-                    .collect();
+                let mine = share(w);
                 std::thread::Builder::new()
                     .stack_size(WORKER_STACK)
                     .spawn_scoped(scope, move || {
@@ -492,6 +495,11 @@ pub(crate) fn check_in_parallel(
                     })
             })
             .collect();
+        // this thread (started with the same large stack) takes the first share: one
+        // thread fewer to start, and it reuses the memory it freed after reading
+        for (i, f) in share(0) {
+            results[i] = Some(plumb_db::check_file(&session.db, ws, f).clone());
+        }
         for handle in handles {
             // a worker that could not start or failed leaves its files to the fallback below
             if let Ok(Ok(done)) = handle.map(|h| h.join()) {

@@ -348,15 +348,11 @@ fn parse_in_parallel(
             })
         })
         .collect();
+    let share = |w: usize| files.iter().skip(w).step_by(workers).map(|(_, f)| *f);
     std::thread::scope(|scope| {
-        for w in 0..workers {
+        for w in 1..workers {
             let db = db.clone();
-            let mine: Vec<SourceFile> = files
-                .iter()
-                .skip(w)
-                .step_by(workers)
-                .map(|(_, f)| *f)
-                .collect();
+            let mine: Vec<SourceFile> = share(w).collect();
             // a parse that could not start here is done by the walk
             let _ = std::thread::Builder::new()
                 .stack_size(crate::WORKER_STACK)
@@ -365,6 +361,10 @@ fn parse_in_parallel(
                         plumb_db::item_tree(&db, f);
                     }
                 });
+        }
+        // this thread (with the same large stack) parses the first share
+        for f in share(0) {
+            plumb_db::item_tree(db, f);
         }
     });
     files.into_iter().collect()
