@@ -405,6 +405,71 @@ macro_rules! narrower_numbers {
 /// A key as text, into the writer's buffer: only strings are keys here.
 struct KeyText<'k>(&'k mut String);
 
+/// What neither serializer writes: floats, characters, bytes, null, units, tuples and
+/// enum variants with data (serde-saphyr's).
+macro_rules! declined_shapes {
+    () => {
+        fn serialize_f64(self, _: f64) -> Result {
+            Err(Declined)
+        }
+        fn serialize_char(self, _: char) -> Result {
+            Err(Declined)
+        }
+        fn serialize_bytes(self, _: &[u8]) -> Result {
+            Err(Declined)
+        }
+        fn serialize_none(self) -> Result {
+            Err(Declined)
+        }
+        fn serialize_unit(self) -> Result {
+            Err(Declined)
+        }
+        fn serialize_unit_struct(self, _: &'static str) -> Result {
+            Err(Declined)
+        }
+        fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result {
+            Err(Declined)
+        }
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result {
+            Err(Declined)
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
+            Err(Declined)
+        }
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct> {
+            Err(Declined)
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant> {
+            Err(Declined)
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant> {
+            Err(Declined)
+        }
+    };
+}
+
 impl ser::Serializer for KeyText<'_> {
     type Ok = ();
     type Error = Declined;
@@ -430,77 +495,20 @@ impl ser::Serializer for KeyText<'_> {
         Err(Declined)
     }
     narrower_numbers!();
-    fn serialize_f64(self, _: f64) -> Result {
-        Err(Declined)
-    }
-    fn serialize_char(self, _: char) -> Result {
-        Err(Declined)
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result {
-        Err(Declined)
-    }
-    fn serialize_none(self) -> Result {
-        Err(Declined)
-    }
+    declined_shapes!();
     fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result {
-        Err(Declined)
-    }
-    fn serialize_unit(self) -> Result {
-        Err(Declined)
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result {
-        Err(Declined)
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result {
         Err(Declined)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, _: &T) -> Result {
         Err(Declined)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result {
-        Err(Declined)
-    }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(Declined)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        Err(Declined)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct> {
-        Err(Declined)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
         Err(Declined)
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
         Err(Declined)
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct> {
-        Err(Declined)
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
         Err(Declined)
     }
 }
@@ -530,81 +538,24 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
         Ok(())
     }
     narrower_numbers!();
-    fn serialize_f64(self, _: f64) -> Result {
-        Err(Declined)
-    }
-    fn serialize_char(self, _: char) -> Result {
-        Err(Declined)
-    }
+    declined_shapes!();
     fn serialize_str(self, v: &str) -> Result {
         self.string(v)
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result {
-        Err(Declined)
-    }
-    fn serialize_none(self) -> Result {
-        Err(Declined)
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result {
         value.serialize(self)
     }
-    fn serialize_unit(self) -> Result {
-        Err(Declined)
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result {
-        Err(Declined)
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result {
-        Err(Declined)
-    }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result {
-        Err(Declined)
-    }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
         self.seq()
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        Err(Declined)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct> {
-        Err(Declined)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(Declined)
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
         self.map()
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct> {
         self.map()
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        Err(Declined)
     }
 }
 
