@@ -375,7 +375,7 @@ fn written_and_checked(
                 std::thread::Builder::new()
                     .stack_size(WRITE_STACK)
                     .spawn_scoped(scope, || {
-                        jobs_written_and_checked(String::new(), second, layout)
+                        jobs_written_and_checked(second_buffer(second), second, layout)
                     })
                     .ok()
             })
@@ -386,7 +386,7 @@ fn written_and_checked(
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             // no second half, or no second thread: here
-            None => jobs_written_and_checked(String::new(), second, layout),
+            None => jobs_written_and_checked(second_buffer(second), second, layout),
         };
         (a, b)
     });
@@ -419,6 +419,12 @@ fn written_and_checked(
     })
 }
 
+/// The buffer the second half of a file's jobs is written into: a job is about 450
+/// bytes of YAML, so one buffer, not one grown by doubling.
+fn second_buffer(jobs: &[(&PipelinePlan, &JobModel)]) -> String {
+    String::with_capacity(jobs.len() * 512)
+}
+
 fn value<T: Serialize>(v: &T) -> Result<serde_json::Value, String> {
     serde_json::to_value(v).map_err(|e| e.to_string())
 }
@@ -434,8 +440,6 @@ fn jobs_written_and_checked(
         text,
         ..Written::default()
     };
-    // a job is about 450 bytes of YAML: one buffer, not one grown by doubling
-    out.text.reserve(jobs.len() * 512);
     for (p, job) in jobs {
         let (name, job) = job_entry(p, job, layout, &mut out.warnings);
         write_yaml(&mut out.text, &OrderedMap(vec![(name.clone(), &job)])).map_err(|e| e.0)?;

@@ -287,6 +287,16 @@ mod tests {
             fast += usize::from(block::write(&mut String::new(), &keyed).is_ok());
             to_yaml(&keyed).expect("yaml");
         }
+        // serde-saphyr writes a key of more than 1024 characters (quotes included) as
+        // `? key`: the longest plain and quoted keys, and one character more
+        for key in [
+            "a".repeat(1024),
+            "a".repeat(1025),
+            "a:".repeat(511),
+            "a:".repeat(512),
+        ] {
+            to_yaml(&OrderedMap(vec![(key, 1u64)])).expect("yaml");
+        }
         // the fast writer was tried, not declined every time
         assert!(fast > strings.len() / 2, "{fast} of {}", 2 * strings.len());
         let empty = OrderedMap(vec![("empty".to_string(), Data::List(Vec::new()))]);

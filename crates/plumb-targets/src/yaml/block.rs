@@ -3,9 +3,10 @@
 //!
 //! serde-saphyr stays the one that decides how YAML is written: this writer writes
 //! exactly what it would (the same layout, the same plain, quoted or literal-block
-//! scalars) for the shapes and strings it is sure of, and declines everything else
-//! (a float, an empty map, a non-ASCII or ambiguous string such as `on` or `1:20`), so
-//! that the caller hands the whole document to serde-saphyr. It exists for speed:
+//! scalars) for the shapes and strings it is sure of, asks serde-saphyr how to spell
+//! any other one-line string (`on`, `1:20`, `é`), and declines every other shape (a
+//! float, an empty map, a key written `? key`, a literal block it cannot place), so that
+//! the caller hands the whole document to serde-saphyr. It exists for speed:
 //! serde-saphyr took 40% of the time spent on each job of a 5,000-job `plumb build`.
 //! Debug builds (every test) write each document both ways and compare the texts.
 
@@ -145,9 +146,13 @@ fn value_spelling(s: &str) -> Option<Spelling> {
     certainly_plain(s).then_some(Spelling::Plain)
 }
 
+/// The longest key text (quotes included) serde-saphyr writes as `key:`; a longer one
+/// it writes as `? key` (YAML's limit on implicit keys is 1024 characters).
+const SIMPLE_KEY_MAX: usize = 1024;
+
 /// A key: serde-saphyr also quotes `:` anywhere and flow indicators.
 fn key_spelling(s: &str) -> Option<Spelling> {
-    if s.is_empty() || !quotable_as_is(s) || ambiguous_word(s) {
+    if s.is_empty() || s.len() + 2 > SIMPLE_KEY_MAX || !quotable_as_is(s) || ambiguous_word(s) {
         return None;
     }
     if must_quote(s) || s.contains([':', ',', '[', ']', '{', '}']) {
