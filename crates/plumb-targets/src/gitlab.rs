@@ -610,9 +610,7 @@ fn compile_job(
     if let Some(f) = job.field("dependencies") {
         let names = f.value.as_list().unwrap_or(&[]).iter();
         let names = names.filter_map(|v| match &v.kind {
-            ValueKind::JobRef(n) if p.model.jobs.iter().any(|o| o.name == *n) => {
-                Some(job_key(p, several, n))
-            }
+            ValueKind::JobRef(n) if p.has_job(n) => Some(job_key(p, several, n)),
             _ => None,
         });
         j.dependencies = Some(names.collect());

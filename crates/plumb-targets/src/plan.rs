@@ -3,7 +3,7 @@
 //! Every target maps this plan to its own output types.
 
 use plumb_semantics::{JobModel, PipelineModel};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 pub struct PipelinePlan<'a> {
     pub model: &'a PipelineModel,
@@ -15,6 +15,9 @@ pub struct PipelinePlan<'a> {
     pub job_order: Vec<usize>,
     /// Each job's depth in the needs-and-stages graph (0 runs first).
     pub depth: Vec<usize>,
+    /// The pipeline's job names: a job's `dependencies` are looked up here, not by a
+    /// walk over every job (a 5,000-job pipeline would make that quadratic).
+    job_names: HashSet<&'a str>,
 }
 
 impl<'a> PipelinePlan<'a> {
@@ -42,7 +45,13 @@ impl<'a> PipelinePlan<'a> {
             stage_order,
             job_order,
             depth,
+            job_names: model.jobs.iter().map(|j| j.name.as_str()).collect(),
         }
+    }
+
+    /// Whether the pipeline has a job of this name.
+    pub fn has_job(&self, name: &str) -> bool {
+        self.job_names.contains(name)
     }
 
     pub fn jobs(&self) -> impl Iterator<Item = &'a JobModel> + '_ {
