@@ -76,10 +76,6 @@ impl FieldMap {
         self.position(key).ok().map(|i| &self.0[i].1)
     }
 
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut FieldUse> {
-        self.position(key).ok().map(|i| &mut self.0[i].1)
-    }
-
     pub fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_ok()
     }
@@ -93,10 +89,6 @@ impl FieldMap {
                 None
             }
         }
-    }
-
-    pub fn remove(&mut self, key: &str) -> Option<FieldUse> {
-        self.position(key).ok().map(|i| self.0.remove(i).1)
     }
 
     /// In name order, as a `BTreeMap` would.
