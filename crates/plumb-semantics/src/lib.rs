@@ -62,6 +62,9 @@ pub fn analyze_file(db: &dyn SourceDb, file: FileId) -> FileAnalysis {
     diagnostics.dedup();
     uses.sort_by_key(|u| (u.at.range.start, u.at.range.end));
     uses.dedup();
+    // collected in place, the filtered lists kept the room of everything evaluated
+    uses.shrink_to_fit();
+    diagnostics.shrink_to_fit();
     FileAnalysis {
         model,
         diagnostics,

@@ -272,6 +272,7 @@ impl Parser<'_> {
                 }
             }
         }
+        items.shrink_to_fit();
         items
     }
 
@@ -419,6 +420,8 @@ impl Parser<'_> {
                 }
             }
         }
+        // a tree lives as long as its file is open: no room for fields never written
+        fields.shrink_to_fit();
         (fields, self.errors.len() > errors_before)
     }
 

@@ -345,6 +345,8 @@ impl Parser<'_> {
             range: TextRange::empty(start as usize),
         };
         self.stage_members(&mut stage);
+        stage.jobs.shrink_to_fit();
+        stage.fields.shrink_to_fit();
         stage.range = self.since(start);
         stage
     }
