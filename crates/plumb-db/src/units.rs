@@ -122,11 +122,11 @@ fn pipeline_graph(p: &PipelineModel) -> PipelineModel {
             template: j.template.clone(),
             fields: j
                 .fields
-                .iter()
-                .filter(|(name, _)| name.as_str() == "when")
-                .map(|(name, f)| (name.clone(), f.clone()))
+                .get("when")
+                .map(|f| ("when", f.clone()))
+                .into_iter()
                 .collect(),
-            env: Vec::new(),
+            env: plumb_semantics::JobEnv::default(),
             read_secrets: Vec::new(),
             needs: j.needs.clone(),
             when: j.when.clone(),

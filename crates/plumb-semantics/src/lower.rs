@@ -12,6 +12,7 @@ use crate::value::{Cond, MapEntry, SecretRef, SecretSource, Value, ValueKind};
 use plumb_diagnostics::{closest, Diagnostic, FileId, FileRange, TextRange};
 use plumb_syntax::ast::{ExprKind, Field, Instantiation, Item, Job, Let, Pipeline, Template};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 mod compose;
 mod fieldchecks;
@@ -59,7 +60,8 @@ pub struct Lowering<'e, 'a> {
 /// A field value from one layer, before merging.
 #[derive(Clone)]
 struct LayerField {
-    key: String,
+    /// The field table's name once the field is known (see [`FieldMap`]).
+    key: FieldName,
     key_at: FileRange,
     value: Value,
 }
@@ -485,7 +487,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             }
             let value = self.eval_field_value(&f.key.text, &f.value, ctx);
             out.push(LayerField {
-                key: f.key.text.clone(),
+                key: FieldName::Owned(f.key.text.clone()),
                 key_at,
                 value,
             });
@@ -562,7 +564,11 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 }
                 _ => value,
             };
-            out.push(LayerField { value, ..f });
+            out.push(LayerField {
+                key: FieldName::Borrowed(spec.name),
+                value,
+                ..f
+            });
         }
         out
     }
@@ -699,7 +705,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     let layer = Layer::Pipeline;
                     let value = v;
                     model.fields.insert(
-                        spec.name.to_string(),
+                        spec.name,
                         FieldUse {
                             value,
                             key_at,
@@ -721,6 +727,8 @@ impl<'e, 'a> Lowering<'e, 'a> {
             name_at: model.jobs.iter().map(|j| j.name_at).collect(),
             pipeline: self.at(p.range),
         };
+        // every job starts from the pipeline's `env`, shared rather than copied
+        let pipeline_env = Arc::new(model.env.clone());
         let mut job_index = 0;
         for stage in &p.stages {
             for job in &stage.jobs {
@@ -729,7 +737,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     .get(job_index)
                     .is_some_and(|j| j.name_at.range == job.name.range)
                 {
-                    let layers = (defaults.as_slice(), &model.env);
+                    let layers = (defaults.as_slice(), &pipeline_env);
                     let lowered = self.lower_job(job, ctx, layers, &job_names);
                     let stage_idx = model.jobs[job_index].stage;
                     model.jobs[job_index] = JobModel {
@@ -796,7 +804,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 let fields = entries
                     .iter()
                     .map(|e: &MapEntry| LayerField {
-                        key: e.key.clone(),
+                        key: FieldName::Owned(e.key.clone()),
                         key_at: e.key_at,
                         value: e.value.clone(),
                     })
@@ -872,7 +880,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     stage: si,
                     template: None,
                     fields: FieldMap::new(),
-                    env: Vec::new(),
+                    env: JobEnv::default(),
                     needs: Vec::new(),
                     when: Cond::Always,
                     read_secrets: Vec::new(),
@@ -913,39 +921,37 @@ impl<'e, 'a> Lowering<'e, 'a> {
         &mut self,
         job: &'a Job,
         ctx: Ctx<'_, 'a>,
-        (defaults, pipeline_env): (&[LayerField], &Vec<EnvBinding>),
+        (defaults, pipeline_env): (&[LayerField], &Arc<Vec<EnvBinding>>),
         job_names: &JobNames,
     ) -> JobModel {
         let mut fields = FieldMap::new();
-        let mut env: Vec<EnvBinding> = pipeline_env.clone();
+        let mut env = JobEnv::inheriting(Arc::clone(pipeline_env));
         let mut complete = !job.body.recovered;
-        let apply =
-            |layer: Layer, lf: &[LayerField], fields: &mut FieldMap, env: &mut Vec<EnvBinding>| {
-                for f in lf {
-                    if f.key == "env" {
-                        for b in env_bindings(&f.value, layer) {
-                            env.retain(|e| e.name != b.name);
-                            env.push(b);
-                        }
-                    }
-                    // records and maps merge key by key, like GitLab's `extends`; a
-                    // matrix is replaced whole (GitLab's `parallel: matrix:` is a list)
-                    let value = match fields.get(&f.key) {
-                        Some(earlier) if f.key != "matrix" => {
-                            values::merge_values(&earlier.value, &f.value)
-                        }
-                        _ => f.value.clone(),
-                    };
-                    fields.insert(
-                        f.key.clone(),
-                        FieldUse {
-                            value,
-                            key_at: f.key_at,
-                            layer,
-                        },
-                    );
+        let apply = |layer: Layer, lf: &[LayerField], fields: &mut FieldMap, env: &mut JobEnv| {
+            for f in lf {
+                if f.key == "env" {
+                    env_bindings(&f.value, layer)
+                        .into_iter()
+                        .for_each(|b| env.bind(b));
                 }
-            };
+                // records and maps merge key by key, like GitLab's `extends`; a
+                // matrix is replaced whole (GitLab's `parallel: matrix:` is a list)
+                let value = match fields.get(&f.key) {
+                    Some(earlier) if f.key != "matrix" => {
+                        values::merge_values(&earlier.value, &f.value)
+                    }
+                    _ => f.value.clone(),
+                };
+                fields.insert(
+                    f.key.clone(),
+                    FieldUse {
+                        value,
+                        key_at: f.key_at,
+                        layer,
+                    },
+                );
+            }
+        };
         let template = job
             .bases
             .first()
@@ -1042,7 +1048,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
     fn check_required_fields(&mut self, job: &Job, fields: &FieldMap, ctx: Ctx<'_, 'a>) {
         if let Some(trigger) = fields.get("trigger") {
             for (name, f) in fields {
-                if !TRIGGER_JOB_FIELDS.contains(&name.as_str()) {
+                if !TRIGGER_JOB_FIELDS.contains(&name) {
                     self.ev.report(
                         Diagnostic::error(
                             codes::TYPE_MISMATCH,

@@ -4,6 +4,7 @@
 
 use crate::value::{Cond, MapEntry, SecretRef, Value, ValueKind};
 use plumb_diagnostics::FileRange;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct FileModel {
@@ -60,8 +61,15 @@ pub struct FieldUse {
 /// Fields by name, sorted by name. A job has a handful: a sorted vector is a third of
 /// the memory of a `BTreeMap` (whose first node has room for eleven) and as quick to
 /// search, and the lowered model of 5,000 jobs is allocated, and paged in, once per run.
+/// A name is the field table's own string when it is a known field (every field of a
+/// lowered job is), so a job's names cost no allocation.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct FieldMap(Vec<(String, FieldUse)>);
+pub struct FieldMap(Vec<(FieldName, FieldUse)>);
+
+/// A field's name: borrowed from the field table, or owned.
+pub type FieldName = std::borrow::Cow<'static, str>;
+
+type FieldEntry<'a> = (&'a str, &'a FieldUse);
 
 impl FieldMap {
     pub fn new() -> Self {
@@ -69,7 +77,7 @@ impl FieldMap {
     }
 
     fn position(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        self.0.binary_search_by(|(k, _)| (**k).cmp(key))
     }
 
     pub fn get(&self, key: &str) -> Option<&FieldUse> {
@@ -81,7 +89,8 @@ impl FieldMap {
     }
 
     /// Sets `key`, returning the value it replaced.
-    pub fn insert(&mut self, key: String, value: FieldUse) -> Option<FieldUse> {
+    pub fn insert(&mut self, key: impl Into<FieldName>, value: FieldUse) -> Option<FieldUse> {
+        let key = key.into();
         match self.position(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
             Err(i) => {
@@ -92,12 +101,12 @@ impl FieldMap {
     }
 
     /// In name order, as a `BTreeMap` would.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &FieldUse)> + Clone {
-        self.0.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = FieldEntry<'_>> + Clone {
+        self.into_iter()
     }
 
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + Clone {
-        self.0.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + Clone {
+        self.0.iter().map(|(k, _)| &**k)
     }
 
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &FieldUse> + Clone {
@@ -123,18 +132,18 @@ impl FieldMap {
 }
 
 impl<'a> IntoIterator for &'a FieldMap {
-    type Item = (&'a String, &'a FieldUse);
+    type Item = FieldEntry<'a>;
     type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, FieldUse)>,
-        fn(&'a (String, FieldUse)) -> (&'a String, &'a FieldUse),
+        std::slice::Iter<'a, (FieldName, FieldUse)>,
+        fn(&'a (FieldName, FieldUse)) -> FieldEntry<'a>,
     >;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.0.iter().map(|(k, v)| (&**k, v))
     }
 }
 
-impl FromIterator<(String, FieldUse)> for FieldMap {
-    fn from_iter<I: IntoIterator<Item = (String, FieldUse)>>(items: I) -> Self {
+impl<K: Into<FieldName>> FromIterator<(K, FieldUse)> for FieldMap {
+    fn from_iter<I: IntoIterator<Item = (K, FieldUse)>>(items: I) -> Self {
         let mut map = FieldMap::new();
         for (k, v) in items {
             map.insert(k, v);
@@ -160,6 +169,78 @@ impl EnvBinding {
     }
 }
 
+/// A job's merged environment: the pipeline's `env`, shared by every job of the
+/// pipeline rather than copied into each (at 50,000 jobs the copies were megabytes),
+/// and what `default.env`, the templates' and the job's own `env` bind. A later binding
+/// of a name replaces the earlier one and moves to the end, as it always did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct JobEnv {
+    inherited: Arc<Vec<EnvBinding>>,
+    own: Vec<EnvBinding>,
+}
+
+impl JobEnv {
+    /// The environment before the job's layers: the pipeline's.
+    pub fn inheriting(pipeline: Arc<Vec<EnvBinding>>) -> Self {
+        JobEnv {
+            inherited: pipeline,
+            own: Vec::new(),
+        }
+    }
+
+    /// Binds a name, replacing an earlier binding of it.
+    pub fn bind(&mut self, binding: EnvBinding) {
+        self.own.retain(|e| e.name != binding.name);
+        self.own.push(binding);
+    }
+
+    /// The bindings in effect, in the order they were made (a rebound name last).
+    pub fn iter(&self) -> EnvIter<'_> {
+        EnvIter {
+            inherited: self.inherited.iter(),
+            own: &self.own,
+            rest: self.own.iter(),
+        }
+    }
+
+    pub fn shrink_to_fit(&mut self) {
+        self.own.shrink_to_fit();
+    }
+}
+
+impl<'a> IntoIterator for &'a JobEnv {
+    type Item = &'a EnvBinding;
+    type IntoIter = EnvIter<'a>;
+    fn into_iter(self) -> EnvIter<'a> {
+        self.iter()
+    }
+}
+
+impl FromIterator<EnvBinding> for JobEnv {
+    fn from_iter<I: IntoIterator<Item = EnvBinding>>(bindings: I) -> Self {
+        let mut env = JobEnv::default();
+        bindings.into_iter().for_each(|b| env.bind(b));
+        env
+    }
+}
+
+/// [`JobEnv::iter`]: the inherited bindings the job did not rebind, then its own.
+pub struct EnvIter<'a> {
+    inherited: std::slice::Iter<'a, EnvBinding>,
+    own: &'a [EnvBinding],
+    rest: std::slice::Iter<'a, EnvBinding>,
+}
+
+impl<'a> Iterator for EnvIter<'a> {
+    type Item = &'a EnvBinding;
+    fn next(&mut self) -> Option<&'a EnvBinding> {
+        let own = self.own;
+        self.inherited
+            .find(|b| !own.iter().any(|o| o.name == b.name))
+            .or_else(|| self.rest.next())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Need {
     pub job: String,
@@ -180,7 +261,7 @@ pub struct JobModel {
     /// Every field, after defaults, template and the job's own fields were merged.
     pub fields: FieldMap,
     /// The merged environment: pipeline `env`, `default.env`, template `env`, job `env`.
-    pub env: Vec<EnvBinding>,
+    pub env: JobEnv,
     pub needs: Vec<Need>,
     /// `when`; `Cond::Always` when absent.
     pub when: Cond,
@@ -421,6 +502,14 @@ impl Ranges for Value {
     }
 }
 
+impl Ranges for JobEnv {
+    fn each_range(&mut self, f: &mut dyn FnMut(&mut FileRange)) {
+        // a job moved on its own gets its own copy of what it shared
+        Arc::make_mut(&mut self.inherited).each_range(f);
+        self.own.each_range(f);
+    }
+}
+
 impl Ranges for MapEntry {
     fn each_range(&mut self, f: &mut dyn FnMut(&mut FileRange)) {
         self.key_at.each_range(f);
@@ -481,5 +570,50 @@ impl Ranges for PipelineModel {
         self.fields.values_mut().for_each(|u| u.each_range(f));
         self.stages.each_range(f);
         self.jobs.each_range(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(name: &str, value: u64) -> EnvBinding {
+        let at = FileRange {
+            file: plumb_diagnostics::FileId(0),
+            range: plumb_diagnostics::TextRange::new(0, 0),
+        };
+        EnvBinding {
+            name: name.to_string(),
+            name_at: at,
+            value: Value {
+                kind: ValueKind::Int(value),
+                origin: at,
+            },
+            layer: Layer::Job,
+        }
+    }
+
+    /// A job's environment lists what a copied vector with "remove the name, push the
+    /// binding" listed, whatever the job rebinds.
+    #[test]
+    fn a_shared_pipeline_env_reads_as_the_copied_one_did() {
+        let pipeline = vec![binding("A", 1), binding("B", 2), binding("C", 3)];
+        let sequences: [&[(&str, u64)]; 4] = [
+            &[],
+            &[("B", 20)],
+            &[("B", 20), ("D", 40), ("A", 10)],
+            &[("D", 40), ("C", 30), ("D", 41)],
+        ];
+        for later in sequences {
+            let mut copied = pipeline.clone();
+            let mut shared = JobEnv::inheriting(Arc::new(pipeline.clone()));
+            for &(name, value) in later {
+                copied.retain(|b| b.name != name);
+                copied.push(binding(name, value));
+                shared.bind(binding(name, value));
+            }
+            let listed: Vec<&EnvBinding> = shared.iter().collect();
+            assert_eq!(listed, copied.iter().collect::<Vec<_>>(), "{later:?}");
+        }
     }
 }

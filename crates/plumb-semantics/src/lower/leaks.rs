@@ -29,7 +29,7 @@ impl Lowering<'_, '_> {
             }
         }
         for (name, f) in &job.fields {
-            if SCRIPT_FIELDS.contains(&name.as_str()) {
+            if SCRIPT_FIELDS.contains(&name) {
                 continue;
             }
             let mut strings = Vec::new();
