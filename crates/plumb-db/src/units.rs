@@ -119,7 +119,6 @@ fn pipeline_graph(p: &PipelineModel) -> PipelineModel {
             // every edit inside the job
             range: j.name_at,
             stage: j.stage,
-            template: j.template.clone(),
             fields: j
                 .fields
                 .get("when")

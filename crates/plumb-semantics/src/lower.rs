@@ -878,7 +878,6 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     name_at: at,
                     range: self.at(j.range),
                     stage: si,
-                    template: None,
                     fields: FieldMap::new(),
                     env: JobEnv::default(),
                     needs: Vec::new(),
@@ -952,10 +951,6 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 );
             }
         };
-        let template = job
-            .bases
-            .first()
-            .map(|inst| (inst.template.text.clone(), ctx.at(inst.template.range)));
         let mut layers: Vec<(Layer, Vec<LayerField>)> = Vec::new();
         self.expansions = 0;
         for inst in &job.bases {
@@ -1035,7 +1030,6 @@ impl<'e, 'a> Lowering<'e, 'a> {
             name_at: ctx.at(job.name.range),
             range: ctx.at(job.range),
             stage: 0,
-            template,
             fields,
             env,
             needs,

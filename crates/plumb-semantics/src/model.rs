@@ -256,8 +256,6 @@ pub struct JobModel {
     /// The whole `job … { … }`.
     pub range: FileRange,
     pub stage: usize,
-    /// `from T(…)`: the template's name at the use.
-    pub template: Option<(String, FileRange)>,
     /// Every field, after defaults, template and the job's own fields were merged.
     pub fields: FieldMap,
     /// The merged environment: pipeline `env`, `default.env`, template `env`, job `env`.
@@ -547,7 +545,6 @@ impl Ranges for JobModel {
     fn each_range(&mut self, f: &mut dyn FnMut(&mut FileRange)) {
         self.name_at.each_range(f);
         self.range.each_range(f);
-        self.template.each_range(f);
         self.fields.values_mut().for_each(|u| u.each_range(f));
         self.env.each_range(f);
         self.needs.each_range(f);

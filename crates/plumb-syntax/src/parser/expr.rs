@@ -322,6 +322,7 @@ impl Parser<'_> {
                 }
             }
         }
+        args.shrink_to_fit();
         args
     }
 

@@ -407,10 +407,11 @@ impl Parser<'_> {
 
     /// `from base, …` (nothing without `from`); `ok` turns false after a broken base.
     fn bases(&mut self, ok: &mut bool) -> Vec<Instantiation> {
-        let mut bases = Vec::new();
         if !self.eat(&Token::From) {
-            return bases;
+            return Vec::new();
         }
+        // most jobs build on one template: room for one, not the four a push makes
+        let mut bases = Vec::with_capacity(1);
         loop {
             let (inst, inst_ok) = self.instantiation(*ok);
             *ok &= inst_ok;
