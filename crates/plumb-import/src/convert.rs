@@ -869,6 +869,33 @@ fn trigger(v: &Node, notes: &mut Vec<Note>, at: Note) -> Option<PVal> {
     Some(PVal::call("child", vec![PVal::Str(local)], named))
 }
 
+/// `cache: key: { files, files_commits, prefix }`, as the `CacheKey` record; a key GitLab
+/// does not define is named in a warning.
+fn cache_key_record(k: &Node, f: &mut Fields, at: &Note) -> PVal {
+    let mut record = Vec::new();
+    let mut extra = Vec::new();
+    for e in k.entries() {
+        match e.key.as_str() {
+            "files" | "files_commits" => record.push((
+                e.key.clone(),
+                PVal::List(e.value.strings().into_iter().map(PVal::Str).collect()),
+            )),
+            "prefix" => match e.value.as_gitlab_string() {
+                Some(p) => record.push((e.key.clone(), PVal::Str(p))),
+                None => extra.push(e.key.as_str()),
+            },
+            _ => extra.push(e.key.as_str()),
+        }
+    }
+    if !extra.is_empty() {
+        f.notes.push(Note {
+            message: format!("`cache: key: {}` is not carried", extra.join(", ")),
+            ..at.clone()
+        });
+    }
+    PVal::Record(record)
+}
+
 fn cache(v: &Node, f: &mut Fields, at: Note) {
     // a cache with no paths and no untracked files (`cache: {}`) caches nothing: the job
     // has no cache, which is what it says (the pipeline's `default` then holds no cache
@@ -898,19 +925,11 @@ fn cache(v: &Node, f: &mut Fields, at: Note) {
     }
     let paths = first.get("paths").map(Node::strings).unwrap_or_default();
     let key = match first.get("key") {
-        Some(k) if k.as_str().is_some() => k.as_str().unwrap_or("default").to_string(),
-        Some(k) => {
-            f.notes.push(Note {
-                message: "`cache: key: files` is not carried: the key is the files' names, not their hash".into(),
-                ..at.clone()
-            });
-            let files = k.get("files").map(Node::strings).unwrap_or_default();
-            let prefix = k.get("prefix").and_then(Node::as_str).unwrap_or("");
-            format!("{prefix}{}", files.join("-"))
-        }
-        None => "default".into(),
+        Some(k) if k.as_str().is_some() => PVal::Str(k.as_str().unwrap_or("default").to_string()),
+        Some(k) => cache_key_record(k, f, &at),
+        None => PVal::Str("default".into()),
     };
-    let mut record = vec![("key".into(), PVal::Str(key))];
+    let mut record = vec![("key".into(), key)];
     if !paths.is_empty() {
         record.push((
             "paths".into(),
@@ -928,7 +947,7 @@ fn cache(v: &Node, f: &mut Fields, at: Note) {
             ("when", Some(w @ ("on_success" | "on_failure" | "always"))) => {
                 Some(PVal::Str(w.into()))
             }
-            ("untracked", _) => e.value.as_bool().map(PVal::Bool),
+            ("untracked" | "unprotect", _) => e.value.as_bool().map(PVal::Bool),
             ("fallback_keys", _) => Some(PVal::List(
                 e.value.strings().into_iter().map(PVal::Str).collect(),
             )),

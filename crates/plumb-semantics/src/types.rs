@@ -79,6 +79,8 @@ pub enum TyName {
     Matrix,
     JobRef,
     Cache,
+    CacheKey,
+    CacheKeyRecord,
     CachePolicy,
     Resources,
     JobFields,
@@ -132,8 +134,8 @@ pub static CACHE: RecordSpec = record(
     &[
         key(
             "key",
-            TyName::String,
-            "What the cache is keyed by, e.g. `\"$CI_COMMIT_REF_SLUG\"`.",
+            TyName::CacheKey,
+            "What the cache is keyed by: a string, e.g. `\"$CI_COMMIT_REF_SLUG\"`, or `{ files, prefix }`: a hash of those files' contents.",
         ),
         key("paths", TyName::ListString, "The paths kept in the cache."),
         key(
@@ -155,6 +157,34 @@ pub static CACHE: RecordSpec = record(
             "fallback_keys",
             TyName::ListString,
             "Keys tried when `key` has no cache yet.",
+        ),
+        key(
+            "unprotect",
+            TyName::Bool,
+            "Share the cache between protected and unprotected branches.",
+        ),
+    ],
+    &[],
+);
+
+/// GitLab's `cache: key: { files, files_commits, prefix }`.
+pub static CACHE_KEY: RecordSpec = record(
+    "CacheKey",
+    &[
+        key(
+            "files",
+            TyName::ListString,
+            "Up to ten files: the key changes when their contents change.",
+        ),
+        key(
+            "files_commits",
+            TyName::ListString,
+            "Up to two files: the key changes with the last commit that changed them.",
+        ),
+        key(
+            "prefix",
+            TyName::String,
+            "Put before the hash, e.g. `\"$CI_JOB_NAME\"`.",
         ),
     ],
     &[],
@@ -499,6 +529,8 @@ impl TyName {
             TyName::Matrix => Ty::Map(Box::new(list(Ty::String))),
             TyName::JobRef => Ty::JobRef,
             TyName::Cache => Ty::Record(&CACHE),
+            TyName::CacheKey => Ty::Either(TyName::String, TyName::CacheKeyRecord),
+            TyName::CacheKeyRecord => Ty::Record(&CACHE_KEY),
             TyName::CachePolicy => Ty::OneOf(CACHE_POLICIES),
             TyName::Resources => Ty::Record(&RESOURCES),
             TyName::JobFields => Ty::Record(&JOB_FIELDS_RECORD),
