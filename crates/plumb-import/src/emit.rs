@@ -338,16 +338,19 @@ impl Emitter<'_> {
     }
 
     /// Hidden jobs, converted once, that can be templates, each built on the templates
-    /// it `extends` when that composes to what it is. Not a template: a hidden job that
-    /// triggers a pipeline, never runs, or names the job stopping its environment (and,
-    /// for a check, one that names jobs: findings about them stay at each job).
+    /// it `extends` when that composes to what it is. Not a template: a hidden job whose
+    /// `trigger:` has no Plumb form, that never runs, or that names the job stopping its
+    /// environment (and, for a check, one that names jobs: findings about them stay at
+    /// each job). A trigger template is only written for a hidden job no job extends (a
+    /// library's): a trigger job writes its fields itself.
     fn templates(&mut self, cx: &Ctx) -> (Vec<TemplateOut>, HashMap<String, usize>) {
         let mut templates: Vec<TemplateOut> = Vec::new();
         let mut template_index: HashMap<String, usize> = HashMap::new();
         for h in &self.config.hidden {
             let f = convert::job(&h.full, cx);
             let names_jobs = f.needs.is_some() || f.dependencies.is_some();
-            if f.on_stop.is_some() || f.trigger || f.never || (names_jobs && self.origins) {
+            let trigger_lost = f.trigger && !f.fields.contains_key("trigger");
+            if f.on_stop.is_some() || trigger_lost || f.never || (names_jobs && self.origins) {
                 continue;
             }
             let env = self.env(&f);
@@ -607,7 +610,7 @@ impl Emitter<'_> {
 
     /// A hidden job no job reaches (through `extends`, or a `!reference` to it) is kept
     /// as a template, so nothing of the file vanishes; one that cannot be a template
-    /// (it names jobs, or triggers a pipeline) is a warning at its line.
+    /// (see [`Self::templates`]) is a warning at its line.
     fn keep_hidden_jobs_no_job_uses(
         &self,
         templates: &mut [TemplateOut],
@@ -644,7 +647,7 @@ impl Emitter<'_> {
                     h.full.file,
                     h.line,
                     format!(
-                        "hidden job `{}` is used by no job and cannot be a template (it starts a pipeline, never runs, or names the job that stops its environment): not imported",
+                        "hidden job `{}` is used by no job and cannot be a template (its `trigger:` has no Plumb form, it never runs, or it names the job that stops its environment): not imported",
                         h.name
                     ),
                 )),
