@@ -893,6 +893,14 @@ fn cache_key_record(k: &Node, f: &mut Fields, at: &Note) -> PVal {
             ..at.clone()
         });
     }
+    if !record.iter().any(|(k, _)| k != "prefix") {
+        // GitLab refuses a key record without the files it hashes
+        f.notes.push(Note {
+            message: "`cache: key:` names no `files` or `files_commits`: not carried, the key is `default`".into(),
+            ..at.clone()
+        });
+        return PVal::Str("default".into());
+    }
     PVal::Record(record)
 }
 
@@ -925,8 +933,19 @@ fn cache(v: &Node, f: &mut Fields, at: Note) {
     }
     let paths = first.get("paths").map(Node::strings).unwrap_or_default();
     let key = match first.get("key") {
-        Some(k) if k.as_str().is_some() => PVal::Str(k.as_str().unwrap_or("default").to_string()),
-        Some(k) => cache_key_record(k, f, &at),
+        // a plain scalar as GitLab reads it (`1.10` is 1.1); no key is GitLab's `default`
+        Some(k) if k.is_null() => PVal::Str("default".into()),
+        Some(k) if k.as_str().is_some() => {
+            PVal::Str(k.as_gitlab_string().unwrap_or_else(|| "default".into()))
+        }
+        Some(k) if k.is_map() => cache_key_record(k, f, &at),
+        Some(_) => {
+            f.notes.push(Note {
+                message: "`cache: key:` is neither a string nor `{ files, prefix }`: not carried, the key is `default`".into(),
+                ..at.clone()
+            });
+            PVal::Str("default".into())
+        }
         None => PVal::Str("default".into()),
     };
     let mut record = vec![("key".into(), key)];

@@ -989,6 +989,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             self.check_required_fields(job, &fields, ctx);
         }
         self.check_field_combinations(&fields);
+        self.check_cache_key(&fields);
         self.check_k8s_record(&fields);
         for (name, f) in &fields {
             if let Some(spec) = job_field(name) {

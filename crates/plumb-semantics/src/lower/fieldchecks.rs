@@ -4,7 +4,7 @@
 use super::Lowering;
 use crate::codes;
 use crate::model::{FieldMap, FieldUse};
-use crate::value::ValueKind;
+use crate::value::{MapEntry, ValueKind};
 use plumb_diagnostics::Diagnostic;
 
 /// GitLab's longest `start_in`.
@@ -56,6 +56,72 @@ impl Lowering<'_, '_> {
                 );
             }
         }
+    }
+
+    /// GitLab's `cache: key:` record holds exactly one of `files` (1 to 10 paths) and
+    /// `files_commits` (1 or 2): GitLab refuses the pipeline otherwise, and its schema
+    /// does not say so. Checked after merging, as a template's key and a job's merge.
+    pub(super) fn check_cache_key(&mut self, fields: &FieldMap) {
+        let Some(key) = fields
+            .get("cache")
+            .and_then(|f| f.value.as_map())
+            .and_then(|c| c.iter().find(|e| e.key == "key"))
+        else {
+            return;
+        };
+        let Some(entries) = key.value.as_map() else {
+            return;
+        };
+        let lists: Vec<&MapEntry> = entries
+            .iter()
+            .filter(|e| matches!(e.key.as_str(), "files" | "files_commits"))
+            .collect();
+        if let [first, second, ..] = lists.as_slice() {
+            self.ev.report(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    second.key_at,
+                    "a cache key has `files` or `files_commits`, not both",
+                )
+                .with_label("GitLab refuses a key with both")
+                .with_secondary(first.key_at, "the other one")
+                .with_help("keep one of them (a template's key and a job's merge key by key)"),
+            );
+            return;
+        }
+        let (message, at, label, help) = match lists.as_slice() {
+            [] => (
+                "a cache key record needs `files` or `files_commits`".to_string(),
+                key.value.origin,
+                "neither is here",
+                "add `files = [\"Cargo.lock\"]` (the key changes with those files), or write the key as a string",
+            ),
+            [one] => {
+                let (limit, range) = if one.key == "files" {
+                    (10, "1 to 10")
+                } else {
+                    (2, "1 or 2")
+                };
+                let Some(n) = one.value.as_list().map(<[_]>::len) else {
+                    return;
+                };
+                if (1..=limit).contains(&n) {
+                    return;
+                }
+                (
+                    format!("`{}` in a cache key holds {range} paths, found {n}", one.key),
+                    one.value.origin,
+                    "GitLab refuses this key",
+                    "name the files whose changes should start a new cache",
+                )
+            }
+            _ => return,
+        };
+        self.ev.report(
+            Diagnostic::error(codes::TYPE_MISMATCH, at, message)
+                .with_label(label)
+                .with_help(help),
+        );
     }
 
     fn combination_error(&mut self, f: &FieldUse, message: &str, help: &str) {
