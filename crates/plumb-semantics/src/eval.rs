@@ -650,7 +650,8 @@ impl<'a> Evaluator<'a> {
     }
 
     pub fn eval_record(&mut self, fields: &'a [Field], ctx: Ctx<'_, 'a>) -> Vec<MapEntry> {
-        let mut entries: Vec<MapEntry> = Vec::new();
+        // records live in the model: room for their keys, not the four a push makes
+        let mut entries: Vec<MapEntry> = Vec::with_capacity(fields.len());
         for f in fields {
             let key_at = ctx.at(f.key.range);
             if let Some(first) = entries.iter().find(|e| e.key == f.key.text) {
@@ -1338,7 +1339,7 @@ impl<'a> Evaluator<'a> {
         let ValueKind::Map(entries) = v.kind else {
             unreachable!("checked by the caller")
         };
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(entries.len());
         for e in entries {
             match spec.key(&e.key) {
                 Some(key) => {

@@ -1090,7 +1090,8 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let Some(list) = field.and_then(|f| f.value.as_list()) else {
             return Vec::new();
         };
-        let mut refs = Vec::new();
+        // kept in the model: room for the list's names, not the four a push makes
+        let mut refs = Vec::with_capacity(list.len());
         for item in list {
             if let ValueKind::JobRef(name) = &item.kind {
                 let target = job_names.index.get(name).copied();

@@ -277,7 +277,10 @@ pub(super) fn merge_values(earlier: &Value, later: &Value) -> Value {
     let (ValueKind::Map(old), ValueKind::Map(new)) = (&earlier.kind, &later.kind) else {
         return later.clone();
     };
-    let mut merged: Vec<MapEntry> = old.clone();
+    // sized once: a merged record is kept in the model of every job that has it
+    let added = new.iter().filter(|e| !old.iter().any(|m| m.key == e.key));
+    let mut merged: Vec<MapEntry> = Vec::with_capacity(old.len() + added.count());
+    merged.extend_from_slice(old);
     for e in new {
         match merged.iter_mut().find(|m| m.key == e.key) {
             Some(slot) => {
