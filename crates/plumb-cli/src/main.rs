@@ -474,10 +474,7 @@ pub(crate) fn check_in_parallel(
     let ws = session.ws;
     let mut results: Vec<Option<Vec<Diagnostic>>> = vec![None; files.len()];
     let share = |w: usize| -> Vec<(usize, plumb_db::SourceFile)> {
-        files
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % workers == w)
+        worker_share(files, w, workers)
             .map(|(i, f)| (i, f.file))
             .collect()
     };
@@ -514,6 +511,17 @@ pub(crate) fn check_in_parallel(
         .zip(files)
         .map(|(r, f)| r.unwrap_or_else(|| plumb_db::check_file(&session.db, ws, f.file).clone()))
         .collect()
+}
+
+/// What worker `w` of `workers` takes of `items`, with their indexes: every
+/// `workers`-th item from the `w`-th, so that neighbours (files of one folder, often of
+/// one size) spread over the workers.
+pub(crate) fn worker_share<T>(
+    items: &[T],
+    w: usize,
+    workers: usize,
+) -> impl Iterator<Item = (usize, &T)> {
+    items.iter().enumerate().skip(w).step_by(workers.max(1))
 }
 
 /// Deeply nested input recurses: the work runs on threads with a large stack (only

@@ -348,7 +348,7 @@ fn parse_in_parallel(
             })
         })
         .collect();
-    let share = |w: usize| files.iter().skip(w).step_by(workers).map(|(_, f)| *f);
+    let share = |w: usize| crate::worker_share(&files, w, workers).map(|(_, (_, f))| *f);
     std::thread::scope(|scope| {
         for w in 1..workers {
             let db = db.clone();

@@ -166,7 +166,8 @@ fn key_spelling(s: &str) -> Option<Spelling> {
 fn ask_value(s: &str) -> Result<String> {
     let mut text = String::new();
     super::write_with_serde_saphyr(&mut text, &s).map_err(|_| Declined)?;
-    one_line(text)
+    let line = text.strip_suffix('\n').ok_or(Declined)?;
+    single_line(line).map(str::to_string)
 }
 
 /// serde-saphyr's spelling of a key: from the document `key: 0`.
@@ -175,15 +176,12 @@ fn ask_key(s: &str) -> Result<String> {
     let doc = super::OrderedMap(vec![(s.to_string(), 0u8)]);
     super::write_with_serde_saphyr(&mut text, &doc).map_err(|_| Declined)?;
     let key = text.strip_suffix(": 0\n").ok_or(Declined)?;
-    if key.is_empty() || key.contains('\n') {
-        return Err(Declined);
-    }
-    Ok(key.to_string())
+    single_line(key).map(str::to_string)
 }
 
-/// The text without its final line break, if it is one line.
-fn one_line(mut text: String) -> Result<String> {
-    if text.pop() != Some('\n') || text.contains('\n') || text.is_empty() {
+/// The text, if it is one non-empty line: the spellings the fast writer takes as asked.
+fn single_line(text: &str) -> Result<&str> {
+    if text.is_empty() || text.contains('\n') {
         return Err(Declined);
     }
     Ok(text)
@@ -218,7 +216,7 @@ impl<'o> Writer<'o> {
         }
     }
 
-    fn one_line(&mut self, text: &str) -> Result {
+    fn scalar_line(&mut self, text: &str) -> Result {
         self.scalar_start()?;
         self.out.push_str(text);
         self.out.push('\n');
@@ -530,7 +528,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
     type SerializeStructVariant = ser::Impossible<(), Declined>;
 
     fn serialize_bool(self, v: bool) -> Result {
-        self.one_line(if v { "true" } else { "false" })
+        self.scalar_line(if v { "true" } else { "false" })
     }
     fn serialize_i64(self, v: i64) -> Result {
         self.scalar_start()?;
