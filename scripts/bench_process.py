@@ -7,8 +7,8 @@ workspaces, for two builds of plumb in the same run (the README's performance ta
     python3 scripts/bench_process.py OLD_PLUMB NEW_PLUMB [ROUNDS]
 
 OLD_PLUMB is another commit's release binary (a `git worktree` built with its own
-CARGO_TARGET_DIR). Rounds alternate between the two builds; each cell is the median of
-10 runs (3 for 50,000 jobs), as Plumb runs by default. Peak memory is the resident set of
+CARGO_TARGET_DIR). The two builds alternate run by run, ROUNDS times 10 runs each (3 for
+50,000 jobs); each cell is the median, as Plumb runs by default. Peak memory is the resident set of
 one more run with mimalloc's transparent huge pages off (MIMALLOC_ALLOW_THP=0): with them
 on, the resident set counts whole 2 MiB pages and says more about the kernel than about
 Plumb (and older builds used an allocator version without them).
@@ -32,41 +32,40 @@ CASES = [
 ]
 
 
-def run(binary, args, runs):
-    times, peak = [], 0
+def run_once(binary, args, env=None):
+    """One run: its wall time in seconds and its peak resident set in KiB."""
+    start = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", binary, *args],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    elapsed = time.perf_counter() - start
+    if p.returncode > 1:
+        sys.exit(f"{binary} {' '.join(args)} failed: {p.stderr.decode()[-500:]}")
+    return elapsed, int(p.stderr.decode().split()[-1])
+
+
+def measure(binaries, args, runs):
+    """Runs the builds one after the other, run by run, so that a change in the machine's
+    load (other machines share its cores) falls on both alike; then one more run each
+    measures memory, with transparent huge pages off."""
+    times = {b: [] for b in binaries}
     with tempfile.TemporaryDirectory() as out:
         args = [a.replace("OUT", os.path.join(out, "ci.yml")) for a in args]
-        for i in range(runs + 1):
-            # the last run measures memory, with transparent huge pages off
-            env = dict(os.environ, MIMALLOC_ALLOW_THP="0") if i == runs else None
-            start = time.perf_counter()
-            p = subprocess.run(["/usr/bin/time", "-f", "%M", binary, *args],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-            elapsed = time.perf_counter() - start
-            if p.returncode > 1:
-                sys.exit(f"{binary} {' '.join(args)} failed: {p.stderr.decode()[-500:]}")
-            if i == runs:
-                peak = int(p.stderr.decode().split()[-1])
-            else:
-                times.append(elapsed)
-    return statistics.median(times) * 1000, peak / 1024
+        for _ in range(runs):
+            for b in binaries:
+                times[b].append(run_once(b, args)[0])
+        quiet = dict(os.environ, MIMALLOC_ALLOW_THP="0")
+        peaks = {b: run_once(b, args, quiet)[1] for b in binaries}
+    return {b: (times[b], peaks[b] / 1024) for b in binaries}
 
 
 def main():
     old, new = sys.argv[1], sys.argv[2]
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-    results = {}
-    for _ in range(rounds):
-        for name, binary in (("old", old), ("new", new)):
-            for case, args, runs in CASES:
-                results.setdefault((case, name), []).append(run(binary, args, runs))
     print("| | old | new | new / old |\n|---|---|---|---|")
-    for case, _, _ in CASES:
-        o = [r[0] for r in results[(case, "old")]]
-        n = [r[0] for r in results[(case, "new")]]
-        om = max(r[1] for r in results[(case, "old")])
-        nm = max(r[1] for r in results[(case, "new")])
-        o_ms, n_ms = statistics.median(o), statistics.median(n)
+    for case, args, runs in CASES:
+        result = measure((old, new), args, runs * rounds)
+        (o, om), (n, nm) = result[old], result[new]
+        o_ms, n_ms = statistics.median(o) * 1000, statistics.median(n) * 1000
         print(f"| {case} | {o_ms:.0f} ms, {om:.0f} MB | {n_ms:.0f} ms, {nm:.0f} MB | {n_ms / o_ms:.2f} |")
 
 
