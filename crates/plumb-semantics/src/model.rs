@@ -216,14 +216,6 @@ impl<'a> IntoIterator for &'a JobEnv {
     }
 }
 
-impl FromIterator<EnvBinding> for JobEnv {
-    fn from_iter<I: IntoIterator<Item = EnvBinding>>(bindings: I) -> Self {
-        let mut env = JobEnv::default();
-        bindings.into_iter().for_each(|b| env.bind(b));
-        env
-    }
-}
-
 /// [`JobEnv::iter`]: the inherited bindings the job did not rebind, then its own.
 pub struct EnvIter<'a> {
     inherited: std::slice::Iter<'a, EnvBinding>,
