@@ -5,6 +5,7 @@ mod build;
 mod drift;
 mod error;
 mod import;
+mod parallel;
 mod render;
 mod reports;
 mod workspace;
@@ -460,73 +461,26 @@ pub(crate) fn use_color(is_terminal: bool) -> bool {
     is_terminal && std::env::var_os("NO_COLOR").is_none()
 }
 
-/// Every requested file's diagnostics, computed on all cores: each worker asks the
+/// Every requested file's diagnostics, computed on all cores: each thread asks the
 /// queries on its own handle to the shared database (salsa handles are `Send`, and
-/// what one worker computes, the others reuse).
+/// what one thread computes, the others reuse).
 pub(crate) fn check_in_parallel(
     session: &Session,
     files: &[&workspace::LoadedFile],
 ) -> Vec<Vec<Diagnostic>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len())
-        .max(1);
     let ws = session.ws;
-    let mut results: Vec<Option<Vec<Diagnostic>>> = vec![None; files.len()];
-    let share = |w: usize| -> Vec<(usize, plumb_db::SourceFile)> {
-        worker_share(files, w, workers)
-            .map(|(i, f)| (i, f.file))
-            .collect()
+    let check = |db: &plumb_db::Database, f: &&workspace::LoadedFile| {
+        plumb_db::check_file(db, ws, f.file).clone()
     };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..workers)
-            .map(|w| {
-                let db = session.db.clone();
-                let mine = share(w);
-                std::thread::Builder::new()
-                    .stack_size(WORKER_STACK)
-                    .spawn_scoped(scope, move || {
-                        mine.into_iter()
-                            .map(|(i, f)| (i, plumb_db::check_file(&db, ws, f).clone()))
-                            .collect::<Vec<_>>()
-                    })
-            })
-            .collect();
-        // this thread (started with the same large stack) takes the first share: one
-        // thread fewer to start, and it reuses the memory it freed after reading
-        for (i, f) in share(0) {
-            results[i] = Some(plumb_db::check_file(&session.db, ws, f).clone());
-        }
-        for handle in handles {
-            // a worker that could not start or failed leaves its files to the fallback below
-            if let Ok(Ok(done)) = handle.map(|h| h.join()) {
-                for (i, d) in done {
-                    results[i] = Some(d);
-                }
-            }
-        }
-    });
-    results
+    parallel::map(files, &session.db, check)
         .into_iter()
         .zip(files)
-        .map(|(r, f)| r.unwrap_or_else(|| plumb_db::check_file(&session.db, ws, f.file).clone()))
+        // what a thread that could not start or failed left undone
+        .map(|(r, f)| r.unwrap_or_else(|| check(&session.db, f)))
         .collect()
 }
 
-/// What worker `w` of `workers` takes of `items`, with their indexes: every
-/// `workers`-th item from the `w`-th, so that neighbours (files of one folder, often of
-/// one size) spread over the workers.
-pub(crate) fn worker_share<T>(
-    items: &[T],
-    w: usize,
-    workers: usize,
-) -> impl Iterator<Item = (usize, &T)> {
-    items.iter().enumerate().skip(w).step_by(workers.max(1))
-}
-
-/// Deeply nested input recurses: the work runs on threads with a large stack (only
-/// what is touched is ever committed), so a hostile file gets a diagnostic, not a crash.
-pub(crate) const WORKER_STACK: usize = 512 * 1024 * 1024;
+pub(crate) use parallel::WORKER_STACK;
 
 pub(crate) fn load_config(start: &Path) -> Result<Config, CliError> {
     match plumb_config::find_config_file(start) {

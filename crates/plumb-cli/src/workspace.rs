@@ -348,24 +348,9 @@ fn parse_in_parallel(
             })
         })
         .collect();
-    let share = |w: usize| crate::worker_share(&files, w, workers).map(|(_, (_, f))| *f);
-    std::thread::scope(|scope| {
-        for w in 1..workers {
-            let db = db.clone();
-            let mine: Vec<SourceFile> = share(w).collect();
-            // a parse that could not start here is done by the walk
-            let _ = std::thread::Builder::new()
-                .stack_size(crate::WORKER_STACK)
-                .spawn_scoped(scope, move || {
-                    for f in mine {
-                        plumb_db::item_tree(&db, f);
-                    }
-                });
-        }
-        // this thread (with the same large stack) parses the first share
-        for f in share(0) {
-            plumb_db::item_tree(db, f);
-        }
+    // a parse a thread could not do is done by the walk
+    crate::parallel::map(&files, db, |db, (_, f)| {
+        plumb_db::item_tree(db, *f);
     });
     files.into_iter().collect()
 }
