@@ -204,7 +204,7 @@ pub const JOB_FIELDS: &[FieldSpec] = &[
         ty: TyName::Cache,
         required: false,
         default: "none",
-        doc: "A cache kept between pipelines: `{ key, paths, policy }`.",
+        doc: "A cache kept between pipelines: `{ key, paths, policy }`, or a list of up to four.",
         gitlab: "`cache:`",
         k8s: "not carried (PL5001)",
         example: "cache = { key = \"go\", paths = [\".cache/go\"], policy = \"pull\" }",

@@ -772,10 +772,15 @@ fn artifacts(job: &JobModel) -> Option<Data> {
     Some(d)
 }
 
-/// `cache`, with `key: default` when the record names none (GitLab's own default).
+/// `cache` (one or a list), with `key: default` where a record names none (GitLab's
+/// own default).
 fn cache(job: &JobModel) -> Option<Data> {
     let mut d = data(job, "cache")?;
-    if let Some(m) = d.as_map_mut() {
+    let records: Vec<&mut Data> = match &mut d {
+        Data::List(items) => items.iter_mut().collect(),
+        one => vec![one],
+    };
+    for m in records.into_iter().filter_map(Data::as_map_mut) {
         if m.get("key").is_none() {
             m.0.insert(0, ("key".to_string(), Data::Str("default".to_string())));
         }

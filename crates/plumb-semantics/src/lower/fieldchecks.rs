@@ -4,8 +4,11 @@
 use super::Lowering;
 use crate::codes;
 use crate::model::{FieldMap, FieldUse};
-use crate::value::{MapEntry, ValueKind};
+use crate::value::{MapEntry, Value, ValueKind};
 use plumb_diagnostics::Diagnostic;
+
+/// GitLab's most caches for one job.
+const MAX_CACHES: usize = 4;
 
 /// GitLab's longest `start_in`.
 const MAX_DELAY_SECONDS: u64 = 7 * 86_400;
@@ -58,17 +61,40 @@ impl Lowering<'_, '_> {
         }
     }
 
-    /// GitLab's `cache: key:` record holds exactly one of `files` (1 to 10 paths) and
-    /// `files_commits` (1 or 2): GitLab refuses the pipeline otherwise, and its schema
-    /// does not say so. Checked after merging, as a template's key and a job's merge.
+    /// A job has at most four caches, and a cache's `key:` record holds exactly one of
+    /// `files` (1 to 10 paths) and `files_commits` (1 or 2): GitLab refuses the pipeline
+    /// otherwise, and its schema does not say so of the key. Checked after merging, as a template's key and a job's merge.
     pub(super) fn check_cache_key(&mut self, fields: &FieldMap) {
-        let Some(key) = fields
-            .get("cache")
-            .and_then(|f| f.value.as_map())
-            .and_then(|c| c.iter().find(|e| e.key == "key"))
-        else {
+        let Some(cache) = fields.get("cache") else {
             return;
         };
+        let caches: Vec<&[MapEntry]> = match &cache.value.kind {
+            ValueKind::List(items) => items.iter().filter_map(Value::as_map).collect(),
+            _ => cache.value.as_map().into_iter().collect(),
+        };
+        if caches.len() > MAX_CACHES {
+            self.ev.report(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    cache.value.origin,
+                    format!(
+                        "a job has at most {MAX_CACHES} caches, found {}",
+                        caches.len()
+                    ),
+                )
+                .with_label("GitLab refuses the pipeline")
+                .with_help("merge caches that are kept and restored together"),
+            );
+        }
+        for key in caches
+            .iter()
+            .flat_map(|c| c.iter().find(|e| e.key == "key"))
+        {
+            self.check_one_cache_key(key);
+        }
+    }
+
+    fn check_one_cache_key(&mut self, key: &MapEntry) {
         let Some(entries) = key.value.as_map() else {
             return;
         };
