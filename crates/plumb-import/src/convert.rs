@@ -2,7 +2,7 @@
 
 use crate::cond::{self, Cond};
 use crate::value::{Origin, PVal};
-use crate::yaml::{Kind, Node};
+use crate::yaml::{ByteRange, Kind, Node};
 use std::collections::BTreeMap;
 
 /// Something of the job that Plumb does not carry, with the YAML lines it came from.
@@ -58,6 +58,9 @@ pub struct Ctx<'a> {
     pub origins: bool,
     /// The file has `workflow: rules`: GitLab then gives jobs no default `only:`.
     pub workflow_rules: bool,
+    /// The hidden entries' names by where their mapping is written: a cache or a
+    /// service that is one of them (by alias) is [`PVal::Named`] after it.
+    pub holders: &'a std::collections::HashMap<(usize, ByteRange), String>,
 }
 
 impl Ctx<'_> {
@@ -139,16 +142,18 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 }
             }
             "services" => {
-                let mut images = Vec::new();
-                for s in v.items() {
-                    if let Some((name, at)) = image_name(s, &mut f.notes, s.line) {
-                        let at = defining_variable(&name, node, cx).unwrap_or(at);
-                        let name = inputs_as_variables(&name);
-                        let image = PVal::Image(expand_vars(&name, &own_vars, cx.variables));
-                        images.push(PVal::at(cx.origin(at), image));
-                    }
-                }
-                f.fields.insert("services".into(), PVal::List(images));
+                // a `!reference` to another job's services is a list in the list, which
+                // GitLab flattens
+                let services = flattened(v).into_iter().filter_map(|s| {
+                    let (name, at) = service_name(s)?;
+                    let at = defining_variable(&name, node, cx).unwrap_or(at);
+                    let name = inputs_as_variables(&name);
+                    let image = PVal::Image(expand_vars(&name, &own_vars, cx.variables));
+                    let service = service(s, PVal::at(cx.origin(at), image), &mut f.notes);
+                    Some(named(s, service, cx))
+                });
+                f.fields
+                    .insert("services".into(), PVal::List(services.collect()));
             }
             "script" | "before_script" => {} // below, in GitLab's order
             "variables" => {
@@ -180,7 +185,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             },
             "retry" => retry(v, &mut f, note(String::new())),
             "artifacts" => artifacts(v, &mut f, note(String::new())),
-            "cache" => cache(v, &mut f, note(String::new())),
+            "cache" => cache(v, &mut f, note(String::new()), cx),
             "parallel" => parallel(v, &mut f, note(String::new())),
             "environment" => environment(v, &mut f, note(String::new())),
             "after_script" => {
@@ -467,6 +472,81 @@ fn image_name<'n>(
             Some((name.as_str()?.to_string(), name))
         }
         _ => None,
+    }
+}
+
+/// `value`, converted from `node`, named after the hidden entry `node` is (by alias).
+fn named(node: &Node, value: PVal, cx: &Ctx) -> PVal {
+    match cx.holders.get(&(node.file, node.span)) {
+        Some(name) if node.is_map() => PVal::Named(name.clone(), Box::new(value)),
+        _ => value,
+    }
+}
+
+/// The items of a list, those of a list inside it (a `!reference` resolved) in its place.
+fn flattened(list: &Node) -> Vec<&Node> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&Node> = list.items().iter().rev().collect();
+    while let Some(n) = stack.pop() {
+        match &n.kind {
+            Kind::Seq(items) => stack.extend(items.iter().rev()),
+            _ => out.push(n),
+        }
+    }
+    out
+}
+
+/// A service's image name: the entry itself, or its `name:`.
+fn service_name(node: &Node) -> Option<(String, &Node)> {
+    let name = match &node.kind {
+        Kind::Map(_) => node.get("name")?,
+        _ => node,
+    };
+    Some((name.as_str()?.to_string(), name))
+}
+
+/// A service: its image alone, or a `Service` record when it has an `alias`, a
+/// `command`, an `entrypoint` or `variables` (the host name a job reaches it by is part
+/// of what the job needs); other keys are noted as not carried.
+fn service(node: &Node, image: PVal, notes: &mut Vec<Note>) -> PVal {
+    let strings = |n: &Node| PVal::List(n.strings().into_iter().map(PVal::Str).collect());
+    let mut record = vec![("image".to_string(), image)];
+    let mut extra = Vec::new();
+    for e in node.entries() {
+        let carried = match e.key.as_str() {
+            "name" => continue,
+            "alias" => e.value.as_gitlab_string().map(PVal::Str),
+            "command" | "entrypoint" => Some(strings(&e.value)),
+            "variables" => Some(PVal::Record(
+                (variables(&e.value).into_iter())
+                    .map(|(k, v)| (k, PVal::Str(v)))
+                    .collect(),
+            )),
+            _ => None,
+        };
+        match carried {
+            Some(value) => {
+                let key = if e.key == "variables" {
+                    "env"
+                } else {
+                    e.key.as_str()
+                };
+                record.push((key.to_string(), value));
+            }
+            None => extra.push(e.key.as_str()),
+        }
+    }
+    if !extra.is_empty() {
+        notes.push(Note {
+            file: node.file,
+            line: node.line,
+            end_line: node.end_line,
+            message: format!("service `{}` is not carried", extra.join(", ")),
+        });
+    }
+    match record.len() {
+        1 => record.remove(0).1,
+        _ => PVal::Record(record),
     }
 }
 
@@ -904,7 +984,7 @@ fn cache_key_record(k: &Node, f: &mut Fields, at: &Note) -> PVal {
     PVal::Record(record)
 }
 
-fn cache(v: &Node, f: &mut Fields, at: Note) {
+fn cache(v: &Node, f: &mut Fields, at: Note, cx: &Ctx) {
     // a cache with no paths and no untracked files (`cache: {}`) caches nothing: the job
     // has no cache, which is what it says (the pipeline's `default` then holds no cache
     // either: see `emit::keep_defaults_every_job_has`)
@@ -912,25 +992,27 @@ fn cache(v: &Node, f: &mut Fields, at: Note) {
         c.get("paths").is_some_and(|p| !p.strings().is_empty())
             || c.get("untracked").and_then(Node::as_bool) == Some(true)
     };
-    let first = match &v.kind {
-        Kind::Seq(items) => {
-            let real: Vec<&Node> = items.iter().filter(|c| caches_something(c)).collect();
-            if real.len() > 1 {
-                f.notes.push(Note {
-                    message: format!("{} caches: Plumb keeps the first", real.len()),
-                    ..at.clone()
-                });
-            }
-            match real.first() {
-                Some(c) => *c,
-                None => return,
-            }
-        }
-        _ => v,
+    let real: Vec<&Node> = match &v.kind {
+        Kind::Seq(items) => items.iter().filter(|c| caches_something(c)).collect(),
+        _ => vec![v]
+            .into_iter()
+            .filter(|c| caches_something(c))
+            .collect(),
     };
-    if !caches_something(first) {
-        return;
-    }
+    let mut records: Vec<PVal> = (real.iter())
+        .map(|c| named(c, cache_record(c, f, &at), cx))
+        .collect();
+    // a list of one is the cache itself, as GitLab reads it
+    let cache = match records.len() {
+        0 => return,
+        1 => records.remove(0),
+        _ => PVal::List(records),
+    };
+    f.fields.insert("cache".into(), cache);
+}
+
+/// One cache record (a cache that keeps something).
+fn cache_record(first: &Node, f: &mut Fields, at: &Note) -> PVal {
     let paths = first.get("paths").map(Node::strings).unwrap_or_default();
     let key = match first.get("key") {
         // a plain scalar as GitLab reads it (`1.10` is 1.1); no key is GitLab's `default`
@@ -938,7 +1020,7 @@ fn cache(v: &Node, f: &mut Fields, at: Note) {
         Some(k) if k.as_str().is_some() => {
             PVal::Str(k.as_gitlab_string().unwrap_or_else(|| "default".into()))
         }
-        Some(k) if k.is_map() => cache_key_record(k, f, &at),
+        Some(k) if k.is_map() => cache_key_record(k, f, at),
         Some(_) => {
             f.notes.push(Note {
                 message: "`cache: key:` is neither a string nor `{ files, prefix }`: not carried, the key is `default`".into(),
@@ -980,10 +1062,10 @@ fn cache(v: &Node, f: &mut Fields, at: Note) {
     if !extra.is_empty() {
         f.notes.push(Note {
             message: format!("`cache: {}` is not carried", extra.join(", ")),
-            ..at
+            ..at.clone()
         });
     }
-    f.fields.insert("cache".into(), PVal::Record(record));
+    PVal::Record(record)
 }
 
 fn parallel(v: &Node, f: &mut Fields, at: Note) {

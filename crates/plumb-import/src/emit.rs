@@ -165,6 +165,8 @@ struct Plan {
     left_out: Vec<(usize, usize, usize, String)>,
     /// Images used twice or more, as (let name, image).
     lets: Vec<(String, String)>,
+    /// Caches and services used twice or more, as (what it replaces, let name, value).
+    named_lets: Vec<(PVal, String, PVal)>,
     /// Each job's `needs` as Plumb names.
     resolved_needs: Vec<Vec<PVal>>,
     stage_order: Vec<String>,
@@ -229,7 +231,9 @@ pub fn program(
 impl Emitter<'_> {
     fn plan(&mut self, top_vars: Vec<(String, String)>, warnings: &mut Vec<Warning>) -> Plan {
         let config = self.config;
+        let holders = anchor_holders(config);
         let cx = Ctx {
+            holders: &holders,
             default_branch: DEFAULT_BRANCH,
             variables: &top_vars,
             variables_node: config.root.get("variables"),
@@ -268,8 +272,11 @@ impl Emitter<'_> {
         }
         let library = jobs.is_empty() && left_out.is_empty();
         if library {
+            // not an anchor holder: what it holds is where its aliases are (no `extends`
+            // of another file can use it as a job's keys)
+            let holders: HashSet<&String> = holders.values().collect();
             for t in templates.iter_mut().filter(|t| t.variant_of.is_none()) {
-                t.used = true;
+                t.used = !holders.contains(&t.hidden[1..].to_string());
             }
         }
         build_templates_on_their_variants(&mut templates);
@@ -281,6 +288,11 @@ impl Emitter<'_> {
         } else {
             let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
             image_lets(&default_fields, &used, &jobs, &mut self.globals)
+        };
+        let named_lets = if self.origins {
+            Vec::new()
+        } else {
+            value_lets(&default_fields, &mut templates, &jobs, &mut self.globals)
         };
         self.name_templates(&mut templates);
         // one map from GitLab's job names to Plumb's, for `needs` and `dependencies`
@@ -330,6 +342,7 @@ impl Emitter<'_> {
             jobs,
             left_out,
             lets,
+            named_lets,
             resolved_needs,
             stage_order,
             on,
@@ -753,13 +766,7 @@ impl Emitter<'_> {
 
     /// `template NAME() from BASES { what it writes itself }`, its hidden job named in a
     /// comment.
-    fn write_template(
-        &self,
-        text: &mut String,
-        plan: &Plan,
-        t: &TemplateOut,
-        image_names: &HashMap<String, String>,
-    ) {
+    fn write_template(&self, text: &mut String, plan: &Plan, t: &TemplateOut, image_names: &Lets) {
         let from = from_bases(&t.bases, &plan.templates);
         let (mut fields, env, inherits_needs, inherits_dependencies) = match &t.own {
             Some(own) => (
@@ -789,8 +796,8 @@ impl Emitter<'_> {
         text.push_str("\n\n");
     }
 
-    /// The header comment, the lets and the secrets; the lets' names by image.
-    fn write_head(&self, text: &mut String, plan: &Plan) -> HashMap<String, String> {
+    /// The header comment, the lets and the secrets; the lets' names by what they hold.
+    fn write_head(&self, text: &mut String, plan: &Plan) -> Lets {
         let main = &self.file_names[0];
         let _ = writeln!(text, "# Imported from {main} by `plumb import`.");
         let _ = writeln!(
@@ -802,12 +809,18 @@ impl Emitter<'_> {
             "# hold what Plumb does not carry (each was also reported as a warning)."
         );
         text.push('\n');
-        let mut image_names: HashMap<String, String> = HashMap::new();
+        let mut image_names = Lets::default();
         for (name, image) in &plan.lets {
             let _ = writeln!(text, "let {name} = {}", string_literal(image));
-            image_names.insert(image.clone(), name.clone());
+            image_names.images.insert(image.clone(), name.clone());
         }
-        if !plan.lets.is_empty() {
+        for (replaced, name, value) in &plan.named_lets {
+            let mut s = String::new();
+            with_lets(value.clone(), &image_names).write(&mut s, 0);
+            let _ = writeln!(text, "let {name} = {s}");
+            image_names.values.push((replaced.clone(), name.clone()));
+        }
+        if !plan.lets.is_empty() || !plan.named_lets.is_empty() {
             text.push('\n');
         }
         for (name, source) in &self.secrets.order {
@@ -838,7 +851,7 @@ impl Emitter<'_> {
         text: &mut String,
         plan: &Plan,
         path: &Path,
-        image_names: &HashMap<String, String>,
+        image_names: &Lets,
         warnings: &mut Vec<Warning>,
     ) {
         let _ = writeln!(text, "pipeline {} {{", pipeline_name(path));
@@ -925,7 +938,7 @@ impl Emitter<'_> {
         text: &mut String,
         plan: &Plan,
         i: usize,
-        image_names: &HashMap<String, String>,
+        image_names: &Lets,
         warnings: &mut Vec<Warning>,
     ) {
         let j = &plan.jobs[i];
@@ -1688,7 +1701,7 @@ fn lines_alone(job: &Flat, default: &BTreeMap<String, PVal>) -> usize {
 /// How many lines these fields take in the program.
 fn written_lines(fields: &BTreeMap<String, PVal>, env: &[(String, PVal)]) -> usize {
     let mut text = String::new();
-    write_fields(&mut text, fields, env, None, &HashMap::new(), "");
+    write_fields(&mut text, fields, env, None, &Lets::default(), "");
     text.lines().count()
 }
 
@@ -1699,13 +1712,29 @@ fn ordered(fields: &BTreeMap<String, PVal>) -> Vec<(String, PVal)> {
         .collect()
 }
 
-fn with_lets(v: PVal, lets: &HashMap<String, String>) -> PVal {
+/// The program's lets: images by their text, and the values (caches, services) each
+/// let replaces.
+#[derive(Default)]
+struct Lets {
+    images: HashMap<String, String>,
+    values: Vec<(PVal, String)>,
+}
+
+fn with_lets(v: PVal, lets: &Lets) -> PVal {
     match v {
         PVal::At(origin, inner) => PVal::At(origin, Box::new(with_lets(*inner, lets))),
-        PVal::Image(s) => match lets.get(&s) {
+        PVal::Image(s) => match lets.images.get(&s) {
             Some(name) => PVal::Name(name.clone()),
             None => PVal::Str(s),
         },
+        PVal::Named(_, inner) => with_lets(*inner, lets),
+        PVal::Record(entries) => {
+            let let_of = |v: &PVal| matches!(v.bare(), PVal::Record(e) if *e == entries);
+            match lets.values.iter().find(|(v, _)| let_of(v)) {
+                Some((_, name)) => PVal::Name(name.clone()),
+                None => PVal::Record(entries),
+            }
+        }
         PVal::List(items) => PVal::List(items.into_iter().map(|i| with_lets(i, lets)).collect()),
         other => other,
     }
@@ -1716,7 +1745,7 @@ fn write_fields(
     fields: &BTreeMap<String, PVal>,
     env: &[(String, PVal)],
     needs: Option<&[PVal]>,
-    lets: &HashMap<String, String>,
+    lets: &Lets,
     indent: &str,
 ) {
     for k in FIELD_ORDER {
@@ -1773,6 +1802,143 @@ fn image_lets(
         lets.push((name, image));
     }
     lets
+}
+
+/// The hidden entries that hold no GitLab job keyword (a cache, variables, … written
+/// once and used by alias), by where their mapping is written.
+fn anchor_holders(config: &Config) -> HashMap<(usize, crate::yaml::ByteRange), String> {
+    (config.hidden.iter())
+        .filter(|h| is_anchor_holder(&h.full))
+        .map(|h| {
+            (
+                (h.full.file, h.full.span),
+                h.name.trim_start_matches('.').to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A mapping with keys, none of them a GitLab job keyword: not a job template.
+fn is_anchor_holder(node: &crate::yaml::Node) -> bool {
+    let entries = node.entries();
+    !entries.is_empty()
+        && (entries.iter()).all(|e| !crate::gitlab::JOB_KEYWORDS.contains(&e.key.as_str()))
+}
+
+/// The fields whose records (or lists of records) a `let` may hold.
+const LET_FIELDS: &[&str] = &["cache", "services"];
+
+/// Caches and services used twice or more (an anchor or a `!reference` the YAML uses in
+/// several jobs), each as a `let` when it is named in the YAML (see [`PVal::Named`]) or
+/// takes several lines: (what it replaces, let name, value). The anchor holder a value
+/// was (a hidden entry of no job keyword) is then not written as a template.
+fn value_lets(
+    default: &BTreeMap<String, PVal>,
+    templates: &mut [TemplateOut],
+    jobs: &[JobOut],
+    scope: &mut Scope,
+) -> Vec<(PVal, String, PVal)> {
+    // (the value as written, how many uses, its name in the YAML)
+    let mut found: Vec<(PVal, usize, Option<String>)> = Vec::new();
+    let mut count = |field: &str, v: &PVal| {
+        if !LET_FIELDS.contains(&field) {
+            return;
+        }
+        let items = match v.bare() {
+            PVal::List(items) => items.iter().collect(),
+            _ => vec![v],
+        };
+        for item in items
+            .into_iter()
+            .filter(|i| matches!(i.bare(), PVal::Record(_)))
+        {
+            let hint = match item {
+                PVal::Named(hint, _) => Some(hint.clone()),
+                _ => None,
+            };
+            let value = item.bare();
+            match found.iter_mut().find(|(v, ..)| v == value) {
+                Some((_, n, name)) => {
+                    *n += 1;
+                    name.get_or_insert_with(|| hint.unwrap_or_default());
+                }
+                None => found.push((value.clone(), 1, hint)),
+            }
+        }
+    };
+    let written = |t: &TemplateOut| t.own.as_ref().map_or(&t.fields, |o| &o.fields).clone();
+    let template_fields: Vec<BTreeMap<String, PVal>> =
+        templates.iter().filter(|t| t.used).map(written).collect();
+    (default.iter())
+        .chain(template_fields.iter().flatten())
+        .chain(jobs.iter().flat_map(|j| j.fields.iter()))
+        .for_each(|(k, v)| count(k, v));
+    // an anchor holder used by alias is where its aliases are
+    for t in templates.iter_mut() {
+        let hint = &t.hidden[1..];
+        if found.iter().any(|(.., name)| name.as_deref() == Some(hint)) {
+            t.used = false;
+        }
+    }
+    (found.into_iter())
+        .filter(|(value, n, hint)| *n >= 2 && (hint.is_some() || takes_lines(value)))
+        .map(|(value, _, hint)| {
+            let base = hint
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| value_name(&value));
+            let name = scope.unique(identifier(&base, "value"));
+            (value.clone(), name, value)
+        })
+        .collect()
+}
+
+/// Whether a value is written over several lines (a let of it saves lines).
+fn takes_lines(value: &PVal) -> bool {
+    let mut s = String::new();
+    value.write(&mut s, 4);
+    s.contains('\n')
+}
+
+/// A name for a service (its alias, or its image's name) or a cache (what its key
+/// starts with).
+fn value_name(value: &PVal) -> String {
+    let PVal::Record(entries) = value else {
+        return "value".into();
+    };
+    let text = |key: &str| {
+        (entries.iter())
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| match v.bare() {
+                PVal::Str(s) | PVal::Image(s) => Some(s.clone()),
+                _ => None,
+            })
+    };
+    if let Some(alias) = text("alias") {
+        return alias
+            .split(',')
+            .next()
+            .unwrap_or("service")
+            .trim()
+            .to_string();
+    }
+    if let Some(image) = text("image") {
+        return image_base(&image);
+    }
+    match text("key") {
+        Some(key) => {
+            let start = key
+                .split('$')
+                .next()
+                .unwrap_or("")
+                .trim_matches(['-', '_', '/']);
+            if start.is_empty() {
+                "cache".into()
+            } else {
+                format!("{start}-cache")
+            }
+        }
+        None => "cache".into(),
+    }
 }
 
 /// Each imported job's Plumb name, by its GitLab name.

@@ -42,6 +42,48 @@ const DEFAULT_KEYS: &[&str] = &[
 /// this order).
 const MAX_DEPTH: usize = 32;
 
+/// GitLab's job keywords (those of its CI schema's job definition).
+pub const JOB_KEYWORDS: &[&str] = &[
+    "after_script",
+    "allow_failure",
+    "artifacts",
+    "before_script",
+    "cache",
+    "coverage",
+    "dast_configuration",
+    "dependencies",
+    "environment",
+    "except",
+    "extends",
+    "hooks",
+    "id_tokens",
+    "identity",
+    "image",
+    "inherit",
+    "interruptible",
+    "manual_confirmation",
+    "needs",
+    "only",
+    "pages",
+    "parallel",
+    "publish",
+    "release",
+    "resource_group",
+    "retry",
+    "rules",
+    "run",
+    "script",
+    "secrets",
+    "services",
+    "stage",
+    "start_in",
+    "tags",
+    "timeout",
+    "trigger",
+    "variables",
+    "when",
+];
+
 /// The configuration as GitLab sees it.
 pub struct Config {
     /// The merged top-level mapping (includes applied, references resolved).

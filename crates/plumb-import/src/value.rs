@@ -96,6 +96,11 @@ pub enum PVal {
     Cond(crate::cond::Cond),
     List(Vec<PVal>),
     Record(Vec<(String, PVal)>),
+    /// A value the YAML writes once under a name and uses by alias (an anchor holder:
+    /// `.ruby-gems-cache: &ruby-gems-cache { key: …, paths: … }`, then
+    /// `cache: [*ruby-gems-cache]`): a `let` of that name where it is used twice or
+    /// more, the value itself otherwise.
+    Named(String, Box<PVal>),
     /// A constructor call: `remote("https://…", sha256 = "…")`.
     Call {
         name: &'static str,
@@ -128,7 +133,7 @@ impl PVal {
     /// GitLab's `extends`): records merge key by key, recursively, the later value
     /// winning; anything else is replaced. (Plain values only: not for a check.)
     pub fn merged(earlier: &PVal, later: &PVal) -> PVal {
-        let (PVal::Record(old), PVal::Record(new)) = (earlier, later) else {
+        let (PVal::Record(old), PVal::Record(new)) = (earlier.bare(), later.bare()) else {
             return later.clone();
         };
         let mut out = old.clone();
@@ -144,6 +149,7 @@ impl PVal {
     /// Equal as values: records compared key by key whatever their order.
     pub fn equivalent(&self, other: &PVal) -> bool {
         match (self, other) {
+            (PVal::Named(_, a), b) | (b, PVal::Named(_, a)) => a.equivalent(b),
             (PVal::Record(a), PVal::Record(b)) => {
                 a.len() == b.len()
                     && a.iter()
@@ -159,7 +165,7 @@ impl PVal {
     /// The value without its origin, to change.
     pub fn bare_mut(&mut self) -> &mut PVal {
         match self {
-            PVal::At(_, inner) => inner.bare_mut(),
+            PVal::At(_, inner) | PVal::Named(_, inner) => inner.bare_mut(),
             other => other,
         }
     }
@@ -167,7 +173,7 @@ impl PVal {
     /// The value without its origin.
     pub fn bare(&self) -> &PVal {
         match self {
-            PVal::At(_, inner) => inner.bare(),
+            PVal::At(_, inner) | PVal::Named(_, inner) => inner.bare(),
             other => other,
         }
     }
@@ -211,6 +217,7 @@ impl PVal {
                 inner.write(out, indent);
                 out.push(CLOSE);
             }
+            PVal::Named(_, inner) => inner.write(out, indent),
             PVal::Call { name, args, named } => {
                 let mut parts: Vec<String> = args
                     .iter()
