@@ -190,6 +190,64 @@ fn missing_reference(error: &str) -> Option<(String, String)> {
     Some((holder.trim().to_string(), key.trim().to_string()))
 }
 
+/// A library of hidden jobs (no job of its own) is compared on what it contains: each
+/// hidden job that is a job template is run as a job `instance-of-NAME` that extends it
+/// (with `script: [":"]` when nothing it extends gives one). The text with those jobs
+/// appended, and their names; `None` when the file holds no job template.
+pub fn library_instances(text: &str) -> Option<(String, Vec<String>)> {
+    let docs = yaml::parse(text, 0).ok()?;
+    let hidden: HashMap<&str, &Node> = (docs.iter())
+        .flat_map(|d| d.entries())
+        .filter(|e| e.key.starts_with('.'))
+        .map(|e| (e.key.as_str(), &e.value))
+        .collect();
+    let mut names: Vec<&str> = (hidden.iter())
+        .filter(|(_, job)| {
+            !job.entries().is_empty()
+                && (job.entries().iter())
+                    .all(|e| plumb_import::gitlab::JOB_KEYWORDS.contains(&e.key.as_str()))
+        })
+        .map(|(name, _)| *name)
+        .collect();
+    names.sort_unstable();
+    if names.is_empty() {
+        return None;
+    }
+    let mut out = text.to_string();
+    out.push_str("\n# each job template run as a job (plumb's import test)\n");
+    let mut instances = Vec::new();
+    for name in names {
+        let instance = format!("instance-of-{}", name.trim_start_matches('.'));
+        let runs = ["script", "trigger"]
+            .iter()
+            .any(|k| reaches(&hidden, name, k, 0));
+        let script = if runs { "" } else { r#", "script": [":"]"# };
+        out.push_str(&format!(
+            "{}: {{\"extends\": [{}]{script}}}\n",
+            json_string(&instance),
+            json_string(name)
+        ));
+        instances.push(instance);
+    }
+    Some((out, instances))
+}
+
+/// Whether hidden job `name`, or one it extends (in this file), sets `key`.
+fn reaches(hidden: &HashMap<&str, &Node>, name: &str, key: &str, depth: usize) -> bool {
+    let Some(job) = hidden.get(name) else {
+        return false;
+    };
+    // GitLab refuses more than 11 levels; a cycle stops here too
+    depth <= 11
+        && (job.get(key).is_some()
+            || (job
+                .get("extends")
+                .map(Node::strings)
+                .unwrap_or_default()
+                .iter())
+            .any(|base| reaches(hidden, base, key, depth + 1)))
+}
+
 /// The top-level keys of a YAML text (unquoted), as written at column 0.
 fn top_level_keys(text: &str) -> Vec<String> {
     (text.lines())
