@@ -1213,6 +1213,10 @@ fn no_job_keyword_of_the_schema_is_dropped_silently() {
         .as_object()
         .expect("job properties");
     assert!(keywords.len() > 30, "{keywords:?}");
+    // the importer tells job templates from anchor holders by this list
+    let known: BTreeSet<&str> = plumb_import::gitlab::JOB_KEYWORDS.iter().copied().collect();
+    let schema_keys: BTreeSet<&str> = keywords.keys().map(String::as_str).collect();
+    assert_eq!(known, schema_keys, "plumb_import::gitlab::JOB_KEYWORDS");
     let dir = scratch("schema-keywords");
     let import = |job_lines: &str| {
         let yaml = format!(

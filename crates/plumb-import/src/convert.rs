@@ -145,11 +145,21 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 // a `!reference` to another job's services is a list in the list, which
                 // GitLab flattens
                 let services = flattened(v).into_iter().filter_map(|s| {
-                    let (name, at) = service_name(s)?;
+                    let Some((name, at)) = service_name(s) else {
+                        // a `!reference` that points at nothing was reported as such
+                        if s.is_null() {
+                            return None;
+                        }
+                        f.notes.push(Note {
+                            message: "a service without an image name is not carried".into(),
+                            ..note_at(s)
+                        });
+                        return None;
+                    };
                     let at = defining_variable(&name, node, cx).unwrap_or(at);
                     let name = inputs_as_variables(&name);
                     let image = PVal::Image(expand_vars(&name, &own_vars, cx.variables));
-                    let service = service(s, PVal::at(cx.origin(at), image), &mut f.notes);
+                    let service = service(s, PVal::at(cx.origin(at), image), &mut f.notes, cx);
                     Some(named(s, service, cx))
                 });
                 f.fields
@@ -483,6 +493,16 @@ fn named(node: &Node, value: PVal, cx: &Ctx) -> PVal {
     }
 }
 
+/// A note at a node's lines.
+fn note_at(node: &Node) -> Note {
+    Note {
+        file: node.file,
+        line: node.line,
+        end_line: node.end_line.max(node.line),
+        message: String::new(),
+    }
+}
+
 /// The items of a list, those of a list inside it (a `!reference` resolved) in its place.
 fn flattened(list: &Node) -> Vec<&Node> {
     let mut out = Vec::new();
@@ -508,8 +528,13 @@ fn service_name(node: &Node) -> Option<(String, &Node)> {
 /// A service: its image alone, or a `Service` record when it has an `alias`, a
 /// `command`, an `entrypoint` or `variables` (the host name a job reaches it by is part
 /// of what the job needs); other keys are noted as not carried.
-fn service(node: &Node, image: PVal, notes: &mut Vec<Note>) -> PVal {
+fn service(node: &Node, image: PVal, notes: &mut Vec<Note>, cx: &Ctx) -> PVal {
     let strings = |n: &Node| PVal::List(n.strings().into_iter().map(PVal::Str).collect());
+    // each variable where it is written (for a check: a credential there is found there)
+    let env = |v: &Node| {
+        let values = variables(v).into_iter().zip(variable_nodes(v));
+        (values.map(|((k, text), at)| (k, PVal::at(cx.origin(at), PVal::Str(text))))).collect()
+    };
     let mut record = vec![("image".to_string(), image)];
     let mut extra = Vec::new();
     for e in node.entries() {
@@ -517,11 +542,7 @@ fn service(node: &Node, image: PVal, notes: &mut Vec<Note>) -> PVal {
             "name" => continue,
             "alias" => e.value.as_gitlab_string().map(PVal::Str),
             "command" | "entrypoint" => Some(strings(&e.value)),
-            "variables" => Some(PVal::Record(
-                (variables(&e.value).into_iter())
-                    .map(|(k, v)| (k, PVal::Str(v)))
-                    .collect(),
-            )),
+            "variables" => Some(PVal::Record(env(&e.value))),
             _ => None,
         };
         match carried {
@@ -992,6 +1013,15 @@ fn cache(v: &Node, f: &mut Fields, at: Note, cx: &Ctx) {
         c.get("paths").is_some_and(|p| !p.strings().is_empty())
             || c.get("untracked").and_then(Node::as_bool) == Some(true)
     };
+    if let Kind::Seq(items) = &v.kind {
+        if let Some(list) = items.iter().find(|c| matches!(c.kind, Kind::Seq(_))) {
+            // GitLab does not flatten caches (as it does scripts and services)
+            f.notes.push(Note {
+                message: "a list inside `cache:` (a `!reference` to a list of caches) is not carried: GitLab takes caches, not lists of them".into(),
+                ..note_at(list)
+            });
+        }
+    }
     let real: Vec<&Node> = match &v.kind {
         Kind::Seq(items) => items.iter().filter(|c| caches_something(c)).collect(),
         _ => vec![v]

@@ -11,6 +11,7 @@ use crate::gitlab::{self, Config};
 use crate::names::{identifier, Scope};
 use crate::value::{Origin, PVal, CLOSE};
 use crate::Warning;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 use std::path::Path;
@@ -223,7 +224,11 @@ pub fn program(
         secrets: Secrets::default(),
         defined,
     };
-    em.globals.unique("runner_default".into());
+    // a let named like a built-in (`merge_request`, `branch`, `runner_default`, …) would
+    // hide it from the conditions the import writes
+    for name in plumb_semantics::eval::CONDITION_NAMES {
+        em.globals.unique(name.to_string());
+    }
     let plan = em.plan(top_vars, warnings);
     em.write(&plan, path, warnings)
 }
@@ -272,11 +277,8 @@ impl Emitter<'_> {
         }
         let library = jobs.is_empty() && left_out.is_empty();
         if library {
-            // not an anchor holder: what it holds is where its aliases are (no `extends`
-            // of another file can use it as a job's keys)
-            let holders: HashSet<&String> = holders.values().collect();
             for t in templates.iter_mut().filter(|t| t.variant_of.is_none()) {
-                t.used = !holders.contains(&t.hidden[1..].to_string());
+                t.used = true;
             }
         }
         build_templates_on_their_variants(&mut templates);
@@ -292,7 +294,7 @@ impl Emitter<'_> {
         let named_lets = if self.origins {
             Vec::new()
         } else {
-            value_lets(&default_fields, &mut templates, &jobs, &mut self.globals)
+            value_lets(&default_fields, &templates, &jobs, &mut self.globals)
         };
         self.name_templates(&mut templates);
         // one map from GitLab's job names to Plumb's, for `needs` and `dependencies`
@@ -360,6 +362,11 @@ impl Emitter<'_> {
         let mut templates: Vec<TemplateOut> = Vec::new();
         let mut template_index: HashMap<String, usize> = HashMap::new();
         for h in &self.config.hidden {
+            // used by alias where it is used: nothing `extends` it (GitLab would refuse
+            // its keys in a job)
+            if is_anchor_holder(&h.full) {
+                continue;
+            }
             let f = convert::job(&h.full, cx);
             let names_jobs = f.needs.is_some() || f.dependencies.is_some();
             let trigger_lost = f.trigger && !f.fields.contains_key("trigger");
@@ -651,7 +658,11 @@ impl Emitter<'_> {
             }
         }
         for h in &self.config.hidden {
-            if reached.contains(h.name.as_str()) || self.referenced(&h.name) {
+            // an anchor holder is where its aliases are, and is no template
+            if reached.contains(h.name.as_str())
+                || self.referenced(&h.name)
+                || is_anchor_holder(&h.full)
+            {
                 continue;
             }
             match template_index.get(&h.name) {
@@ -818,7 +829,9 @@ impl Emitter<'_> {
             let mut s = String::new();
             with_lets(value.clone(), &image_names).write(&mut s, 0);
             let _ = writeln!(text, "let {name} = {s}");
-            image_names.values.push((replaced.clone(), name.clone()));
+            image_names
+                .values
+                .insert(written_text(replaced), name.clone());
         }
         if !plan.lets.is_empty() || !plan.named_lets.is_empty() {
             text.push('\n');
@@ -1717,7 +1730,8 @@ fn ordered(fields: &BTreeMap<String, PVal>) -> Vec<(String, PVal)> {
 #[derive(Default)]
 struct Lets {
     images: HashMap<String, String>,
-    values: Vec<(PVal, String)>,
+    /// By the value's text (see [`written_text`]).
+    values: HashMap<String, String>,
 }
 
 fn with_lets(v: PVal, lets: &Lets) -> PVal {
@@ -1728,11 +1742,11 @@ fn with_lets(v: PVal, lets: &Lets) -> PVal {
             None => PVal::Str(s),
         },
         PVal::Named(_, inner) => with_lets(*inner, lets),
-        PVal::Record(entries) => {
-            let let_of = |v: &PVal| matches!(v.bare(), PVal::Record(e) if *e == entries);
-            match lets.values.iter().find(|(v, _)| let_of(v)) {
-                Some((_, name)) => PVal::Name(name.clone()),
-                None => PVal::Record(entries),
+        PVal::Record(entries) if !lets.values.is_empty() => {
+            let record = PVal::Record(entries);
+            match lets.values.get(&written_text(&record)) {
+                Some(name) => PVal::Name(name.clone()),
+                None => record,
             }
         }
         PVal::List(items) => PVal::List(items.into_iter().map(|i| with_lets(i, lets)).collect()),
@@ -1804,25 +1818,27 @@ fn image_lets(
     lets
 }
 
-/// The hidden entries that hold no GitLab job keyword (a cache, variables, … written
-/// once and used by alias), by where their mapping is written.
+/// The hidden entries that are anchor holders (see [`is_anchor_holder`]), by where
+/// their mapping is written: their GitLab names.
 fn anchor_holders(config: &Config) -> HashMap<(usize, crate::yaml::ByteRange), String> {
     (config.hidden.iter())
         .filter(|h| is_anchor_holder(&h.full))
-        .map(|h| {
-            (
-                (h.full.file, h.full.span),
-                h.name.trim_start_matches('.').to_string(),
-            )
-        })
+        .map(|h| ((h.full.file, h.full.span), h.name.clone()))
         .collect()
 }
 
-/// A mapping with keys, none of them a GitLab job keyword: not a job template.
+/// Job keywords that a cache or a service also has.
+const SHARED_WITH_RECORDS: &[&str] = &["when", "variables"];
+
+/// A hidden entry written to be used by alias, not by `extends`: a cache, a service,
+/// variables. It has a key no job has (`key`, `paths`, `alias`, a variable's name) and
+/// no job keyword but those a cache or a service shares (`when`, `variables`). A job
+/// template with a mistyped key (`image` and `scirpt`) is still a template.
 fn is_anchor_holder(node: &crate::yaml::Node) -> bool {
-    let entries = node.entries();
-    !entries.is_empty()
-        && (entries.iter()).all(|e| !crate::gitlab::JOB_KEYWORDS.contains(&e.key.as_str()))
+    let is_job_key = |k: &str| crate::gitlab::JOB_KEYWORDS.contains(&k);
+    let keys = || node.entries().iter().map(|e| e.key.as_str());
+    keys().any(|k| !is_job_key(k))
+        && keys().all(|k| !is_job_key(k) || SHARED_WITH_RECORDS.contains(&k))
 }
 
 /// The fields whose records (or lists of records) a `let` may hold.
@@ -1834,12 +1850,13 @@ const LET_FIELDS: &[&str] = &["cache", "services"];
 /// was (a hidden entry of no job keyword) is then not written as a template.
 fn value_lets(
     default: &BTreeMap<String, PVal>,
-    templates: &mut [TemplateOut],
+    templates: &[TemplateOut],
     jobs: &[JobOut],
     scope: &mut Scope,
 ) -> Vec<(PVal, String, PVal)> {
-    // (the value as written, how many uses, its name in the YAML)
+    // (the value, how many uses, its name in the YAML), and where each is by its text
     let mut found: Vec<(PVal, usize, Option<String>)> = Vec::new();
+    let mut by_text: HashMap<String, usize> = HashMap::new();
     let mut count = |field: &str, v: &PVal| {
         if !LET_FIELDS.contains(&field) {
             return;
@@ -1857,12 +1874,16 @@ fn value_lets(
                 _ => None,
             };
             let value = item.bare();
-            match found.iter_mut().find(|(v, ..)| v == value) {
-                Some((_, n, name)) => {
+            match by_text.entry(written_text(value)) {
+                Entry::Occupied(at) => {
+                    let (_, n, name) = &mut found[*at.get()];
                     *n += 1;
                     name.get_or_insert_with(|| hint.unwrap_or_default());
                 }
-                None => found.push((value.clone(), 1, hint)),
+                Entry::Vacant(at) => {
+                    at.insert(found.len());
+                    found.push((value.clone(), 1, hint));
+                }
             }
         }
     };
@@ -1873,20 +1894,16 @@ fn value_lets(
         .chain(template_fields.iter().flatten())
         .chain(jobs.iter().flat_map(|j| j.fields.iter()))
         .for_each(|(k, v)| count(k, v));
-    // an anchor holder used by alias is where its aliases are
-    for t in templates.iter_mut() {
-        let hint = &t.hidden[1..];
-        if found.iter().any(|(.., name)| name.as_deref() == Some(hint)) {
-            t.used = false;
-        }
-    }
     (found.into_iter())
         .filter(|(value, n, hint)| *n >= 2 && (hint.is_some() || takes_lines(value)))
         .map(|(value, _, hint)| {
+            // an anchor's name that holds no letter (`.--`, `.ñ`) names nothing, and one
+            // taken (a built-in such as `merge_request`) is better left for its content's
             let base = hint
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| value_name(&value));
-            let name = scope.unique(identifier(&base, "value"));
+                .map(|h| identifier(&h, "value"))
+                .filter(|h| !h.starts_with("value-") && !scope.is_taken(h))
+                .unwrap_or_else(|| identifier(&value_name(&value), "value"));
+            let name = scope.unique(base);
             (value.clone(), name, value)
         })
         .collect()
@@ -1897,6 +1914,13 @@ fn takes_lines(value: &PVal) -> bool {
     let mut s = String::new();
     value.write(&mut s, 4);
     s.contains('\n')
+}
+
+/// A value as the program writes it: equal texts, equal values.
+fn written_text(value: &PVal) -> String {
+    let mut s = String::new();
+    value.write(&mut s, 0);
+    s
 }
 
 /// A name for a service (its alias, or its image's name) or a cache (what its key

@@ -42,7 +42,8 @@ const DEFAULT_KEYS: &[&str] = &[
 /// this order).
 const MAX_DEPTH: usize = 32;
 
-/// GitLab's job keywords (those of its CI schema's job definition).
+/// GitLab's job keywords (those of its CI schema's job definition; a test holds the list
+/// to the vendored schema).
 pub const JOB_KEYWORDS: &[&str] = &[
     "after_script",
     "allow_failure",
@@ -60,6 +61,7 @@ pub const JOB_KEYWORDS: &[&str] = &[
     "identity",
     "image",
     "inherit",
+    "inputs",
     "interruptible",
     "manual_confirmation",
     "needs",
