@@ -27,28 +27,58 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
         }
     }
     for p in &cx.model.pipelines {
-        for b in p.env.iter().chain(p.jobs.iter().flat_map(|j| j.env.iter())) {
-            let ValueKind::Str(value) = &b.value.kind else {
-                continue;
-            };
-            if b.value.origin.file != cx.file
-                || !secret_patterns::credential_name(&b.name)
-                || !secret_patterns::is_literal_credential(value)
-            {
-                continue;
+        let bindings = p.env.iter().chain(p.jobs.iter().flat_map(|j| j.env.iter()));
+        let variables = bindings
+            .map(|b| (b.name.as_str(), b.name_at, &b.value))
+            .chain(p.jobs.iter().flat_map(|j| services_env(j)));
+        let mut seen = std::collections::HashSet::new();
+        for (name, name_at, value) in variables {
+            // a service of a `let` or a template is one finding, whatever its jobs
+            if seen.insert((value.origin, name_at)) {
+                literal_credential_variable(cx, name, name_at, value, out);
             }
-            if !secret_patterns::find(value).is_empty() {
-                continue; // already reported above, with the kind
-            }
-            out.push(
-                Diagnostic::new(RULE.code, RULE.severity(), b.value.origin, format!("hard-coded credential: `{}` is set to a literal value", b.name))
-                    .with_label("a credential in the source")
-                    .with_secondary(b.name_at, "the variable's name says it holds a credential")
-                    .with_help(format!("declare a secret and bind it: `secret {} = ci_variable(\"{}\")`, then `{} = {}`",
-                        b.name.to_lowercase(), b.name, b.name, b.name.to_lowercase())),
-            );
         }
     }
+}
+
+/// The variables of a job's services (`services = [{ image, env = { … } }]`), which
+/// GitLab passes to the service's container.
+fn services_env(job: &plumb_semantics::JobModel) -> Vec<(&str, FileRange, &Value)> {
+    (job.services().iter())
+        .filter_map(Value::as_map)
+        .flat_map(|service| service.iter().filter(|e| e.key == "env"))
+        .filter_map(|env| env.value.as_map())
+        .flatten()
+        .map(|e| (e.key.as_str(), e.key_at, &e.value))
+        .collect()
+}
+
+/// `NAME = "literal"` where the name says it holds a credential.
+fn literal_credential_variable(
+    cx: &FileCx,
+    name: &str,
+    name_at: FileRange,
+    value: &Value,
+    out: &mut Vec<Diagnostic>,
+) {
+    let ValueKind::Str(text) = &value.kind else {
+        return;
+    };
+    if value.origin.file != cx.file
+        || !secret_patterns::credential_name(name)
+        || !secret_patterns::is_literal_credential(text)
+        // a pattern the literal scan knows was reported there, with its kind
+        || !secret_patterns::find(text).is_empty()
+    {
+        return;
+    }
+    let secret = name.to_lowercase();
+    out.push(
+        Diagnostic::new(RULE.code, RULE.severity(), value.origin, format!("hard-coded credential: `{name}` is set to a literal value"))
+            .with_label("a credential in the source")
+            .with_secondary(name_at, "the variable's name says it holds a credential")
+            .with_help(format!("declare a secret and bind it: `secret {secret} = ci_variable(\"{name}\")`, then `{name} = {secret}`")),
+    );
 }
 fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     for (text, origin) in evaluated_strings(cx.job) {
