@@ -331,6 +331,11 @@ fn job_entry(
 /// From this many jobs, a file's jobs are compiled, written and checked on two threads.
 const JOBS_ON_TWO_THREADS_FROM: usize = 256;
 
+/// The jobs each thread takes at a time: small enough that the two threads finish
+/// together (a fresh thread's first pages cost more than the reused ones of the thread
+/// that read the workspace), large enough that the pieces are few.
+const JOBS_PER_PIECE: usize = 128;
+
 /// The stack of that thread: values nest as deep as the program writes them (reserved,
 /// not committed: only what is used is).
 const WRITE_STACK: usize = 256 * 1024 * 1024;
@@ -350,47 +355,29 @@ struct Written {
 /// each other job on its own with the job's definition, which is what the file's schema
 /// applies to a key it does not name, so that a file of thousands of jobs is never one
 /// JSON tree. Each job is compiled and written on its own after the file's keys (the
-/// text the whole file is written as), on two threads for a large file, and dropped
-/// once written: the file's jobs are never all held at once.
+/// text the whole file is written as), in pieces two threads take in turn for a large
+/// file, and dropped once written: the file's jobs are never all held at once.
 fn written_and_checked(
     head: String,
     file: &File,
     jobs: &[(&PipelinePlan, &JobModel)],
     layout: Layout,
 ) -> Result<Written, String> {
-    let (first, second) = if jobs.len() >= JOBS_ON_TWO_THREADS_FROM {
-        jobs.split_at(jobs.len() / 2)
-    } else {
-        (jobs, &[][..])
-    };
-    // the first half is written after the file's keys, in the buffer the file ends in:
-    // sized for the whole file (a job is about 450 bytes), so that the second half is
-    // appended without copying the first
     let mut text = head;
+    // one buffer for the whole file (a job is about 450 bytes): the pieces are appended
     text.reserve(jobs.len() * 512);
     write_yaml(&mut text, file).map_err(|e| e.0)?;
-    let (a, b) = std::thread::scope(|scope| {
-        let b = (!second.is_empty())
-            .then(|| {
-                std::thread::Builder::new()
-                    .stack_size(WRITE_STACK)
-                    .spawn_scoped(scope, || {
-                        jobs_written_and_checked(second_buffer(second), second, layout)
-                    })
-                    .ok()
-            })
-            .flatten();
-        let a = jobs_written_and_checked(text, first, layout);
-        let b = match b {
-            Some(h) => h
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // no second half, or no second thread: here
-            None => jobs_written_and_checked(second_buffer(second), second, layout),
-        };
-        (a, b)
-    });
-    let (a, b) = (a?, b?);
+    let mut out = Written {
+        text,
+        ..Written::default()
+    };
+    for piece in pieces_written(jobs, layout) {
+        let piece = piece?;
+        out.text.push_str(&piece.text);
+        out.found.extend(piece.found);
+        out.warnings.extend(piece.warnings);
+        out.with_the_file.extend(piece.with_the_file);
+    }
     let mut top = serde_json::Map::new();
     for (key, v) in [
         (
@@ -404,25 +391,53 @@ fn written_and_checked(
             top.insert(key.into(), v?);
         }
     }
-    top.extend(a.with_the_file.into_iter().chain(b.with_the_file));
+    top.extend(std::mem::take(&mut out.with_the_file));
     let mut found = crate::schema::violations(&serde_json::Value::Object(top))?;
-    found.extend(a.found.into_iter().chain(b.found));
-    let mut text = a.text;
-    text.push_str(&b.text);
-    let mut warnings = a.warnings;
-    warnings.extend(b.warnings);
-    Ok(Written {
-        text,
-        found,
-        warnings,
-        with_the_file: Vec::new(),
-    })
+    found.append(&mut out.found);
+    out.found = found;
+    Ok(out)
 }
 
-/// The buffer the second half of a file's jobs is written into: a job is about 450
-/// bytes of YAML, so one buffer, not one grown by doubling.
-fn second_buffer(jobs: &[(&PipelinePlan, &JobModel)]) -> String {
-    String::with_capacity(jobs.len() * 512)
+/// The jobs compiled, written and checked in pieces, in order: on this thread and, for a
+/// large file, one more, each taking the next piece not yet taken.
+fn pieces_written(
+    jobs: &[(&PipelinePlan, &JobModel)],
+    layout: Layout,
+) -> Vec<Result<Written, String>> {
+    let pieces: Vec<&[(&PipelinePlan, &JobModel)]> = jobs.chunks(JOBS_PER_PIECE).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take_until_none_left = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(piece) = pieces.get(i) else {
+                return done;
+            };
+            let buffer = String::with_capacity(piece.len() * 512);
+            done.push((i, jobs_written_and_checked(buffer, piece, layout)));
+        }
+    };
+    let mut done = std::thread::scope(|scope| {
+        let helper = (jobs.len() >= JOBS_ON_TWO_THREADS_FROM)
+            .then(|| {
+                std::thread::Builder::new()
+                    .stack_size(WRITE_STACK)
+                    .spawn_scoped(scope, take_until_none_left)
+                    .ok()
+            })
+            .flatten();
+        // no second thread: this one takes every piece
+        let mut done = take_until_none_left();
+        if let Some(h) = helper {
+            done.extend(
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        done
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, w)| w).collect()
 }
 
 fn value<T: Serialize>(v: &T) -> Result<serde_json::Value, String> {
