@@ -698,6 +698,19 @@ fn with_flags(body: &str, flags: &str) -> String {
     }
 }
 
+/// An `only:` pattern (Ruby syntax, which GitLab falls back to) as RE2 reads it, which
+/// is how a rule's `=~` is matched: RE2 has no `\Z` (end, or before a final newline); a
+/// ref's name has no newline, so `\z` (end) matches the same.
+fn re2_anchors(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut escaped = false;
+    for c in body.chars() {
+        out.push(if escaped && c == 'Z' { 'z' } else { c });
+        escaped = !escaped && c == '\\';
+    }
+    out
+}
+
 fn source(value: &str) -> Cond {
     Cond::atom(Atom::Source("==", value.to_string()))
 }
@@ -737,7 +750,7 @@ fn one_ref(r: &str) -> Cond {
         // a pattern matches the ref's name: a branch's or a tag's
         _ if r.len() > 1 && r.starts_with('/') && r.rfind('/').is_some_and(|end| end > 0) => {
             let end = r.rfind('/').unwrap_or(r.len());
-            let re = with_flags(&r[1..end], &r[end + 1..]);
+            let re = with_flags(&re2_anchors(&r[1..end]), &r[end + 1..]);
             Cond::or(
                 Cond::atom(Atom::BranchMatches(re.clone())),
                 Cond::atom(Atom::Var("CI_COMMIT_TAG".into(), "=~", re)),
@@ -752,6 +765,14 @@ fn one_ref(r: &str) -> Cond {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_only_pattern_ends_as_re2_reads_it() {
+        assert_eq!(super::re2_anchors(r"\Av[0-9]+\Z"), r"\Av[0-9]+\z");
+        // an escaped backslash before `Z` is a backslash and a letter
+        assert_eq!(super::re2_anchors(r"a\\Z"), r"a\\Z");
+        assert_eq!(super::re2_anchors(r"a\\\Z"), r"a\\\z");
+    }
 
     #[test]
     fn a_negated_merge_request_does_not_ask_for_merge_requests() {
