@@ -21,9 +21,10 @@ use plumb_syntax::{Comment, TextRange};
 
 /// Lines longer than this are broken (lists, records).
 const WIDTH: usize = 100;
-/// A body is kept on one line only when that line is at most this long.
-const SHORT_BODY: usize = 80;
-const SHORT_BODY_FIELDS: usize = 3;
+/// A body is kept on one line only when that line is at most this long, and holds at
+/// most this many fields.
+pub const SHORT_BODY: usize = 80;
+pub const SHORT_BODY_FIELDS: usize = 3;
 
 /// Why a file cannot be formatted.
 #[derive(Debug, PartialEq, Eq)]

@@ -1846,8 +1846,7 @@ const LET_FIELDS: &[&str] = &["cache", "services"];
 
 /// Caches and services used twice or more (an anchor or a `!reference` the YAML uses in
 /// several jobs), each as a `let` when it is named in the YAML (see [`PVal::Named`]) or
-/// takes several lines: (what it replaces, let name, value). The anchor holder a value
-/// was (a hidden entry of no job keyword) is then not written as a template.
+/// takes several lines: (what it replaces, let name, value).
 fn value_lets(
     default: &BTreeMap<String, PVal>,
     templates: &[TemplateOut],
@@ -1878,7 +1877,9 @@ fn value_lets(
                 Entry::Occupied(at) => {
                     let (_, n, name) = &mut found[*at.get()];
                     *n += 1;
-                    name.get_or_insert_with(|| hint.unwrap_or_default());
+                    if name.is_none() {
+                        *name = hint;
+                    }
                 }
                 Entry::Vacant(at) => {
                     at.insert(found.len());
@@ -1909,11 +1910,15 @@ fn value_lets(
         .collect()
 }
 
-/// Whether a value is written over several lines (a let of it saves lines).
+/// Whether the formatter writes a value over several lines where a job holds it (a let
+/// of it then saves lines): a record of more fields than a short body holds, or one
+/// longer than a short body once after its key (`      services = [`, about 20 columns).
 fn takes_lines(value: &PVal) -> bool {
-    let mut s = String::new();
-    value.write(&mut s, 4);
-    s.contains('\n')
+    const AFTER_THE_KEY: usize = 20;
+    let text = written_text(value);
+    text.contains('\n')
+        || text.len() + AFTER_THE_KEY > plumb_fmt::SHORT_BODY
+        || matches!(value, PVal::Record(e) if e.len() > plumb_fmt::SHORT_BODY_FIELDS)
 }
 
 /// A value as the program writes it: equal texts, equal values.
