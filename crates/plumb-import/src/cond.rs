@@ -375,6 +375,10 @@ fn lex(text: &str) -> Option<Vec<Tok>> {
                     }
                     i += 1;
                 }
+                // an unterminated pattern (`$X =~ /abc`) is no pattern
+                if i >= chars.len() {
+                    return None;
+                }
                 let body: String = chars.get(start..i)?.iter().collect();
                 i += 1;
                 let flags_start = i;
@@ -765,6 +769,14 @@ fn one_ref(r: &str) -> Cond {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_unterminated_pattern_is_no_expression() {
+        // found by the `import` fuzz target: the flags were read past the end
+        assert!(super::lex("$X =~ /abc").is_none());
+        assert!(super::lex("$X =~ /abc\\").is_none());
+        assert!(super::lex("$X =~ /abc/i").is_some());
+    }
 
     #[test]
     fn an_only_pattern_ends_as_re2_reads_it() {
