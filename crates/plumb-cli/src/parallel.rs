@@ -11,6 +11,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// what is touched is ever committed), so a hostile file gets a diagnostic, not a crash.
 pub(crate) const WORKER_STACK: usize = 512 * 1024 * 1024;
 
+/// The cores this process may use, asked once: the standard library reads the cgroup's
+/// quota files on every call.
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// `work(handle, item)` for every item, in the items' order. The calling thread works
 /// with `handle`; every other thread with its own clone of it (a database handle is
 /// `Send` but is asked from one thread at a time). An item whose thread could not start
@@ -25,10 +32,7 @@ where
     R: Send,
     H: Clone + Send,
 {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len())
-        .max(1);
+    let threads = cores().min(items.len()).max(1);
     let next = AtomicUsize::new(0);
     let take_until_none_left = |h: &H| -> Vec<(usize, R)> {
         let mut done = Vec::new();

@@ -78,14 +78,17 @@ impl Session {
             });
         }
         let mut db = Database::default();
-        let mut parsed = parse_in_parallel(&db, &requested);
+        let mut preloaded = parse_in_parallel(&db, &requested);
         let mut files: Vec<LoadedFile> = Vec::new();
         let mut by_path: HashMap<PathBuf, usize> = HashMap::new();
         let mut queue: Vec<(PathBuf, String, bool)> =
             requested.into_iter().map(|(p, d)| (p, d, true)).collect();
         queue.reverse();
         while let Some((path, display, is_requested)) = queue.pop() {
-            let key = absolute(&path);
+            let key = match preloaded.keys.get(&path) {
+                Some(key) => key.clone(),
+                None => absolute(&path),
+            };
             if let Some(&i) = by_path.get(&key) {
                 files[i].requested |= is_requested;
                 continue;
@@ -94,7 +97,7 @@ impl Session {
                 return Err(CliError::TooManyFiles { limit: MAX_FILES });
             }
             let id = FileId(files.len() as u32);
-            let (file, load_diagnostics) = match parsed.remove(&key) {
+            let (file, load_diagnostics) = match preloaded.parsed.remove(&key) {
                 Some(file) => {
                     if file.id(&db) != id {
                         plumb_db::set_id(&mut db, file, id);
@@ -153,9 +156,16 @@ impl Session {
     /// one per project); files with none above them keep the session's configuration.
     pub fn use_nearest_configs(&mut self) -> Result<(), CliError> {
         let mut found: std::collections::BTreeMap<PathBuf, ()> = Default::default();
+        // files are keyed by their resolved path: the files of one folder share the
+        // answer, and asking once per folder saves a walk up the tree per file
+        let mut folders_asked = std::collections::HashSet::new();
         for f in &self.files {
             let path = f.file.path(&self.db);
-            if let Some(toml) = plumb_config::find_config_file(path) {
+            let folder = path.parent().unwrap_or(path);
+            if !folders_asked.insert(folder.to_path_buf()) {
+                continue;
+            }
+            if let Some(toml) = plumb_config::find_config_file(folder) {
                 found.insert(toml, ());
             }
         }
@@ -315,44 +325,54 @@ fn walk(
     Ok(())
 }
 
-/// The requested files read and parsed on every core, by absolute path, before the walk
-/// over imports (one file after another, in the order that gives each file its id)
-/// finds each parse done. Their ids are provisional (the order they were asked for,
-/// which the walk keeps unless a file imports one asked for later) until the walk gives
-/// the final ones: a parse does not read its file's id. A file that cannot be read, or
-/// is not UTF-8, is left to the walk, which reports it.
-fn parse_in_parallel(
-    db: &Database,
-    requested: &[(PathBuf, String)],
-) -> HashMap<PathBuf, SourceFile> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+/// The requested files resolved, read and parsed on every core, before the walk over
+/// imports (one file after another, in the order that gives each file its id) finds
+/// each parse done. Their ids are provisional (the order they were asked for, which the
+/// walk keeps unless a file imports one asked for later) until the walk gives the final
+/// ones: a parse does not read its file's id. A file that cannot be read, or is not
+/// UTF-8, is left to the walk, which reports it.
+#[derive(Default)]
+struct Preloaded {
+    /// Each requested path's absolute form (resolving it is system calls: done once).
+    keys: HashMap<PathBuf, PathBuf>,
+    /// The files read and parsed, by absolute path.
+    parsed: HashMap<PathBuf, SourceFile>,
+}
+
+fn parse_in_parallel(db: &Database, requested: &[(PathBuf, String)]) -> Preloaded {
+    let workers = crate::parallel::cores();
     // more files than are ever loaded: the walk refuses them before reading them all
     if workers < 2 || requested.len() < 2 * workers || requested.len() > MAX_FILES {
-        return HashMap::new();
+        return Preloaded::default();
     }
+    let read = crate::parallel::map(requested, &(), |_, (path, _)| {
+        let text = read_source(path, FileId(0))
+            .ok()
+            .and_then(|(text, problems)| problems.is_empty().then_some(text));
+        (absolute(path), text)
+    });
+    let mut out = Preloaded::default();
+    let mut files: Vec<(PathBuf, SourceFile)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let files: Vec<(PathBuf, SourceFile)> = requested
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (path, _))| {
-            let key = absolute(path);
-            // a file asked for twice is loaded once, as the walk does
-            if !seen.insert(key.clone()) {
-                return None;
-            }
-            let provisional = FileId(u32::try_from(i).ok()?);
-            let (text, problems) = read_source(path, provisional).ok()?;
-            problems.is_empty().then(|| {
-                let file = plumb_db::new_file(db, provisional, key.clone(), text, Origin::Disk);
-                (key, file)
-            })
-        })
-        .collect();
+    for (i, done) in read.into_iter().enumerate() {
+        let Some((key, text)) = done else { continue };
+        out.keys.insert(requested[i].0.clone(), key.clone());
+        // a file asked for twice is loaded once, as the walk does
+        let (Some(text), Ok(provisional)) = (text, u32::try_from(i)) else {
+            continue;
+        };
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let file = plumb_db::new_file(db, FileId(provisional), key.clone(), text, Origin::Disk);
+        files.push((key, file));
+    }
     // a parse a thread could not do is done by the walk
     crate::parallel::map(&files, db, |db, (_, f)| {
         plumb_db::item_tree(db, *f);
     });
-    files.into_iter().collect()
+    out.parsed = files.into_iter().collect();
+    out
 }
 
 /// Reads a source file: a clear error for what cannot be read or is too large, and a
