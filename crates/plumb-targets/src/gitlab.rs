@@ -249,12 +249,21 @@ struct Layout {
 /// Plumb runs a job without `when` whenever its pipeline runs.
 fn merge_request_pipelines_without_workflow(plans: &[PipelinePlan], several: bool) -> bool {
     let mr = plumb_semantics::Event::MergeRequest;
-    let may = |c: &Cond| *c != Cond::Always && c.admits(&mr) != plumb_semantics::Truth::No;
+    // what `job_condition` gives, asked without building it (a clone of two conditions
+    // per job): `and` with `Always` is the other side, and `admits` of an `and` is the
+    // `and` of the two
+    let may = |on: &Cond, when: &Cond| {
+        !(*on == Cond::Always && *when == Cond::Always)
+            && on.admits(&mr).and(when.admits(&mr)) != plumb_semantics::Truth::No
+    };
     plans
         .iter()
         .filter(|p| several || p.model.on == Cond::Always)
         .flat_map(|p| p.model.jobs.iter().map(move |j| (p, j)))
-        .any(|(p, j)| may(&job_condition(p, j, several)))
+        .any(|(p, j)| {
+            let on = if several { &p.model.on } else { &Cond::Always };
+            may(on, &j.when)
+        })
 }
 
 /// When a job runs, as its `rules` say it: with several pipelines in one file (no
@@ -546,12 +555,15 @@ pub(crate) fn job_key(p: &PipelinePlan, several: bool, name: &str) -> String {
 
 /// A job renamed `NAME-job` must not take the key of another job of the file.
 fn check_renamed_keys(p: &PipelinePlan, several: bool) -> Result<(), BuildError> {
+    // with several pipelines every job is renamed: a lookup, not a scan, per job
+    let by_name: std::collections::HashMap<&str, &JobModel> =
+        p.jobs().map(|j| (j.name.as_str(), j)).collect();
     for job in p.jobs() {
         let key = job_key(p, several, &job.name);
         if key == job.name {
             continue;
         }
-        if let Some(other) = p.jobs().find(|o| o.name == key) {
+        if let Some(other) = by_name.get(key.as_str()) {
             let d = Diagnostic::error(
                 plumb_diagnostics::Code::PL5003,
                 job.name_at,

@@ -200,7 +200,14 @@ fn push_spelled(out: &mut String, s: &str, spelling: Spelling) {
 }
 
 fn indent(out: &mut String, column: usize) {
-    out.extend(std::iter::repeat_n(' ', column));
+    // pushed as text: a character at a time costs a capacity check each
+    const SPACES: &str = "                                                                ";
+    let mut left = column;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
+    }
 }
 
 impl<'o> Writer<'o> {
