@@ -461,6 +461,9 @@ fn findings(session: &Session) -> Vec<Diagnostic> {
 /// memory to find one (`defrag = madvise`, a common default), a 5,000-job check took
 /// 170 ms instead of 45 (`perf`: 67% of the cycles zeroing 2 MiB pages of which a run
 /// touches a few KiB). A run is short and its memory sparse: ordinary pages serve it.
+/// mimalloc is built without that request (its `no_thp` feature: its first arena is
+/// mapped before `main`), and this opts the process out where the kernel gives huge
+/// pages unasked (`enabled = always`).
 fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     // the kernel may refuse (an old one, a sandbox): the run is then as before

@@ -201,6 +201,10 @@ fn corpus_imports_cleanly_and_round_trips() {
                                 ),
                                 warnings: warning_count(&original, &plumb_dir),
                                 repeats: template_blocks_repeated(&plumb_dir.join("ci.plumb")),
+                                comments_lost: comments_lost(
+                                    &original.join(".gitlab-ci.yml"),
+                                    &plumb_dir.join("ci.plumb"),
+                                ),
                             }
                         })
                         .collect::<Vec<_>>()
@@ -228,6 +232,18 @@ fn corpus_imports_cleanly_and_round_trips() {
     assert!(
         language.is_empty(),
         "imports with language errors: {language:?}"
+    );
+    let lost: Vec<String> = results
+        .iter()
+        .flat_map(|c| {
+            c.comments_lost
+                .iter()
+                .map(move |r| format!("{}: {r}", c.name))
+        })
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "comments of the YAML not in the import: {lost:?}"
     );
     let repeats: Vec<String> = results
         .iter()
@@ -339,6 +355,25 @@ struct CorpusCase {
     warnings: usize,
     /// Jobs that write three or more fields a template of the file holds.
     repeats: Vec<String>,
+    /// Comments of the YAML the program does not hold.
+    comments_lost: Vec<String>,
+}
+
+/// The comments of the YAML file (as the YAML reader finds them: never a `#` inside a
+/// string) whose text the Plumb file does not hold.
+fn comments_lost(yaml: &Path, plumb: &Path) -> Vec<String> {
+    let (yaml, plumb) = (
+        std::fs::read_to_string(yaml).unwrap_or_default(),
+        std::fs::read_to_string(plumb).unwrap_or_default(),
+    );
+    plumb_import::yaml::remarks(&yaml)
+        .comments
+        .iter()
+        .filter_map(|r| yaml.get(r.start as usize..r.end as usize))
+        .map(|c| c.trim_start_matches('#').trim_end())
+        .filter(|c| !c.trim().is_empty() && !plumb.contains(c))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The lines of a file that are neither blank nor comments (`#` in YAML and Plumb).

@@ -176,15 +176,9 @@ struct Plan {
     library: bool,
 }
 
-/// The Plumb program for `config`; with `origins`, framed for a check (see
-/// [`crate::origins`]).
-pub fn program(
-    config: &Config,
-    path: &Path,
-    origins: bool,
-    warnings: &mut Vec<Warning>,
-) -> Program {
-    let file_names: Vec<String> = config
+/// Each source's name as the program's `# FILE:LINE` comments write it.
+pub fn file_names(config: &Config) -> Vec<String> {
+    config
         .sources
         .iter()
         .map(|(p, _)| {
@@ -193,7 +187,18 @@ pub fn program(
                 |n| n.to_string_lossy().into_owned(),
             ))
         })
-        .collect();
+        .collect()
+}
+
+/// The Plumb program for `config`; with `origins`, framed for a check (see
+/// [`crate::origins`]).
+pub fn program(
+    config: &Config,
+    path: &Path,
+    origins: bool,
+    warnings: &mut Vec<Warning>,
+) -> Program {
+    let file_names = file_names(config);
     let top_vars = config
         .root
         .get("variables")

@@ -5,6 +5,7 @@
 //! one job into Plumb fields (with [`cond`] for rules); [`emit`] writes the program.
 //! Nothing here knows the checker: the CLI checks what it wrote.
 
+pub mod comments;
 pub mod compose;
 pub mod cond;
 pub mod convert;
@@ -132,6 +133,7 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
         message: "internal error: the generated Plumb does not parse (please report this file)"
             .to_string(),
     })?;
+    let plumb = with_comments(plumb, &config, &mut warnings);
     warnings.sort_by_key(|w| (w.file, w.line));
     let warnings = one_per_place_and_cause(warnings);
     Ok(Imported {
@@ -141,6 +143,26 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
         jobs_imported: program.jobs_imported,
         jobs_left_out: program.jobs_left_out,
     })
+}
+
+/// The program with the YAML's comments ([`comments`]), formatted; as it was, with a
+/// warning, when they cannot be carried.
+fn with_comments(plumb: String, config: &gitlab::Config, warnings: &mut Vec<Warning>) -> String {
+    let names = emit::file_names(config);
+    let Some(commented) = comments::carry(&plumb, config, &names) else {
+        return plumb;
+    };
+    match plumb_fmt::format(&commented) {
+        Ok(formatted) => formatted,
+        Err(_) => {
+            warnings.push(Warning::at(
+                0,
+                1,
+                "the YAML's comments are not carried: in the program they would change what a `# plumb-allow:` comment covers",
+            ));
+            plumb
+        }
+    }
 }
 
 /// A GitLab CI file read for a check: the program the checker reads (not formatted:
