@@ -189,9 +189,10 @@ impl<'a> Printer<'a> {
     }
 
     fn has_comment_in(&self, r: TextRange) -> bool {
-        self.comments[self.next_comment..]
-            .iter()
-            .any(|c| c.range.start >= r.start && c.range.start < r.end)
+        // in source order: the first at or after `r.start` decides
+        let rest = &self.comments[self.next_comment..];
+        let first = rest.partition_point(|c| c.range.start < r.start);
+        rest.get(first).is_some_and(|c| c.range.start < r.end)
     }
 
     /// A comment that ends the line of the code before it (`last_end`) stays at the
@@ -317,12 +318,15 @@ impl<'a> Printer<'a> {
     /// Where the next node's leading comments start (or the node itself), to see
     /// whether the source set it apart with a blank line.
     fn first_comment_or(&self, pos: usize, last_end: usize) -> usize {
+        // the comments are in source order: those before `pos` are a prefix (looking
+        // past them made formatting quadratic in the number of comments)
         self.comments[self.next_comment..]
             .iter()
+            .take_while(|c| (c.range.start as usize) < pos)
             .find(|c| {
                 let start = c.range.start as usize;
                 // a comment left inside the previous node counts as its own line
-                start < pos && (start < last_end || self.src[last_end..start].contains('\n'))
+                start < last_end || self.src[last_end..start].contains('\n')
             })
             .map_or(pos, |c| c.range.start as usize)
     }

@@ -23,6 +23,9 @@ struct YamlComment {
     text: String,
     /// Written after a value on its line (else on a line of its own).
     trailing: bool,
+    /// The line of the value it is about, when that is not the line it is written on
+    /// (a multi-line scalar it ends).
+    subject: Option<usize>,
 }
 
 /// Where a comment goes in the program.
@@ -33,6 +36,9 @@ enum Place {
     Above(usize),
     /// At the end of this line (above it when the line has a comment already).
     After(usize),
+    /// Above this line, away from what it is about: prefixed with the YAML key it was
+    /// written under.
+    Aside(usize, String),
 }
 
 /// The program's lines and what the YAML's places are in it.
@@ -40,16 +46,19 @@ struct Layout<'a> {
     lines: Vec<&'a str>,
     /// `(file name, YAML line)` of a job or template: its first and last line.
     blocks: HashMap<(String, usize), (usize, usize)>,
+    /// The same blocks by their YAML key: a job an included file defines and the main
+    /// file extends is one job, whose block names the main file's line.
+    by_key: HashMap<String, (usize, usize)>,
     /// The lines (in order) each string literal and each word is written on.
     written_on: HashMap<&'a str, Vec<usize>>,
+    /// Each top-level `let`'s name: its first and last line.
+    lets: HashMap<&'a str, (usize, usize)>,
     /// The first line of the `# gitlab:` notes above a block's first line.
     tops: HashMap<usize, usize>,
     /// Lines that end with a comment already (a block's `# FILE:LINE`).
     commented: Vec<bool>,
     /// The first line after the import's header comment.
     after_header: usize,
-    /// The lines the program quotes from the YAML (a note's snippet), as written there.
-    quoted: std::collections::HashSet<&'a str>,
     /// The pipeline's head: from its `pipeline` line to its first stage.
     head: (usize, usize),
 }
@@ -59,6 +68,8 @@ struct Layout<'a> {
 const MAX_SEARCHED: usize = 20_000;
 /// How many YAML lines after a comment are looked at for the value it is about.
 const LOOK_AHEAD: usize = 50;
+/// How many of a YAML line's values a comment is looked for by.
+const CANDIDATES_PER_LINE: usize = 8;
 
 /// What is known of one YAML file for placing its comments.
 struct YamlFile<'t> {
@@ -81,19 +92,49 @@ struct Placed {
     count: usize,
 }
 
+/// The program with the comments, and the YAML places of the `# plumb-allow:` comments
+/// it carries as text.
+pub struct Carried {
+    pub text: String,
+    /// (file, line) of each allowance written as text: an allowance covers a YAML line,
+    /// and the Plumb line a comment lands on is not always the one it was about, so it
+    /// is never one there (it could silence another finding).
+    pub allowances: Vec<(usize, usize)>,
+}
+
+/// The words an allowance starts with ([`plumb_checks`]' `# plumb-allow:`), and what a
+/// carried one is written as instead.
+const ALLOWANCE: &str = "plumb-allow:";
+const DISARMED: &str = "from the YAML, not applied here:";
+
 /// The formatted program `plumb` with the comments of `config`'s files carried; `None`
 /// when there are none, or when the program with them would not read as the same
-/// program (it is then left without them).
-pub fn carry(plumb: &str, config: &Config, file_names: &[String]) -> Option<String> {
-    let layout = Layout::of(plumb);
+/// program (it is then left without them). `quoted` are the YAML lines the program
+/// quotes in its notes, as (file, first line, last line): their comments are there.
+pub fn carry(
+    plumb: &str,
+    config: &Config,
+    file_names: &[String],
+    quoted: &[(usize, usize, usize)],
+) -> Option<Carried> {
+    let found: Vec<Vec<YamlComment>> = (config.sources.iter().enumerate())
+        .map(|(i, (_, text))| comments_of(i, text))
+        .collect();
+    if found.iter().all(Vec::is_empty) {
+        return None;
+    }
+    let mut layout = Layout::of(plumb);
+    layout.key_blocks(config, file_names);
     let scalars = scalars_by_line(config);
     let mut placed = Placed::default();
     let mut searched = 0usize;
-    for (index, (_, text)) in config.sources.iter().enumerate() {
-        let Some(name) = file_names.get(index) else {
+    let mut allowances = Vec::new();
+    for (index, comments) in found.into_iter().enumerate() {
+        let (Some(name), Some((_, text))) = (file_names.get(index), config.sources.get(index))
+        else {
             continue;
         };
-        let lines: Vec<&str> = text.lines().collect();
+        let lines = yaml_lines(text);
         let file = YamlFile {
             index,
             name,
@@ -101,13 +142,16 @@ pub fn carry(plumb: &str, config: &Config, file_names: &[String]) -> Option<Stri
             next_content: next_content_lines(&lines),
             lines,
         };
-        for c in comments_of(index, text) {
-            if file
-                .lines
-                .get(c.line - 1)
-                .is_some_and(|l| layout.quoted.contains(one_line(l.trim_end()).as_str()))
-            {
+        for mut c in comments {
+            let in_note = |&(f, first, last): &(usize, usize, usize)| {
+                f == index && (first..=last).contains(&c.line)
+            };
+            if quoted.iter().any(in_note) {
                 continue;
+            }
+            if let Some(rest) = c.text.trim_start().strip_prefix(ALLOWANCE) {
+                c.text = format!(" {DISARMED} {ALLOWANCE}{rest}");
+                allowances.push((index, c.line));
             }
             searched += 1;
             let place = layout.place(&c, &file, &scalars, searched <= MAX_SEARCHED);
@@ -117,8 +161,8 @@ pub fn carry(plumb: &str, config: &Config, file_names: &[String]) -> Option<Stri
     if placed.count == 0 {
         return None;
     }
-    let with = layout.write(&placed);
-    same_program(plumb, &with, placed.count).then_some(with)
+    let text = layout.write(&placed);
+    same_program(plumb, &text, placed.count).then_some(Carried { text, allowances })
 }
 
 impl Placed {
@@ -130,6 +174,11 @@ impl Placed {
                 self.after.insert(l, text);
                 return;
             }
+            Place::Aside(l, key) => {
+                let text = format!(" {key}:{text}");
+                self.above.entry(l).or_default().push(text);
+                return;
+            }
             Place::After(l) | Place::Above(l) => l,
         };
         self.above.entry(line).or_default().push(text);
@@ -138,27 +187,62 @@ impl Placed {
 
 /// The comments of one YAML file, in order.
 fn comments_of(file: usize, text: &str) -> Vec<YamlComment> {
-    // the comments come in order: lines are counted from the last one on, not from the
-    // file's top for each
-    let (mut counted_to, mut line, mut line_start) = (0usize, 1usize, 0usize);
-    crate::yaml::remarks(text)
+    let remarks = crate::yaml::remarks(text);
+    if remarks.comments.is_empty() {
+        return Vec::new();
+    }
+    let starts = line_starts(text);
+    // 1-based, as the YAML reader counts: `\r\n`, `\n` and a lone `\r` end a line
+    let line_of = |at: usize| starts.partition_point(|&s| s <= at).max(1);
+    remarks
         .comments
         .iter()
         .filter_map(|r| {
             let (start, end) = (r.start as usize, r.end as usize);
             let written = text.get(start..end)?;
-            let between = text.get(counted_to..start)?;
-            line += between.matches('\n').count();
-            if let Some(i) = between.rfind('\n') {
-                line_start = counted_to + i + 1;
-            }
-            counted_to = start;
+            let line = line_of(start);
+            let before = text.get(starts[line - 1]..start)?;
+            // after the last line of a scalar written over several lines, the comment is
+            // about that scalar, which the tree knows by its first line
+            let scalar =
+                remarks.multiline.iter().rev().find(|m| {
+                    (m.range.end as usize) <= start && line_of(m.range.end as usize) == line
+                });
             Some(YamlComment {
                 file,
                 line,
+                subject: scalar.map(|m| line_of(m.range.start as usize)),
                 text: one_line(written.strip_prefix('#').unwrap_or(written).trim_end()),
-                trailing: !text[line_start..start].trim().is_empty(),
+                trailing: !before.trim().is_empty(),
             })
+        })
+        .collect()
+}
+
+/// Where each line of a YAML text starts, as the YAML reader breaks lines.
+fn line_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut out = vec![0];
+    for (i, &c) in b.iter().enumerate() {
+        let ends = c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n'));
+        if ends {
+            out.push(i + 1);
+        }
+    }
+    out
+}
+
+/// The lines of a YAML text, as the YAML reader breaks them.
+fn yaml_lines(text: &str) -> Vec<&str> {
+    let starts = line_starts(text);
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            let end = starts.get(i + 1).copied().unwrap_or(text.len());
+            text.get(s..end)
+                .unwrap_or("")
+                .trim_end_matches(['\n', '\r'])
         })
         .collect()
 }
@@ -186,8 +270,9 @@ fn scalars_by_line(config: &Config) -> HashMap<(usize, usize), Vec<String>> {
         }
         let mut note = |file: usize, line: usize, written: String| {
             let known = out.entry((file, line)).or_default();
-            // a `default:` merged into every job is the same scalar many times
-            if !known.contains(&written) {
+            // a `default:` merged into every job is the same scalar many times; a line
+            // of a thousand values is found by its first few
+            if known.len() < CANDIDATES_PER_LINE && !known.contains(&written) {
                 known.push(written);
             }
         };
@@ -198,9 +283,13 @@ fn scalars_by_line(config: &Config) -> HashMap<(usize, usize), Vec<String>> {
             Kind::Seq(items) => items.iter().for_each(|i| walk(i, out, depth + 1)),
             Kind::Map(entries) => {
                 for e in entries {
+                    // a key's own file is its value's (a merged job's keys come from
+                    // several files)
+                    let known = out.entry((e.value.file, e.key_line)).or_default();
+                    if known.len() < CANDIDATES_PER_LINE {
+                        known.insert(0, key(&e.key));
+                    }
                     walk(&e.value, out, depth + 1);
-                    let written = key(&e.key);
-                    out.entry((n.file, e.key_line)).or_default().push(written);
                 }
             }
             _ => {}
@@ -216,6 +305,26 @@ fn scalars_by_line(config: &Config) -> HashMap<(usize, usize), Vec<String>> {
 }
 
 impl<'a> Layout<'a> {
+    /// Fills `by_key`: the YAML key written at each block's `FILE:LINE`.
+    fn key_blocks(&mut self, config: &Config, file_names: &[String]) {
+        // each file's line starts, as the YAML reader counts lines, found once
+        let files: HashMap<&str, (&str, Vec<usize>)> = file_names
+            .iter()
+            .zip(&config.sources)
+            .map(|(name, (_, text))| (name.as_str(), (text.as_str(), line_starts(text))))
+            .collect();
+        for ((name, line), range) in &self.blocks {
+            let Some((text, starts)) = files.get(name.as_str()) else {
+                continue;
+            };
+            let Some(&at) = starts.get(line.wrapping_sub(1)) else {
+                continue;
+            };
+            let written = text[at..].split(['\n', '\r']).next().unwrap_or("");
+            self.by_key.insert(top_key(written).to_string(), *range);
+        }
+    }
+
     fn of(plumb: &'a str) -> Layout<'a> {
         let lines: Vec<&str> = plumb.lines().collect();
         let mut blocks = HashMap::new();
@@ -265,13 +374,10 @@ impl<'a> Layout<'a> {
                 }
             }
         }
-        let quoted = lines
-            .iter()
-            .filter_map(|l| l.trim_start().strip_prefix("#   "))
-            .collect();
         Layout {
+            by_key: HashMap::new(),
+            lets: lets_of(&lines),
             written_on,
-            quoted,
             lines,
             tops,
             blocks,
@@ -293,7 +399,9 @@ impl<'a> Layout<'a> {
         if c.file == 0 && c.line < first_key {
             return Place::Header;
         }
-        let subject = if c.trailing {
+        let subject = if let Some(line) = c.subject {
+            line
+        } else if c.trailing {
             c.line
         } else {
             file.next_content.get(c.line - 1).copied().unwrap_or(c.line)
@@ -310,35 +418,41 @@ impl<'a> Layout<'a> {
             .get(tops.partition_point(|&t| t <= block_line))
             .copied()
             .unwrap_or(usize::MAX);
+        let key = file
+            .lines
+            .get(block_line.wrapping_sub(1))
+            .map_or("", |l| top_key(l));
+        // a job's or template's block, else the `let` of an anchor holder
         let region = self
             .blocks
             .get(&(file.name.to_string(), block_line))
+            .or_else(|| self.by_key.get(key))
+            .or_else(|| self.lets.get(key.trim_start_matches('.')))
             .copied();
         if let (Some((start, _)), true) = (region, subject == block_line) {
             return Place::Above(self.tops.get(&start).copied().unwrap_or(start));
         }
         let (start, end) = region.unwrap_or(self.head);
         let found = if search {
-            self.find(
-                scalars,
-                file.index,
-                subject..block_end.min(subject + LOOK_AHEAD),
-                start,
-                end,
-            )
+            let lines =
+                subject..node_end(&file.lines, subject, block_end.min(subject + LOOK_AHEAD));
+            self.find(scalars, file.index, lines, start, end)
         } else {
             None
         };
+        let top = (start + 1).min(self.lines.len());
         match found {
             Some(l) if c.trailing => Place::After(l),
             Some(l) => Place::Above(l),
             // inside the block, at its top
-            None => Place::Above((start + 1).min(self.lines.len())),
+            None if region.is_some() => Place::Above(top),
+            None => Place::Aside(top, one_line(key)),
         }
     }
 
-    /// The first program line in `start..=end` holding what the first YAML line of
-    /// `yaml_lines` with a value writes.
+    /// The program line in `start..=end` that holds what the first YAML line of
+    /// `yaml_lines` the program writes holds: a line holding all of it (an `env` entry's
+    /// key and value) before one holding a part (a value written in several entries).
     fn find(
         &self,
         scalars: &HashMap<(usize, usize), Vec<String>>,
@@ -347,13 +461,24 @@ impl<'a> Layout<'a> {
         start: usize,
         end: usize,
     ) -> Option<usize> {
-        let candidates = yaml_lines
-            .into_iter()
-            .find_map(|l| scalars.get(&(file, l)).filter(|s| !s.is_empty()))?;
-        candidates.iter().find_map(|s| {
-            let lines = self.written_on.get(s.as_str())?;
-            let first = lines.partition_point(|&l| l < start);
-            lines.get(first).copied().filter(|&l| l <= end)
+        let in_region = |s: &str| -> &[usize] {
+            let Some(lines) = self.written_on.get(s) else {
+                return &[];
+            };
+            let from = lines.partition_point(|&l| l < start);
+            let to = lines.partition_point(|&l| l <= end);
+            &lines[from..to.max(from)]
+        };
+        yaml_lines.into_iter().find_map(|l| {
+            let written = scalars.get(&(file, l))?;
+            let (first, rest) = written.split_first()?;
+            let holding_all = in_region(first).iter().find(|&&line| {
+                rest.iter()
+                    .all(|s| in_region(s).binary_search(&line).is_ok())
+            });
+            holding_all
+                .or_else(|| written.iter().find_map(|s| in_region(s).first()))
+                .copied()
         })
     }
 
@@ -427,14 +552,85 @@ fn strings_and_words(line: &str) -> Vec<&str> {
 
 /// `(file name, line, written on one line)` of a job's or template's `{  # FILE:LINE`.
 fn block_marker(line: &str) -> Option<(String, usize, bool)> {
-    let (one_line, at) = match (line.find("{}  # "), line.find("{  # ")) {
-        (Some(i), _) => (true, i + "{}  # ".len()),
-        (None, Some(i)) => (false, i + "{  # ".len()),
-        _ => return None,
-    };
-    let marker = line[at..].split(" (`").next()?;
+    // the marker is the line's comment: text in a string that looks like one is not
+    let (code, comment) = line.split_at(comment_start(line)?);
+    let code = code.trim_end();
+    let one_line = code.ends_with("{}");
+    if !one_line && !code.ends_with('{') {
+        return None;
+    }
+    let marker = comment.strip_prefix("# ")?.split(" (`").next()?;
     let (name, number) = marker.rsplit_once(':')?;
     Some((name.to_string(), number.trim().parse().ok()?, one_line))
+}
+
+/// Where a program line's comment starts: its first `#` outside a string.
+fn comment_start(line: &str) -> Option<usize> {
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'#' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The first 1-based line after the YAML node that starts on line `start` (the first
+/// line with content indented no deeper; a list may sit at its key's indentation), at
+/// most `limit`: a comment is about that node, not about what follows it.
+fn node_end(lines: &[&str], start: usize, limit: usize) -> usize {
+    let limit = limit.max(start + 1);
+    let Some(first) = lines.get(start.wrapping_sub(1)) else {
+        return limit;
+    };
+    let own = indent_of(first);
+    let a_key = !first.trim_start().starts_with('-');
+    (start + 1..limit)
+        .find(|&l| {
+            lines.get(l - 1).is_none_or(|t| {
+                let content = t.trim_start();
+                let item_of_key = a_key && content.starts_with('-') && indent_of(t) == own;
+                !content.is_empty()
+                    && !content.starts_with('#')
+                    && indent_of(t) <= own
+                    && !item_of_key
+            })
+        })
+        .unwrap_or(limit)
+}
+
+/// Each top-level `let NAME = …`: its first and last line.
+fn lets_of<'a>(lines: &[&'a str]) -> HashMap<&'a str, (usize, usize)> {
+    let mut out = HashMap::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some((name, value)) = l.strip_prefix("let ").and_then(|r| r.split_once(" = ")) else {
+            continue;
+        };
+        let end = if value.ends_with('{') || value.ends_with('[') {
+            (i + 1..lines.len())
+                .find(|&j| lines[j].starts_with(['}', ']']))
+                .unwrap_or(i)
+        } else {
+            i
+        };
+        out.insert(name.trim(), (i, end));
+    }
+    out
+}
+
+/// The key a top-level YAML line starts (`.base: &base` is `.base`).
+fn top_key(line: &str) -> &str {
+    let key = line.split(':').next().unwrap_or("").trim();
+    key.trim_matches(['"', '\''])
 }
 
 /// A line of a `# gitlab:` note (or the YAML it quotes) at this indentation.
@@ -451,14 +647,22 @@ fn indent_of(line: &str) -> usize {
 
 /// The 1-based lines of the YAML's top-level keys.
 fn top_level_lines(lines: &[&str]) -> Vec<usize> {
+    // a document may be indented as a whole: its keys are at its first key's column
+    let is_content = |l: &&&str| {
+        let t = l.trim_start();
+        !t.is_empty() && !t.starts_with(['#', '%']) && !t.starts_with("---")
+    };
+    let Some(column) = lines.iter().find(is_content).map(|l| indent_of(l)) else {
+        return Vec::new();
+    };
     lines
         .iter()
         .enumerate()
         .filter(|(_, l)| {
-            let first = l.chars().next();
-            first.is_some_and(|c| {
-                !c.is_whitespace() && !matches!(c, '#' | '-' | '%' | '.' | ']' | '}')
-            }) || (l.starts_with('.') && !l.starts_with("..."))
+            is_content(l)
+                && indent_of(l) == column
+                && !l.trim_start().starts_with(['-', ']', '}'])
+                && !l.trim_start().starts_with("...")
         })
         .map(|(i, _)| i + 1)
         .collect()
@@ -494,7 +698,7 @@ fn same_program(without: &str, with: &str, added: usize) -> bool {
 mod tests {
     use std::path::Path;
 
-    struct NoFiles;
+    pub(super) struct NoFiles;
     impl crate::Files for NoFiles {
         fn read(&self, _: &Path) -> std::io::Result<String> {
             Err(std::io::ErrorKind::NotFound.into())
@@ -596,5 +800,156 @@ mod tests {
         }
         let program = imported(&yaml);
         assert!(program.contains("# note 29999\n"), "comments carried");
+    }
+}
+
+#[cfg(test)]
+mod attack_tests {
+    use std::path::{Path, PathBuf};
+
+    struct TwoFiles;
+    impl crate::Files for TwoFiles {
+        fn read(&self, path: &Path) -> std::io::Result<String> {
+            let name = path.to_string_lossy();
+            if name.ends_with("x/jobs.yml") {
+                Ok("a:\n  # about a (from x)\n  script: [make a]\n".into())
+            } else if name.ends_with("y/jobs.yml") {
+                Ok("b:\n  # about b (from y)\n  script: [make b]\n".into())
+            } else {
+                Err(std::io::ErrorKind::NotFound.into())
+            }
+        }
+        fn repository_root(&self) -> Option<&Path> {
+            Some(Path::new("/repo"))
+        }
+    }
+
+    fn imported(yaml: &str) -> crate::Imported {
+        crate::import(Path::new(".gitlab-ci.yml"), yaml, &super::tests::NoFiles)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn an_allowance_is_carried_as_text_never_as_an_allowance() {
+        // about the variable, but placed by text: it must not silence the image line
+        let i = imported(
+            "a:\n  \
+               image: alpine:3.19\n  \
+               variables:\n    \
+                 LABEL: alpine:3.19 # plumb-allow: PL3003 only a label\n  \
+               script: [make]\n",
+        );
+        let parse = plumb_syntax::parse(&i.plumb);
+        assert!(
+            parse
+                .comments
+                .iter()
+                .all(|c| !c.text.trim_start().starts_with("plumb-allow")),
+            "{}",
+            i.plumb
+        );
+        assert!(i
+            .plumb
+            .contains("from the YAML, not applied here: plumb-allow: PL3003 only a label"));
+        assert!(i
+            .warnings
+            .iter()
+            .any(|w| w.line == 4 && w.message.contains("plumb-allow")));
+    }
+
+    #[test]
+    fn files_of_one_name_keep_their_comments_apart() {
+        let yaml = "include:\n  - local: x/jobs.yml\n  - local: y/jobs.yml\n";
+        let i = crate::import(&PathBuf::from("/repo/.gitlab-ci.yml"), yaml, &TwoFiles)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let a = i
+            .plumb
+            .find("job a {")
+            .unwrap_or_else(|| panic!("{}", i.plumb));
+        let b = i
+            .plumb
+            .find("job b {")
+            .unwrap_or_else(|| panic!("{}", i.plumb));
+        let (about_a, about_b) = (
+            i.plumb.find("# about a (from x)").unwrap_or(0),
+            i.plumb.find("# about b (from y)").unwrap_or(0),
+        );
+        assert!(a < about_a && about_a < b && b < about_b, "{}", i.plumb);
+        assert!(i.plumb.contains("# x/jobs.yml:1"), "{}", i.plumb);
+    }
+
+    #[test]
+    fn a_string_that_looks_like_a_job_header_is_not_one() {
+        let i = imported(
+            "a:\n  \
+               # about a's script\n  \
+               script: [make]\n\
+             b:\n  \
+               script: ['{  # .gitlab-ci.yml:1 (`', make test]\n",
+        );
+        let about = i.plumb.find("# about a's script").unwrap_or(0);
+        let b = i.plumb.find("job b {").unwrap_or(0);
+        assert!(about < b, "{}", i.plumb);
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines_as_the_yaml_reader_says() {
+        let i = imported("a:\r  script:\r    - make a\nb: {script: [make b]}\n# about c\nc: {script: [make c]}\n");
+        let about = i.plumb.find("# about c").unwrap_or(0);
+        let (b, c) = (
+            i.plumb.find("job b {").unwrap_or(0),
+            i.plumb.find("job c {").unwrap_or(0),
+        );
+        assert!(b < about && about < c, "{}", i.plumb);
+    }
+
+    #[test]
+    fn a_comment_after_a_multi_line_scalar_is_about_it() {
+        let i = imported(
+            "a:\n  \
+               script:\n    \
+                 - plain\n      \
+                   continuation # about the command\n  \
+               after_script: [x] # after\n",
+        );
+        assert!(
+            i.plumb
+                .contains("\"plain continuation\"]  # about the command"),
+            "{}",
+            i.plumb
+        );
+        assert!(
+            i.plumb.contains("after_run = [\"x\"]  # after"),
+            "{}",
+            i.plumb
+        );
+    }
+
+    #[test]
+    fn an_indented_document_has_its_keys_where_its_first_key_is() {
+        let i = imported("  a:\n    # about a's script\n    script: [make a]\n  # about b\n  b:\n    script: [make b]\n");
+        let about_b = i.plumb.find("# about b").unwrap_or(0);
+        let (a, b) = (
+            i.plumb.find("job a {").unwrap_or(0),
+            i.plumb.find("job b {").unwrap_or(0),
+        );
+        assert!(a < about_b && about_b < b, "{}", i.plumb);
+    }
+
+    #[test]
+    fn a_comment_another_jobs_note_quotes_is_still_carried() {
+        let i = imported(
+            "a:\n  \
+               script: [make]\n  \
+               rules:\n    \
+                 - if: $CI_COMMIT_BRANCH == \"main\" # main only\n      \
+                   when: always\n\
+             b:\n  \
+               script: [make]\n  \
+               rules:\n    \
+                 - if: $CI_COMMIT_BRANCH == \"main\" # main only\n",
+        );
+        let b = i.plumb.find("job b {").unwrap_or(usize::MAX);
+        assert!(i.plumb[b..].contains("# main only"), "{}", i.plumb);
     }
 }

@@ -28,6 +28,8 @@ pub struct Program {
     pub renames: Vec<(String, String)>,
     pub jobs_imported: usize,
     pub jobs_left_out: usize,
+    /// The YAML lines the notes quote, as (file, first line, last line).
+    pub quoted: Vec<(usize, usize, usize)>,
 }
 
 struct JobOut {
@@ -151,6 +153,8 @@ struct Emitter<'a> {
     defined: HashSet<String>,
     /// Where each line of each source starts (for quoting YAML in notes).
     line_starts: Vec<Vec<usize>>,
+    /// The YAML lines quoted so far, as (file, first line, last line).
+    quoted: std::sync::Mutex<Vec<(usize, usize, usize)>>,
 }
 
 /// What the program will say, decided before a line is written.
@@ -177,15 +181,37 @@ struct Plan {
 }
 
 /// Each source's name as the program's `# FILE:LINE` comments write it.
+/// A file's name alone, unless another file read has that name (`x/jobs.yml` and
+/// `y/jobs.yml`): then its path as read, so that `# FILE:LINE` names one file.
 pub fn file_names(config: &Config) -> Vec<String> {
+    let base = |p: &Path| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (p, _) in &config.sources {
+        *seen.entry(base(p)).or_default() += 1;
+    }
     config
         .sources
         .iter()
         .map(|(p, _)| {
-            one_line(&p.file_name().map_or_else(
-                || p.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            ))
+            let name = base(p);
+            if seen.get(&name).copied().unwrap_or(0) > 1 {
+                // from the imported file's folder when it is under it
+                let main_folder = config.sources.first().and_then(|(m, _)| m.parent());
+                let absolute = |p: &Path| std::path::absolute(p).ok();
+                let shown = main_folder
+                    .and_then(absolute)
+                    .zip(absolute(p))
+                    .and_then(|(folder, p)| Some(p.strip_prefix(folder).ok()?.to_path_buf()))
+                    .unwrap_or_else(|| p.to_path_buf());
+                one_line(&shown.display().to_string())
+            } else {
+                one_line(&name)
+            }
         })
         .collect()
 }
@@ -224,6 +250,7 @@ pub fn program(
         config,
         origins,
         line_starts,
+        quoted: Default::default(),
         file_names,
         globals: Scope::default(),
         secrets: Secrets::default(),
@@ -757,6 +784,7 @@ impl Emitter<'_> {
                 renames: self.renames(plan),
                 jobs_imported: 0,
                 jobs_left_out: 0,
+                quoted: std::mem::take(&mut *self.quoted.lock().unwrap_or_else(|e| e.into_inner())),
             };
         }
         self.write_pipeline(&mut text, plan, path, &image_names, warnings);
@@ -777,6 +805,7 @@ impl Emitter<'_> {
             renames: self.renames(plan),
             jobs_imported: plan.jobs.len(),
             jobs_left_out: plan.left_out.len(),
+            quoted: std::mem::take(&mut *self.quoted.lock().unwrap_or_else(|e| e.into_inner())),
         }
     }
 
@@ -1591,6 +1620,11 @@ impl Emitter<'_> {
             .collect();
         for l in lines.iter().take(12) {
             let _ = writeln!(text, "{indent}#   {}", one_line(l.trim_end()));
+        }
+        let shown = lines.len().min(12);
+        if shown > 0 {
+            let mut quoted = self.quoted.lock().unwrap_or_else(|e| e.into_inner());
+            quoted.push((file, first + 1, first + shown));
         }
         if lines.len() > 12 {
             let _ = writeln!(text, "{indent}#   … ({} more lines)", lines.len() - 12);

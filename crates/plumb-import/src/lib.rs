@@ -133,7 +133,7 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
         message: "internal error: the generated Plumb does not parse (please report this file)"
             .to_string(),
     })?;
-    let plumb = with_comments(plumb, &config, &mut warnings);
+    let plumb = with_comments(plumb, &config, &program.quoted, &mut warnings);
     warnings.sort_by_key(|w| (w.file, w.line));
     let warnings = one_per_place_and_cause(warnings);
     Ok(Imported {
@@ -147,18 +147,30 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
 
 /// The program with the YAML's comments ([`comments`]), formatted; as it was, with a
 /// warning, when they cannot be carried.
-fn with_comments(plumb: String, config: &gitlab::Config, warnings: &mut Vec<Warning>) -> String {
+fn with_comments(
+    plumb: String,
+    config: &gitlab::Config,
+    quoted: &[(usize, usize, usize)],
+    warnings: &mut Vec<Warning>,
+) -> String {
     let names = emit::file_names(config);
-    let Some(commented) = comments::carry(&plumb, config, &names) else {
+    let Some(carried) = comments::carry(&plumb, config, &names, quoted) else {
         return plumb;
     };
-    match plumb_fmt::format(&commented) {
+    for &(file, line) in &carried.allowances {
+        warnings.push(Warning::at(
+            file,
+            line,
+            "this `# plumb-allow:` is carried as text, not as an allowance: it was about a YAML line; write it again above the Plumb line it is for",
+        ));
+    }
+    match plumb_fmt::format(&carried.text) {
         Ok(formatted) => formatted,
         Err(_) => {
             warnings.push(Warning::at(
                 0,
                 1,
-                "the YAML's comments are not carried: in the program they would change what a `# plumb-allow:` comment covers",
+                "the YAML's comments are not carried: the program with them does not format",
             ));
             plumb
         }
