@@ -829,6 +829,19 @@ mod attack_tests {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// The program holds each of `parts`, in this order.
+    fn assert_in_order(program: &str, parts: &[&str]) {
+        let at: Vec<usize> = parts
+            .iter()
+            .map(|p| {
+                program
+                    .find(p)
+                    .unwrap_or_else(|| panic!("{p} in {program}"))
+            })
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{parts:?} in {program}");
+    }
+
     #[test]
     fn an_allowance_is_carried_as_text_never_as_an_allowance() {
         // about the variable, but placed by text: it must not silence the image line
@@ -862,19 +875,15 @@ mod attack_tests {
         let yaml = "include:\n  - local: x/jobs.yml\n  - local: y/jobs.yml\n";
         let i = crate::import(&PathBuf::from("/repo/.gitlab-ci.yml"), yaml, &TwoFiles)
             .unwrap_or_else(|e| panic!("{e}"));
-        let a = i
-            .plumb
-            .find("job a {")
-            .unwrap_or_else(|| panic!("{}", i.plumb));
-        let b = i
-            .plumb
-            .find("job b {")
-            .unwrap_or_else(|| panic!("{}", i.plumb));
-        let (about_a, about_b) = (
-            i.plumb.find("# about a (from x)").unwrap_or(0),
-            i.plumb.find("# about b (from y)").unwrap_or(0),
+        assert_in_order(
+            &i.plumb,
+            &[
+                "job a {",
+                "# about a (from x)",
+                "job b {",
+                "# about b (from y)",
+            ],
         );
-        assert!(a < about_a && about_a < b && b < about_b, "{}", i.plumb);
         assert!(i.plumb.contains("# x/jobs.yml:1"), "{}", i.plumb);
     }
 
@@ -887,20 +896,13 @@ mod attack_tests {
              b:\n  \
                script: ['{  # .gitlab-ci.yml:1 (`', make test]\n",
         );
-        let about = i.plumb.find("# about a's script").unwrap_or(0);
-        let b = i.plumb.find("job b {").unwrap_or(0);
-        assert!(about < b, "{}", i.plumb);
+        assert_in_order(&i.plumb, &["# about a's script", "job b {"]);
     }
 
     #[test]
     fn lone_carriage_returns_end_lines_as_the_yaml_reader_says() {
         let i = imported("a:\r  script:\r    - make a\nb: {script: [make b]}\n# about c\nc: {script: [make c]}\n");
-        let about = i.plumb.find("# about c").unwrap_or(0);
-        let (b, c) = (
-            i.plumb.find("job b {").unwrap_or(0),
-            i.plumb.find("job c {").unwrap_or(0),
-        );
-        assert!(b < about && about < c, "{}", i.plumb);
+        assert_in_order(&i.plumb, &["job b {", "# about c", "job c {"]);
     }
 
     #[test]
@@ -928,12 +930,7 @@ mod attack_tests {
     #[test]
     fn an_indented_document_has_its_keys_where_its_first_key_is() {
         let i = imported("  a:\n    # about a's script\n    script: [make a]\n  # about b\n  b:\n    script: [make b]\n");
-        let about_b = i.plumb.find("# about b").unwrap_or(0);
-        let (a, b) = (
-            i.plumb.find("job a {").unwrap_or(0),
-            i.plumb.find("job b {").unwrap_or(0),
-        );
-        assert!(a < about_b && about_b < b, "{}", i.plumb);
+        assert_in_order(&i.plumb, &["job a {", "# about b", "job b {"]);
     }
 
     #[test]
