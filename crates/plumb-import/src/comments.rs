@@ -95,7 +95,10 @@ struct Placed {
 /// The program with the comments, and the YAML places of the `# plumb-allow:` comments
 /// it carries as text.
 pub struct Carried {
-    pub text: String,
+    /// `None` when the program with the comments would not read as the same program.
+    pub text: Option<String>,
+    /// How many comments the program holds (or would hold).
+    pub count: usize,
     /// (file, line) of each allowance written as text: an allowance covers a YAML line,
     /// and the Plumb line a comment lands on is not always the one it was about, so it
     /// is never one there (it could silence another finding).
@@ -108,8 +111,7 @@ const ALLOWANCE: &str = "plumb-allow:";
 const DISARMED: &str = "from the YAML, not applied here:";
 
 /// The formatted program `plumb` with the comments of `config`'s files carried; `None`
-/// when there are none, or when the program with them would not read as the same
-/// program (it is then left without them). `quoted` are the YAML lines the program
+/// when there are none. `quoted` are the YAML lines the program
 /// quotes in its notes, as (file, first line, last line): their comments are there.
 pub fn carry(
     plumb: &str,
@@ -162,7 +164,12 @@ pub fn carry(
         return None;
     }
     let text = layout.write(&placed);
-    same_program(plumb, &text, placed.count).then_some(Carried { text, allowances })
+    let read_the_same = same_program(plumb, &text, placed.count);
+    Some(Carried {
+        text: read_the_same.then_some(text),
+        allowances,
+        count: placed.count,
+    })
 }
 
 impl Placed {
@@ -220,7 +227,7 @@ fn comments_of(file: usize, text: &str) -> Vec<YamlComment> {
 }
 
 /// Where each line of a YAML text starts, as the YAML reader breaks lines.
-fn line_starts(text: &str) -> Vec<usize> {
+pub(crate) fn line_starts(text: &str) -> Vec<usize> {
     let b = text.as_bytes();
     let mut out = vec![0];
     for (i, &c) in b.iter().enumerate() {
@@ -396,7 +403,8 @@ impl<'a> Layout<'a> {
     ) -> Place {
         let tops = &file.tops;
         let first_key = tops.first().copied().unwrap_or(usize::MAX);
-        if c.file == 0 && c.line < first_key {
+        // the main file's opening comments, unless they open a job (see `opens_a_block`)
+        if c.file == 0 && c.line < first_key && !self.opens_a_block(c.line, first_key, file) {
             return Place::Header;
         }
         let subject = if let Some(line) = c.subject {
@@ -448,6 +456,23 @@ impl<'a> Layout<'a> {
             None if region.is_some() => Place::Above(top),
             None => Place::Aside(top, one_line(key)),
         }
+    }
+
+    /// Whether the comment on `line`, before the file's first key, is about that key:
+    /// no blank line between them, and the key is a job's or a template's (a file's
+    /// description above its `stages:` is the file's).
+    fn opens_a_block(&self, line: usize, first_key: usize, file: &YamlFile) -> bool {
+        let touching =
+            (line..first_key).all(|l| file.lines.get(l).is_some_and(|t| !t.trim().is_empty()));
+        let key = file
+            .lines
+            .get(first_key.wrapping_sub(1))
+            .map_or("", |l| top_key(l));
+        touching
+            && (self
+                .blocks
+                .contains_key(&(file.name.to_string(), first_key))
+                || self.by_key.contains_key(key))
     }
 
     /// The program line in `start..=end` that holds what the first YAML line of
@@ -555,7 +580,8 @@ fn block_marker(line: &str) -> Option<(String, usize, bool)> {
     // the marker is the line's comment: text in a string that looks like one is not
     let (code, comment) = line.split_at(comment_start(line)?);
     let code = code.trim_end();
-    let one_line = code.ends_with("{}");
+    // an empty block is `{}` as written, `{ }` once formatted
+    let one_line = code.ends_with("{}") || code.ends_with("{ }");
     if !one_line && !code.ends_with('{') {
         return None;
     }
@@ -948,5 +974,39 @@ mod attack_tests {
         );
         let b = i.plumb.find("job b {").unwrap_or(usize::MAX);
         assert!(i.plumb[b..].contains("# main only"), "{}", i.plumb);
+    }
+
+    #[test]
+    fn a_comment_about_an_empty_template_goes_above_it() {
+        let i = imported(
+            "stages: [build]\n\n# kept for older pipelines\n.on-success:\n  when: on_success\n\n\
+             build: {stage: build, image: alpine:3.19, script: [make]}\n",
+        );
+        assert_in_order(
+            &i.plumb,
+            &["# kept for older pipelines\ntemplate on-success() { }"],
+        );
+    }
+
+    #[test]
+    fn a_note_quotes_the_line_the_yaml_reader_means_with_lone_carriage_returns() {
+        let i = imported(
+            "# header\r# more\r\rstages: [test]\na:\n  image: alpine:3.19\n  script: [make]\n  \
+             parallel: 3 # three copies\n",
+        );
+        assert!(
+            i.plumb.contains("#     parallel: 3 # three copies\n"),
+            "{}",
+            i.plumb
+        );
+    }
+
+    #[test]
+    fn comments_touching_the_first_key_are_about_it() {
+        let i = imported("# the file\n\n# builds the binary\nbuild:\n  script: [make]\n");
+        assert_in_order(
+            &i.plumb,
+            &["# the file\n\n", "# builds the binary\n    job build {"],
+        );
     }
 }

@@ -201,7 +201,18 @@ pub fn file_names(config: &Config) -> Vec<String> {
             let name = base(p);
             if seen.get(&name).copied().unwrap_or(0) > 1 {
                 // from the imported file's folder when it is under it
-                let main_folder = config.sources.first().and_then(|(m, _)| m.parent());
+                // `ci.yml` has the folder `""`, which is `.`
+                let main_folder = config
+                    .sources
+                    .first()
+                    .and_then(|(m, _)| m.parent())
+                    .map(|f| {
+                        if f.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            f
+                        }
+                    });
                 let absolute = |p: &Path| std::path::absolute(p).ok();
                 let shown = main_folder
                     .and_then(absolute)
@@ -240,8 +251,9 @@ pub fn program(
         .sources
         .iter()
         .map(|(_, text)| {
-            std::iter::once(0)
-                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            // as the YAML reader counts lines (a lone `\r` ends one too)
+            crate::comments::line_starts(text)
+                .into_iter()
                 .filter(|&i| i < text.len())
                 .collect()
         })
@@ -1616,7 +1628,7 @@ impl Emitter<'_> {
         let last = end.max(line).min(starts.len());
         let lines: Vec<&str> = starts[first..last]
             .iter()
-            .map(|&at| source[at..].lines().next().unwrap_or(""))
+            .map(|&at| source[at..].split(['\n', '\r']).next().unwrap_or(""))
             .collect();
         for l in lines.iter().take(12) {
             let _ = writeln!(text, "{indent}#   {}", one_line(l.trim_end()));

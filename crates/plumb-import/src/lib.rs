@@ -164,13 +164,17 @@ fn with_comments(
             "this `# plumb-allow:` is carried as text, not as an allowance: it was about a YAML line; write it again above the Plumb line it is for",
         ));
     }
-    match plumb_fmt::format(&carried.text) {
-        Ok(formatted) => formatted,
-        Err(_) => {
+    match carried.text.as_deref().map(plumb_fmt::format) {
+        Some(Ok(formatted)) => formatted,
+        _ => {
+            // never seen: the guard against a comment that would change the program
             warnings.push(Warning::at(
                 0,
                 1,
-                "the YAML's comments are not carried: the program with them does not format",
+                format!(
+                    "the YAML's {} comments are not carried: the program with them would not read as the program without them (please report this file)",
+                    carried.count
+                ),
             ));
             plumb
         }
