@@ -256,15 +256,7 @@ fn yaml_lines(text: &str) -> Vec<&str> {
 
 /// `s` with what could end a comment's line made a space (a tab is kept: it ends nothing).
 fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if (c.is_control() && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
+    crate::literal::one_line_keeping(s, &['\t'])
 }
 
 /// For each (file, line), what the program may write for the YAML written there: each
@@ -374,7 +366,7 @@ impl<'a> Layout<'a> {
         };
         let mut written_on: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, l) in lines.iter().enumerate() {
-            for token in strings_and_words(l) {
+            for token in scan_line(l).tokens {
                 let on = written_on.entry(token).or_default();
                 if on.last() != Some(&i) {
                     on.push(i);
@@ -541,12 +533,18 @@ impl<'a> Layout<'a> {
     }
 }
 
-/// The string literals (quotes included) and words of a program line, before its
-/// comment: what [`scalars_by_line`] writes for a YAML value or key.
-fn strings_and_words(line: &str) -> Vec<&str> {
+/// A program line read once: its string literals (quotes included) and words before
+/// its comment (what [`scalars_by_line`] writes for a YAML value or key), and where its
+/// comment starts (its first `#` outside a string).
+struct ScannedLine<'a> {
+    tokens: Vec<&'a str>,
+    comment: Option<usize>,
+}
+
+fn scan_line(line: &str) -> ScannedLine<'_> {
     let b = line.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
-    let mut out = Vec::new();
+    let mut tokens = Vec::new();
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -559,26 +557,34 @@ fn strings_and_words(line: &str) -> Vec<&str> {
                     i += if b[i] == b'\\' { 2 } else { 1 };
                 }
                 i = (i + 1).min(b.len());
-                out.push(&line[start..i]);
+                tokens.push(&line[start..i]);
             }
-            b'#' => break,
+            b'#' => {
+                return ScannedLine {
+                    tokens,
+                    comment: Some(i),
+                }
+            }
             c if word(c) => {
                 let start = i;
                 while i < b.len() && word(b[i]) {
                     i += 1;
                 }
-                out.push(&line[start..i]);
+                tokens.push(&line[start..i]);
             }
             _ => i += 1,
         }
     }
-    out
+    ScannedLine {
+        tokens,
+        comment: None,
+    }
 }
 
 /// `(file name, line, written on one line)` of a job's or template's `{  # FILE:LINE`.
 fn block_marker(line: &str) -> Option<(String, usize, bool)> {
     // the marker is the line's comment: text in a string that looks like one is not
-    let (code, comment) = line.split_at(comment_start(line)?);
+    let (code, comment) = line.split_at(scan_line(line).comment?);
     let code = code.trim_end();
     // an empty block is `{}` as written, `{ }` once formatted
     let one_line = code.ends_with("{}") || code.ends_with("{ }");
@@ -588,26 +594,6 @@ fn block_marker(line: &str) -> Option<(String, usize, bool)> {
     let marker = comment.strip_prefix("# ")?.split(" (`").next()?;
     let (name, number) = marker.rsplit_once(':')?;
     Some((name.to_string(), number.trim().parse().ok()?, one_line))
-}
-
-/// Where a program line's comment starts: its first `#` outside a string.
-fn comment_start(line: &str) -> Option<usize> {
-    let b = line.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'#' => return Some(i),
-            _ => i += 1,
-        }
-    }
-    None
 }
 
 /// The first 1-based line after the YAML node that starts on line `start` (the first

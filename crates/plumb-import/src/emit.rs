@@ -1077,15 +1077,7 @@ const CONVERT_STACK: usize = crate::LARGE_STACK;
 /// would end the comment, and what follows it would be program text (a job name
 /// `"x\njob evil {…"` must not become a job, nor hide the jobs after it).
 fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
+    crate::literal::one_line_keeping(s, &[])
 }
 
 /// Each job converted, on every core: a conversion reads only its job, and a file of
