@@ -4,8 +4,12 @@
 //! - A body or record that fits on one short line, holds at most three fields, and has
 //!   no comment inside stays on one line: `{ image = go, run = ["make"] }`.
 //! - In a multi-line body the `=` of the fields are aligned.
-//! - Lists stay on one line when they fit in 100 columns; otherwise one element per
-//!   line, each with a trailing comma.
+//! - Lists stay on one line when they fit in 100 columns. Otherwise a list of short
+//!   literals and names (at most 40 columns each: arguments, tags, job names) fills its
+//!   lines up to 100 columns, each line ending in a comma, and any other list (one that
+//!   holds records or comments, the scripts `run`, `before_run` and `after_run`, and a
+//!   `let`'s list with a space in an item, whose commands read one per line) has one
+//!   element per line, each with a trailing comma.
 //! - Strings (block strings included), numbers, durations and sizes are kept verbatim.
 //! - Every comment is kept: on its own line before the node it preceded, or at the end
 //!   of the line it ended. One blank line between items or fields is kept where the
@@ -25,6 +29,10 @@ const WIDTH: usize = 100;
 /// most this many fields.
 pub const SHORT_BODY: usize = 80;
 pub const SHORT_BODY_FIELDS: usize = 3;
+/// The longest item of a list that fills its lines.
+const FILLED_ITEM: usize = 40;
+/// The fields whose lists are scripts, one command per line.
+const SCRIPT_FIELDS: [&str; 3] = ["run", "before_run", "after_run"];
 
 /// Why a file cannot be formatted.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,6 +56,7 @@ pub fn format(src: &str) -> Result<String, FormatError> {
         next_comment: 0,
         out: String::with_capacity(src.len() + 64),
         indent: 0,
+        fill: false,
     };
     p.file(&parse.tree);
     let before = allow_coverage(src);
@@ -122,6 +131,9 @@ struct Printer<'a> {
     next_comment: usize,
     out: String,
     indent: usize,
+    /// Whether a list that does not fit on one line may fill its lines (a field that is
+    /// not a script: one command per line reads as the script it is).
+    fill: bool,
 }
 
 fn prec(e: &Expr) -> u8 {
@@ -135,6 +147,18 @@ fn prec(e: &Expr) -> u8 {
 }
 
 impl<'a> Printer<'a> {
+    /// A printer without comments, for measuring how a node prints at this indentation.
+    fn measure(&self, indent: usize) -> Printer<'a> {
+        Printer {
+            src: self.src,
+            comments: &[],
+            next_comment: 0,
+            out: String::new(),
+            indent,
+            fill: self.fill,
+        }
+    }
+
     fn text(&self, r: TextRange) -> &'a str {
         &self.src[r.as_range()]
     }
@@ -378,7 +402,15 @@ impl<'a> Printer<'a> {
             self.out.push_str(&type_text(t));
         }
         self.out.push_str(" = ");
+        // a `let` may hold commands that a `run` uses, one per line as in a script; a
+        // list of words (arguments, paths, names) is not one
+        let words = match &l.value.kind {
+            ExprKind::List(items) => items.iter().all(|i| !self.text(i.range).contains(' ')),
+            _ => true,
+        };
+        let outer = std::mem::replace(&mut self.fill, words);
         self.expr(&l.value, 0);
+        self.fill = outer;
     }
 
     fn pipeline(&mut self, p: &Pipeline) {
@@ -480,13 +512,7 @@ impl<'a> Printer<'a> {
 
     /// Whether a job prints on several lines.
     fn printed_multiline(&self, j: &Job) -> bool {
-        let mut sub = Printer {
-            src: self.src,
-            comments: &[],
-            next_comment: 0,
-            out: String::new(),
-            indent: self.indent,
-        };
+        let mut sub = self.measure(self.indent);
         sub.job(j);
         sub.out.contains('\n') || self.has_comment_in(j.range)
     }
@@ -567,13 +593,7 @@ impl<'a> Printer<'a> {
 
     /// The fields on one line, if none of them needs several lines.
     fn inline_fields(&self, fields: &[Field]) -> Option<String> {
-        let mut sub = Printer {
-            src: self.src,
-            comments: &[],
-            next_comment: 0,
-            out: String::new(),
-            indent: 0,
-        };
+        let mut sub = self.measure(0);
         for (i, f) in fields.iter().enumerate() {
             if i > 0 {
                 sub.out.push_str(", ");
@@ -599,7 +619,10 @@ impl<'a> Printer<'a> {
             self.out.push(' ');
         }
         self.out.push_str(" = ");
+        let outer = self.fill;
+        self.fill = !SCRIPT_FIELDS.contains(&key);
         self.expr(&f.value, 0);
+        self.fill = outer;
     }
 
     fn expr(&mut self, e: &Expr, parent: u8) {
@@ -670,19 +693,59 @@ impl<'a> Printer<'a> {
             && !matches!(e.kind, ExprKind::Call(..))
     }
 
+    /// Whether an expression is a literal or a name written on one line, and short: what
+    /// a filled list holds (long paths or URLs read better one per line).
+    fn is_one_line_scalar(&self, e: &Expr) -> bool {
+        let scalar = matches!(
+            e.kind,
+            ExprKind::Str(_)
+                | ExprKind::Int(_)
+                | ExprKind::Duration(_)
+                | ExprKind::Size(_)
+                | ExprKind::Bool(_)
+                | ExprKind::Name(_)
+        );
+        let text = self.text(e.range);
+        scalar && text.len() <= FILLED_ITEM && !text.contains('\n')
+    }
+
+    /// `[` and the items on as few lines as fit in [`WIDTH`], each line ending in a comma,
+    /// then `]` on a line of its own: an argument vector or a list of names reads as one.
+    fn filled_list(&mut self, items: &[Expr]) {
+        self.out.push('[');
+        self.indent += 1;
+        self.line();
+        let first_col = self.indent * 2;
+        let mut col = first_col;
+        for it in items {
+            let mut sub = self.measure(0);
+            sub.expr(it, 0);
+            // the item, its comma, and the space before it unless it opens the line
+            let room = sub.out.len() + 1 + usize::from(col > first_col);
+            if col > first_col && col + room > WIDTH {
+                self.line();
+                col = first_col;
+            }
+            if col > first_col {
+                self.out.push(' ');
+                col += 1;
+            }
+            self.out.push_str(&sub.out);
+            self.out.push(',');
+            col += sub.out.len() + 1;
+        }
+        self.indent -= 1;
+        self.line();
+        self.out.push(']');
+    }
+
     fn list(&mut self, items: &[Expr], range: TextRange) {
         if items.is_empty() && !self.has_comment_in(range) {
             self.out.push_str("[]");
             return;
         }
         if !self.has_comment_in(range) {
-            let mut sub = Printer {
-                src: self.src,
-                comments: &[],
-                next_comment: 0,
-                out: String::new(),
-                indent: 0,
-            };
+            let mut sub = self.measure(0);
             for (i, it) in items.iter().enumerate() {
                 if i > 0 {
                     sub.out.push_str(", ");
@@ -696,6 +759,13 @@ impl<'a> Printer<'a> {
                 self.out.push(']');
                 return;
             }
+        }
+        if self.fill
+            && !self.has_comment_in(range)
+            && items.iter().all(|e| self.is_one_line_scalar(e))
+        {
+            self.filled_list(items);
+            return;
         }
         self.out.push('[');
         self.indent += 1;
