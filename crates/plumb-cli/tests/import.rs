@@ -274,8 +274,7 @@ const KNOWN_REPEATS: &[&str] = &[
 
 /// The jobs of a formatted Plumb file that write three or more fields exactly as one
 /// template of the file writes them (a field is its key and its value's text, over as
-/// many lines as it takes; alignment padding aside). Blocks written on one line are
-/// not read (they hold two fields or so).
+/// many lines as it takes, compared whatever its layout; see [`field_text`]).
 fn template_blocks_repeated(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let blocks = field_blocks(&text);
@@ -293,6 +292,21 @@ fn template_blocks_repeated(path: &Path) -> Vec<String> {
     found
 }
 
+#[test]
+fn a_repeat_is_found_whatever_the_layout_of_either_block() {
+    let text = "template base() {  # a.yml:1\n  image = alpine\n  retry = 1\n  cache = {\n    key   = \"k\"\n    paths = [\"a\"]\n  }\n}\n\n\
+        pipeline p {\n  stage s {\n    job one { image = alpine, retry = 1, cache = { key = \"k\", paths = [\"a\"] } }  # a.yml:9\n\
+        job two { image = alpine, retry = 2, cache = { key = \"k\", paths = [\"a\"] } }  # a.yml:10\n  }\n}\n";
+    let blocks = field_blocks(text);
+    let fields = |name: &str| blocks.iter().find(|b| b.1 == name).map(|b| b.2.clone());
+    assert_eq!(fields("one"), fields("base"));
+    assert_ne!(fields("two"), fields("base"));
+    assert_eq!(
+        top_level_items("a = \"x, y\", b = [1, 2], c = f(1, 2)").len(),
+        3
+    );
+}
+
 /// `(kind, name, fields)` of each `template` and `job` block of a formatted file.
 fn field_blocks(text: &str) -> Vec<(&'static str, String, Vec<String>)> {
     let lines: Vec<&str> = text.lines().collect();
@@ -308,9 +322,6 @@ fn field_blocks(text: &str) -> Vec<(&'static str, String, Vec<String>)> {
         } else {
             continue;
         };
-        if !code.ends_with('{') {
-            continue; // a block on one line
-        }
         let name = head
             .split_whitespace()
             .nth(1)
@@ -319,6 +330,13 @@ fn field_blocks(text: &str) -> Vec<(&'static str, String, Vec<String>)> {
             .next()
             .unwrap_or("")
             .to_string();
+        if !code.ends_with('{') {
+            // a block on one line: `job NAME { key = value, key = value }`
+            let body = code.split_once(" { ").map_or("", |(_, b)| b);
+            let fields = top_level_items(body.strip_suffix(" }").unwrap_or(""));
+            blocks.push((kind, name, fields.iter().map(|f| field_text(f)).collect()));
+            continue;
+        }
         let field_indent = indent(line) + 2;
         let mut fields: Vec<String> = Vec::new();
         for next in &lines[i + 1..] {
@@ -340,9 +358,54 @@ fn field_blocks(text: &str) -> Vec<(&'static str, String, Vec<String>)> {
                 last.push_str(body);
             }
         }
-        blocks.push((kind, name, fields));
+        blocks.push((kind, name, fields.iter().map(|f| field_text(f)).collect()));
     }
     blocks
+}
+
+/// `a = 1, b = [x, y]` split at its top-level commas (not those in brackets or strings).
+fn top_level_items(text: &str) -> Vec<&str> {
+    let (mut depth, mut in_string, mut escaped, mut start) = (0i32, false, false, 0);
+    let mut items = Vec::new();
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '[' | '{' | '(' if !in_string => depth += 1,
+            ']' | '}' | ')' if !in_string => depth -= 1,
+            ',' if !in_string && depth == 0 => {
+                items.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(text[start..].trim());
+    items.retain(|i| !i.is_empty());
+    items
+}
+
+/// A field as one text whatever its layout: a value over several lines (fields and
+/// items one per line) and the same value on one line (`, ` between them) compare equal.
+fn field_text(field: &str) -> String {
+    let mut t: String = field
+        .replace('\n', ",")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    for (from, to) in [
+        (",,", ","),
+        ("{,", "{"),
+        ("[,", "["),
+        (",}", "}"),
+        (",]", "]"),
+    ] {
+        while t.contains(from) {
+            t = t.replace(from, to);
+        }
+    }
+    t
 }
 
 /// One corpus file: its import's round trip, the codes `plumb check` finds in it, its

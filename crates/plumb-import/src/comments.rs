@@ -440,7 +440,12 @@ impl<'a> Layout<'a> {
         } else {
             None
         };
-        let top = (start + 1).min(self.lines.len());
+        // a block on one line: above it
+        let top = if start == end {
+            start
+        } else {
+            (start + 1).min(self.lines.len())
+        };
         match found {
             Some(l) if c.trailing => Place::After(l),
             Some(l) => Place::Above(l),
@@ -586,8 +591,13 @@ fn block_marker(line: &str) -> Option<(String, usize, bool)> {
     // the marker is the line's comment: text in a string that looks like one is not
     let (code, comment) = line.split_at(scan_line(line).comment?);
     let code = code.trim_end();
-    // an empty block is `{}` as written, `{ }` once formatted
-    let one_line = code.ends_with("{}") || code.ends_with("{ }");
+    // an empty block is `{}` as written, `{ }` once formatted; a small job or template
+    // is written on one line, `job NAME { fields }`
+    let small = code.ends_with('}')
+        && ["job ", "template "]
+            .iter()
+            .any(|k| code.trim_start().starts_with(k));
+    let one_line = code.ends_with("{}") || code.ends_with("{ }") || small;
     if !one_line && !code.ends_with('{') {
         return None;
     }
@@ -985,6 +995,47 @@ mod attack_tests {
             "{}",
             i.plumb
         );
+    }
+
+    #[test]
+    fn a_small_job_takes_one_line_and_its_comments_go_above_it() {
+        let i =
+            imported("stages: [test]\n# the unit tests\nunit: # quick\n  script: [make check]\n");
+        assert_in_order(
+            &i.plumb,
+            &[
+                "    # the unit tests\n",
+                "    # quick\n",
+                "    job unit { image = runner_default, run = [\"make check\"] }  # .gitlab-ci.yml:3\n",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_small_job_with_a_comment_inside_keeps_its_block() {
+        let i = imported("stages: [test]\nunit:\n  # all of them\n  script: [make check]\n");
+        assert_in_order(
+            &i.plumb,
+            &[
+                "    job unit {  # .gitlab-ci.yml:2\n",
+                "      # all of them\n",
+                "      run   = [\"make check\"]\n",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_marker_after_a_one_line_block_is_read_and_a_comment_about_a_value_is_not() {
+        let at = |l| crate::comments::block_marker(l).map(|(_, n, one)| (n, one));
+        assert_eq!(
+            at("    job a { run = [\"x\"] }  # ci.yml:4"),
+            Some((4, true))
+        );
+        assert_eq!(
+            at("template t() { tags = [\"a\"] }  # ci.yml:9"),
+            Some((9, true))
+        );
+        assert_eq!(at("      env = { A = \"1\" }  # see ci.yml:4"), None);
     }
 
     #[test]

@@ -845,8 +845,14 @@ impl Emitter<'_> {
             let _ = write!(text, "template {}(){from} {{}}  # {at}\n\n", t.name);
             return;
         }
+        let head = format!("template {}(){from}", t.name);
+        let small = !self.origins && !self.has_comments_inside(t.file, t.line);
+        if let Some(line) = small.then(|| on_one_line(&head, &body, 0)).flatten() {
+            let _ = write!(text, "{line}  # {at}\n\n");
+            return;
+        }
         self.open(text, &t.key);
-        let _ = writeln!(text, "template {}(){from} {{  # {at}", t.name);
+        let _ = writeln!(text, "{head} {{  # {at}");
         text.push_str(&body);
         text.push('}');
         self.close(text);
@@ -1014,17 +1020,23 @@ impl Emitter<'_> {
         } else {
             String::new()
         };
-        self.open(text, &j.key);
-        let _ = writeln!(
-            text,
-            "    job {}{from} {{  # {}:{}{renamed}",
-            j.name, self.file_names[j.file], j.line
-        );
+        let marker = format!("# {}:{}{renamed}", self.file_names[j.file], j.line);
         // `needs: []` starts the job at once: a list that lost every name is left out,
         // so the stage order applies
         let resolved = plan.resolved_needs[i].as_slice();
         let lost_all = resolved.is_empty() && !j.needs.is_empty();
         let needs = (j.has_needs && !lost_all).then_some(resolved);
+        let head = format!("job {}{from}", j.name);
+        if !self.origins && !self.has_comments_inside(j.file, j.line) {
+            let mut body = String::new();
+            write_fields(&mut body, &j.fields, &j.env, needs, image_names, "      ");
+            if let Some(line) = on_one_line(&head, &body, 4) {
+                let _ = writeln!(text, "    {line}  {marker}");
+                return;
+            }
+        }
+        self.open(text, &j.key);
+        let _ = writeln!(text, "    {head} {{  {marker}");
         if self.origins && j.image_elsewhere {
             // a check says nothing of an image it cannot see: the job is given the
             // runner's image on a line of its own, whose findings are allowed
@@ -1078,6 +1090,40 @@ const CONVERT_STACK: usize = crate::LARGE_STACK;
 /// `"x\njob evil {…"` must not become a job, nor hide the jobs after it).
 fn one_line(s: &str) -> String {
     crate::literal::one_line_keeping(s, &[])
+}
+
+/// `HEAD { fields }` when the formatter keeps it so at `indent` columns: `body` is the
+/// block's fields as [`write_fields`] writes them, at most three, each on one line, and
+/// the line is short (see [`plumb_fmt::SHORT_BODY`]). A small job or template then takes
+/// one line, as it would if written by hand, with its `# FILE:LINE` after the `}`. The
+/// formatter itself decides (a value it lays out on several lines, or a long line, keeps
+/// the block form), so the marker stays on the line the block opens.
+fn on_one_line(head: &str, body: &str, indent: usize) -> Option<String> {
+    let fields: Vec<&str> = body.lines().map(str::trim).collect();
+    if fields.is_empty() || fields.len() > plumb_fmt::SHORT_BODY_FIELDS {
+        return None;
+    }
+    let mut inline = Vec::with_capacity(fields.len());
+    for f in &fields {
+        // the writer aligns the `=` of a block's fields; one line has no alignment
+        let (key, value) = f.split_once(" = ")?;
+        inline.push(format!("{} = {value}", key.trim_end()));
+    }
+    let line = format!("{head} {{ {} }}", inline.join(", "));
+    if indent + line.len() > plumb_fmt::SHORT_BODY {
+        return None;
+    }
+    // the same line as the formatter writes it, inside a pipeline and a stage for a job
+    let (open, close) = match indent {
+        0 => ("", ""),
+        _ => ("pipeline p {\n  stage s {\n    ", "\n  }\n}"),
+    };
+    let formatted = plumb_fmt::format(&format!("{open}{line}{close}\n")).ok()?;
+    let pad = " ".repeat(indent);
+    formatted
+        .lines()
+        .any(|l| l.strip_prefix(&pad) == Some(&line))
+        .then_some(line)
 }
 
 /// Each job converted, on every core: a conversion reads only its job, and a file of
@@ -1608,6 +1654,31 @@ impl Emitter<'_> {
     }
 
     /// The YAML lines `line..=end` of a file, as comments (at most 12).
+    /// Whether the YAML node of the top-level key on `line` holds a comment (on a line
+    /// indented under the key, which the import carries into the block): such a job
+    /// keeps its block, where the comment goes next to what it is about. A `#` in a
+    /// quoted value counts too, and so does a node too long to look through: the block
+    /// is then kept for nothing, which costs a few lines and no comment.
+    fn has_comments_inside(&self, file: usize, line: usize) -> bool {
+        const LOOKED_AT: usize = 200;
+        let (Some((_, source)), Some(starts)) =
+            (self.config.sources.get(file), self.line_starts.get(file))
+        else {
+            return true;
+        };
+        let text = |&at: &usize| source[at..].split(['\n', '\r']).next().unwrap_or("");
+        let mut inside = starts.iter().skip(line).map(text);
+        for l in inside.by_ref().take(LOOKED_AT) {
+            if l.starts_with(|c: char| !c.is_whitespace()) {
+                return false;
+            }
+            if l.trim_start().starts_with('#') || l.contains(" #") || l.contains("\t#") {
+                return true;
+            }
+        }
+        inside.next().is_some()
+    }
+
     fn snippet(&self, text: &mut String, file: usize, line: usize, end: usize, indent: &str) {
         let (Some((_, source)), Some(starts)) =
             (self.config.sources.get(file), self.line_starts.get(file))
@@ -1789,10 +1860,30 @@ fn with_lets(v: PVal, lets: &Lets) -> PVal {
             let record = PVal::Record(entries);
             match lets.values.get(&written_text(&record)) {
                 Some(name) => PVal::Name(name.clone()),
-                None => record,
+                None => lists_as_lets(record, lets),
             }
         }
         PVal::List(items) => PVal::List(items.into_iter().map(|i| with_lets(i, lets)).collect()),
+        other => other,
+    }
+}
+
+/// A record whose lists that are `let`s (see [`list_lets`]) are written by name.
+fn lists_as_lets(value: PVal, lets: &Lets) -> PVal {
+    match value {
+        PVal::At(origin, inner) => PVal::At(origin, Box::new(lists_as_lets(*inner, lets))),
+        PVal::Record(entries) => PVal::Record(
+            (entries.into_iter())
+                .map(|(k, v)| (k, lists_as_lets(v, lets)))
+                .collect(),
+        ),
+        PVal::List(items) => {
+            let list = PVal::List(items);
+            match lets.values.get(&written_text(&list)) {
+                Some(name) => PVal::Name(name.clone()),
+                None => list,
+            }
+        }
         other => other,
     }
 }
@@ -1889,55 +1980,60 @@ const LET_FIELDS: &[&str] = &["cache", "services"];
 
 /// Caches and services used twice or more (an anchor or a `!reference` the YAML uses in
 /// several jobs), each as a `let` when it is named in the YAML (see [`PVal::Named`]) or
-/// takes several lines: (what it replaces, let name, value).
+/// takes several lines: (what it replaces, let name, value). Before them, the long lists
+/// (a service's `command`, a cache's `paths`) that several of the records written
+/// would repeat: the same arguments given to `postgres` in four services are one `let`.
 fn value_lets(
     default: &BTreeMap<String, PVal>,
     templates: &[TemplateOut],
     jobs: &[JobOut],
     scope: &mut Scope,
 ) -> Vec<(PVal, String, PVal)> {
-    // (the value, how many uses, its name in the YAML), and where each is by its text
-    let mut found: Vec<(PVal, usize, Option<String>)> = Vec::new();
-    let mut by_text: HashMap<String, usize> = HashMap::new();
-    let mut count = |field: &str, v: &PVal| {
-        if !LET_FIELDS.contains(&field) {
-            return;
-        }
-        let items = match v.bare() {
-            PVal::List(items) => items.iter().collect(),
-            _ => vec![v],
-        };
-        for item in items
-            .into_iter()
-            .filter(|i| matches!(i.bare(), PVal::Record(_)))
-        {
-            let hint = match item {
-                PVal::Named(hint, _) => Some(hint.clone()),
-                _ => None,
-            };
-            let value = item.bare();
-            match by_text.entry(written_text(value)) {
-                Entry::Occupied(at) => {
-                    let (_, n, name) = &mut found[*at.get()];
-                    *n += 1;
-                    if name.is_none() {
-                        *name = hint;
-                    }
-                }
-                Entry::Vacant(at) => {
-                    at.insert(found.len());
-                    found.push((value.clone(), 1, hint));
-                }
-            }
-        }
-    };
     let written = |t: &TemplateOut| t.own.as_ref().map_or(&t.fields, |o| &o.fields).clone();
     let template_fields: Vec<BTreeMap<String, PVal>> =
         templates.iter().filter(|t| t.used).map(written).collect();
-    (default.iter())
+    // every cache and service record, as often as the program holds it
+    let records: Vec<&PVal> = (default.iter())
         .chain(template_fields.iter().flatten())
         .chain(jobs.iter().flat_map(|j| j.fields.iter()))
-        .for_each(|(k, v)| count(k, v));
+        .filter(|(k, _)| LET_FIELDS.contains(&k.as_str()))
+        .flat_map(|(_, v)| match v.bare() {
+            PVal::List(items) => items.iter().collect(),
+            _ => vec![v],
+        })
+        .filter(|i| matches!(i.bare(), PVal::Record(_)))
+        .collect();
+    let record_lets = record_lets(&records, scope);
+    let mut lets = list_lets(&records, &record_lets, scope);
+    lets.extend(record_lets);
+    lets
+}
+
+/// The records of [`value_lets`] used twice or more.
+fn record_lets(records: &[&PVal], scope: &mut Scope) -> Vec<(PVal, String, PVal)> {
+    // (the value, how many uses, its name in the YAML), and where each is by its text
+    let mut found: Vec<(PVal, usize, Option<String>)> = Vec::new();
+    let mut by_text: HashMap<String, usize> = HashMap::new();
+    for item in records {
+        let hint = match item {
+            PVal::Named(hint, _) => Some(hint.clone()),
+            _ => None,
+        };
+        let value = item.bare();
+        match by_text.entry(written_text(value)) {
+            Entry::Occupied(at) => {
+                let (_, n, name) = &mut found[*at.get()];
+                *n += 1;
+                if name.is_none() {
+                    *name = hint;
+                }
+            }
+            Entry::Vacant(at) => {
+                at.insert(found.len());
+                found.push((value.clone(), 1, hint));
+            }
+        }
+    }
     (found.into_iter())
         .filter(|(value, n, hint)| *n >= 2 && (hint.is_some() || takes_lines(value)))
         .map(|(value, _, hint)| {
@@ -1952,6 +2048,72 @@ fn value_lets(
         })
         .collect()
 }
+
+/// The lists of literals inside the records the program writes (a record that is a
+/// `let` once, any other as often as it is used) that would be written twice or more
+/// and take a line of their own: each a `let` named by its record and key
+/// (`postgres-command`).
+fn list_lets(
+    records: &[&PVal],
+    record_lets: &[(PVal, String, PVal)],
+    scope: &mut Scope,
+) -> Vec<(PVal, String, PVal)> {
+    let let_texts: HashSet<String> = record_lets.iter().map(|(v, ..)| written_text(v)).collect();
+    let mut written_once = HashSet::new();
+    // (the list, how many times written, its name), and where each is by its text
+    let mut found: Vec<(PVal, usize, String)> = Vec::new();
+    let mut by_text: HashMap<String, usize> = HashMap::new();
+    for record in records.iter().map(|r| r.bare()) {
+        let text = written_text(record);
+        if let_texts.contains(&text) && !written_once.insert(text) {
+            continue;
+        }
+        let mut lists = Vec::new();
+        long_lists_in(record, &value_name(record), &mut lists);
+        for (list, name) in lists {
+            match by_text.entry(written_text(list)) {
+                Entry::Occupied(at) => found[*at.get()].1 += 1,
+                Entry::Vacant(at) => {
+                    at.insert(found.len());
+                    found.push((list.clone(), 1, name));
+                }
+            }
+        }
+    }
+    (found.into_iter())
+        .filter(|(_, n, _)| *n >= 2)
+        .map(|(list, _, name)| {
+            let name = scope.unique(identifier(&name, "value"));
+            (list.clone(), name, list)
+        })
+        .collect()
+}
+
+/// The lists of literals in a record (and the records in it) that the formatter writes
+/// on lines of their own, each with the name of a `let` for it (`RECORD-KEY`).
+fn long_lists_in<'v>(record: &'v PVal, record_name: &str, out: &mut Vec<(&'v PVal, String)>) {
+    let PVal::Record(entries) = record else {
+        return;
+    };
+    for (key, value) in entries {
+        match value.bare() {
+            PVal::Record(_) => long_lists_in(value.bare(), record_name, out),
+            PVal::List(items)
+                if items.len() > 1
+                    && items.iter().all(|i| matches!(i.bare(), PVal::Str(_)))
+                    && written_text(value.bare()).len() + LIST_AFTER_THE_KEY > LIST_WIDTH =>
+            {
+                out.push((value.bare(), format!("{record_name}-{key}")));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A list longer than this once after its key (`      command = `, in a record in a
+/// job's list, about 30 columns) is written on lines of its own (the formatter's width).
+const LIST_WIDTH: usize = 100;
+const LIST_AFTER_THE_KEY: usize = 30;
 
 /// Whether the formatter writes a value over several lines where a job holds it (a let
 /// of it then saves lines): a record of more fields than a short body holds, or one
@@ -1996,20 +2158,42 @@ fn value_name(value: &PVal) -> String {
     if let Some(image) = text("image") {
         return image_base(&image);
     }
-    match text("key") {
-        Some(key) => {
-            let start = key
-                .split('$')
-                .next()
-                .unwrap_or("")
-                .trim_matches(['-', '_', '/']);
-            if start.is_empty() {
-                "cache".into()
-            } else {
-                format!("{start}-cache")
-            }
-        }
-        None => "cache".into(),
+    // a key of files names the cache by its prefix: `key = { files = […], prefix = "gems-$OS" }`
+    let key = (entries.iter())
+        .find(|(k, _)| k == "key")
+        .map(|(_, v)| v.bare());
+    let key = match key {
+        Some(PVal::Str(key)) => Some(key.clone()),
+        Some(record @ PVal::Record(_)) => value_name_text(record, "prefix"),
+        _ => None,
+    };
+    cache_name(key.as_deref().unwrap_or(""))
+}
+
+/// A record's string field.
+fn value_name_text(record: &PVal, key: &str) -> Option<String> {
+    let PVal::Record(entries) = record else {
+        return None;
+    };
+    (entries.iter())
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| match v.bare() {
+            PVal::Str(s) => Some(s.clone()),
+            _ => None,
+        })
+}
+
+/// A cache's name: what its key starts with, up to the first variable.
+fn cache_name(key: &str) -> String {
+    let start = key
+        .split('$')
+        .next()
+        .unwrap_or("")
+        .trim_matches(['-', '_', '/']);
+    if start.is_empty() {
+        "cache".into()
+    } else {
+        format!("{start}-cache")
     }
 }
 

@@ -223,7 +223,7 @@ test:
         );
         let imported = crate::import(Path::new(".gitlab-ci.yml"), yaml, &NoFiles).expect("imports");
         assert_eq!(imported.jobs_imported, 2, "{}", imported.plumb);
-        assert!(imported.plumb.contains("= tag\n"), "{}", imported.plumb);
+        assert!(imported.plumb.contains("when = tag,"), "{}", imported.plumb);
     }
 
     /// Review findings: a job-level `when: manual` may fail (GitLab's default), a
