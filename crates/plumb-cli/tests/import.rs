@@ -315,6 +315,11 @@ fn field_blocks(text: &str) -> Vec<(&'static str, String, Vec<String>)> {
     for (i, line) in lines.iter().enumerate() {
         let code = line.split("  # ").next().unwrap_or(line).trim_end();
         let head = code.trim_start();
+        // a stage's lone job opens on the stage's line: `stage NAME { job NAME {`
+        let head = match head.find(" { job ") {
+            Some(at) if head.starts_with("stage ") => &head[at + 3..],
+            _ => head,
+        };
         let kind = if head.starts_with("template ") {
             "template"
         } else if head.starts_with("job ") {

@@ -1,8 +1,14 @@
 //! `plumb fmt`: one canonical layout for Plumb sources.
 //!
 //! - Two-space indentation; one item, member or field per line.
-//! - A body or record that fits on one short line, holds at most three fields, and has
-//!   no comment inside stays on one line: `{ image = go, run = ["make"] }`.
+//! - A body or record that holds at most three fields and no comment stays on one line
+//!   when it fits: `{ image = go, run = ["make"] }`. A job's or template's body fits in
+//!   80 columns, a record value in 100 (the width lists use).
+//! - A stage that holds one job only, a job on several lines, opens it on its own line
+//!   and closes both on one: `stage deploy { job deploy {` … `} }` (nested namespaces
+//!   are often written so), unless a comment stands between the two openings or on a
+//!   line of its own between the two closings, or a `# plumb-allow:` above the stage
+//!   would then cover the job's line too.
 //! - In a multi-line body the `=` of the fields are aligned.
 //! - Lists stay on one line when they fit in 100 columns. Otherwise a list of short
 //!   literals and names (at most 40 columns each: arguments, tags, job names) fills its
@@ -10,7 +16,9 @@
 //!   holds records or comments, the scripts `run`, `before_run` and `after_run`, and a
 //!   `let`'s list with a space in an item, whose commands read one per line) has one
 //!   element per line, each with a trailing comma.
-//! - Strings (block strings included), numbers, durations and sizes are kept verbatim.
+//! - Strings, numbers, durations and sizes are kept verbatim. So are a block string's
+//!   lines, moved only as far as the line it opens on moved: the common indentation the
+//!   lexer removes moves with them, and the value stays the same.
 //! - Every comment is kept: on its own line before the node it preceded, or at the end
 //!   of the line it ended. One blank line between items or fields is kept where the
 //!   source had one or more.
@@ -25,9 +33,12 @@ use plumb_syntax::{Comment, TextRange};
 
 /// Lines longer than this are broken (lists, records).
 const WIDTH: usize = 100;
-/// A body is kept on one line only when that line is at most this long, and holds at
-/// most this many fields.
+/// A job's or template's body is kept on one line only when that line is at most this
+/// long, and holds at most [`SHORT_BODY_FIELDS`] fields (a record value: at most
+/// [`RECORD_WIDTH`] long, and as many fields).
 pub const SHORT_BODY: usize = 80;
+/// The longest line a record value is kept on: the width lists use too.
+pub const RECORD_WIDTH: usize = WIDTH;
 pub const SHORT_BODY_FIELDS: usize = 3;
 /// The longest item of a list that fills its lines.
 const FILLED_ITEM: usize = 40;
@@ -50,23 +61,29 @@ pub fn format(src: &str) -> Result<String, FormatError> {
     if !parse.errors.is_empty() {
         return Err(FormatError::SyntaxErrors(parse.errors.len()));
     }
-    let mut p = Printer {
-        src,
-        comments: &parse.comments,
-        next_comment: 0,
-        out: String::with_capacity(src.len() + 64),
-        indent: 0,
-        fill: false,
-    };
-    p.file(&parse.tree);
     let before = allow_coverage(src);
-    let after = allow_coverage(&p.out);
-    if let Some(k) = (0..before.len()).find(|k| before.get(*k) != after.get(*k)) {
-        return Err(FormatError::MovesAllowance {
-            line: before[k].0 + 1,
-        });
-    }
-    Ok(p.out)
+    let print = |nest_stages: bool| {
+        let mut p = Printer {
+            src,
+            comments: &parse.comments,
+            next_comment: 0,
+            out: String::with_capacity(src.len() + 64),
+            indent: 0,
+            fill: false,
+            nest_stages,
+        };
+        p.file(&parse.tree);
+        let after = allow_coverage(&p.out);
+        match (0..before.len()).find(|k| before.get(*k) != after.get(*k)) {
+            Some(k) => Err(FormatError::MovesAllowance {
+                line: before[k].0 + 1,
+            }),
+            None => Ok(p.out),
+        }
+    };
+    // a stage's job on the stage's line would be covered by a `# plumb-allow:` above the
+    // stage: such a file keeps every stage a block of its own
+    print(true).or_else(|_| print(false))
 }
 
 /// For each `# plumb-allow:` comment, in order: its 0-based line, and the program's
@@ -134,6 +151,8 @@ struct Printer<'a> {
     /// Whether a list that does not fit on one line may fill its lines (a field that is
     /// not a script: one command per line reads as the script it is).
     fill: bool,
+    /// Whether a stage holding one multi-line job opens the job on its own line.
+    nest_stages: bool,
 }
 
 fn prec(e: &Expr) -> u8 {
@@ -156,6 +175,7 @@ impl<'a> Printer<'a> {
             out: String::new(),
             indent,
             fill: self.fill,
+            nest_stages: self.nest_stages,
         }
     }
 
@@ -388,7 +408,7 @@ impl<'a> Printer<'a> {
                 self.out.push(')');
                 self.bases(&t.bases);
                 self.out.push(' ');
-                self.body(&t.body.fields, t.body.range, true);
+                self.body(&t.body.fields, t.body.range, SHORT_BODY);
             }
             Item::Pipeline(p) => self.pipeline(p),
         }
@@ -474,6 +494,14 @@ impl<'a> Printer<'a> {
             self.out.push_str(&format!(" after {}", names.join(", ")));
         }
         self.out.push_str(" {");
+        if let Some(job) = self.lone_job(s) {
+            self.out.push(' ');
+            self.job(job);
+            self.out.push_str(" }");
+            // a comment that ended the job's closing line ends the stage's
+            self.trailing_comment(job.range.end as usize, s.range.end as usize);
+            return;
+        }
         let mut members: Vec<(usize, Result<&Field, &Job>)> = Vec::new();
         members.extend(s.fields.iter().map(|f| (f.range.start as usize, Ok(f))));
         members.extend(s.jobs.iter().map(|j| (j.range.start as usize, Err(j))));
@@ -510,6 +538,33 @@ impl<'a> Printer<'a> {
         self.out.push('}');
     }
 
+    /// The job of a stage that holds only it, when it prints on several lines and no
+    /// comment sits between the two openings or the two closings: the stage is then
+    /// written `stage NAME { job NAME {` … `} }`, the way nested namespaces often are,
+    /// and saves the two lines a block of its own would take. A one-line job keeps a
+    /// stage block (`stage NAME { job NAME { … } }` would rarely fit).
+    fn lone_job<'s>(&self, s: &'s Stage) -> Option<&'s Job> {
+        let [job] = s.jobs.as_slice() else {
+            return None;
+        };
+        if !self.nest_stages || !s.fields.is_empty() {
+            return None;
+        }
+        let (job_start, job_end) = (job.range.start, job.range.end);
+        let opening = TextRange::new(s.name.range.end as usize, job_start as usize);
+        // between the closings only a comment that ends the job's line may stand
+        let closing_comments = self.comments[self.next_comment..]
+            .iter()
+            .filter(|c| c.range.start >= job_end && c.range.start < s.range.end);
+        let closing_clean = closing_comments.enumerate().all(|(i, c)| {
+            i == 0 && !self.src[job_end as usize..c.range.start as usize].contains('\n')
+        });
+        let mut block = self.measure(self.indent + 1);
+        block.job(job);
+        let multiline = block.out.contains('\n') || self.has_comment_in(job.body.range);
+        (multiline && closing_clean && !self.has_comment_in(opening)).then_some(job)
+    }
+
     /// Whether a job prints on several lines.
     fn printed_multiline(&self, j: &Job) -> bool {
         let mut sub = self.measure(self.indent);
@@ -521,7 +576,7 @@ impl<'a> Printer<'a> {
         self.out.push_str(&format!("job {}", j.name.text));
         self.bases(&j.bases);
         self.out.push(' ');
-        self.body(&j.body.fields, j.body.range, true);
+        self.body(&j.body.fields, j.body.range, SHORT_BODY);
     }
 
     /// ` from a(…), x.b(…)`, or nothing.
@@ -552,18 +607,17 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// `{ fields }`: on one line when short, else one aligned field per line.
-    fn body(&mut self, fields: &[Field], range: TextRange, allow_inline: bool) {
+    /// `{ fields }`: on one line when it ends by column `width`, else one aligned field
+    /// per line.
+    fn body(&mut self, fields: &[Field], range: TextRange, width: usize) {
         if fields.is_empty() && !self.has_comment_in(range) {
             self.out.push_str("{ }");
             return;
         }
-        if allow_inline && fields.len() <= SHORT_BODY_FIELDS && !self.has_comment_in(range) {
+        if fields.len() <= SHORT_BODY_FIELDS && !self.has_comment_in(range) {
             if let Some(inline) = self.inline_fields(fields) {
                 let col = self.out.rsplit('\n').next().map_or(0, str::len);
-                if col + inline.len() + 4 <= SHORT_BODY.max(col + 4)
-                    && inline.len() + col <= SHORT_BODY
-                {
+                if col + inline.len() + 4 <= width {
                     self.out.push_str("{ ");
                     self.out.push_str(&inline);
                     self.out.push_str(" }");
@@ -640,7 +694,13 @@ impl<'a> Printer<'a> {
             | ExprKind::Error => {
                 let t = self.text(e.range);
                 // a parenthesised literal's range holds the parentheses: keep only the literal
-                self.out.push_str(strip_parens(t));
+                let literal = strip_parens(t);
+                if literal.starts_with("\"\"\"") {
+                    let at = e.range.start as usize + t.find(literal).unwrap_or(0);
+                    self.block_string(literal, at);
+                } else {
+                    self.out.push_str(literal);
+                }
             }
             ExprKind::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
             ExprKind::Name(n) => self.out.push_str(&n.text),
@@ -667,10 +727,25 @@ impl<'a> Printer<'a> {
                 self.expr(inner, 4);
             }
             ExprKind::List(items) => self.list(items, e.range),
-            ExprKind::Record(fields) => self.body(fields, e.range, true),
+            ExprKind::Record(fields) => self.body(fields, e.range, RECORD_WIDTH),
         }
         if needs_parens {
             self.out.push(')');
+        }
+    }
+
+    /// A block string whose line moved by some columns: its other lines move as many,
+    /// so that they stay under it (the lexer removes their common indentation, which
+    /// moves with them: the value is the same). Verbatim when a line would lose text.
+    fn block_string(&mut self, literal: &str, at: usize) {
+        let line_start = self.src[..at].rfind('\n').map_or(0, |i| i + 1);
+        let was =
+            self.src[line_start..].len() - self.src[line_start..].trim_start_matches(' ').len();
+        let line = self.out.rsplit('\n').next().unwrap_or("");
+        let now = line.len() - line.trim_start_matches(' ').len();
+        match shift_block_lines(literal, now as isize - was as isize) {
+            Some(shifted) => self.out.push_str(&shifted),
+            None => self.out.push_str(literal),
         }
     }
 
@@ -781,6 +856,36 @@ impl<'a> Printer<'a> {
         self.line();
         self.out.push(']');
     }
+}
+
+/// The lines after a block string's first, `delta` columns to the right (left when
+/// negative); `None` when a line would lose more than spaces, or the first line holds
+/// text (it then counts in the common indentation, and does not move).
+fn shift_block_lines(literal: &str, delta: isize) -> Option<String> {
+    let (first, rest) = literal.split_once('\n')?;
+    if delta == 0 || !first.trim_start_matches('"').trim().is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(literal.len() + rest.lines().count() * 4);
+    out.push_str(first);
+    for line in rest.split('\n') {
+        out.push('\n');
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        if line.is_empty() {
+            continue;
+        } else if delta > 0 {
+            out.extend(std::iter::repeat_n(' ', delta.unsigned_abs()));
+            out.push_str(line);
+        } else if spaces >= delta.unsigned_abs() {
+            out.push_str(&line[delta.unsigned_abs()..]);
+        } else if line.trim().is_empty() {
+            // a line of blanks shorter than the move was shorter than the common
+            // indentation too: it was empty, and is
+        } else {
+            return None;
+        }
+    }
+    Some(out)
 }
 
 /// A parenthesised literal's range holds the parentheses; the literal alone is printed.

@@ -56,3 +56,17 @@ fn formatting_is_idempotent_and_keeps_programs_and_comments() {
 fn syntax_errors_are_refused() {
     assert!(plumb_fmt::format("pipeline p {").is_err());
 }
+
+#[test]
+fn an_allowance_above_a_stage_keeps_its_lone_job_off_the_stage_line() {
+    // on `stage build { job compile {` the allowance would cover the job's name too
+    let src = "pipeline p {\n  # plumb-allow: PL3003 pinned by the mirror\n  stage build {\n    job compile {\n      image = \"go:1.22\"\n      run   = [\"make\"]\n      retry = 1\n      when  = tag\n    }\n  }\n}\n";
+    assert_eq!(plumb_fmt::format(src).as_deref(), Ok(src));
+    let without = src.replace("  # plumb-allow: PL3003 pinned by the mirror\n", "");
+    let nested = plumb_fmt::format(&without).expect("formats");
+    assert!(
+        nested.contains("  stage build { job compile {\n"),
+        "{nested}"
+    );
+    assert!(nested.contains("\n  } }\n"), "{nested}");
+}

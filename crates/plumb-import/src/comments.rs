@@ -37,7 +37,7 @@ enum Place {
     /// At the end of this line (above it when the line has a comment already).
     After(usize),
     /// Above this line, away from what it is about: prefixed with the YAML key it was
-    /// written under.
+    /// written under ([`aside_label`]).
     Aside(usize, String),
 }
 
@@ -182,7 +182,7 @@ impl Placed {
                 return;
             }
             Place::Aside(l, key) => {
-                let text = format!(" {key}:{text}");
+                let text = format!(" {key}{text}");
                 self.above.entry(l).or_default().push(text);
                 return;
             }
@@ -339,7 +339,7 @@ impl<'a> Layout<'a> {
             } else {
                 let indent = indent_of(l);
                 (i + 1..lines.len())
-                    .find(|&j| lines[j].trim() == "}" && indent_of(lines[j]) == indent)
+                    .find(|&j| closes_block(lines[j]) && indent_of(lines[j]) == indent)
                     .unwrap_or(i)
             };
             // a comment about the job goes above the notes written above it
@@ -451,7 +451,7 @@ impl<'a> Layout<'a> {
             Some(l) => Place::Above(l),
             // inside the block, at its top
             None if region.is_some() => Place::Above(top),
-            None => Place::Aside(top, one_line(key)),
+            None => Place::Aside(top, one_line(&aside_label(key, c, file, block_line))),
         }
     }
 
@@ -606,6 +606,16 @@ fn block_marker(line: &str) -> Option<(String, usize, bool)> {
     Some((name.to_string(), number.trim().parse().ok()?, one_line))
 }
 
+/// Whether a program line closes a block: `}`, or `} }` for a stage's lone job written
+/// on the stage's line (`stage NAME { job NAME {`).
+fn closes_block(line: &str) -> bool {
+    let code = match scan_line(line).comment {
+        Some(at) => &line[..at],
+        None => line,
+    };
+    matches!(code.trim(), "}" | "} }")
+}
+
 /// The first 1-based line after the YAML node that starts on line `start` (the first
 /// line with content indented no deeper; a list may sit at its key's indentation), at
 /// most `limit`: a comment is about that node, not about what follows it.
@@ -647,6 +657,25 @@ fn lets_of<'a>(lines: &[&'a str]) -> HashMap<&'a str, (usize, usize)> {
         out.insert(name.trim(), (i, end));
     }
     out
+}
+
+/// What a comment placed away from what it is about starts with: the top-level key it
+/// was written under (`stages:`), and the line it ended when that is not the key's own
+/// (`stages: - build  #`: two such comments on two stages no job uses read apart).
+fn aside_label(key: &str, c: &YamlComment, file: &YamlFile, key_line: usize) -> String {
+    let line = file
+        .lines
+        .get(c.line.wrapping_sub(1))
+        .copied()
+        .unwrap_or("");
+    let ended = (c.trailing && c.line != key_line)
+        .then(|| line.rfind(&format!("#{}", c.text)))
+        .flatten()
+        .map(|at| line[..at].trim());
+    match ended {
+        Some(code) if !code.is_empty() => format!("{key}: {code}  #"),
+        _ => format!("{key}:"),
+    }
 }
 
 /// The key a top-level YAML line starts (`.base: &base` is `.base`).
@@ -771,12 +800,12 @@ mod tests {
             lines_from(&program, "# runs the tests")[..5],
             [
                 "# runs the tests",
-                "job test {  # .gitlab-ci.yml:7",
+                "stage test { job test {  # .gitlab-ci.yml:7",
                 "  image = \"python:3.12.4\"",
                 "  # set up first",
                 "  run   = [\"make setup\", \"make test\"]  # the suite",
             ]
-            .map(|l| format!("    {l}"))
+            .map(|l| format!("  {l}"))
         );
     }
 
@@ -789,7 +818,7 @@ mod tests {
                when: on_success\n",
         );
         assert!(
-            program.contains("{  # .gitlab-ci.yml:1\n      # on_success is the default\n"),
+            program.contains("{  # .gitlab-ci.yml:1\n    # on_success is the default\n"),
             "{program}"
         );
     }
@@ -1017,9 +1046,9 @@ mod attack_tests {
         assert_in_order(
             &i.plumb,
             &[
-                "    job unit {  # .gitlab-ci.yml:2\n",
-                "      # all of them\n",
-                "      run   = [\"make check\"]\n",
+                "  stage test { job unit {  # .gitlab-ci.yml:2\n",
+                "    # all of them\n",
+                "    run   = [\"make check\"]\n",
             ],
         );
     }

@@ -971,24 +971,41 @@ impl Emitter<'_> {
         for (i, j) in plan.jobs.iter().enumerate() {
             by_stage.entry(j.stage.as_str()).or_default().push(i);
         }
-        // each job written on its own (on every core), put in its stage below
+        // each job written on its own (on every core), put in its stage below; the notes
+        // of a stage's only job go above the stage, which the formatter may then write
+        // on the job's line (`stage NAME { job NAME {`)
         let indices: Vec<usize> = (0..plan.jobs.len()).collect();
         let mut written = on_every_core(&indices, &|&i| {
-            let (mut job_text, mut job_warnings) = (String::new(), Vec::new());
-            self.write_job(&mut job_text, plan, i, image_names, &mut job_warnings);
-            Some((job_text, job_warnings))
+            let j = &plan.jobs[i];
+            let lone = by_stage.get(j.stage.as_str()).is_some_and(|m| m.len() == 1);
+            let (mut notes, mut job_text, mut job_warnings) =
+                (String::new(), String::new(), Vec::new());
+            let what = format!("job `{}`", j.gitlab_name);
+            let indent = if lone { "  " } else { "    " };
+            self.notes(&mut notes, &j.notes, indent, &what, &mut job_warnings);
+            self.write_job(&mut job_text, plan, i, image_names);
+            Some((notes, job_text, job_warnings))
         });
         for stage in &plan.stage_order {
             let Some(members) = by_stage.get(stage.as_str()) else {
                 continue;
             };
             let name = stage_scope.unique(identifier(stage, "stage"));
-            let _ = writeln!(text, "\n  stage {name} {{");
+            text.push('\n');
+            if let [lone] = members.as_slice() {
+                if let Some((notes, ..)) = &written[*lone] {
+                    text.push_str(notes);
+                }
+            }
+            let _ = writeln!(text, "  stage {name} {{");
             for (n, &i) in members.iter().enumerate() {
                 if n > 0 {
                     text.push('\n');
                 }
-                if let Some((job_text, job_warnings)) = written[i].take() {
+                if let Some((notes, job_text, job_warnings)) = written[i].take() {
+                    if members.len() > 1 {
+                        text.push_str(&notes);
+                    }
                     text.push_str(&job_text);
                     warnings.extend(job_warnings);
                 }
@@ -998,22 +1015,8 @@ impl Emitter<'_> {
         text.push_str("}\n");
     }
 
-    fn write_job(
-        &self,
-        text: &mut String,
-        plan: &Plan,
-        i: usize,
-        image_names: &Lets,
-        warnings: &mut Vec<Warning>,
-    ) {
+    fn write_job(&self, text: &mut String, plan: &Plan, i: usize, image_names: &Lets) {
         let j = &plan.jobs[i];
-        self.notes(
-            text,
-            &j.notes,
-            "    ",
-            &format!("job `{}`", j.gitlab_name),
-            warnings,
-        );
         let from = from_bases(&j.bases, &plan.templates);
         let renamed = if j.name != j.gitlab_name {
             format!(" (`{}`)", one_line(&j.gitlab_name))
@@ -1653,7 +1656,6 @@ impl Emitter<'_> {
         }
     }
 
-    /// The YAML lines `line..=end` of a file, as comments (at most 12).
     /// Whether the YAML node of the top-level key on `line` holds a comment (on a line
     /// indented under the key, which the import carries into the block): such a job
     /// keeps its block, where the comment goes next to what it is about. A `#` in a
@@ -1679,6 +1681,7 @@ impl Emitter<'_> {
         inside.next().is_some()
     }
 
+    /// The YAML lines `line..=end` of a file, as comments (at most 12).
     fn snippet(&self, text: &mut String, file: usize, line: usize, end: usize, indent: &str) {
         let (Some((_, source)), Some(starts)) =
             (self.config.sources.get(file), self.line_starts.get(file))
@@ -2117,12 +2120,13 @@ const LIST_AFTER_THE_KEY: usize = 30;
 
 /// Whether the formatter writes a value over several lines where a job holds it (a let
 /// of it then saves lines): a record of more fields than a short body holds, or one
-/// longer than a short body once after its key (`      services = [`, about 20 columns).
+/// longer than a record's line once after its key (`      services = [`, about 20
+/// columns).
 fn takes_lines(value: &PVal) -> bool {
     const AFTER_THE_KEY: usize = 20;
     let text = written_text(value);
     text.contains('\n')
-        || text.len() + AFTER_THE_KEY > plumb_fmt::SHORT_BODY
+        || text.len() + AFTER_THE_KEY > plumb_fmt::RECORD_WIDTH
         || matches!(value, PVal::Record(e) if e.len() > plumb_fmt::SHORT_BODY_FIELDS)
 }
 
