@@ -110,18 +110,74 @@ pub struct Carried {
 const ALLOWANCE: &str = "plumb-allow:";
 const DISARMED: &str = "from the YAML, not applied here:";
 
-/// The formatted program `plumb` with the comments of `config`'s files carried; `None`
-/// when there are none. `quoted` are the YAML lines the program
+/// The comments of each of `config`'s files, read once: for the writer to ask which
+/// nodes hold one ([`Inside`]), then to be carried.
+pub(crate) struct Found(Vec<Vec<YamlComment>>);
+
+impl Found {
+    pub(crate) fn read(config: &Config) -> Found {
+        Found(
+            (config.sources.iter().enumerate())
+                .map(|(i, (_, text))| comments_of(i, text))
+                .collect(),
+        )
+    }
+}
+
+/// Which top-level YAML nodes hold a comment after their key's line: for each file,
+/// the 1-based lines of its comments inside a node (after a value, or indented under
+/// its key) and of the lines that end a node: its top-level keys, and its comments at
+/// their column (about the next key, or a part commented out).
+pub(crate) struct Inside {
+    comments: Vec<Vec<usize>>,
+    ends: Vec<Vec<usize>>,
+}
+
+impl Inside {
+    pub(crate) fn of(found: &Found, config: &Config) -> Inside {
+        let mut comments = Vec::new();
+        let mut ends = Vec::new();
+        for (file, (_, text)) in config.sources.iter().enumerate() {
+            let lines = yaml_lines(text);
+            let mut file_ends = top_level_lines(&lines);
+            let indent = |line: usize| lines.get(line.wrapping_sub(1)).map_or(0, |l| indent_of(l));
+            let key_indent = file_ends.first().map_or(0, |&t| indent(t));
+            let (inside, at_key_column): (Vec<&YamlComment>, Vec<&YamlComment>) =
+                (found.0.get(file).into_iter().flatten())
+                    .partition(|c| c.trailing || indent(c.line) > key_indent);
+            file_ends.extend(at_key_column.iter().map(|c| c.line));
+            file_ends.sort_unstable();
+            comments.push(inside.iter().map(|c| c.line).collect());
+            ends.push(file_ends);
+        }
+        Inside { comments, ends }
+    }
+
+    /// Whether the node whose key is on `line` of `file` holds a comment.
+    pub(crate) fn holds_a_comment(&self, file: usize, line: usize) -> bool {
+        let (Some(comments), Some(ends)) = (self.comments.get(file), self.ends.get(file)) else {
+            return false;
+        };
+        let end = ends
+            .get(ends.partition_point(|&t| t <= line))
+            .copied()
+            .unwrap_or(usize::MAX);
+        let first_after = comments.partition_point(|&c| c <= line);
+        comments.get(first_after).is_some_and(|&c| c < end)
+    }
+}
+
+/// The formatted program `plumb` with the comments `found` in `config`'s files carried;
+/// `None` when there are none. `quoted` are the YAML lines the program
 /// quotes in its notes, as (file, first line, last line): their comments are there.
-pub fn carry(
+pub(crate) fn carry(
     plumb: &str,
     config: &Config,
+    found: Found,
     file_names: &[String],
     quoted: &[(usize, usize, usize)],
 ) -> Option<Carried> {
-    let found: Vec<Vec<YamlComment>> = (config.sources.iter().enumerate())
-        .map(|(i, (_, text))| comments_of(i, text))
-        .collect();
+    let found = found.0;
     if found.iter().all(Vec::is_empty) {
         return None;
     }
@@ -1049,6 +1105,23 @@ mod attack_tests {
                 "  stage test { job unit {  # .gitlab-ci.yml:2\n",
                 "    # all of them\n",
                 "    run   = [\"make check\"]\n",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_hash_in_a_value_or_a_comment_about_the_next_job_keeps_a_job_on_one_line() {
+        // the YAML reader's comments, not a `#` in a string, nor the comment at the
+        // key's column that opens the next job
+        let i = imported(
+            "stages: [test]\nunit:\n  script: [\"make check # all\"]\n# the next one\nlint:\n  script: [make lint]\n",
+        );
+        assert_in_order(
+            &i.plumb,
+            &[
+                "    job unit { run = [\"make check # all\"] }  # .gitlab-ci.yml:2\n",
+                "    # the next one\n",
+                "    job lint { run = [\"make lint\"] }  # .gitlab-ci.yml:5\n",
             ],
         );
     }

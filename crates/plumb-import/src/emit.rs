@@ -16,6 +16,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 use std::path::Path;
 
+mod share;
+
 pub use crate::literal::string_literal;
 
 /// GitLab's `$CI_DEFAULT_BRANCH` as Plumb's conditions see it.
@@ -80,9 +82,17 @@ struct TemplateOut {
     used: bool,
     /// The template this one is, less one field (see `add_variants`).
     variant_of: Option<usize>,
+    /// The template whose fields a job repeated, which this one holds (see
+    /// [`share::share_repeated_fields`]).
+    shared_of: Option<usize>,
 }
 
 impl TemplateOut {
+    /// The fields it writes itself: what it adds to its bases, or all it is.
+    fn written(&self) -> &BTreeMap<String, PVal> {
+        self.own.as_ref().map_or(&self.fields, |own| &own.fields)
+    }
+
     fn flat(&self) -> Flat<'_> {
         Flat {
             fields: &self.fields,
@@ -155,6 +165,8 @@ struct Emitter<'a> {
     line_starts: Vec<Vec<usize>>,
     /// The YAML lines quoted so far, as (file, first line, last line).
     quoted: std::sync::Mutex<Vec<(usize, usize, usize)>>,
+    /// Which YAML nodes hold comments (not known for a check).
+    inside: Option<&'a crate::comments::Inside>,
 }
 
 /// What the program will say, decided before a line is written.
@@ -228,11 +240,13 @@ pub fn file_names(config: &Config) -> Vec<String> {
 }
 
 /// The Plumb program for `config`; with `origins`, framed for a check (see
-/// [`crate::origins`]).
-pub fn program(
+/// [`crate::origins`]). `inside` says which YAML nodes hold comments (their block is
+/// kept where the comments go); without it every node is taken to hold some.
+pub(crate) fn program(
     config: &Config,
     path: &Path,
     origins: bool,
+    inside: Option<&crate::comments::Inside>,
     warnings: &mut Vec<Warning>,
 ) -> Program {
     let file_names = file_names(config);
@@ -261,6 +275,7 @@ pub fn program(
     let mut em = Emitter {
         config,
         origins,
+        inside,
         line_starts,
         quoted: Default::default(),
         file_names,
@@ -327,6 +342,19 @@ impl Emitter<'_> {
         }
         build_templates_on_their_variants(&mut templates);
         mark_bases_used(&mut templates);
+        let mut pipeline_gitlab = Vec::new();
+        let on = pipeline_on(config, &jobs, &templates, &mut pipeline_notes);
+        if let Some(workflow) = config.root.get("workflow") {
+            pipeline_gitlab = workflow_passed_through(workflow, &mut pipeline_notes);
+        }
+        if let Some(on) = &on {
+            drop_what_on_says(on, &mut templates, &mut jobs);
+        }
+        // after the conditions lost what `on` says: a `when` left in every job and
+        // template is not a field they share
+        if !self.origins {
+            share::share_repeated_fields(&mut templates, &mut jobs);
+        }
         // images used more than once become lets, named before the templates (`let
         // node` reads better than `let node-2`, and a template can be `node-template`)
         let lets = if self.origins {
@@ -348,37 +376,6 @@ impl Emitter<'_> {
         resolve_on_stop(&mut jobs, &names, warnings);
         resolve_template_names(&mut templates, &names, library, warnings);
         let stage_order = stage_order(config, &jobs, warnings);
-        let mut pipeline_gitlab = Vec::new();
-        let on = pipeline_on(config, &jobs, &templates, &mut pipeline_notes);
-        if let Some(workflow) = config.root.get("workflow") {
-            pipeline_gitlab = workflow_passed_through(workflow, &mut pipeline_notes);
-        }
-        if let Some(on) = &on {
-            let bases_say: Vec<bool> = (templates.iter())
-                .map(|t| (t.bases.iter()).any(|&b| templates[b].fields.contains_key("when")))
-                .collect();
-            for (t, bases_say) in templates.iter_mut().zip(bases_say) {
-                drop_from_when(&mut t.fields, on);
-                if let Some(own) = &mut t.own {
-                    // as at a job: a `when` now always true still hides its bases' own
-                    let had_when = own.fields.contains_key("when");
-                    drop_from_when(&mut own.fields, on);
-                    if had_when && bases_say && !own.fields.contains_key("when") {
-                        own.fields.insert("when".into(), PVal::Cond(Cond::True));
-                    }
-                }
-            }
-            for j in &mut jobs {
-                let had_when = j.fields.contains_key("when");
-                drop_from_when(&mut j.fields, on);
-                // a job's own condition, now always true, still hides its bases' own
-                let bases_say = |t: &TemplateOut| t.fields.contains_key("when");
-                let bases_say = j.bases.iter().any(|&b| bases_say(&templates[b]));
-                if had_when && !j.fields.contains_key("when") && bases_say {
-                    j.fields.insert("when".into(), PVal::Cond(Cond::True));
-                }
-            }
-        }
         Plan {
             top_vars,
             default_fields,
@@ -439,6 +436,7 @@ impl Emitter<'_> {
                 notes: f.notes,
                 used: false,
                 variant_of: None,
+                shared_of: None,
             });
         }
         if !self.origins {
@@ -744,6 +742,7 @@ impl Emitter<'_> {
             }
             let base = identifier(&templates[i].hidden, "template");
             let base = match templates[i].variant_of {
+                _ if templates[i].shared_of.is_some() => format!("{base}-shared"),
                 Some(of) if templates[of].used => format!("{base}-base"),
                 _ if self.globals.is_taken(&base) => format!("{base}-template"),
                 _ => base,
@@ -756,7 +755,8 @@ impl Emitter<'_> {
         let mut text = String::new();
         let image_names = self.write_head(&mut text, plan);
         let mut used: Vec<&TemplateOut> = plan.templates.iter().filter(|t| t.used).collect();
-        used.sort_by_key(|t| (t.file, t.line));
+        // a template of shared fields before the one built on it, which has its line
+        used.sort_by_key(|t| (t.file, t.line, t.shared_of.is_none()));
         for t in &used {
             self.notes(
                 &mut text,
@@ -1461,6 +1461,34 @@ fn stage_order(config: &Config, jobs: &[JobOut], warnings: &mut Vec<Warning>) ->
 }
 
 /// A `when` field's condition (framed with its origin for a check, or not).
+/// Each condition of the templates and jobs without what the pipeline's `on` says.
+fn drop_what_on_says(on: &Cond, templates: &mut [TemplateOut], jobs: &mut [JobOut]) {
+    let bases_say: Vec<bool> = (templates.iter())
+        .map(|t| (t.bases.iter()).any(|&b| templates[b].fields.contains_key("when")))
+        .collect();
+    for (t, bases_say) in templates.iter_mut().zip(bases_say) {
+        drop_from_when(&mut t.fields, on);
+        if let Some(own) = &mut t.own {
+            // as at a job: a `when` now always true still hides its bases' own
+            let had_when = own.fields.contains_key("when");
+            drop_from_when(&mut own.fields, on);
+            if had_when && bases_say && !own.fields.contains_key("when") {
+                own.fields.insert("when".into(), PVal::Cond(Cond::True));
+            }
+        }
+    }
+    for j in jobs {
+        let had_when = j.fields.contains_key("when");
+        drop_from_when(&mut j.fields, on);
+        // a job's own condition, now always true, still hides its bases' own
+        let bases_say = |t: &TemplateOut| t.fields.contains_key("when");
+        let bases_say = j.bases.iter().any(|&b| bases_say(&templates[b]));
+        if had_when && !j.fields.contains_key("when") && bases_say {
+            j.fields.insert("when".into(), PVal::Cond(Cond::True));
+        }
+    }
+}
+
 fn condition_of(when: &PVal) -> &Cond {
     match when.bare() {
         PVal::Cond(c) => c,
@@ -1656,29 +1684,12 @@ impl Emitter<'_> {
         }
     }
 
-    /// Whether the YAML node of the top-level key on `line` holds a comment (on a line
-    /// indented under the key, which the import carries into the block): such a job
-    /// keeps its block, where the comment goes next to what it is about. A `#` in a
-    /// quoted value counts too, and so does a node too long to look through: the block
-    /// is then kept for nothing, which costs a few lines and no comment.
+    /// Whether the YAML node of the top-level key on `line` holds a comment (which the
+    /// import carries into the block): such a job or template keeps its block, where
+    /// the comment goes next to what it is about. Unknown: it does.
     fn has_comments_inside(&self, file: usize, line: usize) -> bool {
-        const LOOKED_AT: usize = 200;
-        let (Some((_, source)), Some(starts)) =
-            (self.config.sources.get(file), self.line_starts.get(file))
-        else {
-            return true;
-        };
-        let text = |&at: &usize| source[at..].split(['\n', '\r']).next().unwrap_or("");
-        let mut inside = starts.iter().skip(line).map(text);
-        for l in inside.by_ref().take(LOOKED_AT) {
-            if l.starts_with(|c: char| !c.is_whitespace()) {
-                return false;
-            }
-            if l.trim_start().starts_with('#') || l.contains(" #") || l.contains("\t#") {
-                return true;
-            }
-        }
-        inside.next().is_some()
+        self.inside
+            .is_none_or(|inside| inside.holds_a_comment(file, line))
     }
 
     /// The YAML lines `line..=end` of a file, as comments (at most 12).
@@ -1992,12 +2003,13 @@ fn value_lets(
     jobs: &[JobOut],
     scope: &mut Scope,
 ) -> Vec<(PVal, String, PVal)> {
-    let written = |t: &TemplateOut| t.own.as_ref().map_or(&t.fields, |o| &o.fields).clone();
-    let template_fields: Vec<BTreeMap<String, PVal>> =
-        templates.iter().filter(|t| t.used).map(written).collect();
+    let template_fields = templates
+        .iter()
+        .filter(|t| t.used)
+        .map(TemplateOut::written);
     // every cache and service record, as often as the program holds it
     let records: Vec<&PVal> = (default.iter())
-        .chain(template_fields.iter().flatten())
+        .chain(template_fields.flatten())
         .chain(jobs.iter().flat_map(|j| j.fields.iter()))
         .filter(|(k, _)| LET_FIELDS.contains(&k.as_str()))
         .flat_map(|(_, v)| match v.bare() {
@@ -2006,24 +2018,30 @@ fn value_lets(
         })
         .filter(|i| matches!(i.bare(), PVal::Record(_)))
         .collect();
-    let record_lets = record_lets(&records, scope);
-    let mut lets = list_lets(&records, &record_lets, scope);
+    // each record's text, found once for both kinds of `let`
+    let texts: Vec<String> = records.iter().map(|r| written_text(r.bare())).collect();
+    let record_lets = record_lets(&records, &texts, scope);
+    let mut lets = list_lets(&records, &texts, &record_lets, scope);
     lets.extend(record_lets);
     lets
 }
 
-/// The records of [`value_lets`] used twice or more.
-fn record_lets(records: &[&PVal], scope: &mut Scope) -> Vec<(PVal, String, PVal)> {
+/// The records of [`value_lets`] used twice or more (`texts`: each one's written text).
+fn record_lets(
+    records: &[&PVal],
+    texts: &[String],
+    scope: &mut Scope,
+) -> Vec<(PVal, String, PVal)> {
     // (the value, how many uses, its name in the YAML), and where each is by its text
     let mut found: Vec<(PVal, usize, Option<String>)> = Vec::new();
-    let mut by_text: HashMap<String, usize> = HashMap::new();
-    for item in records {
+    let mut by_text: HashMap<&str, usize> = HashMap::new();
+    for (item, text) in records.iter().zip(texts) {
         let hint = match item {
             PVal::Named(hint, _) => Some(hint.clone()),
             _ => None,
         };
         let value = item.bare();
-        match by_text.entry(written_text(value)) {
+        match by_text.entry(text) {
             Entry::Occupied(at) => {
                 let (_, n, name) = &mut found[*at.get()];
                 *n += 1;
@@ -2058,6 +2076,7 @@ fn record_lets(records: &[&PVal], scope: &mut Scope) -> Vec<(PVal, String, PVal)
 /// (`postgres-command`).
 fn list_lets(
     records: &[&PVal],
+    texts: &[String],
     record_lets: &[(PVal, String, PVal)],
     scope: &mut Scope,
 ) -> Vec<(PVal, String, PVal)> {
@@ -2066,9 +2085,8 @@ fn list_lets(
     // (the list, how many times written, its name), and where each is by its text
     let mut found: Vec<(PVal, usize, String)> = Vec::new();
     let mut by_text: HashMap<String, usize> = HashMap::new();
-    for record in records.iter().map(|r| r.bare()) {
-        let text = written_text(record);
-        if let_texts.contains(&text) && !written_once.insert(text) {
+    for (record, text) in records.iter().map(|r| r.bare()).zip(texts) {
+        if let_texts.contains(text) && !written_once.insert(text) {
             continue;
         }
         let mut lists = Vec::new();
@@ -2143,14 +2161,7 @@ fn value_name(value: &PVal) -> String {
     let PVal::Record(entries) = value else {
         return "value".into();
     };
-    let text = |key: &str| {
-        (entries.iter())
-            .find(|(k, _)| k == key)
-            .and_then(|(_, v)| match v.bare() {
-                PVal::Str(s) | PVal::Image(s) => Some(s.clone()),
-                _ => None,
-            })
-    };
+    let text = |key: &str| value_name_text(value, key);
     if let Some(alias) = text("alias") {
         return alias
             .split(',')
@@ -2174,7 +2185,7 @@ fn value_name(value: &PVal) -> String {
     cache_name(key.as_deref().unwrap_or(""))
 }
 
-/// A record's string field.
+/// A record's string field (an image is one).
 fn value_name_text(record: &PVal, key: &str) -> Option<String> {
     let PVal::Record(entries) = record else {
         return None;
@@ -2182,7 +2193,7 @@ fn value_name_text(record: &PVal, key: &str) -> Option<String> {
     (entries.iter())
         .find(|(k, _)| k == key)
         .and_then(|(_, v)| match v.bare() {
-            PVal::Str(s) => Some(s.clone()),
+            PVal::Str(s) | PVal::Image(s) => Some(s.clone()),
             _ => None,
         })
 }

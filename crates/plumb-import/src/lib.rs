@@ -127,13 +127,15 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
         line: e.line,
         message: e.message,
     })?;
-    let program = emit::program(&config, path, false, &mut warnings);
+    let found = comments::Found::read(&config);
+    let inside = comments::Inside::of(&found, &config);
+    let program = emit::program(&config, path, false, Some(&inside), &mut warnings);
     let plumb = plumb_fmt::format(&program.text).map_err(|_| ImportError {
         line: 0,
         message: "internal error: the generated Plumb does not parse (please report this file)"
             .to_string(),
     })?;
-    let plumb = with_comments(plumb, &config, &program.quoted, &mut warnings);
+    let plumb = with_comments(plumb, &config, found, &program.quoted, &mut warnings);
     warnings.sort_by_key(|w| (w.file, w.line));
     let warnings = one_per_place_and_cause(warnings);
     Ok(Imported {
@@ -150,11 +152,12 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
 fn with_comments(
     plumb: String,
     config: &gitlab::Config,
+    found: comments::Found,
     quoted: &[(usize, usize, usize)],
     warnings: &mut Vec<Warning>,
 ) -> String {
     let names = emit::file_names(config);
-    let Some(carried) = comments::carry(&plumb, config, &names, quoted) else {
+    let Some(carried) = comments::carry(&plumb, config, found, &names, quoted) else {
         return plumb;
     };
     for &(file, line) in &carried.allowances {
@@ -208,7 +211,7 @@ pub fn import_for_check(
     // to confuse the map) is checked without positions rather than with wrong ones
     let markers = [value::OPEN, value::SEP, value::CLOSE];
     let framed = !config.sources.iter().any(|(_, t)| t.contains(markers));
-    let program = emit::program(&config, path, framed, &mut warnings);
+    let program = emit::program(&config, path, framed, None, &mut warnings);
     // unframed, the text holds the file's own private-use characters: nothing to strip
     let (plumb, origins, framed_text) = if framed {
         let (plumb, origins) = origins::strip(&program.text);

@@ -1,0 +1,224 @@
+//! Fields a job writes exactly as a template writes them: the job takes the template
+//! when it holds all of them, else the shared fields become a template of their own,
+//! which both are built on. A reader then sees one block once, as a team would write it
+//! (a job that took a hidden job's keys through YAML merge keys and wrote some of its
+//! own often lands here).
+
+use super::{out_is_trigger, written_text, JobOut, TemplateOut};
+use crate::compose::OwnPart;
+use crate::value::PVal;
+use std::collections::{BTreeMap, HashMap};
+
+/// Fewer shared fields are left where they are: a template of one or two fields costs
+/// more lines than it saves.
+const MIN_SHARED: usize = 3;
+/// A field and value that this many templates write says little about which one a job
+/// repeats: it is not looked up (keeps a file of thousands of alike templates fast).
+const COMMON_VALUE: usize = 256;
+
+/// Each job's fields that some used template writes alike (three or more) are taken
+/// from a template: that template, or one holding only the shared fields, on which the
+/// template is then built too. Only where no base of either already gives one of those
+/// fields, so that which value wins stays the same.
+pub(super) fn share_repeated_fields(templates: &mut Vec<TemplateOut>, jobs: &mut [JobOut]) {
+    let mut index = WrittenIndex::new(templates);
+    for job in jobs.iter_mut() {
+        if out_is_trigger(job) {
+            continue;
+        }
+        let Some((t, shared)) = index.most_shared(&job.fields, templates) else {
+            continue;
+        };
+        let gives_one = |bases: &[usize], templates: &[TemplateOut]| {
+            (bases.iter()).any(|&b| shared.iter().any(|k| templates[b].fields.contains_key(k)))
+        };
+        if gives_one(&job.bases, templates) || gives_one(&templates[t].bases, templates) {
+            continue;
+        }
+        let base = if is_all_of(&templates[t], &shared) {
+            t
+        } else {
+            let n = shared_template(templates, t, &shared);
+            index.moved(&shared, t, n);
+            n
+        };
+        for k in &shared {
+            job.fields.remove(k);
+        }
+        job.bases.push(base);
+    }
+}
+
+/// Whether the shared fields are all a template gives (no bases, no variables, no
+/// jobs named): a job can take it whole.
+fn is_all_of(t: &TemplateOut, shared: &[String]) -> bool {
+    t.bases.is_empty()
+        && t.env.is_empty()
+        && t.needs.is_none()
+        && t.dependencies.is_none()
+        && t.fields.len() == shared.len()
+}
+
+/// A new template of the `shared` fields of template `t`, which is then built on it
+/// (last, so that those fields win over its other bases as its own did); its index.
+fn shared_template(templates: &mut Vec<TemplateOut>, t: usize, shared: &[String]) -> usize {
+    let source = &templates[t];
+    let fields: BTreeMap<String, PVal> = (shared.iter())
+        .filter_map(|k| source.fields.get(k).map(|v| (k.clone(), v.clone())))
+        .collect();
+    let new = TemplateOut {
+        key: source.key,
+        hidden: source.hidden.clone(),
+        name: String::new(),
+        file: source.file,
+        line: source.line,
+        fields,
+        env: Vec::new(),
+        needs: None,
+        dependencies: None,
+        bases: Vec::new(),
+        own: None,
+        resolved_needs: None,
+        resolved_dependencies: None,
+        notes: Vec::new(),
+        used: true,
+        variant_of: None,
+        shared_of: Some(t),
+    };
+    templates.push(new);
+    let n = templates.len() - 1;
+    let t_out = &mut templates[t];
+    let mut own = t_out.own.take().unwrap_or_else(|| OwnPart {
+        fields: t_out.fields.clone(),
+        env: t_out.env.clone(),
+        inherits_needs: false,
+        inherits_dependencies: false,
+    });
+    for k in shared {
+        own.fields.remove(k);
+    }
+    t_out.own = Some(own);
+    t_out.bases.push(n);
+    n
+}
+
+/// The used templates by each field they write themselves (key and value as written),
+/// and each template's written fields as text.
+struct WrittenIndex {
+    by_field: HashMap<String, Vec<usize>>,
+    texts: Vec<BTreeMap<String, String>>,
+}
+
+impl WrittenIndex {
+    fn new(templates: &[TemplateOut]) -> Self {
+        let mut by_field: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut texts = vec![BTreeMap::new(); templates.len()];
+        for (i, t) in templates.iter().enumerate().filter(|(_, t)| t.used) {
+            for (k, v) in t.written() {
+                let text = written_text(v);
+                by_field.entry(field_key(k, &text)).or_default().push(i);
+                texts[i].insert(k.clone(), text);
+            }
+        }
+        WrittenIndex { by_field, texts }
+    }
+
+    /// The template that writes the most of `fields` alike, at least [`MIN_SHARED`] of
+    /// them (the lowest index on a tie), and those fields' keys. Looked for among the
+    /// templates sharing a field with the job that few templates write.
+    fn most_shared(
+        &self,
+        fields: &BTreeMap<String, PVal>,
+        templates: &[TemplateOut],
+    ) -> Option<(usize, Vec<String>)> {
+        let texts: Vec<(&String, String)> =
+            fields.iter().map(|(k, v)| (k, written_text(v))).collect();
+        let mut candidates: Vec<usize> = (texts.iter())
+            .filter_map(|(k, text)| self.by_field.get(&field_key(k, text)))
+            .filter(|holders| holders.len() <= COMMON_VALUE)
+            .flatten()
+            .copied()
+            .filter(|&t| templates[t].used)
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        (candidates.into_iter())
+            .map(|t| {
+                let own = &self.texts[t];
+                let shared: Vec<String> = (texts.iter())
+                    .filter(|(k, text)| own.get(*k) == Some(text))
+                    .map(|(k, _)| (*k).clone())
+                    .collect();
+                (t, shared)
+            })
+            .filter(|(_, shared)| shared.len() >= MIN_SHARED)
+            .max_by_key(|(t, shared)| (shared.len(), std::cmp::Reverse(*t)))
+    }
+
+    /// The `shared` fields moved from template `from` to the new template `to`.
+    fn moved(&mut self, shared: &[String], from: usize, to: usize) {
+        self.texts.resize(to + 1, BTreeMap::new());
+        for k in shared {
+            let Some(text) = self.texts[from].remove(k) else {
+                continue;
+            };
+            let holders = self.by_field.entry(field_key(k, &text)).or_default();
+            holders.retain(|&t| t != from);
+            holders.push(to);
+            self.texts[to].insert(k.clone(), text);
+        }
+    }
+}
+
+fn field_key(key: &str, text: &str) -> String {
+    format!("{key}\u{0}{text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    struct NoFiles;
+    impl crate::Files for NoFiles {
+        fn read(&self, _: &Path) -> std::io::Result<String> {
+            Err(std::io::ErrorKind::NotFound.into())
+        }
+    }
+
+    fn imported(yaml: &str) -> String {
+        crate::import(Path::new(".gitlab-ci.yml"), yaml, &NoFiles)
+            .map(|i| i.plumb)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const TEMPLATE: &str = ".base:\n  image: alpine:3.20.1\n  tags: [docker]\n  retry: 2\n  timeout: 30m\n  script: [make]\n";
+
+    #[test]
+    fn fields_a_job_repeats_become_a_template_both_are_built_on() {
+        let p = imported(&format!(
+            "{TEMPLATE}a:\n  extends: .base\nb:\n  image: alpine:3.20.1\n  retry: 2\n  timeout: 30m\n  script: [make b]\n"
+        ));
+        assert!(p.contains("template base-shared() {"), "{p}");
+        assert!(p.contains("template base() from base-shared() {"), "{p}");
+        assert!(p.contains("job b from base-shared() {"), "{p}");
+        assert_eq!(p.matches("timeout = 30m").count(), 1, "{p}");
+    }
+
+    #[test]
+    fn two_fields_alike_stay_where_they_are() {
+        let p = imported(&format!(
+            "{TEMPLATE}a:\n  extends: .base\nb:\n  image: alpine:3.20.1\n  retry: 2\n  script: [make b]\n"
+        ));
+        assert!(!p.contains("-shared"), "{p}");
+    }
+
+    #[test]
+    fn a_field_a_base_of_the_job_gives_too_keeps_the_fields_where_they_are() {
+        // `b` extends `.other`, which sets `retry`: taking `retry` from a template after
+        // it would still give 2, but which value wins is left as GitLab reads it
+        let p = imported(&format!(
+            "{TEMPLATE}.other:\n  retry: 1\n  variables: {{ X: '1' }}\na:\n  extends: .base\nb:\n  extends: .other\n  image: alpine:3.20.1\n  retry: 2\n  timeout: 30m\n  tags: [shell]\n  script: [make b]\n"
+        ));
+        assert!(!p.contains("-shared"), "{p}");
+    }
+}
