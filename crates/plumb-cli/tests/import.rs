@@ -252,6 +252,15 @@ fn corpus_imports_cleanly_and_round_trips() {
     // what this revision leaves (issue #17 asks for none): a change that adds one fails
     // here, and one that mends it shortens the list
     assert_eq!(repeats, KNOWN_REPEATS, "see {}", path.display());
+    // files longer as Plumb than as YAML, but for those with includes not read (their
+    // YAML is part of the pipeline only)
+    let longer: Vec<&str> = results
+        .iter()
+        .filter(|c| c.lines.0 > c.lines.1)
+        .filter(|c| !c.result.as_ref().is_ok_and(|how| how.contains("its includes left out")))
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(longer, KNOWN_LONGER, "see {}", path.display());
     let equivalent = results.iter().filter(|c| c.result.is_ok()).count();
     // what this revision reaches; a change that loses files fails here
     assert!(
@@ -269,6 +278,12 @@ const MIN_EQUIVALENT: usize = 28;
 /// own, which both are built on: 02's `code_quality` and `image_builder-base` share
 /// `image_builder-shared`).
 const KNOWN_REPEATS: &[&str] = &[];
+
+/// Corpus files whose import is longer than their YAML (issue #17 asks for none): 14
+/// (34 lines for 29) holds two jobs, each a stage of its own, whose scripts and
+/// records hold the YAML's comments, so each keeps its lines; what is left is syntax
+/// (the pipeline's braces, `on = !merge_request`, a closing bracket per list and record).
+const KNOWN_LONGER: &[&str] = &["14-gitlabhq-gitlabhq.yml"];
 
 /// The jobs of a formatted Plumb file that write three or more fields exactly as one
 /// template of the file writes them (a field is its key and its value's text, over as
