@@ -257,7 +257,11 @@ fn corpus_imports_cleanly_and_round_trips() {
     let longer: Vec<&str> = results
         .iter()
         .filter(|c| c.lines.0 > c.lines.1)
-        .filter(|c| !c.result.as_ref().is_ok_and(|how| how.contains("its includes left out")))
+        .filter(|c| {
+            !c.result
+                .as_ref()
+                .is_ok_and(|how| how.contains("its includes left out"))
+        })
         .map(|c| c.name.as_str())
         .collect();
     assert_eq!(longer, KNOWN_LONGER, "see {}", path.display());

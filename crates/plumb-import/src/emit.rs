@@ -1138,8 +1138,12 @@ fn convert_all(jobs: &[gitlab::Job], cx: &Ctx) -> Vec<Fields> {
 /// `f` of each item, in order, on every core when there are many (each result depends
 /// on its item only).
 fn on_every_core<T: Sync, R: Send>(items: &[T], f: &(dyn Fn(&T) -> R + Sync)) -> Vec<R> {
+    // a few items are done here (asking the system for its cores reads files)
+    if items.len() < 256 {
+        return items.iter().map(f).collect();
+    }
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if workers < 2 || items.len() < 256 {
+    if workers < 2 {
         return items.iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(workers);
