@@ -803,20 +803,7 @@ fn same_program(without: &str, with: &str, added: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    pub(super) struct NoFiles;
-    impl crate::Files for NoFiles {
-        fn read(&self, _: &Path) -> std::io::Result<String> {
-            Err(std::io::ErrorKind::NotFound.into())
-        }
-    }
-
-    fn imported(yaml: &str) -> String {
-        crate::import(Path::new(".gitlab-ci.yml"), yaml, &NoFiles)
-            .map(|i| i.plumb)
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
+    use crate::test_support::imported;
 
     /// The program's lines with their indentation, from the first with `from` on.
     fn lines_from(program: &str, from: &str) -> Vec<String> {
@@ -932,8 +919,12 @@ mod attack_tests {
     }
 
     fn imported(yaml: &str) -> crate::Imported {
-        crate::import(Path::new(".gitlab-ci.yml"), yaml, &super::tests::NoFiles)
-            .unwrap_or_else(|e| panic!("{e}"))
+        crate::import(
+            Path::new(".gitlab-ci.yml"),
+            yaml,
+            &crate::test_support::NoFiles,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The program holds each of `parts`, in this order.

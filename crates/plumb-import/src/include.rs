@@ -150,15 +150,8 @@ mod tests {
 
 #[cfg(test)]
 mod import_tests {
-    use crate::Files;
+    use crate::test_support::NoFiles;
     use std::path::Path;
-
-    struct NoFiles;
-    impl Files for NoFiles {
-        fn read(&self, _: &Path) -> std::io::Result<String> {
-            Err(std::io::Error::from(std::io::ErrorKind::NotFound))
-        }
-    }
 
     #[test]
     fn includes_not_read_here_become_the_pipelines_include() {

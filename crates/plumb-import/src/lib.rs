@@ -18,6 +18,26 @@ pub mod origins;
 pub mod value;
 pub mod yaml;
 
+/// What the unit tests import with: a file that includes nothing readable.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::path::Path;
+
+    pub(crate) struct NoFiles;
+    impl crate::Files for NoFiles {
+        fn read(&self, _: &Path) -> std::io::Result<String> {
+            Err(std::io::ErrorKind::NotFound.into())
+        }
+    }
+
+    /// The program `plumb import` writes for a `.gitlab-ci.yml` of this text.
+    pub(crate) fn imported(yaml: &str) -> String {
+        crate::import(Path::new(".gitlab-ci.yml"), yaml, &NoFiles)
+            .map(|i| i.plumb)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
 pub use gitlab::Files;
 use std::path::{Path, PathBuf};
 

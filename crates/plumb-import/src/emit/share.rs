@@ -176,20 +176,7 @@ fn field_key(key: &str, text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    struct NoFiles;
-    impl crate::Files for NoFiles {
-        fn read(&self, _: &Path) -> std::io::Result<String> {
-            Err(std::io::ErrorKind::NotFound.into())
-        }
-    }
-
-    fn imported(yaml: &str) -> String {
-        crate::import(Path::new(".gitlab-ci.yml"), yaml, &NoFiles)
-            .map(|i| i.plumb)
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
+    use crate::test_support::imported;
 
     const TEMPLATE: &str = ".base:\n  image: alpine:3.20.1\n  tags: [docker]\n  retry: 2\n  timeout: 30m\n  script: [make]\n";
 
