@@ -6,9 +6,9 @@
 //!   80 columns, a record value in 100 (the width lists use).
 //! - A stage that holds one job only, a job on several lines, opens it on its own line
 //!   and closes both on one: `stage deploy { job deploy {` … `} }` (nested namespaces
-//!   are often written so), unless a comment stands between the two openings or on a
-//!   line of its own between the two closings, or a `# plumb-allow:` above the stage
-//!   would then cover the job's line too.
+//!   are often written so), unless a comment stands between the two openings or the
+//!   two closings, or a `# plumb-allow:` above the stage would then cover the job's
+//!   line too.
 //! - In a multi-line body the `=` of the fields are aligned.
 //! - Lists stay on one line when they fit in 100 columns. Otherwise a list of short
 //!   literals and names (at most 40 columns each: arguments, tags, job names) fills its
@@ -498,8 +498,6 @@ impl<'a> Printer<'a> {
             self.out.push(' ');
             self.job(job);
             self.out.push_str(" }");
-            // a comment that ended the job's closing line ends the stage's
-            self.trailing_comment(job.range.end as usize, s.range.end as usize);
             return;
         }
         let mut members: Vec<(usize, Result<&Field, &Job>)> = Vec::new();
@@ -552,13 +550,11 @@ impl<'a> Printer<'a> {
         }
         let (job_start, job_end) = (job.range.start, job.range.end);
         let opening = TextRange::new(s.name.range.end as usize, job_start as usize);
-        // between the closings only a comment that ends the job's line may stand
-        let closing_comments = self.comments[self.next_comment..]
+        // no comment between the closings: one ending the job's line would share the
+        // `} }` line with one ending the stage's, and two comments on a line are one
+        let closing_clean = !self.comments[self.next_comment..]
             .iter()
-            .filter(|c| c.range.start >= job_end && c.range.start < s.range.end);
-        let closing_clean = closing_comments.enumerate().all(|(i, c)| {
-            i == 0 && !self.src[job_end as usize..c.range.start as usize].contains('\n')
-        });
+            .any(|c| c.range.start >= job_end && c.range.start < s.range.end);
         let mut block = self.measure(self.indent + 1);
         block.job(job);
         let multiline = block.out.contains('\n') || self.has_comment_in(job.body.range);
@@ -863,7 +859,9 @@ impl<'a> Printer<'a> {
 /// text (it then counts in the common indentation, and does not move).
 fn shift_block_lines(literal: &str, delta: isize) -> Option<String> {
     let (first, rest) = literal.split_once('\n')?;
-    if delta == 0 || !first.trim_start_matches('"').trim().is_empty() {
+    // the lexer's blanks are spaces and tabs only
+    let blank = |t: &str| t.chars().all(|c| c == ' ' || c == '\t' || c == '\r');
+    if delta == 0 || !first.strip_prefix("\"\"\"").is_some_and(blank) {
         return None;
     }
     let mut out = String::with_capacity(literal.len() + rest.lines().count() * 4);
@@ -878,10 +876,9 @@ fn shift_block_lines(literal: &str, delta: isize) -> Option<String> {
             out.push_str(line);
         } else if spaces >= delta.unsigned_abs() {
             out.push_str(&line[delta.unsigned_abs()..]);
-        } else if line.trim().is_empty() {
-            // a line of blanks shorter than the move was shorter than the common
-            // indentation too: it was empty, and is
         } else {
+            // a line that does not start with as many spaces (tabs, a shorter blank
+            // line) keeps the string as written: its value is never at risk
             return None;
         }
     }
