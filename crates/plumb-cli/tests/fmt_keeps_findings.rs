@@ -2,14 +2,17 @@
 //! layout, `# note` comments and `# plumb-allow:` comments, the findings of the formatted
 //! text are the findings of the original (same codes, severities and messages), or
 //! `plumb fmt` refuses the layout (`FormatError::MovesAllowance`). The same holds for
-//! every fixture. `PROPTEST_CASES` sets the number of programs (default 256).
+//! every fixture. `PROPTEST_CASES` sets the number of programs (default 256); under `CI`
+//! they come from a fixed seed.
 
 mod common;
 
 use plumb_db::{Database, Origin};
 use plumb_diagnostics::FileId;
 use plumb_fmt::FormatError;
+use plumb_gen::random::{cases, seed_under_ci};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 
 /// What a user sees of a check, without positions (formatting moves lines).
 fn findings(text: &str) -> Vec<String> {
@@ -47,8 +50,16 @@ fn formatting_keeps_findings(src: &str) -> Result<(), String> {
     ))
 }
 
+/// `PROPTEST_CASES` programs (default 256), from a fixed seed under `CI`.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        rng_seed: seed_under_ci().map_or(ProptestConfig::default().rng_seed, RngSeed::Fixed),
+        ..ProptestConfig::with_cases(cases())
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256)))]
+    #![proptest_config(config())]
 
     #[test]
     fn formatting_never_changes_the_findings(seed in 1u64..u64::MAX) {
@@ -89,7 +100,7 @@ fn with_allowances(src: &str, seed: u64) -> Option<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256)))]
+    #![proptest_config(config())]
 
     #[test]
     fn formatting_keeps_findings_under_allowances(seed in 1u64..u64::MAX) {

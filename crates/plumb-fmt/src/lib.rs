@@ -71,19 +71,29 @@ pub fn format(src: &str) -> Result<String, FormatError> {
             indent: 0,
             fill: false,
             nest_stages,
+            nested_a_stage: false,
+            flat: false,
         };
         p.file(&parse.tree);
         let after = allow_coverage(&p.out);
-        match (0..before.len()).find(|k| before.get(*k) != after.get(*k)) {
+        // the allowance's own line may move (lines above it join or split): what it
+        // covers may not
+        let covers =
+            |k: usize, coverage: &'_ [(usize, Vec<usize>)]| coverage.get(k).map(|c| c.1.clone());
+        let printed = match (0..before.len()).find(|k| covers(*k, &before) != covers(*k, &after)) {
             Some(k) => Err(FormatError::MovesAllowance {
                 line: before[k].0 + 1,
             }),
             None => Ok(p.out),
-        }
+        };
+        (printed, p.nested_a_stage)
     };
     // a stage's job on the stage's line would be covered by a `# plumb-allow:` above the
     // stage: such a file keeps every stage a block of its own
-    print(true).or_else(|_| print(false))
+    match print(true) {
+        (Err(FormatError::MovesAllowance { .. }), true) => print(false).0,
+        (printed, _) => printed,
+    }
 }
 
 /// For each `# plumb-allow:` comment, in order: its 0-based line, and the program's
@@ -151,8 +161,12 @@ struct Printer<'a> {
     /// Whether a list that does not fit on one line may fill its lines (a field that is
     /// not a script: one command per line reads as the script it is).
     fill: bool,
-    /// Whether a stage holding one multi-line job opens the job on its own line.
+    /// Whether a stage holding one multi-line job opens the job on its line.
     nest_stages: bool,
+    /// Whether a stage was so written.
+    nested_a_stage: bool,
+    /// Measuring a node on one line only ([`Printer::flat`]).
+    flat: bool,
 }
 
 fn prec(e: &Expr) -> u8 {
@@ -166,17 +180,43 @@ fn prec(e: &Expr) -> u8 {
 }
 
 impl<'a> Printer<'a> {
-    /// A printer without comments, for measuring how a node prints at this indentation.
+    /// A printer without comments, for measuring how a node prints at this indentation:
+    /// its line starts indented, so that widths are counted from the line's start.
     fn measure(&self, indent: usize) -> Printer<'a> {
         Printer {
             src: self.src,
             comments: &[],
             next_comment: 0,
-            out: String::new(),
+            out: "  ".repeat(indent),
             indent,
             fill: self.fill,
             nest_stages: self.nest_stages,
+            nested_a_stage: false,
+            flat: false,
         }
+    }
+
+    /// A printer that writes a node on one line only, to see whether it fits: where the
+    /// node takes several lines whatever the room (more fields than a one-line body
+    /// holds, a comment, a line break in a string) it writes a line break and stops,
+    /// and past [`WIDTH`] columns it stops too, as no one-line layout is wider. Each
+    /// node is then measured once per enclosing node that tries one line, not once per
+    /// layout of each: time grows with nesting depth, not exponentially.
+    fn flat(&self) -> Printer<'a> {
+        Printer {
+            flat: true,
+            ..self.measure(0)
+        }
+    }
+
+    /// Whether a flat printer has stopped.
+    fn gave_up(&self) -> bool {
+        self.flat && (self.out.len() > WIDTH || self.out.ends_with('\n'))
+    }
+
+    /// Stops a flat printer: what it measures takes several lines.
+    fn give_up(&mut self) {
+        self.out.push('\n');
     }
 
     fn text(&self, r: TextRange) -> &'a str {
@@ -495,6 +535,7 @@ impl<'a> Printer<'a> {
         }
         self.out.push_str(" {");
         if let Some(job) = self.lone_job(s) {
+            self.nested_a_stage = true;
             self.out.push(' ');
             self.job(job);
             self.out.push_str(" }");
@@ -555,17 +596,25 @@ impl<'a> Printer<'a> {
         let closing_clean = !self.comments[self.next_comment..]
             .iter()
             .any(|c| c.range.start >= job_end && c.range.start < s.range.end);
-        let mut block = self.measure(self.indent + 1);
-        block.job(job);
-        let multiline = block.out.contains('\n') || self.has_comment_in(job.body.range);
+        // measured where a block stage would print it: further right, on the stage's
+        // line, it is on several lines all the more
+        let multiline = self.printed_multiline_at(job, self.indent + 1, job.body.range);
         (multiline && closing_clean && !self.has_comment_in(opening)).then_some(job)
     }
 
-    /// Whether a job prints on several lines.
+    /// Whether a job prints on several lines among a stage's members.
     fn printed_multiline(&self, j: &Job) -> bool {
-        let mut sub = self.measure(self.indent);
+        self.printed_multiline_at(j, self.indent, j.range)
+    }
+
+    /// Whether a job printed at this indentation takes several lines: it is too long,
+    /// or a comment in `comments_in` opens its body. (A stage's lone job asks about its
+    /// body's comments only: one in its header prints after a one-line job, so the
+    /// answer stays the same once formatted.)
+    fn printed_multiline_at(&self, j: &Job, indent: usize, comments_in: TextRange) -> bool {
+        let mut sub = self.measure(indent);
         sub.job(j);
-        sub.out.contains('\n') || self.has_comment_in(j.range)
+        sub.out.contains('\n') || self.has_comment_in(comments_in)
     }
 
     fn job(&mut self, j: &Job) {
@@ -606,6 +655,19 @@ impl<'a> Printer<'a> {
     /// `{ fields }`: on one line when it ends by column `width`, else one aligned field
     /// per line.
     fn body(&mut self, fields: &[Field], range: TextRange, width: usize) {
+        if self.flat {
+            // widths are the enclosing node's to check: this one's is at most its own
+            if fields.len() > SHORT_BODY_FIELDS {
+                return self.give_up();
+            }
+            self.out
+                .push_str(if fields.is_empty() { "{ }" } else { "{ " });
+            if !fields.is_empty() {
+                self.flat_fields(fields);
+                self.out.push_str(" }");
+            }
+            return;
+        }
         if fields.is_empty() && !self.has_comment_in(range) {
             self.out.push_str("{ }");
             return;
@@ -643,14 +705,35 @@ impl<'a> Printer<'a> {
 
     /// The fields on one line, if none of them needs several lines.
     fn inline_fields(&self, fields: &[Field]) -> Option<String> {
-        let mut sub = self.measure(0);
+        let mut sub = self.flat();
+        sub.flat_fields(fields);
+        (!sub.out.contains('\n')).then_some(sub.out)
+    }
+
+    /// `a = 1, b = 2`, in a flat printer.
+    fn flat_fields(&mut self, fields: &[Field]) {
         for (i, f) in fields.iter().enumerate() {
             if i > 0 {
-                sub.out.push_str(", ");
+                self.out.push_str(", ");
             }
-            sub.field(f, 0);
+            self.field(f, 0);
+            if self.gave_up() {
+                return;
+            }
         }
-        (!sub.out.contains('\n')).then_some(sub.out)
+    }
+
+    /// `a, b`, in a flat printer.
+    fn flat_items(&mut self, items: &[Expr]) {
+        for (i, it) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.expr(it, 0);
+            if self.gave_up() {
+                return;
+            }
+        }
     }
 
     /// The widest key as written, for aligning `=`.
@@ -691,7 +774,9 @@ impl<'a> Printer<'a> {
                 let t = self.text(e.range);
                 // a parenthesised literal's range holds the parentheses: keep only the literal
                 let literal = strip_parens(t);
-                if literal.starts_with("\"\"\"") {
+                if self.flat && literal.contains('\n') {
+                    self.give_up();
+                } else if literal.starts_with("\"\"\"") {
                     let at = e.range.start as usize + t.find(literal).unwrap_or(0);
                     self.block_string(literal, at);
                 } else {
@@ -789,7 +874,7 @@ impl<'a> Printer<'a> {
         let first_col = self.indent * 2;
         let mut col = first_col;
         for it in items {
-            let mut sub = self.measure(0);
+            let mut sub = self.flat();
             sub.expr(it, 0);
             // the item, its comma, and the space before it unless it opens the line
             let room = sub.out.len() + 1 + usize::from(col > first_col);
@@ -815,14 +900,15 @@ impl<'a> Printer<'a> {
             self.out.push_str("[]");
             return;
         }
+        if self.flat {
+            self.out.push('[');
+            self.flat_items(items);
+            self.out.push(']');
+            return;
+        }
         if !self.has_comment_in(range) {
-            let mut sub = self.measure(0);
-            for (i, it) in items.iter().enumerate() {
-                if i > 0 {
-                    sub.out.push_str(", ");
-                }
-                sub.expr(it, 0);
-            }
+            let mut sub = self.flat();
+            sub.flat_items(items);
             let col = self.out.rsplit('\n').next().map_or(0, str::len);
             if !sub.out.contains('\n') && col + sub.out.len() + 2 <= WIDTH {
                 self.out.push('[');

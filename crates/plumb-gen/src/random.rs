@@ -2,6 +2,23 @@
 //! tests (formatting keeps the program; formatting never changes what `check` reports).
 //! Deterministic: the same seed gives the same program, so a failing case is a seed.
 
+/// How many programs a property test tries: `PROPTEST_CASES`, else 256.
+pub fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(256)
+}
+
+/// The seed a property test starts from under `CI` when `PROPTEST_RNG_SEED` does not
+/// choose one: fixed, so that a merge is not refused for a case nobody's change made
+/// (elsewhere the seed is random; failures found are saved as regressions, which every
+/// run tries first).
+pub fn seed_under_ci() -> Option<u64> {
+    let chosen = std::env::var_os("PROPTEST_RNG_SEED").is_some();
+    (std::env::var_os("CI").is_some() && !chosen).then_some(20_261_204)
+}
+
 /// A program from `seed`: lets, secrets, templates and pipelines whose jobs mix real
 /// findings (unpinned images, printed secrets) with random values, laid out with random
 /// line breaks, `# note` comments and `# plumb-allow:` comments.
