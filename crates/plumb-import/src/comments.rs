@@ -46,6 +46,9 @@ struct Layout<'a> {
     lines: Vec<&'a str>,
     /// `(file name, YAML line)` of a job or template: its first and last line.
     blocks: HashMap<(String, usize), (usize, usize)>,
+    /// Earlier blocks that name the same place: a template of fields a job and the
+    /// template of that place both write (`NAME-shared`), searched too.
+    shared: HashMap<(String, usize), Vec<(usize, usize)>>,
     /// The same blocks by their YAML key: a job an included file defines and the main
     /// file extends is one job, whose block names the main file's line.
     by_key: HashMap<String, (usize, usize)>,
@@ -81,6 +84,29 @@ struct YamlFile<'t> {
     tops: Vec<usize>,
     /// For each line (0-based), the 1-based line of the first content after it.
     next_content: Vec<usize>,
+}
+
+impl YamlFile<'_> {
+    /// The content line (1-based) a comment on its own `line` ends: the last one above
+    /// it, when the comment is indented deeper than the next content (or than the
+    /// file's end: column 0).
+    fn content_ended_by(&self, line: usize) -> Option<usize> {
+        let indent = |l: usize| self.lines.get(l.wrapping_sub(1)).map(|t| indent_of(t));
+        let own = indent(line)?;
+        // the comment's own line when no content follows it
+        let next = self.next_content.get(line - 1).copied().unwrap_or(line);
+        let next_indent = if next == line { Some(0) } else { indent(next) };
+        if next_indent.is_none_or(|n| n >= own) {
+            return None;
+        }
+        let is_content = |l: usize| {
+            let t = self.lines.get(l - 1).map_or("", |t| t.trim());
+            !t.is_empty() && !t.starts_with('#')
+        };
+        (line.saturating_sub(LOOK_AHEAD).max(1)..line)
+            .rev()
+            .find(|&l| is_content(l))
+    }
 }
 
 /// What goes where: comments above lines, at their ends, and under the header.
@@ -383,6 +409,7 @@ impl<'a> Layout<'a> {
     fn of(plumb: &'a str) -> Layout<'a> {
         let lines: Vec<&str> = plumb.lines().collect();
         let mut blocks = HashMap::new();
+        let mut shared = HashMap::new();
         let mut tops = HashMap::new();
         let mut commented = vec![false; lines.len() + 1];
         for (i, l) in lines.iter().enumerate() {
@@ -403,7 +430,12 @@ impl<'a> Layout<'a> {
             while top > 0 && is_note_line(lines[top - 1], indent_of(l)) {
                 top -= 1;
             }
-            blocks.insert((name, line), (i, end));
+            if let Some(earlier) = blocks.insert((name.clone(), line), (i, end)) {
+                shared
+                    .entry((name, line))
+                    .or_insert_with(Vec::new)
+                    .push(earlier);
+            }
             tops.insert(i, top);
         }
         let after_header = lines
@@ -436,6 +468,7 @@ impl<'a> Layout<'a> {
             lines,
             tops,
             blocks,
+            shared,
             commented,
             after_header,
             head,
@@ -455,7 +488,12 @@ impl<'a> Layout<'a> {
         if c.file == 0 && c.line < first_key && !self.opens_a_block(c.line, first_key, file) {
             return Place::Header;
         }
-        let subject = if let Some(line) = c.subject {
+        // a comment on its own line indented deeper than the next content ends the node
+        // above it (a script's last command, commented out): it is about that content
+        let ends_a_node = (c.subject.is_none() && !c.trailing)
+            .then(|| file.content_ended_by(c.line))
+            .flatten();
+        let subject = if let Some(line) = c.subject.or(ends_a_node) {
             line
         } else if c.trailing {
             c.line
@@ -489,10 +527,14 @@ impl<'a> Layout<'a> {
             return Place::Above(self.tops.get(&start).copied().unwrap_or(start));
         }
         let (start, end) = region.unwrap_or(self.head);
+        let shared =
+            (self.shared.get(&(file.name.to_string(), block_line))).map_or(&[][..], Vec::as_slice);
         let found = if search {
             let lines =
                 subject..node_end(&file.lines, subject, block_end.min(subject + LOOK_AHEAD));
-            self.find(scalars, file.index, lines, start, end)
+            std::iter::once(&(start, end))
+                .chain(shared)
+                .find_map(|&(start, end)| self.find(scalars, file.index, lines.clone(), start, end))
         } else {
             None
         };
@@ -503,7 +545,7 @@ impl<'a> Layout<'a> {
             (start + 1).min(self.lines.len())
         };
         match found {
-            Some(l) if c.trailing => Place::After(l),
+            Some(l) if c.trailing || ends_a_node.is_some() => Place::After(l),
             Some(l) => Place::Above(l),
             // inside the block, at its top
             None if region.is_some() => Place::Above(top),
@@ -1138,5 +1180,35 @@ mod attack_tests {
             &i.plumb,
             &["# the file\n\n", "# builds the binary\n    job build {"],
         );
+    }
+
+    #[test]
+    fn a_comment_indented_under_a_jobs_last_value_stays_in_the_job() {
+        let i = imported(
+            "build:\n  image: alpine:3.19\n  script:\n    - make\n    # - make docs (disabled)\n\n\
+             test:\n  image: alpine:3.19\n  script: [make test]\n    # at the end\n",
+        );
+        let p = &i.plumb;
+        assert!(
+            p.contains("run   = [\"make\"]  # - make docs (disabled)"),
+            "{p}"
+        );
+        assert!(p.contains("\"make test\"]  # at the end"), "{p}");
+    }
+
+    #[test]
+    fn a_comment_about_a_shared_field_goes_where_the_field_went() {
+        let i = imported(
+            ".docker:\n  # the image every docker job runs\n  image: docker:27.0.3\n  \
+             services: [docker:27.0.3-dind]\n  interruptible: true\n  tags: [docker]\n\
+             build:\n  extends: .docker\n  script: [docker build .]\n\
+             scan:\n  image: docker:27.0.3\n  services: [docker:27.0.3-dind]\n  \
+             interruptible: true\n  script: [trivy]\n",
+        );
+        let p = &i.plumb;
+        let shared = p.find("template docker-shared()").expect(p);
+        let comment = p.find("# the image every docker job runs").expect(p);
+        let own = p.find("template docker-template()").expect(p);
+        assert!(shared < comment && comment < own, "{p}");
     }
 }

@@ -1464,7 +1464,6 @@ fn stage_order(config: &Config, jobs: &[JobOut], warnings: &mut Vec<Warning>) ->
     order
 }
 
-/// A `when` field's condition (framed with its origin for a check, or not).
 /// Each condition of the templates and jobs without what the pipeline's `on` says.
 fn drop_what_on_says(on: &Cond, templates: &mut [TemplateOut], jobs: &mut [JobOut]) {
     let bases_say: Vec<bool> = (templates.iter())
@@ -1493,6 +1492,7 @@ fn drop_what_on_says(on: &Cond, templates: &mut [TemplateOut], jobs: &mut [JobOu
     }
 }
 
+/// A `when` field's condition (framed with its origin for a check, or not).
 fn condition_of(when: &PVal) -> &Cond {
     match when.bare() {
         PVal::Cond(c) => c,
