@@ -9,6 +9,10 @@
 //!   are often written so), unless a comment stands between the two openings or the
 //!   two closings, or a `# plumb-allow:` above the stage would then cover the job's
 //!   line too.
+//! - A job or template whose only field is a list or record on several lines opens it
+//!   on its line and closes both on one: `job test { run = [` … `] }`, unless a
+//!   comment stands in the body outside the value (but one ending the `{` line, which
+//!   then ends the `[` line), or an allowance above would then cover the field.
 //! - In a multi-line body the `=` of the fields are aligned.
 //! - Lists stay on one line when they fit in 100 columns. Otherwise a list of short
 //!   literals and names (at most 40 columns each: arguments, tags, job names) fills its
@@ -62,7 +66,7 @@ pub fn format(src: &str) -> Result<String, FormatError> {
         return Err(FormatError::SyntaxErrors(parse.errors.len()));
     }
     let before = allow_coverage(src);
-    let print = |nest_stages: bool| {
+    let print = |compact: bool| {
         let mut p = Printer {
             src,
             comments: &parse.comments,
@@ -70,8 +74,9 @@ pub fn format(src: &str) -> Result<String, FormatError> {
             out: String::with_capacity(src.len() + 64),
             indent: 0,
             fill: false,
-            nest_stages,
-            nested_a_stage: false,
+            compact,
+            compacted: false,
+            hug_comment: None,
             flat: false,
         };
         p.file(&parse.tree);
@@ -86,10 +91,10 @@ pub fn format(src: &str) -> Result<String, FormatError> {
             }),
             None => Ok(p.out),
         };
-        (printed, p.nested_a_stage)
+        (printed, p.compacted)
     };
-    // a stage's job on the stage's line would be covered by a `# plumb-allow:` above the
-    // stage: such a file keeps every stage a block of its own
+    // a stage's job on the stage's line, or a job's field on the job's, would be covered
+    // by a `# plumb-allow:` above them: such a file keeps every block on lines of its own
     match print(true) {
         (Err(FormatError::MovesAllowance { .. }), true) => print(false).0,
         (printed, _) => printed,
@@ -161,10 +166,15 @@ struct Printer<'a> {
     /// Whether a list that does not fit on one line may fill its lines (a field that is
     /// not a script: one command per line reads as the script it is).
     fill: bool,
-    /// Whether a stage holding one multi-line job opens the job on its line.
-    nest_stages: bool,
-    /// Whether a stage was so written.
-    nested_a_stage: bool,
+    /// Whether a stage holding one multi-line job opens the job on its line, and a body
+    /// of one field on several lines opens the field's value on its line.
+    compact: bool,
+    /// Whether a stage or a body was so written (`stage NAME { job NAME {`,
+    /// [`Printer::hugged`]).
+    compacted: bool,
+    /// The comment that ended the line of a job's `{`, to end the line of its only
+    /// field's opening bracket instead ([`Printer::hugged`]).
+    hug_comment: Option<usize>,
     /// Measuring a node on one line only ([`Printer::flat`]).
     flat: bool,
 }
@@ -190,8 +200,9 @@ impl<'a> Printer<'a> {
             out: "  ".repeat(indent),
             indent,
             fill: self.fill,
-            nest_stages: self.nest_stages,
-            nested_a_stage: false,
+            compact: self.compact,
+            compacted: false,
+            hug_comment: None,
             flat: false,
         }
     }
@@ -448,7 +459,7 @@ impl<'a> Printer<'a> {
                 self.out.push(')');
                 self.bases(&t.bases);
                 self.out.push(' ');
-                self.body(&t.body.fields, t.body.range, SHORT_BODY);
+                self.block_body(&t.body.fields, t.body.range);
             }
             Item::Pipeline(p) => self.pipeline(p),
         }
@@ -535,7 +546,7 @@ impl<'a> Printer<'a> {
         }
         self.out.push_str(" {");
         if let Some(job) = self.lone_job(s) {
-            self.nested_a_stage = true;
+            self.compacted = true;
             self.out.push(' ');
             self.job(job);
             self.out.push_str(" }");
@@ -586,7 +597,7 @@ impl<'a> Printer<'a> {
         let [job] = s.jobs.as_slice() else {
             return None;
         };
-        if !self.nest_stages || !s.fields.is_empty() {
+        if !self.compact || !s.fields.is_empty() {
             return None;
         }
         let (job_start, job_end) = (job.range.start, job.range.end);
@@ -621,7 +632,7 @@ impl<'a> Printer<'a> {
         self.out.push_str(&format!("job {}", j.name.text));
         self.bases(&j.bases);
         self.out.push(' ');
-        self.body(&j.body.fields, j.body.range, SHORT_BODY);
+        self.block_body(&j.body.fields, j.body.range);
     }
 
     /// ` from a(…), x.b(…)`, or nothing.
@@ -649,6 +660,103 @@ impl<'a> Printer<'a> {
                 self.out.push_str(" = ");
             }
             self.expr(&a.value, 0);
+        }
+    }
+
+    /// A job's or template's body: as [`Printer::body`] says, or [`Printer::hugged`].
+    fn block_body(&mut self, fields: &[Field], range: TextRange) {
+        if !self.hugged(fields, range) {
+            self.body(fields, range, SHORT_BODY);
+        }
+    }
+
+    /// A body whose only field is a list or record on several lines opens it on the
+    /// body's line and closes both on one: `job test { run = [` … `] }` (the list's
+    /// items one level under the job's line), as `{ run = [` would read in most
+    /// languages; not when a comment stands in the body outside the value, but for one
+    /// ending the `{` line, which then ends the value's first line, and only for a value
+    /// that takes several lines on a line of its own (one that fits there would take
+    /// more opened further right). Never with
+    /// `compact` off: an allowance above the job would then cover its field too.
+    fn hugged(&mut self, fields: &[Field], range: TextRange) -> bool {
+        let [field] = fields else {
+            return false;
+        };
+        let value = &field.value;
+        let bracketed = matches!(value.kind, ExprKind::List(_) | ExprKind::Record(_));
+        if !self.compact || self.flat || !bracketed || self.written_parens(value) {
+            return false;
+        }
+        let tail = TextRange::new(value.range.end as usize, range.end as usize);
+        // comments not printed yet before the key: none, or one ending the `{` line (not
+        // one of the header's, which the body's first line would print); those between
+        // the key and the value print inside the value, however it is laid out
+        let first = self.next_comment;
+        let pending_before = |at: u32| {
+            (self.comments[first..].iter())
+                .take_while(|c| c.range.start < at)
+                .count()
+        };
+        let before_key = pending_before(field.key.range.start);
+        let ends_the_open_line = |c: &Comment| {
+            let (open, at) = (range.start as usize, c.range.start as usize);
+            at >= open && !self.src[open..at].contains('\n')
+        };
+        // the `{` line's comment moves to the value's first line: not onto one there
+        // (as the value's printing decides it: a comment before its first member, with
+        // no line break between the bracket and it)
+        let first_member = match &value.kind {
+            ExprKind::List(items) => items.first().map(|i| i.range.start),
+            ExprKind::Record(fields) => fields.first().map(|f| f.range.start),
+            _ => None,
+        };
+        let value_opens_with_one = || {
+            let (start, end) = (value.range.start, first_member.unwrap_or(value.range.end));
+            // one between the key and the value prints first, on a line of its own
+            (self.comments[first..].iter())
+                .find(|c| c.range.start >= field.key.range.start)
+                .filter(|c| c.range.start > start && c.range.start < end)
+                .is_some_and(|c| !self.src[start as usize..c.range.start as usize].contains('\n'))
+        };
+        let head_ok = match before_key {
+            0 => true,
+            1 => ends_the_open_line(&self.comments[first]) && !value_opens_with_one(),
+            _ => false,
+        };
+        // only a value that takes several lines on a line of its own: one that fits
+        // there would take more lines opened further right
+        let mut own_line = self.measure(self.indent + 1);
+        own_line.field(field, 0);
+        let several_anyway = own_line.out.contains('\n') || self.has_comment_in(value.range);
+        if !several_anyway || self.has_comment_in(tail) || !head_ok {
+            return false;
+        }
+        let (mark, next_comment, fill) = (self.out.len(), self.next_comment, self.fill);
+        self.hug_comment = (before_key == 1).then_some(first);
+        self.out.push_str("{ ");
+        self.field(field, 0);
+        self.out.push_str(" }");
+        let several_lines = self.out[mark..].contains('\n') && self.hug_comment.is_none();
+        self.compacted |= several_lines;
+        if !several_lines {
+            self.out.truncate(mark);
+            self.next_comment = next_comment;
+            self.fill = fill;
+            self.hug_comment = None;
+        }
+        several_lines
+    }
+
+    /// `[` or `{` opening a value on several lines, and the comment of a hugged body's
+    /// `{` line, if any, after it.
+    fn open(&mut self, bracket: char) {
+        self.out.push(bracket);
+        if let Some(k) = self.hug_comment.take() {
+            if let Some(c) = self.comments.get(k).filter(|_| self.next_comment == k) {
+                self.next_comment += 1;
+                self.out.push_str("  #");
+                self.out.push_str(c.text.trim_end());
+            }
         }
     }
 
@@ -683,7 +791,7 @@ impl<'a> Printer<'a> {
                 }
             }
         }
-        self.out.push('{');
+        self.open('{');
         self.indent += 1;
         let refs: Vec<&Field> = fields.iter().collect();
         let width = self.key_width(&refs);
@@ -868,7 +976,7 @@ impl<'a> Printer<'a> {
     /// `[` and the items on as few lines as fit in [`WIDTH`], each line ending in a comma,
     /// then `]` on a line of its own: an argument vector or a list of names reads as one.
     fn filled_list(&mut self, items: &[Expr]) {
-        self.out.push('[');
+        self.open('[');
         self.indent += 1;
         self.line();
         let first_col = self.indent * 2;
@@ -924,7 +1032,7 @@ impl<'a> Printer<'a> {
             self.filled_list(items);
             return;
         }
-        self.out.push('[');
+        self.open('[');
         self.indent += 1;
         let mut last_end = range.start as usize + 1;
         for it in items {

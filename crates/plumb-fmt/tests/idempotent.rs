@@ -113,3 +113,35 @@ fn records_and_lists_nested_as_deep_as_the_parser_allows_are_formatted() {
     let once = plumb_fmt::format(&src).expect("formats");
     assert_eq!(plumb_fmt::format(&once).as_deref(), Ok(once.as_str()));
 }
+
+#[test]
+fn a_body_of_one_field_on_several_lines_opens_it_on_its_line() {
+    let src = "pipeline p {\n  stage test {\n    job unit {  # the unit tests\n      run = [\n        \"make deps\",\n        # the slow part\n        \"make test\",\n      ]\n    }\n  }\n}\n";
+    let hugged = "pipeline p {\n  stage test { job unit { run = [  # the unit tests\n    \"make deps\",\n    # the slow part\n    \"make test\",\n  ] } }\n}\n";
+    assert_eq!(plumb_fmt::format(src).as_deref(), Ok(hugged));
+    assert_eq!(plumb_fmt::format(hugged).as_deref(), Ok(hugged));
+    // a list that fits stays on the job's line; an allowance above the job keeps
+    // the field on a line of its own
+    let short = "template a() {\n  run = [\"make\"]\n}\n";
+    assert_eq!(
+        plumb_fmt::format(short).as_deref(),
+        Ok("template a() { run = [\"make\"] }\n")
+    );
+    let allowed = "# plumb-allow: PL3003 reviewed\ntemplate t() {\n  run = [\n    \"make deps\",\n    # the slow part\n    \"make test\",\n  ]\n}\n";
+    assert_eq!(plumb_fmt::format(allowed).as_deref(), Ok(allowed));
+}
+
+#[test]
+fn comments_around_a_lone_fields_value_are_formatted_once_for_all() {
+    // found by the property test: where the comments of the first formatting land
+    // decided whether the second opened the value on the body's line
+    for src in [
+        "template x_14 ( pkg :\nString ) {  # note 1\nrun  # note 2\n= [ \"\"\"\n    make\n      test\n  \"\"\" , 512Mi\n, 0 ,  # note 3\n] ,\n\n   }\n",
+        "template\nbuild4 ( pkg : String\n= \"./...\" ) {  # note 1\nenv\n\n   =\n{ \"A B\"  # note 2\n= build3 , } , }\n",
+        "# plumb-allow: PL3001 reviewed\ntemplate unit-api2 ( pkg : String ) {  # note 1\ntimeout  # note 2\n=\n[  # note 3\n]\n}  # note 4\n",
+        "template job3(pkg: String) {\nenv  # note 4\n= {\n\"A B\" =\n\"go test ${pkg}\"\n\n   run\n= job4 image = \"\"\"\n    make\n      test\n  \"\"\" } }\n",
+    ] {
+        let once = plumb_fmt::format(src).unwrap_or_else(|e| panic!("{e:?} for\n{src}"));
+        assert_eq!(plumb_fmt::format(&once).as_deref(), Ok(once.as_str()), "{src}");
+    }
+}

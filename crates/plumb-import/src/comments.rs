@@ -58,6 +58,9 @@ struct Layout<'a> {
     lets: HashMap<&'a str, (usize, usize)>,
     /// The first line of the `# gitlab:` notes above a block's first line.
     tops: HashMap<usize, usize>,
+    /// The first lines of blocks that open their only field on them (`job x { run = [`):
+    /// the line under them is inside the field's value.
+    open_their_field: std::collections::HashSet<usize>,
     /// Lines that end with a comment already (a block's `# FILE:LINE`).
     commented: Vec<bool>,
     /// The first line after the import's header comment.
@@ -412,11 +415,16 @@ impl<'a> Layout<'a> {
         let mut shared = HashMap::new();
         let mut tops = HashMap::new();
         let mut commented = vec![false; lines.len() + 1];
+        let mut open_their_field = std::collections::HashSet::new();
         for (i, l) in lines.iter().enumerate() {
             let Some((name, line, one_line)) = block_marker(l) else {
                 continue;
             };
             commented[i] = true;
+            let code = scan_line(l).comment.map_or(*l, |at| &l[..at]).trim_end();
+            if !one_line && (code.ends_with('[') || code.ends_with("= {")) {
+                open_their_field.insert(i);
+            }
             let end = if one_line {
                 i
             } else {
@@ -467,6 +475,7 @@ impl<'a> Layout<'a> {
             written_on,
             lines,
             tops,
+            open_their_field,
             blocks,
             shared,
             commented,
@@ -538,8 +547,8 @@ impl<'a> Layout<'a> {
         } else {
             None
         };
-        // a block on one line: above it
-        let top = if start == end {
+        // a block on one line, or opening its field on its line: above it
+        let top = if start == end || self.open_their_field.contains(&start) {
             start
         } else {
             (start + 1).min(self.lines.len())
@@ -696,7 +705,8 @@ fn block_marker(line: &str) -> Option<(String, usize, bool)> {
             .iter()
             .any(|k| code.trim_start().starts_with(k));
     let one_line = code.ends_with("{}") || code.ends_with("{ }") || small;
-    if !one_line && !code.ends_with('{') {
+    // a block of one field on several lines opens it on its line (`job x { run = [`)
+    if !one_line && !code.ends_with('{') && !code.ends_with('[') {
         return None;
     }
     let marker = comment.strip_prefix("# ")?.split(" (`").next()?;
@@ -705,13 +715,15 @@ fn block_marker(line: &str) -> Option<(String, usize, bool)> {
 }
 
 /// Whether a program line closes a block: `}`, or `} }` for a stage's lone job written
-/// on the stage's line (`stage NAME { job NAME {`).
+/// on the stage's line (`stage NAME { job NAME {`), or `] }` (`] } }`) for a job whose
+/// only field opens on its line (`job NAME { run = [`).
 fn closes_block(line: &str) -> bool {
     let code = match scan_line(line).comment {
         Some(at) => &line[..at],
         None => line,
     };
-    matches!(code.trim(), "}" | "} }")
+    let code = code.trim();
+    !code.is_empty() && code.split(' ').all(|part| part == "}" || part == "]")
 }
 
 /// The first 1-based line after the YAML node that starts on line `start` (the first
@@ -1210,5 +1222,24 @@ mod attack_tests {
         let comment = p.find("# the image every docker job runs").expect(p);
         let own = p.find("template docker-template()").expect(p);
         assert!(shared < comment && comment < own, "{p}");
+    }
+
+    #[test]
+    fn a_job_of_one_script_opens_it_on_its_line_and_keeps_its_comments_in_it() {
+        let i = imported(
+            "default:\n  image: alpine:3.19\nlint:\n  script:\n    - make lint LINTERS=\"golangci-lint staticcheck\"\n    \
+             # - make vet\n    - make fmt-check GOFLAGS=-mod=mod\n    - make tidy-check GOFLAGS=-mod=mod\ntest:\n  script: [make test]\n\
+             .vault:\n  # for jobs that read the vault\n  variables:\n    A: \"1\"\n    B: \"2\"\n",
+        );
+        let p = &i.plumb;
+        assert_in_order(
+            p,
+            &[
+                "template vault() {  # .gitlab-ci.yml:11\n  # for jobs that read the vault\n",
+                "job lint { run = [  # .gitlab-ci.yml:3\n",
+                "\"make lint LINTERS=\\\"golangci-lint staticcheck\\\"\",\n      # - make vet\n",
+                "\"make tidy-check GOFLAGS=-mod=mod\",\n    ] }\n",
+            ],
+        );
     }
 }
