@@ -10,9 +10,11 @@
 //!   two closings, or a `# plumb-allow:` above the stage would then cover the job's
 //!   line too.
 //! - A job or template whose only field is a list or record on several lines opens it
-//!   on its line and closes both on one: `job test { run = [` … `] }`, unless a
-//!   comment stands in the body outside the value (but one ending the `{` line, which
-//!   then ends the `[` line), or an allowance above would then cover the field.
+//!   on the job's line and closes both on one: `job test { run = [` … `] }`. A comment
+//!   ending the `{` line then ends the `[` line; other comments that would have to
+//!   move keep the body's lines (`Printer::hug_comment_of` says which).
+//! - A file where either layout would change what a `# plumb-allow:` covers keeps every
+//!   stage and every body on lines of their own.
 //! - In a multi-line body the `=` of the fields are aligned.
 //! - Lists stay on one line when they fit in 100 columns. Otherwise a list of short
 //!   literals and names (at most 40 columns each: arguments, tags, job names) fills its
@@ -67,25 +69,14 @@ pub fn format(src: &str) -> Result<String, FormatError> {
     }
     let before = allow_coverage(src);
     let print = |compact: bool| {
-        let mut p = Printer {
-            src,
-            comments: &parse.comments,
-            next_comment: 0,
-            out: String::with_capacity(src.len() + 64),
-            indent: 0,
-            fill: false,
-            compact,
-            compacted: false,
-            hug_comment: None,
-            flat: false,
-        };
+        let mut p = Printer::new(src, &parse.comments, compact);
+        p.out.reserve(src.len() + 64);
         p.file(&parse.tree);
         let after = allow_coverage(&p.out);
         // the allowance's own line may move (lines above it join or split): what it
         // covers may not
-        let covers =
-            |k: usize, coverage: &'_ [(usize, Vec<usize>)]| coverage.get(k).map(|c| c.1.clone());
-        let printed = match (0..before.len()).find(|k| covers(*k, &before) != covers(*k, &after)) {
+        let moved = |k: &usize| before.get(*k).map(|c| &c.1) != after.get(*k).map(|c| &c.1);
+        let printed = match (0..before.len()).find(moved) {
             Some(k) => Err(FormatError::MovesAllowance {
                 line: before[k].0 + 1,
             }),
@@ -194,13 +185,23 @@ impl<'a> Printer<'a> {
     /// its line starts indented, so that widths are counted from the line's start.
     fn measure(&self, indent: usize) -> Printer<'a> {
         Printer {
-            src: self.src,
-            comments: &[],
-            next_comment: 0,
             out: "  ".repeat(indent),
             indent,
             fill: self.fill,
-            compact: self.compact,
+            ..Printer::new(self.src, &[], self.compact)
+        }
+    }
+
+    /// A printer at the start of `src`, whose comments are `comments`.
+    fn new(src: &'a str, comments: &'a [Comment], compact: bool) -> Printer<'a> {
+        Printer {
+            src,
+            comments,
+            next_comment: 0,
+            out: String::new(),
+            indent: 0,
+            fill: false,
+            compact,
             compacted: false,
             hug_comment: None,
             flat: false,
@@ -209,8 +210,9 @@ impl<'a> Printer<'a> {
 
     /// A printer that writes a node on one line only, to see whether it fits: where the
     /// node takes several lines whatever the room (more fields than a one-line body
-    /// holds, a comment, a line break in a string) it writes a line break and stops,
-    /// and past [`WIDTH`] columns it stops too, as no one-line layout is wider. Each
+    /// holds, a line break in a string) it writes a line break and stops, and past
+    /// [`WIDTH`] columns it stops too, as no one-line layout is wider (it holds no
+    /// comments: whoever measures asks about those). Each
     /// node is then measured once per enclosing node that tries one line, not once per
     /// layout of each: time grows with nesting depth, not exponentially.
     fn flat(&self) -> Printer<'a> {
@@ -220,9 +222,10 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// Whether a flat printer has stopped.
+    /// Whether a flat printer has stopped (its text is at most [`WIDTH`] bytes and a
+    /// token long: looking for the line break is cheap).
     fn gave_up(&self) -> bool {
-        self.flat && (self.out.len() > WIDTH || self.out.ends_with('\n'))
+        self.flat && (self.out.len() > WIDTH || self.out.contains('\n'))
     }
 
     /// Stops a flat printer: what it measures takes several lines.
@@ -672,11 +675,10 @@ impl<'a> Printer<'a> {
 
     /// A body whose only field is a list or record on several lines opens it on the
     /// body's line and closes both on one: `job test { run = [` … `] }` (the list's
-    /// items one level under the job's line), as `{ run = [` would read in most
-    /// languages; not when a comment stands in the body outside the value, but for one
-    /// ending the `{` line, which then ends the value's first line, and only for a value
-    /// that takes several lines on a line of its own (one that fits there would take
-    /// more opened further right). Never with
+    /// items one level under the job's line), as `{ run = [` reads in most languages.
+    /// Only for a value that takes several lines on a line of its own too (one that
+    /// fits there would take more lines opened further right), and not when a comment
+    /// would be moved out of its place (see [`Printer::hug_comment_of`]). Never with
     /// `compact` off: an allowance above the job would then cover its field too.
     fn hugged(&mut self, fields: &[Field], range: TextRange) -> bool {
         let [field] = fields else {
@@ -687,55 +689,21 @@ impl<'a> Printer<'a> {
         if !self.compact || self.flat || !bracketed || self.written_parens(value) {
             return false;
         }
-        let tail = TextRange::new(value.range.end as usize, range.end as usize);
-        // comments not printed yet before the key: none, or one ending the `{` line (not
-        // one of the header's, which the body's first line would print); those between
-        // the key and the value print inside the value, however it is laid out
-        let first = self.next_comment;
-        let pending_before = |at: u32| {
-            (self.comments[first..].iter())
-                .take_while(|c| c.range.start < at)
-                .count()
-        };
-        let before_key = pending_before(field.key.range.start);
-        let ends_the_open_line = |c: &Comment| {
-            let (open, at) = (range.start as usize, c.range.start as usize);
-            at >= open && !self.src[open..at].contains('\n')
-        };
-        // the `{` line's comment moves to the value's first line: not onto one there
-        // (as the value's printing decides it: a comment before its first member, with
-        // no line break between the bracket and it)
-        let first_member = match &value.kind {
-            ExprKind::List(items) => items.first().map(|i| i.range.start),
-            ExprKind::Record(fields) => fields.first().map(|f| f.range.start),
-            _ => None,
-        };
-        let value_opens_with_one = || {
-            let (start, end) = (value.range.start, first_member.unwrap_or(value.range.end));
-            // one between the key and the value prints first, on a line of its own
-            (self.comments[first..].iter())
-                .find(|c| c.range.start >= field.key.range.start)
-                .filter(|c| c.range.start > start && c.range.start < end)
-                .is_some_and(|c| !self.src[start as usize..c.range.start as usize].contains('\n'))
-        };
-        let head_ok = match before_key {
-            0 => true,
-            1 => ends_the_open_line(&self.comments[first]) && !value_opens_with_one(),
-            _ => false,
-        };
-        // only a value that takes several lines on a line of its own: one that fits
-        // there would take more lines opened further right
         let mut own_line = self.measure(self.indent + 1);
         own_line.field(field, 0);
         let several_anyway = own_line.out.contains('\n') || self.has_comment_in(value.range);
-        if !several_anyway || self.has_comment_in(tail) || !head_ok {
+        let Some(hug_comment) = several_anyway
+            .then(|| self.hug_comment_of(field, range))
+            .flatten()
+        else {
             return false;
-        }
+        };
         let (mark, next_comment, fill) = (self.out.len(), self.next_comment, self.fill);
-        self.hug_comment = (before_key == 1).then_some(first);
+        self.hug_comment = hug_comment;
         self.out.push_str("{ ");
         self.field(field, 0);
         self.out.push_str(" }");
+        // (a value that takes several lines opens with `open`, which takes the comment)
         let several_lines = self.out[mark..].contains('\n') && self.hug_comment.is_none();
         self.compacted |= several_lines;
         if !several_lines {
@@ -745,6 +713,58 @@ impl<'a> Printer<'a> {
             self.hug_comment = None;
         }
         several_lines
+    }
+
+    /// Whether the comments of a body of one field let its value open on the body's
+    /// line, and which one then ends the value's first line: `Some(None)` for none,
+    /// `Some(Some(k))` for comment `k`, which ends the `{` line, and `None` when the
+    /// comments keep the body on lines of its own: one after the value, one of the
+    /// header's (the body's first line would print it), one on its own line before
+    /// the key, a `{` line's comment when the value's first line has one already (two
+    /// on a line read as one), or one between the key and a list that fills its lines
+    /// (a filled list prints no comment: the body's end does).
+    fn hug_comment_of(&self, field: &Field, range: TextRange) -> Option<Option<usize>> {
+        let value = &field.value;
+        let first_pending = self.next_comment;
+        let pending_before = |at: u32| {
+            (self.comments[first_pending..].iter())
+                .take_while(|c| c.range.start < at)
+                .count()
+        };
+        let before_key = pending_before(field.key.range.start);
+        let before_value = pending_before(value.range.start);
+        let tail = TextRange::new(value.range.end as usize, range.end as usize);
+        if self.has_comment_in(tail) || before_key > 1 {
+            return None;
+        }
+        let key = self.text(field.key.range);
+        let fills = matches!(&value.kind, ExprKind::List(items)
+            if !SCRIPT_FIELDS.contains(&key) && items.iter().all(|e| self.is_one_line_scalar(e)));
+        if before_key == 0 {
+            let fills = fills && !self.has_comment_in(value.range);
+            return (!(fills && before_value > 0)).then_some(None);
+        }
+        let comment = &self.comments[first_pending];
+        let (open, at) = (range.start as usize, comment.range.start as usize);
+        let ends_the_open_line = at >= open && !self.src[open..at].contains('\n');
+        (ends_the_open_line && !self.value_opens_with_comment(field)).then_some(Some(first_pending))
+    }
+
+    /// Whether printing the value would end its first line with a comment of its own: one
+    /// before its first member, with no line break between the bracket and it, and
+    /// none between the key and the value (that one prints first, on a line of its own).
+    fn value_opens_with_comment(&self, field: &Field) -> bool {
+        let value = &field.value;
+        let first_member = match &value.kind {
+            ExprKind::List(items) => items.first().map(|i| i.range.start),
+            ExprKind::Record(fields) => fields.first().map(|f| f.range.start),
+            _ => None,
+        };
+        let (start, end) = (value.range.start, first_member.unwrap_or(value.range.end));
+        (self.comments[self.next_comment..].iter())
+            .find(|c| c.range.start >= field.key.range.start)
+            .filter(|c| c.range.start > start && c.range.start < end)
+            .is_some_and(|c| !self.src[start as usize..c.range.start as usize].contains('\n'))
     }
 
     /// `[` or `{` opening a value on several lines, and the comment of a hugged body's
@@ -1025,7 +1045,10 @@ impl<'a> Printer<'a> {
                 return;
             }
         }
+        // a hugged body's `{` comment ends the `[` line: the list is then one item per
+        // line, as it is once that comment is inside it
         if self.fill
+            && self.hug_comment.is_none()
             && !self.has_comment_in(range)
             && items.iter().all(|e| self.is_one_line_scalar(e))
         {

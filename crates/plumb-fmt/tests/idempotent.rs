@@ -145,3 +145,25 @@ fn comments_around_a_lone_fields_value_are_formatted_once_for_all() {
         assert_eq!(plumb_fmt::format(&once).as_deref(), Ok(once.as_str()), "{src}");
     }
 }
+
+#[test]
+fn comments_by_a_lone_list_that_fills_its_lines_stay_in_their_job() {
+    let tags: Vec<String> = (0..12).map(|i| format!("\"runner-tag-{i:02}\"")).collect();
+    let tags = tags.join(", ");
+    // a `{` line's comment: the list is then one tag per line, the first time as the
+    // second (once the comment is inside it, it no longer fills its lines)
+    let src = format!("template t() {{  # c\n  tags = [{tags}]\n}}\n");
+    let once = plumb_fmt::format(&src).expect("formats");
+    assert!(once.starts_with("template t() { tags = [  # c\n"), "{once}");
+    assert_eq!(plumb_fmt::format(&once).as_deref(), Ok(once.as_str()));
+    // a comment between the name and a filled list: the body keeps its lines, and the
+    // comment stays in the job, not above the next one
+    let src = format!(
+        "pipeline p {{\n  stage s {{\n    job a {{\n      tags # which runners\n      = [{tags}]\n    }}\n    job b {{ run = [\"x\"] }}\n  }}\n}}\n"
+    );
+    let once = plumb_fmt::format(&src).expect("formats");
+    let comment = once.find("# which runners").expect("kept");
+    assert!(comment < once.find("job b").expect("job b"), "{once}");
+    assert!(once.contains("    job a {\n"), "{once}");
+    assert_eq!(plumb_fmt::format(&once).as_deref(), Ok(once.as_str()));
+}

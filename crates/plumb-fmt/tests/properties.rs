@@ -16,7 +16,7 @@ proptest! {
     // random layouts often split what a `# plumb-allow:` covers, which the formatter
     // refuses: such programs are skipped, so allow as many skips as cases, four times
     #![proptest_config(ProptestConfig {
-        max_global_rejects: 4 * cases(),
+        max_global_rejects: cases().saturating_mul(4),
         rng_seed: seed_under_ci().map_or(ProptestConfig::default().rng_seed, RngSeed::Fixed),
         ..ProptestConfig::with_cases(cases())
     })]

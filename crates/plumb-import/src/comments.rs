@@ -12,7 +12,7 @@
 use crate::gitlab::Config;
 use crate::value::{key, string_literal};
 use crate::yaml::{Kind, Node};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One comment of a YAML file.
 struct YamlComment {
@@ -60,7 +60,7 @@ struct Layout<'a> {
     tops: HashMap<usize, usize>,
     /// The first lines of blocks that open their only field on them (`job x { run = [`):
     /// the line under them is inside the field's value.
-    open_their_field: std::collections::HashSet<usize>,
+    open_their_field: HashSet<usize>,
     /// Lines that end with a comment already (a block's `# FILE:LINE`).
     commented: Vec<bool>,
     /// The first line after the import's header comment.
@@ -89,11 +89,21 @@ struct YamlFile<'t> {
     next_content: Vec<usize>,
 }
 
+/// What a comment on its own line, indented deeper than the content after it, ends.
+#[derive(Clone, Copy)]
+enum Ends {
+    /// The value on this (1-based) line: written under it, or as an item of its list
+    /// (a script's last command, commented out).
+    Value(usize),
+    /// Its block: written at a key's column after the block's last value (a key
+    /// commented out, or a remark on the job).
+    Block,
+}
+
 impl YamlFile<'_> {
-    /// The content line (1-based) a comment on its own `line` ends: the last one above
-    /// it, when the comment is indented deeper than the next content (or than the
-    /// file's end: column 0).
-    fn content_ended_by(&self, line: usize) -> Option<usize> {
+    /// What a comment on its own `line` ends, when it is indented deeper than the next
+    /// content (or than the file's end: column 0).
+    fn content_ended_by(&self, line: usize) -> Option<Ends> {
         let indent = |l: usize| self.lines.get(l.wrapping_sub(1)).map(|t| indent_of(t));
         let own = indent(line)?;
         // the comment's own line when no content follows it
@@ -106,9 +116,16 @@ impl YamlFile<'_> {
             let t = self.lines.get(l - 1).map_or("", |t| t.trim());
             !t.is_empty() && !t.starts_with('#')
         };
-        (line.saturating_sub(LOOK_AHEAD).max(1)..line)
+        let above = (line.saturating_sub(LOOK_AHEAD).max(1)..line)
             .rev()
-            .find(|&l| is_content(l))
+            .find(|&l| is_content(l))?;
+        let above_indent = indent(above)?;
+        let an_item = self.lines[above - 1].trim_start().starts_with('-');
+        Some(if own > above_indent || (own == above_indent && an_item) {
+            Ends::Value(above)
+        } else {
+            Ends::Block
+        })
     }
 }
 
@@ -415,7 +432,7 @@ impl<'a> Layout<'a> {
         let mut shared = HashMap::new();
         let mut tops = HashMap::new();
         let mut commented = vec![false; lines.len() + 1];
-        let mut open_their_field = std::collections::HashSet::new();
+        let mut open_their_field = HashSet::new();
         for (i, l) in lines.iter().enumerate() {
             let Some((name, line, one_line)) = block_marker(l) else {
                 continue;
@@ -497,14 +514,18 @@ impl<'a> Layout<'a> {
         if c.file == 0 && c.line < first_key && !self.opens_a_block(c.line, first_key, file) {
             return Place::Header;
         }
-        // a comment on its own line indented deeper than the next content ends the node
-        // above it (a script's last command, commented out): it is about that content
-        let ends_a_node = (c.subject.is_none() && !c.trailing)
+        // a comment on its own line indented deeper than the next content ends the value
+        // or the block above it (see `Ends`)
+        let ends = (c.subject.is_none() && !c.trailing)
             .then(|| file.content_ended_by(c.line))
             .flatten();
-        let subject = if let Some(line) = c.subject.or(ends_a_node) {
+        let ends_a_value = match ends {
+            Some(Ends::Value(line)) => Some(line),
+            _ => None,
+        };
+        let subject = if let Some(line) = c.subject.or(ends_a_value) {
             line
-        } else if c.trailing {
+        } else if c.trailing || matches!(ends, Some(Ends::Block)) {
             c.line
         } else {
             file.next_content.get(c.line - 1).copied().unwrap_or(c.line)
@@ -532,8 +553,22 @@ impl<'a> Layout<'a> {
             .or_else(|| self.by_key.get(key))
             .or_else(|| self.lets.get(key.trim_start_matches('.')))
             .copied();
-        if let (Some((start, _)), true) = (region, subject == block_line) {
-            return Place::Above(self.tops.get(&start).copied().unwrap_or(start));
+        let above_the_block = |start: usize| self.tops.get(&start).copied().unwrap_or(start);
+        match (region, ends) {
+            (Some((start, _)), _) if subject == block_line => {
+                return Place::Above(above_the_block(start));
+            }
+            // the block's last words: above its closing line, or above it when it has
+            // none of its own (on one line, or closing its only field's value)
+            (Some((start, end)), Some(Ends::Block)) => {
+                let own_closing = start != end && !self.open_their_field.contains(&start);
+                return Place::Above(if own_closing {
+                    end
+                } else {
+                    above_the_block(start)
+                });
+            }
+            _ => {}
         }
         let (start, end) = region.unwrap_or(self.head);
         let shared =
@@ -547,14 +582,14 @@ impl<'a> Layout<'a> {
         } else {
             None
         };
-        // a block on one line, or opening its field on its line: above it
+        // a block on one line, or opening its field on its line: above it (and its notes)
         let top = if start == end || self.open_their_field.contains(&start) {
-            start
+            above_the_block(start)
         } else {
             (start + 1).min(self.lines.len())
         };
         match found {
-            Some(l) if c.trailing || ends_a_node.is_some() => Place::After(l),
+            Some(l) if c.trailing || ends_a_value.is_some() => Place::After(l),
             Some(l) => Place::Above(l),
             // inside the block, at its top
             None if region.is_some() => Place::Above(top),
@@ -723,7 +758,7 @@ fn closes_block(line: &str) -> bool {
         None => line,
     };
     let code = code.trim();
-    !code.is_empty() && code.split(' ').all(|part| part == "}" || part == "]")
+    code.ends_with('}') && code.split(' ').all(|part| part == "}" || part == "]")
 }
 
 /// The first 1-based line after the YAML node that starts on line `start` (the first
@@ -1241,5 +1276,34 @@ mod attack_tests {
                 "\"make tidy-check GOFLAGS=-mod=mod\",\n    ] }\n",
             ],
         );
+    }
+
+    #[test]
+    fn a_comment_at_a_keys_column_after_a_jobs_last_value_closes_the_job() {
+        let i = imported(
+            "build:\n  image: alpine:3.19\n  script:\n    - make\n    - make install\n  \
+             # when: manual\n\ntest:\n  image: alpine:3.19\n  script: [make test]\n",
+        );
+        let p = &i.plumb;
+        assert_in_order(
+            p,
+            &[
+                "job build {",
+                "\"make install\"",
+                "# when: manual\n",
+                "}\n",
+                "job test",
+            ],
+        );
+        assert!(!p.contains("]  # when: manual"), "{p}");
+    }
+
+    #[test]
+    fn only_closing_braces_close_a_block() {
+        use crate::comments::closes_block;
+        assert!(closes_block("  } }"));
+        assert!(closes_block("  ] } }  # end"));
+        assert!(!closes_block("  ]"));
+        assert!(!closes_block("  } x"));
     }
 }
