@@ -13,8 +13,8 @@
 //!   on the job's line and closes both on one: `job test { run = [` … `] }`. A comment
 //!   ending the `{` line then ends the `[` line; other comments that would have to
 //!   move keep the body's lines (`Printer::hug_comment_of` says which).
-//! - A file where either layout would change what a `# plumb-allow:` covers keeps every
-//!   stage and every body on lines of their own.
+//! - A stage or job on a line a `# plumb-allow:` covers keeps its lines where either
+//!   layout would change what the allowance covers (the rest of the file does not).
 //! - In a multi-line body the `=` of the fields are aligned.
 //! - Lists stay on one line when they fit in 100 columns. Otherwise a list of short
 //!   literals and names (at most 40 columns each: arguments, tags, job names) fills its
@@ -68,35 +68,65 @@ pub fn format(src: &str) -> Result<String, FormatError> {
         return Err(FormatError::SyntaxErrors(parse.errors.len()));
     }
     let before = allow_coverage(src);
-    let print = |compact: bool| {
-        let mut p = Printer::new(src, &parse.comments, compact);
+    // the source lines (byte ranges) whose stage or job is not compacted
+    let print = |keep_apart: &[std::ops::Range<usize>]| {
+        let mut p = Printer::new(src, &parse.comments, keep_apart);
         p.out.reserve(src.len() + 64);
         p.file(&parse.tree);
         let after = allow_coverage(&p.out);
         // the allowance's own line may move (lines above it join or split): what it
         // covers may not
-        let moved = |k: &usize| before.get(*k).map(|c| &c.1) != after.get(*k).map(|c| &c.1);
-        let printed = match (0..before.len()).find(moved) {
-            Some(k) => Err(FormatError::MovesAllowance {
-                line: before[k].0 + 1,
-            }),
+        let moved =
+            |k: &usize| before.get(*k).map(|a| &a.covers) != after.get(*k).map(|a| &a.covers);
+        match (0..before.len()).find(moved) {
+            Some(k) => Err((k, p.compacted)),
             None => Ok(p.out),
-        };
-        (printed, p.compacted)
+        }
     };
     // a stage's job on the stage's line, or a job's field on the job's, would be covered
-    // by a `# plumb-allow:` above them: such a file keeps every block on lines of its own
-    match print(true) {
-        (Err(FormatError::MovesAllowance { .. }), true) => print(false).0,
-        (printed, _) => printed,
+    // by a `# plumb-allow:` above them: the stages and jobs on the lines it covers keep
+    // their own lines, and the rest of the file is formatted again (as many times as
+    // there are allowances, at most [`MAX_REFORMATS`]; then no block is compacted)
+    let mut keep_apart = Vec::new();
+    for _ in 0..=before.len().min(MAX_REFORMATS) {
+        match print(&keep_apart) {
+            Err((k, true)) if !before[k].lines.iter().all(|l| keep_apart.contains(l)) => {
+                keep_apart.extend(before[k].lines.iter().cloned());
+            }
+            Err((_, true)) => break,
+            printed => return printed.map_err(|(k, _)| before[k].moved()),
+        }
+    }
+    let whole_file = std::iter::once(0..src.len()).collect::<Vec<_>>();
+    print(&whole_file).map_err(|(k, _)| before[k].moved())
+}
+
+/// How many times a file is formatted again, each time with the blocks an allowance
+/// covers kept on their own lines, before it is formatted with none compacted.
+const MAX_REFORMATS: usize = 16;
+
+/// A `# plumb-allow:` comment of a source file.
+struct Allowance {
+    /// Its 0-based line.
+    line: usize,
+    /// The byte ranges of the lines it covers: its own, and the next line that is
+    /// neither blank nor only a comment (as `plumb-checks`' suppression reads it).
+    lines: Vec<std::ops::Range<usize>>,
+    /// The program's tokens (by their index among the tokens that are not commas,
+    /// which the formatter may add or drop) that touch those lines.
+    covers: Vec<usize>,
+}
+
+impl Allowance {
+    fn moved(&self) -> FormatError {
+        FormatError::MovesAllowance {
+            line: self.line + 1,
+        }
     }
 }
 
-/// For each `# plumb-allow:` comment, in order: its 0-based line, and the program's
-/// tokens (by their index among the tokens that are not commas, which the formatter may
-/// add or drop) that touch the lines it covers: its own, and the next line that is
-/// neither blank nor only a comment (as `plumb-checks`' suppression reads it).
-fn allow_coverage(src: &str) -> Vec<(usize, Vec<usize>)> {
+/// The `# plumb-allow:` comments of a source file, in order.
+fn allow_coverage(src: &str) -> Vec<Allowance> {
     let lexed = plumb_syntax::lexer::lex(src);
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(src.match_indices('\n').map(|(i, _)| i + 1))
@@ -143,7 +173,15 @@ fn allow_coverage(src: &str) -> Vec<(usize, Vec<usize>)> {
             .filter(|(_, t)| touches(**t, own) || touches(**t, next))
             .map(|(i, _)| i)
             .collect();
-        out.push((own, covered));
+        let line_range = |line: usize| {
+            let end = line_starts.get(line + 1).copied().unwrap_or(src.len());
+            line_starts.get(line).copied().unwrap_or(src.len())..end
+        };
+        out.push(Allowance {
+            line: own,
+            lines: vec![line_range(own), line_range(next)],
+            covers: covered,
+        });
     }
     out
 }
@@ -157,9 +195,11 @@ struct Printer<'a> {
     /// Whether a list that does not fit on one line may fill its lines (a field that is
     /// not a script: one command per line reads as the script it is).
     fill: bool,
-    /// Whether a stage holding one multi-line job opens the job on its line, and a body
-    /// of one field on several lines opens the field's value on its line.
-    compact: bool,
+    /// Where a stage holding one multi-line job opens the job on its line, and a job of
+    /// one field on several lines the field's value on its line, only when the source
+    /// does: the source lines a `# plumb-allow:` covers where doing so elsewhere changed
+    /// what it covers.
+    keep_apart: &'a [std::ops::Range<usize>],
     /// Whether a stage or a body was so written (`stage NAME { job NAME {`,
     /// [`Printer::hugged`]).
     compacted: bool,
@@ -188,12 +228,16 @@ impl<'a> Printer<'a> {
             out: "  ".repeat(indent),
             indent,
             fill: self.fill,
-            ..Printer::new(self.src, &[], self.compact)
+            ..Printer::new(self.src, &[], self.keep_apart)
         }
     }
 
     /// A printer at the start of `src`, whose comments are `comments`.
-    fn new(src: &'a str, comments: &'a [Comment], compact: bool) -> Printer<'a> {
+    fn new(
+        src: &'a str,
+        comments: &'a [Comment],
+        keep_apart: &'a [std::ops::Range<usize>],
+    ) -> Printer<'a> {
         Printer {
             src,
             comments,
@@ -201,7 +245,7 @@ impl<'a> Printer<'a> {
             out: String::new(),
             indent: 0,
             fill: false,
-            compact,
+            keep_apart,
             compacted: false,
             hug_comment: None,
             flat: false,
@@ -220,6 +264,14 @@ impl<'a> Printer<'a> {
             flat: true,
             ..self.measure(0)
         }
+    }
+
+    /// Whether a stage or job may be compacted, joining the source from `joined.start`
+    /// to `joined.end` on one line: anywhere but on the lines of `keep_apart`, where
+    /// only what the source has on one line already is.
+    fn compacts(&self, joined: std::ops::Range<usize>) -> bool {
+        let touches = |r: &std::ops::Range<usize>| r.start <= joined.end && joined.start < r.end;
+        !self.keep_apart.iter().any(touches) || !self.src[joined].contains('\n')
     }
 
     /// Whether a flat printer has stopped (its text is at most [`WIDTH`] bytes and a
@@ -600,7 +652,8 @@ impl<'a> Printer<'a> {
         let [job] = s.jobs.as_slice() else {
             return None;
         };
-        if !self.compact || !s.fields.is_empty() {
+        let joined = s.name.range.end as usize..job.range.start as usize;
+        if !self.compacts(joined) || !s.fields.is_empty() {
             return None;
         }
         let (job_start, job_end) = (job.range.start, job.range.end);
@@ -678,15 +731,16 @@ impl<'a> Printer<'a> {
     /// items one level under the job's line), as `{ run = [` reads in most languages.
     /// Only for a value that takes several lines on a line of its own too (one that
     /// fits there would take more lines opened further right), and not when a comment
-    /// would be moved out of its place (see [`Printer::hug_comment_of`]). Never with
-    /// `compact` off: an allowance above the job would then cover its field too.
+    /// would be moved out of its place (see [`Printer::hug_comment_of`]), nor on a line
+    /// an allowance covers (see `keep_apart`).
     fn hugged(&mut self, fields: &[Field], range: TextRange) -> bool {
         let [field] = fields else {
             return false;
         };
         let value = &field.value;
         let bracketed = matches!(value.kind, ExprKind::List(_) | ExprKind::Record(_));
-        if !self.compact || self.flat || !bracketed || self.written_parens(value) {
+        let joined = range.start as usize..value.range.start as usize;
+        if !self.compacts(joined) || self.flat || !bracketed || self.written_parens(value) {
             return false;
         }
         let mut own_line = self.measure(self.indent + 1);

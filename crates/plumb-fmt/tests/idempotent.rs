@@ -167,3 +167,26 @@ fn comments_by_a_lone_list_that_fills_its_lines_stay_in_their_job() {
     assert!(once.contains("    job a {\n"), "{once}");
     assert_eq!(plumb_fmt::format(&once).as_deref(), Ok(once.as_str()));
 }
+
+#[test]
+fn an_allowance_keeps_the_layout_of_what_it_covers_and_no_more() {
+    // job a's list would be joined onto the line allowance a covers, and stage t's job
+    // onto the line b covers: both keep their lines as written, the rest of the file is
+    // formatted (it was refused: the fallback took every joined layout apart)
+    let cmd = format!("\"echo {}\",", "a".repeat(90));
+    let src = format!(
+        "pipeline p {{\n  # plumb-allow: PL1005 a\n  stage s {{ job a {{\n    run = [\n      {cmd}\n    ]\n  }} }}\n\n  # plumb-allow: PL1005 b\n  stage t after s {{\n    job b {{\n      run = [\n        {cmd}\n      ]\n    }}\n  }}\n\n  stage u after t {{\n    job c {{\n      run = [\n        {cmd}\n      ]\n    }}\n  }}\n}}\n"
+    );
+    let formatted = plumb_fmt::format(&src).expect("formats");
+    // (job b's own line is not one b covers: it opens its list there)
+    let expected = src
+        .replace(
+            &format!("  stage u after t {{\n    job c {{\n      run = [\n        {cmd}\n      ]\n    }}\n  }}\n"),
+            &format!("  stage u after t {{ job c {{ run = [\n    {cmd}\n  ] }} }}\n"),
+        )
+        .replace(
+            &format!("    job b {{\n      run = [\n        {cmd}\n      ]\n    }}\n"),
+            &format!("    job b {{ run = [\n      {cmd}\n    ] }}\n"),
+        );
+    assert_eq!(formatted, expected);
+}

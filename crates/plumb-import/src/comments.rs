@@ -32,6 +32,8 @@ struct YamlComment {
 enum Place {
     /// Under the import's header, before the program.
     Header,
+    /// After the program: the main file's last words, after all its content.
+    End,
     /// On a line of its own above this line (indented as it).
     Above(usize),
     /// At the end of this line (above it when the line has a comment already).
@@ -74,6 +76,15 @@ struct Layout<'a> {
 const MAX_SEARCHED: usize = 20_000;
 /// How many YAML lines after a comment are looked at for the value it is about.
 const LOOK_AHEAD: usize = 50;
+/// GitLab keys the program writes under another name: a comment about the key is about
+/// the field's line.
+const RENAMED_KEYS: [(&str, &str); 5] = [
+    ("variables", "env"),
+    ("script", "run"),
+    ("before_script", "before_run"),
+    ("after_script", "after_run"),
+    ("extends", "from"),
+];
 /// How many of a YAML line's values a comment is looked for by.
 const CANDIDATES_PER_LINE: usize = 8;
 
@@ -101,10 +112,15 @@ enum Ends {
 }
 
 impl YamlFile<'_> {
+    /// The indentation of a (1-based) line.
+    fn indent_of(&self, line: usize) -> Option<usize> {
+        self.lines.get(line.wrapping_sub(1)).map(|t| indent_of(t))
+    }
+
     /// What a comment on its own `line` ends, when it is indented deeper than the next
     /// content (or than the file's end: column 0).
     fn content_ended_by(&self, line: usize) -> Option<Ends> {
-        let indent = |l: usize| self.lines.get(l.wrapping_sub(1)).map(|t| indent_of(t));
+        let indent = |l: usize| self.indent_of(l);
         let own = indent(line)?;
         // the comment's own line when no content follows it
         let next = self.next_content.get(line - 1).copied().unwrap_or(line);
@@ -133,6 +149,7 @@ impl YamlFile<'_> {
 #[derive(Default)]
 struct Placed {
     header: Vec<String>,
+    end: Vec<String>,
     above: HashMap<usize, Vec<String>>,
     after: HashMap<usize, String>,
     count: usize,
@@ -279,6 +296,7 @@ impl Placed {
         self.count += 1;
         let line = match place {
             Place::Header => return self.header.push(text),
+            Place::End => return self.end.push(text),
             Place::After(l) if !layout.commented[l] && !self.after.contains_key(&l) => {
                 self.after.insert(l, text);
                 return;
@@ -389,6 +407,11 @@ fn scalars_by_line(config: &Config) -> HashMap<(usize, usize), Vec<String>> {
                     let known = out.entry((e.value.file, e.key_line)).or_default();
                     if known.len() < CANDIDATES_PER_LINE {
                         known.insert(0, key(&e.key));
+                        // the field the program writes for it, found after the key
+                        let renamed = RENAMED_KEYS.iter().find(|(yaml, _)| **yaml == *e.key);
+                        if let Some((_, field)) = renamed {
+                            known.insert(1, (*field).to_string());
+                        }
                     }
                     walk(&e.value, out, depth + 1);
                 }
@@ -513,6 +536,10 @@ impl<'a> Layout<'a> {
         // the main file's opening comments, unless they open a job (see `opens_a_block`)
         if c.file == 0 && c.line < first_key && !self.opens_a_block(c.line, first_key, file) {
             return Place::Header;
+        }
+        let last_words = file.next_content.get(c.line - 1) == Some(&c.line);
+        if c.file == 0 && !c.trailing && last_words && file.indent_of(c.line) == Some(0) {
+            return Place::End;
         }
         // a comment on its own line indented deeper than the next content ends the value
         // or the block above it (see `Ends`)
@@ -674,6 +701,11 @@ impl<'a> Layout<'a> {
                 out.push_str("  #");
                 out.push_str(t);
             }
+            out.push('\n');
+        }
+        for t in &placed.end {
+            out.push('#');
+            out.push_str(t);
             out.push('\n');
         }
         out
@@ -1305,5 +1337,28 @@ mod attack_tests {
         assert!(closes_block("  ] } }  # end"));
         assert!(!closes_block("  ]"));
         assert!(!closes_block("  } x"));
+    }
+
+    #[test]
+    fn last_words_keep_their_order_and_their_place() {
+        let i = imported(
+            "a:\n  image: alpine:3.19\n  variables: # vars\n    A: \"1\" # after A\n    B: \"2\"\n    \
+             C: \"3\"\n    D: \"4\"\n  script:\n    - echo 1 AAAA\n    - echo 2\n    # after last\n  \
+             # end of a\nb:\n  image: alpine:3.19\n  script: [make]\n# end of file\n"
+                .replace("AAAA", &"a".repeat(80))
+                .as_str(),
+        );
+        let p = &i.plumb;
+        assert_in_order(
+            p,
+            &[
+                "env   = {  # vars\n",
+                "A = \"1\"  # after A\n",
+                "\"echo 2\",  # after last\n",
+                "# end of a\n",
+                "job b",
+                "}\n# end of file\n",
+            ],
+        );
     }
 }
