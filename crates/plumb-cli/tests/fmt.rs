@@ -88,15 +88,14 @@ fn check_lists_files_and_fmt_rewrites_them_but_never_a_broken_one() {
 }
 
 /// `# plumb-allow:` covers its own line and the next line with code. Collapsing a
-/// multi-line job onto that line would silence the whole job: the formatter refuses a
-/// layout change that moves what a comment covers, so `check` reports the same after
-/// `fmt` as before.
+/// multi-line job onto that line would silence the whole job: the lines an allowance
+/// covers keep their layout, and where even that would move what it covers (a line
+/// too long to keep) the formatter refuses, so `check` reports the same after `fmt` as
+/// before.
 #[test]
 fn formatting_never_changes_what_an_allow_comment_covers() {
     let dir = common::scratch("fmt-allow");
     let file = dir.join("p.plumb");
-    let program = "pipeline p {\n  stage s {\n    # plumb-allow: PL3003\n    job j {\n      image = \"alpine:3.20\"\n      run = [\"true\"]\n    }\n  }\n}\n";
-    std::fs::write(&file, program).expect("write");
     let check = || {
         let o = common::plumb_in(&dir, &["check", "p.plumb", "--format", "json"]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -109,20 +108,28 @@ fn formatting_never_changes_what_an_allow_comment_covers() {
         codes.sort();
         codes
     };
+    // the job's body would fit on its line: it keeps its lines
+    let apart = "pipeline p {\n  stage s {\n    # plumb-allow: PL3003\n    job j {\n      image = \"alpine:3.20\"\n      run = [\"true\"]\n    }\n  }\n}\n";
+    std::fs::write(&file, apart).expect("write");
     let before = check();
     assert!(before.iter().any(|c| c.contains("PL3003")), "{before:?}");
     let o = common::plumb_in(&dir, &["fmt", "p.plumb"]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let kept = apart.replace("run = ", "run   = ");
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), kept);
+    assert_eq!(check(), before);
+    // a job on one line too long to keep would be split: refused, nothing written
+    let env = format!("A = \"{}\", B = \"{}\"", "a".repeat(40), "b".repeat(50));
+    let program = format!(
+        "pipeline p {{\n  stage s {{\n    # plumb-allow: PL3003\n    job j {{ image = \"alpine:3.20\", env = {{ {env} }} }}\n  }}\n}}\n"
     );
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("line 3"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    std::fs::write(&file, &program).expect("write");
+    let before = check();
+    let o = common::plumb_in(&dir, &["fmt", "p.plumb"]);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("line 3"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&file).expect("read"), program);
     assert_eq!(check(), before);
 }

@@ -13,8 +13,10 @@
 //!   on the job's line and closes both on one: `job test { run = [` … `] }`. A comment
 //!   ending the `{` line then ends the `[` line; other comments that would have to
 //!   move keep the body's lines (`Printer::hug_comment_of` says which).
-//! - A stage or job on a line a `# plumb-allow:` covers keeps its lines where either
-//!   layout would change what the allowance covers (the rest of the file does not).
+//! - On the lines a `# plumb-allow:` covers, where the layout would change what the
+//!   allowance covers, blocks open and close as the source has them (a stage's lone
+//!   job on the stage's line or not, a body, record or list on one line or several);
+//!   the rest of the file is formatted as usual.
 //! - In a multi-line body the `=` of the fields are aligned.
 //! - Lists stay on one line when they fit in 100 columns. Otherwise a list of short
 //!   literals and names (at most 40 columns each: arguments, tags, job names) fills its
@@ -29,10 +31,11 @@
 //!   of the line it ended. One blank line between items or fields is kept where the
 //!   source had one or more.
 //!
-//! A file with syntax errors is refused: the formatter never guesses. So is a layout
-//! change that would change what a `# plumb-allow:` comment covers (its own line and the
-//! next line with code): joining a multi-line job onto the line below the comment would
-//! silence the whole job, so formatting could change what `plumb check` reports.
+//! A file with syntax errors is refused: the formatter never guesses. So is one whose
+//! layout would change what a `# plumb-allow:` comment covers (its own line and the next
+//! line with code) even with the source's layout kept there: joining a multi-line job
+//! onto the line below the comment would silence the whole job, splitting a long
+//! one-line job would unsilence its fields, and `plumb check` would report otherwise.
 
 use plumb_syntax::ast::*;
 use plumb_syntax::{Comment, TextRange};
@@ -68,7 +71,7 @@ pub fn format(src: &str) -> Result<String, FormatError> {
         return Err(FormatError::SyntaxErrors(parse.errors.len()));
     }
     let before = allow_coverage(src);
-    // the source lines (byte ranges) whose stage or job is not compacted
+    // the source lines (byte ranges) that keep the source's layout
     let print = |keep_apart: &[std::ops::Range<usize>]| {
         let mut p = Printer::new(src, &parse.comments, keep_apart);
         p.out.reserve(src.len() + 64);
@@ -79,30 +82,38 @@ pub fn format(src: &str) -> Result<String, FormatError> {
         let moved =
             |k: &usize| before.get(*k).map(|a| &a.covers) != after.get(*k).map(|a| &a.covers);
         match (0..before.len()).find(moved) {
-            Some(k) => Err((k, p.compacted)),
+            Some(k) => Err(k),
             None => Ok(p.out),
         }
     };
     // a stage's job on the stage's line, or a job's field on the job's, would be covered
-    // by a `# plumb-allow:` above them: the stages and jobs on the lines it covers keep
-    // their own lines, and the rest of the file is formatted again (as many times as
-    // there are allowances, at most [`MAX_REFORMATS`]; then no block is compacted)
+    // by a `# plumb-allow:` above them: the lines an allowance covers keep the source's
+    // layout (which blocks open or close on one line), and the rest of the file is
+    // formatted again (once per allowance, at most [`MAX_REFORMATS`] times; then the
+    // lines of every allowance keep theirs, and last the whole file does)
     let mut keep_apart = Vec::new();
     for _ in 0..=before.len().min(MAX_REFORMATS) {
         match print(&keep_apart) {
-            Err((k, true)) if !before[k].lines.iter().all(|l| keep_apart.contains(l)) => {
+            Err(k) if !before[k].lines.iter().all(|l| keep_apart.contains(l)) => {
                 keep_apart.extend(before[k].lines.iter().cloned());
             }
-            Err((_, true)) => break,
-            printed => return printed.map_err(|(k, _)| before[k].moved()),
+            Err(_) => break,
+            printed => return printed.map_err(|k| before[k].moved()),
         }
     }
+    let every_allowance: Vec<_> = before
+        .iter()
+        .flat_map(|a| a.lines.iter().cloned())
+        .collect();
+    if let Ok(out) = print(&every_allowance) {
+        return Ok(out);
+    }
     let whole_file = std::iter::once(0..src.len()).collect::<Vec<_>>();
-    print(&whole_file).map_err(|(k, _)| before[k].moved())
+    print(&whole_file).map_err(|k| before[k].moved())
 }
 
 /// How many times a file is formatted again, each time with the blocks an allowance
-/// covers kept on their own lines, before it is formatted with none compacted.
+/// covers kept as the source writes them, before every allowance's lines are.
 const MAX_REFORMATS: usize = 16;
 
 /// A `# plumb-allow:` comment of a source file.
@@ -166,12 +177,14 @@ fn allow_coverage(src: &str) -> Vec<Allowance> {
         {
             next += 1;
         }
-        let touches = |(first, last): (usize, usize), line: usize| first <= line && line <= last;
-        let covered = tokens
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| touches(**t, own) || touches(**t, next))
-            .map(|(i, _)| i)
+        // tokens are in order and do not overlap: those touching a line are a run
+        let touching = |line: usize| {
+            tokens.partition_point(|t| t.1 < line)..tokens.partition_point(|t| t.0 <= line)
+        };
+        let (on_own, on_next) = (touching(own), touching(next));
+        let covered = on_own
+            .clone()
+            .chain(on_next.start.max(on_own.end)..on_next.end)
             .collect();
         let line_range = |line: usize| {
             let end = line_starts.get(line + 1).copied().unwrap_or(src.len());
@@ -195,14 +208,11 @@ struct Printer<'a> {
     /// Whether a list that does not fit on one line may fill its lines (a field that is
     /// not a script: one command per line reads as the script it is).
     fill: bool,
-    /// Where a stage holding one multi-line job opens the job on its line, and a job of
-    /// one field on several lines the field's value on its line, only when the source
-    /// does: the source lines a `# plumb-allow:` covers where doing so elsewhere changed
-    /// what it covers.
+    /// The source lines a `# plumb-allow:` covers where the formatted layout changed
+    /// what it covers: a block that opens or closes on them opens and closes as the
+    /// source has it (a stage's lone job on the stage's line, a body's only value on
+    /// its line, a body, record or list on one line).
     keep_apart: &'a [std::ops::Range<usize>],
-    /// Whether a stage or a body was so written (`stage NAME { job NAME {`,
-    /// [`Printer::hugged`]).
-    compacted: bool,
     /// The comment that ended the line of a job's `{`, to end the line of its only
     /// field's opening bracket instead ([`Printer::hugged`]).
     hug_comment: Option<usize>,
@@ -246,7 +256,6 @@ impl<'a> Printer<'a> {
             indent: 0,
             fill: false,
             keep_apart,
-            compacted: false,
             hug_comment: None,
             flat: false,
         }
@@ -266,12 +275,19 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// Whether a stage or job may be compacted, joining the source from `joined.start`
-    /// to `joined.end` on one line: anywhere but on the lines of `keep_apart`, where
-    /// only what the source has on one line already is.
+    /// Whether the source from `joined.start` to `joined.end` may be printed on one
+    /// line: anywhere but on the lines of `keep_apart`, where only what the source has
+    /// on one line already is.
     fn compacts(&self, joined: std::ops::Range<usize>) -> bool {
+        self.source_joins(joined).unwrap_or(true)
+    }
+
+    /// On the lines of `keep_apart`: whether the source has `joined` on one line.
+    /// Elsewhere the layout is the formatter's to choose: `None`.
+    fn source_joins(&self, joined: std::ops::Range<usize>) -> Option<bool> {
         let touches = |r: &std::ops::Range<usize>| r.start <= joined.end && joined.start < r.end;
-        !self.keep_apart.iter().any(touches) || !self.src[joined].contains('\n')
+        let kept = self.keep_apart.iter().any(touches);
+        kept.then(|| !self.src.get(joined).is_some_and(|t| t.contains('\n')))
     }
 
     /// Whether a flat printer has stopped (its text is at most [`WIDTH`] bytes and a
@@ -601,7 +617,6 @@ impl<'a> Printer<'a> {
         }
         self.out.push_str(" {");
         if let Some(job) = self.lone_job(s) {
-            self.compacted = true;
             self.out.push(' ');
             self.job(job);
             self.out.push_str(" }");
@@ -652,21 +667,29 @@ impl<'a> Printer<'a> {
         let [job] = s.jobs.as_slice() else {
             return None;
         };
-        let joined = s.name.range.end as usize..job.range.start as usize;
-        if !self.compacts(joined) || !s.fields.is_empty() {
+        let (job_start, job_end) = (job.range.start as usize, job.range.end as usize);
+        let opening = s.name.range.end as usize..job_start;
+        let closing = job_end.saturating_sub(1)..s.range.end as usize;
+        let source = [
+            self.source_joins(opening.clone()),
+            self.source_joins(closing),
+        ];
+        if source.contains(&Some(false)) || !s.fields.is_empty() {
             return None;
         }
-        let (job_start, job_end) = (job.range.start, job.range.end);
-        let opening = TextRange::new(s.name.range.end as usize, job_start as usize);
         // no comment between the closings: one ending the job's line would share the
         // `} }` line with one ending the stage's, and two comments on a line are one
         let closing_clean = !self.comments[self.next_comment..]
             .iter()
-            .any(|c| c.range.start >= job_end && c.range.start < s.range.end);
-        // measured where a block stage would print it: further right, on the stage's
-        // line, it is on several lines all the more
-        let multiline = self.printed_multiline_at(job, self.indent + 1, job.body.range);
-        (multiline && closing_clean && !self.has_comment_in(opening)).then_some(job)
+            .any(|c| c.range.start as usize >= job_end && c.range.start < s.range.end);
+        let clean =
+            closing_clean && !self.has_comment_in(TextRange::new(opening.start, opening.end));
+        // on an allowance's lines, as the source writes it; elsewhere measured where a
+        // block stage would print it: further right, on the stage's line, it is on
+        // several lines all the more
+        let multiline = source.contains(&Some(true))
+            || self.printed_multiline_at(job, self.indent + 1, job.body.range);
+        (multiline && clean).then_some(job)
     }
 
     /// Whether a job prints on several lines among a stage's members.
@@ -739,8 +762,10 @@ impl<'a> Printer<'a> {
         };
         let value = &field.value;
         let bracketed = matches!(value.kind, ExprKind::List(_) | ExprKind::Record(_));
-        let joined = range.start as usize..value.range.start as usize;
-        if !self.compacts(joined) || self.flat || !bracketed || self.written_parens(value) {
+        let opening = range.start as usize..value.range.start as usize;
+        let closing = (value.range.end as usize).saturating_sub(1)..range.end as usize;
+        let source_apart = !self.compacts(opening) || !self.compacts(closing);
+        if source_apart || self.flat || !bracketed || self.written_parens(value) {
             return false;
         }
         let mut own_line = self.measure(self.indent + 1);
@@ -759,7 +784,6 @@ impl<'a> Printer<'a> {
         self.out.push_str(" }");
         // (a value that takes several lines opens with `open`, which takes the comment)
         let several_lines = self.out[mark..].contains('\n') && self.hug_comment.is_none();
-        self.compacted |= several_lines;
         if !several_lines {
             self.out.truncate(mark);
             self.next_comment = next_comment;
@@ -854,7 +878,8 @@ impl<'a> Printer<'a> {
             self.out.push_str("{ }");
             return;
         }
-        if fields.len() <= SHORT_BODY_FIELDS && !self.has_comment_in(range) {
+        let one_line = self.compacts(range.as_range());
+        if fields.len() <= SHORT_BODY_FIELDS && !self.has_comment_in(range) && one_line {
             if let Some(inline) = self.inline_fields(fields) {
                 let col = self.out.rsplit('\n').next().map_or(0, str::len);
                 if col + inline.len() + 4 <= width {
@@ -1088,7 +1113,7 @@ impl<'a> Printer<'a> {
             self.out.push(']');
             return;
         }
-        if !self.has_comment_in(range) {
+        if !self.has_comment_in(range) && self.compacts(range.as_range()) {
             let mut sub = self.flat();
             sub.flat_items(items);
             let col = self.out.rsplit('\n').next().map_or(0, str::len);

@@ -190,3 +190,49 @@ fn an_allowance_keeps_the_layout_of_what_it_covers_and_no_more() {
         );
     assert_eq!(formatted, expected);
 }
+
+#[test]
+fn an_allowance_keeps_the_source_layout_of_the_lines_it_covers() {
+    // each was refused: the formatter's layout joined or split the lines an allowance
+    // covers (a short body joined onto the job's line, a one-line stage split, closings
+    // joined onto the allowance's line)
+    for src in [
+        // a short body written on several lines, allowance above the job
+        "pipeline p {\n  stage s {\n    # plumb-allow: PL3001\n    job a {\n      image = \"x:latest\"\n    }\n\n    job b { image = \"x:latest\" }\n  }\n}\n",
+        // a stage and its one-line job on one line
+        "pipeline p {\n  # plumb-allow: PL3001\n  stage w { job e { run = [\"x\"] } }\n}\n",
+        // an allowance on a hugged job's closing line, the stage's on the next
+        "pipeline p {\n  stage t {\n    job b { run = [\n      \"make\",\n    ] }  # plumb-allow: PL3001\n  }\n}\n",
+        // on a job's closing line, above the stage's
+        "pipeline p {\n  stage u {\n    job c {\n      run = [\"x\"]\n    }  # plumb-allow: PL3001\n  }\n}\n",
+        // a hugged job, allowance above
+        "pipeline p {\n  stage v {\n    # plumb-allow: PL3001\n    job d { run = [\n      \"make\",\n    ] }\n  }\n}\n",
+        // a record and a list on several lines that would fit on one
+        "template t() {\n  # plumb-allow: PL3001\n  cache = {\n    paths = [\"a\"]\n  }\n  # plumb-allow: PL3001\n  run   = [\n    \"make\",\n  ]\n}\n",
+    ] {
+        assert_eq!(plumb_fmt::format(src).as_deref(), Ok(src), "{src}");
+    }
+}
+
+#[test]
+fn many_allowances_keep_their_lines_and_the_rest_is_formatted() {
+    // more allowances needing their lines kept than the formatter retries one by one:
+    // all keep theirs at once, the other jobs are still joined onto one line
+    let mut src = String::from("pipeline p {\n");
+    for i in 0..40 {
+        src.push_str(&format!(
+            "  stage s{i} {{\n    # plumb-allow: PL3001\n    job a{i} {{\n      image = \"x:latest\"\n    }}\n\n    job b{i} {{\n      image = \"y:latest\"\n    }}\n  }}\n\n"
+        ));
+    }
+    src.push_str("}\n");
+    let formatted = plumb_fmt::format(&src).expect("formats");
+    assert!(
+        formatted.contains("    job a39 {\n      image"),
+        "{formatted}"
+    );
+    assert!(formatted.contains("    job b39 { image = \"y:latest\" }\n"));
+    assert_eq!(
+        plumb_fmt::format(&formatted).as_deref(),
+        Ok(formatted.as_str())
+    );
+}
