@@ -667,10 +667,28 @@ impl<'a> Layout<'a> {
                 rest.iter()
                     .all(|s| in_region(s).binary_search(&line).is_ok())
             });
+            // a key whose value takes lines of its own (`variables:`) is about the field
+            // it became (`env = …` opening a line), not a value's key (`{ env = … }`)
+            let opening_a_field = |s: &&String| {
+                in_region(s)
+                    .iter()
+                    .copied()
+                    .find(|&line| self.opens_field(line, s))
+            };
             holding_all
-                .or_else(|| written.iter().find_map(|s| in_region(s).first()))
                 .copied()
+                .or_else(|| written.iter().find_map(|s| opening_a_field(&s)))
+                .or_else(|| written.iter().find_map(|s| in_region(s).first().copied()))
         })
+    }
+
+    /// Whether program line `line` opens with field `name`: `name = …`.
+    fn opens_field(&self, line: usize, name: &str) -> bool {
+        let rest = self
+            .lines
+            .get(line)
+            .and_then(|l| l.trim_start().strip_prefix(name));
+        rest.is_some_and(|r| r.trim_start().starts_with('='))
     }
 
     fn write(&self, placed: &Placed) -> String {

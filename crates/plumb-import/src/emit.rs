@@ -316,6 +316,7 @@ impl Emitter<'_> {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut pipeline_notes = default.notes.clone();
+        pipeline_notes.extend(config.default_refused.iter().map(refused_default_key));
         let (mut templates, template_index) = self.templates(&cx);
         let (mut jobs, left_out, needs_runner_default) = self.jobs(
             &cx,
@@ -1295,6 +1296,21 @@ fn build_templates_on_their_variants(templates: &mut [TemplateOut]) {
             _ => {}
         }
         build_on(templates, t, vec![v], own);
+    }
+}
+
+/// The note for a key under `default:` that it may not set: GitLab refuses the file
+/// ("default config contains unknown keys"), so what it would mean is not guessed.
+fn refused_default_key(e: &crate::yaml::Entry) -> Note {
+    let message = match e.key.as_str() {
+        "variables" => "`default:` cannot set `variables` (GitLab refuses the file; top-level `variables:` can): not carried".to_string(),
+        key => format!("`default:` cannot set `{key}` (GitLab refuses the file): not carried"),
+    };
+    Note {
+        file: e.value.file,
+        line: e.key_line,
+        end_line: e.value.end_line.max(e.key_line),
+        message,
     }
 }
 

@@ -98,6 +98,9 @@ pub struct Config {
     pub hidden: Vec<Job>,
     /// What `default:` sets (old-style global keywords folded in).
     pub default: Node,
+    /// Keys under `default:` that it may not set (`variables:` is the common one):
+    /// GitLab refuses such a file, and no job gets them.
+    pub default_refused: Vec<Entry>,
     /// The files read, by the index their nodes carry: the main file first.
     pub sources: Vec<(PathBuf, String)>,
     /// `include:` entries GitLab reads but this import does not (components, templates,
@@ -170,7 +173,7 @@ pub fn load(
         Some(s) => s.strings(),
         None => ["build", "test", "deploy"].map(String::from).to_vec(),
     };
-    let default = defaults(&root);
+    let (default, default_refused) = defaults(&root);
     let (jobs, hidden) = jobs_of(&mut root, &default, warnings);
     Ok(Config {
         root,
@@ -178,6 +181,7 @@ pub fn load(
         jobs,
         hidden,
         default,
+        default_refused,
         sources,
         includes,
     })
@@ -698,22 +702,29 @@ fn extend(
     merged
 }
 
-/// `default:`, with the old global keywords under it.
-fn defaults(root: &Node) -> Node {
+/// `default:`, with the old global keywords under it, and the keys written under
+/// `default:` that it may not set (GitLab refuses the file: no job gets them).
+fn defaults(root: &Node) -> (Node, Vec<Entry>) {
+    let may_set = |e: &Entry| DEFAULT_KEYS.contains(&e.key.as_str());
     let mut entries: Vec<Entry> = root
         .entries()
         .iter()
-        .filter(|e| DEFAULT_KEYS.contains(&e.key.as_str()))
+        .filter(|e| may_set(e))
         .cloned()
         .collect();
+    let mut refused = Vec::new();
     if let Some(d) = root.get("default") {
         for e in d.entries() {
+            if !may_set(e) {
+                refused.push(e.clone());
+                continue;
+            }
             entries.retain(|x| x.key != e.key);
             entries.push(e.clone());
         }
     }
     let at = root.get("default").unwrap_or(root);
-    Node::map(entries, at.line, at.file)
+    (Node::map(entries, at.line, at.file), refused)
 }
 
 /// The keywords of `default:` a job inherits (all, unless `inherit: default:` says).
