@@ -109,7 +109,8 @@ impl State {
                 // the files it includes are not shown here: their findings are dropped
                 let mut sources = vec![FileId(i as u32)];
                 sources.resize(read.sources.len().max(1), FileId(u32::MAX));
-                let mapping = plumb_db::yaml::YamlProgram::new(read.origins, read.renames, sources);
+                let mapping = plumb_db::yaml::YamlProgram::new(read.origins, read.renames, sources)
+                    .with_refused(read.refused);
                 (read.plumb, mapping, None)
             }
             Err(e) => (

@@ -89,11 +89,9 @@ pub fn load(
         requested: true,
         load_diagnostics: Vec::new(),
         notes,
-        role: Role::ReadFromYaml(Box::new(YamlProgram::new(
-            read.origins,
-            read.renames,
-            sources,
-        ))),
+        role: Role::ReadFromYaml(Box::new(
+            YamlProgram::new(read.origins, read.renames, sources).with_refused(read.refused),
+        )),
     });
     Ok(())
 }

@@ -7,6 +7,7 @@
 mod fixes;
 
 use plumb_diagnostics::{Diagnostic, FileId, FileRange, Label, TextRange};
+use plumb_import::gitlab::RefusedKey;
 use plumb_import::origins::OriginMap;
 use std::collections::HashMap;
 
@@ -21,6 +22,8 @@ pub struct YamlProgram {
     /// Each YAML file's multi-line scalars, read when a finding first needs them (where
     /// its allow comment goes).
     multiline: std::sync::OnceLock<Vec<Vec<plumb_import::yaml::Multiline>>>,
+    /// Keys GitLab refuses the file for, reported where they are written (PL1004).
+    refused: Vec<RefusedKey>,
 }
 
 impl YamlProgram {
@@ -36,6 +39,7 @@ impl YamlProgram {
             renames: yaml_words(renames),
             sources,
             multiline: std::sync::OnceLock::new(),
+            refused: Vec::new(),
         }
     }
 
@@ -90,8 +94,68 @@ impl YamlProgram {
                 *id, text,
             ));
         }
+        let in_yaml = self.in_yaml(program, FileId(u32::MAX), texts);
+        for mut d in self.refused.iter().filter_map(|k| self.refused_key(k)) {
+            d.fixes.extend(in_yaml.allow_fix(&d));
+            invisible.push(d);
+        }
         out.extend(plumb_checks::apply_config(invisible, config));
         out
+    }
+
+    /// With the keys GitLab refuses the file for ([`plumb_import::import_for_check`]'s
+    /// `refused`), which the program does not hold: they are reported on the YAML.
+    pub fn with_refused(mut self, refused: Vec<RefusedKey>) -> Self {
+        self.refused = refused;
+        self
+    }
+
+    /// PL1004 for a key GitLab refuses, with the keyword it may have meant as a fix.
+    fn refused_key(&self, k: &RefusedKey) -> Option<Diagnostic> {
+        let file = *self.sources.get(k.file).filter(|id| id.0 != u32::MAX)?;
+        let range = TextRange::new(k.span.start as usize, k.span.end as usize);
+        let at = FileRange { file, range };
+        let guess = plumb_diagnostics::closest(&k.key, k.keywords.iter().copied());
+        let key = &k.key;
+        let (message, label) = match k.jobs.as_slice() {
+            [] => (
+                format!("`default:` cannot set `{key}`: GitLab refuses this file"),
+                "not a keyword `default:` may set",
+            ),
+            jobs => (
+                format!(
+                    "`{key}` is not a GitLab job keyword ({}): GitLab refuses this file",
+                    job_list(jobs)
+                ),
+                "not a job keyword",
+            ),
+        };
+        let twice = guess.filter(|g| k.beside.iter().any(|b| b == g));
+        let guess = guess.filter(|_| twice.is_none());
+        let help = match (guess, twice) {
+            (_, Some(g)) => format!("did you mean `{g}`? It is there already: remove this one"),
+            (Some(g), _) => format!("did you mean `{g}`?"),
+            _ if k.jobs.is_empty() && key == "variables" => {
+                "move the variables to the top-level `variables:`, which every job gets".to_string()
+            }
+            _ if k.jobs.is_empty() => {
+                format!("remove it; `default:` may set {}", k.keywords.join(", "))
+            }
+            _ => "remove it (GitLab's job keywords: https://docs.gitlab.com/ci/yaml/)".to_string(),
+        };
+        let d = Diagnostic::error(plumb_semantics::codes::UNKNOWN_FIELD, at, message)
+            .with_label(label)
+            .with_help(help);
+        Some(match guess {
+            Some(g) => d.with_fix(
+                format!("rename `{key}` to `{g}`"),
+                vec![plumb_diagnostics::Edit {
+                    at,
+                    replacement: g.to_string(),
+                }],
+            ),
+            None => d,
+        })
     }
 
     /// Moves a finding on the program to the YAML: each span to the value it is about,
@@ -149,7 +213,24 @@ impl YamlProgram {
         d.primary.message = self.in_yaml_words(&d.primary.message);
         // a help that shows Plumb syntax would mislead a YAML author
         d.help = d.help.take().filter(|h| !shows_plumb_syntax(h));
-        let in_yaml = fixes::InYaml {
+        let in_yaml = self.in_yaml(program, program_file, texts);
+        d.fixes = program_fixes
+            .iter()
+            .filter(|f| !fixes::is_allow_fix(f))
+            .filter_map(|f| in_yaml.fix(f))
+            .collect();
+        d.fixes.extend(in_yaml.allow_fix(&d));
+        d
+    }
+
+    /// What moves a fix from the program to the YAML texts.
+    fn in_yaml<'s>(
+        &'s self,
+        program: &'s str,
+        program_file: FileId,
+        texts: &'s [&'s str],
+    ) -> fixes::InYaml<'s> {
+        fixes::InYaml {
             origins: &self.origins,
             sources: &self.sources,
             program,
@@ -161,14 +242,7 @@ impl YamlProgram {
                     .map(|t| plumb_import::yaml::remarks(t).multiline)
                     .collect()
             }),
-        };
-        d.fixes = program_fixes
-            .iter()
-            .filter(|f| !fixes::is_allow_fix(f))
-            .filter_map(|f| in_yaml.fix(f))
-            .collect();
-        d.fixes.extend(in_yaml.allow_fix(&d));
-        d
+        }
     }
 
     /// `text` with each "`name`" the program gives differently from the YAML in the
@@ -306,6 +380,18 @@ pub fn yaml_remarks(text: &str) -> YamlRemarks {
     YamlRemarks {
         comments,
         multiline: remarks.multiline,
+    }
+}
+
+/// "job `a`", "jobs `a`, `b`", "jobs `a`, `b`, `c` and 2 more".
+fn job_list(jobs: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let names: Vec<String> = jobs.iter().take(SHOWN).map(|j| format!("`{j}`")).collect();
+    let more = jobs.len().saturating_sub(SHOWN);
+    let s = if jobs.len() == 1 { "" } else { "s" };
+    match more {
+        0 => format!("job{s} {}", names.join(", ")),
+        n => format!("job{s} {} and {n} more", names.join(", ")),
     }
 }
 

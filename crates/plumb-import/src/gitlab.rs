@@ -767,3 +767,66 @@ mod wildcard_tests {
         assert!(!wildcard_matches("configs/*.yml", "other/a.yml"));
     }
 }
+
+/// A key GitLab refuses the file for: one a job has that is not a job keyword (a typo
+/// like `scirpt:`), or one `default:` cannot set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedKey {
+    /// The file it is written in (as [`Node::file`]) and where.
+    pub file: usize,
+    pub span: yaml::ByteRange,
+    pub key: String,
+    /// The keywords it could have meant: a job's, or those `default:` may set.
+    pub keywords: &'static [&'static str],
+    /// The jobs that have it (in file order; none for `default:`).
+    pub jobs: Vec<String>,
+    /// The other keys of (the first) mapping that has it: a keyword it may have meant
+    /// that is there already is not one to rename it to.
+    pub beside: Vec<String>,
+}
+
+/// The keys of `config` GitLab refuses, each once however many jobs get it (a hidden
+/// job's through `extends`). Hidden jobs no job extends are not GitLab's to check.
+pub fn refused_keys(config: &Config) -> Vec<RefusedKey> {
+    let mut out: Vec<RefusedKey> = config
+        .default_refused
+        .iter()
+        .map(|e| RefusedKey {
+            file: e.value.file,
+            span: e.key_span,
+            key: e.key.clone(),
+            keywords: DEFAULT_KEYS,
+            jobs: Vec::new(),
+            beside: config
+                .default
+                .entries()
+                .iter()
+                .map(|e| e.key.clone())
+                .collect(),
+        })
+        .collect();
+    let mut seen: HashMap<(usize, u32), usize> = HashMap::new();
+    for job in &config.jobs {
+        for e in job.full.entries() {
+            if JOB_KEYWORDS.contains(&e.key.as_str()) {
+                continue;
+            }
+            let at = (e.value.file, e.key_span.start);
+            let i = *seen.entry(at).or_insert_with(|| {
+                out.push(RefusedKey {
+                    file: e.value.file,
+                    span: e.key_span,
+                    key: e.key.clone(),
+                    keywords: JOB_KEYWORDS,
+                    jobs: Vec::new(),
+                    beside: job.full.entries().iter().map(|e| e.key.clone()).collect(),
+                });
+                out.len() - 1
+            });
+            if !out[i].jobs.contains(&job.name) {
+                out[i].jobs.push(job.name.clone());
+            }
+        }
+    }
+    out
+}

@@ -214,6 +214,8 @@ pub struct ForCheck {
     /// The files read, with their text: the checked one first, then its local includes.
     pub sources: Vec<(PathBuf, String)>,
     pub warnings: Vec<Warning>,
+    /// Keys GitLab refuses the file for (a job's key that is no job keyword).
+    pub refused: Vec<gitlab::RefusedKey>,
 }
 
 /// Reads the GitLab CI file at `path` (text `text`) as [`import`] does, for a check.
@@ -232,6 +234,7 @@ pub fn import_for_check(
     let markers = [value::OPEN, value::SEP, value::CLOSE];
     let framed = !config.sources.iter().any(|(_, t)| t.contains(markers));
     let program = emit::program(&config, path, framed, None, &mut warnings);
+    let refused = gitlab::refused_keys(&config);
     // unframed, the text holds the file's own private-use characters: nothing to strip
     let (plumb, origins, framed_text) = if framed {
         let (plumb, origins) = origins::strip(&program.text);
@@ -249,6 +252,7 @@ pub fn import_for_check(
         renames: program.renames,
         sources,
         warnings,
+        refused,
     })
 }
 

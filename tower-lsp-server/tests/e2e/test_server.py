@@ -596,3 +596,25 @@ async def test_findings_of_an_included_file_are_not_drawn_in_the_open_one(client
     lines = sorted(d.range.start.line for d in client.diagnostics[uri])
     # only `d`'s own image (line 8): the template's findings belong to ci/templates.yml
     assert lines == [7], [(d.code, d.range.start.line) for d in client.diagnostics[uri]]
+
+
+async def test_a_misspelt_gitlab_keyword_is_an_error_with_its_rename(client: LanguageClient, workspace: pathlib.Path):
+    digest = "a" * 64
+    text = f"test:\n  image: alpine:3.20@sha256:{digest}\n  artifcats:\n    paths: [out/]\n  script: [make]\n"
+    path = workspace / ".gitlab-ci.yml"
+    path.write_text(text)
+    uri = open_file(client, path)
+    await wait_for(lambda: "PL1004" in codes(client, uri))
+    (typo,) = [d for d in client.diagnostics[uri] if d.code == "PL1004"]
+    assert typo.range.start == position(text, "artifcats") and typo.range.end == position(text, ":", 4)
+    assert "`artifcats` is not a GitLab job keyword" in typo.message, typo.message
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=typo.range,
+            context=types.CodeActionContext(diagnostics=[typo]),
+        )
+    )
+    rename = next(a for a in actions if a.title.startswith("rename"))
+    (edit,) = rename.edit.changes[uri]
+    assert edit.new_text == "artifacts" and edit.range == typo.range
