@@ -541,7 +541,7 @@ fn fmt(mut paths: Vec<PathBuf>, check: bool) -> Result<ExitCode, CliError> {
             Err(plumb_fmt::FormatError::MovesAllowance { line }) => {
                 refused += 1;
                 eprintln!(
-                    "{shown}: not formatted: the layout would change what the `# plumb-allow:` comment on line {line} covers (its own line and the next line with code); put the comment right above the line it is about"
+                    "{shown}: not formatted: the layout would change what the `# plumb-allow:` comment on line {line} covers (its own line and the next line with code); write the lines it covers as `plumb fmt` writes them, or put the comment right above the line it is about"
                 );
             }
             Ok(formatted) if formatted != text => {

@@ -119,11 +119,24 @@ fn formatting_never_changes_what_an_allow_comment_covers() {
     let kept = apart.replace("run = ", "run   = ");
     assert_eq!(std::fs::read_to_string(&file).expect("read"), kept);
     assert_eq!(check(), before);
-    // a job on one line too long to keep would be split: refused, nothing written
+    // a job on one line longer than a job's line may be is kept as written
     let env = format!("A = \"{}\", B = \"{}\"", "a".repeat(40), "b".repeat(50));
-    let program = format!(
+    let long = format!(
         "pipeline p {{\n  stage s {{\n    # plumb-allow: PL3003\n    job j {{ image = \"alpine:3.20\", env = {{ {env} }} }}\n  }}\n}}\n"
     );
+    std::fs::write(&file, &long).expect("write");
+    let before = check();
+    let o = common::plumb_in(&dir, &["fmt", "p.plumb"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), long);
+    assert_eq!(check(), before);
+    // two jobs on one line would be split: refused, nothing written
+    let program = "pipeline p {\n  stage s {\n    # plumb-allow: PL3003\n    job a { image = \"alpine:3.20\" } job b { image = \"alpine:3.21\" }\n  }\n}\n".to_string();
     std::fs::write(&file, &program).expect("write");
     let before = check();
     let o = common::plumb_in(&dir, &["fmt", "p.plumb"]);

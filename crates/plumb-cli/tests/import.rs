@@ -1337,6 +1337,16 @@ fn no_job_keyword_of_the_schema_is_dropped_silently() {
     let known: BTreeSet<&str> = plumb_import::gitlab::JOB_KEYWORDS.iter().copied().collect();
     let schema_keys: BTreeSet<&str> = keywords.keys().map(String::as_str).collect();
     assert_eq!(known, schema_keys, "plumb_import::gitlab::JOB_KEYWORDS");
+    // `plumb check` reports a key of `default:` not in this list (PL1004)
+    let default_keys: BTreeSet<&str> = schema["properties"]["default"]["properties"]
+        .as_object()
+        .expect("default properties")
+        .keys()
+        .map(String::as_str)
+        .filter(|k| *k != "!reference")
+        .collect();
+    let known: BTreeSet<&str> = plumb_import::gitlab::DEFAULT_KEYS.iter().copied().collect();
+    assert_eq!(known, default_keys, "plumb_import::gitlab::DEFAULT_KEYS");
     let dir = scratch("schema-keywords");
     let import = |job_lines: &str| {
         let yaml = format!(

@@ -66,6 +66,16 @@ pub enum FormatError {
 
 /// The formatted text of a source file.
 pub fn format(src: &str) -> Result<String, FormatError> {
+    let formatted = format_program(src)?;
+    // a byte order mark stays: the editor that wrote it expects it
+    let bom = plumb_syntax::lexer::BOM;
+    Ok(match src.starts_with(bom) {
+        true => format!("{bom}{formatted}"),
+        false => formatted,
+    })
+}
+
+fn format_program(src: &str) -> Result<String, FormatError> {
     let parse = plumb_syntax::parse(src);
     if !parse.errors.is_empty() {
         return Err(FormatError::SyntaxErrors(parse.errors.len()));
@@ -96,20 +106,25 @@ pub fn format(src: &str) -> Result<String, FormatError> {
         match print(&keep_apart) {
             Err(k) if !before[k].lines.iter().all(|l| keep_apart.contains(l)) => {
                 keep_apart.extend(before[k].lines.iter().cloned());
+                sort_lines(&mut keep_apart);
             }
             Err(_) => break,
             printed => return printed.map_err(|k| before[k].moved()),
         }
     }
-    let every_allowance: Vec<_> = before
-        .iter()
-        .flat_map(|a| a.lines.iter().cloned())
-        .collect();
+    let mut every_allowance: Vec<_> = before.iter().flat_map(|a| a.lines.clone()).collect();
+    sort_lines(&mut every_allowance);
     if let Ok(out) = print(&every_allowance) {
         return Ok(out);
     }
     let whole_file = std::iter::once(0..src.len()).collect::<Vec<_>>();
     print(&whole_file).map_err(|k| before[k].moved())
+}
+
+/// Line ranges in order, each once (what `Printer::source_joins` searches).
+fn sort_lines(lines: &mut Vec<std::ops::Range<usize>>) {
+    lines.sort_by_key(|r| (r.start, r.end));
+    lines.dedup();
 }
 
 /// How many times a file is formatted again, each time with the blocks an allowance
@@ -285,8 +300,13 @@ impl<'a> Printer<'a> {
     /// On the lines of `keep_apart`: whether the source has `joined` on one line.
     /// Elsewhere the layout is the formatter's to choose: `None`.
     fn source_joins(&self, joined: std::ops::Range<usize>) -> Option<bool> {
-        let touches = |r: &std::ops::Range<usize>| r.start <= joined.end && joined.start < r.end;
-        let kept = self.keep_apart.iter().any(touches);
+        // the ranges are sorted lines, apart: the first that ends after `joined` starts
+        // is the one that may touch it
+        let first = self.keep_apart.partition_point(|r| r.end <= joined.start);
+        let kept = self
+            .keep_apart
+            .get(first)
+            .is_some_and(|r| r.start <= joined.end);
         kept.then(|| !self.src.get(joined).is_some_and(|t| t.contains('\n')))
     }
 
@@ -876,6 +896,11 @@ impl<'a> Printer<'a> {
         }
         if fields.is_empty() && !self.has_comment_in(range) {
             self.out.push_str("{ }");
+            return;
+        }
+        // on an allowance's lines, a body the source writes on one line stays as written
+        if self.source_joins(range.as_range()) == Some(true) && !self.has_comment_in(range) {
+            self.out.push_str(self.text(range));
             return;
         }
         let one_line = self.compacts(range.as_range());

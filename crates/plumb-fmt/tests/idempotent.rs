@@ -207,6 +207,8 @@ fn an_allowance_keeps_the_source_layout_of_the_lines_it_covers() {
         "pipeline p {\n  stage u {\n    job c {\n      run = [\"x\"]\n    }  # plumb-allow: PL3001\n  }\n}\n",
         // a hugged job, allowance above
         "pipeline p {\n  stage v {\n    # plumb-allow: PL3001\n    job d { run = [\n      \"make\",\n    ] }\n  }\n}\n",
+        // a job on one line with more fields than a one-line body has
+        "pipeline p {\n  stage s {\n    # plumb-allow: PL3003\n    job a { image = \"x:1\", run = [\"true\"], retry = 1, timeout = 5m }\n    job b { image = \"x:1\" }\n  }\n}\n",
         // a record and a list on several lines that would fit on one
         "template t() {\n  # plumb-allow: PL3001\n  cache = {\n    paths = [\"a\"]\n  }\n  # plumb-allow: PL3001\n  run   = [\n    \"make\",\n  ]\n}\n",
     ] {
@@ -231,6 +233,22 @@ fn many_allowances_keep_their_lines_and_the_rest_is_formatted() {
         "{formatted}"
     );
     assert!(formatted.contains("    job b39 { image = \"y:latest\" }\n"));
+    assert_eq!(
+        plumb_fmt::format(&formatted).as_deref(),
+        Ok(formatted.as_str())
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_no_syntax_error_and_stays() {
+    let src =
+        "\u{feff}pipeline p {\n  stage s {\n    job a {\n      run = [\"make\"]\n    }\n  }\n}\n";
+    assert!(plumb_syntax::parse(src).errors.is_empty());
+    let formatted = plumb_fmt::format(src).expect("formats");
+    assert_eq!(
+        formatted,
+        "\u{feff}pipeline p {\n  stage s {\n    job a { run = [\"make\"] }\n  }\n}\n"
+    );
     assert_eq!(
         plumb_fmt::format(&formatted).as_deref(),
         Ok(formatted.as_str())

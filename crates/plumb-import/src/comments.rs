@@ -600,12 +600,21 @@ impl<'a> Layout<'a> {
         let (start, end) = region.unwrap_or(self.head);
         let shared =
             (self.shared.get(&(file.name.to_string(), block_line))).map_or(&[][..], Vec::as_slice);
+        // a key right under the job's (or `default:`'s) is a field, one deeper a value's
+        let first_key = file.next_content.get(block_line - 1);
+        let field_level = file.indent_of(subject) == first_key.and_then(|&l| file.indent_of(l));
         let found = if search {
             let lines =
                 subject..node_end(&file.lines, subject, block_end.min(subject + LOOK_AHEAD));
-            std::iter::once(&(start, end))
-                .chain(shared)
-                .find_map(|&(start, end)| self.find(scalars, file.index, lines.clone(), start, end))
+            let find = |&(start, end): &(usize, usize)| {
+                self.find(
+                    scalars,
+                    (file.index, lines.clone()),
+                    (start, end),
+                    field_level,
+                )
+            };
+            std::iter::once(&(start, end)).chain(shared).find_map(find)
         } else {
             None
         };
@@ -644,13 +653,14 @@ impl<'a> Layout<'a> {
     /// The program line in `start..=end` that holds what the first YAML line of
     /// `yaml_lines` the program writes holds: a line holding all of it (an `env` entry's
     /// key and value) before one holding a part (a value written in several entries).
+    /// `field_level`: whether a key on the YAML line is a field's, written where it
+    /// opens a line (`env = …`), rather than a value's (`[{ image = …, env = … }]`).
     fn find(
         &self,
         scalars: &HashMap<(usize, usize), Vec<String>>,
-        file: usize,
-        yaml_lines: std::ops::Range<usize>,
-        start: usize,
-        end: usize,
+        (file, yaml_lines): (usize, std::ops::Range<usize>),
+        (start, end): (usize, usize),
+        field_level: bool,
     ) -> Option<usize> {
         let in_region = |s: &str| -> &[usize] {
             let Some(lines) = self.written_on.get(s) else {
@@ -668,16 +678,14 @@ impl<'a> Layout<'a> {
                     .all(|s| in_region(s).binary_search(&line).is_ok())
             });
             // a key whose value takes lines of its own (`variables:`) is about the field
-            // it became (`env = …` opening a line), not a value's key (`{ env = … }`)
-            let opening_a_field = |s: &&String| {
-                in_region(s)
-                    .iter()
-                    .copied()
-                    .find(|&line| self.opens_field(line, s))
+            // it became (`env = …` opening a line), or a value's key (`{ env = … }`)
+            let as_written = |s: &String| {
+                let mut lines = in_region(s).iter().copied();
+                lines.find(|&line| self.opens_field(line, s) == field_level)
             };
             holding_all
                 .copied()
-                .or_else(|| written.iter().find_map(|s| opening_a_field(&s)))
+                .or_else(|| written.iter().find_map(as_written))
                 .or_else(|| written.iter().find_map(|s| in_region(s).first().copied()))
         })
     }

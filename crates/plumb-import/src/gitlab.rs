@@ -22,14 +22,26 @@ pub const GLOBAL_KEYS: &[&str] = &[
     "after_script",
 ];
 
-/// Keywords that `default:` may set.
-const DEFAULT_KEYS: &[&str] = &[
+/// The top-level keys GitLab reads as defaults: they were global before `default:`
+/// existed (the last of [`GLOBAL_KEYS`]).
+const LEGACY_GLOBAL_KEYS: &[&str] = &[
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+];
+
+/// Keywords that `default:` may set (those of its CI schema's `default`; a test holds
+/// the list to the vendored schema).
+pub const DEFAULT_KEYS: &[&str] = &[
     "after_script",
     "artifacts",
     "before_script",
     "cache",
     "hooks",
     "id_tokens",
+    "identity",
     "image",
     "interruptible",
     "retry",
@@ -706,12 +718,9 @@ fn extend(
 /// `default:` that it may not set (GitLab refuses the file: no job gets them).
 fn defaults(root: &Node) -> (Node, Vec<Entry>) {
     let may_set = |e: &Entry| DEFAULT_KEYS.contains(&e.key.as_str());
-    let mut entries: Vec<Entry> = root
-        .entries()
-        .iter()
-        .filter(|e| may_set(e))
-        .cloned()
-        .collect();
+    // a top-level `artifacts:` or `tags:` is a job's name, not a default
+    let legacy = |e: &&Entry| LEGACY_GLOBAL_KEYS.contains(&e.key.as_str());
+    let mut entries: Vec<Entry> = root.entries().iter().filter(legacy).cloned().collect();
     let mut refused = Vec::new();
     if let Some(d) = root.get("default") {
         for e in d.entries() {

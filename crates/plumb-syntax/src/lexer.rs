@@ -31,11 +31,19 @@ pub struct Lexed {
     pub errors: Vec<SyntaxError>,
 }
 
+/// The byte order mark a file may open with.
+pub const BOM: char = '\u{feff}';
+
 pub fn lex(src: &str) -> Lexed {
     let mut lexer = Lexer {
         src,
         bytes: src.as_bytes(),
-        pos: 0,
+        // a byte order mark some Windows editors write is not part of the program
+        pos: if src.starts_with(BOM) {
+            BOM.len_utf8()
+        } else {
+            0
+        },
         end: src.len(),
         interp_depth: 0,
         comments: Vec::new(),
