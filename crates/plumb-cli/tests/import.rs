@@ -883,7 +883,7 @@ fn pipeline_view(root: &Node, default: Option<&Node>) -> BTreeMap<String, JobVie
         }
         // a need of another pipeline's or project's job (for its artifacts) is not an
         // edge of this pipeline: the job still starts without waiting for stages
-        let needs = job.get("needs").map(|n| {
+        let needs = job.get("needs").filter(|n| !n.is_null()).map(|n| {
             n.items()
                 .iter()
                 .filter(|i| i.get("pipeline").is_none() && i.get("project").is_none())
@@ -891,7 +891,8 @@ fn pipeline_view(root: &Node, default: Option<&Node>) -> BTreeMap<String, JobVie
                 .map(|j| identifier(j, "job"))
                 .collect()
         });
-        let dependencies = job.get("dependencies").map(|n| {
+        // `dependencies:` set to nothing is not written (GitLab, gitlab-ci-local alike)
+        let dependencies = job.get("dependencies").filter(|n| !n.is_null()).map(|n| {
             n.items()
                 .iter()
                 .filter_map(Node::as_str)

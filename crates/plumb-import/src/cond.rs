@@ -451,10 +451,30 @@ impl ExprParser<'_> {
                     self.at += 1;
                     let rhs = self.tokens.get(self.at).cloned()?;
                     self.at += 1;
-                    Some(self.comparison(&name, op, &rhs))
+                    Some(match rhs {
+                        // `$CI_DEFAULT_BRANCH == $CI_COMMIT_BRANCH`: an equality reads
+                        // either way round
+                        Tok::Var(other) if name == "CI_DEFAULT_BRANCH" && !op.contains('~') => {
+                            self.comparison(&other, op, &Tok::Var(name))
+                        }
+                        rhs => self.comparison(&name, op, &rhs),
+                    })
                 } else {
                     Some(self.defined(&name))
                 }
+            }
+            // `"main" == $CI_COMMIT_BRANCH`
+            value @ (Tok::Str(_) | Tok::Null) => {
+                self.at += 1;
+                let Some(Tok::Op(op @ ("==" | "!="))) = self.peek().cloned() else {
+                    return None;
+                };
+                self.at += 1;
+                let Some(Tok::Var(name)) = self.tokens.get(self.at).cloned() else {
+                    return None;
+                };
+                self.at += 1;
+                Some(self.comparison(&name, op, &value))
             }
             _ => None,
         }
@@ -565,7 +585,7 @@ pub fn rules(rules: &Node, default_branch: &str, job_manual: bool) -> Decision {
     // earlier rule matched, but an earlier rule with the same outcome need not be
     // excluded (`a || (b && !a)` is `a || b`)
     let mut earlier: Vec<(&str, Cond)> = Vec::new();
-    for rule in rules.items() {
+    for rule in rules.flattened() {
         let mut test = match rule.get("if").and_then(Node::as_str) {
             Some(e) => expression(e, default_branch),
             None => Cond::True,
@@ -663,33 +683,36 @@ pub fn default_refs() -> Cond {
 /// `changes`, `kubernetes`). An `only:` mapping without `refs` keeps GitLab's default
 /// refs, `[branches, tags]`; an `except:` has no default.
 pub fn refs_filter(node: &Node, default_branch: &str, only: bool) -> Cond {
-    let (refs, others) = if node.is_map() {
-        (node.get("refs").map(Node::strings), true)
-    } else {
-        (Some(node.strings()), false)
-    };
-    let mut c = match refs {
-        Some(refs) => refs.iter().map(|r| one_ref(r)).fold(Cond::False, Cond::or),
-        None if only => default_refs(),
-        None => Cond::True,
-    };
-    if others {
-        if let Some(vars) = node.get("variables") {
-            let tests = vars
-                .strings()
-                .iter()
-                .map(|e| expression(e, default_branch))
-                .fold(Cond::False, Cond::or);
-            c = Cond::and(c, tests);
-        }
-        if let Some(changes) = node.get("changes") {
-            c = Cond::and(c, changes_cond(changes));
-        }
-        if node.get("kubernetes").is_some() {
-            c = Cond::and(c, Cond::Unknown("kubernetes: active".into()));
-        }
+    if !node.is_map() {
+        return refs(&node.strings());
     }
-    c
+    let mut parts = Vec::new();
+    match node.get("refs") {
+        Some(r) => parts.push(refs(&r.strings())),
+        None if only => parts.push(default_refs()),
+        None => {}
+    }
+    if let Some(vars) = node.get("variables") {
+        let tests = vars.strings();
+        let tests = tests.iter().map(|e| expression(e, default_branch));
+        parts.push(tests.fold(Cond::False, Cond::or));
+    }
+    if let Some(changes) = node.get("changes") {
+        parts.push(changes_cond(changes));
+    }
+    if node.get("kubernetes").is_some() {
+        parts.push(Cond::Unknown("kubernetes: active".into()));
+    }
+    // GitLab creates the job when every key of `only:` matches, and not when any key
+    // of `except:` does
+    match only {
+        true => parts.into_iter().fold(Cond::True, Cond::and),
+        false => parts.into_iter().fold(Cond::False, Cond::or),
+    }
+}
+
+fn refs(names: &[String]) -> Cond {
+    names.iter().map(|r| one_ref(r)).fold(Cond::False, Cond::or)
 }
 
 /// A GitLab regex's body with its flags (`i`, `m`, `s`) as RE2's `(?ims)` prefix.
@@ -821,6 +844,12 @@ mod tests {
             plumb("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"),
             "branch == \"main\""
         );
+        assert_eq!(
+            plumb("$CI_DEFAULT_BRANCH == $CI_COMMIT_BRANCH"),
+            "branch == \"main\""
+        );
+        assert_eq!(plumb("\"main\" != $CI_COMMIT_BRANCH"), "branch != \"main\"");
+        assert_eq!(plumb("null == $CI_COMMIT_TAG"), "!tag");
         assert_eq!(
             plumb("$CI_PIPELINE_SOURCE == \"merge_request_event\""),
             "merge_request"

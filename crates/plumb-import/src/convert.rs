@@ -144,7 +144,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             "services" => {
                 // a `!reference` to another job's services is a list in the list, which
                 // GitLab flattens
-                let services = flattened(v).into_iter().filter_map(|s| {
+                let services = v.flattened().into_iter().filter_map(|s| {
                     let Some((name, at)) = service_name(s) else {
                         // a `!reference` that points at nothing was reported as such
                         if s.is_null() {
@@ -178,8 +178,8 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             }
             "dependencies" => {
                 let names = v
-                    .items()
-                    .iter()
+                    .flattened()
+                    .into_iter()
                     .filter_map(|i| Some((i.as_str()?.to_string(), i.line)));
                 f.dependencies = Some(names.collect());
             }
@@ -503,19 +503,6 @@ fn note_at(node: &Node) -> Note {
     }
 }
 
-/// The items of a list, those of a list inside it (a `!reference` resolved) in its place.
-fn flattened(list: &Node) -> Vec<&Node> {
-    let mut out = Vec::new();
-    let mut stack: Vec<&Node> = list.items().iter().rev().collect();
-    while let Some(n) = stack.pop() {
-        match &n.kind {
-            Kind::Seq(items) => stack.extend(items.iter().rev()),
-            _ => out.push(n),
-        }
-    }
-    out
-}
-
 /// A service's image name: the entry itself, or its `name:`.
 fn service_name(node: &Node) -> Option<(String, &Node)> {
     let name = match &node.kind {
@@ -625,7 +612,7 @@ fn needs<'n>(
 ) -> (Vec<(String, usize)>, Vec<&'n Node>) {
     let mut out = Vec::new();
     let mut at = Vec::new();
-    for item in node.items() {
+    for item in node.flattened() {
         match &item.kind {
             Kind::Scalar { text, .. } => {
                 out.push((text.clone(), item.line));
@@ -1132,54 +1119,85 @@ fn parallel(v: &Node, f: &mut Fields, at: Note) {
     }
 }
 
+/// GitLab's Vault engine when a secret names none, the one Plumb's `vault` compiles to.
+const DEFAULT_VAULT_ENGINE: (&str, &str) = ("kv-v2", "secret");
+
 fn secrets(v: &Node, f: &mut Fields) {
     for e in v.entries() {
-        let vault = e.value.get("vault");
-        let parsed = match vault.map(|n| &n.kind) {
-            Some(Kind::Scalar { text, .. }) => {
-                // `path/to/secret/field@engine`
-                let (path, engine) = text.split_once('@').unwrap_or((text, "kv-v2"));
-                path.rsplit_once('/')
-                    .map(|(p, field)| (format!("{engine}/{p}"), field.to_string()))
-            }
-            Some(Kind::Map(_)) => {
-                let vault = vault.expect("matched Some");
-                let engine = vault
-                    .get("engine")
-                    .and_then(|e| e.get("path"))
-                    .and_then(Node::as_str)
-                    .unwrap_or("kv-v2");
-                match (
-                    vault.get("path").and_then(Node::as_str),
-                    vault.get("field").and_then(Node::as_str),
-                ) {
-                    (Some(p), Some(field)) => Some((format!("{engine}/{p}"), field.to_string())),
-                    _ => None,
-                }
-            }
-            _ => None,
+        let note = |message: String| Note {
+            file: e.value.file,
+            line: e.key_line,
+            end_line: e.value.end_line,
+            message,
         };
-        match parsed {
-            Some((path, field)) => f.vault.push((e.key.clone(), path, field)),
-            None => f.notes.push(Note {
-                file: e.value.file,
-                line: e.key_line,
-                end_line: e.value.end_line,
-                message: format!("secret `{}` is not from Vault: not carried", e.key),
-            }),
+        match vault_secret(e.value.get("vault")) {
+            Ok((path, field)) => f.vault.push((e.key.clone(), path, field)),
+            Err(why) => {
+                f.notes
+                    .push(note(format!("secret `{}` {why}: not carried", e.key)));
+                continue;
+            }
         }
-        if e.value.get("file").is_some() {
-            f.notes.push(Note {
-                file: e.value.file,
-                line: e.key_line,
-                end_line: e.value.end_line,
-                message: format!(
-                    "`file:` of secret `{}` is not carried: Plumb gives it as a variable",
-                    e.key
-                ),
-            });
+        // GitLab's default is a file variable holding the secret
+        if e.value.get("file").and_then(Node::as_str) != Some("false") {
+            f.notes.push(note(format!(
+                "secret `{}` is a file in GitLab (`file: true`, its default); Plumb gives its value as the variable",
+                e.key
+            )));
         }
     }
+}
+
+/// A secret's `vault:` as Plumb's `vault(PATH, FIELD)`, which reads the default engine:
+/// the short form `path/to/secret/field@engine-mount`, or `{ engine, path, field }`.
+fn vault_secret(vault: Option<&Node>) -> Result<(String, String), String> {
+    let Some(vault) = vault else {
+        return Err("is not from Vault".into());
+    };
+    let (engine, path, field) = match &vault.kind {
+        Kind::Scalar { text, .. } => {
+            let (path, mount) = match text.split_once('@') {
+                Some((path, mount)) => (path, Some(mount)),
+                None => (text.as_str(), None),
+            };
+            let (path, field) = path.rsplit_once('/').ok_or("names no field")?;
+            let engine = (
+                DEFAULT_VAULT_ENGINE.0,
+                mount.unwrap_or(DEFAULT_VAULT_ENGINE.1),
+            );
+            (engine, path, field)
+        }
+        Kind::Map(_) => {
+            let text = |n: Option<&Node>, default: &'static str| {
+                n.map_or(Some(default), Node::as_str).map(str::to_string)
+            };
+            let engine = vault.get("engine");
+            let name = text(engine.and_then(|e| e.get("name")), DEFAULT_VAULT_ENGINE.0);
+            let mount = text(engine.and_then(|e| e.get("path")), DEFAULT_VAULT_ENGINE.1);
+            let path = vault.get("path").and_then(Node::as_str);
+            let field = vault.get("field").and_then(Node::as_str);
+            let (Some(name), Some(mount), Some(path), Some(field)) = (name, mount, path, field)
+            else {
+                return Err("has no `path` and `field` Plumb can read".into());
+            };
+            return match (name.as_str(), mount.as_str()) == DEFAULT_VAULT_ENGINE {
+                true => Ok((path.to_string(), field.to_string())),
+                false => Err(engine_not_carried(&name, &mount)),
+            };
+        }
+        _ => return Err("is not from Vault".into()),
+    };
+    match engine == DEFAULT_VAULT_ENGINE {
+        true => Ok((path.to_string(), field.to_string())),
+        false => Err(engine_not_carried(engine.0, engine.1)),
+    }
+}
+
+fn engine_not_carried(name: &str, mount: &str) -> String {
+    format!(
+        "reads Vault engine `{name}` at `{mount}`, and Plumb's `vault(PATH, FIELD)` reads `{}` at `{}`",
+        DEFAULT_VAULT_ENGINE.0, DEFAULT_VAULT_ENGINE.1
+    )
 }
 
 /// GitLab's human durations (`1h 30m`, `3 hours`, `10 minutes`, `1d`) as Plumb's.

@@ -1562,9 +1562,12 @@ fn workflow_passed_through(
     const CARRIED: &[&str] = &["name", "auto_cancel"];
     // a rule's own `auto_cancel` (noted at the rule) would not be carried: the
     // pipeline's would then hold where the rule says otherwise
-    let rules_override = (workflow.get("rules").map(|r| r.items()).unwrap_or_default())
-        .iter()
-        .any(|r| r.get("auto_cancel").is_some());
+    let rules_override = (workflow
+        .get("rules")
+        .map(crate::yaml::Node::flattened)
+        .unwrap_or_default())
+    .into_iter()
+    .any(|r| r.get("auto_cancel").is_some());
     let mut carried = Vec::new();
     for e in workflow.entries().iter().filter(|e| e.key != "rules") {
         let overridden = e.key == "auto_cancel" && rules_override;

@@ -174,10 +174,9 @@ pub fn load(
     let root = read_document(text, 0, warnings)?;
     let mut includes = Vec::new();
     let root = with_includes(root, &mut sources, 0, files, warnings, &mut includes, 0)?;
-    let mut budget = MAX_RESOLVED_NODES;
     // most files have no `!reference`: they are not copied to find none
     let mut root = if has_references(&root) {
-        resolve_references(&root, &root, warnings, 0, &mut budget)
+        References::new(&root).resolve(&root, warnings, 0)
     } else {
         root
     };
@@ -553,33 +552,69 @@ pub fn deep_merge(base: &Node, over: &Node) -> Node {
 
 /// Replaces every `!reference [job, key, …]` with what it points at (nested script
 /// lists are flattened later, as GitLab does).
-fn resolve_references(
-    node: &Node,
-    root: &Node,
-    warnings: &mut Vec<Warning>,
-    depth: usize,
-    budget: &mut usize,
-) -> Node {
-    if *budget == 0 {
-        return Node {
-            kind: Kind::Null,
-            ..node.clone()
-        };
+struct References<'a> {
+    root: &'a Node,
+    by_name: HashMap<&'a str, &'a Node>,
+    /// Jobs with their `extends` merged in, as a reference sees them.
+    extended: HashMap<String, Node>,
+    budget: usize,
+}
+
+impl<'a> References<'a> {
+    fn new(root: &'a Node) -> Self {
+        let by_name = root
+            .entries()
+            .iter()
+            .map(|e| (e.key.as_str(), &e.value))
+            .collect();
+        References {
+            root,
+            by_name,
+            extended: HashMap::new(),
+            budget: MAX_RESOLVED_NODES,
+        }
     }
-    *budget -= 1;
-    if *budget == 0 {
-        warnings.push(Warning::at(
-            node.file,
-            node.line,
-            format!("`!reference` tags expand to more than {MAX_RESOLVED_NODES} values: the rest is left empty"),
-        ));
+
+    /// What `path` names: GitLab merges a job's `extends` before it reads a
+    /// `!reference` into it, so a key the job inherits is found.
+    fn target(&mut self, path: &[String]) -> Option<Node> {
+        let (job_name, keys) = path.split_first()?;
+        let job = self.root.get(job_name)?;
+        if job.get("extends").is_none() || !job.is_map() {
+            return keys.iter().try_fold(job, |n, key| n.get(key)).cloned();
+        }
+        if !self.extended.contains_key(job_name) {
+            let jobs = Jobs {
+                by_name: &self.by_name,
+            };
+            // what `extends` cannot apply is reported where the jobs are merged
+            let (mut memo, mut unreported) = (HashMap::new(), Vec::new());
+            let merged = extend(&jobs, job_name, job, &mut memo, &mut unreported, 0);
+            self.extended.insert(job_name.clone(), merged);
+        }
+        let job = self.extended.get(job_name)?;
+        keys.iter().try_fold(job, |n, key| n.get(key)).cloned()
     }
-    match &node.kind {
-        Kind::Reference(path) => {
-            let target = path.iter().try_fold(root, |n, key| n.get(key));
-            match target {
+
+    fn resolve(&mut self, node: &Node, warnings: &mut Vec<Warning>, depth: usize) -> Node {
+        if self.budget == 0 {
+            return Node {
+                kind: Kind::Null,
+                ..node.clone()
+            };
+        }
+        self.budget -= 1;
+        if self.budget == 0 {
+            warnings.push(Warning::at(
+                node.file,
+                node.line,
+                format!("`!reference` tags expand to more than {MAX_RESOLVED_NODES} values: the rest is left empty"),
+            ));
+        }
+        match &node.kind {
+            Kind::Reference(path) => match self.target(path) {
                 Some(found) if depth < MAX_DEPTH => {
-                    let mut resolved = resolve_references(found, root, warnings, depth + 1, budget);
+                    let mut resolved = self.resolve(&found, warnings, depth + 1);
                     resolved.line = node.line;
                     resolved.end_line = node.end_line;
                     resolved
@@ -598,30 +633,30 @@ fn resolve_references(
                         ..node.clone()
                     }
                 }
-            }
+            },
+            Kind::Seq(items) => Node {
+                kind: Kind::Seq(
+                    items
+                        .iter()
+                        .map(|i| self.resolve(i, warnings, depth))
+                        .collect(),
+                ),
+                ..node.clone()
+            },
+            Kind::Map(entries) => Node {
+                kind: Kind::Map(
+                    entries
+                        .iter()
+                        .map(|e| Entry {
+                            value: self.resolve(&e.value, warnings, depth),
+                            ..e.clone()
+                        })
+                        .collect(),
+                ),
+                ..node.clone()
+            },
+            _ => node.clone(),
         }
-        Kind::Seq(items) => Node {
-            kind: Kind::Seq(
-                items
-                    .iter()
-                    .map(|i| resolve_references(i, root, warnings, depth, budget))
-                    .collect(),
-            ),
-            ..node.clone()
-        },
-        Kind::Map(entries) => Node {
-            kind: Kind::Map(
-                entries
-                    .iter()
-                    .map(|e| Entry {
-                        value: resolve_references(&e.value, root, warnings, depth, budget),
-                        ..e.clone()
-                    })
-                    .collect(),
-            ),
-            ..node.clone()
-        },
-        _ => node.clone(),
     }
 }
 
@@ -753,6 +788,9 @@ fn apply_default(job: Node, default: &Node) -> Node {
         Kind::Map(entries) => entries,
         _ => Vec::new(),
     };
+    // GitLab reads a key set to nothing (`dependencies:`, `image: null`) as one not
+    // written: `default:` then sets it
+    entries.retain(|e| !e.value.is_null());
     for e in default.entries() {
         let inherited = allowed.as_ref().is_none_or(|keys| keys.contains(&e.key));
         if inherited && !entries.iter().any(|x| x.key == e.key) {

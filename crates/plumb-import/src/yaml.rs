@@ -92,6 +92,19 @@ impl Node {
             _ => &[],
         }
     }
+    /// The items of a list, those of a list inside it (a `!reference` resolved) in its
+    /// place, as GitLab flattens `script`, `rules`, `needs` and `services`.
+    pub fn flattened(&self) -> Vec<&Node> {
+        let mut out = Vec::new();
+        let mut stack: Vec<&Node> = self.items().iter().rev().collect();
+        while let Some(n) = stack.pop() {
+            match &n.kind {
+                Kind::Seq(items) => stack.extend(items.iter().rev()),
+                _ => out.push(n),
+            }
+        }
+        out
+    }
     pub fn is_map(&self) -> bool {
         matches!(self.kind, Kind::Map(_))
     }

@@ -159,7 +159,8 @@ fn first_rule<'a>(rules: &'a Node, scope: &Scope) -> Option<&'a Node> {
 }
 
 /// `only:` and `except:`: `only` admits the job when each of its keys has a condition
-/// that matches, `except` excludes it when each of its keys has one. Without `only:`,
+/// that matches, `except` excludes it when any of its keys has one (GitLab's
+/// `@except.none?`, gitlab-org/gitlab-foss#61673). Without `only:`,
 /// GitLab's default is `only: [branches, tags]`, but for a file with `workflow: rules`
 /// (none then); an `only:` mapping without `refs` keeps that default's refs.
 fn only_except_admit(job: &Node, scope: &Scope, p: &Pipeline, workflow_rules: bool) -> bool {
@@ -169,22 +170,24 @@ fn only_except_admit(job: &Node, scope: &Scope, p: &Pipeline, workflow_rules: bo
         None if workflow_rules => true,
         None => default_refs(),
         Some(o) if o.is_map() && o.get("refs").is_none() => {
-            default_refs() && policy_matches(o, scope, p)
+            default_refs() && policy_matches(o, scope, p, true)
         }
-        Some(o) => policy_matches(o, scope, p),
+        Some(o) => policy_matches(o, scope, p, true),
     };
     let excluded = job
         .get("except")
         .filter(|n| !n.is_null())
-        .is_some_and(|e| policy_matches(e, scope, p));
+        .is_some_and(|e| policy_matches(e, scope, p, false));
     admitted && !excluded
 }
 
-fn policy_matches(policy: &Node, scope: &Scope, p: &Pipeline) -> bool {
+/// Whether every key of an `only:` policy (`only`), or any key of an `except:` one,
+/// matches in `p`.
+fn policy_matches(policy: &Node, scope: &Scope, p: &Pipeline, only: bool) -> bool {
     if let Kind::Seq(_) | Kind::Scalar { .. } = policy.kind {
         return refs_match(&policy.strings(), p, scope);
     }
-    policy.entries().iter().all(|e| match e.key.as_str() {
+    let key_matches = |e: &plumb_import::yaml::Entry| match e.key.as_str() {
         "refs" => refs_match(&e.value.strings(), p, scope),
         "variables" => e
             .value
@@ -192,9 +195,14 @@ fn policy_matches(policy: &Node, scope: &Scope, p: &Pipeline) -> bool {
             .iter()
             .filter_map(Node::as_str)
             .any(|x| scope.holds(x)),
-        // `changes`, `kubernetes`: true (no repository, no cluster here)
-        _ => true,
-    })
+        // `changes`, `kubernetes` (no repository, no cluster here): taken to admit the
+        // job, as the importer's approximation does
+        _ => only,
+    };
+    match only {
+        true => policy.entries().iter().all(key_matches),
+        false => policy.entries().iter().any(key_matches),
+    }
 }
 
 fn refs_match(refs: &[String], p: &Pipeline, scope: &Scope) -> bool {
