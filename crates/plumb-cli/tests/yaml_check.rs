@@ -513,6 +513,9 @@ fn component_inputs_and_optional_needs_are_not_errors() {
             "a:\n  image: $[[ inputs.img ]]\n  script: [make]\n",
             "b:\n  image: busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n",
             "  script: [make]\n  needs:\n    - job: x\n      optional: true\n",
+            // the artifacts of an optional need are what `dependencies:` may name
+            "c:\n  image: busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n",
+            "  script: [make]\n  needs:\n    - job: b\n      optional: true\n  dependencies: [b]\n",
         ),
     )
     .expect("write");

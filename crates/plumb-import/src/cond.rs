@@ -574,6 +574,22 @@ fn show(t: &Tok) -> String {
 pub struct Decision {
     pub cond: Cond,
     pub notes: Vec<(usize, String)>,
+    /// Notes on what the rules say of a job besides whether it runs (`when: always`,
+    /// `allow_failure`): a workflow's rules say nothing of a job.
+    pub job_notes: Vec<(usize, String)>,
+    /// The `allow_failure` every rule that adds the job sets alike (Plumb's job field).
+    pub allow_failure: Option<bool>,
+    /// The `when: always`/`on_failure` every rule that adds the job has alike, as
+    /// Plumb's `if_previous`.
+    pub if_previous: Option<&'static str>,
+}
+
+/// What one rule that adds the job says besides its test: its line, `when`, and
+/// `allow_failure` (with the line of that key).
+struct Adding<'a> {
+    line: usize,
+    when: &'a str,
+    allow_failure: Option<(bool, usize)>,
 }
 
 /// `rules:` in GitLab's first-match order: rule i decides when its test holds and no
@@ -585,6 +601,7 @@ pub fn rules(rules: &Node, default_branch: &str, job_manual: bool) -> Decision {
     // earlier rule matched, but an earlier rule with the same outcome need not be
     // excluded (`a || (b && !a)` is `a || b`)
     let mut earlier: Vec<(&str, Cond)> = Vec::new();
+    let mut adding = Vec::new();
     for rule in rules.flattened() {
         let mut test = match rule.get("if").and_then(Node::as_str) {
             Some(e) => expression(e, default_branch),
@@ -617,13 +634,7 @@ pub fn rules(rules: &Node, default_branch: &str, job_manual: bool) -> Decision {
             };
             test = Cond::and(test, c);
         }
-        for key in [
-            "allow_failure",
-            "variables",
-            "start_in",
-            "needs",
-            "auto_cancel",
-        ] {
+        for key in ["variables", "start_in", "needs", "auto_cancel"] {
             if let Some(n) = rule.get(key) {
                 notes.push((
                     n.line,
@@ -648,22 +659,67 @@ pub fn rules(rules: &Node, default_branch: &str, job_manual: bool) -> Decision {
         match outcome {
             "never" => {}
             "manual" => result = Cond::or(result, Cond::and(applies, Cond::atom(Atom::Manual))),
-            _ => {
-                if matches!(when, "delayed" | "on_failure" | "always") {
-                    notes.push((
-                        rule.line,
-                        format!("`when: {when}` runs the job like `on_success` in Plumb"),
-                    ));
-                }
-                result = Cond::or(result, applies)
-            }
+            _ => result = Cond::or(result, applies),
+        }
+        if outcome != "never" {
+            let allow_failure = rule.get("allow_failure");
+            adding.push(Adding {
+                line: rule.line,
+                when,
+                allow_failure: allow_failure.and_then(|n| Some((n.as_bool()?, n.line))),
+            });
         }
         earlier.push((outcome, test));
     }
+    let mut job_notes = Vec::new();
+    let (allow_failure, if_previous) = alike(&adding, &mut job_notes);
     Decision {
         cond: result,
         notes,
+        job_notes,
+        allow_failure,
+        if_previous,
     }
+}
+
+/// What every rule that adds the job says alike: that is the job's (`allow_failure`,
+/// `if_previous`); what the rules say differently is noted where each says it.
+fn alike(
+    adding: &[Adding],
+    notes: &mut Vec<(usize, String)>,
+) -> (Option<bool>, Option<&'static str>) {
+    let first = adding.first();
+    let allow_failure = first
+        .and_then(|a| a.allow_failure)
+        .map(|(v, _)| v)
+        .filter(|&v| {
+            adding
+                .iter()
+                .all(|a| a.allow_failure.map(|(x, _)| x) == Some(v))
+        });
+    if allow_failure.is_none() {
+        for (_, line) in adding.iter().filter_map(|a| a.allow_failure) {
+            notes.push((line, "`rules: allow_failure` is not carried: the rules that add the job do not all set it alike, and Plumb's `allow_failure` is the job's".into()));
+        }
+    }
+    let if_previous = match first.map(|a| a.when) {
+        Some(w @ ("always" | "on_failure")) if adding.iter().all(|a| a.when == w) => {
+            Some(if w == "always" { "always" } else { "failure" })
+        }
+        _ => None,
+    };
+    if if_previous.is_none() {
+        for a in adding
+            .iter()
+            .filter(|a| matches!(a.when, "delayed" | "on_failure" | "always"))
+        {
+            notes.push((
+                a.line,
+                format!("`when: {}` runs the job like `on_success` in Plumb", a.when),
+            ));
+        }
+    }
+    (allow_failure, if_previous)
 }
 
 fn changes_cond(changes: &Node) -> Cond {

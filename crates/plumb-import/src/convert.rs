@@ -176,13 +176,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 f.needs = Some(names);
                 f.needs_at = at.into_iter().map(|n| cx.origin(n)).collect();
             }
-            "dependencies" => {
-                let names = v
-                    .flattened()
-                    .into_iter()
-                    .filter_map(|i| Some((i.as_str()?.to_string(), i.line)));
-                f.dependencies = Some(names.collect());
-            }
+            "dependencies" => f.dependencies = Some(dependencies(v, node, cx.origins)),
             "rules" | "only" | "except" | "when" => {} // below, together
             "timeout" => match v.as_str().and_then(duration) {
                 Some(d) => {
@@ -265,6 +259,24 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
     f
 }
 
+/// The jobs `dependencies:` names, with their lines. A check leaves optional needs out
+/// (see [`needs`]): the artifacts of one are what `dependencies:` may name then, and
+/// ask for nothing more.
+fn dependencies(list: &Node, job: &Node, check: bool) -> Vec<(String, usize)> {
+    let needs = job.get("needs").map(Node::flattened).unwrap_or_default();
+    let optional: Vec<&str> = needs
+        .into_iter()
+        .filter(|n| check && n.get("optional").and_then(Node::as_bool) == Some(true))
+        .filter_map(|n| n.get("job").and_then(Node::as_str))
+        .collect();
+    list.flattened()
+        .into_iter()
+        .filter_map(|i| Some((i.as_str()?, i.line)))
+        .filter(|(name, _)| !optional.contains(name))
+        .map(|(name, line)| (name.to_string(), line))
+        .collect()
+}
+
 /// A `before_script` or `script` as Plumb's list of commands.
 fn script(node: Option<&Node>, notes: &mut Vec<Note>, cx: &Ctx) -> Vec<PVal> {
     let mut lines = Vec::new();
@@ -306,13 +318,21 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
     let rules = node.get("rules").filter(|r| !r.is_null());
     let mut c = if let Some(rules) = rules {
         let decision = cond::rules(rules, cx.default_branch, manual);
-        for (line, message) in decision.notes {
+        for (line, message) in decision.notes.into_iter().chain(decision.job_notes) {
             f.notes.push(Note {
                 file: node.file,
                 line,
                 end_line: line,
                 message,
             });
+        }
+        // what every rule that adds the job sets alike is the job's
+        if let Some(allow) = decision.allow_failure {
+            f.fields.insert("allow_failure".into(), PVal::Bool(allow));
+        }
+        if let Some(when) = decision.if_previous {
+            f.fields
+                .insert("if_previous".into(), PVal::Str(when.into()));
         }
         decision.cond
     } else {
@@ -397,7 +417,15 @@ pub fn variables(node: &Node) -> Vec<(String, String)> {
         .iter()
         .map(|e| {
             let value = match &e.value.kind {
-                Kind::Map(_) => e.value.get("value").and_then(Node::as_gitlab_string),
+                // `expand: false`: GitLab takes `$` literally, as it takes `$$` elsewhere
+                Kind::Map(_) => e
+                    .value
+                    .get("value")
+                    .and_then(Node::as_gitlab_string)
+                    .map(|v| match e.value.get("expand").and_then(Node::as_bool) {
+                        Some(false) => v.replace('$', "$$"),
+                        _ => v,
+                    }),
                 _ => e.value.as_gitlab_string(),
             };
             (e.key.clone(), value.unwrap_or_default())
@@ -570,11 +598,35 @@ pub fn expand_image_variables(text: &str, variables: &BTreeMap<String, String>) 
 /// `$VAR` and `${VAR}` in an image name, replaced by the value the file gives the
 /// variable (as GitLab expands them); others are left as written.
 fn expand_vars(text: &str, own: &[(String, String)], global: &[(String, String)]) -> String {
+    let mut budget = MAX_EXPANSIONS;
+    expand_nested(text, (own, global), 0, &mut budget).unwrap_or_else(|| text.to_string())
+}
+
+/// Variables as (name, value) pairs.
+type Vars<'a> = &'a [(String, String)];
+
+/// How deep a variable's value may name another (GitLab expands them in turn), and how
+/// long an expanded name may grow (`A: $B$B`, `B: $C$C`, … doubles at each step).
+const MAX_EXPANSION_DEPTH: usize = 8;
+const MAX_EXPANDED_LEN: usize = 4096;
+/// How many names one expansion may look up (`A: $B$B…`, `B: $C$C…` with `C` empty
+/// grows nothing but the work).
+const MAX_EXPANSIONS: usize = 10_000;
+
+/// `text` with each `$NAME`/`${NAME}` the file defines replaced by its value, itself
+/// expanded; a name whose value cannot be expanded to the end stays as written. `None`
+/// when the result grows past [`MAX_EXPANDED_LEN`] or the work past [`MAX_EXPANSIONS`].
+fn expand_nested(
+    text: &str,
+    (own, global): (Vars, Vars),
+    depth: usize,
+    budget: &mut usize,
+) -> Option<String> {
     let lookup = |name: &str| {
         own.iter()
             .chain(global.iter())
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.as_str())
     };
     let mut out = String::new();
     let mut rest = text;
@@ -592,14 +644,27 @@ fn expand_vars(text: &str, own: &[(String, String)], global: &[(String, String)]
                 .unwrap_or(after.len());
             (&after[..end], end)
         };
-        match lookup(name).filter(|v| !v.contains('$')) {
+        *budget = budget.checked_sub(1)?;
+        let value = match lookup(name) {
+            Some(v) if !v.contains('$') => Some(v.to_string()),
+            Some(v) if depth < MAX_EXPANSION_DEPTH => {
+                // past the bounds, nothing is expanded
+                let inner = expand_nested(v, (own, global), depth + 1, budget)?;
+                (!inner.contains('$')).then_some(inner)
+            }
+            _ => None,
+        };
+        match value {
             Some(value) if !name.is_empty() => out.push_str(&value),
             _ => out.push_str(&rest[i..i + 1 + len]),
+        }
+        if out.len() > MAX_EXPANDED_LEN {
+            return None;
         }
         rest = &after[len..];
     }
     out.push_str(rest);
-    out
+    Some(out)
 }
 
 /// The jobs `needs:` names (with their lines), and the node that names each. For a check
@@ -1298,5 +1363,36 @@ mod tests {
             expand_vars("$CI_REGISTRY_IMAGE:1", &[], &global),
             "$CI_REGISTRY_IMAGE:1"
         );
+    }
+
+    #[test]
+    fn a_variable_naming_another_expands_in_turn_within_bounds() {
+        let vars = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let global = vars(&[("PREFIX", "docker.io"), ("IMG", "${PREFIX}/busybox:1.37")]);
+        assert_eq!(
+            expand_vars("${IMG}", &[], &global),
+            "docker.io/busybox:1.37"
+        );
+        // a value naming what is not defined here stays as written
+        let global = vars(&[("IMG", "$CI_REGISTRY/app:1")]);
+        assert_eq!(expand_vars("$IMG", &[], &global), "$IMG");
+        // a loop, and a value doubling at each step, end
+        let global = vars(&[("A", "$B"), ("B", "$A")]);
+        assert_eq!(expand_vars("$A", &[], &global), "$A");
+        let doubling: Vec<(String, String)> = (0..40)
+            .map(|i| (format!("V{i}"), format!("$V{}$V{}", i + 1, i + 1)))
+            .chain([("V40".to_string(), "x".repeat(100))])
+            .collect();
+        assert_eq!(expand_vars("$V0", &[], &doubling), "$V0");
+        let wide: Vec<(String, String)> = (0..8)
+            .map(|i| (format!("W{i}"), format!("$W{}", i + 1).repeat(1000)))
+            .chain([("W8".to_string(), String::new())])
+            .collect();
+        assert_eq!(expand_vars("$W0", &[], &wide), "$W0");
     }
 }

@@ -528,6 +528,17 @@ impl Emitter<'_> {
                 continue;
             }
             let mut f = f;
+            if identifier(&j.name, "job") != j.name && reads_job_name(&j.full) {
+                f.notes.push(Note {
+                    file: j.full.file,
+                    line: j.line,
+                    end_line: j.line,
+                    message: format!(
+                        "named `{}` in Plumb (a name is an identifier), while its script reads `$CI_JOB_NAME`, which will hold that name",
+                        identifier(&j.name, "job")
+                    ),
+                });
+            }
             if f.default_only && gitlab::extends_undefined(&self.config.root, &j.extends) {
                 // a base in a file not read may have rules: assume the job runs in every
                 // pipeline rather than guess GitLab's default; `when = true` until its
@@ -1588,6 +1599,15 @@ fn workflow_passed_through(
         return Vec::new();
     }
     vec![("workflow".to_string(), PVal::Record(carried))]
+}
+
+/// Whether a job's scripts read its GitLab name (`$CI_JOB_NAME`, `$CI_JOB_NAME_SLUG`).
+fn reads_job_name(job: &crate::yaml::Node) -> bool {
+    ["before_script", "script", "after_script"]
+        .into_iter()
+        .filter_map(|k| job.get(k))
+        .flat_map(|n| n.strings())
+        .any(|line| line.contains("CI_JOB_NAME"))
 }
 
 /// `workflow: rules` as the pipeline's `on` (`None` when they let every pipeline run).

@@ -123,6 +123,9 @@ impl Cond {
             },
             Cond::Tag => Truth::from(*event == Event::Tag),
             Cond::MergeRequest => Truth::from(*event == Event::MergeRequest),
+            // GitLab sets `CI_COMMIT_TAG` for tags only and `CI_COMMIT_BRANCH` for
+            // branches only: elsewhere they are empty
+            Cond::Var(name, test) if unset_for(name, event) => Truth::from(test.matches("")),
             Cond::Manual | Cond::Changes(_) | Cond::Exists(_) | Cond::Var(..) => Truth::Maybe,
             Cond::Source(test) => source_admits(test, event),
             Cond::And(a, b) => a.admits(event).and(b.admits(event)),
@@ -178,6 +181,15 @@ impl Cond {
     }
 }
 
+/// Whether GitLab leaves the predefined variable `name` unset in a pipeline for `event`.
+fn unset_for(name: &str, event: &Event) -> bool {
+    match name {
+        "CI_COMMIT_TAG" => *event != Event::Tag,
+        "CI_COMMIT_BRANCH" => !matches!(event, Event::Branch(_)),
+        _ => false,
+    }
+}
+
 /// `CI_PIPELINE_SOURCE` is `merge_request_event` exactly for merge-request pipelines;
 /// for a push to a branch or tag it may be `push`, `schedule`, `web`, `api`, … .
 fn source_admits(test: &BranchTest, event: &Event) -> Truth {
@@ -198,7 +210,7 @@ impl BranchTest {
         match self {
             BranchTest::Eq(v) => branch == v,
             BranchTest::NotEq(v) => branch != v,
-            BranchTest::Matches(re) => simple_regex_match(re, branch).unwrap_or(true),
+            BranchTest::Matches(re) => regex_match(re, branch).unwrap_or(true),
         }
     }
 }
@@ -249,9 +261,28 @@ impl Truth {
     }
 }
 
+/// Matches `re` (RE2 syntax, as GitLab matches `=~`) against `text`; `None` for a
+/// pattern the regex engine refuses or that would take more memory than a pattern in a
+/// pipeline should (what it decides is then not known).
+pub fn regex_match(re: &str, text: &str) -> Option<bool> {
+    if let Some(matched) = simple_regex_match(re, text) {
+        return Some(matched);
+    }
+    let compiled = regex::RegexBuilder::new(re)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .ok()?;
+    Some(compiled.is_match(text))
+}
+
+/// The most memory one compiled pattern may take (a pattern in a pipeline is short:
+/// one this large is hostile).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
 /// Matches `re` against `text` for patterns made of literal characters, `.`, `.*`,
 /// `^` and `$`. Returns `None` for anything else (character classes, groups, ...).
-pub fn simple_regex_match(re: &str, text: &str) -> Option<bool> {
+fn simple_regex_match(re: &str, text: &str) -> Option<bool> {
     if re.chars().any(|c| "[](){}|+?\\".contains(c)) {
         return None;
     }

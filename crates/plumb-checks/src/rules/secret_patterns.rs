@@ -58,7 +58,10 @@ pub fn is_literal_credential(value: &str) -> bool {
             | "mysql"
             | "admin"
     );
-    !(is_var_ref || is_path || placeholder)
+    // a short number is a date, a port, a count or an id (`LATEST_API_TOKEN=20270330`,
+    // an expiry): no service issues a credential of twelve digits or fewer
+    let short_number = v.len() <= 12 && v.bytes().all(|c| c.is_ascii_digit());
+    !(is_var_ref || is_path || placeholder || short_number)
 }
 
 /// Credential-shaped substrings of `text`: (kind, start, end).
@@ -255,5 +258,9 @@ mod tests {
         assert!(!is_literal_credential("$CI_JOB_TOKEN"));
         assert!(!is_literal_credential("${CI_JOB_TOKEN}"));
         assert!(is_literal_credential("s3cr3t-value"));
+        // a date or a port is no credential; a long number may be one
+        assert!(!is_literal_credential("20270330"));
+        assert!(!is_literal_credential("5432"));
+        assert!(is_literal_credential("8675309123456789"));
     }
 }
