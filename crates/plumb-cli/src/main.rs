@@ -361,6 +361,11 @@ fn check(
         );
     }
     let requested = session.files.iter().filter(|f| f.requested).count();
+    // "no problems" about a file whose includes were not read says less than it seems
+    let unshown_notes = match verbose {
+        true => 0,
+        false => session.files.iter().map(|f| f.notes.len()).sum(),
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match format {
@@ -370,8 +375,10 @@ fn check(
         Format::Github => reports::github(&session, &diags, &mut out),
         Format::Human => {
             let color = use_color(std::io::stdout().is_terminal());
-            render::human(&session, &diags, color, &mut out)
-                .and_then(|_| writeln!(out, "{}", render::summary(&diags, requested)))
+            render::human(&session, &diags, color, &mut out).and_then(|_| {
+                let summary = render::summary(&diags, requested);
+                writeln!(out, "{summary}{}", render::notes_hint(unshown_notes))
+            })
         }
     };
     written.map_err(|e| CliError::Output(e.to_string()))?;

@@ -203,6 +203,16 @@ fn report<'a>(
     builder.finish()
 }
 
+/// What the summary adds when notes were not printed: what was not read (an include of
+/// another project, a template it extends) was not checked either.
+pub fn notes_hint(notes: usize) -> String {
+    match notes {
+        0 => String::new(),
+        1 => " (1 note on what Plumb did not read or carry: `--verbose` prints it)".into(),
+        n => format!(" ({n} notes on what Plumb did not read or carry: `--verbose` prints them)"),
+    }
+}
+
 /// "2 errors, 1 warning" for the last line of the human format.
 pub fn summary(diags: &[Diagnostic], files: usize) -> String {
     let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
