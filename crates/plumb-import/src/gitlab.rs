@@ -301,12 +301,65 @@ impl Jobs<'_> {
 }
 
 /// The document GitLab reads: the last one (a first one holding `spec:` declares inputs).
+/// Keys a file's last document writes twice at its top level (a job or `variables:`
+/// defined twice: YAML readers keep the last, silently): (line, key, first line).
+/// Top-level keys start at the first column, where nothing else of a block mapping can.
+fn repeated_top_level_keys(text: &str) -> Vec<(usize, String, usize)> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut repeated = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.starts_with("---") {
+            // a new document: its keys are its own
+            seen.clear();
+            repeated.clear();
+            continue;
+        }
+        let Some(key) = top_level_key(line) else {
+            continue;
+        };
+        match seen.get(key) {
+            Some(&first) => repeated.push((i + 1, key.to_string(), first)),
+            None => {
+                seen.insert(key, i + 1);
+            }
+        }
+    }
+    repeated
+}
+
+/// The key a line at the first column writes (`build:`, `test:unit: …`), unless it is a
+/// merge key, quoted, a comment or not a key at all.
+fn top_level_key(line: &str) -> Option<&str> {
+    let first = line.chars().next()?;
+    if first.is_whitespace() || "#-[]{}\"'&*!|>%@`?:".contains(first) {
+        return None;
+    }
+    let end = line
+        .find(": ")
+        .or_else(|| line.find(":\t"))
+        .or_else(|| line.strip_suffix(':').map(str::len))
+        .or_else(|| {
+            line.find(" #")
+                .and_then(|h| line[..h].trim_end().strip_suffix(':').map(str::len))
+        })?;
+    let key = line[..end].trim_end();
+    (!key.is_empty() && key != "<<").then_some(key)
+}
+
 fn read_document(
     text: &str,
     file: usize,
     warnings: &mut Vec<Warning>,
 ) -> Result<Node, yaml::YamlError> {
     let mut docs = yaml::parse(text, file)?;
+    for (line, key, first) in repeated_top_level_keys(text) {
+        warnings.push(Warning::at(
+            file,
+            line,
+            format!("`{key}` is written again here (first on line {first}): GitLab keeps this one and drops the first"),
+        ));
+    }
     if docs.len() > 1 {
         if let Some(spec) = docs[0].entry("spec") {
             warnings.push(Warning::at(
@@ -798,6 +851,25 @@ fn apply_default(job: Node, default: &Node) -> Node {
         }
     }
     Node::map(entries, line, file)
+}
+
+#[cfg(test)]
+mod repeated_key_tests {
+    use super::repeated_top_level_keys;
+
+    #[test]
+    fn a_key_written_twice_at_the_top_is_found_and_nothing_else() {
+        let text = "variables:\n  A: 1\nbuild:\n  script: |\n    variables: x\nvariables: # again\n  B: 2\n\"q\": 1\n\"q\": 2\ntest:unit:\n  script: [a]\ntest:unit: {script: [b]}\n";
+        assert_eq!(
+            repeated_top_level_keys(text),
+            [
+                (6, "variables".to_string(), 1),
+                (12, "test:unit".to_string(), 10)
+            ]
+        );
+        // each document has its own keys
+        assert!(repeated_top_level_keys("spec:\n  inputs: {}\n---\nspec: 1\n").is_empty());
+    }
 }
 
 #[cfg(test)]
