@@ -192,55 +192,19 @@ impl Flow {
 /// What the scan of one job collects, and where the script being scanned was written.
 struct Scan<'s> {
     findings: &'s mut Vec<ScriptFinding>,
-    xtrace: &'s mut Xtrace,
+    xtrace_reported: &'s mut bool,
     artifacts: &'s [String],
     locate: Locator<'s>,
 }
 
-/// The shell's tracing (`set -x`) through a job's scripts: GitLab runs `before_script`
-/// and `script` in one shell, `after_script` in another.
-#[derive(Default)]
-struct Xtrace {
-    /// Where tracing was turned on, and the command that did, while it is on.
-    on: Option<(FileRange, String)>,
-    /// Reported once per job.
-    reported: bool,
-}
-
-impl Xtrace {
-    /// A shell that ends with tracing on, while the job holds a secret: the secret may
-    /// be printed by whatever it ran that is not followed here (§7: `set -x` while a
-    /// secret is bound). Tracing turned off before any secret was expanded is harmless.
-    fn end_of_shell(&mut self, taint: &Taint, findings: &mut Vec<ScriptFinding>) {
-        let (Some((at, command)), false) = (self.on.take(), self.reported) else {
-            return;
-        };
-        if let Some((var, (secret, bound_at, by_name))) = taint.any_bound() {
-            self.reported = true;
-            findings.push(ScriptFinding {
-                leak: Leak::Xtrace { command },
-                variable: var.clone(),
-                secret: secret.clone(),
-                at,
-                bound_at: *bound_at,
-                by_name: *by_name,
-            });
-        }
-    }
-}
-
 impl Scan<'_> {
     fn push(&mut self, leak: Leak, flow: &Flow) {
-        let at = self.locate.range(flow.start, flow.end);
-        self.push_at(leak, flow, at);
-    }
-    fn push_at(&mut self, leak: Leak, flow: &Flow, at: FileRange) {
         let (secret, bound_at, by_name) = flow.source.clone();
         self.findings.push(ScriptFinding {
             leak,
             variable: flow.var.clone(),
             secret,
-            at,
+            at: self.locate.range(flow.start, flow.end),
             bound_at,
             by_name,
         });
@@ -259,22 +223,16 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
         .map(|s| normalize_path(s))
         .collect();
     let mut findings = Vec::new();
-    let mut xtrace = Xtrace::default();
-    let in_one_shell = cx.job.run_script_count();
-    for (i, script) in cx.scripts().iter().enumerate() {
-        if i == in_one_shell {
-            // `after_script` starts a new shell, tracing off
-            xtrace.end_of_shell(&taint, &mut findings);
-        }
+    let mut xtrace_reported = false;
+    for script in cx.scripts() {
         let mut scan = Scan {
             findings: &mut findings,
-            xtrace: &mut xtrace,
+            xtrace_reported: &mut xtrace_reported,
             artifacts: &artifacts,
             locate: Locator::new(cx.sources, script.text, script.origin),
         };
         scan_script(script, &mut taint, &mut scan);
     }
-    xtrace.end_of_shell(&taint, &mut findings);
     findings
 }
 
@@ -287,14 +245,11 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         propagate_assignments(cmd, taint);
         propagate_read(cmd, incoming.as_ref(), taint);
         indirect_expansions(cmd, script.text, taint, scan);
-        let name = cmd.name_word().map(|w| w.text.as_str());
-        if xtrace(cmd, name, script.text, taint, scan) {
-            continue;
-        }
-        traced(cmd, taint, scan);
-        let Some(name) = name else {
+        let Some(name) = cmd.name_word() else {
             continue;
         };
+        let name = name.text.as_str();
+        xtrace(cmd, name, script.text, taint, scan);
         unfollowed(cmd, name, incoming.as_ref(), taint, scan);
         if let Some(flow) = tainted_output(cmd, name, incoming, taint) {
             pipe = route_output(cmd, name, flow, scan);
@@ -305,69 +260,29 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
     }
 }
 
-/// `set -x`, `shopt -os xtrace` turn the shell's tracing on, `set +x` off (before a
-/// secret was expanded: nothing was printed); `sh -x` traces what that shell runs.
-/// Whether `cmd` is one of them.
-fn xtrace(cmd: &Command, name: Option<&str>, script: &str, taint: &Taint, scan: &mut Scan) -> bool {
-    let (Some(name), Some(word)) = (name, cmd.name_word()) else {
-        return false;
-    };
+/// `set -x`, `sh -x`, `shopt -os xtrace`: every later command is echoed with its
+/// expansions. Reported once per job.
+fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Scan) {
     let args = cmd.args();
-    let on = |a: &shell::Word| is_xtrace_flag(&a.text) || a.text == "xtrace";
-    let end = args.iter().find(|a| on(a)).map_or(word.end, |a| a.end);
-    let command = script[word.start..end].to_string();
-    match name {
-        "set" | "shopt" if turns_xtrace_off(name, args) => scan.xtrace.on = None,
-        "set" | "shopt" if args.iter().any(on) => {
-            let at = scan.locate.range(word.start, end);
-            scan.xtrace.on.get_or_insert((at, command));
-        }
-        // the shell started traces its own commands, which are not known here
-        n if SHELLS.contains(&n) && args.iter().any(|a| is_xtrace_flag(&a.text)) => {
-            if let (Some((var, source)), false) = (taint.any_bound(), scan.xtrace.reported) {
-                scan.xtrace.reported = true;
-                let flow = Flow::new(var, source, word.start, end);
-                scan.push(Leak::Xtrace { command }, &flow);
-            }
-        }
-        _ => return false,
-    }
-    true
-}
-
-/// `set +x`, `set +o xtrace`, `shopt -uo xtrace`.
-fn turns_xtrace_off(name: &str, args: &[shell::Word]) -> bool {
-    let has = |text: &str| args.iter().any(|a| a.text == text);
-    match name {
-        "set" => {
-            args.iter().any(|a| {
-                a.text.starts_with('+')
-                    && a.text[1..].contains('x')
-                    && a.text[1..].chars().all(|c| c.is_ascii_alphabetic())
-            }) || (has("+o") && has("xtrace"))
-        }
-        _ => {
-            has("xtrace")
-                && args
-                    .iter()
-                    .any(|a| a.text.starts_with('-') && a.text.contains('u'))
-        }
-    }
-}
-
-/// A command run while tracing is on prints its expansions: a secret among them is
-/// reported at the `set -x` that turned tracing on.
-fn traced(cmd: &Command, taint: &Taint, scan: &mut Scan) {
-    if scan.xtrace.reported {
+    let flag = |a: &shell::Word| is_xtrace_flag(&a.text) || a.text == "xtrace";
+    let on = match name {
+        "set" | "shopt" => args.iter().any(flag),
+        n if SHELLS.contains(&n) => args.iter().any(|a| is_xtrace_flag(&a.text)),
+        _ => false,
+    };
+    if !on || *scan.xtrace_reported {
         return;
     }
-    let Some((at, command)) = scan.xtrace.on.clone() else {
+    let (Some((var, source)), Some(word)) = (taint.any_bound(), cmd.name_word()) else {
         return;
     };
-    if let Some((v, source)) = taint.first(all_vars(cmd)) {
-        scan.xtrace.reported = true;
-        scan.push_at(Leak::Xtrace { command }, &Flow::of(v, &source), at);
-    }
+    *scan.xtrace_reported = true;
+    let end = args.iter().find(|a| flag(a)).map_or(word.end, |a| a.end);
+    let command = script[word.start..end].to_string();
+    scan.push(
+        Leak::Xtrace { command },
+        &Flow::new(var, source, word.start, end),
+    );
 }
 
 /// `${!name}` reads a variable whose name is only known at run time: a leak unless

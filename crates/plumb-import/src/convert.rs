@@ -355,13 +355,14 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         }
         c
     };
+    // what the rules set (every rule that adds the job alike) wins over the job's `when`
     match when {
         Some("never") if rules.is_none() => c = Cond::False,
         Some("always") => {
-            f.fields.insert("if_previous".into(), PVal::Str("always".into()));
+            (f.fields.entry("if_previous".into())).or_insert(PVal::Str("always".into()));
         }
         Some("on_failure") => {
-            f.fields.insert("if_previous".into(), PVal::Str("failure".into()));
+            (f.fields.entry("if_previous".into())).or_insert(PVal::Str("failure".into()));
         }
         Some("delayed") => match node.get("start_in").and_then(Node::as_str).and_then(duration) {
             Some(d) => {
@@ -610,8 +611,9 @@ type Vars<'a> = &'a [(String, String)];
 const MAX_EXPANSION_DEPTH: usize = 8;
 const MAX_EXPANDED_LEN: usize = 4096;
 /// How many names one expansion may look up (`A: $B$B…`, `B: $C$C…` with `C` empty
-/// grows nothing but the work).
-const MAX_EXPANSIONS: usize = 10_000;
+/// grows nothing but the work; each look-up reads the file's variables): an image
+/// names a few.
+const MAX_EXPANSIONS: usize = 32;
 
 /// `text` with each `$NAME`/`${NAME}` the file defines replaced by its value, itself
 /// expanded; a name whose value cannot be expanded to the end stays as written. `None`
@@ -1204,7 +1206,7 @@ fn secrets(v: &Node, f: &mut Fields) {
             }
         }
         // GitLab's default is a file variable holding the secret
-        if e.value.get("file").and_then(Node::as_str) != Some("false") {
+        if e.value.get("file").and_then(Node::as_bool) != Some(false) {
             f.notes.push(note(format!(
                 "secret `{}` is a file in GitLab (`file: true`, its default); Plumb gives its value as the variable",
                 e.key

@@ -1601,13 +1601,24 @@ fn workflow_passed_through(
     vec![("workflow".to_string(), PVal::Record(carried))]
 }
 
-/// Whether a job's scripts read its GitLab name (`$CI_JOB_NAME`, `$CI_JOB_NAME_SLUG`).
+/// Whether a job reads its GitLab name (`$CI_JOB_NAME`, not its slug) anywhere: a
+/// script, an artifact's name, a cache key, a variable.
 fn reads_job_name(job: &crate::yaml::Node) -> bool {
-    ["before_script", "script", "after_script"]
-        .into_iter()
-        .filter_map(|k| job.get(k))
-        .flat_map(|n| n.strings())
-        .any(|line| line.contains("CI_JOB_NAME"))
+    let mut stack = vec![job];
+    while let Some(n) = stack.pop() {
+        match &n.kind {
+            crate::yaml::Kind::Scalar { text, .. } => {
+                let mut at = text.match_indices("CI_JOB_NAME");
+                if at.any(|(i, m)| !text[i + m.len()..].starts_with('_')) {
+                    return true;
+                }
+            }
+            crate::yaml::Kind::Seq(items) => stack.extend(items),
+            crate::yaml::Kind::Map(entries) => stack.extend(entries.iter().map(|e| &e.value)),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// `workflow: rules` as the pipeline's `on` (`None` when they let every pipeline run).

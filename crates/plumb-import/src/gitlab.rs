@@ -610,6 +610,8 @@ struct References<'a> {
     by_name: HashMap<&'a str, &'a Node>,
     /// Jobs with their `extends` merged in, as a reference sees them.
     extended: HashMap<String, Node>,
+    /// Each hidden job's chain merged once, however many references reach it.
+    memo: HashMap<String, Node>,
     budget: usize,
 }
 
@@ -624,6 +626,7 @@ impl<'a> References<'a> {
             root,
             by_name,
             extended: HashMap::new(),
+            memo: HashMap::new(),
             budget: MAX_RESOLVED_NODES,
         }
     }
@@ -641,8 +644,8 @@ impl<'a> References<'a> {
                 by_name: &self.by_name,
             };
             // what `extends` cannot apply is reported where the jobs are merged
-            let (mut memo, mut unreported) = (HashMap::new(), Vec::new());
-            let merged = extend(&jobs, job_name, job, &mut memo, &mut unreported, 0);
+            let mut unreported = Vec::new();
+            let merged = extend(&jobs, job_name, job, &mut self.memo, &mut unreported, 0);
             self.extended.insert(job_name.clone(), merged);
         }
         let job = self.extended.get(job_name)?;

@@ -268,13 +268,35 @@ pub fn regex_match(re: &str, text: &str) -> Option<bool> {
     if let Some(matched) = simple_regex_match(re, text) {
         return Some(matched);
     }
-    let compiled = regex::RegexBuilder::new(re)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .ok()?;
-    Some(compiled.is_match(text))
+    COMPILED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= CACHED_PATTERNS {
+            cache.clear();
+        }
+        let compiled = cache.entry(re.to_string()).or_insert_with(|| {
+            // RE2's classes (`\w`, `\d`) are ASCII: so are these, and small
+            regex::bytes::RegexBuilder::new(re)
+                .unicode(false)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .dfa_size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .ok()
+        });
+        compiled.as_ref().map(|r| r.is_match(text.as_bytes()))
+    })
 }
+
+thread_local! {
+    /// Patterns compiled (or refused) once: the same condition is asked of every job
+    /// and every event.
+    static COMPILED: std::cell::RefCell<PatternCache> = std::cell::RefCell::new(PatternCache::new());
+}
+
+/// Each pattern with what it compiled to (`None`: refused, or too large).
+type PatternCache = std::collections::HashMap<String, Option<regex::bytes::Regex>>;
+
+/// How many compiled patterns a thread keeps (a file has a handful).
+const CACHED_PATTERNS: usize = 256;
 
 /// The most memory one compiled pattern may take (a pattern in a pipeline is short:
 /// one this large is hostile).

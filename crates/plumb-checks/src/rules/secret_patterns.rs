@@ -58,9 +58,9 @@ pub fn is_literal_credential(value: &str) -> bool {
             | "mysql"
             | "admin"
     );
-    // a short number is a date, a port, a count or an id (`LATEST_API_TOKEN=20270330`,
-    // an expiry): no service issues a credential of twelve digits or fewer
-    let short_number = v.len() <= 12 && v.bytes().all(|c| c.is_ascii_digit());
+    // a number of eight digits or fewer is a date, a port, a count or an id
+    // (`LATEST_API_TOKEN=20270330`, an expiry), not a credential a service issues
+    let short_number = v.len() <= 8 && v.bytes().all(|c| c.is_ascii_digit());
     !(is_var_ref || is_path || placeholder || short_number)
 }
 
@@ -261,6 +261,6 @@ mod tests {
         // a date or a port is no credential; a long number may be one
         assert!(!is_literal_credential("20270330"));
         assert!(!is_literal_credential("5432"));
-        assert!(is_literal_credential("8675309123456789"));
+        assert!(is_literal_credential("839201746512"));
     }
 }
