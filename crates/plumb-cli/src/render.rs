@@ -203,8 +203,8 @@ fn report<'a>(
     builder.finish()
 }
 
-/// What the summary adds when notes were not printed: what was not read (an include of
-/// another project, a template it extends) was not checked either.
+/// What the summary adds when notes were not printed: what was not read (a local
+/// include that cannot be read, a template of a file not read) was not checked either.
 pub fn notes_hint(notes: usize) -> String {
     match notes {
         0 => String::new(),

@@ -528,14 +528,14 @@ impl Emitter<'_> {
                 continue;
             }
             let mut f = f;
-            if identifier(&j.name, "job") != j.name && reads_job_name(&j.full) {
+            let plumb_name = identifier(&j.name, "job");
+            if plumb_name != j.name && reads_job_name(&j.full) {
                 f.notes.push(Note {
                     file: j.full.file,
                     line: j.line,
                     end_line: j.line,
                     message: format!(
-                        "named `{}` in Plumb (a name is an identifier), while its script reads `$CI_JOB_NAME`, which will hold that name",
-                        identifier(&j.name, "job")
+                        "named `{plumb_name}` in Plumb (a name is an identifier), while its script reads `$CI_JOB_NAME`, which will hold that name"
                     ),
                 });
             }

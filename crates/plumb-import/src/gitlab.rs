@@ -253,11 +253,7 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec
 /// For each entry of `root`: `None` when it is not a job; `Some(None)` for a job that
 /// extends nothing (it is itself); else the job with its `extends` chain merged in.
 fn extended_jobs(root: &Node, warnings: &mut Vec<Warning>) -> Vec<Option<Option<Node>>> {
-    let by_name: HashMap<&str, &Node> = root
-        .entries()
-        .iter()
-        .map(|e| (e.key.as_str(), &e.value))
-        .collect();
+    let by_name = top_level_by_name(root);
     // each hidden job's `extends` chain is merged once, however many jobs extend it
     let mut memo: HashMap<String, Node> = HashMap::new();
     let mut out = Vec::with_capacity(root.entries().len());
@@ -288,6 +284,13 @@ fn extended_jobs(root: &Node, warnings: &mut Vec<Warning>) -> Vec<Option<Option<
     out
 }
 
+fn top_level_by_name(root: &Node) -> HashMap<&str, &Node> {
+    root.entries()
+        .iter()
+        .map(|e| (e.key.as_str(), &e.value))
+        .collect()
+}
+
 /// The top-level entries of a file by name, for `extends` to find its parents without
 /// searching thousands of jobs for each.
 struct Jobs<'a> {
@@ -300,7 +303,6 @@ impl Jobs<'_> {
     }
 }
 
-/// The document GitLab reads: the last one (a first one holding `spec:` declares inputs).
 /// Keys a file's last document writes twice at its top level (a job or `variables:`
 /// defined twice: YAML readers keep the last, silently): (line, key, first line).
 /// Top-level keys start at the first column, where nothing else of a block mapping can.
@@ -347,6 +349,7 @@ fn top_level_key(line: &str) -> Option<&str> {
     (!key.is_empty() && key != "<<").then_some(key)
 }
 
+/// The document GitLab reads: the last one (a first one holding `spec:` declares inputs).
 fn read_document(
     text: &str,
     file: usize,
@@ -608,24 +611,17 @@ pub fn deep_merge(base: &Node, over: &Node) -> Node {
 struct References<'a> {
     root: &'a Node,
     by_name: HashMap<&'a str, &'a Node>,
-    /// Jobs with their `extends` merged in, as a reference sees them.
-    extended: HashMap<String, Node>,
-    /// Each hidden job's chain merged once, however many references reach it.
+    /// Jobs with their `extends` merged in, as a reference sees them: each chain merged
+    /// once, however many references reach it.
     memo: HashMap<String, Node>,
     budget: usize,
 }
 
 impl<'a> References<'a> {
     fn new(root: &'a Node) -> Self {
-        let by_name = root
-            .entries()
-            .iter()
-            .map(|e| (e.key.as_str(), &e.value))
-            .collect();
         References {
             root,
-            by_name,
-            extended: HashMap::new(),
+            by_name: top_level_by_name(root),
             memo: HashMap::new(),
             budget: MAX_RESOLVED_NODES,
         }
@@ -639,16 +635,16 @@ impl<'a> References<'a> {
         if job.get("extends").is_none() || !job.is_map() {
             return keys.iter().try_fold(job, |n, key| n.get(key)).cloned();
         }
-        if !self.extended.contains_key(job_name) {
+        if !self.memo.contains_key(job_name) {
             let jobs = Jobs {
                 by_name: &self.by_name,
             };
             // what `extends` cannot apply is reported where the jobs are merged
             let mut unreported = Vec::new();
             let merged = extend(&jobs, job_name, job, &mut self.memo, &mut unreported, 0);
-            self.extended.insert(job_name.clone(), merged);
+            self.memo.insert(job_name.clone(), merged);
         }
-        let job = self.extended.get(job_name)?;
+        let job = self.memo.get(job_name)?;
         keys.iter().try_fold(job, |n, key| n.get(key)).cloned()
     }
 

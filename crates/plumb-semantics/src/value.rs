@@ -270,19 +270,23 @@ pub fn regex_match(re: &str, text: &str) -> Option<bool> {
     }
     COMPILED.with(|cache| {
         let mut cache = cache.borrow_mut();
+        // asked for every job and event: a pattern seen is found without a copy of it
+        if let Some(compiled) = cache.get(re) {
+            return compiled.as_ref().map(|r| r.is_match(text.as_bytes()));
+        }
         if cache.len() >= CACHED_PATTERNS {
             cache.clear();
         }
-        let compiled = cache.entry(re.to_string()).or_insert_with(|| {
-            // RE2's classes (`\w`, `\d`) are ASCII: so are these, and small
-            regex::bytes::RegexBuilder::new(re)
-                .unicode(false)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .dfa_size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .ok()
-        });
-        compiled.as_ref().map(|r| r.is_match(text.as_bytes()))
+        // RE2's classes (`\w`, `\d`) are ASCII: so are these, and small
+        let compiled = regex::bytes::RegexBuilder::new(re)
+            .unicode(false)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .ok();
+        let matched = compiled.as_ref().map(|r| r.is_match(text.as_bytes()));
+        cache.insert(re.to_string(), compiled);
+        matched
     })
 }
 
