@@ -28,6 +28,9 @@ pub struct Fields {
     pub vault: Vec<(String, String, String)>,
     /// `id_tokens:` with one audience: (variable, audience).
     pub id_tokens: Vec<(String, String)>,
+    /// `secrets:` Plumb does not carry (another Vault engine, another provider), named
+    /// for a check only: their variables still hold secrets.
+    pub uncarried_secrets: Vec<String>,
     /// `needs:` as GitLab names, with their lines.
     pub needs: Option<Vec<(String, usize)>>,
     /// Where each of `needs`' names is written (an import for a check only).
@@ -217,18 +220,22 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 Some(b) => {
                     f.fields.insert("allow_failure".into(), PVal::Bool(b));
                 }
-                None => {
-                    f.fields.insert("allow_failure".into(), PVal::Bool(true));
-                    f.notes.push(note(
-                        "`allow_failure: exit_codes` is not carried: any failure is allowed".into(),
-                    ));
-                }
+                None => match exit_codes(v) {
+                    Some(codes) => {
+                        let record = vec![("exit_codes".to_string(), PVal::List(codes))];
+                        f.fields
+                            .insert("allow_failure".into(), PVal::Record(record));
+                    }
+                    None => f.notes.push(note(
+                        "`allow_failure` is neither a boolean nor `exit_codes:` numbers: not carried".into(),
+                    )),
+                },
             },
             "tags" => {
                 let tags = v.strings().into_iter().map(PVal::Str).collect();
                 f.fields.insert("tags".into(), PVal::List(tags));
             }
-            "secrets" => secrets(v, &mut f),
+            "secrets" => secrets(v, &mut f, cx.origins),
             "id_tokens" => id_tokens(v, &mut f, note(String::new())),
             key if PASSED_THROUGH.contains(&key) => match crate::value::of_yaml(v) {
                 Some(value) => gitlab_key(&mut f, key, value),
@@ -1186,10 +1193,22 @@ fn parallel(v: &Node, f: &mut Fields, at: Note) {
     }
 }
 
+/// `allow_failure: { exit_codes: 137 }` or `{ exit_codes: [137, 255] }`: the codes.
+fn exit_codes(v: &Node) -> Option<Vec<PVal>> {
+    let codes = v.get("exit_codes")?;
+    let one = |n: &Node| n.as_str()?.parse::<u64>().ok().map(PVal::Int);
+    match &codes.kind {
+        Kind::Seq(items) => items.iter().map(one).collect(),
+        _ => one(codes).map(|c| vec![c]),
+    }
+}
+
 /// GitLab's Vault engine when a secret names none, the one Plumb's `vault` compiles to.
 const DEFAULT_VAULT_ENGINE: (&str, &str) = ("kv-v2", "secret");
 
-fn secrets(v: &Node, f: &mut Fields) {
+/// `secrets:`; for a check (`for_check`), a secret Plumb cannot carry is still a secret
+/// the job holds, and the credential checks follow it under its variable's name.
+fn secrets(v: &Node, f: &mut Fields, for_check: bool) {
     for e in v.entries() {
         let note = |message: String| Note {
             file: e.value.file,
@@ -1202,6 +1221,9 @@ fn secrets(v: &Node, f: &mut Fields) {
             Err(why) => {
                 f.notes
                     .push(note(format!("secret `{}` {why}: not carried", e.key)));
+                if for_check {
+                    f.uncarried_secrets.push(e.key.clone());
+                }
                 continue;
             }
         }

@@ -295,6 +295,11 @@ pub(crate) fn program(
 impl Emitter<'_> {
     fn plan(&mut self, top_vars: Vec<(String, String)>, warnings: &mut Vec<Warning>) -> Plan {
         let config = self.config;
+        for (_, value) in &top_vars {
+            for var in self.settings_credentials(value) {
+                self.settings_secret(&var);
+            }
+        }
         let holders = anchor_holders(config);
         let cx = Ctx {
             holders: &holders,
@@ -1677,14 +1682,19 @@ impl Emitter<'_> {
             env.retain(|(k, _)| k != var);
             env.push((var.clone(), PVal::Name(name)));
         }
+        for var in &f.uncarried_secrets {
+            let name = self.settings_secret(var);
+            env.retain(|(k, _)| k != var);
+            env.push((var.clone(), PVal::Name(name)));
+        }
         for (var, audience) in &f.id_tokens {
             let source = Source::IdToken(audience.clone());
             let name = self.secrets.name(source, var, &mut self.globals);
             env.retain(|(k, _)| k != var);
             env.push((var.clone(), PVal::Name(name)));
         }
-        // `before_run` and `run`: one shell
-        let lines: Vec<PVal> = ["before_run", "run"]
+        // every script reads the project's variables, `after_run` too
+        let lines: Vec<PVal> = ["before_run", "run", "after_run"]
             .iter()
             .filter_map(|k| match f.fields.get(*k) {
                 Some(PVal::List(lines)) => Some(lines.iter().cloned()),
@@ -1696,20 +1706,36 @@ impl Emitter<'_> {
             let PVal::Str(line) = line.bare() else {
                 continue;
             };
-            for var in variables_used(line) {
-                if looks_like_credential(&var)
-                    && !self.defined.contains(&var)
-                    && !assigned_in(&lines, &var)
-                    && !env.iter().any(|(k, _)| *k == var)
-                {
-                    let name =
-                        self.secrets
-                            .name(Source::CiVariable(var.clone()), &var, &mut self.globals);
+            for var in self.settings_credentials(line) {
+                if !assigned_in(&lines, &var) && !env.iter().any(|(k, _)| *k == var) {
+                    let name = self.settings_secret(&var);
                     env.push((var, PVal::Name(name)));
                 }
             }
         }
+        // a variable set to `$DEPLOY_TOKEN` holds that secret: declared, it is in scope,
+        // and the checker follows the variable (binding it here would change the YAML)
+        for (_, value) in &f.env {
+            for var in self.settings_credentials(value) {
+                self.settings_secret(&var);
+            }
+        }
         env
+    }
+
+    /// The credential-like variables `text` reads that the file does not define: the
+    /// CI/CD settings provide them.
+    fn settings_credentials(&self, text: &str) -> Vec<String> {
+        variables_used(text)
+            .into_iter()
+            .filter(|var| looks_like_credential(var) && !self.defined.contains(var))
+            .collect()
+    }
+
+    /// The `ci_variable` secret for a variable of the CI/CD settings, declared once.
+    fn settings_secret(&mut self, var: &str) -> String {
+        self.secrets
+            .name(Source::CiVariable(var.to_string()), var, &mut self.globals)
     }
 
     /// Writes notes as `# gitlab:` comments with the YAML they are about, and reports
@@ -2366,13 +2392,16 @@ fn pipeline_name(path: &Path) -> String {
     identifier(stem, "ci")
 }
 
-/// The variables a shell line reads: `$NAME` and `${NAME}`.
+/// The variables a shell line or a variable's value reads: `$NAME` and `${NAME}` (`$$`
+/// is the shell's process id, and a plain `$` in GitLab's variables).
 pub fn variables_used(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let bytes = line.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'$' {
+        if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'$') {
+            i += 2;
+        } else if bytes[i] == b'$' {
             let start = if bytes.get(i + 1) == Some(&b'{') {
                 i + 2
             } else {
@@ -2398,7 +2427,7 @@ pub fn variables_used(line: &str) -> Vec<String> {
 
 /// Whether a variable read by a script looks like a credential that the CI/CD settings
 /// provide: upper case (shell locals are usually lower case), a word `TOKEN`,
-/// `PASSWORD`, `PASSWD` or `SECRET`, or `API_KEY`/`PRIVATE_KEY`, and not a word after
+/// `PASSWORD`, `PASSWD`, `PASSPHRASE` or `SECRET`, or `API_KEY`/`PRIVATE_KEY`, and not a word after
 /// it that makes it something else (`SECRET_NAME`, `TOKEN_FILE`, `PASSWORD_LENGTH`).
 pub fn looks_like_credential(name: &str) -> bool {
     if name.chars().any(|c| c.is_ascii_lowercase()) {
@@ -2407,7 +2436,12 @@ pub fn looks_like_credential(name: &str) -> bool {
     let words: Vec<&str> = name.split('_').filter(|w| !w.is_empty()).collect();
     let Some(at) = words
         .iter()
-        .rposition(|w| matches!(*w, "TOKEN" | "PASSWORD" | "PASSWD" | "SECRET"))
+        .rposition(|w| {
+            matches!(
+                *w,
+                "TOKEN" | "PASSWORD" | "PASSWD" | "PASSPHRASE" | "SECRET"
+            )
+        })
         .or_else(|| {
             words
                 .windows(2)
@@ -2469,6 +2503,7 @@ mod tests {
             "AWS_SECRET_ACCESS_KEY",
             "SENTRY_API_KEY",
             "SSH_PRIVATE_KEY",
+            "GPG_PASSPHRASE",
             "SECRET",
         ] {
             assert!(looks_like_credential(yes), "{yes}");
