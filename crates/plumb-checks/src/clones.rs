@@ -357,6 +357,11 @@ impl Reader<'_> {
         }
         let ops = operands(args, CLONE_VALUE_OPTIONS);
         let url = *ops.first()?;
+        // a clone of a folder on the runner (`git clone . copy`) copies the job's own
+        // checkout, not code from elsewhere
+        if is_local_path(&url.text) {
+            return None;
+        }
         let dir = match ops.get(1) {
             Some(d) => d.text.clone(),
             None => default_folder(&url.text)?,
@@ -388,6 +393,17 @@ impl Reader<'_> {
         }
         is_commit(r) || is_release_tag(r)
     }
+}
+
+/// `.`, `./x`, `../x`, `/builds/x`, `$CI_PROJECT_DIR`: a folder, not a remote (`file://`
+/// and `host:path` are remotes).
+fn is_local_path(url: &str) -> bool {
+    url == "."
+        || url == ".."
+        || url.starts_with("./")
+        || url.starts_with("../")
+        || url.starts_with('/') && !url.starts_with("//")
+        || matches!(variable_name(url), Some("CI_PROJECT_DIR" | "CI_BUILDS_DIR"))
 }
 
 /// `$NAME` or `${NAME}`, whole.

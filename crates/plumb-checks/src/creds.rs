@@ -151,7 +151,26 @@ impl Taint {
                 (secret.name.clone(), Some(binding.name_at), false),
             );
         }
-        Taint { vars }
+        Taint::with_env_copies(cx, vars)
+    }
+
+    /// `TOKEN = "$DEPLOY_TOKEN"`: GitLab expands a variable's value, so `TOKEN` holds the
+    /// secret too, and so does a variable set from `TOKEN`. Each round adds a variable.
+    fn with_env_copies(cx: &JobCx, mut vars: HashMap<String, Source>) -> Taint {
+        loop {
+            let copy = cx.job.env.iter().find_map(|b| {
+                let text = b.value.as_str().filter(|_| !vars.contains_key(&b.name))?;
+                let (_, source) = vars
+                    .iter()
+                    .filter(|(var, _)| plumb_semantics::names_variable(text, var))
+                    .min_by_key(|(var, _)| var.as_str())?;
+                Some((b.name.clone(), (source.0.clone(), Some(b.name_at), false)))
+            });
+            let Some((name, source)) = copy else {
+                return Taint { vars };
+            };
+            vars.insert(name, source);
+        }
     }
 }
 
@@ -473,7 +492,8 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
         .iter()
         .chain(cmd.redirects.iter().map(|r| &r.target))
         .any(|a| a.text.starts_with("/proc/") && a.text.ends_with("/environ"));
-    let dumps = match name {
+    // `/usr/bin/env` is `env`
+    let dumps = match crate::supply::base(name) {
         "printenv" => args.iter().all(option) || names_tainted().is_some(),
         // `env X=1 cmd` runs a command; `env` alone or with options prints everything
         "env" => args.iter().all(option),

@@ -84,7 +84,13 @@ impl Command {
                 wrapper @ ("sudo" | "doas" | "env" | "timeout" | "nice" | "ionice" | "stdbuf")
                     if !w.quoted =>
                 {
-                    i = self.after_wrapper(wrapper, i + 1);
+                    let runs = self.after_wrapper(wrapper, i + 1);
+                    // a wrapper that runs nothing is the command (`env` alone prints
+                    // the environment)
+                    if runs >= self.words.len() {
+                        return Some(i);
+                    }
+                    i = runs;
                 }
                 _ => return Some(i),
             }
@@ -440,19 +446,29 @@ impl<'a> Scanner<'a> {
                 // V names, which cannot be followed
                 let indirect = inner.starts_with('!');
                 let inner = inner.strip_prefix('!').unwrap_or(inner);
-                if !inner.starts_with('#') {
-                    let name: String = inner
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                        .collect();
-                    if is_name(&name) {
-                        w.vars.push(VarRef {
-                            name,
-                            start,
-                            end: self.pos,
-                            indirect,
-                        });
-                    }
+                let name: String = inner
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                let operator = &inner[name.len()..];
+                // `${V:+word}` is `word` when V is set, never V's value
+                let alternate = operator.starts_with(":+") || operator.starts_with('+');
+                if !inner.starts_with('#') && is_name(&name) && !alternate {
+                    w.vars.push(VarRef {
+                        name,
+                        start,
+                        end: self.pos,
+                        indirect,
+                    });
+                }
+                // the word of `${V:-word}`, `${V:+word}`, `${V/a/b}` is expanded too
+                for (name, indirect) in names_in(operator) {
+                    w.vars.push(VarRef {
+                        name,
+                        start,
+                        end: self.pos,
+                        indirect,
+                    });
                 }
             }
             Some(b'(') => {
@@ -584,6 +600,42 @@ const RESERVED_PREFIXES: &[&str] = &[
 
 /// Every `$NAME`, `${NAME…}` and `${!NAME}` in `text`, quoting ignored: what a shell that
 /// runs `text` as a script (`eval`, `sh -c`, `trap`, a here-doc fed to `sh`) may expand.
+/// The variables `$NAME`, `${NAME…}` and `${!NAME…}` written anywhere in `text`, nested
+/// or not, in one pass (an operator's word: `${A:-${B:-$C}}` reads `B` and `C`).
+fn names_in(text: &str) -> Vec<(String, bool)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        if b.get(i + 1) == Some(&b'$') {
+            i += 2;
+            continue;
+        }
+        let mut at = i + 1;
+        if b.get(at) == Some(&b'{') {
+            at += 1;
+        }
+        let indirect = b.get(at) == Some(&b'!');
+        if indirect {
+            at += 1;
+        }
+        let end = at
+            + b[at..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                .count();
+        if is_name(&text[at..end]) {
+            out.push((text[at..end].to_string(), indirect));
+        }
+        i = end.max(i + 1);
+    }
+    out
+}
+
 pub fn expansions(text: &str) -> Vec<VarRef> {
     Scanner {
         src: text,
@@ -653,6 +705,31 @@ mod tests {
         let c = scan("echo '$PW' \"${PW}\" $PW ${PW:-x} ${#PW}");
         let vars: Vec<usize> = c[0].words.iter().map(|w| w.vars.len()).collect();
         assert_eq!(vars, [0, 0, 1, 1, 1, 0]);
+    }
+
+    #[test]
+    fn operator_words_are_expanded() {
+        let vars = |text: &str| -> Vec<String> {
+            scan(text)[0].words[1]
+                .vars
+                .iter()
+                .map(|v| v.name.clone())
+                .collect()
+        };
+        assert_eq!(vars("echo ${A:-$T}"), ["A", "T"]);
+        assert_eq!(vars("echo ${A:-${B:-$T}}"), ["A", "B", "T"]);
+        assert_eq!(vars("echo ${T:+set}"), Vec::<String>::new());
+        assert_eq!(vars("echo ${T+$U}"), ["U"]);
+        assert_eq!(vars("echo ${A:-$$T}"), ["A"]);
+        assert_eq!(vars("echo ${#T}"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_wrapper_that_runs_nothing_is_the_command() {
+        assert_eq!(names(&scan("env")), ["env"]);
+        assert_eq!(names(&scan("env -0 | sort")), ["env", "sort"]);
+        assert_eq!(names(&scan("env A=1 make")), ["make"]);
+        assert_eq!(names(&scan("sudo -E make")), ["make"]);
     }
 
     #[test]

@@ -329,26 +329,77 @@ impl Downloads {
             }
             return;
         }
-        let Some(run) = executed_file(c) else { return };
-        let run = run.trim_start_matches("./");
-        if let Some((file, from)) = self
-            .pending
-            .iter()
-            .find(|(f, _)| f.trim_start_matches("./") == run)
-        {
-            if let Some(w) = c.name_word() {
-                hits.push(ScriptHit {
-                    at: at(cx, script, w),
-                    message: format!(
-                        "`{file}` is downloaded and run with no checksum or signature check"
-                    ),
-                    label: "runs the downloaded file".to_string(),
-                    related: Some((*from, "downloaded here".to_string())),
-                    fixes: verify_file_fix(cx, script, c, file).into_iter().collect(),
-                });
+        if let Some((file, from)) = moved_file(c, &self.pending) {
+            self.pending.push((file, from));
+            return;
+        }
+        let found = match executed_file(c) {
+            Some(run) => {
+                let run = run.trim_start_matches("./").to_string();
+                self.pending
+                    .iter()
+                    .position(|(f, _)| f.trim_start_matches("./") == run)
             }
+            // a bare name runs what a folder of `PATH` holds
+            None => self.pending.iter().position(|(f, _)| {
+                f.rsplit_once('/')
+                    .is_some_and(|(dir, file)| file == name && ON_PATH.contains(&dir))
+            }),
+        };
+        let Some((file, from)) = found.map(|i| self.pending[i].clone()) else {
+            return;
+        };
+        // one finding per download: its copies and later runs are the same cause
+        self.pending.retain(|(_, at)| *at != from);
+        if let Some(w) = c.name_word() {
+            hits.push(ScriptHit {
+                at: at(cx, script, w),
+                message: format!(
+                    "`{file}` is downloaded and run with no checksum or signature check"
+                ),
+                label: "runs the downloaded file".to_string(),
+                related: Some((from, "downloaded here".to_string())),
+                fixes: verify_file_fix(cx, script, c, &file).into_iter().collect(),
+            });
         }
     }
+}
+
+/// The folders of a runner image's `PATH`, where an installed tool is run by its name.
+const ON_PATH: &[&str] = &[
+    "/usr/local/bin",
+    "/usr/local/sbin",
+    "/usr/bin",
+    "/usr/sbin",
+    "/bin",
+    "/sbin",
+    "~/.local/bin",
+    "$HOME/.local/bin",
+    "~/bin",
+    "$HOME/bin",
+];
+
+/// `install -m 755 tool /usr/local/bin/tool`, `mv tool /usr/local/bin/`, `cp`: the
+/// downloaded file under its new name, still unchecked.
+fn moved_file(c: &Command, pending: &[(String, FileRange)]) -> Option<(String, FileRange)> {
+    if !matches!(c.name().map(base), Some("mv" | "cp" | "install")) {
+        return None;
+    }
+    let ops = operands(c.args(), &["-m", "--mode", "-o", "-g", "-t"]);
+    let (to, from) = ops.split_last()?;
+    let at = from.iter().find_map(|w| {
+        let w = w.text.trim_start_matches("./");
+        pending
+            .iter()
+            .find(|(f, _)| f.trim_start_matches("./") == w)
+    })?;
+    let file = at.0.rsplit('/').next().unwrap_or(&at.0);
+    let to = to.text.trim_end_matches('/');
+    let dest = match ON_PATH.contains(&to) || to.ends_with("/bin") {
+        true => format!("{to}/{file}"),
+        false => to.to_string(),
+    };
+    Some((dest, at.1))
 }
 
 /// `sha256sum -c`, `shasum -a 256 -c`, `gpg --verify`, `cosign verify…`, `minisign -V`.
@@ -428,7 +479,7 @@ fn downloaded_file(c: &Command) -> Option<String> {
 /// The file a command runs: `./x`, `sh x`, `bash x`, `source x`, `. x`.
 pub(crate) fn executed_file(c: &Command) -> Option<String> {
     let name = c.name()?;
-    if name.contains('/') && !name.starts_with('/') {
+    if name.contains('/') {
         return Some(name.to_string());
     }
     if is_interpreter(name) || matches!(name, "source" | ".") {
@@ -620,6 +671,23 @@ fn word_glob_match(glob: &str, text: &str) -> bool {
     true
 }
 
+/// A Go module version that names one release: `v1.2.3` (a pre-release or pseudo-version
+/// too) or a commit; `latest`, a branch, `v1` or `v1.2` (the newest of a series) move.
+fn go_version_pinned(version: &str) -> bool {
+    if version.starts_with('$') || is_commit(version) && version.len() >= 12 {
+        return true;
+    }
+    let Some(numbers) = version.strip_prefix('v') else {
+        return false;
+    };
+    let core = numbers.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+}
+
 pub(crate) fn is_commit(s: &str) -> bool {
     (7..=40).contains(&s.len()) && s.chars().all(|c| c.is_ascii_hexdigit())
 }
@@ -633,11 +701,7 @@ fn unpinned_install(c: &Command) -> Option<(&Word, &'static str)> {
         // `go run x@latest` fetches and runs like `go install`
         ("go", Some("install" | "run")) => operands(&args[1..], &[]).into_iter().find_map(|w| {
             let (_, version) = w.text.rsplit_once('@')?;
-            matches!(
-                version,
-                "latest" | "master" | "main" | "HEAD" | "dev" | "develop"
-            )
-            .then_some((w, "the latest version"))
+            (!go_version_pinned(version)).then_some((w, "the latest version"))
         }),
         ("pip" | "pip3" | "pipx" | "uv", Some("install")) => pip_git(&args[1..]),
         ("uv", Some("pip")) if args.get(1).is_some_and(|w| w.text == "install") => {
@@ -647,12 +711,11 @@ fn unpinned_install(c: &Command) -> Option<(&Word, &'static str)> {
             args.get(2).filter(|w| w.text == "install")?;
             pip_git(&args[3..])
         }
-        ("npm", Some("install" | "i" | "add"))
-            if args.iter().any(|a| a.text == "-g" || a.text == "--global") =>
-        {
-            operands(&args[1..], &["--prefix", "--registry"])
-                .into_iter()
-                .find(|w| !npm_pinned(&w.text))
+        ("npm", _) if npm_global(args) => {
+            let mut ops = operands(args, NPM_VALUE_OPTIONS).into_iter();
+            ops.next()
+                .filter(|sub| NPM_INSTALL.contains(&sub.text.as_str()))?;
+            ops.find(|w| !npm_pinned(&w.text))
                 .map(|w| (w, "the latest version from the registry"))
         }
         // `--no-install` / `--no` / `--offline`: only what is installed already runs
@@ -696,8 +759,17 @@ fn unpinned_install(c: &Command) -> Option<(&Word, &'static str)> {
                     "--example",
                 ],
             );
+            if pinned {
+                return None;
+            }
+            // `--git URL` without `--rev`/`--tag`: the default branch as it is today
+            if let Some(i) = args.iter().position(|a| a.text == "--git") {
+                return args
+                    .get(i + 1)
+                    .map(|url| (url, "whatever the repository's branch holds today"));
+            }
             let krate = ops.into_iter().find(|w| !w.text.contains('@'))?;
-            (!pinned).then_some((krate, "the latest version from crates.io"))
+            Some((krate, "the latest version from crates.io"))
         }
         ("gem", Some("install")) => {
             let pinned = args.iter().any(|a| {
@@ -736,11 +808,7 @@ fn pip_git(args: &[Word]) -> Option<(&Word, &'static str)> {
 /// `npx tool@$V` where the job's `env` binds `V` to a version that moves (`latest`).
 fn npm_moving_variable<'c>(cx: &JobCx, c: &'c Command) -> Option<(&'c Word, &'static str)> {
     let name = base(c.name()?);
-    let global = c
-        .args()
-        .iter()
-        .any(|a| a.text == "-g" || a.text == "--global");
-    if !(name == "npx" || name == "npm" && global) {
+    if !(name == "npx" || name == "npm" && npm_global(c.args())) {
         return None;
     }
     c.args()
@@ -756,6 +824,31 @@ fn npm_moving_variable<'c>(cx: &JobCx, c: &'c Command) -> Option<(&'c Word, &'st
             value.is_some_and(|v| !v.contains('$') && !npm_pinned(&format!("{package}@{v}")))
         })
         .map(|w| (w, "a version that moves (its variable's value)"))
+}
+
+/// npm's `install` and its aliases (`npm help install`).
+const NPM_INSTALL: &[&str] = &[
+    "install", "i", "add", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal",
+    "isntall",
+];
+/// npm options that take the next word as their value.
+const NPM_VALUE_OPTIONS: &[&str] = &[
+    "--prefix",
+    "--registry",
+    "--location",
+    "--loglevel",
+    "--cache",
+];
+
+/// A global install, the option before or after the command: `-g`, `--global`,
+/// `--location=global`, `--location global`.
+fn npm_global(args: &[Word]) -> bool {
+    args.iter().enumerate().any(|(i, a)| {
+        matches!(
+            a.text.as_str(),
+            "-g" | "--global" | "--global=true" | "--location=global"
+        ) || a.text == "--location" && args.get(i + 1).is_some_and(|v| v.text == "global")
+    })
 }
 
 /// `name@1.2.3`, `@scope/name@1.2.3`: an exact version (not `latest`, `next`, `^1`).
@@ -782,13 +875,19 @@ pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
                 continue;
             };
             let args = c.args();
+            // `docker run` or `docker container run`
+            let sub = match args.first().map(|a| a.text.as_str()) {
+                Some("container") => 2,
+                _ => 1,
+            };
             let runs = matches!(name, "docker" | "podman" | "nerdctl")
                 && args
-                    .first()
+                    .get(sub - 1)
                     .is_some_and(|a| matches!(a.text.as_str(), "run" | "create"));
             if !runs {
                 continue;
             }
+            let args = container_options(&args[sub..]);
             for (i, a) in args.iter().enumerate() {
                 let next = args.get(i + 1).map_or("", |w| w.text.as_str());
                 let Some(why) = privilege(&a.text, next) else {
@@ -807,6 +906,44 @@ pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
         }
     }
     hits
+}
+
+/// The options of `docker run` (the words before the image): what follows the image
+/// is the container's command and its arguments, not Docker's.
+fn container_options(args: &[Word]) -> &[Word] {
+    // long options without a value; every other long option takes one
+    const FLAGS: &[&str] = &[
+        "--rm",
+        "--privileged",
+        "--init",
+        "--read-only",
+        "--sig-proxy",
+        "--no-healthcheck",
+        "--oom-kill-disable",
+        "--disable-content-trust",
+        "--detach",
+        "--interactive",
+        "--tty",
+        "--publish-all",
+        "--quiet",
+        "--help",
+    ];
+    let mut i = 0;
+    while let Some(w) = args.get(i) {
+        let t = w.text.as_str();
+        let takes_value = if t == "--" {
+            return &args[..i];
+        } else if let Some(long) = t.strip_prefix("--") {
+            !long.contains('=') && !FLAGS.contains(&t)
+        } else if let Some(short) = t.strip_prefix('-').filter(|s| !s.is_empty()) {
+            // `-v x`, `-e x`; `-it` and `-vX` (the value attached) take none
+            short.len() == 1 && "acehlmpuvw".contains(short)
+        } else {
+            return &args[..i];
+        };
+        i += if takes_value { 2 } else { 1 };
+    }
+    args
 }
 
 fn privilege(flag: &str, next: &str) -> Option<&'static str> {
@@ -917,21 +1054,7 @@ fn quote_fix(cx: &JobCx, script: &ScannedScript, start: usize, end: usize) -> Op
     })
 }
 
-/// Variables whose value an outsider controls: a merge request's title, description
-/// and branch, a commit's message and author, and branch names.
-pub const OUTSIDER_VARIABLES: &[&str] = &[
-    "CI_MERGE_REQUEST_TITLE",
-    "CI_MERGE_REQUEST_DESCRIPTION",
-    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
-    "CI_COMMIT_MESSAGE",
-    "CI_COMMIT_TITLE",
-    "CI_COMMIT_DESCRIPTION",
-    "CI_COMMIT_REF_NAME",
-    "CI_COMMIT_BRANCH",
-    "CI_COMMIT_AUTHOR",
-    "CI_COMMIT_TAG_MESSAGE",
-    "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME",
-];
+pub use plumb_semantics::OUTSIDER_VARIABLES;
 
 /// The outsider variables that hold free text (spaces, `*`): split and globbed when
 /// unquoted. Branch names cannot hold whitespace or glob characters (git refuses them),
@@ -1407,12 +1530,29 @@ mod tests {
             Some("x.io/t@latest")
         );
         assert_eq!(install("go install x.io/t@v1.2.3"), None);
+        assert_eq!(
+            install("go install x.io/t@v0.0.0-20240101000000-abcdef123456"),
+            None
+        );
+        assert!(install("go install x.io/t@v1").is_some());
+        assert!(install("go install x.io/t@v1.2").is_some());
+        assert!(install("go install x.io/t@feature-branch").is_some());
+        assert!(install("cargo install --git https://github.com/x/y").is_some());
+        assert_eq!(
+            install("cargo install --git https://github.com/x/y --rev 1a2b3c4d"),
+            None
+        );
         assert!(install("pip install git+https://h/o/r.git").is_some());
         assert!(install("pip install git+https://h/o/r.git@main").is_some());
         assert_eq!(install("pip install git+https://h/o/r.git@0123abcd"), None);
         assert_eq!(install("npm i -g @scope/tool@1.2.3"), None);
         assert!(install("npm i -g @scope/tool").is_some());
         assert!(install("npm i -g tool@latest").is_some());
+        assert!(install("npm -g install tool").is_some());
+        assert!(install("npm --location=global i tool").is_some());
+        assert!(install("npm --prefix /opt -g add tool").is_some());
+        assert_eq!(install("npm -g install tool@2.0.1"), None);
+        assert_eq!(install("npm -g run build"), None);
         assert_eq!(
             install("npm install tool"),
             None,

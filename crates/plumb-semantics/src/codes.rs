@@ -17,3 +17,4 @@ pub const MATRIX_TOO_LARGE: Code = Code::PL1011;
 pub const IMPORT_TOO_DEEP: Code = Code::PL1012;
 pub const VALUE_TOO_LARGE: Code = Code::PL1014;
 pub const SECRET_MISUSE: Code = Code::PL4002;
+pub const UNTRUSTED_INPUT: Code = Code::PL6001;

@@ -696,6 +696,12 @@ impl<'a> Evaluator<'a> {
                             unknown = true;
                         }
                         ValueKind::Abstract(_) | ValueKind::Unknown => unknown = true,
+                        ValueKind::CiVar(name)
+                            if crate::OUTSIDER_VARIABLES.contains(&name.as_str()) =>
+                        {
+                            self.untrusted_in_string(name, ctx.at(e.range));
+                            unknown = true;
+                        }
                         _ => {
                             let found = v.describe();
                             self.error(
@@ -719,6 +725,20 @@ impl<'a> Evaluator<'a> {
             ValueKind::Str(out)
         };
         Value { kind, origin }
+    }
+
+    /// PL6001 for `${var("CI_COMMIT_TITLE")}`: text an outsider writes becomes part of
+    /// the string, and of the script when the string is one.
+    fn untrusted_in_string(&mut self, name: &str, at: FileRange) {
+        let d = self.error(
+            codes::UNTRUSTED_INPUT,
+            at,
+            format!("`var(\"{name}\")` is interpolated into a string: anyone who opens a merge request or pushes a branch chooses its text, and a script runs it as code"),
+        );
+        d.primary.message = "text an outsider controls".to_string();
+        d.help = Some(format!(
+            "read it in the script as a quoted variable (`\"${name}\"`), which the shell passes as data"
+        ));
     }
 
     /// PL4002 for a secret interpolated into a string, with the fix that binds it in

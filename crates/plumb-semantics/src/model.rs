@@ -473,15 +473,42 @@ fn script_lines(v: Option<&Value>) -> Vec<(&str, FileRange)> {
     }
 }
 
+/// Variables whose value an outsider controls: a merge request's title, description
+/// and branch, a commit's message and author, and branch names.
+pub const OUTSIDER_VARIABLES: &[&str] = &[
+    "CI_MERGE_REQUEST_TITLE",
+    "CI_MERGE_REQUEST_DESCRIPTION",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+    "CI_COMMIT_MESSAGE",
+    "CI_COMMIT_TITLE",
+    "CI_COMMIT_DESCRIPTION",
+    "CI_COMMIT_REF_NAME",
+    "CI_COMMIT_BRANCH",
+    "CI_COMMIT_AUTHOR",
+    "CI_COMMIT_TAG_MESSAGE",
+    "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME",
+];
+
 /// Whether `text` holds `$VAR` (not followed by another name character) or `${VAR`.
+/// `$$` is GitLab's escape for a plain `$`: `$$VAR` names no variable.
 pub fn names_variable(text: &str, var: &str) -> bool {
-    text.match_indices('$').any(|(i, _)| {
-        let rest = &text[i + 1..];
-        let rest = rest.strip_prefix('{').unwrap_or(rest);
-        rest.strip_prefix(var).is_some_and(|after| {
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        let after_dollar = &rest[i + 1..];
+        if let Some(escaped) = after_dollar.strip_prefix('$') {
+            rest = escaped;
+            continue;
+        }
+        let name = after_dollar.strip_prefix('{').unwrap_or(after_dollar);
+        let names_it = name.strip_prefix(var).is_some_and(|after| {
             !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        })
-    })
+        });
+        if names_it {
+            return true;
+        }
+        rest = after_dollar;
+    }
+    false
 }
 
 // Spans of the model, for the database's relative job and pipeline inputs.

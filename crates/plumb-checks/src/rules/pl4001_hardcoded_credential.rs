@@ -30,7 +30,8 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
         let bindings = p.env.iter().chain(p.jobs.iter().flat_map(|j| j.env.iter()));
         let variables = bindings
             .map(|b| (b.name.as_str(), b.name_at, &b.value))
-            .chain(p.jobs.iter().flat_map(|j| services_env(j)));
+            .chain(p.jobs.iter().flat_map(|j| services_env(j)))
+            .chain(p.jobs.iter().flat_map(|j| matrix_env(j)));
         let mut seen = std::collections::HashSet::new();
         for (name, name_at, value) in variables {
             // a service of a `let` or a template is one finding, whatever its jobs
@@ -50,6 +51,18 @@ fn services_env(job: &plumb_semantics::JobModel) -> Vec<(&str, FileRange, &Value
         .filter_map(|env| env.value.as_map())
         .flatten()
         .map(|e| (e.key.as_str(), e.key_at, &e.value))
+        .collect()
+}
+
+/// The values of a job's `matrix` (`matrix = { API_TOKEN = ["…"] }`): each becomes the
+/// variable of one of its jobs.
+fn matrix_env(job: &plumb_semantics::JobModel) -> Vec<(&str, FileRange, &Value)> {
+    let entries = job.field("matrix").and_then(|f| f.value.as_map());
+    (entries.into_iter().flatten())
+        .flat_map(|e| {
+            let values = e.value.as_list().unwrap_or_default();
+            values.iter().map(move |v| (e.key.as_str(), e.key_at, v))
+        })
         .collect()
 }
 

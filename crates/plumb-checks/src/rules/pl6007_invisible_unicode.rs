@@ -41,6 +41,12 @@ pub fn invisible(c: char) -> Option<&'static str> {
     })
 }
 
+/// A character an emoji sequence joins: pictographs and dingbats, skin tones and the
+/// emoji variation selector.
+fn is_pictograph(c: char) -> bool {
+    matches!(c, '\u{1F000}'..='\u{1FAFF}' | '\u{2600}'..='\u{27BF}' | '\u{2B00}'..='\u{2BFF}' | '\u{FE0F}')
+}
+
 fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
     out.extend(findings_in(cx.file, cx.text));
 }
@@ -50,9 +56,18 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
 /// too).
 pub fn findings_in(file: FileId, text: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for (i, c) in text.char_indices() {
+    let mut previous = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let before = previous.replace(c);
         // a byte-order mark opening the file is an encoding marker, not content
         if i == 0 && c == '\u{FEFF}' {
+            continue;
+        }
+        // a joiner inside an emoji sequence (👩‍💻) draws one picture: nothing hides there
+        let after = chars.peek().map(|&(_, c)| c);
+        if c == '\u{200D}' && before.is_some_and(is_pictograph) && after.is_some_and(is_pictograph)
+        {
             continue;
         }
         let Some(name) = invisible(c) else { continue };

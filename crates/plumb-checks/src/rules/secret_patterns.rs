@@ -38,8 +38,13 @@ pub fn is_literal_credential(value: &str) -> bool {
     // (`MYSQL_ROOT_PASSWORD: secret`): no one's credential, and any scanner's first guess
     let placeholder = matches!(
         v.to_ascii_lowercase().as_str(),
+        // a switch (`MYSQL_ALLOW_EMPTY_PASSWORD: "yes"`)
         "true"
             | "false"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
             | "none"
             | "null"
             | "changeme"
