@@ -357,9 +357,9 @@ impl Reader<'_> {
         }
         let ops = operands(args, CLONE_VALUE_OPTIONS);
         let url = *ops.first()?;
-        // a clone of a folder on the runner (`git clone . copy`) copies the job's own
-        // checkout, not code from elsewhere
-        if is_local_path(&url.text) {
+        // a clone of the job's own checkout (`git clone . copy`) brings no code from
+        // elsewhere
+        if is_own_checkout(&url.text) {
             return None;
         }
         let dir = match ops.get(1) {
@@ -395,15 +395,11 @@ impl Reader<'_> {
     }
 }
 
-/// `.`, `./x`, `../x`, `/builds/x`, `$CI_PROJECT_DIR`: a folder, not a remote (`file://`
-/// and `host:path` are remotes).
-fn is_local_path(url: &str) -> bool {
-    url == "."
-        || url == ".."
-        || url.starts_with("./")
-        || url.starts_with("../")
-        || url.starts_with('/') && !url.starts_with("//")
-        || matches!(variable_name(url), Some("CI_PROJECT_DIR" | "CI_BUILDS_DIR"))
+/// `.` or `$CI_PROJECT_DIR`: the folder the job's repository is checked out in. (Another
+/// local path may hold what the job just downloaded: a bundle, a mirror.)
+fn is_own_checkout(url: &str) -> bool {
+    let url = url.trim_end_matches('/');
+    url == "." || variable_name(url) == Some("CI_PROJECT_DIR")
 }
 
 /// `$NAME` or `${NAME}`, whole.

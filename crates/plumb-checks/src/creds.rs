@@ -155,22 +155,34 @@ impl Taint {
     }
 
     /// `TOKEN = "$DEPLOY_TOKEN"`: GitLab expands a variable's value, so `TOKEN` holds the
-    /// secret too, and so does a variable set from `TOKEN`. Each round adds a variable.
+    /// secret too, and so does a variable set from `TOKEN`: followed from each secret
+    /// variable to the values that read it (each value read once).
     fn with_env_copies(cx: &JobCx, mut vars: HashMap<String, Source>) -> Taint {
-        loop {
-            let copy = cx.job.env.iter().find_map(|b| {
-                let text = b.value.as_str().filter(|_| !vars.contains_key(&b.name))?;
-                let (_, source) = vars
-                    .iter()
-                    .filter(|(var, _)| plumb_semantics::names_variable(text, var))
-                    .min_by_key(|(var, _)| var.as_str())?;
-                Some((b.name.clone(), (source.0.clone(), Some(b.name_at), false)))
-            });
-            let Some((name, source)) = copy else {
-                return Taint { vars };
-            };
-            vars.insert(name, source);
+        let mut readers: HashMap<&str, Vec<&plumb_semantics::EnvBinding>> = HashMap::new();
+        for b in &cx.job.env {
+            for var in b
+                .value
+                .as_str()
+                .map(plumb_semantics::variables_named)
+                .unwrap_or_default()
+            {
+                readers.entry(var).or_default().push(b);
+            }
         }
+        let mut queue: Vec<String> = vars.keys().cloned().collect();
+        queue.sort_unstable_by(|a, b| b.cmp(a));
+        while let Some(var) = queue.pop() {
+            let Some(secret) = vars.get(&var).map(|s| s.0.clone()) else {
+                continue;
+            };
+            for b in readers.get(var.as_str()).into_iter().flatten() {
+                if !vars.contains_key(&b.name) {
+                    vars.insert(b.name.clone(), (secret.clone(), Some(b.name_at), false));
+                    queue.push(b.name.clone());
+                }
+            }
+        }
+        Taint { vars }
     }
 }
 
@@ -495,8 +507,14 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
     // `/usr/bin/env` is `env`
     let dumps = match crate::supply::base(name) {
         "printenv" => args.iter().all(option) || names_tainted().is_some(),
-        // `env X=1 cmd` runs a command; `env` alone or with options prints everything
-        "env" => args.iter().all(option),
+        // `env X=1 cmd` runs `cmd` (named instead of `env`); `env`, `env X=1`, `env -u Y`
+        // print the environment; `env -i` empties it first
+        "env" => !args.iter().any(|a| {
+            matches!(
+                a.text.as_str(),
+                "-i" | "--ignore-environment" | "-" | "--version" | "--help"
+            )
+        }),
         "set" => args.is_empty(),
         "export" => args.iter().all(option),
         "declare" | "typeset" => {

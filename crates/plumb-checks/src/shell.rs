@@ -78,7 +78,8 @@ impl Command {
                 && w.text
                     .split_once('=')
                     .is_some_and(|(name, _)| is_name(name) && w.text.starts_with(name));
-            match w.text.as_str() {
+            // `/usr/bin/env` is `env`
+            match w.text.rsplit('/').next().unwrap_or_default() {
                 _ if reserved || assignment => i += 1,
                 "command" | "exec" | "time" | "nohup" | "builtin" => i += 1,
                 wrapper @ ("sudo" | "doas" | "env" | "timeout" | "nice" | "ionice" | "stdbuf")
@@ -598,44 +599,56 @@ const RESERVED_PREFIXES: &[&str] = &[
     "if", "then", "else", "elif", "do", "while", "until", "!", "{", "}", "fi", "done", "esac",
 ];
 
-/// Every `$NAME`, `${NAME…}` and `${!NAME}` in `text`, quoting ignored: what a shell that
-/// runs `text` as a script (`eval`, `sh -c`, `trap`, a here-doc fed to `sh`) may expand.
-/// The variables `$NAME`, `${NAME…}` and `${!NAME…}` written anywhere in `text`, nested
-/// or not, in one pass (an operator's word: `${A:-${B:-$C}}` reads `B` and `C`).
-fn names_in(text: &str) -> Vec<(String, bool)> {
-    let b = text.as_bytes();
+/// The variables an operator's word (`${V:-word}`, `${V/pattern/word}`) expands into
+/// the value: `$NAME`, `${NAME…}`, `${!NAME…}`, nested or not, in one pass (`${A:-${B:-$C}}`
+/// reads `B` and `C`; never recursion, whatever the nesting). A pattern (`${V#pat}`,
+/// `${V%pat}`, the first part of `${V/pat/word}`) only takes text away: not read.
+fn names_in(operator: &str) -> Vec<(String, bool)> {
+    let word = if operator.starts_with(['#', '%']) {
+        ""
+    } else if let Some(rest) = operator.strip_prefix('/') {
+        // `${V/pat/word}`, `${V//pat/word}`: the word after the pattern
+        let pattern = rest.strip_prefix(['/', '#', '%']).unwrap_or(rest);
+        pattern.split_once('/').map_or("", |(_, word)| word)
+    } else {
+        operator
+    };
+    let b = word.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] != b'$' {
-            i += 1;
-            continue;
+        match (b[i], b.get(i + 1)) {
+            // `\$` is a plain `$` to the shell, `$$` its process id
+            (b'\\', Some(b'$')) | (b'$', Some(b'$')) => {
+                i += 2;
+                continue;
+            }
+            (b'$', _) => {}
+            _ => {
+                i += 1;
+                continue;
+            }
         }
-        if b.get(i + 1) == Some(&b'$') {
-            i += 2;
-            continue;
-        }
-        let mut at = i + 1;
-        if b.get(at) == Some(&b'{') {
-            at += 1;
-        }
+        let braced = b.get(i + 1) == Some(&b'{');
+        let mut at = i + 1 + usize::from(braced);
         let indirect = b.get(at) == Some(&b'!');
-        if indirect {
-            at += 1;
-        }
+        at += usize::from(indirect);
         let end = at
-            + b[at..]
-                .iter()
+            + (b[at..].iter())
                 .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
                 .count();
-        if is_name(&text[at..end]) {
-            out.push((text[at..end].to_string(), indirect));
+        // `${T:+word}` is the word, never T
+        let alternate = braced && (word[end..].starts_with(":+") || word[end..].starts_with('+'));
+        if is_name(&word[at..end]) && !alternate {
+            out.push((word[at..end].to_string(), indirect));
         }
         i = end.max(i + 1);
     }
     out
 }
 
+/// Every `$NAME`, `${NAME…}` and `${!NAME}` in `text`, quoting ignored: what a shell that
+/// runs `text` as a script (`eval`, `sh -c`, `trap`, a here-doc fed to `sh`) may expand.
 pub fn expansions(text: &str) -> Vec<VarRef> {
     Scanner {
         src: text,
@@ -721,7 +734,13 @@ mod tests {
         assert_eq!(vars("echo ${T:+set}"), Vec::<String>::new());
         assert_eq!(vars("echo ${T+$U}"), ["U"]);
         assert_eq!(vars("echo ${A:-$$T}"), ["A"]);
+        assert_eq!(vars("echo ${A:-\\$$T}"), ["A", "T"]);
         assert_eq!(vars("echo ${#T}"), Vec::<String>::new());
+        assert_eq!(vars("echo ${X:-${T:+set}}"), ["X"]);
+        // a pattern only takes text away; the replacement is written
+        assert_eq!(vars("echo ${OUT//$T/[MASKED]}"), ["OUT"]);
+        assert_eq!(vars("echo ${OUT#$T}"), ["OUT"]);
+        assert_eq!(vars("echo ${OUT/x/$T}"), ["OUT", "T"]);
     }
 
     #[test]

@@ -329,17 +329,13 @@ impl Downloads {
             }
             return;
         }
-        if let Some((file, from)) = moved_file(c, &self.pending) {
-            self.pending.push((file, from));
+        let moved = moved_files(c, &self.pending);
+        if !moved.is_empty() {
+            self.pending.extend(moved);
             return;
         }
         let found = match executed_file(c) {
-            Some(run) => {
-                let run = run.trim_start_matches("./").to_string();
-                self.pending
-                    .iter()
-                    .position(|(f, _)| f.trim_start_matches("./") == run)
-            }
+            Some(run) => self.pending.iter().position(|(f, _)| same_file(f, &run)),
             // a bare name runs what a folder of `PATH` holds
             None => self.pending.iter().position(|(f, _)| {
                 f.rsplit_once('/')
@@ -379,27 +375,48 @@ const ON_PATH: &[&str] = &[
     "$HOME/bin",
 ];
 
-/// `install -m 755 tool /usr/local/bin/tool`, `mv tool /usr/local/bin/`, `cp`: the
-/// downloaded file under its new name, still unchecked.
-fn moved_file(c: &Command, pending: &[(String, FileRange)]) -> Option<(String, FileRange)> {
+/// `install -m 755 tool /usr/local/bin/tool`, `mv tool /usr/local/bin/`, `cp a b dir/`,
+/// `install -t dir tool`: each downloaded file under its new name, still unchecked. A
+/// destination that may be a folder or a file is both.
+fn moved_files(c: &Command, pending: &[(String, FileRange)]) -> Vec<(String, FileRange)> {
     if !matches!(c.name().map(base), Some("mv" | "cp" | "install")) {
-        return None;
+        return Vec::new();
     }
-    let ops = operands(c.args(), &["-m", "--mode", "-o", "-g", "-t"]);
-    let (to, from) = ops.split_last()?;
-    let at = from.iter().find_map(|w| {
-        let w = w.text.trim_start_matches("./");
-        pending
-            .iter()
-            .find(|(f, _)| f.trim_start_matches("./") == w)
-    })?;
-    let file = at.0.rsplit('/').next().unwrap_or(&at.0);
-    let to = to.text.trim_end_matches('/');
-    let dest = match ON_PATH.contains(&to) || to.ends_with("/bin") {
-        true => format!("{to}/{file}"),
-        false => to.to_string(),
+    let args = c.args();
+    let ops = operands(args, &["-m", "--mode", "-o", "-g", "-t", "-S"]);
+    let folder = args
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| match a.text.as_str() {
+            "-t" => args.get(i + 1).map(|w| w.text.as_str()),
+            t => t.strip_prefix("--target-directory="),
+        });
+    let (to, from) = match folder {
+        Some(folder) => (format!("{}/", folder.trim_end_matches('/')), &ops[..]),
+        None => match ops.split_last() {
+            Some((to, from)) => (to.text.clone(), from),
+            None => return Vec::new(),
+        },
     };
-    Some((dest, at.1))
+    let mut out = Vec::new();
+    for source in from {
+        let Some((file, at)) = pending.iter().find(|(f, _)| same_file(f, &source.text)) else {
+            continue;
+        };
+        let name = file.rsplit('/').next().unwrap_or(file);
+        let dir = to.trim_end_matches('/');
+        let surely_folder = to.ends_with('/') || from.len() > 1 || ON_PATH.contains(&dir);
+        out.push((format!("{dir}/{name}"), *at));
+        if !surely_folder {
+            out.push((to.clone(), *at));
+        }
+    }
+    out
+}
+
+/// Whether two paths a script writes name one file (`./x` is `x`).
+fn same_file(a: &str, b: &str) -> bool {
+    a.trim_start_matches("./") == b.trim_start_matches("./")
 }
 
 /// `sha256sum -c`, `shasum -a 256 -c`, `gpg --verify`, `cosign verify…`, `minisign -V`.
@@ -479,10 +496,12 @@ fn downloaded_file(c: &Command) -> Option<String> {
 /// The file a command runs: `./x`, `sh x`, `bash x`, `source x`, `. x`.
 pub(crate) fn executed_file(c: &Command) -> Option<String> {
     let name = c.name()?;
-    if name.contains('/') {
+    // `/bin/bash x.sh` runs x.sh: an interpreter first, whatever its path
+    let interpreter = is_interpreter(base(name)) || matches!(name, "source" | ".");
+    if name.contains('/') && !interpreter {
         return Some(name.to_string());
     }
-    if is_interpreter(name) || matches!(name, "source" | ".") {
+    if interpreter {
         let ops = operands(c.args(), &["-o", "-O"]);
         if c.args().iter().any(|a| a.text == "-c") {
             return None;
@@ -674,7 +693,7 @@ fn word_glob_match(glob: &str, text: &str) -> bool {
 /// A Go module version that names one release: `v1.2.3` (a pre-release or pseudo-version
 /// too) or a commit; `latest`, a branch, `v1` or `v1.2` (the newest of a series) move.
 fn go_version_pinned(version: &str) -> bool {
-    if version.starts_with('$') || is_commit(version) && version.len() >= 12 {
+    if version.starts_with('$') || is_commit(version) {
         return true;
     }
     let Some(numbers) = version.strip_prefix('v') else {
@@ -763,10 +782,16 @@ fn unpinned_install(c: &Command) -> Option<(&Word, &'static str)> {
                 return None;
             }
             // `--git URL` without `--rev`/`--tag`: the default branch as it is today
-            if let Some(i) = args.iter().position(|a| a.text == "--git") {
-                return args
-                    .get(i + 1)
-                    .map(|url| (url, "whatever the repository's branch holds today"));
+            let git = args
+                .iter()
+                .enumerate()
+                .find_map(|(i, a)| match a.text.as_str() {
+                    "--git" => args.get(i + 1),
+                    t if t.starts_with("--git=") => Some(a),
+                    _ => None,
+                });
+            if let Some(url) = git {
+                return Some((url, "whatever the repository's branch holds today"));
             }
             let krate = ops.into_iter().find(|w| !w.text.contains('@'))?;
             Some((krate, "the latest version from crates.io"))
@@ -838,6 +863,15 @@ const NPM_VALUE_OPTIONS: &[&str] = &[
     "--location",
     "--loglevel",
     "--cache",
+    "--userconfig",
+    "--globalconfig",
+    "--workspace",
+    "-w",
+    "--omit",
+    "--include",
+    "--tag",
+    "--otp",
+    "--scope",
 ];
 
 /// A global install, the option before or after the command: `-g`, `--global`,
@@ -875,18 +909,21 @@ pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
                 continue;
             };
             let args = c.args();
-            // `docker run` or `docker container run`
-            let sub = match args.first().map(|a| a.text.as_str()) {
-                Some("container") => 2,
-                _ => 1,
-            };
-            let runs = matches!(name, "docker" | "podman" | "nerdctl")
-                && args
-                    .get(sub - 1)
-                    .is_some_and(|a| matches!(a.text.as_str(), "run" | "create"));
-            if !runs {
-                continue;
+            // `docker run`, `docker container run`, `docker -H host run`
+            let mut first = 0;
+            while let Some(a) = args.get(first).filter(|a| a.text.starts_with('-')) {
+                first += 1 + usize::from(DOCKER_GLOBAL_VALUES.contains(&a.text.as_str()));
             }
+            let sub = match args.get(first).map(|a| a.text.as_str()) {
+                Some("container") => first + 2,
+                _ => first + 1,
+            };
+            let verb = args.get(sub - 1).map(|a| a.text.as_str());
+            let runs = matches!(name, "docker" | "podman" | "nerdctl")
+                && matches!(verb, Some("run" | "create"));
+            let (true, Some(verb)) = (runs, verb) else {
+                continue;
+            };
             let args = container_options(&args[sub..]);
             for (i, a) in args.iter().enumerate() {
                 let next = args.get(i + 1).map_or("", |w| w.text.as_str());
@@ -896,7 +933,7 @@ pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
                 hits.push(ScriptHit {
                     at: at(cx, script, a),
                     message: format!(
-                        "`{name} run` with {why}: the container can take over the runner's host"
+                        "`{name} {verb}` with {why}: the container can take over the runner's host"
                     ),
                     label: why.to_string(),
                     related: None,
@@ -907,6 +944,20 @@ pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
     }
     hits
 }
+
+/// Docker's options before its command that take a value (`docker -H tcp://… run`).
+const DOCKER_GLOBAL_VALUES: &[&str] = &[
+    "-H",
+    "--host",
+    "-c",
+    "--context",
+    "--config",
+    "-l",
+    "--log-level",
+    "--tlscacert",
+    "--tlscert",
+    "--tlskey",
+];
 
 /// The options of `docker run` (the words before the image): what follows the image
 /// is the container's command and its arguments, not Docker's.
@@ -927,6 +978,11 @@ fn container_options(args: &[Word]) -> &[Word] {
         "--publish-all",
         "--quiet",
         "--help",
+        // podman's
+        "--replace",
+        "--rmi",
+        "--no-hosts",
+        "--read-only-tmpfs",
     ];
     let mut i = 0;
     while let Some(w) = args.get(i) {
@@ -935,9 +991,12 @@ fn container_options(args: &[Word]) -> &[Word] {
             return &args[..i];
         } else if let Some(long) = t.strip_prefix("--") {
             !long.contains('=') && !FLAGS.contains(&t)
-        } else if let Some(short) = t.strip_prefix('-').filter(|s| !s.is_empty()) {
-            // `-v x`, `-e x`; `-it` and `-vX` (the value attached) take none
-            short.len() == 1 && "acehlmpuvw".contains(short)
+        } else if let Some(cluster) = t.strip_prefix('-').filter(|s| !s.is_empty()) {
+            // `-v x`, `-dp 80:80`, `-ite A=1`: the first letter that takes a value takes
+            // the rest of the word, or the next word when it is the last
+            cluster
+                .find(|c| "acehlmpuvw".contains(c))
+                .is_some_and(|k| k + 1 == cluster.len())
         } else {
             return &args[..i];
         };
@@ -947,6 +1006,18 @@ fn container_options(args: &[Word]) -> &[Word] {
 }
 
 fn privilege(flag: &str, next: &str) -> Option<&'static str> {
+    // `-itv x` is `-v x`
+    let short;
+    let flag = match flag
+        .strip_prefix('-')
+        .filter(|c| c.len() > 1 && !c.starts_with('-'))
+    {
+        Some(cluster) if cluster.ends_with('v') => {
+            short = "-v";
+            short
+        }
+        _ => flag,
+    };
     let value = |long: &str| {
         flag.strip_prefix(long)
             .and_then(|r| r.strip_prefix('='))

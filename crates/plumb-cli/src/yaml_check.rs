@@ -90,7 +90,8 @@ pub fn load(
         load_diagnostics: Vec::new(),
         notes,
         role: Role::ReadFromYaml(Box::new(
-            YamlProgram::new(read.origins, read.renames, sources).with_refused(read.refused),
+            YamlProgram::new(read.origins, read.renames, sources)
+                .with_refused(read.refused, read.refused_lines),
         )),
     });
     Ok(())

@@ -7,7 +7,7 @@
 mod fixes;
 
 use plumb_diagnostics::{Diagnostic, FileId, FileRange, Label, TextRange};
-use plumb_import::gitlab::RefusedKey;
+use plumb_import::gitlab::{RefusedKey, RefusedLine};
 use plumb_import::origins::OriginMap;
 use std::collections::HashMap;
 
@@ -24,6 +24,9 @@ pub struct YamlProgram {
     multiline: std::sync::OnceLock<Vec<Vec<plumb_import::yaml::Multiline>>>,
     /// Keys GitLab refuses the file for, reported where they are written (PL1004).
     refused: Vec<RefusedKey>,
+    /// Script lines GitLab refuses the file for, reported where they are written
+    /// (PL1003).
+    refused_lines: Vec<RefusedLine>,
 }
 
 impl YamlProgram {
@@ -40,6 +43,7 @@ impl YamlProgram {
             sources,
             multiline: std::sync::OnceLock::new(),
             refused: Vec::new(),
+            refused_lines: Vec::new(),
         }
     }
 
@@ -95,7 +99,12 @@ impl YamlProgram {
             ));
         }
         let in_yaml = self.in_yaml(program, FileId(u32::MAX), texts);
-        for mut d in self.refused.iter().filter_map(|k| self.refused_key(k)) {
+        let refused = (self.refused.iter().filter_map(|k| self.refused_key(k))).chain(
+            self.refused_lines
+                .iter()
+                .filter_map(|l| self.refused_line(l)),
+        );
+        for mut d in refused {
             d.fixes.extend(in_yaml.allow_fix(&d));
             invisible.push(d);
         }
@@ -105,9 +114,26 @@ impl YamlProgram {
 
     /// With the keys GitLab refuses the file for ([`plumb_import::import_for_check`]'s
     /// `refused`), which the program does not hold: they are reported on the YAML.
-    pub fn with_refused(mut self, refused: Vec<RefusedKey>) -> Self {
+    pub fn with_refused(mut self, refused: Vec<RefusedKey>, lines: Vec<RefusedLine>) -> Self {
         self.refused = refused;
+        self.refused_lines = lines;
         self
+    }
+
+    /// PL1003 for a script line that is a mapping: GitLab wants a string.
+    fn refused_line(&self, l: &RefusedLine) -> Option<Diagnostic> {
+        let file = *self.sources.get(l.file).filter(|id| id.0 != u32::MAX)?;
+        let range = TextRange::new(l.span.start as usize, l.span.end as usize);
+        let at = FileRange { file, range };
+        let message = format!(
+            "a script line of {} is a mapping, not a command (an unquoted `: ` inside it): GitLab refuses this file",
+            job_list(&l.jobs)
+        );
+        Some(
+            Diagnostic::error(plumb_semantics::codes::TYPE_MISMATCH, at, message)
+                .with_label("read as `key: value`")
+                .with_help("quote the whole line: `- 'curl -H \"Authorization: …\" …'`"),
+        )
     }
 
     /// PL1004 for a key GitLab refuses, with the keyword it may have meant as a fix.

@@ -193,7 +193,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             "retry" => retry(v, &mut f, note(String::new())),
             "artifacts" => artifacts(v, &mut f, note(String::new())),
             "cache" => cache(v, &mut f, note(String::new()), cx),
-            "parallel" => parallel(v, &mut f, note(String::new())),
+            "parallel" => parallel(v, &mut f, note(String::new()), cx),
             "environment" => environment(v, &mut f, note(String::new())),
             "after_script" => {
                 // `after_script: []` is kept: it turns off `default:`'s
@@ -320,14 +320,17 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         f.fields.insert("allow_failure".into(), PVal::Bool(true));
     }
     let line = |key: &str| node.entry(key).map_or(node.line, |e| e.key_line);
+    // a key's own file: a job may take it from an included template
+    let file = |key: &str| node.get(key).map_or(node.file, |v| v.file);
     // `rules: null` (often to drop inherited rules, next to `only:`), or a `!reference`
     // that points at nothing, is no rules: the job is kept, with `only`/`except`
     let rules = node.get("rules").filter(|r| !r.is_null());
     let mut c = if let Some(rules) = rules {
         let decision = cond::rules(rules, cx.default_branch, manual);
         for (line, message) in decision.notes.into_iter().chain(decision.job_notes) {
+            // the rules' own file: a job may take them from an included template
             f.notes.push(Note {
-                file: node.file,
+                file: rules.file,
                 line,
                 end_line: line,
                 message,
@@ -376,7 +379,7 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
                 f.fields.insert("delay".into(), PVal::Duration(d));
             }
             None => f.notes.push(Note {
-                file: node.file,
+                file: file("when"),
                 line: line("when"),
                 end_line: line("when"),
                 message: "`when: delayed` without a `start_in` Plumb can read is not carried: the job starts at once".into(),
@@ -392,7 +395,7 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
             .find(|k| node.get(k).is_some())
             .unwrap_or("when");
         f.notes.push(Note {
-            file: node.file,
+            file: file(key),
             line: line(key),
             end_line: node.get(key).map_or(line(key), |n| n.end_line),
             message: format!(
@@ -1159,7 +1162,7 @@ fn cache_record(first: &Node, f: &mut Fields, at: &Note) -> PVal {
     PVal::Record(record)
 }
 
-fn parallel(v: &Node, f: &mut Fields, at: Note) {
+fn parallel(v: &Node, f: &mut Fields, at: Note, cx: &Ctx) {
     let Some(matrix) = v.get("matrix") else {
         f.notes.push(Note {
             message: format!(
@@ -1185,7 +1188,18 @@ fn parallel(v: &Node, f: &mut Fields, at: Note) {
             .entries()
             .iter()
             .map(|e| {
-                let values = e.value.strings().into_iter().map(PVal::Str).collect();
+                // each value where it is written (a check reports a literal there)
+                let items = match &e.value.kind {
+                    Kind::Seq(items) => items.iter().collect(),
+                    _ => vec![&e.value],
+                };
+                let values = (items.into_iter())
+                    .flat_map(|n| {
+                        n.strings()
+                            .into_iter()
+                            .map(|s| PVal::at(cx.origin(n), PVal::Str(s)))
+                    })
+                    .collect();
                 (e.key.clone(), PVal::List(values))
             })
             .collect();
@@ -1193,14 +1207,16 @@ fn parallel(v: &Node, f: &mut Fields, at: Note) {
     }
 }
 
-/// `allow_failure: { exit_codes: 137 }` or `{ exit_codes: [137, 255] }`: the codes.
+/// `allow_failure: { exit_codes: 137 }` or `{ exit_codes: [137, 255] }`: the codes (an
+/// empty list, which GitLab's schema refuses, is none).
 fn exit_codes(v: &Node) -> Option<Vec<PVal>> {
     let codes = v.get("exit_codes")?;
     let one = |n: &Node| n.as_str()?.parse::<u64>().ok().map(PVal::Int);
-    match &codes.kind {
-        Kind::Seq(items) => items.iter().map(one).collect(),
-        _ => one(codes).map(|c| vec![c]),
-    }
+    let codes: Vec<PVal> = match &codes.kind {
+        Kind::Seq(items) => items.iter().map(one).collect::<Option<_>>()?,
+        _ => vec![one(codes)?],
+    };
+    (!codes.is_empty()).then_some(codes)
 }
 
 /// GitLab's Vault engine when a secret names none, the one Plumb's `vault` compiles to.

@@ -2399,7 +2399,9 @@ pub fn variables_used(line: &str) -> Vec<String> {
     let bytes = line.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'$') {
+        // `\$` is a plain `$` to a shell (then `\$$T` reads T); `$$` is not a variable
+        let escaped = bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'$');
+        if escaped || bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'$') {
             i += 2;
         } else if bytes[i] == b'$' {
             let start = if bytes.get(i + 1) == Some(&b'{') {

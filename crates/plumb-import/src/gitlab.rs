@@ -903,6 +903,56 @@ pub struct RefusedKey {
     pub beside: Vec<String>,
 }
 
+/// A script line GitLab refuses the file for: a mapping, not a string (an unquoted
+/// `: ` turns `- curl -H "Authorization: $T" …` into one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedLine {
+    /// The file it is written in (as [`Node::file`]) and where.
+    pub file: usize,
+    pub span: yaml::ByteRange,
+    /// The jobs that run it (in file order).
+    pub jobs: Vec<String>,
+}
+
+/// The script lines of `config`'s jobs that are mappings, each once however many jobs
+/// get it (from `default:`, an anchor or `extends`).
+pub fn mapping_script_lines(config: &Config) -> Vec<RefusedLine> {
+    let mut out: Vec<RefusedLine> = Vec::new();
+    for job in &config.jobs {
+        let scripts = ["before_script", "script", "after_script"]
+            .iter()
+            .filter_map(|k| job.full.get(k));
+        for line in scripts.flat_map(Node::flattened).filter(|n| n.is_map()) {
+            let found = out
+                .iter_mut()
+                .find(|r| r.file == line.file && r.span.start == line.span.start);
+            match found {
+                Some(r) if !r.jobs.contains(&job.name) => r.jobs.push(job.name.clone()),
+                Some(_) => {}
+                None => out.push(RefusedLine {
+                    file: line.file,
+                    span: mapping_text(line),
+                    jobs: vec![job.name.clone()],
+                }),
+            }
+        }
+    }
+    out
+}
+
+/// A mapping's text from its first key to the end of its last value (the parser's span
+/// runs on over the comments and blank lines after it).
+fn mapping_text(map: &Node) -> yaml::ByteRange {
+    let end = (map.entries().iter())
+        .map(|e| e.key_span.end.max(e.value.span.end))
+        .max()
+        .unwrap_or(map.span.end);
+    yaml::ByteRange {
+        start: map.span.start,
+        end: end.max(map.span.start),
+    }
+}
+
 /// The keys of `config` GitLab refuses, each once however many jobs get it (a hidden
 /// job's through `extends`). Hidden jobs no job extends are not GitLab's to check.
 pub fn refused_keys(config: &Config) -> Vec<RefusedKey> {

@@ -216,6 +216,8 @@ pub struct ForCheck {
     pub warnings: Vec<Warning>,
     /// Keys GitLab refuses the file for (a job's key that is no job keyword).
     pub refused: Vec<gitlab::RefusedKey>,
+    /// Script lines GitLab refuses the file for (a mapping, not a command).
+    pub refused_lines: Vec<gitlab::RefusedLine>,
 }
 
 /// Reads the GitLab CI file at `path` (text `text`) as [`import`] does, for a check.
@@ -235,6 +237,7 @@ pub fn import_for_check(
     let framed = !config.sources.iter().any(|(_, t)| t.contains(markers));
     let program = emit::program(&config, path, framed, None, &mut warnings);
     let refused = gitlab::refused_keys(&config);
+    let refused_lines = gitlab::mapping_script_lines(&config);
     // unframed, the text holds the file's own private-use characters: nothing to strip
     let (plumb, origins, framed_text) = if framed {
         let (plumb, origins) = origins::strip(&program.text);
@@ -253,6 +256,7 @@ pub fn import_for_check(
         sources,
         warnings,
         refused,
+        refused_lines,
     })
 }
 

@@ -733,11 +733,11 @@ impl<'a> Evaluator<'a> {
         let d = self.error(
             codes::UNTRUSTED_INPUT,
             at,
-            format!("`var(\"{name}\")` is interpolated into a string: anyone who opens a merge request or pushes a branch chooses its text, and a script runs it as code"),
+            format!("`var(\"{name}\")` is interpolated into a string: its text, which anyone who opens a merge request or pushes a branch chooses, becomes part of the value (of the code, in a script)"),
         );
         d.primary.message = "text an outsider controls".to_string();
         d.help = Some(format!(
-            "read it in the script as a quoted variable (`\"${name}\"`), which the shell passes as data"
+            "write `${name}` instead: a script reads it quoted (`\"${name}\"`) as data, and GitLab expands it in a variable"
         ));
     }
 
@@ -1135,6 +1135,17 @@ impl<'a> Evaluator<'a> {
                     _ => ValueKind::Unknown,
                 }
             }
+            BinOp::Eq | BinOp::NotEq | BinOp::Match if l.is_secret() || r.is_secret() => {
+                let at = if l.is_secret() { lhs.range } else { rhs.range };
+                let d = self.error(
+                    codes::SECRET_MISUSE,
+                    ctx.at(at),
+                    "a secret is compared in a condition: the condition is written into the generated file, the secret's value with it",
+                );
+                d.primary.message = "a secret in a condition".to_string();
+                d.help = Some("test the secret in the job's script (`[ -n \"$TOKEN\" ]`), where it stays a variable".to_string());
+                ValueKind::Unknown
+            }
             BinOp::Eq | BinOp::NotEq | BinOp::Match => {
                 let (var, text) = match (&l.kind, &r.kind) {
                     (
@@ -1190,6 +1201,10 @@ impl<'a> Evaluator<'a> {
             ValueKind::Bool(false) => Some(Cond::Never),
             ValueKind::Abstract(Ty::Condition) | ValueKind::Abstract(Ty::Bool) => {
                 Some(Cond::Always)
+            }
+            ValueKind::Secret(s) => {
+                self.secret_misuse(&s.name, &Ty::Condition, at, v.origin);
+                None
             }
             ValueKind::Unknown | ValueKind::Abstract(_) => None,
             _ => {

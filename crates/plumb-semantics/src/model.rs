@@ -490,25 +490,35 @@ pub const OUTSIDER_VARIABLES: &[&str] = &[
 ];
 
 /// Whether `text` holds `$VAR` (not followed by another name character) or `${VAR`.
-/// `$$` is GitLab's escape for a plain `$`: `$$VAR` names no variable.
 pub fn names_variable(text: &str, var: &str) -> bool {
-    let mut rest = text;
-    while let Some(i) = rest.find('$') {
-        let after_dollar = &rest[i + 1..];
-        if let Some(escaped) = after_dollar.strip_prefix('$') {
-            rest = escaped;
-            continue;
+    variables_named(text).contains(&var)
+}
+
+/// The variables `text` names: `$VAR` and `${VAR…}`, in order. `$$` is GitLab's escape
+/// for a plain `$` (and the shell's process id): `$$VAR` names no variable; but
+/// `\$$VAR` does, to a shell (`\$` is the plain `$` there).
+pub fn variables_named(text: &str) -> Vec<&str> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let shell_escaped = i > 0 && b[i - 1] == b'\\';
+        match (b[i], b.get(i + 1)) {
+            (b'$', Some(b'$')) if !shell_escaped => i += 2,
+            (b'$', next) => {
+                let start = i + 1 + usize::from(next == Some(&b'{'));
+                let len = (b[start..].iter())
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                    .count();
+                if len > 0 && !b[start].is_ascii_digit() {
+                    out.push(&text[start..start + len]);
+                }
+                i = start + len;
+            }
+            _ => i += 1,
         }
-        let name = after_dollar.strip_prefix('{').unwrap_or(after_dollar);
-        let names_it = name.strip_prefix(var).is_some_and(|after| {
-            !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        });
-        if names_it {
-            return true;
-        }
-        rest = after_dollar;
     }
-    false
+    out
 }
 
 // Spans of the model, for the database's relative job and pipeline inputs.
@@ -600,6 +610,17 @@ impl Ranges for PipelineModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variables_a_value_names() {
+        assert_eq!(variables_named("Bearer $T and ${U}x $9"), ["T", "U"]);
+        // GitLab's `$$` is a plain `$`; after a shell's `\$` it is `$` and then `$T`
+        assert_eq!(variables_named("$$T"), Vec::<&str>::new());
+        assert_eq!(variables_named("\\$$T"), ["T"]);
+        assert_eq!(variables_named("\\$T"), ["T"]);
+        assert!(names_variable("a ${TOKEN}b", "TOKEN"));
+        assert!(!names_variable("$TOKENS", "TOKEN"));
+    }
 
     fn binding(name: &str, value: u64) -> EnvBinding {
         let at = FileRange {

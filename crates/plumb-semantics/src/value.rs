@@ -410,6 +410,13 @@ impl Value {
             _ => None,
         }
     }
+    /// A secret, or a value only known to be one (a template's `Secret` parameter).
+    pub fn is_secret(&self) -> bool {
+        matches!(
+            self.kind,
+            ValueKind::Secret(_) | ValueKind::Abstract(Ty::Secret)
+        )
+    }
     pub fn as_list(&self) -> Option<&[Value]> {
         match &self.kind {
             ValueKind::List(items) => Some(items),

@@ -44,7 +44,21 @@ pub fn invisible(c: char) -> Option<&'static str> {
 /// A character an emoji sequence joins: pictographs and dingbats, skin tones and the
 /// emoji variation selector.
 fn is_pictograph(c: char) -> bool {
-    matches!(c, '\u{1F000}'..='\u{1FAFF}' | '\u{2600}'..='\u{27BF}' | '\u{2B00}'..='\u{2BFF}' | '\u{FE0F}')
+    matches!(c, '\u{1F000}'..='\u{1FAFF}' | '\u{2600}'..='\u{27BF}' | '\u{2B00}'..='\u{2BFF}')
+        && !is_emoji_modifier(c)
+}
+
+/// The emoji variation selector and the skin tones, which follow a pictograph.
+fn is_emoji_modifier(c: char) -> bool {
+    matches!(c, '\u{FE0F}' | '\u{1F3FB}'..='\u{1F3FF}')
+}
+
+/// Whether a joiner stands between pictographs: the base before it (with at most two
+/// modifiers after that base) and the first character after it that is no modifier.
+fn joins_pictographs(before: Option<(char, usize)>, after: &str) -> bool {
+    let before = before.is_some_and(|(c, modifiers)| modifiers <= 2 && is_pictograph(c));
+    let mut next = after.chars().take(3).skip_while(|c| is_emoji_modifier(*c));
+    before && next.next().is_some_and(is_pictograph)
 }
 
 fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
@@ -56,18 +70,20 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
 /// too).
 pub fn findings_in(file: FileId, text: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut previous = None;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let before = previous.replace(c);
+    // the last character that is no emoji modifier, and how many modifiers follow it
+    let mut base: Option<(char, usize)> = None;
+    for (i, c) in text.char_indices() {
+        let before = base;
+        base = match (is_emoji_modifier(c), base) {
+            (true, Some((b, n))) => Some((b, n + 1)),
+            _ => Some((c, 0)),
+        };
         // a byte-order mark opening the file is an encoding marker, not content
         if i == 0 && c == '\u{FEFF}' {
             continue;
         }
-        // a joiner inside an emoji sequence (👩‍💻) draws one picture: nothing hides there
-        let after = chars.peek().map(|&(_, c)| c);
-        if c == '\u{200D}' && before.is_some_and(is_pictograph) && after.is_some_and(is_pictograph)
-        {
+        // a joiner between two pictographs (👩‍💻, 👍🏽‍…) draws one picture: nothing hides
+        if c == '\u{200D}' && joins_pictographs(before, &text[i + c.len_utf8()..]) {
             continue;
         }
         let Some(name) = invisible(c) else { continue };
