@@ -17,11 +17,24 @@ const CREDENTIAL_WORDS: &[&str] = &[
 /// (`TOKEN_URL`, `SECRET_NAME`, `VAULT_SECRET_PATH`).
 const REFERENCE_SUFFIXES: &[&str] = &["_NAME", "_ID", "_FILE", "_PATH", "_URL"];
 
+/// Endings of names that hold a setting about credentials, not one (`SECRET_BACKEND =
+/// "vault"`, `TOKEN_TYPE = "bearer"`).
+const SETTING_SUFFIXES: &[&str] = &[
+    "_BACKEND",
+    "_PROVIDER",
+    "_TYPE",
+    "_ENGINE",
+    "_MOUNT",
+    "_ALGORITHM",
+    "_VERSION",
+    "_SCOPES",
+];
+
 /// Whether an environment variable's name says it holds a credential.
 pub fn credential_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     CREDENTIAL_WORDS.iter().any(|w| upper.contains(w))
-        && !REFERENCE_SUFFIXES.iter().any(|s| upper.ends_with(s))
+        && !(REFERENCE_SUFFIXES.iter().chain(SETTING_SUFFIXES)).any(|s| upper.ends_with(s))
 }
 
 /// Whether a value bound to such a name is a literal credential rather than a
