@@ -696,10 +696,12 @@ fn go_version_pinned(version: &str) -> bool {
     if version.starts_with('$') || is_commit(version) {
         return true;
     }
-    let Some(numbers) = version.strip_prefix('v') else {
-        return false;
-    };
-    let core = numbers.split(['-', '+']).next().unwrap_or_default();
+    version.strip_prefix('v').is_some_and(is_exact_version)
+}
+
+/// `1.4.2`, `1.4.2-rc.1`: three numeric parts, an optional pre-release.
+pub(crate) fn is_exact_version(v: &str) -> bool {
+    let core = v.split(['-', '+']).next().unwrap_or_default();
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() == 3
         && parts

@@ -1,6 +1,7 @@
 //! PL6004 unpinned-include: An included component, project file or remote file that is
 //! not pinned.
 
+use crate::supply::is_exact_version;
 use crate::PipelineCx;
 use plumb_diagnostics::{Diagnostic, FileRange};
 use plumb_semantics::MapEntry;
@@ -59,7 +60,7 @@ fn unpinned(entries: &[MapEntry], allowed: &[String]) -> Option<Problem> {
             });
         };
         let reference = r.value.as_str()?;
-        if is_commit(reference) || is_version(reference.trim_start_matches('v')) {
+        if is_commit(reference) || is_exact_version(reference.trim_start_matches('v')) {
             return None;
         }
         return Some(Problem {
@@ -103,7 +104,7 @@ fn component(text: &str, at: FileRange, allowed: &[String]) -> Option<Problem> {
     if allowed.iter().any(|g| crate::supply::glob_match(g, source)) {
         return None;
     }
-    if is_commit(version) || is_version(version) {
+    if is_commit(version) || is_exact_version(version) {
         return None;
     }
     let why = match version {
@@ -122,16 +123,6 @@ fn component(text: &str, at: FileRange, allowed: &[String]) -> Option<Problem> {
     })
 }
 
-/// `1.4.2`, `1.4.2-rc.1`: three numeric parts, an optional pre-release.
-fn is_version(v: &str) -> bool {
-    let core = v.split(['-', '+']).next().unwrap_or_default();
-    let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-}
-
 /// A full commit SHA (40 hex digits, or 64 for SHA-256 repositories).
 fn is_commit(v: &str) -> bool {
     matches!(v.len(), 40 | 64) && v.chars().all(|c| c.is_ascii_hexdigit())
@@ -143,8 +134,10 @@ mod tests {
 
     #[test]
     fn versions_and_commits() {
-        assert!(is_version("1.4.2") && is_version("10.0.0-rc.1"));
-        assert!(!is_version("1.4") && !is_version("~latest") && !is_version("main"));
+        assert!(is_exact_version("1.4.2") && is_exact_version("10.0.0-rc.1"));
+        assert!(
+            !is_exact_version("1.4") && !is_exact_version("~latest") && !is_exact_version("main")
+        );
         assert!(is_commit(&"a".repeat(40)) && !is_commit("abc123"));
     }
 }
