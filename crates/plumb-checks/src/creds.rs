@@ -160,12 +160,10 @@ impl Taint {
     fn with_env_copies(cx: &JobCx, mut vars: HashMap<String, Source>) -> Taint {
         let mut readers: HashMap<&str, Vec<&plumb_semantics::EnvBinding>> = HashMap::new();
         for b in &cx.job.env {
-            for var in b
-                .value
-                .as_str()
-                .map(plumb_semantics::variables_named)
-                .unwrap_or_default()
-            {
+            let Some(text) = b.value.as_str() else {
+                continue;
+            };
+            for var in plumb_semantics::variables_named(text) {
                 readers.entry(var).or_default().push(b);
             }
         }
@@ -682,11 +680,22 @@ pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
             declared_at: None,
         })
         .collect();
+    // where each variable is first read in an `env` value, found in one pass
+    let mut env_reads: HashMap<&str, FileRange> = HashMap::new();
+    for b in &cx.job.env {
+        let Some(text) = b.value.as_str() else {
+            continue;
+        };
+        for var in plumb_semantics::variables_named(text) {
+            env_reads.entry(var).or_insert(b.value.origin);
+        }
+    }
     for s in &cx.job.read_secrets {
         let plumb_semantics::SecretSource::CiVariable(var) = &s.source else {
             continue;
         };
-        if let Some(at) = first_read(cx, var) {
+        let read = env_reads.get(var.as_str()).copied();
+        if let Some(at) = read.or_else(|| first_read_in_scripts(cx, var)) {
             uses.push(SecretUse {
                 secret: s.name.clone(),
                 every_job_has_it: is_job_credential(&s.source),
@@ -698,16 +707,9 @@ pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
     uses
 }
 
-/// Where the job first reads `$var`: in an `env` value, or in its script as the shell
-/// would expand it (comments do not count; strings run by `eval`/`sh -c` do).
-fn first_read(cx: &JobCx, var: &str) -> Option<FileRange> {
-    for b in &cx.job.env {
-        if let Some(text) = b.value.as_str() {
-            if plumb_semantics::names_variable(text, var) {
-                return Some(b.value.origin);
-            }
-        }
-    }
+/// Where the job's script first reads `$var`, as the shell would expand it (comments do
+/// not count; strings run by `eval`/`sh -c` do).
+fn first_read_in_scripts(cx: &JobCx, var: &str) -> Option<FileRange> {
     for script in cx.scripts() {
         let locate = Locator::new(cx.sources, script.text, script.origin);
         for cmd in &script.commands {

@@ -618,8 +618,9 @@ fn names_in(operator: &str) -> Vec<(String, bool)> {
     let mut i = 0;
     while i < b.len() {
         match (b[i], b.get(i + 1)) {
-            // `\$` is a plain `$` to the shell, `$$` its process id
-            (b'\\', Some(b'$')) | (b'$', Some(b'$')) => {
+            // a backslash makes the next character plain (`\$T` is text, `\\$T` reads
+            // T); `$$` is the process id
+            (b'\\', Some(_)) | (b'$', Some(b'$')) => {
                 i += 2;
                 continue;
             }
@@ -735,6 +736,8 @@ mod tests {
         assert_eq!(vars("echo ${T+$U}"), ["U"]);
         assert_eq!(vars("echo ${A:-$$T}"), ["A"]);
         assert_eq!(vars("echo ${A:-\\$$T}"), ["A", "T"]);
+        assert_eq!(vars("echo ${A:-\\\\$T}"), ["A", "T"]);
+        assert_eq!(vars("echo ${A/zz/\\\\$T}"), ["A", "T"]);
         assert_eq!(vars("echo ${#T}"), Vec::<String>::new());
         assert_eq!(vars("echo ${X:-${T:+set}}"), ["X"]);
         // a pattern only takes text away; the replacement is written

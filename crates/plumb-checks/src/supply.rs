@@ -334,10 +334,14 @@ impl Downloads {
             self.pending.extend(moved);
             return;
         }
-        let found = match executed_file(c) {
-            Some(run) => self.pending.iter().position(|(f, _)| same_file(f, &run)),
+        // the program itself (`./node app.js`: a download named like an interpreter), or
+        // the file it runs (`/bin/bash x.sh`)
+        let program = Some(name.to_string()).filter(|n| n.contains('/'));
+        let runs: Vec<String> = program.into_iter().chain(executed_file(c)).collect();
+        let found = match runs.is_empty() {
+            false => (self.pending.iter()).position(|(f, _)| runs.iter().any(|r| same_file(f, r))),
             // a bare name runs what a folder of `PATH` holds
-            None => self.pending.iter().position(|(f, _)| {
+            true => self.pending.iter().position(|(f, _)| {
                 f.rsplit_once('/')
                     .is_some_and(|(dir, file)| file == name && ON_PATH.contains(&dir))
             }),
@@ -959,6 +963,17 @@ const DOCKER_GLOBAL_VALUES: &[&str] = &[
     "--tlscacert",
     "--tlscert",
     "--tlskey",
+    // podman's and nerdctl's
+    "--storage-driver",
+    "--root",
+    "--runroot",
+    "--cgroup-manager",
+    "--url",
+    "--connection",
+    "-n",
+    "--namespace",
+    "--address",
+    "-a",
 ];
 
 /// The options of `docker run` (the words before the image): what follows the image
@@ -1008,18 +1023,30 @@ fn container_options(args: &[Word]) -> &[Word] {
 }
 
 fn privilege(flag: &str, next: &str) -> Option<&'static str> {
-    // `-itv x` is `-v x`
+    // `-itv x` is `-v x`, `-itv/var/run/docker.sock:…` is `-v/var/run/docker.sock:…`
     let short;
     let flag = match flag
         .strip_prefix('-')
         .filter(|c| c.len() > 1 && !c.starts_with('-'))
     {
-        Some(cluster) if cluster.ends_with('v') => {
-            short = "-v";
-            short
-        }
-        _ => flag,
+        Some(cluster) => match cluster.find('v') {
+            Some(k) if cluster[..k].chars().all(|c| !"acehlmpuw".contains(c)) => {
+                short = format!("-{}", &cluster[k..]);
+                short.as_str()
+            }
+            _ => flag,
+        },
+        None => flag,
     };
+    if flag == "--use-api-socket" {
+        return Some("the Docker socket mounted");
+    }
+    let privileged = flag
+        .strip_prefix("--privileged=")
+        .map(str::to_ascii_lowercase);
+    if privileged.is_some_and(|v| matches!(v.as_str(), "true" | "1" | "t")) {
+        return Some("`--privileged`");
+    }
     let value = |long: &str| {
         flag.strip_prefix(long)
             .and_then(|r| r.strip_prefix('='))
@@ -1036,7 +1063,10 @@ fn privilege(flag: &str, next: &str) -> Option<&'static str> {
             return Some("the Docker socket mounted");
         }
     }
-    if flag.starts_with("-v/var/run/docker.sock") {
+    if flag
+        .strip_prefix("-v")
+        .is_some_and(|v| v.starts_with('/') && v.contains("/run/docker.sock"))
+    {
         return Some("the Docker socket mounted");
     }
     if value("--network")

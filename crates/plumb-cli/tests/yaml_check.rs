@@ -773,3 +773,35 @@ fn plumb_toml_applies_to_invisible_characters_in_yaml() {
     assert_eq!(severities, ["warning"], "{diags:?}");
     assert_eq!(code, 0);
 }
+
+/// Secrets that reach a script through GitLab's variables and the shell's escapes: each
+/// printed one is found on its line, and the escaped ones are not.
+#[test]
+fn secrets_through_variables_and_escapes() {
+    let dir = scratch("yaml-secret-escapes");
+    let yaml = r#"default:
+  before_script:
+    - echo a: b
+job:
+  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76
+  variables:
+    AUTH: "Bearer ${DEPLOY_TOKEN}"
+    PLAIN: "$$DEPLOY_TOKEN"
+  script:
+    - echo "$AUTH"
+    - echo "$PLAIN"
+    - echo "\$DEPLOY_TOKEN"
+    - echo "\\$DEPLOY_TOKEN"
+  rules:
+    - if: $CI_COMMIT_BRANCH == "main"
+"#;
+    std::fs::write(dir.join("x.yml"), yaml).expect("write");
+    let (diags, code) = json(&["check", "--format", "json", "x.yml"], &dir);
+    assert_eq!(code, 1);
+    let expected: std::collections::BTreeSet<String> =
+        ["x.yml:3 PL1003", "x.yml:10 PL4003", "x.yml:13 PL4003"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+    assert_eq!(places(&diags), expected, "{diags:?}");
+}

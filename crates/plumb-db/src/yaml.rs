@@ -125,9 +125,12 @@ impl YamlProgram {
         let file = *self.sources.get(l.file).filter(|id| id.0 != u32::MAX)?;
         let range = TextRange::new(l.span.start as usize, l.span.end as usize);
         let at = FileRange { file, range };
+        let whose = match l.jobs.as_slice() {
+            [] => "`default:`".to_string(),
+            jobs => job_list(jobs),
+        };
         let message = format!(
-            "a script line of {} is a mapping, not a command (an unquoted `: ` inside it): GitLab refuses this file",
-            job_list(&l.jobs)
+            "a script line of {whose} is a mapping, not a command (an unquoted `: ` inside it): GitLab refuses this file"
         );
         Some(
             Diagnostic::error(plumb_semantics::codes::TYPE_MISMATCH, at, message)

@@ -11,6 +11,7 @@ use crate::gitlab::{self, Config};
 use crate::names::{identifier, Scope};
 use crate::value::{Origin, PVal, CLOSE};
 use crate::Warning;
+use plumb_semantics::{shell_variables_named, variables_named};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
@@ -296,7 +297,7 @@ impl Emitter<'_> {
     fn plan(&mut self, top_vars: Vec<(String, String)>, warnings: &mut Vec<Warning>) -> Plan {
         let config = self.config;
         for (_, value) in &top_vars {
-            for var in self.settings_credentials(value) {
+            for var in self.settings_credentials(variables_named(value)) {
                 self.settings_secret(&var);
             }
         }
@@ -1706,7 +1707,7 @@ impl Emitter<'_> {
             let PVal::Str(line) = line.bare() else {
                 continue;
             };
-            for var in self.settings_credentials(line) {
+            for var in self.settings_credentials(shell_variables_named(line)) {
                 if !assigned_in(&lines, &var) && !env.iter().any(|(k, _)| *k == var) {
                     let name = self.settings_secret(&var);
                     env.push((var, PVal::Name(name)));
@@ -1716,20 +1717,26 @@ impl Emitter<'_> {
         // a variable set to `$DEPLOY_TOKEN` holds that secret: declared, it is in scope,
         // and the checker follows the variable (binding it here would change the YAML)
         for (_, value) in &f.env {
-            for var in self.settings_credentials(value) {
+            for var in self.settings_credentials(variables_named(value)) {
                 self.settings_secret(&var);
             }
         }
         env
     }
 
-    /// The credential-like variables `text` reads that the file does not define: the
-    /// CI/CD settings provide them.
-    fn settings_credentials(&self, text: &str) -> Vec<String> {
-        variables_used(text)
-            .into_iter()
-            .filter(|var| looks_like_credential(var) && !self.defined.contains(var))
-            .collect()
+    /// The credential-like variables `names` holds that the file does not define: the
+    /// CI/CD settings provide them (each once).
+    fn settings_credentials<'t>(&self, names: impl Iterator<Item = &'t str>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for var in names {
+            if looks_like_credential(var)
+                && !self.defined.contains(var)
+                && !out.iter().any(|o| o == var)
+            {
+                out.push(var.to_string());
+            }
+        }
+        out
     }
 
     /// The `ci_variable` secret for a variable of the CI/CD settings, declared once.
@@ -2390,41 +2397,6 @@ fn pipeline_name(path: &Path) -> String {
         .trim_end_matches(".yaml")
         .trim_start_matches('.');
     identifier(stem, "ci")
-}
-
-/// The variables a shell line or a variable's value reads: `$NAME` and `${NAME}` (`$$`
-/// is the shell's process id, and a plain `$` in GitLab's variables).
-pub fn variables_used(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let bytes = line.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        // `\$` is a plain `$` to a shell (then `\$$T` reads T); `$$` is not a variable
-        let escaped = bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'$');
-        if escaped || bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'$') {
-            i += 2;
-        } else if bytes[i] == b'$' {
-            let start = if bytes.get(i + 1) == Some(&b'{') {
-                i + 2
-            } else {
-                i + 1
-            };
-            let mut end = start;
-            while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
-                end += 1;
-            }
-            if end > start && !bytes[start].is_ascii_digit() {
-                let name = line[start..end].to_string();
-                if !out.contains(&name) {
-                    out.push(name);
-                }
-            }
-            i = end.max(i + 1);
-        } else {
-            i += 1;
-        }
-    }
-    out
 }
 
 /// Whether a variable read by a script looks like a credential that the CI/CD settings

@@ -918,21 +918,28 @@ pub struct RefusedLine {
 /// get it (from `default:`, an anchor or `extends`).
 pub fn mapping_script_lines(config: &Config) -> Vec<RefusedLine> {
     let mut out: Vec<RefusedLine> = Vec::new();
-    for job in &config.jobs {
+    // `default:` is checked as written (a job that sets its own scripts does not save
+    // the file), under no job's name
+    let default = (std::iter::once(("", &config.default)))
+        .chain(config.jobs.iter().map(|j| (j.name.as_str(), &j.full)));
+    for (job, node) in default {
         let scripts = ["before_script", "script", "after_script"]
             .iter()
-            .filter_map(|k| job.full.get(k));
+            .filter_map(|k| node.get(k));
         for line in scripts.flat_map(Node::flattened).filter(|n| n.is_map()) {
             let found = out
                 .iter_mut()
                 .find(|r| r.file == line.file && r.span.start == line.span.start);
+            let jobs = || Some(job.to_string()).filter(|j| !j.is_empty());
             match found {
-                Some(r) if !r.jobs.contains(&job.name) => r.jobs.push(job.name.clone()),
+                Some(r) if !job.is_empty() && !r.jobs.iter().any(|j| j == job) => {
+                    r.jobs.push(job.to_string())
+                }
                 Some(_) => {}
                 None => out.push(RefusedLine {
                     file: line.file,
                     span: mapping_text(line),
-                    jobs: vec![job.name.clone()],
+                    jobs: jobs().into_iter().collect(),
                 }),
             }
         }

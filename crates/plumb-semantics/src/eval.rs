@@ -1206,6 +1206,16 @@ impl<'a> Evaluator<'a> {
                 self.secret_misuse(&s.name, &Ty::Condition, at, v.origin);
                 None
             }
+            // a template's `Secret` parameter
+            ValueKind::Abstract(Ty::Secret) => {
+                self.error(
+                    codes::SECRET_MISUSE,
+                    at,
+                    "a `Secret` parameter is used where a Condition is expected",
+                )
+                .help = Some("secrets can only be values of an `env` map, where they become environment variables at run time".to_string());
+                None
+            }
             ValueKind::Unknown | ValueKind::Abstract(_) => None,
             _ => {
                 let found = if matches!(v.kind, ValueKind::BranchVar) {

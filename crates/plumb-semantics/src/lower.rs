@@ -1175,16 +1175,22 @@ fn read_by_name(job: &JobModel, vars: &[SecretRef]) -> Vec<SecretRef> {
     for b in &job.env {
         collect_strings(&b.value, &mut strings);
     }
+    // every variable the strings name, found in one pass (a file may declare thousands)
+    let named: std::collections::HashSet<&str> = (strings.iter())
+        .flat_map(|t| {
+            crate::model::variables_named(t).chain(crate::model::shell_variables_named(t))
+        })
+        .collect();
+    let bound: std::collections::HashSet<&str> = (job.env.iter())
+        .filter(|b| b.secret().is_some())
+        .map(|b| b.name.as_str())
+        .collect();
     vars.iter()
         .filter(|s| {
             let SecretSource::CiVariable(var) = &s.source else {
                 return false;
             };
-            let bound = job
-                .env
-                .iter()
-                .any(|b| &b.name == var && b.secret().is_some());
-            !bound && strings.iter().any(|t| names_variable(t, var))
+            !bound.contains(var.as_str()) && named.contains(var.as_str())
         })
         .cloned()
         .collect()

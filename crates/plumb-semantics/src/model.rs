@@ -489,36 +489,48 @@ pub const OUTSIDER_VARIABLES: &[&str] = &[
     "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME",
 ];
 
-/// Whether `text` holds `$VAR` (not followed by another name character) or `${VAR`.
+/// Whether `text` holds `$VAR` (not followed by another name character) or `${VAR`, as
+/// GitLab expands a value or as a shell expands a script (`\$$VAR` reads VAR to a
+/// shell, `\$VAR` to GitLab; either counts).
 pub fn names_variable(text: &str, var: &str) -> bool {
-    variables_named(text).contains(&var)
+    variables_named(text).any(|v| v == var) || shell_variables_named(text).any(|v| v == var)
 }
 
-/// The variables `text` names: `$VAR` and `${VAR…}`, in order. `$$` is GitLab's escape
-/// for a plain `$` (and the shell's process id): `$$VAR` names no variable; but
-/// `\$$VAR` does, to a shell (`\$` is the plain `$` there).
-pub fn variables_named(text: &str) -> Vec<&str> {
+/// The variables a value GitLab expands names: `$VAR` and `${VAR…}`, in order; `$$` is
+/// GitLab's escape for a plain `$`, and a backslash is a plain character.
+pub fn variables_named(text: &str) -> impl Iterator<Item = &str> {
+    names(text, false)
+}
+
+/// The variables a shell line reads: `$VAR` and `${VAR…}`; `$$` is the process id, and a
+/// backslash makes the next character plain (`\$T` is text, `\\$T` reads T).
+pub fn shell_variables_named(text: &str) -> impl Iterator<Item = &str> {
+    names(text, true)
+}
+
+fn names(text: &str, shell: bool) -> impl Iterator<Item = &str> {
     let b = text.as_bytes();
-    let mut out = Vec::new();
     let mut i = 0;
-    while i < b.len() {
-        let shell_escaped = i > 0 && b[i - 1] == b'\\';
-        match (b[i], b.get(i + 1)) {
-            (b'$', Some(b'$')) if !shell_escaped => i += 2,
-            (b'$', next) => {
-                let start = i + 1 + usize::from(next == Some(&b'{'));
-                let len = (b[start..].iter())
-                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-                    .count();
-                if len > 0 && !b[start].is_ascii_digit() {
-                    out.push(&text[start..start + len]);
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            match (b[i], b.get(i + 1)) {
+                (b'\\', Some(_)) if shell => i += 2,
+                (b'$', Some(b'$')) => i += 2,
+                (b'$', next) => {
+                    let start = i + 1 + usize::from(next == Some(&b'{'));
+                    let len = (b[start..].iter())
+                        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                        .count();
+                    i = start + len;
+                    if len > 0 && !b[start].is_ascii_digit() {
+                        return Some(&text[start..start + len]);
+                    }
                 }
-                i = start + len;
+                _ => i += 1,
             }
-            _ => i += 1,
         }
-    }
-    out
+        None
+    })
 }
 
 // Spans of the model, for the database's relative job and pipeline inputs.
@@ -613,12 +625,20 @@ mod tests {
 
     #[test]
     fn variables_a_value_names() {
-        assert_eq!(variables_named("Bearer $T and ${U}x $9"), ["T", "U"]);
-        // GitLab's `$$` is a plain `$`; after a shell's `\$` it is `$` and then `$T`
-        assert_eq!(variables_named("$$T"), Vec::<&str>::new());
-        assert_eq!(variables_named("\\$$T"), ["T"]);
-        assert_eq!(variables_named("\\$T"), ["T"]);
+        let value = |t| variables_named(t).collect::<Vec<_>>();
+        let shell = |t| shell_variables_named(t).collect::<Vec<_>>();
+        assert_eq!(value("Bearer $T and ${U}x $9"), ["T", "U"]);
+        // GitLab: `$$` is a plain `$`, a backslash is text
+        assert_eq!(value("$$T"), Vec::<&str>::new());
+        assert_eq!(value("x\\$T"), ["T"]);
+        assert_eq!(value("\\$$T"), Vec::<&str>::new());
+        // a shell: `\$` is text, `\\` a backslash, `$$` the process id
+        assert_eq!(shell("\\$T"), Vec::<&str>::new());
+        assert_eq!(shell("\\$$T"), ["T"]);
+        assert_eq!(shell("\\\\$T"), ["T"]);
+        assert_eq!(shell("$$T"), Vec::<&str>::new());
         assert!(names_variable("a ${TOKEN}b", "TOKEN"));
+        assert!(names_variable("x\\$TOKEN", "TOKEN") && names_variable("\\$$TOKEN", "TOKEN"));
         assert!(!names_variable("$TOKENS", "TOKEN"));
     }
 

@@ -6,9 +6,10 @@
 
 use super::Lowering;
 use crate::codes;
-use crate::model::{names_variable, JobModel};
+use crate::model::{shell_variables_named, variables_named, JobModel};
 use crate::value::{SecretRef, SecretSource, Value, ValueKind};
 use plumb_diagnostics::{Diagnostic, FileRange};
+use std::collections::HashMap;
 
 /// Fields whose strings are run as commands or become variables: checked by the
 /// credential rules, not here.
@@ -19,13 +20,16 @@ impl Lowering<'_, '_> {
     pub(super) fn check_secret_exposure(&mut self, job: &JobModel, project_vars: &[SecretRef]) {
         // the variables that hold a secret in this job: bound ones, and project
         // variables (`ci_variable`) every job can read
-        let mut secret_vars: Vec<(&str, &str)> = job
-            .secret_env()
-            .map(|(b, s)| (b.name.as_str(), s.name.as_str()))
-            .collect();
+        // (a variable bound in `env` is that binding's secret, whatever the project has)
+        let mut secret_vars: SecretVars = HashMap::new();
+        for (b, s) in job.secret_env() {
+            secret_vars
+                .entry(b.name.as_str())
+                .or_insert(s.name.as_str());
+        }
         for s in project_vars {
             if let SecretSource::CiVariable(var) = &s.source {
-                secret_vars.push((var.as_str(), s.name.as_str()));
+                secret_vars.entry(var.as_str()).or_insert(s.name.as_str());
             }
         }
         for (name, f) in &job.fields {
@@ -35,9 +39,7 @@ impl Lowering<'_, '_> {
             let mut strings = Vec::new();
             strings_of(&f.value, &mut strings);
             for (text, at) in strings {
-                if let Some((var, secret)) =
-                    secret_vars.iter().find(|(v, _)| names_variable(text, v))
-                {
+                if let Some((var, secret)) = secret_named(text, &secret_vars) {
                     self.ev.report(expanded_secret(secret, var, name, at));
                 }
             }
@@ -49,14 +51,11 @@ impl Lowering<'_, '_> {
 
     /// A trigger job's variables go to the pipeline it starts, in another project
     /// perhaps: no secret may be among them.
-    fn check_trigger_secrets(&mut self, job: &JobModel, secret_vars: &[(&str, &str)]) {
+    fn check_trigger_secrets(&mut self, job: &JobModel, secret_vars: &SecretVars) {
         for b in &job.env {
             let secret = match &b.value.kind {
                 ValueKind::Secret(s) => Some(s.name.as_str()),
-                ValueKind::Str(text) => secret_vars
-                    .iter()
-                    .find(|(v, _)| names_variable(text, v))
-                    .map(|(_, s)| *s),
+                ValueKind::Str(text) => secret_named(text, secret_vars).map(|(_, s)| s),
                 _ => None,
             };
             let Some(secret) = secret else { continue };
@@ -74,6 +73,15 @@ impl Lowering<'_, '_> {
             );
         }
     }
+}
+
+/// The variables that hold a secret in a job: variable → secret.
+type SecretVars<'j> = HashMap<&'j str, &'j str>;
+
+/// The first variable `text` names that holds a secret, with the secret.
+fn secret_named<'s>(text: &str, secret_vars: &SecretVars<'s>) -> Option<(&'s str, &'s str)> {
+    (variables_named(text).chain(shell_variables_named(text)))
+        .find_map(|v| secret_vars.get_key_value(v).map(|(v, s)| (*v, *s)))
 }
 
 fn expanded_secret(secret: &str, var: &str, field: &str, at: FileRange) -> Diagnostic {
