@@ -918,29 +918,27 @@ pub struct RefusedLine {
 /// get it (from `default:`, an anchor or `extends`).
 pub fn mapping_script_lines(config: &Config) -> Vec<RefusedLine> {
     let mut out: Vec<RefusedLine> = Vec::new();
+    let mut seen: HashMap<(usize, u32), usize> = HashMap::new();
     // `default:` is checked as written (a job that sets its own scripts does not save
     // the file), under no job's name
-    let default = (std::iter::once(("", &config.default)))
-        .chain(config.jobs.iter().map(|j| (j.name.as_str(), &j.full)));
+    let default = (std::iter::once((None, &config.default)))
+        .chain(config.jobs.iter().map(|j| (Some(&j.name), &j.full)));
     for (job, node) in default {
         let scripts = ["before_script", "script", "after_script"]
             .iter()
             .filter_map(|k| node.get(k));
         for line in scripts.flat_map(Node::flattened).filter(|n| n.is_map()) {
-            let found = out
-                .iter_mut()
-                .find(|r| r.file == line.file && r.span.start == line.span.start);
-            let jobs = || Some(job.to_string()).filter(|j| !j.is_empty());
-            match found {
-                Some(r) if !job.is_empty() && !r.jobs.iter().any(|j| j == job) => {
-                    r.jobs.push(job.to_string())
-                }
-                Some(_) => {}
-                None => out.push(RefusedLine {
+            let i = *seen.entry((line.file, line.span.start)).or_insert_with(|| {
+                out.push(RefusedLine {
                     file: line.file,
                     span: mapping_text(line),
-                    jobs: jobs().into_iter().collect(),
-                }),
+                    jobs: Vec::new(),
+                });
+                out.len() - 1
+            });
+            // jobs come in order: a job seen for this line is the last one named
+            if let Some(job) = job.filter(|&j| out[i].jobs.last() != Some(j)) {
+                out[i].jobs.push(job.clone());
             }
         }
     }
@@ -998,7 +996,8 @@ pub fn refused_keys(config: &Config) -> Vec<RefusedKey> {
                 });
                 out.len() - 1
             });
-            if !out[i].jobs.contains(&job.name) {
+            // jobs come in order: a job seen for this key is the last one named
+            if out[i].jobs.last() != Some(&job.name) {
                 out[i].jobs.push(job.name.clone());
             }
         }

@@ -64,6 +64,9 @@ pub const SECRET_SOURCES: &[(&str, &[&str])] = &[
     ("id_token", &["audience"]),
 ];
 
+/// Where a secret may go, for every finding of one put elsewhere.
+const SECRET_PLACE_HELP: &str =
+    "secrets can only be values of an `env` map, where they become environment variables at run time";
 const SECRET_SOURCES_HELP: &str = "secrets come from ci_variable(NAME), vault(PATH, FIELD), k8s_secret(NAME, KEY) or id_token(AUDIENCE)";
 
 /// Where names are looked up: a file's scope, plus a pipeline's lets and a template's
@@ -1213,7 +1216,7 @@ impl<'a> Evaluator<'a> {
                     at,
                     "a `Secret` parameter is used where a Condition is expected",
                 )
-                .help = Some("secrets can only be values of an `env` map, where they become environment variables at run time".to_string());
+                .help = Some(SECRET_PLACE_HELP.to_string());
                 None
             }
             ValueKind::Unknown | ValueKind::Abstract(_) => None,
@@ -1583,10 +1586,7 @@ impl<'a> Evaluator<'a> {
                 message: "the secret comes from here".to_string(),
             });
         }
-        d.help = Some(
-            "secrets can only be values of an `env` map, where they become environment variables at run time"
-                .to_string(),
-        );
+        d.help = Some(SECRET_PLACE_HELP.to_string());
     }
 }
 

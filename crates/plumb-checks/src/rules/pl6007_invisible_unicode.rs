@@ -41,8 +41,8 @@ pub fn invisible(c: char) -> Option<&'static str> {
     })
 }
 
-/// A character an emoji sequence joins: pictographs and dingbats, skin tones and the
-/// emoji variation selector.
+/// A picture an emoji sequence joins: pictographs and dingbats (not the modifiers that
+/// may follow one).
 fn is_pictograph(c: char) -> bool {
     matches!(c, '\u{1F000}'..='\u{1FAFF}' | '\u{2600}'..='\u{27BF}' | '\u{2B00}'..='\u{2BFF}')
         && !is_emoji_modifier(c)
