@@ -477,7 +477,12 @@ fn secret_sources() -> Vec<lsp::CompletionItem> {
                 .iter()
                 .map(|a| format!("\"{}\"", a.to_uppercase()))
                 .collect();
-            let signature = format!("{name}({})", args.join(", "));
+            let options: Vec<String> = plumb_semantics::eval::SECRET_OPTIONS
+                .iter()
+                .filter(|(source, _)| source == name)
+                .map(|(_, option)| format!("[, {option} = true]"))
+                .collect();
+            let signature = format!("{name}({}{})", args.join(", "), options.concat());
             item(name, lsp::CompletionItemKind::FUNCTION, &signature, None)
         })
         .collect()

@@ -38,9 +38,21 @@ pub struct ScriptFinding {
     pub bound_at: Option<FileRange>,
     /// Read by name as a project variable, not bound in `env`.
     pub by_name: bool,
+    /// The secret was read from the file whose path the variable holds (`cat "$F"`).
+    pub from_file: bool,
 }
 
 impl ScriptFinding {
+    /// The help for a secret file read where it leaks: the path is what to hand on.
+    pub const FILE_HELP: &'static str = "hand the program the file's path (`--password-file \"$F\"`) or its content on standard input (`tool --password-stdin < \"$F\"`)";
+
+    /// "secret `X`", said of the secret file's content when that is what leaks.
+    pub fn subject(&self) -> String {
+        match self.from_file {
+            true => format!("secret `{}`, read from its file,", self.secret),
+            false => format!("secret `{}`", self.secret),
+        }
+    }
     /// The secondary label at `bound_at`.
     pub fn bound_label(&self) -> String {
         if self.by_name {
@@ -113,19 +125,41 @@ const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh", "mksh", "bu
 type Source = (String, Option<FileRange>, bool);
 
 struct Taint {
-    /// variable → its secret
+    /// variable → the secret it holds
     vars: HashMap<String, Source>,
+    /// variable → the secret in the file whose path it holds (`vault(…, file = true)`,
+    /// GitLab's `file: true`): printing the path leaks nothing, reading the file does.
+    files: HashMap<String, Source>,
+    /// A secret file's content read into the script (`$(cat "$F")`, `read X < "$F"`):
+    /// from then on a trace (`set -x`) shows it.
+    content_read: Option<(String, Source)>,
 }
 
 impl Taint {
+    /// The secret `v` expands to: a variable that holds one, or a secret file's path
+    /// inside a command substitution (`$(cat "$F")` is the file's content).
     fn get(&self, v: &VarRef) -> Option<&Source> {
         if v.indirect {
             return None;
         }
-        self.vars.get(&v.name)
+        let file = || v.substituted.then(|| self.files.get(&v.name)).flatten();
+        self.vars.get(&v.name).or_else(file)
+    }
+    /// The secret file whose path `v` expands to (outside a command substitution).
+    fn file(&self, v: &VarRef) -> Option<&Source> {
+        if v.indirect || v.substituted {
+            return None;
+        }
+        self.files.get(&v.name)
     }
     fn any_bound(&self) -> Option<(&String, &Source)> {
         self.vars.iter().min_by_key(|(k, _)| k.as_str())
+    }
+    /// What a trace (`set -x`) shows: a variable holding a secret, or a secret file's
+    /// content the script reads.
+    fn traced(&self) -> Option<(&String, &Source)> {
+        let read = self.content_read.as_ref().map(|(k, s)| (k, s));
+        self.any_bound().or(read)
     }
     /// The first tainted variable among these expansions.
     fn first<'v>(
@@ -135,53 +169,93 @@ impl Taint {
         vars.into_iter()
             .find_map(|v| self.get(v).map(|s| (v, s.clone())))
     }
+    /// The first expansion of a secret file's path among these.
+    fn first_file<'v>(
+        &self,
+        vars: impl IntoIterator<Item = &'v VarRef>,
+    ) -> Option<(&'v VarRef, Source)> {
+        vars.into_iter()
+            .find_map(|v| self.file(v).map(|s| (v, s.clone())))
+    }
+    /// The first expansion of a secret or of a secret file's path: for text a shell
+    /// runs later (`sh -c "cat $F"`), where either can leak.
+    fn first_any<'v>(
+        &self,
+        vars: impl IntoIterator<Item = &'v VarRef> + Clone,
+    ) -> Option<(&'v VarRef, Source)> {
+        self.first(vars.clone()).or_else(|| self.first_file(vars))
+    }
+    /// Whether `v`'s secret comes from reading a secret file (`$(cat "$F")`).
+    fn reads_file(&self, v: &VarRef) -> bool {
+        v.substituted && !self.vars.contains_key(&v.name) && self.files.contains_key(&v.name)
+    }
+    /// Records that the script reads a secret file's content, when `v` does.
+    fn note_content_read(&mut self, v: &VarRef) {
+        if self.content_read.is_none() && v.substituted {
+            if let Some(source) = self.files.get(&v.name) {
+                self.content_read = Some((v.name.clone(), source.clone()));
+            }
+        }
+    }
 
     /// The job's secrets: those bound in `env`, and the project variables its strings
     /// name (on GitLab every job can read them).
     fn of_job(cx: &JobCx) -> Taint {
         let mut vars = HashMap::new();
+        let mut files = HashMap::new();
         for s in &cx.job.read_secrets {
             if let plumb_semantics::SecretSource::CiVariable(var) = &s.source {
                 vars.insert(var.clone(), (s.name.clone(), Some(s.declared_at), true));
             }
         }
         for (binding, secret) in cx.job.secret_env() {
-            vars.insert(
-                binding.name.clone(),
-                (secret.name.clone(), Some(binding.name_at), false),
-            );
+            let source = (secret.name.clone(), Some(binding.name_at), false);
+            match secret.source.is_file() {
+                true => files.insert(binding.name.clone(), source),
+                false => vars.insert(binding.name.clone(), source),
+            };
         }
-        Taint::with_env_copies(cx, vars)
+        Taint {
+            vars: with_env_copies(cx, vars),
+            files: with_env_copies(cx, files),
+            content_read: None,
+        }
     }
+    fn is_empty(&self) -> bool {
+        self.vars.is_empty() && self.files.is_empty()
+    }
+}
 
-    /// `TOKEN = "$DEPLOY_TOKEN"`: GitLab expands a variable's value, so `TOKEN` holds the
-    /// secret too, and so does a variable set from `TOKEN`: followed from each secret
-    /// variable to the values that read it (each value read once).
-    fn with_env_copies(cx: &JobCx, mut vars: HashMap<String, Source>) -> Taint {
-        let mut readers: HashMap<&str, Vec<&plumb_semantics::EnvBinding>> = HashMap::new();
-        for b in &cx.job.env {
-            let Some(text) = b.value.as_str() else {
-                continue;
-            };
-            for var in plumb_semantics::variables_named(text) {
-                readers.entry(var).or_default().push(b);
-            }
-        }
-        let mut queue: Vec<String> = vars.keys().cloned().collect();
-        queue.sort_unstable_by(|a, b| b.cmp(a));
-        while let Some(var) = queue.pop() {
-            let Some(secret) = vars.get(&var).map(|s| s.0.clone()) else {
-                continue;
-            };
-            for b in readers.get(var.as_str()).into_iter().flatten() {
-                if !vars.contains_key(&b.name) {
-                    vars.insert(b.name.clone(), (secret.clone(), Some(b.name_at), false));
-                    queue.push(b.name.clone());
-                }
-            }
-        }
-        Taint { vars }
+/// `TOKEN = "$DEPLOY_TOKEN"`: GitLab expands a variable's value, so `TOKEN` holds the
+/// secret too (or the secret file's path), and so does a variable set from `TOKEN`:
+/// followed from each secret variable to the values that read it (each value read once).
+fn with_env_copies(cx: &JobCx, mut vars: HashMap<String, Source>) -> HashMap<String, Source> {
+    if vars.is_empty() {
+        return vars;
     }
+    let mut readers: HashMap<&str, Vec<&plumb_semantics::EnvBinding>> = HashMap::new();
+    for b in &cx.job.env {
+        let Some(text) = b.value.as_str() else {
+            continue;
+        };
+        for var in plumb_semantics::variables_named(text) {
+            readers.entry(var).or_default().push(b);
+        }
+    }
+    let mut queue: Vec<String> = vars.keys().cloned().collect();
+    queue.sort_unstable_by(|a, b| b.cmp(a));
+    while let Some(var) = queue.pop() {
+        let Some(secret) = vars.get(&var).map(|s| s.0.clone()) else {
+            continue;
+        };
+        for b in readers.get(var.as_str()).into_iter().flatten() {
+            if !vars.contains_key(&b.name) {
+                vars.insert(b.name.clone(), (secret.clone(), Some(b.name_at), false));
+                queue.push(b.name.clone());
+            }
+        }
+    }
+    vars
 }
 
 /// A tainted value leaving a command: (variable, secret, where in the script).
@@ -192,6 +266,8 @@ struct Flow {
     end: usize,
     /// The text `$VAR`, not its value (a quoted here-doc): harmless unless a shell runs it.
     literal: bool,
+    /// Read from the secret file whose path `var` holds.
+    from_file: bool,
 }
 
 impl Flow {
@@ -202,7 +278,12 @@ impl Flow {
             start,
             end,
             literal: false,
+            from_file: false,
         }
+    }
+    /// Marks the flow as read from the secret file `var` names.
+    fn read_from_file(self, from_file: bool) -> Flow {
+        Flow { from_file, ..self }
     }
     /// The secret in expansion `v`, reported at `v`.
     fn of(v: &VarRef, source: &Source) -> Flow {
@@ -221,9 +302,23 @@ impl Flow {
 /// What the scan of one job collects, and where the script being scanned was written.
 struct Scan<'s> {
     findings: &'s mut Vec<ScriptFinding>,
-    xtrace_reported: &'s mut bool,
+    xtrace: &'s mut Xtrace,
     artifacts: &'s [String],
     locate: Locator<'s>,
+}
+
+/// `set -x` in a job, reported once.
+#[derive(Default)]
+enum Xtrace {
+    #[default]
+    NotSeen,
+    Reported,
+    /// Seen while the job only held secret files' paths: a finding if the script reads
+    /// one of the files (then the trace shows the content), decided at the end.
+    Pending {
+        command: String,
+        at: FileRange,
+    },
 }
 
 impl Scan<'_> {
@@ -236,13 +331,14 @@ impl Scan<'_> {
             at: self.locate.range(flow.start, flow.end),
             bound_at,
             by_name,
+            from_file: flow.from_file,
         });
     }
 }
 
 pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     let mut taint = Taint::of_job(cx);
-    if taint.vars.is_empty() {
+    if taint.is_empty() {
         return Vec::new();
     }
     let artifacts: Vec<String> = cx
@@ -252,15 +348,27 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
         .map(|s| normalize_path(s))
         .collect();
     let mut findings = Vec::new();
-    let mut xtrace_reported = false;
+    let mut xtrace = Xtrace::NotSeen;
     for script in cx.scripts() {
         let mut scan = Scan {
             findings: &mut findings,
-            xtrace_reported: &mut xtrace_reported,
+            xtrace: &mut xtrace,
             artifacts: &artifacts,
             locate: Locator::new(cx.sources, script.text, script.origin),
         };
         scan_script(script, &mut taint, &mut scan);
+    }
+    if let (Xtrace::Pending { command, at }, Some((var, source))) = (xtrace, taint.traced()) {
+        let (secret, bound_at, by_name) = source.clone();
+        findings.push(ScriptFinding {
+            leak: Leak::Xtrace { command },
+            variable: var.clone(),
+            secret,
+            at,
+            bound_at,
+            by_name,
+            from_file: false,
+        });
     }
     findings
 }
@@ -271,6 +379,9 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
     for cmd in &script.commands {
         let incoming = if cmd.piped_in { pipe.take() } else { None };
         pipe = None;
+        for v in all_vars(cmd) {
+            taint.note_content_read(v);
+        }
         propagate_assignments(cmd, taint);
         propagate_read(cmd, incoming.as_ref(), taint);
         indirect_expansions(cmd, script.text, taint, scan);
@@ -286,6 +397,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
             pipe = quoted_heredoc(cmd, taint);
         }
         arguments(cmd, name, taint, scan);
+        copied_secret_file(cmd, name, taint, scan);
     }
 }
 
@@ -299,19 +411,26 @@ fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Sca
         n if SHELLS.contains(&n) => args.iter().any(|a| is_xtrace_flag(&a.text)),
         _ => false,
     };
-    if !on || *scan.xtrace_reported {
+    if !on || !matches!(scan.xtrace, Xtrace::NotSeen) {
         return;
     }
-    let (Some((var, source)), Some(word)) = (taint.any_bound(), cmd.name_word()) else {
+    let Some(word) = cmd.name_word() else {
         return;
     };
-    *scan.xtrace_reported = true;
     let end = args.iter().find(|a| flag(a)).map_or(word.end, |a| a.end);
     let command = script[word.start..end].to_string();
-    scan.push(
-        Leak::Xtrace { command },
-        &Flow::new(var, source, word.start, end),
-    );
+    match taint.traced() {
+        Some((var, source)) => {
+            *scan.xtrace = Xtrace::Reported;
+            let flow = Flow::new(var, source, word.start, end);
+            scan.push(Leak::Xtrace { command }, &flow);
+        }
+        None if !taint.files.is_empty() => {
+            let at = scan.locate.range(word.start, end);
+            *scan.xtrace = Xtrace::Pending { command, at };
+        }
+        None => {}
+    }
 }
 
 /// `${!name}` reads a variable whose name is only known at run time: a leak unless
@@ -410,13 +529,14 @@ fn unfollowed(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &Taint,
     let flow = script_args
         .iter()
         .find_map(|w| {
-            if let Some((v, s)) = taint.first(w.vars.iter()) {
+            // the text of a secret file's path too: `sh -c "cat $F"`
+            if let Some((v, s)) = taint.first_any(w.vars.iter()) {
                 return Some(Flow::of(v, &s));
             }
             // single-quoted: the inner shell expands what the outer one left alone
             let inner = shell::expansions(&w.text);
             taint
-                .first(inner.iter())
+                .first_any(inner.iter())
                 .map(|(v, s)| Flow::new(&v.name, &s, w.start, w.end))
         })
         .or_else(|| {
@@ -449,11 +569,16 @@ fn shell_input(cmd: &Command, incoming: Option<&Flow>, taint: &Taint) -> Option<
     if let Some(f) = incoming {
         return Some(Flow::new(&f.var, &f.source, word.start, word.end));
     }
-    if let Some((v, s)) = taint.first(cmd.stdin_vars()) {
+    if let Some((v, s)) = taint.first_any(cmd.stdin_vars()) {
         return Some(Flow::of(v, &s));
     }
+    // `sh < "$F"` runs the secret file's content
+    let read = cmd.redirects_read().flat_map(|w| w.vars.iter());
+    if let Some((v, s)) = taint.first_file(read) {
+        return Some(Flow::of(v, &s).read_from_file(true));
+    }
     let body = shell::expansions(&cmd.heredoc_text);
-    let (v, s) = taint.first(body.iter())?;
+    let (v, s) = taint.first_any(body.iter())?;
     Some(Flow::new(&v.name, &s, word.start, word.end))
 }
 
@@ -478,12 +603,17 @@ fn tainted_output(
     let args = cmd.args();
     if PRINTERS.contains(&name) {
         if let Some((v, s)) = taint.first(args.iter().flat_map(|w| w.vars.iter())) {
-            return Some(Flow::of(v, &s));
+            return Some(Flow::of(v, &s).read_from_file(taint.reads_file(v)));
         }
     }
     if FILTERS.contains(&name) {
         if let Some((v, s)) = taint.first(cmd.stdin_vars()) {
             return Some(Flow::of(v, &s));
+        }
+        // `cat "$F"`, `base64 < "$F"`: the secret file's content
+        let operands = args.iter().chain(cmd.redirects_read());
+        if let Some((v, s)) = taint.first_file(operands.flat_map(|w| w.vars.iter())) {
+            return Some(Flow::of(v, &s).read_from_file(true));
         }
         if let (Some(f), Some(w)) = (incoming, cmd.name_word()) {
             return Some(f.at(w));
@@ -575,9 +705,42 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
         for v in &w.vars {
             if let Some(source) = taint.get(v) {
                 let command = name.to_string();
-                scan.push(Leak::Argument { command }, &Flow::of(v, source));
+                let flow = Flow::of(v, source).read_from_file(taint.reads_file(v));
+                scan.push(Leak::Argument { command }, &flow);
             }
         }
+    }
+}
+
+/// `cp "$F" public/` (or `mv`, `install`): a secret file copied where an `artifacts`
+/// path keeps it (PL4007).
+fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
+    if !matches!(crate::supply::base(name), "cp" | "mv" | "install" | "rsync") {
+        return;
+    }
+    let operands: Vec<&shell::Word> = cmd
+        .args()
+        .iter()
+        .filter(|a| !a.text.starts_with('-'))
+        .collect();
+    // `-t DIR` names the destination first
+    let target_dir = cmd
+        .args()
+        .windows(2)
+        .find_map(|w| (w[0].text == "-t" || w[0].text == "--target-directory").then_some(&w[1]));
+    let (sources, dest) = match (target_dir, operands.split_last()) {
+        (Some(dir), _) => (&operands[..], dir),
+        (None, Some((dest, sources))) => (sources, *dest),
+        (None, None) => return,
+    };
+    let Some(artifact) = artifact_for(&dest.text, scan.artifacts) else {
+        return;
+    };
+    let copied = taint.first_file(sources.iter().flat_map(|w| w.vars.iter()));
+    if let Some((v, source)) = copied {
+        let at = Flow::new(&v.name, &source, dest.start, dest.end).read_from_file(true);
+        let path = dest.text.clone();
+        scan.push(Leak::Artifact { path, artifact }, &at);
     }
 }
 
@@ -594,8 +757,14 @@ fn propagate_read(cmd: &Command, incoming: Option<&Flow>, taint: &mut Taint) {
     if !matches!(cmd.name(), Some("read" | "mapfile" | "readarray")) {
         return;
     }
+    // `read X < "$F"`: the secret file's first line
+    let from_file = taint.first_file(cmd.redirects_read().flat_map(|w| w.vars.iter()));
+    if let Some((v, s)) = &from_file {
+        taint.content_read = Some((v.name.clone(), s.clone()));
+    }
     let source = taint
         .first(cmd.stdin_vars())
+        .or(from_file)
         .map(|(_, s)| s)
         .or_else(|| incoming.map(|f| f.source.clone()));
     let Some(source) = source else { return };
@@ -738,17 +907,19 @@ fn first_read_in_scripts(cx: &JobCx, var: &str) -> Option<FileRange> {
 }
 
 /// `X=$T` and `export X=$T` make `X` a copy of the secret.
+/// `X=$F` copies a secret file's path; `X=$(cat "$F")` holds its content.
 fn propagate_assignments(cmd: &Command, taint: &mut Taint) {
     for (name, w) in cmd.assigned_words() {
-        let source = w.vars.iter().find_map(|v| taint.get(v).cloned());
-        match source {
-            Some(s) => {
-                taint.vars.insert(name.to_string(), s);
-            }
-            None => {
-                taint.vars.remove(name);
-            }
-        }
+        let value = w.vars.iter().find_map(|v| taint.get(v).cloned());
+        let path = w.vars.iter().find_map(|v| taint.file(v).cloned());
+        match value {
+            Some(s) => taint.vars.insert(name.to_string(), s),
+            None => taint.vars.remove(name),
+        };
+        match path {
+            Some(s) => taint.files.insert(name.to_string(), s),
+            None => taint.files.remove(name),
+        };
     }
 }
 

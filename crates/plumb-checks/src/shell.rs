@@ -16,6 +16,9 @@ pub struct VarRef {
     pub end: usize,
     /// `${!NAME}`: reads the variable whose name `NAME` holds, which cannot be followed.
     pub indirect: bool,
+    /// Inside a command substitution (`$(cat "$F")`, `` `…` ``): what the command does
+    /// with the value, not the value itself, is what the word holds.
+    pub substituted: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -135,7 +138,7 @@ impl Command {
     }
     /// The expansions of what the command reads on standard input from the script
     /// itself: its here-string and its (unquoted) here-doc.
-    pub fn stdin_vars(&self) -> impl Iterator<Item = &VarRef> {
+    pub fn stdin_vars(&self) -> impl Iterator<Item = &VarRef> + Clone {
         self.here_string
             .iter()
             .flat_map(|w| w.vars.iter())
@@ -183,6 +186,13 @@ impl Command {
         self.redirects
             .iter()
             .filter(|r| r.kind == RedirectKind::Write && r.fd != Some(2))
+            .map(|r| &r.target)
+    }
+    /// The files the command reads on standard input (`< FILE`).
+    pub fn redirects_read(&self) -> impl Iterator<Item = &Word> {
+        self.redirects
+            .iter()
+            .filter(|r| r.kind == RedirectKind::Read)
             .map(|r| &r.target)
     }
 }
@@ -460,6 +470,7 @@ impl<'a> Scanner<'a> {
                         start,
                         end: self.pos,
                         indirect,
+                        substituted: false,
                     });
                 }
                 // the word of `${V:-word}`, `${V:+word}`, `${V/a/b}` is expanded too
@@ -469,6 +480,7 @@ impl<'a> Scanner<'a> {
                         start,
                         end: self.pos,
                         indirect,
+                        substituted: false,
                     });
                 }
             }
@@ -489,11 +501,7 @@ impl<'a> Scanner<'a> {
                                 break;
                             }
                         }
-                        b'$' => {
-                            let mut inner = Word::default();
-                            self.dollar(&mut inner);
-                            w.vars.extend(inner.vars);
-                        }
+                        b'$' => self.substituted_dollar(w),
                         _ => self.pos += 1,
                     }
                 }
@@ -518,6 +526,7 @@ impl<'a> Scanner<'a> {
                     start,
                     end: self.pos,
                     indirect: false,
+                    substituted: false,
                 });
             }
             Some(c) if c.is_ascii_digit() || b"@*#?$!-".contains(&c) => self.pos += 1,
@@ -534,14 +543,21 @@ impl<'a> Scanner<'a> {
                     self.pos += 1;
                     return;
                 }
-                b'$' => {
-                    let mut inner = Word::default();
-                    self.dollar(&mut inner);
-                    w.vars.extend(inner.vars);
-                }
+                b'$' => self.substituted_dollar(w),
                 _ => self.pos += 1,
             }
         }
+    }
+
+    /// An expansion inside a command substitution: it belongs to the word `w`, marked
+    /// as substituted.
+    fn substituted_dollar(&mut self, w: &mut Word) {
+        let mut inner = Word::default();
+        self.dollar(&mut inner);
+        w.vars.extend(inner.vars.into_iter().map(|v| VarRef {
+            substituted: true,
+            ..v
+        }));
     }
 
     /// Reads a here-doc body up to its delimiter line; returns its expansions.

@@ -24,13 +24,11 @@ pub struct Fields {
     pub env: Vec<(String, String)>,
     /// Where each of `env`'s values is written (an import for a check only).
     pub env_at: Vec<Option<Origin>>,
-    /// `secrets:` with a Vault source: (variable, path, field).
-    pub vault: Vec<(String, String, String)>,
+    /// `secrets:` with a Vault source Plumb carries; for a check, also those it does not
+    /// carry (another Vault engine, another provider): their variables still hold secrets.
+    pub vault: Vec<VaultSecret>,
     /// `id_tokens:` with one audience: (variable, audience).
     pub id_tokens: Vec<(String, String)>,
-    /// `secrets:` Plumb does not carry (another Vault engine, another provider), named
-    /// for a check only: their variables still hold secrets.
-    pub uncarried_secrets: Vec<String>,
     /// `needs:` as GitLab names, with their lines.
     pub needs: Option<Vec<(String, usize)>>,
     /// Where each of `needs`' names is written (an import for a check only).
@@ -1222,33 +1220,46 @@ fn exit_codes(v: &Node) -> Option<Vec<PVal>> {
 /// GitLab's Vault engine when a secret names none, the one Plumb's `vault` compiles to.
 const DEFAULT_VAULT_ENGINE: (&str, &str) = ("kv-v2", "secret");
 
+/// A job's secret from `secrets:`: `variable` holds it (or, with `file`, the path of a
+/// file that holds it: GitLab's default).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VaultSecret {
+    pub variable: String,
+    pub path: String,
+    pub field: String,
+    pub file: bool,
+}
+
+/// Where a secret Plumb cannot carry is said to come from, in a program read for a check:
+/// no Vault path (the checks never read it; nobody sees the program).
+const UNCARRIED_SECRET_PATH: &str = "not-carried";
+
 /// `secrets:`; for a check (`for_check`), a secret Plumb cannot carry is still a secret
 /// the job holds, and the credential checks follow it under its variable's name.
 fn secrets(v: &Node, f: &mut Fields, for_check: bool) {
     for e in v.entries() {
-        let note = |message: String| Note {
-            file: e.value.file,
-            line: e.key_line,
-            end_line: e.value.end_line,
-            message,
+        // GitLab's default is a file variable holding the secret
+        let file = e.value.get("file").and_then(Node::as_bool) != Some(false);
+        let secret = |path: String, field: String| VaultSecret {
+            variable: e.key.clone(),
+            path,
+            field,
+            file,
         };
         match vault_secret(e.value.get("vault")) {
-            Ok((path, field)) => f.vault.push((e.key.clone(), path, field)),
+            Ok((path, field)) => f.vault.push(secret(path, field)),
             Err(why) => {
-                f.notes
-                    .push(note(format!("secret `{}` {why}: not carried", e.key)));
+                f.notes.push(Note {
+                    file: e.value.file,
+                    line: e.key_line,
+                    end_line: e.value.end_line,
+                    message: format!("secret `{}` {why}: not carried", e.key),
+                });
                 if for_check {
-                    f.uncarried_secrets.push(e.key.clone());
+                    f.vault
+                        .push(secret(UNCARRIED_SECRET_PATH.into(), e.key.clone()));
                 }
-                continue;
             }
-        }
-        // GitLab's default is a file variable holding the secret
-        if e.value.get("file").and_then(Node::as_bool) != Some(false) {
-            f.notes.push(note(format!(
-                "secret `{}` is a file in GitLab (`file: true`, its default); Plumb gives its value as the variable",
-                e.key
-            )));
         }
     }
 }

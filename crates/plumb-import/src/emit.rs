@@ -119,7 +119,8 @@ impl JobOut {
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Source {
     CiVariable(String),
-    Vault(String, String),
+    /// `vault(PATH, FIELD)`, with `file = true` when the variable holds a file's path.
+    Vault(String, String, bool),
     /// `id_tokens: NAME: aud: AUDIENCE`.
     IdToken(String),
 }
@@ -911,11 +912,12 @@ impl Emitter<'_> {
                 Source::CiVariable(v) => {
                     writeln!(text, "secret {name} = ci_variable({})", string_literal(v))
                 }
-                Source::Vault(p, f) => writeln!(
+                Source::Vault(p, f, file) => writeln!(
                     text,
-                    "secret {name} = vault({}, {})",
+                    "secret {name} = vault({}, {}{})",
                     string_literal(p),
-                    string_literal(f)
+                    string_literal(f),
+                    if *file { ", file = true" } else { "" }
                 ),
                 Source::IdToken(aud) => {
                     writeln!(text, "secret {name} = id_token({})", string_literal(aud))
@@ -1674,19 +1676,11 @@ impl Emitter<'_> {
                 (k.clone(), PVal::at(at, PVal::Str(v.clone())))
             })
             .collect();
-        for (var, path, field) in &f.vault {
-            let name = self.secrets.name(
-                Source::Vault(path.clone(), field.clone()),
-                var,
-                &mut self.globals,
-            );
-            env.retain(|(k, _)| k != var);
-            env.push((var.clone(), PVal::Name(name)));
-        }
-        for var in &f.uncarried_secrets {
-            let name = self.settings_secret(var);
-            env.retain(|(k, _)| k != var);
-            env.push((var.clone(), PVal::Name(name)));
+        for v in &f.vault {
+            let source = Source::Vault(v.path.clone(), v.field.clone(), v.file);
+            let name = self.secrets.name(source, &v.variable, &mut self.globals);
+            env.retain(|(k, _)| *k != v.variable);
+            env.push((v.variable.clone(), PVal::Name(name)));
         }
         for (var, audience) in &f.id_tokens {
             let source = Source::IdToken(audience.clone());

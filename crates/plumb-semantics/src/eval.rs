@@ -67,7 +67,34 @@ pub const SECRET_SOURCES: &[(&str, &[&str])] = &[
 /// Where a secret may go, for every finding of one put elsewhere.
 const SECRET_PLACE_HELP: &str =
     "secrets can only be values of an `env` map, where they become environment variables at run time";
-const SECRET_SOURCES_HELP: &str = "secrets come from ci_variable(NAME), vault(PATH, FIELD), k8s_secret(NAME, KEY) or id_token(AUDIENCE)";
+const SECRET_SOURCES_HELP: &str = "secrets come from ci_variable(NAME), vault(PATH, FIELD[, file = true]), k8s_secret(NAME, KEY) or id_token(AUDIENCE)";
+/// The named options a secret source takes after its arguments: (source, option). All are
+/// `Bool` literals. `vault(…, file = true)`: the variable holds the path of a file with the
+/// value, as GitLab gives Vault secrets by default.
+pub const SECRET_OPTIONS: &[(&str, &str)] = &[("vault", "file")];
+
+/// Whether `a` is one of the named options of secret source `source`.
+fn is_secret_option(source: &str, a: &Arg) -> bool {
+    a.name
+        .as_ref()
+        .is_some_and(|n| SECRET_OPTIONS.contains(&(source, n.text.as_str())))
+}
+
+/// A `secret` declaration's positional arguments (its options left out).
+fn secret_arguments(s: &SecretDecl) -> impl Iterator<Item = &Arg> {
+    s.args
+        .iter()
+        .filter(|a| !is_secret_option(&s.source.text, a))
+}
+
+/// The value of a secret declaration's option `name` (`false` when not given).
+fn secret_option(s: &SecretDecl, name: &str) -> bool {
+    s.args.iter().any(|a| {
+        is_secret_option(&s.source.text, a)
+            && a.name.as_ref().is_some_and(|n| n.text == name)
+            && matches!(a.value.kind, ExprKind::Bool(true))
+    })
+}
 
 /// Where names are looked up: a file's scope, plus a pipeline's lets and a template's
 /// parameters when inside one.
@@ -875,9 +902,7 @@ impl<'a> Evaluator<'a> {
     /// The reference a `secret` declaration makes; its errors are reported with the
     /// declaring file's diagnostics (see `check_secret_decl`).
     pub fn secret_ref(&mut self, file: FileId, s: &'a SecretDecl) -> Option<SecretRef> {
-        let args: Vec<String> = s
-            .args
-            .iter()
+        let args: Vec<String> = secret_arguments(s)
             .filter_map(|a| match &a.value.kind {
                 ExprKind::Str(lit) => lit.as_plain(),
                 _ => None,
@@ -888,6 +913,7 @@ impl<'a> Evaluator<'a> {
             ("vault", [path, field]) => SecretSource::Vault {
                 path: path.clone(),
                 field: field.clone(),
+                file: secret_option(s, "file"),
             },
             ("k8s_secret", [name, key]) => SecretSource::K8sSecret {
                 name: name.clone(),
@@ -924,7 +950,14 @@ impl<'a> Evaluator<'a> {
             });
             return;
         };
-        if s.args.len() != params.len() {
+        self.check_secret_options(file, s);
+        let given = secret_arguments(s).count();
+        if given != params.len() {
+            let options: Vec<String> = SECRET_OPTIONS
+                .iter()
+                .filter(|(source, _)| *source == s.source.text)
+                .map(|(_, option)| format!(" and `{option} = true|false`"))
+                .collect();
             self.error(
                 codes::BAD_INSTANTIATION,
                 FileRange {
@@ -932,17 +965,17 @@ impl<'a> Evaluator<'a> {
                     range: s.args_range,
                 },
                 format!(
-                    "`{}` takes {} argument{} ({}), found {}",
+                    "`{}` takes {} argument{} ({}){}, found {given}",
                     s.source.text,
                     params.len(),
                     if params.len() == 1 { "" } else { "s" },
                     params.join(", "),
-                    s.args.len()
+                    options.concat(),
                 ),
             );
             return;
         }
-        for (index, a) in s.args.iter().enumerate() {
+        for (index, a) in secret_arguments(s).enumerate() {
             let ok = matches!(&a.value.kind, ExprKind::Str(lit) if lit.as_plain().is_some_and(|t| !t.is_empty()));
             if !ok {
                 self.error(
@@ -964,6 +997,48 @@ impl<'a> Evaluator<'a> {
                     format!("`{text}` cannot be used here: {why}"),
                 )
                 .help = Some("a secret's name becomes a variable name and a Kubernetes Secret key or name; write it with the characters those allow".to_string());
+            }
+        }
+    }
+
+    /// A secret's options (`file = true`) are `Bool` literals, each given once.
+    fn check_secret_options(&mut self, file: FileId, s: &'a SecretDecl) {
+        let mut seen: Vec<&str> = Vec::new();
+        for a in s
+            .args
+            .iter()
+            .filter(|a| is_secret_option(&s.source.text, a))
+        {
+            let Some(name) = &a.name else {
+                continue;
+            };
+            if seen.contains(&name.text.as_str()) {
+                self.error(
+                    codes::BAD_INSTANTIATION,
+                    FileRange {
+                        file,
+                        range: name.range,
+                    },
+                    format!("`{}` is given twice", name.text),
+                );
+            }
+            seen.push(&name.text);
+            if !matches!(a.value.kind, ExprKind::Bool(_)) {
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    FileRange {
+                        file,
+                        range: a.value.range,
+                    },
+                    format!(
+                        "`{}` of `{}` is `true` or `false`",
+                        name.text, s.source.text
+                    ),
+                )
+                .help = Some(
+                    "write the literal: a secret's source is fixed when the pipeline is compiled"
+                        .to_string(),
+                );
             }
         }
     }

@@ -63,8 +63,13 @@ pub struct SecretRef {
 pub enum SecretSource {
     /// A GitLab CI/CD variable of this name.
     CiVariable(String),
-    /// A field of a Vault secret at a path.
-    Vault { path: String, field: String },
+    /// A field of a Vault secret at a path; with `file`, the variable holds the path of a
+    /// file with the value (GitLab's `file: true`), not the value.
+    Vault {
+        path: String,
+        field: String,
+        file: bool,
+    },
     /// A key of a Kubernetes Secret.
     K8sSecret { name: String, key: String },
     /// A short-lived OIDC token for this audience (GitLab `id_tokens:`).
@@ -458,11 +463,24 @@ impl Value {
     }
 }
 
+impl SecretSource {
+    /// The variable holds the path of a file with the secret (`vault(…, file = true)`).
+    pub fn is_file(&self) -> bool {
+        matches!(self, SecretSource::Vault { file: true, .. })
+    }
+}
+
 impl fmt::Display for SecretSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SecretSource::CiVariable(n) => write!(f, "ci_variable(\"{n}\")"),
-            SecretSource::Vault { path, field } => write!(f, "vault(\"{path}\", \"{field}\")"),
+            SecretSource::Vault { path, field, file } => {
+                write!(f, "vault(\"{path}\", \"{field}\"")?;
+                if *file {
+                    write!(f, ", file = true")?;
+                }
+                write!(f, ")")
+            }
             SecretSource::K8sSecret { name, key } => write!(f, "k8s_secret(\"{name}\", \"{key}\")"),
             SecretSource::IdToken(audience) => write!(f, "id_token(\"{audience}\")"),
         }

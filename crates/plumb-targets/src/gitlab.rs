@@ -699,7 +699,7 @@ fn environment_variables(job: &JobModel, j: &mut Job, warnings: &mut Vec<Diagnos
                 // is a reference that GitLab expands
                 SecretSource::CiVariable(n) if *n == b.name => {}
                 SecretSource::CiVariable(n) => j.variables.insert(b.name.clone(), format!("${n}")),
-                SecretSource::Vault { path, field } => j.secrets.insert(
+                SecretSource::Vault { path, field, file } => j.secrets.insert(
                     b.name.clone(),
                     VaultSecret {
                         vault: VaultRef {
@@ -707,7 +707,7 @@ fn environment_variables(job: &JobModel, j: &mut Job, warnings: &mut Vec<Diagnos
                             path: path.clone(),
                             field: field.clone(),
                         },
-                        file: false,
+                        file: *file,
                     },
                 ),
                 SecretSource::IdToken(aud) => {

@@ -476,7 +476,7 @@ fn external_secrets(p: &PipelinePlan, config: &Config) -> Vec<ExternalSecret> {
                 continue;
             };
             match &s.source {
-                SecretSource::Vault { path, field } => {
+                SecretSource::Vault { path, field, .. } => {
                     vault.entry(s.name.clone()).or_insert_with(|| SecretData {
                         secret_key: s.name.clone(),
                         remote_ref: RemoteRef {

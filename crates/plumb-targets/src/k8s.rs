@@ -186,6 +186,22 @@ struct Volume {
     empty_dir: Option<OrderedMap<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     projected: Option<Projected>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<SecretVolume>,
+}
+
+/// A `vault(…, file = true)` secret: one key of the pipeline's Vault Secret, as a file.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretVolume {
+    secret_name: String,
+    items: Vec<KeyToPath>,
+}
+
+#[derive(Serialize)]
+struct KeyToPath {
+    key: String,
+    path: &'static str,
 }
 
 /// An `id_token` secret: a service-account token for its audience, as a file.
@@ -695,8 +711,24 @@ fn env_vars(
             ValueKind::Secret(secret) => match &secret.source {
                 SecretSource::CiVariable(n) => from_secret(secret_name.clone(), n.clone()),
                 SecretSource::K8sSecret { name, key } => from_secret(name.clone(), key.clone()),
-                SecretSource::Vault { .. } => {
+                SecretSource::Vault { file: false, .. } => {
                     from_secret(vault_secret_name(&p.model.name), secret.name.clone())
+                }
+                // as on GitLab, the variable holds the path of a file with the value
+                SecretSource::Vault { file: true, .. } => {
+                    let n = volumes.iter().filter(|v| v.secret.is_some()).count();
+                    let volume = format!("vault-file-{}", n + 1);
+                    let dir = format!("/var/run/secrets/plumb/{volume}");
+                    volumes.push(vault_file_volume(
+                        &volume,
+                        &vault_secret_name(&p.model.name),
+                        &secret.name,
+                    ));
+                    mounts.push(VolumeMount {
+                        read_only: true,
+                        ..mount(&volume, &dir)
+                    });
+                    plain_var(&b.name, &format!("{dir}/value"))
                 }
                 SecretSource::IdToken(audience) => {
                     // numbered: variable names that differ only in case or `_`/`-`
@@ -736,6 +768,7 @@ fn empty_dir(name: &str) -> Volume {
         name: name.to_string(),
         empty_dir: Some(OrderedMap::new()),
         projected: None,
+        secret: None,
     }
 }
 
@@ -750,6 +783,22 @@ fn token_volume(name: &str, audience: &str) -> Volume {
                     expiration_seconds: 3600,
                     path: "token",
                 },
+            }],
+        }),
+        secret: None,
+    }
+}
+
+fn vault_file_volume(name: &str, secret_name: &str, key: &str) -> Volume {
+    Volume {
+        name: name.to_string(),
+        empty_dir: None,
+        projected: None,
+        secret: Some(SecretVolume {
+            secret_name: secret_name.to_string(),
+            items: vec![KeyToPath {
+                key: key.to_string(),
+                path: "value",
             }],
         }),
     }

@@ -14,7 +14,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         let Leak::Artifact { path, artifact } = &f.leak else {
             continue;
         };
-        let mut d = Diagnostic::new(RULE.code, RULE.severity(), f.at, format!("secret `{}` is written to `{path}`, which the artifact path `{artifact}` keeps", f.secret)).with_label("written into an artifact").with_help("write it outside the artifact paths (e.g. under /tmp), or remove the file before the job ends");
+        let mut d = Diagnostic::new(RULE.code, RULE.severity(), f.at, format!("{} is written to `{path}`, which the artifact path `{artifact}` keeps", f.subject())).with_label("written into an artifact").with_help("write it outside the artifact paths (e.g. under /tmp), or remove the file before the job ends");
         if let Some(bound) = f.bound_at {
             d = d.with_secondary(bound, f.bound_label());
         }
