@@ -377,8 +377,17 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
     // the secret flowing out of the previous command into a pipe
     let mut pipe: Option<Flow> = None;
     for cmd in &script.commands {
-        let incoming = if cmd.piped_in { pipe.take() } else { None };
-        pipe = None;
+        // a process substitution's commands (`cmd <(printf '%s' "$T")`) come before
+        // the command that reads them, and leave the pipe around it alone
+        let inner = cmd.in_substitution;
+        let incoming = if cmd.piped_in && !inner {
+            pipe.take()
+        } else {
+            None
+        };
+        if !inner {
+            pipe = None;
+        }
         for v in all_vars(cmd) {
             taint.note_content_read(v);
         }
@@ -392,8 +401,11 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         xtrace(cmd, name, script.text, taint, scan);
         unfollowed(cmd, name, incoming.as_ref(), taint, scan);
         if let Some(flow) = tainted_output(cmd, name, incoming, taint) {
-            pipe = route_output(cmd, name, flow, scan);
-        } else if cmd.piped_out {
+            let routed = route_output(cmd, name, flow, scan);
+            if !inner {
+                pipe = routed;
+            }
+        } else if cmd.piped_out && !inner {
             pipe = quoted_heredoc(cmd, taint);
         }
         arguments(cmd, name, taint, scan);

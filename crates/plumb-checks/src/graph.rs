@@ -75,7 +75,11 @@ pub const MAX_CYCLES_PER_COMPONENT: usize = 16;
 pub fn cycles(g: &DiGraph<usize, Edge>) -> Vec<Vec<(usize, usize, Edge)>> {
     let mut all = Vec::new();
     for scc in tarjan_scc(g) {
-        if scc.len() < 2 {
+        if let [only] = scc.as_slice() {
+            // `stage a after a`: a cycle of one edge
+            if let Some(e) = g.find_edge(*only, *only) {
+                all.push(vec![(g[*only], g[*only], g[e].clone())]);
+            }
             continue;
         }
         let members: HashSet<NodeIndex> = scc.iter().copied().collect();

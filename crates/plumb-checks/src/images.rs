@@ -151,6 +151,40 @@ pub fn variables_in(text: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// What the literal text of a reference built from variables decides whatever they
+/// hold: the reference parsed with each variable as a plain name, when its tag, or
+/// without one its whole last path component, is written after the last variable.
+/// `$REGISTRY/alpine:latest` is the tag `latest`, `${PROXY}alpine/curl` has no tag, and
+/// `alpine:$TAG` or `$IMAGE` decide nothing (`None`).
+pub fn literal_tail(text: &str) -> Option<ImageRef> {
+    let mut filled = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut last_end = None;
+    while let Some((start, end)) = variables_in(rest) {
+        filled.push_str(&rest[..start]);
+        filled.push_str("v0");
+        last_end = Some(text.len() - rest.len() + end);
+        rest = &rest[end..];
+    }
+    filled.push_str(rest);
+    let tail = &text[last_end?..];
+    if tail.contains('$') {
+        return None;
+    }
+    let r = image_ref::parse(&filled).ok()?;
+    let name_end = tail.find('@').unwrap_or(tail.len());
+    let slash = tail[..name_end].rfind('/');
+    let colon = tail[..name_end].rfind(':');
+    let decided = match (&r.tag, colon) {
+        // the tag's `:` is after the last variable and after any `/` (not a port)
+        (Some(_), Some(c)) => slash.is_none_or(|s| s < c),
+        (Some(_), None) => false,
+        // no tag: the last component must be literal (`$REGISTRY/name`), digest or not
+        (None, _) => slash.is_some() || tail.starts_with('@'),
+    };
+    decided.then_some(r)
+}
+
 /// Whether a reference with variables is valid once each variable holds a plain name
 /// (`$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA` is; `$IMAGE::x` is not, whatever `IMAGE` holds).
 pub fn valid_with_variables(text: &str) -> bool {

@@ -67,6 +67,9 @@ pub struct Command {
     pub here_string: Option<Word>,
     pub piped_in: bool,
     pub piped_out: bool,
+    /// Inside an input process substitution (`cmd <(printf '%s' "$T")`): its output
+    /// goes to the command that reads the substitution, never to the job log.
+    pub in_substitution: bool,
 }
 
 impl Command {
@@ -156,6 +159,7 @@ impl Command {
     /// Whether standard output goes to a file or a pipe rather than the job log.
     pub fn stdout_captured(&self) -> bool {
         self.piped_out
+            || self.in_substitution
             || self.redirects.iter().any(|r| {
                 matches!(r.kind, RedirectKind::Write | RedirectKind::Discard) && r.fd != Some(2)
             })
@@ -203,6 +207,7 @@ pub fn scan(script: &str) -> Vec<Command> {
         src: script,
         b: script.as_bytes(),
         pos: 0,
+        nesting: 0,
     }
     .run()
 }
@@ -211,7 +216,13 @@ struct Scanner<'a> {
     src: &'a str,
     b: &'a [u8],
     pos: usize,
+    /// How many process substitutions this scan is inside (bounded: a hostile script
+    /// of nested `<(` would otherwise recurse without end).
+    nesting: usize,
 }
+
+/// Process substitutions nested deeper than this are read as plain redirections.
+const MAX_SUBSTITUTION_NESTING: usize = 8;
 
 impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
@@ -281,6 +292,19 @@ impl<'a> Scanner<'a> {
                     // the command this here-doc feeds is the one being built now
                     pending_heredocs.push((out.len(), delim.text.clone(), !delim.quoted, strip));
                 }
+                b'>' | b'<'
+                    if self.b.get(self.pos + 1) == Some(&b'(')
+                        && self.nesting < MAX_SUBSTITUTION_NESTING =>
+                {
+                    let before = out.len();
+                    self.process_substitution(&mut cmd, &mut out);
+                    // the command being built is pushed after the substitution's: a
+                    // here-doc it is waiting for moves with it
+                    let added = out.len() - before;
+                    for pending in pending_heredocs.iter_mut().filter(|h| h.0 >= before) {
+                        pending.0 += added;
+                    }
+                }
                 b'>' | b'<' => self.redirect(&mut cmd),
                 b'0'..=b'9' if self.fd_redirect_ahead() => self.redirect(&mut cmd),
                 _ => {
@@ -301,6 +325,35 @@ impl<'a> Scanner<'a> {
         cmd.piped_in = piped_in;
         finish(&mut out, &mut cmd);
         out
+    }
+
+    /// `<(list)` or `>(list)`: the command gets a file name for it (as the shell's
+    /// `/dev/fd/63`), and the list's commands are scanned on their own: an input
+    /// substitution's output goes to the command, an output substitution's (`exec >
+    /// >(tee log)`) to wherever its own commands send it.
+    fn process_substitution(&mut self, cmd: &mut Command, out: &mut Vec<Command>) {
+        let input = self.peek() == Some(b'<');
+        let start = self.pos;
+        let open = self.pos + 1;
+        let close = matching_paren(self.b, open);
+        cmd.words.push(Word {
+            text: "/dev/fd/63".to_string(),
+            start,
+            end: (close + 1).min(self.b.len()),
+            ..Word::default()
+        });
+        let inner = Scanner {
+            src: &self.src[..close],
+            b: &self.b[..close],
+            pos: open + 1,
+            nesting: self.nesting + 1,
+        }
+        .run();
+        out.extend(inner.into_iter().map(|c| Command {
+            in_substitution: input,
+            ..c
+        }));
+        self.pos = (close + 1).min(self.b.len());
     }
 
     fn skip_blanks(&mut self) {
@@ -592,6 +645,7 @@ impl<'a> Scanner<'a> {
             src: self.src,
             b: self.b,
             pos: start,
+            nesting: self.nesting,
         };
         let mut vars = Vec::new();
         while sub.pos < end {
@@ -671,8 +725,43 @@ pub fn expansions(text: &str) -> Vec<VarRef> {
         src: text,
         b: text.as_bytes(),
         pos: 0,
+        nesting: 0,
     }
     .expansions_in(0, text.len())
+}
+
+/// The offset of the `)` that closes the `(` at `open` (or the end of the text): quotes,
+/// escapes and nested parentheses skipped, without recursion.
+fn matching_paren(b: &[u8], open: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'\'' => {
+                i += 1;
+                while i < b.len() && b[i] != b'\'' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
 }
 
 fn finish(out: &mut Vec<Command>, cmd: &mut Command) {
@@ -829,5 +918,36 @@ mod tests {
         let c = scan("# echo $PW\nTOKEN=$(cat /run/secret) make # trailing $PW");
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].name(), Some("make"));
+        assert!(c[0].assignments[0].1.vars.is_empty());
+        let c = scan("curl -u \"me:$(cat \"$F\")\" x");
+        assert!(c[0].words[2].vars[0].substituted);
+    }
+
+    #[test]
+    fn process_substitution_is_read_on_its_own() {
+        let c = scan("deploy --token-file <(printf '%s' \"$T\" | base64) --fast && echo done");
+        let names: Vec<_> = c.iter().map(|c| c.name().unwrap_or("")).collect();
+        assert_eq!(names, ["printf", "base64", "deploy", "echo"]);
+        assert!(c[0].in_substitution && c[1].in_substitution && !c[2].in_substitution);
+        assert_eq!(c[2].words[2].text, "/dev/fd/63");
+        assert_eq!(c[2].words[3].text, "--fast");
+        // `>(…)` feeds its commands from the outer one: what they print is printed
+        let c = scan("exec > >(tee -a build.log) 2>&1");
+        assert!(c
+            .iter()
+            .any(|c| c.name() == Some("tee") && !c.in_substitution));
+        // a `)` inside quotes does not close it
+        let c = scan("diff <(echo ')') x");
+        assert_eq!(c[1].words[2].text, "x");
+    }
+
+    #[test]
+    fn nested_process_substitutions_are_bounded() {
+        let deep = "cat <(".repeat(100_000) + &")".repeat(100_000);
+        let c = scan(&deep);
+        assert!(
+            c.iter().all(|c| c.words.len() < 100),
+            "scanned without recursing"
+        );
     }
 }

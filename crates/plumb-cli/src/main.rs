@@ -412,6 +412,11 @@ fn findings(session: &Session) -> Vec<Diagnostic> {
     for f in session.files.iter().filter(|f| f.requested) {
         diags.extend(f.load_diagnostics.iter().cloned());
     }
+    for d in program_errors(session, &requested, false) {
+        if seen.insert((d.code, d.primary.at, d.message.clone())) {
+            diags.push(d);
+        }
+    }
     for (f, file_diags) in requested.iter().zip(per_file) {
         let moved: Vec<Diagnostic> = match &f.role {
             Role::ReadFromYaml(program) => {
@@ -480,6 +485,58 @@ fn no_transparent_huge_pages() {
 /// Colour only for a terminal, and never when NO_COLOR is set.
 pub(crate) fn use_color(is_terminal: bool) -> bool {
     is_terminal && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// What makes the program of the requested files wrong beyond each file's own check:
+/// errors in the files they import (part of the program, though not asked for: their
+/// warnings are their own check's), and a pipeline name two Plumb files both define
+/// (their jobs and outputs would clash): two files of one folder always, any two files
+/// when they are built together (`for_build`; the projects of a monorepo checked at once
+/// may each have their pipeline `ci`).
+pub(crate) fn program_errors(
+    session: &Session,
+    requested: &[&workspace::LoadedFile],
+    for_build: bool,
+) -> Vec<Diagnostic> {
+    let imported: Vec<&workspace::LoadedFile> = session
+        .files
+        .iter()
+        .filter(|f| !f.requested && matches!(f.role, workspace::Role::Plumb))
+        .collect();
+    let mut errors: Vec<Diagnostic> = check_in_parallel(session, &imported)
+        .into_iter()
+        .flatten()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    let mut pipelines: std::collections::HashMap<(&Path, &str), plumb_diagnostics::FileRange> =
+        std::collections::HashMap::new();
+    let plumb_sources = requested
+        .iter()
+        .filter(|f| matches!(f.role, workspace::Role::Plumb));
+    for f in plumb_sources {
+        let folder = match for_build {
+            true => Path::new(""),
+            false => Path::new(&f.display).parent().unwrap_or(Path::new("")),
+        };
+        let model = &plumb_db::analyze(&session.db, session.ws, f.file).model;
+        for p in &model.pipelines {
+            match pipelines.get(&(folder, p.name.as_str())) {
+                // within one file, the file's own check reports it
+                Some(first) if first.file != p.name_at.file => errors.push(
+                    plumb_semantics::scope::duplicate(p.name_at, *first, "pipeline", &p.name)
+                        .with_help(format!(
+                            "pipelines built together share one namespace of jobs and outputs: rename one of the two pipelines `{}`",
+                            p.name
+                        )),
+                ),
+                Some(_) => {}
+                None => {
+                    pipelines.insert((folder, &p.name), p.name_at);
+                }
+            }
+        }
+    }
+    errors
 }
 
 /// Every requested file's diagnostics, computed on all cores: each thread asks the

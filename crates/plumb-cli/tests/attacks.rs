@@ -484,3 +484,124 @@ fn import_does_not_read_outside_the_repository() {
         stderr(&o)
     );
 }
+
+/// `--split -o DIR` writes a whole folder like GitOps: a folder holding a file Plumb did
+/// not write is refused untouched, and a rebuild drops the files of pipelines gone.
+#[test]
+fn split_output_is_a_folder_plumb_owns() {
+    let dir = project("split-folder");
+    std::fs::write(
+        dir.join("src/q.plumb"),
+        PROGRAM.replace("pipeline p", "pipeline q"),
+    )
+    .expect("second pipeline");
+    std::fs::create_dir_all(dir.join("ci")).expect("ci");
+    std::fs::write(dir.join("ci/p.gitlab-ci.yml"), "mine: {}\n").expect("hand-written");
+    let split = ["build", "src", "--target", "gitlab", "--split", "-o", "ci"];
+    let o = plumb_in(&dir, &split);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("plumb did not write"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("ci/p.gitlab-ci.yml")).expect("kept"),
+        "mine: {}\n"
+    );
+    std::fs::remove_file(dir.join("ci/p.gitlab-ci.yml")).expect("rm");
+    let o = plumb_in(&dir, &split);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        listing(&dir.join("ci")),
+        [".plumb-generated", "p.gitlab-ci.yml", "q.gitlab-ci.yml"]
+    );
+    std::fs::remove_file(dir.join("src/q.plumb")).expect("rm q");
+    let o = plumb_in(&dir, &split);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        listing(&dir.join("ci")),
+        [".plumb-generated", "p.gitlab-ci.yml"],
+        "the file of the pipeline gone is gone"
+    );
+}
+
+/// Two pipelines whose names normalise to one file name: refused, nothing written.
+#[test]
+fn split_file_names_never_collide() {
+    let dir = project("split-clash");
+    std::fs::write(
+        dir.join("src/p.plumb"),
+        format!(
+            "{}\n{}",
+            PROGRAM.replace("pipeline p", "pipeline a-b"),
+            PROGRAM.replace("pipeline p", "pipeline A_B")
+        ),
+    )
+    .expect("program");
+    let o = plumb_in(
+        &dir,
+        &["build", "src", "--target", "gitlab", "--split", "-o", "ci"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        out.contains("PL5003") && out.contains("a-b.gitlab-ci.yml"),
+        "{out}"
+    );
+    assert_eq!(listing(&dir), ["src"], "nothing written");
+}
+
+/// `-o FILE` replaces only a file Plumb wrote: a hand-written `.gitlab-ci.yml`, or the
+/// source itself, is kept.
+#[test]
+fn a_single_output_file_never_replaces_a_file_plumb_did_not_write() {
+    let dir = project("gitlab-foreign-file");
+    std::fs::write(dir.join(".gitlab-ci.yml"), "test:\n  script: [make]\n").expect("yaml");
+    let build = |out: &str| plumb_in(&dir, &["build", "src", "--target", "gitlab", "-o", out]);
+    for target in [".gitlab-ci.yml", "src/p.plumb"] {
+        let before = std::fs::read_to_string(dir.join(target)).expect("before");
+        let o = build(target);
+        assert_eq!(o.status.code(), Some(2), "{target}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("not written by plumb"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join(target)).expect("after"),
+            before
+        );
+    }
+    let o = build("out.yml");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = build("out.yml");
+    assert!(
+        o.status.success(),
+        "a file plumb wrote is replaced: {}",
+        stderr(&o)
+    );
+}
+
+/// An error in an imported file is an error of the program: `check` reports it and
+/// `build` writes nothing (it used to build without the field in error).
+#[test]
+fn errors_in_imported_files_stop_the_build() {
+    let dir = scratch("imported-errors");
+    std::fs::create_dir_all(dir.join("lib")).expect("lib");
+    std::fs::write(
+        dir.join("lib/base.plumb"),
+        "template t() { image = \"alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000\", run = [\"x\"], retry = 7 }\n",
+    )
+    .expect("lib");
+    std::fs::write(
+        dir.join("main.plumb"),
+        "import \"lib/base.plumb\"\n\npipeline p { stage s { job j from t() { } } }\n",
+    )
+    .expect("main");
+    let o = plumb_in(&dir, &["check", "main.plumb"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("lib/base.plumb"));
+    let o = plumb_in(
+        &dir,
+        &["build", "main.plumb", "--target", "gitlab", "-o", "out.yml"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!dir.join("out.yml").exists(), "nothing written");
+}

@@ -1225,6 +1225,12 @@ impl<'a> Evaluator<'a> {
                 ValueKind::Unknown
             }
             BinOp::Eq | BinOp::NotEq | BinOp::Match => {
+                if let Some(cond) = variable_comparison(op, &l.kind, &r.kind) {
+                    return Value {
+                        kind: ValueKind::Cond(Box::new(cond)),
+                        origin,
+                    };
+                }
                 let (var, text) = match (&l.kind, &r.kind) {
                     (
                         var @ (ValueKind::BranchVar | ValueKind::SourceVar | ValueKind::CiVar(_)),
@@ -1243,6 +1249,11 @@ impl<'a> Evaluator<'a> {
                     _ => (None, None),
                 };
                 match (var, text) {
+                    (Some(_), Some(_))
+                        if op == BinOp::Match && !self.check_pattern(&l, &r, ctx.at(rhs.range)) =>
+                    {
+                        ValueKind::Unknown
+                    }
                     (Some(var), Some(s)) => {
                         let test = match op {
                             BinOp::Eq => BranchTest::Eq(s),
@@ -1269,6 +1280,35 @@ impl<'a> Evaluator<'a> {
             }
         };
         Value { kind, origin }
+    }
+
+    /// `X =~ "pattern"`: the pattern on the right (GitLab's `=~` reads it there), and one
+    /// the regex engine accepts; reports what is wrong, at `pattern_at`.
+    fn check_pattern(&mut self, l: &Value, r: &Value, pattern_at: FileRange) -> bool {
+        let ValueKind::Str(pattern) = &r.kind else {
+            let d = self.error(
+                codes::TYPE_MISMATCH,
+                l.origin,
+                "the pattern of `=~` goes on its right, after the value it tests",
+            );
+            d.primary.message = "a pattern on the left".to_string();
+            d.help = Some(
+                "swap the two sides: `branch =~ \"^release/\"`, `var(\"X\") =~ \"^v[0-9]\"`"
+                    .to_string(),
+            );
+            return false;
+        };
+        let Some(why) = crate::value::regex_error(pattern) else {
+            return true;
+        };
+        let d = self.error(
+            codes::TYPE_MISMATCH,
+            pattern_at,
+            format!("`{pattern}` is not a regular expression GitLab can read: {why}"),
+        );
+        d.primary.message = "not a regular expression".to_string();
+        d.help = Some("GitLab reads `=~` patterns as RE2 regular expressions: escape `(`, `[`, `.` and `+` with `\\` to match them literally".to_string());
+        false
     }
 
     /// A value as a condition (`true`/`false` are allowed).
@@ -1791,6 +1831,30 @@ fn bad_secret_argument(source: &str, index: usize, text: &str) -> Option<&'stati
         ("k8s_secret", 1) if text.len() > 253 || !key_chars(text) => {
             Some("a Kubernetes Secret key has only letters, digits, `-`, `_` and `.`")
         }
+        _ => None,
+    }
+}
+
+/// `branch == var("X")`, `var("A") != var("B")`, `source == var("X")`: a comparison of
+/// two values only known when the pipeline runs (`=~` takes a literal pattern).
+fn variable_comparison(op: BinOp, l: &ValueKind, r: &ValueKind) -> Option<Cond> {
+    let (subject, other) = match (l, r) {
+        (ValueKind::CiVar(_), ValueKind::BranchVar | ValueKind::SourceVar) => (r, l),
+        (_, ValueKind::CiVar(_)) => (l, r),
+        _ => return None,
+    };
+    let ValueKind::CiVar(other) = other else {
+        return None;
+    };
+    let test = match op {
+        BinOp::Eq => BranchTest::EqVar(other.clone()),
+        BinOp::NotEq => BranchTest::NotEqVar(other.clone()),
+        _ => return None,
+    };
+    match subject {
+        ValueKind::BranchVar => Some(Cond::Branch(test)),
+        ValueKind::SourceVar => Some(Cond::Source(test)),
+        ValueKind::CiVar(name) => Some(Cond::Var(name.clone(), test)),
         _ => None,
     }
 }

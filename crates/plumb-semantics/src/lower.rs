@@ -1263,6 +1263,20 @@ impl<'e, 'a> Lowering<'e, 'a> {
             let Some(values) = e.value.as_list() else {
                 continue;
             };
+            // GitLab makes no job of `A: []`; a Kubernetes build would make one
+            if values.is_empty() {
+                self.ev.report(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        e.value.origin,
+                        format!("matrix variable `{}` has no value", e.key),
+                    )
+                    .with_label("an empty list")
+                    .with_help(
+                        "give it at least one value, or remove the variable from the matrix",
+                    ),
+                );
+            }
             let mut seen: HashMap<&str, FileRange> = HashMap::new();
             for v in values {
                 let Some(text) = v.as_str() else { continue };

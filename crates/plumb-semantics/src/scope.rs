@@ -68,6 +68,7 @@ impl<'a> FileScope<'a> {
         let at = |range: TextRange| FileRange { file, range };
         let mut scope = FileScope::default();
         let mut pipelines: HashMap<&str, &Name> = HashMap::new();
+        let mut aliases: HashMap<&str, &Name> = HashMap::new();
         let mut resolved = db.imports(file).iter();
         for item in &db.parse(file).tree.items {
             let def = match item {
@@ -86,6 +87,16 @@ impl<'a> FileScope<'a> {
                     continue;
                 }
                 Item::Import(import) => {
+                    if let Some(alias) = &import.alias {
+                        if let Some(first) = aliases.insert(&alias.text, alias) {
+                            diags.push(duplicate(
+                                at(alias.range),
+                                at(first.range),
+                                "import alias",
+                                &alias.text,
+                            ));
+                        }
+                    }
                     match resolved.next().copied().flatten() {
                         Some(target) => {
                             let depth = import_depth(db, target, &mut HashMap::new(), &mut HashSet::new());
@@ -141,7 +152,67 @@ impl<'a> FileScope<'a> {
             }
             scope.defs.insert(&name.text, def);
         }
+        scope.check_against_imports(db, file, &aliases, diags);
         scope
+    }
+
+    /// An alias named like one of the file's definitions is a duplicate (`x.name` and
+    /// `x` would mean two things); a definition named like one an unaliased import
+    /// brings in shadows it (the file's own wins), which is a warning.
+    fn check_against_imports(
+        &self,
+        db: &dyn SourceDb,
+        file: FileId,
+        aliases: &HashMap<&str, &Name>,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let at = |range: TextRange| FileRange { file, range };
+        let mut aliases: Vec<(&&str, &&Name)> = aliases.iter().collect();
+        aliases.sort_by_key(|(_, alias)| alias.range.start);
+        for (name, alias) in aliases {
+            if let Some(def) = self.defs.get(*name) {
+                let (again, first) = match def.at().range.start < alias.range.start {
+                    true => (at(alias.range), def.at()),
+                    false => (def.at(), at(alias.range)),
+                };
+                diags.push(duplicate(again, first, "name", name));
+            }
+        }
+        for imported in self.imports.iter().filter(|i| i.alias.is_none()) {
+            for item in &db.parse(imported.file).tree.items {
+                let outer = match item {
+                    Item::Let(l) => &l.name,
+                    Item::Secret(s) => &s.name,
+                    Item::Template(t) => &t.name,
+                    _ => continue,
+                };
+                let Some(def) = self.defs.get(outer.text.as_str()) else {
+                    continue;
+                };
+                let outer_at = FileRange {
+                    file: imported.file,
+                    range: outer.range,
+                };
+                diags.push(
+                    Diagnostic::warning(
+                        codes::SHADOWED,
+                        def.at(),
+                        format!(
+                            "{} `{}` shadows the one `{}` defines",
+                            def.kind(),
+                            outer.text,
+                            db.file_name(imported.file)
+                        ),
+                    )
+                    .with_label("shadows an imported name")
+                    .with_secondary(outer_at, "the imported definition")
+                    .with_help(format!(
+                        "rename one of the two, or import the file `as` a name to keep both (`x.{}`)",
+                        outer.text
+                    )),
+                );
+            }
+        }
     }
 
     /// A name defined by this file itself.

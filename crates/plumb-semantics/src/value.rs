@@ -104,6 +104,10 @@ pub enum BranchTest {
     Eq(String),
     NotEq(String),
     Matches(String),
+    /// `== var("X")`: equal to the value of CI/CD variable `X` (unset is `""`).
+    EqVar(String),
+    /// `!= var("X")`.
+    NotEqVar(String),
 }
 
 /// The event a pipeline runs for, for evaluating conditions at compile time.
@@ -122,15 +126,15 @@ impl Cond {
             Cond::Always => Truth::Yes,
             Cond::Never => Truth::No,
             Cond::Branch(test) => match event {
-                Event::Branch(name) => Truth::from(test.matches(name)),
+                Event::Branch(name) => test.truth(name),
                 // CI_COMMIT_BRANCH is empty for tags and merge requests
-                Event::Tag | Event::MergeRequest => Truth::from(test.matches("")),
+                Event::Tag | Event::MergeRequest => test.truth(""),
             },
             Cond::Tag => Truth::from(*event == Event::Tag),
             Cond::MergeRequest => Truth::from(*event == Event::MergeRequest),
             // GitLab sets `CI_COMMIT_TAG` for tags only and `CI_COMMIT_BRANCH` for
             // branches only: elsewhere they are empty
-            Cond::Var(name, test) if unset_for(name, event) => Truth::from(test.matches("")),
+            Cond::Var(name, test) if unset_for(name, event) => test.truth(""),
             Cond::Manual | Cond::Changes(_) | Cond::Exists(_) | Cond::Var(..) => Truth::Maybe,
             Cond::Source(test) => source_admits(test, event),
             Cond::And(a, b) => a.admits(event).and(b.admits(event)),
@@ -141,13 +145,15 @@ impl Cond {
 
     /// The condition's value when Kubernetes manifests are compiled (§5): `source` is
     /// `push` (`merge_request_event` for a merge request), `var("NAME")` is the value
-    /// given with `--var NAME=VALUE` (else `""`); `changes`, `exists` and `manual`
-    /// stay open (the caller counts them as possibly true).
+    /// given with `--var NAME=VALUE` (else `""`); `changes` and `exists` count as true
+    /// (so `!changes(…)` is false), `manual` stays open (the caller leaves manual jobs
+    /// out).
     pub fn decide(
         &self,
         event: &Event,
         vars: &std::collections::BTreeMap<String, String>,
     ) -> Truth {
+        let value_of = |name: &str| vars.get(name).map_or("", String::as_str);
         match self {
             Cond::Source(test) => {
                 let source = if *event == Event::MergeRequest {
@@ -155,11 +161,14 @@ impl Cond {
                 } else {
                     "push"
                 };
-                Truth::from(test.matches(source))
+                test.decide(source, value_of)
             }
-            Cond::Var(name, test) => {
-                Truth::from(test.matches(vars.get(name).map_or("", String::as_str)))
-            }
+            Cond::Branch(test @ (BranchTest::EqVar(_) | BranchTest::NotEqVar(_))) => match event {
+                Event::Branch(name) => test.decide(name, value_of),
+                Event::Tag | Event::MergeRequest => test.decide("", value_of),
+            },
+            Cond::Var(name, test) => test.decide(value_of(name), value_of),
+            Cond::Changes(_) | Cond::Exists(_) => Truth::Yes,
             Cond::And(a, b) => a.decide(event, vars).and(b.decide(event, vars)),
             Cond::Or(a, b) => a.decide(event, vars).or(b.decide(event, vars)),
             Cond::Not(a) => a.decide(event, vars).not(),
@@ -200,7 +209,7 @@ fn unset_for(name: &str, event: &Event) -> bool {
 fn source_admits(test: &BranchTest, event: &Event) -> Truth {
     const MR: &str = "merge_request_event";
     match (event, test) {
-        (Event::MergeRequest, t) => Truth::from(t.matches(MR)),
+        (Event::MergeRequest, t) => t.truth(MR),
         (_, BranchTest::Eq(s)) if s == MR => Truth::No,
         (_, BranchTest::NotEq(s)) if s == MR => Truth::Yes,
         _ => Truth::Maybe,
@@ -210,12 +219,29 @@ fn source_admits(test: &BranchTest, event: &Event) -> Truth {
 impl BranchTest {
     /// Whether a branch name passes the test. A `=~` pattern is a regular expression;
     /// Plumb matches the common subset (`^`, `$`, `.`, `.*`, literal text) and treats
-    /// anything fancier as possibly matching.
+    /// anything fancier as possibly matching. A comparison with a variable may hold.
     pub fn matches(&self, branch: &str) -> bool {
         match self {
             BranchTest::Eq(v) => branch == v,
             BranchTest::NotEq(v) => branch != v,
             BranchTest::Matches(re) => regex_match(re, branch).unwrap_or(true),
+            BranchTest::EqVar(_) | BranchTest::NotEqVar(_) => true,
+        }
+    }
+    /// Whether `text` passes the test: unknown for a comparison with a variable, whose
+    /// value is only known when the pipeline runs.
+    pub fn truth(&self, text: &str) -> Truth {
+        match self {
+            BranchTest::EqVar(_) | BranchTest::NotEqVar(_) => Truth::Maybe,
+            _ => Truth::from(self.matches(text)),
+        }
+    }
+    /// Whether `text` passes the test, with the variables' values known (`value_of`).
+    pub fn decide<'v>(&self, text: &str, value_of: impl Fn(&str) -> &'v str) -> Truth {
+        match self {
+            BranchTest::EqVar(other) => Truth::from(text == value_of(other)),
+            BranchTest::NotEqVar(other) => Truth::from(text != value_of(other)),
+            _ => Truth::from(self.matches(text)),
         }
     }
 }
@@ -293,6 +319,31 @@ pub fn regex_match(re: &str, text: &str) -> Option<bool> {
         cache.insert(re.to_string(), compiled);
         matched
     })
+}
+
+/// Why the regex engine refuses pattern `re` (as `regex_match` compiles it: RE2's
+/// syntax, GitLab's), or `None` when it compiles.
+pub fn regex_error(re: &str) -> Option<String> {
+    let built = regex::bytes::RegexBuilder::new(re)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build();
+    match built {
+        Ok(_) => None,
+        Err(regex::Error::CompiledTooBig(_)) => Some("the pattern is too large".to_string()),
+        // the engine's message spans several lines (the pattern, a caret, the reason):
+        // its last line says what is wrong
+        Err(e) => Some(
+            e.to_string()
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .unwrap_or("not a regular expression")
+                .trim()
+                .trim_start_matches("error: ")
+                .to_string(),
+        ),
+    }
 }
 
 thread_local! {

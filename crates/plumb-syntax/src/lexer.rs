@@ -540,6 +540,7 @@ pub fn parse_duration(text: &str) -> Option<u64> {
             num = Some(num.unwrap_or(0).checked_mul(10)?.checked_add(d as u64)?);
         } else {
             let mult = match c {
+                'w' => 604_800,
                 'd' => 86_400,
                 'h' => 3600,
                 'm' => 60,

@@ -108,6 +108,13 @@ fn compare(var: &str, test: &BranchTest, negated: bool) -> String {
             if negated { "!~" } else { "=~" },
             escape_slashes(re)
         ),
+        // GitLab compares two variables as they are (an unset one is null)
+        BranchTest::EqVar(other) => {
+            format!("${var} {} ${other}", if negated { "!=" } else { "==" })
+        }
+        BranchTest::NotEqVar(other) => {
+            format!("${var} {} ${other}", if negated { "==" } else { "!=" })
+        }
     }
 }
 

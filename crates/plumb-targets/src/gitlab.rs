@@ -156,15 +156,25 @@ pub fn compile(
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<OutputFile>, BuildError> {
     if split {
+        // `a-b` and `A_B` both become `a-b.gitlab-ci.yml`: refused, never overwritten
+        let mut claims = crate::names::NameClaims::default();
+        let clashes: Vec<Diagnostic> = plans
+            .iter()
+            .filter_map(|p| {
+                let path = split_file_name(&p.model.name);
+                let source = format!("pipeline `{}`", p.model.name);
+                claims.claim(&path, source, p.model.name_at, "file")
+            })
+            .collect();
+        if !clashes.is_empty() {
+            return Err(BuildError::Diagnostics(clashes));
+        }
         plans
             .iter()
             .map(|p| {
                 let text = file_text(std::slice::from_ref(p), warnings)?;
                 Ok(OutputFile {
-                    path: format!(
-                        "{}.gitlab-ci.yml",
-                        crate::names::path_component(&p.model.name)
-                    ),
+                    path: split_file_name(&p.model.name),
                     contents: text,
                 })
             })
@@ -175,6 +185,11 @@ pub fn compile(
             contents: file_text(plans, warnings)?,
         }])
     }
+}
+
+/// The file of one pipeline under `--split`.
+fn split_file_name(pipeline: &str) -> String {
+    format!("{}.gitlab-ci.yml", crate::names::path_component(pipeline))
 }
 
 fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<String, BuildError> {
@@ -211,11 +226,7 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         check_renamed_keys(p, several)?;
         jobs.extend(p.jobs().map(|job| (p, job)));
     }
-    let source = plans
-        .iter()
-        .map(|p| p.source.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let source = crate::plan::sources_of(plans);
     // GitLab's schema, on what is about to be written: `gitlab = { … }` carries keys
     // as written, and a violation is reported at the key that caused it
     let layout = Layout {

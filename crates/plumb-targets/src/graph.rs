@@ -126,7 +126,14 @@ pub fn dot(plans: &[PipelinePlan], problems: &Problems) -> String {
         // stage order: a dashed edge between the clusters
         for (i, stage) in p.model.stages.iter().enumerate() {
             let waits_for: Vec<usize> = if stage.explicit_after {
-                stage.after.iter().map(|(t, _)| *t).collect()
+                // `stage a after a` (PL2002) draws no edge: one cannot join a cluster
+                // to itself
+                stage
+                    .after
+                    .iter()
+                    .map(|(t, _)| *t)
+                    .filter(|t| *t != i)
+                    .collect()
             } else {
                 i.checked_sub(1).into_iter().collect()
             };
@@ -213,7 +220,14 @@ pub fn mermaid(plans: &[PipelinePlan], problems: &Problems) -> String {
         s.push_str("  end\n");
         for (i, stage) in p.model.stages.iter().enumerate() {
             let waits_for: Vec<usize> = if stage.explicit_after {
-                stage.after.iter().map(|(t, _)| *t).collect()
+                // `stage a after a` (PL2002) draws no edge: one cannot join a cluster
+                // to itself
+                stage
+                    .after
+                    .iter()
+                    .map(|(t, _)| *t)
+                    .filter(|t| *t != i)
+                    .collect()
             } else {
                 i.checked_sub(1).into_iter().collect()
             };

@@ -7,7 +7,7 @@ use crate::yaml::{header, to_yaml_stream, OrderedMap};
 use crate::{job_not_carried, not_carried, warning, BuildError, OutputFile};
 use plumb_config::Config;
 use plumb_diagnostics::Diagnostic;
-use plumb_semantics::{Cond, Event, JobModel, SecretSource, ValueKind};
+use plumb_semantics::{BranchTest, Cond, Event, JobModel, SecretSource, ValueKind};
 use serde::Serialize;
 
 /// How long a finished Job is kept before Kubernetes deletes it.
@@ -240,6 +240,11 @@ pub fn jobs(
 ) -> Vec<K8sJob> {
     let mut out = Vec::new();
     let mut claims = crate::names::NameClaims::default();
+    // `branch == var("CI_DEFAULT_BRANCH")`: the configured default branch, unless given
+    let mut vars = vars.clone();
+    vars.entry("CI_DEFAULT_BRANCH".to_string())
+        .or_insert_with(|| config.default_branch().to_string());
+    let vars = &vars;
     for p in plans {
         // a variable not given decides a condition as much as one given: say so first
         warn_untold_vars(&p.model.on, p.model.on_at, vars, warnings);
@@ -299,11 +304,7 @@ pub fn compile(
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<OutputFile>, BuildError> {
     let jobs = jobs(plans, event, vars, config, warnings);
-    let source = plans
-        .iter()
-        .map(|p| p.source.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let source = crate::plan::sources_of(plans);
     Ok(vec![OutputFile {
         path: "jobs.yaml".to_string(),
         contents: header(&source) + &to_yaml_stream(&jobs)?,
@@ -359,6 +360,14 @@ fn warn_untold_vars(
     ) -> Option<&'c str> {
         match c {
             Cond::Var(name, _) if !vars.contains_key(name) => Some(name),
+            Cond::Branch(t) | Cond::Source(t) | Cond::Var(_, t) => match t {
+                BranchTest::EqVar(other) | BranchTest::NotEqVar(other)
+                    if !vars.contains_key(other) =>
+                {
+                    Some(other)
+                }
+                _ => None,
+            },
             Cond::And(a, b) | Cond::Or(a, b) => untold_var(a, vars).or_else(|| untold_var(b, vars)),
             Cond::Not(a) => untold_var(a, vars),
             _ => None,

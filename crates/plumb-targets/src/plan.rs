@@ -151,3 +151,14 @@ pub fn matrix_combinations(job: &JobModel) -> Vec<Vec<(String, String)>> {
     }
     combos
 }
+
+/// The files the pipelines come from, each named once, in order ("a.plumb, b.plumb").
+pub fn sources_of(plans: &[PipelinePlan]) -> String {
+    let mut sources: Vec<&str> = Vec::new();
+    for p in plans {
+        if !sources.contains(&p.source.as_str()) {
+            sources.push(&p.source);
+        }
+    }
+    sources.join(", ")
+}

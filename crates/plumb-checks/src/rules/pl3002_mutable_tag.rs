@@ -43,7 +43,12 @@ declare_rule! {
 }
 
 fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
-    let r = u.parsed.as_ref().ok()?;
+    // `$REGISTRY/alpine:latest`: whatever the variable holds, the tag moves
+    let r = match &u.parsed {
+        Ok(r) => r.clone(),
+        Err(_) => crate::images::literal_tail(u.text)?,
+    };
+    let r = &r;
     let tag = r.tag.as_deref()?;
     if r.digest.is_some() || !is_mutable_tag(tag) {
         return None;
@@ -58,7 +63,14 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     )
     .with_help(format!(
         "use a version tag pinned by digest: {}",
-        pinned_example(r, &u.text[..tag_start.saturating_sub(1)])
+        // the moving tag gives way to a version
+        pinned_example(
+            &crate::image_ref::ImageRef {
+                tag: None,
+                ..r.clone()
+            },
+            &u.text[..tag_start.saturating_sub(1)]
+        )
     ));
     d.primary.at = inner_range(cx.sources, u, tag_start, u.text.len());
     Some(d)

@@ -312,6 +312,8 @@ const GITLAB_JOB_KEYS: &[(&str, &str)] = &[
     ("when", "`when`, `if_previous` or `delay`"),
     ("start_in", "`delay`"),
     ("stage", "the `stage` block the job is in"),
+    // a top-level key, which Plumb computes from the `stage` blocks (§6.3)
+    ("stages", "the pipeline's `stage` blocks"),
     ("variables", "`env`"),
     ("secrets", "`env` with a `vault(…)` secret"),
     ("id_tokens", "`env` with an `id_token(…)` secret"),
