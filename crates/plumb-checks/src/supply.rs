@@ -1089,9 +1089,17 @@ pub fn insecure_dind(cx: &JobCx) -> Option<ScriptHit> {
         .images()
         .iter()
         .find(|i| i.role == "service" && i.text.contains("dind"))?;
+    // `DOCKER_TLS_CERTDIR: ""`, or a client pointed at Docker's port without TLS
+    // (`DOCKER_HOST: tcp://docker:2375`: the daemon answers there unauthenticated)
     let off = |name: &str, v: &plumb_semantics::Value| {
-        name == "DOCKER_TLS_CERTDIR"
-            && matches!(&v.kind, plumb_semantics::ValueKind::Str(v) if v.is_empty())
+        let plumb_semantics::ValueKind::Str(text) = &v.kind else {
+            return false;
+        };
+        match name {
+            "DOCKER_TLS_CERTDIR" => text.is_empty(),
+            "DOCKER_HOST" => is_plain_docker_port(text),
+            _ => false,
+        }
     };
     // in the job's `env` (services get the job's variables) or the service's own
     let tls_off = cx
@@ -1107,13 +1115,25 @@ pub fn insecure_dind(cx: &JobCx) -> Option<ScriptHit> {
                 .find(|(_, e)| off(&e.key, &e.value))
                 .map(|(_, e)| e.value.origin)
         })?;
+    let label = match cx.sources.literal(tls_off) {
+        Some(text) if text.contains("2375") => "Docker's port without TLS",
+        _ => "`\"\"` turns TLS off",
+    };
     Some(ScriptHit {
         at: tls_off,
         message: format!("the Docker-in-Docker service `{}` runs with TLS off: its daemon takes commands from anyone on the job's network", service.text),
-        label: "`\"\"` turns TLS off".to_string(),
+        label: label.to_string(),
         related: Some((service.literal, "the Docker-in-Docker service".to_string())),
         fixes: Vec::new(),
     })
+}
+
+/// `tcp://docker:2375` (with or without a trailing `/`): Docker's port without TLS.
+fn is_plain_docker_port(host: &str) -> bool {
+    host.strip_prefix("tcp://")
+        .map(|rest| rest.trim_end_matches('/'))
+        .and_then(|rest| rest.rsplit_once(':'))
+        .is_some_and(|(_, port)| port == "2375")
 }
 
 /// The script text `start..end` as a range of the source, when it is written there

@@ -524,7 +524,14 @@ impl Emitter<'_> {
         let converted = convert_all(&self.config.jobs, cx);
         keep_defaults_every_job_has(default_fields, &converted);
         let default_fields = &*default_fields;
-        for (j, f) in self.config.jobs.iter().zip(converted) {
+        for (j, mut f) in self.config.jobs.iter().zip(converted) {
+            let completes = self.origins && self.completes_an_unread_job(j, &f);
+            if completes {
+                // `docker-build: { image: …, after_script: … }` beside an include: GitLab
+                // merges these keys into the included job, whose script is there; its
+                // own keys are checked, under an empty `run`
+                f.fields.insert("run".into(), PVal::List(Vec::new()));
+            }
             if let Some(why) = not_imported(&f) {
                 warnings.push(Warning::at(
                     j.full.file,
@@ -534,7 +541,6 @@ impl Emitter<'_> {
                 left_out.push((j.full.file, j.line, j.full.end_line, why.to_string()));
                 continue;
             }
-            let mut f = f;
             let plumb_name = identifier(&j.name, "job");
             if plumb_name != j.name && reads_job_name(&j.full) {
                 f.notes.push(Note {
@@ -565,8 +571,10 @@ impl Emitter<'_> {
                 && !f.fields.contains_key("image")
                 && !default_fields.contains_key("image");
             needs_runner_default |= no_image;
+            // the included job it completes may name the image
             let image_elsewhere = no_image
-                && (gitlab::extends_undefined(&self.config.root, &j.extends)
+                && (completes
+                    || gitlab::extends_undefined(&self.config.root, &j.extends)
                     || runs_sudo(f.fields.get("before_run"))
                     || runs_sudo(f.fields.get("run"))
                     || shell_runner_tags(f.fields.get("tags")));
@@ -943,7 +951,11 @@ impl Emitter<'_> {
         if let Some(on) = &plan.on {
             let _ = writeln!(text, "  on = {}", on.to_plumb());
         }
-        let includes = crate::include::calls(&self.config.includes, self.origins, warnings);
+        let mut kept = self.config.includes.clone();
+        if self.origins {
+            kept.extend(self.child_pipeline_includes());
+        }
+        let includes = crate::include::calls(&kept, self.origins, warnings);
         if !includes.is_empty() {
             let mut s = String::new();
             PVal::List(includes).write(&mut s, 2);
@@ -1664,6 +1676,34 @@ fn workflow_on(rules: &crate::yaml::Node, pipeline_notes: &mut Vec<Note>) -> Opt
 }
 
 impl Emitter<'_> {
+    /// A job without a script that an include not read (or a base it extends that is
+    /// not in the file) may complete: GitLab merges a job of one name from every file.
+    fn completes_an_unread_job(&self, j: &gitlab::Job, f: &Fields) -> bool {
+        !f.trigger
+            && !f.never
+            && !f.fields.contains_key("run")
+            && (!self.config.includes.is_empty()
+                || gitlab::extends_undefined(&self.config.root, &j.extends))
+    }
+
+    /// For a check: what the jobs' `trigger: include:` take from other projects, remote
+    /// files, templates or components (a child pipeline's configuration), so that
+    /// PL6004 asks of them what it asks of the file's own `include:`; never written
+    /// into an import (the child pipeline is not this pipeline's configuration).
+    fn child_pipeline_includes(&self) -> Vec<crate::yaml::Node> {
+        let pinned_kinds = ["project", "remote", "template", "component"];
+        self.config
+            .jobs
+            .iter()
+            .filter_map(|j| j.full.get("trigger")?.get("include"))
+            .flat_map(|include| match &include.kind {
+                crate::yaml::Kind::Seq(items) => items.clone(),
+                _ => vec![include.clone()],
+            })
+            .filter(|item| pinned_kinds.contains(&crate::gitlab::include_kind(item).0))
+            .collect()
+    }
+
     /// A job's environment: its variables, its Vault secrets, and a secret for each
     /// credential-like variable its script uses that the file does not define.
     fn env(&mut self, f: &Fields) -> Vec<(String, PVal)> {
