@@ -133,6 +133,9 @@ struct Taint {
     /// A secret file's content read into the script (`$(cat "$F")`, `read X < "$F"`):
     /// from then on a trace (`set -x`) shows it.
     content_read: Option<(String, Source)>,
+    /// What each `<(…)` outputs that holds a secret, by where it is written: the
+    /// command that reads it (`cat <(echo "$T")`) reads the secret.
+    substituted: HashMap<usize, Flow>,
 }
 
 impl Taint {
@@ -142,7 +145,8 @@ impl Taint {
         if v.indirect {
             return None;
         }
-        let file = || v.substituted.then(|| self.files.get(&v.name)).flatten();
+        let read = v.substitution_reads_content();
+        let file = || read.then(|| self.files.get(&v.name)).flatten();
         self.vars.get(&v.name).or_else(file)
     }
     /// The secret file whose path `v` expands to (outside a command substitution).
@@ -187,15 +191,22 @@ impl Taint {
     }
     /// Whether `v`'s secret comes from reading a secret file (`$(cat "$F")`).
     fn reads_file(&self, v: &VarRef) -> bool {
-        v.substituted && !self.vars.contains_key(&v.name) && self.files.contains_key(&v.name)
+        v.substitution_reads_content()
+            && !self.vars.contains_key(&v.name)
+            && self.files.contains_key(&v.name)
     }
-    /// Records that the script reads a secret file's content, when `v` does.
-    fn note_content_read(&mut self, v: &VarRef) {
-        if self.content_read.is_none() && v.substituted {
+    /// Records that the script reads a secret file's content, when `v` does; whether
+    /// it does.
+    fn note_content_read(&mut self, v: &VarRef) -> bool {
+        if !self.reads_file(v) {
+            return false;
+        }
+        if self.content_read.is_none() {
             if let Some(source) = self.files.get(&v.name) {
                 self.content_read = Some((v.name.clone(), source.clone()));
             }
         }
+        true
     }
 
     /// The job's secrets: those bound in `env`, and the project variables its strings
@@ -219,6 +230,7 @@ impl Taint {
             vars: with_env_copies(cx, vars),
             files: with_env_copies(cx, files),
             content_read: None,
+            substituted: HashMap::new(),
         }
     }
     fn is_empty(&self) -> bool {
@@ -259,6 +271,7 @@ fn with_env_copies(cx: &JobCx, mut vars: HashMap<String, Source>) -> HashMap<Str
 }
 
 /// A tainted value leaving a command: (variable, secret, where in the script).
+#[derive(Clone)]
 struct Flow {
     var: String,
     source: Source,
@@ -303,6 +316,8 @@ impl Flow {
 struct Scan<'s> {
     findings: &'s mut Vec<ScriptFinding>,
     xtrace: &'s mut Xtrace,
+    /// `set -x` is on in the shell being scanned.
+    tracing: &'s mut bool,
     artifacts: &'s [String],
     locate: Locator<'s>,
 }
@@ -314,7 +329,7 @@ enum Xtrace {
     NotSeen,
     Reported,
     /// Seen while the job only held secret files' paths: a finding if the script reads
-    /// one of the files (then the trace shows the content), decided at the end.
+    /// one of the files while it traces (the trace shows the content).
     Pending {
         command: String,
         at: FileRange,
@@ -349,68 +364,116 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
         .collect();
     let mut findings = Vec::new();
     let mut xtrace = Xtrace::NotSeen;
-    for script in cx.scripts() {
+    let mut tracing = false;
+    let in_first_shell = cx.job.run_script_count();
+    for (i, script) in cx.scripts().iter().enumerate() {
+        // `after_run` runs in a new shell, without the `set -x` of the script
+        if i == in_first_shell {
+            tracing = false;
+        }
         let mut scan = Scan {
             findings: &mut findings,
             xtrace: &mut xtrace,
+            tracing: &mut tracing,
             artifacts: &artifacts,
             locate: Locator::new(cx.sources, script.text, script.origin),
         };
         scan_script(script, &mut taint, &mut scan);
     }
-    if let (Xtrace::Pending { command, at }, Some((var, source))) = (xtrace, taint.traced()) {
-        let (secret, bound_at, by_name) = source.clone();
-        findings.push(ScriptFinding {
-            leak: Leak::Xtrace { command },
-            variable: var.clone(),
-            secret,
-            at,
-            bound_at,
-            by_name,
-            from_file: false,
-        });
-    }
     findings
 }
 
 fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
-    // the secret flowing out of the previous command into a pipe
-    let mut pipe: Option<Flow> = None;
+    // the secret flowing out of the previous command into a pipe, for the script and
+    // for each process substitution (whose commands come before the one that reads it)
+    let mut pipes: HashMap<Option<usize>, Flow> = HashMap::new();
     for cmd in &script.commands {
-        // a process substitution's commands (`cmd <(printf '%s' "$T")`) come before
-        // the command that reads them, and leave the pipe around it alone
-        let inner = cmd.in_substitution;
-        let incoming = if cmd.piped_in && !inner {
-            pipe.take()
-        } else {
-            None
-        };
-        if !inner {
-            pipe = None;
-        }
+        let slot = cmd.substitution.map(|s| s.at);
+        let pipe = pipes.remove(&slot);
+        let incoming = if cmd.piped_in { pipe } else { None };
+        let read_before = taint.content_read.is_some();
+        let mut reads_file = false;
         for v in all_vars(cmd) {
-            taint.note_content_read(v);
+            reads_file |= taint.note_content_read(v);
         }
         propagate_assignments(cmd, taint);
         propagate_read(cmd, incoming.as_ref(), taint);
+        reads_file |= !read_before && taint.content_read.is_some();
         indirect_expansions(cmd, script.text, taint, scan);
         let Some(name) = cmd.name_word() else {
             continue;
         };
         let name = name.text.as_str();
         xtrace(cmd, name, script.text, taint, scan);
+        if reads_file {
+            traced_read(taint, scan);
+        }
         unfollowed(cmd, name, incoming.as_ref(), taint, scan);
-        if let Some(flow) = tainted_output(cmd, name, incoming, taint) {
-            let routed = route_output(cmd, name, flow, scan);
-            if !inner {
-                pipe = routed;
+        let output = tainted_output(cmd, name, incoming, taint);
+        if let Some(flow) = output {
+            keep_substituted(cmd, &flow, taint);
+            if let Some(flow) = route_output(cmd, name, flow, scan) {
+                pipes.insert(slot, flow);
             }
-        } else if cmd.piped_out && !inner {
-            pipe = quoted_heredoc(cmd, taint);
+        } else if cmd.piped_out {
+            if let Some(flow) = quoted_heredoc(cmd, taint) {
+                pipes.insert(slot, flow);
+            }
         }
         arguments(cmd, name, taint, scan);
         copied_secret_file(cmd, name, taint, scan);
     }
+}
+
+/// The last command of a `<(…)` whose output holds a secret: remembered for the
+/// command that reads the substitution.
+fn keep_substituted(cmd: &Command, flow: &Flow, taint: &mut Taint) {
+    let Some(s) = cmd.substitution else {
+        return;
+    };
+    if s.input && cmd.output_substituted() && !cmd.piped_out {
+        taint.substituted.insert(s.at, flow.clone());
+    }
+}
+
+/// The secret a `<(…)` among these words outputs (`cat <(echo "$T")`).
+fn substituted_input<'w>(
+    words: impl IntoIterator<Item = &'w shell::Word>,
+    taint: &Taint,
+) -> Option<Flow> {
+    words.into_iter().find_map(|w| {
+        let flow = taint.substituted.get(&w.start)?;
+        Some(Flow {
+            start: w.start,
+            end: w.end,
+            ..flow.clone()
+        })
+    })
+}
+
+/// A secret file read while `set -x` traces the shell: the trace shows what is read.
+fn traced_read(taint: &Taint, scan: &mut Scan) {
+    if !*scan.tracing {
+        return;
+    }
+    let Xtrace::Pending { command, at } = &*scan.xtrace else {
+        return;
+    };
+    let Some((var, (secret, bound_at, by_name))) = taint.traced() else {
+        return;
+    };
+    scan.findings.push(ScriptFinding {
+        leak: Leak::Xtrace {
+            command: command.clone(),
+        },
+        variable: var.clone(),
+        secret: secret.clone(),
+        at: *at,
+        bound_at: *bound_at,
+        by_name: *by_name,
+        from_file: false,
+    });
+    *scan.xtrace = Xtrace::Reported;
 }
 
 /// `set -x`, `sh -x`, `shopt -os xtrace`: every later command is echoed with its
@@ -423,6 +486,17 @@ fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Sca
         n if SHELLS.contains(&n) => args.iter().any(|a| is_xtrace_flag(&a.text)),
         _ => false,
     };
+    // `set +x`, `set +o xtrace`, `shopt -uo xtrace`: reads after it are not traced
+    let off = matches!(name, "set" | "shopt")
+        && args
+            .iter()
+            .any(|a| a.text.starts_with('+') && a.text[1..].contains('x') || a.text == "-uo");
+    if off && !on {
+        *scan.tracing = false;
+    }
+    if on {
+        *scan.tracing = true;
+    }
     if !on || !matches!(scan.xtrace, Xtrace::NotSeen) {
         return;
     }
@@ -555,6 +629,12 @@ fn unfollowed(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &Taint,
             runs_stdin
                 .then(|| shell_input(cmd, incoming, taint))
                 .flatten()
+        })
+        .or_else(|| {
+            // `bash <(echo "$T")`, `source <(…)`: the substitution's output runs as code
+            let runs_files = SHELLS.contains(&name) || matches!(name, "source" | ".");
+            let read = cmd.args().iter().chain(cmd.redirects_read());
+            runs_files.then(|| substituted_input(read, taint)).flatten()
         });
     if let Some(flow) = flow {
         let command = if script_args.is_empty() || name == "eval" || name == "trap" {
@@ -613,25 +693,62 @@ fn tainted_output(
     taint: &Taint,
 ) -> Option<Flow> {
     let args = cmd.args();
+    // `/usr/bin/base64` is `base64`, `busybox cat` is `cat`
+    let (name, args) = match crate::supply::base(name) {
+        "busybox" if !args.is_empty() => (crate::supply::base(&args[0].text), &args[1..]),
+        base => (base, args),
+    };
     if PRINTERS.contains(&name) {
         if let Some((v, s)) = taint.first(args.iter().flat_map(|w| w.vars.iter())) {
             return Some(Flow::of(v, &s).read_from_file(taint.reads_file(v)));
         }
     }
-    if FILTERS.contains(&name) {
+    if FILTERS.contains(&name) && !prints_nothing(name, args) {
         if let Some((v, s)) = taint.first(cmd.stdin_vars()) {
             return Some(Flow::of(v, &s));
         }
-        // `cat "$F"`, `base64 < "$F"`: the secret file's content
-        let operands = args.iter().chain(cmd.redirects_read());
-        if let Some((v, s)) = taint.first_file(operands.flat_map(|w| w.vars.iter())) {
+        // `cat "$F"`, `base64 < "$F"`: the secret file's content; `cat <(echo "$T")`:
+        // what the substitution outputs
+        let operands = || args.iter().chain(cmd.redirects_read());
+        if let Some((v, s)) = taint.first_file(operands().flat_map(|w| w.vars.iter())) {
             return Some(Flow::of(v, &s).read_from_file(true));
+        }
+        if let Some(flow) = substituted_input(operands(), taint) {
+            return Some(flow);
         }
         if let (Some(f), Some(w)) = (incoming, cmd.name_word()) {
             return Some(f.at(w));
         }
     }
     dumped_environment(cmd, name, taint)
+}
+
+/// A filter told to print nothing of what it reads: `grep -q`/`-c`/`-l`, `sed -i` (it
+/// writes the file back), `jq empty`.
+fn prints_nothing(name: &str, args: &[shell::Word]) -> bool {
+    let flag = |short: char, long: &[&str]| {
+        args.iter().any(|a| {
+            let t = a.text.as_str();
+            long.contains(&t)
+                || (t.starts_with('-') && !t.starts_with("--") && t[1..].contains(short))
+        })
+    };
+    match name {
+        "grep" | "egrep" | "fgrep" => {
+            flag('q', &["--quiet", "--silent"])
+                || flag('c', &["--count"])
+                || flag('l', &["--files-with-matches"])
+                || flag('L', &["--files-without-match"])
+        }
+        "sed" => {
+            flag('i', &["--in-place"]) || args.iter().any(|a| a.text.starts_with("--in-place="))
+        }
+        "jq" => args
+            .iter()
+            .find(|a| !a.text.starts_with('-'))
+            .is_some_and(|a| a.text == "empty"),
+        _ => false,
+    }
 }
 
 /// `printenv`, bare `env`/`set`, `export -p`, `declare -p [NAME]`, `cat
@@ -774,10 +891,13 @@ fn propagate_read(cmd: &Command, incoming: Option<&Flow>, taint: &mut Taint) {
     if let Some((v, s)) = &from_file {
         taint.content_read = Some((v.name.clone(), s.clone()));
     }
+    // `read X < <(cat "$F")`: what the substitution outputs
+    let substituted = substituted_input(cmd.redirects_read(), taint).map(|f| f.source);
     let source = taint
         .first(cmd.stdin_vars())
         .or(from_file)
         .map(|(_, s)| s)
+        .or(substituted)
         .or_else(|| incoming.map(|f| f.source.clone()));
     let Some(source) = source else { return };
     let mut names: Vec<&str> = cmd

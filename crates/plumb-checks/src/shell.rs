@@ -19,6 +19,44 @@ pub struct VarRef {
     /// Inside a command substitution (`$(cat "$F")`, `` `…` ``): what the command does
     /// with the value, not the value itself, is what the word holds.
     pub substituted: bool,
+    /// The first word of the innermost command substitution it is in (`cat`, `<`,
+    /// `realpath`): what is done with the value.
+    pub reader: Option<String>,
+}
+
+/// Commands that, given a file's path, print something about the path or the file but
+/// not its content: `$(realpath "$F")` is a path, `$(wc -c < "$F")` a number.
+pub const PATH_READERS: &[&str] = &[
+    "realpath",
+    "readlink",
+    "basename",
+    "dirname",
+    "echo",
+    "printf",
+    "wc",
+    "sha256sum",
+    "sha1sum",
+    "sha512sum",
+    "md5sum",
+    "cksum",
+    "stat",
+    "ls",
+    "du",
+    "file",
+    "test",
+    "[",
+];
+
+impl VarRef {
+    /// In a command substitution whose command prints the content of a file it is
+    /// given (anything but [`PATH_READERS`]: an unknown command may).
+    pub fn substitution_reads_content(&self) -> bool {
+        self.substituted
+            && !self
+                .reader
+                .as_deref()
+                .is_some_and(|r| PATH_READERS.contains(&r.rsplit('/').next().unwrap_or(r)))
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -67,9 +105,18 @@ pub struct Command {
     pub here_string: Option<Word>,
     pub piped_in: bool,
     pub piped_out: bool,
-    /// Inside an input process substitution (`cmd <(printf '%s' "$T")`): its output
-    /// goes to the command that reads the substitution, never to the job log.
-    pub in_substitution: bool,
+    /// Inside a process substitution (`cmd <(printf '%s' "$T")`, `tee >(sha256sum)`).
+    pub substitution: Option<Substitution>,
+}
+
+/// The process substitution a command is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Substitution {
+    /// Where it is written: the start of the word the outer command gets for it.
+    pub at: usize,
+    /// `<(…)`: its output goes to the command that reads it (`>(…)`: it reads the
+    /// command's output, and its own goes where its commands send it).
+    pub input: bool,
 }
 
 impl Command {
@@ -159,10 +206,18 @@ impl Command {
     /// Whether standard output goes to a file or a pipe rather than the job log.
     pub fn stdout_captured(&self) -> bool {
         self.piped_out
-            || self.in_substitution
+            || self.output_substituted()
             || self.redirects.iter().any(|r| {
                 matches!(r.kind, RedirectKind::Write | RedirectKind::Discard) && r.fd != Some(2)
             })
+    }
+    /// In `<(…)` with its standard output left there (not sent on to `>&2`).
+    pub fn output_substituted(&self) -> bool {
+        self.substitution.is_some_and(|s| s.input)
+            && !self
+                .redirects
+                .iter()
+                .any(|r| r.kind == RedirectKind::Dup && r.fd == Some(1))
     }
     /// `NAME=value` before the command, and the `NAME=value` arguments of `export`,
     /// `local`, `declare`, `readonly` and `typeset`: (name, the whole word).
@@ -335,13 +390,22 @@ impl<'a> Scanner<'a> {
         let input = self.peek() == Some(b'<');
         let start = self.pos;
         let open = self.pos + 1;
-        let close = matching_paren(self.b, open);
-        cmd.words.push(Word {
+        let Some(close) = matching_paren(self.b, open) else {
+            // never closed: the shell refuses the line; read it as a redirection
+            self.redirect(cmd);
+            return;
+        };
+        let word = Word {
             text: "/dev/fd/63".to_string(),
             start,
-            end: (close + 1).min(self.b.len()),
+            end: close + 1,
             ..Word::default()
-        });
+        };
+        // `tee < <(…)`: the file the redirection reads
+        match cmd.redirects.last_mut() {
+            Some(r) if r.target.text.is_empty() && r.target.end == start => r.target = word,
+            _ => cmd.words.push(word),
+        }
         let inner = Scanner {
             src: &self.src[..close],
             b: &self.b[..close],
@@ -349,11 +413,12 @@ impl<'a> Scanner<'a> {
             nesting: self.nesting + 1,
         }
         .run();
+        let substitution = Substitution { at: start, input };
         out.extend(inner.into_iter().map(|c| Command {
-            in_substitution: input,
+            substitution: c.substitution.or(Some(substitution)),
             ..c
         }));
-        self.pos = (close + 1).min(self.b.len());
+        self.pos = close + 1;
     }
 
     fn skip_blanks(&mut self) {
@@ -524,6 +589,7 @@ impl<'a> Scanner<'a> {
                         end: self.pos,
                         indirect,
                         substituted: false,
+                        reader: None,
                     });
                 }
                 // the word of `${V:-word}`, `${V:+word}`, `${V/a/b}` is expanded too
@@ -534,12 +600,14 @@ impl<'a> Scanner<'a> {
                         end: self.pos,
                         indirect,
                         substituted: false,
+                        reader: None,
                     });
                 }
             }
             Some(b'(') => {
                 // command substitution: its expansions belong to this word
                 self.pos += 1;
+                let reader = first_word(&self.src[self.pos..]);
                 let mut depth = 1;
                 while let Some(c) = self.peek() {
                     match c {
@@ -554,7 +622,7 @@ impl<'a> Scanner<'a> {
                                 break;
                             }
                         }
-                        b'$' => self.substituted_dollar(w),
+                        b'$' => self.substituted_dollar(w, &reader),
                         _ => self.pos += 1,
                     }
                 }
@@ -580,6 +648,7 @@ impl<'a> Scanner<'a> {
                     end: self.pos,
                     indirect: false,
                     substituted: false,
+                    reader: None,
                 });
             }
             Some(c) if c.is_ascii_digit() || b"@*#?$!-".contains(&c) => self.pos += 1,
@@ -590,25 +659,27 @@ impl<'a> Scanner<'a> {
 
     fn backtick(&mut self, w: &mut Word) {
         self.pos += 1;
+        let reader = first_word(&self.src[self.pos..]);
         while let Some(c) = self.peek() {
             match c {
                 b'`' => {
                     self.pos += 1;
                     return;
                 }
-                b'$' => self.substituted_dollar(w),
+                b'$' => self.substituted_dollar(w, &reader),
                 _ => self.pos += 1,
             }
         }
     }
 
-    /// An expansion inside a command substitution: it belongs to the word `w`, marked
-    /// as substituted.
-    fn substituted_dollar(&mut self, w: &mut Word) {
+    /// An expansion inside a command substitution whose command is `reader`: it belongs
+    /// to the word `w`, marked as substituted (an inner substitution's reader stays).
+    fn substituted_dollar(&mut self, w: &mut Word, reader: &str) {
         let mut inner = Word::default();
         self.dollar(&mut inner);
         w.vars.extend(inner.vars.into_iter().map(|v| VarRef {
             substituted: true,
+            reader: v.reader.or_else(|| Some(reader.to_string())),
             ..v
         }));
     }
@@ -730,14 +801,33 @@ pub fn expansions(text: &str) -> Vec<VarRef> {
     .expansions_in(0, text.len())
 }
 
-/// The offset of the `)` that closes the `(` at `open` (or the end of the text): quotes,
-/// escapes and nested parentheses skipped, without recursion.
-fn matching_paren(b: &[u8], open: usize) -> usize {
+/// The first word of a command substitution's text (`cat`, `<` of `$(< "$F")`).
+fn first_word(text: &str) -> String {
+    let text = text.trim_start_matches([' ', '\t']);
+    if text.starts_with('<') {
+        return "<".to_string();
+    }
+    text.chars()
+        .take_while(|c| !c.is_whitespace() && !"();|&<>`\"'".contains(*c))
+        .collect()
+}
+
+/// The offset of the `)` that closes the `(` at `open`: quotes (`'…'`, `"…"`, `$'…'`),
+/// escapes, comments and nested parentheses skipped, without recursion; `None` when
+/// nothing closes it.
+fn matching_paren(b: &[u8], open: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut i = open;
     while i < b.len() {
         match b[i] {
             b'\\' => i += 1,
+            // `$'it\'s'`: ANSI-C quoting, where a backslash escapes a quote
+            b'\'' if i > 0 && b[i - 1] == b'$' => {
+                i += 1;
+                while i < b.len() && b[i] != b'\'' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
             b'\'' => {
                 i += 1;
                 while i < b.len() && b[i] != b'\'' {
@@ -750,18 +840,25 @@ fn matching_paren(b: &[u8], open: usize) -> usize {
                     i += if b[i] == b'\\' { 2 } else { 1 };
                 }
             }
+            // a comment runs to the end of the line, parentheses and all
+            b'#' if i > 0 && matches!(b[i - 1], b' ' | b'\t' | b'\n' | b';' | b'(') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
             b'(' => depth += 1,
             b')' => {
                 depth -= 1;
                 if depth == 0 {
-                    return i;
+                    return Some(i);
                 }
             }
             _ => {}
         }
         i += 1;
     }
-    b.len()
+    None
 }
 
 fn finish(out: &mut Vec<Command>, cmd: &mut Command) {
@@ -928,14 +1025,39 @@ mod tests {
         let c = scan("deploy --token-file <(printf '%s' \"$T\" | base64) --fast && echo done");
         let names: Vec<_> = c.iter().map(|c| c.name().unwrap_or("")).collect();
         assert_eq!(names, ["printf", "base64", "deploy", "echo"]);
-        assert!(c[0].in_substitution && c[1].in_substitution && !c[2].in_substitution);
+        let inside = |c: &Command| c.substitution.is_some_and(|s| s.input);
+        assert!(inside(&c[0]) && inside(&c[1]) && !inside(&c[2]));
         assert_eq!(c[2].words[2].text, "/dev/fd/63");
         assert_eq!(c[2].words[3].text, "--fast");
         // `>(…)` feeds its commands from the outer one: what they print is printed
         let c = scan("exec > >(tee -a build.log) 2>&1");
         assert!(c
             .iter()
-            .any(|c| c.name() == Some("tee") && !c.in_substitution));
+            .any(|c| c.name() == Some("tee") && !c.output_substituted()));
+        // `tee < <(…)` reads the substitution as its redirection's file
+        let c = scan("tee < <(echo x) out");
+        assert_eq!(c[1].redirects[0].target.text, "/dev/fd/63");
+        // `$'…'` quotes a `'`, a comment a `(`: neither is read as code
+        let c = scan("deploy <(printf $'it\\'s') ; echo after");
+        assert_eq!(c.last().and_then(|c| c.name()), Some("echo"));
+        assert!(c.last().is_some_and(|c| c.substitution.is_none()));
+        let c = scan("deploy <(true # (\n) ; echo after");
+        assert!(c.last().is_some_and(|c| c.substitution.is_none()));
+        // what reads a file in `$(…)`
+        let c = scan("X=$(realpath \"$F\") Y=$(cat \"$F\") Z=$(< \"$F\") make");
+        let readers: Vec<_> = c[0]
+            .assignments
+            .iter()
+            .map(|(_, w)| w.vars[0].reader.clone())
+            .collect();
+        assert_eq!(
+            readers,
+            [
+                Some("realpath".into()),
+                Some("cat".into()),
+                Some("<".into())
+            ]
+        );
         // a `)` inside quotes does not close it
         let c = scan("diff <(echo ')') x");
         assert_eq!(c[1].words[2].text, "x");

@@ -68,7 +68,7 @@ enum Command {
         #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
         write_baseline: Option<PathBuf>,
     },
-    /// Compile pipelines to GitLab CI YAML or Kubernetes Jobs.
+    /// Compile pipelines to GitLab CI YAML, Kubernetes Jobs, or a GitOps folder (kustomize + Argo CD or Flux).
     ///
     /// The sources are checked first: with any error, nothing is written and the
     /// status is 1. Fields a target cannot carry are reported as warnings (PL5001).
@@ -514,9 +514,10 @@ pub(crate) fn program_errors(
         .iter()
         .filter(|f| matches!(f.role, workspace::Role::Plumb));
     for f in plumb_sources {
+        // the file's canonical path: `a.plumb` and `./b.plumb` are in one folder
         let folder = match for_build {
             true => Path::new(""),
-            false => Path::new(&f.display).parent().unwrap_or(Path::new("")),
+            false => f.file.path(&session.db).parent().unwrap_or(Path::new("")),
         };
         let model = &plumb_db::analyze(&session.db, session.ws, f.file).model;
         for p in &model.pipelines {

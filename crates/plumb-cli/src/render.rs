@@ -39,12 +39,12 @@ struct JsonDiagnostic<'a> {
     code: &'a str,
     severity: &'a str,
     message: &'a str,
-    file: &'a str,
+    file: String,
     line: u32,
     column: u32,
     end_line: u32,
     end_column: u32,
-    help: Option<&'a str>,
+    help: std::borrow::Cow<'a, str>,
     label: &'a str,
     related: Vec<JsonLocation<'a>>,
     fixes: Vec<JsonFix<'a>>,
@@ -52,7 +52,7 @@ struct JsonDiagnostic<'a> {
 
 #[derive(Serialize)]
 struct JsonLocation<'a> {
-    file: &'a str,
+    file: String,
     line: u32,
     column: u32,
     end_line: u32,
@@ -68,7 +68,7 @@ struct JsonFix<'a> {
 
 #[derive(Serialize)]
 struct JsonEdit<'a> {
-    file: &'a str,
+    file: String,
     line: u32,
     column: u32,
     end_line: u32,
@@ -78,6 +78,7 @@ struct JsonEdit<'a> {
 
 pub fn json(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> std::io::Result<()> {
     let mut pos = Positions::new(session);
+    let mut paths = crate::reports::ReportPaths::new();
     let mut items = Vec::with_capacity(diags.len());
     for d in diags {
         let (line, column, end_line, end_column) = pos.span(d.primary.at);
@@ -87,7 +88,7 @@ pub fn json(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> std
             .map(|l| {
                 let (line, column, end_line, end_column) = pos.span(l.at);
                 JsonLocation {
-                    file: session.display(l.at.file),
+                    file: paths.of(session, l.at.file),
                     line,
                     column,
                     end_line,
@@ -107,7 +108,7 @@ pub fn json(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> std
                     .map(|e| {
                         let (line, column, end_line, end_column) = pos.span(e.at);
                         JsonEdit {
-                            file: session.display(e.at.file),
+                            file: paths.of(session, e.at.file),
                             line,
                             column,
                             end_line,
@@ -122,12 +123,12 @@ pub fn json(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> std
             code: d.code.as_str(),
             severity: d.severity.as_str(),
             message: &d.message,
-            file: session.display(d.file()),
+            file: paths.of(session, d.file()),
             line,
             column,
             end_line,
             end_column,
-            help: d.help.as_deref(),
+            help: d.help_text(),
             label: &d.primary.message,
             related,
             fixes,
@@ -197,9 +198,7 @@ fn report<'a>(
                 .with_color(Color::Blue),
         );
     }
-    if let Some(help) = &d.help {
-        builder = builder.with_help(help);
-    }
+    builder = builder.with_help(d.help_text());
     builder.finish()
 }
 

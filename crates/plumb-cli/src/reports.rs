@@ -228,6 +228,39 @@ fn place(session: &Session, id: plumb_diagnostics::FileId, cwd: Option<&Path>) -
     }
 }
 
+/// The path of each file as JSON reports give it (§9): relative to the current folder
+/// when the file is below it, else an absolute `file://` URI; worked out once per file.
+pub struct ReportPaths {
+    cwd: Option<PathBuf>,
+    known: std::collections::HashMap<u32, String>,
+}
+
+impl Default for ReportPaths {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReportPaths {
+    pub fn new() -> Self {
+        ReportPaths {
+            cwd: current_dir(),
+            known: std::collections::HashMap::new(),
+        }
+    }
+
+    pub fn of(&mut self, session: &Session, id: plumb_diagnostics::FileId) -> String {
+        let cwd = self.cwd.as_deref();
+        self.known
+            .entry(id.0)
+            .or_insert_with(|| match place(session, id, cwd) {
+                Place::Below(rel) => rel,
+                Place::Outside(abs) => file_uri(&abs),
+            })
+            .clone()
+    }
+}
+
 impl Place {
     /// The path a GitLab or GitHub report shows.
     fn shown(&self) -> String {
@@ -314,10 +347,8 @@ pub fn github(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> s
             Severity::Note => "notice",
         };
         let mut message = d.message.clone();
-        if let Some(help) = &d.help {
-            message.push_str("\n\nhelp: ");
-            message.push_str(help);
-        }
+        message.push_str("\n\nhelp: ");
+        message.push_str(&d.help_text());
         writeln!(
             out,
             "::{command} file={},line={line},col={col},endLine={end_line},endColumn={end_col},title={}::{}",

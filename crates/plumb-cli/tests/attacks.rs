@@ -605,3 +605,34 @@ fn errors_in_imported_files_stop_the_build() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!dir.join("out.yml").exists(), "nothing written");
 }
+
+/// A marker that lists a file Plumb did not write (stale, or planted) does not make the
+/// build delete it: every listed file must still start with Plumb's header.
+#[test]
+fn a_marker_cannot_make_the_build_delete_a_source() {
+    let dir = project("split-marker");
+    std::fs::create_dir_all(dir.join("ci")).expect("ci");
+    std::fs::copy(dir.join("src/p.plumb"), dir.join("ci/pipeline.plumb")).expect("source");
+    std::fs::write(
+        dir.join("ci/.plumb-generated"),
+        "# written by plumb build\npipeline.plumb\n",
+    )
+    .expect("marker");
+    let o = plumb_in(
+        &dir,
+        &[
+            "build",
+            "ci/pipeline.plumb",
+            "--target",
+            "gitlab",
+            "--split",
+            "-o",
+            "ci",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        dir.join("ci/pipeline.plumb").is_file(),
+        "the source is kept"
+    );
+}

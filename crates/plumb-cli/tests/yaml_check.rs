@@ -176,7 +176,7 @@ fn the_walk_reads_gitlab_files_plumb_did_not_write() {
     let (diags, _) = json(&["check", "--format", "json", "."], &dir);
     assert_eq!(
         places(&diags),
-        ["./app/.gitlab-ci.yml:2 PL3002".to_string()].into()
+        ["app/.gitlab-ci.yml:2 PL3002".to_string()].into()
     );
 }
 

@@ -126,6 +126,18 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// How to fix it: the diagnostic's own help, else where the rule is documented
+    /// (every diagnostic shown has a help text).
+    pub fn help_text(&self) -> std::borrow::Cow<'_, str> {
+        match &self.help {
+            Some(help) => std::borrow::Cow::Borrowed(help),
+            None => std::borrow::Cow::Owned(format!(
+                "`plumb explain {}` says what the rule checks, with a failing and a fixed example",
+                self.code.as_str()
+            )),
+        }
+    }
+
     pub fn new(code: Code, severity: Severity, at: FileRange, message: impl Into<String>) -> Self {
         Diagnostic {
             code,

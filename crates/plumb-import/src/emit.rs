@@ -1692,16 +1692,33 @@ impl Emitter<'_> {
     /// into an import (the child pipeline is not this pipeline's configuration).
     fn child_pipeline_includes(&self) -> Vec<crate::yaml::Node> {
         let pinned_kinds = ["project", "remote", "template", "component"];
-        self.config
-            .jobs
-            .iter()
+        // each child pipeline is a configuration of its own: one file included by two
+        // triggers, or by a trigger and the file itself, is asked once (no PL1002)
+        let key = |item: &crate::yaml::Node| {
+            let (kind, target) = crate::gitlab::include_kind(item);
+            let text = |k: &str| {
+                item.get(k)
+                    .map(crate::yaml::Node::strings)
+                    .unwrap_or_default()
+            };
+            (kind, target, text("ref"), text("file"))
+        };
+        let mut seen: Vec<_> = self.config.includes.iter().map(key).collect();
+        let mut out = Vec::new();
+        let items = (self.config.jobs.iter())
             .filter_map(|j| j.full.get("trigger")?.get("include"))
             .flat_map(|include| match &include.kind {
                 crate::yaml::Kind::Seq(items) => items.clone(),
                 _ => vec![include.clone()],
-            })
-            .filter(|item| pinned_kinds.contains(&crate::gitlab::include_kind(item).0))
-            .collect()
+            });
+        for item in items {
+            let k = key(&item);
+            if pinned_kinds.contains(&k.0) && !seen.contains(&k) {
+                seen.push(k);
+                out.push(item);
+            }
+        }
+        out
     }
 
     /// A job's environment: its variables, its Vault secrets, and a secret for each

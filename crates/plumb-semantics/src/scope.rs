@@ -54,6 +54,8 @@ impl<'a> DefRef<'a> {
 pub struct ImportedFile<'a> {
     pub alias: Option<&'a Name>,
     pub file: FileId,
+    /// Where the import's path is written.
+    pub path_at: TextRange,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -125,6 +127,7 @@ impl<'a> FileScope<'a> {
                             scope.imports.push(ImportedFile {
                                 alias: import.alias.as_ref(),
                                 file: target,
+                                path_at: import.path_range,
                             });
                         }
                         None => diags.push(
@@ -178,6 +181,8 @@ impl<'a> FileScope<'a> {
                 diags.push(duplicate(again, first, "name", name));
             }
         }
+        // a name two unaliased imports both bring in: the first would win unseen
+        let mut brought: HashMap<&str, FileRange> = HashMap::new();
         for imported in self.imports.iter().filter(|i| i.alias.is_none()) {
             for item in &db.parse(imported.file).tree.items {
                 let outer = match item {
@@ -186,12 +191,31 @@ impl<'a> FileScope<'a> {
                     Item::Template(t) => &t.name,
                     _ => continue,
                 };
-                let Some(def) = self.defs.get(outer.text.as_str()) else {
-                    continue;
-                };
                 let outer_at = FileRange {
                     file: imported.file,
                     range: outer.range,
+                };
+                let first = *brought.entry(&outer.text).or_insert(outer_at);
+                if first.file != imported.file && !self.defs.contains_key(outer.text.as_str()) {
+                    diags.push(
+                        Diagnostic::error(
+                            codes::DUPLICATE,
+                            at(imported.path_at),
+                            format!(
+                                "`{}` is defined both by `{}` and by `{}`, which this file imports",
+                                outer.text,
+                                db.file_name(first.file),
+                                db.file_name(imported.file)
+                            ),
+                        )
+                        .with_label(format!("brings in a second `{}`", outer.text))
+                        .with_secondary(first, "defined here")
+                        .with_secondary(outer_at, "and here")
+                        .with_help("import one of the files `as` a name (`import \"b.plumb\" as b`, then `b.name`), or rename one definition"),
+                    );
+                }
+                let Some(def) = self.defs.get(outer.text.as_str()) else {
+                    continue;
                 };
                 diags.push(
                     Diagnostic::warning(

@@ -324,11 +324,28 @@ pub fn regex_match(re: &str, text: &str) -> Option<bool> {
 /// Why the regex engine refuses pattern `re` (as `regex_match` compiles it: RE2's
 /// syntax, GitLab's), or `None` when it compiles.
 pub fn regex_error(re: &str) -> Option<String> {
-    let built = regex::bytes::RegexBuilder::new(re)
-        .unicode(false)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build();
+    // GitLab's expression lexer reads `/…/` with at least two characters, the last not
+    // a `\` (it would escape the closing `/`)
+    if re.chars().count() < 2 {
+        return Some("GitLab reads a pattern of at least two characters".to_string());
+    }
+    if re.ends_with('\\') {
+        return Some(
+            "a pattern cannot end in `\\` in GitLab: it would escape the closing `/`".to_string(),
+        );
+    }
+    if repetition_counts(re).any(|n| n > 1000) {
+        return Some("RE2 refuses a repetition count over 1000".to_string());
+    }
+    let build = |unicode: bool| {
+        regex::bytes::RegexBuilder::new(re)
+            .unicode(unicode)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()
+    };
+    // RE2's `\pL` and `\p{Greek}` are Unicode classes, which only a Unicode build reads
+    let built = build(false).or_else(|e| build(true).map_err(|_| e));
     match built {
         Ok(_) => None,
         Err(regex::Error::CompiledTooBig(_)) => Some("the pattern is too large".to_string()),
@@ -344,6 +361,25 @@ pub fn regex_error(re: &str) -> Option<String> {
                 .to_string(),
         ),
     }
+}
+
+/// The counts of `{n}`, `{n,}` and `{n,m}` repetitions in a pattern (escapes skipped).
+fn repetition_counts(re: &str) -> impl Iterator<Item = u64> + '_ {
+    let b = re.as_bytes();
+    let mut escaped = false;
+    (0..b.len()).filter_map(move |i| {
+        let open = b[i] == b'{' && !escaped;
+        escaped = b[i] == b'\\' && !escaped;
+        if !open {
+            return None;
+        }
+        let body = re[i + 1..].split('}').next()?;
+        let numbers: Vec<u64> = body
+            .split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .collect();
+        numbers.into_iter().max()
+    })
 }
 
 thread_local! {

@@ -235,6 +235,11 @@ impl<'a> Lexer<'a> {
             };
         }
         if let Some(secs) = parse_duration(text) {
+            if secs > MAX_DURATION_SECS {
+                self.error(start, self.pos, format!("duration `{text}` is too long"))
+                    .help = Some("a duration is at most 1000 years (`52000w`): Kubernetes counts seconds in a signed 64-bit number and GitLab's timeouts are far shorter".to_string());
+                return Some((Token::Invalid, range));
+            }
             return Some((Token::Duration(secs), range));
         }
         if let Some(bytes) = parse_size(text) {
@@ -242,7 +247,7 @@ impl<'a> Lexer<'a> {
         }
         self.error(start, self.pos, format!("`{text}` is not a number, duration or size"))
             .help = Some(
-            "durations use the units d, h, m and s (`90s`, `1h30m`, `7d`); sizes use Ki, Mi, Gi, Ti, K, M, G, T (`512Mi`)"
+            "durations use the units w, d, h, m and s (`90s`, `1h30m`, `7d`, `2w`); sizes use Ki, Mi, Gi, Ti, K, M, G, T (`512Mi`)"
                 .to_string(),
         );
         Some((Token::Invalid, range))
@@ -530,6 +535,10 @@ fn trim_cr(bytes: &[u8], start: usize, end: usize) -> usize {
         end
     }
 }
+
+/// The longest duration a program may write: 1000 years of 365 days, far below what
+/// Kubernetes' signed 64-bit seconds hold.
+pub const MAX_DURATION_SECS: u64 = 1000 * 365 * 86_400;
 
 pub fn parse_duration(text: &str) -> Option<u64> {
     let mut total: u64 = 0;

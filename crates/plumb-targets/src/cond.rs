@@ -62,6 +62,38 @@ fn to_dnf(c: &Cond, negated: bool) -> Option<Vec<Vec<Atom>>> {
     (clauses.len() <= MAX_CLAUSES).then_some(clauses)
 }
 
+/// The condition as one GitLab expression, parenthesised as it is written (nothing is
+/// multiplied out: its length is the condition's), when every test in it is an
+/// expression GitLab can read back; `None` when it holds `changes`, `exists`, `manual`
+/// or a constant. For conditions whose alternatives are too many to list as rules.
+pub fn single_expression(c: &Cond) -> Option<String> {
+    expression(c, false)
+}
+
+fn expression(c: &Cond, negated: bool) -> Option<String> {
+    // `!` is no GitLab operator: negations go down to the tests (De Morgan)
+    let joined = |a: &Cond, b: &Cond, op: &str| {
+        Some(format!(
+            "({} {op} {})",
+            expression(a, negated)?,
+            expression(b, negated)?
+        ))
+    };
+    match (c, negated) {
+        (Cond::And(a, b), false) | (Cond::Or(a, b), true) => joined(a, b, "&&"),
+        (Cond::Or(a, b), false) | (Cond::And(a, b), true) => joined(a, b, "||"),
+        (Cond::Not(inner), n) => expression(inner, !n),
+        (Cond::Always | Cond::Never, _) => None,
+        (test, n) => match to_dnf(test, n)?.as_slice() {
+            [clause] => match clause.as_slice() {
+                [atom] if unrepresentable(atom).is_none() => gitlab_expression(atom),
+                _ => None,
+            },
+            _ => None,
+        },
+    }
+}
+
 /// A GitLab CI expression for one atom (`None` for atoms that are not expressions:
 /// `manual` and `changes`).
 pub fn gitlab_expression(atom: &Atom) -> Option<String> {

@@ -945,6 +945,13 @@ fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
         if let Some(rules) = first_match_rules(cond, workflow, widen) {
             return rules;
         }
+        // too many alternatives to list, but one expression with parentheses says it
+        if let Some(expression) = crate::cond::single_expression(cond) {
+            return vec![Rule {
+                if_: Some(expression),
+                ..Rule::default()
+            }];
+        }
         widen.report(
             "this condition is too large to write as GitLab rules; the job always runs",
             "split the condition into simpler parts",
@@ -1178,10 +1185,10 @@ mod tests {
         );
     }
 
-    /// Without an exclusion that every alternative has, a condition too large is widened
-    /// to "always" (and, at a real position, reported as PL5002).
+    /// Without an exclusion that every alternative has, a condition too large to list is
+    /// one expression with parentheses (2^8 alternatives multiplied out).
     #[test]
-    fn a_large_condition_without_shared_exclusions_is_widened() {
+    fn a_large_condition_without_shared_exclusions_is_one_expression() {
         let many = (0..8)
             .map(|i| or(var(&format!("A{i}"), "1"), var(&format!("B{i}"), "1")))
             .reduce(and)
@@ -1189,6 +1196,42 @@ mod tests {
         assert!(dnf(&many).is_none());
         let mut out = Vec::new();
         let rules = rules(&many, false, &mut Widening::new(None, &[], &mut out));
+        let written = written(&rules);
+        assert_eq!(written.len(), 1);
+        assert!(written[0].starts_with("(((((((($A0 == \"1\" || $B0 == \"1\") && "));
+        assert!(out.is_empty(), "nothing widened");
+        // a negation goes down to the tests: GitLab has no `!`
+        let excluded = not(and(var("X", "1"), var("Y", "1")));
+        let written = written_of(&rules_of(&and(many, excluded)));
+        assert!(
+            written.ends_with(" && ($X != \"1\" || $Y != \"1\")) -"),
+            "{written}"
+        );
+    }
+
+    /// What cannot be an expression (`changes`) is still widened, with PL5002.
+    #[test]
+    fn a_large_condition_with_changes_is_widened() {
+        let many = (0..8)
+            .map(|i| {
+                or(
+                    var(&format!("A{i}"), "1"),
+                    Cond::Changes(vec![format!("d{i}/**")]),
+                )
+            })
+            .reduce(and)
+            .expect("eight");
+        let mut out = Vec::new();
+        let rules = rules(&many, false, &mut Widening::new(None, &[], &mut out));
         assert_eq!(written(&rules), ["- on_success"]);
+    }
+
+    fn rules_of(cond: &Cond) -> Vec<Rule> {
+        let mut out = Vec::new();
+        rules(cond, false, &mut Widening::new(None, &[], &mut out))
+    }
+
+    fn written_of(rules: &[Rule]) -> String {
+        written(rules).join(" | ")
     }
 }

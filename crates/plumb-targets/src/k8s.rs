@@ -248,10 +248,14 @@ pub fn jobs(
     for p in plans {
         // a variable not given decides a condition as much as one given: say so first
         warn_untold_vars(&p.model.on, p.model.on_at, vars, warnings);
-        if !p.model.on.decide(event, vars).possible() {
+        let runs = p.model.on.decide(event, vars).possible();
+        // `!changes(…)` is false: a pipeline or job left out by it is said so
+        if runs || negates_a_runtime_test(&p.model.on, false) {
+            warn_changes(&p.model.on, p.model.on_at, runs, warnings);
+        }
+        if !runs {
             continue;
         }
-        warn_changes(&p.model.on, p.model.on_at, warnings);
         for (field, why) in [
             ("include", "includes are GitLab configuration; Kubernetes Jobs are compiled from this program alone"),
             ("gitlab", "`gitlab = { … }` holds GitLab keys only"),
@@ -265,7 +269,15 @@ pub fn jobs(
             let before = warnings.len();
             warn_untold_vars(&job.when, when_at, vars, warnings);
             job.label_findings_outside(&mut warnings[before..]);
-            if !job.when.decide(event, vars).possible() || job.when.mentions_manual() {
+            if !job.when.decide(event, vars).possible() {
+                if negates_a_runtime_test(&job.when, false) {
+                    let before = warnings.len();
+                    warn_changes(&job.when, when_at, false, warnings);
+                    job.label_findings_outside(&mut warnings[before..]);
+                }
+                continue;
+            }
+            if job.when.mentions_manual() {
                 continue;
             }
             if let Some(f) = job.field("trigger") {
@@ -278,7 +290,7 @@ pub fn jobs(
                 continue;
             }
             let before = warnings.len();
-            warn_changes(&job.when, when_at, warnings);
+            warn_changes(&job.when, when_at, true, warnings);
             job.label_findings_outside(&mut warnings[before..]);
             warn_not_carried(job, warnings);
             check_runner_default(job, config, warnings);
@@ -388,9 +400,23 @@ fn warn_untold_vars(
     }
 }
 
+/// Whether `changes(…)` or `exists(…)` is negated in the condition (`!changes(…)`,
+/// which counts as false): what may have left a job out.
+fn negates_a_runtime_test(c: &Cond, negated: bool) -> bool {
+    match c {
+        Cond::Changes(_) | Cond::Exists(_) => negated,
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            negates_a_runtime_test(a, negated) || negates_a_runtime_test(b, negated)
+        }
+        Cond::Not(a) => negates_a_runtime_test(a, !negated),
+        _ => false,
+    }
+}
+
 fn warn_changes(
     cond: &Cond,
     at: Option<plumb_diagnostics::FileRange>,
+    kept: bool,
     warnings: &mut Vec<Diagnostic>,
 ) {
     /// The first test only a running pipeline can answer: `changes(…)` and
@@ -412,7 +438,10 @@ fn warn_changes(
                 format!(
                 "{test} cannot be known when Kubernetes manifests are compiled; it counts as true"
             ),
-                "the job is included as if the test passed",
+                match kept {
+                    true => "the job is included as if the test passed",
+                    false => "it is left out: the test counts as true, so its negation is false",
+                },
             )
             .with_label("counts as true"),
         );

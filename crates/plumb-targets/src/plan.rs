@@ -94,8 +94,8 @@ fn stage_order(p: &PipelineModel) -> Vec<usize> {
     order
 }
 
-/// A job with `needs` runs after those jobs; a job without runs after every job of the
-/// stages before its own (GitLab's rule).
+/// A job with `needs` runs after those jobs (`needs = []`: at once); a job without runs
+/// after every job of the stages before its own (GitLab's rule).
 fn depths(p: &PipelineModel, stage_order: &[usize], job_order: &[usize]) -> Vec<usize> {
     let mut depth = vec![0usize; p.jobs.len()];
     let position: BTreeMap<usize, usize> = stage_order
@@ -108,7 +108,7 @@ fn depths(p: &PipelineModel, stage_order: &[usize], job_order: &[usize]) -> Vec<
     for &j in job_order {
         let job = &p.jobs[j];
         let mine = position.get(&job.stage).copied().unwrap_or(0);
-        depth[j] = if !job.needs.is_empty() {
+        depth[j] = if job.field("needs").is_some() {
             job.needs
                 .iter()
                 .filter_map(|n| n.target)

@@ -2,7 +2,7 @@
 
 use crate::PipelineCx;
 use plumb_diagnostics::Diagnostic;
-use plumb_semantics::Event;
+use plumb_semantics::{Cond, Event};
 
 declare_rule! {
     code: PL2005,
@@ -57,7 +57,10 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
                         job.name, target.name, target.name
                     )),
                 );
-            } else if target.when.mentions_manual() && !job.when.mentions_manual() {
+            } else if target.when.mentions_manual()
+                && !job.when.mentions_manual()
+                && !runs_by_itself_when(&target.when, &job.when)
+            {
                 out.push(
                     Diagnostic::new(RULE.code, RULE.severity(), need.at, format!(
                         "job `{}` needs the manual job `{}`", job.name, target.name))
@@ -67,5 +70,39 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
+    }
+}
+
+/// Whether the target runs without a person whenever `job_when` holds: one of its
+/// alternatives has no `manual` and is `job_when`, or one of `job_when`'s conjuncts
+/// (`publish: tag || manual` and `verify: tag`: on a tag, publish runs by itself).
+fn runs_by_itself_when(target_when: &Cond, job_when: &Cond) -> bool {
+    let mut alternatives = Vec::new();
+    disjuncts(target_when, &mut alternatives);
+    let mut conditions = Vec::new();
+    conjuncts(job_when, &mut conditions);
+    alternatives
+        .iter()
+        .filter(|alternative| !alternative.mentions_manual())
+        .any(|alternative| *alternative == job_when || conditions.contains(alternative))
+}
+
+fn disjuncts<'c>(c: &'c Cond, out: &mut Vec<&'c Cond>) {
+    match c {
+        Cond::Or(a, b) => {
+            disjuncts(a, out);
+            disjuncts(b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+fn conjuncts<'c>(c: &'c Cond, out: &mut Vec<&'c Cond>) {
+    match c {
+        Cond::And(a, b) => {
+            conjuncts(a, out);
+            conjuncts(b, out);
+        }
+        other => out.push(other),
     }
 }
