@@ -115,7 +115,20 @@ const FORMS: &[(&str, &[&str])] = &[
     ("X=$TOKEN; echo $X", &["PL4003"]),
     ("export X=\"$TOKEN\"; printf '%s' \"$X\"", &["PL4003"]),
     ("echo $TOKEN > out/token.txt", &["PL4007"]),
+    // process substitution: its reader is followed, and so is what it sends to stderr
+    ("cat <(echo \"$TOKEN\")", &["PL4003"]),
+    ("source <(echo \"export X=$TOKEN\")", &["PL4003"]),
+    (
+        "read -r X < <(printf '%s' \"$TOKEN\"); echo $X",
+        &["PL4003"],
+    ),
+    ("./deploy <(echo \"$TOKEN\" >&2)", &["PL4003"]),
+    ("echo \"$TOKEN\" | tee >(sha256sum)", &["PL4003"]),
+    ("./deploy <(printf $'it\\'s'); echo $TOKEN", &["PL4003"]),
+    ("/usr/bin/base64 <<< \"$TOKEN\"", &["PL4003"]),
     // safe forms
+    ("./deploy --token-file <(printf '%s' \"$TOKEN\")", &[]),
+    ("grep -q x <<< \"$TOKEN\"", &[]),
     (
         "echo \"$TOKEN\" | docker login -u ci --password-stdin registry",
         &[],
