@@ -117,7 +117,7 @@ const FILTERS: &[&str] = &[
     "cat", "tee", "grep", "egrep", "fgrep", "sort", "head", "tail", "awk", "gawk", "sed", "cut",
     "uniq", "less", "more", "tr", "base64", "base32", "basenc", "xxd", "od", "hexdump", "rev",
     "fold", "paste", "nl", "column", "jq", "yq", "envsubst", "fmt", "expand", "unexpand",
-    "strings", "iconv", "tac",
+    "strings", "iconv", "tac", "diff", "comm", "join",
 ];
 const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh", "mksh", "busybox"];
 
@@ -387,6 +387,8 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
     // the secret flowing out of the previous command into a pipe, for the script and
     // for each process substitution (whose commands come before the one that reads it)
     let mut pipes: HashMap<Option<usize>, Flow> = HashMap::new();
+    // substitutions are known by where they are written in this script
+    taint.substituted.clear();
     for cmd in &script.commands {
         let slot = cmd.substitution.map(|s| s.at);
         let pipe = pipes.remove(&slot);
@@ -481,23 +483,29 @@ fn traced_read(taint: &Taint, scan: &mut Scan) {
 fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Scan) {
     let args = cmd.args();
     let flag = |a: &shell::Word| is_xtrace_flag(&a.text) || a.text == "xtrace";
+    // `set +x`, `set +o xtrace`, `shopt -uo xtrace`: reads after it are not traced
+    let off = matches!(name, "set" | "shopt")
+        && (args
+            .iter()
+            .any(|a| a.text.starts_with('+') && a.text[1..].contains('x') || a.text == "-uo")
+            || args
+                .windows(2)
+                .any(|w| w[0].text == "+o" && w[1].text == "xtrace"));
     let on = match name {
-        "set" | "shopt" => args.iter().any(flag),
+        "set" | "shopt" => !off && args.iter().any(flag),
         n if SHELLS.contains(&n) => args.iter().any(|a| is_xtrace_flag(&a.text)),
         _ => false,
     };
-    // `set +x`, `set +o xtrace`, `shopt -uo xtrace`: reads after it are not traced
-    let off = matches!(name, "set" | "shopt")
-        && args
-            .iter()
-            .any(|a| a.text.starts_with('+') && a.text[1..].contains('x') || a.text == "-uo");
-    if off && !on {
+    if off {
         *scan.tracing = false;
     }
     if on {
         *scan.tracing = true;
     }
-    if !on || !matches!(scan.xtrace, Xtrace::NotSeen) {
+    // reported once; a `set -x` seen while only secret files were bound waits for a
+    // read (`Pending`), but a later one with a secret already read is reported
+    let pending = matches!(scan.xtrace, Xtrace::Pending { .. });
+    if !on || matches!(scan.xtrace, Xtrace::Reported) || pending && taint.traced().is_none() {
         return;
     }
     let Some(word) = cmd.name_word() else {
@@ -831,12 +839,14 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
         return;
     }
     for w in cmd.args() {
-        for v in &w.vars {
-            if let Some(source) = taint.get(v) {
-                let command = name.to_string();
-                let flow = Flow::of(v, source).read_from_file(taint.reads_file(v));
-                scan.push(Leak::Argument { command }, &flow);
-            }
+        // one finding per argument (`"ci:$([ -f "$F" ] && cat "$F")"` names F twice)
+        if let Some(v) = w.vars.iter().find(|v| taint.get(v).is_some()) {
+            let Some(source) = taint.get(v) else {
+                continue;
+            };
+            let command = name.to_string();
+            let flow = Flow::of(v, source).read_from_file(taint.reads_file(v));
+            scan.push(Leak::Argument { command }, &flow);
         }
     }
 }
@@ -865,6 +875,17 @@ fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan)
     let Some(artifact) = artifact_for(&dest.text, scan.artifacts) else {
         return;
     };
+    // `cp <(echo "$T") public/token`: what the substitution outputs
+    if let Some(flow) = substituted_input(sources.iter().copied(), taint) {
+        let at = Flow {
+            start: dest.start,
+            end: dest.end,
+            ..flow
+        };
+        let path = dest.text.clone();
+        scan.push(Leak::Artifact { path, artifact }, &at);
+        return;
+    }
     let copied = taint.first_file(sources.iter().flat_map(|w| w.vars.iter()));
     if let Some((v, source)) = copied {
         let at = Flow::new(&v.name, &source, dest.start, dest.end).read_from_file(true);

@@ -391,7 +391,9 @@ impl<'a> Scanner<'a> {
         let start = self.pos;
         let open = self.pos + 1;
         let Some(close) = matching_paren(self.b, open) else {
-            // never closed: the shell refuses the line; read it as a redirection
+            // never closed: the shell refuses the line; read it as a redirection, and
+            // the `<(` after it too (each would search to the end again)
+            self.nesting = MAX_SUBSTITUTION_NESTING;
             self.redirect(cmd);
             return;
         };
@@ -801,16 +803,56 @@ pub fn expansions(text: &str) -> Vec<VarRef> {
     .expansions_in(0, text.len())
 }
 
-/// The first word of a command substitution's text (`cat`, `<` of `$(< "$F")`).
+/// What a command substitution's text does with a file: the first of its commands
+/// (`cat`, `<` of `$(< "$F")`) that is not one of [`PATH_READERS`], else the first
+/// command (`realpath`). Its commands are the words after `;`, `&&`, `||`, `|` and line
+/// breaks, read in a window of [`READER_WINDOW`] bytes (a longer one is an unknown reader).
 fn first_word(text: &str) -> String {
-    let text = text.trim_start_matches([' ', '\t']);
-    if text.starts_with('<') {
-        return "<".to_string();
+    let window = &text.as_bytes()[..text.len().min(READER_WINDOW)];
+    let mut heads: Vec<String> = Vec::new();
+    let mut at_head = true;
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < window.len() {
+        let c = window[i];
+        match c {
+            b' ' | b'\t' => {}
+            b'(' => depth += 1,
+            b')' if depth == 0 => break,
+            b')' => depth -= 1,
+            b';' | b'&' | b'|' | b'\n' if depth == 0 => at_head = true,
+            _ if at_head && depth == 0 => {
+                at_head = false;
+                if c == b'<' {
+                    heads.push("<".to_string());
+                } else {
+                    let word: String = text[i..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && !"();|&<>`\"'".contains(*c))
+                        .collect();
+                    i += word.len().max(1);
+                    heads.push(word);
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
     }
-    text.chars()
-        .take_while(|c| !c.is_whitespace() && !"();|&<>`\"'".contains(*c))
-        .collect()
+    if i >= READER_WINDOW {
+        return String::new();
+    }
+    let is_path_reader = |h: &String| PATH_READERS.contains(&h.rsplit('/').next().unwrap_or(h));
+    heads
+        .iter()
+        .find(|h| !is_path_reader(h))
+        .or(heads.first())
+        .cloned()
+        .unwrap_or_default()
 }
+
+/// How much of a command substitution is read for its commands.
+const READER_WINDOW: usize = 4096;
 
 /// The offset of the `)` that closes the `(` at `open`: quotes (`'…'`, `"…"`, `$'…'`),
 /// escapes, comments and nested parentheses skipped, without recursion; `None` when
@@ -1061,6 +1103,15 @@ mod tests {
         // a `)` inside quotes does not close it
         let c = scan("diff <(echo ')') x");
         assert_eq!(c[1].words[2].text, "x");
+    }
+
+    /// An unclosed `<(` is a redirection, and so is every `<(` after it (each would
+    /// search to the end again: 200,000 of them took minutes).
+    #[test]
+    fn unclosed_process_substitutions_are_read_once() {
+        let script = "cat ".to_string() + &"x <( ".repeat(200_000);
+        let c = scan(&script);
+        assert!(c.iter().all(|c| c.substitution.is_none()));
     }
 
     #[test]

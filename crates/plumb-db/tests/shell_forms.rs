@@ -126,6 +126,8 @@ const FORMS: &[(&str, &[&str])] = &[
     ("echo \"$TOKEN\" | tee >(sha256sum)", &["PL4003"]),
     ("./deploy <(printf $'it\\'s'); echo $TOKEN", &["PL4003"]),
     ("/usr/bin/base64 <<< \"$TOKEN\"", &["PL4003"]),
+    ("diff <(echo \"$TOKEN\") expected.txt", &["PL4003"]),
+    ("cp <(echo \"$TOKEN\") out/token", &["PL4007"]),
     // safe forms
     ("./deploy --token-file <(printf '%s' \"$TOKEN\")", &[]),
     ("grep -q x <<< \"$TOKEN\"", &[]),

@@ -153,6 +153,17 @@ impl Cond {
         event: &Event,
         vars: &std::collections::BTreeMap<String, String>,
     ) -> Truth {
+        self.decide_with(event, vars, Truth::Yes)
+    }
+
+    /// [`Cond::decide`] with `changes(…)` and `exists(…)` taken as `runtime` (`Maybe`:
+    /// whether they decided it).
+    pub fn decide_with(
+        &self,
+        event: &Event,
+        vars: &std::collections::BTreeMap<String, String>,
+        runtime: Truth,
+    ) -> Truth {
         let value_of = |name: &str| vars.get(name).map_or("", String::as_str);
         match self {
             Cond::Source(test) => {
@@ -168,10 +179,14 @@ impl Cond {
                 Event::Tag | Event::MergeRequest => test.decide("", value_of),
             },
             Cond::Var(name, test) => test.decide(value_of(name), value_of),
-            Cond::Changes(_) | Cond::Exists(_) => Truth::Yes,
-            Cond::And(a, b) => a.decide(event, vars).and(b.decide(event, vars)),
-            Cond::Or(a, b) => a.decide(event, vars).or(b.decide(event, vars)),
-            Cond::Not(a) => a.decide(event, vars).not(),
+            Cond::Changes(_) | Cond::Exists(_) => runtime,
+            Cond::And(a, b) => a
+                .decide_with(event, vars, runtime)
+                .and(b.decide_with(event, vars, runtime)),
+            Cond::Or(a, b) => a
+                .decide_with(event, vars, runtime)
+                .or(b.decide_with(event, vars, runtime)),
+            Cond::Not(a) => a.decide_with(event, vars, runtime).not(),
             other => other.admits(event),
         }
     }
@@ -373,12 +388,16 @@ fn repetition_counts(re: &str) -> impl Iterator<Item = u64> + '_ {
         if !open {
             return None;
         }
-        let body = re[i + 1..].split('}').next()?;
-        let numbers: Vec<u64> = body
-            .split(',')
-            .filter_map(|n| n.trim().parse().ok())
+        // `{1000,2000}` at most: a bounded look, whatever follows
+        let body: String = re[i + 1..]
+            .chars()
+            .take(24)
+            .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == ' ')
             .collect();
-        numbers.into_iter().max()
+        if !re[i + 1 + body.len()..].starts_with('}') {
+            return None;
+        }
+        body.split(',').filter_map(|n| n.trim().parse().ok()).max()
     })
 }
 

@@ -67,21 +67,60 @@ fn to_dnf(c: &Cond, negated: bool) -> Option<Vec<Vec<Atom>>> {
 /// expression GitLab can read back; `None` when it holds `changes`, `exists`, `manual`
 /// or a constant. For conditions whose alternatives are too many to list as rules.
 pub fn single_expression(c: &Cond) -> Option<String> {
-    expression(c, false)
+    let text = expression(c, false)?;
+    // GitLab's lexer refuses an expression of more than 100 tokens
+    (gitlab_tokens(&text) <= GITLAB_MAX_TOKENS).then_some(text)
+}
+
+/// The most tokens GitLab's expression lexer reads (`Lexer::MAX_TOKENS`).
+const GITLAB_MAX_TOKENS: usize = 100;
+
+/// The tokens GitLab's lexer makes of an expression this module writes: variables,
+/// strings, patterns, `null`, operators and parentheses.
+fn gitlab_tokens(text: &str) -> usize {
+    let b = text.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        let quoted_to = |close: u8| {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != close {
+                j += if close == b'/' && b[j] == b'\\' { 2 } else { 1 };
+            }
+            j + 1
+        };
+        i = match b[i] {
+            b' ' => i + 1,
+            b'"' | b'\'' => quoted_to(b[i]),
+            b'/' => quoted_to(b'/'),
+            b'(' | b')' => i + 1,
+            b'$' | b'n' => {
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                    j += 1;
+                }
+                j
+            }
+            _ => i + 2, // `&&`, `||`, `==`, `!=`, `=~`, `!~`
+        };
+        if b.get(i.wrapping_sub(1)).is_some_and(|c| *c != b' ') || i >= b.len() {
+            n += 1;
+        }
+    }
+    n
 }
 
 fn expression(c: &Cond, negated: bool) -> Option<String> {
-    // `!` is no GitLab operator: negations go down to the tests (De Morgan)
-    let joined = |a: &Cond, b: &Cond, op: &str| {
-        Some(format!(
-            "({} {op} {})",
-            expression(a, negated)?,
-            expression(b, negated)?
-        ))
+    // `!` is no GitLab operator: negations go down to the tests (De Morgan); a chain
+    // of one operator is written flat, `(a && b && c)`
+    let chain = |op: &str, and: bool| {
+        let mut parts = Vec::new();
+        operands(c, negated, and, &mut parts);
+        let written: Option<Vec<String>> = parts.iter().map(|(p, n)| expression(p, *n)).collect();
+        Some(format!("({})", written?.join(&format!(" {op} "))))
     };
     match (c, negated) {
-        (Cond::And(a, b), false) | (Cond::Or(a, b), true) => joined(a, b, "&&"),
-        (Cond::Or(a, b), false) | (Cond::And(a, b), true) => joined(a, b, "||"),
+        (Cond::And(..), false) | (Cond::Or(..), true) => chain("&&", true),
+        (Cond::Or(..), false) | (Cond::And(..), true) => chain("||", false),
         (Cond::Not(inner), n) => expression(inner, !n),
         (Cond::Always | Cond::Never, _) => None,
         (test, n) => match to_dnf(test, n)?.as_slice() {
@@ -91,6 +130,23 @@ fn expression(c: &Cond, negated: bool) -> Option<String> {
             },
             _ => None,
         },
+    }
+}
+
+/// The operands of a chain of one operator (`and`: `&&` as written), each with whether
+/// it is negated: `!(a || b)` is the chain `!a && !b`.
+fn operands<'c>(c: &'c Cond, negated: bool, and: bool, out: &mut Vec<(&'c Cond, bool)>) {
+    match (c, negated) {
+        (Cond::And(a, b), false) | (Cond::Or(a, b), true) if and => {
+            operands(a, negated, and, out);
+            operands(b, negated, and, out);
+        }
+        (Cond::Or(a, b), false) | (Cond::And(a, b), true) if !and => {
+            operands(a, negated, and, out);
+            operands(b, negated, and, out);
+        }
+        (Cond::Not(inner), n) => operands(inner, !n, and, out),
+        (other, n) => out.push((other, n)),
     }
 }
 

@@ -1198,7 +1198,10 @@ mod tests {
         let rules = rules(&many, false, &mut Widening::new(None, &[], &mut out));
         let written = written(&rules);
         assert_eq!(written.len(), 1);
-        assert!(written[0].starts_with("(((((((($A0 == \"1\" || $B0 == \"1\") && "));
+        assert!(
+            written[0].starts_with("(($A0 == \"1\" || $B0 == \"1\") && ($A1 == "),
+            "{written:?}"
+        );
         assert!(out.is_empty(), "nothing widened");
         // a negation goes down to the tests: GitLab has no `!`
         let excluded = not(and(var("X", "1"), var("Y", "1")));
@@ -1207,6 +1210,16 @@ mod tests {
             written.ends_with(" && ($X != \"1\" || $Y != \"1\")) -"),
             "{written}"
         );
+    }
+
+    /// One expression of more than GitLab's 100 tokens would be refused: widened instead.
+    #[test]
+    fn a_condition_over_gitlabs_token_limit_is_widened() {
+        let many = (0..12)
+            .map(|i| or(var(&format!("A{i}"), "1"), var(&format!("B{i}"), "1")))
+            .reduce(and)
+            .expect("twelve");
+        assert_eq!(written(&rules_of(&many)), ["- on_success"]);
     }
 
     /// What cannot be an expression (`changes`) is still widened, with PL5002.

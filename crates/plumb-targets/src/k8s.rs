@@ -7,7 +7,7 @@ use crate::yaml::{header, to_yaml_stream, OrderedMap};
 use crate::{job_not_carried, not_carried, warning, BuildError, OutputFile};
 use plumb_config::Config;
 use plumb_diagnostics::Diagnostic;
-use plumb_semantics::{BranchTest, Cond, Event, JobModel, SecretSource, ValueKind};
+use plumb_semantics::{BranchTest, Cond, Event, JobModel, SecretSource, Truth, ValueKind};
 use serde::Serialize;
 
 /// How long a finished Job is kept before Kubernetes deletes it.
@@ -250,7 +250,9 @@ pub fn jobs(
         warn_untold_vars(&p.model.on, p.model.on_at, vars, warnings);
         let runs = p.model.on.decide(event, vars).possible();
         // `!changes(…)` is false: a pipeline or job left out by it is said so
-        if runs || negates_a_runtime_test(&p.model.on, false) {
+        let decided_by_runtime_test =
+            || p.model.on.decide_with(event, vars, Truth::Maybe).possible();
+        if runs || decided_by_runtime_test() {
             warn_changes(&p.model.on, p.model.on_at, runs, warnings);
         }
         if !runs {
@@ -270,7 +272,8 @@ pub fn jobs(
             warn_untold_vars(&job.when, when_at, vars, warnings);
             job.label_findings_outside(&mut warnings[before..]);
             if !job.when.decide(event, vars).possible() {
-                if negates_a_runtime_test(&job.when, false) {
+                // left out by `!changes(…)`, not by the branch or a variable
+                if job.when.decide_with(event, vars, Truth::Maybe).possible() {
                     let before = warnings.len();
                     warn_changes(&job.when, when_at, false, warnings);
                     job.label_findings_outside(&mut warnings[before..]);
@@ -397,19 +400,6 @@ fn warn_untold_vars(
             )
             .with_label("counts as empty"),
         );
-    }
-}
-
-/// Whether `changes(…)` or `exists(…)` is negated in the condition (`!changes(…)`,
-/// which counts as false): what may have left a job out.
-fn negates_a_runtime_test(c: &Cond, negated: bool) -> bool {
-    match c {
-        Cond::Changes(_) | Cond::Exists(_) => negated,
-        Cond::And(a, b) | Cond::Or(a, b) => {
-            negates_a_runtime_test(a, negated) || negates_a_runtime_test(b, negated)
-        }
-        Cond::Not(a) => negates_a_runtime_test(a, !negated),
-        _ => false,
     }
 }
 
