@@ -202,6 +202,41 @@ impl Cond {
         }
     }
 
+    /// The operands of the condition's top-level `||`s (itself when it is none).
+    pub fn alternatives(&self) -> Vec<&Cond> {
+        self.operands(|c| match c {
+            Cond::Or(a, b) => Some((a, b)),
+            _ => None,
+        })
+    }
+
+    /// The operands of the condition's top-level `&&`s (itself when it is none).
+    pub fn conjuncts(&self) -> Vec<&Cond> {
+        self.operands(|c| match c {
+            Cond::And(a, b) => Some((a, b)),
+            _ => None,
+        })
+    }
+
+    /// The leaves of the tree of one operator (`split` opens a node of it), in order.
+    fn operands<'c>(
+        &'c self,
+        split: impl Fn(&'c Cond) -> Option<(&'c Cond, &'c Cond)>,
+    ) -> Vec<&'c Cond> {
+        let mut out = Vec::new();
+        let mut todo = vec![self];
+        while let Some(c) = todo.pop() {
+            match split(c) {
+                Some((a, b)) => {
+                    todo.push(b);
+                    todo.push(a);
+                }
+                None => out.push(c),
+            }
+        }
+        out
+    }
+
     pub fn and(a: Cond, b: Cond) -> Cond {
         match (a, b) {
             (Cond::Always, x) | (x, Cond::Always) => x,

@@ -987,7 +987,7 @@ fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
 /// is no such part, or a part does not fit either.
 fn first_match_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Option<Vec<Rule>> {
     let mut alternatives: Vec<Vec<Cond>> = Vec::new();
-    for alternative in disjuncts(cond) {
+    for alternative in cond.alternatives() {
         let mut parts = Vec::new();
         conjuncts(alternative, false, &mut parts);
         alternatives.push(parts);
@@ -1040,18 +1040,6 @@ fn first_match_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Optio
     }
     rules.extend(clauses.iter().map(|c| clause_rule(c, workflow, widen)));
     Some(rules)
-}
-
-/// The operands of a condition's top-level ORs.
-fn disjuncts(cond: &Cond) -> Vec<&Cond> {
-    match cond {
-        Cond::Or(a, b) => {
-            let mut out = disjuncts(a);
-            out.extend(disjuncts(b));
-            out
-        }
-        other => vec![other],
-    }
 }
 
 /// The operands of a condition's top-level ANDs, with `!(a || b)` as `!a`, `!b` (so

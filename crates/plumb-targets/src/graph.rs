@@ -125,18 +125,7 @@ pub fn dot(plans: &[PipelinePlan], problems: &Problems) -> String {
         }
         // stage order: a dashed edge between the clusters
         for (i, stage) in p.model.stages.iter().enumerate() {
-            let waits_for: Vec<usize> = if stage.explicit_after {
-                // `stage a after a` (PL2002) draws no edge: one cannot join a cluster
-                // to itself
-                stage
-                    .after
-                    .iter()
-                    .map(|(t, _)| *t)
-                    .filter(|t| *t != i)
-                    .collect()
-            } else {
-                i.checked_sub(1).into_iter().collect()
-            };
+            let waits_for = drawn_waits_for(stage, i);
             for t in waits_for {
                 let (Some(from), Some(to)) = (anchor(p, t), anchor(p, i)) else {
                     continue;
@@ -219,18 +208,7 @@ pub fn mermaid(plans: &[PipelinePlan], problems: &Problems) -> String {
         }
         s.push_str("  end\n");
         for (i, stage) in p.model.stages.iter().enumerate() {
-            let waits_for: Vec<usize> = if stage.explicit_after {
-                // `stage a after a` (PL2002) draws no edge: one cannot join a cluster
-                // to itself
-                stage
-                    .after
-                    .iter()
-                    .map(|(t, _)| *t)
-                    .filter(|t| *t != i)
-                    .collect()
-            } else {
-                i.checked_sub(1).into_iter().collect()
-            };
+            let waits_for = drawn_waits_for(stage, i);
             for t in waits_for {
                 let _ = writeln!(
                     s,
@@ -271,4 +249,19 @@ pub fn mermaid(plans: &[PipelinePlan], problems: &Problems) -> String {
 
 fn escape_mermaid(s: &str) -> String {
     s.replace('"', "#quot;")
+}
+
+/// The stages stage `i` is drawn waiting for: its `after`s, else the stage before it.
+/// `stage a after a` (PL2002) draws no edge: a cluster cannot be joined to itself.
+fn drawn_waits_for(stage: &plumb_semantics::StageModel, i: usize) -> Vec<usize> {
+    if stage.explicit_after {
+        stage
+            .after
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| *t != i)
+            .collect()
+    } else {
+        i.checked_sub(1).into_iter().collect()
+    }
 }

@@ -77,32 +77,10 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
 /// alternatives has no `manual` and is `job_when`, or one of `job_when`'s conjuncts
 /// (`publish: tag || manual` and `verify: tag`: on a tag, publish runs by itself).
 fn runs_by_itself_when(target_when: &Cond, job_when: &Cond) -> bool {
-    let mut alternatives = Vec::new();
-    disjuncts(target_when, &mut alternatives);
-    let mut conditions = Vec::new();
-    conjuncts(job_when, &mut conditions);
-    alternatives
-        .iter()
+    let conditions = job_when.conjuncts();
+    target_when
+        .alternatives()
+        .into_iter()
         .filter(|alternative| !alternative.mentions_manual())
-        .any(|alternative| *alternative == job_when || conditions.contains(alternative))
-}
-
-fn disjuncts<'c>(c: &'c Cond, out: &mut Vec<&'c Cond>) {
-    match c {
-        Cond::Or(a, b) => {
-            disjuncts(a, out);
-            disjuncts(b, out);
-        }
-        other => out.push(other),
-    }
-}
-
-fn conjuncts<'c>(c: &'c Cond, out: &mut Vec<&'c Cond>) {
-    match c {
-        Cond::And(a, b) => {
-            conjuncts(a, out);
-            conjuncts(b, out);
-        }
-        other => out.push(other),
-    }
+        .any(|alternative| alternative == job_when || conditions.contains(&alternative))
 }
