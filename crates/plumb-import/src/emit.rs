@@ -362,6 +362,19 @@ impl Emitter<'_> {
         // template is not a field they share
         if !self.origins {
             share::share_repeated_fields(&mut templates, &mut jobs);
+            let holders: Vec<share::Holder> = (self.config.hidden.iter())
+                .filter(|h| is_anchor_holder(&h.full))
+                .map(|h| share::Holder {
+                    name: h.name.clone(),
+                    key: Origin {
+                        file: h.full.file,
+                        range: h.key_span,
+                    },
+                    line: h.line,
+                    keys: (h.full.entries().iter()).map(|e| e.key.clone()).collect(),
+                })
+                .collect();
+            share::share_repeated_variables(&mut templates, &mut jobs, &holders);
         }
         // images used more than once become lets, named before the templates (`let
         // node` reads better than `let node-2`, and a template can be `node-template`)
@@ -2055,11 +2068,39 @@ fn write_fields(
             _ => fields.get(*k).cloned(),
         };
         if let Some(v) = value {
+            let v = with_lets(v, lets);
             let mut s = String::new();
-            with_lets(v, lets).write(&mut s, indent.len());
+            v.write(&mut s, indent.len());
+            if let Some(command) = one_long_command(k, &v, &s, indent.len()) {
+                s = command;
+            }
             let _ = writeln!(text, "{indent}{k} = {s}");
         }
     }
+}
+
+/// A script of one command that would not fit on the field's line as a list (which
+/// then takes three lines), written as a string, one command per line, as a `Script`
+/// may be: `run = "make all"` compiles to the same `script:`. Room is kept for the `=`
+/// the formatter aligns.
+fn one_long_command(key: &str, value: &PVal, written: &str, indent: usize) -> Option<String> {
+    const ALIGNED_KEY: usize = 16;
+    let is_script = matches!(key, "run" | "before_run" | "after_run");
+    let PVal::List(items) = value else {
+        return None;
+    };
+    let [item] = items.as_slice() else {
+        return None;
+    };
+    let PVal::Str(command) = item else {
+        return None;
+    };
+    let too_long = indent + ALIGNED_KEY + written.len() > plumb_fmt::RECORD_WIDTH;
+    (is_script && too_long && !command.contains('\n')).then(|| {
+        let mut s = String::new();
+        item.write(&mut s, indent);
+        s
+    })
 }
 
 /// Image references used twice or more, each with a `let` name.

@@ -6,7 +6,7 @@
 
 use super::{out_is_trigger, written_text, JobOut, TemplateOut};
 use crate::compose::OwnPart;
-use crate::value::PVal;
+use crate::value::{Origin, PVal};
 use std::collections::{BTreeMap, HashMap};
 
 /// Fewer shared fields are left where they are: a template of one or two fields costs
@@ -46,6 +46,123 @@ pub(super) fn share_repeated_fields(templates: &mut Vec<TemplateOut>, jobs: &mut
             job.fields.remove(k);
         }
         job.bases.push(base);
+    }
+}
+
+/// Fewer variables written alike in the same jobs stay where they are.
+const MIN_SHARED_VARIABLES: usize = 3;
+
+/// A block of variables that several jobs write alike (a YAML anchor merged into each
+/// job's `variables:`, `<<: *sentry-variables`) becomes a template of that `env`, which
+/// those jobs are built on, last: its values then win over their other bases', as the
+/// jobs' own did. A block is the variables written by exactly the same jobs (each
+/// variable with the same value in each), so two anchors give two templates, and a job
+/// that changes one variable of the block keeps that one. `holders` are the hidden
+/// anchor holders: a block one holds is named after it, and written where it is.
+/// Secrets stay bound in each job, where a reader sees who gets them.
+pub(super) fn share_repeated_variables(
+    templates: &mut Vec<TemplateOut>,
+    jobs: &mut [JobOut],
+    holders: &[Holder],
+) {
+    let mut writers: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (j, job) in jobs.iter().enumerate() {
+        if out_is_trigger(job) {
+            continue;
+        }
+        for (k, v) in job.env.iter().filter(|(_, v)| !is_secret(v)) {
+            writers
+                .entry((k.clone(), written_text(v)))
+                .or_default()
+                .push(j);
+        }
+    }
+    let mut blocks: BTreeMap<Vec<usize>, Vec<String>> = BTreeMap::new();
+    for ((name, _), js) in writers.into_iter().filter(|(_, js)| js.len() >= 2) {
+        blocks.entry(js).or_default().push(name);
+    }
+    let mut blocks: Vec<(Vec<usize>, Vec<String>)> = (blocks.into_iter())
+        .filter(|(_, names)| names.len() >= MIN_SHARED_VARIABLES)
+        .collect();
+    // in the order of the first job that writes each block (then the file reads alike)
+    blocks.sort_by_key(|(js, names)| (js[0], names.clone()));
+    for (js, names) in blocks {
+        let first = &jobs[js[0]];
+        let env: Vec<(String, PVal)> = (first.env.iter())
+            .filter(|(k, _)| names.contains(k))
+            .cloned()
+            .collect();
+        let holder = (holders.iter())
+            .filter(|h| names.iter().all(|n| h.keys.contains(n)))
+            .min_by_key(|h| h.keys.len());
+        let template = match holder {
+            Some(h) => env_template(h.key, h.name.clone(), h.line, env),
+            None => {
+                let name = block_name(&js, jobs);
+                env_template(first.key, name, first.line, env)
+            }
+        };
+        templates.push(template);
+        let t = templates.len() - 1;
+        for &j in &js {
+            jobs[j].env.retain(|(k, _)| !names.contains(k));
+            jobs[j].bases.push(t);
+        }
+    }
+}
+
+fn is_secret(value: &PVal) -> bool {
+    matches!(value.bare(), PVal::Name(_))
+}
+
+/// A hidden entry used by alias (see `is_anchor_holder`): its name, where, and keys.
+pub(super) struct Holder {
+    pub name: String,
+    pub key: Origin,
+    pub line: usize,
+    pub keys: Vec<String>,
+}
+
+/// What the jobs' names start with (`deploy-` for `deploy-a` and `deploy-b`), else
+/// `shared`; then `-variables`.
+fn block_name(js: &[usize], jobs: &[JobOut]) -> String {
+    let first = &jobs[js[0]].name;
+    let mut prefix = first.len();
+    for &j in &js[1..] {
+        let common = (first.chars().zip(jobs[j].name.chars()))
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a.len_utf8())
+            .sum::<usize>();
+        prefix = prefix.min(common);
+    }
+    let prefix = first[..prefix].trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    if prefix.len() >= 3 {
+        format!("{prefix}-variables")
+    } else {
+        "shared-variables".into()
+    }
+}
+
+/// A template that holds `env` only, written at `key`.
+fn env_template(key: Origin, name: String, line: usize, env: Vec<(String, PVal)>) -> TemplateOut {
+    TemplateOut {
+        key,
+        hidden: name,
+        name: String::new(),
+        file: key.file,
+        line,
+        fields: BTreeMap::new(),
+        env,
+        needs: None,
+        dependencies: None,
+        bases: Vec::new(),
+        own: None,
+        resolved_needs: None,
+        resolved_dependencies: None,
+        notes: Vec::new(),
+        used: true,
+        variant_of: None,
+        shared_of: None,
     }
 }
 
@@ -197,6 +314,51 @@ mod tests {
             "{TEMPLATE}a:\n  extends: .base\nb:\n  image: alpine:3.20.1\n  retry: 2\n  script: [make b]\n"
         ));
         assert!(!p.contains("-shared"), "{p}");
+    }
+
+    const SENTRY: &str = ".vars: &vars\n  URL: https://x.example/\n  ORG: gitlab\n  VERSION: '3.3'\nbackend:\n  image: alpine:3.20.1\n  variables:\n    <<: *vars\n    PROJECT: back\n  script: [make]\nfrontend:\n  image: alpine:3.20.1\n  variables:\n    <<: *vars\n    PROJECT: front\n  script: [make]\n";
+
+    #[test]
+    fn variables_an_anchor_gives_several_jobs_become_a_template_named_after_it() {
+        let p = imported(SENTRY);
+        assert!(p.contains("template vars() {"), "{p}");
+        assert!(
+            p.contains(r#"env = { URL = "https://x.example/", ORG = "gitlab", VERSION = "3.3" }"#),
+            "{p}"
+        );
+        assert!(p.contains("job backend from vars() {"), "{p}");
+        assert!(p.contains("job frontend from vars() {"), "{p}");
+        assert_eq!(p.matches("ORG").count(), 1, "{p}");
+        assert!(p.contains(r#"env   = { PROJECT = "back" }"#), "{p}");
+    }
+
+    #[test]
+    fn a_variable_one_job_changes_stays_in_each_job() {
+        let p = imported(&SENTRY.replace("PROJECT: front", "PROJECT: front\n    ORG: other"));
+        assert!(!p.contains("template vars()"), "{p}");
+        assert_eq!(p.matches("ORG").count(), 2, "{p}");
+    }
+
+    #[test]
+    fn secrets_stay_bound_in_each_job() {
+        let yaml = "a:\n  image: alpine:3.20.1\n  script: [echo $TOKEN $API_KEY $DB_PASSWORD]\nb:\n  image: alpine:3.20.1\n  script: [echo $TOKEN $API_KEY $DB_PASSWORD]\n";
+        let p = imported(yaml);
+        assert!(!p.contains("-variables()"), "{p}");
+    }
+
+    #[test]
+    fn a_block_with_no_holder_is_named_after_what_its_jobs_share() {
+        let yaml = "deploy-a:\n  image: alpine:3.20.1\n  variables: { A: '1', B: '2', C: '3' }\n  script: [make a]\ndeploy-b:\n  image: alpine:3.20.1\n  variables: { A: '1', B: '2', C: '3' }\n  script: [make b]\n";
+        let p = imported(yaml);
+        assert!(p.contains("template deploy-variables() {"), "{p}");
+    }
+
+    #[test]
+    fn a_long_lone_command_is_a_string() {
+        let long = "x".repeat(120);
+        let p = imported(&format!("a:\n  image: alpine:3.20.1\n  script: [\"make {long}\"]\nb:\n  image: alpine:3.20.1\n  script: [make]\n"));
+        assert!(p.contains(&format!("= \"make {long}\"")), "{p}");
+        assert!(p.contains("run = [\"make\"]"), "{p}");
     }
 
     #[test]
