@@ -574,14 +574,32 @@ pub(crate) fn load_config_file(path: &Path) -> Result<Config, CliError> {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    Config::parse(&text, |code| {
+    let config = Config::parse(&text, |code| {
         plumb_checks::lookup(code).is_some_and(|m| m.code == code)
     })
     .map_err(|e| CliError::Config {
         message: e.message,
         span: e.span.map(Into::into),
-        src: NamedSource::new(path.display().to_string(), text),
-    })
+        src: NamedSource::new(path.display().to_string(), text.clone()),
+    })?;
+    for note in &config.ignored {
+        let at = note.span.as_ref().map(|r| line_and_column(&text, r.start));
+        let (line, column) = at.unwrap_or((1, 1));
+        eprintln!(
+            "warning: {}:{line}:{column}: {}",
+            path.display(),
+            note.message
+        );
+    }
+    Ok(config)
+}
+
+/// The 1-based line and column (in characters) of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
 }
 
 fn fmt(mut paths: Vec<PathBuf>, check: bool) -> Result<ExitCode, CliError> {

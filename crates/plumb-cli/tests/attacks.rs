@@ -333,7 +333,7 @@ fn the_walk_stays_inside_the_tree_and_reads_only_regular_files() {
 }
 
 /// A file that does not parse has not been checked: PL0001 cannot be allowed, lowered
-/// or suppressed by a comment.
+/// or suppressed by a comment (`plumb.toml` saying so is ignored, with a warning).
 #[test]
 fn a_syntax_error_cannot_be_silenced() {
     let dir = scratch("pl0001");
@@ -347,10 +347,11 @@ fn a_syntax_error_cannot_be_silenced() {
             format!("[lint]\n{list} = [\"PL0001\"]\n"),
         )
         .expect("toml");
-        let o = plumb_in(&dir, &["check", "p.plumb"]);
-        assert_eq!(o.status.code(), Some(2), "{list}: {}", stderr(&o));
+        let o = plumb_in(&dir, &["check", "p.plumb", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(1), "{list}: {}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("\"PL0001\""));
         assert!(
-            stderr(&o).contains("cannot be turned off"),
+            stderr(&o).contains("plumb.toml:2:") && stderr(&o).contains("cannot be turned off"),
             "{}",
             stderr(&o)
         );
@@ -374,6 +375,8 @@ fn kubernetes_names_are_validated_at_the_source() {
         let o = plumb_in(&dir, &["check", "p.plumb"]);
         assert_eq!(o.status.code(), Some(2), "{toml}: {}", stderr(&o));
         assert!(stderr(&o).contains(bad), "{}", stderr(&o));
+        // drawn at the value
+        assert!(stderr(&o).contains("plumb.toml:2:"), "{}", stderr(&o));
     }
     std::fs::remove_file(dir.join("plumb.toml")).expect("rm");
     for decl in [

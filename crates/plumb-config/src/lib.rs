@@ -18,6 +18,10 @@ pub struct Config {
     pub images: ImagesConfig,
     #[serde(default)]
     pub targets: TargetsConfig,
+    /// Settings read and not applied, each said as a warning: `PL0001` in
+    /// `lint.allow` or `lint.warn` (a syntax error is always an error, §10).
+    #[serde(skip)]
+    pub ignored: Vec<ConfigError>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Hash)]
@@ -88,7 +92,7 @@ pub enum Flavor {
 }
 
 /// A `plumb.toml` that cannot be used, with the byte range of the offending part.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ConfigError {
     pub message: String,
     pub span: Option<Range<usize>>,
@@ -98,27 +102,16 @@ impl Config {
     /// Parses a `plumb.toml`. `known_code` tells which diagnostic codes exist, so that
     /// `deny = ["PL3330"]` is an error rather than a silent no-op.
     pub fn parse(text: &str, known_code: impl Fn(&str) -> bool) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError {
             message: e.message().to_string(),
             span: e.span(),
         })?;
+        config.ignore_syntax_error_levels(text);
         let lists = [
             ("deny", &config.lint.deny),
             ("warn", &config.lint.warn),
             ("allow", &config.lint.allow),
         ];
-        if let Some(code) = config
-            .lint
-            .allow
-            .iter()
-            .chain(&config.lint.warn)
-            .find(|c| c.as_str() == "PL0001")
-        {
-            return Err(ConfigError {
-                message: "PL0001 (syntax error) cannot be turned off or lowered: a file that does not parse has not been checked".to_string(),
-                span: find_span(text, code),
-            });
-        }
         config.check_names(text)?;
         for (list, codes) in lists {
             for code in codes.iter() {
@@ -145,6 +138,24 @@ impl Config {
         Ok(config)
     }
 
+    /// `PL0001` in `allow` or `warn` is dropped, with a warning: a file that does not
+    /// parse has not been checked, so its syntax error stays an error and the rest of
+    /// the configuration still applies.
+    fn ignore_syntax_error_levels(&mut self, text: &str) {
+        for (list, codes) in [
+            ("allow", &mut self.lint.allow),
+            ("warn", &mut self.lint.warn),
+        ] {
+            if codes.iter().any(|c| c == "PL0001") {
+                codes.retain(|c| c != "PL0001");
+                self.ignored.push(ConfigError {
+                    message: format!("PL0001 (syntax error) cannot be turned off or lowered: ignored in `lint.{list}` (a file that does not parse has not been checked)"),
+                    span: find_span(text, "PL0001"),
+                });
+            }
+        }
+    }
+
     /// Names that become Kubernetes object names must be DNS labels.
     fn check_names(&self, text: &str) -> Result<(), ConfigError> {
         let mut names: Vec<(&str, &str)> = Vec::new();
@@ -161,7 +172,7 @@ impl Config {
             if !plumb_diagnostics::is_dns_label(name) {
                 return Err(ConfigError {
                     message: format!("`{name}` in `{key}` is not a valid Kubernetes name: use lowercase letters, digits and `-` (not at either end), at most 63 characters"),
-                    span: find_span(text, &format!("\"{name}\"")).map(|r| r.start + 1..r.end - 1),
+                    span: find_span(text, name).map(|r| r.start + 1..r.end - 1),
                 });
             }
         }
@@ -173,9 +184,12 @@ impl Config {
     }
 }
 
+/// Where `needle` is written as a TOML string, quotes included (basic or literal).
 fn find_span(text: &str, needle: &str) -> Option<Range<usize>> {
-    let quoted = format!("\"{needle}\"");
-    text.find(&quoted).map(|i| i..i + quoted.len())
+    ['"', '\''].into_iter().find_map(|q| {
+        let quoted = format!("{q}{needle}{q}");
+        text.find(&quoted).map(|i| i..i + quoted.len())
+    })
 }
 
 /// The nearest `plumb.toml` at or above `start` (a file or a folder).
@@ -230,6 +244,28 @@ environments = ["staging", "production"]
         let err = Config::parse("[images]\nrequire_digests = true\n", known).unwrap_err();
         assert!(err.message.contains("require_digests"), "{}", err.message);
         assert!(err.span.is_some());
+    }
+
+    #[test]
+    fn syntax_errors_stay_errors_with_a_warning() {
+        let c = Config::parse("[lint]\nallow = ['PL0001', \"PL2005\"]\n", known).expect("valid");
+        assert_eq!(c.lint.allow, ["PL2005"]);
+        assert_eq!(c.ignored.len(), 1);
+        assert_eq!(c.ignored[0].span, Some(16..24));
+    }
+
+    #[test]
+    fn a_name_that_is_no_dns_label_is_an_error_at_its_value() {
+        for q in ['"', '\''] {
+            let text = format!("[targets.k8s]\nnamespace = {q}CI_Jobs{q}\n");
+            let err = Config::parse(&text, known).unwrap_err();
+            assert_eq!(
+                err.span.map(|r| &text[r]),
+                Some("CI_Jobs"),
+                "{}",
+                err.message
+            );
+        }
     }
 
     #[test]
