@@ -16,5 +16,7 @@ pub const SHADOWED: Code = Code::PL1010;
 pub const MATRIX_TOO_LARGE: Code = Code::PL1011;
 pub const IMPORT_TOO_DEEP: Code = Code::PL1012;
 pub const VALUE_TOO_LARGE: Code = Code::PL1014;
+/// A job naming itself in `dependencies`, which is checked like `needs` (§6.2).
+pub const NEEDS_ITSELF: Code = Code::PL2004;
 pub const SECRET_MISUSE: Code = Code::PL4002;
 pub const UNTRUSTED_INPUT: Code = Code::PL6001;

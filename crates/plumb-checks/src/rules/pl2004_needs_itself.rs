@@ -1,4 +1,4 @@
-//! PL2004 needs-itself: A job lists itself in `needs`.
+//! PL2004 needs-itself: A job lists itself in `needs` (or in `dependencies`).
 
 use crate::PipelineCx;
 use plumb_diagnostics::Diagnostic;

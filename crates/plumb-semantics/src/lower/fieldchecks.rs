@@ -268,9 +268,21 @@ impl Lowering<'_, '_> {
                 let Some(dep) = model.jobs.iter().find(|j| j.name == name) else {
                     continue; // reported as unknown
                 };
-                let problem = if dep.name == job.name {
-                    Some("a job cannot download its own artifacts".to_string())
-                } else if job.field("needs").is_some() && !job.needs.iter().any(|n| n.job == name) {
+                if dep.name == job.name {
+                    self.ev.report(
+                        Diagnostic::error(
+                            codes::NEEDS_ITSELF,
+                            at,
+                            format!("job `{name}` names itself in `dependencies`"),
+                        )
+                        .with_label("a job cannot download its own artifacts")
+                        .with_help(format!("remove `{name}` from its own `dependencies`")),
+                    );
+                    continue;
+                }
+                let problem = if job.field("needs").is_some()
+                    && !job.needs.iter().any(|n| n.job == name)
+                {
                     Some(format!("`{name}` is not in `needs`: with `needs`, GitLab downloads artifacts only from the jobs it names"))
                 } else if job.field("needs").is_none()
                     && !stage_precedes(model, dep.stage, job.stage)
