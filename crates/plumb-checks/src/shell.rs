@@ -295,6 +295,11 @@ impl<'a> Scanner<'a> {
         loop {
             self.skip_blanks();
             let Some(c) = self.peek() else { break };
+            if matches!(c, b'&' | b'|' | b'(' | b')' | b'<' | b'>') && in_conditional(&cmd) {
+                // `[[ -n $A && -n $B ]]`: a test's operators, not a list or redirection
+                self.pos += if self.at("&&") || self.at("||") { 2 } else { 1 };
+                continue;
+            }
             match c {
                 b'#' => {
                     while self.peek().is_some_and(|c| c != b'\n') {
@@ -903,6 +908,18 @@ fn matching_paren(b: &[u8], open: usize) -> Option<usize> {
     None
 }
 
+/// Whether `cmd` is a `[[ … ]]` not closed yet, where `&&`, `||`, `<`, `>` and the
+/// parentheses compare and group tests.
+fn in_conditional(cmd: &Command) -> bool {
+    const BEFORE: &[&str] = &["if", "elif", "while", "until", "!", "then", "do", "else"];
+    let mut words = cmd
+        .words
+        .iter()
+        .skip_while(|w| BEFORE.contains(&w.text.as_str()));
+    words.next().is_some_and(|w| w.text == "[[" && !w.quoted)
+        && !words.any(|w| w.text == "]]" && !w.quoted)
+}
+
 fn finish(out: &mut Vec<Command>, cmd: &mut Command) {
     let c = std::mem::take(cmd);
     if !c.words.is_empty()
@@ -946,6 +963,15 @@ mod tests {
         cmds.iter()
             .map(|c| c.name().unwrap_or("").to_string())
             .collect()
+    }
+
+    #[test]
+    fn a_conditional_expression_is_one_command() {
+        let cmds = scan("[[ -n $A && -n $B || ( $C < $D ) ]] && curl -u \"$T\" x");
+        assert_eq!(names(&cmds), ["[[", "curl"]);
+        let cmds = scan("if [[ -n $A && -n $B ]]; then echo; fi");
+        assert_eq!(cmds.len(), 3, "{cmds:?}");
+        assert_eq!(cmds[0].words.last().map(|w| w.text.as_str()), Some("]]"));
     }
 
     #[test]

@@ -131,6 +131,16 @@ const FORMS: &[(&str, &[&str])] = &[
     // safe forms
     ("./deploy --token-file <(printf '%s' \"$TOKEN\")", &[]),
     ("grep -q x <<< \"$TOKEN\"", &[]),
+    // `&&` and `||` inside `[[ … ]]` join tests: the test after them is no command
+    (
+        "if [[ -n \"$USER\" && -n \"${TOKEN}\" ]]; then echo ok; fi",
+        &[],
+    ),
+    ("[[ -z $TOKEN || $TOKEN < x ]] && echo set", &[]),
+    (
+        "[[ -n $USER ]] && curl -u \"me:$TOKEN\" https://x",
+        &["PL4004"],
+    ),
     (
         "echo \"$TOKEN\" | docker login -u ci --password-stdin registry",
         &[],
