@@ -281,6 +281,9 @@ struct Flow {
     literal: bool,
     /// Read from the secret file whose path `var` holds.
     from_file: bool,
+    /// The whole environment (`env`, `printenv`), of which `var` is one line: a filter
+    /// that keeps only other lines (`env | grep ^GO`) prints no secret.
+    environment: bool,
 }
 
 impl Flow {
@@ -292,6 +295,7 @@ impl Flow {
             end,
             literal: false,
             from_file: false,
+            environment: false,
         }
     }
     /// Marks the flow as read from the secret file `var` names.
@@ -725,7 +729,8 @@ fn tainted_output(
             return Some(flow);
         }
         if let (Some(f), Some(w)) = (incoming, cmd.name_word()) {
-            return Some(f.at(w));
+            let keeps = !f.environment || name != "grep" || grep_may_keep_secrets(args, taint);
+            return keeps.then(|| f.at(w));
         }
     }
     dumped_environment(cmd, name, taint)
@@ -793,8 +798,63 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
     }
     let w = cmd.name_word()?;
     let end = args.last().map_or(w.end, |a| a.end);
-    let (var, source) = names_tainted().or_else(|| taint.any_bound())?;
-    Some(Flow::new(var, source, w.start, end))
+    let named = names_tainted();
+    let (var, source) = named.or_else(|| taint.any_bound())?;
+    Some(Flow {
+        environment: named.is_none(),
+        ..Flow::new(var, source, w.start, end)
+    })
+}
+
+/// Whether `grep ARGS` reading the environment (`NAME=value` lines) may print a secret's
+/// line: unless every pattern is a plain text (a leading `^` and a `NAME=` allowed) that
+/// no secret variable's name holds, and no option inverts or reads patterns from a file.
+/// `env | grep ^GO` prints no `TOKEN=…`; `env | grep TOKEN` does.
+fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
+    let short = |a: &str, c: char| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c);
+    let mut patterns: Vec<&shell::Word> = Vec::new();
+    let (mut ignore_case, mut fixed) = (false, false);
+    let mut words = args.iter();
+    while let Some(a) = words.next() {
+        let t = a.text.as_str();
+        if short(t, 'v') || short(t, 'f') || t.starts_with("--invert") || t.starts_with("--file") {
+            return true;
+        }
+        ignore_case |= short(t, 'i') || t == "--ignore-case";
+        fixed |= short(t, 'F') || t == "--fixed-strings";
+        if t == "-e" || t == "--regexp" {
+            patterns.extend(words.next());
+        } else if t.starts_with("--regexp=") {
+            patterns.push(a);
+        } else if !t.starts_with('-') && patterns.is_empty() {
+            patterns.push(a);
+        }
+    }
+    let names: Vec<String> = (taint.vars.keys())
+        .map(|n| {
+            if ignore_case {
+                n.to_lowercase()
+            } else {
+                n.clone()
+            }
+        })
+        .collect();
+    patterns.is_empty()
+        || patterns.iter().any(|p| {
+            let text = p.text.strip_prefix("--regexp=").unwrap_or(&p.text);
+            let text = text.strip_prefix('^').unwrap_or(text);
+            let name = text.split('=').next().unwrap_or_default();
+            let plain = |c: char| c.is_ascii_alphanumeric() || c == '_';
+            let name = if ignore_case {
+                name.to_lowercase()
+            } else {
+                name.to_string()
+            };
+            !p.vars.is_empty()
+                || name.is_empty()
+                || !(fixed || name.chars().all(plain))
+                || names.iter().any(|n| n.contains(&name))
+        })
 }
 
 /// Where a command's tainted output goes: a pipe (returned, for the next command), files

@@ -131,6 +131,17 @@ const FORMS: &[(&str, &[&str])] = &[
     // safe forms
     ("./deploy --token-file <(printf '%s' \"$TOKEN\")", &[]),
     ("grep -q x <<< \"$TOKEN\"", &[]),
+    // the environment filtered by grep: only lines that can be a secret's count
+    ("env | grep ^GO", &[]),
+    ("env | sort | grep BASE_IMAGES_VERSION", &[]),
+    ("printenv | grep -e CI_ -e GOPATH=", &[]),
+    ("env | grep TOKEN", &["PL4003"]),
+    ("env | grep -i token", &["PL4003"]),
+    ("env | grep -v PATH", &["PL4003"]),
+    ("env | grep 'A.*'", &["PL4003"]),
+    ("env | grep \"$PATTERN\"", &["PL4003"]),
+    ("env | egrep ^GO", &["PL4003"]),
+    ("printenv TOKEN | grep x", &["PL4003"]),
     // `&&` and `||` inside `[[ … ]]` join tests: the test after them is no command
     (
         "if [[ -n \"$USER\" && -n \"${TOKEN}\" ]]; then echo ok; fi",
