@@ -824,9 +824,7 @@ fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
         fixed |= short(t, 'F') || t == "--fixed-strings";
         if t == "-e" || t == "--regexp" {
             patterns.extend(words.next());
-        } else if t.starts_with("--regexp=") {
-            patterns.push(a);
-        } else if !t.starts_with('-') && patterns.is_empty() {
+        } else if t.starts_with("--regexp=") || (!t.starts_with('-') && patterns.is_empty()) {
             patterns.push(a);
         }
     }
