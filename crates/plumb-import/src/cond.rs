@@ -24,6 +24,14 @@ pub enum Atom {
     Source(&'static str, String),
     /// `var("NAME") OP "VALUE"` (`==`, `!=` or `=~`): a CI/CD variable, `""` when unset.
     Var(String, &'static str, String),
+    /// `branch == var("NAME")` (`equal`) or `branch != var("NAME")`:
+    /// `$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH`.
+    BranchIsVar {
+        var: String,
+        equal: bool,
+    },
+    /// `var("A") OP var("B")` (`==` or `!=`): two variables compared.
+    VarIsVar(String, &'static str, String),
     Tag,
     MergeRequest,
     Manual,
@@ -51,6 +59,11 @@ impl Atom {
             Atom::BranchMatches(re) => format!("branch =~ {}", quote(re)),
             Atom::Source(op, value) => format!("source {op} {}", quote(value)),
             Atom::Var(name, op, value) => format!("var({}) {op} {}", quote(name), quote(value)),
+            Atom::BranchIsVar { var, equal } => {
+                let op = if *equal { "==" } else { "!=" };
+                format!("branch {op} var({})", quote(var))
+            }
+            Atom::VarIsVar(a, op, b) => format!("var({}) {op} var({})", quote(a), quote(b)),
             Atom::Tag => "tag".into(),
             Atom::MergeRequest => "merge_request".into(),
             Atom::Manual => "manual".into(),
@@ -62,7 +75,12 @@ impl Atom {
     fn is_comparison(&self) -> bool {
         matches!(
             self,
-            Atom::Branch { .. } | Atom::BranchMatches(_) | Atom::Source(..) | Atom::Var(..)
+            Atom::Branch { .. }
+                | Atom::BranchMatches(_)
+                | Atom::Source(..)
+                | Atom::Var(..)
+                | Atom::BranchIsVar { .. }
+                | Atom::VarIsVar(..)
         )
     }
 
@@ -80,6 +98,11 @@ impl Atom {
             },
             Atom::Source(op, v) => Atom::Source(flip(op)?, v.clone()),
             Atom::Var(n, op, v) => Atom::Var(n.clone(), flip(op)?, v.clone()),
+            Atom::BranchIsVar { var, equal } => Atom::BranchIsVar {
+                var: var.clone(),
+                equal: !equal,
+            },
+            Atom::VarIsVar(a, op, b) => Atom::VarIsVar(a.clone(), flip(op)?, b.clone()),
             _ => return None,
         })
     }
@@ -250,6 +273,8 @@ impl Cond {
                 Atom::MergeRequest => known(true),
                 Atom::Tag => known(false),
                 Atom::Branch { name, equal } => known(name.is_empty() == *equal),
+                // `CI_DEFAULT_BRANCH` is never empty; the branch is, in a merge request
+                Atom::BranchIsVar { var, equal } if var == "CI_DEFAULT_BRANCH" => known(!equal),
                 Atom::Source("==", v) => known(v == "merge_request_event"),
                 Atom::Source("!=", v) => known(v != "merge_request_event"),
                 _ => (true, true),
@@ -294,16 +319,12 @@ pub fn quote(s: &str) -> String {
 }
 
 /// Translates a GitLab `if:` expression.
-pub fn expression(text: &str, default_branch: &str) -> Cond {
+pub fn expression(text: &str) -> Cond {
     let tokens = match lex(text) {
         Some(t) => t,
         None => return Cond::Unknown(text.trim().to_string()),
     };
-    let mut p = ExprParser {
-        tokens,
-        at: 0,
-        default_branch,
-    };
+    let mut p = ExprParser { tokens, at: 0 };
     match p.or() {
         Some(c) if p.at == p.tokens.len() => c,
         _ => Cond::Unknown(text.trim().to_string()),
@@ -408,13 +429,12 @@ fn lex(text: &str) -> Option<Vec<Tok>> {
     Some(out)
 }
 
-struct ExprParser<'a> {
+struct ExprParser {
     tokens: Vec<Tok>,
     at: usize,
-    default_branch: &'a str,
 }
 
-impl ExprParser<'_> {
+impl ExprParser {
     fn peek(&self) -> Option<&Tok> {
         self.tokens.get(self.at)
     }
@@ -454,7 +474,10 @@ impl ExprParser<'_> {
                     Some(match rhs {
                         // `$CI_DEFAULT_BRANCH == $CI_COMMIT_BRANCH`: an equality reads
                         // either way round
-                        Tok::Var(other) if name == "CI_DEFAULT_BRANCH" && !op.contains('~') => {
+                        Tok::Var(other)
+                            if (name == "CI_DEFAULT_BRANCH" || other == "CI_COMMIT_BRANCH")
+                                && !op.contains('~') =>
+                        {
                             self.comparison(&other, op, &Tok::Var(name))
                         }
                         rhs => self.comparison(&name, op, &rhs),
@@ -500,7 +523,9 @@ impl ExprParser<'_> {
         let written = format!("${name} {op} {}", show(rhs));
         let value = match rhs {
             Tok::Str(s) | Tok::Regex(s) => Some(s.clone()),
-            Tok::Var(v) if v == "CI_DEFAULT_BRANCH" => Some(self.default_branch.to_string()),
+            Tok::Var(other) if matches!(op, "==" | "!=") => {
+                return variables_compared(name, op, other).unwrap_or(Cond::Unknown(written));
+            }
             Tok::Null => None,
             _ => return Cond::Unknown(written),
         };
@@ -557,6 +582,25 @@ impl ExprParser<'_> {
     }
 }
 
+/// `$A == $B` (or `!=`): `branch == var("B")` when A is the branch, else
+/// `var("A") == var("B")`; `None` when a name is no variable name.
+fn variables_compared(name: &str, op: &str, other: &str) -> Option<Cond> {
+    let is_name = crate::names::is_variable_name;
+    if !is_name(name) || !is_name(other) {
+        return None;
+    }
+    let positive = if name == "CI_COMMIT_BRANCH" {
+        Atom::BranchIsVar {
+            var: other.to_string(),
+            equal: true,
+        }
+    } else {
+        Atom::VarIsVar(name.to_string(), "==", other.to_string())
+    };
+    let c = Cond::atom(positive);
+    Some(if op == "!=" { Cond::not(c) } else { c })
+}
+
 fn show(t: &Tok) -> String {
     match t {
         Tok::Var(v) => format!("${v}"),
@@ -594,7 +638,7 @@ struct Adding<'a> {
 
 /// `rules:` in GitLab's first-match order: rule i decides when its test holds and no
 /// earlier rule's did; `when: never` excludes, `when: manual` needs a person.
-pub fn rules(rules: &Node, default_branch: &str, job_manual: bool) -> Decision {
+pub fn rules(rules: &Node, job_manual: bool) -> Decision {
     let mut notes = Vec::new();
     let mut result = Cond::False;
     // the tests of earlier rules, with their outcome: a rule decides only when no
@@ -604,19 +648,9 @@ pub fn rules(rules: &Node, default_branch: &str, job_manual: bool) -> Decision {
     let mut adding = Vec::new();
     for rule in rules.flattened() {
         let mut test = match rule.get("if").and_then(Node::as_str) {
-            Some(e) => expression(e, default_branch),
+            Some(e) => expression(e),
             None => Cond::True,
         };
-        if rule
-            .get("if")
-            .and_then(Node::as_str)
-            .is_some_and(|e| e.contains("CI_DEFAULT_BRANCH"))
-        {
-            notes.push((
-                rule.line,
-                format!("`$CI_DEFAULT_BRANCH` is read as `{default_branch}`: if the project's default branch has another name, write it in the condition"),
-            ));
-        }
         if let Some(changes) = rule.get("changes") {
             test = Cond::and(test, changes_cond(changes));
         }
@@ -738,7 +772,7 @@ pub fn default_refs() -> Cond {
 /// `only:` / `except:` (a list of refs, or a mapping with `refs`, `variables`,
 /// `changes`, `kubernetes`). An `only:` mapping without `refs` keeps GitLab's default
 /// refs, `[branches, tags]`; an `except:` has no default.
-pub fn refs_filter(node: &Node, default_branch: &str, only: bool) -> Cond {
+pub fn refs_filter(node: &Node, only: bool) -> Cond {
     if !node.is_map() {
         return refs(&node.strings());
     }
@@ -750,7 +784,7 @@ pub fn refs_filter(node: &Node, default_branch: &str, only: bool) -> Cond {
     }
     if let Some(vars) = node.get("variables") {
         let tests = vars.strings();
-        let tests = tests.iter().map(|e| expression(e, default_branch));
+        let tests = tests.iter().map(|e| expression(e));
         parts.push(tests.fold(Cond::False, Cond::or));
     }
     if let Some(changes) = node.get("changes") {
@@ -890,7 +924,7 @@ mod tests {
 
     fn plumb(e: &str) -> String {
         let mut unknown = Vec::new();
-        expression(e, "main").approximate(&mut unknown).to_plumb()
+        expression(e).approximate(&mut unknown).to_plumb()
     }
 
     #[test]
@@ -898,11 +932,23 @@ mod tests {
         assert_eq!(plumb("$CI_COMMIT_BRANCH == \"main\""), "branch == \"main\"");
         assert_eq!(
             plumb("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"),
-            "branch == \"main\""
+            "branch == var(\"CI_DEFAULT_BRANCH\")"
         );
         assert_eq!(
             plumb("$CI_DEFAULT_BRANCH == $CI_COMMIT_BRANCH"),
-            "branch == \"main\""
+            "branch == var(\"CI_DEFAULT_BRANCH\")"
+        );
+        assert_eq!(
+            plumb("$CI_COMMIT_BRANCH != $CI_DEFAULT_BRANCH"),
+            "branch != var(\"CI_DEFAULT_BRANCH\")"
+        );
+        assert_eq!(
+            plumb("$CI_COMMIT_REF_NAME == $CI_DEFAULT_BRANCH"),
+            "var(\"CI_COMMIT_REF_NAME\") == var(\"CI_DEFAULT_BRANCH\")"
+        );
+        assert_eq!(
+            plumb("$A != $B && $CI_COMMIT_BRANCH"),
+            "var(\"A\") != var(\"B\") && branch != \"\""
         );
         assert_eq!(plumb("\"main\" != $CI_COMMIT_BRANCH"), "branch != \"main\"");
         assert_eq!(plumb("null == $CI_COMMIT_TAG"), "!tag");
@@ -953,7 +999,7 @@ mod tests {
         let refs = |yaml: &str| {
             let node = crate::yaml::parse(yaml, 0).expect("yaml").remove(0);
             let mut unknown = Vec::new();
-            refs_filter(&node, "main", true)
+            refs_filter(&node, true)
                 .approximate(&mut unknown)
                 .to_plumb()
         };
@@ -1019,11 +1065,11 @@ mod tests {
     #[test]
     fn unknown_tests_widen_the_condition() {
         let mut unknown = Vec::new();
-        let c = expression("$A == $B || $CI_COMMIT_TAG", "main").approximate(&mut unknown);
+        let c = expression("$A =~ $B || $CI_COMMIT_TAG").approximate(&mut unknown);
         assert_eq!(c, Cond::True);
-        assert_eq!(unknown, ["$A == $B"]);
+        assert_eq!(unknown, ["$A =~ $B"]);
         let mut unknown = Vec::new();
-        let c = Cond::not(expression("$FOO == $BAR", "main")).approximate(&mut unknown);
+        let c = Cond::not(expression("$FOO =~ $BAR")).approximate(&mut unknown);
         assert_eq!(
             c,
             Cond::True,

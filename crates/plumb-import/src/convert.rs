@@ -50,7 +50,6 @@ pub struct Fields {
 }
 
 pub struct Ctx<'a> {
-    pub default_branch: &'a str,
     /// Top-level variables, for expanding `$VAR` in image names as GitLab does.
     pub variables: &'a [(String, String)],
     /// The top-level `variables:` mapping (where their values are written).
@@ -324,7 +323,7 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
     // that points at nothing, is no rules: the job is kept, with `only`/`except`
     let rules = node.get("rules").filter(|r| !r.is_null());
     let mut c = if let Some(rules) = rules {
-        let decision = cond::rules(rules, cx.default_branch, manual);
+        let decision = cond::rules(rules, manual);
         for (line, message) in decision.notes.into_iter().chain(decision.job_notes) {
             // the rules' own file: a job may take them from an included template
             f.notes.push(Note {
@@ -347,7 +346,7 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         // without `only:`, GitLab's default is `only: [branches, tags]`: every pipeline
         // but a merge request's (the emitter drops this where the pipeline's `on` says it)
         let mut c = match node.get("only").filter(|o| !o.is_null()) {
-            Some(only) => cond::refs_filter(only, cx.default_branch, true),
+            Some(only) => cond::refs_filter(only, true),
             None if cx.workflow_rules => Cond::True,
             None => {
                 f.default_only = true;
@@ -355,7 +354,7 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
             }
         };
         if let Some(except) = node.get("except").filter(|e| !e.is_null()) {
-            let except = cond::refs_filter(except, cx.default_branch, false);
+            let except = cond::refs_filter(except, false);
             c = Cond::and(c, Cond::not(except));
         }
         if manual {

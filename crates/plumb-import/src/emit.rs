@@ -21,9 +21,6 @@ mod share;
 
 pub use crate::literal::string_literal;
 
-/// GitLab's `$CI_DEFAULT_BRANCH` as Plumb's conditions see it.
-const DEFAULT_BRANCH: &str = "main";
-
 pub struct Program {
     pub text: String,
     /// Names the program gives differently from the YAML, as (program, YAML): a job
@@ -305,7 +302,6 @@ impl Emitter<'_> {
         let holders = anchor_holders(config);
         let cx = Ctx {
             holders: &holders,
-            default_branch: DEFAULT_BRANCH,
             variables: &top_vars,
             variables_node: config.root.get("variables"),
             origins: self.origins,
@@ -1656,7 +1652,7 @@ fn reads_job_name(job: &crate::yaml::Node) -> bool {
 
 /// `workflow: rules` as the pipeline's `on` (`None` when they let every pipeline run).
 fn workflow_on(rules: &crate::yaml::Node, pipeline_notes: &mut Vec<Note>) -> Option<Cond> {
-    let decision = crate::cond::rules(rules, DEFAULT_BRANCH, false);
+    let decision = crate::cond::rules(rules, false);
     let mut unknown = Vec::new();
     let c = decision.cond.approximate(&mut unknown);
     for (line, message) in decision.notes {

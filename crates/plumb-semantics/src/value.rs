@@ -254,6 +254,22 @@ fn unset_for(name: &str, event: &Event) -> bool {
     }
 }
 
+/// Predefined variables GitLab sets, not empty, in every pipeline.
+fn never_empty(name: &str) -> bool {
+    matches!(
+        name,
+        "CI_DEFAULT_BRANCH"
+            | "CI_COMMIT_SHA"
+            | "CI_COMMIT_REF_NAME"
+            | "CI_COMMIT_REF_SLUG"
+            | "CI_PIPELINE_SOURCE"
+            | "CI_PROJECT_PATH"
+            | "CI_PROJECT_NAME"
+            | "CI_PROJECT_NAMESPACE"
+            | "CI_SERVER_HOST"
+    )
+}
+
 /// `CI_PIPELINE_SOURCE` is `merge_request_event` exactly for merge-request pipelines;
 /// for a push to a branch or tag it may be `push`, `schedule`, `web`, `api`, … .
 fn source_admits(test: &BranchTest, event: &Event) -> Truth {
@@ -282,6 +298,9 @@ impl BranchTest {
     /// value is only known when the pipeline runs.
     pub fn truth(&self, text: &str) -> Truth {
         match self {
+            // no branch (a tag, a merge request) is not the default branch's name
+            BranchTest::EqVar(other) if text.is_empty() && never_empty(other) => Truth::No,
+            BranchTest::NotEqVar(other) if text.is_empty() && never_empty(other) => Truth::Yes,
             BranchTest::EqVar(_) | BranchTest::NotEqVar(_) => Truth::Maybe,
             _ => Truth::from(self.matches(text)),
         }
