@@ -1171,37 +1171,91 @@ fn parallel(v: &Node, f: &mut Fields, at: Note, cx: &Ctx) {
         return;
     };
     let entries = matrix.items();
-    if entries.len() > 1 {
-        f.notes.push(Note {
-            message: format!(
-                "`parallel: matrix` has {} entries: Plumb's matrix is one product, the first is kept",
-                entries.len()
-            ),
-            ..at
-        });
+    let axes = match one_product(&entries) {
+        Some(axes) => axes,
+        None => {
+            f.notes.push(Note {
+                message: format!(
+                    "`parallel: matrix` has {} entries that are not one product together: Plumb's matrix is one product, the first is kept",
+                    entries.len()
+                ),
+                ..at
+            });
+            entries.first().map(|e| matrix_axes(e)).unwrap_or_default()
+        }
+    };
+    if entries.is_empty() {
+        return;
     }
-    if let Some(first) = entries.first() {
-        let record = first
-            .entries()
-            .iter()
-            .map(|e| {
-                // each value where it is written (a check reports a literal there)
-                let items = match &e.value.kind {
-                    Kind::Seq(items) => items.iter().collect(),
-                    _ => vec![&e.value],
-                };
-                let values = (items.into_iter())
-                    .flat_map(|n| {
-                        n.strings()
-                            .into_iter()
-                            .map(|s| PVal::at(cx.origin(n), PVal::Str(s)))
-                    })
-                    .collect();
-                (e.key.clone(), PVal::List(values))
-            })
-            .collect();
-        f.fields.insert("matrix".into(), PVal::Record(record));
+    let record = (axes.into_iter())
+        .map(|(key, nodes)| {
+            // each value where it is written (a check reports a literal there)
+            let values = (nodes.into_iter())
+                .map(|(s, n)| PVal::at(cx.origin(n), PVal::Str(s)))
+                .collect();
+            (key, PVal::List(values))
+        })
+        .collect();
+    f.fields.insert("matrix".into(), PVal::Record(record));
+}
+
+/// One matrix entry's variables, each with its values and where each is written.
+type Axes<'n> = Vec<(String, Vec<(String, &'n Node)>)>;
+
+fn matrix_axes(entry: &Node) -> Axes<'_> {
+    (entry.entries().iter())
+        .map(|e| {
+            let items = match &e.value.kind {
+                Kind::Seq(items) => items.iter().collect(),
+                _ => vec![&e.value],
+            };
+            let values = (items.into_iter())
+                .flat_map(|n| n.strings().into_iter().map(move |s| (s, n)))
+                .collect();
+            (e.key.clone(), values)
+        })
+        .collect()
+}
+
+/// The entries of `parallel: matrix` as one product, when together they are one:
+/// the same variables in each, and every combination of the values they list is one
+/// an entry gives (`[{HOST: a}, {HOST: b}]` is `{ HOST = ["a", "b"] }`).
+fn one_product(entries: &[Node]) -> Option<Axes<'_>> {
+    const MOST_JOBS: usize = 1000;
+    let each: Vec<Axes> = entries.iter().map(matrix_axes).collect();
+    let keys = |a: &Axes| a.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    let first = each.first()?;
+    if each.iter().any(|a| keys(a) != keys(first)) {
+        return None;
     }
+    let mut axes: Axes = first.iter().map(|(k, _)| (k.clone(), Vec::new())).collect();
+    let mut combinations: std::collections::HashSet<Vec<String>> = Default::default();
+    for entry in &each {
+        for ((_, all), (_, values)) in axes.iter_mut().zip(entry) {
+            for (s, n) in values {
+                if !all.iter().any(|(v, _)| v == s) {
+                    all.push((s.clone(), *n));
+                }
+            }
+        }
+        let size: usize = entry.iter().map(|(_, v)| v.len()).product();
+        if size > MOST_JOBS {
+            return None;
+        }
+        let mut partial: Vec<Vec<String>> = vec![Vec::new()];
+        for (_, values) in entry {
+            partial = (partial.iter())
+                .flat_map(|p| {
+                    values
+                        .iter()
+                        .map(move |(s, _)| [p.clone(), vec![s.clone()]].concat())
+                })
+                .collect();
+        }
+        combinations.extend(partial);
+    }
+    let product: usize = axes.iter().map(|(_, v)| v.len()).product();
+    (product == combinations.len()).then_some(axes)
 }
 
 /// `allow_failure: { exit_codes: 137 }` or `{ exit_codes: [137, 255] }`: the codes (an
@@ -1380,6 +1434,27 @@ pub fn duration(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn matrix_entries_that_are_one_product_are_carried_whole() {
+        let p = crate::test_support::imported(
+            "a:\n  image: alpine:3.20.1\n  parallel:\n    matrix:\n      - HOST: x\n      - HOST: y\n  script: [make]\nb:\n  image: alpine:3.20.1\n  parallel:\n    matrix:\n      - {OS: [l], ARCH: [x, a]}\n      - {OS: [m], ARCH: [x, a]}\n  script: [make]\n",
+        );
+        assert!(p.contains(r#"matrix = { HOST = ["x", "y"] }"#), "{p}");
+        assert!(
+            p.contains(r#"matrix = { OS = ["l", "m"], ARCH = ["x", "a"] }"#),
+            "{p}"
+        );
+        assert!(!p.contains("first is kept"), "{p}");
+        let p = crate::test_support::imported(
+            "b:\n  image: alpine:3.20.1\n  parallel:\n    matrix:\n      - {OS: [l], ARCH: [x, a]}\n      - {OS: [m], ARCH: [a]}\n  script: [make]\n",
+        );
+        assert!(p.contains("first is kept"), "{p}");
+        assert!(
+            p.contains(r#"matrix = { OS = ["l"], ARCH = ["x", "a"] }"#),
+            "{p}"
+        );
+    }
 
     #[test]
     fn durations() {
