@@ -1171,7 +1171,7 @@ fn parallel(v: &Node, f: &mut Fields, at: Note, cx: &Ctx) {
         return;
     };
     let entries = matrix.items();
-    let axes = match one_product(&entries) {
+    let axes = match one_product(entries) {
         Some(axes) => axes,
         None => {
             f.notes.push(Note {
@@ -1181,7 +1181,7 @@ fn parallel(v: &Node, f: &mut Fields, at: Note, cx: &Ctx) {
                 ),
                 ..at
             });
-            entries.first().map(|e| matrix_axes(e)).unwrap_or_default()
+            entries.first().map(matrix_axes).unwrap_or_default()
         }
     };
     if entries.is_empty() {
