@@ -386,6 +386,9 @@ impl Emitter<'_> {
             value_lets(&default_fields, &templates, &jobs, &mut self.globals)
         };
         self.name_templates(&mut templates);
+        if !self.origins {
+            warn_of_renamed_jobs(&jobs, warnings);
+        }
         // one map from GitLab's job names to Plumb's, for `needs` and `dependencies`
         let names = plumb_names(&jobs);
         let resolved_needs = resolve_needs(&jobs, &names, warnings);
@@ -1890,6 +1893,35 @@ fn attach_templates(
         templates[t].used = true;
         drop_notes_said_by(&mut out.notes, &templates[t].notes);
     }
+}
+
+/// One warning for the jobs whose GitLab name is no Plumb name (`Run pylint` is
+/// `Run-pylint`): GitLab runs them under the new names, which a `needs:` in another
+/// pipeline, a trigger or a team's habits may still use.
+fn warn_of_renamed_jobs(jobs: &[JobOut], warnings: &mut Vec<Warning>) {
+    const LISTED: usize = 5;
+    let renamed: Vec<&JobOut> = jobs.iter().filter(|j| j.name != j.gitlab_name).collect();
+    let Some(first) = renamed.first() else {
+        return;
+    };
+    let mut list: Vec<String> = (renamed.iter().take(LISTED))
+        .map(|j| format!("`{}` is `{}`", j.gitlab_name, j.name))
+        .collect();
+    if renamed.len() > LISTED {
+        list.push(format!("and {} more", renamed.len() - LISTED));
+    }
+    let (count, them) = match renamed.len() {
+        1 => ("1 job is".to_string(), "it under the new name"),
+        n => (format!("{n} jobs are"), "them under the new names"),
+    };
+    warnings.push(Warning::at(
+        first.file,
+        first.line,
+        format!(
+            "{count} named anew, as a Plumb name is an identifier ({}): GitLab will run {them}, so update what names the old ones elsewhere (another pipeline's `needs:`, API calls)",
+            list.join(", ")
+        ),
+    ));
 }
 
 /// `notes` without those `said` already has (same place, same words).
