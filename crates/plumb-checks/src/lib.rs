@@ -86,6 +86,7 @@ pub mod image_ref;
 pub mod images;
 mod registry;
 pub mod rules;
+pub mod scenarios;
 pub mod shell;
 pub mod supply;
 pub mod suppress;

@@ -1,5 +1,6 @@
 //! PL2005 needs-removed-job: A job needs a job that a condition or a target leaves out.
 
+use crate::scenarios::{scenarios, Scenario};
 use crate::PipelineCx;
 use plumb_diagnostics::Diagnostic;
 use plumb_semantics::{Cond, Event};
@@ -33,8 +34,10 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
                 |j: &plumb_semantics::JobModel, e: &Event| p.on.admits(e).and(j.when.admits(e));
             let missing = events
                 .iter()
-                .find(|(e, _)| runs(job, e).possible() && !runs(target, e).possible());
-            if let Some((_, event)) = missing {
+                .find(|(e, _)| runs(job, e).possible() && !runs(target, e).possible())
+                .map(|(_, event)| event.clone())
+                .or_else(|| missing_in_a_scenario(&p.on, job, target, &default_branch));
+            if let Some(event) = missing {
                 out.push(
                     Diagnostic::new(
                         RULE.code,
@@ -71,6 +74,25 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+/// A pipeline (see [`crate::scenarios`]) where `job` may run and `target` cannot, told
+/// as a reader would: the four sample events miss branches, variables and sources the
+/// conditions name themselves (`branch =~ "^release/"` needing `branch == "release/1"`).
+fn missing_in_a_scenario(
+    on: &Cond,
+    job: &plumb_semantics::JobModel,
+    target: &plumb_semantics::JobModel,
+    default_branch: &str,
+) -> Option<String> {
+    if target.when == Cond::Always {
+        return None;
+    }
+    let runs = |j: &plumb_semantics::JobModel, s: &Scenario| s.decide(on).and(s.decide(&j.when));
+    scenarios(&[on, &job.when, &target.when], default_branch)
+        .into_iter()
+        .find(|s| runs(job, s).possible() && !runs(target, s).possible())
+        .map(|s| s.describe())
 }
 
 /// Whether the target runs without a person whenever `job_when` holds: one of its
