@@ -582,6 +582,20 @@ pub(crate) fn load_config_file(path: &Path) -> Result<Config, CliError> {
         span: e.span.map(Into::into),
         src: NamedSource::new(path.display().to_string(), text.clone()),
     })?;
+    if let Some(message) = default_image_problem(&config) {
+        let image = config
+            .targets
+            .k8s
+            .default_image
+            .as_deref()
+            .unwrap_or_default();
+        let span = plumb_config::find_span(&text, image).map(|r| r.start + 1..r.end - 1);
+        return Err(CliError::Config {
+            message,
+            span: span.map(Into::into),
+            src: NamedSource::new(path.display().to_string(), text),
+        });
+    }
     for note in &config.ignored {
         let at = note.span.as_ref().map(|r| line_and_column(&text, r.start));
         let (line, column) = at.unwrap_or((1, 1));
@@ -592,6 +606,29 @@ pub(crate) fn load_config_file(path: &Path) -> Result<Config, CliError> {
         );
     }
     Ok(config)
+}
+
+/// Why `targets.k8s.default_image` cannot run a job: it goes into every Kubernetes Job
+/// whose image is `runner_default`, so it is held to what §7.3 asks of an image (a
+/// reference, with a tag or digest; a digest when `require_digest`; an allowed registry).
+fn default_image_problem(config: &Config) -> Option<String> {
+    let image = config.targets.k8s.default_image.as_deref()?;
+    let at = format!("`{image}` in `targets.k8s.default_image`");
+    let parsed = match plumb_checks::image_ref::parse(image) {
+        Ok(parsed) => parsed,
+        Err(e) => return Some(format!("{at} is not an image reference: {}", e.message)),
+    };
+    let registry = parsed.registry_or_default();
+    let allowed = config.images.allowed_registries.as_ref();
+    if parsed.tag.is_none() && parsed.digest.is_none() {
+        Some(format!("{at} has no tag or digest: it means `:latest`, which moves (PL3001); write `{image}:<version>@sha256:<digest>`"))
+    } else if config.images.require_digest && parsed.digest.is_none() {
+        Some(format!("{at} has no digest while `images.require_digest` is set (PL3003); add `@sha256:<digest>`"))
+    } else if allowed.is_some_and(|a| !a.iter().any(|r| r.eq_ignore_ascii_case(registry))) {
+        Some(format!("{at} comes from `{registry}`, which `images.allowed_registries` does not list (PL3005)"))
+    } else {
+        None
+    }
 }
 
 /// The 1-based line and column (in characters) of a byte offset.

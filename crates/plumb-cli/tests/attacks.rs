@@ -358,6 +358,33 @@ fn a_syntax_error_cannot_be_silenced() {
     }
 }
 
+/// `targets.k8s.default_image` runs every `runner_default` job on Kubernetes: it is held
+/// to the image rules at the key (it went into the Jobs as written, `:latest` and all).
+#[test]
+fn the_default_image_is_held_to_the_image_rules() {
+    let dir = scratch("default-image");
+    std::fs::write(dir.join("p.plumb"), PROGRAM).expect("program");
+    for (toml, said) in [
+        ("[targets.k8s]\ndefault_image = \"ubuntu\"\n", "no tag or digest"),
+        ("[targets.k8s]\ndefault_image = \"not an image!!\"\n", "not an image reference"),
+        ("[images]\nrequire_digest = true\n[targets.k8s]\ndefault_image = \"ubuntu:24.04\"\n", "no digest"),
+        ("[images]\nallowed_registries = [\"registry.example.com\"]\n[targets.k8s]\ndefault_image = \"ubuntu:24.04\"\n", "does not list"),
+    ] {
+        std::fs::write(dir.join("plumb.toml"), toml).expect("toml");
+        let o = plumb_in(&dir, &["build", "--target", "k8s", "p.plumb"]);
+        assert_eq!(o.status.code(), Some(2), "{toml}: {}", stderr(&o));
+        assert!(stderr(&o).contains(said), "{}", stderr(&o));
+        assert!(o.stdout.is_empty(), "nothing is written");
+    }
+    std::fs::write(
+        dir.join("plumb.toml"),
+        "[targets.k8s]\ndefault_image = \"ubuntu:24.04\"\n",
+    )
+    .expect("toml");
+    let o = plumb_in(&dir, &["check", "p.plumb"]);
+    assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
 /// Names that end up in Kubernetes objects are validated where they are written.
 #[test]
 fn kubernetes_names_are_validated_at_the_source() {

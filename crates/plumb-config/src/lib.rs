@@ -185,7 +185,7 @@ impl Config {
 }
 
 /// Where `needle` is written as a TOML string, quotes included (basic or literal).
-fn find_span(text: &str, needle: &str) -> Option<Range<usize>> {
+pub fn find_span(text: &str, needle: &str) -> Option<Range<usize>> {
     ['"', '\''].into_iter().find_map(|q| {
         let quoted = format!("{q}{needle}{q}");
         text.find(&quoted).map(|i| i..i + quoted.len())
