@@ -190,19 +190,21 @@ pub fn parse_allowance(comment: &str) -> Option<Allow> {
     if codes.is_empty() {
         return None;
     }
-    let mut words = tail.splitn(3, char::is_whitespace);
-    let (until, bad_date) = match (words.next(), words.next()) {
-        (Some("until"), Some(date)) => match Date::parse(date) {
-            Some(d) => (Some(d), None),
-            None => (None, Some(date.to_string())),
-        },
-        (Some("until"), None) => (None, Some(String::new())),
-        _ => (None, None),
+    // words are split by any run of blanks (`until  2027-01-01` has a date too)
+    let word = |s: &str| -> (String, String) {
+        let s = s.trim_start();
+        let end = s.find(char::is_whitespace).unwrap_or(s.len());
+        (s[..end].to_string(), s[end..].trim().to_string())
     };
-    let reason = if until.is_some() || bad_date.is_some() {
-        words.next().unwrap_or("").trim().to_string()
+    let (first, after_first) = word(tail);
+    let (until, bad_date, reason) = if first == "until" {
+        let (date, reason) = word(&after_first);
+        match Date::parse(&date) {
+            Some(d) => (Some(d), None, reason),
+            None => (None, Some(date), reason),
+        }
     } else {
-        tail.trim().to_string()
+        (None, None, tail.trim().to_string())
     };
     Some(Allow {
         codes,
@@ -227,6 +229,10 @@ mod tests {
             Some(vec!["PL3003".into()])
         );
         assert_eq!(parse_allow(" just a comment"), None);
+        let a = parse_allowance(" plumb-allow: PL3003 until  2026-03-31   vendor")
+            .expect("allowance");
+        assert_eq!(a.until.map(|d| d.to_string()).as_deref(), Some("2026-03-31"));
+        assert_eq!(a.reason, "vendor");
         let a = parse_allowance(" plumb-allow: PL3003 until 2026-03-31 vendor pins it in Q1")
             .expect("allow");
         assert_eq!(a.codes, ["PL3003"]);
