@@ -229,9 +229,12 @@ mod tests {
             Some(vec!["PL3003".into()])
         );
         assert_eq!(parse_allow(" just a comment"), None);
-        let a = parse_allowance(" plumb-allow: PL3003 until  2026-03-31   vendor")
-            .expect("allowance");
-        assert_eq!(a.until.map(|d| d.to_string()).as_deref(), Some("2026-03-31"));
+        let a =
+            parse_allowance(" plumb-allow: PL3003 until  2026-03-31   vendor").expect("allowance");
+        assert_eq!(
+            a.until.map(|d| d.to_string()).as_deref(),
+            Some("2026-03-31")
+        );
         assert_eq!(a.reason, "vendor");
         let a = parse_allowance(" plumb-allow: PL3003 until 2026-03-31 vendor pins it in Q1")
             .expect("allow");

@@ -412,11 +412,6 @@ fn findings(session: &Session) -> Vec<Diagnostic> {
     for f in session.files.iter().filter(|f| f.requested) {
         diags.extend(f.load_diagnostics.iter().cloned());
     }
-    for d in program_errors(session, &requested, false) {
-        if seen.insert((d.code, d.primary.at, d.message.clone())) {
-            diags.push(d);
-        }
-    }
     for (f, file_diags) in requested.iter().zip(per_file) {
         let moved: Vec<Diagnostic> = match &f.role {
             Role::ReadFromYaml(program) => {
@@ -437,10 +432,18 @@ fn findings(session: &Session) -> Vec<Diagnostic> {
         };
         for d in moved {
             // an imported definition used by several files is reported once (and a
-            // YAML value that several jobs share through an anchor)
-            if seen.insert((d.code, d.primary.at, d.message.clone())) {
+            // YAML value that several jobs share through an anchor); an import cycle
+            // once, though each of its files finds it
+            if seen.insert(once_key(&d)) {
                 diags.push(d);
             }
+        }
+    }
+    // errors of the files they import, after their own: a cycle through a requested
+    // file is reported there
+    for d in program_errors(session, &requested, false) {
+        if seen.insert(once_key(&d)) {
+            diags.push(d);
         }
     }
     if yaml_files.is_empty() {
@@ -467,6 +470,34 @@ fn findings(session: &Session) -> Vec<Diagnostic> {
         .collect();
     diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diags
+}
+
+/// What makes two diagnostics one finding: the same code, place and message, or the
+/// same import cycle.
+fn once_key(
+    d: &Diagnostic,
+) -> (
+    plumb_diagnostics::Code,
+    Option<plumb_diagnostics::FileRange>,
+    String,
+) {
+    match import_cycle_members(d) {
+        Some(members) => (d.code, None, members),
+        None => (d.code, Some(d.primary.at), d.message.clone()),
+    }
+}
+
+/// The files of an import cycle (PL1007), in order, whichever file it was found from:
+/// `import cycle: a.plumb → b.plumb → a.plumb` and `b → a → b` are one cycle.
+fn import_cycle_members(d: &Diagnostic) -> Option<String> {
+    if d.code != plumb_diagnostics::Code::PL1007 {
+        return None;
+    }
+    let chain = d.message.strip_prefix("import cycle: ")?;
+    let mut members: Vec<&str> = chain.split(" → ").collect();
+    members.pop(); // the first again
+    members.sort_unstable();
+    Some(members.join("\u{0}"))
 }
 
 /// mimalloc asks the kernel for transparent huge pages; where the kernel then compacts

@@ -385,6 +385,29 @@ fn the_default_image_is_held_to_the_image_rules() {
     assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
+/// An import cycle is one finding, whichever of its files are checked: each file finds
+/// it (from its own import), and it was reported once per file.
+#[test]
+fn an_import_cycle_is_reported_once() {
+    let dir = scratch("import-cycle-once");
+    std::fs::write(dir.join("a.plumb"), "import \"b.plumb\"\n").expect("a");
+    std::fs::write(dir.join("b.plumb"), "import \"a.plumb\"\n").expect("b");
+    for (args, file) in [
+        (vec![".", "--format", "json"], None),
+        (vec!["b.plumb", "--format", "json"], Some("b.plumb")),
+    ] {
+        let mut all = vec!["check"];
+        all.extend(args);
+        let o = plumb_in(&dir, &all);
+        let diags: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).expect("json");
+        let cycles: Vec<_> = diags.iter().filter(|d| d["code"] == "PL1007").collect();
+        assert_eq!(cycles.len(), 1, "{diags:?}");
+        if let Some(file) = file {
+            assert_eq!(cycles[0]["file"], file, "reported in the file checked");
+        }
+    }
+}
+
 /// Names that end up in Kubernetes objects are validated where they are written.
 #[test]
 fn kubernetes_names_are_validated_at_the_source() {
