@@ -80,7 +80,8 @@ enum Command {
         /// What to compile to.
         #[arg(long, value_enum)]
         target: BuildTarget,
-        /// Output file (gitlab, k8s), or folder (gitops; gitlab with --split).
+        /// Output file (gitlab, k8s; `-` is standard output), or folder (gitops; gitlab
+        /// with --split).
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
         /// gitlab: one file per pipeline, `<pipeline>.gitlab-ci.yml`, into the -o folder.
@@ -144,7 +145,8 @@ enum Command {
     Import {
         /// The GitLab CI file.
         file: PathBuf,
-        /// Where to write the Plumb program (atomically). Default: standard output.
+        /// Where to write the Plumb program (atomically). Default (and `-`): standard
+        /// output.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
         /// The repository's root, which `include: local` paths start from. Default:
@@ -275,6 +277,14 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             flavor,
             check,
         } => {
+            if check && output.as_deref().is_some_and(is_stdout) {
+                return Err(CliError::Usage(
+                    "--check compares with the committed output: give its path with -o, not `-`"
+                        .to_string(),
+                ));
+            }
+            // `-o -` is standard output, as without -o
+            let output = output.filter(|o| !is_stdout(o));
             let event = if tag {
                 Some(Event::Tag)
             } else if merge_request {
@@ -303,6 +313,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Graph { path, format } => graph(path, format),
         Command::Fmt { paths, check } => fmt(paths, check),
         Command::Import { file, output, root } => {
+            let output = output.filter(|o| !is_stdout(o));
             import::run(&file, root.as_deref(), output.as_deref())
         }
         Command::Lsp => {
@@ -470,6 +481,11 @@ fn findings(session: &Session) -> Vec<Diagnostic> {
         .collect();
     diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diags
+}
+
+/// `-o -`: standard output, as the convention goes.
+fn is_stdout(path: &Path) -> bool {
+    path == Path::new("-")
 }
 
 /// What makes two diagnostics one finding: the same code, place and message, or the
