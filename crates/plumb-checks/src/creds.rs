@@ -1009,6 +1009,9 @@ pub struct SecretUse {
     pub at: FileRange,
     /// Where it is declared, when read by name.
     pub declared_at: Option<FileRange>,
+    /// For a binding: where the job's script first reads the variable (on GitLab CI
+    /// YAML the binding is the import's, and this is what the YAML says).
+    pub read_at: Option<FileRange>,
 }
 
 impl SecretUse {
@@ -1058,6 +1061,7 @@ pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
             every_job_has_it: is_job_credential(&s.source),
             at: b.name_at,
             declared_at: None,
+            read_at: first_read_in_scripts(cx, &b.name),
         })
         .collect();
     // where each variable is first read in an `env` value, found in one pass
@@ -1081,6 +1085,7 @@ pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
                 every_job_has_it: is_job_credential(&s.source),
                 at,
                 declared_at: Some(s.declared_at),
+                read_at: None,
             });
         }
     }

@@ -211,7 +211,24 @@ impl YamlProgram {
         // what the import added (the `runner_default` of jobs with no image) is not in
         // the YAML: the finding goes to the first of its labels that is (the job)
         let fallback = d.secondary.iter().find_map(|l| locate(l.at));
-        d.primary.at = locate(d.primary.at).or(fallback).map_or(
+        let primary = locate(d.primary.at);
+        // a binding the import made (a variable the YAML reads by name) is drawn where
+        // the script reads it
+        let read = d.secondary.iter().position(|l| {
+            l.message == plumb_checks::rules::pl4006_secret_in_merge_request::READ_HERE
+                && locate(l.at).is_some_and(|(_, exact)| exact)
+        });
+        let synthetic =
+            primary.is_some_and(|(_, exact)| !exact) && d.primary.message.contains("bound here");
+        let primary = match read.filter(|_| synthetic) {
+            Some(i) => {
+                let label = d.secondary.remove(i);
+                d.primary.message = label.message;
+                locate(label.at)
+            }
+            None => primary,
+        };
+        d.primary.at = primary.or(fallback).map_or(
             FileRange {
                 file: self.sources[0],
                 range: TextRange::empty(0),

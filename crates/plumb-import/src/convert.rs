@@ -405,7 +405,19 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         Cond::True => {}
         Cond::False => f.never = true,
         c => {
-            f.fields.insert("when".into(), PVal::Cond(c));
+            // for a check, the condition is at the key that decides it (`rules:`)
+            let key = ["rules", "only", "except", "when"]
+                .into_iter()
+                .find_map(|k| node.entry(k).filter(|e| k != "rules" || !e.value.is_null()));
+            let origin = key.map(|e| Origin {
+                file: e.value.file,
+                range: e.key_span,
+            });
+            let value = match origin.filter(|_| cx.origins) {
+                Some(o) => PVal::at(Some(o), PVal::Cond(c)),
+                None => PVal::Cond(c),
+            };
+            f.fields.insert("when".into(), value);
         }
     }
 }

@@ -4,6 +4,10 @@ use crate::JobCx;
 use plumb_diagnostics::Diagnostic;
 use plumb_semantics::Event;
 
+/// The label on where the script reads a bound secret (on GitLab CI YAML, where the
+/// finding is drawn: the binding is the import's).
+pub const READ_HERE: &str = "the job reads it here";
+
 declare_rule! {
     code: PL4006,
     job: check_job,
@@ -27,7 +31,10 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
             "secret `{}` is given to {}, which can run for merge requests", u.secret, cx.whom(u.at)))
             .with_label(u.label())
             .with_secondary(cx.job.name_at, format!("job `{}` runs for merge requests", cx.job.name))
-            .with_help("merge requests run untrusted code; restrict the job, e.g. `when = branch == \"main\"`, or do not give it the secret");
+            .with_help("merge requests run untrusted code: run the job only for protected branches or tags, or do not give it the secret");
+        if let Some(read) = u.read_at {
+            d = d.with_secondary(read, READ_HERE);
+        }
         if let Some((declared, note)) = u.declaration_note() {
             d = d.with_secondary(declared, note);
         }
