@@ -102,6 +102,28 @@ fn spans_are_on_the_value_in_the_yaml() {
     assert_eq!(token("PL6002"), "bash");
 }
 
+/// A secret the YAML reads by name has no binding in the YAML: PL4006 is drawn where
+/// the script reads it, with the `rules:` that admit merge requests.
+#[test]
+fn a_secret_read_by_name_is_drawn_where_it_is_read() {
+    let dir = scratch("pl4006-yaml");
+    let yaml = ".tmpl:\n  image: alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000\n  rules:\n    - if: $REBUILD\n  script:\n    - docker login -u ci --password-stdin <<< \"$DEPLOY_PASSWORD\"\nbuild:\n  extends: .tmpl\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let d = diags
+        .iter()
+        .find(|d| d["code"] == "PL4006")
+        .expect("PL4006");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(6), Some(48)),
+        "{d}"
+    );
+    let related = d["related"].to_string();
+    assert!(related.contains("admits merge requests"), "{related}");
+    assert!(!d["help"].to_string().contains("plumb explain"), "{d}");
+}
+
 #[test]
 fn the_human_format_draws_the_yaml() {
     let o = plumb(&["check", "fixtures/gitlab/planted.gitlab-ci.yml"]);
