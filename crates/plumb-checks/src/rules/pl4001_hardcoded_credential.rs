@@ -66,6 +66,39 @@ fn matrix_env(job: &plumb_semantics::JobModel) -> Vec<(&str, FileRange, &Value)>
         .collect()
 }
 
+/// A password argument that is `$NAME`, where `env` sets `NAME` to a literal: the
+/// literal is the password (reported at it; a credential name is reported there anyway).
+fn password_through_variable(
+    cx: &JobCx,
+    name: &str,
+    argument: FileRange,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(binding) = cx.job.env.iter().find(|b| b.name == name) else {
+        return;
+    };
+    let ValueKind::Str(text) = &binding.value.kind else {
+        return;
+    };
+    let written = cx
+        .sources
+        .literal(binding.value.origin)
+        .unwrap_or(text.as_str());
+    if secret_patterns::credential_name(name)
+        || written.contains('$')
+        || !secret_patterns::is_literal_credential(text)
+        || !secret_patterns::find(text).is_empty()
+    {
+        return;
+    }
+    out.push(
+        Diagnostic::new(RULE.code, RULE.severity(), binding.value.origin, format!("hard-coded credential: `{name}` holds a literal that the script passes as a password"))
+            .with_label("a password in the source")
+            .with_secondary(argument, format!("`${name}` is passed as the password here"))
+            .with_help(format!("declare a secret and bind it: `secret {secret} = ci_variable(\"{name}\")`, then `{name} = {secret}`; pass it on standard input (`--password-stdin`)", secret = name.to_lowercase())),
+    );
+}
+
 /// `NAME = "literal"` where the name says it holds a credential.
 fn literal_credential_variable(
     cx: &FileCx,
@@ -101,7 +134,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         let locate = Locator::new(cx.sources, script.text, script.origin);
         for cmd in &script.commands {
             literal_assignments(cmd, script.text, &locate, out);
-            literal_password_argument(cmd, &locate, out);
+            literal_password_argument(cmd, &locate, cx, out);
         }
     }
 }
@@ -177,8 +210,15 @@ fn literal_assignments(
     }
 }
 
-/// `docker login -p hunter2`, `--password hunter2`, `--password=hunter2`.
-fn literal_password_argument(cmd: &shell::Command, locate: &Locator, out: &mut Vec<Diagnostic>) {
+/// `docker login -p hunter2`, `--password hunter2`, `--password=hunter2`; and
+/// `--password=$docker_pwd` where the job's `env` sets `docker_pwd` to a literal (a
+/// name that says nothing, which the variable check does not read).
+fn literal_password_argument(
+    cmd: &shell::Command,
+    locate: &Locator,
+    cx: &JobCx,
+    out: &mut Vec<Diagnostic>,
+) {
     let args = cmd.args();
     let logs_in = args.iter().any(|a| a.text == "login");
     for (i, arg) in args.iter().enumerate() {
@@ -193,6 +233,13 @@ fn literal_password_argument(cmd: &shell::Command, locate: &Locator, out: &mut V
             .text
             .strip_prefix("--password=")
             .unwrap_or(&value.text);
+        if let [var] = value.vars.as_slice() {
+            let whole = text == format!("${}", var.name) || text == format!("${{{}}}", var.name);
+            if whole {
+                password_through_variable(cx, &var.name, locate.range(value.start, value.end), out);
+            }
+            continue;
+        }
         if !value.vars.is_empty()
             || text.starts_with('-')
             || text.contains("$(")
