@@ -334,12 +334,17 @@ impl Downloads {
             self.pending.extend(moved);
             return;
         }
+        if let Some(tree) = extracted_tree(c, &self.pending) {
+            self.pending.push(tree);
+            return;
+        }
         // the program itself (`./node app.js`: a download named like an interpreter), or
         // the file it runs (`/bin/bash x.sh`)
         let program = Some(name.to_string()).filter(|n| n.contains('/'));
         let runs: Vec<String> = program.into_iter().chain(executed_file(c)).collect();
         let found = match runs.is_empty() {
-            false => (self.pending.iter()).position(|(f, _)| runs.iter().any(|r| same_file(f, r))),
+            false => (self.pending.iter())
+                .position(|(f, _)| runs.iter().any(|r| same_file(f, r) || in_tree(f, r))),
             // a bare name runs what a folder of `PATH` holds
             true => self.pending.iter().position(|(f, _)| {
                 f.rsplit_once('/')
@@ -351,15 +356,24 @@ impl Downloads {
         };
         // one finding per download: its copies and later runs are the same cause
         self.pending.retain(|(_, at)| *at != from);
+        let unpacked = file.starts_with(TREE_HERE) || file.ends_with('/');
         if let Some(w) = c.name_word() {
+            let (message, fixes) = match runs.first() {
+                Some(program) if unpacked => (
+                    format!("`{program}` comes from an archive downloaded and unpacked with no checksum or signature check"),
+                    Vec::new(),
+                ),
+                _ => (
+                    format!("`{file}` is downloaded and run with no checksum or signature check"),
+                    verify_file_fix(cx, script, c, &file).into_iter().collect(),
+                ),
+            };
             hits.push(ScriptHit {
                 at: at(cx, script, w),
-                message: format!(
-                    "`{file}` is downloaded and run with no checksum or signature check"
-                ),
+                message,
                 label: "runs the downloaded file".to_string(),
                 related: Some((from, "downloaded here".to_string())),
-                fixes: verify_file_fix(cx, script, c, &file).into_iter().collect(),
+                fixes,
             });
         }
     }
@@ -416,6 +430,84 @@ fn moved_files(c: &Command, pending: &[(String, FileRange)]) -> Vec<(String, Fil
         }
     }
     out
+}
+
+/// What an archive unpacked from a pending download holds: `tar xzf x.tgz -C /opt`
+/// gives `/opt/` (every path below it), `unzip x.zip` in the current folder gives
+/// `x/` and names written with a wildcard (see [`in_tree`]); `None` for anything else.
+fn extracted_tree(c: &Command, pending: &[(String, FileRange)]) -> Option<(String, FileRange)> {
+    let args = c.args();
+    let (extracts, into) = match c.name().map(base)? {
+        "tar" => {
+            // `tar xzf`, `tar -xzf`, `tar -C dir -x -f`, `tar --extract`
+            let first = args.first().map_or("", |a| a.text.as_str());
+            let cluster = |t: &str| {
+                t.strip_prefix('-').is_some_and(|f| {
+                    !f.starts_with('-')
+                        && f.contains('x')
+                        && f.chars().all(|c| c.is_ascii_alphabetic())
+                })
+            };
+            let extracts = args
+                .iter()
+                .any(|a| matches!(a.text.as_str(), "--extract" | "--get"))
+                || (!first.starts_with('-') && first.contains('x'))
+                || args.iter().any(|a| cluster(&a.text));
+            (extracts, value_after(args, "-C", "--directory="))
+        }
+        "unzip" => (true, value_after(args, "-d", "")),
+        _ => return None,
+    };
+    if !extracts {
+        return None;
+    }
+    let (file, at) = pending
+        .iter()
+        .find(|(f, _)| args.iter().any(|a| same_file(f, &a.text)))?;
+    let tree = match into {
+        Some(dir) => format!("{}/", dir.trim_end_matches('/')),
+        None => {
+            let name = file.rsplit('/').next().unwrap_or(file);
+            let stem = [
+                ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tar", ".zip",
+            ]
+            .iter()
+            .find_map(|ext| name.strip_suffix(ext))
+            .unwrap_or(name);
+            format!("{TREE_HERE}{stem}")
+        }
+    };
+    Some((tree, *at))
+}
+
+/// An archive unpacked in the current folder: what follows is the archive's stem.
+const TREE_HERE: &str = "\u{0}here:";
+
+/// `-C dir` or `--directory=dir` (`long` empty: none).
+fn value_after<'a>(args: &'a [Word], short: &str, long: &str) -> Option<&'a str> {
+    args.iter().enumerate().find_map(|(i, a)| {
+        if a.text == short {
+            args.get(i + 1).map(|w| w.text.as_str())
+        } else if !long.is_empty() {
+            a.text.strip_prefix(long)
+        } else {
+            None
+        }
+    })
+}
+
+/// Whether `run` is a path inside the unpacked `tree`: below its folder, or (unpacked
+/// here) a relative path whose first part is the archive's stem or a wildcard
+/// (`cov-analysis-linux64-*/bin/cov-build`), which only what the archive made matches.
+fn in_tree(tree: &str, run: &str) -> bool {
+    if let Some(stem) = tree.strip_prefix(TREE_HERE) {
+        let run = run.trim_start_matches("./");
+        let Some((first, _)) = run.split_once('/') else {
+            return false;
+        };
+        return !run.starts_with('/') && (first == stem || first.contains(['*', '?']));
+    }
+    tree.ends_with('/') && run.starts_with(tree)
 }
 
 /// Whether two paths a script writes name one file (`./x` is `x`).
