@@ -2533,8 +2533,14 @@ pub fn looks_like_credential(name: &str) -> bool {
         .rposition(|w| {
             matches!(
                 *w,
-                "TOKEN" | "PASSWORD" | "PASSWD" | "PASSPHRASE" | "SECRET"
+                "TOKEN" | "PASSWORD" | "PASSWD" | "PASSPHRASE" | "SECRET" | "PASS"
             )
+        })
+        // `DOCKER_PWD`, never the shell's own `PWD`
+        .or_else(|| {
+            (words.len() > 1)
+                .then(|| words.iter().rposition(|w| *w == "PWD"))
+                .flatten()
         })
         .or_else(|| {
             words
@@ -2599,6 +2605,8 @@ mod tests {
             "SSH_PRIVATE_KEY",
             "GPG_PASSPHRASE",
             "SECRET",
+            "MYSQL_PASS",
+            "DOCKER_PWD",
         ] {
             assert!(looks_like_credential(yes), "{yes}");
         }
@@ -2609,6 +2617,9 @@ mod tests {
             "HOME",
             "APPLICATION_SECRET_CHECKSUM",
             "KEY",
+            "PWD",
+            "BYPASS_CACHE",
+            "PASS_USER",
         ] {
             assert!(!looks_like_credential(no), "{no}");
         }
