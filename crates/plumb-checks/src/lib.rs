@@ -339,6 +339,36 @@ pub fn check_file(cx: &FileCx) -> Vec<Diagnostic> {
 
 /// Merges diagnostics that report the same code at the same place (an image literal
 /// used by many jobs): the first is kept, with the others' places as secondary labels.
+/// `secret `$A` is given to X` and `secret `$B` is given to X` (or `secrets … are
+/// given`): `secrets `$A`, `$B` are given to X`; `None` when they say other things.
+fn secrets_of_both(kept: &str, other: &str) -> Option<String> {
+    fn split(message: &str) -> Option<(Vec<&str>, &str)> {
+        let rest =
+            (message.strip_prefix("secrets ")).or_else(|| message.strip_prefix("secret "))?;
+        let (list, tail) =
+            (rest.split_once(" are given ")).or_else(|| rest.split_once(" is given "))?;
+        let names: Vec<&str> = list.split(", ").collect();
+        names
+            .iter()
+            .all(|n| n.starts_with('`') && n.ends_with('`'))
+            .then_some((names, tail))
+    }
+    let (mut names, tail) = split(kept)?;
+    let (more, other_tail) = split(other)?;
+    if tail != other_tail {
+        return None;
+    }
+    for n in more {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    Some(match names.as_slice() {
+        [one] => format!("secret {one} is given {tail}"),
+        _ => format!("secrets {} are given {tail}", names.join(", ")),
+    })
+}
+
 pub fn merge_duplicates(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
     let mut index: std::collections::HashMap<
@@ -367,6 +397,12 @@ pub fn merge_duplicates(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
         match index.get(&(d.code, d.primary.at)) {
             Some(&i) => {
                 let kept = &mut out[i];
+                // two jobs giving different secrets to one image: one finding naming both
+                if kept.message != d.message {
+                    if let Some(both) = secrets_of_both(&kept.message, &d.message) {
+                        kept.message = both;
+                    }
+                }
                 for s in d.secondary {
                     if kept.secondary.iter().any(|k| k.at == s.at) {
                         continue;
@@ -427,6 +463,26 @@ pub fn apply_config(diags: Vec<Diagnostic>, config: &Config) -> Vec<Diagnostic> 
 mod tests {
     use super::*;
     use plumb_diagnostics::{Code, FileId, FileRange, TextRange};
+
+    #[test]
+    fn one_finding_names_the_secrets_of_every_job() {
+        let both = secrets_of_both(
+            "secret `$A` is given to each job it reaches, whose image `x` is not pinned",
+            "secrets `$B`, `$A` are given to each job it reaches, whose image `x` is not pinned",
+        );
+        assert_eq!(
+            both.as_deref(),
+            Some("secrets `$A`, `$B` are given to each job it reaches, whose image `x` is not pinned")
+        );
+        assert_eq!(
+            secrets_of_both("secret `$A` is given to a", "secret `$B` is given to b"),
+            None
+        );
+        assert_eq!(
+            secrets_of_both("image `x` is bad", "image `y` is bad"),
+            None
+        );
+    }
 
     /// Each file of `docs/` is the documentation of a rule, titled with its code and name;
     /// its parts are what `plumb explain` prints.

@@ -33,7 +33,10 @@ const SETTING_SUFFIXES: &[&str] = &[
 /// Whether an environment variable's name says it holds a credential.
 pub fn credential_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    CREDENTIAL_WORDS.iter().any(|w| upper.contains(w))
+    // `DB_PASS` and `DOCKER_PWD` as whole words (not `BYPASS`, nor the shell's `PWD`)
+    let words: Vec<&str> = upper.split('_').collect();
+    let short_word = words.contains(&"PASS") || (words.len() > 1 && words.contains(&"PWD"));
+    (CREDENTIAL_WORDS.iter().any(|w| upper.contains(w)) || short_word)
         && !(REFERENCE_SUFFIXES.iter().chain(SETTING_SUFFIXES)).any(|s| upper.ends_with(s))
 }
 
@@ -244,6 +247,8 @@ mod tests {
             "GOOGLE_APPLICATION_CREDENTIALS",
             "AWS_SECRET_ACCESS_KEY",
             "db_password",
+            "DB_PASS",
+            "docker_pwd",
         ] {
             assert!(credential_name(name), "{name}");
         }
@@ -254,6 +259,8 @@ mod tests {
             "API_KEY_ID",
             "CREDENTIALS_FILE",
             "IMAGE",
+            "PWD",
+            "BYPASS_CACHE",
         ] {
             assert!(!credential_name(name), "{name}");
         }
