@@ -730,7 +730,13 @@ fn tainted_output(
         }
         if let (Some(f), Some(w)) = (incoming, cmd.name_word()) {
             let keeps = !f.environment || name != "grep" || grep_may_keep_secrets(args, taint);
-            return keeps.then(|| f.at(w));
+            // lines stay `NAME=value` through these only (`tr '\n' ' '` makes one line)
+            let lines_kept = matches!(name, "sort" | "uniq" | "head" | "tail" | "cat" | "tee");
+            let environment = f.environment && lines_kept;
+            return keeps.then(|| Flow {
+                environment,
+                ..f.at(w)
+            });
         }
     }
     dumped_environment(cmd, name, taint)
@@ -800,31 +806,55 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
     let end = args.last().map_or(w.end, |a| a.end);
     let named = names_tainted();
     let (var, source) = named.or_else(|| taint.any_bound())?;
+    // `/proc/self/environ` is one line (its variables end in NUL), no `NAME=value` lines
     Some(Flow {
-        environment: named.is_none(),
+        environment: named.is_none() && !reads_environ,
         ..Flow::new(var, source, w.start, end)
     })
 }
 
 /// Whether `grep ARGS` reading the environment (`NAME=value` lines) may print a secret's
-/// line: unless every pattern is a plain text (a leading `^` and a `NAME=` allowed) that
-/// no secret variable's name holds, and no option inverts or reads patterns from a file.
+/// line: unless every pattern is a plain name (`GOPATH`, `^GO`, `GOPATH=`) that no secret
+/// variable's name holds, and every option is one that prints only matching lines
+/// (`-i`, `-w`, `-F`, …; not `-v`, `-f`, context lines, `-z`, `-m N`, …).
 /// `env | grep ^GO` prints no `TOKEN=…`; `env | grep TOKEN` does.
 fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
-    let short = |a: &str, c: char| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c);
+    const SAFE_SHORT: &str = "iywxsFGnhHoqc";
+    const SAFE_LONG: &[&str] = &[
+        "--ignore-case",
+        "--word-regexp",
+        "--line-regexp",
+        "--no-messages",
+        "--fixed-strings",
+        "--basic-regexp",
+        "--line-number",
+        "--no-filename",
+        "--with-filename",
+        "--only-matching",
+        "--color",
+        "--colour",
+    ];
     let mut patterns: Vec<&shell::Word> = Vec::new();
-    let (mut ignore_case, mut fixed) = (false, false);
+    let mut ignore_case = false;
     let mut words = args.iter();
     while let Some(a) = words.next() {
         let t = a.text.as_str();
-        if short(t, 'v') || short(t, 'f') || t.starts_with("--invert") || t.starts_with("--file") {
-            return true;
-        }
-        ignore_case |= short(t, 'i') || t == "--ignore-case";
-        fixed |= short(t, 'F') || t == "--fixed-strings";
         if t == "-e" || t == "--regexp" {
             patterns.extend(words.next());
-        } else if t.starts_with("--regexp=") || (!t.starts_with('-') && patterns.is_empty()) {
+        } else if let Some(long) = t.strip_prefix("--") {
+            let name = format!("--{}", long.split('=').next().unwrap_or(long));
+            if long.starts_with("regexp=") {
+                patterns.push(a);
+            } else if !SAFE_LONG.contains(&name.as_str()) {
+                return true;
+            }
+            ignore_case |= name == "--ignore-case";
+        } else if let Some(short) = t.strip_prefix('-').filter(|f| !f.is_empty()) {
+            if !short.chars().all(|c| SAFE_SHORT.contains(c)) {
+                return true;
+            }
+            ignore_case |= short.contains(['i', 'y']);
+        } else if patterns.is_empty() {
             patterns.push(a);
         }
     }
@@ -841,7 +871,7 @@ fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
         || patterns.iter().any(|p| {
             let text = p.text.strip_prefix("--regexp=").unwrap_or(&p.text);
             let text = text.strip_prefix('^').unwrap_or(text);
-            let name = text.split('=').next().unwrap_or_default();
+            let name = text.strip_suffix('=').unwrap_or(text);
             let plain = |c: char| c.is_ascii_alphanumeric() || c == '_';
             let name = if ignore_case {
                 name.to_lowercase()
@@ -850,7 +880,7 @@ fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
             };
             !p.vars.is_empty()
                 || name.is_empty()
-                || !(fixed || name.chars().all(plain))
+                || !name.chars().all(plain)
                 || names.iter().any(|n| n.contains(&name))
         })
 }

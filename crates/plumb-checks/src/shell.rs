@@ -295,7 +295,10 @@ impl<'a> Scanner<'a> {
         loop {
             self.skip_blanks();
             let Some(c) = self.peek() else { break };
-            if matches!(c, b'&' | b'|' | b'(' | b')' | b'<' | b'>') && in_conditional(&cmd) {
+            if matches!(c, b'&' | b'|' | b'(' | b')' | b'<' | b'>')
+                && in_conditional(&cmd)
+                && self.joins_a_test()
+            {
                 // `[[ -n $A && -n $B ]]`: a test's operators, not a list or redirection
                 self.pos += if self.at("&&") || self.at("||") { 2 } else { 1 };
                 continue;
@@ -426,6 +429,19 @@ impl<'a> Scanner<'a> {
             ..c
         }));
         self.pos = close + 1;
+    }
+
+    /// Inside `[[ … ]]`: whether the operator here joins two tests. `&&` and `||` do
+    /// only before a test (`-n $B`, `! …`, `$B == x`, `( …`): before a command
+    /// (`[[ -n $A || curl -u $T x ]]`) a shell without `[[` (dash, busybox) runs it,
+    /// so it is read as one.
+    fn joins_a_test(&self) -> bool {
+        if !(self.at("&&") || self.at("||")) {
+            return true;
+        }
+        let rest = self.src[self.pos + 2..].trim_start_matches([' ', '\t']);
+        let next = rest.trim_start_matches(['"', '\'']);
+        next.starts_with(['-', '!', '(', '$']) || next.starts_with("]]")
     }
 
     fn skip_blanks(&mut self) {
@@ -910,14 +926,17 @@ fn matching_paren(b: &[u8], open: usize) -> Option<usize> {
 
 /// Whether `cmd` is a `[[ … ]]` not closed yet, where `&&`, `||`, `<`, `>` and the
 /// parentheses compare and group tests.
+/// A `[[` after an assignment (`X=1 [[ …`) is no keyword in bash: not a test then.
+/// (The last word tells whether it is closed: a word after `]]` is a syntax error.)
 fn in_conditional(cmd: &Command) -> bool {
     const BEFORE: &[&str] = &["if", "elif", "while", "until", "!", "then", "do", "else"];
     let mut words = cmd
         .words
         .iter()
         .skip_while(|w| BEFORE.contains(&w.text.as_str()));
-    words.next().is_some_and(|w| w.text == "[[" && !w.quoted)
-        && !words.any(|w| w.text == "]]" && !w.quoted)
+    cmd.assignments.is_empty()
+        && words.next().is_some_and(|w| w.text == "[[" && !w.quoted)
+        && cmd.words.last().is_some_and(|w| w.text != "]]" || w.quoted)
 }
 
 fn finish(out: &mut Vec<Command>, cmd: &mut Command) {
@@ -969,9 +988,14 @@ mod tests {
     fn a_conditional_expression_is_one_command() {
         let cmds = scan("[[ -n $A && -n $B || ( $C < $D ) ]] && curl -u \"$T\" x");
         assert_eq!(names(&cmds), ["[[", "curl"]);
+        assert_eq!(cmds[0].words.last().map(|w| w.text.as_str()), Some("]]"));
         let cmds = scan("if [[ -n $A && -n $B ]]; then echo; fi");
         assert_eq!(cmds.len(), 3, "{cmds:?}");
-        assert_eq!(cmds[0].words.last().map(|w| w.text.as_str()), Some("]]"));
+        // a command after `||` runs where `[[` is no keyword (dash, busybox ash)
+        let cmds = scan("[[ -n \"$X\" || curl -u \"ci:$T\" x ]]");
+        assert_eq!(names(&cmds), ["[[", "curl"]);
+        let cmds = scan("X=1 [[ -n \"$X\" || echo \"$T\" ]]");
+        assert_eq!(names(&cmds), ["[[", "echo"]);
     }
 
     #[test]

@@ -142,6 +142,15 @@ const FORMS: &[(&str, &[&str])] = &[
     ("env | grep \"$PATTERN\"", &["PL4003"]),
     ("env | egrep ^GO", &["PL4003"]),
     ("printenv TOKEN | grep x", &["PL4003"]),
+    ("env | grep -m 1 TOKEN", &["PL4003"]),
+    ("env | grep -E 'X=|TOKEN'", &["PL4003"]),
+    ("env | grep 'X=\\|TOKEN'", &["PL4003"]),
+    ("env | grep -C 50 HOME", &["PL4003"]),
+    ("env | grep -z HOME", &["PL4003"]),
+    ("env | grep -y token", &["PL4003"]),
+    ("env | tr '\\n' ' ' | grep HOME", &["PL4003"]),
+    ("cat /proc/self/environ | grep -a HOME", &["PL4003"]),
+    ("env | grep -iw ^go", &[]),
     // `&&` and `||` inside `[[ … ]]` join tests: the test after them is no command
     (
         "if [[ -n \"$USER\" && -n \"${TOKEN}\" ]]; then echo ok; fi",
@@ -152,6 +161,12 @@ const FORMS: &[(&str, &[&str])] = &[
         "[[ -n $USER ]] && curl -u \"me:$TOKEN\" https://x",
         &["PL4004"],
     ),
+    // a command after `||` inside `[[` runs where `[[` is no keyword (dash, busybox)
+    (
+        "[[ -n \"$USER\" || curl -u \"ci:$TOKEN\" https://x ]]",
+        &["PL4004"],
+    ),
+    ("X=1 [[ -n \"$X\" || echo \"$TOKEN\" ]]", &["PL4003"]),
     (
         "echo \"$TOKEN\" | docker login -u ci --password-stdin registry",
         &[],
