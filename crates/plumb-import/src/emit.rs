@@ -2533,15 +2533,11 @@ pub fn looks_like_credential(name: &str) -> bool {
         .rposition(|w| {
             matches!(
                 *w,
-                "TOKEN" | "PASSWORD" | "PASSWD" | "PASSPHRASE" | "SECRET" | "PASS"
+                "TOKEN" | "PASSWORD" | "PASSWD" | "PASSPHRASE" | "SECRET"
             )
         })
-        // `DOCKER_PWD`, never the shell's own `PWD`
-        .or_else(|| {
-            (words.len() > 1)
-                .then(|| words.iter().rposition(|w| *w == "PWD"))
-                .flatten()
-        })
+        // `MYSQL_PASS`: the last word only (not `PASS_USER`, `COVERAGE_PASS_THRESHOLD`)
+        .or_else(|| (words.len() > 1 && words.last() == Some(&"PASS")).then(|| words.len() - 1))
         .or_else(|| {
             words
                 .windows(2)
@@ -2606,7 +2602,6 @@ mod tests {
             "GPG_PASSPHRASE",
             "SECRET",
             "MYSQL_PASS",
-            "DOCKER_PWD",
         ] {
             assert!(looks_like_credential(yes), "{yes}");
         }
@@ -2618,8 +2613,10 @@ mod tests {
             "APPLICATION_SECRET_CHECKSUM",
             "KEY",
             "PWD",
+            "DOCKER_PWD",
             "BYPASS_CACHE",
             "PASS_USER",
+            "COVERAGE_PASS_THRESHOLD",
         ] {
             assert!(!looks_like_credential(no), "{no}");
         }

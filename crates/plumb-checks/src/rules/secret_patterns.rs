@@ -33,9 +33,9 @@ const SETTING_SUFFIXES: &[&str] = &[
 /// Whether an environment variable's name says it holds a credential.
 pub fn credential_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    // `DB_PASS` and `DOCKER_PWD` as whole words (not `BYPASS`, nor the shell's `PWD`)
+    // `DB_PASS` as the last word (not `BYPASS`, `PASS_USER`, `COVERAGE_PASS_THRESHOLD`)
     let words: Vec<&str> = upper.split('_').collect();
-    let short_word = words.contains(&"PASS") || (words.len() > 1 && words.contains(&"PWD"));
+    let short_word = words.len() > 1 && words.last() == Some(&"PASS");
     (CREDENTIAL_WORDS.iter().any(|w| upper.contains(w)) || short_word)
         && !(REFERENCE_SUFFIXES.iter().chain(SETTING_SUFFIXES)).any(|s| upper.ends_with(s))
 }
@@ -248,7 +248,6 @@ mod tests {
             "AWS_SECRET_ACCESS_KEY",
             "db_password",
             "DB_PASS",
-            "docker_pwd",
         ] {
             assert!(credential_name(name), "{name}");
         }
@@ -260,7 +259,10 @@ mod tests {
             "CREDENTIALS_FILE",
             "IMAGE",
             "PWD",
+            "BUILD_PWD",
             "BYPASS_CACHE",
+            "PASS_USER",
+            "COVERAGE_PASS_THRESHOLD",
         ] {
             assert!(!credential_name(name), "{name}");
         }
