@@ -59,35 +59,58 @@ impl Scenario {
     }
 
     fn with_vars(&self, text: String) -> String {
-        let set: Vec<String> = (self.vars.iter())
-            .filter(|(k, v)| !v.is_empty() && *k != DEFAULT_BRANCH_VAR)
-            .map(|(k, v)| format!("`{k}={v}`"))
+        let said: Vec<String> = (self.vars.iter())
+            .filter(|(k, _)| *k != DEFAULT_BRANCH_VAR)
+            .map(|(k, v)| match v.as_str() {
+                "" => format!("`{k}` unset"),
+                OTHER => format!("`{k}` set to another value"),
+                v => format!("`{k}={v}`"),
+            })
             .collect();
-        if set.is_empty() {
+        if said.is_empty() {
             text
         } else {
-            format!("{text} with {}", set.join(", "))
+            format!("{text} with {}", said.join(", "))
         }
     }
 
-    /// The condition's value here: `manual`, `changes` and `exists` may go either way.
-    pub fn decide(&self, cond: &Cond) -> Truth {
-        let value_of = |name: &str| self.var(name);
+    /// The condition's value here, for a job whose `env` sets `fixed` (GitLab's rules
+    /// read a job's variables): `manual`, `changes`, `exists` and predefined variables
+    /// the scenario does not set may go either way.
+    pub fn decide(&self, cond: &Cond, fixed: &BTreeMap<String, String>) -> Truth {
         match cond {
             Cond::Always => Truth::Yes,
             Cond::Never => Truth::No,
-            Cond::Branch(test) => test.decide(self.branch(), value_of),
+            Cond::Branch(test) => self.test(test, Some(self.branch()), fixed),
             Cond::Tag => Truth::from(self.kind == Kind::Tag),
             Cond::MergeRequest => Truth::from(self.kind == Kind::MergeRequest),
-            Cond::Source(test) => test.decide(&self.source, value_of),
-            Cond::Var(name, _) if name == "CI_COMMIT_TAG" && self.kind == Kind::Tag => {
-                Truth::Maybe // the tag's name is not one of the scenario's
-            }
-            Cond::Var(name, test) => test.decide(self.var(name), value_of),
+            Cond::Source(test) => self.test(test, Some(&self.source), fixed),
+            Cond::Var(name, test) => self.test(test, self.var(name, fixed), fixed),
             Cond::Manual | Cond::Changes(_) | Cond::Exists(_) => Truth::Maybe,
-            Cond::And(a, b) => self.decide(a).and(self.decide(b)),
-            Cond::Or(a, b) => self.decide(a).or(self.decide(b)),
-            Cond::Not(a) => self.decide(a).not(),
+            Cond::And(a, b) => self.decide(a, fixed).and(self.decide(b, fixed)),
+            Cond::Or(a, b) => self.decide(a, fixed).or(self.decide(b, fixed)),
+            Cond::Not(a) => self.decide(a, fixed).not(),
+        }
+    }
+
+    /// `text` against a test: unknown when either side is.
+    fn test(
+        &self,
+        test: &BranchTest,
+        text: Option<&str>,
+        fixed: &BTreeMap<String, String>,
+    ) -> Truth {
+        let Some(text) = text else {
+            return Truth::Maybe;
+        };
+        match test {
+            BranchTest::EqVar(other) | BranchTest::NotEqVar(other) => {
+                match self.var(other, fixed) {
+                    Some(value) => test.decide(text, |_| value),
+                    None => Truth::Maybe,
+                }
+            }
+            _ => test.decide(text, |_| ""),
         }
     }
 
@@ -98,23 +121,43 @@ impl Scenario {
         }
     }
 
-    /// A variable's value: the predefined ones follow the scenario.
-    fn var(&self, name: &str) -> &str {
+    /// A variable's value (`None`: not known here). The predefined ones follow the
+    /// scenario; others GitLab sets (`CI_…`, `GITLAB_…`) are not known; the job's own
+    /// literal values win over the scenario's.
+    fn var<'s>(&'s self, name: &str, fixed: &'s BTreeMap<String, String>) -> Option<&'s str> {
+        let branch = matches!(self.kind, Kind::Branch(_));
         match name {
-            "CI_COMMIT_BRANCH" => self.branch(),
-            "CI_PIPELINE_SOURCE" => &self.source,
-            "CI_COMMIT_TAG" => "",
-            "CI_COMMIT_REF_NAME" if matches!(self.kind, Kind::Branch(_)) => self.branch(),
+            "CI_COMMIT_BRANCH" => Some(self.branch()),
+            "CI_PIPELINE_SOURCE" => Some(&self.source),
+            "CI_COMMIT_TAG" if self.kind == Kind::Tag => None,
+            "CI_COMMIT_TAG" => Some(""),
+            "CI_COMMIT_REF_NAME" if branch => Some(self.branch()),
+            DEFAULT_BRANCH_VAR => self.vars.get(name).map(String::as_str),
             // set in merge requests' pipelines only
-            _ if name.starts_with("CI_MERGE_REQUEST_") && self.kind != Kind::MergeRequest => "",
-            _ => self.vars.get(name).map_or("", String::as_str),
+            _ if name.starts_with("CI_MERGE_REQUEST_") && self.kind != Kind::MergeRequest => {
+                Some("")
+            }
+            _ if is_predefined(name) => None,
+            _ => fixed
+                .get(name)
+                .or_else(|| self.vars.get(name))
+                .map_or(Some(""), |v| Some(v.as_str())),
         }
     }
 }
 
+/// A variable GitLab sets itself, whose value the scenarios do not choose.
+fn is_predefined(name: &str) -> bool {
+    name.starts_with("CI_") || name.starts_with("GITLAB_")
+}
+
+/// A value no condition compares with.
+const OTHER: &str = "\u{0}other";
+
 /// The scenarios worth trying for `conds`, the default branch's first.
 /// None when the conditions hold more than [`MOST_TESTS`] tests.
-pub fn scenarios(conds: &[&Cond], default_branch: &str) -> Vec<Scenario> {
+pub fn scenarios(conds: &[&Cond], default_branch: &str, most: usize) -> Vec<Scenario> {
+    let most = most.min(MOST_SCENARIOS);
     let mut seen = Seen::default();
     for c in conds {
         seen.collect(c);
@@ -139,19 +182,22 @@ pub fn scenarios(conds: &[&Cond], default_branch: &str) -> Vec<Scenario> {
     // the default branch is the configured one, never empty
     let fixed = BTreeMap::from([(DEFAULT_BRANCH_VAR.to_string(), default_branch.to_string())]);
     let axes: Vec<(String, Vec<String>)> = (seen.vars.into_iter())
-        .filter(|(name, _)| name != DEFAULT_BRANCH_VAR)
+        .filter(|(name, _)| !is_predefined(name))
         .map(|(name, mut values)| {
             values.insert(0, String::new());
-            values.push("\u{0}other".to_string());
+            values.push(OTHER.to_string());
             dedup(&mut values);
             values.truncate(MOST_CANDIDATES);
             (name, values)
         })
         .collect();
-    let assignments = assignments(&axes, MOST_SCENARIOS / kinds.len().max(1));
+    let assignments = assignments(&axes, most / kinds.len().max(1));
     let mut out = Vec::new();
-    for (kind, source) in kinds.into_iter().take(MOST_SCENARIOS) {
+    'kinds: for (kind, source) in kinds {
         for vars in &assignments {
+            if out.len() >= most {
+                break 'kinds;
+            }
             let mut vars = vars.clone();
             vars.extend(fixed.clone());
             out.push(Scenario {
@@ -161,7 +207,6 @@ pub fn scenarios(conds: &[&Cond], default_branch: &str) -> Vec<Scenario> {
             });
         }
     }
-    out.truncate(MOST_SCENARIOS);
     out
 }
 
@@ -364,9 +409,9 @@ mod tests {
                 Box::new(Cond::Branch(BranchTest::Eq(format!("b{i}")))),
             );
         }
-        assert!(scenarios(&[&c], "main").is_empty());
+        assert!(scenarios(&[&c], "main", MOST_SCENARIOS).is_empty());
         let small = Cond::Var("X".into(), BranchTest::Eq("1".into()));
-        let found = scenarios(&[&small], "main");
+        let found = scenarios(&[&small], "main", MOST_SCENARIOS);
         assert!(found.len() <= MOST_SCENARIOS);
         assert!(found
             .iter()

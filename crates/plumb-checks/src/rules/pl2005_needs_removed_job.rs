@@ -3,7 +3,8 @@
 use crate::scenarios::{scenarios, Scenario};
 use crate::PipelineCx;
 use plumb_diagnostics::Diagnostic;
-use plumb_semantics::{Cond, Event};
+use plumb_semantics::{Cond, Event, JobModel};
+use std::collections::BTreeMap;
 
 declare_rule! {
     code: PL2005,
@@ -25,6 +26,9 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
         (Event::Tag, "a tag".to_string()),
         (Event::MergeRequest, "a merge request".to_string()),
     ];
+    // how many tests the scenario search may decide in this pipeline (see
+    // `missing_in_a_scenario`)
+    let mut budget: usize = 4_000_000;
     for job in &p.jobs {
         for need in &job.needs {
             let Some(target) = need.target.map(|t| &p.jobs[t]) else {
@@ -36,7 +40,9 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
                 .iter()
                 .find(|(e, _)| runs(job, e).possible() && !runs(target, e).possible())
                 .map(|(_, event)| event.clone())
-                .or_else(|| missing_in_a_scenario(&p.on, job, target, &default_branch));
+                .or_else(|| {
+                    missing_in_a_scenario(&p.on, (job, target), &default_branch, &mut budget)
+                });
             if let Some(event) = missing {
                 out.push(
                     Diagnostic::new(
@@ -81,18 +87,54 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
 /// conditions name themselves (`branch =~ "^release/"` needing `branch == "release/1"`).
 fn missing_in_a_scenario(
     on: &Cond,
-    job: &plumb_semantics::JobModel,
-    target: &plumb_semantics::JobModel,
+    (job, target): (&JobModel, &JobModel),
     default_branch: &str,
+    budget: &mut usize,
 ) -> Option<String> {
-    if target.when == Cond::Always {
+    if target.when == Cond::Always || *budget == 0 {
         return None;
     }
-    let runs = |j: &plumb_semantics::JobModel, s: &Scenario| s.decide(on).and(s.decide(&j.when));
-    scenarios(&[on, &job.when, &target.when], default_branch)
+    // each scenario decides every test of the conditions: a pipeline of many needs and
+    // long conditions is searched only as far as the budget goes
+    let tests = count_tests(&[on, &job.when, &target.when]).max(1);
+    let affordable = *budget / tests;
+    if affordable == 0 {
+        return None;
+    }
+    let (job_env, target_env) = (literal_env(job), literal_env(target));
+    let runs = |when: &Cond, env, s: &Scenario| s.decide(on, env).and(s.decide(when, env));
+    let found = scenarios(&[on, &job.when, &target.when], default_branch, affordable);
+    *budget = budget.saturating_sub((found.len() * tests).max(tests));
+    found
         .into_iter()
-        .find(|s| runs(job, s).possible() && !runs(target, s).possible())
+        .find(|s| {
+            runs(&job.when, &job_env, s).possible()
+                && !runs(&target.when, &target_env, s).possible()
+        })
         .map(|s| s.describe())
+}
+
+/// The job's variables with a literal value (GitLab's rules read them).
+fn literal_env(job: &JobModel) -> BTreeMap<String, String> {
+    (job.env.iter())
+        .filter_map(|b| b.value.as_str().map(|v| (b.name.clone(), v.to_string())))
+        .filter(|(_, v)| !v.contains('$'))
+        .collect()
+}
+
+/// How many tests and operators the conditions hold.
+fn count_tests(conds: &[&Cond]) -> usize {
+    let mut todo: Vec<&Cond> = conds.to_vec();
+    let mut n = 0;
+    while let Some(c) = todo.pop() {
+        n += 1;
+        match c {
+            Cond::And(a, b) | Cond::Or(a, b) => todo.extend([&**a, &**b]),
+            Cond::Not(a) => todo.push(a),
+            _ => {}
+        }
+    }
+    n
 }
 
 /// Whether the target runs without a person whenever `job_when` holds: one of its
