@@ -455,7 +455,15 @@ fn extracted_tree(c: &Command, pending: &[(String, FileRange)]) -> Option<(Strin
                 || args.iter().any(|a| cluster(&a.text));
             (extracts, value_after(args, "-C", "--directory="))
         }
-        "unzip" => (true, value_after(args, "-d", "")),
+        // `unzip -l`/`-v`/`-t`/`-Z` list or test, `-p` prints: nothing is written
+        "unzip" => {
+            let only_reads = args.iter().any(|a| {
+                a.text.starts_with('-')
+                    && !a.text.starts_with("--")
+                    && a.text[1..].contains(['l', 'v', 't', 'Z', 'p'])
+            });
+            (!only_reads, value_after(args, "-d", ""))
+        }
         _ => return None,
     };
     if !extracts {
@@ -464,7 +472,14 @@ fn extracted_tree(c: &Command, pending: &[(String, FileRange)]) -> Option<(Strin
     let (file, at) = pending
         .iter()
         .find(|(f, _)| args.iter().any(|a| same_file(f, &a.text)))?;
-    let tree = match into {
+    // `-C .` (or the checkout itself) is here: the repository's own files are there too
+    let here = |d: &str| {
+        matches!(
+            d.trim_end_matches('/'),
+            "." | "" | "$CI_PROJECT_DIR" | "${CI_PROJECT_DIR}" | "$PWD"
+        )
+    };
+    let tree = match into.filter(|d| !here(d)) {
         Some(dir) => format!("{}/", dir.trim_end_matches('/')),
         None => {
             let name = file.rsplit('/').next().unwrap_or(file);

@@ -667,8 +667,13 @@ fn default_image_problem(config: &Config) -> Option<String> {
     };
     let registry = parsed.registry_or_default();
     let allowed = config.images.allowed_registries.as_ref();
+    let moving_tag = parsed.tag.as_deref().filter(|t| {
+        parsed.digest.is_none() && plumb_checks::rules::pl3002_mutable_tag::is_mutable_tag(t)
+    });
     if parsed.tag.is_none() && parsed.digest.is_none() {
         Some(format!("{at} has no tag or digest: it means `:latest`, which moves (PL3001); write `{image}:<version>@sha256:<digest>`"))
+    } else if let Some(tag) = moving_tag {
+        Some(format!("{at} has the tag `{tag}`, which moves to new images (PL3002); pin a version and a digest"))
     } else if config.images.require_digest && parsed.digest.is_none() {
         Some(format!("{at} has no digest while `images.require_digest` is set (PL3003); add `@sha256:<digest>`"))
     } else if allowed.is_some_and(|a| !a.iter().any(|r| r.eq_ignore_ascii_case(registry))) {

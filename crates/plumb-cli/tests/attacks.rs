@@ -366,6 +366,7 @@ fn the_default_image_is_held_to_the_image_rules() {
     std::fs::write(dir.join("p.plumb"), PROGRAM).expect("program");
     for (toml, said) in [
         ("[targets.k8s]\ndefault_image = \"ubuntu\"\n", "no tag or digest"),
+        ("[targets.k8s]\ndefault_image = \"ubuntu:latest\"\n", "moves to new images"),
         ("[targets.k8s]\ndefault_image = \"not an image!!\"\n", "not an image reference"),
         ("[images]\nrequire_digest = true\n[targets.k8s]\ndefault_image = \"ubuntu:24.04\"\n", "no digest"),
         ("[images]\nallowed_registries = [\"registry.example.com\"]\n[targets.k8s]\ndefault_image = \"ubuntu:24.04\"\n", "does not list"),

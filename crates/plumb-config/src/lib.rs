@@ -148,9 +148,13 @@ impl Config {
         ] {
             if codes.iter().any(|c| c == "PL0001") {
                 codes.retain(|c| c != "PL0001");
+                // the code in this list, not the first `PL0001` of the file
+                let list_at = line_starting_with(text, list).unwrap_or(0);
+                let span = find_span(&text[list_at..], "PL0001")
+                    .map(|r| r.start + list_at..r.end + list_at);
                 self.ignored.push(ConfigError {
                     message: format!("PL0001 (syntax error) cannot be turned off or lowered: ignored in `lint.{list}` (a file that does not parse has not been checked)"),
-                    span: find_span(text, "PL0001"),
+                    span,
                 });
             }
         }
@@ -182,6 +186,20 @@ impl Config {
     pub fn default_branch(&self) -> &str {
         self.targets.k8s.default_branch.as_deref().unwrap_or("main")
     }
+}
+
+/// The offset of the first line whose text starts with `key` (then blanks and `=`).
+fn line_starting_with(text: &str, key: &str) -> Option<usize> {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let rest = trimmed.strip_prefix(key).map(str::trim_start);
+        if rest.is_some_and(|r| r.starts_with('=')) {
+            return Some(at + line.len() - trimmed.len());
+        }
+        at += line.len();
+    }
+    None
 }
 
 /// Where `needle` is written as a TOML string, quotes included (basic or literal).
@@ -252,6 +270,12 @@ environments = ["staging", "production"]
         assert_eq!(c.lint.allow, ["PL2005"]);
         assert_eq!(c.ignored.len(), 1);
         assert_eq!(c.ignored[0].span, Some(16..24));
+        let text = "[lint]\nwarn = [\"PL0001\"]\nallow = [\"PL0001\"]\n";
+        let c = Config::parse(text, known).expect("valid");
+        let spans: Vec<_> = c.ignored.iter().filter_map(|e| e.span.clone()).collect();
+        assert_eq!(spans.len(), 2);
+        assert!(spans.iter().all(|r| &text[r.clone()] == "\"PL0001\""));
+        assert_ne!(spans[0], spans[1], "each at its own list");
     }
 
     #[test]

@@ -1235,27 +1235,38 @@ fn matrix_axes(entry: &Node) -> Axes<'_> {
 fn one_product(entries: &[Node]) -> Option<Axes<'_>> {
     const MOST_JOBS: usize = 1000;
     let each: Vec<Axes> = entries.iter().map(matrix_axes).collect();
-    let keys = |a: &Axes| a.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
     let first = each.first()?;
-    if each.iter().any(|a| keys(a) != keys(first)) {
-        return None;
-    }
+    // the first entry's order of variables; the others' (YAML keys have none) looked up
+    let keys: Vec<&String> = first.iter().map(|(k, _)| k).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
     let mut axes: Axes = first.iter().map(|(k, _)| (k.clone(), Vec::new())).collect();
+    let mut seen: Vec<std::collections::HashSet<String>> = vec![Default::default(); keys.len()];
     let mut combinations: std::collections::HashSet<Vec<String>> = Default::default();
     for entry in &each {
-        for ((_, all), (_, values)) in axes.iter_mut().zip(entry) {
-            for (s, n) in values {
-                if !all.iter().any(|(v, _)| v == s) {
+        let mut entry_keys: Vec<&String> = entry.iter().map(|(k, _)| k).collect();
+        entry_keys.sort();
+        if entry_keys != sorted {
+            return None;
+        }
+        let values: Vec<&Vec<(String, &Node)>> = (keys.iter())
+            .map(|k| entry.iter().find(|(ek, _)| ek == *k).map(|(_, v)| v))
+            .collect::<Option<_>>()?;
+        let size = values
+            .iter()
+            .try_fold(1usize, |n, v| n.checked_mul(v.len()))?;
+        if size > MOST_JOBS || combinations.len() > MOST_JOBS {
+            return None;
+        }
+        for (((_, all), seen), values) in axes.iter_mut().zip(&mut seen).zip(&values) {
+            for (s, n) in values.iter() {
+                if seen.insert(s.clone()) {
                     all.push((s.clone(), *n));
                 }
             }
         }
-        let size: usize = entry.iter().map(|(_, v)| v.len()).product();
-        if size > MOST_JOBS {
-            return None;
-        }
         let mut partial: Vec<Vec<String>> = vec![Vec::new()];
-        for (_, values) in entry {
+        for values in &values {
             partial = (partial.iter())
                 .flat_map(|p| {
                     values
@@ -1266,7 +1277,9 @@ fn one_product(entries: &[Node]) -> Option<Axes<'_>> {
         }
         combinations.extend(partial);
     }
-    let product: usize = axes.iter().map(|(_, v)| v.len()).product();
+    let product = axes
+        .iter()
+        .try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()))?;
     (product == combinations.len()).then_some(axes)
 }
 
