@@ -105,7 +105,7 @@ pub fn check_units<'db>(
 }
 
 /// The pipeline with its jobs cut down to what the pipeline rules (PL2xxx) read: names,
-/// stages, `needs` and `when`. An edit to a job's script or image then leaves the input
+/// stages, `needs`, `when` and `env` (PL2005 reads the literal variables rules see). An edit to a job's script or image then leaves the input
 /// equal, and the graph checks do not run again. A pipeline rule that reads more of a
 /// job must widen this.
 fn pipeline_graph(p: &PipelineModel) -> PipelineModel {
@@ -125,7 +125,7 @@ fn pipeline_graph(p: &PipelineModel) -> PipelineModel {
                 .map(|f| ("when", f.clone()))
                 .into_iter()
                 .collect(),
-            env: plumb_semantics::JobEnv::default(),
+            env: j.env.clone(),
             read_secrets: Vec::new(),
             needs: j.needs.clone(),
             when: j.when.clone(),
