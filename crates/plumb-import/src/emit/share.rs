@@ -145,13 +145,25 @@ fn block_name(js: &[usize], jobs: &[JobOut]) -> String {
 
 /// A template that holds `env` only, written at `key`.
 fn env_template(key: Origin, name: String, line: usize, env: Vec<(String, PVal)>) -> TemplateOut {
+    made_template(key, name, (key.file, line), BTreeMap::new(), env)
+}
+
+/// A template the import makes (no YAML hidden job is it): these fields and variables,
+/// written at `key` (`at`: its file and line), built on nothing, used.
+fn made_template(
+    key: Origin,
+    hidden: String,
+    (file, line): (usize, usize),
+    fields: BTreeMap<String, PVal>,
+    env: Vec<(String, PVal)>,
+) -> TemplateOut {
     TemplateOut {
         key,
-        hidden: name,
+        hidden,
         name: String::new(),
-        file: key.file,
+        file,
         line,
-        fields: BTreeMap::new(),
+        fields,
         env,
         needs: None,
         dependencies: None,
@@ -183,24 +195,10 @@ fn shared_template(templates: &mut Vec<TemplateOut>, t: usize, shared: &[String]
     let fields: BTreeMap<String, PVal> = (shared.iter())
         .filter_map(|k| source.fields.get(k).map(|v| (k.clone(), v.clone())))
         .collect();
+    let at = (source.file, source.line);
     let new = TemplateOut {
-        key: source.key,
-        hidden: source.hidden.clone(),
-        name: String::new(),
-        file: source.file,
-        line: source.line,
-        fields,
-        env: Vec::new(),
-        needs: None,
-        dependencies: None,
-        bases: Vec::new(),
-        own: None,
-        resolved_needs: None,
-        resolved_dependencies: None,
-        notes: Vec::new(),
-        used: true,
-        variant_of: None,
         shared_of: Some(t),
+        ..made_template(source.key, source.hidden.clone(), at, fields, Vec::new())
     };
     templates.push(new);
     let n = templates.len() - 1;
