@@ -437,7 +437,8 @@ fn keep_substituted(cmd: &Command, flow: &Flow, taint: &mut Taint) {
     let Some(s) = cmd.substitution else {
         return;
     };
-    if s.input && cmd.output_substituted() && !cmd.piped_out {
+    // a command substitution's output is its word, whose expansions already say so
+    if s.input && !s.command && cmd.output_substituted() && !cmd.piped_out {
         taint.substituted.insert(s.at, flow.clone());
     }
 }

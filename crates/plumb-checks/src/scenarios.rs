@@ -260,8 +260,7 @@ struct Seen {
 
 impl Seen {
     fn collect(&mut self, cond: &Cond) {
-        let mut todo = vec![cond];
-        while let Some(c) = todo.pop() {
+        for c in cond.nodes() {
             self.tests += 1;
             if self.tests > MOST_TESTS {
                 return;
@@ -280,8 +279,6 @@ impl Seen {
                     self.vars.entry(name.clone()).or_default().extend(values);
                     self.note_var_of(test);
                 }
-                Cond::And(a, b) | Cond::Or(a, b) => todo.extend([&**a, &**b]),
-                Cond::Not(a) => todo.push(a),
                 _ => {}
             }
         }

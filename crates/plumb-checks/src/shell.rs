@@ -117,6 +117,10 @@ pub struct Substitution {
     /// `<(…)`: its output goes to the command that reads it (`>(…)`: it reads the
     /// command's output, and its own goes where its commands send it).
     pub input: bool,
+    /// A command substitution (`$(…)`, `` `…` ``): its output is the word's text, which
+    /// the word's own expansions already stand for; its commands still run (their
+    /// arguments show in process listings, what they send to standard error is logged).
+    pub command: bool,
 }
 
 impl Command {
@@ -263,6 +267,7 @@ pub fn scan(script: &str) -> Vec<Command> {
         b: script.as_bytes(),
         pos: 0,
         nesting: 0,
+        captured: Vec::new(),
     }
     .run()
 }
@@ -274,10 +279,18 @@ struct Scanner<'a> {
     /// How many process substitutions this scan is inside (bounded: a hostile script
     /// of nested `<(` would otherwise recurse without end).
     nesting: usize,
+    /// The commands of the command substitutions read since the last command was
+    /// finished: they run before it.
+    captured: Vec<Command>,
 }
 
-/// Process substitutions nested deeper than this are read as plain redirections.
+/// Process and command substitutions nested deeper than this are not scanned for
+/// commands (process substitutions are read as plain redirections).
 const MAX_SUBSTITUTION_NESTING: usize = 8;
+
+/// A here-doc announced on a line: (the index of the command it feeds, its delimiter,
+/// whether it expands, whether tabs are stripped).
+type PendingHeredoc = (usize, String, bool, bool);
 
 impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
@@ -290,9 +303,10 @@ impl<'a> Scanner<'a> {
     fn run(mut self) -> Vec<Command> {
         let mut out = Vec::new();
         let mut cmd = Command::default();
-        let mut pending_heredocs: Vec<(usize, String, bool, bool)> = Vec::new(); // (command index, delimiter, expands, strip tabs)
+        let mut pending_heredocs: Vec<PendingHeredoc> = Vec::new();
         let mut piped_in = false;
         loop {
+            self.take_captured(&mut out, &mut pending_heredocs);
             self.skip_blanks();
             let Some(c) = self.peek() else { break };
             if matches!(c, b'&' | b'|' | b'(' | b')' | b'<' | b'>')
@@ -385,9 +399,24 @@ impl<'a> Scanner<'a> {
                 }
             }
         }
+        self.take_captured(&mut out, &mut pending_heredocs);
         cmd.piped_in = piped_in;
         finish(&mut out, &mut cmd);
         out
+    }
+
+    /// Moves the commands of the command substitutions just read into `out`, before the
+    /// command they are written in; a here-doc that command waits for moves with it.
+    fn take_captured(&mut self, out: &mut Vec<Command>, pending: &mut [PendingHeredoc]) {
+        if self.captured.is_empty() {
+            return;
+        }
+        let before = out.len();
+        out.append(&mut self.captured);
+        let added = out.len() - before;
+        for heredoc in pending.iter_mut().filter(|h| h.0 >= before) {
+            heredoc.0 += added;
+        }
     }
 
     /// `<(list)` or `>(list)`: the command gets a file name for it (as the shell's
@@ -421,9 +450,14 @@ impl<'a> Scanner<'a> {
             b: &self.b[..close],
             pos: open + 1,
             nesting: self.nesting + 1,
+            captured: Vec::new(),
         }
         .run();
-        let substitution = Substitution { at: start, input };
+        let substitution = Substitution {
+            at: start,
+            input,
+            command: false,
+        };
         out.extend(inner.into_iter().map(|c| Command {
             substitution: c.substitution.or(Some(substitution)),
             ..c
@@ -629,26 +663,8 @@ impl<'a> Scanner<'a> {
             }
             Some(b'(') => {
                 // command substitution: its expansions belong to this word
-                self.pos += 1;
-                let reader = first_word(&self.src[self.pos..]);
-                let mut depth = 1;
-                while let Some(c) = self.peek() {
-                    match c {
-                        b'(' => {
-                            depth += 1;
-                            self.pos += 1;
-                        }
-                        b')' => {
-                            depth -= 1;
-                            self.pos += 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        b'$' => self.substituted_dollar(w, &reader),
-                        _ => self.pos += 1,
-                    }
-                }
+                self.capture_commands(self.pos, start);
+                self.command_substitution(w);
             }
             Some(b'\'') => {
                 self.pos += 1;
@@ -680,7 +696,48 @@ impl<'a> Scanner<'a> {
         w.text.push_str(&self.src[start..self.pos]);
     }
 
+    /// The rest of a `$(…)` whose `(` is here: its expansions belong to `w`, each marked
+    /// with the first word of the innermost substitution it is in. Nested substitutions
+    /// are followed without recursion (a script of thousands of nested `$(` is text).
+    fn command_substitution(&mut self, w: &mut Word) {
+        self.pos += 1;
+        // per substitution level: its first word, and the parentheses open in it
+        let mut levels = vec![(first_word(&self.src[self.pos..]), 0usize)];
+        while let Some(c) = self.peek() {
+            match c {
+                b'(' => {
+                    self.pos += 1;
+                    if let Some(level) = levels.last_mut() {
+                        level.1 += 1;
+                    }
+                }
+                b')' => {
+                    self.pos += 1;
+                    match levels.last_mut() {
+                        Some((_, open)) if *open > 0 => *open -= 1,
+                        _ => {
+                            levels.pop();
+                        }
+                    }
+                    if levels.is_empty() {
+                        break;
+                    }
+                }
+                b'$' if self.b.get(self.pos + 1) == Some(&b'(') => {
+                    self.pos += 2;
+                    levels.push((first_word(&self.src[self.pos..]), 0));
+                }
+                b'$' => {
+                    let reader = levels.last().map_or("", |l| l.0.as_str()).to_string();
+                    self.substituted_dollar(w, &reader);
+                }
+                _ => self.pos += 1,
+            }
+        }
+    }
+
     fn backtick(&mut self, w: &mut Word) {
+        self.capture_commands(self.pos, self.pos);
         self.pos += 1;
         let reader = first_word(&self.src[self.pos..]);
         while let Some(c) = self.peek() {
@@ -695,11 +752,51 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The commands of the command substitution whose `(` or opening backtick is at
+    /// `open` (`at`: where it is written), scanned on their own for [`Scanner::run`] to
+    /// put before the command it is in. Not `$((…))`, which is arithmetic.
+    fn capture_commands(&mut self, open: usize, at: usize) {
+        let arithmetic = self.b[open] == b'(' && self.b.get(open + 1) == Some(&b'(');
+        if self.nesting >= MAX_SUBSTITUTION_NESTING || arithmetic {
+            return;
+        }
+        let close = if self.b[open] == b'`' {
+            closing_backtick(self.b, open + 1)
+        } else {
+            matching_paren(self.b, open)
+        };
+        let Some(close) = close else {
+            // never closed: the shell refuses the line; do not search again
+            self.nesting = MAX_SUBSTITUTION_NESTING;
+            return;
+        };
+        let inner = Scanner {
+            src: &self.src[..close],
+            b: &self.b[..close],
+            pos: open + 1,
+            nesting: self.nesting + 1,
+            captured: Vec::new(),
+        }
+        .run();
+        let substitution = Substitution {
+            at,
+            input: true,
+            command: true,
+        };
+        self.captured.extend(inner.into_iter().map(|c| Command {
+            substitution: c.substitution.or(Some(substitution)),
+            ..c
+        }));
+    }
+
     /// An expansion inside a command substitution whose command is `reader`: it belongs
     /// to the word `w`, marked as substituted (an inner substitution's reader stays).
+    /// Its commands were scanned with the substitution's.
     fn substituted_dollar(&mut self, w: &mut Word, reader: &str) {
         let mut inner = Word::default();
+        let nesting = std::mem::replace(&mut self.nesting, MAX_SUBSTITUTION_NESTING);
         self.dollar(&mut inner);
+        self.nesting = nesting;
         w.vars.extend(inner.vars.into_iter().map(|v| VarRef {
             substituted: true,
             reader: v.reader.or_else(|| Some(reader.to_string())),
@@ -739,7 +836,9 @@ impl<'a> Scanner<'a> {
             src: self.src,
             b: self.b,
             pos: start,
-            nesting: self.nesting,
+            // a here-doc's command substitutions are not scanned for commands
+            nesting: MAX_SUBSTITUTION_NESTING,
+            captured: Vec::new(),
         };
         let mut vars = Vec::new();
         while sub.pos < end {
@@ -820,6 +919,7 @@ pub fn expansions(text: &str) -> Vec<VarRef> {
         b: text.as_bytes(),
         pos: 0,
         nesting: 0,
+        captured: Vec::new(),
     }
     .expansions_in(0, text.len())
 }
@@ -829,6 +929,7 @@ pub fn expansions(text: &str) -> Vec<VarRef> {
 /// command (`realpath`). Its commands are the words after `;`, `&&`, `||`, `|` and line
 /// breaks, read in a window of [`READER_WINDOW`] bytes (a longer one is an unknown reader).
 fn first_word(text: &str) -> String {
+    let is_path_reader = |h: &str| PATH_READERS.contains(&h.rsplit('/').next().unwrap_or(h));
     let window = &text.as_bytes()[..text.len().min(READER_WINDOW)];
     let mut heads: Vec<String> = Vec::new();
     let mut at_head = true;
@@ -852,7 +953,12 @@ fn first_word(text: &str) -> String {
                         .take_while(|c| !c.is_whitespace() && !"();|&<>`\"'".contains(*c))
                         .collect();
                     i += word.len().max(1);
+                    let reads_content = !is_path_reader(&word);
                     heads.push(word);
+                    if reads_content {
+                        // the answer: no need to read further
+                        break;
+                    }
                     continue;
                 }
             }
@@ -863,7 +969,6 @@ fn first_word(text: &str) -> String {
     if i >= READER_WINDOW {
         return String::new();
     }
-    let is_path_reader = |h: &String| PATH_READERS.contains(&h.rsplit('/').next().unwrap_or(h));
     heads
         .iter()
         .find(|h| !is_path_reader(h))
@@ -917,6 +1022,20 @@ fn matching_paren(b: &[u8], open: usize) -> Option<usize> {
                     return Some(i);
                 }
             }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The offset of the backtick that closes a `` `…` `` whose text starts at `from`.
+fn closing_backtick(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'`' => return Some(i),
             _ => {}
         }
         i += 1;
@@ -1105,11 +1224,40 @@ mod tests {
     #[test]
     fn command_substitution_and_comments() {
         let c = scan("# echo $PW\nTOKEN=$(cat /run/secret) make # trailing $PW");
-        assert_eq!(c.len(), 1);
-        assert_eq!(c[0].name(), Some("make"));
-        assert!(c[0].assignments[0].1.vars.is_empty());
+        let names: Vec<_> = c.iter().map(|c| c.name().unwrap_or("")).collect();
+        assert_eq!(names, ["cat", "make"]);
+        assert!(c[1].assignments[0].1.vars.is_empty());
         let c = scan("curl -u \"me:$(cat \"$F\")\" x");
-        assert!(c[0].words[2].vars[0].substituted);
+        assert!(c[1].words[2].vars[0].substituted);
+    }
+
+    /// The commands of `$(…)` and `` `…` `` run before the command they are in, their
+    /// output captured: `X=$(curl -u "$T" x)` passes the secret on curl's command line.
+    #[test]
+    fn command_substitutions_are_scanned_for_commands() {
+        let c = scan("X=$(curl -u \"me:$T\" x | jq .) make \"$(echo `id -u`)\"");
+        let names: Vec<_> = c.iter().map(|c| c.name().unwrap_or("")).collect();
+        assert_eq!(names, ["curl", "jq", "id", "echo", "make"]);
+        let captured = |c: &Command| c.substitution.is_some_and(|s| s.command);
+        assert!(c[..4].iter().all(captured) && !captured(&c[4]));
+        assert!(c[..4].iter().all(Command::stdout_captured));
+        assert!(c[0].piped_out && c[1].piped_in);
+        // arithmetic is not a command; a here-doc's command stays the one it feeds
+        let c = scan("N=$((1 + 2)) cat <<EOF $(date)\nbody $T\nEOF\necho done");
+        let names: Vec<_> = c.iter().map(|c| c.name().unwrap_or("")).collect();
+        assert_eq!(names, ["date", "cat", "echo"]);
+        assert_eq!(c[1].heredoc_vars[0].name, "T");
+    }
+
+    /// An unclosed `$(` is read once, and nesting is bounded (each level would scan the
+    /// rest again).
+    #[test]
+    fn command_substitutions_are_bounded() {
+        let c = scan(&"x $( ".repeat(200_000));
+        assert!(c.len() < 10);
+        let deep = "echo $(".repeat(20_000) + &")".repeat(20_000);
+        let c = scan(&deep);
+        assert!(c.len() <= 10, "{} commands", c.len());
     }
 
     #[test]
@@ -1137,8 +1285,7 @@ mod tests {
         assert!(c.last().is_some_and(|c| c.substitution.is_none()));
         // what reads a file in `$(…)`
         let c = scan("X=$(realpath \"$F\") Y=$(cat \"$F\") Z=$(< \"$F\") make");
-        let readers: Vec<_> = c[0]
-            .assignments
+        let readers: Vec<_> = (c.last().expect("make").assignments)
             .iter()
             .map(|(_, w)| w.vars[0].reader.clone())
             .collect();

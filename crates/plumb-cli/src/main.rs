@@ -643,12 +643,15 @@ pub(crate) fn load_config_file(path: &Path) -> Result<Config, CliError> {
             src: NamedSource::new(path.display().to_string(), text),
         });
     }
+    let lines = plumb_diagnostics::LineIndex::new(&text);
     for note in &config.ignored {
-        let at = note.span.as_ref().map(|r| line_and_column(&text, r.start));
-        let (line, column) = at.unwrap_or((1, 1));
+        let offset = note.span.as_ref().map_or(0, |r| r.start);
+        let at = lines.line_col(&text, offset);
         eprintln!(
-            "warning: {}:{line}:{column}: {}",
+            "warning: {}:{}:{}: {}",
             path.display(),
+            at.line,
+            at.col,
             note.message
         );
     }
@@ -681,14 +684,6 @@ fn default_image_problem(config: &Config) -> Option<String> {
     } else {
         None
     }
-}
-
-/// The 1-based line and column (in characters) of a byte offset.
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 fn fmt(mut paths: Vec<PathBuf>, check: bool) -> Result<ExitCode, CliError> {

@@ -124,6 +124,37 @@ fn a_secret_read_by_name_is_drawn_where_it_is_read() {
     assert!(!d["help"].to_string().contains("plumb explain"), "{d}");
 }
 
+/// A help that would show Plumb source (`project("…", ref = …)`, `secret x =
+/// ci_variable(…)`) is the rule's YAML wording on a `.gitlab-ci.yml`.
+#[test]
+fn helps_on_yaml_are_in_yaml_words() {
+    let dir = scratch("yaml-helps");
+    let yaml = "include:\n  - project: group/ci\n    file: /t.yml\n  - remote: https://example.com/ci.yml\nbuild:\n  image: alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000\n  variables:\n    API_TOKEN: glpat-AAAAAAAAAAAAAAAAAAAA\n  script:\n    - ./build\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let helps: Vec<String> = diags
+        .iter()
+        .filter(|d| d["code"] == "PL6004" || d["code"] == "PL4001")
+        .map(|d| format!("{} {}", d["code"], d["help"]))
+        .collect();
+    assert_eq!(helps.len(), 3, "{diags:?}");
+    for help in &helps {
+        assert!(
+            !help.contains(" = ") && !help.contains("plumb explain"),
+            "{help}"
+        );
+    }
+    assert!(
+        helps.iter().any(|h| h.contains("`ref: v1.2.3`")),
+        "{helps:?}"
+    );
+    assert!(helps.iter().any(|h| h.contains("`integrity:")), "{helps:?}");
+    assert!(
+        helps.iter().any(|h| h.contains("masked CI/CD variable")),
+        "{helps:?}"
+    );
+}
+
 #[test]
 fn the_human_format_draws_the_yaml() {
     let o = plumb(&["check", "fixtures/gitlab/planted.gitlab-ci.yml"]);

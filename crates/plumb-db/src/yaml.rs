@@ -257,8 +257,10 @@ impl YamlProgram {
         }
         d.message = self.in_yaml_words(&d.message);
         d.primary.message = self.in_yaml_words(&d.primary.message);
-        // a help that shows Plumb syntax would mislead a YAML author
-        d.help = d.help.take().filter(|h| !shows_plumb_syntax(h));
+        // a help that shows Plumb syntax would mislead a YAML author: the rule's YAML
+        // words, else none
+        let help = d.help.take().filter(|h| !shows_plumb_syntax(h));
+        d.help = d.yaml_help.take().or(help);
         let in_yaml = self.in_yaml(program, program_file, texts);
         d.fixes = program_fixes
             .iter()

@@ -128,7 +128,21 @@ const FORMS: &[(&str, &[&str])] = &[
     ("/usr/bin/base64 <<< \"$TOKEN\"", &["PL4003"]),
     ("diff <(echo \"$TOKEN\") expected.txt", &["PL4003"]),
     ("cp <(echo \"$TOKEN\") out/token", &["PL4007"]),
+    // command substitution: its commands run, their output is the word's text
+    ("X=$(curl -u \"ci:$TOKEN\" https://x)", &["PL4004"]),
+    ("[[ -n $(curl -u ci:$TOKEN https://x) ]]", &["PL4004"]),
+    ("X=`curl -H token:$TOKEN https://x`", &["PL4004"]),
+    ("X=$(echo $(curl -u ci:$TOKEN https://x))", &["PL4004"]),
+    ("X=$(echo \"$TOKEN\" >&2)", &["PL4003"]),
+    ("X=$(echo \"$TOKEN\" | base64); echo $X", &["PL4003"]),
+    ("X=$(echo \"$TOKEN\" > out/token)", &["PL4007"]),
     // safe forms
+    ("X=$(echo \"$TOKEN\" | base64)", &[]),
+    (
+        "ID=$(printf '%s' \"$TOKEN\" | docker login -u ci --password-stdin r)",
+        &[],
+    ),
+    ("N=$(( ${#TOKEN} + 1 )); echo $N", &[]),
     ("./deploy --token-file <(printf '%s' \"$TOKEN\")", &[]),
     ("grep -q x <<< \"$TOKEN\"", &[]),
     // the environment filtered by grep: only lines that can be a secret's count

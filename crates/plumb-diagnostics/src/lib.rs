@@ -122,6 +122,9 @@ pub struct Diagnostic {
     pub secondary: Vec<Label>,
     /// How to fix it.
     pub help: Option<String>,
+    /// How to fix it in a `.gitlab-ci.yml` checked directly, where `help` shows Plumb
+    /// source (`secret x = ci_variable(…)`) that has no place in the YAML.
+    pub yaml_help: Option<String>,
     pub fixes: Vec<Fix>,
 }
 
@@ -149,6 +152,7 @@ impl Diagnostic {
             },
             secondary: Vec::new(),
             help: None,
+            yaml_help: None,
             fixes: Vec::new(),
         }
     }
@@ -172,6 +176,11 @@ impl Diagnostic {
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+    /// The help in a YAML author's words, when [`Diagnostic::help`] shows Plumb source.
+    pub fn with_yaml_help(mut self, help: impl Into<String>) -> Self {
+        self.yaml_help = Some(help.into());
         self
     }
     /// Says in the help how many more places a merged finding has than it draws (one

@@ -119,6 +119,21 @@ pub enum Event {
 }
 
 impl Cond {
+    /// Every node of the condition (each test and each `&&`, `||`, `!`), without
+    /// recursion: conditions from real files can be deep.
+    pub fn nodes(&self) -> impl Iterator<Item = &Cond> {
+        let mut todo = vec![self];
+        std::iter::from_fn(move || {
+            let c = todo.pop()?;
+            match c {
+                Cond::And(a, b) | Cond::Or(a, b) => todo.extend([&**a, &**b]),
+                Cond::Not(a) => todo.push(a),
+                _ => {}
+            }
+            Some(c)
+        })
+    }
+
     /// Whether the condition can be true for some event of the given kind, treating
     /// `changes` as possibly true and `manual` as a person's choice (possible).
     pub fn admits(&self, event: &Event) -> Truth {

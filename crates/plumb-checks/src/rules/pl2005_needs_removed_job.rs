@@ -124,17 +124,7 @@ fn literal_env(job: &JobModel) -> BTreeMap<String, String> {
 
 /// How many tests and operators the conditions hold.
 fn count_tests(conds: &[&Cond]) -> usize {
-    let mut todo: Vec<&Cond> = conds.to_vec();
-    let mut n = 0;
-    while let Some(c) = todo.pop() {
-        n += 1;
-        match c {
-            Cond::And(a, b) | Cond::Or(a, b) => todo.extend([&**a, &**b]),
-            Cond::Not(a) => todo.push(a),
-            _ => {}
-        }
-    }
-    n
+    conds.iter().map(|c| c.nodes().count()).sum()
 }
 
 /// Whether the target runs without a person whenever `job_when` holds: one of its

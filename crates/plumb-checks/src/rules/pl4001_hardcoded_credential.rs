@@ -14,6 +14,9 @@ declare_rule! {
     job: check_job,
 }
 
+/// The help for a credential literal in a `.gitlab-ci.yml` checked directly.
+const ROTATE_IN_YAML: &str = "rotate it now, then keep it in a masked CI/CD variable (Settings > CI/CD > Variables) and read it as `$NAME`";
+
 fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
     let text = cx.text;
     for lit in crate::rules::string_literals(&cx.parse.tree) {
@@ -22,7 +25,8 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
             out.push(
                 Diagnostic::new(RULE.code, RULE.severity(), at, format!("hard-coded credential: this looks like {kind}"))
                     .with_label("a credential in the source")
-                    .with_help("rotate it now, then declare it as a secret (`secret NAME = ci_variable(\"NAME\")`) and bind it in `env`"),
+                    .with_help("rotate it now, then declare it as a secret (`secret NAME = ci_variable(\"NAME\")`) and bind it in `env`")
+                    .with_yaml_help(ROTATE_IN_YAML),
             );
         }
     }
@@ -95,7 +99,8 @@ fn password_through_variable(
         Diagnostic::new(RULE.code, RULE.severity(), binding.value.origin, format!("hard-coded credential: `{name}` holds a literal that the script passes as a password"))
             .with_label("a password in the source")
             .with_secondary(argument, format!("`${name}` is passed as the password here"))
-            .with_help(format!("declare a secret and bind it: `secret {secret} = ci_variable(\"{name}\")`, then `{name} = {secret}`; pass it on standard input (`--password-stdin`)", secret = name.to_lowercase())),
+            .with_help(format!("declare a secret and bind it: `secret {secret} = ci_variable(\"{name}\")`, then `{name} = {secret}`; pass it on standard input (`--password-stdin`)", secret = name.to_lowercase()))
+            .with_yaml_help(format!("rotate it, then delete `{name}` from the file and keep it in a masked CI/CD variable (Settings > CI/CD > Variables); pass it on standard input (`--password-stdin`)")),
     );
 }
 
@@ -123,7 +128,8 @@ fn literal_credential_variable(
         Diagnostic::new(RULE.code, RULE.severity(), value.origin, format!("hard-coded credential: `{name}` is set to a literal value"))
             .with_label("a credential in the source")
             .with_secondary(name_at, "the variable's name says it holds a credential")
-            .with_help(format!("declare a secret and bind it: `secret {secret} = ci_variable(\"{name}\")`, then `{name} = {secret}`")),
+            .with_help(format!("declare a secret and bind it: `secret {secret} = ci_variable(\"{name}\")`, then `{name} = {secret}`"))
+            .with_yaml_help(format!("rotate it, then delete `{name}` from the file and keep it in a masked CI/CD variable (Settings > CI/CD > Variables)")),
     );
 }
 fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
@@ -174,7 +180,8 @@ fn interpolated_credentials(cx: &JobCx, text: &str, origin: FileRange, out: &mut
         out.push(
             Diagnostic::new(RULE.code, RULE.severity(), origin, format!("hard-coded credential: once interpolated, this string holds {kind}"))
                 .with_label("builds a credential from pieces in the source")
-                .with_help("rotate it now, then declare it as a secret (`secret NAME = ci_variable(\"NAME\")`) and bind it in `env`"),
+                .with_help("rotate it now, then declare it as a secret (`secret NAME = ci_variable(\"NAME\")`) and bind it in `env`")
+                .with_yaml_help(ROTATE_IN_YAML),
         );
     }
 }
@@ -205,7 +212,8 @@ fn literal_assignments(
         out.push(
             Diagnostic::new(RULE.code, RULE.severity(), locate.range(start, word.end), format!("hard-coded credential: the script sets `{name}` to a literal value"))
                 .with_label("a credential in the source")
-                .with_help(format!("declare a secret and bind it in `env` instead: `secret {} = ci_variable(\"{name}\")`, then `{name} = {}`", name.to_lowercase(), name.to_lowercase())),
+                .with_help(format!("declare a secret and bind it in `env` instead: `secret {} = ci_variable(\"{name}\")`, then `{name} = {}`", name.to_lowercase(), name.to_lowercase()))
+                .with_yaml_help(format!("rotate it, then set `{name}` in a masked CI/CD variable (Settings > CI/CD > Variables) instead of in the script")),
         );
     }
 }
@@ -250,7 +258,8 @@ fn literal_password_argument(
         out.push(
             Diagnostic::new(RULE.code, RULE.severity(), locate.range(value.start, value.end), "hard-coded credential: a literal password on the command line".to_string())
                 .with_label("a password in the source")
-                .with_help("declare a secret, bind it in `env` and pass it on standard input (`--password-stdin`)"),
+                .with_help("declare a secret, bind it in `env` and pass it on standard input (`--password-stdin`)")
+                .with_yaml_help("rotate it, then keep it in a masked CI/CD variable (Settings > CI/CD > Variables) and pass it on standard input (`--password-stdin`)"),
         );
     }
 }

@@ -31,13 +31,19 @@ struct Problem {
     message: String,
     label: &'static str,
     help: &'static str,
+    /// The help in `.gitlab-ci.yml` words, where `help` shows Plumb source.
+    yaml_help: Option<&'static str>,
 }
 
 impl Problem {
     fn diagnostic(self) -> Diagnostic {
-        Diagnostic::new(RULE.code, RULE.severity(), self.at, self.message)
+        let d = Diagnostic::new(RULE.code, RULE.severity(), self.at, self.message)
             .with_label(self.label)
-            .with_help(self.help)
+            .with_help(self.help);
+        match self.yaml_help {
+            Some(help) => d.with_yaml_help(help),
+            None => d,
+        }
     }
 }
 
@@ -57,6 +63,7 @@ fn unpinned(entries: &[MapEntry], allowed: &[String]) -> Option<Problem> {
                 message: format!("the include of project `{}` has no `ref`: it follows the project's default branch", p.value.as_str()?),
                 label: "no `ref`",
                 help: "pin it to a tag or a commit: `project(\"…\", file = \"…\", ref = \"v1.2.3\")`",
+                yaml_help: Some("pin it to a tag or a full commit SHA: add `ref: v1.2.3` to the include"),
             });
         };
         let reference = r.value.as_str()?;
@@ -68,6 +75,7 @@ fn unpinned(entries: &[MapEntry], allowed: &[String]) -> Option<Problem> {
             message: format!("`ref = \"{reference}\"` looks like a branch: what is included changes with every push to it"),
             label: "a branch, not a tag or commit",
             help: "pin it to a tag (`v1.2.3`) or a full commit SHA",
+            yaml_help: None,
         });
     }
     if let Some(r) = get(entries, "remote") {
@@ -84,6 +92,7 @@ fn unpinned(entries: &[MapEntry], allowed: &[String]) -> Option<Problem> {
                 ),
                 label: "not 64 lowercase hex digits",
                 help: "write the file's SHA-256 as `sha256sum` prints it",
+                yaml_help: None,
             });
         }
         if get(entries, "sha256").is_none() {
@@ -92,6 +101,7 @@ fn unpinned(entries: &[MapEntry], allowed: &[String]) -> Option<Problem> {
                 message: format!("the remote include `{}` has no checksum: whoever serves it controls the pipeline", r.value.as_str()?),
                 label: "no `sha256`",
                 help: "add its checksum: `remote(\"https://…\", sha256 = \"…\")` (GitLab checks it as `integrity:`)",
+                yaml_help: Some("add its checksum: `integrity: sha256-<base64 of the SHA-256>` (`openssl dgst -sha256 -binary FILE | base64`), or vendor the file"),
             });
         }
     }
@@ -120,6 +130,7 @@ fn component(text: &str, at: FileRange, allowed: &[String]) -> Option<Problem> {
         message: format!("component `{source}` {why}"),
         label: "not pinned",
         help: "pin it to an exact version (`@1.4.2`) or a commit SHA, or list its source in `lint.allowed_components`",
+        yaml_help: None,
     })
 }
 
