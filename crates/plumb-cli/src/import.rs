@@ -57,7 +57,11 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
         count(imported.warnings.len(), "warning", "warnings")
     );
     match output {
-        Some(out) => crate::build::write_atomically(out, &imported.plumb)?,
+        Some(out) => {
+            // the input, or a program someone wrote, is never replaced by an import
+            crate::build::ensure_generated_or_absent(out, crate::build::IMPORTED_HEADER)?;
+            crate::build::write_atomically(out, &imported.plumb)?
+        }
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();

@@ -712,3 +712,44 @@ fn a_marker_cannot_make_the_build_delete_a_source() {
         "the source is kept"
     );
 }
+
+/// `plumb fmt` replaces a file atomically and keeps its permissions: a `-rw-------`
+/// program did not come back readable by everyone.
+#[test]
+fn fmt_keeps_a_files_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("fmt-mode");
+    let file = dir.join("p.plumb");
+    let unformatted = PROGRAM.replace("  stage", "stage");
+    std::fs::write(&file, &unformatted).expect("program");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let o = plumb_in(&dir, &["fmt", "p.plumb"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_ne!(std::fs::read_to_string(&file).expect("read"), unformatted);
+    let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+/// What a build killed while writing left (`.out.plumb-tmp-PID/`) is removed by the
+/// next build once that process is gone; a running one's, and other names, are kept.
+#[test]
+fn a_killed_builds_leftovers_are_removed_by_the_next_build() {
+    let dir = project("kill-litter");
+    let dead = ".out.plumb-tmp-4000000000";
+    let alive = format!(".out.plumb-tmp-{}", std::process::id());
+    for name in [dead, alive.as_str(), ".out.plumb-tmp-x", "keep.txt"] {
+        std::fs::create_dir_all(dir.join(name).join("clusters")).expect("leftover");
+    }
+    std::fs::write(dir.join(".ci.yml.plumb-tmp-4000000000-0000abcd"), "x").expect("file");
+    let o = plumb_in(&dir, &["build", "src", "--target", "gitops", "-o", "out"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = plumb_in(
+        &dir,
+        &["build", "src", "--target", "gitlab", "-o", "ci.yml"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut expected = vec![".out.plumb-tmp-x", alive.as_str(), "ci.yml", "keep.txt"];
+    expected.extend(["out", "src"]);
+    expected.sort();
+    assert_eq!(listing(&dir), expected);
+}

@@ -106,6 +106,29 @@ fn import_refuses_bad_input_without_writing() {
     );
 }
 
+/// `-o` never replaces the input or a file the import did not write (a program the
+/// team wrote, notes); it replaces its own earlier output.
+#[test]
+fn import_does_not_replace_what_it_did_not_write() {
+    let dir = scratch("import-clobber");
+    let yaml = "build:\n  script: make\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("write");
+    std::fs::write(dir.join("NOTES.md"), "# notes\n").expect("write");
+    for target in [".gitlab-ci.yml", "NOTES.md"] {
+        let before = std::fs::read_to_string(dir.join(target)).expect("read");
+        let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", target]);
+        assert_eq!(o.status.code(), Some(2), "{target}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("was not written by plumb"), "{err}");
+        let after = std::fs::read_to_string(dir.join(target)).expect("read");
+        assert_eq!(before, after, "{target} is untouched");
+    }
+    for _ in 0..2 {
+        let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+    }
+}
+
 #[test]
 fn fixtures_round_trip_through_gitlab() {
     let bin = gitlab_ci_local();
