@@ -136,13 +136,18 @@ struct Taint {
     /// What each `<(…)` outputs that holds a secret, by where it is written: the
     /// command that reads it (`cat <(echo "$T")`) reads the secret.
     substituted: HashMap<usize, Flow>,
+    /// Whether what each command substitution outputs holds a secret, by where it is
+    /// written (its commands come before the command whose word it is in).
+    captured: HashMap<usize, bool>,
 }
 
 impl Taint {
     /// The secret `v` expands to: a variable that holds one, or a secret file's path
     /// inside a command substitution (`$(cat "$F")` is the file's content).
     fn get(&self, v: &VarRef) -> Option<&Source> {
-        if v.indirect {
+        // `X=$(curl -u "$T" x)`: X holds the response, not the secret
+        let output_clean = v.within.and_then(|at| self.captured.get(&at)) == Some(&false);
+        if v.indirect || output_clean {
             return None;
         }
         let read = v.substitution_reads_content();
@@ -231,6 +236,7 @@ impl Taint {
             files: with_env_copies(cx, files),
             content_read: None,
             substituted: HashMap::new(),
+            captured: HashMap::new(),
         }
     }
     fn is_empty(&self) -> bool {
@@ -393,6 +399,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
     let mut pipes: HashMap<Option<usize>, Flow> = HashMap::new();
     // substitutions are known by where they are written in this script
     taint.substituted.clear();
+    taint.captured.clear();
     for cmd in &script.commands {
         let slot = cmd.substitution.map(|s| s.at);
         let pipe = pipes.remove(&slot);
@@ -416,6 +423,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         }
         unfollowed(cmd, name, incoming.as_ref(), taint, scan);
         let output = tainted_output(cmd, name, incoming, taint);
+        note_captured(cmd, output.is_some(), taint);
         if let Some(flow) = output {
             keep_substituted(cmd, &flow, taint);
             if let Some(flow) = route_output(cmd, name, flow, scan) {
@@ -429,6 +437,19 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         arguments(cmd, name, taint, scan);
         copied_secret_file(cmd, name, taint, scan);
     }
+}
+
+/// Whether a command of a command substitution sends a secret into it (not to a pipe,
+/// a file or the log).
+fn note_captured(cmd: &Command, output_tainted: bool, taint: &mut Taint) {
+    let Some(s) = cmd.substitution.filter(|s| s.command) else {
+        return;
+    };
+    let holds = output_tainted
+        && cmd.output_substituted()
+        && !cmd.piped_out
+        && cmd.files_written().next().is_none();
+    *taint.captured.entry(s.at).or_default() |= holds;
 }
 
 /// The last command of a `<(…)` whose output holds a secret: remembered for the

@@ -22,6 +22,10 @@ pub struct VarRef {
     /// The first word of the innermost command substitution it is in (`cat`, `<`,
     /// `realpath`): what is done with the value.
     pub reader: Option<String>,
+    /// The command substitution of its word that holds it (where its `$(` or backtick
+    /// is written): whether the value reaches the word depends on what its commands
+    /// output (`$(curl -u "$T" x)` outputs a response, `$(echo "$T")` the secret).
+    pub within: Option<usize>,
 }
 
 /// Commands that, given a file's path, print something about the path or the file but
@@ -647,6 +651,7 @@ impl<'a> Scanner<'a> {
                         indirect,
                         substituted: false,
                         reader: None,
+                        within: None,
                     });
                 }
                 // the word of `${V:-word}`, `${V:+word}`, `${V/a/b}` is expanded too
@@ -658,13 +663,14 @@ impl<'a> Scanner<'a> {
                         indirect,
                         substituted: false,
                         reader: None,
+                        within: None,
                     });
                 }
             }
             Some(b'(') => {
                 // command substitution: its expansions belong to this word
                 self.capture_commands(self.pos, start);
-                self.command_substitution(w);
+                self.command_substitution(w, start);
             }
             Some(b'\'') => {
                 self.pos += 1;
@@ -688,6 +694,7 @@ impl<'a> Scanner<'a> {
                     indirect: false,
                     substituted: false,
                     reader: None,
+                    within: None,
                 });
             }
             Some(c) if c.is_ascii_digit() || b"@*#?$!-".contains(&c) => self.pos += 1,
@@ -699,7 +706,7 @@ impl<'a> Scanner<'a> {
     /// The rest of a `$(…)` whose `(` is here: its expansions belong to `w`, each marked
     /// with the first word of the innermost substitution it is in. Nested substitutions
     /// are followed without recursion (a script of thousands of nested `$(` is text).
-    fn command_substitution(&mut self, w: &mut Word) {
+    fn command_substitution(&mut self, w: &mut Word, at: usize) {
         self.pos += 1;
         // per substitution level: its first word, and the parentheses open in it
         let mut levels = vec![(first_word(&self.src[self.pos..]), 0usize)];
@@ -729,7 +736,7 @@ impl<'a> Scanner<'a> {
                 }
                 b'$' => {
                     let reader = levels.last().map_or("", |l| l.0.as_str()).to_string();
-                    self.substituted_dollar(w, &reader);
+                    self.substituted_dollar(w, &reader, at);
                 }
                 _ => self.pos += 1,
             }
@@ -737,7 +744,8 @@ impl<'a> Scanner<'a> {
     }
 
     fn backtick(&mut self, w: &mut Word) {
-        self.capture_commands(self.pos, self.pos);
+        let at = self.pos;
+        self.capture_commands(self.pos, at);
         self.pos += 1;
         let reader = first_word(&self.src[self.pos..]);
         while let Some(c) = self.peek() {
@@ -746,7 +754,7 @@ impl<'a> Scanner<'a> {
                     self.pos += 1;
                     return;
                 }
-                b'$' => self.substituted_dollar(w, &reader),
+                b'$' => self.substituted_dollar(w, &reader, at),
                 _ => self.pos += 1,
             }
         }
@@ -792,7 +800,7 @@ impl<'a> Scanner<'a> {
     /// An expansion inside a command substitution whose command is `reader`: it belongs
     /// to the word `w`, marked as substituted (an inner substitution's reader stays).
     /// Its commands were scanned with the substitution's.
-    fn substituted_dollar(&mut self, w: &mut Word, reader: &str) {
+    fn substituted_dollar(&mut self, w: &mut Word, reader: &str, within: usize) {
         let mut inner = Word::default();
         let nesting = std::mem::replace(&mut self.nesting, MAX_SUBSTITUTION_NESTING);
         self.dollar(&mut inner);
@@ -800,6 +808,7 @@ impl<'a> Scanner<'a> {
         w.vars.extend(inner.vars.into_iter().map(|v| VarRef {
             substituted: true,
             reader: v.reader.or_else(|| Some(reader.to_string())),
+            within: Some(within),
             ..v
         }));
     }

@@ -753,3 +753,104 @@ fn a_killed_builds_leftovers_are_removed_by_the_next_build() {
     expected.sort();
     assert_eq!(listing(&dir), expected);
 }
+
+const IMG: &str =
+    "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
+
+/// Every pipeline of a GitOps build deploys into the same namespaces: job `api-build`
+/// of `web` and job `build` of `web-api` would both be Job `web-api-build` (refused,
+/// as `--target k8s` refuses it), and each pipeline's `ci_variable` secrets come from
+/// a Secret of its own (one `pipeline-secrets` would be two applications' object).
+#[test]
+fn gitops_pipelines_do_not_share_an_object() {
+    let dir = scratch("gitops-clash");
+    let clash = format!("pipeline web {{ stage s {{ job api-build {{ image = \"{IMG}\", run = [\"./x\"] }} }} }}\npipeline web-api {{ stage s {{ job build {{ image = \"{IMG}\", run = [\"./y\"] }} }} }}\n");
+    std::fs::write(dir.join("a.plumb"), clash).expect("write");
+    let o = plumb_in(
+        &dir,
+        &["build", "a.plumb", "--target", "gitops", "-o", "ops"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("PL5003"), "{}", stderr(&o));
+    assert!(!dir.join("ops").exists(), "nothing is written");
+    let shared = format!("secret a = ci_variable(\"A_TOKEN\")\nsecret b = ci_variable(\"B_TOKEN\")\npipeline alpha {{ on = branch == \"main\"\n stage s {{ job j {{ image = \"{IMG}\", env = {{ T = a }}, run = [\"./x\"] }} }} }}\npipeline beta {{ on = branch == \"main\"\n stage s {{ job j {{ image = \"{IMG}\", env = {{ T = b }}, run = [\"./y\"] }} }} }}\n");
+    std::fs::write(dir.join("b.plumb"), shared).expect("write");
+    let o = plumb_in(
+        &dir,
+        &["build", "b.plumb", "--target", "gitops", "-o", "ops"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (pipeline, key) in [("alpha", "A_TOKEN"), ("beta", "B_TOKEN")] {
+        let secrets = dir.join(format!("ops/apps/{pipeline}/secrets/external-secrets.yaml"));
+        let text = std::fs::read_to_string(secrets).expect("secrets");
+        assert!(
+            text.contains(&format!("name: {pipeline}-pipeline-secrets")),
+            "{text}"
+        );
+        assert!(text.contains(key), "{text}");
+        let job = dir.join(format!("ops/apps/{pipeline}/base/s/{pipeline}-j.yaml"));
+        let job = std::fs::read_to_string(job).expect("job");
+        assert!(
+            job.contains(&format!("name: {pipeline}-pipeline-secrets")),
+            "{job}"
+        );
+    }
+}
+
+/// `a.tok` (imported) and the file's own `tok` read two Vault fields: they are two keys
+/// of the pipeline's Vault Secret (one key delivered A's value as B's).
+#[test]
+fn vault_secrets_of_one_name_keep_their_own_values() {
+    let dir = scratch("vault-keys");
+    std::fs::write(
+        dir.join("a.plumb"),
+        "secret tok = vault(\"ci/data/a\", \"token\")\n",
+    )
+    .expect("write");
+    let main = format!("import \"a.plumb\" as a\nsecret tok = vault(\"ci/data/b\", \"token\")\npipeline p {{ on = branch == \"main\"\n stage s {{ job j {{ image = \"{IMG}\", env = {{ A_TOKEN = a.tok, B_TOKEN = tok }}, run = [\"./x\"] }} }} }}\n");
+    std::fs::write(dir.join("main.plumb"), main).expect("write");
+    let o = plumb_in(
+        &dir,
+        &["build", "main.plumb", "--target", "gitops", "-o", "ops"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let job = std::fs::read_to_string(dir.join("ops/apps/p/base/s/p-j.yaml")).expect("job");
+    let secrets = dir.join("ops/apps/p/secrets/external-secrets.yaml");
+    let secrets = std::fs::read_to_string(secrets).expect("secrets");
+    let key_of = |var: &str| {
+        let at = job.find(&format!("name: {var}")).expect("var");
+        let rest = &job[at..];
+        let key = rest.find("key: ").expect("key") + 5;
+        rest[key..].lines().next().unwrap_or_default().to_string()
+    };
+    let (a, b) = (key_of("A_TOKEN"), key_of("B_TOKEN"));
+    assert_ne!(a, b, "{job}");
+    for (key, path) in [(a, "ci/data/a"), (b, "ci/data/b")] {
+        let at = secrets.find(&format!("secretKey: {key}")).expect("key");
+        let entry = &secrets[at..];
+        let next = entry[1..].find("secretKey").map_or(entry.len(), |n| n + 1);
+        assert!(
+            entry[..next].contains(path),
+            "{key} reads {path}: {secrets}"
+        );
+    }
+}
+
+/// On Kubernetes a trigger job is no Job: a job that needs one is told (PL2005).
+#[test]
+fn a_need_on_a_trigger_job_is_reported_for_kubernetes() {
+    let dir = scratch("k8s-trigger-need");
+    let program = format!("pipeline p {{\n  on = branch == \"main\"\n  stage a {{ job downstream {{ trigger = {{ project = \"g/p\" }} }} }}\n  stage b {{ job smoke {{ image = \"{IMG}\", run = [\"./t\"], needs = [downstream] }} }}\n}}\n");
+    std::fs::write(dir.join("p.plumb"), program).expect("write");
+    let o = plumb_in(
+        &dir,
+        &["build", "p.plumb", "--target", "k8s", "-o", "k.yaml"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("PL2005"), "{}", stderr(&o));
+    let o = plumb_in(&dir, &["check", "p.plumb"]);
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("PL2005"),
+        "GitLab runs it"
+    );
+}

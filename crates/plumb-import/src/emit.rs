@@ -254,10 +254,12 @@ pub(crate) fn program(
         .get("variables")
         .map(convert::variables)
         .unwrap_or_default();
-    let mut defined: HashSet<String> = top_vars.iter().map(|(k, _)| k.clone()).collect();
+    // `API_TOKEN: $API_TOKEN` defines nothing: GitLab gives the settings' value
+    let defining = |(k, v): (String, String)| (!is_self_reference(&v, &k)).then_some(k);
+    let mut defined: HashSet<String> = top_vars.iter().cloned().filter_map(defining).collect();
     for j in config.jobs.iter().chain(config.hidden.iter()) {
         if let Some(v) = j.full.get("variables") {
-            defined.extend(convert::variables(v).into_iter().map(|(k, _)| k));
+            defined.extend(convert::variables(v).into_iter().filter_map(defining));
         }
     }
     let line_starts = config
@@ -2581,9 +2583,23 @@ fn assigned_in(script: &[PVal], name: &str) -> bool {
             let boundary = before
                 .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '{'));
             let after = &line[i + name.len()..];
-            boundary && (after.starts_with('=') || line[..i].trim_end().ends_with("read"))
+            // `NAME=$NAME` (`docker run -e NAME=$NAME`) keeps the settings' value
+            let value = after.strip_prefix('=');
+            let sets = value.is_some_and(|v| !is_self_reference(v, name));
+            boundary && (sets || line[..i].trim_end().ends_with("read"))
         })
     })
+}
+
+/// Whether a value (or the start of a shell word) is the variable `name` itself:
+/// `$NAME`, `${NAME}`, quoted or not.
+fn is_self_reference(value: &str, name: &str) -> bool {
+    let value = value.trim().trim_start_matches(['"', '\'']);
+    let rest = value
+        .strip_prefix('$')
+        .map(|v| v.strip_prefix('{').unwrap_or(v))
+        .and_then(|v| v.strip_prefix(name));
+    rest.is_some_and(|r| !r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
 }
 
 #[cfg(test)]

@@ -18,5 +18,7 @@ pub const IMPORT_TOO_DEEP: Code = Code::PL1012;
 pub const VALUE_TOO_LARGE: Code = Code::PL1014;
 /// A job naming itself in `dependencies`, which is checked like `needs` (§6.2).
 pub const NEEDS_ITSELF: Code = Code::PL2004;
+/// A job's `dependencies` naming a job of its own or a later stage (checked like `needs`).
+pub const DEPENDS_ON_LATER_STAGE: Code = Code::PL2003;
 pub const SECRET_MISUSE: Code = Code::PL4002;
 pub const UNTRUSTED_INPUT: Code = Code::PL6001;

@@ -208,6 +208,7 @@ pub fn compile(
     let event = Event::Branch(config.default_branch().to_string());
     let mut files = Vec::new();
     let mut seen_pipelines: BTreeMap<String, String> = BTreeMap::new();
+    let mut claims = crate::names::NameClaims::default();
     for p in plans {
         let dir = path_component(&p.model.name);
         if let Some(other) = seen_pipelines.insert(dir.clone(), p.model.name.clone()) {
@@ -221,7 +222,12 @@ pub fn compile(
             )
             .with_help("rename one of the pipelines")]));
         }
-        let jobs = k8s::jobs(std::slice::from_ref(p), &event, vars, config, warnings);
+        // every pipeline deploys to the same namespaces: its Jobs and Secrets are
+        // named apart from the others' (a clash is PL5003, never an overwrite)
+        let config = &pipeline_config(p, config);
+        claim_secret_names(p, config, &mut claims, warnings);
+        let plan = std::slice::from_ref(p);
+        let jobs = k8s::claimed_jobs(plan, &event, vars, config, warnings, &mut claims);
         files.extend(pipeline_files(p, &dir, &jobs, &envs, flavor, config)?);
     }
     files.push(OutputFile {
@@ -230,6 +236,33 @@ pub fn compile(
     });
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+/// The configuration a pipeline is compiled with: its `ci_variable` secrets come from a
+/// Secret of its own, `<pipeline>-<secret_name>`, which its ExternalSecret creates (one
+/// Secret for every pipeline would be two Argo CD applications' object).
+fn pipeline_config(p: &PipelinePlan, config: &Config) -> Config {
+    let mut config = config.clone();
+    let shared = (config.targets.k8s.secret_name.as_deref()).unwrap_or("pipeline-secrets");
+    let own = dns_label(&format!("{}-{shared}", p.model.name));
+    config.targets.k8s.secret_name = Some(own);
+    config
+}
+
+/// Claims the names of the Secrets the pipeline's ExternalSecrets create.
+fn claim_secret_names(
+    p: &PipelinePlan,
+    config: &Config,
+    claims: &mut crate::names::NameClaims,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    for secret in external_secrets(p, config) {
+        let name = &secret.metadata.name;
+        let source = format!("the secrets of pipeline `{}`", p.model.name);
+        if let Some(clash) = claims.claim(name, source, p.model.name_at, "Secret") {
+            warnings.push(clash);
+        }
+    }
 }
 
 fn kustomization(resources: Vec<String>) -> Kustomization {
@@ -477,8 +510,9 @@ fn external_secrets(p: &PipelinePlan, config: &Config) -> Vec<ExternalSecret> {
             };
             match &s.source {
                 SecretSource::Vault { path, field, .. } => {
-                    vault.entry(s.name.clone()).or_insert_with(|| SecretData {
-                        secret_key: s.name.clone(),
+                    let key = p.vault_key(&s.name, path, field);
+                    vault.entry(key.clone()).or_insert_with(|| SecretData {
+                        secret_key: key,
                         remote_ref: RemoteRef {
                             key: path.clone(),
                             property: Some(field.clone()),

@@ -238,8 +238,21 @@ pub fn jobs(
     config: &Config,
     warnings: &mut Vec<Diagnostic>,
 ) -> Vec<K8sJob> {
-    let mut out = Vec::new();
     let mut claims = crate::names::NameClaims::default();
+    claimed_jobs(plans, event, vars, config, warnings, &mut claims)
+}
+
+/// [`jobs`] with the names other objects of the namespace hold already (GitOps writes
+/// every pipeline's Jobs and Secrets into one namespace).
+pub fn claimed_jobs(
+    plans: &[PipelinePlan],
+    event: &Event,
+    vars: &std::collections::BTreeMap<String, String>,
+    config: &Config,
+    warnings: &mut Vec<Diagnostic>,
+    claims: &mut crate::names::NameClaims,
+) -> Vec<K8sJob> {
+    let mut out = Vec::new();
     // `branch == var("CI_DEFAULT_BRANCH")`: the configured default branch, unless given
     let mut vars = vars.clone();
     vars.entry("CI_DEFAULT_BRANCH".to_string())
@@ -294,6 +307,7 @@ pub fn jobs(
             }
             let before = warnings.len();
             warn_changes(&job.when, when_at, true, warnings);
+            warn_needs_on_triggers(p, job, warnings);
             job.label_findings_outside(&mut warnings[before..]);
             warn_not_carried(job, warnings);
             check_runner_default(job, config, warnings);
@@ -309,6 +323,29 @@ pub fn jobs(
         }
     }
     out
+}
+
+/// A need on a trigger job, which no Kubernetes Job stands for (PL2005): the job
+/// would wait for a Job that never comes.
+fn warn_needs_on_triggers(p: &PipelinePlan, job: &JobModel, warnings: &mut Vec<Diagnostic>) {
+    for need in &job.needs {
+        let Some(target) = need.target.map(|t| &p.model.jobs[t]) else {
+            continue;
+        };
+        if target.field("trigger").is_none() {
+            continue;
+        }
+        warnings.push(
+            crate::warning(
+                plumb_diagnostics::Code::PL2005,
+                need.at,
+                format!("job `{}` needs `{}`, a trigger job, which the Kubernetes target leaves out", job.name, target.name),
+                "drop the need for Kubernetes, or run the downstream work as a job of this pipeline",
+            )
+            .with_label(format!("`{}` is no Kubernetes Job", target.name))
+            .with_secondary(target.name_at, "a trigger job: it starts another GitLab pipeline"),
+        );
+    }
 }
 
 pub fn compile(
@@ -739,18 +776,27 @@ fn env_vars(
             ValueKind::Secret(secret) => match &secret.source {
                 SecretSource::CiVariable(n) => from_secret(secret_name.clone(), n.clone()),
                 SecretSource::K8sSecret { name, key } => from_secret(name.clone(), key.clone()),
-                SecretSource::Vault { file: false, .. } => {
-                    from_secret(vault_secret_name(&p.model.name), secret.name.clone())
-                }
+                SecretSource::Vault {
+                    path,
+                    field,
+                    file: false,
+                } => from_secret(
+                    vault_secret_name(&p.model.name),
+                    p.vault_key(&secret.name, path, field),
+                ),
                 // as on GitLab, the variable holds the path of a file with the value
-                SecretSource::Vault { file: true, .. } => {
+                SecretSource::Vault {
+                    path,
+                    field,
+                    file: true,
+                } => {
                     let n = volumes.iter().filter(|v| v.secret.is_some()).count();
                     let volume = format!("vault-file-{}", n + 1);
                     let dir = format!("/var/run/secrets/plumb/{volume}");
                     volumes.push(vault_file_volume(
                         &volume,
                         &vault_secret_name(&p.model.name),
-                        &secret.name,
+                        &p.vault_key(&secret.name, path, field),
                     ));
                     mounts.push(VolumeMount {
                         read_only: true,

@@ -2,8 +2,8 @@
 //! topological order, jobs in run order, matrix combinations, dependency depths.
 //! Every target maps this plan to its own output types.
 
-use plumb_semantics::{JobModel, PipelineModel};
-use std::collections::{BTreeMap, HashSet};
+use plumb_semantics::{JobModel, PipelineModel, SecretSource, ValueKind};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub struct PipelinePlan<'a> {
     pub model: &'a PipelineModel,
@@ -18,6 +18,8 @@ pub struct PipelinePlan<'a> {
     /// The pipeline's job names: a job's `dependencies` are looked up here, not by a
     /// walk over every job (a 5,000-job pipeline would make that quadratic).
     job_names: HashSet<&'a str>,
+    /// The key of each Vault field (path, field) in the pipeline's Vault Secret.
+    vault_keys: HashMap<(String, String), String>,
 }
 
 impl<'a> PipelinePlan<'a> {
@@ -46,7 +48,19 @@ impl<'a> PipelinePlan<'a> {
             job_order,
             depth,
             job_names: model.jobs.iter().map(|j| j.name.as_str()).collect(),
+            vault_keys: vault_keys(model),
         }
+    }
+
+    /// The key of the pipeline's Vault Secret that holds this Vault field: the secret's
+    /// name, unless secrets of one name read different fields (`a.tok` and the file's
+    /// own `tok`), which would share a key and deliver one value for both.
+    pub fn vault_key(&self, name: &str, path: &str, field: &str) -> String {
+        let key = (path.to_string(), field.to_string());
+        self.vault_keys
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| name.to_string())
     }
 
     /// Whether the pipeline has a job of this name.
@@ -68,6 +82,42 @@ impl<'a> PipelinePlan<'a> {
     pub fn stage_name(&self, job: &JobModel) -> &'a str {
         &self.model.stages[job.stage].name
     }
+}
+
+/// Each Vault field's key: its secret's name, with a digest of the path and field when
+/// secrets of that name read several fields (or fields of several names would clash).
+fn vault_keys(model: &PipelineModel) -> HashMap<(String, String), String> {
+    let mut by_name: BTreeMap<&str, BTreeSet<(String, String)>> = BTreeMap::new();
+    for job in &model.jobs {
+        for b in &job.env {
+            if let ValueKind::Secret(s) = &b.value.kind {
+                if let SecretSource::Vault { path, field, .. } = &s.source {
+                    let fields = by_name.entry(s.name.as_str()).or_default();
+                    fields.insert((path.clone(), field.clone()));
+                }
+            }
+        }
+    }
+    let mut keys = HashMap::new();
+    for (name, fields) in by_name {
+        let shared = fields.len() > 1;
+        for (path, field) in fields {
+            let key = if shared {
+                format!("{name}-{:08x}", fnv1a(&format!("{path}\0{field}")))
+            } else {
+                name.to_string()
+            };
+            keys.insert((path, field), key);
+        }
+    }
+    keys
+}
+
+/// A stable 32-bit digest (FNV-1a): the same on every machine and every run.
+fn fnv1a(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// A topological order of the stages (Kahn's algorithm, ties broken by declaration

@@ -283,17 +283,17 @@ impl Lowering<'_, '_> {
                 let problem = if job.field("needs").is_some()
                     && !job.needs.iter().any(|n| n.job == name)
                 {
-                    Some(format!("`{name}` is not in `needs`: with `needs`, GitLab downloads artifacts only from the jobs it names"))
+                    Some((codes::TYPE_MISMATCH, format!("`{name}` is not in `needs`: with `needs`, GitLab downloads artifacts only from the jobs it names")))
                 } else if job.field("needs").is_none()
                     && !stage_precedes(model, dep.stage, job.stage)
                 {
-                    Some(format!("`{name}` does not run in a stage before this job's: GitLab downloads artifacts only from earlier stages"))
+                    Some((codes::DEPENDS_ON_LATER_STAGE, format!("`{name}` does not run in a stage before this job's: GitLab downloads artifacts only from earlier stages")))
                 } else {
                     None
                 };
-                if let Some(message) = problem {
+                if let Some((code, message)) = problem {
                     self.ev.report(
-                        Diagnostic::error(codes::TYPE_MISMATCH, at, message)
+                        Diagnostic::error(code, at, message)
                             .with_label("not a job whose artifacts this job can get")
                             .with_secondary(dep.name_at, format!("`{name}` is here"))
                             .with_help("name jobs of earlier stages (and of `needs`, when the job has `needs`)"),
