@@ -1768,12 +1768,13 @@ impl Emitter<'_> {
             })
             .flatten()
             .collect();
+        let assigned = assigned_in(&lines);
         for line in &lines {
             let PVal::Str(line) = line.bare() else {
                 continue;
             };
             for var in self.settings_credentials(shell_variables_named(line)) {
-                if !assigned_in(&lines, &var) && !env.iter().any(|(k, _)| *k == var) {
+                if !assigned.contains(&var) && !env.iter().any(|(k, _)| *k == var) {
                     let name = self.settings_secret(&var);
                     env.push((var, PVal::Name(name)));
                 }
@@ -2571,24 +2572,38 @@ pub fn looks_like_credential(name: &str) -> bool {
     })
 }
 
-/// Whether the script assigns the variable itself (`NAME=…`, `export NAME=…`,
-/// `read NAME`): then it is not something the CI/CD settings provide.
-fn assigned_in(script: &[PVal], name: &str) -> bool {
-    script.iter().any(|line| {
+/// The variables the script assigns itself (`NAME=…`, `export NAME=…`, `read NAME`):
+/// the CI/CD settings do not provide those.
+fn assigned_in(script: &[PVal]) -> HashSet<String> {
+    let mut names = HashSet::new();
+    for line in script {
         let PVal::Str(line) = line.bare() else {
-            return false;
+            continue;
         };
-        line.match_indices(name).any(|(i, _)| {
-            let before = line[..i].chars().next_back();
-            let boundary = before
-                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '{'));
-            let after = &line[i + name.len()..];
+        let bytes = line.as_bytes();
+        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let mut i = 0;
+        while i < bytes.len() {
+            let boundary = i == 0 || !(is_word(bytes[i - 1]) || b"${".contains(&bytes[i - 1]));
+            if !(boundary && (bytes[i].is_ascii_alphabetic() || bytes[i] == b'_')) {
+                i += 1;
+                continue;
+            }
+            let end = (i..bytes.len())
+                .find(|&j| !is_word(bytes[j]))
+                .unwrap_or(bytes.len());
+            let name = &line[i..end];
             // `NAME=$NAME` (`docker run -e NAME=$NAME`) keeps the settings' value
-            let value = after.strip_prefix('=');
-            let sets = value.is_some_and(|v| !is_self_reference(v, name));
-            boundary && (sets || line[..i].trim_end().ends_with("read"))
-        })
-    })
+            let sets = line[end..]
+                .strip_prefix('=')
+                .is_some_and(|v| !is_self_reference(v, name));
+            if sets || line[..i].trim_end().ends_with("read") {
+                names.insert(name.to_string());
+            }
+            i = end;
+        }
+    }
+    names
 }
 
 /// Whether a value (or the start of a shell word) is the variable `name` itself:
@@ -2643,8 +2658,13 @@ mod tests {
         let script = vec![
             PVal::Str("export MY_TOKEN=$(cat t)".into()),
             PVal::Str("use $MY_TOKEN".into()),
+            PVal::Str("docker run -e DB_TOKEN=$DB_TOKEN -e X=\"${X}\" img".into()),
+            PVal::Str("read LINE_TOKEN".into()),
         ];
-        assert!(assigned_in(&script, "MY_TOKEN"));
-        assert!(!assigned_in(&script, "OTHER_TOKEN"));
+        let assigned = assigned_in(&script);
+        assert!(assigned.contains("MY_TOKEN") && assigned.contains("LINE_TOKEN"));
+        // `NAME=$NAME` keeps the settings' value
+        assert!(!assigned.contains("DB_TOKEN") && !assigned.contains("X"));
+        assert!(!assigned.contains("OTHER_TOKEN"));
     }
 }

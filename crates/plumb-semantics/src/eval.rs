@@ -136,6 +136,10 @@ pub struct Evaluator<'a> {
     in_progress: HashSet<(FileId, TextRange)>,
     /// The lets being evaluated, innermost last: a value too large is named by its let.
     evaluating: Vec<&'a str>,
+    /// The weight of every let value handed out so far (each use is a copy), bounded by
+    /// [`MAX_TOTAL_WEIGHT`]: 40 lets of 1 MiB each, or one used by a thousand jobs,
+    /// would exhaust memory though no value is too large.
+    handed_out: usize,
     /// What was reported (through [`Evaluator::report`] and [`Evaluator::error`]).
     diags: Vec<Diagnostic>,
     /// Template bodies being instantiated: their own mistakes are reported once, where
@@ -229,6 +233,7 @@ impl<'a> Evaluator<'a> {
             let_values: HashMap::new(),
             in_progress: HashSet::new(),
             evaluating: Vec::new(),
+            handed_out: 0,
             diags: Vec::new(),
             reported_elsewhere: Vec::new(),
             trying: 0,
@@ -502,8 +507,19 @@ impl<'a> Evaluator<'a> {
         pipeline_lets: Option<&HashMap<&'a str, &'a Let>>,
     ) -> Value {
         let key = (file, l.range);
-        if let Some(v) = self.let_values.get(&key) {
-            return v.clone();
+        if let Some(w) = self
+            .let_values
+            .get(&key)
+            .map(|v| weight(v, MAX_TOTAL_WEIGHT))
+        {
+            if !self.hand_out(w, file, l) {
+                return Value::unknown(ctx_at(file, l));
+            }
+            return self
+                .let_values
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| Value::unknown(ctx_at(file, l)));
         }
         if !self.in_progress.insert(key) {
             self.error(
@@ -540,8 +556,39 @@ impl<'a> Evaluator<'a> {
             }
         }
         self.in_progress.remove(&key);
+        let w = weight(&value, MAX_TOTAL_WEIGHT);
+        if !self.hand_out(w, file, l) {
+            value = Value::unknown(ctx_at(file, l));
+        }
         self.let_values.insert(key, value.clone());
         value
+    }
+
+    /// Counts a let value of weight `w` handed out; false (reported once, at the let
+    /// that went over) when the program's values together pass [`MAX_TOTAL_WEIGHT`].
+    fn hand_out(&mut self, w: usize, file: FileId, l: &Let) -> bool {
+        let before = self.handed_out;
+        self.handed_out = self.handed_out.saturating_add(w);
+        if self.handed_out <= MAX_TOTAL_WEIGHT {
+            return true;
+        }
+        if before <= MAX_TOTAL_WEIGHT {
+            let at = FileRange {
+                file,
+                range: l.name.range,
+            };
+            let message = format!(
+                "the program's lets are copied into more than 8 MiB of values by `{}`",
+                l.name.text
+            );
+            let d = self.error(codes::VALUE_TOO_LARGE, at, message);
+            d.primary.message = "one use too many".to_string();
+            d.help = Some(
+                "each use of a let copies its value: share large text through a file in the repository, or use it in fewer places"
+                    .to_string(),
+            );
+        }
+        false
     }
 
     /// Resolves a written type.
@@ -1862,6 +1909,17 @@ fn variable_comparison(op: BinOp, l: &ValueKind, r: &ValueKind) -> Option<Cond> 
 /// The most a value may weigh: string bytes, plus one per list item, record entry and
 /// condition node.
 pub const MAX_VALUE_WEIGHT: usize = 1 << 20;
+
+/// The most the let values one evaluation hands out may weigh together.
+pub const MAX_TOTAL_WEIGHT: usize = 8 << 20;
+
+/// Where a let's value is written.
+fn ctx_at(file: FileId, l: &Let) -> FileRange {
+    FileRange {
+        file,
+        range: l.value.range,
+    }
+}
 
 /// A value's weight, counted up to a little past `budget` (then it stops).
 pub fn weight(v: &Value, budget: usize) -> usize {
