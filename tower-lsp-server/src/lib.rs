@@ -110,7 +110,7 @@ impl State {
                 let mut sources = vec![FileId(i as u32)];
                 sources.resize(read.sources.len().max(1), FileId(u32::MAX));
                 let mapping = plumb_db::yaml::YamlProgram::new(read.origins, read.renames, sources)
-                    .with_refused(read.refused, read.refused_lines);
+                    .with_refused(read.refused, read.refused_lines, read.refusals);
                 (read.plumb, mapping, None)
             }
             Err(e) => (

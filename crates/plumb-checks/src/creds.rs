@@ -8,7 +8,7 @@
 use crate::shell::{self, Command, VarRef};
 use crate::{JobCx, ScannedScript};
 use plumb_diagnostics::{FileRange, TextRange};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Leak {
@@ -329,6 +329,8 @@ struct Scan<'s> {
     /// `set -x` is on in the shell being scanned.
     tracing: &'s mut bool,
     artifacts: &'s [String],
+    /// The shell functions the job's scripts define: calling one starts no process.
+    functions: &'s HashSet<String>,
     locate: Locator<'s>,
 }
 
@@ -375,6 +377,7 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     let mut findings = Vec::new();
     let mut xtrace = Xtrace::NotSeen;
     let mut tracing = false;
+    let functions = defined_functions(cx.scripts().iter().map(|s| s.text));
     let in_first_shell = cx.job.run_script_count();
     for (i, script) in cx.scripts().iter().enumerate() {
         // `after_run` runs in a new shell, without the `set -x` of the script
@@ -386,6 +389,7 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
             xtrace: &mut xtrace,
             tracing: &mut tracing,
             artifacts: &artifacts,
+            functions: &functions,
             locate: Locator::new(cx.sources, script.text, script.origin),
         };
         scan_script(script, &mut taint, &mut scan);
@@ -945,7 +949,8 @@ fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Optio
 
 /// Arguments of external commands show in process listings.
 fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
-    if BUILTINS.contains(&name) {
+    // a function's arguments are the shell's own (`login "$T"`, `login() { … }`)
+    if BUILTINS.contains(&name) || scan.functions.contains(name) {
         return;
     }
     for w in cmd.args() {
@@ -959,6 +964,30 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
             scan.push(Leak::Argument { command }, &flow);
         }
     }
+}
+
+/// The names scripts define as shell functions: `name() {`, `name () (`, `function name`.
+fn defined_functions<'t>(texts: impl Iterator<Item = &'t str>) -> HashSet<String> {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut names = HashSet::new();
+    for text in texts {
+        for (i, _) in text.match_indices("()") {
+            let before = text[..i].trim_end_matches([' ', '\t']);
+            let start = before.rfind(|c: char| !is_word(c)).map_or(0, |p| p + 1);
+            if start < before.len() {
+                names.insert(before[start..].to_string());
+            }
+        }
+        for (i, _) in text.match_indices("function ") {
+            let boundary = text[..i].ends_with(|c: char| !is_word(c)) || i == 0;
+            let rest = text[i + "function ".len()..].trim_start();
+            let name: String = rest.chars().take_while(|&c| is_word(c)).collect();
+            if boundary && !name.is_empty() {
+                names.insert(name);
+            }
+        }
+    }
+    names
 }
 
 /// `cp "$F" public/` (or `mv`, `install`): a secret file copied where an `artifacts`

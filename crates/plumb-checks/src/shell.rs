@@ -641,9 +641,11 @@ impl<'a> Scanner<'a> {
                     .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                     .collect();
                 let operator = &inner[name.len()..];
+                // `${!PREFIX*}`, `${!PREFIX@}`: the names of the variables, not values
+                let names_only = indirect && matches!(operator, "*" | "@");
                 // `${V:+word}` is `word` when V is set, never V's value
                 let alternate = operator.starts_with(":+") || operator.starts_with('+');
-                if !inner.starts_with('#') && is_name(&name) && !alternate {
+                if !inner.starts_with('#') && is_name(&name) && !alternate && !names_only {
                     w.vars.push(VarRef {
                         name,
                         start,

@@ -90,8 +90,11 @@ pub fn load(
         load_diagnostics: Vec::new(),
         notes,
         role: Role::ReadFromYaml(Box::new(
-            YamlProgram::new(read.origins, read.renames, sources)
-                .with_refused(read.refused, read.refused_lines),
+            YamlProgram::new(read.origins, read.renames, sources).with_refused(
+                read.refused,
+                read.refused_lines,
+                read.refusals,
+            ),
         )),
     });
     Ok(())

@@ -155,6 +155,102 @@ fn helps_on_yaml_are_in_yaml_words() {
     );
 }
 
+/// Forms found on real pipelines: what each must and must not report.
+#[test]
+fn forms_of_real_pipelines() {
+    let dir = scratch("real-forms");
+    let img = "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let yaml = format!(
+        r#"variables:
+  API_TOKEN: $API_TOKEN
+  SECRET_PATHS: "kv/ci kv/deploy"
+.j:
+  image: {img}
+  rules:
+    - if: $CI_COMMIT_BRANCH == "main"
+declare:
+  extends: .j
+  script:
+    - curl -u me:$API_TOKEN https://api.example.com/deploy
+self-assigned:
+  extends: .j
+  script:
+    - docker run -e POSTGRES_PASSWORD=$POSTGRES_PASSWORD -d postgres:16.2
+protected:
+  image: {img}
+  rules:
+    - if: $CI_COMMIT_REF_PROTECTED == "true"
+  script:
+    - printf %s "$DEPLOY_TOKEN" | docker login -u ci --password-stdin r.example.com
+patterns:
+  extends: .j
+  script:
+    - git grep -E '-----BEGIN (RSA|EC) PRIVATE KEY-----' && exit 1 || true
+    - printf 'https://%s:%s@gitlab.com' "$CI_REGISTRY_USER" "$CI_REGISTRY_PASSWORD" > ~/.git-credentials
+"#
+    );
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let found: BTreeSet<String> = places(&diags)
+        .into_iter()
+        .map(|p| p.replace(".gitlab-ci.yml:", ""))
+        .collect();
+    let expected: BTreeSet<String> = ["11 PL4004", "15 PL4004"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(found, expected, "{diags:#?}");
+    // a job whose stage comes from a template not read: no stage is guessed
+    let unread = "include:\n  - local: /ci/templates.yml\nbuild:\n  extends: .build\ntest:\n  extends: .test\n  dependencies: [build]\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), unread).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert!(diags.is_empty(), "{diags:#?}");
+}
+
+/// A `.gitlab-ci.yml` that includes nothing it cannot read is the whole configuration:
+/// a base or a need defined nowhere, a job with nothing to run, make GitLab refuse it.
+/// Another file may be a fragment, and one that includes what is not read may get
+/// them from there: nothing is said of those.
+#[test]
+fn what_gitlab_refuses_in_a_whole_file_is_an_error() {
+    let dir = scratch("refusals");
+    let img =
+        "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
+    let yaml = format!("build:\n  image: {img}\n  script: [make]\ntest:\n  image: {img}\n  needs: [biuld, {{job: lint, optional: true}}]\n  extends: .base\n  script: [make test]\npackage:\n  image: {img}\n  artifacts: {{paths: [dist/]}}\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
+    let (diags, code) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert_eq!(code, 1);
+    let found: Vec<String> = diags
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {}",
+                d["line"],
+                d["code"].as_str().unwrap_or_default(),
+                d["help"]
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(
+        found[0].starts_with("6 PL1001") && found[0].contains("`build`"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].starts_with("7 PL1001") && found[1].contains(".base"),
+        "{found:#?}"
+    );
+    assert!(found[2].starts_with("9 PL1005"), "{found:#?}");
+    std::fs::write(dir.join("jobs.gitlab-ci.yml"), &yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", "jobs.gitlab-ci.yml"], &dir);
+    assert!(diags.is_empty(), "a fragment: {diags:#?}");
+    let included =
+        format!("include:\n  - project: g/ci\n    ref: v1.0.0\n    file: /t.yml\n{yaml}");
+    std::fs::write(dir.join(".gitlab-ci.yml"), included).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert!(diags.is_empty(), "the include may define them: {diags:#?}");
+}
+
 #[test]
 fn the_human_format_draws_the_yaml() {
     let o = plumb(&["check", "fixtures/gitlab/planted.gitlab-ci.yml"]);

@@ -7,7 +7,7 @@
 mod fixes;
 
 use plumb_diagnostics::{Diagnostic, FileId, FileRange, Label, TextRange};
-use plumb_import::gitlab::{RefusedKey, RefusedLine};
+use plumb_import::gitlab::{Refusal, RefusalKind, RefusedKey, RefusedLine};
 use plumb_import::origins::OriginMap;
 use std::collections::HashMap;
 
@@ -27,6 +27,8 @@ pub struct YamlProgram {
     /// Script lines GitLab refuses the file for, reported where they are written
     /// (PL1003).
     refused_lines: Vec<RefusedLine>,
+    /// Bases and needs defined nowhere, jobs with nothing to run (PL1001, PL1005).
+    refusals: Vec<Refusal>,
 }
 
 impl YamlProgram {
@@ -44,6 +46,7 @@ impl YamlProgram {
             multiline: std::sync::OnceLock::new(),
             refused: Vec::new(),
             refused_lines: Vec::new(),
+            refusals: Vec::new(),
         }
     }
 
@@ -99,11 +102,13 @@ impl YamlProgram {
             ));
         }
         let in_yaml = self.in_yaml(program, FileId(u32::MAX), texts);
-        let refused = (self.refused.iter().filter_map(|k| self.refused_key(k))).chain(
-            self.refused_lines
-                .iter()
-                .filter_map(|l| self.refused_line(l)),
-        );
+        let refused = (self.refused.iter().filter_map(|k| self.refused_key(k)))
+            .chain(
+                self.refused_lines
+                    .iter()
+                    .filter_map(|l| self.refused_line(l)),
+            )
+            .chain(self.refusals.iter().filter_map(|r| self.refusal(r)));
         for mut d in refused {
             d.fixes.extend(in_yaml.allow_fix(&d));
             invisible.push(d);
@@ -114,10 +119,55 @@ impl YamlProgram {
 
     /// With the keys GitLab refuses the file for ([`plumb_import::import_for_check`]'s
     /// `refused`), which the program does not hold: they are reported on the YAML.
-    pub fn with_refused(mut self, refused: Vec<RefusedKey>, lines: Vec<RefusedLine>) -> Self {
+    pub fn with_refused(
+        mut self,
+        refused: Vec<RefusedKey>,
+        lines: Vec<RefusedLine>,
+        refusals: Vec<Refusal>,
+    ) -> Self {
         self.refused = refused;
         self.refused_lines = lines;
+        self.refusals = refusals;
         self
+    }
+
+    /// PL1001 for a base or a need the file defines nowhere, PL1005 for a job with
+    /// nothing to run: GitLab refuses the file.
+    fn refusal(&self, r: &Refusal) -> Option<Diagnostic> {
+        let file = *self.sources.get(r.file).filter(|id| id.0 != u32::MAX)?;
+        let range = TextRange::new(r.span.start as usize, r.span.end as usize);
+        let at = FileRange { file, range };
+        let job = &r.job;
+        let d = match &r.kind {
+            RefusalKind::UnknownBase(name) => Diagnostic::error(
+                plumb_semantics::codes::UNKNOWN_NAME,
+                at,
+                format!("job `{job}` extends `{name}`, which this file does not define and includes from nowhere: GitLab refuses the file"),
+            )
+            .with_label("defined nowhere")
+            .with_help(format!("define `{name}`, include the file that does, or remove it from `extends`")),
+            RefusalKind::UnknownNeed(name, closest) => {
+                let help = match closest {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => "name a job of this pipeline, or mark the need `optional: true`".to_string(),
+                };
+                Diagnostic::error(
+                    plumb_semantics::codes::UNKNOWN_NAME,
+                    at,
+                    format!("job `{job}` needs `{name}`, which is no job of this file: GitLab refuses the file"),
+                )
+                .with_label("no such job")
+                .with_help(help)
+            }
+            RefusalKind::NothingToRun => Diagnostic::error(
+                plumb_semantics::codes::MISSING_FIELD,
+                at,
+                format!("job `{job}` has no `script` (nor `trigger`): GitLab refuses the file"),
+            )
+            .with_label("nothing to run")
+            .with_help("add a `script:`, or hide the job as a template by starting its name with `.`"),
+        };
+        Some(d)
     }
 
     /// PL1003 for a script line that is a mapping: GitLab wants a string.

@@ -143,6 +143,18 @@ const FORMS: &[(&str, &[&str])] = &[
         &[],
     ),
     ("N=$(( ${#TOKEN} + 1 )); echo $N", &[]),
+    ("X=$(curl -s -H @/tmp/h https://x); echo $X", &[]),
+    ("echo \"length $(printf %s \"$TOKEN\" | wc -c)\"", &[]),
+    (
+        "echo \"id $(printf %s \"$TOKEN\" | sha256sum | cut -c1-12)\"",
+        &[],
+    ),
+    // a shell function's arguments start no process
+    (
+        "login() { printf %s \"$1\" | docker login --password-stdin r; }; login \"$TOKEN\"",
+        &[],
+    ),
+    ("echo ${!TOK*} ${!TOK@}", &[]),
     ("./deploy --token-file <(printf '%s' \"$TOKEN\")", &[]),
     ("grep -q x <<< \"$TOKEN\"", &[]),
     // the environment filtered by grep: only lines that can be a secret's count

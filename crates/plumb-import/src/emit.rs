@@ -43,6 +43,9 @@ struct JobOut {
     file: usize,
     line: usize,
     stage: String,
+    /// Its stage is not written and it extends a template not read: GitLab's stage for
+    /// it is not known (`stage` is the default only).
+    stage_unknown: bool,
     /// The templates it instantiates, in order (`from a(), b()`).
     bases: Vec<usize>,
     fields: BTreeMap<String, PVal>,
@@ -593,6 +596,8 @@ impl Emitter<'_> {
                     || runs_sudo(f.fields.get("run"))
                     || shell_runner_tags(f.fields.get("tags")));
             let env = self.env(&f);
+            let stage_unknown =
+                f.stage.is_none() && gitlab::extends_undefined(&self.config.root, &j.extends);
             let out = JobOut {
                 name: job_scope.unique(identifier(&j.name, "job")),
                 gitlab_name: j.name.clone(),
@@ -604,6 +609,7 @@ impl Emitter<'_> {
                 },
                 image_elsewhere,
                 stage: f.stage.unwrap_or_else(|| "test".into()),
+                stage_unknown,
                 bases: Vec::new(),
                 has_needs: f.needs.is_some(),
                 needs: f.needs.unwrap_or_default(),
@@ -2437,12 +2443,30 @@ fn resolve_dependencies(
     by_gitlab: &HashMap<String, String>,
     warnings: &mut Vec<Warning>,
 ) {
+    let stage_unknown: HashSet<String> = (jobs.iter())
+        .filter(|j| j.stage_unknown)
+        .map(|j| j.gitlab_name.clone())
+        .collect();
     for j in jobs.iter_mut() {
         let Some(deps) = j.dependencies.take() else {
             continue;
         };
         let mut names = Vec::new();
         for (dep, line) in &deps {
+            // whether the dependency runs in an earlier stage is not known: Plumb would
+            // check it against the default stage
+            if j.stage_unknown || stage_unknown.contains(dep) {
+                let unknown = if j.stage_unknown { &j.gitlab_name } else { dep };
+                warnings.push(Warning::at(
+                    j.file,
+                    *line,
+                    format!(
+                        "job `{}` depends on `{dep}`, but the stage of `{unknown}` comes from a template not read: the dependency is not carried",
+                        j.gitlab_name
+                    ),
+                ));
+                continue;
+            }
             match by_gitlab.get(dep) {
                 Some(n) => names.push(PVal::Name(n.clone())),
                 None => warnings.push(Warning::at(
@@ -2554,11 +2578,16 @@ pub fn looks_like_credential(name: &str) -> bool {
         !matches!(
             *w,
             "NAME"
+                | "NAMES"
                 | "ID"
+                | "IDS"
                 | "FILE"
+                | "FILES"
                 | "PATH"
+                | "PATHS"
                 | "DIR"
                 | "URL"
+                | "URLS"
                 | "TYPE"
                 | "USER"
                 | "USERNAME"

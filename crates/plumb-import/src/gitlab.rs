@@ -914,6 +914,105 @@ pub struct RefusedLine {
     pub jobs: Vec<String>,
 }
 
+/// What GitLab refuses in a file that holds its whole configuration (an include it
+/// could not read may define what this one names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The file it is written in (as [`Node::file`]) and where.
+    pub file: usize,
+    pub span: yaml::ByteRange,
+    /// The job it is about.
+    pub job: String,
+    pub kind: RefusalKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// `extends` names nothing the file defines.
+    UnknownBase(String),
+    /// `needs` names no job of the file (and is not `optional: true`); the closest
+    /// job's name.
+    UnknownNeed(String, Option<String>),
+    /// Neither `script`, `run` nor `trigger`.
+    NothingToRun,
+}
+
+/// The [`Refusal`]s of a configuration that includes nothing it could not read.
+pub fn refusals(config: &Config) -> Vec<Refusal> {
+    if !config.includes.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
+    let mut out = Vec::new();
+    for j in &config.jobs {
+        let refusal = |span: Option<yaml::ByteRange>, kind| Refusal {
+            file: j.full.file,
+            span: span.unwrap_or(j.key_span),
+            job: j.name.clone(),
+            kind,
+        };
+        let unknown: Vec<&String> = (j.extends.iter())
+            .filter(|name| config.root.get(name).is_none())
+            .collect();
+        for name in &unknown {
+            // the job as written (its merged form has no `extends`)
+            let written = config.root.get(&j.name).and_then(|n| n.get("extends"));
+            let span = scalar_span(written, name);
+            out.push(refusal(span, RefusalKind::UnknownBase(name.to_string())));
+        }
+        for (name, span) in unknown_needs(&j.full, &names) {
+            let closest = plumb_diagnostics::closest(&name, names.iter().copied());
+            let closest = closest.map(str::to_string);
+            out.push(refusal(Some(span), RefusalKind::UnknownNeed(name, closest)));
+        }
+        let runs = ["script", "run", "trigger"]
+            .iter()
+            .any(|k| j.full.get(k).is_some());
+        if !runs && unknown.is_empty() {
+            out.push(refusal(None, RefusalKind::NothingToRun));
+        }
+    }
+    out
+}
+
+/// Where the scalar `text` is in `node` (a scalar or a list of them).
+fn scalar_span(node: Option<&Node>, text: &str) -> Option<yaml::ByteRange> {
+    let node = node?;
+    let mut all = vec![node];
+    all.extend(node.items());
+    all.into_iter()
+        .find(|n| n.as_str() == Some(text) && n.span.end > n.span.start)
+        .map(|n| n.span)
+}
+
+/// The jobs a job's `needs` names that are not among `names`: plain names and `job:`
+/// entries, not `optional: true` ones, nor needs of other pipelines or projects.
+fn unknown_needs(job: &Node, names: &[&str]) -> Vec<(String, yaml::ByteRange)> {
+    let Some(needs) = job.get("needs") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in needs.items() {
+        let other_pipeline = item.get("pipeline").is_some() || item.get("project").is_some();
+        let optional = item.get("optional").and_then(Node::as_bool) == Some(true);
+        let name = if item.is_map() {
+            item.get("job")
+        } else {
+            Some(item)
+        };
+        let Some(name) = name.filter(|_| !other_pipeline && !optional) else {
+            continue;
+        };
+        match name.as_str() {
+            Some(n) if !names.contains(&n) && name.span.end > name.span.start => {
+                out.push((n.to_string(), name.span))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The script lines of `config`'s jobs that are mappings, each once however many jobs
 /// get it (from `default:`, an anchor or `extends`).
 pub fn mapping_script_lines(config: &Config) -> Vec<RefusedLine> {

@@ -218,6 +218,10 @@ pub struct ForCheck {
     pub refused: Vec<gitlab::RefusedKey>,
     /// Script lines GitLab refuses the file for (a mapping, not a command).
     pub refused_lines: Vec<gitlab::RefusedLine>,
+    /// What GitLab refuses in a file that is a whole configuration (`.gitlab-ci.yml`
+    /// that includes nothing unread): a base or a need defined nowhere, a job with
+    /// nothing to run.
+    pub refusals: Vec<gitlab::Refusal>,
 }
 
 /// Reads the GitLab CI file at `path` (text `text`) as [`import`] does, for a check.
@@ -238,6 +242,13 @@ pub fn import_for_check(
     let program = emit::program(&config, path, framed, None, &mut warnings);
     let refused = gitlab::refused_keys(&config);
     let refused_lines = gitlab::mapping_script_lines(&config);
+    // another file (`include: local` of a pipeline, a child pipeline's) is a fragment
+    let whole = path.file_name().is_some_and(|n| n == ".gitlab-ci.yml");
+    let refusals = if whole {
+        gitlab::refusals(&config)
+    } else {
+        Vec::new()
+    };
     // unframed, the text holds the file's own private-use characters: nothing to strip
     let (plumb, origins, framed_text) = if framed {
         let (plumb, origins) = origins::strip(&program.text);
@@ -257,6 +268,7 @@ pub fn import_for_check(
         warnings,
         refused,
         refused_lines,
+        refusals,
     })
 }
 

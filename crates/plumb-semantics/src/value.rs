@@ -150,6 +150,7 @@ impl Cond {
             // GitLab sets `CI_COMMIT_TAG` for tags only and `CI_COMMIT_BRANCH` for
             // branches only: elsewhere they are empty
             Cond::Var(name, test) if unset_for(name, event) => test.truth(""),
+            Cond::Var(name, test) if unprotected_for(name, event) => test.truth("false"),
             Cond::Manual | Cond::Changes(_) | Cond::Exists(_) | Cond::Var(..) => Truth::Maybe,
             Cond::Source(test) => source_admits(test, event),
             Cond::And(a, b) => a.admits(event).and(b.admits(event)),
@@ -267,6 +268,14 @@ fn unset_for(name: &str, event: &Event) -> bool {
         "CI_COMMIT_BRANCH" => !matches!(event, Event::Branch(_)),
         _ => false,
     }
+}
+
+/// `CI_COMMIT_REF_PROTECTED` in a merge-request pipeline whose code no one vetted: the
+/// ref (`refs/merge-requests/N/head`, a fork's branch) is not protected, so it is
+/// `"false"`. A job gated on `$CI_COMMIT_REF_PROTECTED == "true"`, GitLab's advice for
+/// jobs with secrets, does not run for such a merge request.
+fn unprotected_for(name: &str, event: &Event) -> bool {
+    name == "CI_COMMIT_REF_PROTECTED" && *event == Event::MergeRequest
 }
 
 /// Predefined variables GitLab sets, not empty, in every pipeline.

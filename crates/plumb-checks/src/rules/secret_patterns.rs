@@ -15,7 +15,9 @@ const CREDENTIAL_WORDS: &[&str] = &[
 
 /// Endings of names that hold a reference to a credential, not the credential
 /// (`TOKEN_URL`, `SECRET_NAME`, `VAULT_SECRET_PATH`).
-const REFERENCE_SUFFIXES: &[&str] = &["_NAME", "_ID", "_FILE", "_PATH", "_URL"];
+const REFERENCE_SUFFIXES: &[&str] = &[
+    "_NAME", "_NAMES", "_ID", "_IDS", "_FILE", "_FILES", "_PATH", "_PATHS", "_URL", "_URLS",
+];
 
 /// Endings of names that hold a setting about credentials, not one (`SECRET_BACKEND =
 /// "vault"`, `TOKEN_TYPE = "bearer"`).
@@ -149,7 +151,9 @@ fn private_key_blocks(text: &str) -> Vec<(&'static str, usize, usize)> {
         };
         let label = &text[label_start..label_start + label_len];
         let end = label_start + label_len + "-----".len();
-        if label.contains("PRIVATE KEY") && !label.contains('\n') {
+        // a real armour's label is capital words (`(RSA|EC) PRIVATE KEY` is a regex)
+        let words_only = label.bytes().all(|b| b.is_ascii_uppercase() || b == b' ');
+        if label.contains("PRIVATE KEY") && words_only {
             found.push(("a private key", start, end));
         }
         from = end;
@@ -184,6 +188,8 @@ fn url_with_password(text: &str, i: usize) -> Option<usize> {
     let is_reference = password.starts_with('$')
         || password.starts_with("${")
         || password.starts_with('<')
+        // a placeholder a program fills in (`printf "https://%s:%s@…"`, `{password}`)
+        || password.starts_with(['%', '{'])
         || password == "*"
         || password.chars().all(|c| c == '*' || c == 'x');
     if user.is_empty() || password.is_empty() || is_reference || at + 1 >= authority.len() {
@@ -237,6 +243,9 @@ mod tests {
         }
         assert!(find("-----BEGIN PUBLIC KEY-----\n-----BEGIN CERTIFICATE-----").is_empty());
         assert!(find("-----BEGIN PGP PUBLIC KEY BLOCK-----").is_empty());
+        // a pattern that finds keys is none
+        assert!(find("grep -E '-----BEGIN (RSA|EC) PRIVATE KEY-----'").is_empty());
+        assert!(find("printf 'https://%s:%s@gitlab.com'").is_empty());
     }
 
     #[test]
@@ -255,6 +264,7 @@ mod tests {
             "TOKEN_URL",
             "SECRET_NAME",
             "VAULT_SECRET_PATH",
+            "SECRET_PATHS",
             "API_KEY_ID",
             "CREDENTIALS_FILE",
             "IMAGE",
