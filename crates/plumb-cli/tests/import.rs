@@ -129,6 +129,26 @@ fn import_does_not_replace_what_it_did_not_write() {
     }
 }
 
+/// Shapes of real files that made the import twice their size: a global
+/// `before_script` one job clears stays the default (that job says `before_run = []`),
+/// and jobs that merge two anchors take both as bases.
+#[test]
+fn shared_parts_stay_shared() {
+    let dir = scratch("import-shared");
+    let global = "before_script:\n  - echo setup-1\n  - echo setup-2\n  - echo setup-3\na:\n  image: alpine:3.19\n  script: [make a]\nb:\n  image: alpine:3.19\n  script: [make b]\nc:\n  image: alpine:3.19\n  before_script: []\n  script: [make c]\n";
+    std::fs::write(dir.join("global.yml"), global).expect("write");
+    let o = plumb_in(&dir, &["import", "global.yml", "-o", "-"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.matches("echo setup-1").count(), 1, "{out}");
+    assert!(out.contains("before_run = []"), "{out}");
+    let anchors = ".a: &a\n  before_script: [one, two, three]\n  variables: {A: '1', B: '2', C: '3'}\n  tags: [x, y]\n.b: &b\n  after_script: [four, five, six]\n  retry: 2\n  timeout: 1h\n  interruptible: true\nj1:\n  <<: *a\n  image: alpine:3.19\n  <<: *b\n  script: [one]\nj2:\n  <<: [*a, *b]\n  image: alpine:3.19\n  script: [two]\n";
+    std::fs::write(dir.join("anchors.yml"), anchors).expect("write");
+    let o = plumb_in(&dir, &["import", "anchors.yml", "-o", "-"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.matches("from a(), b()").count(), 2, "{out}");
+    assert_eq!(out.matches("\"four\"").count(), 1, "{out}");
+}
+
 #[test]
 fn fixtures_round_trip_through_gitlab() {
     let bin = gitlab_ci_local();

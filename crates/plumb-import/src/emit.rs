@@ -299,8 +299,8 @@ pub(crate) fn program(
 impl Emitter<'_> {
     fn plan(&mut self, top_vars: Vec<(String, String)>, warnings: &mut Vec<Warning>) -> Plan {
         let config = self.config;
-        for (_, value) in &top_vars {
-            for var in self.settings_credentials(variables_named(value)) {
+        for (name, value) in &top_vars {
+            for var in self.credentials_read_by(name, value) {
                 self.settings_secret(&var);
             }
         }
@@ -538,8 +538,8 @@ impl Emitter<'_> {
         let mut left_out = Vec::new();
         let mut job_scope = Scope::default();
         let mut needs_runner_default = false;
-        let converted = convert_all(&self.config.jobs, cx);
-        keep_defaults_every_job_has(default_fields, &converted);
+        let mut converted = convert_all(&self.config.jobs, cx);
+        keep_defaults_every_job_has(default_fields, &mut converted);
         let default_fields = &*default_fields;
         for (j, mut f) in self.config.jobs.iter().zip(converted) {
             let completes = self.origins && self.completes_an_unread_job(j, &f);
@@ -1262,23 +1262,40 @@ fn out_is_trigger(j: &JobOut) -> bool {
 /// applied `default:` to each job already): a job without one (`cache: {}`,
 /// `inherit: default: false`) would get it back from Plumb's `default`, so such a field
 /// is written in the jobs that have it instead.
-fn keep_defaults_every_job_has(default_fields: &mut BTreeMap<String, PVal>, jobs: &[Fields]) {
+fn keep_defaults_every_job_has(default_fields: &mut BTreeMap<String, PVal>, jobs: &mut [Fields]) {
     // Plumb's `default`, like GitLab's, does not reach a trigger job
-    let imported = || {
-        jobs.iter()
-            .filter(|f| not_imported(f).is_none() && !f.trigger)
-    };
+    let imported = |f: &&Fields| not_imported(f).is_none() && !f.trigger;
     // and Plumb merges a default record into a job's own, where GitLab replaces it: a
     // job whose record lacks a key of the default's would gain it
     default_fields.retain(|key, default| {
-        imported().all(|f| {
+        let keeps = |f: &&Fields| {
             f.fields.get(key).is_some_and(|own| {
                 key == "matrix"
                     || composed_field(key, default, own).equivalent(&long_form(key, own))
             })
-        })
+        };
+        let (all, with) = (
+            jobs.iter().filter(imported).count(),
+            jobs.iter().filter(imported).filter(keeps).count(),
+        );
+        // a script most jobs run stays the default; the others say `before_run = []`
+        with == all || (EMPTIED_BY_A_JOB.contains(&key.as_str()) && with >= 2 && with * 2 > all)
     });
+    for key in EMPTIED_BY_A_JOB
+        .iter()
+        .filter(|k| default_fields.contains_key(**k))
+    {
+        for f in jobs.iter_mut().filter(|f| imported(&&**f)) {
+            f.fields
+                .entry(key.to_string())
+                .or_insert_with(|| PVal::List(Vec::new()));
+        }
+    }
 }
+
+/// Script fields a job clears with `before_script: []` (or `inherit: default: false`):
+/// `default` can still hold them when the job writes its empty list.
+const EMPTIED_BY_A_JOB: &[&str] = &["before_run", "after_run"];
 
 fn not_imported(f: &Fields) -> Option<&'static str> {
     if f.trigger && !f.fields.contains_key("trigger") {
@@ -1788,8 +1805,8 @@ impl Emitter<'_> {
         }
         // a variable set to `$DEPLOY_TOKEN` holds that secret: declared, it is in scope,
         // and the checker follows the variable (binding it here would change the YAML)
-        for (_, value) in &f.env {
-            for var in self.settings_credentials(variables_named(value)) {
+        for (name, value) in &f.env {
+            for var in self.credentials_read_by(name, value) {
                 self.settings_secret(&var);
             }
         }
@@ -1805,6 +1822,24 @@ impl Emitter<'_> {
                 && !self.defined.contains(var)
                 && !out.iter().any(|o| o == var)
             {
+                out.push(var.to_string());
+            }
+        }
+        out
+    }
+
+    /// The settings' variables that hold a credential, read by the variable `name` set
+    /// to `value`: credential-like ones (`KUBE_TOKEN: $DEPLOY_TOKEN`), and the one a
+    /// credential-like variable is set to (`AWS_SECRET_ACCESS_KEY: $PROD_AWS_KEY`).
+    fn credentials_read_by(&self, name: &str, value: &str) -> Vec<String> {
+        let mut out = self.settings_credentials(variables_named(value));
+        let whole =
+            |v: &&str| [format!("${v}"), format!("${{{v}}}")].contains(&value.trim().to_string());
+        let sole = variables_named(value).next().filter(whole);
+        if let Some(var) =
+            sole.filter(|v| looks_like_credential(name) && !self.defined.contains(*v))
+        {
+            if !out.iter().any(|o| o == var) {
                 out.push(var.to_string());
             }
         }
@@ -1967,7 +2002,64 @@ fn best_template(
             (cost + MIN_SAVED <= alone).then_some((cost, i, own))
         })
         .min_by_key(|(cost, i, _)| (*cost, *i))
-        .map(|(cost, i, own)| (vec![i], own, cost))
+        .map(|(cost, i, own)| {
+            more_bases(
+                job,
+                (vec![i], own, cost),
+                templates,
+                index,
+                default,
+                allowed,
+            )
+        })
+}
+
+/// The best single base, with more bases after it while each saves lines: a job that
+/// merges two anchors (`<<: *a` and `<<: *b`) is `from a(), b()`, not `from a()` with
+/// `b`'s fields copied into it. Later bases win, as GitLab's later keys do; a
+/// composition that does not give the job is never taken.
+fn more_bases(
+    job: &Flat,
+    mut best: (Vec<usize>, OwnPart, usize),
+    templates: &[TemplateOut],
+    index: &ValueIndex,
+    default: &BTreeMap<String, PVal>,
+    allowed: &dyn Fn(usize) -> bool,
+) -> (Vec<usize>, OwnPart, usize) {
+    const MIN_SAVED: usize = 2;
+    const MOST_BASES: usize = 3;
+    let candidates = index.candidates(job);
+    while best.0.len() < MOST_BASES {
+        let next = (candidates.iter().copied())
+            .filter(|i| !best.0.contains(i) && allowed(*i))
+            .filter(|&i| !templates[i].fields.is_empty() || !templates[i].env.is_empty())
+            .filter_map(|i| {
+                let mut bases = best.0.clone();
+                bases.push(i);
+                let flats: Vec<Flat> = bases.iter().map(|&b| templates[b].flat()).collect();
+                let own = own_part(job, &flats, default, false)?;
+                let cost = written_lines(&own.fields, &own.env) + 1;
+                (cost + MIN_SAVED <= best.2).then_some((bases, own, cost))
+            })
+            .min_by_key(|(bases, _, cost)| (*cost, bases.last().copied()));
+        match next {
+            Some(found) => best = found,
+            None => break,
+        }
+    }
+    // in the file's order, when that composes the job as well
+    let mut in_order = best.0.clone();
+    in_order.sort_unstable();
+    if in_order != best.0 {
+        let flats: Vec<Flat> = in_order.iter().map(|&b| templates[b].flat()).collect();
+        if let Some(own) = own_part(job, &flats, default, false) {
+            let cost = written_lines(&own.fields, &own.env) + 1;
+            if cost <= best.2 {
+                best = (in_order, own, cost);
+            }
+        }
+    }
+    best
 }
 
 /// Templates by the values they hold, so that a job is composed only with the few
