@@ -649,6 +649,32 @@ fn included_files_are_checked_through_their_includer() {
     assert_eq!((diags.len(), code), (0, 0), "{diags:?}");
 }
 
+/// Includes nest as deep as GitLab lets them (100 files): a job 40 files down is
+/// checked (it was left out at 32, and the file said clean).
+#[test]
+fn deeply_nested_includes_are_read() {
+    let dir = scratch("yaml-include-depth");
+    std::fs::create_dir_all(dir.join(".git")).expect("repository");
+    std::fs::create_dir_all(dir.join("ci")).expect("mkdir");
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        "include:\n  - local: ci/f1.yml\n",
+    )
+    .expect("write");
+    for i in 1..40 {
+        let next = format!("include:\n  - local: ci/f{}.yml\n", i + 1);
+        std::fs::write(dir.join(format!("ci/f{i}.yml")), next).expect("write");
+    }
+    std::fs::write(
+        dir.join("ci/f40.yml"),
+        "leak:\n  image: alpine:latest\n  script: [make]\n",
+    )
+    .expect("write");
+    let (diags, code) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert_eq!(code, 1, "{diags:?}");
+    assert!(diags.iter().any(|d| d["code"] == "PL3002"), "{diags:?}");
+}
+
 /// What the YAML leaves to someone else is not reported as wrong: a component's
 /// `$[[ inputs.img ]]` image cannot be checked (PL3007, not a malformed reference), and
 /// an `optional: true` need of a job that may not exist is what GitLab allows.

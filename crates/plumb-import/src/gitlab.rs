@@ -447,15 +447,17 @@ fn read_included(
     depth: usize,
 ) -> Result<Option<Node>, yaml::YamlError> {
     let file = item.file;
-    if depth >= MAX_DEPTH || sources.len() >= MAX_INCLUDED_FILES {
+    if depth >= MAX_INCLUDE_DEPTH || sources.len() >= MAX_INCLUDED_FILES {
         warnings.push(Warning::at(
             file,
             item.line,
             format!(
-                "includes nest deeper than {MAX_DEPTH} files or number more than {MAX_INCLUDED_FILES}: `{}` is left out",
+                "includes nest deeper than {MAX_INCLUDE_DEPTH} files or number more than {MAX_INCLUDED_FILES}, which GitLab refuses: `{}` is left out",
                 local.display()
             ),
         ));
+        // not read: what it holds is not known (and the check says GitLab refuses it)
+        carried.push(item.clone());
         return Ok(None);
     }
     let text = match files.read(local) {
@@ -492,6 +494,9 @@ fn read_included(
 
 /// GitLab's limit on the files one pipeline includes.
 const MAX_INCLUDED_FILES: usize = 150;
+
+/// GitLab's limit on how deep includes nest.
+const MAX_INCLUDE_DEPTH: usize = 100;
 
 /// What an `include:` entry becomes in the import.
 enum IncludeItem {
