@@ -91,11 +91,12 @@ pub(crate) fn operands<'c>(args: &'c [Word], takes_value: &[&str]) -> Vec<&'c Wo
 /// An interpreter that runs what it reads on standard input: `sh`, `bash -s`,
 /// `python -`, not `bash script.sh`.
 fn runs_stdin(c: &Command) -> bool {
-    let Some(name) = c.name() else { return false };
+    let Some((name, args)) = program_and_args(c) else {
+        return false;
+    };
     if !is_interpreter(name) {
         return false;
     }
-    let args = c.args();
     args.iter().any(|a| a.text == "-s" || a.text == "-")
         || operands(args, &["-c", "-o", "-O"]).is_empty() && !args.iter().any(|a| a.text == "-c")
 }
@@ -606,20 +607,56 @@ fn downloaded_file(c: &Command) -> Option<String> {
 
 /// The file a command runs: `./x`, `sh x`, `bash x`, `source x`, `. x`.
 pub(crate) fn executed_file(c: &Command) -> Option<String> {
-    let name = c.name()?;
+    let (name, args) = program_and_args(c)?;
     // `/bin/bash x.sh` runs x.sh: an interpreter first, whatever its path
     let interpreter = is_interpreter(base(name)) || matches!(name, "source" | ".");
     if name.contains('/') && !interpreter {
         return Some(name.to_string());
     }
     if interpreter {
-        let ops = operands(c.args(), &["-o", "-O"]);
-        if c.args().iter().any(|a| a.text == "-c") {
+        let ops = operands(args, &["-o", "-O"]);
+        if args.iter().any(|a| a.text == "-c") {
             return None;
         }
         return ops.first().map(|w| w.text.clone());
     }
-    None
+    installed_package(name, args)
+}
+
+/// The program a command runs and its arguments: `busybox sh -s` runs `sh -s`.
+fn program_and_args(c: &Command) -> Option<(&str, &[Word])> {
+    let name = c.name()?;
+    let args = c.args();
+    match (base(name), args.first()) {
+        ("busybox", Some(first)) => Some((first.text.as_str(), &args[1..])),
+        _ => Some((name, args)),
+    }
+}
+
+/// A package file a package manager installs, running its install scripts as root:
+/// `dpkg -i x.deb`, `apt install ./x.deb`, `rpm -U x.rpm`, `dnf install ./x.rpm`,
+/// `apk add --allow-untrusted x.apk` (`apk add x.apk` checks its signature).
+fn installed_package(name: &str, args: &[Word]) -> Option<String> {
+    const PACKAGES: &[&str] = &[".deb", ".rpm", ".apk"];
+    let installs = match base(name) {
+        "dpkg" => args.iter().any(|a| a.text == "-i" || a.text == "--install"),
+        "rpm" => args
+            .iter()
+            .any(|a| a.text.starts_with("-i") || a.text.starts_with("-U") || a.text == "--install"),
+        "apt" | "apt-get" | "yum" | "dnf" | "zypper" => args
+            .iter()
+            .any(|a| matches!(a.text.as_str(), "install" | "localinstall")),
+        // apk checks a package's signature against the keys installed, unless told not to
+        "apk" => args.iter().any(|a| a.text == "--allow-untrusted"),
+        _ => false,
+    };
+    if !installs {
+        return None;
+    }
+    args.iter()
+        .map(|a| a.text.as_str())
+        .find(|a| !a.starts_with('-') && PACKAGES.iter().any(|ext| a.ends_with(ext)))
+        .map(str::to_string)
 }
 
 /// PL6003: tools installed from a reference that moves.
