@@ -1160,7 +1160,9 @@ pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
             continue;
         };
         let read = env_reads.get(var.as_str()).copied();
-        if let Some(at) = read.or_else(|| first_read_in_scripts(cx, var)) {
+        let read = read.or_else(|| first_read_in_scripts(cx, var));
+        // a service's own `env` (`POSTGRES_PASSWORD = "$DB_PASSWORD"`), a field's text
+        if let Some(at) = read.or_else(|| first_read_in_fields(cx.job, var)) {
             uses.push(SecretUse {
                 secret: s.name.clone(),
                 every_job_has_it: is_job_credential(&s.source),
@@ -1171,6 +1173,23 @@ pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
         }
     }
     uses
+}
+
+/// Where a field other than the scripts first names `$var` (a service's `env`).
+fn first_read_in_fields(job: &plumb_semantics::JobModel, var: &str) -> Option<FileRange> {
+    fn walk(v: &plumb_semantics::Value, var: &str) -> Option<FileRange> {
+        match &v.kind {
+            plumb_semantics::ValueKind::Str(text) => plumb_semantics::variables_named(text)
+                .any(|n| n == var)
+                .then_some(v.origin),
+            plumb_semantics::ValueKind::List(items) => items.iter().find_map(|i| walk(i, var)),
+            plumb_semantics::ValueKind::Map(entries) => {
+                entries.iter().find_map(|e| walk(&e.value, var))
+            }
+            _ => None,
+        }
+    }
+    job.fields.values().find_map(|f| walk(&f.value, var))
 }
 
 /// Where the job's script first reads `$var`, as the shell would expand it (comments do

@@ -187,6 +187,12 @@ patterns:
   script:
     - git grep -E '-----BEGIN (RSA|EC) PRIVATE KEY-----' && exit 1 || true
     - printf 'https://%s:%s@gitlab.com' "$CI_REGISTRY_USER" "$CI_REGISTRY_PASSWORD" > ~/.git-credentials
+service:
+  extends: .j
+  services:
+    - name: postgres:16.2
+      variables: {{POSTGRES_PASSWORD: $DB_PASSWORD}}
+  script: [make test]
 "#
     );
     std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
@@ -195,7 +201,7 @@ patterns:
         .into_iter()
         .map(|p| p.replace(".gitlab-ci.yml:", ""))
         .collect();
-    let expected: BTreeSet<String> = ["11 PL4004", "15 PL4004"]
+    let expected: BTreeSet<String> = ["11 PL4004", "15 PL4004", "30 PL3003", "30 PL4005"]
         .into_iter()
         .map(String::from)
         .collect();

@@ -1810,6 +1810,16 @@ impl Emitter<'_> {
                 self.settings_secret(&var);
             }
         }
+        // a service's own variables (`POSTGRES_PASSWORD: $DB_PASSWORD`)
+        let mut texts = Vec::new();
+        if let Some(services) = f.fields.get("services") {
+            strings_of(services, &mut texts);
+        }
+        for text in texts {
+            for var in self.settings_credentials(variables_named(text)) {
+                self.settings_secret(&var);
+            }
+        }
         env
     }
 
@@ -2691,6 +2701,17 @@ pub fn looks_like_credential(name: &str) -> bool {
                 | "VERSION"
         )
     })
+}
+
+/// Every string a value holds.
+fn strings_of<'v>(v: &'v PVal, out: &mut Vec<&'v str>) {
+    match v {
+        PVal::Str(text) => out.push(text),
+        PVal::At(_, inner) | PVal::Named(_, inner) => strings_of(inner, out),
+        PVal::List(items) => items.iter().for_each(|i| strings_of(i, out)),
+        PVal::Record(entries) => entries.iter().for_each(|(_, v)| strings_of(v, out)),
+        _ => {}
+    }
 }
 
 /// The variables the script assigns itself (`NAME=…`, `export NAME=…`, `read NAME`):
