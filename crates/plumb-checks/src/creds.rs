@@ -8,7 +8,7 @@
 use crate::shell::{self, Command, VarRef};
 use crate::{JobCx, ScannedScript};
 use plumb_diagnostics::{FileRange, TextRange};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Leak {
@@ -329,8 +329,6 @@ struct Scan<'s> {
     /// `set -x` is on in the shell being scanned.
     tracing: &'s mut bool,
     artifacts: &'s [String],
-    /// The shell functions the job's scripts define: calling one starts no process.
-    functions: &'s HashSet<String>,
     locate: Locator<'s>,
 }
 
@@ -377,7 +375,6 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     let mut findings = Vec::new();
     let mut xtrace = Xtrace::NotSeen;
     let mut tracing = false;
-    let functions = defined_functions(cx.scripts().iter().map(|s| s.text));
     let in_first_shell = cx.job.run_script_count();
     for (i, script) in cx.scripts().iter().enumerate() {
         // `after_run` runs in a new shell, without the `set -x` of the script
@@ -389,7 +386,6 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
             xtrace: &mut xtrace,
             tracing: &mut tracing,
             artifacts: &artifacts,
-            functions: &functions,
             locate: Locator::new(cx.sources, script.text, script.origin),
         };
         scan_script(script, &mut taint, &mut scan);
@@ -449,12 +445,46 @@ fn note_captured(cmd: &Command, output_tainted: bool, taint: &mut Taint) {
     let Some(s) = cmd.substitution.filter(|s| s.command) else {
         return;
     };
-    let holds = output_tainted
-        && cmd.output_substituted()
-        && !cmd.piped_out
-        && cmd.files_written().next().is_none();
-    *taint.captured.entry(s.at).or_default() |= holds;
+    let into_word =
+        cmd.output_substituted() && !cmd.piped_out && cmd.files_written().next().is_none();
+    // what a command this scan does not follow outputs may be its input (`openssl
+    // base64`), or a secret of its own it was given one for (`vault write … jwt=-`)
+    let followed = cmd.name().map(crate::supply::base).is_some_and(|n| {
+        PRINTERS.contains(&n) || FILTERS.contains(&n) || OUTPUT_IS_NOT_INPUT.contains(&n)
+    });
+    *taint.captured.entry(s.at).or_default() |= into_word && (output_tainted || !followed);
 }
+
+/// Commands whose output holds none of what they are given: a server's response, a
+/// count, a digest, facts about the system.
+const OUTPUT_IS_NOT_INPUT: &[&str] = &[
+    "curl",
+    "wget",
+    "http",
+    "wc",
+    "sha1sum",
+    "sha224sum",
+    "sha256sum",
+    "sha384sum",
+    "sha512sum",
+    "md5sum",
+    "cksum",
+    "b2sum",
+    "date",
+    "id",
+    "whoami",
+    "hostname",
+    "uname",
+    "basename",
+    "dirname",
+    "realpath",
+    "readlink",
+    "stat",
+    "test",
+    "[",
+    "true",
+    "false",
+];
 
 /// The last command of a `<(…)` whose output holds a secret: remembered for the
 /// command that reads the substitution.
@@ -949,8 +979,7 @@ fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Optio
 
 /// Arguments of external commands show in process listings.
 fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
-    // a function's arguments are the shell's own (`login "$T"`, `login() { … }`)
-    if BUILTINS.contains(&name) || scan.functions.contains(name) {
+    if BUILTINS.contains(&name) {
         return;
     }
     for w in cmd.args() {
@@ -964,30 +993,6 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
             scan.push(Leak::Argument { command }, &flow);
         }
     }
-}
-
-/// The names scripts define as shell functions: `name() {`, `name () (`, `function name`.
-fn defined_functions<'t>(texts: impl Iterator<Item = &'t str>) -> HashSet<String> {
-    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-    let mut names = HashSet::new();
-    for text in texts {
-        for (i, _) in text.match_indices("()") {
-            let before = text[..i].trim_end_matches([' ', '\t']);
-            let start = before.rfind(|c: char| !is_word(c)).map_or(0, |p| p + 1);
-            if start < before.len() {
-                names.insert(before[start..].to_string());
-            }
-        }
-        for (i, _) in text.match_indices("function ") {
-            let boundary = text[..i].ends_with(|c: char| !is_word(c)) || i == 0;
-            let rest = text[i + "function ".len()..].trim_start();
-            let name: String = rest.chars().take_while(|&c| is_word(c)).collect();
-            if boundary && !name.is_empty() {
-                names.insert(name);
-            }
-        }
-    }
-    names
 }
 
 /// `cp "$F" public/` (or `mv`, `install`): a secret file copied where an `artifacts`
@@ -1226,7 +1231,17 @@ fn first_read_in_scripts(cx: &JobCx, var: &str) -> Option<FileRange> {
 /// `X=$F` copies a secret file's path; `X=$(cat "$F")` holds its content.
 fn propagate_assignments(cmd: &Command, taint: &mut Taint) {
     for (name, w) in cmd.assigned_words() {
+        // `TOKEN=$(curl … login <<< "$JWT" | jq -r .token)`: a secret the job obtained
+        // with one, named as one, is one
+        let derived = || {
+            let obtained = w
+                .vars
+                .iter()
+                .find(|v| v.within.is_some() && taint.vars.contains_key(&v.name));
+            obtained.filter(|_| crate::rules::secret_patterns::credential_name(name))
+        };
         let value = w.vars.iter().find_map(|v| taint.get(v).cloned());
+        let value = value.or_else(|| derived().and_then(|v| taint.vars.get(&v.name).cloned()));
         let path = w.vars.iter().find_map(|v| taint.file(v).cloned());
         match value {
             Some(s) => taint.vars.insert(name.to_string(), s),

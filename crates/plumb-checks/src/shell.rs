@@ -710,10 +710,27 @@ impl<'a> Scanner<'a> {
     /// are followed without recursion (a script of thousands of nested `$(` is text).
     fn command_substitution(&mut self, w: &mut Word, at: usize) {
         self.pos += 1;
-        // per substitution level: its first word, and the parentheses open in it
-        let mut levels = vec![(first_word(&self.src[self.pos..]), 0usize)];
+        // per substitution level: its first word, the parentheses open in it, and
+        // whether it is inside `"…"` (where `(` and `)` are text, `$` still expands)
+        let mut levels = vec![(first_word(&self.src[self.pos..]), 0usize, false)];
         while let Some(c) = self.peek() {
+            let quoted = levels.last().is_some_and(|l| l.2);
             match c {
+                b'\\' => self.pos += 2,
+                b'\'' if !quoted => {
+                    self.pos += 1;
+                    while self.peek().is_some_and(|c| c != b'\'') {
+                        self.pos += 1;
+                    }
+                    self.pos += 1;
+                }
+                b'"' => {
+                    self.pos += 1;
+                    if let Some(level) = levels.last_mut() {
+                        level.2 = !level.2;
+                    }
+                }
+                b'(' | b')' if quoted => self.pos += 1,
                 b'(' => {
                     self.pos += 1;
                     if let Some(level) = levels.last_mut() {
@@ -723,7 +740,7 @@ impl<'a> Scanner<'a> {
                 b')' => {
                     self.pos += 1;
                     match levels.last_mut() {
-                        Some((_, open)) if *open > 0 => *open -= 1,
+                        Some((_, open, _)) if *open > 0 => *open -= 1,
                         _ => {
                             levels.pop();
                         }
@@ -734,7 +751,7 @@ impl<'a> Scanner<'a> {
                 }
                 b'$' if self.b.get(self.pos + 1) == Some(&b'(') => {
                     self.pos += 2;
-                    levels.push((first_word(&self.src[self.pos..]), 0));
+                    levels.push((first_word(&self.src[self.pos..]), 0, false));
                 }
                 b'$' => {
                     let reader = levels.last().map_or("", |l| l.0.as_str()).to_string();
@@ -743,6 +760,7 @@ impl<'a> Scanner<'a> {
                 _ => self.pos += 1,
             }
         }
+        self.pos = self.pos.min(self.b.len());
     }
 
     fn backtick(&mut self, w: &mut Word) {
@@ -1258,6 +1276,18 @@ mod tests {
         let names: Vec<_> = c.iter().map(|c| c.name().unwrap_or("")).collect();
         assert_eq!(names, ["date", "cat", "echo"]);
         assert_eq!(c[1].heredoc_vars[0].name, "T");
+    }
+
+    /// A `(` or `)` in quotes inside `$(…)` does not open or close it: what follows is
+    /// still read (`X=$(curl "x?q=(")` swallowed the rest of the script).
+    #[test]
+    fn quoted_parentheses_in_command_substitutions() {
+        let c = scan("X=$(curl -s \"https://x/?q=(\" 'a)b') && echo \"$T\"");
+        assert_eq!(c.last().and_then(Command::name), Some("echo"));
+        assert_eq!(
+            c.last().map(|c| c.words[1].vars[0].name.as_str()),
+            Some("T")
+        );
     }
 
     /// An unclosed `$(` is read once, and nesting is bounded (each level would scan the

@@ -354,7 +354,17 @@ fn remove_stale_temporaries(parent: &Path, name: &str) {
             continue;
         }
         let path = entry.path();
-        let _ = match std::fs::symlink_metadata(&path) {
+        // a process of another PID namespace (a container sharing the folder) is not
+        // in this `/proc`: only what no one touched for an hour is taken as left over
+        let meta = std::fs::symlink_metadata(&path);
+        let age = meta
+            .as_ref()
+            .ok()
+            .and_then(|m| m.modified().ok()?.elapsed().ok());
+        if age.is_none_or(|a| a < std::time::Duration::from_secs(3600)) {
+            continue;
+        }
+        let _ = match meta {
             Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&path),
             _ => std::fs::remove_file(&path),
         };

@@ -59,6 +59,13 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
     match output {
         Some(out) => {
             // the input, or a program someone wrote, is never replaced by an import
+            let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y);
+            if same(out, file) {
+                return Err(CliError::Usage(format!(
+                    "`{}` is the file imported; refusing to replace it (nothing was written): give another path with -o",
+                    out.display()
+                )));
+            }
             crate::build::ensure_generated_or_absent(out, crate::build::IMPORTED_HEADER)?;
             crate::build::write_atomically(out, &imported.plumb)?
         }

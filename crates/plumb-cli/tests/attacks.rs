@@ -737,10 +737,19 @@ fn a_killed_builds_leftovers_are_removed_by_the_next_build() {
     let dir = project("kill-litter");
     let dead = ".out.plumb-tmp-4000000000";
     let alive = format!(".out.plumb-tmp-{}", std::process::id());
-    for name in [dead, alive.as_str(), ".out.plumb-tmp-x", "keep.txt"] {
+    let recent = ".out.plumb-tmp-4000000001";
+    for name in [dead, recent, alive.as_str(), ".out.plumb-tmp-x", "keep.txt"] {
         std::fs::create_dir_all(dir.join(name).join("clusters")).expect("leftover");
     }
-    std::fs::write(dir.join(".ci.yml.plumb-tmp-4000000000-0000abcd"), "x").expect("file");
+    let dead_file = ".ci.yml.plumb-tmp-4000000000-0000abcd";
+    std::fs::write(dir.join(dead_file), "x").expect("file");
+    // left an hour ago or more (a process of another PID namespace may be writing a
+    // recent one)
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    for name in [dead, dead_file, alive.as_str()] {
+        let f = std::fs::File::open(dir.join(name)).expect("open");
+        f.set_modified(old).expect("mtime");
+    }
     let o = plumb_in(&dir, &["build", "src", "--target", "gitops", "-o", "out"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = plumb_in(
@@ -748,7 +757,13 @@ fn a_killed_builds_leftovers_are_removed_by_the_next_build() {
         &["build", "src", "--target", "gitlab", "-o", "ci.yml"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let mut expected = vec![".out.plumb-tmp-x", alive.as_str(), "ci.yml", "keep.txt"];
+    let mut expected = vec![
+        ".out.plumb-tmp-x",
+        recent,
+        alive.as_str(),
+        "ci.yml",
+        "keep.txt",
+    ];
     expected.extend(["out", "src"]);
     expected.sort();
     assert_eq!(listing(&dir), expected);

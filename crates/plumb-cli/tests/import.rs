@@ -119,7 +119,7 @@ fn import_does_not_replace_what_it_did_not_write() {
         let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", target]);
         assert_eq!(o.status.code(), Some(2), "{target}");
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains("was not written by plumb"), "{err}");
+        assert!(err.contains("refusing to replace"), "{err}");
         let after = std::fs::read_to_string(dir.join(target)).expect("read");
         assert_eq!(before, after, "{target} is untouched");
     }
@@ -127,6 +127,15 @@ fn import_does_not_replace_what_it_did_not_write() {
         let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
         assert_eq!(o.status.code(), Some(0), "{o:?}");
     }
+    // the input is never the output, whatever its first line says
+    let headed = "# Imported from our old Jenkinsfile\nbuild:\n  script: make\n";
+    std::fs::write(dir.join("headed.yml"), headed).expect("write");
+    let o = plumb_in(&dir, &["import", "headed.yml", "-o", "./headed.yml"]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("headed.yml")).expect("read"),
+        headed
+    );
 }
 
 /// Shapes of real files that made the import twice their size: a global

@@ -224,6 +224,14 @@ fn what_gitlab_refuses_in_a_whole_file_is_an_error() {
         "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
     let yaml = format!("build:\n  image: {img}\n  script: [make]\ntest:\n  image: {img}\n  needs: [biuld, {{job: lint, optional: true}}]\n  extends: .base\n  script: [make test]\npackage:\n  image: {img}\n  artifacts: {{paths: [dist/]}}\n");
     std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
+    let matrix = format!("build:\n  image: {img}\n  parallel:\n    matrix: [{{OS: [linux]}}]\n  script: [make]\npar:\n  image: {img}\n  parallel: 3\n  script: [make]\ntest:\n  image: {img}\n  needs: [\"build: [linux]\", \"par 1/3\"]\n  script: [make test]\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), matrix).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert!(
+        diags.is_empty(),
+        "instances of matrix and parallel jobs: {diags:#?}"
+    );
+    std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
     let (diags, code) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
     assert_eq!(code, 1);
     let found: Vec<String> = diags
@@ -255,6 +263,34 @@ fn what_gitlab_refuses_in_a_whole_file_is_an_error() {
     std::fs::write(dir.join(".gitlab-ci.yml"), included).expect("yaml");
     let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
     assert!(diags.is_empty(), "the include may define them: {diags:#?}");
+}
+
+/// A secret named in keys GitLab expands outside the script (a hook's script, a
+/// release's description, an environment's URL, an artifact's name) is PL4002, named by
+/// its YAML key.
+#[test]
+fn secrets_expanded_outside_the_script() {
+    let dir = scratch("yaml-hidden-places");
+    let img = "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let yaml = format!("hooks:\n  image: {img}\n  rules: [{{if: $CI_COMMIT_BRANCH == \"main\"}}]\n  hooks: {{pre_get_sources_script: ['echo \"$DEPLOY_TOKEN\"']}}\n  script: [make]\nrelease:\n  image: {img}\n  rules: [{{if: $CI_COMMIT_BRANCH == \"main\"}}]\n  script: [make]\n  release: {{tag_name: v1, description: \"built with $DEPLOY_TOKEN\"}}\nenv:\n  image: {img}\n  rules: [{{if: $CI_COMMIT_BRANCH == \"main\"}}]\n  script: [make]\n  environment: {{name: prod, url: \"https://x.example.com/?t=$DEPLOY_TOKEN\"}}\nart:\n  image: {img}\n  rules: [{{if: $CI_COMMIT_BRANCH == \"main\"}}]\n  script: [make]\n  artifacts: {{name: \"a-$DEPLOY_TOKEN\", paths: [x]}}\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let messages: Vec<&str> = diags
+        .iter()
+        .filter(|d| d["code"] == "PL4002")
+        .filter_map(|d| d["message"].as_str())
+        .collect();
+    for key in [
+        "hooks.pre_get_sources_script",
+        "release.description",
+        "environment.url",
+        "artifacts.name",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(&format!("`{key}`"))),
+            "{key}: {messages:#?}"
+        );
+    }
 }
 
 #[test]

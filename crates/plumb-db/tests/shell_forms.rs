@@ -149,10 +149,20 @@ const FORMS: &[(&str, &[&str])] = &[
         "echo \"id $(printf %s \"$TOKEN\" | sha256sum | cut -c1-12)\"",
         &[],
     ),
-    // a shell function's arguments start no process
+    // a function's arguments are not followed into its body: reported as a command's
     (
         "login() { printf %s \"$1\" | docker login --password-stdin r; }; login \"$TOKEN\"",
-        &[],
+        &["PL4004"],
+    ),
+    // what a command the scan does not follow outputs may hold the secret
+    (
+        "X=$(echo \"$TOKEN\" | openssl base64); echo \"$X\"",
+        &["PL4003"],
+    ),
+    // a secret obtained with one, named as one, is one
+    (
+        "VAULT_TOKEN=$(curl -s https://v/login <<< \"$TOKEN\" | jq -r .token); echo $VAULT_TOKEN",
+        &["PL4003"],
     ),
     ("echo ${!TOK*} ${!TOK@}", &[]),
     ("./deploy --token-file <(printf '%s' \"$TOKEN\")", &[]),

@@ -1810,10 +1810,13 @@ impl Emitter<'_> {
                 self.settings_secret(&var);
             }
         }
-        // a service's own variables (`POSTGRES_PASSWORD: $DB_PASSWORD`)
+        // a service's own variables (`POSTGRES_PASSWORD: $DB_PASSWORD`), an environment's
+        // URL, a release's description, `hooks:` scripts: GitLab expands them all
         let mut texts = Vec::new();
-        if let Some(services) = f.fields.get("services") {
-            strings_of(services, &mut texts);
+        for (key, value) in &f.fields {
+            if !matches!(key.as_str(), "before_run" | "run" | "after_run") {
+                strings_of(value, &mut texts);
+            }
         }
         for text in texts {
             for var in self.settings_credentials(variables_named(text)) {
@@ -1846,9 +1849,10 @@ impl Emitter<'_> {
         let whole =
             |v: &&str| [format!("${v}"), format!("${{{v}}}")].contains(&value.trim().to_string());
         let sole = variables_named(value).next().filter(whole);
-        if let Some(var) =
-            sole.filter(|v| looks_like_credential(name) && !self.defined.contains(*v))
-        {
+        // a predefined variable (`$CI_COMMIT_SHORT_SHA`) is what GitLab says it is
+        let predefined = |v: &str| v.starts_with("CI_") || v.starts_with("GITLAB_");
+        let settings = |v: &&str| !self.defined.contains(*v) && !predefined(v);
+        if let Some(var) = sole.filter(|v| looks_like_credential(name) && settings(v)) {
             if !out.iter().any(|o| o == var) {
                 out.push(var.to_string());
             }

@@ -1009,13 +1009,33 @@ fn unknown_needs(job: &Node, names: &[&str]) -> Vec<(String, yaml::ByteRange)> {
             continue;
         };
         match name.as_str() {
-            Some(n) if !names.contains(&n) && name.span.end > name.span.start => {
+            Some(n) if !names.contains(&instance_of(n)) && name.span.end > name.span.start => {
                 out.push((n.to_string(), name.span))
             }
             _ => {}
         }
     }
     out
+}
+
+/// The job a need names: `build: [linux, amd64]` is an instance of matrix job `build`,
+/// `test 2/3` one of `parallel: 3` job `test` (GitLab expands both).
+fn instance_of(need: &str) -> &str {
+    if let Some((job, _)) = need.split_once(": [").filter(|_| need.ends_with(']')) {
+        return job;
+    }
+    match need.rsplit_once(' ') {
+        Some((job, n))
+            if n.split_once('/').is_some_and(|(a, b)| {
+                !a.is_empty()
+                    && !b.is_empty()
+                    && (a.bytes().chain(b.bytes())).all(|c| c.is_ascii_digit())
+            }) =>
+        {
+            job
+        }
+        _ => need,
+    }
 }
 
 /// The script lines of `config`'s jobs that are mappings, each once however many jobs

@@ -578,7 +578,7 @@ impl<'a> Evaluator<'a> {
                 range: l.name.range,
             };
             let message = format!(
-                "the program's lets are copied into more than 8 MiB of values by `{}`",
+                "the program's lets are copied into more than 32 MiB of values by `{}`",
                 l.name.text
             );
             let d = self.error(codes::VALUE_TOO_LARGE, at, message);
@@ -1911,7 +1911,7 @@ fn variable_comparison(op: BinOp, l: &ValueKind, r: &ValueKind) -> Option<Cond> 
 pub const MAX_VALUE_WEIGHT: usize = 1 << 20;
 
 /// The most the let values one evaluation hands out may weigh together.
-pub const MAX_TOTAL_WEIGHT: usize = 8 << 20;
+pub const MAX_TOTAL_WEIGHT: usize = 32 << 20;
 
 /// Where a let's value is written.
 fn ctx_at(file: FileId, l: &Let) -> FileRange {

@@ -208,7 +208,9 @@ pub fn compile(
     let event = Event::Branch(config.default_branch().to_string());
     let mut files = Vec::new();
     let mut seen_pipelines: BTreeMap<String, String> = BTreeMap::new();
+    // names are unique per kind: a Job and a Secret may share one
     let mut claims = crate::names::NameClaims::default();
+    let mut secret_claims = crate::names::NameClaims::default();
     for p in plans {
         let dir = path_component(&p.model.name);
         if let Some(other) = seen_pipelines.insert(dir.clone(), p.model.name.clone()) {
@@ -225,7 +227,7 @@ pub fn compile(
         // every pipeline deploys to the same namespaces: its Jobs and Secrets are
         // named apart from the others' (a clash is PL5003, never an overwrite)
         let config = &pipeline_config(p, config);
-        claim_secret_names(p, config, &mut claims, warnings);
+        claim_secret_names(p, config, &mut secret_claims, warnings);
         let plan = std::slice::from_ref(p);
         let jobs = k8s::claimed_jobs(plan, &event, vars, config, warnings, &mut claims);
         files.extend(pipeline_files(p, &dir, &jobs, &envs, flavor, config)?);
@@ -256,9 +258,18 @@ fn claim_secret_names(
     claims: &mut crate::names::NameClaims,
     warnings: &mut Vec<Diagnostic>,
 ) {
-    for secret in external_secrets(p, config) {
+    let secrets = external_secrets(p, config);
+    let count = secrets.len();
+    for (i, secret) in secrets.iter().enumerate() {
         let name = &secret.metadata.name;
-        let source = format!("the secrets of pipeline `{}`", p.model.name);
+        // `external_secrets` writes the Vault one first
+        let vault = (count == 2 && i == 0)
+            || (count == 1 && *name == k8s::vault_secret_name(&p.model.name));
+        let kind = match vault {
+            true => "`vault` secrets",
+            false => "`ci_variable` secrets",
+        };
+        let source = format!("the {kind} of pipeline `{}`", p.model.name);
         if let Some(clash) = claims.claim(name, source, p.model.name_at, "Secret") {
             warnings.push(clash);
         }

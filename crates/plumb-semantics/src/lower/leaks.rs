@@ -37,10 +37,12 @@ impl Lowering<'_, '_> {
                 continue;
             }
             let mut strings = Vec::new();
-            strings_of(&f.value, &mut strings);
-            for (text, at) in strings {
+            // `gitlab = { release = … }` holds GitLab's keys: named as the YAML names them
+            let path = if name == "gitlab" { "" } else { name };
+            strings_of(&f.value, path, &mut strings);
+            for (text, at, place) in strings {
                 if let Some((var, secret)) = secret_named(text, &secret_vars) {
-                    self.ev.report(expanded_secret(secret, var, name, at));
+                    self.ev.report(expanded_secret(secret, var, &place, at));
                 }
             }
         }
@@ -94,11 +96,19 @@ fn expanded_secret(secret: &str, var: &str, field: &str, at: FileRange) -> Diagn
     .with_help("use secrets only in `before_run`, `run` and `after_run`, through the job's `env`")
 }
 
-fn strings_of<'v>(v: &'v Value, out: &mut Vec<(&'v str, FileRange)>) {
+/// Every string of a value, with where it is and the keys that lead to it
+/// (`environment.url`).
+fn strings_of<'v>(v: &'v Value, path: &str, out: &mut Vec<(&'v str, FileRange, String)>) {
     match &v.kind {
-        ValueKind::Str(s) => out.push((s, v.origin)),
-        ValueKind::List(items) => items.iter().for_each(|i| strings_of(i, out)),
-        ValueKind::Map(entries) => entries.iter().for_each(|e| strings_of(&e.value, out)),
+        ValueKind::Str(s) => out.push((s, v.origin, path.to_string())),
+        ValueKind::List(items) => items.iter().for_each(|i| strings_of(i, path, out)),
+        ValueKind::Map(entries) => entries.iter().for_each(|e| {
+            let inner = match path {
+                "" => e.key.clone(),
+                _ => format!("{path}.{}", e.key),
+            };
+            strings_of(&e.value, &inner, out)
+        }),
         _ => {}
     }
 }
