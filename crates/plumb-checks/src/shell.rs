@@ -449,24 +449,33 @@ impl<'a> Scanner<'a> {
             Some(r) if r.target.text.is_empty() && r.target.end == start => r.target = word,
             _ => cmd.words.push(word),
         }
-        let inner = Scanner {
-            src: &self.src[..close],
-            b: &self.b[..close],
-            pos: open + 1,
-            nesting: self.nesting + 1,
-            captured: Vec::new(),
-        }
-        .run();
         let substitution = Substitution {
             at: start,
             input,
             command: false,
         };
-        out.extend(inner.into_iter().map(|c| Command {
-            substitution: c.substitution.or(Some(substitution)),
-            ..c
-        }));
+        out.extend(self.scan_inner(open + 1..close, substitution));
         self.pos = close + 1;
+    }
+
+    /// The commands of the substitution whose text is `text`, scanned on their own one
+    /// level deeper, each marked as in it (or in an inner one).
+    fn scan_inner(&self, text: std::ops::Range<usize>, substitution: Substitution) -> Vec<Command> {
+        let inner = Scanner {
+            src: &self.src[..text.end],
+            b: &self.b[..text.end],
+            pos: text.start,
+            nesting: self.nesting + 1,
+            captured: Vec::new(),
+        }
+        .run();
+        inner
+            .into_iter()
+            .map(|c| Command {
+                substitution: c.substitution.or(Some(substitution)),
+                ..c
+            })
+            .collect()
     }
 
     /// Inside `[[ … ]]`: whether the operator here joins two tests. `&&` and `||` do
@@ -798,23 +807,13 @@ impl<'a> Scanner<'a> {
             self.nesting = MAX_SUBSTITUTION_NESTING;
             return;
         };
-        let inner = Scanner {
-            src: &self.src[..close],
-            b: &self.b[..close],
-            pos: open + 1,
-            nesting: self.nesting + 1,
-            captured: Vec::new(),
-        }
-        .run();
         let substitution = Substitution {
             at,
             input: true,
             command: true,
         };
-        self.captured.extend(inner.into_iter().map(|c| Command {
-            substitution: c.substitution.or(Some(substitution)),
-            ..c
-        }));
+        let commands = self.scan_inner(open + 1..close, substitution);
+        self.captured.extend(commands);
     }
 
     /// An expansion inside a command substitution whose command is `reader`: it belongs
