@@ -1182,19 +1182,9 @@ pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
 
 /// Where a field other than the scripts first names `$var` (a service's `env`).
 fn first_read_in_fields(job: &plumb_semantics::JobModel, var: &str) -> Option<FileRange> {
-    fn walk(v: &plumb_semantics::Value, var: &str) -> Option<FileRange> {
-        match &v.kind {
-            plumb_semantics::ValueKind::Str(text) => plumb_semantics::variables_named(text)
-                .any(|n| n == var)
-                .then_some(v.origin),
-            plumb_semantics::ValueKind::List(items) => items.iter().find_map(|i| walk(i, var)),
-            plumb_semantics::ValueKind::Map(entries) => {
-                entries.iter().find_map(|e| walk(&e.value, var))
-            }
-            _ => None,
-        }
-    }
-    job.fields.values().find_map(|f| walk(&f.value, var))
+    let mut strings = job.fields.values().flat_map(|f| f.value.strings());
+    let read = |text: &str| plumb_semantics::variables_named(text).any(|n| n == var);
+    strings.find(|(text, _)| read(text)).map(|(_, at)| at)
 }
 
 /// Where the job's script first reads `$var`, as the shell would expand it (comments do

@@ -2001,7 +2001,6 @@ fn best_template(
     default: &BTreeMap<String, PVal>,
     allowed: &dyn Fn(usize) -> bool,
 ) -> Option<(Vec<usize>, OwnPart, usize)> {
-    const MIN_SAVED: usize = 2;
     let alone = lines_alone(job, default);
     (index.candidates(job).into_iter())
         .map(|i| (i, &templates[i]))
@@ -2028,6 +2027,9 @@ fn best_template(
         })
 }
 
+/// The lines a base must save a job to be taken.
+const MIN_SAVED: usize = 2;
+
 /// The best single base, with more bases after it while each saves lines: a job that
 /// merges two anchors (`<<: *a` and `<<: *b`) is `from a(), b()`, not `from a()` with
 /// `b`'s fields copied into it. Later bases win, as GitLab's later keys do; a
@@ -2040,8 +2042,14 @@ fn more_bases(
     default: &BTreeMap<String, PVal>,
     allowed: &dyn Fn(usize) -> bool,
 ) -> (Vec<usize>, OwnPart, usize) {
-    const MIN_SAVED: usize = 2;
     const MOST_BASES: usize = 3;
+    // the job's own part on these bases, and its lines (a base more: one more)
+    let compose = |bases: &[usize]| {
+        let flats: Vec<Flat> = bases.iter().map(|&b| templates[b].flat()).collect();
+        let own = own_part(job, &flats, default, false)?;
+        let cost = written_lines(&own.fields, &own.env) + 1;
+        Some((own, cost))
+    };
     let candidates = index.candidates(job);
     while best.0.len() < MOST_BASES {
         let next = (candidates.iter().copied())
@@ -2050,9 +2058,7 @@ fn more_bases(
             .filter_map(|i| {
                 let mut bases = best.0.clone();
                 bases.push(i);
-                let flats: Vec<Flat> = bases.iter().map(|&b| templates[b].flat()).collect();
-                let own = own_part(job, &flats, default, false)?;
-                let cost = written_lines(&own.fields, &own.env) + 1;
+                let (own, cost) = compose(&bases)?;
                 (cost + MIN_SAVED <= best.2).then_some((bases, own, cost))
             })
             .min_by_key(|(bases, _, cost)| (*cost, bases.last().copied()));
@@ -2065,12 +2071,8 @@ fn more_bases(
     let mut in_order = best.0.clone();
     in_order.sort_unstable();
     if in_order != best.0 {
-        let flats: Vec<Flat> = in_order.iter().map(|&b| templates[b].flat()).collect();
-        if let Some(own) = own_part(job, &flats, default, false) {
-            let cost = written_lines(&own.fields, &own.env) + 1;
-            if cost <= best.2 {
-                best = (in_order, own, cost);
-            }
+        if let Some((own, cost)) = compose(&in_order).filter(|(_, cost)| *cost <= best.2) {
+            best = (in_order, own, cost);
         }
     }
     best

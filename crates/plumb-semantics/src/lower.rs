@@ -1169,11 +1169,13 @@ impl<'e, 'a> Lowering<'e, 'a> {
 /// a secret of its own.
 fn read_by_name(job: &JobModel, vars: &[SecretRef]) -> Vec<SecretRef> {
     let mut strings = Vec::new();
-    for f in job.fields.values() {
-        collect_strings(&f.value, &mut strings);
-    }
-    for b in &job.env {
-        collect_strings(&b.value, &mut strings);
+    for value in job
+        .fields
+        .values()
+        .map(|f| &f.value)
+        .chain(job.env.iter().map(|b| &b.value))
+    {
+        strings.extend(value.strings().into_iter().map(|(text, _)| text));
     }
     // every variable the strings name, found in one pass (a file may declare thousands)
     let named: std::collections::HashSet<&str> = (strings.iter())
@@ -1194,15 +1196,6 @@ fn read_by_name(job: &JobModel, vars: &[SecretRef]) -> Vec<SecretRef> {
         })
         .cloned()
         .collect()
-}
-
-fn collect_strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
-    match &v.kind {
-        ValueKind::Str(s) => out.push(s),
-        ValueKind::List(items) => items.iter().for_each(|i| collect_strings(i, out)),
-        ValueKind::Map(entries) => entries.iter().for_each(|e| collect_strings(&e.value, out)),
-        _ => {}
-    }
 }
 
 /// The image strings of a value declared with an image type.

@@ -587,6 +587,21 @@ pub fn format_size(bytes: u64) -> String {
 }
 
 impl Value {
+    /// Every string the value holds (in lists and maps too), with where it is written.
+    pub fn strings(&self) -> Vec<(&str, FileRange)> {
+        let mut out = Vec::new();
+        let mut todo = vec![self];
+        while let Some(v) = todo.pop() {
+            match &v.kind {
+                ValueKind::Str(s) => out.push((s.as_str(), v.origin)),
+                ValueKind::List(items) => todo.extend(items.iter().rev()),
+                ValueKind::Map(entries) => todo.extend(entries.iter().rev().map(|e| &e.value)),
+                _ => {}
+            }
+        }
+        out
+    }
+
     pub fn unknown(origin: FileRange) -> Value {
         Value {
             kind: ValueKind::Unknown,
