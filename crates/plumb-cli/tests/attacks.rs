@@ -891,3 +891,61 @@ fn doubling_lets_cannot_exhaust_memory() {
             || String::from_utf8_lossy(&o.stdout).contains("copied into more than")
     );
 }
+
+/// Templates that pass each a doubled argument to the next: one job's script reached
+/// 1 MiB inside a template body, where its PL1014 was not reported, and the job ran
+/// nothing and was clean; 200 such jobs took 2.7 GB.
+fn doubling_templates(levels: usize, jobs: &[&str]) -> String {
+    let img = "alpine:3.19@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let mut program = format!("template t0(x: String) {{ image = \"{img}\", run = [x] }}\n");
+    for i in 1..=levels {
+        program.push_str(&format!(
+            "template t{i}(x: String) from t{}(x = \"${{x}}${{x}}\") {{ }}\n",
+            i - 1
+        ));
+    }
+    program.push_str("pipeline p {\n  on = branch == \"main\"\n  stage s {\n");
+    for (n, arg) in jobs.iter().enumerate() {
+        program.push_str(&format!(
+            "    job j{n} from t{levels}(x = \"{arg}\") {{ }}\n"
+        ));
+    }
+    program.push_str("  }\n}\n");
+    program
+}
+
+#[test]
+fn a_value_too_large_inside_a_template_is_reported_at_the_job() {
+    let dir = scratch("template-doubling-one");
+    let big = "0123456789abcdef".repeat(16);
+    std::fs::write(dir.join("p.plumb"), doubling_templates(12, &[&big])).expect("write");
+    let o = timed_plumb(&dir, &["check", "p.plumb", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("PL1014") && out.contains("once the arguments are put in"),
+        "{out}"
+    );
+    let o = plumb_in(
+        &dir,
+        &["build", "p.plumb", "--target", "gitlab", "-o", "out.yml"],
+    );
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(!dir.join("out.yml").exists(), "no partial output");
+}
+
+#[test]
+fn doubling_template_arguments_cannot_exhaust_memory() {
+    let dir = scratch("template-doubling-many");
+    let args: Vec<String> = (0..400).map(|n| format!("abcdefgh{n}")).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    std::fs::write(dir.join("p.plumb"), doubling_templates(16, &args)).expect("write");
+    let o = timed_plumb(&dir, &["check", "p.plumb", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        out.matches("copy more than 32 MiB").count(),
+        1,
+        "once: {out}"
+    );
+}

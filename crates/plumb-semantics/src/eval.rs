@@ -129,6 +129,16 @@ pub enum Resolved<'a> {
     Builtin(&'static str),
 }
 
+/// Where the program's values stand against [`MAX_TOTAL_WEIGHT`] after a charge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    Within,
+    /// This charge passed it: the one to report.
+    JustPassed,
+    /// An earlier one did, and was reported.
+    PassedBefore,
+}
+
 pub struct Evaluator<'a> {
     pub db: &'a dyn SourceDb,
     scopes: HashMap<FileId, Rc<FileScope<'a>>>,
@@ -140,6 +150,9 @@ pub struct Evaluator<'a> {
     /// [`MAX_TOTAL_WEIGHT`]: 40 lets of 1 MiB each, or one used by a thousand jobs,
     /// would exhaust memory though no value is too large.
     handed_out: usize,
+    /// Set when a value over [`MAX_VALUE_WEIGHT`] was found inside a template body being
+    /// instantiated: the arguments made it so, and the job's `from` is where it is said.
+    pub too_large_in_template: bool,
     /// What was reported (through [`Evaluator::report`] and [`Evaluator::error`]).
     diags: Vec<Diagnostic>,
     /// Template bodies being instantiated: their own mistakes are reported once, where
@@ -234,6 +247,7 @@ impl<'a> Evaluator<'a> {
             in_progress: HashSet::new(),
             evaluating: Vec::new(),
             handed_out: 0,
+            too_large_in_template: false,
             diags: Vec::new(),
             reported_elsewhere: Vec::new(),
             trying: 0,
@@ -564,6 +578,22 @@ impl<'a> Evaluator<'a> {
         value
     }
 
+    /// Counts copies of weight `w` made outside lets (template arguments, each
+    /// instantiation's own) against [`MAX_TOTAL_WEIGHT`], which the program's values
+    /// share; the caller reports the first time it is passed.
+    pub fn charge_copies(&mut self, w: usize) -> Budget {
+        let before = self.handed_out;
+        self.handed_out = self.handed_out.saturating_add(w);
+        match (
+            before <= MAX_TOTAL_WEIGHT,
+            self.handed_out <= MAX_TOTAL_WEIGHT,
+        ) {
+            (_, true) => Budget::Within,
+            (true, false) => Budget::JustPassed,
+            (false, false) => Budget::PassedBefore,
+        }
+    }
+
     /// Counts a let value of weight `w` handed out; false (reported once, at the let
     /// that went over) when the program's values together pass [`MAX_TOTAL_WEIGHT`].
     fn hand_out(&mut self, w: usize, file: FileId, l: &Let) -> bool {
@@ -675,6 +705,9 @@ impl<'a> Evaluator<'a> {
     }
 
     fn too_large(&mut self, origin: FileRange) -> Value {
+        if self.trying == 0 && !self.reports_at(origin) {
+            self.too_large_in_template = true;
+        }
         let message = match self.evaluating.last() {
             Some(name) => format!("the value of `{name}` is larger than 1 MiB once evaluated"),
             None => "this value is larger than 1 MiB once evaluated".to_string(),

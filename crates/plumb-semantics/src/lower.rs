@@ -54,7 +54,7 @@ pub struct Lowering<'e, 'a> {
     instances: HashMap<compose::InstanceKey, Vec<LayerField>>,
     /// Template instantiations so far, and whether a limit stopped one.
     expansions: usize,
-    expansion_cut: Option<&'static str>,
+    expansion_cut: Option<compose::ExpansionCut>,
 }
 
 /// A field value from one layer, before merging.
@@ -964,8 +964,8 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 Some(tf) => layers.push((Layer::Template, tf)),
                 None => complete = false,
             }
-            if let Some(why) = self.expansion_cut.take() {
-                self.report_expansion_cut(inst, why, ctx);
+            if let Some(cut) = self.expansion_cut.take() {
+                self.report_expansion_cut(inst, cut, ctx);
                 complete = false;
             }
         }

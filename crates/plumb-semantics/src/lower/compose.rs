@@ -4,7 +4,7 @@
 
 use super::{LayerField, Lowering};
 use crate::codes;
-use crate::eval::{Ctx, Resolved, Unknown};
+use crate::eval::{weight, Budget, Ctx, Resolved, Unknown, MAX_TOTAL_WEIGHT};
 use crate::scope::DefRef;
 use plumb_diagnostics::{Diagnostic, FileId, FileRange};
 use plumb_syntax::ast::{Instantiation, Template};
@@ -16,6 +16,43 @@ type Chain<'a> = Vec<(FileId, &'a Template)>;
 const MAX_BASE_DEPTH: usize = 64;
 /// How many distinct instantiations one job may expand to.
 const MAX_EXPANSIONS: usize = 10_000;
+
+/// Why a job's templates were not expanded: one error at the job's `from`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ExpansionCut {
+    TooDeep,
+    TooMany,
+    /// The arguments of all instantiations together pass the program's value budget.
+    ArgumentsTooLarge,
+    /// A value in a template body passes 1 MiB once the arguments are put in.
+    ValueTooLarge,
+}
+
+impl ExpansionCut {
+    fn why(self) -> &'static str {
+        match self {
+            ExpansionCut::TooDeep => "templates build on each other more than 64 deep",
+            ExpansionCut::TooMany => "its templates expand to more than 10,000 instantiations",
+            ExpansionCut::ArgumentsTooLarge => {
+                "the program's template arguments copy more than 32 MiB of values"
+            }
+            ExpansionCut::ValueTooLarge => {
+                "a value in it is larger than 1 MiB once the arguments are put in"
+            }
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            ExpansionCut::TooDeep | ExpansionCut::TooMany => {
+                "flatten the templates: fewer levels of `from`, each base named once"
+            }
+            ExpansionCut::ArgumentsTooLarge | ExpansionCut::ValueTooLarge => {
+                "arguments that repeat other arguments grow exponentially; build large text in the script instead"
+            }
+        }
+    }
+}
 
 /// A template (file and range) and the values bound to its parameters, by name.
 pub(super) type InstanceKey = (
@@ -37,10 +74,23 @@ impl<'a> Lowering<'_, 'a> {
             return None;
         }
         if self.instantiating.len() >= MAX_BASE_DEPTH {
-            self.expansion_cut = Some("templates build on each other more than 64 deep");
+            self.expansion_cut = Some(ExpansionCut::TooDeep);
             return None;
         }
         let params = self.bind_arguments(inst, t, tfile, ctx);
+        // each instantiation copies its arguments into the fields it gives: templates
+        // that double an argument at each level would otherwise exhaust memory
+        let copied = params.values().map(|v| weight(v, MAX_TOTAL_WEIGHT)).sum();
+        match self.ev.charge_copies(copied) {
+            Budget::Within => {}
+            Budget::JustPassed => {
+                self.expansion_cut
+                    .get_or_insert(ExpansionCut::ArgumentsTooLarge);
+                return None;
+            }
+            // reported once, where the budget was passed: the check fails there
+            Budget::PassedBefore => return None,
+        }
         let mut bound: Vec<(String, crate::value::Value)> = params.clone().into_iter().collect();
         bound.sort_by(|a, b| a.0.cmp(&b.0));
         let key = (tfile, t.range, bound);
@@ -49,7 +99,7 @@ impl<'a> Lowering<'_, 'a> {
         }
         self.expansions += 1;
         if self.expansions > MAX_EXPANSIONS {
-            self.expansion_cut = Some("its templates expand to more than 10,000 instantiations");
+            self.expansion_cut = Some(ExpansionCut::TooMany);
             return None;
         }
         let tctx = Ctx {
@@ -77,6 +127,10 @@ impl<'a> Lowering<'_, 'a> {
         self.ev.quiet_uses -= 1;
         self.instantiating.pop();
         self.ev.leave_reported_elsewhere();
+        if std::mem::take(&mut self.ev.too_large_in_template) {
+            self.expansion_cut
+                .get_or_insert(ExpansionCut::ValueTooLarge);
+        }
         // a result a limit cut short is not kept: it is reported, and nothing reuses it
         if self.expansion_cut.is_none() {
             self.instances.insert(key, fields.clone());
@@ -89,17 +143,21 @@ impl<'a> Lowering<'_, 'a> {
     pub(super) fn report_expansion_cut(
         &mut self,
         inst: &Instantiation,
-        why: &str,
+        cut: ExpansionCut,
         ctx: Ctx<'_, 'a>,
     ) {
         self.ev.report(
             Diagnostic::error(
                 codes::VALUE_TOO_LARGE,
                 ctx.at(inst.template.range),
-                format!("`{}` cannot be instantiated: {why}", inst.template.text),
+                format!(
+                    "`{}` cannot be instantiated: {}",
+                    inst.template.text,
+                    cut.why()
+                ),
             )
             .with_label("stopped here")
-            .with_help("flatten the templates: fewer levels of `from`, each base named once"),
+            .with_help(cut.help()),
         );
     }
 
