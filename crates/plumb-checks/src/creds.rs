@@ -139,6 +139,9 @@ struct Taint {
     /// Whether what each command substitution outputs holds a secret, by where it is
     /// written (its commands come before the command whose word it is in).
     captured: HashMap<usize, bool>,
+    /// Files the script wrote a secret to, by the path as written (`echo "$T" > /tmp/t`):
+    /// a command that later reads one (`cat /tmp/t`) outputs the secret.
+    written: HashMap<String, (String, Source)>,
 }
 
 impl Taint {
@@ -237,6 +240,7 @@ impl Taint {
             content_read: None,
             substituted: HashMap::new(),
             captured: HashMap::new(),
+            written: HashMap::new(),
         }
     }
     fn is_empty(&self) -> bool {
@@ -400,7 +404,8 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
     // substitutions are known by where they are written in this script
     taint.substituted.clear();
     taint.captured.clear();
-    for cmd in &script.commands {
+    let loop_feeds = loop_feeds(&script.commands);
+    for (i, cmd) in script.commands.iter().enumerate() {
         let slot = cmd.substitution.map(|s| s.at);
         let pipe = pipes.remove(&slot);
         let incoming = if cmd.piped_in { pipe } else { None };
@@ -410,7 +415,10 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
             reads_file |= taint.note_content_read(v);
         }
         propagate_assignments(cmd, taint);
-        propagate_read(cmd, incoming.as_ref(), taint);
+        propagate_positional(cmd, taint);
+        propagate_loop_variable(cmd, taint);
+        let feed = loop_feeds.get(&i).map(|&done| &script.commands[done]);
+        propagate_read(cmd, incoming.as_ref(), feed, taint);
         reads_file |= !read_before && taint.content_read.is_some();
         indirect_expansions(cmd, script.text, taint, scan);
         let Some(name) = cmd.name_word() else {
@@ -424,6 +432,9 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         unfollowed(cmd, name, incoming.as_ref(), taint, scan);
         let output = tainted_output(cmd, name, incoming, taint);
         note_captured(cmd, output.is_some(), taint);
+        if let Some(flow) = &output {
+            note_written(cmd, name, flow, taint);
+        }
         if let Some(flow) = output {
             keep_substituted(cmd, &flow, taint);
             if let Some(flow) = route_output(cmd, name, flow, scan) {
@@ -551,11 +562,17 @@ fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Sca
             || args
                 .windows(2)
                 .any(|w| w[0].text == "+o" && w[1].text == "xtrace"));
+    let option_xtrace = || {
+        args.windows(2)
+            .any(|w| w[0].text == "-o" && w[1].text == "xtrace")
+    };
     let on = match name {
         "set" | "shopt" => !off && args.iter().any(flag),
-        n if SHELLS.contains(&n) => args.iter().any(|a| is_xtrace_flag(&a.text)),
+        n if SHELLS.contains(&n) => args.iter().any(|a| is_xtrace_flag(&a.text)) || option_xtrace(),
         _ => false,
     };
+    // `SHELLOPTS=xtrace bash x.sh`, `export SHELLOPTS=xtrace`: every bash started traces
+    let on = on || sets_shellopts_xtrace(cmd);
     if off {
         *scan.tracing = false;
     }
@@ -784,6 +801,11 @@ fn tainted_output(
         if let Some(flow) = substituted_input(operands(), taint) {
             return Some(flow);
         }
+        // `cat /tmp/t` after `echo "$T" > /tmp/t` (`tee`'s operands are written, not read)
+        let read = operands().filter(|_| name != "tee");
+        if let Some(flow) = read.into_iter().find_map(|w| written_secret(w, taint)) {
+            return Some(flow);
+        }
         if let (Some(f), Some(w)) = (incoming, cmd.name_word()) {
             let keeps = !f.environment || name != "grep" || grep_may_keep_secrets(args, taint);
             // lines stay `NAME=value` through these only (`tr '\n' ' '` makes one line)
@@ -795,7 +817,110 @@ fn tainted_output(
             });
         }
     }
-    dumped_environment(cmd, name, taint)
+    dumped_environment(cmd, name, taint).or_else(|| inline_program_output(cmd, name, taint))
+}
+
+/// The secret a file written earlier in the script holds, read where `w` names it.
+fn written_secret(w: &shell::Word, taint: &Taint) -> Option<Flow> {
+    let (var, source) = taint.written.get(&w.text)?;
+    Some(Flow::new(var, source, w.start, w.end).read_from_file(true))
+}
+
+/// Records the files a command writes its secret-holding output to (`> FILE`, `tee
+/// FILE`), so that reading them later is reading the secret.
+fn note_written(cmd: &Command, name: &str, flow: &Flow, taint: &mut Taint) {
+    if flow.literal {
+        return;
+    }
+    let tee_files = cmd
+        .args()
+        .iter()
+        .filter(|a| name == "tee" && !a.text.starts_with('-'));
+    for file in cmd.files_written().chain(tee_files) {
+        if !shell::is_log_device(&file.text) && !file.text.is_empty() {
+            let held = (flow.var.clone(), flow.source.clone());
+            taint.written.insert(file.text.clone(), held);
+        }
+    }
+}
+
+/// Interpreters whose inline program (`python3 -c CODE`) is read for what it prints,
+/// with the option that gives it.
+const INLINE_PROGRAMS: &[(&str, &[&str])] = &[
+    ("python", &["-c"]),
+    ("python2", &["-c"]),
+    ("python3", &["-c"]),
+    ("pypy3", &["-c"]),
+    ("node", &["-e", "--eval", "-p", "--print"]),
+    ("nodejs", &["-e", "--eval", "-p", "--print"]),
+    ("ruby", &["-e"]),
+    ("perl", &["-e", "-E"]),
+    ("php", &["-r"]),
+];
+
+/// `python3 -c 'print(os.environ["T"])'`, `node -e 'console.log(process.env)'`: an inline
+/// program that prints a secret it reads from the environment (or the whole environment).
+fn inline_program_output(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> {
+    let base = crate::supply::base(name);
+    let (_, options) = INLINE_PROGRAMS.iter().find(|(n, _)| *n == base)?;
+    let args = cmd.args();
+    let code = args
+        .windows(2)
+        .find(|w| options.contains(&w[0].text.as_str()))
+        .map(|w| &w[1])?;
+    let prints_result = matches!(base, "node" | "nodejs")
+        && args.iter().any(|a| a.text == "-p" || a.text == "--print");
+    let text = code.text.as_str();
+    const PRINT_CALLS: &[&str] = &[
+        "print",
+        "console.log",
+        "console.error",
+        "console.info",
+        "puts",
+        "pp ",
+        "p ",
+        "say",
+        "echo",
+        "printf",
+        "warn",
+        "write(",
+        "dump",
+    ];
+    if !prints_result && !PRINT_CALLS.iter().any(|p| text.contains(p)) {
+        return None;
+    }
+    const ACCESSORS: &[&str] = &["environ", "getenv", "process.env", "ENV"];
+    if !ACCESSORS.iter().any(|a| text.contains(a)) {
+        return None;
+    }
+    let named = taint
+        .vars
+        .iter()
+        .filter(|(var, _)| mentions_word(text, var))
+        .min_by_key(|(var, _)| var.as_str());
+    // `print(os.environ)`, `print(dict(os.environ))`, `console.log(process.env)`
+    let whole = [
+        "environ)",
+        "process.env)",
+        "ENV)",
+        "%ENV",
+        "ENV.to_h",
+        "environ.items()",
+    ]
+    .iter()
+    .any(|d| text.replace(' ', "").contains(d));
+    let (var, source) = named.or_else(|| whole.then(|| taint.any_bound()).flatten())?;
+    Some(Flow {
+        environment: named.is_none(),
+        ..Flow::new(var, source, code.start, code.end)
+    })
+}
+
+/// Whether `name` appears in `text` as a whole word (not inside a longer name).
+fn mentions_word(text: &str, name: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name)
+        .any(|(at, _)| !text[..at].ends_with(word) && !text[at + name.len()..].starts_with(word))
 }
 
 /// A filter told to print nothing of what it reads: `grep -q`/`-c`/`-l`, `sed -i` (it
@@ -849,10 +974,22 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
         }),
         "set" => args.is_empty(),
         "export" => args.iter().all(option),
+        // `declare`, `declare -p`, `declare -x`: variables with their values (`-f`, `-F`:
+        // functions only); `declare -p NAME`: that one
         "declare" | "typeset" => {
-            args.iter().any(|a| option(a) && a.text.contains('p'))
-                && (args.iter().all(option) || names_tainted().is_some())
+            let functions = args
+                .iter()
+                .any(|a| option(a) && a.text[1..].chars().all(|c| matches!(c, 'f' | 'F')));
+            let listed = args.iter().all(option) && !functions;
+            listed
+                || args.iter().any(|a| option(a) && a.text.contains('p'))
+                    && names_tainted().is_some()
         }
+        "jq" | "gojq" => match args.iter().find_map(|a| jq_environment(&a.text)) {
+            Some(Some(var)) => return jq_reads(cmd, var, taint),
+            Some(None) => true,
+            None => false,
+        },
         _ => reads_environ,
     };
     if !dumps {
@@ -867,6 +1004,45 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
         environment: named.is_none() && !reads_environ,
         ..Flow::new(var, source, w.start, end)
     })
+}
+
+/// What a jq filter reads of the environment: `env`, `$ENV` (all of it: `Some(None)`),
+/// `$ENV.NAME`, `env.NAME` (`Some(Some(NAME))`); `None` for a filter that reads none
+/// (`.env` is a field of the input).
+fn jq_environment(filter: &str) -> Option<Option<&str>> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let at = filter.match_indices("env").find(|(at, _)| {
+        let before = filter[..*at].chars().next_back();
+        let after = filter[at + 3..].chars().next();
+        let dollar_env = filter[..*at].ends_with('$') && filter[*at..].starts_with("env");
+        !after.is_some_and(ident)
+            && (before.is_none_or(|c| !ident(c) && c != '.' && c != '$') || dollar_env)
+    });
+    let rest = match at {
+        Some((at, _)) => &filter[at + 3..],
+        None => {
+            let at = filter.find("$ENV")?;
+            let rest = &filter[at + 4..];
+            if rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                return None;
+            }
+            rest
+        }
+    };
+    let named = rest
+        .strip_prefix('.')
+        .map(|r| r.trim_start_matches('"'))
+        .map(|r| &r[..r.find(|c: char| !ident(c)).unwrap_or(r.len())])
+        .filter(|n| !n.is_empty());
+    Some(named)
+}
+
+/// `jq -n '$ENV.NAME'`: the output holds that variable's value.
+fn jq_reads(cmd: &Command, var: &str, taint: &Taint) -> Option<Flow> {
+    let (var, source) = taint.vars.get_key_value(var)?;
+    let w = cmd.name_word()?;
+    let end = cmd.args().last().map_or(w.end, |a| a.end);
+    Some(Flow::new(var, source, w.start, end))
 }
 
 /// Whether `grep ARGS` reading the environment (`NAME=value` lines) may print a secret's
@@ -1038,6 +1214,15 @@ fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan)
     }
 }
 
+/// `SHELLOPTS=…xtrace…` before a command, as `env`'s argument, or exported.
+fn sets_shellopts_xtrace(cmd: &Command) -> bool {
+    let sets = |text: &str| {
+        text.strip_prefix("SHELLOPTS=")
+            .is_some_and(|v| v.split(':').any(|o| o == "xtrace"))
+    };
+    cmd.assignments.iter().any(|(_, w)| sets(&w.text)) || cmd.words.iter().any(|w| sets(&w.text))
+}
+
 fn is_xtrace_flag(arg: &str) -> bool {
     arg.starts_with('-')
         && !arg.starts_with("--")
@@ -1047,22 +1232,41 @@ fn is_xtrace_flag(arg: &str) -> bool {
 
 /// `read X <<< "$T"`, `echo "$T" | read X`, `mapfile A <<< "$T"`: the variables read
 /// hold the secret.
-fn propagate_read(cmd: &Command, incoming: Option<&Flow>, taint: &mut Taint) {
+fn propagate_read(
+    cmd: &Command,
+    incoming: Option<&Flow>,
+    feed: Option<&Command>,
+    taint: &mut Taint,
+) {
     if !matches!(cmd.name(), Some("read" | "mapfile" | "readarray")) {
         return;
     }
+    // `while read X; do …; done <<< "$T"`: the loop's input is the `read`'s
+    let stdin_vars = || {
+        cmd.stdin_vars()
+            .chain(feed.into_iter().flat_map(|f| f.stdin_vars()))
+    };
+    let files_read = || {
+        cmd.redirects_read()
+            .chain(feed.into_iter().flat_map(|f| f.redirects_read()))
+    };
+    // `read X < /tmp/t` after `echo "$T" > /tmp/t`
+    let written = files_read()
+        .find_map(|w| taint.written.get(&w.text))
+        .map(|(_, s)| s.clone());
     // `read X < "$F"`: the secret file's first line
-    let from_file = taint.first_file(cmd.redirects_read().flat_map(|w| w.vars.iter()));
+    let from_file = taint.first_file(files_read().flat_map(|w| w.vars.iter()));
     if let Some((v, s)) = &from_file {
         taint.content_read = Some((v.name.clone(), s.clone()));
     }
     // `read X < <(cat "$F")`: what the substitution outputs
     let substituted = substituted_input(cmd.redirects_read(), taint).map(|f| f.source);
     let source = taint
-        .first(cmd.stdin_vars())
+        .first(stdin_vars())
         .or(from_file)
         .map(|(_, s)| s)
         .or(substituted)
+        .or(written)
         .or_else(|| incoming.map(|f| f.source.clone()));
     let Some(source) = source else { return };
     let mut names: Vec<&str> = cmd
@@ -1081,6 +1285,94 @@ fn propagate_read(cmd: &Command, incoming: Option<&Flow>, taint: &mut Taint) {
     for n in names {
         taint.vars.insert(n.to_string(), source.clone());
     }
+}
+
+/// The `done` that closes each loop whose head is a command (`while read X`), by the
+/// head's index: what the loop reads (`done <<< "$T"`, `done < FILE`) is the head's input.
+fn loop_feeds(commands: &[Command]) -> HashMap<usize, usize> {
+    let mut open: Vec<usize> = Vec::new();
+    let mut feeds = HashMap::new();
+    for (i, c) in commands
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.substitution.is_none())
+    {
+        let leading = c
+            .words
+            .iter()
+            .take_while(|w| !w.quoted && shell::is_reserved_prefix(&w.text) || w.text == "for")
+            .map(|w| w.text.as_str());
+        let mut opens = 0;
+        for w in leading {
+            match w {
+                "while" | "until" | "for" | "select" => opens += 1,
+                "done" => {
+                    if let Some(head) = open.pop() {
+                        feeds.insert(head, i);
+                    }
+                }
+                _ => {}
+            }
+        }
+        open.extend(std::iter::repeat_n(i, opens));
+    }
+    feeds
+}
+
+/// `set -- A B`: `$1`, `$2`, `$@` and `$*` hold what they are set to.
+fn propagate_positional(cmd: &Command, taint: &mut Taint) {
+    if cmd.name() != Some("set") {
+        return;
+    }
+    let args = cmd.args();
+    let values = match args.iter().position(|a| a.text == "--") {
+        Some(dashes) => &args[dashes + 1..],
+        None if args
+            .first()
+            .is_some_and(|a| !a.text.starts_with(['-', '+'])) =>
+        {
+            args
+        }
+        None => return,
+    };
+    let any = taint
+        .first(values.iter().flat_map(|w| w.vars.iter()))
+        .map(|(_, s)| s);
+    for n in 1..=9usize {
+        let held = values
+            .get(n - 1)
+            .and_then(|w| taint.first(w.vars.iter()))
+            .map(|(_, s)| s);
+        set_taint(taint, &n.to_string(), held);
+    }
+    for all in ["@", "*"] {
+        set_taint(taint, all, any.clone());
+    }
+}
+
+/// `for X in "$T"`: the loop variable holds each word in turn.
+fn propagate_loop_variable(cmd: &Command, taint: &mut Taint) {
+    let words = &cmd.words;
+    let Some(at) = words.iter().position(|w| w.text == "for" && !w.quoted) else {
+        return;
+    };
+    let (Some(var), Some(keyword)) = (words.get(at + 1), words.get(at + 2)) else {
+        return;
+    };
+    if !shell::is_name(&var.text) || keyword.text != "in" {
+        return;
+    }
+    let held = taint
+        .first(words[at + 3..].iter().flat_map(|w| w.vars.iter()))
+        .map(|(_, s)| s);
+    set_taint(taint, &var.text, held);
+}
+
+fn set_taint(taint: &mut Taint, var: &str, held: Option<Source>) {
+    match held {
+        Some(s) => taint.vars.insert(var.to_string(), s),
+        None => taint.vars.remove(var),
+    };
 }
 
 /// A secret a job uses: bound in its `env`, or a project variable it reads by name.
@@ -1235,6 +1527,8 @@ fn propagate_assignments(cmd: &Command, taint: &mut Taint) {
         let path = w.vars.iter().find_map(|v| taint.file(v).cloned());
         match value {
             Some(s) => taint.vars.insert(name.to_string(), s),
+            // `A+=(x)`, `A[1]=x`: the other elements stay
+            None if shell::assignment_keeps_value(&w.text, name) => None,
             None => taint.vars.remove(name),
         };
         match path {

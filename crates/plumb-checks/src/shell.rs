@@ -240,10 +240,8 @@ impl Command {
             Some("export" | "local" | "declare" | "readonly" | "typeset")
         ) {
             for w in self.args() {
-                if let Some((name, _)) = w.text.split_once('=') {
-                    if is_name(name) {
-                        out.push((name, w));
-                    }
+                if let Some(name) = assignment_name(&w.text) {
+                    out.push((name, w));
                 }
             }
         }
@@ -272,6 +270,7 @@ pub fn scan(script: &str) -> Vec<Command> {
         pos: 0,
         nesting: 0,
         captured: Vec::new(),
+        in_array: false,
     }
     .run()
 }
@@ -286,6 +285,9 @@ struct Scanner<'a> {
     /// The commands of the command substitutions read since the last command was
     /// finished: they run before it.
     captured: Vec<Command>,
+    /// Reading an array assignment's elements: an element that looks like one more
+    /// (`a=(b=(…))`) is text, never a nested read (no recursion on hostile input).
+    in_array: bool,
 }
 
 /// Process and command substitutions nested deeper than this are not scanned for
@@ -394,8 +396,8 @@ impl<'a> Scanner<'a> {
                         self.pos += 1; // an unexpected byte: skip it
                         continue;
                     }
-                    if cmd.words.is_empty() && is_assignment(&w.text) {
-                        let name = w.text.split('=').next().unwrap_or_default().to_string();
+                    if let Some(name) = assignment_name(&w.text).filter(|_| cmd.words.is_empty()) {
+                        let name = name.to_string();
                         cmd.assignments.push((name, w));
                     } else {
                         cmd.words.push(w);
@@ -467,6 +469,7 @@ impl<'a> Scanner<'a> {
             pos: text.start,
             nesting: self.nesting + 1,
             captured: Vec::new(),
+            in_array: false,
         }
         .run();
         inner
@@ -555,6 +558,10 @@ impl<'a> Scanner<'a> {
         };
         while let Some(c) = self.peek() {
             match c {
+                // `A=(x "$T")`, `A+=(…)`: an array's elements belong to its assignment
+                b'(' if !self.in_array && !w.quoted && array_assignment_head(&w.text) => {
+                    self.array_elements(&mut w)
+                }
                 b' ' | b'\t' | b'\r' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' => {
                     break
                 }
@@ -607,6 +614,44 @@ impl<'a> Scanner<'a> {
         w
     }
 
+    /// The `( … )` of an array assignment whose `(` is here: its elements' text and
+    /// expansions join `w` (elements may span lines).
+    fn array_elements(&mut self, w: &mut Word) {
+        self.pos += 1;
+        w.text.push('(');
+        self.in_array = true;
+        self.read_elements(w);
+        self.in_array = false;
+    }
+
+    fn read_elements(&mut self, w: &mut Word) {
+        loop {
+            while matches!(self.peek(), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+                self.pos += 1;
+            }
+            match self.peek() {
+                None => return,
+                Some(b')') => {
+                    self.pos += 1;
+                    w.text.push(')');
+                    return;
+                }
+                Some(_) => {
+                    let element = self.word();
+                    if element.start == element.end {
+                        self.pos += 1; // `;`, `|`…: not an element; skipped
+                        continue;
+                    }
+                    if !w.text.ends_with('(') {
+                        w.text.push(' ');
+                    }
+                    w.text.push_str(&element.text);
+                    w.vars.extend(element.vars);
+                }
+            }
+        }
+    }
+
     fn push_char(&mut self, w: &mut Word) {
         if let Some(ch) = self.src[self.pos..].chars().next() {
             w.text.push(ch);
@@ -654,7 +699,21 @@ impl<'a> Scanner<'a> {
                 let names_only = indirect && matches!(operator, "*" | "@");
                 // `${V:+word}` is `word` when V is set, never V's value
                 let alternate = operator.starts_with(":+") || operator.starts_with('+');
-                if !inner.starts_with('#') && is_name(&name) && !alternate && !names_only {
+                // `${1}`, `${@}`: positional parameters
+                let name = match inner.as_bytes().first() {
+                    Some(b'@' | b'*') => inner[..1].to_string(),
+                    _ => name,
+                };
+                let operator = &inner[name.len().min(inner.len())..];
+                let positional = !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|c| c.is_ascii_digit() || c == b'@' || c == b'*');
+                if !inner.starts_with('#')
+                    && (is_name(&name) || positional)
+                    && !alternate
+                    && !names_only
+                {
                     w.vars.push(VarRef {
                         name,
                         start,
@@ -708,7 +767,20 @@ impl<'a> Scanner<'a> {
                     within: None,
                 });
             }
-            Some(c) if c.is_ascii_digit() || b"@*#?$!-".contains(&c) => self.pos += 1,
+            // `$1`, `$@`, `$*`: the positional parameters (`set -- "$T"` sets them)
+            Some(c) if c.is_ascii_digit() || c == b'@' || c == b'*' => {
+                self.pos += 1;
+                w.vars.push(VarRef {
+                    name: (c as char).to_string(),
+                    start,
+                    end: self.pos,
+                    indirect: false,
+                    substituted: false,
+                    reader: None,
+                    within: None,
+                });
+            }
+            Some(c) if b"#?$!-".contains(&c) => self.pos += 1,
             _ => {}
         }
         w.text.push_str(&self.src[start..self.pos]);
@@ -867,6 +939,7 @@ impl<'a> Scanner<'a> {
             // a here-doc's command substitutions are not scanned for commands
             nesting: MAX_SUBSTITUTION_NESTING,
             captured: Vec::new(),
+            in_array: false,
         };
         let mut vars = Vec::new();
         while sub.pos < end {
@@ -948,6 +1021,7 @@ pub fn expansions(text: &str) -> Vec<VarRef> {
         pos: 0,
         nesting: 0,
         captured: Vec::new(),
+        in_array: false,
     }
     .expansions_in(0, text.len())
 }
@@ -1111,14 +1185,42 @@ pub fn is_log_device(path: &str) -> bool {
     )
 }
 
+/// A reserved word that opens or continues a compound command (`while`, `do`, `done`…).
+pub fn is_reserved_prefix(word: &str) -> bool {
+    RESERVED_PREFIXES.contains(&word)
+}
+
 /// A shell variable name: `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_name(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn is_assignment(word: &str) -> bool {
-    word.split_once('=').is_some_and(|(name, _)| is_name(name))
+/// The variable `NAME=…`, `NAME+=…`, `NAME[i]=…` assigns.
+fn assignment_name(word: &str) -> Option<&str> {
+    let (target, _) = word.split_once('=')?;
+    let target = target.strip_suffix('+').unwrap_or(target);
+    let name = match target.split_once('[') {
+        Some((name, subscript)) if subscript.ends_with(']') => name,
+        Some(_) => return None,
+        None => target,
+    };
+    is_name(name).then_some(name)
+}
+
+/// Whether an assignment adds to what its variable held (`A+=x`, `A[1]=x`) rather than
+/// replacing it.
+pub fn assignment_keeps_value(word: &str, name: &str) -> bool {
+    !word
+        .get(name.len()..)
+        .is_some_and(|rest| rest.starts_with('='))
+}
+
+/// `NAME=` or `NAME+=`, just before the `(` of an array assignment.
+fn array_assignment_head(text: &str) -> bool {
+    text.strip_suffix('=')
+        .map(|t| t.strip_suffix('+').unwrap_or(t))
+        .is_some_and(is_name)
 }
 
 #[cfg(test)]
