@@ -309,15 +309,17 @@ fn walk(
                 walk(&path, roots, found, depth + 1, wanted)?;
             }
         } else if name.ends_with(".plumb")
-            || (wanted == Wanted::PlumbAndYaml
-                && crate::yaml_check::is_gitlab_ci_name(&name)
-                && !crate::yaml_check::generated_by_plumb(&path))
+            || (wanted == Wanted::PlumbAndYaml && crate::yaml_check::is_gitlab_ci_name(&name))
         {
             // linked folders are not followed; linked and special files are checked
+            // before anything is read (opening a FIFO waits for a writer)
             match skip_reason(&path, roots) {
-                None => {
+                None if name.ends_with(".plumb")
+                    || !crate::yaml_check::generated_by_plumb(&path) =>
+                {
                     found.insert(path);
                 }
+                None => {}
                 Some(why) => warn_skipped(&path, &why),
             }
         }
@@ -382,6 +384,8 @@ pub(crate) fn read_source(path: &Path, id: FileId) -> Result<(String, Vec<Diagno
         path: path.display().to_string(),
         message: e.to_string(),
     };
+    // a FIFO named on the command line (`plumb check <(…)`) is read: the walk and
+    // imports skip special files before they get here
     let size = std::fs::metadata(path).map_err(io_err)?.len();
     if size > MAX_FILE_BYTES {
         return Err(CliError::FileTooLarge {

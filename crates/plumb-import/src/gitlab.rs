@@ -620,6 +620,9 @@ struct References<'a> {
     /// once, however many references reach it.
     memo: HashMap<String, Node>,
     budget: usize,
+    /// Scalar text the resolved file may hold: a reference to a reference to a long
+    /// script doubles it at each level, in few values.
+    text_budget: usize,
 }
 
 impl<'a> References<'a> {
@@ -629,6 +632,7 @@ impl<'a> References<'a> {
             by_name: top_level_by_name(root),
             memo: HashMap::new(),
             budget: MAX_RESOLVED_NODES,
+            text_budget: MAX_RESOLVED_TEXT,
         }
     }
 
@@ -654,7 +658,7 @@ impl<'a> References<'a> {
     }
 
     fn resolve(&mut self, node: &Node, warnings: &mut Vec<Warning>, depth: usize) -> Node {
-        if self.budget == 0 {
+        if self.budget == 0 || self.text_budget == 0 {
             return Node {
                 kind: Kind::Null,
                 ..node.clone()
@@ -667,6 +671,22 @@ impl<'a> References<'a> {
                 node.line,
                 format!("`!reference` tags expand to more than {MAX_RESOLVED_NODES} values: the rest is left empty"),
             ));
+        }
+        if let Kind::Scalar { text, .. } = &node.kind {
+            let left = self.text_budget.saturating_sub(text.len().max(1));
+            if left == 0 {
+                warnings.push(Warning::at(
+                    node.file,
+                    node.line,
+                    format!("`!reference` tags expand to more than {} MiB of text: the rest is left empty", MAX_RESOLVED_TEXT >> 20),
+                ));
+                self.text_budget = 0;
+                return Node {
+                    kind: Kind::Null,
+                    ..node.clone()
+                };
+            }
+            self.text_budget = left;
         }
         match &node.kind {
             Kind::Reference(path) => match self.target(path) {
@@ -733,6 +753,9 @@ fn has_references(node: &Node) -> bool {
 /// How many values `!reference` resolution may produce (an exponential fan-out of
 /// references to references is cut there, with a warning).
 const MAX_RESOLVED_NODES: usize = 2_000_000;
+/// How much scalar text the file may hold once `!reference` tags are resolved (the file
+/// itself is at most 16 MiB; what references copy on top is cut here, with a warning).
+const MAX_RESOLVED_TEXT: usize = 64 << 20;
 
 /// Whether a job's `extends` chain names a template this file does not define (it is
 /// in a file that was not read): what it sets (an image, often) is unknown here.

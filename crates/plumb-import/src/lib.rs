@@ -375,6 +375,10 @@ impl Files for Disk {
             }
         }
         let meta = std::fs::metadata(path)?;
+        // a FIFO or a device would block the read, or never end
+        if !meta.is_file() {
+            return Err(std::io::Error::other("it is not a regular file"));
+        }
         if meta.len() > 16 * 1024 * 1024 {
             return Err(std::io::Error::other("larger than 16 MiB"));
         }

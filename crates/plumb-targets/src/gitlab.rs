@@ -297,14 +297,15 @@ fn job_entry(
 ) -> (String, Job) {
     let several = layout.several;
     let name = job_key(p, several, &job.name);
-    if name != scoped_name(p, several, &job.name) {
+    let scoped = scoped_name(p, several, &job.name);
+    if name != scoped {
         warnings.push(
             Diagnostic::warning(
                 plumb_diagnostics::Code::PL5003,
                 job.name_at,
                 format!(
-                    "job `{}` is written as `{name}`: `{}` is a GitLab CI keyword",
-                    job.name, job.name
+                    "job `{}` is written as `{name}`: `{scoped}` is a GitLab CI keyword",
+                    job.name
                 ),
             )
             .with_label(format!("written as `{name}`, and `needs` follow"))
@@ -552,16 +553,20 @@ fn scoped_name(p: &PipelinePlan, several: bool, name: &str) -> String {
 }
 
 /// A job's key in the GitLab file: prefixed with its pipeline when the file holds
-/// several, and `NAME-job` when the name is a GitLab keyword (GitLab would read
-/// `image:` as the default image, not as a job).
+/// several, and `NAME-job` when that is a GitLab keyword (GitLab would read `image:` as
+/// the default image, not as a job) or `pages:deploy` (pipeline `pages`, job `deploy`:
+/// the name of the job GitLab adds to deploy Pages).
 pub(crate) fn job_key(p: &PipelinePlan, several: bool, name: &str) -> String {
-    if several {
-        format!("{}:{name}", p.model.name)
-    } else if RESERVED.contains(&name) {
-        format!("{name}-job")
+    let scoped = scoped_name(p, several, name);
+    if is_reserved_key(&scoped) {
+        format!("{scoped}-job")
     } else {
-        name.to_string()
+        scoped
     }
+}
+
+fn is_reserved_key(key: &str) -> bool {
+    RESERVED.contains(&key) || key == "pages:deploy"
 }
 
 /// A job renamed `NAME-job` must not take the key of another job of the file.
@@ -571,7 +576,7 @@ fn check_renamed_keys(p: &PipelinePlan, several: bool) -> Result<(), BuildError>
         p.jobs().map(|j| (j.name.as_str(), j)).collect();
     for job in p.jobs() {
         let key = job_key(p, several, &job.name);
-        if key == job.name {
+        if key == scoped_name(p, several, &job.name) {
             continue;
         }
         if let Some(other) = by_name.get(key.as_str()) {

@@ -120,10 +120,10 @@ fn fnv1a(text: &str) -> u32 {
     })
 }
 
-/// A topological order of the stages (Kahn's algorithm, ties broken by declaration
-/// order, so the output is deterministic). The checker has rejected cycles already;
-/// should one remain, its stages follow in declaration order.
-fn stage_order(p: &PipelineModel) -> Vec<usize> {
+/// The stages each stage waits for: those `after` names (the one declared before, when
+/// it names none), and, with `needs_too`, the stages of the jobs its jobs need (GitLab
+/// refuses a need on a job of a later stage, so those stages must come first).
+fn stage_waits(p: &PipelineModel, needs_too: bool) -> Vec<Vec<usize>> {
     let n = p.stages.len();
     let mut waits_for: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, s) in p.stages.iter().enumerate() {
@@ -133,6 +133,27 @@ fn stage_order(p: &PipelineModel) -> Vec<usize> {
             waits_for[i] = vec![i - 1];
         }
     }
+    if needs_too {
+        let mut seen: HashSet<(usize, usize)> = HashSet::new();
+        for job in &p.jobs {
+            for target in job.needs.iter().filter_map(|n| n.target) {
+                let stage = p.jobs[target].stage;
+                if stage != job.stage && seen.insert((job.stage, stage)) {
+                    waits_for[job.stage].push(stage);
+                }
+            }
+        }
+    }
+    waits_for
+}
+
+/// A topological order of the stages (Kahn's algorithm, ties broken by declaration
+/// order, so the output is deterministic), over `after` and the stages of needed jobs.
+/// The checker has rejected cycles already; should one remain, its stages follow in
+/// declaration order.
+fn stage_order(p: &PipelineModel) -> Vec<usize> {
+    let n = p.stages.len();
+    let waits_for = stage_waits(p, true);
     let mut done = vec![false; n];
     let mut order = Vec::with_capacity(n);
     while order.len() < n {
@@ -144,20 +165,33 @@ fn stage_order(p: &PipelineModel) -> Vec<usize> {
     order
 }
 
+/// The stages each stage follows, directly or not, by `after` (in `order`, a stage's
+/// are complete before it is reached).
+fn stage_ancestors(p: &PipelineModel, order: &[usize]) -> Vec<BTreeSet<usize>> {
+    let waits_for = stage_waits(p, false);
+    let mut ancestors: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); p.stages.len()];
+    for &s in order {
+        let mut mine = BTreeSet::new();
+        for &w in &waits_for[s] {
+            mine.insert(w);
+            mine.extend(ancestors[w].iter().copied());
+        }
+        mine.remove(&s);
+        ancestors[s] = mine;
+    }
+    ancestors
+}
+
 /// A job with `needs` runs after those jobs (`needs = []`: at once); a job without runs
-/// after every job of the stages before its own (GitLab's rule).
+/// after every job of the stages its stage follows (§6: only those `after` names, not
+/// every stage written before it).
 fn depths(p: &PipelineModel, stage_order: &[usize], job_order: &[usize]) -> Vec<usize> {
     let mut depth = vec![0usize; p.jobs.len()];
-    let position: BTreeMap<usize, usize> = stage_order
-        .iter()
-        .enumerate()
-        .map(|(pos, s)| (*s, pos))
-        .collect();
-    // the deepest job of each stage position, filled in as the stages are passed
-    let mut deepest_at: Vec<Option<usize>> = vec![None; stage_order.len()];
+    let ancestors = stage_ancestors(p, stage_order);
+    // the deepest job of each stage, filled in as the stages are passed
+    let mut deepest: Vec<Option<usize>> = vec![None; p.stages.len()];
     for &j in job_order {
         let job = &p.jobs[j];
-        let mine = position.get(&job.stage).copied().unwrap_or(0);
         depth[j] = if job.field("needs").is_some() {
             job.needs
                 .iter()
@@ -167,15 +201,16 @@ fn depths(p: &PipelineModel, stage_order: &[usize], job_order: &[usize]) -> Vec<
                 .max()
                 .unwrap_or(0)
         } else {
-            deepest_at[..mine]
-                .iter()
-                .flatten()
+            let followed = ancestors.get(job.stage).into_iter().flatten();
+            followed
+                .filter_map(|s| deepest[*s])
                 .map(|d| d + 1)
                 .max()
                 .unwrap_or(0)
         };
-        let slot = &mut deepest_at[mine];
-        *slot = Some(slot.map_or(depth[j], |d| d.max(depth[j])));
+        if let Some(slot) = deepest.get_mut(job.stage) {
+            *slot = Some(slot.map_or(depth[j], |d| d.max(depth[j])));
+        }
     }
     depth
 }
