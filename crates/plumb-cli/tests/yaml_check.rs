@@ -1022,3 +1022,38 @@ job:
             .collect();
     assert_eq!(places(&diags), expected, "{diags:?}");
 }
+
+/// `DEPLOY_TOKEN: ""` (or `value: ""` with a description) documents a variable the
+/// project's settings give: their value overrides the YAML's, so the script's
+/// `$DEPLOY_TOKEN` is the secret (the placeholder switched the rules off).
+#[test]
+fn a_credential_placeholder_in_the_yaml_is_the_settings_secret() {
+    let dir = scratch("yaml-placeholder");
+    let yaml = r#"variables:
+  DEPLOY_TOKEN:
+    value: ""
+    description: "set in Settings > CI/CD > Variables"
+deploy:
+  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76
+  script:
+    - echo "using $DEPLOY_TOKEN"
+review:
+  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76
+  variables:
+    REGISTRY_PASSWORD: ""
+    API_URL: ""
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+  script:
+    - echo "$REGISTRY_PASSWORD $API_URL"
+"#;
+    std::fs::write(dir.join("x.yml"), yaml).expect("write");
+    let (diags, code) = json(&["check", "--format", "json", "x.yml"], &dir);
+    assert_eq!(code, 1);
+    let expected: std::collections::BTreeSet<String> =
+        ["x.yml:8 PL4003", "x.yml:17 PL4003", "x.yml:17 PL4006"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+    assert_eq!(places(&diags), expected, "{diags:?}");
+}

@@ -257,8 +257,12 @@ pub(crate) fn program(
         .get("variables")
         .map(convert::variables)
         .unwrap_or_default();
-    // `API_TOKEN: $API_TOKEN` defines nothing: GitLab gives the settings' value
-    let defining = |(k, v): (String, String)| (!is_self_reference(&v, &k)).then_some(k);
+    // `API_TOKEN: $API_TOKEN` defines nothing: GitLab gives the settings' value; nor does
+    // `API_TOKEN: ""`, a credential's placeholder (the settings' value overrides it)
+    let defining = |(k, v): (String, String)| {
+        let placeholder = looks_like_credential(&k) && v.trim().is_empty();
+        (!is_self_reference(&v, &k) && !placeholder).then_some(k)
+    };
     let mut defined: HashSet<String> = top_vars.iter().cloned().filter_map(defining).collect();
     for j in config.jobs.iter().chain(config.hidden.iter()) {
         if let Some(v) = j.full.get("variables") {
@@ -1797,9 +1801,20 @@ impl Emitter<'_> {
                 continue;
             };
             for var in self.settings_credentials(shell_variables_named(line)) {
-                if !assigned.contains(&var) && !env.iter().any(|(k, _)| *k == var) {
-                    let name = self.settings_secret(&var);
-                    env.push((var, PVal::Name(name)));
+                if assigned.contains(&var) {
+                    continue;
+                }
+                match env.iter().find(|(k, _)| *k == var).map(|(_, v)| v.bare()) {
+                    None => {
+                        let name = self.settings_secret(&var);
+                        env.push((var, PVal::Name(name)));
+                    }
+                    // `DEPLOY_TOKEN: ""` in the YAML is kept as written; the secret is
+                    // declared, and the checker follows the script's `$DEPLOY_TOKEN`
+                    Some(PVal::Str(placeholder)) if placeholder.trim().is_empty() => {
+                        self.settings_secret(&var);
+                    }
+                    Some(_) => {}
                 }
             }
         }
