@@ -416,6 +416,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         }
         propagate_assignments(cmd, taint);
         propagate_positional(cmd, taint);
+        propagate_printf_and_unset(cmd, taint);
         propagate_loop_variable(cmd, taint);
         let feed = loop_feeds.get(&i).map(|&done| &script.commands[done]);
         propagate_read(cmd, incoming.as_ref(), feed, taint);
@@ -783,7 +784,9 @@ fn tainted_output(
         "busybox" if !args.is_empty() => (crate::supply::base(&args[0].text), &args[1..]),
         base => (base, args),
     };
-    if PRINTERS.contains(&name) {
+    // `printf -v NAME …` sets NAME (followed as an assignment) and prints nothing
+    let to_variable = name == "printf" && args.first().is_some_and(|a| a.text == "-v");
+    if PRINTERS.contains(&name) && !to_variable {
         if let Some((v, s)) = taint.first(args.iter().flat_map(|w| w.vars.iter())) {
             return Some(Flow::of(v, &s).read_from_file(taint.reads_file(v)));
         }
@@ -997,8 +1000,24 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
     }
     let w = cmd.name_word()?;
     let end = args.last().map_or(w.end, |a| a.end);
-    let named = names_tainted();
-    let (var, source) = named.or_else(|| taint.any_bound())?;
+    // `printenv NAME`, `declare -p NAME` print that one (`env -u NAME` all but it)
+    let named = names_tainted().filter(|_| crate::supply::base(name) != "env");
+    // `env -u TOKEN`: the environment without it
+    let unset: Vec<&str> = match crate::supply::base(name) {
+        "env" => args
+            .windows(2)
+            .filter(|w| w[0].text == "-u" || w[0].text == "--unset")
+            .map(|w| w[1].text.as_str())
+            .chain(args.iter().filter_map(|a| a.text.strip_prefix("--unset=")))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let remaining = || {
+        (taint.vars.iter())
+            .filter(|(k, _)| !unset.contains(&k.as_str()))
+            .min_by_key(|(k, _)| k.as_str())
+    };
+    let (var, source) = named.or_else(remaining)?;
     // `/proc/self/environ` is one line (its variables end in NUL), no `NAME=value` lines
     Some(Flow {
         environment: named.is_none() && !reads_environ,
@@ -1317,6 +1336,27 @@ fn loop_feeds(commands: &[Command]) -> HashMap<usize, usize> {
         open.extend(std::iter::repeat_n(i, opens));
     }
     feeds
+}
+
+/// `printf -v NAME FORMAT ARGS`: NAME holds what the arguments hold; `unset NAME`: it
+/// holds nothing any more.
+fn propagate_printf_and_unset(cmd: &Command, taint: &mut Taint) {
+    let args = cmd.args();
+    match cmd.name() {
+        Some("printf") if args.len() > 1 && args[0].text == "-v" => {
+            let held = taint
+                .first(args[2..].iter().flat_map(|w| w.vars.iter()))
+                .map(|(_, s)| s);
+            set_taint(taint, &args[1].text, held);
+        }
+        Some("unset") => {
+            for a in args.iter().filter(|a| !a.text.starts_with('-')) {
+                taint.vars.remove(&a.text);
+                taint.files.remove(&a.text);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `set -- A B`: `$1`, `$2`, `$@` and `$*` hold what they are set to.

@@ -697,8 +697,11 @@ impl<'a> Scanner<'a> {
                 let operator = &inner[name.len()..];
                 // `${!PREFIX*}`, `${!PREFIX@}`: the names of the variables, not values
                 let names_only = indirect && matches!(operator, "*" | "@");
-                // `${V:+word}` is `word` when V is set, never V's value
-                let alternate = operator.starts_with(":+") || operator.starts_with('+');
+                // `${V:+word}` is `word` when V is set, never V's value; `${V//?/*}`
+                // replaces every character of it
+                let alternate = operator.starts_with(":+")
+                    || operator.starts_with('+')
+                    || operator.starts_with("//?/");
                 // `${1}`, `${@}`: positional parameters
                 let name = match inner.as_bytes().first() {
                     Some(b'@' | b'*') => inner[..1].to_string(),

@@ -167,6 +167,12 @@ const FORMS: &[(&str, &[&str])] = &[
     ("python3 -c 'import os; print(dict(os.environ))'", &["PL4003"]),
     ("python3 -c 'import os; print(os.environ.get(\"HOME\"))'", &[]),
     ("python3 -c 'import os, requests; requests.get(\"x\", auth=(\"u\", os.environ[\"TOKEN\"]))'", &[]),
+    ("printf -v AUTH '%s' \"$TOKEN\"", &[]),
+    ("printf -v AUTH 'Bearer %s' \"$TOKEN\"; echo \"$AUTH\"", &["PL4003"]),
+    ("echo \"${TOKEN//?/*}\"", &[]),
+    ("unset TOKEN; printenv", &[]),
+    ("env -u TOKEN", &[]),
+    ("env -u OTHER", &["PL4003"]),
     // safe forms
     ("X=$(echo \"$TOKEN\" | base64)", &[]),
     (

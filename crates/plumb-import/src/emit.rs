@@ -2683,7 +2683,7 @@ pub fn looks_like_credential(name: &str) -> bool {
         .rposition(|w| {
             matches!(
                 *w,
-                "TOKEN" | "PASSWORD" | "PASSWD" | "PASSPHRASE" | "SECRET"
+                "TOKEN" | "PASSWORD" | "PASSWD" | "PASSPHRASE" | "SECRET" | "APIKEY"
             )
         })
         // `MYSQL_PASS`: the last word only (not `PASS_USER`, `COVERAGE_PASS_THRESHOLD`)
@@ -2691,6 +2691,8 @@ pub fn looks_like_credential(name: &str) -> bool {
         .or_else(|| {
             words
                 .windows(2)
+                // not `SSH_KEY`, `*_CREDENTIALS`: often GitLab File variables, whose
+                // value is a path (`chmod 600 "$SSH_KEY"` passes no secret)
                 .rposition(|p| p == ["API", "KEY"] || p == ["PRIVATE", "KEY"])
                 .map(|i| i + 1)
         })

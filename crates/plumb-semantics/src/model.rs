@@ -380,16 +380,30 @@ impl JobModel {
     /// The commands the job runs: `before_run` and `run` (one shell), then `after_run`
     /// (which runs after them, in the same job, with the same variables), each with the
     /// range of its literal.
+    /// GitLab's `hooks: pre_get_sources_script` (`gitlab = { hooks = { … } }`) come first:
+    /// they run in the job too, with its variables.
     pub fn script(&self) -> Vec<(&str, FileRange)> {
-        let mut out = self.before_run_lines();
+        let mut out = self.hook_lines();
+        out.extend(self.before_run_lines());
         out.extend(self.run_lines());
         out.extend(script_lines(self.field("after_run").map(|f| &f.value)));
         out
     }
-    /// How many of [`JobModel::script`]'s lines are `before_run` and `run` (the rest
-    /// are `after_run`, which GitLab runs in a new shell).
+    /// How many of [`JobModel::script`]'s lines are hooks, `before_run` and `run` (the
+    /// rest are `after_run`, which GitLab runs in a new shell).
     pub fn run_script_count(&self) -> usize {
-        self.before_run_lines().len() + self.run_lines().len()
+        self.hook_lines().len() + self.before_run_lines().len() + self.run_lines().len()
+    }
+    /// The lines of `gitlab = { hooks = { pre_get_sources_script = … } }`.
+    pub fn hook_lines(&self) -> Vec<(&str, FileRange)> {
+        let hooks = self
+            .record_field("gitlab")
+            .iter()
+            .find(|e| e.key == "hooks");
+        let script = hooks
+            .and_then(|h| h.value.as_map())
+            .and_then(|m| m.iter().find(|e| e.key == "pre_get_sources_script"));
+        script_lines(script.map(|e| &e.value))
     }
     pub fn string_list(&self, name: &str) -> Vec<&str> {
         self.field(name)
