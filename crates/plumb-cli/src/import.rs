@@ -45,7 +45,8 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
             .sources
             .get(w.file)
             .map_or_else(|| file.display().to_string(), |p| p.display().to_string());
-        let _ = writeln!(err, "warning: {path}:{}: {}", w.line, w.message);
+        let message = crate::render::printable(&w.message);
+        let _ = writeln!(err, "warning: {path}:{}: {message}", w.line);
     }
     let count =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });

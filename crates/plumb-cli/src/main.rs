@@ -355,7 +355,7 @@ fn check(
     session.use_nearest_configs()?;
     if verbose {
         for note in session.files.iter().flat_map(|f| &f.notes) {
-            eprintln!("note: {note}");
+            eprintln!("note: {}", render::printable(&note.to_string()));
         }
     }
     let mut diags = findings(&session);

@@ -158,7 +158,12 @@ pub fn human(
             .iter()
             .filter(|f| !matches!(f.role, crate::workspace::Role::ReadFromYaml(_)))
             .filter(|f| shown.contains(f.display.as_str()))
-            .map(|f| (f.display.clone(), f.file.text(&session.db).clone())),
+            .map(|f| {
+                (
+                    f.display.clone(),
+                    same_width_printable(f.file.text(&session.db)),
+                )
+            }),
     );
     for d in diags {
         report(session, d, color).write(&mut cache, &mut *out)?;
@@ -184,22 +189,57 @@ fn report<'a>(
                 .with_color(color),
         )
         .with_code(d.code)
-        .with_message(&d.message)
+        .with_message(printable(&d.message))
         .with_label(
             Label::new(span(d.primary.at))
-                .with_message(&d.primary.message)
+                .with_message(printable(&d.primary.message))
                 .with_color(primary_color)
                 .with_priority(10),
         );
     for s in &d.secondary {
         builder = builder.with_label(
             Label::new(span(s.at))
-                .with_message(&s.message)
+                .with_message(printable(&s.message))
                 .with_color(Color::Blue),
         );
     }
-    builder = builder.with_help(d.help_text());
+    builder = builder.with_help(printable(&d.help_text()));
     builder.finish()
+}
+
+/// Text from the files checked (job names, values) as a terminal shows it harmlessly:
+/// control characters (an escape sequence that retitles the terminal or hides what
+/// follows, a carriage return that rewrites the line, a line break that starts a line
+/// a CI system reads as a command) are written as escapes.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A source's text for the drawing of its lines: each control character (but tabs and
+/// line ends) replaced by one of the same length in bytes, so that spans stay put.
+fn same_width_printable(text: &str) -> String {
+    let mut chars = text.chars().peekable();
+    let mut out = String::with_capacity(text.len());
+    while let Some(c) = chars.next() {
+        out.push(match c {
+            '\t' | '\n' => c,
+            // CR LF ends a line; a CR alone would rewrite it
+            '\r' if chars.peek() == Some(&'\n') => c,
+            c if (c as u32) < 0x20 || c == '\u{7f}' => '?',
+            // the C1 controls are two bytes in UTF-8, as `·` is
+            c if c.is_control() => '·',
+            c => c,
+        });
+    }
+    out
 }
 
 /// What the summary adds when notes were not printed: what was not read (a local

@@ -1063,3 +1063,23 @@ fn build_and_import_never_replace_a_file_that_only_looks_generated() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Control characters of the checked file reach the terminal escaped: a job name or an
+/// image that retitles the terminal, hides the rest of the report or rewrites a line,
+/// and a line break that starts a line a CI system reads as a command.
+#[test]
+fn terminal_controls_from_the_file_are_escaped_in_the_report() {
+    let dir = scratch("terminal-controls");
+    let yaml = "\"build\\e[2K\\rbuild-ok\":\n  image: \"alpine:latest\\e]0;PWNED\\a\\e[8m\"\n  needs: [\"x\\n::error file=ok.yml,line=1::injected\"]\n  script: [make]\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("write");
+    let o = plumb_in(&dir, &["check", "--verbose", ".gitlab-ci.yml"]);
+    for (what, text) in [("stdout", o.stdout.clone()), ("stderr", o.stderr.clone())] {
+        let text = String::from_utf8_lossy(&text);
+        assert!(
+            !text.contains(['\u{1b}', '\u{7}', '\r']),
+            "{what}: {text:?}"
+        );
+        assert!(!text.lines().any(|l| l.starts_with("::")), "{what}: {text}");
+    }
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\\u{1b}"));
+}
