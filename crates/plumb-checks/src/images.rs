@@ -29,13 +29,26 @@ pub fn job_images<'a>(cx: &JobCx<'a>) -> Vec<ImageUse<'a>> {
             });
         }
     };
-    if let Some(v) = cx.job.image() {
+    if let Some(v) = cx.job.image().filter(|v| !is_macos_vm_image(cx, v)) {
         push(v, "image");
     }
     for v in cx.job.service_images() {
         push(v, "service");
     }
     uses
+}
+
+/// On GitLab's hosted macOS runners (tags `saas-macos-…`) `image:` names a virtual
+/// machine image (`macos-14-xcode-15`), not an OCI reference: no tag or digest applies.
+fn is_macos_vm_image(cx: &JobCx, v: &Value) -> bool {
+    let vm_name = |t: &str| t.starts_with("macos-") && !t.contains(['/', ':', '@']);
+    let on_macos = || {
+        cx.job
+            .string_list("tags")
+            .iter()
+            .any(|t| t.starts_with("saas-macos"))
+    };
+    v.as_str().is_some_and(vm_name) && on_macos()
 }
 
 /// What an image rule needs besides the image.

@@ -1057,3 +1057,44 @@ review:
             .collect();
     assert_eq!(places(&diags), expected, "{diags:?}");
 }
+
+/// Forms of unseen real pipelines that were false findings: a `v`-prefixed release of a
+/// component (PL6004), a macOS runner's VM image (PL3001), a list of `path=NAME` pairs
+/// named like a secret (PL4001), a file included once per set of `inputs` (PL1002).
+#[test]
+fn real_forms_that_are_no_findings() {
+    let dir = scratch("yaml-real-no-findings");
+    std::fs::create_dir_all(dir.join(".git")).expect("git");
+    std::fs::create_dir_all(dir.join("ci")).expect("ci");
+    let pinned =
+        "alpine:3.20@sha256:77726ef6b57ddf65bb551896826ec38bc3e53f75cdde31354fbffb4f25238ebd";
+    std::fs::write(
+        dir.join("ci/publish-job.yml"),
+        format!("spec:\n  inputs:\n    job_name:\n      default: publish\n---\n$[[ inputs.job_name ]]:\n  image: {pinned}\n  script: [./publish.sh]\n"),
+    )
+    .expect("write");
+    let yaml = format!(
+        r#"include:
+  - component: gitlab.com/acme/ci/c2@v2.1.0
+  - local: ci/publish-job.yml
+    inputs: {{ job_name: publish }}
+  - local: ci/publish-job.yml
+    inputs: {{ job_name: publish_mr }}
+ios:
+  image: macos-14-xcode-15
+  tags: [saas-macos-medium-m1]
+  script: [xcodebuild -version]
+deploy:
+  image: {pinned}
+  variables:
+    VAULT_SECRETS: "deploy/DEPLOY_TOKEN=DEPLOY_TOKEN ci/REDIS_PASS=REDIS_PASS"
+  script: [./fetch-from-vault.sh]
+"#
+    );
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("write");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let codes: Vec<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
+    for code in ["PL6004", "PL3001", "PL4001", "PL1002"] {
+        assert!(!codes.contains(&code), "{code}: {diags:?}");
+    }
+}

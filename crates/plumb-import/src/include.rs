@@ -10,8 +10,16 @@ use crate::Warning;
 
 /// The Plumb `include` entries for the kept `include:` entries, in order.
 pub fn calls(items: &[Node], origins: bool, warnings: &mut Vec<Warning>) -> Vec<PVal> {
+    let mut seen = std::collections::HashSet::new();
     items
         .iter()
+        // a file included again with other `inputs` (not carried) is one include here,
+        // not the duplicate GitLab refuses
+        .filter(|item| {
+            let (kind, target) = include_kind(item);
+            let with_inputs = kind != "component" && item.get("inputs").is_some();
+            seen.insert((kind, target)) || !with_inputs
+        })
         .flat_map(|item| call(item, origins, warnings))
         .collect()
 }

@@ -114,7 +114,10 @@ fn component(text: &str, at: FileRange, allowed: &[String]) -> Option<Problem> {
     if allowed.iter().any(|g| crate::supply::glob_match(g, source)) {
         return None;
     }
-    if is_commit(version) || is_exact_version(version) {
+    // `v2.1.0` is a release tag as exact as `2.1.0` (GitLab resolves only digits-only
+    // partial versions, `1.2`, to the newest patch)
+    let release = version.strip_prefix('v').unwrap_or(version);
+    if is_commit(version) || is_exact_version(release) {
         return None;
     }
     let why = match version {

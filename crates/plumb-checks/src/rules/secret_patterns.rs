@@ -46,7 +46,7 @@ pub fn credential_name(name: &str) -> bool {
 /// reference to another variable (`$CI_JOB_TOKEN`), a file path or a placeholder.
 pub fn is_literal_credential(value: &str) -> bool {
     let v = value.trim();
-    if v.is_empty() {
+    if v.is_empty() || names_variables(v) {
         return false;
     }
     let is_var_ref = (v.starts_with('$') && !v[1..].contains(|c: char| c.is_whitespace()))
@@ -196,6 +196,31 @@ fn url_with_password(text: &str, i: usize) -> Option<usize> {
         return None;
     }
     Some(i + scheme_len + 3 + at)
+}
+
+/// A list of variable names, or of `path=NAME` pairs (`VAULT_SECRETS: "kv/db=DB_PASS
+/// kv/api=API_TOKEN"`): what to fetch and where to put it, no credential.
+fn names_variables(v: &str) -> bool {
+    let items: Vec<&str> = v
+        .split([' ', ',', '\n', '\t'])
+        .filter(|i| !i.is_empty())
+        .collect();
+    let is_name = |n: &str| {
+        n.len() > 1
+            && n.starts_with(|c: char| c.is_ascii_uppercase())
+            && n.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && n.contains('_')
+    };
+    let item = |i: &&str| {
+        let name = i.rsplit_once('=').map_or(*i, |(_, n)| n);
+        let path = i.rsplit_once('=').map_or("", |(p, _)| p);
+        is_name(name)
+            && path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+    };
+    items.len() > 1 && items.iter().all(item)
 }
 
 #[cfg(test)]

@@ -444,6 +444,8 @@ fn same_include(a: &Value, b: &Value) -> bool {
             .filter_map(|e| e.value.as_str().map(|s| (e.key.clone(), s.to_string())))
             .collect()
     };
+    // a file included with `inputs` may be included again with others (a job per set)
+    let configured = |m: &[MapEntry]| m.iter().any(|e| e.key == "component" || e.key == "inputs");
     let a_key = key(a);
-    !a_key.is_empty() && a_key == key(b) && !a.iter().any(|e| e.key == "component")
+    !a_key.is_empty() && a_key == key(b) && !configured(a) && !configured(b)
 }
