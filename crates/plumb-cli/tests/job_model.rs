@@ -460,3 +460,30 @@ fn explain_field_prints_the_fields_reference() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `artifacts`?"));
 }
+
+/// `artifacts: access: developer` keeps a Terraform plan (which holds the credentials it
+/// was made with) from anyone who can read the project: the import carries it, and the
+/// build writes it back.
+#[test]
+fn artifacts_access_survives_import_and_build() {
+    let dir = scratch("artifacts-access");
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        "plan:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script: [terraform plan -out plan.cache]\n  artifacts:\n    paths: [plan.cache]\n    access: developer\n",
+    )
+    .expect("write");
+    let o = common::plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("access"),
+        "no warning"
+    );
+    let program = std::fs::read_to_string(dir.join("ci.plumb")).expect("read");
+    assert!(program.contains("access = \"developer\""), "{program}");
+    let o = common::plumb_in(&dir, &["build", "ci.plumb", "--target", "gitlab"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("access: developer"),
+        "{out}"
+    );
+}

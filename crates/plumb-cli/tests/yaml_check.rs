@@ -1098,3 +1098,17 @@ deploy:
         assert!(!codes.contains(&code), "{code}: {diags:?}");
     }
 }
+
+/// GitLab's `Workflows/MergeRequest-Pipelines` template sets `workflow: rules` that admit
+/// merge requests: jobs without rules then run in them too, with the project's secrets.
+#[test]
+fn an_included_workflow_template_opens_jobs_to_merge_requests() {
+    let dir = scratch("yaml-mr-template");
+    let yaml = "include:\n  - template: Workflows/MergeRequest-Pipelines.gitlab-ci.yml\ndeploy:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script:\n    - printf %s \"$DEPLOY_TOKEN\" | docker login -u ci --password-stdin r.example.com\n";
+    std::fs::write(dir.join("x.yml"), yaml).expect("write");
+    let (diags, code) = json(&["check", "--format", "json", "x.yml"], &dir);
+    assert_eq!(code, 1);
+    let expected: std::collections::BTreeSet<String> =
+        ["x.yml:6 PL4006"].into_iter().map(String::from).collect();
+    assert_eq!(places(&diags), expected, "{diags:?}");
+}

@@ -766,6 +766,12 @@ fn artifacts(v: &Node, f: &mut Fields, at: Note) {
                 .filter(|w| matches!(*w, "on_success" | "on_failure" | "always"))
                 .map(|s| PVal::Str(s.to_string())),
             "untracked" => e.value.as_bool().map(PVal::Bool),
+            // who may download them: dropped, plan files and keys became public
+            "access" => e
+                .value
+                .as_str()
+                .filter(|a| matches!(*a, "all" | "developer" | "maintainer" | "none"))
+                .map(|s| PVal::Str(s.to_string())),
             "expire_in" => e.value.as_str().and_then(duration).map(PVal::Duration),
             "reports" => reports(&e.value, &mut left_out),
             _ => None,

@@ -314,10 +314,12 @@ impl Emitter<'_> {
             variables: &top_vars,
             variables_node: config.root.get("variables"),
             origins: self.origins,
+            // the file's own, or those of a GitLab workflow template it includes
             workflow_rules: config
                 .root
                 .get("workflow")
-                .is_some_and(|w| w.get("rules").is_some()),
+                .is_some_and(|w| w.get("rules").is_some())
+                || included_workflow(config).is_some(),
         };
         // `default:`
         let default = convert::job(&config.default, &cx);
@@ -1608,7 +1610,8 @@ fn pipeline_on(
     templates: &[TemplateOut],
     pipeline_notes: &mut Vec<Note>,
 ) -> Option<Cond> {
-    let Some(workflow) = config.root.get("workflow") else {
+    let included = included_workflow(config);
+    let Some(workflow) = config.root.get("workflow").or(included.as_ref()) else {
         // without workflow rules GitLab creates a merge request's pipeline when some
         // job's rules can hold in one
         let any_mr = jobs.iter().any(|j| {
@@ -1623,6 +1626,32 @@ fn pipeline_on(
     workflow
         .get("rules")
         .and_then(|rules| workflow_on(rules, pipeline_notes))
+}
+
+/// The `workflow:` of GitLab's own workflow templates, when the file includes one and
+/// writes none: `Workflows/MergeRequest-Pipelines` runs jobs without rules for merge
+/// requests (whose untrusted code then gets the secrets).
+fn included_workflow(config: &Config) -> Option<crate::yaml::Node> {
+    const TEMPLATES: &[(&str, &str)] = &[
+        (
+            "Workflows/MergeRequest-Pipelines.gitlab-ci.yml",
+            "workflow:\n  rules:\n    - if: $CI_MERGE_REQUEST_IID\n    - if: $CI_COMMIT_TAG\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n",
+        ),
+        (
+            "Workflows/Branch-Pipelines.gitlab-ci.yml",
+            "workflow:\n  rules:\n    - if: $CI_COMMIT_TAG\n    - if: $CI_COMMIT_BRANCH\n",
+        ),
+    ];
+    let template = config.includes.iter().find_map(|item| {
+        let name = item.get("template").and_then(crate::yaml::Node::as_str)?;
+        TEMPLATES.iter().find(|(t, _)| *t == name)
+    })?;
+    let item = config
+        .includes
+        .iter()
+        .find(|i| i.get("template").is_some())?;
+    let docs = crate::yaml::parse(template.1, item.file).ok()?;
+    docs.into_iter().next()?.get("workflow").cloned()
 }
 
 /// `workflow:` keys other than `rules`: `name` and `auto_cancel` go to the pipeline's

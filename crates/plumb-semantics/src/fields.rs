@@ -194,7 +194,7 @@ pub const JOB_FIELDS: &[FieldSpec] = &[
         ty: TyName::Artifacts,
         required: false,
         default: "none kept",
-        doc: "Paths kept after the job, or `{ paths, exclude, name, when, expire_in, expose_as, untracked, reports }`.",
+        doc: "Paths kept after the job, or `{ paths, exclude, name, when, expire_in, expose_as, untracked, access, reports }`.",
         gitlab: "`artifacts:` (`reports.coverage` as `coverage_report`)",
         k8s: "not carried (PL5001)",
         example: "artifacts = { paths = [\"build/\"], expire_in = 7d, reports = { junit = [\"report.xml\"] } }",

@@ -55,6 +55,8 @@ pub struct Lowering<'e, 'a> {
     /// Template instantiations so far, and whether a limit stopped one.
     expansions: usize,
     expansion_cut: Option<compose::ExpansionCut>,
+    /// The `env` keys checked already (a template's reach many jobs: one finding).
+    env_keys_checked: std::collections::HashSet<FileRange>,
 }
 
 /// A field value from one layer, before merging.
@@ -75,6 +77,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             instances: HashMap::new(),
             expansions: 0,
             expansion_cut: None,
+            env_keys_checked: std::collections::HashSet::new(),
         }
     }
 
@@ -991,6 +994,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         self.check_field_combinations(&fields);
         self.check_cache_key(&fields);
         self.check_k8s_record(&fields);
+        self.check_env_keys(&env);
         for (name, f) in &fields {
             if let Some(spec) = job_field(name) {
                 let at = f.value.origin;

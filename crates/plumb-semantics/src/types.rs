@@ -94,6 +94,7 @@ pub enum TyName {
     Artifacts,
     ArtifactsRecord,
     ArtifactsWhen,
+    ArtifactsAccess,
     Reports,
     CoverageReport,
     CoverageFormat,
@@ -263,6 +264,11 @@ pub static ARTIFACTS: RecordSpec = record(
             "untracked",
             TyName::Bool,
             "Also keep files Git does not track.",
+        ),
+        key(
+            "access",
+            TyName::ArtifactsAccess,
+            "Who may download them: `\"all\"` (default), `\"developer\"`, `\"maintainer\"` or `\"none\"`.",
         ),
         key(
             "reports",
@@ -502,6 +508,8 @@ pub static INCLUDE: RecordSpec = record(
 pub const IF_PREVIOUS: &[&str] = &["success", "failure", "always"];
 pub const CACHE_POLICIES: &[&str] = &["pull-push", "pull", "push"];
 pub const ARTIFACTS_WHEN: &[&str] = &["on_success", "on_failure", "always"];
+/// Who may download a job's artifacts (GitLab's `artifacts: access:`).
+pub const ARTIFACTS_ACCESS: &[&str] = &["all", "developer", "maintainer", "none"];
 pub const COVERAGE_FORMATS: &[&str] = &["cobertura", "jacoco"];
 pub const ENVIRONMENT_ACTIONS: &[&str] = &["start", "prepare", "stop", "verify", "access"];
 pub const ENVIRONMENT_TIERS: &[&str] =
@@ -547,6 +555,7 @@ impl TyName {
             TyName::Artifacts => Ty::Either(TyName::ListString, TyName::ArtifactsRecord),
             TyName::ArtifactsRecord => Ty::Record(&ARTIFACTS),
             TyName::ArtifactsWhen => Ty::OneOf(ARTIFACTS_WHEN),
+            TyName::ArtifactsAccess => Ty::OneOf(ARTIFACTS_ACCESS),
             TyName::Reports => Ty::Record(&REPORTS),
             TyName::CoverageReport => Ty::Record(&COVERAGE_REPORT),
             TyName::CoverageFormat => Ty::OneOf(COVERAGE_FORMATS),

@@ -226,6 +226,26 @@ impl Lowering<'_, '_> {
         }
     }
 
+    /// `env` keys are variable names: GitLab's keys are letters, digits and `_`, a shell
+    /// cannot expand one that starts with a digit, and Kubernetes refuses a Job whose
+    /// variable holds a space or a line break.
+    pub(super) fn check_env_keys(&mut self, env: &crate::model::JobEnv) {
+        for b in env.iter() {
+            if crate::is_variable_name(&b.name) || !self.env_keys_checked.insert(b.name_at) {
+                continue;
+            }
+            self.ev.report(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    b.name_at,
+                    format!("`{}` is not a variable name", b.name.escape_debug()),
+                )
+                .with_label("GitLab and Kubernetes refuse it")
+                .with_help("a variable name is letters, digits and `_`, not starting with a digit"),
+            );
+        }
+    }
+
     fn k8s_error(&mut self, at: plumb_diagnostics::FileRange, message: String, help: &str) {
         self.ev.report(
             Diagnostic::error(codes::TYPE_MISMATCH, at, message)
