@@ -259,16 +259,11 @@ pub(crate) fn program(
         .unwrap_or_default();
     // `API_TOKEN: $API_TOKEN` defines nothing: GitLab gives the settings' value; nor does
     // `API_TOKEN: ""`, a credential's placeholder (the settings' value overrides it)
-    let defining = |(k, v): (String, String)| {
-        let placeholder = looks_like_credential(&k) && v.trim().is_empty();
-        (!is_self_reference(&v, &k) && !placeholder).then_some(k)
-    };
-    let mut defined: HashSet<String> = top_vars.iter().cloned().filter_map(defining).collect();
-    for j in config.jobs.iter().chain(config.hidden.iter()) {
-        if let Some(v) = j.full.get("variables") {
-            defined.extend(convert::variables(v).into_iter().filter_map(defining));
-        }
-    }
+    let defining =
+        |(k, v): (String, String)| (!is_self_reference(&v, &k) && !is_placeholder(&k, &v)).then_some(k);
+    // a job's own variables define a name for that job only (`test` overriding the
+    // password for itself leaves `deploy` reading the settings' one): see `Emitter::env`
+    let defined: HashSet<String> = top_vars.iter().cloned().filter_map(defining).collect();
     let line_starts = config
         .sources
         .iter()
@@ -1825,12 +1820,17 @@ impl Emitter<'_> {
             .flatten()
             .collect();
         let assigned = assigned_in(&lines);
+        // what the job's own variables define (not a placeholder, not `X: $X`)
+        let own: HashSet<&str> = (f.env.iter())
+            .filter(|(k, v)| !is_self_reference(v, k) && !is_placeholder(k, v))
+            .map(|(k, _)| k.as_str())
+            .collect();
         for line in &lines {
             let PVal::Str(line) = line.bare() else {
                 continue;
             };
             for var in self.settings_credentials(shell_variables_named(line)) {
-                if assigned.contains(&var) {
+                if assigned.contains(&var) || own.contains(var.as_str()) {
                     continue;
                 }
                 match env.iter().find(|(k, _)| *k == var).map(|(_, v)| v.bare()) {
@@ -1851,7 +1851,9 @@ impl Emitter<'_> {
         // and the checker follows the variable (binding it here would change the YAML)
         for (name, value) in &f.env {
             for var in self.credentials_read_by(name, value) {
-                self.settings_secret(&var);
+                if !own.contains(var.as_str()) {
+                    self.settings_secret(&var);
+                }
             }
         }
         // a service's own variables (`POSTGRES_PASSWORD: $DB_PASSWORD`), an environment's
@@ -1864,7 +1866,9 @@ impl Emitter<'_> {
         }
         for text in texts {
             for var in self.settings_credentials(variables_named(text)) {
-                self.settings_secret(&var);
+                if !own.contains(var.as_str()) {
+                    self.settings_secret(&var);
+                }
             }
         }
         env
@@ -2753,6 +2757,11 @@ pub fn looks_like_credential(name: &str) -> bool {
                 | "VERSION"
         )
     })
+}
+
+/// `API_TOKEN: ""`: a credential's placeholder, which the settings' value overrides.
+fn is_placeholder(name: &str, value: &str) -> bool {
+    looks_like_credential(name) && value.trim().is_empty()
 }
 
 /// Every string a value holds.
