@@ -433,8 +433,12 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         unfollowed(cmd, name, incoming.as_ref(), taint, scan);
         let output = tainted_output(cmd, name, incoming, taint);
         note_captured(cmd, output.is_some(), taint);
-        if let Some(flow) = &output {
-            note_written(cmd, name, flow, taint);
+        match &output {
+            Some(flow) => note_written(cmd, name, flow, taint),
+            // `echo hello > /tmp/t` replaces what the file held
+            None => cmd.truncated.iter().for_each(|f| {
+                taint.written.remove(f);
+            }),
         }
         if let Some(flow) = output {
             keep_substituted(cmd, &flow, taint);
@@ -1338,8 +1342,7 @@ fn loop_feeds(commands: &[Command]) -> HashMap<usize, usize> {
     feeds
 }
 
-/// `printf -v NAME FORMAT ARGS`: NAME holds what the arguments hold; `unset NAME`: it
-/// holds nothing any more.
+/// `printf -v NAME FORMAT ARGS`: NAME holds what the arguments hold.
 fn propagate_printf_and_unset(cmd: &Command, taint: &mut Taint) {
     let args = cmd.args();
     match cmd.name() {
@@ -1349,18 +1352,18 @@ fn propagate_printf_and_unset(cmd: &Command, taint: &mut Taint) {
                 .map(|(_, s)| s);
             set_taint(taint, &args[1].text, held);
         }
-        Some("unset") => {
-            for a in args.iter().filter(|a| !a.text.starts_with('-')) {
-                taint.vars.remove(&a.text);
-                taint.files.remove(&a.text);
-            }
-        }
+        // `unset` is not followed: in a subshell, a function or after `false &&` it
+        // removes nothing where the secret is read
         _ => {}
     }
 }
 
 /// `set -- A B`: `$1`, `$2`, `$@` and `$*` hold what they are set to.
 fn propagate_positional(cmd: &Command, taint: &mut Taint) {
+    if cmd.name() == Some("shift") {
+        shift_positional(cmd, taint);
+        return;
+    }
     if cmd.name() != Some("set") {
         return;
     }
@@ -1390,6 +1393,19 @@ fn propagate_positional(cmd: &Command, taint: &mut Taint) {
     }
 }
 
+/// `shift [N]`: `$1` is what `$N+1` was.
+fn shift_positional(cmd: &Command, taint: &mut Taint) {
+    let n: usize = cmd
+        .args()
+        .first()
+        .and_then(|a| a.text.parse().ok())
+        .unwrap_or(1);
+    for i in 1..=9usize {
+        let held = taint.vars.get(&(i + n).to_string()).cloned();
+        set_taint(taint, &i.to_string(), held);
+    }
+}
+
 /// `for X in "$T"`: the loop variable holds each word in turn.
 fn propagate_loop_variable(cmd: &Command, taint: &mut Taint) {
     let words = &cmd.words;
@@ -1397,8 +1413,12 @@ fn propagate_loop_variable(cmd: &Command, taint: &mut Taint) {
         return;
     };
     let (Some(var), Some(keyword)) = (words.get(at + 1), words.get(at + 2)) else {
+        propagate_implicit_loop(cmd, taint);
         return;
     };
+    if keyword.text == "do" {
+        propagate_implicit_loop(cmd, taint);
+    }
     if !shell::is_name(&var.text) || keyword.text != "in" {
         return;
     }
@@ -1406,6 +1426,22 @@ fn propagate_loop_variable(cmd: &Command, taint: &mut Taint) {
         .first(words[at + 3..].iter().flat_map(|w| w.vars.iter()))
         .map(|(_, s)| s);
     set_taint(taint, &var.text, held);
+}
+
+/// `for X; do`: the loop walks `"$@"`.
+fn propagate_implicit_loop(cmd: &Command, taint: &mut Taint) {
+    let words = &cmd.words;
+    let Some(at) = words.iter().position(|w| w.text == "for" && !w.quoted) else {
+        return;
+    };
+    let lone = words.len() == at + 2 || words.get(at + 2).is_some_and(|w| w.text == "do");
+    if let Some(var) = words
+        .get(at + 1)
+        .filter(|v| lone && shell::is_name(&v.text))
+    {
+        let held = taint.vars.get("@").cloned();
+        set_taint(taint, &var.text, held);
+    }
 }
 
 fn set_taint(taint: &mut Taint, var: &str, held: Option<Source>) {

@@ -109,6 +109,8 @@ pub struct Command {
     pub here_string: Option<Word>,
     pub piped_in: bool,
     pub piped_out: bool,
+    /// The files `>` (not `>>`) empties before the command writes them.
+    pub truncated: Vec<String>,
     /// Inside a process substitution (`cmd <(printf '%s' "$T")`, `tee >(sha256sum)`).
     pub substitution: Option<Substitution>,
 }
@@ -515,6 +517,10 @@ impl<'a> Scanner<'a> {
 
     fn redirect(&mut self, cmd: &mut Command) {
         let digits_start = self.pos;
+        let appends = self.src[self.pos..]
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .starts_with(">>")
+            || self.at("&>>");
         while self.peek().is_some_and(|c| c.is_ascii_digit()) {
             self.pos += 1;
         }
@@ -546,6 +552,9 @@ impl<'a> Scanner<'a> {
             RedirectKind::Write if is_log_device(&target.text) => RedirectKind::Dup,
             kind => kind,
         };
+        if kind == RedirectKind::Write && !appends {
+            cmd.truncated.push(target.text.clone());
+        }
         cmd.redirects.push(Redirect { kind, fd, target });
     }
 
@@ -699,9 +708,10 @@ impl<'a> Scanner<'a> {
                 let names_only = indirect && matches!(operator, "*" | "@");
                 // `${V:+word}` is `word` when V is set, never V's value; `${V//?/*}`
                 // replaces every character of it
-                let alternate = operator.starts_with(":+")
-                    || operator.starts_with('+')
-                    || operator.starts_with("//?/");
+                let masked = operator
+                    .strip_prefix("//?/")
+                    .is_some_and(|with| !with.contains(['&', '$', '\\', '`']));
+                let alternate = operator.starts_with(":+") || operator.starts_with('+') || masked;
                 // `${1}`, `${@}`: positional parameters
                 let name = match inner.as_bytes().first() {
                     Some(b'@' | b'*') => inner[..1].to_string(),

@@ -61,6 +61,13 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
         Some(out) => {
             // the input, or a program someone wrote, is never replaced by an import
             let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y);
+            if let Some(read) = imported.sources.iter().skip(1).find(|f| same(out, f)) {
+                return Err(CliError::Usage(format!(
+                    "`{}` is a file the import read (`{}`); refusing to replace it (nothing was written): give another path with -o",
+                    out.display(),
+                    read.display()
+                )));
+            }
             if same(out, file) {
                 return Err(CliError::Usage(format!(
                     "`{}` is the file imported; refusing to replace it (nothing was written): give another path with -o",

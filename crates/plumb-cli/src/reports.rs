@@ -362,9 +362,12 @@ pub fn github(session: &Session, diags: &[Diagnostic], out: &mut dyn Write) -> s
 
 /// Escaping of a workflow command's message (GitHub's toolkit `escapeData`).
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    let s = s
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    // the log that shows the annotation is a terminal too: no raw escape sequences
+    crate::render::printable(&s)
 }
 
 /// Escaping of a workflow command's property values (`escapeProperty`).

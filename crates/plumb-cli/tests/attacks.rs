@@ -1082,4 +1082,31 @@ fn terminal_controls_from_the_file_are_escaped_in_the_report() {
         assert!(!text.lines().any(|l| l.starts_with("::")), "{what}: {text}");
     }
     assert!(String::from_utf8_lossy(&o.stdout).contains("\\u{1b}"));
+    // GitHub's annotations are read in a log, a terminal too
+    let o = plumb_in(&dir, &["check", "--format", "github", ".gitlab-ci.yml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains(['\u{1b}', '\u{7}', '\r']), "{out:?}");
+}
+
+/// `import -o` never replaces a file the import read: an included file whose first
+/// line happens to be the import's header was replaced by the program.
+#[test]
+fn import_never_replaces_a_file_it_read() {
+    let dir = scratch("import-included-output");
+    std::fs::create_dir_all(dir.join(".git")).expect("git");
+    std::fs::create_dir_all(dir.join("ci")).expect("ci");
+    let included =
+        "# Imported from x by `plumb import`.\nlint:\n  image: alpine:3.20\n  script: [x]\n";
+    std::fs::write(dir.join("ci/inc.yml"), included).expect("write");
+    std::fs::write(
+        dir.join("h.yml"),
+        "include:\n  - local: ci/inc.yml\njob:\n  image: alpine:3.20\n  script: [y]\n",
+    )
+    .expect("write");
+    let o = plumb_in(&dir, &["import", "h.yml", "-o", "ci/inc.yml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("ci/inc.yml")).expect("read"),
+        included
+    );
 }

@@ -1023,9 +1023,11 @@ job:
     assert_eq!(places(&diags), expected, "{diags:?}");
 }
 
-/// `DEPLOY_TOKEN: ""` (or `value: ""` with a description) documents a variable the
-/// project's settings give: their value overrides the YAML's, so the script's
-/// `$DEPLOY_TOKEN` is the secret (the placeholder switched the rules off).
+/// `DEPLOY_TOKEN: ""` documents a variable the project's settings give, when something
+/// says they do (a `description`, or a job that reads it without setting it): their
+/// value overrides the YAML's, so the script's `$DEPLOY_TOKEN` is the secret (the
+/// placeholder switched the rules off). An empty password for a throwaway service
+/// database, with no such sign, is just empty.
 #[test]
 fn a_credential_placeholder_in_the_yaml_is_the_settings_secret() {
     let dir = scratch("yaml-placeholder");
@@ -1046,6 +1048,18 @@ review:
     - if: $CI_PIPELINE_SOURCE == "merge_request_event"
   script:
     - echo "$REGISTRY_PASSWORD $API_URL"
+push:
+  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76
+  script:
+    - printf %s "$REGISTRY_PASSWORD" | docker login -u ci --password-stdin r.example.com
+test:
+  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76
+  services: [postgres:16.4@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76]
+  variables:
+    POSTGRES_PASSWORD: ""
+    POSTGRES_HOST_AUTH_METHOD: trust
+  script:
+    - psql -h postgres -U postgres -c "select 1" "password=$POSTGRES_PASSWORD"
 "#;
     std::fs::write(dir.join("x.yml"), yaml).expect("write");
     let (diags, code) = json(&["check", "--format", "json", "x.yml"], &dir);

@@ -170,7 +170,14 @@ const FORMS: &[(&str, &[&str])] = &[
     ("printf -v AUTH '%s' \"$TOKEN\"", &[]),
     ("printf -v AUTH 'Bearer %s' \"$TOKEN\"; echo \"$AUTH\"", &["PL4003"]),
     ("echo \"${TOKEN//?/*}\"", &[]),
-    ("unset TOKEN; printenv", &[]),
+    // `unset` is not followed (in a subshell or after `false &&` it unsets nothing)
+    ("unset TOKEN; printenv", &["PL4003"]),
+    ("( unset TOKEN ); printenv", &["PL4003"]),
+    ("echo \"${TOKEN//?/&}\"", &["PL4003"]),
+    ("set -- a \"$TOKEN\"; shift; echo \"$1\"", &["PL4003"]),
+    ("set -- \"$TOKEN\"; for x; do echo \"$x\"; done", &["PL4003"]),
+    ("echo \"$TOKEN\" > /tmp/t; echo hello > /tmp/t; cat /tmp/t", &[]),
+    ("echo \"$TOKEN\" > /tmp/t; echo more >> /tmp/t; cat /tmp/t", &["PL4003"]),
     ("env -u TOKEN", &[]),
     ("env -u OTHER", &["PL4003"]),
     // safe forms

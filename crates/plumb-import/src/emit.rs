@@ -163,6 +163,9 @@ struct Emitter<'a> {
     secrets: Secrets,
     /// Variable names the file defines anywhere (those are not secrets it expects).
     defined: HashSet<String>,
+    /// Credential-like variables the settings evidently provide (see [`settings_evidence`]):
+    /// an empty value in the YAML is then a placeholder the settings' value overrides.
+    from_settings: HashSet<String>,
     /// Where each line of each source starts (for quoting YAML in notes).
     line_starts: Vec<Vec<usize>>,
     /// The YAML lines quoted so far, as (file, first line, last line).
@@ -259,8 +262,11 @@ pub(crate) fn program(
         .unwrap_or_default();
     // `API_TOKEN: $API_TOKEN` defines nothing: GitLab gives the settings' value; nor does
     // `API_TOKEN: ""`, a credential's placeholder (the settings' value overrides it)
-    let defining =
-        |(k, v): (String, String)| (!is_self_reference(&v, &k) && !is_placeholder(&k, &v)).then_some(k);
+    let from_settings = settings_evidence(config, &top_vars);
+    let placeholder = |k: &str, v: &str| is_placeholder(k, v) && from_settings.contains(k);
+    let defining = |(k, v): (String, String)| {
+        (!is_self_reference(&v, &k) && !placeholder(&k, &v)).then_some(k)
+    };
     // a job's own variables define a name for that job only (`test` overriding the
     // password for itself leaves `deploy` reading the settings' one): see `Emitter::env`
     let defined: HashSet<String> = top_vars.iter().cloned().filter_map(defining).collect();
@@ -285,6 +291,7 @@ pub(crate) fn program(
         globals: Scope::default(),
         secrets: Secrets::default(),
         defined,
+        from_settings,
     };
     // a let named like a built-in (`merge_request`, `branch`, `runner_default`, …) would
     // hide it from the conditions the import writes
@@ -1822,7 +1829,7 @@ impl Emitter<'_> {
         let assigned = assigned_in(&lines);
         // what the job's own variables define (not a placeholder, not `X: $X`)
         let own: HashSet<&str> = (f.env.iter())
-            .filter(|(k, v)| !is_self_reference(v, k) && !is_placeholder(k, v))
+            .filter(|(k, v)| !is_self_reference(v, k) && !self.placeholder(k, v))
             .map(|(k, _)| k.as_str())
             .collect();
         for line in &lines {
@@ -1840,7 +1847,7 @@ impl Emitter<'_> {
                     }
                     // `DEPLOY_TOKEN: ""` in the YAML is kept as written; the secret is
                     // declared, and the checker follows the script's `$DEPLOY_TOKEN`
-                    Some(PVal::Str(placeholder)) if placeholder.trim().is_empty() => {
+                    Some(PVal::Str(value)) if self.placeholder(&var, value) => {
                         self.settings_secret(&var);
                     }
                     Some(_) => {}
@@ -1872,6 +1879,11 @@ impl Emitter<'_> {
             }
         }
         env
+    }
+
+    /// `API_TOKEN: ""` for a variable the settings evidently provide.
+    fn placeholder(&self, name: &str, value: &str) -> bool {
+        is_placeholder(name, value) && self.from_settings.contains(name)
     }
 
     /// The credential-like variables `names` holds that the file does not define: the
@@ -2759,9 +2771,45 @@ pub fn looks_like_credential(name: &str) -> bool {
     })
 }
 
-/// `API_TOKEN: ""`: a credential's placeholder, which the settings' value overrides.
+/// `API_TOKEN: ""`: empty, for a credential-like name.
 fn is_placeholder(name: &str, value: &str) -> bool {
     looks_like_credential(name) && value.trim().is_empty()
+}
+
+/// The credential-like variables the project's settings evidently provide: a top-level
+/// one with a `description` (a value to fill in), or one a job's script reads that
+/// neither the job nor the file's `variables:` sets. An empty value elsewhere is then a
+/// placeholder the settings override (`POSTGRES_PASSWORD: ""` for a throwaway service
+/// database, with no such evidence, is just empty).
+fn settings_evidence(config: &Config, top_vars: &[(String, String)]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    if let Some(vars) = config.root.get("variables") {
+        for e in vars.entries() {
+            if e.value.get("description").is_some() && looks_like_credential(&e.key) {
+                out.insert(e.key.clone());
+            }
+        }
+    }
+    let top: HashSet<&str> = top_vars.iter().map(|(k, _)| k.as_str()).collect();
+    for j in &config.jobs {
+        let own: HashSet<String> = (j.full.get("variables").map(convert::variables))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let texts = ["before_script", "script", "after_script"]
+            .iter()
+            .filter_map(|k| j.full.get(k))
+            .flat_map(crate::yaml::Node::strings);
+        for text in texts {
+            for var in shell_variables_named(&text) {
+                if looks_like_credential(var) && !own.contains(var) && !top.contains(var) {
+                    out.insert(var.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Every string a value holds.
