@@ -1126,3 +1126,16 @@ fn an_included_workflow_template_opens_jobs_to_merge_requests() {
         ["x.yml:6 PL4006"].into_iter().map(String::from).collect();
     assert_eq!(places(&diags), expected, "{diags:?}");
 }
+
+/// `rules: $[[ inputs.rules ]]` is a component's input, unknown to a check of the
+/// component's file: the job is checked as one that may run (it was left out as one no
+/// rule adds, and the file was clean).
+#[test]
+fn rules_from_a_component_input_keep_the_job_checked() {
+    let dir = scratch("yaml-input-rules");
+    let yaml = "spec:\n  inputs:\n    rules:\n      type: array\n      default:\n        - if: $CI_COMMIT_TAG\n---\npublish:\n  rules: $[[ inputs.rules ]]\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script:\n    - twine upload -u __token__ -p $TWINE_PASSWORD dist/*\n";
+    std::fs::write(dir.join("x.yml"), yaml).expect("write");
+    let (diags, code) = json(&["check", "--format", "json", "x.yml"], &dir);
+    assert_eq!(code, 1);
+    assert!(places(&diags).contains("x.yml:12 PL4004"), "{diags:?}");
+}

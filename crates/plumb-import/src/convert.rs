@@ -322,7 +322,15 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
     // `rules: null` (often to drop inherited rules, next to `only:`), or a `!reference`
     // that points at nothing, is no rules: the job is kept, with `only`/`except`
     let rules = node.get("rules").filter(|r| !r.is_null());
-    let mut c = if let Some(rules) = rules {
+    // `rules: $[[ inputs.rules ]]`: a component's input, unknown here (not "no rule
+    // matches", which would leave the job out of the check)
+    let from_input = rules
+        .and_then(Node::as_str)
+        .filter(|text| text.contains("$[["))
+        .map(str::to_string);
+    let mut c = if let Some(text) = from_input {
+        Cond::Unknown(format!("rules: {text}"))
+    } else if let Some(rules) = rules {
         let decision = cond::rules(rules, manual);
         for (line, message) in decision.notes.into_iter().chain(decision.job_notes) {
             // the rules' own file: a job may take them from an included template
