@@ -52,6 +52,19 @@ pub const PATH_READERS: &[&str] = &[
 ];
 
 impl VarRef {
+    /// An expansion written at `start..end` in the script itself (not in a substitution).
+    fn written(name: String, start: usize, end: usize, indirect: bool) -> VarRef {
+        VarRef {
+            name,
+            start,
+            end,
+            indirect,
+            substituted: false,
+            reader: None,
+            within: None,
+        }
+    }
+
     /// In a command substitution whose command prints the content of a file it is
     /// given (anything but [`PATH_READERS`]: an unknown command may).
     pub fn substitution_reads_content(&self) -> bool {
@@ -727,27 +740,13 @@ impl<'a> Scanner<'a> {
                     && !alternate
                     && !names_only
                 {
-                    w.vars.push(VarRef {
-                        name,
-                        start,
-                        end: self.pos,
-                        indirect,
-                        substituted: false,
-                        reader: None,
-                        within: None,
-                    });
+                    w.vars
+                        .push(VarRef::written(name, start, self.pos, indirect));
                 }
                 // the word of `${V:-word}`, `${V:+word}`, `${V/a/b}` is expanded too
                 for (name, indirect) in names_in(operator) {
-                    w.vars.push(VarRef {
-                        name,
-                        start,
-                        end: self.pos,
-                        indirect,
-                        substituted: false,
-                        reader: None,
-                        within: None,
-                    });
+                    w.vars
+                        .push(VarRef::written(name, start, self.pos, indirect));
                 }
             }
             Some(b'(') => {
@@ -770,28 +769,22 @@ impl<'a> Scanner<'a> {
                 {
                     self.pos += 1;
                 }
-                w.vars.push(VarRef {
-                    name: self.src[s..self.pos].to_string(),
+                w.vars.push(VarRef::written(
+                    self.src[s..self.pos].to_string(),
                     start,
-                    end: self.pos,
-                    indirect: false,
-                    substituted: false,
-                    reader: None,
-                    within: None,
-                });
+                    self.pos,
+                    false,
+                ));
             }
             // `$1`, `$@`, `$*`: the positional parameters (`set -- "$T"` sets them)
             Some(c) if c.is_ascii_digit() || c == b'@' || c == b'*' => {
                 self.pos += 1;
-                w.vars.push(VarRef {
-                    name: (c as char).to_string(),
+                w.vars.push(VarRef::written(
+                    (c as char).to_string(),
                     start,
-                    end: self.pos,
-                    indirect: false,
-                    substituted: false,
-                    reader: None,
-                    within: None,
-                });
+                    self.pos,
+                    false,
+                ));
             }
             Some(c) if b"#?$!-".contains(&c) => self.pos += 1,
             _ => {}
@@ -1185,17 +1178,22 @@ fn finish(out: &mut Vec<Command>, cmd: &mut Command) {
 }
 
 /// Files that are the job log: writing to them prints.
+/// Written as the kernel reads it: `//dev/stderr`, `/dev/./stderr` and
+/// `/proc/$$/fd/1` (any process's, the shell's own) are the log too.
 pub fn is_log_device(path: &str) -> bool {
-    matches!(
-        path,
-        "/dev/stdout"
-            | "/dev/stderr"
-            | "/dev/tty"
-            | "/dev/fd/1"
-            | "/dev/fd/2"
-            | "/proc/self/fd/1"
-            | "/proc/self/fd/2"
-    )
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if !path.starts_with('/') {
+        return false;
+    }
+    match parts.as_slice() {
+        ["dev", "stdout" | "stderr" | "tty"] => true,
+        ["dev", "fd", "1" | "2"] => true,
+        ["proc", _, "fd", "1" | "2"] => true,
+        _ => false,
+    }
 }
 
 /// A reserved word that opens or continues a compound command (`while`, `do`, `done`…).

@@ -180,6 +180,10 @@ const FORMS: &[(&str, &[&str])] = &[
     ("echo \"$TOKEN\" > /tmp/t; echo more >> /tmp/t; cat /tmp/t", &["PL4003"]),
     ("env -u TOKEN", &[]),
     ("env -u OTHER", &["PL4003"]),
+    ("echo $TOKEN > //dev/stderr", &["PL4003"]),
+    ("echo $TOKEN > /dev/./stderr", &["PL4003"]),
+    ("echo $TOKEN > /proc/$$/fd/1", &["PL4003"]),
+    ("echo $TOKEN > /proc/self/fd/3", &[]),
     // safe forms
     ("X=$(echo \"$TOKEN\" | base64)", &[]),
     (
