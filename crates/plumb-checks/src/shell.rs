@@ -1188,12 +1188,12 @@ pub fn is_log_device(path: &str) -> bool {
     if !path.starts_with('/') {
         return false;
     }
-    match parts.as_slice() {
-        ["dev", "stdout" | "stderr" | "tty"] => true,
-        ["dev", "fd", "1" | "2"] => true,
-        ["proc", _, "fd", "1" | "2"] => true,
-        _ => false,
-    }
+    matches!(
+        parts.as_slice(),
+        ["dev", "stdout" | "stderr" | "tty"]
+            | ["dev", "fd", "1" | "2"]
+            | ["proc", _, "fd", "1" | "2"]
+    )
 }
 
 /// A reserved word that opens or continues a compound command (`while`, `do`, `done`…).
