@@ -863,6 +863,8 @@ const INLINE_PROGRAMS: &[(&str, &[&str])] = &[
     ("ruby", &["-e"]),
     ("perl", &["-e", "-E"]),
     ("php", &["-r"]),
+    ("awk", &[]),
+    ("gawk", &[]),
 ];
 
 /// `python3 -c 'print(os.environ["T"])'`, `node -e 'console.log(process.env)'`: an inline
@@ -871,10 +873,14 @@ fn inline_program_output(cmd: &Command, name: &str, taint: &Taint) -> Option<Flo
     let base = crate::supply::base(name);
     let (_, options) = INLINE_PROGRAMS.iter().find(|(n, _)| *n == base)?;
     let args = cmd.args();
-    let code = args
-        .windows(2)
-        .find(|w| options.contains(&w[0].text.as_str()))
-        .map(|w| &w[1])?;
+    // awk's program is its first operand (`awk 'BEGIN { print ENVIRON["T"] }'`)
+    let code = match options.is_empty() {
+        true => args.iter().find(|a| !a.text.starts_with('-')),
+        false => args
+            .windows(2)
+            .find(|w| options.contains(&w[0].text.as_str()))
+            .map(|w| &w[1]),
+    }?;
     let prints_result = matches!(base, "node" | "nodejs")
         && args.iter().any(|a| a.text == "-p" || a.text == "--print");
     let text = code.text.as_str();
@@ -896,7 +902,7 @@ fn inline_program_output(cmd: &Command, name: &str, taint: &Taint) -> Option<Flo
     if !prints_result && !PRINT_CALLS.iter().any(|p| text.contains(p)) {
         return None;
     }
-    const ACCESSORS: &[&str] = &["environ", "getenv", "process.env", "ENV"];
+    const ACCESSORS: &[&str] = &["environ", "getenv", "process.env", "ENV", "ENVIRON"];
     if !ACCESSORS.iter().any(|a| text.contains(a)) {
         return None;
     }

@@ -345,13 +345,17 @@ impl<'a> Scanner<'a> {
                     }
                 }
                 b'\n' | b';' | b'&' | b'|' | b'(' | b')' => {
+                    // `|&` pipes standard error too
                     let piped = c == b'|' && !self.at("||");
                     let is_newline = c == b'\n';
-                    let len = if self.at("&&") || self.at("||") || self.at(";;") {
+                    let len = if self.at("&&") || self.at("||") || self.at(";;") || self.at("|&") {
                         2
                     } else {
                         1
                     };
+                    // `… | (cat)`: the subshell's first command reads the pipe
+                    let opens_subshell =
+                        c == b'(' && cmd.words.is_empty() && cmd.assignments.is_empty();
                     if c == b'&' && self.at("&>") {
                         self.redirect(&mut cmd);
                         continue;
@@ -360,7 +364,7 @@ impl<'a> Scanner<'a> {
                     cmd.piped_in = piped_in;
                     cmd.piped_out = piped;
                     finish(&mut out, &mut cmd);
-                    piped_in = piped;
+                    piped_in = piped || (opens_subshell && piped_in);
                     if is_newline && !pending_heredocs.is_empty() {
                         for (idx, delim, expands, strip) in std::mem::take(&mut pending_heredocs) {
                             let body_start = self.pos;

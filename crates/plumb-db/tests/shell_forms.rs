@@ -184,6 +184,10 @@ const FORMS: &[(&str, &[&str])] = &[
     ("echo $TOKEN > /dev/./stderr", &["PL4003"]),
     ("echo $TOKEN > /proc/$$/fd/1", &["PL4003"]),
     ("echo $TOKEN > /proc/self/fd/3", &[]),
+    ("echo \"$TOKEN\" |& cat", &["PL4003"]),
+    ("echo \"$TOKEN\" | (cat)", &["PL4003"]),
+    ("awk 'BEGIN { print ENVIRON[\"TOKEN\"] }'", &["PL4003"]),
+    ("awk '{ print $1 }' file.txt", &[]),
     // safe forms
     ("X=$(echo \"$TOKEN\" | base64)", &[]),
     (
