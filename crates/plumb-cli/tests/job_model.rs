@@ -487,3 +487,34 @@ fn artifacts_access_survives_import_and_build() {
         "{out}"
     );
 }
+
+/// `needs: - job: sign, optional: true` is carried: the imported program needs `sign`
+/// only where it runs (it gave PL2005, and a compiled file GitLab refuses on `main`).
+#[test]
+fn optional_needs_survive_import_and_build() {
+    let dir = scratch("optional-needs");
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        "sign:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script: [./sign.sh]\n  rules:\n    - if: $CI_COMMIT_TAG\npackage:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script: [./package.sh]\n  needs:\n    - job: sign\n      optional: true\n      artifacts: false\n",
+    )
+    .expect("write");
+    let o = common::plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("optional"),
+        "no warning"
+    );
+    let program = std::fs::read_to_string(dir.join("ci.plumb")).expect("read");
+    assert!(
+        program.contains("{ job = sign, optional = true, artifacts = false }"),
+        "{program}"
+    );
+    let o = common::plumb_in(&dir, &["check", "ci.plumb"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = common::plumb_in(&dir, &["build", "ci.plumb", "--target", "gitlab"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("optional: true"),
+        "{out}"
+    );
+}

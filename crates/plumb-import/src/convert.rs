@@ -33,6 +33,8 @@ pub struct Fields {
     pub needs: Option<Vec<(String, usize)>>,
     /// Where each of `needs`' names is written (an import for a check only).
     pub needs_at: Vec<Option<Origin>>,
+    /// Each need's `optional: true` and `artifacts: false` (in `needs`' order).
+    pub needs_flags: Vec<NeedFlags>,
     /// `dependencies:` as GitLab names, with their lines.
     pub dependencies: Option<Vec<(String, usize)>>,
     /// `environment: on_stop:` as a GitLab job name, with its line: resolved to Plumb's
@@ -172,9 +174,10 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             }
             "stage" => f.stage = v.as_str().map(str::to_string),
             "needs" => {
-                let (names, at) = needs(v, &mut f.notes, cx.origins);
+                let (names, at, flags) = needs(v, &mut f.notes);
                 f.needs = Some(names);
                 f.needs_at = at.into_iter().map(|n| cx.origin(n)).collect();
+                f.needs_flags = flags;
             }
             "dependencies" => f.dependencies = Some(dependencies(v, node, cx.origins)),
             "rules" | "only" | "except" | "when" => {} // below, together
@@ -696,21 +699,28 @@ fn expand_nested(
     Some(out)
 }
 
-/// The jobs `needs:` names (with their lines), and the node that names each. For a check
-/// (`check`), an `optional: true` need is left out: it asks for nothing the checker
-/// could hold against the job (a need of a job that may not run is what it allows).
-fn needs<'n>(
-    node: &'n Node,
-    notes: &mut Vec<Note>,
-    check: bool,
-) -> (Vec<(String, usize)>, Vec<&'n Node>) {
+/// A need's `optional: true` and `artifacts: false`, written as Plumb's `{ job = x,
+/// optional = true, artifacts = false }`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NeedFlags {
+    pub optional: bool,
+    pub no_artifacts: bool,
+}
+
+/// The jobs `needs:` names (with their lines), the node that names each, and what each
+/// need says besides the name.
+type Needs<'n> = (Vec<(String, usize)>, Vec<&'n Node>, Vec<NeedFlags>);
+
+fn needs<'n>(node: &'n Node, notes: &mut Vec<Note>) -> Needs<'n> {
     let mut out = Vec::new();
     let mut at = Vec::new();
+    let mut flags = Vec::new();
     for item in node.flattened() {
         match &item.kind {
             Kind::Scalar { text, .. } => {
                 out.push((text.clone(), item.line));
                 at.push(item);
+                flags.push(NeedFlags::default());
             }
             Kind::Map(_) => {
                 if let Some(job) = item.get("job").and_then(Node::as_str) {
@@ -722,28 +732,13 @@ fn needs<'n>(
                             message: format!("`needs` on job `{job}` of another pipeline or project is not carried"),
                         });
                     } else {
-                        for (key, what) in [
-                            ("optional", "`optional: true` is not carried: the job needs it in every pipeline"),
-                            ("artifacts", "`artifacts: false` is not carried: the job gets its artifacts"),
-                        ] {
-                            let set = match key {
-                                "optional" => item.get(key).and_then(Node::as_bool) == Some(true),
-                                _ => item.get(key).and_then(Node::as_bool) == Some(false),
-                            };
-                            if set {
-                                notes.push(Note {
-                                    file: item.file,
-                                    line: item.line,
-                                    end_line: item.end_line,
-                                    message: format!("`needs: {job}`: {what}"),
-                                });
-                            }
-                        }
-                        if check && item.get("optional").and_then(Node::as_bool) == Some(true) {
-                            continue;
-                        }
                         out.push((job.to_string(), item.line));
                         at.push(item.get("job").unwrap_or(item));
+                        flags.push(NeedFlags {
+                            optional: item.get("optional").and_then(Node::as_bool) == Some(true),
+                            no_artifacts: item.get("artifacts").and_then(Node::as_bool)
+                                == Some(false),
+                        });
                     }
                 } else if item.get("pipeline").is_some() {
                     notes.push(Note {
@@ -757,7 +752,7 @@ fn needs<'n>(
             _ => {}
         }
     }
-    (out, at)
+    (out, at, flags)
 }
 
 /// `artifacts:` as a list of paths when that is all it says, else as a record.

@@ -53,6 +53,7 @@ struct JobOut {
     needs: JobNames,
     /// Where each need is written (an import for a check only).
     needs_at: Vec<Option<Origin>>,
+    needs_flags: Vec<convert::NeedFlags>,
     has_needs: bool,
     dependencies: Option<JobNames>,
     /// `environment: on_stop:` (a GitLab job name and its line), until resolved.
@@ -441,7 +442,18 @@ impl Emitter<'_> {
             if is_anchor_holder(&h.full) {
                 continue;
             }
-            let f = convert::job(&h.full, cx);
+            let mut f = convert::job(&h.full, cx);
+            if f.needs_flags
+                .iter()
+                .any(|n| *n != convert::NeedFlags::default())
+            {
+                f.notes.push(convert::Note {
+                    file: h.full.file,
+                    line: h.line,
+                    end_line: h.line,
+                    message: "a template's `needs: optional`/`artifacts` are not carried: its jobs need those jobs in every pipeline".into(),
+                });
+            }
             let names_jobs = f.needs.is_some() || f.dependencies.is_some();
             let trigger_lost = f.trigger && !f.fields.contains_key("trigger");
             if f.on_stop.is_some() || trigger_lost || f.never || (names_jobs && self.origins) {
@@ -622,6 +634,7 @@ impl Emitter<'_> {
                 has_needs: f.needs.is_some(),
                 needs: f.needs.unwrap_or_default(),
                 needs_at: f.needs_at,
+                needs_flags: f.needs_flags,
                 dependencies: f.dependencies,
                 on_stop: f.on_stop,
                 fields: f.fields,
@@ -1507,10 +1520,12 @@ fn resolve_needs(
         let mut names = Vec::new();
         for (k, (need, line)) in j.needs.iter().enumerate() {
             match by_gitlab.get(need) {
-                Some(n) => names.push(PVal::at(
-                    j.needs_at.get(k).copied().flatten(),
-                    PVal::Name(n.clone()),
-                )),
+                Some(n) => {
+                    let name =
+                        PVal::at(j.needs_at.get(k).copied().flatten(), PVal::Name(n.clone()));
+                    let flags = j.needs_flags.get(k).copied().unwrap_or_default();
+                    names.push(need_value(name, flags));
+                }
                 None => warnings.push(Warning::at(
                     j.file,
                     *line,
@@ -1524,6 +1539,22 @@ fn resolve_needs(
         resolved.push(names);
     }
     resolved
+}
+
+/// A need as Plumb writes it: the name, or `{ job = x, optional = true, artifacts =
+/// false }` when the YAML's says more.
+fn need_value(name: PVal, flags: convert::NeedFlags) -> PVal {
+    if flags == convert::NeedFlags::default() {
+        return name;
+    }
+    let mut record = vec![("job".to_string(), name)];
+    if flags.optional {
+        record.push(("optional".to_string(), PVal::Bool(true)));
+    }
+    if flags.no_artifacts {
+        record.push(("artifacts".to_string(), PVal::Bool(false)));
+    }
+    PVal::Record(record)
 }
 
 /// The stages in GitLab's order (`.pre` first, `.post` last); a stage a job names that
@@ -2003,6 +2034,7 @@ fn attach_templates(
         out.has_needs = false;
         out.needs.clear();
         out.needs_at.clear();
+        out.needs_flags.clear();
     }
     if own.inherits_dependencies {
         out.dependencies = None;

@@ -111,7 +111,8 @@ pub enum PVal {
 
 /// A record key or map key: bare when it is an identifier, quoted otherwise.
 pub fn key(k: &str) -> String {
-    if is_ident(k) && !crate::names::is_keyword(k) {
+    // a need's `{ job = x }`: the parser reads a keyword before `=` as a key
+    if is_ident(k) && (!crate::names::is_keyword(k) || k == "job") {
         k.to_string()
     } else {
         string_literal(k)

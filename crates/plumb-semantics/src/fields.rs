@@ -71,10 +71,10 @@ pub const JOB_FIELDS: &[FieldSpec] = &[
     },
     FieldSpec {
         name: "needs",
-        ty: TyName::ListJob,
+        ty: TyName::Needs,
         required: false,
         default: "the jobs of the earlier stages (stage order)",
-        doc: "Jobs of the same pipeline that must finish first.",
+        doc: "Jobs of the same pipeline that must finish first; `{ job = lint, optional = true }` needs a job only when it is in the pipeline, `artifacts = false` skips its artifacts.",
         gitlab: "`needs:`",
         k8s: "ordering (sync waves, `plumb.dev/needs`)",
         example: "needs = [build]",

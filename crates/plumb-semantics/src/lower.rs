@@ -1097,6 +1097,14 @@ impl<'e, 'a> Lowering<'e, 'a> {
         // kept in the model: room for the list's names, not the four a push makes
         let mut refs = Vec::with_capacity(list.len());
         for item in list {
+            // `{ job = x, optional = true, artifacts = false }`
+            let entry = |key: &str| item.as_map().and_then(|m| m.iter().find(|e| e.key == key));
+            let flag = |key: &str, default: bool| match entry(key).map(|e| &e.value.kind) {
+                Some(ValueKind::Bool(b)) => *b,
+                _ => default,
+            };
+            let (optional, artifacts) = (flag("optional", false), flag("artifacts", true));
+            let item = entry("job").map_or(item, |e| &e.value);
             if let ValueKind::JobRef(name) = &item.kind {
                 let target = job_names.index.get(name).copied();
                 if let Some(t) = target {
@@ -1116,6 +1124,8 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     job: name.clone(),
                     at: item.origin,
                     target,
+                    optional,
+                    artifacts,
                 });
             }
         }

@@ -247,6 +247,10 @@ pub struct Need {
     pub at: FileRange,
     /// Index into the pipeline's jobs, when the name exists.
     pub target: Option<usize>,
+    /// `{ job = x, optional = true }`: needed only when `x` is in the pipeline.
+    pub optional: bool,
+    /// `{ job = x, artifacts = false }`: its artifacts are not downloaded.
+    pub artifacts: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -74,6 +74,8 @@ pub enum TyName {
     ListInt,
     ListImage,
     ListJob,
+    Needs,
+    NeedRecord,
     MapString,
     Env,
     Matrix,
@@ -227,6 +229,24 @@ pub static RETRY: RecordSpec = record(
         ),
     ],
     &["max"],
+);
+
+pub static NEED: RecordSpec = record(
+    "Need",
+    &[
+        key("job", TyName::JobRef, "The job needed."),
+        key(
+            "optional",
+            TyName::Bool,
+            "Needed only when it is in the pipeline (`false` by default).",
+        ),
+        key(
+            "artifacts",
+            TyName::Bool,
+            "Download its artifacts (`true` by default).",
+        ),
+    ],
+    &["job"],
 );
 
 pub static ALLOW_FAILURE: RecordSpec = record(
@@ -534,6 +554,8 @@ impl TyName {
             TyName::ListInt => list(Ty::Int),
             TyName::ListImage => list(Ty::Image),
             TyName::ListJob => list(Ty::JobRef),
+            TyName::Needs => list(Ty::Either(TyName::JobRef, TyName::NeedRecord)),
+            TyName::NeedRecord => Ty::Record(&NEED),
             TyName::MapString => Ty::Map(Box::new(Ty::String)),
             TyName::Env => Ty::Map(Box::new(Ty::EnvValue)),
             TyName::Matrix => Ty::Map(Box::new(list(Ty::String))),

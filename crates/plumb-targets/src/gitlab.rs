@@ -66,7 +66,8 @@ struct Job {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     services: Vec<Data>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    needs: Option<Vec<String>>,
+    /// Names, or `{ job, optional, artifacts }` where a need says more.
+    needs: Option<Vec<Data>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dependencies: Option<Vec<String>>,
     #[serde(skip_serializing_if = "OrderedMap::is_empty")]
@@ -640,13 +641,27 @@ fn compile_job(
         },
         ..Job::default()
     };
-    let key = |n: &plumb_semantics::Need| job_key(p, several, &n.job);
     if job.field("needs").is_some() {
+        let need = |n: &plumb_semantics::Need| {
+            let name = Data::Str(job_key(p, several, &n.job));
+            if !n.optional && n.artifacts {
+                return name;
+            }
+            let mut m = OrderedMap::new();
+            m.insert("job", name);
+            if n.optional {
+                m.insert("optional", Data::Bool(true));
+            }
+            if !n.artifacts {
+                m.insert("artifacts", Data::Bool(false));
+            }
+            Data::Map(m)
+        };
         j.needs = Some(
             job.needs
                 .iter()
                 .filter(|n| n.target.is_some())
-                .map(key)
+                .map(need)
                 .collect(),
         );
     }

@@ -328,7 +328,8 @@ pub fn claimed_jobs(
 /// A need on a trigger job, which no Kubernetes Job stands for (PL2005): the job
 /// would wait for a Job that never comes.
 fn warn_needs_on_triggers(p: &PipelinePlan, job: &JobModel, warnings: &mut Vec<Diagnostic>) {
-    for need in &job.needs {
+    // an optional need asks for the job only when it is there
+    for need in job.needs.iter().filter(|n| !n.optional) {
         let Some(target) = need.target.map(|t| &p.model.jobs[t]) else {
             continue;
         };

@@ -36,13 +36,16 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
             };
             let runs =
                 |j: &plumb_semantics::JobModel, e: &Event| p.on.admits(e).and(j.when.admits(e));
-            let missing = events
-                .iter()
-                .find(|(e, _)| runs(job, e).possible() && !runs(target, e).possible())
-                .map(|(_, event)| event.clone())
-                .or_else(|| {
-                    missing_in_a_scenario(&p.on, (job, target), &default_branch, &mut budget)
-                });
+            // `{ job = x, optional = true }` asks for `x` only where it runs
+            let missing = (!need.optional).then_some(()).and_then(|_| {
+                events
+                    .iter()
+                    .find(|(e, _)| runs(job, e).possible() && !runs(target, e).possible())
+                    .map(|(_, event)| event.clone())
+                    .or_else(|| {
+                        missing_in_a_scenario(&p.on, (job, target), &default_branch, &mut budget)
+                    })
+            });
             if let Some(event) = missing {
                 out.push(
                     Diagnostic::new(
@@ -62,8 +65,8 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
                         format!("`{}`'s condition", target.name),
                     )
                     .with_help(format!(
-                        "give `{}` the same condition as `{}`, or widen `{}`'s `when`",
-                        job.name, target.name, target.name
+                        "give `{}` the same condition as `{}`, widen `{}`'s `when`, or need it only where it runs: `{{ job = {}, optional = true }}`",
+                        job.name, target.name, target.name, target.name
                     )),
                 );
             } else if target.when.mentions_manual()

@@ -126,3 +126,19 @@ pub fn findings_in(file: FileId, text: &str) -> Vec<Diagnostic> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A carriage return that ends a line (CR LF) is Windows text; one inside a line
+    /// sends the cursor back over what was shown.
+    #[test]
+    fn a_lone_carriage_return_is_reported_and_cr_lf_is_not() {
+        let codes = |text: &str| findings_in(FileId(0), text).len();
+        assert_eq!(codes("run = [\"rm -rf ~ #\recho ok\"]\r\n"), 1);
+        assert_eq!(codes("a = 1\r\nb = 2\r\n"), 0);
+        assert_eq!(codes("tab\there\n"), 0);
+        assert_eq!(codes("bell\u{7} and escape \u{1b}[8m"), 2);
+    }
+}

@@ -110,10 +110,28 @@ impl<'a> Lowering<'_, 'a> {
         }
     }
 
-    fn job_name_in_list(&mut self, key: &str, item: &Expr, ctx: Ctx<'_, 'a>) -> Option<Value> {
+    fn job_name_in_list(&mut self, key: &str, item: &'a Expr, ctx: Ctx<'_, 'a>) -> Option<Value> {
         let at = ctx.at(item.range);
         match &item.kind {
             ExprKind::Name(n) => return Some(job_ref(&n.text, ctx.at(n.range))),
+            // `{ job = lint, optional = true }`: GitLab's record form of a need
+            ExprKind::Record(fields) if key == "needs" => {
+                let entries = fields
+                    .iter()
+                    .map(|f| MapEntry {
+                        key: f.key.text.clone(),
+                        key_at: ctx.at(f.key.range),
+                        value: match (&f.key.text[..], &f.value.kind) {
+                            ("job", ExprKind::Name(n)) => job_ref(&n.text, ctx.at(n.range)),
+                            _ => self.ev.eval(&f.value, ctx),
+                        },
+                    })
+                    .collect();
+                return Some(Value {
+                    kind: ValueKind::Map(entries),
+                    origin: at,
+                });
+            }
             ExprKind::Str(s) if s.as_plain().is_some() => {
                 let name = s.as_plain().unwrap_or_default();
                 self.ev.report(
