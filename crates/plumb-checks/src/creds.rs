@@ -1407,7 +1407,7 @@ fn shift_positional(cmd: &Command, taint: &mut Taint) {
         .and_then(|a| a.text.parse().ok())
         .unwrap_or(1);
     for i in 1..=9usize {
-        let held = taint.vars.get(&(i + n).to_string()).cloned();
+        let held = taint.vars.get(&i.saturating_add(n).to_string()).cloned();
         set_taint(taint, &i.to_string(), held);
     }
 }

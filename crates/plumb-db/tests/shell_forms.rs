@@ -188,6 +188,7 @@ const FORMS: &[(&str, &[&str])] = &[
     ("echo \"$TOKEN\" | (cat)", &["PL4003"]),
     ("awk 'BEGIN { print ENVIRON[\"TOKEN\"] }'", &["PL4003"]),
     ("awk '{ print $1 }' file.txt", &[]),
+    ("set -- \"$TOKEN\"; shift 18446744073709551615; echo \"$1\"", &[]),
     // safe forms
     ("X=$(echo \"$TOKEN\" | base64)", &[]),
     (
