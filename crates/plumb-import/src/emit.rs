@@ -1675,15 +1675,13 @@ fn included_workflow(config: &Config) -> Option<crate::yaml::Node> {
             "workflow:\n  rules:\n    - if: $CI_COMMIT_TAG\n    - if: $CI_COMMIT_BRANCH\n",
         ),
     ];
-    let template = config.includes.iter().find_map(|item| {
+    // the include that names one: its file is where the rules are read as written
+    let (file, workflow) = config.includes.iter().find_map(|item| {
         let name = item.get("template").and_then(crate::yaml::Node::as_str)?;
-        TEMPLATES.iter().find(|(t, _)| *t == name)
+        let (_, yaml) = TEMPLATES.iter().find(|(t, _)| *t == name)?;
+        Some((item.file, *yaml))
     })?;
-    let item = config
-        .includes
-        .iter()
-        .find(|i| i.get("template").is_some())?;
-    let docs = crate::yaml::parse(template.1, item.file).ok()?;
+    let docs = crate::yaml::parse(workflow, file).ok()?;
     docs.into_iter().next()?.get("workflow").cloned()
 }
 

@@ -50,23 +50,10 @@ impl<'a> Lowering<'_, 'a> {
     pub(super) fn eval_field_value(&mut self, key: &str, e: &'a Expr, ctx: Ctx<'_, 'a>) -> Value {
         match (key, &e.kind) {
             ("needs" | "dependencies", _) => self.eval_job_list(key, e, ctx),
-            ("environment", ExprKind::Record(fields)) => {
-                let entries = fields
-                    .iter()
-                    .map(|f| MapEntry {
-                        key: f.key.text.clone(),
-                        key_at: ctx.at(f.key.range),
-                        value: match (&f.key.text[..], &f.value.kind) {
-                            ("on_stop", ExprKind::Name(n)) => job_ref(&n.text, ctx.at(n.range)),
-                            _ => self.ev.eval(&f.value, ctx),
-                        },
-                    })
-                    .collect();
-                Value {
-                    kind: ValueKind::Map(entries),
-                    origin: ctx.at(e.range),
-                }
-            }
+            ("environment", ExprKind::Record(fields)) => Value {
+                kind: ValueKind::Map(self.record_naming_a_job(fields, "on_stop", ctx)),
+                origin: ctx.at(e.range),
+            },
             ("trigger", kind) if !matches!(kind, ExprKind::Record(_) | ExprKind::Name(_)) => {
                 self.eval_constructor(e, TRIGGERS, "`trigger`", ctx)
             }
@@ -81,6 +68,27 @@ impl<'a> Lowering<'_, 'a> {
             },
             _ => self.ev.eval(e, ctx),
         }
+    }
+
+    /// A record whose `job_key` names a job (`environment`'s `on_stop`, a need's `job`):
+    /// that name is a job reference, not a value; the other keys are evaluated.
+    fn record_naming_a_job(
+        &mut self,
+        fields: &'a [plumb_syntax::ast::Field],
+        job_key: &str,
+        ctx: Ctx<'_, 'a>,
+    ) -> Vec<MapEntry> {
+        fields
+            .iter()
+            .map(|f| MapEntry {
+                key: f.key.text.clone(),
+                key_at: ctx.at(f.key.range),
+                value: match &f.value.kind {
+                    ExprKind::Name(n) if f.key.text == job_key => job_ref(&n.text, ctx.at(n.range)),
+                    _ => self.ev.eval(&f.value, ctx),
+                },
+            })
+            .collect()
     }
 
     /// `needs` and `dependencies` hold job names, which are not values: they are
@@ -116,19 +124,8 @@ impl<'a> Lowering<'_, 'a> {
             ExprKind::Name(n) => return Some(job_ref(&n.text, ctx.at(n.range))),
             // `{ job = lint, optional = true }`: GitLab's record form of a need
             ExprKind::Record(fields) if key == "needs" => {
-                let entries = fields
-                    .iter()
-                    .map(|f| MapEntry {
-                        key: f.key.text.clone(),
-                        key_at: ctx.at(f.key.range),
-                        value: match (&f.key.text[..], &f.value.kind) {
-                            ("job", ExprKind::Name(n)) => job_ref(&n.text, ctx.at(n.range)),
-                            _ => self.ev.eval(&f.value, ctx),
-                        },
-                    })
-                    .collect();
                 return Some(Value {
-                    kind: ValueKind::Map(entries),
+                    kind: ValueKind::Map(self.record_naming_a_job(fields, "job", ctx)),
                     origin: at,
                 });
             }
