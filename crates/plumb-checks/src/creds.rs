@@ -1188,11 +1188,17 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
         return;
     }
     for w in cmd.args() {
-        // one finding per argument (`"ci:$([ -f "$F" ] && cat "$F")"` names F twice)
-        if let Some(v) = w.vars.iter().find(|v| taint.get(v).is_some()) {
+        // one finding per secret and argument (`"ci:$([ -f "$F" ] && cat "$F")"` names F
+        // twice; `"login -p $A; login -p $B"` passes two secrets)
+        let mut reported: Vec<&str> = Vec::new();
+        for v in &w.vars {
             let Some(source) = taint.get(v) else {
                 continue;
             };
+            if reported.contains(&v.name.as_str()) {
+                continue;
+            }
+            reported.push(&v.name);
             let command = name.to_string();
             let flow = Flow::of(v, source).read_from_file(taint.reads_file(v));
             scan.push(Leak::Argument { command }, &flow);
