@@ -620,7 +620,33 @@ pub(crate) fn executed_file(c: &Command) -> Option<String> {
         }
         return ops.first().map(|w| w.text.clone());
     }
+    if matches!(base(name), "make" | "gmake") {
+        return makefile(args);
+    }
     installed_package(name, args)
+}
+
+/// The makefile `make` reads, whose recipes it runs: `-f FILE`, `--file=FILE`,
+/// `--makefile FILE`, else `Makefile` in the working directory (unless `-C` moves it).
+fn makefile(args: &[Word]) -> Option<String> {
+    let mut words = args.iter().map(|w| w.text.as_str());
+    while let Some(arg) = words.next() {
+        match arg {
+            "-f" | "--file" | "--makefile" => return words.next().map(str::to_string),
+            "-C" | "--directory" => return None,
+            _ => {}
+        }
+        let joined = (arg.strip_prefix("--file="))
+            .or_else(|| arg.strip_prefix("--makefile="))
+            .or_else(|| arg.strip_prefix("-f").filter(|f| !f.is_empty()));
+        if let Some(file) = joined {
+            return Some(file.to_string());
+        }
+        if arg.starts_with("--directory=") || (arg.starts_with("-C") && arg.len() > 2) {
+            return None;
+        }
+    }
+    Some("Makefile".to_string())
 }
 
 /// The program a command runs and its arguments: `busybox sh -s` runs `sh -s`.
@@ -1852,5 +1878,18 @@ mod tests {
         assert_eq!(file("wget -qO- https://x/d.sh"), None);
         assert_eq!(file("curl https://x/e.sh > e.sh").as_deref(), Some("e.sh"));
         assert_eq!(file("curl https://x/api"), None);
+    }
+
+    #[test]
+    fn the_makefile_make_runs() {
+        let runs = |s: &str| executed_file(&scan(s)[0]);
+        assert_eq!(
+            runs("make ci -f Makefile.ci").as_deref(),
+            Some("Makefile.ci")
+        );
+        assert_eq!(runs("make --file=m.mk all").as_deref(), Some("m.mk"));
+        assert_eq!(runs("gmake -fm.mk").as_deref(), Some("m.mk"));
+        assert_eq!(runs("make test").as_deref(), Some("Makefile"));
+        assert_eq!(runs("make -C sub test"), None);
     }
 }
