@@ -141,6 +141,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         for cmd in &script.commands {
             literal_assignments(cmd, script.text, &locate, out);
             literal_password_argument(cmd, &locate, cx, out);
+            literal_setting_argument(cmd, script.text, &locate, out);
         }
     }
 }
@@ -262,4 +263,137 @@ fn literal_password_argument(
                 .with_yaml_help("rotate it, then keep it in a masked CI/CD variable (Settings > CI/CD > Variables) and pass it on standard input (`--password-stdin`)"),
         );
     }
+}
+
+/// The options that hand a program a `KEY=VALUE` setting on the command line, the
+/// programs that read them so (`grep -e` is a pattern, not a setting), and how to give
+/// the value without writing it (or showing it in process listings).
+const SETTING_OPTIONS: &[(&str, &[&str], &str)] = &[
+    ("--set", &["helm", "helmfile"], HELM_FILE),
+    ("--set-string", &["helm", "helmfile"], HELM_FILE),
+    (
+        "--from-literal",
+        &["kubectl", "oc"],
+        "`--from-file=KEY=PATH` or `--from-env-file=PATH`",
+    ),
+    (
+        "--build-arg",
+        &["docker", "podman", "buildah", "executor", "nerdctl"],
+        "a build secret (`--secret id=NAME,env=NAME`)",
+    ),
+    ("-e", &["docker", "podman", "nerdctl"], DOCKER_ENV),
+    ("--env", &["docker", "podman", "nerdctl"], DOCKER_ENV),
+    (
+        "-var",
+        &["terraform", "tofu"],
+        "the environment (`TF_VAR_NAME`)",
+    ),
+];
+
+const HELM_FILE: &str = "a values file or `--set-file KEY=PATH`";
+const DOCKER_ENV: &str = "the job's environment (`-e NAME` with no value passes it on)";
+
+/// `helm upgrade --set auth.password=hunter2`, `kubectl create secret generic x
+/// --from-literal=token=abc123`, `docker run -e DB_PASSWORD=s3cret`: a literal given to a
+/// setting whose name says it is a credential.
+fn literal_setting_argument(
+    cmd: &shell::Command,
+    script: &str,
+    locate: &Locator,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(program) = cmd.name().map(crate::supply::base) else {
+        return;
+    };
+    let args = cmd.args();
+    for i in 0..args.len() {
+        let Some((option, setting, give)) = setting_operand(program, args, i) else {
+            continue;
+        };
+        // helm takes several settings in one argument: `--set a=1,b=2`
+        let many = option.starts_with("--set");
+        let settings = match many {
+            true => setting.split(',').collect(),
+            false => vec![setting],
+        };
+        for (key, value) in settings.iter().filter_map(|s| s.split_once('=')) {
+            if !literal_credential_setting(key, value, &setting_word(args, i).vars) {
+                continue;
+            }
+            let word = setting_word(args, i);
+            let raw = &script[word.start..word.end];
+            let at = match raw.find(value).filter(|_| !value.is_empty()) {
+                Some(offset) => {
+                    locate.range(word.start + offset, word.start + offset + value.len())
+                }
+                None => locate.range(word.start, word.end),
+            };
+            out.push(
+                Diagnostic::new(RULE.code, RULE.severity(), at, format!("hard-coded credential: `{option}` sets `{key}` to a literal value"))
+                    .with_label("a credential in the source")
+                    .with_help(format!("declare a secret, bind it in `env` and give it through {give}"))
+                    .with_yaml_help(format!("rotate it, then keep it in a masked CI/CD variable (Settings > CI/CD > Variables) and give it through {give}")),
+            );
+        }
+    }
+}
+
+/// The option at `args[i]`, the `KEY=VALUE` text it takes (`--set k=v` or `--set=k=v`)
+/// and how to give a credential to it instead.
+fn setting_operand<'a>(
+    program: &str,
+    args: &'a [shell::Word],
+    i: usize,
+) -> Option<(&'a str, &'a str, &'static str)> {
+    let text = args[i].text.as_str();
+    let (option, joined) = match text.split_once('=') {
+        Some((o, v)) if o.starts_with('-') => (o, Some(v)),
+        _ => (text, None),
+    };
+    let (_, programs, give) = SETTING_OPTIONS.iter().find(|(o, _, _)| *o == option)?;
+    if !programs.contains(&program) {
+        return None;
+    }
+    match joined {
+        Some(setting) => Some((option, setting, give)),
+        None => Some((option, args.get(i + 1)?.text.as_str(), give)),
+    }
+}
+
+/// The word that holds the setting of the option at `args[i]`.
+fn setting_word(args: &[shell::Word], i: usize) -> &shell::Word {
+    match args[i].text.contains('=') {
+        true => &args[i],
+        false => args.get(i + 1).unwrap_or(&args[i]),
+    }
+}
+
+/// Whether `key=value` gives a literal credential: the key's last part is named like a
+/// credential (`auth.adminPassword`, `secretKey`) and the value is written out.
+fn literal_credential_setting(key: &str, value: &str, vars: &[shell::VarRef]) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let last = last.split('[').next().unwrap_or(last);
+    let name = snake_case(last);
+    // `existingSecret=db-creds` names a Kubernetes Secret that holds it
+    let names_a_secret = name.starts_with("EXISTING_");
+    secret_patterns::credential_name(&name)
+        && !names_a_secret
+        && vars.is_empty()
+        && !value.contains("$(")
+        && secret_patterns::is_literal_credential(value)
+        && secret_patterns::find(value).is_empty()
+}
+
+/// `adminPassword` as `ADMIN_PASSWORD`, so camel-case keys read like variable names.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            out.push('_');
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c.to_ascii_uppercase());
+    }
+    out.replace('-', "_")
 }
