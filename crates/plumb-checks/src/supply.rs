@@ -8,6 +8,7 @@ use crate::shell::{expansions, Command, VarRef, Word};
 use crate::RuleMeta;
 use crate::{JobCx, ScannedScript};
 use plumb_diagnostics::{Diagnostic, Edit, FileRange, Fix};
+use std::collections::HashMap;
 
 /// A finding in a script: where, what, and a related place.
 pub struct ScriptHit {
@@ -122,6 +123,9 @@ fn piped_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>
     for (i, c) in cmds.iter().enumerate() {
         let Some(name) = c.name() else { continue };
         if !DOWNLOADERS.contains(&base(name)) || !c.piped_out {
+            continue;
+        }
+        if fetches_own_commit(c, &HashMap::new()) {
             continue;
         }
         let mut j = i + 1;
@@ -307,6 +311,8 @@ fn substituted_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<Scri
 struct Downloads {
     /// (file name, where it was downloaded)
     pending: Vec<(String, FileRange)>,
+    /// The script's plain assignments so far (`url="…"`), to read a URL given as `"$url"`.
+    assigned: HashMap<String, String>,
 }
 
 impl Downloads {
@@ -317,12 +323,21 @@ impl Downloads {
         c: &Command,
         hits: &mut Vec<ScriptHit>,
     ) {
-        let Some(name) = c.name() else { return };
+        let Some(name) = c.name() else {
+            for (var, word) in c.assigned_words() {
+                let value = word.text.split_once('=').map_or("", |(_, v)| v);
+                self.assigned.insert(var.to_string(), value.to_string());
+            }
+            return;
+        };
         if verifies(c) {
             self.pending.clear();
             return;
         }
         if DOWNLOADERS.contains(&base(name)) {
+            if fetches_own_commit(c, &self.assigned) {
+                return;
+            }
             if let Some(file) = downloaded_file(c) {
                 if let Some(w) = c.name_word() {
                     self.pending.push((file, at(cx, script, w)));
@@ -378,6 +393,27 @@ impl Downloads {
             });
         }
     }
+}
+
+/// `curl "$CI_API_V4_URL/projects/$CI_PROJECT_ID/repository/files/x/raw?ref=$CI_COMMIT_SHA"`:
+/// a file of the project itself at the commit being built, which is what the job's
+/// checkout holds (a job without a clone fetches it so). No one else's code.
+fn fetches_own_commit(c: &Command, assigned: &HashMap<String, String>) -> bool {
+    c.args().iter().any(|a| {
+        let mut url = a.text.clone();
+        for v in &a.vars {
+            if let Some(value) = assigned.get(&v.name) {
+                url = url
+                    .replace(&format!("${{{}}}", v.name), value)
+                    .replace(&format!("${}", v.name), value);
+            }
+        }
+        let own_project = ["CI_PROJECT_ID", "CI_PROJECT_PATH", "CI_PROJECT_URL"]
+            .iter()
+            .any(|p| url.contains(p));
+        let this_commit = url.contains("CI_COMMIT_SHA") || url.contains("CI_COMMIT_SHORT_SHA");
+        own_project && this_commit
+    })
 }
 
 /// The folders of a runner image's `PATH`, where an installed tool is run by its name.
