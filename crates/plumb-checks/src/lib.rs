@@ -249,7 +249,7 @@ impl<'a> JobCx<'a> {
     pub fn whom(&self, at: FileRange) -> String {
         let job = self.job;
         if job.contains(at) {
-            format!("job `{}`", job.name)
+            format!("{} `{}`", job.kind(), job.name)
         } else {
             "each job it reaches".to_string()
         }
@@ -333,6 +333,28 @@ pub fn check_file(cx: &FileCx) -> Vec<Diagnostic> {
                 cx.sources,
             )));
         }
+    }
+    out.extend(check_templates(cx.model, cx.config, cx.sources));
+    out
+}
+
+/// The job rules on the templates no job is built on ([`FileModel::templates`]), each
+/// as a job of its own outside any pipeline.
+pub fn check_templates(
+    model: &FileModel,
+    config: &Config,
+    sources: &dyn Sources,
+) -> Vec<Diagnostic> {
+    // no pipeline: the rules that read `on` learn nothing from it (PL4006 skips templates)
+    static NO_PIPELINE: Cond = Cond::Always;
+    let mut out = Vec::new();
+    for t in &model.templates {
+        out.extend(check_job(&JobCx::new(
+            (&NO_PIPELINE, None),
+            t,
+            config,
+            sources,
+        )));
     }
     out
 }

@@ -1139,3 +1139,25 @@ fn rules_from_a_component_input_keep_the_job_checked() {
     assert_eq!(code, 1);
     assert!(places(&diags).contains("x.yml:12 PL4004"), "{diags:?}");
 }
+
+/// A file of hidden jobs only (a library other files include and extend) is checked for
+/// what its templates say, each named as GitLab does; in a file with jobs, a hidden job
+/// none extends (a job switched off) is not.
+#[test]
+fn a_library_of_hidden_jobs_is_checked() {
+    let dir = scratch("yaml-template-library");
+    let library = ".terraform-base:\n  image: hashicorp/terraform:1.9.8\n  before_script:\n    - terraform init -backend-config=\"secret_key=${AWS_SECRET_ACCESS_KEY}\"\n";
+    std::fs::write(dir.join("terraform.yml"), library).expect("write");
+    let o = plumb_in(&dir, &["check", "terraform.yml"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("template `.terraform-base`"), "{out}");
+    insta::assert_snapshot!(out);
+    let with_a_job = format!(
+        "{library}plan:\n  image: alpine:3.20@sha256:{}\n  script: [make]\n",
+        "0".repeat(64)
+    );
+    std::fs::write(dir.join("switched-off.yml"), with_a_job).expect("write");
+    let (diags, code) = json(&["check", "--format", "json", "switched-off.yml"], &dir);
+    assert_eq!((diags.len(), code), (0, 0), "{diags:?}");
+}

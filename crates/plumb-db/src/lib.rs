@@ -359,6 +359,8 @@ fn pipeline_and_job_checks(
             diags.extend(found);
         }
     }
+    // templates no job is built on: few, and checked whole at each edit
+    diags.extend(plumb_checks::check_templates(model, config, view));
     diags
 }
 
@@ -386,6 +388,7 @@ fn disk_job_checks(
             diags.extend(plumb_checks::check_job(&cx));
         }
     }
+    diags.extend(plumb_checks::check_templates(model, config, sources));
     diags
 }
 

@@ -129,6 +129,7 @@ fn pipeline_graph(p: &PipelineModel) -> PipelineModel {
             read_secrets: Vec::new(),
             needs: j.needs.clone(),
             when: j.when.clone(),
+            template: j.template,
         })
         .collect();
     PipelineModel {

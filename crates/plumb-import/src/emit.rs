@@ -1135,6 +1135,10 @@ impl Emitter<'_> {
             .iter()
             .filter(|j| j.name != j.gitlab_name)
             .map(|j| (j.name.clone(), j.gitlab_name.clone()));
+        // a template is checked as a job when no job is built on it: named as GitLab does
+        let templates = (plan.templates.iter())
+            .filter(|t| t.used && !t.hidden.is_empty() && t.name != t.hidden)
+            .map(|t| (t.name.clone(), t.hidden.clone()));
         let secrets = self.secrets.order.iter().map(|(name, source)| {
             let var = match source {
                 Source::CiVariable(v) => v.clone(),
@@ -1142,7 +1146,7 @@ impl Emitter<'_> {
             };
             (name.clone(), format!("${var}"))
         });
-        jobs.chain(secrets).collect()
+        jobs.chain(templates).chain(secrets).collect()
     }
 
     /// Opens the frame of a job or template for the check (nothing when importing).

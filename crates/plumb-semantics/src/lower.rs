@@ -11,7 +11,7 @@ use crate::types::Ty;
 use crate::value::{Cond, MapEntry, SecretRef, SecretSource, Value, ValueKind};
 use plumb_diagnostics::{closest, Diagnostic, FileId, FileRange, TextRange};
 use plumb_syntax::ast::{ExprKind, Field, Instantiation, Item, Job, Let, Pipeline, Template};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 mod compose;
@@ -121,8 +121,73 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 Item::Import(_) => {}
             }
         }
+        let mut templates = self.lower_unused_templates();
+        if !templates.is_empty() {
+            let vars = project_vars.get_or_insert_with(|| self.project_variables());
+            for template in &mut templates {
+                template.read_secrets = read_by_name(template, vars);
+            }
+        }
+        model.templates = templates;
         self.note_import_uses();
         model
+    }
+
+    // ----- templates no job is built on -----
+
+    /// [`FileModel::templates`]: in a library (a file with templates and no pipeline),
+    /// each template that takes no parameters and that no template of the file is built
+    /// on, as a job of its own. A file with pipelines is not: there a template no job uses
+    /// is most often a job switched off (GitLab's `.job:`), which runs nowhere.
+    fn lower_unused_templates(&mut self) -> Vec<JobModel> {
+        let db = self.ev.db;
+        let tree = &db.parse(self.file).tree;
+        if tree.items.iter().any(|i| matches!(i, Item::Pipeline(_))) {
+            return Vec::new();
+        }
+        let built_on = templates_built_on(tree);
+        let mut out = Vec::new();
+        for item in &tree.items {
+            let Item::Template(t) = item else { continue };
+            let unused = !t.name.text.is_empty() && !built_on.contains(t.name.text.as_str());
+            if unused && t.params.is_empty() {
+                out.extend(self.template_as_job(t));
+            }
+        }
+        out
+    }
+
+    /// Template `t` as a job made of it alone; `None` when a limit cut its expansion short
+    /// (what it gives is then not all it says).
+    fn template_as_job(&mut self, t: &'a Template) -> Option<JobModel> {
+        self.expansions = 0;
+        let layer = self.template_fields(self.file, t, &HashMap::new());
+        let cut = self.expansion_cut.take().is_some();
+        if std::mem::take(&mut self.ev.too_large_in_template) || cut {
+            return None;
+        }
+        let mut fields = FieldMap::new();
+        let mut env = JobEnv::inheriting(Arc::new(Vec::new()));
+        apply_layer(Layer::Template, &layer, &mut fields, &mut env);
+        let when = fields
+            .get("when")
+            .and_then(|f| f.value.as_cond())
+            .cloned()
+            .unwrap_or(Cond::Always);
+        fields.shrink_to_fit();
+        env.shrink_to_fit();
+        Some(JobModel {
+            name: t.name.text.clone(),
+            name_at: self.at(t.name.range),
+            range: self.at(t.range),
+            stage: 0,
+            fields,
+            env,
+            needs: Vec::new(),
+            when,
+            read_secrets: Vec::new(),
+            template: true,
+        })
     }
 
     /// Each import path refers to the file it names (when that file exists).
@@ -886,6 +951,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     needs: Vec::new(),
                     when: Cond::Always,
                     read_secrets: Vec::new(),
+                    template: false,
                 });
             }
         }
@@ -929,31 +995,6 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let mut fields = FieldMap::new();
         let mut env = JobEnv::inheriting(Arc::clone(pipeline_env));
         let mut complete = !job.body.recovered;
-        let apply = |layer: Layer, lf: &[LayerField], fields: &mut FieldMap, env: &mut JobEnv| {
-            for f in lf {
-                if f.key == "env" {
-                    env_bindings(&f.value, layer)
-                        .into_iter()
-                        .for_each(|b| env.bind(b));
-                }
-                // records and maps merge key by key, like GitLab's `extends`; a
-                // matrix is replaced whole (GitLab's `parallel: matrix:` is a list)
-                let value = match fields.get(&f.key) {
-                    Some(earlier) if f.key != "matrix" => {
-                        values::merge_values(&earlier.value, &f.value)
-                    }
-                    _ => f.value.clone(),
-                };
-                fields.insert(
-                    f.key.clone(),
-                    FieldUse {
-                        value,
-                        key_at: f.key_at,
-                        layer,
-                    },
-                );
-            }
-        };
         let mut layers: Vec<(Layer, Vec<LayerField>)> = Vec::new();
         self.expansions = 0;
         for inst in &job.bases {
@@ -981,10 +1022,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
             .iter()
             .any(|(_, l)| l.iter().any(|f| f.key == "trigger"));
         if !trigger {
-            apply(Layer::Default, defaults, &mut fields, &mut env);
+            apply_layer(Layer::Default, defaults, &mut fields, &mut env);
         }
         for (layer, lf) in &layers {
-            apply(*layer, lf, &mut fields, &mut env);
+            apply_layer(*layer, lf, &mut fields, &mut env);
         }
         self.check_matrix_size(&fields);
 
@@ -1040,6 +1081,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             needs,
             when,
             read_secrets: Vec::new(),
+            template: false,
         }
     }
 
@@ -1307,6 +1349,54 @@ impl<'e, 'a> Lowering<'e, 'a> {
 /// Where the secret interpolation fix binds a variable in `job`: inside its
 /// `env = { … }`, or in a new `env` before its first field; none when `env` is not
 /// written as a record or the job has no field.
+/// The names of the templates that a job or a template of the file builds on with
+/// `from NAME(…)` (a qualified `from lib.NAME(…)` names another file's).
+fn templates_built_on(tree: &plumb_syntax::ast::SourceFile) -> HashSet<&str> {
+    let jobs = tree.items.iter().flat_map(|item| match item {
+        Item::Pipeline(p) => p
+            .stages
+            .iter()
+            .flat_map(|s| &s.jobs)
+            .map(|j| &j.bases)
+            .collect(),
+        _ => Vec::new(),
+    });
+    let templates = tree.items.iter().filter_map(|item| match item {
+        Item::Template(t) => Some(&t.bases),
+        _ => None,
+    });
+    (jobs.chain(templates))
+        .flatten()
+        .filter(|b| b.qualifier.is_none())
+        .map(|b| b.template.text.as_str())
+        .collect()
+}
+
+/// A layer of fields (`default`, a template, the job's own) applied over the ones below.
+fn apply_layer(layer: Layer, lf: &[LayerField], fields: &mut FieldMap, env: &mut JobEnv) {
+    for f in lf {
+        if f.key == "env" {
+            env_bindings(&f.value, layer)
+                .into_iter()
+                .for_each(|b| env.bind(b));
+        }
+        // records and maps merge key by key, like GitLab's `extends`; a matrix is
+        // replaced whole (GitLab's `parallel: matrix:` is a list)
+        let value = match fields.get(&f.key) {
+            Some(earlier) if f.key != "matrix" => values::merge_values(&earlier.value, &f.value),
+            _ => f.value.clone(),
+        };
+        fields.insert(
+            f.key.clone(),
+            FieldUse {
+                value,
+                key_at: f.key_at,
+                layer,
+            },
+        );
+    }
+}
+
 fn env_binding_site(job: &Job, ctx: Ctx<'_, '_>) -> Option<EnvBindingSite> {
     let env = job.body.fields.iter().find(|f| f.key.text == "env");
     match (env, job.body.fields.first()) {

@@ -13,6 +13,11 @@ pub struct FileModel {
     /// template parameter defaults typed `Image`. Image checks run on them even when no
     /// job uses them.
     pub declared_images: Vec<Value>,
+    /// In a file with no pipeline (a library), the templates that no template of the
+    /// file is built on and that take no parameters, each as a job of its own
+    /// ([`JobModel::template`]): a library of templates (GitLab's hidden jobs that other
+    /// files extend) is checked for what it says. Never compiled.
+    pub templates: Vec<JobModel>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -271,6 +276,9 @@ pub struct JobModel {
     /// without binding them: on GitLab a project variable is readable by every job, so
     /// the job may use it. The credential checks decide whether a script really reads it.
     pub read_secrets: Vec<SecretRef>,
+    /// A template checked as a job (see [`FileModel::templates`]): what jobs built on it
+    /// add (`rules`, an image, `needs`) is unknown, so the rules about those skip it.
+    pub template: bool,
 }
 
 impl PipelineModel {
@@ -290,8 +298,15 @@ impl JobModel {
         if !d.secondary.iter().any(|l| l.at == self.name_at) {
             d.secondary.push(plumb_diagnostics::Label {
                 at: self.name_at,
-                message: format!("job `{}`", self.name),
+                message: format!("{} `{}`", self.kind(), self.name),
             });
+        }
+    }
+    /// "job", or "template" for a template checked as a job.
+    pub fn kind(&self) -> &'static str {
+        match self.template {
+            true => "template",
+            false => "job",
         }
     }
     /// [`JobModel::label`] on each finding written outside the job.

@@ -32,7 +32,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     {
         d = d.with_secondary(
             cx.job.name_at,
-            format!("the image of job `{}`", cx.job.name),
+            format!("the image of {} `{}`", cx.job.kind(), cx.job.name),
         );
     }
     out.push(d);

@@ -77,7 +77,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         }
     }
     out.push(d
-        .with_secondary(cx.job.name_at, format!("job `{}`", cx.job.name))
+        .with_secondary(cx.job.name_at, format!("{} `{}`", cx.job.kind(), cx.job.name))
         .with_help("pin the image by digest (`name:tag@sha256:…`) so that only the reviewed image receives the secrets"));
 }
 
@@ -114,6 +114,6 @@ fn runner_default(cx: &JobCx, uses: &[crate::creds::SecretUse]) -> Option<Diagno
         d = d.with_secondary(u.at, u.label());
     }
     Some(d
-        .with_secondary(cx.job.name_at, format!("job `{}`", cx.job.name))
+        .with_secondary(cx.job.name_at, format!("{} `{}`", cx.job.kind(), cx.job.name))
         .with_help("name the image, pinned by digest (`name:tag@sha256:…`), so that only the reviewed image receives the secrets"))
 }

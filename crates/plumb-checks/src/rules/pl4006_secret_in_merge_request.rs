@@ -15,7 +15,11 @@ declare_rule! {
 
 fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     let mr = Event::MergeRequest;
-    if !cx.pipeline_on.0.admits(&mr).possible() || !cx.job.when.admits(&mr).possible() {
+    // a template's jobs say when they run (`rules:`), and are checked themselves
+    if cx.job.template
+        || !cx.pipeline_on.0.admits(&mr).possible()
+        || !cx.job.when.admits(&mr).possible()
+    {
         return;
     }
     let condition_at = cx

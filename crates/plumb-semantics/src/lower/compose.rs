@@ -102,16 +102,36 @@ impl<'a> Lowering<'_, 'a> {
             self.expansion_cut = Some(ExpansionCut::TooMany);
             return None;
         }
+        let fields = self.template_fields(tfile, t, &params);
+        if std::mem::take(&mut self.ev.too_large_in_template) {
+            self.expansion_cut
+                .get_or_insert(ExpansionCut::ValueTooLarge);
+        }
+        // a result a limit cut short is not kept: it is reported, and nothing reuses it
+        if self.expansion_cut.is_none() {
+            self.instances.insert(key, fields.clone());
+        }
+        Some(fields)
+    }
+
+    /// The fields template `t` of file `tfile` gives with its parameters bound to
+    /// `params`: its bases' fields, then its own. Its own mistakes are not reported here
+    /// but where the template is checked.
+    pub(super) fn template_fields(
+        &mut self,
+        tfile: FileId,
+        t: &'a Template,
+        params: &std::collections::HashMap<String, crate::value::Value>,
+    ) -> Vec<LayerField> {
         let tctx = Ctx {
             file: tfile,
             pipeline_lets: None,
-            params: Some(&params),
+            params: Some(params),
         };
         let body = FileRange {
             file: tfile,
             range: t.range,
         };
-        // the template's own mistakes are reported where it is checked
         self.ev.enter_reported_elsewhere(body);
         self.instantiating.push((tfile, t.range));
         self.ev.quiet_uses += 1;
@@ -127,15 +147,7 @@ impl<'a> Lowering<'_, 'a> {
         self.ev.quiet_uses -= 1;
         self.instantiating.pop();
         self.ev.leave_reported_elsewhere();
-        if std::mem::take(&mut self.ev.too_large_in_template) {
-            self.expansion_cut
-                .get_or_insert(ExpansionCut::ValueTooLarge);
-        }
-        // a result a limit cut short is not kept: it is reported, and nothing reuses it
-        if self.expansion_cut.is_none() {
-            self.instances.insert(key, fields.clone());
-        }
-        Some(fields)
+        fields
     }
 
     /// A base that a limit stopped: one error at the job's `from`, whatever depth the
