@@ -165,18 +165,69 @@ pub fn human(
                 )
             }),
     );
+    let mut chars = CharOffsets::default();
     for d in diags {
-        report(session, d, color).write(&mut cache, &mut *out)?;
+        report(session, d, color, &mut chars).write(&mut cache, &mut *out)?;
     }
     Ok(())
+}
+
+/// Byte offsets of the checked files as character offsets, which the drawing counts in
+/// (ariadne's byte mode reads a label in another file than the report's at a character
+/// offset: inside a multi-byte character, it panicked).
+#[derive(Default)]
+struct CharOffsets {
+    /// Per file: `None` for ASCII text (a byte is a character), else the character
+    /// count at every [`CHECKPOINT`] bytes.
+    by_file: std::collections::HashMap<plumb_diagnostics::FileId, Option<Vec<usize>>>,
+}
+
+/// Bytes between two remembered character counts.
+const CHECKPOINT: usize = 4096;
+
+impl CharOffsets {
+    fn of(&mut self, text: &str, file: plumb_diagnostics::FileId, byte: usize) -> usize {
+        let byte = floor_char_boundary(text, byte.min(text.len()));
+        let table = self.by_file.entry(file).or_insert_with(|| {
+            (!text.is_ascii()).then(|| {
+                let mut counts = vec![0];
+                let mut at = 0;
+                while at + CHECKPOINT <= text.len() {
+                    let end = floor_char_boundary(text, at + CHECKPOINT);
+                    let before = counts.last().copied().unwrap_or(0);
+                    counts.push(before + text[floor_char_boundary(text, at)..end].chars().count());
+                    at += CHECKPOINT;
+                }
+                counts
+            })
+        });
+        let Some(counts) = table else { return byte };
+        let block = byte / CHECKPOINT;
+        let start = floor_char_boundary(text, block * CHECKPOINT);
+        counts.get(block).copied().unwrap_or(0) + text[start..byte].chars().count()
+    }
+}
+
+/// The largest character boundary at or before `byte`.
+fn floor_char_boundary(text: &str, mut byte: usize) -> usize {
+    while byte > 0 && !text.is_char_boundary(byte) {
+        byte -= 1;
+    }
+    byte
 }
 
 fn report<'a>(
     session: &'a Session,
     d: &Diagnostic,
     color: bool,
+    chars: &mut CharOffsets,
 ) -> Report<'a, (String, std::ops::Range<usize>)> {
-    let span = |at: FileRange| (session.display(at.file).to_string(), at.range.as_range());
+    let mut span = |at: FileRange| {
+        let text = session.text(at.file);
+        let start = chars.of(text, at.file, at.range.start as usize);
+        let end = chars.of(text, at.file, at.range.end as usize);
+        (session.display(at.file).to_string(), start..end.max(start))
+    };
     let (kind, primary_color) = match d.severity {
         Severity::Error => (ReportKind::Error, Color::Red),
         Severity::Warning => (ReportKind::Warning, Color::Yellow),
@@ -185,7 +236,7 @@ fn report<'a>(
     let mut builder = Report::build(kind, span(d.primary.at))
         .with_config(
             Config::new()
-                .with_index_type(IndexType::Byte)
+                .with_index_type(IndexType::Char)
                 .with_color(color),
         )
         .with_code(d.code)

@@ -1161,3 +1161,37 @@ fn a_library_of_hidden_jobs_is_checked() {
     let (diags, code) = json(&["check", "--format", "json", "switched-off.yml"], &dir);
     assert_eq!((diags.len(), code), (0, 0), "{diags:?}");
 }
+
+/// Findings are drawn in files with multi-byte characters before their spans, also a
+/// related span in another file than the finding's (it panicked: a character offset read
+/// as a byte offset fell inside `─`).
+#[test]
+fn spans_after_multi_byte_characters_are_drawn() {
+    let dir = scratch("yaml-multibyte-draw");
+    std::fs::create_dir_all(dir.join(".git")).expect("repository");
+    std::fs::create_dir_all(dir.join("ci")).expect("mkdir");
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        "include:\n  - local: ci/templates.yml\n  - local: ci/jobs.yml\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("ci/templates.yml"),
+        "# é\n.node:\n  image: node:20\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("ci/jobs.yml"),
+        "# ─── Install ──────────\ninstall:\n  extends: .node\n  script:\n    - echo \"✓ ─ $CI_JOB_TOKEN\"\n",
+    )
+    .expect("write");
+    let o = plumb_in(&dir, &["check", ".gitlab-ci.yml"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    insta::assert_snapshot!(out);
+}
