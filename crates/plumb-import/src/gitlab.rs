@@ -154,6 +154,10 @@ pub fn wildcard_matches(pattern: &str, path: &str) -> bool {
     fn go(p: &[u8], s: &[u8]) -> bool {
         match p {
             [] => s.is_empty(),
+            // `**/` is any run of folders, or none: `ci/**/*.yml` holds `ci/a.yml`
+            [b'*', b'*', b'/', rest @ ..] => {
+                go(rest, s) || (0..=s.len()).any(|i| go(&p[2..], &s[i..]))
+            }
             [b'*', b'*', rest @ ..] => (0..=s.len()).any(|i| go(rest, &s[i..])),
             [b'*', rest @ ..] => (0..=s.len())
                 .take_while(|&i| i == 0 || s[i - 1] != b'/')
@@ -909,6 +913,13 @@ mod wildcard_tests {
         assert!(!wildcard_matches("configs/*.yml", "configs/sub/a.yml"));
         assert!(wildcard_matches("configs/**.yml", "configs/sub/a.yml"));
         assert!(wildcard_matches("configs/**/*.yml", "configs/sub/a.yml"));
+        assert!(wildcard_matches("configs/**/*.yml", "configs/a.yml"));
+        assert!(wildcard_matches("**/*.yml", "a.yml"));
+        assert!(wildcard_matches(
+            "configs/**/x/*.yml",
+            "configs/a/b/x/c.yml"
+        ));
+        assert!(!wildcard_matches("configs/**/*.yml", "configsa.yml"));
         assert!(!wildcard_matches("configs/*.yml", "configs/a.yaml"));
         assert!(!wildcard_matches("configs/*.yml", "other/a.yml"));
     }
