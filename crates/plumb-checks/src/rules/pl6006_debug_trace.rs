@@ -13,27 +13,52 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     let Some(secret) = cx.secret_uses().first() else {
         return;
     };
-    for b in &cx.job.env {
-        let on = matches!(&b.value.kind, ValueKind::Str(v) if v.eq_ignore_ascii_case("true") || v == "1");
-        if !on || !matches!(b.name.as_str(), "CI_DEBUG_TRACE" | "CI_DEBUG_SERVICES") {
+    let env = cx.job.env.iter().map(|b| (b.name.as_str(), &b.value));
+    // each value of a `matrix` is a job's variable too
+    let matrix = cx.job.field("matrix").and_then(|f| f.value.as_map());
+    let matrix = (matrix.into_iter().flatten())
+        .flat_map(|e| (e.value.as_list().unwrap_or_default().iter()).map(|v| (e.key.as_str(), v)));
+    for (name, value) in env.chain(matrix) {
+        let on = matches!(&value.kind, ValueKind::Str(v) if runner_reads_true(v));
+        if !on || !matches!(name, "CI_DEBUG_TRACE" | "CI_DEBUG_SERVICES") {
             continue;
         }
         // on the value that turns it on (a GitLab CI file names the variable as a key,
         // the value is where the finding is shown)
-        let at = b.value.origin;
+        let at = value.origin;
         let whose = cx.whom(at);
         let mut d = Diagnostic::new(
             RULE.code,
             RULE.severity(),
             at,
             format!(
-                "`{}` makes GitLab print every variable of {whose}, secret `{}` included",
-                b.name, secret.secret
+                "`{name}` makes GitLab print every variable of {whose}, secret `{}` included",
+                secret.secret
             ),
         )
         .with_label("prints every variable to the job log")
         .with_help("remove it, or debug the job without its secrets");
         d = d.with_secondary(secret.at, secret.label());
         out.push(d);
+    }
+}
+
+/// Whether GitLab Runner reads `value` as true: Go's `ParseBool` of it in lower case
+/// (`1`, `t`, `true`), else its `ParseInt` equal to 1 (`01`, `+1`).
+fn runner_reads_true(value: &str) -> bool {
+    matches!(value.to_ascii_lowercase().as_str(), "1" | "t" | "true")
+        || value.parse::<i64>() == Ok(1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn what_the_runner_reads_as_true() {
+        for on in ["true", "TRUE", "True", "t", "T", "1", "01", "+1"] {
+            assert!(super::runner_reads_true(on), "{on}");
+        }
+        for off in ["false", "yes", "on", "0", "2", " 1", "", "-1"] {
+            assert!(!super::runner_reads_true(off), "{off}");
+        }
     }
 }
