@@ -193,6 +193,12 @@ service:
     - name: postgres:16.2
       variables: {{POSTGRES_PASSWORD: $DB_PASSWORD}}
   script: [make test]
+quoted-pattern:
+  image: {img}
+  rules:
+    - if: $CI_COMMIT_BRANCH =~ "/^release/"
+  script:
+    - echo "$SIGNING_PASSWORD" | ./sign.sh --stdin
 "#
     );
     std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");

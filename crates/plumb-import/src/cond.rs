@@ -521,6 +521,12 @@ impl ExprParser {
 
     fn comparison(&self, name: &str, op: &str, rhs: &Tok) -> Cond {
         let written = format!("${name} {op} {}", show(rhs));
+        // GitLab reads a quoted `"/pattern/flags"` right of `=~` as the pattern
+        let quoted_pattern = match rhs {
+            Tok::Str(s) if matches!(op, "=~" | "!~") => quoted_regex(s),
+            _ => None,
+        };
+        let rhs = quoted_pattern.as_ref().unwrap_or(rhs);
         let value = match rhs {
             Tok::Str(s) | Tok::Regex(s) => Some(s.clone()),
             Tok::Var(other) if matches!(op, "==" | "!=") => {
@@ -805,6 +811,16 @@ fn refs(names: &[String]) -> Cond {
     names.iter().map(|r| one_ref(r)).fold(Cond::False, Cond::or)
 }
 
+/// `"/^release/"` as the pattern GitLab makes of it (`Tok::Regex`), when the string is
+/// one: a slash, a body, a slash, flags.
+fn quoted_regex(text: &str) -> Option<Tok> {
+    let rest = text.strip_prefix('/')?;
+    let close = rest.rfind('/')?;
+    let (body, flags) = (&rest[..close], &rest[close + 1..]);
+    (flags.chars().all(|f| "imsx".contains(f)) && !body.is_empty())
+        .then(|| Tok::Regex(with_flags(body, flags)))
+}
+
 /// A GitLab regex's body with its flags (`i`, `m`, `s`) as RE2's `(?ims)` prefix.
 fn with_flags(body: &str, flags: &str) -> String {
     let known: String = "ims".chars().filter(|f| flags.contains(*f)).collect();
@@ -961,6 +977,15 @@ mod tests {
         assert_eq!(
             plumb("$CI_COMMIT_BRANCH =~ /^release\\//"),
             "branch =~ \"^release\\\\/\""
+        );
+        // a quoted pattern is the pattern (GitLab 15+)
+        assert_eq!(
+            plumb("$CI_COMMIT_BRANCH =~ \"/^release/\""),
+            "branch =~ \"^release\""
+        );
+        assert_eq!(
+            plumb("$CI_COMMIT_TAG =~ \"/^V/i\""),
+            "var(\"CI_COMMIT_TAG\") =~ \"(?i)^V\""
         );
         assert_eq!(
             plumb("$CI_PIPELINE_SOURCE == \"push\" && $CI_COMMIT_BRANCH != \"main\""),
