@@ -1547,7 +1547,7 @@ pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
         let read = env_reads.get(var.as_str()).copied();
         let read = read.or_else(|| first_read_in_scripts(cx, var));
         // a service's own `env` (`POSTGRES_PASSWORD = "$DB_PASSWORD"`), a field's text
-        if let Some(at) = read.or_else(|| first_read_in_fields(cx.job, var)) {
+        if let Some(at) = read.or_else(|| first_read_in_fields(cx, var)) {
             uses.push(SecretUse {
                 secret: s.name.clone(),
                 every_job_has_it: is_job_credential(&s.source),
@@ -1560,9 +1560,13 @@ pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
     uses
 }
 
-/// Where a field other than the scripts first names `$var` (a service's `env`).
-fn first_read_in_fields(job: &plumb_semantics::JobModel, var: &str) -> Option<FileRange> {
-    let mut strings = job.fields.values().flat_map(|f| f.value.strings());
+/// Where a field other than the scripts first names `$var` (a service's `env`). The
+/// scripts are read as the shell reads them, where `\$var` in a here-doc is text.
+fn first_read_in_fields(cx: &JobCx, var: &str) -> Option<FileRange> {
+    let scripts: Vec<FileRange> = cx.scripts().iter().map(|s| s.origin).collect();
+    let mut strings = (cx.job.fields.values())
+        .flat_map(|f| f.value.strings())
+        .filter(|(_, at)| !scripts.contains(at));
     let read = |text: &str| plumb_semantics::variables_named(text).any(|n| n == var);
     strings.find(|(text, _)| read(text)).map(|(_, at)| at)
 }

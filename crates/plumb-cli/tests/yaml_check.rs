@@ -199,6 +199,16 @@ quoted-pattern:
     - if: $CI_COMMIT_BRANCH =~ "/^release/"
   script:
     - echo "$SIGNING_PASSWORD" | ./sign.sh --stdin
+child-pipeline:
+  image: alpine:3.20
+  rules:
+    - if: $CI_COMMIT_BRANCH == "main"
+  script:
+    - |
+      cat > child.yml <<EOF
+      deploy:
+        script: [echo "\$DEPLOY_TOKEN" | ./deploy --token-stdin]
+      EOF
 "#
     );
     std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
@@ -207,11 +217,26 @@ quoted-pattern:
         .into_iter()
         .map(|p| p.replace(".gitlab-ci.yml:", ""))
         .collect();
-    let expected: BTreeSet<String> = ["11 PL4004", "15 PL4004", "30 PL3003", "30 PL4005"]
-        .into_iter()
-        .map(String::from)
-        .collect();
+    // `\$DEPLOY_TOKEN` in a here-doc is text: the child pipeline's job reads it
+    let expected: BTreeSet<String> = [
+        "11 PL4004",
+        "15 PL4004",
+        "30 PL3003",
+        "30 PL4005",
+        "40 PL3003",
+        "40 PL4005",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
     assert_eq!(found, expected, "{diags:#?}");
+    // the child pipeline's job gets `$API_TOKEN` from `variables:`, not `$DEPLOY_TOKEN`
+    assert!(
+        !diags.iter().any(
+            |d| d["line"] == 40 && d["message"].as_str().unwrap_or("").contains("DEPLOY_TOKEN")
+        ),
+        "{diags:#?}"
+    );
     // a job whose stage comes from a template not read: no stage is guessed
     let unread = "include:\n  - local: /ci/templates.yml\nbuild:\n  extends: .build\ntest:\n  extends: .test\n  dependencies: [build]\n";
     std::fs::write(dir.join(".gitlab-ci.yml"), unread).expect("yaml");
