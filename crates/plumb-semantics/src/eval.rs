@@ -1180,6 +1180,28 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// A call of a name that is nothing: a misspelled `changes`, `exists` or `var`.
+    fn unknown_function(&mut self, name: &str, at: FileRange) {
+        const FUNCTIONS: [&str; 3] = ["changes", "exists", "var"];
+        let d = self.error(
+            codes::UNKNOWN_NAME,
+            at,
+            format!("unknown function `{name}`"),
+        );
+        let suggestion = closest(name, FUNCTIONS);
+        d.primary.message = match suggestion {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "no such function".to_string(),
+        };
+        d.help = Some(match suggestion {
+            Some(s) => format!("did you mean `{s}(…)`?"),
+            None => {
+                "the functions of a condition are `changes([…])`, `exists([…])` and `var(\"NAME\")`"
+                    .to_string()
+            }
+        });
+    }
+
     fn eval_call(
         &mut self,
         callee: &'a Expr,
@@ -1195,6 +1217,12 @@ impl<'a> Evaluator<'a> {
             _ => None,
         };
         let Some(builtin) = builtin else {
+            if let ExprKind::Name(n) = &callee.kind {
+                if self.resolve(&n.text, ctx).is_none() {
+                    self.unknown_function(&n.text, ctx.at(callee.range));
+                    return Value::unknown(origin);
+                }
+            }
             self.error(
                 codes::TYPE_MISMATCH,
                 ctx.at(callee.range),

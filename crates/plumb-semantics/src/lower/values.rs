@@ -6,7 +6,7 @@ use super::Lowering;
 use crate::codes;
 use crate::eval::Ctx;
 use crate::value::{MapEntry, Value, ValueKind};
-use plumb_diagnostics::{Diagnostic, Edit, FileRange};
+use plumb_diagnostics::{closest, Diagnostic, Edit, FileRange};
 use plumb_syntax::ast::{Arg, Expr, ExprKind};
 
 /// A constructor: its name (also the key its first argument is stored under), the named
@@ -187,6 +187,10 @@ impl<'a> Lowering<'_, 'a> {
             _ => None,
         };
         let Some((c, args, name_at)) = found else {
+            if let Some(d) = misspelled_constructor(e, ctors, ctx) {
+                self.ev.report(d);
+                return Value::unknown(origin);
+            }
             self.ev.report(
                 Diagnostic::error(
                     codes::TYPE_MISMATCH,
@@ -463,4 +467,25 @@ fn same_include(a: &Value, b: &Value) -> bool {
     let configured = |m: &[MapEntry]| m.iter().any(|e| e.key == "component" || e.key == "inputs");
     let a_key = key(a);
     !a_key.is_empty() && a_key == key(b) && !configured(a) && !configured(b)
+}
+
+/// `componnt(…)` for `component(…)`: a constructor's name misspelled is an unknown name
+/// (PL1001) with the one it is close to.
+fn misspelled_constructor(e: &Expr, ctors: &[Constructor], ctx: Ctx<'_, '_>) -> Option<Diagnostic> {
+    let ExprKind::Call(callee, _) = &e.kind else {
+        return None;
+    };
+    let ExprKind::Name(n) = &callee.kind else {
+        return None;
+    };
+    let close = closest(&n.text, ctors.iter().map(|c| c.name))?;
+    Some(
+        Diagnostic::error(
+            codes::UNKNOWN_NAME,
+            ctx.at(n.range),
+            format!("unknown name `{}`", n.text),
+        )
+        .with_label(format!("did you mean `{close}`?"))
+        .with_help(format!("did you mean `{close}(…)`?")),
+    )
 }
