@@ -219,7 +219,19 @@ fn literal_assignments(
     }
 }
 
-/// `docker login -p hunter2`, `--password hunter2`, `--password=hunter2`; and
+/// The programs whose `-p` takes the password (with `login` anywhere on the line too).
+const PASSWORD_P: &[&str] = &[
+    "sshpass",
+    "mysql",
+    "mysqldump",
+    "mysqladmin",
+    "mariadb",
+    "mariadb-dump",
+    "mariadb-admin",
+];
+
+/// `docker login -p hunter2`, `sshpass -p hunter2`, `mysql -phunter2`, `--password
+/// hunter2`, `--password=hunter2`; and
 /// `--password=$docker_pwd` where the job's `env` sets `docker_pwd` to a literal (a
 /// name that says nothing, which the variable check does not read).
 fn literal_password_argument(
@@ -229,18 +241,21 @@ fn literal_password_argument(
     out: &mut Vec<Diagnostic>,
 ) {
     let args = cmd.args();
-    let logs_in = args.iter().any(|a| a.text == "login");
+    let program = cmd.name().map(crate::supply::base).unwrap_or("");
+    // `-p` is a password to these (elsewhere a port, a path, "parents")
+    let p_is_password = args.iter().any(|a| a.text == "login") || PASSWORD_P.contains(&program);
+    // `mysql -phunter2`: the password joined to the flag
+    let joined = |t: &str| PASSWORD_P.contains(&program) && t.starts_with("-p") && t.len() > 2;
     for (i, arg) in args.iter().enumerate() {
         let value = match arg.text.as_str() {
             "--password" | "--passwd" => args.get(i + 1),
-            "-p" if logs_in => args.get(i + 1),
-            t if t.starts_with("--password=") => Some(arg),
+            "-p" if p_is_password => args.get(i + 1),
+            t if t.starts_with("--password=") || joined(t) => Some(arg),
             _ => None,
         };
         let Some(value) = value else { continue };
-        let text = value
-            .text
-            .strip_prefix("--password=")
+        let text = (value.text.strip_prefix("--password="))
+            .or_else(|| value.text.strip_prefix("-p").filter(|_| joined(&value.text)))
             .unwrap_or(&value.text);
         if let [var] = value.vars.as_slice() {
             let whole = text == format!("${}", var.name) || text == format!("${{{}}}", var.name);
