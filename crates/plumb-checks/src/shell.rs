@@ -99,6 +99,17 @@ pub enum RedirectKind {
     Discard,
 }
 
+/// Where a command's standard output goes ([`Command::stdout_goes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// The job log (the terminal, `/dev/stderr`, `>&2`).
+    Log,
+    /// `/dev/null`, or a closed descriptor.
+    Discarded,
+    /// The file of the command's redirection at this index.
+    File(usize),
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Redirect {
     pub kind: RedirectKind,
@@ -228,11 +239,33 @@ impl Command {
     }
     /// Whether standard output goes to a file or a pipe rather than the job log.
     pub fn stdout_captured(&self) -> bool {
-        self.piped_out
-            || self.output_substituted()
-            || self.redirects.iter().any(|r| {
-                matches!(r.kind, RedirectKind::Write | RedirectKind::Discard) && r.fd != Some(2)
-            })
+        self.piped_out || self.output_substituted() || self.stdout_goes() != Output::Log
+    }
+    /// Where standard output ends up after the redirections, applied left to right as the
+    /// shell does (`> /dev/null 1>&2` writes to the log: the last one decides).
+    pub fn stdout_goes(&self) -> Output {
+        let (mut out, mut err) = (Output::Log, Output::Log);
+        for (i, r) in self.redirects.iter().enumerate() {
+            let to = match r.kind {
+                RedirectKind::Read => continue,
+                RedirectKind::Write => Output::File(i),
+                RedirectKind::Discard => Output::Discarded,
+                RedirectKind::Dup => match r.target.text.as_str() {
+                    "1" => out,
+                    "2" => err,
+                    "-" => Output::Discarded,
+                    // a log device, or a descriptor opened elsewhere (`exec 3>&1`)
+                    _ => Output::Log,
+                },
+            };
+            match r.fd {
+                Some(1) => out = to,
+                Some(2) => err = to,
+                None => (out, err) = (to, to),
+                Some(_) => {}
+            }
+        }
+        out
     }
     /// In `<(…)` with its standard output left there (not sent on to `>&2`).
     pub fn output_substituted(&self) -> bool {
@@ -263,10 +296,11 @@ impl Command {
         out
     }
     pub fn files_written(&self) -> impl Iterator<Item = &Word> {
-        self.redirects
-            .iter()
-            .filter(|r| r.kind == RedirectKind::Write && r.fd != Some(2))
-            .map(|r| &r.target)
+        let file = match self.stdout_goes() {
+            Output::File(i) => self.redirects.get(i),
+            _ => None,
+        };
+        file.map(|r| &r.target).into_iter()
     }
     /// The files the command reads on standard input (`< FILE`).
     pub fn redirects_read(&self) -> impl Iterator<Item = &Word> {
@@ -1335,6 +1369,21 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].args().len(), 3);
         assert_eq!(c[0].args()[1].vars[0].name, "TOKEN");
+    }
+
+    #[test]
+    fn the_last_redirection_decides_where_output_goes() {
+        let goes = |s: &str| scan(s)[0].stdout_goes();
+        assert_eq!(goes("echo x"), Output::Log);
+        assert_eq!(goes("echo x > /dev/null 1>&2"), Output::Log);
+        assert_eq!(goes("echo x 2>/dev/null 1>&2"), Output::Discarded);
+        assert_eq!(goes("echo x 2>&1 >/dev/null"), Output::Discarded);
+        assert_eq!(goes("echo x >a 2>&1"), Output::File(0));
+        assert_eq!(goes("echo x >a >/dev/stderr"), Output::Log);
+        assert_eq!(goes("echo x &>a"), Output::File(0));
+        assert_eq!(goes("echo x 2>a"), Output::Log);
+        assert_eq!(goes("echo x >&-"), Output::Discarded);
+        assert!(scan("echo x >a 1>&2")[0].files_written().next().is_none());
     }
 
     #[test]

@@ -255,7 +255,12 @@ fn literal_password_argument(
         };
         let Some(value) = value else { continue };
         let text = (value.text.strip_prefix("--password="))
-            .or_else(|| value.text.strip_prefix("-p").filter(|_| joined(&value.text)))
+            .or_else(|| {
+                value
+                    .text
+                    .strip_prefix("-p")
+                    .filter(|_| joined(&value.text))
+            })
             .unwrap_or(&value.text);
         if let [var] = value.vars.as_slice() {
             let whole = text == format!("${}", var.name) || text == format!("${{{}}}", var.name);
