@@ -824,7 +824,36 @@ fn tainted_output(
             });
         }
     }
-    dumped_environment(cmd, name, taint).or_else(|| inline_program_output(cmd, name, taint))
+    dumped_environment(cmd, name, taint)
+        .or_else(|| inline_program_output(cmd, name, taint))
+        .or_else(|| dumped_by_inner_script(cmd, name, taint, 0))
+}
+
+/// `sh -c 'env'`, `bash -c "printenv T"`, `eval set`: a script given as text that dumps
+/// the environment, whose output is the command's (reported at the text).
+fn dumped_by_inner_script(cmd: &Command, name: &str, taint: &Taint, depth: usize) -> Option<Flow> {
+    if depth >= 4 {
+        return None;
+    }
+    let text = script_arguments(cmd, name).first()?;
+    for inner in shell::scan(&text.text) {
+        let Some(inner_name) = inner.name() else {
+            continue;
+        };
+        if inner.stdout_captured() {
+            continue;
+        }
+        let found = dumped_environment(&inner, inner_name, taint)
+            .or_else(|| dumped_by_inner_script(&inner, inner_name, taint, depth + 1));
+        if let Some(flow) = found {
+            return Some(Flow {
+                start: text.start,
+                end: text.end,
+                ..flow
+            });
+        }
+    }
+    None
 }
 
 /// The secret a file written earlier in the script holds, read where `w` names it.
