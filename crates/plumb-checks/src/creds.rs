@@ -574,6 +574,18 @@ fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Sca
     let on = match name {
         "set" | "shopt" => !off && args.iter().any(flag),
         n if SHELLS.contains(&n) => args.iter().any(|a| is_xtrace_flag(&a.text)) || option_xtrace(),
+        // `eval "set -x"` runs `set -x` in this shell
+        "eval" => {
+            let text: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+            shell::scan(&text.join(" ")).iter().any(|inner| {
+                matches!(inner.name(), Some("set" | "shopt"))
+                    && inner
+                        .args()
+                        .iter()
+                        .any(|a| is_xtrace_flag(&a.text) || a.text == "xtrace")
+                    && !inner.args().iter().any(|a| a.text.starts_with('+'))
+            })
+        }
         _ => false,
     };
     // `SHELLOPTS=xtrace bash x.sh`, `export SHELLOPTS=xtrace`: every bash started traces
@@ -593,7 +605,10 @@ fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Sca
     let Some(word) = cmd.name_word() else {
         return;
     };
-    let end = args.iter().find(|a| flag(a)).map_or(word.end, |a| a.end);
+    let end = match name {
+        "eval" => args.last().map_or(word.end, |a| a.end),
+        _ => args.iter().find(|a| flag(a)).map_or(word.end, |a| a.end),
+    };
     let command = script[word.start..end].to_string();
     match taint.traced() {
         Some((var, source)) => {
@@ -835,8 +850,15 @@ fn dumped_by_inner_script(cmd: &Command, name: &str, taint: &Taint, depth: usize
     if depth >= 4 {
         return None;
     }
-    let text = script_arguments(cmd, name).first()?;
-    for inner in shell::scan(&text.text) {
+    let words = script_arguments(cmd, name);
+    // `eval` runs its arguments joined; `sh -c` the one after `-c`
+    let words = match name {
+        "eval" | "trap" => words,
+        _ => &words[..words.len().min(1)],
+    };
+    let (first, last) = (words.first()?, words.last()?);
+    let text: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+    for inner in shell::scan(&text.join(" ")) {
         let Some(inner_name) = inner.name() else {
             continue;
         };
@@ -847,8 +869,8 @@ fn dumped_by_inner_script(cmd: &Command, name: &str, taint: &Taint, depth: usize
             .or_else(|| dumped_by_inner_script(&inner, inner_name, taint, depth + 1));
         if let Some(flow) = found {
             return Some(Flow {
-                start: text.start,
-                end: text.end,
+                start: first.start,
+                end: last.end,
                 ..flow
             });
         }
