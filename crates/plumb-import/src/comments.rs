@@ -67,6 +67,11 @@ struct Layout<'a> {
     commented: Vec<bool>,
     /// The first line after the import's header comment.
     after_header: usize,
+    /// For each line inside a block string (after its opening `"""`, up to its
+    /// closing one), the line that opens it: a comment there would be text of the string.
+    in_block: Vec<Option<usize>>,
+    /// The lines that open a block string (nothing may follow their `"""`).
+    opens_block: HashSet<usize>,
     /// The pipeline's head: from its `pipeline` line to its first stage.
     head: (usize, usize),
 }
@@ -294,7 +299,7 @@ pub(crate) fn carry(
 impl Placed {
     fn add(&mut self, place: Place, text: String, layout: &Layout) {
         self.count += 1;
-        let line = match place {
+        let line = match layout.outside_block_strings(place) {
             Place::Header => return self.header.push(text),
             Place::End => return self.end.push(text),
             Place::After(l) if !layout.commented[l] && !self.after.contains_key(&l) => {
@@ -310,6 +315,54 @@ impl Placed {
         };
         self.above.entry(line).or_default().push(text);
     }
+}
+
+impl Layout<'_> {
+    /// `place`, or above the block string it would be written inside of.
+    fn outside_block_strings(&self, place: Place) -> Place {
+        let opening = |l: usize| match self.in_block.get(l).copied().flatten() {
+            Some(open) => Some(open),
+            None => self.opens_block.contains(&l).then_some(l),
+        };
+        match place {
+            Place::Above(l) => Place::Above(self.in_block.get(l).copied().flatten().unwrap_or(l)),
+            Place::Aside(l, key) => {
+                Place::Aside(self.in_block.get(l).copied().flatten().unwrap_or(l), key)
+            }
+            Place::After(l) => opening(l).map_or(Place::After(l), Place::Above),
+            other => other,
+        }
+    }
+}
+
+/// For each of the `count` lines of `plumb`, the line opening the block string it is
+/// inside of (after the opening `"""`, up to the closing one); and the opening lines.
+fn block_strings(plumb: &str, count: usize) -> (Vec<Option<usize>>, HashSet<usize>) {
+    let mut inside = vec![None; count + 1];
+    let mut opening = HashSet::new();
+    if !plumb.contains("\"\"\"") {
+        return (inside, opening);
+    }
+    let starts = line_starts(plumb);
+    let line_of = |at: u32| {
+        starts
+            .partition_point(|&s| s <= at as usize)
+            .saturating_sub(1)
+    };
+    for (token, range) in plumb_syntax::lexer::lex(plumb).tokens {
+        match token {
+            plumb_syntax::token::Token::Str(s) if s.block => {
+                let open = line_of(range.start);
+                opening.insert(open);
+                let close = line_of(range.end.saturating_sub(1)).min(count);
+                for slot in &mut inside[open + 1..=close.max(open)] {
+                    *slot = Some(open);
+                }
+            }
+            _ => {}
+        }
+    }
+    (inside, opening)
 }
 
 /// The comments of one YAML file, in order.
@@ -398,6 +451,10 @@ fn scalars_by_line(config: &Config) -> HashMap<(usize, usize), Vec<String>> {
         match &n.kind {
             Kind::Scalar { text, .. } if !text.is_empty() => {
                 note(n.file, n.line, string_literal(text));
+                // a script line is written without the newline a `|` block ends with
+                if let Some(command) = text.strip_suffix('\n') {
+                    note(n.file, n.line, string_literal(command));
+                }
             }
             Kind::Seq(items) => items.iter().for_each(|i| walk(i, out, depth + 1)),
             Kind::Map(entries) => {
@@ -451,12 +508,16 @@ impl<'a> Layout<'a> {
 
     fn of(plumb: &'a str) -> Layout<'a> {
         let lines: Vec<&str> = plumb.lines().collect();
+        let (in_block, opens_block) = block_strings(plumb, lines.len());
         let mut blocks = HashMap::new();
         let mut shared = HashMap::new();
         let mut tops = HashMap::new();
         let mut commented = vec![false; lines.len() + 1];
         let mut open_their_field = HashSet::new();
         for (i, l) in lines.iter().enumerate() {
+            if in_block[i].is_some() {
+                continue;
+            }
             let Some((name, line, one_line)) = block_marker(l) else {
                 continue;
             };
@@ -502,6 +563,9 @@ impl<'a> Layout<'a> {
         };
         let mut written_on: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, l) in lines.iter().enumerate() {
+            if in_block[i].is_some() {
+                continue;
+            }
             for token in scan_line(l).tokens {
                 let on = written_on.entry(token).or_default();
                 if on.last() != Some(&i) {
@@ -510,6 +574,8 @@ impl<'a> Layout<'a> {
             }
         }
         Layout {
+            in_block,
+            opens_block,
             by_key: HashMap::new(),
             lets: lets_of(&lines),
             written_on,

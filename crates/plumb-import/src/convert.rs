@@ -297,7 +297,10 @@ fn script(node: Option<&Node>, notes: &mut Vec<Note>, cx: &Ctx) -> Vec<PVal> {
 fn flatten(node: &Node, out: &mut Vec<PVal>, notes: &mut Vec<Note>, cx: &Ctx) {
     match &node.kind {
         Kind::Scalar { text, .. } => {
-            out.push(PVal::at(cx.origin(node), PVal::Str(text.clone())));
+            // the newline a `|` block ends with runs nothing; without it the command
+            // reads back as written, one line each ([`crate::literal::with_block_strings`])
+            let command = text.strip_suffix('\n').unwrap_or(text);
+            out.push(PVal::at(cx.origin(node), PVal::Str(command.to_string())));
         }
         Kind::Seq(items) => items.iter().for_each(|i| flatten(i, out, notes, cx)),
         Kind::Null => {}

@@ -357,6 +357,7 @@ impl Emitter<'_> {
             for t in templates.iter_mut().filter(|t| t.variant_of.is_none()) {
                 t.used = true;
             }
+            self.note_library_stages(&mut templates);
         }
         build_templates_on_their_variants(&mut templates);
         mark_bases_used(&mut templates);
@@ -503,10 +504,13 @@ impl Emitter<'_> {
         let index = ValueIndex::new(templates);
         // each template's `extends` parents that are templates, found once
         let mut extends_of: Vec<Vec<usize>> = vec![Vec::new(); templates.len()];
+        // and the YAML lines each is written on
+        let mut spans: Vec<Option<(usize, usize, usize)>> = vec![None; templates.len()];
         for h in &self.config.hidden {
             if let Some(&t) = template_index.get(&h.name) {
                 let parents = h.extends.iter().filter_map(|p| template_index.get(p));
                 extends_of[t] = parents.copied().collect();
+                spans[t] = Some((h.full.file, h.line, h.full.end_line.max(h.line)));
             }
         }
         for h in &self.config.hidden {
@@ -515,10 +519,19 @@ impl Emitter<'_> {
             };
             let chosen = if h.extends.is_empty() {
                 // a YAML anchor merged into it (`<<: *base`): a template written before
-                // it (anchors are), when that saves lines
-                // never a template that is built on this one (through `extends`, which
-                // may point forward, or an anchor already chosen)
-                let earlier = |b: usize| b < t && !leads_to(templates, &extends_of, b, t);
+                // it (anchors are) that holds a merged value, when that saves lines;
+                // never one it only resembles (a relation the YAML does not have), nor
+                // one that is built on this one (through `extends`, which may point
+                // forward, or an anchor already chosen)
+                let merged = merged_value_lines(h);
+                let holds_a_merged_value = |b: usize| {
+                    spans[b].is_some_and(|(file, first, last)| {
+                        (merged.iter()).any(|&(f, l)| f == file && (first..=last).contains(&l))
+                    })
+                };
+                let earlier = |b: usize| {
+                    b < t && holds_a_merged_value(b) && !leads_to(templates, &extends_of, b, t)
+                };
                 best_template(
                     &templates[t].flat(),
                     templates,
@@ -736,6 +749,31 @@ impl Emitter<'_> {
                 .flatten()
                 .map(|(bases, own, _)| (bases, own))
         })
+    }
+
+    /// The `stage:` of a library's hidden jobs: a Plumb template has no stage (the job
+    /// built on one is written in a stage of its pipeline), so it is not carried: said
+    /// once per place, at the first template that has it.
+    fn note_library_stages(&self, templates: &mut [TemplateOut]) {
+        let mut said = HashSet::new();
+        for t in templates.iter_mut().filter(|t| t.variant_of.is_none()) {
+            let hidden = self.config.hidden.iter().find(|h| h.name == t.hidden);
+            let Some(stage) = hidden.and_then(|h| h.full.get("stage")) else {
+                continue;
+            };
+            if !said.insert((stage.file, stage.line)) {
+                continue;
+            }
+            t.notes.push(Note {
+                file: stage.file,
+                line: stage.line,
+                end_line: stage.end_line,
+                message: format!(
+                    "`stage: {}` is not carried: a template has no stage; write the jobs built on it in that stage",
+                    crate::literal::one_line_keeping(stage.as_str().unwrap_or("…"), &[])
+                ),
+            });
+        }
     }
 
     /// A hidden job no job reaches (through `extends`, or a `!reference` to it) is kept
@@ -2074,6 +2112,15 @@ fn warn_of_renamed_jobs(jobs: &[JobOut], warnings: &mut Vec<Warning>) {
             list.join(", ")
         ),
     ));
+}
+
+/// The (file, line) of each value hidden job `h` took from a YAML anchor (`<<: *a`,
+/// or the whole job an alias): written before the job, as anchors are.
+fn merged_value_lines(h: &gitlab::Job) -> Vec<(usize, usize)> {
+    (h.full.entries().iter())
+        .filter(|e| e.value.file == h.full.file && e.value.line < h.line)
+        .map(|e| (e.value.file, e.value.line))
+        .collect()
 }
 
 /// `notes` without those `said` already has (same place, same words).

@@ -150,11 +150,14 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
     let found = comments::Found::read(&config);
     let inside = comments::Inside::of(&found, &config);
     let program = emit::program(&config, path, false, Some(&inside), &mut warnings);
-    let plumb = plumb_fmt::format(&program.text).map_err(|_| ImportError {
+    let not_read = |_| ImportError {
         line: 0,
         message: "internal error: the generated Plumb does not parse (please report this file)"
             .to_string(),
-    })?;
+    };
+    let plumb = plumb_fmt::format(&program.text).map_err(not_read)?;
+    // scripts of several lines read as they were written: one line each
+    let plumb = plumb_fmt::format(&literal::with_block_strings(&plumb)).map_err(not_read)?;
     let plumb = with_comments(plumb, &config, found, &program.quoted, &mut warnings);
     warnings.sort_by_key(|w| (w.file, w.line));
     let warnings = one_per_place_and_cause(warnings);

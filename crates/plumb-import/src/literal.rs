@@ -35,3 +35,171 @@ pub fn one_line_keeping(s: &str, keep: &[char]) -> String {
         })
         .collect()
 }
+
+/// `program` (formatted) with each string literal of several lines written as a block
+/// string (`"""`, one line of the program per line of the text), where the block
+/// reads back as exactly the same text; the others as they were.
+pub fn with_block_strings(program: &str) -> String {
+    let lexed = plumb_syntax::lexer::lex(program);
+    let mut out = String::with_capacity(program.len() + program.len() / 8);
+    let mut copied = 0usize;
+    for (token, range) in &lexed.tokens {
+        let plumb_syntax::token::Token::Str(s) = token else {
+            continue;
+        };
+        let (start, end) = (range.start as usize, range.end as usize);
+        let Some(text) = plain_text(s) else {
+            continue;
+        };
+        let line_start = program[..start].rfind('\n').map_or(0, |i| i + 1);
+        let column = program[line_start..start].len()
+            - program[line_start..start].trim_start_matches(' ').len();
+        let Some(block) = block_literal(&text, column) else {
+            continue;
+        };
+        out.push_str(&program[copied..start]);
+        out.push_str(&block);
+        copied = end;
+    }
+    out.push_str(&program[copied..]);
+    out
+}
+
+/// The text of a one-line string literal without interpolation.
+fn plain_text(s: &plumb_syntax::token::StrToken) -> Option<String> {
+    use plumb_syntax::token::RawSegment;
+    if s.block {
+        return None;
+    }
+    let mut text = String::new();
+    for segment in &s.segments {
+        match segment {
+            RawSegment::Text(t, _) => text.push_str(t),
+            RawSegment::Interp(..) => return None,
+        }
+    }
+    Some(text)
+}
+
+/// `text` as a block string whose closing quotes are at `column`: `None` when a block
+/// would not read back as `text` (the lexer drops a last line of blanks and cuts the
+/// common indentation, and a carriage return ends a line), or `text` is one line.
+fn block_literal(text: &str, column: usize) -> Option<String> {
+    let blank = |l: &str| l.chars().all(|c| c == ' ' || c == '\t');
+    let lines: Vec<&str> = text.split('\n').collect();
+    let readable = lines.len() > 1
+        && !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        && lines.last().is_some_and(|l| !blank(l))
+        && lines
+            .iter()
+            .any(|l| !l.starts_with([' ', '\t']) && !l.is_empty());
+    if !readable {
+        return None;
+    }
+    // the closing quotes end the last line, which is not blank: as long as the YAML's
+    // `- |` block (one line for its key, one per line of text)
+    let mut out = String::from("\"\"\"");
+    for line in lines {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str(&" ".repeat(column + 2));
+            out.push_str(&block_escaped(line));
+        }
+    }
+    if out.ends_with('"') {
+        // a quote the closing ones follow would be one of them: they go on a line of
+        // their own, which the lexer drops
+        out.push('\n');
+        out.push_str(&" ".repeat(column));
+    }
+    out.push_str("\"\"\"");
+    Some(out)
+}
+
+/// A line of a block string: `\` and `${` escaped as in any string, and a `"` that a
+/// `"` follows (`"""` would end the block).
+fn block_escaped(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', _) => out.push_str("\\\\"),
+            ('$', Some('{')) => out.push_str("\\$"),
+            ('"', Some('"')) => out.push_str("\\\""),
+            (c, _) => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of the first string literal of `program`.
+    fn first_string(program: &str) -> String {
+        let lexed = plumb_syntax::lexer::lex(program);
+        assert!(lexed.errors.is_empty(), "{program}: {:?}", lexed.errors);
+        lexed
+            .tokens
+            .iter()
+            .find_map(|(t, _)| match t {
+                plumb_syntax::token::Token::Str(s) => Some(
+                    s.segments
+                        .iter()
+                        .map(|seg| match seg {
+                            plumb_syntax::token::RawSegment::Text(t, _) => t.clone(),
+                            plumb_syntax::token::RawSegment::Interp(..) => panic!("interpolation"),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .expect("a string")
+    }
+
+    #[test]
+    fn a_block_reads_back_as_the_text_or_the_string_stays_quoted() {
+        let texts = [
+            "if [ -n \"$X\" ]; then\n  echo \"${Y}\"\nfi",
+            "a\n\n   \nb",
+            "echo \"\"\"\"\nsay \"hi\"",
+            "first\nlast\\\"",
+            "quote at the end\necho \"",
+            "\tindented by a tab\nnot",
+            "\n\nstarts with blank lines",
+            "ends with a newline\n",
+            "ends with blanks\n   ",
+            "  all\n  indented",
+            "a carriage\r\nreturn",
+            "back\\slash\\\nat the end\\",
+            "one line",
+        ];
+        for text in texts {
+            let program = format!("let x = {}\n", string_literal(text));
+            let written = with_block_strings(&program);
+            assert_eq!(first_string(&written), text, "{written}");
+            let blocked = written.contains("\"\"\"");
+            let expected = !matches!(
+                text,
+                "ends with a newline\n"
+                    | "ends with blanks\n   "
+                    | "  all\n  indented"
+                    | "a carriage\r\nreturn"
+                    | "one line"
+            );
+            assert_eq!(blocked, expected, "{written}");
+        }
+    }
+
+    #[test]
+    fn a_block_is_as_long_as_its_lines_and_indented_under_its_line() {
+        let program = "  run = [\n    \"echo one\\necho two\",\n  ]\n";
+        assert_eq!(
+            with_block_strings(program),
+            "  run = [\n    \"\"\"\n      echo one\n      echo two\"\"\",\n  ]\n"
+        );
+    }
+}
