@@ -210,38 +210,51 @@ impl Cond {
 
     /// The condition in Plumb syntax (after [`Cond::approximate`]).
     pub fn to_plumb(&self) -> String {
-        self.print(0)
+        let mut out = String::new();
+        self.print(0, &mut out);
+        out
     }
-    fn print(&self, context: u8) -> String {
+    /// Written into one buffer: a chain of a thousand `||` is not copied at each link.
+    fn print(&self, context: u8, out: &mut String) {
         // 0: top / inside ||, 1: inside &&, 2: under !
-        match self {
-            Cond::True => "true".into(),
-            Cond::False => "false".into(),
+        let (op, inner, parens) = match self {
+            Cond::True => return out.push_str("true"),
+            Cond::False => return out.push_str("false"),
             Cond::Atom(a) => {
+                let text = a.to_plumb();
                 if context == 2 && a.is_comparison() {
-                    format!("({})", a.to_plumb())
+                    out.push('(');
+                    out.push_str(&text);
+                    out.push(')');
                 } else {
-                    a.to_plumb()
+                    out.push_str(&text);
                 }
+                return;
             }
-            Cond::Unknown(text) => format!("true /* {text} */"),
-            Cond::Or(a, b) => {
-                let s = format!("{} || {}", a.print(0), b.print(0));
-                if context > 0 {
-                    format!("({s})")
-                } else {
-                    s
-                }
+            Cond::Unknown(text) => {
+                out.push_str("true /* ");
+                out.push_str(text);
+                out.push_str(" */");
+                return;
             }
-            Cond::And(a, b) => {
-                let s = format!("{} && {}", a.print(1), b.print(1));
-                if context > 1 {
-                    format!("({s})")
-                } else {
-                    s
-                }
+            Cond::Not(a) => {
+                out.push('!');
+                return a.print(2, out);
             }
-            Cond::Not(a) => format!("!{}", a.print(2)),
+            Cond::Or(..) => (" || ", 0, context > 0),
+            Cond::And(..) => (" && ", 1, context > 1),
+        };
+        let (Cond::Or(a, b) | Cond::And(a, b)) = self else {
+            return;
+        };
+        if parens {
+            out.push('(');
+        }
+        a.print(inner, out);
+        out.push_str(op);
+        b.print(inner, out);
+        if parens {
+            out.push(')');
         }
     }
     pub fn mentions_merge_request(&self) -> bool {
@@ -410,7 +423,9 @@ fn lex(text: &str) -> Option<Vec<Tok>> {
                 out.push(Tok::Regex(with_flags(&body, &flags)));
             }
             _ => {
-                let rest: String = chars[i..].iter().collect();
+                // the longest word looked for is four characters: the rest of a long
+                // rule is not copied at each operator
+                let rest: String = chars[i..chars.len().min(i + 4)].iter().collect();
                 let op = ["==", "!=", "=~", "!~", "&&", "||"]
                     .into_iter()
                     .find(|op| rest.starts_with(op));

@@ -1305,8 +1305,18 @@ impl<'a> Evaluator<'a> {
         origin: FileRange,
         ctx: Ctx<'_, 'a>,
     ) -> Value {
-        let l = self.eval(lhs, ctx);
-        let r = self.eval(rhs, ctx);
+        // a chain `a || b || c …` is weighed once, at its top (`eval`): weighing each
+        // link too would walk the chain once per link, quadratic in its length
+        let logical = |e: &Expr| matches!(e.kind, ExprKind::Binary(BinOp::And | BinOp::Or, ..));
+        let mut operand = |e: &'a Expr| {
+            if matches!(op, BinOp::And | BinOp::Or) && logical(e) {
+                self.eval_unbounded(e, ctx)
+            } else {
+                self.eval(e, ctx)
+            }
+        };
+        let l = operand(lhs);
+        let r = operand(rhs);
         let kind = match op {
             BinOp::And | BinOp::Or => {
                 let a = self.as_condition(l, ctx.at(lhs.range));
