@@ -82,7 +82,11 @@ pub fn parse(text: &str) -> Parse {
     let lexed = lexer::lex(text);
     let (tree, parse_errors) = parser::parse_tokens(&lexed.tokens, text.len());
     let mut errors = lexed.errors;
-    errors.extend(parse_errors);
+    errors.extend(without_unterminated_string_echoes(
+        parse_errors,
+        &errors,
+        &lexed.tokens,
+    ));
     if let Some(err) = errors
         .iter_mut()
         .find(|e| e.range.start as usize >= text.len() && e.message.contains("`}`"))
@@ -108,6 +112,29 @@ pub fn parse(text: &str) -> Parse {
         comments: lexed.comments,
         errors,
     }
+}
+
+/// The parser's errors less those at the token right after an unterminated string:
+/// the string took the rest of its line (`["make", "test]` its `]`), which the lexer
+/// reported; the parser missing that `]` or `,` is the same mistake.
+fn without_unterminated_string_echoes(
+    parse_errors: Vec<SyntaxError>,
+    lex_errors: &[SyntaxError],
+    tokens: &[token::Spanned<token::Token>],
+) -> Vec<SyntaxError> {
+    let echoes: Vec<u32> = (lex_errors.iter())
+        .filter(|e| e.message == "unterminated string")
+        .filter_map(|e| {
+            let string = tokens.partition_point(|(_, r)| r.end <= e.range.start);
+            Some(tokens.get(string + 1)?.1.start)
+        })
+        .collect();
+    if echoes.is_empty() {
+        return parse_errors;
+    }
+    (parse_errors.into_iter())
+        .filter(|e| !echoes.contains(&e.range.start))
+        .collect()
 }
 
 /// When braces are unbalanced, the `{` most likely left open: the first one whose

@@ -51,6 +51,9 @@ pub(crate) struct Parser<'t> {
     /// How many more `}` than `{` the input holds: while positive, a `}` where a name
     /// or value is expected is taken for a stray one and skipped, not as a closer.
     stray_closers: usize,
+    /// How many more `{` than `}` the file has: a `{` in a body where no value may be
+    /// is then one of them, and skipped alone (not with what it would enclose).
+    stray_openers: usize,
     /// The `}` that closed the last stage or pipeline: when a job or stage turns up
     /// after it, it is the likely extra one.
     last_closer: Option<TextRange>,
@@ -71,6 +74,7 @@ impl<'t> Parser<'t> {
             last_closer: None,
             open_brackets: Vec::new(),
             stray_closers: count(toks, &Token::RBrace).saturating_sub(count(toks, &Token::LBrace)),
+            stray_openers: count(toks, &Token::LBrace).saturating_sub(count(toks, &Token::RBrace)),
         }
     }
 
@@ -276,6 +280,37 @@ fn starts_construct(t: &Token) -> bool {
 }
 
 /// Keywords that start an item of a file.
+impl Parser<'_> {
+    /// Whether the keyword here is followed by what its construct needs next (`stage
+    /// NAME {`, `job NAME from`, `let NAME =`, …): a construct the body's missing `}`
+    /// let in, not a stray word (`stage` alone on a line of a job).
+    fn at_construct_shape(&self) -> bool {
+        let (second, third) = (self.peek_nth(1), self.peek_nth(2));
+        let named = matches!(second, Some(Token::Ident(_)));
+        match self.peek() {
+            Some(Token::Stage) => named && matches!(third, Some(Token::LBrace | Token::After)),
+            Some(Token::Job) => named && matches!(third, Some(Token::LBrace | Token::From)),
+            Some(Token::Pipeline) => named && matches!(third, Some(Token::LBrace)),
+            Some(Token::Template) => named && matches!(third, Some(Token::LParen)),
+            Some(Token::Let | Token::Secret) => named && matches!(third, Some(Token::Eq)),
+            Some(Token::Import) => matches!(second, Some(Token::Str(_))),
+            _ => false,
+        }
+    }
+
+    /// A keyword where a field should be, not starting its construct: one error, and
+    /// the tokens up to the next field, `}` or construct are skipped.
+    fn skip_stray_keyword(&mut self, what: &str) {
+        self.expected(what);
+        self.bump();
+        while self.peek().is_some_and(|t| {
+            !matches!(t, Token::RBrace) && !self.at_field_start() && !self.at_construct_shape()
+        }) {
+            self.skip_token();
+        }
+    }
+}
+
 fn starts_item(t: &Token) -> bool {
     matches!(
         t,

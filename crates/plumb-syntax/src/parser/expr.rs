@@ -404,11 +404,19 @@ impl Parser<'_> {
                     self.expected("`}`");
                     break;
                 }
+                Some(t) if starts_construct(t) && !self.at_construct_shape() => {
+                    self.skip_stray_keyword("a field name or `}`");
+                }
                 Some(t) if starts_construct(t) => {
                     self.expected("`}`");
                     break;
                 }
                 Some(Token::Ident(_) | Token::Str(_)) => fields.push(self.field()),
+                Some(Token::LBrace) if self.stray_openers > 0 => {
+                    self.expected("a field name or `}`");
+                    self.stray_openers -= 1;
+                    self.bump();
+                }
                 Some(_) => {
                     self.expected("a field name or `}`");
                     self.skip_token();

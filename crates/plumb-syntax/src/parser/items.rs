@@ -262,6 +262,9 @@ impl Parser<'_> {
                 Some(Token::Stage) => p.stages.push(self.stage(true)),
                 Some(Token::Let) => p.lets.extend(self.let_decl()),
                 Some(Token::Job) => self.orphan_job(&mut p),
+                Some(t) if starts_item(t) && !self.at_construct_shape() => {
+                    self.skip_stray_keyword("`stage`, `let`, a field or `}`");
+                }
                 Some(t) if starts_item(t) => {
                     self.expected("`}`");
                     break;
@@ -363,6 +366,9 @@ impl Parser<'_> {
                     break;
                 }
                 Some(Token::Job) => stage.jobs.extend(self.job(true)),
+                Some(t) if starts_construct(t) && !self.at_construct_shape() => {
+                    self.skip_stray_keyword("`job`, a field or `}`");
+                }
                 Some(t) if starts_construct(t) => {
                     self.expected("`}`");
                     break;
