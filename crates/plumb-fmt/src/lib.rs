@@ -642,6 +642,11 @@ impl<'a> Printer<'a> {
             self.out.push_str(" }");
             return;
         }
+        // a stage of no job and no comment (one an included file's jobs are in) is `{}`
+        if s.jobs.is_empty() && s.fields.is_empty() && !self.has_comment_in(s.range) {
+            self.out.push('}');
+            return;
+        }
         let mut members: Vec<(usize, Result<&Field, &Job>)> = Vec::new();
         members.extend(s.fields.iter().map(|f| (f.range.start as usize, Ok(f))));
         members.extend(s.jobs.iter().map(|j| (j.range.start as usize, Err(j))));

@@ -254,3 +254,18 @@ fn a_byte_order_mark_is_no_syntax_error_and_stays() {
         Ok(formatted.as_str())
     );
 }
+
+#[test]
+fn an_empty_stage_is_one_line_and_one_with_a_comment_keeps_it() {
+    let src =
+        "pipeline p {\n  stage build {\n  }\n\n  stage test {\n    # the included jobs\n  }\n}\n";
+    let formatted = plumb_fmt::format(src).expect("formats");
+    assert_eq!(
+        formatted,
+        "pipeline p {\n  stage build {}\n\n  stage test {\n    # the included jobs\n  }\n}\n"
+    );
+    assert_eq!(
+        plumb_fmt::format(&formatted).as_deref(),
+        Ok(formatted.as_str())
+    );
+}

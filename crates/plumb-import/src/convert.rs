@@ -467,6 +467,33 @@ pub fn variables(node: &Node) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What a top-level variable written as a mapping says besides its `value` and
+/// `expand` (`description`, `options`: the "Run pipeline" form's field, which Plumb
+/// does not write): a note each, at its line.
+pub fn variable_form_notes(node: &Node) -> Vec<Note> {
+    let mut notes = Vec::new();
+    for e in node.entries().iter().filter(|e| e.value.is_map()) {
+        for key in e
+            .value
+            .entries()
+            .iter()
+            .filter(|k| k.key != "value" && k.key != "expand")
+        {
+            notes.push(Note {
+                file: key.value.file,
+                line: key.key_line,
+                end_line: key.value.end_line.max(key.key_line),
+                message: format!(
+                    "the `{}` of variable `{}` is not carried (Plumb writes no \"Run pipeline\" form field); its value is",
+                    crate::literal::one_line_keeping(&key.key, &[]),
+                    crate::literal::one_line_keeping(&e.key, &[])
+                ),
+            });
+        }
+    }
+    notes
+}
+
 /// A component's `$[[ inputs.image ]]` as the variable it is filled in from
 /// (`${inputs_image}`): what the including project passes is not known here, so the
 /// image is one whose value cannot be checked (PL3007), not a malformed one.

@@ -154,6 +154,10 @@ impl Secrets {
     }
 }
 
+/// A job, the templates of its `extends` when all are templates here, those of them
+/// that are, and whether it `extends` anything at all.
+type JobAndBases = (JobOut, Option<Vec<usize>>, Vec<usize>, bool);
+
 struct Emitter<'a> {
     config: &'a Config,
     /// Writing for a check: values and jobs framed with where they are in the YAML
@@ -334,6 +338,9 @@ impl Emitter<'_> {
             .collect();
         let mut pipeline_notes = default.notes.clone();
         pipeline_notes.extend(config.default_refused.iter().map(refused_default_key));
+        if let Some(variables) = config.root.get("variables") {
+            pipeline_notes.extend(convert::variable_form_notes(variables));
+        }
         let (mut templates, template_index) = self.templates(&cx);
         let (mut jobs, left_out, needs_runner_default) = self.jobs(
             &cx,
@@ -567,7 +574,7 @@ impl Emitter<'_> {
         default_fields: &mut BTreeMap<String, PVal>,
         warnings: &mut Vec<Warning>,
     ) -> (Vec<JobOut>, Vec<(usize, usize, usize, String)>, bool) {
-        let mut jobs: Vec<(JobOut, Option<Vec<usize>>)> = Vec::new();
+        let mut jobs: Vec<JobAndBases> = Vec::new();
         let mut left_out = Vec::new();
         let mut job_scope = Scope::default();
         let mut needs_runner_default = false;
@@ -657,14 +664,34 @@ impl Emitter<'_> {
             let parents: Option<Vec<usize>> = (j.extends.iter())
                 .map(|p| template_index.get(p).copied())
                 .collect();
-            jobs.push((out, parents.filter(|p| !p.is_empty())));
+            // what it extends that is a template here (not those of an include not read)
+            let extended: Vec<usize> = (j.extends.iter())
+                .filter_map(|p| template_index.get(p).copied())
+                .collect();
+            jobs.push((
+                out,
+                parents.filter(|p| !p.is_empty()),
+                extended,
+                !j.extends.is_empty(),
+            ));
         }
         let index = ValueIndex::new(templates);
         let pays = self.variants_that_pay(&jobs, templates, &index, default_fields);
         let jobs = jobs
             .into_iter()
-            .map(|(mut out, parents)| {
-                let allowed = |t: usize| templates[t].variant_of.is_none() || pays.contains(&t);
+            .map(|(mut out, parents, extended, extends)| {
+                // a job that `extends` is built on what it extends, or on nothing: never
+                // on a template it only resembles (a relation its YAML does not have)
+                let its_own = |t: usize| {
+                    !extends
+                        || extended.contains(&t)
+                        || templates[t]
+                            .variant_of
+                            .is_some_and(|v| extended.contains(&v))
+                };
+                let allowed = |t: usize| {
+                    (templates[t].variant_of.is_none() || pays.contains(&t)) && its_own(t)
+                };
                 let chosen =
                     self.chosen_bases(&out, parents, templates, &index, default_fields, &allowed);
                 if let Some((bases, own)) = chosen {
@@ -692,15 +719,21 @@ impl Emitter<'_> {
     /// jobs taking them more lines than the variant itself takes.
     fn variants_that_pay(
         &self,
-        jobs: &[(JobOut, Option<Vec<usize>>)],
+        jobs: &[JobAndBases],
         templates: &[TemplateOut],
         index: &ValueIndex,
         default: &BTreeMap<String, PVal>,
     ) -> HashSet<usize> {
         let mut saved: HashMap<usize, usize> = HashMap::new();
         let originals = |t: usize| templates[t].variant_of.is_none();
-        for (out, parents) in jobs {
-            let any = |_| true;
+        for (out, parents, extended, extends) in jobs {
+            let any = |t: usize| {
+                !extends
+                    || extended.contains(&t)
+                    || templates[t]
+                        .variant_of
+                        .is_some_and(|v| extended.contains(&v))
+            };
             let Some((bases, own)) =
                 self.chosen_bases(out, parents.clone(), templates, index, default, &any)
             else {
@@ -1099,6 +1132,12 @@ impl Emitter<'_> {
         });
         for stage in &plan.stage_order {
             let Some(members) = by_stage.get(stage.as_str()) else {
+                // the jobs of an include not read may be in it: the compiled `stages:`
+                // must still list it (GitLab refuses a job whose stage it does not)
+                if !self.config.includes.is_empty() && !matches!(stage.as_str(), ".pre" | ".post") {
+                    let name = stage_scope.unique(identifier(stage, "stage"));
+                    let _ = writeln!(text, "\n  stage {name} {{}}");
+                }
                 continue;
             };
             let name = stage_scope.unique(identifier(stage, "stage"));
@@ -1217,8 +1256,12 @@ fn one_line(s: &str) -> String {
 /// formatter itself decides (a value it lays out on several lines, or a long line, keeps
 /// the block form), so the marker stays on the line the block opens.
 fn on_one_line(head: &str, body: &str, indent: usize) -> Option<String> {
-    let fields: Vec<&str> = body.lines().map(str::trim).collect();
-    if fields.is_empty() || fields.len() > plumb_fmt::SHORT_BODY_FIELDS {
+    let fields: Vec<&str> = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if fields.len() > plumb_fmt::SHORT_BODY_FIELDS {
         return None;
     }
     let mut inline = Vec::with_capacity(fields.len());
@@ -1227,7 +1270,11 @@ fn on_one_line(head: &str, body: &str, indent: usize) -> Option<String> {
         let (key, value) = f.split_once(" = ")?;
         inline.push(format!("{} = {value}", key.trim_end()));
     }
-    let line = format!("{head} {{ {} }}", inline.join(", "));
+    // a job that is its template's, nothing added, is `job x from t() { }`
+    let line = match inline.is_empty() {
+        true => format!("{head} {{ }}"),
+        false => format!("{head} {{ {} }}", inline.join(", ")),
+    };
     if indent + line.len() > plumb_fmt::SHORT_BODY {
         return None;
     }
