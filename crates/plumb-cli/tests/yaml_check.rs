@@ -296,6 +296,65 @@ fn what_gitlab_refuses_in_a_whole_file_is_an_error() {
     assert!(diags.is_empty(), "the include may define them: {diags:#?}");
 }
 
+/// A `dependencies:` entry that is no job, and a `stage:` that `stages:` does not list,
+/// are refused by GitLab: PL1001 on the name, with the closest one; not in a fragment,
+/// nor where an include not read may define them.
+#[test]
+fn unknown_dependencies_and_stages_are_errors() {
+    let dir = scratch("refused-names");
+    let img =
+        "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
+    let yaml = format!("stages: [build, test]\nbuild:\n  stage: build\n  image: {img}\n  script: [make]\ntest:\n  stage: tset\n  image: {img}\n  dependencies: [biuld]\n  script: [make test]\nlast:\n  stage: .post\n  image: {img}\n  dependencies: [build]\n  script: [echo done]\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
+    let (diags, code) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert_eq!(code, 1);
+    let found: Vec<String> = (diags.iter())
+        .map(|d| {
+            format!(
+                "{} {} {} {}",
+                d["line"],
+                d["code"].as_str().unwrap_or_default(),
+                d["message"],
+                d["help"]
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].starts_with("7 PL1001")
+            && found[0].contains("`tset`")
+            && found[0].contains("did you mean `test`?"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].starts_with("9 PL1001")
+            && found[1].contains("`biuld`")
+            && found[1].contains("did you mean `build`?"),
+        "{found:#?}"
+    );
+    std::fs::write(dir.join("jobs.gitlab-ci.yml"), &yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", "jobs.gitlab-ci.yml"], &dir);
+    assert!(diags.is_empty(), "a fragment: {diags:#?}");
+    // a cycle of `extends`, reached by two jobs: one PL1009
+    let cycle = format!(".a:\n  extends: .b\n  script: [make]\n.b:\n  extends: .a\none:\n  extends: .a\n  image: {img}\ntwo:\n  extends: .b\n  image: {img}\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), cycle).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let cycles: Vec<&Value> = diags.iter().filter(|d| d["code"] == "PL1009").collect();
+    assert_eq!(cycles.len(), 1, "{diags:#?}");
+    assert!(
+        cycles[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("one → .a → .b → .a"),
+        "{diags:#?}"
+    );
+    let included =
+        format!("include:\n  - project: g/ci\n    ref: v1.0.0\n    file: /t.yml\n{yaml}");
+    std::fs::write(dir.join(".gitlab-ci.yml"), included).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert!(diags.is_empty(), "the include may define them: {diags:#?}");
+}
+
 /// A secret named in keys GitLab expands outside the script (a hook's script, a
 /// release's description, an environment's URL, an artifact's name) is PL4002, named by
 /// its YAML key.

@@ -131,7 +131,8 @@ impl YamlProgram {
         self
     }
 
-    /// PL1001 for a base or a need the file defines nowhere, PL1005 for a job with
+    /// PL1001 for a base, a need, a dependency or a stage the file defines nowhere,
+    /// PL1005 for a job with
     /// nothing to run: GitLab refuses the file.
     fn refusal(&self, r: &Refusal) -> Option<Diagnostic> {
         let file = *self.sources.get(r.file).filter(|id| id.0 != u32::MAX)?;
@@ -159,6 +160,39 @@ impl YamlProgram {
                 .with_label("no such job")
                 .with_help(help)
             }
+            RefusalKind::UnknownDependency(name, closest) => {
+                let help = match closest {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => "name a job of an earlier stage, or remove it".to_string(),
+                };
+                Diagnostic::error(
+                    plumb_semantics::codes::UNKNOWN_NAME,
+                    at,
+                    format!("job `{job}` depends on `{name}`, which is no job of this file: GitLab refuses the file"),
+                )
+                .with_label("no such job")
+                .with_help(help)
+            }
+            RefusalKind::UnknownStage(name, closest) => {
+                let help = match closest {
+                    Some(c) => format!("did you mean `{c}`? Else add `{name}` to `stages:`"),
+                    None => format!("add `{name}` to `stages:`, or put the job in a stage it lists"),
+                };
+                Diagnostic::error(
+                    plumb_semantics::codes::UNKNOWN_NAME,
+                    at,
+                    format!("job `{job}` is in stage `{name}`, which `stages:` does not list: GitLab refuses the file"),
+                )
+                .with_label("no such stage")
+                .with_help(help)
+            }
+            RefusalKind::ExtendsCycle(path) => Diagnostic::error(
+                plumb_semantics::codes::RECURSIVE_LET,
+                at,
+                format!("`extends` of job `{job}` goes round in a cycle ({}): GitLab refuses the file", path.join(" → ")),
+            )
+            .with_label("extends itself in the end")
+            .with_help("remove one `extends` of the cycle"),
             RefusalKind::NothingToRun => Diagnostic::error(
                 plumb_semantics::codes::MISSING_FIELD,
                 at,

@@ -972,6 +972,12 @@ pub enum RefusalKind {
     /// `needs` names no job of the file (and is not `optional: true`); the closest
     /// job's name.
     UnknownNeed(String, Option<String>),
+    /// `dependencies` names no job of the file; the closest job's name.
+    UnknownDependency(String, Option<String>),
+    /// `stage` is none of `stages:` (nor `.pre`, `.post`); the closest stage's name.
+    UnknownStage(String, Option<String>),
+    /// `extends` comes back to where it started: the names around the cycle.
+    ExtendsCycle(Vec<String>),
     /// Neither `script`, `run` nor `trigger`.
     NothingToRun,
 }
@@ -982,7 +988,22 @@ pub fn refusals(config: &Config) -> Vec<Refusal> {
         return Vec::new();
     }
     let names: Vec<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
+    // a `stages:` of lists or references is not read whole here: no stage is unknown
+    let stages_read =
+        (config.root.get("stages")).is_none_or(|s| s.items().iter().all(|i| i.as_str().is_some()));
     let mut out = Vec::new();
+    // each cycle of `extends` once, however many jobs reach it
+    let mut cycles: std::collections::HashSet<Vec<String>> = Default::default();
+    let sorted = |path: &Vec<String>| {
+        // the cycle alone, from the first place of the name it comes back to
+        let back = path
+            .last()
+            .and_then(|last| path.iter().position(|n| n == last));
+        let mut c = path[back.unwrap_or(0)..].to_vec();
+        c.sort();
+        c.dedup();
+        c
+    };
     for j in &config.jobs {
         let refusal = |span: Option<yaml::ByteRange>, kind| Refusal {
             file: j.full.file,
@@ -999,10 +1020,34 @@ pub fn refusals(config: &Config) -> Vec<Refusal> {
             let span = scalar_span(written, name);
             out.push(refusal(span, RefusalKind::UnknownBase(name.to_string())));
         }
+        if let Some(cycle) =
+            extends_cycle(&config.root, &j.name).filter(|c| cycles.insert(sorted(c)))
+        {
+            let written = config.root.get(&j.name).and_then(|n| n.get("extends"));
+            let span = cycle.get(1).and_then(|first| scalar_span(written, first));
+            out.push(refusal(span, RefusalKind::ExtendsCycle(cycle)));
+        }
         for (name, span) in unknown_needs(&j.full, &names) {
             let closest = plumb_diagnostics::closest(&name, names.iter().copied());
             let closest = closest.map(str::to_string);
             out.push(refusal(Some(span), RefusalKind::UnknownNeed(name, closest)));
+        }
+        for (name, span) in unknown_dependencies(&j.full, &names) {
+            let closest = plumb_diagnostics::closest(&name, names.iter().copied());
+            let closest = closest.map(str::to_string);
+            out.push(refusal(
+                Some(span),
+                RefusalKind::UnknownDependency(name, closest),
+            ));
+        }
+        let stage = unknown_stage(&j.full, &config.stages).filter(|_| stages_read);
+        if let Some((stage, span)) = stage {
+            let stages = config.stages.iter().map(String::as_str);
+            let closest = plumb_diagnostics::closest(&stage, stages).map(str::to_string);
+            out.push(refusal(
+                Some(span),
+                RefusalKind::UnknownStage(stage, closest),
+            ));
         }
         let runs = ["script", "run", "trigger"]
             .iter()
@@ -1050,6 +1095,58 @@ fn unknown_needs(job: &Node, names: &[&str]) -> Vec<(String, yaml::ByteRange)> {
         }
     }
     out
+}
+
+/// The `extends` path from job `start` that comes back to a name on it (`[job, .a, .b,
+/// .a]`), if there is one: GitLab refuses the file.
+fn extends_cycle(root: &Node, start: &str) -> Option<Vec<String>> {
+    fn walk(root: &Node, path: &mut Vec<String>, seen: &mut HashSet<String>) -> bool {
+        let Some(last) = path.last().and_then(|n| root.get(n)) else {
+            return false;
+        };
+        for parent in extends_of(last) {
+            if path.contains(&parent) {
+                path.push(parent);
+                return true;
+            }
+            // a name explored without a cycle has none below it
+            if !seen.insert(parent.clone()) || path.len() > 64 {
+                continue;
+            }
+            path.push(parent);
+            if walk(root, path, seen) {
+                return true;
+            }
+            path.pop();
+        }
+        false
+    }
+    let mut path = vec![start.to_string()];
+    walk(root, &mut path, &mut HashSet::new()).then_some(path)
+}
+
+/// The jobs a job's `dependencies` names that are not among `names`.
+fn unknown_dependencies(job: &Node, names: &[&str]) -> Vec<(String, yaml::ByteRange)> {
+    let Some(dependencies) = job.get("dependencies") else {
+        return Vec::new();
+    };
+    (dependencies.items().iter())
+        .filter(|item| item.span.end > item.span.start)
+        .filter_map(|item| Some((item.as_str()?, item.span)))
+        .filter(|(name, _)| !names.contains(&instance_of(name)))
+        .map(|(name, span)| (name.to_string(), span))
+        .collect()
+}
+
+/// A job's `stage:` when `stages:` does not list it (GitLab's `.pre` and `.post` are
+/// always there); a stage from a component's input (`$[[ … ]]`) is not known here.
+fn unknown_stage(job: &Node, stages: &[String]) -> Option<(String, yaml::ByteRange)> {
+    let node = job.get("stage")?;
+    let stage = node.as_str()?;
+    let listed = stages.iter().any(|s| s == stage) || matches!(stage, ".pre" | ".post");
+    let from_input = stage.contains("$[[");
+    (!listed && !from_input && node.span.end > node.span.start)
+        .then(|| (stage.to_string(), node.span))
 }
 
 /// The job a need names: `build: [linux, amd64]` is an instance of matrix job `build`,
