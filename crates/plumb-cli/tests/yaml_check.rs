@@ -348,6 +348,20 @@ fn unknown_dependencies_and_stages_are_errors() {
             .contains("one → .a → .b → .a"),
         "{diags:#?}"
     );
+    // GitLab follows `extends` 11 levels deep: 11 is a file it runs, 12 one it refuses
+    let chain = |levels: usize| {
+        let mut text = format!(".t{levels}:\n  script: [make]\n");
+        for n in (1..levels).rev() {
+            text.push_str(&format!(".t{n}:\n  extends: .t{}\n", n + 1));
+        }
+        text + &format!("job:\n  extends: .t1\n  image: {img}\n")
+    };
+    for (levels, errors) in [(11, 0), (12, 1)] {
+        std::fs::write(dir.join(".gitlab-ci.yml"), chain(levels)).expect("yaml");
+        let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+        let deep = diags.iter().filter(|d| d["code"] == "PL1009").count();
+        assert_eq!(deep, errors, "{levels} levels: {diags:#?}");
+    }
     let included =
         format!("include:\n  - project: g/ci\n    ref: v1.0.0\n    file: /t.yml\n{yaml}");
     std::fs::write(dir.join(".gitlab-ci.yml"), included).expect("yaml");

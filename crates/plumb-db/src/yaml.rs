@@ -193,6 +193,13 @@ impl YamlProgram {
             )
             .with_label("extends itself in the end")
             .with_help("remove one `extends` of the cycle"),
+            RefusalKind::ExtendsTooDeep(path) => Diagnostic::error(
+                plumb_semantics::codes::RECURSIVE_LET,
+                at,
+                format!("`extends` of job `{job}` nests more than 11 levels deep ({} …): GitLab refuses the file", path.iter().take(4).cloned().collect::<Vec<_>>().join(" → ")),
+            )
+            .with_label("too deep")
+            .with_help("GitLab follows `extends` up to 11 levels: merge some of the templates"),
             RefusalKind::NothingToRun => Diagnostic::error(
                 plumb_semantics::codes::MISSING_FIELD,
                 at,

@@ -154,6 +154,17 @@ impl Secrets {
     }
 }
 
+/// The top-level keys of a file that reach every job of the pipeline it is part of.
+const GLOBAL_KEYS: [&str; 7] = [
+    "default",
+    "variables",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+];
+
 /// A job, the templates of its `extends` when all are templates here, those of them
 /// that are, and whether it `extends` anything at all.
 type JobAndBases = (JobOut, Option<Vec<usize>>, Vec<usize>, bool);
@@ -914,20 +925,27 @@ impl Emitter<'_> {
                     "the `include:` entries of a file with no jobs are not carried: include them where its templates are used",
                 ));
             }
+            // the file's keys that every job of an including file gets, as written
+            let global: Vec<&crate::yaml::Entry> = (self.config.root.entries().iter())
+                .filter(|e| GLOBAL_KEYS.contains(&e.key.as_str()))
+                .collect();
             if !plan.pipeline_notes.is_empty()
                 || !plan.default_fields.is_empty()
                 || !plan.top_vars.is_empty()
+                || !global.is_empty()
             {
-                let _ = writeln!(text, "# gitlab: this file has no jobs, only templates; its `default:` and `variables:` apply to the files that include it");
-                let at = self
-                    .config
-                    .root
-                    .get("default")
-                    .or_else(|| self.config.root.get("variables"));
+                let keys: Vec<String> = global.iter().map(|e| format!("`{}:`", e.key)).collect();
+                let apply = if keys.len() == 1 { "applies" } else { "apply" };
+                let keys = match keys.is_empty() {
+                    true => "`default:` and `variables:`".to_string(),
+                    false => keys.join(", "),
+                };
+                let _ = writeln!(text, "# gitlab: this file has no jobs, only templates; its {keys} {apply} to the files that include it");
+                let first = global.first();
                 warnings.push(Warning::at(
-                    at.map_or(0, |n| n.file),
-                    at.map_or(1, |n| n.line),
-                    "this file has no jobs: its `default:` and top-level `variables:` (and image, cache, …) apply to the files that include it, and are not carried",
+                    first.map_or(0, |e| e.value.file),
+                    first.map_or(1, |e| e.key_line),
+                    format!("this file has no jobs: its {keys} {apply} to the files that include it, and {} not carried", if apply == "applies" { "is" } else { "are" }),
                 ));
             }
             return Program {

@@ -978,6 +978,8 @@ pub enum RefusalKind {
     UnknownStage(String, Option<String>),
     /// `extends` comes back to where it started: the names around the cycle.
     ExtendsCycle(Vec<String>),
+    /// `extends` nests deeper than GitLab's limit: the chain.
+    ExtendsTooDeep(Vec<String>),
     /// Neither `script`, `run` nor `trigger`.
     NothingToRun,
 }
@@ -993,17 +995,8 @@ pub fn refusals(config: &Config) -> Vec<Refusal> {
         (config.root.get("stages")).is_none_or(|s| s.items().iter().all(|i| i.as_str().is_some()));
     let mut out = Vec::new();
     // each cycle of `extends` once, however many jobs reach it
-    let mut cycles: std::collections::HashSet<Vec<String>> = Default::default();
-    let sorted = |path: &Vec<String>| {
-        // the cycle alone, from the first place of the name it comes back to
-        let back = path
-            .last()
-            .and_then(|last| path.iter().position(|n| n == last));
-        let mut c = path[back.unwrap_or(0)..].to_vec();
-        c.sort();
-        c.dedup();
-        c
-    };
+    let mut cycles: HashSet<Vec<String>> = HashSet::new();
+    let mut jobs_like = Suggestions::new(&names);
     for j in &config.jobs {
         let refusal = |span: Option<yaml::ByteRange>, kind| Refusal {
             file: j.full.file,
@@ -1020,21 +1013,21 @@ pub fn refusals(config: &Config) -> Vec<Refusal> {
             let span = scalar_span(written, name);
             out.push(refusal(span, RefusalKind::UnknownBase(name.to_string())));
         }
-        if let Some(cycle) =
-            extends_cycle(&config.root, &j.name).filter(|c| cycles.insert(sorted(c)))
-        {
+        if let Some(kind) = extends_problem(&config.root, &j.name, &mut cycles) {
             let written = config.root.get(&j.name).and_then(|n| n.get("extends"));
-            let span = cycle.get(1).and_then(|first| scalar_span(written, first));
-            out.push(refusal(span, RefusalKind::ExtendsCycle(cycle)));
+            let (RefusalKind::ExtendsCycle(path) | RefusalKind::ExtendsTooDeep(path)) = &kind
+            else {
+                continue;
+            };
+            let span = path.get(1).and_then(|first| scalar_span(written, first));
+            out.push(refusal(span, kind));
         }
         for (name, span) in unknown_needs(&j.full, &names) {
-            let closest = plumb_diagnostics::closest(&name, names.iter().copied());
-            let closest = closest.map(str::to_string);
+            let closest = jobs_like.closest(&name);
             out.push(refusal(Some(span), RefusalKind::UnknownNeed(name, closest)));
         }
         for (name, span) in unknown_dependencies(&j.full, &names) {
-            let closest = plumb_diagnostics::closest(&name, names.iter().copied());
-            let closest = closest.map(str::to_string);
+            let closest = jobs_like.closest(&name);
             out.push(refusal(
                 Some(span),
                 RefusalKind::UnknownDependency(name, closest),
@@ -1097,20 +1090,29 @@ fn unknown_needs(job: &Node, names: &[&str]) -> Vec<(String, yaml::ByteRange)> {
     out
 }
 
-/// The `extends` path from job `start` that comes back to a name on it (`[job, .a, .b,
-/// .a]`), if there is one: GitLab refuses the file.
-fn extends_cycle(root: &Node, start: &str) -> Option<Vec<String>> {
+/// How many levels of `extends` GitLab follows ("up to 11 levels deep"): a deeper
+/// chain, a cycle among them, is refused.
+const MAX_EXTENDS_LEVELS: usize = 11;
+
+/// What GitLab refuses in job `start`'s `extends`: a path that comes back to a name on
+/// it (`[job, .a, .b, .a]`), each cycle once (`cycles` holds those said), or a chain
+/// deeper than [`MAX_EXTENDS_LEVELS`].
+fn extends_problem(
+    root: &Node,
+    start: &str,
+    cycles: &mut HashSet<Vec<String>>,
+) -> Option<RefusalKind> {
     fn walk(root: &Node, path: &mut Vec<String>, seen: &mut HashSet<String>) -> bool {
         let Some(last) = path.last().and_then(|n| root.get(n)) else {
             return false;
         };
         for parent in extends_of(last) {
-            if path.contains(&parent) {
+            if path.contains(&parent) || path.len() > MAX_EXTENDS_LEVELS {
                 path.push(parent);
                 return true;
             }
-            // a name explored without a cycle has none below it
-            if !seen.insert(parent.clone()) || path.len() > 64 {
+            // a name explored without a problem has none below it
+            if !seen.insert(parent.clone()) {
                 continue;
             }
             path.push(parent);
@@ -1122,7 +1124,62 @@ fn extends_cycle(root: &Node, start: &str) -> Option<Vec<String>> {
         false
     }
     let mut path = vec![start.to_string()];
-    walk(root, &mut path, &mut HashSet::new()).then_some(path)
+    if !walk(root, &mut path, &mut HashSet::new()) {
+        return None;
+    }
+    let last = path.last()?;
+    let Some(back) = path
+        .iter()
+        .position(|n| n == last)
+        .filter(|&b| b + 1 < path.len())
+    else {
+        // once per chain: a job that goes too deep through a name of one said is not
+        // said again (a ring of a hundred jobs is one finding)
+        let keys: Vec<Vec<String>> = (path.iter().skip(1))
+            .map(|n| vec!["\0deep".to_string(), n.clone()])
+            .collect();
+        let said = keys.iter().any(|k| cycles.contains(k));
+        cycles.extend(keys);
+        return (!said).then_some(RefusalKind::ExtendsTooDeep(path));
+    };
+    // the cycle alone, from the first place of the name it comes back to
+    let mut cycle = path[back..].to_vec();
+    cycle.sort();
+    cycle.dedup();
+    cycles
+        .insert(cycle)
+        .then_some(RefusalKind::ExtendsCycle(path))
+}
+
+/// The closest job name to a name that is none, each found once (ten thousand jobs
+/// naming one missing job are not ten thousand searches), and not looked for among
+/// more than [`MAX_SUGGESTED`] names (the search is linear in them).
+struct Suggestions<'n> {
+    names: &'n [&'n str],
+    found: HashMap<String, Option<String>>,
+}
+
+const MAX_SUGGESTED: usize = 500;
+
+impl<'n> Suggestions<'n> {
+    fn new(names: &'n [&'n str]) -> Self {
+        Suggestions {
+            names,
+            found: HashMap::new(),
+        }
+    }
+
+    fn closest(&mut self, name: &str) -> Option<String> {
+        if self.names.len() > MAX_SUGGESTED {
+            return None;
+        }
+        let names = self.names;
+        (self.found.entry(name.to_string()))
+            .or_insert_with(|| {
+                plumb_diagnostics::closest(name, names.iter().copied()).map(str::to_string)
+            })
+            .clone()
+    }
 }
 
 /// The jobs a job's `dependencies` names that are not among `names`.
