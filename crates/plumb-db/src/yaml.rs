@@ -148,10 +148,7 @@ impl YamlProgram {
             .with_label("defined nowhere")
             .with_help(format!("define `{name}`, include the file that does, or remove it from `extends`")),
             RefusalKind::UnknownNeed(name, closest) => {
-                let help = match closest {
-                    Some(c) => format!("did you mean `{c}`?"),
-                    None => "name a job of this pipeline, or mark the need `optional: true`".to_string(),
-                };
+                let help = closest_or(closest, "name a job of this pipeline, or mark the need `optional: true`");
                 Diagnostic::error(
                     plumb_semantics::codes::UNKNOWN_NAME,
                     at,
@@ -161,10 +158,7 @@ impl YamlProgram {
                 .with_help(help)
             }
             RefusalKind::UnknownDependency(name, closest) => {
-                let help = match closest {
-                    Some(c) => format!("did you mean `{c}`?"),
-                    None => "name a job of an earlier stage, or remove it".to_string(),
-                };
+                let help = closest_or(closest, "name a job of an earlier stage, or remove it");
                 Diagnostic::error(
                     plumb_semantics::codes::UNKNOWN_NAME,
                     at,
@@ -531,6 +525,14 @@ fn job_list(jobs: &[String]) -> String {
     match more {
         0 => format!("job{s} {}", names.join(", ")),
         n => format!("job{s} {} and {n} more", names.join(", ")),
+    }
+}
+
+/// "did you mean `closest`?", or `otherwise` when no name is close.
+fn closest_or(closest: &Option<String>, otherwise: &str) -> String {
+    match closest {
+        Some(c) => format!("did you mean `{c}`?"),
+        None => otherwise.to_string(),
     }
 }
 

@@ -165,6 +165,15 @@ const GLOBAL_KEYS: [&str; 7] = [
     "after_script",
 ];
 
+/// Whether a job may be built on template `t`: one that `extends` (`extends`) is built
+/// on what it extends (`extended`, or a variant of one), or on nothing, never on a
+/// template it only resembles (a relation its YAML does not have).
+fn may_build_on(templates: &[TemplateOut], extended: &[usize], extends: bool, t: usize) -> bool {
+    !extends
+        || extended.contains(&t)
+        || (templates[t].variant_of).is_some_and(|v| extended.contains(&v))
+}
+
 /// A job, the templates of its `extends` when all are templates here, those of them
 /// that are, and whether it `extends` anything at all.
 type JobAndBases = (JobOut, Option<Vec<usize>>, Vec<usize>, bool);
@@ -691,17 +700,9 @@ impl Emitter<'_> {
         let jobs = jobs
             .into_iter()
             .map(|(mut out, parents, extended, extends)| {
-                // a job that `extends` is built on what it extends, or on nothing: never
-                // on a template it only resembles (a relation its YAML does not have)
-                let its_own = |t: usize| {
-                    !extends
-                        || extended.contains(&t)
-                        || templates[t]
-                            .variant_of
-                            .is_some_and(|v| extended.contains(&v))
-                };
                 let allowed = |t: usize| {
-                    (templates[t].variant_of.is_none() || pays.contains(&t)) && its_own(t)
+                    (templates[t].variant_of.is_none() || pays.contains(&t))
+                        && may_build_on(templates, &extended, extends, t)
                 };
                 let chosen =
                     self.chosen_bases(&out, parents, templates, &index, default_fields, &allowed);
@@ -738,13 +739,7 @@ impl Emitter<'_> {
         let mut saved: HashMap<usize, usize> = HashMap::new();
         let originals = |t: usize| templates[t].variant_of.is_none();
         for (out, parents, extended, extends) in jobs {
-            let any = |t: usize| {
-                !extends
-                    || extended.contains(&t)
-                    || templates[t]
-                        .variant_of
-                        .is_some_and(|v| extended.contains(&v))
-            };
+            let any = |t: usize| may_build_on(templates, extended, *extends, t);
             let Some((bases, own)) =
                 self.chosen_bases(out, parents.clone(), templates, index, default, &any)
             else {
