@@ -279,7 +279,6 @@ fn starts_construct(t: &Token) -> bool {
     )
 }
 
-/// Keywords that start an item of a file.
 impl Parser<'_> {
     /// Whether the keyword here is followed by what its construct needs next (`stage
     /// NAME {`, `job NAME from`, `let NAME =`, …): a construct the body's missing `}`
@@ -311,6 +310,7 @@ impl Parser<'_> {
     }
 }
 
+/// Keywords that start an item of a file.
 fn starts_item(t: &Token) -> bool {
     matches!(
         t,
