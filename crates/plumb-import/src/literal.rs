@@ -67,18 +67,7 @@ pub fn with_block_strings(program: &str) -> String {
 
 /// The text of a one-line string literal without interpolation.
 fn plain_text(s: &plumb_syntax::token::StrToken) -> Option<String> {
-    use plumb_syntax::token::RawSegment;
-    if s.block {
-        return None;
-    }
-    let mut text = String::new();
-    for segment in &s.segments {
-        match segment {
-            RawSegment::Text(t, _) => text.push_str(t),
-            RawSegment::Interp(..) => return None,
-        }
-    }
-    Some(text)
+    s.as_plain().filter(|_| !s.block)
 }
 
 /// `text` as a block string whose closing quotes are at `column`: `None` when a block

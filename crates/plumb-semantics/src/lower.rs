@@ -169,11 +169,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let mut fields = FieldMap::new();
         let mut env = JobEnv::inheriting(Arc::new(Vec::new()));
         apply_layer(Layer::Template, &layer, &mut fields, &mut env);
-        let when = fields
-            .get("when")
-            .and_then(|f| f.value.as_cond())
-            .cloned()
-            .unwrap_or(Cond::Always);
+        let when = when_of(&fields);
         fields.shrink_to_fit();
         env.shrink_to_fit();
         Some(JobModel {
@@ -1063,11 +1059,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 self.resolve_job_refs(Some(&field), job_names);
             }
         }
-        let when = fields
-            .get("when")
-            .and_then(|f| f.value.as_cond())
-            .cloned()
-            .unwrap_or(Cond::Always);
+        let when = when_of(&fields);
         // the model lives until the run ends: the room left by growing is freed now
         fields.shrink_to_fit();
         env.shrink_to_fit();
@@ -1446,4 +1438,12 @@ fn env_bindings(v: &Value, layer: Layer) -> Vec<EnvBinding> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A job's `when` as lowered: its condition, or always.
+fn when_of(fields: &FieldMap) -> Cond {
+    (fields.get("when"))
+        .and_then(|f| f.value.as_cond())
+        .cloned()
+        .unwrap_or(Cond::Always)
 }

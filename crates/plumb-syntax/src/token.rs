@@ -61,6 +61,20 @@ pub struct StrToken {
     pub segments: Vec<RawSegment>,
 }
 
+impl StrToken {
+    /// The literal's text when it has no interpolation (as `ast::StrLit::as_plain`).
+    pub fn as_plain(&self) -> Option<String> {
+        let mut out = String::new();
+        for segment in &self.segments {
+            match segment {
+                RawSegment::Text(t, _) => out.push_str(t),
+                RawSegment::Interp(..) => return None,
+            }
+        }
+        Some(out)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RawSegment {
     Text(String, TextRange),
