@@ -889,6 +889,7 @@ const COMPARED: &[&str] = &[
     "interruptible",
     "coverage",
     "resource_group",
+    "parallel",
 ];
 
 const NOT_JOBS: &[&str] = &[
@@ -1044,6 +1045,7 @@ fn canonical_key(job: &Node, key: &str, variables: &BTreeMap<String, String>) ->
             format!("{:?}", BTreeMap::from([("name", canonical(n))]))
         }
         ("services", Some(n)) => canonical_services(n, variables),
+        ("parallel", Some(n)) if n.get("matrix").is_some() => canonical_matrix(n),
         ("artifacts", Some(n)) if n.is_map() => canonical_artifacts(n),
         ("after_script", Some(n)) => {
             let mut lines = Vec::new();
@@ -1054,6 +1056,32 @@ fn canonical_key(job: &Node, key: &str, variables: &BTreeMap<String, String>) ->
         _ => return None,
     };
     Some(text)
+}
+
+/// `parallel: matrix:` as the jobs GitLab makes of it: the set of combinations, so
+/// `[{A: [x, y]}]` and `[{A: x}, {A: y}]` are the same.
+fn canonical_matrix(n: &Node) -> String {
+    let mut jobs: BTreeSet<BTreeMap<String, String>> = BTreeSet::new();
+    for entry in n.get("matrix").map(Node::items).unwrap_or(&[]) {
+        let mut combinations = vec![BTreeMap::new()];
+        for e in entry.entries() {
+            let values: Vec<String> = match &e.value.kind {
+                Kind::Seq(items) => items.iter().map(canonical).collect(),
+                _ => vec![canonical(&e.value)],
+            };
+            combinations = (combinations.iter())
+                .flat_map(|c| {
+                    values.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.insert(e.key.clone(), v.clone());
+                        c
+                    })
+                })
+                .collect();
+        }
+        jobs.extend(combinations);
+    }
+    format!("{jobs:?}")
 }
 
 /// A cache as GitLab reads it: `key: default`, `policy: pull-push`, `when: on_success`

@@ -1277,10 +1277,10 @@ mod attack_tests {
     fn a_note_quotes_the_line_the_yaml_reader_means_with_lone_carriage_returns() {
         let i = imported(
             "# header\r# more\r\rstages: [test]\na:\n  image: alpine:3.19\n  script: [make]\n  \
-             parallel: 3 # three copies\n",
+             start_in: 1 hour # later\n",
         );
         assert!(
-            i.plumb.contains("#     parallel: 3 # three copies\n"),
+            i.plumb.contains("#     start_in: 1 hour # later\n"),
             "{}",
             i.plumb
         );

@@ -237,7 +237,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             }
             "secrets" => secrets(v, &mut f, cx.origins),
             "id_tokens" => id_tokens(v, &mut f, note(String::new())),
-            key if PASSED_THROUGH.contains(&key) => match crate::value::of_yaml(v) {
+            key if PASSED_THROUGH.contains(&key) => match crate::value::of_yaml_marked(v, cx.origins) {
                 Some(value) => gitlab_key(&mut f, key, value),
                 None => f.notes.push(note(format!(
                     "`{key}` (a `!reference` in it) is not carried"
@@ -1210,34 +1210,26 @@ fn cache_record(first: &Node, f: &mut Fields, at: &Note) -> PVal {
     PVal::Record(record)
 }
 
+/// `parallel: matrix` of one product is Plumb's `matrix`; copies (`parallel: 5`) and a
+/// matrix of several entries are GitLab's `parallel:` as written, in `gitlab = { … }`
+/// (Plumb's `matrix` is one product, and keeping one entry would lose jobs).
 fn parallel(v: &Node, f: &mut Fields, at: Note, cx: &Ctx) {
-    let Some(matrix) = v.get("matrix") else {
-        f.notes.push(Note {
-            message: format!(
-                "`parallel: {}` (copies of one job) is not carried: Plumb runs one",
-                v.as_str().unwrap_or("…")
-            ),
-            ..at
-        });
-        return;
-    };
-    let entries = matrix.items();
-    let axes = match one_product(entries) {
-        Some(axes) => axes,
-        None => {
-            f.notes.push(Note {
-                message: format!(
-                    "`parallel: matrix` has {} entries that are not one product together: Plumb's matrix is one product, the first is kept",
-                    entries.len()
-                ),
+    let product = v.get("matrix").and_then(|m| {
+        let entries = m.items();
+        (!entries.is_empty())
+            .then(|| one_product(entries))
+            .flatten()
+    });
+    let Some(axes) = product else {
+        match crate::value::of_yaml_marked(v, cx.origins) {
+            Some(value) => gitlab_key(f, "parallel", value),
+            None => f.notes.push(Note {
+                message: "`parallel` (a `!reference` in it) is not carried".into(),
                 ..at
-            });
-            entries.first().map(matrix_axes).unwrap_or_default()
+            }),
         }
-    };
-    if entries.is_empty() {
         return;
-    }
+    };
     let record = (axes.into_iter())
         .map(|(key, nodes)| {
             // each value where it is written (a check reports a literal there)
@@ -1513,9 +1505,11 @@ mod tests {
         let p = crate::test_support::imported(
             "b:\n  image: alpine:3.20.1\n  parallel:\n    matrix:\n      - {OS: [l], ARCH: [x, a]}\n      - {OS: [m], ARCH: [a]}\n  script: [make]\n",
         );
-        assert!(p.contains("first is kept"), "{p}");
+        // not one product: GitLab's `parallel:` as written, every job kept
+        assert!(!p.contains("matrix = {"), "{p}");
         assert!(
-            p.contains(r#"matrix = { OS = ["l"], ARCH = ["x", "a"] }"#),
+            p.contains(r#"gitlab = { parallel = { matrix = [{ OS = ["l"], ARCH = ["x", "a"] }, { OS = ["m"], ARCH = ["a"] }] } }"#)
+                || p.contains(r#"parallel = { matrix = [{ OS = ["l"], ARCH = ["x", "a"] }, { OS = ["m"], ARCH = ["a"] }] }"#),
             "{p}"
         );
     }

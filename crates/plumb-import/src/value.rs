@@ -274,19 +274,32 @@ impl PVal {
 /// as lists, YAML 1.1 booleans and plain integers as themselves, other scalars as the
 /// strings GitLab reads. `None` for what has no value yet (a `!reference`).
 pub fn of_yaml(n: &crate::yaml::Node) -> Option<PVal> {
+    of_yaml_marked(n, false)
+}
+
+/// [`of_yaml`], each string marked with where it is written when `origins` is set (a
+/// check of the YAML reports a literal in `gitlab = { … }` at its own line).
+pub fn of_yaml_marked(n: &crate::yaml::Node, origins: bool) -> Option<PVal> {
     use crate::yaml::Kind;
     Some(match &n.kind {
         Kind::Null => PVal::Str(String::new()),
         Kind::Scalar { plain, text } => match (n.as_bool(), text.parse::<u64>()) {
             (Some(b), _) if *plain => PVal::Bool(b),
             (_, Ok(i)) if *plain => PVal::Int(i),
-            _ => PVal::Str(n.as_gitlab_string().unwrap_or_else(|| text.clone())),
+            _ => PVal::at(
+                origins.then(|| Origin::of(n)),
+                PVal::Str(n.as_gitlab_string().unwrap_or_else(|| text.clone())),
+            ),
         },
-        Kind::Seq(items) => PVal::List(items.iter().map(of_yaml).collect::<Option<_>>()?),
+        Kind::Seq(items) => PVal::List(
+            (items.iter())
+                .map(|i| of_yaml_marked(i, origins))
+                .collect::<Option<_>>()?,
+        ),
         Kind::Map(entries) => PVal::Record(
             entries
                 .iter()
-                .map(|e| Some((e.key.clone(), of_yaml(&e.value)?)))
+                .map(|e| Some((e.key.clone(), of_yaml_marked(&e.value, origins)?)))
                 .collect::<Option<_>>()?,
         ),
         Kind::Reference(_) => return None,

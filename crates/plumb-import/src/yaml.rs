@@ -119,13 +119,13 @@ impl Node {
         }
     }
     /// A YAML 1.1 boolean (`true`, `yes`, `on`, … when unquoted).
+    /// A plain scalar Ruby's Psych reads as a boolean (YAML 1.1 as Psych has it: `yes`,
+    /// `on`, `true` in any case; `y` and `n` stay strings).
     pub fn as_bool(&self) -> Option<bool> {
         match &self.kind {
-            Kind::Scalar { text, plain: true } => match text.as_str() {
-                "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y"
-                | "Y" => Some(true),
-                "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n"
-                | "N" => Some(false),
+            Kind::Scalar { text, plain: true } => match text.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" => Some(true),
+                "false" | "no" | "off" => Some(false),
                 _ => None,
             },
             _ => None,

@@ -214,7 +214,7 @@ pub const JOB_FIELDS: &[FieldSpec] = &[
         ty: TyName::Matrix,
         required: false,
         default: "one job",
-        doc: "One job per combination of values.",
+        doc: "One job per combination of values (one product; copies of a job, `parallel: 5`, or several matrix entries go in `gitlab = { parallel = … }`).",
         gitlab: "`parallel: matrix:`",
         k8s: "one Job per combination",
         example: "matrix = { GO = [\"1.22\", \"1.23\"] }",

@@ -1029,6 +1029,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             self.check_required_fields(job, &fields, ctx);
         }
         self.check_field_combinations(&fields);
+        self.check_parallel_once(&fields);
         self.check_cache_key(&fields);
         self.check_k8s_record(&fields);
         self.check_env_keys(&env);

@@ -61,6 +61,30 @@ impl Lowering<'_, '_> {
         }
     }
 
+    /// `gitlab = { parallel = … }` (copies of one job, or a matrix of several entries)
+    /// and `matrix` both write GitLab's `parallel:`: one of them, after merging, as a
+    /// template may hold one and the job the other.
+    pub(super) fn check_parallel_once(&mut self, fields: &FieldMap) {
+        let (Some(matrix), Some(gitlab)) = (fields.get("matrix"), fields.get("gitlab")) else {
+            return;
+        };
+        let Some(parallel) =
+            (gitlab.value.as_map().unwrap_or(&[]).iter()).find(|e| e.key == "parallel")
+        else {
+            return;
+        };
+        self.ev.report(
+            Diagnostic::error(
+                codes::UNKNOWN_FIELD,
+                parallel.key_at,
+                "`parallel` is written by Plumb's `matrix` here, not through `gitlab`",
+            )
+            .with_label("GitLab's `parallel:` is set twice")
+            .with_secondary(matrix.key_at, "the job's `matrix`")
+            .with_help("keep one: `matrix` for one product of values, `gitlab = { parallel = … }` for copies or several matrix entries"),
+        );
+    }
+
     /// A job has at most four caches, and a cache's `key:` record holds exactly one of
     /// `files` (1 to 10 paths) and `files_commits` (1 or 2): GitLab refuses the pipeline
     /// otherwise, and its schema does not say so of the key. Checked after merging, as a template's key and a job's merge.

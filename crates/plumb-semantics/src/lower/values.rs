@@ -351,7 +351,9 @@ const GITLAB_JOB_KEYS: &[(&str, &str)] = &[
     ("environment", "`environment`"),
     ("dependencies", "`dependencies`"),
     ("trigger", "`trigger`"),
-    ("parallel", "`matrix`"),
+    // `parallel` is not here: `parallel: 5`, and a matrix that is not one product,
+    // go through `gitlab`; with `matrix` too it is refused after merging
+    // (`check_parallel_once`)
 ];
 
 /// Top-level GitLab keys of a pipeline's `gitlab = { … }`: only `workflow` (without
