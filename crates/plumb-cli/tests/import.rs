@@ -716,7 +716,20 @@ fn round_trip(
         }
         return Err(format!("build failed: {err}"));
     }
-    fragments::mend_compiled(&compiled_repo, &mended);
+    // a job of no script here adds keys to another file's job: the same keys, or left
+    // out with a warning (counted below)
+    let completions = fragments::mend_compiled(&compiled_repo, &mended);
+    let carried = completions.len();
+    for (job, compiled) in completions {
+        let written = mended.cut_written.iter().find(|(j, _)| *j == job);
+        if let Some((_, written)) = written.filter(|(_, w)| canonical(w) != canonical(&compiled)) {
+            return Err(format!(
+                "included job `{job}`'s keys {} became {}",
+                canonical(written),
+                canonical(&compiled)
+            ));
+        }
+    }
     git_commit_all(&compiled_repo);
     let compiled = preview(bin, &compiled_repo)
         .map_err(|e| format!("gitlab-ci-local cannot read the compiled file: {e}"))?;
@@ -739,8 +752,8 @@ fn round_trip(
     fragments::leave_out_outside_jobs(&mut want, &mended.outside_jobs, &original, |j| {
         vec![&mut j.needs, &mut j.dependencies]
     });
-    // a job of no script here adds keys to another file's job: the importer leaves it out
-    let left_out = left_out.saturating_sub(mended.cut_jobs.len());
+    // a job the importer left out that gitlab-ci-local refused for its missing script
+    let left_out = left_out.saturating_sub(mended.cut_jobs.len() - carried);
     if left_out > 0 {
         return Err(format!(
             "{left_out} jobs left out (no Plumb form, e.g. `trigger:`)"

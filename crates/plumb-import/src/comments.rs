@@ -74,6 +74,9 @@ struct Layout<'a> {
     opens_block: HashSet<usize>,
     /// The pipeline's head: from its `pipeline` line to its first stage.
     head: (usize, usize),
+    /// Blocks inside the pipeline's head (a job of an include the pipeline's `gitlab`
+    /// completes): a comment about the head is not placed in one.
+    inner: Vec<(usize, usize)>,
 }
 
 /// Comments placed by looking for what they are about, at most; the rest go to the
@@ -573,7 +576,12 @@ impl<'a> Layout<'a> {
                 }
             }
         }
+        let inner = (blocks.values())
+            .filter(|(start, _)| (head.0..head.1).contains(start))
+            .copied()
+            .collect();
         Layout {
+            inner,
             in_block,
             opens_block,
             by_key: HashMap::new(),
@@ -736,23 +744,29 @@ impl<'a> Layout<'a> {
             let to = lines.partition_point(|&l| l <= end);
             &lines[from..to.max(from)]
         };
+        let head = (start, end) == self.head;
+        let in_inner =
+            |line: usize| head && self.inner.iter().any(|(s, e)| (*s..=*e).contains(&line));
         yaml_lines.into_iter().find_map(|l| {
             let written = scalars.get(&(file, l))?;
             let (first, rest) = written.split_first()?;
             let holding_all = in_region(first).iter().find(|&&line| {
-                rest.iter()
-                    .all(|s| in_region(s).binary_search(&line).is_ok())
+                !in_inner(line)
+                    && rest
+                        .iter()
+                        .all(|s| in_region(s).binary_search(&line).is_ok())
             });
             // a key whose value takes lines of its own (`variables:`) is about the field
             // it became (`env = …` opening a line), or a value's key (`{ env = … }`)
             let as_written = |s: &String| {
                 let mut lines = in_region(s).iter().copied();
-                lines.find(|&line| self.opens_field(line, s) == field_level)
+                lines.find(|&line| !in_inner(line) && self.opens_field(line, s) == field_level)
             };
+            let anywhere = |s: &String| in_region(s).iter().copied().find(|&l| !in_inner(l));
             holding_all
                 .copied()
                 .or_else(|| written.iter().find_map(as_written))
-                .or_else(|| written.iter().find_map(|s| in_region(s).first().copied()))
+                .or_else(|| written.iter().find_map(anywhere))
         })
     }
 

@@ -206,6 +206,9 @@ struct Plan {
     pipeline_notes: Vec<Note>,
     /// The pipeline's `gitlab = { … }`: `workflow: name` and `auto_cancel`, as written.
     pipeline_gitlab: Vec<(String, PVal)>,
+    /// Jobs without a script that complete a job of an include not read, for the
+    /// pipeline's `gitlab = { … }`: (GitLab name, file, line, keys as written).
+    completions: Vec<(String, usize, usize, PVal)>,
     templates: Vec<TemplateOut>,
     jobs: Vec<JobOut>,
     /// (file, line, end line, why) of each job not imported.
@@ -393,6 +396,9 @@ impl Emitter<'_> {
         if let Some(workflow) = config.root.get("workflow") {
             pipeline_gitlab = workflow_passed_through(workflow, &mut pipeline_notes);
         }
+        let completions = (config.jobs.iter())
+            .filter_map(|j| Some((j.name.clone(), j.full.file, j.line, self.completion_of(j)?)))
+            .collect();
         if let Some(on) = &on {
             drop_what_on_says(on, &mut templates, &mut jobs);
         }
@@ -443,6 +449,7 @@ impl Emitter<'_> {
             default_fields,
             pipeline_notes,
             pipeline_gitlab,
+            completions,
             templates,
             jobs,
             left_out,
@@ -602,6 +609,9 @@ impl Emitter<'_> {
         keep_defaults_every_job_has(default_fields, &mut converted);
         let default_fields = &*default_fields;
         for (j, mut f) in self.config.jobs.iter().zip(converted) {
+            if self.completion_of(j).is_some() {
+                continue; // the pipeline's `gitlab = { … }` holds it
+            }
             let completes = self.origins && self.completes_an_unread_job(j, &f);
             if completes {
                 // `docker-build: { image: …, after_script: … }` beside an include: GitLab
@@ -610,6 +620,10 @@ impl Emitter<'_> {
                 f.fields.insert("run".into(), PVal::List(Vec::new()));
             }
             if let Some(why) = not_imported(&f) {
+                let why = match self.unchecked_completion_key(j) {
+                    Some(key) => format!("it has no `script`, and its `{key}:` (for the job of an included file) is checked only in a job of its own: write that job in Plumb"),
+                    None => why.to_string(),
+                };
                 warnings.push(Warning::at(
                     j.full.file,
                     j.line,
@@ -1115,11 +1129,7 @@ impl Emitter<'_> {
             PVal::Record(record).write(&mut s, 2);
             let _ = writeln!(text, "  default = {s}");
         }
-        if !plan.pipeline_gitlab.is_empty() {
-            let mut s = String::new();
-            PVal::Record(plan.pipeline_gitlab.clone()).write(&mut s, 2);
-            let _ = writeln!(text, "  gitlab  = {s}");
-        }
+        self.write_pipeline_gitlab(text, plan);
         self.notes(text, &plan.pipeline_notes, "  ", "the pipeline", warnings);
         let mut stage_scope = Scope::default();
         // the jobs of each stage, found once (a pipeline of 500 stages and 5,000 jobs
@@ -1887,6 +1897,77 @@ impl Emitter<'_> {
             && !f.fields.contains_key("run")
             && (!self.config.includes.is_empty()
                 || gitlab::extends_undefined(&self.config.root, &j.extends))
+    }
+
+    /// The pipeline's `gitlab = { … }`: `workflow`, then each job completing an
+    /// included one as a block that names its YAML line, like a job's.
+    fn write_pipeline_gitlab(&self, text: &mut String, plan: &Plan) {
+        if plan.completions.is_empty() {
+            if !plan.pipeline_gitlab.is_empty() {
+                let mut s = String::new();
+                PVal::Record(plan.pipeline_gitlab.clone()).write(&mut s, 2);
+                let _ = writeln!(text, "  gitlab  = {s}");
+            }
+            return;
+        }
+        text.push_str("  gitlab  = {\n");
+        let entry = |text: &mut String, k: &str, v: &PVal, indent: usize| {
+            let mut s = String::new();
+            v.write(&mut s, indent);
+            let _ = writeln!(text, "{:indent$}{} = {s}", "", crate::value::key(k));
+        };
+        for (k, v) in &plan.pipeline_gitlab {
+            entry(text, k, v, 4);
+        }
+        for (name, file, line, keys) in &plan.completions {
+            let marker = format!("# {}:{line}", self.file_names[*file]);
+            let _ = writeln!(text, "    {} = {{  {marker}", crate::value::key(name));
+            if let PVal::Record(entries) = keys {
+                for (k, v) in entries {
+                    entry(text, k, v, 6);
+                }
+            }
+            text.push_str("    }\n");
+        }
+        text.push_str("  }\n");
+    }
+
+    /// The key that keeps a job completing an included one out of the pipeline's
+    /// `gitlab = { … }` (a script, an image: see [`Self::completion_of`]).
+    fn unchecked_completion_key<'j>(&self, j: &'j gitlab::Job) -> Option<&'j str> {
+        if self.origins || self.config.includes.is_empty() {
+            return None;
+        }
+        let written = j.written.as_ref()?;
+        (written.entries().iter())
+            .map(|e| e.key.as_str())
+            .find(|k| plumb_semantics::fields::INCLUDED_JOB_UNCHECKED.contains(k))
+    }
+
+    /// For an import: the keys of a job without a script that completes a job of an
+    /// include not read (`sast: { variables: … }` beside `include: template: SAST…`),
+    /// as written, for the pipeline's `gitlab = { sast = { … } }`: GitLab merges them
+    /// into the included job. `None` for a job with a key Plumb checks only in a job
+    /// of its own (a script, an image): that one is left out, with a warning.
+    fn completion_of(&self, j: &gitlab::Job) -> Option<PVal> {
+        if self.origins
+            || (self.config.includes.is_empty()
+                && !gitlab::extends_undefined(&self.config.root, &j.extends))
+        {
+            return None;
+        }
+        let written = j.written.as_ref()?;
+        // what it extends here is a template in Plumb, not a GitLab job to extend
+        if (j.extends.iter()).any(|p| self.config.root.get(p).is_some()) {
+            return None;
+        }
+        let runs_its_own = |k: &str| {
+            k == "trigger" || plumb_semantics::fields::INCLUDED_JOB_UNCHECKED.contains(&k)
+        };
+        if written.entries().iter().any(|e| runs_its_own(&e.key)) {
+            return None;
+        }
+        crate::value::of_yaml(written)
     }
 
     /// For a check: what the jobs' `trigger: include:` take from other projects, remote

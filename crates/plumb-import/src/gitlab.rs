@@ -131,6 +131,9 @@ pub struct Job {
     /// What GitLab runs: `extends` and `default:` applied (for a hidden job, which
     /// GitLab never runs, `extends` only: what a job that extends it starts from).
     pub full: Node,
+    /// A job without a script as written (anchors merged, `extends` not applied, no
+    /// `default:`): the keys it may add to a job of another file of that name.
+    pub written: Option<Node>,
 }
 
 /// Where files are read from (the tests give a map; the CLI the disk).
@@ -221,6 +224,9 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec
             continue;
         };
         let extends = extends_of(&e.value);
+        // (the node is moved out below; kept only for the few jobs without a script)
+        let written =
+            (!e.key.starts_with('.') && e.value.get("script").is_none()).then(|| e.value.clone());
         let own = extended.unwrap_or_else(|| {
             if parents.contains(&e.key) {
                 e.value.clone()
@@ -241,6 +247,7 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec
             key_span: e.key_span,
             extends,
             full: own,
+            written,
         };
         if e.key.starts_with('.') {
             hidden.push(job);

@@ -337,7 +337,7 @@ pub const PIPELINE_FIELDS: &[FieldSpec] = &[
         ty: TyName::GitlabKeys,
         required: false,
         default: "no other top-level GitLab keys",
-        doc: "Top-level GitLab keys Plumb does not model: `workflow` (`name`, `auto_cancel`).",
+        doc: "Top-level GitLab keys Plumb does not model: `workflow` (`name`, `auto_cancel`), and the keys of a job of an included file, which GitLab merges into it (`sast = { variables = { … } }`; the pipeline must `include` something, the name must not be one of its jobs, and `script`, `image`, `services` and `hooks` are refused there: they are checked only in a job of its own).",
         gitlab: "merged into the file's top level",
         k8s: "not carried (PL5001)",
         example: "gitlab = { workflow = { name = \"web\" } }",
@@ -474,3 +474,15 @@ pub fn gitlab_keyword(path: &[&str]) -> Option<String> {
     }
     Some(format!("`{}:`", words.join(": ")))
 }
+
+/// Keys that a pipeline's `gitlab = { JOB = { … } }` (completing a job of an included
+/// file) may not hold: they run code or pick an image that no check would see.
+pub const INCLUDED_JOB_UNCHECKED: &[&str] = &[
+    "script",
+    "before_script",
+    "after_script",
+    "image",
+    "services",
+    "hooks",
+    "run",
+];

@@ -813,6 +813,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             }
         }
         self.check_job_references(&model);
+        self.check_included_job_keys(&model);
         model
     }
 

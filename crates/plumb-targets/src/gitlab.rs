@@ -32,6 +32,10 @@ struct File {
     stages: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     workflow: Option<Workflow>,
+    /// `gitlab = { sast = { … } }` on a pipeline: keys GitLab merges into a job of an
+    /// included file, written after the pipeline's own jobs.
+    #[serde(skip)]
+    included_jobs: OrderedMap<Data>,
 }
 
 #[derive(Serialize, Default)]
@@ -200,6 +204,7 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         include: Vec::new(),
         stages: Vec::new(),
         workflow: None,
+        included_jobs: OrderedMap(Vec::new()),
     };
     if several {
         refuse_shared_keys(plans, warnings);
@@ -225,6 +230,7 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
                 Some(rules(&p.model.on, true, &mut widen));
         }
         check_renamed_keys(p, several)?;
+        file.included_jobs.0.extend(included_job_keys(p, several)?);
         jobs.extend(p.jobs().map(|job| (p, job)));
     }
     let source = crate::plan::sources_of(plans);
@@ -400,6 +406,9 @@ fn written_and_checked(
         out.warnings.extend(piece.warnings);
         out.with_the_file.extend(piece.with_the_file);
     }
+    if !file.included_jobs.0.is_empty() {
+        write_yaml(&mut out.text, &file.included_jobs).map_err(|e| e.0)?;
+    }
     let mut top = serde_json::Map::new();
     for (key, v) in [
         (
@@ -414,6 +423,9 @@ fn written_and_checked(
         }
     }
     top.extend(std::mem::take(&mut out.with_the_file));
+    for (key, keys) in &file.included_jobs.0 {
+        top.insert(key.clone(), value(keys)?);
+    }
     let mut found = crate::schema::violations(&serde_json::Value::Object(top))?;
     found.append(&mut out.found);
     out.found = found;
@@ -542,6 +554,35 @@ fn workflow_passthrough(p: &PipelinePlan) -> Option<OrderedMap<Data>> {
         Some(Data::Map(w)) => Some(w),
         _ => None,
     }
+}
+
+/// `gitlab = { sast = { … } }` on a pipeline: the keys that complete a job of an
+/// included file, as written; refused (PL5003) when a job of the pipeline is written
+/// under that name, as GitLab would merge the two.
+fn included_job_keys(p: &PipelinePlan, several: bool) -> Result<Vec<(String, Data)>, BuildError> {
+    let Some(gitlab) = p.model.field("gitlab") else {
+        return Ok(Vec::new());
+    };
+    let entries = (gitlab.value.as_map().unwrap_or(&[]).iter())
+        .filter(|e| e.key != "workflow" && e.value.as_map().is_some());
+    let mut out = Vec::new();
+    for e in entries {
+        if let Some(job) = p.jobs().find(|j| job_key(p, several, &j.name) == e.key) {
+            let d = Diagnostic::error(
+                plumb_diagnostics::Code::PL5003,
+                e.key_at,
+                format!("`{}` is also the GitLab name of job `{}`", e.key, job.name),
+            )
+            .with_label("GitLab would merge these keys into that job")
+            .with_secondary(job.name_at, "the job")
+            .with_help("write the keys in the job's own `gitlab = { … }`, or rename the job");
+            return Err(BuildError::Diagnostics(vec![d]));
+        }
+        if let Some(keys) = Data::of(&e.value) {
+            out.push((e.key.clone(), keys));
+        }
+    }
+    Ok(out)
 }
 
 /// A stage or job name, prefixed with its pipeline when the file holds several.

@@ -87,6 +87,15 @@ fn locate(v: &Violation, plans: &[PipelinePlan], several: bool) -> (FileRange, S
             return (job_at(job, rest), format!("job `{}`", job.name));
         }
     }
+    // keys completing a job of an included file, in the pipeline's `gitlab = { … }`
+    let completing = plans.iter().find_map(|p| {
+        p.model
+            .field("gitlab")
+            .filter(|f| (f.value.as_map().unwrap_or(&[]).iter()).any(|e| e.key == *first))
+    });
+    if let Some(f) = completing {
+        return (deepest(f, &path), format!("included job `{first}`"));
+    }
     (fallback, format!("`{first}`"))
 }
 

@@ -29,6 +29,9 @@ pub struct Mended {
     /// Jobs here with no script, which add keys to a job of another file (GitLab
     /// merges them; the importer leaves them out): cut.
     pub cut_jobs: Vec<String>,
+    /// Each cut job as the original writes it (anchors merged), to compare with what
+    /// the compiled file writes for it, if anything.
+    pub cut_written: Vec<(String, Node)>,
     /// The `include:` entries were cut (their files are not here).
     pub includes_cut: bool,
     /// Stages jobs use that `stages:` (in another file) lists: added last.
@@ -145,6 +148,9 @@ pub fn mend(repo: &Path, error: &str, mended: &mut Mended) -> bool {
     } else if let Some(job) = error.strip_suffix(" must have script specified") {
         // gitlab-ci-local names a job of a matrix `name: [values]`
         let job = job.split(": [").next().unwrap_or(job).to_string();
+        if let Some(node) = top_level_node(text, &job) {
+            mended.cut_written.push((job.clone(), node));
+        }
         let cut = without_top_level_key(text, &job);
         let changed = cut != *text;
         *text = cut;
@@ -340,12 +346,28 @@ pub fn jobs_taking_from_outside(repo: &Path, mended: &Mended) -> Vec<String> {
 }
 
 /// The same cut on the compiled side (the importer carries an include it could not read).
-pub fn mend_compiled(repo: &Path, mended: &Mended) {
+/// Cuts from the compiled file what was cut from the original: its includes, and the
+/// jobs with no script (given back as the compiled file writes them, when it does).
+pub fn mend_compiled(repo: &Path, mended: &Mended) -> Vec<(String, Node)> {
+    let path = repo.join(".gitlab-ci.yml");
+    let mut text = std::fs::read_to_string(&path).expect("read the compiled file");
     if mended.includes_cut {
-        let path = repo.join(".gitlab-ci.yml");
-        let text = std::fs::read_to_string(&path).expect("read the compiled file");
-        std::fs::write(&path, without_top_level_key(&text, "include")).expect("write");
+        text = without_top_level_key(&text, "include");
     }
+    let mut cut = Vec::new();
+    for (job, _) in &mended.cut_written {
+        if let Some(node) = top_level_node(&text, job) {
+            cut.push((job.clone(), node));
+            text = without_top_level_key(&text, job);
+        }
+    }
+    std::fs::write(&path, text).expect("write");
+    cut
+}
+
+/// The value of a top-level key of a YAML file, as the importer's reader reads it.
+fn top_level_node(text: &str, key: &str) -> Option<Node> {
+    yaml::parse(text, 0).ok()?.pop()?.get(key).cloned()
 }
 
 /// A double-quoted YAML (and JSON) string.

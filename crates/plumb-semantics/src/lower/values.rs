@@ -5,6 +5,7 @@
 use super::Lowering;
 use crate::codes;
 use crate::eval::Ctx;
+use crate::model::PipelineModel;
 use crate::value::{MapEntry, Value, ValueKind};
 use plumb_diagnostics::{closest, Diagnostic, Edit, FileRange};
 use plumb_syntax::ast::{Arg, Expr, ExprKind};
@@ -407,18 +408,20 @@ impl Lowering<'_, '_> {
                         self.check_workflow_keys(&e.value);
                         None
                     }
+                    // keys GitLab merges into the job of that name from an include
+                    None if e.value.as_map().is_some() => None,
                     None => {
                         self.ev.report(
                             Diagnostic::error(
                                 codes::UNKNOWN_FIELD,
                                 e.key_at,
                                 format!(
-                                    "a pipeline's `gitlab` carries `workflow`, not `{}`",
+                                    "a pipeline's `gitlab` carries `workflow` or the keys of an included job, not `{}` alone",
                                     e.key
                                 ),
                             )
                             .with_label("not a top-level key Plumb passes through")
-                            .with_help("jobs go in `stage` blocks; job keys go in a job's `gitlab = { … }`"),
+                            .with_help(format!("to change job `{}` of an included file, write its keys: `{} = {{ variables = {{ … }} }}`; this pipeline's jobs go in `stage` blocks", e.key, e.key)),
                         );
                         None
                     }
@@ -427,6 +430,64 @@ impl Lowering<'_, '_> {
             if let Some(field) = field {
                 self.plumb_writes_key(&e.key, e.key_at, field);
             }
+        }
+    }
+
+    /// The keys of a pipeline's `gitlab = { … }` that complete a job of an included
+    /// file (`sast = { variables = { … } }`): GitLab merges them into that job, so the
+    /// pipeline must include something, and the name must not be one of its own jobs
+    /// (the two would be one GitLab job).
+    pub(super) fn check_included_job_keys(&mut self, model: &PipelineModel) {
+        let Some(gitlab) = model.field("gitlab") else {
+            return;
+        };
+        let overrides = (gitlab.value.as_map().unwrap_or(&[]).iter())
+            .filter(|e| e.key != "workflow" && e.value.as_map().is_some())
+            .filter(|e| !GITLAB_TOP_KEYS.iter().any(|(k, _)| *k == e.key));
+        for e in overrides {
+            self.check_unchecked_job_keys(e);
+            if let Some(job) = model.jobs.iter().find(|j| j.name == e.key) {
+                self.ev.report(
+                    Diagnostic::error(
+                        codes::DUPLICATE,
+                        e.key_at,
+                        format!("`{}` is a job of this pipeline, not of an included file", e.key),
+                    )
+                    .with_label("GitLab would merge these keys into that job")
+                    .with_secondary(job.name_at, "the job")
+                    .with_help("write the fields in the job itself (GitLab keys Plumb does not model in its `gitlab = { … }`)"),
+                );
+            } else if model.field("include").is_none() {
+                self.ev.report(
+                    Diagnostic::error(
+                        codes::UNKNOWN_FIELD,
+                        e.key_at,
+                        format!("`{}` completes a job of an included file, but the pipeline includes none", e.key),
+                    )
+                    .with_label("GitLab would refuse a job with no script")
+                    .with_help("add the file that defines the job to the pipeline's `include`, or write the job in a `stage` block"),
+                );
+            }
+        }
+    }
+
+    /// What a job runs, and in which image, is checked only in a Plumb job: keys
+    /// completing an included job may not set it (an unchecked script would run
+    /// beside checked ones).
+    fn check_unchecked_job_keys(&mut self, e: &MapEntry) {
+        for key in e.value.as_map().unwrap_or(&[]) {
+            if !crate::fields::INCLUDED_JOB_UNCHECKED.contains(&key.key.as_str()) {
+                continue;
+            }
+            self.ev.report(
+                Diagnostic::error(
+                    codes::UNKNOWN_FIELD,
+                    key.key_at,
+                    format!("`{}` of included job `{}` would not be checked", key.key, e.key),
+                )
+                .with_label("scripts and images are checked only in a Plumb job")
+                .with_help(format!("write job `{}` in a `stage` block (its `run`, `image`, `services`) instead of completing the included one", e.key)),
+            );
         }
     }
 
