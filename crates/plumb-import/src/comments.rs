@@ -12,6 +12,7 @@
 use crate::gitlab::Config;
 use crate::value::{key, string_literal};
 use crate::yaml::{Kind, Node};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// One comment of a YAML file.
@@ -54,8 +55,9 @@ struct Layout<'a> {
     /// The same blocks by their YAML key: a job an included file defines and the main
     /// file extends is one job, whose block names the main file's line.
     by_key: HashMap<String, (usize, usize)>,
-    /// The lines (in order) each string literal and each word is written on.
-    written_on: HashMap<&'a str, Vec<usize>>,
+    /// The lines (in order) each string literal and each word is written on, and each
+    /// line of a block string (after [`BLOCK_LINE`]).
+    written_on: HashMap<Cow<'a, str>, Vec<usize>>,
     /// Each top-level `let`'s name: its first and last line.
     lets: HashMap<&'a str, (usize, usize)>,
     /// The first line of the `# gitlab:` notes above a block's first line.
@@ -458,6 +460,12 @@ fn scalars_by_line(config: &Config) -> HashMap<(usize, usize), Vec<String>> {
                 if let Some(command) = text.strip_suffix('\n') {
                     note(n.file, n.line, string_literal(command));
                 }
+                // a value of several lines is a block string: found by its first line,
+                // as it is written there (see `BLOCK_LINE`)
+                let first = text.lines().next().map(str::trim).unwrap_or("");
+                if text.trim_end().contains('\n') && !first.is_empty() {
+                    note(n.file, n.line, format!("{BLOCK_LINE}{first}"));
+                }
             }
             Kind::Seq(items) => items.iter().for_each(|i| walk(i, out, depth + 1)),
             Kind::Map(entries) => {
@@ -564,18 +572,7 @@ impl<'a> Layout<'a> {
             }
             None => (after_header, after_header),
         };
-        let mut written_on: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, l) in lines.iter().enumerate() {
-            if in_block[i].is_some() {
-                continue;
-            }
-            for token in scan_line(l).tokens {
-                let on = written_on.entry(token).or_default();
-                if on.last() != Some(&i) {
-                    on.push(i);
-                }
-            }
-        }
+        let written_on = written_on(&lines, &in_block);
         let inner = (blocks.values())
             .filter(|(start, _)| (head.0..head.1).contains(start))
             .copied()
@@ -864,6 +861,36 @@ fn scan_line(line: &str) -> ScannedLine<'_> {
         tokens,
         comment: None,
     }
+}
+
+/// What a line of a block string is known by in `written_on` (no token starts with it).
+const BLOCK_LINE: &str = "\u{1}";
+
+/// The lines each token of the program is written on; a line of a block string is
+/// known by its text (after [`BLOCK_LINE`]), not by its words.
+fn written_on<'a>(
+    lines: &[&'a str],
+    in_block: &[Option<usize>],
+) -> HashMap<Cow<'a, str>, Vec<usize>> {
+    let mut written_on: HashMap<Cow<'a, str>, Vec<usize>> = HashMap::new();
+    let mut add = |token: Cow<'a, str>, i: usize| {
+        let on = written_on.entry(token).or_default();
+        if on.last() != Some(&i) {
+            on.push(i);
+        }
+    };
+    for (i, l) in lines.iter().enumerate() {
+        if in_block[i].is_some() {
+            if !l.trim().is_empty() {
+                add(Cow::Owned(format!("{BLOCK_LINE}{}", l.trim())), i);
+            }
+            continue;
+        }
+        for token in scan_line(l).tokens {
+            add(Cow::Borrowed(token), i);
+        }
+    }
+    written_on
 }
 
 /// `(file name, line, written on one line)` of a job's or template's `{  # FILE:LINE`.
@@ -1284,6 +1311,17 @@ mod attack_tests {
         assert_in_order(
             &i.plumb,
             &["# kept for older pipelines\ntemplate on-success() { }"],
+        );
+    }
+
+    #[test]
+    fn a_comment_above_a_script_line_of_several_lines_stays_above_it() {
+        let i = imported(
+            "build:\n  image: alpine:3.19\n  script:\n    - echo one\n    # between one and two\n    - |\n      echo two\n      echo three\n    - echo four\n",
+        );
+        assert_in_order(
+            &i.plumb,
+            &["\"echo one\",\n      # between one and two\n      \"\"\"\n        echo two"],
         );
     }
 

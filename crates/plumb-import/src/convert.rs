@@ -1214,6 +1214,13 @@ fn cache_record(first: &Node, f: &mut Fields, at: &Note) -> PVal {
 /// matrix of several entries are GitLab's `parallel:` as written, in `gitlab = { … }`
 /// (Plumb's `matrix` is one product, and keeping one entry would lose jobs).
 fn parallel(v: &Node, f: &mut Fields, at: Note, cx: &Ctx) {
+    if let Some(why) = refused_parallel(v) {
+        f.notes.push(Note {
+            message: format!("`parallel` is not carried: {why}"),
+            ..at
+        });
+        return;
+    }
     let product = v.get("matrix").and_then(|m| {
         let entries = m.items();
         (!entries.is_empty())
@@ -1240,6 +1247,37 @@ fn parallel(v: &Node, f: &mut Fields, at: Note, cx: &Ctx) {
         })
         .collect();
     f.fields.insert("matrix".into(), PVal::Record(record));
+}
+
+/// Why GitLab refuses a `parallel:` (its schema: a number of copies from 1 to 200, or
+/// `matrix:` alone, of 1 to 200 entries, each naming variables with values), if it does.
+fn refused_parallel(v: &Node) -> Option<&'static str> {
+    const MOST: u64 = 200;
+    let Some(matrix) = v.get("matrix") else {
+        return match v.as_u64() {
+            Some(n) if v.is_plain_scalar() && (1..=MOST).contains(&n) => None,
+            _ => Some("GitLab takes a number of copies from 1 to 200, or `matrix:`"),
+        };
+    };
+    let entries = matrix.items();
+    let empty = |n: &Node| match &n.kind {
+        Kind::Seq(items) => items.is_empty(),
+        Kind::Scalar { .. } => false,
+        _ => true,
+    };
+    if v.entries().len() != 1 {
+        Some("GitLab's `parallel:` holds `matrix:` alone")
+    } else if entries.is_empty() || entries.len() as u64 > MOST {
+        Some("GitLab's `matrix:` has 1 to 200 entries")
+    } else if (entries.iter())
+        .any(|e| e.entries().is_empty() || e.entries().iter().any(|v| empty(&v.value)))
+    {
+        Some(
+            "each entry of GitLab's `matrix:` names variables, each with a value or a list of them",
+        )
+    } else {
+        None
+    }
 }
 
 /// One matrix entry's variables, each with its values and where each is written.

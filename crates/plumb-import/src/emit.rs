@@ -603,7 +603,7 @@ impl Emitter<'_> {
     ) -> (Vec<JobOut>, Vec<(usize, usize, usize, String)>, bool) {
         let mut jobs: Vec<JobAndBases> = Vec::new();
         let mut left_out = Vec::new();
-        let mut job_scope = Scope::default();
+        let mut job_scope = self.completed_job_names();
         let mut needs_runner_default = false;
         let mut converted = convert_all(&self.config.jobs, cx);
         keep_defaults_every_job_has(default_fields, &mut converted);
@@ -620,9 +620,9 @@ impl Emitter<'_> {
                 f.fields.insert("run".into(), PVal::List(Vec::new()));
             }
             if let Some(why) = not_imported(&f) {
-                let why = match self.unchecked_completion_key(j) {
-                    Some(key) => format!("it has no `script`, and its `{key}:` (for the job of an included file) is checked only in a job of its own: write that job in Plumb"),
-                    None => why.to_string(),
+                let why = match self.completion(j) {
+                    Some(Err(why)) => why,
+                    _ => why.to_string(),
                 };
                 warnings.push(Warning::at(
                     j.full.file,
@@ -1638,13 +1638,14 @@ fn resolve_needs(
                     let flags = j.needs_flags.get(k).copied().unwrap_or_default();
                     names.push(need_value(name, flags));
                 }
-                None => warnings.push(Warning::at(
+                None => warnings.push(Warning::missing(
                     j.file,
                     *line,
                     format!(
                         "job `{}` needs `{need}`, which is not imported: the need is dropped",
                         j.gitlab_name
                     ),
+                    (crate::Missing::Needed, need, &j.gitlab_name),
                 )),
             }
         }
@@ -1932,42 +1933,48 @@ impl Emitter<'_> {
         text.push_str("  }\n");
     }
 
-    /// The key that keeps a job completing an included one out of the pipeline's
-    /// `gitlab = { … }` (a script, an image: see [`Self::completion_of`]).
-    fn unchecked_completion_key<'j>(&self, j: &'j gitlab::Job) -> Option<&'j str> {
+    /// For an import: the keys of a job without a script that completes a job of an
+    /// include not read (`sast: { variables: … }` beside `include: template: SAST…`),
+    /// as written, for the pipeline's `gitlab = { sast = { … } }`: GitLab merges them
+    /// into the included job. `None` when it is not such a job; `Err` why it cannot be
+    /// carried (a script or an image is checked only in a job of its own).
+    fn completion(&self, j: &gitlab::Job) -> Option<Result<PVal, String>> {
         if self.origins || self.config.includes.is_empty() {
             return None;
         }
         let written = j.written.as_ref()?;
-        (written.entries().iter())
+        let unchecked = (written.entries().iter())
             .map(|e| e.key.as_str())
-            .find(|k| plumb_semantics::fields::INCLUDED_JOB_UNCHECKED.contains(k))
+            .find(|k| plumb_semantics::fields::INCLUDED_JOB_UNCHECKED.contains(k));
+        if let Some(key) = unchecked {
+            return Some(Err(format!("it has no `script`, and its `{key}:` (for the job of an included file) is checked only in a job of its own: write that job in Plumb")));
+        }
+        if plumb_semantics::fields::NOT_INCLUDED_JOBS.contains(&j.name.as_str()) {
+            return None;
+        }
+        Some(match crate::value::of_yaml(written) {
+            Some(keys) if !holds_nothing(written) => Ok(keys),
+            _ => Err("it has no `script`, and it takes keys from a file not read (a `!reference`): GitLab's merge of it into the included job cannot be written".into()),
+        })
     }
 
-    /// For an import: the keys of a job without a script that completes a job of an
-    /// include not read (`sast: { variables: … }` beside `include: template: SAST…`),
-    /// as written, for the pipeline's `gitlab = { sast = { … } }`: GitLab merges them
-    /// into the included job. `None` for a job with a key Plumb checks only in a job
-    /// of its own (a script, an image): that one is left out, with a warning.
     fn completion_of(&self, j: &gitlab::Job) -> Option<PVal> {
-        if self.origins
-            || (self.config.includes.is_empty()
-                && !gitlab::extends_undefined(&self.config.root, &j.extends))
+        self.completion(j).and_then(Result::ok)
+    }
+
+    /// The names of included jobs the pipeline's `gitlab` completes: GitLab's, so no
+    /// job renamed here may take one.
+    fn completed_job_names(&self) -> Scope {
+        let mut scope = Scope::default();
+        for j in self
+            .config
+            .jobs
+            .iter()
+            .filter(|j| self.completion_of(j).is_some())
         {
-            return None;
+            scope.unique(j.name.clone());
         }
-        let written = j.written.as_ref()?;
-        // what it extends here is a template in Plumb, not a GitLab job to extend
-        if (j.extends.iter()).any(|p| self.config.root.get(p).is_some()) {
-            return None;
-        }
-        let runs_its_own = |k: &str| {
-            k == "trigger" || plumb_semantics::fields::INCLUDED_JOB_UNCHECKED.contains(&k)
-        };
-        if written.entries().iter().any(|e| runs_its_own(&e.key)) {
-            return None;
-        }
-        crate::value::of_yaml(written)
+        scope
     }
 
     /// For a check: what the jobs' `trigger: include:` take from other projects, remote
@@ -2920,6 +2927,18 @@ fn image_base(image: &str) -> String {
     match tag {
         Some(tag) if name.len() < 3 => format!("{name}-{tag}"),
         _ => name.to_string(),
+    }
+}
+
+/// Whether a value holds a `null` (what a `!reference` into a file not read leaves):
+/// GitLab would not read it as the file means it.
+fn holds_nothing(n: &crate::yaml::Node) -> bool {
+    use crate::yaml::Kind;
+    match &n.kind {
+        Kind::Null => true,
+        Kind::Seq(items) => items.iter().any(holds_nothing),
+        Kind::Map(entries) => entries.iter().any(|e| holds_nothing(&e.value)),
+        Kind::Scalar { .. } | Kind::Reference(_) => false,
     }
 }
 

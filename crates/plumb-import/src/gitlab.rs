@@ -215,6 +215,7 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec
         .flat_map(|e| extends_of(&e.value))
         .collect();
     let extended = extended_jobs(root, warnings);
+    let defined: HashSet<String> = root.entries().iter().map(|e| e.key.clone()).collect();
     let (mut jobs, mut hidden) = (Vec::new(), Vec::new());
     let Kind::Map(entries) = &mut root.kind else {
         return (jobs, hidden);
@@ -224,9 +225,6 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec
             continue;
         };
         let extends = extends_of(&e.value);
-        // (the node is moved out below; kept only for the few jobs without a script)
-        let written =
-            (!e.key.starts_with('.') && e.value.get("script").is_none()).then(|| e.value.clone());
         let own = extended.unwrap_or_else(|| {
             if parents.contains(&e.key) {
                 e.value.clone()
@@ -241,6 +239,9 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec
                 std::mem::replace(&mut e.value, moved_out)
             }
         });
+        // kept only for the few jobs without a script
+        let written = (!e.key.starts_with('.') && own.get("script").is_none())
+            .then(|| with_extends_not_here(&own, &extends, &defined));
         let job = Job {
             name: e.key.clone(),
             line: e.key_line,
@@ -259,6 +260,27 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec
         }
     }
     (jobs, hidden)
+}
+
+/// A job with its `extends` chain applied where it is defined here, and `extends:` of
+/// the rest (jobs of files not read), as GitLab still has to apply them.
+fn with_extends_not_here(job: &Node, extends: &[String], defined: &HashSet<String>) -> Node {
+    let elsewhere: Vec<Node> = (extends.iter())
+        .filter(|p| !defined.contains(*p))
+        .map(|p| Node::scalar(p, job.line, job.file))
+        .collect();
+    let mut job = job.clone();
+    let (line, file) = (job.line, job.file);
+    if let (Kind::Map(entries), false) = (&mut job.kind, elsewhere.is_empty()) {
+        entries.retain(|e| e.key != "extends");
+        entries.push(Entry {
+            key: "extends".into(),
+            key_line: line,
+            key_span: yaml::ByteRange::default(),
+            value: Node::seq(elsewhere, line, file),
+        });
+    }
+    job
 }
 
 /// For each entry of `root`: `None` when it is not a job; `Some(None)` for a job that
@@ -818,10 +840,11 @@ fn extend(
                 job.line,
                 format!("`extends` of `{name}` nests deeper than {MAX_DEPTH} (a cycle?): `{parent}` is not applied"),
             )),
-            _ => warnings.push(Warning::at(
+            _ => warnings.push(Warning::missing(
                 job.file,
                 job.get("extends").map_or(job.line, |n| n.line),
                 format!("`{name}` extends `{parent}`, which is not defined here: not applied"),
+                (crate::Missing::Extended, &parent, name),
             )),
         }
     }

@@ -52,6 +52,33 @@ pub struct Warning {
     /// The cause alone, and what it is about (`job `a``), when it is about a job, a
     /// template or the pipeline: warnings of one place and cause are merged on these.
     cause: Option<(String, String)>,
+    /// A name that is missing here, and the job whose YAML names it: the warnings of one
+    /// missing name are merged, at the first place (see [`Missing`]).
+    missing: Option<(Missing, String, String)>,
+}
+
+/// What a YAML names that the file does not define (it is in a file not read): one
+/// warning per name, whatever the number of jobs naming it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Missing {
+    /// A hidden job (or job) that `extends` names.
+    Extended,
+    /// A job that `needs` names.
+    Needed,
+}
+
+impl Missing {
+    /// The one warning for several jobs, `jobs` their names as a list.
+    fn merged(self, name: &str, jobs: &str) -> String {
+        match self {
+            Missing::Extended => format!(
+                "`{name}` is not defined here (a file not read?): not applied to the jobs that extend it, {jobs}"
+            ),
+            Missing::Needed => format!(
+                "`{name}` is not imported (a job of a file not read?): the needs of {jobs} on it are dropped"
+            ),
+        }
+    }
 }
 
 impl Warning {
@@ -61,6 +88,16 @@ impl Warning {
             line,
             message: message.into(),
             cause: None,
+            missing: None,
+        }
+    }
+    /// A warning about `name`, which `job` names and the file does not define: merged
+    /// with the others about `name` (see [`Missing`]).
+    pub fn missing(file: usize, line: usize, message: String, what: (Missing, &str, &str)) -> Self {
+        let (kind, name, job) = what;
+        Warning {
+            missing: Some((kind, name.to_string(), job.to_string())),
+            ..Warning::at(file, line, message)
         }
     }
     /// A warning about `subject` (`job `a``, `the pipeline`).
@@ -70,6 +107,7 @@ impl Warning {
             line,
             message: format!("{subject}: {cause}"),
             cause: Some((cause.to_string(), subject.to_string())),
+            missing: None,
         }
     }
 }
@@ -78,6 +116,7 @@ impl Warning {
 /// extend it (or a `default:` they all get) is one warning naming the first jobs and
 /// counting the others; an identical warning reached twice is kept once.
 fn one_per_place_and_cause(warnings: Vec<Warning>) -> Vec<Warning> {
+    let warnings = one_per_missing_name(warnings);
     const NAMED: usize = 3;
     let mut out: Vec<Warning> = Vec::with_capacity(warnings.len());
     let mut groups: std::collections::HashMap<(usize, usize, String), (usize, Vec<String>)> =
@@ -110,6 +149,43 @@ fn one_per_place_and_cause(warnings: Vec<Warning>) -> Vec<Warning> {
                 String::new()
             };
             out[i].message = format!("{named}{and_more}: {cause}");
+        }
+    }
+    out
+}
+
+/// One warning per name a file does not define, at the first place that names it,
+/// naming the first jobs and counting the others.
+fn one_per_missing_name(warnings: Vec<Warning>) -> Vec<Warning> {
+    const NAMED: usize = 3;
+    let mut out: Vec<Warning> = Vec::with_capacity(warnings.len());
+    let mut groups: std::collections::HashMap<(Missing, String), (usize, Vec<String>)> =
+        std::collections::HashMap::new();
+    for w in warnings {
+        let Some((kind, name, job)) = w.missing.clone() else {
+            out.push(w);
+            continue;
+        };
+        match groups.get_mut(&(kind, name.clone())) {
+            Some((_, jobs)) if !jobs.contains(&job) => jobs.push(job),
+            Some(_) => {}
+            None => {
+                groups.insert((kind, name), (out.len(), vec![job]));
+                out.push(w);
+            }
+        }
+    }
+    for ((kind, name), (i, jobs)) in groups {
+        if jobs.len() > 1 {
+            let named: Vec<String> = jobs.iter().take(NAMED).map(|j| format!("`{j}`")).collect();
+            let more = jobs.len().saturating_sub(NAMED);
+            let list = if more > 0 {
+                format!("{} and {more} more", named.join(", "))
+            } else {
+                named.join(", ")
+            };
+            out[i].message = kind.merged(&name, &list);
+            out[i].missing = None;
         }
     }
     out
@@ -421,6 +497,32 @@ mod warning_tests {
                 (9, "job `a`: `cache: key: files` is not carried"),
                 (12, "stage `x` is added last"),
             ]
+        );
+    }
+
+    #[test]
+    fn a_name_missing_here_is_one_warning_whatever_the_jobs_naming_it() {
+        let yaml = "include:\n  - local: ci/images.yml\n\
+                    a:\n  extends: .image\n  needs: [build-image]\n  script: [make a]\n\
+                    b:\n  extends: .image\n  needs: [build-image]\n  script: [make b]\n\
+                    c:\n  extends: [.image, .other]\n  script: [make c]\n";
+        let i = import(Path::new(".gitlab-ci.yml"), yaml, &test_support::NoFiles)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let messages: Vec<(usize, &str)> = (i.warnings.iter())
+            .map(|w| (w.line, w.message.as_str()))
+            .collect();
+        let about = |name: &str| messages.iter().filter(|(_, m)| m.contains(name)).count();
+        assert_eq!(about("`.image`"), 1, "{messages:#?}");
+        assert_eq!(about("`build-image`"), 1, "{messages:#?}");
+        assert!(messages.contains(&(4, "`.image` is not defined here (a file not read?): not applied to the jobs that extend it, `a`, `b`, `c`")), "{messages:#?}");
+        assert!(messages.contains(&(5, "`build-image` is not imported (a job of a file not read?): the needs of `a`, `b` on it are dropped")), "{messages:#?}");
+        // named by one job: said of that job
+        assert!(
+            messages.contains(&(
+                12,
+                "`c` extends `.other`, which is not defined here: not applied"
+            )),
+            "{messages:#?}"
         );
     }
 }

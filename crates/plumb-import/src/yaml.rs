@@ -142,6 +142,9 @@ impl Node {
             _ => None,
         }
     }
+    pub fn is_plain_scalar(&self) -> bool {
+        matches!(self.kind, Kind::Scalar { plain: true, .. })
+    }
     pub fn as_u64(&self) -> Option<u64> {
         self.as_str().and_then(|s| s.parse().ok())
     }
@@ -151,6 +154,28 @@ impl Node {
             Kind::Scalar { text, .. } => vec![text.clone()],
             Kind::Seq(items) => items.iter().flat_map(Node::strings).collect(),
             _ => Vec::new(),
+        }
+    }
+    /// A plain scalar made by the import (not read from a file).
+    pub fn scalar(text: &str, line: usize, file: usize) -> Node {
+        Node {
+            kind: Kind::Scalar {
+                text: text.to_string(),
+                plain: false,
+            },
+            line,
+            end_line: line,
+            file,
+            span: ByteRange::default(),
+        }
+    }
+    pub fn seq(items: Vec<Node>, line: usize, file: usize) -> Node {
+        Node {
+            kind: Kind::Seq(items),
+            line,
+            end_line: line,
+            file,
+            span: ByteRange::default(),
         }
     }
     pub fn map(entries: Vec<Entry>, line: usize, file: usize) -> Node {

@@ -485,4 +485,26 @@ pub const INCLUDED_JOB_UNCHECKED: &[&str] = &[
     "services",
     "hooks",
     "run",
+    // a pipeline of its own, and secrets given to a job no check sees
+    "trigger",
+    "secrets",
+    "id_tokens",
+];
+
+/// Names a pipeline's `gitlab = { NAME = { … } }` cannot complete: GitLab's top-level
+/// keywords (`<<` would merge its keys into the top level), which are not jobs.
+pub const NOT_INCLUDED_JOBS: &[&str] = &[
+    "<<",
+    "default",
+    "include",
+    "stages",
+    "variables",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+    "types",
+    "spec",
 ];

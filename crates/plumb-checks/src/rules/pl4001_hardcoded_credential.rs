@@ -35,7 +35,9 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
         let variables = bindings
             .map(|b| (b.name.as_str(), b.name_at, &b.value))
             .chain(p.jobs.iter().flat_map(|j| services_env(j)))
-            .chain(p.jobs.iter().flat_map(|j| matrix_env(j)));
+            .chain(p.jobs.iter().flat_map(|j| matrix_env(j)))
+            .chain(p.jobs.iter().flat_map(|j| gitlab_matrix_env(j)))
+            .chain(included_jobs_env(p));
         let mut seen = std::collections::HashSet::new();
         for (name, name_at, value) in variables {
             // a service of a `let` or a template is one finding, whatever its jobs
@@ -66,6 +68,51 @@ fn matrix_env(job: &plumb_semantics::JobModel) -> Vec<(&str, FileRange, &Value)>
         .flat_map(|e| {
             let values = e.value.as_list().unwrap_or_default();
             values.iter().map(move |v| (e.key.as_str(), e.key_at, v))
+        })
+        .collect()
+}
+
+/// The values of a GitLab matrix of several entries, passed through
+/// (`gitlab = { parallel = { matrix = [{ DB_PASSWORD = ["…"] }, …] } }`).
+fn gitlab_matrix_env(job: &plumb_semantics::JobModel) -> Vec<(&str, FileRange, &Value)> {
+    let gitlab = job.field("gitlab").and_then(|f| f.value.as_map());
+    let matrix = (gitlab.into_iter().flatten())
+        .filter(|e| e.key == "parallel")
+        .filter_map(|e| e.value.as_map())
+        .flatten()
+        .filter(|e| e.key == "matrix")
+        .filter_map(|e| e.value.as_list());
+    (matrix.flatten())
+        .filter_map(Value::as_map)
+        .flatten()
+        .flat_map(|e| {
+            let values = match e.value.as_list() {
+                Some(list) => list.iter().collect(),
+                None => vec![&e.value],
+            };
+            values
+                .into_iter()
+                .map(move |v| (e.key.as_str(), e.key_at, v))
+        })
+        .collect()
+}
+
+/// The `variables` that a pipeline's `gitlab = { sast = { variables = { … } } }` gives a
+/// job of an included file (a value, or `{ value = … }`).
+fn included_jobs_env(p: &plumb_semantics::PipelineModel) -> Vec<(&str, FileRange, &Value)> {
+    let gitlab = p.field("gitlab").and_then(|f| f.value.as_map());
+    (gitlab.into_iter().flatten())
+        .filter(|job| job.key != "workflow")
+        .filter_map(|job| job.value.as_map())
+        .flatten()
+        .filter(|e| e.key == "variables")
+        .filter_map(|e| e.value.as_map())
+        .flatten()
+        .map(|v| {
+            let value = (v.value.as_map().into_iter().flatten())
+                .find(|e| e.key == "value")
+                .map_or(&v.value, |e| &e.value);
+            (v.key.as_str(), v.key_at, value)
         })
         .collect()
 }

@@ -405,7 +405,31 @@ impl Lowering<'_, '_> {
                 match GITLAB_TOP_KEYS.iter().find(|(k, _)| *k == e.key) {
                     Some((_, f)) => Some(*f),
                     None if e.key == "workflow" => {
-                        self.check_workflow_keys(&e.value);
+                        self.check_workflow_keys(&e.value, e.key_at);
+                        None
+                    }
+                    None if crate::fields::NOT_INCLUDED_JOBS.contains(&e.key.as_str()) => {
+                        self.ev.report(
+                            Diagnostic::error(
+                                codes::UNKNOWN_FIELD,
+                                e.key_at,
+                                format!("`{}` is a GitLab keyword, not a job an included file defines", e.key),
+                            )
+                            .with_label("not a top-level key Plumb passes through")
+                            .with_help("a pipeline's `gitlab` carries `workflow` and the keys of included jobs; the rest has a Plumb field (`env`, `default`, `include`, `stage` blocks)"),
+                        );
+                        None
+                    }
+                    None if closest(&e.key, ["workflow"]).is_some() => {
+                        self.ev.report(
+                            Diagnostic::error(
+                                codes::UNKNOWN_FIELD,
+                                e.key_at,
+                                format!("`{}` is not a top-level GitLab key Plumb passes through", e.key),
+                            )
+                            .with_label("did you mean `workflow`?")
+                            .with_help("write `workflow = { name = … }`; any other record here completes a job of an included file"),
+                        );
                         None
                     }
                     // keys GitLab merges into the job of that name from an include
@@ -443,7 +467,8 @@ impl Lowering<'_, '_> {
         };
         let overrides = (gitlab.value.as_map().unwrap_or(&[]).iter())
             .filter(|e| e.key != "workflow" && e.value.as_map().is_some())
-            .filter(|e| !GITLAB_TOP_KEYS.iter().any(|(k, _)| *k == e.key));
+            .filter(|e| closest(&e.key, ["workflow"]).is_none())
+            .filter(|e| !crate::fields::NOT_INCLUDED_JOBS.contains(&e.key.as_str()));
         for e in overrides {
             self.check_unchecked_job_keys(e);
             if let Some(job) = model.jobs.iter().find(|j| j.name == e.key) {
@@ -457,7 +482,11 @@ impl Lowering<'_, '_> {
                     .with_secondary(job.name_at, "the job")
                     .with_help("write the fields in the job itself (GitLab keys Plumb does not model in its `gitlab = { … }`)"),
                 );
-            } else if model.field("include").is_none() {
+            } else if model
+                .field("include")
+                .and_then(|f| f.value.as_list())
+                .is_none_or(<[Value]>::is_empty)
+            {
                 self.ev.report(
                     Diagnostic::error(
                         codes::UNKNOWN_FIELD,
@@ -491,8 +520,20 @@ impl Lowering<'_, '_> {
         }
     }
 
-    fn check_workflow_keys(&mut self, v: &Value) {
-        for e in v.as_map().unwrap_or(&[]) {
+    fn check_workflow_keys(&mut self, v: &Value, key_at: FileRange) {
+        let Some(entries) = v.as_map() else {
+            self.ev.report(
+                Diagnostic::error(
+                    codes::UNKNOWN_FIELD,
+                    key_at,
+                    "`workflow` is a record of GitLab's workflow keys",
+                )
+                .with_label("not a record")
+                .with_help("write `workflow = { name = \"…\", auto_cancel = { … } }`"),
+            );
+            return;
+        };
+        for e in entries {
             if e.key == "rules" {
                 self.plumb_writes_key("workflow.rules", e.key_at, "the pipeline's `on`");
             }
