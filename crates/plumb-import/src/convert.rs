@@ -1511,8 +1511,13 @@ pub fn duration(text: &str) -> Option<String> {
         return None;
     }
     let seconds = total.round() as u64;
-    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    // in days from a day on (`7d`, as the YAML usually says, not `168h`)
+    let (d, h) = (seconds / 86_400, seconds % 86_400 / 3600);
+    let (m, s) = (seconds % 3600 / 60, seconds % 60);
     let mut out = String::new();
+    if d > 0 {
+        out.push_str(&format!("{d}d"));
+    }
     if h > 0 {
         out.push_str(&format!("{h}h"));
     }
@@ -1557,7 +1562,9 @@ mod tests {
         assert_eq!(duration("1h 30m").as_deref(), Some("1h30m"));
         assert_eq!(duration("3 hours").as_deref(), Some("3h"));
         assert_eq!(duration("10 minutes").as_deref(), Some("10m"));
-        assert_eq!(duration("1d").as_deref(), Some("24h"));
+        assert_eq!(duration("1d").as_deref(), Some("1d"));
+        assert_eq!(duration("7 days").as_deref(), Some("7d"));
+        assert_eq!(duration("1 day 2 hours").as_deref(), Some("1d2h"));
         assert_eq!(duration("90").as_deref(), Some("1m30s"));
         assert_eq!(duration("soon"), None);
         // decimals, `and`, months and years, as GitLab reads them
@@ -1565,8 +1572,8 @@ mod tests {
         assert_eq!(duration("0.5 days").as_deref(), Some("12h"));
         assert_eq!(duration("1.5 minutes").as_deref(), Some("1m30s"));
         assert_eq!(duration("2 hours and 10 minutes").as_deref(), Some("2h10m"));
-        assert_eq!(duration("1 month").as_deref(), Some("720h"));
-        assert_eq!(duration("1 year").as_deref(), Some("8766h"));
+        assert_eq!(duration("1 month").as_deref(), Some("30d"));
+        assert_eq!(duration("1 year").as_deref(), Some("365d6h"));
     }
 
     #[test]

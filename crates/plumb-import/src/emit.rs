@@ -2567,16 +2567,43 @@ fn image_lets(
     jobs.iter()
         .flat_map(|j| j.fields.values())
         .for_each(&mut count);
+    let named: Vec<String> = (counts.into_iter())
+        .filter(|(image, n)| *n >= 2 && !image.contains('$'))
+        .map(|(image, _)| image)
+        .collect();
     let mut lets = Vec::new();
-    for (image, n) in counts {
-        if n < 2 || image.contains('$') {
-            continue;
-        }
-        let base = image_base(&image);
-        let name = scope.unique(identifier(&base, "image"));
-        lets.push((name, image));
+    for image in &named {
+        let base = image_base(image);
+        // images of one name tell themselves apart by their tags (`docker-dind` and
+        // `docker-git`, not `docker` and `docker-2`)
+        let alike: Vec<&String> = named.iter().filter(|i| image_base(i) == base).collect();
+        let word = image_tag_word(image);
+        let word_alike = (alike.iter()).filter(|i| image_tag_word(i) == word).count();
+        // a version alone keeps the name (`docker` beside `docker-dind`)
+        let name = match (word, image_tag(image)) {
+            _ if alike.len() < 2 => base,
+            (Some(word), _) if word_alike < 2 => format!("{base}-{word}"),
+            (None, _) if word_alike < 2 => base,
+            (_, Some(tag)) => format!("{base}-{tag}"),
+            _ => base,
+        };
+        lets.push((scope.unique(identifier(&name, "image")), image.clone()));
     }
     lets
+}
+
+fn image_tag(image: &str) -> Option<&str> {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
+    last.split(':').nth(1)
+}
+
+/// What an image's tag says besides its version (`19.03-dind` is `dind`), if anything.
+fn image_tag_word(image: &str) -> Option<String> {
+    let words: Vec<&str> = (image_tag(image)?.split(['-', '_', '.']))
+        .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
+        .collect();
+    (!words.is_empty()).then(|| words.join("-"))
 }
 
 /// The hidden entries that are anchor holders (see [`is_anchor_holder`]), by where
