@@ -667,7 +667,9 @@ pub fn rules(rules: &Node, job_manual: bool) -> Decision {
     // excluded (`a || (b && !a)` is `a || b`)
     let mut earlier: Vec<(&str, Cond)> = Vec::new();
     let mut adding = Vec::new();
-    for rule in rules.flattened() {
+    // a `!reference` into a file not read is empty: it adds no rule (it is no rule that
+    // always holds)
+    for rule in rules.flattened().into_iter().filter(|r| !r.is_null()) {
         let mut test = match rule.get("if").and_then(Node::as_str) {
             Some(e) => expression(e),
             None => Cond::True,

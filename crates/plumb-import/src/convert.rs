@@ -327,7 +327,12 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
     let file = |key: &str| node.get(key).map_or(node.file, |v| v.file);
     // `rules: null` (often to drop inherited rules, next to `only:`), or a `!reference`
     // that points at nothing, is no rules: the job is kept, with `only`/`except`
-    let rules = node.get("rules").filter(|r| !r.is_null());
+    // `rules: null`, or rules that are all `!reference`s into files not read: no rules
+    let only_dangling = |r: &Node| {
+        let items = r.flattened();
+        !items.is_empty() && items.iter().all(|i| i.is_null())
+    };
+    let rules = (node.get("rules")).filter(|r| !r.is_null() && !only_dangling(r));
     // `rules: $[[ inputs.rules ]]`: a component's input, unknown here (not "no rule
     // matches", which would leave the job out of the check)
     let from_input = rules

@@ -396,7 +396,7 @@ impl Emitter<'_> {
         if let Some(workflow) = config.root.get("workflow") {
             pipeline_gitlab = workflow_passed_through(workflow, &mut pipeline_notes);
         }
-        let completions = (config.jobs.iter())
+        let mut completions: Vec<(String, usize, usize, PVal)> = (config.jobs.iter())
             .filter_map(|j| Some((j.name.clone(), j.full.file, j.line, self.completion_of(j)?)))
             .collect();
         if let Some(on) = &on {
@@ -439,11 +439,19 @@ impl Emitter<'_> {
         }
         // one map from GitLab's job names to Plumb's, for `needs` and `dependencies`
         let names = plumb_names(&jobs);
+        for (_, _, _, keys) in &mut completions {
+            renamed_in_needs(keys, &names);
+        }
         let resolved_needs = resolve_needs(&jobs, &names, warnings);
         resolve_dependencies(&mut jobs, &names, warnings);
         resolve_on_stop(&mut jobs, &names, warnings);
         resolve_template_names(&mut templates, &names, library, warnings);
         let stage_order = stage_order(config, &jobs, warnings);
+        let used: Vec<String> = (stage_order.iter())
+            .filter(|s| jobs.iter().any(|j| j.stage == **s))
+            .cloned()
+            .collect();
+        warn_of_renamed_stages(config, &used, warnings);
         Plan {
             top_vars,
             default_fields,
@@ -1642,7 +1650,7 @@ fn resolve_needs(
                     j.file,
                     *line,
                     format!(
-                        "job `{}` needs `{need}`, which is not imported: the need is dropped",
+                        "job `{}` needs `{need}`, which is not imported: the need is dropped (the job no longer waits for it or gets its artifacts)",
                         j.gitlab_name
                     ),
                     (crate::Missing::Needed, need, &j.gitlab_name),
@@ -1758,6 +1766,11 @@ fn pipeline_on(
 ) -> Option<Cond> {
     let included = included_workflow(config);
     let Some(workflow) = config.root.get("workflow").or(included.as_ref()) else {
+        // an include not read may hold a `workflow:`, or jobs whose rules ask for merge
+        // request pipelines: each job says that it does not run in one (GitLab's default)
+        if !config.includes.is_empty() {
+            return None;
+        }
         // without workflow rules GitLab creates a merge request's pipeline when some
         // job's rules can hold in one
         let any_mr = jobs.iter().any(|j| {
@@ -2259,6 +2272,38 @@ fn warn_of_renamed_jobs(jobs: &[JobOut], warnings: &mut Vec<Warning>) {
             "{count} named anew, as a Plumb name is an identifier ({}): GitLab will run {them}, so update what names the old ones elsewhere (another pipeline's `needs:`, API calls)",
             list.join(", ")
         ),
+    ));
+}
+
+/// Stages (that jobs are in) whose GitLab names are not Plumb identifiers: one
+/// warning, at `stages:`.
+fn warn_of_renamed_stages(config: &Config, stages: &[String], warnings: &mut Vec<Warning>) {
+    const LISTED: usize = 5;
+    let renamed: Vec<String> = (stages.iter())
+        .filter(|s| identifier(s, "stage") != **s)
+        .map(|s| format!("`{s}` is `{}`", identifier(s, "stage")))
+        .collect();
+    if renamed.is_empty() {
+        return;
+    }
+    let special = (stages.iter()).any(|s| matches!(s.as_str(), ".pre" | ".post"));
+    let more = renamed.len().saturating_sub(LISTED);
+    let mut list = renamed[..renamed.len().min(LISTED)].join(", ");
+    if more > 0 {
+        list.push_str(&format!(", and {more} more"));
+    }
+    let line = (config.root.entries().iter())
+        .find(|e| e.key == "stages")
+        .map_or(1, |e| e.key_line);
+    let aside = if special {
+        "; `.pre` and `.post` become ordinary stages, first and last of `stages:` (an included file's stages may then come after `post`)"
+    } else {
+        ""
+    };
+    warnings.push(Warning::at(
+        0,
+        line,
+        format!("stages are named anew, as a Plumb name is an identifier ({list}): GitLab shows them under the new names{aside}"),
     ));
 }
 
@@ -2853,6 +2898,35 @@ fn cache_name(key: &str) -> String {
 }
 
 /// Each imported job's Plumb name, by its GitLab name.
+/// The jobs a completion of an included job `needs` or `dependencies` names, under the
+/// names GitLab will know them by (a job renamed here: `test:unit` is `test-unit`).
+fn renamed_in_needs(keys: &mut PVal, names: &HashMap<String, String>) {
+    let PVal::Record(entries) = keys else {
+        return;
+    };
+    let rename = |v: &mut PVal| {
+        if let PVal::Str(name) = v {
+            if let Some(new) = names.get(name.as_str()) {
+                *name = new.clone();
+            }
+        }
+    };
+    for (key, value) in entries.iter_mut() {
+        let PVal::List(items) = value else { continue };
+        if !matches!(key.as_str(), "needs" | "dependencies") {
+            continue;
+        }
+        for item in items {
+            match item {
+                PVal::Record(need) => (need.iter_mut())
+                    .filter(|(k, _)| k == "job")
+                    .for_each(|(_, v)| rename(v)),
+                v => rename(v),
+            }
+        }
+    }
+}
+
 fn plumb_names(jobs: &[JobOut]) -> HashMap<String, String> {
     jobs.iter()
         .map(|j| (j.gitlab_name.clone(), j.name.clone()))
@@ -3139,6 +3213,57 @@ fn is_self_reference(value: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn import(yaml: &str) -> crate::Imported {
+        crate::import(
+            Path::new(".gitlab-ci.yml"),
+            yaml,
+            &crate::test_support::NoFiles,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn an_include_not_read_leaves_the_pipelines_on_unknown() {
+        // the included template's jobs may ask for merge request pipelines: each job
+        // says it does not run in one (GitLab's default), the pipeline says nothing
+        let i = import(
+            "include:\n  - template: Jobs/SAST.gitlab-ci.yml\nstages: [build, test]\n\
+             build:\n  stage: build\n  image: alpine:3.19\n  script: [make]\n\
+             build:linux:\n  image: alpine:3.19\n  script: [make linux]\n\
+             sast:\n  needs: [\"build:linux\"]\n  variables:\n    SAST_EXCLUDED_PATHS: vendor\n",
+        );
+        assert!(!i.plumb.contains("on ="), "{}", i.plumb);
+        assert!(i.plumb.contains("when = !merge_request"), "{}", i.plumb);
+        // the completion needs the renamed job under the name GitLab will know
+        assert!(
+            i.plumb.contains(r#"needs     = ["build-linux"]"#),
+            "{}",
+            i.plumb
+        );
+    }
+
+    #[test]
+    fn renamed_stages_are_one_warning() {
+        let i = import(
+            "stages: [build, \"acceptance test\", .post]\n\
+             a:\n  stage: acceptance test\n  image: alpine:3.19\n  script: [make]\n\
+             b:\n  stage: .post\n  image: alpine:3.19\n  script: [make]\n",
+        );
+        let stages: Vec<&str> = (i.warnings.iter())
+            .map(|w| w.message.as_str())
+            .filter(|m| m.starts_with("stages are named anew"))
+            .collect();
+        assert_eq!(stages.len(), 1, "{:?}", i.warnings);
+        assert!(
+            stages[0].contains("`acceptance test` is `acceptance-test`, `.post` is `post`"),
+            "{stages:?}"
+        );
+        assert!(
+            stages[0].contains("`.pre` and `.post` become ordinary stages"),
+            "{stages:?}"
+        );
+    }
 
     #[test]
     fn credential_names() {

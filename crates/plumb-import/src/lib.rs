@@ -75,7 +75,7 @@ impl Missing {
                 "`{name}` is not defined here (a file not read?): not applied to the jobs that extend it, {jobs}"
             ),
             Missing::Needed => format!(
-                "`{name}` is not imported (a job of a file not read?): the needs of {jobs} on it are dropped"
+                "`{name}` is not imported (a job of a file not read?): the needs of {jobs} on it are dropped (they no longer wait for it or get its artifacts)"
             ),
         }
     }
@@ -515,7 +515,7 @@ mod warning_tests {
         assert_eq!(about("`.image`"), 1, "{messages:#?}");
         assert_eq!(about("`build-image`"), 1, "{messages:#?}");
         assert!(messages.contains(&(4, "`.image` is not defined here (a file not read?): not applied to the jobs that extend it, `a`, `b`, `c`")), "{messages:#?}");
-        assert!(messages.contains(&(5, "`build-image` is not imported (a job of a file not read?): the needs of `a`, `b` on it are dropped")), "{messages:#?}");
+        assert!(messages.contains(&(5, "`build-image` is not imported (a job of a file not read?): the needs of `a`, `b` on it are dropped (they no longer wait for it or get its artifacts)")), "{messages:#?}");
         // named by one job: said of that job
         assert!(
             messages.contains(&(

@@ -32,6 +32,10 @@ struct File {
     stages: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     workflow: Option<Workflow>,
+    /// The pipeline's `env`, for the jobs of the files it includes too (its own jobs
+    /// have it in theirs): written only when it includes any.
+    #[serde(skip_serializing_if = "OrderedMap::is_empty")]
+    variables: OrderedMap<String>,
     /// `gitlab = { sast = { … } }` on a pipeline: keys GitLab merges into a job of an
     /// included file, written after the pipeline's own jobs.
     #[serde(skip)]
@@ -204,6 +208,7 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         include: Vec::new(),
         stages: Vec::new(),
         workflow: None,
+        variables: OrderedMap(Vec::new()),
         included_jobs: OrderedMap(Vec::new()),
     };
     if several {
@@ -212,6 +217,9 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
     let mut jobs: Vec<(&PipelinePlan, &JobModel)> = Vec::new();
     for p in plans {
         file.include.extend(includes(p));
+        if !several && !file.include.is_empty() {
+            file.variables = included_jobs_variables(p);
+        }
         if let Some(passthrough) = workflow_passthrough(p) {
             file.workflow
                 .get_or_insert_with(Workflow::default)
@@ -417,6 +425,10 @@ fn written_and_checked(
         ),
         ("stages", Some(value(&file.stages))),
         ("workflow", file.workflow.as_ref().map(value)),
+        (
+            "variables",
+            (!file.variables.is_empty()).then(|| value(&file.variables)),
+        ),
     ] {
         if let Some(v) = v {
             top.insert(key.into(), v?);
@@ -554,6 +566,26 @@ fn workflow_passthrough(p: &PipelinePlan) -> Option<OrderedMap<Data>> {
         Some(Data::Map(w)) => Some(w),
         _ => None,
     }
+}
+
+/// The pipeline's `env` as top-level `variables:`, which GitLab gives the jobs of the
+/// included files too: plain values, and `ci_variable` secrets bound under another
+/// name (GitLab has no top-level `secrets:`; a Vault secret stays in its jobs).
+fn included_jobs_variables(p: &PipelinePlan) -> OrderedMap<String> {
+    let mut out = OrderedMap::new();
+    for b in &p.model.env {
+        match &b.value.kind {
+            ValueKind::Str(s) => out.insert(b.name.clone(), s.clone()),
+            ValueKind::Secret(secret) => match &secret.source {
+                SecretSource::CiVariable(n) if *n != b.name => {
+                    out.insert(b.name.clone(), format!("${n}"))
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `gitlab = { sast = { … } }` on a pipeline: the keys that complete a job of an
