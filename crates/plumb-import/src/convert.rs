@@ -489,7 +489,7 @@ pub fn variable_form_notes(node: &Node) -> Vec<Note> {
                 line: key.key_line,
                 end_line: key.value.end_line.max(key.key_line),
                 message: format!(
-                    "the `{}` of variable `{}` is not carried (Plumb writes no \"Run pipeline\" form field); its value is",
+                    "the `{}` of variable `{}` is not carried (Plumb writes no \"Run pipeline\" form field); its value is carried",
                     crate::literal::one_line_keeping(&key.key, &[]),
                     crate::literal::one_line_keeping(&e.key, &[])
                 ),

@@ -361,6 +361,9 @@ impl Emitter<'_> {
             .collect();
         let mut pipeline_notes = default.notes.clone();
         pipeline_notes.extend(config.default_refused.iter().map(refused_default_key));
+        if !config.includes.is_empty() && !config.jobs.is_empty() && !self.origins {
+            pipeline_notes.extend(default_not_for_included_jobs(config));
+        }
         if let Some(variables) = config.root.get("variables") {
             pipeline_notes.extend(convert::variable_form_notes(variables));
         }
@@ -936,6 +939,8 @@ impl Emitter<'_> {
         }
         if plan.library {
             if let Some(first) = self.config.includes.first() {
+                // not "kept as an `include`": a library keeps none
+                warnings.retain(|w| !w.message.contains("kept as an `include`"));
                 warnings.push(Warning::at(
                     first.file,
                     first.line,
@@ -1508,6 +1513,25 @@ fn build_templates_on_their_variants(templates: &mut [TemplateOut]) {
     }
 }
 
+/// With files not read included: the note that `default:` (or an old global keyword)
+/// reaches only the jobs written here, at its first key, as the compiled file has no
+/// top-level `default:` (each Plumb job takes the pipeline's `default` itself).
+fn default_not_for_included_jobs(config: &Config) -> Option<Note> {
+    let first = config.default.entries().first()?;
+    let keys: Vec<String> = (config.default.entries().iter())
+        .map(|e| format!("`{}`", e.key))
+        .collect();
+    Some(Note {
+        file: first.value.file,
+        line: first.key_line,
+        end_line: first.key_line,
+        message: format!(
+            "`default:` ({}) reaches only the jobs written here: the jobs of the included files do not get it from the compiled file",
+            keys.join(", ")
+        ),
+    })
+}
+
 /// The note for a key under `default:` that it may not set: GitLab refuses the file
 /// ("default config contains unknown keys"), so what it would mean is not guessed.
 fn refused_default_key(e: &crate::yaml::Entry) -> Note {
@@ -1694,12 +1718,17 @@ fn stage_order(config: &Config, jobs: &[JobOut], warnings: &mut Vec<Warning>) ->
     if !order.iter().any(|s| s == ".post") {
         order.push(".post".into());
     }
+    let listed = if config.root.get("stages").is_some() {
+        "`stages:` does not list"
+    } else {
+        "is not one of GitLab's default stages (the file has no `stages:`)"
+    };
     for j in jobs {
         if !order.contains(&j.stage) {
             warnings.push(Warning::at(
                 j.file,
                 j.line,
-                format!("job `{}` is in stage `{}`, which `stages:` does not list (GitLab refuses this): the stage is added last", j.gitlab_name, j.stage),
+                format!("job `{}` is in stage `{}`, which {listed} (GitLab refuses this): the stage is added last", j.gitlab_name, j.stage),
             ));
             let at = order.len() - 1;
             order.insert(at, j.stage.clone());
