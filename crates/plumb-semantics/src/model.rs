@@ -285,6 +285,18 @@ impl PipelineModel {
     pub fn field(&self, name: &str) -> Option<&FieldUse> {
         self.fields.get(name)
     }
+
+    /// The entries of the pipeline's `gitlab = { … }` that complete a job of an
+    /// included file (`sast = { variables = { … } }`): records other than `workflow`
+    /// (or a near spelling of it) and GitLab's top-level keywords.
+    pub fn included_job_keys(&self) -> Vec<&MapEntry> {
+        let entries = self.field("gitlab").and_then(|f| f.value.as_map());
+        (entries.unwrap_or(&[]).iter())
+            .filter(|e| e.key != "workflow" && e.value.as_map().is_some())
+            .filter(|e| plumb_diagnostics::closest(&e.key, ["workflow"]).is_none())
+            .filter(|e| !crate::fields::NOT_INCLUDED_JOBS.contains(&e.key.as_str()))
+            .collect()
+    }
 }
 
 impl JobModel {

@@ -592,13 +592,8 @@ fn included_jobs_variables(p: &PipelinePlan) -> OrderedMap<String> {
 /// included file, as written; refused (PL5003) when a job of the pipeline is written
 /// under that name, as GitLab would merge the two.
 fn included_job_keys(p: &PipelinePlan, several: bool) -> Result<Vec<(String, Data)>, BuildError> {
-    let Some(gitlab) = p.model.field("gitlab") else {
-        return Ok(Vec::new());
-    };
-    let entries = (gitlab.value.as_map().unwrap_or(&[]).iter())
-        .filter(|e| e.key != "workflow" && e.value.as_map().is_some());
     let mut out = Vec::new();
-    for e in entries {
+    for e in p.model.included_job_keys() {
         if let Some(job) = p.jobs().find(|j| job_key(p, several, &j.name) == e.key) {
             let d = Diagnostic::error(
                 plumb_diagnostics::Code::PL5003,

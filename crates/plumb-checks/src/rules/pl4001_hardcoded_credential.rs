@@ -101,6 +101,7 @@ fn gitlab_matrix_env(job: &plumb_semantics::JobModel) -> Vec<(&str, FileRange, &
 /// job of an included file (a value, or `{ value = … }`).
 fn included_jobs_env(p: &plumb_semantics::PipelineModel) -> Vec<(&str, FileRange, &Value)> {
     let gitlab = p.field("gitlab").and_then(|f| f.value.as_map());
+    // every record but `workflow`, refused names too: a credential is one wherever it is
     (gitlab.into_iter().flatten())
         .filter(|job| job.key != "workflow")
         .filter_map(|job| job.value.as_map())

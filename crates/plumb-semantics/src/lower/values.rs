@@ -462,14 +462,7 @@ impl Lowering<'_, '_> {
     /// pipeline must include something, and the name must not be one of its own jobs
     /// (the two would be one GitLab job).
     pub(super) fn check_included_job_keys(&mut self, model: &PipelineModel) {
-        let Some(gitlab) = model.field("gitlab") else {
-            return;
-        };
-        let overrides = (gitlab.value.as_map().unwrap_or(&[]).iter())
-            .filter(|e| e.key != "workflow" && e.value.as_map().is_some())
-            .filter(|e| closest(&e.key, ["workflow"]).is_none())
-            .filter(|e| !crate::fields::NOT_INCLUDED_JOBS.contains(&e.key.as_str()));
-        for e in overrides {
+        for e in model.included_job_keys() {
             self.check_unchecked_job_keys(e);
             if let Some(job) = model.jobs.iter().find(|j| j.name == e.key) {
                 self.ev.report(
