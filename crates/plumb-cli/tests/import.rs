@@ -245,6 +245,7 @@ fn corpus_imports_cleanly_and_round_trips() {
                             let plumb_dir = case.join("plumb");
                             let left_out = import_to(&original, ".gitlab-ci.yml", &plumb_dir);
                             let codes = check_codes(&plumb_dir.join("ci.plumb"));
+                            let yaml_codes = check_codes(&original.join(".gitlab-ci.yml"));
                             let result =
                                 round_trip(&bin, &original, &plumb_dir, left_out, &case.join("rt"))
                                     .or_else(|e| library_round_trip(&bin, &original, &case, e));
@@ -252,6 +253,7 @@ fn corpus_imports_cleanly_and_round_trips() {
                                 name,
                                 result,
                                 codes,
+                                yaml_codes,
                                 lines: (
                                     code_lines(&plumb_dir.join("ci.plumb")),
                                     code_lines(&original.join(".gitlab-ci.yml")),
@@ -322,6 +324,17 @@ fn corpus_imports_cleanly_and_round_trips() {
         .map(|c| c.name.as_str())
         .collect();
     assert_eq!(longer, KNOWN_LONGER, "see {}", path.display());
+    // a finding on the import that `plumb check` of the YAML does not make is about
+    // something the import added (an image it had to name, a secret it declared)
+    let added: Vec<String> = results
+        .iter()
+        .flat_map(|c| {
+            (c.codes.iter())
+                .filter(|code| !c.yaml_codes.contains(code))
+                .map(move |code| format!("{}: {code}", c.name))
+        })
+        .collect();
+    assert_eq!(added, FINDINGS_ONLY_ON_THE_IMPORT, "see {}", path.display());
     let equivalent = results.iter().filter(|c| c.result.is_ok()).count();
     // what this revision reaches; a change that loses files fails here
     assert!(
@@ -345,6 +358,12 @@ const KNOWN_REPEATS: &[&str] = &[];
 /// records hold the YAML's comments, so each keeps its lines; what is left is syntax
 /// (the pipeline's braces, `on = !merge_request`, a closing bracket per list and record).
 const KNOWN_LONGER: &[&str] = &["14-gitlabhq-gitlabhq.yml"];
+
+/// Codes `plumb check` reports on an imported file but not on the YAML, each about what
+/// the YAML says: the check of the YAML leaves `.build-cng-env` out (its `needs:
+/// pipeline:` names another pipeline's job, which a check cannot follow), the import
+/// keeps it as a template whose image is built from `${GITLAB_DEPENDENCY_PROXY_ADDRESS}`.
+const FINDINGS_ONLY_ON_THE_IMPORT: &[&str] = &["05-gitlabhq-gitlabhq.yml: PL3007"];
 
 /// The jobs of a formatted Plumb file that write three or more fields exactly as one
 /// template of the file writes them (a field is its key and its value's text, over as
@@ -493,6 +512,8 @@ struct CorpusCase {
     name: String,
     result: Result<String, String>,
     codes: Vec<String>,
+    /// The codes `plumb check` reports on the YAML itself.
+    yaml_codes: Vec<String>,
     lines: (usize, usize),
     warnings: usize,
     /// Jobs that write three or more fields a template of the file holds.
@@ -1506,6 +1527,37 @@ fn the_importer_writes_every_job_field_it_can_set() {
             plumb_import::convert::FIELD_ORDER.contains(&f.name) || not_imported.contains(&f.name),
             "job field `{}` is not in the importer's FIELD_ORDER",
             f.name
+        );
+    }
+}
+
+/// A job without `image:` is given `runner_default`; that is a finding (PL3006, PL4005
+/// with a secret) only where the YAML leaves the image to the runner: not where a hidden
+/// job of an include not read may name it, nor on a shell runner, which runs none.
+#[test]
+fn runner_default_is_a_finding_only_where_the_yaml_says_nothing_of_the_image() {
+    let dir = scratch("import-image-elsewhere");
+    let yaml =
+        "include:\n  - project: group/ci-templates\n    ref: v1.4.0\n    file: /build.yml\n\n\
+                build:\n  extends: .build-base\n  script:\n    - make\n\n\
+                deploy:\n  tags: [shell]\n  script:\n    - sudo systemctl restart app\n";
+    let with_a_plain_job = format!("{yaml}\nlint:\n  script:\n    - make lint\n");
+    for (yaml, expected) in [(yaml, false), (with_a_plain_job.as_str(), true)] {
+        std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("write");
+        let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let codes = check_codes(&dir.join("ci.plumb"));
+        let program = std::fs::read_to_string(dir.join("ci.plumb")).unwrap_or_default();
+        assert_eq!(
+            program.contains("# plumb-allow: PL3006, PL4005 the jobs without `image:` extend hidden jobs of files not read, which may name one, or run on a shell runner (`sudo`, shell tags), which runs no image"),
+            !expected,
+            "{program}"
+        );
+        assert_eq!(
+            codes.iter().any(|c| c == "PL3006"),
+            expected,
+            "{codes:?}\n{}",
+            std::fs::read_to_string(dir.join("ci.plumb")).unwrap_or_default()
         );
     }
 }

@@ -223,6 +223,47 @@ struct Plan {
     on: Option<Cond>,
     /// A file of hidden jobs only: a library of templates that other files include.
     library: bool,
+    /// Why the `runner_default` of the pipeline's `default` is not a finding, when
+    /// every job it reaches has its image set where the YAML does not say.
+    runner_default_allowed: Option<String>,
+}
+
+/// The jobs that name no image, by where GitLab finds theirs: the import gives them
+/// `runner_default`, a finding (PL3006) only when the YAML says nothing of their image.
+#[derive(Default)]
+struct NoImage {
+    jobs: usize,
+    /// Jobs extending a hidden job of an include not read, which may name it.
+    from_includes: usize,
+    /// Jobs a shell runner runs (`sudo`, Windows/macOS/shell tags): no image at all.
+    on_shell_runners: usize,
+}
+
+impl NoImage {
+    fn add(&mut self, from_includes: bool, on_shell_runner: bool) {
+        self.jobs += 1;
+        if from_includes {
+            self.from_includes += 1;
+        } else if on_shell_runner {
+            self.on_shell_runners += 1;
+        }
+    }
+
+    /// The reason of a `# plumb-allow` on the pipeline's `runner_default`, when no job
+    /// it reaches is one the YAML leaves to the runner's image.
+    fn allowed(&self) -> Option<String> {
+        if self.jobs == 0 || self.from_includes + self.on_shell_runners < self.jobs {
+            return None;
+        }
+        let mut why = Vec::new();
+        if self.from_includes > 0 {
+            why.push("extend hidden jobs of files not read, which may name one");
+        }
+        if self.on_shell_runners > 0 {
+            why.push("run on a shell runner (`sudo`, shell tags), which runs no image");
+        }
+        Some(format!("the jobs without `image:` {}", why.join(", or ")))
+    }
 }
 
 /// Each source's name as the program's `# FILE:LINE` comments write it.
@@ -368,7 +409,7 @@ impl Emitter<'_> {
             pipeline_notes.extend(convert::variable_form_notes(variables));
         }
         let (mut templates, template_index) = self.templates(&cx);
-        let (mut jobs, left_out, needs_runner_default) = self.jobs(
+        let (mut jobs, left_out, no_image) = self.jobs(
             &cx,
             &mut templates,
             &template_index,
@@ -376,7 +417,8 @@ impl Emitter<'_> {
             warnings,
         );
         self.keep_hidden_jobs_no_job_uses(&mut templates, &template_index, warnings);
-        if needs_runner_default {
+        let runner_default_allowed = no_image.allowed();
+        if no_image.jobs > 0 {
             // GitLab runs them in the runner's configured image: say exactly that (it
             // compiles back to no `image:`), never a guess at which image it is
             default_fields.insert("image".into(), PVal::Name("runner_default".into()));
@@ -470,6 +512,7 @@ impl Emitter<'_> {
             stage_order,
             on,
             library,
+            runner_default_allowed,
         }
     }
 
@@ -602,7 +645,7 @@ impl Emitter<'_> {
     }
 
     /// The jobs, each from its template when it `extends` exactly one, the jobs left
-    /// out with why, and whether some job names no image at all.
+    /// out with why, and the jobs that name no image at all.
     #[allow(clippy::type_complexity)]
     fn jobs(
         &mut self,
@@ -611,11 +654,11 @@ impl Emitter<'_> {
         template_index: &HashMap<String, usize>,
         default_fields: &mut BTreeMap<String, PVal>,
         warnings: &mut Vec<Warning>,
-    ) -> (Vec<JobOut>, Vec<(usize, usize, usize, String)>, bool) {
+    ) -> (Vec<JobOut>, Vec<(usize, usize, usize, String)>, NoImage) {
         let mut jobs: Vec<JobAndBases> = Vec::new();
         let mut left_out = Vec::new();
         let mut job_scope = self.completed_job_names();
-        let mut needs_runner_default = false;
+        let mut no_image_jobs = NoImage::default();
         let mut converted = convert_all(&self.config.jobs, cx);
         keep_defaults_every_job_has(default_fields, &mut converted);
         let default_fields = &*default_fields;
@@ -672,14 +715,16 @@ impl Emitter<'_> {
             let no_image = !f.trigger
                 && !f.fields.contains_key("image")
                 && !default_fields.contains_key("image");
-            needs_runner_default |= no_image;
             // the included job it completes may name the image
-            let image_elsewhere = no_image
-                && (completes
-                    || gitlab::extends_undefined(&self.config.root, &j.extends)
-                    || runs_sudo(f.fields.get("before_run"))
-                    || runs_sudo(f.fields.get("run"))
-                    || shell_runner_tags(f.fields.get("tags")));
+            let from_includes =
+                completes || gitlab::extends_undefined(&self.config.root, &j.extends);
+            let on_shell_runner = runs_sudo(f.fields.get("before_run"))
+                || runs_sudo(f.fields.get("run"))
+                || shell_runner_tags(f.fields.get("tags"));
+            if no_image {
+                no_image_jobs.add(from_includes, on_shell_runner);
+            }
+            let image_elsewhere = no_image && (from_includes || on_shell_runner);
             let env = self.env(&f);
             let stage_unknown =
                 f.stage.is_none() && gitlab::extends_undefined(&self.config.root, &j.extends);
@@ -749,7 +794,7 @@ impl Emitter<'_> {
                 out
             })
             .collect();
-        (jobs, left_out, needs_runner_default)
+        (jobs, left_out, no_image_jobs)
     }
 
     /// The variants of templates (see `add_variants`) worth writing: those that save the
@@ -1140,7 +1185,11 @@ impl Emitter<'_> {
                 .collect();
             let mut s = String::new();
             PVal::Record(record).write(&mut s, 2);
-            let _ = writeln!(text, "  default = {s}");
+            let allowed = plan.runner_default_allowed.as_ref();
+            let _ = match allowed.filter(|_| !self.origins) {
+                Some(why) => writeln!(text, "{}", allow_runner_default(&s, why)),
+                None => writeln!(text, "  default = {s}"),
+            };
         }
         self.write_pipeline_gitlab(text, plan);
         self.notes(text, &plan.pipeline_notes, "  ", "the pipeline", warnings);
@@ -1370,6 +1419,28 @@ fn on_every_core<T: Sync, R: Send>(items: &[T], f: &(dyn Fn(&T) -> R + Sync)) ->
 
 /// Whether a script runs `sudo`: a job on a shell runner (the host's own system), where
 /// no image applies.
+/// The pipeline's `default = RECORD` with a `# plumb-allow` of PL3006 and PL4005 after
+/// its `image = runner_default` (a comment of that line: YAML comments placed above the
+/// record cannot come between).
+fn allow_runner_default(record: &str, why: &str) -> String {
+    let allow = format!("  # plumb-allow: PL3006, PL4005 {why}");
+    if !record.contains('\n') {
+        return format!("  default = {record}{allow}");
+    }
+    let mut out = String::from("  default = ");
+    for line in record.split_inclusive('\n') {
+        let field = line.trim();
+        if field.starts_with("image ") && field.ends_with("= runner_default") {
+            out.push_str(line.trim_end_matches('\n'));
+            out.push_str(&allow);
+            out.push('\n');
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
 fn runs_sudo(run: Option<&PVal>) -> bool {
     let Some(PVal::List(lines)) = run else {
         return false;
