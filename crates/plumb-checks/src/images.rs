@@ -75,12 +75,7 @@ pub fn check_job_images(cx: &JobCx, out: &mut Vec<Diagnostic>, check: ImageCheck
             {
                 d = d.with_secondary(
                     cx.job.name_at,
-                    format!(
-                        "used as the {} of {} `{}`",
-                        u.role,
-                        cx.job.kind(),
-                        cx.job.name
-                    ),
+                    format!("used as the {} of {}", u.role, cx.job.describe()),
                 );
             }
             out.push(d);

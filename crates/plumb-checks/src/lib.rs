@@ -249,7 +249,7 @@ impl<'a> JobCx<'a> {
     pub fn whom(&self, at: FileRange) -> String {
         let job = self.job;
         if job.contains(at) {
-            format!("{} `{}`", job.kind(), job.name)
+            job.describe()
         } else {
             "each job it reaches".to_string()
         }
@@ -335,6 +335,26 @@ pub fn check_file(cx: &FileCx) -> Vec<Diagnostic> {
         }
     }
     out.extend(check_templates(cx.model, cx.config, cx.sources));
+    out.extend(check_included_defaults(cx.model, cx.config, cx.sources));
+    out
+}
+
+/// The job rules on each pipeline's [`PipelineModel::included_jobs_default`]: what
+/// GitLab's top-level `default:` gives the jobs of the included files, in the pipeline.
+///
+/// [`PipelineModel::included_jobs_default`]: plumb_semantics::PipelineModel::included_jobs_default
+pub fn check_included_defaults(
+    model: &FileModel,
+    config: &Config,
+    sources: &dyn Sources,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for p in &model.pipelines {
+        if let Some(default) = &p.included_jobs_default {
+            let cx = JobCx::new((&p.on, p.on_at), default, config, sources);
+            out.extend(check_job(&cx));
+        }
+    }
     out
 }
 

@@ -1561,3 +1561,34 @@ fn runner_default_is_a_finding_only_where_the_yaml_says_nothing_of_the_image() {
         );
     }
 }
+
+/// `default:` beside an include reaches the included jobs as GitLab gives it: the
+/// pipeline's `default`, compiled to the top-level `default:`; a field some job here
+/// does without is written in the jobs that have it, and a note says the included jobs
+/// lose it.
+#[test]
+fn default_reaches_the_jobs_of_included_files() {
+    let dir = scratch("import-default-with-include");
+    let yaml = "include:\n  - template: Jobs/SAST.gitlab-ci.yml\n\n\
+                default:\n  tags: [docker]\n  cache:\n    key: k\n    paths: [c/]\n\n\
+                build:\n  script: make\n\n\
+                lint:\n  cache: {}\n  script: make lint\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("write");
+    let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("`cache` of `default:` written in the jobs here that have it (not all do): the jobs of the included files do not get it from the compiled file"),
+        "{err}"
+    );
+    let o = plumb_in(
+        &dir,
+        &["build", "ci.plumb", "--target", "gitlab", "-o", "out.yml"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = std::fs::read_to_string(dir.join("out.yml")).expect("built");
+    assert!(
+        out.contains("\ndefault:\n  tags:\n  - docker\nbuild:"),
+        "{out}"
+    );
+}

@@ -361,6 +361,7 @@ fn pipeline_and_job_checks(
     }
     // templates no job is built on: few, and checked whole at each edit
     diags.extend(plumb_checks::check_templates(model, config, view));
+    diags.extend(plumb_checks::check_included_defaults(model, config, view));
     diags
 }
 
@@ -389,6 +390,9 @@ fn disk_job_checks(
         }
     }
     diags.extend(plumb_checks::check_templates(model, config, sources));
+    diags.extend(plumb_checks::check_included_defaults(
+        model, config, sources,
+    ));
     diags
 }
 

@@ -129,7 +129,7 @@ fn pipeline_graph(p: &PipelineModel) -> PipelineModel {
             read_secrets: Vec::new(),
             needs: j.needs.clone(),
             when: j.when.clone(),
-            template: j.template,
+            kind: j.kind,
         })
         .collect();
     PipelineModel {
@@ -142,6 +142,7 @@ fn pipeline_graph(p: &PipelineModel) -> PipelineModel {
         fields: p.fields.clone(),
         stages: p.stages.clone(),
         jobs,
+        included_jobs_default: None,
     }
 }
 

@@ -402,9 +402,6 @@ impl Emitter<'_> {
             .collect();
         let mut pipeline_notes = default.notes.clone();
         pipeline_notes.extend(config.default_refused.iter().map(refused_default_key));
-        if !config.includes.is_empty() && !config.jobs.is_empty() && !self.origins {
-            pipeline_notes.extend(default_not_for_included_jobs(config));
-        }
         if let Some(variables) = config.root.get("variables") {
             pipeline_notes.extend(convert::variable_form_notes(variables));
         }
@@ -417,6 +414,13 @@ impl Emitter<'_> {
             warnings,
         );
         self.keep_hidden_jobs_no_job_uses(&mut templates, &template_index, warnings);
+        if !config.includes.is_empty() && !self.origins {
+            let kept = |k: &String| default_fields.contains_key(k);
+            let moved: Vec<&String> = (default.fields.keys())
+                .filter(|k| !matches!(k.as_str(), "run" | "when") && !kept(k))
+                .collect();
+            pipeline_notes.extend(default_not_for_included_jobs(config, &moved));
+        }
         let runner_default_allowed = no_image.allowed();
         if no_image.jobs > 0 {
             // GitLab runs them in the runner's configured image: say exactly that (it
@@ -1584,21 +1588,23 @@ fn build_templates_on_their_variants(templates: &mut [TemplateOut]) {
     }
 }
 
-/// With files not read included: the note that `default:` (or an old global keyword)
-/// reaches only the jobs written here, at its first key, as the compiled file has no
-/// top-level `default:` (each Plumb job takes the pipeline's `default` itself).
-fn default_not_for_included_jobs(config: &Config) -> Option<Note> {
+/// With files not read included, the note that the fields of `default:` written in the
+/// jobs here that have them (not every job does: `cache: {}`, `inherit: default:
+/// false`) do not reach the jobs of those files, as the compiled `default:` lacks them.
+fn default_not_for_included_jobs(config: &Config, moved: &[&String]) -> Option<Note> {
     let first = config.default.entries().first()?;
-    let keys: Vec<String> = (config.default.entries().iter())
-        .map(|e| format!("`{}`", e.key))
-        .collect();
+    if moved.is_empty() {
+        return None;
+    }
+    let fields: Vec<String> = moved.iter().map(|k| format!("`{k}`")).collect();
     Some(Note {
         file: first.value.file,
         line: first.key_line,
         end_line: first.key_line,
         message: format!(
-            "`default:` ({}) reaches only the jobs written here: the jobs of the included files do not get it from the compiled file",
-            keys.join(", ")
+            "{} of `default:` written in the jobs here that have it (not all do): the jobs of the included files do not get {} from the compiled file",
+            fields.join(", "),
+            if moved.len() == 1 { "it" } else { "them" }
         ),
     })
 }

@@ -108,12 +108,12 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     let mut pipeline = self.lower_pipeline(p);
                     let vars = project_vars.get_or_insert_with(|| self.project_variables());
                     if !vars.is_empty() {
-                        for job in &mut pipeline.jobs {
+                        for job in pipeline.jobs_and_included_default_mut() {
                             job.read_secrets = read_by_name(job, vars);
                         }
                     }
                     let vars = vars.clone();
-                    for job in &pipeline.jobs {
+                    for job in pipeline.jobs_and_included_default() {
                         self.check_secret_exposure(job, &vars);
                     }
                     model.pipelines.push(pipeline);
@@ -182,7 +182,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             needs: Vec::new(),
             when,
             read_secrets: Vec::new(),
-            template: true,
+            kind: JobKind::Template,
         })
     }
 
@@ -709,8 +709,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
             fields: FieldMap::new(),
             stages: Vec::new(),
             jobs: Vec::new(),
+            included_jobs_default: None,
         };
         let mut defaults: Vec<LayerField> = Vec::new();
+        let mut default_field: Option<&'a Field> = None;
         let mut seen_fields: HashMap<&str, TextRange> = HashMap::new();
         for f in &p.fields {
             if let Some(first) = seen_fields.insert(&f.key.text, f.key.range) {
@@ -750,7 +752,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     );
                     model.env = env_bindings(&v, Layer::Pipeline);
                 }
-                "default" => defaults = self.eval_default(f, ctx),
+                "default" => {
+                    defaults = self.eval_default(f, ctx);
+                    default_field = Some(f);
+                }
                 _ => {
                     let v = self.eval_field_value(spec.name, &f.value, ctx);
                     let v = self.ev.expect(
@@ -814,7 +819,41 @@ impl<'e, 'a> Lowering<'e, 'a> {
         }
         self.check_job_references(&model);
         self.check_included_job_keys(&model);
+        if let Some(f) = default_field.filter(|_| includes_files(&model)) {
+            model.included_jobs_default = Some(Box::new(self.included_jobs_default(
+                f,
+                &defaults,
+                &pipeline_env,
+            )));
+        }
         model
+    }
+
+    /// The pipeline's `default` as a job of its own: what GitLab's top-level `default:`
+    /// gives the jobs of the included files (see [`PipelineModel::included_jobs_default`]).
+    fn included_jobs_default(
+        &self,
+        f: &Field,
+        defaults: &[LayerField],
+        pipeline_env: &Arc<Vec<EnvBinding>>,
+    ) -> JobModel {
+        let mut fields = FieldMap::new();
+        let mut env = JobEnv::inheriting(Arc::clone(pipeline_env));
+        apply_layer(Layer::Default, defaults, &mut fields, &mut env);
+        fields.shrink_to_fit();
+        env.shrink_to_fit();
+        JobModel {
+            name: "default".to_string(),
+            name_at: self.at(f.key.range),
+            range: self.at(f.range),
+            stage: 0,
+            fields,
+            env,
+            needs: Vec::new(),
+            when: Cond::Always,
+            read_secrets: Vec::new(),
+            kind: JobKind::IncludedJobsDefault,
+        }
     }
 
     fn unknown_pipeline_field(&mut self, f: &Field) {
@@ -948,7 +987,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     needs: Vec::new(),
                     when: Cond::Always,
                     read_secrets: Vec::new(),
-                    template: false,
+                    kind: JobKind::Job,
                 });
             }
         }
@@ -1075,7 +1114,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             needs,
             when,
             read_secrets: Vec::new(),
-            template: false,
+            kind: JobKind::Job,
         }
     }
 
@@ -1367,6 +1406,11 @@ fn templates_built_on(tree: &plumb_syntax::ast::SourceFile) -> HashSet<&str> {
 }
 
 /// A layer of fields (`default`, a template, the job's own) applied over the ones below.
+/// Whether the pipeline's `include` names at least one file.
+fn includes_files(model: &PipelineModel) -> bool {
+    (model.field("include").and_then(|f| f.value.as_list())).is_some_and(|l| !l.is_empty())
+}
+
 fn apply_layer(layer: Layer, lf: &[LayerField], fields: &mut FieldMap, env: &mut JobEnv) {
     for f in lf {
         if f.key == "env" {

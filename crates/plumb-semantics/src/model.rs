@@ -34,6 +34,10 @@ pub struct PipelineModel {
     pub stages: Vec<StageModel>,
     /// In declaration order; `JobModel::stage` indexes `stages`.
     pub jobs: Vec<JobModel>,
+    /// The pipeline's `default`, when it includes files: GitLab gives it to their jobs
+    /// too (the top-level `default:`), so it is checked as a job of its own
+    /// ([`JobKind::IncludedJobsDefault`]), whose `run` is theirs and unknown.
+    pub included_jobs_default: Option<Box<JobModel>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -276,14 +280,37 @@ pub struct JobModel {
     /// without binding them: on GitLab a project variable is readable by every job, so
     /// the job may use it. The credential checks decide whether a script really reads it.
     pub read_secrets: Vec<SecretRef>,
+    /// What the model stands for: a job, or what is checked as one.
+    pub kind: JobKind,
+}
+
+/// What a [`JobModel`] stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    Job,
     /// A template checked as a job (see [`FileModel::templates`]): what jobs built on it
     /// add (`rules`, an image, `needs`) is unknown, so the rules about those skip it.
-    pub template: bool,
+    Template,
+    /// The pipeline's `default` as GitLab gives it to the jobs of the files the pipeline
+    /// includes ([`PipelineModel::included_jobs_default`]): their scripts and rules are
+    /// unknown; they may run in any pipeline its `on` admits.
+    IncludedJobsDefault,
 }
 
 impl PipelineModel {
     pub fn field(&self, name: &str) -> Option<&FieldUse> {
         self.fields.get(name)
+    }
+
+    /// The jobs, then [`PipelineModel::included_jobs_default`]: what the job rules check.
+    pub fn jobs_and_included_default(&self) -> impl Iterator<Item = &JobModel> {
+        self.jobs
+            .iter()
+            .chain(self.included_jobs_default.as_deref())
+    }
+
+    pub fn jobs_and_included_default_mut(&mut self) -> impl Iterator<Item = &mut JobModel> {
+        (self.jobs.iter_mut()).chain(self.included_jobs_default.as_deref_mut())
     }
 
     /// The entries of the pipeline's `gitlab = { … }` that complete a job of an
@@ -310,15 +337,28 @@ impl JobModel {
         if !d.secondary.iter().any(|l| l.at == self.name_at) {
             d.secondary.push(plumb_diagnostics::Label {
                 at: self.name_at,
-                message: format!("{} `{}`", self.kind(), self.name),
+                message: self.describe(),
             });
         }
     }
-    /// "job", or "template" for a template checked as a job.
-    pub fn kind(&self) -> &'static str {
-        match self.template {
-            true => "template",
-            false => "job",
+    /// Whether this is a template checked as a job.
+    pub fn is_template(&self) -> bool {
+        self.kind == JobKind::Template
+    }
+    /// Whether its `runner_default` image is the one it runs in: not for the `default`
+    /// of included jobs, which name their own image (GitLab's templates do) or take
+    /// the runner's.
+    pub fn image_is_its_own(&self) -> bool {
+        self.kind != JobKind::IncludedJobsDefault
+    }
+    /// What a message calls it: "job `x`", "template `x`", or the pipeline's `default`.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            JobKind::Job => format!("job `{}`", self.name),
+            JobKind::Template => format!("template `{}`", self.name),
+            JobKind::IncludedJobsDefault => {
+                "`default` (for the jobs of the included files)".to_string()
+            }
         }
     }
     /// [`JobModel::label`] on each finding written outside the job.

@@ -36,6 +36,10 @@ struct File {
     /// have it in theirs): written only when it includes any.
     #[serde(skip_serializing_if = "OrderedMap::is_empty")]
     variables: OrderedMap<String>,
+    /// The pipeline's `default`, for the jobs of the files it includes (its own jobs
+    /// have it in theirs): the keys GitLab's `default:` takes, written only then.
+    #[serde(skip_serializing_if = "OrderedMap::is_empty")]
+    default: OrderedMap<Data>,
     /// `gitlab = { sast = { … } }` on a pipeline: keys GitLab merges into a job of an
     /// included file, written after the pipeline's own jobs.
     #[serde(skip)]
@@ -209,6 +213,7 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         stages: Vec::new(),
         workflow: None,
         variables: OrderedMap(Vec::new()),
+        default: OrderedMap(Vec::new()),
         included_jobs: OrderedMap(Vec::new()),
     };
     if several {
@@ -219,6 +224,9 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         file.include.extend(includes(p));
         if !several && !file.include.is_empty() {
             file.variables = included_jobs_variables(p);
+            if let Some((default, variables)) = included_jobs_default(p) {
+                (file.default, file.variables) = (default, variables);
+            }
         }
         if let Some(passthrough) = workflow_passthrough(p) {
             file.workflow
@@ -247,6 +255,7 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
     let layout = Layout {
         several,
         merge_request_pipelines: merge_request_pipelines_without_workflow(plans, several),
+        default_keys: DefaultKeys::of(&file.default),
     };
     let written = written_and_checked(header(&source), &file, &jobs, layout)
         .map_err(crate::yaml::YamlError)?;
@@ -267,6 +276,74 @@ struct Layout {
     several: bool,
     /// GitLab may create merge request pipelines that no `workflow: rules` asked for.
     merge_request_pipelines: bool,
+    /// The keys of the top-level `default:`, which a job lacking one must not inherit.
+    default_keys: DefaultKeys,
+}
+
+/// The keys GitLab's top-level `default:` takes, in the order the file writes them.
+const DEFAULT_KEYS: [&str; 12] = [
+    "image",
+    "services",
+    "before_script",
+    "after_script",
+    "cache",
+    "artifacts",
+    "retry",
+    "timeout",
+    "interruptible",
+    "tags",
+    "hooks",
+    "id_tokens",
+];
+
+/// Which of [`DEFAULT_KEYS`] the top-level `default:` writes (bit `i` for key `i`).
+#[derive(Clone, Copy, Default)]
+struct DefaultKeys(u16);
+
+impl DefaultKeys {
+    fn of(default: &OrderedMap<Data>) -> DefaultKeys {
+        let bits = (DEFAULT_KEYS.iter().enumerate())
+            .filter(|(_, k)| default.get(k).is_some())
+            .fold(0, |bits, (i, _)| bits | 1 << i);
+        DefaultKeys(bits)
+    }
+
+    /// Whether job `j` lacks one of these keys: GitLab would then give it the
+    /// `default:`'s, which Plumb merged into the job already (or the job cleared).
+    fn lacked_by(self, j: &Job) -> bool {
+        let lacks = |key: &str| match key {
+            "image" => j.image.is_none(),
+            "services" => j.services.is_empty(),
+            "before_script" => j.before_script.is_empty(),
+            "after_script" => j.after_script.is_empty(),
+            "cache" => j.cache.is_none(),
+            "artifacts" => j.artifacts.is_none(),
+            "retry" => j.retry.is_none(),
+            "timeout" => j.timeout.is_none(),
+            "interruptible" => j.interruptible.is_none(),
+            "tags" => j.tags.is_empty(),
+            "id_tokens" => j.id_tokens.is_empty(),
+            other => j.passthrough.get(other).is_none(),
+        };
+        (DEFAULT_KEYS.iter().enumerate()).any(|(i, key)| self.0 & (1 << i) != 0 && lacks(key))
+    }
+}
+
+/// `inherit: { default: false }` on a job, beside what its `gitlab = { inherit = … }`
+/// says (an `inherit: default:` written there is kept).
+fn inherit_no_default(j: &mut Job) {
+    let no_default = || {
+        let mut m = OrderedMap::new();
+        m.insert("default", Data::Bool(false));
+        m
+    };
+    match j.passthrough.0.iter_mut().find(|(k, _)| k == "inherit") {
+        Some((_, Data::Map(m))) if m.get("default").is_none() => {
+            m.insert("default", Data::Bool(false));
+        }
+        Some(_) => {}
+        None => j.passthrough.insert("inherit", Data::Map(no_default())),
+    }
 }
 
 /// Whether, without `workflow: rules` (no pipeline's `on`, or several pipelines), some
@@ -332,6 +409,9 @@ fn job_entry(
     }
     let cond = job_condition(p, job, several);
     let mut j = compile_job(p, job, several, warnings);
+    if layout.default_keys.lacked_by(&j) {
+        inherit_no_default(&mut j);
+    }
     let (when, start_in) = run_when(job);
     if cond == Cond::Always && layout.merge_request_pipelines {
         // a rule that always matches keeps the job in merge request pipelines
@@ -428,6 +508,10 @@ fn written_and_checked(
         (
             "variables",
             (!file.variables.is_empty()).then(|| value(&file.variables)),
+        ),
+        (
+            "default",
+            (!file.default.is_empty()).then(|| value(&file.default)),
         ),
     ] {
         if let Some(v) = v {
@@ -586,6 +670,46 @@ fn included_jobs_variables(p: &PipelinePlan) -> OrderedMap<String> {
         }
     }
     out
+}
+
+/// The pipeline's `default` as GitLab's top-level `default:`, which reaches the jobs of
+/// the included files, with the variables they get (the pipeline's `env` and the
+/// `default`'s); `None` without a `default`. Its keys that `default:` does not take
+/// (`when`, `allow_failure`, a Vault secret) reach the pipeline's own jobs only.
+fn included_jobs_default(p: &PipelinePlan) -> Option<(OrderedMap<Data>, OrderedMap<String>)> {
+    let default = p.model.included_jobs_default.as_deref()?;
+    // what a Kubernetes Secret would warn of is said where the jobs are compiled
+    let j = compile_job(p, default, false, &mut Vec::new());
+    let strings = |lines: Vec<String>| Data::List(lines.into_iter().map(Data::Str).collect());
+    let id_tokens = (j.id_tokens.0.into_iter())
+        .map(|(name, t)| {
+            let mut aud = OrderedMap::new();
+            aud.insert("aud", Data::Str(t.aud));
+            (name, Data::Map(aud))
+        })
+        .collect();
+    let hooks = j.passthrough.get("hooks").cloned();
+    let keys = [
+        j.image,
+        (!j.services.is_empty()).then_some(Data::List(j.services)),
+        (!j.before_script.is_empty()).then(|| strings(j.before_script)),
+        (!j.after_script.is_empty()).then(|| strings(j.after_script)),
+        j.cache,
+        j.artifacts,
+        j.retry,
+        j.timeout.map(Data::Str),
+        j.interruptible.map(Data::Bool),
+        (!j.tags.is_empty()).then(|| strings(j.tags)),
+        hooks,
+        Some(Data::Map(OrderedMap(id_tokens))).filter(|m| *m != Data::Map(OrderedMap::new())),
+    ];
+    let mut out = OrderedMap::new();
+    for (key, v) in DEFAULT_KEYS.iter().zip(keys) {
+        if let Some(v) = v {
+            out.push_new(*key, v);
+        }
+    }
+    Some((out, j.variables))
 }
 
 /// `gitlab = { sast = { … } }` on a pipeline: the keys that complete a job of an

@@ -80,7 +80,9 @@ impl<'a> PipelinePlan<'a> {
     }
 
     pub fn stage_name(&self, job: &JobModel) -> &'a str {
-        &self.model.stages[job.stage].name
+        // the pipeline's `default`, compiled as a job for the jobs of included files,
+        // has no stage (and a pipeline may have none)
+        self.model.stages.get(job.stage).map_or("", |s| &s.name)
     }
 }
 

@@ -11,7 +11,7 @@ declare_rule! {
 
 fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     let Some(image) = cx.job.image() else { return };
-    if image.kind != ValueKind::RunnerDefault {
+    if image.kind != ValueKind::RunnerDefault || !cx.job.image_is_its_own() {
         return;
     }
     let mut d = Diagnostic::new(
@@ -32,7 +32,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     {
         d = d.with_secondary(
             cx.job.name_at,
-            format!("the image of {} `{}`", cx.job.kind(), cx.job.name),
+            format!("the image of {}", cx.job.describe()),
         );
     }
     out.push(d);

@@ -31,12 +31,14 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
         }
     }
     for p in &cx.model.pipelines {
-        let bindings = p.env.iter().chain(p.jobs.iter().flat_map(|j| j.env.iter()));
+        // what the pipeline's `default` gives the jobs of included files is theirs too
+        let jobs = || p.jobs_and_included_default();
+        let bindings = p.env.iter().chain(jobs().flat_map(|j| j.env.iter()));
         let variables = bindings
             .map(|b| (b.name.as_str(), b.name_at, &b.value))
-            .chain(p.jobs.iter().flat_map(|j| services_env(j)))
-            .chain(p.jobs.iter().flat_map(|j| matrix_env(j)))
-            .chain(p.jobs.iter().flat_map(|j| gitlab_matrix_env(j)))
+            .chain(jobs().flat_map(|j| services_env(j)))
+            .chain(jobs().flat_map(|j| matrix_env(j)))
+            .chain(jobs().flat_map(|j| gitlab_matrix_env(j)))
             .chain(included_jobs_env(p));
         let mut seen = std::collections::HashSet::new();
         for (name, name_at, value) in variables {

@@ -77,7 +77,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         }
     }
     out.push(d
-        .with_secondary(cx.job.name_at, format!("{} `{}`", cx.job.kind(), cx.job.name))
+        .with_secondary(cx.job.name_at, cx.job.describe())
         .with_help("pin the image by digest (`name:tag@sha256:…`) so that only the reviewed image receives the secrets"));
 }
 
@@ -96,7 +96,7 @@ fn secrets_phrase(uses: &[crate::creds::SecretUse]) -> String {
 /// inherits it), the secrets and jobs as labels.
 fn runner_default(cx: &JobCx, uses: &[crate::creds::SecretUse]) -> Option<Diagnostic> {
     let image = cx.job.image()?;
-    if image.kind != plumb_semantics::ValueKind::RunnerDefault {
+    if image.kind != plumb_semantics::ValueKind::RunnerDefault || !cx.job.image_is_its_own() {
         return None;
     }
     let mut d = Diagnostic::new(
@@ -114,6 +114,6 @@ fn runner_default(cx: &JobCx, uses: &[crate::creds::SecretUse]) -> Option<Diagno
         d = d.with_secondary(u.at, u.label());
     }
     Some(d
-        .with_secondary(cx.job.name_at, format!("{} `{}`", cx.job.kind(), cx.job.name))
+        .with_secondary(cx.job.name_at, cx.job.describe())
         .with_help("name the image, pinned by digest (`name:tag@sha256:…`), so that only the reviewed image receives the secrets"))
 }

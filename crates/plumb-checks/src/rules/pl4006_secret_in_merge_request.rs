@@ -16,7 +16,7 @@ declare_rule! {
 fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     let mr = Event::MergeRequest;
     // a template's jobs say when they run (`rules:`), and are checked themselves
-    if cx.job.template
+    if cx.job.is_template()
         || !cx.pipeline_on.0.admits(&mr).possible()
         || !cx.job.when.admits(&mr).possible()
     {
@@ -34,7 +34,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         let mut d = Diagnostic::new(RULE.code, RULE.severity(), u.at, format!(
             "secret `{}` is given to {}, which can run for merge requests", u.secret, cx.whom(u.at)))
             .with_label(u.label())
-            .with_secondary(cx.job.name_at, format!("job `{}` runs for merge requests", cx.job.name))
+            .with_secondary(cx.job.name_at, format!("{} runs for merge requests", cx.job.describe()))
             .with_help("merge requests run untrusted code: run the job only for protected branches or tags, or do not give it the secret");
         if let Some(read) = u.read_at {
             d = d.with_secondary(read, READ_HERE);
