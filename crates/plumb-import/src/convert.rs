@@ -376,6 +376,13 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
             let except = cond::refs_filter(except, false);
             c = Cond::and(c, Cond::not(except));
         }
+        for key in ["only", "except"] {
+            f.notes.extend(
+                node.get(key)
+                    .map(|n| entries_not_refs(key, n))
+                    .unwrap_or_default(),
+            );
+        }
         if manual {
             c = Cond::and(c, Cond::Atom(cond::Atom::Manual));
         }
@@ -1533,6 +1540,29 @@ pub fn duration(text: &str) -> Option<String> {
         out.push_str(&format!("{s}s"));
     }
     Some(out)
+}
+
+/// The notes for entries of an `only:`/`except:` list that are not refs (`- variables:
+/// [...]` among the ref names): GitLab's schema refuses them (a list holds names and
+/// patterns; `variables` is a key of the mapping form), and they are not carried.
+fn entries_not_refs(key: &str, list: &Node) -> Vec<Note> {
+    (list.items().iter())
+        .filter(|item| item.as_str().is_none())
+        .map(|item| {
+            let what = match item.entries().first() {
+                Some(e) => format!("`{}:`", e.key),
+                None => "a list".to_string(),
+            };
+            Note {
+                file: item.file,
+                line: item.line,
+                end_line: item.end_line.max(item.line),
+                message: format!(
+                    "`{key}:` holds ref names and /patterns/: its entry {what} is neither (GitLab's schema refuses it; write `{key}: {{ refs: […], variables: […] }}`): not carried"
+                ),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -38,6 +38,10 @@ struct JobOut {
     /// The job names no image, and what decides it is not in what was read: a template
     /// from a file not read, or the runner's own shell (`sudo` in the script).
     image_elsewhere: bool,
+    /// For an import: a job with no image that a shell runner runs (by its tags),
+    /// given `runner_default` itself, its findings allowed (not the pipeline's `default`,
+    /// which would allow them for every job).
+    shell_runner: bool,
     name: String,
     gitlab_name: String,
     file: usize,
@@ -223,47 +227,6 @@ struct Plan {
     on: Option<Cond>,
     /// A file of hidden jobs only: a library of templates that other files include.
     library: bool,
-    /// Why the `runner_default` of the pipeline's `default` is not a finding, when
-    /// every job it reaches has its image set where the YAML does not say.
-    runner_default_allowed: Option<String>,
-}
-
-/// The jobs that name no image, by where GitLab finds theirs: the import gives them
-/// `runner_default`, a finding (PL3006) only when the YAML says nothing of their image.
-#[derive(Default)]
-struct NoImage {
-    jobs: usize,
-    /// Jobs extending a hidden job of an include not read, which may name it.
-    from_includes: usize,
-    /// Jobs a shell runner runs (`sudo`, Windows/macOS/shell tags): no image at all.
-    on_shell_runners: usize,
-}
-
-impl NoImage {
-    fn add(&mut self, from_includes: bool, on_shell_runner: bool) {
-        self.jobs += 1;
-        if from_includes {
-            self.from_includes += 1;
-        } else if on_shell_runner {
-            self.on_shell_runners += 1;
-        }
-    }
-
-    /// The reason of a `# plumb-allow` on the pipeline's `runner_default`, when no job
-    /// it reaches is one the YAML leaves to the runner's image.
-    fn allowed(&self) -> Option<String> {
-        if self.jobs == 0 || self.from_includes + self.on_shell_runners < self.jobs {
-            return None;
-        }
-        let mut why = Vec::new();
-        if self.from_includes > 0 {
-            why.push("extend hidden jobs of files not read, which may name one");
-        }
-        if self.on_shell_runners > 0 {
-            why.push("run on a shell runner (`sudo`, shell tags), which runs no image");
-        }
-        Some(format!("the jobs without `image:` {}", why.join(", or ")))
-    }
 }
 
 /// Each source's name as the program's `# FILE:LINE` comments write it.
@@ -406,7 +369,7 @@ impl Emitter<'_> {
             pipeline_notes.extend(convert::variable_form_notes(variables));
         }
         let (mut templates, template_index) = self.templates(&cx);
-        let (mut jobs, left_out, no_image) = self.jobs(
+        let (mut jobs, left_out, needs_runner_default) = self.jobs(
             &cx,
             &mut templates,
             &template_index,
@@ -421,8 +384,7 @@ impl Emitter<'_> {
                 .collect();
             pipeline_notes.extend(default_not_for_included_jobs(config, &moved));
         }
-        let runner_default_allowed = no_image.allowed();
-        if no_image.jobs > 0 {
+        if needs_runner_default {
             // GitLab runs them in the runner's configured image: say exactly that (it
             // compiles back to no `image:`), never a guess at which image it is
             default_fields.insert("image".into(), PVal::Name("runner_default".into()));
@@ -516,7 +478,6 @@ impl Emitter<'_> {
             stage_order,
             on,
             library,
-            runner_default_allowed,
         }
     }
 
@@ -649,7 +610,8 @@ impl Emitter<'_> {
     }
 
     /// The jobs, each from its template when it `extends` exactly one, the jobs left
-    /// out with why, and the jobs that name no image at all.
+    /// out with why, and whether some job names no image at all (but for those the
+    /// import gives `runner_default` themselves: see [`JobOut::shell_runner`]).
     #[allow(clippy::type_complexity)]
     fn jobs(
         &mut self,
@@ -658,11 +620,11 @@ impl Emitter<'_> {
         template_index: &HashMap<String, usize>,
         default_fields: &mut BTreeMap<String, PVal>,
         warnings: &mut Vec<Warning>,
-    ) -> (Vec<JobOut>, Vec<(usize, usize, usize, String)>, NoImage) {
+    ) -> (Vec<JobOut>, Vec<(usize, usize, usize, String)>, bool) {
         let mut jobs: Vec<JobAndBases> = Vec::new();
         let mut left_out = Vec::new();
         let mut job_scope = self.completed_job_names();
-        let mut no_image_jobs = NoImage::default();
+        let mut needs_runner_default = false;
         let mut converted = convert_all(&self.config.jobs, cx);
         keep_defaults_every_job_has(default_fields, &mut converted);
         let default_fields = &*default_fields;
@@ -725,10 +687,13 @@ impl Emitter<'_> {
             let on_shell_runner = runs_sudo(f.fields.get("before_run"))
                 || runs_sudo(f.fields.get("run"))
                 || shell_runner_tags(f.fields.get("tags"));
-            if no_image {
-                no_image_jobs.add(from_includes, on_shell_runner);
-            }
             let image_elsewhere = no_image && (from_includes || on_shell_runner);
+            // a shell runner its tags pick (a script's `sudo` is only a hint, which a
+            // check of the YAML takes, an import does not: its program says the runner
+            // decides)
+            let shell_tags = shell_runner_tags(f.fields.get("tags"));
+            let shell_runner = no_image && shell_tags && !self.origins;
+            needs_runner_default |= no_image && !shell_runner;
             let env = self.env(&f);
             let stage_unknown =
                 f.stage.is_none() && gitlab::extends_undefined(&self.config.root, &j.extends);
@@ -742,6 +707,7 @@ impl Emitter<'_> {
                     range: j.key_span,
                 },
                 image_elsewhere,
+                shell_runner,
                 stage: f.stage.unwrap_or_else(|| "test".into()),
                 stage_unknown,
                 bases: Vec::new(),
@@ -798,7 +764,7 @@ impl Emitter<'_> {
                 out
             })
             .collect();
-        (jobs, left_out, no_image_jobs)
+        (jobs, left_out, needs_runner_default)
     }
 
     /// The variants of templates (see `add_variants`) worth writing: those that save the
@@ -1189,11 +1155,7 @@ impl Emitter<'_> {
                 .collect();
             let mut s = String::new();
             PVal::Record(record).write(&mut s, 2);
-            let allowed = plan.runner_default_allowed.as_ref();
-            let _ = match allowed.filter(|_| !self.origins) {
-                Some(why) => writeln!(text, "{}", allow_runner_default(&s, why)),
-                None => writeln!(text, "  default = {s}"),
-            };
+            let _ = writeln!(text, "  default = {s}");
         }
         self.write_pipeline_gitlab(text, plan);
         self.notes(text, &plan.pipeline_notes, "  ", "the pipeline", warnings);
@@ -1269,7 +1231,7 @@ impl Emitter<'_> {
         let lost_all = resolved.is_empty() && !j.needs.is_empty();
         let needs = (j.has_needs && !lost_all).then_some(resolved);
         let head = format!("job {}{from}", j.name);
-        if !self.origins && !self.has_comments_inside(j.file, j.line) {
+        if !self.origins && !j.shell_runner && !self.has_comments_inside(j.file, j.line) {
             let mut body = String::new();
             write_fields(&mut body, &j.fields, &j.env, needs, image_names, "      ");
             if let Some(line) = on_one_line(&head, &body, 4) {
@@ -1279,12 +1241,17 @@ impl Emitter<'_> {
         }
         self.open(text, &j.key);
         let _ = writeln!(text, "    {head} {{  {marker}");
-        if self.origins && j.image_elsewhere {
-            // a check says nothing of an image it cannot see: the job is given the
-            // runner's image on a line of its own, whose findings are allowed
+        if (self.origins && j.image_elsewhere) || j.shell_runner {
+            // a check says nothing of an image it cannot see, and a shell runner runs
+            // none: the job is given the runner's image on a line of its own, whose
+            // findings are allowed
+            let why = match self.origins {
+                true => "the image is set where this check does not see",
+                false => "its tags pick a shell runner, which runs no image",
+            };
             let mut fields = j.fields.clone();
             fields.insert("image".into(), PVal::Name("runner_default".into()));
-            let _ = writeln!(text, "      # plumb-allow: PL3006, PL4005 the image is set where this check does not see");
+            let _ = writeln!(text, "      # plumb-allow: PL3006, PL4005 {why}");
             write_fields(text, &fields, &j.env, needs, image_names, "      ");
         } else {
             write_fields(text, &j.fields, &j.env, needs, image_names, "      ");
@@ -1423,28 +1390,6 @@ fn on_every_core<T: Sync, R: Send>(items: &[T], f: &(dyn Fn(&T) -> R + Sync)) ->
 
 /// Whether a script runs `sudo`: a job on a shell runner (the host's own system), where
 /// no image applies.
-/// The pipeline's `default = RECORD` with a `# plumb-allow` of PL3006 and PL4005 after
-/// its `image = runner_default` (a comment of that line: YAML comments placed above the
-/// record cannot come between).
-fn allow_runner_default(record: &str, why: &str) -> String {
-    let allow = format!("  # plumb-allow: PL3006, PL4005 {why}");
-    if !record.contains('\n') {
-        return format!("  default = {record}{allow}");
-    }
-    let mut out = String::from("  default = ");
-    for line in record.split_inclusive('\n') {
-        let field = line.trim();
-        if field.starts_with("image ") && field.ends_with("= runner_default") {
-            out.push_str(line.trim_end_matches('\n'));
-            out.push_str(&allow);
-            out.push('\n');
-        } else {
-            out.push_str(line);
-        }
-    }
-    out
-}
-
 fn runs_sudo(run: Option<&PVal>) -> bool {
     let Some(PVal::List(lines)) = run else {
         return false;
@@ -1592,11 +1537,18 @@ fn build_templates_on_their_variants(templates: &mut [TemplateOut]) {
 /// jobs here that have them (not every job does: `cache: {}`, `inherit: default:
 /// false`) do not reach the jobs of those files, as the compiled `default:` lacks them.
 fn default_not_for_included_jobs(config: &Config, moved: &[&String]) -> Option<Note> {
-    let first = config.default.entries().first()?;
+    let yaml_key = |field: &str| match field {
+        "before_run" => "before_script".to_string(),
+        "after_run" => "after_script".to_string(),
+        other => other.to_string(),
+    };
     if moved.is_empty() {
         return None;
     }
-    let fields: Vec<String> = moved.iter().map(|k| format!("`{k}`")).collect();
+    let keys: Vec<String> = moved.iter().map(|k| yaml_key(k)).collect();
+    let entries = config.default.entries();
+    let first = (entries.iter().find(|e| keys.contains(&e.key))).or(entries.first())?;
+    let fields: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
     Some(Note {
         file: first.value.file,
         line: first.key_line,

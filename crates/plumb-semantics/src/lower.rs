@@ -839,7 +839,13 @@ impl<'e, 'a> Lowering<'e, 'a> {
     ) -> JobModel {
         let mut fields = FieldMap::new();
         let mut env = JobEnv::inheriting(Arc::clone(pipeline_env));
-        apply_layer(Layer::Default, defaults, &mut fields, &mut env);
+        // GitLab's `default:` has no `variables`: the included jobs get the pipeline's
+        // `env` (the top-level `variables:`), not the `default`'s
+        let gitlab_default: Vec<LayerField> = (defaults.iter())
+            .filter(|f| f.key != "env")
+            .cloned()
+            .collect();
+        apply_layer(Layer::Default, &gitlab_default, &mut fields, &mut env);
         fields.shrink_to_fit();
         env.shrink_to_fit();
         JobModel {

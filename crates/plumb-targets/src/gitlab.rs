@@ -224,9 +224,7 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         file.include.extend(includes(p));
         if !several && !file.include.is_empty() {
             file.variables = included_jobs_variables(p);
-            if let Some((default, variables)) = included_jobs_default(p) {
-                (file.default, file.variables) = (default, variables);
-            }
+            file.default = included_jobs_default(p).unwrap_or_default();
         }
         if let Some(passthrough) = workflow_passthrough(p) {
             file.workflow
@@ -673,10 +671,9 @@ fn included_jobs_variables(p: &PipelinePlan) -> OrderedMap<String> {
 }
 
 /// The pipeline's `default` as GitLab's top-level `default:`, which reaches the jobs of
-/// the included files, with the variables they get (the pipeline's `env` and the
-/// `default`'s); `None` without a `default`. Its keys that `default:` does not take
-/// (`when`, `allow_failure`, a Vault secret) reach the pipeline's own jobs only.
-fn included_jobs_default(p: &PipelinePlan) -> Option<(OrderedMap<Data>, OrderedMap<String>)> {
+/// the included files; `None` without a `default`. Its keys that `default:` does not
+/// take (`env`, `when`, `allow_failure`) reach the pipeline's own jobs only.
+fn included_jobs_default(p: &PipelinePlan) -> Option<OrderedMap<Data>> {
     let default = p.model.included_jobs_default.as_deref()?;
     // what a Kubernetes Secret would warn of is said where the jobs are compiled
     let j = compile_job(p, default, false, &mut Vec::new());
@@ -709,7 +706,7 @@ fn included_jobs_default(p: &PipelinePlan) -> Option<(OrderedMap<Data>, OrderedM
             out.push_new(*key, v);
         }
     }
-    Some((out, j.variables))
+    Some(out)
 }
 
 /// `gitlab = { sast = { … } }` on a pipeline: the keys that complete a job of an

@@ -397,6 +397,7 @@ impl Lowering<'_, '_> {
         let Some(entries) = v.as_map() else { return };
         for e in entries {
             let field = if job {
+                self.check_inherit_default(e);
                 GITLAB_JOB_KEYS
                     .iter()
                     .find(|(k, _)| *k == e.key)
@@ -530,6 +531,19 @@ impl Lowering<'_, '_> {
             if e.key == "rules" {
                 self.plumb_writes_key("workflow.rules", e.key_at, "the pipeline's `on`");
             }
+        }
+    }
+
+    /// `inherit = { default = … }` in a job's `gitlab`: Plumb merges the pipeline's
+    /// `default` into each job and writes `inherit: default:` itself where the file has
+    /// a top-level `default:` (with an `include`); a job that took keys from it the
+    /// checker did not merge would run scripts no check saw, with the job's secrets.
+    fn check_inherit_default(&mut self, e: &MapEntry) {
+        let Some(entries) = (e.key == "inherit").then(|| e.value.as_map()).flatten() else {
+            return;
+        };
+        if let Some(d) = entries.iter().find(|d| d.key == "default") {
+            self.plumb_writes_key("inherit: default", d.key_at, "the pipeline's `default` (a job's own fields replace it; `before_run = []` clears one)");
         }
     }
 
