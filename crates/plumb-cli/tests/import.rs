@@ -1599,7 +1599,7 @@ fn default_reaches_the_jobs_of_included_files() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(
-        err.contains("`cache` of `default:` written in the jobs here that have it (not all do): the jobs of the included files do not get it from the compiled file"),
+        err.contains("the jobs of the included files get `cache` of `default:` from the YAML, not from the compiled file (written in the jobs here that have them, as not every job does)"),
         "{err}"
     );
     let o = plumb_in(

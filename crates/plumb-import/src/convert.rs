@@ -1546,12 +1546,15 @@ pub fn duration(text: &str) -> Option<String> {
 /// [...]` among the ref names): GitLab's schema refuses them (a list holds names and
 /// patterns; `variables` is a key of the mapping form), and they are not carried.
 fn entries_not_refs(key: &str, list: &Node) -> Vec<Note> {
+    // a list inside the list is flattened into its refs, as GitLab reads it
     (list.items().iter())
-        .filter(|item| item.as_str().is_none())
+        .filter(|item| item.as_str().is_none() && item.items().is_empty())
+        .filter(|item| !matches!(item.kind, crate::yaml::Kind::Seq(_)))
         .map(|item| {
             let what = match item.entries().first() {
                 Some(e) => format!("`{}:`", e.key),
-                None => "a list".to_string(),
+                None if item.is_null() => "`~` (empty)".to_string(),
+                None => "`{}`".to_string(),
             };
             Note {
                 file: item.file,

@@ -201,6 +201,9 @@ struct Emitter<'a> {
     quoted: std::sync::Mutex<Vec<(usize, usize, usize)>>,
     /// Which YAML nodes hold comments (not known for a check).
     inside: Option<&'a crate::comments::Inside>,
+    /// [`Emitter::completion`] of each job of `config.jobs`, by index: found once, as the
+    /// plan, the names and the warnings all ask it.
+    completions: Vec<Option<Result<PVal, String>>>,
 }
 
 /// What the program will say, decided before a line is written.
@@ -324,7 +327,9 @@ pub(crate) fn program(
         secrets: Secrets::default(),
         defined,
         from_settings,
+        completions: Vec::new(),
     };
+    em.completions = config.jobs.iter().map(|j| em.completion(j)).collect();
     // a let named like a built-in (`merge_request`, `branch`, `runner_default`, …) would
     // hide it from the conditions the import writes
     for name in plumb_semantics::eval::CONDITION_NAMES {
@@ -407,8 +412,11 @@ impl Emitter<'_> {
         if let Some(workflow) = config.root.get("workflow") {
             pipeline_gitlab = workflow_passed_through(workflow, &mut pipeline_notes);
         }
-        let mut completions: Vec<(String, usize, usize, PVal)> = (config.jobs.iter())
-            .filter_map(|j| Some((j.name.clone(), j.full.file, j.line, self.completion_of(j)?)))
+        let mut completions: Vec<(String, usize, usize, PVal)> = (config.jobs.iter().enumerate())
+            .filter_map(|(i, j)| {
+                let keys = self.completion_of(i)?.clone();
+                Some((j.name.clone(), j.full.file, j.line, keys))
+            })
             .collect();
         if let Some(on) = &on {
             drop_what_on_says(on, &mut templates, &mut jobs);
@@ -628,8 +636,8 @@ impl Emitter<'_> {
         let mut converted = convert_all(&self.config.jobs, cx);
         keep_defaults_every_job_has(default_fields, &mut converted);
         let default_fields = &*default_fields;
-        for (j, mut f) in self.config.jobs.iter().zip(converted) {
-            if self.completion_of(j).is_some() {
+        for (i, (j, mut f)) in self.config.jobs.iter().zip(converted).enumerate() {
+            if self.completion_of(i).is_some() {
                 continue; // the pipeline's `gitlab = { … }` holds it
             }
             let completes = self.origins && self.completes_an_unread_job(j, &f);
@@ -640,8 +648,8 @@ impl Emitter<'_> {
                 f.fields.insert("run".into(), PVal::List(Vec::new()));
             }
             if let Some(why) = not_imported(&f) {
-                let why = match self.completion(j) {
-                    Some(Err(why)) => why,
+                let why = match &self.completions[i] {
+                    Some(Err(why)) => why.clone(),
                     _ => why.to_string(),
                 };
                 warnings.push(Warning::at(
@@ -688,11 +696,10 @@ impl Emitter<'_> {
                 || runs_sudo(f.fields.get("run"))
                 || shell_runner_tags(f.fields.get("tags"));
             let image_elsewhere = no_image && (from_includes || on_shell_runner);
-            // a shell runner its tags pick (a script's `sudo` is only a hint, which a
-            // check of the YAML takes, an import does not: its program says the runner
-            // decides)
-            let shell_tags = shell_runner_tags(f.fields.get("tags"));
-            let shell_runner = no_image && shell_tags && !self.origins;
+            // a shell runner its tags name (a script's `sudo`, a Windows or macOS tag,
+            // are only hints, which a check of the YAML takes, an import does not: its
+            // program says the runner decides; GitLab's macOS runners take an image)
+            let shell_runner = no_image && shell_tag(f.fields.get("tags")) && !self.origins;
             needs_runner_default |= no_image && !shell_runner;
             let env = self.env(&f);
             let stage_unknown =
@@ -1402,6 +1409,20 @@ fn runs_sudo(run: Option<&PVal>) -> bool {
     })
 }
 
+/// Whether a job's tags name a `shell` runner, which runs no image.
+fn shell_tag(tags: Option<&PVal>) -> bool {
+    let Some(PVal::List(tags)) = tags else {
+        return false;
+    };
+    (tags.iter())
+        .any(|t| matches!(t.bare(), PVal::Str(tag) if tag_words(tag).any(|w| w == "shell")))
+}
+
+/// A tag's words: `saas-linux-small` is `saas`, `linux`, `small`.
+fn tag_words(tag: &str) -> impl Iterator<Item = String> + '_ {
+    (tag.split(['-', '_', ' ', ':', '.'])).map(str::to_ascii_lowercase)
+}
+
 /// Whether a job's tags pick a Windows or macOS runner, whose shell executor runs no
 /// image.
 fn shell_runner_tags(tags: Option<&PVal>) -> bool {
@@ -1533,30 +1554,44 @@ fn build_templates_on_their_variants(templates: &mut [TemplateOut]) {
     }
 }
 
-/// With files not read included, the note that the fields of `default:` written in the
-/// jobs here that have them (not every job does: `cache: {}`, `inherit: default:
-/// false`) do not reach the jobs of those files, as the compiled `default:` lacks them.
+/// With files not read included, the note naming the keys of `default:` that do not
+/// reach their jobs from the compiled `default:`: those written in the jobs here that
+/// have them (`moved`, Plumb's names: not every job does, `cache: {}`, `inherit: default:
+/// false`), and `id_tokens`, which becomes the `env` of the pipeline's `default`, which
+/// GitLab's `default:` cannot hold.
 fn default_not_for_included_jobs(config: &Config, moved: &[&String]) -> Option<Note> {
     let yaml_key = |field: &str| match field {
         "before_run" => "before_script".to_string(),
         "after_run" => "after_script".to_string(),
+        "gitlab" => "hooks".to_string(),
         other => other.to_string(),
     };
-    if moved.is_empty() {
-        return None;
-    }
-    let keys: Vec<String> = moved.iter().map(|k| yaml_key(k)).collect();
+    let mut keys: Vec<String> = (moved.iter())
+        .filter(|k| k.as_str() != "env")
+        .map(|k| yaml_key(k))
+        .collect();
     let entries = config.default.entries();
-    let first = (entries.iter().find(|e| keys.contains(&e.key))).or(entries.first())?;
-    let fields: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    let tokens = entries.iter().any(|e| e.key == "id_tokens");
+    if tokens {
+        keys.push("id_tokens".to_string());
+    }
+    let first = entries.iter().find(|e| keys.contains(&e.key))?;
+    let mut why = Vec::new();
+    if keys.len() > usize::from(tokens) {
+        why.push("written in the jobs here that have them, as not every job does");
+    }
+    if tokens {
+        why.push("`id_tokens` are the `env` of the pipeline's `default`, which GitLab's `default:` cannot hold");
+    }
+    let named: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
     Some(Note {
         file: first.value.file,
         line: first.key_line,
         end_line: first.key_line,
         message: format!(
-            "{} of `default:` written in the jobs here that have it (not all do): the jobs of the included files do not get {} from the compiled file",
-            fields.join(", "),
-            if moved.len() == 1 { "it" } else { "them" }
+            "the jobs of the included files get {} of `default:` from the YAML, not from the compiled file ({})",
+            named.join(", "),
+            why.join("; ")
         ),
     })
 }
@@ -2029,21 +2064,20 @@ impl Emitter<'_> {
         })
     }
 
-    fn completion_of(&self, j: &gitlab::Job) -> Option<PVal> {
-        self.completion(j).and_then(Result::ok)
+    /// The keys of job `i` of `config.jobs` for the pipeline's `gitlab`, when it
+    /// completes a job of an include not read and they can be carried.
+    fn completion_of(&self, i: usize) -> Option<&PVal> {
+        self.completions.get(i)?.as_ref()?.as_ref().ok()
     }
 
     /// The names of included jobs the pipeline's `gitlab` completes: GitLab's, so no
     /// job renamed here may take one.
     fn completed_job_names(&self) -> Scope {
         let mut scope = Scope::default();
-        for j in self
-            .config
-            .jobs
-            .iter()
-            .filter(|j| self.completion_of(j).is_some())
-        {
-            scope.unique(j.name.clone());
+        for (i, j) in self.config.jobs.iter().enumerate() {
+            if self.completion_of(i).is_some() {
+                scope.unique(j.name.clone());
+            }
         }
         scope
     }
@@ -2313,12 +2347,9 @@ fn warn_of_renamed_jobs(jobs: &[JobOut], warnings: &mut Vec<Warning>) {
     let Some(first) = renamed.first() else {
         return;
     };
-    let mut list: Vec<String> = (renamed.iter().take(LISTED))
+    let list: Vec<String> = (renamed.iter())
         .map(|j| format!("`{}` is `{}`", j.gitlab_name, j.name))
         .collect();
-    if renamed.len() > LISTED {
-        list.push(format!("and {} more", renamed.len() - LISTED));
-    }
     let (count, them) = match renamed.len() {
         1 => ("1 job is".to_string(), "it under the new name"),
         n => (format!("{n} jobs are"), "them under the new names"),
@@ -2328,7 +2359,7 @@ fn warn_of_renamed_jobs(jobs: &[JobOut], warnings: &mut Vec<Warning>) {
         first.line,
         format!(
             "{count} named anew, as a Plumb name is an identifier ({}): GitLab will run {them}, so update what names the old ones elsewhere (another pipeline's `needs:`, API calls)",
-            list.join(", ")
+            crate::first_and_count(&list, LISTED)
         ),
     ));
 }
@@ -2345,11 +2376,7 @@ fn warn_of_renamed_stages(config: &Config, stages: &[String], warnings: &mut Vec
         return;
     }
     let special = (stages.iter()).any(|s| matches!(s.as_str(), ".pre" | ".post"));
-    let more = renamed.len().saturating_sub(LISTED);
-    let mut list = renamed[..renamed.len().min(LISTED)].join(", ");
-    if more > 0 {
-        list.push_str(&format!(", and {more} more"));
-    }
+    let list = crate::first_and_count(&renamed, LISTED);
     let line = (config.root.entries().iter())
         .find(|e| e.key == "stages")
         .map_or(1, |e| e.key_line);

@@ -141,17 +141,20 @@ fn one_per_place_and_cause(warnings: Vec<Warning>) -> Vec<Warning> {
     }
     for ((_, _, cause), (i, subjects)) in groups {
         if subjects.len() > 1 {
-            let named = subjects[..NAMED.min(subjects.len())].join(", ");
-            let more = subjects.len().saturating_sub(NAMED);
-            let and_more = if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            };
-            out[i].message = format!("{named}{and_more}: {cause}");
+            out[i].message = format!("{}: {cause}", first_and_count(&subjects, NAMED));
         }
     }
     out
+}
+
+/// The first `shown` items, then how many more: "`a`, `b`, `c` and 4 more" (all of
+/// them when there are no more than that), for messages that name what they are about.
+pub(crate) fn first_and_count(items: &[String], shown: usize) -> String {
+    let named = items[..shown.min(items.len())].join(", ");
+    match items.len().saturating_sub(shown) {
+        0 => named,
+        more => format!("{named} and {more} more"),
+    }
 }
 
 /// One warning per name a file does not define, at the first place that names it,
@@ -177,14 +180,8 @@ fn one_per_missing_name(warnings: Vec<Warning>) -> Vec<Warning> {
     }
     for ((kind, name), (i, jobs)) in groups {
         if jobs.len() > 1 {
-            let named: Vec<String> = jobs.iter().take(NAMED).map(|j| format!("`{j}`")).collect();
-            let more = jobs.len().saturating_sub(NAMED);
-            let list = if more > 0 {
-                format!("{} and {more} more", named.join(", "))
-            } else {
-                named.join(", ")
-            };
-            out[i].message = kind.merged(&name, &list);
+            let named: Vec<String> = jobs.iter().map(|j| format!("`{j}`")).collect();
+            out[i].message = kind.merged(&name, &first_and_count(&named, NAMED));
             out[i].missing = None;
         }
     }

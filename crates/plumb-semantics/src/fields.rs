@@ -317,7 +317,7 @@ pub const PIPELINE_FIELDS: &[FieldSpec] = &[
         ty: TyName::JobFields,
         required: false,
         default: "nothing given to every job",
-        doc: "Job fields every job of the pipeline inherits (not trigger jobs, as in GitLab). With an `include`, the jobs of the included files get it too, and it is checked as a job of its own.",
+        doc: "Job fields every job of the pipeline inherits (not trigger jobs, as in GitLab). With an `include`, the jobs of the included files get the keys GitLab's `default:` takes (not `env`, `when`, `allow_failure`, `matrix`, …), and it is checked as a job of its own.",
         gitlab: "each job's keys; with an `include`, also the top-level `default:` (the keys it takes), which jobs lacking one of them do not inherit (`inherit: default: false`)",
         k8s: "each Job",
         example: "default = { image = go, timeout = 15m }",

@@ -838,9 +838,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
         pipeline_env: &Arc<Vec<EnvBinding>>,
     ) -> JobModel {
         let mut fields = FieldMap::new();
-        let mut env = JobEnv::inheriting(Arc::clone(pipeline_env));
-        // GitLab's `default:` has no `variables`: the included jobs get the pipeline's
-        // `env` (the top-level `variables:`), not the `default`'s
+        let mut env = JobEnv::inheriting(Arc::new(top_level_variables(pipeline_env)));
+        // GitLab's `default:` has no `variables`: the included jobs get what the
+        // top-level `variables:` holds of the pipeline's `env`, not the `default`'s
         let gitlab_default: Vec<LayerField> = (defaults.iter())
             .filter(|f| f.key != "env")
             .cloned()
@@ -1411,12 +1411,24 @@ fn templates_built_on(tree: &plumb_syntax::ast::SourceFile) -> HashSet<&str> {
         .collect()
 }
 
-/// A layer of fields (`default`, a template, the job's own) applied over the ones below.
 /// Whether the pipeline's `include` names at least one file.
 fn includes_files(model: &PipelineModel) -> bool {
     (model.field("include").and_then(|f| f.value.as_list())).is_some_and(|l| !l.is_empty())
 }
 
+/// What the top-level `variables:` of a pipeline that includes files gives their jobs:
+/// its `env`'s plain values and `ci_variable` secrets; GitLab has no top-level
+/// `secrets:` or `id_tokens:`, so a Vault secret or an ID token stays in the
+/// pipeline's own jobs.
+fn top_level_variables(pipeline_env: &[EnvBinding]) -> Vec<EnvBinding> {
+    let reaches = |b: &&EnvBinding| match &b.value.kind {
+        ValueKind::Secret(s) => matches!(s.source, SecretSource::CiVariable(_)),
+        _ => true,
+    };
+    pipeline_env.iter().filter(reaches).cloned().collect()
+}
+
+/// A layer of fields (`default`, a template, the job's own) applied over the ones below.
 fn apply_layer(layer: Layer, lf: &[LayerField], fields: &mut FieldMap, env: &mut JobEnv) {
     for f in lf {
         if f.key == "env" {

@@ -278,8 +278,10 @@ struct Layout {
     default_keys: DefaultKeys,
 }
 
-/// The keys GitLab's top-level `default:` takes, in the order the file writes them.
-const DEFAULT_KEYS: [&str; 12] = [
+/// The keys GitLab's top-level `default:` takes, in the order the file writes them, but
+/// `id_tokens`: those come from `env`, whose bindings the included jobs get from the
+/// top-level `variables:` (plain values and project variables only).
+const DEFAULT_KEYS: [&str; 11] = [
     "image",
     "services",
     "before_script",
@@ -291,7 +293,6 @@ const DEFAULT_KEYS: [&str; 12] = [
     "interruptible",
     "tags",
     "hooks",
-    "id_tokens",
 ];
 
 /// Which of [`DEFAULT_KEYS`] the top-level `default:` writes (bit `i` for key `i`).
@@ -320,7 +321,6 @@ impl DefaultKeys {
             "timeout" => j.timeout.is_none(),
             "interruptible" => j.interruptible.is_none(),
             "tags" => j.tags.is_empty(),
-            "id_tokens" => j.id_tokens.is_empty(),
             other => j.passthrough.get(other).is_none(),
         };
         (DEFAULT_KEYS.iter().enumerate()).any(|(i, key)| self.0 & (1 << i) != 0 && lacks(key))
@@ -328,7 +328,7 @@ impl DefaultKeys {
 }
 
 /// `inherit: { default: false }` on a job, beside what its `gitlab = { inherit = … }`
-/// says (an `inherit: default:` written there is kept).
+/// says (where it says `default = false` already, nothing changes).
 fn inherit_no_default(j: &mut Job) {
     let no_default = || {
         let mut m = OrderedMap::new();
@@ -678,13 +678,6 @@ fn included_jobs_default(p: &PipelinePlan) -> Option<OrderedMap<Data>> {
     // what a Kubernetes Secret would warn of is said where the jobs are compiled
     let j = compile_job(p, default, false, &mut Vec::new());
     let strings = |lines: Vec<String>| Data::List(lines.into_iter().map(Data::Str).collect());
-    let id_tokens = (j.id_tokens.0.into_iter())
-        .map(|(name, t)| {
-            let mut aud = OrderedMap::new();
-            aud.insert("aud", Data::Str(t.aud));
-            (name, Data::Map(aud))
-        })
-        .collect();
     let hooks = j.passthrough.get("hooks").cloned();
     let keys = [
         j.image,
@@ -698,7 +691,6 @@ fn included_jobs_default(p: &PipelinePlan) -> Option<OrderedMap<Data>> {
         j.interruptible.map(Data::Bool),
         (!j.tags.is_empty()).then(|| strings(j.tags)),
         hooks,
-        Some(Data::Map(OrderedMap(id_tokens))).filter(|m| *m != Data::Map(OrderedMap::new())),
     ];
     let mut out = OrderedMap::new();
     for (key, v) in DEFAULT_KEYS.iter().zip(keys) {

@@ -81,7 +81,7 @@ impl<'a> PipelinePlan<'a> {
 
     pub fn stage_name(&self, job: &JobModel) -> &'a str {
         // the pipeline's `default`, compiled as a job for the jobs of included files,
-        // has no stage (and a pipeline may have none)
+        // has no stage of its own (its index is 0, and a pipeline may have no stage)
         self.model.stages.get(job.stage).map_or("", |s| &s.name)
     }
 }
