@@ -362,19 +362,17 @@ const KNOWN_LONGER: &[&str] = &["14-gitlabhq-gitlabhq.yml"];
 /// Codes `plumb check` reports on an imported file but not on the YAML. 05: the check of
 /// the YAML leaves `.build-cng-env` out (its `needs: pipeline:` names another pipeline's
 /// job, which a check cannot follow), the import keeps it as a template whose image is
-/// built from `${GITLAB_DEPENDENCY_PROXY_ADDRESS}`. 10, 23, 29: jobs `extends` hidden
-/// jobs of files not read, which may name their image; the import does not carry that
-/// `extends` (a warning says so), so the Plumb program runs them in the runner's image
-/// (PL3006; PL4005 for 23's `S3_JWT` id token): true of the import, not of the YAML.
-/// Carrying those `extends` (issue #17) would take these three off the list. 35: its
+/// built from `${GITLAB_DEPENDENCY_PROXY_ADDRESS}`. 10, 29: jobs `extends` hidden jobs
+/// that these files (fragments, which include nothing) do not define, and which may
+/// name their image; a Plumb pipeline cannot extend them (a warning says so), so it
+/// runs those jobs in the runner's image (PL3006): true of the import, not of the YAML.
+/// 35: its
 /// jobs run `sudo docker …`, which the check of the YAML takes for a shell runner (no
 /// image) and says nothing of; the import does not guess a runner from a script (its
 /// tags would say it), and its program says the runner decides the image (PL3006).
 const FINDINGS_ONLY_ON_THE_IMPORT: &[&str] = &[
     "05-gitlabhq-gitlabhq.yml: PL3007",
     "10-gitlabhq-gitlab-runner.yml: PL3006",
-    "23-bminor-mesa-mesa.yml: PL3006",
-    "23-bminor-mesa-mesa.yml: PL4005",
     "29-KiCad-kicad-source-mirror.yml: PL3006",
     "35-OneUptime-oneuptime.yml: PL3006",
 ];
@@ -1546,10 +1544,11 @@ fn the_importer_writes_every_job_field_it_can_set() {
 }
 
 /// A job without `image:` is given `runner_default`, a finding (PL3006, PL4005 with a
-/// secret) in the imported program: GitLab runs it in the runner's image (an `extends`
-/// of a file not read is not carried: warned). But a job a shell runner runs (its tags
-/// say so), which runs no image: it is given `runner_default` itself, its findings
-/// allowed, never through the pipeline's `default`, which would allow them for every job.
+/// secret) in the imported program: GitLab runs it in the runner's image. Not for a job
+/// that keeps a hidden job of an included file in `gitlab = { extends = … }` (GitLab
+/// takes the image it may name), nor for a job a shell runner runs (its tags say so),
+/// which runs no image: that one is given `runner_default` itself, its findings allowed,
+/// never through the pipeline's `default`, which would allow them for every job.
 #[test]
 fn runner_default_is_allowed_only_for_the_jobs_of_a_shell_runner() {
     let dir = scratch("import-image-elsewhere");
@@ -1560,7 +1559,8 @@ fn runner_default_is_allowed_only_for_the_jobs_of_a_shell_runner() {
     let plain = "lint:\n  script:\n    - make lint\n";
     let cases = [
         (shell.to_string(), false),
-        (format!("{extends}\n{shell}"), true),
+        (format!("{extends}\n{shell}"), false),
+        (format!("{extends}\n{shell}\n{plain}"), true),
         (format!("{shell}\n{plain}"), true),
     ];
     for (yaml, reported) in cases {

@@ -694,14 +694,28 @@ fn without_includes(file: &Path) {
             })
     };
     let mut out = String::new();
+    // the hidden jobs of the included files that jobs extend: empty, in their place
+    let mut extended: Vec<&str> = Vec::new();
     for block in blocks {
         if block[0] == "include:" || completes_an_included_job(&block) {
             continue;
         }
+        let mut in_extends = false;
         for line in block {
+            if in_extends {
+                match line.strip_prefix("  - ") {
+                    Some(name) if !extended.contains(&name) => extended.push(name),
+                    Some(_) => {}
+                    None => in_extends = false,
+                }
+            }
+            in_extends |= line == "  extends:";
             out.push_str(line);
             out.push('\n');
         }
+    }
+    for name in extended {
+        out.push_str(&format!("{name}: {{}}\n"));
     }
     std::fs::write(file, out).expect("write");
 }

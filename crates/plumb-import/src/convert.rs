@@ -933,7 +933,7 @@ fn id_tokens(v: &Node, f: &mut Fields, at: Note) {
 }
 
 /// Adds `key = value` to the job's `gitlab = { … }`.
-fn gitlab_key(f: &mut Fields, key: &str, value: PVal) {
+pub(crate) fn gitlab_key(f: &mut Fields, key: &str, value: PVal) {
     let entry = f
         .fields
         .entry("gitlab".into())

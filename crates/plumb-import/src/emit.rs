@@ -232,6 +232,35 @@ struct Plan {
     library: bool,
 }
 
+/// The names of hidden jobs of files not read, and whether every job whose `extends`
+/// chain names one keeps it in `gitlab = { extends = … }`.
+#[derive(Default)]
+struct KeptExtends {
+    by_name: HashMap<String, bool>,
+    /// The jobs that keep some.
+    keepers: HashSet<String>,
+}
+
+impl KeptExtends {
+    /// The warnings "`.x` is not defined here: not applied" about a name every job
+    /// keeps, said as kept.
+    fn reword(&self, warnings: &mut [Warning]) {
+        for w in warnings.iter_mut() {
+            let Some((kind, name, job)) = w.missing.as_mut() else {
+                continue;
+            };
+            if *kind == crate::Missing::Extended && self.by_name.get(name) == Some(&true) {
+                *kind = crate::Missing::ExtendedKept;
+                let whose = match self.keepers.contains(job.as_str()) {
+                    true => "its",
+                    false => "the jobs whose `extends` reach it: their",
+                };
+                w.message = format!("`{job}` extends `{name}`, which is not defined here: kept in {whose} `gitlab = {{ extends = … }}` (GitLab merges it from that file, where no check sees what it gives)");
+            }
+        }
+    }
+}
+
 /// Each source's name as the program's `# FILE:LINE` comments write it.
 /// A file's name alone, unless another file read has that name (`x/jobs.yml` and
 /// `y/jobs.yml`): then its path as read, so that `# FILE:LINE` names one file.
@@ -633,6 +662,7 @@ impl Emitter<'_> {
         let mut left_out = Vec::new();
         let mut job_scope = self.completed_job_names();
         let mut needs_runner_default = false;
+        let mut kept_extends = KeptExtends::default();
         let mut converted = convert_all(&self.config.jobs, cx);
         keep_defaults_every_job_has(default_fields, &mut converted);
         let default_fields = &*default_fields;
@@ -660,32 +690,7 @@ impl Emitter<'_> {
                 left_out.push((j.full.file, j.line, j.full.end_line, why.to_string()));
                 continue;
             }
-            let plumb_name = identifier(&j.name, "job");
-            if plumb_name != j.name && reads_job_name(&j.full) {
-                f.notes.push(Note {
-                    file: j.full.file,
-                    line: j.line,
-                    end_line: j.line,
-                    message: format!(
-                        "named `{plumb_name}` in Plumb (a name is an identifier), while its script reads `$CI_JOB_NAME`, which will hold that name"
-                    ),
-                });
-            }
-            if f.default_only && gitlab::extends_undefined(&self.config.root, &j.extends) {
-                // a base in a file not read may have rules: assume the job runs in every
-                // pipeline rather than guess GitLab's default; `when = true` until its
-                // bases are known, so that a template's default does not show through
-                let had_when = f.fields.contains_key("when");
-                drop_from_when(&mut f.fields, &Cond::not(Cond::atom(Atom::MergeRequest)));
-                if had_when && !f.fields.contains_key("when") {
-                    f.fields.insert("when".into(), PVal::Cond(Cond::True));
-                }
-            }
-            if f.trigger {
-                // a trigger job runs no script: no image, no runner settings
-                f.fields
-                    .retain(|k, _| convert::TRIGGER_JOB_FIELDS.contains(&k.as_str()));
-            }
+            self.prepare_job(j, &mut f, &mut kept_extends);
             let no_image = !f.trigger
                 && !f.fields.contains_key("image")
                 && !default_fields.contains_key("image");
@@ -771,7 +776,65 @@ impl Emitter<'_> {
                 out
             })
             .collect();
+        kept_extends.reword(warnings);
         (jobs, left_out, needs_runner_default)
+    }
+
+    /// What a converted job needs before it is placed: a note when its script reads
+    /// a name Plumb changes, the hidden jobs of files not read it keeps, `when` for a
+    /// job whose unread bases may have rules, and a trigger job's fields only.
+    fn prepare_job(&self, j: &gitlab::Job, f: &mut Fields, kept: &mut KeptExtends) {
+        let plumb_name = identifier(&j.name, "job");
+        if plumb_name != j.name && reads_job_name(&j.full) {
+            f.notes.push(Note {
+                file: j.full.file,
+                line: j.line,
+                end_line: j.line,
+                message: format!(
+                    "named `{plumb_name}` in Plumb (a name is an identifier), while its script reads `$CI_JOB_NAME`, which will hold that name"
+                ),
+            });
+        }
+        // with no `include:`, the file is part of a larger configuration: what it
+        // extends is in the file that includes it, which a Plumb pipeline is not
+        if !self.origins && !self.config.includes.is_empty() {
+            self.keep_unread_bases(j, f, kept);
+        }
+        if f.default_only && gitlab::extends_undefined(&self.config.root, &j.extends) {
+            // a base in a file not read may have rules: assume the job runs in every
+            // pipeline rather than guess GitLab's default; `when = true` until its
+            // bases are known, so that a template's default does not show through
+            let had_when = f.fields.contains_key("when");
+            drop_from_when(&mut f.fields, &Cond::not(Cond::atom(Atom::MergeRequest)));
+            if had_when && !f.fields.contains_key("when") {
+                f.fields.insert("when".into(), PVal::Cond(Cond::True));
+            }
+        }
+        if f.trigger {
+            // a trigger job runs no script: no image, no runner settings
+            f.fields
+                .retain(|k, _| convert::TRIGGER_JOB_FIELDS.contains(&k.as_str()));
+        }
+    }
+
+    /// For an import: the hidden jobs of files not read that job `j` extends, in
+    /// `gitlab = { extends = … }` when GitLab's merge order allows it
+    /// ([`gitlab::unread_bases`]): GitLab then merges them into the compiled job.
+    fn keep_unread_bases(&self, j: &gitlab::Job, f: &mut Fields, kept: &mut KeptExtends) {
+        let chain = gitlab::unread_in_chain(&self.config.root, &j.extends);
+        if chain.is_empty() {
+            return;
+        }
+        let bases = gitlab::unread_bases(&self.config.root, &j.extends);
+        for name in &chain {
+            let entry = kept.by_name.entry(name.clone()).or_insert(true);
+            *entry &= bases.is_some();
+        }
+        if let Some(bases) = bases {
+            kept.keepers.insert(j.name.clone());
+            let names = bases.into_iter().map(PVal::Str).collect();
+            convert::gitlab_key(f, "extends", PVal::List(names));
+        }
     }
 
     /// The variants of templates (see `add_variants`) worth writing: those that save the

@@ -793,6 +793,47 @@ const MAX_RESOLVED_TEXT: usize = 64 << 20;
 /// Whether a job's `extends` chain names a template this file does not define (it is
 /// in a file that was not read): what it sets (an image, often) is unknown here.
 pub fn extends_undefined(root: &Node, parents: &[String]) -> bool {
+    !unread_in_chain(root, parents).is_empty()
+}
+
+/// The hidden jobs of files not read that a job's `extends` chain names, in GitLab's
+/// merge order, when they all come before every job defined here in that order: then
+/// `extends: [those]` beside the job's own keys (which hold what the defined ones give)
+/// merges as GitLab merged the whole chain. `None` when there is none, or when one
+/// comes after a job defined here (whose keys it would override).
+pub fn unread_bases(root: &Node, parents: &[String]) -> Option<Vec<String>> {
+    // (name, defined here), parents before the job that extends them
+    fn walk(root: &Node, parents: &[String], depth: usize, order: &mut Vec<(String, bool)>) {
+        for p in parents {
+            if depth > MAX_DEPTH || order.iter().any(|(n, _)| n == p) {
+                continue;
+            }
+            match root.get(p) {
+                Some(node) => {
+                    walk(root, &extends_of(node), depth + 1, order);
+                    order.push((p.clone(), true));
+                }
+                None => order.push((p.clone(), false)),
+            }
+        }
+    }
+    let mut order = Vec::new();
+    walk(root, parents, 0, &mut order);
+    let first_defined = order.iter().position(|(_, defined)| *defined);
+    let after = first_defined.map_or(&[][..], |i| &order[i..]);
+    if after.iter().any(|(_, defined)| !defined) {
+        return None;
+    }
+    let unread: Vec<String> = (order.into_iter())
+        .filter(|(_, defined)| !defined)
+        .map(|(n, _)| n)
+        .collect();
+    (!unread.is_empty()).then_some(unread)
+}
+
+/// Every name of a job's `extends` chain that is not defined here.
+pub fn unread_in_chain(root: &Node, parents: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
     let mut stack: Vec<(String, usize)> = parents.iter().map(|n| (n.clone(), 0)).collect();
     let mut seen = std::collections::HashSet::new();
     while let Some((name, depth)) = stack.pop() {
@@ -801,10 +842,10 @@ pub fn extends_undefined(root: &Node, parents: &[String]) -> bool {
         }
         match root.get(&name) {
             Some(parent) => stack.extend(extends_of(parent).into_iter().map(|n| (n, depth + 1))),
-            None => return true,
+            None => out.push(name),
         }
     }
-    false
+    out
 }
 
 /// The names a job `extends`, in order.
@@ -930,6 +971,28 @@ mod repeated_key_tests {
         );
         // each document has its own keys
         assert!(repeated_top_level_keys("spec:\n  inputs: {}\n---\nspec: 1\n").is_empty());
+    }
+}
+
+#[cfg(test)]
+mod unread_bases_tests {
+    use super::{unread_bases, yaml};
+
+    /// The hidden jobs of files not read are kept only where GitLab merges them before
+    /// every job defined here: their keys then lose to all that the job writes.
+    #[test]
+    fn unread_bases_are_kept_only_first_in_merge_order() {
+        let text = ".local: {extends: .far, tags: [a]}\n.plain: {tags: [b]}\n";
+        let root = yaml::parse(text, 0).expect("yaml").pop().expect("document");
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let bases = |list: &[&str]| unread_bases(&root, &names(list));
+        assert_eq!(bases(&[".far"]), Some(names(&[".far"])));
+        assert_eq!(bases(&[".local"]), Some(names(&[".far"])));
+        assert_eq!(bases(&[".x", ".y", ".plain"]), Some(names(&[".x", ".y"])));
+        // `.far` overrides `.plain`'s keys in GitLab: not writable as kept
+        assert_eq!(bases(&[".plain", ".local"]), None);
+        assert_eq!(bases(&[".plain", ".x"]), None);
+        assert_eq!(bases(&[".plain"]), None);
     }
 }
 

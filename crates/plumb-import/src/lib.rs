@@ -63,6 +63,8 @@ pub struct Warning {
 pub enum Missing {
     /// A hidden job (or job) that `extends` names.
     Extended,
+    /// One that every job naming it keeps in `gitlab = { extends = … }`.
+    ExtendedKept,
     /// A job that `needs` names.
     Needed,
 }
@@ -73,6 +75,9 @@ impl Missing {
         match self {
             Missing::Extended => format!(
                 "`{name}` is not defined here (a file not read?): not applied to the jobs that extend it, {jobs}"
+            ),
+            Missing::ExtendedKept => format!(
+                "`{name}` is not defined here (a file not read?): kept in the `gitlab = {{ extends = … }}` of the jobs whose `extends` reach it ({jobs}); GitLab merges it into them from that file, where no check sees what it gives"
             ),
             Missing::Needed => format!(
                 "`{name}` is not imported (a job of a file not read?): the needs of {jobs} on it are dropped (they no longer wait for it or get its artifacts)"
@@ -511,15 +516,29 @@ mod warning_tests {
         let about = |name: &str| messages.iter().filter(|(_, m)| m.contains(name)).count();
         assert_eq!(about("`.image`"), 1, "{messages:#?}");
         assert_eq!(about("`build-image`"), 1, "{messages:#?}");
-        assert!(messages.contains(&(4, "`.image` is not defined here (a file not read?): not applied to the jobs that extend it, `a`, `b`, `c`")), "{messages:#?}");
+        assert!(messages.contains(&(4, "`.image` is not defined here (a file not read?): kept in the `gitlab = { extends = … }` of the jobs whose `extends` reach it (`a`, `b`, `c`); GitLab merges it into them from that file, where no check sees what it gives")), "{messages:#?}");
         assert!(messages.contains(&(5, "`build-image` is not imported (a job of a file not read?): the needs of `a`, `b` on it are dropped (they no longer wait for it or get its artifacts)")), "{messages:#?}");
         // named by one job: said of that job
         assert!(
             messages.contains(&(
                 12,
-                "`c` extends `.other`, which is not defined here: not applied"
+                "`c` extends `.other`, which is not defined here: kept in its `gitlab = { extends = … }` (GitLab merges it from that file, where no check sees what it gives)"
             )),
             "{messages:#?}"
+        );
+        // a hidden job of a file not read that GitLab merges after one defined here
+        // would override its keys: not kept
+        let yaml = "include:\n  - local: ci/images.yml\n\
+                    .here:\n  tags: [a]\n\
+                    d:\n  extends: [.here, .far]\n  script: [make d]\n";
+        let i = import(Path::new(".gitlab-ci.yml"), yaml, &test_support::NoFiles)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!i.plumb.contains("extends = "), "{}", i.plumb);
+        assert!(
+            (i.warnings.iter())
+                .any(|w| w.message == "`d` extends `.far`, which is not defined here: not applied"),
+            "{:#?}",
+            i.warnings
         );
     }
 }

@@ -274,7 +274,7 @@ pub const JOB_FIELDS: &[FieldSpec] = &[
         ty: TyName::GitlabKeys,
         required: false,
         default: "no other GitLab keys",
-        doc: "GitLab job keys Plumb does not model, written into the job as they are (checked against GitLab's schema).",
+        doc: "GitLab job keys Plumb does not model, written into the job as they are (checked against GitLab's schema); `extends` names hidden jobs of included files (`.name`, with an `include`), which GitLab merges under the job's own keys (a secret given to such a job is PL4003).",
         gitlab: "merged into the job",
         k8s: "not carried (PL5001)",
         example: "gitlab = { release = { tag_name = \"$CI_COMMIT_TAG\", description = \"…\" } }",

@@ -756,32 +756,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     defaults = self.eval_default(f, ctx);
                     default_field = Some(f);
                 }
-                _ => {
-                    let v = self.eval_field_value(spec.name, &f.value, ctx);
-                    let v = self.ev.expect(
-                        v,
-                        &spec.ty.ty(),
-                        self.at(f.value.range),
-                        What::Quoted(spec.name),
-                    );
-                    if spec.name == "gitlab" {
-                        self.check_gitlab_keys(&v, false);
-                    }
-                    if spec.name == "include" {
-                        self.check_duplicate_includes(&v);
-                    }
-                    let key_at = self.at(f.key.range);
-                    let layer = Layer::Pipeline;
-                    let value = v;
-                    model.fields.insert(
-                        spec.name,
-                        FieldUse {
-                            value,
-                            key_at,
-                            layer,
-                        },
-                    );
-                }
+                _ => self.lower_pipeline_field(spec, f, ctx, &mut model),
             }
         }
 
@@ -819,6 +794,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         }
         self.check_job_references(&model);
         self.check_included_job_keys(&model);
+        self.check_included_bases(&model);
         if let Some(f) = default_field.filter(|_| includes_files(&model)) {
             model.included_jobs_default = Some(Box::new(self.included_jobs_default(
                 f,
@@ -860,6 +836,40 @@ impl<'e, 'a> Lowering<'e, 'a> {
             read_secrets: Vec::new(),
             kind: JobKind::IncludedJobsDefault,
         }
+    }
+
+    /// A pipeline field other than `on`, `env` and `default` (`include`, `gitlab`), into
+    /// the model's fields.
+    fn lower_pipeline_field(
+        &mut self,
+        spec: &crate::fields::FieldSpec,
+        f: &'a Field,
+        ctx: Ctx<'_, 'a>,
+        model: &mut PipelineModel,
+    ) {
+        let v = self.eval_field_value(spec.name, &f.value, ctx);
+        let value = self.ev.expect(
+            v,
+            &spec.ty.ty(),
+            self.at(f.value.range),
+            What::Quoted(spec.name),
+        );
+        if spec.name == "gitlab" {
+            self.check_gitlab_keys(&value, false);
+        }
+        if spec.name == "include" {
+            self.check_duplicate_includes(&value);
+        }
+        let key_at = self.at(f.key.range);
+        let layer = Layer::Pipeline;
+        model.fields.insert(
+            spec.name,
+            FieldUse {
+                value,
+                key_at,
+                layer,
+            },
+        );
     }
 
     fn unknown_pipeline_field(&mut self, f: &Field) {

@@ -349,7 +349,19 @@ impl JobModel {
     /// of included jobs, which name their own image (GitLab's templates do) or take
     /// the runner's.
     pub fn image_is_its_own(&self) -> bool {
-        self.kind != JobKind::IncludedJobsDefault
+        self.kind != JobKind::IncludedJobsDefault && self.included_bases().is_none()
+    }
+    /// `gitlab = { extends = … }`: hidden jobs of included files that GitLab merges
+    /// into the job (their keys first, the job's own over them), with the value's
+    /// place; `None` without one.
+    pub fn included_bases(&self) -> Option<(&Value, Vec<&str>)> {
+        let gitlab = self.field("gitlab")?.value.as_map()?;
+        let value = &gitlab.iter().find(|e| e.key == "extends")?.value;
+        let names = match value.as_list() {
+            Some(items) => items.iter().filter_map(Value::as_str).collect(),
+            None => value.as_str().into_iter().collect(),
+        };
+        Some((value, names))
     }
     /// What a message calls it: "job `x`", "template `x`", or the pipeline's `default`.
     pub fn describe(&self) -> String {

@@ -307,40 +307,124 @@ impl DefaultKeys {
         DefaultKeys(bits)
     }
 
+    fn has(self, key: &str) -> bool {
+        (DEFAULT_KEYS.iter().position(|k| *k == key)).is_some_and(|i| self.0 & (1 << i) != 0)
+    }
+
     /// Whether job `j` lacks one of these keys: GitLab would then give it the
     /// `default:`'s, which Plumb merged into the job already (or the job cleared).
     fn lacked_by(self, j: &Job) -> bool {
-        let lacks = |key: &str| match key {
-            "image" => j.image.is_none(),
-            "services" => j.services.is_empty(),
-            "before_script" => j.before_script.is_empty(),
-            "after_script" => j.after_script.is_empty(),
-            "cache" => j.cache.is_none(),
-            "artifacts" => j.artifacts.is_none(),
-            "retry" => j.retry.is_none(),
-            "timeout" => j.timeout.is_none(),
-            "interruptible" => j.interruptible.is_none(),
-            "tags" => j.tags.is_empty(),
-            other => j.passthrough.get(other).is_none(),
-        };
-        (DEFAULT_KEYS.iter().enumerate()).any(|(i, key)| self.0 & (1 << i) != 0 && lacks(key))
+        (DEFAULT_KEYS.iter()).any(|key| self.has(key) && lacks(j, key))
     }
 }
 
-/// `inherit: { default: false }` on a job, beside what its `gitlab = { inherit = … }`
-/// says (where it says `default = false` already, nothing changes).
-fn inherit_no_default(j: &mut Job) {
-    let no_default = || {
-        let mut m = OrderedMap::new();
-        m.insert("default", Data::Bool(false));
-        m
-    };
-    match j.passthrough.0.iter_mut().find(|(k, _)| k == "inherit") {
-        Some((_, Data::Map(m))) if m.get("default").is_none() => {
-            m.insert("default", Data::Bool(false));
+/// Whether job `j` writes no `key` (one of [`DEFAULT_KEYS`]).
+fn lacks(j: &Job, key: &str) -> bool {
+    match key {
+        "image" => j.image.is_none(),
+        "services" => j.services.is_empty(),
+        "before_script" => j.before_script.is_empty(),
+        "after_script" => j.after_script.is_empty(),
+        "cache" => j.cache.is_none(),
+        "artifacts" => j.artifacts.is_none(),
+        "retry" => j.retry.is_none(),
+        "timeout" => j.timeout.is_none(),
+        "interruptible" => j.interruptible.is_none(),
+        "tags" => j.tags.is_empty(),
+        other => j.passthrough.get(other).is_none(),
+    }
+}
+
+/// A job that `extends` hidden jobs of included files: GitLab merges them first, then
+/// the job's keys, then fills what is still missing from `default:`. The keys Plumb
+/// merged into the job from the pipeline's `default` are left to the top-level
+/// `default:` (written, as such a job needs an `include`), so that what the hidden jobs
+/// give wins over them, as it did in GitLab; a key the job itself leaves out
+/// (`image = runner_default`, `before_run = []`) it does not inherit (`inherit:
+/// default: [the others]`).
+fn leave_default_to_gitlab(job: &JobModel, j: &mut Job, keys: DefaultKeys) {
+    // `gitlab = { inherit = { default = false } }`: the job takes nothing from it
+    if let Some(Data::Map(inherit)) = j.passthrough.get("inherit") {
+        if inherit.get("default").is_some() {
+            return;
         }
+    }
+    let from_default = |gitlab: &str, field: &str| {
+        keys.has(gitlab)
+            && (job.field(field)).is_some_and(|f| f.layer == plumb_semantics::Layer::Default)
+    };
+    let left: Vec<&str> = DEFAULT_FIELDS
+        .into_iter()
+        .filter(|(gitlab, field)| from_default(gitlab, field))
+        .map(|(gitlab, _)| gitlab)
+        .collect();
+    let cleared = (DEFAULT_KEYS.iter()).any(|k| keys.has(k) && lacks(j, k) && !left.contains(k));
+    if from_default("image", "image") {
+        j.image = None;
+    }
+    if from_default("services", "services") {
+        j.services.clear();
+    }
+    if from_default("before_script", "before_run") {
+        j.before_script.clear();
+    }
+    if from_default("after_script", "after_run") {
+        j.after_script.clear();
+    }
+    if from_default("cache", "cache") {
+        j.cache = None;
+    }
+    if from_default("artifacts", "artifacts") {
+        j.artifacts = None;
+    }
+    if from_default("retry", "retry") {
+        j.retry = None;
+    }
+    if from_default("timeout", "timeout") {
+        j.timeout = None;
+    }
+    if from_default("interruptible", "interruptible") {
+        j.interruptible = None;
+    }
+    if from_default("tags", "tags") {
+        j.tags.clear();
+    }
+    if cleared {
+        let inherited = left.iter().map(|k| Data::Str(k.to_string())).collect();
+        inherit_default(j, Data::List(inherited));
+    }
+}
+
+/// The keys of [`DEFAULT_KEYS`] a Plumb field writes, with that field.
+const DEFAULT_FIELDS: [(&str, &str); 10] = [
+    ("image", "image"),
+    ("services", "services"),
+    ("before_script", "before_run"),
+    ("after_script", "after_run"),
+    ("cache", "cache"),
+    ("artifacts", "artifacts"),
+    ("retry", "retry"),
+    ("timeout", "timeout"),
+    ("interruptible", "interruptible"),
+    ("tags", "tags"),
+];
+
+/// `inherit: { default: false }` on a job (see [`inherit_default`]).
+fn inherit_no_default(j: &mut Job) {
+    inherit_default(j, Data::Bool(false));
+}
+
+/// `inherit: { default: VALUE }` on a job, beside what its `gitlab = { inherit = … }`
+/// says (where it says `default = false` already, nothing changes).
+fn inherit_default(j: &mut Job, value: Data) {
+    match j.passthrough.0.iter_mut().find(|(k, _)| k == "inherit") {
+        Some((_, Data::Map(m))) if m.get("default").is_none() => m.insert("default", value),
         Some(_) => {}
-        None => j.passthrough.insert("inherit", Data::Map(no_default())),
+        None => {
+            let mut m = OrderedMap::new();
+            m.insert("default", value);
+            j.passthrough.insert("inherit", Data::Map(m));
+        }
     }
 }
 
@@ -407,7 +491,9 @@ fn job_entry(
     }
     let cond = job_condition(p, job, several);
     let mut j = compile_job(p, job, several, warnings);
-    if layout.default_keys.lacked_by(&j) {
+    if job.included_bases().is_some() {
+        leave_default_to_gitlab(job, &mut j, layout.default_keys);
+    } else if layout.default_keys.lacked_by(&j) {
         inherit_no_default(&mut j);
     }
     let (when, start_in) = run_when(job);

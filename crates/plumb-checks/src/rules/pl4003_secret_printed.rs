@@ -13,6 +13,7 @@ declare_rule! {
 const HELP: &str = "send it to the program through a pipe or a file instead (`echo \"$T\" | tool --password-stdin`), never build commands from it (`eval`, `sh -c`), and never enable `set -x` in a job that holds secrets";
 
 fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
+    out.extend(given_to_included_bases(cx));
     for f in cx.script_findings() {
         let (message, label) = match &f.leak {
             Leak::Printed { command } => (
@@ -41,4 +42,44 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         }
         out.push(d);
     }
+}
+
+/// A job that `extends` hidden jobs of included files (`gitlab = { extends = … }`) runs
+/// what they give it (`before_script`, `after_script`, services, hooks) where no check
+/// sees: a secret it is given there cannot be followed, and counts as printed. Secrets
+/// every job has (`CI_JOB_TOKEN`, an ID token made for the job) are not counted.
+fn given_to_included_bases(cx: &JobCx) -> Option<Diagnostic> {
+    let (value, names) = cx.job.included_bases()?;
+    let uses: Vec<crate::creds::SecretUse> = crate::creds::secret_uses(cx)
+        .into_iter()
+        .filter(|u| !u.every_job_has_it)
+        .collect();
+    if uses.is_empty() {
+        return None;
+    }
+    let mut secrets: Vec<String> = Vec::new();
+    for u in &uses {
+        let named = format!("`{}`", u.secret);
+        if !secrets.contains(&named) {
+            secrets.push(named);
+        }
+    }
+    let bases: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    let message = format!(
+        "{} given to {}, which extends {} of an included file: what the keys it takes there do with {} cannot be followed, and counts as printed",
+        match secrets.as_slice() {
+            [one] => format!("secret {one} is"),
+            many => format!("secrets {} are", many.join(", ")),
+        },
+        cx.job.describe(),
+        bases.join(", "),
+        if secrets.len() == 1 { "it" } else { "them" },
+    );
+    let mut d = Diagnostic::new(RULE.code, RULE.severity(), value.origin, message)
+        .with_label("GitLab merges these into the job: their scripts, services and hooks run with its variables")
+        .with_help("give the secret to a job of its own that extends nothing of another file, or write what the hidden job does in this job (`from` a template)");
+    for u in &uses {
+        d = d.with_secondary(u.at, format!("secret `{}` given here", u.secret));
+    }
+    Some(d)
 }

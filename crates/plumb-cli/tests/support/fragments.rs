@@ -361,6 +361,18 @@ pub fn mend_compiled(repo: &Path, mended: &Mended) -> Vec<(String, Node)> {
             text = without_top_level_key(&text, job);
         }
     }
+    // the hidden jobs of other files that jobs keep in `gitlab = { extends = … }`:
+    // empty, as in the original
+    let defined = top_level_keys(&text);
+    let stubs: Vec<&String> = (mended.stubs.iter())
+        .filter(|n| !defined.contains(n))
+        .collect();
+    if !stubs.is_empty() {
+        text.push_str("\n# stubs for what is in other files (plumb's import test)\n");
+        for name in stubs {
+            text.push_str(&format!("{}: {{}}\n", json_string(name)));
+        }
+    }
     std::fs::write(&path, text).expect("write");
     cut
 }

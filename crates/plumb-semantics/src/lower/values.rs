@@ -337,7 +337,7 @@ const GITLAB_JOB_KEYS: &[(&str, &str)] = &[
     ("variables", "`env`"),
     ("secrets", "`env` with a `vault(…)` secret"),
     ("id_tokens", "`env` with an `id_token(…)` secret"),
-    ("extends", "`from` a template"),
+    // `extends` of hidden jobs of included files passes through (`check_included_bases`)
     ("include", "the pipeline's `include`"),
     ("artifacts", "`artifacts`"),
     ("cache", "`cache`"),
@@ -454,6 +454,36 @@ impl Lowering<'_, '_> {
             };
             if let Some(field) = field {
                 self.plumb_writes_key(&e.key, e.key_at, field);
+            }
+        }
+    }
+
+    /// `gitlab = { extends = … }` on a job: hidden jobs of the included files (a name
+    /// starting with `.`, which no Plumb job has), so the pipeline must include some;
+    /// the job's own templates are `from`.
+    pub(super) fn check_included_bases(&mut self, model: &PipelineModel) {
+        let includes =
+            (model.field("include").and_then(|f| f.value.as_list())).is_some_and(|l| !l.is_empty());
+        for job in &model.jobs {
+            let Some((value, names)) = job.included_bases() else {
+                continue;
+            };
+            let count = value.as_list().map_or(1, <[Value]>::len);
+            let why = if names.len() != count || names.is_empty() {
+                Some("`extends` takes the names of hidden jobs of the included files: a string or a list of strings")
+            } else if names.iter().any(|n| !n.starts_with('.')) {
+                Some("`extends` here names hidden jobs of the included files (`.name`); the pipeline's own templates are `from`")
+            } else if !includes {
+                Some("`extends` here names hidden jobs of the included files, and this pipeline includes none; its own templates are `from`")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                self.ev.report(
+                    Diagnostic::error(codes::UNKNOWN_FIELD, value.origin, why.to_string())
+                        .with_label("not a hidden job of an included file")
+                        .with_help("write `job j from template() { … }` for a template of this program, or include the file that defines the hidden job"),
+                );
             }
         }
     }
