@@ -232,6 +232,28 @@ struct Plan {
     library: bool,
 }
 
+/// The keys of GitLab's `default:` a Plumb field carries, with those fields.
+const DEFAULT_KEY_FIELDS: &[(&str, &[&str])] = &[
+    ("image", &["image", "entrypoint"]),
+    ("services", &["services"]),
+    ("before_script", &["before_run"]),
+    ("after_script", &["after_run"]),
+    ("cache", &["cache"]),
+    ("artifacts", &["artifacts"]),
+    ("retry", &["retry"]),
+    ("timeout", &["timeout"]),
+    ("interruptible", &["interruptible"]),
+    ("tags", &["tags"]),
+];
+
+/// Whether a job keeps hidden jobs of files not read (`gitlab = { extends = … }`).
+fn keeps_extends(fields: &BTreeMap<String, PVal>) -> bool {
+    match fields.get("gitlab").map(PVal::bare) {
+        Some(PVal::Record(entries)) => entries.iter().any(|(k, _)| k == "extends"),
+        _ => false,
+    }
+}
+
 /// The names of hidden jobs of files not read, and whether every job whose `extends`
 /// chain names one keeps it in `gitlab = { extends = … }`.
 #[derive(Default)]
@@ -249,9 +271,13 @@ impl KeptExtends {
             let Some((kind, name, job)) = w.missing.as_mut() else {
                 continue;
             };
-            if *kind == crate::Missing::Extended && self.by_name.get(name) == Some(&true) {
+            // said of a job that keeps it, or of a hidden job whose every job keeps it
+            let keeper = self.keepers.contains(job.as_str());
+            if *kind == crate::Missing::Extended
+                && (keeper || self.by_name.get(name) == Some(&true))
+            {
                 *kind = crate::Missing::ExtendedKept;
-                let whose = match self.keepers.contains(job.as_str()) {
+                let whose = match keeper {
                     true => "its",
                     false => "the jobs whose `extends` reach it: their",
                 };
@@ -762,7 +788,11 @@ impl Emitter<'_> {
                     out.bases = bases.clone();
                     attach_templates(&mut out, templates, &bases, own);
                 }
-                if out.bases.is_empty() && !out_is_trigger(&out) {
+                // a job keeping hidden jobs of files not read keeps what it writes itself
+                // (`default:` gave it the rest, and is left to give it)
+                if keeps_extends(&out.fields) {
+                    self.leave_default_keys_to_default(&out.gitlab_name, &mut out.fields);
+                } else if out.bases.is_empty() && !out_is_trigger(&out) {
                     drop_what_default_gives(&mut out.fields, default_fields, self.origins);
                 }
                 let bases_say_when = |out: &JobOut| {
@@ -834,6 +864,23 @@ impl Emitter<'_> {
             kept.keepers.insert(j.name.clone());
             let names = bases.into_iter().map(PVal::Str).collect();
             convert::gitlab_key(f, "extends", PVal::List(names));
+        }
+    }
+
+    /// A job that keeps hidden jobs of files not read: the keys it has from `default:`
+    /// only (not written by it or a job of this file it extends) are taken out of it,
+    /// so that the pipeline's `default`, which the compiled file writes as `default:`,
+    /// gives them after those hidden jobs, as GitLab did.
+    fn leave_default_keys_to_default(&self, gitlab_name: &str, own: &mut BTreeMap<String, PVal>) {
+        let Some(node) = self.config.root.get(gitlab_name) else {
+            return;
+        };
+        for (key, fields) in DEFAULT_KEY_FIELDS {
+            if !gitlab::chain_writes(&self.config.root, node, key) {
+                for field in *fields {
+                    own.remove(*field);
+                }
+            }
         }
     }
 

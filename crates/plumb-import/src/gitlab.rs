@@ -802,33 +802,66 @@ pub fn extends_undefined(root: &Node, parents: &[String]) -> bool {
 /// merges as GitLab merged the whole chain. `None` when there is none, or when one
 /// comes after a job defined here (whose keys it would override).
 pub fn unread_bases(root: &Node, parents: &[String]) -> Option<Vec<String>> {
-    // (name, defined here), parents before the job that extends them
-    fn walk(root: &Node, parents: &[String], depth: usize, order: &mut Vec<(String, bool)>) {
+    // (name, defined here), parents before the job that extends them, each time GitLab
+    // merges it (a base named twice is merged twice); `None` past GitLab's nesting
+    // limit or a budget of merges (a cycle, which GitLab refuses)
+    fn walk(
+        root: &Node,
+        parents: &[String],
+        depth: usize,
+        order: &mut Vec<(String, bool)>,
+    ) -> Option<()> {
         for p in parents {
-            if depth > MAX_DEPTH || order.iter().any(|(n, _)| n == p) {
-                continue;
+            if depth >= GITLAB_EXTENDS_DEPTH || order.len() >= MERGES {
+                return None;
             }
             match root.get(p) {
                 Some(node) => {
-                    walk(root, &extends_of(node), depth + 1, order);
+                    walk(root, &extends_of(node), depth + 1, order)?;
                     order.push((p.clone(), true));
                 }
                 None => order.push((p.clone(), false)),
             }
         }
+        Some(())
     }
+    const GITLAB_EXTENDS_DEPTH: usize = 11;
+    const MERGES: usize = 256;
     let mut order = Vec::new();
-    walk(root, parents, 0, &mut order);
+    walk(root, parents, 0, &mut order)?;
     let first_defined = order.iter().position(|(_, defined)| *defined);
     let after = first_defined.map_or(&[][..], |i| &order[i..]);
     if after.iter().any(|(_, defined)| !defined) {
         return None;
     }
-    let unread: Vec<String> = (order.into_iter())
-        .filter(|(_, defined)| !defined)
-        .map(|(n, _)| n)
-        .collect();
+    let mut unread: Vec<String> = Vec::new();
+    for (name, _) in order.into_iter().filter(|(_, defined)| !defined) {
+        if !unread.contains(&name) {
+            unread.push(name);
+        }
+    }
     (!unread.is_empty()).then_some(unread)
+}
+
+/// Whether job `job` or a job of this file its `extends` chain reaches writes `key`
+/// (what it has otherwise came from `default:`, or from a file not read).
+pub fn chain_writes(root: &Node, job: &Node, key: &str) -> bool {
+    let mut stack: Vec<(&Node, usize)> = vec![(job, 0)];
+    while let Some((node, depth)) = stack.pop() {
+        if node.get(key).is_some() {
+            return true;
+        }
+        if depth < MAX_DEPTH {
+            let parents = extends_of(node);
+            stack.extend(
+                parents
+                    .iter()
+                    .filter_map(|p| root.get(p))
+                    .map(|n| (n, depth + 1)),
+            );
+        }
+    }
+    false
 }
 
 /// Every name of a job's `extends` chain that is not defined here.
@@ -991,6 +1024,7 @@ mod unread_bases_tests {
         assert_eq!(bases(&[".x", ".y", ".plain"]), Some(names(&[".x", ".y"])));
         // `.far` overrides `.plain`'s keys in GitLab: not writable as kept
         assert_eq!(bases(&[".plain", ".local"]), None);
+        assert_eq!(bases(&[".far", ".plain", ".local"]), None);
         assert_eq!(bases(&[".plain", ".x"]), None);
         assert_eq!(bases(&[".plain"]), None);
     }

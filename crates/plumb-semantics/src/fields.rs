@@ -485,7 +485,9 @@ pub const INCLUDED_JOB_UNCHECKED: &[&str] = &[
     "services",
     "hooks",
     "run",
-    // a pipeline of its own, and secrets given to a job no check sees
+    // a pipeline of its own, and secrets given to a job no check sees (`extends` may
+    // name a job of the pipeline, whose `secrets:` GitLab would merge in)
+    "extends",
     "trigger",
     "secrets",
     "id_tokens",

@@ -395,6 +395,28 @@ fn leave_default_to_gitlab(job: &JobModel, j: &mut Job, keys: DefaultKeys) {
     }
 }
 
+/// A job that `extends` hidden jobs of included files and empties a list of its own
+/// (`before_run = []`): written as `before_script: []`, which GitLab keeps over theirs
+/// (no key would let theirs through).
+fn write_emptied_lists(job: &JobModel, j: &mut Job) {
+    for (gitlab, field) in [
+        ("before_script", "before_run"),
+        ("after_script", "after_run"),
+        ("services", "services"),
+        ("tags", "tags"),
+    ] {
+        let own = job
+            .field(field)
+            .filter(|f| f.layer != plumb_semantics::Layer::Default);
+        if own
+            .and_then(|f| f.value.as_list())
+            .is_some_and(<[_]>::is_empty)
+        {
+            j.passthrough.insert(gitlab, Data::List(Vec::new()));
+        }
+    }
+}
+
 /// The keys of [`DEFAULT_KEYS`] a Plumb field writes, with that field.
 const DEFAULT_FIELDS: [(&str, &str); 10] = [
     ("image", "image"),
@@ -493,6 +515,7 @@ fn job_entry(
     let mut j = compile_job(p, job, several, warnings);
     if job.included_bases().is_some() {
         leave_default_to_gitlab(job, &mut j, layout.default_keys);
+        write_emptied_lists(job, &mut j);
     } else if layout.default_keys.lacked_by(&j) {
         inherit_no_default(&mut j);
     }

@@ -46,13 +46,19 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
 
 /// A job that `extends` hidden jobs of included files (`gitlab = { extends = … }`) runs
 /// what they give it (`before_script`, `after_script`, services, hooks) where no check
-/// sees: a secret it is given there cannot be followed, and counts as printed. Secrets
-/// every job has (`CI_JOB_TOKEN`, an ID token made for the job) are not counted.
+/// sees, in an image they may name: a secret it is given there cannot be followed, and
+/// counts as printed. The credentials GitLab makes for every job (`CI_JOB_TOKEN`) are
+/// not counted; an ID token is.
 fn given_to_included_bases(cx: &JobCx) -> Option<Diagnostic> {
     let (value, names) = cx.job.included_bases()?;
+    let id_token = |u: &crate::creds::SecretUse| {
+        (cx.job.secret_env()).any(|(_, s)| {
+            s.name == u.secret && matches!(s.source, plumb_semantics::SecretSource::IdToken(_))
+        })
+    };
     let uses: Vec<crate::creds::SecretUse> = crate::creds::secret_uses(cx)
         .into_iter()
-        .filter(|u| !u.every_job_has_it)
+        .filter(|u| !u.every_job_has_it || id_token(u))
         .collect();
     if uses.is_empty() {
         return None;

@@ -5,7 +5,7 @@
 use super::Lowering;
 use crate::codes;
 use crate::eval::Ctx;
-use crate::model::PipelineModel;
+use crate::model::{JobModel, PipelineModel};
 use crate::value::{MapEntry, Value, ValueKind};
 use plumb_diagnostics::{closest, Diagnostic, Edit, FileRange};
 use plumb_syntax::ast::{Arg, Expr, ExprKind};
@@ -464,28 +464,48 @@ impl Lowering<'_, '_> {
     pub(super) fn check_included_bases(&mut self, model: &PipelineModel) {
         let includes =
             (model.field("include").and_then(|f| f.value.as_list())).is_some_and(|l| !l.is_empty());
+        // the pipeline's own `gitlab = { ".x" = … }` entries are not of an included file
+        let completed: Vec<&str> = (model.included_job_keys().iter())
+            .map(|e| e.key.as_str())
+            .collect();
         for job in &model.jobs {
             let Some((value, names)) = job.included_bases() else {
                 continue;
             };
             let count = value.as_list().map_or(1, <[Value]>::len);
-            let why = if names.len() != count || names.is_empty() {
-                Some("`extends` takes the names of hidden jobs of the included files: a string or a list of strings")
-            } else if names.iter().any(|n| !n.starts_with('.')) {
+            let hidden =
+                |n: &&str| n.len() > 1 && n.starts_with('.') && !n.contains(char::is_whitespace);
+            let twice = (names.iter().enumerate()).any(|(i, n)| names[..i].contains(n));
+            let why = if names.len() != count || names.is_empty() || twice {
+                Some("`extends` takes the names of hidden jobs of the included files, each once: a string or a list of strings")
+            } else if !names.iter().all(hidden) {
                 Some("`extends` here names hidden jobs of the included files (`.name`); the pipeline's own templates are `from`")
+            } else if names.iter().any(|n| completed.contains(n)) {
+                Some("`extends` here names hidden jobs of the included files, not an entry of this pipeline's `gitlab`, whose keys no check reads as a job's")
             } else if !includes {
                 Some("`extends` here names hidden jobs of the included files, and this pipeline includes none; its own templates are `from`")
+            } else if job.field("trigger").is_some() {
+                Some("a trigger job takes no keys from hidden jobs of included files here: write its fields")
             } else {
                 None
             };
             if let Some(why) = why {
-                self.ev.report(
-                    Diagnostic::error(codes::UNKNOWN_FIELD, value.origin, why.to_string())
-                        .with_label("not a hidden job of an included file")
-                        .with_help("write `job j from template() { … }` for a template of this program, or include the file that defines the hidden job"),
-                );
+                self.report_included_bases(job, value, why);
             }
         }
+    }
+
+    /// PL1004 at a job's `gitlab = { extends = … }`, or at the job when that is written
+    /// in a template of another file (whose own check does not see this pipeline).
+    fn report_included_bases(&mut self, job: &JobModel, value: &Value, why: &str) {
+        let mut d = Diagnostic::error(codes::UNKNOWN_FIELD, value.origin, why.to_string())
+            .with_label("not a hidden job of an included file")
+            .with_help("write `job j from template() { … }` for a template of this program, or include the file that defines the hidden job");
+        if value.origin.file != job.name_at.file {
+            d.primary.at = job.name_at;
+            d = d.with_secondary(value.origin, "the `extends` it takes from its template");
+        }
+        self.ev.report(d);
     }
 
     /// The keys of a pipeline's `gitlab = { … }` that complete a job of an included
