@@ -16,6 +16,24 @@ const KUBERNETES_VERSION: &str = "1.37.0";
 /// with `restartPolicy: Always`) are on by default from 1.29.
 const OLDEST_KUBERNETES_VERSION: &str = "1.29.0";
 
+/// The buildable programs a target compiles: those whose header says `# targets: gitlab`
+/// (a job that takes its script from hidden jobs of other files) only for GitLab.
+fn buildable_programs_for(target: &str) -> Vec<String> {
+    let gitlab_only = |program: &String| {
+        let path = root().join(program);
+        let main = if path.is_dir() {
+            path.join("main.plumb")
+        } else {
+            path
+        };
+        let text = std::fs::read_to_string(main).unwrap_or_default();
+        text.lines().any(|l| l.trim() == "# targets: gitlab")
+    };
+    (buildable_programs().into_iter())
+        .filter(|p| target == "gitlab" || !gitlab_only(p))
+        .collect()
+}
+
 /// Programs that check without errors: examples, and fixtures whose header expects exit 0.
 fn buildable_programs() -> Vec<String> {
     let root = root();
@@ -91,11 +109,34 @@ fn every_buildable_program_passes_the_gitlab_schema() {
     );
 }
 
+/// A job that takes its script or image from hidden jobs of other files (GitLab
+/// merges them) has nothing to run as a Kubernetes Job: an error, nothing written.
+#[test]
+fn kubernetes_refuses_a_job_whose_script_is_in_other_files() {
+    let dir = scratch("k8s-refused");
+    let out = dir.join("jobs.yaml");
+    let o = plumb(&[
+        "build",
+        "fixtures/jobs/included_bases_fragment_ok.plumb",
+        "--target",
+        "k8s",
+        "-o",
+        &out.to_string_lossy(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("job `unit-tests` has no `run` for Kubernetes"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing is written");
+}
+
 #[test]
 fn every_buildable_program_passes_the_kubernetes_schemas_for_every_event() {
     let dir = scratch("k8s");
     let mut files = Vec::new();
-    for (i, program) in buildable_programs().iter().enumerate() {
+    for (i, program) in buildable_programs_for("k8s").iter().enumerate() {
         for (j, event) in [
             &[][..],
             &["--tag"][..],
@@ -462,7 +503,7 @@ fn every_buildable_program_builds_a_gitops_folder_that_kustomize_and_the_models_
     let mut rendered = Vec::new();
     let mut cluster_files = Vec::new();
     let mut roots = 0;
-    for (i, program) in buildable_programs().iter().enumerate() {
+    for (i, program) in buildable_programs_for("gitops").iter().enumerate() {
         for flavor in ["argocd", "flux"] {
             let out = dir.join(format!("{i}-{flavor}"));
             build(program, "gitops", &out, &["--flavor", flavor]);
@@ -694,7 +735,7 @@ fn without_includes(file: &Path) {
             })
     };
     let mut out = String::new();
-    // the hidden jobs of the included files that jobs extend: empty, in their place
+    // the hidden jobs of other files that jobs extend, in their place
     let mut extended: Vec<&str> = Vec::new();
     for block in blocks {
         if block[0] == "include:" || completes_an_included_job(&block) {
@@ -714,8 +755,9 @@ fn without_includes(file: &Path) {
             out.push('\n');
         }
     }
+    // with a script, which a job that has none of its own takes (as from the real one)
     for name in extended {
-        out.push_str(&format!("{name}: {{}}\n"));
+        out.push_str(&format!("{name}: {{script: [\":\"]}}\n"));
     }
     std::fs::write(file, out).expect("write");
 }

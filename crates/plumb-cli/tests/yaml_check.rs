@@ -244,6 +244,25 @@ child-pipeline:
     assert!(diags.is_empty(), "{diags:#?}");
 }
 
+/// A hidden job no job extends (a library's) is checked as the template it is, also
+/// when it names jobs (`needs:`, of this pipeline or of another): its image is its own.
+#[test]
+fn a_library_template_that_needs_jobs_is_checked() {
+    let dir = scratch("library-needs");
+    let yaml = ".env:\n  image: ${PROXY}ruby:${RUBY}-alpine\n  needs:\n    - pipeline: $PARENT_PIPELINE_ID\n      job: build-assets\n  script: [make]\n.test:\n  image: ruby:latest\n  needs: [build]\n  dependencies: [build]\n  script: [make test]\n";
+    std::fs::write(dir.join("templates.gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(
+        &["check", "--format", "json", "templates.gitlab-ci.yml"],
+        &dir,
+    );
+    let found: BTreeSet<String> = places(&diags)
+        .into_iter()
+        .map(|p| p.replace("templates.gitlab-ci.yml:", ""))
+        .collect();
+    let expected: BTreeSet<String> = ["2 PL3007", "8 PL3002"].map(String::from).into();
+    assert_eq!(found, expected, "{diags:#?}");
+}
+
 /// A `.gitlab-ci.yml` that includes nothing it cannot read is the whole configuration:
 /// a base or a need defined nowhere, a job with nothing to run, make GitLab refuse it.
 /// Another file may be a fragment, and one that includes what is not read may get

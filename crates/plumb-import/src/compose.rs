@@ -68,8 +68,13 @@ fn own_fields(
         compose_into(&mut inherited, t.fields);
     }
     let own: BTreeMap<String, PVal> = (job.fields.iter())
-        .filter(|(k, v)| !inherited.get(*k).is_some_and(|i| i.same(v, strict)))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .filter_map(|(k, v)| match inherited.get(k) {
+            Some(i) if i.same(v, strict) => None,
+            // a record writes only the keys it adds or changes (for a check, each
+            // value stays at its own place)
+            Some(i) if !strict => Some((k.clone(), record_added(&long_form(k, i), v))),
+            _ => Some((k.clone(), v.clone())),
+        })
         .collect();
     let mut composed = inherited;
     compose_into(&mut composed, &own);
@@ -80,6 +85,26 @@ fn own_fields(
                 .is_some_and(|j| long_form(k, v).equivalent(&long_form(k, j)))
         });
     same_as_job.then_some(own)
+}
+
+/// What record `later` adds to or changes in record `earlier`, key by key (records
+/// inside merge too): composed over `earlier`, it gives `later` back when `later` has
+/// every key of `earlier`. Not two records, or nothing added: `later` itself.
+fn record_added(earlier: &PVal, later: &PVal) -> PVal {
+    let (PVal::Record(old), PVal::Record(new)) = (earlier.bare(), later.bare()) else {
+        return later.clone();
+    };
+    let added: Vec<(String, PVal)> = (new.iter())
+        .filter_map(|(k, v)| match old.iter().find(|(ok, _)| ok == k) {
+            Some((_, o)) if o.equivalent(v) => None,
+            Some((_, o)) => Some((k.clone(), record_added(o, v))),
+            None => Some((k.clone(), v.clone())),
+        })
+        .collect();
+    if added.is_empty() {
+        return later.clone();
+    }
+    PVal::Record(added)
 }
 
 /// `env` merges by name: the bases' variables, the later base winning; `None` when

@@ -261,6 +261,9 @@ struct KeptExtends {
     by_name: HashMap<String, bool>,
     /// The jobs that keep some.
     keepers: HashSet<String>,
+    /// Those GitLab merged after jobs of this file (named), whose keys the compiled
+    /// jobs write themselves: those now win over the kept one where both set a key.
+    late: HashMap<String, Vec<String>>,
 }
 
 impl KeptExtends {
@@ -282,8 +285,24 @@ impl KeptExtends {
                     false => "the jobs whose `extends` reach it: their",
                 };
                 w.message = format!("`{job}` extends `{name}`, which is not defined here: kept in {whose} `gitlab = {{ extends = … }}` (GitLab merges it from that file, where no check sees what it gives)");
+                let detail = self.merged_late(name);
+                w.add_missing_detail(detail);
             }
         }
+    }
+}
+
+impl KeptExtends {
+    /// What a warning about `name` adds when GitLab merged it after jobs of this file.
+    fn merged_late(&self, name: &str) -> String {
+        let Some(befores) = self.late.get(name) else {
+            return String::new();
+        };
+        let named: Vec<String> = befores.iter().map(|b| format!("`{b}`")).collect();
+        format!(
+            "; GitLab merged it after {}, whose keys the jobs now write themselves and which win where both set one",
+            crate::first_and_count(&named, 3)
+        )
     }
 }
 
@@ -403,18 +422,7 @@ impl Emitter<'_> {
             }
         }
         let holders = anchor_holders(config);
-        let cx = Ctx {
-            holders: &holders,
-            variables: &top_vars,
-            variables_node: config.root.get("variables"),
-            origins: self.origins,
-            // the file's own, or those of a GitLab workflow template it includes
-            workflow_rules: config
-                .root
-                .get("workflow")
-                .is_some_and(|w| w.get("rules").is_some())
-                || included_workflow(config).is_some(),
-        };
+        let cx = conversion_context(config, &holders, &top_vars, self.origins);
         // `default:`
         let default = convert::job(&config.default, &cx);
         let mut default_fields: BTreeMap<String, PVal> = default
@@ -437,7 +445,11 @@ impl Emitter<'_> {
             warnings,
         );
         self.keep_hidden_jobs_no_job_uses(&mut templates, &template_index, warnings);
-        if !config.includes.is_empty() && !self.origins {
+        // the compiled file is one of several GitLab merges, whose jobs its `default:`
+        // reaches too: it includes some, or its jobs keep hidden jobs of others
+        let with_other_files = !self.origins
+            && (!config.includes.is_empty() || jobs.iter().any(|j| keeps_extends(&j.fields)));
+        if with_other_files {
             let kept = |k: &String| default_fields.contains_key(k);
             let moved: Vec<&String> = (default.fields.keys())
                 .filter(|k| !matches!(k.as_str(), "run" | "when") && !kept(k))
@@ -450,7 +462,7 @@ impl Emitter<'_> {
             default_fields.insert("image".into(), PVal::Name("runner_default".into()));
         }
         // an include not read may hold jobs that `default:` reaches too
-        if !self.origins && config.includes.is_empty() {
+        if !self.origins && !with_other_files {
             fold_default_into_a_lone_job(&mut default_fields, &mut jobs);
         }
         let library = jobs.is_empty() && left_out.is_empty();
@@ -553,6 +565,7 @@ impl Emitter<'_> {
     fn templates(&mut self, cx: &Ctx) -> (Vec<TemplateOut>, HashMap<String, usize>) {
         let mut templates: Vec<TemplateOut> = Vec::new();
         let mut template_index: HashMap<String, usize> = HashMap::new();
+        let extended = self.extended_by_jobs();
         for h in &self.config.hidden {
             // used by alias where it is used: nothing `extends` it (GitLab would refuse
             // its keys in a job)
@@ -571,9 +584,14 @@ impl Emitter<'_> {
                     message: "a template's `needs: optional`/`artifacts` are not carried: its jobs need those jobs in every pipeline".into(),
                 });
             }
+            // for a check, findings about a used one's jobs stay at each job; one no
+            // job uses (a library's) is checked as the template it is
             let names_jobs = f.needs.is_some() || f.dependencies.is_some();
+            let findings_at_jobs = names_jobs
+                && self.origins
+                && (extended.contains(&h.name) || self.referenced(&h.name));
             let trigger_lost = f.trigger && !f.fields.contains_key("trigger");
-            if f.on_stop.is_some() || trigger_lost || f.never || (names_jobs && self.origins) {
+            if f.on_stop.is_some() || trigger_lost || f.never || findings_at_jobs {
                 continue;
             }
             let env = self.env(&f);
@@ -703,7 +721,10 @@ impl Emitter<'_> {
                 // own keys are checked, under an empty `run`
                 f.fields.insert("run".into(), PVal::List(Vec::new()));
             }
-            if let Some(why) = not_imported(&f) {
+            // its script may be in the hidden jobs of other files it keeps
+            let script_elsewhere =
+                !self.origins && gitlab::unread_bases(&self.config.root, &j.extends).is_some();
+            if let Some(why) = not_imported(&f, script_elsewhere) {
                 let why = match &self.completions[i] {
                     Some(Err(why)) => why.clone(),
                     _ => why.to_string(),
@@ -825,9 +846,9 @@ impl Emitter<'_> {
                 ),
             });
         }
-        // with no `include:`, the file is part of a larger configuration: what it
-        // extends is in the file that includes it, which a Plumb pipeline is not
-        if !self.origins && !self.config.includes.is_empty() {
+        // GitLab merges them from an include not read or, in a file with no `include:`,
+        // from the configuration that includes this file
+        if !self.origins {
             self.keep_unread_bases(j, f, kept);
         }
         if f.default_only && gitlab::extends_undefined(&self.config.root, &j.extends) {
@@ -848,8 +869,9 @@ impl Emitter<'_> {
     }
 
     /// For an import: the hidden jobs of files not read that job `j` extends, in
-    /// `gitlab = { extends = … }` when GitLab's merge order allows it
-    /// ([`gitlab::unread_bases`]): GitLab then merges them into the compiled job.
+    /// `gitlab = { extends = … }` ([`gitlab::unread_bases`]): GitLab then merges them
+    /// into the compiled job, before its own keys. One GitLab merged after a job of this
+    /// file now loses to that job's keys where both set one: a note says so.
     fn keep_unread_bases(&self, j: &gitlab::Job, f: &mut Fields, kept: &mut KeptExtends) {
         let chain = gitlab::unread_in_chain(&self.config.root, &j.extends);
         if chain.is_empty() {
@@ -860,11 +882,18 @@ impl Emitter<'_> {
             let entry = kept.by_name.entry(name.clone()).or_insert(true);
             *entry &= bases.is_some();
         }
-        if let Some(bases) = bases {
-            kept.keepers.insert(j.name.clone());
-            let names = bases.into_iter().map(PVal::Str).collect();
-            convert::gitlab_key(f, "extends", PVal::List(names));
+        let Some(bases) = bases else {
+            return;
+        };
+        kept.keepers.insert(j.name.clone());
+        for (late, before) in bases.late {
+            let befores = kept.late.entry(late).or_default();
+            if !befores.contains(&before) {
+                befores.push(before);
+            }
         }
+        let names = bases.names.into_iter().map(PVal::Str).collect();
+        convert::gitlab_key(f, "extends", PVal::List(names));
     }
 
     /// A job that keeps hidden jobs of files not read: the keys it has from `default:`
@@ -981,32 +1010,10 @@ impl Emitter<'_> {
         template_index: &HashMap<String, usize>,
         warnings: &mut Vec<Warning>,
     ) {
-        let mut reached: HashSet<&str> = HashSet::new();
-        let mut todo: Vec<&str> = self
-            .config
-            .jobs
-            .iter()
-            .flat_map(|j| j.extends.iter().map(String::as_str))
-            .collect();
-        let hidden: HashMap<&str, &gitlab::Job> = self
-            .config
-            .hidden
-            .iter()
-            .map(|h| (h.name.as_str(), h))
-            .collect();
-        while let Some(name) = todo.pop() {
-            if reached.insert(name) {
-                if let Some(h) = hidden.get(name) {
-                    todo.extend(h.extends.iter().map(String::as_str));
-                }
-            }
-        }
+        let extended = self.extended_by_jobs();
         for h in &self.config.hidden {
             // an anchor holder is where its aliases are, and is no template
-            if reached.contains(h.name.as_str())
-                || self.referenced(&h.name)
-                || is_anchor_holder(&h.full)
-            {
+            if extended.contains(&h.name) || self.referenced(&h.name) || is_anchor_holder(&h.full) {
                 continue;
             }
             match template_index.get(&h.name) {
@@ -1021,6 +1028,25 @@ impl Emitter<'_> {
                 )),
             }
         }
+    }
+
+    /// The hidden jobs some job reaches through `extends` (its own or a base's).
+    fn extended_by_jobs(&self) -> HashSet<String> {
+        let hidden: HashMap<&str, &gitlab::Job> = (self.config.hidden.iter())
+            .map(|h| (h.name.as_str(), h))
+            .collect();
+        let mut reached: HashSet<&str> = HashSet::new();
+        let mut todo: Vec<&str> = (self.config.jobs.iter())
+            .flat_map(|j| j.extends.iter().map(String::as_str))
+            .collect();
+        while let Some(base) = todo.pop() {
+            if reached.insert(base) {
+                if let Some(h) = hidden.get(base) {
+                    todo.extend(h.extends.iter().map(String::as_str));
+                }
+            }
+        }
+        reached.into_iter().map(str::to_string).collect()
     }
 
     /// Whether a `!reference [NAME, …]` in the files read names `name`.
@@ -1550,7 +1576,6 @@ fn shell_runner_tags(tags: Option<&PVal>) -> bool {
     })
 }
 
-/// Why a converted job cannot be a Plumb job, if it cannot.
 fn out_is_trigger(j: &JobOut) -> bool {
     j.fields.contains_key("trigger")
 }
@@ -1561,7 +1586,8 @@ fn out_is_trigger(j: &JobOut) -> bool {
 /// is written in the jobs that have it instead.
 fn keep_defaults_every_job_has(default_fields: &mut BTreeMap<String, PVal>, jobs: &mut [Fields]) {
     // Plumb's `default`, like GitLab's, does not reach a trigger job
-    let imported = |f: &&Fields| not_imported(f).is_none() && !f.trigger;
+    // (a job with no script that keeps hidden jobs of other files is left to them)
+    let imported = |f: &&Fields| not_imported(f, false).is_none() && !f.trigger;
     // and Plumb merges a default record into a job's own, where GitLab replaces it: a
     // job whose record lacks a key of the default's would gain it
     default_fields.retain(|key, default| {
@@ -1594,12 +1620,14 @@ fn keep_defaults_every_job_has(default_fields: &mut BTreeMap<String, PVal>, jobs
 /// `default` can still hold them when the job writes its empty list.
 const EMPTIED_BY_A_JOB: &[&str] = &["before_run", "after_run"];
 
-fn not_imported(f: &Fields) -> Option<&'static str> {
+/// Why a converted job cannot be a Plumb job, if it cannot; `script_elsewhere`: one
+/// with no script keeps hidden jobs of other files, which may hold it.
+fn not_imported(f: &Fields, script_elsewhere: bool) -> Option<&'static str> {
     if f.trigger && !f.fields.contains_key("trigger") {
         Some("its `trigger:` has no Plumb form")
     } else if f.never {
         Some("its rules never add it to a pipeline")
-    } else if !f.trigger && !f.fields.contains_key("run") {
+    } else if !f.trigger && !f.fields.contains_key("run") && !script_elsewhere {
         Some("it has no `script`")
     } else {
         None
@@ -2848,6 +2876,27 @@ fn image_tag_word(image: &str) -> Option<String> {
 
 /// The hidden entries that are anchor holders (see [`is_anchor_holder`]), by where
 /// their mapping is written: their GitLab names.
+/// What converting a job of the file needs to know of the whole file.
+fn conversion_context<'c>(
+    config: &'c Config,
+    holders: &'c HashMap<(usize, crate::yaml::ByteRange), String>,
+    top_vars: &'c [(String, String)],
+    origins: bool,
+) -> Ctx<'c> {
+    let root = &config.root;
+    Ctx {
+        holders,
+        variables: top_vars,
+        variables_node: root.get("variables"),
+        origins,
+        // the file's own, or those of a GitLab workflow template it includes
+        workflow_rules: root
+            .get("workflow")
+            .is_some_and(|w| w.get("rules").is_some())
+            || included_workflow(config).is_some(),
+    }
+}
+
 fn anchor_holders(config: &Config) -> HashMap<(usize, crate::yaml::ByteRange), String> {
     (config.hidden.iter())
         .filter(|h| is_anchor_holder(&h.full))

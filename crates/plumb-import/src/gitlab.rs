@@ -797,14 +797,22 @@ pub fn extends_undefined(root: &Node, parents: &[String]) -> bool {
 }
 
 /// The hidden jobs of files not read that a job's `extends` chain names, in GitLab's
-/// merge order, when they all come before every job defined here in that order: then
-/// `extends: [those]` beside the job's own keys (which hold what the defined ones give)
-/// merges as GitLab merged the whole chain. `None` when there is none, or when one
-/// comes after a job defined here (whose keys it would override).
-pub fn unread_bases(root: &Node, parents: &[String]) -> Option<Vec<String>> {
+/// merge order: `extends: [those]` beside the job's own keys (which hold what the
+/// defined ones give) merges as GitLab merged the whole chain, but where one came after
+/// a job defined here in that order (whose keys it would override in GitLab, and no
+/// longer does): [`UnreadBases::late`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct UnreadBases {
+    pub names: Vec<String>,
+    /// (a hidden job not read, the job defined here that GitLab merged before it)
+    pub late: Vec<(String, String)>,
+}
+
+/// [`UnreadBases`] of a job's `extends`; `None` when there is none, or past GitLab's
+/// nesting limit or a budget of merges (a cycle, which GitLab refuses).
+pub fn unread_bases(root: &Node, parents: &[String]) -> Option<UnreadBases> {
     // (name, defined here), parents before the job that extends them, each time GitLab
-    // merges it (a base named twice is merged twice); `None` past GitLab's nesting
-    // limit or a budget of merges (a cycle, which GitLab refuses)
+    // merges it (a base named twice is merged twice)
     fn walk(
         root: &Node,
         parents: &[String],
@@ -829,18 +837,26 @@ pub fn unread_bases(root: &Node, parents: &[String]) -> Option<Vec<String>> {
     const MERGES: usize = 256;
     let mut order = Vec::new();
     walk(root, parents, 0, &mut order)?;
-    let first_defined = order.iter().position(|(_, defined)| *defined);
-    let after = first_defined.map_or(&[][..], |i| &order[i..]);
-    if after.iter().any(|(_, defined)| !defined) {
-        return None;
-    }
-    let mut unread: Vec<String> = Vec::new();
-    for (name, _) in order.into_iter().filter(|(_, defined)| !defined) {
-        if !unread.contains(&name) {
-            unread.push(name);
+    let mut out = UnreadBases {
+        names: Vec::new(),
+        late: Vec::new(),
+    };
+    let mut last_defined: Option<&str> = None;
+    for (name, defined) in &order {
+        if *defined {
+            last_defined = Some(name);
+            continue;
+        }
+        if !out.names.contains(name) {
+            out.names.push(name.clone());
+        }
+        if let Some(before) = last_defined {
+            if !out.late.iter().any(|(n, _)| n == name) {
+                out.late.push((name.clone(), before.to_string()));
+            }
         }
     }
-    (!unread.is_empty()).then_some(unread)
+    (!out.names.is_empty()).then_some(out)
 }
 
 /// Whether job `job` or a job of this file its `extends` chain reaches writes `key`
@@ -1011,22 +1027,49 @@ mod repeated_key_tests {
 mod unread_bases_tests {
     use super::{unread_bases, yaml};
 
-    /// The hidden jobs of files not read are kept only where GitLab merges them before
-    /// every job defined here: their keys then lose to all that the job writes.
+    /// The hidden jobs of files not read are kept in GitLab's merge order; those it
+    /// merges after a job defined here are named, with that job.
     #[test]
-    fn unread_bases_are_kept_only_first_in_merge_order() {
+    fn unread_bases_are_kept_in_merge_order() {
         let text = ".local: {extends: .far, tags: [a]}\n.plain: {tags: [b]}\n";
         let root = yaml::parse(text, 0).expect("yaml").pop().expect("document");
         let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let bases = |list: &[&str]| unread_bases(&root, &names(list));
-        assert_eq!(bases(&[".far"]), Some(names(&[".far"])));
-        assert_eq!(bases(&[".local"]), Some(names(&[".far"])));
-        assert_eq!(bases(&[".x", ".y", ".plain"]), Some(names(&[".x", ".y"])));
-        // `.far` overrides `.plain`'s keys in GitLab: not writable as kept
-        assert_eq!(bases(&[".plain", ".local"]), None);
-        assert_eq!(bases(&[".far", ".plain", ".local"]), None);
-        assert_eq!(bases(&[".plain", ".x"]), None);
+        let bases = |list: &[&str]| {
+            unread_bases(&root, &names(list)).map(|b| {
+                let late: Vec<String> = (b.late.iter())
+                    .map(|(n, d)| format!("{n} after {d}"))
+                    .collect();
+                (b.names, late)
+            })
+        };
+        assert_eq!(bases(&[".far"]), Some((names(&[".far"]), vec![])));
+        assert_eq!(bases(&[".local"]), Some((names(&[".far"]), vec![])));
+        assert_eq!(
+            bases(&[".x", ".y", ".plain"]),
+            Some((names(&[".x", ".y"]), vec![]))
+        );
+        // `.far` overrides `.plain`'s keys in GitLab: kept, and said
+        assert_eq!(
+            bases(&[".plain", ".local"]),
+            Some((names(&[".far"]), names(&[".far after .plain"])))
+        );
+        assert_eq!(
+            bases(&[".far", ".plain", ".local"]),
+            Some((names(&[".far"]), names(&[".far after .plain"])))
+        );
         assert_eq!(bases(&[".plain"]), None);
+        let deep: String = (0..12)
+            .map(|i| format!(".d{i}: {{extends: .d{}}}\n", i + 1))
+            .collect();
+        let root = yaml::parse(&deep, 0)
+            .expect("yaml")
+            .pop()
+            .expect("document");
+        assert_eq!(
+            unread_bases(&root, &names(&[".d0"])),
+            None,
+            "past GitLab's nesting limit"
+        );
     }
 }
 

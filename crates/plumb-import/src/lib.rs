@@ -55,6 +55,8 @@ pub struct Warning {
     /// A name that is missing here, and the job whose YAML names it: the warnings of one
     /// missing name are merged, at the first place (see [`Missing`]).
     missing: Option<(Missing, String, String)>,
+    /// What the warning about a missing name adds to the merged one too.
+    missing_detail: String,
 }
 
 /// What a YAML names that the file does not define (it is in a file not read): one
@@ -94,6 +96,7 @@ impl Warning {
             message: message.into(),
             cause: None,
             missing: None,
+            missing_detail: String::new(),
         }
     }
     /// A warning about `name`, which `job` names and the file does not define: merged
@@ -105,6 +108,11 @@ impl Warning {
             ..Warning::at(file, line, message)
         }
     }
+    /// Adds `detail` to a warning about a missing name, merged or not.
+    pub(crate) fn add_missing_detail(&mut self, detail: String) {
+        self.message.push_str(&detail);
+        self.missing_detail = detail;
+    }
     /// A warning about `subject` (`job `a``, `the pipeline`).
     pub fn about(file: usize, line: usize, subject: &str, cause: &str) -> Self {
         Warning {
@@ -113,6 +121,7 @@ impl Warning {
             message: format!("{subject}: {cause}"),
             cause: Some((cause.to_string(), subject.to_string())),
             missing: None,
+            missing_detail: String::new(),
         }
     }
 }
@@ -186,7 +195,8 @@ fn one_per_missing_name(warnings: Vec<Warning>) -> Vec<Warning> {
     for ((kind, name), (i, jobs)) in groups {
         if jobs.len() > 1 {
             let named: Vec<String> = jobs.iter().map(|j| format!("`{j}`")).collect();
-            out[i].message = kind.merged(&name, &first_and_count(&named, NAMED));
+            let detail = &out[i].missing_detail;
+            out[i].message = kind.merged(&name, &first_and_count(&named, NAMED)) + detail;
             out[i].missing = None;
         }
     }
@@ -527,16 +537,16 @@ mod warning_tests {
             "{messages:#?}"
         );
         // a hidden job of a file not read that GitLab merges after one defined here
-        // would override its keys: not kept
+        // overrode its keys: kept, and the warning says that those now win
         let yaml = "include:\n  - local: ci/images.yml\n\
                     .here:\n  tags: [a]\n\
                     d:\n  extends: [.here, .far]\n  script: [make d]\n";
         let i = import(Path::new(".gitlab-ci.yml"), yaml, &test_support::NoFiles)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(!i.plumb.contains("extends = "), "{}", i.plumb);
+        assert!(i.plumb.contains("extends = [\".far\"]"), "{}", i.plumb);
         assert!(
             (i.warnings.iter())
-                .any(|w| w.message == "`d` extends `.far`, which is not defined here: not applied"),
+                .any(|w| w.message == "`d` extends `.far`, which is not defined here: kept in its `gitlab = { extends = … }` (GitLab merges it from that file, where no check sees what it gives); GitLab merged it after `.here`, whose keys the jobs now write themselves and which win where both set one"),
             "{:#?}",
             i.warnings
         );

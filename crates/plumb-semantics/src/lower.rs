@@ -795,7 +795,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         self.check_job_references(&model);
         self.check_included_job_keys(&model);
         self.check_included_bases(&model);
-        if let Some(f) = default_field.filter(|_| includes_files(&model)) {
+        if let Some(f) = default_field.filter(|_| model.with_other_files()) {
             model.included_jobs_default = Some(Box::new(self.included_jobs_default(
                 f,
                 &defaults,
@@ -1134,7 +1134,8 @@ impl<'e, 'a> Lowering<'e, 'a> {
         }
     }
 
-    /// A job has `image` and `run`, or a `trigger` and neither of them (§6.2).
+    /// A job has `image` and `run`, or a `trigger` and neither of them (§6.2); one that
+    /// `extends` hidden jobs of other files may have them there.
     fn check_required_fields(&mut self, job: &Job, fields: &FieldMap, ctx: Ctx<'_, 'a>) {
         if let Some(trigger) = fields.get("trigger") {
             for (name, f) in fields {
@@ -1156,8 +1157,11 @@ impl<'e, 'a> Lowering<'e, 'a> {
             }
             return;
         }
+        // a job that `extends` hidden jobs of other files may take them from there
+        let extends_other_files = (fields.get("gitlab").and_then(|f| f.value.as_map()))
+            .is_some_and(|m| m.iter().any(|e| e.key == "extends"));
         for spec in JOB_FIELDS.iter().filter(|s| s.required) {
-            if fields.contains_key(spec.name) {
+            if fields.contains_key(spec.name) || extends_other_files {
                 continue;
             }
             let example = if spec.name == "image" {
@@ -1419,11 +1423,6 @@ fn templates_built_on(tree: &plumb_syntax::ast::SourceFile) -> HashSet<&str> {
         .filter(|b| b.qualifier.is_none())
         .map(|b| b.template.text.as_str())
         .collect()
-}
-
-/// Whether the pipeline's `include` names at least one file.
-fn includes_files(model: &PipelineModel) -> bool {
-    (model.field("include").and_then(|f| f.value.as_list())).is_some_and(|l| !l.is_empty())
 }
 
 /// What the top-level `variables:` of a pipeline that includes files gives their jobs:

@@ -302,6 +302,19 @@ impl PipelineModel {
         self.fields.get(name)
     }
 
+    /// Whether the pipeline's `include` names at least one file.
+    pub fn includes_files(&self) -> bool {
+        (self.field("include").and_then(|f| f.value.as_list())).is_some_and(|l| !l.is_empty())
+    }
+
+    /// Whether the compiled file is one of those GitLab merges into one configuration:
+    /// it includes files, or a job `extends` hidden jobs of other files (a file that
+    /// another one includes). The top-level `default:` and `variables:` then reach the
+    /// jobs of those files too.
+    pub fn with_other_files(&self) -> bool {
+        self.includes_files() || self.jobs.iter().any(|j| j.included_bases().is_some())
+    }
+
     /// The jobs, then [`PipelineModel::included_jobs_default`]: what the job rules check.
     pub fn jobs_and_included_default(&self) -> impl Iterator<Item = &JobModel> {
         self.jobs
@@ -368,9 +381,7 @@ impl JobModel {
         match self.kind {
             JobKind::Job => format!("job `{}`", self.name),
             JobKind::Template => format!("template `{}`", self.name),
-            JobKind::IncludedJobsDefault => {
-                "`default` (for the jobs of the included files)".to_string()
-            }
+            JobKind::IncludedJobsDefault => "`default` (for the jobs of other files)".to_string(),
         }
     }
     /// [`JobModel::label`] on each finding written outside the job.

@@ -222,7 +222,8 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
     let mut jobs: Vec<(&PipelinePlan, &JobModel)> = Vec::new();
     for p in plans {
         file.include.extend(includes(p));
-        if !several && !file.include.is_empty() {
+        // the files GitLab merges with this one get its `variables:` and `default:`
+        if !several && p.model.with_other_files() {
             file.variables = included_jobs_variables(p);
             file.default = included_jobs_default(p).unwrap_or_default();
         }
@@ -338,7 +339,8 @@ fn lacks(j: &Job, key: &str) -> bool {
 /// A job that `extends` hidden jobs of included files: GitLab merges them first, then
 /// the job's keys, then fills what is still missing from `default:`. The keys Plumb
 /// merged into the job from the pipeline's `default` are left to the top-level
-/// `default:` (written, as such a job needs an `include`), so that what the hidden jobs
+/// `default:` (written, as the file is one of several: see
+/// [`plumb_semantics::PipelineModel::with_other_files`]), so that what the hidden jobs
 /// give wins over them, as it did in GitLab; a key the job itself leaves out
 /// (`image = runner_default`, `before_run = []`) it does not inherit (`inherit:
 /// default: [the others]`).

@@ -305,6 +305,10 @@ pub fn claimed_jobs(
                 ));
                 continue;
             }
+            if let Some(refused) = lacks_what_other_files_give(job) {
+                warnings.push(refused);
+                continue;
+            }
             let before = warnings.len();
             warn_changes(&job.when, when_at, true, warnings);
             warn_needs_on_triggers(p, job, warnings);
@@ -323,6 +327,24 @@ pub fn claimed_jobs(
         }
     }
     out
+}
+
+/// A job with no `run` or no `image`, which only a job that `extends` hidden jobs of
+/// other files (`gitlab = { extends }`) may be: GitLab takes them from there, a
+/// Kubernetes Job has nothing to run (an error).
+fn lacks_what_other_files_give(job: &JobModel) -> Option<Diagnostic> {
+    let lacking = ["run", "image"]
+        .into_iter()
+        .find(|f| job.field(f).is_none())?;
+    Some(
+        Diagnostic::error(
+            plumb_diagnostics::Code::PL5001,
+            job.name_at,
+            format!("job `{}` has no `{lacking}` for Kubernetes: GitLab takes it from the hidden jobs of other files the job extends", job.name),
+        )
+        .with_label(format!("no `{lacking}`"))
+        .with_help(format!("write the job's `{lacking}` to build it for Kubernetes")),
+    )
 }
 
 /// A need on a trigger job, which no Kubernetes Job stands for (PL2005): the job

@@ -72,7 +72,7 @@ fn given_to_included_bases(cx: &JobCx) -> Option<Diagnostic> {
     }
     let bases: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     let message = format!(
-        "{} given to {}, which extends {} of an included file: what the keys it takes there do with {} cannot be followed, and counts as printed",
+        "{} given to {}, which extends {} of another file: what the keys it takes there do with {} cannot be followed, and counts as printed",
         match secrets.as_slice() {
             [one] => format!("secret {one} is"),
             many => format!("secrets {} are", many.join(", ")),

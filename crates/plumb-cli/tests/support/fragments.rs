@@ -19,7 +19,7 @@ pub struct Mended {
     /// The file as mended in place (includes cut, stages added, jobs cut), without the
     /// stubs, which [`Mended::write`] appends.
     text: Option<String>,
-    /// Hidden jobs from other files that jobs here extend: given as empty hidden jobs.
+    /// Hidden jobs from other files that jobs here extend: given as [`hidden_job_stub`]s.
     pub stubs: Vec<String>,
     /// Jobs of other files that jobs here need or depend on: given as jobs of `.pre`,
     /// and left out of the comparison (the importer drops a need it cannot resolve).
@@ -50,7 +50,10 @@ impl Mended {
             parts.push("its includes left out".to_string());
         }
         let counted = [
-            (self.stubs.len(), "hidden jobs of other files empty"),
+            (
+                self.stubs.len(),
+                "hidden jobs of other files given as a script of `:`",
+            ),
             (
                 self.outside_jobs.len(),
                 "jobs of other files it needs left out",
@@ -80,7 +83,7 @@ impl Mended {
         let mut text = self.text.clone().unwrap_or_default();
         text.push_str("\n# stubs for what is in other files (plumb's import test)\n");
         for name in &self.stubs {
-            text.push_str(&format!("{}: {{}}\n", json_string(name)));
+            text.push_str(&hidden_job_stub(name));
         }
         for name in &self.outside_jobs {
             let stub = r#"{"stage": ".pre", "script": ["true"]}"#;
@@ -361,8 +364,8 @@ pub fn mend_compiled(repo: &Path, mended: &Mended) -> Vec<(String, Node)> {
             text = without_top_level_key(&text, job);
         }
     }
-    // the hidden jobs of other files that jobs keep in `gitlab = { extends = … }`:
-    // empty, as in the original
+    // the hidden jobs of other files that jobs keep in `gitlab = { extends = … }`: as
+    // in the original
     let defined = top_level_keys(&text);
     let stubs: Vec<&String> = (mended.stubs.iter())
         .filter(|n| !defined.contains(n))
@@ -370,11 +373,18 @@ pub fn mend_compiled(repo: &Path, mended: &Mended) -> Vec<(String, Node)> {
     if !stubs.is_empty() {
         text.push_str("\n# stubs for what is in other files (plumb's import test)\n");
         for name in stubs {
-            text.push_str(&format!("{}: {{}}\n", json_string(name)));
+            text.push_str(&hidden_job_stub(name));
         }
     }
     std::fs::write(&path, text).expect("write");
     cut
+}
+
+/// A hidden job of another file, as both sides get it: a script of `:`, which a job
+/// with none of its own takes (GitLab would take the real one from there), and which
+/// any script the job or a later base writes replaces.
+fn hidden_job_stub(name: &str) -> String {
+    format!("{}: {{\"script\": [\":\"]}}\n", json_string(name))
 }
 
 /// The value of a top-level key of a YAML file, as the importer's reader reads it.

@@ -458,13 +458,12 @@ impl Lowering<'_, '_> {
         }
     }
 
-    /// `gitlab = { extends = … }` on a job: hidden jobs of the included files (a name
-    /// starting with `.`, which no Plumb job has), so the pipeline must include some;
-    /// the job's own templates are `from`.
+    /// `gitlab = { extends = … }` on a job: hidden jobs of other files (a name starting
+    /// with `.`, which no Plumb job has), those the pipeline includes or, in a file
+    /// that another one includes, those of the whole configuration; the job's own
+    /// templates are `from`.
     pub(super) fn check_included_bases(&mut self, model: &PipelineModel) {
-        let includes =
-            (model.field("include").and_then(|f| f.value.as_list())).is_some_and(|l| !l.is_empty());
-        // the pipeline's own `gitlab = { ".x" = … }` entries are not of an included file
+        // the pipeline's own `gitlab = { ".x" = … }` entries are not of another file
         let completed: Vec<&str> = (model.included_job_keys().iter())
             .map(|e| e.key.as_str())
             .collect();
@@ -477,15 +476,13 @@ impl Lowering<'_, '_> {
                 |n: &&str| n.len() > 1 && n.starts_with('.') && !n.contains(char::is_whitespace);
             let twice = (names.iter().enumerate()).any(|(i, n)| names[..i].contains(n));
             let why = if names.len() != count || names.is_empty() || twice {
-                Some("`extends` takes the names of hidden jobs of the included files, each once: a string or a list of strings")
+                Some("`extends` takes the names of hidden jobs of other files, each once: a string or a list of strings")
             } else if !names.iter().all(hidden) {
-                Some("`extends` here names hidden jobs of the included files (`.name`); the pipeline's own templates are `from`")
+                Some("`extends` here names hidden jobs of other files (`.name`); the pipeline's own templates are `from`")
             } else if names.iter().any(|n| completed.contains(n)) {
-                Some("`extends` here names hidden jobs of the included files, not an entry of this pipeline's `gitlab`, whose keys no check reads as a job's")
-            } else if !includes {
-                Some("`extends` here names hidden jobs of the included files, and this pipeline includes none; its own templates are `from`")
+                Some("`extends` here names hidden jobs of other files, not an entry of this pipeline's `gitlab`, whose keys no check reads as a job's")
             } else if job.field("trigger").is_some() {
-                Some("a trigger job takes no keys from hidden jobs of included files here: write its fields")
+                Some("a trigger job takes no keys from hidden jobs of other files here: write its fields")
             } else {
                 None
             };
@@ -499,7 +496,7 @@ impl Lowering<'_, '_> {
     /// in a template of another file (whose own check does not see this pipeline).
     fn report_included_bases(&mut self, job: &JobModel, value: &Value, why: &str) {
         let mut d = Diagnostic::error(codes::UNKNOWN_FIELD, value.origin, why.to_string())
-            .with_label("not a hidden job of an included file")
+            .with_label("not a hidden job of another file")
             .with_help("write `job j from template() { … }` for a template of this program, or include the file that defines the hidden job");
         if value.origin.file != job.name_at.file {
             d.primary.at = job.name_at;
@@ -526,11 +523,7 @@ impl Lowering<'_, '_> {
                     .with_secondary(job.name_at, "the job")
                     .with_help("write the fields in the job itself (GitLab keys Plumb does not model in its `gitlab = { … }`)"),
                 );
-            } else if model
-                .field("include")
-                .and_then(|f| f.value.as_list())
-                .is_none_or(<[Value]>::is_empty)
-            {
+            } else if !model.includes_files() {
                 self.ev.report(
                     Diagnostic::error(
                         codes::UNKNOWN_FIELD,
