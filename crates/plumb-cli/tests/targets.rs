@@ -130,6 +130,24 @@ fn kubernetes_refuses_a_job_whose_script_is_in_other_files() {
         "{err}"
     );
     assert!(!out.exists(), "nothing is written");
+    // an empty `run` is none: GitLab takes the hidden job's script
+    let program = dir.join("empty-run.plumb");
+    let img =
+        "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
+    std::fs::write(&program, format!("pipeline p {{\n  stage s {{ job a {{ image = \"{img}\", run = [], gitlab = {{ extends = [\".base\"] }} }} }}\n}}\n")).expect("write");
+    let o = plumb(&[
+        "build",
+        &program.to_string_lossy(),
+        "--target",
+        "k8s",
+        "-o",
+        &out.to_string_lossy(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("job `a` has no `run` for Kubernetes"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -759,7 +777,47 @@ fn without_includes(file: &Path) {
     for name in extended {
         out.push_str(&format!("{name}: {{script: [\":\"]}}\n"));
     }
+    // the jobs of other files that jobs need (`gitlab = { needs }`): jobs of `.pre`
+    let defined: Vec<&str> = (out.lines())
+        .filter(|l| !l.starts_with([' ', '-', '#']))
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k))
+        .collect();
+    let stubs: Vec<String> = (needed_names(&out).into_iter())
+        .filter(|n| !defined.contains(&n.as_str()))
+        .map(|n| format!("{n:?}: {{stage: .pre, script: [\":\"]}}\n"))
+        .collect();
+    out.extend(stubs);
     std::fs::write(file, out).expect("write");
+}
+
+/// The job names the `needs:` lists of a compiled file name (not those of other
+/// pipelines: `- pipeline: …` or `- project: …` items), once each.
+fn needed_names(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let (mut in_needs, mut other_pipeline) = (false, false);
+    for line in text.lines() {
+        if line == "  needs:" {
+            in_needs = true;
+            continue;
+        }
+        let name = if let Some(item) = line.strip_prefix("  - ").filter(|_| in_needs) {
+            other_pipeline = item.starts_with("pipeline:") || item.starts_with("project:");
+            match item.strip_prefix("job: ") {
+                Some(job) => Some(job),
+                None if !item.contains(':') => Some(item),
+                None => None,
+            }
+        } else if let Some(rest) = line.strip_prefix("    ").filter(|_| in_needs) {
+            rest.strip_prefix("job: ").filter(|_| !other_pipeline)
+        } else {
+            in_needs = false;
+            None
+        };
+        if let Some(n) = name.filter(|n| !names.iter().any(|m| m == n)) {
+            names.push(n.to_string());
+        }
+    }
+    names
 }
 
 /// A generated program that checks clean, built from a seed (proptest chooses seeds).

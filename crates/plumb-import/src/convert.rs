@@ -173,12 +173,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 f.env_at = variable_nodes(v).map(|n| cx.origin(n)).collect();
             }
             "stage" => f.stage = v.as_str().map(str::to_string),
-            "needs" => {
-                let (names, at, flags) = needs(v, &mut f.notes);
-                f.needs = Some(names);
-                f.needs_at = at.into_iter().map(|n| cx.origin(n)).collect();
-                f.needs_flags = flags;
-            }
+            "needs" => job_needs(v, &mut f, cx),
             "dependencies" => f.dependencies = Some(dependencies(v, node, cx.origins)),
             "rules" | "only" | "except" | "when" => {} // below, together
             "timeout" => match v.as_str().and_then(duration) {
@@ -751,6 +746,18 @@ pub struct NeedFlags {
 
 /// The jobs `needs:` names (with their lines), the node that names each, and what each
 /// need says besides the name.
+/// A job's `needs:`: the names of jobs of its pipeline, kept apart until every job is
+/// known; for an import, those of other pipelines in `gitlab = { needs }`.
+fn job_needs(v: &Node, f: &mut Fields, cx: &Ctx) {
+    let (names, at, flags) = needs(v, &mut f.notes);
+    f.needs = Some(names);
+    f.needs_at = at.into_iter().map(|n| cx.origin(n)).collect();
+    f.needs_flags = flags;
+    if !cx.origins {
+        add_outside_needs(&mut f.fields, other_pipelines_needs(v));
+    }
+}
+
 type Needs<'n> = (Vec<(String, usize)>, Vec<&'n Node>, Vec<NeedFlags>);
 
 fn needs<'n>(node: &'n Node, notes: &mut Vec<Note>) -> Needs<'n> {
@@ -767,12 +774,15 @@ fn needs<'n>(node: &'n Node, notes: &mut Vec<Note>) -> Needs<'n> {
             Kind::Map(_) => {
                 if let Some(job) = item.get("job").and_then(Node::as_str) {
                     if item.get("pipeline").is_some() || item.get("project").is_some() {
-                        notes.push(Note {
-                            file: item.file,
-                            line: item.line,
-                            end_line: item.end_line,
-                            message: format!("`needs` on job `{job}` of another pipeline or project is not carried"),
-                        });
+                        // carried in `gitlab = { needs }` (`other_pipelines_needs`)
+                        if other_pipeline_need(item).is_none() {
+                            notes.push(Note {
+                                file: item.file,
+                                line: item.line,
+                                end_line: item.end_line,
+                                message: format!("`needs` on job `{job}` of another pipeline or project is not carried"),
+                            });
+                        }
                     } else {
                         out.push((job.to_string(), item.line));
                         at.push(item.get("job").unwrap_or(item));
@@ -795,6 +805,51 @@ fn needs<'n>(node: &'n Node, notes: &mut Vec<Note>) -> Needs<'n> {
         }
     }
     (out, at, flags)
+}
+
+/// A need on a job of another pipeline or project (`{ pipeline: $ID, job: x }`,
+/// `{ project: g/p, job: x, ref: main, artifacts: true }`) as the record
+/// `gitlab = { needs }` carries: its keys, each a string or a boolean.
+fn other_pipeline_need(item: &Node) -> Option<PVal> {
+    let known = ["job", "pipeline", "project", "ref", "artifacts", "optional"];
+    let mut record = Vec::new();
+    for e in item.entries() {
+        if !known.contains(&e.key.as_str()) {
+            return None;
+        }
+        let value = match (e.value.as_bool(), e.value.as_str()) {
+            (Some(b), _) => PVal::Bool(b),
+            (None, Some(s)) => PVal::Str(s.to_string()),
+            _ => return None,
+        };
+        record.push((e.key.clone(), value));
+    }
+    Some(PVal::Record(record))
+}
+
+/// The needs on jobs of other pipelines or projects that `gitlab = { needs }` carries.
+fn other_pipelines_needs(node: &Node) -> Vec<PVal> {
+    (node.flattened().into_iter())
+        .filter(|i| i.get("pipeline").is_some() || i.get("project").is_some())
+        .filter_map(other_pipeline_need)
+        .collect()
+}
+
+/// Appends needs on jobs of other files or pipelines to a job's `gitlab = { needs }`.
+pub(crate) fn add_outside_needs(fields: &mut BTreeMap<String, PVal>, items: Vec<PVal>) {
+    if items.is_empty() {
+        return;
+    }
+    let gitlab = fields
+        .entry("gitlab".into())
+        .or_insert_with(|| PVal::Record(Vec::new()));
+    let PVal::Record(entries) = gitlab.bare_mut() else {
+        return;
+    };
+    match entries.iter_mut().find(|(k, _)| k == "needs") {
+        Some((_, PVal::List(list))) => list.extend(items),
+        _ => entries.push(("needs".into(), PVal::List(items))),
+    }
 }
 
 /// `artifacts:` as a list of paths when that is all it says, else as a record.

@@ -447,9 +447,12 @@ impl Emitter<'_> {
         self.keep_hidden_jobs_no_job_uses(&mut templates, &template_index, warnings);
         // the compiled file is one of several GitLab merges, whose jobs its `default:`
         // reaches too: it includes some, or its jobs keep hidden jobs of others
-        let with_other_files = !self.origins
-            && (!config.includes.is_empty() || jobs.iter().any(|j| keeps_extends(&j.fields)));
-        if with_other_files {
+        let of_other_files = need_of_other_files(config, self.origins);
+        let with_other_files = !config.includes.is_empty()
+            || (jobs.iter()).any(|j| {
+                keeps_extends(&j.fields) || j.needs.iter().any(|(n, _)| of_other_files(n))
+            });
+        if with_other_files && !self.origins {
             let kept = |k: &String| default_fields.contains_key(k);
             let moved: Vec<&String> = (default.fields.keys())
                 .filter(|k| !matches!(k.as_str(), "run" | "when") && !kept(k))
@@ -475,7 +478,13 @@ impl Emitter<'_> {
         build_templates_on_their_variants(&mut templates);
         mark_bases_used(&mut templates);
         let mut pipeline_gitlab = Vec::new();
-        let on = pipeline_on(config, &jobs, &templates, &mut pipeline_notes);
+        let on = pipeline_on(
+            config,
+            with_other_files,
+            &jobs,
+            &templates,
+            &mut pipeline_notes,
+        );
         if let Some(workflow) = config.root.get("workflow") {
             pipeline_gitlab = workflow_passed_through(workflow, &mut pipeline_notes);
         }
@@ -528,7 +537,7 @@ impl Emitter<'_> {
         for (_, _, _, keys) in &mut completions {
             renamed_in_needs(keys, &names);
         }
-        let resolved_needs = resolve_needs(&jobs, &names, warnings);
+        let resolved_needs = resolve_needs(&mut jobs, &names, &of_other_files, warnings);
         resolve_dependencies(&mut jobs, &names, warnings);
         resolve_on_stop(&mut jobs, &names, warnings);
         resolve_template_names(&mut templates, &names, library, warnings);
@@ -587,9 +596,8 @@ impl Emitter<'_> {
             // for a check, findings about a used one's jobs stay at each job; one no
             // job uses (a library's) is checked as the template it is
             let names_jobs = f.needs.is_some() || f.dependencies.is_some();
-            let findings_at_jobs = names_jobs
-                && self.origins
-                && (extended.contains(&h.name) || self.referenced(&h.name));
+            // (a `!reference` takes one key of it: the rest is checked here)
+            let findings_at_jobs = names_jobs && self.origins && extended.contains(&h.name);
             let trigger_lost = f.trigger && !f.fields.contains_key("trigger");
             if f.on_stop.is_some() || trigger_lost || f.never || findings_at_jobs {
                 continue;
@@ -723,7 +731,7 @@ impl Emitter<'_> {
             }
             // its script may be in the hidden jobs of other files it keeps
             let script_elsewhere =
-                !self.origins && gitlab::unread_bases(&self.config.root, &j.extends).is_some();
+                !self.origins && keepable_unread_bases(&self.config.root, j, &f).is_some();
             if let Some(why) = not_imported(&f, script_elsewhere) {
                 let why = match &self.completions[i] {
                     Some(Err(why)) => why.clone(),
@@ -812,7 +820,8 @@ impl Emitter<'_> {
                 // a job keeping hidden jobs of files not read keeps what it writes itself
                 // (`default:` gave it the rest, and is left to give it)
                 if keeps_extends(&out.fields) {
-                    self.leave_default_keys_to_default(&out.gitlab_name, &mut out.fields);
+                    let default = default_fields;
+                    self.leave_default_keys_to_default(&out.gitlab_name, &mut out.fields, default);
                 } else if out.bases.is_empty() && !out_is_trigger(&out) {
                     drop_what_default_gives(&mut out.fields, default_fields, self.origins);
                 }
@@ -877,7 +886,7 @@ impl Emitter<'_> {
         if chain.is_empty() {
             return;
         }
-        let bases = gitlab::unread_bases(&self.config.root, &j.extends);
+        let bases = keepable_unread_bases(&self.config.root, j, f);
         for name in &chain {
             let entry = kept.by_name.entry(name.clone()).or_insert(true);
             *entry &= bases.is_some();
@@ -885,6 +894,16 @@ impl Emitter<'_> {
         let Some(bases) = bases else {
             return;
         };
+        if f.stage.is_none() {
+            // Plumb puts every job in a stage, which the compiled job writes
+            let names: Vec<String> = bases.names.iter().map(|n| format!("`{n}`")).collect();
+            f.notes.push(convert::Note {
+                file: j.full.file,
+                line: j.line,
+                end_line: j.line,
+                message: format!("its stage may be in {}, not read: it is put in `test` (GitLab's default), which the compiled job writes over that one; move it to its stage", crate::first_and_count(&names, 2)),
+            });
+        }
         kept.keepers.insert(j.name.clone());
         for (late, before) in bases.late {
             let befores = kept.late.entry(late).or_default();
@@ -900,13 +919,20 @@ impl Emitter<'_> {
     /// only (not written by it or a job of this file it extends) are taken out of it,
     /// so that the pipeline's `default`, which the compiled file writes as `default:`,
     /// gives them after those hidden jobs, as GitLab did.
-    fn leave_default_keys_to_default(&self, gitlab_name: &str, own: &mut BTreeMap<String, PVal>) {
+    /// Only what the pipeline's `default` still gives (a key not every job has is
+    /// written in the jobs that have it instead: see `keep_defaults_every_job_has`).
+    fn leave_default_keys_to_default(
+        &self,
+        gitlab_name: &str,
+        own: &mut BTreeMap<String, PVal>,
+        default: &BTreeMap<String, PVal>,
+    ) {
         let Some(node) = self.config.root.get(gitlab_name) else {
             return;
         };
         for (key, fields) in DEFAULT_KEY_FIELDS {
             if !gitlab::chain_writes(&self.config.root, node, key) {
-                for field in *fields {
+                for field in fields.iter().filter(|f| default.contains_key(**f)) {
                     own.remove(*field);
                 }
             }
@@ -1328,6 +1354,8 @@ impl Emitter<'_> {
             let Some(members) = by_stage.get(stage.as_str()) else {
                 // the jobs of an include not read may be in it: the compiled `stages:`
                 // must still list it (GitLab refuses a job whose stage it does not)
+                // (not for a fragment that includes nothing: its jobs' stages are in
+                // the `stages:` of the file including it, which wins over its own)
                 if !self.config.includes.is_empty() && !matches!(stage.as_str(), ".pre" | ".post") {
                     let name = stage_scope.unique(identifier(stage, "stage"));
                     let _ = writeln!(text, "\n  stage {name} {{}}");
@@ -1371,7 +1399,7 @@ impl Emitter<'_> {
         // `needs: []` starts the job at once: a list that lost every name is left out,
         // so the stage order applies
         let resolved = plan.resolved_needs[i].as_slice();
-        let lost_all = resolved.is_empty() && !j.needs.is_empty();
+        let lost_all = resolved.is_empty() && !j.needs.is_empty() && !has_outside_needs(&j.fields);
         let needs = (j.has_needs && !lost_all).then_some(resolved);
         let head = format!("job {}{from}", j.name);
         if !self.origins && !j.shell_runner && !self.has_comments_inside(j.file, j.line) {
@@ -1727,7 +1755,7 @@ fn default_not_for_included_jobs(config: &Config, moved: &[&String]) -> Option<N
         line: first.key_line,
         end_line: first.key_line,
         message: format!(
-            "the jobs of the included files get {} of `default:` from the YAML, not from the compiled file ({})",
+            "the jobs of other files get {} of `default:` from the YAML, not from the compiled file ({})",
             named.join(", "),
             why.join("; ")
         ),
@@ -1857,20 +1885,26 @@ fn resolve_template_names(
 /// Each job's `needs` with Plumb's job names; a need not imported is dropped, with a
 /// warning.
 fn resolve_needs(
-    jobs: &[JobOut],
+    jobs: &mut [JobOut],
     by_gitlab: &HashMap<String, String>,
+    of_other_files: &dyn Fn(&str) -> bool,
     warnings: &mut Vec<Warning>,
 ) -> Vec<Vec<PVal>> {
     let mut resolved = Vec::new();
     for j in jobs {
         let mut names = Vec::new();
+        let mut outside = Vec::new();
         for (k, (need, line)) in j.needs.iter().enumerate() {
+            let flags = j.needs_flags.get(k).copied().unwrap_or_default();
             match by_gitlab.get(need) {
                 Some(n) => {
                     let name =
                         PVal::at(j.needs_at.get(k).copied().flatten(), PVal::Name(n.clone()));
-                    let flags = j.needs_flags.get(k).copied().unwrap_or_default();
                     names.push(need_value(name, flags));
+                }
+                // a job of a file not read: GitLab resolves it there
+                None if of_other_files(need) => {
+                    outside.push(need_value(PVal::Str(need.clone()), flags));
                 }
                 None => warnings.push(Warning::missing(
                     j.file,
@@ -1883,9 +1917,26 @@ fn resolve_needs(
                 )),
             }
         }
+        convert::add_outside_needs(&mut j.fields, outside);
         resolved.push(names);
     }
     resolved
+}
+
+/// Whether a need names a job of another file: none of the files read defines it (an
+/// include not read, or the configuration including this one has it); for an import
+/// only (a check drops it).
+fn need_of_other_files(config: &Config, origins: bool) -> impl Fn(&str) -> bool + '_ {
+    let here: HashSet<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
+    move |need: &str| !origins && !here.contains(need)
+}
+
+/// Whether a job's `gitlab = { needs }` lists jobs of other files or pipelines.
+fn has_outside_needs(fields: &BTreeMap<String, PVal>) -> bool {
+    match fields.get("gitlab").map(PVal::bare) {
+        Some(PVal::Record(entries)) => entries.iter().any(|(k, _)| k == "needs"),
+        _ => false,
+    }
 }
 
 /// A need as Plumb writes it: the name, or `{ job = x, optional = true, artifacts =
@@ -1991,15 +2042,17 @@ fn drop_from_when(fields: &mut BTreeMap<String, PVal>, on: &Cond) {
 /// no job asks for merge requests (GitLab then creates no merge-request pipeline).
 fn pipeline_on(
     config: &Config,
+    with_other_files: bool,
     jobs: &[JobOut],
     templates: &[TemplateOut],
     pipeline_notes: &mut Vec<Note>,
 ) -> Option<Cond> {
     let included = included_workflow(config);
     let Some(workflow) = config.root.get("workflow").or(included.as_ref()) else {
-        // an include not read may hold a `workflow:`, or jobs whose rules ask for merge
-        // request pipelines: each job says that it does not run in one (GitLab's default)
-        if !config.includes.is_empty() {
+        // an include not read (or the file including this one) may hold a `workflow:`,
+        // or jobs whose rules ask for merge request pipelines: each job says that it
+        // does not run in one (GitLab's default)
+        if with_other_files {
             return None;
         }
         // without workflow rules GitLab creates a merge request's pipeline when some
@@ -2876,6 +2929,18 @@ fn image_tag_word(image: &str) -> Option<String> {
 
 /// The hidden entries that are anchor holders (see [`is_anchor_holder`]), by where
 /// their mapping is written: their GitLab names.
+/// The hidden jobs of files not read that job `j` can keep in `gitlab = { extends }`
+/// ([`gitlab::unread_bases`]): not for a trigger job (which takes no script or image),
+/// nor names no hidden job can have (`far`, `.`, `.a b`), which the checker refuses.
+fn keepable_unread_bases(
+    root: &crate::yaml::Node,
+    j: &gitlab::Job,
+    f: &Fields,
+) -> Option<gitlab::UnreadBases> {
+    let hidden = |n: &String| n.len() > 1 && n.starts_with('.') && !n.contains(char::is_whitespace);
+    gitlab::unread_bases(root, &j.extends).filter(|b| b.names.iter().all(hidden) && !f.trigger)
+}
+
 /// What converting a job of the file needs to know of the whole file.
 fn conversion_context<'c>(
     config: &'c Config,

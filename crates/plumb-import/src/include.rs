@@ -228,7 +228,8 @@ test:
     }
 
     /// Review findings: a job-level `when: manual` may fail (GitLab's default), a
-    /// `needs` list that loses every job is left out (not `needs = []`), an empty
+    /// `needs` list of jobs of other files is kept for GitLab (`gitlab = { needs }`,
+    /// beside `needs = []`), an empty
     /// `after_script` that overrides `default:`'s is kept, a later `<<` wins.
     #[test]
     fn manual_needs_after_script_and_merges_keep_their_meaning() {
@@ -246,7 +247,12 @@ test:
             "{}",
             imported.plumb
         );
-        assert!(!squeezed.contains("needs=[]"), "{}", imported.plumb);
+        // a need on a job no file read defines is kept for GitLab to resolve
+        assert!(
+            squeezed.contains("needs=[]") && squeezed.contains("gitlab={needs=[\"elsewhere\"]}"),
+            "{}",
+            imported.plumb
+        );
         assert!(squeezed.contains("after_run=[]"), "{}", imported.plumb);
         assert!(squeezed.contains("run=[\"echob\"]"), "{}", imported.plumb);
     }

@@ -67,7 +67,7 @@ pub enum Missing {
     Extended,
     /// One that every job naming it keeps in `gitlab = { extends = … }`.
     ExtendedKept,
-    /// A job that `needs` names.
+    /// A job of this file, not imported, that `needs` names.
     Needed,
 }
 
@@ -82,7 +82,7 @@ impl Missing {
                 "`{name}` is not defined here (a file not read?): kept in the `gitlab = {{ extends = … }}` of the jobs whose `extends` reach it ({jobs}); GitLab merges it into them from that file, where no check sees what it gives"
             ),
             Missing::Needed => format!(
-                "`{name}` is not imported (a job of a file not read?): the needs of {jobs} on it are dropped (they no longer wait for it or get its artifacts)"
+                "`{name}` is not imported: the needs of {jobs} on it are dropped (they no longer wait for it or get its artifacts)"
             ),
         }
     }
@@ -512,22 +512,69 @@ mod warning_tests {
         );
     }
 
+    /// Only what GitLab could merge is kept in `gitlab = { extends }` (else the program
+    /// would not check): hidden-job names, on jobs that are not triggers; a job whose
+    /// stage may be in what it keeps says it is put in `test`.
+    #[test]
+    fn only_names_of_hidden_jobs_are_kept_and_a_stage_unknown_is_said() {
+        let yaml = "a:\n  extends: far\n  script: [make]\n\
+                    b:\n  extends: \".x y\"\n  script: [make]\n\
+                    c:\n  extends: .far\n  trigger: {project: g/p}\n\
+                    d:\n  extends: .deploy\n";
+        let i = import(
+            Path::new("jobs.gitlab-ci.yml"),
+            yaml,
+            &test_support::NoFiles,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let kept: Vec<&str> = (i.plumb.lines())
+            .filter(|l| l.contains("extends = "))
+            .map(str::trim)
+            .collect();
+        assert_eq!(
+            kept,
+            ["job d { gitlab = { extends = [\".deploy\"] } }  # jobs.gitlab-ci.yml:10"],
+            "{}",
+            i.plumb
+        );
+        assert!(
+            (i.warnings.iter()).any(|w| w.line == 10
+                && w.message == "job `d`: its stage may be in `.deploy`, not read: it is put in `test` (GitLab's default), which the compiled job writes over that one; move it to its stage"),
+            "{:#?}",
+            i.warnings
+        );
+    }
+
     #[test]
     fn a_name_missing_here_is_one_warning_whatever_the_jobs_naming_it() {
         let yaml = "include:\n  - local: ci/images.yml\n\
-                    a:\n  extends: .image\n  needs: [build-image]\n  script: [make a]\n\
-                    b:\n  extends: .image\n  needs: [build-image]\n  script: [make b]\n\
-                    c:\n  extends: [.image, .other]\n  script: [make c]\n";
+                    a:\n  extends: .image\n  needs: [build-image, gone]\n  script: [make a]\n\
+                    b:\n  extends: .image\n  needs: [build-image, gone]\n  script: [make b]\n\
+                    c:\n  extends: [.image, .other]\n  script: [make c]\n\
+                    gone:\n  script: [make]\n  rules: [{when: never}]\n";
         let i = import(Path::new(".gitlab-ci.yml"), yaml, &test_support::NoFiles)
             .unwrap_or_else(|e| panic!("{e}"));
         let messages: Vec<(usize, &str)> = (i.warnings.iter())
             .map(|w| (w.line, w.message.as_str()))
             .collect();
-        let about = |name: &str| messages.iter().filter(|(_, m)| m.contains(name)).count();
+        // (the jobs' stage notes name `.image` too, each at its job)
+        let about = |name: &str| {
+            (messages.iter())
+                .filter(|(_, m)| m.contains(name) && !m.contains("its stage may be"))
+                .count()
+        };
         assert_eq!(about("`.image`"), 1, "{messages:#?}");
-        assert_eq!(about("`build-image`"), 1, "{messages:#?}");
+        // a job of a file not read: kept for GitLab; one left out here: dropped, said once
+        assert_eq!(about("`build-image`"), 0, "{messages:#?}");
+        assert!(
+            i.plumb
+                .contains("gitlab = { extends = [\".image\"], needs = [\"build-image\"] }"),
+            "{}",
+            i.plumb
+        );
+        assert_eq!(about("`gone`"), 2, "{messages:#?}");
         assert!(messages.contains(&(4, "`.image` is not defined here (a file not read?): kept in the `gitlab = { extends = … }` of the jobs whose `extends` reach it (`a`, `b`, `c`); GitLab merges it into them from that file, where no check sees what it gives")), "{messages:#?}");
-        assert!(messages.contains(&(5, "`build-image` is not imported (a job of a file not read?): the needs of `a`, `b` on it are dropped (they no longer wait for it or get its artifacts)")), "{messages:#?}");
+        assert!(messages.contains(&(5, "`gone` is not imported: the needs of `a`, `b` on it are dropped (they no longer wait for it or get its artifacts)")), "{messages:#?}");
         // named by one job: said of that job
         assert!(
             messages.contains(&(

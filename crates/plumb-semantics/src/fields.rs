@@ -274,7 +274,7 @@ pub const JOB_FIELDS: &[FieldSpec] = &[
         ty: TyName::GitlabKeys,
         required: false,
         default: "no other GitLab keys",
-        doc: "GitLab job keys Plumb does not model, written into the job as they are (checked against GitLab's schema); `extends` names hidden jobs of other files (`.name`): those the pipeline includes, or, when the compiled file is one another includes, those of that configuration; GitLab merges them under the job's own keys (a secret given to such a job is PL4003).",
+        doc: "GitLab job keys Plumb does not model, written into the job as they are (checked against GitLab's schema); `extends` names hidden jobs of other files (`.name`): those the pipeline includes, or, when the compiled file is one another includes, those of that configuration; GitLab merges them under the job's own keys (a secret given to such a job is PL4003); `needs` lists jobs of other files or pipelines (`\"name\"`, `{ job, artifacts, optional }`, `{ pipeline, job }`, `{ project, job, ref }`), written after the job's own `needs`, which it then must have.",
         gitlab: "merged into the job",
         k8s: "not carried (PL5001)",
         example: "gitlab = { release = { tag_name = \"$CI_COMMIT_TAG\", description = \"…\" } }",

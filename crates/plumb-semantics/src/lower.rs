@@ -795,6 +795,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         self.check_job_references(&model);
         self.check_included_job_keys(&model);
         self.check_included_bases(&model);
+        self.check_outside_needs(&model);
         if let Some(f) = default_field.filter(|_| model.with_other_files()) {
             model.included_jobs_default = Some(Box::new(self.included_jobs_default(
                 f,

@@ -308,11 +308,16 @@ impl PipelineModel {
     }
 
     /// Whether the compiled file is one of those GitLab merges into one configuration:
-    /// it includes files, or a job `extends` hidden jobs of other files (a file that
-    /// another one includes). The top-level `default:` and `variables:` then reach the
+    /// it includes files, or a job `extends` hidden jobs or needs jobs of other files (a
+    /// file that another one includes). The top-level `default:` and `variables:` then reach the
     /// jobs of those files too.
     pub fn with_other_files(&self) -> bool {
-        self.includes_files() || self.jobs.iter().any(|j| j.included_bases().is_some())
+        let outside = |j: &JobModel| {
+            j.included_bases().is_some()
+                || (j.field("gitlab").and_then(|f| f.value.as_map()))
+                    .is_some_and(|m| m.iter().any(|e| e.key == "needs"))
+        };
+        self.includes_files() || self.jobs.iter().any(outside)
     }
 
     /// The jobs, then [`PipelineModel::included_jobs_default`]: what the job rules check.

@@ -518,11 +518,17 @@ fn job_entry(
     if job.included_bases().is_some() {
         leave_default_to_gitlab(job, &mut j, layout.default_keys);
         write_emptied_lists(job, &mut j);
+        if !several {
+            leave_top_level_variables_to_gitlab(p, &mut j);
+        }
     } else if layout.default_keys.lacked_by(&j) {
         inherit_no_default(&mut j);
     }
     let (when, start_in) = run_when(job);
-    if cond == Cond::Always && layout.merge_request_pipelines {
+    // a job with no `when` that extends hidden jobs of other files leaves its rules to
+    // them (a rule here would replace theirs)
+    let rules_left_to_bases = job.included_bases().is_some();
+    if cond == Cond::Always && layout.merge_request_pipelines && !rules_left_to_bases {
         // a rule that always matches keeps the job in merge request pipelines
         j.rules = Some(vec![Rule {
             when: Some(when.unwrap_or("on_success")),
@@ -781,6 +787,16 @@ fn included_jobs_variables(p: &PipelinePlan) -> OrderedMap<String> {
     out
 }
 
+/// A job that `extends` hidden jobs of other files: the variables the top-level
+/// `variables:` gives it as they are (the pipeline's `env`) are left to it, where the
+/// hidden jobs' own variables win over them, as GitLab ranks them.
+fn leave_top_level_variables_to_gitlab(p: &PipelinePlan, j: &mut Job) {
+    let top = included_jobs_variables(p);
+    j.variables
+        .0
+        .retain(|(name, value)| top.get(name) != Some(value));
+}
+
 /// The pipeline's `default` as GitLab's top-level `default:`, which reaches the jobs of
 /// the included files; `None` without a `default`. Its keys that `default:` does not
 /// take (`env`, `when`, `allow_failure`) reach the pipeline's own jobs only.
@@ -956,6 +972,11 @@ fn compile_job(
                 .map(need)
                 .collect(),
         );
+    }
+    // `gitlab = { needs = … }`: jobs of other files, after the pipeline's own (the
+    // checker asks for the job's `needs` beside them)
+    if let Some(Data::List(outside)) = j.passthrough.remove("needs") {
+        j.needs.get_or_insert_with(Vec::new).extend(outside);
     }
     if let Some(f) = job.field("dependencies") {
         let names = f.value.as_list().unwrap_or(&[]).iter();

@@ -329,13 +329,15 @@ pub fn claimed_jobs(
     out
 }
 
-/// A job with no `run` or no `image`, which only a job that `extends` hidden jobs of
-/// other files (`gitlab = { extends }`) may be: GitLab takes them from there, a
+/// A job with no (or an empty) `run`, or no `image`, which only a job that `extends`
+/// hidden jobs of other files (`gitlab = { extends }`) may be: GitLab takes them from there, a
 /// Kubernetes Job has nothing to run (an error).
 fn lacks_what_other_files_give(job: &JobModel) -> Option<Diagnostic> {
-    let lacking = ["run", "image"]
-        .into_iter()
-        .find(|f| job.field(f).is_none())?;
+    let empty = |f: &str| {
+        job.field(f)
+            .is_none_or(|u| u.value.as_list().is_some_and(<[_]>::is_empty))
+    };
+    let lacking = ["run", "image"].into_iter().find(|f| empty(f))?;
     Some(
         Diagnostic::error(
             plumb_diagnostics::Code::PL5001,

@@ -56,7 +56,7 @@ impl Mended {
             ),
             (
                 self.outside_jobs.len(),
-                "jobs of other files it needs left out",
+                "jobs of other files it needs given as `.pre` jobs",
             ),
             (
                 self.references.len(),
@@ -86,8 +86,7 @@ impl Mended {
             text.push_str(&hidden_job_stub(name));
         }
         for name in &self.outside_jobs {
-            let stub = r#"{"stage": ".pre", "script": ["true"]}"#;
-            text.push_str(&format!("{}: {stub}\n", json_string(name)));
+            text.push_str(&outside_job_stub(name));
         }
         let mut holders: Vec<&String> = Vec::new();
         for (holder, _) in &self.references {
@@ -350,7 +349,8 @@ pub fn jobs_taking_from_outside(repo: &Path, mended: &Mended) -> Vec<String> {
 
 /// The same cut on the compiled side (the importer carries an include it could not read).
 /// Cuts from the compiled file what was cut from the original: its includes, and the
-/// jobs with no script (given back as the compiled file writes them, when it does).
+/// jobs with no script (given back as the compiled file writes them, when it does); gives
+/// it the same stubs.
 pub fn mend_compiled(repo: &Path, mended: &Mended) -> Vec<(String, Node)> {
     let path = repo.join(".gitlab-ci.yml");
     let mut text = std::fs::read_to_string(&path).expect("read the compiled file");
@@ -370,14 +370,27 @@ pub fn mend_compiled(repo: &Path, mended: &Mended) -> Vec<(String, Node)> {
     let stubs: Vec<&String> = (mended.stubs.iter())
         .filter(|n| !defined.contains(n))
         .collect();
-    if !stubs.is_empty() {
+    // and the jobs of other files that jobs need (kept in `gitlab = { needs = … }`)
+    let outside: Vec<&String> = (mended.outside_jobs.iter())
+        .filter(|n| !defined.contains(n))
+        .collect();
+    if !stubs.is_empty() || !outside.is_empty() {
         text.push_str("\n# stubs for what is in other files (plumb's import test)\n");
         for name in stubs {
             text.push_str(&hidden_job_stub(name));
         }
+        for name in outside {
+            text.push_str(&outside_job_stub(name));
+        }
     }
     std::fs::write(&path, text).expect("write");
     cut
+}
+
+/// A job of another file that jobs here need, as both sides get it: in `.pre`.
+fn outside_job_stub(name: &str) -> String {
+    let stub = r#"{"stage": ".pre", "script": ["true"]}"#;
+    format!("{}: {stub}\n", json_string(name))
 }
 
 /// A hidden job of another file, as both sides get it: a script of `:`, which a job

@@ -325,7 +325,7 @@ const GITLAB_JOB_KEYS: &[(&str, &str)] = &[
     ("before_script", "`before_run`"),
     ("after_script", "`after_run`"),
     ("image", "`image` (and `entrypoint`)"),
-    ("needs", "`needs`"),
+    // `needs` on jobs of other files passes through (`check_outside_needs`)
     ("rules", "`when`"),
     ("only", "`when`"),
     ("except", "`when`"),
@@ -492,6 +492,48 @@ impl Lowering<'_, '_> {
         }
     }
 
+    /// `gitlab = { needs = … }` on a job: jobs of other files (a name, or
+    /// `{ job = …, artifacts = …, optional = … }`, or a job of another pipeline,
+    /// `{ pipeline = …, job = … }` or `{ project = …, job = …, ref = … }`), which the
+    /// compiled `needs:` lists after the job's own. The job must write its `needs` too:
+    /// with `needs:` GitLab no longer waits for the earlier stages.
+    pub(super) fn check_outside_needs(&mut self, model: &PipelineModel) {
+        for job in &model.jobs {
+            let Some(gitlab) = job.field("gitlab").and_then(|f| f.value.as_map()) else {
+                continue;
+            };
+            let Some(e) = gitlab.iter().find(|e| e.key == "needs") else {
+                continue;
+            };
+            let items = e.value.as_list().unwrap_or(&[]);
+            let why = if e.value.as_list().is_none() || items.is_empty() {
+                Some((e.value.origin, "`needs` here lists jobs of other files: a list of names or of `{ job = … }` records".to_string()))
+            } else if let Some(bad) = items.iter().find(|i| outside_need(i).is_none()) {
+                Some((bad.origin, "a need on a job of another file is its name, or a record with a `job` name (`artifacts`, `optional`, or `pipeline`, or `project` and `ref`)".to_string()))
+            } else if let Some((name, at)) = (items.iter())
+                .filter_map(|i| outside_need(i).map(|(name, here)| (name, here, i.origin)))
+                .find(|(name, here, _)| *here && model.jobs.iter().any(|j| j.name == *name))
+                .map(|(name, _, at)| (name, at))
+            {
+                Some((
+                    at,
+                    format!("`{name}` is a job of this pipeline: write it in the job's `needs`"),
+                ))
+            } else if job.field("needs").is_none() {
+                Some((e.key_at, "with `needs:` GitLab starts the job without waiting for the earlier stages: write the job's own `needs` too (`needs = []` for none of this pipeline's jobs)".to_string()))
+            } else {
+                None
+            };
+            if let Some((at, why)) = why {
+                self.ev.report(
+                    Diagnostic::error(codes::UNKNOWN_FIELD, at, why)
+                        .with_label("not a need on a job of another file")
+                        .with_help("list this pipeline's jobs in `needs`, and those of other files in `gitlab = { needs = [\"name\"] }`"),
+                );
+            }
+        }
+    }
+
     /// PL1004 at a job's `gitlab = { extends = … }`, or at the job when that is written
     /// in a template of another file (whose own check does not see this pipeline).
     fn report_included_bases(&mut self, job: &JobModel, value: &Value, why: &str) {
@@ -606,6 +648,25 @@ impl Lowering<'_, '_> {
             )),
         );
     }
+}
+
+/// A `gitlab = { needs = [...] }` entry: the job it names and whether that is a job of
+/// this pipeline's configuration (not of another pipeline or project): a string, or a
+/// record whose `job` is one and whose other keys are GitLab's; `None` otherwise.
+fn outside_need(item: &Value) -> Option<(&str, bool)> {
+    if let Some(name) = item.as_str() {
+        return (!name.is_empty()).then_some((name, true));
+    }
+    let entries = item.as_map()?;
+    let known = ["job", "artifacts", "optional", "pipeline", "project", "ref"];
+    if entries.iter().any(|e| !known.contains(&e.key.as_str())) {
+        return None;
+    }
+    let job = entries.iter().find(|e| e.key == "job")?.value.as_str()?;
+    let elsewhere = entries
+        .iter()
+        .any(|e| e.key == "pipeline" || e.key == "project");
+    Some((job, !elsewhere))
 }
 
 /// Whether two `include` entries name the same file (every string argument but
