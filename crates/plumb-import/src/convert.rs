@@ -773,6 +773,14 @@ fn needs<'n>(node: &'n Node, notes: &mut Vec<Note>) -> Needs<'n> {
             }
             Kind::Map(_) => {
                 if let Some(job) = item.get("job").and_then(Node::as_str) {
+                    if item.get("parallel").is_some() {
+                        notes.push(Note {
+                            file: item.file,
+                            line: item.line,
+                            end_line: item.end_line,
+                            message: format!("`needs: parallel: matrix` on `{job}` is not carried: the job needs every instance of `{job}`"),
+                        });
+                    }
                     if item.get("pipeline").is_some() || item.get("project").is_some() {
                         // carried in `gitlab = { needs }` (`other_pipelines_needs`)
                         if other_pipeline_need(item).is_none() {

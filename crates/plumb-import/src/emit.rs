@@ -449,9 +449,8 @@ impl Emitter<'_> {
         // reaches too: it includes some, or its jobs keep hidden jobs of others
         let of_other_files = need_of_other_files(config, self.origins);
         let with_other_files = !config.includes.is_empty()
-            || (jobs.iter()).any(|j| {
-                keeps_extends(&j.fields) || j.needs.iter().any(|(n, _)| of_other_files(n))
-            });
+            || jobs.iter().any(|j| keeps_extends(&j.fields))
+            || needs_jobs_of_other_files(config, &of_other_files);
         if with_other_files && !self.origins {
             let kept = |k: &String| default_fields.contains_key(k);
             let moved: Vec<&String> = (default.fields.keys())
@@ -540,7 +539,7 @@ impl Emitter<'_> {
         let resolved_needs = resolve_needs(&mut jobs, &names, &of_other_files, warnings);
         resolve_dependencies(&mut jobs, &names, warnings);
         resolve_on_stop(&mut jobs, &names, warnings);
-        resolve_template_names(&mut templates, &names, library, warnings);
+        resolve_template_names(&mut templates, &names, library, &of_other_files, warnings);
         let stage_order = stage_order(config, &jobs, warnings);
         let used: Vec<String> = (stage_order.iter())
             .filter(|s| jobs.iter().any(|j| j.stage == **s))
@@ -715,10 +714,20 @@ impl Emitter<'_> {
         let mut job_scope = self.completed_job_names();
         let mut needs_runner_default = false;
         let mut kept_extends = KeptExtends::default();
-        let mut converted = convert_all(&self.config.jobs, cx);
+        let root = &self.config.root;
+        let mut converted: Vec<(Fields, bool)> = (convert_all(&self.config.jobs, cx).into_iter())
+            .zip(&self.config.jobs)
+            .map(|(f, j)| {
+                // its script may be in the hidden jobs of other files it keeps
+                let elsewhere = !self.origins && keepable_unread_bases(root, j, &f).is_some();
+                (f, elsewhere)
+            })
+            .collect();
         keep_defaults_every_job_has(default_fields, &mut converted);
         let default_fields = &*default_fields;
-        for (i, (j, mut f)) in self.config.jobs.iter().zip(converted).enumerate() {
+        for (i, (j, (mut f, script_elsewhere))) in
+            self.config.jobs.iter().zip(converted).enumerate()
+        {
             if self.completion_of(i).is_some() {
                 continue; // the pipeline's `gitlab = { … }` holds it
             }
@@ -729,9 +738,6 @@ impl Emitter<'_> {
                 // own keys are checked, under an empty `run`
                 f.fields.insert("run".into(), PVal::List(Vec::new()));
             }
-            // its script may be in the hidden jobs of other files it keeps
-            let script_elsewhere =
-                !self.origins && keepable_unread_bases(&self.config.root, j, &f).is_some();
             if let Some(why) = not_imported(&f, script_elsewhere) {
                 let why = match &self.completions[i] {
                     Some(Err(why)) => why.clone(),
@@ -760,7 +766,8 @@ impl Emitter<'_> {
             // are only hints, which a check of the YAML takes, an import does not: its
             // program says the runner decides; GitLab's macOS runners take an image)
             let shell_runner = no_image && shell_tag(f.fields.get("tags")) && !self.origins;
-            needs_runner_default |= no_image && !shell_runner;
+            // (a job keeping hidden jobs of other files may have its image there)
+            needs_runner_default |= no_image && !shell_runner && !keeps_extends(&f.fields);
             let env = self.env(&f);
             let stage_unknown =
                 f.stage.is_none() && gitlab::extends_undefined(&self.config.root, &j.extends);
@@ -904,6 +911,13 @@ impl Emitter<'_> {
                 message: format!("its stage may be in {}, not read: it is put in `test` (GitLab's default), which the compiled job writes over that one; move it to its stage", crate::first_and_count(&names, 2)),
             });
         }
+        // `before_script: []` (dropped as empty elsewhere) turns off the kept ones'
+        let emptied = |n: &crate::yaml::Node| n.flattened().is_empty();
+        if j.full.get("before_script").is_some_and(emptied) {
+            f.fields
+                .entry("before_run".into())
+                .or_insert_with(|| PVal::List(Vec::new()));
+        }
         kept.keepers.insert(j.name.clone());
         for (late, before) in bases.late {
             let befores = kept.late.entry(late).or_default();
@@ -919,8 +933,9 @@ impl Emitter<'_> {
     /// only (not written by it or a job of this file it extends) are taken out of it,
     /// so that the pipeline's `default`, which the compiled file writes as `default:`,
     /// gives them after those hidden jobs, as GitLab did.
-    /// Only what the pipeline's `default` still gives (a key not every job has is
-    /// written in the jobs that have it instead: see `keep_defaults_every_job_has`).
+    /// Only what the pipeline's `default` still gives as the job has it (a key not every
+    /// job has is written in the jobs that have it instead: see
+    /// `keep_defaults_every_job_has`).
     fn leave_default_keys_to_default(
         &self,
         gitlab_name: &str,
@@ -932,8 +947,14 @@ impl Emitter<'_> {
         };
         for (key, fields) in DEFAULT_KEY_FIELDS {
             if !gitlab::chain_writes(&self.config.root, node, key) {
-                for field in fields.iter().filter(|f| default.contains_key(**f)) {
-                    own.remove(*field);
+                // (what the job writes otherwise, `after_run = []`, stays its own)
+                for field in *fields {
+                    if default
+                        .get(*field)
+                        .is_some_and(|d| own.get(*field) == Some(d))
+                    {
+                        own.remove(*field);
+                    }
                 }
             }
         }
@@ -1612,14 +1633,18 @@ fn out_is_trigger(j: &JobOut) -> bool {
 /// applied `default:` to each job already): a job without one (`cache: {}`,
 /// `inherit: default: false`) would get it back from Plumb's `default`, so such a field
 /// is written in the jobs that have it instead.
-fn keep_defaults_every_job_has(default_fields: &mut BTreeMap<String, PVal>, jobs: &mut [Fields]) {
-    // Plumb's `default`, like GitLab's, does not reach a trigger job
-    // (a job with no script that keeps hidden jobs of other files is left to them)
-    let imported = |f: &&Fields| not_imported(f, false).is_none() && !f.trigger;
+fn keep_defaults_every_job_has(
+    default_fields: &mut BTreeMap<String, PVal>,
+    jobs: &mut [(Fields, bool)],
+) {
+    // Plumb's `default`, like GitLab's, does not reach a trigger job (each job comes
+    // with whether its script may be in hidden jobs of other files it keeps)
+    let imported =
+        |(f, elsewhere): &&(Fields, bool)| not_imported(f, *elsewhere).is_none() && !f.trigger;
     // and Plumb merges a default record into a job's own, where GitLab replaces it: a
     // job whose record lacks a key of the default's would gain it
     default_fields.retain(|key, default| {
-        let keeps = |f: &&Fields| {
+        let keeps = |(f, _): &&(Fields, bool)| {
             f.fields.get(key).is_some_and(|own| {
                 key == "matrix"
                     || composed_field(key, default, own).equivalent(&long_form(key, own))
@@ -1636,7 +1661,7 @@ fn keep_defaults_every_job_has(default_fields: &mut BTreeMap<String, PVal>, jobs
         .iter()
         .filter(|k| default_fields.contains_key(**k))
     {
-        for f in jobs.iter_mut().filter(|f| imported(&&**f)) {
+        for (f, _) in jobs.iter_mut().filter(|f| imported(&&**f)) {
             f.fields
                 .entry(key.to_string())
                 .or_insert_with(|| PVal::List(Vec::new()));
@@ -1854,15 +1879,21 @@ fn resolve_template_names(
     templates: &mut [TemplateOut],
     by_gitlab: &HashMap<String, String>,
     library: bool,
+    of_other_files: &dyn Fn(&str) -> bool,
     warnings: &mut Vec<Warning>,
 ) {
     for t in templates.iter_mut().filter(|t| t.used) {
+        // needs on jobs of other files, kept for GitLab as a job's are
+        let mut outside = Vec::new();
         let mut resolve = |list: &JobNames, what: &str| -> Option<Vec<PVal>> {
             let mut names = Vec::new();
             for (name, line) in list {
                 match by_gitlab.get(name) {
                     Some(n) => names.push(PVal::Name(n.clone())),
                     None if library => names.push(PVal::Name(identifier(name, "job"))),
+                    None if what == "needs" && of_other_files(name) => {
+                        outside.push(PVal::Str(name.clone()));
+                    }
                     None => warnings.push(Warning::at(
                         t.file,
                         *line,
@@ -1875,8 +1906,13 @@ fn resolve_template_names(
             }
             (list.is_empty() || !names.is_empty()).then_some(names)
         };
-        let needs = t.needs.as_ref().and_then(|n| resolve(n, "needs"));
+        let mut needs = t.needs.as_ref().and_then(|n| resolve(n, "needs"));
         let dependencies = (t.dependencies.as_ref()).and_then(|d| resolve(d, "depends on"));
+        if !outside.is_empty() || has_outside_needs(&t.fields) {
+            // `needs:` beside them: the job's own, none when all are elsewhere
+            needs.get_or_insert_with(Vec::new);
+            convert::add_outside_needs(&mut t.fields, outside);
+        }
         t.resolved_needs = needs;
         t.resolved_dependencies = dependencies;
     }
@@ -1929,6 +1965,20 @@ fn resolve_needs(
 fn need_of_other_files(config: &Config, origins: bool) -> impl Fn(&str) -> bool + '_ {
     let here: HashSet<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
     move |need: &str| !origins && !here.contains(need)
+}
+
+/// Whether a job (its `extends` applied) needs a job of another file.
+fn needs_jobs_of_other_files(config: &Config, of_other_files: &dyn Fn(&str) -> bool) -> bool {
+    let named = |n: &crate::yaml::Node| {
+        let elsewhere = n.get("pipeline").is_some() || n.get("project").is_some();
+        let name = n
+            .as_str()
+            .or_else(|| n.get("job").and_then(crate::yaml::Node::as_str));
+        name.filter(|_| !elsewhere).is_some_and(of_other_files)
+    };
+    (config.jobs.iter())
+        .filter_map(|j| j.full.get("needs"))
+        .any(|needs| needs.flattened().into_iter().any(named))
 }
 
 /// Whether a job's `gitlab = { needs }` lists jobs of other files or pipelines.

@@ -545,6 +545,31 @@ mod warning_tests {
         );
     }
 
+    /// A need on a job no file read defines is kept for GitLab (`gitlab = { needs }`
+    /// beside `needs = []`), from a hidden job too, and makes the file a fragment whose
+    /// `workflow:` is the including file's; a kept job's `before_script: []` stays.
+    #[test]
+    fn needs_on_jobs_of_other_files_are_kept() {
+        let yaml = ".base:\n  image: alpine:3.20\n  needs: [elsewhere, {pipeline: $P, job: gen}]\n\
+                    c1:\n  extends: .base\n  script: [make]\n\
+                    k:\n  extends: .far\n  before_script: []\n  script: [make]\n";
+        let i = import(
+            Path::new("jobs.gitlab-ci.yml"),
+            yaml,
+            &test_support::NoFiles,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let squeezed: String = i.plumb.split_whitespace().collect();
+        assert!(squeezed.contains("needs=[]"), "{}", i.plumb);
+        assert!(
+            squeezed.contains("gitlab={needs=[{\"pipeline\"=\"$P\",job=\"gen\"},\"elsewhere\"]}"),
+            "{}",
+            i.plumb
+        );
+        assert!(!squeezed.contains("on="), "{}", i.plumb);
+        assert!(squeezed.contains("before_run=[]"), "{}", i.plumb);
+    }
+
     #[test]
     fn a_name_missing_here_is_one_warning_whatever_the_jobs_naming_it() {
         let yaml = "include:\n  - local: ci/images.yml\n\

@@ -312,10 +312,18 @@ impl PipelineModel {
     /// file that another one includes). The top-level `default:` and `variables:` then reach the
     /// jobs of those files too.
     pub fn with_other_files(&self) -> bool {
+        // (a need on another pipeline's job is no sign of other files: a child
+        // pipeline's file is a configuration of its own)
+        let of_this_configuration = |need: &Value| {
+            need.as_map()
+                .is_none_or(|m| !m.iter().any(|e| e.key == "pipeline" || e.key == "project"))
+        };
         let outside = |j: &JobModel| {
             j.included_bases().is_some()
                 || (j.field("gitlab").and_then(|f| f.value.as_map()))
-                    .is_some_and(|m| m.iter().any(|e| e.key == "needs"))
+                    .and_then(|m| m.iter().find(|e| e.key == "needs"))
+                    .and_then(|e| e.value.as_list())
+                    .is_some_and(|l| l.iter().any(of_this_configuration))
         };
         self.includes_files() || self.jobs.iter().any(outside)
     }

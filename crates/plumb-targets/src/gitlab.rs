@@ -519,7 +519,7 @@ fn job_entry(
         leave_default_to_gitlab(job, &mut j, layout.default_keys);
         write_emptied_lists(job, &mut j);
         if !several {
-            leave_top_level_variables_to_gitlab(p, &mut j);
+            leave_top_level_variables_to_gitlab(p, job, &mut j);
         }
     } else if layout.default_keys.lacked_by(&j) {
         inherit_no_default(&mut j);
@@ -790,11 +790,15 @@ fn included_jobs_variables(p: &PipelinePlan) -> OrderedMap<String> {
 /// A job that `extends` hidden jobs of other files: the variables the top-level
 /// `variables:` gives it as they are (the pipeline's `env`) are left to it, where the
 /// hidden jobs' own variables win over them, as GitLab ranks them.
-fn leave_top_level_variables_to_gitlab(p: &PipelinePlan, j: &mut Job) {
+fn leave_top_level_variables_to_gitlab(p: &PipelinePlan, job: &JobModel, j: &mut Job) {
     let top = included_jobs_variables(p);
+    // what the job, its templates or `default` bind stays the job's
+    let from_pipeline = |name: &str| {
+        (job.env.iter()).any(|b| b.name == name && b.layer == plumb_semantics::Layer::Pipeline)
+    };
     j.variables
         .0
-        .retain(|(name, value)| top.get(name) != Some(value));
+        .retain(|(name, value)| !(top.get(name) == Some(value) && from_pipeline(name)));
 }
 
 /// The pipeline's `default` as GitLab's top-level `default:`, which reaches the jobs of

@@ -505,26 +505,7 @@ impl Lowering<'_, '_> {
             let Some(e) = gitlab.iter().find(|e| e.key == "needs") else {
                 continue;
             };
-            let items = e.value.as_list().unwrap_or(&[]);
-            let why = if e.value.as_list().is_none() || items.is_empty() {
-                Some((e.value.origin, "`needs` here lists jobs of other files: a list of names or of `{ job = … }` records".to_string()))
-            } else if let Some(bad) = items.iter().find(|i| outside_need(i).is_none()) {
-                Some((bad.origin, "a need on a job of another file is its name, or a record with a `job` name (`artifacts`, `optional`, or `pipeline`, or `project` and `ref`)".to_string()))
-            } else if let Some((name, at)) = (items.iter())
-                .filter_map(|i| outside_need(i).map(|(name, here)| (name, here, i.origin)))
-                .find(|(name, here, _)| *here && model.jobs.iter().any(|j| j.name == *name))
-                .map(|(name, _, at)| (name, at))
-            {
-                Some((
-                    at,
-                    format!("`{name}` is a job of this pipeline: write it in the job's `needs`"),
-                ))
-            } else if job.field("needs").is_none() {
-                Some((e.key_at, "with `needs:` GitLab starts the job without waiting for the earlier stages: write the job's own `needs` too (`needs = []` for none of this pipeline's jobs)".to_string()))
-            } else {
-                None
-            };
-            if let Some((at, why)) = why {
+            if let Some((at, why)) = outside_needs_refused(model, job, e) {
                 self.ev.report(
                     Diagnostic::error(codes::UNKNOWN_FIELD, at, why)
                         .with_label("not a need on a job of another file")
@@ -650,23 +631,115 @@ impl Lowering<'_, '_> {
     }
 }
 
+/// Why a job's `gitlab = { needs = … }` (entry `e`) is refused, and where.
+fn outside_needs_refused(
+    model: &PipelineModel,
+    job: &JobModel,
+    e: &MapEntry,
+) -> Option<(FileRange, String)> {
+    let items = e.value.as_list().unwrap_or(&[]);
+    if e.value.as_list().is_none() || items.is_empty() {
+        return Some((
+            e.value.origin,
+            "`needs` here lists jobs of other files: a list of names or of `{ job = … }` records"
+                .into(),
+        ));
+    }
+    if let Some(bad) = items.iter().find(|i| outside_need(i).is_none()) {
+        return Some((bad.origin, "a need on a job of another file is its name, or `{ job, artifacts, optional }`, `{ pipeline, job, artifacts }` or `{ project, job, ref, artifacts }` (names as strings, flags as booleans)".into()));
+    }
+    let needs: Vec<(&str, bool, FileRange)> = (items.iter())
+        .filter_map(|i| outside_need(i).map(|(name, here)| (name, here, i.origin)))
+        .collect();
+    // a job of this pipeline, by its name or the key the compiled file writes for it
+    // (`image-job` for a GitLab keyword, `p:unit` with several pipelines)
+    let ours = |name: &str| {
+        model.jobs.iter().any(|j| {
+            name == j.name
+                || name.strip_suffix("-job") == Some(j.name.as_str())
+                || name.rsplit_once(':').is_some_and(|(_, n)| n == j.name)
+        })
+    };
+    if let Some((name, _, at)) = needs.iter().find(|(n, here, _)| *here && ours(n)) {
+        return Some((
+            *at,
+            format!("`{name}` is a job of this pipeline: write it in the job's `needs`"),
+        ));
+    }
+    let twice = |i: usize| {
+        let (name, here, _) = needs[i];
+        needs[..i].iter().any(|(n, h, _)| here && *h && *n == name)
+    };
+    if let Some(i) = (0..needs.len()).find(|i| twice(*i)) {
+        return Some((
+            needs[i].2,
+            format!(
+                "`{}` is needed twice: GitLab refuses a job's `needs:` naming a job twice",
+                needs[i].0
+            ),
+        ));
+    }
+    let cross_pipeline = needs.iter().filter(|(_, here, _)| !here).count();
+    let own = job
+        .field("needs")
+        .and_then(|f| f.value.as_list())
+        .map_or(0, <[Value]>::len);
+    if cross_pipeline > 5 {
+        return Some((
+            e.key_at,
+            format!("{cross_pipeline} needs on jobs of other pipelines: GitLab allows 5"),
+        ));
+    }
+    if own + needs.len() > 50 {
+        return Some((
+            e.key_at,
+            format!(
+                "{} needs in all: GitLab allows 50 in a job's `needs:`",
+                own + needs.len()
+            ),
+        ));
+    }
+    if job.field("needs").is_none() {
+        return Some((e.key_at, "with `needs:` GitLab starts the job without waiting for the earlier stages: write the job's own `needs` too (`needs = []` for none of this pipeline's jobs)".into()));
+    }
+    None
+}
+
 /// A `gitlab = { needs = [...] }` entry: the job it names and whether that is a job of
-/// this pipeline's configuration (not of another pipeline or project): a string, or a
-/// record whose `job` is one and whose other keys are GitLab's; `None` otherwise.
+/// this pipeline's configuration (not of another pipeline or project): a non-empty
+/// string, or one of GitLab's records: `{ job, artifacts, optional }`, `{ pipeline,
+/// job, artifacts }`, `{ project, job, ref, artifacts }` (names non-empty strings, flags
+/// booleans); `None` otherwise.
 fn outside_need(item: &Value) -> Option<(&str, bool)> {
     if let Some(name) = item.as_str() {
         return (!name.is_empty()).then_some((name, true));
     }
     let entries = item.as_map()?;
-    let known = ["job", "artifacts", "optional", "pipeline", "project", "ref"];
-    if entries.iter().any(|e| !known.contains(&e.key.as_str())) {
-        return None;
-    }
-    let job = entries.iter().find(|e| e.key == "job")?.value.as_str()?;
-    let elsewhere = entries
+    let text = |key: &str| {
+        (entries.iter().find(|e| e.key == key))
+            .and_then(|e| e.value.as_str())
+            .filter(|s| !s.is_empty())
+    };
+    let flag_ok = |key: &str| {
+        (entries.iter().find(|e| e.key == key))
+            .is_none_or(|e| matches!(e.value.kind, ValueKind::Bool(_)))
+    };
+    let has = |key: &str| entries.iter().any(|e| e.key == key);
+    let job = text("job")?;
+    let allowed: &[&str] = if has("pipeline") {
+        &["pipeline", "job", "artifacts"]
+    } else if has("project") {
+        &["project", "job", "ref", "artifacts"]
+    } else {
+        &["job", "artifacts", "optional"]
+    };
+    let strings_ok = ["pipeline", "project", "ref"]
         .iter()
-        .any(|e| e.key == "pipeline" || e.key == "project");
-    Some((job, !elsewhere))
+        .all(|k| !has(k) || text(k).is_some());
+    let complete = !has("project") || has("ref");
+    let known = entries.iter().all(|e| allowed.contains(&e.key.as_str()));
+    (known && strings_ok && complete && flag_ok("artifacts") && flag_ok("optional"))
+        .then_some((job, !has("pipeline") && !has("project")))
 }
 
 /// Whether two `include` entries name the same file (every string argument but
