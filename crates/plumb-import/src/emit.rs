@@ -2987,7 +2987,7 @@ fn keepable_unread_bases(
     j: &gitlab::Job,
     f: &Fields,
 ) -> Option<gitlab::UnreadBases> {
-    let hidden = |n: &String| n.len() > 1 && n.starts_with('.') && !n.contains(char::is_whitespace);
+    let hidden = |n: &String| plumb_semantics::fields::is_hidden_job_name(n);
     gitlab::unread_bases(root, &j.extends).filter(|b| b.names.iter().all(hidden) && !f.trigger)
 }
 

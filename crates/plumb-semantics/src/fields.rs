@@ -493,6 +493,12 @@ pub const INCLUDED_JOB_UNCHECKED: &[&str] = &[
     "id_tokens",
 ];
 
+/// Whether `name` can name a hidden job of another file in `gitlab = { extends }`: a
+/// `.` and more, no whitespace (the checker refuses others; the import keeps no other).
+pub fn is_hidden_job_name(name: &str) -> bool {
+    name.len() > 1 && name.starts_with('.') && !name.contains(char::is_whitespace)
+}
+
 /// Names a pipeline's `gitlab = { NAME = { … } }` cannot complete: GitLab's top-level
 /// keywords (`<<` would merge its keys into the top level), which are not jobs.
 pub const NOT_INCLUDED_JOBS: &[&str] = &[

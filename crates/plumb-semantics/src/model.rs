@@ -314,10 +314,7 @@ impl PipelineModel {
     pub fn with_other_files(&self) -> bool {
         // (a need on another pipeline's job is no sign of other files: a child
         // pipeline's file is a configuration of its own)
-        let of_this_configuration = |need: &Value| {
-            need.as_map()
-                .is_none_or(|m| !m.iter().any(|e| e.key == "pipeline" || e.key == "project"))
-        };
+        let of_this_configuration = |need: &Value| outside_need(need).is_some_and(|(_, here)| here);
         let outside = |j: &JobModel| {
             j.included_bases().is_some()
                 || (j.field("gitlab").and_then(|f| f.value.as_map()))
@@ -738,6 +735,43 @@ impl Ranges for PipelineModel {
         self.stages.each_range(f);
         self.jobs.each_range(f);
     }
+}
+
+/// A `gitlab = { needs = [...] }` entry: the job it names and whether that is a job of
+/// this pipeline's configuration (not of another pipeline or project): a non-empty
+/// string, or one of GitLab's records: `{ job, artifacts, optional }`, `{ pipeline,
+/// job, artifacts }`, `{ project, job, ref, artifacts }` (names non-empty strings, flags
+/// booleans); `None` otherwise.
+pub(crate) fn outside_need(item: &Value) -> Option<(&str, bool)> {
+    if let Some(name) = item.as_str() {
+        return (!name.is_empty()).then_some((name, true));
+    }
+    let entries = item.as_map()?;
+    let text = |key: &str| {
+        (entries.iter().find(|e| e.key == key))
+            .and_then(|e| e.value.as_str())
+            .filter(|s| !s.is_empty())
+    };
+    let flag_ok = |key: &str| {
+        (entries.iter().find(|e| e.key == key))
+            .is_none_or(|e| matches!(e.value.kind, ValueKind::Bool(_)))
+    };
+    let has = |key: &str| entries.iter().any(|e| e.key == key);
+    let job = text("job")?;
+    let allowed: &[&str] = if has("pipeline") {
+        &["pipeline", "job", "artifacts"]
+    } else if has("project") {
+        &["project", "job", "ref", "artifacts"]
+    } else {
+        &["job", "artifacts", "optional"]
+    };
+    let strings_ok = ["pipeline", "project", "ref"]
+        .iter()
+        .all(|k| !has(k) || text(k).is_some());
+    let complete = !has("project") || has("ref");
+    let known = entries.iter().all(|e| allowed.contains(&e.key.as_str()));
+    (known && strings_ok && complete && flag_ok("artifacts") && flag_ok("optional"))
+        .then_some((job, !has("pipeline") && !has("project")))
 }
 
 #[cfg(test)]

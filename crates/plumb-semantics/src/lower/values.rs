@@ -5,7 +5,7 @@
 use super::Lowering;
 use crate::codes;
 use crate::eval::Ctx;
-use crate::model::{JobModel, PipelineModel};
+use crate::model::{outside_need, JobModel, PipelineModel};
 use crate::value::{MapEntry, Value, ValueKind};
 use plumb_diagnostics::{closest, Diagnostic, Edit, FileRange};
 use plumb_syntax::ast::{Arg, Expr, ExprKind};
@@ -472,12 +472,10 @@ impl Lowering<'_, '_> {
                 continue;
             };
             let count = value.as_list().map_or(1, <[Value]>::len);
-            let hidden =
-                |n: &&str| n.len() > 1 && n.starts_with('.') && !n.contains(char::is_whitespace);
             let twice = (names.iter().enumerate()).any(|(i, n)| names[..i].contains(n));
             let why = if names.len() != count || names.is_empty() || twice {
                 Some("`extends` takes the names of hidden jobs of other files, each once: a string or a list of strings")
-            } else if !names.iter().all(hidden) {
+            } else if !names.iter().all(|n| crate::fields::is_hidden_job_name(n)) {
                 Some("`extends` here names hidden jobs of other files (`.name`); the pipeline's own templates are `from`")
             } else if names.iter().any(|n| completed.contains(n)) {
                 Some("`extends` here names hidden jobs of other files, not an entry of this pipeline's `gitlab`, whose keys no check reads as a job's")
@@ -703,43 +701,6 @@ fn outside_needs_refused(
         return Some((e.key_at, "with `needs:` GitLab starts the job without waiting for the earlier stages: write the job's own `needs` too (`needs = []` for none of this pipeline's jobs)".into()));
     }
     None
-}
-
-/// A `gitlab = { needs = [...] }` entry: the job it names and whether that is a job of
-/// this pipeline's configuration (not of another pipeline or project): a non-empty
-/// string, or one of GitLab's records: `{ job, artifacts, optional }`, `{ pipeline,
-/// job, artifacts }`, `{ project, job, ref, artifacts }` (names non-empty strings, flags
-/// booleans); `None` otherwise.
-fn outside_need(item: &Value) -> Option<(&str, bool)> {
-    if let Some(name) = item.as_str() {
-        return (!name.is_empty()).then_some((name, true));
-    }
-    let entries = item.as_map()?;
-    let text = |key: &str| {
-        (entries.iter().find(|e| e.key == key))
-            .and_then(|e| e.value.as_str())
-            .filter(|s| !s.is_empty())
-    };
-    let flag_ok = |key: &str| {
-        (entries.iter().find(|e| e.key == key))
-            .is_none_or(|e| matches!(e.value.kind, ValueKind::Bool(_)))
-    };
-    let has = |key: &str| entries.iter().any(|e| e.key == key);
-    let job = text("job")?;
-    let allowed: &[&str] = if has("pipeline") {
-        &["pipeline", "job", "artifacts"]
-    } else if has("project") {
-        &["project", "job", "ref", "artifacts"]
-    } else {
-        &["job", "artifacts", "optional"]
-    };
-    let strings_ok = ["pipeline", "project", "ref"]
-        .iter()
-        .all(|k| !has(k) || text(k).is_some());
-    let complete = !has("project") || has("ref");
-    let known = entries.iter().all(|e| allowed.contains(&e.key.as_str()));
-    (known && strings_ok && complete && flag_ok("artifacts") && flag_ok("optional"))
-        .then_some((job, !has("pipeline") && !has("project")))
 }
 
 /// Whether two `include` entries name the same file (every string argument but
