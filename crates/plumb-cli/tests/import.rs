@@ -362,12 +362,11 @@ const KNOWN_REPEATS: &[&str] = &[];
 /// braces, a closing bracket per list and record).
 const KNOWN_LONGER: &[&str] = &["14-gitlabhq-gitlabhq.yml"];
 
-/// Codes `plumb check` reports on an imported file but not on the YAML. 35: its jobs
-/// name no image and run `sudo docker …`, which the check of the YAML takes for a
-/// shell runner's (no image) and says nothing of; the import does not guess a runner
-/// from a script (its tags would say it): its program says the runner decides the
-/// image, which is what the YAML says too (PL3006).
-const FINDINGS_ONLY_ON_THE_IMPORT: &[&str] = &["35-OneUptime-oneuptime.yml: PL3006"];
+/// Codes `plumb check` reports on an imported file but not on the YAML: none (35's
+/// jobs name no image and run `sudo docker …`, which both take for a shell runner's:
+/// the import writes that with an allowance, see
+/// `runner_default_is_allowed_only_for_the_jobs_of_a_shell_runner`).
+const FINDINGS_ONLY_ON_THE_IMPORT: &[&str] = &[];
 
 /// The jobs of a formatted Plumb file that write three or more fields exactly as one
 /// template of the file writes them (a field is its key and its value's text, over as
@@ -1542,40 +1541,65 @@ fn the_importer_writes_every_job_field_it_can_set() {
 /// A job without `image:` is given `runner_default`, a finding (PL3006, PL4005 with a
 /// secret) in the imported program: GitLab runs it in the runner's image. Not for a job
 /// that keeps a hidden job of an included file in `gitlab = { extends = … }` (GitLab
-/// takes the image it may name), nor for a job a shell runner runs (its tags say so),
+/// takes the image it may name), nor for a job a shell runner runs (its tags say so, or
+/// its script runs `sudo`, which the check of the YAML takes for a shell runner's too),
 /// which runs no image: that one is given `runner_default` itself, its findings allowed,
-/// never through the pipeline's `default`, which would allow them for every job.
+/// not through the pipeline's `default`, which would allow them for every job, unless
+/// every job `default` reaches is such a job (then once, on `default`'s line).
 #[test]
 fn runner_default_is_allowed_only_for_the_jobs_of_a_shell_runner() {
     let dir = scratch("import-image-elsewhere");
-    let shell = "deploy:\n  tags: [shell]\n  script:\n    - sudo systemctl restart app\n";
+    let shell = "deploy:\n  tags: [shell]\n  script:\n    - systemctl restart app\n";
+    let sudo = "restart:\n  script:\n    - sudo systemctl restart app\n";
+    let sudo_too = "reload:\n  script:\n    - make && sudo systemctl reload app\n";
     let extends =
         "include:\n  - project: group/ci-templates\n    ref: v1.4.0\n    file: /build.yml\n\n\
                    build:\n  extends: .build-base\n  script:\n    - make\n";
     let plain = "lint:\n  script:\n    - make lint\n";
+    let tags = "# plumb-allow: PL3006, PL4005 its tags pick a shell runner, which runs no image";
+    let script =
+        "# plumb-allow: PL3006, PL4005 its script runs `sudo`, as on a shell runner, which runs no image";
+    let scripts = "# plumb-allow: PL3006, PL4005 its jobs' scripts run `sudo`, as on shell runners, which run no image";
+    let both = "# plumb-allow: PL3006, PL4005 its jobs' tags or scripts (`sudo`) pick shell runners, which run no image";
+    let job_image = "image = runner_default";
+    let default_image = "default = { image = runner_default }";
     let cases = [
-        (shell.to_string(), false),
-        (format!("{extends}\n{shell}"), false),
-        (format!("{extends}\n{shell}\n{plain}"), true),
-        (format!("{shell}\n{plain}"), true),
+        (shell.to_string(), tags, job_image, false),
+        (format!("{extends}\n{shell}"), tags, job_image, false),
+        (
+            format!("{extends}\n{shell}\n{plain}"),
+            tags,
+            job_image,
+            true,
+        ),
+        (format!("{shell}\n{plain}"), tags, job_image, true),
+        (sudo.to_string(), script, job_image, false),
+        (format!("{sudo}\n{plain}"), script, job_image, true),
+        (format!("{sudo}\n{sudo_too}"), scripts, default_image, false),
+        (format!("{sudo}\n{shell}"), both, default_image, false),
+        (
+            format!("{extends}\n{sudo}\n{sudo_too}"),
+            script,
+            job_image,
+            false,
+        ),
     ];
-    for (yaml, reported) in cases {
+    for (yaml, allowance, allowed_line, reported) in cases {
         std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("write");
         let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let codes = check_codes(&dir.join("ci.plumb"));
         let program = std::fs::read_to_string(dir.join("ci.plumb")).unwrap_or_default();
-        let allowed = program.lines().zip(program.lines().skip(1)).any(|(a, b)| {
-            a.trim()
-                == "# plumb-allow: PL3006, PL4005 its tags pick a shell runner, which runs no image"
-                && b.trim() == "image = runner_default"
-        });
+        let allowed = (program.lines().zip(program.lines().skip(1)))
+            .any(|(a, b)| a.trim() == allowance && b.trim() == allowed_line);
         assert!(allowed, "{program}");
         assert_eq!(
             codes.iter().any(|c| c == "PL3006"),
             reported,
             "{codes:?}\n{program}"
         );
+        let yaml_codes = check_codes(&dir.join(".gitlab-ci.yml"));
+        assert_eq!(yaml_codes.iter().any(|c| c == "PL3006"), reported, "{yaml}");
     }
 }
 

@@ -38,10 +38,11 @@ struct JobOut {
     /// The job names no image, and what decides it is not in what was read: a template
     /// from a file not read, or the runner's own shell (`sudo` in the script).
     image_elsewhere: bool,
-    /// For an import: a job with no image that a shell runner runs (by its tags),
-    /// given `runner_default` itself, its findings allowed (not the pipeline's `default`,
-    /// which would allow them for every job).
-    shell_runner: bool,
+    /// For an import: a job with no image that a shell runner runs (by its tags, or a
+    /// script that runs `sudo`), with why: given `runner_default` itself, its findings
+    /// allowed (not the pipeline's `default`, which would allow them for every job,
+    /// unless every job it reaches is such a job: [`runner_default_for_shell_runners`]).
+    shell_runner: Option<&'static str>,
     name: String,
     gitlab_name: String,
     file: usize,
@@ -210,6 +211,9 @@ struct Emitter<'a> {
 struct Plan {
     top_vars: Vec<(String, String)>,
     default_fields: BTreeMap<String, PVal>,
+    /// Why `default`'s `runner_default` has its findings allowed: every job it reaches
+    /// is taken for a shell runner's ([`runner_default_for_shell_runners`]).
+    default_allowance: Option<&'static str>,
     pipeline_notes: Vec<Note>,
     /// The pipeline's `gitlab = { … }`: `workflow: name` and `auto_cancel`, as written.
     pipeline_gitlab: Vec<(String, PVal)>,
@@ -463,6 +467,10 @@ impl Emitter<'_> {
             // compiles back to no `image:`), never a guess at which image it is
             default_fields.insert("image".into(), PVal::Name("runner_default".into()));
         }
+        let default_allowance = match needs_runner_default || self.origins {
+            true => None,
+            false => runner_default_for_shell_runners(&mut default_fields, &mut jobs),
+        };
         // an include not read may hold jobs that `default:` reaches too
         if !self.origins && !with_other_files {
             fold_default_into_a_lone_job(&mut default_fields, &mut jobs);
@@ -549,6 +557,7 @@ impl Emitter<'_> {
         Plan {
             top_vars,
             default_fields,
+            default_allowance,
             pipeline_notes,
             pipeline_gitlab,
             completions,
@@ -758,16 +767,21 @@ impl Emitter<'_> {
             // the included job it completes may name the image
             let from_includes =
                 completes || gitlab::extends_undefined(&self.config.root, &j.extends);
-            let on_shell_runner = runs_sudo(f.fields.get("before_run"))
-                || runs_sudo(f.fields.get("run"))
-                || shell_runner_tags(f.fields.get("tags"));
+            let runs_sudo = runs_sudo(f.fields.get("before_run")) || runs_sudo(f.fields.get("run"));
+            let on_shell_runner = runs_sudo || shell_runner_tags(f.fields.get("tags"));
             let image_elsewhere = no_image && (from_includes || on_shell_runner);
-            // a shell runner its tags name (a script's `sudo`, a Windows or macOS tag,
-            // are only hints, which a check of the YAML takes, an import does not: its
-            // program says the runner decides; GitLab's macOS runners take an image)
-            let shell_runner = no_image && shell_tag(f.fields.get("tags")) && !self.origins;
+            // a shell runner its tags name, or a script's `sudo` hints at, is written
+            // with its findings allowed and why, as the check of the YAML is silent on it
+            // (a Windows or macOS tag is a weaker hint, which only the check takes:
+            // GitLab's macOS runners take an image)
+            let shell_runner = match () {
+                _ if !no_image || self.origins => None,
+                _ if shell_tag(f.fields.get("tags")) => Some(SHELL_TAG),
+                _ if runs_sudo => Some(SUDO),
+                _ => None,
+            };
             // (a job keeping hidden jobs of other files may have its image there)
-            needs_runner_default |= no_image && !shell_runner && !keeps_extends(&f.fields);
+            needs_runner_default |= no_image && shell_runner.is_none() && !keeps_extends(&f.fields);
             let env = self.env(&f);
             let stage_unknown =
                 f.stage.is_none() && gitlab::extends_undefined(&self.config.root, &j.extends);
@@ -1345,6 +1359,9 @@ impl Emitter<'_> {
                 .collect();
             let mut s = String::new();
             PVal::Record(record).write(&mut s, 2);
+            if let Some(why) = plan.default_allowance {
+                let _ = writeln!(text, "  # plumb-allow: PL3006, PL4005 {why}");
+            }
             let _ = writeln!(text, "  default = {s}");
         }
         self.write_pipeline_gitlab(text, plan);
@@ -1423,7 +1440,7 @@ impl Emitter<'_> {
         let lost_all = resolved.is_empty() && !j.needs.is_empty() && !has_outside_needs(&j.fields);
         let needs = (j.has_needs && !lost_all).then_some(resolved);
         let head = format!("job {}{from}", j.name);
-        if !self.origins && !j.shell_runner && !self.has_comments_inside(j.file, j.line) {
+        if !self.origins && j.shell_runner.is_none() && !self.has_comments_inside(j.file, j.line) {
             let mut body = String::new();
             write_fields(&mut body, &j.fields, &j.env, needs, image_names, "      ");
             if let Some(line) = on_one_line(&head, &body, 4) {
@@ -1433,14 +1450,11 @@ impl Emitter<'_> {
         }
         self.open(text, &j.key);
         let _ = writeln!(text, "    {head} {{  {marker}");
-        if (self.origins && j.image_elsewhere) || j.shell_runner {
+        if (self.origins && j.image_elsewhere) || j.shell_runner.is_some() {
             // a check says nothing of an image it cannot see, and a shell runner runs
             // none: the job is given the runner's image on a line of its own, whose
             // findings are allowed
-            let why = match self.origins {
-                true => "the image is set where this check does not see",
-                false => "its tags pick a shell runner, which runs no image",
-            };
+            let why = (j.shell_runner).unwrap_or("the image is set where this check does not see");
             let mut fields = j.fields.clone();
             fields.insert("image".into(), PVal::Name("runner_default".into()));
             let _ = writeln!(text, "      # plumb-allow: PL3006, PL4005 {why}");
@@ -1579,6 +1593,11 @@ fn on_every_core<T: Sync, R: Send>(items: &[T], f: &(dyn Fn(&T) -> R + Sync)) ->
         out
     })
 }
+
+/// Why a job with no image is taken for a shell runner's: its tags.
+const SHELL_TAG: &str = "its tags pick a shell runner, which runs no image";
+/// Why a job with no image is taken for a shell runner's: its script.
+const SUDO: &str = "its script runs `sudo`, as on a shell runner, which runs no image";
 
 /// Whether a script runs `sudo`: a job on a shell runner (the host's own system), where
 /// no image applies.
@@ -1800,6 +1819,36 @@ fn refused_default_key(e: &crate::yaml::Entry) -> Note {
         end_line: e.value.end_line.max(e.key_line),
         message,
     }
+}
+
+/// Jobs a shell runner runs, each given `runner_default` with its findings allowed, are
+/// given it by the pipeline's `default` instead, under one allowance (a line per job
+/// fewer), when they are two or more, `default` holds nothing else (the allowance is
+/// for its one line), and no job keeps hidden jobs of other files (whose image may be
+/// there, which `default` would replace). Returns why.
+fn runner_default_for_shell_runners(
+    default: &mut BTreeMap<String, PVal>,
+    jobs: &mut [JobOut],
+) -> Option<&'static str> {
+    let shell: Vec<usize> = (0..jobs.len())
+        .filter(|&i| jobs[i].shell_runner.is_some())
+        .collect();
+    if shell.len() < 2 || !default.is_empty() || jobs.iter().any(|j| keeps_extends(&j.fields)) {
+        return None;
+    }
+    let first = jobs[shell[0]].shell_runner;
+    let why = match shell.iter().all(|&i| jobs[i].shell_runner == first) {
+        true if first == Some(SUDO) => {
+            "its jobs' scripts run `sudo`, as on shell runners, which run no image"
+        }
+        true => "its jobs' tags pick shell runners, which run no image",
+        false => "its jobs' tags or scripts (`sudo`) pick shell runners, which run no image",
+    };
+    for &i in &shell {
+        jobs[i].shell_runner = None;
+    }
+    default.insert("image".into(), PVal::Name("runner_default".into()));
+    Some(why)
 }
 
 /// A pipeline of one job (built on no template) has no use for `default`: its fields
