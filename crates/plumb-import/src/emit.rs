@@ -507,33 +507,11 @@ impl Emitter<'_> {
         // after the conditions lost what `on` says: a `when` left in every job and
         // template is not a field they share
         if !self.origins {
-            share::share_repeated_fields(&mut templates, &mut jobs);
-            let holders: Vec<share::Holder> = (self.config.hidden.iter())
-                .filter(|h| is_anchor_holder(&h.full))
-                .map(|h| share::Holder {
-                    name: h.name.clone(),
-                    key: Origin {
-                        file: h.full.file,
-                        range: h.key_span,
-                    },
-                    line: h.line,
-                    keys: (h.full.entries().iter()).map(|e| e.key.clone()).collect(),
-                })
-                .collect();
-            share::share_repeated_variables(&mut templates, &mut jobs, &holders);
+            self.share_what_repeats(&mut templates, &mut jobs);
         }
-        // images used more than once become lets, named before the templates (`let
-        // node` reads better than `let node-2`, and a template can be `node-template`)
-        let lets = if self.origins {
-            Vec::new()
-        } else {
-            let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
-            image_lets(&default_fields, &used, &jobs, &mut self.globals)
-        };
-        let named_lets = if self.origins {
-            Vec::new()
-        } else {
-            value_lets(&default_fields, &templates, &jobs, &mut self.globals)
+        let (lets, named_lets) = match self.origins {
+            true => (Vec::new(), Vec::new()),
+            false => self.lets(&default_fields, &templates, &jobs),
         };
         self.name_templates(&mut templates);
         if !self.origins {
@@ -571,6 +549,41 @@ impl Emitter<'_> {
             on,
             library,
         }
+    }
+
+    /// Fields and variables several jobs and templates write alike become templates they
+    /// are built on (variables an anchor holder gave, that holder's template).
+    fn share_what_repeats(&self, templates: &mut Vec<TemplateOut>, jobs: &mut [JobOut]) {
+        share::share_repeated_fields(templates, jobs);
+        let holders: Vec<share::Holder> = (self.config.hidden.iter())
+            .filter(|h| is_anchor_holder(&h.full))
+            .map(|h| share::Holder {
+                name: h.name.clone(),
+                key: Origin {
+                    file: h.full.file,
+                    range: h.key_span,
+                },
+                line: h.line,
+                keys: (h.full.entries().iter()).map(|e| e.key.clone()).collect(),
+            })
+            .collect();
+        share::share_repeated_variables(templates, jobs, &holders);
+    }
+
+    /// The lets of an import: images used more than once, named before the templates
+    /// (`let node` reads better than `let node-2`, and a template can be
+    /// `node-template`), then caches and services used more than once.
+    #[allow(clippy::type_complexity)]
+    fn lets(
+        &mut self,
+        default_fields: &BTreeMap<String, PVal>,
+        templates: &[TemplateOut],
+        jobs: &[JobOut],
+    ) -> (Vec<(String, String)>, Vec<(PVal, String, PVal)>) {
+        let used: Vec<&TemplateOut> = templates.iter().filter(|t| t.used).collect();
+        let images = image_lets(default_fields, &used, jobs, &mut self.globals);
+        let values = value_lets(default_fields, templates, jobs, &mut self.globals);
+        (images, values)
     }
 
     /// Hidden jobs, converted once, that can be templates, each built on the templates
