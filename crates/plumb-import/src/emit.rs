@@ -757,8 +757,10 @@ impl Emitter<'_> {
             if completes {
                 // `docker-build: { image: …, after_script: … }` beside an include: GitLab
                 // merges these keys into the included job, whose script is there; its
-                // own keys are checked, under an empty `run`
-                f.fields.insert("run".into(), PVal::List(Vec::new()));
+                // own keys are checked, under a `run` that stands for that script (`:`,
+                // which does nothing: an empty `run` is a job with no script, PL1005)
+                f.fields
+                    .insert("run".into(), PVal::List(vec![PVal::Str(":".into())]));
             }
             if let Some(why) = not_imported(&f, script_elsewhere) {
                 let why = match &self.completions[i] {

@@ -44,7 +44,7 @@ pub const JOB_FIELDS: &[FieldSpec] = &[
         ty: TyName::Script,
         required: true,
         default: "none: required (from the job, a template or `default`)",
-        doc: "The script: a string with one command per line, or a list of commands. Runs with `sh -e`.",
+        doc: "The script: a string with one command per line, or a list of commands. Runs with `sh -e`. An empty list is PL1005 (GitLab refuses a job with no script), unless `gitlab = { extends }` names the hidden jobs that hold it.",
         gitlab: "`script:`",
         k8s: "`command: [\"/bin/sh\", \"-ec\", script]`",
         example: "run = [\"make test\"]",

@@ -1182,6 +1182,23 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 )),
             );
         }
+        // GitLab refuses a job with no `script:` (and `script: []`): an empty `run` is
+        // no run at all, unless hidden jobs of other files give the script
+        let empty_run = fields
+            .get("run")
+            .filter(|f| f.value.as_list().is_some_and(<[_]>::is_empty));
+        if let Some(run) = empty_run.filter(|_| !extends_other_files) {
+            self.ev.report(
+                Diagnostic::error(
+                    codes::MISSING_FIELD,
+                    run.value.origin,
+                    format!("job `{}` has an empty `run`: it runs no command", job.name.text),
+                )
+                .with_label("no command")
+                .with_secondary(ctx.at(job.name.range), "the job")
+                .with_help("add a command, `run = [\"make test\"]`, or remove the job (GitLab refuses a job without a script)"),
+            );
+        }
     }
 
     /// The job names of a `needs`-like field, each resolved against the pipeline's
