@@ -316,6 +316,27 @@ fn what_gitlab_refuses_in_a_whole_file_is_an_error() {
     assert!(diags.is_empty(), "the include may define them: {diags:#?}");
 }
 
+/// A `script:` that is blank, `[]` (a `!reference` to one too) or `""`, is refused by
+/// GitLab (it wants a script): PL1005 at the script (at the job when it is another
+/// job's); `[""]` is a script.
+#[test]
+fn an_empty_script_is_an_error() {
+    let dir = scratch("empty-script");
+    let img =
+        "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
+    let yaml = format!(".x:\n  script: []\nlist:\n  image: {img}\n  script: []\ntext:\n  image: {img}\n  script: \"\"\nreferenced:\n  image: {img}\n  script: !reference [.x, script]\nblank-line:\n  image: {img}\n  script: [\"\"]\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
+    let (diags, code) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert_eq!(code, 1, "{diags:#?}");
+    let found: Vec<String> = (diags.iter())
+        .map(|d| format!("{} {}", d["line"], d["code"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(found, ["5 PL1005", "8 PL1005", "9 PL1005"], "{diags:#?}");
+    let o = plumb_in(&dir, &["check", ".gitlab-ci.yml"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    insta::assert_snapshot!(out);
+}
+
 /// A `dependencies:` entry that is no job, and a `stage:` that `stages:` does not list,
 /// are refused by GitLab: PL1001 on the name, with the closest one; not in a fragment,
 /// nor where an include not read may define them.

@@ -201,6 +201,13 @@ impl YamlProgram {
             )
             .with_label("nothing to run")
             .with_help("add a `script:`, or hide the job as a template by starting its name with `.`"),
+            RefusalKind::EmptyScript => Diagnostic::error(
+                plumb_semantics::codes::MISSING_FIELD,
+                at,
+                format!("job `{job}` has an empty `script`: GitLab refuses the file"),
+            )
+            .with_label("no command")
+            .with_help("add a command to `script:`, or remove the job"),
         };
         Some(d)
     }

@@ -845,6 +845,12 @@ fn other_pipelines_needs(node: &Node) -> Vec<PVal> {
 
 /// Appends needs on jobs of other files or pipelines to a job's `gitlab = { needs }`.
 pub(crate) fn add_outside_needs(fields: &mut BTreeMap<String, PVal>, items: Vec<PVal>) {
+    add_outside(fields, "needs", items);
+}
+
+/// Appends `items` (jobs of other files or pipelines) to the list `key` of a job's or
+/// template's `gitlab = { … }`.
+pub(crate) fn add_outside(fields: &mut BTreeMap<String, PVal>, key: &str, items: Vec<PVal>) {
     if items.is_empty() {
         return;
     }
@@ -854,9 +860,9 @@ pub(crate) fn add_outside_needs(fields: &mut BTreeMap<String, PVal>, items: Vec<
     let PVal::Record(entries) = gitlab.bare_mut() else {
         return;
     };
-    match entries.iter_mut().find(|(k, _)| k == "needs") {
+    match entries.iter_mut().find(|(k, _)| k == key) {
         Some((_, PVal::List(list))) => list.extend(items),
-        _ => entries.push(("needs".into(), PVal::List(items))),
+        _ => entries.push((key.into(), PVal::List(items))),
     }
 }
 

@@ -507,6 +507,7 @@ impl Emitter<'_> {
         // after the conditions lost what `on` says: a `when` left in every job and
         // template is not a field they share
         if !self.origins {
+            drop_conditions_every_job_replaces(&mut templates, &mut jobs);
             self.share_what_repeats(&mut templates, &mut jobs);
         }
         let (lets, named_lets) = match self.origins {
@@ -523,7 +524,7 @@ impl Emitter<'_> {
             renamed_in_needs(keys, &names);
         }
         let resolved_needs = resolve_needs(&mut jobs, &names, &of_other_files, warnings);
-        resolve_dependencies(&mut jobs, &names, warnings);
+        resolve_dependencies(&mut jobs, &names, &of_other_files, warnings);
         resolve_on_stop(&mut jobs, &names, warnings);
         resolve_template_names(&mut templates, &names, library, &of_other_files, warnings);
         let stage_order = stage_order(config, &jobs, warnings);
@@ -782,19 +783,9 @@ impl Emitter<'_> {
             // the included job it completes may name the image
             let from_includes =
                 completes || gitlab::extends_undefined(&self.config.root, &j.extends);
-            let runs_sudo = runs_sudo(f.fields.get("before_run")) || runs_sudo(f.fields.get("run"));
-            let on_shell_runner = runs_sudo || shell_runner_tags(f.fields.get("tags"));
+            let (on_shell_runner, shell_runner) = shell_runner_hints(&f.fields);
             let image_elsewhere = no_image && (from_includes || on_shell_runner);
-            // a shell runner its tags name, or a script's `sudo` hints at, is written
-            // with its findings allowed and why, as the check of the YAML is silent on it
-            // (a Windows or macOS tag is a weaker hint, which only the check takes:
-            // GitLab's macOS runners take an image)
-            let shell_runner = match () {
-                _ if !no_image || self.origins => None,
-                _ if shell_tag(f.fields.get("tags")) => Some(SHELL_TAG),
-                _ if runs_sudo => Some(SUDO),
-                _ => None,
-            };
+            let shell_runner = shell_runner.filter(|_| no_image && !self.origins);
             // (a job keeping hidden jobs of other files may have its image there)
             needs_runner_default |= no_image && shell_runner.is_none() && !keeps_extends(&f.fields);
             let env = self.env(&f);
@@ -1609,6 +1600,22 @@ fn on_every_core<T: Sync, R: Send>(items: &[T], f: &(dyn Fn(&T) -> R + Sync)) ->
     })
 }
 
+/// Whether a job's tags or scripts hint at a shell runner, which runs no image (a check
+/// of the YAML takes that and says nothing of the image), and why an import writes so:
+/// a shell runner its tags name, or a script's `sudo` hints at, is written with its
+/// findings allowed, as the check of the YAML is silent on it (a Windows or macOS tag
+/// is a weaker hint, which only the check takes: GitLab's macOS runners take an image).
+fn shell_runner_hints(fields: &BTreeMap<String, PVal>) -> (bool, Option<&'static str>) {
+    let runs_sudo = runs_sudo(fields.get("before_run")) || runs_sudo(fields.get("run"));
+    let hinted = runs_sudo || shell_runner_tags(fields.get("tags"));
+    let why = match () {
+        _ if shell_tag(fields.get("tags")) => Some(SHELL_TAG),
+        _ if runs_sudo => Some(SUDO),
+        _ => None,
+    };
+    (hinted, why)
+}
+
 /// Why a job with no image is taken for a shell runner's: its tags.
 const SHELL_TAG: &str = "its tags pick a shell runner, which runs no image";
 /// Why a job with no image is taken for a shell runner's: its script.
@@ -1621,11 +1628,125 @@ fn runs_sudo(run: Option<&PVal>) -> bool {
         return false;
     };
     lines.iter().any(|l| match l.bare() {
-        PVal::Str(line) => line
-            .lines()
-            .any(|l| l.trim_start().starts_with("sudo ") || l.contains("&& sudo ")),
+        PVal::Str(script) => script_runs_sudo(script),
         _ => false,
     })
+}
+
+/// Whether `sudo` starts a command of a script: at the start of a line or after an
+/// unquoted `&&`, `||`, `|`, `;`, `&` or `(`; not a word in quotes, a comment or a
+/// here-document's body (`echo "make && sudo make install"` runs no `sudo`).
+fn script_runs_sudo(script: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut lines = script.lines();
+    while let Some(line) = lines.next() {
+        let mut heredocs = Vec::new();
+        if scan_command_words(line, &mut quote, &mut heredocs) {
+            return true;
+        }
+        // the bodies of the here-documents the line opened, each up to its word
+        for end in heredocs {
+            for body in lines.by_ref() {
+                if body.trim() == end {
+                    break;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Scans one line of a script: whether a command of it is `sudo`; `quote` carries a
+/// quoted string on to the next line, `heredocs` gets the words that end the
+/// here-documents it opens.
+fn scan_command_words(line: &str, quote: &mut Option<char>, heredocs: &mut Vec<String>) -> bool {
+    let chars: Vec<char> = line.chars().collect();
+    let mut at_command = quote.is_none();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = *quote {
+            match c {
+                '\\' if q == '"' => i += 1,
+                _ if c == q => *quote = None,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            _ if c.is_whitespace() => i += 1,
+            '#' => break,
+            '\'' | '"' => {
+                *quote = Some(c);
+                at_command = false;
+                i += 1;
+            }
+            '\\' => {
+                at_command = false;
+                i += 2;
+            }
+            ';' | '&' | '|' | '(' => {
+                at_command = true;
+                i += 1;
+            }
+            '<' if chars[i..].starts_with(&['<', '<', '<']) => {
+                at_command = false;
+                i += 3;
+            }
+            '<' if chars.get(i + 1) == Some(&'<') => {
+                let (word, next) = heredoc_word(&chars, i + 2);
+                heredocs.extend(word);
+                at_command = false;
+                i = next;
+            }
+            _ => {
+                let end = (i..chars.len())
+                    .find(|&k| chars[k].is_whitespace() || ";&|()<>'\"".contains(chars[k]))
+                    .unwrap_or(chars.len())
+                    .max(i + 1);
+                let word: String = chars[i..end].iter().collect();
+                if at_command && word == "sudo" {
+                    return true;
+                }
+                // `VAR=1 sudo …`, `if sudo …`, `then sudo …`: the command is still to come
+                let before_command = (word.contains('=') && !word.starts_with('='))
+                    || COMMAND_PREFIXES.contains(&word.as_str());
+                at_command = at_command && before_command;
+                i = end;
+            }
+        }
+    }
+    false
+}
+
+/// Words after which a command starts: the shell's reserved words, and `time`.
+const COMMAND_PREFIXES: &[&str] = &[
+    "if", "then", "else", "elif", "do", "while", "until", "!", "{", "time",
+];
+
+/// The word ending a here-document whose `<<` ends before `from` (`<<-'EOF'` is
+/// `EOF`), and where the line goes on.
+fn heredoc_word(chars: &[char], from: usize) -> (Option<String>, usize) {
+    let mut i = from;
+    if chars.get(i) == Some(&'-') {
+        i += 1;
+    }
+    while chars.get(i).is_some_and(|c| c.is_whitespace()) {
+        i += 1;
+    }
+    let start = i;
+    while chars
+        .get(i)
+        .is_some_and(|c| !c.is_whitespace() && !";&|()<>".contains(*c))
+    {
+        i += 1;
+    }
+    let word: String = chars[start..i]
+        .iter()
+        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+        .collect();
+    ((!word.is_empty()).then_some(word), i)
 }
 
 /// Whether a job's tags name a `shell` runner, which runs no image.
@@ -1947,17 +2068,14 @@ fn resolve_template_names(
     warnings: &mut Vec<Warning>,
 ) {
     for t in templates.iter_mut().filter(|t| t.used) {
-        // needs on jobs of other files, kept for GitLab as a job's are
-        let mut outside = Vec::new();
-        let mut resolve = |list: &JobNames, what: &str| -> Option<Vec<PVal>> {
-            let mut names = Vec::new();
+        // needs and dependencies on jobs of other files, kept for GitLab as a job's are
+        let mut resolve = |list: &JobNames, what: &str| -> (Option<Vec<PVal>>, Vec<PVal>) {
+            let (mut names, mut outside) = (Vec::new(), Vec::new());
             for (name, line) in list {
                 match by_gitlab.get(name) {
                     Some(n) => names.push(PVal::Name(n.clone())),
                     None if library => names.push(PVal::Name(identifier(name, "job"))),
-                    None if what == "needs" && of_other_files(name) => {
-                        outside.push(PVal::Str(name.clone()));
-                    }
+                    None if of_other_files(name) => outside.push(PVal::Str(name.clone())),
                     None => warnings.push(Warning::at(
                         t.file,
                         *line,
@@ -1968,18 +2086,41 @@ fn resolve_template_names(
                     )),
                 }
             }
-            (list.is_empty() || !names.is_empty()).then_some(names)
+            let kept = list.is_empty() || !names.is_empty();
+            (kept.then_some(names), outside)
         };
-        let mut needs = t.needs.as_ref().and_then(|n| resolve(n, "needs"));
-        let dependencies = (t.dependencies.as_ref()).and_then(|d| resolve(d, "depends on"));
-        if !outside.is_empty() || has_outside_needs(&t.fields) {
+        let (mut needs, outside_needs) = match &t.needs {
+            Some(n) => resolve(n, "needs"),
+            None => (None, Vec::new()),
+        };
+        let (dependencies, outside_dependencies) = match &t.dependencies {
+            Some(d) => resolve(d, "depends on"),
+            None => (None, Vec::new()),
+        };
+        if !outside_needs.is_empty() || has_outside_needs(&t.fields) {
             // `needs:` beside them: the job's own, none when all are elsewhere
             needs.get_or_insert_with(Vec::new);
-            convert::add_outside_needs(&mut t.fields, outside);
         }
+        keep_outside_lists(t, outside_needs, outside_dependencies);
         t.resolved_needs = needs;
         t.resolved_dependencies = dependencies;
     }
+}
+
+/// Needs and dependencies of a template on jobs of other files, in its `gitlab = { … }`,
+/// and in the part it writes itself when it is built on templates (unless it takes
+/// them from those).
+fn keep_outside_lists(t: &mut TemplateOut, needs: Vec<PVal>, dependencies: Vec<PVal>) {
+    if let Some(own) = t.own.as_mut() {
+        if !own.inherits_needs {
+            convert::add_outside(&mut own.fields, "needs", needs.clone());
+        }
+        if !own.inherits_dependencies {
+            convert::add_outside(&mut own.fields, "dependencies", dependencies.clone());
+        }
+    }
+    convert::add_outside(&mut t.fields, "needs", needs);
+    convert::add_outside(&mut t.fields, "dependencies", dependencies);
 }
 
 /// Each job's `needs` with Plumb's job names; a need not imported is dropped, with a
@@ -2031,7 +2172,7 @@ fn need_of_other_files(config: &Config, origins: bool) -> impl Fn(&str) -> bool 
     move |need: &str| !origins && !here.contains(need)
 }
 
-/// Whether a job (its `extends` applied) needs a job of another file.
+/// Whether a job (its `extends` applied) needs, or depends on, a job of another file.
 fn needs_jobs_of_other_files(config: &Config, of_other_files: &dyn Fn(&str) -> bool) -> bool {
     let named = |n: &crate::yaml::Node| {
         let elsewhere = n.get("pipeline").is_some() || n.get("project").is_some();
@@ -2040,9 +2181,9 @@ fn needs_jobs_of_other_files(config: &Config, of_other_files: &dyn Fn(&str) -> b
             .or_else(|| n.get("job").and_then(crate::yaml::Node::as_str));
         name.filter(|_| !elsewhere).is_some_and(of_other_files)
     };
-    (config.jobs.iter())
-        .filter_map(|j| j.full.get("needs"))
-        .any(|needs| needs.flattened().into_iter().any(named))
+    let needs = (config.jobs.iter()).filter_map(|j| j.full.get("needs"));
+    let dependencies = (config.jobs.iter()).filter_map(|j| j.full.get("dependencies"));
+    (needs.chain(dependencies)).any(|list| list.flattened().into_iter().any(named))
 }
 
 /// Whether a job's `gitlab = { needs }` lists jobs of other files or pipelines.
@@ -2128,6 +2269,30 @@ fn drop_what_on_says(on: &Cond, templates: &mut [TemplateOut], jobs: &mut [JobOu
         let bases_say = j.bases.iter().any(|&b| bases_say(&templates[b]));
         if had_when && !j.fields.contains_key("when") && bases_say {
             j.fields.insert("when".into(), PVal::Cond(Cond::True));
+        }
+    }
+}
+
+/// When every job built on templates writes its own `when` (jobs keeping hidden jobs
+/// of other files leave their rules to those, `when = true`), no template's condition
+/// reaches a job: the templates lose theirs, and the jobs the `when = true` that only
+/// hid them (a line per job and template fewer, the same jobs).
+fn drop_conditions_every_job_replaces(templates: &mut [TemplateOut], jobs: &mut [JobOut]) {
+    let built_on_templates = || jobs.iter().filter(|j| !j.bases.is_empty());
+    if built_on_templates().next().is_none()
+        || !built_on_templates().all(|j| j.fields.contains_key("when"))
+    {
+        return;
+    }
+    for t in templates.iter_mut() {
+        t.fields.remove("when");
+        if let Some(own) = &mut t.own {
+            own.fields.remove("when");
+        }
+    }
+    for j in jobs.iter_mut() {
+        if j.fields.get("when").map(PVal::bare) == Some(&PVal::Cond(Cond::True)) {
+            j.fields.remove("when");
         }
     }
 }
@@ -3362,6 +3527,7 @@ fn plumb_names(jobs: &[JobOut]) -> HashMap<String, String> {
 fn resolve_dependencies(
     jobs: &mut [JobOut],
     by_gitlab: &HashMap<String, String>,
+    of_other_files: &dyn Fn(&str) -> bool,
     warnings: &mut Vec<Warning>,
 ) {
     let stage_unknown: HashSet<String> = (jobs.iter())
@@ -3373,7 +3539,13 @@ fn resolve_dependencies(
             continue;
         };
         let mut names = Vec::new();
+        let mut outside = Vec::new();
         for (dep, line) in &deps {
+            // a job of a file not read: GitLab resolves it there (Plumb checks no stage)
+            if !by_gitlab.contains_key(dep) && of_other_files(dep) {
+                outside.push(PVal::Str(dep.clone()));
+                continue;
+            }
             // whether the dependency runs in an earlier stage is not known: Plumb would
             // check it against the default stage
             if j.stage_unknown || stage_unknown.contains(dep) {
@@ -3400,9 +3572,11 @@ fn resolve_dependencies(
                 )),
             }
         }
+        // (only jobs of other files: `gitlab = { dependencies }` alone is the list)
         if deps.is_empty() || !names.is_empty() {
             j.fields.insert("dependencies".into(), PVal::List(names));
         }
+        convert::add_outside(&mut j.fields, "dependencies", outside);
     }
 }
 
@@ -3686,6 +3860,35 @@ mod tests {
             stages[0].contains("`.pre` and `.post` become ordinary stages"),
             "{stages:?}"
         );
+    }
+
+    #[test]
+    fn sudo_is_found_where_it_starts_a_command() {
+        let runs = [
+            "sudo apt-get install -y make",
+            "make && sudo make install",
+            "cd x; sudo make install",
+            "DEBIAN_FRONTEND=noninteractive sudo apt-get install -y make",
+            "if sudo true; then echo ok; fi",
+            "cat <<EOF > f\nbody\nEOF\nsudo make install",
+            "echo 'a\nb' && sudo make",
+        ];
+        for script in runs {
+            assert!(super::script_runs_sudo(script), "{script}");
+        }
+        let not = [
+            "echo \"then run make && sudo make install\"",
+            "echo 'sudo make'",
+            "cat > NOTES <<'TXT'\nsudo is not used here\nTXT",
+            "cat <<-EOF\n\tsudo x\n\tEOF",
+            "make # && sudo make install",
+            "grep sudo /etc/group",
+            "./deploy.sh <<< \"$TOKEN\"",
+            "pseudo make",
+        ];
+        for script in not {
+            assert!(!super::script_runs_sudo(script), "{script}");
+        }
     }
 
     #[test]

@@ -1152,6 +1152,16 @@ pub enum RefusalKind {
     ExtendsTooDeep(Vec<String>),
     /// Neither `script`, `run` nor `trigger`.
     NothingToRun,
+    /// A `script` that is blank: `[]` (once `!reference`s are resolved), `""`, null.
+    EmptyScript,
+}
+
+/// Whether a job's `script:` is blank to GitLab (which wants it present).
+fn is_blank_script(script: &Node) -> bool {
+    match script.as_str() {
+        Some(text) => text.trim().is_empty(),
+        None => script.is_null() || (!script.is_map() && script.flattened().is_empty()),
+    }
 }
 
 /// The [`Refusal`]s of a configuration that includes nothing it could not read.
@@ -1217,6 +1227,19 @@ pub fn refusals(config: &Config) -> Vec<Refusal> {
             .any(|k| j.full.get(k).is_some());
         if !runs && unknown.is_empty() {
             out.push(refusal(None, RefusalKind::NothingToRun));
+        }
+        // `script: []`, `script: ""`: GitLab wants a script that is not blank
+        let script = j
+            .full
+            .get("script")
+            .filter(|_| j.full.get("trigger").is_none());
+        if let Some(script) = script.filter(|s| is_blank_script(s) && j.full.get("run").is_none()) {
+            // at the job's own `script:`, not in the hidden job a `!reference` took it from
+            let written = config.root.get(&j.name).map(|n| n.span);
+            let inside =
+                |s: &yaml::ByteRange| written.is_some_and(|w| w.start <= s.start && s.end <= w.end);
+            let span = Some(script.span).filter(|s| s.end > s.start && inside(s));
+            out.push(refusal(span, RefusalKind::EmptyScript));
         }
     }
     out

@@ -796,6 +796,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         self.check_included_job_keys(&model);
         self.check_included_bases(&model);
         self.check_outside_needs(&model);
+        self.check_outside_dependencies(&model);
         if let Some(f) = default_field.filter(|_| model.with_other_files()) {
             model.included_jobs_default = Some(Box::new(self.included_jobs_default(
                 f,
@@ -1188,14 +1189,21 @@ impl<'e, 'a> Lowering<'e, 'a> {
             .get("run")
             .filter(|f| f.value.as_list().is_some_and(<[_]>::is_empty));
         if let Some(run) = empty_run.filter(|_| !extends_other_files) {
+            // at the job when the empty list is written in another file (an imported
+            // template or let), whose own check does not see this job
+            let job_at = ctx.at(job.name.range);
+            let (at, other) = match run.value.origin.file == job_at.file {
+                true => (run.value.origin, (job_at, "the job")),
+                false => (job_at, (run.value.origin, "the empty list")),
+            };
             self.ev.report(
                 Diagnostic::error(
                     codes::MISSING_FIELD,
-                    run.value.origin,
+                    at,
                     format!("job `{}` has an empty `run`: it runs no command", job.name.text),
                 )
                 .with_label("no command")
-                .with_secondary(ctx.at(job.name.range), "the job")
+                .with_secondary(other.0, other.1)
                 .with_help("add a command, `run = [\"make test\"]`, or remove the job (GitLab refuses a job without a script)"),
             );
         }
@@ -1477,6 +1485,32 @@ fn apply_layer(layer: Layer, lf: &[LayerField], fields: &mut FieldMap, env: &mut
                 layer,
             },
         );
+    }
+    drop_outside_lists_replaced(lf, fields);
+}
+
+/// GitLab's `needs:` and `dependencies:` are one list each, which Plumb writes from a
+/// field (this pipeline's jobs) and `gitlab = { needs / dependencies }` (jobs of other
+/// files): a layer that writes the field and not the `gitlab` key replaces the whole
+/// list, as a job's `needs:` replaces its `extends`' in GitLab, so the `gitlab` part
+/// of earlier layers is dropped.
+fn drop_outside_lists_replaced(lf: &[LayerField], fields: &mut FieldMap) {
+    let own_gitlab = lf.iter().find(|f| f.key == "gitlab");
+    let written_in_gitlab = |key: &str| {
+        own_gitlab
+            .and_then(|g| g.value.as_map())
+            .is_some_and(|m| m.iter().any(|e| e.key == key))
+    };
+    for key in ["needs", "dependencies"] {
+        if !lf.iter().any(|f| f.key == key) || written_in_gitlab(key) {
+            continue;
+        }
+        let Some(gitlab) = fields.get_mut("gitlab") else {
+            continue;
+        };
+        if let ValueKind::Map(entries) = &mut gitlab.value.kind {
+            entries.retain(|e| e.key != key);
+        }
     }
 }
 

@@ -101,6 +101,14 @@ impl FieldMap {
             .map(|(_, v)| v)
     }
 
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut FieldUse> {
+        let i = match self.0.len() > 16 {
+            true => self.position(key).ok()?,
+            false => self.0.iter().position(|(k, _)| &**k == key)?,
+        };
+        Some(&mut self.0[i].1)
+    }
+
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
@@ -315,12 +323,16 @@ impl PipelineModel {
         // (a need on another pipeline's job is no sign of other files: a child
         // pipeline's file is a configuration of its own)
         let of_this_configuration = |need: &Value| outside_need(need).is_some_and(|(_, here)| here);
+        let gitlab_list = |j: &JobModel, key: &str| -> bool {
+            (j.field("gitlab").and_then(|f| f.value.as_map()))
+                .and_then(|m| m.iter().find(|e| e.key == key))
+                .and_then(|e| e.value.as_list())
+                .is_some_and(|l| key == "dependencies" || l.iter().any(of_this_configuration))
+        };
         let outside = |j: &JobModel| {
             j.included_bases().is_some()
-                || (j.field("gitlab").and_then(|f| f.value.as_map()))
-                    .and_then(|m| m.iter().find(|e| e.key == "needs"))
-                    .and_then(|e| e.value.as_list())
-                    .is_some_and(|l| l.iter().any(of_this_configuration))
+                || gitlab_list(j, "needs")
+                || gitlab_list(j, "dependencies")
         };
         self.includes_files() || self.jobs.iter().any(outside)
     }

@@ -990,6 +990,14 @@ fn compile_job(
         });
         j.dependencies = Some(names.collect());
     }
+    // `gitlab = { dependencies = … }`: jobs of other files, after the pipeline's own
+    if let Some(Data::List(outside)) = j.passthrough.remove("dependencies") {
+        let names = outside.into_iter().filter_map(|d| match d {
+            Data::Str(name) => Some(name),
+            _ => None,
+        });
+        j.dependencies.get_or_insert_with(Vec::new).extend(names);
+    }
     environment_variables(job, &mut j, warnings);
     if j.trigger.is_some() {
         // fields a trigger job cannot have: the checker refuses them on the job and

@@ -350,7 +350,7 @@ const GITLAB_JOB_KEYS: &[(&str, &str)] = &[
     ("resource_group", "`resource_group`"),
     ("coverage", "`coverage`"),
     ("environment", "`environment`"),
-    ("dependencies", "`dependencies`"),
+    // `dependencies` on jobs of other files passes through (`check_outside_dependencies`)
     ("trigger", "`trigger`"),
     // `parallel` is not here: `parallel: 5`, and a matrix that is not one product,
     // go through `gitlab`; with `matrix` too it is refused after merging
@@ -513,6 +513,27 @@ impl Lowering<'_, '_> {
         }
     }
 
+    /// `gitlab = { dependencies = [names] }` on a job: jobs of other files whose
+    /// artifacts it downloads, which the compiled `dependencies:` lists after the job's
+    /// own (without its own, only those: GitLab's `dependencies:` is one list).
+    pub(super) fn check_outside_dependencies(&mut self, model: &PipelineModel) {
+        for job in &model.jobs {
+            let Some(gitlab) = job.field("gitlab").and_then(|f| f.value.as_map()) else {
+                continue;
+            };
+            let Some(e) = gitlab.iter().find(|e| e.key == "dependencies") else {
+                continue;
+            };
+            if let Some((at, why)) = outside_dependencies_refused(job, e, model) {
+                self.ev.report(
+                    Diagnostic::error(codes::UNKNOWN_FIELD, at, why)
+                        .with_label("not a dependency on a job of another file")
+                        .with_help("list this pipeline's jobs in `dependencies`, and those of other files in `gitlab = { dependencies = [\"name\"] }`"),
+                );
+            }
+        }
+    }
+
     /// PL1004 at a job's `gitlab = { extends = … }`, or at the job when that is written
     /// in a template of another file (whose own check does not see this pipeline).
     fn report_included_bases(&mut self, job: &JobModel, value: &Value, why: &str) {
@@ -649,15 +670,7 @@ fn outside_needs_refused(
     let needs: Vec<(&str, bool, FileRange)> = (items.iter())
         .filter_map(|i| outside_need(i).map(|(name, here)| (name, here, i.origin)))
         .collect();
-    // a job of this pipeline, by its name or the key the compiled file writes for it
-    // (`image-job` for a GitLab keyword, `p:unit` with several pipelines)
-    let ours = |name: &str| {
-        model.jobs.iter().any(|j| {
-            name == j.name
-                || name.strip_suffix("-job") == Some(j.name.as_str())
-                || name.rsplit_once(':').is_some_and(|(_, n)| n == j.name)
-        })
-    };
+    let ours = |name: &str| is_job_of(model, name);
     if let Some((name, _, at)) = needs.iter().find(|(n, here, _)| *here && ours(n)) {
         return Some((
             *at,
@@ -699,6 +712,68 @@ fn outside_needs_refused(
     }
     if job.field("needs").is_none() {
         return Some((e.key_at, "with `needs:` GitLab starts the job without waiting for the earlier stages: write the job's own `needs` too (`needs = []` for none of this pipeline's jobs)".into()));
+    }
+    None
+}
+
+/// Whether `name` is a job of this pipeline, by its name or the key the compiled file
+/// writes for it (`image-job` for a GitLab keyword, `p:unit` with several pipelines).
+fn is_job_of(model: &PipelineModel, name: &str) -> bool {
+    model.jobs.iter().any(|j| {
+        name == j.name
+            || name.strip_suffix("-job") == Some(j.name.as_str())
+            || name.rsplit_once(':').is_some_and(|(_, n)| n == j.name)
+    })
+}
+
+/// Why a job's `gitlab = { dependencies = … }` (entry `e`) is refused, and where.
+fn outside_dependencies_refused(
+    job: &JobModel,
+    e: &MapEntry,
+    model: &PipelineModel,
+) -> Option<(FileRange, String)> {
+    let items = e.value.as_list().unwrap_or(&[]);
+    if e.value.as_list().is_none() || items.is_empty() {
+        return Some((
+            e.value.origin,
+            "`dependencies` here lists jobs of other files: a list of their names".into(),
+        ));
+    }
+    fn name(i: &Value) -> Option<&str> {
+        i.as_str().filter(|n| !n.trim().is_empty())
+    }
+    if let Some(bad) = items.iter().find(|i| name(i).is_none()) {
+        return Some((
+            bad.origin,
+            "a dependency on a job of another file is its name, a string".into(),
+        ));
+    }
+    if job.field("trigger").is_some() {
+        return Some((
+            e.key_at,
+            "a trigger job downloads no artifacts: GitLab refuses its `dependencies:`".into(),
+        ));
+    }
+    // with `needs:`, GitLab downloads artifacts only from the jobs it names
+    let outside_needs: Vec<&str> = (job.field("gitlab").and_then(|f| f.value.as_map()))
+        .and_then(|m| m.iter().find(|n| n.key == "needs"))
+        .and_then(|n| n.value.as_list())
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|i| outside_need(i).filter(|(_, here)| *here).map(|(n, _)| n))
+        .collect();
+    for (i, item) in items.iter().enumerate() {
+        let dep = name(item)?;
+        let why = if is_job_of(model, dep) {
+            format!("`{dep}` is a job of this pipeline: write it in the job's `dependencies`")
+        } else if items[..i].iter().any(|d| name(d) == Some(dep)) {
+            format!("`{dep}` is named twice")
+        } else if job.field("needs").is_some() && !outside_needs.contains(&dep) {
+            format!("`{dep}` is not in `gitlab = {{ needs }}`: with `needs`, GitLab downloads artifacts only from the jobs it names")
+        } else {
+            continue;
+        };
+        return Some((item.origin, why));
     }
     None
 }
