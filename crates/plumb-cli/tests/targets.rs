@@ -777,7 +777,8 @@ fn without_includes(file: &Path) {
     for name in extended {
         out.push_str(&format!("{name}: {{script: [\":\"]}}\n"));
     }
-    // the jobs of other files that jobs need (`gitlab = { needs }`): jobs of `.pre`
+    // the jobs of other files that jobs need or depend on (`gitlab = { needs }`,
+    // `gitlab = { dependencies }`): jobs of `.pre`
     let defined: Vec<&str> = (out.lines())
         .filter(|l| !l.starts_with([' ', '-', '#']))
         .filter_map(|l| l.split_once(':').map(|(k, _)| k))
@@ -790,13 +791,13 @@ fn without_includes(file: &Path) {
     std::fs::write(file, out).expect("write");
 }
 
-/// The job names the `needs:` lists of a compiled file name (not those of other
-/// pipelines: `- pipeline: …` or `- project: …` items), once each.
+/// The job names the `needs:` and `dependencies:` lists of a compiled file name (not
+/// those of other pipelines: `- pipeline: …` or `- project: …` items), once each.
 fn needed_names(text: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     let (mut in_needs, mut other_pipeline) = (false, false);
     for line in text.lines() {
-        if line == "  needs:" {
+        if line == "  needs:" || line == "  dependencies:" {
             in_needs = true;
             continue;
         }

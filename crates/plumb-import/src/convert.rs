@@ -174,6 +174,11 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             }
             "stage" => f.stage = v.as_str().map(str::to_string),
             "needs" => job_needs(v, &mut f, cx),
+            // GitLab wants a list of job names (it refuses `dependencies: build`)
+            "dependencies" if !is_list_of_names(v) => f.notes.push(note(
+                "`dependencies:` is not a list of job names (GitLab refuses it): not carried"
+                    .into(),
+            )),
             "dependencies" => f.dependencies = Some(dependencies(v, node, cx.origins)),
             "rules" | "only" | "except" | "when" => {} // below, together
             "timeout" => match v.as_str().and_then(duration) {
@@ -264,6 +269,11 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
 /// The jobs `dependencies:` names, with their lines. A check leaves optional needs out
 /// (see [`needs`]): the artifacts of one are what `dependencies:` may name then, and
 /// ask for nothing more.
+/// Whether a node is a list of scalars (lists inside it, `!reference`s, flattened).
+fn is_list_of_names(node: &Node) -> bool {
+    node.is_seq() && node.flattened().iter().all(|i| i.as_str().is_some())
+}
+
 fn dependencies(list: &Node, job: &Node, check: bool) -> Vec<(String, usize)> {
     let needs = job.get("needs").map(Node::flattened).unwrap_or_default();
     let optional: Vec<&str> = needs

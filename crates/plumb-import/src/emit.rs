@@ -236,19 +236,15 @@ struct Plan {
     library: bool,
 }
 
-/// The keys of GitLab's `default:` a Plumb field carries, with those fields.
-const DEFAULT_KEY_FIELDS: &[(&str, &[&str])] = &[
-    ("image", &["image", "entrypoint"]),
-    ("services", &["services"]),
-    ("before_script", &["before_run"]),
-    ("after_script", &["after_run"]),
-    ("cache", &["cache"]),
-    ("artifacts", &["artifacts"]),
-    ("retry", &["retry"]),
-    ("timeout", &["timeout"]),
-    ("interruptible", &["interruptible"]),
-    ("tags", &["tags"]),
-];
+/// The Plumb fields that carry a key of GitLab's `default:`
+/// ([`plumb_semantics::fields::GITLAB_DEFAULT_KEYS`]; `image:` is also `entrypoint`).
+fn default_key_fields() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
+    let keys = plumb_semantics::fields::GITLAB_DEFAULT_KEYS.iter();
+    keys.map(|(key, field)| match *key {
+        "image" => (*key, &["image", "entrypoint"][..]),
+        _ => (*key, std::slice::from_ref(field)),
+    })
+}
 
 /// Whether a job keeps hidden jobs of files not read (`gitlab = { extends = … }`).
 fn keeps_extends(fields: &BTreeMap<String, PVal>) -> bool {
@@ -965,10 +961,10 @@ impl Emitter<'_> {
         let Some(node) = self.config.root.get(gitlab_name) else {
             return;
         };
-        for (key, fields) in DEFAULT_KEY_FIELDS {
+        for (key, fields) in default_key_fields() {
             if !gitlab::chain_writes(&self.config.root, node, key) {
                 // (what the job writes otherwise, `after_run = []`, stays its own)
-                for field in *fields {
+                for field in fields {
                     if default
                         .get(*field)
                         .is_some_and(|d| own.get(*field) == Some(d))
@@ -2169,7 +2165,15 @@ fn resolve_needs(
 /// only (a check drops it).
 fn need_of_other_files(config: &Config, origins: bool) -> impl Fn(&str) -> bool + '_ {
     let here: HashSet<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
-    move |need: &str| !origins && !here.contains(need)
+    // not a matrix instance of a job here (`build: [linux]`), nor a hidden job (never run)
+    move |need: &str| {
+        let job = need.split_once(": [").map_or(need, |(job, _)| job);
+        !origins
+            && !need.trim().is_empty()
+            && !here.contains(need)
+            && !here.contains(job)
+            && !plumb_semantics::fields::is_hidden_job_name(need)
+    }
 }
 
 /// Whether a job (its `extends` applied) needs, or depends on, a job of another file.
@@ -2274,14 +2278,26 @@ fn drop_what_on_says(on: &Cond, templates: &mut [TemplateOut], jobs: &mut [JobOu
 }
 
 /// When every job built on templates writes its own `when` (jobs keeping hidden jobs
-/// of other files leave their rules to those, `when = true`), no template's condition
-/// reaches a job: the templates lose theirs, and the jobs the `when = true` that only
-/// hid them (a line per job and template fewer, the same jobs).
+/// of other files leave their rules to those, `when = true`), and every template is one
+/// some job is built on, no template's condition reaches a job: the templates lose
+/// theirs, and the jobs the `when = true` that only hid them (a line per job and
+/// template fewer, the same jobs).
 fn drop_conditions_every_job_replaces(templates: &mut [TemplateOut], jobs: &mut [JobOut]) {
     let built_on_templates = || jobs.iter().filter(|j| !j.bases.is_empty());
     if built_on_templates().next().is_none()
         || !built_on_templates().all(|j| j.fields.contains_key("when"))
     {
+        return;
+    }
+    // a template no job is built on is kept for what it says, its condition too
+    let mut reached = vec![false; templates.len()];
+    let mut stack: Vec<usize> = jobs.iter().flat_map(|j| j.bases.iter().copied()).collect();
+    while let Some(t) = stack.pop() {
+        if !std::mem::replace(&mut reached[t], true) {
+            stack.extend(templates[t].bases.iter().copied());
+        }
+    }
+    if (templates.iter().zip(&reached)).any(|(t, reached)| t.used && !reached) {
         return;
     }
     for t in templates.iter_mut() {

@@ -105,6 +105,9 @@ impl Node {
         }
         out
     }
+    pub fn is_seq(&self) -> bool {
+        matches!(self.kind, Kind::Seq(_))
+    }
     pub fn is_map(&self) -> bool {
         matches!(self.kind, Kind::Map(_))
     }

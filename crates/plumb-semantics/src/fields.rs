@@ -493,6 +493,46 @@ pub const INCLUDED_JOB_UNCHECKED: &[&str] = &[
     "id_tokens",
 ];
 
+/// Keys of a `.gitlab-ci.yml` that cannot be job names: the GitLab compiler writes a
+/// job so named as `NAME-job`.
+const RESERVED_JOB_KEYS: &[&str] = &[
+    "image",
+    "services",
+    "stages",
+    "types",
+    "before_script",
+    "after_script",
+    "variables",
+    "cache",
+    "include",
+    "default",
+    "workflow",
+    "spec",
+];
+
+/// Whether a `.gitlab-ci.yml` reads `key` as something other than a job (a top-level
+/// keyword, or `pages:deploy`, GitLab's Pages job).
+pub fn is_reserved_job_key(key: &str) -> bool {
+    RESERVED_JOB_KEYS.contains(&key) || key == "pages:deploy"
+}
+
+/// The keys of GitLab's `default:` that a Plumb field writes, with that field: the one
+/// table the importer (a `default:` read into the pipeline's `default`) and the GitLab
+/// compiler (the pipeline's `default` written to the top-level `default:`) share. A
+/// job's own field replaces `default`'s, as a GitLab job's key replaces `default:`'s.
+pub const GITLAB_DEFAULT_KEYS: &[(&str, &str)] = &[
+    ("image", "image"),
+    ("services", "services"),
+    ("before_script", "before_run"),
+    ("after_script", "after_run"),
+    ("cache", "cache"),
+    ("artifacts", "artifacts"),
+    ("retry", "retry"),
+    ("timeout", "timeout"),
+    ("interruptible", "interruptible"),
+    ("tags", "tags"),
+];
+
 /// Whether `name` can name a hidden job of another file in `gitlab = { extends }`: a
 /// `.` and more, no whitespace (the checker refuses others; the import keeps no other).
 pub fn is_hidden_job_name(name: &str) -> bool {

@@ -1465,6 +1465,15 @@ fn top_level_variables(pipeline_env: &[EnvBinding]) -> Vec<EnvBinding> {
 
 /// A layer of fields (`default`, a template, the job's own) applied over the ones below.
 fn apply_layer(layer: Layer, lf: &[LayerField], fields: &mut FieldMap, env: &mut JobEnv) {
+    for key in compose::ONE_LIST_KEYS
+        .iter()
+        .filter(|k| compose::writes_part_of(lf, k))
+    {
+        fields.remove(key);
+        if let Some(ValueKind::Map(entries)) = fields.get_mut("gitlab").map(|g| &mut g.value.kind) {
+            entries.retain(|e| e.key != *key);
+        }
+    }
     for f in lf {
         if f.key == "env" {
             env_bindings(&f.value, layer)
@@ -1485,32 +1494,6 @@ fn apply_layer(layer: Layer, lf: &[LayerField], fields: &mut FieldMap, env: &mut
                 layer,
             },
         );
-    }
-    drop_outside_lists_replaced(lf, fields);
-}
-
-/// GitLab's `needs:` and `dependencies:` are one list each, which Plumb writes from a
-/// field (this pipeline's jobs) and `gitlab = { needs / dependencies }` (jobs of other
-/// files): a layer that writes the field and not the `gitlab` key replaces the whole
-/// list, as a job's `needs:` replaces its `extends`' in GitLab, so the `gitlab` part
-/// of earlier layers is dropped.
-fn drop_outside_lists_replaced(lf: &[LayerField], fields: &mut FieldMap) {
-    let own_gitlab = lf.iter().find(|f| f.key == "gitlab");
-    let written_in_gitlab = |key: &str| {
-        own_gitlab
-            .and_then(|g| g.value.as_map())
-            .is_some_and(|m| m.iter().any(|e| e.key == key))
-    };
-    for key in ["needs", "dependencies"] {
-        if !lf.iter().any(|f| f.key == key) || written_in_gitlab(key) {
-            continue;
-        }
-        let Some(gitlab) = fields.get_mut("gitlab") else {
-            continue;
-        };
-        if let ValueKind::Map(entries) = &mut gitlab.value.kind {
-            entries.retain(|e| e.key != key);
-        }
     }
 }
 

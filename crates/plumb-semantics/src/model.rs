@@ -102,11 +102,14 @@ impl FieldMap {
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut FieldUse> {
-        let i = match self.0.len() > 16 {
-            true => self.position(key).ok()?,
-            false => self.0.iter().position(|(k, _)| &**k == key)?,
-        };
+        let i = self.position(key).ok()?;
         Some(&mut self.0[i].1)
+    }
+
+    /// Unsets `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<FieldUse> {
+        let i = self.position(key).ok()?;
+        Some(self.0.remove(i).1)
     }
 
     pub fn contains_key(&self, key: &str) -> bool {

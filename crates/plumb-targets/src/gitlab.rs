@@ -6,24 +6,9 @@ use crate::plan::PipelinePlan;
 use crate::yaml::{header, write_yaml, OrderedMap};
 use crate::{job_not_carried, warning, BuildError, OutputFile};
 use plumb_diagnostics::Diagnostic;
+use plumb_semantics::fields::GITLAB_DEFAULT_KEYS;
 use plumb_semantics::{format_duration, Cond, JobModel, SecretSource, ValueKind};
 use serde::Serialize;
-
-/// Keys of a `.gitlab-ci.yml` that cannot be job names.
-const RESERVED: &[&str] = &[
-    "image",
-    "services",
-    "stages",
-    "types",
-    "before_script",
-    "after_script",
-    "variables",
-    "cache",
-    "include",
-    "default",
-    "workflow",
-    "spec",
-];
 
 #[derive(Serialize)]
 struct File {
@@ -281,7 +266,8 @@ struct Layout {
 
 /// The keys GitLab's top-level `default:` takes, in the order the file writes them, but
 /// `id_tokens`: those come from `env`, whose bindings the included jobs get from the
-/// top-level `variables:` (plain values and project variables only).
+/// top-level `variables:` (plain values and project variables only). The keys of
+/// [`GITLAB_DEFAULT_KEYS`] (a Plumb field's), then `hooks` (`gitlab = { hooks }`).
 const DEFAULT_KEYS: [&str; 11] = [
     "image",
     "services",
@@ -316,6 +302,23 @@ impl DefaultKeys {
     /// `default:`'s, which Plumb merged into the job already (or the job cleared).
     fn lacked_by(self, j: &Job) -> bool {
         (DEFAULT_KEYS.iter()).any(|key| self.has(key) && lacks(j, key))
+    }
+}
+
+/// Leaves `key` (one of [`GITLAB_DEFAULT_KEYS`]) out of job `j`, to `default:`.
+fn clear(j: &mut Job, key: &str) {
+    match key {
+        "image" => j.image = None,
+        "services" => j.services.clear(),
+        "before_script" => j.before_script.clear(),
+        "after_script" => j.after_script.clear(),
+        "cache" => j.cache = None,
+        "artifacts" => j.artifacts = None,
+        "retry" => j.retry = None,
+        "timeout" => j.timeout = None,
+        "interruptible" => j.interruptible = None,
+        "tags" => j.tags.clear(),
+        _ => {}
     }
 }
 
@@ -355,41 +358,13 @@ fn leave_default_to_gitlab(job: &JobModel, j: &mut Job, keys: DefaultKeys) {
         keys.has(gitlab)
             && (job.field(field)).is_some_and(|f| f.layer == plumb_semantics::Layer::Default)
     };
-    let left: Vec<&str> = DEFAULT_FIELDS
-        .into_iter()
+    let left: Vec<&str> = (GITLAB_DEFAULT_KEYS.iter())
         .filter(|(gitlab, field)| from_default(gitlab, field))
-        .map(|(gitlab, _)| gitlab)
+        .map(|(gitlab, _)| *gitlab)
         .collect();
     let cleared = (DEFAULT_KEYS.iter()).any(|k| keys.has(k) && lacks(j, k) && !left.contains(k));
-    if from_default("image", "image") {
-        j.image = None;
-    }
-    if from_default("services", "services") {
-        j.services.clear();
-    }
-    if from_default("before_script", "before_run") {
-        j.before_script.clear();
-    }
-    if from_default("after_script", "after_run") {
-        j.after_script.clear();
-    }
-    if from_default("cache", "cache") {
-        j.cache = None;
-    }
-    if from_default("artifacts", "artifacts") {
-        j.artifacts = None;
-    }
-    if from_default("retry", "retry") {
-        j.retry = None;
-    }
-    if from_default("timeout", "timeout") {
-        j.timeout = None;
-    }
-    if from_default("interruptible", "interruptible") {
-        j.interruptible = None;
-    }
-    if from_default("tags", "tags") {
-        j.tags.clear();
+    for key in &left {
+        clear(j, key);
     }
     if cleared {
         let inherited = left.iter().map(|k| Data::Str(k.to_string())).collect();
@@ -418,20 +393,6 @@ fn write_emptied_lists(job: &JobModel, j: &mut Job) {
         }
     }
 }
-
-/// The keys of [`DEFAULT_KEYS`] a Plumb field writes, with that field.
-const DEFAULT_FIELDS: [(&str, &str); 10] = [
-    ("image", "image"),
-    ("services", "services"),
-    ("before_script", "before_run"),
-    ("after_script", "after_run"),
-    ("cache", "cache"),
-    ("artifacts", "artifacts"),
-    ("retry", "retry"),
-    ("timeout", "timeout"),
-    ("interruptible", "interruptible"),
-    ("tags", "tags"),
-];
 
 /// `inherit: { default: false }` on a job (see [`inherit_default`]).
 fn inherit_no_default(j: &mut Job) {
@@ -879,7 +840,7 @@ pub(crate) fn job_key(p: &PipelinePlan, several: bool, name: &str) -> String {
 }
 
 fn is_reserved_key(key: &str) -> bool {
-    RESERVED.contains(&key) || key == "pages:deploy"
+    plumb_semantics::fields::is_reserved_job_key(key)
 }
 
 /// A job renamed `NAME-job` must not take the key of another job of the file.

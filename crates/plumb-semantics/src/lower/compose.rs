@@ -272,9 +272,34 @@ impl<'a> Lowering<'_, 'a> {
     }
 }
 
+/// GitLab's `needs:` and `dependencies:` are one list each, which Plumb writes from a
+/// field (this pipeline's jobs) and `gitlab = { needs / dependencies }` (jobs of other
+/// files): a layer that writes either part replaces both parts of the layers before it,
+/// as a job's `needs:` replaces its `extends`' in GitLab.
+pub(super) const ONE_LIST_KEYS: [&str; 2] = ["needs", "dependencies"];
+
+/// Whether a layer writes a part of GitLab's list `key` (see [`ONE_LIST_KEYS`]).
+pub(super) fn writes_part_of(layer: &[LayerField], key: &str) -> bool {
+    layer.iter().any(|f| {
+        f.key == key
+            || (f.key == "gitlab"
+                && f.value
+                    .as_map()
+                    .is_some_and(|m| m.iter().any(|e| e.key == key)))
+    })
+}
+
 /// Applies a later layer's fields over an earlier one's (records and maps merge key by
-/// key; a matrix, like any other value, is replaced).
+/// key; a matrix, like any other value, is replaced; see [`ONE_LIST_KEYS`]).
 pub(super) fn merge_layer(acc: &mut Vec<LayerField>, later: Vec<LayerField>) {
+    for key in ONE_LIST_KEYS.iter().filter(|k| writes_part_of(&later, k)) {
+        acc.retain(|a| a.key != *key);
+        for a in acc.iter_mut().filter(|a| a.key == "gitlab") {
+            if let crate::value::ValueKind::Map(entries) = &mut a.value.kind {
+                entries.retain(|e| e.key != *key);
+            }
+        }
+    }
     for f in later {
         match acc.iter_mut().find(|a| a.key == f.key) {
             Some(slot) if f.key != "matrix" => {

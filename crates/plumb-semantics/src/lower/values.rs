@@ -507,6 +507,7 @@ impl Lowering<'_, '_> {
                 self.ev.report(
                     Diagnostic::error(codes::UNKNOWN_FIELD, at, why)
                         .with_label("not a need on a job of another file")
+                        .with_secondary(job.name_at, format!("in {}", job.describe()))
                         .with_help("list this pipeline's jobs in `needs`, and those of other files in `gitlab = { needs = [\"name\"] }`"),
                 );
             }
@@ -528,6 +529,7 @@ impl Lowering<'_, '_> {
                 self.ev.report(
                     Diagnostic::error(codes::UNKNOWN_FIELD, at, why)
                         .with_label("not a dependency on a job of another file")
+                        .with_secondary(job.name_at, format!("in {}", job.describe()))
                         .with_help("list this pipeline's jobs in `dependencies`, and those of other files in `gitlab = { dependencies = [\"name\"] }`"),
                 );
             }
@@ -670,12 +672,12 @@ fn outside_needs_refused(
     let needs: Vec<(&str, bool, FileRange)> = (items.iter())
         .filter_map(|i| outside_need(i).map(|(name, here)| (name, here, i.origin)))
         .collect();
-    let ours = |name: &str| is_job_of(model, name);
-    if let Some((name, _, at)) = needs.iter().find(|(n, here, _)| *here && ours(n)) {
-        return Some((
-            *at,
-            format!("`{name}` is a job of this pipeline: write it in the job's `needs`"),
-        ));
+    let refused = |name: &str| not_a_job_of_other_files(model, name, "needs");
+    if let Some((why, at)) = (needs.iter())
+        .filter(|(_, here, _)| *here)
+        .find_map(|(n, _, at)| refused(n).map(|why| (why, *at)))
+    {
+        return Some((at, why));
     }
     let twice = |i: usize| {
         let (name, here, _) = needs[i];
@@ -716,14 +718,30 @@ fn outside_needs_refused(
     None
 }
 
-/// Whether `name` is a job of this pipeline, by its name or the key the compiled file
-/// writes for it (`image-job` for a GitLab keyword, `p:unit` with several pipelines).
+/// Whether `name` is a job of this pipeline, by its name, the key the compiled file
+/// writes for it (`image-job` for a GitLab keyword, `p:unit` with several pipelines),
+/// or one of its matrix instances (`build: [linux]`).
 fn is_job_of(model: &PipelineModel, name: &str) -> bool {
+    let name = name.split_once(": [").map_or(name, |(job, _)| job);
+    let unscoped = (name.split_once(':'))
+        .filter(|(pipeline, _)| *pipeline == model.name)
+        .map_or(name, |(_, job)| job);
     model.jobs.iter().any(|j| {
-        name == j.name
-            || name.strip_suffix("-job") == Some(j.name.as_str())
-            || name.rsplit_once(':').is_some_and(|(_, n)| n == j.name)
+        let keyword = crate::fields::is_reserved_job_key(&j.name);
+        [name, unscoped]
+            .iter()
+            .any(|n| *n == j.name || (keyword && n.strip_suffix("-job") == Some(j.name.as_str())))
     })
+}
+
+/// Why a name of `gitlab = { needs / dependencies }` cannot be a job of another file:
+/// a hidden job's (GitLab never runs those), or a job of this pipeline.
+fn not_a_job_of_other_files(model: &PipelineModel, name: &str, field: &str) -> Option<String> {
+    if crate::fields::is_hidden_job_name(name) {
+        return Some(format!("`{name}` is a hidden job's name: GitLab never runs it, so no job can need or depend on it"));
+    }
+    is_job_of(model, name)
+        .then(|| format!("`{name}` is a job of this pipeline: write it in the job's `{field}`"))
 }
 
 /// Why a job's `gitlab = { dependencies = … }` (entry `e`) is refused, and where.
@@ -762,12 +780,10 @@ fn outside_dependencies_refused(
         .iter()
         .filter_map(|i| outside_need(i).filter(|(_, here)| *here).map(|(n, _)| n))
         .collect();
-    for (i, item) in items.iter().enumerate() {
+    for item in items {
         let dep = name(item)?;
-        let why = if is_job_of(model, dep) {
-            format!("`{dep}` is a job of this pipeline: write it in the job's `dependencies`")
-        } else if items[..i].iter().any(|d| name(d) == Some(dep)) {
-            format!("`{dep}` is named twice")
+        let why = if let Some(why) = not_a_job_of_other_files(model, dep, "dependencies") {
+            why
         } else if job.field("needs").is_some() && !outside_needs.contains(&dep) {
             format!("`{dep}` is not in `gitlab = {{ needs }}`: with `needs`, GitLab downloads artifacts only from the jobs it names")
         } else {
