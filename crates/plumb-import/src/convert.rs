@@ -257,7 +257,9 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
         }
     }
     for (key, field) in [("before_script", "before_run"), ("script", "run")] {
-        let lines = script(node.get(key), &mut f.notes, cx);
+        // `script: ""` is blank to GitLab, which refuses the job: no command, not `""`
+        let blank = |n: &&Node| n.as_str().is_some_and(|t| t.trim().is_empty());
+        let lines = script(node.get(key).filter(|n| !blank(n)), &mut f.notes, cx);
         if !lines.is_empty() {
             f.fields.insert(field.into(), PVal::List(lines));
         }

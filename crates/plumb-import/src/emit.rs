@@ -1635,11 +1635,15 @@ fn runs_sudo(run: Option<&PVal>) -> bool {
 fn script_runs_sudo(script: &str) -> bool {
     let mut quote: Option<char> = None;
     let mut lines = script.lines();
+    // a line that ends in `\` goes on on the next, in the middle of its command
+    let mut continued = false;
     while let Some(line) = lines.next() {
         let mut heredocs = Vec::new();
-        if scan_command_words(line, &mut quote, &mut heredocs) {
+        let at_command = quote.is_none() && !continued;
+        if scan_command_words(line, at_command, &mut quote, &mut heredocs) {
             return true;
         }
+        continued = quote.is_none() && line.trim_end().ends_with('\\');
         // the bodies of the here-documents the line opened, each up to its word
         for end in heredocs {
             for body in lines.by_ref() {
@@ -1655,9 +1659,13 @@ fn script_runs_sudo(script: &str) -> bool {
 /// Scans one line of a script: whether a command of it is `sudo`; `quote` carries a
 /// quoted string on to the next line, `heredocs` gets the words that end the
 /// here-documents it opens.
-fn scan_command_words(line: &str, quote: &mut Option<char>, heredocs: &mut Vec<String>) -> bool {
+fn scan_command_words(
+    line: &str,
+    mut at_command: bool,
+    quote: &mut Option<char>,
+    heredocs: &mut Vec<String>,
+) -> bool {
     let chars: Vec<char> = line.chars().collect();
-    let mut at_command = quote.is_none();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -1702,7 +1710,8 @@ fn scan_command_words(line: &str, quote: &mut Option<char>, heredocs: &mut Vec<S
                     .unwrap_or(chars.len())
                     .max(i + 1);
                 let word: String = chars[i..end].iter().collect();
-                if at_command && word == "sudo" {
+                // `/usr/bin/sudo` too
+                if at_command && word.rsplit('/').next() == Some("sudo") {
                     return true;
                 }
                 // `VAR=1 sudo …`, `if sudo …`, `then sudo …`: the command is still to come
@@ -1716,9 +1725,11 @@ fn scan_command_words(line: &str, quote: &mut Option<char>, heredocs: &mut Vec<S
     false
 }
 
-/// Words after which a command starts: the shell's reserved words, and `time`.
+/// Words after which a command starts: the shell's reserved words, and commands that run
+/// the command after them (`time`, `exec`, `nohup`, `command`, `env`, `xargs`).
 const COMMAND_PREFIXES: &[&str] = &[
-    "if", "then", "else", "elif", "do", "while", "until", "!", "{", "time",
+    "if", "then", "else", "elif", "do", "while", "until", "!", "{", "time", "exec", "nohup",
+    "command", "env", "xargs",
 ];
 
 /// The word ending a here-document whose `<<` ends before `from` (`<<-'EOF'` is
@@ -2165,13 +2176,12 @@ fn resolve_needs(
 /// only (a check drops it).
 fn need_of_other_files(config: &Config, origins: bool) -> impl Fn(&str) -> bool + '_ {
     let here: HashSet<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
-    // not a matrix instance of a job here (`build: [linux]`), nor a hidden job (never run)
+    // not a hidden job (GitLab never runs one) nor an empty name; a matrix instance of a
+    // job here (`build: [linux]`) is kept for GitLab too, which knows its instances
     move |need: &str| {
-        let job = need.split_once(": [").map_or(need, |(job, _)| job);
         !origins
             && !need.trim().is_empty()
             && !here.contains(need)
-            && !here.contains(job)
             && !plumb_semantics::fields::is_hidden_job_name(need)
     }
 }
@@ -2277,16 +2287,15 @@ fn drop_what_on_says(on: &Cond, templates: &mut [TemplateOut], jobs: &mut [JobOu
     }
 }
 
-/// When every job built on templates writes its own `when` (jobs keeping hidden jobs
-/// of other files leave their rules to those, `when = true`), and every template is one
-/// some job is built on, no template's condition reaches a job: the templates lose
-/// theirs, and the jobs the `when = true` that only hid them (a line per job and
-/// template fewer, the same jobs).
+/// When every job built on templates writes `when = true` (jobs keeping hidden jobs of
+/// other files leave their rules to those), and every template is one some job is built
+/// on, no template's condition reaches a job: the templates lose theirs, and the jobs
+/// the `when = true` that only hid them (a line per job and template fewer, the same
+/// jobs; a job with a condition of its own keeps its templates' for what they say).
 fn drop_conditions_every_job_replaces(templates: &mut [TemplateOut], jobs: &mut [JobOut]) {
     let built_on_templates = || jobs.iter().filter(|j| !j.bases.is_empty());
-    if built_on_templates().next().is_none()
-        || !built_on_templates().all(|j| j.fields.contains_key("when"))
-    {
+    let always = |j: &JobOut| j.fields.get("when").map(PVal::bare) == Some(&PVal::Cond(Cond::True));
+    if built_on_templates().next().is_none() || !built_on_templates().all(always) {
         return;
     }
     // a template no job is built on is kept for what it says, its condition too
@@ -3888,6 +3897,10 @@ mod tests {
             "if sudo true; then echo ok; fi",
             "cat <<EOF > f\nbody\nEOF\nsudo make install",
             "echo 'a\nb' && sudo make",
+            "exec sudo make",
+            "nohup sudo make &",
+            "env FOO=1 sudo make",
+            "/usr/bin/sudo make",
         ];
         for script in runs {
             assert!(super::script_runs_sudo(script), "{script}");
@@ -3901,6 +3914,7 @@ mod tests {
             "grep sudo /etc/group",
             "./deploy.sh <<< \"$TOKEN\"",
             "pseudo make",
+            "echo installing \\\n  sudo make",
         ];
         for script in not {
             assert!(!super::script_runs_sudo(script), "{script}");

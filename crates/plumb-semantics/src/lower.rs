@@ -795,8 +795,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         self.check_job_references(&model);
         self.check_included_job_keys(&model);
         self.check_included_bases(&model);
-        self.check_outside_needs(&model);
-        self.check_outside_dependencies(&model);
+        self.check_outside_lists(&model);
         if let Some(f) = default_field.filter(|_| model.with_other_files()) {
             model.included_jobs_default = Some(Box::new(self.included_jobs_default(
                 f,
@@ -1192,9 +1191,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
             // at the job when the empty list is written in another file (an imported
             // template or let), whose own check does not see this job
             let job_at = ctx.at(job.name.range);
+            let named = format!("job `{}`", job.name.text);
             let (at, other) = match run.value.origin.file == job_at.file {
-                true => (run.value.origin, (job_at, "the job")),
-                false => (job_at, (run.value.origin, "the empty list")),
+                true => (run.value.origin, (job_at, named)),
+                false => (job_at, (run.value.origin, "the empty list".to_string())),
             };
             self.ev.report(
                 Diagnostic::error(

@@ -319,8 +319,8 @@ impl PipelineModel {
     }
 
     /// Whether the compiled file is one of those GitLab merges into one configuration:
-    /// it includes files, or a job `extends` hidden jobs or needs jobs of other files (a
-    /// file that another one includes). The top-level `default:` and `variables:` then reach the
+    /// it includes files, or a job `extends` hidden jobs, needs or depends on jobs of
+    /// other files (a file that another one includes). The top-level `default:` and `variables:` then reach the
     /// jobs of those files too.
     pub fn with_other_files(&self) -> bool {
         // (a need on another pipeline's job is no sign of other files: a child

@@ -325,7 +325,7 @@ const GITLAB_JOB_KEYS: &[(&str, &str)] = &[
     ("before_script", "`before_run`"),
     ("after_script", "`after_run`"),
     ("image", "`image` (and `entrypoint`)"),
-    // `needs` on jobs of other files passes through (`check_outside_needs`)
+    // `needs` on jobs of other files passes through (`check_outside_lists`)
     ("rules", "`when`"),
     ("only", "`when`"),
     ("except", "`when`"),
@@ -350,7 +350,7 @@ const GITLAB_JOB_KEYS: &[(&str, &str)] = &[
     ("resource_group", "`resource_group`"),
     ("coverage", "`coverage`"),
     ("environment", "`environment`"),
-    // `dependencies` on jobs of other files passes through (`check_outside_dependencies`)
+    // `dependencies` on jobs of other files passes through (`check_outside_lists`)
     ("trigger", "`trigger`"),
     // `parallel` is not here: `parallel: 5`, and a matrix that is not one product,
     // go through `gitlab`; with `matrix` too it is refused after merging
@@ -494,44 +494,32 @@ impl Lowering<'_, '_> {
     /// `{ job = …, artifacts = …, optional = … }`, or a job of another pipeline,
     /// `{ pipeline = …, job = … }` or `{ project = …, job = …, ref = … }`), which the
     /// compiled `needs:` lists after the job's own. The job must write its `needs` too:
-    /// with `needs:` GitLab no longer waits for the earlier stages.
-    pub(super) fn check_outside_needs(&mut self, model: &PipelineModel) {
+    /// with `needs:` GitLab no longer waits for the earlier stages. And
+    /// `gitlab = { dependencies = [names] }`: jobs of other files whose artifacts it
+    /// downloads, which the compiled `dependencies:` lists after the job's own (without
+    /// its own, only those: GitLab's `dependencies:` is one list).
+    pub(super) fn check_outside_lists(&mut self, model: &PipelineModel) {
+        type Refused = fn(&PipelineModel, &JobModel, &MapEntry) -> Option<(FileRange, String)>;
+        let lists: [(&str, &str, Refused); 2] = [
+            ("needs", "a need", outside_needs_refused),
+            ("dependencies", "a dependency", outside_dependencies_refused),
+        ];
         for job in &model.jobs {
             let Some(gitlab) = job.field("gitlab").and_then(|f| f.value.as_map()) else {
                 continue;
             };
-            let Some(e) = gitlab.iter().find(|e| e.key == "needs") else {
-                continue;
-            };
-            if let Some((at, why)) = outside_needs_refused(model, job, e) {
-                self.ev.report(
-                    Diagnostic::error(codes::UNKNOWN_FIELD, at, why)
-                        .with_label("not a need on a job of another file")
-                        .with_secondary(job.name_at, format!("in {}", job.describe()))
-                        .with_help("list this pipeline's jobs in `needs`, and those of other files in `gitlab = { needs = [\"name\"] }`"),
-                );
-            }
-        }
-    }
-
-    /// `gitlab = { dependencies = [names] }` on a job: jobs of other files whose
-    /// artifacts it downloads, which the compiled `dependencies:` lists after the job's
-    /// own (without its own, only those: GitLab's `dependencies:` is one list).
-    pub(super) fn check_outside_dependencies(&mut self, model: &PipelineModel) {
-        for job in &model.jobs {
-            let Some(gitlab) = job.field("gitlab").and_then(|f| f.value.as_map()) else {
-                continue;
-            };
-            let Some(e) = gitlab.iter().find(|e| e.key == "dependencies") else {
-                continue;
-            };
-            if let Some((at, why)) = outside_dependencies_refused(job, e, model) {
-                self.ev.report(
-                    Diagnostic::error(codes::UNKNOWN_FIELD, at, why)
-                        .with_label("not a dependency on a job of another file")
-                        .with_secondary(job.name_at, format!("in {}", job.describe()))
-                        .with_help("list this pipeline's jobs in `dependencies`, and those of other files in `gitlab = { dependencies = [\"name\"] }`"),
-                );
+            for (key, what, refused) in lists {
+                let Some(e) = gitlab.iter().find(|e| e.key == key) else {
+                    continue;
+                };
+                if let Some((at, why)) = refused(model, job, e) {
+                    self.ev.report(
+                        Diagnostic::error(codes::UNKNOWN_FIELD, at, why)
+                            .with_label(format!("not {what} on a job of another file"))
+                            .with_secondary(job.name_at, format!("in {}", job.describe()))
+                            .with_help(format!("list this pipeline's jobs in `{key}`, and those of other files in `gitlab = {{ {key} = [\"name\"] }}`")),
+                    );
+                }
             }
         }
     }
@@ -718,11 +706,10 @@ fn outside_needs_refused(
     None
 }
 
-/// Whether `name` is a job of this pipeline, by its name, the key the compiled file
-/// writes for it (`image-job` for a GitLab keyword, `p:unit` with several pipelines),
-/// or one of its matrix instances (`build: [linux]`).
+/// Whether `name` is a job of this pipeline, by its name or the key the compiled file
+/// writes for it (`image-job` for a GitLab keyword, `p:unit` with several pipelines).
+/// A matrix instance (`build: [linux]`) is GitLab's to resolve.
 fn is_job_of(model: &PipelineModel, name: &str) -> bool {
-    let name = name.split_once(": [").map_or(name, |(job, _)| job);
     let unscoped = (name.split_once(':'))
         .filter(|(pipeline, _)| *pipeline == model.name)
         .map_or(name, |(_, job)| job);
@@ -746,9 +733,9 @@ fn not_a_job_of_other_files(model: &PipelineModel, name: &str, field: &str) -> O
 
 /// Why a job's `gitlab = { dependencies = … }` (entry `e`) is refused, and where.
 fn outside_dependencies_refused(
+    model: &PipelineModel,
     job: &JobModel,
     e: &MapEntry,
-    model: &PipelineModel,
 ) -> Option<(FileRange, String)> {
     let items = e.value.as_list().unwrap_or(&[]);
     if e.value.as_list().is_none() || items.is_empty() {
