@@ -335,6 +335,17 @@ fn an_empty_script_is_an_error() {
     let o = plumb_in(&dir, &["check", ".gitlab-ci.yml"]);
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     insta::assert_snapshot!(out);
+    // the job's own key wins over what other files say: in a fragment, beside an include
+    let included = format!("include:\n  - template: Jobs/SAST.gitlab-ci.yml\n{yaml}");
+    for (name, text) in [
+        ("jobs.gitlab-ci.yml", yaml.clone()),
+        (".gitlab-ci.yml", included),
+    ] {
+        std::fs::write(dir.join(name), text).expect("yaml");
+        let (diags, _) = json(&["check", "--format", "json", name], &dir);
+        let codes: Vec<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
+        assert_eq!(codes, ["PL1005"; 3], "{name}: {diags:#?}");
+    }
 }
 
 /// A `dependencies:` entry that is no job, and a `stage:` that `stages:` does not list,

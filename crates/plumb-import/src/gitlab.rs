@@ -1156,6 +1156,34 @@ pub enum RefusalKind {
     EmptyScript,
 }
 
+/// The jobs whose `script:` is blank (`[]`, `""`), which GitLab refuses whatever other
+/// files say: the job's own key wins over theirs.
+pub fn blank_scripts(config: &Config) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    for j in &config.jobs {
+        let script = j
+            .full
+            .get("script")
+            .filter(|_| j.full.get("trigger").is_none());
+        let Some(script) = script.filter(|s| is_blank_script(s) && j.full.get("run").is_none())
+        else {
+            continue;
+        };
+        // at the job's own `script:`, not in the hidden job a `!reference` took it from
+        let written = config.root.get(&j.name).map(|n| n.span);
+        let inside =
+            |s: &yaml::ByteRange| written.is_some_and(|w| w.start <= s.start && s.end <= w.end);
+        let span = Some(script.span).filter(|s| s.end > s.start && inside(s));
+        out.push(Refusal {
+            file: j.full.file,
+            span: span.unwrap_or(j.key_span),
+            job: j.name.clone(),
+            kind: RefusalKind::EmptyScript,
+        });
+    }
+    out
+}
+
 /// Whether a job's `script:` is blank to GitLab (which wants it present).
 fn is_blank_script(script: &Node) -> bool {
     match script.as_str() {
@@ -1227,19 +1255,6 @@ pub fn refusals(config: &Config) -> Vec<Refusal> {
             .any(|k| j.full.get(k).is_some());
         if !runs && unknown.is_empty() {
             out.push(refusal(None, RefusalKind::NothingToRun));
-        }
-        // `script: []`, `script: ""`: GitLab wants a script that is not blank
-        let script = j
-            .full
-            .get("script")
-            .filter(|_| j.full.get("trigger").is_none());
-        if let Some(script) = script.filter(|s| is_blank_script(s) && j.full.get("run").is_none()) {
-            // at the job's own `script:`, not in the hidden job a `!reference` took it from
-            let written = config.root.get(&j.name).map(|n| n.span);
-            let inside =
-                |s: &yaml::ByteRange| written.is_some_and(|w| w.start <= s.start && s.end <= w.end);
-            let span = Some(script.span).filter(|s| s.end > s.start && inside(s));
-            out.push(refusal(span, RefusalKind::EmptyScript));
         }
     }
     out

@@ -335,11 +335,12 @@ pub fn import_for_check(
     let refused_lines = gitlab::mapping_script_lines(&config);
     // another file (`include: local` of a pipeline, a child pipeline's) is a fragment
     let whole = path.file_name().is_some_and(|n| n == ".gitlab-ci.yml");
-    let refusals = if whole {
+    let mut refusals = if whole {
         gitlab::refusals(&config)
     } else {
         Vec::new()
     };
+    refusals.extend(gitlab::blank_scripts(&config));
     // unframed, the text holds the file's own private-use characters: nothing to strip
     let (plumb, origins, framed_text) = if framed {
         let (plumb, origins) = origins::strip(&program.text);
