@@ -2243,14 +2243,14 @@ fn stage_order(config: &Config, jobs: &[JobOut], warnings: &mut Vec<Warning>) ->
     let listed = if config.root.get("stages").is_some() {
         "`stages:` does not list"
     } else {
-        "is not one of GitLab's default stages (the file has no `stages:`)"
+        "is not one of GitLab's default stages, as the file has no `stages:`"
     };
     for j in jobs {
         if !order.contains(&j.stage) {
             warnings.push(Warning::at(
                 j.file,
                 j.line,
-                format!("job `{}` is in stage `{}`, which {listed} (GitLab refuses this): the stage is added last", j.gitlab_name, j.stage),
+                format!("job `{}` is in stage `{}`, which {listed}, and GitLab refuses that: the stage is added last", j.gitlab_name, j.stage),
             ));
             let at = order.len() - 1;
             order.insert(at, j.stage.clone());
