@@ -1633,3 +1633,53 @@ fn default_reaches_the_jobs_of_included_files() {
         "{out}"
     );
 }
+
+/// A template's condition that no job takes is left out only when every job built on
+/// templates writes `when = true` (jobs keeping hidden jobs of other files leave their
+/// rules to those): a job with a condition of its own keeps its template's for what it
+/// says, and a template no job is built on keeps it too.
+#[test]
+fn template_conditions_go_only_where_no_job_takes_them() {
+    let dir = scratch("import-template-conditions");
+    // GitLab's default (`!merge_request` in Plumb) is the template's condition
+    let base = ".t:\n  variables: {A: \"1\"}\n  script: [make]\n";
+    let keeper = "a:\n  extends: [.t, .unread]\n";
+    let own = "b:\n  extends: .t\n  rules:\n    - if: $CI_COMMIT_TAG\n";
+    let unused = ".u:\n  rules:\n    - if: $CI_COMMIT_TAG\n  script: [u]\n";
+    let cases = [
+        (format!("{base}{keeper}"), false),
+        (format!("{base}{keeper}{own}"), true),
+        (format!("{base}{keeper}{unused}"), true),
+    ];
+    for (yaml, kept) in cases {
+        std::fs::write(dir.join("jobs.gitlab-ci.yml"), &yaml).expect("write");
+        let o = plumb_in(&dir, &["import", "jobs.gitlab-ci.yml", "-o", "ci.plumb"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let program = std::fs::read_to_string(dir.join("ci.plumb")).unwrap_or_default();
+        let template = (program.lines())
+            .skip_while(|l| !l.starts_with("template t()"))
+            .take_while(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(!template.is_empty(), "{program}");
+        assert_eq!(
+            template.contains("merge_request"),
+            kept,
+            "{yaml}\n{program}"
+        );
+        let o = plumb_in(
+            &dir,
+            &["build", "--target", "gitlab", "ci.plumb", "-o", "out.yml"],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = std::fs::read_to_string(dir.join("out.yml")).unwrap_or_default();
+        let job_a = (out.lines())
+            .skip_while(|l| *l != "a:")
+            .skip(1)
+            .take_while(|l| l.starts_with(' '))
+            .collect::<Vec<_>>()
+            .join("\n");
+        // the kept job leaves its rules to the hidden jobs it keeps, either way
+        assert!(!job_a.contains("rules:"), "{out}");
+    }
+}
