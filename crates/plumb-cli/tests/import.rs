@@ -1683,3 +1683,27 @@ fn template_conditions_go_only_where_no_job_takes_them() {
         assert!(!job_a.contains("rules:"), "{out}");
     }
 }
+
+/// Tags that pick a runner of containers (`docker`, `kubernetes`, GitLab's hosted Linux
+/// runners) say the runner's image runs a script that uses `sudo`: no allowance, and the
+/// check of the YAML and of the import both say the runner decides the image.
+#[test]
+fn sudo_on_a_runner_of_containers_is_no_shell_runner() {
+    let dir = scratch("import-sudo-docker");
+    for tag in ["docker", "kubernetes", "saas-linux-small-amd64"] {
+        let yaml =
+            format!("deploy:\n  tags: [{tag}]\n  script:\n    - sudo apt-get install -y curl\n");
+        std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("write");
+        let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let program = std::fs::read_to_string(dir.join("ci.plumb")).unwrap_or_default();
+        assert!(!program.contains("plumb-allow"), "{program}");
+        for file in ["ci.plumb", ".gitlab-ci.yml"] {
+            let codes = check_codes(&dir.join(file));
+            assert!(
+                codes.iter().any(|c| c == "PL3006"),
+                "{tag} {file}: {codes:?}"
+            );
+        }
+    }
+}

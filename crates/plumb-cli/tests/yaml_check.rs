@@ -348,6 +348,29 @@ fn an_empty_script_is_an_error() {
     }
 }
 
+/// What GitLab refuses in `dependencies:` naming jobs of other files is refused by the
+/// check of a fragment as by the check of its import: one the job's `needs` does not
+/// name, and any on a trigger job (PL1003); a matrix instance is needed with its job.
+#[test]
+fn dependencies_on_jobs_of_other_files_follow_gitlabs_rules() {
+    let dir = scratch("outside-dependencies");
+    let img =
+        "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
+    let yaml = format!("stages: [build, test]\nbuild:\n  stage: build\n  image: {img}\n  parallel:\n    matrix:\n      - ARCH: [amd64, arm64]\n  script: [make]\nnot-needed:\n  stage: test\n  image: {img}\n  needs: [build]\n  dependencies: [outside]\n  script: [t]\ndownstream:\n  stage: test\n  trigger: {{project: g/p}}\n  dependencies: [outside]\nneeded:\n  stage: test\n  image: {img}\n  needs: [outside]\n  dependencies: [outside]\n  script: [t]\ninstance:\n  stage: test\n  image: {img}\n  needs: [build]\n  dependencies: [\"build: [amd64]\"]\n  script: [t]\n");
+    std::fs::write(dir.join("jobs.gitlab-ci.yml"), &yaml).expect("yaml");
+    let (diags, code) = json(&["check", "--format", "json", "jobs.gitlab-ci.yml"], &dir);
+    assert_eq!(code, 1, "{diags:#?}");
+    let found: Vec<String> = (diags.iter())
+        .map(|d| format!("{} {}", d["line"], d["code"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(found, ["13 PL1003", "18 PL1003"], "{diags:#?}");
+    let o = plumb_in(&dir, &["import", "jobs.gitlab-ci.yml", "-o", "ci.plumb"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (diags, _) = json(&["check", "--format", "json", "ci.plumb"], &dir);
+    let codes: Vec<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
+    assert_eq!(codes, ["PL1003", "PL1003"], "{diags:#?}");
+}
+
 /// A `dependencies:` entry that is no job, and a `stage:` that `stages:` does not list,
 /// are refused by GitLab: PL1001 on the name, with the closest one; not in a fragment,
 /// nor where an include not read may define them.

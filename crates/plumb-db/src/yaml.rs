@@ -201,6 +201,20 @@ impl YamlProgram {
             )
             .with_label("nothing to run")
             .with_help("add a `script:`, or hide the job as a template by starting its name with `.`"),
+            RefusalKind::DependencyNotNeeded(name) => Diagnostic::error(
+                plumb_semantics::codes::TYPE_MISMATCH,
+                at,
+                format!("job `{job}` depends on `{name}`, which its `needs` does not name: GitLab refuses the file"),
+            )
+            .with_label("not in `needs`")
+            .with_help(format!("add `{name}` to the job's `needs`, or remove it from `dependencies` (with `needs`, GitLab downloads artifacts only from the jobs it names)")),
+            RefusalKind::TriggerDependencies => Diagnostic::error(
+                plumb_semantics::codes::TYPE_MISMATCH,
+                at,
+                format!("trigger job `{job}` has `dependencies`: GitLab refuses the file"),
+            )
+            .with_label("a trigger job downloads no artifacts")
+            .with_help("remove `dependencies` from the trigger job"),
             RefusalKind::EmptyScript => Diagnostic::error(
                 plumb_semantics::codes::MISSING_FIELD,
                 at,

@@ -1602,7 +1602,10 @@ fn on_every_core<T: Sync, R: Send>(items: &[T], f: &(dyn Fn(&T) -> R + Sync)) ->
 /// findings allowed, as the check of the YAML is silent on it (a Windows or macOS tag
 /// is a weaker hint, which only the check takes: GitLab's macOS runners take an image).
 fn shell_runner_hints(fields: &BTreeMap<String, PVal>) -> (bool, Option<&'static str>) {
-    let runs_sudo = runs_sudo(fields.get("before_run")) || runs_sudo(fields.get("run"));
+    // tags that pick a runner of containers (`docker`, `kubernetes`, GitLab's hosted
+    // Linux runners) say the runner's image runs the script, `sudo` or not
+    let runs_sudo = !container_runner_tags(fields.get("tags"))
+        && (runs_sudo(fields.get("before_run")) || runs_sudo(fields.get("run")));
     let hinted = runs_sudo || shell_runner_tags(fields.get("tags"));
     let why = match () {
         _ if shell_tag(fields.get("tags")) => Some(SHELL_TAG),
@@ -1710,8 +1713,11 @@ fn scan_command_words(
                     .unwrap_or(chars.len())
                     .max(i + 1);
                 let word: String = chars[i..end].iter().collect();
-                // `/usr/bin/sudo` too
-                if at_command && word.rsplit('/').next() == Some("sudo") {
+                // `/usr/bin/sudo` too; not `sudo() { … }` (a function of that name, as
+                // scripts written for root containers define) nor a `case` pattern `sudo)`
+                let next = chars[end..].iter().find(|c| !c.is_whitespace());
+                let defined = matches!(next, Some('(' | ')'));
+                if at_command && !defined && word.rsplit('/').next() == Some("sudo") {
                     return true;
                 }
                 // `VAR=1 sudo …`, `if sudo …`, `then sudo …`: the command is still to come
@@ -1754,6 +1760,23 @@ fn heredoc_word(chars: &[char], from: usize) -> (Option<String>, usize) {
         .filter(|c| !matches!(c, '\'' | '"' | '\\'))
         .collect();
     ((!word.is_empty()).then_some(word), i)
+}
+
+/// Whether a job's tags pick a runner of containers: `docker`, `kubernetes`, `k8s`,
+/// `podman`, or GitLab's hosted Linux runners (`saas-linux-…`).
+fn container_runner_tags(tags: Option<&PVal>) -> bool {
+    let Some(PVal::List(tags)) = tags else {
+        return false;
+    };
+    tags.iter().any(|t| match t.bare() {
+        PVal::Str(tag) => {
+            let saas_linux = tag.to_ascii_lowercase().starts_with("saas-linux");
+            saas_linux
+                || tag_words(tag)
+                    .any(|w| matches!(w.as_str(), "docker" | "kubernetes" | "k8s" | "podman"))
+        }
+        _ => false,
+    })
 }
 
 /// Whether a job's tags name a `shell` runner, which runs no image.
@@ -3915,6 +3938,8 @@ mod tests {
             "./deploy.sh <<< \"$TOKEN\"",
             "pseudo make",
             "echo installing \\\n  sudo make",
+            "command -v sudo >/dev/null || sudo() { \"$@\"; }",
+            "case \"$1\" in\n  sudo) echo no ;;\nesac",
         ];
         for script in not {
             assert!(!super::script_runs_sudo(script), "{script}");

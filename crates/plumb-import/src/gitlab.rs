@@ -1154,6 +1154,10 @@ pub enum RefusalKind {
     NothingToRun,
     /// A `script` that is blank: `[]` (once `!reference`s are resolved), `""`, null.
     EmptyScript,
+    /// `dependencies` names a job of another file that the job's `needs` does not.
+    DependencyNotNeeded(String),
+    /// A trigger job's `dependencies` names jobs of other files.
+    TriggerDependencies,
 }
 
 /// The jobs whose `script:` is blank (`[]`, `""`), which GitLab refuses whatever other
@@ -1184,11 +1188,64 @@ pub fn blank_scripts(config: &Config) -> Vec<Refusal> {
     out
 }
 
+/// What GitLab refuses in the `dependencies:` of a job naming jobs no file read defines,
+/// whatever those are: one its `needs:` does not name (with `needs:`, GitLab downloads
+/// artifacts only from the jobs it names), or any on a trigger job. (Names of this file
+/// are the checker's: PL1003 there.)
+pub fn outside_dependencies_refused(config: &Config) -> Vec<Refusal> {
+    let here: HashSet<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
+    // a matrix instance (`build: [amd64]`) is its job's, and needed with it
+    let job_of = |n: &str| n.split_once(": [").map_or(n, |(job, _)| job).to_string();
+    let mut out = Vec::new();
+    for j in &config.jobs {
+        let Some(deps) = j.full.get("dependencies").filter(|d| d.is_seq()) else {
+            continue;
+        };
+        let outside: Vec<&Node> = (deps.flattened().into_iter())
+            .filter(|d| {
+                d.as_str()
+                    .is_some_and(|n| !here.contains(job_of(n).as_str()))
+            })
+            .collect();
+        let refusal = |d: &Node, kind| Refusal {
+            file: j.full.file,
+            span: Some(d.span)
+                .filter(|s| s.end > s.start)
+                .unwrap_or(j.key_span),
+            job: j.name.clone(),
+            kind,
+        };
+        if let Some(first) = outside.first().filter(|_| j.full.get("trigger").is_some()) {
+            out.push(refusal(first, RefusalKind::TriggerDependencies));
+            continue;
+        }
+        let Some(needs) = j.full.get("needs").filter(|n| n.is_seq()) else {
+            continue;
+        };
+        let needed: Vec<&str> = (needs.flattened().into_iter())
+            .filter_map(|n| n.as_str().or_else(|| n.get("job").and_then(Node::as_str)))
+            .collect();
+        for d in outside {
+            let name = d.as_str().unwrap_or_default();
+            if !needed.contains(&name) && !needed.contains(&job_of(name).as_str()) {
+                out.push(refusal(
+                    d,
+                    RefusalKind::DependencyNotNeeded(name.to_string()),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Whether a job's `script:` is blank to GitLab (which wants it present).
 fn is_blank_script(script: &Node) -> bool {
     match script.as_str() {
         Some(text) => text.trim().is_empty(),
-        None => script.is_null() || (!script.is_map() && script.flattened().is_empty()),
+        // (`[null]`: GitLab wants strings)
+        None => {
+            script.is_null() || (!script.is_map() && script.flattened().iter().all(|i| i.is_null()))
+        }
     }
 }
 

@@ -341,6 +341,7 @@ pub fn import_for_check(
         Vec::new()
     };
     refusals.extend(gitlab::blank_scripts(&config));
+    refusals.extend(gitlab::outside_dependencies_refused(&config));
     // unframed, the text holds the file's own private-use characters: nothing to strip
     let (plumb, origins, framed_text) = if framed {
         let (plumb, origins) = origins::strip(&program.text);

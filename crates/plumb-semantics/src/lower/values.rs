@@ -7,7 +7,7 @@ use crate::codes;
 use crate::eval::Ctx;
 use crate::model::{outside_need, JobModel, PipelineModel};
 use crate::value::{MapEntry, Value, ValueKind};
-use plumb_diagnostics::{closest, Diagnostic, Edit, FileRange};
+use plumb_diagnostics::{closest, Code, Diagnostic, Edit, FileRange};
 use plumb_syntax::ast::{Arg, Expr, ExprKind};
 
 /// A constructor: its name (also the key its first argument is stored under), the named
@@ -499,9 +499,13 @@ impl Lowering<'_, '_> {
     /// downloads, which the compiled `dependencies:` lists after the job's own (without
     /// its own, only those: GitLab's `dependencies:` is one list).
     pub(super) fn check_outside_lists(&mut self, model: &PipelineModel) {
-        type Refused = fn(&PipelineModel, &JobModel, &MapEntry) -> Option<(FileRange, String)>;
+        type Refused =
+            fn(&PipelineModel, &JobModel, &MapEntry) -> Option<(FileRange, String, Code)>;
         let lists: [(&str, &str, Refused); 2] = [
-            ("needs", "a need", outside_needs_refused),
+            ("needs", "a need", |model, job, e| {
+                let (at, why) = outside_needs_refused(model, job, e)?;
+                Some((at, why, codes::UNKNOWN_FIELD))
+            }),
             ("dependencies", "a dependency", outside_dependencies_refused),
         ];
         for job in &model.jobs {
@@ -512,10 +516,10 @@ impl Lowering<'_, '_> {
                 let Some(e) = gitlab.iter().find(|e| e.key == key) else {
                     continue;
                 };
-                if let Some((at, why)) = refused(model, job, e) {
+                if let Some((at, why, code)) = refused(model, job, e) {
                     self.ev.report(
-                        Diagnostic::error(codes::UNKNOWN_FIELD, at, why)
-                            .with_label(format!("not {what} on a job of another file"))
+                        Diagnostic::error(code, at, why)
+                            .with_label(format!("not {what} GitLab takes here"))
                             .with_secondary(job.name_at, format!("in {}", job.describe()))
                             .with_help(format!("list this pipeline's jobs in `{key}`, and those of other files in `gitlab = {{ {key} = [\"name\"] }}`")),
                     );
@@ -706,6 +710,15 @@ fn outside_needs_refused(
     None
 }
 
+/// Whether a job with `needs` needs the job `dep` names (GitLab expands a need on a
+/// matrix job into every instance: `build: [amd64]` is needed with `build`).
+fn needed(job: &JobModel, outside_needs: &[&str], dep: &str) -> bool {
+    let base = dep.split_once(": [").map_or(dep, |(job, _)| job);
+    [dep, base]
+        .iter()
+        .any(|name| outside_needs.contains(name) || job.needs.iter().any(|n| n.job == *name))
+}
+
 /// Whether `name` is a job of this pipeline, by its name or the key the compiled file
 /// writes for it (`image-job` for a GitLab keyword, `p:unit` with several pipelines).
 /// A matrix instance (`build: [linux]`) is GitLab's to resolve.
@@ -736,12 +749,13 @@ fn outside_dependencies_refused(
     model: &PipelineModel,
     job: &JobModel,
     e: &MapEntry,
-) -> Option<(FileRange, String)> {
+) -> Option<(FileRange, String, Code)> {
     let items = e.value.as_list().unwrap_or(&[]);
     if e.value.as_list().is_none() || items.is_empty() {
         return Some((
             e.value.origin,
             "`dependencies` here lists jobs of other files: a list of their names".into(),
+            codes::UNKNOWN_FIELD,
         ));
     }
     fn name(i: &Value) -> Option<&str> {
@@ -751,12 +765,14 @@ fn outside_dependencies_refused(
         return Some((
             bad.origin,
             "a dependency on a job of another file is its name, a string".into(),
+            codes::UNKNOWN_FIELD,
         ));
     }
     if job.field("trigger").is_some() {
         return Some((
             e.key_at,
             "a trigger job downloads no artifacts: GitLab refuses its `dependencies:`".into(),
+            codes::TYPE_MISMATCH,
         ));
     }
     // with `needs:`, GitLab downloads artifacts only from the jobs it names
@@ -770,13 +786,13 @@ fn outside_dependencies_refused(
     for item in items {
         let dep = name(item)?;
         let why = if let Some(why) = not_a_job_of_other_files(model, dep, "dependencies") {
-            why
-        } else if job.field("needs").is_some() && !outside_needs.contains(&dep) {
-            format!("`{dep}` is not in `gitlab = {{ needs }}`: with `needs`, GitLab downloads artifacts only from the jobs it names")
+            (why, codes::UNKNOWN_FIELD)
+        } else if job.field("needs").is_some() && !needed(job, &outside_needs, dep) {
+            (format!("`{dep}` is not in `gitlab = {{ needs }}`: with `needs`, GitLab downloads artifacts only from the jobs it names"), codes::TYPE_MISMATCH)
         } else {
             continue;
         };
-        return Some((item.origin, why));
+        return Some((item.origin, why.0, why.1));
     }
     None
 }
