@@ -1,4 +1,4 @@
-//! PL1005 missing-field: A job lacks a required field (`image` or `run`), or its `run` is empty (GitLab refuses a job with no script; in GitLab CI YAML, `script: []` or `script: ""`).
+//! PL1005 missing-field: A job lacks a required field (`image` or `run`), or its `run` is empty.
 //!
 //! Reported by the parser or the semantic layer; this module holds its documentation.
 
