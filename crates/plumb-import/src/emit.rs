@@ -1799,13 +1799,9 @@ fn shell_runner_tags(tags: Option<&PVal>) -> bool {
     let Some(PVal::List(tags)) = tags else {
         return false;
     };
+    const SHELL_RUNNER_WORDS: [&str; 6] = ["windows", "win32", "win64", "macos", "osx", "shell"];
     tags.iter().any(|t| match t.bare() {
-        PVal::Str(tag) => {
-            let tag = tag.to_ascii_lowercase();
-            ["windows", "win32", "win64", "macos", "osx", "shell"]
-                .iter()
-                .any(|w| tag.split(['-', '_', ' ', ':', '.']).any(|part| part == *w))
-        }
+        PVal::Str(tag) => tag_words(tag).any(|w| SHELL_RUNNER_WORDS.contains(&w.as_str())),
         _ => false,
     })
 }
