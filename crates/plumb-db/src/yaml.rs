@@ -315,8 +315,13 @@ impl YamlProgram {
             Some((at, spot.exact))
         };
         // what the import added (the `runner_default` of jobs with no image) is not in
-        // the YAML: the finding goes to the first of its labels that is (the job)
-        let fallback = d.secondary.iter().find_map(|l| locate(l.at));
+        // the YAML: the finding goes to the first of its labels that is only the job
+        // around a value (its name), else to the first that is in the YAML at all
+        let located: Vec<(FileRange, bool)> =
+            d.secondary.iter().filter_map(|l| locate(l.at)).collect();
+        let fallback = (located.iter().find(|(_, exact)| !exact))
+            .or(located.first())
+            .copied();
         let primary = locate(d.primary.at);
         // a binding the import made (a variable the YAML reads by name) is drawn where
         // the script reads it

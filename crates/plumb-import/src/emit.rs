@@ -2678,13 +2678,14 @@ impl Emitter<'_> {
                 if assigned.contains(&var) || own.contains(var.as_str()) {
                     continue;
                 }
+                // declared, not bound: a `ci_variable` secret is one every job reads by
+                // name (§7.4), and a binding would add a variable the YAML does not set.
+                // `DEPLOY_TOKEN: ""` in the YAML is kept as written; the checker follows
+                // the script's `$DEPLOY_TOKEN`
                 match env.iter().find(|(k, _)| *k == var).map(|(_, v)| v.bare()) {
                     None => {
-                        let name = self.settings_secret(&var);
-                        env.push((var, PVal::Name(name)));
+                        self.settings_secret(&var);
                     }
-                    // `DEPLOY_TOKEN: ""` in the YAML is kept as written; the secret is
-                    // declared, and the checker follows the script's `$DEPLOY_TOKEN`
                     Some(PVal::Str(value)) if self.placeholder(&var, value) => {
                         self.settings_secret(&var);
                     }
