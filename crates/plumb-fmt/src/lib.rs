@@ -8,7 +8,9 @@
 //!   and closes both on one: `stage deploy { job deploy {` … `} }` (nested namespaces
 //!   are often written so), unless a comment stands between the two openings or the
 //!   two closings, or a `# plumb-allow:` above the stage would then cover the job's
-//!   line too.
+//!   line too. A one-line job goes on the stage's line when the whole fits in 80
+//!   columns: `stage test { job unit { run = ["make test"] } }` (a comment that ended
+//!   the job's line then ends the stage's).
 //! - A job or template whose only field is a list or record on several lines opens it
 //!   on the job's line and closes both on one: `job test { run = [` … `] }`. A comment
 //!   ending the `{` line then ends the `[` line; other comments that would have to
@@ -629,17 +631,24 @@ impl<'a> Printer<'a> {
         self.out.push('}');
     }
 
-    fn stage(&mut self, s: &Stage) {
+    /// `stage NAME after A, B {`.
+    fn stage_header(&mut self, s: &Stage) {
         self.out.push_str(&format!("stage {}", s.name.text));
         if !s.after.is_empty() {
             let names: Vec<&str> = s.after.iter().map(|n| n.text.as_str()).collect();
             self.out.push_str(&format!(" after {}", names.join(", ")));
         }
         self.out.push_str(" {");
+    }
+
+    fn stage(&mut self, s: &Stage) {
+        self.stage_header(s);
         if let Some(job) = self.lone_job(s) {
             self.out.push(' ');
             self.job(job);
             self.out.push_str(" }");
+            // a comment that ended the one-line job's line ends the stage's
+            self.trailing_comment(job.range.end as usize, s.range.end as usize);
             return;
         }
         // a stage of no job and no comment (one an included file's jobs are in) is `{}`
@@ -686,8 +695,9 @@ impl<'a> Printer<'a> {
     /// The job of a stage that holds only it, when it prints on several lines and no
     /// comment sits between the two openings or the two closings: the stage is then
     /// written `stage NAME { job NAME {` … `} }`, the way nested namespaces often are,
-    /// and saves the two lines a block of its own would take. A one-line job keeps a
-    /// stage block (`stage NAME { job NAME { … } }` would rarely fit).
+    /// and saves the two lines a block of its own would take. A one-line job shares
+    /// the stage's line when `stage NAME { job NAME { … } }` fits in [`SHORT_BODY`]
+    /// columns, and only a comment ending the job's line stands in the stage.
     fn lone_job<'s>(&self, s: &'s Stage) -> Option<&'s Job> {
         let [job] = s.jobs.as_slice() else {
             return None;
@@ -714,7 +724,37 @@ impl<'a> Printer<'a> {
         // several lines all the more
         let multiline = source.contains(&Some(true))
             || self.printed_multiline_at(job, self.indent + 1, job.body.range);
-        (multiline && clean).then_some(job)
+        if multiline {
+            return clean.then_some(job);
+        }
+        // a one-line job: on the stage's line when the whole fits in a short body's
+        // width, a comment that ends the job's line then ending the stage's
+        let one_line = !self.has_comment_in(TextRange::new(opening.start, opening.end))
+            && self.at_most_a_line_end_comment(job_end, s.range.end as usize)
+            && self.fits_on_the_stage_line(s, job);
+        one_line.then_some(job)
+    }
+
+    /// Whether the comments in `from..to` are at most one, on the line `from` is on.
+    fn at_most_a_line_end_comment(&self, from: usize, to: usize) -> bool {
+        let mut inside = (self.comments[self.next_comment..].iter())
+            .filter(|c| c.range.start as usize >= from && (c.range.start as usize) < to);
+        match (inside.next(), inside.next()) {
+            (None, _) => true,
+            (Some(c), None) => !self.src[from..c.range.start as usize].contains('\n'),
+            (Some(_), Some(_)) => false,
+        }
+    }
+
+    /// Whether `stage NAME { job NAME { … } }` prints on one line of at most
+    /// [`SHORT_BODY`] columns.
+    fn fits_on_the_stage_line(&self, s: &Stage, job: &Job) -> bool {
+        let mut line = self.measure(self.indent);
+        line.stage_header(s);
+        line.out.push(' ');
+        line.job(job);
+        line.out.push_str(" }");
+        !line.out.contains('\n') && line.out.len() <= SHORT_BODY
     }
 
     /// Whether a job prints on several lines among a stage's members.

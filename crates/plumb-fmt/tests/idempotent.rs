@@ -247,7 +247,7 @@ fn a_byte_order_mark_is_no_syntax_error_and_stays() {
     let formatted = plumb_fmt::format(src).expect("formats");
     assert_eq!(
         formatted,
-        "\u{feff}pipeline p {\n  stage s {\n    job a { run = [\"make\"] }\n  }\n}\n"
+        "\u{feff}pipeline p {\n  stage s { job a { run = [\"make\"] } }\n}\n"
     );
     assert_eq!(
         plumb_fmt::format(&formatted).as_deref(),

@@ -899,11 +899,12 @@ fn block_marker(line: &str) -> Option<(String, usize, bool)> {
     let (code, comment) = line.split_at(scan_line(line).comment?);
     let code = code.trim_end();
     // an empty block is `{}` as written, `{ }` once formatted; a small job or template
-    // is written on one line, `job NAME { fields }`
+    // is written on one line, `job NAME { fields }`, a stage's lone small job on the
+    // stage's (`stage NAME { job NAME { fields } }`)
+    let opening = code.trim_start();
     let small = code.ends_with('}')
-        && ["job ", "template "]
-            .iter()
-            .any(|k| code.trim_start().starts_with(k));
+        && (["job ", "template "].iter().any(|k| opening.starts_with(k))
+            || opening.starts_with("stage ") && opening.contains(" { job "));
     let one_line = code.ends_with("{}") || code.ends_with("{ }") || small;
     // a block of one field on several lines opens it on its line (`job x { run = [`)
     if !one_line && !code.ends_with('{') && !code.ends_with('[') {
@@ -1345,9 +1346,9 @@ mod attack_tests {
         assert_in_order(
             &i.plumb,
             &[
-                "    # the unit tests\n",
-                "    # quick\n",
-                "    job unit { image = runner_default, run = [\"make check\"] }  # .gitlab-ci.yml:3\n",
+                "  # the unit tests\n",
+                "  # quick\n",
+                "  stage test { job unit { image = runner_default, run = [\"make check\"] } }  # .gitlab-ci.yml:3\n",
             ],
         );
     }
@@ -1401,7 +1402,10 @@ mod attack_tests {
         let i = imported("# the file\n\n# builds the binary\nbuild:\n  script: [make]\n");
         assert_in_order(
             &i.plumb,
-            &["# the file\n\n", "# builds the binary\n    job build {"],
+            &[
+                "# the file\n\n",
+                "# builds the binary\n  stage test { job build {",
+            ],
         );
     }
 

@@ -1543,9 +1543,10 @@ fn on_one_line(head: &str, body: &str, indent: usize) -> Option<String> {
         return None;
     }
     // the same line as the formatter writes it, inside a pipeline and a stage for a job
+    // (of two jobs: a lone one-line job would go on the stage's line)
     let (open, close) = match indent {
         0 => ("", ""),
-        _ => ("pipeline p {\n  stage s {\n    ", "\n  }\n}"),
+        _ => ("pipeline p {\n  stage s {\n    ", "\n    job z { }\n  }\n}"),
     };
     let formatted = plumb_fmt::format(&format!("{open}{line}{close}\n")).ok()?;
     let pad = " ".repeat(indent);
