@@ -1404,3 +1404,37 @@ fn spans_after_multi_byte_characters_are_drawn() {
     );
     insta::assert_snapshot!(out);
 }
+
+/// A project variable named in text a program the script runs may expand (`xargs sh -c
+/// '… $T'`, `envsubst '$T'`) is read by the job: PL4006 in a merge request's pipeline,
+/// PL4005 with an unpinned image, as when the script reads it itself; `\$T` in a
+/// here-doc is text. A secret whose Vault engine Plumb cannot name is the job's own,
+/// never a project variable of that name.
+#[test]
+fn a_variable_named_for_a_program_the_script_runs_is_read() {
+    let dir = scratch("named-for-a-program");
+    let pinned =
+        "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
+    let yaml = format!(
+        "stages: [test]\nfanout:\n  image: {pinned}\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n  script:\n    - ls | xargs -I{{}} sh -c 'up {{}} \"$DEPLOY_TOKEN\"'\nrender:\n  image: alpine:3.20\n  script:\n    - envsubst '$KUBE_TOKEN' < k8s.yml > out.yml\nchild:\n  image: {pinned}\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n  script:\n    - |\n      cat > child.yml <<EOF\n      up: {{script: [echo \"\\$API_TOKEN\" | ./up --stdin]}}\n      EOF\nvaulted:\n  image: {pinned}\n  secrets:\n    API_KEY:\n      vault: {{engine: {{name: kv-v1, path: kv}}, path: app, field: api_key}}\n  script: ['./deploy.sh --key-file \"$API_KEY\"']\n"
+    );
+    std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let found: BTreeSet<String> = places(&diags)
+        .into_iter()
+        .map(|p| p.replace(".gitlab-ci.yml:", ""))
+        .collect();
+    let expected: BTreeSet<String> = ["7 PL4006", "9 PL3003", "9 PL4005"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(found, expected, "{diags:#?}");
+    let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let program = std::fs::read_to_string(dir.join("ci.plumb")).expect("program");
+    assert!(!program.contains("ci_variable(\"API_KEY\")"), "{program}");
+    let (diags, _) = json(&["check", "--format", "json", "ci.plumb"], &dir);
+    let mut codes: Vec<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
+    codes.sort();
+    assert_eq!(codes, ["PL3003", "PL4005", "PL4006"], "{diags:#?}");
+}

@@ -12,7 +12,8 @@
 //!   columns: `stage test { job unit { run = ["make test"] } }` (a comment that ended
 //!   the job's line then ends the stage's).
 //! - A job or template whose only field is a list or record on several lines opens it
-//!   on the job's line and closes both on one: `job test { run = [` … `] }`. A comment
+//!   on the job's line and closes both on one: `job test { run = [` … `] }`; so does a
+//!   record value of one entry (`gitlab = { release = {` … `} }`). A comment
 //!   ending the `{` line then ends the `[` line; other comments that would have to
 //!   move keep the body's lines (`Printer::hug_comment_of` says which).
 //! - On the lines a `# plumb-allow:` covers, where the layout would change what the
@@ -728,20 +729,30 @@ impl<'a> Printer<'a> {
             return clean.then_some(job);
         }
         // a one-line job: on the stage's line when the whole fits in a short body's
-        // width, a comment that ends the job's line then ending the stage's
+        // width, a comment that ends the job's line then ending the stage's (none in
+        // the job's header, which would have to leave the stage)
+        let header = TextRange::new(job.range.start as usize, job.body.range.start as usize);
         let one_line = !self.has_comment_in(TextRange::new(opening.start, opening.end))
-            && self.at_most_a_line_end_comment(job_end, s.range.end as usize)
+            && !self.has_comment_in(header)
+            && self.at_most_one_line_end_comment(job_end, s.range.end as usize)
             && self.fits_on_the_stage_line(s, job);
         one_line.then_some(job)
     }
 
-    /// Whether the comments in `from..to` are at most one, on the line `from` is on.
-    fn at_most_a_line_end_comment(&self, from: usize, to: usize) -> bool {
+    /// Whether the comments from `from` to the end of the line `to` (a stage's `}`) is
+    /// on are at most one, on the line `from` is on: joined, the two lines are one, and
+    /// two comments on a line would read as one.
+    fn at_most_one_line_end_comment(&self, from: usize, to: usize) -> bool {
+        let line_end = self.src[to..].find('\n').map_or(self.src.len(), |n| to + n);
         let mut inside = (self.comments[self.next_comment..].iter())
-            .filter(|c| c.range.start as usize >= from && (c.range.start as usize) < to);
+            .filter(|c| c.range.start as usize >= from && (c.range.start as usize) < line_end);
         match (inside.next(), inside.next()) {
             (None, _) => true,
-            (Some(c), None) => !self.src[from..c.range.start as usize].contains('\n'),
+            (Some(c), None) => {
+                let start = c.range.start as usize;
+                // on the job's line, or after the stage's `}`
+                start >= to || !self.src[from..start].contains('\n')
+            }
             (Some(_), Some(_)) => false,
         }
     }
@@ -754,7 +765,7 @@ impl<'a> Printer<'a> {
         line.out.push(' ');
         line.job(job);
         line.out.push_str(" }");
-        !line.out.contains('\n') && line.out.len() <= SHORT_BODY
+        !line.out.contains('\n') && line.out.chars().count() <= SHORT_BODY
     }
 
     /// Whether a job prints on several lines among a stage's members.
@@ -1085,7 +1096,13 @@ impl<'a> Printer<'a> {
                 self.expr(inner, 4);
             }
             ExprKind::List(items) => self.list(items, e.range),
-            ExprKind::Record(fields) => self.body(fields, e.range, RECORD_WIDTH),
+            // a record of one entry on several lines opens it on its line, as a job's
+            // body does: `gitlab = { release = {` … `} }`
+            ExprKind::Record(fields) => {
+                if !self.hugged(fields, e.range) {
+                    self.body(fields, e.range, RECORD_WIDTH);
+                }
+            }
         }
         if needs_parens {
             self.out.push(')');

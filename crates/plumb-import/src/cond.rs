@@ -676,6 +676,12 @@ pub fn rules(rules: &Node, job_manual: bool) -> Decision {
         };
         if let Some(changes) = rule.get("changes") {
             test = Cond::and(test, changes_cond(changes));
+            if let Some(to) = changes.get("compare_to") {
+                notes.push((
+                    to.line,
+                    "`rules: changes: compare_to` is not carried: Plumb's `changes` compares as GitLab does without it (with the push's previous commit, or a merge request's target branch)".into(),
+                ));
+            }
         }
         if let Some(exists) = rule.get("exists") {
             // `exists: { paths, project, ref }` looks in another project: unknown here

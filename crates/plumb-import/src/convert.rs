@@ -27,6 +27,9 @@ pub struct Fields {
     /// `secrets:` with a Vault source Plumb carries; for a check, also those it does not
     /// carry (another Vault engine, another provider): their variables still hold secrets.
     pub vault: Vec<VaultSecret>,
+    /// The variables of `secrets:` Plumb does not carry: the job's own, never a project
+    /// variable of the same name (the secret's file path, by default).
+    pub secrets_not_carried: Vec<String>,
     /// `id_tokens:` with one audience: (variable, audience).
     pub id_tokens: Vec<(String, String)>,
     /// `needs:` as GitLab names, with their lines.
@@ -1495,6 +1498,7 @@ fn secrets(v: &Node, f: &mut Fields, for_check: bool) {
                     end_line: e.value.end_line,
                     message: format!("secret `{}` {why}: not carried", e.key),
                 });
+                f.secrets_not_carried.push(e.key.clone());
                 if for_check {
                     f.vault
                         .push(secret(UNCARRIED_SECRET_PATH.into(), e.key.clone()));

@@ -2666,10 +2666,12 @@ impl Emitter<'_> {
             .flatten()
             .collect();
         let assigned = assigned_in(&lines);
-        // what the job's own variables define (not a placeholder, not `X: $X`)
+        // what the job's own variables define (not a placeholder, not `X: $X`), and the
+        // variables of its `secrets:` Plumb does not carry
         let own: HashSet<&str> = (f.env.iter())
             .filter(|(k, v)| !is_self_reference(v, k) && !self.placeholder(k, v))
             .map(|(k, _)| k.as_str())
+            .chain(f.secrets_not_carried.iter().map(String::as_str))
             .collect();
         for line in &lines {
             let PVal::Str(line) = line.bare() else {
@@ -3808,38 +3810,54 @@ fn strings_of<'v>(v: &'v PVal, out: &mut Vec<&'v str>) {
     }
 }
 
-/// The variables the script assigns itself (`NAME=…`, `export NAME=…`, `read NAME`):
-/// the CI/CD settings do not provide those.
+/// The variables the script assigns itself (`NAME=…`, `export NAME=…`, `read NAME`)
+/// before it reads them: the CI/CD settings do not provide those. One read first
+/// (`echo "$TOKEN"; TOKEN=$(cat t)`) is the settings' variable.
 fn assigned_in(script: &[PVal]) -> HashSet<String> {
     let mut names = HashSet::new();
+    let mut read: HashSet<&str> = HashSet::new();
     for line in script {
         let PVal::Str(line) = line.bare() else {
             continue;
         };
-        let bytes = line.as_bytes();
-        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-        let mut i = 0;
-        while i < bytes.len() {
-            let boundary = i == 0 || !(is_word(bytes[i - 1]) || b"${".contains(&bytes[i - 1]));
-            if !(boundary && (bytes[i].is_ascii_alphabetic() || bytes[i] == b'_')) {
-                i += 1;
-                continue;
-            }
-            let end = (i..bytes.len())
-                .find(|&j| !is_word(bytes[j]))
-                .unwrap_or(bytes.len());
-            let name = &line[i..end];
-            // `NAME=$NAME` (`docker run -e NAME=$NAME`) keeps the settings' value
-            let sets = line[end..]
-                .strip_prefix('=')
-                .is_some_and(|v| !is_self_reference(v, name));
-            if sets || line[..i].trim_end().ends_with("read") {
+        for (at, name) in assignments_in_line(line) {
+            let read_before =
+                read.contains(name) || shell_variables_named(&line[..at]).any(|v| v == name);
+            if !read_before {
                 names.insert(name.to_string());
             }
-            i = end;
         }
+        read.extend(shell_variables_named(line));
     }
     names
+}
+
+/// `(offset, NAME)` of each `NAME=…` (not `NAME=$NAME`) and `read NAME` of a line.
+fn assignments_in_line(line: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let bytes = line.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while i < bytes.len() {
+        let boundary = i == 0 || !(is_word(bytes[i - 1]) || b"${".contains(&bytes[i - 1]));
+        if !(boundary && (bytes[i].is_ascii_alphabetic() || bytes[i] == b'_')) {
+            i += 1;
+            continue;
+        }
+        let end = (i..bytes.len())
+            .find(|&j| !is_word(bytes[j]))
+            .unwrap_or(bytes.len());
+        let name = &line[i..end];
+        // `NAME=$NAME` (`docker run -e NAME=$NAME`) keeps the settings' value
+        let sets = line[end..]
+            .strip_prefix('=')
+            .is_some_and(|v| !is_self_reference(v, name));
+        if sets || line[..i].trim_end().ends_with("read") {
+            out.push((i, name));
+        }
+        i = end;
+    }
+    out
 }
 
 /// Whether a value (or the start of a shell word) is the variable `name` itself:
@@ -3989,5 +4007,18 @@ mod tests {
         // `NAME=$NAME` keeps the settings' value
         assert!(!assigned.contains("DB_TOKEN") && !assigned.contains("X"));
         assert!(!assigned.contains("OTHER_TOKEN"));
+    }
+
+    #[test]
+    fn a_variable_read_before_the_script_assigns_it_is_the_settings() {
+        let script = vec![
+            PVal::Str("echo \"$DEPLOY_TOKEN\" | login".into()),
+            PVal::Str("DEPLOY_TOKEN=$(cat /run/secrets/t)".into()),
+            PVal::Str("curl -H \"$API_TOKEN\"; API_TOKEN=x".into()),
+            PVal::Str("OWN_TOKEN=$(cat t); use \"$OWN_TOKEN\"".into()),
+        ];
+        let assigned = assigned_in(&script);
+        assert!(!assigned.contains("DEPLOY_TOKEN") && !assigned.contains("API_TOKEN"));
+        assert!(assigned.contains("OWN_TOKEN"));
     }
 }

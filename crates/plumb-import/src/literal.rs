@@ -107,17 +107,17 @@ fn block_literal(text: &str, column: usize) -> Option<String> {
     Some(out)
 }
 
-/// A line of a block string: `\` and `${` escaped as in any string, and a `"` that a
-/// `"` follows (`"""` would end the block).
+/// A line of a block string: `\` and `${` escaped as in any string, and a `"` that two
+/// `"` follow (`"""` would end the block; `VAR=""` reads as written).
 fn block_escaped(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, chars.peek()) {
-            ('\\', _) => out.push_str("\\\\"),
-            ('$', Some('{')) => out.push_str("\\$"),
-            ('"', Some('"')) => out.push_str("\\\""),
-            (c, _) => out.push(c),
+    let chars: Vec<char> = line.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        match (c, chars.get(i + 1), chars.get(i + 2)) {
+            ('\\', ..) => out.push_str("\\\\"),
+            ('$', Some('{'), _) => out.push_str("\\$"),
+            ('"', Some('"'), Some('"')) => out.push_str("\\\""),
+            (c, ..) => out.push(c),
         }
     }
     out
@@ -155,6 +155,8 @@ mod tests {
             "if [ -n \"$X\" ]; then\n  echo \"${Y}\"\nfi",
             "a\n\n   \nb",
             "echo \"\"\"\"\nsay \"hi\"",
+            "tag=\"\"\nx=\"\"\"\"\"\"\"\ny=\"\"",
+            "a\n\"\"",
             "first\nlast\\\"",
             "quote at the end\necho \"",
             "\tindented by a tab\nnot",
@@ -181,6 +183,12 @@ mod tests {
             );
             assert_eq!(blocked, expected, "{written}");
         }
+    }
+
+    #[test]
+    fn an_empty_quoted_string_in_a_block_reads_as_written() {
+        let program = format!("let x = {}\n", string_literal("tag=\"\"\necho \"$tag\""));
+        assert!(with_block_strings(&program).contains("tag=\"\"\n"));
     }
 
     #[test]

@@ -15,14 +15,25 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
     let Some(list) = cx.pipeline.field("include").and_then(|f| f.value.as_list()) else {
         return;
     };
+    // one finding per cause: entries of one project at one branch (the files of one
+    // YAML `include: project` are an entry each) are one, the others its labels
+    let mut found: Vec<Diagnostic> = Vec::new();
     for entry in list {
         let Some(entries) = entry.as_map() else {
             continue;
         };
-        if let Some(problem) = unpinned(entries, &cx.config.lint.allowed_components) {
-            out.push(problem.diagnostic());
+        let Some(problem) = unpinned(entries, &cx.config.lint.allowed_components) else {
+            continue;
+        };
+        match found.iter_mut().find(|d| d.message == problem.message) {
+            Some(d) => d.secondary.push(plumb_diagnostics::Label {
+                at: problem.at,
+                message: "the same, for another file".into(),
+            }),
+            None => found.push(problem.diagnostic()),
         }
     }
+    out.extend(found);
 }
 
 /// What is unpinned about an include, and where.
@@ -72,7 +83,7 @@ fn unpinned(entries: &[MapEntry], allowed: &[String]) -> Option<Problem> {
         }
         return Some(Problem {
             at: r.value.origin,
-            message: format!("`ref = \"{reference}\"` looks like a branch: what is included changes with every push to it"),
+            message: format!("the include of project `{}` names `ref = \"{reference}\"`, which looks like a branch: what is included changes with every push to it", p.value.as_str()?),
             label: "a branch, not a tag or commit",
             help: "pin it to a tag (`v1.2.3`) or a full commit SHA",
             yaml_help: None,

@@ -52,9 +52,18 @@ pub fn is_literal_credential(value: &str) -> bool {
     let is_var_ref = (v.starts_with('$') && !v[1..].contains(|c: char| c.is_whitespace()))
         || v.starts_with("${") && v.ends_with('}');
     let is_path = v.starts_with('/') || v.starts_with("./");
-    // the well-known dummies that CI files give their own throwaway service containers
-    // (`MYSQL_ROOT_PASSWORD: secret`): no one's credential, and any scanner's first guess
-    let placeholder = matches!(
+    // a number of eight digits or fewer is a date, a port, a count or an id
+    // (`LATEST_API_TOKEN=20270330`, an expiry), not a credential a service issues
+    let short_number = v.len() <= 8 && v.bytes().all(|c| c.is_ascii_digit());
+    !(is_var_ref || is_path || is_well_known_dummy(v) || short_number)
+}
+
+/// The well-known dummies that CI files give their own throwaway service containers
+/// (`MYSQL_ROOT_PASSWORD: secret`, `postgres://postgres:postgres@db/test`): no one's
+/// credential, and any scanner's first guess; and the switches a credential-like name
+/// may hold (`MYSQL_ALLOW_EMPTY_PASSWORD: "yes"`).
+fn is_well_known_dummy(v: &str) -> bool {
+    matches!(
         v.to_ascii_lowercase().as_str(),
         // a switch (`MYSQL_ALLOW_EMPTY_PASSWORD: "yes"`)
         "true"
@@ -80,11 +89,7 @@ pub fn is_literal_credential(value: &str) -> bool {
             | "postgres"
             | "mysql"
             | "admin"
-    );
-    // a number of eight digits or fewer is a date, a port, a count or an id
-    // (`LATEST_API_TOKEN=20270330`, an expiry), not a credential a service issues
-    let short_number = v.len() <= 8 && v.bytes().all(|c| c.is_ascii_digit());
-    !(is_var_ref || is_path || placeholder || short_number)
+    )
 }
 
 /// Credential-shaped substrings of `text`: (kind, start, end).
@@ -191,7 +196,8 @@ fn url_with_password(text: &str, i: usize) -> Option<usize> {
         // a placeholder a program fills in (`printf "https://%s:%s@…"`, `{password}`)
         || password.starts_with(['%', '{'])
         || password == "*"
-        || password.chars().all(|c| c == '*' || c == 'x');
+        || password.chars().all(|c| c == '*' || c == 'x')
+        || is_well_known_dummy(password);
     if user.is_empty() || password.is_empty() || is_reference || at + 1 >= authority.len() {
         return None;
     }
@@ -271,6 +277,9 @@ mod tests {
         // a pattern that finds keys is none
         assert!(find("grep -E '-----BEGIN (RSA|EC) PRIVATE KEY-----'").is_empty());
         assert!(find("printf 'https://%s:%s@gitlab.com'").is_empty());
+        // a throwaway service container's well-known dummy
+        assert!(find("postgres://postgres:postgres@db:5432/postgres").is_empty());
+        assert!(find("mysql://root:changeme@mysql/test").is_empty());
     }
 
     #[test]
