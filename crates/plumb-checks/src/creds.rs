@@ -1625,31 +1625,23 @@ fn first_read_in_fields(cx: &JobCx, var: &str) -> Option<FileRange> {
     strings.find(|(text, _)| read(text)).map(|(_, at)| at)
 }
 
-/// Where a script names `$var` in text the shell does not expand here: quoted for a
-/// program it runs (`xargs sh -c '… $T'`, `find -exec sh -c`, `envsubst '$T'`,
-/// `docker run … sh -c`), which may. The job gets the variable all the same, so it is
-/// a use, unless the script is sure never to run such text (it cannot be told apart).
+/// Where a command's argument names `$var` as text the shell does not expand here: quoted
+/// for a program it runs (`xargs sh -c '… $T'`, `find -exec sh -c "… \$T"`, `envsubst
+/// '$T'`, `docker run … sh -c`), which may. The job gets the variable all the same, so
+/// it is a use. A here-doc's `\$T` (a child pipeline's text) and a comment are no
+/// argument.
 fn first_named_in_scripts(cx: &JobCx, var: &str) -> Option<FileRange> {
-    // `\$T` is text to the shell (a here-doc's for a child pipeline)
-    let script = (cx.scripts().iter())
-        .find(|s| plumb_semantics::shell_variables_named(s.text).any(|n| n == var))?;
-    let locate = Locator::new(cx.sources, script.text, script.origin);
-    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let named = |(at, _): &(usize, &str)| {
-        let escaped = script.text[..*at].ends_with('\\');
-        let after = &script.text[at + 1..];
-        let rest = after.strip_prefix('{').unwrap_or(after);
-        !escaped
-            && rest
-                .strip_prefix(var)
-                .is_some_and(|r| !r.starts_with(is_word))
-    };
-    let at = script.text.match_indices('$').find(named).map(|(at, _)| at);
-    Some(at.map_or(script.origin, |at| {
-        let braced = script.text[at + 1..].starts_with('{');
-        let end = at + 1 + var.len() + usize::from(braced);
-        locate.range(at, end.min(script.text.len()))
-    }))
+    for script in cx.scripts() {
+        let locate = Locator::new(cx.sources, script.text, script.origin);
+        for cmd in &script.commands {
+            if let Some(w) =
+                (cmd.args().iter()).find(|w| plumb_semantics::names_variable(&w.text, var))
+            {
+                return Some(locate.range(w.start, w.end));
+            }
+        }
+    }
+    None
 }
 
 /// Where the job's script first reads `$var`, as the shell would expand it (comments do

@@ -1416,7 +1416,7 @@ fn a_variable_named_for_a_program_the_script_runs_is_read() {
     let pinned =
         "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
     let yaml = format!(
-        "stages: [test]\nfanout:\n  image: {pinned}\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n  script:\n    - ls | xargs -I{{}} sh -c 'up {{}} \"$DEPLOY_TOKEN\"'\nrender:\n  image: alpine:3.20\n  script:\n    - envsubst '$KUBE_TOKEN' < k8s.yml > out.yml\nchild:\n  image: {pinned}\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n  script:\n    - |\n      cat > child.yml <<EOF\n      up: {{script: [echo \"\\$API_TOKEN\" | ./up --stdin]}}\n      EOF\nvaulted:\n  image: {pinned}\n  secrets:\n    API_KEY:\n      vault: {{engine: {{name: kv-v1, path: kv}}, path: app, field: api_key}}\n  script: ['./deploy.sh --key-file \"$API_KEY\"']\n"
+        "stages: [test]\nfanout:\n  image: {pinned}\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n  script:\n    - ls | xargs -I{{}} sh -c 'up {{}} \"$DEPLOY_TOKEN\"'\nrender:\n  image: alpine:3.20\n  script:\n    - envsubst '$KUBE_TOKEN' < k8s.yml > out.yml\nchild:\n  image: {pinned}\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n  script:\n    - |\n      cat > child.yml <<EOF\n      up: {{script: [echo \"\\$API_TOKEN\" | ./up --stdin]}}\n      EOF\nvaulted:\n  image: {pinned}\n  secrets:\n    API_KEY:\n      vault: {{engine: {{name: kv-v1, path: kv}}, path: app, field: api_key}}\n  script: ['./deploy.sh --key-file \"$API_KEY\"']\nfanout2:\n  image: {pinned}\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n  script:\n    - find . -exec sh -c \"up \\$OTHER_TOKEN\" \\;\n"
     );
     std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
     let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
@@ -1424,7 +1424,7 @@ fn a_variable_named_for_a_program_the_script_runs_is_read() {
         .into_iter()
         .map(|p| p.replace(".gitlab-ci.yml:", ""))
         .collect();
-    let expected: BTreeSet<String> = ["7 PL4006", "9 PL3003", "9 PL4005"]
+    let expected: BTreeSet<String> = ["7 PL4006", "9 PL3003", "9 PL4005", "32 PL4006"]
         .into_iter()
         .map(String::from)
         .collect();
@@ -1436,5 +1436,9 @@ fn a_variable_named_for_a_program_the_script_runs_is_read() {
     let (diags, _) = json(&["check", "--format", "json", "ci.plumb"], &dir);
     let mut codes: Vec<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
     codes.sort();
-    assert_eq!(codes, ["PL3003", "PL4005", "PL4006"], "{diags:#?}");
+    assert_eq!(
+        codes,
+        ["PL3003", "PL4005", "PL4006", "PL4006"],
+        "{diags:#?}"
+    );
 }

@@ -743,7 +743,15 @@ impl<'a> Printer<'a> {
     /// on are at most one, on the line `from` is on: joined, the two lines are one, and
     /// two comments on a line would read as one.
     fn at_most_one_line_end_comment(&self, from: usize, to: usize) -> bool {
-        let line_end = self.src[to..].find('\n').map_or(self.src.len(), |n| to + n);
+        // up to the next code after the stage's `}` (an enclosing `}` on its line keeps
+        // its own comment)
+        let after = &self.src[to..];
+        let line = &after[..after.find('\n').unwrap_or(after.len())];
+        let code = line.trim_start();
+        let line_end = match code.starts_with('#') || code.is_empty() {
+            true => to + line.len(),
+            false => to + (line.len() - code.len()),
+        };
         let mut inside = (self.comments[self.next_comment..].iter())
             .filter(|c| c.range.start as usize >= from && (c.range.start as usize) < line_end);
         match (inside.next(), inside.next()) {
@@ -854,6 +862,7 @@ impl<'a> Printer<'a> {
             return false;
         };
         let (mark, next_comment, fill) = (self.out.len(), self.next_comment, self.fill);
+        let enclosing_hug_comment = self.hug_comment;
         self.hug_comment = hug_comment;
         self.out.push_str("{ ");
         self.field(field, 0);
@@ -864,7 +873,7 @@ impl<'a> Printer<'a> {
             self.out.truncate(mark);
             self.next_comment = next_comment;
             self.fill = fill;
-            self.hug_comment = None;
+            self.hug_comment = enclosing_hug_comment;
         }
         several_lines
     }
@@ -900,7 +909,10 @@ impl<'a> Printer<'a> {
         }
         let comment = &self.comments[first_pending];
         let (open, at) = (range.start as usize, comment.range.start as usize);
-        let ends_the_open_line = at >= open && !self.src[open..at].contains('\n');
+        // the comment an enclosing hugged body carries ends this opening line too: the
+        // two open on one line (formatting again would move it there)
+        let carried = self.hug_comment == Some(first_pending);
+        let ends_the_open_line = carried || at >= open && !self.src[open..at].contains('\n');
         (ends_the_open_line && !self.value_opens_with_comment(field)).then_some(Some(first_pending))
     }
 

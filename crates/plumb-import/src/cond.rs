@@ -647,14 +647,18 @@ pub struct Decision {
     /// The `when: always`/`on_failure` every rule that adds the job has alike, as
     /// Plumb's `if_previous`.
     pub if_previous: Option<&'static str>,
+    /// The `start_in` of `when: delayed` every rule that adds the job has alike, as
+    /// written (Plumb's `delay`), with its line.
+    pub delay: Option<(String, usize)>,
 }
 
-/// What one rule that adds the job says besides its test: its line, `when`, and
-/// `allow_failure` (with the line of that key).
+/// What one rule that adds the job says besides its test: the line of its `when` (else
+/// its own), `when`, `allow_failure` and `start_in` (with the lines of those keys).
 struct Adding<'a> {
     line: usize,
     when: &'a str,
     allow_failure: Option<(bool, usize)>,
+    start_in: Option<(&'a str, usize)>,
 }
 
 /// `rules:` in GitLab's first-match order: rule i decides when its test holds and no
@@ -697,7 +701,7 @@ pub fn rules(rules: &Node, job_manual: bool) -> Decision {
             };
             test = Cond::and(test, c);
         }
-        for key in ["variables", "start_in", "needs", "auto_cancel"] {
+        for key in ["variables", "needs", "auto_cancel"] {
             if let Some(n) = rule.get(key) {
                 notes.push((
                     n.line,
@@ -726,23 +730,49 @@ pub fn rules(rules: &Node, job_manual: bool) -> Decision {
         }
         if outcome != "never" {
             let allow_failure = rule.get("allow_failure");
+            let start_in = rule.get("start_in");
             adding.push(Adding {
-                line: rule.line,
+                line: rule.get("when").map_or(rule.line, |w| w.line),
                 when,
                 allow_failure: allow_failure.and_then(|n| Some((n.as_bool()?, n.line))),
+                start_in: start_in.and_then(|n| Some((n.as_str()?, n.line))),
             });
         }
         earlier.push((outcome, test));
     }
     let mut job_notes = Vec::new();
     let (allow_failure, if_previous) = alike(&adding, &mut job_notes);
+    let delay = delayed_alike(&adding, &mut job_notes);
     Decision {
         cond: result,
         notes,
         job_notes,
         allow_failure,
         if_previous,
+        delay,
     }
+}
+
+/// The `start_in` every rule that adds the job delays it by alike (`when: delayed`):
+/// Plumb's `delay`. Otherwise each delaying rule is noted once, at its `when`.
+fn delayed_alike(adding: &[Adding], notes: &mut Vec<(usize, String)>) -> Option<(String, usize)> {
+    let first = adding.first()?;
+    let start_in = first.start_in.filter(|_| first.when == "delayed");
+    let alike =
+        |a: &Adding| a.when == "delayed" && a.start_in.map(|s| s.0) == start_in.map(|s| s.0);
+    if let Some((text, line)) = start_in.filter(|_| adding.iter().all(alike)) {
+        return Some((text.to_string(), line));
+    }
+    for a in adding.iter().filter(|a| a.when == "delayed") {
+        let by = a
+            .start_in
+            .map_or(String::new(), |(t, _)| format!(" (`start_in: {t}`)"));
+        notes.push((
+            a.line,
+            format!("`when: delayed`{by} runs the job at once in Plumb: the rules that add the job do not all delay it alike, and Plumb's `delay` is the job's"),
+        ));
+    }
+    None
 }
 
 /// What every rule that adds the job says alike: that is the job's (`allow_failure`,
@@ -774,7 +804,7 @@ fn alike(
     if if_previous.is_none() {
         for a in adding
             .iter()
-            .filter(|a| matches!(a.when, "delayed" | "on_failure" | "always"))
+            .filter(|a| matches!(a.when, "on_failure" | "always"))
         {
             notes.push((
                 a.line,

@@ -370,6 +370,19 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
             f.fields
                 .insert("if_previous".into(), PVal::Str(when.into()));
         }
+        if let Some((start_in, line)) = decision.delay {
+            match duration(&start_in) {
+                Some(d) => {
+                    f.fields.insert("delay".into(), PVal::Duration(d));
+                }
+                None => f.notes.push(Note {
+                    file: rules.file,
+                    line,
+                    end_line: line,
+                    message: format!("`start_in: {start_in}` is no duration Plumb reads: not carried, the job starts at once"),
+                }),
+            }
+        }
         decision.cond
     } else {
         // without `only:`, GitLab's default is `only: [branches, tags]`: every pipeline

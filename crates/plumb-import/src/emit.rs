@@ -2656,16 +2656,22 @@ impl Emitter<'_> {
             env.retain(|(k, _)| k != var);
             env.push((var.clone(), PVal::Name(name)));
         }
-        // every script reads the project's variables, `after_run` too
-        let lines: Vec<PVal> = ["before_run", "run", "after_run"]
-            .iter()
-            .filter_map(|k| match f.fields.get(*k) {
-                Some(PVal::List(lines)) => Some(lines.iter().cloned()),
-                _ => None,
-            })
-            .flatten()
+        // every script reads the project's variables, `after_run` too; `after_run` runs
+        // in a shell of its own, where what `run` assigned is gone
+        let script_of = |keys: &[&str]| -> Vec<PVal> {
+            (keys.iter())
+                .filter_map(|k| match f.fields.get(*k) {
+                    Some(PVal::List(lines)) => Some(lines.iter().cloned()),
+                    _ => None,
+                })
+                .flatten()
+                .collect()
+        };
+        let (main, after) = (script_of(&["before_run", "run"]), script_of(&["after_run"]));
+        let assigned = [assigned_in(&main), assigned_in(&after)];
+        let lines: Vec<(usize, PVal)> = (main.into_iter().map(|l| (0, l)))
+            .chain(after.into_iter().map(|l| (1, l)))
             .collect();
-        let assigned = assigned_in(&lines);
         // what the job's own variables define (not a placeholder, not `X: $X`), and the
         // variables of its `secrets:` Plumb does not carry
         let own: HashSet<&str> = (f.env.iter())
@@ -2673,12 +2679,15 @@ impl Emitter<'_> {
             .map(|(k, _)| k.as_str())
             .chain(f.secrets_not_carried.iter().map(String::as_str))
             .collect();
-        for line in &lines {
+        for (shell, line) in &lines {
             let PVal::Str(line) = line.bare() else {
                 continue;
             };
-            for var in self.settings_credentials(shell_variables_named(line)) {
-                if assigned.contains(&var) || own.contains(var.as_str()) {
+            // `sh -c "… \$T"` passes `$T` to the shell it runs: declared too (the
+            // checker decides where it is read)
+            let named = shell_variables_named(line).chain(variables_named(line));
+            for var in self.settings_credentials(named) {
+                if assigned[*shell].contains(&var) || own.contains(var.as_str()) {
                     continue;
                 }
                 // declared, not bound: a `ci_variable` secret is one every job reads by
@@ -3821,8 +3830,11 @@ fn assigned_in(script: &[PVal]) -> HashSet<String> {
             continue;
         };
         for (at, name) in assignments_in_line(line) {
+            // read before the assignment, or in the value it assigns (`T="Bearer $T"`)
+            let value_end = at + name.len() + assigned_value_len(&line[at + name.len()..]);
+            let before = &line[..value_end.min(line.len())];
             let read_before =
-                read.contains(name) || shell_variables_named(&line[..at]).any(|v| v == name);
+                read.contains(name) || shell_variables_named(before).any(|v| v == name);
             if !read_before {
                 names.insert(name.to_string());
             }
@@ -3830,6 +3842,31 @@ fn assigned_in(script: &[PVal]) -> HashSet<String> {
         read.extend(shell_variables_named(line));
     }
     names
+}
+
+/// The length of `=VALUE` (`rest` starts at the `=`): one shell word, quotes and `$(…)`
+/// held whole; 0 for `read NAME`.
+fn assigned_value_len(rest: &str) -> usize {
+    let Some(value) = rest.strip_prefix('=') else {
+        return 0;
+    };
+    let (mut quote, mut depth) = (None, 0usize);
+    let mut chars = value.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            (_, '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some('\''), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (_, '(') => depth += 1,
+            (_, ')') => depth = depth.saturating_sub(1),
+            (None, ' ' | '\t' | ';' | '&' | '|') if depth == 0 => return 1 + i,
+            _ => {}
+        }
+    }
+    1 + value.len()
 }
 
 /// `(offset, NAME)` of each `NAME=…` (not `NAME=$NAME`) and `read NAME` of a line.
@@ -4020,5 +4057,14 @@ mod tests {
         let assigned = assigned_in(&script);
         assert!(!assigned.contains("DEPLOY_TOKEN") && !assigned.contains("API_TOKEN"));
         assert!(assigned.contains("OWN_TOKEN"));
+        // the value assigned reads the settings' variable first
+        let script = vec![
+            PVal::Str("MY_TOKEN=$(echo \"$MY_TOKEN\" | base64 -d)".into()),
+            PVal::Str("export B_TOKEN=\"Bearer $B_TOKEN\"".into()),
+            PVal::Str("C_TOKEN='x y'; use \"$C_TOKEN\"".into()),
+        ];
+        let assigned = assigned_in(&script);
+        assert!(!assigned.contains("MY_TOKEN") && !assigned.contains("B_TOKEN"));
+        assert!(assigned.contains("C_TOKEN"));
     }
 }

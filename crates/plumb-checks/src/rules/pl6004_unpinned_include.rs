@@ -15,25 +15,16 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
     let Some(list) = cx.pipeline.field("include").and_then(|f| f.value.as_list()) else {
         return;
     };
-    // one finding per cause: entries of one project at one branch (the files of one
-    // YAML `include: project` are an entry each) are one, the others its labels
-    let mut found: Vec<Diagnostic> = Vec::new();
+    // each entry its own finding, also for files of one project at one branch: an
+    // allowance covers one entry, and must not silence the others
     for entry in list {
         let Some(entries) = entry.as_map() else {
             continue;
         };
-        let Some(problem) = unpinned(entries, &cx.config.lint.allowed_components) else {
-            continue;
-        };
-        match found.iter_mut().find(|d| d.message == problem.message) {
-            Some(d) => d.secondary.push(plumb_diagnostics::Label {
-                at: problem.at,
-                message: "the same, for another file".into(),
-            }),
-            None => found.push(problem.diagnostic()),
+        if let Some(problem) = unpinned(entries, &cx.config.lint.allowed_components) {
+            out.push(problem.diagnostic());
         }
     }
-    out.extend(found);
 }
 
 /// What is unpinned about an include, and where.
