@@ -927,10 +927,23 @@ impl<'a> Printer<'a> {
             _ => None,
         };
         let (start, end) = (value.range.start, first_member.unwrap_or(value.range.end));
-        (self.comments[self.next_comment..].iter())
+        let own = (self.comments[self.next_comment..].iter())
             .find(|c| c.range.start >= field.key.range.start)
             .filter(|c| c.range.start > start && c.range.start < end)
-            .is_some_and(|c| !self.src[start as usize..c.range.start as usize].contains('\n'))
+            .is_some_and(|c| !self.src[start as usize..c.range.start as usize].contains('\n'));
+        // a record of one entry whose value opens on the record's line (a hug formatted
+        // before): that value's first line is the record's
+        let nested = match &value.kind {
+            ExprKind::Record(fields) => match fields.as_slice() {
+                [inner] if matches!(inner.value.kind, ExprKind::List(_) | ExprKind::Record(_)) => {
+                    let between = start as usize..inner.value.range.start as usize;
+                    !self.src[between].contains('\n') && self.value_opens_with_comment(inner)
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        own || nested
     }
 
     /// `[` or `{` opening a value on several lines, and the comment of a hugged body's

@@ -3859,7 +3859,7 @@ fn assigned_value_len(rest: &str) -> usize {
             }
             (Some(q), c) if c == q => quote = None,
             (Some('\''), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
+            (None, '\'' | '"' | '`') => quote = Some(c),
             (_, '(') => depth += 1,
             (_, ')') => depth = depth.saturating_sub(1),
             (None, ' ' | '\t' | ';' | '&' | '|') if depth == 0 => return 1 + i,
@@ -4062,9 +4062,11 @@ mod tests {
             PVal::Str("MY_TOKEN=$(echo \"$MY_TOKEN\" | base64 -d)".into()),
             PVal::Str("export B_TOKEN=\"Bearer $B_TOKEN\"".into()),
             PVal::Str("C_TOKEN='x y'; use \"$C_TOKEN\"".into()),
+            PVal::Str("K_TOKEN=`echo $K_TOKEN | base64 -d`".into()),
         ];
         let assigned = assigned_in(&script);
         assert!(!assigned.contains("MY_TOKEN") && !assigned.contains("B_TOKEN"));
+        assert!(!assigned.contains("K_TOKEN"));
         assert!(assigned.contains("C_TOKEN"));
     }
 }
