@@ -3854,11 +3854,13 @@ fn assigned_value_len(rest: &str) -> usize {
     let mut chars = value.char_indices();
     while let Some((i, c)) = chars.next() {
         match (quote, c) {
+            // a backslash is plain in single quotes
+            (Some('\''), '\'') => quote = None,
+            (Some('\''), _) => {}
             (_, '\\') => {
                 chars.next();
             }
             (Some(q), c) if c == q => quote = None,
-            (Some('\''), _) => {}
             (None, '\'' | '"' | '`') => quote = Some(c),
             (_, '(') => depth += 1,
             (_, ')') => depth = depth.saturating_sub(1),
@@ -4063,10 +4065,13 @@ mod tests {
             PVal::Str("export B_TOKEN=\"Bearer $B_TOKEN\"".into()),
             PVal::Str("C_TOKEN='x y'; use \"$C_TOKEN\"".into()),
             PVal::Str("K_TOKEN=`echo $K_TOKEN | base64 -d`".into()),
+            PVal::Str("Q_TOKEN='a\\' ; use \"$Q_TOKEN\"".into()),
         ];
         let assigned = assigned_in(&script);
         assert!(!assigned.contains("MY_TOKEN") && !assigned.contains("B_TOKEN"));
         assert!(!assigned.contains("K_TOKEN"));
+        // `'a\'` is the whole single-quoted value: the read comes after it
+        assert!(assigned.contains("Q_TOKEN"));
         assert!(assigned.contains("C_TOKEN"));
     }
 }
