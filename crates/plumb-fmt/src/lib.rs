@@ -313,10 +313,16 @@ impl<'a> Printer<'a> {
         kept.then(|| !self.src.get(joined).is_some_and(|t| t.contains('\n')))
     }
 
-    /// Whether a flat printer has stopped (its text is at most [`WIDTH`] bytes and a
-    /// token long: looking for the line break is cheap).
+    /// Whether a flat printer has stopped (its text is at most [`WIDTH`] characters and
+    /// a token long: looking for the line break is cheap).
     fn gave_up(&self) -> bool {
-        self.flat && (self.out.len() > WIDTH || self.out.contains('\n'))
+        self.flat
+            && (self.out.contains('\n') || self.out.len() > WIDTH && columns(&self.out) > WIDTH)
+    }
+
+    /// The column the output's last line ends at.
+    fn column(&self) -> usize {
+        columns(self.out.rsplit('\n').next().unwrap_or(""))
     }
 
     /// Stops a flat printer: what it measures takes several lines.
@@ -553,7 +559,7 @@ impl<'a> Printer<'a> {
                 self.out.push(')');
                 self.bases(&t.bases);
                 self.out.push(' ');
-                self.block_body(&t.body.fields, t.body.range);
+                self.block_body(&t.body.fields, t.body.range, SHORT_BODY);
             }
             Item::Pipeline(p) => self.pipeline(p),
         }
@@ -718,8 +724,8 @@ impl<'a> Printer<'a> {
         let closing_clean = !self.comments[self.next_comment..]
             .iter()
             .any(|c| c.range.start as usize >= job_end && c.range.start < s.range.end);
-        let clean =
-            closing_clean && !self.has_comment_in(TextRange::new(opening.start, opening.end));
+        let opening_clean = !self.has_comment_in(TextRange::new(opening.start, opening.end));
+        let clean = closing_clean && opening_clean;
         // on an allowance's lines, as the source writes it; elsewhere measured where a
         // block stage would print it: further right, on the stage's line, it is on
         // several lines all the more
@@ -732,7 +738,7 @@ impl<'a> Printer<'a> {
         // width, a comment that ends the job's line then ending the stage's (none in
         // the job's header, which would have to leave the stage)
         let header = TextRange::new(job.range.start as usize, job.body.range.start as usize);
-        let one_line = !self.has_comment_in(TextRange::new(opening.start, opening.end))
+        let one_line = opening_clean
             && !self.has_comment_in(header)
             && self.at_most_one_line_end_comment(job_end, s.range.end as usize)
             && self.fits_on_the_stage_line(s, job);
@@ -795,7 +801,7 @@ impl<'a> Printer<'a> {
         self.out.push_str(&format!("job {}", j.name.text));
         self.bases(&j.bases);
         self.out.push(' ');
-        self.block_body(&j.body.fields, j.body.range);
+        self.block_body(&j.body.fields, j.body.range, SHORT_BODY);
     }
 
     /// ` from a(…), x.b(…)`, or nothing.
@@ -826,10 +832,11 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// A job's or template's body: as [`Printer::body`] says, or [`Printer::hugged`].
-    fn block_body(&mut self, fields: &[Field], range: TextRange) {
+    /// A job's, template's or record's body: as [`Printer::body`] says (on one line
+    /// when it fits in `width`), or [`Printer::hugged`].
+    fn block_body(&mut self, fields: &[Field], range: TextRange, width: usize) {
         if !self.hugged(fields, range) {
-            self.body(fields, range, SHORT_BODY);
+            self.body(fields, range, width);
         }
     }
 
@@ -987,8 +994,7 @@ impl<'a> Printer<'a> {
         let one_line = self.compacts(range.as_range());
         if fields.len() <= SHORT_BODY_FIELDS && !self.has_comment_in(range) && one_line {
             if let Some(inline) = self.inline_fields(fields) {
-                let col = self.out.rsplit('\n').next().map_or(0, str::len);
-                if col + inline.len() + 4 <= width {
+                if self.column() + columns(&inline) + 4 <= width {
                     self.out.push_str("{ ");
                     self.out.push_str(&inline);
                     self.out.push_str(" }");
@@ -1123,11 +1129,7 @@ impl<'a> Printer<'a> {
             ExprKind::List(items) => self.list(items, e.range),
             // a record of one entry on several lines opens it on its line, as a job's
             // body does: `gitlab = { release = {` … `} }`
-            ExprKind::Record(fields) => {
-                if !self.hugged(fields, e.range) {
-                    self.body(fields, e.range, RECORD_WIDTH);
-                }
-            }
+            ExprKind::Record(fields) => self.block_body(fields, e.range, RECORD_WIDTH),
         }
         if needs_parens {
             self.out.push(')');
@@ -1181,7 +1183,7 @@ impl<'a> Printer<'a> {
                 | ExprKind::Name(_)
         );
         let text = self.text(e.range);
-        scalar && text.len() <= FILLED_ITEM && !text.contains('\n')
+        scalar && columns(text) <= FILLED_ITEM && !text.contains('\n')
     }
 
     /// `[` and the items on as few lines as fit in [`WIDTH`], each line ending in a comma,
@@ -1196,7 +1198,7 @@ impl<'a> Printer<'a> {
             let mut sub = self.flat();
             sub.expr(it, 0);
             // the item, its comma, and the space before it unless it opens the line
-            let room = sub.out.len() + 1 + usize::from(col > first_col);
+            let room = columns(&sub.out) + 1 + usize::from(col > first_col);
             if col > first_col && col + room > WIDTH {
                 self.line();
                 col = first_col;
@@ -1207,7 +1209,7 @@ impl<'a> Printer<'a> {
             }
             self.out.push_str(&sub.out);
             self.out.push(',');
-            col += sub.out.len() + 1;
+            col += columns(&sub.out) + 1;
         }
         self.indent -= 1;
         self.line();
@@ -1228,8 +1230,7 @@ impl<'a> Printer<'a> {
         if !self.has_comment_in(range) && self.compacts(range.as_range()) {
             let mut sub = self.flat();
             sub.flat_items(items);
-            let col = self.out.rsplit('\n').next().map_or(0, str::len);
-            if !sub.out.contains('\n') && col + sub.out.len() + 2 <= WIDTH {
+            if !sub.out.contains('\n') && self.column() + columns(&sub.out) + 2 <= WIDTH {
                 self.out.push('[');
                 self.out.push_str(&sub.out);
                 self.out.push(']');
@@ -1309,4 +1310,9 @@ fn type_text(t: &TypeExpr) -> String {
         let args: Vec<String> = t.args.iter().map(type_text).collect();
         format!("{}<{}>", t.name.text, args.join(", "))
     }
+}
+
+/// How many columns a text takes: its characters, not its bytes (`é` is one column).
+fn columns(text: &str) -> usize {
+    text.chars().count()
 }
