@@ -246,6 +246,11 @@ fn default_key_fields() -> impl Iterator<Item = (&'static str, &'static [&'stati
     })
 }
 
+/// Whether the fields write `when = true`: only to hide a template's condition.
+fn says_when_true(fields: &BTreeMap<String, PVal>) -> bool {
+    fields.get("when").map(PVal::bare) == Some(&PVal::Cond(Cond::True))
+}
+
 /// Whether a job keeps hidden jobs of files not read (`gitlab = { extends = … }`).
 fn keeps_extends(fields: &BTreeMap<String, PVal>) -> bool {
     match fields.get("gitlab").map(PVal::bare) {
@@ -851,9 +856,7 @@ impl Emitter<'_> {
                 let bases_say_when = |out: &JobOut| {
                     (out.bases.iter()).any(|&b| templates[b].fields.contains_key("when"))
                 };
-                if out.fields.get("when").map(PVal::bare) == Some(&PVal::Cond(Cond::True))
-                    && !bases_say_when(&out)
-                {
+                if says_when_true(&out.fields) && !bases_say_when(&out) {
                     out.fields.remove("when");
                 }
                 out
@@ -2314,7 +2317,7 @@ fn drop_what_on_says(on: &Cond, templates: &mut [TemplateOut], jobs: &mut [JobOu
 /// jobs; a job with a condition of its own keeps its templates' for what they say).
 fn drop_conditions_every_job_replaces(templates: &mut [TemplateOut], jobs: &mut [JobOut]) {
     let built_on_templates = || jobs.iter().filter(|j| !j.bases.is_empty());
-    let always = |j: &JobOut| j.fields.get("when").map(PVal::bare) == Some(&PVal::Cond(Cond::True));
+    let always = |j: &JobOut| says_when_true(&j.fields);
     if built_on_templates().next().is_none() || !built_on_templates().all(always) {
         return;
     }
@@ -2336,7 +2339,7 @@ fn drop_conditions_every_job_replaces(templates: &mut [TemplateOut], jobs: &mut 
         }
     }
     for j in jobs.iter_mut() {
-        if j.fields.get("when").map(PVal::bare) == Some(&PVal::Cond(Cond::True)) {
+        if says_when_true(&j.fields) {
             j.fields.remove("when");
         }
     }

@@ -1367,7 +1367,7 @@ fn extends_problem(
     start: &str,
     cycles: &mut HashSet<Vec<String>>,
 ) -> Option<RefusalKind> {
-    fn walk(root: &Node, path: &mut Vec<String>, seen: &mut HashSet<String>) -> bool {
+    fn walk(root: &Node, path: &mut Vec<String>, seen: &mut HashMap<String, usize>) -> bool {
         let Some(last) = path.last().and_then(|n| root.get(n)) else {
             return false;
         };
@@ -1376,10 +1376,12 @@ fn extends_problem(
                 path.push(parent);
                 return true;
             }
-            // a name explored without a problem has none below it
-            if !seen.insert(parent.clone()) {
-                continue;
-            }
+            // a name explored without a problem from as deep or deeper has none below it
+            // (met deeper than before, the levels under it may pass GitLab's limit)
+            match seen.get(&parent) {
+                Some(&at) if at >= path.len() => continue,
+                _ => seen.insert(parent.clone(), path.len()),
+            };
             path.push(parent);
             if walk(root, path, seen) {
                 return true;
@@ -1389,7 +1391,7 @@ fn extends_problem(
         false
     }
     let mut path = vec![start.to_string()];
-    if !walk(root, &mut path, &mut HashSet::new()) {
+    if !walk(root, &mut path, &mut HashMap::new()) {
         return None;
     }
     let last = path.last()?;
