@@ -494,6 +494,94 @@ fn artifacts_access_survives_import_and_build() {
     );
 }
 
+/// `artifacts: public: false` is the older spelling of `access: developer`: carried as
+/// that (dropped, the artifacts became public).
+#[test]
+fn artifacts_public_false_is_access_developer() {
+    let dir = scratch("artifacts-public");
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        "plan:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script: [terraform plan -out plan.cache]\n  artifacts:\n    paths: [plan.cache]\n    public: false\n    reports: {cyclonedx: [sbom.json], annotations: [a.json]}\n",
+    )
+    .expect("write");
+    let o = common::plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(!stderr.contains("public"), "carried: {stderr}");
+    assert!(
+        stderr.contains("`artifacts: reports: cyclonedx, annotations` is not carried"),
+        "one warning naming the reports: {stderr}"
+    );
+    let program = std::fs::read_to_string(dir.join("ci.plumb")).expect("read");
+    assert!(program.contains("access = \"developer\""), "{program}");
+}
+
+/// GitLab decides `workflow:` with the top-level `variables:` only: a variable of the
+/// pipeline's `env` that `on` or the workflow's name reads is written there too (in
+/// the jobs only, the workflow saw it unset and no pipeline ran).
+#[test]
+fn variables_the_workflow_reads_are_top_level() {
+    let dir = scratch("workflow-variables");
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        "variables: {DEPLOY_ENABLED: \"true\", TITLE: nightly, OTHER: x}\nworkflow:\n  name: \"$TITLE run\"\n  rules: [{if: $DEPLOY_ENABLED == \"true\"}]\nbuild:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script: [make]\n",
+    )
+    .expect("write");
+    let o = common::plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = common::plumb_in(&dir, &["build", "ci.plumb", "--target", "gitlab"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert_eq!(
+        top_level_block(&out, "variables"),
+        ["  DEPLOY_ENABLED: \"true\"", "  TITLE: nightly"],
+        "OTHER is not read by the workflow: {out}"
+    );
+}
+
+/// `rules: - changes: X, when: never` imports as `!changes(X)`, which builds back as
+/// that rule (it was dropped with PL5002: the job ran on the pushes it excluded).
+#[test]
+fn excluded_changes_survive_import_and_build() {
+    let dir = scratch("excluded-changes");
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        "test:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script: [make test]\n  rules:\n    - changes: [\"docs/**/*\"]\n      when: never\n    - if: $CI_COMMIT_BRANCH\n",
+    )
+    .expect("write");
+    let o = common::plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = common::plumb_in(&dir, &["build", "ci.plumb", "--target", "gitlab"]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success() && !err.contains("PL5002"), "{err}");
+    let job = top_level_block(&out, "test");
+    let rules = &job[job.iter().position(|l| *l == "  rules:").expect("rules")..];
+    assert_eq!(
+        rules,
+        [
+            "  rules:",
+            "  - changes:",
+            "    - docs/**/*",
+            "    when: never",
+            "  - if: $CI_COMMIT_BRANCH"
+        ],
+        "{out}"
+    );
+}
+
+/// The lines under top-level key `key` of a YAML file as Plumb writes it.
+fn top_level_block<'t>(yaml: &'t str, key: &str) -> Vec<&'t str> {
+    let header = format!("{key}:");
+    (yaml.lines())
+        .skip_while(|l| *l != header)
+        .skip(1)
+        .take_while(|l| l.starts_with(' ') || l.starts_with('-'))
+        .collect()
+}
+
 /// `needs: - job: sign, optional: true` is carried: the imported program needs `sign`
 /// only where it runs (it gave PL2005, and a compiled file GitLab refuses on `main`).
 #[test]

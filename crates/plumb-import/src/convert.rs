@@ -897,8 +897,16 @@ pub(crate) fn add_outside(fields: &mut BTreeMap<String, PVal>, key: &str, items:
 /// `artifacts:` as a list of paths when that is all it says, else as a record.
 fn artifacts(v: &Node, f: &mut Fields, at: Note) {
     let mut record: Vec<(String, PVal)> = Vec::new();
-    let mut left_out = Vec::new();
+    let (mut left_out, mut reports_left_out) = (Vec::new(), Vec::new());
     for e in v.entries() {
+        // `public: false` is the older spelling of `access: developer` (`access` wins)
+        if e.key == "public" && v.get("access").is_none() {
+            if let Some(public) = e.value.as_bool() {
+                let access = if public { "all" } else { "developer" };
+                record.push(("access".into(), PVal::Str(access.into())));
+                continue;
+            }
+        }
         let value = match e.key.as_str() {
             "paths" | "exclude" => strings(&e.value),
             "name" | "expose_as" => e.value.as_str().map(|s| PVal::Str(s.to_string())),
@@ -915,13 +923,19 @@ fn artifacts(v: &Node, f: &mut Fields, at: Note) {
                 .filter(|a| matches!(*a, "all" | "developer" | "maintainer" | "none"))
                 .map(|s| PVal::Str(s.to_string())),
             "expire_in" => e.value.as_str().and_then(duration).map(PVal::Duration),
-            "reports" => reports(&e.value, &mut left_out),
+            "reports" => match reports(&e.value, &mut reports_left_out) {
+                None if !reports_left_out.is_empty() => continue,
+                kept => kept,
+            },
             _ => None,
         };
         match value {
             Some(value) => record.push((e.key.clone(), value)),
             None => left_out.push(e.key.clone()),
         }
+    }
+    if !reports_left_out.is_empty() {
+        left_out.push(format!("reports: {}", reports_left_out.join(", ")));
     }
     match record.as_slice() {
         [] => {}
@@ -962,7 +976,7 @@ fn reports(v: &Node, left_out: &mut Vec<String>) -> Option<PVal> {
         }
         match (KINDS.contains(&e.key.as_str()), strings(&e.value)) {
             (true, Some(paths)) => out.push((e.key.clone(), paths)),
-            _ => left_out.push(format!("reports: {}", e.key)),
+            _ => left_out.push(e.key.clone()),
         }
     }
     (!out.is_empty()).then_some(PVal::Record(out))

@@ -229,6 +229,14 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
             file.workflow.get_or_insert_with(Workflow::default).rules =
                 Some(rules(&p.model.on, true, &mut widen));
         }
+        if !several {
+            // `workflow:` sees the top-level `variables:`, not a job's
+            for (name, value) in variables_the_workflow_reads(p, file.workflow.as_ref()).0 {
+                if file.variables.get(&name).is_none() {
+                    file.variables.insert(name, value);
+                }
+            }
+        }
         check_renamed_keys(p, several)?;
         file.included_jobs.0.extend(included_job_keys(p, several)?);
         jobs.extend(p.jobs().map(|job| (p, job)));
@@ -746,6 +754,75 @@ fn included_jobs_variables(p: &PipelinePlan) -> OrderedMap<String> {
         }
     }
     out
+}
+
+/// The pipeline's `env` bindings (as [`included_jobs_variables`] writes them) that the
+/// workflow reads: `on`'s `var("X")`, a `$X` in `gitlab = { workflow = { name } }`.
+/// GitLab decides `workflow:` with the top-level `variables:` only, so these go there
+/// too (the jobs keep their own copies).
+fn variables_the_workflow_reads(
+    p: &PipelinePlan,
+    workflow: Option<&Workflow>,
+) -> OrderedMap<String> {
+    let mut read = Vec::new();
+    cond_variables(&p.model.on, &mut read);
+    let mut texts = Vec::new();
+    if let Some(w) = workflow {
+        data_strings(&Data::Map(w.passthrough.clone()), &mut texts);
+    }
+    let named_in_text = |name: &str| {
+        texts.iter().any(|t| {
+            t.contains(&format!("${{{name}}}"))
+                || t.match_indices(&format!("${name}")).any(|(at, m)| {
+                    let next = t[at + m.len()..].chars().next();
+                    !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+        })
+    };
+    let mut out = OrderedMap::new();
+    for (name, value) in included_jobs_variables(p).0 {
+        if read.contains(&name) || named_in_text(&name) {
+            out.insert(name, value);
+        }
+    }
+    out
+}
+
+/// The CI/CD variables a condition reads (`var("X")`, `== var("X")`).
+fn cond_variables(c: &Cond, out: &mut Vec<String>) {
+    use plumb_semantics::value::BranchTest;
+    let test_var = |t: &BranchTest| match t {
+        BranchTest::EqVar(n) | BranchTest::NotEqVar(n) => Some(n.clone()),
+        _ => None,
+    };
+    match c {
+        Cond::Var(name, test) => {
+            out.push(name.clone());
+            out.extend(test_var(test));
+        }
+        Cond::Branch(test) | Cond::Source(test) => out.extend(test_var(test)),
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            cond_variables(a, out);
+            cond_variables(b, out);
+        }
+        Cond::Not(inner) => cond_variables(inner, out),
+        _ => {}
+    }
+}
+
+/// Every string in a value, keys too.
+fn data_strings(d: &Data, out: &mut Vec<String>) {
+    match d {
+        Data::Str(s) => out.push(s.clone()),
+        Data::List(items) => items.iter().for_each(|i| data_strings(i, out)),
+        Data::Map(m) => {
+            for (k, v) in &m.0 {
+                out.push(k.clone());
+                data_strings(v, out);
+            }
+        }
+        Data::Int(_) | Data::Bool(_) => {}
+    }
 }
 
 /// A job that `extends` hidden jobs of other files: the variables the top-level
@@ -1273,9 +1350,22 @@ fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
             ..Rule::default()
         }];
     }
-    // GitLab takes the first rule that matches: an alternative that needs no person
-    // comes before one that waits for a person (`tag || manual` runs by itself on a
-    // tag, and waits elsewhere), whichever order the condition wrote them in
+    // `!changes(…)`/`!exists(…)` are no rule of their own, but a `when: never` rule of
+    // `changes:`/`exists:` before the others says them (first match wins)
+    if clauses.iter().any(|c| c.iter().any(is_file_exclusion)) {
+        let rules = first_match_rules(cond, workflow, widen)
+            .or_else(|| rules_with_one_exclusion(&clauses, workflow, widen));
+        if let Some(rules) = rules {
+            return rules;
+        }
+    }
+    ordered_rules(&clauses, workflow, widen)
+}
+
+/// One rule per clause, first match first: an alternative that needs no person comes
+/// before one that waits for a person (`tag || manual` runs by itself on a tag, and
+/// waits elsewhere), whichever order the condition wrote them in.
+fn ordered_rules(clauses: &[Vec<Atom>], workflow: bool, widen: &mut Widening) -> Vec<Rule> {
     let (by_itself, waiting): (Vec<&Vec<Atom>>, Vec<&Vec<Atom>>) = clauses
         .iter()
         .partition(|clause| !clause.contains(&Atom::Manual(false)));
@@ -1284,6 +1374,66 @@ fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
         .chain(waiting)
         .map(|clause| clause_rule(clause, workflow, widen))
         .collect()
+}
+
+/// `!changes(…)` or `!exists(…)`: what a rule can only say as `when: never`.
+fn is_file_exclusion(a: &Atom) -> bool {
+    matches!(a, Atom::Changes(_, true) | Atom::Exists(_, true))
+}
+
+/// Rules for clauses of which one excludes files (`B || (A && !changes(X))`): the
+/// others' rules, then a `when: never` rule per exclusion, under the clause's other
+/// tests (`if: A, changes: X, when: never`), then the clause's rule (`if: A`). GitLab
+/// takes the first match, so the exclusion comes after every other alternative and
+/// blocks none of them: `None` when that order would change a waiting alternative's
+/// place, when several clauses exclude files, or when a rule would need two `changes:`
+/// (or two `exists:`) lists at once.
+fn rules_with_one_exclusion(
+    clauses: &[Vec<Atom>],
+    workflow: bool,
+    widen: &mut Widening,
+) -> Option<Vec<Rule>> {
+    let (excluding, others): (Vec<Vec<Atom>>, Vec<Vec<Atom>>) =
+        (clauses.iter().cloned()).partition(|c| c.iter().any(is_file_exclusion));
+    let [clause] = excluding.as_slice() else {
+        return None;
+    };
+    let waits = |c: &Vec<Atom>| c.contains(&Atom::Manual(false));
+    if !waits(clause) && others.iter().any(waits) {
+        return None;
+    }
+    let tests: Vec<Atom> = (clause.iter())
+        .filter(|a| !is_file_exclusion(a))
+        .cloned()
+        .collect();
+    let mut rules = ordered_rules(&others, workflow, widen);
+    for excluded in clause.iter().filter(|a| is_file_exclusion(a)) {
+        let (included, twice) = match excluded {
+            Atom::Changes(paths, _) => (
+                Atom::Changes(paths.clone(), false),
+                tests.iter().any(|a| matches!(a, Atom::Changes(..))),
+            ),
+            Atom::Exists(paths, _) => (
+                Atom::Exists(paths.clone(), false),
+                tests.iter().any(|a| matches!(a, Atom::Exists(..))),
+            ),
+            _ => continue,
+        };
+        if twice {
+            return None;
+        }
+        // `manual` is no test: the never rule holds the clause's expressions
+        let mut never: Vec<Atom> = (tests.iter())
+            .filter(|a| !matches!(a, Atom::Manual(_)))
+            .cloned()
+            .collect();
+        never.push(included);
+        let mut rule = clause_rule(&never, workflow, widen);
+        rule.when = Some("never");
+        rules.push(rule);
+    }
+    rules.push(clause_rule(&tests, workflow, widen));
+    Some(rules)
 }
 
 /// A condition too large for one list of alternatives (imported `when: never` rules
@@ -1344,7 +1494,7 @@ fn first_match_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Optio
             ..Rule::default()
         });
     }
-    rules.extend(clauses.iter().map(|c| clause_rule(c, workflow, widen)));
+    rules.extend(ordered_rules(&clauses, workflow, widen));
     Some(rules)
 }
 
@@ -1531,6 +1681,64 @@ mod tests {
         let mut out = Vec::new();
         let rules = rules(&many, false, &mut Widening::new(None, &[], &mut out));
         assert_eq!(written(&rules), ["- on_success"]);
+    }
+
+    /// Each rule as `if changes exists when`, `-` for what it lacks.
+    fn with_files(rules: &[Rule]) -> Vec<String> {
+        let list = |l: &Option<Vec<String>>| l.as_ref().map_or("-".into(), |l| l.join(","));
+        (rules.iter())
+            .map(|r| {
+                let test = r.if_.as_deref().unwrap_or("-");
+                let when = r.when.unwrap_or("-");
+                format!("{test} {} {} {when}", list(&r.changes), list(&r.exists))
+            })
+            .collect()
+    }
+
+    /// `!changes(…)` is a `when: never` rule of `changes:` before the job's own rule
+    /// (it was dropped, with PL5002: the job ran on the pushes it excluded).
+    #[test]
+    fn excluded_files_are_never_rules_first() {
+        let docs = || Cond::Changes(vec!["docs/**".into()]);
+        let mut out = Vec::new();
+        let at = Some(plumb_diagnostics::FileRange {
+            file: plumb_diagnostics::FileId(0),
+            range: plumb_diagnostics::TextRange::empty(0),
+        });
+        let cond = and(var("A", "1"), not(docs()));
+        let written = rules(&cond, false, &mut Widening::new(at, &[], &mut out));
+        assert_eq!(
+            with_files(&written),
+            ["- docs/** - never", "$A == \"1\" - - -"]
+        );
+        assert!(out.is_empty(), "nothing widened: {out:?}");
+        // another alternative comes first: the exclusion is the clause's only
+        let cond = or(
+            Cond::Tag,
+            and(var("A", "1"), not(Cond::Exists(vec!["x".into()]))),
+        );
+        let written = rules(&cond, false, &mut Widening::new(at, &[], &mut out));
+        assert_eq!(
+            with_files(&written),
+            [
+                "$CI_COMMIT_TAG - - -",
+                "$A == \"1\" - x never",
+                "$A == \"1\" - - -"
+            ]
+        );
+        assert!(out.is_empty(), "nothing widened: {out:?}");
+        // two clauses excluding files would block each other: widened, with PL5002
+        let cond = or(
+            and(var("A", "1"), not(docs())),
+            and(var("B", "1"), not(Cond::Changes(vec!["src/**".into()]))),
+        );
+        rules(&cond, false, &mut Widening::new(at, &[], &mut out));
+        assert!(!out.is_empty(), "widened");
+        // a waiting alternative would have to come first: widened
+        out.clear();
+        let cond = or(and(var("A", "1"), not(docs())), Cond::Manual);
+        rules(&cond, false, &mut Widening::new(at, &[], &mut out));
+        assert!(!out.is_empty(), "widened");
     }
 
     fn rules_of(cond: &Cond) -> Vec<Rule> {
