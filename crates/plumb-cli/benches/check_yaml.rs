@@ -69,3 +69,39 @@ fn check_5000_job_gitlab_yaml(bencher: divan::Bencher) {
         o.stdout.len()
     });
 }
+
+/// A hidden job whose script block assigns 10,000 variables, extended by 200 jobs:
+/// each job's script is scanned for what it assigns before it reads (this took 3
+/// minutes when each assignment rescanned the block before it).
+fn assignment_block_file() -> &'static Path {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("plumb-bench-assign-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let mut text = String::from(".t:\n  script:\n    - |\n");
+        for i in 0..10_000 {
+            text.push_str(&format!("      a{}=$a{i}\n", i + 1));
+        }
+        for j in 0..200 {
+            text.push_str(&format!("job{j}:\n  extends: .t\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n"));
+        }
+        let out = dir.join(".gitlab-ci.yml");
+        std::fs::write(&out, text).expect("write");
+        out
+    })
+}
+
+#[divan::bench(sample_count = 5)]
+fn check_200_jobs_of_10000_assignments(bencher: divan::Bencher) {
+    let file = assignment_block_file();
+    let bin = plumb();
+    bencher.bench(|| {
+        let o = Command::new(&bin)
+            .args(["check", "--format", "json"])
+            .arg(file)
+            .output()
+            .expect("run plumb check");
+        assert!(o.status.code().is_some_and(|c| c <= 1));
+        o.stdout.len()
+    });
+}

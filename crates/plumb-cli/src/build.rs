@@ -192,6 +192,17 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<(), CliError> {
             )));
         }
     }
+    // `-o out/` names a folder, whether it exists or not
+    if path
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::MAIN_SEPARATOR)
+    {
+        return Err(CliError::Usage(format!(
+            "`{}` names a folder; name the file to write in it",
+            path.display()
+        )));
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

@@ -7,19 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<ExitCode, CliError> {
-    let io = |e: std::io::Error| CliError::Io {
-        path: file.display().to_string(),
-        message: e.to_string(),
-    };
-    let size = std::fs::metadata(file).map_err(io)?.len();
-    if size > crate::workspace::MAX_FILE_BYTES {
-        return Err(CliError::FileTooLarge {
-            path: file.display().to_string(),
-            size,
-            limit: crate::workspace::MAX_FILE_BYTES,
-        });
-    }
-    let text = std::fs::read_to_string(file).map_err(io)?;
+    let text = crate::workspace::read_text(file)?;
     if let Some(dir) = root.filter(|d| !d.is_dir()) {
         return Err(CliError::Io {
             path: dir.display().to_string(),
@@ -48,15 +36,6 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
         let message = crate::render::printable(&w.message);
         let _ = writeln!(err, "warning: {path}:{}: {message}", w.line);
     }
-    let count =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let _ = writeln!(
-        err,
-        "plumb import: {} imported, {} left out, {}",
-        count(imported.jobs_imported, "job", "jobs"),
-        imported.jobs_left_out,
-        count(imported.warnings.len(), "warning", "warnings")
-    );
     match output {
         Some(out) => {
             // the input, or a program someone wrote, is never replaced by an import
@@ -84,6 +63,16 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
                 .map_err(|e| CliError::Output(e.to_string()))?;
         }
     }
+    // after the program is written: a summary says nothing of an import that failed
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let _ = writeln!(
+        err,
+        "plumb import: {} imported, {} left out, {}",
+        count(imported.jobs_imported, "job", "jobs"),
+        imported.jobs_left_out,
+        count(imported.warnings.len(), "warning", "warnings")
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -617,10 +617,7 @@ pub(crate) fn load_config(start: &Path) -> Result<Config, CliError> {
 
 /// Reads and validates one `plumb.toml`.
 pub(crate) fn load_config_file(path: &Path) -> Result<Config, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let text = workspace::read_text(path)?;
     let config = Config::parse(&text, |code| {
         plumb_checks::lookup(code).is_some_and(|m| m.code == code)
     })
@@ -693,10 +690,7 @@ fn fmt(mut paths: Vec<PathBuf>, check: bool) -> Result<ExitCode, CliError> {
     let files = workspace::plumb_files(&paths)?;
     let (mut changed, mut refused) = (0, 0);
     for (path, shown) in &files {
-        let text = std::fs::read_to_string(path).map_err(|e| CliError::Io {
-            path: shown.clone(),
-            message: e.to_string(),
-        })?;
+        let text = workspace::read_text(path)?;
         match plumb_fmt::format(&text) {
             Err(plumb_fmt::FormatError::SyntaxErrors(n)) => {
                 refused += 1;

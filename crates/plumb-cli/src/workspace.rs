@@ -377,6 +377,42 @@ fn parse_in_parallel(db: &Database, requested: &[(PathBuf, String)]) -> Preloade
     out
 }
 
+/// A file's bytes, at most [`MAX_FILE_BYTES`]: `Ok(Err(size))` for a larger one, `size`
+/// its length (or what was read of it). A FIFO named on the command line (`plumb check
+/// <(…)`) is read, and a device that never ends (`/dev/zero`, a link to it) stops at
+/// the limit: its size says 0 (the walk and imports skip special files before here).
+pub(crate) fn read_capped(path: &Path) -> std::io::Result<Result<Vec<u8>, u64>> {
+    use std::io::Read;
+    let size = std::fs::metadata(path)?.len();
+    if size > MAX_FILE_BYTES {
+        return Ok(Err(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Ok(Err(bytes.len() as u64));
+    }
+    Ok(Ok(bytes))
+}
+
+/// A UTF-8 text file of at most [`MAX_FILE_BYTES`], as [`read_capped`] reads it.
+pub(crate) fn read_text(path: &Path) -> Result<String, CliError> {
+    let io_err = |message: String| CliError::Io {
+        path: path.display().to_string(),
+        message,
+    };
+    let bytes = read_capped(path)
+        .map_err(|e| io_err(e.to_string()))?
+        .map_err(|size| CliError::FileTooLarge {
+            path: path.display().to_string(),
+            size,
+            limit: MAX_FILE_BYTES,
+        })?;
+    String::from_utf8(bytes).map_err(|_| io_err("the file is not valid UTF-8".to_string()))
+}
+
 /// Reads a source file: a clear error for what cannot be read or is too large, and a
 /// syntax error (with the text read lossily) for bytes that are not UTF-8.
 pub(crate) fn read_source(path: &Path, id: FileId) -> Result<(String, Vec<Diagnostic>), CliError> {
@@ -384,17 +420,13 @@ pub(crate) fn read_source(path: &Path, id: FileId) -> Result<(String, Vec<Diagno
         path: path.display().to_string(),
         message: e.to_string(),
     };
-    // a FIFO named on the command line (`plumb check <(…)`) is read: the walk and
-    // imports skip special files before they get here
-    let size = std::fs::metadata(path).map_err(io_err)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(CliError::FileTooLarge {
+    let bytes = read_capped(path)
+        .map_err(io_err)?
+        .map_err(|size| CliError::FileTooLarge {
             path: path.display().to_string(),
             size,
             limit: MAX_FILE_BYTES,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io_err)?;
+        })?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok((text, Vec::new())),
         Err(e) => {

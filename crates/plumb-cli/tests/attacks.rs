@@ -1012,6 +1012,28 @@ fn special_files_found_by_a_walk_or_an_include_are_not_opened() {
     }
 }
 
+/// A file named on the command line that never ends (a link to `/dev/zero`) is read up
+/// to the size limit and refused: `import`, `check` and `fmt` return at once, in little
+/// memory (an import read it whole, gigabytes a second).
+#[test]
+fn a_source_that_never_ends_is_refused_at_the_size_limit() {
+    let dir = scratch("endless");
+    for name in [".gitlab-ci.yml", "ci.plumb"] {
+        let _ = std::fs::remove_file(dir.join(name));
+        std::os::unix::fs::symlink("/dev/zero", dir.join(name)).expect("link");
+    }
+    for args in [
+        &["import", ".gitlab-ci.yml"][..],
+        &["check", ".gitlab-ci.yml"][..],
+        &["check", "ci.plumb"][..],
+        &["fmt", "--check", "ci.plumb"][..],
+    ] {
+        let o = timed_plumb(&dir, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{args:?}: nothing written");
+    }
+}
+
 /// `build -o` naming the source, and `-o` over a file whose first line only starts like
 /// Plumb's header, are refused: the program was replaced by the YAML compiled from it.
 #[test]

@@ -3832,30 +3832,43 @@ fn assigned_in(script: &[PVal]) -> HashSet<String> {
         let PVal::Str(line) = line.bare() else {
             continue;
         };
+        // where each variable is first read on the line (one scan: a block of thousands
+        // of assignments is one line)
+        let mut first_read: HashMap<&str, usize> = HashMap::new();
+        for v in shell_variables_named(line) {
+            let at = v.as_ptr() as usize - line.as_ptr() as usize;
+            first_read.entry(v).or_insert(at);
+        }
         for (at, name) in assignments_in_line(line) {
             // read before the assignment, or in the value it assigns (`T="Bearer $T"`)
             let value_end = at + name.len() + assigned_value_len(&line[at + name.len()..]);
-            let before = &line[..value_end.min(line.len())];
             let read_before =
-                read.contains(name) || shell_variables_named(before).any(|v| v == name);
+                read.contains(name) || first_read.get(name).is_some_and(|&r| r < value_end);
             if !read_before {
                 names.insert(name.to_string());
             }
         }
-        read.extend(shell_variables_named(line));
+        read.extend(first_read.into_keys());
     }
     names
 }
 
 /// The length of `=VALUE` (`rest` starts at the `=`): one shell word, quotes and `$(…)`
-/// held whole; 0 for `read NAME`.
+/// held whole; 0 for `read NAME`. A word longer than [`LONGEST_VALUE`] (or a quote or
+/// `$(` that never closes) runs to the end: the scan stays short for a block of
+/// thousands of them, and a read of the name after it counts as read in the value,
+/// which keeps the name the settings' (declared, and checked as a secret).
 fn assigned_value_len(rest: &str) -> usize {
+    const LONGEST_VALUE: usize = 512;
     let Some(value) = rest.strip_prefix('=') else {
         return 0;
     };
     let (mut quote, mut depth) = (None, 0usize);
     let mut chars = value.char_indices();
     while let Some((i, c)) = chars.next() {
+        if i > LONGEST_VALUE {
+            break;
+        }
         match (quote, c) {
             // a backslash is plain in single quotes
             (Some('\''), '\'') => quote = None,
@@ -3867,7 +3880,7 @@ fn assigned_value_len(rest: &str) -> usize {
             (None, '\'' | '"' | '`') => quote = Some(c),
             (_, '(') => depth += 1,
             (_, ')') => depth = depth.saturating_sub(1),
-            (None, ' ' | '\t' | ';' | '&' | '|') if depth == 0 => return 1 + i,
+            (None, ' ' | '\t' | '\n' | ';' | '&' | '|') if depth == 0 => return 1 + i,
             _ => {}
         }
     }
@@ -4076,5 +4089,11 @@ mod tests {
         // `'a\'` is the whole single-quoted value: the read comes after it
         assert!(assigned.contains("Q_TOKEN"));
         assert!(assigned.contains("C_TOKEN"));
+        // a line break ends the value (a `|` block is one line of the script)
+        let script = vec![PVal::Str("N_TOKEN=abc\ncurl -H \"$N_TOKEN\" x\n".into())];
+        assert!(assigned_in(&script).contains("N_TOKEN"));
+        // a `$(` that never closes runs to the end: a later read is in its value
+        let long = format!("L_TOKEN=$(x {}\nuse \"$L_TOKEN\"", "y".repeat(600));
+        assert!(!assigned_in(&[PVal::Str(long)]).contains("L_TOKEN"));
     }
 }

@@ -1354,6 +1354,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
     /// A matrix that expands to more jobs than GitLab allows is an error, with the
     /// product spelled out.
     fn check_matrix_size(&mut self, fields: &FieldMap) {
+        self.check_passthrough_matrix_size(fields);
         let Some(matrix) = fields.get("matrix") else {
             return;
         };
@@ -1377,6 +1378,48 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     codes::MATRIX_TOO_LARGE,
                     matrix.key_at,
                     format!("the matrix expands to {product} = {total} jobs; GitLab runs at most {MAX_MATRIX_JOBS}"),
+                )
+                .with_label(format!("{total} combinations"))
+                .with_help("split the job, or drop values: each variable multiplies the number of jobs"),
+            );
+        }
+    }
+
+    /// `gitlab = { parallel = { matrix = [ … ] } }` (entries an import could not write as
+    /// one `matrix`): GitLab's limit holds for the sum of the entries' products too.
+    fn check_passthrough_matrix_size(&mut self, fields: &FieldMap) {
+        let entry = |v: &'_ Value, key: &str| {
+            (v.as_map()?.iter())
+                .find(|e| e.key == key)
+                .map(|e| (e.key_at, e.value.clone()))
+        };
+        let Some((_, parallel)) = fields
+            .get("gitlab")
+            .and_then(|g| entry(&g.value, "parallel"))
+        else {
+            return;
+        };
+        let Some((at, matrix)) = entry(&parallel, "matrix") else {
+            return;
+        };
+        let Some(entries) = matrix.as_list() else {
+            return;
+        };
+        let product = |e: &Value| {
+            (e.as_map().unwrap_or_default().iter())
+                .map(|a| a.value.as_list().map_or(1, |l| l.len() as u64).max(1))
+                .fold(1u64, u64::saturating_mul)
+        };
+        let total = entries.iter().map(product).fold(0u64, u64::saturating_add);
+        if total > MAX_MATRIX_JOBS {
+            self.ev.report(
+                Diagnostic::error(
+                    codes::MATRIX_TOO_LARGE,
+                    at,
+                    match entries.len() {
+                        1 => format!("the matrix expands to {total} jobs; GitLab runs at most {MAX_MATRIX_JOBS}"),
+                        n => format!("the matrix's {n} entries expand to {total} jobs together; GitLab runs at most {MAX_MATRIX_JOBS}"),
+                    },
                 )
                 .with_label(format!("{total} combinations"))
                 .with_help("split the job, or drop values: each variable multiplies the number of jobs"),
