@@ -33,7 +33,10 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
             .sources
             .get(w.file)
             .map_or_else(|| file.display().to_string(), |p| p.display().to_string());
-        let message = crate::render::printable(&w.message);
+        let (path, message) = (
+            crate::render::printable(&path),
+            crate::render::printable(&w.message),
+        );
         let _ = writeln!(err, "warning: {path}:{}: {message}", w.line);
     }
     match output {

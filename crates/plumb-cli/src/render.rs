@@ -160,7 +160,7 @@ pub fn human(
             .filter(|f| shown.contains(f.display.as_str()))
             .map(|f| {
                 (
-                    f.display.clone(),
+                    printable(&f.display),
                     same_width_printable(f.file.text(&session.db)),
                 )
             }),
@@ -226,7 +226,9 @@ fn report<'a>(
         let text = session.text(at.file);
         let start = chars.of(text, at.file, at.range.start as usize);
         let end = chars.of(text, at.file, at.range.end as usize);
-        (session.display(at.file).to_string(), start..end.max(start))
+        // a file's name may hold control characters (a line break, an escape sequence
+        // that rewrites the terminal or a CI log), shown escaped like a job's
+        (printable(session.display(at.file)), start..end.max(start))
     };
     let (kind, primary_color) = match d.severity {
         Severity::Error => (ReportKind::Error, Color::Red),

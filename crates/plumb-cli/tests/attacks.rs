@@ -1108,6 +1108,20 @@ fn terminal_controls_from_the_file_are_escaped_in_the_report() {
     let o = plumb_in(&dir, &["check", "--format", "github", ".gitlab-ci.yml"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(!out.contains(['\u{1b}', '\u{7}', '\r']), "{out:?}");
+    // a file's name, found by a walk, is shown escaped too
+    let walk = dir.join("walk");
+    std::fs::create_dir_all(&walk).expect("walk");
+    let name = "a\n::error::pwned\u{1b}[2K\u{1b}[1A.gitlab-ci.yml";
+    std::fs::write(
+        walk.join(name),
+        "j:\n  image: node:latest\n  script: [make]\n",
+    )
+    .expect("write");
+    let o = plumb_in(&walk, &["check", "."]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("PL3002"), "{out}");
+    assert!(!out.contains(['\u{1b}', '\r']), "{out:?}");
+    assert!(!out.lines().any(|l| l.starts_with("::")), "{out}");
 }
 
 /// `import -o` never replaces a file the import read: an included file whose first
