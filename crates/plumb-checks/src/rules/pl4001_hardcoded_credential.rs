@@ -191,6 +191,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         for cmd in &script.commands {
             literal_assignments(cmd, script.text, &locate, out);
             literal_password_argument(cmd, &locate, cx, out);
+            literal_user_password(cmd, &locate, out);
             literal_setting_argument(cmd, script.text, &locate, out);
         }
     }
@@ -331,6 +332,53 @@ fn literal_password_argument(
                 .with_label("a password in the source")
                 .with_help("declare a secret, bind it in `env` and pass it on standard input (`--password-stdin`)")
                 .with_yaml_help("rotate it, then keep it in a masked CI/CD variable (Settings > CI/CD > Variables) and pass it on standard input (`--password-stdin`)"),
+        );
+    }
+}
+
+/// The programs whose `-u`/`--user` takes `user:password` (curl's proxy's too).
+const USER_PASSWORD: &[(&str, &[&str])] = &[("curl", &["-u", "--user", "-U", "--proxy-user"])];
+
+/// `curl -u admin:hunter2` (`--user`, `-uadmin:hunter2`, `--user=…`): a literal password
+/// after the user's name.
+fn literal_user_password(cmd: &shell::Command, locate: &Locator, out: &mut Vec<Diagnostic>) {
+    let program = cmd.name().map(crate::supply::base).unwrap_or("");
+    let Some((_, options)) = USER_PASSWORD.iter().find(|(p, _)| *p == program) else {
+        return;
+    };
+    let args = cmd.args();
+    for (i, arg) in args.iter().enumerate() {
+        let value = if options.contains(&arg.text.as_str()) {
+            args.get(i + 1).map(|a| (a, a.text.as_str()))
+        } else {
+            let joined = |o: &&str| {
+                let rest = arg.text.strip_prefix(*o)?;
+                if o.starts_with("--") {
+                    rest.strip_prefix('=')
+                } else {
+                    Some(rest)
+                }
+            };
+            (options.iter().find_map(joined))
+                .filter(|r| !r.is_empty())
+                .map(|r| (arg, r))
+        };
+        let Some((word, text)) = value else { continue };
+        let Some((user, password)) = text.split_once(':') else {
+            continue;
+        };
+        if user.is_empty()
+            || !word.vars.is_empty()
+            || password.contains("$(")
+            || !secret_patterns::is_literal_credential(password)
+        {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(RULE.code, RULE.severity(), locate.range(word.start, word.end), format!("hard-coded credential: `{program}` is given a literal password for user `{user}`"))
+                .with_label("a password in the source")
+                .with_help("declare a secret, bind it in `env`, and give it in a file the program reads (`curl --netrc-file`, `-K config`)")
+                .with_yaml_help("rotate it, then keep it in a masked CI/CD variable (Settings > CI/CD > Variables) and give it in a file the program reads (`curl --netrc-file`, `-K config`)"),
         );
     }
 }

@@ -136,11 +136,71 @@ pub fn find(text: &str) -> Vec<(&'static str, usize, usize)> {
             if n >= 10 {
                 found.push(("a Slack token", i, i + 5 + n));
             }
+        } else if let Some((kind, end)) = prefixed_token(text, i) {
+            found.push((kind, i, end));
+        } else if let Some(end) = webhook_url(text, i) {
+            found.push(("a webhook URL (its path is the credential)", i, end));
         } else if let Some(end) = url_with_password(text, i) {
             found.push(("a URL with a password", i, end));
         }
     }
     found
+}
+
+/// Tokens a service issues with a prefix of its own, and the least characters after it
+/// (fewer is a name or an example, not a token): (prefix, characters, kind).
+const PREFIXED_TOKENS: &[(&str, usize, &str)] = &[
+    ("glrt-", 20, "a GitLab runner token"),
+    ("gldt-", 20, "a GitLab deploy token"),
+    ("glptt-", 20, "a GitLab pipeline trigger token"),
+    ("glcbt-", 20, "a GitLab CI build token"),
+    ("squ_", 40, "a SonarQube token"),
+    ("sqp_", 40, "a SonarQube token"),
+    ("sqa_", 40, "a SonarQube token"),
+    ("npm_", 36, "an npm token"),
+    ("pypi-AgEIcHlwaS5vcmc", 50, "a PyPI token"),
+    ("sk_live_", 24, "a Stripe secret key"),
+    ("AIza", 35, "a Google API key"),
+    ("dop_v1_", 64, "a DigitalOcean token"),
+];
+
+/// A [`PREFIXED_TOKENS`] token starting at `i`: its kind and end.
+fn prefixed_token(text: &str, i: usize) -> Option<(&'static str, usize)> {
+    let rest = &text[i..];
+    let (prefix, least, kind) = PREFIXED_TOKENS.iter().find(|(p, ..)| rest.starts_with(p))?;
+    let body = rest[prefix.len()..]
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+        .count();
+    (body >= *least).then_some((kind, i + prefix.len() + body))
+}
+
+/// A chat webhook whose path is its credential (anyone holding it posts to the
+/// channel): Slack's `hooks.slack.com/services/T…/B…/…`, Discord's
+/// `discord.com/api/webhooks/ID/TOKEN`. The end of the URL's token.
+fn webhook_url(text: &str, i: usize) -> Option<usize> {
+    const HOOKS: &[(&str, usize)] = &[
+        ("https://hooks.slack.com/services/", 3),
+        ("https://hooks.slack.com/workflows/", 3),
+        ("https://discord.com/api/webhooks/", 2),
+        ("https://discordapp.com/api/webhooks/", 2),
+    ];
+    let rest = &text[i..];
+    let (prefix, parts) = HOOKS.iter().find(|(p, _)| rest.starts_with(p))?;
+    let path_len = rest[prefix.len()..]
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || b"_-/".contains(c))
+        .count();
+    let path = &rest[prefix.len()..prefix.len() + path_len];
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // the last part is the secret: long, not a placeholder (`XXXX`, `<token>`)
+    let secret = segments.get(parts - 1)?;
+    let distinct = secret
+        .bytes()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    (segments.len() >= *parts && secret.len() >= 16 && distinct > 4)
+        .then_some(i + prefix.len() + path_len)
 }
 
 /// Every `-----BEGIN … PRIVATE KEY-----` armour line (RSA, EC, OPENSSH, ENCRYPTED, PGP
@@ -232,6 +292,35 @@ fn names_variables(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_prefixed_tokens_and_webhooks() {
+        let kinds = |t: &str| find(t).into_iter().map(|f| f.0).collect::<Vec<_>>();
+        let sonar = format!("squ_{}", &"0123456789abcdef".repeat(3)[..40]);
+        assert_eq!(
+            kinds(&format!("-Dsonar.token={sonar}")),
+            ["a SonarQube token"]
+        );
+        assert_eq!(
+            kinds("glrt-AbCdEfGhIjKlMnOpQrSt12"),
+            ["a GitLab runner token"]
+        );
+        let slack = "https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/aBcDeFgHiJkLmNoPqRsTuVwX";
+        assert_eq!(
+            kinds(&format!("curl -X POST {slack}")),
+            ["a webhook URL (its path is the credential)"]
+        );
+        // names, examples and placeholders are none
+        for text in [
+            "squ_token",
+            "npm_config_cache",
+            "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX",
+            "https://hooks.slack.com/services/$SLACK_PATH",
+            "glrt-",
+        ] {
+            assert!(find(text).is_empty(), "{text}: {:?}", find(text));
+        }
+    }
 
     #[test]
     fn finds_common_tokens() {

@@ -16,6 +16,10 @@ use std::collections::HashMap;
 /// (A service's `env` is the service's own environment: a secret may go there.)
 const SCRIPT_FIELDS: &[&str] = &["before_run", "run", "after_run", "env", "when", "services"];
 
+/// `gitlab = { hooks = { pre_get_sources_script } }`: lines run as the job's script is
+/// (see [`JobModel::script`]).
+const HOOK_SCRIPT: &str = "hooks.pre_get_sources_script";
+
 impl Lowering<'_, '_> {
     pub(super) fn check_secret_exposure(&mut self, job: &JobModel, project_vars: &[SecretRef]) {
         // the variables that hold a secret in this job: bound ones, and project
@@ -41,6 +45,10 @@ impl Lowering<'_, '_> {
             let path = if name == "gitlab" { "" } else { name };
             strings_of(&f.value, path, &mut strings);
             for (text, at, place) in strings {
+                // a hook's script runs in the job's shell: the script rules check it
+                if place == HOOK_SCRIPT {
+                    continue;
+                }
                 if let Some((var, secret)) = secret_named(text, &secret_vars) {
                     self.ev.report(expanded_secret(secret, var, &place, at));
                 }
