@@ -947,6 +947,29 @@ const NOT_JOBS: &[&str] = &[
     "spec",
 ];
 
+/// The `variables:` of rules that add a job (all but `when: never` ones), when they are
+/// the same in each: then GitLab gives them to the job wherever it runs.
+fn variables_every_adding_rule_sets(rules: &Node) -> BTreeMap<String, String> {
+    let Kind::Seq(items) = &rules.kind else {
+        return BTreeMap::new();
+    };
+    let adding = items
+        .iter()
+        .filter(|r| r.get("when").and_then(Node::as_str) != Some("never"));
+    let each: Vec<BTreeMap<String, String>> = adding
+        .map(|r| {
+            (r.get("variables").map(plumb_import::convert::variables))
+                .unwrap_or_default()
+                .into_iter()
+                .collect()
+        })
+        .collect();
+    match each.first() {
+        Some(first) if each.iter().all(|e| e == first) => first.clone(),
+        _ => BTreeMap::new(),
+    }
+}
+
 /// The jobs of an expanded configuration, by Plumb name, in the terms compared.
 fn pipeline_view(root: &Node, default: Option<&Node>) -> BTreeMap<String, JobView> {
     let pipelines = gitlab_rules::pipelines();
@@ -970,6 +993,12 @@ fn pipeline_view(root: &Node, default: Option<&Node>) -> BTreeMap<String, JobVie
             .unwrap_or_default()
         {
             variables.insert(k, v);
+        }
+        // what every rule that lets the pipeline run, then every rule that adds the job,
+        // sets alike is set whenever the job runs (a rule's variables win)
+        let workflow = root.get("workflow").and_then(|w| w.get("rules"));
+        for rules in [workflow, job.get("rules")].into_iter().flatten() {
+            variables.extend(variables_every_adding_rule_sets(rules));
         }
         // Plumb passes a `ci_variable` secret on as `NAME: $NAME`, which GitLab reads as
         // the CI/CD variable itself

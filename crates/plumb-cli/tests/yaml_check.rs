@@ -1479,3 +1479,29 @@ fn a_variable_named_for_a_program_the_script_runs_is_read() {
         "{diags:#?}"
     );
 }
+
+/// Variables that rules set (a job's `rules:`, `workflow: rules:`) are checked as the
+/// job's: a secret copied through one, a literal credential, `CI_DEBUG_TRACE` (all were
+/// unchecked, and the file reported clean), where the rules set them alike and where
+/// they differ (the job may run with any).
+#[test]
+fn variables_set_by_rules_are_checked() {
+    let dir = scratch("rule-variables");
+    let img = "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let main = "{if: $CI_COMMIT_BRANCH == \"main\"";
+    let cases = [
+        (format!("j:\n  image: {img}\n  rules:\n    - {main}, variables: {{AUTH: $DEPLOY_TOKEN}}}}\n  script: ['curl -u \"u:$AUTH\" https://x']\n"), "PL4004"),
+        (format!("j:\n  image: {img}\n  rules:\n    - {main}, variables: {{AUTH: none}}}}\n    - {{if: $CI_COMMIT_TAG, variables: {{AUTH: $DEPLOY_TOKEN}}}}\n  script: ['curl -u \"u:$AUTH\" https://x']\n"), "PL4004"),
+        (format!("workflow:\n  rules:\n    - {main}, variables: {{AUTH: $DEPLOY_TOKEN}}}}\nj:\n  image: {img}\n  script: ['echo \"$AUTH\"']\n"), "PL4003"),
+        (format!("j:\n  image: {img}\n  rules:\n    - {main}, variables: {{DEPLOY_PASSWORD: hunter2hunter2}}}}\n  script: [./deploy]\n"), "PL4001"),
+        (format!("j:\n  image: {img}\n  rules:\n    - {main}, variables: {{CI_DEBUG_TRACE: \"true\"}}}}\n  script: ['./deploy --token-file \"$DEPLOY_TOKEN\"']\n"), "PL6006"),
+    ];
+    for (yaml, code) in cases {
+        std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
+        let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+        assert!(
+            diags.iter().any(|d| d["code"] == code),
+            "{code} in\n{yaml}\n{diags:#?}"
+        );
+    }
+}

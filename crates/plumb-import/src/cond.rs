@@ -702,12 +702,14 @@ pub fn rules(rules: &Node, job_manual: bool) -> Decision {
             test = Cond::and(test, c);
         }
         for key in ["variables", "needs", "auto_cancel"] {
-            if let Some(n) = rule.get(key) {
-                notes.push((
-                    n.line,
-                    format!("`rules: {key}` is not carried (Plumb's `when` only decides whether the job runs)"),
-                ));
-            }
+            let Some(n) = rule.get(key) else { continue };
+            // variables that every rule adding the job sets alike are the job's
+            let message = match key {
+                "variables" if adding_rules_variables(rules).is_some() => continue,
+                "variables" => "`rules: variables` is not carried: the rules set different variables, and Plumb's `env` does not change with the condition (where this rule holds, these are not set)".to_string(),
+                _ => format!("`rules: {key}` is not carried (Plumb's `when` only decides whether the job runs)"),
+            };
+            notes.push((n.line, message));
         }
         let when = rule
             .get("when")
@@ -751,6 +753,53 @@ pub fn rules(rules: &Node, job_manual: bool) -> Decision {
         if_previous,
         delay,
     }
+}
+
+/// The rules that add a job (or let a pipeline run): every rule but `when: never` ones.
+fn adding_rules(rules: &Node) -> impl Iterator<Item = &Node> {
+    (rules.flattened().into_iter())
+        .filter(|r| !r.is_null())
+        .filter(|r| r.get("when").and_then(Node::as_str) != Some("never"))
+}
+
+/// The `variables:` every rule that adds the job sets alike (the same names and values,
+/// as GitLab passes them), with where each value is written: the job's variables then,
+/// whichever rule adds it. `None` when no rule sets any, or they differ.
+pub fn adding_rules_variables(rules: &Node) -> Option<Vec<(String, String, &Node)>> {
+    let each: Vec<Option<&Node>> = adding_rules(rules).map(|r| r.get("variables")).collect();
+    let first = (*each.first()?)?;
+    let values = |n: Option<&Node>| {
+        let mut v = n.map(crate::convert::variables).unwrap_or_default();
+        v.sort();
+        v
+    };
+    let alike = each.iter().all(|n| values(*n) == values(Some(first)));
+    let nodes = crate::convert::variable_nodes(first);
+    let vars = crate::convert::variables(first).into_iter().zip(nodes);
+    alike.then(|| {
+        vars.map(|((name, value), node)| (name, value, node))
+            .collect()
+    })
+}
+
+/// For a check, where the rules that add a job set variables differently: each variable
+/// any of them sets, with the value that says most (one naming another variable, a
+/// secret perhaps, before a plain one; the first of those), and where it is written.
+/// The job may run with any of them: the credential rules see the one that leaks.
+pub fn any_rule_variables(rules: &Node) -> Vec<(String, String, &Node)> {
+    let mut out: Vec<(String, String, &Node)> = Vec::new();
+    let says = |v: &str| usize::from(!v.is_empty()) + usize::from(v.contains('$'));
+    for vars in adding_rules(rules).filter_map(|r| r.get("variables")) {
+        let nodes = crate::convert::variable_nodes(vars);
+        for ((name, value), node) in crate::convert::variables(vars).into_iter().zip(nodes) {
+            match out.iter_mut().find(|(n, ..)| *n == name) {
+                Some(known) if says(&value) > says(&known.1) => *known = (name, value, node),
+                Some(_) => {}
+                None => out.push((name, value, node)),
+            }
+        }
+    }
+    out
 }
 
 /// The `start_in` every rule that adds the job delays it by alike (`when: delayed`):

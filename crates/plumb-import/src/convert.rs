@@ -353,6 +353,7 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         Cond::Unknown(format!("rules: {text}"))
     } else if let Some(rules) = rules {
         let decision = cond::rules(rules, manual);
+        rule_variables(rules, f, cx);
         for (line, message) in decision.notes.into_iter().chain(decision.job_notes) {
             // the rules' own file: a job may take them from an included template
             f.notes.push(Note {
@@ -478,6 +479,34 @@ fn other_keys<'n>(node: &'n Node, carried: &[&str]) -> Vec<&'n str> {
         .map(|e| e.key.as_str())
         .filter(|k| !carried.contains(k))
         .collect()
+}
+
+/// The `variables:` of the rules that add the job: the job's when every such rule sets
+/// them alike (they win over the job's own, as in GitLab); for a check, also when they
+/// differ (each with the value that says most: the job may run with it), where the
+/// import warns that they are not carried.
+fn rule_variables(rules: &Node, f: &mut Fields, cx: &Ctx) {
+    let vars = match cond::adding_rules_variables(rules) {
+        Some(alike) => alike,
+        None if cx.origins => cond::any_rule_variables(rules),
+        None => return,
+    };
+    for (name, value, node) in vars {
+        let at = cx.origin(node);
+        match f.env.iter().position(|(n, _)| *n == name) {
+            Some(i) => {
+                f.env[i].1 = value;
+                if let Some(slot) = f.env_at.get_mut(i) {
+                    *slot = at;
+                }
+            }
+            None => {
+                f.env_at.resize(f.env.len(), None);
+                f.env.push((name, value));
+                f.env_at.push(at);
+            }
+        }
+    }
 }
 
 /// `variables:` as (name, value) pairs; a `{ value: … }` form gives its value.

@@ -210,6 +210,8 @@ struct Emitter<'a> {
 /// What the program will say, decided before a line is written.
 struct Plan {
     top_vars: Vec<(String, String)>,
+    /// Where each of `top_vars`' values is written (an import for a check only).
+    top_vars_at: Vec<Option<Origin>>,
     default_fields: BTreeMap<String, PVal>,
     /// Why `default`'s `runner_default` has its findings allowed: every job it reaches
     /// is taken for a shell runner's ([`runner_default_for_shell_runners`]).
@@ -369,11 +371,7 @@ pub(crate) fn program(
     warnings: &mut Vec<Warning>,
 ) -> Program {
     let file_names = file_names(config);
-    let top_vars = config
-        .root
-        .get("variables")
-        .map(convert::variables)
-        .unwrap_or_default();
+    let (top_vars, top_vars_at) = top_variables(config, origins);
     // `API_TOKEN: $API_TOKEN` defines nothing: GitLab gives the settings' value; nor does
     // `API_TOKEN: ""`, a credential's placeholder (the settings' value overrides it)
     let from_settings = settings_evidence(config, &top_vars);
@@ -414,8 +412,41 @@ pub(crate) fn program(
     for name in plumb_semantics::eval::CONDITION_NAMES {
         em.globals.unique(name.to_string());
     }
-    let plan = em.plan(top_vars, warnings);
+    let mut plan = em.plan(top_vars, warnings);
+    plan.top_vars_at = top_vars_at;
     em.write(&plan, path, warnings)
+}
+
+/// The top-level `variables:` with where each value is written (for a check), and the
+/// `variables:` of `workflow: rules`, which GitLab gives every job of a pipeline the
+/// rule lets run (over a top-level one of the same name): when every such rule sets
+/// them alike; for a check, also when they differ (see [`crate::cond::any_rule_variables`]:
+/// the import warns that they are not carried).
+fn top_variables(config: &Config, origins: bool) -> (Vec<(String, String)>, Vec<Option<Origin>>) {
+    let root = config.root.get("variables");
+    let nodes = root.map(|v| convert::variable_nodes(v).collect::<Vec<_>>());
+    let mut vars: Vec<(String, String)> = root.map(convert::variables).unwrap_or_default();
+    let at = |n: &crate::yaml::Node| origins.then(|| Origin::of(n));
+    let mut vars_at: Vec<Option<Origin>> = nodes.unwrap_or_default().into_iter().map(at).collect();
+    let rules = config.root.get("workflow").and_then(|w| w.get("rules"));
+    let from_rules = match rules.map(|r| (crate::cond::adding_rules_variables(r), r)) {
+        Some((Some(alike), _)) => alike,
+        Some((None, r)) if origins => crate::cond::any_rule_variables(r),
+        _ => Vec::new(),
+    };
+    for (name, value, node) in from_rules {
+        match vars.iter().position(|(n, _)| *n == name) {
+            Some(i) => {
+                vars[i].1 = value;
+                vars_at[i] = at(node);
+            }
+            None => {
+                vars.push((name, value));
+                vars_at.push(at(node));
+            }
+        }
+    }
+    (vars, vars_at)
 }
 
 impl Emitter<'_> {
@@ -536,6 +567,7 @@ impl Emitter<'_> {
         warn_of_renamed_stages(config, &used, warnings);
         Plan {
             top_vars,
+            top_vars_at: Vec::new(),
             default_fields,
             default_allowance,
             pipeline_notes,
@@ -1338,18 +1370,12 @@ impl Emitter<'_> {
             let _ = writeln!(text, "  include = {s}");
         }
         if !plan.top_vars.is_empty() {
-            let nodes: Vec<&crate::yaml::Node> = self
-                .config
-                .root
-                .get("variables")
-                .map(|v| convert::variable_nodes(v).collect())
-                .unwrap_or_default();
             let env: Vec<(String, PVal)> = plan
                 .top_vars
                 .iter()
                 .enumerate()
                 .map(|(i, (k, v))| {
-                    let at = nodes.get(i).filter(|_| self.origins).map(|n| Origin::of(n));
+                    let at = plan.top_vars_at.get(i).copied().flatten();
                     (k.clone(), PVal::at(at, PVal::Str(v.clone())))
                 })
                 .collect();
