@@ -1629,13 +1629,19 @@ fn first_read_in_fields(cx: &JobCx, var: &str) -> Option<FileRange> {
 /// for a program it runs (`xargs sh -c '… $T'`, `find -exec sh -c "… \$T"`, `envsubst
 /// '$T'`, `docker run … sh -c`), which may. The job gets the variable all the same, so
 /// it is a use. A here-doc's `\$T` (a child pipeline's text) and a comment are no
-/// argument.
+/// argument. A program reading it by name (`printenv T`, `os.environ["T"]`) uses it too.
 fn first_named_in_scripts(cx: &JobCx, var: &str) -> Option<FileRange> {
     for script in cx.scripts() {
         let locate = Locator::new(cx.sources, script.text, script.origin);
         for cmd in &script.commands {
-            if let Some(w) =
-                (cmd.args().iter()).find(|w| plumb_semantics::names_variable(&w.text, var))
+            // by name too: `printenv T`, `declare -p T`, `python3 -c '… os.environ["T"]'`
+            let by_name = |w: &shell::Word| {
+                let name_read =
+                    matches!(cmd.name(), Some("printenv" | "declare" | "typeset")) && w.text == var;
+                name_read || plumb_semantics::variables_read_by_name(&w.text).contains(&var)
+            };
+            if let Some(w) = (cmd.args().iter())
+                .find(|w| plumb_semantics::names_variable(&w.text, var) || by_name(w))
             {
                 return Some(locate.range(w.start, w.end));
             }

@@ -1505,3 +1505,24 @@ fn variables_set_by_rules_are_checked() {
         );
     }
 }
+
+/// A project variable read by name, without `$` (`printenv T`, a program's environment
+/// lookup), is read as `$T` is: printed here (the file reported clean).
+#[test]
+fn a_project_variable_read_by_name_is_read() {
+    let dir = scratch("read-by-name");
+    let img = "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    for script in [
+        "printenv DEPLOY_TOKEN".to_string(),
+        "python3 -c 'import os; print(os.environ[\"DEPLOY_TOKEN\"])'".to_string(),
+    ] {
+        let yaml = format!(
+            "j:\n  image: {img}\n  rules: [{{if: $CI_COMMIT_TAG}}]\n  script:\n    - {}\n",
+            serde_json::to_string(&script).expect("json")
+        );
+        std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
+        let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+        let printed = diags.iter().filter(|d| d["code"] == "PL4003");
+        assert_eq!(printed.count(), 1, "{yaml}\n{diags:#?}");
+    }
+}

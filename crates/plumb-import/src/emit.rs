@@ -2714,7 +2714,8 @@ impl Emitter<'_> {
             };
             // `sh -c "… \$T"` passes `$T` to the shell it runs: declared too (the
             // checker decides where it is read)
-            let named = shell_variables_named(line).chain(variables_named(line));
+            let named = (shell_variables_named(line).chain(variables_named(line)))
+                .chain(plumb_semantics::variables_read_by_name(line));
             for var in self.settings_credentials(named) {
                 if assigned[*shell].contains(&var) || own.contains(var.as_str()) {
                     continue;

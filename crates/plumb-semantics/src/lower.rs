@@ -1315,7 +1315,8 @@ fn read_by_name(job: &JobModel, vars: &[SecretRef]) -> Vec<SecretRef> {
     // every variable the strings name, found in one pass (a file may declare thousands)
     let named: std::collections::HashSet<&str> = (strings.iter())
         .flat_map(|t| {
-            crate::model::variables_named(t).chain(crate::model::shell_variables_named(t))
+            (crate::model::variables_named(t).chain(crate::model::shell_variables_named(t)))
+                .chain(crate::model::variables_read_by_name(t))
         })
         .collect();
     let bound: std::collections::HashSet<&str> = (job.env.iter())

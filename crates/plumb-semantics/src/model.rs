@@ -629,6 +629,69 @@ pub fn names_variable(text: &str, var: &str) -> bool {
     variables_named(text).any(|v| v == var) || shell_variables_named(text).any(|v| v == var)
 }
 
+/// How programs a script runs read an environment variable by its name, the name
+/// following: Python, Node, Ruby, Go, Rust, .NET, Perl, awk, C.
+const ENV_LOOKUPS: &[&str] = &[
+    "environ[\"",
+    "environ['",
+    "environ.get(\"",
+    "environ.get('",
+    "getenv(\"",
+    "getenv('",
+    "Getenv(\"",
+    "process.env.",
+    "process.env[\"",
+    "process.env['",
+    "ENV[\"",
+    "ENV['",
+    "ENV.fetch(\"",
+    "ENV.fetch('",
+    "$ENV{",
+    "ENVIRON[\"",
+    "GetEnvironmentVariable(\"",
+    "env::var(\"",
+];
+
+/// The variables a script line reads by name, without `$`: `printenv NAME`, `declare -p
+/// NAME`, and a program's lookup (`os.environ["NAME"]`, `process.env.NAME`, `ENV["NAME"]`,
+/// `getenv("NAME")`): the job gets them as it gets `$NAME`.
+pub fn variables_read_by_name(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let name_at = |at: usize| {
+        let len = (line[at..].bytes())
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            .count();
+        let name = &line[at..at + len];
+        (len > 0 && !name.as_bytes()[0].is_ascii_digit()).then_some(name)
+    };
+    for lookup in ENV_LOOKUPS {
+        out.extend(
+            line.match_indices(lookup)
+                .filter_map(|(at, m)| name_at(at + m.len())),
+        );
+    }
+    // `printenv A B`, `declare -p A`: the words up to the command's end
+    for command in line.split([';', '|', '&', '\n', '(', ')', '`']) {
+        let mut words = command.split_whitespace();
+        let reads = match (words.next(), words.clone().next()) {
+            (Some("printenv"), _) => true,
+            (Some("declare" | "typeset"), Some(flags)) => {
+                flags.starts_with('-') && flags.contains('p')
+            }
+            _ => false,
+        };
+        if reads {
+            let names = words.filter(|w| !w.starts_with('-'));
+            out.extend(names.filter_map(|w| {
+                let w = w.trim_matches(['"', '\'']);
+                let at = w.as_ptr() as usize - line.as_ptr() as usize;
+                name_at(at).filter(|n| n.len() == w.len())
+            }));
+        }
+    }
+    out
+}
+
 /// The variables a value GitLab expands names: `$VAR` and `${VAR…}`, in order; `$$` is
 /// GitLab's escape for a plain `$`, and a backslash is a plain character.
 pub fn variables_named(text: &str) -> impl Iterator<Item = &str> {
@@ -810,6 +873,26 @@ mod tests {
         assert!(names_variable("a ${TOKEN}b", "TOKEN"));
         assert!(names_variable("x\\$TOKEN", "TOKEN") && names_variable("\\$$TOKEN", "TOKEN"));
         assert!(!names_variable("$TOKENS", "TOKEN"));
+    }
+
+    #[test]
+    fn variables_a_line_reads_by_name() {
+        let read = variables_read_by_name;
+        assert_eq!(read("printenv DEPLOY_TOKEN HOME"), ["DEPLOY_TOKEN", "HOME"]);
+        assert_eq!(read("make && declare -p API_KEY | sed s/x/y/"), ["API_KEY"]);
+        assert_eq!(
+            read("python3 -c 'import os; print(os.environ[\"T\"])'"),
+            ["T"]
+        );
+        assert_eq!(
+            read("node -e 'console.log(process.env.NPM_TOKEN)'"),
+            ["NPM_TOKEN"]
+        );
+        assert_eq!(read("ruby -e 'puts ENV.fetch(\"R_KEY\")'"), ["R_KEY"]);
+        // a word that is no name, or no lookup, is none
+        assert!(read("printenv -0").is_empty());
+        assert!(read("echo DEPLOY_TOKEN is set in the settings").is_empty());
+        assert!(read("declare -a LIST").is_empty());
     }
 
     fn binding(name: &str, value: u64) -> EnvBinding {
