@@ -30,12 +30,33 @@ pub fn job_images<'a>(cx: &JobCx<'a>) -> Vec<ImageUse<'a>> {
         }
     };
     if let Some(v) = cx.job.image().filter(|v| !is_macos_vm_image(cx, v)) {
-        push(v, "image");
+        // `image: $IMAGE` with `IMAGE` a matrix variable: each value is an image a job
+        // runs in, checked where it is written
+        match matrix_values(cx, v) {
+            Some(values) => values.into_iter().for_each(|v| push(v, "image")),
+            None => push(v, "image"),
+        }
     }
     for v in cx.job.service_images() {
-        push(v, "service");
+        match matrix_values(cx, v) {
+            Some(values) => values.into_iter().for_each(|v| push(v, "service")),
+            None => push(v, "service"),
+        }
     }
     uses
+}
+
+/// The values of the job's `matrix` variable an image is written as (`$IMAGE`,
+/// `${IMAGE}`), or `None`.
+fn matrix_values<'a>(cx: &JobCx<'a>, image: &'a Value) -> Option<Vec<&'a Value>> {
+    let text = image.as_str()?.strip_prefix('$')?;
+    let name = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(text);
+    let matrix = cx.job.field("matrix")?.value.as_map()?;
+    let values = matrix.iter().find(|e| e.key == name)?.value.as_list()?;
+    Some(values.iter().collect())
 }
 
 /// On GitLab's hosted macOS runners (tags `saas-macos-…`) `image:` names a virtual

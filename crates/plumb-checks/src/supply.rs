@@ -108,9 +108,10 @@ fn runs_stdin(c: &Command) -> bool {
 pub fn download_and_execute(cx: &JobCx) -> Vec<ScriptHit> {
     let mut hits = Vec::new();
     let mut files = Downloads::default();
+    let mut held = Vec::new();
     for script in cx.scripts() {
         piped_downloads(cx, script, &mut hits);
-        substituted_downloads(cx, script, &mut hits);
+        substituted_downloads(cx, script, &mut held, &mut hits);
         for c in &script.commands {
             files.record(cx, script, c, &mut hits);
         }
@@ -265,45 +266,121 @@ fn verify_file_fix(cx: &JobCx, script: &ScannedScript, run: &Command, file: &str
     })
 }
 
-/// `bash <(curl …)`, `source <(wget …)`, `eval "$(curl …)"`, `sh -c "$(curl …)"`.
-fn substituted_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>) {
+/// `bash <(curl …)`, `source <(wget …)`, `eval "$(curl …)"`, `sh -c "$(curl …)"`, with
+/// backquotes too (`` eval "`curl …`" ``), fed to a shell (`bash < <(curl …)`, `sh <<<
+/// "$(curl …)"`), or kept in a variable the script runs (`S=$(curl …); eval "$S"`).
+fn substituted_downloads(
+    cx: &JobCx,
+    script: &ScannedScript,
+    held: &mut Vec<HeldDownload>,
+    hits: &mut Vec<ScriptHit>,
+) {
     let text = script.text;
-    for (i, _) in text.match_indices("<(").chain(text.match_indices("$(")) {
-        let inner = text[i + 2..].trim_start();
+    // a download an earlier line kept in a variable, run as code here
+    held.retain(|h| match run_later(text, &h.variable) {
+        Some(runner) => {
+            hits.push(download_run_as_code(h.tool, &runner, h.at));
+            false
+        }
+        None => true,
+    });
+    let openers = (text.match_indices("<(").chain(text.match_indices("$(")))
+        .map(|(i, _)| (i, 2))
+        .chain(text.match_indices('`').map(|(i, _)| (i, 1)));
+    let locate = Locator::new(cx.sources, script.text, script.origin);
+    for (i, opener) in openers {
+        let inner = text[i + opener..].trim_start();
         let Some(tool) = DOWNLOADERS.iter().find(|d| {
             inner.starts_with(*d) && inner[d.len()..].starts_with(|ch: char| ch.is_whitespace())
         }) else {
             continue;
         };
-        let before = text[..i]
-            .trim_end()
-            .trim_end_matches(['"', '\''])
-            .trim_end();
-        let runner = before
-            .rsplit(|ch: char| ch.is_whitespace() || ch == ';' || ch == '&' || ch == '|')
-            .next()
-            .unwrap_or("");
-        let runs = is_interpreter(runner)
-            || matches!(runner, "source" | "." | "eval")
-            || (runner == "-c"
-                && before
-                    .trim_end_matches("-c")
-                    .trim_end()
-                    .rsplit(char::is_whitespace)
-                    .next()
-                    .is_some_and(is_interpreter));
-        if !runs {
-            continue;
-        }
-        let locate = Locator::new(cx.sources, script.text, script.origin);
-        hits.push(ScriptHit {
-            at: locate.range(i, i + 2 + (text[i + 2..].len() - inner.len()) + tool.len()),
-            message: format!("the output of `{tool}` is run as code by `{runner}`: whoever controls the download runs code in the job"),
-            label: "runs the download".to_string(),
-            related: None,
-            fixes: Vec::new(),
-        });
+        let at = locate.range(
+            i,
+            i + opener + (text[i + opener..].len() - inner.len()) + tool.len(),
+        );
+        let runner = match code_runner_before(&text[..i]) {
+            Some(runner) => runner,
+            // `S=$(curl …)`: run where the script runs `$S` as code, here or later
+            None => match held_in_variable(&text[..i]) {
+                Some(var) => match run_later(&text[i..], var) {
+                    Some(runner) => runner,
+                    None => {
+                        let variable = var.to_string();
+                        held.push(HeldDownload { variable, tool, at });
+                        continue;
+                    }
+                },
+                None => continue,
+            },
+        };
+        hits.push(download_run_as_code(tool, &runner, at));
     }
+}
+
+/// A download a script line keeps in a variable (`S=$(curl …)`), until a line runs it.
+pub struct HeldDownload {
+    variable: String,
+    tool: &'static str,
+    at: FileRange,
+}
+
+fn download_run_as_code(tool: &str, runner: &str, at: FileRange) -> ScriptHit {
+    ScriptHit {
+        at,
+        message: format!("the output of `{tool}` is run as code by `{runner}`: whoever controls the download runs code in the job"),
+        label: "runs the download".to_string(),
+        related: None,
+        fixes: Vec::new(),
+    }
+}
+
+/// The program that runs, as code, the text that follows `before` (a substitution or a
+/// variable's expansion): an interpreter, `source`, `.`, `eval`, a shell's `-c`, or a
+/// shell whose input it is (`bash < <(…)`, `sh <<< "…"`).
+fn code_runner_before(before: &str) -> Option<String> {
+    let before = before.trim_end().trim_end_matches(['"', '\'']).trim_end();
+    let words: Vec<&str> = before
+        .rsplit(|ch: char| ch.is_whitespace() || ch == ';' || ch == '&' || ch == '|')
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .collect();
+    let runner = *words.first()?;
+    let previous = words.get(1).copied().unwrap_or("");
+    let runs = is_interpreter(runner)
+        || matches!(runner, "source" | "." | "eval")
+        || (runner == "-c" && is_interpreter(previous))
+        || (matches!(runner, "<" | "<<<") && is_interpreter(previous));
+    let name = if matches!(runner, "-c" | "<" | "<<<") {
+        previous
+    } else {
+        runner
+    };
+    runs.then(|| name.to_string())
+}
+
+/// `NAME=` (or `export NAME=`) right before a substitution: the variable it fills.
+fn held_in_variable(before: &str) -> Option<&str> {
+    let before = before.trim_end_matches(['"', '\'']);
+    let assignment = before
+        .rsplit(|ch: char| ch.is_whitespace() || ch == ';')
+        .next()?;
+    let name = assignment.strip_suffix('=')?;
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+    valid.then_some(name)
+}
+
+/// The program that later runs `$var` (or `${var}`) as code, in `after`.
+fn run_later(after: &str, var: &str) -> Option<String> {
+    let forms = [format!("${var}"), format!("${{{var}}}")];
+    forms.iter().find_map(|form| {
+        after.match_indices(form.as_str()).find_map(|(i, m)| {
+            let next = after[i + m.len()..].chars().next();
+            let whole = !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            whole.then(|| code_runner_before(&after[..i])).flatten()
+        })
+    })
 }
 
 /// Files a job downloads, until a checksum or signature check vouches for them.

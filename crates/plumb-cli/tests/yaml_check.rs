@@ -1526,3 +1526,17 @@ fn a_project_variable_read_by_name_is_read() {
         assert_eq!(printed.count(), 1, "{yaml}\n{diags:#?}");
     }
 }
+
+/// `image: $IMAGE` with `IMAGE` a `parallel: matrix` variable runs each value: a
+/// mutable tag among them is PL3002 at the value (it was a PL3007 warning).
+#[test]
+fn a_matrix_variable_image_is_each_of_its_values() {
+    let dir = scratch("matrix-image");
+    let yaml = "j:\n  image: $IMG\n  parallel:\n    matrix:\n      - IMG: [\"node:latest\"]\n  script: [npm test]\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let mutable: Vec<&Value> = diags.iter().filter(|d| d["code"] == "PL3002").collect();
+    assert_eq!(mutable.len(), 1, "{diags:#?}");
+    assert_eq!(mutable[0]["line"], 5, "at the value: {diags:#?}");
+    assert!(!diags.iter().any(|d| d["code"] == "PL3007"), "{diags:#?}");
+}

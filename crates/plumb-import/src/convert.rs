@@ -1545,6 +1545,14 @@ fn secrets(v: &Node, f: &mut Fields, for_check: bool) {
             field,
             file,
         };
+        if let Some(token) = e.value.get("token") {
+            f.notes.push(Note {
+                file: token.file,
+                line: token.line,
+                end_line: token.line,
+                message: format!("secret `{}`: `token: {}` is not carried: the compiled `secrets:` entry names no ID token to authenticate with (a job with several `id_tokens` needs it)", e.key, token.as_str().unwrap_or("…")),
+            });
+        }
         match vault_secret(e.value.get("vault")) {
             Ok((path, field)) => f.vault.push(secret(path, field)),
             Err(why) => {

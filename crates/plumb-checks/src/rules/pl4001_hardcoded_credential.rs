@@ -19,8 +19,16 @@ const ROTATE_IN_YAML: &str = "rotate it now, then keep it in a masked CI/CD vari
 
 fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
     let text = cx.text;
+    let throwaway = throwaway_passwords(cx);
     for lit in crate::rules::string_literals(&cx.parse.tree) {
         for (kind, start, end) in secret_patterns::find(&lit.text) {
+            // `postgres://app:ci-only@db/test`, the password of the job's own database
+            let password = lit.text[start..end].rsplit(':').next().unwrap_or("");
+            if kind == secret_patterns::URL_WITH_PASSWORD
+                && throwaway.iter().any(|(_, v)| *v == password)
+            {
+                continue;
+            }
             let at = locate_in_literal(text, cx.file, lit.range, &lit.text[start..end]);
             out.push(
                 Diagnostic::new(RULE.code, RULE.severity(), at, format!("hard-coded credential: this looks like {kind}"))
@@ -42,12 +50,74 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
             .chain(included_jobs_env(p));
         let mut seen = std::collections::HashSet::new();
         for (name, name_at, value) in variables {
+            if value
+                .as_str()
+                .is_some_and(|v| throwaway.contains(&(name, v)))
+            {
+                continue;
+            }
             // a service of a `let` or a template is one finding, whatever its jobs
             if seen.insert((value.origin, name_at)) {
                 literal_credential_variable(cx, name, name_at, value, out);
             }
         }
     }
+}
+
+/// The variables a database's container image sets its password from, and the names
+/// its images have (`postgres:16`, `postgis/postgis`, `bitnami/postgresql`).
+const SERVICE_PASSWORDS: &[(&str, &[&str])] = &[
+    ("POSTGRES_PASSWORD", &["postgres", "postgis", "timescale"]),
+    ("MYSQL_PASSWORD", &["mysql", "mariadb", "percona"]),
+    ("MYSQL_ROOT_PASSWORD", &["mysql", "mariadb", "percona"]),
+    ("MARIADB_PASSWORD", &["mariadb"]),
+    ("MARIADB_ROOT_PASSWORD", &["mariadb"]),
+    ("MONGO_INITDB_ROOT_PASSWORD", &["mongo"]),
+    ("RABBITMQ_DEFAULT_PASS", &["rabbitmq"]),
+    ("REDIS_PASSWORD", &["redis"]),
+    ("MSSQL_SA_PASSWORD", &["mssql"]),
+    ("SA_PASSWORD", &["mssql"]),
+    ("ELASTIC_PASSWORD", &["elasticsearch"]),
+    ("MINIO_ROOT_PASSWORD", &["minio"]),
+];
+
+/// The passwords jobs give their own throwaway database (a service started for the job,
+/// reached only from it, gone with it: GitLab's documented pattern,
+/// `services: [postgres:16]` with `POSTGRES_PASSWORD: ci-only`): (variable, literal)
+/// for a database password variable that a job with that database as a service sets,
+/// in its `env`, the pipeline's, or the service's own. No one's credential: not
+/// reported, there or as the password of a URL (`postgres://app:ci-only@db/test`).
+fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> std::collections::HashSet<(&'m str, &'m str)> {
+    let mut out = std::collections::HashSet::new();
+    for p in &cx.model.pipelines {
+        for job in p.jobs_and_included_default() {
+            let images: Vec<&str> = job
+                .service_images()
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect();
+            let runs = |names: &[&str]| {
+                images.iter().any(|i| {
+                    let repository = i.split(['@', ':']).next().unwrap_or(i);
+                    names
+                        .iter()
+                        .any(|n| repository.rsplit('/').next().is_some_and(|r| r.contains(n)))
+                })
+            };
+            let bindings = (p.env.iter().chain(&job.env))
+                .map(|b| (b.name.as_str(), &b.value))
+                .chain(services_env(job).into_iter().map(|(n, _, v)| (n, v)));
+            for (name, value) in bindings {
+                let database = SERVICE_PASSWORDS.iter().find(|(var, _)| *var == name);
+                if let (Some((_, names)), Some(text)) = (database, value.as_str()) {
+                    if runs(names) {
+                        out.insert((name, text));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The variables of a job's services (`services = [{ image, env = { … } }]`), which

@@ -92,6 +92,9 @@ fn is_well_known_dummy(v: &str) -> bool {
     )
 }
 
+/// The kind of a `scheme://user:password@host` match.
+pub const URL_WITH_PASSWORD: &str = "a URL with a password";
+
 /// Credential-shaped substrings of `text`: (kind, start, end).
 pub fn find(text: &str) -> Vec<(&'static str, usize, usize)> {
     let mut found = private_key_blocks(text);
@@ -141,7 +144,7 @@ pub fn find(text: &str) -> Vec<(&'static str, usize, usize)> {
         } else if let Some(end) = webhook_url(text, i) {
             found.push(("a webhook URL (its path is the credential)", i, end));
         } else if let Some(end) = url_with_password(text, i) {
-            found.push(("a URL with a password", i, end));
+            found.push((URL_WITH_PASSWORD, i, end));
         }
     }
     found
