@@ -1540,3 +1540,18 @@ fn a_matrix_variable_image_is_each_of_its_values() {
     assert_eq!(mutable[0]["line"], 5, "at the value: {diags:#?}");
     assert!(!diags.iter().any(|d| d["code"] == "PL3007"), "{diags:#?}");
 }
+
+/// A trigger Plumb has no form for (a child pipeline from a job's artifact, several
+/// includes) is a trigger job all the same for the check: a secret among its variables
+/// reaches the pipeline it starts (the job was left out, and the file reported clean).
+#[test]
+fn a_dynamic_child_pipeline_passes_its_variables_on() {
+    let dir = scratch("dynamic-child");
+    let img = "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let yaml = format!("gen:\n  image: {img}\n  script: [./gen > child.yml]\n  artifacts: {{paths: [child.yml]}}\ndyn:\n  needs: [gen]\n  variables: {{CHILD_TOKEN: $DEPLOY_TOKEN}}\n  trigger:\n    include:\n      - artifact: child.yml\n        job: gen\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let passed: Vec<&Value> = diags.iter().filter(|d| d["code"] == "PL4002").collect();
+    assert_eq!(passed.len(), 1, "{diags:#?}");
+    assert_eq!(passed[0]["line"], 7, "at the variable: {diags:#?}");
+}

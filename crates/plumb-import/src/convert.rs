@@ -252,6 +252,14 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                     Some(call) => {
                         f.fields.insert("trigger".into(), call);
                     }
+                    // for a check, a child pipeline all the same: its variables are
+                    // passed on (PL4002), its rules and needs checked
+                    None if cx.origins => {
+                        let depend = v.get("strategy").and_then(Node::as_str) == Some("depend");
+                        let named = vec![("depend".to_string(), PVal::Bool(depend))];
+                        let what = PVal::Str(UNCARRIED_TRIGGER.to_string());
+                        f.fields.insert("trigger".into(), PVal::call("child", vec![what], named));
+                    }
                     None => f.notes.push(note("this `trigger:` (several includes, or a child pipeline from another project) has no Plumb form: the job is not imported".into())),
                 }
             }
@@ -1528,6 +1536,10 @@ pub struct VaultSecret {
     pub field: String,
     pub file: bool,
 }
+
+/// What a trigger Plumb cannot carry (`include: artifact`, several includes) starts, in
+/// a program read for a check (nobody reads the name).
+const UNCARRIED_TRIGGER: &str = "not-carried.yml";
 
 /// Where a secret Plumb cannot carry is said to come from, in a program read for a check:
 /// no Vault path (the checks never read it; nobody sees the program).

@@ -72,7 +72,8 @@ impl Lowering<'_, '_> {
             self.ev.report(
                 Diagnostic::error(
                     codes::SECRET_MISUSE,
-                    b.name_at,
+                    // at the value: the binding's name, in a YAML file, is its key
+                    b.value.origin,
                     format!(
                         "secret `{secret}` is given to trigger job `{}`: GitLab passes a trigger job's variables to the pipeline it starts",
                         job.name
