@@ -256,6 +256,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     for (text, origin) in evaluated_strings(cx.job) {
         interpolated_credentials(cx, text, origin, out);
     }
+    expanded_credentials(cx, out);
     for script in cx.scripts() {
         let locate = Locator::new(cx.sources, script.text, script.origin);
         for cmd in &script.commands {
@@ -306,6 +307,81 @@ fn interpolated_credentials(cx: &JobCx, text: &str, origin: FileRange, out: &mut
                 .with_yaml_help(ROTATE_IN_YAML),
         );
     }
+}
+
+/// A credential that a variable holds once GitLab expands the variables it names
+/// (`A: glpat-AbCd`, `TOKEN: ${A}EfGh…`): split across variables, no literal holds it.
+fn expanded_credentials(cx: &JobCx, out: &mut Vec<Diagnostic>) {
+    let literals: std::collections::HashMap<&str, &str> = (cx.job.env.iter())
+        .filter_map(|b| Some((b.name.as_str(), b.value.as_str()?)))
+        .collect();
+    for b in &cx.job.env {
+        let Some(text) = b.value.as_str().filter(|t| t.contains('$')) else {
+            continue;
+        };
+        let expanded = expand_variables(text, &literals);
+        for (kind, start, end) in secret_patterns::find(&expanded) {
+            let found = &expanded[start..end];
+            // a literal that holds it whole was reported there
+            if literals.values().any(|l| l.contains(found)) {
+                continue;
+            }
+            out.push(
+                Diagnostic::new(RULE.code, RULE.severity(), b.value.origin, format!("hard-coded credential: once GitLab expands its variables, `{}` holds {kind}", b.name))
+                    .with_label("builds a credential from variables of the source")
+                    .with_help("rotate it now, then declare it as a secret (`secret NAME = ci_variable(\"NAME\")`) and bind it in `env`")
+                    .with_yaml_help(ROTATE_IN_YAML),
+            );
+        }
+    }
+}
+
+/// How long an expanded value grows before the rest is left as written.
+const EXPANDED_LIMIT: usize = 64 * 1024;
+
+/// `text` with `$NAME`/`${NAME}` replaced by the literal values of `literals`, three
+/// levels deep (what GitLab expands), other names left as written.
+fn expand_variables(text: &str, literals: &std::collections::HashMap<&str, &str>) -> String {
+    let mut out = text.to_string();
+    for _ in 0..3 {
+        let mut next = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find('$') {
+            next.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            // `$$` is a plain `$` to GitLab
+            if let Some(plain) = after.strip_prefix('$') {
+                next.push_str("$$");
+                rest = plain;
+                continue;
+            }
+            let (name, len) = match after.strip_prefix('{') {
+                Some(inner) => match inner.find('}') {
+                    Some(end) => (&inner[..end], end + 2),
+                    None => ("", 0),
+                },
+                None => {
+                    let n = (after.bytes())
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                        .count();
+                    (&after[..n], n)
+                }
+            };
+            // what a credential is, not what a file built to grow without end holds
+            let room = next.len() < EXPANDED_LIMIT;
+            match literals.get(name).filter(|_| room) {
+                Some(value) if !name.is_empty() => next.push_str(value),
+                _ => next.push_str(&rest[at..at + 1 + len]),
+            }
+            rest = &after[len..];
+        }
+        next.push_str(rest);
+        if next == out {
+            break;
+        }
+        out = next;
+    }
+    out
 }
 
 /// `export GITLAB_TOKEN=glpat…`, `DB_PASSWORD=hunter2 ./migrate`: a literal assigned
