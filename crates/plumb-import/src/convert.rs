@@ -246,23 +246,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                     "`{key}` (a `!reference` in it) is not carried"
                 ))),
             },
-            "trigger" => {
-                f.trigger = true;
-                match trigger(v, &mut f.notes, note(String::new())) {
-                    Some(call) => {
-                        f.fields.insert("trigger".into(), call);
-                    }
-                    // for a check, a child pipeline all the same: its variables are
-                    // passed on (PL4002), its rules and needs checked
-                    None if cx.origins => {
-                        let depend = v.get("strategy").and_then(Node::as_str) == Some("depend");
-                        let named = vec![("depend".to_string(), PVal::Bool(depend))];
-                        let what = PVal::Str(UNCARRIED_TRIGGER.to_string());
-                        f.fields.insert("trigger".into(), PVal::call("child", vec![what], named));
-                    }
-                    None => f.notes.push(note("this `trigger:` (several includes, or a child pipeline from another project) has no Plumb form: the job is not imported".into())),
-                }
-            }
+            "trigger" => trigger_field(v, &mut f, cx, note(String::new())),
             "extends" => {}
             key => not_modelled(key, v, note(String::new()), &mut f.notes),
         }
@@ -1193,6 +1177,28 @@ fn retry(v: &Node, f: &mut Fields, at: Note) {
 /// `default:` does not reach a trigger job, and it runs no script, so its image and
 /// runner settings are dropped.
 pub use plumb_semantics::TRIGGER_JOB_FIELDS;
+
+/// `trigger:` as the job's `trigger`; one with no Plumb form leaves the job out (with
+/// a note), but for a check, where it is a child pipeline all the same: its variables
+/// are passed on (PL4002), its rules and needs checked.
+fn trigger_field(v: &Node, f: &mut Fields, cx: &Ctx, at: Note) {
+    f.trigger = true;
+    match trigger(v, &mut f.notes, at.clone()) {
+        Some(call) => {
+            f.fields.insert("trigger".into(), call);
+        }
+        None if cx.origins => {
+            let depend = v.get("strategy").and_then(Node::as_str) == Some("depend");
+            let named = vec![("depend".to_string(), PVal::Bool(depend))];
+            let what = PVal::Str(UNCARRIED_TRIGGER.to_string());
+            f.fields.insert("trigger".into(), PVal::call("child", vec![what], named));
+        }
+        None => f.notes.push(Note {
+            message: "this `trigger:` (several includes, or a child pipeline from another project) has no Plumb form: the job is not imported".into(),
+            ..at
+        }),
+    }
+}
 
 /// `trigger: group/project`, `trigger: { project, branch, strategy: depend }` as
 /// `project("…", branch = "…", depend = true)`; `trigger: { include: ci/x.yml }` (one
