@@ -303,6 +303,8 @@ fn substituted_downloads(
             Some(runner) => runner,
             // `S=$(curl …)`: run where the script runs `$S` as code, here or later
             None => match held_in_variable(&text[..i]) {
+                // (a variable filled again is held once: each would search the rest)
+                Some(var) if held.iter().any(|h| h.variable == var) => continue,
                 Some(var) => match run_later(&text[i..], var) {
                     Some(runner) => runner,
                     None => {

@@ -7,6 +7,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<ExitCode, CliError> {
+    // a FIFO or a device would block the read, or never end (as `check` refuses them)
+    if std::fs::metadata(file).is_ok_and(|m| !m.is_file()) {
+        return Err(CliError::Io {
+            path: crate::render::printable(&file.display().to_string()),
+            message: "not a regular file".to_string(),
+        });
+    }
     let text = crate::workspace::read_text(file)?;
     if let Some(dir) = root.filter(|d| !d.is_dir()) {
         return Err(CliError::Io {

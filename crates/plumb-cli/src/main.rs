@@ -691,6 +691,8 @@ fn fmt(mut paths: Vec<PathBuf>, check: bool) -> Result<ExitCode, CliError> {
     let (mut changed, mut refused) = (0, 0);
     for (path, shown) in &files {
         let text = workspace::read_text(path)?;
+        // a file's name may hold a line break or an escape sequence: shown escaped
+        let shown = &render::printable(shown);
         match plumb_fmt::format(&text) {
             Err(plumb_fmt::FormatError::SyntaxErrors(n)) => {
                 refused += 1;

@@ -399,14 +399,16 @@ pub(crate) fn read_capped(path: &Path) -> std::io::Result<Result<Vec<u8>, u64>> 
 
 /// A UTF-8 text file of at most [`MAX_FILE_BYTES`], as [`read_capped`] reads it.
 pub(crate) fn read_text(path: &Path) -> Result<String, CliError> {
+    // a file's name may hold a line break or an escape sequence: shown escaped
+    let shown = crate::render::printable(&path.display().to_string());
     let io_err = |message: String| CliError::Io {
-        path: path.display().to_string(),
+        path: shown.clone(),
         message,
     };
     let bytes = read_capped(path)
         .map_err(|e| io_err(e.to_string()))?
         .map_err(|size| CliError::FileTooLarge {
-            path: path.display().to_string(),
+            path: shown.clone(),
             size,
             limit: MAX_FILE_BYTES,
         })?;

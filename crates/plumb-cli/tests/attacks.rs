@@ -1032,6 +1032,13 @@ fn a_source_that_never_ends_is_refused_at_the_size_limit() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(o.stdout.is_empty(), "{args:?}: nothing written");
     }
+    // a FIFO named to `import` is refused, as `check` refuses it (it waited for a writer)
+    let fifo = dir.join("pipe.gitlab-ci.yml");
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let o = timed_plumb(&dir, &["import", "pipe.gitlab-ci.yml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 /// `build -o` naming the source, and `-o` over a file whose first line only starts like

@@ -1476,6 +1476,9 @@ fn variables_set_by_rules_are_checked() {
         (format!("j:\n  image: {img}\n  rules:\n    - {main}, variables: {{AUTH: $DEPLOY_TOKEN}}}}\n  script: ['curl -u \"u:$AUTH\" https://x']\n"), "PL4004"),
         (format!("j:\n  image: {img}\n  rules:\n    - {main}, variables: {{AUTH: none}}}}\n    - {{if: $CI_COMMIT_TAG, variables: {{AUTH: $DEPLOY_TOKEN}}}}\n  script: ['curl -u \"u:$AUTH\" https://x']\n"), "PL4004"),
         (format!("workflow:\n  rules:\n    - {main}, variables: {{AUTH: $DEPLOY_TOKEN}}}}\nj:\n  image: {img}\n  script: ['echo \"$AUTH\"']\n"), "PL4003"),
+        // another variable's value in the first rule does not hide the secret's
+        (format!("j:\n  image: {img}\n  rules:\n    - {main}, variables: {{X: $CI_COMMIT_SHA}}}}\n    - {{if: $CI_COMMIT_TAG, variables: {{X: $DEPLOY_TOKEN}}}}\n  script: ['echo $X']\n"), "PL4003"),
+        (format!("j:\n  image: {img}\n  rules:\n    - {main}, variables: {{CI_DEBUG_TRACE: \"false\"}}}}\n    - {{if: $CI_COMMIT_TAG, variables: {{CI_DEBUG_TRACE: \"true\"}}}}\n  script: ['./deploy --token-file \"$DEPLOY_TOKEN\"']\n"), "PL6006"),
         (format!("j:\n  image: {img}\n  rules:\n    - {main}, variables: {{DEPLOY_PASSWORD: hunter2hunter2}}}}\n  script: [./deploy]\n"), "PL4001"),
         (format!("j:\n  image: {img}\n  rules:\n    - {main}, variables: {{CI_DEBUG_TRACE: \"true\"}}}}\n  script: ['./deploy --token-file \"$DEPLOY_TOKEN\"']\n"), "PL6006"),
     ];

@@ -783,12 +783,11 @@ pub fn adding_rules_variables(rules: &Node) -> Option<Vec<(String, String, &Node
 }
 
 /// For a check, where the rules that add a job set variables differently: each variable
-/// any of them sets, with the value that says most (one naming another variable, a
-/// secret perhaps, before a plain one; the first of those), and where it is written.
-/// The job may run with any of them: the credential rules see the one that leaks.
+/// any of them sets, with the value that says most, and where it is written. The job
+/// may run with any of them: the credential rules see the one that leaks.
 pub fn any_rule_variables(rules: &Node) -> Vec<(String, String, &Node)> {
     let mut out: Vec<(String, String, &Node)> = Vec::new();
-    let says = |v: &str| usize::from(!v.is_empty()) + usize::from(v.contains('$'));
+    let says = |v: &str| says_most(v);
     for vars in adding_rules(rules).filter_map(|r| r.get("variables")) {
         let nodes = crate::convert::variable_nodes(vars);
         for ((name, value), node) in crate::convert::variables(vars).into_iter().zip(nodes) {
@@ -800,6 +799,27 @@ pub fn any_rule_variables(rules: &Node) -> Vec<(String, String, &Node)> {
         }
     }
     out
+}
+
+/// How much a value of a rule's variable says, for a check choosing one of several: one
+/// naming a credential-like variable (`$DEPLOY_TOKEN`) most, then a literal that could be
+/// a credential or a switch turned on (`hunter2…`, `"true"` for `CI_DEBUG_TRACE`), then
+/// one naming any variable, then any other; the first of the best.
+fn says_most(value: &str) -> usize {
+    let names_credential =
+        plumb_semantics::variables_named(value).any(crate::emit::looks_like_credential);
+    let plain = !value.contains('$');
+    let switched_on = matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "true" | "1" | "yes"
+    );
+    let long_literal = plain && value.trim().len() >= 8 && !value.contains(char::is_whitespace);
+    match () {
+        _ if names_credential => 4,
+        _ if switched_on || long_literal => 3,
+        _ if !plain => 2,
+        _ => usize::from(!value.is_empty()),
+    }
 }
 
 /// The `start_in` every rule that adds the job delays it by alike (`when: delayed`):

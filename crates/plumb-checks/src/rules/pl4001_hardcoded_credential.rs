@@ -19,13 +19,19 @@ const ROTATE_IN_YAML: &str = "rotate it now, then keep it in a masked CI/CD vari
 
 fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
     let text = cx.text;
-    let throwaway = throwaway_passwords(cx);
+    let (throwaway, hosts) = throwaway_passwords(cx);
     for lit in crate::rules::string_literals(&cx.parse.tree) {
         for (kind, start, end) in secret_patterns::find(&lit.text) {
-            // `postgres://app:ci-only@db/test`, the password of the job's own database
+            // `postgres://app:ci-only@postgres/test`: the password of a job's own
+            // database, at that database's host name
             let password = lit.text[start..end].rsplit(':').next().unwrap_or("");
+            let host = (lit.text[end..].strip_prefix('@').unwrap_or(""))
+                .split(['/', ':', '?', '#', '"', '\'', ' '])
+                .next()
+                .unwrap_or("");
             if kind == secret_patterns::URL_WITH_PASSWORD
                 && throwaway.iter().any(|(_, v)| *v == password)
+                && hosts.contains(&host.to_ascii_lowercase())
             {
                 continue;
             }
@@ -85,24 +91,21 @@ const SERVICE_PASSWORDS: &[(&str, &[&str])] = &[
 /// reached only from it, gone with it: GitLab's documented pattern,
 /// `services: [postgres:16]` with `POSTGRES_PASSWORD: ci-only`): (variable, literal)
 /// for a database password variable that a job with that database as a service sets,
-/// in its `env`, the pipeline's, or the service's own. No one's credential: not
-/// reported, there or as the password of a URL (`postgres://app:ci-only@db/test`).
-fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> std::collections::HashSet<(&'m str, &'m str)> {
+/// in its `env`, the pipeline's, or the service's own; and the host names those
+/// services answer at (an alias, `postgres` for `postgres:16`, `localhost`). No one's
+/// credential: not reported, there or as the password of a URL to one of those hosts
+/// (`postgres://app:ci-only@postgres/test`; one to another host is someone's).
+fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> (ThrowawayPasswords<'m>, Vec<String>) {
     let mut out = std::collections::HashSet::new();
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+        .map(String::from)
+        .to_vec();
     for p in &cx.model.pipelines {
         for job in p.jobs_and_included_default() {
-            let images: Vec<&str> = job
-                .service_images()
-                .iter()
-                .filter_map(|v| v.as_str())
-                .collect();
+            let services = database_services(job);
             let runs = |names: &[&str]| {
-                images.iter().any(|i| {
-                    let repository = i.split(['@', ':']).next().unwrap_or(i);
-                    names
-                        .iter()
-                        .any(|n| repository.rsplit('/').next().is_some_and(|r| r.contains(n)))
-                })
+                (services.iter())
+                    .any(|(repository, _)| names.iter().any(|n| repository.starts_with(n)))
             };
             let bindings = (p.env.iter().chain(&job.env))
                 .map(|b| (b.name.as_str(), &b.value))
@@ -115,7 +118,62 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> std::collections::HashSet<(&'m st
                     }
                 }
             }
+            hosts.extend(services.into_iter().flat_map(|(_, names)| names));
         }
+    }
+    (out, hosts)
+}
+
+/// (variable, literal) pairs of [`throwaway_passwords`].
+type ThrowawayPasswords<'m> = std::collections::HashSet<(&'m str, &'m str)>;
+
+/// A job's services: the last part of each image's repository (`postgresql` for
+/// `bitnami/postgresql:16`), and the host names GitLab gives it (its alias, else the
+/// repository with `/` as `-` and as `__`), lower case.
+fn database_services(job: &plumb_semantics::JobModel) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for service in job.services() {
+        let (image, alias) = match service.as_map() {
+            Some(record) => {
+                let key = |k: &str| {
+                    record
+                        .iter()
+                        .find(|e| e.key == k)
+                        .and_then(|e| e.value.as_str())
+                };
+                (key("image"), key("alias"))
+            }
+            None => (service.as_str(), None),
+        };
+        let Some(image) = image else { continue };
+        let image = image.to_ascii_lowercase();
+        let without_digest = image.split('@').next().unwrap_or(&image);
+        // a registry's port is no tag: the tag follows the last `/`
+        let repository = match without_digest.rsplit_once('/') {
+            Some((path, last)) => format!("{path}/{}", last.split(':').next().unwrap_or(last)),
+            None => without_digest
+                .split(':')
+                .next()
+                .unwrap_or(without_digest)
+                .to_string(),
+        };
+        let last = repository
+            .rsplit('/')
+            .next()
+            .unwrap_or(&repository)
+            .to_string();
+        let hosts = match alias {
+            Some(alias) => alias
+                .split(',')
+                .map(|a| a.trim().to_ascii_lowercase())
+                .collect(),
+            None => vec![
+                repository.replace('/', "-"),
+                repository.replace('/', "__"),
+                last.clone(),
+            ],
+        };
+        out.push((last, hosts));
     }
     out
 }

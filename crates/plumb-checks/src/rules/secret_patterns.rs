@@ -92,6 +92,9 @@ fn is_well_known_dummy(v: &str) -> bool {
     )
 }
 
+/// How far a token's characters are measured (see [`find`]).
+const LONGEST_TOKEN: usize = 512;
+
 /// The kind of a `scheme://user:password@host` match.
 pub const URL_WITH_PASSWORD: &str = "a URL with a password";
 
@@ -100,7 +103,13 @@ pub fn find(text: &str) -> Vec<(&'static str, usize, usize)> {
     let mut found = private_key_blocks(text);
     let b = text.as_bytes();
     let word_start = |i: usize| i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
-    let run = |i: usize, ok: &dyn Fn(u8) -> bool| b[i..].iter().take_while(|c| ok(**c)).count();
+    // a token is short: a run of token characters is measured to its first
+    // [`LONGEST_TOKEN`] bytes (`glpat-glpat-…` would be measured again from each word)
+    let run = |i: usize, ok: &dyn Fn(u8) -> bool| {
+        (b[i..].iter().take(LONGEST_TOKEN))
+            .take_while(|c| ok(**c))
+            .count()
+    };
     let alnum = |c: u8| c.is_ascii_alphanumeric();
     for (i, _) in text.char_indices() {
         if !word_start(i) {
@@ -173,6 +182,7 @@ fn prefixed_token(text: &str, i: usize) -> Option<(&'static str, usize)> {
     let (prefix, least, kind) = PREFIXED_TOKENS.iter().find(|(p, ..)| rest.starts_with(p))?;
     let body = rest[prefix.len()..]
         .bytes()
+        .take(LONGEST_TOKEN)
         .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
         .count();
     (body >= *least).then_some((kind, i + prefix.len() + body))
@@ -192,6 +202,7 @@ fn webhook_url(text: &str, i: usize) -> Option<usize> {
     let (prefix, parts) = HOOKS.iter().find(|(p, _)| rest.starts_with(p))?;
     let path_len = rest[prefix.len()..]
         .bytes()
+        .take(LONGEST_TOKEN)
         .take_while(|c| c.is_ascii_alphanumeric() || b"_-/".contains(c))
         .count();
     let path = &rest[prefix.len()..prefix.len() + path_len];
