@@ -671,6 +671,8 @@ pub fn rules(rules: &Node, job_manual: bool) -> Decision {
     // excluded (`a || (b && !a)` is `a || b`)
     let mut earlier: Vec<(&str, Cond)> = Vec::new();
     let mut adding = Vec::new();
+    // variables that every rule adding the job sets alike are the job's: no note
+    let variables_alike = adding_rules_variables(rules).is_some();
     // a `!reference` into a file not read is empty: it adds no rule (it is no rule that
     // always holds)
     for rule in rules.flattened().into_iter().filter(|r| !r.is_null()) {
@@ -703,9 +705,8 @@ pub fn rules(rules: &Node, job_manual: bool) -> Decision {
         }
         for key in ["variables", "needs", "auto_cancel"] {
             let Some(n) = rule.get(key) else { continue };
-            // variables that every rule adding the job sets alike are the job's
             let message = match key {
-                "variables" if adding_rules_variables(rules).is_some() => continue,
+                "variables" if variables_alike => continue,
                 "variables" => "`rules: variables` is not carried: the rules set different variables, and Plumb's `env` does not change with the condition (where this rule holds, these are not set)".to_string(),
                 _ => format!("`rules: {key}` is not carried (Plumb's `when` only decides whether the job runs)"),
             };

@@ -146,21 +146,16 @@ fn database_services(job: &plumb_semantics::JobModel) -> Vec<(String, Vec<String
             None => (service.as_str(), None),
         };
         let Some(image) = image else { continue };
-        let image = image.to_ascii_lowercase();
-        let without_digest = image.split('@').next().unwrap_or(&image);
-        // a registry's port is no tag: the tag follows the last `/`
-        let repository = match without_digest.rsplit_once('/') {
-            Some((path, last)) => format!("{path}/{}", last.split(':').next().unwrap_or(last)),
-            None => without_digest
-                .split(':')
-                .next()
-                .unwrap_or(without_digest)
-                .to_string(),
+        // parsed as the image rules parse it (a registry's port is no tag)
+        let Ok(parsed) = crate::image_ref::parse(&image.to_ascii_lowercase()) else {
+            continue;
         };
-        let last = repository
-            .rsplit('/')
-            .next()
-            .unwrap_or(&repository)
+        let repository = match &parsed.registry {
+            Some(registry) => format!("{registry}/{}", parsed.path),
+            None => parsed.path.clone(),
+        };
+        let last = (parsed.path.rsplit('/').next())
+            .unwrap_or(&parsed.path)
             .to_string();
         let hosts = match alias {
             Some(alias) => alias
