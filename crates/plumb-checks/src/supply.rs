@@ -276,14 +276,7 @@ fn substituted_downloads(
     hits: &mut Vec<ScriptHit>,
 ) {
     let text = script.text;
-    // a download an earlier line kept in a variable, run as code here
-    held.retain(|h| match run_later(text, &h.variable) {
-        Some(runner) => {
-            hits.push(download_run_as_code(h.tool, &runner, h.at));
-            false
-        }
-        None => true,
-    });
+    run_held_downloads(text, held, hits);
     let openers = (text.match_indices("<(").chain(text.match_indices("$(")))
         .map(|(i, _)| (i, 2))
         .chain(text.match_indices('`').map(|(i, _)| (i, 1)));
@@ -308,8 +301,10 @@ fn substituted_downloads(
                 Some(var) => match run_later(&text[i..], var) {
                     Some(runner) => runner,
                     None => {
-                        let variable = var.to_string();
-                        held.push(HeldDownload { variable, tool, at });
+                        let names =
+                            std::iter::once(var.to_string()).chain(copies_in(&text[i..], var));
+                        let downloads = names.map(|variable| HeldDownload { variable, tool, at });
+                        hold(held, downloads.collect());
                         continue;
                     }
                 },
@@ -319,6 +314,49 @@ fn substituted_downloads(
         hits.push(download_run_as_code(tool, &runner, at));
     }
 }
+
+/// The downloads earlier lines kept in variables that this line runs as code (one
+/// finding per download, whichever copy runs it); the variables it copies them into
+/// (`T="$S"`) hold them for later lines.
+fn run_held_downloads(text: &str, held: &mut Vec<HeldDownload>, hits: &mut Vec<ScriptHit>) {
+    let mut copies = Vec::new();
+    let mut ran = Vec::new();
+    for h in held.iter() {
+        match run_later(text, &h.variable) {
+            Some(runner) if !ran.contains(&h.at) => {
+                hits.push(download_run_as_code(h.tool, &runner, h.at));
+                ran.push(h.at);
+            }
+            Some(_) => {}
+            None => copies.extend(copies_in(text, &h.variable).map(|variable| HeldDownload {
+                variable,
+                tool: h.tool,
+                at: h.at,
+            })),
+        }
+    }
+    held.retain(|h| !ran.contains(&h.at));
+    hold(held, copies);
+}
+
+/// The variables `text` copies `var` into (`T="$S"`, `export T=${S}`).
+fn copies_in<'t>(text: &'t str, var: &str) -> impl Iterator<Item = String> + 't {
+    expansions_of(text, var).filter_map(|(i, _)| held_in_variable(&text[..i]).map(str::to_string))
+}
+
+/// Follows more variables holding downloads, each once, up to a bound.
+fn hold(held: &mut Vec<HeldDownload>, downloads: Vec<HeldDownload>) {
+    for d in downloads {
+        let new = !held.iter().any(|h| h.variable == d.variable);
+        if new && held.len() < MOST_HELD_DOWNLOADS {
+            held.push(d);
+        }
+    }
+}
+
+/// How many variables holding downloads a job's scripts follow (each is searched for in
+/// every later line).
+const MOST_HELD_DOWNLOADS: usize = 16;
 
 /// A download a script line keeps in a variable (`S=$(curl …)`), until a line runs it.
 pub struct HeldDownload {
@@ -338,32 +376,86 @@ fn download_run_as_code(tool: &str, runner: &str, at: FileRange) -> ScriptHit {
 }
 
 /// The program that runs, as code, the text that follows `before` (a substitution or a
-/// variable's expansion): an interpreter, `source`, `.`, `eval`, a shell's `-c`, or a
-/// shell whose input it is (`bash < <(…)`, `sh <<< "…"`).
+/// variable's expansion): an interpreter given it as a file or a program string (`bash
+/// <(…)`, `sh -c "…"`, `perl -e "…"`), `source`, `.`, `eval`, or a shell whose standard
+/// input it is (`bash -s -- < <(…)`, `sh <<< "…"`, `source /dev/stdin <<< "…"`).
 fn code_runner_before(before: &str) -> Option<String> {
+    let before = last_bytes(before, COMMAND_WINDOW);
     let before = before.trim_end().trim_end_matches(['"', '\'']).trim_end();
-    let words: Vec<&str> = before
-        .rsplit(|ch: char| ch.is_whitespace() || ch == ';' || ch == '&' || ch == '|')
-        .filter(|w| !w.is_empty())
-        .take(2)
-        .collect();
-    let runner = *words.first()?;
-    let previous = words.get(1).copied().unwrap_or("");
-    let runs = is_interpreter(runner)
-        || matches!(runner, "source" | "." | "eval")
-        || (runner == "-c" && is_interpreter(previous))
-        || (matches!(runner, "<" | "<<<") && is_interpreter(previous));
-    let name = if matches!(runner, "-c" | "<" | "<<<") {
-        previous
-    } else {
-        runner
+    // the command the text belongs to: back to the nearest `;`, `|`, `&`, line break or
+    // opening substitution
+    let command = before
+        .rsplit([';', '|', '&', '\n', '(', '`'])
+        .next()
+        .unwrap_or(before);
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let (program, args) = program_of(&words)?;
+    let name = base(program);
+    if name == "eval" {
+        // `eval` runs all its arguments joined
+        return Some(name.to_string());
+    }
+    if !(is_interpreter(program) || matches!(name, "source" | ".")) {
+        return None;
+    }
+    let Some((last, between)) = args.split_last() else {
+        // `bash <(…)`, `source <(…)`
+        return Some(program.to_string());
     };
-    runs.then(|| name.to_string())
+    let code_flag = matches!(*last, "-c" | "-e" | "-E" | "-r" | "--eval" | "-Command");
+    // `bash -s -- < <(…)`: options only between the program and the redirection (a
+    // script named there reads the input as data)
+    let input = matches!(*last, "<" | "<<<")
+        && between
+            .iter()
+            .all(|w| w.starts_with('-') || *w == "/dev/stdin");
+    let file = last.starts_with('-') && !code_flag && between.iter().all(|w| w.starts_with('-'));
+    (code_flag || input || file).then(|| program.to_string())
+}
+
+/// How far around a variable's expansion the command that runs it is looked for (a
+/// longer command is not read: each expansion must cost a bounded look).
+const COMMAND_WINDOW: usize = 4096;
+
+/// The last `n` bytes of `text` or fewer, cut at a character boundary.
+fn last_bytes(text: &str, n: usize) -> &str {
+    let mut start = text.len().saturating_sub(n);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
+}
+
+/// The first `n` bytes of `text` or fewer, cut at a character boundary.
+fn first_bytes(text: &str, n: usize) -> &str {
+    let mut end = n.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The program of a command's words and its arguments: past assignments (`X=1 bash`)
+/// and the wrappers that run the next word (`sudo -E`, `env`, `exec`, `command`).
+fn program_of<'w>(words: &'w [&'w str]) -> Option<(&'w str, &'w [&'w str])> {
+    let mut i = 0;
+    while let Some(w) = words.get(i) {
+        let assignment = w.split_once('=').is_some_and(|(n, _)| {
+            !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        });
+        let wrapper = matches!(*w, "sudo" | "env" | "exec" | "command" | "nohup" | "time");
+        let wrapper_option = i > 0 && w.starts_with('-') && words[..i].contains(&"sudo");
+        if !(assignment || wrapper || wrapper_option) {
+            return Some((w, &words[i + 1..]));
+        }
+        i += 1;
+    }
+    None
 }
 
 /// `NAME=` (or `export NAME=`) right before a substitution: the variable it fills.
 fn held_in_variable(before: &str) -> Option<&str> {
-    let before = before.trim_end_matches(['"', '\'']);
+    let before = last_bytes(before, COMMAND_WINDOW).trim_end_matches(['"', '\'']);
     let assignment = before
         .rsplit(|ch: char| ch.is_whitespace() || ch == ';')
         .next()?;
@@ -373,16 +465,58 @@ fn held_in_variable(before: &str) -> Option<&str> {
     valid.then_some(name)
 }
 
-/// The program that later runs `$var` (or `${var}`) as code, in `after`.
+/// The program that later runs `$var` (or `${var}`) as code, in `after`: as the argument
+/// of a runner (`eval "$S"`), fed to a shell through a pipe (`echo "$S" | sh`), or
+/// through copies (`T="$S"; eval "$T"`; at most [`MOST_HELD_DOWNLOADS`] variables).
 fn run_later(after: &str, var: &str) -> Option<String> {
-    let forms = [format!("${var}"), format!("${{{var}}}")];
-    forms.iter().find_map(|form| {
-        after.match_indices(form.as_str()).find_map(|(i, m)| {
-            let next = after[i + m.len()..].chars().next();
-            let whole = !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-            whole.then(|| code_runner_before(&after[..i])).flatten()
-        })
-    })
+    // (where the variable is filled, its name): each name followed once
+    let mut followed: Vec<(usize, String)> = vec![(0, var.to_string())];
+    let mut next = 0;
+    while let Some((from, name)) = followed.get(next).cloned() {
+        next += 1;
+        for (i, end) in expansions_of(&after[from..], &name) {
+            let (i, end) = (from + i, from + end);
+            let runner = code_runner_before(&after[..i]).or_else(|| piped_to_runner(&after[end..]));
+            if runner.is_some() {
+                return runner;
+            }
+            let copy = held_in_variable(&after[..i]).map(str::to_string);
+            let new = copy.filter(|c| followed.iter().all(|(_, f)| f != c));
+            if let Some(copy) = new.filter(|_| followed.len() < MOST_HELD_DOWNLOADS) {
+                followed.push((end, copy));
+            }
+        }
+    }
+    None
+}
+
+/// Where `text` expands `$var` or `${var}`: (start, end) of each, as the shell reads it
+/// (not in single quotes).
+fn expansions_of(text: &str, var: &str) -> impl Iterator<Item = (usize, usize)> {
+    let found: Vec<(usize, usize)> = expansions(text)
+        .into_iter()
+        .filter(|v| v.name == var && !v.indirect)
+        .map(|v| (v.start, v.end))
+        .collect();
+    found.into_iter()
+}
+
+/// The shell that the rest of a command pipes into, when it runs its input as code:
+/// `| sh`, `| bash -s`, not `| sh script.sh` or `|| true`.
+fn piped_to_runner(rest: &str) -> Option<String> {
+    let rest = first_bytes(rest, COMMAND_WINDOW);
+    let (command_end, _) = rest.match_indices([';', '&', '|', '\n', ')']).next()?;
+    let piped = rest[command_end..].strip_prefix('|')?;
+    if piped.starts_with('|') {
+        return None;
+    }
+    let command = piped.split([';', '|', '&', ')']).next().unwrap_or(piped);
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let (program, args) = program_of(&words)?;
+    let stdin = args
+        .iter()
+        .all(|w| w.starts_with('-') || *w == "/dev/stdin");
+    (is_interpreter(program) && stdin && !args.contains(&"-c")).then(|| program.to_string())
 }
 
 /// Files a job downloads, until a checksum or signature check vouches for them.
