@@ -60,9 +60,29 @@ pub(crate) fn base(name: &str) -> &str {
 }
 
 pub(crate) fn is_interpreter(name: &str) -> bool {
-    // `$SHELL` and `$BASH` name the shell running the script
+    // `python3.11` is `python3`; `$SHELL` and `$BASH` name the shell running the script
+    let unversioned = base(name).trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
     INTERPRETERS.contains(&base(name))
+        || INTERPRETERS.contains(&unversioned)
         || matches!(name, "$SHELL" | "${SHELL}" | "$BASH" | "${BASH}")
+}
+
+/// PowerShell's downloaders (`iwr`, `irm`) and what runs their output as code (`iex`):
+/// the Windows runner's `curl … | sh`.
+const POWERSHELL_DOWNLOADERS: &[&str] = &["iwr", "irm", "invoke-webrequest", "invoke-restmethod"];
+const POWERSHELL_RUNNERS: &[&str] = &["iex", "invoke-expression"];
+
+/// A downloader's name, from the command's program (`busybox wget` is `wget`; PowerShell
+/// names in any case).
+fn downloader(c: &Command) -> Option<&'static str> {
+    let (program, _) = program_and_args(c)?;
+    let name = base(program);
+    let lower = name.to_ascii_lowercase();
+    DOWNLOADERS
+        .iter()
+        .chain(POWERSHELL_DOWNLOADERS)
+        .find(|d| **d == name || (POWERSHELL_DOWNLOADERS.contains(d) && **d == lower))
+        .copied()
 }
 
 /// The range of `word` in the source, through the script's literal.
@@ -95,7 +115,12 @@ fn runs_stdin(c: &Command) -> bool {
     let Some((name, args)) = program_and_args(c) else {
         return false;
     };
-    if !is_interpreter(name) {
+    if POWERSHELL_RUNNERS.contains(&base(name).to_ascii_lowercase().as_str()) {
+        return true;
+    }
+    // `python3 -mjson.tool`: a module, which reads its input as data
+    let module = args.iter().any(|a| a.text.starts_with("-m"));
+    if !is_interpreter(name) || module {
         return false;
     }
     args.iter().any(|a| a.text == "-s" || a.text == "-")
@@ -112,6 +137,7 @@ pub fn download_and_execute(cx: &JobCx) -> Vec<ScriptHit> {
     for script in cx.scripts() {
         piped_downloads(cx, script, &mut hits);
         substituted_downloads(cx, script, &mut held, &mut hits);
+        nested_downloads(cx, script, &mut hits);
         for c in &script.commands {
             files.record(cx, script, c, &mut hits);
         }
@@ -119,11 +145,65 @@ pub fn download_and_execute(cx: &JobCx) -> Vec<ScriptHit> {
     hits
 }
 
+/// Shell code a command hands to another shell (`bash -c "curl … | sh"`, `sudo sh -c
+/// '…'`, `powershell -c "irm … | iex"`): its downloads run as code too. Found at the
+/// command (one level: the code's own `-c` strings are not read again).
+fn nested_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>) {
+    for c in &script.commands {
+        let Some((program, args)) = program_and_args(c) else {
+            continue;
+        };
+        let shell = matches!(
+            base(program),
+            "sh" | "bash" | "dash" | "zsh" | "ash" | "ksh" | "mksh"
+        ) || matches!(
+            base(program).to_ascii_lowercase().as_str(),
+            "pwsh" | "powershell"
+        );
+        let code_flag =
+            |a: &Word| matches!(a.text.to_ascii_lowercase().as_str(), "-c" | "-command");
+        let Some(code) = args
+            .iter()
+            .position(code_flag)
+            .and_then(|i| args.get(i + 1))
+        else {
+            continue;
+        };
+        let text = code.text.as_str();
+        let lower = text.to_ascii_lowercase();
+        let downloads = DOWNLOADERS
+            .iter()
+            .chain(POWERSHELL_DOWNLOADERS)
+            .any(|d| lower.contains(d));
+        if !shell || !downloads {
+            continue;
+        }
+        let inner = ScannedScript {
+            text,
+            origin: script.origin,
+            commands: crate::shell::scan(text),
+        };
+        let mut found = Vec::new();
+        piped_downloads(cx, &inner, &mut found);
+        substituted_downloads(cx, &inner, &mut Vec::new(), &mut found);
+        let (Some(name_word), Some(f)) = (c.name_word(), found.into_iter().next()) else {
+            continue;
+        };
+        hits.push(ScriptHit {
+            at: at(cx, script, name_word),
+            message: format!("the shell code `{}` runs: {}", name_word.text, f.message),
+            label: f.label,
+            related: None,
+            fixes: Vec::new(),
+        });
+    }
+}
+
 fn piped_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>) {
     let cmds = &script.commands;
     for (i, c) in cmds.iter().enumerate() {
-        let Some(name) = c.name() else { continue };
-        if !DOWNLOADERS.contains(&base(name)) || !c.piped_out {
+        let Some(name) = downloader(c) else { continue };
+        if !c.piped_out {
             continue;
         }
         if fetches_own_commit(c, &HashMap::new()) {
@@ -144,7 +224,11 @@ fn piped_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>
                     ),
                     label: "runs the download".to_string(),
                     related: Some((at(cx, script, dl), "downloaded here".to_string())),
-                    fixes: verify_pipe_fix(cx, script, c, next).into_iter().collect(),
+                    fixes: (!POWERSHELL_DOWNLOADERS.contains(&name))
+                        .then(|| verify_pipe_fix(cx, script, c, next))
+                        .flatten()
+                        .into_iter()
+                        .collect(),
                 });
                 break;
             }
@@ -282,7 +366,7 @@ fn substituted_downloads(
         .chain(text.match_indices('`').map(|(i, _)| (i, 1)));
     let locate = Locator::new(cx.sources, script.text, script.origin);
     for (i, opener) in openers {
-        let inner = text[i + opener..].trim_start();
+        let inner = past_wrappers(text[i + opener..].trim_start());
         let Some(tool) = DOWNLOADERS.iter().find(|d| {
             inner.starts_with(*d) && inner[d.len()..].starts_with(|ch: char| ch.is_whitespace())
         }) else {
@@ -357,6 +441,26 @@ fn hold(held: &mut Vec<HeldDownload>, downloads: Vec<HeldDownload>) {
 /// How many variables holding downloads a job's scripts follow (each is searched for in
 /// every later line).
 const MOST_HELD_DOWNLOADS: usize = 16;
+
+/// A substitution's text past what runs the next word (`command curl`, `\curl`,
+/// `busybox wget`, `CURL_CA_BUNDLE=x curl`), a few words at most.
+fn past_wrappers(mut inner: &str) -> &str {
+    for _ in 0..4 {
+        let word_end = inner.find(char::is_whitespace).unwrap_or(inner.len());
+        let word = &inner[..word_end];
+        let assignment = word.split_once('=').is_some_and(|(n, _)| {
+            !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        });
+        if let Some(rest) = inner.strip_prefix('\\') {
+            inner = rest;
+        } else if matches!(word, "command" | "busybox" | "exec") || assignment {
+            inner = inner[word_end..].trim_start();
+        } else {
+            break;
+        }
+    }
+    inner
+}
 
 /// A download a script line keeps in a variable (`S=$(curl …)`), until a line runs it.
 pub struct HeldDownload {
@@ -544,7 +648,7 @@ impl Downloads {
             return;
         };
         if verifies(c) {
-            self.pending.clear();
+            self.vouch(script.text, c);
             return;
         }
         if DOWNLOADERS.contains(&base(name)) {
@@ -604,6 +708,46 @@ impl Downloads {
                 related: Some((from, "downloaded here".to_string())),
                 fixes,
             });
+        }
+    }
+}
+
+impl Downloads {
+    /// What a checksum or signature check vouches for: the pending files its line names
+    /// (`echo '… install.sh' | sha256sum -c -`, `gpg --verify x.sh.asc x.sh`); when it
+    /// names none, every one if it reads a list of checksums (`sha256sum -c SHA256SUMS`)
+    /// or a signature, none if it checks an image (`cosign verify IMAGE`) or what it is
+    /// fed. A check whose failure is ignored (`|| true`) vouches for nothing.
+    fn vouch(&mut self, text: &str, c: &Command) {
+        let Some(last) = c.words.last() else { return };
+        if text[last.end..].trim_start().starts_with("||") {
+            return;
+        }
+        let start = c.words.first().map_or(0, |w| w.start);
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[last.end..]
+            .find('\n')
+            .map_or(text.len(), |i| last.end + i);
+        let line = &text[line_start..line_end];
+        let name = c.name().map(base).unwrap_or_default();
+        let checksum_tool = name.ends_with("sum");
+        // the list of checksums a tool reads (`-c SHA256SUMS`) is not what it vouches for
+        let lists: Vec<&str> = match checksum_tool {
+            true => operands(c.args(), &[])
+                .iter()
+                .map(|w| base(&w.text))
+                .collect(),
+            false => Vec::new(),
+        };
+        let named = |f: &str| line.contains(base(f)) && !lists.contains(&base(f));
+        if self.pending.iter().any(|(f, _)| named(f)) {
+            self.pending.retain(|(f, _)| !named(f));
+            return;
+        }
+        let image = name == "cosign" && c.args().first().is_some_and(|a| a.text == "verify");
+        let fed = c.piped_in || operands(c.args(), &[]).iter().all(|w| w.text == "-");
+        if !(image || (checksum_tool && fed)) {
+            self.pending.clear();
         }
     }
 }

@@ -99,3 +99,28 @@ fn assignment_block_file() -> &'static Path {
 fn check_200_jobs_of_10000_assignments(bencher: divan::Bencher) {
     bench_check(bencher, assignment_block_file());
 }
+
+/// Values that every credential scan reads from each of their words: `a-a-a-…` (each
+/// letter starts a word that could be a URL's scheme, which took 37 s for 400 KB when
+/// the scheme was read to the value's end) and a download's variable expanded 20,000
+/// times on one line.
+fn long_runs_file() -> &'static Path {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("plumb-bench-runs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let dashes = "a-".repeat(200_000);
+        let uses = "echo $S ".repeat(20_000);
+        let text = format!(
+            "variables:\n  X: \"{dashes}\"\njob:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script:\n    - \"S=$(curl -fsSL https://x.example/i.sh); {uses}\"\n"
+        );
+        let out = dir.join(".gitlab-ci.yml");
+        std::fs::write(&out, text).expect("write");
+        out
+    })
+}
+
+#[divan::bench(sample_count = 5)]
+fn check_long_runs_of_word_starts(bencher: divan::Bencher) {
+    bench_check(bencher, long_runs_file());
+}

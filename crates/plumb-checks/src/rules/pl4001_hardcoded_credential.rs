@@ -450,18 +450,29 @@ fn literal_assignments(
         let raw_value = script[word.start..word.end]
             .split_once('=')
             .map_or("", |(_, v)| v);
-        if !secret_patterns::credential_name(name)
-            || !word.vars.is_empty()
-            || raw_value.contains("$(")
-            || raw_value.contains('`')
-            || !secret_patterns::is_literal_credential(value)
-            || !secret_patterns::find(value).is_empty()
-        {
+        if !word.vars.is_empty() || raw_value.contains("$(") || raw_value.contains('`') {
             continue;
         }
+        // a token the scan of the file saw is reported there, with its kind; one that
+        // quotes split (`glpat-AbC""dEf…`) only shows once the shell joins it
+        let kind = (secret_patterns::find(raw_value).is_empty())
+            .then(|| secret_patterns::find(value).first().map(|(kind, ..)| *kind))
+            .flatten();
+        let by_name = secret_patterns::credential_name(name)
+            && secret_patterns::is_literal_credential(value)
+            && secret_patterns::find(value).is_empty();
+        let message = match kind {
+            Some(kind) => format!(
+                "hard-coded credential: the script sets `{name}` to {kind}, split by quotes"
+            ),
+            None if by_name => {
+                format!("hard-coded credential: the script sets `{name}` to a literal value")
+            }
+            None => continue,
+        };
         let start = word.start + name.len() + 1;
         out.push(
-            Diagnostic::new(RULE.code, RULE.severity(), locate.range(start, word.end), format!("hard-coded credential: the script sets `{name}` to a literal value"))
+            Diagnostic::new(RULE.code, RULE.severity(), locate.range(start, word.end), message)
                 .with_label("a credential in the source")
                 .with_help(format!("declare a secret and bind it in `env` instead: `secret {} = ci_variable(\"{name}\")`, then `{name} = {}`", name.to_lowercase(), name.to_lowercase()))
                 .with_yaml_help(format!("rotate it, then set `{name}` in a masked CI/CD variable (Settings > CI/CD > Variables) instead of in the script")),

@@ -49,9 +49,19 @@ pub fn is_literal_credential(value: &str) -> bool {
     if v.is_empty() || names_variables(v) {
         return false;
     }
-    let is_var_ref = (v.starts_with('$') && !v[1..].contains(|c: char| c.is_whitespace()))
-        || v.starts_with("${") && v.ends_with('}');
-    let is_path = v.starts_with('/') || v.starts_with("./");
+    // `$$` is a plain `$` (as `expand: false` makes every `$`): a password that has one
+    let escaped = v.starts_with("$$");
+    let is_var_ref = !escaped
+        && ((v.starts_with('$') && !v[1..].contains(|c: char| c.is_whitespace()))
+            || v.starts_with("${") && v.ends_with('}'));
+    // a base64 key may start with `/`: a path's parts are not keys
+    let key_like = |part: &str| {
+        part.len() >= 20
+            && part.bytes().any(|c| c.is_ascii_uppercase())
+            && part.bytes().any(|c| c.is_ascii_lowercase())
+            && part.bytes().any(|c| c.is_ascii_digit())
+    };
+    let is_path = (v.starts_with('/') || v.starts_with("./")) && !v.split('/').any(key_like);
     // a number of eight digits or fewer is a date, a port, a count or an id
     // (`LATEST_API_TOKEN=20270330`, an expiry), not a credential a service issues
     let short_number = v.len() <= 8 && v.bytes().all(|c| c.is_ascii_digit());
@@ -166,6 +176,15 @@ const PREFIXED_TOKENS: &[(&str, usize, &str)] = &[
     ("gldt-", 20, "a GitLab deploy token"),
     ("glptt-", 20, "a GitLab pipeline trigger token"),
     ("glcbt-", 20, "a GitLab CI build token"),
+    ("glagent-", 20, "a GitLab agent for Kubernetes token"),
+    ("glft-", 20, "a GitLab feed token"),
+    ("gloas-", 20, "a GitLab OAuth application secret"),
+    ("glimt-", 20, "a GitLab incoming mail token"),
+    ("glffct-", 20, "a GitLab feature flags client token"),
+    ("glsoat-", 20, "a GitLab SCIM token"),
+    ("GR1348941", 16, "a GitLab runner registration token"),
+    ("xapp-", 20, "a Slack app token"),
+    ("SG.", 22, "a SendGrid API key"),
     ("squ_", 40, "a SonarQube token"),
     ("sqp_", 40, "a SonarQube token"),
     ("sqa_", 40, "a SonarQube token"),
@@ -188,24 +207,56 @@ fn prefixed_token(text: &str, i: usize) -> Option<(&'static str, usize)> {
     (body >= *least).then_some((kind, i + prefix.len() + body))
 }
 
-/// A chat webhook whose path is its credential (anyone holding it posts to the
-/// channel): Slack's `hooks.slack.com/services/T…/B…/…`, Discord's
-/// `discord.com/api/webhooks/ID/TOKEN`. The end of the URL's token.
-fn webhook_url(text: &str, i: usize) -> Option<usize> {
-    const HOOKS: &[(&str, usize)] = &[
-        ("https://hooks.slack.com/services/", 3),
-        ("https://hooks.slack.com/workflows/", 3),
-        ("https://discord.com/api/webhooks/", 2),
-        ("https://discordapp.com/api/webhooks/", 2),
+/// The length of a webhook URL's fixed part at the start of `rest` (scheme and host in
+/// any case, `http` too, Discord's versioned API and other hosts), and how many path
+/// parts follow it, the last being the secret.
+fn webhook_prefix(rest: &str) -> Option<(usize, usize)> {
+    const HOOKS: &[(&str, &[&str], usize)] = &[
+        (
+            "hooks.slack.com/",
+            &["services/", "workflows/", "triggers/"],
+            3,
+        ),
+        ("discord.com/api/", &["webhooks/"], 2),
+        ("discordapp.com/api/", &["webhooks/"], 2),
+        ("canary.discord.com/api/", &["webhooks/"], 2),
+        ("ptb.discord.com/api/", &["webhooks/"], 2),
     ];
+    let starts = |text: &str, p: &str| {
+        text.get(..p.len())
+            .is_some_and(|x| x.eq_ignore_ascii_case(p))
+    };
+    let scheme = ["https://", "http://"]
+        .into_iter()
+        .find(|p| starts(rest, p))?
+        .len();
+    let after = &rest[scheme..];
+    let (host, paths, parts) = HOOKS.iter().find(|(h, ..)| starts(after, h))?;
+    let mut path = &after[host.len()..];
+    // `discord.com/api/v10/webhooks/…`
+    if let Some(version) = path.strip_prefix('v') {
+        let digits = version.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && version[digits..].starts_with('/') {
+            path = &version[digits + 1..];
+        }
+    }
+    let kind = paths.iter().find(|p| path.starts_with(*p))?;
+    Some((rest.len() - path.len() + kind.len(), *parts))
+}
+
+/// A chat webhook whose path is its credential (anyone holding it posts to the
+/// channel): Slack's `hooks.slack.com/services/T…/B…/…` (and `workflows/`, `triggers/`),
+/// Discord's `discord.com/api/webhooks/ID/TOKEN` (`api/v10/…`, `canary.`, `ptb.`). The
+/// end of the URL's token.
+fn webhook_url(text: &str, i: usize) -> Option<usize> {
     let rest = &text[i..];
-    let (prefix, parts) = HOOKS.iter().find(|(p, _)| rest.starts_with(p))?;
-    let path_len = rest[prefix.len()..]
+    let (prefix, parts) = webhook_prefix(rest)?;
+    let path_len = rest[prefix..]
         .bytes()
         .take(LONGEST_TOKEN)
         .take_while(|c| c.is_ascii_alphanumeric() || b"_-/".contains(c))
         .count();
-    let path = &rest[prefix.len()..prefix.len() + path_len];
+    let path = &rest[prefix..prefix + path_len];
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     // the last part is the secret: long, not a placeholder (`XXXX`, `<token>`)
     let secret = segments.get(parts - 1)?;
@@ -213,8 +264,7 @@ fn webhook_url(text: &str, i: usize) -> Option<usize> {
         .bytes()
         .collect::<std::collections::HashSet<_>>()
         .len();
-    (segments.len() >= *parts && secret.len() >= 16 && distinct > 4)
-        .then_some(i + prefix.len() + path_len)
+    (segments.len() >= parts && secret.len() >= 16 && distinct > 4).then_some(i + prefix + path_len)
 }
 
 /// Every `-----BEGIN … PRIVATE KEY-----` armour line (RSA, EC, OPENSSH, ENCRYPTED, PGP
@@ -240,14 +290,20 @@ fn private_key_blocks(text: &str) -> Vec<(&'static str, usize, usize)> {
     found
 }
 
+/// The longest URL scheme read (`git+ssh`, `postgresql`, `chrome-extension`).
+const LONGEST_SCHEME: usize = 32;
+
 /// `scheme://user:password@host…` starting at `i`: the end of the userinfo.
 fn url_with_password(text: &str, i: usize) -> Option<usize> {
     let rest = &text[i..];
-    // the scheme is read as far as it can go, then `://` must follow: looking for
-    // `://` anywhere after each word would cost the text's length per word
+    // the scheme is read as far as it can go (a scheme is short: `a-a-a-…` would be read
+    // again from each word), then `://` must follow: looking for `://` anywhere after
+    // each word would cost the text's length per word
     let scheme_len = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
-        .unwrap_or(rest.len());
+        .bytes()
+        .take(LONGEST_SCHEME + 1)
+        .position(|c| !(c.is_ascii_alphanumeric() || b"+.-".contains(&c)))
+        .filter(|n| *n <= LONGEST_SCHEME)?;
     let scheme = &rest[..scheme_len];
     if scheme.is_empty()
         || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -263,7 +319,11 @@ fn url_with_password(text: &str, i: usize) -> Option<usize> {
         .unwrap_or(after.len());
     let authority = &after[..authority_end];
     let at = authority.rfind('@')?;
-    let (user, password) = authority[..at].split_once(':')?;
+    // `docker://alpine:3.19@sha256:…` names an image by tag and digest
+    if authority[at + 1..].starts_with("sha256:") || authority[at + 1..].starts_with("sha512:") {
+        return None;
+    }
+    let (_user, password) = authority[..at].split_once(':')?;
     let is_reference = password.starts_with('$')
         || password.starts_with("${")
         || password.starts_with('<')
@@ -272,7 +332,8 @@ fn url_with_password(text: &str, i: usize) -> Option<usize> {
         || password == "*"
         || password.chars().all(|c| c == '*' || c == 'x')
         || is_well_known_dummy(password);
-    if user.is_empty() || password.is_empty() || is_reference || at + 1 >= authority.len() {
+    // (no user is Redis's form: `redis://:password@host`)
+    if password.is_empty() || is_reference || at + 1 >= authority.len() {
         return None;
     }
     Some(i + scheme_len + 3 + at)
