@@ -1058,6 +1058,38 @@ fn pipeline_view(root: &Node, default: Option<&Node>) -> BTreeMap<String, JobVie
     jobs
 }
 
+/// Where a rule that adds the job sets `interruptible` (GitLab takes it over the job's):
+/// the value every such rule gives, each taking the job's where it sets none, or
+/// `varies` (the job is interruptible in some pipelines only).
+fn interruptible_by_rules(job: &Node) -> Option<String> {
+    let adding: Vec<&Node> = job
+        .get("rules")?
+        .items()
+        .iter()
+        .filter(|r| r.get("when").and_then(Node::as_str) != Some("never"))
+        .collect();
+    adding.iter().find(|r| r.get("interruptible").is_some())?;
+    let job_value = job
+        .get("interruptible")
+        .and_then(Node::as_bool)
+        .unwrap_or(false);
+    let values: BTreeSet<bool> = adding
+        .iter()
+        .map(|r| {
+            r.get("interruptible")
+                .and_then(Node::as_bool)
+                .unwrap_or(job_value)
+        })
+        .collect();
+    Some(match values.len() {
+        1 => values
+            .iter()
+            .next()
+            .map_or("false".into(), |v| v.to_string()),
+        _ => "varies".into(),
+    })
+}
+
 /// `default:` keys GitLab gives a job that `gitlab-ci-local --preview` does not (it
 /// applies only `image`, `services`, `cache`, `before_script` and `after_script`).
 const DEFAULT_KEYS_PREVIEW_SKIPS: &[&str] =
@@ -1091,6 +1123,11 @@ fn with_default_keys(default: Option<&Node>, job: &Node) -> Node {
 /// `key` of `job` as GitLab runs it, written canonically: defaults GitLab fills in are
 /// written out, durations are seconds, one-form-of-many values take the long form.
 fn canonical_key(job: &Node, key: &str, variables: &BTreeMap<String, String>) -> Option<String> {
+    if key == "interruptible" {
+        if let Some(by_rules) = interruptible_by_rules(job) {
+            return Some(by_rules);
+        }
+    }
     let node = job.get(key);
     let text = match (key, node) {
         ("when", None) => "on_success".to_string(),

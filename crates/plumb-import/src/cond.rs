@@ -644,6 +644,8 @@ pub struct Decision {
     pub job_notes: Vec<(usize, String)>,
     /// The `allow_failure` every rule that adds the job sets alike (Plumb's job field).
     pub allow_failure: Option<bool>,
+    /// The `interruptible` every rule that adds the job sets alike.
+    pub interruptible: Option<bool>,
     /// The `when: always`/`on_failure` every rule that adds the job has alike, as
     /// Plumb's `if_previous`.
     pub if_previous: Option<&'static str>,
@@ -658,12 +660,44 @@ struct Adding<'a> {
     line: usize,
     when: &'a str,
     allow_failure: Option<(bool, usize)>,
+    interruptible: Option<(bool, usize)>,
     start_in: Option<(&'a str, usize)>,
+}
+
+/// What a job says outside its `rules:` that a rule takes unless it says otherwise:
+/// `when` (and `start_in`), and `allow_failure` and `interruptible` (`Rules::Result`
+/// leaves a key the rule does not set to the job). A job-level `when: manual` makes
+/// the job's `allow_failure` `true` unless it says otherwise, whatever its rules' `when`.
+#[derive(Clone, Copy, Default)]
+pub struct JobDefaults<'a> {
+    pub when: Option<&'a str>,
+    pub start_in: Option<(&'a str, usize)>,
+    pub allow_failure: Option<bool>,
+    pub interruptible: Option<bool>,
+}
+
+impl<'a> JobDefaults<'a> {
+    /// A job's defaults, as its own keys say them.
+    pub fn of(job: &'a Node) -> Self {
+        let when = job.get("when").and_then(Node::as_str);
+        let allow_failure = match job.get("allow_failure") {
+            Some(a) => a.as_bool(),
+            None => (when == Some("manual")).then_some(true),
+        };
+        JobDefaults {
+            when,
+            start_in: job
+                .get("start_in")
+                .and_then(|n| Some((n.as_str()?, n.line))),
+            allow_failure,
+            interruptible: job.get("interruptible").and_then(Node::as_bool),
+        }
+    }
 }
 
 /// `rules:` in GitLab's first-match order: rule i decides when its test holds and no
 /// earlier rule's did; `when: never` excludes, `when: manual` needs a person.
-pub fn rules(rules: &Node, job_manual: bool) -> Decision {
+pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
     let mut notes = Vec::new();
     let mut result = Cond::False;
     // the tests of earlier rules, with their outcome: a rule decides only when no
@@ -715,7 +749,7 @@ pub fn rules(rules: &Node, job_manual: bool) -> Decision {
         let when = rule
             .get("when")
             .and_then(Node::as_str)
-            .unwrap_or(if job_manual { "manual" } else { "on_success" });
+            .unwrap_or(job.when.unwrap_or("on_success"));
         let outcome = match when {
             "never" => "never",
             "manual" => "manual",
@@ -732,25 +766,43 @@ pub fn rules(rules: &Node, job_manual: bool) -> Decision {
             _ => result = Cond::or(result, applies),
         }
         if outcome != "never" {
-            let allow_failure = rule.get("allow_failure");
-            let start_in = rule.get("start_in");
+            let flag = |key: &str| rule.get(key).and_then(|n| Some((n.as_bool()?, n.line)));
+            let start_in = rule
+                .get("start_in")
+                .and_then(|n| Some((n.as_str()?, n.line)));
             adding.push(Adding {
                 line: rule.get("when").map_or(rule.line, |w| w.line),
                 when,
-                allow_failure: allow_failure.and_then(|n| Some((n.as_bool()?, n.line))),
-                start_in: start_in.and_then(|n| Some((n.as_str()?, n.line))),
+                allow_failure: flag("allow_failure"),
+                interruptible: flag("interruptible"),
+                start_in: start_in.or(job.start_in.filter(|_| rule.get("when").is_none())),
             });
         }
         earlier.push((outcome, test));
     }
     let mut job_notes = Vec::new();
-    let (allow_failure, if_previous) = alike(&adding, &mut job_notes);
+    let allow_failure = flag_alike(
+        &adding,
+        |a| a.allow_failure,
+        job.allow_failure,
+        "allow_failure",
+        &mut job_notes,
+    );
+    let interruptible = flag_alike(
+        &adding,
+        |a| a.interruptible,
+        job.interruptible,
+        "interruptible",
+        &mut job_notes,
+    );
+    let if_previous = previous_alike(&adding, &mut job_notes);
     let delay = delayed_alike(&adding, &mut job_notes);
     Decision {
         cond: result,
         notes,
         job_notes,
         allow_failure,
+        interruptible,
         if_previous,
         delay,
     }
@@ -845,27 +897,36 @@ fn delayed_alike(adding: &[Adding], notes: &mut Vec<(usize, String)>) -> Option<
     None
 }
 
-/// What every rule that adds the job says alike: that is the job's (`allow_failure`,
-/// `if_previous`); what the rules say differently is noted where each says it.
-fn alike(
+/// A flag every rule that adds the job sets alike, each rule taking the job's own where
+/// it sets none (`allow_failure` is `false` where neither does; `interruptible` may come
+/// from `default:`): that is the job's. What the rules set differently is noted where
+/// each sets it.
+fn flag_alike(
     adding: &[Adding],
+    flag: impl Fn(&Adding) -> Option<(bool, usize)>,
+    job: Option<bool>,
+    key: &str,
     notes: &mut Vec<(usize, String)>,
-) -> (Option<bool>, Option<&'static str>) {
-    let first = adding.first();
-    let allow_failure = first
-        .and_then(|a| a.allow_failure)
-        .map(|(v, _)| v)
-        .filter(|&v| {
-            adding
-                .iter()
-                .all(|a| a.allow_failure.map(|(x, _)| x) == Some(v))
-        });
-    if allow_failure.is_none() {
-        for (_, line) in adding.iter().filter_map(|a| a.allow_failure) {
-            notes.push((line, "`rules: allow_failure` is not carried: the rules that add the job do not all set it alike, and Plumb's `allow_failure` is the job's".into()));
-        }
+) -> Option<bool> {
+    let unset = (key == "allow_failure").then_some(false);
+    let effective = |a: &Adding| flag(a).map(|(v, _)| v).or(job).or(unset);
+    let first = effective(adding.first()?);
+    if adding.iter().all(|a| effective(a) == first) {
+        // (`allow_failure = false` is Plumb's default: written only where a key says it)
+        let said = job.is_some() || adding.iter().any(|a| flag(a).is_some());
+        return first.filter(|_| said);
     }
-    let if_previous = match first.map(|a| a.when) {
+    for (_, line) in adding.iter().filter_map(&flag) {
+        notes.push((line, format!("`rules: {key}` is not carried: the rules that add the job do not all set it alike, and Plumb's `{key}` is the job's")));
+    }
+    None
+}
+
+/// The `when: always`/`on_failure` every rule that adds the job has alike (its own or
+/// the job's): Plumb's `if_previous`; what the rules say differently is noted where each
+/// says it.
+fn previous_alike(adding: &[Adding], notes: &mut Vec<(usize, String)>) -> Option<&'static str> {
+    let if_previous = match adding.first().map(|a| a.when) {
         Some(w @ ("always" | "on_failure")) if adding.iter().all(|a| a.when == w) => {
             Some(if w == "always" { "always" } else { "failure" })
         }
@@ -882,7 +943,7 @@ fn alike(
             ));
         }
     }
-    (allow_failure, if_previous)
+    if_previous
 }
 
 fn changes_cond(changes: &Node) -> Cond {

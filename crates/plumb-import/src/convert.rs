@@ -320,7 +320,7 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
     let when = node.get("when").and_then(Node::as_str);
     let manual = when == Some("manual");
     // a job-level `when: manual` may fail without failing the pipeline (GitLab's
-    // default for it); in rules, where Plumb's `manual` goes, the default is `false`
+    // default for it; with rules, [`cond::JobDefaults`] gives it to each rule)
     if manual && node.get("rules").is_none() && !f.fields.contains_key("allow_failure") {
         f.fields.insert("allow_failure".into(), PVal::Bool(true));
     }
@@ -341,10 +341,12 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         .and_then(Node::as_str)
         .filter(|text| text.contains("$[["))
         .map(str::to_string);
+    // rules read here decide `when` (each rule that sets none takes the job's)
+    let rules_decide_when = rules.is_some() && from_input.is_none();
     let mut c = if let Some(text) = from_input {
         Cond::Unknown(format!("rules: {text}"))
     } else if let Some(rules) = rules {
-        let decision = cond::rules(rules, manual);
+        let decision = cond::rules(rules, cond::JobDefaults::of(node));
         rule_variables(rules, f, cx);
         for (line, message) in decision.notes.into_iter().chain(decision.job_notes) {
             // the rules' own file: a job may take them from an included template
@@ -358,6 +360,10 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         // what every rule that adds the job sets alike is the job's
         if let Some(allow) = decision.allow_failure {
             f.fields.insert("allow_failure".into(), PVal::Bool(allow));
+        }
+        if let Some(interruptible) = decision.interruptible {
+            f.fields
+                .insert("interruptible".into(), PVal::Bool(interruptible));
         }
         if let Some(when) = decision.if_previous {
             f.fields
@@ -405,8 +411,8 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         c
     };
     // what the rules set (every rule that adds the job alike) wins over the job's `when`
-    match when {
-        Some("never") if rules.is_none() => c = Cond::False,
+    match when.filter(|_| !rules_decide_when) {
+        Some("never") => c = Cond::False,
         Some("always") => {
             (f.fields.entry("if_previous".into())).or_insert(PVal::Str("always".into()));
         }

@@ -2507,7 +2507,7 @@ fn reads_job_name(job: &crate::yaml::Node) -> bool {
 
 /// `workflow: rules` as the pipeline's `on` (`None` when they let every pipeline run).
 fn workflow_on(rules: &crate::yaml::Node, pipeline_notes: &mut Vec<Note>) -> Option<Cond> {
-    let decision = crate::cond::rules(rules, false);
+    let decision = crate::cond::rules(rules, crate::cond::JobDefaults::default());
     let mut unknown = Vec::new();
     let c = decision.cond.approximate(&mut unknown);
     for (line, message) in decision.notes {

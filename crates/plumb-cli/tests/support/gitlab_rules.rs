@@ -121,9 +121,15 @@ pub fn outcome(root: &Node, job: &Node, p: &Pipeline) -> Outcome {
         if when == "never" {
             return None;
         }
-        let allow = rule.get("allow_failure").map(allows_failure).or(job_allow);
+        // a rule that sets no `allow_failure` leaves the job's, which a job-level
+        // `when: manual` makes `true` (GitLab's `ignore`), whatever the rule's `when`
+        let job_default = job_allow.unwrap_or(job_when == Some("manual"));
+        let allow = rule
+            .get("allow_failure")
+            .map(allows_failure)
+            .unwrap_or(job_default);
         let start_in = rule.get("start_in").or(job.get("start_in"));
-        return Some((delayed(when, start_in), allow.unwrap_or(false)));
+        return Some((delayed(when, start_in), allow));
     }
     let workflow_rules = root
         .get("workflow")
