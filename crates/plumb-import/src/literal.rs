@@ -1,7 +1,9 @@
 //! How the importer spells a Plumb string literal, and text kept on one line (for a
 //! comment): a leaf the condition translator, the writer and the comments all use.
 
-/// Writes a Plumb string literal: `"`, `\`, newlines and tabs escaped, and `${` (Plumb's
+/// Writes a Plumb string literal: `"`, `\`, newlines, tabs and carriage returns
+/// escaped, each invisible or control character as `\u{…}` (a reader sees it, and PL6007
+/// does not take the escape the YAML wrote for a hidden character), and `${` (Plumb's
 /// interpolation) written `\${` so that the shell sees it as GitLab's file had it.
 pub fn string_literal(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -13,6 +15,10 @@ pub fn string_literal(s: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if plumb_syntax::invisible::name(c).is_some() => {
+                out.push_str(&format!("\\u{{{:X}}}", u32::from(c)));
+            }
             '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
             c => out.push(c),
         }

@@ -327,7 +327,9 @@ impl<'a> Lexer<'a> {
             b'\\' => text.push('\\'),
             b'n' => text.push('\n'),
             b't' => text.push('\t'),
+            b'r' => text.push('\r'),
             b'$' => text.push('$'),
+            b'u' => self.unicode_escape(start, text),
             _ => {
                 text.push(ch);
                 self.error(
@@ -336,9 +338,38 @@ impl<'a> Lexer<'a> {
                     format!("unknown escape `\\{}`", ch.escape_debug()),
                 )
                 .help = Some(
-                    "the escapes are \\\" \\\\ \\n \\t and \\$; write `\\\\` for a backslash"
+                    "the escapes are \\\" \\\\ \\n \\t \\r \\$ and \\u{1B}; write `\\\\` for a backslash"
                         .to_string(),
                 );
+            }
+        }
+    }
+
+    /// `\u{1B}`: the character of one to six hex digits (a control character or an
+    /// invisible one a program needs, written so that a reader sees it). After `\u`.
+    fn unicode_escape(&mut self, start: usize, text: &mut String) {
+        let rest = &self.src[self.pos..];
+        let digits = rest.strip_prefix('{').and_then(|r| {
+            let n = r.bytes().take(7).take_while(u8::is_ascii_hexdigit).count();
+            (r[n..].starts_with('}') && (1..=6).contains(&n)).then(|| &r[..n])
+        });
+        let ch = digits
+            .and_then(|d| u32::from_str_radix(d, 16).ok())
+            .and_then(char::from_u32);
+        match (digits, ch) {
+            (Some(d), Some(ch)) => {
+                text.push(ch);
+                self.pos += d.len() + 2;
+            }
+            _ => {
+                let end =
+                    self.pos + usize::from(digits.is_some()) * (digits.map_or(0, str::len) + 2);
+                self.error(
+                    start,
+                    end,
+                    "`\\u` takes one to six hex digits of a Unicode character in braces",
+                )
+                .help = Some("write it as `\\u{1B}` (ESC) or `\\u{200B}`".to_string());
             }
         }
     }
@@ -694,6 +725,21 @@ mod tests {
     fn escapes_and_shell_dollars() {
         let t = toks(r#""a\"b\\c\n\$ $HOME \${x}""#);
         assert_eq!(text_of(&t[0]), "a\"b\\c\n$ $HOME ${x}");
+    }
+
+    #[test]
+    fn unicode_and_carriage_return_escapes() {
+        let t = toks(r#""\u{1B}[0K\r\u{200b}x""#);
+        assert_eq!(text_of(&t[0]), "\u{1b}[0K\r\u{200b}x");
+        for bad in [
+            r#""\u{}""#,
+            r#""\u{1234567}""#,
+            r#""\u{D800}""#,
+            r#""\u1B""#,
+            r#""\u{zz}""#,
+        ] {
+            assert_eq!(lex(bad).errors.len(), 1, "{bad}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! keeps comments for the formatter and for `# plumb-allow:` suppressions.
 
 pub mod ast;
+pub mod invisible;
 pub mod lexer;
 mod parser;
 pub mod token;

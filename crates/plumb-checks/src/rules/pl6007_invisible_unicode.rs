@@ -13,44 +13,10 @@ declare_rule! {
     file: check_file,
 }
 
-/// The name of a character this rule reports, if it is one.
+/// The name of a character this rule reports, if it is one (the table is the lexer's:
+/// the importer writes each such character as an escape).
 pub fn invisible(c: char) -> Option<&'static str> {
-    Some(match c {
-        '\u{202A}' => "LEFT-TO-RIGHT EMBEDDING",
-        '\u{202B}' => "RIGHT-TO-LEFT EMBEDDING",
-        '\u{202C}' => "POP DIRECTIONAL FORMATTING",
-        '\u{202D}' => "LEFT-TO-RIGHT OVERRIDE",
-        '\u{202E}' => "RIGHT-TO-LEFT OVERRIDE",
-        '\u{2066}' => "LEFT-TO-RIGHT ISOLATE",
-        '\u{2067}' => "RIGHT-TO-LEFT ISOLATE",
-        '\u{2068}' => "FIRST STRONG ISOLATE",
-        '\u{2069}' => "POP DIRECTIONAL ISOLATE",
-        '\u{200E}' => "LEFT-TO-RIGHT MARK",
-        '\u{200F}' => "RIGHT-TO-LEFT MARK",
-        '\u{061C}' => "ARABIC LETTER MARK",
-        '\u{200B}' => "ZERO WIDTH SPACE",
-        '\u{200C}' => "ZERO WIDTH NON-JOINER",
-        '\u{200D}' => "ZERO WIDTH JOINER",
-        '\u{2060}' => "WORD JOINER",
-        '\u{2061}'..='\u{2064}' => "INVISIBLE OPERATOR",
-        '\u{FEFF}' => "ZERO WIDTH NO-BREAK SPACE",
-        '\u{180E}' => "MONGOLIAN VOWEL SEPARATOR",
-        '\u{00AD}' => "SOFT HYPHEN",
-        // YAML 1.1 (GitLab's reader) ends a line at each, editors do not: a script line
-        // can hide keys GitLab reads (`echo ok<LS>  image: evil`)
-        '\u{2028}' => "LINE SEPARATOR (a line break to GitLab's YAML reader)",
-        '\u{2029}' => "PARAGRAPH SEPARATOR (a line break to GitLab's YAML reader)",
-        '\u{E0000}'..='\u{E007F}' => "TAG CHARACTER",
-        // terminal controls: `ESC [2K` and a carriage return rewrite the line shown
-        '\u{1B}' => "ESCAPE",
-        '\u{7}' => "BELL",
-        '\u{8}' => "BACKSPACE",
-        '\r' => "CARRIAGE RETURN",
-        '\u{7F}' => "DELETE",
-        '\u{0}'..='\u{1F}' if c != '\t' && c != '\n' => "CONTROL CHARACTER",
-        '\u{80}'..='\u{9F}' => "C1 CONTROL CHARACTER",
-        _ => return None,
-    })
+    plumb_syntax::invisible::name(c)
 }
 
 /// A picture an emoji sequence joins: pictographs and dingbats (not the modifiers that
