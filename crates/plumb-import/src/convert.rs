@@ -949,6 +949,13 @@ fn artifacts(v: &Node, f: &mut Fields, at: Note) {
                 .as_str()
                 .filter(|a| matches!(*a, "all" | "developer" | "maintainer" | "none"))
                 .map(|s| PVal::Str(s.to_string())),
+            "expire_in" if e.value.as_str() == Some("never") => {
+                f.notes.push(Note {
+                    message: "`artifacts: expire_in: never` is not carried: Plumb's `expire_in` is a duration, so the artifacts expire after the instance's default (30 days unless an administrator changed it); keep the latest artifacts in the project's settings, or give a long duration".into(),
+                    ..at.clone()
+                });
+                continue;
+            }
             "expire_in" => e.value.as_str().and_then(duration).map(PVal::Duration),
             "reports" => match reports(&e.value, &mut reports_left_out) {
                 None if !reports_left_out.is_empty() => continue,
@@ -1684,9 +1691,9 @@ pub fn duration(text: &str) -> Option<String> {
             "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
             "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
             "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
-            "d" | "day" | "days" => 86_400.0,
-            "w" | "week" | "weeks" => 604_800.0,
-            "mo" | "month" | "months" => 2_592_000.0,
+            "d" | "dy" | "day" | "days" => 86_400.0,
+            "w" | "wk" | "wks" | "week" | "weeks" => 604_800.0,
+            "mo" | "mos" | "mth" | "mths" | "month" | "months" => 2_592_000.0,
             "y" | "yr" | "yrs" | "year" | "years" => 31_557_600.0,
             _ => return None,
         };

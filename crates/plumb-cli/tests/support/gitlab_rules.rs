@@ -480,9 +480,9 @@ pub fn seconds(text: &str) -> Option<u64> {
             "" | "sec" | "second" => 1,
             "m" | "min" | "minute" => 60,
             "h" | "hr" | "hour" => 3600,
-            "d" | "day" => 86400,
+            "d" | "dy" | "day" => 86400,
             "w" | "wk" | "week" => 604_800,
-            "mo" | "mon" | "month" => 2_592_000,
+            "mo" | "mon" | "month" | "mth" => 2_592_000,
             "y" | "yr" | "year" => 31_536_000,
             _ => return None,
         })
