@@ -138,6 +138,48 @@ fn import_does_not_replace_what_it_did_not_write() {
     );
 }
 
+/// Files that include each other, and a wildcard that matches the including file: each
+/// file is read once, the repeat said once where it is written, and an include kept for
+/// GitLab is written once (the cycle was followed to GitLab's limit of 150 files, which
+/// wrote a remote include 50 times).
+#[test]
+fn an_include_cycle_is_read_once() {
+    let dir = scratch("import-include-cycle");
+    std::fs::create_dir_all(dir.join(".git")).expect("mkdir");
+    std::fs::create_dir_all(dir.join("ci")).expect("mkdir");
+    let files = [
+        (".gitlab-ci.yml", "include:\n  - local: ci/a.yml\n  - local: '**/*.yml'\na: {script: [a], image: alpine:3.19}\n"),
+        ("ci/a.yml", "include:\n  - local: ci/b.yml\n  - remote: https://example.com/x.yml\nb: {script: [b], image: alpine:3.19}\n"),
+        ("ci/b.yml", "include:\n  - local: ci/a.yml\nc: {script: [c], image: alpine:3.19}\n"),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    let repeats: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("included again"))
+        .collect();
+    // `ci/b.yml` includes `ci/a.yml`; the wildcard matches all three files: one warning
+    // for each
+    assert_eq!(repeats.len(), 2, "{err}");
+    assert_eq!(
+        repeats
+            .iter()
+            .filter(|l| l.contains(".gitlab-ci.yml:3:"))
+            .count(),
+        1,
+        "{err}"
+    );
+    let program = std::fs::read_to_string(dir.join("ci.plumb")).expect("read");
+    assert_eq!(program.matches("remote(").count(), 1, "{program}");
+    for job in ["job a", "job b", "job c"] {
+        assert!(program.contains(job), "{job}: {program}");
+    }
+}
+
 /// Shapes of real files that made the import twice their size: a global
 /// `before_script` one job clears stays the default (that job says `before_run = []`),
 /// and jobs that merge two anchors take both as bases.

@@ -453,12 +453,30 @@ fn with_includes(
             }
             IncludeItem::Dropped => continue,
         };
+        let mut again = Vec::new();
         for local in locals {
+            // a file read already (a cycle, `a.yml` ↔ `b.yml`, or a second path to it):
+            // GitLab refuses the duplicate; read once (re-reading a cycle would repeat
+            // its includes until the limit)
+            if sources.iter().any(|(read, _)| same_file(read, &local)) {
+                again.push(format!("`{}`", local.display()));
+                continue;
+            }
             if let Some(included) =
                 read_included(&local, &item, sources, files, warnings, carried, depth)?
             {
                 merged = deep_merge(&merged, &included);
             }
+        }
+        if !again.is_empty() {
+            warnings.push(Warning::at(
+                item.file,
+                item.line,
+                format!(
+                    "{} included again (read already for this pipeline): GitLab refuses a file included twice; each is read once",
+                    again.join(", ")
+                ),
+            ));
         }
     }
     let mut own = root;
@@ -523,6 +541,16 @@ fn read_included(
             Ok(None)
         }
     }
+}
+
+/// Whether two paths name one file (`.gitlab-ci.yml` and the wildcard's
+/// `/repo/.gitlab-ci.yml`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+        || match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
 }
 
 /// GitLab's limit on the files one pipeline includes.
