@@ -768,6 +768,13 @@ impl Emitter<'_> {
         let mut jobs: Vec<JobAndBases> = Vec::new();
         let mut left_out = Vec::new();
         let mut job_scope = self.completed_job_names();
+        // a job whose name needs no change keeps it: `test:unit` becomes `test-unit-2`
+        // beside a job already named `test-unit`, not the other way round
+        for j in &self.config.jobs {
+            if identifier(&j.name, "job") == j.name {
+                job_scope.reserve(&j.name);
+            }
+        }
         let mut needs_runner_default = false;
         let mut kept_extends = KeptExtends::default();
         let root = &self.config.root;
@@ -825,7 +832,10 @@ impl Emitter<'_> {
             let stage_unknown =
                 f.stage.is_none() && gitlab::extends_undefined(&self.config.root, &j.extends);
             let out = JobOut {
-                name: job_scope.unique(identifier(&j.name, "job")),
+                name: job_scope.unique_for(
+                    identifier(&j.name, "job"),
+                    identifier(&j.name, "job") == j.name,
+                ),
                 gitlab_name: j.name.clone(),
                 file: j.full.file,
                 line: j.line,

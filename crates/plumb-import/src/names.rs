@@ -48,21 +48,32 @@ pub fn identifier(raw: &str, prefix: &str) -> String {
 #[derive(Default)]
 pub struct Scope {
     taken: HashSet<String>,
+    /// Names kept for their owners (a job whose GitLab name is already an identifier):
+    /// another that would become one gets a suffix instead.
+    reserved: HashSet<String>,
 }
 
 impl Scope {
     pub fn is_taken(&self, name: &str) -> bool {
         self.taken.contains(name)
     }
-    pub fn unique(&mut self, base: String) -> String {
+    /// Keeps `name` for the one that has it already, whichever comes first.
+    pub fn reserve(&mut self, name: &str) {
+        self.reserved.insert(name.to_string());
+    }
+    /// `base`, or `base-2`, `base-3`… when taken; a reserved name only for `owner`.
+    pub fn unique_for(&mut self, base: String, owner: bool) -> String {
         let mut name = base.clone();
         let mut n = 2;
-        while self.taken.contains(&name) {
+        while self.taken.contains(&name) || (!owner && self.reserved.contains(&name)) {
             name = format!("{base}-{n}");
             n += 1;
         }
         self.taken.insert(name.clone());
         name
+    }
+    pub fn unique(&mut self, base: String) -> String {
+        self.unique_for(base, false)
     }
 }
 
@@ -91,5 +102,9 @@ mod tests {
         let mut scope = Scope::default();
         assert_eq!(scope.unique("a".into()), "a");
         assert_eq!(scope.unique("a".into()), "a-2");
+        // a name reserved for its owner goes to it, whoever asks first
+        scope.reserve("test-unit");
+        assert_eq!(scope.unique("test-unit".into()), "test-unit-2");
+        assert_eq!(scope.unique_for("test-unit".into(), true), "test-unit");
     }
 }
