@@ -950,10 +950,7 @@ fn artifacts(v: &Node, f: &mut Fields, at: Note) {
                 .filter(|a| matches!(*a, "all" | "developer" | "maintainer" | "none"))
                 .map(|s| PVal::Str(s.to_string())),
             "expire_in" if e.value.as_str() == Some("never") => {
-                f.notes.push(Note {
-                    message: "`artifacts: expire_in: never` is not carried: Plumb's `expire_in` is a duration, so the artifacts expire after the instance's default (30 days unless an administrator changed it); keep the latest artifacts in the project's settings, or give a long duration".into(),
-                    ..at.clone()
-                });
+                left_out.push("expire_in: never".into());
                 continue;
             }
             "expire_in" => e.value.as_str().and_then(duration).map(PVal::Duration),
@@ -982,8 +979,12 @@ fn artifacts(v: &Node, f: &mut Fields, at: Note) {
         }
     }
     if !left_out.is_empty() {
+        let never = match left_out.iter().any(|k| k == "expire_in: never") {
+            true => ": Plumb's `expire_in` is a duration, so the artifacts expire after the instance's default (30 days unless an administrator changed it); keep the latest artifacts in the project's settings, or give a long duration",
+            false => "",
+        };
         f.notes.push(Note {
-            message: format!("`artifacts: {}` is not carried", left_out.join(", ")),
+            message: format!("`artifacts: {}` is not carried{never}", left_out.join(", ")),
             ..at
         });
     }

@@ -200,6 +200,9 @@ struct Emitter<'a> {
     line_starts: Vec<Vec<usize>>,
     /// The YAML lines quoted so far, as (file, first line, last line).
     quoted: std::sync::Mutex<Vec<(usize, usize, usize)>>,
+    /// The notes written so far (file, line, message): a key of `default:` that every
+    /// job takes is noted once, not again above the job that holds it.
+    noted: std::sync::Mutex<HashSet<(usize, usize, String)>>,
     /// Which YAML nodes hold comments (not known for a check).
     inside: Option<&'a crate::comments::Inside>,
     /// [`Emitter::completion`] of each job of `config.jobs`, by index: found once, as the
@@ -399,6 +402,7 @@ pub(crate) fn program(
         inside,
         line_starts,
         quoted: Default::default(),
+        noted: Default::default(),
         file_names,
         globals: Scope::default(),
         secrets: Secrets::default(),
@@ -1188,6 +1192,7 @@ impl Emitter<'_> {
     }
 
     fn write(&mut self, plan: &Plan, path: &Path, warnings: &mut Vec<Warning>) -> Program {
+        self.noted.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let mut text = String::new();
         let image_names = self.write_head(&mut text, plan);
         let mut used: Vec<&TemplateOut> = plan.templates.iter().filter(|t| t.used).collect();
@@ -2828,6 +2833,15 @@ impl Emitter<'_> {
         warnings: &mut Vec<Warning>,
     ) {
         for n in notes {
+            let key = (n.file, n.line, n.message.clone());
+            if !self
+                .noted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key)
+            {
+                continue;
+            }
             let _ = writeln!(
                 text,
                 "{indent}# gitlab: {} ({}:{})",
