@@ -1470,8 +1470,9 @@ fn matrix_axes(entry: &Node) -> Axes<'_> {
                 Kind::Seq(items) => items.iter().collect(),
                 _ => vec![&e.value],
             };
+            // as Psych reads them, like `variables:` (`0x1F90` is `8080`, `010` is `8`)
             let values = (items.into_iter())
-                .flat_map(|n| n.strings().into_iter().map(move |s| (s, n)))
+                .flat_map(|n| n.as_gitlab_string().map(|s| (s, n)))
                 .collect();
             (e.key.clone(), values)
         })

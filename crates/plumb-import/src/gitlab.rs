@@ -180,7 +180,7 @@ pub fn load(
     let mut sources = vec![(path.to_path_buf(), text.to_string())];
     let root = read_document(text, 0, warnings)?;
     let mut includes = Vec::new();
-    let root = with_includes(root, &mut sources, 0, files, warnings, &mut includes, 0)?;
+    let root = with_includes(root, &mut sources, 0, files, warnings, &mut includes, &[0])?;
     // most files have no `!reference`: they are not copied to find none
     let mut root = if has_references(&root) {
         References::new(&root).resolve(&root, warnings, 0)
@@ -420,7 +420,7 @@ fn read_document(
 
 /// Applies `include: local` files under the including file (which wins); the entries
 /// that cannot be read here are kept in `carried`, with a warning where that loses
-/// something.
+/// something. `chain` holds the files being read, from the first to `file`.
 fn with_includes(
     root: Node,
     sources: &mut Vec<(PathBuf, String)>,
@@ -428,7 +428,7 @@ fn with_includes(
     files: &dyn Files,
     warnings: &mut Vec<Warning>,
     carried: &mut Vec<Node>,
-    depth: usize,
+    chain: &[usize],
 ) -> Result<Node, yaml::YamlError> {
     let Some(include) = root.entry("include").cloned() else {
         return Ok(root);
@@ -453,28 +453,48 @@ fn with_includes(
             }
             IncludeItem::Dropped => continue,
         };
-        let mut again = Vec::new();
+        let mut cycle = Vec::new();
+        // (by name, made absolute: no look at the disk for each pair of files)
+        let open: HashSet<PathBuf> = chain.iter().map(|&i| absolute(&sources[i].0)).collect();
+        let mut read: HashSet<PathBuf> = sources.iter().map(|(p, _)| absolute(p)).collect();
         for local in locals {
-            // a file read already (a cycle, `a.yml` ↔ `b.yml`, or a second path to it):
-            // GitLab refuses the duplicate; read once (re-reading a cycle would repeat
-            // its includes until the limit)
-            if sources.iter().any(|(read, _)| same_file(read, &local)) {
-                again.push(format!("`{}`", local.display()));
+            // a file read already is read once: GitLab merges a file included twice (a
+            // diamond) as once; a file including one that includes it back is a cycle,
+            // which GitLab refuses (re-reading it would repeat its includes to the limit)
+            let name = absolute(&local);
+            if open.contains(&name) {
+                let shown = local.strip_prefix(&base).unwrap_or(&local);
+                cycle.push(format!("`{}`", shown.display()));
                 continue;
             }
+            if read.contains(&name) {
+                continue;
+            }
+            let before = sources.len();
             if let Some(included) =
-                read_included(&local, &item, sources, files, warnings, carried, depth)?
+                read_included(&local, &item, sources, files, warnings, carried, chain)?
             {
                 merged = deep_merge(&merged, &included);
             }
+            read.extend(sources[before..].iter().map(|(p, _)| absolute(p)));
         }
-        if !again.is_empty() {
+        if !cycle.is_empty() {
+            let more = match cycle.len() {
+                n if n > 3 => format!(" and {} more", n - 3),
+                _ => String::new(),
+            };
+            let verb = if cycle.len() == 1 {
+                "includes"
+            } else {
+                "include"
+            };
+            cycle.truncate(3);
             warnings.push(Warning::at(
                 item.file,
                 item.line,
                 format!(
-                    "{} included again (read already for this pipeline): GitLab refuses a file included twice; each is read once",
-                    again.join(", ")
+                    "{}{more} {verb} this file back (a cycle of includes, which GitLab refuses): each is read once",
+                    cycle.join(", ")
                 ),
             ));
         }
@@ -495,20 +515,32 @@ fn read_included(
     files: &dyn Files,
     warnings: &mut Vec<Warning>,
     carried: &mut Vec<Node>,
-    depth: usize,
+    chain: &[usize],
 ) -> Result<Option<Node>, yaml::YamlError> {
     let file = item.file;
-    if depth >= MAX_INCLUDE_DEPTH || sources.len() >= MAX_INCLUDED_FILES {
-        warnings.push(Warning::at(
-            file,
-            item.line,
-            format!(
-                "includes nest deeper than {MAX_INCLUDE_DEPTH} files or number more than {MAX_INCLUDED_FILES}, which GitLab refuses: `{}` is left out",
-                local.display()
-            ),
-        ));
-        // not read: what it holds is not known (and the check says GitLab refuses it)
-        carried.push(item.clone());
+    if chain.len() > MAX_INCLUDE_DEPTH || sources.len() >= MAX_INCLUDED_FILES {
+        // said once for the pipeline (each file a wildcard leaves out would say it again)
+        let said = warnings
+            .iter()
+            .any(|w| w.message.starts_with(OVER_THE_LIMIT));
+        if !said {
+            warnings.push(Warning::at(
+                file,
+                item.line,
+                format!(
+                    "{OVER_THE_LIMIT} ({MAX_INCLUDE_DEPTH} deep, {MAX_INCLUDED_FILES} files), which GitLab refuses: `{}` and the files after it are left out",
+                    local.display()
+                ),
+            ));
+        }
+        // not read: what it holds is not known (and the check says GitLab refuses it);
+        // each entry kept once however many files it leaves out
+        if !carried
+            .iter()
+            .any(|c| include_kind(c) == include_kind(item))
+        {
+            carried.push(item.clone());
+        }
         return Ok(None);
     }
     let text = match files.read(local) {
@@ -530,7 +562,8 @@ fn read_included(
     sources.push((local.to_path_buf(), text.clone()));
     match read_document(&text, index, warnings) {
         Ok(doc) => {
-            with_includes(doc, sources, index, files, warnings, carried, depth + 1).map(Some)
+            let chain = [chain, &[index]].concat();
+            with_includes(doc, sources, index, files, warnings, carried, &chain).map(Some)
         }
         Err(e) => {
             warnings.push(Warning::at(
@@ -543,15 +576,14 @@ fn read_included(
     }
 }
 
-/// Whether two paths name one file (`.gitlab-ci.yml` and the wildcard's
-/// `/repo/.gitlab-ci.yml`).
-fn same_file(a: &Path, b: &Path) -> bool {
-    a == b
-        || match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        }
+/// A path as one name for its file (`.gitlab-ci.yml` and the wildcard's
+/// `/repo/.gitlab-ci.yml` alike).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
+
+/// The start of the warning that includes go past GitLab's limits.
+const OVER_THE_LIMIT: &str = "includes go past GitLab's limits";
 
 /// GitLab's limit on the files one pipeline includes.
 const MAX_INCLUDED_FILES: usize = 150;

@@ -39,6 +39,7 @@ pub(crate) mod test_support {
 }
 
 pub use gitlab::Files;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Something of the GitLab file that the import could not carry as it was.
@@ -384,7 +385,13 @@ pub(crate) const LARGE_STACK: usize = 256 * 1024 * 1024;
 #[derive(Default)]
 pub struct Disk {
     pub root: Option<PathBuf>,
+    /// Each wildcard's files, listed once (files that include the same wildcard would
+    /// walk the repository again each).
+    listed: std::sync::Mutex<HashMap<(PathBuf, String), Listing>>,
 }
+
+/// The files a wildcard matches (`None`: too many to list).
+type Listing = Option<Vec<PathBuf>>;
 
 impl Disk {
     /// Where a GitLab CI file's `include: local` files are read from: `root`, else the
@@ -410,6 +417,7 @@ impl Disk {
                     .or_else(repository)
                     .unwrap_or(fallback),
             ),
+            listed: Default::default(),
         }
     }
 }
@@ -420,43 +428,12 @@ impl Files for Disk {
     }
 
     fn matching(&self, root: &Path, pattern: &str) -> Option<Vec<PathBuf>> {
-        // a pattern of many stars would cost its matcher more than it is worth
-        if pattern.matches('*').count() > 6 || pattern.contains("..") {
-            return None;
-        }
-        let fixed = pattern[..pattern.find('*')?]
-            .rfind('/')
-            .map_or("", |i| &pattern[..i]);
-        let mut found = Vec::new();
-        let mut budget = 20_000usize; // folder entries looked at
-        let mut stack = vec![(root.join(fixed), 0usize)];
-        while let Some((dir, depth)) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                budget = budget.checked_sub(1)?;
-                let Ok(kind) = entry.file_type() else {
-                    continue;
-                };
-                let path = entry.path();
-                // links are not followed into folders; a linked file is read through
-                // `read`, which refuses one that leads out of the repository
-                if kind.is_dir() && depth < 16 {
-                    stack.push((path, depth + 1));
-                } else if !kind.is_dir() {
-                    let Ok(relative) = path.strip_prefix(root) else {
-                        continue;
-                    };
-                    let relative = relative.to_string_lossy().replace('\\', "/");
-                    if gitlab::wildcard_matches(pattern, &relative) {
-                        found.push(path);
-                    }
-                }
-            }
-        }
-        found.sort();
-        Some(found)
+        let key = (root.to_path_buf(), pattern.to_string());
+        let mut listed = self.listed.lock().unwrap_or_else(|e| e.into_inner());
+        listed
+            .entry(key)
+            .or_insert_with(|| list_matching(root, pattern))
+            .clone()
     }
 
     fn read(&self, path: &Path) -> std::io::Result<String> {
@@ -477,6 +454,48 @@ impl Files for Disk {
         }
         std::fs::read_to_string(path)
     }
+}
+
+/// The files below `root` matching a wildcard, walked (a bounded number of folder
+/// entries, 16 folders deep).
+fn list_matching(root: &Path, pattern: &str) -> Option<Vec<PathBuf>> {
+    // a pattern of many stars would cost its matcher more than it is worth
+    if pattern.matches('*').count() > 6 || pattern.contains("..") {
+        return None;
+    }
+    let fixed = pattern[..pattern.find('*')?]
+        .rfind('/')
+        .map_or("", |i| &pattern[..i]);
+    let mut found = Vec::new();
+    let mut budget = 20_000usize; // folder entries looked at
+    let mut stack = vec![(root.join(fixed), 0usize)];
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            budget = budget.checked_sub(1)?;
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            // links are not followed into folders; a linked file is read through
+            // `read`, which refuses one that leads out of the repository
+            if kind.is_dir() && depth < 16 {
+                stack.push((path, depth + 1));
+            } else if !kind.is_dir() {
+                let Ok(relative) = path.strip_prefix(root) else {
+                    continue;
+                };
+                let relative = relative.to_string_lossy().replace('\\', "/");
+                if gitlab::wildcard_matches(pattern, &relative) {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    found.sort();
+    Some(found)
 }
 
 #[cfg(test)]

@@ -372,8 +372,8 @@ const GITLAB_TOP_KEYS: &[(&str, &str)] = &[
 ];
 
 impl Lowering<'_, '_> {
-    /// PL1002 for an `include` entry written twice: GitLab refuses a file included
-    /// twice.
+    /// PL1002 for an `include` entry written twice: GitLab reads it once (its later
+    /// copy only counts toward the limit of 150 includes).
     pub(super) fn check_duplicate_includes(&mut self, v: &Value) {
         let items = v.as_list().unwrap_or(&[]);
         for (i, item) in items.iter().enumerate() {
@@ -385,7 +385,7 @@ impl Lowering<'_, '_> {
                     .with_label("included again")
                     .with_secondary(first.origin, "first included here")
                     .with_help(
-                        "remove one of the two entries: GitLab refuses a file included twice",
+                        "remove one of the two entries: GitLab reads a file once however often it is included",
                     ),
             );
         }
