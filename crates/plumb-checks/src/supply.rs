@@ -123,8 +123,14 @@ fn runs_stdin(c: &Command) -> bool {
     if !is_interpreter(name) || module {
         return false;
     }
+    // `bash -n` reads the code for its syntax only
+    if args.iter().any(|a| a.text == "-n") {
+        return false;
+    }
+    let from_stdin = |a: &&Word| a.text == "/dev/stdin" || a.text == "-";
     args.iter().any(|a| a.text == "-s" || a.text == "-")
-        || operands(args, &["-c", "-o", "-O"]).is_empty() && !args.iter().any(|a| a.text == "-c")
+        || operands(args, &["-c", "-o", "-O"]).iter().all(from_stdin)
+            && !args.iter().any(|a| is_code_flag(name, &a.text))
 }
 
 /// PL6002: a download piped into an interpreter (`curl … | sh`), a process or command
@@ -160,8 +166,7 @@ fn nested_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit
             base(program).to_ascii_lowercase().as_str(),
             "pwsh" | "powershell"
         );
-        let code_flag =
-            |a: &Word| matches!(a.text.to_ascii_lowercase().as_str(), "-c" | "-command");
+        let code_flag = |a: &Word| is_code_flag(program, &a.text);
         let Some(code) = args
             .iter()
             .position(code_flag)
@@ -405,6 +410,9 @@ fn substituted_downloads(
 fn run_held_downloads(text: &str, held: &mut Vec<HeldDownload>, hits: &mut Vec<ScriptHit>) {
     let mut copies = Vec::new();
     let mut ran = Vec::new();
+    // a variable this line fills again before it reads it holds something else (a new
+    // download in it is held again where it is read)
+    held.retain(|h| !filled_before_read(text, &h.variable));
     for h in held.iter() {
         match run_later(text, &h.variable) {
             Some(runner) if !ran.contains(&h.at) => {
@@ -423,6 +431,23 @@ fn run_held_downloads(text: &str, held: &mut Vec<HeldDownload>, hits: &mut Vec<S
     hold(held, copies);
 }
 
+/// Whether `text` assigns `var` (`S=…`, `export S=…`) before any expansion of it.
+fn filled_before_read(text: &str, var: &str) -> bool {
+    let assigned = text.match_indices(&format!("{var}=")).find_map(|(i, _)| {
+        let at_word = text[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || c == ';');
+        at_word.then_some(i)
+    });
+    let read = expansions_of(text, var).next().map(|(i, _)| i);
+    match (assigned, read) {
+        (Some(a), Some(r)) => a < r,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
 /// The variables `text` copies `var` into (`T="$S"`, `export T=${S}`).
 fn copies_in<'t>(text: &'t str, var: &str) -> impl Iterator<Item = String> + 't {
     expansions_of(text, var).filter_map(|(i, _)| held_in_variable(&text[..i]).map(str::to_string))
@@ -431,10 +456,12 @@ fn copies_in<'t>(text: &'t str, var: &str) -> impl Iterator<Item = String> + 't 
 /// Follows more variables holding downloads, each once, up to a bound.
 fn hold(held: &mut Vec<HeldDownload>, downloads: Vec<HeldDownload>) {
     for d in downloads {
-        let new = !held.iter().any(|h| h.variable == d.variable);
-        if new && held.len() < MOST_HELD_DOWNLOADS {
-            held.push(d);
+        held.retain(|h| h.variable != d.variable);
+        // the oldest gives way: sixteen downloads kept as data must not hide the next
+        if held.len() >= MOST_HELD_DOWNLOADS {
+            held.remove(0);
         }
+        held.push(d);
     }
 }
 
@@ -446,7 +473,11 @@ const MOST_HELD_DOWNLOADS: usize = 16;
 /// `busybox wget`, `CURL_CA_BUNDLE=x curl`), a few words at most.
 fn past_wrappers(mut inner: &str) -> &str {
     for _ in 0..4 {
-        let word_end = inner.find(char::is_whitespace).unwrap_or(inner.len());
+        // a wrapper's word is short: looked for in the first bytes only (each opener of
+        // a line of `$($($(…` would read to the line's end)
+        let Some(word_end) = inner.bytes().take(64).position(|c| c.is_ascii_whitespace()) else {
+            break;
+        };
         let word = &inner[..word_end];
         let assignment = word.split_once('=').is_some_and(|(n, _)| {
             !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
@@ -506,7 +537,7 @@ fn code_runner_before(before: &str) -> Option<String> {
         // `bash <(…)`, `source <(…)`
         return Some(program.to_string());
     };
-    let code_flag = matches!(*last, "-c" | "-e" | "-E" | "-r" | "--eval" | "-Command");
+    let code_flag = is_code_flag(program, last);
     // `bash -s -- < <(…)`: options only between the program and the redirection (a
     // script named there reads the input as data)
     let input = matches!(*last, "<" | "<<<")
@@ -539,6 +570,23 @@ fn first_bytes(text: &str, n: usize) -> &str {
     &text[..end]
 }
 
+/// An option that gives `program` its code as the next word: `-c` (a shell's, Python's,
+/// PowerShell's `-Command`), `-e` (Perl's, Ruby's, Node's; a shell's `-e` is errexit),
+/// `-r` (PHP's), and a cluster of options ending in one (`bash -lc`, `perl -le`).
+fn is_code_flag(program: &str, word: &str) -> bool {
+    let letter = match base(program).trim_end_matches(|c: char| c.is_ascii_digit() || c == '.') {
+        "perl" | "ruby" | "node" => 'e',
+        "php" => 'r',
+        _ => 'c',
+    };
+    let cluster = word.strip_prefix('-').filter(|w| {
+        !w.starts_with('-') && !w.is_empty() && w.bytes().all(|c| c.is_ascii_alphabetic())
+    });
+    let named = matches!(word, "--eval" | "-Command" | "-command");
+    // (`perl -E` is `-e` with the newer features)
+    named || (word == "-E" && letter == 'e') || cluster.is_some_and(|w| w.ends_with(letter))
+}
+
 /// The program of a command's words and its arguments: past assignments (`X=1 bash`)
 /// and the wrappers that run the next word (`sudo -E`, `env`, `exec`, `command`).
 fn program_of<'w>(words: &'w [&'w str]) -> Option<(&'w str, &'w [&'w str])> {
@@ -548,11 +596,18 @@ fn program_of<'w>(words: &'w [&'w str]) -> Option<(&'w str, &'w [&'w str])> {
             !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
         });
         let wrapper = matches!(*w, "sudo" | "env" | "exec" | "command" | "nohup" | "time");
-        let wrapper_option = i > 0 && w.starts_with('-') && words[..i].contains(&"sudo");
+        let after_sudo = words[..i].contains(&"sudo");
+        let wrapper_option = i > 0 && w.starts_with('-') && after_sudo;
         if !(assignment || wrapper || wrapper_option) {
             return Some((w, &words[i + 1..]));
         }
-        i += 1;
+        // `sudo -u app bash`: the user is the option's
+        let takes_value = after_sudo
+            && matches!(
+                *w,
+                "-u" | "-g" | "-C" | "-D" | "-h" | "-p" | "-r" | "-t" | "-U" | "-T"
+            );
+        i += if takes_value { 2 } else { 1 };
     }
     None
 }
@@ -720,7 +775,7 @@ impl Downloads {
     /// fed. A check whose failure is ignored (`|| true`) vouches for nothing.
     fn vouch(&mut self, text: &str, c: &Command) {
         let Some(last) = c.words.last() else { return };
-        if text[last.end..].trim_start().starts_with("||") {
+        if failure_ignored(&text[last.end..]) {
             return;
         }
         let start = c.words.first().map_or(0, |w| w.start);
@@ -750,6 +805,28 @@ impl Downloads {
             self.pending.clear();
         }
     }
+}
+
+/// Whether the rest of a check's command goes on when the check fails: `|| true`, `||
+/// echo …` (not `|| exit 1`, `|| { echo bad; exit 1; }`, `|| false`), past its
+/// redirections (`2>/dev/null || true`).
+fn failure_ignored(rest: &str) -> bool {
+    let rest = first_bytes(rest, COMMAND_WINDOW);
+    let command_end = rest.find([';', '\n', '&']).unwrap_or(rest.len());
+    let Some(or) = rest[..command_end].find("||") else {
+        return false;
+    };
+    let fallback = rest[or + 2..].trim_start();
+    let fails = |s: &str| {
+        (s.starts_with("exit") && !s["exit".len()..].trim_start().starts_with('0'))
+            || s.starts_with("false")
+            || s.starts_with("return 1")
+    };
+    let block_fails = fallback.strip_prefix('{').is_some_and(|b| {
+        let body = &b[..b.find('}').unwrap_or(b.len())];
+        body.split([';', '\n']).any(|part| fails(part.trim_start()))
+    });
+    !(fails(fallback) || block_fails)
 }
 
 /// `curl "$CI_API_V4_URL/projects/$CI_PROJECT_ID/repository/files/x/raw?ref=$CI_COMMIT_SHA"`:

@@ -102,8 +102,9 @@ fn check_200_jobs_of_10000_assignments(bencher: divan::Bencher) {
 
 /// Values that every credential scan reads from each of their words: `a-a-a-…` (each
 /// letter starts a word that could be a URL's scheme, which took 37 s for 400 KB when
-/// the scheme was read to the value's end) and a download's variable expanded 20,000
-/// times on one line.
+/// the scheme was read to the value's end), a download's variable expanded 20,000 times
+/// on one line, and 100,000 escaped backquotes (each read to the line's end for a
+/// wrapper's word: 12 s).
 fn long_runs_file() -> &'static Path {
     static FILE: OnceLock<PathBuf> = OnceLock::new();
     FILE.get_or_init(|| {
@@ -111,8 +112,9 @@ fn long_runs_file() -> &'static Path {
         std::fs::create_dir_all(&dir).expect("mkdir");
         let dashes = "a-".repeat(200_000);
         let uses = "echo $S ".repeat(20_000);
+        let quotes = "\\\\`".repeat(100_000);
         let text = format!(
-            "variables:\n  X: \"{dashes}\"\njob:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script:\n    - \"S=$(curl -fsSL https://x.example/i.sh); {uses}\"\n"
+            "variables:\n  X: \"{dashes}\"\njob:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script:\n    - \"S=$(curl -fsSL https://x.example/i.sh); {uses}\"\n    - \"echo {quotes}\"\n"
         );
         let out = dir.join(".gitlab-ci.yml");
         std::fs::write(&out, text).expect("write");
