@@ -30,7 +30,26 @@ const SETTING_SUFFIXES: &[&str] = &[
     "_ALGORITHM",
     "_VERSION",
     "_SCOPES",
+    "_SCOPE",
+    "_TTL",
+    "_HEADER",
+    "_POLICY",
+    "_ENDPOINT",
+    "_AUDIENCE",
+    "_AUD",
+    "_HELPER",
+    "_STORE",
+    "_NAMESPACE",
+    "_PREFIX",
+    "_SUFFIX",
+    "_OPTIONS",
+    "_REGION",
+    "_DIR",
 ];
+
+/// Prefixes of names that configure a tool about secrets (GitLab's Secret Detection
+/// template: `SECRET_DETECTION_EXCLUDED_PATHS`, `SECRET_DETECTION_LOG_OPTIONS`).
+const SETTING_PREFIXES: &[&str] = &["SECRET_DETECTION_"];
 
 /// Whether an environment variable's name says it holds a credential.
 pub fn credential_name(name: &str) -> bool {
@@ -40,6 +59,7 @@ pub fn credential_name(name: &str) -> bool {
     let short_word = words.len() > 1 && words.last() == Some(&"PASS");
     (CREDENTIAL_WORDS.iter().any(|w| upper.contains(w)) || short_word)
         && !(REFERENCE_SUFFIXES.iter().chain(SETTING_SUFFIXES)).any(|s| upper.ends_with(s))
+        && !SETTING_PREFIXES.iter().any(|p| upper.starts_with(p))
 }
 
 /// Whether a value bound to such a name is a literal credential rather than a
@@ -61,7 +81,8 @@ pub fn is_literal_credential(value: &str) -> bool {
             && part.bytes().any(|c| c.is_ascii_lowercase())
             && part.bytes().any(|c| c.is_ascii_digit())
     };
-    let is_path = (v.starts_with('/') || v.starts_with("./")) && !v.split('/').any(key_like);
+    let is_path = (v.starts_with('/') || v.starts_with("./") || v.starts_with("~/"))
+        && !v.split('/').any(key_like);
     // a number of eight digits or fewer is a date, a port, a count or an id
     // (`LATEST_API_TOKEN=20270330`, an expiry), not a credential a service issues
     let short_number = v.len() <= 8 && v.bytes().all(|c| c.is_ascii_digit());
