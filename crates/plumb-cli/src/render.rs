@@ -263,11 +263,12 @@ fn report<'a>(
 /// Text from the files checked (job names, values) as a terminal shows it harmlessly:
 /// control characters (an escape sequence that retitles the terminal or hides what
 /// follows, a carriage return that rewrites the line, a line break that starts a line
-/// a CI system reads as a command) are written as escapes.
+/// a CI system reads as a command) are written as escapes, and so are invisible and
+/// bidirectional characters (a right-to-left override reorders the rest of the line).
 pub fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        if c.is_control() || plumb_syntax::invisible::name(c).is_some() {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);

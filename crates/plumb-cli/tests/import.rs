@@ -180,6 +180,29 @@ fn an_include_cycle_is_read_once() {
     }
 }
 
+/// A job name holding a right-to-left override (which reorders what follows it on a
+/// line) is written escaped in the program's comment and in the warnings: the imported
+/// program has no PL6007, and the terminal shows the name as it is.
+#[test]
+fn invisible_characters_of_names_are_escaped() {
+    let dir = scratch("import-rlo-name");
+    let yaml = "image: alpine:3.19\n\"job\\u202Ename\":\n  script: [a]\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("write");
+    let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains('\u{202E}') && err.contains("job\\u{202e}name"),
+        "{err}"
+    );
+    let program = std::fs::read_to_string(dir.join("ci.plumb")).expect("read");
+    assert!(
+        !program.contains('\u{202E}') && program.contains("job\\u{202E}name"),
+        "{program}"
+    );
+    assert!(!check_codes(&dir.join("ci.plumb")).contains(&"PL6007".to_string()));
+}
+
 /// Shapes of real files that made the import twice their size: a global
 /// `before_script` one job clears stays the default (that job says `before_run = []`),
 /// and jobs that merge two anchors take both as bases.

@@ -28,18 +28,24 @@ pub fn string_literal(s: &str) -> String {
 }
 
 /// `s` on one line: each control character, and the Unicode line and paragraph
-/// separators, made a space, but those in `keep`.
+/// separators, made a space, but those in `keep`; each other invisible or bidirectional
+/// character written `\u{…}` (a job named `job<U+202E>name` must not reorder the comment
+/// that names it, which PL6007 would then report).
 pub fn one_line_keeping(s: &str, keep: &[char]) -> String {
-    s.chars()
-        .map(|c| {
-            let ends_a_line = c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
-            if ends_a_line && !keep.contains(&c) {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let ends_a_line = c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+        if keep.contains(&c) {
+            out.push(c);
+        } else if ends_a_line {
+            out.push(' ');
+        } else if plumb_syntax::invisible::name(c).is_some() {
+            out.push_str(&format!("\\u{{{:X}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `program` (formatted) with each string literal of several lines written as a block
