@@ -410,27 +410,9 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         }
         c
     };
-    // what the rules set (every rule that adds the job alike) wins over the job's `when`
-    match when.filter(|_| !rules_decide_when) {
-        Some("never") => c = Cond::False,
-        Some("always") => {
-            (f.fields.entry("if_previous".into())).or_insert(PVal::Str("always".into()));
-        }
-        Some("on_failure") => {
-            (f.fields.entry("if_previous".into())).or_insert(PVal::Str("failure".into()));
-        }
-        Some("delayed") => match node.get("start_in").and_then(Node::as_str).and_then(duration) {
-            Some(d) => {
-                f.fields.insert("delay".into(), PVal::Duration(d));
-            }
-            None => f.notes.push(Note {
-                file: file("when"),
-                line: line("when"),
-                end_line: line("when"),
-                message: "`when: delayed` without a `start_in` Plumb can read is not carried: the job starts at once".into(),
-            }),
-        },
-        _ => {}
+    // rules read here decided `when` above (each rule that sets none takes the job's)
+    if !rules_decide_when && !job_level_when(node, f) {
+        c = Cond::False;
     }
     let mut unknown = Vec::new();
     let c = c.approximate(&mut unknown);
@@ -468,6 +450,36 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
             f.fields.insert("when".into(), value);
         }
     }
+}
+
+/// A job's own `when` where no rules decide it: `always`/`on_failure` as `if_previous`,
+/// `delayed` (with its `start_in`) as `delay`. `false` for `when: never` (the job is
+/// never added).
+fn job_level_when(node: &Node, f: &mut Fields) -> bool {
+    let line = node.entry("when").map_or(node.line, |e| e.key_line);
+    let file = node.get("when").map_or(node.file, |v| v.file);
+    match node.get("when").and_then(Node::as_str) {
+        Some("never") => return false,
+        Some("always") => {
+            (f.fields.entry("if_previous".into())).or_insert(PVal::Str("always".into()));
+        }
+        Some("on_failure") => {
+            (f.fields.entry("if_previous".into())).or_insert(PVal::Str("failure".into()));
+        }
+        Some("delayed") => match node.get("start_in").and_then(Node::as_str).and_then(duration) {
+            Some(d) => {
+                f.fields.insert("delay".into(), PVal::Duration(d));
+            }
+            None => f.notes.push(Note {
+                file,
+                line,
+                end_line: line,
+                message: "`when: delayed` without a `start_in` Plumb can read is not carried: the job starts at once".into(),
+            }),
+        },
+        _ => {}
+    }
+    true
 }
 
 /// The keys of a mapping other than those Plumb carries (for the notes).
