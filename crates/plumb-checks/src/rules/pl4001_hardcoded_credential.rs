@@ -87,6 +87,9 @@ const SERVICE_PASSWORDS: &[(&str, &[&str])] = &[
     ("MINIO_ROOT_PASSWORD", &["minio"]),
 ];
 
+/// The passwords a service's image starts with when none is given: (images, password).
+const SERVICE_DEFAULT_PASSWORDS: &[(&[&str], &str)] = &[(&["rabbitmq"], "guest")];
+
 /// The passwords jobs give their own throwaway database (a service started for the job,
 /// reached only from it, gone with it: GitLab's documented pattern,
 /// `services: [postgres:16]` with `POSTGRES_PASSWORD: ci-only`): (variable, literal)
@@ -116,6 +119,13 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> (ThrowawayPasswords<'m>, Vec<Stri
                     if runs(names) {
                         out.insert((name, text));
                     }
+                }
+            }
+            // a service's own default (RabbitMQ's `guest:guest`, which it accepts only
+            // from the job it runs beside)
+            for (names, password) in SERVICE_DEFAULT_PASSWORDS {
+                if runs(names) {
+                    out.insert(("", password));
                 }
             }
             hosts.extend(services.into_iter().flat_map(|(_, names)| names));
@@ -314,6 +324,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         let locate = Locator::new(cx.sources, script.text, script.origin);
         for cmd in &script.commands {
             literal_assignments(cmd, script.text, &locate, out);
+            split_tokens(cmd, script.text, &locate, out);
             literal_password_argument(cmd, &locate, cx, out);
             literal_user_password(cmd, &locate, out);
             literal_setting_argument(cmd, script.text, &locate, out);
@@ -476,6 +487,29 @@ fn literal_assignments(
                 .with_label("a credential in the source")
                 .with_help(format!("declare a secret and bind it in `env` instead: `secret {} = ci_variable(\"{name}\")`, then `{name} = {}`", name.to_lowercase(), name.to_lowercase()))
                 .with_yaml_help(format!("rotate it, then set `{name}` in a masked CI/CD variable (Settings > CI/CD > Variables) instead of in the script")),
+        );
+    }
+}
+
+/// A token that quotes split in an argument (`-H "PRIVATE-TOKEN: glpat-""AbC…"`): the
+/// shell joins it, the scan of the file (which reads the quotes) does not see it. An
+/// assignment's value is [`literal_assignments`]'.
+fn split_tokens(cmd: &shell::Command, script: &str, locate: &Locator, out: &mut Vec<Diagnostic>) {
+    for w in cmd.words.iter().filter(|w| w.quoted && w.vars.is_empty()) {
+        let assignment = w.text.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        });
+        if assignment || !secret_patterns::find(&script[w.start..w.end]).is_empty() {
+            continue;
+        }
+        let Some((kind, ..)) = secret_patterns::find(&w.text).first().copied() else {
+            continue;
+        };
+        out.push(
+            Diagnostic::new(RULE.code, RULE.severity(), locate.range(w.start, w.end), format!("hard-coded credential: this argument is {kind} once the shell joins its quotes"))
+                .with_label("a credential in the source")
+                .with_help("declare a secret, bind it in `env`, and pass the variable instead")
+                .with_yaml_help("rotate it, then keep it in a masked CI/CD variable (Settings > CI/CD > Variables) and pass that variable"),
         );
     }
 }
