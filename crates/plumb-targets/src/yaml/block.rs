@@ -83,6 +83,44 @@ enum Spelling {
     Asked(String),
 }
 
+/// A character serde-saphyr writes as it is, which a reader of the file cannot see or
+/// which reorders what follows it (a right-to-left override, a zero-width space, a tag
+/// character): PL6007's table, less what serde-saphyr escapes itself (controls, the
+/// line and paragraph separators, NEL, the byte order mark).
+pub(super) fn hidden(c: char) -> bool {
+    plumb_syntax::invisible::name(c).is_some()
+        && !c.is_control()
+        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{FEFF}')
+}
+
+/// `s` in double quotes with every character a reader cannot see escaped (`\u202E`),
+/// and the characters YAML must escape there: what GitLab reads is `s`, and what a
+/// reviewer sees shows every character of it.
+fn escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || plumb_syntax::invisible::name(c).is_some() => {
+                let code = u32::from(c);
+                if code > 0xFFFF {
+                    out.push_str(&format!("\\U{code:08X}"));
+                } else {
+                    out.push_str(&format!("\\u{code:04X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Printable ASCII without `"` and `\`: quoted, such a string is itself in quotes.
 fn quotable_as_is(s: &str) -> bool {
     s.bytes()
@@ -231,10 +269,12 @@ impl<'o> Writer<'o> {
     }
 
     fn string(&mut self, s: &str) -> Result {
-        if s.contains('\n') {
+        let hides = s.chars().any(hidden);
+        if s.contains('\n') && !hides {
             return self.literal_block(s);
         }
         let spelling = match value_spelling(s) {
+            _ if hides => Spelling::Asked(escaped(s)),
             Some(spelling) => spelling,
             None => Spelling::Asked(ask_value(s)?),
         };
@@ -320,6 +360,7 @@ struct MapWriter<'a, 'o> {
 impl MapWriter<'_, '_> {
     fn key(&mut self, key: &str) -> Result {
         let spelling = match key_spelling(key) {
+            _ if key.chars().any(hidden) => Spelling::Asked(escaped(key)),
             Some(spelling) => spelling,
             None => Spelling::Asked(ask_key(key)?),
         };
