@@ -244,6 +244,48 @@ child-pipeline:
     assert!(diags.is_empty(), "{diags:#?}");
 }
 
+/// The names a tool gives its credential are secrets when a script reads them
+/// (`NPM_AUTH`, `DOCKER_AUTH_CONFIG`, `RAILS_MASTER_KEY`, `CI_JOB_JWT`, `PGPASSWORD`,
+/// `MYSQL_PWD`, `GH_PAT`); names of settings about secrets are not (`SECRET_ARN`,
+/// `OIDC_TOKEN_ENDPOINT`, `SECRET_DETECTION_DISABLED`), nor are id tokens the job asks for.
+#[test]
+fn credential_names_read_by_scripts() {
+    let dir = scratch("credential-names");
+    let img = "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let yaml = format!(
+        r#"printed:
+  image: {img}
+  rules: [{{if: $CI_COMMIT_BRANCH == "main"}}]
+  script:
+    - echo "$NPM_AUTH"
+    - echo "$DOCKER_AUTH_CONFIG"
+    - echo "$RAILS_MASTER_KEY"
+    - echo "$CI_JOB_JWT_V2"
+    - echo "$PGPASSWORD"
+    - echo "$MYSQL_PWD"
+    - echo "$GH_PAT"
+settings:
+  image: {img}
+  rules: [{{if: $CI_COMMIT_BRANCH == "main"}}]
+  id_tokens:
+    S3_JWT: {{aud: https://s3.example.com}}
+  script:
+    - aws secretsmanager get-secret-value --secret-id "$SECRET_ARN"
+    - curl -X POST "$OIDC_TOKEN_ENDPOINT"
+    - if [ "$SECRET_DETECTION_DISABLED" = "true" ]; then exit 0; fi
+    - echo "$S3_JWT" > /tmp/jwt
+"#
+    );
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let found: BTreeSet<String> = places(&diags)
+        .into_iter()
+        .map(|p| p.replace(".gitlab-ci.yml:", ""))
+        .collect();
+    let expected: BTreeSet<String> = (5..=11).map(|line| format!("{line} PL4003")).collect();
+    assert_eq!(found, expected, "{diags:#?}");
+}
+
 /// A hidden job no job extends (a library's) is checked as the template it is, also
 /// when it names jobs (`needs:`, of this pipeline or of another): its image is its own.
 #[test]

@@ -11,6 +11,7 @@ use crate::gitlab::{self, Config};
 use crate::names::{identifier, Scope};
 use crate::value::{Origin, PVal, CLOSE};
 use crate::Warning;
+use plumb_semantics::credential_words::{credential_name, NameUse};
 use plumb_semantics::{shell_variables_named, variables_named};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -384,7 +385,10 @@ pub(crate) fn program(
     };
     // a job's own variables define a name for that job only (`test` overriding the
     // password for itself leaves `deploy` reading the settings' one): see `Emitter::env`
-    let defined: HashSet<String> = top_vars.iter().cloned().filter_map(defining).collect();
+    let mut defined: HashSet<String> = top_vars.iter().cloned().filter_map(defining).collect();
+    // an id token or vault secret a job asks for (`id_tokens: S3_JWT:`) is the file's
+    // own, also where a top-level variable reads it (`'${S3_JWT}'`), not a setting
+    defined.extend(config.jobs.iter().flat_map(tokens_asked_for));
     let line_starts = config
         .sources
         .iter()
@@ -2408,11 +2412,11 @@ fn drop_from_when(fields: &mut BTreeMap<String, PVal>, on: &Cond) {
 
 /// The pipeline's `on`: `workflow: rules` as a condition, else `!merge_request` when
 /// no job asks for merge requests (GitLab then creates no merge-request pipeline).
-fn pipeline_on(
+fn pipeline_on<'j>(
     config: &Config,
     with_other_files: bool,
-    jobs: &[JobOut],
-    templates: &[TemplateOut],
+    jobs: &'j [JobOut],
+    templates: &'j [TemplateOut],
     pipeline_notes: &mut Vec<Note>,
 ) -> Option<Cond> {
     let included = included_workflow(config);
@@ -2425,14 +2429,28 @@ fn pipeline_on(
         }
         // without workflow rules GitLab creates a merge request's pipeline when some
         // job's rules can hold in one
-        let any_mr = jobs.iter().any(|j| {
+        let when_of = |j: &'j JobOut| -> Option<&'j Cond> {
             // the last base that sets `when` gives it
             let from_template =
                 || (j.bases.iter().rev()).find_map(|&b| templates[b].fields.get("when"));
-            let when = j.fields.get("when").or_else(from_template);
-            when.is_none_or(|w| condition_of(w).asks_for_merge_requests())
-        });
-        return (!any_mr).then(|| Cond::not(Cond::atom(Atom::MergeRequest)));
+            j.fields
+                .get("when")
+                .or_else(from_template)
+                .map(condition_of)
+        };
+        let any_mr =
+            (jobs.iter().map(when_of)).any(|w| w.is_none_or(Cond::asks_for_merge_requests));
+        // written only where some job's or template's condition says it (GitLab's
+        // default `only:`): jobs that run for named branches (`branch == "main"`) need
+        // no `on`
+        let on = Cond::not(Cond::atom(Atom::MergeRequest));
+        let conditions = (jobs.iter().filter_map(when_of)).chain(
+            templates
+                .iter()
+                .filter_map(|t| t.fields.get("when").map(condition_of)),
+        );
+        let said = { conditions }.any(|c| c.clone().without(&on).asks_for_merge_requests());
+        return (!any_mr && said).then_some(on);
     };
     workflow
         .get("rules")
@@ -3765,60 +3783,9 @@ fn pipeline_name(path: &Path) -> String {
 }
 
 /// Whether a variable read by a script looks like a credential that the CI/CD settings
-/// provide: upper case (shell locals are usually lower case), a word `TOKEN`,
-/// `PASSWORD`, `PASSWD`, `PASSPHRASE` or `SECRET`, or `API_KEY`/`PRIVATE_KEY`, and not a word after
-/// it that makes it something else (`SECRET_NAME`, `TOKEN_FILE`, `PASSWORD_LENGTH`).
+/// provide (the rule is `plumb_semantics::credential_words`, shared with PL4001).
 pub fn looks_like_credential(name: &str) -> bool {
-    if name.chars().any(|c| c.is_ascii_lowercase()) {
-        return false;
-    }
-    let words: Vec<&str> = name.split('_').filter(|w| !w.is_empty()).collect();
-    let Some(at) = words
-        .iter()
-        .rposition(|w| {
-            matches!(
-                *w,
-                "TOKEN" | "PASSWORD" | "PASSWD" | "PASSPHRASE" | "SECRET" | "APIKEY"
-            )
-        })
-        // `MYSQL_PASS`: the last word only (not `PASS_USER`, `COVERAGE_PASS_THRESHOLD`)
-        .or_else(|| (words.len() > 1 && words.last() == Some(&"PASS")).then(|| words.len() - 1))
-        .or_else(|| {
-            words
-                .windows(2)
-                // not `SSH_KEY`, `*_CREDENTIALS`: often GitLab File variables, whose
-                // value is a path (`chmod 600 "$SSH_KEY"` passes no secret)
-                .rposition(|p| p == ["API", "KEY"] || p == ["PRIVATE", "KEY"])
-                .map(|i| i + 1)
-        })
-    else {
-        return false;
-    };
-    words[at + 1..].iter().all(|w| {
-        !matches!(
-            *w,
-            "NAME"
-                | "NAMES"
-                | "ID"
-                | "IDS"
-                | "FILE"
-                | "FILES"
-                | "PATH"
-                | "PATHS"
-                | "DIR"
-                | "URL"
-                | "URLS"
-                | "TYPE"
-                | "USER"
-                | "USERNAME"
-                | "CHECKSUM"
-                | "LENGTH"
-                | "LEN"
-                | "ENABLED"
-                | "REF"
-                | "VERSION"
-        )
-    })
+    credential_name(name, NameUse::Read)
 }
 
 /// `API_TOKEN: ""`: empty, for a credential-like name.
@@ -3842,11 +3809,12 @@ fn settings_evidence(config: &Config, top_vars: &[(String, String)]) -> HashSet<
     }
     let top: HashSet<&str> = top_vars.iter().map(|(k, _)| k.as_str()).collect();
     for j in &config.jobs {
-        let own: HashSet<String> = (j.full.get("variables").map(convert::variables))
+        let mut own: HashSet<String> = (j.full.get("variables").map(convert::variables))
             .unwrap_or_default()
             .into_iter()
             .map(|(k, _)| k)
             .collect();
+        own.extend(tokens_asked_for(j));
         let texts = ["before_script", "script", "after_script"]
             .iter()
             .filter_map(|k| j.full.get(k))
@@ -3860,6 +3828,15 @@ fn settings_evidence(config: &Config, top_vars: &[(String, String)]) -> HashSet<
         }
     }
     out
+}
+
+/// The variables a job's `id_tokens` and `secrets` fill: the job's own, never the CI/CD
+/// settings'.
+fn tokens_asked_for(job: &gitlab::Job) -> impl Iterator<Item = String> + '_ {
+    ["id_tokens", "secrets"]
+        .into_iter()
+        .filter_map(|key| job.full.get(key))
+        .flat_map(|m| m.entries().iter().map(|e| e.key.clone()))
 }
 
 /// Every string a value holds.
@@ -4065,38 +4042,6 @@ mod tests {
         ];
         for script in not {
             assert!(!super::script_runs_sudo(script), "{script}");
-        }
-    }
-
-    #[test]
-    fn credential_names() {
-        for yes in [
-            "CI_JOB_TOKEN",
-            "DEPLOY_TOKEN",
-            "DB_PASSWORD",
-            "AWS_SECRET_ACCESS_KEY",
-            "SENTRY_API_KEY",
-            "SSH_PRIVATE_KEY",
-            "GPG_PASSPHRASE",
-            "SECRET",
-            "MYSQL_PASS",
-        ] {
-            assert!(looks_like_credential(yes), "{yes}");
-        }
-        for no in [
-            "APPLICATION_SECRET_NAME",
-            "secret_name",
-            "TOKEN_FILE",
-            "HOME",
-            "APPLICATION_SECRET_CHECKSUM",
-            "KEY",
-            "PWD",
-            "DOCKER_PWD",
-            "BYPASS_CACHE",
-            "PASS_USER",
-            "COVERAGE_PASS_THRESHOLD",
-        ] {
-            assert!(!looks_like_credential(no), "{no}");
         }
     }
 

@@ -7,6 +7,7 @@
 //! in scripts, or any output format.
 
 pub mod codes;
+pub mod credential_words;
 pub mod eval;
 pub mod fields;
 pub mod item_tree;

@@ -1,65 +1,11 @@
 //! What a hard-coded credential looks like (PL4001).
 
-/// Names of environment variables that hold credentials.
-const CREDENTIAL_WORDS: &[&str] = &[
-    "TOKEN",
-    "PASSWORD",
-    "PASSWD",
-    "SECRET",
-    "API_KEY",
-    "APIKEY",
-    "PRIVATE_KEY",
-    "PASSPHRASE",
-    "CREDENTIALS",
-];
+use plumb_semantics::credential_words::{self, NameUse};
 
-/// Endings of names that hold a reference to a credential, not the credential
-/// (`TOKEN_URL`, `SECRET_NAME`, `VAULT_SECRET_PATH`).
-const REFERENCE_SUFFIXES: &[&str] = &[
-    "_NAME", "_NAMES", "_ID", "_IDS", "_FILE", "_FILES", "_PATH", "_PATHS", "_URL", "_URLS",
-];
-
-/// Endings of names that hold a setting about credentials, not one (`SECRET_BACKEND =
-/// "vault"`, `TOKEN_TYPE = "bearer"`).
-const SETTING_SUFFIXES: &[&str] = &[
-    "_BACKEND",
-    "_PROVIDER",
-    "_TYPE",
-    "_ENGINE",
-    "_MOUNT",
-    "_ALGORITHM",
-    "_VERSION",
-    "_SCOPES",
-    "_SCOPE",
-    "_TTL",
-    "_HEADER",
-    "_POLICY",
-    "_ENDPOINT",
-    "_AUDIENCE",
-    "_AUD",
-    "_HELPER",
-    "_STORE",
-    "_NAMESPACE",
-    "_PREFIX",
-    "_SUFFIX",
-    "_OPTIONS",
-    "_REGION",
-    "_DIR",
-];
-
-/// Prefixes of names that configure a tool about secrets (GitLab's Secret Detection
-/// template: `SECRET_DETECTION_EXCLUDED_PATHS`, `SECRET_DETECTION_LOG_OPTIONS`).
-const SETTING_PREFIXES: &[&str] = &["SECRET_DETECTION_"];
-
-/// Whether an environment variable's name says it holds a credential.
+/// Whether an environment variable's name says it holds a credential (the rule is
+/// `plumb_semantics::credential_words`, shared with the importer).
 pub fn credential_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    // `DB_PASS` as the last word (not `BYPASS`, `PASS_USER`, `COVERAGE_PASS_THRESHOLD`)
-    let words: Vec<&str> = upper.split('_').collect();
-    let short_word = words.len() > 1 && words.last() == Some(&"PASS");
-    (CREDENTIAL_WORDS.iter().any(|w| upper.contains(w)) || short_word)
-        && !(REFERENCE_SUFFIXES.iter().chain(SETTING_SUFFIXES)).any(|s| upper.ends_with(s))
-        && !SETTING_PREFIXES.iter().any(|p| upper.starts_with(p))
+    credential_words::credential_name(name, NameUse::Literal)
 }
 
 /// Whether a value bound to such a name is a literal credential rather than a
@@ -465,36 +411,6 @@ mod tests {
         // a throwaway service container's well-known dummy
         assert!(find("postgres://postgres:postgres@db:5432/postgres").is_empty());
         assert!(find("mysql://root:changeme@mysql/test").is_empty());
-    }
-
-    #[test]
-    fn credential_names() {
-        for name in [
-            "DEPLOY_TOKEN",
-            "GPG_PASSPHRASE",
-            "GOOGLE_APPLICATION_CREDENTIALS",
-            "AWS_SECRET_ACCESS_KEY",
-            "db_password",
-            "DB_PASS",
-        ] {
-            assert!(credential_name(name), "{name}");
-        }
-        for name in [
-            "TOKEN_URL",
-            "SECRET_NAME",
-            "VAULT_SECRET_PATH",
-            "SECRET_PATHS",
-            "API_KEY_ID",
-            "CREDENTIALS_FILE",
-            "IMAGE",
-            "PWD",
-            "BUILD_PWD",
-            "BYPASS_CACHE",
-            "PASS_USER",
-            "COVERAGE_PASS_THRESHOLD",
-        ] {
-            assert!(!credential_name(name), "{name}");
-        }
     }
 
     #[test]

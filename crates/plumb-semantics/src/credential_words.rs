@@ -1,0 +1,279 @@
+//! Which variable names say they hold a credential, in one place for the importer (which
+//! CI/CD variables a script reads as secrets) and PL4001 (which literals are
+//! credentials), so the two never disagree about a name like `NPM_AUTH` or
+//! `SECRET_DETECTION_DISABLED`.
+
+/// What the name is asked about for: a literal the file assigns to it, or a variable a
+/// script reads that the CI/CD settings provide.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NameUse {
+    /// `DB_PASSWORD: hunter2`: any case (`db_password`, `adminPassword` as
+    /// `ADMIN_PASSWORD`), and `*_CREDENTIALS` too (a literal blob is the credential).
+    Literal,
+    /// `echo "$DEPLOY_TOKEN"`: upper case only (shell locals are usually lower case) but
+    /// for Terraform's `TF_VAR_` inputs; not `*_CREDENTIALS`, often a GitLab File
+    /// variable whose value is a path (`--key-file "$GCP_CREDENTIALS"` passes no secret).
+    Read,
+}
+
+/// Words that name a credential, alone or at the end of a word (`PGPASSWORD`,
+/// `CLIENTSECRET`, `GITLABTOKEN`), also in the plural (`DB_PASSWORDS`).
+const CREDENTIAL_WORDS: &[&str] = &[
+    "TOKEN",
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "SECRET",
+    "APIKEY",
+];
+
+/// Words that name a credential only when the whole word is theirs (`CI_JOB_JWT`, not
+/// `…JWTS…`).
+const WHOLE_WORDS: &[&str] = &["JWT"];
+
+/// Two words that together name a credential (`SENTRY_API_KEY`, `DOCKER_AUTH_CONFIG`,
+/// `RAILS_MASTER_KEY`), where either alone does not (`KEY`, `CONFIG`). `SSH_KEY` is not
+/// one: usually a File variable, whose value is a path.
+pub const CREDENTIAL_PAIRS: &[[&str; 2]] = &[
+    ["API", "KEY"],
+    ["PRIVATE", "KEY"],
+    ["SIGNING", "KEY"],
+    ["MASTER", "KEY"],
+    ["ENCRYPTION", "KEY"],
+    ["LICENSE", "KEY"],
+    ["AUTH", "KEY"],
+    ["AUTH", "CONFIG"],
+];
+
+/// Names a tool documents for its credential, whatever their words say (`MYSQL_PWD` is
+/// MySQL's password variable; `SONAR_LOGIN` holds SonarQube's token).
+const KNOWN_NAMES: &[&str] = &["MYSQL_PWD", "SONAR_LOGIN"];
+
+/// Words after the credential's word that make the name something else: a reference to
+/// the credential (`TOKEN_URL`, `SECRET_NAME`, `VAULT_SECRET_PATH`), or a setting about
+/// it (`TOKEN_TTL`, `SECRET_BACKEND`, `SECRET_DETECTION_DISABLED`, `PASSWORD_LENGTH`).
+const NOT_THE_CREDENTIAL: &[&str] = &[
+    "NAME",
+    "NAMES",
+    "ID",
+    "IDS",
+    "FILE",
+    "FILES",
+    "PATH",
+    "PATHS",
+    "DIR",
+    "URL",
+    "URLS",
+    "URI",
+    "ARN",
+    "TYPE",
+    "USER",
+    "USERNAME",
+    "CHECKSUM",
+    "LENGTH",
+    "LEN",
+    "ENABLED",
+    "DISABLED",
+    "REF",
+    "VERSION",
+    "BACKEND",
+    "PROVIDER",
+    "ENGINE",
+    "MOUNT",
+    "ALGORITHM",
+    "SCOPES",
+    "SCOPE",
+    "TTL",
+    "HEADER",
+    "POLICY",
+    "ENDPOINT",
+    "AUDIENCE",
+    "AUD",
+    "HELPER",
+    "STORE",
+    "NAMESPACE",
+    "PREFIX",
+    "SUFFIX",
+    "OPTIONS",
+    "REGION",
+    "ISSUER",
+    "ISS",
+    "MODE",
+    "SCRIPT",
+    "COMMAND",
+    "CMD",
+    "DETECTION",
+    "EXPIRY",
+    "EXPIRES",
+    "LIFETIME",
+    "FORMAT",
+    "LABEL",
+    "KIND",
+];
+
+/// Whether a variable's name says it holds a credential.
+pub fn credential_name(name: &str, usage: NameUse) -> bool {
+    let terraform_input = name.starts_with("TF_VAR_");
+    if usage == NameUse::Read && !terraform_input && name.bytes().any(|b| b.is_ascii_lowercase()) {
+        return false;
+    }
+    let upper = name.to_ascii_uppercase();
+    if KNOWN_NAMES.contains(&upper.as_str()) {
+        return true;
+    }
+    let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
+    let Some(at) = last_credential_word(&words, usage) else {
+        return false;
+    };
+    !words[at + 1..]
+        .iter()
+        .any(|w| NOT_THE_CREDENTIAL.contains(w))
+}
+
+/// Where the last word that names a credential is in `words`.
+fn last_credential_word(words: &[&str], usage: NameUse) -> Option<usize> {
+    let names_one = |w: &&str| {
+        let singular = w.strip_suffix('S').unwrap_or(w);
+        CREDENTIAL_WORDS.iter().any(|c| singular.ends_with(c))
+            || WHOLE_WORDS.contains(w)
+            || (usage == NameUse::Literal && singular.ends_with("CREDENTIAL"))
+    };
+    let word = words.iter().rposition(names_one);
+    let pair = (words.windows(2))
+        .rposition(|p| CREDENTIAL_PAIRS.contains(&[p[0], p[1]]))
+        .map(|i| i + 1);
+    let short = ends_in_short_credential_word(words).then(|| words.len() - 1);
+    [word, pair, short].into_iter().flatten().max()
+}
+
+/// Whether the last of a name's upper-case words is a short one that names a credential
+/// only after a prefix: `MYSQL_PASS`, `NPM_AUTH`, `CI_DOCKER_AUTH`, `GH_PAT` (not
+/// `PASS_USER`, a lone `AUTH`, `BYPASS`), and not after a word that makes the name a
+/// switch (`SKIP_AUTH`, `USE_AUTH`; `BASIC_AUTH` holds `user:password` and is one).
+/// Not `PWD`: `BUILD_PWD` is a folder, like the shell's own.
+pub fn ends_in_short_credential_word(words: &[&str]) -> bool {
+    let [.., before, last] = words else {
+        return false;
+    };
+    let switch = matches!(
+        *before,
+        "SKIP" | "NO" | "USE" | "WITH" | "ENABLE" | "ENABLED" | "DISABLE" | "DISABLED" | "REQUIRE"
+    );
+    matches!(*last, "PASS" | "PAT") || (*last == "AUTH" && !switch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_read_as_secrets() {
+        for yes in [
+            "CI_JOB_TOKEN",
+            "DEPLOY_TOKEN",
+            "DB_PASSWORD",
+            "AWS_SECRET_ACCESS_KEY",
+            "SENTRY_API_KEY",
+            "SSH_PRIVATE_KEY",
+            "GPG_PASSPHRASE",
+            "SECRET",
+            "MYSQL_PASS",
+            "NPM_AUTH",
+            "CI_DOCKER_AUTH",
+            "DOCKER_AUTH_CONFIG",
+            "RAILS_MASTER_KEY",
+            "APK_SIGNING_KEY",
+            "CI_JOB_JWT_V2",
+            "UNITY_LICENSE_KEY",
+            "PGPASSWORD",
+            "MYSQL_PWD",
+            "GH_PAT",
+            "SONAR_LOGIN",
+            "TF_VAR_db_password",
+            "DEPLOY_TOKEN_PROD",
+        ] {
+            assert!(credential_name(yes, NameUse::Read), "{yes}");
+        }
+        for no in [
+            "APPLICATION_SECRET_NAME",
+            "secret_name",
+            "db_password",
+            "TOKEN_FILE",
+            "HOME",
+            "APPLICATION_SECRET_CHECKSUM",
+            "KEY",
+            "PWD",
+            "DOCKER_PWD",
+            "BUILD_PWD",
+            "BYPASS_CACHE",
+            "PASS_USER",
+            "COVERAGE_PASS_THRESHOLD",
+            "SKIP_AUTH",
+            "AUTH",
+            "AUTH_MODE",
+            "SIGNING_KEY_ID",
+            "GPG_KEY",
+            "SSH_KEY",
+            "GCP_CREDENTIALS",
+            "SECRET_DETECTION_DISABLED",
+            "SECRET_ARN",
+            "OIDC_TOKEN_ENDPOINT",
+            "TOKEN_TTL",
+            "SECRET_STORE",
+            "OAUTH",
+            "TOKENIZERS_PARALLELISM",
+        ] {
+            assert!(!credential_name(no, NameUse::Read), "{no}");
+        }
+    }
+
+    #[test]
+    fn names_of_literal_credentials() {
+        for yes in [
+            "DEPLOY_TOKEN",
+            "GPG_PASSPHRASE",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "AWS_SECRET_ACCESS_KEY",
+            "db_password",
+            "DB_PASS",
+            "NPM_AUTH",
+            "CI_JOB_JWT",
+        ] {
+            assert!(credential_name(yes, NameUse::Literal), "{yes}");
+        }
+        for no in [
+            "TOKEN_URL",
+            "SECRET_NAME",
+            "VAULT_SECRET_PATH",
+            "SECRET_PATHS",
+            "API_KEY_ID",
+            "CREDENTIALS_FILE",
+            "IMAGE",
+            "JWT_ISSUER",
+            "AUTH_CONFIG_PATH",
+            "S3_JWT_FILE_SCRIPT",
+            "SECRET_DETECTION_EXCLUDED_PATHS",
+        ] {
+            assert!(!credential_name(no, NameUse::Literal), "{no}");
+        }
+    }
+
+    #[test]
+    fn short_words_after_a_prefix() {
+        for yes in [
+            &["MYSQL", "PASS"][..],
+            &["NPM", "AUTH"],
+            &["CI", "DOCKER", "AUTH"],
+        ] {
+            assert!(ends_in_short_credential_word(yes), "{yes:?}");
+        }
+        for no in [
+            &["AUTH"][..],
+            &["SKIP", "AUTH"],
+            &["PASS", "USER"],
+            &["BYPASS"],
+        ] {
+            assert!(!ends_in_short_credential_word(no), "{no:?}");
+        }
+    }
+}
