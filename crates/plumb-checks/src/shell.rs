@@ -6,7 +6,9 @@
 //! credential checks need: list operators (`;`, `&&`, `||`, `|`, `&`), subshells and
 //! groups split commands, and the reserved words that open or continue a compound
 //! command (`if`, `then`, `do`, `else`, `{`, `!`, …) are skipped before a command's
-//! name, so `if true; then echo $T; fi` is the simple command `echo $T`.
+//! name, so `if true; then echo $T; fi` is the simple command `echo $T`. The
+//! redirections after a compound command's end (`{ …; } > f`, `( … ) > f`, `done > f`,
+//! `fi > f`) are given to each command in it, ahead of the command's own.
 
 /// A `$NAME` or `${NAME…}` expansion, with its byte range in the script.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -313,15 +315,52 @@ impl Command {
 
 /// Splits a script into simple commands.
 pub fn scan(script: &str) -> Vec<Command> {
-    Scanner {
-        src: script,
-        b: script.as_bytes(),
-        pos: 0,
-        nesting: 0,
-        captured: Vec::new(),
-        in_array: false,
+    let mut commands = Scanner::new(script, 0, 0).run();
+    apply_compound_redirects(&mut commands);
+    commands
+}
+
+/// `{ …; } > f`, `if …; fi > f`, `for …; done > f`, `while …; done < f`: the
+/// redirections written after a compound command's end apply to each command in it.
+fn apply_compound_redirects(commands: &mut [Command]) {
+    let mut open: Vec<usize> = Vec::new();
+    for i in 0..commands.len() {
+        if commands[i].substitution.is_some() {
+            continue;
+        }
+        let front = (commands[i].words.iter().enumerate()).take_while(|(k, w)| {
+            !w.quoted && (is_compound_word(&w.text) || *k == 0 && w.text == "for")
+        });
+        let mut closed = None;
+        for (_, w) in front {
+            match w.text.as_str() {
+                "{" | "if" | "while" | "until" | "for" => open.push(i),
+                "}" | "fi" | "done" => closed = open.pop(),
+                _ => {}
+            }
+        }
+        let only_closers = commands[i].words.iter().all(|w| is_compound_word(&w.text));
+        if let Some(start) = closed.filter(|_| only_closers) {
+            let redirects = commands[i].redirects.clone();
+            apply_redirects_to(&mut commands[start..i], &redirects);
+        }
     }
-    .run()
+}
+
+fn is_compound_word(word: &str) -> bool {
+    RESERVED_PREFIXES.contains(&word)
+}
+
+/// The redirections of a compound command, applied to the commands in it before their
+/// own (which win, as in the shell: `{ echo a > x; echo b; } > f` writes `a` to `x`); a
+/// process substitution's commands keep theirs (they write to the command that reads).
+fn apply_redirects_to(commands: &mut [Command], redirects: &[Redirect]) {
+    if redirects.is_empty() {
+        return;
+    }
+    for c in commands.iter_mut().filter(|c| c.substitution.is_none()) {
+        c.redirects.splice(0..0, redirects.iter().cloned());
+    }
 }
 
 struct Scanner<'a> {
@@ -337,6 +376,10 @@ struct Scanner<'a> {
     /// Reading an array assignment's elements: an element that looks like one more
     /// (`a=(b=(…))`) is text, never a nested read (no recursion on hostile input).
     in_array: bool,
+    /// Where each subshell open here starts in the commands read (`( echo a ) > f`).
+    subshells: Vec<usize>,
+    /// The subshell just closed: redirections before the next separator are its.
+    closed_subshell: Option<usize>,
 }
 
 /// Process and command substitutions nested deeper than this are not scanned for
@@ -348,6 +391,18 @@ const MAX_SUBSTITUTION_NESTING: usize = 8;
 type PendingHeredoc = (usize, String, bool, bool);
 
 impl<'a> Scanner<'a> {
+    fn new(src: &'a str, pos: usize, nesting: usize) -> Scanner<'a> {
+        Scanner {
+            src,
+            b: src.as_bytes(),
+            pos,
+            nesting,
+            captured: Vec::new(),
+            in_array: false,
+            subshells: Vec::new(),
+            closed_subshell: None,
+        }
+    }
     fn peek(&self) -> Option<u8> {
         self.b.get(self.pos).copied()
     }
@@ -397,7 +452,12 @@ impl<'a> Scanner<'a> {
                     self.pos += len;
                     cmd.piped_in = piped_in;
                     cmd.piped_out = piped;
-                    finish(&mut out, &mut cmd);
+                    self.finish_after_subshell(&mut out, &mut cmd);
+                    if opens_subshell {
+                        self.subshells.push(out.len());
+                    } else if c == b')' {
+                        self.closed_subshell = self.subshells.pop();
+                    }
                     piped_in = piped || (opens_subshell && piped_in);
                     if is_newline && !pending_heredocs.is_empty() {
                         for (idx, delim, expands, strip) in std::mem::take(&mut pending_heredocs) {
@@ -460,8 +520,22 @@ impl<'a> Scanner<'a> {
         }
         self.take_captured(&mut out, &mut pending_heredocs);
         cmd.piped_in = piped_in;
-        finish(&mut out, &mut cmd);
+        self.finish_after_subshell(&mut out, &mut cmd);
         out
+    }
+
+    /// Finishes the command; one that is only redirections right after a subshell's
+    /// `)` is the subshell's (`( echo "$T" ) > f`): they apply to its commands.
+    fn finish_after_subshell(&mut self, out: &mut Vec<Command>, cmd: &mut Command) {
+        let closed = self.closed_subshell.take();
+        let only_redirects = cmd.words.is_empty() && cmd.assignments.is_empty();
+        match closed {
+            Some(start) if only_redirects && start <= out.len() => {
+                apply_redirects_to(&mut out[start..], &cmd.redirects);
+                *cmd = Command::default();
+            }
+            _ => finish(out, cmd),
+        }
     }
 
     /// Moves the commands of the command substitutions just read into `out`, before the
@@ -516,15 +590,7 @@ impl<'a> Scanner<'a> {
     /// The commands of the substitution whose text is `text`, scanned on their own one
     /// level deeper, each marked as in it (or in an inner one).
     fn scan_inner(&self, text: std::ops::Range<usize>, substitution: Substitution) -> Vec<Command> {
-        let inner = Scanner {
-            src: &self.src[..text.end],
-            b: &self.b[..text.end],
-            pos: text.start,
-            nesting: self.nesting + 1,
-            captured: Vec::new(),
-            in_array: false,
-        }
-        .run();
+        let inner = Scanner::new(&self.src[..text.end], text.start, self.nesting + 1).run();
         inner
             .into_iter()
             .map(|c| Command {
@@ -976,15 +1042,8 @@ impl<'a> Scanner<'a> {
     /// Every expansion starting in `start..end` of the source, quoting ignored, with
     /// offsets in the source.
     fn expansions_in(&self, start: usize, end: usize) -> Vec<VarRef> {
-        let mut sub = Scanner {
-            src: self.src,
-            b: self.b,
-            pos: start,
-            // a here-doc's command substitutions are not scanned for commands
-            nesting: MAX_SUBSTITUTION_NESTING,
-            captured: Vec::new(),
-            in_array: false,
-        };
+        // a here-doc's command substitutions are not scanned for commands
+        let mut sub = Scanner::new(self.src, start, MAX_SUBSTITUTION_NESTING);
         let mut vars = Vec::new();
         while sub.pos < end {
             if sub.peek() == Some(b'\\') {
@@ -1059,15 +1118,7 @@ fn names_in(operator: &str) -> Vec<(String, bool)> {
 /// Every `$NAME`, `${NAME…}` and `${!NAME}` in `text`, quoting ignored: what a shell that
 /// runs `text` as a script (`eval`, `sh -c`, `trap`, a here-doc fed to `sh`) may expand.
 pub fn expansions(text: &str) -> Vec<VarRef> {
-    Scanner {
-        src: text,
-        b: text.as_bytes(),
-        pos: 0,
-        nesting: 0,
-        captured: Vec::new(),
-        in_array: false,
-    }
-    .expansions_in(0, text.len())
+    Scanner::new(text, 0, 0).expansions_in(0, text.len())
 }
 
 /// What a command substitution's text does with a file: the first of its commands
@@ -1369,6 +1420,36 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].args().len(), 3);
         assert_eq!(c[0].args()[1].vars[0].name, "TOKEN");
+    }
+
+    #[test]
+    fn a_compound_commands_redirections_apply_to_its_commands() {
+        for script in [
+            "{ echo machine h; echo \"password $T\"; } > ~/.netrc",
+            "( echo a; echo \"$T\" ) > f",
+            "for i in 1; do echo \"$T\"; done > f",
+            "if true; then echo \"$T\"; fi >> f",
+            "while read l; do echo \"$T\"; done < in > f",
+            "{ echo \"$T\"; } > /dev/null",
+        ] {
+            let c = scan(script);
+            let echo =
+                (c.iter()).find(|c| c.words.iter().any(|w| w.vars.iter().any(|v| v.name == "T")));
+            assert!(
+                echo.is_some_and(Command::stdout_captured),
+                "{script}: {c:#?}"
+            );
+        }
+        // the command's own redirection wins; a group piped on is not a file
+        let c = scan("{ echo \"$T\" >&2; } > f");
+        assert!(!c[0].stdout_captured(), "{c:#?}");
+        let c = scan("{ echo a; }; echo \"$T\"");
+        assert!(!c[2].stdout_captured(), "{c:#?}");
+        let c = scan("( echo a ); echo \"$T\" > f; echo \"$T\"");
+        assert!(
+            c.iter().filter(|c| c.stdout_captured()).count() == 1,
+            "{c:#?}"
+        );
     }
 
     #[test]
