@@ -1,5 +1,6 @@
 //! One module per rule, and the helpers several rules share.
 
+pub mod password_options;
 pub mod pl0001_syntax_error;
 pub mod pl1001_unknown_name;
 pub mod pl1002_duplicate_definition;

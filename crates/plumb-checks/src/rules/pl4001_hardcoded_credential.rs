@@ -1,7 +1,7 @@
 //! PL4001 hardcoded-credential: A credential written into the source.
 
 use crate::creds::Locator;
-use crate::rules::{locate_in_literal, secret_patterns};
+use crate::rules::{locate_in_literal, password_options, secret_patterns};
 use crate::shell;
 use crate::{FileCx, JobCx};
 use plumb_diagnostics::Diagnostic;
@@ -514,49 +514,20 @@ fn split_tokens(cmd: &shell::Command, script: &str, locate: &Locator, out: &mut 
     }
 }
 
-/// The programs whose `-p` takes the password (with `login` anywhere on the line too).
-const PASSWORD_P: &[&str] = &[
-    "sshpass",
-    "mysql",
-    "mysqldump",
-    "mysqladmin",
-    "mariadb",
-    "mariadb-dump",
-    "mariadb-admin",
-];
-
-/// `docker login -p hunter2`, `sshpass -p hunter2`, `mysql -phunter2`, `--password
-/// hunter2`, `--password=hunter2`; and
-/// `--password=$docker_pwd` where the job's `env` sets `docker_pwd` to a literal (a
-/// name that says nothing, which the variable check does not read).
+/// `docker login -p hunter2`, `mysql -phunter2`, `--password=hunter2`, `gpg --passphrase
+/// hunter2`, `kubectl --token=…`, `htpasswd -b f admin hunter2` (the operands of
+/// [`password_options`]); and `--password=$docker_pwd` where the job's `env` sets
+/// `docker_pwd` to a literal (a name that says nothing, which the variable check does
+/// not read).
 fn literal_password_argument(
     cmd: &shell::Command,
     locate: &Locator,
     cx: &JobCx,
     out: &mut Vec<Diagnostic>,
 ) {
-    let args = cmd.args();
     let program = cmd.name().map(crate::supply::base).unwrap_or("");
-    // `-p` is a password to these (elsewhere a port, a path, "parents")
-    let p_is_password = args.iter().any(|a| a.text == "login") || PASSWORD_P.contains(&program);
-    // `mysql -phunter2`: the password joined to the flag
-    let joined = |t: &str| PASSWORD_P.contains(&program) && t.starts_with("-p") && t.len() > 2;
-    for (i, arg) in args.iter().enumerate() {
-        let value = match arg.text.as_str() {
-            "--password" | "--passwd" => args.get(i + 1),
-            "-p" if p_is_password => args.get(i + 1),
-            t if t.starts_with("--password=") || joined(t) => Some(arg),
-            _ => None,
-        };
-        let Some(value) = value else { continue };
-        let text = (value.text.strip_prefix("--password="))
-            .or_else(|| {
-                value
-                    .text
-                    .strip_prefix("-p")
-                    .filter(|_| joined(&value.text))
-            })
-            .unwrap_or(&value.text);
+    for operand in password_options::password_operands(program, cmd.args()) {
+        let (value, text) = (operand.word, operand.text);
         if let [var] = value.vars.as_slice() {
             let whole = text == format!("${}", var.name) || text == format!("${{{}}}", var.name);
             if whole {
@@ -568,14 +539,17 @@ fn literal_password_argument(
             || text.starts_with('-')
             || text.contains("$(")
             || !secret_patterns::is_literal_credential(text)
+            // a token the literal scan knows is reported there, with its kind
+            || !secret_patterns::find(text).is_empty()
         {
             continue;
         }
+        let option = operand.option;
         out.push(
-            Diagnostic::new(RULE.code, RULE.severity(), locate.range(value.start, value.end), "hard-coded credential: a literal password on the command line".to_string())
-                .with_label("a password in the source")
-                .with_help("declare a secret, bind it in `env` and pass it on standard input (`--password-stdin`)")
-                .with_yaml_help("rotate it, then keep it in a masked CI/CD variable (Settings > CI/CD > Variables) and pass it on standard input (`--password-stdin`)"),
+            Diagnostic::new(RULE.code, RULE.severity(), locate.range(value.start, value.end), format!("hard-coded credential: `{program}` is given a literal password or token on the command line (`{option}`)"))
+                .with_label("a credential in the source")
+                .with_help("declare a secret, bind it in `env` and give it on standard input or in a file (`--password-stdin`, `--passphrase-fd 0`, `-pass env:NAME`)")
+                .with_yaml_help("rotate it, then keep it in a masked CI/CD variable (Settings > CI/CD > Variables) and give it on standard input or in a file (`--password-stdin`, `--passphrase-fd 0`, `-pass env:NAME`)"),
         );
     }
 }
