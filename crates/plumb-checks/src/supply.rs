@@ -206,6 +206,9 @@ fn nested_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit
 
 fn piped_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>) {
     let cmds = &script.commands;
+    // one for the script, asked in its order: a block of thousands of `curl | sh`
+    // lines is read once, not from its start for each
+    let locate = Locator::new(cx.sources, script.text, script.origin);
     for (i, c) in cmds.iter().enumerate() {
         let Some(name) = downloader(c) else { continue };
         if !c.piped_out {
@@ -220,17 +223,18 @@ fn piped_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>
                 let (Some(dl), Some(run)) = (c.name_word(), next.name_word()) else {
                     break;
                 };
+                let downloaded_at = locate.range(dl.start, dl.end);
                 hits.push(ScriptHit {
-                    at: at(cx, script, run),
+                    at: locate.range(run.start, run.end),
                     message: format!(
                         "the output of `{}` is run by `{}`: whoever controls the download runs code in the job",
                         base(name),
                         run.text
                     ),
                     label: "runs the download".to_string(),
-                    related: Some((at(cx, script, dl), "downloaded here".to_string())),
+                    related: Some((downloaded_at, "downloaded here".to_string())),
                     fixes: (!POWERSHELL_DOWNLOADERS.contains(&name))
-                        .then(|| verify_pipe_fix(cx, script, c, next))
+                        .then(|| verify_pipe_fix((script, &locate), c, next))
                         .flatten()
                         .into_iter()
                         .collect(),
@@ -264,8 +268,7 @@ fn plain_file_name(name: &str) -> bool {
 /// `curl URL | sh` becomes `curl URL -o FILE && echo '<sha256>  FILE' | sha256sum -c -
 /// && sh FILE`, when curl writes to standard output and the shell takes no arguments.
 fn verify_pipe_fix(
-    cx: &JobCx,
-    script: &ScannedScript,
+    (script, locate): (&ScannedScript, &Locator),
     curl: &Command,
     run: &Command,
 ) -> Option<Fix> {
@@ -305,7 +308,7 @@ fn verify_pipe_fix(
         "downloaded-install.sh".to_string()
     };
     let file = file.as_str();
-    let range = exact_range(cx, script, last.end, runner.end)?;
+    let range = exact_range_in(locate, script, last.end, runner.end)?;
     Some(Fix {
         title: VERIFY_TITLE.to_string(),
         edits: vec![Edit {
@@ -1784,7 +1787,18 @@ fn is_plain_docker_port(host: &str) -> bool {
 /// The script text `start..end` as a range of the source, when it is written there
 /// as it reads (the locator falls back to the whole literal when it is not).
 fn exact_range(cx: &JobCx, script: &ScannedScript, start: usize, end: usize) -> Option<FileRange> {
-    let range = Locator::new(cx.sources, script.text, script.origin).range(start, end);
+    let locate = Locator::new(cx.sources, script.text, script.origin);
+    exact_range_in(&locate, script, start, end)
+}
+
+/// [`exact_range`] with the script's locator.
+fn exact_range_in(
+    locate: &Locator,
+    script: &ScannedScript,
+    start: usize,
+    end: usize,
+) -> Option<FileRange> {
+    let range = locate.range(start, end);
     (start < end && range != script.origin).then_some(range)
 }
 

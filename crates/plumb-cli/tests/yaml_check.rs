@@ -358,6 +358,37 @@ fn what_gitlab_refuses_in_a_whole_file_is_an_error() {
     assert!(diags.is_empty(), "the include may define them: {diags:#?}");
 }
 
+/// A base that a template names, defined nowhere, makes GitLab refuse the file as a
+/// job's own does; the jobs that reach one cause (a template's `stage:` that `stages:`
+/// does not list) are one finding that names them.
+#[test]
+fn refusals_below_a_template_are_one_finding_per_cause() {
+    let dir = scratch("refusals-below");
+    let img =
+        "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91";
+    let yaml = format!("stages: [build]\n.base:\n  extends: .missing\n  stage: release\n  image: {img}\n  script: [make]\na:\n  extends: .base\nb:\n  extends: .base\nc:\n  extends: .base\nd:\n  extends: .base\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
+    let (diags, code) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert_eq!(code, 1, "{diags:#?}");
+    let found: Vec<String> = (diags.iter())
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["line"],
+                d["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "3 jobs `a`, `b`, `c` and 1 more extend `.missing`, which this file does not define and includes from nowhere: GitLab refuses the file",
+            "4 jobs `a`, `b`, `c` and 1 more are in stage `release`, which `stages:` does not list: GitLab refuses the file",
+        ],
+        "{diags:#?}"
+    );
+}
+
 /// A `script:` that is blank, `[]` (a `!reference` to one too) or `""`, is refused by
 /// GitLab (it wants a script): PL1005 at the script (at the job when it is another
 /// job's); `[""]` is a script.

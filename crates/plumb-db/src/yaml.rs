@@ -29,7 +29,15 @@ pub struct YamlProgram {
     refused_lines: Vec<RefusedLine>,
     /// Bases and needs defined nowhere, jobs with nothing to run (PL1001, PL1005).
     refusals: Vec<Refusal>,
+    /// How many more bytes of YAML the fixes of this file's findings may read back to
+    /// prove them (see [`fixes::InYaml::fix`]).
+    fix_budget: std::sync::atomic::AtomicUsize,
 }
+
+/// The YAML a file's fixes may read back in all: each reads its whole scalar again, so
+/// a block of thousands of lines with a fix on each would take the square of its size;
+/// past this, findings keep no fix (never a finding lost).
+const FIX_BUDGET_BYTES: usize = 64 << 20;
 
 impl YamlProgram {
     /// The mapping of an import for a check; `sources` are the session's files of the
@@ -47,6 +55,7 @@ impl YamlProgram {
             refused: Vec::new(),
             refused_lines: Vec::new(),
             refusals: Vec::new(),
+            fix_budget: std::sync::atomic::AtomicUsize::new(FIX_BUDGET_BYTES),
         }
     }
 
@@ -108,7 +117,11 @@ impl YamlProgram {
                     .iter()
                     .filter_map(|l| self.refused_line(l)),
             )
-            .chain(self.refusals.iter().filter_map(|r| self.refusal(r)));
+            .chain(
+                one_per_cause(&self.refusals)
+                    .into_iter()
+                    .filter_map(|(r, jobs)| self.refusal(r, &jobs)),
+            );
         for mut d in refused {
             d.fixes.extend(in_yaml.allow_fix(&d));
             invisible.push(d);
@@ -134,16 +147,20 @@ impl YamlProgram {
     /// PL1001 for a base, a need, a dependency or a stage the file defines nowhere,
     /// PL1005 for a job with
     /// nothing to run: GitLab refuses the file.
-    fn refusal(&self, r: &Refusal) -> Option<Diagnostic> {
+    /// `jobs` are every job the same refusal is about (a template's `stage:` that
+    /// `stages:` does not list, for each job built on it): one finding names them all.
+    fn refusal(&self, r: &Refusal, jobs: &[String]) -> Option<Diagnostic> {
         let file = *self.sources.get(r.file).filter(|id| id.0 != u32::MAX)?;
         let range = TextRange::new(r.span.start as usize, r.span.end as usize);
         let at = FileRange { file, range };
-        let job = &r.job;
+        let job = &job_list(jobs);
+        // the verb agrees with the jobs: "job `a` needs", "jobs `a`, `b` need"
+        let verb = |one: &'static str, many: &'static str| if jobs.len() == 1 { one } else { many };
         let d = match &r.kind {
             RefusalKind::UnknownBase(name) => Diagnostic::error(
                 plumb_semantics::codes::UNKNOWN_NAME,
                 at,
-                format!("job `{job}` extends `{name}`, which this file does not define and includes from nowhere: GitLab refuses the file"),
+                format!("{job} {} `{name}`, which this file does not define and includes from nowhere: GitLab refuses the file", verb("extends", "extend")),
             )
             .with_label("defined nowhere")
             .with_help(format!("define `{name}`, include the file that does, or remove it from `extends`")),
@@ -152,7 +169,7 @@ impl YamlProgram {
                 Diagnostic::error(
                     plumb_semantics::codes::UNKNOWN_NAME,
                     at,
-                    format!("job `{job}` needs `{name}`, which is no job of this file: GitLab refuses the file"),
+                    format!("{job} {} `{name}`, which is no job of this file: GitLab refuses the file", verb("needs", "need")),
                 )
                 .with_label("no such job")
                 .with_help(help)
@@ -162,7 +179,7 @@ impl YamlProgram {
                 Diagnostic::error(
                     plumb_semantics::codes::UNKNOWN_NAME,
                     at,
-                    format!("job `{job}` depends on `{name}`, which is no job of this file: GitLab refuses the file"),
+                    format!("{job} {} on `{name}`, which is no job of this file: GitLab refuses the file", verb("depends", "depend")),
                 )
                 .with_label("no such job")
                 .with_help(help)
@@ -175,7 +192,7 @@ impl YamlProgram {
                 Diagnostic::error(
                     plumb_semantics::codes::UNKNOWN_NAME,
                     at,
-                    format!("job `{job}` is in stage `{name}`, which `stages:` does not list: GitLab refuses the file"),
+                    format!("{job} {} in stage `{name}`, which `stages:` does not list: GitLab refuses the file", verb("is", "are")),
                 )
                 .with_label("no such stage")
                 .with_help(help)
@@ -183,42 +200,42 @@ impl YamlProgram {
             RefusalKind::ExtendsCycle(path) => Diagnostic::error(
                 plumb_semantics::codes::RECURSIVE_LET,
                 at,
-                format!("`extends` of job `{job}` goes round in a cycle ({}): GitLab refuses the file", path.join(" → ")),
+                format!("`extends` of {job} goes round in a cycle ({}): GitLab refuses the file", path.join(" → ")),
             )
             .with_label("extends itself in the end")
             .with_help("remove one `extends` of the cycle"),
             RefusalKind::ExtendsTooDeep(path) => Diagnostic::error(
                 plumb_semantics::codes::RECURSIVE_LET,
                 at,
-                format!("`extends` of job `{job}` nests more than 11 levels deep ({} …): GitLab refuses the file", path.iter().take(4).cloned().collect::<Vec<_>>().join(" → ")),
+                format!("`extends` of {job} nests more than 11 levels deep ({} …): GitLab refuses the file", path.iter().take(4).cloned().collect::<Vec<_>>().join(" → ")),
             )
             .with_label("too deep")
             .with_help("GitLab follows `extends` up to 11 levels: merge some of the templates"),
             RefusalKind::NothingToRun => Diagnostic::error(
                 plumb_semantics::codes::MISSING_FIELD,
                 at,
-                format!("job `{job}` has no `script` (nor `trigger`): GitLab refuses the file"),
+                format!("{job} {} no `script` (nor `trigger`): GitLab refuses the file", verb("has", "have")),
             )
             .with_label("nothing to run")
             .with_help("add a `script:`, or hide the job as a template by starting its name with `.`"),
             RefusalKind::DependencyNotNeeded(name) => Diagnostic::error(
                 plumb_semantics::codes::TYPE_MISMATCH,
                 at,
-                format!("job `{job}` depends on `{name}`, which its `needs` does not name: GitLab refuses the file"),
+                format!("{job} {} on `{name}`, which {} `needs` does not name: GitLab refuses the file", verb("depends", "depend"), verb("its", "their")),
             )
             .with_label("not in `needs`")
             .with_help(format!("add `{name}` to the job's `needs`, or remove it from `dependencies` (with `needs`, GitLab downloads artifacts only from the jobs it names)")),
             RefusalKind::TriggerDependencies => Diagnostic::error(
                 plumb_semantics::codes::TYPE_MISMATCH,
                 at,
-                format!("trigger job `{job}` has `dependencies`: GitLab refuses the file"),
+                format!("trigger {job} {} `dependencies`: GitLab refuses the file", verb("has", "have")),
             )
             .with_label("a trigger job downloads no artifacts")
             .with_help("remove `dependencies` from the trigger job"),
             RefusalKind::EmptyScript => Diagnostic::error(
                 plumb_semantics::codes::MISSING_FIELD,
                 at,
-                format!("job `{job}` has an empty `script`: GitLab refuses the file"),
+                format!("{job} {} an empty `script`: GitLab refuses the file", verb("has", "have")),
             )
             .with_label("no command")
             .with_help("add a command to `script:`, or remove the job"),
@@ -391,6 +408,7 @@ impl YamlProgram {
     ) -> fixes::InYaml<'s> {
         fixes::InYaml {
             origins: &self.origins,
+            budget: &self.fix_budget,
             sources: &self.sources,
             program,
             program_file,
@@ -543,6 +561,24 @@ pub fn yaml_remarks(text: &str) -> YamlRemarks {
 }
 
 /// "job `a`", "jobs `a`, `b`", "jobs `a`, `b`, `c` and 2 more".
+/// The refusals grouped by cause (where, and what), in the order first met: each with
+/// the jobs it is about.
+fn one_per_cause(refusals: &[Refusal]) -> Vec<(&Refusal, Vec<String>)> {
+    let mut out: Vec<(&Refusal, Vec<String>)> = Vec::new();
+    let mut index: HashMap<(usize, u32, u32, &RefusalKind), usize> = HashMap::new();
+    for r in refusals {
+        let key = (r.file, r.span.start, r.span.end, &r.kind);
+        match index.get(&key) {
+            Some(&i) => out[i].1.push(r.job.clone()),
+            None => {
+                index.insert(key, out.len());
+                out.push((r, vec![r.job.clone()]));
+            }
+        }
+    }
+    out
+}
+
 fn job_list(jobs: &[String]) -> String {
     const SHOWN: usize = 3;
     let names: Vec<String> = jobs.iter().take(SHOWN).map(|j| format!("`{j}`")).collect();

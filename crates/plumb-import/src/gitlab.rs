@@ -1195,7 +1195,7 @@ pub struct Refusal {
     pub kind: RefusalKind,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RefusalKind {
     /// `extends` names nothing the file defines.
     UnknownBase(String),
@@ -1338,6 +1338,9 @@ pub fn refusals(config: &Config) -> Vec<Refusal> {
             let span = scalar_span(written, name);
             out.push(refusal(span, RefusalKind::UnknownBase(name.to_string())));
         }
+        for (span, name) in unknown_bases_below(&config.root, &j.extends) {
+            out.push(refusal(Some(span), RefusalKind::UnknownBase(name)));
+        }
         if let Some(kind) = extends_problem(&config.root, &j.name, &mut cycles) {
             let written = config.root.get(&j.name).and_then(|n| n.get("extends"));
             let (RefusalKind::ExtendsCycle(path) | RefusalKind::ExtendsTooDeep(path)) = &kind
@@ -1378,6 +1381,31 @@ pub fn refusals(config: &Config) -> Vec<Refusal> {
 }
 
 /// Where the scalar `text` is in `node` (a scalar or a list of them).
+/// The bases that the templates a job extends (and theirs, each once) name but the
+/// file does not define (`.base: {extends: .missing}`): where each is written, and its
+/// name. GitLab refuses the file for them as for the job's own.
+fn unknown_bases_below(root: &Node, extends: &[String]) -> Vec<(yaml::ByteRange, String)> {
+    let mut out = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut todo: Vec<String> = extends.to_vec();
+    while let Some(name) = todo.pop() {
+        let Some(template) = root.get(&name).filter(|_| seen.insert(name.clone())) else {
+            continue;
+        };
+        let written = template.get("extends");
+        for base in extends_of(template) {
+            match root.get(&base) {
+                Some(_) => todo.push(base),
+                None => {
+                    let span = scalar_span(written, &base).unwrap_or(template.span);
+                    out.push((span, base));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn scalar_span(node: Option<&Node>, text: &str) -> Option<yaml::ByteRange> {
     let node = node?;
     let mut all = vec![node];

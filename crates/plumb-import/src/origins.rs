@@ -11,6 +11,7 @@
 use crate::value::{Origin, CLOSE, OPEN, SEP};
 use crate::yaml::ByteRange;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// A part of the program that came from one place of the YAML.
 #[derive(Clone, Debug)]
@@ -20,6 +21,73 @@ struct Frame {
     origin: Origin,
     /// The frame this one is inside.
     parent: Option<usize>,
+    /// Its string literal decoded, once: a block of thousands of script lines has a
+    /// finding on each, and decoding it for each would take their square.
+    decoded: OnceLock<Decoded>,
+}
+
+/// A Plumb string literal's value, and how it lines up with the YAML scalar it came from.
+#[derive(Clone, Debug, Default)]
+struct Decoded {
+    value: String,
+    /// (offset in the literal's body, offset in the value) for each character.
+    offsets: Vec<(u32, u32)>,
+    /// Where each line of the value starts.
+    lines: Vec<usize>,
+    /// Where each line of the scalar's text starts, for a literal block (`|`), whose
+    /// line N is the value's line N, indented; `None` for other scalars.
+    scalar_lines: Option<Vec<usize>>,
+}
+
+impl Decoded {
+    fn new(body: &str, scalar: &str) -> Decoded {
+        let (value, offsets) = decode(body);
+        let lines = line_starts(&value);
+        // a literal block's text starts below its `|` line
+        let scalar_lines = scalar.starts_with('|').then(|| {
+            let skip = scalar.find('\n').map_or(scalar.len(), |i| i + 1);
+            line_starts(&scalar[skip..])
+                .into_iter()
+                .map(|l| l + skip)
+                .collect::<Vec<_>>()
+        });
+        // the whole block (less a last line break): a string holding one of its lines
+        // is found by the search below
+        let scalar_lines =
+            scalar_lines.filter(|s| s.len() == lines.len() || s.len() == lines.len() + 1);
+        Decoded {
+            value,
+            offsets,
+            lines,
+            scalar_lines,
+        }
+    }
+
+    /// Where the value's text `start..end` (on one line) is in `scalar`: the same
+    /// occurrence on the same line of a literal block.
+    fn on_its_line(&self, start: usize, end: usize, scalar: &str) -> Option<Range<u32>> {
+        let scalar_lines = self.scalar_lines.as_ref()?;
+        let needle = self.value.get(start..end)?;
+        let line = self.lines.partition_point(|&l| l <= start).checked_sub(1)?;
+        let line_end =
+            |starts: &[usize], text: &str| starts.get(line + 1).map_or(text.len(), |&e| e);
+        let value_line = self
+            .value
+            .get(self.lines[line]..line_end(&self.lines, &self.value))?;
+        let scalar_line = scalar.get(scalar_lines[line]..line_end(scalar_lines, scalar))?;
+        let nth = value_line[..start - self.lines[line]]
+            .match_indices(needle)
+            .count();
+        let (at, _) = scalar_line.match_indices(needle).nth(nth)?;
+        let at = scalar_lines[line] + at;
+        Some(at as u32..(at + needle.len()) as u32)
+    }
+}
+
+/// Where each line of `text` starts.
+fn line_starts(text: &str) -> Vec<usize> {
+    let breaks = text.match_indices('\n').map(|(i, _)| i + 1);
+    std::iter::once(0).chain(breaks).collect()
 }
 
 /// The frames of a program, in the order they start.
@@ -68,6 +136,7 @@ pub fn strip(framed: &str) -> (String, OriginMap) {
                 end: text.len() as u32,
                 origin,
                 parent: open.last().copied(),
+                decoded: OnceLock::new(),
             });
             open.push(map.frames.len() - 1);
         }
@@ -139,7 +208,7 @@ impl OriginMap {
         };
         let inner = range.start.checked_sub(frame.start)?..range.end.saturating_sub(frame.start);
         Some(
-            within_string(written, inner, scalar).map_or(whole, |r| YamlSpot {
+            within_string(written, inner, scalar, &frame.decoded).map_or(whole, |r| YamlSpot {
                 range: ByteRange {
                     start: frame.origin.range.start + r.start,
                     end: frame.origin.range.start + r.end,
@@ -155,7 +224,12 @@ impl OriginMap {
 /// from the YAML scalar `scalar`: where the same text is in the scalar (the whole value
 /// is found inside its quotes). `None` when the part is empty, or its text is not in the
 /// scalar as written (an escape, a folded line).
-fn within_string(written: &str, inner: Range<u32>, scalar: &str) -> Option<Range<u32>> {
+fn within_string(
+    written: &str,
+    inner: Range<u32>,
+    scalar: &str,
+    decoded: &OnceLock<Decoded>,
+) -> Option<Range<u32>> {
     let body = written.strip_prefix('"')?.strip_suffix('"')?;
     // a span over the quotes is the whole value
     let from = inner.start.saturating_sub(1);
@@ -163,14 +237,22 @@ fn within_string(written: &str, inner: Range<u32>, scalar: &str) -> Option<Range
     if from >= to {
         return None;
     }
-    let (decoded, offsets) = decode(body);
+    let decoded = decoded.get_or_init(|| Decoded::new(body, scalar));
+    let offsets = &decoded.offsets;
     let at = |gen: u32| offsets.partition_point(|&(g, _)| g < gen);
     let (a, b) = (at(from), at(to));
-    let start = offsets.get(a).map_or(decoded.len(), |&(_, d)| d as usize);
-    let end = offsets.get(b).map_or(decoded.len(), |&(_, d)| d as usize);
-    let needle = decoded.get(start..end)?;
+    let start = offsets
+        .get(a)
+        .map_or(decoded.value.len(), |&(_, d)| d as usize);
+    let end = offsets
+        .get(b)
+        .map_or(decoded.value.len(), |&(_, d)| d as usize);
+    let needle = decoded.value.get(start..end)?;
     if needle.is_empty() {
         return None;
+    }
+    if let Some(found) = decoded.on_its_line(start, end, scalar) {
+        return Some(found);
     }
     // the how-manieth time this text is in the value, found as often in the scalar's
     // text (a block scalar's is below its `|` line)
@@ -180,7 +262,7 @@ fn within_string(written: &str, inner: Range<u32>, scalar: &str) -> Option<Range
         0
     };
     let text = &scalar[skip..];
-    let nth = decoded[..start].match_indices(needle).count();
+    let nth = decoded.value[..start].match_indices(needle).count();
     let found = text
         .match_indices(needle)
         .nth(nth)

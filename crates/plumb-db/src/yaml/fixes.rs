@@ -13,6 +13,8 @@ use plumb_import::yaml::{comment_line_for, ByteRange, Kind, Multiline};
 /// What moving a fix to the YAML needs to know.
 pub struct InYaml<'a> {
     pub origins: &'a OriginMap,
+    /// The bytes of YAML and program the fixes may still read back to prove themselves.
+    pub budget: &'a std::sync::atomic::AtomicUsize,
     /// The session's file of each YAML file the import read.
     pub sources: &'a [FileId],
     pub program: &'a str,
@@ -52,6 +54,7 @@ impl InYaml<'_> {
             .texts
             .get(spot.file)?
             .get(spot.value.start as usize..spot.value.end as usize)?;
+        self.spend(2 * (token.len() + (spot.program.end - spot.program.start) as usize))?;
         let written: Vec<(ByteRange, String)> = edits
             .into_iter()
             .map(|(at, text)| Some((at, in_style(token, &text)?)))
@@ -74,6 +77,16 @@ impl InYaml<'_> {
                 })
                 .collect(),
         })
+    }
+
+    /// Takes `bytes` from the budget of reading back, or `None` (no fix) when it is
+    /// spent.
+    fn spend(&self, bytes: usize) -> Option<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let left = self.budget.load(Relaxed);
+        let rest = left.checked_sub(bytes)?;
+        self.budget.store(rest, Relaxed);
+        Some(())
     }
 
     /// Where an edit of the program is in the YAML: inside a scalar's text, or nowhere.
