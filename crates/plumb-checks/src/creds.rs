@@ -111,7 +111,16 @@ const BUILTINS: &[&str] = &[
     "shopt",
 ];
 
-const PRINTERS: &[&str] = &["echo", "printf"];
+/// Commands that print their arguments (PowerShell's too, as Windows runners' scripts
+/// write them).
+const PRINTERS: &[&str] = &[
+    "echo",
+    "printf",
+    "Write-Host",
+    "Write-Output",
+    "write-host",
+    "write-output",
+];
 /// Commands that copy their standard input (or a here-doc) to their output, changed or not.
 const FILTERS: &[&str] = &[
     "cat", "tee", "grep", "egrep", "fgrep", "sort", "head", "tail", "awk", "gawk", "sed", "cut",
@@ -332,8 +341,15 @@ struct Scan<'s> {
     xtrace: &'s mut Xtrace,
     /// `set -x` is on in the shell being scanned.
     tracing: &'s mut bool,
-    artifacts: &'s [String],
+    artifacts: &'s Artifacts,
     locate: Locator<'s>,
+}
+
+/// What a job's artifacts keep: its paths (report files too), less the `exclude`
+/// patterns.
+struct Artifacts {
+    paths: Vec<String>,
+    excluded: Vec<String>,
 }
 
 /// `set -x` in a job, reported once.
@@ -370,12 +386,14 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     if taint.is_empty() {
         return Vec::new();
     }
-    let artifacts: Vec<String> = cx
-        .job
-        .artifact_paths()
-        .iter()
-        .map(|s| normalize_path(s))
-        .collect();
+    let artifacts = Artifacts {
+        paths: (cx.job.artifact_paths().iter())
+            .map(|s| normalize_path(s))
+            .collect(),
+        excluded: (cx.job.artifact_excludes().iter())
+            .map(|s| normalize_path(s))
+            .collect(),
+    };
     let mut findings = Vec::new();
     let mut xtrace = Xtrace::NotSeen;
     let mut tracing = false;
@@ -1718,11 +1736,13 @@ fn normalize_path(p: &str) -> String {
 }
 
 /// The artifact path that keeps `file`, if any (a prefix folder, the file itself, or a
-/// `*` pattern).
-fn artifact_for(file: &str, artifacts: &[String]) -> Option<String> {
+/// `*` pattern), and no `exclude` pattern leaves it out.
+fn artifact_for(file: &str, artifacts: &Artifacts) -> Option<String> {
     let file = normalize_path(file);
-    artifacts
-        .iter()
+    if (artifacts.excluded.iter()).any(|pattern| glob_matches(pattern, &file)) {
+        return None;
+    }
+    (artifacts.paths.iter())
         .find(|a| {
             if a.is_empty() || a.as_str() == "." {
                 return true;
@@ -1730,6 +1750,58 @@ fn artifact_for(file: &str, artifacts: &[String]) -> Option<String> {
             file == **a || file.starts_with(&format!("{a}/")) || glob_prefix_match(a, &file)
         })
         .cloned()
+}
+
+/// Whether `file` is matched by an `exclude` pattern as GitLab reads one: `*` within one
+/// folder's name, `**` across folders (`build/*.txt`, `**/*.log`, `secrets/**`).
+fn glob_matches(pattern: &str, file: &str) -> bool {
+    let pattern: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
+    let file: Vec<&str> = file.split('/').filter(|p| !p.is_empty()).collect();
+    // matched[j]: the pattern's parts so far match the file's first j parts (one row
+    // per pattern part: patterns and paths of thousands of parts stay their product)
+    let mut matched = vec![false; file.len() + 1];
+    matched[0] = true;
+    for part in &pattern {
+        let mut next = vec![false; file.len() + 1];
+        for j in 0..=file.len() {
+            next[j] = match *part {
+                // zero or more folders
+                "**" => matched[j] || (j > 0 && next[j - 1]),
+                _ => {
+                    j > 0 && matched[j - 1] && name_matches(part.as_bytes(), file[j - 1].as_bytes())
+                }
+            };
+        }
+        matched = next;
+    }
+    matched[file.len()]
+}
+
+/// `*` and `?` in one folder's name (iterative: the last `*` is where to resume).
+fn name_matches(pattern: &[u8], name: &[u8]) -> bool {
+    let (mut p, mut n) = (0, 0);
+    let mut resume: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                resume = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match resume {
+                Some((star, at)) => {
+                    p = star + 1;
+                    n = at + 1;
+                    resume = Some((star, at + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
 }
 
 fn glob_prefix_match(pattern: &str, file: &str) -> bool {
@@ -1754,7 +1826,13 @@ pub struct Locator<'s> {
     /// Where the last look-up ended (script offset, literal offset): a later one starts
     /// there, so places asked in script order cost the script's length once, not each.
     resume: std::cell::Cell<(usize, usize)>,
+    /// (script offset, literal offset) every [`CHECKPOINT_EVERY`] bytes read so far: a
+    /// look-up behind the last one starts at the nearest before it, not at the start.
+    checkpoints: std::cell::RefCell<Vec<(usize, usize)>>,
 }
+
+/// How far apart [`Locator`]'s checkpoints are, in bytes of the script.
+const CHECKPOINT_EVERY: usize = 1024;
 
 impl<'s> Locator<'s> {
     pub fn new(sources: &'s dyn crate::Sources, script: &'s str, origin: FileRange) -> Self {
@@ -1764,6 +1842,7 @@ impl<'s> Locator<'s> {
             literal_text,
             origin,
             resume: std::cell::Cell::new((0, 0)),
+            checkpoints: std::cell::RefCell::new(vec![(0, 0)]),
         }
     }
 
@@ -1792,12 +1871,25 @@ impl<'s> Locator<'s> {
         }
         let (r0, w0) = match self.resume.get() {
             (r, w) if r <= start => (r, w),
-            _ => (0, 0),
+            _ => {
+                let checkpoints = self.checkpoints.borrow();
+                let before = checkpoints.partition_point(|&(r, _)| r <= start);
+                checkpoints
+                    .get(before.wrapping_sub(1))
+                    .copied()
+                    .unwrap_or((0, 0))
+            }
         };
         let (mut w, mut from) = (w0, None);
         for (r, &byte) in read.iter().enumerate().take(end).skip(r0) {
             if r == start {
                 from = Some(w);
+            }
+            if r % CHECKPOINT_EVERY == 0 {
+                let mut checkpoints = self.checkpoints.borrow_mut();
+                if checkpoints.last().is_some_and(|&(last, _)| last < r) {
+                    checkpoints.push((r, w));
+                }
             }
             let (width, decoded) = match (written.get(w)?, written.get(w + 1)) {
                 (b'\\', Some(b'"')) => (2, b'"'),
@@ -1834,5 +1926,32 @@ impl<'s> Locator<'s> {
             },
             None => self.origin,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_matches;
+
+    #[test]
+    fn exclude_patterns_as_gitlab_reads_them() {
+        for (pattern, file) in [
+            ("build/*.txt", "build/token.txt"),
+            ("**/*.log", "a/b/c.log"),
+            ("**/*.log", "c.log"),
+            ("secrets/**", "secrets/a/b"),
+            ("build/token.txt", "build/token.txt"),
+        ] {
+            assert!(glob_matches(pattern, file), "{pattern} {file}");
+        }
+        for (pattern, file) in [
+            ("build/*.txt", "build/sub/token.txt"),
+            ("*.log", "a/c.log"),
+            ("build/*.txt", "build/token.env"),
+        ] {
+            assert!(!glob_matches(pattern, file), "{pattern} {file}");
+        }
+        let hostile = "**/".repeat(2000) + "x";
+        assert!(!glob_matches(&hostile, &"a/".repeat(2000)));
     }
 }

@@ -224,11 +224,39 @@ pub fn literal_tail(text: &str) -> Option<ImageRef> {
 pub fn valid_with_variables(text: &str) -> bool {
     let mut filled = String::with_capacity(text.len());
     let mut rest = text;
+    const HEX: &str = "0000000000000000000000000000000000000000000000000000000000000000";
     while let Some((start, end)) = variables_in(rest) {
         filled.push_str(&rest[..start]);
-        filled.push_str("v0");
+        // a value that fits where the variable stands: a digest's hex after `sha256:`,
+        // a whole digest after `@` (`alpine@sha256:$DIGEST`, `alpine@$DIGEST`)
+        if filled.ends_with("sha256:") {
+            filled.push_str(HEX);
+        } else if filled.ends_with('@') {
+            filled.push_str("sha256:");
+            filled.push_str(HEX);
+        } else {
+            filled.push_str("v0");
+        }
         rest = &rest[end..];
     }
     filled.push_str(rest);
     !filled.contains('$') && image_ref::parse(&filled).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_with_variables;
+
+    #[test]
+    fn variables_may_hold_a_name_a_tag_or_a_digest() {
+        for valid in [
+            "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA",
+            "alpine@sha256:$DIGEST",
+            "alpine@$DIGEST",
+            "$REGISTRY/app:$TAG@sha256:$DIGEST",
+        ] {
+            assert!(valid_with_variables(valid), "{valid}");
+        }
+        assert!(!valid_with_variables("$IMAGE::x"));
+    }
 }

@@ -866,12 +866,17 @@ impl<'a> Scanner<'a> {
                 self.pos = (self.pos + 1).min(self.b.len());
             }
             Some(c) if c.is_ascii_alphabetic() || c == b'_' => {
-                let s = self.pos;
-                while self
-                    .peek()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
-                {
+                let mut s = self.pos;
+                self.skip_name();
+                // PowerShell's `$env:NAME` (a Windows runner's script) reads NAME
+                let powershell = self.src[s..self.pos].eq_ignore_ascii_case("env")
+                    && self.at(":")
+                    && (self.b.get(self.pos + 1))
+                        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_');
+                if powershell {
                     self.pos += 1;
+                    s = self.pos;
+                    self.skip_name();
                 }
                 w.vars.push(VarRef::written(
                     self.src[s..self.pos].to_string(),
@@ -894,6 +899,12 @@ impl<'a> Scanner<'a> {
             _ => {}
         }
         w.text.push_str(&self.src[start..self.pos]);
+    }
+
+    fn skip_name(&mut self) {
+        while (self.peek()).is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            self.pos += 1;
+        }
     }
 
     /// The rest of a `$(…)` whose `(` is here: its expansions belong to `w`, each marked
@@ -1450,6 +1461,15 @@ mod tests {
             c.iter().filter(|c| c.stdout_captured()).count() == 1,
             "{c:#?}"
         );
+    }
+
+    #[test]
+    fn powershell_reads_environment_variables_by_name() {
+        let c = scan("Write-Host \"Token: $env:DEPLOY_TOKEN\"; echo $Env:API_KEY");
+        assert_eq!(c[0].args()[0].vars[0].name, "DEPLOY_TOKEN");
+        assert_eq!(c[1].args()[0].vars[0].name, "API_KEY");
+        // not a name after the colon: `$env` itself
+        assert_eq!(scan("echo $env:")[0].args()[0].vars[0].name, "env");
     }
 
     #[test]

@@ -457,6 +457,17 @@ impl JobModel {
         }
         out
     }
+    /// The patterns of `artifacts = { exclude = [...] }`: files under the paths that
+    /// are not kept.
+    pub fn artifact_excludes(&self) -> Vec<&str> {
+        let entries = self.field("artifacts").and_then(|f| f.value.as_map());
+        let exclude = entries.and_then(|e| e.iter().find(|e| e.key == "exclude"));
+        match exclude.map(|e| &e.value.kind) {
+            Some(ValueKind::List(items)) => items.iter().filter_map(Value::as_str).collect(),
+            Some(ValueKind::Str(one)) => vec![one.as_str()],
+            _ => Vec::new(),
+        }
+    }
     /// The image of every service, whichever form it was written in.
     pub fn service_images(&self) -> Vec<&Value> {
         self.services()
@@ -714,9 +725,23 @@ fn names(text: &str, shell: bool) -> impl Iterator<Item = &str> {
                 (b'$', Some(b'$')) => i += 2,
                 (b'$', next) => {
                     let start = i + 1 + usize::from(next == Some(&b'{'));
-                    let len = (b[start..].iter())
-                        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-                        .count();
+                    let name_len = |from: usize| {
+                        (b[from..].iter())
+                            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                            .count()
+                    };
+                    let mut start = start;
+                    let mut len = name_len(start);
+                    // PowerShell's `$env:NAME` (a Windows runner's script) reads NAME
+                    let powershell = shell
+                        && text[start..start + len].eq_ignore_ascii_case("env")
+                        && b.get(start + len) == Some(&b':')
+                        && (b.get(start + len + 1))
+                            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_');
+                    if powershell {
+                        start += len + 1;
+                        len = name_len(start);
+                    }
                     i = start + len;
                     if len > 0 && !b[start].is_ascii_digit() {
                         return Some(&text[start..start + len]);
@@ -870,6 +895,12 @@ mod tests {
         assert_eq!(shell("\\$$T"), ["T"]);
         assert_eq!(shell("\\\\$T"), ["T"]);
         assert_eq!(shell("$$T"), Vec::<&str>::new());
+        // PowerShell's environment drive
+        assert_eq!(
+            shell("Write-Host $env:DEPLOY_TOKEN $Env:X"),
+            ["DEPLOY_TOKEN", "X"]
+        );
+        assert_eq!(shell("echo $env: $env"), ["env", "env"]);
         assert!(names_variable("a ${TOKEN}b", "TOKEN"));
         assert!(names_variable("x\\$TOKEN", "TOKEN") && names_variable("\\$$TOKEN", "TOKEN"));
         assert!(!names_variable("$TOKENS", "TOKEN"));

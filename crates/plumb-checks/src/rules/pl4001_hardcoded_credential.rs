@@ -74,6 +74,13 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
 /// its images have (`postgres:16`, `postgis/postgis`, `bitnami/postgresql`).
 const SERVICE_PASSWORDS: &[(&str, &[&str])] = &[
     ("POSTGRES_PASSWORD", &["postgres", "postgis", "timescale"]),
+    // Bitnami's images name theirs after the product
+    ("POSTGRESQL_PASSWORD", &["postgres"]),
+    ("POSTGRESQL_POSTGRES_PASSWORD", &["postgres"]),
+    ("MONGODB_ROOT_PASSWORD", &["mongo"]),
+    ("MONGODB_PASSWORD", &["mongo"]),
+    ("RABBITMQ_PASSWORD", &["rabbitmq"]),
+    ("CLICKHOUSE_PASSWORD", &["clickhouse"]),
     ("MYSQL_PASSWORD", &["mysql", "mariadb", "percona"]),
     ("MYSQL_ROOT_PASSWORD", &["mysql", "mariadb", "percona"]),
     ("MARIADB_PASSWORD", &["mariadb"]),
@@ -106,9 +113,12 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> (ThrowawayPasswords<'m>, Vec<Stri
     for p in &cx.model.pipelines {
         for job in p.jobs_and_included_default() {
             let services = database_services(job);
+            // any part of the repository (`mcr.microsoft.com/mssql/server`)
             let runs = |names: &[&str]| {
-                (services.iter())
-                    .any(|(repository, _)| names.iter().any(|n| repository.starts_with(n)))
+                let named = |repository: &String, n: &&str| {
+                    repository.split('/').any(|part| part.starts_with(*n))
+                };
+                (services.iter()).any(|(repository, _)| names.iter().any(|n| named(repository, n)))
             };
             let bindings = (p.env.iter().chain(&job.env))
                 .map(|b| (b.name.as_str(), &b.value))
@@ -137,9 +147,9 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> (ThrowawayPasswords<'m>, Vec<Stri
 /// (variable, literal) pairs of [`throwaway_passwords`].
 type ThrowawayPasswords<'m> = std::collections::HashSet<(&'m str, &'m str)>;
 
-/// A job's services: the last part of each image's repository (`postgresql` for
+/// A job's services: each image's repository path (`bitnami/postgresql` for
 /// `bitnami/postgresql:16`), and the host names GitLab gives it (its alias, else the
-/// repository with `/` as `-` and as `__`), lower case.
+/// repository with `/` as `-` and as `__`, and its last part), lower case.
 fn database_services(job: &plumb_semantics::JobModel) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for service in job.services() {
@@ -178,7 +188,7 @@ fn database_services(job: &plumb_semantics::JobModel) -> Vec<(String, Vec<String
                 last.clone(),
             ],
         };
-        out.push((last, hosts));
+        out.push((parsed.path.clone(), hosts));
     }
     out
 }
