@@ -109,6 +109,11 @@ const BUILTINS: &[&str] = &[
     "readarray",
     "let",
     "shopt",
+    // PowerShell's own commands run in its process
+    "Write-Host",
+    "Write-Output",
+    "write-host",
+    "write-output",
 ];
 
 /// Commands that print their arguments (PowerShell's too, as Windows runners' scripts
@@ -346,9 +351,10 @@ struct Scan<'s> {
 }
 
 /// What a job's artifacts keep: its paths (report files too), less the `exclude`
-/// patterns.
+/// patterns, which leave out no report (GitLab uploads those on their own).
 struct Artifacts {
     paths: Vec<String>,
+    reports: Vec<String>,
     excluded: Vec<String>,
 }
 
@@ -388,6 +394,9 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     }
     let artifacts = Artifacts {
         paths: (cx.job.artifact_paths().iter())
+            .map(|s| normalize_path(s))
+            .collect(),
+        reports: (cx.job.artifact_report_paths().iter())
             .map(|s| normalize_path(s))
             .collect(),
         excluded: (cx.job.artifact_excludes().iter())
@@ -1739,7 +1748,8 @@ fn normalize_path(p: &str) -> String {
 /// `*` pattern), and no `exclude` pattern leaves it out.
 fn artifact_for(file: &str, artifacts: &Artifacts) -> Option<String> {
     let file = normalize_path(file);
-    if (artifacts.excluded.iter()).any(|pattern| glob_matches(pattern, &file)) {
+    let report = artifacts.reports.contains(&file);
+    if !report && (artifacts.excluded.iter()).any(|pattern| glob_matches(pattern, &file)) {
         return None;
     }
     (artifacts.paths.iter())

@@ -322,8 +322,11 @@ pub fn scan(script: &str) -> Vec<Command> {
 
 /// `{ …; } > f`, `if …; fi > f`, `for …; done > f`, `while …; done < f`: the
 /// redirections written after a compound command's end apply to each command in it.
-fn apply_compound_redirects(commands: &mut [Command]) {
+fn apply_compound_redirects(commands: &mut Vec<Command>) {
     let mut open: Vec<usize> = Vec::new();
+    // a closing word alone that pipes the group on (`{ …; } | cmd`): its commands write
+    // to the pipe, and it goes, so that they are followed by what reads it
+    let mut closers_piped: Vec<usize> = Vec::new();
     for i in 0..commands.len() {
         if commands[i].substitution.is_some() {
             continue;
@@ -343,7 +346,21 @@ fn apply_compound_redirects(commands: &mut [Command]) {
         if let Some(start) = closed.filter(|_| only_closers) {
             let redirects = commands[i].redirects.clone();
             apply_redirects_to(&mut commands[start..i], &redirects);
+            if commands[i].piped_out && redirects.is_empty() {
+                pipe_on(&mut commands[start..i]);
+                closers_piped.push(i);
+            }
         }
+    }
+    for i in closers_piped.into_iter().rev() {
+        commands.remove(i);
+    }
+}
+
+/// The commands of a compound command piped on: each writes to the pipe.
+fn pipe_on(commands: &mut [Command]) {
+    for c in commands.iter_mut().filter(|c| c.substitution.is_none()) {
+        c.piped_out = true;
     }
 }
 
@@ -532,6 +549,10 @@ impl<'a> Scanner<'a> {
         match closed {
             Some(start) if only_redirects && start <= out.len() => {
                 apply_redirects_to(&mut out[start..], &cmd.redirects);
+                // `( … ) | cmd`
+                if cmd.piped_out && cmd.redirects.is_empty() {
+                    pipe_on(&mut out[start..]);
+                }
                 *cmd = Command::default();
             }
             _ => finish(out, cmd),
@@ -1461,6 +1482,23 @@ mod tests {
             c.iter().filter(|c| c.stdout_captured()).count() == 1,
             "{c:#?}"
         );
+        // piped on: the group's commands write to the pipe, which the next reads
+        for script in [
+            "{ echo a; echo \"$T\"; } | docker login --password-stdin",
+            "( echo \"$T\" ) | docker login --password-stdin",
+            "for i in 1; do echo \"$T\"; done | docker login --password-stdin",
+        ] {
+            let c = scan(script);
+            let reads_t =
+                |c: &Command| c.words.iter().any(|w| w.vars.iter().any(|v| v.name == "T"));
+            let echo = c.iter().position(reads_t);
+            let next = echo.and_then(|i| c.get(i + 1));
+            assert!(echo.is_some_and(|i| c[i].piped_out), "{script}: {c:#?}");
+            assert!(
+                next.is_some_and(|n| n.piped_in && n.name() == Some("docker")),
+                "{script}: {c:#?}"
+            );
+        }
     }
 
     #[test]

@@ -118,6 +118,12 @@ fn runs_stdin(c: &Command) -> bool {
     if POWERSHELL_RUNNERS.contains(&base(name).to_ascii_lowercase().as_str()) {
         return true;
     }
+    // `curl … | source /dev/stdin`: the shell itself runs what it reads
+    if matches!(name, "source" | ".") {
+        return args
+            .iter()
+            .any(|a| matches!(a.text.as_str(), "/dev/stdin" | "/proc/self/fd/0"));
+    }
     // `python3 -mjson.tool`: a module, which reads its input as data
     let module = args.iter().any(|a| a.text.starts_with("-m"));
     if !is_interpreter(name) || module {
@@ -142,6 +148,7 @@ pub fn download_and_execute(cx: &JobCx) -> Vec<ScriptHit> {
     let mut held = Vec::new();
     for script in cx.scripts() {
         piped_downloads(cx, script, &mut hits);
+        powershell_downloads(cx, script, &mut hits);
         substituted_downloads(cx, script, &mut held, &mut hits);
         nested_downloads(cx, script, &mut hits);
         for c in &script.commands {
@@ -159,9 +166,10 @@ fn nested_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit
         let Some((program, args)) = program_and_args(c) else {
             continue;
         };
+        // `su -c '…'`, `runuser -l app -c '…'`: the user's shell runs the code
         let shell = matches!(
             base(program),
-            "sh" | "bash" | "dash" | "zsh" | "ash" | "ksh" | "mksh"
+            "sh" | "bash" | "dash" | "zsh" | "ash" | "ksh" | "mksh" | "su" | "runuser"
         ) || matches!(
             base(program).to_ascii_lowercase().as_str(),
             "pwsh" | "powershell"
@@ -179,7 +187,8 @@ fn nested_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit
         let downloads = DOWNLOADERS
             .iter()
             .chain(POWERSHELL_DOWNLOADERS)
-            .any(|d| lower.contains(d));
+            .any(|d| lower.contains(d))
+            || lower.contains("downloadstring(");
         if !shell || !downloads {
             continue;
         }
@@ -190,6 +199,7 @@ fn nested_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit
         };
         let mut found = Vec::new();
         piped_downloads(cx, &inner, &mut found);
+        powershell_downloads(cx, &inner, &mut found);
         substituted_downloads(cx, &inner, &mut Vec::new(), &mut found);
         let (Some(name_word), Some(f)) = (c.name_word(), found.into_iter().next()) else {
             continue;
@@ -198,6 +208,59 @@ fn nested_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit
             at: at(cx, script, name_word),
             message: format!("the shell code `{}` runs: {}", name_word.text, f.message),
             label: f.label,
+            related: None,
+            fixes: Vec::new(),
+        });
+    }
+}
+
+/// What PowerShell downloads as text without a downloader command of its own: a web
+/// client's `DownloadString(…)`, and `irm`/`iwr` in parentheses.
+const POWERSHELL_DOWNLOAD_CALLS: &[&str] = &[
+    "downloadstring(",
+    "downloaddata(",
+    "(irm ",
+    "(iwr ",
+    "(invoke-restmethod ",
+    "(invoke-webrequest ",
+];
+
+/// PowerShell running a download as code with no pipe between commands: `iex (irm
+/// URL)`, `Invoke-Expression ((New-Object Net.WebClient).DownloadString('URL'))`, and
+/// `(New-Object Net.WebClient).DownloadString('URL') | iex` (what `irm URL | iex` is
+/// to [`piped_downloads`]). Found at the `iex`.
+fn powershell_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>) {
+    for c in &script.commands {
+        let Some(runner) = c.name_word() else {
+            continue;
+        };
+        if !POWERSHELL_RUNNERS.contains(&runner.text.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        // the runner's line: what it is given, and what is piped into it
+        let line_start = script.text[..runner.start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end =
+            (script.text[runner.end..].find('\n')).map_or(script.text.len(), |i| runner.end + i);
+        let window =
+            |from: usize, to: usize| script.text.get(from..to).unwrap_or("").to_ascii_lowercase();
+        let given = window(runner.end, line_end.min(runner.end + COMMAND_WINDOW));
+        let piped = window(
+            line_start.max(runner.start.saturating_sub(COMMAND_WINDOW)),
+            runner.start,
+        );
+        let argument = given.trim_start().starts_with('(')
+            && POWERSHELL_DOWNLOAD_CALLS.iter().any(|d| given.contains(d));
+        let web_client = c.piped_in && piped.contains("downloadstring(");
+        if !(argument || web_client) {
+            continue;
+        }
+        hits.push(ScriptHit {
+            at: at(cx, script, runner),
+            message: format!(
+                "`{}` runs what PowerShell downloads: whoever controls the download runs code in the job",
+                runner.text
+            ),
+            label: "runs the download".to_string(),
             related: None,
             fixes: Vec::new(),
         });
@@ -778,11 +841,12 @@ impl Downloads {
     /// fed. A check whose failure is ignored (`|| true`) vouches for nothing.
     fn vouch(&mut self, text: &str, c: &Command) {
         let Some(last) = c.words.last() else { return };
-        if failure_ignored(&text[last.end..]) {
-            return;
-        }
         let start = c.words.first().map_or(0, |w| w.start);
         let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let rest = &text[last.end..];
+        if failure_ignored(rest) || negated_check_goes_on(&text[line_start..start], rest) {
+            return;
+        }
         let line_end = text[last.end..]
             .find('\n')
             .map_or(text.len(), |i| last.end + i);
@@ -825,16 +889,40 @@ fn failure_ignored(rest: &str) -> bool {
         return false;
     };
     let fallback = rest[or + 2..].trim_start();
-    let fails = |s: &str| {
-        (s.starts_with("exit") && !s["exit".len()..].trim_start().starts_with('0'))
-            || s.starts_with("false")
-            || s.starts_with("return 1")
-    };
     let block_fails = fallback.strip_prefix('{').is_some_and(|b| {
         let body = &b[..b.find('}').unwrap_or(b.len())];
-        body.split([';', '\n']).any(|part| fails(part.trim_start()))
+        body.split([';', '\n'])
+            .any(|part| fails_the_job(part.trim_start()))
     });
-    !(fails(fallback) || block_fails)
+    !(fails_the_job(fallback) || block_fails)
+}
+
+/// Whether a command (as written at the start of `s`) ends the job: `exit` but
+/// `exit 0`, `false`, `return 1`.
+fn fails_the_job(s: &str) -> bool {
+    (s.starts_with("exit") && !s["exit".len()..].trim_start().starts_with('0'))
+        || s.starts_with("false")
+        || s.starts_with("return 1")
+}
+
+/// `if ! echo '…  x' | sha256sum -c; then echo "bad"; fi`: a check whose failure runs
+/// a branch that goes on (no `exit`, `false` or `return 1` before its `else` or `fi`)
+/// vouches for nothing. `before` is its line up to the check's pipeline, `rest` the
+/// script after it.
+fn negated_check_goes_on(before: &str, rest: &str) -> bool {
+    let negated =
+        (before.trim_start().strip_prefix("if ")).is_some_and(|b| b.trim_start().starts_with("! "));
+    let rest = first_bytes(rest, COMMAND_WINDOW);
+    let Some(then) = rest.find("then").filter(|_| negated) else {
+        return false;
+    };
+    let branch = &rest[then + "then".len()..];
+    let parts = branch.split([';', '\n']).map(str::trim_start);
+    let mut body = parts.take_while(|p| !["fi", "else", "elif"].iter().any(|k| p.starts_with(k)));
+    !body.any(|part| {
+        let part = part.trim_start_matches(['{', '(']).trim_start();
+        fails_the_job(part) || part.split("&&").any(|p| fails_the_job(p.trim_start()))
+    })
 }
 
 /// `curl "$CI_API_V4_URL/projects/$CI_PROJECT_ID/repository/files/x/raw?ref=$CI_COMMIT_SHA"`:

@@ -1322,6 +1322,7 @@ pub fn refusals(config: &Config) -> Vec<Refusal> {
     // each cycle of `extends` once, however many jobs reach it
     let mut cycles: HashSet<Vec<String>> = HashSet::new();
     let mut jobs_like = Suggestions::new(&names);
+    let mut reached: HashSet<String> = HashSet::new();
     for j in &config.jobs {
         let refusal = |span: Option<yaml::ByteRange>, kind| Refusal {
             file: j.full.file,
@@ -1341,6 +1342,7 @@ pub fn refusals(config: &Config) -> Vec<Refusal> {
         for (span, name) in unknown_bases_below(&config.root, &j.extends) {
             out.push(refusal(Some(span), RefusalKind::UnknownBase(name)));
         }
+        reached.extend(templates_below(&config.root, &j.extends));
         if let Some(kind) = extends_problem(&config.root, &j.name, &mut cycles) {
             let written = config.root.get(&j.name).and_then(|n| n.get("extends"));
             let (RefusalKind::ExtendsCycle(path) | RefusalKind::ExtendsTooDeep(path)) = &kind
@@ -1377,35 +1379,68 @@ pub fn refusals(config: &Config) -> Vec<Refusal> {
             out.push(refusal(None, RefusalKind::NothingToRun));
         }
     }
+    out.extend(unused_templates_unknown_bases(config, &reached));
     out
 }
 
-/// Where the scalar `text` is in `node` (a scalar or a list of them).
-/// The bases that the templates a job extends (and theirs, each once) name but the
-/// file does not define (`.base: {extends: .missing}`): where each is written, and its
-/// name. GitLab refuses the file for them as for the job's own.
-fn unknown_bases_below(root: &Node, extends: &[String]) -> Vec<(yaml::ByteRange, String)> {
+/// GitLab applies `extends` to every key, hidden ones no job uses too: such a hidden
+/// job naming a base no file defines (`.unused: {extends: .ghost}`) is refused as well.
+fn unused_templates_unknown_bases(config: &Config, reached: &HashSet<String>) -> Vec<Refusal> {
+    let unused = (config.root.entries().iter())
+        .filter(|e| e.key.starts_with('.') && !reached.contains(&e.key))
+        .map(|e| e.key.clone())
+        .collect::<Vec<_>>();
     let mut out = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut todo: Vec<String> = extends.to_vec();
-    while let Some(name) = todo.pop() {
-        let Some(template) = root.get(&name).filter(|_| seen.insert(name.clone())) else {
-            continue;
-        };
-        let written = template.get("extends");
-        for base in extends_of(template) {
-            match root.get(&base) {
-                Some(_) => todo.push(base),
-                None => {
-                    let span = scalar_span(written, &base).unwrap_or(template.span);
-                    out.push((span, base));
-                }
-            }
+    for name in unused {
+        for (span, base) in unknown_bases_below(&config.root, std::slice::from_ref(&name)) {
+            out.push(Refusal {
+                file: config.root.get(&name).map_or(0, |n| n.file),
+                span,
+                job: name.clone(),
+                kind: RefusalKind::UnknownBase(base),
+            });
         }
     }
     out
 }
 
+/// The hidden jobs (and jobs) that `extends` reaches, each once, in the order met.
+fn templates_below(root: &Node, extends: &[String]) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut known: HashSet<String> = HashSet::new();
+    let mut todo: Vec<String> = extends.to_vec();
+    while let Some(name) = todo.pop() {
+        let Some(template) = root.get(&name).filter(|_| known.insert(name.clone())) else {
+            continue;
+        };
+        todo.extend(extends_of(template));
+        seen.push(name);
+    }
+    seen
+}
+
+/// The bases that the templates a job extends (and theirs) name but the file does not
+/// define (`.base: {extends: .missing}`): where each is written, and its name. GitLab
+/// refuses the file for them as for the job's own.
+fn unknown_bases_below(root: &Node, extends: &[String]) -> Vec<(yaml::ByteRange, String)> {
+    let mut out = Vec::new();
+    for name in templates_below(root, extends) {
+        let Some(template) = root.get(&name) else {
+            continue;
+        };
+        let written = template.get("extends");
+        for base in extends_of(template)
+            .into_iter()
+            .filter(|b| root.get(b).is_none())
+        {
+            let span = scalar_span(written, &base).unwrap_or(template.span);
+            out.push((span, base));
+        }
+    }
+    out
+}
+
+/// Where the scalar `text` is in `node` (a scalar or a list of them).
 fn scalar_span(node: Option<&Node>, text: &str) -> Option<yaml::ByteRange> {
     let node = node?;
     let mut all = vec![node];

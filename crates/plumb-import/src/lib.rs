@@ -239,6 +239,12 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
     let found = comments::Found::read(&config);
     let inside = comments::Inside::of(&found, &config);
     let program = emit::program(&config, path, false, Some(&inside), &mut warnings);
+    // the whole configuration (another file may be a fragment of one): what GitLab
+    // refuses it for is imported as written, and said
+    if path.file_name().is_some_and(|n| n == ".gitlab-ci.yml") {
+        let refused = gitlab::refusals(&config);
+        warnings.extend(refused.iter().filter_map(|r| refusal_warning(&config, r)));
+    }
     let not_read = |_| ImportError {
         line: 0,
         message: "internal error: the generated Plumb does not parse (please report this file)"
@@ -257,6 +263,32 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
         jobs_imported: program.jobs_imported,
         jobs_left_out: program.jobs_left_out,
     })
+}
+
+/// A warning for what GitLab refuses the file for and the import carries as written
+/// (a need or dependency on no job of the file goes to `gitlab = { … }`, where no
+/// check looks), on its YAML line, merged with the others of the same place and cause.
+/// The rest (an unknown base or stage, nothing to run, a cycle) is warned where the
+/// import reads it.
+fn refusal_warning(config: &gitlab::Config, r: &gitlab::Refusal) -> Option<Warning> {
+    use gitlab::RefusalKind as K;
+    let line = (config.sources.get(r.file)).map_or(0, |(_, text)| {
+        comments::line_starts(text).partition_point(|&s| s <= r.span.start as usize)
+    });
+    let what = match &r.kind {
+        K::UnknownNeed(name, _) => format!("`needs` names `{name}`, which is no job of the file"),
+        K::UnknownDependency(name, _) => {
+            format!("`dependencies` names `{name}`, which is no job of the file")
+        }
+        _ => return None,
+    };
+    let cause = format!("{what}: GitLab refuses the file; imported as written (`plumb check .gitlab-ci.yml` reports it)");
+    Some(Warning::about(
+        r.file,
+        line,
+        &format!("job `{}`", r.job),
+        &cause,
+    ))
 }
 
 /// The program with the YAML's comments ([`comments`]), formatted; as it was, with a
@@ -589,6 +621,31 @@ mod warning_tests {
         );
         assert!(!squeezed.contains("on="), "{}", i.plumb);
         assert!(squeezed.contains("before_run=[]"), "{}", i.plumb);
+    }
+
+    #[test]
+    fn a_need_on_no_job_of_the_whole_configuration_is_said() {
+        let yaml = ".deploy:\n  needs: [biuld]\n  script: [./deploy]\n\
+                    a:\n  extends: .deploy\nb:\n  extends: .deploy\n";
+        let i = import(Path::new(".gitlab-ci.yml"), yaml, &test_support::NoFiles)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let messages: Vec<(usize, &str)> = (i.warnings.iter())
+            .map(|w| (w.line, w.message.as_str()))
+            .collect();
+        let said = "job `a`, job `b`: `needs` names `biuld`, which is no job of the file: GitLab refuses the file; imported as written (`plumb check .gitlab-ci.yml` reports it)";
+        assert!(messages.contains(&(2, said)), "{messages:#?}");
+        // a file another one includes may need that one's jobs: nothing is said
+        let i = import(
+            Path::new("deploy.gitlab-ci.yml"),
+            yaml,
+            &test_support::NoFiles,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !i.warnings.iter().any(|w| w.message.contains("biuld")),
+            "{:#?}",
+            i.warnings
+        );
     }
 
     #[test]

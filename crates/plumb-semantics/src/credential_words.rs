@@ -17,7 +17,7 @@ pub enum NameUse {
 }
 
 /// Words that name a credential, alone or at the end of a word (`PGPASSWORD`,
-/// `CLIENTSECRET`, `GITLABTOKEN`), also in the plural (`DB_PASSWORDS`).
+/// `CLIENTSECRET`, `GITLABTOKEN`); not in the plural (`MAX_NEW_TOKENS` is a count).
 const CREDENTIAL_WORDS: &[&str] = &[
     "TOKEN",
     "PASSWORD",
@@ -109,6 +109,27 @@ const NOT_THE_CREDENTIAL: &[&str] = &[
     "FORMAT",
     "LABEL",
     "KIND",
+    "EXPIRATION",
+    "LIMIT",
+    "COUNT",
+    "REQUIRED",
+    "RESET",
+    "TIMEOUT",
+    "ALIAS",
+    "PROMPT",
+    "VAR",
+    "MAX",
+    "MIN",
+    "SIZE",
+    "HOST",
+    "PORT",
+];
+
+/// Words just before the credential's that make the name a count or a switch about one
+/// (`NUM_TOKENS`, `USE_TOKEN`, `NO_PASSWORD`, `BYPASS_AUTH`).
+const NOT_A_CREDENTIAL_AFTER: &[&str] = &[
+    "SKIP", "NO", "USE", "WITH", "WITHOUT", "ENABLE", "ENABLED", "DISABLE", "DISABLED", "REQUIRE",
+    "REQUIRED", "BYPASS", "MAX", "MIN", "NUM", "COUNT", "TOTAL",
 ];
 
 /// Whether a variable's name says it holds a credential.
@@ -125,18 +146,21 @@ pub fn credential_name(name: &str, usage: NameUse) -> bool {
     let Some(at) = last_credential_word(&words, usage) else {
         return false;
     };
-    !words[at + 1..]
-        .iter()
-        .any(|w| NOT_THE_CREDENTIAL.contains(w))
+    let switch = at
+        .checked_sub(1)
+        .is_some_and(|b| NOT_A_CREDENTIAL_AFTER.contains(&words[b]));
+    !switch
+        && !words[at + 1..]
+            .iter()
+            .any(|w| NOT_THE_CREDENTIAL.contains(w))
 }
 
 /// Where the last word that names a credential is in `words`.
 fn last_credential_word(words: &[&str], usage: NameUse) -> Option<usize> {
     let names_one = |w: &&str| {
-        let singular = w.strip_suffix('S').unwrap_or(w);
-        CREDENTIAL_WORDS.iter().any(|c| singular.ends_with(c))
+        CREDENTIAL_WORDS.iter().any(|c| w.ends_with(c))
             || WHOLE_WORDS.contains(w)
-            || (usage == NameUse::Literal && singular.ends_with("CREDENTIAL"))
+            || (usage == NameUse::Literal && w.ends_with("CREDENTIALS"))
     };
     let word = words.iter().rposition(names_one);
     let pair = (words.windows(2))
@@ -155,11 +179,26 @@ pub fn ends_in_short_credential_word(words: &[&str]) -> bool {
     let [.., before, last] = words else {
         return false;
     };
-    let switch = matches!(
+    // `FILE_PAT`, `GLOB_PAT`: a pattern
+    let pattern = matches!(
         *before,
-        "SKIP" | "NO" | "USE" | "WITH" | "ENABLE" | "ENABLED" | "DISABLE" | "DISABLED" | "REQUIRE"
+        "FILE"
+            | "GLOB"
+            | "PATH"
+            | "MATCH"
+            | "SEARCH"
+            | "NAME"
+            | "EXCLUDE"
+            | "INCLUDE"
+            | "IGNORE"
+            | "REGEX"
+            | "TEST"
+            | "BRANCH"
+            | "TAG"
     );
-    matches!(*last, "PASS" | "PAT") || (*last == "AUTH" && !switch)
+    *last == "PASS"
+        || (*last == "PAT" && !pattern)
+        || (*last == "AUTH" && !NOT_A_CREDENTIAL_AFTER.contains(before))
 }
 
 #[cfg(test)]
@@ -222,6 +261,21 @@ mod tests {
             "SECRET_STORE",
             "OAUTH",
             "TOKENIZERS_PARALLELISM",
+            "MAX_NEW_TOKENS",
+            "NUM_TOKENS",
+            "TOKEN_LIMIT",
+            "TOKEN_COUNT",
+            "PASSWORD_REQUIRED",
+            "NO_PASSWORD",
+            "USE_TOKEN",
+            "BYPASS_AUTH",
+            "JWT_EXPIRATION",
+            "PASSWORD_RESET_TIMEOUT",
+            "SIGNING_KEY_ALIAS",
+            "FILE_PAT",
+            "GLOB_PAT",
+            "PASSPHRASE_PROMPT",
+            "TOKEN_VAR",
         ] {
             assert!(!credential_name(no, NameUse::Read), "{no}");
         }

@@ -457,8 +457,21 @@ impl JobModel {
         }
         out
     }
+    /// The files of `artifacts = { reports = { … } }`, which GitLab uploads on their own
+    /// (`exclude` does not apply to them).
+    pub fn artifact_report_paths(&self) -> Vec<&str> {
+        let entries = self.field("artifacts").and_then(|f| f.value.as_map());
+        let reports = entries.and_then(|e| e.iter().find(|e| e.key == "reports"));
+        let mut out = Vec::new();
+        if let Some(ValueKind::Map(reports)) = reports.map(|r| &r.value.kind) {
+            reports
+                .iter()
+                .for_each(|r| collect_paths(&r.value, &mut out));
+        }
+        out
+    }
     /// The patterns of `artifacts = { exclude = [...] }`: files under the paths that
-    /// are not kept.
+    /// are not kept (reports are, whatever they say).
     pub fn artifact_excludes(&self) -> Vec<&str> {
         let entries = self.field("artifacts").and_then(|f| f.value.as_map());
         let exclude = entries.and_then(|e| e.iter().find(|e| e.key == "exclude"));

@@ -9,17 +9,32 @@ use crate::shell::Word;
 /// The programs whose `-p` takes the password (with `login` anywhere on the line too).
 const PASSWORD_P: &[&str] = &[
     "sshpass",
-    "mysql",
-    "mysqldump",
-    "mysqladmin",
-    "mariadb",
-    "mariadb-dump",
-    "mariadb-admin",
     "mongosh",
     "mongo",
     "mongodump",
     "mongorestore",
     "twine",
+];
+
+/// The MySQL clients: the password only joined to its option (`-phunter2`,
+/// `--password=hunter2`); `-p mydb` and `--password mydb` ask for it, and `mydb` is the
+/// database.
+const MYSQL_CLIENTS: &[&str] = &[
+    "mysql",
+    "mysqldump",
+    "mysqladmin",
+    "mysqlimport",
+    "mysqlcheck",
+    "mariadb",
+    "mariadb-dump",
+    "mariadb-admin",
+];
+
+/// What an option named like a credential does to it when its name starts so
+/// (`--reset-password alice`, `--generate-token name`): its value is no credential.
+const ACTIONS_ON_A_CREDENTIAL: &[&str] = &[
+    "reset", "generate", "create", "rotate", "revoke", "delete", "remove", "show", "print", "list",
+    "forgot", "require", "no", "use", "with", "skip", "ask", "prompt", "read", "max", "min",
 ];
 
 /// Options a program documents for its password or token (the word after them, or
@@ -100,14 +115,18 @@ fn option_operand<'w>(
         Some((o, v)) if o.starts_with("--") => (o, Some(v)),
         _ => (t, None),
     };
+    let mysql = MYSQL_CLIENTS.contains(&program);
     let p_is_password = login || PASSWORD_P.contains(&program);
     let documented = PROGRAM_OPTIONS
         .iter()
         .any(|(programs, options)| programs.contains(&program) && options.contains(&option));
-    let takes = matches!(option, "--password" | "--passwd")
-        || (option == "-p" && p_is_password)
-        || documented
-        || credential_option(program, option);
+    // `mysql --password mydb` asks for the password: `mydb` is the database
+    let asks = mysql && joined.is_none() && matches!(option, "--password" | "--passwd");
+    let takes = !asks
+        && (matches!(option, "--password" | "--passwd")
+            || (option == "-p" && p_is_password)
+            || documented
+            || credential_option(program, option));
     if takes {
         let (word, text) = match joined {
             Some(v) => (arg, v),
@@ -125,7 +144,7 @@ fn option_operand<'w>(
     // `mysql -phunter2`, `docker login -phunter2`: the password joined to the flag
     let rest = t
         .strip_prefix("-p")
-        .filter(|r| !r.is_empty() && p_is_password)?;
+        .filter(|r| !r.is_empty() && (p_is_password || mysql))?;
     Some(PasswordOperand {
         word: arg,
         text: rest,
@@ -143,7 +162,9 @@ fn credential_option(program: &str, option: &str) -> bool {
     let ends = CREDENTIAL_OPTION_ENDS
         .iter()
         .any(|end| name == *end || name.ends_with(&format!("-{end}")));
-    ends && !(name == "secret" && BUILD_SECRET_PROGRAMS.contains(&program))
+    let first = name.split('-').next().unwrap_or_default();
+    let action = name.contains('-') && ACTIONS_ON_A_CREDENTIAL.contains(&first);
+    ends && !action && !(name == "secret" && BUILD_SECRET_PROGRAMS.contains(&program))
 }
 
 /// openssl's `pass:TEXT` is the password written out; `env:NAME`, `file:PATH`, `fd:N`
@@ -249,6 +270,9 @@ mod tests {
             ("redis-cli -h r -a hunter2 ping", "-a hunter2"),
             ("keytool -list -storepass hunter2", "-storepass hunter2"),
             ("docker login -phunter2 r.io", "-p hunter2"),
+            ("mysql -u root -phunter2 db", "-p hunter2"),
+            ("mysql --password=hunter2 db", "--password hunter2"),
+            ("tool --new-password hunter2", "--new-password hunter2"),
             ("kubectl --token=abc123 get pods", "--token abc123"),
             ("glab auth login --token abc123", "--token abc123"),
             ("wget --http-password=hunter2 u", "--http-password hunter2"),
@@ -281,6 +305,11 @@ mod tests {
             "htpasswd -c .htpasswd admin",
             "aws configure set region eu-west-1",
             "ssh -p 2222 host",
+            "mysql -u root -p mydb",
+            "mysqladmin -u root -p status",
+            "mysql --password mydb",
+            "tool --reset-password alice",
+            "tool --generate-token name",
         ] {
             assert!(passwords(line).is_empty(), "{line}: {:?}", passwords(line));
         }

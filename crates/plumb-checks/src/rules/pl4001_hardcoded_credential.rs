@@ -111,16 +111,28 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> (ThrowawayPasswords<'m>, Vec<Stri
         .map(String::from)
         .to_vec();
     for p in &cx.model.pipelines {
-        for job in p.jobs_and_included_default() {
+        let jobs: Vec<&plumb_semantics::JobModel> = p.jobs_and_included_default().collect();
+        for job in &jobs {
             let services = database_services(job);
-            // any part of the repository (`mcr.microsoft.com/mssql/server`)
-            let runs = |names: &[&str]| {
-                let named = |repository: &String, n: &&str| {
-                    repository.split('/').any(|part| part.starts_with(*n))
-                };
-                (services.iter()).any(|(repository, _)| names.iter().any(|n| named(repository, n)))
-            };
-            let bindings = (p.env.iter().chain(&job.env))
+            let runs = |names: &[&str]| runs_database(&services, names);
+            // the pipeline's binding reaches every job: a throwaway only when each job
+            // whose script reads it runs that database too (a deploy job that connects
+            // elsewhere with it makes it someone's)
+            let pipeline_wide = (p.env.iter()).filter(|b| {
+                SERVICE_PASSWORDS
+                    .iter()
+                    .find(|(var, _)| *var == b.name)
+                    .is_some_and(|(_, names)| {
+                        (jobs.iter()).all(|j| {
+                            !reads_by_name(j, &b.name)
+                                || runs_database(&database_services(j), names)
+                        })
+                    })
+            });
+            // (a job's `env` holds the pipeline's bindings too: those are decided above)
+            let own = (job.env.iter())
+                .filter(|b| !p.env.iter().any(|pb| pb.value.origin == b.value.origin));
+            let bindings = (pipeline_wide.chain(own))
                 .map(|b| (b.name.as_str(), &b.value))
                 .chain(services_env(job).into_iter().map(|(n, _, v)| (n, v)));
             for (name, value) in bindings {
@@ -142,6 +154,27 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> (ThrowawayPasswords<'m>, Vec<Stri
         }
     }
     (out, hosts)
+}
+
+/// Whether one of `services` (repository paths) is a database of `names`: its image's
+/// name is one of them, or one with a suffix its publishers use (`postgresql`,
+/// `timescaledb`, `mssql/server`), from any registry or namespace (`bitnami/…`); not an
+/// image that only starts so (`postgres-exporter`, `postgrest`).
+fn runs_database(services: &[(String, Vec<String>)], names: &[&str]) -> bool {
+    let is = |repository: &str, n: &str| {
+        let mut parts = repository.rsplit('/');
+        let last = parts.next().unwrap_or(repository);
+        let suffixed = ["", "ql", "db", "-server"]
+            .iter()
+            .any(|s| last == format!("{n}{s}"));
+        suffixed || (last == "server" && parts.next() == Some(n))
+    };
+    (services.iter()).any(|(repository, _)| names.iter().any(|n| is(repository, n)))
+}
+
+/// Whether a job's script reads the variable `name` (`$NAME`, `${NAME}`).
+fn reads_by_name(job: &plumb_semantics::JobModel, name: &str) -> bool {
+    (job.script().iter()).any(|(line, _)| plumb_semantics::names_variable(line, name))
 }
 
 /// (variable, literal) pairs of [`throwaway_passwords`].
