@@ -323,7 +323,8 @@ pub fn scan(script: &str) -> Vec<Command> {
 /// `{ …; } > f`, `if …; fi > f`, `for …; done > f`, `while …; done < f`: the
 /// redirections written after a compound command's end apply to each command in it.
 fn apply_compound_redirects(commands: &mut Vec<Command>) {
-    let mut open: Vec<usize> = Vec::new();
+    // (where the compound command starts, the word that closes it)
+    let mut open: Vec<(usize, &'static str)> = Vec::new();
     // a closing word alone that pipes the group on (`{ …; } | cmd`): its commands write
     // to the pipe, and it goes, so that they are followed by what reads it
     let mut closers_piped: Vec<usize> = Vec::new();
@@ -331,16 +332,25 @@ fn apply_compound_redirects(commands: &mut Vec<Command>) {
         if commands[i].substitution.is_some() {
             continue;
         }
-        let front = (commands[i].words.iter().enumerate()).take_while(|(k, w)| {
-            !w.quoted && (is_compound_word(&w.text) || *k == 0 && w.text == "for")
-        });
         let mut closed = None;
-        for (_, w) in front {
+        // still among the reserved words that start the command
+        let mut front = true;
+        for w in commands[i].words.iter().filter(|w| !w.quoted) {
             match w.text.as_str() {
-                "{" | "if" | "while" | "until" | "for" => open.push(i),
-                "}" | "fi" | "done" => closed = open.pop(),
+                // `function f {`, `f() {`: a brace word opens wherever it stands
+                "{" => open.push((i, "}")),
+                "if" if front => open.push((i, "fi")),
+                "case" if front => open.push((i, "esac")),
+                "while" | "until" | "for" | "select" if front => open.push((i, "done")),
+                // a closing word closes the compound command it ends, never another
+                closer @ ("}" | "fi" | "done" | "esac") if front => {
+                    if open.last().is_some_and(|(_, c)| *c == closer) {
+                        closed = open.pop().map(|(start, _)| start);
+                    }
+                }
                 _ => {}
             }
+            front = front && is_compound_word(&w.text);
         }
         let only_closers = commands[i].words.iter().all(|w| is_compound_word(&w.text));
         if let Some(start) = closed.filter(|_| only_closers) {
@@ -356,6 +366,10 @@ fn apply_compound_redirects(commands: &mut Vec<Command>) {
         commands.remove(i);
     }
 }
+
+/// How many redirections a command may hold before those of the compound commands
+/// around it are no longer added.
+const MAX_INHERITED_REDIRECTS: usize = 8;
 
 /// The commands of a compound command piped on: each writes to the pipe.
 fn pipe_on(commands: &mut [Command]) {
@@ -375,8 +389,12 @@ fn apply_redirects_to(commands: &mut [Command], redirects: &[Redirect]) {
     if redirects.is_empty() {
         return;
     }
+    // a command already under many (groups nested thousands deep) keeps what it has:
+    // the innermost decide where its output goes, and the work stays linear
     for c in commands.iter_mut().filter(|c| c.substitution.is_none()) {
-        c.redirects.splice(0..0, redirects.iter().cloned());
+        if c.redirects.len() < MAX_INHERITED_REDIRECTS {
+            c.redirects.splice(0..0, redirects.iter().cloned());
+        }
     }
 }
 
@@ -1482,6 +1500,31 @@ mod tests {
             c.iter().filter(|c| c.stdout_captured()).count() == 1,
             "{c:#?}"
         );
+        // a closer closes only what it ends: a loop inside `then` or a function's braces
+        // leave the outer loop's commands alone
+        for script in [
+            "for x in 1; do echo \"$T\"; if true; then for f in d/*; do echo a; done; fi > l; done",
+            "for x in 1; do echo \"$T\"; function q { echo a; } > /dev/null; done",
+            "case x in x) echo a;; esac > f; echo \"$T\"",
+        ] {
+            let c = scan(script);
+            let reads_t =
+                |c: &&Command| c.words.iter().any(|w| w.vars.iter().any(|v| v.name == "T"));
+            let echo = c.iter().find(reads_t);
+            assert!(
+                echo.is_some_and(|e| !e.stdout_captured()),
+                "{script}: {c:#?}"
+            );
+        }
+        // nested thousands deep: each command keeps a bounded number
+        let deep = format!(
+            "{}echo \"$T\"{}",
+            "for i in 1; do ".repeat(2000),
+            "; done > f".repeat(2000)
+        );
+        assert!(scan(&deep)
+            .iter()
+            .all(|c| c.redirects.len() <= MAX_INHERITED_REDIRECTS + 1));
         // piped on: the group's commands write to the pipe, which the next reads
         for script in [
             "{ echo a; echo \"$T\"; } | docker login --password-stdin",

@@ -120,7 +120,7 @@ impl YamlProgram {
             .chain(
                 one_per_cause(&self.refusals)
                     .into_iter()
-                    .filter_map(|(r, jobs, others)| self.refusal(r, &jobs, &others)),
+                    .filter_map(|(r, jobs)| self.refusal(r, &jobs)),
             );
         for mut d in refused {
             d.fixes.extend(in_yaml.allow_fix(&d));
@@ -149,7 +149,7 @@ impl YamlProgram {
     /// nothing to run: GitLab refuses the file.
     /// `jobs` are every job the same refusal is about (a template's `stage:` that
     /// `stages:` does not list, for each job built on it): one finding names them all.
-    fn refusal(&self, r: &Refusal, jobs: &[String], others: &[&Refusal]) -> Option<Diagnostic> {
+    fn refusal(&self, r: &Refusal, jobs: &[String]) -> Option<Diagnostic> {
         let file = *self.sources.get(r.file).filter(|id| id.0 != u32::MAX)?;
         let range = TextRange::new(r.span.start as usize, r.span.end as usize);
         let at = FileRange { file, range };
@@ -187,7 +187,7 @@ impl YamlProgram {
             RefusalKind::UnknownStage(name, closest) => {
                 let help = match closest {
                     Some(c) => format!("did you mean `{c}`? Else add `{name}` to `stages:`"),
-                    None => format!("add `{name}` to `stages:`, or put the job in a stage it lists"),
+                    None => format!("add `{name}` to `stages:`, or use a stage it lists"),
                 };
                 Diagnostic::error(
                     plumb_semantics::codes::UNKNOWN_NAME,
@@ -240,18 +240,6 @@ impl YamlProgram {
             .with_label("no command")
             .with_help("add a command to `script:`, or remove the job"),
         };
-        // the same name written elsewhere (another job's `stage:`)
-        let also = others.iter().filter_map(|o| {
-            let file = *self.sources.get(o.file).filter(|id| id.0 != u32::MAX)?;
-            let range = TextRange::new(o.span.start as usize, o.span.end as usize);
-            Some(FileRange { file, range })
-        });
-        const SHOWN: usize = 8;
-        let mut d = also
-            .clone()
-            .take(SHOWN)
-            .fold(d, |d, at| d.with_secondary(at, "also here"));
-        d.count_places_not_shown(also.count().saturating_sub(SHOWN));
         Some(d)
     }
 
@@ -572,55 +560,39 @@ pub fn yaml_remarks(text: &str) -> YamlRemarks {
     }
 }
 
-/// "job `a`", "jobs `a`, `b`", "jobs `a`, `b`, `c` and 2 more".
 /// The refusals grouped by cause (where, and what), in the order first met: each with
-/// the jobs it is about.
-/// A name defined nowhere (a stage `stages:` lacks, a job no need finds, a base) is one
-/// cause wherever it is written: its other places are secondary labels.
-fn one_per_cause(refusals: &[Refusal]) -> Vec<(&Refusal, Vec<String>, Vec<&Refusal>)> {
-    let mut out: Vec<(&Refusal, Vec<String>, Vec<&Refusal>)> = Vec::new();
+/// the jobs it is about (a template's `stage:` that `stages:` lacks, for every job built
+/// on it). The same name written in several places is one finding per place: an
+/// allow comment on one silences that one only.
+fn one_per_cause(refusals: &[Refusal]) -> Vec<(&Refusal, Vec<String>)> {
+    let mut out: Vec<(&Refusal, Vec<String>)> = Vec::new();
     let mut index: HashMap<(usize, u32, u32, &RefusalKind), usize> = HashMap::new();
     for r in refusals {
-        let named = matches!(
-            r.kind,
-            RefusalKind::UnknownStage(..)
-                | RefusalKind::UnknownNeed(..)
-                | RefusalKind::UnknownDependency(..)
-                | RefusalKind::UnknownBase(..)
-        );
-        let key = match named {
-            true => (usize::MAX, 0, 0, &r.kind),
-            false => (r.file, r.span.start, r.span.end, &r.kind),
-        };
+        let key = (r.file, r.span.start, r.span.end, &r.kind);
         match index.get(&key) {
-            Some(&i) => {
-                let (first, jobs, others) = &mut out[i];
-                if !jobs.contains(&r.job) {
-                    jobs.push(r.job.clone());
-                }
-                let same_place = |o: &&Refusal| (o.file, o.span) == (r.file, r.span);
-                if !(first.file, first.span).eq(&(r.file, r.span)) && !others.iter().any(same_place)
-                {
-                    others.push(r);
-                }
-            }
+            Some(&i) if !out[i].1.contains(&r.job) => out[i].1.push(r.job.clone()),
+            Some(_) => {}
             None => {
                 index.insert(key, out.len());
-                out.push((r, vec![r.job.clone()], Vec::new()));
+                out.push((r, vec![r.job.clone()]));
             }
         }
     }
     out
 }
 
+/// "job `a`", "jobs `a` and `b`", "jobs `a`, `b`, `c` and 2 more".
 fn job_list(jobs: &[String]) -> String {
     const SHOWN: usize = 3;
     let names: Vec<String> = jobs.iter().take(SHOWN).map(|j| format!("`{j}`")).collect();
     let more = jobs.len().saturating_sub(SHOWN);
     let s = if jobs.len() == 1 { "" } else { "s" };
-    match more {
-        0 => format!("job{s} {}", names.join(", ")),
-        n => format!("job{s} {} and {n} more", names.join(", ")),
+    match (more, names.split_last()) {
+        (0, Some((last, [_, ..]))) => {
+            format!("job{s} {} and {last}", names[..names.len() - 1].join(", "))
+        }
+        (0, _) => format!("job{s} {}", names.join(", ")),
+        (n, _) => format!("job{s} {} and {n} more", names.join(", ")),
     }
 }
 

@@ -242,8 +242,7 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
     // the whole configuration (another file may be a fragment of one): what GitLab
     // refuses it for is imported as written, and said
     if path.file_name().is_some_and(|n| n == ".gitlab-ci.yml") {
-        let refused = gitlab::refusals(&config);
-        warnings.extend(refused.iter().filter_map(|r| refusal_warning(&config, r)));
+        warnings.extend(unknown_jobs_warning(&config, &gitlab::refusals(&config)));
     }
     let not_read = |_| ImportError {
         line: 0,
@@ -265,29 +264,35 @@ pub fn import(path: &Path, text: &str, files: &dyn Files) -> Result<Imported, Im
     })
 }
 
-/// A warning for what GitLab refuses the file for and the import carries as written
-/// (a need or dependency on no job of the file goes to `gitlab = { … }`, where no
-/// check looks), on its YAML line, merged with the others of the same place and cause.
-/// The rest (an unknown base or stage, nothing to run, a cycle) is warned where the
-/// import reads it.
-fn refusal_warning(config: &gitlab::Config, r: &gitlab::Refusal) -> Option<Warning> {
+/// One warning for the needs and dependencies on jobs no file read defines, which the
+/// import carries as written (in `gitlab = { … }`, where no check looks): GitLab
+/// refuses the file if it is the whole configuration, and they are another file's jobs
+/// if it is part of a larger one. At the first of them; the rest (an unknown base or
+/// stage, nothing to run) is warned where the import reads it.
+fn unknown_jobs_warning(config: &gitlab::Config, refused: &[gitlab::Refusal]) -> Option<Warning> {
     use gitlab::RefusalKind as K;
+    let mut names: Vec<String> = Vec::new();
+    let mut first = None;
+    for r in refused {
+        let (K::UnknownNeed(name, _) | K::UnknownDependency(name, _)) = &r.kind else {
+            continue;
+        };
+        first.get_or_insert(r);
+        if !names.iter().any(|n| n.trim_matches('`') == name) {
+            names.push(format!("`{name}`"));
+        }
+    }
+    let r = first?;
     let line = (config.sources.get(r.file)).map_or(0, |(_, text)| {
         comments::line_starts(text).partition_point(|&s| s <= r.span.start as usize)
     });
-    let what = match &r.kind {
-        K::UnknownNeed(name, _) => format!("`needs` names `{name}`, which is no job of the file"),
-        K::UnknownDependency(name, _) => {
-            format!("`dependencies` names `{name}`, which is no job of the file")
-        }
-        _ => return None,
-    };
-    let cause = format!("{what}: GitLab refuses the file; imported as written (`plumb check .gitlab-ci.yml` reports it)");
-    Some(Warning::about(
+    Some(Warning::at(
         r.file,
         line,
-        &format!("job `{}`", r.job),
-        &cause,
+        format!(
+            "`needs` or `dependencies` name jobs no file read defines ({}): as the whole configuration GitLab refuses this file (`plumb check .gitlab-ci.yml` reports each), as part of a larger one they are its jobs; kept as written in `gitlab = {{ … }}`",
+            first_and_count(&names, 3)
+        ),
     ))
 }
 
@@ -632,7 +637,7 @@ mod warning_tests {
         let messages: Vec<(usize, &str)> = (i.warnings.iter())
             .map(|w| (w.line, w.message.as_str()))
             .collect();
-        let said = "job `a`, job `b`: `needs` names `biuld`, which is no job of the file: GitLab refuses the file; imported as written (`plumb check .gitlab-ci.yml` reports it)";
+        let said = "`needs` or `dependencies` name jobs no file read defines (`biuld`): as the whole configuration GitLab refuses this file (`plumb check .gitlab-ci.yml` reports each), as part of a larger one they are its jobs; kept as written in `gitlab = { … }`";
         assert!(messages.contains(&(2, said)), "{messages:#?}");
         // a file another one includes may need that one's jobs: nothing is said
         let i = import(

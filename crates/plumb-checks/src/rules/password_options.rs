@@ -79,7 +79,6 @@ const CREDENTIAL_OPTION_ENDS: &[&str] = &[
     "secret",
     "api-key",
     "apikey",
-    "private-key",
     "secret-key",
     "access-key",
 ];
@@ -122,11 +121,12 @@ fn option_operand<'w>(
         .any(|(programs, options)| programs.contains(&program) && options.contains(&option));
     // `mysql --password mydb` asks for the password: `mydb` is the database
     let asks = mysql && joined.is_none() && matches!(option, "--password" | "--passwd");
+    let named = credential_option(program, option);
     let takes = !asks
         && (matches!(option, "--password" | "--passwd")
             || (option == "-p" && p_is_password)
             || documented
-            || credential_option(program, option));
+            || named);
     if takes {
         let (word, text) = match joined {
             Some(v) => (arg, v),
@@ -135,6 +135,11 @@ fn option_operand<'w>(
                 (next, next.text.as_str())
             }
         };
+        // an option only named like one may take where the credential is: a file
+        // (`--api-key keys/ci.json`) or a build secret's spec (`--secret id=npm,src=…`)
+        if named && !documented && (names_a_file(text) || text.contains("id=")) {
+            return None;
+        }
         return Some(PasswordOperand {
             word,
             text: openssl_literal(program, text)?,
@@ -165,6 +170,15 @@ fn credential_option(program: &str, option: &str) -> bool {
     let first = name.split('-').next().unwrap_or_default();
     let action = name.contains('-') && ACTIONS_ON_A_CREDENTIAL.contains(&first);
     ends && !action && !(name == "secret" && BUILD_SECRET_PROGRAMS.contains(&program))
+}
+
+/// Whether an option's value names a file rather than holding a credential: a path, or
+/// a name with a key file's extension (`deploy.pem`, `sa.json`).
+fn names_a_file(text: &str) -> bool {
+    const FILES: &[&str] = &[
+        ".pem", ".key", ".json", ".p12", ".pfx", ".jks", ".gpg", ".asc", ".txt", ".crt", ".env",
+    ];
+    text.contains('/') || FILES.iter().any(|e| text.to_ascii_lowercase().ends_with(e))
 }
 
 /// openssl's `pass:TEXT` is the password written out; `env:NAME`, `file:PATH`, `fd:N`
@@ -310,6 +324,9 @@ mod tests {
             "mysql --password mydb",
             "tool --reset-password alice",
             "tool --generate-token name",
+            "ansible-playbook site.yml --private-key=ci/keys/deploy.pem",
+            "tool --api-key keys/ci.json",
+            "depot build --secret id=npmrc,src=.npmrc .",
         ] {
             assert!(passwords(line).is_empty(), "{line}: {:?}", passwords(line));
         }
