@@ -343,10 +343,10 @@ fn apply_compound_redirects(commands: &mut Vec<Command>) {
                 "case" if front => open.push((i, "esac")),
                 "while" | "until" | "for" | "select" if front => open.push((i, "done")),
                 // a closing word closes the compound command it ends, never another
-                closer @ ("}" | "fi" | "done" | "esac") if front => {
-                    if open.last().is_some_and(|(_, c)| *c == closer) {
-                        closed = open.pop().map(|(start, _)| start);
-                    }
+                closer @ ("}" | "fi" | "done" | "esac")
+                    if front && open.last().is_some_and(|(_, c)| *c == closer) =>
+                {
+                    closed = open.pop().map(|(start, _)| start);
                 }
                 _ => {}
             }
