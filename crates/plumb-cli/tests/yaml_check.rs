@@ -358,6 +358,19 @@ fn what_gitlab_refuses_in_a_whole_file_is_an_error() {
     assert!(diags.is_empty(), "the include may define them: {diags:#?}");
 }
 
+/// `LINE MESSAGE` of each finding, in order.
+fn lines_and_messages(diags: &[Value]) -> Vec<String> {
+    (diags.iter())
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["line"],
+                d["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 /// A base that a template names, defined nowhere, makes GitLab refuse the file as a
 /// job's own does; the jobs that reach one cause (a template's `stage:` that `stages:`
 /// does not list) are one finding that names them.
@@ -370,15 +383,7 @@ fn refusals_below_a_template_are_one_finding_per_cause() {
     std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
     let (diags, code) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
     assert_eq!(code, 1, "{diags:#?}");
-    let found: Vec<String> = (diags.iter())
-        .map(|d| {
-            format!(
-                "{} {}",
-                d["line"],
-                d["message"].as_str().unwrap_or_default()
-            )
-        })
-        .collect();
+    let found = lines_and_messages(&diags);
     assert_eq!(
         found,
         [
@@ -392,15 +397,7 @@ fn refusals_below_a_template_are_one_finding_per_cause() {
     let yaml = format!("stages: [build]\n.unused:\n  extends: .ghost\na:\n  stage: deploy\n  image: {img}\n  script: [make]\nb:\n  stage: deploy\n  image: {img}\n  script: [make]\n");
     std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
     let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
-    let found: Vec<String> = (diags.iter())
-        .map(|d| {
-            format!(
-                "{} {}",
-                d["line"],
-                d["message"].as_str().unwrap_or_default()
-            )
-        })
-        .collect();
+    let found = lines_and_messages(&diags);
     assert_eq!(
         found,
         [

@@ -244,17 +244,8 @@ fn config_set_operand(args: &[Word]) -> Option<PasswordOperand<'_>> {
 /// `aws_secret_access_key`, `_authToken`, `_password`: a setting's key named like a
 /// credential (camel case read as words).
 fn credential_key(key: &str) -> bool {
-    let mut snake = String::new();
-    let mut previous_lower = false;
-    for c in key.chars() {
-        if c.is_ascii_uppercase() && previous_lower {
-            snake.push('_');
-        }
-        previous_lower = c.is_ascii_lowercase();
-        snake.push(c.to_ascii_uppercase());
-    }
     plumb_semantics::credential_words::credential_name(
-        &snake,
+        &super::pl4001_hardcoded_credential::snake_case(key),
         plumb_semantics::credential_words::NameUse::Literal,
     )
 }

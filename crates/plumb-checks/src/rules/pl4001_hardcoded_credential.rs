@@ -764,7 +764,7 @@ fn literal_credential_setting(key: &str, value: &str, vars: &[shell::VarRef]) ->
 }
 
 /// `adminPassword` as `ADMIN_PASSWORD`, so camel-case keys read like variable names.
-fn snake_case(name: &str) -> String {
+pub(crate) fn snake_case(name: &str) -> String {
     let mut out = String::new();
     let mut previous_lower = false;
     for c in name.chars() {
