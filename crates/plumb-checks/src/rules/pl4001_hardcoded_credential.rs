@@ -112,27 +112,28 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> (ThrowawayPasswords<'m>, Vec<Stri
         .to_vec();
     for p in &cx.model.pipelines {
         let jobs: Vec<&plumb_semantics::JobModel> = p.jobs_and_included_default().collect();
-        for job in &jobs {
-            let services = database_services(job);
-            let runs = |names: &[&str]| runs_database(&services, names);
-            // the pipeline's binding reaches every job: a throwaway only when each job
-            // whose script reads it runs that database too (a deploy job that connects
-            // elsewhere with it makes it someone's)
-            let pipeline_wide = (p.env.iter()).filter(|b| {
+        let services_of: Vec<_> = jobs.iter().map(|j| database_services(j)).collect();
+        // the pipeline's binding reaches every job: a throwaway only when each job whose
+        // script reads it runs that database too (a deploy job that connects elsewhere
+        // with it makes it someone's); decided once for the pipeline
+        let pipeline_wide: Vec<&plumb_semantics::EnvBinding> = (p.env.iter())
+            .filter(|b| {
                 SERVICE_PASSWORDS
                     .iter()
                     .find(|(var, _)| *var == b.name)
                     .is_some_and(|(_, names)| {
-                        (jobs.iter()).all(|j| {
-                            !reads_by_name(j, &b.name)
-                                || runs_database(&database_services(j), names)
+                        (jobs.iter().zip(&services_of)).all(|(j, services)| {
+                            !reads_by_name(j, &b.name) || runs_database(services, names)
                         })
                     })
-            });
+            })
+            .collect();
+        for (job, services) in jobs.iter().zip(&services_of) {
+            let runs = |names: &[&str]| runs_database(services, names);
             // (a job's `env` holds the pipeline's bindings too: those are decided above)
             let own = (job.env.iter())
                 .filter(|b| !p.env.iter().any(|pb| pb.value.origin == b.value.origin));
-            let bindings = (pipeline_wide.chain(own))
+            let bindings = (pipeline_wide.iter().copied().chain(own))
                 .map(|b| (b.name.as_str(), &b.value))
                 .chain(services_env(job).into_iter().map(|(n, _, v)| (n, v)));
             for (name, value) in bindings {
@@ -150,7 +151,7 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> (ThrowawayPasswords<'m>, Vec<Stri
                     out.insert(("", password));
                 }
             }
-            hosts.extend(services.into_iter().flat_map(|(_, names)| names));
+            hosts.extend(services.iter().flat_map(|(_, names)| names.iter().cloned()));
         }
     }
     (out, hosts)
