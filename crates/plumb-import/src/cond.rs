@@ -454,20 +454,66 @@ impl ExprParser {
         self.tokens.get(self.at)
     }
     fn or(&mut self) -> Option<Cond> {
-        let mut c = self.and()?;
+        let mut c = self
+            .unset_or_empty("==", "||")
+            .map_or_else(|| self.and(), Some)?;
         while self.peek() == Some(&Tok::Op("||")) {
             self.at += 1;
-            c = Cond::or(c, self.and()?);
+            let next = self
+                .unset_or_empty("==", "||")
+                .map_or_else(|| self.and(), Some)?;
+            c = Cond::or(c, next);
         }
         Some(c)
     }
     fn and(&mut self) -> Option<Cond> {
-        let mut c = self.primary()?;
+        let mut c = self
+            .unset_or_empty("!=", "&&")
+            .map_or_else(|| self.primary(), Some)?;
         while self.peek() == Some(&Tok::Op("&&")) {
             self.at += 1;
-            c = Cond::and(c, self.primary()?);
+            let next = self
+                .unset_or_empty("!=", "&&")
+                .map_or_else(|| self.primary(), Some)?;
+            c = Cond::and(c, next);
         }
         Some(c)
+    }
+
+    /// `$X == null || $X == ""` (either way round; `!=` and `&&` for the negation):
+    /// exactly Plumb's `var("X") == ""`, which compiles to it, read here before either
+    /// test alone (`$X == ""` alone is false for an unset variable) and consumed.
+    fn unset_or_empty(&mut self, op: &str, joiner: &'static str) -> Option<Cond> {
+        let first = self.empty_comparison(self.at, op)?;
+        if self.tokens.get(self.at + 3) != Some(&Tok::Op(joiner)) {
+            return None;
+        }
+        let second = self.empty_comparison(self.at + 4, op)?;
+        // `&&` binds tighter than `||`: `… || $X == "" && $Y` pairs `$X == ""` with `$Y`
+        let next = self.tokens.get(self.at + 7);
+        if first.0 != second.0 || first.1 == second.1 || next == Some(&Tok::Op("&&")) {
+            return None;
+        }
+        self.at += 7;
+        let empty = Cond::atom(Atom::Var(first.0, "==", String::new()));
+        Some(if op == "!=" { Cond::not(empty) } else { empty })
+    }
+
+    /// `$X OP null` or `$X OP ""` (or the other way round) at token `i`: the variable's
+    /// name and whether it is compared with null.
+    fn empty_comparison(&self, i: usize, op: &str) -> Option<(String, bool)> {
+        let [a, Tok::Op(o), b] = self.tokens.get(i..i + 3)? else {
+            return None;
+        };
+        let ((Tok::Var(name), value) | (value, Tok::Var(name))) = (a, b) else {
+            return None;
+        };
+        let is_null = match value {
+            Tok::Null => true,
+            Tok::Str(s) if s.is_empty() => false,
+            _ => return None,
+        };
+        (*o == op && crate::names::is_variable_name(name)).then(|| (name.clone(), is_null))
     }
     fn primary(&mut self) -> Option<Cond> {
         match self.tokens.get(self.at).cloned()? {
@@ -577,6 +623,10 @@ impl ExprParser {
                 equal: true,
             }),
             ("CI_COMMIT_TAG", None) => Cond::not(Cond::atom(Atom::Tag)),
+            // unset exactly outside merge request pipelines
+            (n, None) if MERGE_REQUEST_ALWAYS_SETS.contains(&n) => {
+                Cond::not(Cond::atom(Atom::MergeRequest))
+            }
             ("CI_PIPELINE_SOURCE", Some(v)) if !regex && v == "merge_request_event" => {
                 Cond::atom(Atom::MergeRequest)
             }
@@ -1191,6 +1241,29 @@ mod tests {
             "var(\"CI_MERGE_REQUEST_LABELS\") != \"\""
         );
         assert_eq!(plumb("$CI_MERGE_REQUEST_IID"), "merge_request");
+        assert_eq!(plumb("$CI_MERGE_REQUEST_IID == null"), "!merge_request");
+        // what Plumb's `var("X") == ""` compiles to reads back as it
+        assert_eq!(
+            plumb("$SKIP == null || $SKIP == \"\""),
+            "var(\"SKIP\") == \"\""
+        );
+        assert_eq!(
+            plumb("\"\" == $SKIP || null == $SKIP"),
+            "var(\"SKIP\") == \"\""
+        );
+        assert_eq!(
+            plumb("$A == \"1\" || $SKIP == null || $SKIP == \"\""),
+            "var(\"A\") == \"1\" || var(\"SKIP\") == \"\""
+        );
+        assert_eq!(
+            plumb("$SKIP != null && $SKIP != \"\""),
+            "var(\"SKIP\") != \"\""
+        );
+        // `&&` binds tighter: the second test is paired with `$B`
+        let mut unknown = Vec::new();
+        expression("$SKIP == null || $SKIP == \"\" && $B").approximate(&mut unknown);
+        assert_eq!(unknown.len(), 1, "{unknown:?}");
+        assert_eq!(plumb("$CI_MERGE_REQUEST_ID != null"), "merge_request");
         assert_eq!(
             plumb("$CI_COMMIT_TAG =~ /^v\\d/i"),
             "var(\"CI_COMMIT_TAG\") =~ \"(?i)^v\\\\d\""

@@ -48,6 +48,9 @@ pub struct Fields {
     pub never: bool,
     /// `trigger:`: a child or multi-project pipeline.
     pub trigger: bool,
+    /// A `script:` written, none of whose lines is a command (each a mapping: an
+    /// unquoted `: `), which GitLab refuses.
+    pub script_of_mappings: bool,
     /// The job writes neither `rules:` nor `only:`: its `when` holds GitLab's default
     /// `only: [branches, tags]` (`!merge_request`).
     pub default_only: bool,
@@ -254,9 +257,12 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
     for (key, field) in [("before_script", "before_run"), ("script", "run")] {
         // `script: ""` is blank to GitLab, which refuses the job: no command, not `""`
         let blank = |n: &&Node| n.as_str().is_some_and(|t| t.trim().is_empty());
-        let lines = script(node.get(key).filter(|n| !blank(n)), &mut f.notes, cx);
+        let written = node.get(key).filter(|n| !blank(n));
+        let lines = script(written, &mut f.notes, cx);
         if !lines.is_empty() {
             f.fields.insert(field.into(), PVal::List(lines));
+        } else if key == "script" && written.is_some_and(holds_a_mapping) {
+            f.script_of_mappings = true;
         }
     }
     condition(node, cx, &mut f);
@@ -284,6 +290,12 @@ fn dependencies(list: &Node, job: &Node, check: bool) -> Vec<(String, usize)> {
         .filter(|(name, _)| !optional.contains(name))
         .map(|(name, line)| (name.to_string(), line))
         .collect()
+}
+
+/// Whether a script is a mapping or holds one as a line.
+fn holds_a_mapping(script: &Node) -> bool {
+    let is_map = |n: &Node| matches!(n.kind, Kind::Map(_));
+    is_map(script) || script.flattened().into_iter().any(is_map)
 }
 
 /// A `before_script` or `script` as Plumb's list of commands.

@@ -1910,6 +1910,8 @@ fn not_imported(f: &Fields, script_elsewhere: bool) -> Option<&'static str> {
         Some("its `trigger:` has no Plumb form")
     } else if f.never {
         Some("its rules never add it to a pipeline")
+    } else if f.script_of_mappings {
+        Some("each line of its `script` is a mapping, not a command (an unquoted `: `): GitLab refuses it; quote the lines")
     } else if !f.trigger && !f.fields.contains_key("run") && !script_elsewhere {
         Some("it has no `script`")
     } else {
