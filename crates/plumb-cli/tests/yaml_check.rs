@@ -1634,3 +1634,26 @@ fn a_dynamic_child_pipeline_passes_its_variables_on() {
     assert_eq!(passed.len(), 1, "{diags:#?}");
     assert_eq!(passed[0]["line"], 7, "at the variable: {diags:#?}");
 }
+
+/// `spec: inputs` are filled in as GitLab fills them: an image or a credential given
+/// through an input (its default, or an included file's `inputs:`) is checked.
+#[test]
+fn inputs_are_checked_as_gitlab_fills_them_in() {
+    let dir = scratch("inputs-filled");
+    std::fs::create_dir_all(dir.join("ci")).expect("ci");
+    let yaml = "spec:\n  inputs:\n    token:\n      default: \"glpat-aB3dE5fG7hJ9kL1mN3pQ\"\n---\ninclude:\n  - local: ci/build.yml\n    inputs:\n      image: python:3.12\ndeploy:\n  image: busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n  script: [\"./deploy $[[ inputs.token ]]\"]\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let build = "spec:\n  inputs:\n    image: {}\n---\nbuild:\n  image: $[[ inputs.image ]]\n  script: [make]\n";
+    std::fs::write(dir.join("ci/build.yml"), build).expect("yaml");
+    let (diags, code) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert_eq!(code, 1, "{diags:#?}");
+    let codes: Vec<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
+    assert!(codes.contains(&"PL4001"), "{diags:#?}");
+    assert!(
+        diags.iter().any(|d| d["code"] == "PL3003"
+            && d["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("python:3.12"))),
+        "{diags:#?}"
+    );
+}

@@ -178,7 +178,7 @@ pub fn load(
     warnings: &mut Vec<Warning>,
 ) -> Result<Config, yaml::YamlError> {
     let mut sources = vec![(path.to_path_buf(), text.to_string())];
-    let root = read_document(text, 0, warnings)?;
+    let root = read_document(text, 0, None, warnings)?;
     let mut includes = Vec::new();
     let root = with_includes(root, &mut sources, 0, files, warnings, &mut includes, &[0])?;
     // most files have no `!reference`: they are not copied to find none
@@ -382,10 +382,13 @@ fn top_level_key(line: &str) -> Option<&str> {
     (!key.is_empty() && key != "<<").then_some(key)
 }
 
-/// The document GitLab reads: the last one (a first one holding `spec:` declares inputs).
+/// The document GitLab reads: the last one, with the inputs a first one holding `spec:`
+/// declares filled in ([`crate::inputs`]) from `given` (the `inputs:` of the `include:`
+/// reading the file) or their defaults.
 fn read_document(
     text: &str,
     file: usize,
+    given: Option<&Node>,
     warnings: &mut Vec<Warning>,
 ) -> Result<Node, yaml::YamlError> {
     let mut docs = yaml::parse(text, file)?;
@@ -396,16 +399,20 @@ fn read_document(
             format!("`{key}` is written again here (first on line {first}): GitLab keeps this one and drops the first"),
         ));
     }
-    if docs.len() > 1 {
-        if let Some(spec) = docs[0].entry("spec") {
-            warnings.push(Warning::at(
-                file,
-                spec.key_line,
-                "`spec: inputs` (component inputs) are not carried; `$[[ inputs.… ]]` stays as text",
-            ));
+    let mut doc = docs.pop().unwrap_or(Node::map(Vec::new(), 1, file));
+    if let Some(spec) = docs.first().filter(|d| d.get("spec").is_some()) {
+        if given.is_none() && file == 0 {
+            if let Some(e) = spec.get("spec").and_then(|s| s.entry("inputs")) {
+                warnings.push(Warning::at(
+                    file,
+                    e.key_line,
+                    "`spec: inputs` take their defaults here: a pipeline started with other inputs is not what is imported",
+                ));
+            }
         }
+        let mut inputs = crate::inputs::Inputs::declared(spec, given, file, warnings);
+        doc = inputs.fill(doc, warnings);
     }
-    let doc = docs.pop().unwrap_or(Node::map(Vec::new(), 1, file));
     if doc.is_null() {
         return Ok(Node::map(Vec::new(), doc.line, file));
     }
@@ -467,7 +474,8 @@ fn with_includes(
                 cycle.push(format!("`{}`", shown.display()));
                 continue;
             }
-            if read.contains(&name) {
+            // (a file included again with other `inputs` is other jobs)
+            if read.contains(&name) && item.get("inputs").is_none() {
                 continue;
             }
             let before = sources.len();
@@ -560,7 +568,7 @@ fn read_included(
     };
     let index = sources.len();
     sources.push((local.to_path_buf(), text.clone()));
-    match read_document(&text, index, warnings) {
+    match read_document(&text, index, item.get("inputs"), warnings) {
         Ok(doc) => {
             let chain = [chain, &[index]].concat();
             with_includes(doc, sources, index, files, warnings, carried, &chain).map(Some)
@@ -635,11 +643,20 @@ fn include_item(
 ) -> IncludeItem {
     let file = item.file;
     let (kind, target) = include_kind(item);
-    if item.get("rules").is_some() || (kind != "component" && item.get("inputs").is_some()) {
+    if item.get("rules").is_some() {
         warnings.push(Warning::at(
             file,
             item.line,
-            format!("the `rules`/`inputs` of include `{target}` are not carried: it is included unconditionally"),
+            format!(
+                "the `rules` of include `{target}` are not carried: it is included unconditionally"
+            ),
+        ));
+    }
+    if item.get("inputs").is_some() && !matches!(kind, "component" | "local") {
+        warnings.push(Warning::at(
+            file,
+            item.line,
+            format!("the `inputs` of include `{target}` are not carried (Plumb gives inputs to a `component` only)"),
         ));
     }
     match kind {

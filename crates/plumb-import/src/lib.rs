@@ -12,6 +12,7 @@ pub mod convert;
 pub mod emit;
 pub mod gitlab;
 pub mod include;
+pub mod inputs;
 pub mod literal;
 pub mod names;
 pub mod origins;
