@@ -2,6 +2,7 @@
 
 mod baseline;
 mod build;
+mod crop;
 mod drift;
 mod error;
 mod import;

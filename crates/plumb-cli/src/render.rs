@@ -166,8 +166,25 @@ pub fn human(
             }),
     );
     let mut chars = CharOffsets::default();
+    let mut positions = Positions::new(session);
     for d in diags {
-        report(session, d, color, &mut chars).write(&mut cache, &mut *out)?;
+        if let Some(mut cropped) = crate::crop::Cropped::of(session, &mut positions, d) {
+            // a label on a very long line: that line is drawn around its labels only
+            // (each finding drawing a whole 40 KB line made thousands of them a hang)
+            let drawn = report(session, d, color, &mut |at| cropped.span(session, at));
+            let mut buffer = Vec::new();
+            drawn.write(cropped.cache(), &mut buffer)?;
+            let drawn = String::from_utf8_lossy(&buffer);
+            out.write_all(cropped.fix_locations(&drawn).as_bytes())?;
+            continue;
+        }
+        let mut span = |at: FileRange| {
+            let text = session.text(at.file);
+            let start = chars.of(text, at.file, at.range.start as usize);
+            let end = chars.of(text, at.file, at.range.end as usize);
+            (printable(session.display(at.file)), start..end.max(start))
+        };
+        report(session, d, color, &mut span).write(&mut cache, &mut *out)?;
     }
     Ok(())
 }
@@ -216,20 +233,16 @@ fn floor_char_boundary(text: &str, mut byte: usize) -> usize {
     byte
 }
 
+/// One diagnostic drawn; `span` gives a label's file (its name made printable: a file's
+/// name may hold control characters, a line break or an escape sequence that rewrites
+/// the terminal or a CI log, shown escaped like a job's) and its character range in the
+/// text the drawing is given.
 fn report<'a>(
-    session: &'a Session,
+    _session: &'a Session,
     d: &Diagnostic,
     color: bool,
-    chars: &mut CharOffsets,
+    span: &mut dyn FnMut(FileRange) -> (String, std::ops::Range<usize>),
 ) -> Report<'a, (String, std::ops::Range<usize>)> {
-    let mut span = |at: FileRange| {
-        let text = session.text(at.file);
-        let start = chars.of(text, at.file, at.range.start as usize);
-        let end = chars.of(text, at.file, at.range.end as usize);
-        // a file's name may hold control characters (a line break, an escape sequence
-        // that rewrites the terminal or a CI log), shown escaped like a job's
-        (printable(session.display(at.file)), start..end.max(start))
-    };
     let (kind, primary_color) = match d.severity {
         Severity::Error => (ReportKind::Error, Color::Red),
         Severity::Warning => (ReportKind::Warning, Color::Yellow),
@@ -279,7 +292,7 @@ pub fn printable(text: &str) -> String {
 
 /// A source's text for the drawing of its lines: each control character (but tabs and
 /// line ends) replaced by one of the same length in bytes, so that spans stay put.
-fn same_width_printable(text: &str) -> String {
+pub(crate) fn same_width_printable(text: &str) -> String {
     let mut chars = text.chars().peekable();
     let mut out = String::with_capacity(text.len());
     while let Some(c) = chars.next() {

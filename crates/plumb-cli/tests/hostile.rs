@@ -107,3 +107,36 @@ fn missing_path_and_bad_config_are_usage_errors() {
     assert_eq!(code, 2, "{stdout}");
     assert!(stderr.contains("require_digests"), "{stderr}");
 }
+
+/// Thousands of findings on one very long line: each is drawn around its own place on
+/// the line, with the file's line and column, never with the whole line (which made
+/// the output grow with the square of the line: 250 MB for a 42 KB line).
+#[test]
+fn findings_on_one_long_line_draw_only_their_part_of_it() {
+    let dir = scratch("hostile-long-line");
+    let path = dir.join(".gitlab-ci.yml");
+    let line = "$DEPLOY_TOKEN ".repeat(2000);
+    let yaml = format!("job:\n  image: alpine:3.19\n  script:\n    - ./tool {line}\n");
+    std::fs::write(&path, yaml).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .arg("check")
+        .arg(&path)
+        .output()
+        .expect("run plumb");
+    let drawn = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(drawn.len() < 4_000_000, "{} bytes drawn", drawn.len());
+    // the last token's finding, at its own column of line 4
+    let last_column = 14 + 14 * 1999;
+    assert!(
+        drawn.contains(&format!(".gitlab-ci.yml:4:{last_column} ]")),
+        "{}",
+        &drawn[drawn.len().saturating_sub(2000)..]
+    );
+    assert!(drawn.contains(" 4 │ …"), "the cut line keeps its number");
+}
