@@ -366,6 +366,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     expanded_credentials(cx, out);
     for script in cx.scripts() {
         let locate = Locator::new(cx.sources, script.text, script.origin);
+        literal_piped_passwords(&script.commands, &locate, out);
         for cmd in &script.commands {
             literal_assignments(cmd, script.text, &locate, out);
             split_tokens(cmd, script.text, &locate, out);
@@ -556,6 +557,67 @@ fn split_tokens(cmd: &shell::Command, script: &str, locate: &Locator, out: &mut 
                 .with_yaml_help("rotate it, then keep it in a masked CI/CD variable (Settings > CI/CD > Variables) and pass that variable"),
         );
     }
+}
+
+/// Options that make a login read its password or token on standard input.
+const FROM_STDIN: &[&str] = &["--password-stdin", "--token-stdin", "--with-token"];
+
+/// `echo "hunter2" | docker login -u ci --password-stdin …` (`printf '%s' …`, `<<<
+/// "hunter2"`): the password is in the file all the same.
+fn literal_piped_passwords(
+    commands: &[shell::Command],
+    locate: &Locator,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (i, cmd) in commands.iter().enumerate() {
+        if !cmd
+            .args()
+            .iter()
+            .any(|a| FROM_STDIN.contains(&a.text.as_str()))
+        {
+            continue;
+        }
+        let program = cmd.name().map(crate::supply::base).unwrap_or("");
+        let fed = match &cmd.here_string {
+            Some(word) => Some(word),
+            None => (i.checked_sub(1).map(|p| &commands[p]))
+                .filter(|p| cmd.piped_in && p.piped_out)
+                .and_then(printed_word),
+        };
+        let Some(word) = fed.filter(|w| is_literal_password(&w.text)) else {
+            continue;
+        };
+        out.push(
+            Diagnostic::new(RULE.code, RULE.severity(), locate.range(word.start, word.end), format!("hard-coded credential: `{program}` reads a literal password on standard input"))
+                .with_label("a credential in the source")
+                .with_help("declare a secret, bind it in `env` and send the variable: `echo \"$NAME\" | … --password-stdin`")
+                .with_yaml_help("rotate it, then keep it in a masked CI/CD variable (Settings > CI/CD > Variables) and send that: `echo \"$NAME\" | … --password-stdin`"),
+        );
+    }
+}
+
+/// The one word `echo` or `printf` prints (`printf '%s'`'s argument, not its format).
+fn printed_word(printer: &shell::Command) -> Option<&shell::Word> {
+    let name = printer.name().map(crate::supply::base)?;
+    let args: Vec<&shell::Word> = printer
+        .args()
+        .iter()
+        .filter(|a| !a.text.starts_with('-'))
+        .collect();
+    match (name, args.as_slice()) {
+        ("echo", [word]) => Some(word),
+        ("printf", [format, word]) if format.text.contains('%') => Some(word),
+        _ => None,
+    }
+}
+
+/// A word written whole in the file that a credential check takes for a password (a
+/// token the literal scan knows is reported there, with its kind).
+fn is_literal_password(text: &str) -> bool {
+    !text.contains('$')
+        && !text.contains(char::is_whitespace)
+        && secret_patterns::is_literal_credential(text)
+        && secret_patterns::find(text).is_empty()
 }
 
 /// `docker login -p hunter2`, `mysql -phunter2`, `--password=hunter2`, `gpg --passphrase

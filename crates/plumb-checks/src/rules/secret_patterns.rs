@@ -131,9 +131,70 @@ pub fn find(text: &str) -> Vec<(&'static str, usize, usize)> {
             found.push(("a webhook URL (its path is the credential)", i, end));
         } else if let Some(end) = url_with_password(text, i) {
             found.push((URL_WITH_PASSWORD, i, end));
+        } else if let Some((start, end)) = header_credential(text, i) {
+            found.push((HEADER_TOKEN, start, end));
         }
     }
+    // a header's token of a kind known (`PRIVATE-TOKEN: glpat-…`) is reported as that
+    let known: Vec<(usize, usize)> = (found.iter())
+        .filter(|f| f.0 != HEADER_TOKEN)
+        .map(|f| (f.1, f.2))
+        .collect();
+    found.retain(|f| f.0 != HEADER_TOKEN || !known.iter().any(|k| k.0 < f.2 && f.1 < k.1));
     found
+}
+
+/// The kind of a [`header_credential`] match.
+const HEADER_TOKEN: &str = "a token written into an HTTP header";
+
+/// HTTP headers that carry a credential, in lower case; `true` for those whose value
+/// starts with a scheme (`Bearer`, `Basic`, `token`).
+const CREDENTIAL_HEADERS: &[(&str, bool)] = &[
+    ("authorization:", true),
+    ("proxy-authorization:", true),
+    ("private-token:", false),
+    ("x-api-key:", false),
+    ("x-auth-token:", false),
+    ("x-vault-token:", false),
+    ("x-jfrog-art-api:", false),
+];
+
+/// A credential header written with a literal token at `i` (`-H "Authorization: Bearer
+/// 8f3a…"`, `--header "PRIVATE-TOKEN: glpat…"`): the token's start and end. A variable
+/// (`Bearer $TOKEN`), a placeholder (`<token>`, `xxxx`) or a short word is none.
+fn header_credential(text: &str, i: usize) -> Option<(usize, usize)> {
+    let rest = &text[i..];
+    let starts = |p: &str| {
+        rest.get(..p.len())
+            .is_some_and(|x| x.eq_ignore_ascii_case(p))
+    };
+    let &(name, schemed) = CREDENTIAL_HEADERS.iter().find(|(h, _)| starts(h))?;
+    let mut at = i + name.len();
+    // one blank at most: a check reads an interpolation (`PRIVATE-TOKEN: ${pre}abc`)
+    // as a blank, and what follows it is only part of the value
+    let skip_blanks = |at: usize| at + usize::from(text[at..].starts_with(' '));
+    at = skip_blanks(at);
+    if schemed {
+        let scheme = text[at..]
+            .bytes()
+            .take(16)
+            .take_while(u8::is_ascii_alphabetic)
+            .count();
+        if scheme == 0 || !text[at + scheme..].starts_with(' ') {
+            return None;
+        }
+        at = skip_blanks(at + scheme);
+    }
+    let token_char = |c: &u8| c.is_ascii_alphanumeric() || b"._~+/=-".contains(c);
+    let len = (text.as_bytes()[at..].iter().take(LONGEST_TOKEN))
+        .take_while(|c| token_char(c))
+        .count();
+    let token = &text[at..at + len];
+    let distinct = token
+        .bytes()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    (len >= 12 && distinct > 4 && !is_well_known_dummy(token)).then_some((at, at + len))
 }
 
 /// Tokens a service issues with a prefix of its own, and the least characters after it
@@ -385,6 +446,37 @@ mod tests {
             kinds("-----BEGIN OPENSSH PRIVATE KEY-----\nabc"),
             ["a private key"]
         );
+    }
+
+    #[test]
+    fn credential_headers_with_literal_tokens() {
+        let header = HEADER_TOKEN;
+        for text in [
+            r#"curl -H "Authorization: Bearer 8f3a9c2e1b7d4f6a0e5c3b2a1d9f8e7c" https://api"#,
+            "curl -H 'authorization: Basic YWRtaW46aHVudGVyMg==' https://api",
+            r#"curl --header "PRIVATE-TOKEN: 8f3a9c2e1b7d4f6a0e5c" https://gitlab"#,
+            r#"curl -H "X-API-Key: 8f3a9c2e1b7d4f6a0e5c" https://api"#,
+            r#"git config http.extraHeader "Authorization: token abcDEF1234567890""#,
+        ] {
+            let found = find(text);
+            assert_eq!(found.len(), 1, "{text}: {found:?}");
+            let (kind, start, end) = found[0];
+            assert_eq!(kind, header, "{text}");
+            assert!(!text[start..end].contains(' '), "the token only: {text}");
+        }
+        for text in [
+            r#"curl -H "Authorization: Bearer $TOKEN" https://api"#,
+            r#"curl -H "Authorization: Bearer ${CI_JOB_TOKEN}" https://api"#,
+            r#"curl -H "Authorization: Bearer $(cat /run/token)" https://api"#,
+            r#"curl -H "PRIVATE-TOKEN: <your_access_token>" https://gitlab"#,
+            r#"curl -H "X-API-Key: xxxxxxxxxxxxxxxx" https://api"#,
+            r#"curl -H "Authorization: Bearer abc" https://api"#,
+            "echo 'Authorization: Bearer'",
+            // an interpolation, read as a blank: only part of the value is written
+            "curl -H 'PRIVATE-TOKEN:  abcdefghij0123456789'",
+        ] {
+            assert!(find(text).is_empty(), "{text}: {:?}", find(text));
+        }
     }
 
     #[test]
