@@ -768,7 +768,7 @@ impl Downloads {
             }
             return;
         };
-        if verifies(c) {
+        if verifies(c) || compares_checksum(c, script.text) {
             self.vouch(script.text, c);
             return;
         }
@@ -884,7 +884,12 @@ impl Downloads {
 /// redirections (`2>/dev/null || true`).
 fn failure_ignored(rest: &str) -> bool {
     let rest = first_bytes(rest, COMMAND_WINDOW);
-    let command_end = rest.find([';', '\n', '&']).unwrap_or(rest.len());
+    let command_end = command_end(rest);
+    // `sha256sum -c f &`: run in the background, its failure stops nothing
+    let after = &rest[command_end..];
+    if after.starts_with('&') && !after.starts_with("&&") {
+        return true;
+    }
     let Some(or) = rest[..command_end].find("||") else {
         return false;
     };
@@ -895,6 +900,23 @@ fn failure_ignored(rest: &str) -> bool {
             .any(|part| fails_the_job(part.trim_start()))
     });
     !(fails_the_job(fallback) || block_fails)
+}
+
+/// Where the command at the start of `rest` ends: a `;`, a line break, or a `&` that is
+/// no redirection's (`2>&1`, `&>`, `<&3`).
+fn command_end(rest: &str) -> usize {
+    let b = rest.as_bytes();
+    (0..b.len())
+        .find(|&i| match b[i] {
+            b';' | b'\n' => true,
+            b'&' => {
+                let redirect =
+                    (i > 0 && matches!(b[i - 1], b'>' | b'<')) || b.get(i + 1) == Some(&b'>');
+                !redirect
+            }
+            _ => false,
+        })
+        .unwrap_or(rest.len())
 }
 
 /// Whether a command (as written at the start of `s`) ends the job: `exit` but
@@ -1102,14 +1124,66 @@ fn same_file(a: &str, b: &str) -> bool {
     a.trim_start_matches("./") == b.trim_start_matches("./")
 }
 
-/// `sha256sum -c`, `shasum -a 256 -c`, `gpg --verify`, `cosign verify…`, `minisign -V`.
-fn verifies(c: &Command) -> bool {
-    let Some(name) = c.name().map(base) else {
+/// Checksum programs, which print a file's digest (and check a list with `-c`).
+const CHECKSUM_TOOLS: &[&str] = &[
+    "sha256sum",
+    "sha512sum",
+    "sha384sum",
+    "sha1sum",
+    "shasum",
+    "b2sum",
+];
+
+/// A file's digest compared with the one expected, failing the job when they differ
+/// (GitLab runs each line under `set -e`): `[ "$(sha256sum f | cut -d' ' -f1)" = "$SHA"
+/// ]`, `test "$(sha256sum < f)" = "…  -"`, `[[ $(sha256sum f) == $SHA* ]]`, and
+/// `sha256sum f | grep -q "$SHA"`.
+fn compares_checksum(c: &Command, text: &str) -> bool {
+    let (Some(name), Some(first), Some(last)) =
+        (c.name().map(base), c.words.first(), c.words.last())
+    else {
         return false;
     };
+    let names_a_tool = |s: &str| CHECKSUM_TOOLS.iter().any(|t| s.contains(t));
+    match name {
+        "[" | "[[" | "test" => {
+            let equal = c
+                .args()
+                .iter()
+                .any(|a| matches!(a.text.as_str(), "=" | "=="));
+            equal && names_a_tool(&text[first.start..last.end])
+        }
+        "grep" if c.piped_in => {
+            // the pipeline's commands before `grep`, on its line
+            let line_start = text[..first.start].rfind('\n').map_or(0, |i| i + 1);
+            let before = &text[line_start..first.start];
+            let piped = before.rsplit([';', '&']).next().unwrap_or(before);
+            let pattern = operands(c.args(), &["-e", "-f"]).into_iter().next();
+            let expected = pattern.is_some_and(|p| {
+                !p.vars.is_empty()
+                    || (p.text.len() >= 32 && p.text.bytes().all(|b| b.is_ascii_hexdigit()))
+            });
+            expected && names_a_tool(piped)
+        }
+        _ => false,
+    }
+}
+
+/// `sha256sum -c`, `shasum -a 256 -c`, `gpg --verify`, `cosign verify…`, `minisign -V`
+/// (`busybox sha256sum -c` too).
+fn verifies(c: &Command) -> bool {
+    let Some(mut name) = c.name().map(base) else {
+        return false;
+    };
+    let mut args = c.args();
+    if name == "busybox" {
+        let Some((applet, rest)) = args.split_first() else {
+            return false;
+        };
+        (name, args) = (base(&applet.text), rest);
+    }
     let has = |flag: &str| {
-        c.args()
-            .iter()
+        args.iter()
             .any(|a| a.text == flag || a.text.starts_with(&format!("{flag}=")))
     };
     match name {
@@ -1118,10 +1192,7 @@ fn verifies(c: &Command) -> bool {
         }
         "gpg" | "gpg2" => has("--verify"),
         "gpgv" | "minisign" | "signify" | "slsa-verifier" => true,
-        "cosign" => c
-            .args()
-            .first()
-            .is_some_and(|a| a.text.starts_with("verify")),
+        "cosign" => args.first().is_some_and(|a| a.text.starts_with("verify")),
         _ => false,
     }
 }
