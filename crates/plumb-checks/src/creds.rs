@@ -348,6 +348,129 @@ struct Scan<'s> {
     tracing: &'s mut bool,
     artifacts: &'s Artifacts,
     locate: Locator<'s>,
+    /// The folder the shell is in, as `cd` moves it.
+    cwd: &'s mut Cwd,
+}
+
+/// A folder a script is in: below the project's (where GitLab starts each script and
+/// reads the artifact paths from), elsewhere, or not known (`cd "$DIR"`, `cd -`).
+#[derive(Clone, Debug, PartialEq)]
+enum Dir {
+    Project(String),
+    Outside,
+    Unknown,
+}
+
+/// The folder of each subshell the scan is in (`(cd /tmp && …)` leaves the script's
+/// own where it was): index 0 is the script's shell.
+struct Cwd {
+    by_depth: Vec<Dir>,
+}
+
+impl Cwd {
+    fn new() -> Cwd {
+        Cwd {
+            by_depth: vec![Dir::Project(String::new())],
+        }
+    }
+
+    /// The folder of a command's shell: subshells closed since are left, new ones
+    /// start where their parent is. A command substitution's commands are in the
+    /// folder of the command they are written in.
+    fn of(&mut self, cmd: &Command) -> &mut Dir {
+        let depth = if cmd.substitution.is_some() {
+            self.by_depth.len() - 1
+        } else {
+            cmd.subshell
+        };
+        self.by_depth.truncate(depth + 1);
+        while self.by_depth.len() < depth + 1 {
+            let parent = self.by_depth.last().cloned().unwrap_or(Dir::Unknown);
+            self.by_depth.push(parent);
+        }
+        &mut self.by_depth[depth]
+    }
+
+    /// Follows `cd DIR` (`pushd`, `popd`) where the scan can.
+    fn follow(&mut self, cmd: &Command, name: &str) {
+        if !matches!(name, "cd" | "pushd" | "popd") || cmd.substitution.is_some() {
+            return;
+        }
+        let operand =
+            (cmd.args().iter()).find(|a| !matches!(a.text.as_str(), "-P" | "-L" | "-e" | "--"));
+        let dir = self.of(cmd);
+        let next = match (name, operand) {
+            ("popd", _) => Dir::Unknown,
+            // `cd` alone goes home
+            (_, None) => Dir::Outside,
+            (_, Some(w)) => moved(dir, w),
+        };
+        *dir = next;
+    }
+
+    /// Where a path a command names is, from the project's folder; `None` outside it.
+    fn resolve(&mut self, cmd: &Command, path: &str) -> Option<String> {
+        let normal = normalize_path(path);
+        if normal.starts_with(['/', '~']) {
+            return None;
+        }
+        if path.starts_with("$CI_PROJECT_DIR") || path.starts_with("${CI_PROJECT_DIR}") {
+            return joined("", &normal);
+        }
+        match self.of(cmd) {
+            Dir::Project(base) => joined(base, &normal),
+            Dir::Outside => None,
+            Dir::Unknown => Some(normal),
+        }
+    }
+}
+
+/// A written path as a finding names it: with the folder `cd` moved to when that is
+/// not where the script started (`out/token.txt` for `token.txt` after `cd out`).
+fn shown_path(written: &str, kept: Option<&str>) -> String {
+    match kept {
+        Some(k) if normalize_path(written) != k => k.to_string(),
+        _ => written.to_string(),
+    }
+}
+
+/// The folder `cd WORD` goes to from `from`.
+fn moved(from: &Dir, word: &shell::Word) -> Dir {
+    let text = word.text.as_str();
+    let in_project = ["$CI_PROJECT_DIR", "${CI_PROJECT_DIR}"]
+        .iter()
+        .find_map(|p| text.strip_prefix(p));
+    if let Some(rest) = in_project.filter(|r| r.is_empty() || r.starts_with('/')) {
+        if word.vars.len() == 1 {
+            return joined("", rest.trim_start_matches('/')).map_or(Dir::Outside, Dir::Project);
+        }
+    }
+    if !word.vars.is_empty() || text == "-" || text.contains('`') {
+        return Dir::Unknown;
+    }
+    if text.starts_with(['/', '~']) {
+        return Dir::Outside;
+    }
+    match from {
+        Dir::Project(base) => joined(base, text).map_or(Dir::Outside, Dir::Project),
+        other => other.clone(),
+    }
+}
+
+/// `path` below the project's folder `base`, its `.` and `..` parts read; `None` when
+/// it climbs out of the project.
+fn joined(base: &str, path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 /// What a job's artifacts keep: its paths (report files too), less the `exclude`
@@ -406,11 +529,13 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     let mut findings = Vec::new();
     let mut xtrace = Xtrace::NotSeen;
     let mut tracing = false;
+    let mut cwd = Cwd::new();
     let in_first_shell = cx.job.run_script_count();
     for (i, script) in cx.scripts().iter().enumerate() {
         // `after_run` runs in a new shell, without the `set -x` of the script
         if i == in_first_shell {
             tracing = false;
+            cwd = Cwd::new();
         }
         let mut scan = Scan {
             findings: &mut findings,
@@ -418,6 +543,7 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
             tracing: &mut tracing,
             artifacts: &artifacts,
             locate: Locator::new(cx.sources, script.text, script.origin),
+            cwd: &mut cwd,
         };
         scan_script(script, &mut taint, &mut scan);
     }
@@ -479,6 +605,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         }
         arguments(cmd, name, taint, scan);
         copied_secret_file(cmd, name, taint, scan);
+        scan.cwd.follow(cmd, name);
     }
 }
 
@@ -1245,8 +1372,9 @@ fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Optio
         if flow.literal {
             continue;
         }
-        if let Some(artifact) = artifact_for(&file.text, scan.artifacts) {
-            let path = file.text.clone();
+        let kept = scan.cwd.resolve(cmd, &file.text);
+        if let Some(artifact) = (kept.as_deref()).and_then(|f| artifact_for(f, scan.artifacts)) {
+            let path = shown_path(&file.text, kept.as_deref());
             let at = Flow::new(&flow.var, &flow.source, file.start, file.end);
             scan.push(Leak::Artifact { path, artifact }, &at);
         }
@@ -1305,9 +1433,11 @@ fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan)
         (None, Some((dest, sources))) => (sources, *dest),
         (None, None) => return,
     };
-    let Some(artifact) = artifact_for(&dest.text, scan.artifacts) else {
+    let kept = scan.cwd.resolve(cmd, &dest.text);
+    let Some(artifact) = (kept.as_deref()).and_then(|f| artifact_for(f, scan.artifacts)) else {
         return;
     };
+    let shown = shown_path(&dest.text, kept.as_deref());
     // `cp <(echo "$T") public/token`: what the substitution outputs
     if let Some(flow) = substituted_input(sources.iter().copied(), taint) {
         let at = Flow {
@@ -1315,14 +1445,25 @@ fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan)
             end: dest.end,
             ..flow
         };
-        let path = dest.text.clone();
+        let path = shown.clone();
         scan.push(Leak::Artifact { path, artifact }, &at);
         return;
     }
     let copied = taint.first_file(sources.iter().flat_map(|w| w.vars.iter()));
     if let Some((v, source)) = copied {
         let at = Flow::new(&v.name, &source, dest.start, dest.end).read_from_file(true);
-        let path = dest.text.clone();
+        let path = shown.clone();
+        scan.push(Leak::Artifact { path, artifact }, &at);
+        return;
+    }
+    // `echo "$T" > /tmp/t` then `cp /tmp/t out/`
+    if let Some(flow) = sources.iter().find_map(|w| written_secret(w, taint)) {
+        let at = Flow {
+            start: dest.start,
+            end: dest.end,
+            ..flow
+        };
+        let path = shown.clone();
         scan.push(Leak::Artifact { path, artifact }, &at);
     }
 }

@@ -139,6 +139,8 @@ pub struct Command {
     pub truncated: Vec<String>,
     /// Inside a process substitution (`cmd <(printf '%s' "$T")`, `tee >(sha256sum)`).
     pub substitution: Option<Substitution>,
+    /// How many `( … )` subshells the command is in (a `cd` there ends with them).
+    pub subshell: usize,
 }
 
 /// The process substitution a command is in.
@@ -573,7 +575,10 @@ impl<'a> Scanner<'a> {
                 }
                 *cmd = Command::default();
             }
-            _ => finish(out, cmd),
+            _ => {
+                cmd.subshell = self.subshells.len();
+                finish(out, cmd);
+            }
         }
     }
 
