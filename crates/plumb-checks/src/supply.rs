@@ -751,6 +751,9 @@ struct Downloads {
     pending: Vec<(String, FileRange)>,
     /// The script's plain assignments so far (`url="…"`), to read a URL given as `"$url"`.
     assigned: HashMap<String, String>,
+    /// Files a check vouches for only within what it guards (`check && sh f`, `if
+    /// check; then …; fi`): back to `pending` past that, with (script, end offset).
+    guarded: Vec<((String, FileRange), usize, usize)>,
 }
 
 impl Downloads {
@@ -768,8 +771,9 @@ impl Downloads {
             }
             return;
         };
-        if verifies(c) || compares_checksum(c, script.text) {
-            self.vouch(script.text, c);
+        self.unguard(script.text, c);
+        if let Some(kind) = check_of(c, script.text, &self.assigned) {
+            self.vouch(script.text, c, kind);
             return;
         }
         if DOWNLOADERS.contains(&base(name)) {
@@ -835,28 +839,49 @@ impl Downloads {
 
 impl Downloads {
     /// What a checksum or signature check vouches for: the pending files its line names
-    /// (`echo '… install.sh' | sha256sum -c -`, `gpg --verify x.sh.asc x.sh`); when it
-    /// names none, every one if it reads a list of checksums (`sha256sum -c SHA256SUMS`)
-    /// or a signature, none if it checks an image (`cosign verify IMAGE`) or what it is
-    /// fed. A check whose failure is ignored (`|| true`) vouches for nothing.
-    fn vouch(&mut self, text: &str, c: &Command) {
-        let Some(last) = c.words.last() else { return };
-        let start = c.words.first().map_or(0, |w| w.start);
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let rest = &text[last.end..];
-        if failure_ignored(rest) || negated_check_goes_on(&text[line_start..start], rest) {
+    /// (`echo '… install.sh' | sha256sum -c -`, `gpg --verify x.sh.asc x.sh`, a digest
+    /// variable's assignment naming it); when it names none, every one if a program
+    /// reads a list of checksums (`sha256sum -c SHA256SUMS`) or a signature, none if it
+    /// checks an image (`cosign verify IMAGE`), what it is fed, or compares a digest. A
+    /// check whose failure is ignored (`|| true`, `! check`, `check &`) vouches for
+    /// nothing; one whose failure only skips what it guards (`check && sh f`, `if check;
+    /// then …; fi`) vouches for the files only there.
+    fn vouch(&mut self, text: &str, c: &Command, kind: CheckKind) {
+        // `before` holds the reserved words before the program (`if`, `!`)
+        let (Some(first), Some(last)) = (c.name_word(), c.words.last()) else {
             return;
+        };
+        let line_start = text[..first.start].rfind('\n').map_or(0, |i| i + 1);
+        let before = &text[line_start..first.start];
+        let rest = &text[last.end..];
+        let until = if kind == (CheckKind::Compare { inverted: true }) {
+            if !inverted_check_stops(before, rest) {
+                return;
+            }
+            None
+        } else {
+            let negated = before.trim_start().starts_with("! ");
+            if failure_ignored(rest) || negated || negated_check_goes_on(before, rest) {
+                return;
+            }
+            guarded_until(text, last.end, before)
+        };
+        let line_end = rest.find('\n').map_or(text.len(), |i| last.end + i);
+        let vouched = self.vouched_files(&text[line_start..line_end], c, kind);
+        self.pending.retain(|p| !vouched.contains(p));
+        if let Some(end) = until {
+            let script = text.as_ptr() as usize;
+            (self.guarded).extend(vouched.into_iter().map(|v| (v, script, end)));
         }
-        let line_end = text[last.end..]
-            .find('\n')
-            .map_or(text.len(), |i| last.end + i);
-        let line = &text[line_start..line_end];
+    }
+
+    /// The pending files a check on `line` vouches for (see [`Downloads::vouch`]).
+    fn vouched_files(&self, line: &str, c: &Command, kind: CheckKind) -> Vec<(String, FileRange)> {
         let name = c.name().map(base).unwrap_or_default();
-        let checksum_tool = name.ends_with("sum");
+        let checksum_tool = kind == CheckKind::Program && name.ends_with("sum");
         // the list of checksums a tool reads (`-c SHA256SUMS`) is not what it vouches for
         let lists: Vec<&str> = match checksum_tool {
-            true => operands(c.args(), &[])
-                .iter()
+            true => (operands(c.args(), &[]).iter())
                 .map(|w| base(&w.text))
                 .collect(),
             false => Vec::new(),
@@ -864,18 +889,142 @@ impl Downloads {
         // a list of checksums this job downloaded and did not check comes from the server
         // that sent the files: it proves nothing of them
         if (self.pending.iter()).any(|(f, _)| lists.contains(&base(f))) {
-            return;
+            return Vec::new();
         }
-        let named = |f: &str| line.contains(base(f)) && !lists.contains(&base(f));
-        if self.pending.iter().any(|(f, _)| named(f)) {
-            self.pending.retain(|(f, _)| !named(f));
-            return;
+        // `[ "$ACTUAL" = "$SHA" ]`: the assignment of the digest names the file
+        let digests: Vec<&str> = (c.args().iter().flat_map(|a| &a.vars))
+            .filter_map(|v| self.assigned.get(&v.name).map(String::as_str))
+            .collect();
+        let named = |f: &str| {
+            let f = base(f);
+            (line.contains(f) || digests.iter().any(|d| d.contains(f))) && !lists.contains(&f)
+        };
+        let found: Vec<(String, FileRange)> = (self.pending.iter())
+            .filter(|(f, _)| named(f))
+            .cloned()
+            .collect();
+        if !found.is_empty() || kind != CheckKind::Program {
+            return found;
         }
         let image = name == "cosign" && c.args().first().is_some_and(|a| a.text == "verify");
         let fed = c.piped_in || operands(c.args(), &[]).iter().all(|w| w.text == "-");
-        if !(image || (checksum_tool && fed)) {
-            self.pending.clear();
+        match image || (checksum_tool && fed) {
+            true => Vec::new(),
+            false => self.pending.clone(),
         }
+    }
+
+    /// Files a check guarded are pending again once `c` is past what it guards (or in
+    /// another script).
+    fn unguard(&mut self, text: &str, c: &Command) {
+        if self.guarded.is_empty() {
+            return;
+        }
+        let script = text.as_ptr() as usize;
+        let at = c.words.first().map_or(0, |w| w.start);
+        let (back, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.guarded)
+            .into_iter()
+            .partition(|(_, s, end)| *s != script || at > *end);
+        self.guarded = kept;
+        self.pending.extend(back.into_iter().map(|(file, ..)| file));
+    }
+}
+
+/// Where what a check guards ends, when its failure only skips that: the rest of its
+/// `&&` chain (`check && sh f`), or its `if`/`while` block (`if check; then sh f; fi`;
+/// not `if ! check; then exit 1; fi`, whose failure stops the job).
+fn guarded_until(text: &str, from: usize, before: &str) -> Option<usize> {
+    let rest = &text[from..];
+    let end = command_end(first_bytes(rest, COMMAND_WINDOW));
+    if rest[end..].starts_with("&&") {
+        return Some(and_chain_end(text, from));
+    }
+    let condition = before.trim_start();
+    let (_, closer) = [
+        ("if ", "fi"),
+        ("elif ", "fi"),
+        ("while ", "done"),
+        ("until ", "done"),
+    ]
+    .into_iter()
+    .find(|(kw, _)| {
+        (condition.strip_prefix(kw)).is_some_and(|c| !c.trim_start().starts_with('!'))
+    })?;
+    let end = word_in(rest, closer).unwrap_or(rest.len());
+    // `if check; then …; else exit 1; fi`: a failure stops the job
+    let otherwise = word_in(&rest[..end], "else").map(|e| &rest[e + "else".len()..end]);
+    if otherwise.is_some_and(|branch| branch.split([';', '\n']).any(branch_fails)) {
+        return None;
+    }
+    Some(from + end)
+}
+
+/// Where the `&&` chain going on at `from` ends: at a `;`, a line break, a lone `&` or
+/// a `||` (whose right side runs when the chain fails).
+fn and_chain_end(text: &str, from: usize) -> usize {
+    let mut at = from;
+    loop {
+        let segment = &text[at..];
+        let end = command_end(segment);
+        if let Some(or) = segment[..end].find("||") {
+            return at + or;
+        }
+        match segment[end..].strip_prefix("&&") {
+            Some(_) => at += end + 2,
+            None => return at + end,
+        }
+    }
+}
+
+/// Where the word `word` (`fi`, `done`) first stands alone in `text`.
+fn word_in(text: &str, word: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let apart = |i: usize| {
+        b.get(i)
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+    };
+    (text.match_indices(word))
+        .map(|(i, _)| i)
+        .find(|&i| (i == 0 || apart(i - 1)) && apart(i + word.len()))
+}
+
+/// Whether an inverted comparison (true on a mismatch) stops the job then: `[ … != … ]
+/// && exit 1`, `&& { echo bad; exit 1; }`, `if [ … != … ]; then …; exit 1; fi`.
+fn inverted_check_stops(before: &str, rest: &str) -> bool {
+    let rest = first_bytes(rest, COMMAND_WINDOW);
+    let end = command_end(rest);
+    if let Some(branch) = rest[end..].strip_prefix("&&") {
+        return branch_fails(branch);
+    }
+    if !before.trim_start().starts_with("if ") {
+        return false;
+    }
+    let Some(then) = word_in(rest, "then") else {
+        return false;
+    };
+    let branch = &rest[then + "then".len()..];
+    let body_end = ["fi", "else", "elif"]
+        .iter()
+        .filter_map(|k| word_in(branch, k))
+        .min()
+        .unwrap_or(branch.len());
+    (branch[..body_end].split([';', '\n'])).any(branch_fails)
+}
+
+/// Whether a branch (as written at its start) stops the job: a failing command, or a
+/// `{ … }` or `( … )` holding one (a subshell's `exit 1` fails the list it ends).
+fn branch_fails(branch: &str) -> bool {
+    let branch = branch.trim_start();
+    let inside = |open: char, close: char| {
+        branch
+            .strip_prefix(open)
+            .map(|b| &b[..b.find(close).unwrap_or(b.len())])
+    };
+    match inside('{', '}').or_else(|| inside('(', ')')) {
+        Some(body) => body
+            .split([';', '\n'])
+            .any(|p| fails_the_job(p.trim_start())),
+        None => fails_the_job(branch),
     }
 }
 
@@ -893,13 +1042,7 @@ fn failure_ignored(rest: &str) -> bool {
     let Some(or) = rest[..command_end].find("||") else {
         return false;
     };
-    let fallback = rest[or + 2..].trim_start();
-    let block_fails = fallback.strip_prefix('{').is_some_and(|b| {
-        let body = &b[..b.find('}').unwrap_or(b.len())];
-        body.split([';', '\n'])
-            .any(|part| fails_the_job(part.trim_start()))
-    });
-    !(fails_the_job(fallback) || block_fails)
+    !branch_fails(&rest[or + 2..])
 }
 
 /// Where the command at the start of `rest` ends: a `;`, a line break, or a `&` that is
@@ -1134,38 +1277,62 @@ const CHECKSUM_TOOLS: &[&str] = &[
     "b2sum",
 ];
 
-/// A file's digest compared with the one expected, failing the job when they differ
-/// (GitLab runs each line under `set -e`): `[ "$(sha256sum f | cut -d' ' -f1)" = "$SHA"
-/// ]`, `test "$(sha256sum < f)" = "…  -"`, `[[ $(sha256sum f) == $SHA* ]]`, and
-/// `sha256sum f | grep -q "$SHA"`.
-fn compares_checksum(c: &Command, text: &str) -> bool {
-    let (Some(name), Some(first), Some(last)) =
-        (c.name().map(base), c.words.first(), c.words.last())
-    else {
-        return false;
-    };
-    let names_a_tool = |s: &str| CHECKSUM_TOOLS.iter().any(|t| s.contains(t));
+/// How a check is written: a program that checks (`sha256sum -c`, `gpg --verify`), or a
+/// comparison of a digest with the one expected, `inverted` when it holds on a mismatch
+/// (`[ "$(sha256sum f)" != "$SHA" ] && exit 1`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum CheckKind {
+    Program,
+    Compare { inverted: bool },
+}
+
+/// The check `c` is, if any: [`verifies`], or a file's digest compared with the one
+/// expected (GitLab runs each line under `set -e`): `[ "$(sha256sum f | cut -d' '
+/// -f1)" = "$SHA" ]`, `test "$(sha256sum < f)" = "…  -"`, `[[ $(sha256sum f) == $SHA*
+/// ]]`, `[ "$ACTUAL" = "$SHA" ]` after `ACTUAL=$(sha256sum f …)`, `sha256sum f | grep
+/// -q "$SHA"` (not `grep -v`).
+fn check_of(c: &Command, text: &str, assigned: &HashMap<String, String>) -> Option<CheckKind> {
+    if verifies(c) {
+        return Some(CheckKind::Program);
+    }
+    let (name, first, last) = (c.name().map(base)?, c.words.first()?, c.words.last()?);
+    let names_a_tool =
+        |s: &str| (CHECKSUM_TOOLS.iter().chain(&["openssl dgst", "b3sum"])).any(|t| s.contains(t));
     match name {
         "[" | "[[" | "test" => {
-            let equal = c
-                .args()
-                .iter()
-                .any(|a| matches!(a.text.as_str(), "=" | "=="));
-            equal && names_a_tool(&text[first.start..last.end])
+            let op = c.args().iter().find_map(|a| match a.text.as_str() {
+                "=" | "==" => Some(false),
+                "!=" => Some(true),
+                _ => None,
+            })?;
+            let digest_var = (c.args().iter().flat_map(|a| &a.vars)).any(|v| {
+                assigned
+                    .get(&v.name)
+                    .is_some_and(|value| names_a_tool(value))
+            });
+            (names_a_tool(&text[first.start..last.end]) || digest_var)
+                .then_some(CheckKind::Compare { inverted: op })
         }
         "grep" if c.piped_in => {
             // the pipeline's commands before `grep`, on its line
             let line_start = text[..first.start].rfind('\n').map_or(0, |i| i + 1);
             let before = &text[line_start..first.start];
             let piped = before.rsplit([';', '&']).next().unwrap_or(before);
+            let inverted = c.args().iter().any(|a| {
+                a.text == "--invert-match"
+                    || (a.text.starts_with('-')
+                        && !a.text.starts_with("--")
+                        && a.text.contains('v'))
+            });
             let pattern = operands(c.args(), &["-e", "-f"]).into_iter().next();
             let expected = pattern.is_some_and(|p| {
                 !p.vars.is_empty()
                     || (p.text.len() >= 32 && p.text.bytes().all(|b| b.is_ascii_hexdigit()))
             });
-            expected && names_a_tool(piped)
+            (expected && !inverted && names_a_tool(piped))
+                .then_some(CheckKind::Compare { inverted: false })
         }
-        _ => false,
+        _ => None,
     }
 }
 
