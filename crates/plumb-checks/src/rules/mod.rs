@@ -201,7 +201,9 @@ fn expr_literals(e: &Expr, out: &mut Vec<Literal>) {
                 match seg {
                     Segment::Text(t, _) => text.push_str(t),
                     Segment::Interp(inner, _) => {
-                        text.push(' ');
+                        // what no credential runs through (a token, a URL's userinfo,
+                        // a header's value): the pieces around it are not one value
+                        text.push('\n');
                         expr_literals(inner, out);
                     }
                 }

@@ -366,7 +366,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     expanded_credentials(cx, out);
     for script in cx.scripts() {
         let locate = Locator::new(cx.sources, script.text, script.origin);
-        literal_piped_passwords(&script.commands, &locate, out);
+        literal_piped_passwords(&script.commands, script.text, &locate, out);
         for cmd in &script.commands {
             literal_assignments(cmd, script.text, &locate, out);
             split_tokens(cmd, script.text, &locate, out);
@@ -450,7 +450,10 @@ const EXPANDED_LIMIT: usize = 64 * 1024;
 
 /// `text` with `$NAME`/`${NAME}` replaced by the literal values of `literals`, three
 /// levels deep (what GitLab expands), other names left as written.
-fn expand_variables(text: &str, literals: &std::collections::HashMap<&str, &str>) -> String {
+pub(crate) fn expand_variables(
+    text: &str,
+    literals: &std::collections::HashMap<&str, &str>,
+) -> String {
     let mut out = text.to_string();
     for _ in 0..3 {
         let mut next = String::with_capacity(out.len());
@@ -566,6 +569,7 @@ const FROM_STDIN: &[&str] = &["--password-stdin", "--token-stdin", "--with-token
 /// "hunter2"`): the password is in the file all the same.
 fn literal_piped_passwords(
     commands: &[shell::Command],
+    script: &str,
     locate: &Locator,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -578,17 +582,21 @@ fn literal_piped_passwords(
             continue;
         }
         let program = cmd.name().map(crate::supply::base).unwrap_or("");
+        let feeder =
+            (i.checked_sub(1).map(|p| &commands[p])).filter(|p| cmd.piped_in && p.piped_out);
         let fed = match &cmd.here_string {
-            Some(word) => Some(word),
-            None => (i.checked_sub(1).map(|p| &commands[p]))
-                .filter(|p| cmd.piped_in && p.piped_out)
-                .and_then(printed_word),
+            Some(word) => Some((word.text.as_str(), word.start, word.end)),
+            None => feeder
+                .and_then(printed_word)
+                .map(|w| (w.text.as_str(), w.start, w.end))
+                .or_else(|| heredoc_word(cmd, script))
+                .or_else(|| feeder.and_then(|f| heredoc_word(f, script))),
         };
-        let Some(word) = fed.filter(|w| is_literal_password(&w.text)) else {
+        let Some((_, start, end)) = fed.filter(|(text, ..)| is_literal_password(text)) else {
             continue;
         };
         out.push(
-            Diagnostic::new(RULE.code, RULE.severity(), locate.range(word.start, word.end), format!("hard-coded credential: `{program}` reads a literal password on standard input"))
+            Diagnostic::new(RULE.code, RULE.severity(), locate.range(start, end), format!("hard-coded credential: `{program}` reads a literal password on standard input"))
                 .with_label("a credential in the source")
                 .with_help("declare a secret, bind it in `env` and send the variable: `echo \"$NAME\" | … --password-stdin`")
                 .with_yaml_help("rotate it, then keep it in a masked CI/CD variable (Settings > CI/CD > Variables) and send that: `echo \"$NAME\" | … --password-stdin`"),
@@ -596,7 +604,8 @@ fn literal_piped_passwords(
     }
 }
 
-/// The one word `echo` or `printf` prints (`printf '%s'`'s argument, not its format).
+/// The one word `echo` or `printf` prints (`printf '%s'`'s argument, not its format;
+/// a format with no `%` or `\` is printed as it is).
 fn printed_word(printer: &shell::Command) -> Option<&shell::Word> {
     let name = printer.name().map(crate::supply::base)?;
     let args: Vec<&shell::Word> = printer
@@ -607,8 +616,29 @@ fn printed_word(printer: &shell::Command) -> Option<&shell::Word> {
     match (name, args.as_slice()) {
         ("echo", [word]) => Some(word),
         ("printf", [format, word]) if format.text.contains('%') => Some(word),
+        ("printf", [word]) if !word.text.contains(['%', '\\']) => Some(word),
         _ => None,
     }
+}
+
+/// A here-doc of one line holding one word (`docker login --password-stdin r <<EOF`,
+/// `hunter2`, `EOF`): the word and where it is in `script`.
+fn heredoc_word<'s>(cmd: &shell::Command, script: &'s str) -> Option<(&'s str, usize, usize)> {
+    let body = cmd.heredoc_text.as_str();
+    let first = cmd.words.first()?;
+    let at = first.start + script.get(first.start..)?.find(body)?;
+    let line = body.lines().next()?;
+    let word = line.trim();
+    // its one line, then the delimiter's
+    let only_line = body.lines().filter(|l| !l.trim().is_empty()).count() == 2;
+    let start = at + line.find(word)?;
+    (only_line && !word.is_empty() && !word.contains(char::is_whitespace)).then(|| {
+        (
+            &script[start..start + word.len()],
+            start,
+            start + word.len(),
+        )
+    })
 }
 
 /// A word written whole in the file that a credential check takes for a password (a

@@ -32,7 +32,9 @@ pub fn is_literal_credential(value: &str) -> bool {
     // a number of eight digits or fewer is a date, a port, a count or an id
     // (`LATEST_API_TOKEN=20270330`, an expiry), not a credential a service issues
     let short_number = v.len() <= 8 && v.bytes().all(|c| c.is_ascii_digit());
-    !(is_var_ref || is_path || is_well_known_dummy(v) || short_number)
+    // what `xargs -I{}`, `find -exec … {}` or a format fills in
+    let filled_in = matches!(v, "{}" | "%" | "%s" | "{{}}");
+    !(is_var_ref || is_path || is_well_known_dummy(v) || short_number || filled_in)
 }
 
 /// The well-known dummies that CI files give their own throwaway service containers
@@ -150,18 +152,38 @@ const HEADER_TOKEN: &str = "a token written into an HTTP header";
 /// HTTP headers that carry a credential, in lower case; `true` for those whose value
 /// starts with a scheme (`Bearer`, `Basic`, `token`).
 const CREDENTIAL_HEADERS: &[(&str, bool)] = &[
-    ("authorization:", true),
-    ("proxy-authorization:", true),
-    ("private-token:", false),
-    ("x-api-key:", false),
-    ("x-auth-token:", false),
-    ("x-vault-token:", false),
-    ("x-jfrog-art-api:", false),
+    ("authorization", true),
+    ("proxy-authorization", true),
+    ("private-token", false),
+    ("x-api-key", false),
+    ("x-auth-token", false),
+    ("x-vault-token", false),
+    ("x-jfrog-art-api", false),
+];
+
+/// Words of the placeholders documentation puts where a token goes (`YOUR_TOKEN_HERE`,
+/// `REPLACE_ME`, `<token>`).
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "your",
+    "example",
+    "replace",
+    "redacted",
+    "placeholder",
+    "changeme",
+    "dummy",
+    "token",
+    "here",
+    "fake",
+    "sample",
+    "insert",
+    "xxxx",
 ];
 
 /// A credential header written with a literal token at `i` (`-H "Authorization: Bearer
 /// 8f3a…"`, `--header "PRIVATE-TOKEN: glpat…"`): the token's start and end. A variable
-/// (`Bearer $TOKEN`), a placeholder (`<token>`, `xxxx`) or a short word is none.
+/// (`Bearer $TOKEN`), a placeholder (`<token>`, `YOUR_TOKEN_HERE`), a word without a
+/// digit or a short one is none. Blanks around the `:` and the scheme are read as a
+/// server trims them (a check reads an interpolation as a line break, which ends it).
 fn header_credential(text: &str, i: usize) -> Option<(usize, usize)> {
     let rest = &text[i..];
     let starts = |p: &str| {
@@ -169,32 +191,42 @@ fn header_credential(text: &str, i: usize) -> Option<(usize, usize)> {
             .is_some_and(|x| x.eq_ignore_ascii_case(p))
     };
     let &(name, schemed) = CREDENTIAL_HEADERS.iter().find(|(h, _)| starts(h))?;
-    let mut at = i + name.len();
-    // one blank at most: a check reads an interpolation (`PRIVATE-TOKEN: ${pre}abc`)
-    // as a blank, and what follows it is only part of the value
-    let skip_blanks = |at: usize| at + usize::from(text[at..].starts_with(' '));
-    at = skip_blanks(at);
-    if schemed {
-        let scheme = text[at..]
+    let skip_blanks = |at: usize| {
+        at + text[at..]
             .bytes()
-            .take(16)
+            .take_while(|c| matches!(c, b' ' | b'\t'))
+            .count()
+    };
+    let colon = skip_blanks(i + name.len());
+    if !text[colon..].starts_with(':') {
+        return None;
+    }
+    let mut at = skip_blanks(colon + 1);
+    if schemed {
+        let scheme = (text[at..].bytes().take(16))
             .take_while(u8::is_ascii_alphabetic)
             .count();
-        if scheme == 0 || !text[at + scheme..].starts_with(' ') {
+        let after = skip_blanks(at + scheme);
+        if scheme == 0 || after == at + scheme {
             return None;
         }
-        at = skip_blanks(at + scheme);
+        at = after;
     }
     let token_char = |c: &u8| c.is_ascii_alphanumeric() || b"._~+/=-".contains(c);
     let len = (text.as_bytes()[at..].iter().take(LONGEST_TOKEN))
         .take_while(|c| token_char(c))
         .count();
     let token = &text[at..at + len];
+    let lower = token.to_ascii_lowercase();
     let distinct = token
         .bytes()
         .collect::<std::collections::HashSet<_>>()
         .len();
-    (len >= 12 && distinct > 4 && !is_well_known_dummy(token)).then_some((at, at + len))
+    let mixed =
+        token.bytes().any(|c| c.is_ascii_digit()) && token.bytes().any(|c| c.is_ascii_alphabetic());
+    let placeholder = PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w));
+    (len >= 12 && distinct > 4 && mixed && !placeholder && !is_well_known_dummy(token))
+        .then_some((at, at + len))
 }
 
 /// Tokens a service issues with a prefix of its own, and the least characters after it
@@ -457,6 +489,9 @@ mod tests {
             r#"curl --header "PRIVATE-TOKEN: 8f3a9c2e1b7d4f6a0e5c" https://gitlab"#,
             r#"curl -H "X-API-Key: 8f3a9c2e1b7d4f6a0e5c" https://api"#,
             r#"git config http.extraHeader "Authorization: token abcDEF1234567890""#,
+            // blanks a server trims
+            "curl -H 'Authorization:  Bearer\tabcdef0123456789abcdef'",
+            "curl -H 'PRIVATE-TOKEN : 8f3a9c2e1b7d4f6a0e5c'",
         ] {
             let found = find(text);
             assert_eq!(found.len(), 1, "{text}: {found:?}");
@@ -472,8 +507,14 @@ mod tests {
             r#"curl -H "X-API-Key: xxxxxxxxxxxxxxxx" https://api"#,
             r#"curl -H "Authorization: Bearer abc" https://api"#,
             "echo 'Authorization: Bearer'",
-            // an interpolation, read as a blank: only part of the value is written
-            "curl -H 'PRIVATE-TOKEN:  abcdefghij0123456789'",
+            // an interpolation, read as a line break: only part of the value is written
+            "curl -H 'PRIVATE-TOKEN: \nabcdefghij0123456789'",
+            r#"curl -H "Authorization: Bearer YOUR_TOKEN_HERE""#,
+            r#"curl -H "PRIVATE-TOKEN: YOUR_ACCESS_TOKEN""#,
+            r#"curl -H "X-API-Key: REPLACE_ME_WITH_KEY""#,
+            r#"curl -H "Authorization: Bearer your-api-token""#,
+            r#"curl -H "Authorization: Bearer EXAMPLE_TOKEN_1234567""#,
+            r#"curl -H "Authorization-Mode: abcdef0123456789""#,
         ] {
             assert!(find(text).is_empty(), "{text}: {:?}", find(text));
         }
