@@ -18,8 +18,19 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     let matrix = cx.job.field("matrix").and_then(|f| f.value.as_map());
     let matrix = (matrix.into_iter().flatten())
         .flat_map(|e| (e.value.as_list().unwrap_or_default().iter()).map(|v| (e.key.as_str(), v)));
+    // `CI_DEBUG_TRACE: $DEBUG`: the runner expands the value before it reads it
+    let literals: std::collections::HashMap<&str, &str> = (cx.job.env.iter())
+        .filter_map(|b| Some((b.name.as_str(), b.value.as_str()?)))
+        .collect();
+    let expanded = |v: &str| {
+        let short = v.len() <= 64 && v.contains('$');
+        short
+            && runner_reads_true(&super::pl4001_hardcoded_credential::expand_variables(
+                v, &literals,
+            ))
+    };
     for (name, value) in env.chain(matrix) {
-        let on = matches!(&value.kind, ValueKind::Str(v) if runner_reads_true(v));
+        let on = matches!(&value.kind, ValueKind::Str(v) if runner_reads_true(v) || expanded(v));
         if !on || !matches!(name, "CI_DEBUG_TRACE" | "CI_DEBUG_SERVICES") {
             continue;
         }
