@@ -28,8 +28,8 @@ const CREDENTIAL_WORDS: &[&str] = &[
 ];
 
 /// Words that name a credential only when the whole word is theirs (`CI_JOB_JWT`, not
-/// `…JWTS…`).
-const WHOLE_WORDS: &[&str] = &["JWT"];
+/// `…JWTS…`; `SLACK_WEBHOOK`, whose URL's path is the credential).
+const WHOLE_WORDS: &[&str] = &["JWT", "WEBHOOK"];
 
 /// Two words that together name a credential (`SENTRY_API_KEY`, `DOCKER_AUTH_CONFIG`,
 /// `RAILS_MASTER_KEY`), where either alone does not (`KEY`, `CONFIG`). `SSH_KEY` is not
@@ -43,6 +43,12 @@ pub const CREDENTIAL_PAIRS: &[[&str; 2]] = &[
     ["LICENSE", "KEY"],
     ["AUTH", "KEY"],
     ["AUTH", "CONFIG"],
+    // a service account's key (`GCP_SA_KEY`, `SERVICE_ACCOUNT_KEY`: its JSON)
+    ["SA", "KEY"],
+    ["ACCOUNT", "KEY"],
+    ["COSIGN", "KEY"],
+    // a chat webhook's URL: its path is the credential (`SLACK_WEBHOOK_URL`)
+    ["WEBHOOK", "URL"],
 ];
 
 /// Names a tool documents for its credential, whatever their words say (`MYSQL_PWD` is
@@ -230,6 +236,11 @@ mod tests {
             "SONAR_LOGIN",
             "TF_VAR_db_password",
             "DEPLOY_TOKEN_PROD",
+            "GCP_SA_KEY",
+            "GOOGLE_SERVICE_ACCOUNT_KEY",
+            "COSIGN_KEY",
+            "SLACK_WEBHOOK_URL",
+            "DISCORD_WEBHOOK",
         ] {
             assert!(credential_name(yes, NameUse::Read), "{yes}");
         }
@@ -276,6 +287,9 @@ mod tests {
             "GLOB_PAT",
             "PASSPHRASE_PROMPT",
             "TOKEN_VAR",
+            "WEBHOOK_ID",
+            "GCP_SA_KEY_FILE",
+            "WEBHOOKS",
         ] {
             assert!(!credential_name(no, NameUse::Read), "{no}");
         }
