@@ -393,7 +393,9 @@ impl Cwd {
 
     /// Follows `cd DIR` (`pushd`, `popd`) where the scan can.
     fn follow(&mut self, cmd: &Command, name: &str) {
-        if !matches!(name, "cd" | "pushd" | "popd") || cmd.substitution.is_some() {
+        // a `cd` in a pipeline runs in a subshell of its own (`cd out | true`)
+        let own_shell = cmd.substitution.is_some() || cmd.piped_in || cmd.piped_out;
+        if !matches!(name, "cd" | "pushd" | "popd") || own_shell {
             return;
         }
         let operand =
