@@ -2909,7 +2909,15 @@ impl Emitter<'_> {
             quoted.push((file, first + 1, first + shown));
         }
         if lines.len() > 12 {
-            let _ = writeln!(text, "{indent}#   … ({} more lines)", lines.len() - 12);
+            // where the rest is, so that nothing the comment leaves out is lost
+            let more = lines.len() - 12;
+            let plural = if more == 1 { "" } else { "s" };
+            let (from, to) = (first + 13, first + lines.len());
+            let name = self.file_names.get(file).map_or("", String::as_str);
+            let _ = writeln!(
+                text,
+                "{indent}#   … ({more} more line{plural}: {name}:{from}-{to})"
+            );
         }
     }
 }

@@ -710,7 +710,10 @@ pub fn deep_merge(base: &Node, over: &Node) -> Node {
                 match entries.iter_mut().find(|x| x.key == e.key) {
                     Some(x) => {
                         x.value = deep_merge(&x.value, &e.value);
+                        // the key as the file that wins writes it (a label drawn at the
+                        // key of one file with the offsets of another was misplaced)
                         x.key_line = e.key_line;
+                        x.key_span = e.key_span;
                     }
                     None => entries.push(e.clone()),
                 }

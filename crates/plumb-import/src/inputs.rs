@@ -277,14 +277,23 @@ fn apply(function: &str, text: &str) -> Option<String> {
     }
 }
 
-/// Each character a POSIX shell would read specially, escaped with a backslash.
+/// The text as one shell word, as GitLab escapes it (Ruby's `Shellwords.escape`):
+/// a backslash before each character but `A-Za-z0-9_-.,:+/@`, a line break quoted as
+/// `'\n'`, and `''` for nothing.
 fn posix_escape(text: &str) -> String {
+    if text.is_empty() {
+        return "''".to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if !(c.is_ascii_alphanumeric() || "_-./:,=@%+".contains(c)) {
-            out.push('\\');
+        match c {
+            '\n' => out.push_str("'\n'"),
+            c if c.is_ascii_alphanumeric() || "_-.,:+/@".contains(c) => out.push(c),
+            c => {
+                out.push('\\');
+                out.push(c);
+            }
         }
-        out.push(c);
     }
     out
 }
@@ -354,6 +363,8 @@ mod tests {
             .map(|s| s.items().iter().filter_map(Node::as_str).collect())
             .unwrap_or_default();
         assert_eq!(lines, ["tag 01234567", "echo it\\'s\\ \\$HOME"]);
+        assert_eq!(posix_escape(""), "''");
+        assert_eq!(posix_escape("a\nb=c"), "a'\n'b\\=c");
     }
 
     #[test]
