@@ -501,7 +501,7 @@ fn artifacts_public_false_is_access_developer() {
     let dir = scratch("artifacts-public");
     std::fs::write(
         dir.join(".gitlab-ci.yml"),
-        "plan:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script: [terraform plan -out plan.cache]\n  artifacts:\n    paths: [plan.cache]\n    public: false\n    reports: {cyclonedx: [sbom.json], annotations: [a.json]}\n",
+        "plan:\n  image: alpine:3.20.1@sha256:dabf91b69c191a1a0a1628fd6bdd029c0c4018041c7f052870bb13c5a222ae76\n  script: [terraform plan -out plan.cache]\n  artifacts:\n    paths: [plan.cache]\n    public: false\n    reports: {cyclonedx: [sbom.json], license_scanning: [l.json], lsif: [a.json]}\n",
     )
     .expect("write");
     let o = common::plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "ci.plumb"]);
@@ -509,11 +509,13 @@ fn artifacts_public_false_is_access_developer() {
     assert!(o.status.success(), "{stderr}");
     assert!(!stderr.contains("public"), "carried: {stderr}");
     assert!(
-        stderr.contains("`artifacts: reports: cyclonedx, annotations` is not carried"),
-        "one warning naming the reports: {stderr}"
+        stderr.contains("`artifacts: reports: license_scanning, lsif` is not carried"),
+        "one warning naming the reports GitLab no longer reads: {stderr}"
     );
     let program = std::fs::read_to_string(dir.join("ci.plumb")).expect("read");
-    assert!(program.contains("access = \"developer\""), "{program}");
+    let compact = program.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(compact.contains("access = \"developer\""), "{program}");
+    assert!(compact.contains("cyclonedx = [\"sbom.json\"]"), "{program}");
 }
 
 /// GitLab decides `workflow:` with the top-level `variables:` only: a variable of the

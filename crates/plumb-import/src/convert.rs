@@ -1026,6 +1026,16 @@ fn reports(v: &Node, left_out: &mut Vec<String>) -> Option<PVal> {
         "secret_detection",
         "terraform",
         "metrics",
+        "cyclonedx",
+        "annotations",
+        "accessibility",
+        "api_fuzzing",
+        "browser_performance",
+        "coverage_fuzzing",
+        "dast",
+        "load_performance",
+        "requirements",
+        "repository_xray",
     ];
     let mut out = Vec::new();
     for e in v.entries() {
