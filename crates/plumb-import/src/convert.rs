@@ -584,23 +584,12 @@ pub fn variable_form_notes(node: &Node) -> Vec<Note> {
 /// (`${inputs_image}`): what the including project passes is not known here, so the
 /// image is one whose value cannot be checked (PL3007), not a malformed one.
 fn inputs_as_variables(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find("$[[") {
-        let Some(close) = rest[open..].find("]]").map(|i| open + i) else {
-            break;
-        };
-        out.push_str(&rest[..open]);
-        let name: String = rest[open + 3..close]
-            .trim()
-            .chars()
+    crate::inputs::replace_blocks(text, |inner| {
+        let name: String = (inner.trim().chars())
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect();
-        out.push_str(&format!("${{{name}}}"));
-        rest = &rest[close + 2..];
-    }
-    out.push_str(rest);
-    out
+        Some(format!("${{{name}}}"))
+    })
 }
 
 /// The value nodes of a `variables:` mapping, in order (a `{ value: … }` form's value).

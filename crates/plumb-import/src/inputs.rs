@@ -14,8 +14,14 @@ use crate::yaml::{Entry, Kind, Node};
 use crate::Warning;
 use std::collections::BTreeMap;
 
-/// More text than this filled in for one file stops the filling (a warning says so).
-const MAX_FILLED_BYTES: usize = 16 * 1024 * 1024;
+/// More than this filled in for one file (text bytes, and [`NODE_WEIGHT`] for each node
+/// an input's value copies) stops the filling (a warning says so). A file may be read
+/// again for each `include:` that gives it other inputs ([`crate::gitlab`] reads at most
+/// 150 files), so this bounds a pipeline too.
+const MAX_FILLED_BYTES: usize = 1024 * 1024;
+
+/// What one node of a value copied counts towards [`MAX_FILLED_BYTES`].
+const NODE_WEIGHT: usize = 16;
 
 /// The inputs of one file as it is read: each declared input's value, when it has one.
 pub struct Inputs {
@@ -24,8 +30,10 @@ pub struct Inputs {
     missing: Vec<String>,
     file: usize,
     filled_bytes: usize,
-    /// Messages said once per file (the same missing input used twice is one warning).
+    /// Messages said once per file (the same missing input used twice is one warning),
+    /// in order, and as a set (thousands of blocks must not be compared pairwise).
     said: Vec<(usize, String)>,
+    said_set: std::collections::HashSet<(usize, String)>,
 }
 
 impl Inputs {
@@ -45,6 +53,7 @@ impl Inputs {
             file,
             filled_bytes: 0,
             said: Vec::new(),
+            said_set: std::collections::HashSet::new(),
         };
         for e in declared.map(Node::entries).unwrap_or_default() {
             let given_value = given.and_then(|g| g.get(&e.key));
@@ -116,7 +125,9 @@ impl Inputs {
             return node;
         };
         if let Some(value) = whole_block(text).and_then(|b| self.value_of(b, node.line)) {
-            if self.spend(value.span.end.saturating_sub(value.span.start) as usize + 1) {
+            // a node's whole size: a default built of aliases is short text, many nodes
+            let left = MAX_FILLED_BYTES.saturating_sub(self.filled_bytes);
+            if self.spend(weight(&value, left.saturating_add(1))) {
                 return value;
             }
             return node;
@@ -136,22 +147,10 @@ impl Inputs {
 
     /// `text` with each block filled in as text; one that cannot be is kept as written.
     fn fill_text(&mut self, text: &str, line: usize) -> String {
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(open) = rest.find("$[[") {
-            let Some(close) = rest[open..].find("]]").map(|i| open + i) else {
-                break;
-            };
-            out.push_str(&rest[..open]);
-            let block = &rest[open..close + 2];
-            match self.text_of(&rest[open + 3..close], line) {
-                Some(value) if self.spend(value.len()) => out.push_str(&value),
-                _ => out.push_str(block),
-            }
-            rest = &rest[close + 2..];
-        }
-        out.push_str(rest);
-        out
+        replace_blocks(text, |inner| {
+            let value = self.text_of(inner, line)?;
+            self.spend(value.len()).then_some(value)
+        })
     }
 
     /// The input a block names, as its node (functions applied make it a string).
@@ -210,7 +209,7 @@ impl Inputs {
     }
 
     fn spend(&mut self, bytes: usize) -> bool {
-        self.filled_bytes += bytes;
+        self.filled_bytes = self.filled_bytes.saturating_add(bytes);
         if self.filled_bytes > MAX_FILLED_BYTES {
             self.say(
                 0,
@@ -225,15 +224,65 @@ impl Inputs {
     }
 
     fn say(&mut self, line: usize, message: String) {
-        let once = message.contains("MiB");
-        if !self
-            .said
-            .iter()
-            .any(|(l, m)| *m == message && (once || *l == line))
-        {
-            self.said.push((line.max(1), message));
+        // the budget's warning is said once for the file, the others once per line
+        let key = (
+            if message.contains("MiB") {
+                0
+            } else {
+                line.max(1)
+            },
+            message,
+        );
+        if self.said_set.insert(key.clone()) {
+            self.said.push((line.max(1), key.1));
         }
     }
+}
+
+/// `text` with each `$[[ … ]]` block replaced by what `fill` gives for its inside (kept
+/// as written when it gives nothing).
+pub(crate) fn replace_blocks(text: &str, mut fill: impl FnMut(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("$[[") {
+        let Some(close) = rest[open..].find("]]").map(|i| open + i) else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        match fill(&rest[open + 3..close]) {
+            Some(value) => out.push_str(&value),
+            None => out.push_str(&rest[open..close + 2]),
+        }
+        rest = &rest[close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What copying `node` costs: its nodes and text, counted up to `limit` (a value of
+/// aliases can be far larger than its text: it is not walked past what is left).
+fn weight(node: &Node, limit: usize) -> usize {
+    let mut total = 0;
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        total += NODE_WEIGHT;
+        match &n.kind {
+            Kind::Scalar { text, .. } => total += text.len(),
+            Kind::Seq(items) => stack.extend(items),
+            Kind::Map(entries) => {
+                for e in entries {
+                    total += e.key.len();
+                    stack.push(&e.value);
+                }
+            }
+            Kind::Reference(parts) => total += parts.iter().map(String::len).sum::<usize>(),
+            Kind::Null => {}
+        }
+        if total > limit {
+            break;
+        }
+    }
+    total
 }
 
 /// The inside of `$[[ … ]]` when `text` is that block and nothing else.
