@@ -847,12 +847,13 @@ impl Downloads {
     /// nothing; one whose failure only skips what it guards (`check && sh f`, `if check;
     /// then …; fi`) vouches for the files only there.
     fn vouch(&mut self, text: &str, c: &Command, kind: CheckKind) {
-        // `before` holds the reserved words before the program (`if`, `!`)
         let (Some(first), Some(last)) = (c.name_word(), c.words.last()) else {
             return;
         };
-        let line_start = text[..first.start].rfind('\n').map_or(0, |i| i + 1);
-        let before = &text[line_start..first.start];
+        // the pipeline before the program (`if ! echo '…' | `): what its failure does
+        let pipeline_start = pipeline_start(text, first.start);
+        let before = &text[pipeline_start..first.start];
+        let condition = before.trim_start();
         let rest = &text[last.end..];
         let until = if kind == (CheckKind::Compare { inverted: true }) {
             if !inverted_check_stops(before, rest) {
@@ -860,14 +861,22 @@ impl Downloads {
             }
             None
         } else {
-            let negated = before.trim_start().starts_with("! ");
-            if failure_ignored(rest) || negated || negated_check_goes_on(before, rest) {
+            // `until check; do …; done` runs its body while the check fails
+            let ignored = condition.starts_with("! ") || condition.starts_with("until ");
+            if failure_ignored(rest) || ignored || negated_check_goes_on(before, rest) {
                 return;
             }
             guarded_until(text, last.end, before)
         };
+        // a program names its files on its line (`echo '… f' | sha256sum -c`); a
+        // comparison in its own pipeline
+        let line_start = text[..first.start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = rest.find('\n').map_or(text.len(), |i| last.end + i);
-        let vouched = self.vouched_files(&text[line_start..line_end], c, kind);
+        let scope = match kind {
+            CheckKind::Program => &text[line_start..line_end],
+            CheckKind::Compare { .. } => &text[pipeline_start..last.end],
+        };
+        let vouched = self.vouched_files(scope, c, kind);
         self.pending.retain(|p| !vouched.contains(p));
         if let Some(end) = until {
             let script = text.as_ptr() as usize;
@@ -924,44 +933,95 @@ impl Downloads {
         let at = c.words.first().map_or(0, |w| w.start);
         let (back, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.guarded)
             .into_iter()
-            .partition(|(_, s, end)| *s != script || at > *end);
+            .partition(|(_, s, end)| *s != script || at >= *end);
         self.guarded = kept;
         self.pending.extend(back.into_iter().map(|(file, ..)| file));
     }
 }
 
+/// Where the pipeline holding the program at `at` starts: after the `;`, line break,
+/// `&&`, `||` or `&` before it (looked for in [`COMMAND_WINDOW`] bytes), past the
+/// reserved words that only open a block (`then`, `do`, `else`, `{`).
+fn pipeline_start(text: &str, at: usize) -> usize {
+    let b = text.as_bytes();
+    let floor = at.saturating_sub(COMMAND_WINDOW);
+    let mut i = at;
+    while i > floor {
+        let c = b[i - 1];
+        let redirect = c == b'&'
+            && (matches!(b.get(i.wrapping_sub(2)), Some(b'>' | b'<')) || b.get(i) == Some(&b'>'));
+        let or = c == b'|' && i >= 2 && b[i - 2] == b'|';
+        if c == b'\n' || c == b';' || (c == b'&' && !redirect) || or {
+            break;
+        }
+        i -= 1;
+    }
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    let mut start = i;
+    loop {
+        let head = &text[start..at];
+        let blank = head.len() - head.trim_start().len();
+        let opener = ["then ", "do ", "else ", "{ ", "( "]
+            .into_iter()
+            .find(|k| head.trim_start().starts_with(k));
+        match opener {
+            Some(k) => start += blank + k.len(),
+            None => return start,
+        }
+    }
+}
+
 /// Where what a check guards ends, when its failure only skips that: the rest of its
-/// `&&` chain (`check && sh f`), or its `if`/`while` block (`if check; then sh f; fi`;
-/// not `if ! check; then exit 1; fi`, whose failure stops the job).
+/// `&&` chain (`check && sh f`), the `then` branch of its `if` (`if check; then sh f;
+/// fi`), the body of its `while`; not when its failure stops the job (`if ! check;
+/// then exit 1; fi`, `if check; then …; else exit 1; fi`). Looked for in
+/// [`COMMAND_WINDOW`] bytes.
 fn guarded_until(text: &str, from: usize, before: &str) -> Option<usize> {
-    let rest = &text[from..];
-    let end = command_end(first_bytes(rest, COMMAND_WINDOW));
+    let rest = first_bytes(&text[from..], COMMAND_WINDOW);
+    let end = command_end(rest);
     if rest[end..].starts_with("&&") {
         return Some(and_chain_end(text, from));
     }
     let condition = before.trim_start();
-    let (_, closer) = [
-        ("if ", "fi"),
-        ("elif ", "fi"),
-        ("while ", "done"),
-        ("until ", "done"),
-    ]
-    .into_iter()
-    .find(|(kw, _)| {
-        (condition.strip_prefix(kw)).is_some_and(|c| !c.trim_start().starts_with('!'))
-    })?;
-    let end = word_in(rest, closer).unwrap_or(rest.len());
-    // `if check; then …; else exit 1; fi`: a failure stops the job
-    let otherwise = word_in(&rest[..end], "else").map(|e| &rest[e + "else".len()..end]);
-    if otherwise.is_some_and(|branch| branch.split([';', '\n']).any(branch_fails)) {
+    let (_, closer) = [("if ", "fi"), ("elif ", "fi"), ("while ", "done")]
+        .into_iter()
+        .find(|(kw, _)| {
+            (condition.strip_prefix(kw)).is_some_and(|c| !c.trim_start().starts_with('!'))
+        })?;
+    let close = word_in(rest, closer).unwrap_or(rest.len());
+    if closer == "done" {
+        return Some(from + close);
+    }
+    let (otherwise, elif) = (
+        word_in(&rest[..close], "else"),
+        word_in(&rest[..close], "elif"),
+    );
+    // `else exit 1`: past the `fi`, the check passed (only a first command that stops
+    // the job: `else sh f; exit 1` runs `sh f` first)
+    let stops = otherwise.filter(|_| elif.is_none()).is_some_and(|e| {
+        let branch = &rest[e + "else".len()..close];
+        (branch.split([';', '\n']))
+            .find(|p| !p.trim().is_empty())
+            .is_some_and(branch_fails)
+    });
+    if stops {
         return None;
     }
-    Some(from + end)
+    let then_end = [otherwise, elif]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(close);
+    Some(from + then_end)
 }
 
 /// Where the `&&` chain going on at `from` ends: at a `;`, a line break, a lone `&` or
-/// a `||` (whose right side runs when the chain fails).
+/// a `||` (whose right side runs when the chain fails); looked for in
+/// [`COMMAND_WINDOW`] bytes.
 fn and_chain_end(text: &str, from: usize) -> usize {
+    let text = &text[..from + first_bytes(&text[from..], COMMAND_WINDOW).len()];
     let mut at = from;
     loop {
         let segment = &text[at..];
