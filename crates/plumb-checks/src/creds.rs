@@ -364,13 +364,14 @@ enum Dir {
 /// The folder of each subshell the scan is in (`(cd /tmp && …)` leaves the script's
 /// own where it was): index 0 is the script's shell.
 struct Cwd {
-    by_depth: Vec<Dir>,
+    /// Per depth: the folder, and which subshell it is ([`Command::subshell_at`]).
+    by_depth: Vec<(Dir, usize)>,
 }
 
 impl Cwd {
     fn new() -> Cwd {
         Cwd {
-            by_depth: vec![Dir::Project(String::new())],
+            by_depth: vec![(Dir::Project(String::new()), 0)],
         }
     }
 
@@ -378,17 +379,25 @@ impl Cwd {
     /// start where their parent is. A command substitution's commands are in the
     /// folder of the command they are written in.
     fn of(&mut self, cmd: &Command) -> &mut Dir {
-        let depth = if cmd.substitution.is_some() {
-            self.by_depth.len() - 1
+        let (depth, id) = if cmd.substitution.is_some() {
+            let last = self.by_depth.len() - 1;
+            (last, self.by_depth[last].1)
         } else {
-            cmd.subshell
+            (cmd.subshell, cmd.subshell_at)
         };
         self.by_depth.truncate(depth + 1);
-        while self.by_depth.len() < depth + 1 {
-            let parent = self.by_depth.last().cloned().unwrap_or(Dir::Unknown);
-            self.by_depth.push(parent);
+        // another subshell at this depth starts where its parent is
+        if depth > 0 && self.by_depth.get(depth).is_some_and(|(_, at)| *at != id) {
+            self.by_depth.truncate(depth);
         }
-        &mut self.by_depth[depth]
+        while self.by_depth.len() < depth + 1 {
+            let parent = self
+                .by_depth
+                .last()
+                .map_or(Dir::Unknown, |(d, _)| d.clone());
+            self.by_depth.push((parent, id));
+        }
+        &mut self.by_depth[depth].0
     }
 
     /// Follows `cd DIR` (`pushd`, `popd`) where the scan can.
@@ -427,6 +436,9 @@ impl Cwd {
     }
 }
 
+/// The longest folder path `cd` is followed to.
+const MAX_FOLDER_PATH: usize = 1024;
+
 /// A written path as a finding names it: with the folder `cd` moved to when that is
 /// not where the script started (`out/token.txt` for `token.txt` after `cd out`).
 fn shown_path(written: &str, kept: Option<&str>) -> String {
@@ -447,13 +459,16 @@ fn moved(from: &Dir, word: &shell::Word) -> Dir {
             return joined("", rest.trim_start_matches('/')).map_or(Dir::Outside, Dir::Project);
         }
     }
-    if !word.vars.is_empty() || text == "-" || text.contains('`') {
+    if !word.vars.is_empty() || text == "-" || text.contains('`') || text.contains("$(") {
         return Dir::Unknown;
     }
     if text.starts_with(['/', '~']) {
         return Dir::Outside;
     }
     match from {
+        // a folder this deep is not one a script means (`cd a` thousands of times):
+        // each join would copy it again
+        Dir::Project(base) if base.len() > MAX_FOLDER_PATH => Dir::Unknown,
         Dir::Project(base) => joined(base, text).map_or(Dir::Outside, Dir::Project),
         other => other.clone(),
     }
@@ -535,6 +550,8 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     let in_first_shell = cx.job.run_script_count();
     for (i, script) in cx.scripts().iter().enumerate() {
         // `after_run` runs in a new shell, without the `set -x` of the script
+        // a script's subshells end with it (the shell's own folder goes on)
+        cwd.by_depth.truncate(1);
         if i == in_first_shell {
             tracing = false;
             cwd = Cwd::new();

@@ -141,6 +141,9 @@ pub struct Command {
     pub substitution: Option<Substitution>,
     /// How many `( … )` subshells the command is in (a `cd` there ends with them).
     pub subshell: usize,
+    /// Where the innermost of them opens (its `(`): two subshells one after the other
+    /// at the same depth are two shells.
+    pub subshell_at: usize,
 }
 
 /// The process substitution a command is in.
@@ -415,6 +418,8 @@ struct Scanner<'a> {
     in_array: bool,
     /// Where each subshell open here starts in the commands read (`( echo a ) > f`).
     subshells: Vec<usize>,
+    /// Where each of them opens in the text.
+    subshell_opens: Vec<usize>,
     /// The subshell just closed: redirections before the next separator are its.
     closed_subshell: Option<usize>,
 }
@@ -437,6 +442,7 @@ impl<'a> Scanner<'a> {
             captured: Vec::new(),
             in_array: false,
             subshells: Vec::new(),
+            subshell_opens: Vec::new(),
             closed_subshell: None,
         }
     }
@@ -492,8 +498,10 @@ impl<'a> Scanner<'a> {
                     self.finish_after_subshell(&mut out, &mut cmd);
                     if opens_subshell {
                         self.subshells.push(out.len());
+                        self.subshell_opens.push(self.pos - len);
                     } else if c == b')' {
                         self.closed_subshell = self.subshells.pop();
+                        self.subshell_opens.pop();
                     }
                     piped_in = piped || (opens_subshell && piped_in);
                     if is_newline && !pending_heredocs.is_empty() {
@@ -577,6 +585,7 @@ impl<'a> Scanner<'a> {
             }
             _ => {
                 cmd.subshell = self.subshells.len();
+                cmd.subshell_at = self.subshell_opens.last().copied().unwrap_or(0);
                 finish(out, cmd);
             }
         }
