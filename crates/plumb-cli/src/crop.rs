@@ -13,8 +13,9 @@ use plumb_diagnostics::{Diagnostic, FileId, FileRange};
 use std::collections::HashMap;
 use std::ops::Range;
 
-/// A line longer than this, in bytes, is cut around its labels.
-const LONG_LINE: usize = 400;
+/// A line longer than this, in bytes, is cut around its labels (each cut drawing pays
+/// for the lines above it: shorter lines are drawn whole, from the shared source).
+const LONG_LINE: usize = 1000;
 /// Bytes of a long line kept on each side of a label's start and end.
 const CONTEXT: usize = 60;
 /// What stands for the text left out of a long line.
@@ -89,7 +90,8 @@ impl Cropped {
     /// the primary label's place) in the file's own columns.
     pub fn fix_locations(&self, drawn: &str) -> String {
         let (name, line, col) = &self.primary;
-        let opening = format!("[ {name}:");
+        // `[ NAME:L:C ]`, with colour codes between `[` and the name in a terminal
+        let opening = format!(" {name}:");
         let mut out = String::with_capacity(drawn.len());
         let mut rest = drawn;
         while let Some(i) = rest.find(&opening) {
