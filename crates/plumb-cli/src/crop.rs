@@ -7,7 +7,7 @@
 //! lines before are empty). The drawing's location header counts columns in the cut
 //! text: [`Cropped::fix_locations`] writes the file's own.
 
-use crate::render::{printable, same_width_printable};
+use crate::render::{floor_char_boundary, printable, same_width_printable};
 use crate::workspace::Session;
 use plumb_diagnostics::{Diagnostic, FileId, FileRange};
 use std::collections::HashMap;
@@ -220,13 +220,6 @@ fn line_around(text: &str, at: usize) -> (usize, usize) {
         .position(|&b| b == b'\n')
         .map_or(text.len(), |i| at + i);
     (start, end)
-}
-
-fn floor_char_boundary(text: &str, mut byte: usize) -> usize {
-    while byte > 0 && !text.is_char_boundary(byte) {
-        byte -= 1;
-    }
-    byte
 }
 
 fn ceil_char_boundary(text: &str, mut byte: usize) -> usize {

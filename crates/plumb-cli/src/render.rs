@@ -226,7 +226,7 @@ impl CharOffsets {
 }
 
 /// The largest character boundary at or before `byte`.
-fn floor_char_boundary(text: &str, mut byte: usize) -> usize {
+pub(crate) fn floor_char_boundary(text: &str, mut byte: usize) -> usize {
     while byte > 0 && !text.is_char_boundary(byte) {
         byte -= 1;
     }
