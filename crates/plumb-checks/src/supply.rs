@@ -1374,10 +1374,8 @@ fn check_of(c: &Command, text: &str, assigned: &HashMap<String, String>) -> Opti
                 .then_some(CheckKind::Compare { inverted: op })
         }
         "grep" if c.piped_in => {
-            // the pipeline's commands before `grep`, on its line
-            let line_start = text[..first.start].rfind('\n').map_or(0, |i| i + 1);
-            let before = &text[line_start..first.start];
-            let piped = before.rsplit([';', '&']).next().unwrap_or(before);
+            // the pipeline's commands before `grep`
+            let piped = &text[pipeline_start(text, first.start)..first.start];
             let inverted = c.args().iter().any(|a| {
                 a.text == "--invert-match"
                     || (a.text.starts_with('-')
