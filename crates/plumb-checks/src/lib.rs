@@ -358,6 +358,13 @@ pub fn check_included_defaults(
     out
 }
 
+/// The rules that read a job switched off ([`JobKind::SwitchedOff`]): what it runs
+/// matters nowhere, what its source says does (a credential committed in a job that
+/// no pipeline runs is still leaked).
+///
+/// [`JobKind::SwitchedOff`]: plumb_semantics::JobKind::SwitchedOff
+const RULES_ON_SWITCHED_OFF_JOBS: &[plumb_diagnostics::Code] = &[plumb_diagnostics::Code::PL4001];
+
 /// The job rules on the templates no job is built on ([`FileModel::templates`]), each
 /// as a job of its own outside any pipeline.
 pub fn check_templates(
@@ -369,12 +376,20 @@ pub fn check_templates(
     static NO_PIPELINE: Cond = Cond::Always;
     let mut out = Vec::new();
     for t in &model.templates {
-        out.extend(check_job(&JobCx::new(
-            (&NO_PIPELINE, None),
-            t,
-            config,
-            sources,
-        )));
+        let cx = JobCx::new((&NO_PIPELINE, None), t, config, sources);
+        if t.kind != plumb_semantics::JobKind::SwitchedOff {
+            out.extend(check_job(&cx));
+            continue;
+        }
+        let mut found = Vec::new();
+        let rules = RULES
+            .iter()
+            .filter(|r| RULES_ON_SWITCHED_OFF_JOBS.contains(&r.meta().code));
+        for rule in rules {
+            rule.check_job(&cx, &mut found);
+        }
+        t.label_findings_outside(&mut found);
+        out.extend(found);
     }
     out
 }

@@ -135,23 +135,28 @@ impl<'e, 'a> Lowering<'e, 'a> {
 
     // ----- templates no job is built on -----
 
-    /// [`FileModel::templates`]: in a library (a file with templates and no pipeline),
-    /// each template that takes no parameters and that no template of the file is built
-    /// on, as a job of its own. A file with pipelines is not: there a template no job uses
-    /// is most often a job switched off (GitLab's `.job:`), which runs nowhere.
+    /// [`FileModel::templates`]: each template that takes no parameters and that no
+    /// template of the file is built on, as a job of its own. In a library (a file with
+    /// templates and no pipeline) it is checked as a job ([`JobKind::Template`]); in a
+    /// file with pipelines, a template no job uses is most often a job switched off
+    /// (GitLab's `.job:`), which runs nowhere: only what it says in the source counts
+    /// ([`JobKind::SwitchedOff`]).
     fn lower_unused_templates(&mut self) -> Vec<JobModel> {
         let db = self.ev.db;
         let tree = &db.parse(self.file).tree;
-        if tree.items.iter().any(|i| matches!(i, Item::Pipeline(_))) {
-            return Vec::new();
-        }
+        let with_pipelines = tree.items.iter().any(|i| matches!(i, Item::Pipeline(_)));
+        let kind = match with_pipelines {
+            true => JobKind::SwitchedOff,
+            false => JobKind::Template,
+        };
         let built_on = templates_built_on(tree);
         let mut out = Vec::new();
         for item in &tree.items {
             let Item::Template(t) = item else { continue };
-            let unused = !t.name.text.is_empty() && !built_on.contains(t.name.text.as_str());
+            let name = t.name.text.as_str();
+            let unused = !name.is_empty() && !built_on.contains(name);
             if unused && t.params.is_empty() {
-                out.extend(self.template_as_job(t));
+                out.extend(self.template_as_job(t, kind));
             }
         }
         out
@@ -159,7 +164,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
 
     /// Template `t` as a job made of it alone; `None` when a limit cut its expansion short
     /// (what it gives is then not all it says).
-    fn template_as_job(&mut self, t: &'a Template) -> Option<JobModel> {
+    fn template_as_job(&mut self, t: &'a Template, kind: JobKind) -> Option<JobModel> {
         self.expansions = 0;
         let layer = self.template_fields(self.file, t, &HashMap::new());
         let cut = self.expansion_cut.take().is_some();
@@ -182,7 +187,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
             needs: Vec::new(),
             when,
             read_secrets: Vec::new(),
-            kind: JobKind::Template,
+            kind,
         })
     }
 
@@ -1469,9 +1474,6 @@ impl<'e, 'a> Lowering<'e, 'a> {
     }
 }
 
-/// Where the secret interpolation fix binds a variable in `job`: inside its
-/// `env = { … }`, or in a new `env` before its first field; none when `env` is not
-/// written as a record or the job has no field.
 /// The names of the templates that a job or a template of the file builds on with
 /// `from NAME(…)` (a qualified `from lib.NAME(…)` names another file's).
 fn templates_built_on(tree: &plumb_syntax::ast::SourceFile) -> HashSet<&str> {

@@ -13,10 +13,11 @@ pub struct FileModel {
     /// template parameter defaults typed `Image`. Image checks run on them even when no
     /// job uses them.
     pub declared_images: Vec<Value>,
-    /// In a file with no pipeline (a library), the templates that no template of the
-    /// file is built on and that take no parameters, each as a job of its own
-    /// ([`JobModel::template`]): a library of templates (GitLab's hidden jobs that other
-    /// files extend) is checked for what it says. Never compiled.
+    /// The templates that no job or template of the file is built on and that take no
+    /// parameters, each as a job of its own. In a file with no pipeline (a library of
+    /// GitLab's hidden jobs that other files extend) each is checked as a job
+    /// ([`JobKind::Template`]); in a file with pipelines each is a job switched off
+    /// ([`JobKind::SwitchedOff`]), read only for what its source says. Never compiled.
     pub templates: Vec<JobModel>,
 }
 
@@ -306,6 +307,11 @@ pub enum JobKind {
     /// includes ([`PipelineModel::included_jobs_default`]): their scripts and rules are
     /// unknown; they may run in any pipeline its `on` admits.
     IncludedJobsDefault,
+    /// A template that no job or template is built on, in a file with pipelines (see
+    /// [`FileModel::templates`]): most often a job switched off (GitLab's `.job:`),
+    /// which runs nowhere; only the rules about what the source says (a credential
+    /// written into it) read it.
+    SwitchedOff,
 }
 
 impl PipelineModel {
@@ -379,9 +385,9 @@ impl JobModel {
             });
         }
     }
-    /// Whether this is a template checked as a job.
+    /// Whether this is a template checked as a job (or read for what it says).
     pub fn is_template(&self) -> bool {
-        self.kind == JobKind::Template
+        matches!(self.kind, JobKind::Template | JobKind::SwitchedOff)
     }
     /// Whether its `runner_default` image is the one it runs in: not for the `default`
     /// of included jobs, which name their own image (GitLab's templates do) or take
@@ -405,7 +411,7 @@ impl JobModel {
     pub fn describe(&self) -> String {
         match self.kind {
             JobKind::Job => format!("job `{}`", self.name),
-            JobKind::Template => format!("template `{}`", self.name),
+            JobKind::Template | JobKind::SwitchedOff => format!("template `{}`", self.name),
             JobKind::IncludedJobsDefault => "`default` (for the jobs of other files)".to_string(),
         }
     }

@@ -70,6 +70,43 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The credentials written in a GitLab CI file's text that the program it was read as
+/// does not hold, so that the program's check cannot see them: in a comment, in a
+/// script line GitLab refuses (`- curl -H "PRIVATE-TOKEN: glpat-…"`, read as a
+/// mapping) or a hidden job that the import leaves out. `reported` are the places of
+/// the file's findings already made. A URL's password is left to the program's check,
+/// which knows the passwords of a job's own throwaway database.
+pub fn findings_in_yaml(
+    file: plumb_diagnostics::FileId,
+    text: &str,
+    reported: &[FileRange],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (kind, start, end) in secret_patterns::find(text) {
+        let at = FileRange {
+            file,
+            range: plumb_diagnostics::TextRange::new(start, end),
+        };
+        let overlaps = |r: &FileRange| {
+            r.file == file && r.range.start < at.range.end && at.range.start < r.range.end
+        };
+        if kind == secret_patterns::URL_WITH_PASSWORD || reported.iter().any(overlaps) {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                RULE.code,
+                RULE.severity(),
+                at,
+                format!("hard-coded credential: this looks like {kind}"),
+            )
+            .with_label("a credential in the source")
+            .with_help(ROTATE_IN_YAML),
+        );
+    }
+    out
+}
+
 /// The variables a database's container image sets its password from, and the names
 /// its images have (`postgres:16`, `postgis/postgis`, `bitnami/postgresql`).
 const SERVICE_PASSWORDS: &[(&str, &[&str])] = &[
