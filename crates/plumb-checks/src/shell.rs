@@ -458,6 +458,8 @@ impl<'a> Scanner<'a> {
         let mut cmd = Command::default();
         let mut pending_heredocs: Vec<PendingHeredoc> = Vec::new();
         let mut piped_in = false;
+        // after `|`, `&&` or `||` the command goes on past line breaks (`curl … |⏎ sh`)
+        let mut continues = false;
         loop {
             self.take_captured(&mut out, &mut pending_heredocs);
             self.skip_blanks();
@@ -476,7 +478,14 @@ impl<'a> Scanner<'a> {
                         self.pos += 1;
                     }
                 }
+                b'\n' if continues && is_empty(&cmd) => {
+                    self.pos += 1;
+                    // a here-doc of the command before the operator is read first
+                    // (`cat <<EOF |⏎ body⏎ EOF⏎ sh`)
+                    self.read_heredocs(&mut out, &mut pending_heredocs);
+                }
                 b'\n' | b';' | b'&' | b'|' | b'(' | b')' => {
+                    continues = matches!(c, b'|') || self.at("&&");
                     // `|&` pipes standard error too
                     let piped = c == b'|' && !self.at("||");
                     let is_newline = c == b'\n';
@@ -504,17 +513,8 @@ impl<'a> Scanner<'a> {
                         self.subshell_opens.pop();
                     }
                     piped_in = piped || (opens_subshell && piped_in);
-                    if is_newline && !pending_heredocs.is_empty() {
-                        for (idx, delim, expands, strip) in std::mem::take(&mut pending_heredocs) {
-                            let body_start = self.pos;
-                            let vars = self.heredoc_body(&delim, expands, strip);
-                            if let Some(target) = out.get_mut(idx) {
-                                target.heredoc_vars.extend(vars);
-                                target
-                                    .heredoc_text
-                                    .push_str(&self.src[body_start..self.pos]);
-                            }
-                        }
+                    if is_newline {
+                        self.read_heredocs(&mut out, &mut pending_heredocs);
                     }
                 }
                 b'<' if self.at("<<<") => {
@@ -567,6 +567,20 @@ impl<'a> Scanner<'a> {
         cmd.piped_in = piped_in;
         self.finish_after_subshell(&mut out, &mut cmd);
         out
+    }
+
+    /// Reads the bodies of the here-docs waiting for the line break just passed.
+    fn read_heredocs(&mut self, out: &mut [Command], pending: &mut Vec<PendingHeredoc>) {
+        for (idx, delim, expands, strip) in std::mem::take(pending) {
+            let body_start = self.pos;
+            let vars = self.heredoc_body(&delim, expands, strip);
+            if let Some(target) = out.get_mut(idx) {
+                target.heredoc_vars.extend(vars);
+                target
+                    .heredoc_text
+                    .push_str(&self.src[body_start..self.pos]);
+            }
+        }
     }
 
     /// Finishes the command; one that is only redirections right after a subshell's
@@ -1304,6 +1318,14 @@ fn closing_backtick(b: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// Whether nothing of a command has been read yet.
+fn is_empty(cmd: &Command) -> bool {
+    cmd.words.is_empty()
+        && cmd.assignments.is_empty()
+        && cmd.redirects.is_empty()
+        && cmd.here_string.is_none()
+}
+
 /// Whether `cmd` is a `[[ … ]]` not closed yet, where `&&`, `||`, `<`, `>` and the
 /// parentheses compare and group tests.
 /// A `[[` after an assignment (`X=1 [[ …`) is no keyword in bash: not a test then.
@@ -1419,6 +1441,20 @@ mod tests {
         assert!(c[1].piped_in && !c[1].piped_out);
         assert!(!c[2].piped_in);
         assert_eq!(c[0].words[1].vars[0].name, "PW");
+    }
+
+    #[test]
+    fn a_pipe_or_a_list_goes_on_past_line_breaks() {
+        let c = scan("curl -fsSL https://x/i.sh |\n  # then\n\n  sudo bash\nls");
+        assert_eq!(names(&c), ["curl", "bash", "ls"]);
+        assert!(c[0].piped_out && c[1].piped_in && !c[2].piped_in);
+        let c = scan("make &&\n  make install ||\n  echo failed\nls");
+        assert_eq!(names(&c), ["make", "make", "echo", "ls"]);
+        // the here-doc of the command before the `|` is read after its line
+        let c = scan("cat <<EOF |\n$T\nEOF\n  sh\nls");
+        assert_eq!(names(&c), ["cat", "sh", "ls"]);
+        assert!(c[1].piped_in);
+        assert_eq!(c[0].heredoc_vars[0].name, "T");
     }
 
     #[test]

@@ -44,17 +44,13 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+    let mut seen = std::collections::HashSet::new();
     for p in &cx.model.pipelines {
         // what the pipeline's `default` gives the jobs of included files is theirs too
-        let jobs = || p.jobs_and_included_default();
-        let bindings = p.env.iter().chain(jobs().flat_map(|j| j.env.iter()));
-        let variables = bindings
-            .map(|b| (b.name.as_str(), b.name_at, &b.value))
-            .chain(jobs().flat_map(|j| services_env(j)))
-            .chain(jobs().flat_map(|j| matrix_env(j)))
-            .chain(jobs().flat_map(|j| gitlab_matrix_env(j)))
+        let jobs = p.jobs_and_included_default().collect::<Vec<_>>();
+        let variables = (p.env.iter().map(|b| (b.name.as_str(), b.name_at, &b.value)))
+            .chain(jobs_variables(&jobs))
             .chain(included_jobs_env(p));
-        let mut seen = std::collections::HashSet::new();
         for (name, name_at, value) in variables {
             if value
                 .as_str()
@@ -68,6 +64,29 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    // a template no job is built on (GitLab's hidden job nothing extends) runs
+    // nowhere, but what it binds is written all the same
+    let templates: Vec<_> = cx.model.templates.iter().collect();
+    for (name, name_at, value) in jobs_variables(&templates) {
+        let throwaway = value
+            .as_str()
+            .is_some_and(|v| throwaway.contains(&(name, v)));
+        if !throwaway && seen.insert((value.origin, name_at)) {
+            literal_credential_variable(cx, name, name_at, value, out);
+        }
+    }
+}
+
+/// The variables `jobs` bind: in their `env`, their services' and their matrices'.
+fn jobs_variables<'m>(
+    jobs: &[&'m plumb_semantics::JobModel],
+) -> Vec<(&'m str, FileRange, &'m Value)> {
+    (jobs.iter().flat_map(|j| j.env.iter()))
+        .map(|b| (b.name.as_str(), b.name_at, &b.value))
+        .chain(jobs.iter().flat_map(|j| services_env(j)))
+        .chain(jobs.iter().flat_map(|j| matrix_env(j)))
+        .chain(jobs.iter().flat_map(|j| gitlab_matrix_env(j)))
+        .collect()
 }
 
 /// The credentials written in a GitLab CI file's text that the program it was read as
@@ -143,10 +162,12 @@ const SERVICE_DEFAULT_PASSWORDS: &[(&[&str], &str)] = &[(&["rabbitmq"], "guest")
 /// credential: not reported, there or as the password of a URL to one of those hosts
 /// (`postgres://app:ci-only@postgres/test`; one to another host is someone's).
 fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> (ThrowawayPasswords<'m>, Vec<String>) {
-    let mut out = std::collections::HashSet::new();
-    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
-        .map(String::from)
-        .to_vec();
+    let mut found = Throwaways {
+        passwords: std::collections::HashSet::new(),
+        hosts: ["localhost", "127.0.0.1", "[::1]"]
+            .map(String::from)
+            .to_vec(),
+    };
     for p in &cx.model.pipelines {
         let jobs: Vec<&plumb_semantics::JobModel> = p.jobs_and_included_default().collect();
         let services_of: Vec<_> = jobs.iter().map(|j| database_services(j)).collect();
@@ -166,32 +187,107 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> (ThrowawayPasswords<'m>, Vec<Stri
             })
             .collect();
         for (job, services) in jobs.iter().zip(&services_of) {
-            let runs = |names: &[&str]| runs_database(services, names);
-            // (a job's `env` holds the pipeline's bindings too: those are decided above)
-            let own = (job.env.iter())
-                .filter(|b| !p.env.iter().any(|pb| pb.value.origin == b.value.origin));
-            let bindings = (pipeline_wide.iter().copied().chain(own))
-                .map(|b| (b.name.as_str(), &b.value))
-                .chain(services_env(job).into_iter().map(|(n, _, v)| (n, v)));
-            for (name, value) in bindings {
-                let database = SERVICE_PASSWORDS.iter().find(|(var, _)| *var == name);
-                if let (Some((_, names)), Some(text)) = (database, value.as_str()) {
-                    if runs(names) {
-                        out.insert((name, text));
-                    }
-                }
-            }
-            // a service's own default (RabbitMQ's `guest:guest`, which it accepts only
-            // from the job it runs beside)
-            for (names, password) in SERVICE_DEFAULT_PASSWORDS {
-                if runs(names) {
-                    out.insert(("", password));
-                }
-            }
-            hosts.extend(services.iter().flat_map(|(_, names)| names.iter().cloned()));
+            found.of_job(job, services, (&p.env, &pipeline_wide));
         }
+        let pipeline_passwords: Vec<&str> = (pipeline_wide.iter())
+            .filter_map(|b| b.value.as_str())
+            .collect();
+        let bindings: Vec<&plumb_semantics::EnvBinding> = p.env.iter().collect();
+        (found.passwords).extend(copies_of(&bindings, &pipeline_passwords));
     }
-    (out, hosts)
+    // a template no job is built on is a job of its own
+    for t in &cx.model.templates {
+        found.of_job(t, &database_services(t), (&[], &[]));
+    }
+    (found.passwords, found.hosts)
+}
+
+/// What [`throwaway_passwords`] finds.
+struct Throwaways<'m> {
+    passwords: ThrowawayPasswords<'m>,
+    hosts: Vec<String>,
+}
+
+impl<'m> Throwaways<'m> {
+    /// The throwaway passwords of one job with its database `services`, given its
+    /// pipeline's `env` and the bindings of it that are throwaways for every job.
+    fn of_job(
+        &mut self,
+        job: &'m plumb_semantics::JobModel,
+        services: &[(String, Vec<String>)],
+        (pipeline_env, pipeline_wide): (
+            &[plumb_semantics::EnvBinding],
+            &[&'m plumb_semantics::EnvBinding],
+        ),
+    ) {
+        let runs = |names: &[&str]| runs_database(services, names);
+        // (a job's `env` holds the pipeline's bindings too: those are decided for it)
+        let own: Vec<&plumb_semantics::EnvBinding> = (job.env.iter())
+            .filter(|b| {
+                !pipeline_env
+                    .iter()
+                    .any(|pb| pb.value.origin == b.value.origin)
+            })
+            .collect();
+        let bindings = (pipeline_wide.iter().chain(&own))
+            .map(|b| (b.name.as_str(), &b.value))
+            .chain(services_env(job).into_iter().map(|(n, _, v)| (n, v)));
+        let mut passwords = Vec::new();
+        for (name, value) in bindings {
+            let database = SERVICE_PASSWORDS.iter().find(|(var, _)| *var == name);
+            if let (Some((_, names)), Some(text)) = (database, value.as_str()) {
+                if runs(names) {
+                    self.passwords.insert((name, text));
+                    passwords.push(text);
+                }
+            }
+        }
+        self.passwords.extend(copies_of(&own, &passwords));
+        // a service's own default (RabbitMQ's `guest:guest`, which it accepts only
+        // from the job it runs beside)
+        for (names, password) in SERVICE_DEFAULT_PASSWORDS {
+            if runs(names) {
+                self.passwords.insert(("", password));
+            }
+        }
+        (self.hosts).extend(services.iter().flat_map(|(_, names)| names.iter().cloned()));
+    }
+}
+
+/// The bindings that give the throwaway `passwords` to the database's client, where
+/// they are set (`PGPASSWORD: ci-only` beside `POSTGRES_PASSWORD: ci-only`): the same
+/// password, no one's either.
+fn copies_of<'m>(
+    bindings: &[&'m plumb_semantics::EnvBinding],
+    passwords: &[&str],
+) -> Vec<(&'m str, &'m str)> {
+    (bindings.iter())
+        .filter_map(|b| Some((b.name.as_str(), b.value.as_str()?)))
+        .filter(|(_, text)| passwords.contains(text))
+        .collect()
+}
+
+/// Whether `url` (`scheme://user:password@host…`) is that of a database the job runs
+/// as a service, with the password the job gives it.
+fn to_own_database(job: &plumb_semantics::JobModel, url: &str) -> bool {
+    let Some((credentials, rest)) = url.split_once('@') else {
+        return false;
+    };
+    let password = credentials.rsplit(':').next().unwrap_or("");
+    let host = (rest.split(['/', ':', '?', '#', '"', '\'', ' ']).next())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let services = database_services(job);
+    let bindings = (job.env.iter().map(|b| (b.name.as_str(), &b.value)))
+        .chain(services_env(job).into_iter().map(|(n, _, v)| (n, v)));
+    let given = |(name, value): (&str, &Value)| {
+        let database = SERVICE_PASSWORDS.iter().find(|(var, _)| *var == name);
+        database.is_some_and(|(_, names)| runs_database(&services, names))
+            && value.as_str() == Some(password)
+    };
+    let local = ["localhost", "127.0.0.1", "[::1]"].contains(&host.as_str());
+    let at_service = services.iter().any(|(_, names)| names.contains(&host));
+    (local || at_service) && bindings.into_iter().any(given)
 }
 
 /// Whether one of `services` (repository paths) is a database of `names`: its image's
@@ -468,8 +564,12 @@ fn expanded_credentials(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         let expanded = expand_variables(text, &literals);
         for (kind, start, end) in secret_patterns::find(&expanded) {
             let found = &expanded[start..end];
-            // a literal that holds it whole was reported there
-            if literals.values().any(|l| l.contains(found)) {
+            // a literal that holds it whole was reported there; the URL of the job's
+            // own database, with the password it gave it, is no one's
+            if literals.values().any(|l| l.contains(found))
+                || (kind == secret_patterns::URL_WITH_PASSWORD
+                    && to_own_database(cx.job, &expanded[start..]))
+            {
                 continue;
             }
             out.push(
