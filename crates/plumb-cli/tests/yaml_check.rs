@@ -124,6 +124,22 @@ fn a_secret_read_by_name_is_drawn_where_it_is_read() {
     assert!(!d["help"].to_string().contains("plumb explain"), "{d}");
 }
 
+/// GitLab's documented names for a service account's JSON and a kubeconfig's text
+/// are project variables holding credentials; `KUBECONFIG`, the path `kubectl` reads,
+/// is not.
+#[test]
+fn service_keys_and_kubeconfigs_read_by_name_are_secrets() {
+    let dir = scratch("service-key-yaml");
+    let yaml = "deploy:\n  image: google/cloud-sdk:470.0.0@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n  artifacts:\n    paths: [out/]\n  script:\n    - echo \"$GCLOUD_SERVICE_KEY\" > out/key.json\n    - echo \"$KUBE_CONFIG\" | base64 -d > out/kubeconfig\n    - echo \"$KUBECONFIG\" > out/kubeconfig-path\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let lines: Vec<(String, u64)> = (diags.iter())
+        .map(|d| (d["code"].to_string(), d["line"].as_u64().unwrap_or(0)))
+        .collect();
+    let pl4007 = |line| (String::from("\"PL4007\""), line);
+    assert_eq!(lines, [pl4007(6), pl4007(7)], "{diags:?}");
+}
+
 /// A help that would show Plumb source (`project("…", ref = …)`, `secret x =
 /// ci_variable(…)`) is the rule's YAML wording on a `.gitlab-ci.yml`.
 #[test]

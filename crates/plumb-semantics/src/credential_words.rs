@@ -47,6 +47,13 @@ pub const CREDENTIAL_PAIRS: &[[&str; 2]] = &[
     ["SA", "KEY"],
     ["ACCOUNT", "KEY"],
     ["COSIGN", "KEY"],
+    // `GCLOUD_SERVICE_KEY`, GitLab's documented name for a service account's JSON
+    ["SERVICE", "KEY"],
+    // an SSH deploy key's text (not `GPG_KEY`, as often a key's id as its text)
+    ["DEPLOY", "KEY"],
+    // a kubeconfig's text (`echo "$KUBE_CONFIG" | base64 -d > ~/.kube/config`); not
+    // `KUBECONFIG`, the path `kubectl` reads, which GitLab's agent sets
+    ["KUBE", "CONFIG"],
     // a chat webhook's URL: its path is the credential (`SLACK_WEBHOOK_URL`)
     ["WEBHOOK", "URL"],
 ];
@@ -239,6 +246,9 @@ mod tests {
             "GCP_SA_KEY",
             "GOOGLE_SERVICE_ACCOUNT_KEY",
             "COSIGN_KEY",
+            "GCLOUD_SERVICE_KEY",
+            "DEPLOY_KEY",
+            "KUBE_CONFIG",
             "SLACK_WEBHOOK_URL",
             "DISCORD_WEBHOOK",
         ] {
@@ -290,6 +300,8 @@ mod tests {
             "WEBHOOK_ID",
             "GCP_SA_KEY_FILE",
             "WEBHOOKS",
+            "KUBECONFIG",
+            "SERVICE_KEY_PATH",
         ] {
             assert!(!credential_name(no, NameUse::Read), "{no}");
         }
