@@ -320,6 +320,38 @@ pipeline p {
     );
 }
 
+/// The kubelet replaces `$(NAME)` in a container's command and `env` values with the
+/// variable `NAME` (a secret's) and `$$` with `$`: what a job's script and `env` say
+/// is written so that it reaches the shell as written, never a secret in its place.
+#[test]
+fn the_kubelet_expands_nothing_in_a_script_or_an_env_value() {
+    let dir = scratch("kubelet-expansion");
+    let src = dir.join("kubelet.plumb");
+    std::fs::write(
+        &src,
+        r#"secret tok = k8s_secret("deploy", "token")
+pipeline p {
+  on = branch == "main"
+  stage s {
+    job j {
+      image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91"
+      env = { TOKEN = tok, REF = "$(TOKEN)" }
+      run = ["echo \"$(TOKEN)\"", "kill $$"]
+    }
+  }
+}
+"#,
+    )
+    .expect("write");
+    let k8s = plumb(&["build", &src.to_string_lossy(), "--target", "k8s"]);
+    let k = String::from_utf8_lossy(&k8s.stdout);
+    assert!(k.contains("echo \"$$(TOKEN)\""), "{k}");
+    // `$$$`: the kubelet reads `$$` as `$`, and leaves the last `$` as it is
+    assert!(k.contains("kill $$$\n"), "{k}");
+    assert!(k.contains("value: $$(TOKEN)"), "{k}");
+    assert!(!k.contains("\"$(TOKEN)"), "{k}");
+}
+
 #[test]
 fn hostile_names_are_normalised() {
     let dir = scratch("hostile");

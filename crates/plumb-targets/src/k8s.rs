@@ -599,7 +599,11 @@ fn manifest(
         name: "job".to_string(),
         image: image_of(job, config),
         restart_policy: None,
-        command: vec!["/bin/sh".to_string(), "-ec".to_string(), shell_script(job)],
+        command: vec![
+            "/bin/sh".to_string(),
+            "-ec".to_string(),
+            kubelet_literal(&shell_script(job)),
+        ],
         args: Vec::new(),
         working_dir: "/workspace",
         env,
@@ -857,9 +861,26 @@ fn env_vars(
 fn plain_var(name: &str, value: &str) -> EnvVar {
     EnvVar {
         name: name.to_string(),
-        value: Some(value.to_string()),
+        value: Some(kubelet_literal(value)),
         value_from: None,
     }
+}
+
+/// `text` written so that the kubelet passes it on as it is: in a container's
+/// `command`, `args` and `env` values it replaces `$(NAME)` with the container's
+/// variable `NAME` (a secret's, bound in `env`) and `$$` with `$`, before any shell
+/// sees them. A `$` before `(` or `$` is doubled (`$$(` and `$$$$` read back as `$(`
+/// and `$$`); others are left as they are, which the kubelet does too.
+pub fn kubelet_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' && matches!(chars.peek(), Some('(' | '$')) {
+            out.push('$');
+        }
+    }
+    out
 }
 
 fn empty_dir(name: &str) -> Volume {
@@ -960,7 +981,7 @@ fn sidecars(job: &JobModel) -> Vec<Container> {
                 .and_then(|v| v.as_list())
                 .unwrap_or(&[])
                 .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
+                .filter_map(|v| v.as_str().map(kubelet_literal))
                 .collect()
         };
         let base = get("alias")
@@ -1011,4 +1032,59 @@ fn resources(job: &JobModel) -> Option<Resources> {
         requests: amounts.clone(),
         limits: amounts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kubelet_literal;
+
+    /// What the kubelet makes of a `command`, `args` or `env` value (Kubernetes'
+    /// `third_party/forked/golang/expansion`): `$$` is `$`, `$(NAME)` the variable's
+    /// value when it has one, anything else as written.
+    fn kubelet(text: &str, vars: &[(&str, &str)]) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            if let Some(more) = after.strip_prefix('$') {
+                out.push('$');
+                rest = more;
+            } else if let Some((name, more)) =
+                after.strip_prefix('(').and_then(|a| a.split_once(')'))
+            {
+                match vars.iter().find(|(n, _)| *n == name) {
+                    Some((_, value)) => out.push_str(value),
+                    None => out.push_str(&format!("$({name})")),
+                }
+                rest = more;
+            } else {
+                out.push('$');
+                rest = after;
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn the_kubelet_passes_written_text_on_as_it_is() {
+        let vars = [("TOKEN", "s3cr3t"), ("HOME", "/root")];
+        for text in [
+            "echo \"$(TOKEN)\"",
+            "kill $$",
+            "echo $$$(TOKEN)$",
+            "$(HOME) $HOME ${HOME} $((1 + 2)) $",
+            "price: 5$ (tax)",
+            "$(git rev-parse HEAD)",
+        ] {
+            let written = kubelet_literal(text);
+            assert_eq!(kubelet(&written, &vars), text, "{written}");
+        }
+        // what has no `$(` nor `$$` is written as it is
+        assert_eq!(
+            kubelet_literal("echo $HOME ${X:-$Y}"),
+            "echo $HOME ${X:-$Y}"
+        );
+    }
 }
