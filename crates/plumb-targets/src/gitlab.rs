@@ -1299,6 +1299,21 @@ impl<'w, 'j> Widening<'w, 'j> {
         );
     }
 
+    /// A widening that is never made (a job that waits for a person would run by
+    /// itself): an error, whatever the job holds.
+    fn refuse_widening(&mut self, what: &str, help: &str) {
+        let Some(at) = self.at else { return };
+        self.out.push(
+            Diagnostic::error(
+                plumb_diagnostics::Code::PL5002,
+                at,
+                format!("{what}; refused"),
+            )
+            .with_label("cannot be written exactly as GitLab rules")
+            .with_help(help.to_string()),
+        );
+    }
+
     fn report(&mut self, what: &str, help: &str) {
         let Some(at) = self.at else { return };
         if self.holders.is_empty() {
@@ -1335,10 +1350,20 @@ fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
                 ..Rule::default()
             }];
         }
-        widen.report(
-            "this condition is too large to write as GitLab rules; the job always runs",
-            "split the condition into simpler parts",
-        );
+        if let Some(rule) = factored_rule(cond, workflow, widen) {
+            return vec![rule];
+        }
+        let what = "this condition is too large to write as GitLab rules; the job always runs";
+        let help = "split the condition into simpler parts";
+        if !workflow && waits_for_a_person(cond) {
+            // widened, a job that waits for a person (a deploy's gate) would run by itself
+            widen.refuse_widening(
+                "this condition is too large to write as GitLab rules, and widening it would drop its `manual`",
+                "split the condition into simpler parts, or write its tests as one expression beside `manual`",
+            );
+        } else {
+            widen.report(what, help);
+        }
         return vec![Rule {
             when: Some(if workflow { "always" } else { "on_success" }),
             ..Rule::default()
@@ -1360,6 +1385,40 @@ fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
         }
     }
     ordered_rules(&clauses, workflow, widen)
+}
+
+/// One rule for a condition too large to list as rules whose conjuncts are each a
+/// `manual`, a `changes(…)` or an `exists(…)`, or a test GitLab's `if:` reads
+/// (`manual && (branch == "main" || tag) && (var("A") == "1" || …)`): the tests as one
+/// parenthesised `if:`, the others as the rule's `when: manual`, `changes:`, `exists:`.
+fn factored_rule(cond: &Cond, workflow: bool, widen: &mut Widening) -> Option<Rule> {
+    let mut parts = Vec::new();
+    conjuncts(cond, false, &mut parts);
+    let (tests, others): (Vec<Cond>, Vec<Cond>) = parts
+        .into_iter()
+        .partition(|c| !matches!(c, Cond::Manual | Cond::Changes(_) | Cond::Exists(_)));
+    let tests = (tests.into_iter()).reduce(|a, b| Cond::And(Box::new(a), Box::new(b)))?;
+    let expression = crate::cond::single_expression(&tests)?;
+    let atoms: Vec<Atom> = (others.iter())
+        .map(|c| match crate::cond::dnf(c).as_deref() {
+            Some([clause]) => clause.first().cloned(),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let mut rule = clause_rule(&atoms, workflow, widen);
+    rule.if_ = Some(expression);
+    if rule.when == Some("on_success") || rule.when == Some("always") {
+        rule.when = None;
+    }
+    Some(rule)
+}
+
+/// Whether `c` can hold only where a person starts the job: `manual` in every
+/// alternative (looked for in its top chain of `&&`).
+fn waits_for_a_person(c: &Cond) -> bool {
+    let mut parts = Vec::new();
+    conjuncts(c, false, &mut parts);
+    parts.iter().any(|p| matches!(p, Cond::Manual))
 }
 
 /// One rule per clause, first match first: an alternative that needs no person comes
@@ -1681,6 +1740,44 @@ mod tests {
         let mut out = Vec::new();
         let rules = rules(&many, false, &mut Widening::new(None, &[], &mut out));
         assert_eq!(written(&rules), ["- on_success"]);
+    }
+
+    /// `manual`, `changes` and `exists` beside tests too many to list are the rule's
+    /// `when: manual`, `changes:` and `exists:`, the tests one expression: a deploy's
+    /// gate is never widened away.
+    #[test]
+    fn a_large_condition_keeps_its_manual_and_files_beside_one_expression() {
+        let many = (0..8)
+            .map(|i| or(var(&format!("A{i}"), "1"), var(&format!("B{i}"), "1")))
+            .reduce(and)
+            .expect("eight");
+        let gated = and(
+            and(Cond::Manual, many.clone()),
+            Cond::Changes(vec!["deploy/**".into()]),
+        );
+        assert!(dnf(&gated).is_none());
+        let written = with_files(&rules_of(&gated));
+        assert_eq!(written.len(), 1, "{written:?}");
+        assert!(
+            written[0].starts_with("(($A0 == \"1\" || $B0 == \"1\") && "),
+            "{written:?}"
+        );
+        assert!(written[0].ends_with(" deploy/** - manual"), "{written:?}");
+        // one that cannot be factored so is refused, never widened to run by itself
+        let mixed = and(Cond::Manual, or(many, Cond::Changes(vec!["x".into()])));
+        let mut out = Vec::new();
+        let at = Some(plumb_diagnostics::FileRange {
+            file: plumb_diagnostics::FileId(0),
+            range: plumb_diagnostics::TextRange::new(0, 1),
+        });
+        rules(&mixed, false, &mut Widening::new(at, &[], &mut out));
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0].severity,
+            plumb_diagnostics::Severity::Error,
+            "{:?}",
+            out[0]
+        );
     }
 
     /// Each rule as `if changes exists when`, `-` for what it lacks.
