@@ -115,8 +115,12 @@ impl Session {
             for import in &plumb_db::item_tree(&db, file).imports {
                 let target =
                     plumb_db::normalize(&key.parent().unwrap_or(Path::new("/")).join(&import.path));
-                if by_path.contains_key(&target) || std::fs::symlink_metadata(&target).is_err() {
-                    continue; // loaded already, or missing: PL1006 says so
+                let plumb = target.extension().is_some_and(|e| e == "plumb");
+                if !plumb
+                    || by_path.contains_key(&target)
+                    || std::fs::symlink_metadata(&target).is_err()
+                {
+                    continue; // not Plumb, loaded already, or missing: PL1006 says so
                 }
                 if let Some(why) = skip_reason(&target, &roots) {
                     warn_skipped(&target, &why);

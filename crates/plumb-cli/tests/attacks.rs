@@ -1153,3 +1153,27 @@ fn import_never_replaces_a_file_it_read() {
         included
     );
 }
+
+/// An import of a file that is not Plumb (`/etc/passwd`, a key) is never read: its
+/// lines would be quoted in syntax errors, in a merge request's CI log.
+#[test]
+fn an_import_of_another_kind_of_file_is_never_read() {
+    let dir = scratch("import-host-file");
+    std::fs::write(
+        dir.join("leak.txt"),
+        "root:$6$hunter2-hash:20228:0:99999:7:::\n",
+    )
+    .expect("secret file");
+    std::fs::write(
+        dir.join("a.plumb"),
+        "import \"leak.txt\"\nimport \"/etc/passwd\" as p\n",
+    )
+    .expect("program");
+    for format in ["human", "json"] {
+        let o = plumb_in(&dir, &["check", "--format", format, "a.plumb"]);
+        let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert!(!out.contains("hunter2") && !out.contains("root:"), "{out}");
+        assert!(out.contains("is not a Plumb file"), "{out}");
+    }
+}

@@ -99,7 +99,25 @@ impl<'a> FileScope<'a> {
                             ));
                         }
                     }
-                    match resolved.next().copied().flatten() {
+                    let resolved_to = resolved.next().copied().flatten();
+                    if !import.path.ends_with(".plumb") {
+                        // never read: a file of another kind (`/etc/passwd`) would be
+                        // quoted line by line in syntax errors
+                        diags.push(
+                            Diagnostic::error(
+                                codes::IMPORT_NOT_FOUND,
+                                at(import.path_range),
+                                format!(
+                                    "`{}` is not a Plumb file: an import names a `.plumb` file",
+                                    import.path
+                                ),
+                            )
+                            .with_label("not a `.plumb` file")
+                            .with_help("import the `.plumb` file that defines what this file uses"),
+                        );
+                        continue;
+                    }
+                    match resolved_to {
                         Some(target) => {
                             let depth = import_depth(db, target, &mut HashMap::new(), &mut HashSet::new());
                             if depth >= MAX_IMPORT_DEPTH {
