@@ -191,3 +191,54 @@ fn repository_programs_parse() {
     }
     assert!(checked > 50, "only {checked} programs");
 }
+
+/// How deep an expression's tree is (left spines of binary operators, members, calls).
+fn depth(e: &plumb_syntax::ast::Expr) -> usize {
+    let mut d = 0;
+    let mut at = e;
+    loop {
+        d += 1;
+        at = match &at.kind {
+            ExprKind::Binary(_, lhs, _) => lhs,
+            ExprKind::Member(inner, _) | ExprKind::Call(inner, _) => inner,
+            _ => return d,
+        };
+    }
+}
+
+/// A chain of operators is a tree as deep as it is long, which every later pass walks
+/// by recursion: past 256 operators it is one error, and the rest is read but dropped
+/// (half a million `||` overflowed the stack).
+#[test]
+fn a_chain_too_long_is_one_error_and_a_shallow_tree() {
+    for (src, what) in [
+        (
+            format!("let x = {}", vec!["true"; 100_000].join(" || ")),
+            "`||`",
+        ),
+        (
+            format!("let x = {}", vec!["tag"; 100_000].join(" && ")),
+            "`&&`",
+        ),
+        (format!("let x = a{}", ".b".repeat(100_000)), "`.` or calls"),
+        (
+            format!("let x = a{}", ".b()".repeat(100_000)),
+            "`.` or calls",
+        ),
+    ] {
+        let p = parse(&src);
+        assert_eq!(p.errors.len(), 1, "{:#?}", p.errors);
+        assert!(
+            p.errors[0].message.contains(what),
+            "{}",
+            p.errors[0].message
+        );
+        let Some(Item::Let(l)) = p.tree.items.first() else {
+            panic!("no let");
+        };
+        assert!(depth(&l.value) <= 2 * 256 + 2, "{}", depth(&l.value));
+    }
+    // a chain of 256 is read whole
+    let p = parse(&format!("let x = {}", vec!["true"; 257].join(" || ")));
+    assert!(p.errors.is_empty(), "{:#?}", p.errors);
+}

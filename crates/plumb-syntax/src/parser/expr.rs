@@ -4,7 +4,13 @@
 use super::{starts_construct, Parser};
 use crate::ast::*;
 use crate::token::{RawSegment, StrToken, Token};
+use crate::SyntaxError;
 use plumb_diagnostics::TextRange;
+
+/// The most operators of one kind in a chain (`a || b || …`, `a.b.c…`): more than
+/// any program needs, few enough that the trees every pass walks by recursion stay
+/// shallow (64 brackets deep at most, each holding such a chain).
+pub const MAX_CHAIN: usize = 256;
 
 /// Tokens that can start a value.
 pub(super) fn starts_value(t: &Token) -> bool {
@@ -71,9 +77,13 @@ impl Parser<'_> {
     fn or_expr(&mut self) -> Expr {
         let start = self.start();
         let mut lhs = self.and_expr();
+        let mut operators = 0;
         while self.eat(&Token::OrOr) {
             let rhs = self.operand();
-            lhs = self.binary(start, BinOp::Or, lhs, rhs);
+            operators += 1;
+            if self.chain_within_limit(operators, start, "`||`") {
+                lhs = self.binary(start, BinOp::Or, lhs, rhs);
+            }
         }
         lhs
     }
@@ -81,11 +91,32 @@ impl Parser<'_> {
     fn and_expr(&mut self) -> Expr {
         let start = self.start();
         let mut lhs = self.cmp_expr();
+        let mut operators = 0;
         while self.eat(&Token::AndAnd) {
             let rhs = self.operand_cmp();
-            lhs = self.binary(start, BinOp::And, lhs, rhs);
+            operators += 1;
+            if self.chain_within_limit(operators, start, "`&&`") {
+                lhs = self.binary(start, BinOp::And, lhs, rhs);
+            }
         }
         lhs
+    }
+
+    /// Whether the `n`th operator of a chain (`a || b || …`, `a.b.c…`) that started
+    /// at `start` is kept: a chain is a tree as deep as it is long, which every later
+    /// pass walks, so past [`MAX_CHAIN`] operators the rest is read but dropped, with
+    /// one error.
+    fn chain_within_limit(&mut self, n: usize, start: u32, what: &str) -> bool {
+        if n == MAX_CHAIN + 1 {
+            let mut err = SyntaxError::new(
+                self.since(start),
+                format!("more than {MAX_CHAIN} {what} in one chain; the rest is not read"),
+            );
+            err.label = "too long a chain".to_string();
+            err.help = Some("split it: a `let` for each part".to_string());
+            self.errors.push(err);
+        }
+        n <= MAX_CHAIN
     }
 
     fn cmp_expr(&mut self) -> Expr {
@@ -155,20 +186,32 @@ impl Parser<'_> {
     fn postfix(&mut self) -> Expr {
         let start = self.start();
         let mut e = self.atom();
+        let mut operators = 0;
         loop {
-            let kind = if self.eat(&Token::Dot) {
+            let member = self.eat(&Token::Dot);
+            if !member && !self.at(&Token::LParen) {
+                return e;
+            }
+            operators += 1;
+            let keep = self.chain_within_limit(operators, start, "`.` or calls");
+            let kind = if member {
                 let (name, _) = self.name_or_report();
                 ExprKind::Member(Box::new(e), name)
-            } else if self.at(&Token::LParen) {
+            } else {
                 let (args, _) = self.args();
                 ExprKind::Call(Box::new(e), args)
-            } else {
-                return e;
             };
             e = Expr {
                 kind,
                 range: self.since(start),
             };
+            if !keep {
+                // past the limit, each part is read and dropped: the node goes, what
+                // it was built on stays
+                if let ExprKind::Member(inner, _) | ExprKind::Call(inner, _) = e.kind {
+                    e = *inner;
+                }
+            }
         }
     }
 
