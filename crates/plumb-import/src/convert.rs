@@ -347,6 +347,20 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
         !items.is_empty() && items.iter().all(|i| i.is_null())
     };
     let rules = (node.get("rules")).filter(|r| !r.is_null() && !only_dangling(r));
+    if (node.get("rules")).is_some_and(|r| r.flattened().iter().any(|i| i.is_null())) {
+        // what those rules said is unknown: the job is kept, but without them it runs
+        // wherever the rules read allow (or everywhere), which the YAML may not say
+        f.notes.push(Note {
+            file: file("rules"),
+            line: line("rules"),
+            end_line: line("rules"),
+            message: if rules.is_some() {
+                "some `rules:` are `!reference`s to what no file read defines: left out, so the job may run where they kept it out; write them into `when`".into()
+            } else {
+                "its `rules:` are `!reference`s to what no file read defines: imported without them, the job runs in every pipeline; write its condition as `when`".into()
+            },
+        });
+    }
     // `rules: $[[ inputs.rules ]]`: a component's input, unknown here (not "no rule
     // matches", which would leave the job out of the check)
     let from_input = rules
