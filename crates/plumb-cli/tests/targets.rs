@@ -352,6 +352,37 @@ pipeline p {
     assert!(!k.contains("\"$(TOKEN)"), "{k}");
 }
 
+/// GitLab's `default:` takes `id_tokens`: with an `include`, the `id_token` secrets of
+/// the pipeline's `default` reach the included jobs through it (they were lost).
+#[test]
+fn a_default_id_token_reaches_the_included_jobs() {
+    let dir = scratch("default-id-tokens");
+    let src = dir.join("tokens.plumb");
+    std::fs::write(
+        &src,
+        r#"secret s3_jwt = id_token("https://s3.example.org")
+pipeline a {
+  on      = branch == "main"
+  include = [local("ci/upload.yml")]
+  default = { env = { S3_JWT = s3_jwt, MODE = "fast" } }
+  stage test { job build {
+    image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91"
+    run   = ["make"]
+  } }
+}
+"#,
+    )
+    .expect("write");
+    let gitlab = plumb(&["build", &src.to_string_lossy(), "--target", "gitlab"]);
+    let g = String::from_utf8_lossy(&gitlab.stdout);
+    assert!(
+        g.contains("default:\n  id_tokens:\n    S3_JWT:\n      aud: https://s3.example.org\n"),
+        "{g}"
+    );
+    // the `default`'s other bindings are no `default:` key
+    assert!(!g.contains("default:\n  variables"), "{g}");
+}
+
 #[test]
 fn hostile_names_are_normalised() {
     let dir = scratch("hostile");

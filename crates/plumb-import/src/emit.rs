@@ -1980,8 +1980,7 @@ fn build_templates_on_their_variants(templates: &mut [TemplateOut]) {
 /// With files not read included, the note naming the keys of `default:` that do not
 /// reach their jobs from the compiled `default:`: those written in the jobs here that
 /// have them (`moved`, Plumb's names: not every job does, `cache: {}`, `inherit: default:
-/// false`), and `id_tokens`, which becomes the `env` of the pipeline's `default`, which
-/// GitLab's `default:` cannot hold.
+/// false`).
 fn default_not_for_included_jobs(config: &Config, moved: &[&String]) -> Option<Note> {
     let yaml_key = |field: &str| match field {
         "before_run" => "before_script".to_string(),
@@ -1989,32 +1988,20 @@ fn default_not_for_included_jobs(config: &Config, moved: &[&String]) -> Option<N
         "gitlab" => "hooks".to_string(),
         other => other.to_string(),
     };
-    let mut keys: Vec<String> = (moved.iter())
+    let keys: Vec<String> = (moved.iter())
         .filter(|k| k.as_str() != "env")
         .map(|k| yaml_key(k))
         .collect();
     let entries = config.default.entries();
-    let tokens = entries.iter().any(|e| e.key == "id_tokens");
-    if tokens {
-        keys.push("id_tokens".to_string());
-    }
     let first = entries.iter().find(|e| keys.contains(&e.key))?;
-    let mut why = Vec::new();
-    if keys.len() > usize::from(tokens) {
-        why.push("written in the jobs here that have them, as not every job does");
-    }
-    if tokens {
-        why.push("`id_tokens` are the `env` of the pipeline's `default`, which GitLab's `default:` cannot hold");
-    }
     let named: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
     Some(Note {
         file: first.value.file,
         line: first.key_line,
         end_line: first.key_line,
         message: format!(
-            "the jobs of other files get {} of `default:` from the YAML, not from the compiled file ({})",
+            "the jobs of other files get {} of `default:` from the YAML, not from the compiled file (written in the jobs here that have them, as not every job does)",
             named.join(", "),
-            why.join("; ")
         ),
     })
 }

@@ -822,12 +822,19 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let mut fields = FieldMap::new();
         let mut env = JobEnv::inheriting(Arc::new(top_level_variables(pipeline_env)));
         // GitLab's `default:` has no `variables`: the included jobs get what the
-        // top-level `variables:` holds of the pipeline's `env`, not the `default`'s
+        // top-level `variables:` holds of the pipeline's `env`, not the `default`'s; but
+        // it has `id_tokens`, which the `default`'s `env` binds
         let gitlab_default: Vec<LayerField> = (defaults.iter())
             .filter(|f| f.key != "env")
             .cloned()
             .collect();
         apply_layer(Layer::Default, &gitlab_default, &mut fields, &mut env);
+        let is_id_token = |b: &EnvBinding| matches!(&b.value.kind, ValueKind::Secret(s) if matches!(s.source, SecretSource::IdToken(_)));
+        for f in defaults.iter().filter(|f| f.key == "env") {
+            (env_bindings(&f.value, Layer::Default).into_iter())
+                .filter(is_id_token)
+                .for_each(|b| env.bind(b));
+        }
         fields.shrink_to_fit();
         env.shrink_to_fit();
         JobModel {

@@ -272,11 +272,11 @@ struct Layout {
     default_keys: DefaultKeys,
 }
 
-/// The keys GitLab's top-level `default:` takes, in the order the file writes them, but
-/// `id_tokens`: those come from `env`, whose bindings the included jobs get from the
-/// top-level `variables:` (plain values and project variables only). The keys of
-/// [`GITLAB_DEFAULT_KEYS`] (a Plumb field's), then `hooks` (`gitlab = { hooks }`).
-const DEFAULT_KEYS: [&str; 11] = [
+/// The keys GitLab's top-level `default:` takes, in the order the file writes them: the
+/// keys of [`GITLAB_DEFAULT_KEYS`] (a Plumb field's), then `hooks` (`gitlab = { hooks
+/// }`) and `id_tokens` (the `id_token` secrets of the `default`'s `env`, whose other
+/// bindings the included jobs get from the top-level `variables:`).
+const DEFAULT_KEYS: [&str; 12] = [
     "image",
     "services",
     "before_script",
@@ -288,6 +288,7 @@ const DEFAULT_KEYS: [&str; 11] = [
     "interruptible",
     "tags",
     "hooks",
+    "id_tokens",
 ];
 
 /// Which of [`DEFAULT_KEYS`] the top-level `default:` writes (bit `i` for key `i`).
@@ -343,6 +344,7 @@ fn lacks(j: &Job, key: &str) -> bool {
         "timeout" => j.timeout.is_none(),
         "interruptible" => j.interruptible.is_none(),
         "tags" => j.tags.is_empty(),
+        "id_tokens" => j.id_tokens.is_empty(),
         other => j.passthrough.get(other).is_none(),
     }
 }
@@ -860,6 +862,7 @@ fn included_jobs_default(p: &PipelinePlan) -> Option<OrderedMap<Data>> {
         j.interruptible.map(Data::Bool),
         (!j.tags.is_empty()).then(|| strings(j.tags)),
         hooks,
+        (!j.id_tokens.is_empty()).then(|| id_tokens_data(&j.id_tokens)),
     ];
     let mut out = OrderedMap::new();
     for (key, v) in DEFAULT_KEYS.iter().zip(keys) {
@@ -868,6 +871,17 @@ fn included_jobs_default(p: &PipelinePlan) -> Option<OrderedMap<Data>> {
         }
     }
     Some(out)
+}
+
+/// `id_tokens:` as data: each token's name and its `aud`.
+fn id_tokens_data(tokens: &OrderedMap<IdToken>) -> Data {
+    let mut out = OrderedMap::new();
+    for (name, token) in &tokens.0 {
+        let mut fields = OrderedMap::new();
+        fields.push_new("aud", Data::Str(token.aud.clone()));
+        out.push_new(name.clone(), Data::Map(fields));
+    }
+    Data::Map(out)
 }
 
 /// `gitlab = { sast = { … } }` on a pipeline: the keys that complete a job of an
