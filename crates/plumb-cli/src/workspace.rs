@@ -146,9 +146,7 @@ impl Session {
                 role: Role::Plumb,
             });
         }
-        for (path, display) in yaml_files {
-            crate::yaml_check::load(&db, &path, display, &mut files)?;
-        }
+        load_yaml_files(&db, yaml_files, &roots, &mut files)?;
         crate::yaml_check::check_included_through_includers(&db, &mut files);
         // the YAML texts too: the database finds a file by its id, the index in this
         // list (nothing checks them as Plumb: they are never requested as such)
@@ -233,6 +231,38 @@ fn skip_reason(path: &Path, roots: &[PathBuf]) -> Option<String> {
         return None;
     }
     (!meta.is_file()).then(|| "is not a regular file".to_string())
+}
+
+/// Reads the GitLab CI files for a check, and the child pipelines their trigger jobs
+/// run (`trigger: include: local`), each once: a child pipeline is a configuration of
+/// its own, which GitLab runs with the parent's rights.
+fn load_yaml_files(
+    db: &Database,
+    yaml_files: Vec<(PathBuf, String)>,
+    roots: &[PathBuf],
+    files: &mut Vec<LoadedFile>,
+) -> Result<(), CliError> {
+    let mut seen: std::collections::HashSet<PathBuf> =
+        yaml_files.iter().map(|(p, _)| absolute(p)).collect();
+    let mut queue: std::collections::VecDeque<(PathBuf, String)> = yaml_files.into();
+    while let Some((path, display)) = queue.pop_front() {
+        for child in crate::yaml_check::load(db, &path, display, files)? {
+            // missing: the trigger job fails in GitLab, nothing to check here
+            if std::fs::symlink_metadata(&child).is_err() || !seen.insert(absolute(&child)) {
+                continue;
+            }
+            if let Some(why) = skip_reason(&child, roots) {
+                warn_skipped(&child, &why);
+                continue;
+            }
+            if files.len() + queue.len() >= MAX_FILES {
+                return Err(CliError::TooManyFiles { limit: MAX_FILES });
+            }
+            let shown = crate::yaml_check::shown_path(&child);
+            queue.push_back((child, shown));
+        }
+    }
+    Ok(())
 }
 
 fn warn_skipped(path: &Path, why: &str) {

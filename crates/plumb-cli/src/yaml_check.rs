@@ -34,30 +34,32 @@ pub fn generated_by_plumb(path: &Path) -> bool {
 }
 
 /// Reads the GitLab CI file at `path` for a check: its text (and that of the files it
-/// includes) as files to show, and the program it is read as, to check.
+/// includes) as files to show, and the program it is read as, to check. Gives the
+/// local files its trigger jobs run as child pipelines, to check as files of their own.
 pub fn load(
     db: &Database,
     path: &Path,
     display: String,
     files: &mut Vec<LoadedFile>,
-) -> Result<(), CliError> {
+) -> Result<Vec<PathBuf>, CliError> {
     let main = shown_file(db, files, path, display, None)?;
     let text = files[main.0 as usize].file.text(db).clone();
     if !files[main.0 as usize].load_diagnostics.is_empty() {
         files[main.0 as usize].requested = true; // not UTF-8: reported, not read
-        return Ok(());
+        return Ok(Vec::new());
     }
     let disk = plumb_import::Disk::for_file(path, None);
-    let read = match plumb_import::import_for_check(path, &text, &disk) {
+    let mut read = match plumb_import::import_for_check(path, &text, &disk) {
         Ok(read) => read,
         Err(e) => {
             let d = plumb_db::yaml::not_yaml(main, &text, e.line, &e.message);
             let file = &mut files[main.0 as usize];
             file.load_diagnostics.push(d);
             file.requested = true;
-            return Ok(());
+            return Ok(Vec::new());
         }
     };
+    let children = std::mem::take(&mut read.children);
     let mut sources = vec![main];
     for (included, text) in read.sources.iter().skip(1) {
         sources.push(shown_file(
@@ -97,7 +99,7 @@ pub fn load(
             ),
         )),
     });
-    Ok(())
+    Ok(children)
 }
 
 /// A GitLab CI file that another checked one includes is checked through it (its
@@ -165,7 +167,7 @@ fn shown_file(
 }
 
 /// An included file's path as shown: relative to the current folder when below it.
-fn shown_path(path: &Path) -> String {
+pub(crate) fn shown_path(path: &Path) -> String {
     let cwd = std::env::current_dir().ok();
     let abs = absolute(path);
     cwd.and_then(|c| {

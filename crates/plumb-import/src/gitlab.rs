@@ -701,6 +701,43 @@ fn include_item(
     IncludeItem::Read(vec![base.join(target.trim_start_matches('/'))])
 }
 
+/// The local files that the trigger jobs of `config` run as child pipelines
+/// (`trigger: include: x.yml`, `- local: x.yml`), from the repository's root as GitLab
+/// reads them; not a path that climbs out of it, nor a wildcard.
+pub fn child_pipelines(config: &Config, files: &dyn Files) -> Vec<PathBuf> {
+    let base = match files.repository_root() {
+        Some(root) => root.to_path_buf(),
+        None => (config.sources.first())
+            .and_then(|(p, _)| p.parent())
+            .unwrap_or(Path::new(""))
+            .to_path_buf(),
+    };
+    let mut out: Vec<PathBuf> = Vec::new();
+    let includes = (config.jobs.iter())
+        .filter_map(|j| j.full.get("trigger")?.get("include"))
+        .flat_map(|include| match &include.kind {
+            Kind::Seq(items) => items.iter().collect(),
+            _ => vec![include],
+        });
+    for item in includes {
+        let target = match &item.kind {
+            Kind::Scalar { text, .. } if !text.contains("://") => text.as_str(),
+            Kind::Map(_) => match item.get("local").and_then(Node::as_str) {
+                Some(local) => local,
+                None => continue,
+            },
+            _ => continue,
+        };
+        let climbs =
+            (Path::new(target).components()).any(|c| matches!(c, std::path::Component::ParentDir));
+        let path = base.join(target.trim_start_matches('/'));
+        if !climbs && !target.contains('*') && !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    out
+}
+
 /// GitLab's deep merge: mappings merge key by key, anything else is replaced.
 pub fn deep_merge(base: &Node, over: &Node) -> Node {
     match (&base.kind, &over.kind) {

@@ -352,6 +352,9 @@ pub struct ForCheck {
     /// that includes nothing unread): a base or a need defined nowhere, a job with
     /// nothing to run.
     pub refusals: Vec<gitlab::Refusal>,
+    /// The local files that trigger jobs run as child pipelines (`trigger: include:
+    /// local`), from the repository's root: each is a pipeline of its own, to check.
+    pub children: Vec<PathBuf>,
 }
 
 /// Reads the GitLab CI file at `path` (text `text`) as [`import`] does, for a check.
@@ -388,6 +391,7 @@ pub fn import_for_check(
     } else {
         (program.text, origins::OriginMap::default(), String::new())
     };
+    let children = gitlab::child_pipelines(&config, files);
     let sources = std::mem::take(&mut config.sources);
     if text.len() >= 256 * 1024 {
         drop_elsewhere((config, framed_text));
@@ -401,6 +405,7 @@ pub fn import_for_check(
         refused,
         refused_lines,
         refusals,
+        children,
     })
 }
 
