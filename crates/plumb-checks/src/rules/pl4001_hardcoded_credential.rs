@@ -840,10 +840,13 @@ fn literal_user_password(cmd: &shell::Command, locate: &Locator, out: &mut Vec<D
     let args = cmd.args();
     // short options grouped, the last taking the value (`curl -su user:password`)
     let grouped = |text: &str| {
-        let letters = text.strip_prefix('-').filter(|l| l.len() > 1 && !l.starts_with('-'))?;
+        let letters = text
+            .strip_prefix('-')
+            .filter(|l| l.len() > 1 && !l.starts_with('-'))?;
         let last = letters.chars().last()?;
-        (letters.chars().all(|c| c.is_ascii_alphabetic()) && options.contains(&format!("-{last}").as_str()))
-            .then_some(())
+        (letters.chars().all(|c| c.is_ascii_alphabetic())
+            && options.contains(&format!("-{last}").as_str()))
+        .then_some(())
     };
     for (i, arg) in args.iter().enumerate() {
         let value = if options.contains(&arg.text.as_str()) || grouped(&arg.text).is_some() {

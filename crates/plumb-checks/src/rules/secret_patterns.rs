@@ -95,7 +95,8 @@ pub fn find(text: &str) -> Vec<(&'static str, usize, usize)> {
             continue;
         }
         let rest = &text[i..];
-        if rest.starts_with("AKIA") {
+        if rest.starts_with("AKIA") || rest.starts_with("ASIA") {
+            // `ASIA…`: a temporary key (with its session token)
             let n = run(i + 4, &|c| c.is_ascii_uppercase() || c.is_ascii_digit());
             if n == 16 {
                 found.push(("an AWS access key", i, i + 20));
@@ -159,6 +160,11 @@ const CREDENTIAL_HEADERS: &[(&str, bool)] = &[
     ("x-auth-token", false),
     ("x-vault-token", false),
     ("x-jfrog-art-api", false),
+    ("x-api-token", false),
+    ("x-access-token", false),
+    ("dd-api-key", false),
+    ("dd-application-key", false),
+    ("api-key", false),
 ];
 
 /// Words of the placeholders documentation puts where a token goes (`YOUR_TOKEN_HERE`,
@@ -190,6 +196,10 @@ fn header_credential(text: &str, i: usize) -> Option<(usize, usize)> {
         rest.get(..p.len())
             .is_some_and(|x| x.eq_ignore_ascii_case(p))
     };
+    // a header's name starts there (`api-key` is not read again inside `x-api-key`)
+    if i > 0 && text.as_bytes()[i - 1] == b'-' {
+        return None;
+    }
     let &(name, schemed) = CREDENTIAL_HEADERS.iter().find(|(h, _)| starts(h))?;
     let skip_blanks = |at: usize| {
         at + text[at..]
@@ -253,6 +263,10 @@ const PREFIXED_TOKENS: &[(&str, usize, &str)] = &[
     ("sk_live_", 24, "a Stripe secret key"),
     ("AIza", 35, "a Google API key"),
     ("dop_v1_", 64, "a DigitalOcean token"),
+    ("rk_live_", 24, "a Stripe restricted key"),
+    ("hvs.", 24, "a HashiCorp Vault token"),
+    ("sk-proj-", 40, "an OpenAI API key"),
+    ("sk-ant-", 40, "an Anthropic API key"),
 ];
 
 /// A [`PREFIXED_TOKENS`] token starting at `i`: its kind and end.
