@@ -476,10 +476,19 @@ fn substituted_downloads(
 fn run_held_downloads(text: &str, held: &mut Vec<HeldDownload>, hits: &mut Vec<ScriptHit>) {
     let mut copies = Vec::new();
     let mut ran = Vec::new();
+    // the line is read once for the names it expands and assigns: only those held
+    // variables are looked at again (a thousand held downloads cost no more per line)
+    let expanded: std::collections::HashSet<String> = (expansions(text).into_iter())
+        .filter(|v| !v.indirect)
+        .map(|v| v.name)
+        .collect();
+    let assigned = assigned_names(text);
     // a variable this line fills again before it reads it holds something else (a new
     // download in it is held again where it is read)
-    held.retain(|h| !filled_before_read(text, &h.variable));
-    for h in held.iter() {
+    held.retain(|h| {
+        !assigned.contains(h.variable.as_str()) || !filled_before_read(text, &h.variable)
+    });
+    for h in held.iter().filter(|h| expanded.contains(&h.variable)) {
         match run_later(text, &h.variable) {
             Some(runner) if !ran.contains(&h.at) => {
                 hits.push(download_run_as_code(h.tool, &runner, h.at));
@@ -495,6 +504,22 @@ fn run_held_downloads(text: &str, held: &mut Vec<HeldDownload>, hits: &mut Vec<S
     }
     held.retain(|h| !ran.contains(&h.at));
     hold(held, copies);
+}
+
+/// The names `text` may assign (`S=…`, `export S=…`): each word before an `=`.
+fn assigned_names(text: &str) -> std::collections::HashSet<&str> {
+    let b = text.as_bytes();
+    let mut out = std::collections::HashSet::new();
+    for (i, _) in text.match_indices('=') {
+        let start = (b[..i]
+            .iter()
+            .rposition(|c| !(c.is_ascii_alphanumeric() || *c == b'_')))
+        .map_or(0, |p| p + 1);
+        if start < i {
+            out.insert(&text[start..i]);
+        }
+    }
+    out
 }
 
 /// Whether `text` assigns `var` (`S=…`, `export S=…`) before any expansion of it.
@@ -531,9 +556,10 @@ fn hold(held: &mut Vec<HeldDownload>, downloads: Vec<HeldDownload>) {
     }
 }
 
-/// How many variables holding downloads a job's scripts follow (each is searched for in
-/// every later line).
-const MOST_HELD_DOWNLOADS: usize = 16;
+/// How many variables holding downloads a job's scripts follow (a later line is read
+/// once for the names it expands, then only those are looked at): more than a script
+/// fills, so that downloads kept as data cannot push a held one out.
+const MOST_HELD_DOWNLOADS: usize = 1024;
 
 /// A substitution's text past what runs the next word (`command curl`, `\curl`,
 /// `busybox wget`, `CURL_CA_BUNDLE=x curl`), a few words at most.
