@@ -335,7 +335,7 @@ pipeline p {
   stage s {
     job j {
       image = "busybox:1.36.1@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91"
-      env = { TOKEN = tok, REF = "$(TOKEN)" }
+      env = { TOKEN = tok, REF = "$(TOKEN)", PRICE = "5$$ (tax)" }
       run = ["echo \"$(TOKEN)\"", "kill $$"]
     }
   }
@@ -349,6 +349,8 @@ pipeline p {
     // `$$$`: the kubelet reads `$$` as `$`, and leaves the last `$` as it is
     assert!(k.contains("kill $$$\n"), "{k}");
     assert!(k.contains("value: $$(TOKEN)"), "{k}");
+    // a variable's `$$` is GitLab's plain `$`, which the kubelet keeps as it is
+    assert!(k.contains("value: 5$ (tax)"), "{k}");
     assert!(!k.contains("\"$(TOKEN)"), "{k}");
 }
 

@@ -1427,12 +1427,14 @@ fn factored_rule(cond: &Cond, workflow: bool, widen: &mut Widening) -> Option<Ru
     Some(rule)
 }
 
-/// Whether `c` can hold only where a person starts the job: `manual` in every
-/// alternative (looked for in its top chain of `&&`).
+/// Whether some alternative of `c` waits for a person: `manual` anywhere but under a
+/// `!` (widened to run always, that alternative would start by itself).
 fn waits_for_a_person(c: &Cond) -> bool {
-    let mut parts = Vec::new();
-    conjuncts(c, false, &mut parts);
-    parts.iter().any(|p| matches!(p, Cond::Manual))
+    match c {
+        Cond::Manual => true,
+        Cond::And(a, b) | Cond::Or(a, b) => waits_for_a_person(a) || waits_for_a_person(b),
+        _ => false,
+    }
 }
 
 /// One rule per clause, first match first: an alternative that needs no person comes
@@ -1777,21 +1779,25 @@ mod tests {
             "{written:?}"
         );
         assert!(written[0].ends_with(" deploy/** - manual"), "{written:?}");
-        // one that cannot be factored so is refused, never widened to run by itself
-        let mixed = and(Cond::Manual, or(many, Cond::Changes(vec!["x".into()])));
-        let mut out = Vec::new();
+        // one that cannot be factored so is refused, never widened to run by itself,
+        // wherever its `manual` is
         let at = Some(plumb_diagnostics::FileRange {
             file: plumb_diagnostics::FileId(0),
             range: plumb_diagnostics::TextRange::new(0, 1),
         });
-        rules(&mixed, false, &mut Widening::new(at, &[], &mut out));
-        assert_eq!(out.len(), 1);
-        assert_eq!(
-            out[0].severity,
-            plumb_diagnostics::Severity::Error,
-            "{:?}",
-            out[0]
-        );
+        let nested = or(and(many.clone(), Cond::Manual), Cond::Tag);
+        let mixed = and(Cond::Manual, or(many, Cond::Changes(vec!["x".into()])));
+        for cond in [nested, mixed] {
+            let mut out = Vec::new();
+            rules(&cond, false, &mut Widening::new(at, &[], &mut out));
+            assert_eq!(out.len(), 1);
+            assert_eq!(
+                out[0].severity,
+                plumb_diagnostics::Severity::Error,
+                "{:?}",
+                out[0]
+            );
+        }
     }
 
     /// Each rule as `if changes exists when`, `-` for what it lacks.

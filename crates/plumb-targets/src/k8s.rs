@@ -858,10 +858,13 @@ fn env_vars(
     env
 }
 
+/// A variable with a plain value. The value is GitLab's first: its `$$` is a plain `$`
+/// (as GitLab passes it), which [`kubelet_literal`] then writes so that the kubelet
+/// passes it on.
 fn plain_var(name: &str, value: &str) -> EnvVar {
     EnvVar {
         name: name.to_string(),
-        value: Some(kubelet_literal(value)),
+        value: Some(kubelet_literal(&value.replace("$$", "$"))),
         value_from: None,
     }
 }
