@@ -228,6 +228,11 @@ fn skip_reason(path: &Path, roots: &[PathBuf]) -> Option<String> {
         if !target.is_file() {
             return Some("is a symbolic link to something that is not a regular file".to_string());
         }
+        // `env.plumb` → `.env`: its lines would be quoted in syntax errors
+        let plumb = |p: &Path| p.extension().is_some_and(|e| e == "plumb");
+        if plumb(path) && !plumb(&target) {
+            return Some("is a symbolic link to a file that is not a `.plumb` file".to_string());
+        }
         return None;
     }
     (!meta.is_file()).then(|| "is not a regular file".to_string())

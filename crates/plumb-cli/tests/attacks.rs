@@ -1164,13 +1164,16 @@ fn an_import_of_another_kind_of_file_is_never_read() {
         "root:$6$hunter2-hash:20228:0:99999:7:::\n",
     )
     .expect("secret file");
+    // a `.plumb` name linked to it is not read either
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("leak.txt", dir.join("env.plumb")).expect("link");
     std::fs::write(
         dir.join("a.plumb"),
-        "import \"leak.txt\"\nimport \"/etc/passwd\" as p\n",
+        "import \"leak.txt\"\nimport \"/etc/passwd\" as p\nimport \"env.plumb\" as e\n",
     )
     .expect("program");
-    for format in ["human", "json"] {
-        let o = plumb_in(&dir, &["check", "--format", format, "a.plumb"]);
+    for (format, path) in [("human", "a.plumb"), ("json", "a.plumb"), ("json", ".")] {
+        let o = plumb_in(&dir, &["check", "--format", format, path]);
         let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
         assert_eq!(o.status.code(), Some(1), "{out}");
         assert!(!out.contains("hunter2") && !out.contains("root:"), "{out}");

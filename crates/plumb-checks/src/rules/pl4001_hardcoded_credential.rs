@@ -19,7 +19,11 @@ const ROTATE_IN_YAML: &str = "rotate it now, then keep it in a masked CI/CD vari
 
 fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
     let text = cx.text;
-    let (throwaway, hosts) = throwaway_passwords(cx);
+    let Throwaways {
+        passwords: throwaway,
+        hosts,
+        copies,
+    } = throwaway_passwords(cx);
     for lit in crate::rules::string_literals(&cx.parse.tree) {
         for (kind, start, end) in secret_patterns::find(&lit.text) {
             // `postgres://app:ci-only@postgres/test`: the password of a job's own
@@ -55,6 +59,7 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
             if value
                 .as_str()
                 .is_some_and(|v| throwaway.contains(&(name, v)))
+                || copies.contains(&value.origin)
             {
                 continue;
             }
@@ -70,7 +75,8 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
     for (name, name_at, value) in jobs_variables(&templates) {
         let throwaway = value
             .as_str()
-            .is_some_and(|v| throwaway.contains(&(name, v)));
+            .is_some_and(|v| throwaway.contains(&(name, v)))
+            || copies.contains(&value.origin);
         if !throwaway && seen.insert((value.origin, name_at)) {
             literal_credential_variable(cx, name, name_at, value, out);
         }
@@ -161,12 +167,13 @@ const SERVICE_DEFAULT_PASSWORDS: &[(&[&str], &str)] = &[(&["rabbitmq"], "guest")
 /// services answer at (an alias, `postgres` for `postgres:16`, `localhost`). No one's
 /// credential: not reported, there or as the password of a URL to one of those hosts
 /// (`postgres://app:ci-only@postgres/test`; one to another host is someone's).
-fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> (ThrowawayPasswords<'m>, Vec<String>) {
+fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> Throwaways<'m> {
     let mut found = Throwaways {
         passwords: std::collections::HashSet::new(),
         hosts: ["localhost", "127.0.0.1", "[::1]"]
             .map(String::from)
             .to_vec(),
+        copies: std::collections::HashSet::new(),
     };
     for p in &cx.model.pipelines {
         let jobs: Vec<&plumb_semantics::JobModel> = p.jobs_and_included_default().collect();
@@ -189,23 +196,28 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> (ThrowawayPasswords<'m>, Vec<Stri
         for (job, services) in jobs.iter().zip(&services_of) {
             found.of_job(job, services, (&p.env, &pipeline_wide));
         }
+        // the pipeline's client variable, when every job runs that database
         let pipeline_passwords: Vec<&str> = (pipeline_wide.iter())
             .filter_map(|b| b.value.as_str())
             .collect();
         let bindings: Vec<&plumb_semantics::EnvBinding> = p.env.iter().collect();
-        (found.passwords).extend(copies_of(&bindings, &pipeline_passwords));
+        let every_job_runs = |names: &[&str]| services_of.iter().all(|s| runs_database(s, names));
+        (found.copies).extend(copies_of(&bindings, &pipeline_passwords, every_job_runs));
     }
     // a template no job is built on is a job of its own
     for t in &cx.model.templates {
         found.of_job(t, &database_services(t), (&[], &[]));
     }
-    (found.passwords, found.hosts)
+    found
 }
 
 /// What [`throwaway_passwords`] finds.
 struct Throwaways<'m> {
     passwords: ThrowawayPasswords<'m>,
     hosts: Vec<String>,
+    /// The literals (by place) that give a job's throwaway password to that database's
+    /// client (`PGPASSWORD`) in the job that runs it.
+    copies: std::collections::HashSet<FileRange>,
 }
 
 impl<'m> Throwaways<'m> {
@@ -242,7 +254,7 @@ impl<'m> Throwaways<'m> {
                 }
             }
         }
-        self.passwords.extend(copies_of(&own, &passwords));
+        self.copies.extend(copies_of(&own, &passwords, runs));
         // a service's own default (RabbitMQ's `guest:guest`, which it accepts only
         // from the job it runs beside)
         for (names, password) in SERVICE_DEFAULT_PASSWORDS {
@@ -254,16 +266,27 @@ impl<'m> Throwaways<'m> {
     }
 }
 
-/// The bindings that give the throwaway `passwords` to the database's client, where
-/// they are set (`PGPASSWORD: ci-only` beside `POSTGRES_PASSWORD: ci-only`): the same
-/// password, no one's either.
-fn copies_of<'m>(
-    bindings: &[&'m plumb_semantics::EnvBinding],
+/// The variables a database's client reads its password from, and the names of that
+/// database's images (as [`SERVICE_PASSWORDS`]).
+const CLIENT_PASSWORDS: &[(&str, &[&str])] = &[
+    ("PGPASSWORD", &["postgres", "postgis", "timescale"]),
+    ("MYSQL_PWD", &["mysql", "mariadb", "percona"]),
+    ("REDISCLI_AUTH", &["redis"]),
+];
+
+/// The places of the bindings that give the throwaway `passwords` to the client of a
+/// database that `runs` (`PGPASSWORD: ci-only` beside `POSTGRES_PASSWORD: ci-only`):
+/// the same password, no one's either. Another variable with that value is not one.
+fn copies_of(
+    bindings: &[&plumb_semantics::EnvBinding],
     passwords: &[&str],
-) -> Vec<(&'m str, &'m str)> {
+    runs: impl Fn(&[&str]) -> bool,
+) -> Vec<FileRange> {
+    let client =
+        |name: &str| (CLIENT_PASSWORDS.iter()).any(|(var, names)| *var == name && runs(names));
     (bindings.iter())
-        .filter_map(|b| Some((b.name.as_str(), b.value.as_str()?)))
-        .filter(|(_, text)| passwords.contains(text))
+        .filter(|b| client(&b.name) && b.value.as_str().is_some_and(|t| passwords.contains(&t)))
+        .map(|b| b.value.origin)
         .collect()
 }
 
