@@ -124,6 +124,25 @@ fn a_secret_read_by_name_is_drawn_where_it_is_read() {
     assert!(!d["help"].to_string().contains("plumb explain"), "{d}");
 }
 
+/// A token the program's check can place only at a key (`environment: url:`, a rule's
+/// `if:`) is one finding, on the token, not two.
+#[test]
+fn a_token_in_a_key_the_program_places_coarsely_is_one_finding_on_the_token() {
+    let dir = scratch("coarse-token");
+    let yaml = "job:\n  image: alpine:3.19@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n  script: [echo hi]\n  environment:\n    name: review\n    url: https://review.example.com/?private_token=glpat-AbCdEfGhIjKlMnOpQrSt\n  rules:\n    - if: '$T == \"glpat-BbCdEfGhIjKlMnOpQrSt\"'\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let places: Vec<(u64, u64)> = (diags.iter())
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap_or(0),
+                d["column"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(places, [(6, 52), (8, 19)], "{diags:?}");
+}
+
 /// A child pipeline (`trigger: include: local`) runs with the parent's rights: it is
 /// checked as a configuration of its own, once, even when children trigger each other.
 #[test]

@@ -105,17 +105,13 @@ impl YamlProgram {
         let mut out = plumb_checks::merge_duplicates(named);
         // `plumb.toml` applies to them as to the program's findings
         let mut invisible = Vec::new();
-        let credential = plumb_checks::rules::pl4001_hardcoded_credential::RULE.code;
-        let reported: Vec<FileRange> = (out.iter().filter(|d| d.code == credential))
-            .map(|d| d.primary.at)
-            .collect();
         for (id, text) in self.sources.iter().zip(texts) {
             invisible.extend(plumb_checks::rules::pl6007_invisible_unicode::findings_in(
                 *id, text,
             ));
             invisible.extend(
                 plumb_checks::rules::pl4001_hardcoded_credential::findings_in_yaml(
-                    *id, text, &reported,
+                    *id, text, &mut out,
                 ),
             );
         }

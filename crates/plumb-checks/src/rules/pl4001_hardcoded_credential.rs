@@ -98,35 +98,52 @@ fn jobs_variables<'m>(
 /// The credentials written in a GitLab CI file's text that the program it was read as
 /// does not hold, so that the program's check cannot see them: in a comment, in a
 /// script line GitLab refuses (`- curl -H "PRIVATE-TOKEN: glpat-…"`, read as a
-/// mapping) or a hidden job that the import leaves out. `reported` are the places of
-/// the file's findings already made. A URL's password is left to the program's check,
+/// mapping) or a hidden job that the import leaves out. `reported` are the file's
+/// findings already made: a token one of them is at is not reported again, and one
+/// that the program's check could only place at its key (`environment: url:`, a rule's
+/// `if:`) is moved onto the token. A URL's password is left to the program's check,
 /// which knows the passwords of a job's own throwaway database.
 pub fn findings_in_yaml(
     file: plumb_diagnostics::FileId,
     text: &str,
-    reported: &[FileRange],
+    reported: &mut [Diagnostic],
 ) -> Vec<Diagnostic> {
+    let hits: Vec<(&str, FileRange)> = (secret_patterns::find(text).into_iter())
+        .filter(|(kind, ..)| *kind != secret_patterns::URL_WITH_PASSWORD)
+        .map(|(kind, start, end)| {
+            let range = plumb_diagnostics::TextRange::new(start, end);
+            (kind, FileRange { file, range })
+        })
+        .collect();
+    let overlaps = |a: &FileRange, b: &FileRange| {
+        a.file == b.file && a.range.start < b.range.end && b.range.start < a.range.end
+    };
+    let mut own: Vec<bool> = reported
+        .iter()
+        .map(|d| d.code != RULE.code || hits.iter().any(|(_, at)| overlaps(&d.primary.at, at)))
+        .collect();
     let mut out = Vec::new();
-    for (kind, start, end) in secret_patterns::find(text) {
-        let at = FileRange {
-            file,
-            range: plumb_diagnostics::TextRange::new(start, end),
-        };
-        let overlaps = |r: &FileRange| {
-            r.file == file && r.range.start < at.range.end && at.range.start < r.range.end
-        };
-        if kind == secret_patterns::URL_WITH_PASSWORD || reported.iter().any(overlaps) {
+    for (kind, at) in &hits {
+        if reported
+            .iter()
+            .any(|d| d.code == RULE.code && overlaps(&d.primary.at, at))
+        {
+            continue;
+        }
+        let message = format!("hard-coded credential: this looks like {kind}");
+        // a finding of this token drawn at a key: moved onto it
+        let coarse = (reported.iter())
+            .zip(&own)
+            .position(|(d, taken)| !taken && d.primary.at.file == file && d.message == message);
+        if let Some(i) = coarse {
+            reported[i].primary.at = *at;
+            own[i] = true;
             continue;
         }
         out.push(
-            Diagnostic::new(
-                RULE.code,
-                RULE.severity(),
-                at,
-                format!("hard-coded credential: this looks like {kind}"),
-            )
-            .with_label("a credential in the source")
-            .with_help(ROTATE_IN_YAML),
+            Diagnostic::new(RULE.code, RULE.severity(), *at, message)
+                .with_label("a credential in the source")
+                .with_help(ROTATE_IN_YAML),
         );
     }
     out
