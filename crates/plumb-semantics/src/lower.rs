@@ -155,7 +155,11 @@ impl<'e, 'a> Lowering<'e, 'a> {
             let Item::Template(t) = item else { continue };
             let name = t.name.text.as_str();
             let unused = !name.is_empty() && !built_on.contains(name);
-            if unused && t.params.is_empty() {
+            // switched off, one whose parameters all have defaults says what it holds
+            // with them (a library's is checked as its users instantiate it)
+            let defaults =
+                kind == JobKind::SwitchedOff && t.params.iter().all(|p| p.default.is_some());
+            if unused && (t.params.is_empty() || defaults) {
                 out.extend(self.template_as_job(t, kind));
             }
         }
