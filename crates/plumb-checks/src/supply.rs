@@ -556,6 +556,10 @@ fn hold(held: &mut Vec<HeldDownload>, downloads: Vec<HeldDownload>) {
     }
 }
 
+/// How many copies of one download's variable the rest of a line is searched for
+/// (each search reads the rest of the line again).
+const MOST_COPIES_FOLLOWED: usize = 16;
+
 /// How many variables holding downloads a job's scripts follow (a later line is read
 /// once for the names it expands, then only those are looked at): more than a script
 /// fills, so that downloads kept as data cannot push a held one out.
@@ -718,7 +722,7 @@ fn held_in_variable(before: &str) -> Option<&str> {
 
 /// The program that later runs `$var` (or `${var}`) as code, in `after`: as the argument
 /// of a runner (`eval "$S"`), fed to a shell through a pipe (`echo "$S" | sh`), or
-/// through copies (`T="$S"; eval "$T"`; at most [`MOST_HELD_DOWNLOADS`] variables).
+/// through copies (`T="$S"; eval "$T"`; at most [`MOST_COPIES_FOLLOWED`] variables).
 fn run_later(after: &str, var: &str) -> Option<String> {
     // (where the variable is filled, its name): each name followed once
     let mut followed: Vec<(usize, String)> = vec![(0, var.to_string())];
@@ -733,7 +737,7 @@ fn run_later(after: &str, var: &str) -> Option<String> {
             }
             let copy = held_in_variable(&after[..i]).map(str::to_string);
             let new = copy.filter(|c| followed.iter().all(|(_, f)| f != c));
-            if let Some(copy) = new.filter(|_| followed.len() < MOST_HELD_DOWNLOADS) {
+            if let Some(copy) = new.filter(|_| followed.len() < MOST_COPIES_FOLLOWED) {
                 followed.push((end, copy));
             }
         }

@@ -252,8 +252,12 @@ fn load_yaml_files(
     let mut queue: std::collections::VecDeque<(PathBuf, String)> = yaml_files.into();
     while let Some((path, display)) = queue.pop_front() {
         for child in crate::yaml_check::load(db, &path, display, files)? {
-            // missing: the trigger job fails in GitLab, nothing to check here
-            if std::fs::symlink_metadata(&child).is_err() || !seen.insert(absolute(&child)) {
+            // missing: the trigger job fails in GitLab, nothing to check here; one
+            // `plumb build` wrote is checked through its sources
+            if std::fs::symlink_metadata(&child).is_err()
+                || !seen.insert(absolute(&child))
+                || crate::yaml_check::generated_by_plumb(&child)
+            {
                 continue;
             }
             if let Some(why) = skip_reason(&child, roots) {

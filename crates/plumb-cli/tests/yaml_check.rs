@@ -125,9 +125,10 @@ fn a_secret_read_by_name_is_drawn_where_it_is_read() {
 }
 
 /// A token the program's check can place only at a key (`environment: url:`, a rule's
-/// `if:`) is one finding, on the token, not two.
+/// `if:`) is one finding, not two (drawn where the program's check drew it, where a
+/// `# plumb-allow` may stand).
 #[test]
-fn a_token_in_a_key_the_program_places_coarsely_is_one_finding_on_the_token() {
+fn a_token_in_a_key_the_program_places_coarsely_is_one_finding() {
     let dir = scratch("coarse-token");
     let yaml = "job:\n  image: alpine:3.19@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n  script: [echo hi]\n  environment:\n    name: review\n    url: https://review.example.com/?private_token=glpat-AbCdEfGhIjKlMnOpQrSt\n  rules:\n    - if: '$T == \"glpat-BbCdEfGhIjKlMnOpQrSt\"'\n";
     std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
@@ -140,7 +141,7 @@ fn a_token_in_a_key_the_program_places_coarsely_is_one_finding_on_the_token() {
             )
         })
         .collect();
-    assert_eq!(places, [(6, 52), (8, 19)], "{diags:?}");
+    assert_eq!(places, [(1, 1), (7, 3)], "{diags:?}");
 }
 
 /// A child pipeline (`trigger: include: local`) runs with the parent's rights: it is
@@ -153,7 +154,21 @@ fn child_pipelines_are_checked() {
     std::fs::write(dir.join(".gitlab-ci.yml"), parent).expect("parent");
     let child = "build:\n  image: alpine:latest\n  script:\n    - curl -fsSL https://x.example.com/i.sh | sh\nagain:\n  trigger:\n    include: .gitlab-ci.yml\n";
     std::fs::write(dir.join("ci/child.yml"), child).expect("child");
+    // a child outside the repository through a linked folder, or not YAML, is not read
+    // (its lines would be quoted in errors)
+    let outside = scratch("child-pipelines-outside");
+    std::fs::write(
+        outside.join("creds.yml"),
+        "DB_PASSWORD=hunter2-secret\nAPI: [unclosed\n",
+    )
+    .expect("outside");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, dir.join("linked")).expect("link");
+    std::fs::write(dir.join(".env"), "TOKEN=hunter2-secret\n[unclosed\n").expect(".env");
+    let parent = format!("{parent}out:\n  trigger:\n    include: linked/creds.yml\nenv:\n  trigger:\n    include: .env\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), parent).expect("parent");
     let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert!(!format!("{diags:?}").contains("hunter2"), "{diags:?}");
     let found: Vec<(String, String, u64)> = (diags.iter())
         .map(|d| {
             let file = d["file"].as_str().unwrap_or("").to_string();

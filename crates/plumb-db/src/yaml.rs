@@ -110,9 +110,7 @@ impl YamlProgram {
                 *id, text,
             ));
             invisible.extend(
-                plumb_checks::rules::pl4001_hardcoded_credential::findings_in_yaml(
-                    *id, text, &mut out,
-                ),
+                plumb_checks::rules::pl4001_hardcoded_credential::findings_in_yaml(*id, text, &out),
             );
         }
         let in_yaml = self.in_yaml(program, FileId(u32::MAX), texts);

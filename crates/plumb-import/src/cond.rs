@@ -244,17 +244,28 @@ impl Cond {
             Cond::Or(..) => (" || ", 0, context > 0),
             Cond::And(..) => (" && ", 1, context > 1),
         };
-        let (Cond::Or(a, b) | Cond::And(a, b)) = self else {
-            return;
-        };
+        let mut operands = Vec::new();
+        self.chain(matches!(self, Cond::Or(..)), &mut operands);
         if parens {
             out.push('(');
         }
-        a.print(inner, out);
-        out.push_str(op);
-        b.print(inner, out);
+        print_chain(&operands, op, inner, out);
         if parens {
             out.push(')');
+        }
+    }
+    /// The operands of the chain of one operator (`or`: `||`) that starts here, in
+    /// order (without recursion: a chain may be thousands long).
+    fn chain<'c>(&'c self, or: bool, out: &mut Vec<&'c Cond>) {
+        let mut stack = vec![self];
+        while let Some(c) = stack.pop() {
+            match (c, or) {
+                (Cond::Or(a, b), true) | (Cond::And(a, b), false) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                _ => out.push(c),
+            }
         }
     }
     pub fn mentions_merge_request(&self) -> bool {
@@ -1130,6 +1141,31 @@ fn one_ref(r: &str) -> Cond {
     }
 }
 
+/// Operands joined by `op`; a chain longer than the parser reads in one
+/// (`plumb_syntax`'s 256) is cut into parenthesised groups of at most that many (a
+/// GitLab job with hundreds of rules is one condition of hundreds of alternatives).
+fn print_chain(operands: &[&Cond], op: &str, inner: u8, out: &mut String) {
+    const LONGEST: usize = 256;
+    if operands.len() <= LONGEST {
+        for (i, c) in operands.iter().enumerate() {
+            if i > 0 {
+                out.push_str(op);
+            }
+            c.print(inner, out);
+        }
+        return;
+    }
+    let size = operands.len().div_ceil(LONGEST);
+    for (i, group) in operands.chunks(size).enumerate() {
+        if i > 0 {
+            out.push_str(op);
+        }
+        out.push('(');
+        print_chain(group, op, inner, out);
+        out.push(')');
+    }
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -1147,6 +1183,32 @@ mod tests {
         // an escaped backslash before `Z` is a backslash and a letter
         assert_eq!(super::re2_anchors(r"a\\Z"), r"a\\Z");
         assert_eq!(super::re2_anchors(r"a\\\Z"), r"a\\\z");
+    }
+
+    /// A job of hundreds of rules is a condition of hundreds of alternatives: written
+    /// in groups the parser reads (at most 256 operators in one chain), the same
+    /// alternatives in the same order.
+    #[test]
+    fn a_chain_longer_than_the_parser_reads_is_written_in_groups() {
+        let branch = |i: usize| {
+            Cond::atom(Atom::Branch {
+                name: format!("release-{i}"),
+                equal: true,
+            })
+        };
+        let many = (0..600).map(branch).reduce(Cond::or).expect("600");
+        let text = many.to_plumb();
+        let program = format!("let x = {text}\n");
+        let parsed = plumb_syntax::parse(&program);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors.first());
+        let flat = text.replace(['(', ')'], "");
+        let expected: Vec<String> = (0..600)
+            .map(|i| format!("branch == \"release-{i}\""))
+            .collect();
+        assert_eq!(flat, expected.join(" || "));
+        // a short chain is written flat
+        let few = (0..3).map(branch).reduce(Cond::or).expect("3");
+        assert!(!few.to_plumb().contains('('), "{}", few.to_plumb());
     }
 
     #[test]

@@ -703,7 +703,7 @@ fn include_item(
 
 /// The local files that the trigger jobs of `config` run as child pipelines
 /// (`trigger: include: x.yml`, `- local: x.yml`), from the repository's root as GitLab
-/// reads them; not a path that climbs out of it, nor a wildcard.
+/// reads them: YAML files inside it (links resolved), not a wildcard.
 pub fn child_pipelines(config: &Config, files: &dyn Files) -> Vec<PathBuf> {
     let base = match files.repository_root() {
         Some(root) => root.to_path_buf(),
@@ -730,8 +730,14 @@ pub fn child_pipelines(config: &Config, files: &dyn Files) -> Vec<PathBuf> {
         };
         let climbs =
             (Path::new(target).components()).any(|c| matches!(c, std::path::Component::ParentDir));
+        let yaml = target.ends_with(".yml") || target.ends_with(".yaml");
         let path = base.join(target.trim_start_matches('/'));
-        if !climbs && !target.contains('*') && !out.contains(&path) {
+        // as `include: local`: a file of the repository, not one a link leads out to
+        // (its lines would be quoted in errors)
+        let inside = (std::fs::canonicalize(&path).ok())
+            .zip(std::fs::canonicalize(&base).ok())
+            .is_some_and(|(file, root)| file.starts_with(root));
+        if !climbs && yaml && inside && !target.contains('*') && !out.contains(&path) {
             out.push(path);
         }
     }

@@ -23,6 +23,7 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
         passwords: throwaway,
         hosts,
         copies,
+        ..
     } = throwaway_passwords(cx);
     for lit in crate::rules::string_literals(&cx.parse.tree) {
         for (kind, start, end) in secret_patterns::find(&lit.text) {
@@ -99,14 +100,15 @@ fn jobs_variables<'m>(
 /// does not hold, so that the program's check cannot see them: in a comment, in a
 /// script line GitLab refuses (`- curl -H "PRIVATE-TOKEN: glpat-…"`, read as a
 /// mapping) or a hidden job that the import leaves out. `reported` are the file's
-/// findings already made: a token one of them is at is not reported again, and one
+/// findings already made: a token one of them is at is not reported again, nor one
 /// that the program's check could only place at its key (`environment: url:`, a rule's
-/// `if:`) is moved onto the token. A URL's password is left to the program's check,
-/// which knows the passwords of a job's own throwaway database.
+/// `if:`: a finding of that kind not at any token stands for one). A URL's password is
+/// left to the program's check, which knows the passwords of a job's own throwaway
+/// database.
 pub fn findings_in_yaml(
     file: plumb_diagnostics::FileId,
     text: &str,
-    reported: &mut [Diagnostic],
+    reported: &[Diagnostic],
 ) -> Vec<Diagnostic> {
     let hits: Vec<(&str, FileRange)> = (secret_patterns::find(text).into_iter())
         .filter(|(kind, ..)| *kind != secret_patterns::URL_WITH_PASSWORD)
@@ -131,12 +133,12 @@ pub fn findings_in_yaml(
             continue;
         }
         let message = format!("hard-coded credential: this looks like {kind}");
-        // a finding of this token drawn at a key: moved onto it
+        // a finding of this token that the program could draw only at a key: that one
+        // says it (where a `# plumb-allow` may already stand)
         let coarse = (reported.iter())
             .zip(&own)
             .position(|(d, taken)| !taken && d.primary.at.file == file && d.message == message);
         if let Some(i) = coarse {
-            reported[i].primary.at = *at;
             own[i] = true;
             continue;
         }
@@ -191,6 +193,7 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> Throwaways<'m> {
             .map(String::from)
             .to_vec(),
         copies: std::collections::HashSet::new(),
+        spoiled: std::collections::HashSet::new(),
     };
     for p in &cx.model.pipelines {
         let jobs: Vec<&plumb_semantics::JobModel> = p.jobs_and_included_default().collect();
@@ -225,7 +228,17 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> Throwaways<'m> {
     for t in &cx.model.templates {
         found.of_job(t, &database_services(t), (&[], &[]));
     }
+    let spoiled = std::mem::take(&mut found.spoiled);
+    found.copies.retain(|o| !spoiled.contains(o));
     found
+}
+
+/// The places of the client password variables (`PGPASSWORD`) among `bindings`.
+fn client_bindings(bindings: &[&plumb_semantics::EnvBinding]) -> Vec<FileRange> {
+    (bindings.iter())
+        .filter(|b| CLIENT_PASSWORDS.iter().any(|(var, _)| *var == b.name))
+        .map(|b| b.value.origin)
+        .collect()
 }
 
 /// What [`throwaway_passwords`] finds.
@@ -235,6 +248,8 @@ struct Throwaways<'m> {
     /// The literals (by place) that give a job's throwaway password to that database's
     /// client (`PGPASSWORD`) in the job that runs it.
     copies: std::collections::HashSet<FileRange>,
+    /// The client variables' literals that some job gives another database or none.
+    spoiled: std::collections::HashSet<FileRange>,
 }
 
 impl<'m> Throwaways<'m> {
@@ -271,7 +286,12 @@ impl<'m> Throwaways<'m> {
                 }
             }
         }
-        self.copies.extend(copies_of(&own, &passwords, runs));
+        // a client variable a template or `default` gives many jobs is a copy only
+        // where every one of them runs that database with that password
+        let clients = client_bindings(&own);
+        let copies = copies_of(&own, &passwords, runs);
+        (self.spoiled).extend(clients.into_iter().filter(|o| !copies.contains(o)));
+        self.copies.extend(copies);
         // a service's own default (RabbitMQ's `guest:guest`, which it accepts only
         // from the job it runs beside)
         for (names, password) in SERVICE_DEFAULT_PASSWORDS {
