@@ -1412,7 +1412,16 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
     if BUILTINS.contains(&name) {
         return;
     }
-    for w in cmd.args() {
+    let args = cmd.args();
+    for (i, w) in args.iter().enumerate() {
+        // `--key-file "$GCP_CREDENTIALS"`: a GitLab File variable, whose value is a path
+        if i.checked_sub(1)
+            .is_some_and(|p| option_takes_a_path(&args[p].text))
+            || (w.text.split_once('='))
+                .is_some_and(|(o, _)| o.starts_with('-') && option_takes_a_path(o))
+        {
+            continue;
+        }
         // one finding per secret and argument (`"ci:$([ -f "$F" ] && cat "$F")"` names F
         // twice; `"login -p $A; login -p $B"` passes two secrets)
         let mut reported: Vec<&str> = Vec::new();
@@ -1429,6 +1438,17 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
             scan.push(Leak::Argument { command }, &flow);
         }
     }
+}
+
+/// Whether a command-line option takes the path of a file (`--key-file`,
+/// `-var-file`, `--kubeconfig`, `--password-file`): a secret given to it is a GitLab
+/// File variable, whose value is that path.
+fn option_takes_a_path(option: &str) -> bool {
+    let Some(name) = option.strip_prefix('-') else {
+        return false;
+    };
+    let name = name.trim_start_matches('-').to_ascii_lowercase();
+    name.len() > 1 && (name.ends_with("file") || name.ends_with("path") || name == "kubeconfig")
 }
 
 /// `cp "$F" public/` (or `mv`, `install`): a secret file copied where an `artifacts`
@@ -1917,7 +1937,7 @@ fn artifact_for(file: &str, artifacts: &Artifacts) -> Option<String> {
             if a.is_empty() || a.as_str() == "." {
                 return true;
             }
-            file == **a || file.starts_with(&format!("{a}/")) || glob_prefix_match(a, &file)
+            file == **a || file.starts_with(&format!("{a}/")) || glob_keeps(a, &file)
         })
         .cloned()
 }
@@ -1947,7 +1967,43 @@ fn glob_matches(pattern: &str, file: &str) -> bool {
     matched[file.len()]
 }
 
-/// `*` and `?` in one folder's name (iterative: the last `*` is where to resume).
+/// Where the character class that opens at `pattern[open]` (`[ab]`, `[!a-z]`, `[]x]`)
+/// closes; none when it does not (a lone `[` is itself).
+fn class_end(pattern: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    if matches!(pattern.get(i), Some(b'!' | b'^')) {
+        i += 1;
+    }
+    // a `]` first is one of the class
+    if pattern.get(i) == Some(&b']') {
+        i += 1;
+    }
+    (pattern[i.min(pattern.len())..].iter())
+        .position(|&c| c == b']')
+        .map(|at| i + at)
+}
+
+/// Whether byte `c` is in the class `body` (what is between `[` and `]`).
+fn class_matches(body: &[u8], c: u8) -> bool {
+    let (negated, body) = match body {
+        [b'!' | b'^', rest @ ..] => (true, rest),
+        _ => (false, body),
+    };
+    let mut i = 0;
+    let mut found = false;
+    while i < body.len() {
+        if i + 2 < body.len() && body[i + 1] == b'-' {
+            found |= (body[i]..=body[i + 2]).contains(&c);
+            i += 3;
+        } else {
+            found |= body[i] == c;
+            i += 1;
+        }
+    }
+    found != negated
+}
+
+/// `*`, `?` and `[…]` in one folder's name (iterative: the last `*` is where to resume).
 fn name_matches(pattern: &[u8], name: &[u8]) -> bool {
     let (mut p, mut n) = (0, 0);
     let mut resume: Option<(usize, usize)> = None;
@@ -1956,6 +2012,19 @@ fn name_matches(pattern: &[u8], name: &[u8]) -> bool {
             Some(b'*') => {
                 resume = Some((p, n));
                 p += 1;
+            }
+            Some(b'[') if class_end(pattern, p).is_some() => {
+                let end = class_end(pattern, p).unwrap_or(p);
+                if class_matches(&pattern[p + 1..end], name[n]) {
+                    p = end + 1;
+                    n += 1;
+                } else if let Some((star, at)) = resume {
+                    p = star + 1;
+                    n = at + 1;
+                    resume = Some((star, at + 1));
+                } else {
+                    return false;
+                }
             }
             Some(&c) if c == b'?' || c == name[n] => {
                 p += 1;
@@ -1974,16 +2043,14 @@ fn name_matches(pattern: &[u8], name: &[u8]) -> bool {
     pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
 }
 
-fn glob_prefix_match(pattern: &str, file: &str) -> bool {
-    let Some(star) = pattern.find('*') else {
+/// Whether the artifact path `pattern`, a glob (`build/*`, `**/*.log`, `out/[ab].txt`),
+/// keeps `file`: it matches the file or a folder above it (a folder is kept whole).
+fn glob_keeps(pattern: &str, file: &str) -> bool {
+    if !pattern.contains(['*', '?', '[']) {
         return false;
-    };
-    file.starts_with(&pattern[..star])
-        && file.ends_with(
-            pattern[star..]
-                .trim_start_matches('*')
-                .trim_start_matches('/'),
-        )
+    }
+    let parts: Vec<&str> = file.split('/').filter(|p| !p.is_empty()).collect();
+    (1..=parts.len()).any(|k| glob_matches(pattern, &parts[..k].join("/")))
 }
 
 /// Maps offsets in an evaluated script back to its literal in the source: the k-th

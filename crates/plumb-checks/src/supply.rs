@@ -900,7 +900,7 @@ impl Downloads {
         };
         // a program names its files on its line (`echo '… f' | sha256sum -c`); a
         // comparison in its own pipeline
-        let line_start = text[..first.start].rfind('\n').map_or(0, |i| i + 1);
+        let line_start = text[..pipeline_start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = rest.find('\n').map_or(text.len(), |i| last.end + i);
         let scope = match kind {
             CheckKind::Program => &text[line_start..line_end],
@@ -969,9 +969,10 @@ impl Downloads {
     }
 }
 
-/// Where the pipeline holding the program at `at` starts: after the `;`, line break,
-/// `&&`, `||` or `&` before it (looked for in [`COMMAND_WINDOW`] bytes), past the
-/// reserved words that only open a block (`then`, `do`, `else`, `{`).
+/// Where the pipeline holding the program at `at` starts: after the `;`, line break
+/// (one that a `|` or `\` does not continue), `&&`, `||` or `&` before it (looked for
+/// in [`COMMAND_WINDOW`] bytes), past the reserved words that only open a block
+/// (`then`, `do`, `else`, `{`).
 fn pipeline_start(text: &str, at: usize) -> usize {
     let b = text.as_bytes();
     let floor = at.saturating_sub(COMMAND_WINDOW);
@@ -981,6 +982,10 @@ fn pipeline_start(text: &str, at: usize) -> usize {
         let redirect = c == b'&'
             && (matches!(b.get(i.wrapping_sub(2)), Some(b'>' | b'<')) || b.get(i) == Some(&b'>'));
         let or = c == b'|' && i >= 2 && b[i - 2] == b'|';
+        if c == b'\n' && continued_line(&b[floor..i - 1]) {
+            i -= 1;
+            continue;
+        }
         if c == b'\n' || c == b';' || (c == b'&' && !redirect) || or {
             break;
         }
@@ -1001,6 +1006,15 @@ fn pipeline_start(text: &str, at: usize) -> usize {
             None => return start,
         }
     }
+}
+
+/// Whether the line that ends `before` goes on into the next one: it ends with `\` or
+/// a lone `|` (`echo "… f" |` and `sha256sum -c -` below it are one pipeline).
+fn continued_line(before: &[u8]) -> bool {
+    if before.last() == Some(&b'\\') {
+        return true;
+    }
+    matches!(before.trim_ascii_end(), [.., c, b'|'] if *c != b'|')
 }
 
 /// Where what a check guards ends, when its failure only skips that: the rest of its

@@ -195,6 +195,66 @@ fn service_keys_and_kubeconfigs_read_by_name_are_secrets() {
     assert_eq!(lines, [pl4007(6), pl4007(7)], "{diags:?}");
 }
 
+/// `GOOGLE_CREDENTIALS` (what Terraform's Google provider reads) and `GCP_CREDENTIAL`
+/// are secrets where a script reads them; given to an option that takes a path
+/// (`--key-file`), a File variable passes no secret; `GOOGLE_APPLICATION_CREDENTIALS`
+/// is a path by Google's definition.
+#[test]
+fn credentials_variables_read_by_name_are_secrets() {
+    let dir = scratch("credentials-yaml");
+    let yaml = "deploy:\n  image: google/cloud-sdk:470.0.0@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n  artifacts:\n    paths: [out/]\n  script:\n    - echo \"$GOOGLE_CREDENTIALS\" > out/key.json\n    - echo \"$GCP_CREDENTIAL\"\n    - gcloud auth activate-service-account --key-file \"$GCP_CREDENTIALS\"\n    - gcloud auth activate-service-account --key-file=$GCLOUD_SERVICE_KEY\n    - echo \"$GOOGLE_APPLICATION_CREDENTIALS\"\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let lines: Vec<(String, u64)> = (diags.iter())
+        .map(|d| (d["code"].to_string(), d["line"].as_u64().unwrap_or(0)))
+        .collect();
+    let at = |code: &str, line| (format!("\"{code}\""), line);
+    assert_eq!(lines, [at("PL4007", 6), at("PL4003", 7)], "{diags:?}");
+}
+
+/// A program's lookup of a variable inside a double-quoted shell word, where its quotes
+/// are escaped (`python3 -c "…os.environ[\"TOKEN\"]…"`, awk's `ENVIRON[\"…\"]`), reads it
+/// by name as much as one in single quotes.
+#[test]
+fn lookups_by_name_inside_double_quotes_are_read() {
+    let dir = scratch("lookups-escaped");
+    let yaml = "job:\n  image: alpine:3.20@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n  script:\n    - python3 -c \"import os; print(os.environ[\\\"DEPLOY_TOKEN\\\"])\"\n    - awk \"BEGIN{print ENVIRON[\\\"API_TOKEN\\\"]}\"\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let lines: Vec<(String, u64)> = (diags.iter())
+        .map(|d| (d["code"].to_string(), d["line"].as_u64().unwrap_or(0)))
+        .collect();
+    let pl4003 = |line| (String::from("\"PL4003\""), line);
+    assert_eq!(lines, [pl4003(4), pl4003(5)], "{diags:?}");
+}
+
+/// `inherit: variables: false` keeps the top-level `variables:` from a job, and
+/// `inherit: variables: [NAMES]` gives it only those: a debug trace set there reaches
+/// only the jobs that inherit it.
+#[test]
+fn inherited_variables_are_only_those_a_job_inherits() {
+    let dir = scratch("inherit-variables");
+    let img = "alpine:3.20@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let job = |name: &str, inherit: &str| {
+        format!("{name}:\n  image: {img}\n  inherit:\n    variables: {inherit}\n  script:\n    - echo \"$DEPLOY_TOKEN\" | ./login --stdin\n")
+    };
+    let yaml = format!(
+        "variables:\n  CI_DEBUG_TRACE: \"true\"\n  OTHER: x\n{}{}{}",
+        job("none", "false"),
+        job("other", "[OTHER]"),
+        job("traced", "[CI_DEBUG_TRACE]")
+    );
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let traced: Vec<&Value> = diags.iter().filter(|d| d["code"] == "PL6006").collect();
+    assert_eq!(traced.len(), 1, "{diags:#?}");
+    let related = traced[0].to_string();
+    assert!(
+        related.contains("traced") && !related.contains("`none`"),
+        "{diags:#?}"
+    );
+}
+
 /// A help that would show Plumb source (`project("…", ref = …)`, `secret x =
 /// ci_variable(…)`) is the rule's YAML wording on a `.gitlab-ci.yml`.
 #[test]

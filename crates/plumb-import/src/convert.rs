@@ -251,7 +251,8 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             },
             "trigger" => trigger_field(v, &mut f, cx, note(String::new())),
             "extends" => {}
-            key => not_modelled(key, v, note(String::new()), &mut f.notes),
+            "inherit" => inherit_variables(v, &mut f, cx.origins),
+            key => not_modelled(key, note(String::new()), &mut f.notes),
         }
     }
     for (key, field) in [("before_script", "before_run"), ("script", "run")] {
@@ -1077,20 +1078,29 @@ fn coverage_report(key: &str, v: &Node) -> Option<PVal> {
     })
 }
 
-/// A key Plumb has no field for: `inherit: default` is applied with `default:` (the job
-/// gets what it inherits), `inherit: variables` has no Plumb form; anything else is a
-/// note.
-fn not_modelled(key: &str, v: &Node, at: Note, notes: &mut Vec<Note>) {
-    let message = match key {
-        "inherit" if v.get("variables").is_some_and(|i| i.as_bool() != Some(true)) => {
-            "`inherit: variables` is not carried: Plumb jobs get every variable of the pipeline's `env`".to_string()
-        }
-        "inherit" => return,
-        key => match NOT_CARRIED.iter().find(|(k, _)| *k == key) {
-            Some((_, "")) => return,
-            Some((_, message)) => message.to_string(),
-            None => format!("`{key}` is not a GitLab keyword Plumb knows: not carried"),
-        },
+/// `inherit: variables: false | [NAMES]`, carried as `gitlab = { inherit = { variables
+/// = … } }`, which the checker and the compilers read (the job gets none of the
+/// pipeline's `env`, or those names); `inherit: default` is applied with `default:`
+/// (the job gets what it inherits).
+fn inherit_variables(v: &Node, f: &mut Fields, origins: bool) {
+    let Some(variables) = v.get("variables").filter(|i| i.as_bool() != Some(true)) else {
+        return;
+    };
+    if let Some(value) = crate::value::of_yaml_marked(variables, origins) {
+        gitlab_key(
+            f,
+            "inherit",
+            PVal::Record(vec![("variables".into(), value)]),
+        );
+    }
+}
+
+/// A key Plumb has no field for: a note.
+fn not_modelled(key: &str, at: Note, notes: &mut Vec<Note>) {
+    let message = match NOT_CARRIED.iter().find(|(k, _)| *k == key) {
+        Some((_, "")) => return,
+        Some((_, message)) => message.to_string(),
+        None => format!("`{key}` is not a GitLab keyword Plumb knows: not carried"),
     };
     notes.push(Note { message, ..at });
 }

@@ -11,8 +11,10 @@ pub enum NameUse {
     /// `ADMIN_PASSWORD`), and `*_CREDENTIALS` too (a literal blob is the credential).
     Literal,
     /// `echo "$DEPLOY_TOKEN"`: upper case only (shell locals are usually lower case) but
-    /// for Terraform's `TF_VAR_` inputs; not `*_CREDENTIALS`, often a GitLab File
-    /// variable whose value is a path (`--key-file "$GCP_CREDENTIALS"` passes no secret).
+    /// for Terraform's `TF_VAR_` inputs; not `GOOGLE_APPLICATION_CREDENTIALS`, which
+    /// Google's libraries read as a path. (`*_CREDENTIALS` is often a GitLab File
+    /// variable, whose value is a path: given to an option that takes one, `--key-file
+    /// "$GCP_CREDENTIALS"`, it passes no secret, which PL4004 knows.)
     Read,
 }
 
@@ -173,8 +175,13 @@ fn last_credential_word(words: &[&str], usage: NameUse) -> Option<usize> {
     let names_one = |w: &&str| {
         CREDENTIAL_WORDS.iter().any(|c| w.ends_with(c))
             || WHOLE_WORDS.contains(w)
-            || (usage == NameUse::Literal && w.ends_with("CREDENTIALS"))
+            || w.ends_with("CREDENTIAL")
+            || w.ends_with("CREDENTIALS")
     };
+    // Google's libraries read it as the path of a key file
+    if usage == NameUse::Read && words.ends_with(&["APPLICATION", "CREDENTIALS"]) {
+        return None;
+    }
     let word = words.iter().rposition(names_one);
     let pair = (words.windows(2))
         .rposition(|p| CREDENTIAL_PAIRS.contains(&[p[0], p[1]]))

@@ -1096,6 +1096,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         for (layer, lf) in &layers {
             apply_layer(*layer, lf, &mut fields, &mut env);
         }
+        inherit_variables(&fields, &mut env);
         self.check_matrix_size(&fields);
 
         if complete {
@@ -1512,6 +1513,31 @@ fn templates_built_on(tree: &plumb_syntax::ast::SourceFile) -> HashSet<&str> {
 /// its `env`'s plain values and `ci_variable` secrets; GitLab has no top-level
 /// `secrets:` or `id_tokens:`, so a Vault secret or an ID token stays in the
 /// pipeline's own jobs.
+/// `gitlab = { inherit = { variables = false | [NAMES] } }`: the job gets none of the
+/// pipeline's `env`, or only the names listed (GitLab's top-level `variables:`).
+fn inherit_variables(fields: &FieldMap, env: &mut JobEnv) {
+    let Some(gitlab) = fields.get("gitlab").and_then(|f| f.value.as_map()) else {
+        return;
+    };
+    let Some(inherit) = (gitlab.iter())
+        .find(|e| e.key == "inherit")
+        .and_then(|e| e.value.as_map())
+    else {
+        return;
+    };
+    let Some(variables) = inherit.iter().find(|e| e.key == "variables") else {
+        return;
+    };
+    match &variables.value.kind {
+        ValueKind::Bool(false) => env.inherit_only(|_| false),
+        ValueKind::List(names) => {
+            let names: Vec<&str> = names.iter().filter_map(|n| n.as_str()).collect();
+            env.inherit_only(|name| names.contains(&name));
+        }
+        _ => {}
+    }
+}
+
 fn top_level_variables(pipeline_env: &[EnvBinding]) -> Vec<EnvBinding> {
     let reaches = |b: &&EnvBinding| match &b.value.kind {
         ValueKind::Secret(s) => matches!(s.source, SecretSource::CiVariable(_)),

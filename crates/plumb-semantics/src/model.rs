@@ -217,6 +217,16 @@ impl JobEnv {
         }
     }
 
+    /// Keeps of the pipeline's bindings only those `keep` names (GitLab's `inherit:
+    /// variables: false` or `[NAMES]`).
+    pub fn inherit_only(&mut self, keep: impl Fn(&str) -> bool) {
+        let kept: Vec<EnvBinding> = (self.inherited.iter())
+            .filter(|b| keep(&b.name))
+            .cloned()
+            .collect();
+        self.inherited = Arc::new(kept);
+    }
+
     /// Binds a name, replacing an earlier binding of it.
     pub fn bind(&mut self, binding: EnvBinding) {
         self.own.retain(|e| e.name != binding.name);
@@ -699,6 +709,14 @@ pub fn variables_read_by_name(line: &str) -> Vec<&str> {
             line.match_indices(lookup)
                 .filter_map(|(at, m)| name_at(at + m.len())),
         );
+        // inside a double-quoted shell word: `python3 -c "…environ[\"TOKEN\"]…"`
+        if lookup.contains('"') && line.contains("\\\"") {
+            let escaped = lookup.replace('"', "\\\"");
+            out.extend(
+                line.match_indices(&escaped)
+                    .filter_map(|(at, m)| name_at(at + m.len())),
+            );
+        }
     }
     // `printenv A B`, `declare -p A`: the words up to the command's end
     for command in line.split([';', '|', '&', '\n', '(', ')', '`']) {

@@ -313,10 +313,12 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         self.pos += 1;
         let Some(c) = self.peek() else {
-            self.error(
-                start,
-                self.pos,
-                "a string ends in the middle of an escape `\\`",
+            // in a block string, the end of a line (each is scanned on its own)
+            let e = self.error(start, self.pos, "a `\\` ends the line or the string");
+            e.label = "escapes nothing".to_string();
+            e.help = Some(
+                "write `\\\\` for a backslash (a shell's line continuation is `\\\\` in a Plumb string)"
+                    .to_string(),
             );
             return;
         };

@@ -19,24 +19,16 @@ const ROTATE_IN_YAML: &str = "rotate it now, then keep it in a masked CI/CD vari
 
 fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
     let text = cx.text;
-    let Throwaways {
-        passwords: throwaway,
-        hosts,
-        copies,
-        ..
-    } = throwaway_passwords(cx);
+    let throwaways = throwaway_passwords(cx);
     for lit in crate::rules::string_literals(&cx.parse.tree) {
         for (kind, start, end) in secret_patterns::find(&lit.text) {
             // `postgres://app:ci-only@postgres/test`: the password of a job's own
             // database, at that database's host name
             let password = lit.text[start..end].rsplit(':').next().unwrap_or("");
-            let host = (lit.text[end..].strip_prefix('@').unwrap_or(""))
-                .split(['/', ':', '?', '#', '"', '\'', ' '])
-                .next()
-                .unwrap_or("");
+            let host = url_host(lit.text[end..].strip_prefix('@').unwrap_or(""));
             if kind == secret_patterns::URL_WITH_PASSWORD
-                && throwaway.iter().any(|(_, v)| *v == password)
-                && hosts.contains(&host.to_ascii_lowercase())
+                && (throwaways.passwords.iter()).any(|(_, v)| *v == password)
+                && throwaways.hosts.contains(&host)
             {
                 continue;
             }
@@ -50,38 +42,24 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
         }
     }
     let mut seen = std::collections::HashSet::new();
+    let mut report = |(name, name_at, value): (&str, FileRange, &Value)| {
+        // a service of a `let` or a template is one finding, whatever its jobs
+        if !throwaways.holds(name, value) && seen.insert((value.origin, name_at)) {
+            literal_credential_variable(cx, name, name_at, value, out);
+        }
+    };
     for p in &cx.model.pipelines {
         // what the pipeline's `default` gives the jobs of included files is theirs too
         let jobs = p.jobs_and_included_default().collect::<Vec<_>>();
-        let variables = (p.env.iter().map(|b| (b.name.as_str(), b.name_at, &b.value)))
+        (p.env.iter().map(|b| (b.name.as_str(), b.name_at, &b.value)))
             .chain(jobs_variables(&jobs))
-            .chain(included_jobs_env(p));
-        for (name, name_at, value) in variables {
-            if value
-                .as_str()
-                .is_some_and(|v| throwaway.contains(&(name, v)))
-                || copies.contains(&value.origin)
-            {
-                continue;
-            }
-            // a service of a `let` or a template is one finding, whatever its jobs
-            if seen.insert((value.origin, name_at)) {
-                literal_credential_variable(cx, name, name_at, value, out);
-            }
-        }
+            .chain(included_jobs_env(p))
+            .for_each(&mut report);
     }
     // a template no job is built on (GitLab's hidden job nothing extends) runs
     // nowhere, but what it binds is written all the same
     let templates: Vec<_> = cx.model.templates.iter().collect();
-    for (name, name_at, value) in jobs_variables(&templates) {
-        let throwaway = value
-            .as_str()
-            .is_some_and(|v| throwaway.contains(&(name, v)))
-            || copies.contains(&value.origin);
-        if !throwaway && seen.insert((value.origin, name_at)) {
-            literal_credential_variable(cx, name, name_at, value, out);
-        }
-    }
+    jobs_variables(&templates).into_iter().for_each(report);
 }
 
 /// The variables `jobs` bind: in their `env`, their services' and their matrices'.
@@ -189,9 +167,7 @@ const SERVICE_DEFAULT_PASSWORDS: &[(&[&str], &str)] = &[(&["rabbitmq"], "guest")
 fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> Throwaways<'m> {
     let mut found = Throwaways {
         passwords: std::collections::HashSet::new(),
-        hosts: ["localhost", "127.0.0.1", "[::1]"]
-            .map(String::from)
-            .to_vec(),
+        hosts: LOCAL_HOSTS.map(String::from).to_vec(),
         copies: std::collections::HashSet::new(),
         spoiled: std::collections::HashSet::new(),
     };
@@ -203,14 +179,11 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> Throwaways<'m> {
         // with it makes it someone's); decided once for the pipeline
         let pipeline_wide: Vec<&plumb_semantics::EnvBinding> = (p.env.iter())
             .filter(|b| {
-                SERVICE_PASSWORDS
-                    .iter()
-                    .find(|(var, _)| *var == b.name)
-                    .is_some_and(|(_, names)| {
-                        (jobs.iter().zip(&services_of)).all(|(j, services)| {
-                            !reads_by_name(j, &b.name) || runs_database(services, names)
-                        })
+                database_of(&b.name).is_some_and(|names| {
+                    (jobs.iter().zip(&services_of)).all(|(j, services)| {
+                        !reads_by_name(j, &b.name) || runs_database(services, names)
                     })
+                })
             })
             .collect();
         for (job, services) in jobs.iter().zip(&services_of) {
@@ -253,6 +226,15 @@ struct Throwaways<'m> {
 }
 
 impl<'m> Throwaways<'m> {
+    /// Whether binding `name` to `value` gives a job's throwaway database its password
+    /// or that database's client a copy of it.
+    fn holds(&self, name: &str, value: &Value) -> bool {
+        value
+            .as_str()
+            .is_some_and(|v| self.passwords.contains(&(name, v)))
+            || self.copies.contains(&value.origin)
+    }
+
     /// The throwaway passwords of one job with its database `services`, given its
     /// pipeline's `env` and the bindings of it that are throwaways for every job.
     fn of_job(
@@ -278,8 +260,7 @@ impl<'m> Throwaways<'m> {
             .chain(services_env(job).into_iter().map(|(n, _, v)| (n, v)));
         let mut passwords = Vec::new();
         for (name, value) in bindings {
-            let database = SERVICE_PASSWORDS.iter().find(|(var, _)| *var == name);
-            if let (Some((_, names)), Some(text)) = (database, value.as_str()) {
+            if let (Some(names), Some(text)) = (database_of(name), value.as_str()) {
                 if runs(names) {
                     self.passwords.insert((name, text));
                     passwords.push(text);
@@ -334,20 +315,57 @@ fn to_own_database(job: &plumb_semantics::JobModel, url: &str) -> bool {
         return false;
     };
     let password = credentials.rsplit(':').next().unwrap_or("");
-    let host = (rest.split(['/', ':', '?', '#', '"', '\'', ' ']).next())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let host = url_host(rest);
     let services = database_services(job);
     let bindings = (job.env.iter().map(|b| (b.name.as_str(), &b.value)))
         .chain(services_env(job).into_iter().map(|(n, _, v)| (n, v)));
     let given = |(name, value): (&str, &Value)| {
-        let database = SERVICE_PASSWORDS.iter().find(|(var, _)| *var == name);
-        database.is_some_and(|(_, names)| runs_database(&services, names))
+        database_of(name).is_some_and(|names| runs_database(&services, names))
             && value.as_str() == Some(password)
     };
-    let local = ["localhost", "127.0.0.1", "[::1]"].contains(&host.as_str());
+    let local = LOCAL_HOSTS.contains(&host.as_str());
     let at_service = services.iter().any(|(_, names)| names.contains(&host));
     (local || at_service) && bindings.into_iter().any(given)
+}
+
+/// The passwords `job` gives the databases it runs as services (`POSTGRES_PASSWORD:
+/// ci-only` beside `postgres:16`), and their images' defaults (RabbitMQ's `guest`).
+fn own_database_passwords(job: &plumb_semantics::JobModel) -> Vec<&str> {
+    let services = database_services(job);
+    let bindings = (job.env.iter().map(|b| (b.name.as_str(), &b.value)))
+        .chain(services_env(job).into_iter().map(|(n, _, v)| (n, v)));
+    let given = bindings.filter_map(|(name, value)| {
+        let names = database_of(name)?;
+        value.as_str().filter(|_| runs_database(&services, names))
+    });
+    let defaults = (SERVICE_DEFAULT_PASSWORDS.iter())
+        .filter(|(names, _)| runs_database(&services, names))
+        .map(|(_, password)| *password);
+    given.chain(defaults).collect()
+}
+
+/// Whether `name` is a variable a database's image or client reads its password from
+/// (`POSTGRES_PASSWORD`, `PGPASSWORD`).
+fn database_variable(name: &str) -> bool {
+    database_of(name).is_some() || CLIENT_PASSWORDS.iter().any(|(var, _)| *var == name)
+}
+
+/// The host names that reach the job's own machine, and a service it runs.
+const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
+/// The host of a URL's text after its `user:password@`, in lower case.
+fn url_host(after_at: &str) -> String {
+    (after_at.split(['/', ':', '?', '#', '"', '\'', ' ']).next())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// The names of the database images whose password `variable` sets (as
+/// [`SERVICE_PASSWORDS`]).
+fn database_of(variable: &str) -> Option<&'static [&'static str]> {
+    (SERVICE_PASSWORDS.iter())
+        .find(|(var, _)| *var == variable)
+        .map(|(_, names)| *names)
 }
 
 /// Whether one of `services` (repository paths) is a database of `names`: its image's
@@ -557,13 +575,14 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         interpolated_credentials(cx, text, origin, out);
     }
     expanded_credentials(cx, out);
+    let throwaway = own_database_passwords(cx.job);
     for script in cx.scripts() {
         let locate = Locator::new(cx.sources, script.text, script.origin);
         literal_piped_passwords(&script.commands, script.text, &locate, out);
         for cmd in &script.commands {
-            literal_assignments(cmd, script.text, &locate, out);
+            literal_assignments(cmd, (script.text, &throwaway), &locate, out);
             split_tokens(cmd, script.text, &locate, out);
-            literal_password_argument(cmd, &locate, cx, out);
+            literal_password_argument(cmd, (&locate, &throwaway), cx, out);
             literal_user_password(cmd, &locate, out);
             literal_setting_argument(cmd, script.text, &locate, out);
         }
@@ -697,7 +716,7 @@ pub(crate) fn expand_variables(
 /// to a credential name in the script.
 fn literal_assignments(
     cmd: &shell::Command,
-    script: &str,
+    (script, throwaway): (&str, &[&str]),
     locate: &Locator,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -714,9 +733,12 @@ fn literal_assignments(
         let kind = (secret_patterns::find(raw_value).is_empty())
             .then(|| secret_patterns::find(value).first().map(|(kind, ..)| *kind))
             .flatten();
+        // `PGPASSWORD=ci-only psql …` beside the job's own `postgres` service
+        let own_database = throwaway.contains(&value) && database_variable(name);
         let by_name = secret_patterns::credential_name(name)
             && secret_patterns::is_literal_credential(value)
-            && secret_patterns::find(value).is_empty();
+            && secret_patterns::find(value).is_empty()
+            && !own_database;
         let message = match kind {
             Some(kind) => format!(
                 "hard-coded credential: the script sets `{name}` to {kind}, split by quotes"
@@ -854,7 +876,7 @@ fn is_literal_password(text: &str) -> bool {
 /// not read).
 fn literal_password_argument(
     cmd: &shell::Command,
-    locate: &Locator,
+    (locate, throwaway): (&Locator, &[&str]),
     cx: &JobCx,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -874,6 +896,8 @@ fn literal_password_argument(
             || !secret_patterns::is_literal_credential(text)
             // a token the literal scan knows is reported there, with its kind
             || !secret_patterns::find(text).is_empty()
+            // `redis-cli -a ci-only` to the job's own `redis` service
+            || throwaway.contains(&text)
         {
             continue;
         }
