@@ -230,6 +230,47 @@ fn a_secret_jobs_condition_is_never_widened() {
     );
 }
 
+/// A deploy's condition is never widened either (it would deploy from every branch);
+/// one too large for an expression but an AND of small parts is written exactly, as
+/// `when: never` rules; a line break in a compared string is refused (GitLab's
+/// expressions cannot hold one).
+#[test]
+fn a_deploys_condition_is_never_widened() {
+    let image =
+        "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let program = |when: &str| {
+        format!("pipeline p {{\n  stage s {{\n    job deploy {{\n      image       = \"{image}\"\n      environment = \"production\"\n      when        = {when}\n      run         = [\"./deploy\"]\n    }}\n  }}\n}}\n")
+    };
+    let groups = |n: usize, file: bool| {
+        (0..n)
+            .map(|i| match file {
+                true => format!("(branch == \"a{i}\" || changes([\"d{i}/**\"]))"),
+                false => format!("(var(\"A{i}\") == \"1\" || var(\"B{i}\") == \"1\")"),
+            })
+            .collect::<Vec<_>>()
+            .join(" && ")
+    };
+    let dir = scratch("deploy-widening");
+    let build = |name: &str, when: &str| {
+        std::fs::write(dir.join(name), program(when)).expect("write");
+        plumb_in(&dir, &["build", name, "--target", "gitlab", "-o", "-"])
+    };
+    let o = build("files.plumb", &groups(7, true));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("deploys"), "{}", stderr(&o));
+    let o = build(
+        "many.plumb",
+        &format!("branch == \"main\" && {}", groups(12, false)),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let yaml = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(yaml.matches("when: never").count(), 13, "{yaml}");
+    assert!(!stderr(&o).contains("PL5002"), "{}", stderr(&o));
+    let o = build("newline.plumb", "branch == \"a\\nb\"");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("line break"), "{}", stderr(&o));
+}
+
 /// Names that normalise to one Kubernetes name are an error naming both, never a
 /// silent overwrite.
 #[test]

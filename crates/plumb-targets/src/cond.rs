@@ -243,6 +243,10 @@ pub fn unrepresentable(atom: &Atom) -> Option<String> {
         BranchTest::Eq(s) | BranchTest::NotEq(s) if s.contains('"') && s.contains('\'') => {
             Some(format!("the string `{s}` holds both `\"` and `'`, and GitLab's expressions have no escapes to write it"))
         }
+        // GitLab's lexer reads a string or a pattern up to its quote on one line (`.`)
+        BranchTest::Eq(s) | BranchTest::NotEq(s) | BranchTest::Matches(s) if s.contains('\n') => {
+            Some(format!("`{}` holds a line break, which GitLab's expressions cannot hold", s.escape_debug()))
+        }
         BranchTest::Matches(re) if re.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1 => {
             Some(format!("the pattern `{re}` ends in a lone `\\`, which would escape the closing `/` in GitLab"))
         }

@@ -224,7 +224,7 @@ fn file_text(plans: &[PipelinePlan], warnings: &mut Vec<Diagnostic>) -> Result<S
         );
         if !several && p.model.on != Cond::Always {
             let holders: Vec<&JobModel> =
-                p.model.jobs.iter().filter(|j| holds_secrets(j)).collect();
+                p.model.jobs.iter().filter(|j| never_widened(j)).collect();
             let mut widen = Widening::new(p.model.on_at, &holders, warnings);
             file.workflow.get_or_insert_with(Workflow::default).rules =
                 Some(rules(&p.model.on, true, &mut widen));
@@ -507,7 +507,7 @@ fn job_entry(
             ..Rule::default()
         }]);
     } else if cond != Cond::Always {
-        let holders: Vec<&JobModel> = [job].into_iter().filter(|j| holds_secrets(j)).collect();
+        let holders: Vec<&JobModel> = [job].into_iter().filter(|j| never_widened(j)).collect();
         let at = job.field("when").map(|f| f.key_at).or(p.model.on_at);
         let before = warnings.len();
         let mut widen = Widening::new(at, &holders, warnings);
@@ -1281,9 +1281,16 @@ fn holds_secrets(job: &JobModel) -> bool {
     job.secret_env().next().is_some() || !job.read_secrets.is_empty()
 }
 
+/// Whether a job's condition is never widened: it holds secrets, or deploys to an
+/// environment (widened, a production deploy would run from every branch).
+fn never_widened(job: &JobModel) -> bool {
+    holds_secrets(job) || job.field("environment").is_some()
+}
+
 /// Where a condition that cannot be written exactly is reported: a warning when it
-/// governs no job with secrets, an error (nothing written) when it does, since widening
-/// would run that job, with its secrets, where the condition says it must not run.
+/// governs no job with secrets or an environment, an error (nothing written) when it
+/// does, since widening would run that job, with its secrets or to its environment,
+/// where the condition says it must not run.
 struct Widening<'w, 'j> {
     at: Option<plumb_diagnostics::FileRange>,
     holders: &'w [&'j JobModel],
@@ -1337,15 +1344,30 @@ impl<'w, 'j> Widening<'w, 'j> {
             );
             return;
         }
+        let secrets = self.holders.iter().any(|j| holds_secrets(j));
+        let (holds, never) = match secrets {
+            true => (
+                "holds secrets",
+                "a condition of a job with secrets is never widened",
+            ),
+            false => (
+                "deploys",
+                "a condition of a job with an `environment` is never widened",
+            ),
+        };
         let mut d = Diagnostic::error(
             plumb_diagnostics::Code::PL5002,
             at,
-            format!("{what}; refused, because it would run a job that holds secrets where the condition says it must not"),
+            format!("{what}; refused, because it would run a job that {holds} where the condition says it must not"),
         )
         .with_label("cannot be written exactly as GitLab rules")
-        .with_help(format!("{help}; a condition of a job with secrets is never widened"));
+        .with_help(format!("{help}; {never}"));
         for job in self.holders {
-            d = d.with_secondary(job.name_at, format!("job `{}` holds secrets", job.name));
+            let what = match holds_secrets(job) {
+                true => "holds secrets".to_string(),
+                false => "deploys to an environment".to_string(),
+            };
+            d = d.with_secondary(job.name_at, format!("job `{}` {what}", job.name));
         }
         self.out.push(d);
     }
@@ -1366,6 +1388,9 @@ fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
         }
         if let Some(rule) = factored_rule(cond, workflow, widen) {
             return vec![rule];
+        }
+        if let Some(rules) = conjunct_never_rules(cond, workflow, widen) {
+            return rules;
         }
         let what = "this condition is too large to write as GitLab rules; the job always runs";
         let help = "split the condition into simpler parts";
@@ -1425,6 +1450,64 @@ fn factored_rule(cond: &Cond, workflow: bool, widen: &mut Widening) -> Option<Ru
         rule.when = None;
     }
     Some(rule)
+}
+
+/// A condition too large for one expression whose conjuncts are each small
+/// (`branch == "main" && (var("A1") == "1" || var("B1") == "1") && …` of many groups),
+/// written the way GitLab reads rules, first match first: for each conjunct that is a
+/// test, `when: never` rules for its negation (one parenthesised `if:`, or one rule per
+/// alternative), then one rule with the `manual`, `changes(…)` and `exists(…)`
+/// conjuncts. Exact: the job runs when no conjunct fails. `None` when a negation holds
+/// what an `if:` cannot say (`!changes(…)`), or there is one conjunct only.
+fn conjunct_never_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Option<Vec<Rule>> {
+    let mut parts = Vec::new();
+    conjuncts(cond, false, &mut parts);
+    if parts.len() < 2 {
+        return None;
+    }
+    let (tests, others): (Vec<Cond>, Vec<Cond>) = parts
+        .into_iter()
+        .partition(|c| !matches!(c, Cond::Manual | Cond::Changes(_) | Cond::Exists(_)));
+    let mut rules = Vec::new();
+    for test in &tests {
+        let failed = Cond::Not(Box::new(test.clone()));
+        if let Some(expression) = crate::cond::single_expression(&failed) {
+            rules.push(Rule {
+                if_: Some(expression),
+                when: Some("never"),
+                ..Rule::default()
+            });
+            continue;
+        }
+        let clauses = crate::cond::dnf(&failed)?;
+        let expressible = |a: &Atom| gitlab_expression(a).is_some() && unrepresentable(a).is_none();
+        if clauses
+            .iter()
+            .any(|c| c.is_empty() || !c.iter().all(expressible))
+        {
+            return None;
+        }
+        rules.extend(clauses.iter().map(|c| {
+            Rule {
+                if_: Some(
+                    c.iter()
+                        .filter_map(gitlab_expression)
+                        .collect::<Vec<_>>()
+                        .join(" && "),
+                ),
+                when: Some("never"),
+                ..Rule::default()
+            }
+        }));
+    }
+    let atoms: Vec<Atom> = (others.iter())
+        .map(|c| match crate::cond::dnf(c).as_deref() {
+            Some([clause]) => clause.first().cloned(),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    rules.push(clause_rule(&atoms, workflow, widen));
+    Some(rules)
 }
 
 /// Whether some alternative of `c` waits for a person: `manual` anywhere but under a
@@ -1731,14 +1814,24 @@ mod tests {
         );
     }
 
-    /// One expression of more than GitLab's 100 tokens would be refused: widened instead.
+    /// One expression of more than GitLab's 100 tokens would be refused: each conjunct's
+    /// failure is a `when: never` rule instead, exactly, with nothing widened.
     #[test]
-    fn a_condition_over_gitlabs_token_limit_is_widened() {
+    fn a_condition_over_gitlabs_token_limit_is_a_never_rule_per_conjunct() {
         let many = (0..12)
             .map(|i| or(var(&format!("A{i}"), "1"), var(&format!("B{i}"), "1")))
             .reduce(and)
             .expect("twelve");
-        assert_eq!(written(&rules_of(&many)), ["- on_success"]);
+        let mut out = Vec::new();
+        let rules = rules(&many, false, &mut Widening::new(None, &[], &mut out));
+        let written = written(&rules);
+        assert_eq!(written.len(), 13, "{written:?}");
+        assert_eq!(written[0], "($A0 != \"1\" && $B0 != \"1\") never");
+        assert_eq!(written[12], "- on_success");
+        assert!(out.is_empty(), "nothing widened");
+        // a deploy's gate is the last rule's
+        let gated = written_of(&rules_of(&and(many, Cond::Manual)));
+        assert!(gated.ends_with("never | - manual"), "{gated}");
     }
 
     /// What cannot be an expression (`changes`) is still widened, with PL5002.
