@@ -1140,6 +1140,9 @@ impl<'a> Printer<'a> {
     /// so that they stay under it (the lexer removes their common indentation, which
     /// moves with them: the value is the same). Verbatim when a line would lose text.
     fn block_string(&mut self, literal: &str, at: usize) {
+        // the file's other line ends are written `\n`: so are the string's (the lexer
+        // reads `\r\n` in a block string as a line end, the value is the same)
+        let literal = &literal.replace("\r\n", "\n");
         let line_start = self.src[..at].rfind('\n').map_or(0, |i| i + 1);
         let was =
             self.src[line_start..].len() - self.src[line_start..].trim_start_matches(' ').len();

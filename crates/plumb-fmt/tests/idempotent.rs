@@ -255,6 +255,16 @@ fn a_byte_order_mark_is_no_syntax_error_and_stays() {
     );
 }
 
+/// A file with CRLF line ends is written with `\n` throughout, block strings too (the
+/// lexer reads their `\r\n` as a line end: the value is the same), never mixed.
+#[test]
+fn crlf_line_ends_become_lf_in_block_strings_too() {
+    let src = "pipeline p {\r\n  stage s {\r\n    job a {\r\n      run = \"\"\"\r\n        make\r\n        make test\r\n      \"\"\"\r\n    }\r\n  }\r\n}\r\n";
+    let formatted = plumb_fmt::format(src).expect("formats");
+    assert!(!formatted.contains('\r'), "{formatted:?}");
+    assert_eq!(tokens(src), tokens(&formatted), "{formatted:?}");
+}
+
 #[test]
 fn an_empty_stage_is_one_line_and_one_with_a_comment_keeps_it() {
     let src =

@@ -1106,6 +1106,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         self.check_parallel_once(&fields);
         self.check_cache_key(&fields);
         self.check_k8s_record(&fields);
+        self.check_values(&fields);
         self.check_env_keys(&env);
         for (name, f) in &fields {
             if let Some(spec) = job_field(name) {

@@ -204,6 +204,88 @@ const PLUMB_METADATA: &[&str] = &[
 impl Lowering<'_, '_> {
     /// `k8s = { … }`: names and label values as the Kubernetes API accepts them, and
     /// none of the labels and annotations Plumb writes.
+    /// Values each of its type that GitLab or Kubernetes still refuse: a CPU that is no
+    /// quantity, a matrix variable that is no variable name, an environment name GitLab
+    /// refuses, a zero timeout, an exit code past 255.
+    pub(super) fn check_values(&mut self, fields: &FieldMap) {
+        let entry = |field: &str, key: &str| {
+            let map = fields.get(field)?.value.as_map()?;
+            map.iter().find(|e| e.key == key)
+        };
+        if let Some(cpu) = entry("resources", "cpu") {
+            if cpu.value.as_str().is_some_and(|c| !is_cpu_quantity(c)) {
+                self.value_error(
+                    &cpu.value,
+                    "is not a CPU quantity",
+                    "the Kubernetes API would refuse it",
+                    "write cores (`\"2\"`, `\"0.5\"`) or millicores (`\"500m\"`)",
+                );
+            }
+        }
+        if let Some(matrix) = fields.get("matrix").and_then(|f| f.value.as_map()) {
+            for e in matrix.iter().filter(|e| !crate::is_variable_name(&e.key)) {
+                let message = format!("`{}` is not a variable name", e.key.escape_debug());
+                self.ev.report(
+                    Diagnostic::error(codes::TYPE_MISMATCH, e.key_at, message)
+                        .with_label("GitLab and Kubernetes refuse it")
+                        .with_help(
+                            "a variable name is letters, digits and `_`, not starting with a digit",
+                        ),
+                );
+            }
+        }
+        let environment = (fields.get("environment").map(|f| &f.value)).and_then(|v| {
+            v.as_str()
+                .map(|_| v)
+                .or_else(|| Some(&entry("environment", "name")?.value))
+        });
+        if let Some(name) =
+            environment.filter(|v| v.as_str().is_some_and(|n| !is_environment_name(n)))
+        {
+            self.value_error(name, "is not an environment name GitLab accepts", "GitLab refuses the pipeline", "use letters, digits, spaces and `-`, `_`, `/`, `.`, `$`, `{`, `}`, not starting or ending with `/`");
+        }
+        if let Some(timeout) = fields
+            .get("timeout")
+            .filter(|f| matches!(f.value.kind, ValueKind::Duration(0)))
+        {
+            self.value_error(
+                &timeout.value,
+                "is no time at all",
+                "the job would be stopped as it starts",
+                "give the job the time it needs (`30m`), or leave `timeout` out",
+            );
+        }
+        let codes = entry("allow_failure", "exit_codes").and_then(|e| e.value.as_list());
+        for code in codes.unwrap_or(&[]) {
+            if matches!(code.kind, ValueKind::Int(n) if n > 255) {
+                self.value_error(
+                    code,
+                    "is not an exit code",
+                    "a process exits with 0 to 255",
+                    "give the codes the script exits with, 0 to 255",
+                );
+            }
+        }
+    }
+
+    fn value_error(&mut self, value: &Value, what: &str, label: &str, help: &str) {
+        let shown = match &value.kind {
+            ValueKind::Str(s) => format!("`\"{}\"`", s.escape_debug()),
+            ValueKind::Int(n) => format!("`{n}`"),
+            ValueKind::Duration(seconds) => format!("`{seconds}s`"),
+            _ => "this value".to_string(),
+        };
+        self.ev.report(
+            Diagnostic::error(
+                codes::TYPE_MISMATCH,
+                value.origin,
+                format!("{shown} {what}"),
+            )
+            .with_label(label)
+            .with_help(help),
+        );
+    }
+
     pub(super) fn check_k8s_record(&mut self, fields: &FieldMap) {
         let Some(record) = fields.get("k8s").and_then(|f| f.value.as_map()) else {
             return;
@@ -277,6 +359,35 @@ impl Lowering<'_, '_> {
                 .with_help(help),
         );
     }
+}
+
+/// A Kubernetes quantity of CPU: cores or a fraction (`2`, `0.5`, `.5`), with a
+/// decimal suffix (`500m`, `1k`) or a binary one (`1Ki`); not negative.
+fn is_cpu_quantity(s: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E", "",
+    ];
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let number = |n: &str| match n.split_once('.') {
+        Some((whole, fraction)) => {
+            (whole.is_empty() || digits(whole))
+                && (digits(fraction) || (fraction.is_empty() && digits(whole)))
+        }
+        None => digits(n),
+    };
+    SUFFIXES
+        .iter()
+        .any(|suffix| s.strip_suffix(suffix).is_some_and(number))
+}
+
+/// A name GitLab accepts for an environment: letters, digits, spaces, `-`, `_`, `/`,
+/// `.`, `$`, `{`, `}`, not starting or ending with `/`.
+fn is_environment_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('/')
+        && !s.ends_with('/')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || " -_/.${}".contains(c))
 }
 
 /// A label name, or a label value: `[A-Za-z0-9]([-_.A-Za-z0-9]*[A-Za-z0-9])?`, at most 63.
