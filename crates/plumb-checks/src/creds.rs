@@ -153,6 +153,10 @@ struct Taint {
     /// Whether what each command substitution outputs holds a secret, by where it is
     /// written (its commands come before the command whose word it is in).
     captured: HashMap<usize, bool>,
+    /// The secret each command substitution outputs that no expansion of its word
+    /// names (`$(printenv TOKEN)`, `$(cat /tmp/t)` after `echo "$T" > /tmp/t`), by
+    /// where it is written: its word holds that secret.
+    captured_secret: HashMap<usize, (String, Source)>,
     /// Files the script wrote a secret to, by the path as written (`echo "$T" > /tmp/t`):
     /// a command that later reads one (`cat /tmp/t`) outputs the secret.
     written: HashMap<String, (String, Source)>,
@@ -170,6 +174,14 @@ impl Taint {
         let read = v.substitution_reads_content();
         let file = || read.then(|| self.files.get(&v.name)).flatten();
         self.vars.get(&v.name).or_else(file)
+    }
+    /// The secret a command substitution written in `w` outputs that no expansion
+    /// names (`"user:$(printenv TOKEN)"`).
+    fn captured_in(&self, w: &shell::Word) -> Option<&(String, Source)> {
+        (self.captured_secret.iter())
+            .filter(|(at, _)| (w.start..w.end).contains(*at))
+            .min_by_key(|(at, _)| **at)
+            .map(|(_, secret)| secret)
     }
     /// The secret file whose path `v` expands to (outside a command substitution).
     fn file(&self, v: &VarRef) -> Option<&Source> {
@@ -254,6 +266,7 @@ impl Taint {
             content_read: None,
             substituted: HashMap::new(),
             captured: HashMap::new(),
+            captured_secret: HashMap::new(),
             written: HashMap::new(),
         }
     }
@@ -576,6 +589,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
     // substitutions are known by where they are written in this script
     taint.substituted.clear();
     taint.captured.clear();
+    taint.captured_secret.clear();
     let loop_feeds = loop_feeds(&script.commands);
     for (i, cmd) in script.commands.iter().enumerate() {
         let slot = cmd.substitution.map(|s| s.at);
@@ -604,7 +618,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         }
         unfollowed(cmd, name, incoming.as_ref(), taint, scan);
         let output = tainted_output(cmd, name, incoming, taint);
-        note_captured(cmd, output.is_some(), taint);
+        note_captured(cmd, output.as_ref(), taint);
         match &output {
             Some(flow) => note_written(cmd, name, flow, taint),
             // `echo hello > /tmp/t` replaces what the file held
@@ -630,12 +644,16 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
 
 /// Whether a command of a command substitution sends a secret into it (not to a pipe,
 /// a file or the log).
-fn note_captured(cmd: &Command, output_tainted: bool, taint: &mut Taint) {
+fn note_captured(cmd: &Command, output: Option<&Flow>, taint: &mut Taint) {
     let Some(s) = cmd.substitution.filter(|s| s.command) else {
         return;
     };
     let into_word =
         cmd.output_substituted() && !cmd.piped_out && cmd.files_written().next().is_none();
+    let output_tainted = output.is_some();
+    if let Some(flow) = output.filter(|f| into_word && !f.literal) {
+        (taint.captured_secret).insert(s.at, (flow.var.clone(), flow.source.clone()));
+    }
     // what a command this scan does not follow outputs may be its input (`openssl
     // base64`), or a secret of its own it was given one for (`vault write … jwt=-`)
     let followed = cmd.name().map(crate::supply::base).is_some_and(|n| {
@@ -1437,6 +1455,11 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
             let flow = Flow::of(v, source).read_from_file(taint.reads_file(v));
             scan.push(Leak::Argument { command }, &flow);
         }
+        // `curl -u "user:$(printenv TOKEN)"`: the substitution's output is the argument
+        if let Some((var, source)) = taint.captured_in(w).filter(|_| reported.is_empty()) {
+            let flow = Flow::new(var, source, w.start, w.end);
+            scan.push(Leak::Argument { command: name.to_string() }, &flow);
+        }
     }
 }
 
@@ -1902,6 +1925,7 @@ fn propagate_assignments(cmd: &Command, taint: &mut Taint) {
         };
         let value = w.vars.iter().find_map(|v| taint.get(v).cloned());
         let value = value.or_else(|| derived().and_then(|v| taint.vars.get(&v.name).cloned()));
+        let value = value.or_else(|| taint.captured_in(w).map(|(_, s)| s.clone()));
         let path = w.vars.iter().find_map(|v| taint.file(v).cloned());
         match value {
             Some(s) => taint.vars.insert(name.to_string(), s),
