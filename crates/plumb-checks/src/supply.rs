@@ -810,10 +810,9 @@ impl Downloads {
             if fetches_own_commit(c, &self.assigned) {
                 return;
             }
-            if let Some(file) = downloaded_file(c) {
-                if let Some(w) = c.name_word() {
-                    self.pending.push((file, at(cx, script, w)));
-                }
+            let file = downloaded_file(c).or_else(|| piped_archive(c));
+            if let (Some(file), Some(w)) = (file, c.name_word()) {
+                self.pending.push((file, at(cx, script, w)));
             }
             return;
         }
@@ -1310,9 +1309,17 @@ fn extracted_tree(c: &Command, pending: &[(String, FileRange)]) -> Option<(Strin
     if !extracts {
         return None;
     }
+    // `curl … | tar xz`: the archive the pipe brings (the last download piped out)
+    let piped = || {
+        (c.piped_in)
+            .then(|| pending.iter().rev().find(|(f, _)| f.starts_with(PIPED)))
+            .flatten()
+    };
     let (file, at) = pending
         .iter()
-        .find(|(f, _)| args.iter().any(|a| same_file(f, &a.text)))?;
+        .find(|(f, _)| args.iter().any(|a| same_file(f, &a.text)))
+        .or_else(piped)?;
+    let file = file.strip_prefix(PIPED).unwrap_or(file);
     // `-C .` (or the checkout itself) is here: the repository's own files are there too
     let here = |d: &str| {
         matches!(
@@ -1338,6 +1345,24 @@ fn extracted_tree(c: &Command, pending: &[(String, FileRange)]) -> Option<(Strin
 
 /// An archive unpacked in the current folder: what follows is the archive's stem.
 const TREE_HERE: &str = "\u{0}here:";
+
+/// An archive a download pipes out (`curl -fsSL URL/tool.tar.gz | tar xz`): what
+/// follows is the URL's last part, the archive's name.
+const PIPED: &str = "\u{0}piped:";
+
+/// The archive a download sends down a pipe (`curl -fsSL …/tool.tar.gz |`), as a
+/// pending file that only the `tar` or `unzip` it is piped to reads.
+fn piped_archive(c: &Command) -> Option<String> {
+    if !c.piped_out {
+        return None;
+    }
+    let url = c.args().iter().rev().find(|a| a.text.contains("://"))?;
+    let last = url.text.split(['?', '#']).next()?.rsplit('/').next()?;
+    let archive = [".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tar", ".zip"]
+        .iter()
+        .any(|ext| last.ends_with(ext));
+    archive.then(|| format!("{PIPED}{last}"))
+}
 
 /// `-C dir` or `--directory=dir` (`long` empty: none).
 fn value_after<'a>(args: &'a [Word], short: &str, long: &str) -> Option<&'a str> {
