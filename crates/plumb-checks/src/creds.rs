@@ -1458,7 +1458,12 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
         // `curl -u "user:$(printenv TOKEN)"`: the substitution's output is the argument
         if let Some((var, source)) = taint.captured_in(w).filter(|_| reported.is_empty()) {
             let flow = Flow::new(var, source, w.start, w.end);
-            scan.push(Leak::Argument { command: name.to_string() }, &flow);
+            scan.push(
+                Leak::Argument {
+                    command: name.to_string(),
+                },
+                &flow,
+            );
         }
     }
 }
@@ -1471,7 +1476,9 @@ fn option_takes_a_path(option: &str) -> bool {
         return false;
     };
     let name = name.trim_start_matches('-').to_ascii_lowercase();
-    name.len() > 1 && (name.ends_with("file") || name.ends_with("path") || name == "kubeconfig")
+    // not `--profile`, `-NoProfile`: a profile's name
+    let file = name.ends_with("file") && !name.ends_with("profile");
+    name.len() > 1 && (file || name.ends_with("path") || name == "kubeconfig")
 }
 
 /// `cp "$F" public/` (or `mv`, `install`): a secret file copied where an `artifacts`
@@ -1969,6 +1976,13 @@ fn artifact_for(file: &str, artifacts: &Artifacts) -> Option<String> {
 /// Whether `file` is matched by an `exclude` pattern as GitLab reads one: `*` within one
 /// folder's name, `**` across folders (`build/*.txt`, `**/*.log`, `secrets/**`).
 fn glob_matches(pattern: &str, file: &str) -> bool {
+    let matched = prefixes_matched(pattern, file);
+    matched.last().copied().unwrap_or(false)
+}
+
+/// For each number `j` of the file's first folders and name, whether `pattern` matches
+/// them (one pass, `pattern`'s parts by `file`'s).
+fn prefixes_matched(pattern: &str, file: &str) -> Vec<bool> {
     let pattern: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
     let file: Vec<&str> = file.split('/').filter(|p| !p.is_empty()).collect();
     // matched[j]: the pattern's parts so far match the file's first j parts (one row
@@ -1988,7 +2002,7 @@ fn glob_matches(pattern: &str, file: &str) -> bool {
         }
         matched = next;
     }
-    matched[file.len()]
+    matched
 }
 
 /// Where the character class that opens at `pattern[open]` (`[ab]`, `[!a-z]`, `[]x]`)
@@ -2073,8 +2087,7 @@ fn glob_keeps(pattern: &str, file: &str) -> bool {
     if !pattern.contains(['*', '?', '[']) {
         return false;
     }
-    let parts: Vec<&str> = file.split('/').filter(|p| !p.is_empty()).collect();
-    (1..=parts.len()).any(|k| glob_matches(pattern, &parts[..k].join("/")))
+    prefixes_matched(pattern, file).iter().skip(1).any(|m| *m)
 }
 
 /// Maps offsets in an evaluated script back to its literal in the source: the k-th

@@ -302,6 +302,20 @@ impl Command {
         }
         out
     }
+    /// [`Command::assigned_words`], and the variables `env` or `sudo` set for the
+    /// program they run (`env TOKEN=x ./deploy`, `sudo -E TOKEN=x ./deploy`).
+    pub fn environment_words(&self) -> Vec<(&str, &Word)> {
+        let mut out = self.assigned_words();
+        // the words before the program: wrappers, their options and assignments
+        let program = self.name_index().unwrap_or(self.words.len());
+        for w in &self.words[..program] {
+            let known = out.iter().any(|(_, o)| o.start == w.start);
+            if let Some(name) = assignment_name(&w.text).filter(|_| !known) {
+                out.push((name, w));
+            }
+        }
+        out
+    }
     pub fn files_written(&self) -> impl Iterator<Item = &Word> {
         let file = match self.stdout_goes() {
             Output::File(i) => self.redirects.get(i),

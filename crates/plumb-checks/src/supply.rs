@@ -1331,17 +1331,19 @@ fn extracted_tree(c: &Command, pending: &[(String, FileRange)]) -> Option<(Strin
         Some(dir) => format!("{}/", dir.trim_end_matches('/')),
         None => {
             let name = file.rsplit('/').next().unwrap_or(file);
-            let stem = [
-                ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tar", ".zip",
-            ]
-            .iter()
-            .find_map(|ext| name.strip_suffix(ext))
-            .unwrap_or(name);
+            let stem = (ARCHIVE_EXTENSIONS.iter())
+                .find_map(|ext| name.strip_suffix(ext))
+                .unwrap_or(name);
             format!("{TREE_HERE}{stem}")
         }
     };
     Some((tree, *at))
 }
+
+/// The endings of the archives `tar` and `unzip` unpack, longest first.
+const ARCHIVE_EXTENSIONS: &[&str] = &[
+    ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tar", ".zip",
+];
 
 /// An archive unpacked in the current folder: what follows is the archive's stem.
 const TREE_HERE: &str = "\u{0}here:";
@@ -1358,9 +1360,7 @@ fn piped_archive(c: &Command) -> Option<String> {
     }
     let url = c.args().iter().rev().find(|a| a.text.contains("://"))?;
     let last = url.text.split(['?', '#']).next()?.rsplit('/').next()?;
-    let archive = [".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tar", ".zip"]
-        .iter()
-        .any(|ext| last.ends_with(ext));
+    let archive = ARCHIVE_EXTENSIONS.iter().any(|ext| last.ends_with(ext));
     archive.then(|| format!("{PIPED}{last}"))
 }
 

@@ -258,6 +258,9 @@ mod tests {
             "KUBE_CONFIG",
             "SLACK_WEBHOOK_URL",
             "DISCORD_WEBHOOK",
+            "GCP_CREDENTIALS",
+            "GOOGLE_CREDENTIALS",
+            "GCP_CREDENTIAL",
         ] {
             assert!(credential_name(yes, NameUse::Read), "{yes}");
         }
@@ -281,7 +284,7 @@ mod tests {
             "SIGNING_KEY_ID",
             "GPG_KEY",
             "SSH_KEY",
-            "GCP_CREDENTIALS",
+            "GOOGLE_APPLICATION_CREDENTIALS",
             "SECRET_DETECTION_DISABLED",
             "SECRET_ARN",
             "OIDC_TOKEN_ENDPOINT",

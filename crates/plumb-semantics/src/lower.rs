@@ -1510,10 +1510,6 @@ fn templates_built_on(tree: &plumb_syntax::ast::SourceFile) -> HashSet<&str> {
         .collect()
 }
 
-/// What the top-level `variables:` of a pipeline that includes files gives their jobs:
-/// its `env`'s plain values and `ci_variable` secrets; GitLab has no top-level
-/// `secrets:` or `id_tokens:`, so a Vault secret or an ID token stays in the
-/// pipeline's own jobs.
 /// `gitlab = { inherit = { variables = false | [NAMES] } }`: the job gets none of the
 /// pipeline's `env`, or only the names listed (GitLab's top-level `variables:`).
 fn inherit_variables(fields: &FieldMap, env: &mut JobEnv) {
@@ -1539,6 +1535,10 @@ fn inherit_variables(fields: &FieldMap, env: &mut JobEnv) {
     }
 }
 
+/// What the top-level `variables:` of a pipeline that includes files gives their jobs:
+/// its `env`'s plain values and `ci_variable` secrets; GitLab has no top-level
+/// `secrets:` or `id_tokens:`, so a Vault secret or an ID token stays in the
+/// pipeline's own jobs.
 fn top_level_variables(pipeline_env: &[EnvBinding]) -> Vec<EnvBinding> {
     let reaches = |b: &&EnvBinding| match &b.value.kind {
         ValueKind::Secret(s) => matches!(s.source, SecretSource::CiVariable(_)),

@@ -279,7 +279,9 @@ impl<'a> Lexer<'a> {
         let mut text = String::new();
         let mut text_start = self.pos;
         loop {
-            let Some(c) = self.peek() else {
+            // a `\` before a line break ends the line as much as the string: it escapes
+            // nothing, and the line break stays to end a quoted string
+            let Some(c) = self.peek().filter(|c| !matches!(c, b'\n' | b'\r')) else {
                 push_text(segments, &mut text, text_start, self.pos);
                 return !quoted;
             };
@@ -312,14 +314,19 @@ impl<'a> Lexer<'a> {
     fn escape(&mut self, text: &mut String) {
         let start = self.pos;
         self.pos += 1;
-        let Some(c) = self.peek() else {
-            // in a block string, the end of a line (each is scanned on its own)
+        // the end of the string, or of a block string's line (each is scanned on its
+        // own), or a line break (read on, as the string's next line)
+        let Some(c) = self.peek().filter(|c| !matches!(c, b'\n' | b'\r')) else {
             let e = self.error(start, self.pos, "a `\\` ends the line or the string");
             e.label = "escapes nothing".to_string();
             e.help = Some(
                 "write `\\\\` for a backslash (a shell's line continuation is `\\\\` in a Plumb string)"
                     .to_string(),
             );
+            if let Some(c) = self.peek() {
+                text.push(c as char);
+                self.pos += 1;
+            }
             return;
         };
         let ch = self.src[self.pos..].chars().next().unwrap_or('\u{fffd}');

@@ -69,11 +69,16 @@ fn to_dnf(c: &Cond, negated: bool) -> Option<Vec<Vec<Atom>>> {
 pub fn single_expression(c: &Cond) -> Option<String> {
     let text = expression(c, false)?;
     // GitLab's lexer refuses an expression of more than 100 tokens
-    (gitlab_tokens(&text) <= GITLAB_MAX_TOKENS).then_some(text)
+    within_token_limit(&text).then_some(text)
 }
 
 /// The most tokens GitLab's expression lexer reads (`Lexer::MAX_TOKENS`).
 const GITLAB_MAX_TOKENS: usize = 100;
+
+/// Whether GitLab's lexer reads `expression` whole (at most its 100 tokens).
+pub fn within_token_limit(expression: &str) -> bool {
+    gitlab_tokens(expression) <= GITLAB_MAX_TOKENS
+}
 
 /// The tokens GitLab's lexer makes of an expression this module writes: variables,
 /// strings, patterns, `null`, operators and parentheses.

@@ -1487,18 +1487,18 @@ fn conjunct_never_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Op
         {
             return None;
         }
-        rules.extend(clauses.iter().map(|c| {
-            Rule {
-                if_: Some(
-                    c.iter()
-                        .filter_map(gitlab_expression)
-                        .collect::<Vec<_>>()
-                        .join(" && "),
-                ),
+        for clause in &clauses {
+            let expression = (clause.iter().filter_map(gitlab_expression)).collect::<Vec<_>>();
+            let expression = expression.join(" && ");
+            if !crate::cond::within_token_limit(&expression) {
+                return None;
+            }
+            rules.push(Rule {
+                if_: Some(expression),
                 when: Some("never"),
                 ..Rule::default()
-            }
-        }));
+            });
+        }
     }
     let atoms: Vec<Atom> = (others.iter())
         .map(|c| match crate::cond::dnf(c).as_deref() {
@@ -1677,8 +1677,15 @@ fn clause_rule(clause: &[Atom], workflow: bool, widen: &mut Widening) -> Rule {
     }
     let exprs: Vec<String> = clause.iter().filter_map(gitlab_expression).collect();
     let mut rule = Rule::default();
-    if !exprs.is_empty() {
-        rule.if_ = Some(exprs.join(" && "));
+    let expression = exprs.join(" && ");
+    if !crate::cond::within_token_limit(&expression) {
+        // GitLab would refuse the whole file for it
+        widen.report(
+            "an alternative of this condition holds more than the 100 tokens of a GitLab expression; its tests are dropped",
+            "split the condition into simpler parts",
+        );
+    } else if !exprs.is_empty() {
+        rule.if_ = Some(expression);
     }
     let mut changes: Vec<String> = Vec::new();
     for atom in clause {
@@ -1832,6 +1839,17 @@ mod tests {
         // a deploy's gate is the last rule's
         let gated = written_of(&rules_of(&and(many, Cond::Manual)));
         assert!(gated.ends_with("never | - manual"), "{gated}");
+        // one alternative of 40 tests is over the limit: widened, never written whole
+        let long = (0..40)
+            .map(|i| var(&format!("A{i}"), "1"))
+            .reduce(and)
+            .expect("forty");
+        let widened = rules_of(&long);
+        assert!(
+            widened.iter().all(|r| r.if_.is_none()),
+            "{}",
+            written_of(&widened)
+        );
     }
 
     /// What cannot be an expression (`changes`) is still widened, with PL5002.

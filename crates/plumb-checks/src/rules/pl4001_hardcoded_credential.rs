@@ -259,9 +259,13 @@ impl<'m> Throwaways<'m> {
             .map(|b| (b.name.as_str(), &b.value))
             .chain(services_env(job).into_iter().map(|(n, _, v)| (n, v)));
         let mut passwords = Vec::new();
+        let hosts: Vec<String> = (services.iter().flat_map(|(_, names)| names.iter().cloned()))
+            .chain(LOCAL_HOSTS.map(String::from))
+            .collect();
         for (name, value) in bindings {
             if let (Some(names), Some(text)) = (database_of(name), value.as_str()) {
-                if runs(names) {
+                // `postgres://app:$POSTGRES_PASSWORD@prod-db/app`: someone's after all
+                if runs(names) && !sent_elsewhere(job, name, &hosts) {
                     self.passwords.insert((name, text));
                     passwords.push(text);
                 }
@@ -329,26 +333,94 @@ fn to_own_database(job: &plumb_semantics::JobModel, url: &str) -> bool {
 }
 
 /// The passwords `job` gives the databases it runs as services (`POSTGRES_PASSWORD:
-/// ci-only` beside `postgres:16`), and their images' defaults (RabbitMQ's `guest`).
-fn own_database_passwords(job: &plumb_semantics::JobModel) -> Vec<&str> {
+/// ci-only` beside `postgres:16`) and their images' defaults (RabbitMQ's `guest`),
+/// each with the names of that database's images; and the host names they answer at.
+fn own_database_passwords(job: &plumb_semantics::JobModel) -> OwnDatabases<'_> {
     let services = database_services(job);
     let bindings = (job.env.iter().map(|b| (b.name.as_str(), &b.value)))
         .chain(services_env(job).into_iter().map(|(n, _, v)| (n, v)));
     let given = bindings.filter_map(|(name, value)| {
         let names = database_of(name)?;
-        value.as_str().filter(|_| runs_database(&services, names))
+        let password = value.as_str().filter(|_| runs_database(&services, names))?;
+        Some((names, password))
     });
     let defaults = (SERVICE_DEFAULT_PASSWORDS.iter())
         .filter(|(names, _)| runs_database(&services, names))
-        .map(|(_, password)| *password);
-    given.chain(defaults).collect()
+        .map(|(names, password)| (*names, *password));
+    let passwords = given.chain(defaults).collect();
+    let hosts = (services.iter().flat_map(|(_, names)| names.iter().cloned()))
+        .chain(LOCAL_HOSTS.map(String::from))
+        .collect();
+    OwnDatabases { passwords, hosts }
 }
 
-/// Whether `name` is a variable a database's image or client reads its password from
-/// (`POSTGRES_PASSWORD`, `PGPASSWORD`).
-fn database_variable(name: &str) -> bool {
-    database_of(name).is_some() || CLIENT_PASSWORDS.iter().any(|(var, _)| *var == name)
+/// What [`own_database_passwords`] finds.
+struct OwnDatabases<'m> {
+    passwords: Vec<(&'static [&'static str], &'m str)>,
+    hosts: Vec<String>,
 }
+
+impl OwnDatabases<'_> {
+    /// Whether `password` is the one the job gives a database of `names` it runs.
+    fn gives(&self, names: &[&str], password: &str) -> bool {
+        (self.passwords.iter())
+            .any(|(own, p)| *p == password && own.iter().any(|n| names.contains(n)))
+    }
+
+    /// `PGPASSWORD=ci-only` (or `POSTGRES_PASSWORD`) set in the script to the password
+    /// the job gives its own `postgres` service.
+    fn assigned(&self, name: &str, value: &str) -> bool {
+        let client = (CLIENT_PASSWORDS.iter())
+            .find(|(var, _)| *var == name)
+            .map(|(_, names)| *names);
+        database_of(name)
+            .or(client)
+            .is_some_and(|names| self.gives(names, value))
+    }
+
+    /// `redis-cli -h redis -a ci-only`: that database's client, given the password of
+    /// the job's own service, to that service (or the job's machine, or no host named).
+    fn given_to_client(&self, cmd: &shell::Command, program: &str, password: &str) -> bool {
+        let Some((_, names)) = DATABASE_CLIENTS.iter().find(|(p, _)| *p == program) else {
+            return false;
+        };
+        self.to_own_host(cmd) && self.gives(names, password)
+    }
+
+    /// Whether a database client connects to the job's own service, its machine, or
+    /// names no host (`psql -h postgres`; not `psql -h prod-db.example.com`).
+    fn to_own_host(&self, cmd: &shell::Command) -> bool {
+        let args = cmd.args();
+        let client = cmd.name().is_some_and(|p| {
+            DATABASE_CLIENTS
+                .iter()
+                .any(|(c, _)| *c == crate::supply::base(p))
+        });
+        let host = args
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| match a.text.as_str() {
+                "-h" | "--host" => args.get(i + 1).map(|h| h.text.as_str()),
+                t => (t.strip_prefix("--host="))
+                    .or_else(|| t.strip_prefix("-h").filter(|h| !h.is_empty())),
+            });
+        !client || host.is_none_or(|h| self.hosts.contains(&url_host(h)))
+    }
+}
+
+/// Database clients, and the names of their databases' images (as [`SERVICE_PASSWORDS`]).
+const DATABASE_CLIENTS: &[(&str, &[&str])] = &[
+    ("psql", &["postgres", "postgis", "timescale"]),
+    ("pg_dump", &["postgres", "postgis", "timescale"]),
+    ("pg_isready", &["postgres", "postgis", "timescale"]),
+    ("mysql", &["mysql", "mariadb", "percona"]),
+    ("mysqladmin", &["mysql", "mariadb", "percona"]),
+    ("mysqldump", &["mysql", "mariadb", "percona"]),
+    ("mariadb", &["mariadb"]),
+    ("redis-cli", &["redis"]),
+    ("mongosh", &["mongo"]),
+    ("mongo", &["mongo"]),
+];
 
 /// The host names that reach the job's own machine, and a service it runs.
 const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
@@ -387,6 +459,23 @@ fn runs_database(services: &[(String, Vec<String>)], names: &[&str]) -> bool {
 /// Whether a job's script reads the variable `name` (`$NAME`, `${NAME}`).
 fn reads_by_name(job: &plumb_semantics::JobModel, name: &str) -> bool {
     (job.script().iter()).any(|(line, _)| plumb_semantics::names_variable(line, name))
+}
+
+/// Whether the job's script or `env` puts the variable `name` in a URL to a host
+/// other than `hosts` (`postgres://app:$POSTGRES_PASSWORD@prod-db.example.com/app`).
+fn sent_elsewhere(job: &plumb_semantics::JobModel, name: &str, hosts: &[String]) -> bool {
+    let script = job.script();
+    let lines = (script.iter().map(|(line, _)| line.as_ref()))
+        .chain(job.env.iter().filter_map(|b| b.value.as_str()));
+    let written = [format!("${name}@"), format!("${{{name}}}@")];
+    lines.into_iter().any(|line: &str| {
+        written.iter().any(|w| {
+            line.match_indices(w.as_str()).any(|(at, m)| {
+                let host = url_host(&line[at + m.len()..]);
+                !host.is_empty() && !host.starts_with('$') && !hosts.contains(&host)
+            })
+        })
+    })
 }
 
 /// (variable, literal) pairs of [`throwaway_passwords`].
@@ -716,11 +805,11 @@ pub(crate) fn expand_variables(
 /// to a credential name in the script.
 fn literal_assignments(
     cmd: &shell::Command,
-    (script, throwaway): (&str, &[&str]),
+    (script, throwaway): (&str, &OwnDatabases),
     locate: &Locator,
     out: &mut Vec<Diagnostic>,
 ) {
-    for (name, word) in cmd.assigned_words() {
+    for (name, word) in cmd.environment_words() {
         let value = word.text.split_once('=').map_or("", |(_, v)| v);
         let raw_value = script[word.start..word.end]
             .split_once('=')
@@ -734,7 +823,7 @@ fn literal_assignments(
             .then(|| secret_patterns::find(value).first().map(|(kind, ..)| *kind))
             .flatten();
         // `PGPASSWORD=ci-only psql …` beside the job's own `postgres` service
-        let own_database = throwaway.contains(&value) && database_variable(name);
+        let own_database = throwaway.assigned(name, value) && throwaway.to_own_host(cmd);
         let by_name = secret_patterns::credential_name(name)
             && secret_patterns::is_literal_credential(value)
             && secret_patterns::find(value).is_empty()
@@ -876,7 +965,7 @@ fn is_literal_password(text: &str) -> bool {
 /// not read).
 fn literal_password_argument(
     cmd: &shell::Command,
-    (locate, throwaway): (&Locator, &[&str]),
+    (locate, throwaway): (&Locator, &OwnDatabases),
     cx: &JobCx,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -897,7 +986,7 @@ fn literal_password_argument(
             // a token the literal scan knows is reported there, with its kind
             || !secret_patterns::find(text).is_empty()
             // `redis-cli -a ci-only` to the job's own `redis` service
-            || throwaway.contains(&text)
+            || throwaway.given_to_client(cmd, program, text)
         {
             continue;
         }

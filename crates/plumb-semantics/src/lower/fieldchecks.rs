@@ -202,11 +202,9 @@ const PLUMB_METADATA: &[&str] = &[
 ];
 
 impl Lowering<'_, '_> {
-    /// `k8s = { … }`: names and label values as the Kubernetes API accepts them, and
-    /// none of the labels and annotations Plumb writes.
     /// Values each of its type that GitLab or Kubernetes still refuse: a CPU that is no
     /// quantity, a matrix variable that is no variable name, an environment name GitLab
-    /// refuses, a zero timeout, an exit code past 255.
+    /// refuses, a zero timeout.
     pub(super) fn check_values(&mut self, fields: &FieldMap) {
         let entry = |field: &str, key: &str| {
             let map = fields.get(field)?.value.as_map()?;
@@ -255,17 +253,6 @@ impl Lowering<'_, '_> {
                 "give the job the time it needs (`30m`), or leave `timeout` out",
             );
         }
-        let codes = entry("allow_failure", "exit_codes").and_then(|e| e.value.as_list());
-        for code in codes.unwrap_or(&[]) {
-            if matches!(code.kind, ValueKind::Int(n) if n > 255) {
-                self.value_error(
-                    code,
-                    "is not an exit code",
-                    "a process exits with 0 to 255",
-                    "give the codes the script exits with, 0 to 255",
-                );
-            }
-        }
     }
 
     fn value_error(&mut self, value: &Value, what: &str, label: &str, help: &str) {
@@ -286,6 +273,8 @@ impl Lowering<'_, '_> {
         );
     }
 
+    /// `k8s = { … }`: names and label values as the Kubernetes API accepts them, and
+    /// none of the labels and annotations Plumb writes.
     pub(super) fn check_k8s_record(&mut self, fields: &FieldMap) {
         let Some(record) = fields.get("k8s").and_then(|f| f.value.as_map()) else {
             return;
@@ -361,9 +350,24 @@ impl Lowering<'_, '_> {
     }
 }
 
-/// A Kubernetes quantity of CPU: cores or a fraction (`2`, `0.5`, `.5`), with a
-/// decimal suffix (`500m`, `1k`) or a binary one (`1Ki`); not negative.
+/// A Kubernetes quantity of CPU: cores or a fraction (`2`, `+0.5`, `.5`), with a
+/// decimal suffix (`500m`, `1k`), a binary one (`1Ki`) or an exponent (`1e3`); not
+/// negative. A CI/CD variable (`$CPU`) is taken as one.
 fn is_cpu_quantity(s: &str) -> bool {
+    // a CI/CD variable's value (`$CPU`) is known where the job runs
+    if s.contains('$') {
+        return true;
+    }
+    let s = s.strip_prefix('+').unwrap_or(s);
+    // a decimal exponent (`1e3`, `5E-1`)
+    if let Some((mantissa, exponent)) = s.split_once(['e', 'E']) {
+        let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+        let digits = !exponent.is_empty() && exponent.bytes().all(|b| b.is_ascii_digit());
+        let plain = !mantissa.is_empty() && !mantissa.ends_with(char::is_alphabetic);
+        if digits && plain && is_cpu_quantity(mantissa) {
+            return true;
+        }
+    }
     const SUFFIXES: &[&str] = &[
         "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E", "",
     ];
@@ -381,9 +385,10 @@ fn is_cpu_quantity(s: &str) -> bool {
 }
 
 /// A name GitLab accepts for an environment: letters, digits, spaces, `-`, `_`, `/`,
-/// `.`, `$`, `{`, `}`, not starting or ending with `/`.
+/// `.`, `$`, `{`, `}`, not starting or ending with `/`, not blank, at most 255 bytes.
 fn is_environment_name(s: &str) -> bool {
-    !s.is_empty()
+    !s.trim().is_empty()
+        && s.len() <= 255
         && !s.starts_with('/')
         && !s.ends_with('/')
         && s.chars()
