@@ -255,6 +255,26 @@ fn inherited_variables_are_only_those_a_job_inherits() {
     );
 }
 
+/// A project's `.gitlab-ci.yml` that includes every job it runs (from a central
+/// templates project, a remote file, a component) is its pipeline: its includes are
+/// checked. Another file of hidden jobs only is a library, whose includes are not.
+#[test]
+fn a_root_file_of_includes_only_is_checked() {
+    let dir = scratch("root-of-includes");
+    let yaml = "include:\n  - project: my-group/ci-templates\n    ref: main\n    file: /deploy.yml\n  - remote: https://example.com/ci.yml\n  - component: gitlab.com/components/opentofu/full-pipeline@~latest\nstages: [build, deploy]\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, code) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    assert_eq!(code, 1, "{diags:#?}");
+    let lines: Vec<u64> = (diags.iter())
+        .filter(|d| d["code"] == "PL6004")
+        .filter_map(|d| d["line"].as_u64())
+        .collect();
+    assert_eq!(lines, [3, 5, 6], "{diags:#?}");
+    std::fs::write(dir.join("library.yml"), yaml).expect("yaml");
+    let (diags, code) = json(&["check", "--format", "json", "library.yml"], &dir);
+    assert_eq!((code, diags.len()), (0, 0), "{diags:#?}");
+}
+
 /// A help that would show Plumb source (`project("…", ref = …)`, `secret x =
 /// ci_variable(…)`) is the rule's YAML wording on a `.gitlab-ci.yml`.
 #[test]

@@ -515,7 +515,14 @@ impl Emitter<'_> {
         if !self.origins && !with_other_files {
             fold_default_into_a_lone_job(&mut default_fields, &mut jobs);
         }
-        let library = jobs.is_empty() && left_out.is_empty();
+        // a project's own `.gitlab-ci.yml` that includes every job it runs (a central
+        // template project's, a component's) is its pipeline all the same: its
+        // includes are checked (PL6004) and compiled
+        let root_of_includes = (config.sources.first())
+            .is_some_and(|(p, _)| p.file_name().is_some_and(|n| n == ".gitlab-ci.yml"))
+            && !config.includes.is_empty()
+            && templates.is_empty();
+        let library = jobs.is_empty() && left_out.is_empty() && !root_of_includes;
         if library {
             for t in templates.iter_mut().filter(|t| t.variant_of.is_none()) {
                 t.used = true;
