@@ -447,10 +447,10 @@ impl JobModel {
     /// `paths` and report files (a `dotenv` report even reaches later jobs); `"."`
     /// when `untracked = true` keeps whatever Git does not track.
     pub fn artifact_paths(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self.pages_folder().into_iter().collect();
         let Some(f) = self.field("artifacts") else {
-            return Vec::new();
+            return out;
         };
-        let mut out = Vec::new();
         match &f.value.kind {
             ValueKind::List(items) => out.extend(items.iter().filter_map(Value::as_str)),
             ValueKind::Map(entries) => {
@@ -472,6 +472,24 @@ impl JobModel {
             _ => {}
         }
         out
+    }
+    /// The folder GitLab publishes as the project's Pages site, which it adds to the
+    /// job's artifacts: `gitlab = { pages = { publish = "dist" } }`, else `public` for
+    /// `pages = true` or a job named `pages` (not with `pages = false`).
+    pub fn pages_folder(&self) -> Option<&str> {
+        let gitlab = self.field("gitlab").and_then(|f| f.value.as_map());
+        let pages = gitlab.and_then(|g| g.iter().find(|e| e.key == "pages"));
+        match pages.map(|e| &e.value.kind) {
+            Some(ValueKind::Bool(false)) => None,
+            Some(ValueKind::Map(entries)) => Some(
+                (entries.iter())
+                    .find(|e| e.key == "publish")
+                    .and_then(|e| e.value.as_str())
+                    .unwrap_or("public"),
+            ),
+            Some(_) => Some("public"),
+            None => (self.name == "pages").then_some("public"),
+        }
     }
     /// The files of `artifacts = { reports = { … } }`, which GitLab uploads on their own
     /// (`exclude` does not apply to them).
