@@ -10,9 +10,14 @@ declare_rule! {
 }
 
 fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
-    let Some(secret) = cx.secret_uses().first() else {
+    // a trigger job passes its variables to the pipeline it starts, whose jobs hold
+    // that project's secrets, which no check here sees
+    let trigger = cx.job.field("trigger").is_some();
+    let uses = cx.secret_uses();
+    let secret = uses.first();
+    if secret.is_none() && !trigger {
         return;
-    };
+    }
     let env = cx.job.env.iter().map(|b| (b.name.as_str(), &b.value));
     // each value of a `matrix` is a job's variable too
     let matrix = cx.job.field("matrix").and_then(|f| f.value.as_map());
@@ -37,19 +42,23 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         // on the value that turns it on (a GitLab CI file names the variable as a key,
         // the value is where the finding is shown)
         let at = value.origin;
-        let whose = cx.whom(at);
-        let mut d = Diagnostic::new(
-            RULE.code,
-            RULE.severity(),
-            at,
-            format!(
-                "`{name}` makes GitLab print every variable of {whose}, secret `{}` included",
+        let message = match secret {
+            Some(secret) if !trigger => format!(
+                "`{name}` makes GitLab print every variable of {}, secret `{}` included",
+                cx.whom(at),
                 secret.secret
             ),
-        )
-        .with_label("prints every variable to the job log")
-        .with_help("remove it, or debug the job without its secrets");
-        d = d.with_secondary(secret.at, secret.label());
+            _ => format!(
+                "`{name}` is passed to the pipeline trigger job `{}` starts: every job of it prints its variables, its project's secrets included",
+                cx.job.name
+            ),
+        };
+        let mut d = Diagnostic::new(RULE.code, RULE.severity(), at, message)
+            .with_label("prints every variable to the job log")
+            .with_help("remove it, or debug the job without its secrets");
+        if let Some(secret) = secret.filter(|_| !trigger) {
+            d = d.with_secondary(secret.at, secret.label());
+        }
         out.push(d);
     }
 }
