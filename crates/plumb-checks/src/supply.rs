@@ -2308,6 +2308,9 @@ const FREE_TEXT: &[&str] = &[
     "CI_COMMIT_DESCRIPTION",
     "CI_COMMIT_AUTHOR",
     "CI_COMMIT_TAG_MESSAGE",
+    "CI_MERGE_REQUEST_LABELS",
+    "CI_MERGE_REQUEST_MILESTONE",
+    "CI_RELEASE_DESCRIPTION",
 ];
 
 /// How deep shell code inside shell code (`sh -c '…'` in a quoted here-doc) is read.

@@ -664,8 +664,9 @@ fn script_lines(v: Option<&Value>) -> Vec<(&str, FileRange)> {
     }
 }
 
-/// Variables whose value an outsider controls: a merge request's title, description
-/// and branch, a commit's message and author, and branch names.
+/// Variables whose value an outsider controls: a merge request's title, description,
+/// labels, milestone and branch, a commit's message and author, branch and tag names,
+/// a release's description.
 pub const OUTSIDER_VARIABLES: &[&str] = &[
     "CI_MERGE_REQUEST_TITLE",
     "CI_MERGE_REQUEST_DESCRIPTION",
@@ -678,6 +679,12 @@ pub const OUTSIDER_VARIABLES: &[&str] = &[
     "CI_COMMIT_AUTHOR",
     "CI_COMMIT_TAG_MESSAGE",
     "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME",
+    // a tag's name is any a developer pushes (as a branch's: `v1;curl${IFS}…|sh`)
+    "CI_COMMIT_TAG",
+    // free text of the merge request and of a release
+    "CI_MERGE_REQUEST_LABELS",
+    "CI_MERGE_REQUEST_MILESTONE",
+    "CI_RELEASE_DESCRIPTION",
 ];
 
 /// Whether `text` holds `$VAR` (not followed by another name character) or `${VAR`, as
