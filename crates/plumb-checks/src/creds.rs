@@ -1431,7 +1431,13 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
         return;
     }
     let args = cmd.args();
+    // `chmod 400 "$SSH_PRIVATE_KEY"`, `ssh-add "$KEY"`: the variable alone, to a program
+    // that takes files, is a GitLab File variable's path
+    let takes_files = PATH_PROGRAMS.contains(&crate::supply::base(name));
     for (i, w) in args.iter().enumerate() {
+        if takes_files && is_one_expansion(w) {
+            continue;
+        }
         // `--key-file "$GCP_CREDENTIALS"`: a GitLab File variable, whose value is a path
         if i.checked_sub(1)
             .is_some_and(|p| option_takes_a_path(&args[p].text))
@@ -1465,6 +1471,22 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
                 &flow,
             );
         }
+    }
+}
+
+/// Programs whose operands are paths, that do not print what the files hold: a secret
+/// variable given to one alone is a GitLab File variable (its value, a path, is no
+/// secret). Not `cat`, `head`, `base64`: those print the file.
+const PATH_PROGRAMS: &[&str] = &[
+    "chmod", "chown", "chgrp", "ssh-add", "ls", "stat", "test", "[", "rm", "touch", "mkdir",
+    "realpath", "readlink", "dirname", "basename",
+];
+
+/// Whether the word is one variable's expansion and nothing else (`"$KEY"`, `${KEY}`).
+fn is_one_expansion(w: &shell::Word) -> bool {
+    match w.vars.as_slice() {
+        [v] => [format!("${}", v.name), format!("${{{}}}", v.name)].contains(&w.text),
+        _ => false,
     }
 }
 

@@ -129,10 +129,16 @@ pub fn findings_in_yaml(
     out
 }
 
+/// The names of PostgreSQL's images (`postgres`, `postgis/postgis`, `timescale/…`).
+const POSTGRES_IMAGES: &[&str] = &["postgres", "postgis", "timescale"];
+
+/// The names of MySQL's images and its forks'.
+const MYSQL_IMAGES: &[&str] = &["mysql", "mariadb", "percona"];
+
 /// The variables a database's container image sets its password from, and the names
 /// its images have (`postgres:16`, `postgis/postgis`, `bitnami/postgresql`).
 const SERVICE_PASSWORDS: &[(&str, &[&str])] = &[
-    ("POSTGRES_PASSWORD", &["postgres", "postgis", "timescale"]),
+    ("POSTGRES_PASSWORD", POSTGRES_IMAGES),
     // Bitnami's images name theirs after the product
     ("POSTGRESQL_PASSWORD", &["postgres"]),
     ("POSTGRESQL_POSTGRES_PASSWORD", &["postgres"]),
@@ -140,8 +146,8 @@ const SERVICE_PASSWORDS: &[(&str, &[&str])] = &[
     ("MONGODB_PASSWORD", &["mongo"]),
     ("RABBITMQ_PASSWORD", &["rabbitmq"]),
     ("CLICKHOUSE_PASSWORD", &["clickhouse"]),
-    ("MYSQL_PASSWORD", &["mysql", "mariadb", "percona"]),
-    ("MYSQL_ROOT_PASSWORD", &["mysql", "mariadb", "percona"]),
+    ("MYSQL_PASSWORD", MYSQL_IMAGES),
+    ("MYSQL_ROOT_PASSWORD", MYSQL_IMAGES),
     ("MARIADB_PASSWORD", &["mariadb"]),
     ("MARIADB_ROOT_PASSWORD", &["mariadb"]),
     ("MONGO_INITDB_ROOT_PASSWORD", &["mongo"]),
@@ -291,8 +297,8 @@ impl<'m> Throwaways<'m> {
 /// The variables a database's client reads its password from, and the names of that
 /// database's images (as [`SERVICE_PASSWORDS`]).
 const CLIENT_PASSWORDS: &[(&str, &[&str])] = &[
-    ("PGPASSWORD", &["postgres", "postgis", "timescale"]),
-    ("MYSQL_PWD", &["mysql", "mariadb", "percona"]),
+    ("PGPASSWORD", POSTGRES_IMAGES),
+    ("MYSQL_PWD", MYSQL_IMAGES),
     ("REDISCLI_AUTH", &["redis"]),
 ];
 
@@ -410,12 +416,12 @@ impl OwnDatabases<'_> {
 
 /// Database clients, and the names of their databases' images (as [`SERVICE_PASSWORDS`]).
 const DATABASE_CLIENTS: &[(&str, &[&str])] = &[
-    ("psql", &["postgres", "postgis", "timescale"]),
-    ("pg_dump", &["postgres", "postgis", "timescale"]),
-    ("pg_isready", &["postgres", "postgis", "timescale"]),
-    ("mysql", &["mysql", "mariadb", "percona"]),
-    ("mysqladmin", &["mysql", "mariadb", "percona"]),
-    ("mysqldump", &["mysql", "mariadb", "percona"]),
+    ("psql", POSTGRES_IMAGES),
+    ("pg_dump", POSTGRES_IMAGES),
+    ("pg_isready", POSTGRES_IMAGES),
+    ("mysql", MYSQL_IMAGES),
+    ("mysqladmin", MYSQL_IMAGES),
+    ("mysqldump", MYSQL_IMAGES),
     ("mariadb", &["mariadb"]),
     ("redis-cli", &["redis"]),
     ("mongosh", &["mongo"]),
