@@ -26,6 +26,16 @@ pub fn name(c: char) -> Option<&'static str> {
         '\u{FEFF}' => "ZERO WIDTH NO-BREAK SPACE",
         '\u{180E}' => "MONGOLIAN VOWEL SEPARATOR",
         '\u{00AD}' => "SOFT HYPHEN",
+        // fillers that draw nothing and are letters to most languages' identifiers
+        // (the "invisible backdoor" of a variable named with one)
+        '\u{3164}' => "HANGUL FILLER",
+        '\u{115F}' => "HANGUL CHOSEONG FILLER",
+        '\u{1160}' => "HANGUL JUNGSEONG FILLER",
+        '\u{FFA0}' => "HALFWIDTH HANGUL FILLER",
+        '\u{2800}' => "BRAILLE PATTERN BLANK",
+        '\u{034F}' => "COMBINING GRAPHEME JOINER",
+        '\u{17B4}' | '\u{17B5}' => "KHMER VOWEL INHERENT",
+        '\u{1D173}'..='\u{1D17A}' => "MUSICAL SYMBOL FORMAT CONTROL",
         // YAML 1.1 (GitLab's reader) ends a line at each, editors do not: a script line
         // can hide keys GitLab reads (`echo ok<LS>  image: evil`)
         '\u{2028}' => "LINE SEPARATOR (a line break to GitLab's YAML reader)",
