@@ -2184,6 +2184,80 @@ fn privilege(flag: &str, next: &str) -> Option<&'static str> {
     if value("--pid").is_some_and(|v| v == "host") {
         return Some("the host's PID namespace");
     }
+    if ["--ipc", "--userns", "--uts", "--cgroupns"]
+        .iter()
+        .any(|ns| value(ns).is_some_and(|v| v == "host"))
+    {
+        return Some("a namespace of the host");
+    }
+    host_powers(flag, &value)
+}
+
+/// The other ways `docker run` gives a container the host: its root or system folders
+/// mounted, capabilities that lift the container's limits, its confinement turned off,
+/// a device of the host.
+fn host_powers(flag: &str, value: &dyn Fn(&str) -> Option<String>) -> Option<&'static str> {
+    const HOST_FOLDERS: &[&str] = &[
+        "/",
+        "/etc",
+        "/root",
+        "/proc",
+        "/sys",
+        "/dev",
+        "/boot",
+        "/var/lib/docker",
+    ];
+    let volume = value("-v").or_else(|| value("--volume")).or_else(|| {
+        flag.strip_prefix("-v")
+            .filter(|v| v.starts_with('/'))
+            .map(str::to_string)
+    });
+    let bind = value("--mount").and_then(|m| {
+        (m.split(','))
+            .find_map(|kv| {
+                kv.strip_prefix("source=")
+                    .or_else(|| kv.strip_prefix("src="))
+            })
+            .map(str::to_string)
+    });
+    let source = volume
+        .as_deref()
+        .map(|v| v.split(':').next().unwrap_or(v).to_string())
+        .or(bind);
+    let folder = |s: &str| match s.trim_end_matches('/') {
+        "" => "/".to_string(),
+        trimmed => trimmed.to_string(),
+    };
+    if source.is_some_and(|s| HOST_FOLDERS.contains(&folder(&s).as_str())) {
+        return Some("a folder of the host's system mounted");
+    }
+    let capability = value("--cap-add").map(|c| c.to_ascii_uppercase());
+    let powerful = [
+        "ALL",
+        "SYS_ADMIN",
+        "SYS_MODULE",
+        "SYS_PTRACE",
+        "DAC_READ_SEARCH",
+        "SYS_RAWIO",
+    ];
+    if capability.is_some_and(|c| powerful.contains(&c.trim_start_matches("CAP_"))) {
+        return Some("a capability that reaches the host");
+    }
+    let confinement = value("--security-opt").map(|o| o.replace(':', "="));
+    if confinement.is_some_and(|o| {
+        [
+            "seccomp=unconfined",
+            "apparmor=unconfined",
+            "label=disable",
+            "systempaths=unconfined",
+        ]
+        .contains(&o.as_str())
+    }) {
+        return Some("the container's confinement turned off");
+    }
+    if value("--device").is_some() {
+        return Some("a device of the host");
+    }
     None
 }
 
