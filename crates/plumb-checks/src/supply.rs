@@ -2184,31 +2184,15 @@ fn privilege(flag: &str, next: &str) -> Option<&'static str> {
     if value("--pid").is_some_and(|v| v == "host") {
         return Some("the host's PID namespace");
     }
-    if ["--ipc", "--userns", "--uts", "--cgroupns"]
-        .iter()
-        .any(|ns| value(ns).is_some_and(|v| v == "host"))
-    {
-        return Some("a namespace of the host");
-    }
     host_powers(flag, &value)
 }
 
-/// The other ways `docker run` gives a container the host: its root or system folders
-/// mounted, capabilities that lift the container's limits, its confinement turned off,
-/// a device of the host.
+/// The other ways `docker run` gives a container the host: its root, a system folder
+/// or a container runtime's socket mounted, capabilities that lift the container's
+/// limits, its confinement turned off, a disk or the memory of the host as a device.
 fn host_powers(flag: &str, value: &dyn Fn(&str) -> Option<String>) -> Option<&'static str> {
-    const HOST_FOLDERS: &[&str] = &[
-        "/",
-        "/etc",
-        "/root",
-        "/proc",
-        "/sys",
-        "/dev",
-        "/boot",
-        "/var/lib/docker",
-    ];
-    let volume = value("-v").or_else(|| value("--volume")).or_else(|| {
-        flag.strip_prefix("-v")
+    let volume = (value("-v").or_else(|| value("--volume"))).or_else(|| {
+        (flag.strip_prefix("-v"))
             .filter(|v| v.starts_with('/'))
             .map(str::to_string)
     });
@@ -2220,45 +2204,86 @@ fn host_powers(flag: &str, value: &dyn Fn(&str) -> Option<String>) -> Option<&'s
             })
             .map(str::to_string)
     });
-    let source = volume
-        .as_deref()
+    let source = (volume.as_deref())
         .map(|v| v.split(':').next().unwrap_or(v).to_string())
-        .or(bind);
-    let folder = |s: &str| match s.trim_end_matches('/') {
-        "" => "/".to_string(),
-        trimmed => trimmed.to_string(),
-    };
-    if source.is_some_and(|s| HOST_FOLDERS.contains(&folder(&s).as_str())) {
-        return Some("a folder of the host's system mounted");
+        .or(bind)
+        .filter(|s| !s.is_empty());
+    if let Some(source) = source {
+        let folder = match source.trim_end_matches('/') {
+            "" => "/",
+            trimmed => trimmed,
+        };
+        if HOST_FOLDERS.contains(&folder) {
+            return Some("a folder of the host's system mounted");
+        }
+        if RUNTIME_SOCKETS.iter().any(|s| folder.ends_with(s)) {
+            return Some("a container runtime's socket mounted");
+        }
     }
-    let capability = value("--cap-add").map(|c| c.to_ascii_uppercase());
-    let powerful = [
-        "ALL",
-        "SYS_ADMIN",
-        "SYS_MODULE",
-        "SYS_PTRACE",
-        "DAC_READ_SEARCH",
-        "SYS_RAWIO",
-    ];
-    if capability.is_some_and(|c| powerful.contains(&c.trim_start_matches("CAP_"))) {
+    let capabilities = value("--cap-add").map(|c| c.to_ascii_uppercase());
+    let powerful = |c: &str| HOST_CAPABILITIES.contains(&c.trim().trim_start_matches("CAP_"));
+    if capabilities.is_some_and(|c| c.split(',').any(powerful)) {
         return Some("a capability that reaches the host");
     }
     let confinement = value("--security-opt").map(|o| o.replace(':', "="));
-    if confinement.is_some_and(|o| {
-        [
-            "seccomp=unconfined",
-            "apparmor=unconfined",
-            "label=disable",
-            "systempaths=unconfined",
-        ]
-        .contains(&o.as_str())
-    }) {
+    if confinement.is_some_and(|o| UNCONFINED.contains(&o.as_str())) {
         return Some("the container's confinement turned off");
     }
-    if value("--device").is_some() {
-        return Some("a device of the host");
+    if value("--device").is_some_and(|d| host_device(&d)) {
+        return Some("a disk or the memory of the host");
     }
     None
+}
+
+/// Folders of the host whose mount gives a container the host: its root, its
+/// configuration and its kernel's views, and the folders that hold the runtime's socket.
+const HOST_FOLDERS: &[&str] = &[
+    "/",
+    "/etc",
+    "/root",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/boot",
+    "/var/lib/docker",
+    "/run",
+    "/var/run",
+];
+
+/// The sockets of container runtimes other than Docker's (whose is reported as such).
+const RUNTIME_SOCKETS: &[&str] = &["containerd.sock", "podman.sock", "crio.sock"];
+
+/// Capabilities that lift a container's limits over the host (`SYS_PTRACE` reaches only
+/// the container's own processes, without `--pid host`).
+const HOST_CAPABILITIES: &[&str] = &[
+    "ALL",
+    "SYS_ADMIN",
+    "SYS_MODULE",
+    "DAC_READ_SEARCH",
+    "SYS_RAWIO",
+];
+
+/// `--security-opt` values that turn the container's confinement off.
+const UNCONFINED: &[&str] = &[
+    "seccomp=unconfined",
+    "apparmor=unconfined",
+    "label=disable",
+    "systempaths=unconfined",
+];
+
+/// Whether a `--device` is a disk or the memory of the host (`/dev/sda`, `/dev/nvme0n1`,
+/// `/dev/mem`), not one a job uses as it is meant to (`/dev/fuse`, `/dev/kvm`, a GPU).
+fn host_device(device: &str) -> bool {
+    let path = device.split(':').next().unwrap_or(device);
+    let Some(name) = path.strip_prefix("/dev/") else {
+        return false;
+    };
+    ["mem", "kmem", "port"].contains(&name)
+        || [
+            "sd", "nvme", "vd", "xvd", "hd", "mmcblk", "dm-", "mapper/", "disk/",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// PL6005 for services: a Docker-in-Docker service with TLS turned off
@@ -2382,9 +2407,6 @@ const FREE_TEXT: &[&str] = &[
     "CI_COMMIT_DESCRIPTION",
     "CI_COMMIT_AUTHOR",
     "CI_COMMIT_TAG_MESSAGE",
-    "CI_MERGE_REQUEST_LABELS",
-    "CI_MERGE_REQUEST_MILESTONE",
-    "CI_RELEASE_DESCRIPTION",
 ];
 
 /// How deep shell code inside shell code (`sh -c '…'` in a quoted here-doc) is read.

@@ -474,21 +474,22 @@ impl JobModel {
         out
     }
     /// The folder GitLab publishes as the project's Pages site, which it adds to the
-    /// job's artifacts: `gitlab = { pages = { publish = "dist" } }`, else `public` for
-    /// `pages = true` or a job named `pages` (not with `pages = false`).
+    /// job's artifacts: `gitlab = { pages = { publish = "dist" } }` (or the older
+    /// job-level `publish = "dist"`), else `public`, for `pages = true`, a `pages`
+    /// record or a job named `pages` (not with `pages = false`).
     pub fn pages_folder(&self) -> Option<&str> {
+        fn published(entries: Option<&[MapEntry]>) -> Option<&str> {
+            let publish = entries?.iter().find(|e| e.key == "publish")?;
+            publish.value.as_str()
+        }
         let gitlab = self.field("gitlab").and_then(|f| f.value.as_map());
         let pages = gitlab.and_then(|g| g.iter().find(|e| e.key == "pages"));
+        let folder = published(gitlab).unwrap_or("public");
         match pages.map(|e| &e.value.kind) {
             Some(ValueKind::Bool(false)) => None,
-            Some(ValueKind::Map(entries)) => Some(
-                (entries.iter())
-                    .find(|e| e.key == "publish")
-                    .and_then(|e| e.value.as_str())
-                    .unwrap_or("public"),
-            ),
-            Some(_) => Some("public"),
-            None => (self.name == "pages").then_some("public"),
+            Some(ValueKind::Map(entries)) => Some(published(Some(entries)).unwrap_or(folder)),
+            Some(_) => Some(folder),
+            None => (self.name == "pages").then_some(folder),
         }
     }
     /// The files of `artifacts = { reports = { … } }`, which GitLab uploads on their own
@@ -664,9 +665,8 @@ fn script_lines(v: Option<&Value>) -> Vec<(&str, FileRange)> {
     }
 }
 
-/// Variables whose value an outsider controls: a merge request's title, description,
-/// labels, milestone and branch, a commit's message and author, branch and tag names,
-/// a release's description.
+/// Variables whose value an outsider controls: a merge request's title, description
+/// and branch, a commit's message and author, branch and tag names.
 pub const OUTSIDER_VARIABLES: &[&str] = &[
     "CI_MERGE_REQUEST_TITLE",
     "CI_MERGE_REQUEST_DESCRIPTION",
@@ -681,10 +681,6 @@ pub const OUTSIDER_VARIABLES: &[&str] = &[
     "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME",
     // a tag's name is any a developer pushes (as a branch's: `v1;curl${IFS}…|sh`)
     "CI_COMMIT_TAG",
-    // free text of the merge request and of a release
-    "CI_MERGE_REQUEST_LABELS",
-    "CI_MERGE_REQUEST_MILESTONE",
-    "CI_RELEASE_DESCRIPTION",
 ];
 
 /// Whether `text` holds `$VAR` (not followed by another name character) or `${VAR`, as
@@ -729,13 +725,14 @@ pub fn variables_read_by_name(line: &str) -> Vec<&str> {
         let name = &line[at..at + len];
         (len > 0 && !name.as_bytes()[0].is_ascii_digit()).then_some(name)
     };
+    let escaped_quotes = line.contains("\\\"");
     for lookup in ENV_LOOKUPS {
         out.extend(
             line.match_indices(lookup)
                 .filter_map(|(at, m)| name_at(at + m.len())),
         );
         // inside a double-quoted shell word: `python3 -c "…environ[\"TOKEN\"]…"`
-        if lookup.contains('"') && line.contains("\\\"") {
+        if escaped_quotes && lookup.contains('"') {
             let escaped = lookup.replace('"', "\\\"");
             out.extend(
                 line.match_indices(&escaped)

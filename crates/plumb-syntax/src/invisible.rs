@@ -5,6 +5,10 @@
 /// The name of an invisible, bidirectional or control character (PL6007 reports each in
 /// a source; the importer writes each as an escape, `\\u{1B}`), if `c` is one.
 pub fn name(c: char) -> Option<&'static str> {
+    // the common case, asked of every character of every string: printable ASCII
+    if (' '..='~').contains(&c) {
+        return None;
+    }
     Some(match c {
         '\u{202A}' => "LEFT-TO-RIGHT EMBEDDING",
         '\u{202B}' => "RIGHT-TO-LEFT EMBEDDING",

@@ -49,7 +49,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
                 secret.secret
             ),
             _ => format!(
-                "`{name}` is passed to the pipeline trigger job `{}` starts: every job of it prints its variables, its project's secrets included",
+                "`{name}` is passed to the pipeline that trigger job `{}` starts: each of its jobs prints its variables, its project's secrets included",
                 cx.job.name
             ),
         };
