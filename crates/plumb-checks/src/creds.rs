@@ -2068,36 +2068,30 @@ fn name_matches(pattern: &[u8], name: &[u8]) -> bool {
     let (mut p, mut n) = (0, 0);
     let mut resume: Option<(usize, usize)> = None;
     while n < name.len() {
-        match pattern.get(p) {
+        // where the pattern goes on when its next part matches `name[n]`
+        let matched = match pattern.get(p) {
             Some(b'*') => {
                 resume = Some((p, n));
                 p += 1;
+                continue;
             }
-            Some(b'[') if class_end(pattern, p).is_some() => {
-                let end = class_end(pattern, p).unwrap_or(p);
-                if class_matches(&pattern[p + 1..end], name[n]) {
-                    p = end + 1;
-                    n += 1;
-                } else if let Some((star, at)) = resume {
-                    p = star + 1;
-                    n = at + 1;
-                    resume = Some((star, at + 1));
-                } else {
-                    return false;
-                }
-            }
-            Some(&c) if c == b'?' || c == name[n] => {
-                p += 1;
+            Some(b'[') if class_end(pattern, p).is_some() => (class_end(pattern, p))
+                .filter(|&end| class_matches(&pattern[p + 1..end], name[n]))
+                .map(|end| end + 1),
+            Some(&c) if c == b'?' || c == name[n] => Some(p + 1),
+            _ => None,
+        };
+        match (matched, resume) {
+            (Some(next), _) => {
+                p = next;
                 n += 1;
             }
-            _ => match resume {
-                Some((star, at)) => {
-                    p = star + 1;
-                    n = at + 1;
-                    resume = Some((star, at + 1));
-                }
-                None => return false,
-            },
+            (None, Some((star, at))) => {
+                p = star + 1;
+                n = at + 1;
+                resume = Some((star, at + 1));
+            }
+            (None, None) => return false,
         }
     }
     pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')

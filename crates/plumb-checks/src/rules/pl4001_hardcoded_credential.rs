@@ -265,9 +265,7 @@ impl<'m> Throwaways<'m> {
             .map(|b| (b.name.as_str(), &b.value))
             .chain(services_env(job).into_iter().map(|(n, _, v)| (n, v)));
         let mut passwords = Vec::new();
-        let hosts: Vec<String> = (services.iter().flat_map(|(_, names)| names.iter().cloned()))
-            .chain(LOCAL_HOSTS.map(String::from))
-            .collect();
+        let hosts = own_hosts(services);
         for (name, value) in bindings {
             if let (Some(names), Some(text)) = (database_of(name), value.as_str()) {
                 // `postgres://app:$POSTGRES_PASSWORD@prod-db/app`: someone's after all
@@ -354,9 +352,7 @@ fn own_database_passwords(job: &plumb_semantics::JobModel) -> OwnDatabases<'_> {
         .filter(|(names, _)| runs_database(&services, names))
         .map(|(names, password)| (*names, *password));
     let passwords = given.chain(defaults).collect();
-    let hosts = (services.iter().flat_map(|(_, names)| names.iter().cloned()))
-        .chain(LOCAL_HOSTS.map(String::from))
-        .collect();
+    let hosts = own_hosts(&services);
     OwnDatabases { passwords, hosts }
 }
 
@@ -427,6 +423,14 @@ const DATABASE_CLIENTS: &[(&str, &[&str])] = &[
     ("mongosh", &["mongo"]),
     ("mongo", &["mongo"]),
 ];
+
+/// The host names a job reaches its own database `services` at: theirs, and its own
+/// machine's.
+fn own_hosts(services: &[(String, Vec<String>)]) -> Vec<String> {
+    (services.iter().flat_map(|(_, names)| names.iter().cloned()))
+        .chain(LOCAL_HOSTS.map(String::from))
+        .collect()
+}
 
 /// The host names that reach the job's own machine, and a service it runs.
 const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
