@@ -1808,3 +1808,27 @@ fn inputs_are_checked_as_gitlab_fills_them_in() {
         "{diags:#?}"
     );
 }
+
+/// An image named by a variable that a rule sets is expanded with the rule's value: a
+/// job may run with any rule's, so the check sees the least pinned, on the line where
+/// the rule writes it; rules that set it alike make it the job's image.
+#[test]
+fn images_are_expanded_with_the_variables_of_rules() {
+    let dir = scratch("rules-variables-image");
+    let pinned =
+        "alpine:3.19@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "variables:\n  IMG: \"{pinned}\"\nbuild:\n  image: $IMG\n  rules:\n    - if: $CI_COMMIT_BRANCH == \"main\"\n      variables:\n        IMG: \"alpine:latest\"\n    - when: on_success\n  script: [echo hi]\ntest:\n  image: $IMG\n  rules:\n    - if: $CI_COMMIT_TAG\n      variables: {{ IMG: \"alpine:3.20\" }}\n  script: [echo hi]\nlint:\n  image: $IMG\n  rules:\n    - if: $CI_COMMIT_TAG\n      variables: {{ IMG: \"{pinned}\" }}\n    - when: on_success\n  script: [echo hi]\n"
+    );
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let lines: Vec<(String, u64)> = (diags.iter())
+        .map(|d| (d["code"].to_string(), d["line"].as_u64().unwrap_or(0)))
+        .collect();
+    let at = |code: &str, line| (format!("\"{code}\""), line);
+    assert_eq!(lines, [at("PL3002", 8), at("PL3003", 15)], "{diags:?}");
+    let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "out.plumb"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let program = std::fs::read_to_string(dir.join("out.plumb")).expect("program");
+    assert!(program.contains("image = \"alpine:3.20\""), "{program}");
+}

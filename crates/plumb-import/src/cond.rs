@@ -896,6 +896,21 @@ pub fn adding_rules_variables(rules: &Node) -> Option<Vec<(String, String, &Node
     })
 }
 
+/// The `variables:` of each rule that adds a job (none for one that sets none), with
+/// where each value is written.
+pub fn each_adding_rule_variables(
+    rules: &Node,
+) -> impl Iterator<Item = Vec<(String, String, &Node)>> {
+    adding_rules(rules).map(|r| {
+        let Some(vars) = r.get("variables") else {
+            return Vec::new();
+        };
+        let nodes = crate::convert::variable_nodes(vars);
+        let pairs = crate::convert::variables(vars).into_iter().zip(nodes);
+        pairs.map(|((name, value), at)| (name, value, at)).collect()
+    })
+}
+
 /// For a check, where the rules that add a job set variables differently: each variable
 /// any of them sets, with the value that says most, and where it is written. The job
 /// may run with any of them: the credential rules see the one that leaks.

@@ -126,6 +126,7 @@ pub const PASSED_THROUGH: &[&str] = &[
 pub fn job(node: &Node, cx: &Ctx) -> Fields {
     let mut f = Fields::default();
     let own_vars: Vec<(String, String)> = node.get("variables").map(variables).unwrap_or_default();
+    let tables = image_variable_tables(node, &own_vars, cx);
     for e in node.entries() {
         let v = &e.value;
         let note = |message: String| Note {
@@ -142,9 +143,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                     f.fields.insert("entrypoint".into(), PVal::List(words));
                 }
                 if let Some((image, at)) = image_name(v, &mut f.notes, e.key_line) {
-                    let at = defining_variable(&image, node, cx).unwrap_or(at);
-                    let image = inputs_as_variables(&image);
-                    let image = expand_vars(&image, &own_vars, cx.variables);
+                    let (image, at) = resolved_image(&image, at, node, &tables, cx);
                     let image = PVal::at(cx.origin(at), PVal::Image(image));
                     f.fields.insert("image".into(), image);
                 }
@@ -164,9 +163,8 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                         });
                         return None;
                     };
-                    let at = defining_variable(&name, node, cx).unwrap_or(at);
-                    let name = inputs_as_variables(&name);
-                    let image = PVal::Image(expand_vars(&name, &own_vars, cx.variables));
+                    let (image, at) = resolved_image(&name, at, node, &tables, cx);
+                    let image = PVal::Image(image);
                     let service = service(s, PVal::at(cx.origin(at), image), &mut f.notes, cx);
                     Some(named(s, service, cx))
                 });
@@ -614,18 +612,109 @@ pub fn variable_nodes(node: &Node) -> impl Iterator<Item = &Node> {
         .map(|e| e.value.get("value").unwrap_or(&e.value))
 }
 
-/// For an image written as one variable (`$CI_IMAGE`, `${CI_IMAGE}`), the node that
-/// gives the variable its value (the job's `variables:` first, then the file's): the
-/// place to fix is where the tag is written, not where it is used.
-fn defining_variable<'n>(image: &str, job: &'n Node, cx: &Ctx<'n>) -> Option<&'n Node> {
+/// One way GitLab may expand a job's image: the job's variables under those of a rule
+/// that adds the job (a rule's win), with where that rule writes each of its own.
+struct VariableTable<'n> {
+    vars: Vec<(String, String)>,
+    written_at: Vec<(String, &'n Node)>,
+}
+
+/// The tables a job's image and services are expanded with: the rules' variables when
+/// every rule that adds the job sets them alike; for a check, one per adding rule when
+/// they differ (the job may run with any: the image rules see the least pinned); else
+/// the job's own (the import warns that the rules' are not carried).
+fn image_variable_tables<'n>(
+    node: &'n Node,
+    own: &[(String, String)],
+    cx: &Ctx,
+) -> Vec<VariableTable<'n>> {
+    let over_own = |set: Vec<(String, String, &'n Node)>| {
+        let mut vars: Vec<(String, String)> = (set.iter())
+            .map(|(n, v, _)| (n.clone(), v.clone()))
+            .collect();
+        vars.extend(own.iter().cloned());
+        let written_at = set.into_iter().map(|(n, _, at)| (n, at)).collect();
+        VariableTable { vars, written_at }
+    };
+    let Some(rules) = node.get("rules") else {
+        return vec![over_own(Vec::new())];
+    };
+    if let Some(alike) = cond::adding_rules_variables(rules) {
+        return vec![over_own(alike)];
+    }
+    let each: Vec<VariableTable> = match cx.origins {
+        true => cond::each_adding_rule_variables(rules)
+            .map(over_own)
+            .collect(),
+        false => Vec::new(),
+    };
+    if each.is_empty() {
+        return vec![over_own(Vec::new())];
+    }
+    each
+}
+
+/// An image or service name as GitLab expands it with one of `tables`, and the node to
+/// point at: for a check, the expansion least pinned (see [`VariableTable`]).
+fn resolved_image<'n>(
+    name: &str,
+    written: &'n Node,
+    job: &'n Node,
+    tables: &[VariableTable<'n>],
+    cx: &Ctx<'n>,
+) -> (String, &'n Node) {
+    let in_variables = inputs_as_variables(name);
+    let each = tables.iter().map(|table| {
+        let image = expand_vars(&in_variables, &table.vars, cx.variables);
+        let by_rule = sole_variable(name).and_then(|var| {
+            (table.written_at.iter())
+                .find(|(n, _)| n == var)
+                .map(|(_, at)| *at)
+                .filter(|at| at.as_str().is_some())
+        });
+        let at = by_rule.or_else(|| defining_variable(name, job, cx));
+        (image, at.unwrap_or(written))
+    });
+    // the first of the least pinned
+    let each: Vec<(String, &Node)> = each.collect();
+    let worst = (each.iter().map(|(image, _)| unpinned_rank(image)).max()).unwrap_or(0);
+    (each.into_iter())
+        .find(|(image, _)| unpinned_rank(image) == worst)
+        .unwrap_or_else(|| (in_variables.clone(), written))
+}
+
+/// How little an image reference pins: a digest nothing, a variable left unexpanded
+/// little, a tag more, no tag or `latest` most.
+fn unpinned_rank(image: &str) -> u8 {
+    if image.contains("@sha256:") {
+        return 0;
+    }
+    if image.contains('$') {
+        return 1;
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        Some((_, tag)) if tag != "latest" => 2,
+        _ => 3,
+    }
+}
+
+/// The variable an image written as one variable names (`$CI_IMAGE`, `${CI_IMAGE}`).
+fn sole_variable(image: &str) -> Option<&str> {
     let name = image.strip_prefix('$')?;
     let name = name
         .strip_prefix('{')
         .and_then(|n| n.strip_suffix('}'))
         .unwrap_or(name);
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return None;
-    }
+    let word = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    (!name.is_empty() && word).then_some(name)
+}
+
+/// For an image written as one variable (`$CI_IMAGE`, `${CI_IMAGE}`), the node that
+/// gives the variable its value (the job's `variables:` first, then the file's): the
+/// place to fix is where the tag is written, not where it is used.
+fn defining_variable<'n>(image: &str, job: &'n Node, cx: &Ctx<'n>) -> Option<&'n Node> {
+    let name = sole_variable(image)?;
     let find = |vars: &'n Node| {
         let e = vars.entry(name)?;
         Some(e.value.get("value").unwrap_or(&e.value))
