@@ -36,8 +36,8 @@ pub struct ScriptFinding {
     pub at: FileRange,
     /// Where the secret is bound to the variable (or declared, when read by name).
     pub bound_at: Option<FileRange>,
-    /// Read by name as a project variable, not bound in `env`.
-    pub by_name: bool,
+    /// How the job holds the secret.
+    pub held: Held,
     /// The secret was read from the file whose path the variable holds (`cat "$F"`).
     pub from_file: bool,
 }
@@ -46,24 +46,38 @@ impl ScriptFinding {
     /// The help for a secret file read where it leaks: the path is what to hand on.
     pub const FILE_HELP: &'static str = "hand the program the file's path (`--password-file \"$F\"`) or its content on standard input (`tool --password-stdin < \"$F\"`)";
 
-    /// "secret `X`", said of the secret file's content when that is what leaks.
+    /// "secret `X`", said of the secret file's content when that is what leaks, and of
+    /// a command's output when the script fetches the secret.
     pub fn subject(&self) -> String {
-        match self.from_file {
-            true => format!("secret `{}`, read from its file,", self.secret),
-            false => format!("secret `{}`", self.secret),
+        match (self.held, self.from_file) {
+            (Held::Fetched, _) => format!("the secret from `{}`", self.secret),
+            (_, true) => format!("secret `{}`, read from its file,", self.secret),
+            (_, false) => format!("secret `{}`", self.secret),
         }
     }
     /// The secondary label at `bound_at`.
     pub fn bound_label(&self) -> String {
-        if self.by_name {
-            format!(
+        match self.held {
+            Held::ByName => format!(
                 "secret `{}` is the project variable `{}`, which every job can read by name",
                 self.secret, self.variable
-            )
-        } else {
-            format!("secret `{}` is bound here", self.secret)
+            ),
+            Held::Bound => format!("secret `{}` is bound here", self.secret),
+            Held::Fetched => "the script fetches the secret here".to_string(),
         }
     }
+}
+
+/// How a job holds a secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// Bound to a variable in `env`.
+    Bound,
+    /// A project variable read by name, not bound in `env`.
+    ByName,
+    /// Output by a command of the script that fetches or makes it
+    /// (`aws ecr get-login-password`, `vault kv get`): see [`crate::fetchers`].
+    Fetched,
 }
 
 /// Builtins and commands whose arguments never reach a process listing.
@@ -136,7 +150,7 @@ const FILTERS: &[&str] = &[
 const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh", "mksh", "busybox"];
 
 /// (secret name, where bound or declared, read by name)
-type Source = (String, Option<FileRange>, bool);
+type Source = (String, Option<FileRange>, Held);
 
 struct Taint {
     /// variable → the secret it holds
@@ -250,11 +264,14 @@ impl Taint {
         let mut files = HashMap::new();
         for s in &cx.job.read_secrets {
             if let plumb_semantics::SecretSource::CiVariable(var) = &s.source {
-                vars.insert(var.clone(), (s.name.clone(), Some(s.declared_at), true));
+                vars.insert(
+                    var.clone(),
+                    (s.name.clone(), Some(s.declared_at), Held::ByName),
+                );
             }
         }
         for (binding, secret) in cx.job.secret_env() {
-            let source = (secret.name.clone(), Some(binding.name_at), false);
+            let source = (secret.name.clone(), Some(binding.name_at), Held::Bound);
             match secret.source.is_file() {
                 true => files.insert(binding.name.clone(), source),
                 false => vars.insert(binding.name.clone(), source),
@@ -299,7 +316,10 @@ fn with_env_copies(cx: &JobCx, mut vars: HashMap<String, Source>) -> HashMap<Str
         };
         for b in readers.get(var.as_str()).into_iter().flatten() {
             if !vars.contains_key(&b.name) {
-                vars.insert(b.name.clone(), (secret.clone(), Some(b.name_at), false));
+                vars.insert(
+                    b.name.clone(),
+                    (secret.clone(), Some(b.name_at), Held::Bound),
+                );
                 queue.push(b.name.clone());
             }
         }
@@ -527,14 +547,21 @@ enum Xtrace {
 
 impl Scan<'_> {
     fn push(&mut self, leak: Leak, flow: &Flow) {
-        let (secret, bound_at, by_name) = flow.source.clone();
+        let (secret, bound_at, held) = flow.source.clone();
+        let at = self.locate.range(flow.start, flow.end);
+        // `vault kv get secret/app` prints what it fetches, `-p "$(aws ecr …)"` passes
+        // it: one place to point at
+        let within = |b: &FileRange| {
+            b.file == at.file && at.range.start <= b.range.start && b.range.end <= at.range.end
+        };
+        let bound_at = bound_at.filter(|b| !within(b));
         self.findings.push(ScriptFinding {
             leak,
             variable: flow.var.clone(),
             secret,
-            at: self.locate.range(flow.start, flow.end),
+            at,
             bound_at,
-            by_name,
+            held,
             from_file: flow.from_file,
         });
     }
@@ -542,7 +569,13 @@ impl Scan<'_> {
 
 pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     let mut taint = Taint::of_job(cx);
-    if taint.is_empty() {
+    // a job given no secret may fetch one (`aws ecr get-login-password`)
+    if taint.is_empty()
+        && !cx
+            .scripts()
+            .iter()
+            .any(|s| crate::fetchers::may_fetch(s.text))
+    {
         return Vec::new();
     }
     let artifacts = Artifacts {
@@ -617,7 +650,8 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
             traced_read(taint, scan);
         }
         unfollowed(cmd, name, incoming.as_ref(), taint, scan);
-        let output = tainted_output(cmd, name, incoming, taint);
+        let output =
+            tainted_output(cmd, name, incoming, taint).or_else(|| fetched_output(cmd, name, scan));
         note_captured(cmd, output.as_ref(), taint);
         match &output {
             Some(flow) => note_written(cmd, name, flow, taint),
@@ -640,6 +674,17 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         copied_secret_file(cmd, name, taint, scan);
         scan.cwd.follow(cmd, name);
     }
+}
+
+/// The secret a command outputs that it fetches or makes (`vault kv get …`), reported
+/// at the command's words.
+fn fetched_output(cmd: &Command, name: &str, scan: &Scan) -> Option<Flow> {
+    let words = crate::fetchers::fetched(cmd, name)?;
+    let first = cmd.name_word()?;
+    let end = cmd.args().last().map_or(first.end, |w| w.end);
+    let fetched_at = scan.locate.range(first.start, end);
+    let source = (words, Some(fetched_at), Held::Fetched);
+    Some(Flow::new("", &source, first.start, end))
 }
 
 /// Whether a command of a command substitution sends a secret into it (not to a pipe,
@@ -728,7 +773,7 @@ fn traced_read(taint: &Taint, scan: &mut Scan) {
     let Xtrace::Pending { command, at } = &*scan.xtrace else {
         return;
     };
-    let Some((var, (secret, bound_at, by_name))) = taint.traced() else {
+    let Some((var, (secret, bound_at, held))) = taint.traced() else {
         return;
     };
     scan.findings.push(ScriptFinding {
@@ -739,7 +784,7 @@ fn traced_read(taint: &Taint, scan: &mut Scan) {
         secret: secret.clone(),
         at: *at,
         bound_at: *bound_at,
-        by_name: *by_name,
+        held: *held,
         from_file: false,
     });
     *scan.xtrace = Xtrace::Reported;

@@ -81,6 +81,7 @@ macro_rules! declare_rule {
 
 mod clones;
 pub mod creds;
+pub mod fetchers;
 pub mod graph;
 pub mod image_ref;
 pub mod images;

@@ -421,7 +421,7 @@ settings:
   id_tokens:
     S3_JWT: {{aud: https://s3.example.com}}
   script:
-    - aws secretsmanager get-secret-value --secret-id "$SECRET_ARN"
+    - aws secretsmanager get-secret-value --secret-id "$SECRET_ARN" > /tmp/secret.json
     - curl -X POST "$OIDC_TOKEN_ENDPOINT"
     - if [ "$SECRET_DETECTION_DISABLED" = "true" ]; then exit 0; fi
     - echo "$S3_JWT" > /tmp/jwt

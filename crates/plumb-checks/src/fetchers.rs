@@ -1,0 +1,235 @@
+//! Commands whose standard output is a secret they fetch or make: a registry password
+//! (`aws ecr get-login-password`), a cloud access token (`gcloud auth print-access-token`),
+//! a secret store's value (`vault kv get`, `aws secretsmanager get-secret-value`), a
+//! decrypted file (`sops -d`). The script then holds a secret no `env` binding names;
+//! [`crate::creds`] follows it like one (PL4003, PL4004, PL4007).
+
+use crate::shell::Command;
+
+/// One kind of fetch: the program, the words that name what it does (consecutive
+/// among its arguments, a trailing `s` or `/NAME` allowed: `secrets/app`), options one of
+/// which it needs to output the secret (none: always), and options that keep it from
+/// printing it.
+struct Fetcher {
+    program: &'static str,
+    action: &'static [&'static str],
+    needs_one_of: &'static [&'static str],
+    unless: &'static [&'static str],
+}
+
+const fn fetch(program: &'static str, action: &'static [&'static str]) -> Fetcher {
+    Fetcher {
+        program,
+        action,
+        needs_one_of: &[],
+        unless: &[],
+    }
+}
+
+/// Options that send a command's output to a file instead of standard output.
+const TO_A_FILE: &[&str] = &["--output-file", "--outfile", "--out-file"];
+
+const FETCHERS: &[Fetcher] = &[
+    fetch("aws", &["ecr", "get-login-password"]),
+    fetch("aws", &["ecr", "get-authorization-token"]),
+    fetch("aws", &["ecr-public", "get-login-password"]),
+    fetch("aws", &["codeartifact", "get-authorization-token"]),
+    fetch("aws", &["secretsmanager", "get-secret-value"]),
+    fetch("aws", &["sts", "assume-role"]),
+    fetch("aws", &["sts", "assume-role-with-web-identity"]),
+    fetch("aws", &["sts", "get-session-token"]),
+    fetch("aws", &["sts", "get-federation-token"]),
+    Fetcher {
+        needs_one_of: &["--with-decryption"],
+        ..fetch("aws", &["ssm", "get-parameter"])
+    },
+    Fetcher {
+        needs_one_of: &["--with-decryption"],
+        ..fetch("aws", &["ssm", "get-parameters"])
+    },
+    fetch("gcloud", &["auth", "print-access-token"]),
+    fetch("gcloud", &["auth", "print-identity-token"]),
+    fetch(
+        "gcloud",
+        &["auth", "application-default", "print-access-token"],
+    ),
+    Fetcher {
+        unless: &["--out-file"],
+        ..fetch("gcloud", &["secrets", "versions", "access"])
+    },
+    fetch("az", &["account", "get-access-token"]),
+    fetch("az", &["keyvault", "secret", "show"]),
+    Fetcher {
+        needs_one_of: &["--expose-token"],
+        ..fetch("az", &["acr", "login"])
+    },
+    fetch("vault", &["kv", "get"]),
+    fetch("vault", &["read"]),
+    Fetcher {
+        needs_one_of: &["-field=token", "auth/"],
+        ..fetch("vault", &["write"])
+    },
+    // `vault login` prints the token it gets unless told not to
+    Fetcher {
+        unless: &["-no-print", "-no-print=true", "--no-print"],
+        ..fetch("vault", &["login"])
+    },
+    Fetcher {
+        needs_one_of: &[
+            "-o",
+            "--output",
+            "-ojson",
+            "-oyaml",
+            "-ojsonpath",
+            "-ogo-template",
+        ],
+        ..fetch("kubectl", &["get", "secret"])
+    },
+    fetch("kubectl", &["create", "token"]),
+    Fetcher {
+        needs_one_of: &["--raw"],
+        ..fetch("kubectl", &["config", "view"])
+    },
+    Fetcher {
+        unless: &["-i", "--in-place", "--output"],
+        ..fetch("sops", &["-d"])
+    },
+    Fetcher {
+        unless: &["-i", "--in-place", "--output"],
+        ..fetch("sops", &["--decrypt"])
+    },
+    Fetcher {
+        unless: &["-i", "--in-place", "--output"],
+        ..fetch("sops", &["decrypt"])
+    },
+    fetch("op", &["read"]),
+    fetch("doppler", &["secrets", "get"]),
+    fetch("gh", &["auth", "token"]),
+    fetch("heroku", &["auth:token"]),
+];
+
+/// The programs of [`FETCHERS`]: a script that names none fetches nothing (a job given
+/// no secret is then not scanned).
+pub fn may_fetch(script: &str) -> bool {
+    const PROGRAMS: &[&str] = &[
+        "aws", "gcloud", "az", "vault", "kubectl", "sops", "op", "doppler", "gh", "heroku",
+    ];
+    let word_at = |(at, p): (usize, &str)| {
+        let before = script[..at].chars().next_back();
+        let after = script[at + p.len()..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_')
+            && after.is_none_or(char::is_whitespace)
+    };
+    PROGRAMS
+        .iter()
+        .any(|p| script.match_indices(p).any(word_at))
+}
+
+/// What `cmd` fetches, as its program and action (`aws ecr get-login-password`), when
+/// its standard output is a secret.
+pub fn fetched(cmd: &Command, name: &str) -> Option<String> {
+    let program = crate::supply::base(name);
+    let args: Vec<&str> = cmd.args().iter().map(|w| w.text.as_str()).collect();
+    let f = FETCHERS
+        .iter()
+        .find(|f| f.program == program && fetches(f, &args))?;
+    Some(
+        std::iter::once(f.program)
+            .chain(f.action.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+fn fetches(f: &Fetcher, args: &[&str]) -> bool {
+    let option_given = |options: &[&str], a: &str| {
+        options.iter().any(|o| {
+            a == *o
+                || a.starts_with(&format!("{o}="))
+                // `auth/jwt/login`, `-ojsonpath=…`
+                || (o.ends_with('/') || o.starts_with("-o") && o.len() > 2) && a.starts_with(o)
+        })
+    };
+    let needed = f.needs_one_of.is_empty() || args.iter().any(|a| option_given(f.needs_one_of, a));
+    let kept_back = args
+        .iter()
+        .any(|a| option_given(f.unless, a) || option_given(TO_A_FILE, a));
+    needed && !kept_back && names_action(f.action, args)
+}
+
+/// Whether the action's words come one after another among the arguments.
+fn names_action(action: &[&str], args: &[&str]) -> bool {
+    let matches = |word: &str, a: &str| {
+        a == word
+            || a.strip_prefix(word)
+                .is_some_and(|rest| rest == "s" || rest.starts_with('/') || rest.starts_with("s/"))
+    };
+    args.windows(action.len())
+        .any(|w| w.iter().zip(action).all(|(a, word)| matches(word, a)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetches_in(script: &str) -> Option<String> {
+        let commands = crate::shell::scan(script);
+        let cmd = commands.first()?;
+        fetched(cmd, cmd.name()?)
+    }
+
+    #[test]
+    fn fetches_are_known_by_program_and_action() {
+        let cases = [
+            (
+                "aws --region eu-west-1 ecr get-login-password",
+                Some("aws ecr get-login-password"),
+            ),
+            ("aws ecr describe-repositories", None),
+            (
+                "aws ssm get-parameter --name /x --with-decryption",
+                Some("aws ssm get-parameter"),
+            ),
+            ("aws ssm get-parameter --name /x", None),
+            (
+                "vault kv get -field=password secret/db",
+                Some("vault kv get"),
+            ),
+            ("vault kv put secret/db password=x", None),
+            (
+                "vault write -field=token auth/jwt/login role=ci jwt=x",
+                Some("vault write"),
+            ),
+            ("vault write secret/db password=x", None),
+            ("vault login -method=jwt role=ci", Some("vault login")),
+            ("vault login -no-print -method=jwt role=ci", None),
+            (
+                "kubectl -n ci get secret app -o jsonpath='{.data.token}'",
+                Some("kubectl get secret"),
+            ),
+            ("kubectl get secrets/app -ojson", Some("kubectl get secret")),
+            ("kubectl get secrets", None),
+            ("kubectl config view --raw", Some("kubectl config view")),
+            ("kubectl config view", None),
+            ("sops -d secrets.enc.yaml", Some("sops -d")),
+            ("sops -d -i secrets.enc.yaml", None),
+            ("sops --decrypt --output plain.yaml secrets.enc.yaml", None),
+            (
+                "gcloud secrets versions access latest --secret=db",
+                Some("gcloud secrets versions access"),
+            ),
+            (
+                "gcloud secrets versions access latest --secret=db --out-file=x",
+                None,
+            ),
+            (
+                "/usr/local/bin/gcloud auth print-access-token",
+                Some("gcloud auth print-access-token"),
+            ),
+            ("echo vault kv get", None),
+        ];
+        for (script, want) in cases {
+            assert_eq!(fetches_in(script).as_deref(), want, "{script}");
+        }
+    }
+}
