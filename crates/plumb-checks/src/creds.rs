@@ -262,12 +262,15 @@ impl Taint {
     fn of_job(cx: &JobCx) -> Taint {
         let mut vars = HashMap::new();
         let mut files = HashMap::new();
+        let paths = used_as_paths(cx);
         for s in &cx.job.read_secrets {
             if let plumb_semantics::SecretSource::CiVariable(var) = &s.source {
-                vars.insert(
-                    var.clone(),
-                    (s.name.clone(), Some(s.declared_at), Held::ByName),
-                );
+                let source = (s.name.clone(), Some(s.declared_at), Held::ByName);
+                // `chmod 600 "$SSH_KEY"`: a File variable, whose value is the file's path
+                match paths.contains(var.as_str()) {
+                    true => files.insert(var.clone(), source),
+                    false => vars.insert(var.clone(), source),
+                };
             }
         }
         for (binding, secret) in cx.job.secret_env() {
@@ -290,6 +293,35 @@ impl Taint {
     fn is_empty(&self) -> bool {
         self.vars.is_empty() && self.files.is_empty()
     }
+}
+
+/// The variables the job's scripts use as a file's path: given alone to a program that
+/// takes files (`chmod 600 "$SSH_KEY"`, `ssh-add "$KEY"`), after an option that takes a
+/// path (`--key-file "$GCP_KEY"`) or after `ssh -i`. A project variable so used is a
+/// GitLab File variable: its value is the path, the file holds the secret.
+fn used_as_paths<'c>(cx: &'c JobCx) -> std::collections::HashSet<&'c str> {
+    let mut out = std::collections::HashSet::new();
+    for cmd in cx.scripts().iter().flat_map(|s| s.commands.iter()) {
+        let Some(name) = cmd.name().map(crate::supply::base) else {
+            continue;
+        };
+        let args = cmd.args();
+        for (i, w) in args.iter().enumerate() {
+            let [v] = w.vars.as_slice() else {
+                continue;
+            };
+            let after = |p: usize| {
+                option_takes_a_path(&args[p].text)
+                    || args[p].text == "-i" && matches!(name, "ssh" | "scp" | "sftp")
+            };
+            let path = (PATH_PROGRAMS.contains(&name) && is_one_expansion(w))
+                || (i.checked_sub(1).is_some_and(after) && is_one_expansion(w));
+            if path {
+                out.insert(v.name.as_str());
+            }
+        }
+    }
+    out
 }
 
 /// `TOKEN = "$DEPLOY_TOKEN"`: GitLab expands a variable's value, so `TOKEN` holds the
@@ -1483,9 +1515,13 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
         if takes_files && is_one_expansion(w) {
             continue;
         }
-        // `--key-file "$GCP_CREDENTIALS"`: a GitLab File variable, whose value is a path
+        // `--key-file "$GCP_CREDENTIALS"`, `ssh -i "$SSH_KEY"`: a GitLab File variable,
+        // whose value is a path
+        let identity_file = |p: usize| {
+            args[p].text == "-i" && matches!(crate::supply::base(name), "ssh" | "scp" | "sftp")
+        };
         if i.checked_sub(1)
-            .is_some_and(|p| option_takes_a_path(&args[p].text))
+            .is_some_and(|p| option_takes_a_path(&args[p].text) || identity_file(p))
             || (w.text.split_once('='))
                 .is_some_and(|(o, _)| o.starts_with('-') && option_takes_a_path(o))
         {

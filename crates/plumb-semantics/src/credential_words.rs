@@ -34,9 +34,21 @@ const CREDENTIAL_WORDS: &[&str] = &[
 const WHOLE_WORDS: &[&str] = &["JWT", "WEBHOOK"];
 
 /// Two words that together name a credential (`SENTRY_API_KEY`, `DOCKER_AUTH_CONFIG`,
-/// `RAILS_MASTER_KEY`), where either alone does not (`KEY`, `CONFIG`). `SSH_KEY` is not
-/// one: usually a File variable, whose value is a path.
+/// `RAILS_MASTER_KEY`), where either alone does not (`KEY`, `CONFIG`). `SSH_KEY` is one:
+/// when it is a File variable (its value a path), the uses of a path (`ssh-add "$SSH_KEY"`,
+/// `ssh -i "$SSH_KEY"`, `--key-file`) pass no secret, which the checks know.
 pub const CREDENTIAL_PAIRS: &[[&str; 2]] = &[
+    ["SSH", "KEY"],
+    // a private key's text (`ID_RSA`, `DEPLOY_ID_ED25519`)
+    ["ID", "RSA"],
+    ["ID", "ED25519"],
+    ["ID", "ECDSA"],
+    ["TLS", "KEY"],
+    ["SSL", "KEY"],
+    // an Azure storage account's key
+    ["STORAGE", "KEY"],
+    // a database's connection string holds its password
+    ["CONNECTION", "STRING"],
     ["API", "KEY"],
     ["PRIVATE", "KEY"],
     ["SIGNING", "KEY"],
@@ -217,6 +229,7 @@ pub fn ends_in_short_credential_word(words: &[&str]) -> bool {
             | "TAG"
     );
     *last == "PASS"
+        || *last == "PW"
         || (*last == "PAT" && !pattern)
         || (*last == "AUTH" && !NOT_A_CREDENTIAL_AFTER.contains(before))
 }
@@ -258,6 +271,13 @@ mod tests {
             "KUBE_CONFIG",
             "SLACK_WEBHOOK_URL",
             "DISCORD_WEBHOOK",
+            "SSH_KEY",
+            "DEPLOY_SSH_KEY",
+            "ID_RSA",
+            "TLS_KEY",
+            "AZURE_STORAGE_KEY",
+            "DB_CONNECTION_STRING",
+            "REGISTRY_PW",
             "GCP_CREDENTIALS",
             "GOOGLE_CREDENTIALS",
             "GCP_CREDENTIAL",
@@ -283,7 +303,6 @@ mod tests {
             "AUTH_MODE",
             "SIGNING_KEY_ID",
             "GPG_KEY",
-            "SSH_KEY",
             "GOOGLE_APPLICATION_CREDENTIALS",
             "SECRET_DETECTION_DISABLED",
             "SECRET_ARN",

@@ -13,6 +13,7 @@ declare_rule! {
 const HELP: &str = "pass it on standard input (e.g. `--password-stdin`) or in a file, or let the program read the environment variable";
 
 fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
+    let mut reported = Vec::new();
     for f in cx.script_findings() {
         let Leak::Argument { command } = &f.leak else {
             continue;
@@ -35,6 +36,60 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         if let Some(bound) = f.bound_at {
             d = d.with_secondary(bound, f.bound_label());
         }
+        reported.push(f.at);
         out.push(d);
+    }
+    passwords_from_elsewhere(cx, &reported, out);
+}
+
+/// `docker login -p "$DOCKERHUB_PWD"`: a variable given where a program takes its password
+/// holds one, whatever its name says. One the job's `env` sets or the script assigns is
+/// PL4001's (a literal) or a secret the scan above follows; one from elsewhere (the CI/CD
+/// settings) is a password on the command line all the same.
+fn passwords_from_elsewhere(
+    cx: &JobCx,
+    reported: &[plumb_diagnostics::FileRange],
+    out: &mut Vec<Diagnostic>,
+) {
+    let scripts = cx.scripts();
+    let assigned: std::collections::HashSet<&str> = (scripts.iter())
+        .flat_map(|s| s.commands.iter())
+        .flat_map(|c| c.assigned_words().into_iter().map(|(name, _)| name))
+        .collect();
+    let set_here = |name: &str| {
+        assigned.contains(name)
+            || cx.job.env.iter().any(|b| b.name == name)
+            || (name.starts_with("CI_") || name.starts_with("GITLAB_"))
+                && !crate::rules::secret_patterns::credential_name(name)
+    };
+    for script in scripts.iter() {
+        let locate = crate::creds::Locator::new(cx.sources, script.text, script.origin);
+        for cmd in &script.commands {
+            let program = cmd.name().map(crate::supply::base).unwrap_or("");
+            for operand in crate::rules::password_options::password_operands(program, cmd.args()) {
+                let word = operand.word;
+                let [var] = word.vars.as_slice() else {
+                    continue;
+                };
+                let whole = [format!("${}", var.name), format!("${{{}}}", var.name)];
+                if !whole.iter().any(|w| w == operand.text) || set_here(&var.name) {
+                    continue;
+                }
+                let at = locate.range(word.start, word.end);
+                if reported.iter().any(|r| {
+                    r.file == at.file
+                        && r.range.start < at.range.end
+                        && at.range.start < r.range.end
+                }) {
+                    continue;
+                }
+                let option = operand.option;
+                out.push(
+                    Diagnostic::new(RULE.code, RULE.severity(), at, format!("`${}` is passed to `{program}` as its password (`{option}`) on the command line", var.name))
+                        .with_label("visible in process listings")
+                        .with_help(HELP),
+                );
+            }
+        }
     }
 }
