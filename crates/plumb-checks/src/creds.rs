@@ -975,8 +975,24 @@ fn script_arguments<'c>(cmd: &'c Command, name: &str) -> &'c [shell::Word] {
         "eval" | "trap" => args,
         "su" => after_flag(args, "-c"),
         n if SHELLS.contains(&n) => after_flag(args, "-c"),
-        _ => &[],
+        // `docker run -e T img sh -c 'echo $T'`: the container's shell expands what the
+        // job passes it (nothing reaches it without `-e`/`--env`/`--env-file`)
+        _ => match crate::supply::container_shell_code(name, args) {
+            Some(at) if passes_environment(args) => args.get(at..).unwrap_or(&[]),
+            _ => &[],
+        },
     }
+}
+
+/// Whether a container runner is given variables of the job (`-e T`, `--env=T`,
+/// `--env-file`).
+fn passes_environment(args: &[shell::Word]) -> bool {
+    args.iter().any(|a| {
+        let t = a.text.as_str();
+        matches!(t, "-e" | "--env" | "--env-file")
+            || t.starts_with("--env=")
+            || t.starts_with("--env-file=")
+    })
 }
 
 /// A secret handed to a command that runs text as a script or as arguments it builds
@@ -1012,8 +1028,11 @@ fn unfollowed(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &Taint,
     if let Some(flow) = flow {
         let command = if script_args.is_empty() || name == "eval" || name == "trap" {
             name.to_string()
-        } else {
+        } else if SHELLS.contains(&name) || name == "su" {
             format!("{name} -c")
+        } else {
+            // a container's shell
+            format!("{name} … sh -c")
         };
         scan.push(Leak::Unfollowed { command }, &flow);
     }

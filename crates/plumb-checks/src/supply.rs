@@ -166,30 +166,17 @@ fn nested_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit
         let Some((program, args)) = program_and_args(c) else {
             continue;
         };
-        // `su -c '…'`, `runuser -l app -c '…'`: the user's shell runs the code
-        let shell = matches!(
-            base(program),
-            "sh" | "bash" | "dash" | "zsh" | "ash" | "ksh" | "mksh" | "su" | "runuser"
-        ) || matches!(
-            base(program).to_ascii_lowercase().as_str(),
-            "pwsh" | "powershell"
-        );
-        let code_flag = |a: &Word| is_code_flag(program, &a.text);
-        let Some(code) = args
-            .iter()
-            .position(code_flag)
-            .and_then(|i| args.get(i + 1))
-        else {
+        let Some(text) = nested_code(program, args) else {
             continue;
         };
-        let text = code.text.as_str();
+        let text = text.as_str();
         let lower = text.to_ascii_lowercase();
         let downloads = DOWNLOADERS
             .iter()
             .chain(POWERSHELL_DOWNLOADERS)
             .any(|d| lower.contains(d))
             || lower.contains("downloadstring(");
-        if !shell || !downloads {
+        if !downloads {
             continue;
         }
         let inner = ScannedScript {
@@ -212,6 +199,33 @@ fn nested_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit
             fixes: Vec::new(),
         });
     }
+}
+
+/// The shell code a command hands to another shell: `bash -c CODE`, `su -c CODE`
+/// (`runuser -l app -c CODE`: the user's shell), `powershell -c CODE`, a container's
+/// `sh -c CODE` (`docker exec C sh -c …`), and the remote command of `ssh HOST …`.
+fn nested_code(program: &str, args: &[Word]) -> Option<String> {
+    if base(program) == "ssh" {
+        let words = ssh_remote_command(args);
+        let text: Vec<&str> = words.iter().map(|&i| args[i].text.as_str()).collect();
+        return (!text.is_empty()).then(|| text.join(" "));
+    }
+    if let Some(at) = container_shell_code(program, args) {
+        return args.get(at).map(|w| w.text.clone());
+    }
+    let shell = matches!(
+        base(program),
+        "sh" | "bash" | "dash" | "zsh" | "ash" | "ksh" | "mksh" | "su" | "runuser"
+    ) || matches!(
+        base(program).to_ascii_lowercase().as_str(),
+        "pwsh" | "powershell"
+    );
+    let code_flag = |a: &Word| is_code_flag(program, &a.text);
+    let code = args
+        .iter()
+        .position(code_flag)
+        .and_then(|i| args.get(i + 1));
+    code.filter(|_| shell).map(|w| w.text.clone())
 }
 
 /// What PowerShell downloads as text without a downloader command of its own: a web
@@ -2746,6 +2760,12 @@ fn code_words(c: &Command, name: &str) -> Vec<usize> {
         // `su USER -c CODE`, `su -lc CODE USER`, `su --command=CODE`
         return su_code(args);
     }
+    if base(name) == "ssh" {
+        return ssh_remote_command(args);
+    }
+    if let Some(at) = container_shell_code(name, args) {
+        return command_string(args, at);
+    }
     let shell_like = matches!(base(name), "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash");
     if !shell_like && !is_interpreter(name) {
         return Vec::new();
@@ -2758,7 +2778,9 @@ fn code_words(c: &Command, name: &str) -> Vec<usize> {
         if !option || t == "-m" || t == "--" {
             return Vec::new(); // the script file, a module, standard input
         }
-        let is_c = t == "-c" || shell_like && !t.starts_with("--") && t[1..].contains('c');
+        let is_c = t == "-c"
+            || shell_like && !t.starts_with("--") && t[1..].contains('c')
+            || !shell_like && evaluates_next(name, t);
         if is_c {
             return command_string(args, i + 1);
         }
@@ -2799,6 +2821,69 @@ fn command_string(args: &[Word], from: usize) -> Vec<usize> {
         .any(|c| c.name() == Some("eval"));
     let last = if evals { args.len() } else { j + 1 };
     (j..last).collect()
+}
+
+/// Whether an interpreter's option takes the code to run (`node -e`, `ruby -e`, `perl
+/// -E`, `php -r`), as `-c` does Python's.
+fn evaluates_next(name: &str, option: &str) -> bool {
+    let program = base(name).trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    match program {
+        "node" | "nodejs" | "deno" | "bun" => matches!(option, "-e" | "--eval" | "-p" | "--print"),
+        "ruby" => option == "-e",
+        "perl" => matches!(option, "-e" | "-E"),
+        "php" => option == "-r",
+        _ => false,
+    }
+}
+
+/// The words of `ssh [OPTIONS] HOST COMMAND…`: ssh joins them with spaces and the remote
+/// user's shell reads the line again, so each is code there, quoted or not.
+pub(crate) fn ssh_remote_command(args: &[Word]) -> Vec<usize> {
+    // the options that take a value (`-i KEY`, `-o Opt=v`, bundled `-Ti KEY`)
+    const WITH_VALUE: &str = "bcDEeFIiJLlmOopQRSWwB";
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let t = a.text.as_str();
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        let Some(letters) = t.strip_prefix('-').filter(|l| !l.is_empty()) else {
+            break;
+        };
+        // a value joined to its letter (`-p2222`) or the next word (`-p 2222`)
+        let takes = letters.find(|c| WITH_VALUE.contains(c));
+        i += match takes {
+            Some(at) if at + 1 == letters.len() => 2,
+            _ => 1,
+        };
+    }
+    // the host, then the command
+    (i + 1..args.len()).collect()
+}
+
+/// Where the `-c` of a shell a container runs is: `docker run IMAGE sh -c CODE`, `docker
+/// exec C bash -lc CODE`, `kubectl exec POD -- sh -c CODE` (the code runs in the
+/// container, whose shell expands what this one left alone). The index of the word
+/// after the `-c`.
+pub(crate) fn container_shell_code(name: &str, args: &[Word]) -> Option<usize> {
+    let runner = matches!(
+        base(name),
+        "docker" | "podman" | "nerdctl" | "kubectl" | "oc"
+    );
+    let runs = args
+        .iter()
+        .take(2)
+        .any(|a| matches!(a.text.as_str(), "run" | "exec"));
+    if !runner || !runs {
+        return None;
+    }
+    let shell = |t: &str| matches!(base(t), "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash");
+    let dash_c = |t: &str| t.starts_with('-') && !t.starts_with("--") && t[1..].ends_with('c');
+    let at = args
+        .windows(2)
+        .position(|w| shell(&w[0].text) && dash_c(&w[1].text))?;
+    Some(at + 2)
 }
 
 /// The code `su` runs: after `-c` (alone or bundled, `-lc`), or in `--command=…`.
