@@ -145,7 +145,7 @@ const FILTERS: &[&str] = &[
     "cat", "tee", "grep", "egrep", "fgrep", "sort", "head", "tail", "awk", "gawk", "sed", "cut",
     "uniq", "less", "more", "tr", "base64", "base32", "basenc", "xxd", "od", "hexdump", "rev",
     "fold", "paste", "nl", "column", "jq", "yq", "envsubst", "fmt", "expand", "unexpand",
-    "strings", "iconv", "tac", "diff", "comm", "join",
+    "strings", "iconv", "tac", "diff", "comm", "join", "gzip", "bzip2", "xz", "zstd", "lz4",
 ];
 const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh", "mksh", "busybox"];
 
@@ -1097,7 +1097,9 @@ fn tainted_output(
             return Some(Flow::of(v, &s).read_from_file(taint.reads_file(v)));
         }
     }
-    if FILTERS.contains(&name) && !prints_nothing(name, args) {
+    // `openssl base64`, `openssl enc -base64`: an encoding GitLab's masking misses
+    let encodes = name == "openssl" && openssl_encodes(args);
+    if (FILTERS.contains(&name) || encodes) && !prints_nothing(name, args) {
         if let Some((v, s)) = taint.first(cmd.stdin_vars()) {
             return Some(Flow::of(v, &s));
         }
@@ -1285,6 +1287,11 @@ fn prints_nothing(name: &str, args: &[shell::Word]) -> bool {
         })
     };
     match name {
+        // `gzip FILE` compresses the file in place; `-c` or standard input prints
+        "gzip" | "bzip2" | "xz" | "zstd" | "lz4" => {
+            let operand = args.iter().any(|a| !a.text.starts_with('-'));
+            operand && !flag('c', &["--stdout", "--to-stdout"])
+        }
         "grep" | "egrep" | "fgrep" => {
             flag('q', &["--quiet", "--silent"])
                 || flag('c', &["--count"])
@@ -1523,7 +1530,7 @@ fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Optio
 
 /// Arguments of external commands show in process listings.
 fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
-    if BUILTINS.contains(&name) {
+    if BUILTINS.contains(&name) || is_cmdlet(name) {
         return;
     }
     let args = cmd.args();
@@ -1572,6 +1579,84 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
             );
         }
     }
+}
+
+/// `openssl base64`, `openssl enc -base64` (no cipher: the text itself, encoded), to
+/// standard output (no `-out`).
+fn openssl_encodes(args: &[shell::Word]) -> bool {
+    let has = |o: &str| args.iter().any(|a| a.text == o);
+    const CIPHERS: &[&str] = &[
+        "-aes",
+        "-des",
+        "-chacha",
+        "-camellia",
+        "-bf",
+        "-cast",
+        "-rc",
+        "-seed",
+        "-sm4",
+        "-aria",
+    ];
+    let cipher = args
+        .iter()
+        .any(|a| CIPHERS.iter().any(|c| a.text.starts_with(c)));
+    let base64 = match args.first().map(|a| a.text.as_str()) {
+        Some("base64") => true,
+        Some("enc") => (has("-base64") || has("-a")) && !cipher,
+        _ => false,
+    };
+    base64 && !has("-out")
+}
+
+/// A PowerShell cmdlet (`Invoke-RestMethod`, `Set-Content`): it runs inside PowerShell's
+/// own process, with no command line of its own for a process listing to show.
+fn is_cmdlet(name: &str) -> bool {
+    const VERBS: &[&str] = &[
+        "get",
+        "set",
+        "new",
+        "remove",
+        "invoke",
+        "write",
+        "out",
+        "add",
+        "start",
+        "stop",
+        "test",
+        "import",
+        "export",
+        "convertto",
+        "convertfrom",
+        "select",
+        "where",
+        "foreach",
+        "copy",
+        "move",
+        "send",
+        "read",
+        "clear",
+        "update",
+        "install",
+        "publish",
+        "register",
+        "connect",
+        "push",
+        "pop",
+        "expand",
+        "compress",
+        "format",
+        "join",
+        "split",
+        "measure",
+        "sort",
+    ];
+    let Some((verb, noun)) = name.split_once('-') else {
+        return false;
+    };
+    let verb = verb.to_ascii_lowercase();
+    VERBS.contains(&verb.as_str())
+        && noun.starts_with(|c: char| c.is_ascii_uppercase())
+        && noun.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 /// Programs whose operands are paths, that do not print what the files hold: a secret

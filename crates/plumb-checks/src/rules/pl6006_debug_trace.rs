@@ -1,4 +1,4 @@
-//! PL6006 debug-trace: Debug tracing in a job that can read a secret.
+//! PL6006 debug-trace: Debug tracing in a job, which can read the project's secrets.
 
 use crate::JobCx;
 use plumb_diagnostics::Diagnostic;
@@ -13,11 +13,10 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     // a trigger job passes its variables to the pipeline it starts, whose jobs hold
     // that project's secrets, which no check here sees
     let trigger = cx.job.field("trigger").is_some();
+    // every GitLab job can read the project's CI/CD variables and holds its job token,
+    // named in the script or not (`terraform` reads `TF_VAR_*`, the AWS CLI its keys)
     let uses = cx.secret_uses();
     let secret = uses.first();
-    if secret.is_none() && !trigger {
-        return;
-    }
     let env = cx.job.env.iter().map(|b| (b.name.as_str(), &b.value));
     // each value of a `matrix` is a job's variable too
     let matrix = cx.job.field("matrix").and_then(|f| f.value.as_map());
@@ -47,6 +46,10 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
                 "`{name}` makes GitLab print every variable of {}, secret `{}` included",
                 cx.whom(at),
                 secret.secret
+            ),
+            None if !trigger => format!(
+                "`{name}` makes GitLab print every variable of {}, the project's CI/CD variables and the job's token included",
+                cx.whom(at)
             ),
             _ => format!(
                 "`{name}` is passed to the pipeline that trigger job `{}` starts: each of its jobs prints its variables, its project's secrets included",
