@@ -415,6 +415,49 @@ struct Scan<'s> {
     locate: Locator<'s>,
     /// The folder the shell is in, as `cd` moves it.
     cwd: &'s mut Cwd,
+    /// The files written into an artifact, by finding, and those removed after.
+    kept_files: &'s mut KeptFiles,
+    /// The shell being scanned runs `after_run` (GitLab's `after_script`).
+    after_script: bool,
+}
+
+/// Files a secret was written to that an artifact path keeps (by the finding that says
+/// so), and the files the job removes later (`rm -f out/token`): one removed before the
+/// upload leaks nothing.
+#[derive(Default)]
+struct KeptFiles {
+    written: Vec<(usize, String)>,
+    removed: Vec<Removal>,
+}
+
+struct Removal {
+    /// The findings before it: the writes it can undo.
+    after_findings: usize,
+    path: String,
+    recursive: bool,
+    after_script: bool,
+}
+
+impl KeptFiles {
+    /// The findings whose file a later removal takes away before GitLab uploads the
+    /// artifacts: one in `after_script` (which runs before the upload, whatever
+    /// happened), or in the script itself when artifacts are kept only on success (a
+    /// failure before the removal uploads nothing).
+    fn undone(&self, on_success_only: bool) -> std::collections::HashSet<usize> {
+        let mut out = std::collections::HashSet::new();
+        for (finding, path) in &self.written {
+            let removed = self.removed.iter().any(|r| {
+                let covers = r.path == *path
+                    || r.recursive
+                        && (r.path.is_empty() || path.starts_with(&format!("{}/", r.path)));
+                *finding < r.after_findings && covers && (r.after_script || on_success_only)
+            });
+            if removed {
+                out.insert(*finding);
+            }
+        }
+        out
+    }
 }
 
 /// A folder a script is in: below the project's (where GitLab starts each script and
@@ -578,6 +621,13 @@ enum Xtrace {
 }
 
 impl Scan<'_> {
+    /// A finding about a file an artifact path keeps (`kept`, from the project's folder).
+    fn push_kept(&mut self, kept: Option<&str>, leak: Leak, flow: &Flow) {
+        if let Some(kept) = kept {
+            (self.kept_files.written).push((self.findings.len(), kept.to_string()));
+        }
+        self.push(leak, flow);
+    }
     fn push(&mut self, leak: Leak, flow: &Flow) {
         let (secret, bound_at, held) = flow.source.clone();
         let at = self.locate.range(flow.start, flow.end);
@@ -625,6 +675,7 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     let mut xtrace = Xtrace::NotSeen;
     let mut tracing = false;
     let mut cwd = Cwd::new();
+    let mut kept_files = KeptFiles::default();
     let in_first_shell = cx.job.run_script_count();
     for (i, script) in cx.scripts().iter().enumerate() {
         // `after_run` runs in a new shell, without the `set -x` of the script
@@ -641,10 +692,56 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
             artifacts: &artifacts,
             locate: Locator::new(cx.sources, script.text, script.origin),
             cwd: &mut cwd,
+            kept_files: &mut kept_files,
+            after_script: i >= in_first_shell,
         };
         scan_script(script, &mut taint, &mut scan);
     }
-    findings
+    let undone = kept_files.undone(artifacts_on_success_only(cx));
+    (findings.into_iter().enumerate())
+        .filter(|(i, _)| !undone.contains(i))
+        .map(|(_, f)| f)
+        .collect()
+}
+
+/// Whether GitLab uploads the job's artifacts only when it succeeds (`when` left out or
+/// `"on_success"`).
+fn artifacts_on_success_only(cx: &JobCx) -> bool {
+    let entries = cx.job.field("artifacts").and_then(|f| f.value.as_map());
+    let when = entries.and_then(|e| e.iter().find(|e| e.key == "when"));
+    when.and_then(|w| w.value.as_str())
+        .is_none_or(|w| w == "on_success")
+}
+
+/// `rm -f out/token`, `rm -rf out`, `unlink out/token`, `shred -u out/token`: a file the
+/// job removes, from the project's folder.
+fn note_removal(cmd: &Command, name: &str, scan: &mut Scan) {
+    let program = crate::supply::base(name);
+    if !matches!(program, "rm" | "unlink" | "shred") {
+        return;
+    }
+    let args = cmd.args();
+    let option = |a: &&shell::Word| a.text.starts_with('-');
+    // `shred` removes only with `-u`
+    if program == "shred" && !args.iter().filter(option).any(|a| a.text.contains('u')) {
+        return;
+    }
+    let recursive = args.iter().filter(option).any(|a| {
+        a.text == "--recursive" || !a.text.starts_with("--") && a.text.contains(['r', 'R'])
+    });
+    for operand in args.iter().filter(|a| !option(a) && a.vars.is_empty()) {
+        if operand.text.contains(['*', '?', '[']) {
+            continue;
+        }
+        if let Some(path) = scan.cwd.resolve(cmd, &operand.text) {
+            scan.kept_files.removed.push(Removal {
+                after_findings: scan.findings.len(),
+                path,
+                recursive,
+                after_script: scan.after_script,
+            });
+        }
+    }
 }
 
 fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
@@ -704,6 +801,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         }
         arguments(cmd, name, taint, scan);
         copied_secret_file(cmd, name, taint, scan);
+        note_removal(cmd, name, scan);
         scan.cwd.follow(cmd, name);
     }
 }
@@ -1516,7 +1614,7 @@ fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Optio
         if let Some(artifact) = (kept.as_deref()).and_then(|f| artifact_for(f, scan.artifacts)) {
             let path = shown_path(&file.text, kept.as_deref());
             let at = Flow::new(&flow.var, &flow.source, file.start, file.end);
-            scan.push(Leak::Artifact { path, artifact }, &at);
+            scan.push_kept(kept.as_deref(), Leak::Artifact { path, artifact }, &at);
         }
     }
     let to_log = !cmd.stdout_captured() && (name != "tee" || !cmd.piped_out);
@@ -1722,14 +1820,14 @@ fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan)
             ..flow
         };
         let path = shown.clone();
-        scan.push(Leak::Artifact { path, artifact }, &at);
+        scan.push_kept(kept.as_deref(), Leak::Artifact { path, artifact }, &at);
         return;
     }
     let copied = taint.first_file(sources.iter().flat_map(|w| w.vars.iter()));
     if let Some((v, source)) = copied {
         let at = Flow::new(&v.name, &source, dest.start, dest.end).read_from_file(true);
         let path = shown.clone();
-        scan.push(Leak::Artifact { path, artifact }, &at);
+        scan.push_kept(kept.as_deref(), Leak::Artifact { path, artifact }, &at);
         return;
     }
     // `echo "$T" > /tmp/t` then `cp /tmp/t out/`
@@ -1740,7 +1838,7 @@ fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan)
             ..flow
         };
         let path = shown.clone();
-        scan.push(Leak::Artifact { path, artifact }, &at);
+        scan.push_kept(kept.as_deref(), Leak::Artifact { path, artifact }, &at);
     }
 }
 
