@@ -21,8 +21,13 @@ pub enum Leak {
     Unfollowed { command: String },
     /// Passed as an argument of this command.
     Argument { command: String },
-    /// Written to this file, which an `artifacts` path keeps.
-    Artifact { path: String, artifact: String },
+    /// Written to this file, which an `artifacts` path (or a `cache` path: `cache`)
+    /// keeps.
+    Artifact {
+        path: String,
+        artifact: String,
+        cache: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -604,6 +609,8 @@ struct Artifacts {
     paths: Vec<String>,
     reports: Vec<String>,
     excluded: Vec<String>,
+    /// The `cache` paths: restored to later jobs, kept in the runner's cache storage.
+    cache: Vec<String>,
 }
 
 /// `set -x` in a job, reported once.
@@ -668,6 +675,9 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
             .map(|s| normalize_path(s))
             .collect(),
         excluded: (cx.job.artifact_excludes().iter())
+            .map(|s| normalize_path(s))
+            .collect(),
+        cache: (cx.job.cache_paths().iter())
             .map(|s| normalize_path(s))
             .collect(),
     };
@@ -1611,10 +1621,16 @@ fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Optio
             continue;
         }
         let kept = scan.cwd.resolve(cmd, &file.text);
-        if let Some(artifact) = (kept.as_deref()).and_then(|f| artifact_for(f, scan.artifacts)) {
+        if let Some((artifact, cache)) = (kept.as_deref()).and_then(|f| kept_by(f, scan.artifacts))
+        {
             let path = shown_path(&file.text, kept.as_deref());
             let at = Flow::new(&flow.var, &flow.source, file.start, file.end);
-            scan.push_kept(kept.as_deref(), Leak::Artifact { path, artifact }, &at);
+            let leak = Leak::Artifact {
+                path,
+                artifact,
+                cache,
+            };
+            scan.push_kept(kept.as_deref(), leak, &at);
         }
     }
     let to_log = !cmd.stdout_captured() && (name != "tee" || !cmd.piped_out);
@@ -1808,7 +1824,7 @@ fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan)
         (None, None) => return,
     };
     let kept = scan.cwd.resolve(cmd, &dest.text);
-    let Some(artifact) = (kept.as_deref()).and_then(|f| artifact_for(f, scan.artifacts)) else {
+    let Some((artifact, cache)) = (kept.as_deref()).and_then(|f| kept_by(f, scan.artifacts)) else {
         return;
     };
     let shown = shown_path(&dest.text, kept.as_deref());
@@ -1820,14 +1836,24 @@ fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan)
             ..flow
         };
         let path = shown.clone();
-        scan.push_kept(kept.as_deref(), Leak::Artifact { path, artifact }, &at);
+        let leak = Leak::Artifact {
+            path,
+            artifact,
+            cache,
+        };
+        scan.push_kept(kept.as_deref(), leak, &at);
         return;
     }
     let copied = taint.first_file(sources.iter().flat_map(|w| w.vars.iter()));
     if let Some((v, source)) = copied {
         let at = Flow::new(&v.name, &source, dest.start, dest.end).read_from_file(true);
         let path = shown.clone();
-        scan.push_kept(kept.as_deref(), Leak::Artifact { path, artifact }, &at);
+        let leak = Leak::Artifact {
+            path,
+            artifact,
+            cache,
+        };
+        scan.push_kept(kept.as_deref(), leak, &at);
         return;
     }
     // `echo "$T" > /tmp/t` then `cp /tmp/t out/`
@@ -1838,7 +1864,12 @@ fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan)
             ..flow
         };
         let path = shown.clone();
-        scan.push_kept(kept.as_deref(), Leak::Artifact { path, artifact }, &at);
+        let leak = Leak::Artifact {
+            path,
+            artifact,
+            cache,
+        };
+        scan.push_kept(kept.as_deref(), leak, &at);
     }
 }
 
@@ -2262,6 +2293,22 @@ fn normalize_path(p: &str) -> String {
 
 /// The artifact path that keeps `file`, if any (a prefix folder, the file itself, or a
 /// `*` pattern), and no `exclude` pattern leaves it out.
+/// The artifact path that keeps `file`, else the cache path (then `true`).
+fn kept_by(file: &str, artifacts: &Artifacts) -> Option<(String, bool)> {
+    if let Some(artifact) = artifact_for(file, artifacts) {
+        return Some((artifact, false));
+    }
+    let file = normalize_path(file);
+    let cached = (artifacts.cache.iter()).find(|c| {
+        c.is_empty()
+            || c.as_str() == "."
+            || file == **c
+            || file.starts_with(&format!("{c}/"))
+            || glob_keeps(c, &file)
+    });
+    cached.map(|c| (c.clone(), true))
+}
+
 fn artifact_for(file: &str, artifacts: &Artifacts) -> Option<String> {
     let file = normalize_path(file);
     let report = artifacts.reports.contains(&file);

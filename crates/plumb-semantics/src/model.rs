@@ -492,6 +492,32 @@ impl JobModel {
             None => (self.name == "pages").then_some(folder),
         }
     }
+    /// The paths of the job's `cache` (a record, or a list of them), which GitLab
+    /// restores to later jobs; `"."` for `untracked = true`.
+    pub fn cache_paths(&self) -> Vec<&str> {
+        fn of<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+            match &value.kind {
+                ValueKind::List(items) => items.iter().for_each(|c| of(c, out)),
+                ValueKind::Map(entries) => {
+                    for e in entries {
+                        match (e.key.as_str(), &e.value.kind) {
+                            ("paths", ValueKind::List(items)) => {
+                                out.extend(items.iter().filter_map(Value::as_str))
+                            }
+                            ("untracked", ValueKind::Bool(true)) => out.push("."),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(f) = self.field("cache") {
+            of(&f.value, &mut out);
+        }
+        out
+    }
     /// The files of `artifacts = { reports = { … } }`, which GitLab uploads on their own
     /// (`exclude` does not apply to them).
     pub fn artifact_report_paths(&self) -> Vec<&str> {
