@@ -301,6 +301,14 @@ impl Cond {
                 Atom::BranchIsVar { var, equal } if var == "CI_DEFAULT_BRANCH" => known(!equal),
                 Atom::Source("==", v) => known(v == "merge_request_event"),
                 Atom::Source("!=", v) => known(v != "merge_request_event"),
+                // the branch, and the tag, are `""` there
+                Atom::BranchMatches(re) if needs_a_character(re) => known(false),
+                Atom::Var(var, op, v) if var == "CI_COMMIT_TAG" => match *op {
+                    "==" => known(v.is_empty()),
+                    "!=" => known(!v.is_empty()),
+                    _ if needs_a_character(v) => known(false),
+                    _ => (true, true),
+                },
                 _ => (true, true),
             },
             Cond::And(a, b) => {
@@ -317,6 +325,20 @@ impl Cond {
             }
         }
     }
+}
+
+/// Whether a regular expression matches no empty text: its first element, after an
+/// optional `^`, is a character (a literal or `.`) that nothing makes optional
+/// (`^release/`, `v[0-9]+`; not `.*`, `(a|)`, `x?`).
+fn needs_a_character(re: &str) -> bool {
+    let body = re.strip_prefix('^').unwrap_or(re);
+    let mut chars = body.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    let literal = first.is_alphanumeric() || matches!(first, '.' | '/' | '_' | '-' | '@' | ':');
+    let optional = matches!(chars.next(), Some('*' | '?' | '{'));
+    literal && !optional && !re.contains('|')
 }
 
 /// `CI_MERGE_REQUEST_…` variables GitLab sets in every merge request's pipeline (others,
@@ -1224,6 +1246,25 @@ mod tests {
         // a short chain is written flat
         let few = (0..3).map(branch).reduce(Cond::or).expect("3");
         assert!(!few.to_plumb().contains('('), "{}", few.to_plumb());
+    }
+
+    #[test]
+    fn tag_and_branch_patterns_are_false_in_a_merge_request() {
+        for yes in [
+            "$CI_COMMIT_TAG =~ /^v[0-9]+/",
+            r"$CI_COMMIT_BRANCH =~ /^release\//",
+        ] {
+            let c = expression(yes).approximate(&mut Vec::new());
+            assert!(!c.asks_for_merge_requests(), "{yes}: {c:?}");
+        }
+        for maybe in [
+            "$CI_COMMIT_TAG =~ /.*/",
+            "$CI_COMMIT_BRANCH =~ /x|/",
+            "$CI_COMMIT_TAG =~ /v?/",
+        ] {
+            let c = expression(maybe).approximate(&mut Vec::new());
+            assert!(c.asks_for_merge_requests(), "{maybe}: {c:?}");
+        }
     }
 
     #[test]

@@ -735,21 +735,38 @@ fn image_name<'n>(
         Kind::Scalar { text, .. } => Some((text.clone(), node)),
         Kind::Map(_) => {
             let extra = other_keys(node, &["name", "entrypoint"]);
-            if !extra.is_empty() {
-                notes.push(Note {
+            if let Some(first) = extra.first() {
+                let whole = Note {
                     file: node.file,
                     line,
                     end_line: node.end_line,
+                    message: String::new(),
+                };
+                notes.push(Note {
                     message: format!(
                         "image `{}` is not carried: Plumb keeps the image's name only",
                         extra.join(", ")
                     ),
+                    ..at_key(node, first, whole)
                 });
             }
             let name = node.get("name")?;
             Some((name.as_str()?.to_string(), name))
         }
         _ => None,
+    }
+}
+
+/// A note about the key `key` of the mapping `node`, placed on that key's lines (the
+/// value's too), else where `whole` is.
+fn at_key(node: &Node, key: &str, whole: Note) -> Note {
+    match node.entries().iter().find(|e| e.key == key) {
+        Some(e) => Note {
+            line: e.key_line,
+            end_line: e.value.end_line.max(e.key_line),
+            ..whole
+        },
+        None => whole,
     }
 }
 
@@ -1095,7 +1112,9 @@ fn artifacts(v: &Node, f: &mut Fields, at: Note) {
             f.fields.insert("artifacts".into(), PVal::Record(record));
         }
     }
-    if !left_out.is_empty() {
+    if let Some(first) = left_out.first() {
+        let key = first.split(':').next().unwrap_or(first);
+        let at = at_key(v, key, at);
         let never = match left_out.iter().any(|k| k == "expire_in: never") {
             true => ": Plumb's `expire_in` is a duration, so the artifacts expire after the instance's default (30 days unless an administrator changed it); keep the latest artifacts in the project's settings, or give a long duration",
             false => "",
@@ -1285,7 +1304,8 @@ fn environment(v: &Node, f: &mut Fields, at: Note) {
         PVal::Record(record)
     };
     f.fields.insert("environment".into(), value);
-    if !left_out.is_empty() {
+    if let Some(first) = left_out.first() {
+        let at = at_key(v, first, at);
         f.notes.push(Note {
             message: format!("`environment: {}` is not carried", left_out.join(", ")),
             ..at
@@ -1368,7 +1388,7 @@ fn trigger(v: &Node, notes: &mut Vec<Note>, at: Note) -> Option<PVal> {
     if v.get("forward").is_some() {
         notes.push(Note {
             message: "`trigger: forward` is not carried: GitLab's defaults apply".into(),
-            ..at
+            ..at_key(v, "forward", at.clone())
         });
     }
     if let Some(project) = v.get("project").and_then(Node::as_str) {
