@@ -1090,7 +1090,32 @@ const SETTING_OPTIONS: &[(&str, &[&str], &str)] = &[
         &["terraform", "tofu"],
         "the environment (`TF_VAR_NAME`)",
     ),
+    ("-F", CURL, CURL_FILE),
+    ("--form", CURL, CURL_FILE),
+    ("--form-string", CURL, CURL_FILE),
+    ("-d", CURL, CURL_FILE),
+    ("--data", CURL, CURL_FILE),
+    ("--data-raw", CURL, CURL_FILE),
+    ("--data-urlencode", CURL, CURL_FILE),
+    ("-e", ANSIBLE, ANSIBLE_FILE),
+    ("--extra-vars", ANSIBLE, ANSIBLE_FILE),
 ];
+
+const CURL: &[&str] = &["curl"];
+const CURL_FILE: &str = "a file (`-F token=<file`, `--data @file`) or standard input (`--data @-`)";
+const ANSIBLE: &[&str] = &["ansible", "ansible-playbook"];
+const ANSIBLE_FILE: &str = "a vars file (`-e @vars.yml`, ansible-vault)";
+
+/// What separates several settings in one argument: helm's `--set a=1,b=2`, a form's
+/// `a=1&b=2`, ansible's `a=1 b=2`.
+fn setting_separator(option: &str) -> Option<char> {
+    match option {
+        "--set" | "--set-string" => Some(','),
+        "-d" | "--data" | "--data-raw" | "--data-urlencode" => Some('&'),
+        "--extra-vars" => Some(' '),
+        _ => None,
+    }
+}
 
 const HELM_FILE: &str = "a values file or `--set-file KEY=PATH`";
 const DOCKER_ENV: &str = "the job's environment (`-e NAME` with no value passes it on)";
@@ -1112,11 +1137,12 @@ fn literal_setting_argument(
         let Some((option, setting, give)) = setting_operand(program, args, i) else {
             continue;
         };
-        // helm takes several settings in one argument: `--set a=1,b=2`
-        let many = option.starts_with("--set");
-        let settings = match many {
-            true => setting.split(',').collect(),
-            false => vec![setting],
+        // several settings in one argument: `--set a=1,b=2`, `-d 'a=1&b=2'`
+        let ansible = option == "-e" && ANSIBLE.contains(&program);
+        let separator = setting_separator(option).or(ansible.then_some(' '));
+        let settings: Vec<&str> = match separator {
+            Some(c) => setting.split(c).collect(),
+            None => vec![setting],
         };
         for (key, value) in settings.iter().filter_map(|s| s.split_once('=')) {
             if !literal_credential_setting(key, value, &setting_word(args, i).vars) {
@@ -1152,10 +1178,8 @@ fn setting_operand<'a>(
         Some((o, v)) if o.starts_with('-') => (o, Some(v)),
         _ => (text, None),
     };
-    let (_, programs, give) = SETTING_OPTIONS.iter().find(|(o, _, _)| *o == option)?;
-    if !programs.contains(&program) {
-        return None;
-    }
+    let (_, _, give) = (SETTING_OPTIONS.iter())
+        .find(|(o, programs, _)| *o == option && programs.contains(&program))?;
     match joined {
         Some(setting) => Some((option, setting, give)),
         None => Some((option, args.get(i + 1)?.text.as_str(), give)),
