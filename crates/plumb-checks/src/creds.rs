@@ -319,8 +319,14 @@ fn used_as_paths<'c>(cx: &'c JobCx) -> std::collections::HashSet<&'c str> {
                 option_takes_a_path(&args[p].text)
                     || args[p].text == "-i" && matches!(name, "ssh" | "scp" | "sftp")
             };
-            let path = (PATH_PROGRAMS.contains(&name) && is_one_expansion(w))
-                || (i.checked_sub(1).is_some_and(after) && is_one_expansion(w));
+            // `[ -f "$KEY" ]` tests a file; `[ -n "$TOKEN" ]` tests a value
+            let file_test = matches!(name, "test" | "[" | "[[")
+                && i.checked_sub(1).is_some_and(|p| {
+                    matches!(args[p].text.as_str(), "-f" | "-e" | "-r" | "-s" | "-d")
+                });
+            let path =
+                (PATHS_ONLY.contains(&name) || file_test || i.checked_sub(1).is_some_and(after))
+                    && is_one_expansion(w);
             if path {
                 out.insert(v.name.as_str());
             }
@@ -328,6 +334,10 @@ fn used_as_paths<'c>(cx: &'c JobCx) -> std::collections::HashSet<&'c str> {
     }
     out
 }
+
+/// Programs whose operands can only be paths (a token given to one would be an error),
+/// so a variable given alone to one is a File variable's path.
+const PATHS_ONLY: &[&str] = &["chmod", "chown", "chgrp", "ssh-add", "stat"];
 
 /// `TOKEN = "$DEPLOY_TOKEN"`: GitLab expands a variable's value, so `TOKEN` holds the
 /// secret too (or the secret file's path), and so does a variable set from `TOKEN`:
@@ -431,8 +441,16 @@ struct Scan<'s> {
 /// upload leaks nothing.
 #[derive(Default)]
 struct KeptFiles {
-    written: Vec<(usize, String)>,
+    /// (finding, file, kept by the cache)
+    written: Vec<(usize, String, bool)>,
     removed: Vec<Removal>,
+}
+
+/// Whether the artifacts, and the cache, are uploaded only when the job succeeds.
+#[derive(Clone, Copy)]
+struct Kept {
+    artifacts: bool,
+    cache: bool,
 }
 
 struct Removal {
@@ -448,9 +466,13 @@ impl KeptFiles {
     /// artifacts: one in `after_script` (which runs before the upload, whatever
     /// happened), or in the script itself when artifacts are kept only on success (a
     /// failure before the removal uploads nothing).
-    fn undone(&self, on_success_only: bool) -> std::collections::HashSet<usize> {
+    fn undone(&self, on_success_only: Kept) -> std::collections::HashSet<usize> {
         let mut out = std::collections::HashSet::new();
-        for (finding, path) in &self.written {
+        for (finding, path, cache) in &self.written {
+            let on_success_only = match cache {
+                true => on_success_only.cache,
+                false => on_success_only.artifacts,
+            };
             let removed = self.removed.iter().any(|r| {
                 let covers = r.path == *path
                     || r.recursive
@@ -630,8 +652,9 @@ enum Xtrace {
 impl Scan<'_> {
     /// A finding about a file an artifact path keeps (`kept`, from the project's folder).
     fn push_kept(&mut self, kept: Option<&str>, leak: Leak, flow: &Flow) {
+        let cache = matches!(leak, Leak::Artifact { cache: true, .. });
         if let Some(kept) = kept {
-            (self.kept_files.written).push((self.findings.len(), kept.to_string()));
+            (self.kept_files.written).push((self.findings.len(), kept.to_string(), cache));
         }
         self.push(leak, flow);
     }
@@ -707,27 +730,42 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
         };
         scan_script(script, &mut taint, &mut scan);
     }
-    let undone = kept_files.undone(artifacts_on_success_only(cx));
+    let undone = kept_files.undone(Kept {
+        artifacts: uploaded_on_success_only(cx, "artifacts"),
+        cache: uploaded_on_success_only(cx, "cache"),
+    });
     (findings.into_iter().enumerate())
         .filter(|(i, _)| !undone.contains(i))
         .map(|(_, f)| f)
         .collect()
 }
 
-/// Whether GitLab uploads the job's artifacts only when it succeeds (`when` left out or
-/// `"on_success"`).
-fn artifacts_on_success_only(cx: &JobCx) -> bool {
-    let entries = cx.job.field("artifacts").and_then(|f| f.value.as_map());
-    let when = entries.and_then(|e| e.iter().find(|e| e.key == "when"));
-    when.and_then(|w| w.value.as_str())
-        .is_none_or(|w| w == "on_success")
+/// Whether GitLab uploads the job's `artifacts` (or `cache`: each of a list) only when
+/// it succeeds (`when` left out or `"on_success"`).
+fn uploaded_on_success_only(cx: &JobCx, field: &str) -> bool {
+    let on_success = |v: &plumb_semantics::Value| {
+        let entries = v.as_map().unwrap_or_default();
+        let when = entries.iter().find(|e| e.key == "when");
+        when.and_then(|w| w.value.as_str())
+            .is_none_or(|w| w == "on_success")
+    };
+    let Some(f) = cx.job.field(field) else {
+        return true;
+    };
+    match f.value.as_list() {
+        Some(items) => items.iter().all(on_success),
+        None => on_success(&f.value),
+    }
 }
 
 /// `rm -f out/token`, `rm -rf out`, `unlink out/token`, `shred -u out/token`: a file the
 /// job removes, from the project's folder.
 fn note_removal(cmd: &Command, name: &str, scan: &mut Scan) {
     let program = crate::supply::base(name);
-    if !matches!(program, "rm" | "unlink" | "shred") {
+    // `if …; then rm -f out/token; fi`: removed only sometimes
+    let conditional = (cmd.words.first())
+        .is_some_and(|w| matches!(w.text.as_str(), "then" | "else" | "elif" | "do"));
+    if !matches!(program, "rm" | "unlink" | "shred") || conditional {
         return;
     }
     let args = cmd.args();
@@ -767,10 +805,8 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         let slot = cmd.substitution.map(|s| s.at);
         let pipe = pipes.remove(&slot);
         let incoming = if cmd.piped_in { pipe } else { None };
-        let read_before = taint.content_read.is_some();
-        let mut reads_file = false;
         for v in all_vars(cmd) {
-            reads_file |= taint.note_content_read(v);
+            taint.note_content_read(v);
         }
         propagate_assignments(cmd, taint);
         propagate_positional(cmd, taint);
@@ -778,16 +814,15 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         propagate_loop_variable(cmd, taint);
         let feed = loop_feeds.get(&i).map(|&done| &script.commands[done]);
         propagate_read(cmd, incoming.as_ref(), feed, taint);
-        reads_file |= !read_before && taint.content_read.is_some();
         indirect_expansions(cmd, script.text, taint, scan);
         let Some(name) = cmd.name_word() else {
             continue;
         };
         let name = name.text.as_str();
         xtrace(cmd, name, script.text, taint, scan);
-        if reads_file {
-            traced_read(taint, scan);
-        }
+        // what this command read or fetched into a variable (`X=$(cat "$F")`,
+        // `export PW=$(vault kv get …)`) shows in the trace
+        traced_read(taint, scan);
         unfollowed(cmd, name, incoming.as_ref(), taint, scan);
         let output =
             tainted_output(cmd, name, incoming, taint).or_else(|| fetched_output(cmd, name, scan));
@@ -992,11 +1027,11 @@ fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Sca
             let flow = Flow::new(var, source, word.start, end);
             scan.push(Leak::Xtrace { command }, &flow);
         }
-        None if !taint.files.is_empty() => {
+        // a secret file read, or a secret fetched, later is traced
+        None => {
             let at = scan.locate.range(word.start, end);
             *scan.xtrace = Xtrace::Pending { command, at };
         }
-        None => {}
     }
 }
 
@@ -1644,7 +1679,14 @@ fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Optio
 
 /// Arguments of external commands show in process listings.
 fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
-    if BUILTINS.contains(&name) || is_cmdlet(name) {
+    // `$resp = Invoke-RestMethod …`: PowerShell assigns what a cmdlet returns
+    let powershell_assignment = name.starts_with('$')
+        && cmd.args().first().is_some_and(|a| a.text == "=")
+        && cmd
+            .args()
+            .get(1)
+            .is_none_or(|a| a.text != "&" && !a.text.ends_with(".exe"));
+    if BUILTINS.contains(&name) || is_cmdlet(name) || powershell_assignment {
         return;
     }
     let args = cmd.args();
@@ -1768,7 +1810,10 @@ fn is_cmdlet(name: &str) -> bool {
         return false;
     };
     let verb = verb.to_ascii_lowercase();
-    VERBS.contains(&verb.as_str())
+    // `Start-Process tool.exe -ArgumentList …` starts a process with those arguments
+    let starts_a_process = noun.eq_ignore_ascii_case("Process");
+    !starts_a_process
+        && VERBS.contains(&verb.as_str())
         && noun.starts_with(|c: char| c.is_ascii_uppercase())
         && noun.chars().all(|c| c.is_ascii_alphanumeric())
 }

@@ -64,6 +64,18 @@ const FETCHERS: &[Fetcher] = &[
         ..fetch("az", &["acr", "login"])
     },
     fetch("vault", &["kv", "get"]),
+    fetch("vault", &["token", "create"]),
+    fetch("az", &["storage", "account", "keys", "list"]),
+    fetch("az", &["storage", "account", "show-connection-string"]),
+    fetch("az", &["acr", "credential", "show"]),
+    Fetcher {
+        needs_one_of: &["-raw", "-json"],
+        ..fetch("terraform", &["output"])
+    },
+    Fetcher {
+        needs_one_of: &["-raw", "-json"],
+        ..fetch("tofu", &["output"])
+    },
     fetch("vault", &["read"]),
     Fetcher {
         needs_one_of: &["-field=token", "auth/"],
@@ -112,7 +124,18 @@ const FETCHERS: &[Fetcher] = &[
 /// no secret is then not scanned).
 pub fn may_fetch(script: &str) -> bool {
     const PROGRAMS: &[&str] = &[
-        "aws", "gcloud", "az", "vault", "kubectl", "sops", "op", "doppler", "gh", "heroku",
+        "aws",
+        "gcloud",
+        "az",
+        "vault",
+        "kubectl",
+        "sops",
+        "op",
+        "doppler",
+        "gh",
+        "heroku",
+        "terraform",
+        "tofu",
     ];
     let word_at = |(at, p): (usize, &str)| {
         let before = script[..at].chars().next_back();
@@ -132,7 +155,7 @@ pub fn fetched(cmd: &Command, name: &str) -> Option<String> {
     let args: Vec<&str> = cmd.args().iter().map(|w| w.text.as_str()).collect();
     let f = FETCHERS
         .iter()
-        .find(|f| f.program == program && fetches(f, &args))?;
+        .find(|f| f.program == program && fetches(f, &args) && prints_the_secret(f, &args))?;
     Some(
         std::iter::once(f.program)
             .chain(f.action.iter().copied())
@@ -157,8 +180,94 @@ fn fetches(f: &Fetcher, args: &[&str]) -> bool {
     needed && !kept_back && names_action(f.action, args)
 }
 
-/// Whether the action's words come one after another among the arguments.
+/// What the command prints, where its options decide whether that is the secret: a
+/// Kubernetes Secret's data (`-o yaml`, a jsonpath into `.data`; not `-o name`), an AWS
+/// answer's secret fields (`--query SecretString`; not `--query proxyEndpoint`), Vault's
+/// secrets and login tokens (not `sys/…` or an auth method's roles and config).
+fn prints_the_secret(f: &Fetcher, args: &[&str]) -> bool {
+    match (f.program, f.action.first().copied()) {
+        ("kubectl", Some("get")) => kubernetes_output_has_data(args),
+        ("aws", _) => option_value(args, "--query").is_none_or(|q| {
+            let q = q.to_ascii_lowercase();
+            ["token", "secret", "credentials", "value", "password"]
+                .iter()
+                .any(|w| q.contains(w))
+        }),
+        ("vault", Some("read")) => vault_path(args, "read")
+            .is_some_and(|p| !p.starts_with("sys/") && !p.starts_with("auth/")),
+        ("vault", Some("write")) => {
+            args.contains(&"-field=token")
+                || vault_path(args, "write")
+                    .is_some_and(|p| p.starts_with("auth/") && p.ends_with("/login"))
+        }
+        _ => true,
+    }
+}
+
+/// Whether `kubectl get secret … -o FORMAT` prints the Secret's data.
+fn kubernetes_output_has_data(args: &[&str]) -> bool {
+    let format = option_value(args, "-o")
+        .or_else(|| option_value(args, "--output"))
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("-o").filter(|f| !f.is_empty()))
+        })
+        .unwrap_or("");
+    let format = format.trim_start_matches('=');
+    matches!(format, "json" | "yaml")
+        || ["jsonpath", "go-template", "custom-columns", "template"]
+            .iter()
+            .any(|kind| format.starts_with(kind))
+            && (format.contains(".data") || format.contains("stringData"))
+}
+
+/// The value of `--option VALUE` or `--option=VALUE`.
+fn option_value<'a>(args: &[&'a str], option: &str) -> Option<&'a str> {
+    let at = args.iter().position(|a| *a == option);
+    let joined = args
+        .iter()
+        .find_map(|a| a.strip_prefix(option).and_then(|v| v.strip_prefix('=')));
+    at.and_then(|i| args.get(i + 1).copied()).or(joined)
+}
+
+/// The path Vault's `read`/`write` is given: the first operand after the action.
+fn vault_path<'a>(args: &[&'a str], action: &str) -> Option<&'a str> {
+    let at = args.iter().position(|a| *a == action)?;
+    args[at + 1..].iter().find(|a| !a.starts_with('-')).copied()
+}
+
+/// Options that take the next word as their value, skipped when the action's words are
+/// looked for (`kubectl get -n prod secret db`, `aws --region eu-west-1 ecr …`).
+const VALUE_OPTIONS: &[&str] = &[
+    "-n",
+    "--namespace",
+    "--context",
+    "--kubeconfig",
+    "--cluster",
+    "--region",
+    "--profile",
+    "--output",
+    "-o",
+];
+
+/// Whether the action's words come one after another among the arguments (options and
+/// their values left out).
 fn names_action(action: &[&str], args: &[&str]) -> bool {
+    let mut words = Vec::new();
+    let mut skip = false;
+    // `sops -d`: the action is an option
+    let as_written = action.iter().any(|w| w.starts_with('-'));
+    for a in args.iter().filter(|_| !as_written) {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if a.starts_with('-') {
+            skip = VALUE_OPTIONS.contains(a);
+            continue;
+        }
+        words.push(*a);
+    }
+    let args = if as_written { args } else { &words[..] };
     let matches = |word: &str, a: &str| {
         a == word
             || a.strip_prefix(word)
@@ -209,6 +318,17 @@ mod tests {
             ),
             ("kubectl get secrets/app -ojson", Some("kubectl get secret")),
             ("kubectl get secrets", None),
+            ("kubectl get secret app -o name", None),
+            ("kubectl get secret app -o jsonpath='{.metadata.name}'", None),
+            ("kubectl get -n prod secret db -o jsonpath='{.data.password}'", Some("kubectl get secret")),
+            ("aws ecr get-authorization-token --query 'authorizationData[0].proxyEndpoint' --output text", None),
+            ("aws secretsmanager get-secret-value --secret-id x --query SecretString --output text", Some("aws secretsmanager get-secret-value")),
+            ("vault write auth/jwt/role/app role_type=jwt", None),
+            ("vault write auth/jwt/login role=app jwt=x", Some("vault write")),
+            ("vault read sys/health", None),
+            ("vault read -field=pw secret/db", Some("vault read")),
+            ("terraform output -raw db_password", Some("terraform output")),
+            ("terraform output", None),
             ("kubectl config view --raw", Some("kubectl config view")),
             ("kubectl config view", None),
             ("sops -d secrets.enc.yaml", Some("sops -d")),

@@ -124,6 +124,17 @@ fn runs_stdin(c: &Command) -> bool {
             .iter()
             .any(|a| matches!(a.text.as_str(), "/dev/stdin" | "/proc/self/fd/0"));
     }
+    // `ssh HOST` (the remote login shell) or `ssh HOST bash -s` reads its input as code
+    if base(name) == "ssh" {
+        let remote = ssh_remote_command(args);
+        return match remote.first() {
+            None => true,
+            Some(&i) => {
+                SHELL_NAMES.contains(&base(&args[i].text))
+                    && !remote.iter().any(|&j| args[j].text == "-c")
+            }
+        };
+    }
     // `python3 -mjson.tool`: a module, which reads its input as data
     let module = args.iter().any(|a| a.text.starts_with("-m"));
     if !is_interpreter(name) || module {
@@ -2646,8 +2657,10 @@ fn untrusted_in_command(
         return;
     }
     let code = code_words(c, name);
+    // single-quoted code is shell code only for a shell (`perl -e '…$x…'` is Perl's)
+    let shell_code = !is_interpreter(name) || SHELL_NAMES.contains(&base(name));
     for (i, w) in c.args().iter().enumerate() {
-        if nested && code.contains(&i) && w.vars.is_empty() {
+        if nested && shell_code && code.contains(&i) && w.vars.is_empty() {
             // shell code in single quotes: the shell that runs it expands it
             inner_script(cx, script, c, (&w.text, depth), here, hits);
         }
@@ -2823,6 +2836,9 @@ fn command_string(args: &[Word], from: usize) -> Vec<usize> {
     (j..last).collect()
 }
 
+/// The shells (not other interpreters): what they run is shell code.
+const SHELL_NAMES: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "busybox"];
+
 /// Whether an interpreter's option takes the code to run (`node -e`, `ruby -e`, `perl
 /// -E`, `php -r`), as `-c` does Python's.
 fn evaluates_next(name: &str, option: &str) -> bool {
@@ -2880,10 +2896,23 @@ pub(crate) fn container_shell_code(name: &str, args: &[Word]) -> Option<usize> {
     }
     let shell = |t: &str| matches!(base(t), "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash");
     let dash_c = |t: &str| t.starts_with('-') && !t.starts_with("--") && t[1..].ends_with('c');
-    let at = args
+    if let Some(at) = args
         .windows(2)
-        .position(|w| shell(&w[0].text) && dash_c(&w[1].text))?;
-    Some(at + 2)
+        .position(|w| shell(&w[0].text) && dash_c(&w[1].text))
+    {
+        return Some(at + 2);
+    }
+    // `docker run --entrypoint sh IMAGE -c CODE`: the image's arguments go to the shell
+    let entrypoint = args.iter().enumerate().find_map(|(i, a)| {
+        let t = a.text.as_str();
+        match t.strip_prefix("--entrypoint") {
+            Some("") => args.get(i + 1).filter(|v| shell(&v.text)).map(|_| i + 2),
+            Some(v) => v.strip_prefix('=').filter(|v| shell(v)).map(|_| i + 1),
+            None => None,
+        }
+    })?;
+    let c = (entrypoint..args.len()).find(|&i| dash_c(&args[i].text))?;
+    Some(c + 1)
 }
 
 /// The code `su` runs: after `-c` (alone or bundled, `-lc`), or in `--command=…`.

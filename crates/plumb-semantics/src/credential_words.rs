@@ -150,6 +150,10 @@ const NOT_THE_CREDENTIAL: &[&str] = &[
     "SIZE",
     "HOST",
     "PORT",
+    // a public key, or a key's fingerprint (`SSH_KEY_PUB`, `ID_RSA_PUBLIC`)
+    "PUB",
+    "PUBLIC",
+    "FINGERPRINT",
 ];
 
 /// Words just before the credential's that make the name a count or a switch about one
@@ -315,6 +319,9 @@ mod tests {
             "NUM_TOKENS",
             "TOKEN_LIMIT",
             "TOKEN_COUNT",
+            "SSH_KEY_PUB",
+            "ID_RSA_PUBLIC",
+            "SSH_KEY_FINGERPRINT",
             "PASSWORD_REQUIRED",
             "NO_PASSWORD",
             "USE_TOKEN",

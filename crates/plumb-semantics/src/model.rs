@@ -498,7 +498,11 @@ impl JobModel {
         fn of<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
             match &value.kind {
                 ValueKind::List(items) => items.iter().for_each(|c| of(c, out)),
-                ValueKind::Map(entries) => {
+                // a cache only pulled is never uploaded
+                ValueKind::Map(entries)
+                    if !(entries.iter())
+                        .any(|e| e.key == "policy" && e.value.as_str() == Some("pull")) =>
+                {
                     for e in entries {
                         match (e.key.as_str(), &e.value.kind) {
                             ("paths", ValueKind::List(items)) => {

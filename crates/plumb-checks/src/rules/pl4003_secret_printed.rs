@@ -21,11 +21,11 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
                 "printed here",
             ),
             Leak::Xtrace { command } => (
-                format!("secret `{}` is printed to the job log by `{command}`", f.secret),
+                format!("{} is printed to the job log by `{command}`", f.subject()),
                 "the shell echoes every command with its values",
             ),
             Leak::Unfollowed { command } => (
-                format!("secret `{}` is handed to `{command}`, which the checker cannot follow: it counts as printed", f.secret),
+                format!("{} is handed to `{command}`, which the checker cannot follow: it counts as printed", f.subject()),
                 "cannot be followed from here",
             ),
             _ => continue,

@@ -52,9 +52,28 @@ fn passwords_from_elsewhere(
     out: &mut Vec<Diagnostic>,
 ) {
     let scripts = cx.scripts();
-    let assigned: std::collections::HashSet<&str> = (scripts.iter())
+    // assigned, a loop's variable (`for P in …`), or read (`read -r P`)
+    let set_by = |c: &'_ crate::shell::Command| -> Vec<String> {
+        let mut names: Vec<String> = c
+            .assigned_words()
+            .into_iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let args = c.args();
+        match c.name() {
+            Some("for") => names.extend(args.first().map(|a| a.text.clone())),
+            Some("read") => names.extend(
+                args.iter()
+                    .filter(|a| !a.text.starts_with('-'))
+                    .map(|a| a.text.clone()),
+            ),
+            _ => {}
+        }
+        names
+    };
+    let assigned: std::collections::HashSet<String> = (scripts.iter())
         .flat_map(|s| s.commands.iter())
-        .flat_map(|c| c.assigned_words().into_iter().map(|(name, _)| name))
+        .flat_map(set_by)
         .collect();
     let set_here = |name: &str| {
         assigned.contains(name)

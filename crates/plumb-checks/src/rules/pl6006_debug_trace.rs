@@ -38,10 +38,21 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         if !on || !matches!(name, "CI_DEBUG_TRACE" | "CI_DEBUG_SERVICES") {
             continue;
         }
+        // `CI_DEBUG_SERVICES` copies the services' logs into the job's: a job without
+        // services prints nothing more, one whose services get no secret nothing secret
+        let services = name == "CI_DEBUG_SERVICES";
+        if services && (cx.job.services().is_empty() || secret.is_none()) && !trigger {
+            continue;
+        }
         // on the value that turns it on (a GitLab CI file names the variable as a key,
         // the value is where the finding is shown)
         let at = value.origin;
         let message = match secret {
+            Some(secret) if services && !trigger => format!(
+                "`{name}` copies the logs of the services of {} into the job log, and they are given secret `{}`",
+                cx.whom(at),
+                secret.secret
+            ),
             Some(secret) if !trigger => format!(
                 "`{name}` makes GitLab print every variable of {}, secret `{}` included",
                 cx.whom(at),
