@@ -63,6 +63,10 @@ impl ScriptFinding {
     /// The secondary label at `bound_at`.
     pub fn bound_label(&self) -> String {
         match self.held {
+            Held::ByName if JOB_CREDENTIALS.contains(&self.variable.as_str()) => format!(
+                "secret `{}` is `{}`, a credential GitLab makes for each job, which every job has",
+                self.secret, self.variable
+            ),
             Held::ByName => format!(
                 "secret `{}` is the project variable `{}`, which every job can read by name",
                 self.secret, self.variable
@@ -2152,19 +2156,25 @@ pub struct SecretUse {
 impl SecretUse {
     /// The primary label at `at`.
     pub fn label(&self) -> &'static str {
-        if self.declared_at.is_some() {
-            "the project variable is read here"
-        } else {
-            "the secret is bound here"
+        match (self.declared_at.is_some(), self.every_job_has_it) {
+            (true, true) => "the job's credential is read here",
+            (true, false) => "the project variable is read here",
+            (false, _) => "the secret is bound here",
         }
     }
     /// For a project variable read by name: its declaration, and a note saying so.
     pub fn declaration_note(&self) -> Option<(FileRange, String)> {
         let at = self.declared_at?;
-        let note = format!(
-            "secret `{}` is a project variable every job can read by name",
-            self.secret
-        );
+        let note = match self.every_job_has_it {
+            true => format!(
+                "secret `{}` is a credential GitLab makes for each job, which every job has",
+                self.secret
+            ),
+            false => format!(
+                "secret `{}` is a project variable every job can read by name",
+                self.secret
+            ),
+        };
         Some((at, note))
     }
 }
