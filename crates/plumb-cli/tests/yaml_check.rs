@@ -20,6 +20,13 @@ fn json(args: &[&str], dir: &Path) -> (Vec<Value>, i32) {
     (diags, o.status.code().unwrap_or(-1))
 }
 
+/// `("CODE", LINE)` of each finding, in order (the code as JSON text, quoted).
+fn code_lines(diags: &[Value]) -> Vec<(String, u64)> {
+    (diags.iter())
+        .map(|d| (d["code"].to_string(), d["line"].as_u64().unwrap_or(0)))
+        .collect()
+}
+
 /// `FILE:LINE CODE` of each finding.
 fn places(diags: &[Value]) -> BTreeSet<String> {
     diags
@@ -188,9 +195,7 @@ fn service_keys_and_kubeconfigs_read_by_name_are_secrets() {
     let yaml = "deploy:\n  image: google/cloud-sdk:470.0.0@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n  artifacts:\n    paths: [out/]\n  script:\n    - echo \"$GCLOUD_SERVICE_KEY\" > out/key.json\n    - echo \"$KUBE_CONFIG\" | base64 -d > out/kubeconfig\n    - echo \"$KUBECONFIG\" > out/kubeconfig-path\n";
     std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
     let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
-    let lines: Vec<(String, u64)> = (diags.iter())
-        .map(|d| (d["code"].to_string(), d["line"].as_u64().unwrap_or(0)))
-        .collect();
+    let lines = code_lines(&diags);
     let pl4007 = |line| (String::from("\"PL4007\""), line);
     assert_eq!(lines, [pl4007(6), pl4007(7)], "{diags:?}");
 }
@@ -205,9 +210,7 @@ fn credentials_variables_read_by_name_are_secrets() {
     let yaml = "deploy:\n  image: google/cloud-sdk:470.0.0@sha256:9d75f0d7c398df565d7ac04c6819b62d6d8f9560f5eb4672596ecd8f7e96ae91\n  artifacts:\n    paths: [out/]\n  script:\n    - echo \"$GOOGLE_CREDENTIALS\" > out/key.json\n    - echo \"$GCP_CREDENTIAL\"\n    - gcloud auth activate-service-account --key-file \"$GCP_CREDENTIALS\"\n    - gcloud auth activate-service-account --key-file=$GCLOUD_SERVICE_KEY\n    - echo \"$GOOGLE_APPLICATION_CREDENTIALS\"\n";
     std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
     let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
-    let lines: Vec<(String, u64)> = (diags.iter())
-        .map(|d| (d["code"].to_string(), d["line"].as_u64().unwrap_or(0)))
-        .collect();
+    let lines = code_lines(&diags);
     let at = |code: &str, line| (format!("\"{code}\""), line);
     assert_eq!(lines, [at("PL4007", 6), at("PL4003", 7)], "{diags:?}");
 }
@@ -221,9 +224,7 @@ fn lookups_by_name_inside_double_quotes_are_read() {
     let yaml = "job:\n  image: alpine:3.20@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n  script:\n    - python3 -c \"import os; print(os.environ[\\\"DEPLOY_TOKEN\\\"])\"\n    - awk \"BEGIN{print ENVIRON[\\\"API_TOKEN\\\"]}\"\n";
     std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
     let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
-    let lines: Vec<(String, u64)> = (diags.iter())
-        .map(|d| (d["code"].to_string(), d["line"].as_u64().unwrap_or(0)))
-        .collect();
+    let lines = code_lines(&diags);
     let pl4003 = |line| (String::from("\"PL4003\""), line);
     assert_eq!(lines, [pl4003(4), pl4003(5)], "{diags:?}");
 }
@@ -1822,9 +1823,7 @@ fn images_are_expanded_with_the_variables_of_rules() {
     );
     std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
     let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
-    let lines: Vec<(String, u64)> = (diags.iter())
-        .map(|d| (d["code"].to_string(), d["line"].as_u64().unwrap_or(0)))
-        .collect();
+    let lines = code_lines(&diags);
     let at = |code: &str, line| (format!("\"{code}\""), line);
     assert_eq!(lines, [at("PL3002", 8), at("PL3003", 15)], "{diags:?}");
     let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "out.plumb"]);
