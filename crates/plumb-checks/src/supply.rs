@@ -2455,11 +2455,14 @@ struct Taint {
 #[derive(Clone, Default)]
 struct Tainted {
     copies: std::collections::HashMap<String, Taint>,
+    /// Outsider variables whose value the job's condition fixes to plain text
+    /// (`branch == "main"`: `CI_COMMIT_BRANCH` is `main`).
+    fixed: Vec<&'static str>,
 }
 
 impl Tainted {
     fn of(&self, name: &str) -> Option<Taint> {
-        if OUTSIDER_VARIABLES.contains(&name) {
+        if OUTSIDER_VARIABLES.contains(&name) && !self.fixed.contains(&name) {
             return Some(Taint {
                 outsider: name.to_string(),
                 copied_at: None,
@@ -2503,6 +2506,7 @@ impl Tainted {
         let copies = self.copies.iter().filter(|(_, t)| t.exported);
         Tainted {
             copies: copies.map(|(k, t)| (k.clone(), t.clone())).collect(),
+            fixed: self.fixed.clone(),
         }
     }
 }
@@ -2514,7 +2518,10 @@ impl Tainted {
 /// arguments (where the shell splits and globs it).
 pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
     let mut hits = Vec::new();
-    let mut from_env = Tainted::default();
+    let mut from_env = Tainted {
+        fixed: fixed_by_condition(cx),
+        ..Tainted::default()
+    };
     for b in &cx.job.env {
         if let plumb_semantics::ValueKind::Str(text) = &b.value.kind {
             let from = from_env.among(expansions(text).iter()).map(|(_, t)| t);
@@ -2547,6 +2554,31 @@ pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
         }
     }
     hits
+}
+
+/// The outsider variables the job's condition (with its pipeline's `on`) fixes to a
+/// plain name: where it runs only for `branch == "main"`, the branch (and the ref) is
+/// `main`, which no one chooses.
+fn fixed_by_condition(cx: &JobCx) -> Vec<&'static str> {
+    use plumb_semantics::{BranchTest, Cond};
+    fn branch_fixed(c: &Cond) -> bool {
+        let plain = |name: &str| {
+            !name.is_empty()
+                && (name.chars()).all(|ch| ch.is_ascii_alphanumeric() || "._/-".contains(ch))
+        };
+        match c {
+            Cond::Branch(BranchTest::Eq(name)) => plain(name),
+            Cond::Var(var, BranchTest::Eq(name)) if var == "CI_COMMIT_BRANCH" => plain(name),
+            Cond::And(a, b) => branch_fixed(a) || branch_fixed(b),
+            Cond::Or(a, b) => branch_fixed(a) && branch_fixed(b),
+            _ => false,
+        }
+    }
+    let fixed = branch_fixed(&cx.job.when) || branch_fixed(cx.pipeline_on.0);
+    match fixed {
+        true => vec!["CI_COMMIT_BRANCH", "CI_COMMIT_REF_NAME"],
+        false => Vec::new(),
+    }
 }
 
 /// The assignments of a command that outlive it: `NAME=value` standing alone (also

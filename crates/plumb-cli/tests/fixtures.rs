@@ -75,6 +75,22 @@ fn header(path: &Path) -> Expectations {
     let mut lines = Vec::new();
     for line in text.lines() {
         if let Some(rest) = line.trim_start().strip_prefix('#') {
+            // a key without its `expect-` would be read as a comment and check nothing
+            let bare = [
+                "exit:",
+                "codes:",
+                "absent:",
+                "count:",
+                "min-count:",
+                "max-count:",
+                "mention:",
+                "severity:",
+            ];
+            assert!(
+                !bare.iter().any(|k| rest.trim_start().starts_with(k)),
+                "{}: `#{rest}` needs `expect-`",
+                path.display()
+            );
             if let Some(rest) = rest.trim_start().strip_prefix("expect-") {
                 if let Some((key, value)) = rest.split_once(':') {
                     lines.push((
