@@ -341,7 +341,7 @@ fn used_as_paths<'c>(cx: &'c JobCx) -> std::collections::HashSet<&'c str> {
 
 /// Programs whose operands can only be paths (a token given to one would be an error),
 /// so a variable given alone to one is a File variable's path.
-const PATHS_ONLY: &[&str] = &["chmod", "chown", "chgrp", "ssh-add", "stat"];
+const PATHS_ONLY: &[&str] = &["chmod", "chown", "chgrp", "ssh-add"];
 
 /// `TOKEN = "$DEPLOY_TOKEN"`: GitLab expands a variable's value, so `TOKEN` holds the
 /// secret too (or the secret file's path), and so does a variable set from `TOKEN`:
@@ -438,6 +438,9 @@ struct Scan<'s> {
     kept_files: &'s mut KeptFiles,
     /// The shell being scanned runs `after_run` (GitLab's `after_script`).
     after_script: bool,
+    /// The script holds a condition, a `case` or a function (`[ … ] && rm -f x`): a
+    /// removal in it may not run.
+    conditional_script: bool,
 }
 
 /// Files a secret was written to that an artifact path keeps (by the finding that says
@@ -478,10 +481,13 @@ impl KeptFiles {
                 false => on_success_only.artifacts,
             };
             let removed = self.removed.iter().any(|r| {
-                let covers = r.path == *path
-                    || r.recursive
-                        && (r.path.is_empty() || path.starts_with(&format!("{}/", r.path)));
-                *finding < r.after_findings && covers && (r.after_script || on_success_only)
+                let below = || {
+                    (path.strip_prefix(r.path.as_str()))
+                        .is_some_and(|rest| r.path.is_empty() || rest.starts_with('/'))
+                };
+                *finding < r.after_findings
+                    && (r.after_script || on_success_only)
+                    && (r.path == *path || r.recursive && below())
             });
             if removed {
                 out.insert(*finding);
@@ -731,6 +737,9 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
             cwd: &mut cwd,
             kept_files: &mut kept_files,
             after_script: i >= in_first_shell,
+            conditional_script: ["if ", "&&", "||", "case ", "()", "function "]
+                .iter()
+                .any(|t| script.text.contains(t)),
         };
         scan_script(script, &mut taint, &mut scan);
     }
@@ -768,7 +777,8 @@ fn note_removal(cmd: &Command, name: &str, scan: &mut Scan) {
     let program = crate::supply::base(name);
     // `if …; then rm -f out/token; fi`: removed only sometimes
     let conditional = (cmd.words.first())
-        .is_some_and(|w| matches!(w.text.as_str(), "then" | "else" | "elif" | "do"));
+        .is_some_and(|w| matches!(w.text.as_str(), "then" | "else" | "elif" | "do"))
+        || scan.conditional_script;
     if !matches!(program, "rm" | "unlink" | "shred") || conditional {
         return;
     }
@@ -1686,13 +1696,18 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
     // `$resp = Invoke-RestMethod …`: PowerShell assigns what a cmdlet returns
     let powershell_assignment = name.starts_with('$')
         && cmd.args().first().is_some_and(|a| a.text == "=")
-        && cmd
-            .args()
-            .get(1)
-            .is_none_or(|a| a.text != "&" && !a.text.ends_with(".exe"));
+        && cmd.args().get(1).is_none_or(|a| {
+            is_cmdlet(&a.text) || a.text.starts_with(['@', '(', '$', '"', '\'', '['])
+        });
     if BUILTINS.contains(&name) || is_cmdlet(name) || powershell_assignment {
         return;
     }
+    // `$r = git push …`: the program is `git`
+    let assigned_from = (name.starts_with('$')
+        && cmd.args().first().is_some_and(|a| a.text == "="))
+    .then(|| cmd.args().get(1))
+    .flatten();
+    let name = assigned_from.map_or(name, |w| w.text.as_str());
     let args = cmd.args();
     // `chmod 400 "$SSH_PRIVATE_KEY"`, `ssh-add "$KEY"`: the variable alone, to a program
     // that takes files, is a GitLab File variable's path
@@ -1747,6 +1762,8 @@ fn openssl_encodes(args: &[shell::Word]) -> bool {
     let has = |o: &str| args.iter().any(|a| a.text == o);
     const CIPHERS: &[&str] = &[
         "-aes",
+        "-blowfish",
+        "-idea",
         "-des",
         "-chacha",
         "-camellia",
@@ -2346,8 +2363,6 @@ fn normalize_path(p: &str) -> String {
     p.trim_end_matches('/').to_string()
 }
 
-/// The artifact path that keeps `file`, if any (a prefix folder, the file itself, or a
-/// `*` pattern), and no `exclude` pattern leaves it out.
 /// The artifact path that keeps `file`, else the cache path (then `true`).
 fn kept_by(file: &str, artifacts: &Artifacts) -> Option<(String, bool)> {
     if let Some(artifact) = artifact_for(file, artifacts) {
@@ -2364,6 +2379,8 @@ fn kept_by(file: &str, artifacts: &Artifacts) -> Option<(String, bool)> {
     cached.map(|c| (c.clone(), true))
 }
 
+/// The artifact path that keeps `file`, if any (a prefix folder, the file itself, or a
+/// `*` pattern), and no `exclude` pattern leaves it out.
 fn artifact_for(file: &str, artifacts: &Artifacts) -> Option<String> {
     let file = normalize_path(file);
     let report = artifacts.reports.contains(&file);

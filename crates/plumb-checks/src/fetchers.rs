@@ -193,6 +193,18 @@ fn prints_the_secret(f: &Fetcher, args: &[&str]) -> bool {
                 .iter()
                 .any(|w| q.contains(w))
         }),
+        // `-json` prints every output; a named one is a secret when its name says so
+        ("terraform" | "tofu", _) => {
+            args.contains(&"-json")
+                || (args.iter().skip(1))
+                    .find(|a| !a.starts_with('-'))
+                    .is_some_and(|name| {
+                        plumb_semantics::credential_words::credential_name(
+                            name,
+                            plumb_semantics::credential_words::NameUse::Literal,
+                        )
+                    })
+        }
         ("vault", Some("read")) => vault_path(args, "read")
             .is_some_and(|p| !p.starts_with("sys/") && !p.starts_with("auth/")),
         ("vault", Some("write")) => {
@@ -233,12 +245,24 @@ fn option_value<'a>(args: &[&'a str], option: &str) -> Option<&'a str> {
 /// The path Vault's `read`/`write` is given: the first operand after the action.
 fn vault_path<'a>(args: &[&'a str], action: &str) -> Option<&'a str> {
     let at = args.iter().position(|a| *a == action)?;
-    args[at + 1..].iter().find(|a| !a.starts_with('-')).copied()
+    let mut rest = args[at + 1..].iter();
+    while let Some(a) = rest.next() {
+        match a.starts_with('-') {
+            // `-format json`: the option's value
+            true if VALUE_OPTIONS.contains(a) => {
+                rest.next();
+            }
+            true => {}
+            false => return Some(a),
+        }
+    }
+    None
 }
 
 /// Options that take the next word as their value, skipped when the action's words are
 /// looked for (`kubectl get -n prod secret db`, `aws --region eu-west-1 ecr …`).
 const VALUE_OPTIONS: &[&str] = &[
+    "-format",
     "-n",
     "--namespace",
     "--context",
@@ -273,8 +297,9 @@ fn names_action(action: &[&str], args: &[&str]) -> bool {
             || a.strip_prefix(word)
                 .is_some_and(|rest| rest == "s" || rest.starts_with('/') || rest.starts_with("s/"))
     };
-    args.windows(action.len())
-        .any(|w| w.iter().zip(action).all(|(a, word)| matches(word, a)))
+    // the action comes first (`vault policy read` is not `vault read`)
+    args.get(..action.len())
+        .is_some_and(|w| w.iter().zip(action).all(|(a, word)| matches(word, a)))
 }
 
 #[cfg(test)]
@@ -329,6 +354,9 @@ mod tests {
             ("vault read -field=pw secret/db", Some("vault read")),
             ("terraform output -raw db_password", Some("terraform output")),
             ("terraform output", None),
+            ("terraform output -raw cluster_endpoint", None),
+            ("vault policy read admin", None),
+            ("vault read -format json sys/health", None),
             ("kubectl config view --raw", Some("kubectl config view")),
             ("kubectl config view", None),
             ("sops -d secrets.enc.yaml", Some("sops -d")),

@@ -126,6 +126,13 @@ fn runs_stdin(c: &Command) -> bool {
     }
     // `ssh HOST` (the remote login shell) or `ssh HOST bash -s` reads its input as code
     if base(name) == "ssh" {
+        // `-N` (forwarding only), `-W` (a connection), `-n` (no input): nothing reads it
+        if args
+            .iter()
+            .any(|a| matches!(a.text.as_str(), "-N" | "-n" | "-W"))
+        {
+            return false;
+        }
         let remote = ssh_remote_command(args);
         return match remote.first() {
             None => true,
@@ -2690,7 +2697,9 @@ fn untrusted_in_command(
     }
     let code = code_words(c, name);
     // single-quoted code is shell code only for a shell (`perl -e '…$x…'` is Perl's)
-    let shell_code = !is_interpreter(name) || SHELL_NAMES.contains(&base(name));
+    // nor, in a container, for what the job's variables do not reach (no `-e`)
+    let in_container = container_shell_code(name, c.args()).is_some();
+    let shell_code = (!is_interpreter(name) || SHELL_NAMES.contains(&base(name))) && !in_container;
     for (i, w) in c.args().iter().enumerate() {
         if nested && shell_code && code.contains(&i) && w.vars.is_empty() {
             // shell code in single quotes: the shell that runs it expands it

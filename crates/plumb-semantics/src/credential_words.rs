@@ -154,6 +154,7 @@ const NOT_THE_CREDENTIAL: &[&str] = &[
     "PUB",
     "PUBLIC",
     "FINGERPRINT",
+    "COMMENT",
 ];
 
 /// Words just before the credential's that make the name a count or a switch about one

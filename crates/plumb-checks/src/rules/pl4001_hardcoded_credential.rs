@@ -1144,7 +1144,15 @@ fn literal_setting_argument(
             Some(c) => setting.split(c).collect(),
             None => vec![setting],
         };
+        // `-F password=@pw.txt`/`<pw.txt` uploads a file; `{{ vault_pw }}` is a template
+        let from_elsewhere = |v: &str| v.starts_with(['@', '<']) || v.contains("{{");
+        if settings.iter().any(|s| s.contains("{{")) {
+            continue;
+        }
         for (key, value) in settings.iter().filter_map(|s| s.split_once('=')) {
+            if from_elsewhere(value) {
+                continue;
+            }
             if !literal_credential_setting(key, value, &setting_word(args, i).vars) {
                 continue;
             }

@@ -85,13 +85,20 @@ fn passwords_from_elsewhere(
         let locate = crate::creds::Locator::new(cx.sources, script.text, script.origin);
         for cmd in &script.commands {
             let program = cmd.name().map(crate::supply::base).unwrap_or("");
+            // PowerShell's cmdlets and assignments run in its own process
+            if program.starts_with('$')
+                || program.contains('-') && program.starts_with(char::is_uppercase)
+            {
+                continue;
+            }
             for operand in crate::rules::password_options::password_operands(program, cmd.args()) {
                 let word = operand.word;
                 let [var] = word.vars.as_slice() else {
                     continue;
                 };
                 let whole = [format!("${}", var.name), format!("${{{}}}", var.name)];
-                if !whole.iter().any(|w| w == operand.text) || set_here(&var.name) {
+                let positional = var.name.chars().all(|c| c.is_ascii_digit());
+                if !whole.iter().any(|w| w == operand.text) || set_here(&var.name) || positional {
                     continue;
                 }
                 let at = locate.range(word.start, word.end);

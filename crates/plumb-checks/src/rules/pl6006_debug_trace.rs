@@ -62,6 +62,10 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
                 "`{name}` makes GitLab print every variable of {}, the project's CI/CD variables and the job's token included",
                 cx.whom(at)
             ),
+            _ if services => format!(
+                "`{name}` is passed to the pipeline that trigger job `{}` starts: each of its jobs copies its services' logs, whose services get its project's secrets, into its log",
+                cx.job.name
+            ),
             _ => format!(
                 "`{name}` is passed to the pipeline that trigger job `{}` starts: each of its jobs prints its variables, its project's secrets included",
                 cx.job.name
