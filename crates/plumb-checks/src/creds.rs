@@ -156,7 +156,8 @@ const FILTERS: &[&str] = &[
     "fold", "paste", "nl", "column", "jq", "yq", "envsubst", "fmt", "expand", "unexpand",
     "strings", "iconv", "tac", "diff", "comm", "join", "gzip", "bzip2", "xz", "zstd", "lz4",
 ];
-const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh", "mksh", "busybox"];
+/// The POSIX-like shells a script can start (`bash -c`, `sh -s`).
+pub(crate) const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh", "mksh", "busybox"];
 
 /// (secret name, where bound or declared, read by name)
 type Source = (String, Option<FileRange>, Held);
@@ -1691,24 +1692,30 @@ fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Optio
     cmd.piped_out.then_some(flow)
 }
 
+/// The program a command starts in a process of its own, and that program's
+/// arguments: none for a shell builtin, a PowerShell cmdlet, or a PowerShell
+/// assignment of an expression or a cmdlet's result (`$resp = Invoke-RestMethod …`),
+/// which all run inside the shell's process; `$r = git push …` starts `git`.
+pub(crate) fn external_program<'c>(
+    cmd: &'c Command,
+    name: &'c str,
+) -> Option<(&'c str, &'c [shell::Word])> {
+    let args = cmd.args();
+    let assignment = name.starts_with('$') && args.first().is_some_and(|a| a.text == "=");
+    if !assignment {
+        let in_process = BUILTINS.contains(&name) || is_cmdlet(name);
+        return (!in_process).then_some((name, args));
+    }
+    let program = args.get(1)?;
+    let expression = program.text.starts_with(['@', '(', '$', '"', '\'', '[']);
+    (!expression && !is_cmdlet(&program.text)).then(|| (program.text.as_str(), &args[2..]))
+}
+
 /// Arguments of external commands show in process listings.
 fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
-    // `$resp = Invoke-RestMethod …`: PowerShell assigns what a cmdlet returns
-    let powershell_assignment = name.starts_with('$')
-        && cmd.args().first().is_some_and(|a| a.text == "=")
-        && cmd.args().get(1).is_none_or(|a| {
-            is_cmdlet(&a.text) || a.text.starts_with(['@', '(', '$', '"', '\'', '['])
-        });
-    if BUILTINS.contains(&name) || is_cmdlet(name) || powershell_assignment {
+    let Some((name, args)) = external_program(cmd, name) else {
         return;
-    }
-    // `$r = git push …`: the program is `git`
-    let assigned_from = (name.starts_with('$')
-        && cmd.args().first().is_some_and(|a| a.text == "="))
-    .then(|| cmd.args().get(1))
-    .flatten();
-    let name = assigned_from.map_or(name, |w| w.text.as_str());
-    let args = cmd.args();
+    };
     // `chmod 400 "$SSH_PRIVATE_KEY"`, `ssh-add "$KEY"`: the variable alone, to a program
     // that takes files, is a GitLab File variable's path
     let takes_files = PATH_PROGRAMS.contains(&crate::supply::base(name));

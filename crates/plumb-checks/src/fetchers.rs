@@ -26,6 +26,31 @@ const fn fetch(program: &'static str, action: &'static [&'static str]) -> Fetche
     }
 }
 
+/// `terraform output -raw NAME` (OpenTofu's `tofu` too): the output's value itself.
+const fn output_of(program: &'static str) -> Fetcher {
+    Fetcher {
+        needs_one_of: &["-raw", "-json"],
+        ..fetch(program, &["output"])
+    }
+}
+
+/// `sops -d`, `sops --decrypt`, `sops decrypt`: the plain text, to standard output
+/// unless written back or to a file.
+const fn sops_decrypt(action: &'static [&'static str]) -> Fetcher {
+    Fetcher {
+        unless: &["-i", "--in-place", "--output"],
+        ..fetch("sops", action)
+    }
+}
+
+/// `aws ssm get-parameter(s) --with-decryption`: a SecureString's plain value.
+const fn ssm_decrypted(action: &'static [&'static str]) -> Fetcher {
+    Fetcher {
+        needs_one_of: &["--with-decryption"],
+        ..fetch("aws", action)
+    }
+}
+
 /// Options that send a command's output to a file instead of standard output.
 const TO_A_FILE: &[&str] = &["--output-file", "--outfile", "--out-file"];
 
@@ -39,14 +64,8 @@ const FETCHERS: &[Fetcher] = &[
     fetch("aws", &["sts", "assume-role-with-web-identity"]),
     fetch("aws", &["sts", "get-session-token"]),
     fetch("aws", &["sts", "get-federation-token"]),
-    Fetcher {
-        needs_one_of: &["--with-decryption"],
-        ..fetch("aws", &["ssm", "get-parameter"])
-    },
-    Fetcher {
-        needs_one_of: &["--with-decryption"],
-        ..fetch("aws", &["ssm", "get-parameters"])
-    },
+    ssm_decrypted(&["ssm", "get-parameter"]),
+    ssm_decrypted(&["ssm", "get-parameters"]),
     fetch("gcloud", &["auth", "print-access-token"]),
     fetch("gcloud", &["auth", "print-identity-token"]),
     fetch(
@@ -68,14 +87,8 @@ const FETCHERS: &[Fetcher] = &[
     fetch("az", &["storage", "account", "keys", "list"]),
     fetch("az", &["storage", "account", "show-connection-string"]),
     fetch("az", &["acr", "credential", "show"]),
-    Fetcher {
-        needs_one_of: &["-raw", "-json"],
-        ..fetch("terraform", &["output"])
-    },
-    Fetcher {
-        needs_one_of: &["-raw", "-json"],
-        ..fetch("tofu", &["output"])
-    },
+    output_of("terraform"),
+    output_of("tofu"),
     fetch("vault", &["read"]),
     Fetcher {
         needs_one_of: &["-field=token", "auth/"],
@@ -102,18 +115,9 @@ const FETCHERS: &[Fetcher] = &[
         needs_one_of: &["--raw"],
         ..fetch("kubectl", &["config", "view"])
     },
-    Fetcher {
-        unless: &["-i", "--in-place", "--output"],
-        ..fetch("sops", &["-d"])
-    },
-    Fetcher {
-        unless: &["-i", "--in-place", "--output"],
-        ..fetch("sops", &["--decrypt"])
-    },
-    Fetcher {
-        unless: &["-i", "--in-place", "--output"],
-        ..fetch("sops", &["decrypt"])
-    },
+    sops_decrypt(&["-d"]),
+    sops_decrypt(&["--decrypt"]),
+    sops_decrypt(&["decrypt"]),
     fetch("op", &["read"]),
     fetch("doppler", &["secrets", "get"]),
     fetch("gh", &["auth", "token"]),

@@ -137,7 +137,7 @@ fn runs_stdin(c: &Command) -> bool {
         return match remote.first() {
             None => true,
             Some(&i) => {
-                SHELL_NAMES.contains(&base(&args[i].text))
+                crate::creds::SHELLS.contains(&base(&args[i].text))
                     && !remote.iter().any(|&j| args[j].text == "-c")
             }
         };
@@ -2699,7 +2699,8 @@ fn untrusted_in_command(
     // single-quoted code is shell code only for a shell (`perl -e '…$x…'` is Perl's)
     // nor, in a container, for what the job's variables do not reach (no `-e`)
     let in_container = container_shell_code(name, c.args()).is_some();
-    let shell_code = (!is_interpreter(name) || SHELL_NAMES.contains(&base(name))) && !in_container;
+    let shell_code =
+        (!is_interpreter(name) || crate::creds::SHELLS.contains(&base(name))) && !in_container;
     for (i, w) in c.args().iter().enumerate() {
         if nested && shell_code && code.contains(&i) && w.vars.is_empty() {
             // shell code in single quotes: the shell that runs it expands it
@@ -2876,9 +2877,6 @@ fn command_string(args: &[Word], from: usize) -> Vec<usize> {
     let last = if evals { args.len() } else { j + 1 };
     (j..last).collect()
 }
-
-/// The shells (not other interpreters): what they run is shell code.
-const SHELL_NAMES: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "busybox"];
 
 /// Whether an interpreter's option takes the code to run (`node -e`, `ruby -e`, `perl
 /// -E`, `php -r`), as `-c` does Python's.

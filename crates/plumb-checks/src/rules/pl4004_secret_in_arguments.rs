@@ -84,14 +84,15 @@ fn passwords_from_elsewhere(
     for script in scripts.iter() {
         let locate = crate::creds::Locator::new(cx.sources, script.text, script.origin);
         for cmd in &script.commands {
-            let program = cmd.name().map(crate::supply::base).unwrap_or("");
-            // PowerShell's cmdlets and assignments run in its own process
-            if program.starts_with('$')
-                || program.contains('-') && program.starts_with(char::is_uppercase)
-            {
+            // builtins, PowerShell's cmdlets and assignments run in the shell's process
+            let Some((program, args)) = cmd
+                .name()
+                .and_then(|name| crate::creds::external_program(cmd, name))
+            else {
                 continue;
-            }
-            for operand in crate::rules::password_options::password_operands(program, cmd.args()) {
+            };
+            let program = crate::supply::base(program);
+            for operand in crate::rules::password_options::password_operands(program, args) {
                 let word = operand.word;
                 let [var] = word.vars.as_slice() else {
                     continue;
