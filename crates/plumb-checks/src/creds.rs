@@ -1133,11 +1133,10 @@ fn script_arguments<'c>(cmd: &'c Command, name: &str) -> &'c [shell::Word] {
         "eval" | "trap" => args,
         "su" => after_flag(args, "-c"),
         n if SHELLS.contains(&n) => after_flag(args, "-c"),
-        // `docker run -e T img sh -c 'echo $T'`: the container's shell expands what the
-        // job passes it (nothing reaches it without `-e`/`--env`/`--env-file`)
+        // `docker exec C sh -c "echo $T"`: the container's shell runs it
         _ => match crate::supply::container_shell_code(name, args) {
-            Some(at) if passes_environment(args) => args.get(at..).unwrap_or(&[]),
-            _ => &[],
+            Some(at) => args.get(at..).unwrap_or(&[]),
+            None => &[],
         },
     }
 }
@@ -1158,7 +1157,11 @@ fn passes_environment(args: &[shell::Word]) -> bool {
 /// scanner cannot follow it there, so it counts as printed.
 fn unfollowed(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &Taint, scan: &mut Scan) {
     let script_args = script_arguments(cmd, name);
-    let runs_stdin = SHELLS.contains(&name) && script_args.is_empty() || name == "xargs";
+    let in_container = crate::supply::container_shell_code(name, cmd.args()).is_some();
+    // `ssh HOST <<EOF`: the remote shell runs what this one expanded (not a quoted
+    // here-doc's `$T`: the remote host has no such variable)
+    let remote = crate::supply::base(name) == "ssh" && crate::supply::ssh_runs_stdin(cmd.args());
+    let runs_stdin = SHELLS.contains(&name) && script_args.is_empty() || name == "xargs" || remote;
     let flow = script_args
         .iter()
         .find_map(|w| {
@@ -1166,7 +1169,11 @@ fn unfollowed(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &Taint,
             if let Some((v, s)) = taint.first_any(w.vars.iter()) {
                 return Some(Flow::of(v, &s));
             }
-            // single-quoted: the inner shell expands what the outer one left alone
+            // single-quoted: the inner shell expands what the outer one left alone; a
+            // container's has only what `-e`/`--env`/`--env-file` passed it
+            if in_container && !passes_environment(cmd.args()) {
+                return None;
+            }
             let inner = shell::expansions(&w.text);
             taint
                 .first_any(inner.iter())
@@ -1174,7 +1181,7 @@ fn unfollowed(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &Taint,
         })
         .or_else(|| {
             runs_stdin
-                .then(|| shell_input(cmd, incoming, taint))
+                .then(|| shell_input(cmd, incoming, taint, remote))
                 .flatten()
         })
         .or_else(|| {
@@ -1206,7 +1213,12 @@ fn after_flag<'w>(args: &'w [shell::Word], flag: &str) -> &'w [shell::Word] {
 
 /// A secret reaching a shell (or `xargs`) on its standard input: through the pipe, a
 /// here-string, or a here-doc (whose `$VAR`s the shell itself expands, quoted or not).
-fn shell_input(cmd: &Command, incoming: Option<&Flow>, taint: &Taint) -> Option<Flow> {
+fn shell_input(
+    cmd: &Command,
+    incoming: Option<&Flow>,
+    taint: &Taint,
+    remote: bool,
+) -> Option<Flow> {
     let word = cmd.name_word()?;
     if let Some(f) = incoming {
         return Some(Flow::new(&f.var, &f.source, word.start, word.end));
@@ -1218,6 +1230,10 @@ fn shell_input(cmd: &Command, incoming: Option<&Flow>, taint: &Taint) -> Option<
     let read = cmd.redirects_read().flat_map(|w| w.vars.iter());
     if let Some((v, s)) = taint.first_file(read) {
         return Some(Flow::of(v, &s).read_from_file(true));
+    }
+    if remote {
+        let (v, s) = taint.first_any(cmd.heredoc_vars.iter())?;
+        return Some(Flow::of(v, &s));
     }
     let body = shell::expansions(&cmd.heredoc_text);
     let (v, s) = taint.first_any(body.iter())?;
@@ -1295,6 +1311,11 @@ fn tainted_output(
 /// the environment, whose output is the command's (reported at the text).
 fn dumped_by_inner_script(cmd: &Command, name: &str, taint: &Taint, depth: usize) -> Option<Flow> {
     if depth >= 4 {
+        return None;
+    }
+    // a container's environment is the job's only as far as `-e`/`--env-file` passed it
+    let container = crate::supply::container_shell_code(name, cmd.args()).is_some();
+    if container && !passes_environment(cmd.args()) {
         return None;
     }
     let words = script_arguments(cmd, name);

@@ -124,23 +124,8 @@ fn runs_stdin(c: &Command) -> bool {
             .iter()
             .any(|a| matches!(a.text.as_str(), "/dev/stdin" | "/proc/self/fd/0"));
     }
-    // `ssh HOST` (the remote login shell) or `ssh HOST bash -s` reads its input as code
     if base(name) == "ssh" {
-        // `-N` (forwarding only), `-W` (a connection), `-n` (no input): nothing reads it
-        if args
-            .iter()
-            .any(|a| matches!(a.text.as_str(), "-N" | "-n" | "-W"))
-        {
-            return false;
-        }
-        let remote = ssh_remote_command(args);
-        return match remote.first() {
-            None => true,
-            Some(&i) => {
-                crate::creds::SHELLS.contains(&base(&args[i].text))
-                    && !remote.iter().any(|&j| args[j].text == "-c")
-            }
-        };
+        return ssh_runs_stdin(args);
     }
     // `python3 -mjson.tool`: a module, which reads its input as data
     let module = args.iter().any(|a| a.text.starts_with("-m"));
@@ -2821,7 +2806,7 @@ fn code_words(c: &Command, name: &str) -> Vec<usize> {
     if let Some(at) = container_shell_code(name, args) {
         return command_string(args, at);
     }
-    let shell_like = matches!(base(name), "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash");
+    let shell_like = is_shell(name);
     if !shell_like && !is_interpreter(name) {
         return Vec::new();
     }
@@ -2926,32 +2911,136 @@ pub(crate) fn container_shell_code(name: &str, args: &[Word]) -> Option<usize> {
         base(name),
         "docker" | "podman" | "nerdctl" | "kubectl" | "oc"
     );
-    let runs = args
-        .iter()
-        .take(2)
-        .any(|a| matches!(a.text.as_str(), "run" | "exec"));
-    if !runner || !runs {
+    if !runner || !matches!(container_subcommand(args), Some("run" | "exec")) {
         return None;
-    }
-    let shell = |t: &str| matches!(base(t), "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash");
-    let dash_c = |t: &str| t.starts_with('-') && !t.starts_with("--") && t[1..].ends_with('c');
-    if let Some(at) = args
-        .windows(2)
-        .position(|w| shell(&w[0].text) && dash_c(&w[1].text))
-    {
-        return Some(at + 2);
     }
     // `docker run --entrypoint sh IMAGE -c CODE`: the image's arguments go to the shell
     let entrypoint = args.iter().enumerate().find_map(|(i, a)| {
         let t = a.text.as_str();
         match t.strip_prefix("--entrypoint") {
-            Some("") => args.get(i + 1).filter(|v| shell(&v.text)).map(|_| i + 2),
-            Some(v) => v.strip_prefix('=').filter(|v| shell(v)).map(|_| i + 1),
+            Some("") => args.get(i + 1).filter(|v| is_shell(&v.text)).map(|_| i + 2),
+            Some(v) => v.strip_prefix('=').filter(|v| is_shell(v)).map(|_| i + 1),
             None => None,
         }
-    })?;
-    let c = (entrypoint..args.len()).find(|&i| dash_c(&args[i].text))?;
-    Some(c + 1)
+    });
+    if let Some(from) = entrypoint {
+        let dash_c = |t: &str| t.starts_with('-') && !t.starts_with("--") && t[1..].contains('c');
+        return (from..args.len())
+            .find(|&i| dash_c(&args[i].text))
+            .map(|c| c + 1);
+    }
+    // `IMAGE sh -e -c CODE`, `POD -- bash -euo pipefail -c CODE`
+    // (`busybox sh -c`: the image's name may be a shell's)
+    (args.iter().enumerate())
+        .filter(|(_, a)| !a.quoted && is_shell(&a.text))
+        .find_map(|(shell, _)| shell_command_string(args, shell + 1))
+}
+
+/// A shell's (`sh`, `bash`, … `busybox`).
+fn is_shell(name: &str) -> bool {
+    crate::creds::SHELLS.contains(&base(name))
+}
+
+/// The subcommand of a container runner, past its global options and their values
+/// (`kubectl -n ns exec`, `docker --context prod run`, `docker compose -f c.yml run`).
+fn container_subcommand(args: &[Word]) -> Option<&str> {
+    const TAKE_A_VALUE: &[&str] = &[
+        "-n",
+        "--namespace",
+        "--context",
+        "--kubeconfig",
+        "--cluster",
+        "--user",
+        "-s",
+        "--server",
+        "-H",
+        "--host",
+        "--config",
+        "-l",
+        "--log-level",
+        "--connection",
+        "--url",
+        "-f",
+        "--file",
+        "-p",
+        "--project-name",
+        "--profile",
+        "--env-file",
+    ];
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let t = a.text.as_str();
+        if t.starts_with('-') {
+            i += if TAKE_A_VALUE.contains(&t) { 2 } else { 1 };
+            continue;
+        }
+        if !matches!(t, "compose" | "container") {
+            return Some(t);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Where the command string of a shell's `-c` is, the shell's options starting at
+/// `from` (`-e -c`, `-ec`, `-o pipefail -c`, `--noprofile -c`); none when the shell
+/// runs a script file or standard input.
+fn shell_command_string(args: &[Word], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(a) = args.get(i) {
+        let t = a.text.as_str();
+        let option = !a.quoted && t.len() > 1 && (t.starts_with('-') || t.starts_with('+'));
+        if !option || t == "--" {
+            return None;
+        }
+        if !t.starts_with("--") && t[1..].contains('c') {
+            return command_string(args, i + 1).first().copied();
+        }
+        i += if option_takes_value(t, true) { 2 } else { 1 };
+    }
+    None
+}
+
+/// Whether `ssh` runs its standard input as code: `ssh HOST` (the remote login shell),
+/// `ssh HOST bash -s`, `ssh HOST 'sudo bash'`, `ssh HOST sudo -i`. Not with `-N`
+/// (forwarding only), `-W` (a connection) or `-n` (no input), nor for a remote command
+/// that is not a shell reading its input.
+pub(crate) fn ssh_runs_stdin(args: &[Word]) -> bool {
+    if (args.iter()).any(|a| matches!(a.text.as_str(), "-N" | "-n" | "-W")) {
+        return false;
+    }
+    let remote = ssh_remote_command(args);
+    let words: Vec<&str> = (remote.iter())
+        .flat_map(|&i| args[i].text.split_whitespace())
+        .collect();
+    let mut command = words.as_slice();
+    if command.first() == Some(&"sudo") {
+        // `sudo -u app bash -s`: past sudo's options and their values
+        let mut i = 1;
+        while let Some(o) = command.get(i).filter(|o| o.starts_with('-')) {
+            i += if matches!(*o, "-u" | "-g" | "-C" | "-D") {
+                2
+            } else {
+                1
+            };
+        }
+        let login_shell = command[1..i.min(command.len())]
+            .iter()
+            .any(|o| matches!(*o, "-i" | "-s"));
+        command = command.get(i..).unwrap_or(&[]);
+        if command.is_empty() {
+            return login_shell;
+        }
+    }
+    match command.first() {
+        None => true,
+        Some(first) => {
+            is_shell(first)
+                && !command
+                    .iter()
+                    .any(|w| w.starts_with('-') && !w.starts_with("--") && w[1..].contains('c'))
+        }
+    }
 }
 
 /// The code `su` runs: after `-c` (alone or bundled, `-lc`), or in `--command=…`.
@@ -2979,6 +3068,32 @@ mod tests {
         let cmds = scan(script);
         cmds.iter()
             .find_map(|c| unpinned_install(c).map(|(w, _)| w.text.clone()))
+    }
+
+    #[test]
+    fn code_a_container_shell_runs() {
+        let code = |script: &str| {
+            let cmds = scan(script);
+            let c = cmds.first()?;
+            let at = container_shell_code(c.name()?, c.args())?;
+            Some(c.args()[at].text.clone())
+        };
+        let runs = |script: &str| code(script).is_some_and(|c| c == "echo $T");
+        assert!(runs("docker run alpine sh -c 'echo $T'"));
+        assert!(runs("docker run alpine sh -e -c 'echo $T'"));
+        assert!(runs("docker exec c bash -euo pipefail -c 'echo $T'"));
+        assert!(runs("docker run busybox sh -c 'echo $T'"));
+        assert!(runs("kubectl -n prod exec pod -- sh -c 'echo $T'"));
+        assert!(runs(
+            "kubectl --context ci exec -i pod -- /bin/bash -lc 'echo $T'"
+        ));
+        assert!(runs("docker compose -f ci.yml run app sh -c 'echo $T'"));
+        assert!(runs("docker run --entrypoint sh alpine -c 'echo $T'"));
+        // a script file, standard input, another subcommand
+        assert_eq!(code("docker run alpine sh ./deploy.sh"), None);
+        assert_eq!(code("docker run -i alpine sh -s"), None);
+        assert_eq!(code("kubectl -n prod logs pod sh -c x"), None);
+        assert_eq!(code("docker build -t sh -c ."), None);
     }
 
     #[test]
