@@ -249,7 +249,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             },
             "trigger" => trigger_field(v, &mut f, cx, note(String::new())),
             "extends" => {}
-            "inherit" => inherit_variables(v, &mut f, cx.origins),
+            "inherit" => inherit(v, &mut f, cx.origins),
             key => not_modelled(key, note(String::new()), &mut f.notes),
         }
     }
@@ -1139,23 +1139,31 @@ fn reports(v: &Node, left_out: &mut Vec<String>) -> Option<PVal> {
         "terraform",
         "metrics",
         "cyclonedx",
-        "annotations",
-        "accessibility",
         "api_fuzzing",
-        "browser_performance",
         "coverage_fuzzing",
         "dast",
         "load_performance",
         "requirements",
         "repository_xray",
+        "sarif",
     ];
+    // GitLab reads one file of these (a string in its schema)
+    const ONE_FILE: &[&str] = &["annotations", "accessibility", "browser_performance"];
     let mut out = Vec::new();
     for e in v.entries() {
         if let Some(coverage) = coverage_report(&e.key, &e.value) {
             out.push(("coverage".to_string(), coverage));
             continue;
         }
-        match (KINDS.contains(&e.key.as_str()), strings(&e.value)) {
+        let kind = e.key.as_str();
+        if ONE_FILE.contains(&kind) {
+            match e.value.strings().as_slice() {
+                [one] => out.push((e.key.clone(), PVal::Str(one.clone()))),
+                _ => left_out.push(e.key.clone()),
+            }
+            continue;
+        }
+        match (KINDS.contains(&kind), strings(&e.value)) {
             (true, Some(paths)) => out.push((e.key.clone(), paths)),
             _ => left_out.push(e.key.clone()),
         }
@@ -1186,20 +1194,22 @@ fn coverage_report(key: &str, v: &Node) -> Option<PVal> {
     })
 }
 
-/// `inherit: variables: false | [NAMES]`, carried as `gitlab = { inherit = { variables
-/// = … } }`, which the checker and the compilers read (the job gets none of the
-/// pipeline's `env`, or those names); `inherit: default` is applied with `default:`
-/// (the job gets what it inherits).
-fn inherit_variables(v: &Node, f: &mut Fields, origins: bool) {
-    let Some(variables) = v.get("variables").filter(|i| i.as_bool() != Some(true)) else {
-        return;
-    };
-    if let Some(value) = crate::value::of_yaml_marked(variables, origins) {
-        gitlab_key(
-            f,
-            "inherit",
-            PVal::Record(vec![("variables".into(), value)]),
-        );
+/// `inherit: variables: false | [NAMES]` and `inherit: default: false | [KEYS]`,
+/// carried as `gitlab = { inherit = { … } }`, which the checker and the compilers read
+/// (the job gets none of the pipeline's `env` or `default`, or those names). The job
+/// has what it inherits of `default:` already (GitLab's merge, done on reading); the
+/// pipeline's `default` then keeps the keys this job leaves out.
+fn inherit(v: &Node, f: &mut Fields, origins: bool) {
+    let said = ["variables", "default"].into_iter().filter_map(|key| {
+        let value = v.get(key).filter(|i| i.as_bool() != Some(true))?;
+        Some((
+            key.to_string(),
+            crate::value::of_yaml_marked(value, origins)?,
+        ))
+    });
+    let record: Vec<(String, PVal)> = said.collect();
+    if !record.is_empty() {
+        gitlab_key(f, "inherit", PVal::Record(record));
     }
 }
 
@@ -1361,12 +1371,22 @@ fn trigger_field(v: &Node, f: &mut Fields, cx: &Ctx, at: Note) {
             let depend = v.get("strategy").and_then(Node::as_str) == Some("depend");
             let named = vec![("depend".to_string(), PVal::Bool(depend))];
             let what = PVal::Str(UNCARRIED_TRIGGER.to_string());
-            f.fields.insert("trigger".into(), PVal::call("child", vec![what], named));
+            f.fields
+                .insert("trigger".into(), PVal::call("child", vec![what], named));
         }
-        None => f.notes.push(Note {
-            message: "this `trigger:` (several includes, or a child pipeline from another project) has no Plumb form: the job is not imported".into(),
-            ..at
-        }),
+        None => {
+            // `include:` a map, or a list of them
+            let include = v.get("include");
+            let generated = (include.into_iter())
+                .chain(include.map(Node::items).unwrap_or(&[]))
+                .filter(|i| i.get("artifact").is_some())
+                .find_map(|i| i.get("job").and_then(Node::as_str));
+            let message = match generated {
+                Some(job) => format!("this `trigger:` runs a child pipeline that job `{job}` generates (`include: artifact:`), which Plumb has no form for: the job is not imported"),
+                None => "this `trigger:` (several includes, or a child pipeline from another project) has no Plumb form: the job is not imported".into(),
+            };
+            f.notes.push(Note { message, ..at })
+        }
     }
 }
 

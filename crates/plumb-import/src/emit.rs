@@ -1881,11 +1881,14 @@ fn keep_defaults_every_job_has(
     // and Plumb merges a default record into a job's own, where GitLab replaces it: a
     // job whose record lacks a key of the default's would gain it
     default_fields.retain(|key, default| {
+        // (one that does not inherit it, `gitlab = { inherit = { default = … } }`, is
+        // not given it)
         let keeps = |(f, _): &&(Fields, bool)| {
-            f.fields.get(key).is_some_and(|own| {
-                key == "matrix"
-                    || composed_field(key, default, own).equivalent(&long_form(key, own))
-            })
+            leaves_out_default(f, key)
+                || f.fields.get(key).is_some_and(|own| {
+                    key == "matrix"
+                        || composed_field(key, default, own).equivalent(&long_form(key, own))
+                })
         };
         let (all, with) = (
             jobs.iter().filter(imported).count(),
@@ -1899,10 +1902,46 @@ fn keep_defaults_every_job_has(
         .filter(|k| default_fields.contains_key(**k))
     {
         for (f, _) in jobs.iter_mut().filter(|f| imported(&&**f)) {
-            f.fields
-                .entry(key.to_string())
-                .or_insert_with(|| PVal::List(Vec::new()));
+            if !leaves_out_default(f, key) {
+                f.fields
+                    .entry(key.to_string())
+                    .or_insert_with(|| PVal::List(Vec::new()));
+            }
         }
+    }
+}
+
+/// Whether the job's `gitlab = { inherit = { default = false | [KEYS] } }` leaves out
+/// the pipeline's `default` field `field` (Plumb's name).
+fn leaves_out_default(f: &Fields, field: &str) -> bool {
+    let record = |v: &PVal, key: &str| match v.bare() {
+        PVal::Record(entries) => {
+            (entries.iter().find(|(k, _)| k == key)).map(|(_, v)| v.bare().clone())
+        }
+        _ => None,
+    };
+    let Some(said) = (f.fields.get("gitlab"))
+        .and_then(|g| record(g, "inherit"))
+        .and_then(|i| record(&i, "default"))
+    else {
+        return false;
+    };
+    let field = if field == "entrypoint" {
+        "image"
+    } else {
+        field
+    };
+    let Some((key, _)) =
+        (plumb_semantics::fields::GITLAB_DEFAULT_KEYS.iter()).find(|(_, f)| *f == field)
+    else {
+        return false;
+    };
+    match said {
+        PVal::Bool(false) => true,
+        PVal::List(keys) => !keys
+            .iter()
+            .any(|k| matches!(k.bare(), PVal::Str(s) if s == key)),
+        _ => false,
     }
 }
 
@@ -2622,6 +2661,10 @@ impl Emitter<'_> {
             return None;
         }
         let written = j.written.as_ref()?;
+        // a trigger job is whole without a script: it completes no included job
+        if written.get("trigger").is_some() {
+            return None;
+        }
         let unchecked = (written.entries().iter())
             .map(|e| e.key.as_str())
             .find(|k| plumb_semantics::fields::INCLUDED_JOB_UNCHECKED.contains(k));
@@ -2847,6 +2890,9 @@ impl Emitter<'_> {
         warnings: &mut Vec<Warning>,
     ) {
         for n in notes {
+            // one comment per YAML place and cause; every job it concerns goes to the
+            // warnings, which name the first and count the others
+            warnings.push(Warning::about(n.file, n.line, what, &n.message));
             let key = (n.file, n.line, n.message.clone());
             if !self
                 .noted
@@ -2867,7 +2913,6 @@ impl Emitter<'_> {
             if !self.origins {
                 self.snippet(text, n.file, n.line, n.end_line, indent);
             }
-            warnings.push(Warning::about(n.file, n.line, what, &n.message));
         }
     }
 

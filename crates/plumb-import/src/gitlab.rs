@@ -183,7 +183,7 @@ pub fn load(
     let root = with_includes(root, &mut sources, 0, files, warnings, &mut includes, &[0])?;
     // most files have no `!reference`: they are not copied to find none
     let mut root = if has_references(&root) {
-        References::new(&root).resolve(&root, warnings, 0)
+        References::new(&root, !includes.is_empty()).resolve(&root, warnings, 0)
     } else {
         root
     };
@@ -779,11 +779,14 @@ struct References<'a> {
     /// Scalar text the resolved file may hold: a reference to a reference to a long
     /// script doubles it at each level, in few values.
     text_budget: usize,
+    /// Whether the file includes files not read here, where a reference may point.
+    includes_not_read: bool,
 }
 
 impl<'a> References<'a> {
-    fn new(root: &'a Node) -> Self {
+    fn new(root: &'a Node, includes_not_read: bool) -> Self {
         References {
+            includes_not_read,
             root,
             by_name: top_level_by_name(root),
             memo: HashMap::new(),
@@ -852,15 +855,16 @@ impl<'a> References<'a> {
                     resolved.end_line = node.end_line;
                     resolved
                 }
-                _ => {
-                    warnings.push(Warning::at(
-                        node.file,
-                        node.line,
-                        format!(
-                            "`!reference [{}]` points at nothing: left empty",
-                            path.join(", ")
-                        ),
-                    ));
+                found => {
+                    let path = path.join(", ");
+                    let message = if found.is_some() {
+                        format!("`!reference [{path}]` nests deeper than {MAX_DEPTH} references (a cycle?), which GitLab refuses: left empty")
+                    } else if self.includes_not_read {
+                        format!("`!reference [{path}]` is not in the files read (an included file not read may hold it): left empty, so what it holds is missing here; write it in Plumb")
+                    } else {
+                        format!("`!reference [{path}]` points at nothing: left empty")
+                    };
+                    warnings.push(Warning::at(node.file, node.line, message));
                     Node {
                         kind: Kind::Null,
                         ..node.clone()

@@ -864,19 +864,78 @@ fn psych_text(text: &str) -> String {
     if let Some(n) = yaml11_int(text) {
         return n.to_string();
     }
-    let is_float = text.contains('.')
-        && text
-            .trim_start_matches(['-', '+'])
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '.' || c == '_')
-        && text.matches('.').count() == 1;
-    match text.replace('_', "").parse::<f64>() {
-        Ok(f) if is_float && f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 => {
-            format!("{f:.1}")
-        }
-        Ok(f) if is_float && f.is_finite() => format!("{f}"),
-        _ => text.to_string(),
+    psych_float(text).unwrap_or_else(|| text.to_string())
+}
+
+/// A plain scalar Psych reads as a float, as Ruby's `Float#to_s` writes it: `1.50` is
+/// `1.5`, `1.0e+3` is `1000.0`, `.inf` is `Infinity`, `.nan` is `NaN` (Psych's FLOAT:
+/// digits, `_` and `,`, one `.`, and an exponent with a sign).
+fn psych_float(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    match lower.as_str() {
+        ".inf" | "+.inf" => return Some("Infinity".into()),
+        "-.inf" => return Some("-Infinity".into()),
+        ".nan" => return Some("NaN".into()),
+        _ => {}
     }
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.')?;
+    let whole_ok = whole.is_empty()
+        || whole.starts_with(|c: char| c.is_ascii_digit())
+            && whole
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '_' || c == ',');
+    let exponent_ok = exponent.is_none_or(|e| {
+        e.len() > 1 && e.starts_with(['-', '+']) && e[1..].chars().all(|c| c.is_ascii_digit())
+    });
+    let fraction_ok = fraction.chars().all(|c| c.is_ascii_digit());
+    if !whole_ok || !exponent_ok || !fraction_ok || whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    let number: String = text.chars().filter(|c| !matches!(c, '_' | ',')).collect();
+    let value = number.parse::<f64>().ok()?;
+    Some(ruby_float_to_s(value))
+}
+
+/// Ruby's `Float#to_s`: the shortest digits that read back, in fixed notation from
+/// 0.0001 to below 10^16 (`1000.0`, `0.001`), else exponential (`1.0e+16`, `1.5e-05`).
+fn ruby_float_to_s(value: f64) -> String {
+    if value.is_infinite() {
+        return if value > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if value.is_nan() {
+        return "NaN".into();
+    }
+    let sign = if value.is_sign_negative() { "-" } else { "" };
+    // `{:e}` gives the shortest digits: `1.5e-5`, `1e20`
+    let scientific = format!("{:e}", value.abs());
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let point = exponent.parse::<i32>().unwrap_or(0) + 1;
+    let n = digits.len() as i32;
+    let text = if (1..=16).contains(&point) {
+        if n <= point {
+            format!("{digits}{}.0", "0".repeat((point - n) as usize))
+        } else {
+            format!(
+                "{}.{}",
+                &digits[..point as usize],
+                &digits[point as usize..]
+            )
+        }
+    } else if (-3..=0).contains(&point) {
+        format!("0.{}{digits}", "0".repeat((-point) as usize))
+    } else {
+        let rest = if digits.len() > 1 { &digits[1..] } else { "0" };
+        let e = point - 1;
+        let e_sign = if e < 0 { '-' } else { '+' };
+        format!("{}.{rest}e{e_sign}{:02}", &digits[..1], e.abs())
+    };
+    format!("{sign}{text}")
 }
 
 /// A YAML 1.1 integer: decimal with `_`, `0x…`, `0b…`, octal `0…`, sexagesimal `1:20`.
@@ -985,6 +1044,8 @@ mod tests {
         let n = doc(concat!(
             "a: True\nb: off\nc: 'True'\nd: 010\ne: 1_000\nf: 0x1F\ng: 1.50\nh: 2.0\n",
             "i: 1:30\nj: ~\nk: v1.2\nl: 1.2.3\nm: 007abc\nn: -5\no: 1,000\np: 1:02:03\n",
+            "q: 1.0e+3\nr: .inf\ns: -.Inf\nt: .NaN\nu: 1e3\nv: 1.5e-5\nw: 12345678901234567.0\n",
+            "x: 0.0001\ny: 1.\nz: 1.0e3\n",
         ));
         let value = |k: &str| {
             n.get(k)
@@ -995,6 +1056,16 @@ mod tests {
             ("a", "true"),
             ("b", "false"),
             ("c", "True"),
+            ("q", "1000.0"),
+            ("r", "Infinity"),
+            ("s", "-Infinity"),
+            ("t", "NaN"),
+            ("u", "1e3"),
+            ("v", "1.5e-05"),
+            ("w", "1.2345678901234568e+16"),
+            ("x", "0.0001"),
+            ("y", "1.0"),
+            ("z", "1.0e3"),
             ("d", "8"),
             ("e", "1000"),
             ("f", "31"),

@@ -1091,7 +1091,8 @@ impl<'e, 'a> Lowering<'e, 'a> {
             .iter()
             .any(|(_, l)| l.iter().any(|f| f.key == "trigger"));
         if !trigger {
-            apply_layer(Layer::Default, defaults, &mut fields, &mut env);
+            let inherited = inherited_defaults(defaults, &layers);
+            apply_layer(Layer::Default, &inherited, &mut fields, &mut env);
         }
         for (layer, lf) in &layers {
             apply_layer(*layer, lf, &mut fields, &mut env);
@@ -1508,6 +1509,43 @@ fn templates_built_on(tree: &plumb_syntax::ast::SourceFile) -> HashSet<&str> {
         .filter(|b| b.qualifier.is_none())
         .map(|b| b.template.text.as_str())
         .collect()
+}
+
+/// The fields of the pipeline's `default` a job takes: all, or as its `gitlab = {
+/// inherit = { default = false | [KEYS] } }` says (GitLab's keys: `before_script` for
+/// `before_run`); fields GitLab's `default:` does not hold (`env`) it always takes.
+fn inherited_defaults<'d>(
+    defaults: &'d [LayerField],
+    layers: &[(Layer, Vec<LayerField>)],
+) -> std::borrow::Cow<'d, [LayerField]> {
+    // the last layer that says wins
+    let said = (layers.iter().rev().flat_map(|(_, l)| l))
+        .filter(|f| f.key == "gitlab")
+        .filter_map(|f| f.value.as_map())
+        .filter_map(|g| g.iter().find(|e| e.key == "inherit"))
+        .filter_map(|e| e.value.as_map())
+        .find_map(|i| i.iter().find(|e| e.key == "default"))
+        .map(|e| &e.value.kind);
+    if said.is_none() {
+        return std::borrow::Cow::Borrowed(defaults);
+    }
+    let gitlab_key = |field: &str| {
+        let field = if field == "entrypoint" {
+            "image"
+        } else {
+            field
+        };
+        (crate::fields::GITLAB_DEFAULT_KEYS.iter())
+            .find(|(_, f)| *f == field)
+            .map(|(k, _)| *k)
+    };
+    let takes = |f: &&LayerField| match (gitlab_key(&f.key), said) {
+        (None, _) | (_, None | Some(ValueKind::Bool(true))) => true,
+        (Some(_), Some(ValueKind::Bool(false))) => false,
+        (Some(key), Some(ValueKind::List(keys))) => keys.iter().any(|k| k.as_str() == Some(key)),
+        (Some(_), Some(_)) => true,
+    };
+    std::borrow::Cow::Owned(defaults.iter().filter(takes).cloned().collect())
 }
 
 /// `gitlab = { inherit = { variables = false | [NAMES] } }`: the job gets none of the

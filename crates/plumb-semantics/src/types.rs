@@ -300,6 +300,8 @@ pub static ARTIFACTS: RecordSpec = record(
 );
 
 const REPORT_DOC: &str = "Report files of this kind.";
+/// GitLab reads one file of these kinds (its schema: a string, not a list).
+const ONE_REPORT_DOC: &str = "The report file of this kind (GitLab reads one).";
 
 pub static REPORTS: RecordSpec = record(
     "Reports",
@@ -318,15 +320,16 @@ pub static REPORTS: RecordSpec = record(
         key("terraform", TyName::ListString, REPORT_DOC),
         key("metrics", TyName::ListString, REPORT_DOC),
         key("cyclonedx", TyName::ListString, "CycloneDX SBOM files."),
-        key("annotations", TyName::ListString, REPORT_DOC),
-        key("accessibility", TyName::ListString, REPORT_DOC),
+        key("annotations", TyName::String, ONE_REPORT_DOC),
+        key("accessibility", TyName::String, ONE_REPORT_DOC),
         key("api_fuzzing", TyName::ListString, REPORT_DOC),
-        key("browser_performance", TyName::ListString, REPORT_DOC),
+        key("browser_performance", TyName::String, ONE_REPORT_DOC),
         key("coverage_fuzzing", TyName::ListString, REPORT_DOC),
         key("dast", TyName::ListString, REPORT_DOC),
         key("load_performance", TyName::ListString, REPORT_DOC),
         key("requirements", TyName::ListString, REPORT_DOC),
         key("repository_xray", TyName::ListString, REPORT_DOC),
+        key("sarif", TyName::ListString, "SARIF 2.1.0 security reports."),
         key(
             "coverage",
             TyName::CoverageReport,

@@ -404,6 +404,22 @@ fn write_emptied_lists(job: &JobModel, j: &mut Job) {
     }
 }
 
+/// A job's own `gitlab = { inherit = { default = [KEYS] } }`: Plumb merged what it
+/// names into the job already. Where the file writes a top-level `default:`, the job
+/// takes nothing more from it (`false`): a key the job cleared (`before_run = []`) is
+/// not given back.
+fn settle_inherit_default(j: &mut Job, keys: DefaultKeys) {
+    if keys.0 == 0 {
+        return;
+    }
+    let inherit = j.passthrough.0.iter_mut().find(|(k, _)| k == "inherit");
+    if let Some((_, Data::Map(m))) = inherit {
+        if matches!(m.get("default"), Some(Data::List(_))) {
+            m.insert("default", Data::Bool(false));
+        }
+    }
+}
+
 /// `inherit: { default: false }` on a job (see [`inherit_default`]).
 fn inherit_no_default(j: &mut Job) {
     inherit_default(j, Data::Bool(false));
@@ -486,6 +502,7 @@ fn job_entry(
     }
     let cond = job_condition(p, job, several);
     let mut j = compile_job(p, job, several, warnings);
+    settle_inherit_default(&mut j, layout.default_keys);
     if job.included_bases().is_some() {
         leave_default_to_gitlab(job, &mut j, layout.default_keys);
         write_emptied_lists(job, &mut j);

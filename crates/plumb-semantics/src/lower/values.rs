@@ -613,19 +613,26 @@ impl Lowering<'_, '_> {
         }
     }
 
-    /// `inherit = { default = true | [keys] }` in a job's `gitlab`: Plumb merges the
-    /// pipeline's `default` into each job and writes `inherit: default: false` itself
-    /// where the file has a top-level `default:` (with an `include`); a job that took
-    /// keys from it that the checker did not merge would run scripts no check saw, with
-    /// the job's secrets.
+    /// `inherit = { default = true }` in a job's `gitlab`: Plumb merges the pipeline's
+    /// `default` into each job (all of it, none with `false`, the keys named with a
+    /// list), and writes `inherit: default: false` itself where the file has a
+    /// top-level `default:` (with an `include`); `true` would ask GitLab for keys the
+    /// job does not have, running scripts no check saw, with the job's secrets.
     fn check_inherit_default(&mut self, e: &MapEntry) {
         let Some(entries) = (e.key == "inherit").then(|| e.value.as_map()).flatten() else {
             return;
         };
-        // `default = false` asks what Plumb writes anyway
-        let inherits = |d: &&MapEntry| !matches!(d.value.kind, ValueKind::Bool(false));
-        if let Some(d) = entries.iter().find(|d| d.key == "default").filter(inherits) {
-            self.plumb_writes_key("inherit: default", d.key_at, "the pipeline's `default` (a job's own fields replace it; `before_run = []` clears one)");
+        let everything = |d: &&MapEntry| matches!(d.value.kind, ValueKind::Bool(true));
+        if let Some(d) = entries
+            .iter()
+            .find(|d| d.key == "default")
+            .filter(everything)
+        {
+            self.plumb_writes_key(
+                "inherit: default: true",
+                d.key_at,
+                "the pipeline's `default` (every job takes it unless told otherwise)",
+            );
         }
     }
 
