@@ -341,8 +341,12 @@ fn used_as_paths<'c>(cx: &'c JobCx) -> std::collections::HashSet<&'c str> {
 }
 
 /// Programs whose operands can only be paths (a token given to one would be an error),
-/// so a variable given alone to one is a File variable's path.
-const PATHS_ONLY: &[&str] = &["chmod", "chown", "chgrp", "ssh-add"];
+/// so a variable given alone to one is a File variable's path: `cat "$KUBECONFIG"`
+/// then prints the file (PL4003), `cp "$KEY" dist/` copies it (PL4007).
+const PATHS_ONLY: &[&str] = &[
+    "chmod", "chown", "chgrp", "ssh-add", "cat", "head", "tail", "less", "more", "cp", "mv",
+    "install", "rsync", "scp", "source", ".",
+];
 
 /// `TOKEN = "$DEPLOY_TOKEN"`: GitLab expands a variable's value, so `TOKEN` holds the
 /// secret too (or the secret file's path), and so does a variable set from `TOKEN`:
@@ -1604,7 +1608,7 @@ fn jq_reads(cmd: &Command, var: &str, taint: &Taint) -> Option<Flow> {
 /// (`-i`, `-w`, `-F`, …; not `-v`, `-f`, context lines, `-z`, `-m N`, …).
 /// `env | grep ^GO` prints no `TOKEN=…`; `env | grep TOKEN` does.
 fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
-    const SAFE_SHORT: &str = "iywxsFGnhHoqc";
+    const SAFE_SHORT: &str = "iywxsFGEPnhHoqc";
     const SAFE_LONG: &[&str] = &[
         "--ignore-case",
         "--word-regexp",
@@ -1612,6 +1616,8 @@ fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
         "--no-messages",
         "--fixed-strings",
         "--basic-regexp",
+        "--extended-regexp",
+        "--perl-regexp",
         "--line-number",
         "--no-filename",
         "--with-filename",
@@ -1655,6 +1661,20 @@ fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
     patterns.is_empty()
         || patterns.iter().any(|p| {
             let text = p.text.strip_prefix("--regexp=").unwrap_or(&p.text);
+            // `^CI_(COMMIT|PIPELINE)_`: lines that start so, which no secret's does
+            if let Some(anchored) = text.strip_prefix('^').filter(|_| p.vars.is_empty()) {
+                let prefix: String = (anchored.chars())
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                let prefix = if ignore_case {
+                    prefix.to_lowercase()
+                } else {
+                    prefix
+                };
+                if prefix.len() >= 2 && !names.iter().any(|n| n.starts_with(&prefix)) {
+                    return false;
+                }
+            }
             let text = text.strip_prefix('^').unwrap_or(text);
             let name = text.strip_suffix('=').unwrap_or(text);
             let plain = |c: char| c.is_ascii_alphanumeric() || c == '_';
@@ -1722,6 +1742,13 @@ pub(crate) fn external_program<'c>(
     name: &'c str,
 ) -> Option<(&'c str, &'c [shell::Word])> {
     let args = cmd.args();
+    // PowerShell's expressions read as commands: `if (-not $env:T)`, `("n: " + $x)`
+    let quoted_text = cmd
+        .name_word()
+        .is_some_and(|w| w.quoted && w.text.contains(' ') && !w.text.contains(['/', '\\']));
+    if name.starts_with('-') || quoted_text {
+        return None;
+    }
     let assignment = name.starts_with('$') && args.first().is_some_and(|a| a.text == "=");
     if !assignment {
         let in_process = BUILTINS.contains(&name) || is_cmdlet(name);

@@ -76,6 +76,8 @@ fn is_macos_vm_image(cx: &JobCx, v: &Value) -> bool {
 pub struct ImageCx<'a> {
     pub config: &'a plumb_config::Config,
     pub sources: &'a dyn Sources,
+    /// The images the job's pipeline pushes ([`pushed_images`], sorted).
+    pub built: &'a [String],
 }
 
 /// An image rule: a diagnostic for one image, or none.
@@ -86,6 +88,7 @@ pub fn check_job_images(cx: &JobCx, out: &mut Vec<Diagnostic>, check: ImageCheck
     let icx = ImageCx {
         config: cx.config,
         sources: cx.sources,
+        built: cx.built_images,
     };
     for u in cx.images() {
         if let Some(mut d) = check(&icx, u) {
@@ -110,6 +113,7 @@ pub fn check_declared_images(cx: &FileCx, out: &mut Vec<Diagnostic>, check: Imag
     let icx = ImageCx {
         config: cx.config,
         sources: cx.sources,
+        built: &[],
     };
     for v in &cx.model.declared_images {
         if let ValueKind::Str(text) = &v.kind {
@@ -241,6 +245,99 @@ pub fn valid_with_variables(text: &str) -> bool {
     }
     filled.push_str(rest);
     !filled.contains('$') && image_ref::parse(&filled).is_ok()
+}
+
+/// The images the pipeline's jobs push, as written (`docker push "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"`,
+/// `docker buildx build --push -t X`, kaniko's `--destination X`, `crane push DIR X`,
+/// `buildah push X`), with `${NAME}` written `$NAME`: a job whose image is one of them
+/// runs what the pipeline built (PL3007 does not ask for a digest the pipeline makes).
+pub fn pushed_images(p: &plumb_semantics::PipelineModel) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for j in &p.jobs {
+        for (text, _) in j.script() {
+            if !text.contains("push") && !text.contains("destination") {
+                continue;
+            }
+            for cmd in crate::shell::scan(text) {
+                out.extend(pushed_by(&cmd).into_iter().map(|t| same_variables(&t)));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// What one command pushes (see [`pushed_images`]).
+fn pushed_by(cmd: &crate::shell::Command) -> Vec<String> {
+    let Some(name) = cmd.name().map(crate::supply::base) else {
+        return Vec::new();
+    };
+    let args = cmd.args();
+    let words: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    let operands = |from: usize| -> Vec<String> {
+        (words.iter().skip(from))
+            .filter(|w| !w.starts_with('-'))
+            .map(|w| w.to_string())
+            .collect()
+    };
+    let value_of = |options: &[&str]| -> Vec<String> {
+        let mut found = Vec::new();
+        for (i, w) in words.iter().enumerate() {
+            for o in options {
+                if w == o {
+                    found.extend(words.get(i + 1).map(|v| v.to_string()));
+                } else if let Some(v) = w.strip_prefix(o).and_then(|r| r.strip_prefix('=')) {
+                    found.push(v.to_string());
+                }
+            }
+        }
+        found
+    };
+    match (name, words.first().copied()) {
+        ("docker" | "podman" | "nerdctl" | "buildah", Some("push")) => operands(1),
+        ("docker" | "podman" | "nerdctl", Some("image")) if words.get(1) == Some(&"push") => {
+            operands(2)
+        }
+        ("docker", Some("build" | "buildx")) if words.contains(&"--push") => {
+            value_of(&["-t", "--tag"])
+        }
+        ("executor", _) => value_of(&["--destination", "-d"]),
+        ("crane", Some("push")) => operands(2),
+        _ => Vec::new(),
+    }
+}
+
+/// `${NAME}` as `$NAME`, so that one image written both ways is one.
+fn same_variables(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        match after.find('}') {
+            Some(end)
+                if after[..end]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                out.push('$');
+                out.push_str(&after[..end]);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("${");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether image `text` is one the pipeline pushes (see [`pushed_images`]).
+pub fn pushed_here(built: &[String], text: &str) -> bool {
+    !built.is_empty() && built.binary_search(&same_variables(text)).is_ok()
 }
 
 #[cfg(test)]

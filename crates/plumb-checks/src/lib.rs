@@ -211,6 +211,8 @@ pub struct JobCx<'a> {
     images: OnceCell<Vec<images::ImageUse<'a>>>,
     script: OnceCell<Vec<creds::ScriptFinding>>,
     uses: OnceCell<Vec<creds::SecretUse>>,
+    /// The images the job's pipeline pushes (see [`images::pushed_images`]).
+    pub built_images: &'a [String],
 }
 
 /// One of a job's scripts (a `run` string or list item), read by the shell scanner.
@@ -237,7 +239,13 @@ impl<'a> JobCx<'a> {
             images: OnceCell::new(),
             script: OnceCell::new(),
             uses: OnceCell::new(),
+            built_images: &[],
         }
+    }
+    /// With the images the job's pipeline pushes ([`images::pushed_images`]).
+    pub fn with_built_images(mut self, built: &'a [String]) -> Self {
+        self.built_images = built;
+        self
     }
     /// The job's image and services, each parsed once for every rule that reads them.
     pub fn images(&self) -> &[images::ImageUse<'a>] {
@@ -326,13 +334,11 @@ pub fn check_file(cx: &FileCx) -> Vec<Diagnostic> {
             pipeline: p,
             config: cx.config,
         }));
+        let built = images::pushed_images(p);
         for j in &p.jobs {
-            out.extend(check_job(&JobCx::new(
-                (&p.on, p.on_at),
-                j,
-                cx.config,
-                cx.sources,
-            )));
+            out.extend(check_job(
+                &JobCx::new((&p.on, p.on_at), j, cx.config, cx.sources).with_built_images(&built),
+            ));
         }
     }
     out.extend(check_templates(cx.model, cx.config, cx.sources));

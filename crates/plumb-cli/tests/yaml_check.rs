@@ -229,6 +229,37 @@ fn lookups_by_name_inside_double_quotes_are_read() {
     assert_eq!(lines, [pl4003(4), pl4003(5)], "{diags:?}");
 }
 
+/// A dump of the environment filtered by `grep` prints the variables it names, even
+/// ones the job writes nowhere as `$NAME` (`env | grep DEPLOY_TOKEN`); a filter of lines
+/// no secret's name starts (`grep -E '^CI_(COMMIT|PIPELINE)_'`) prints none.
+#[test]
+fn environment_dumps_through_grep() {
+    let dir = scratch("env-grep");
+    let img = "alpine:3.20@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!("named:\n  image: {img}\n  script:\n    - env | grep DEPLOY_TOKEN\nfiltered:\n  image: {img}\n  script:\n    - env | grep -E '^CI_(COMMIT|PIPELINE)_' | sort\n    - echo \"$API_TOKEN\" | ./login --stdin\nkept:\n  image: {img}\n  script:\n    - env | grep -E '^API_(T|K)' | sort\n    - echo \"$API_TOKEN\" | ./login --stdin\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let lines = code_lines(&diags);
+    let pl4003 = |line| (String::from("\"PL4003\""), line);
+    assert_eq!(lines, [pl4003(4), pl4003(13)], "{diags:?}");
+}
+
+/// An image a job of the pipeline pushes under the same name (`docker push
+/// "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"`, `${…}` or not) is the pipeline's own build:
+/// PL3007 asks for no digest there, as image or service; another variable image it
+/// still reports.
+#[test]
+fn images_the_pipeline_pushes_are_its_own() {
+    let dir = scratch("pushed-images");
+    let img =
+        "docker:27.3.1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!("stages: [build, test]\nbuild:\n  stage: build\n  image: {img}\n  script:\n    - docker build -t \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" .\n    - docker push \"${{CI_REGISTRY_IMAGE}}:${{CI_COMMIT_SHA}}\"\nunit:\n  stage: test\n  image: $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\n  script: [pytest]\napi:\n  stage: test\n  image: {img}\n  services:\n    - name: $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\n      alias: app\n  script: [./smoke.sh]\nother:\n  stage: test\n  image: $CI_REGISTRY_IMAGE/tools:$CI_COMMIT_SHA\n  script: [make]\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let lines = code_lines(&diags);
+    assert_eq!(lines, [(String::from("\"PL3007\""), 21)], "{diags:?}");
+}
+
 /// `inherit: variables: false` keeps the top-level `variables:` from a job, and
 /// `inherit: variables: [NAMES]` gives it only those: a debug trace set there reaches
 /// only the jobs that inherit it.

@@ -384,8 +384,10 @@ fn disk_job_checks(
             pipeline: p,
             config,
         }));
+        let built = plumb_checks::images::pushed_images(p);
         for j in &p.jobs {
-            let cx = plumb_checks::JobCx::new((&p.on, p.on_at), j, config, sources);
+            let cx = plumb_checks::JobCx::new((&p.on, p.on_at), j, config, sources)
+                .with_built_images(&built);
             diags.extend(plumb_checks::check_job(&cx));
         }
     }

@@ -24,6 +24,9 @@ pub struct JobInput {
     pub on_at: Option<FileRange>,
     /// The written text of each string literal among the job's values, sorted by span.
     pub literals: Vec<(FileRange, String)>,
+    /// The images the pipeline pushes, for a job whose image names a variable only (an
+    /// edit to another job's script leaves the others' inputs equal).
+    pub built_images: Vec<String>,
 }
 
 /// What one pipeline's checks read; spans relative to the pipeline's name.
@@ -146,6 +149,16 @@ fn pipeline_graph(p: &PipelineModel) -> PipelineModel {
     }
 }
 
+/// Whether a string of the value (an image, a service's name) names a variable.
+fn names_a_variable(v: &Value) -> bool {
+    match &v.kind {
+        ValueKind::Str(s) => s.contains('$'),
+        ValueKind::List(items) => items.iter().any(names_a_variable),
+        ValueKind::Map(entries) => entries.iter().any(|e| names_a_variable(&e.value)),
+        _ => false,
+    }
+}
+
 fn job_input(
     p: &PipelineModel,
     j: &JobModel,
@@ -161,11 +174,19 @@ fn job_input(
     {
         collect_literals(v, texts, &mut literals);
     }
+    let variable_image = ["image", "services"]
+        .iter()
+        .filter_map(|k| j.field(k))
+        .any(|f| names_a_variable(&f.value));
     let mut input = JobInput {
         job: j.clone(),
         on: p.on.clone(),
         on_at: p.on_at,
         literals,
+        built_images: match variable_image {
+            true => plumb_checks::images::pushed_images(p),
+            false => Vec::new(),
+        },
     };
     to_relative(&mut input, file, j.range.range.start);
     input.literals.sort();
@@ -220,10 +241,13 @@ pub fn pipeline_checks<'db>(
 #[salsa::tracked(returns(ref))]
 pub fn job_checks<'db>(db: &'db dyn Db, ws: Workspace, unit: JobUnit<'db>) -> Vec<Diagnostic> {
     let input = unit.input(db);
-    plumb_checks::check_job(&JobCx::new(
-        (&input.on, input.on_at),
-        &input.job,
-        crate::file_config(db, ws, unit.file(db)),
-        input,
-    ))
+    plumb_checks::check_job(
+        &JobCx::new(
+            (&input.on, input.on_at),
+            &input.job,
+            crate::file_config(db, ws, unit.file(db)),
+            input,
+        )
+        .with_built_images(&input.built_images),
+    )
 }

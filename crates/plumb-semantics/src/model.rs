@@ -789,6 +789,40 @@ pub fn variables_read_by_name(line: &str) -> Vec<&str> {
             }));
         }
     }
+    out.extend(grepped_from_the_environment(line));
+    out
+}
+
+/// `env | grep DEPLOY_TOKEN`, `printenv | grep -i ^AWS_SECRET`: the names a `grep`
+/// picks out of a dump of the environment (whole names only, `^` and `=` aside).
+fn grepped_from_the_environment(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for pipeline in line.split([';', '&', '\n', '(', ')', '`']) {
+        let commands: Vec<&str> = pipeline.split('|').collect();
+        for pair in commands.windows(2) {
+            let dump: Vec<&str> = pair[0].split_whitespace().collect();
+            let dumps = matches!(
+                dump.as_slice(),
+                ["env" | "printenv" | "set"] | ["export" | "declare", "-p" | "-x"]
+            );
+            let mut grep = pair[1].split_whitespace();
+            if !dumps || !matches!(grep.next(), Some("grep" | "egrep" | "fgrep")) {
+                continue;
+            }
+            let pattern = grep.find(|w| !w.starts_with('-'));
+            let name = pattern.map(|w| {
+                w.trim_matches(['"', '\''])
+                    .trim_start_matches('^')
+                    .trim_end_matches('=')
+            });
+            let whole = |n: &&str| {
+                !n.is_empty()
+                    && !n.starts_with(|c: char| c.is_ascii_digit())
+                    && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            };
+            out.extend(name.filter(whole));
+        }
+    }
     out
 }
 

@@ -14,6 +14,10 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     if !crate::images::valid_with_variables(u.text) {
         return None; // PL3004's
     }
+    // `$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA` that a job of the pipeline pushes
+    if crate::images::pushed_here(cx.built, u.text) {
+        return None;
+    }
     let mut d = image_diagnostic(
         RULE.code,
         RULE.severity(),
@@ -25,7 +29,7 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
         ),
         "decided when the job starts",
     )
-    .with_help("where the pipeline does not build this image, write the reference out, pinned by digest (`name:tag@sha256:<digest>`)");
+    .with_help("write the reference out, pinned by digest (`name:tag@sha256:<digest>`); an image a job of this pipeline pushes under this same name is not reported");
     d.primary.at = inner_range(cx.sources, u, start, end);
     Some(d)
 }

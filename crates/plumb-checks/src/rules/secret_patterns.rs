@@ -68,6 +68,10 @@ fn is_well_known_dummy(v: &str) -> bool {
             | "postgres"
             | "mysql"
             | "admin"
+            // NuGet's documented stand-ins: a credential provider or `NUGET_AUTH_TOKEN`
+            // gives the real key (`dotnet nuget push --api-key az`)
+            | "az"
+            | "azuredevops"
     )
 }
 
