@@ -141,14 +141,22 @@ const BUILTINS: &[&str] = &[
 
 /// Commands that print their arguments (PowerShell's too, as Windows runners' scripts
 /// write them).
-const PRINTERS: &[&str] = &[
-    "echo",
-    "printf",
-    "Write-Host",
-    "Write-Output",
+const PRINTERS: &[&str] = &["echo", "printf"];
+
+/// PowerShell's cmdlets that print their arguments to the job log (any case).
+const PRINTING_CMDLETS: &[&str] = &[
     "write-host",
     "write-output",
+    "write-warning",
+    "write-error",
+    "write-information",
+    "out-host",
 ];
+
+/// Whether a command prints its arguments (`echo`, `printf`, `Write-Host`).
+fn prints_arguments(name: &str) -> bool {
+    PRINTERS.contains(&name) || PRINTING_CMDLETS.contains(&name.to_ascii_lowercase().as_str())
+}
 /// Commands that copy their standard input (or a here-doc) to their output, changed or not.
 const FILTERS: &[&str] = &[
     "cat", "tee", "grep", "egrep", "fgrep", "sort", "head", "tail", "awk", "gawk", "sed", "cut",
@@ -446,6 +454,9 @@ struct Scan<'s> {
     /// The script holds a condition, a `case` or a function (`[ … ] && rm -f x`): a
     /// removal in it may not run.
     conditional_script: bool,
+    /// The shell functions the job's scripts define (`log() { … }`): they run in the
+    /// shell, where the scan does not follow what they do with their arguments.
+    functions: &'s std::collections::HashSet<String>,
 }
 
 /// Files a secret was written to that an artifact path keeps (by the finding that says
@@ -725,6 +736,7 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     let mut cwd = Cwd::new();
     let mut kept_files = KeptFiles::default();
     let in_first_shell = cx.job.run_script_count();
+    let functions = defined_functions(cx.scripts());
     for (i, script) in cx.scripts().iter().enumerate() {
         // `after_run` runs in a new shell, without the `set -x` of the script
         // a script's subshells end with it (the shell's own folder goes on)
@@ -745,6 +757,7 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
             conditional_script: ["if ", "&&", "||", "case ", "()", "function "]
                 .iter()
                 .any(|t| script.text.contains(t)),
+            functions: &functions,
         };
         scan_script(script, &mut taint, &mut scan);
     }
@@ -756,6 +769,37 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
         .filter(|(i, _)| !undone.contains(i))
         .map(|(_, f)| f)
         .collect()
+}
+
+/// The names of the shell functions the scripts define: `log() {`, `log () (`,
+/// `function log {` (`before_script`'s reach the job's `script`: one shell runs both).
+/// `NAME()` is read from the text: the scanner reads it as a command and a subshell.
+fn defined_functions(scripts: &[ScannedScript]) -> std::collections::HashSet<String> {
+    let name_char = |c: char| c.is_ascii_alphanumeric() || "_-:.".contains(c);
+    let mut out = std::collections::HashSet::new();
+    for script in scripts {
+        let text = script.text;
+        for (at, _) in text.match_indices("()") {
+            let before = text[..at].trim_end_matches([' ', '\t']);
+            let name_start = before.rfind(|c: char| !name_char(c)).map_or(0, |i| i + 1);
+            let name = &before[name_start..];
+            let starts_command = (before[..name_start].trim_end_matches([' ', '\t']))
+                .chars()
+                .last()
+                .is_none_or(|c| matches!(c, ';' | '&' | '|' | '\n' | '{' | '('));
+            let body = text[at + 2..].trim_start().starts_with(['{', '(']);
+            if !name.is_empty() && starts_command && body {
+                out.insert(name.to_string());
+            }
+        }
+        for cmd in &script.commands {
+            let mut words = (cmd.words.iter().filter(|w| !w.quoted)).map(|w| w.text.as_str());
+            if words.next() == Some("function") {
+                out.extend(words.next().map(|n| n.trim_end_matches("()").to_string()));
+            }
+        }
+    }
+    out
 }
 
 /// Whether GitLab uploads the job's `artifacts` (or `cache`: each of a list) only when
@@ -896,7 +940,7 @@ fn note_captured(cmd: &Command, output: Option<&Flow>, taint: &mut Taint) {
     // what a command this scan does not follow outputs may be its input (`openssl
     // base64`), or a secret of its own it was given one for (`vault write … jwt=-`)
     let followed = cmd.name().map(crate::supply::base).is_some_and(|n| {
-        PRINTERS.contains(&n) || FILTERS.contains(&n) || OUTPUT_IS_NOT_INPUT.contains(&n)
+        prints_arguments(n) || FILTERS.contains(&n) || OUTPUT_IS_NOT_INPUT.contains(&n)
     });
     *taint.captured.entry(s.at).or_default() |= into_word && (output_tainted || !followed);
 }
@@ -1160,7 +1204,12 @@ fn passes_environment(args: &[shell::Word]) -> bool {
 /// itself (`eval`, `sh -c`, `trap`, `xargs`, a shell reading a pipe or a here-doc): the
 /// scanner cannot follow it there, so it counts as printed.
 fn unfollowed(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &Taint, scan: &mut Scan) {
-    let script_args = script_arguments(cmd, name);
+    // `log "token: $T"` to `log() { echo "$*"; }`: the function's use is not followed
+    let function = scan.functions.contains(name);
+    let script_args = match function {
+        true => cmd.args(),
+        false => script_arguments(cmd, name),
+    };
     let in_container = crate::supply::container_shell_code(name, cmd.args()).is_some();
     // `ssh HOST <<EOF`: the remote shell runs what this one expanded (not a quoted
     // here-doc's `$T`: the remote host has no such variable)
@@ -1169,13 +1218,18 @@ fn unfollowed(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &Taint,
     let flow = script_args
         .iter()
         .find_map(|w| {
-            // the text of a secret file's path too: `sh -c "cat $F"`
-            if let Some((v, s)) = taint.first_any(w.vars.iter()) {
+            // a function is handed values (a secret file's path is none); a shell, text
+            // where the path too can leak: `sh -c "cat $F"`
+            let handed = match function {
+                true => taint.first(w.vars.iter()),
+                false => taint.first_any(w.vars.iter()),
+            };
+            if let Some((v, s)) = handed {
                 return Some(Flow::of(v, &s));
             }
             // single-quoted: the inner shell expands what the outer one left alone; a
             // container's has only what `-e`/`--env`/`--env-file` passed it
-            if in_container && !passes_environment(cmd.args()) {
+            if function || in_container && !passes_environment(cmd.args()) {
                 return None;
             }
             let inner = shell::expansions(&w.text);
@@ -1195,7 +1249,7 @@ fn unfollowed(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &Taint,
             runs_files.then(|| substituted_input(read, taint)).flatten()
         });
     if let Some(flow) = flow {
-        let command = if script_args.is_empty() || name == "eval" || name == "trap" {
+        let command = if script_args.is_empty() || function || name == "eval" || name == "trap" {
             name.to_string()
         } else if SHELLS.contains(&name) || name == "su" {
             format!("{name} -c")
@@ -1270,8 +1324,14 @@ fn tainted_output(
     };
     // `printf -v NAME …` sets NAME (followed as an assignment) and prints nothing
     let to_variable = name == "printf" && args.first().is_some_and(|a| a.text == "-v");
-    if PRINTERS.contains(&name) && !to_variable {
+    if prints_arguments(name) && !to_variable {
         if let Some((v, s)) = taint.first(args.iter().flat_map(|w| w.vars.iter())) {
+            return Some(Flow::of(v, &s).read_from_file(taint.reads_file(v)));
+        }
+    }
+    // `sed "s/__T__/$T/" tpl`, `jq -n --arg t "$T" '{t: $t}'`: a template filled in
+    if let Some(w) = filled_in_value(name, args).filter(|w| !w.vars.is_empty()) {
+        if let Some((v, s)) = taint.first(w.vars.iter()) {
             return Some(Flow::of(v, &s).read_from_file(taint.reads_file(v)));
         }
     }
@@ -1690,6 +1750,69 @@ fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
         })
 }
 
+/// The argument a text tool puts into what it writes: `sed`'s script (`s/__T__/$T/`,
+/// also after `-e`), `awk`'s `-v NAME=VALUE` or program, `jq`'s and `yq`'s `--arg NAME
+/// VALUE` (`--argjson`) or filter. The first that names a variable, if any.
+fn filled_in_value<'w>(name: &str, args: &'w [shell::Word]) -> Option<&'w shell::Word> {
+    let named = |w: &&shell::Word| !w.vars.is_empty();
+    match name {
+        "sed" => {
+            let after_e = args
+                .windows(2)
+                .filter(|p| matches!(p[0].text.as_str(), "-e" | "--expression"));
+            let script = args.iter().find(|a| !a.text.starts_with('-'));
+            after_e.map(|p| &p[1]).chain(script).find(named)
+        }
+        "awk" | "gawk" | "mawk" => {
+            let after_v = args.windows(2).filter(|p| p[0].text == "-v").map(|p| &p[1]);
+            let program = args.iter().find(|a| !a.text.starts_with('-'));
+            after_v.chain(program).find(named)
+        }
+        "jq" | "yq" | "gojq" => {
+            let values = args
+                .windows(3)
+                .filter(|p| matches!(p[0].text.as_str(), "--arg" | "--argjson"));
+            let filter = args.iter().find(|a| !a.text.starts_with('-'));
+            values.map(|p| &p[2]).chain(filter).find(named)
+        }
+        _ => None,
+    }
+}
+
+/// The files `sed -i` (`--in-place`, `-i.bak`) rewrites: its operands after the script.
+fn rewritten_in_place<'w>(name: &str, args: &'w [shell::Word]) -> Vec<&'w shell::Word> {
+    // `-i`, `-i.bak`, `--in-place=.bak`, or bundled (`-Ei`, `-ni`)
+    let in_place = |t: &str| {
+        let bundle = t.strip_prefix('-').filter(|b| !b.starts_with('-'));
+        t.starts_with("-i")
+            || t.starts_with("--in-place")
+            || bundle.is_some_and(|b| b.contains('i') && b.chars().all(|c| "Enrsuzi".contains(c)))
+    };
+    if crate::supply::base(name) != "sed" || !args.iter().any(|a| in_place(&a.text)) {
+        return Vec::new();
+    }
+    let mut operands = Vec::new();
+    let mut script_given = false;
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let t = a.text.as_str();
+        if matches!(t, "-e" | "--expression" | "-f" | "--file") {
+            script_given = true;
+            i += 2;
+            continue;
+        }
+        if !t.starts_with('-') {
+            operands.push(a);
+        }
+        i += 1;
+    }
+    // the first operand is the script, unless `-e` gave it
+    if !script_given && !operands.is_empty() {
+        operands.remove(0);
+    }
+    operands
+}
+
 /// Where a command's tainted output goes: a pipe (returned, for the next command), files
 /// (an artifact is PL4007), or the job log.
 fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Option<Flow> {
@@ -1702,8 +1825,12 @@ fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Optio
         Vec::new()
     };
     let tee_to_log = tee_files.iter().any(|f| shell::is_log_device(&f.text));
-    let mut written = false;
-    for file in cmd.files_written().chain(tee_files.iter().copied()) {
+    let in_place = rewritten_in_place(name, cmd.args());
+    let mut written = !in_place.is_empty();
+    for file in (cmd.files_written())
+        .chain(tee_files.iter().copied())
+        .chain(in_place.iter().copied())
+    {
         if shell::is_log_device(&file.text) {
             continue;
         }
@@ -1761,6 +1888,10 @@ pub(crate) fn external_program<'c>(
 
 /// Arguments of external commands show in process listings.
 fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
+    // a shell function runs in the shell ([`unfollowed`] says what it is handed)
+    if scan.functions.contains(name) {
+        return;
+    }
     let Some((name, args)) = external_program(cmd, name) else {
         return;
     };

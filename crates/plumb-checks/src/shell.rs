@@ -893,6 +893,13 @@ impl<'a> Scanner<'a> {
                 // an unterminated `${` runs to the end of the script (never into the
                 // middle of a character)
                 let inner = &self.src[inner_start..inner_end.max(inner_start)];
+                // PowerShell's `${env:NAME}` reads NAME
+                let inner = match inner.get(..4) {
+                    Some(e) if e.eq_ignore_ascii_case("env:") && is_name(&inner[4..]) => {
+                        &inner[4..]
+                    }
+                    _ => inner,
+                };
                 // `${#V}` is V's length: it does not print V; `${!V}` reads the variable
                 // V names, which cannot be followed
                 let indirect = inner.starts_with('!');
@@ -1615,6 +1622,8 @@ mod tests {
         assert_eq!(c[1].args()[0].vars[0].name, "API_KEY");
         // not a name after the colon: `$env` itself
         assert_eq!(scan("echo $env:")[0].args()[0].vars[0].name, "env");
+        let braced = scan("Write-Host \"${env:DEPLOY_TOKEN}\"");
+        assert_eq!(braced[0].args()[0].vars[0].name, "DEPLOY_TOKEN");
     }
 
     #[test]
