@@ -8,7 +8,7 @@
 use crate::shell::{self, Command, VarRef};
 use crate::{JobCx, ScannedScript};
 use plumb_diagnostics::{FileRange, TextRange};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Leak {
@@ -313,13 +313,19 @@ impl Taint {
     }
 }
 
-/// The variables the job's scripts use as a file's path: given alone to a program that
-/// takes files (`chmod 600 "$SSH_KEY"`, `ssh-add "$KEY"`), after an option that takes a
-/// path (`--key-file "$GCP_KEY"`) or after `ssh -i`. A project variable so used is a
-/// GitLab File variable: its value is the path, the file holds the secret.
-fn used_as_paths<'c>(cx: &'c JobCx) -> std::collections::HashSet<&'c str> {
-    let mut out = std::collections::HashSet::new();
+/// The variables the job's scripts use as a file's path, and only so: given alone to a
+/// program that takes files (`chmod 600 "$SSH_KEY"`, `ssh-add "$KEY"`), after an option
+/// that takes a path (`--key-file "$GCP_KEY"`) or after `ssh -i`. A project variable so
+/// used is a GitLab File variable: its value is the path, the file holds the secret.
+/// One also used otherwise (`echo "$KEY"`) is a value: a decoy `cp "$T" /dev/null`
+/// does not make a token a path.
+fn used_as_paths<'c>(cx: &'c JobCx) -> HashSet<&'c str> {
+    let mut as_path: HashMap<&str, usize> = HashMap::new();
+    let mut uses: HashMap<&str, usize> = HashMap::new();
     for cmd in cx.scripts().iter().flat_map(|s| s.commands.iter()) {
+        for v in all_vars(cmd) {
+            *uses.entry(v.name.as_str()).or_default() += 1;
+        }
         let Some(name) = cmd.name().map(crate::supply::base) else {
             continue;
         };
@@ -340,12 +346,46 @@ fn used_as_paths<'c>(cx: &'c JobCx) -> std::collections::HashSet<&'c str> {
             let path =
                 (PATHS_ONLY.contains(&name) || file_test || i.checked_sub(1).is_some_and(after))
                     && is_one_expansion(w);
-            if path {
-                out.insert(v.name.as_str());
+            // `--key-file="$KEY"`, `-var-file=$KEY`
+            let option_value = (w.text.split_once('=')).is_some_and(|(o, value)| {
+                o.starts_with('-')
+                    && option_takes_a_path(o)
+                    && [format!("${}", v.name), format!("${{{}}}", v.name)]
+                        .contains(&value.to_string())
+            });
+            if path || option_value {
+                *as_path.entry(v.name.as_str()).or_default() += 1;
             }
         }
     }
-    out
+    // a name GitLab's File variables often have (`SSH_KEY`, `KUBECONFIG`) is one where
+    // it is used as a path at all; any other (`DEPLOY_TOKEN`), where it is used only so
+    (as_path.into_iter())
+        .filter(|(name, n)| file_like_name(name) || uses.get(name) == Some(n))
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Whether a variable's name says it holds a file's path or content a File variable
+/// gives (`SSH_PRIVATE_KEY`, `KUBECONFIG`, `TLS_CERT`, `GCP_CREDENTIALS`), not a token
+/// or a password.
+fn file_like_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let value_like = ["TOKEN", "PASSWORD", "PASSWD", "PASS", "SECRET"]
+        .iter()
+        .any(|w| upper.contains(w));
+    let file_like = [
+        "KEY",
+        "KUBECONFIG",
+        "CERT",
+        "CREDENTIAL",
+        "PEM",
+        "KEYSTORE",
+        "CONFIG",
+    ]
+    .iter()
+    .any(|w| upper.contains(w));
+    file_like && !value_like
 }
 
 /// Programs whose operands can only be paths (a token given to one would be an error),
@@ -456,7 +496,7 @@ struct Scan<'s> {
     conditional_script: bool,
     /// The shell functions the job's scripts define (`log() { … }`): they run in the
     /// shell, where the scan does not follow what they do with their arguments.
-    functions: &'s std::collections::HashSet<String>,
+    functions: &'s HashSet<String>,
 }
 
 /// Files a secret was written to that an artifact path keeps (by the finding that says
@@ -736,7 +776,7 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     let mut cwd = Cwd::new();
     let mut kept_files = KeptFiles::default();
     let in_first_shell = cx.job.run_script_count();
-    let functions = defined_functions(cx.scripts());
+    let functions = defined_functions(cx.scripts(), in_first_shell);
     for (i, script) in cx.scripts().iter().enumerate() {
         // `after_run` runs in a new shell, without the `set -x` of the script
         // a script's subshells end with it (the shell's own folder goes on)
@@ -771,24 +811,30 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
         .collect()
 }
 
-/// The names of the shell functions the scripts define: `log() {`, `log () (`,
-/// `function log {` (`before_script`'s reach the job's `script`: one shell runs both).
-/// `NAME()` is read from the text: the scanner reads it as a command and a subshell.
-fn defined_functions(scripts: &[ScannedScript]) -> std::collections::HashSet<String> {
+/// The names of the shell functions the job's shell defines (`before_run` and `run`:
+/// `after_run` runs in another): `log() {`, `log () (`, `function log {`. `NAME()` is
+/// read from the text where the scanner has a command of that one unquoted word (it
+/// reads `()` as a subshell). A shell, `eval`, `trap`, `xargs`, `su`, `ssh` or a
+/// container runner is never one: what they run is followed as theirs.
+fn defined_functions(scripts: &[ScannedScript], in_first_shell: usize) -> HashSet<String> {
     let name_char = |c: char| c.is_ascii_alphanumeric() || "_-:.".contains(c);
-    let mut out = std::collections::HashSet::new();
-    for script in scripts {
+    let mut out = HashSet::new();
+    for script in scripts.iter().take(in_first_shell) {
         let text = script.text;
+        let lone_words: HashSet<&str> = (script.commands.iter())
+            .filter_map(|c| match c.words.as_slice() {
+                [w] if !w.quoted => Some(w.text.as_str()),
+                _ => None,
+            })
+            .collect();
         for (at, _) in text.match_indices("()") {
             let before = text[..at].trim_end_matches([' ', '\t']);
-            let name_start = before.rfind(|c: char| !name_char(c)).map_or(0, |i| i + 1);
+            let name_start = (before.char_indices().rev())
+                .find(|(_, c)| !name_char(*c))
+                .map_or(0, |(i, c)| i + c.len_utf8());
             let name = &before[name_start..];
-            let starts_command = (before[..name_start].trim_end_matches([' ', '\t']))
-                .chars()
-                .last()
-                .is_none_or(|c| matches!(c, ';' | '&' | '|' | '\n' | '{' | '('));
             let body = text[at + 2..].trim_start().starts_with(['{', '(']);
-            if !name.is_empty() && starts_command && body {
+            if body && lone_words.contains(name) {
                 out.insert(name.to_string());
             }
         }
@@ -799,7 +845,31 @@ fn defined_functions(scripts: &[ScannedScript]) -> std::collections::HashSet<Str
             }
         }
     }
+    out.retain(|name| !runs_code_it_is_given(name));
     out
+}
+
+/// Commands whose arguments or input are code they run (see [`defined_functions`]).
+fn runs_code_it_is_given(name: &str) -> bool {
+    SHELLS.contains(&name)
+        || matches!(
+            name,
+            "eval"
+                | "trap"
+                | "xargs"
+                | "su"
+                | "sudo"
+                | "ssh"
+                | "source"
+                | "."
+                | "exec"
+                | "env"
+                | "docker"
+                | "podman"
+                | "nerdctl"
+                | "kubectl"
+                | "oc"
+        )
 }
 
 /// Whether GitLab uploads the job's `artifacts` (or `cache`: each of a list) only when
@@ -1192,9 +1262,20 @@ fn script_arguments<'c>(cmd: &'c Command, name: &str) -> &'c [shell::Word] {
 /// Whether a container runner is given variables of the job (`-e T`, `--env=T`,
 /// `--env-file`).
 fn passes_environment(args: &[shell::Word]) -> bool {
-    args.iter().any(|a| {
+    // the runner's options: before `--` and before the shell the container runs
+    let runner_options = args
+        .iter()
+        .take_while(|a| a.text != "--" && !SHELLS.contains(&crate::supply::base(&a.text)));
+    runner_options.into_iter().any(|a| {
         let t = a.text.as_str();
-        matches!(t, "-e" | "--env" | "--env-file")
+        // `-e T`, `-eT`, `-eT=v`, bundled `-ite T`
+        let short_e = t.strip_prefix('-').is_some_and(|f| {
+            !f.starts_with('-')
+                && (f.starts_with('e')
+                    || f.ends_with('e') && f.chars().all(|c| c.is_ascii_alphabetic()))
+        });
+        short_e
+            || matches!(t, "--env" | "--env-file")
             || t.starts_with("--env=")
             || t.starts_with("--env-file=")
     })
@@ -1330,10 +1411,9 @@ fn tainted_output(
         }
     }
     // `sed "s/__T__/$T/" tpl`, `jq -n --arg t "$T" '{t: $t}'`: a template filled in
-    if let Some(w) = filled_in_value(name, args).filter(|w| !w.vars.is_empty()) {
-        if let Some((v, s)) = taint.first(w.vars.iter()) {
-            return Some(Flow::of(v, &s).read_from_file(taint.reads_file(v)));
-        }
+    let filled = filled_in_values(name, args);
+    if let Some((v, s)) = taint.first(filled.iter().flat_map(|w| w.vars.iter())) {
+        return Some(Flow::of(v, &s).read_from_file(taint.reads_file(v)));
     }
     // `openssl base64`, `openssl enc -base64`: an encoding GitLab's masking misses
     let encodes = name == "openssl" && openssl_encodes(args);
@@ -1721,16 +1801,17 @@ fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
     patterns.is_empty()
         || patterns.iter().any(|p| {
             let text = p.text.strip_prefix("--regexp=").unwrap_or(&p.text);
-            // `^CI_(COMMIT|PIPELINE)_`: lines that start so, which no secret's does
-            if let Some(anchored) = text.strip_prefix('^').filter(|_| p.vars.is_empty()) {
+            // `^CI_(COMMIT|PIPELINE)_`: lines that start so, which no secret's does (one
+            // pattern: no `|` or `\|` alternative, no line break; a name's capitals, not
+            // a line of a multi-line value such as a key's base64)
+            let one_branch = !has_top_level_alternative(text) && !text.contains('\n');
+            let anchored = text
+                .strip_prefix('^')
+                .filter(|_| p.vars.is_empty() && one_branch);
+            if let Some(anchored) = anchored.filter(|_| !ignore_case) {
                 let prefix: String = (anchored.chars())
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
                     .collect();
-                let prefix = if ignore_case {
-                    prefix.to_lowercase()
-                } else {
-                    prefix
-                };
                 if prefix.len() >= 2 && !names.iter().any(|n| n.starts_with(&prefix)) {
                     return false;
                 }
@@ -1750,33 +1831,46 @@ fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
         })
 }
 
-/// The argument a text tool puts into what it writes: `sed`'s script (`s/__T__/$T/`,
-/// also after `-e`), `awk`'s `-v NAME=VALUE` or program, `jq`'s and `yq`'s `--arg NAME
-/// VALUE` (`--argjson`) or filter. The first that names a variable, if any.
-fn filled_in_value<'w>(name: &str, args: &'w [shell::Word]) -> Option<&'w shell::Word> {
-    let named = |w: &&shell::Word| !w.vars.is_empty();
-    match name {
-        "sed" => {
-            let after_e = args
-                .windows(2)
-                .filter(|p| matches!(p[0].text.as_str(), "-e" | "--expression"));
-            let script = args.iter().find(|a| !a.text.starts_with('-'));
-            after_e.map(|p| &p[1]).chain(script).find(named)
-        }
+/// The arguments a text tool puts into what it writes: `sed`'s script (`s/__T__/$T/`,
+/// also after `-e` or in `--expression=`), `awk`'s `-v NAME=VALUE` (`-vNAME=…`) or
+/// program, `jq`'s and `yq`'s `--arg NAME VALUE` (`--argjson`) or filter.
+fn filled_in_values<'w>(name: &str, args: &'w [shell::Word]) -> Vec<&'w shell::Word> {
+    let options = |taking: &[&str]| -> Vec<&'w shell::Word> {
+        (args
+            .windows(2)
+            .filter(|p| taking.contains(&p[0].text.as_str())))
+        .map(|p| &p[1])
+        .collect()
+    };
+    let first_operand = args.iter().find(|a| !a.text.starts_with('-'));
+    let attached = |prefixes: &[&str]| -> Vec<&'w shell::Word> {
+        (args.iter())
+            .filter(|a| {
+                prefixes
+                    .iter()
+                    .any(|p| a.text.len() > p.len() && a.text.starts_with(p))
+            })
+            .collect()
+    };
+    let mut out = match name {
+        "sed" => [
+            options(&["-e", "--expression"]),
+            attached(&["--expression=", "-e"]),
+        ]
+        .concat(),
         "awk" | "gawk" | "mawk" => {
-            let after_v = args.windows(2).filter(|p| p[0].text == "-v").map(|p| &p[1]);
-            let program = args.iter().find(|a| !a.text.starts_with('-'));
-            after_v.chain(program).find(named)
+            [options(&["-v", "--assign"]), attached(&["-v", "--assign="])].concat()
         }
         "jq" | "yq" | "gojq" => {
             let values = args
                 .windows(3)
                 .filter(|p| matches!(p[0].text.as_str(), "--arg" | "--argjson"));
-            let filter = args.iter().find(|a| !a.text.starts_with('-'));
-            values.map(|p| &p[2]).chain(filter).find(named)
+            values.map(|p| &p[2]).collect()
         }
-        _ => None,
-    }
+        _ => return Vec::new(),
+    };
+    out.extend(first_operand);
+    out
 }
 
 /// The files `sed -i` (`--in-place`, `-i.bak`) rewrites: its operands after the script.
@@ -1801,6 +1895,7 @@ fn rewritten_in_place<'w>(name: &str, args: &'w [shell::Word]) -> Vec<&'w shell:
             i += 2;
             continue;
         }
+        script_given |= t.starts_with("--expression=") || t.starts_with("--file=");
         if !t.starts_with('-') {
             operands.push(a);
         }
@@ -1811,6 +1906,31 @@ fn rewritten_in_place<'w>(name: &str, args: &'w [shell::Word]) -> Vec<&'w shell:
         operands.remove(0);
     }
     operands
+}
+
+/// Whether a regular expression has an alternative outside any group: `^CI_|TOKEN`,
+/// `^CI_\|DEPLOY` (not `^CI_(COMMIT|PIPELINE)_`).
+fn has_top_level_alternative(pattern: &str) -> bool {
+    let mut depth = 0usize;
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('(') if !in_class => depth += 1,
+                Some(')') if !in_class => depth = depth.saturating_sub(1),
+                Some('|') if !in_class && depth == 0 => return true,
+                _ => {}
+            },
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '(' if !in_class => depth += 1,
+            ')' if !in_class => depth = depth.saturating_sub(1),
+            '|' if !in_class && depth == 0 => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Where a command's tainted output goes: a pipe (returned, for the next command), files
@@ -1870,9 +1990,10 @@ pub(crate) fn external_program<'c>(
 ) -> Option<(&'c str, &'c [shell::Word])> {
     let args = cmd.args();
     // PowerShell's expressions read as commands: `if (-not $env:T)`, `("n: " + $x)`
-    let quoted_text = cmd
-        .name_word()
-        .is_some_and(|w| w.quoted && w.text.contains(' ') && !w.text.contains(['/', '\\']));
+    let operator_next = args
+        .first()
+        .is_some_and(|a| matches!(a.text.as_str(), "+" | "-f" | "-join" | "-replace"));
+    let quoted_text = cmd.name_word().is_some_and(|w| w.quoted && operator_next);
     if name.starts_with('-') || quoted_text {
         return None;
     }

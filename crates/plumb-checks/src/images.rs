@@ -76,8 +76,10 @@ fn is_macos_vm_image(cx: &JobCx, v: &Value) -> bool {
 pub struct ImageCx<'a> {
     pub config: &'a plumb_config::Config,
     pub sources: &'a dyn Sources,
-    /// The images the job's pipeline pushes ([`pushed_images`], sorted).
-    pub built: &'a [String],
+    /// The images the job's pipeline pushes, by job ([`pushed_images`]).
+    pub built: &'a [(String, String)],
+    /// The job whose images these are (none for a declared image).
+    pub job: Option<&'a plumb_semantics::JobModel>,
 }
 
 /// An image rule: a diagnostic for one image, or none.
@@ -89,6 +91,7 @@ pub fn check_job_images(cx: &JobCx, out: &mut Vec<Diagnostic>, check: ImageCheck
         config: cx.config,
         sources: cx.sources,
         built: cx.built_images,
+        job: Some(cx.job),
     };
     for u in cx.images() {
         if let Some(mut d) = check(&icx, u) {
@@ -114,6 +117,7 @@ pub fn check_declared_images(cx: &FileCx, out: &mut Vec<Diagnostic>, check: Imag
         config: cx.config,
         sources: cx.sources,
         built: &[],
+        job: None,
     };
     for v in &cx.model.declared_images {
         if let ValueKind::Str(text) = &v.kind {
@@ -247,25 +251,74 @@ pub fn valid_with_variables(text: &str) -> bool {
     !filled.contains('$') && image_ref::parse(&filled).is_ok()
 }
 
-/// The images the pipeline's jobs push, as written (`docker push "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"`,
+/// The images the pipeline's jobs push (`docker push "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"`,
 /// `docker buildx build --push -t X`, kaniko's `--destination X`, `crane push DIR X`,
-/// `buildah push X`), with `${NAME}` written `$NAME`: a job whose image is one of them
-/// runs what the pipeline built (PL3007 does not ask for a digest the pipeline makes).
-pub fn pushed_images(p: &plumb_semantics::PipelineModel) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// `buildah push X`): (job, reference with the job's own variables put in, `${NAME}`
+/// written `$NAME`). Only references left with GitLab's predefined variables alone are
+/// kept: what a job pushes is what another job's image names only where both read
+/// the same values.
+pub fn pushed_images(p: &plumb_semantics::PipelineModel) -> Vec<(String, String)> {
+    let mut out = Vec::new();
     for j in &p.jobs {
         for (text, _) in j.script() {
             if !text.contains("push") && !text.contains("destination") {
                 continue;
             }
             for cmd in crate::shell::scan(text) {
-                out.extend(pushed_by(&cmd).into_iter().map(|t| same_variables(&t)));
+                if cmd.args().iter().any(|a| a.text == "--no-push") {
+                    continue;
+                }
+                let pushed = pushed_by(&cmd)
+                    .into_iter()
+                    .map(|t| with_job_variables(&t, &j.env));
+                out.extend(
+                    pushed
+                        .filter(|t| predefined_only(t))
+                        .map(|t| (j.name.clone(), t)),
+                );
             }
         }
     }
     out.sort();
     out.dedup();
     out
+}
+
+/// The reference with the job's variables of plain values put in (one level), and
+/// `${NAME}` written `$NAME`.
+pub fn with_job_variables(text: &str, env: &plumb_semantics::JobEnv) -> String {
+    let text = same_variables(text);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let len = (after.bytes())
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            .count();
+        let name = &after[..len];
+        match env
+            .iter()
+            .find(|b| b.name == name)
+            .and_then(|b| b.value.as_str())
+        {
+            Some(value) if len > 0 => out.push_str(&same_variables(value)),
+            _ => {
+                out.push('$');
+                out.push_str(name);
+            }
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether every variable the reference names is one of GitLab's predefined ones.
+fn predefined_only(text: &str) -> bool {
+    text.split('$')
+        .skip(1)
+        .all(|part| part.starts_with("CI_") || part.starts_with("GITLAB_"))
 }
 
 /// What one command pushes (see [`pushed_images`]).
@@ -335,9 +388,21 @@ fn same_variables(text: &str) -> String {
     out
 }
 
-/// Whether image `text` is one the pipeline pushes (see [`pushed_images`]).
-pub fn pushed_here(built: &[String], text: &str) -> bool {
-    !built.is_empty() && built.binary_search(&same_variables(text)).is_ok()
+/// Whether image `text`, used by `job`, is one another job of the pipeline pushes
+/// (see [`pushed_images`]): the job's own push runs after its image is pulled.
+pub fn pushed_here(
+    built: &[(String, String)],
+    job: &plumb_semantics::JobModel,
+    text: &str,
+) -> bool {
+    if built.is_empty() {
+        return false;
+    }
+    let used = with_job_variables(text, &job.env);
+    predefined_only(&used)
+        && built
+            .iter()
+            .any(|(pusher, image)| *pusher != job.name && *image == used)
 }
 
 #[cfg(test)]

@@ -212,7 +212,7 @@ pub struct JobCx<'a> {
     script: OnceCell<Vec<creds::ScriptFinding>>,
     uses: OnceCell<Vec<creds::SecretUse>>,
     /// The images the job's pipeline pushes (see [`images::pushed_images`]).
-    pub built_images: &'a [String],
+    pub built_images: &'a [(String, String)],
 }
 
 /// One of a job's scripts (a `run` string or list item), read by the shell scanner.
@@ -243,7 +243,7 @@ impl<'a> JobCx<'a> {
         }
     }
     /// With the images the job's pipeline pushes ([`images::pushed_images`]).
-    pub fn with_built_images(mut self, built: &'a [String]) -> Self {
+    pub fn with_built_images(mut self, built: &'a [(String, String)]) -> Self {
         self.built_images = built;
         self
     }

@@ -544,8 +544,12 @@ impl<'a> Scanner<'a> {
                     }
                     self.skip_blanks();
                     let delim = self.word();
+                    // `<<'EOF'`, `<<"EOF"`, `<<\EOF`: any quoting keeps the body as written
+                    let escaped =
+                        (self.src.get(delim.start..delim.end)).is_some_and(|t| t.contains('\\'));
+                    let expands = !delim.quoted && !escaped;
                     // the command this here-doc feeds is the one being built now
-                    pending_heredocs.push((out.len(), delim.text.clone(), !delim.quoted, strip));
+                    pending_heredocs.push((out.len(), delim.text.clone(), expands, strip));
                 }
                 b'>' | b'<'
                     if self.b.get(self.pos + 1) == Some(&b'(')
@@ -1622,6 +1626,8 @@ mod tests {
         assert_eq!(c[1].args()[0].vars[0].name, "API_KEY");
         // not a name after the colon: `$env` itself
         assert_eq!(scan("echo $env:")[0].args()[0].vars[0].name, "env");
+        let escaped = scan("cat <<\\EOF\necho $T\nEOF\n");
+        assert!(escaped[0].heredoc_vars.is_empty());
         let braced = scan("Write-Host \"${env:DEPLOY_TOKEN}\"");
         assert_eq!(braced[0].args()[0].vars[0].name, "DEPLOY_TOKEN");
     }

@@ -3006,7 +3006,15 @@ fn shell_command_string(args: &[Word], from: usize) -> Option<usize> {
 /// (forwarding only), `-W` (a connection) or `-n` (no input), nor for a remote command
 /// that is not a shell reading its input.
 pub(crate) fn ssh_runs_stdin(args: &[Word]) -> bool {
-    if (args.iter()).any(|a| matches!(a.text.as_str(), "-N" | "-n" | "-W")) {
+    // `-N`, `-n`, `-f` (which implies `-n`), also bundled (`-tn`), and `-W HOST:PORT`
+    let no_input = |t: &str| {
+        t.strip_prefix('-').is_some_and(|f| {
+            !f.starts_with('-')
+                && f.chars().all(|c| c.is_ascii_alphanumeric())
+                && f.contains(['N', 'n', 'f', 'W'])
+        })
+    };
+    if (args.iter()).any(|a| no_input(&a.text)) {
         return false;
     }
     let remote = ssh_remote_command(args);

@@ -260,6 +260,38 @@ fn images_the_pipeline_pushes_are_its_own() {
     assert_eq!(lines, [(String::from("\"PL3007\""), 21)], "{diags:?}");
 }
 
+/// What a reviewer tried against this session's rules: a function name in text with
+/// non-ASCII characters (no panic), an anchored grep with an alternative, a decoy path
+/// use of a token, a function defined in `after_script` named like a shell, a job that
+/// pushes its own image, and an image variable the pushing job sets but the using job
+/// does not.
+#[test]
+fn bypasses_of_the_new_rules_stay_closed() {
+    let dir = scratch("bypasses-closed");
+    let img = "alpine:3.20@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "a:\n  image: {img}\n  script:\n    - echo «f()» ok\n    - env | grep -E '^ZZ|TOKEN'\n    - echo \"$DEPLOY_TOKEN\" | ./x --stdin\n\
+         b:\n  image: {img}\n  script:\n    - cp \"$API_TOKEN\" /dev/null || true\n    - echo \"$API_TOKEN\"\n\
+         c:\n  image: {img}\n  script:\n    - bash -c 'echo $DEPLOY_TOKEN'\n  after_script:\n    - bash() {{ :; }}\n\
+         d:\n  image: $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\n  script:\n    - docker push \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\"\n\
+         e:\n  image: {img}\n  variables:\n    IMG: $CI_REGISTRY_IMAGE/tools:$CI_COMMIT_SHA\n  script:\n    - docker push \"$IMG\"\n\
+         f:\n  image: $IMG\n  script: [make]\n"
+    );
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let lines = code_lines(&diags);
+    let at = |code: &str, line| (format!("\"{code}\""), line);
+    let expected = [
+        at("PL4003", 5),
+        at("PL4004", 10),
+        at("PL4003", 11),
+        at("PL4003", 15),
+        at("PL3007", 19),
+        at("PL3007", 29),
+    ];
+    assert_eq!(lines, expected, "{diags:?}");
+}
+
 /// `inherit: variables: false` keeps the top-level `variables:` from a job, and
 /// `inherit: variables: [NAMES]` gives it only those: a debug trace set there reaches
 /// only the jobs that inherit it.

@@ -26,7 +26,7 @@ pub struct JobInput {
     pub literals: Vec<(FileRange, String)>,
     /// The images the pipeline pushes, for a job whose image names a variable only (an
     /// edit to another job's script leaves the others' inputs equal).
-    pub built_images: Vec<String>,
+    pub built_images: Vec<(String, String)>,
 }
 
 /// What one pipeline's checks read; spans relative to the pipeline's name.

@@ -154,7 +154,47 @@ pub fn drop_what_default_gives(
     default: &BTreeMap<String, PVal>,
     strict: bool,
 ) {
-    fields.retain(|k, v| !default.get(k).is_some_and(|d| d.same(v, strict)));
+    // (a job that does not inherit a key keeps its own, equal or not)
+    let inherits: Vec<String> = (fields.keys())
+        .filter(|k| !leaves_out_default(fields, k))
+        .cloned()
+        .collect();
+    fields
+        .retain(|k, v| !inherits.contains(k) || !default.get(k).is_some_and(|d| d.same(v, strict)));
+}
+
+/// Whether the job's `gitlab = { inherit = { default = false | [KEYS] } }` leaves out
+/// the pipeline's `default` field `field` (Plumb's name).
+pub fn leaves_out_default(fields: &BTreeMap<String, PVal>, field: &str) -> bool {
+    let record = |v: &PVal, key: &str| match v.bare() {
+        PVal::Record(entries) => {
+            (entries.iter().find(|(k, _)| k == key)).map(|(_, v)| v.bare().clone())
+        }
+        _ => None,
+    };
+    let Some(said) = (fields.get("gitlab"))
+        .and_then(|g| record(g, "inherit"))
+        .and_then(|i| record(&i, "default"))
+    else {
+        return false;
+    };
+    let field = if field == "entrypoint" {
+        "image"
+    } else {
+        field
+    };
+    let Some((key, _)) =
+        (plumb_semantics::fields::GITLAB_DEFAULT_KEYS.iter()).find(|(_, f)| *f == field)
+    else {
+        return false;
+    };
+    match said {
+        PVal::Bool(false) => true,
+        PVal::List(keys) => !keys
+            .iter()
+            .any(|k| matches!(k.bare(), PVal::Str(s) if s == key)),
+        _ => false,
+    }
 }
 
 /// Applies `layer` over `acc` as Plumb composes fields: records merge key by key, a

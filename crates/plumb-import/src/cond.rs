@@ -184,6 +184,49 @@ impl Cond {
         Cond::Atom(a)
     }
 
+    /// The conjuncts of the condition (itself when it is no `&&`).
+    fn conjuncts(&self) -> Vec<&Cond> {
+        let mut out = Vec::new();
+        self.chain(false, &mut out);
+        out
+    }
+
+    /// The condition where each of `facts` is known to hold: a fact is `true` in it, and
+    /// its negation `false` (`!(A && X)` given `A` is `!X`).
+    pub fn given(self, facts: &[&Cond]) -> Cond {
+        if facts.iter().any(|f| **f == self) {
+            return Cond::True;
+        }
+        if facts.iter().any(|f| Cond::not((*f).clone()) == self) {
+            return Cond::False;
+        }
+        match self {
+            Cond::And(a, b) => Cond::and(a.given(facts), b.given(facts)),
+            Cond::Or(a, b) => Cond::or(a.given(facts), b.given(facts)),
+            Cond::Not(a) => Cond::not(a.given(facts)),
+            x => x,
+        }
+    }
+
+    /// `a || b`, with the conjuncts both start with written once: `A && X || A && !X`
+    /// is `A && (X || !X)`, and `A || A && X` is `A`.
+    pub fn or_factored(a: Cond, b: Cond) -> Cond {
+        let (ca, cb) = (a.conjuncts(), b.conjuncts());
+        let common = ca.iter().zip(&cb).take_while(|(x, y)| x == y).count();
+        if common == 0
+            || matches!(a, Cond::True | Cond::False)
+            || matches!(b, Cond::True | Cond::False)
+        {
+            return Cond::or(a, b);
+        }
+        let join = |parts: &[&Cond]| {
+            (parts.iter()).fold(Cond::True, |acc, c| Cond::and(acc, (*c).clone()))
+        };
+        let shared = join(&ca[..common]);
+        let (rest_a, rest_b) = (join(&ca[common..]), join(&cb[common..]));
+        Cond::and(shared, Cond::or(rest_a, rest_b))
+    }
+
     /// Replaces unknown tests by `true` (positive) or `false` (under a negation), and
     /// gives the tests replaced.
     pub fn approximate(self, unknown: &mut Vec<String>) -> Cond {
@@ -842,11 +885,15 @@ pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
             .iter()
             .filter(|(o, _)| *o != outcome)
             .fold(Cond::False, |acc, (_, c)| Cond::or(acc, c.clone()));
+        // what the rule tests holds where it decides: `!(A && X)` given `A` is `!X`
+        let blocked = blocked.given(&test.conjuncts());
         let applies = Cond::and(test.clone(), Cond::not(blocked));
         match outcome {
             "never" => {}
-            "manual" => result = Cond::or(result, Cond::and(applies, Cond::atom(Atom::Manual))),
-            _ => result = Cond::or(result, applies),
+            "manual" => {
+                result = Cond::or_factored(result, Cond::and(applies, Cond::atom(Atom::Manual)))
+            }
+            _ => result = Cond::or_factored(result, applies),
         }
         if outcome != "never" {
             let flag = |key: &str| rule.get(key).and_then(|n| Some((n.as_bool()?, n.line)));

@@ -3,7 +3,8 @@
 //! with the stages in GitLab's order.
 
 use crate::compose::{
-    composed_field, drop_what_default_gives, long_form, own_part, Flat, JobNames, OwnPart,
+    composed_field, drop_what_default_gives, leaves_out_default, long_form, own_part, Flat,
+    JobNames, OwnPart,
 };
 use crate::cond::{Atom, Cond};
 use crate::convert::{self, Ctx, Fields, Note, FIELD_ORDER};
@@ -1884,7 +1885,7 @@ fn keep_defaults_every_job_has(
         // (one that does not inherit it, `gitlab = { inherit = { default = … } }`, is
         // not given it)
         let keeps = |(f, _): &&(Fields, bool)| {
-            leaves_out_default(f, key)
+            leaves_out_default(&f.fields, key)
                 || f.fields.get(key).is_some_and(|own| {
                     key == "matrix"
                         || composed_field(key, default, own).equivalent(&long_form(key, own))
@@ -1902,46 +1903,12 @@ fn keep_defaults_every_job_has(
         .filter(|k| default_fields.contains_key(**k))
     {
         for (f, _) in jobs.iter_mut().filter(|f| imported(&&**f)) {
-            if !leaves_out_default(f, key) {
+            if !leaves_out_default(&f.fields, key) {
                 f.fields
                     .entry(key.to_string())
                     .or_insert_with(|| PVal::List(Vec::new()));
             }
         }
-    }
-}
-
-/// Whether the job's `gitlab = { inherit = { default = false | [KEYS] } }` leaves out
-/// the pipeline's `default` field `field` (Plumb's name).
-fn leaves_out_default(f: &Fields, field: &str) -> bool {
-    let record = |v: &PVal, key: &str| match v.bare() {
-        PVal::Record(entries) => {
-            (entries.iter().find(|(k, _)| k == key)).map(|(_, v)| v.bare().clone())
-        }
-        _ => None,
-    };
-    let Some(said) = (f.fields.get("gitlab"))
-        .and_then(|g| record(g, "inherit"))
-        .and_then(|i| record(&i, "default"))
-    else {
-        return false;
-    };
-    let field = if field == "entrypoint" {
-        "image"
-    } else {
-        field
-    };
-    let Some((key, _)) =
-        (plumb_semantics::fields::GITLAB_DEFAULT_KEYS.iter()).find(|(_, f)| *f == field)
-    else {
-        return false;
-    };
-    match said {
-        PVal::Bool(false) => true,
-        PVal::List(keys) => !keys
-            .iter()
-            .any(|k| matches!(k.bare(), PVal::Str(s) if s == key)),
-        _ => false,
     }
 }
 
