@@ -284,34 +284,15 @@ pub fn pushed_images(p: &plumb_semantics::PipelineModel) -> Vec<(String, String)
     out
 }
 
-/// The reference with the job's variables of plain values put in (one level), and
-/// `${NAME}` written `$NAME`.
+/// The reference with the job's variables of plain values put in (as GitLab expands
+/// them: [`expand_variables`](crate::rules::pl4001_hardcoded_credential::expand_variables)),
+/// and `${NAME}` written `$NAME`.
 pub fn with_job_variables(text: &str, env: &plumb_semantics::JobEnv) -> String {
-    let text = same_variables(text);
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        let len = (after.bytes())
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-            .count();
-        let name = &after[..len];
-        match env
-            .iter()
-            .find(|b| b.name == name)
-            .and_then(|b| b.value.as_str())
-        {
-            Some(value) if len > 0 => out.push_str(&same_variables(value)),
-            _ => {
-                out.push('$');
-                out.push_str(name);
-            }
-        }
-        rest = &after[len..];
-    }
-    out.push_str(rest);
-    out
+    let literals: std::collections::HashMap<&str, &str> = (env.iter())
+        .filter_map(|b| Some((b.name.as_str(), b.value.as_str()?)))
+        .collect();
+    let expanded = crate::rules::pl4001_hardcoded_credential::expand_variables(text, &literals);
+    same_variables(&expanded)
 }
 
 /// Whether every variable the reference names is one of GitLab's predefined ones.
