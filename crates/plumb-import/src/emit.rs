@@ -755,6 +755,9 @@ impl Emitter<'_> {
                 .map(|(bases, own, _)| (bases, own))
             } else {
                 let bases: Option<Vec<usize>> = (h.extends.iter())
+                    // a name no file read defines gives a template nothing (warned "not
+                    // applied"): the template is still built on the others
+                    .filter(|p| self.config.root.get(p).is_some())
                     .map(|p| template_index.get(p).copied())
                     .collect();
                 bases.and_then(|bases| {
