@@ -370,6 +370,26 @@ fn helps_on_yaml_are_in_yaml_words() {
     );
 }
 
+/// A hidden job named like the program it runs (`.helm` runs `helm`): the program is
+/// named as the program, the template as the hidden job.
+#[test]
+fn a_template_named_like_a_program_is_not_the_program() {
+    let dir = scratch("yaml-template-program");
+    let pinned = "alpine/helm:3.14.3@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let yaml = format!(".helm:\n  image: {pinned}\n  script:\n    - helm upgrade app ./chart --set db.password=\"$PROD_DB_PASSWORD\"\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let messages: Vec<String> = (diags.iter())
+        .filter(|d| d["code"] == "PL4004")
+        .map(|d| d["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        messages,
+        ["secret `$PROD_DB_PASSWORD` is passed to `helm` as a command-line argument"],
+        "{diags:?}"
+    );
+}
+
 /// Forms found on real pipelines: what each must and must not report.
 #[test]
 fn forms_of_real_pipelines() {

@@ -434,15 +434,21 @@ impl YamlProgram {
         }
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
+        let mut names_jobs = false;
         while let Some(open) = rest.find('`') {
             let Some(close) = rest[open + 1..].find('`').map(|i| open + 1 + i) else {
                 break;
             };
             let quoted = &rest[open..=close];
-            out.push_str(&rest[..open]);
+            let before = &rest[..open];
+            out.push_str(before);
+            names_jobs = names_a_job(before, names_jobs);
             // "(`runner_default`)" is said as the missing `image:` it stands for
-            let in_parens = rest[..open].ends_with('(') && rest[close + 1..].starts_with(')');
-            match self.renames.get(quoted) {
+            let in_parens = before.ends_with('(') && rest[close + 1..].starts_with(')');
+            // a template (its GitLab name is a hidden job's, `.helm`) only where a job
+            // or template is named: "passed to `helm`" is the program
+            let hidden = |yaml: &&String| yaml.starts_with("`.");
+            match (self.renames.get(quoted)).filter(|yaml| names_jobs || !hidden(yaml)) {
                 Some(yaml) => out.push_str(yaml),
                 None if in_parens && quoted == "`runner_default`" => out.push_str("no `image:`"),
                 None => out.push_str(quoted),
@@ -457,6 +463,14 @@ impl YamlProgram {
     pub fn source_ids(&self) -> &[FileId] {
         &self.sources
     }
+}
+
+/// Whether the backquoted name after `before` names a job or template: "job `x`",
+/// "templates `a`, `b` and `c`" (`listing`: the name before it did).
+fn names_a_job(before: &str, listing: bool) -> bool {
+    const KINDS: [&str; 4] = ["job ", "jobs ", "template ", "templates "];
+    KINDS.iter().any(|k| before.ends_with(k))
+        || (listing && matches!(before, ", " | " and " | " or " | ", and "))
 }
 
 /// PL0001 for a GitLab CI file that GitLab could not read either, on its `line`

@@ -70,6 +70,8 @@ fn own_fields(
     let own: BTreeMap<String, PVal> = (job.fields.iter())
         .filter_map(|(k, v)| match inherited.get(k) {
             Some(i) if i.same(v, strict) => None,
+            // the same keys in another order (a base's record merged with a later one's)
+            Some(i) if !strict && long_form(k, i).equivalent(&long_form(k, v)) => None,
             // a record writes only the keys it adds or changes (for a check, each
             // value stays at its own place)
             Some(i) if !strict => Some((k.clone(), record_added(&long_form(k, i), v))),

@@ -3092,13 +3092,18 @@ fn more_bases(
         let next = (candidates.iter().copied())
             .filter(|i| !best.0.contains(i) && allowed(*i))
             .filter(|&i| !templates[i].fields.is_empty() || !templates[i].env.is_empty())
-            .filter_map(|i| {
+            // at every place: a base whose value a later one replaces goes first
+            // (`<<: *build` then `<<: *coverage` is `from build(), coverage()`)
+            .flat_map(|i| (0..=best.0.len()).rev().map(move |at| (i, at)))
+            .filter_map(|(i, at)| {
                 let mut bases = best.0.clone();
-                bases.push(i);
+                bases.insert(at, i);
                 let (own, cost) = compose(&bases)?;
-                (cost + MIN_SAVED <= best.2).then_some((bases, own, cost))
+                (cost + MIN_SAVED <= best.2).then_some((bases, own, cost, i))
             })
-            .min_by_key(|(bases, _, cost)| (*cost, bases.last().copied()));
+            // a template as written before a variant of one (the part of it a job takes)
+            .min_by_key(|(_, _, cost, i)| (*cost, templates[*i].variant_of.is_some(), *i))
+            .map(|(bases, own, cost, _)| (bases, own, cost));
         match next {
             Some(found) => best = found,
             None => break,

@@ -660,6 +660,21 @@ mod warning_tests {
     }
 
     #[test]
+    fn a_library_template_extending_a_name_not_read_is_built_on_the_others() {
+        let yaml = "include:\n  - local: ci/images.yml\n\
+                    .build:\n  image: alpine:3.20\n  before_script: [apk add make]\n  script: [make, make check]\n  artifacts: {paths: [out/]}\n\
+                    .build-arm:\n  extends: [.image-arm, .build]\n  tags: [arm64]\n";
+        let i = import(Path::new(".gitlab-ci.yml"), yaml, &test_support::NoFiles)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            i.plumb.contains("template build-arm() from build() {"),
+            "{}",
+            i.plumb
+        );
+        assert_eq!(i.plumb.matches("make check").count(), 1, "{}", i.plumb);
+    }
+
+    #[test]
     fn a_name_missing_here_is_one_warning_whatever_the_jobs_naming_it() {
         let yaml = "include:\n  - local: ci/images.yml\n\
                     a:\n  extends: .image\n  needs: [build-image, gone]\n  script: [make a]\n\
