@@ -6,7 +6,8 @@ use plumb_diagnostics::{Diagnostic, FileRange, Severity, TextRange};
 use plumb_semantics::{Value, ValueKind};
 
 pub struct ImageUse<'a> {
-    pub text: &'a str,
+    /// The reference: as written, or with the values of the job's matrix put in.
+    pub text: std::borrow::Cow<'a, str>,
     /// Where the literal was written.
     pub literal: FileRange,
     /// `image` or `service`.
@@ -21,12 +22,15 @@ pub fn job_images<'a>(cx: &JobCx<'a>) -> Vec<ImageUse<'a>> {
     let mut uses = Vec::new();
     let mut push = |v: &'a Value, role| {
         if let ValueKind::Str(text) = &v.kind {
-            uses.push(ImageUse {
-                text,
-                literal: v.origin,
-                role,
-                parsed: image_ref::parse(text),
-            });
+            for text in with_matrix_values(cx, text) {
+                let parsed = parse_reference(&text);
+                uses.push(ImageUse {
+                    text,
+                    literal: v.origin,
+                    role,
+                    parsed,
+                });
+            }
         }
     };
     if let Some(v) = cx.job.image().filter(|v| !is_macos_vm_image(cx, v)) {
@@ -57,6 +61,87 @@ fn matrix_values<'a>(cx: &JobCx<'a>, image: &'a Value) -> Option<Vec<&'a Value>>
     let matrix = cx.job.field("matrix")?.value.as_map()?;
     let values = matrix.iter().find(|e| e.key == name)?.value.as_list()?;
     Some(values.iter().collect())
+}
+
+/// GitLab's Dependency Proxy prefixes (`gitlab.example.com:443/group/dependency_proxy/
+/// containers`): a registry of the instance, whatever the value, so what follows is
+/// checked as the reference it is (its tag and digest are written out).
+const PROXY_PREFIXES: &[&str] = &[
+    "CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX",
+    "CI_DEPENDENCY_PROXY_DIRECT_GROUP_IMAGE_PREFIX",
+];
+
+/// A reference parsed, one behind the Dependency Proxy with the proxy as its registry
+/// (as written: `${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}`, which an allowed registries
+/// list may name).
+pub fn parse_reference(text: &str) -> Result<ImageRef, RefError> {
+    let behind_proxy = PROXY_PREFIXES.iter().find_map(|name| {
+        let rest = (text.strip_prefix('$'))?;
+        let rest = match rest.strip_prefix('{') {
+            Some(braced) => braced.strip_prefix(name)?.strip_prefix('}')?,
+            None => rest.strip_prefix(name)?,
+        };
+        let image = rest.strip_prefix('/')?;
+        Some((&text[..text.len() - rest.len()], image))
+    });
+    match behind_proxy {
+        Some((proxy, image)) if !image.contains('$') => {
+            let mut r = image_ref::parse(image)?;
+            r.registry = Some(proxy.to_string());
+            Ok(r)
+        }
+        _ => image_ref::parse(text),
+    }
+}
+
+/// Most references one image written with matrix variables stands for: past it, the
+/// image is checked as written (a variable image).
+const MAX_MATRIX_IMAGES: usize = 64;
+
+/// An image as written, or, when each variable in it is one the job's `matrix` sets
+/// (`python:${PY}-slim`), the images it is in the job's instances, each once.
+fn with_matrix_values<'a>(cx: &JobCx<'a>, text: &'a str) -> Vec<std::borrow::Cow<'a, str>> {
+    use std::borrow::Cow;
+    let as_written = || vec![Cow::Borrowed(text)];
+    let Some(matrix) = cx.job.field("matrix").and_then(|f| f.value.as_map()) else {
+        return as_written();
+    };
+    let values_of = |name: &str| -> Option<Vec<&str>> {
+        let values = matrix.iter().find(|e| e.key == name)?.value.as_list()?;
+        values.iter().map(Value::as_str).collect()
+    };
+    let mut images = vec![String::new()];
+    let mut rest = text;
+    while let Some((start, end)) = variables_in(rest) {
+        let word = &rest[start + 1..end];
+        let name = word
+            .strip_prefix('{')
+            .and_then(|w| w.strip_suffix('}'))
+            .unwrap_or(word);
+        let Some(values) = values_of(name) else {
+            return as_written();
+        };
+        if images.len() * values.len() > MAX_MATRIX_IMAGES {
+            return as_written();
+        }
+        images = (images.iter())
+            .flat_map(|i| {
+                values
+                    .iter()
+                    .map(move |v| format!("{i}{}{v}", &rest[..start]))
+            })
+            .collect();
+        rest = &rest[end..];
+    }
+    if rest.len() == text.len() {
+        return as_written();
+    }
+    let mut seen = std::collections::HashSet::new();
+    (images.into_iter())
+        .map(|i| i + rest)
+        .filter(|i| seen.insert(i.clone()))
+        .map(Cow::Owned)
+        .collect()
 }
 
 /// On GitLab's hosted macOS runners (tags `saas-macos-…`) `image:` names a virtual
@@ -122,10 +207,10 @@ pub fn check_declared_images(cx: &FileCx, out: &mut Vec<Diagnostic>, check: Imag
     for v in &cx.model.declared_images {
         if let ValueKind::Str(text) = &v.kind {
             let u = ImageUse {
-                text,
+                text: std::borrow::Cow::Borrowed(text),
                 literal: v.origin,
                 role: "image",
-                parsed: image_ref::parse(text),
+                parsed: parse_reference(text),
             };
             if let Some(d) = check(&icx, &u) {
                 out.push(d);
@@ -150,7 +235,7 @@ pub fn image_diagnostic(
 pub fn inner_range(sources: &dyn Sources, u: &ImageUse, start: usize, end: usize) -> FileRange {
     let lit = u.literal.range;
     let written = sources.literal(u.literal).unwrap_or("");
-    if written.len() == u.text.len() + 2 && &written[1..written.len() - 1] == u.text && end > start
+    if written.len() == u.text.len() + 2 && written[1..written.len() - 1] == *u.text && end > start
     {
         FileRange {
             file: u.literal.file,

@@ -370,6 +370,46 @@ fn helps_on_yaml_are_in_yaml_words() {
     );
 }
 
+/// An image built from matrix variables is each image of the job's instances; one behind
+/// GitLab's Dependency Proxy is the image after the prefix: both are checked for their
+/// pins (PL3003), not reported as unknown (PL3007).
+#[test]
+fn matrix_and_dependency_proxy_images_are_checked_as_written_out() {
+    let dir = scratch("yaml-matrix-images");
+    let yaml = "variables:\n  PY: \"3.12\"\n\
+                test:\n  image: python:${PY}-slim\n  parallel:\n    matrix:\n      - PY: [\"3.10\", \"3.11\"]\n  script: [pytest]\n\
+                lint:\n  image: ${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/node:20.11.1\n  script: [npm run lint]\n\
+                pinned:\n  image: $CI_DEPENDENCY_PROXY_DIRECT_GROUP_IMAGE_PREFIX/node:20.11.1@sha256:0000000000000000000000000000000000000000000000000000000000000000\n  script: [npm test]\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let messages: BTreeSet<String> = (diags.iter())
+        .map(|d| format!("{} {}", d["code"], d["message"]))
+        .collect();
+    assert!(
+        messages.contains("\"PL3003\" \"image `python:3.10-slim` is pinned by tag only\""),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.contains("\"PL3003\" \"image `${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/node:20.11.1` is pinned by tag only\""),
+        "{messages:#?}"
+    );
+    assert!(
+        !messages
+            .iter()
+            .any(|m| m.contains("PL3007") || m.contains("3.12")),
+        "{messages:#?}"
+    );
+    assert_eq!(code_lines(&diags).len(), 2, "{diags:#?}");
+    // imported, the matrix variable stays a variable (each instance has its own)
+    let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "out.plumb"]);
+    assert!(o.status.success(), "{o:?}");
+    let plumb = std::fs::read_to_string(dir.join("out.plumb")).expect("read");
+    assert!(
+        plumb.contains("image  = \"python:\\${PY}-slim\""),
+        "{plumb}"
+    );
+}
+
 /// A hidden job named like the program it runs (`.helm` runs `helm`): the program is
 /// named as the program, the template as the hidden job.
 #[test]

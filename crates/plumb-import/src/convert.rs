@@ -664,8 +664,23 @@ fn resolved_image<'n>(
     cx: &Ctx<'n>,
 ) -> (String, &'n Node) {
     let in_variables = inputs_as_variables(name);
+    // a variable `parallel: matrix` sets differs in each instance: kept as written
+    let matrix = matrix_variables(job);
+    let not_matrix = |vars: &[(String, String)]| -> Vec<(String, String)> {
+        (vars.iter())
+            .filter(|(k, _)| !matrix.contains(k))
+            .cloned()
+            .collect()
+    };
+    let global = match matrix.is_empty() {
+        true => std::borrow::Cow::Borrowed(cx.variables),
+        false => std::borrow::Cow::Owned(not_matrix(cx.variables)),
+    };
     let each = tables.iter().map(|table| {
-        let image = expand_vars(&in_variables, &table.vars, cx.variables);
+        let image = match matrix.is_empty() {
+            true => expand_vars(&in_variables, &table.vars, &global),
+            false => expand_vars(&in_variables, &not_matrix(&table.vars), &global),
+        };
         let by_rule = sole_variable(name).and_then(|var| {
             (table.written_at.iter())
                 .find(|(n, _)| n == var)
@@ -1634,6 +1649,14 @@ fn refused_parallel(v: &Node) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// The names the entries of a job's `parallel: matrix` set.
+fn matrix_variables(job: &Node) -> Vec<String> {
+    let entries = job.get("parallel").and_then(|p| p.get("matrix"));
+    (entries.map_or(&[][..], Node::items).iter())
+        .flat_map(|entry| entry.entries().iter().map(|e| e.key.clone()))
+        .collect()
 }
 
 /// One matrix entry's variables, each with its values and where each is written.

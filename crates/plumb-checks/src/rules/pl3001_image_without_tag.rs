@@ -12,7 +12,7 @@ fn check(_cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     // `${PROXY}alpine/curl`: whatever the variable holds, there is no tag
     let r = match &u.parsed {
         Ok(r) => r.clone(),
-        Err(_) => crate::images::literal_tail(u.text)?,
+        Err(_) => crate::images::literal_tail(&u.text)?,
     };
     let r = &r;
     if r.tag.is_some() || r.digest.is_some() {
@@ -31,7 +31,7 @@ fn check(_cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
         )
         .with_help(format!(
             "pin a version by digest: {}",
-            pinned_example(r, u.text)
+            pinned_example(r, &u.text)
         )),
     )
 }

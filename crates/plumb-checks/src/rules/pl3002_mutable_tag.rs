@@ -46,7 +46,7 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     // `$REGISTRY/alpine:latest`: whatever the variable holds, the tag moves
     let r = match &u.parsed {
         Ok(r) => r.clone(),
-        Err(_) => crate::images::literal_tail(u.text)?,
+        Err(_) => crate::images::literal_tail(&u.text)?,
     };
     let r = &r;
     let tag = r.tag.as_deref()?;

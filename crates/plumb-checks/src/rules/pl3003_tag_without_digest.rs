@@ -25,7 +25,7 @@ fn check(_cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
         )
         .with_help(format!(
             "add the digest: {} (`docker buildx imagetools inspect {}` shows it)",
-            pinned_example(r, u.text),
+            pinned_example(r, &u.text),
             u.text
         )),
     )

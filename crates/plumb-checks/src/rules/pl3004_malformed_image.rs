@@ -12,8 +12,8 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     let e = u.parsed.as_ref().err()?;
     // `$CI_REGISTRY_IMAGE/app:$CI_COMMIT_SHA` is PL3007's when some value of its
     // variables makes it valid; what no value can repair is malformed
-    if crate::images::variables_in(u.text).is_some() {
-        if crate::images::valid_with_variables(u.text) {
+    if crate::images::variables_in(&u.text).is_some() {
+        if crate::images::valid_with_variables(&u.text) {
             return None;
         }
         let mut d = image_diagnostic(

@@ -10,12 +10,12 @@ declare_rule! {
 
 fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     u.parsed.as_ref().err()?;
-    let (start, end) = crate::images::variables_in(u.text)?;
-    if !crate::images::valid_with_variables(u.text) {
+    let (start, end) = crate::images::variables_in(&u.text)?;
+    if !crate::images::valid_with_variables(&u.text) {
         return None; // PL3004's
     }
     // `$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA` that a job of the pipeline pushes
-    if (cx.job).is_some_and(|job| crate::images::pushed_here(cx.built, job, u.text)) {
+    if (cx.job).is_some_and(|job| crate::images::pushed_here(cx.built, job, &u.text)) {
         return None;
     }
     let mut d = image_diagnostic(

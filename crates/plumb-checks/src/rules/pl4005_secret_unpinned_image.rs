@@ -20,7 +20,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         .iter()
         .filter(|u| match &u.parsed {
             Ok(r) => r.digest.is_none(),
-            Err(_) => crate::images::valid_with_variables(u.text) && !u.text.contains("@sha"),
+            Err(_) => crate::images::valid_with_variables(&u.text) && !u.text.contains("@sha"),
         })
         .collect();
     if let Some(d) = runner_default(cx, uses) {
