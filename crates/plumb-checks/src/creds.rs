@@ -1249,10 +1249,13 @@ fn script_arguments<'c>(cmd: &'c Command, name: &str) -> &'c [shell::Word] {
     let args = cmd.args();
     match name {
         "eval" | "trap" => args,
-        "su" => after_flag(args, "-c"),
+        "su" | "runuser" => after_flag(args, "-c"),
         n if SHELLS.contains(&n) => after_flag(args, "-c"),
-        // `docker exec C sh -c "echo $T"`: the container's shell runs it
-        _ => match crate::supply::container_shell_code(name, args) {
+        // `docker exec C sh -c "echo $T"`: the container's shell runs it; `flock F -c`,
+        // `find -exec sh -c`: their own shell does
+        _ => match (crate::supply::container_shell_code(name, args))
+            .or_else(|| crate::supply::wrapped_shell_code(name, args))
+        {
             Some(at) => args.get(at..).unwrap_or(&[]),
             None => &[],
         },

@@ -122,6 +122,28 @@ const FETCHERS: &[Fetcher] = &[
     fetch("doppler", &["secrets", "get"]),
     fetch("gh", &["auth", "token"]),
     fetch("heroku", &["auth:token"]),
+    // `--show-token`/`-t` print the token `gh`/`glab` are logged in with
+    Fetcher {
+        needs_one_of: &["-t", "--show-token"],
+        ..fetch("gh", &["auth", "status"])
+    },
+    Fetcher {
+        needs_one_of: &["-t", "--show-token"],
+        ..fetch("glab", &["auth", "status"])
+    },
+    fetch("oc", &["whoami", "-t"]),
+    fetch("oc", &["whoami", "--show-token"]),
+    Fetcher {
+        needs_one_of: &["-o", "--output", "-ojson", "-oyaml", "-ojsonpath"],
+        ..fetch("oc", &["get", "secret"])
+    },
+    fetch("aws", &["eks", "get-token"]),
+    fetch("aws", &["configure", "export-credentials"]),
+    fetch("aws", &["iam", "create-access-key"]),
+    ssm_decrypted(&["ssm", "get-parameters-by-path"]),
+    fetch("gcloud", &["config", "config-helper"]),
+    fetch("bw", &["get", "password"]),
+    fetch("pass", &["show"]),
 ];
 
 /// The programs of [`FETCHERS`]: a script that names none fetches nothing (a job given
@@ -138,6 +160,10 @@ pub fn may_fetch(script: &str) -> bool {
         "doppler",
         "gh",
         "heroku",
+        "glab",
+        "oc",
+        "bw",
+        "pass",
         "terraform",
         "tofu",
     ];

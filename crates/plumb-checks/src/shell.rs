@@ -176,7 +176,8 @@ impl Command {
             match w.text.rsplit('/').next().unwrap_or_default() {
                 _ if reserved || assignment => i += 1,
                 "command" | "exec" | "time" | "nohup" | "builtin" => i += 1,
-                wrapper @ ("sudo" | "doas" | "env" | "timeout" | "nice" | "ionice" | "stdbuf")
+                wrapper @ ("sudo" | "doas" | "env" | "timeout" | "nice" | "ionice" | "stdbuf"
+                | "setsid" | "chroot" | "gosu" | "su-exec" | "busybox")
                     if !w.quoted =>
                 {
                     let runs = self.after_wrapper(wrapper, i + 1);
@@ -194,8 +195,10 @@ impl Command {
     }
 
     /// The index of the command a wrapper runs (`sudo -E -u root bash`, `env A=1 sh`,
-    /// `timeout -s KILL 60 sh`, `nice -n 5 sh`): past the wrapper's options, the
-    /// arguments those options take, `env`'s assignments and `timeout`'s duration.
+    /// `timeout -s KILL 60 sh`, `nice -n 5 sh`, `gosu app sh`, `chroot /srv sh`,
+    /// `busybox sh`): past the wrapper's options, the arguments those options take,
+    /// `env`'s assignments, `timeout`'s duration, and the user or root folder of `gosu`,
+    /// `su-exec` and `chroot`.
     fn after_wrapper(&self, wrapper: &str, mut i: usize) -> usize {
         let takes_argument: &[&str] = match wrapper {
             "sudo" | "doas" => &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"],
@@ -205,7 +208,8 @@ impl Command {
             "stdbuf" => &["-i", "-o", "-e"],
             _ => &[],
         };
-        let mut duration_left = wrapper == "timeout";
+        // one operand before the command: a duration, a user, a root folder
+        let mut duration_left = matches!(wrapper, "timeout" | "chroot" | "gosu" | "su-exec");
         while let Some(w) = self.words.get(i) {
             let t = w.text.as_str();
             if t == "--" {

@@ -2549,28 +2549,101 @@ pub fn untrusted_input(cx: &JobCx) -> Vec<ScriptHit> {
 }
 
 /// The outsider variables the job's condition (with its pipeline's `on`) fixes to a
-/// plain name: where it runs only for `branch == "main"`, the branch (and the ref) is
-/// `main`, which no one chooses.
+/// plain name: where it runs only for `branch == "main"` (or the default branch, a
+/// project setting), the branch (and the ref) is `main`, which no one chooses; where
+/// only for tags matching `^v\d+\.\d+\.\d+$`, the tag holds no shell syntax.
 fn fixed_by_condition(cx: &JobCx) -> Vec<&'static str> {
+    use plumb_semantics::Cond;
+    let conds = [&cx.job.when, cx.pipeline_on.0];
+    let holds = |test: &dyn Fn(&Cond) -> bool| conds.iter().any(|c| fixes(c, test));
+    let branch = |c: &Cond| is_branch_fixed(c);
+    let tag = |c: &Cond| is_tag_fixed(c);
+    let reference = |c: &Cond| is_branch_fixed(c) || is_tag_fixed(c);
+    let mut fixed = Vec::new();
+    if holds(&branch) {
+        fixed.push("CI_COMMIT_BRANCH");
+    }
+    if holds(&tag) {
+        fixed.push("CI_COMMIT_TAG");
+    }
+    if holds(&reference) {
+        fixed.push("CI_COMMIT_REF_NAME");
+    }
+    fixed
+}
+
+/// Whether every way `c` holds passes `test` on one of its conjuncts.
+fn fixes(c: &plumb_semantics::Cond, test: &dyn Fn(&plumb_semantics::Cond) -> bool) -> bool {
+    use plumb_semantics::Cond;
+    match c {
+        Cond::And(a, b) => fixes(a, test) || fixes(b, test),
+        Cond::Or(a, b) => fixes(a, test) && fixes(b, test),
+        other => test(other),
+    }
+}
+
+fn is_branch_fixed(c: &plumb_semantics::Cond) -> bool {
     use plumb_semantics::{BranchTest, Cond};
-    fn branch_fixed(c: &Cond) -> bool {
-        let plain = |name: &str| {
-            !name.is_empty()
-                && (name.chars()).all(|ch| ch.is_ascii_alphanumeric() || "._/-".contains(ch))
-        };
-        match c {
-            Cond::Branch(BranchTest::Eq(name)) => plain(name),
-            Cond::Var(var, BranchTest::Eq(name)) if var == "CI_COMMIT_BRANCH" => plain(name),
-            Cond::And(a, b) => branch_fixed(a) || branch_fixed(b),
-            Cond::Or(a, b) => branch_fixed(a) && branch_fixed(b),
-            _ => false,
+    let fixed = |t: &BranchTest| match t {
+        BranchTest::Eq(name) => is_plain_name(name),
+        BranchTest::EqVar(var) => var == "CI_DEFAULT_BRANCH",
+        BranchTest::Matches(re) => admits_only_plain_names(re),
+        _ => false,
+    };
+    match c {
+        Cond::Branch(t) => fixed(t),
+        Cond::Var(var, t) if var == "CI_COMMIT_BRANCH" => fixed(t),
+        _ => false,
+    }
+}
+
+fn is_tag_fixed(c: &plumb_semantics::Cond) -> bool {
+    use plumb_semantics::{BranchTest, Cond};
+    match c {
+        Cond::Var(var, BranchTest::Eq(name)) if var == "CI_COMMIT_TAG" => is_plain_name(name),
+        Cond::Var(var, BranchTest::Matches(re)) if var == "CI_COMMIT_TAG" => {
+            admits_only_plain_names(re)
+        }
+        _ => false,
+    }
+}
+
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && (name.chars()).all(|ch| ch.is_ascii_alphanumeric() || "._/-".contains(ch))
+}
+
+/// Whether a regular expression matches only plain names: anchored at both ends, and
+/// made of letters, digits, `.` `_` `/` `-` written out (`\.`), `\d`, `\w`, classes of
+/// those, groups, alternatives and repetitions. `.` and `[^…]` match `;`, so they do not.
+fn admits_only_plain_names(re: &str) -> bool {
+    let Some(body) = re.strip_prefix('^').and_then(|r| r.strip_suffix('$')) else {
+        return false;
+    };
+    if body.ends_with('\\') {
+        return false; // `\$`: a dollar sign, not the end
+    }
+    let mut chars = body.chars();
+    let mut in_class = false;
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\\' => match chars.next() {
+                Some('d' | 'w' | '.' | '-' | '/' | '_') => {}
+                _ => return false,
+            },
+            '[' if !in_class => {
+                in_class = true;
+                if chars.clone().next() == Some('^') {
+                    return false;
+                }
+            }
+            ']' if in_class => in_class = false,
+            '.' if !in_class => return false,
+            '(' | ')' | '|' | '+' | '*' | '?' | '{' | '}' | ',' if !in_class => {}
+            c if c.is_ascii_alphanumeric() || "._/-".contains(c) => {}
+            _ => return false,
         }
     }
-    let fixed = branch_fixed(&cx.job.when) || branch_fixed(cx.pipeline_on.0);
-    match fixed {
-        true => vec!["CI_COMMIT_BRANCH", "CI_COMMIT_REF_NAME"],
-        false => Vec::new(),
-    }
+    !in_class
 }
 
 /// The assignments of a command that outlive it: `NAME=value` standing alone (also
@@ -2796,9 +2869,12 @@ fn code_words(c: &Command, name: &str) -> Vec<usize> {
         }
         _ => {}
     }
-    if name == "su" {
+    if matches!(name, "su" | "runuser") {
         // `su USER -c CODE`, `su -lc CODE USER`, `su --command=CODE`
         return su_code(args);
+    }
+    if let Some(at) = wrapped_shell_code(name, args) {
+        return command_string(args, at);
     }
     if base(name) == "ssh" {
         return ssh_remote_command(args);
@@ -2900,6 +2976,34 @@ pub(crate) fn ssh_remote_command(args: &[Word]) -> Vec<usize> {
     }
     // the host, then the command
     (i + 1..args.len()).collect()
+}
+
+/// Where the code is that a command runs through a shell of its own: `flock FILE -c
+/// CODE`, `find … -exec sh -c CODE \;` (also `-execdir`, `-ok`). The index of the code.
+pub(crate) fn wrapped_shell_code(name: &str, args: &[Word]) -> Option<usize> {
+    match name {
+        "flock" => {
+            let c = args
+                .iter()
+                .position(|a| matches!(a.text.as_str(), "-c" | "--command"))?;
+            Some(c + 1).filter(|&at| at < args.len())
+        }
+        "find" => {
+            let exec = (args.iter())
+                .position(|a| matches!(a.text.as_str(), "-exec" | "-execdir" | "-ok"))?;
+            let shell = args.get(exec + 1)?;
+            if !is_shell(base(&shell.text)) {
+                return None;
+            }
+            let c = (args[exec + 2..].iter())
+                .take_while(|a| a.text.starts_with('-'))
+                .position(|a| {
+                    a.text == "-c" || (!a.text.starts_with("--") && a.text[1..].contains('c'))
+                })?;
+            Some(exec + 2 + c + 1).filter(|&at| at < args.len())
+        }
+        _ => None,
+    }
 }
 
 /// Where the `-c` of a shell a container runs is: `docker run IMAGE sh -c CODE`, `docker

@@ -410,6 +410,90 @@ fn matrix_and_dependency_proxy_images_are_checked_as_written_out() {
     );
 }
 
+/// Wrappers that run a command (`gosu`, `su-exec`, `chroot`, `setsid`, `busybox`) or a
+/// shell's code (`flock -c`, `find -exec sh -c`, `runuser -c`), commands whose output is
+/// a credential (`oc whoami -t`, `gh auth status -t`, `aws eks get-token`), and names
+/// of credentials (`VAULT_SECRET_ID`, `ANDROID_KEYSTORE_BASE64`, `DB_PWD`).
+#[test]
+fn wrappers_fetchers_and_credential_names() {
+    let dir = scratch("yaml-wrappers-fetchers");
+    let pinned =
+        "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let job = |name: &str, line: &str| {
+        format!("{name}:\n  image: {pinned}\n  rules: [{{if: $CI_COMMIT_BRANCH == \"main\"}}]\n  script:\n    - '{line}'\n")
+    };
+    let yaml = [
+        job("gosu", "gosu app sh -c \"notify $CI_COMMIT_MESSAGE\""),
+        job("flock", "flock /tmp/l -c \"notify $CI_COMMIT_MESSAGE\""),
+        job("login", "docker login -u ci -p \"$(oc whoami -t)\" registry.example.com"),
+        job("status", "gh auth status -t"),
+        job("approle", "vault write auth/approle/login role_id=\"$VAULT_ROLE_ID\" secret_id=\"$VAULT_SECRET_ID\""),
+        job("keystore", "echo \"$ANDROID_KEYSTORE_BASE64\""),
+        job("db", "echo \"$DB_PWD\""),
+        job("safe", "echo \"$VAULT_ROLE_ID $BUILD_PWD $KEYSTORE_PATH\""),
+    ]
+    .concat();
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let found: BTreeSet<String> = places(&diags)
+        .into_iter()
+        .map(|p| p.replace(".gitlab-ci.yml:", ""))
+        .collect();
+    let expected: BTreeSet<String> = [
+        "5 PL6001",
+        "10 PL6001",
+        "15 PL4004",
+        "20 PL4003",
+        // the login prints the token it gets
+        "25 PL4003",
+        "25 PL4004",
+        "30 PL4003",
+        "35 PL4003",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(found, expected, "{diags:#?}");
+}
+
+/// The branch is the project's default branch, or the tag matches an anchored pattern of
+/// plain characters: no one outside writes them (PL6001 is silent); a pattern that
+/// admits any character (`.`) does not fix the tag.
+#[test]
+fn refs_a_condition_fixes_are_not_outsiders() {
+    let dir = scratch("yaml-fixed-refs");
+    let pinned =
+        "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let job = |name: &str, rule: &str, line: &str| {
+        format!("{name}:\n  image: {pinned}\n  rules: [{{if: '{rule}'}}]\n  script:\n    - ssh deploy@h \"./deploy {line}\"\n")
+    };
+    let yaml = [
+        job(
+            "release",
+            "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH",
+            "$CI_COMMIT_REF_NAME",
+        ),
+        job(
+            "semver",
+            "$CI_COMMIT_TAG =~ /^v\\d+\\.\\d+\\.\\d+$/",
+            "$CI_COMMIT_TAG",
+        ),
+        job("any", "$CI_COMMIT_TAG =~ /^v.+$/", "$CI_COMMIT_TAG"),
+    ]
+    .concat();
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let found: BTreeSet<String> = places(&diags)
+        .into_iter()
+        .map(|p| p.replace(".gitlab-ci.yml:", ""))
+        .collect();
+    assert_eq!(
+        found,
+        BTreeSet::from(["15 PL6001".to_string()]),
+        "{diags:#?}"
+    );
+}
+
 /// A hidden job named like the program it runs (`.helm` runs `helm`): the program is
 /// named as the program, the template as the hidden job.
 #[test]
@@ -1812,7 +1896,8 @@ fn a_variable_named_for_a_program_the_script_runs_is_read() {
         .into_iter()
         .map(|p| p.replace(".gitlab-ci.yml:", ""))
         .collect();
-    let expected: BTreeSet<String> = ["7 PL4006", "9 PL3003", "9 PL4005", "32 PL4006"]
+    // (`find -exec sh -c`: a shell's code, where a secret counts as printed)
+    let expected: BTreeSet<String> = ["7 PL4006", "9 PL3003", "9 PL4005", "32 PL4003", "32 PL4006"]
         .into_iter()
         .map(String::from)
         .collect();
@@ -1826,7 +1911,7 @@ fn a_variable_named_for_a_program_the_script_runs_is_read() {
     codes.sort();
     assert_eq!(
         codes,
-        ["PL3003", "PL4005", "PL4006", "PL4006"],
+        ["PL3003", "PL4003", "PL4005", "PL4006", "PL4006"],
         "{diags:#?}"
     );
 }

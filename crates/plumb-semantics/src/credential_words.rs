@@ -31,7 +31,7 @@ const CREDENTIAL_WORDS: &[&str] = &[
 
 /// Words that name a credential only when the whole word is theirs (`CI_JOB_JWT`, not
 /// `…JWTS…`; `SLACK_WEBHOOK`, whose URL's path is the credential).
-const WHOLE_WORDS: &[&str] = &["JWT", "WEBHOOK"];
+const WHOLE_WORDS: &[&str] = &["JWT", "WEBHOOK", "KEYSTORE"];
 
 /// Two words that together name a credential (`SENTRY_API_KEY`, `DOCKER_AUTH_CONFIG`,
 /// `RAILS_MASTER_KEY`), where either alone does not (`KEY`, `CONFIG`). `SSH_KEY` is one:
@@ -70,6 +70,24 @@ pub const CREDENTIAL_PAIRS: &[[&str; 2]] = &[
     ["KUBE", "CONFIG"],
     // a chat webhook's URL: its path is the credential (`SLACK_WEBHOOK_URL`)
     ["WEBHOOK", "URL"],
+    // a service account's JSON key (`GOOGLE_PLAY_JSON_KEY`, `GCP_KEY_JSON`)
+    ["JSON", "KEY"],
+    ["KEY", "JSON"],
+    // a database's password (not a lone `PWD`, the shell's folder)
+    ["DB", "PWD"],
+    ["DATABASE", "PWD"],
+    ["ADMIN", "PWD"],
+    ["ROOT", "PWD"],
+    // API keys named after their service
+    ["OPENAI", "KEY"],
+    ["ANTHROPIC", "KEY"],
+    ["STRIPE", "KEY"],
+    ["NUGET", "KEY"],
+    ["SENDGRID", "KEY"],
+    ["MAILGUN", "KEY"],
+    ["TWILIO", "KEY"],
+    ["DATADOG", "KEY"],
+    ["DD", "KEY"],
 ];
 
 /// Names a tool documents for its credential, whatever their words say (`MYSQL_PWD` is
@@ -175,6 +193,11 @@ pub fn credential_name(name: &str, usage: NameUse) -> bool {
         return true;
     }
     let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
+    // Vault's AppRole login is a role id and a secret id: the secret id is the password
+    let approle = words.iter().any(|w| matches!(*w, "VAULT" | "APPROLE"));
+    if approle && words.ends_with(&["SECRET", "ID"]) {
+        return true;
+    }
     let Some(at) = last_credential_word(&words, usage) else {
         return false;
     };
@@ -263,6 +286,11 @@ mod tests {
             "CI_JOB_JWT_V2",
             "UNITY_LICENSE_KEY",
             "PGPASSWORD",
+            "ANDROID_KEYSTORE_BASE64",
+            "GOOGLE_PLAY_JSON_KEY",
+            "VAULT_SECRET_ID",
+            "DB_PWD",
+            "OPENAI_KEY",
             "MYSQL_PWD",
             "GH_PAT",
             "SONAR_LOGIN",
@@ -300,6 +328,10 @@ mod tests {
             "PWD",
             "DOCKER_PWD",
             "BUILD_PWD",
+            "ANDROID_KEYSTORE_PATH",
+            "KEYSTORE_ALIAS",
+            "AWS_SECRET_ID",
+            "VAULT_ROLE_ID",
             "BYPASS_CACHE",
             "PASS_USER",
             "COVERAGE_PASS_THRESHOLD",
