@@ -239,7 +239,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
                 let tags = v.strings().into_iter().map(PVal::Str).collect();
                 f.fields.insert("tags".into(), PVal::List(tags));
             }
-            "secrets" => secrets(v, &mut f, cx.origins),
+            "secrets" => secrets(v, node.get("id_tokens"), &mut f, cx.origins),
             "id_tokens" => id_tokens(v, &mut f, note(String::new())),
             key if PASSED_THROUGH.contains(&key) => match crate::value::of_yaml_marked(v, cx.origins) {
                 Some(value) => gitlab_key(&mut f, key, value),
@@ -1291,6 +1291,8 @@ fn environment(v: &Node, f: &mut Fields, at: Note) {
                 .as_str()
                 .filter(|a| matches!(*a, "start" | "prepare" | "stop" | "verify" | "access"))
                 .map(|s| PVal::Str(s.to_string())),
+            // `never` is what no `auto_stop_in` means
+            "auto_stop_in" if e.value.as_str() == Some("never") => continue,
             "auto_stop_in" => e.value.as_str().and_then(duration).map(PVal::Duration),
             "on_stop" => {
                 if let Some(job) = e.value.as_str() {
@@ -1767,7 +1769,17 @@ const UNCARRIED_SECRET_PATH: &str = "not-carried";
 
 /// `secrets:`; for a check (`for_check`), a secret Plumb cannot carry is still a secret
 /// the job holds, and the credential checks follow it under its variable's name.
-fn secrets(v: &Node, f: &mut Fields, for_check: bool) {
+fn secrets(v: &Node, id_tokens: Option<&Node>, f: &mut Fields, for_check: bool) {
+    // with one ID token GitLab authenticates with it: `token:` naming it says no more
+    let sole_token = match id_tokens.map(Node::entries) {
+        Some([only]) => Some(only.key.as_str()),
+        _ => None,
+    };
+    let names_sole_token = |token: &Node| {
+        let name = token.as_str().map(|t| t.trim_start_matches('$'));
+        let name = name.map(|n| n.trim_start_matches('{').trim_end_matches('}'));
+        sole_token.is_some() && name == sole_token
+    };
     for e in v.entries() {
         // GitLab's default is a file variable holding the secret
         let file = e.value.get("file").and_then(Node::as_bool) != Some(false);
@@ -1777,7 +1789,7 @@ fn secrets(v: &Node, f: &mut Fields, for_check: bool) {
             field,
             file,
         };
-        if let Some(token) = e.value.get("token") {
+        if let Some(token) = e.value.get("token").filter(|t| !names_sole_token(t)) {
             f.notes.push(Note {
                 file: token.file,
                 line: token.line,

@@ -836,6 +836,15 @@ impl Emitter<'_> {
                 continue;
             }
             self.prepare_job(j, &mut f, &mut kept_extends);
+            // a job that takes no image from `default:` (`inherit: default: [tags]`) and
+            // names none runs in the runner's
+            let opted_out = !f.trigger
+                && !f.fields.contains_key("image")
+                && default_fields.contains_key("image")
+                && leaves_out_default(&f.fields, "image");
+            if opted_out {
+                (f.fields).insert("image".into(), PVal::Name("runner_default".into()));
+            }
             let no_image = !f.trigger
                 && !f.fields.contains_key("image")
                 && !default_fields.contains_key("image");
@@ -2976,7 +2985,7 @@ fn warn_of_renamed_jobs(jobs: &[JobOut], warnings: &mut Vec<Warning>) {
         first.file,
         first.line,
         format!(
-            "{count} named anew, as a Plumb name is an identifier ({}): GitLab will run {them}, so update what names the old ones elsewhere (another pipeline's `needs:`, API calls)",
+            "{count} named anew, as a Plumb name is an identifier, not a keyword ({}): GitLab will run {them}, so update what names the old ones elsewhere (another pipeline's `needs:`, API calls)",
             crate::first_and_count(&list, LISTED)
         ),
     ));
@@ -3006,7 +3015,7 @@ fn warn_of_renamed_stages(config: &Config, stages: &[String], warnings: &mut Vec
     warnings.push(Warning::at(
         0,
         line,
-        format!("stages are named anew, as a Plumb name is an identifier ({list}): GitLab shows them under the new names{aside}"),
+        format!("stages are named anew, as a Plumb name is an identifier, not a keyword ({list}): GitLab shows them under the new names{aside}"),
     ));
 }
 

@@ -558,8 +558,13 @@ fn read_included(
                 file,
                 item.line,
                 format!(
-                    "cannot read included file `{}` ({e}): kept as an `include`, its jobs are not imported",
-                    local.display()
+                    "cannot read included file `{}` ({e}): kept as an `include`, its jobs are not imported{}",
+                    local.display(),
+                    match item.get("inputs") {
+                        // Plumb's `local(…)` takes none: GitLab would use the file's defaults
+                        Some(_) => "; its `inputs` are not carried (Plumb gives inputs to a `component` only)",
+                        None => "",
+                    }
                 ),
             ));
             carried.push(item.clone());

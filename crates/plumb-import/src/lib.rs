@@ -660,6 +660,33 @@ mod warning_tests {
     }
 
     #[test]
+    fn what_means_the_same_is_not_warned_and_what_is_lost_is() {
+        let yaml = "include:\n  - local: ci/missing.yml\n    inputs: {env: prod}\n\
+                    default:\n  image: golang:1.22.1\n  tags: [docker]\n\
+                    native:\n  script: [make install]\n  inherit: {default: [tags]}\n\
+                    deploy:\n  script: [./deploy]\n  environment: {name: prod, auto_stop_in: never}\n\
+                    \x20 id_tokens: {VAULT_ID_TOKEN: {aud: https://vault.example.com}}\n\
+                    \x20 secrets:\n    DB: {vault: db/pw@kv, token: $VAULT_ID_TOKEN}\n";
+        let i = import(Path::new(".gitlab-ci.yml"), yaml, &test_support::NoFiles)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let messages: Vec<&str> = i.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("cannot read") && m.contains("`inputs` are not carried")),
+            "{messages:#?}"
+        );
+        assert!(
+            !messages
+                .iter()
+                .any(|m| m.contains("auto_stop_in") || m.contains("token:")),
+            "{messages:#?}"
+        );
+        // a job that takes no image from `default:` runs in the runner's
+        assert!(i.plumb.contains("image  = runner_default"), "{}", i.plumb);
+    }
+
+    #[test]
     fn a_library_template_extending_a_name_not_read_is_built_on_the_others() {
         let yaml = "include:\n  - local: ci/images.yml\n\
                     .build:\n  image: alpine:3.20\n  before_script: [apk add make]\n  script: [make, make check]\n  artifacts: {paths: [out/]}\n\
