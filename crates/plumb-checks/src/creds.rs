@@ -1635,6 +1635,10 @@ fn prints_nothing(name: &str, args: &[shell::Word]) -> bool {
     }
 }
 
+fn is_powershell_lister(name: &str) -> bool {
+    ["get-childitem", "gci", "dir", "ls"].contains(&name.to_ascii_lowercase().as_str())
+}
+
 /// `printenv`, bare `env`/`set`, `export -p`, `declare -p [NAME]`, `cat
 /// /proc/self/environ`: the environment (or the named variable) printed.
 fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> {
@@ -1674,6 +1678,10 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
             Some(None) => true,
             None => false,
         },
+        // PowerShell's environment drive: `Get-ChildItem env:`, `gci env:`, `dir env:`
+        lister if is_powershell_lister(lister) => {
+            (args.first()).is_some_and(|a| a.text.eq_ignore_ascii_case("env:"))
+        }
         _ => reads_environ,
     };
     if !dumps {

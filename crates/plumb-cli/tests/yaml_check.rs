@@ -494,6 +494,47 @@ fn refs_a_condition_fixes_are_not_outsiders() {
     );
 }
 
+/// A job that lists its whole environment (`env | sort`, `printenv`, `env > file`,
+/// PowerShell's `Get-ChildItem env:`) lists every project variable, those it never names
+/// too; a `grep` for other names picks them out.
+#[test]
+fn a_dump_of_the_environment_holds_every_project_variable() {
+    let dir = scratch("yaml-env-dumps");
+    let pinned =
+        "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let job = |name: &str, line: &str, more: &str| {
+        format!("{name}:\n  image: {pinned}\n  rules: [{{if: $CI_COMMIT_BRANCH == \"main\"}}]\n  script: ['{line}']\n{more}")
+    };
+    let yaml = [
+        job(
+            "deploy",
+            "echo \"$DEPLOY_TOKEN\" | ./deploy --token-stdin",
+            "",
+        ),
+        job("sorted", "env | sort", ""),
+        job("all", "printenv", ""),
+        job("picked", "env | grep CI_COMMIT", ""),
+        job(
+            "saved",
+            "env > env.txt",
+            "  artifacts: {paths: [env.txt]}\n",
+        ),
+        job("ps", "Get-ChildItem env:", ""),
+    ]
+    .concat();
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let found: BTreeSet<String> = places(&diags)
+        .into_iter()
+        .map(|p| p.replace(".gitlab-ci.yml:", ""))
+        .collect();
+    let expected: BTreeSet<String> = ["8 PL4003", "12 PL4003", "20 PL4007", "25 PL4003"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(found, expected, "{diags:#?}");
+}
+
 /// A hidden job named like the program it runs (`.helm` runs `helm`): the program is
 /// named as the program, the template as the hidden job.
 #[test]

@@ -1342,12 +1342,16 @@ fn read_by_name(job: &JobModel, vars: &[SecretRef]) -> Vec<SecretRef> {
         .filter(|b| b.secret().is_some())
         .map(|b| b.name.as_str())
         .collect();
+    // `env`, `printenv`, `export -p`: every variable of the job, each project variable too
+    let dumps = (strings.iter()).any(|t| crate::model::dumps_the_environment(t));
     vars.iter()
         .filter(|s| {
             let SecretSource::CiVariable(var) = &s.source else {
                 return false;
             };
-            !bound.contains(var.as_str()) && named.contains(var.as_str())
+            // (a secret the job binds is printed under its binding's name)
+            let dumped = dumps && !job.env.iter().any(|b| b.secret() == Some(s));
+            !bound.contains(var.as_str()) && (dumped || named.contains(var.as_str()))
         })
         .cloned()
         .collect()

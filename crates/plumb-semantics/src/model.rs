@@ -793,6 +793,49 @@ pub fn variables_read_by_name(line: &str) -> Vec<&str> {
     out
 }
 
+/// Whether a script line lists every variable of the environment: `env`, `printenv`,
+/// `set`, `export -p`, `declare -p`/`-x` with no name, `cat /proc/self/environ`,
+/// PowerShell's `Get-ChildItem env:` (`gci`, `dir`, `ls`), unless a `grep` that picks
+/// names out of it (see [`grepped_from_the_environment`]) follows.
+pub fn dumps_the_environment(line: &str) -> bool {
+    for pipeline in line.split([';', '&', '\n', '(', ')', '`']) {
+        let commands: Vec<&str> = pipeline.split('|').collect();
+        for (i, command) in commands.iter().enumerate() {
+            // (its redirections aside: `env > env.txt` lists them into the file)
+            let redirect = |w: &&str| {
+                w.trim_start_matches(|c: char| c.is_ascii_digit())
+                    .starts_with(['>', '<'])
+            };
+            let words: Vec<&str> = command
+                .split_whitespace()
+                .take_while(|w| !redirect(w))
+                .collect();
+            let options_only = |rest: &[&str]| rest.iter().all(|w| w.starts_with('-'));
+            let dump = match words.as_slice() {
+                ["env" | "printenv", rest @ ..] => options_only(rest),
+                ["set"] | ["export", "-p"] => true,
+                ["declare" | "typeset", "-p" | "-x" | "-px" | "-xp"] => true,
+                ["cat" | "strings" | "tr", .., last] => last.ends_with("/environ"),
+                [cmdlet, drive, ..] => {
+                    let lister = ["get-childitem", "gci", "dir", "ls"];
+                    lister.contains(&cmdlet.to_ascii_lowercase().as_str())
+                        && drive.eq_ignore_ascii_case("env:")
+                }
+                _ => false,
+            };
+            let picked = (commands
+                .get(i + 1)
+                .and_then(|c| c.split_whitespace().next()))
+            .is_some_and(|next| matches!(next, "grep" | "egrep" | "fgrep"))
+                && !commands[i + 1].split_whitespace().any(|w| w == "-v");
+            if dump && !picked {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// `env | grep DEPLOY_TOKEN`, `printenv | grep -i ^AWS_SECRET`: the names a `grep`
 /// picks out of a dump of the environment (whole names only, `^` and `=` aside).
 fn grepped_from_the_environment(line: &str) -> Vec<&str> {
@@ -1027,6 +1070,33 @@ mod tests {
         assert!(names_variable("a ${TOKEN}b", "TOKEN"));
         assert!(names_variable("x\\$TOKEN", "TOKEN") && names_variable("\\$$TOKEN", "TOKEN"));
         assert!(!names_variable("$TOKENS", "TOKEN"));
+    }
+
+    #[test]
+    fn lines_that_list_the_whole_environment() {
+        for yes in [
+            "env",
+            "env | sort",
+            "printenv",
+            "make; export -p",
+            "env > env.txt",
+            "cat /proc/self/environ",
+            "Get-ChildItem env:",
+            "gci Env:",
+            "env | grep -v TOKEN",
+        ] {
+            assert!(dumps_the_environment(yes), "{yes}");
+        }
+        for no in [
+            "env | grep CI_COMMIT",
+            "env FOO=1 make",
+            "printenv HOME",
+            "set -e",
+            "echo env",
+            "declare -a LIST",
+        ] {
+            assert!(!dumps_the_environment(no), "{no}");
+        }
     }
 
     #[test]
