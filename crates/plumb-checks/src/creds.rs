@@ -164,6 +164,26 @@ const FILTERS: &[&str] = &[
     "fold", "paste", "nl", "column", "jq", "yq", "envsubst", "fmt", "expand", "unexpand",
     "strings", "iconv", "tac", "diff", "comm", "join", "gzip", "bzip2", "xz", "zstd", "lz4",
 ];
+/// PowerShell cmdlets that show what is piped into them (`Get-ChildItem env: |
+/// Format-Table`), compared without case.
+const FILTERING_CMDLETS: &[&str] = &[
+    "format-table",
+    "ft",
+    "format-list",
+    "fl",
+    "sort-object",
+    "select-object",
+    "select",
+    "out-string",
+    "where-object",
+    "where",
+];
+
+/// Whether a command copies its input to its output ([`FILTERS`], PowerShell's too).
+fn is_filter(name: &str) -> bool {
+    FILTERS.contains(&name) || FILTERING_CMDLETS.contains(&name.to_ascii_lowercase().as_str())
+}
+
 /// The POSIX-like shells a script can start (`bash -c`, `sh -s`).
 pub(crate) const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh", "mksh", "busybox"];
 
@@ -343,9 +363,11 @@ fn used_as_paths<'c>(cx: &'c JobCx) -> HashSet<&'c str> {
                 && i.checked_sub(1).is_some_and(|p| {
                     matches!(args[p].text.as_str(), "-f" | "-e" | "-r" | "-s" | "-d")
                 });
-            let path =
-                (PATHS_ONLY.contains(&name) || file_test || i.checked_sub(1).is_some_and(after))
-                    && is_one_expansion(w);
+            let path = (PATHS_ONLY.contains(&name)
+                || file_test
+                || i.checked_sub(1).is_some_and(after)
+                || is_jq_input_file(name, args, i))
+                && is_one_expansion(w);
             // `--key-file="$KEY"`, `-var-file=$KEY`
             let option_value = (w.text.split_once('=')).is_some_and(|(o, value)| {
                 o.starts_with('-')
@@ -364,6 +386,34 @@ fn used_as_paths<'c>(cx: &'c JobCx) -> HashSet<&'c str> {
         .filter(|(name, n)| file_like_name(name) || uses.get(name) == Some(n))
         .map(|(name, _)| name)
         .collect()
+}
+
+/// Whether argument `at` of `jq`/`yq` is an input file: an operand after the filter
+/// (`jq -r .token "$KEY_FILE"`), not an option's value (`--arg NAME VALUE`).
+fn is_jq_input_file(name: &str, args: &[shell::Word], at: usize) -> bool {
+    if !matches!(name, "jq" | "gojq" | "yq") {
+        return false;
+    }
+    let mut filter_seen = false;
+    let mut i = 0;
+    while i < at {
+        let t = args[i].text.as_str();
+        i += match t {
+            "--arg" | "--argjson" | "--slurpfile" | "--rawfile" => 3,
+            "--indent" | "-L" => 2,
+            // the filter comes from a file: every operand is an input
+            "-f" | "--from-file" => {
+                filter_seen = true;
+                2
+            }
+            _ if t.starts_with('-') && t.len() > 1 => 1,
+            _ => {
+                filter_seen = true;
+                1
+            }
+        };
+    }
+    i == at && filter_seen && !args[at].text.starts_with('-')
 }
 
 /// Whether a variable's name says it holds a file's path or content a File variable
@@ -1009,9 +1059,10 @@ fn note_captured(cmd: &Command, output: Option<&Flow>, taint: &mut Taint) {
     }
     // what a command this scan does not follow outputs may be its input (`openssl
     // base64`), or a secret of its own it was given one for (`vault write … jwt=-`)
-    let followed = cmd.name().map(crate::supply::base).is_some_and(|n| {
-        prints_arguments(n) || FILTERS.contains(&n) || OUTPUT_IS_NOT_INPUT.contains(&n)
-    });
+    let followed = cmd
+        .name()
+        .map(crate::supply::base)
+        .is_some_and(|n| prints_arguments(n) || is_filter(n) || OUTPUT_IS_NOT_INPUT.contains(&n));
     *taint.captured.entry(s.at).or_default() |= into_word && (output_tainted || !followed);
 }
 
@@ -1420,7 +1471,7 @@ fn tainted_output(
     }
     // `openssl base64`, `openssl enc -base64`: an encoding GitLab's masking misses
     let encodes = name == "openssl" && openssl_encodes(args);
-    if (FILTERS.contains(&name) || encodes) && !prints_nothing(name, args) {
+    if (is_filter(name) || encodes) && !prints_nothing(name, args) {
         if let Some((v, s)) = taint.first(cmd.stdin_vars()) {
             return Some(Flow::of(v, &s));
         }
@@ -1679,9 +1730,11 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
             None => false,
         },
         // PowerShell's environment drive: `Get-ChildItem env:`, `gci env:`, `dir env:`
-        lister if is_powershell_lister(lister) => {
-            (args.first()).is_some_and(|a| a.text.eq_ignore_ascii_case("env:"))
-        }
+        // (`env:`, `Env:*`, `env:\`, `-Path Env:`)
+        lister if is_powershell_lister(lister) => args.iter().any(|a| {
+            let drive = a.text.trim_end_matches(['*', '\\', '/']);
+            drive.eq_ignore_ascii_case("env:")
+        }),
         _ => reads_environ,
     };
     if !dumps {
@@ -2019,6 +2072,54 @@ pub(crate) fn external_program<'c>(
 }
 
 /// Arguments of external commands show in process listings.
+/// `curl -v` (`--verbose`, `--trace`, `--trace-ascii`) writes the request's headers to
+/// standard error, the job log: a secret in a header (`-H "Authorization: Bearer $T"`,
+/// `-H @-` with it on standard input) or in `-u` (sent as a Basic header) is printed.
+fn verbose_curl_request(
+    cmd: &Command,
+    name: &str,
+    args: &[shell::Word],
+    taint: &Taint,
+    scan: &mut Scan,
+) {
+    if crate::supply::base(name) != "curl" {
+        return;
+    }
+    let verbose = args.iter().any(|a| {
+        let t = a.text.as_str();
+        matches!(t, "--verbose" | "--trace" | "--trace-ascii")
+            || t.starts_with("--trace")
+            || (t.starts_with('-') && !t.starts_with("--") && t[1..].contains('v'))
+    });
+    if !verbose {
+        return;
+    }
+    let header_option =
+        |t: &str| matches!(t, "-H" | "--header" | "-u" | "--user" | "--oauth2-bearer");
+    let in_header = args.iter().enumerate().flat_map(|(i, w)| {
+        let after_option = i
+            .checked_sub(1)
+            .is_some_and(|p| header_option(&args[p].text));
+        let joined = ["--header=", "--user=", "-H", "-u"]
+            .iter()
+            .any(|o| w.text.starts_with(o) && w.text.len() > o.len());
+        let vars: &[VarRef] = if after_option || joined { &w.vars } else { &[] };
+        vars.iter()
+    });
+    let from_stdin = args
+        .windows(2)
+        .any(|p| header_option(&p[0].text) && p[1].text == "@-");
+    let stdin = cmd.stdin_vars().filter(|_| from_stdin);
+    let command = format!("{name} -v");
+    if let Some((v, source)) = in_header
+        .chain(stdin)
+        .find_map(|v| Some((v, taint.get(v)?)))
+    {
+        let flow = Flow::of(v, source);
+        scan.push(Leak::Printed { command }, &flow);
+    }
+}
+
 fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
     // a shell function runs in the shell ([`unfollowed`] says what it is handed)
     if scan.functions.contains(name) {
@@ -2027,6 +2128,7 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
     let Some((name, args)) = external_program(cmd, name) else {
         return;
     };
+    verbose_curl_request(cmd, name, args, taint, scan);
     // `chmod 400 "$SSH_PRIVATE_KEY"`, `ssh-add "$KEY"`: the variable alone, to a program
     // that takes files, is a GitLab File variable's path
     let takes_files = PATH_PROGRAMS.contains(&crate::supply::base(name));

@@ -106,6 +106,10 @@ fn with_matrix_values<'a>(cx: &JobCx<'a>, text: &'a str) -> Vec<std::borrow::Cow
     let Some(matrix) = cx.job.field("matrix").and_then(|f| f.value.as_map()) else {
         return as_written();
     };
+    // `$$` is GitLab's plain `$`
+    if text.contains("$$") {
+        return as_written();
+    }
     let values_of = |name: &str| -> Option<Vec<&str>> {
         let values = matrix.iter().find(|e| e.key == name)?.value.as_list()?;
         values.iter().map(Value::as_str).collect()
@@ -133,7 +137,8 @@ fn with_matrix_values<'a>(cx: &JobCx<'a>, text: &'a str) -> Vec<std::borrow::Cow
             .collect();
         rest = &rest[end..];
     }
-    if rest.len() == text.len() {
+    // nothing expanded, or a variable of no value (`PY: []`): the image as written
+    if rest.len() == text.len() || images.is_empty() {
         return as_written();
     }
     let mut seen = std::collections::HashSet::new();

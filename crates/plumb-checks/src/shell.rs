@@ -206,6 +206,7 @@ impl Command {
             "timeout" => &["-s", "-k"],
             "nice" | "ionice" => &["-n", "-c"],
             "stdbuf" => &["-i", "-o", "-e"],
+            "chroot" => &["--userspec", "--groups"],
             _ => &[],
         };
         // one operand before the command: a duration, a user, a root folder
@@ -213,7 +214,8 @@ impl Command {
         while let Some(w) = self.words.get(i) {
             let t = w.text.as_str();
             if t == "--" {
-                return i + 1;
+                // `timeout -- 60 sh`, `chroot -- /srv sh`: the operand still comes first
+                return i + 1 + usize::from(duration_left);
             } else if t.starts_with('-') && t.len() > 1 {
                 i += if takes_argument.contains(&t) { 2 } else { 1 };
             } else if wrapper == "env" && t.split_once('=').is_some_and(|(n, _)| is_name(n)) {
@@ -920,10 +922,12 @@ impl<'a> Scanner<'a> {
                 // `${!PREFIX*}`, `${!PREFIX@}`: the names of the variables, not values
                 let names_only = indirect && matches!(operator, "*" | "@");
                 // `${V:+word}` is `word` when V is set, never V's value; `${V//?/*}`
-                // replaces every character of it
-                let masked = operator
-                    .strip_prefix("//?/")
-                    .is_some_and(|with| !with.contains(['&', '$', '\\', '`']));
+                // replaces every character of it, `${V/*/x}` all of it at once, and
+                // `${V##*}`, `${V%%*}` remove all of it (`&` in the new text is the old)
+                let masked = (["//?/", "//*/", "/*/"].iter())
+                    .find_map(|p| operator.strip_prefix(p))
+                    .is_some_and(|with| !with.contains(['&', '$', '`']))
+                    || matches!(operator, "##*" | "%%*");
                 let alternate = operator.starts_with(":+") || operator.starts_with('+') || masked;
                 // `${1}`, `${@}`: positional parameters
                 let name = match inner.as_bytes().first() {

@@ -2612,9 +2612,11 @@ fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && (name.chars()).all(|ch| ch.is_ascii_alphanumeric() || "._/-".contains(ch))
 }
 
-/// Whether a regular expression matches only plain names: anchored at both ends, and
-/// made of letters, digits, `.` `_` `/` `-` written out (`\.`), `\d`, `\w`, classes of
-/// those, groups, alternatives and repetitions. `.` and `[^…]` match `;`, so they do not.
+/// Whether a regular expression matches only plain names: anchored at both ends (an
+/// alternative outside a group, `^main|master$`, is anchored at one end only), and made
+/// of letters, digits, `.` `_` `/` `-` written out (`\.`), `\d`, `\w`, classes of those
+/// (a range within one of `a-z`, `A-Z`, `0-9`: `[0-z]` spans `;`), groups,
+/// alternatives and repetitions. `.` and `[^…]` match `;`, so they do not.
 fn admits_only_plain_names(re: &str) -> bool {
     let Some(body) = re.strip_prefix('^').and_then(|r| r.strip_suffix('$')) else {
         return false;
@@ -2622,28 +2624,66 @@ fn admits_only_plain_names(re: &str) -> bool {
     if body.ends_with('\\') {
         return false; // `\$`: a dollar sign, not the end
     }
-    let mut chars = body.chars();
-    let mut in_class = false;
-    while let Some(ch) = chars.next() {
+    let chars: Vec<char> = body.chars().collect();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&ch) = chars.get(i) {
+        i += 1;
         match ch {
-            '\\' => match chars.next() {
-                Some('d' | 'w' | '.' | '-' | '/' | '_') => {}
+            '\\' => match chars.get(i) {
+                Some('d' | 'w' | '.' | '-' | '/' | '_') => i += 1,
                 _ => return false,
             },
-            '[' if !in_class => {
-                in_class = true;
-                if chars.clone().next() == Some('^') {
-                    return false;
-                }
-            }
-            ']' if in_class => in_class = false,
-            '.' if !in_class => return false,
-            '(' | ')' | '|' | '+' | '*' | '?' | '{' | '}' | ',' if !in_class => {}
-            c if c.is_ascii_alphanumeric() || "._/-".contains(c) => {}
+            '[' => match plain_class(&chars[i..]) {
+                Some(len) => i += len,
+                None => return false,
+            },
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            '|' if depth > 0 => {}
+            '+' | '*' | '?' | '{' | '}' | ',' => {}
+            c if c.is_ascii_alphanumeric() || "_/-".contains(c) => {}
             _ => return false,
         }
     }
-    !in_class
+    depth == 0
+}
+
+/// The length of a character class of plain characters after its `[` (through its
+/// `]`), or `None`: letters, digits, `.` `_` `/` `-`, `\d`, `\w`, and ranges within one
+/// of `a-z`, `A-Z`, `0-9`.
+fn plain_class(chars: &[char]) -> Option<usize> {
+    let same_kind = |a: char, b: char| {
+        a <= b
+            && (a.is_ascii_lowercase() && b.is_ascii_lowercase()
+                || a.is_ascii_uppercase() && b.is_ascii_uppercase()
+                || a.is_ascii_digit() && b.is_ascii_digit())
+    };
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._/-".contains(c);
+    let mut i = 0;
+    if chars.first() == Some(&'^') {
+        return None;
+    }
+    while let Some(&c) = chars.get(i) {
+        match c {
+            ']' if i > 0 => return Some(i + 1),
+            '\\' => match chars.get(i + 1) {
+                Some('d' | 'w' | '.' | '-' | '/' | '_') => i += 2,
+                _ => return None,
+            },
+            // a range: both ends plain and of one kind
+            _ if chars.get(i + 1) == Some(&'-') && chars.get(i + 2).is_some_and(|&e| e != ']') => {
+                let end = chars[i + 2];
+                if !same_kind(c, end) {
+                    return None;
+                }
+                i += 3;
+            }
+            _ if plain(c) => i += 1,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// The assignments of a command that outlive it: `NAME=value` standing alone (also
@@ -2771,7 +2811,10 @@ fn untrusted_in_command(
             }
             let (how, fixes) = if code.contains(&i) {
                 (format!("run as code by `{name}`"), Vec::new())
-            } else if !w.quoted && FREE_TEXT.contains(&t.outsider.as_str()) {
+            } else if !w.quoted
+                && FREE_TEXT.contains(&t.outsider.as_str())
+                && !declares(name, &w.text)
+            {
                 // `$(… $X)`: quoting inside the substitution leaves its output split
                 let whole_word = script.text.get(w.start..w.end) == script.text.get(v.start..v.end);
                 let quote = whole_word
@@ -2784,6 +2827,17 @@ fn untrusted_in_command(
             hits.push(hit(v, &t, how, fixes));
         }
     }
+}
+
+/// `export M=$X`, `local M=$X`: bash assigns a declaration builtin's `NAME=value`
+/// arguments whole, as it does a plain assignment (no splitting, no globbing).
+fn declares(name: &str, word: &str) -> bool {
+    matches!(
+        name,
+        "export" | "local" | "declare" | "typeset" | "readonly"
+    ) && word
+        .split_once('=')
+        .is_some_and(|(var, _)| crate::shell::is_name(var))
 }
 
 /// Shell code a command hands to another shell as written (a single-quoted `-c`
@@ -2988,22 +3042,37 @@ pub(crate) fn wrapped_shell_code(name: &str, args: &[Word]) -> Option<usize> {
                 .position(|a| matches!(a.text.as_str(), "-c" | "--command"))?;
             Some(c + 1).filter(|&at| at < args.len())
         }
-        "find" => {
-            let exec = (args.iter())
-                .position(|a| matches!(a.text.as_str(), "-exec" | "-execdir" | "-ok"))?;
-            let shell = args.get(exec + 1)?;
-            if !is_shell(base(&shell.text)) {
-                return None;
-            }
-            let c = (args[exec + 2..].iter())
-                .take_while(|a| a.text.starts_with('-'))
-                .position(|a| {
-                    a.text == "-c" || (!a.text.starts_with("--") && a.text[1..].contains('c'))
-                })?;
-            Some(exec + 2 + c + 1).filter(|&at| at < args.len())
-        }
+        // each `-exec` (`find … -exec chmod +x {} \; -exec sh -c CODE \;`)
+        "find" => (0..args.len())
+            .filter(|&i| matches!(args[i].text.as_str(), "-exec" | "-execdir" | "-ok"))
+            .find_map(|exec| {
+                let shell = args.get(exec + 1)?;
+                is_shell(base(&shell.text)).then_some(())?;
+                shell_dash_c(args, exec + 2)
+            }),
         _ => None,
     }
+}
+
+/// The index of the code after a shell's options from `from` (`-eo pipefail -c CODE`).
+fn shell_dash_c(args: &[Word], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(a) = args.get(i) {
+        let t = a.text.as_str();
+        if !(t.starts_with('-') || t.starts_with('+')) || t == "--" || t.len() < 2 {
+            return None;
+        }
+        if t == "-c" || (!t.starts_with("--") && t[1..].contains('c')) {
+            return Some(i + 1).filter(|&at| at < args.len());
+        }
+        // `-o pipefail`, `-eo pipefail`: the option's name follows
+        i += if !t.starts_with("--") && t.ends_with('o') {
+            2
+        } else {
+            1
+        };
+    }
+    None
 }
 
 /// Where the `-c` of a shell a container runs is: `docker run IMAGE sh -c CODE`, `docker
@@ -3174,6 +3243,34 @@ fn su_code(args: &[Word]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patterns_that_fix_a_ref_to_plain_names() {
+        for plain in [
+            r"^v\d+\.\d+\.\d+$",
+            "^release/[0-9]+$",
+            "^(main|master)$",
+            r"^[a-z0-9._/-]+$",
+            "^v[0-9]{1,3}$",
+        ] {
+            assert!(admits_only_plain_names(plain), "{plain}");
+        }
+        for open in [
+            "^main|master$",
+            r"^v\d+|rc$",
+            "^[0-z]+$",
+            "^[A-z]+$",
+            "^[.-z]+$",
+            "^[--z]+$",
+            "^v.+$",
+            "^[^;]+$",
+            "^main",
+            r"^main\$",
+            "^(main$",
+        ] {
+            assert!(!admits_only_plain_names(open), "{open}");
+        }
+    }
     use crate::shell::scan;
 
     fn install(script: &str) -> Option<String> {

@@ -535,6 +535,48 @@ fn a_dump_of_the_environment_holds_every_project_variable() {
     assert_eq!(found, expected, "{diags:#?}");
 }
 
+/// Forms an attacker and a reviewer tried: `curl -v` prints a secret header, `grep -i`
+/// after `env` keeps what it matches by name, a wrapper's options (`chroot
+/// --userspec U:G`) and a later `find -exec sh -c` still hide nothing; complete masks
+/// (`${T//*/x}`, `${T##*}`), `export M=$X` (not split) and `jq … "$KEY_FILE"` (a path)
+/// are not findings.
+#[test]
+fn forms_found_by_review() {
+    let dir = scratch("yaml-review-forms");
+    let pinned =
+        "alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let job = |name: &str, line: &str| {
+        format!("{name}:\n  image: {pinned}\n  rules: [{{if: $CI_COMMIT_BRANCH == \"main\"}}]\n  script:\n    - '{line}'\n")
+    };
+    let yaml = [
+        job("verbose", "curl -sv -H \"Authorization: Bearer $DEPLOY_TOKEN\" https://api.example.com"),
+        job("grepped", "env | grep -i token"),
+        job("chroot", "chroot --userspec app:app /srv sh -c \"echo $CI_COMMIT_MESSAGE\""),
+        job("find", "find . -exec chmod +x {} \\; -exec bash -eo pipefail -c \"echo $CI_COMMIT_MESSAGE\" \\;"),
+        job("masks", "echo \"${DEPLOY_TOKEN//*/***} ${DEPLOY_TOKEN##*} ${DEPLOY_TOKEN/*/x}\""),
+        job("export", "export MSG=$CI_COMMIT_TITLE"),
+        job("keyfile", "EMAIL=$(jq -r .client_email \"$GCP_SERVICE_KEY\")"),
+    ]
+    .concat();
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let found: BTreeSet<String> = places(&diags)
+        .into_iter()
+        .map(|p| p.replace(".gitlab-ci.yml:", ""))
+        .collect();
+    let expected: BTreeSet<String> = [
+        "5 PL4003",
+        "5 PL4004",
+        "10 PL4003",
+        "15 PL6001",
+        "20 PL6001",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(found, expected, "{diags:#?}");
+}
+
 /// A hidden job named like the program it runs (`.helm` runs `helm`): the program is
 /// named as the program, the template as the hidden job.
 #[test]

@@ -772,6 +772,19 @@ impl Emitter<'_> {
         }
     }
 
+    /// The names jobs may take: those of completed jobs taken, and every job whose name
+    /// needs no change keeps it (`test:unit` becomes `test-unit-2` beside a job already
+    /// named `test-unit`, not the other way round).
+    fn job_scope(&self) -> Scope {
+        let mut job_scope = self.completed_job_names();
+        for j in &self.config.jobs {
+            if identifier(&j.name, "job") == j.name {
+                job_scope.reserve(&j.name);
+            }
+        }
+        job_scope
+    }
+
     /// The jobs, each from its template when it `extends` exactly one, the jobs left
     /// out with why, and whether some job names no image at all (but for those the
     /// import gives `runner_default` themselves: see [`JobOut::shell_runner`]).
@@ -786,14 +799,7 @@ impl Emitter<'_> {
     ) -> (Vec<JobOut>, Vec<(usize, usize, usize, String)>, bool) {
         let mut jobs: Vec<JobAndBases> = Vec::new();
         let mut left_out = Vec::new();
-        let mut job_scope = self.completed_job_names();
-        // a job whose name needs no change keeps it: `test:unit` becomes `test-unit-2`
-        // beside a job already named `test-unit`, not the other way round
-        for j in &self.config.jobs {
-            if identifier(&j.name, "job") == j.name {
-                job_scope.reserve(&j.name);
-            }
-        }
+        let mut job_scope = self.job_scope();
         let mut needs_runner_default = false;
         let mut kept_extends = KeptExtends::default();
         let root = &self.config.root;
@@ -836,15 +842,7 @@ impl Emitter<'_> {
                 continue;
             }
             self.prepare_job(j, &mut f, &mut kept_extends);
-            // a job that takes no image from `default:` (`inherit: default: [tags]`) and
-            // names none runs in the runner's
-            let opted_out = !f.trigger
-                && !f.fields.contains_key("image")
-                && default_fields.contains_key("image")
-                && leaves_out_default(&f.fields, "image");
-            if opted_out {
-                (f.fields).insert("image".into(), PVal::Name("runner_default".into()));
-            }
+            runner_image_without_default(&mut f, default_fields);
             let no_image = !f.trigger
                 && !f.fields.contains_key("image")
                 && !default_fields.contains_key("image");
@@ -2043,6 +2041,18 @@ fn refused_default_key(e: &crate::yaml::Entry) -> Note {
         line: e.key_line,
         end_line: e.value.end_line.max(e.key_line),
         message,
+    }
+}
+
+/// A job that takes no image from `default:` (`inherit: default: [tags]`) and names none
+/// runs in the runner's: `runner_default`.
+fn runner_image_without_default(f: &mut convert::Fields, default_fields: &BTreeMap<String, PVal>) {
+    let opted_out = !f.trigger
+        && !f.fields.contains_key("image")
+        && default_fields.contains_key("image")
+        && leaves_out_default(&f.fields, "image");
+    if opted_out {
+        (f.fields).insert("image".into(), PVal::Name("runner_default".into()));
     }
 }
 

@@ -70,9 +70,8 @@ pub const CREDENTIAL_PAIRS: &[[&str; 2]] = &[
     ["KUBE", "CONFIG"],
     // a chat webhook's URL: its path is the credential (`SLACK_WEBHOOK_URL`)
     ["WEBHOOK", "URL"],
-    // a service account's JSON key (`GOOGLE_PLAY_JSON_KEY`, `GCP_KEY_JSON`)
+    // a service account's JSON key (`GOOGLE_PLAY_JSON_KEY`; not `CACHE_KEY_JSON`)
     ["JSON", "KEY"],
-    ["KEY", "JSON"],
     // a database's password (not a lone `PWD`, the shell's folder)
     ["DB", "PWD"],
     ["DATABASE", "PWD"],

@@ -1343,14 +1343,17 @@ fn read_by_name(job: &JobModel, vars: &[SecretRef]) -> Vec<SecretRef> {
         .map(|b| b.name.as_str())
         .collect();
     // `env`, `printenv`, `export -p`: every variable of the job, each project variable too
-    let dumps = (strings.iter()).any(|t| crate::model::dumps_the_environment(t));
+    let dumps: Vec<crate::model::EnvDump> = (strings.iter())
+        .flat_map(|t| crate::model::environment_dumps(t))
+        .collect();
     vars.iter()
         .filter(|s| {
             let SecretSource::CiVariable(var) = &s.source else {
                 return false;
             };
             // (a secret the job binds is printed under its binding's name)
-            let dumped = dumps && !job.env.iter().any(|b| b.secret() == Some(s));
+            let dumped = dumps.iter().any(|d| d.lists(var))
+                && !job.env.iter().any(|b| b.secret() == Some(s));
             !bound.contains(var.as_str()) && (dumped || named.contains(var.as_str()))
         })
         .cloned()

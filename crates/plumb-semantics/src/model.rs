@@ -795,45 +795,192 @@ pub fn variables_read_by_name(line: &str) -> Vec<&str> {
 
 /// Whether a script line lists every variable of the environment: `env`, `printenv`,
 /// `set`, `export -p`, `declare -p`/`-x` with no name, `cat /proc/self/environ`,
-/// PowerShell's `Get-ChildItem env:` (`gci`, `dir`, `ls`), unless a `grep` that picks
-/// names out of it (see [`grepped_from_the_environment`]) follows.
+/// PowerShell's `Get-ChildItem env:` (`gci`, `dir`, `ls`); after `then`, `do`, `!`,
+/// `sudo`, `time`, in `$(…)`. A `grep` after it keeps the lines it matches: see
+/// [`EnvDump::lists`].
 pub fn dumps_the_environment(line: &str) -> bool {
-    for pipeline in line.split([';', '&', '\n', '(', ')', '`']) {
-        let commands: Vec<&str> = pipeline.split('|').collect();
-        for (i, command) in commands.iter().enumerate() {
-            // (its redirections aside: `env > env.txt` lists them into the file)
-            let redirect = |w: &&str| {
-                w.trim_start_matches(|c: char| c.is_ascii_digit())
-                    .starts_with(['>', '<'])
-            };
-            let words: Vec<&str> = command
-                .split_whitespace()
-                .take_while(|w| !redirect(w))
-                .collect();
-            let options_only = |rest: &[&str]| rest.iter().all(|w| w.starts_with('-'));
-            let dump = match words.as_slice() {
-                ["env" | "printenv", rest @ ..] => options_only(rest),
-                ["set"] | ["export", "-p"] => true,
-                ["declare" | "typeset", "-p" | "-x" | "-px" | "-xp"] => true,
-                ["cat" | "strings" | "tr", .., last] => last.ends_with("/environ"),
-                [cmdlet, drive, ..] => {
-                    let lister = ["get-childitem", "gci", "dir", "ls"];
-                    lister.contains(&cmdlet.to_ascii_lowercase().as_str())
-                        && drive.eq_ignore_ascii_case("env:")
+    environment_dumps(line).next().is_some()
+}
+
+/// What a dump of the environment on a line lists: every variable, or those a `grep`
+/// after it matches by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvDump {
+    All,
+    /// `env | grep -i token`: the variables whose names hold one of the patterns
+    /// (`^` anchors one at the start).
+    Grep {
+        patterns: Vec<String>,
+        ignore_case: bool,
+    },
+}
+
+impl EnvDump {
+    /// Whether the variable `name` is among the lines the dump prints.
+    pub fn lists(&self, name: &str) -> bool {
+        match self {
+            EnvDump::All => true,
+            EnvDump::Grep {
+                patterns,
+                ignore_case,
+            } => patterns.iter().any(|p| {
+                let (name, p) = match ignore_case {
+                    true => (name.to_ascii_uppercase(), p.to_ascii_uppercase()),
+                    false => (name.to_string(), p.clone()),
+                };
+                match p.strip_prefix('^') {
+                    Some(start) => name.starts_with(start),
+                    None => name.contains(&p),
                 }
-                _ => false,
-            };
-            let picked = (commands
-                .get(i + 1)
-                .and_then(|c| c.split_whitespace().next()))
-            .is_some_and(|next| matches!(next, "grep" | "egrep" | "fgrep"))
-                && !commands[i + 1].split_whitespace().any(|w| w == "-v");
-            if dump && !picked {
-                return true;
-            }
+            }),
         }
     }
-    false
+}
+
+/// The dumps of the environment on a line (see [`dumps_the_environment`]).
+pub fn environment_dumps(line: &str) -> impl Iterator<Item = EnvDump> + '_ {
+    line.split([';', '&', '\n', '(', ')', '`'])
+        .flat_map(|pipeline| {
+            let commands = pipe_stages(pipeline);
+            let mut found = Vec::new();
+            for (i, command) in commands.iter().enumerate() {
+                if !is_dump(command) {
+                    continue;
+                }
+                let grep = commands.get(i + 1).and_then(|c| grep_filter(c));
+                found.push(grep.unwrap_or(EnvDump::All));
+            }
+            found
+        })
+}
+
+/// The commands of a pipeline: split at each `|` outside quotes (`grep -E "A|B"` is one).
+fn pipe_stages(pipeline: &str) -> Vec<&str> {
+    let mut stages = Vec::new();
+    let (mut start, mut quote) = (0, None);
+    for (i, c) in pipeline.char_indices() {
+        match (c, quote) {
+            ('"' | '\'', None) => quote = Some(c),
+            (c, Some(q)) if c == q => quote = None,
+            ('|', None) => {
+                stages.push(&pipeline[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    stages.push(&pipeline[start..]);
+    stages
+}
+
+/// Whether one command of a pipeline lists the environment.
+fn is_dump(command: &str) -> bool {
+    // (its redirections aside: `env > env.txt` lists them into the file)
+    let redirect = |w: &&str| {
+        w.trim_start_matches(|c: char| c.is_ascii_digit())
+            .starts_with(['>', '<'])
+    };
+    let mut words: Vec<&str> = command
+        .split_whitespace()
+        .take_while(|w| !redirect(w))
+        .collect();
+    // `then env`, `! env`, `sudo -E env`, `time env`, `"$(env)"`
+    let lead = |w: &str| {
+        matches!(
+            w,
+            "then" | "do" | "else" | "{" | "!" | "time" | "sudo" | "command" | "exec"
+        ) || w.starts_with('-')
+            || w.starts_with('$')
+            || w.starts_with("\"$")
+    };
+    while words.first().is_some_and(|w| lead(w)) {
+        words.remove(0);
+    }
+    // `env -u HOME`, `env FOO=1`: still the environment; `env FOO=1 make` runs `make`,
+    // `env -i` empties it first
+    let options_or_settings = |rest: &[&str]| {
+        let is_name =
+            |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        (0..rest.len()).all(|i| {
+            let w = rest[i];
+            let unset_value = i > 0 && matches!(rest[i - 1], "-u" | "--unset");
+            let setting = w.split_once('=').is_some_and(|(n, _)| is_name(n));
+            let option = w.starts_with('-') && !matches!(w, "-i" | "--ignore-environment" | "-");
+            unset_value || setting || option
+        })
+    };
+    match words.as_slice() {
+        ["env", rest @ ..] => options_or_settings(rest),
+        ["printenv", rest @ ..] => rest.iter().all(|w| w.starts_with('-')),
+        ["set"] | ["export", "-p"] => true,
+        ["declare" | "typeset", "-p" | "-x" | "-px" | "-xp"] => true,
+        ["cat" | "strings" | "tr", .., last] => last.ends_with("/environ"),
+        [cmdlet, rest @ ..] => {
+            let lister = ["get-childitem", "gci", "dir", "ls"];
+            lister.contains(&cmdlet.to_ascii_lowercase().as_str())
+                && rest.iter().any(|w| {
+                    let w = w.to_ascii_lowercase();
+                    let w = w.trim_end_matches(['*', '\\', '/']);
+                    w == "env:" || w == "-path:env:"
+                })
+        }
+        _ => false,
+    }
+}
+
+/// What a `grep` after a dump keeps: `None` when it is no grep, or one that keeps what
+/// cannot be told from names (`-v`, a pattern with other regex syntax).
+fn grep_filter(command: &str) -> Option<EnvDump> {
+    let mut words = command.split_whitespace();
+    if !matches!(words.next(), Some("grep" | "egrep" | "fgrep")) {
+        return None;
+    }
+    let mut ignore_case = false;
+    let mut patterns = Vec::new();
+    let mut next_is_pattern = false;
+    for w in words {
+        let unquoted = w.trim_matches(['"', '\'']);
+        if next_is_pattern {
+            patterns.push(unquoted.to_string());
+            next_is_pattern = false;
+        } else if w == "-e" {
+            next_is_pattern = true;
+        } else if let Some(flags) = w.strip_prefix('-').filter(|f| !f.starts_with('-')) {
+            if flags.contains('v') {
+                return Some(EnvDump::All);
+            }
+            ignore_case |= flags.contains('i');
+        } else if w == "--ignore-case" {
+            ignore_case = true;
+        } else if w == "--invert-match" {
+            return Some(EnvDump::All);
+        } else if patterns.is_empty() && !w.starts_with('-') {
+            patterns.push(unquoted.to_string());
+        }
+    }
+    let mut alternatives = Vec::new();
+    for p in patterns {
+        for alt in p.split('|') {
+            let alt = alt.trim_matches(['(', ')']).trim_end_matches('=');
+            let anchored = alt.starts_with('^');
+            let body = alt.trim_start_matches('^');
+            if body.is_empty() || !body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Some(EnvDump::All);
+            }
+            alternatives.push(if anchored {
+                format!("^{body}")
+            } else {
+                body.to_string()
+            });
+        }
+    }
+    match alternatives.is_empty() {
+        true => Some(EnvDump::All),
+        false => Some(EnvDump::Grep {
+            patterns: alternatives,
+            ignore_case,
+        }),
+    }
 }
 
 /// `env | grep DEPLOY_TOKEN`, `printenv | grep -i ^AWS_SECRET`: the names a `grep`
@@ -1084,12 +1231,20 @@ mod tests {
             "Get-ChildItem env:",
             "gci Env:",
             "env | grep -v TOKEN",
+            "env | grep -i token",
+            "if [ -n \"$DEBUG\" ]; then env; fi",
+            "sudo -E env",
+            "echo \"$(env)\"",
+            "env -u HOME",
+            "Get-ChildItem env: | Format-Table -AutoSize",
+            "Get-ChildItem -Path Env:",
+            "gci env:*",
         ] {
             assert!(dumps_the_environment(yes), "{yes}");
         }
         for no in [
-            "env | grep CI_COMMIT",
             "env FOO=1 make",
+            "env -i make",
             "printenv HOME",
             "set -e",
             "echo env",
@@ -1097,6 +1252,19 @@ mod tests {
         ] {
             assert!(!dumps_the_environment(no), "{no}");
         }
+    }
+
+    #[test]
+    fn a_grep_after_a_dump_keeps_the_names_it_matches() {
+        let lists = |line: &str, name: &str| environment_dumps(line).any(|d| d.lists(name));
+        assert!(lists("env | grep -i token", "DEPLOY_TOKEN"));
+        assert!(lists("printenv | grep DEPLOY", "DEPLOY_TOKEN"));
+        assert!(lists("env | grep -E \"TOKEN|KEY\"", "API_KEY"));
+        assert!(!lists("env | grep CI_COMMIT", "DEPLOY_TOKEN"));
+        assert!(!lists("env | grep ^CI_", "DEPLOY_TOKEN"));
+        assert!(!lists("env | grep token", "DEPLOY_TOKEN"));
+        assert!(lists("env | grep -v CI_", "DEPLOY_TOKEN"));
+        assert!(lists("env | grep 'T.*N'", "DEPLOY_TOKEN"));
     }
 
     #[test]
