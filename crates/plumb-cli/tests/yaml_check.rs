@@ -42,6 +42,17 @@ fn places(diags: &[Value]) -> BTreeSet<String> {
         .collect()
 }
 
+/// `LINE CODE` of each finding of `plumb check` on `yaml`, written as the
+/// `.gitlab-ci.yml` of `dir`, with the findings.
+fn lines_found(dir: &Path, yaml: &str) -> (BTreeSet<String>, Vec<Value>) {
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], dir);
+    let found = (places(&diags).into_iter())
+        .map(|p| p.replace(".gitlab-ci.yml:", ""))
+        .collect();
+    (found, diags)
+}
+
 /// `FILE:LINE CODE` of each `# planted: CODE[, CODE]` comment in the files.
 fn planted(files: &[&str]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -433,12 +444,7 @@ fn wrappers_fetchers_and_credential_names() {
         job("safe", "echo \"$VAULT_ROLE_ID $BUILD_PWD $KEYSTORE_PATH\""),
     ]
     .concat();
-    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
-    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
-    let found: BTreeSet<String> = places(&diags)
-        .into_iter()
-        .map(|p| p.replace(".gitlab-ci.yml:", ""))
-        .collect();
+    let (found, diags) = lines_found(&dir, &yaml);
     let expected: BTreeSet<String> = [
         "5 PL6001",
         "10 PL6001",
@@ -481,12 +487,7 @@ fn refs_a_condition_fixes_are_not_outsiders() {
         job("any", "$CI_COMMIT_TAG =~ /^v.+$/", "$CI_COMMIT_TAG"),
     ]
     .concat();
-    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
-    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
-    let found: BTreeSet<String> = places(&diags)
-        .into_iter()
-        .map(|p| p.replace(".gitlab-ci.yml:", ""))
-        .collect();
+    let (found, diags) = lines_found(&dir, &yaml);
     assert_eq!(
         found,
         BTreeSet::from(["15 PL6001".to_string()]),
@@ -522,12 +523,7 @@ fn a_dump_of_the_environment_holds_every_project_variable() {
         job("ps", "Get-ChildItem env:", ""),
     ]
     .concat();
-    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
-    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
-    let found: BTreeSet<String> = places(&diags)
-        .into_iter()
-        .map(|p| p.replace(".gitlab-ci.yml:", ""))
-        .collect();
+    let (found, diags) = lines_found(&dir, &yaml);
     let expected: BTreeSet<String> = ["8 PL4003", "12 PL4003", "20 PL4007", "25 PL4003"]
         .into_iter()
         .map(String::from)
@@ -558,12 +554,7 @@ fn forms_found_by_review() {
         job("keyfile", "EMAIL=$(jq -r .client_email \"$GCP_SERVICE_KEY\")"),
     ]
     .concat();
-    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
-    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
-    let found: BTreeSet<String> = places(&diags)
-        .into_iter()
-        .map(|p| p.replace(".gitlab-ci.yml:", ""))
-        .collect();
+    let (found, diags) = lines_found(&dir, &yaml);
     let expected: BTreeSet<String> = [
         "5 PL4003",
         "5 PL4004",
@@ -653,12 +644,7 @@ child-pipeline:
       EOF
 "#
     );
-    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
-    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
-    let found: BTreeSet<String> = places(&diags)
-        .into_iter()
-        .map(|p| p.replace(".gitlab-ci.yml:", ""))
-        .collect();
+    let (found, diags) = lines_found(&dir, &yaml);
     // `\$DEPLOY_TOKEN` in a here-doc is text: the child pipeline's job reads it
     let expected: BTreeSet<String> = [
         "11 PL4004",
@@ -718,12 +704,7 @@ settings:
     - echo "$S3_JWT" > /tmp/jwt
 "#
     );
-    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
-    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
-    let found: BTreeSet<String> = places(&diags)
-        .into_iter()
-        .map(|p| p.replace(".gitlab-ci.yml:", ""))
-        .collect();
+    let (found, diags) = lines_found(&dir, &yaml);
     let expected: BTreeSet<String> = (5..=11).map(|line| format!("{line} PL4003")).collect();
     assert_eq!(found, expected, "{diags:#?}");
 }
@@ -1973,12 +1954,7 @@ fn a_variable_named_for_a_program_the_script_runs_is_read() {
     let yaml = format!(
         "stages: [test]\nfanout:\n  image: {pinned}\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n  script:\n    - ls | xargs -I{{}} sh -c 'up {{}} \"$DEPLOY_TOKEN\"'\nrender:\n  image: alpine:3.20\n  script:\n    - envsubst '$KUBE_TOKEN' < k8s.yml > out.yml\nchild:\n  image: {pinned}\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n  script:\n    - |\n      cat > child.yml <<EOF\n      up: {{script: [echo \"\\$API_TOKEN\" | ./up --stdin]}}\n      EOF\nvaulted:\n  image: {pinned}\n  secrets:\n    API_KEY:\n      vault: {{engine: {{name: kv-v1, path: kv}}, path: app, field: api_key}}\n  script: ['./deploy.sh --key-file \"$API_KEY\"']\nfanout2:\n  image: {pinned}\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n  script:\n    - find . -exec sh -c \"up \\$OTHER_TOKEN\" \\;\n"
     );
-    std::fs::write(dir.join(".gitlab-ci.yml"), &yaml).expect("yaml");
-    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
-    let found: BTreeSet<String> = places(&diags)
-        .into_iter()
-        .map(|p| p.replace(".gitlab-ci.yml:", ""))
-        .collect();
+    let (found, diags) = lines_found(&dir, &yaml);
     // (`find -exec sh -c`: a shell's code, where a secret counts as printed)
     let expected: BTreeSet<String> = ["7 PL4006", "9 PL3003", "9 PL4005", "32 PL4003", "32 PL4006"]
         .into_iter()
