@@ -2071,7 +2071,6 @@ pub(crate) fn external_program<'c>(
     (!expression && !is_cmdlet(&program.text)).then(|| (program.text.as_str(), &args[2..]))
 }
 
-/// Arguments of external commands show in process listings.
 /// `curl -v` (`--verbose`, `--trace`, `--trace-ascii`) writes the request's headers to
 /// standard error, the job log: a secret in a header (`-H "Authorization: Bearer $T"`,
 /// `-H @-` with it on standard input) or in `-u` (sent as a Basic header) is printed.
@@ -2087,7 +2086,7 @@ fn verbose_curl_request(
     }
     let verbose = args.iter().any(|a| {
         let t = a.text.as_str();
-        matches!(t, "--verbose" | "--trace" | "--trace-ascii")
+        t == "--verbose"
             || t.starts_with("--trace")
             || (t.starts_with('-') && !t.starts_with("--") && t[1..].contains('v'))
     });
@@ -2120,6 +2119,7 @@ fn verbose_curl_request(
     }
 }
 
+/// Arguments of external commands show in process listings.
 fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
     // a shell function runs in the shell ([`unfollowed`] says what it is handed)
     if scan.functions.contains(name) {

@@ -919,8 +919,9 @@ fn has_references(node: &Node) -> bool {
 /// references to references is cut there, with a warning).
 const MAX_RESOLVED_NODES: usize = 2_000_000;
 /// How much scalar text the file may hold once `!reference` tags are resolved (the file
-/// itself is at most 16 MiB; what references copy on top is cut here, with a warning).
-const MAX_RESOLVED_TEXT: usize = 64 << 20;
+/// itself is at most 16 MiB; what references copy on top is cut at twice that, with a
+/// warning: a hostile file is refused in seconds and a few hundred MB).
+const MAX_RESOLVED_TEXT: usize = 32 << 20;
 
 /// Whether a job's `extends` chain names a template this file does not define (it is
 /// in a file that was not read): what it sets (an image, often) is unknown here.
