@@ -1686,10 +1686,6 @@ fn prints_nothing(name: &str, args: &[shell::Word]) -> bool {
     }
 }
 
-fn is_powershell_lister(name: &str) -> bool {
-    ["get-childitem", "gci", "dir", "ls"].contains(&name.to_ascii_lowercase().as_str())
-}
-
 /// `printenv`, bare `env`/`set`, `export -p`, `declare -p [NAME]`, `cat
 /// /proc/self/environ`: the environment (or the named variable) printed.
 fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> {
@@ -1731,7 +1727,7 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
         },
         // PowerShell's environment drive: `Get-ChildItem env:`, `gci env:`, `dir env:`
         // (`env:`, `Env:*`, `env:\`, `-Path Env:`)
-        lister if is_powershell_lister(lister) => args.iter().any(|a| {
+        lister if plumb_semantics::is_powershell_lister(lister) => args.iter().any(|a| {
             let drive = a.text.trim_end_matches(['*', '\\', '/']);
             drive.eq_ignore_ascii_case("env:")
         }),

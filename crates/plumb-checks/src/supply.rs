@@ -2936,23 +2936,32 @@ fn code_words(c: &Command, name: &str) -> Vec<usize> {
     if let Some(at) = container_shell_code(name, args) {
         return command_string(args, at);
     }
-    let shell_like = is_shell(name);
-    if !shell_like && !is_interpreter(name) {
+    if !is_shell(name) && !is_interpreter(name) {
         return Vec::new();
     }
-    let mut i = 0;
+    code_option_end(name, args, 0)
+        .map(|at| command_string(args, at))
+        .unwrap_or_default()
+}
+
+/// The index after an interpreter's `-c` (or `node -e`, `perl -E`…) among its options
+/// from `from` on: `-eo pipefail -c CODE`. None when a script file, a module, standard
+/// input (`--`) or the end comes first.
+fn code_option_end(name: &str, args: &[Word], from: usize) -> Option<usize> {
+    let shell_like = is_shell(name);
+    let mut i = from;
     while let Some(a) = args.get(i) {
         let t = a.text.as_str();
         let option =
             !a.quoted && t.len() > 1 && (t.starts_with('-') || shell_like && t.starts_with('+'));
         if !option || t == "-m" || t == "--" {
-            return Vec::new(); // the script file, a module, standard input
+            return None;
         }
         let is_c = t == "-c"
             || shell_like && !t.starts_with("--") && t[1..].contains('c')
             || !shell_like && evaluates_next(name, t);
         if is_c {
-            return command_string(args, i + 1);
+            return Some(i + 1);
         }
         i += if option_takes_value(t, shell_like) {
             2
@@ -2960,7 +2969,7 @@ fn code_words(c: &Command, name: &str) -> Vec<usize> {
             1
         };
     }
-    Vec::new()
+    None
 }
 
 /// Whether an interpreter's option takes the next word as its value: a shell's `-o
@@ -3047,32 +3056,12 @@ pub(crate) fn wrapped_shell_code(name: &str, args: &[Word]) -> Option<usize> {
             .filter(|&i| matches!(args[i].text.as_str(), "-exec" | "-execdir" | "-ok"))
             .find_map(|exec| {
                 let shell = args.get(exec + 1)?;
-                is_shell(base(&shell.text)).then_some(())?;
-                shell_dash_c(args, exec + 2)
+                let shell = base(&shell.text);
+                is_shell(shell).then_some(())?;
+                code_option_end(shell, args, exec + 2).filter(|&at| at < args.len())
             }),
         _ => None,
     }
-}
-
-/// The index of the code after a shell's options from `from` (`-eo pipefail -c CODE`).
-fn shell_dash_c(args: &[Word], from: usize) -> Option<usize> {
-    let mut i = from;
-    while let Some(a) = args.get(i) {
-        let t = a.text.as_str();
-        if !(t.starts_with('-') || t.starts_with('+')) || t == "--" || t.len() < 2 {
-            return None;
-        }
-        if t == "-c" || (!t.starts_with("--") && t[1..].contains('c')) {
-            return Some(i + 1).filter(|&at| at < args.len());
-        }
-        // `-o pipefail`, `-eo pipefail`: the option's name follows
-        i += if !t.starts_with("--") && t.ends_with('o') {
-            2
-        } else {
-            1
-        };
-    }
-    None
 }
 
 /// Where the `-c` of a shell a container runs is: `docker run IMAGE sh -c CODE`, `docker

@@ -916,8 +916,7 @@ fn is_dump(command: &str) -> bool {
         ["declare" | "typeset", "-p" | "-x" | "-px" | "-xp"] => true,
         ["cat" | "strings" | "tr", .., last] => last.ends_with("/environ"),
         [cmdlet, rest @ ..] => {
-            let lister = ["get-childitem", "gci", "dir", "ls"];
-            lister.contains(&cmdlet.to_ascii_lowercase().as_str())
+            is_powershell_lister(cmdlet)
                 && rest.iter().any(|w| {
                     let w = w.to_ascii_lowercase();
                     let w = w.trim_end_matches(['*', '\\', '/']);
@@ -926,6 +925,12 @@ fn is_dump(command: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether a command is PowerShell's `Get-ChildItem` or one of its aliases, which list
+/// the environment given `env:`.
+pub fn is_powershell_lister(command: &str) -> bool {
+    ["get-childitem", "gci", "dir", "ls"].contains(&command.to_ascii_lowercase().as_str())
 }
 
 /// What a `grep` after a dump keeps: `None` when it is no grep, or one that keeps what
