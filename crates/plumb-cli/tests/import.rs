@@ -8,6 +8,8 @@ mod common;
 mod fragments;
 #[path = "support/gitlab_rules.rs"]
 mod gitlab_rules;
+#[path = "support/include_rules.rs"]
+mod include_rules;
 
 use common::{copy_tree, git_commit_all, gitlab_ci_local, plumb_in, root, scratch};
 use plumb_import::names::identifier;
@@ -760,6 +762,7 @@ fn round_trip(
 ) -> Result<String, String> {
     let original_repo = work.join("original");
     copy_tree(dir, &original_repo);
+    let conditional = include_rules::lift(&original_repo);
     git_commit_all(&original_repo);
     let mut mended = fragments::Mended::default();
     let original = loop {
@@ -825,6 +828,20 @@ fn round_trip(
 
     let mut want = pipeline_view(&original, written_default(&original_repo).as_ref());
     let mut got = pipeline_view(&compiled, written_default(&compiled_repo).as_ref());
+    // a job of a file included under `rules:` is created where they include the file
+    let pipelines = gitlab_rules::pipelines();
+    for (job, rules) in &conditional {
+        if let Some(view) = want.get_mut(&identifier(job, "job")) {
+            for (outcome, p) in view.outcomes.iter_mut().zip(&pipelines) {
+                if !rules
+                    .iter()
+                    .all(|r| gitlab_rules::include_admits(&original, r, p))
+                {
+                    *outcome = None;
+                }
+            }
+        }
+    }
     let name = dir_case_name(dir);
     for (file, job, key, _why) in ORACLE_DIFFERS {
         if name == *file {

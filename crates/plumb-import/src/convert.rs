@@ -123,7 +123,9 @@ pub const PASSED_THROUGH: &[&str] = &[
 
 /// Converts one job mapping (as GitLab runs it: `extends` and `default:` applied) into
 /// Plumb fields, with a note for each key it cannot carry.
-pub fn job(node: &Node, cx: &Ctx) -> Fields {
+/// A job's Plumb fields; `include_rules` are those of the includes that add it (see
+/// [`crate::gitlab::Job::include_rules`]), which its `when` must admit too.
+pub fn job(node: &Node, include_rules: &[Node], cx: &Ctx) -> Fields {
     let mut f = Fields::default();
     let own_vars: Vec<(String, String)> = node.get("variables").map(variables).unwrap_or_default();
     let tables = image_variable_tables(node, &own_vars, cx);
@@ -264,7 +266,7 @@ pub fn job(node: &Node, cx: &Ctx) -> Fields {
             f.script_of_mappings = true;
         }
     }
-    condition(node, cx, &mut f);
+    condition(node, include_rules, cx, &mut f);
     f
 }
 
@@ -327,7 +329,7 @@ fn flatten(node: &Node, out: &mut Vec<PVal>, notes: &mut Vec<Note>, cx: &Ctx) {
 }
 
 /// `when` from `rules`, or from `only`/`except`, and a job-level `when: manual`.
-fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
+fn condition(node: &Node, include_rules: &[Node], cx: &Ctx, f: &mut Fields) {
     let when = node.get("when").and_then(Node::as_str);
     let manual = when == Some("manual");
     // a job-level `when: manual` may fail without failing the pipeline (GitLab's
@@ -439,6 +441,9 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
     if !rules_decide_when && !job_level_when(node, f) {
         c = Cond::False;
     }
+    for rules in include_rules {
+        c = Cond::and(included_where(rules, f), c);
+    }
     let mut unknown = Vec::new();
     let c = c.approximate(&mut unknown);
     if !unknown.is_empty() {
@@ -475,6 +480,20 @@ fn condition(node: &Node, cx: &Ctx, f: &mut Fields) {
             f.fields.insert("when".into(), value);
         }
     }
+}
+
+/// Where an include's `rules:` add its file (and so its jobs) to the pipeline.
+fn included_where(rules: &Node, f: &mut Fields) -> Cond {
+    let decision = cond::rules(rules, cond::JobDefaults::default());
+    for (line, message) in decision.notes {
+        f.notes.push(Note {
+            file: rules.file,
+            line,
+            end_line: line,
+            message,
+        });
+    }
+    decision.cond
 }
 
 /// A job's own `when` where no rules decide it: `always`/`on_failure` as `if_previous`,

@@ -469,7 +469,7 @@ impl Emitter<'_> {
         let holders = anchor_holders(config);
         let cx = conversion_context(config, &holders, &top_vars, self.origins);
         // `default:`
-        let default = convert::job(&config.default, &cx);
+        let default = convert::job(&config.default, &[], &cx);
         let mut default_fields: BTreeMap<String, PVal> = default
             .fields
             .iter()
@@ -652,7 +652,7 @@ impl Emitter<'_> {
             if is_anchor_holder(&h.full) {
                 continue;
             }
-            let mut f = convert::job(&h.full, cx);
+            let mut f = convert::job(&h.full, &[], cx);
             if f.needs_flags
                 .iter()
                 .any(|n| *n != convert::NeedFlags::default())
@@ -1625,7 +1625,7 @@ fn on_one_line(head: &str, body: &str, indent: usize) -> Option<String> {
 /// Each job converted, on every core: a conversion reads only its job, and a file of
 /// thousands of jobs spends most of its import here.
 fn convert_all(jobs: &[gitlab::Job], cx: &Ctx) -> Vec<Fields> {
-    on_every_core(jobs, &|j| convert::job(&j.full, cx))
+    on_every_core(jobs, &|j| convert::job(&j.full, &j.include_rules, cx))
 }
 
 /// `f` of each item, in order, on every core when there are many (each result depends

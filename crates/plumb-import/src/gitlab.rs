@@ -134,6 +134,18 @@ pub struct Job {
     /// A job without a script as written (anchors merged, `extends` not applied, no
     /// `default:`): the keys it may add to a job of another file of that name.
     pub written: Option<Node>,
+    /// The `rules:` of each include (outermost first) that reads the file defining the
+    /// job: GitLab adds the job only where they add the file.
+    pub include_rules: Vec<Node>,
+}
+
+/// What reading the includes gives besides the merged mapping.
+#[derive(Default)]
+struct Included {
+    /// The entries kept as `include:` (see [`Config::includes`]).
+    carried: Vec<Node>,
+    /// The jobs of files that an include with `rules:` reads, with those rules.
+    conditional: Vec<(String, Node)>,
 }
 
 /// Where files are read from (the tests give a map; the CLI the disk).
@@ -179,8 +191,9 @@ pub fn load(
 ) -> Result<Config, yaml::YamlError> {
     let mut sources = vec![(path.to_path_buf(), text.to_string())];
     let root = read_document(text, 0, None, warnings)?;
-    let mut includes = Vec::new();
-    let root = with_includes(root, &mut sources, 0, files, warnings, &mut includes, &[0])?;
+    let mut included = Included::default();
+    let root = with_includes(root, &mut sources, 0, files, warnings, &mut included, &[0])?;
+    let includes = included.carried;
     // most files have no `!reference`: they are not copied to find none
     let mut root = if has_references(&root) {
         References::new(&root, !includes.is_empty()).resolve(&root, warnings, 0)
@@ -192,7 +205,12 @@ pub fn load(
         None => ["build", "test", "deploy"].map(String::from).to_vec(),
     };
     let (default, default_refused) = defaults(&root);
-    let (jobs, hidden) = jobs_of(&mut root, &default, warnings);
+    let (mut jobs, hidden) = jobs_of(&mut root, &default, warnings);
+    for (name, rules) in included.conditional.into_iter().rev() {
+        if let Some(job) = jobs.iter_mut().find(|j| j.name == name) {
+            job.include_rules.push(rules);
+        }
+    }
     Ok(Config {
         root,
         stages,
@@ -249,6 +267,7 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec
             extends,
             full: own,
             written,
+            include_rules: Vec::new(),
         };
         if e.key.starts_with('.') {
             hidden.push(job);
@@ -426,15 +445,16 @@ fn read_document(
 }
 
 /// Applies `include: local` files under the including file (which wins); the entries
-/// that cannot be read here are kept in `carried`, with a warning where that loses
-/// something. `chain` holds the files being read, from the first to `file`.
+/// that cannot be read here are kept in `read.carried`, with a warning where that loses
+/// something; the jobs an include with `rules:` adds go to `read.conditional`. `chain`
+/// holds the files being read, from the first to `file`.
 fn with_includes(
     root: Node,
     sources: &mut Vec<(PathBuf, String)>,
     file: usize,
     files: &dyn Files,
     warnings: &mut Vec<Warning>,
-    carried: &mut Vec<Node>,
+    read: &mut Included,
     chain: &[usize],
 ) -> Result<Node, yaml::YamlError> {
     let Some(include) = root.entry("include").cloned() else {
@@ -451,11 +471,12 @@ fn with_includes(
         None => sources[0].0.parent().unwrap_or(Path::new("")).to_path_buf(),
     };
     let mut merged = Node::map(Vec::new(), 1, file);
+    let conditional_before = read.conditional.len();
     for item in items {
         let locals = match include_item(&item, &base, files, warnings) {
             IncludeItem::Read(locals) => locals,
             IncludeItem::Carried => {
-                carried.push(item);
+                read.carried.push(item);
                 continue;
             }
             IncludeItem::Dropped => continue,
@@ -463,7 +484,7 @@ fn with_includes(
         let mut cycle = Vec::new();
         // (by name, made absolute: no look at the disk for each pair of files)
         let open: HashSet<PathBuf> = chain.iter().map(|&i| absolute(&sources[i].0)).collect();
-        let mut read: HashSet<PathBuf> = sources.iter().map(|(p, _)| absolute(p)).collect();
+        let mut seen: HashSet<PathBuf> = sources.iter().map(|(p, _)| absolute(p)).collect();
         for local in locals {
             // a file read already is read once: GitLab merges a file included twice (a
             // diamond) as once; a file including one that includes it back is a cycle,
@@ -475,16 +496,20 @@ fn with_includes(
                 continue;
             }
             // (a file included again with other `inputs` is other jobs)
-            if read.contains(&name) && item.get("inputs").is_none() {
+            if seen.contains(&name) && item.get("inputs").is_none() {
                 continue;
             }
             let before = sources.len();
             if let Some(included) =
-                read_included(&local, &item, sources, files, warnings, carried, chain)?
+                read_included(&local, &item, sources, files, warnings, read, chain)?
             {
+                if let Some(rules) = item.get("rules") {
+                    read.conditional
+                        .extend(jobs_named(&included).map(|j| (j, rules.clone())));
+                }
                 merged = deep_merge(&merged, &included);
             }
-            read.extend(sources[before..].iter().map(|(p, _)| absolute(p)));
+            seen.extend(sources[before..].iter().map(|(p, _)| absolute(p)));
         }
         if !cycle.is_empty() {
             let more = match cycle.len() {
@@ -511,7 +536,24 @@ fn with_includes(
     if let Kind::Map(entries) = &mut own.kind {
         entries.retain(|e| e.key != "include");
     }
+    // a job this file defines too is here whatever the includes' rules say
+    let defined_here: HashSet<String> = jobs_named(&own).collect();
+    let mut i = conditional_before;
+    while i < read.conditional.len() {
+        if defined_here.contains(&read.conditional[i].0) {
+            read.conditional.remove(i);
+        } else {
+            i += 1;
+        }
+    }
     Ok(deep_merge(&merged, &own))
+}
+
+/// The names of the jobs a file's mapping defines (not its keywords, not hidden jobs).
+fn jobs_named(mapping: &Node) -> impl Iterator<Item = String> + '_ {
+    (mapping.entries().iter())
+        .filter(|e| !e.key.starts_with('.') && !GLOBAL_KEYS.contains(&e.key.as_str()))
+        .map(|e| e.key.clone())
 }
 
 /// One included file read, with its own includes applied; `None` when it is left out
@@ -522,7 +564,7 @@ fn read_included(
     sources: &mut Vec<(PathBuf, String)>,
     files: &dyn Files,
     warnings: &mut Vec<Warning>,
-    carried: &mut Vec<Node>,
+    read: &mut Included,
     chain: &[usize],
 ) -> Result<Option<Node>, yaml::YamlError> {
     let file = item.file;
@@ -543,11 +585,8 @@ fn read_included(
         }
         // not read: what it holds is not known (and the check says GitLab refuses it);
         // each entry kept once however many files it leaves out
-        if !carried
-            .iter()
-            .any(|c| include_kind(c) == include_kind(item))
-        {
-            carried.push(item.clone());
+        if !(read.carried.iter()).any(|c| include_kind(c) == include_kind(item)) {
+            read.carried.push(item.clone());
         }
         return Ok(None);
     }
@@ -560,14 +599,15 @@ fn read_included(
                 format!(
                     "cannot read included file `{}` ({e}): kept as an `include`, its jobs are not imported{}",
                     local.display(),
-                    match item.get("inputs") {
+                    match (item.get("inputs"), item.get("rules")) {
                         // Plumb's `local(…)` takes none: GitLab would use the file's defaults
-                        Some(_) => "; its `inputs` are not carried (Plumb gives inputs to a `component` only)",
-                        None => "",
+                        (Some(_), _) => "; its `inputs` are not carried (Plumb gives inputs to a `component` only)",
+                        (None, Some(_)) => "; its `rules` are not carried: it is included unconditionally",
+                        (None, None) => "",
                     }
                 ),
             ));
-            carried.push(item.clone());
+            read.carried.push(item.clone());
             return Ok(None);
         }
     };
@@ -576,7 +616,7 @@ fn read_included(
     match read_document(&text, index, item.get("inputs"), warnings) {
         Ok(doc) => {
             let chain = [chain, &[index]].concat();
-            with_includes(doc, sources, index, files, warnings, carried, &chain).map(Some)
+            with_includes(doc, sources, index, files, warnings, read, &chain).map(Some)
         }
         Err(e) => {
             warnings.push(Warning::at(
@@ -648,7 +688,8 @@ fn include_item(
 ) -> IncludeItem {
     let file = item.file;
     let (kind, target) = include_kind(item);
-    if item.get("rules").is_some() {
+    // a local file's rules go into the `when` of each job it adds (see `Included`)
+    if item.get("rules").is_some() && kind != "local" {
         warnings.push(Warning::at(
             file,
             item.line,

@@ -31,6 +31,21 @@ pub(crate) mod test_support {
         }
     }
 
+    /// Files by their path under the repository root `/repo`.
+    pub(crate) struct SomeFiles(pub &'static [(&'static str, &'static str)]);
+    impl crate::Files for SomeFiles {
+        fn read(&self, path: &Path) -> std::io::Result<String> {
+            let wanted = path.strip_prefix("/repo").unwrap_or(path);
+            (self.0.iter())
+                .find(|(p, _)| Path::new(p) == wanted)
+                .map(|(_, text)| text.to_string())
+                .ok_or_else(|| std::io::ErrorKind::NotFound.into())
+        }
+        fn repository_root(&self) -> Option<&Path> {
+            Some(Path::new("/repo"))
+        }
+    }
+
     /// The program `plumb import` writes for a `.gitlab-ci.yml` of this text.
     pub(crate) fn imported(yaml: &str) -> String {
         crate::import(Path::new(".gitlab-ci.yml"), yaml, &NoFiles)
@@ -753,5 +768,31 @@ mod warning_tests {
             "{:#?}",
             i.warnings
         );
+    }
+    /// A job of a file included under `rules:` runs only where they include the file,
+    /// and where its own rules add it; a job the including file defines too is there
+    /// whatever the include's rules say.
+    #[test]
+    fn an_include_s_rules_go_into_the_when_of_its_jobs() {
+        let files = test_support::SomeFiles(&[
+            (
+                "ci/deploy.yml",
+                "deploy:\n  script: [./deploy]\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"schedule\"\n      when: never\n    - when: on_success\n\
+                 both:\n  script: [./both]\n",
+            ),
+        ]);
+        let yaml = "include:\n  - local: ci/deploy.yml\n    rules:\n      - if: $CI_COMMIT_TAG\n\
+                    both:\n  script: [./mine]\n";
+        let i = import(Path::new("/repo/.gitlab-ci.yml"), yaml, &files)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let squeezed: String = i.plumb.split_whitespace().collect();
+        assert!(
+            squeezed.contains("when=tag&&source!=\"schedule\""),
+            "{}",
+            i.plumb
+        );
+        let both = &squeezed[squeezed.find("jobboth").expect("both")..];
+        assert!(!both.contains("tag"), "{}", i.plumb);
+        assert!(i.warnings.is_empty(), "{:?}", i.warnings);
     }
 }

@@ -143,6 +143,14 @@ pub fn outcome(root: &Node, job: &Node, p: &Pipeline) -> Outcome {
     Some((delayed(when, job.get("start_in")), allow))
 }
 
+/// Whether the `rules:` of an `include:` add its file in `p`: a first matching rule
+/// that is not `when: never` (as workflow rules, with the pipeline's variables only).
+pub fn include_admits(root: &Node, rules: &Node, p: &Pipeline) -> bool {
+    let global = Scope::new(p, root, None);
+    first_rule(rules, &global)
+        .is_some_and(|r| r.get("when").and_then(Node::as_str) != Some("never"))
+}
+
 /// `when`, and for `delayed` how long (in seconds).
 fn delayed(when: &str, start_in: Option<&Node>) -> String {
     match start_in.and_then(Node::as_str).and_then(seconds) {
