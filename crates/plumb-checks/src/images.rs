@@ -63,31 +63,47 @@ fn matrix_values<'a>(cx: &JobCx<'a>, image: &'a Value) -> Option<Vec<&'a Value>>
     Some(values.iter().collect())
 }
 
-/// GitLab's Dependency Proxy prefixes (`gitlab.example.com:443/group/dependency_proxy/
-/// containers`): a registry of the instance, whatever the value, so what follows is
-/// checked as the reference it is (its tag and digest are written out).
-const PROXY_PREFIXES: &[&str] = &[
+/// GitLab's predefined variables that name a registry of the instance (or a path in
+/// one): the Dependency Proxy prefixes (`gitlab.example.com:443/group/dependency_proxy/
+/// containers`), the instance's registry and host (`$CI_REGISTRY/group/ci/builder:1.4`,
+/// `$CI_SERVER_HOST:5050/…`, GitLab's own templates' `$CI_TEMPLATE_REGISTRY_HOST/…`).
+/// Whatever the value, what follows is checked as the reference it is (its tag and
+/// digest are written out). Not the project's own image path, `$CI_REGISTRY_IMAGE`:
+/// what is under it is the project's builds, PL3007's example.
+const INSTANCE_PREFIXES: &[&str] = &[
     "CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX",
     "CI_DEPENDENCY_PROXY_DIRECT_GROUP_IMAGE_PREFIX",
+    "CI_REGISTRY",
+    "CI_SERVER_HOST",
+    "CI_SERVER_FQDN",
+    "CI_TEMPLATE_REGISTRY_HOST",
 ];
 
-/// A reference parsed, one behind the Dependency Proxy with the proxy as its registry
-/// (as written: `${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}`, which an allowed registries
-/// list may name).
+/// A reference parsed, one under an instance's registry ([`INSTANCE_PREFIXES`]) with
+/// that prefix as its registry, as written (`${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}`,
+/// `$CI_SERVER_HOST:5050`), which an allowed registries list may name.
 pub fn parse_reference(text: &str) -> Result<ImageRef, RefError> {
-    let behind_proxy = PROXY_PREFIXES.iter().find_map(|name| {
+    let under_prefix = INSTANCE_PREFIXES.iter().find_map(|name| {
         let rest = (text.strip_prefix('$'))?;
         let rest = match rest.strip_prefix('{') {
             Some(braced) => braced.strip_prefix(name)?.strip_prefix('}')?,
-            None => rest.strip_prefix(name)?,
+            // (`$CI_REGISTRY_IMAGE` is not `$CI_REGISTRY` and `_IMAGE`)
+            None => rest
+                .strip_prefix(name)
+                .filter(|r| !r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))?,
         };
-        let image = rest.strip_prefix('/')?;
-        Some((&text[..text.len() - rest.len()], image))
+        // a port after a host (`$CI_SERVER_HOST:5050/…`)
+        let port = match rest.strip_prefix(':') {
+            Some(p) => 1 + p.len() - p.trim_start_matches(|c: char| c.is_ascii_digit()).len(),
+            None => 0,
+        };
+        let image = rest[port..].strip_prefix('/')?;
+        Some((&text[..text.len() - rest.len() + port], image))
     });
-    match behind_proxy {
-        Some((proxy, image)) if !image.contains('$') => {
+    match under_prefix {
+        Some((prefix, image)) if !image.contains('$') => {
             let mut r = image_ref::parse(image)?;
-            r.registry = Some(proxy.to_string());
+            r.registry = Some(prefix.to_string());
             Ok(r)
         }
         _ => image_ref::parse(text),
@@ -457,6 +473,13 @@ fn same_variables(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Whether an image written with predefined variables (`$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA`,
+/// `$CI_REGISTRY/group/p/builder:1.4`) is one another job of the pipeline pushes: what
+/// the image rules leave alone.
+pub fn pushed_by_another_job(cx: &ImageCx, u: &ImageUse) -> bool {
+    u.text.contains('$') && (cx.job).is_some_and(|job| pushed_here(cx.built, job, &u.text))
 }
 
 /// Whether image `text`, used by `job`, is one another job of the pipeline pushes

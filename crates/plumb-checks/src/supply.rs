@@ -92,6 +92,22 @@ pub(crate) fn at(cx: &JobCx, script: &ScannedScript, w: &Word) -> FileRange {
 
 /// The arguments that are not options (`-x`, `--flag`), with the values of the options
 /// that take one skipped where `takes_value` says so.
+/// The values of the options `names` (`-p X`, `--package X`, `--package=X`; the last
+/// is the word itself).
+fn option_values<'c>(args: &'c [Word], names: &[&str]) -> Vec<&'c Word> {
+    let mut out = Vec::new();
+    for (i, w) in args.iter().enumerate() {
+        if names.contains(&w.text.as_str()) {
+            out.extend(args.get(i + 1));
+        } else if (names.iter())
+            .any(|n| n.starts_with("--") && w.text.starts_with(&format!("{n}=")))
+        {
+            out.push(w);
+        }
+    }
+    out
+}
+
 pub(crate) fn operands<'c>(args: &'c [Word], takes_value: &[&str]) -> Vec<&'c Word> {
     let mut out = Vec::new();
     let mut skip = false;
@@ -1646,13 +1662,7 @@ pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
     for script in cx.scripts() {
         for c in &script.commands {
             let name = c.name().map(base);
-            let sub = c.args().first().map(|w| w.text.as_str());
-            if name == Some("npm")
-                && matches!(sub, Some("ci" | "install" | "i"))
-                && c.args().len() == 1
-            {
-                packages_installed = true;
-            }
+            packages_installed |= name.is_some_and(|n| installs_the_projects_packages(n, c.args()));
             if name == Some("npx") && packages_installed {
                 continue;
             }
@@ -1676,6 +1686,25 @@ pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
         }
     }
     hits
+}
+
+/// `npm ci`, `npm install` of no named package (options aside: `npm ci --cache .npm
+/// --prefer-offline`), `yarn`, `yarn install`, `pnpm install`, `bun install`: the
+/// project's packages, as its lock file says, after which `npx tool` runs that copy.
+fn installs_the_projects_packages(name: &str, args: &[Word]) -> bool {
+    let ops = operands(args, NPM_VALUE_OPTIONS);
+    let sub = ops.first().map(|w| w.text.as_str());
+    match name {
+        "npm" => {
+            matches!(
+                sub,
+                Some("ci" | "clean-install" | "install-clean" | "install" | "i")
+            ) && ops.len() == 1
+        }
+        "yarn" => matches!(sub, None | Some("install")) && ops.len() <= 1,
+        "pnpm" | "bun" => matches!(sub, Some("install" | "i")) && ops.len() == 1,
+        _ => false,
+    }
 }
 
 /// The job's `<TOOL>_VERSION` variable, when it holds an exact version (`v0.24.0`,
@@ -1874,11 +1903,20 @@ fn unpinned_install(c: &Command) -> Option<(&Word, &'static str)> {
         {
             None
         }
-        ("npx", _) => operands(args, &["-p", "--package"])
-            .into_iter()
-            .next()
-            .filter(|w| !npm_pinned(&w.text))
-            .map(|w| (w, "the latest version from the registry")),
+        // `npx -p pkg@1.2.3 bin` installs the packages named, and runs `bin` of them
+        ("npx", _) => {
+            let packages = option_values(args, &["-p", "--package"]);
+            let installed = match packages.is_empty() {
+                true => operands(args, &["-p", "--package"])
+                    .into_iter()
+                    .take(1)
+                    .collect(),
+                false => packages,
+            };
+            (installed.into_iter())
+                .find(|w| !npm_pinned(w.text.strip_prefix("--package=").unwrap_or(&w.text)))
+                .map(|w| (w, "the latest version from the registry"))
+        }
         ("cargo", Some("install")) => {
             let pinned = args.iter().any(|a| {
                 matches!(

@@ -2098,3 +2098,49 @@ fn images_are_expanded_with_the_variables_of_rules() {
     let program = std::fs::read_to_string(dir.join("out.plumb")).expect("program");
     assert!(program.contains("image = \"alpine:3.20\""), "{program}");
 }
+
+/// An image under the instance's registry (`$CI_REGISTRY/…`, `$CI_SERVER_HOST:5050/…`,
+/// `$CI_TEMPLATE_REGISTRY_HOST/…`) is checked as the reference written after the
+/// prefix: a tag without digest is PL3003, not "built from a variable"; one a job of
+/// the pipeline pushes is left alone (under `$CI_REGISTRY` too); a longer variable name
+/// that starts like one, and the project's image path, are still variables.
+#[test]
+fn images_under_the_instance_registry_are_checked_as_written() {
+    let dir = scratch("instance-registry-images");
+    let digest = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "a:\n  image: $CI_REGISTRY/platform/builder:1.4.2\n  script: [make]\n\
+         b:\n  image: ${{CI_SERVER_HOST}}:5050/platform/x:2.0\n  script: [make]\n\
+         c:\n  image: $CI_TEMPLATE_REGISTRY_HOST/security-products/sast:5{digest}\n  script: [make]\n\
+         d:\n  image: $CI_REGISTRYX/tools:1.0\n  script: [make]\n\
+         build:\n  image: docker:27.3.1{digest}\n  script:\n    - docker build -t $CI_REGISTRY/g/p/ci:1.0 .\n    - docker push $CI_REGISTRY/g/p/ci:1.0\n\
+         use:\n  stage: test\n  image: $CI_REGISTRY/g/p/ci:1.0\n  script: [make]\n\
+         own:\n  image: $CI_REGISTRY_IMAGE/tools:1.0\n  script: [make]\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["2 PL3003", "5 PL3003", "11 PL3007", "23 PL3007"]
+        .map(String::from)
+        .into();
+    assert_eq!(found, want, "{diags:#?}");
+}
+
+/// `npx tool` after the project's packages are installed (`npm ci` with options, `yarn
+/// install`, `pnpm install`) runs the locked copy; `npx -p pkg@1.2.3 bin` installs the
+/// pinned package; `npx -p pkg bin` and `npx tool` after `npm install pkg` do not.
+#[test]
+fn npx_after_the_projects_install_or_with_a_pinned_package_is_pinned() {
+    let dir = scratch("npx-installed");
+    let image =
+        "node:20.18.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "a:\n  image: {image}\n  script: [npm ci --cache .npm --prefer-offline, npx semantic-release]\n\
+         b:\n  image: {image}\n  script: [yarn install --frozen-lockfile, npx eslint .]\n\
+         c:\n  image: {image}\n  script: [pnpm install, npx eslint .]\n\
+         d:\n  image: {image}\n  script: [npx -p @redocly/cli@1.25.0 redocly lint, npx --package=cowsay@1.6.0 cowsay hi]\n\
+         e:\n  image: {image}\n  script: [npm install left-pad, npx -p @redocly/cli redocly lint, npx semantic-release]\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["15 PL6003"].map(String::from).into();
+    assert_eq!(found, want, "{diags:#?}");
+    assert_eq!(diags.len(), 2, "{diags:#?}");
+}

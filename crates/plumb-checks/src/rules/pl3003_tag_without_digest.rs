@@ -9,10 +9,10 @@ declare_rule! {
     images: check,
 }
 
-fn check(_cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
+fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     let r = u.parsed.as_ref().ok()?;
     let tag = r.tag.as_deref()?;
-    if r.digest.is_some() || is_mutable_tag(tag) {
+    if r.digest.is_some() || is_mutable_tag(tag) || crate::images::pushed_by_another_job(cx, u) {
         return None;
     }
     Some(

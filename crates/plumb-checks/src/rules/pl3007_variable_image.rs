@@ -15,7 +15,7 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
         return None; // PL3004's
     }
     // `$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA` that a job of the pipeline pushes
-    if (cx.job).is_some_and(|job| crate::images::pushed_here(cx.built, job, &u.text)) {
+    if crate::images::pushed_by_another_job(cx, u) {
         return None;
     }
     let mut d = image_diagnostic(
