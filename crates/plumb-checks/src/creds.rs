@@ -245,12 +245,6 @@ impl Taint {
     fn any_bound(&self) -> Option<(&String, &Source)> {
         self.vars.iter().min_by_key(|(k, _)| k.as_str())
     }
-    /// What a trace (`set -x`) shows: a variable holding a secret, or a secret file's
-    /// content the script reads.
-    fn traced(&self) -> Option<(&String, &Source)> {
-        let read = self.content_read.as_ref().map(|(k, s)| (k, s));
-        self.any_bound().or(read)
-    }
     /// The first tainted variable among these expansions.
     fn first<'v>(
         &self,
@@ -988,8 +982,9 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         let slot = cmd.substitution.map(|s| s.at);
         let pipe = pipes.remove(&slot);
         let incoming = if cmd.piped_in { pipe } else { None };
+        let mut read_content = false;
         for v in all_vars(cmd) {
-            taint.note_content_read(v);
+            read_content |= taint.note_content_read(v);
         }
         propagate_assignments(cmd, taint);
         propagate_positional(cmd, taint);
@@ -1003,9 +998,10 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         };
         let name = name.text.as_str();
         xtrace(cmd, name, script.text, taint, scan);
+        traced_expansion(cmd, name, taint, scan);
         // what this command read or fetched into a variable (`X=$(cat "$F")`,
         // `export PW=$(vault kv get …)`) shows in the trace
-        traced_read(taint, scan);
+        traced_read(cmd, read_content, taint, scan);
         unfollowed(cmd, name, incoming.as_ref(), taint, scan);
         let output =
             tainted_output(cmd, name, incoming, taint).or_else(|| fetched_output(cmd, name, scan));
@@ -1124,15 +1120,30 @@ fn substituted_input<'w>(
     })
 }
 
-/// A secret file read while `set -x` traces the shell: the trace shows what is read.
-fn traced_read(taint: &Taint, scan: &mut Scan) {
+/// A command that, while `set -x` traces the shell, reads a secret file's content
+/// (`read_content`) or sets a variable to a secret (`export PW=$(vault kv get …)`,
+/// `X=$(cat "$F")`): the trace shows the value.
+fn traced_read(cmd: &Command, read_content: bool, taint: &Taint, scan: &mut Scan) {
     if !*scan.tracing {
         return;
     }
     let Xtrace::Pending { command, at } = &*scan.xtrace else {
         return;
     };
-    let Some((var, (secret, bound_at, held))) = taint.traced() else {
+    let read = (taint.content_read.as_ref())
+        .filter(|_| read_content)
+        .map(|(k, s)| (k, s));
+    let assigned = || {
+        let exported = cmd
+            .args()
+            .iter()
+            .filter_map(|a| a.text.split_once('='))
+            .map(|(n, _)| n);
+        (cmd.assignments.iter().map(|(n, _)| n.as_str()))
+            .chain(exported)
+            .find_map(|n| taint.vars.get_key_value(n))
+    };
+    let Some((var, (secret, bound_at, held))) = read.or_else(assigned) else {
         return;
     };
     scan.findings.push(ScriptFinding {
@@ -1191,10 +1202,11 @@ fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Sca
     if on {
         *scan.tracing = true;
     }
-    // reported once; a `set -x` seen while only secret files were bound waits for a
-    // read (`Pending`), but a later one with a secret already read is reported
-    let pending = matches!(scan.xtrace, Xtrace::Pending { .. });
-    if !on || matches!(scan.xtrace, Xtrace::Reported) || pending && taint.traced().is_none() {
+    // reported once: at once while a secret is bound in the job's `env` (§7.4: what the
+    // job was given may reach any traced command); else at the `set -x` in force when
+    // a traced command shows a secret (`traced_expansion`, `traced_read`), as tracing
+    // prints only what commands expand, not a project variable no command reads
+    if !on || matches!(scan.xtrace, Xtrace::Reported) {
         return;
     }
     let Some(word) = cmd.name_word() else {
@@ -1205,18 +1217,53 @@ fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Sca
         _ => args.iter().find(|a| flag(a)).map_or(word.end, |a| a.end),
     };
     let command = script[word.start..end].to_string();
-    match taint.traced() {
+    let bound = (taint.vars.iter())
+        .filter(|(_, (_, _, held))| *held == Held::Bound)
+        .min_by_key(|(k, _)| k.as_str());
+    match bound {
         Some((var, source)) => {
             *scan.xtrace = Xtrace::Reported;
             let flow = Flow::new(var, source, word.start, end);
             scan.push(Leak::Xtrace { command }, &flow);
         }
-        // a secret file read, or a secret fetched, later is traced
         None => {
             let at = scan.locate.range(word.start, end);
             *scan.xtrace = Xtrace::Pending { command, at };
         }
     }
+}
+
+/// A command run while `set -x` traces the shell: the trace shows it with its values,
+/// so a secret it expands is printed (inside a `$(…)` too, whose commands are traced);
+/// so may be one a function of the script or a sourced file expands, whose commands
+/// are traced as well and not followed here.
+fn traced_expansion(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
+    if !*scan.tracing {
+        return;
+    }
+    let Xtrace::Pending { command, at } = &*scan.xtrace else {
+        return;
+    };
+    let expanded = all_vars(cmd)
+        .filter(|v| !v.indirect)
+        .find_map(|v| taint.vars.get_key_value(&v.name));
+    let runs_unfollowed = scan.functions.contains(name) || matches!(name, "source" | ".");
+    let shown = expanded.or_else(|| runs_unfollowed.then(|| taint.any_bound()).flatten());
+    let Some((var, (secret, bound_at, held))) = shown else {
+        return;
+    };
+    scan.findings.push(ScriptFinding {
+        leak: Leak::Xtrace {
+            command: command.clone(),
+        },
+        variable: var.clone(),
+        secret: secret.clone(),
+        at: *at,
+        bound_at: *bound_at,
+        held: *held,
+        from_file: false,
+    });
+    *scan.xtrace = Xtrace::Reported;
 }
 
 /// `${!name}` reads a variable whose name is only known at run time: a leak unless

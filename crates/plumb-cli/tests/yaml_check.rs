@@ -2144,3 +2144,26 @@ fn npx_after_the_projects_install_or_with_a_pinned_package_is_pinned() {
     assert_eq!(found, want, "{diags:#?}");
     assert_eq!(diags.len(), 2, "{diags:#?}");
 }
+
+/// `set -x` shows a project variable read by name only where a command run while the
+/// shell traces expands it (or a function of the script, or a sourced file, may): the
+/// login done with tracing off, tracing then on for the build, prints nothing; a
+/// secret used only in `after_script`, another shell, neither.
+#[test]
+fn set_x_prints_a_project_variable_only_where_a_traced_command_expands_it() {
+    let dir = scratch("set-x-traced-expansion");
+    let head = "  image: alpine:3.19@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n  script:\n";
+    let login = "echo \"$REGISTRY_PASSWORD\" | docker login -u ci --password-stdin reg";
+    let yaml = format!(
+        "off:\n{head}    - set +x\n    - {login}\n    - set -x\n    - make build\n\
+         after:\n{head}    - set -x\n    - make build\n  after_script:\n    - {login}\n\
+         on:\n{head}    - set -x\n    - make build\n    - {login}\n\
+         function:\n{head}    - login() {{ {login}; }}\n    - set -x\n    - login\n\
+         assigned:\n{head}    - set -x\n    - X=$(curl -fsS -u \"ci:$REGISTRY_PASSWORD\" https://x/api)\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["18 PL4003", "25 PL4003", "30 PL4003", "31 PL4004"]
+        .map(String::from)
+        .into();
+    assert_eq!(found, want, "{diags:#?}");
+}
