@@ -77,6 +77,27 @@ pub const CREDENTIAL_PAIRS: &[[&str; 2]] = &[
     ["DATABASE", "PWD"],
     ["ADMIN", "PWD"],
     ["ROOT", "PWD"],
+    // a registry's, a database's or a mail or file server's password (not `BUILD_PWD`,
+    // a folder; `DOCKER_PWD` is as often the folder a compose file runs in)
+    ["REGISTRY", "PWD"],
+    ["DOCKERHUB", "PWD"],
+    ["HUB", "PWD"],
+    ["NEXUS", "PWD"],
+    ["HARBOR", "PWD"],
+    ["ARTIFACTORY", "PWD"],
+    ["SQL", "PWD"],
+    ["PG", "PWD"],
+    ["POSTGRES", "PWD"],
+    ["MONGO", "PWD"],
+    ["REDIS", "PWD"],
+    ["LDAP", "PWD"],
+    ["SMTP", "PWD"],
+    ["FTP", "PWD"],
+    ["SFTP", "PWD"],
+    ["USER", "PWD"],
+    // a service account's JSON key (`GCP_SERVICE_ACCOUNT_JSON`, `GCP_SA_JSON`)
+    ["ACCOUNT", "JSON"],
+    ["SA", "JSON"],
     // API keys named after their service
     ["OPENAI", "KEY"],
     ["ANTHROPIC", "KEY"],
@@ -87,6 +108,24 @@ pub const CREDENTIAL_PAIRS: &[[&str; 2]] = &[
     ["TWILIO", "KEY"],
     ["DATADOG", "KEY"],
     ["DD", "KEY"],
+];
+
+/// Two words that name a database's connection string, whose password is in it
+/// (`DATABASE_URL`, `MONGODB_URI`): a secret when a script reads it from the CI/CD
+/// settings, but not a literal credential (`postgres://postgres:postgres@postgres/test`
+/// names the job's own database service).
+const CONNECTION_URLS: &[[&str; 2]] = &[
+    ["DATABASE", "URL"],
+    ["DATABASE", "URI"],
+    ["DB", "URL"],
+    ["DB", "URI"],
+    ["MONGODB", "URI"],
+    ["MONGODB", "URL"],
+    ["MONGO", "URI"],
+    ["MONGO", "URL"],
+    ["POSTGRES", "URL"],
+    ["POSTGRESQL", "URL"],
+    ["MYSQL", "URL"],
 ];
 
 /// Names a tool documents for its credential, whatever their words say (`MYSQL_PWD` is
@@ -195,6 +234,11 @@ pub fn credential_name(name: &str, usage: NameUse) -> bool {
     // Vault's AppRole login is a role id and a secret id: the secret id is the password
     let approle = words.iter().any(|w| matches!(*w, "VAULT" | "APPROLE"));
     if approle && words.ends_with(&["SECRET", "ID"]) {
+        return true;
+    }
+    let connection_url =
+        |w: &[&str]| w.len() >= 2 && CONNECTION_URLS.contains(&[w[w.len() - 2], w[w.len() - 1]]);
+    if usage == NameUse::Read && connection_url(&words) {
         return true;
     }
     let Some(at) = last_credential_word(&words, usage) else {
@@ -313,6 +357,13 @@ mod tests {
             "GCP_CREDENTIALS",
             "GOOGLE_CREDENTIALS",
             "GCP_CREDENTIAL",
+            "NEXUS_PWD",
+            "DOCKERHUB_PWD",
+            "SQL_PWD",
+            "GCP_SERVICE_ACCOUNT_JSON",
+            "DATABASE_URL",
+            "MONGODB_URI",
+            "SQLALCHEMY_DATABASE_URI",
         ] {
             assert!(credential_name(yes, NameUse::Read), "{yes}");
         }
@@ -401,6 +452,7 @@ mod tests {
             "AUTH_CONFIG_PATH",
             "S3_JWT_FILE_SCRIPT",
             "SECRET_DETECTION_EXCLUDED_PATHS",
+            "DATABASE_URL",
         ] {
             assert!(!credential_name(no, NameUse::Literal), "{no}");
         }
