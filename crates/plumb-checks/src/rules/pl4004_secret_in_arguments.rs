@@ -9,8 +9,40 @@ declare_rule! {
     job: check_job,
 }
 
-/// How to hand a secret on without leaking it.
-const HELP: &str = "pass it on standard input (e.g. `--password-stdin`) or in a file, or let the program read the environment variable";
+/// How to hand a secret on without leaking it, when the program has no way of its own.
+const HELP: &str =
+    "pass it on standard input or in a file, or let the program read the environment variable";
+
+/// How `program` takes a secret without its command line: what the tool documents.
+fn help_for(program: &str) -> &'static str {
+    match crate::supply::base(program) {
+        "docker" | "podman" | "nerdctl" | "buildah" | "skopeo" | "crane" | "oras" | "regctl" | "cosign" => {
+            "log in with the password on standard input (`echo \"$T\" | docker login -u USER --password-stdin REGISTRY`); a build takes a secret with `--secret id=NAME,env=VAR`, never `--build-arg`"
+        }
+        "curl" => "give curl the credential from standard input or a file: a header with `-H @-` or `-H @FILE` (curl 7.55+), `-u`/`url` in a config read with `-K -`, or `--netrc-file`",
+        "wget" => "put the credential in a `.netrc` file, or in a file read with `--config`",
+        "git" => "give git the token through a credential helper or `GIT_ASKPASS`, not in the URL or a `-c` option",
+        "helm" => "give helm the value in a file or on standard input (`--set-file KEY=FILE`, `-f -`), not with `--set`; `helm registry login` takes `--password-stdin`",
+        "kubectl" | "oc" => "pass it through a file or standard input (`--from-file=KEY=/dev/stdin`, `--from-env-file`), or a kubeconfig file instead of `--token`",
+        "mysql" | "mysqldump" | "mysqladmin" | "mariadb" | "mariadb-dump" => "set `MYSQL_PWD` for the command, or give the password in a file with `--defaults-extra-file`",
+        "psql" | "pg_dump" | "pg_dumpall" | "pg_restore" | "createdb" | "dropdb" | "pg_isready" => "set `PGPASSWORD` for the command, or use a `.pgpass` file (also for a password inside a connection URL)",
+        "sshpass" => "use `sshpass -e` (it reads `SSHPASS`) or `sshpass -f FILE`",
+        "aws" => "let the CLI read its credentials from the environment (`AWS_SECRET_ACCESS_KEY`; for an ID token, `AWS_WEB_IDENTITY_TOKEN_FILE` with `AWS_ROLE_ARN`) instead of options",
+        "vault" => "give `vault write` the value as `KEY=@FILE` or `KEY=-` (standard input), and `vault login` the token on standard input (`vault login -`)",
+        "twine" => "set `TWINE_USERNAME` and `TWINE_PASSWORD` for the command",
+        "terraform" | "tofu" => "set `TF_VAR_NAME` for the command, or write the value to a `.tfvars` file",
+        "gh" => "log in with the token on standard input (`gh auth login --with-token < FILE`), or set `GH_TOKEN`",
+        "glab" => "log in with the token on standard input (`glab auth login --stdin`), or set `GITLAB_TOKEN`",
+        "npm" | "yarn" | "pnpm" => "write `//REGISTRY/:_authToken=${NPM_TOKEN}` into `.npmrc` (npm reads the variable itself), not the token on the command line",
+        "sed" => "fill the template with `envsubst` (it reads the environment) or a sed script in a file (`sed -f FILE`)",
+        "jq" | "yq" => "let jq read the environment (`env.NAME`, `$ENV.NAME`) or a file (`--rawfile NAME FILE`) instead of `--arg`",
+        "ssh" => "send it on the remote command's standard input (`echo \"$T\" | ssh HOST 'tool --password-stdin'`), not in the remote command line",
+        script if script.ends_with(".sh") || program.starts_with("./") => {
+            "let the script read the environment variable (the job's variables reach it) instead of an argument"
+        }
+        _ => HELP,
+    }
+}
 
 fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
     let mut reported = Vec::new();
@@ -20,7 +52,7 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
         };
         let help = match f.from_file {
             true => ScriptFinding::FILE_HELP,
-            false => HELP,
+            false => help_for(command),
         };
         let mut d = Diagnostic::new(
             RULE.code,
@@ -114,7 +146,7 @@ fn passwords_from_elsewhere(
                 out.push(
                     Diagnostic::new(RULE.code, RULE.severity(), at, format!("`${}` is passed to `{program}` as its password (`{option}`) on the command line", var.name))
                         .with_label("visible in process listings")
-                        .with_help(HELP),
+                        .with_help(help_for(program)),
                 );
             }
         }
