@@ -756,6 +756,8 @@ enum Xtrace {
     Pending {
         command: String,
         at: FileRange,
+        /// The shells the script starts trace too (`export SHELLOPTS=xtrace`).
+        children: bool,
     },
 }
 
@@ -1127,7 +1129,7 @@ fn traced_read(cmd: &Command, read_content: bool, taint: &Taint, scan: &mut Scan
     if !*scan.tracing {
         return;
     }
-    let Xtrace::Pending { command, at } = &*scan.xtrace else {
+    let Xtrace::Pending { command, at, .. } = &*scan.xtrace else {
         return;
     };
     let read = (taint.content_read.as_ref())
@@ -1214,7 +1216,9 @@ fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Sca
     };
     let end = match name {
         "eval" => args.last().map_or(word.end, |a| a.end),
-        _ => args.iter().find(|a| flag(a)).map_or(word.end, |a| a.end),
+        _ => (args.iter())
+            .find(|a| flag(a) || a.text.starts_with("SHELLOPTS="))
+            .map_or(word.end, |a| a.end),
     };
     let command = script[word.start..end].to_string();
     let bound = (taint.vars.iter())
@@ -1228,7 +1232,12 @@ fn xtrace(cmd: &Command, name: &str, script: &str, taint: &Taint, scan: &mut Sca
         }
         None => {
             let at = scan.locate.range(word.start, end);
-            *scan.xtrace = Xtrace::Pending { command, at };
+            let children = sets_shellopts_xtrace(cmd);
+            *scan.xtrace = Xtrace::Pending {
+                command,
+                at,
+                children,
+            };
         }
     }
 }
@@ -1241,13 +1250,25 @@ fn traced_expansion(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
     if !*scan.tracing {
         return;
     }
-    let Xtrace::Pending { command, at } = &*scan.xtrace else {
+    let Xtrace::Pending {
+        command,
+        at,
+        children,
+    } = &*scan.xtrace
+    else {
         return;
     };
     let expanded = all_vars(cmd)
         .filter(|v| !v.indirect)
         .find_map(|v| taint.vars.get_key_value(&v.name));
-    let runs_unfollowed = scan.functions.contains(name) || matches!(name, "source" | ".");
+    // a script run by a traced shell: `bash -x deploy.sh`, or any once SHELLOPTS says so
+    let shell = SHELLS.contains(&name);
+    let script = shell || name.starts_with("./") || name.ends_with(".sh");
+    let traced_shell = shell && cmd.args().iter().any(|a| is_xtrace_flag(&a.text));
+    let runs_unfollowed = scan.functions.contains(name)
+        || matches!(name, "source" | ".")
+        || traced_shell
+        || *children && script;
     let shown = expanded.or_else(|| runs_unfollowed.then(|| taint.any_bound()).flatten());
     let Some((var, (secret, bound_at, held))) = shown else {
         return;
@@ -1348,7 +1369,11 @@ fn script_arguments<'c>(cmd: &'c Command, name: &str) -> &'c [shell::Word] {
     match name {
         "eval" | "trap" => args,
         "su" | "runuser" => after_flag(args, "-c"),
-        n if SHELLS.contains(&n) => after_flag(args, "-c"),
+        // `bash -c`, `bash -xc`, `sh -eo pipefail -c`
+        n if SHELLS.contains(&n) => match crate::supply::code_option_end(n, args, 0) {
+            Some(at) => args.get(at..).unwrap_or(&[]),
+            None => &[],
+        },
         // `docker exec C sh -c "echo $T"`: the container's shell runs it; `flock F -c`,
         // `find -exec sh -c`: their own shell does
         _ => match (crate::supply::container_shell_code(name, args))

@@ -97,6 +97,10 @@ pub fn parse_reference(text: &str) -> Result<ImageRef, RefError> {
             Some(p) => 1 + p.len() - p.trim_start_matches(|c: char| c.is_ascii_digit()).len(),
             None => 0,
         };
+        // (`$CI_SERVER_HOST:/…` has no port: no reference at all, PL3004's)
+        if port == 1 {
+            return None;
+        }
         let image = rest[port..].strip_prefix('/')?;
         Some((&text[..text.len() - rest.len() + port], image))
     });

@@ -90,8 +90,6 @@ pub(crate) fn at(cx: &JobCx, script: &ScannedScript, w: &Word) -> FileRange {
     Locator::new(cx.sources, script.text, script.origin).range(w.start, w.end)
 }
 
-/// The arguments that are not options (`-x`, `--flag`), with the values of the options
-/// that take one skipped where `takes_value` says so.
 /// The values of the options `names` (`-p X`, `--package X`, `--package=X`; the last
 /// is the word itself).
 fn option_values<'c>(args: &'c [Word], names: &[&str]) -> Vec<&'c Word> {
@@ -108,6 +106,8 @@ fn option_values<'c>(args: &'c [Word], names: &[&str]) -> Vec<&'c Word> {
     out
 }
 
+/// The arguments that are not options (`-x`, `--flag`), with the values of the options
+/// that take one skipped where `takes_value` says so.
 pub(crate) fn operands<'c>(args: &'c [Word], takes_value: &[&str]) -> Vec<&'c Word> {
     let mut out = Vec::new();
     let mut skip = false;
@@ -1663,7 +1663,8 @@ pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
         for c in &script.commands {
             let name = c.name().map(base);
             packages_installed |= name.is_some_and(|n| installs_the_projects_packages(n, c.args()));
-            if name == Some("npx") && packages_installed {
+            // (`npx tool@latest`, `npx -p tool …` still name what is fetched)
+            if name == Some("npx") && packages_installed && !names_a_package_spec(c.args()) {
                 continue;
             }
             let Some((what, why)) = unpinned_install(c).or_else(|| npm_moving_variable(cx, c))
@@ -1692,6 +1693,20 @@ pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
 /// --prefer-offline`), `yarn`, `yarn install`, `pnpm install`, `bun install`: the
 /// project's packages, as its lock file says, after which `npx tool` runs that copy.
 fn installs_the_projects_packages(name: &str, args: &[Word]) -> bool {
+    // elsewhere than the job's folder (`--prefix web`, `--cwd web`, `-C web`), or
+    // global: not the packages a later `npx` here finds
+    let elsewhere = args.iter().any(|a| {
+        let t = a.text.as_str();
+        matches!(
+            t,
+            "--prefix" | "--cwd" | "--dir" | "-C" | "-g" | "--global" | "--location=global"
+        ) || t.starts_with("--prefix=")
+            || t.starts_with("--cwd=")
+            || t.starts_with("--dir=")
+    });
+    if elsewhere {
+        return false;
+    }
     let ops = operands(args, NPM_VALUE_OPTIONS);
     let sub = ops.first().map(|w| w.text.as_str());
     match name {
@@ -1705,6 +1720,16 @@ fn installs_the_projects_packages(name: &str, args: &[Word]) -> bool {
         "pnpm" | "bun" => matches!(sub, Some("install" | "i")) && ops.len() == 1,
         _ => false,
     }
+}
+
+/// Whether `npx`'s arguments name the package to fetch: `-p`/`--package`, or a first
+/// operand with a version (`tool@latest`, `tool@1.2.3`).
+fn names_a_package_spec(args: &[Word]) -> bool {
+    let body = |w: &Word| w.text.strip_prefix('@').unwrap_or(&w.text).contains('@');
+    !option_values(args, &["-p", "--package"]).is_empty()
+        || operands(args, &["-p", "--package"])
+            .first()
+            .is_some_and(|w| body(w))
 }
 
 /// The job's `<TOOL>_VERSION` variable, when it holds an exact version (`v0.24.0`,
@@ -2985,7 +3010,7 @@ fn code_words(c: &Command, name: &str) -> Vec<usize> {
 /// The index after an interpreter's `-c` (or `node -e`, `perl -E`…) among its options
 /// from `from` on: `-eo pipefail -c CODE`. None when a script file, a module, standard
 /// input (`--`) or the end comes first.
-fn code_option_end(name: &str, args: &[Word], from: usize) -> Option<usize> {
+pub(crate) fn code_option_end(name: &str, args: &[Word], from: usize) -> Option<usize> {
     let shell_like = is_shell(name);
     let mut i = from;
     while let Some(a) = args.get(i) {

@@ -2167,3 +2167,31 @@ fn set_x_prints_a_project_variable_only_where_a_traced_command_expands_it() {
         .into();
     assert_eq!(found, want, "{diags:#?}");
 }
+
+/// A traced shell running a file (`bash -x deploy.sh`), or any script once `export
+/// SHELLOPTS=xtrace` makes every shell trace, may print a project variable it reads;
+/// `bash -xc '…$T…'` runs the secret in a string; npx with a version after an install,
+/// and npx after an install elsewhere (`--prefix`), still fetch.
+#[test]
+fn traced_child_shells_and_npx_after_installs_elsewhere() {
+    let dir = scratch("traced-children");
+    let pinned = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "a:\n  image: alpine:3.19{pinned}\n  script: ['test -n \"$DEPLOY_TOKEN\"', 'bash -x ./deploy.sh']\n\
+         b:\n  image: alpine:3.19{pinned}\n  script: ['test -n \"$DEPLOY_TOKEN\"', 'export SHELLOPTS=xtrace', './deploy.sh']\n\
+         c:\n  image: alpine:3.19{pinned}\n  script: [\"bash -xc 'curl -H \\\"T: $DEPLOY_TOKEN\\\" x'\"]\n\
+         d:\n  image: node:20.18.0{pinned}\n  script: [npm ci --prefer-offline, npx create-react-app@latest app, npx eslint .]\n\
+         e:\n  image: node:20.18.0{pinned}\n  script: [npm ci --prefix frontend, npx eslint .]\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["3 PL4003", "6 PL4003", "9 PL4003", "12 PL6003", "15 PL6003"]
+        .map(String::from)
+        .into();
+    assert_eq!(found, want, "{diags:#?}");
+    let shellopts = diags.iter().find(|d| {
+        d["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("SHELLOPTS"))
+    });
+    assert!(shellopts.is_some(), "{diags:#?}");
+}
