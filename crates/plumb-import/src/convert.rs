@@ -125,7 +125,7 @@ pub const PASSED_THROUGH: &[&str] = &[
 /// Plumb fields, with a note for each key it cannot carry.
 /// A job's Plumb fields; `include_rules` are those of the includes that add it (see
 /// [`crate::gitlab::Job::include_rules`]), which its `when` must admit too.
-pub fn job(node: &Node, include_rules: &[Node], cx: &Ctx) -> Fields {
+pub fn job(node: &Node, include_rules: &[Vec<Node>], cx: &Ctx) -> Fields {
     let mut f = Fields::default();
     let own_vars: Vec<(String, String)> = node.get("variables").map(variables).unwrap_or_default();
     let tables = image_variable_tables(node, &own_vars, cx);
@@ -329,7 +329,7 @@ fn flatten(node: &Node, out: &mut Vec<PVal>, notes: &mut Vec<Note>, cx: &Ctx) {
 }
 
 /// `when` from `rules`, or from `only`/`except`, and a job-level `when: manual`.
-fn condition(node: &Node, include_rules: &[Node], cx: &Ctx, f: &mut Fields) {
+fn condition(node: &Node, include_rules: &[Vec<Node>], cx: &Ctx, f: &mut Fields) {
     let when = node.get("when").and_then(Node::as_str);
     let manual = when == Some("manual");
     // a job-level `when: manual` may fail without failing the pipeline (GitLab's
@@ -441,8 +441,14 @@ fn condition(node: &Node, include_rules: &[Node], cx: &Ctx, f: &mut Fields) {
     if !rules_decide_when && !job_level_when(node, f) {
         c = Cond::False;
     }
-    for rules in include_rules {
-        c = Cond::and(included_where(rules, f), c);
+    // any way the includes read a file defining the job, each of its rules adding it
+    let ways = (include_rules.iter()).map(|way| {
+        (way.iter()).fold(Cond::True, |all, rules| {
+            Cond::and(all, included_where(rules, f))
+        })
+    });
+    if let Some(included) = ways.reduce(Cond::or) {
+        c = Cond::and(included, c);
     }
     let mut unknown = Vec::new();
     let c = c.approximate(&mut unknown);

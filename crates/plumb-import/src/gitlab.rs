@@ -134,9 +134,10 @@ pub struct Job {
     /// A job without a script as written (anchors merged, `extends` not applied, no
     /// `default:`): the keys it may add to a job of another file of that name.
     pub written: Option<Node>,
-    /// The `rules:` of each include (outermost first) that reads the file defining the
-    /// job: GitLab adds the job only where they add the file.
-    pub include_rules: Vec<Node>,
+    /// Where the includes add the files that define the job: one list of `rules:` for
+    /// each way (outermost first), all of which must add the file; none when some
+    /// file defining it is always read (the imported file, or includes without rules).
+    pub include_rules: Vec<Vec<Node>>,
 }
 
 /// What reading the includes gives besides the merged mapping.
@@ -144,8 +145,56 @@ pub struct Job {
 struct Included {
     /// The entries kept as `include:` (see [`Config::includes`]).
     carried: Vec<Node>,
-    /// The jobs of files that an include with `rules:` reads, with those rules.
-    conditional: Vec<(String, Node)>,
+    /// Each `include: local` of a file read: (including file, included file, the
+    /// entry's `rules:`), by the index of the files in the sources; a file included
+    /// again is an edge to its first reading.
+    edges: Vec<(usize, usize, Option<Node>)>,
+    /// The jobs each file read defines itself, by its index.
+    own_jobs: Vec<(usize, Vec<String>)>,
+}
+
+/// Most ways through the includes a file's condition is kept as: past it (a file
+/// included under rules by many files, each under rules), the file counts as always
+/// read, which is where its jobs may run.
+const MAX_INCLUDE_WAYS: usize = 16;
+
+impl Included {
+    /// The rules of each way the includes read `file` by (see [`Job::include_rules`]);
+    /// `None` when some way has none.
+    fn ways(&self, file: usize, depth: usize) -> Option<Vec<Vec<Node>>> {
+        if file == 0 || depth > MAX_DEPTH {
+            return None;
+        }
+        let mut ways = Vec::new();
+        for (from, _, rules) in self.edges.iter().filter(|(_, to, _)| *to == file) {
+            let mut before = self
+                .ways(*from, depth + 1)
+                .unwrap_or_else(|| vec![Vec::new()]);
+            for way in &mut before {
+                way.extend(rules.iter().cloned());
+            }
+            if before.iter().any(Vec::is_empty) {
+                return None;
+            }
+            ways.extend(before);
+            if ways.len() > MAX_INCLUDE_WAYS {
+                return None;
+            }
+        }
+        Some(ways)
+    }
+
+    /// The rules of the ways the includes read the files that define `job`.
+    fn job_ways(&self, job: &str) -> Vec<Vec<Node>> {
+        let mut ways = Vec::new();
+        for (file, _) in (self.own_jobs.iter()).filter(|(_, jobs)| jobs.iter().any(|j| j == job)) {
+            match self.ways(*file, 0) {
+                None => return Vec::new(),
+                Some(w) => ways.extend(w),
+            }
+        }
+        ways
+    }
 }
 
 /// Where files are read from (the tests give a map; the CLI the disk).
@@ -192,8 +241,9 @@ pub fn load(
     let mut sources = vec![(path.to_path_buf(), text.to_string())];
     let root = read_document(text, 0, None, warnings)?;
     let mut included = Included::default();
+    included.own_jobs.push((0, jobs_named(&root).collect()));
     let root = with_includes(root, &mut sources, 0, files, warnings, &mut included, &[0])?;
-    let includes = included.carried;
+    let includes = std::mem::take(&mut included.carried);
     // most files have no `!reference`: they are not copied to find none
     let mut root = if has_references(&root) {
         References::new(&root, !includes.is_empty()).resolve(&root, warnings, 0)
@@ -206,9 +256,9 @@ pub fn load(
     };
     let (default, default_refused) = defaults(&root);
     let (mut jobs, hidden) = jobs_of(&mut root, &default, warnings);
-    for (name, rules) in included.conditional.into_iter().rev() {
-        if let Some(job) = jobs.iter_mut().find(|j| j.name == name) {
-            job.include_rules.push(rules);
+    if included.edges.iter().any(|(_, _, rules)| rules.is_some()) {
+        for job in &mut jobs {
+            job.include_rules = included.job_ways(&job.name);
         }
     }
     Ok(Config {
@@ -446,8 +496,8 @@ fn read_document(
 
 /// Applies `include: local` files under the including file (which wins); the entries
 /// that cannot be read here are kept in `read.carried`, with a warning where that loses
-/// something; the jobs an include with `rules:` adds go to `read.conditional`. `chain`
-/// holds the files being read, from the first to `file`.
+/// something; each include of a local file is an edge of `read.edges`. `chain` holds
+/// the files being read, from the first to `file`.
 fn with_includes(
     root: Node,
     sources: &mut Vec<(PathBuf, String)>,
@@ -471,7 +521,6 @@ fn with_includes(
         None => sources[0].0.parent().unwrap_or(Path::new("")).to_path_buf(),
     };
     let mut merged = Node::map(Vec::new(), 1, file);
-    let conditional_before = read.conditional.len();
     for item in items {
         let locals = match include_item(&item, &base, files, warnings) {
             IncludeItem::Read(locals) => locals,
@@ -495,17 +544,21 @@ fn with_includes(
                 cycle.push(format!("`{}`", shown.display()));
                 continue;
             }
+            let rules = item.get("rules").cloned();
             // (a file included again with other `inputs` is other jobs)
             if seen.contains(&name) && item.get("inputs").is_none() {
+                // read once, but included here too (under these rules, or always)
+                let first = sources.iter().position(|(p, _)| absolute(p) == name);
+                read.edges.extend(first.map(|to| (file, to, rules)));
                 continue;
             }
             let before = sources.len();
             if let Some(included) =
                 read_included(&local, &item, sources, files, warnings, read, chain)?
             {
-                if let Some(rules) = item.get("rules") {
-                    read.conditional
-                        .extend(jobs_named(&included).map(|j| (j, rules.clone())));
+                read.edges.push((file, before, rules));
+                if item.get("rules").is_some() {
+                    rules_not_for_globals(&item, &included, warnings);
                 }
                 merged = deep_merge(&merged, &included);
             }
@@ -536,17 +589,28 @@ fn with_includes(
     if let Kind::Map(entries) = &mut own.kind {
         entries.retain(|e| e.key != "include");
     }
-    // a job this file defines too is here whatever the includes' rules say
-    let defined_here: HashSet<String> = jobs_named(&own).collect();
-    let mut i = conditional_before;
-    while i < read.conditional.len() {
-        if defined_here.contains(&read.conditional[i].0) {
-            read.conditional.remove(i);
-        } else {
-            i += 1;
-        }
-    }
     Ok(deep_merge(&merged, &own))
+}
+
+/// An include under `rules:` whose file (or a file it includes) sets keys of the whole
+/// pipeline: those are merged as if it were always read, which the rules may deny.
+fn rules_not_for_globals(item: &Node, included: &Node, warnings: &mut Vec<Warning>) {
+    let globals: Vec<String> = (included.entries().iter())
+        .filter(|e| GLOBAL_KEYS.contains(&e.key.as_str()) && e.key != "include")
+        .map(|e| format!("`{}:`", e.key))
+        .collect();
+    if globals.is_empty() {
+        return;
+    }
+    let (_, target) = include_kind(item);
+    warnings.push(Warning::at(
+        item.file,
+        item.line,
+        format!(
+            "the `rules` of include `{target}` go to the jobs it adds, not to its {}: those apply in every pipeline",
+            globals.join(", ")
+        ),
+    ));
 }
 
 /// The names of the jobs a file's mapping defines (not its keywords, not hidden jobs).
@@ -615,6 +679,7 @@ fn read_included(
     sources.push((local.to_path_buf(), text.clone()));
     match read_document(&text, index, item.get("inputs"), warnings) {
         Ok(doc) => {
+            read.own_jobs.push((index, jobs_named(&doc).collect()));
             let chain = [chain, &[index]].concat();
             with_includes(doc, sources, index, files, warnings, read, &chain).map(Some)
         }

@@ -795,4 +795,44 @@ mod warning_tests {
         assert!(!both.contains("tag"), "{}", i.plumb);
         assert!(i.warnings.is_empty(), "{:?}", i.warnings);
     }
+    /// A file included under rules and again without (here, or by another included
+    /// file), or a job another file always read defines too: always there; a file read
+    /// under two rules: where either adds it. A conditional file's `workflow:` is said.
+    #[test]
+    fn a_file_included_several_ways_is_where_any_adds_it() {
+        let files = test_support::SomeFiles(&[
+            ("ci/deploy.yml", "deploy:\n  script: [./deploy]\n"),
+            ("ci/a.yml", "include: [{local: ci/common.yml}]\n"),
+            ("ci/b.yml", "include: [{local: ci/common.yml}]\n"),
+            (
+                "ci/common.yml",
+                "common:\n  script: [c]\nworkflow:\n  rules: [{if: $CI_COMMIT_TAG}]\n",
+            ),
+            ("ci/t1.yml", "third:\n  script: [one]\n"),
+            ("ci/t2.yml", "third:\n  script: [two]\n"),
+        ]);
+        let yaml = "include:\n\
+                    - {local: ci/deploy.yml, rules: [{if: $CI_COMMIT_TAG}]}\n\
+                    - local: ci/deploy.yml\n\
+                    - {local: ci/a.yml, rules: [{if: $CI_COMMIT_BRANCH == \"main\"}]}\n\
+                    - {local: ci/b.yml, rules: [{if: $CI_COMMIT_TAG}]}\n\
+                    - {local: ci/t1.yml, rules: [{if: $CI_COMMIT_TAG}]}\n\
+                    - local: ci/t2.yml\n";
+        let i = import(Path::new("/repo/.gitlab-ci.yml"), yaml, &files)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let squeezed: String = i.plumb.split_whitespace().collect();
+        for always in ["jobdeploy{run=", "jobthird{run="] {
+            assert!(squeezed.contains(always), "{always}: {}", i.plumb);
+        }
+        assert!(
+            squeezed.contains("jobcommon{when=branch==\"main\"||tag,"),
+            "{}",
+            i.plumb
+        );
+        let said: Vec<&str> = i.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert!(
+            said.iter().any(|m| m.contains("not to its `workflow:`")),
+            "{said:?}"
+        );
+    }
 }
