@@ -373,43 +373,7 @@ fn condition(node: &Node, include_rules: &[Vec<Node>], cx: &Ctx, f: &mut Fields)
     let mut c = if let Some(text) = from_input {
         Cond::Unknown(format!("rules: {text}"))
     } else if let Some(rules) = rules {
-        let decision = cond::rules(rules, cond::JobDefaults::of(node));
-        rule_variables(rules, f, cx);
-        for (line, message) in decision.notes.into_iter().chain(decision.job_notes) {
-            // the rules' own file: a job may take them from an included template
-            f.notes.push(Note {
-                file: rules.file,
-                line,
-                end_line: line,
-                message,
-            });
-        }
-        // what every rule that adds the job sets alike is the job's
-        if let Some(allow) = decision.allow_failure {
-            f.fields.insert("allow_failure".into(), PVal::Bool(allow));
-        }
-        if let Some(interruptible) = decision.interruptible {
-            f.fields
-                .insert("interruptible".into(), PVal::Bool(interruptible));
-        }
-        if let Some(when) = decision.if_previous {
-            f.fields
-                .insert("if_previous".into(), PVal::Str(when.into()));
-        }
-        if let Some((start_in, line)) = decision.delay {
-            match duration(&start_in) {
-                Some(d) => {
-                    f.fields.insert("delay".into(), PVal::Duration(d));
-                }
-                None => f.notes.push(Note {
-                    file: rules.file,
-                    line,
-                    end_line: line,
-                    message: format!("`start_in: {start_in}` is no duration Plumb reads: not carried, the job starts at once"),
-                }),
-            }
-        }
-        decision.cond
+        rules_condition(rules, node, cx, f)
     } else {
         // without `only:`, GitLab's default is `only: [branches, tags]`: every pipeline
         // but a merge request's (the emitter drops this where the pipeline's `on` says it)
@@ -486,6 +450,48 @@ fn condition(node: &Node, include_rules: &[Vec<Node>], cx: &Ctx, f: &mut Fields)
             f.fields.insert("when".into(), value);
         }
     }
+}
+
+/// The condition a job's `rules:` give, with what every rule that adds the job sets
+/// alike (`allow_failure`, `interruptible`, `when`, `start_in`) written as the job's.
+fn rules_condition(rules: &Node, node: &Node, cx: &Ctx, f: &mut Fields) -> Cond {
+    let decision = cond::rules(rules, cond::JobDefaults::of(node));
+    rule_variables(rules, f, cx);
+    for (line, message) in decision.notes.into_iter().chain(decision.job_notes) {
+        // the rules' own file: a job may take them from an included template
+        f.notes.push(Note {
+            file: rules.file,
+            line,
+            end_line: line,
+            message,
+        });
+    }
+    // what every rule that adds the job sets alike is the job's
+    if let Some(allow) = decision.allow_failure {
+        f.fields.insert("allow_failure".into(), PVal::Bool(allow));
+    }
+    if let Some(interruptible) = decision.interruptible {
+        f.fields
+            .insert("interruptible".into(), PVal::Bool(interruptible));
+    }
+    if let Some(when) = decision.if_previous {
+        f.fields
+            .insert("if_previous".into(), PVal::Str(when.into()));
+    }
+    if let Some((start_in, line)) = decision.delay {
+        match duration(&start_in) {
+            Some(d) => {
+                f.fields.insert("delay".into(), PVal::Duration(d));
+            }
+            None => f.notes.push(Note {
+                file: rules.file,
+                line,
+                end_line: line,
+                message: format!("`start_in: {start_in}` is no duration Plumb reads: not carried, the job starts at once"),
+            }),
+        }
+    }
+    decision.cond
 }
 
 /// Where an include's `rules:` add its file (and so its jobs) to the pipeline.
