@@ -541,6 +541,22 @@ struct Scan<'s> {
     /// The shell functions the job's scripts define (`log() { … }`): they run in the
     /// shell, where the scan does not follow what they do with their arguments.
     functions: &'s HashSet<String>,
+    /// The job's variables of plain values (`OUT: out`): a path written `$OUT/token`
+    /// is `out/token`.
+    plain_env: &'s HashMap<&'s str, &'s str>,
+}
+
+impl Scan<'_> {
+    /// Where a path a command names is, from the project's folder (see
+    /// [`Cwd::resolve`]), the job's plain variables put in first.
+    fn kept_path(&mut self, cmd: &Command, path: &str) -> Option<String> {
+        if !path.contains('$') || self.plain_env.is_empty() {
+            return self.cwd.resolve(cmd, path);
+        }
+        let expanded =
+            crate::rules::pl4001_hardcoded_credential::expand_variables(path, self.plain_env);
+        self.cwd.resolve(cmd, &expanded)
+    }
 }
 
 /// Files a secret was written to that an artifact path keeps (by the finding that says
@@ -823,6 +839,11 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
     let mut kept_files = KeptFiles::default();
     let in_first_shell = cx.job.run_script_count();
     let functions = defined_functions(cx.scripts(), in_first_shell);
+    // (a secret's variable is no plain value: only what the job's `env` writes out)
+    let plain_env: HashMap<&str, &str> = (cx.job.env.iter())
+        .filter(|b| !taint.vars.contains_key(&b.name))
+        .filter_map(|b| Some((b.name.as_str(), b.value.as_str()?)))
+        .collect();
     for (i, script) in cx.scripts().iter().enumerate() {
         // `after_run` runs in a new shell, without the `set -x` of the script
         // a script's subshells end with it (the shell's own folder goes on)
@@ -844,6 +865,7 @@ pub fn scan_job(cx: &JobCx) -> Vec<ScriptFinding> {
                 .iter()
                 .any(|t| script.text.contains(t)),
             functions: &functions,
+            plain_env: &plain_env,
         };
         scan_script(script, &mut taint, &mut scan);
     }
@@ -960,7 +982,7 @@ fn note_removal(cmd: &Command, name: &str, scan: &mut Scan) {
         if operand.text.contains(['*', '?', '[']) {
             continue;
         }
-        if let Some(path) = scan.cwd.resolve(cmd, &operand.text) {
+        if let Some(path) = scan.kept_path(cmd, &operand.text) {
             scan.kept_files.removed.push(Removal {
                 after_findings: scan.findings.len(),
                 path,
@@ -1005,6 +1027,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         // `export PW=$(vault kv get …)`) shows in the trace
         traced_read(cmd, read_content, taint, scan);
         unfollowed(cmd, name, incoming.as_ref(), taint, scan);
+        registry_login(cmd, name, incoming.as_ref(), taint);
         let output =
             tainted_output(cmd, name, incoming, taint).or_else(|| fetched_output(cmd, name, scan));
         note_captured(cmd, output.as_ref(), taint);
@@ -1027,6 +1050,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         }
         arguments(cmd, name, taint, scan);
         copied_secret_file(cmd, name, taint, scan);
+        archived_secret_file(cmd, name, taint, scan);
         note_removal(cmd, name, scan);
         scan.cwd.follow(cmd, name);
     }
@@ -1622,6 +1646,111 @@ fn written_secret(w: &shell::Word, taint: &Taint) -> Option<Flow> {
     Some(Flow::new(var, source, w.start, w.end).read_from_file(true))
 }
 
+/// A file the script wrote a secret to, named by `w` or inside the folder it names
+/// (`/tmp/cfg`, `/tmp/cfg/`, `/tmp/cfg/.`, `/tmp/cfg/*`): what a recursive copy or an
+/// archive of `w` takes with it.
+fn written_within(w: &shell::Word, taint: &Taint) -> Option<Flow> {
+    if let Some(flow) = written_secret(w, taint) {
+        return Some(flow);
+    }
+    let folder = w.text.trim_end_matches(['*', '.']).trim_end_matches('/');
+    if folder.is_empty() || folder.contains(['*', '?', '[']) {
+        return None;
+    }
+    let inside = |path: &str| {
+        path.strip_prefix(folder)
+            .is_some_and(|r| r.starts_with('/'))
+    };
+    let (var, source) = (taint.written.iter())
+        .filter(|(path, _)| inside(path))
+        .min_by_key(|(path, _)| path.as_str())
+        .map(|(_, held)| held)?;
+    Some(Flow::new(var, source, w.start, w.end).read_from_file(true))
+}
+
+/// The files a registry login keeps its credential in (base64, which GitLab does not
+/// mask): Docker's and Podman's.
+const LOGIN_FILES: &[&str] = &[
+    "~/.docker/config.json",
+    "$HOME/.docker/config.json",
+    "${HOME}/.docker/config.json",
+    "/root/.docker/config.json",
+    "${XDG_RUNTIME_DIR}/containers/auth.json",
+    "$XDG_RUNTIME_DIR/containers/auth.json",
+];
+
+/// `echo "$T" | docker login --password-stdin …` (or `-p "$T"`): the secret is then in
+/// Docker's `config.json`, so a later `cat` or copy of it into an artifact reads it.
+fn registry_login(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &mut Taint) {
+    let runner = matches!(
+        crate::supply::base(name),
+        "docker" | "podman" | "nerdctl" | "buildah"
+    );
+    if !runner || cmd.args().first().map(|a| a.text.as_str()) != Some("login") {
+        return;
+    }
+    let given = incoming
+        .filter(|f| !f.literal)
+        .map(|f| (f.var.clone(), f.source.clone()))
+        .or_else(|| {
+            let args = cmd.args().iter().flat_map(|w| w.vars.iter());
+            taint.first(args).map(|(v, s)| (v.name.clone(), s))
+        });
+    if let Some(held) = given {
+        for file in LOGIN_FILES {
+            taint.written.insert(file.to_string(), held.clone());
+        }
+    }
+}
+
+/// `tar czf out/b.tgz /tmp/cfg`, `zip -r out/b.zip /tmp/cfg`: an archive written where
+/// an `artifacts` path keeps it, holding a file the script wrote a secret to (PL4007).
+fn archived_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
+    let args = cmd.args();
+    let operand = |from: usize| (from..args.len()).find(|&i| !args[i].text.starts_with('-'));
+    let archive_at = match crate::supply::base(name) {
+        // `-f FILE`, `--file FILE`, or bundled (`czf FILE`, `-cvzf FILE`)
+        "tar" => (args.iter())
+            .position(|a| {
+                let t = a.text.trim_start_matches('-');
+                !a.text.starts_with("--") && t.contains('c') && t.ends_with('f')
+                    || a.text == "-f"
+                    || a.text == "--file"
+            })
+            .map(|flag| flag + 1),
+        "zip" => operand(0),
+        // `7z a ARCHIVE FILES`
+        "7z" | "7za" => operand(0)
+            .filter(|&i| args[i].text == "a")
+            .and_then(|i| operand(i + 1)),
+        _ => None,
+    };
+    let Some(archive) = archive_at.and_then(|i| args.get(i)) else {
+        return;
+    };
+    let kept = scan.kept_path(cmd, &archive.text);
+    let Some((artifact, cache)) = (kept.as_deref()).and_then(|f| kept_by(f, scan.artifacts)) else {
+        return;
+    };
+    let sources = args
+        .iter()
+        .filter(|a| !a.text.starts_with('-') && a.start != archive.start);
+    let Some(flow) = sources.into_iter().find_map(|w| written_within(w, taint)) else {
+        return;
+    };
+    let at = Flow {
+        start: archive.start,
+        end: archive.end,
+        ..flow
+    };
+    let leak = Leak::Artifact {
+        path: shown_path(&archive.text, kept.as_deref()),
+        artifact,
+        cache,
+    };
+    scan.push_kept(kept.as_deref(), leak, &at);
+}
+
 /// Records the files a command writes its secret-holding output to (`> FILE`, `tee
 /// FILE`), so that reading them later is reading the secret.
 fn note_written(cmd: &Command, name: &str, flow: &Flow, taint: &mut Taint) {
@@ -2090,7 +2219,7 @@ fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Optio
         if flow.literal {
             continue;
         }
-        let kept = scan.cwd.resolve(cmd, &file.text);
+        let kept = scan.kept_path(cmd, &file.text);
         if let Some((artifact, cache)) = (kept.as_deref()).and_then(|f| kept_by(f, scan.artifacts))
         {
             let path = shown_path(&file.text, kept.as_deref());
@@ -2377,7 +2506,7 @@ fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan)
         (None, Some((dest, sources))) => (sources, *dest),
         (None, None) => return,
     };
-    let kept = scan.cwd.resolve(cmd, &dest.text);
+    let kept = scan.kept_path(cmd, &dest.text);
     let Some((artifact, cache)) = (kept.as_deref()).and_then(|f| kept_by(f, scan.artifacts)) else {
         return;
     };
@@ -2410,8 +2539,8 @@ fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan)
         scan.push_kept(kept.as_deref(), leak, &at);
         return;
     }
-    // `echo "$T" > /tmp/t` then `cp /tmp/t out/`
-    if let Some(flow) = sources.iter().find_map(|w| written_secret(w, taint)) {
+    // `echo "$T" > /tmp/t` then `cp /tmp/t out/` (or `cp -r /tmp out/`)
+    if let Some(flow) = sources.iter().find_map(|w| written_within(w, taint)) {
         let at = Flow {
             start: dest.start,
             end: dest.end,

@@ -2095,6 +2095,12 @@ fn npm_pinned(spec: &str) -> bool {
 /// Docker socket mounted, or the host's network or PID namespace.
 pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
     let mut hits = Vec::new();
+    // `DOCKER_HOST: tcp://docker:2376`: the daemon is a Docker-in-Docker service's,
+    // whose network, PID namespace and socket are its container's, not the host's
+    let env_daemon = (cx.job.env.iter())
+        .find(|b| b.name == "DOCKER_HOST")
+        .and_then(|b| b.value.as_str())
+        .is_some_and(is_remote_daemon);
     for script in cx.scripts() {
         for c in &script.commands {
             let Some(name) = c.name().map(base) else {
@@ -2116,12 +2122,26 @@ pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
             let (true, Some(verb)) = (runs, verb) else {
                 continue;
             };
+            // `docker -H tcp://docker:2375 run …`
+            let global = &args[..first];
+            let given_daemon = (global.windows(2)).any(|w| {
+                matches!(w[0].text.as_str(), "-H" | "--host") && is_remote_daemon(&w[1].text)
+            }) || (global.iter())
+                .any(|a| a.text.strip_prefix("--host=").is_some_and(is_remote_daemon));
+            let in_service = env_daemon || given_daemon;
             let args = container_options(&args[sub..]);
             for (i, a) in args.iter().enumerate() {
                 let next = args.get(i + 1).map_or("", |w| w.text.as_str());
                 let Some(why) = privilege(&a.text, next) else {
                     continue;
                 };
+                let service_own = matches!(
+                    why,
+                    "the host's network" | "the Docker socket mounted" | "the host's PID namespace"
+                );
+                if in_service && service_own {
+                    continue;
+                }
                 hits.push(ScriptHit {
                     at: at(cx, script, a),
                     message: format!(
@@ -2135,6 +2155,16 @@ pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
         }
     }
     hits
+}
+
+/// Whether a Docker daemon address is another machine's (a Docker-in-Docker service:
+/// `tcp://docker:2376`), not the runner's own socket or host.
+fn is_remote_daemon(address: &str) -> bool {
+    let Some(rest) = address.strip_prefix("tcp://") else {
+        return false;
+    };
+    let host = rest.split([':', '/']).next().unwrap_or("");
+    !host.is_empty() && !matches!(host, "localhost" | "127.0.0.1" | "0.0.0.0" | "[::1]")
 }
 
 /// Docker's options before its command that take a value (`docker -H tcp://… run`).

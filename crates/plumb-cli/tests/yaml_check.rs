@@ -2195,3 +2195,94 @@ fn traced_child_shells_and_npx_after_installs_elsewhere() {
     });
     assert!(shellopts.is_some(), "{diags:#?}");
 }
+
+/// The application's copy of the password a job gives its own database service
+/// (`SPRING_DATASOURCE_PASSWORD` beside `POSTGRES_PASSWORD`, same value) and values
+/// that say they stand in for a test (`django-insecure-ci-only`) are no credentials;
+/// the same value under a name of no database, or a random-looking one, is.
+#[test]
+fn a_database_copy_and_a_test_stand_in_are_no_literal_credentials() {
+    let dir = scratch("pl4001-stand-ins");
+    let pinned = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "test:\n  image: eclipse-temurin:21.0.4_7-jdk{pinned}\n  services: [\"postgres:16.4-alpine{pinned}\"]\n  variables:\n    POSTGRES_PASSWORD: ci-db-pw9\n    SPRING_DATASOURCE_PASSWORD: ci-db-pw9\n    DJANGO_SECRET_KEY: django-insecure-ci-only\n    DEPLOY_PASSWORD: ci-db-pw9\n    API_TOKEN: Zq8vN2xR7kLp4TwY\n  script: [./gradlew test]\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["8 PL4001", "9 PL4001"].map(String::from).into();
+    assert_eq!(found, want, "{diags:#?}");
+}
+
+/// `$CI_COMMIT_BRANCH =~ $PROD_REFS` where the file sets `PROD_REFS: /^main$/` is the
+/// pattern it holds: the import writes it, not a condition that always holds.
+#[test]
+fn a_pattern_in_a_variable_of_the_file_is_imported_as_the_pattern() {
+    let dir = scratch("import-pattern-variable");
+    let yaml = "variables:\n  PROD_REFS: /^main$/\ndeploy:\n  image: alpine:3.20\n  script: [./deploy]\n  rules:\n    - if: $CI_COMMIT_BRANCH =~ $PROD_REFS\n";
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let o = plumb_in(&dir, &["import", ".gitlab-ci.yml", "-o", "-"]);
+    let program = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        program.contains(r#"when  = branch =~ "^main$""#),
+        "{program}"
+    );
+}
+
+/// A folder holding a file the script wrote a secret to, copied whole (`cp -r`, `cp
+/// DIR/.`, `rsync -a DIR/`) or archived (`tar czf`, `zip -r`) into an artifact path,
+/// keeps the secret; so does Docker's `config.json` after a login, copied there, and
+/// printing it prints the credential.
+#[test]
+fn folders_archives_and_the_docker_login_file_keep_the_secret() {
+    let dir = scratch("pl4007-folders");
+    let head = "  image: alpine:3.19@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n  artifacts: {paths: [out/]}\n  script:\n    - mkdir -p /tmp/cfg out && echo \"$DEPLOY_TOKEN\" > /tmp/cfg/token\n";
+    let yaml = format!(
+        "a:\n{head}    - cp -r /tmp/cfg out/\n\
+         b:\n{head}    - cp -a /tmp/cfg/. out/\n\
+         c:\n{head}    - rsync -a /tmp/cfg/ out/\n\
+         d:\n{head}    - tar czf out/b.tgz /tmp/cfg\n\
+         e:\n{head}    - zip -r out/b.zip /tmp/cfg\n\
+         f:\n{head}    - cp -r /tmp/other out/\n\
+         g:\n  image: docker:27.3.1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n  artifacts: {{paths: [out/]}}\n  script:\n    - echo \"$REGISTRY_PASSWORD\" | docker login -u ci --password-stdin reg.example.com\n    - cp ~/.docker/config.json out/\n    - cat ~/.docker/config.json\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = [
+        "6 PL4007",
+        "12 PL4007",
+        "18 PL4007",
+        "24 PL4007",
+        "30 PL4007",
+        "42 PL4007",
+        "43 PL4003",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(found, want, "{diags:#?}");
+}
+
+/// A path written with the job's variables of plain values (`$OUT/token` with `OUT:
+/// out`) is the path they make: an artifact path keeps it.
+#[test]
+fn a_path_built_from_plain_variables_is_that_path() {
+    let dir = scratch("pl4007-variable-path");
+    let yaml = "a:\n  image: alpine:3.19@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n  variables: {OUT: out}\n  artifacts: {paths: [out/]}\n  script:\n    - echo \"$DEPLOY_TOKEN\" > $OUT/token\n    - echo \"$DEPLOY_TOKEN\" > ${OUT}2/token\n";
+    let (found, diags) = lines_found(&dir, yaml);
+    let want: BTreeSet<String> = ["6 PL4007"].map(String::from).into();
+    assert_eq!(found, want, "{diags:#?}");
+}
+
+/// `docker run --network host` or with the socket mounted against a Docker-in-Docker
+/// service (`DOCKER_HOST: tcp://docker:2376`, `-H tcp://docker:2376`) gets that
+/// service container's network and socket, not the runner's; `--privileged` there,
+/// or the same flags against the runner's own daemon, are reported.
+#[test]
+fn a_dind_daemon_s_network_and_socket_are_not_the_host_s() {
+    let dir = scratch("pl6005-dind");
+    let pinned = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "a:\n  image: docker:27.3.1{pinned}\n  services: [\"docker:27.3.1-dind{pinned}\"]\n  variables: {{DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_CERTDIR: /certs}}\n  script:\n    - docker run -d --network host -v /var/run/docker.sock:/var/run/docker.sock app\n    - docker run --privileged app\n\
+         b:\n  image: docker:27.3.1{pinned}\n  script:\n    - docker -H tcp://docker:2376 run --network host app\n    - docker run --network host app\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["7 PL6005", "12 PL6005"].map(String::from).into();
+    assert_eq!(found, want, "{diags:#?}");
+}

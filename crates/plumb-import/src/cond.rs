@@ -409,10 +409,27 @@ pub fn quote(s: &str) -> String {
 
 /// Translates a GitLab `if:` expression.
 pub fn expression(text: &str) -> Cond {
-    let tokens = match lex(text) {
+    expression_with(text, &[])
+}
+
+/// Translates a GitLab `if:` expression where `variables` are what the file sets: the
+/// pattern of `=~ $PATTERN` is the one such a variable holds (GitLab reads a variable
+/// on the right of `=~` as a pattern, `/^main$/`); any other stays a variable.
+pub fn expression_with(text: &str, variables: &[(String, String)]) -> Cond {
+    let mut tokens = match lex(text) {
         Some(t) => t,
         None => return Cond::Unknown(text.trim().to_string()),
     };
+    for i in 1..tokens.len() {
+        let (before, at) = tokens.split_at_mut(i);
+        let (Tok::Op("=~" | "!~"), Tok::Var(name)) = (&before[i - 1], &at[0]) else {
+            continue;
+        };
+        let held = variables.iter().find(|(n, _)| n == name);
+        if let Some(pattern) = held.and_then(|(_, v)| quoted_regex(v)) {
+            at[0] = pattern;
+        }
+    }
     let mut p = ExprParser { tokens, at: 0 };
     match p.or() {
         Some(c) if p.at == p.tokens.len() => c,
@@ -800,6 +817,9 @@ pub struct JobDefaults<'a> {
     pub start_in: Option<(&'a str, usize)>,
     pub allow_failure: Option<bool>,
     pub interruptible: Option<bool>,
+    /// The variables the job has from the file (its own first, then the top level's):
+    /// `$REF =~ $PATTERN` matches the pattern one of them holds (`/^main$/`).
+    pub variables: &'a [(String, String)],
 }
 
 impl<'a> JobDefaults<'a> {
@@ -817,6 +837,7 @@ impl<'a> JobDefaults<'a> {
                 .and_then(|n| Some((n.as_str()?, n.line))),
             allow_failure,
             interruptible: job.get("interruptible").and_then(Node::as_bool),
+            variables: &[],
         }
     }
 }
@@ -837,7 +858,7 @@ pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
     // always holds)
     for rule in rules.flattened().into_iter().filter(|r| !r.is_null()) {
         let mut test = match rule.get("if").and_then(Node::as_str) {
-            Some(e) => expression(e),
+            Some(e) => expression_with(e, job.variables),
             None => Cond::True,
         };
         if let Some(changes) = rule.get("changes") {
@@ -1507,6 +1528,29 @@ mod tests {
             Cond::and(branch("", true), not(Atom::MergeRequest)).to_plumb(),
             r#"branch == "" && !merge_request"#
         );
+    }
+
+    /// `$CI_COMMIT_BRANCH =~ $PROD_REFS` where the file sets `PROD_REFS: /^main$/`: the
+    /// pattern it holds; a variable the file does not set, or one that holds no
+    /// pattern, is still unknown.
+    #[test]
+    fn a_pattern_the_file_sets_in_a_variable_is_matched() {
+        let vars = [
+            ("PROD_REFS".to_string(), "/^(main|release)$/i".to_string()),
+            ("PLAIN".to_string(), "main".to_string()),
+        ];
+        let mut unknown = Vec::new();
+        let c = expression_with("$CI_COMMIT_BRANCH =~ $PROD_REFS", &vars).approximate(&mut unknown);
+        assert_eq!(c.to_plumb(), r#"branch =~ "(?i)^(main|release)$""#);
+        assert!(unknown.is_empty(), "{unknown:?}");
+        for other in [
+            "$CI_COMMIT_BRANCH =~ $PLAIN",
+            "$CI_COMMIT_BRANCH !~ $ELSEWHERE",
+        ] {
+            let mut unknown = Vec::new();
+            expression_with(other, &vars).approximate(&mut unknown);
+            assert_eq!(unknown.len(), 1, "{other}");
+        }
     }
 
     #[test]

@@ -455,7 +455,17 @@ fn condition(node: &Node, include_rules: &[Vec<Node>], cx: &Ctx, f: &mut Fields)
 /// The condition a job's `rules:` give, with what every rule that adds the job sets
 /// alike (`allow_failure`, `interruptible`, `when`, `start_in`) written as the job's.
 fn rules_condition(rules: &Node, node: &Node, cx: &Ctx, f: &mut Fields) -> Cond {
-    let decision = cond::rules(rules, cond::JobDefaults::of(node));
+    // the job's own variables first, then the file's
+    let own = node.get("variables").map(variables).unwrap_or_default();
+    let known: Vec<(String, String)> = own
+        .into_iter()
+        .chain(cx.variables.iter().cloned())
+        .collect();
+    let defaults = cond::JobDefaults {
+        variables: &known,
+        ..cond::JobDefaults::of(node)
+    };
+    let decision = cond::rules(rules, defaults);
     rule_variables(rules, f, cx);
     for (line, message) in decision.notes.into_iter().chain(decision.job_notes) {
         // the rules' own file: a job may take them from an included template

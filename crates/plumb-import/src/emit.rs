@@ -492,7 +492,12 @@ impl Emitter<'_> {
         self.keep_hidden_jobs_no_job_uses(&mut templates, &template_index, warnings);
         // the compiled file is one of several GitLab merges, whose jobs its `default:`
         // reaches too: it includes some, or its jobs keep hidden jobs of others
-        let of_other_files = need_of_other_files(config, self.origins);
+        // a job that only completes one of an include not read is that file's job
+        let completed: HashSet<&str> = (config.jobs.iter().enumerate())
+            .filter(|(i, _)| self.completion_of(*i).is_some())
+            .map(|(_, j)| j.name.as_str())
+            .collect();
+        let of_other_files = need_of_other_files(config, self.origins, completed);
         let with_other_files = !config.includes.is_empty()
             || jobs.iter().any(|j| keeps_extends(&j.fields))
             || needs_jobs_of_other_files(config, &of_other_files);
@@ -2264,10 +2269,18 @@ fn resolve_needs(
 }
 
 /// Whether a need names a job of another file: none of the files read defines it (an
-/// include not read, or the configuration including this one has it); for an import
-/// only (a check drops it).
-fn need_of_other_files(config: &Config, origins: bool) -> impl Fn(&str) -> bool + '_ {
-    let here: HashSet<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
+/// include not read, or the configuration including this one has it), or only a job
+/// completing one of an include not read (`completed`) does; for an import only (a
+/// check drops it).
+fn need_of_other_files<'c>(
+    config: &'c Config,
+    origins: bool,
+    completed: HashSet<&'c str>,
+) -> impl Fn(&str) -> bool + 'c {
+    let here: HashSet<&str> = (config.jobs.iter())
+        .map(|j| j.name.as_str())
+        .filter(|name| !completed.contains(name))
+        .collect();
     // not a hidden job (GitLab never runs one) nor an empty name; a matrix instance of a
     // job here (`build: [linux]`) is kept for GitLab too, which knows its instances
     move |need: &str| {

@@ -835,4 +835,26 @@ mod warning_tests {
             "{said:?}"
         );
     }
+    /// A need on a job of an included template that the file only completes
+    /// (`secret_detection: { allow_failure: false }`) is kept for GitLab, which
+    /// resolves it in the template: the job still waits for the gate.
+    #[test]
+    fn a_need_on_a_completed_job_of_an_include_is_kept() {
+        let yaml = "include:\n  - template: Jobs/Secret-Detection.gitlab-ci.yml\n\
+                    secret_detection:\n  allow_failure: false\n\
+                    deploy:\n  image: alpine:3.20\n  needs: [secret_detection]\n  script: [./deploy]\n";
+        let i = import(Path::new(".gitlab-ci.yml"), yaml, &test_support::NoFiles)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let squeezed: String = i.plumb.split_whitespace().collect();
+        assert!(
+            squeezed.contains("needs=[\"secret_detection\"]"),
+            "{}",
+            i.plumb
+        );
+        assert!(
+            !(i.warnings.iter()).any(|w| w.message.contains("the need is dropped")),
+            "{:?}",
+            i.warnings
+        );
+    }
 }

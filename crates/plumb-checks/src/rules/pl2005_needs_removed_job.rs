@@ -67,6 +67,10 @@ fn check_pipeline(cx: &PipelineCx, out: &mut Vec<Diagnostic>) {
                     .with_help(format!(
                         "give `{}` the same condition as `{}`, widen `{}`'s `when`, or need it only where it runs: `{{ job = {}, optional = true }}`",
                         job.name, target.name, target.name, target.name
+                    ))
+                    .with_yaml_help(format!(
+                        "give `{}` rules that add it for {event} too (a job without `rules:` runs for branches and tags only), or need it only where it runs: `needs: [{{job: {}, optional: true}}]`",
+                        target.name, target.name
                     )),
                 );
             } else if target.when.mentions_manual()

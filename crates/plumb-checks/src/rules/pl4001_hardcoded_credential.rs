@@ -212,12 +212,37 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> Throwaways<'m> {
     found
 }
 
-/// The places of the client password variables (`PGPASSWORD`) among `bindings`.
+/// The places of the client password variables (`PGPASSWORD`) among `bindings`, and of
+/// the application's copies (`SPRING_DATASOURCE_PASSWORD`, `DB_PASSWORD`).
 fn client_bindings(bindings: &[&plumb_semantics::EnvBinding]) -> Vec<FileRange> {
     (bindings.iter())
-        .filter(|b| CLIENT_PASSWORDS.iter().any(|(var, _)| *var == b.name))
+        .filter(|b| {
+            CLIENT_PASSWORDS.iter().any(|(var, _)| *var == b.name) || names_a_database(&b.name)
+        })
         .map(|b| b.value.origin)
         .collect()
+}
+
+/// Whether a variable's name says it is about a database (`SPRING_DATASOURCE_PASSWORD`,
+/// `DB_PASSWORD`, `TEST_POSTGRES_PASS`): given the password of the job's own database
+/// service, it is the application's copy of it.
+fn names_a_database(name: &str) -> bool {
+    (name.to_ascii_uppercase().split('_')).any(|w| {
+        matches!(
+            w,
+            "DB" | "DATABASE"
+                | "DATASOURCE"
+                | "POSTGRES"
+                | "POSTGRESQL"
+                | "PG"
+                | "MYSQL"
+                | "MARIADB"
+                | "MONGO"
+                | "MONGODB"
+                | "REDIS"
+                | "SQL"
+        )
+    })
 }
 
 /// What [`throwaway_passwords`] finds.
@@ -301,15 +326,18 @@ const CLIENT_PASSWORDS: &[(&str, &[&str])] = &[
 ];
 
 /// The places of the bindings that give the throwaway `passwords` to the client of a
-/// database that `runs` (`PGPASSWORD: ci-only` beside `POSTGRES_PASSWORD: ci-only`):
-/// the same password, no one's either. Another variable with that value is not one.
+/// database that `runs` (`PGPASSWORD: ci-only` beside `POSTGRES_PASSWORD: ci-only`), or
+/// to the application as a database's (`SPRING_DATASOURCE_PASSWORD: ci-only`): the same
+/// password, no one's either. Another variable with that value is not one.
 fn copies_of(
     bindings: &[&plumb_semantics::EnvBinding],
     passwords: &[&str],
     runs: impl Fn(&[&str]) -> bool,
 ) -> Vec<FileRange> {
-    let client =
-        |name: &str| (CLIENT_PASSWORDS.iter()).any(|(var, names)| *var == name && runs(names));
+    let client = |name: &str| {
+        (CLIENT_PASSWORDS.iter()).any(|(var, names)| *var == name && runs(names))
+            || names_a_database(name) && !passwords.is_empty()
+    };
     (bindings.iter())
         .filter(|b| client(&b.name) && b.value.as_str().is_some_and(|t| passwords.contains(&t)))
         .map(|b| b.value.origin)

@@ -74,7 +74,7 @@ fn unpinned(entries: &[MapEntry], allowed: &[String]) -> Option<Problem> {
         }
         return Some(Problem {
             at: r.value.origin,
-            message: format!("the include of project `{}` names `ref = \"{reference}\"`, which looks like a branch: what is included changes with every push to it", p.value.as_str()?),
+            message: format!("the include of project `{}` takes its file from ref `{reference}`, which looks like a branch: what is included changes with every push to it", p.value.as_str()?),
             label: "a branch, not a tag or commit",
             help: "pin it to a tag (`v1.2.3`) or a full commit SHA",
             yaml_help: None,

@@ -42,6 +42,42 @@ pub fn is_literal_credential(value: &str) -> bool {
 /// credential, and any scanner's first guess; and the switches a credential-like name
 /// may hold (`MYSQL_ALLOW_EMPTY_PASSWORD: "yes"`).
 fn is_well_known_dummy(v: &str) -> bool {
+    is_well_known_word(v) || says_it_is_no_secret(v)
+}
+
+/// Words that, in a value made of plain words (`django-insecure-ci-only`,
+/// `test-secret`, `local_dev_key`), say it is a stand-in for a test.
+const STAND_IN_WORDS: &[&str] = &[
+    "insecure",
+    "fake",
+    "dummy",
+    "example",
+    "placeholder",
+    "changeme",
+    "test",
+    "testing",
+    "dev",
+    "local",
+    "notasecret",
+    "unsafe",
+    "mock",
+];
+
+/// A stand-in by its look: one character repeated (`x`, `00000000`), Stripe's test-mode
+/// keys (`sk_test_…`), or plain lower-case words of which one says so
+/// ([`STAND_IN_WORDS`]).
+fn says_it_is_no_secret(v: &str) -> bool {
+    let repeated = v.chars().next().is_some_and(|c| v.chars().all(|d| d == c));
+    let stripe_test = ["sk_test_", "pk_test_", "rk_test_"]
+        .iter()
+        .any(|p| v.starts_with(p));
+    let words: Vec<&str> = v.split(['-', '_', '.', ':']).collect();
+    let plain = words.len() > 1
+        && (words.iter()).all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()));
+    repeated || stripe_test || plain && words.iter().any(|w| STAND_IN_WORDS.contains(w))
+}
+
+fn is_well_known_word(v: &str) -> bool {
     matches!(
         v.to_ascii_lowercase().as_str(),
         // a switch (`MYSQL_ALLOW_EMPTY_PASSWORD: "yes"`)
@@ -445,6 +481,31 @@ fn names_variables(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Values that say they stand in for a test are no credentials; a random-looking
+    /// one is, whatever words it holds.
+    #[test]
+    fn stand_ins_for_tests_are_no_credentials() {
+        for stand_in in [
+            "django-insecure-ci-only",
+            "test-secret",
+            "local_dev_key",
+            "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            "x",
+            "00000000",
+            "xxxxxxxxxxxx",
+        ] {
+            assert!(!is_literal_credential(stand_in), "{stand_in}");
+        }
+        for credential in [
+            "hunter2",
+            "Test-9f8e7d6c5b4a",
+            "s3cr3t-t0ken",
+            "prod-secret-key",
+        ] {
+            assert!(is_literal_credential(credential), "{credential}");
+        }
+    }
 
     #[test]
     fn finds_prefixed_tokens_and_webhooks() {
