@@ -978,7 +978,10 @@ fn note_removal(cmd: &Command, name: &str, scan: &mut Scan) {
     let recursive = args.iter().filter(option).any(|a| {
         a.text == "--recursive" || !a.text.starts_with("--") && a.text.contains(['r', 'R'])
     });
-    for operand in args.iter().filter(|a| !option(a) && a.vars.is_empty()) {
+    // (a path of the job's plain variables, `rm -f $OUT/token`, is the path they make)
+    let plain =
+        |a: &&shell::Word| (a.vars.iter()).all(|v| scan.plain_env.contains_key(v.name.as_str()));
+    for operand in args.iter().filter(|a| !option(a) && plain(a)) {
         if operand.text.contains(['*', '?', '[']) {
             continue;
         }
@@ -1653,19 +1656,36 @@ fn written_within(w: &shell::Word, taint: &Taint) -> Option<Flow> {
     if let Some(flow) = written_secret(w, taint) {
         return Some(flow);
     }
-    let folder = w.text.trim_end_matches(['*', '.']).trim_end_matches('/');
-    if folder.is_empty() || folder.contains(['*', '?', '[']) {
+    let text = w.text.strip_prefix("./").unwrap_or(&w.text);
+    let folder = text.trim_end_matches(['*', '.']).trim_end_matches('/');
+    if folder.contains(['*', '?', '[']) || w.text.starts_with('$') && folder.is_empty() {
         return None;
     }
-    let inside = |path: &str| {
-        path.strip_prefix(folder)
-            .is_some_and(|r| r.starts_with('/'))
+    // `.`: the job's folder, which holds every path written relative to it
+    let inside = |path: &str| match folder {
+        "" => !path.starts_with(['/', '~', '$']),
+        _ => path
+            .strip_prefix(folder)
+            .is_some_and(|r| r.starts_with('/')),
     };
     let (var, source) = (taint.written.iter())
         .filter(|(path, _)| inside(path))
         .min_by_key(|(path, _)| path.as_str())
         .map(|(_, held)| held)?;
     Some(Flow::new(var, source, w.start, w.end).read_from_file(true))
+}
+
+/// Whether `tar`'s options create an archive (`czf`, `-cvzf`, `-c -f`, `--create`).
+fn tar_creates(args: &[shell::Word]) -> bool {
+    (args.iter().enumerate()).any(|(i, a)| {
+        let t = a.text.as_str();
+        let letters = t.trim_start_matches('-');
+        let bundle = !t.starts_with("--")
+            && (t.starts_with('-') || i == 0)
+            && !letters.is_empty()
+            && letters.chars().all(|c| c.is_ascii_alphabetic());
+        t == "--create" || bundle && letters.contains('c')
+    })
 }
 
 /// The files a registry login keeps its credential in (base64, which GitLab does not
@@ -1710,6 +1730,8 @@ fn archived_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Sca
     let operand = |from: usize| (from..args.len()).find(|&i| !args[i].text.starts_with('-'));
     let archive_at = match crate::supply::base(name) {
         // `-f FILE`, `--file FILE`, or bundled (`czf FILE`, `-cvzf FILE`)
+        // only what creates one (`tar -x -f`, `tar -t -f` read it)
+        "tar" if !tar_creates(args) => None,
         "tar" => (args.iter())
             .position(|a| {
                 let t = a.text.trim_start_matches('-');
@@ -1732,9 +1754,12 @@ fn archived_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Sca
     let Some((artifact, cache)) = (kept.as_deref()).and_then(|f| kept_by(f, scan.artifacts)) else {
         return;
     };
-    let sources = args
-        .iter()
-        .filter(|a| !a.text.starts_with('-') && a.start != archive.start);
+    // (not the folder of `-C DIR`, where the sources are looked for)
+    let folder_option =
+        |i: usize| i > 0 && matches!(args[i - 1].text.as_str(), "-C" | "--directory");
+    let sources = (args.iter().enumerate())
+        .filter(|(i, a)| !a.text.starts_with('-') && a.start != archive.start && !folder_option(*i))
+        .map(|(_, a)| a);
     let Some(flow) = sources.into_iter().find_map(|w| written_within(w, taint)) else {
         return;
     };
@@ -1932,6 +1957,7 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
             let drive = a.text.trim_end_matches(['*', '\\', '/']);
             drive.eq_ignore_ascii_case("env:")
         }),
+        dotnet if plumb_semantics::is_dotnet_environment_call(dotnet) => true,
         _ => reads_environ,
     };
     if !dumps {
@@ -2945,6 +2971,7 @@ fn first_read_in_scripts(cx: &JobCx, var: &str) -> Option<FileRange> {
 /// `X=$T` and `export X=$T` make `X` a copy of the secret.
 /// `X=$F` copies a secret file's path; `X=$(cat "$F")` holds its content.
 fn propagate_assignments(cmd: &Command, taint: &mut Taint) {
+    powershell_assignment(cmd, taint);
     for (name, w) in cmd.assigned_words() {
         // `TOKEN=$(curl … login <<< "$JWT" | jq -r .token)`: a secret the job obtained
         // with one, named as one, is one
@@ -2970,6 +2997,27 @@ fn propagate_assignments(cmd: &Command, taint: &mut Taint) {
             None => taint.files.remove(name),
         };
     }
+}
+
+/// PowerShell's `$t = $env:TOKEN` (or `$t = "Bearer $($env:TOKEN)"`): `$t` holds the
+/// secret from then on, or no longer holds one.
+fn powershell_assignment(cmd: &Command, taint: &mut Taint) {
+    let [target, equals, value @ ..] = cmd.words.as_slice() else {
+        return;
+    };
+    let is_name =
+        |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let Some(name) = target.text.strip_prefix('$').filter(|n| is_name(n)) else {
+        return;
+    };
+    if equals.text != "=" || equals.quoted || target.quoted || value.is_empty() {
+        return;
+    }
+    let held = (value.iter().flat_map(|w| w.vars.iter())).find_map(|v| taint.get(v).cloned());
+    match held {
+        Some(source) => taint.vars.insert(name.to_string(), source),
+        None => taint.vars.remove(name),
+    };
 }
 
 fn normalize_path(p: &str) -> String {

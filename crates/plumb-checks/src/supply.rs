@@ -2095,12 +2095,13 @@ fn npm_pinned(spec: &str) -> bool {
 /// Docker socket mounted, or the host's network or PID namespace.
 pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
     let mut hits = Vec::new();
-    // `DOCKER_HOST: tcp://docker:2376`: the daemon is a Docker-in-Docker service's,
-    // whose network, PID namespace and socket are its container's, not the host's
-    let env_daemon = (cx.job.env.iter())
+    // `DOCKER_HOST: tcp://docker:2376`: the daemon is the job's Docker-in-Docker
+    // service's, whose network, PID namespace and socket are its container's, not the
+    // host's
+    let dind = dind_hosts(cx);
+    let env_host = (cx.job.env.iter())
         .find(|b| b.name == "DOCKER_HOST")
-        .and_then(|b| b.value.as_str())
-        .is_some_and(is_remote_daemon);
+        .and_then(|b| b.value.as_str());
     for script in cx.scripts() {
         for c in &script.commands {
             let Some(name) = c.name().map(base) else {
@@ -2122,13 +2123,9 @@ pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
             let (true, Some(verb)) = (runs, verb) else {
                 continue;
             };
-            // `docker -H tcp://docker:2375 run …`
-            let global = &args[..first];
-            let given_daemon = (global.windows(2)).any(|w| {
-                matches!(w[0].text.as_str(), "-H" | "--host") && is_remote_daemon(&w[1].text)
-            }) || (global.iter())
-                .any(|a| a.text.strip_prefix("--host=").is_some_and(is_remote_daemon));
-            let in_service = env_daemon || given_daemon;
+            // `docker -H tcp://docker:2375 run …`, `DOCKER_HOST=… docker run`
+            let daemon = daemon_of(c, &args[..first], env_host);
+            let in_service = name == "docker" && daemon.is_some_and(|h| at_service(h, &dind));
             let args = container_options(&args[sub..]);
             for (i, a) in args.iter().enumerate() {
                 let next = args.get(i + 1).map_or("", |w| w.text.as_str());
@@ -2157,14 +2154,62 @@ pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
     hits
 }
 
-/// Whether a Docker daemon address is another machine's (a Docker-in-Docker service:
-/// `tcp://docker:2376`), not the runner's own socket or host.
-fn is_remote_daemon(address: &str) -> bool {
+/// The host names of the job's Docker-in-Docker services (`docker:27-dind`): their
+/// alias, else `docker`, GitLab's name for that image.
+fn dind_hosts(cx: &JobCx) -> Vec<String> {
+    let mut hosts = Vec::new();
+    for service in cx.job.services() {
+        let (image, alias) = match service.as_map() {
+            Some(record) => {
+                let key = |k: &str| {
+                    (record.iter())
+                        .find(|e| e.key == k)
+                        .and_then(|e| e.value.as_str())
+                };
+                (key("image"), key("alias"))
+            }
+            None => (service.as_str(), None),
+        };
+        if image.is_some_and(|i| i.contains("dind")) {
+            hosts.push(alias.unwrap_or("docker").to_ascii_lowercase());
+        }
+    }
+    hosts
+}
+
+/// The daemon a `docker` command talks to: its `-H`/`--host` (a `--context` is
+/// another, unknown here), else a `DOCKER_HOST=` before it, else the job's.
+fn daemon_of<'a>(cmd: &'a Command, global: &'a [Word], job: Option<&'a str>) -> Option<&'a str> {
+    for (i, a) in global.iter().enumerate() {
+        match a.text.as_str() {
+            "-H" | "--host" => return global.get(i + 1).map(|w| w.text.as_str()),
+            "-c" | "--context" => return None,
+            t if t.starts_with("--context=") => return None,
+            t => {
+                if let Some(host) = t.strip_prefix("--host=") {
+                    return Some(host);
+                }
+            }
+        }
+    }
+    match (cmd.assignments.iter()).find(|(n, _)| n == "DOCKER_HOST") {
+        Some((_, w)) => Some(w.text.strip_prefix("DOCKER_HOST=").unwrap_or(&w.text)),
+        None => job,
+    }
+}
+
+/// Whether a Docker daemon address is one of the job's Docker-in-Docker services
+/// (`tcp://docker:2376`), not the runner's own socket or another machine.
+fn at_service(address: &str, dind: &[String]) -> bool {
     let Some(rest) = address.strip_prefix("tcp://") else {
         return false;
     };
-    let host = rest.split([':', '/']).next().unwrap_or("");
-    !host.is_empty() && !matches!(host, "localhost" | "127.0.0.1" | "0.0.0.0" | "[::1]")
+    let host = rest
+        .split([':', '/'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    dind.contains(&host)
 }
 
 /// Docker's options before its command that take a value (`docker -H tcp://… run`).

@@ -2270,10 +2270,11 @@ fn a_path_built_from_plain_variables_is_that_path() {
     assert_eq!(found, want, "{diags:#?}");
 }
 
-/// `docker run --network host` or with the socket mounted against a Docker-in-Docker
-/// service (`DOCKER_HOST: tcp://docker:2376`, `-H tcp://docker:2376`) gets that
-/// service container's network and socket, not the runner's; `--privileged` there,
-/// or the same flags against the runner's own daemon, are reported.
+/// `docker run --network host` or with the socket mounted against the job's own
+/// Docker-in-Docker service (`DOCKER_HOST: tcp://docker:2376`) gets that service
+/// container's network and socket, not the runner's; `--privileged` there, the same
+/// flags against the runner's own daemon, or `-H` to a host the job runs no dind
+/// service for, are reported.
 #[test]
 fn a_dind_daemon_s_network_and_socket_are_not_the_host_s() {
     let dir = scratch("pl6005-dind");
@@ -2283,6 +2284,30 @@ fn a_dind_daemon_s_network_and_socket_are_not_the_host_s() {
          b:\n  image: docker:27.3.1{pinned}\n  script:\n    - docker -H tcp://docker:2376 run --network host app\n    - docker run --network host app\n"
     );
     let (found, diags) = lines_found(&dir, &yaml);
-    let want: BTreeSet<String> = ["7 PL6005", "12 PL6005"].map(String::from).into();
+    let want: BTreeSet<String> = ["7 PL6005", "11 PL6005", "12 PL6005"].map(String::from).into();
+    assert_eq!(found, want, "{diags:#?}");
+}
+
+/// The reviewed bypasses stay closed: a passphrase with one test-like word is a
+/// password; a database copy sent to another host, or named for production, is
+/// someone's; a remote production daemon, a `DOCKER_HOST=` before the command, and
+/// podman are not the job's dind; `rm -f $OUT/token` before the upload, and `tar -x`,
+/// leak nothing; `zip -r` of the job's folder takes the `.env` written in it.
+#[test]
+fn reviewed_bypasses_of_the_new_exemptions() {
+    let dir = scratch("reviewed-bypasses");
+    let pinned = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let pg = format!("postgres:16.4{pinned}");
+    let yaml = format!(
+        "a:\n  image: alpine:3.19{pinned}\n  variables: {{DEPLOY_PASSWORD: ample-mock-sweater-rhythm}}\n  script: [./deploy]\n\
+         b:\n  image: alpine:3.19{pinned}\n  services: [\"{pg}\"]\n  variables: {{POSTGRES_PASSWORD: Pr0d-9xKq2LmZ, DB_PASSWORD: Pr0d-9xKq2LmZ}}\n  script: ['psql \"postgres://app:$DB_PASSWORD@prod-db.example.com/app\"']\n\
+         c:\n  image: alpine:3.19{pinned}\n  services: [\"{pg}\"]\n  variables: {{POSTGRES_PASSWORD: Ci-9xKq2LmZ, PROD_DB_PASSWORD: Ci-9xKq2LmZ}}\n  script: [make]\n\
+         d:\n  image: docker:27.3.1{pinned}\n  variables: {{DOCKER_HOST: tcp://prod-docker.example.com:2376}}\n  script: [docker run --network host app]\n\
+         e:\n  image: alpine:3.19{pinned}\n  variables: {{OUT: out}}\n  artifacts: {{paths: [out/, dist/]}}\n  script:\n    - echo \"$DEPLOY_TOKEN\" > $OUT/token\n    - ./use-token\n    - rm -f $OUT/token\n    - tar -x -f out/in.tgz -C /tmp\n    - echo \"API_TOKEN=$DEPLOY_TOKEN\" > .env\n    - zip -r dist/app.zip .\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["3 PL4001", "8 PL4001", "13 PL4001", "18 PL6005", "29 PL4007"]
+        .map(String::from)
+        .into();
     assert_eq!(found, want, "{diags:#?}");
 }

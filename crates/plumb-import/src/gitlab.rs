@@ -160,35 +160,48 @@ const MAX_INCLUDE_WAYS: usize = 16;
 
 impl Included {
     /// The rules of each way the includes read `file` by (see [`Job::include_rules`]);
-    /// `None` when some way has none.
-    fn ways(&self, file: usize, depth: usize) -> Option<Vec<Vec<Node>>> {
+    /// `None` when some way has none. Each file's ways are found once (`found`): files
+    /// that include each other's layers under rules would otherwise be walked once per
+    /// path, which doubles with each layer.
+    fn ways(
+        &self,
+        file: usize,
+        found: &mut HashMap<usize, Option<Vec<Vec<Node>>>>,
+        depth: usize,
+    ) -> Option<Vec<Vec<Node>>> {
         if file == 0 || depth > MAX_DEPTH {
             return None;
         }
-        let mut ways = Vec::new();
+        if let Some(known) = found.get(&file) {
+            return known.clone();
+        }
+        let mut ways = Some(Vec::new());
         for (from, _, rules) in self.edges.iter().filter(|(_, to, _)| *to == file) {
-            let mut before = self
-                .ways(*from, depth + 1)
-                .unwrap_or_else(|| vec![Vec::new()]);
+            let mut before =
+                (self.ways(*from, found, depth + 1)).unwrap_or_else(|| vec![Vec::new()]);
             for way in &mut before {
                 way.extend(rules.iter().cloned());
             }
-            if before.iter().any(Vec::is_empty) {
-                return None;
-            }
-            ways.extend(before);
-            if ways.len() > MAX_INCLUDE_WAYS {
-                return None;
+            let all = ways.get_or_insert_with(Vec::new);
+            all.extend(before);
+            if all.iter().any(Vec::is_empty) || all.len() > MAX_INCLUDE_WAYS {
+                ways = None;
+                break;
             }
         }
-        Some(ways)
+        found.insert(file, ways.clone());
+        ways
     }
 
     /// The rules of the ways the includes read the files that define `job`.
-    fn job_ways(&self, job: &str) -> Vec<Vec<Node>> {
+    fn job_ways(
+        &self,
+        job: &str,
+        found: &mut HashMap<usize, Option<Vec<Vec<Node>>>>,
+    ) -> Vec<Vec<Node>> {
         let mut ways = Vec::new();
         for (file, _) in (self.own_jobs.iter()).filter(|(_, jobs)| jobs.iter().any(|j| j == job)) {
-            match self.ways(*file, 0) {
+            match self.ways(*file, found, 0) {
                 None => return Vec::new(),
                 Some(w) => ways.extend(w),
             }
@@ -257,8 +270,9 @@ pub fn load(
     let (default, default_refused) = defaults(&root);
     let (mut jobs, hidden) = jobs_of(&mut root, &default, warnings);
     if included.edges.iter().any(|(_, _, rules)| rules.is_some()) {
+        let mut found = HashMap::new();
         for job in &mut jobs {
-            job.include_rules = included.job_ways(&job.name);
+            job.include_rules = included.job_ways(&job.name, &mut found);
         }
     }
     Ok(Config {

@@ -909,6 +909,9 @@ fn is_dump(command: &str) -> bool {
             unset_value || setting || option
         })
     };
+    if words.first().is_some_and(|w| is_dotnet_environment_call(w)) {
+        return true;
+    }
     match words.as_slice() {
         ["env", rest @ ..] => options_or_settings(rest),
         ["printenv", rest @ ..] => rest.iter().all(|w| w.starts_with('-')),
@@ -925,6 +928,17 @@ fn is_dump(command: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether a PowerShell word calls .NET for the whole environment
+/// (`[Environment]::GetEnvironmentVariables()`), which PowerShell then prints.
+pub fn is_dotnet_environment_call(word: &str) -> bool {
+    let w = word.to_ascii_lowercase();
+    let w = w.strip_prefix("[system.").map_or(w.as_str(), |rest| rest);
+    let w = w.strip_prefix('[').unwrap_or(w);
+    // (the shell scanner may leave the `()` off, read as a function's)
+    w.strip_prefix("environment]::getenvironmentvariables")
+        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric()))
 }
 
 /// Whether a command is PowerShell's `Get-ChildItem` or one of its aliases, which list

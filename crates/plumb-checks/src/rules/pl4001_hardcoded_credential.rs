@@ -217,31 +217,42 @@ fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> Throwaways<'m> {
 fn client_bindings(bindings: &[&plumb_semantics::EnvBinding]) -> Vec<FileRange> {
     (bindings.iter())
         .filter(|b| {
-            CLIENT_PASSWORDS.iter().any(|(var, _)| *var == b.name) || names_a_database(&b.name)
+            CLIENT_PASSWORDS.iter().any(|(var, _)| *var == b.name)
+                || names_a_database(&b.name).is_some()
         })
         .map(|b| b.value.origin)
         .collect()
 }
 
-/// Whether a variable's name says it is about a database (`SPRING_DATASOURCE_PASSWORD`,
-/// `DB_PASSWORD`, `TEST_POSTGRES_PASS`): given the password of the job's own database
-/// service, it is the application's copy of it.
-fn names_a_database(name: &str) -> bool {
-    (name.to_ascii_uppercase().split('_')).any(|w| {
-        matches!(
-            w,
-            "DB" | "DATABASE"
-                | "DATASOURCE"
-                | "POSTGRES"
-                | "POSTGRESQL"
-                | "PG"
-                | "MYSQL"
-                | "MARIADB"
-                | "MONGO"
-                | "MONGODB"
-                | "REDIS"
-                | "SQL"
-        )
+/// The databases a variable's name says it is about (`SPRING_DATASOURCE_PASSWORD`,
+/// `DB_PASSWORD`: any; `TEST_POSTGRES_PASS`: PostgreSQL's): given the password of the
+/// job's own database service of those, it is the application's copy of it. Not a
+/// name that says it is another environment's (`PROD_DB_PASSWORD`).
+fn names_a_database(name: &str) -> Option<&'static [&'static str]> {
+    const ANY: &[&str] = &[
+        "postgres",
+        "postgis",
+        "timescale",
+        "mysql",
+        "mariadb",
+        "percona",
+        "mongo",
+        "redis",
+        "mssql",
+    ];
+    let upper = name.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split('_').collect();
+    let elsewhere = ["PROD", "PRODUCTION", "LIVE", "STAGING", "STAGE", "REMOTE"];
+    if words.iter().any(|w| elsewhere.contains(w)) {
+        return None;
+    }
+    words.iter().find_map(|w| match *w {
+        "DB" | "DATABASE" | "DATASOURCE" | "SQL" => Some(ANY),
+        "POSTGRES" | "POSTGRESQL" | "PG" => Some(POSTGRES_IMAGES),
+        "MYSQL" | "MARIADB" => Some(MYSQL_IMAGES),
+        "MONGO" | "MONGODB" => Some(&["mongo"][..]),
+        "REDIS" => Some(&["redis"][..]),
+        _ => None,
     })
 }
 
@@ -303,7 +314,12 @@ impl<'m> Throwaways<'m> {
         // a client variable a template or `default` gives many jobs is a copy only
         // where every one of them runs that database with that password
         let clients = client_bindings(&own);
-        let copies = copies_of(&own, &passwords, runs);
+        let mut copies = copies_of(&own, &passwords, runs);
+        // `postgres://app:$DB_PASSWORD@prod-db.example.com/app`: someone's after all
+        let sent = |origin: &FileRange| {
+            (own.iter()).any(|b| b.value.origin == *origin && sent_elsewhere(job, &b.name, &hosts))
+        };
+        copies.retain(|o| !sent(o));
         (self.spoiled).extend(clients.into_iter().filter(|o| !copies.contains(o)));
         self.copies.extend(copies);
         // a service's own default (RabbitMQ's `guest:guest`, which it accepts only
@@ -336,7 +352,7 @@ fn copies_of(
 ) -> Vec<FileRange> {
     let client = |name: &str| {
         (CLIENT_PASSWORDS.iter()).any(|(var, names)| *var == name && runs(names))
-            || names_a_database(name) && !passwords.is_empty()
+            || names_a_database(name).is_some_and(&runs)
     };
     (bindings.iter())
         .filter(|b| client(&b.name) && b.value.as_str().is_some_and(|t| passwords.contains(&t)))

@@ -45,8 +45,7 @@ fn is_well_known_dummy(v: &str) -> bool {
     is_well_known_word(v) || says_it_is_no_secret(v)
 }
 
-/// Words that, in a value made of plain words (`django-insecure-ci-only`,
-/// `test-secret`, `local_dev_key`), say it is a stand-in for a test.
+/// Words that say a value stands in for a test (`django-insecure-ci-only`).
 const STAND_IN_WORDS: &[&str] = &[
     "insecure",
     "fake",
@@ -63,18 +62,77 @@ const STAND_IN_WORDS: &[&str] = &[
     "mock",
 ];
 
+/// Words a stand-in is made of besides [`STAND_IN_WORDS`]: what it is for, and filler
+/// (`test-secret`, `local_dev_key`, `ci-only-do-not-use`).
+const STAND_IN_FILLER: &[&str] = &[
+    "ci",
+    "only",
+    "key",
+    "secret",
+    "password",
+    "pass",
+    "pw",
+    "token",
+    "app",
+    "django",
+    "rails",
+    "flask",
+    "laravel",
+    "do",
+    "not",
+    "use",
+    "in",
+    "for",
+    "the",
+    "a",
+    "change",
+    "me",
+    "default",
+    "sample",
+    "value",
+    "my",
+    "db",
+    "database",
+    "user",
+    "admin",
+    "api",
+    "jwt",
+    "signing",
+    "session",
+    "cookie",
+    "demo",
+    "base",
+    "env",
+    "environment",
+    "build",
+    "pipeline",
+    "gitlab",
+    "postgres",
+    "mysql",
+    "redis",
+    "mongo",
+    "root",
+    "service",
+    "server",
+    "client",
+    "access",
+];
+
 /// A stand-in by its look: one character repeated (`x`, `00000000`), Stripe's test-mode
-/// keys (`sk_test_…`), or plain lower-case words of which one says so
-/// ([`STAND_IN_WORDS`]).
+/// keys (`sk_test_…`), or plain lower-case words, all of them stand-in words or filler
+/// and one a stand-in word ([`STAND_IN_WORDS`]): a passphrase of other words is a
+/// password, whatever one of its words says.
 fn says_it_is_no_secret(v: &str) -> bool {
     let repeated = v.chars().next().is_some_and(|c| v.chars().all(|d| d == c));
     let stripe_test = ["sk_test_", "pk_test_", "rk_test_"]
         .iter()
         .any(|p| v.starts_with(p));
-    let words: Vec<&str> = v.split(['-', '_', '.', ':']).collect();
-    let plain = words.len() > 1
-        && (words.iter()).all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()));
-    repeated || stripe_test || plain && words.iter().any(|w| STAND_IN_WORDS.contains(w))
+    let words: Vec<&str> = v.split(['-', '_', '.']).collect();
+    let known = |w: &&str| STAND_IN_WORDS.contains(w) || STAND_IN_FILLER.contains(w);
+    let stand_in = words.len() > 1
+        && words.iter().all(known)
+        && words.iter().any(|w| STAND_IN_WORDS.contains(w));
+    repeated || stripe_test || stand_in
 }
 
 fn is_well_known_word(v: &str) -> bool {
@@ -502,6 +560,9 @@ mod tests {
             "Test-9f8e7d6c5b4a",
             "s3cr3t-t0ken",
             "prod-secret-key",
+            "ample-mock-sweater-rhythm",
+            "dev_xqzvbnmlkjhgf",
+            "dev:correcthorsebatterystaple",
         ] {
             assert!(is_literal_credential(credential), "{credential}");
         }
