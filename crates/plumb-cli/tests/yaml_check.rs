@@ -2284,7 +2284,9 @@ fn a_dind_daemon_s_network_and_socket_are_not_the_host_s() {
          b:\n  image: docker:27.3.1{pinned}\n  script:\n    - docker -H tcp://docker:2376 run --network host app\n    - docker run --network host app\n"
     );
     let (found, diags) = lines_found(&dir, &yaml);
-    let want: BTreeSet<String> = ["7 PL6005", "11 PL6005", "12 PL6005"].map(String::from).into();
+    let want: BTreeSet<String> = ["7 PL6005", "11 PL6005", "12 PL6005"]
+        .map(String::from)
+        .into();
     assert_eq!(found, want, "{diags:#?}");
 }
 
@@ -2306,8 +2308,14 @@ fn reviewed_bypasses_of_the_new_exemptions() {
          e:\n  image: alpine:3.19{pinned}\n  variables: {{OUT: out}}\n  artifacts: {{paths: [out/, dist/]}}\n  script:\n    - echo \"$DEPLOY_TOKEN\" > $OUT/token\n    - ./use-token\n    - rm -f $OUT/token\n    - tar -x -f out/in.tgz -C /tmp\n    - echo \"API_TOKEN=$DEPLOY_TOKEN\" > .env\n    - zip -r dist/app.zip .\n"
     );
     let (found, diags) = lines_found(&dir, &yaml);
-    let want: BTreeSet<String> = ["3 PL4001", "8 PL4001", "13 PL4001", "18 PL6005", "29 PL4007"]
-        .map(String::from)
-        .into();
+    let want: BTreeSet<String> = [
+        "3 PL4001",
+        "8 PL4001",
+        "13 PL4001",
+        "18 PL6005",
+        "29 PL4007",
+    ]
+    .map(String::from)
+    .into();
     assert_eq!(found, want, "{diags:#?}");
 }

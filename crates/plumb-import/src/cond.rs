@@ -425,8 +425,13 @@ pub fn expression_with(text: &str, variables: &[(String, String)]) -> Cond {
         let (Tok::Op("=~" | "!~"), Tok::Var(name)) = (&before[i - 1], &at[0]) else {
             continue;
         };
+        // (one GitLab cannot compile it reads as a plain string: left unknown here)
         let held = variables.iter().find(|(n, _)| n == name);
-        if let Some(pattern) = held.and_then(|(_, v)| quoted_regex(v)) {
+        let pattern = held.and_then(|(_, v)| quoted_regex(v)).filter(|p| match p {
+            Tok::Regex(re) => plumb_semantics::regex_error(re).is_none(),
+            _ => false,
+        });
+        if let Some(pattern) = pattern {
             at[0] = pattern;
         }
     }
@@ -1543,9 +1548,15 @@ mod tests {
         let c = expression_with("$CI_COMMIT_BRANCH =~ $PROD_REFS", &vars).approximate(&mut unknown);
         assert_eq!(c.to_plumb(), r#"branch =~ "(?i)^(main|release)$""#);
         assert!(unknown.is_empty(), "{unknown:?}");
+        let vars = [
+            vars[0].clone(),
+            vars[1].clone(),
+            ("BAD".to_string(), "/[unclosed/".to_string()),
+        ];
         for other in [
             "$CI_COMMIT_BRANCH =~ $PLAIN",
             "$CI_COMMIT_BRANCH !~ $ELSEWHERE",
+            "$CI_COMMIT_BRANCH =~ $BAD",
         ] {
             let mut unknown = Vec::new();
             expression_with(other, &vars).approximate(&mut unknown);

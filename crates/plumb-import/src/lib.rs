@@ -857,4 +857,51 @@ mod warning_tests {
             i.warnings
         );
     }
+    /// Layers of files, each including both files of the next layer under `rules:`:
+    /// the ways to a file double with each layer, but each file's are found once, and
+    /// past 16 the file counts as always read (this took minutes when walked per path).
+    #[test]
+    fn layers_of_conditional_includes_are_walked_once_per_file() {
+        struct Layers(std::collections::HashMap<String, String>);
+        impl crate::Files for Layers {
+            fn read(&self, path: &Path) -> std::io::Result<String> {
+                let wanted = path.strip_prefix("/repo").unwrap_or(path);
+                (self.0.get(&wanted.to_string_lossy().into_owned()))
+                    .cloned()
+                    .ok_or_else(|| std::io::ErrorKind::NotFound.into())
+            }
+            fn repository_root(&self) -> Option<&Path> {
+                Some(Path::new("/repo"))
+            }
+        }
+        const LAYERS: usize = 40;
+        let include = |layer: usize| {
+            format!(
+                "include:\n  - {{local: l{layer}a.yml, rules: [{{if: $A{layer}}}]}}\n  - {{local: l{layer}b.yml, rules: [{{if: $B{layer}}}]}}\n"
+            )
+        };
+        let mut files = std::collections::HashMap::new();
+        for layer in 1..=LAYERS {
+            for side in ["a", "b"] {
+                let next = if layer < LAYERS {
+                    include(layer + 1)
+                } else {
+                    String::new()
+                };
+                let job = format!("job{layer}{side}:\n  script: [make]\n");
+                files.insert(format!("l{layer}{side}.yml"), format!("{next}{job}"));
+            }
+        }
+        let i = import(
+            Path::new("/repo/.gitlab-ci.yml"),
+            &include(1),
+            &Layers(files),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(i.plumb.contains("job job1a"), "{}", i.plumb);
+        assert!(
+            i.plumb.contains(&format!("job job{LAYERS}b")),
+            "a file 40 layers down is read"
+        );
+    }
 }
