@@ -1156,9 +1156,9 @@ fn traced_read(cmd: &Command, read_content: bool, taint: &Taint, scan: &mut Scan
     if !*scan.tracing {
         return;
     }
-    let Xtrace::Pending { command, at, .. } = &*scan.xtrace else {
+    if !matches!(scan.xtrace, Xtrace::Pending { .. }) {
         return;
-    };
+    }
     let read = (taint.content_read.as_ref())
         .filter(|_| read_content)
         .map(|(k, s)| (k, s));
@@ -1172,21 +1172,9 @@ fn traced_read(cmd: &Command, read_content: bool, taint: &Taint, scan: &mut Scan
             .chain(exported)
             .find_map(|n| taint.vars.get_key_value(n))
     };
-    let Some((var, (secret, bound_at, held))) = read.or_else(assigned) else {
-        return;
-    };
-    scan.findings.push(ScriptFinding {
-        leak: Leak::Xtrace {
-            command: command.clone(),
-        },
-        variable: var.clone(),
-        secret: secret.clone(),
-        at: *at,
-        bound_at: *bound_at,
-        held: *held,
-        from_file: false,
-    });
-    *scan.xtrace = Xtrace::Reported;
+    if let Some((var, source)) = read.or_else(assigned) {
+        report_trace(scan, var, source);
+    }
 }
 
 /// `set -x`, `sh -x`, `shopt -os xtrace`: every later command is echoed with its
@@ -1277,12 +1265,7 @@ fn traced_expansion(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
     if !*scan.tracing {
         return;
     }
-    let Xtrace::Pending {
-        command,
-        at,
-        children,
-    } = &*scan.xtrace
-    else {
+    let Xtrace::Pending { children, .. } = *scan.xtrace else {
         return;
     };
     let expanded = all_vars(cmd)
@@ -1295,16 +1278,23 @@ fn traced_expansion(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
     let runs_unfollowed = scan.functions.contains(name)
         || matches!(name, "source" | ".")
         || traced_shell
-        || *children && script;
+        || children && script;
     let shown = expanded.or_else(|| runs_unfollowed.then(|| taint.any_bound()).flatten());
-    let Some((var, (secret, bound_at, held))) = shown else {
+    if let Some((var, source)) = shown {
+        report_trace(scan, var, source);
+    }
+}
+
+/// Reports the `set -x` in force (`Pending`) as printing `var`'s secret: once a job.
+fn report_trace(scan: &mut Scan, var: &str, (secret, bound_at, held): &Source) {
+    let Xtrace::Pending { command, at, .. } = &*scan.xtrace else {
         return;
     };
     scan.findings.push(ScriptFinding {
         leak: Leak::Xtrace {
             command: command.clone(),
         },
-        variable: var.clone(),
+        variable: var.to_string(),
         secret: secret.clone(),
         at: *at,
         bound_at: *bound_at,

@@ -7,23 +7,9 @@
 //! The cut is textual (the `rules:` lines of the entry), so that gitlab-ci-local still
 //! reads the files as written.
 
+use plumb_import::gitlab::GLOBAL_KEYS;
 use plumb_import::yaml::{self, Kind, Node};
 use std::path::Path;
-
-/// Top-level keys that are not jobs.
-const GLOBAL_KEYS: &[&str] = &[
-    "default",
-    "include",
-    "stages",
-    "variables",
-    "workflow",
-    "spec",
-    "image",
-    "services",
-    "cache",
-    "before_script",
-    "after_script",
-];
 
 /// How deep includes are followed (the fixtures nest a few levels).
 const MAX_DEPTH: usize = 8;
