@@ -1719,9 +1719,9 @@ fn archived_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Sca
     let args = cmd.args();
     let operand = |from: usize| (from..args.len()).find(|&i| !args[i].text.starts_with('-'));
     let archive_at = match crate::supply::base(name) {
-        // `-f FILE`, `--file FILE`, or bundled (`czf FILE`, `-cvzf FILE`)
         // only what creates one (`tar -x -f`, `tar -t -f` read it)
         "tar" if !tar_creates(args) => None,
+        // `-f FILE`, `--file FILE`, or bundled (`czf FILE`, `-cvzf FILE`)
         "tar" => (args.iter())
             .position(|a| {
                 let t = a.text.trim_start_matches('-');

@@ -2155,26 +2155,18 @@ pub fn privileged_containers(cx: &JobCx) -> Vec<ScriptHit> {
 }
 
 /// The host names of the job's Docker-in-Docker services (`docker:27-dind`): their
-/// alias, else `docker`, GitLab's name for that image.
+/// aliases, else `docker`, GitLab's name for that image.
 fn dind_hosts(cx: &JobCx) -> Vec<String> {
-    let mut hosts = Vec::new();
-    for service in cx.job.services() {
-        let (image, alias) = match service.as_map() {
-            Some(record) => {
-                let key = |k: &str| {
-                    (record.iter())
-                        .find(|e| e.key == k)
-                        .and_then(|e| e.value.as_str())
-                };
-                (key("image"), key("alias"))
-            }
-            None => (service.as_str(), None),
-        };
-        if image.is_some_and(|i| i.contains("dind")) {
-            hosts.push(alias.unwrap_or("docker").to_ascii_lowercase());
-        }
-    }
-    hosts
+    (cx.job.service_names().into_iter())
+        .filter(|(image, _)| image.contains("dind"))
+        .flat_map(|(_, alias)| match alias {
+            // `alias: docker,dind` names two
+            Some(names) => (names.split(','))
+                .map(|a| a.trim().to_ascii_lowercase())
+                .collect(),
+            None => vec!["docker".to_string()],
+        })
+        .collect()
 }
 
 /// The daemon a `docker` command talks to: its `-H`/`--host` (a `--context` is

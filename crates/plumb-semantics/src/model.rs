@@ -558,6 +558,27 @@ impl JobModel {
             })
             .collect()
     }
+    /// The image and alias of every service as written (`"postgres:16"`, or `{ image,
+    /// alias }`), whichever form it was written in; a service of no string image is left
+    /// out.
+    pub fn service_names(&self) -> Vec<(&str, Option<&str>)> {
+        let mut out = Vec::new();
+        for service in self.services() {
+            let (image, alias) = match service.as_map() {
+                Some(record) => {
+                    let key = |k: &str| {
+                        (record.iter())
+                            .find(|e| e.key == k)
+                            .and_then(|e| e.value.as_str())
+                    };
+                    (key("image"), key("alias"))
+                }
+                None => (service.as_str(), None),
+            };
+            out.extend(image.map(|image| (image, alias)));
+        }
+        out
+    }
     /// The `env` of every service written as a record, with its image.
     pub fn service_env(&self) -> Vec<(&Value, &MapEntry)> {
         let mut out = Vec::new();

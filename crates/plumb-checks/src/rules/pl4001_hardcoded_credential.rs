@@ -540,20 +540,7 @@ type ThrowawayPasswords<'m> = std::collections::HashSet<(&'m str, &'m str)>;
 /// repository with `/` as `-` and as `__`, and its last part), lower case.
 fn database_services(job: &plumb_semantics::JobModel) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
-    for service in job.services() {
-        let (image, alias) = match service.as_map() {
-            Some(record) => {
-                let key = |k: &str| {
-                    record
-                        .iter()
-                        .find(|e| e.key == k)
-                        .and_then(|e| e.value.as_str())
-                };
-                (key("image"), key("alias"))
-            }
-            None => (service.as_str(), None),
-        };
-        let Some(image) = image else { continue };
+    for (image, alias) in job.service_names() {
         // parsed as the image rules parse it (a registry's port is no tag)
         let Ok(parsed) = crate::image_ref::parse(&image.to_ascii_lowercase()) else {
             continue;
