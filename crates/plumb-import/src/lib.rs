@@ -31,14 +31,24 @@ pub(crate) mod test_support {
         }
     }
 
-    /// Files by their path under the repository root `/repo`.
-    pub(crate) struct SomeFiles(pub &'static [(&'static str, &'static str)]);
+    /// Files by their path under the repository root `/repo`: (path, text).
+    pub(crate) struct SomeFiles(pub Vec<(String, String)>);
+    impl SomeFiles {
+        pub(crate) fn of(files: &[(&str, &str)]) -> Self {
+            SomeFiles(
+                files
+                    .iter()
+                    .map(|(p, t)| (p.to_string(), t.to_string()))
+                    .collect(),
+            )
+        }
+    }
     impl crate::Files for SomeFiles {
         fn read(&self, path: &Path) -> std::io::Result<String> {
             let wanted = path.strip_prefix("/repo").unwrap_or(path);
             (self.0.iter())
                 .find(|(p, _)| Path::new(p) == wanted)
-                .map(|(_, text)| text.to_string())
+                .map(|(_, text)| text.clone())
                 .ok_or_else(|| std::io::ErrorKind::NotFound.into())
         }
         fn repository_root(&self) -> Option<&Path> {
@@ -774,7 +784,7 @@ mod warning_tests {
     /// whatever the include's rules say.
     #[test]
     fn an_include_s_rules_go_into_the_when_of_its_jobs() {
-        let files = test_support::SomeFiles(&[
+        let files = test_support::SomeFiles::of(&[
             (
                 "ci/deploy.yml",
                 "deploy:\n  script: [./deploy]\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"schedule\"\n      when: never\n    - when: on_success\n\
@@ -800,7 +810,7 @@ mod warning_tests {
     /// under two rules: where either adds it. A conditional file's `workflow:` is said.
     #[test]
     fn a_file_included_several_ways_is_where_any_adds_it() {
-        let files = test_support::SomeFiles(&[
+        let files = test_support::SomeFiles::of(&[
             ("ci/deploy.yml", "deploy:\n  script: [./deploy]\n"),
             ("ci/a.yml", "include: [{local: ci/common.yml}]\n"),
             ("ci/b.yml", "include: [{local: ci/common.yml}]\n"),
@@ -862,25 +872,13 @@ mod warning_tests {
     /// past 16 the file counts as always read (this took minutes when walked per path).
     #[test]
     fn layers_of_conditional_includes_are_walked_once_per_file() {
-        struct Layers(std::collections::HashMap<String, String>);
-        impl crate::Files for Layers {
-            fn read(&self, path: &Path) -> std::io::Result<String> {
-                let wanted = path.strip_prefix("/repo").unwrap_or(path);
-                (self.0.get(&wanted.to_string_lossy().into_owned()))
-                    .cloned()
-                    .ok_or_else(|| std::io::ErrorKind::NotFound.into())
-            }
-            fn repository_root(&self) -> Option<&Path> {
-                Some(Path::new("/repo"))
-            }
-        }
         const LAYERS: usize = 40;
         let include = |layer: usize| {
             format!(
                 "include:\n  - {{local: l{layer}a.yml, rules: [{{if: $A{layer}}}]}}\n  - {{local: l{layer}b.yml, rules: [{{if: $B{layer}}}]}}\n"
             )
         };
-        let mut files = std::collections::HashMap::new();
+        let mut files = Vec::new();
         for layer in 1..=LAYERS {
             for side in ["a", "b"] {
                 let next = if layer < LAYERS {
@@ -889,13 +887,13 @@ mod warning_tests {
                     String::new()
                 };
                 let job = format!("job{layer}{side}:\n  script: [make]\n");
-                files.insert(format!("l{layer}{side}.yml"), format!("{next}{job}"));
+                files.push((format!("l{layer}{side}.yml"), format!("{next}{job}")));
             }
         }
         let i = import(
             Path::new("/repo/.gitlab-ci.yml"),
             &include(1),
-            &Layers(files),
+            &test_support::SomeFiles(files),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(i.plumb.contains("job job1a"), "{}", i.plumb);
