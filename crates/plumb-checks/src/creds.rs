@@ -349,8 +349,7 @@ fn used_as_paths<'c>(cx: &'c JobCx) -> HashSet<&'c str> {
                 continue;
             };
             let after = |p: usize| {
-                option_takes_a_path(&args[p].text)
-                    || args[p].text == "-i" && matches!(name, "ssh" | "scp" | "sftp")
+                option_takes_a_path(&args[p].text) || program_path_option(name, &args[p].text)
             };
             // `[ -f "$KEY" ]` tests a file; `[ -n "$TOKEN" ]` tests a value
             let file_test = matches!(name, "test" | "[" | "[[")
@@ -360,7 +359,8 @@ fn used_as_paths<'c>(cx: &'c JobCx) -> HashSet<&'c str> {
             let path = (PATHS_ONLY.contains(&name)
                 || file_test
                 || i.checked_sub(1).is_some_and(after)
-                || is_jq_input_file(name, args, i))
+                || is_jq_input_file(name, args, i)
+                || is_file_operand(name, args, i))
                 && is_one_expansion(w);
             // `--key-file="$KEY"`, `-var-file=$KEY`
             let option_value = (w.text.split_once('=')).is_some_and(|(o, value)| {
@@ -369,7 +369,7 @@ fn used_as_paths<'c>(cx: &'c JobCx) -> HashSet<&'c str> {
                     && [format!("${}", v.name), format!("${{{}}}", v.name)]
                         .contains(&value.to_string())
             });
-            if path || option_value {
+            if path || option_value || ssh_identity_within(w, &v.name) {
                 *as_path.entry(v.name.as_str()).or_default() += 1;
             }
         }
@@ -410,6 +410,54 @@ fn is_jq_input_file(name: &str, args: &[shell::Word], at: usize) -> bool {
     i == at && filter_seen && !args[at].text.starts_with('-')
 }
 
+/// Options of one program that take a path (`ssh -i KEY`, `keytool -srckeystore
+/// STORE`, `openssl pkcs12 -in FILE`, `cosign sign --key KEY`, `age -d -i KEY`): a
+/// File variable's path given to them passes no secret.
+fn program_path_option(program: &str, option: &str) -> bool {
+    match program {
+        "ssh" | "scp" | "sftp" | "age" | "rage" => matches!(option, "-i" | "--identity"),
+        "keytool" => matches!(
+            option,
+            "-keystore" | "-srckeystore" | "-destkeystore" | "-file"
+        ),
+        "openssl" => matches!(option, "-in" | "-inkey" | "-key" | "-cert" | "-out"),
+        "cosign" => matches!(option, "--key" | "-key"),
+        _ => false,
+    }
+}
+
+/// Whether argument `at` is a file operand of a program that takes files once some
+/// other operand or option says what to do with them: `gpg --import "$KEY"`, `security
+/// import "$CERT"`, `grep client_email "$SA_KEY"` (after the pattern).
+fn is_file_operand(program: &str, args: &[shell::Word], at: usize) -> bool {
+    let operands_before = (args[..at].iter())
+        .filter(|a| !a.text.starts_with('-'))
+        .count();
+    let has = |flag: &str| args.iter().any(|a| a.text == flag);
+    match program {
+        "gpg" | "gpg2" => has("--import") || has("--decrypt") || has("-d"),
+        "security" => args.first().is_some_and(|a| a.text == "import") && at == 1,
+        "grep" | "egrep" | "fgrep" | "zgrep" => {
+            operands_before >= 1 && !args[at].text.starts_with('-')
+        }
+        _ => false,
+    }
+}
+
+/// `rsync -e "ssh -i $DEPLOY_KEY"`, `git -c core.sshCommand="ssh -i $KEY"`: an ssh
+/// command within one word, whose `-i` takes the key's path.
+fn ssh_identity_within(w: &shell::Word, var: &str) -> bool {
+    let t = w.text.as_str();
+    let ssh = t.starts_with("ssh ") || t.contains("=ssh ") || t.contains(" ssh ");
+    ssh && [
+        format!("-i ${var}"),
+        format!("-i ${{{var}}}"),
+        format!("-i \"${var}\""),
+    ]
+    .iter()
+    .any(|p| t.contains(p.as_str()))
+}
+
 /// Whether a variable's name says it holds a file's path or content a File variable
 /// gives (`SSH_PRIVATE_KEY`, `KUBECONFIG`, `TLS_CERT`, `GCP_CREDENTIALS`), not a token
 /// or a password.
@@ -437,7 +485,7 @@ fn file_like_name(name: &str) -> bool {
 /// then prints the file (PL4003), `cp "$KEY" dist/` copies it (PL4007).
 const PATHS_ONLY: &[&str] = &[
     "chmod", "chown", "chgrp", "ssh-add", "cat", "head", "tail", "less", "more", "cp", "mv",
-    "install", "rsync", "scp", "source", ".",
+    "install", "rsync", "scp", "source", ".", "base64",
 ];
 
 /// `TOKEN = "$DEPLOY_TOKEN"`: GitLab expands a variable's value, so `TOKEN` holds the

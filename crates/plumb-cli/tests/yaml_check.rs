@@ -2319,3 +2319,23 @@ fn reviewed_bypasses_of_the_new_exemptions() {
     .into();
     assert_eq!(found, want, "{diags:#?}");
 }
+
+/// Reviewed false positives of real jobs: Kubernetes Secrets' names and settings about
+/// credentials are no credentials, test stand-ins and public defaults are no secrets,
+/// a File variable given to an option or program that reads a file passes its path,
+/// `gcloud secrets … --secret=NAME` names a secret (and prints it, PL4003), a dotted
+/// variable name is one GitLab and Kubernetes pass, and one file at two refs is two
+/// files. Names of services' keys are credentials.
+#[test]
+fn names_paths_and_stand_ins_that_hold_no_secret() {
+    let dir = scratch("no-secret-held");
+    let pinned = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "include:\n  - {{project: g/tpl, ref: v1.0.0, file: /a.yml}}\n  - {{project: g/tpl, ref: v2.0.0, file: /a.yml}}\n\
+         sign:\n  image: alpine:3.19{pinned}\n  variables:\n    IMAGE_PULL_SECRET: gitlab-registry\n    TLS_SECRET: app-tls\n    TOKEN_PERMISSIONS: read\n    SECRET_KEY_BASE: ci_secret_key_base_for_tests_only\n    APP_SECRET: ThisTokenIsNotSoSecretChangeIt\n    JWT_SECRET: testsecret\n    AWS_SECRET_ACCESS_KEY: minioadmin\n    discovery.type: single-node\n\
+         \x20 script:\n    - gpg --batch --import \"$GPG_PRIVATE_KEY\"\n    - base64 -d \"$ANDROID_KEYSTORE\" > app.jks\n    - keytool -importkeystore -srckeystore \"$ANDROID_KEYSTORE\" -destkeystore x.jks\n    - openssl pkcs12 -in \"$APPLE_CERT_KEY\" -nodes -out cert.pem\n    - cosign sign --key \"$COSIGN_PRIVATE_KEY\" img\n    - rsync -e \"ssh -i $DEPLOY_KEY\" -a dist/ host:/srv\n    - gcloud secrets versions access latest --secret=app-env\n    - keytool -importcert -noprompt -cacerts -storepass changeit -file corp-ca.crt\n    - echo \"$SAUCE_ACCESS_KEY\"\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["22 PL4003", "24 PL4003"].map(String::from).into();
+    assert_eq!(found, want, "{diags:#?}");
+}

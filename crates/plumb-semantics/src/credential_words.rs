@@ -30,8 +30,9 @@ const CREDENTIAL_WORDS: &[&str] = &[
 ];
 
 /// Words that name a credential only when the whole word is theirs (`CI_JOB_JWT`, not
-/// `…JWTS…`; `SLACK_WEBHOOK`, whose URL's path is the credential).
-const WHOLE_WORDS: &[&str] = &["JWT", "WEBHOOK", "KEYSTORE"];
+/// `…JWTS…`; `SLACK_WEBHOOK`, whose URL's path is the credential;
+/// `AZURE_SAS`, a shared access signature).
+const WHOLE_WORDS: &[&str] = &["JWT", "WEBHOOK", "KEYSTORE", "SAS"];
 
 /// Two words that together name a credential (`SENTRY_API_KEY`, `DOCKER_AUTH_CONFIG`,
 /// `RAILS_MASTER_KEY`), where either alone does not (`KEY`, `CONFIG`). `SSH_KEY` is one:
@@ -108,6 +109,13 @@ pub const CREDENTIAL_PAIRS: &[[&str; 2]] = &[
     ["TWILIO", "KEY"],
     ["DATADOG", "KEY"],
     ["DD", "KEY"],
+    // a service's access key (`SAUCE_ACCESS_KEY`, `BROWSERSTACK_ACCESS_KEY`; not
+    // `AWS_ACCESS_KEY_ID`, its public half), an admin's or an application's key
+    // (`ALGOLIA_ADMIN_KEY`, `B2_APPLICATION_KEY`, Laravel's `APP_KEY`)
+    ["ACCESS", "KEY"],
+    ["ADMIN", "KEY"],
+    ["APPLICATION", "KEY"],
+    ["APP", "KEY"],
 ];
 
 /// Two words that name a database's connection string, whose password is in it
@@ -126,6 +134,11 @@ const CONNECTION_URLS: &[[&str; 2]] = &[
     ["POSTGRES", "URL"],
     ["POSTGRESQL", "URL"],
     ["MYSQL", "URL"],
+    // a cache's or a message broker's URL holds its password as well
+    ["REDIS", "URL"],
+    ["AMQP", "URL"],
+    ["RABBITMQ", "URL"],
+    ["BROKER", "URL"],
 ];
 
 /// Names a tool documents for its credential, whatever their words say (`MYSQL_PWD` is
@@ -211,6 +224,28 @@ const NOT_THE_CREDENTIAL: &[&str] = &[
     "PUBLIC",
     "FINGERPRINT",
     "COMMENT",
+    // a setting about credentials (`TOKEN_PERMISSIONS`, `SESSION_SECRET_ROTATION`,
+    // `PASSWORD_HASHER`, `CSRF_TOKEN_COOKIE`, `CREDENTIALS_PROFILE`)
+    "PERMISSIONS",
+    "PERMISSION",
+    "ROTATION",
+    "HASHER",
+    "COOKIE",
+    "PROFILE",
+];
+
+/// Words before a last `SECRET` that make the name a Kubernetes Secret's
+/// (`IMAGE_PULL_SECRET: regcred`, `TLS_SECRET: app-tls`, `DB_PASSWORD_SECRET:
+/// db-credentials`): the object's name, which holds no credential itself.
+const NAMES_A_SECRET_OBJECT: &[&str] = &[
+    "PULL",
+    "TLS",
+    "K8S",
+    "KUBE",
+    "KUBERNETES",
+    "PASSWORD",
+    "CREDENTIALS",
+    "CERT",
 ];
 
 /// Words just before the credential's that make the name a count or a switch about one
@@ -222,15 +257,21 @@ const NOT_A_CREDENTIAL_AFTER: &[&str] = &[
 
 /// Whether a variable's name says it holds a credential.
 pub fn credential_name(name: &str, usage: NameUse) -> bool {
-    let terraform_input = name.starts_with("TF_VAR_");
+    let terraform_input = name.starts_with("TF_VAR_") || name.starts_with("TF_TOKEN_");
     if usage == NameUse::Read && !terraform_input && name.bytes().any(|b| b.is_ascii_lowercase()) {
         return false;
     }
     let upper = name.to_ascii_uppercase();
-    if KNOWN_NAMES.contains(&upper.as_str()) {
+    // Terraform's token for a host (`TF_TOKEN_app_terraform_io`), whatever its case
+    if KNOWN_NAMES.contains(&upper.as_str()) || upper.starts_with("TF_TOKEN_") {
         return true;
     }
     let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
+    if let [.., before, "SECRET"] = words[..] {
+        if NAMES_A_SECRET_OBJECT.contains(&before) {
+            return false;
+        }
+    }
     // Vault's AppRole login is a role id and a secret id: the secret id is the password
     let approle = words.iter().any(|w| matches!(*w, "VAULT" | "APPROLE"));
     if approle && words.ends_with(&["SECRET", "ID"]) {
@@ -364,6 +405,14 @@ mod tests {
             "DATABASE_URL",
             "MONGODB_URI",
             "SQLALCHEMY_DATABASE_URI",
+            "SAUCE_ACCESS_KEY",
+            "BROWSERSTACK_ACCESS_KEY",
+            "ALGOLIA_ADMIN_KEY",
+            "B2_APPLICATION_KEY",
+            "APP_KEY",
+            "AZURE_SAS",
+            "TF_TOKEN_app_terraform_io",
+            "REDIS_URL",
         ] {
             assert!(credential_name(yes, NameUse::Read), "{yes}");
         }
@@ -421,6 +470,16 @@ mod tests {
             "WEBHOOKS",
             "KUBECONFIG",
             "SERVICE_KEY_PATH",
+            "IMAGE_PULL_SECRET",
+            "TLS_SECRET",
+            "K8S_SECRET",
+            "DB_PASSWORD_SECRET",
+            "TOKEN_PERMISSIONS",
+            "SESSION_SECRET_ROTATION",
+            "PASSWORD_HASHER",
+            "CSRF_TOKEN_COOKIE",
+            "CREDENTIALS_PROFILE",
+            "AWS_ACCESS_KEY_ID",
         ] {
             assert!(!credential_name(no, NameUse::Read), "{no}");
         }

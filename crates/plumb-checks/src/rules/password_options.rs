@@ -66,8 +66,12 @@ const PROGRAM_OPTIONS: &[(&[&str], &[&str])] = &[
     ),
 ];
 
-/// Programs whose `--secret` names a build secret (`id=npm,src=…`), not one.
-const BUILD_SECRET_PROGRAMS: &[&str] = &["docker", "podman", "buildah", "buildctl", "nerdctl"];
+/// Programs whose `--secret` names a secret rather than holding one: a build secret
+/// (`docker build --secret id=npm,src=…`), or one a secret manager keeps (`gcloud
+/// secrets versions access latest --secret=app-env`).
+const SECRET_NAMING_PROGRAMS: &[&str] = &[
+    "docker", "podman", "buildah", "buildctl", "nerdctl", "gcloud",
+];
 
 /// Words that, last in a long option's name, say it takes a credential (`--token`,
 /// `--api-key`, `--client-secret`, `--http-password`); `--token-file` takes a path.
@@ -169,7 +173,7 @@ fn credential_option(program: &str, option: &str) -> bool {
         .any(|end| name == *end || name.ends_with(&format!("-{end}")));
     let first = name.split('-').next().unwrap_or_default();
     let action = name.contains('-') && ACTIONS_ON_A_CREDENTIAL.contains(&first);
-    ends && !action && !(name == "secret" && BUILD_SECRET_PROGRAMS.contains(&program))
+    ends && !action && !(name == "secret" && SECRET_NAMING_PROGRAMS.contains(&program))
 }
 
 /// Whether an option's value names a file rather than holding a credential: a path, or

@@ -54,6 +54,7 @@ const STAND_IN_WORDS: &[&str] = &[
     "placeholder",
     "changeme",
     "test",
+    "tests",
     "testing",
     "dev",
     "local",
@@ -116,6 +117,23 @@ const STAND_IN_FILLER: &[&str] = &[
     "server",
     "client",
     "access",
+    "this",
+    "is",
+    "so",
+    "it",
+    "only",
+    "unit",
+    "e2e",
+    "integration",
+];
+
+/// Adjacent words that say a value is no secret (`ci-only-not-secret`,
+/// Symfony's `ThisTokenIsNotSoSecretChangeIt`).
+const STAND_IN_PHRASES: &[[&str; 2]] = &[
+    ["not", "secret"],
+    ["not", "real"],
+    ["change", "me"],
+    ["change", "it"],
 ];
 
 /// A stand-in by its look: one character repeated (`x`, `00000000`), Stripe's test-mode
@@ -127,12 +145,72 @@ fn says_it_is_no_secret(v: &str) -> bool {
     let stripe_test = ["sk_test_", "pk_test_", "rk_test_"]
         .iter()
         .any(|p| v.starts_with(p));
-    let words: Vec<&str> = v.split(['-', '_', '.']).collect();
-    let known = |w: &&str| STAND_IN_WORDS.contains(w) || STAND_IN_FILLER.contains(w);
-    let stand_in = words.len() > 1
-        && words.iter().all(known)
-        && words.iter().any(|w| STAND_IN_WORDS.contains(w));
+    let Some(words) = stand_in_words(v) else {
+        return repeated || stripe_test;
+    };
+    let phrase =
+        (words.windows(2)).any(|p| STAND_IN_PHRASES.contains(&[p[0].as_str(), p[1].as_str()]));
+    let stand_in =
+        words.len() > 1 && (phrase || words.iter().any(|w| STAND_IN_WORDS.contains(&w.as_str())));
     repeated || stripe_test || stand_in
+}
+
+/// The words of a value made only of stand-in words and filler, in lower case: split at
+/// `-`, `_` and `.`, at a capital (`NotSoSecret`) and where words are glued together
+/// (`testsecret`); `None` when some part is no such word.
+fn stand_in_words(v: &str) -> Option<Vec<String>> {
+    let known = |w: &str| STAND_IN_WORDS.contains(&w) || STAND_IN_FILLER.contains(&w);
+    let mut words = Vec::new();
+    for part in v.split(['-', '_', '.']) {
+        for camel in split_at_capitals(part) {
+            words.extend(glued_words(&camel.to_ascii_lowercase(), &known)?);
+        }
+    }
+    Some(words)
+}
+
+/// `ThisTokenIsNot` as `This`, `Token`, `Is`, `Not`.
+fn split_at_capitals(part: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in part.char_indices().skip(1) {
+        let before_lower = part[..i]
+            .chars()
+            .last()
+            .is_some_and(|b| b.is_ascii_lowercase());
+        if c.is_ascii_uppercase() && before_lower {
+            out.push(&part[start..i]);
+            start = i;
+        }
+    }
+    out.push(&part[start..]);
+    out
+}
+
+/// `testsecret` as `test`, `secret`: the fewest known words that make up `text`, if
+/// any do (the longest values are measured no further: a stand-in is short).
+fn glued_words(text: &str, known: &dyn Fn(&str) -> bool) -> Option<Vec<String>> {
+    if text.len() > 64 || !text.is_ascii() {
+        return None;
+    }
+    // best[i]: the fewest words that make up text[..i], and where the last one starts
+    let mut best: Vec<Option<(usize, usize)>> = vec![None; text.len() + 1];
+    best[0] = Some((0, 0));
+    for end in 1..=text.len() {
+        best[end] = (0..end)
+            .filter(|&start| known(&text[start..end]))
+            .filter_map(|start| best[start].map(|(n, _)| (n + 1, start)))
+            .min();
+    }
+    let mut words = Vec::new();
+    let mut end = text.len();
+    while end > 0 {
+        let (_, start) = best[end]?;
+        words.push(text[start..end].to_string());
+        end = start;
+    }
+    words.reverse();
+    Some(words)
 }
 
 fn is_well_known_word(v: &str) -> bool {
@@ -148,6 +226,9 @@ fn is_well_known_word(v: &str) -> bool {
             | "none"
             | "null"
             | "changeme"
+            // public defaults: the JDK's `cacerts`, MinIO's
+            | "changeit"
+            | "minioadmin"
             | "<redacted>"
             | "xxx"
             | "secret"
@@ -552,6 +633,12 @@ mod tests {
             "x",
             "00000000",
             "xxxxxxxxxxxx",
+            "ci-only-not-secret",
+            "ci_secret_key_base_for_tests_only",
+            "testsecret",
+            "ThisTokenIsNotSoSecretChangeIt",
+            "changeit",
+            "minioadmin",
         ] {
             assert!(!is_literal_credential(stand_in), "{stand_in}");
         }
@@ -563,6 +650,9 @@ mod tests {
             "ample-mock-sweater-rhythm",
             "dev_xqzvbnmlkjhgf",
             "dev:correcthorsebatterystaple",
+            "rootpassword",
+            "secretadminkey",
+            "Xk9-not-2secret",
         ] {
             assert!(is_literal_credential(credential), "{credential}");
         }

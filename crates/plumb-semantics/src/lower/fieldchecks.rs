@@ -321,22 +321,24 @@ impl Lowering<'_, '_> {
         }
     }
 
-    /// `env` keys are variable names: GitLab's keys are letters, digits and `_`, a shell
-    /// cannot expand one that starts with a digit, and Kubernetes refuses a Job whose
-    /// variable holds a space or a line break.
+    /// `env` keys are environment variable names: Kubernetes refuses a Job whose
+    /// variable's name holds a space, a line break or another sign, or starts with a
+    /// digit (`discovery.type` passes, though a shell cannot expand it).
     pub(super) fn check_env_keys(&mut self, env: &crate::model::JobEnv) {
         for b in env.iter() {
-            if crate::is_variable_name(&b.name) || !self.env_keys_checked.insert(b.name_at) {
+            if crate::is_environment_name(&b.name) || !self.env_keys_checked.insert(b.name_at) {
                 continue;
             }
             self.ev.report(
                 Diagnostic::error(
                     codes::TYPE_MISMATCH,
                     b.name_at,
-                    format!("`{}` is not a variable name", b.name.escape_debug()),
+                    format!("`{}` is not an environment variable name", b.name.escape_debug()),
                 )
-                .with_label("GitLab and Kubernetes refuse it")
-                .with_help("a variable name is letters, digits and `_`, not starting with a digit"),
+                .with_label("Kubernetes refuses it")
+                .with_help(
+                    "a variable name is letters, digits, `_`, `-` and `.`, not starting with a digit",
+                ),
             );
         }
     }

@@ -812,7 +812,7 @@ fn same_include(a: &Value, b: &Value) -> bool {
     };
     let key = |m: &[MapEntry]| -> Vec<(String, String)> {
         m.iter()
-            .filter(|e| e.key != "ref" && e.key != "sha256")
+            .filter(|e| e.key != "sha256")
             .filter_map(|e| e.value.as_str().map(|s| (e.key.clone(), s.to_string())))
             .collect()
     };
