@@ -213,6 +213,9 @@ pub struct JobCx<'a> {
     uses: OnceCell<Vec<creds::SecretUse>>,
     /// The images the job's pipeline pushes (see [`images::pushed_images`]).
     pub built_images: &'a [(String, String)],
+    /// Whether another job's `node_modules` reaches the job (see
+    /// [`supply::receives_installed_packages`]).
+    pub receives_packages: bool,
 }
 
 /// One of a job's scripts (a `run` string or list item), read by the shell scanner.
@@ -240,7 +243,13 @@ impl<'a> JobCx<'a> {
             script: OnceCell::new(),
             uses: OnceCell::new(),
             built_images: &[],
+            receives_packages: false,
         }
+    }
+    /// With whether another job's `node_modules` reaches the job.
+    pub fn with_received_packages(mut self, received: bool) -> Self {
+        self.receives_packages = received;
+        self
     }
     /// With the images the job's pipeline pushes ([`images::pushed_images`]).
     pub fn with_built_images(mut self, built: &'a [(String, String)]) -> Self {
@@ -337,7 +346,9 @@ pub fn check_file(cx: &FileCx) -> Vec<Diagnostic> {
         let built = images::pushed_images(p);
         for j in &p.jobs {
             out.extend(check_job(
-                &JobCx::new((&p.on, p.on_at), j, cx.config, cx.sources).with_built_images(&built),
+                &JobCx::new((&p.on, p.on_at), j, cx.config, cx.sources)
+                    .with_built_images(&built)
+                    .with_received_packages(supply::receives_installed_packages(j, &p.jobs)),
             ));
         }
     }

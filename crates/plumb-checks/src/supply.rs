@@ -8,6 +8,7 @@ use crate::shell::{expansions, Command, VarRef, Word};
 use crate::RuleMeta;
 use crate::{JobCx, ScannedScript};
 use plumb_diagnostics::{Diagnostic, Edit, FileRange, Fix};
+use plumb_semantics::{Value, ValueKind};
 use std::collections::HashMap;
 
 /// A finding in a script: where, what, and a related place.
@@ -1657,8 +1658,9 @@ fn installed_package(name: &str, args: &[Word]) -> Option<String> {
 /// PL6003: tools installed from a reference that moves.
 pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
     let mut hits = Vec::new();
-    // after `npm ci` or `npm install`, `npx tool` runs the project's own (locked) copy
-    let mut packages_installed = false;
+    // after `npm ci` or `npm install`, `npx tool` runs the project's own (locked) copy,
+    // and so it does when another job's `node_modules` reaches this one
+    let mut packages_installed = cx.receives_packages;
     for script in cx.scripts() {
         for c in &script.commands {
             let name = c.name().map(base);
@@ -1687,6 +1689,50 @@ pub fn unpinned_installs(cx: &JobCx) -> Vec<ScriptHit> {
         }
     }
     hits
+}
+
+/// Whether the job starts with the project's `node_modules`: restored from its cache, or
+/// downloaded with the artifacts of a job it needs (without `needs`, of a job of an
+/// earlier stage), as an `install` job's `artifacts: paths: [node_modules/]` hands on.
+pub fn receives_installed_packages(
+    job: &plumb_semantics::JobModel,
+    jobs: &[plumb_semantics::JobModel],
+) -> bool {
+    let holds = |paths: &[&str]| {
+        (paths.iter()).any(|p| p.trim_end_matches('/').rsplit('/').next() == Some("node_modules"))
+    };
+    if holds(&restored_cache_paths(job)) {
+        return true;
+    }
+    let keeps = |j: &plumb_semantics::JobModel| holds(&j.artifact_paths());
+    if job.needs.is_empty() {
+        return (jobs.iter()).any(|j| j.stage < job.stage && keeps(j));
+    }
+    (job.needs.iter())
+        .filter(|n| n.artifacts)
+        .filter_map(|n| jobs.get(n.target?))
+        .any(keeps)
+}
+
+/// The paths of the job's caches, pulled only or not: what GitLab restores before the
+/// script runs.
+fn restored_cache_paths(job: &plumb_semantics::JobModel) -> Vec<&str> {
+    fn of<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+        match &value.kind {
+            ValueKind::List(items) => items.iter().for_each(|c| of(c, out)),
+            ValueKind::Map(entries) => {
+                let paths = entries.iter().find(|e| e.key == "paths");
+                let items = paths.and_then(|e| e.value.as_list()).unwrap_or(&[]);
+                out.extend(items.iter().filter_map(Value::as_str));
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(f) = job.field("cache") {
+        of(&f.value, &mut out);
+    }
+    out
 }
 
 /// `npm ci`, `npm install` of no named package (options aside: `npm ci --cache .npm

@@ -2339,3 +2339,25 @@ fn names_paths_and_stand_ins_that_hold_no_secret() {
     let want: BTreeSet<String> = ["22 PL4003", "24 PL4003"].map(String::from).into();
     assert_eq!(found, want, "{diags:#?}");
 }
+
+/// `npx tool` runs the project's locked copy when `node_modules` reaches the job: from
+/// the artifacts of a job it needs (or, without `needs`, of an earlier stage's), or from
+/// its cache; not from a job of its own stage, nor from one whose artifacts it declines.
+#[test]
+fn npx_after_another_job_installed_the_packages_runs_the_locked_copy() {
+    let dir = scratch("npx-handed-on");
+    let node =
+        "node:20.14.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "stages: [install, test]\n\
+         install:\n  stage: install\n  image: {node}\n  script: [npm ci]\n  artifacts: {{paths: [node_modules/]}}\n\
+         needs-it:\n  stage: test\n  image: {node}\n  needs: [install]\n  script: [npx jest --ci]\n\
+         later-stage:\n  stage: test\n  image: {node}\n  script: [npx eslint .]\n\
+         cached:\n  stage: install\n  image: {node}\n  cache: {{key: deps, paths: [node_modules], policy: pull}}\n  script: [npx prettier --check .]\n\
+         same-stage:\n  stage: install\n  image: {node}\n  script: [npx jest]\n\
+         declined:\n  stage: test\n  image: {node}\n  needs: [{{job: install, artifacts: false}}]\n  script: [npx jest]\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["24 PL6003", "29 PL6003"].map(String::from).into();
+    assert_eq!(found, want, "{diags:#?}");
+}

@@ -387,7 +387,10 @@ fn disk_job_checks(
         let built = plumb_checks::images::pushed_images(p);
         for j in &p.jobs {
             let cx = plumb_checks::JobCx::new((&p.on, p.on_at), j, config, sources)
-                .with_built_images(&built);
+                .with_built_images(&built)
+                .with_received_packages(plumb_checks::supply::receives_installed_packages(
+                    j, &p.jobs,
+                ));
             diags.extend(plumb_checks::check_job(&cx));
         }
     }

@@ -27,6 +27,8 @@ pub struct JobInput {
     /// The images the pipeline pushes, for a job whose image names a variable only (an
     /// edit to another job's script leaves the others' inputs equal).
     pub built_images: Vec<(String, String)>,
+    /// Whether another job's `node_modules` reaches the job (PL6003's `npx`).
+    pub receives_packages: bool,
 }
 
 /// What one pipeline's checks read; spans relative to the pipeline's name.
@@ -187,6 +189,7 @@ fn job_input(
             true => plumb_checks::images::pushed_images(p),
             false => Vec::new(),
         },
+        receives_packages: plumb_checks::supply::receives_installed_packages(j, &p.jobs),
     };
     to_relative(&mut input, file, j.range.range.start);
     input.literals.sort();
@@ -248,6 +251,7 @@ pub fn job_checks<'db>(db: &'db dyn Db, ws: Workspace, unit: JobUnit<'db>) -> Ve
             crate::file_config(db, ws, unit.file(db)),
             input,
         )
-        .with_built_images(&input.built_images),
+        .with_built_images(&input.built_images)
+        .with_received_packages(input.receives_packages),
     )
 }
