@@ -2334,7 +2334,9 @@ pub(crate) fn external_program<'c>(
 
 /// `curl -v` (`--verbose`, `--trace`, `--trace-ascii`) writes the request's headers to
 /// standard error, the job log: a secret in a header (`-H "Authorization: Bearer $T"`,
-/// `-H @-` with it on standard input) or in `-u` (sent as a Basic header) is printed.
+/// `-H @-` with it on standard input) or in `-u` (sent as a Basic header) is printed;
+/// with standard error (or `--trace FILE`) sent to a file, written there (PL4007 when an
+/// artifact keeps it), and to `/dev/null`, nowhere.
 fn verbose_curl_request(
     cmd: &Command,
     name: &str,
@@ -2371,13 +2373,68 @@ fn verbose_curl_request(
         .any(|p| header_option(&p[0].text) && p[1].text == "@-");
     let stdin = cmd.stdin_vars().filter(|_| from_stdin);
     let command = format!("{name} -v");
-    if let Some((v, source)) = in_header
+    let Some((v, source)) = in_header
         .chain(stdin)
         .find_map(|v| Some((v, taint.get(v)?)))
-    {
-        let flow = Flow::of(v, source);
-        scan.push(Leak::Printed { command }, &flow);
+    else {
+        return;
+    };
+    let flow = Flow::of(v, source);
+    match verbose_output(cmd, args) {
+        TraceTo::Log => scan.push(Leak::Printed { command }, &flow),
+        TraceTo::Nowhere => {}
+        TraceTo::File(file) => trace_file_kept(cmd, file, &flow, scan),
     }
+}
+
+/// Where `curl -v` writes the request it shows.
+enum TraceTo<'w> {
+    Log,
+    Nowhere,
+    File(&'w shell::Word),
+}
+
+/// Where `curl -v` writes what it shows: standard error, or `--trace FILE`'s file
+/// (`-` for standard output), after the command's redirections.
+fn verbose_output<'w>(cmd: &'w Command, args: &'w [shell::Word]) -> TraceTo<'w> {
+    let of = |output: shell::Output| match output {
+        shell::Output::Log => TraceTo::Log,
+        shell::Output::Discarded => TraceTo::Nowhere,
+        shell::Output::File(i) => cmd
+            .redirects
+            .get(i)
+            .map_or(TraceTo::Log, |r| TraceTo::File(&r.target)),
+    };
+    let trace_file = (args.windows(2))
+        .find(|p| matches!(p[0].text.as_str(), "--trace" | "--trace-ascii"))
+        .map(|p| &p[1]);
+    match trace_file {
+        Some(file) if file.text == "-" => of(cmd.stdout_goes()),
+        Some(file) if shell::is_log_device(&file.text) => TraceTo::Log,
+        Some(file) if file.text == "/dev/null" => TraceTo::Nowhere,
+        Some(file) => TraceTo::File(file),
+        None => of(cmd.stderr_goes()),
+    }
+}
+
+/// A `curl -v` whose headers hold a secret, with its standard error sent to `file`:
+/// PL4007 when an artifact (or cache) keeps the file.
+fn trace_file_kept(cmd: &Command, file: &shell::Word, flow: &Flow, scan: &mut Scan) {
+    let kept = scan.kept_path(cmd, &file.text);
+    let Some((artifact, cache)) = (kept.as_deref()).and_then(|f| kept_by(f, scan.artifacts)) else {
+        return;
+    };
+    let at = Flow {
+        start: file.start,
+        end: file.end,
+        ..flow.clone()
+    };
+    let leak = Leak::Artifact {
+        path: shown_path(&file.text, kept.as_deref()),
+        artifact,
+        cache,
+    };
+    scan.push_kept(kept.as_deref(), leak, &at);
 }
 
 /// Arguments of external commands show in process listings.

@@ -257,6 +257,14 @@ impl Command {
     /// Where standard output ends up after the redirections, applied left to right as the
     /// shell does (`> /dev/null 1>&2` writes to the log: the last one decides).
     pub fn stdout_goes(&self) -> Output {
+        self.outputs().0
+    }
+    /// Where the command's standard error goes.
+    pub fn stderr_goes(&self) -> Output {
+        self.outputs().1
+    }
+    /// Where standard output and standard error go, after the redirections in order.
+    fn outputs(&self) -> (Output, Output) {
         let (mut out, mut err) = (Output::Log, Output::Log);
         for (i, r) in self.redirects.iter().enumerate() {
             let to = match r.kind {
@@ -278,7 +286,7 @@ impl Command {
                 Some(_) => {}
             }
         }
-        out
+        (out, err)
     }
     /// In `<(…)` with its standard output left there (not sent on to `>&2`).
     pub fn output_substituted(&self) -> bool {

@@ -2361,3 +2361,20 @@ fn npx_after_another_job_installed_the_packages_runs_the_locked_copy() {
     let want: BTreeSet<String> = ["24 PL6003", "29 PL6003"].map(String::from).into();
     assert_eq!(found, want, "{diags:#?}");
 }
+
+/// `curl -v` shows its request headers on standard error: thrown away with `2>/dev/null`,
+/// written to a file with `2>&1` or `--trace-ascii FILE` (PL4007 where an artifact keeps
+/// it, nothing where none does), printed otherwise.
+#[test]
+fn curl_verbose_output_goes_where_standard_error_goes() {
+    let dir = scratch("curl-verbose-stderr");
+    let yaml = "a:\n  image: alpine:3.19@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n  artifacts: {paths: [logs/]}\n  script:\n    - 'curl -v -H \"Authorization: Bearer $API_TOKEN\" https://x 2>/dev/null'\n    - 'curl -v -H \"Authorization: Bearer $API_TOKEN\" https://x > logs/out.log 2>&1'\n    - 'curl --trace-ascii logs/trace.log -H \"Authorization: Bearer $API_TOKEN\" https://x'\n    - 'curl -v -H \"Authorization: Bearer $API_TOKEN\" https://x 2> /tmp/err.log'\n    - 'curl -sv -H \"Authorization: Bearer $API_TOKEN\" https://x'\n";
+    let (found, diags) = lines_found(&dir, yaml);
+    let mine: BTreeSet<String> = (found.into_iter())
+        .filter(|f| !f.ends_with("PL4004"))
+        .collect();
+    let want: BTreeSet<String> = ["6 PL4007", "7 PL4007", "9 PL4003"]
+        .map(String::from)
+        .into();
+    assert_eq!(mine, want, "{diags:#?}");
+}
