@@ -545,8 +545,13 @@ impl Emitter<'_> {
             &templates,
             &mut pipeline_notes,
         );
-        if let Some(workflow) = config.root.get("workflow") {
+        let workflow = config.root.get("workflow");
+        if let Some(workflow) = workflow {
             pipeline_gitlab = workflow_passed_through(workflow, &mut pipeline_notes);
+        }
+        let workflow_rules = workflow.and_then(|w| w.get("rules")).is_some();
+        if on.is_none() && !with_other_files && !workflow_rules {
+            note_merge_request_pipelines_lost(config, &mut jobs, &templates);
         }
         let mut completions: Vec<(String, usize, usize, PVal)> = (config.jobs.iter().enumerate())
             .filter_map(|(i, j)| {
@@ -2494,6 +2499,53 @@ fn pipeline_on<'j>(
         .and_then(|rules| workflow_on(rules, pipeline_notes))
 }
 
+/// Without `workflow:`, GitLab creates a merge-request pipeline when some job's rules can
+/// hold in one; a job whose rules hold everywhere (`rules: [{when: on_success}]`) is
+/// imported with no `when`, and `plumb build` creates merge-request pipelines only for a
+/// job whose `when` asks for them. When none does, each such job says what is lost.
+fn note_merge_request_pipelines_lost(
+    config: &Config,
+    jobs: &mut [JobOut],
+    templates: &[TemplateOut],
+) {
+    let when_of = |j: &JobOut| -> Option<Cond> {
+        let from_template =
+            || (j.bases.iter().rev()).find_map(|&b| templates[b].fields.get("when"));
+        j.fields
+            .get("when")
+            .or_else(from_template)
+            .map(|w| condition_of(w).clone())
+    };
+    let asked = (jobs.iter().filter_map(when_of))
+        .chain(
+            (templates.iter())
+                .filter_map(|t| t.fields.get("when").map(|w| condition_of(w).clone())),
+        )
+        .any(|c| c.asks_for_merge_requests());
+    if asked {
+        return;
+    }
+    let rules_line = |j: &JobOut| {
+        let job = config.jobs.iter().find(|c| c.name == j.gitlab_name)?;
+        let rules = job.full.get("rules")?;
+        Some((rules.file, rules.line, rules.end_line))
+    };
+    for j in jobs.iter_mut() {
+        if when_of(j).is_some() {
+            continue;
+        }
+        let Some((file, line, end_line)) = rules_line(j) else {
+            continue;
+        };
+        j.notes.push(Note {
+            file,
+            line,
+            end_line,
+            message: "these `rules:` hold in every pipeline, so GitLab also creates a merge-request pipeline for the job; `plumb build` creates merge-request pipelines only for a job whose `when` names `merge_request`: give one such a `when` to keep them".to_string(),
+        });
+    }
+}
+
 /// The `workflow:` of GitLab's own workflow templates, when the file includes one and
 /// writes none: `Workflows/MergeRequest-Pipelines` runs jobs without rules for merge
 /// requests (whose untrusted code then gets the secrets).
@@ -4021,6 +4073,29 @@ mod tests {
             &crate::test_support::NoFiles,
         )
         .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn rules_that_hold_everywhere_say_the_merge_request_pipelines_are_lost() {
+        // GitLab creates a merge-request pipeline for `unit`; the build would not
+        let i = import(
+            "build:\n  image: alpine:3.19\n  script: [make]\n\
+             unit:\n  image: alpine:3.19\n  script: [make test]\n  rules: [{when: on_success}]\n",
+        );
+        let lost = |w: &crate::Warning| w.message.contains("merge-request pipeline");
+        let lines: Vec<usize> = i
+            .warnings
+            .iter()
+            .filter(|w| lost(w))
+            .map(|w| w.line)
+            .collect();
+        assert_eq!(lines, [7], "{:#?}", i.warnings);
+        // a job that asks for merge requests keeps them: nothing is lost
+        let i = import(
+            "build:\n  image: alpine:3.19\n  script: [make]\n  rules: [{if: $CI_MERGE_REQUEST_IID}]\n\
+             unit:\n  image: alpine:3.19\n  script: [make test]\n  rules: [{when: on_success}]\n",
+        );
+        assert!(!i.warnings.iter().any(lost), "{:#?}", i.warnings);
     }
 
     #[test]
