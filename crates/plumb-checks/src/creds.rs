@@ -410,9 +410,11 @@ fn is_jq_input_file(name: &str, args: &[shell::Word], at: usize) -> bool {
     i == at && filter_seen && !args[at].text.starts_with('-')
 }
 
-/// Options of one program that take a path (`ssh -i KEY`, `keytool -srckeystore
-/// STORE`, `openssl pkcs12 -in FILE`, `cosign sign --key KEY`, `age -d -i KEY`): a
-/// File variable's path given to them passes no secret.
+/// Options of one program that take a path and write nothing of the file where a log
+/// or an artifact could keep it (`ssh -i KEY`, `keytool -srckeystore STORE`, `cosign
+/// sign --key KEY`, `age -d -i KEY`): a File variable's path given to them passes no
+/// secret. Not `openssl -in` nor `gpg --decrypt`, which write the key or the
+/// plaintext out.
 fn program_path_option(program: &str, option: &str) -> bool {
     match program {
         "ssh" | "scp" | "sftp" | "age" | "rage" => matches!(option, "-i" | "--identity"),
@@ -420,26 +422,20 @@ fn program_path_option(program: &str, option: &str) -> bool {
             option,
             "-keystore" | "-srckeystore" | "-destkeystore" | "-file"
         ),
-        "openssl" => matches!(option, "-in" | "-inkey" | "-key" | "-cert" | "-out"),
         "cosign" => matches!(option, "--key" | "-key"),
         _ => false,
     }
 }
 
-/// Whether argument `at` is a file operand of a program that takes files once some
-/// other operand or option says what to do with them: `gpg --import "$KEY"`, `security
-/// import "$CERT"`, `grep client_email "$SA_KEY"` (after the pattern).
+/// Whether argument `at` is a file operand of a program that takes it into a store,
+/// writing nothing out: `gpg --import "$KEY"`, `security import "$CERT"`. (Not `grep
+/// PATTERN "$X"`: which operand is the pattern depends on options a scan cannot
+/// weigh, and a guard `grep -q "$TOKEN" src/` reads the secret's value.)
 fn is_file_operand(program: &str, args: &[shell::Word], at: usize) -> bool {
-    let operands_before = (args[..at].iter())
-        .filter(|a| !a.text.starts_with('-'))
-        .count();
-    let has = |flag: &str| args.iter().any(|a| a.text == flag);
+    let import = args.iter().any(|a| a.text == "--import");
     match program {
-        "gpg" | "gpg2" => has("--import") || has("--decrypt") || has("-d"),
+        "gpg" | "gpg2" => import && !args[at].text.starts_with('-'),
         "security" => args.first().is_some_and(|a| a.text == "import") && at == 1,
-        "grep" | "egrep" | "fgrep" | "zgrep" => {
-            operands_before >= 1 && !args[at].text.starts_with('-')
-        }
         _ => false,
     }
 }
@@ -1098,6 +1094,9 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
             if let Some(flow) = quoted_heredoc(cmd, taint) {
                 pipes.insert(slot, flow);
             }
+        }
+        if !scan.functions.contains(name) {
+            verbose_curl_request(cmd, name, taint, scan);
         }
         arguments(cmd, name, taint, scan);
         copied_secret_file(cmd, name, taint, scan);
@@ -2335,15 +2334,13 @@ pub(crate) fn external_program<'c>(
 /// `curl -v` (`--verbose`, `--trace`, `--trace-ascii`) writes the request's headers to
 /// standard error, the job log: a secret in a header (`-H "Authorization: Bearer $T"`,
 /// `-H @-` with it on standard input) or in `-u` (sent as a Basic header) is printed;
-/// with standard error (or `--trace FILE`) sent to a file, written there (PL4007 when an
-/// artifact keeps it), and to `/dev/null`, nowhere.
-fn verbose_curl_request(
-    cmd: &Command,
-    name: &str,
-    args: &[shell::Word],
-    taint: &Taint,
-    scan: &mut Scan,
-) {
+/// with standard error (or `--trace FILE`, `--stderr FILE`) sent to a file, written
+/// there (PL4007 when an artifact keeps it; printed when a later command prints the
+/// file), and to `/dev/null`, nowhere.
+fn verbose_curl_request(cmd: &Command, name: &str, taint: &mut Taint, scan: &mut Scan) {
+    let Some((name, args)) = external_program(cmd, name) else {
+        return;
+    };
     if crate::supply::base(name) != "curl" {
         return;
     }
@@ -2383,7 +2380,11 @@ fn verbose_curl_request(
     match verbose_output(cmd, args) {
         TraceTo::Log => scan.push(Leak::Printed { command }, &flow),
         TraceTo::Nowhere => {}
-        TraceTo::File(file) => trace_file_kept(cmd, file, &flow, scan),
+        TraceTo::File(file) => {
+            trace_file_kept(cmd, file, &flow, scan);
+            let held = (flow.var.clone(), flow.source.clone());
+            taint.written.insert(file.text.clone(), held);
+        }
     }
 }
 
@@ -2405,8 +2406,9 @@ fn verbose_output<'w>(cmd: &'w Command, args: &'w [shell::Word]) -> TraceTo<'w> 
             .get(i)
             .map_or(TraceTo::Log, |r| TraceTo::File(&r.target)),
     };
+    // `--stderr FILE` moves what `-v` writes; `--trace FILE` writes it there
     let trace_file = (args.windows(2))
-        .find(|p| matches!(p[0].text.as_str(), "--trace" | "--trace-ascii"))
+        .find(|p| matches!(p[0].text.as_str(), "--trace" | "--trace-ascii" | "--stderr"))
         .map(|p| &p[1]);
     match trace_file {
         Some(file) if file.text == "-" => of(cmd.stdout_goes()),
@@ -2446,7 +2448,6 @@ fn arguments(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
     let Some((name, args)) = external_program(cmd, name) else {
         return;
     };
-    verbose_curl_request(cmd, name, args, taint, scan);
     // `chmod 400 "$SSH_PRIVATE_KEY"`, `ssh-add "$KEY"`: the variable alone, to a program
     // that takes files, is a GitLab File variable's path
     let takes_files = PATH_PROGRAMS.contains(&crate::supply::base(name));

@@ -1704,8 +1704,16 @@ pub fn receives_installed_packages(
     if holds(&restored_cache_paths(job)) {
         return true;
     }
-    let keeps = |j: &plumb_semantics::JobModel| holds(&j.artifact_paths());
-    if job.needs.is_empty() {
+    // `dependencies` narrows the jobs whose artifacts are downloaded (`[]`: none)
+    let dependencies: Option<Vec<&str>> = (job.field("dependencies"))
+        .and_then(|f| f.value.as_list())
+        .map(|l| l.iter().filter_map(job_ref_name).collect());
+    let downloaded = |j: &plumb_semantics::JobModel| {
+        (dependencies.as_ref()).is_none_or(|d| d.contains(&j.name.as_str()))
+    };
+    let keeps = |j: &plumb_semantics::JobModel| downloaded(j) && holds(&j.artifact_paths());
+    // without `needs` (not `needs: []`, which downloads nothing), the earlier stages'
+    if job.field("needs").is_none() {
         return (jobs.iter()).any(|j| j.stage < job.stage && keeps(j));
     }
     (job.needs.iter())
@@ -1714,13 +1722,25 @@ pub fn receives_installed_packages(
         .any(keeps)
 }
 
+/// A job's name in a list of jobs (`dependencies = [build]`).
+fn job_ref_name(v: &Value) -> Option<&str> {
+    match &v.kind {
+        ValueKind::JobRef(name) => Some(name),
+        ValueKind::Str(name) => Some(name),
+        _ => None,
+    }
+}
+
 /// The paths of the job's caches, pulled only or not: what GitLab restores before the
-/// script runs.
+/// script runs (not a cache only pushed).
 fn restored_cache_paths(job: &plumb_semantics::JobModel) -> Vec<&str> {
     fn of<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
         match &value.kind {
             ValueKind::List(items) => items.iter().for_each(|c| of(c, out)),
-            ValueKind::Map(entries) => {
+            ValueKind::Map(entries)
+                if !(entries.iter())
+                    .any(|e| e.key == "policy" && e.value.as_str() == Some("push")) =>
+            {
                 let paths = entries.iter().find(|e| e.key == "paths");
                 let items = paths.and_then(|e| e.value.as_list()).unwrap_or(&[]);
                 out.extend(items.iter().filter_map(Value::as_str));

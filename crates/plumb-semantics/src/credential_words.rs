@@ -225,18 +225,18 @@ const NOT_THE_CREDENTIAL: &[&str] = &[
     "FINGERPRINT",
     "COMMENT",
     // a setting about credentials (`TOKEN_PERMISSIONS`, `SESSION_SECRET_ROTATION`,
-    // `PASSWORD_HASHER`, `CSRF_TOKEN_COOKIE`, `CREDENTIALS_PROFILE`)
+    // `PASSWORD_HASHER`, `CSRF_TOKEN_COOKIE`)
     "PERMISSIONS",
     "PERMISSION",
     "ROTATION",
     "HASHER",
     "COOKIE",
-    "PROFILE",
 ];
 
-/// Words before a last `SECRET` that make the name a Kubernetes Secret's
-/// (`IMAGE_PULL_SECRET: regcred`, `TLS_SECRET: app-tls`, `DB_PASSWORD_SECRET:
-/// db-credentials`): the object's name, which holds no credential itself.
+/// Words before a last `SECRET` that make the name one a Kubernetes Secret's name is
+/// often given (`IMAGE_PULL_SECRET: regcred`, `TLS_SECRET: app-tls`,
+/// `DB_PASSWORD_SECRET: db-credentials`), though as often the credential itself
+/// (OpenShift's pull secret, Graylog's `PASSWORD_SECRET`): see [`names_a_secret_object`].
 const NAMES_A_SECRET_OBJECT: &[&str] = &[
     "PULL",
     "TLS",
@@ -255,6 +255,16 @@ const NOT_A_CREDENTIAL_AFTER: &[&str] = &[
     "REQUIRED", "BYPASS", "MAX", "MIN", "NUM", "COUNT", "TOTAL",
 ];
 
+/// Whether a name whose last word is `SECRET` says, by its word before, that its value
+/// may be a Kubernetes Secret's name (`TLS_SECRET: app-tls`): a literal that is such a
+/// name (lower-case, `-` and `.`) is then no credential. A project variable so named is
+/// read as one all the same.
+pub fn names_a_secret_object(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
+    matches!(words[..], [.., before, "SECRET"] if NAMES_A_SECRET_OBJECT.contains(&before))
+}
+
 /// Whether a variable's name says it holds a credential.
 pub fn credential_name(name: &str, usage: NameUse) -> bool {
     let terraform_input = name.starts_with("TF_VAR_") || name.starts_with("TF_TOKEN_");
@@ -267,8 +277,9 @@ pub fn credential_name(name: &str, usage: NameUse) -> bool {
         return true;
     }
     let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
-    if let [.., before, "SECRET"] = words[..] {
-        if NAMES_A_SECRET_OBJECT.contains(&before) {
+    // the public half of a storage key pair (MinIO's and S3's access key is a user name)
+    if let [.., owner, "ACCESS", "KEY"] = words[..] {
+        if matches!(owner, "AWS" | "S3" | "MINIO" | "SPACES" | "R2" | "OSS") {
             return false;
         }
     }
@@ -406,6 +417,8 @@ mod tests {
             "MONGODB_URI",
             "SQLALCHEMY_DATABASE_URI",
             "SAUCE_ACCESS_KEY",
+            "TLS_SECRET",
+            "DB_PASSWORD_SECRET",
             "BROWSERSTACK_ACCESS_KEY",
             "ALGOLIA_ADMIN_KEY",
             "B2_APPLICATION_KEY",
@@ -470,15 +483,12 @@ mod tests {
             "WEBHOOKS",
             "KUBECONFIG",
             "SERVICE_KEY_PATH",
-            "IMAGE_PULL_SECRET",
-            "TLS_SECRET",
-            "K8S_SECRET",
-            "DB_PASSWORD_SECRET",
+            "MINIO_ACCESS_KEY",
+            "S3_ACCESS_KEY",
             "TOKEN_PERMISSIONS",
             "SESSION_SECRET_ROTATION",
             "PASSWORD_HASHER",
             "CSRF_TOKEN_COOKIE",
-            "CREDENTIALS_PROFILE",
             "AWS_ACCESS_KEY_ID",
         ] {
             assert!(!credential_name(no, NameUse::Read), "{no}");

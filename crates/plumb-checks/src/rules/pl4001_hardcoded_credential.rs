@@ -686,6 +686,7 @@ fn literal_credential_variable(
     if value.origin.file != cx.file
         || !secret_patterns::credential_name(name)
         || !secret_patterns::is_literal_credential(text)
+        || secret_patterns::names_a_secret_object(name, text)
         // a pattern the literal scan knows was reported there, with its kind
         || !secret_patterns::find(text).is_empty()
     {
@@ -867,6 +868,7 @@ fn literal_assignments(
         let own_database = throwaway.assigned(name, value) && throwaway.to_own_host(cmd);
         let by_name = secret_patterns::credential_name(name)
             && secret_patterns::is_literal_credential(value)
+            && !secret_patterns::names_a_secret_object(name, value)
             && secret_patterns::find(value).is_empty()
             && !own_database;
         let message = match kind {
@@ -1243,6 +1245,7 @@ fn literal_credential_setting(key: &str, value: &str, vars: &[shell::VarRef]) ->
     let names_a_secret = name.starts_with("EXISTING_");
     secret_patterns::credential_name(&name)
         && !names_a_secret
+        && !secret_patterns::names_a_secret_object(&name, value)
         && vars.is_empty()
         && !value.contains("$(")
         && secret_patterns::is_literal_credential(value)

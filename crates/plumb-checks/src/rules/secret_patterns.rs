@@ -8,6 +8,18 @@ pub fn credential_name(name: &str) -> bool {
     credential_words::credential_name(name, NameUse::Literal)
 }
 
+/// Whether `value`, bound to `name`, is a Kubernetes Secret's name rather than a
+/// credential (`IMAGE_PULL_SECRET: regcred`, `TLS_SECRET: app-tls`): the name says it
+/// may be one, and the value is one (lower-case letters, digits, `-` and `.`).
+pub fn names_a_secret_object(name: &str, value: &str) -> bool {
+    let dns_name = value.len() <= 253
+        && value.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && value.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && (value.chars())
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    dns_name && credential_words::names_a_secret_object(name)
+}
+
 /// Whether a value bound to such a name is a literal credential rather than a
 /// reference to another variable (`$CI_JOB_TOKEN`), a file path or a placeholder.
 pub fn is_literal_credential(value: &str) -> bool {
@@ -150,10 +162,21 @@ fn says_it_is_no_secret(v: &str) -> bool {
     };
     let phrase =
         (words.windows(2)).any(|p| STAND_IN_PHRASES.contains(&[p[0].as_str(), p[1].as_str()]));
-    let stand_in =
-        words.len() > 1 && (phrase || words.iter().any(|w| STAND_IN_WORDS.contains(&w.as_str())));
+    // words told apart by separators may be any stand-in words (`local-dev-key`); glued
+    // or in camel case, a weak password's look (`localadmin`, `devpass`), only words
+    // that say it is a test's (`testsecret`, `NotSoSecretChangeIt`)
+    let separated = v.split(['-', '_', '.']).count() == words.len();
+    let says = |w: &String| {
+        STAND_IN_WORDS.contains(&w.as_str())
+            && (separated || !WEAK_STAND_IN_WORDS.contains(&w.as_str()))
+    };
+    let stand_in = words.len() > 1 && (phrase || words.iter().any(says));
     repeated || stripe_test || stand_in
 }
+
+/// Stand-in words that a real, weak password is as often made of (`localadmin`,
+/// `devpass`): they say a value is a stand-in only between separators.
+const WEAK_STAND_IN_WORDS: &[&str] = &["dev", "local"];
 
 /// The words of a value made only of stand-in words and filler, in lower case: split at
 /// `-`, `_` and `.`, at a capital (`NotSoSecret`) and where words are glued together
@@ -653,6 +676,9 @@ mod tests {
             "rootpassword",
             "secretadminkey",
             "Xk9-not-2secret",
+            "localadmin",
+            "devpass",
+            "adminlocal",
         ] {
             assert!(is_literal_credential(credential), "{credential}");
         }
