@@ -144,6 +144,47 @@ const FETCHERS: &[Fetcher] = &[
     fetch("gcloud", &["config", "config-helper"]),
     fetch("bw", &["get", "password"]),
     fetch("pass", &["show"]),
+    // secret managers' exports: every secret, as `NAME=value` lines, unless to a file
+    Fetcher {
+        needs_one_of: &["--no-file"],
+        ..fetch("doppler", &["secrets", "download"])
+    },
+    Fetcher {
+        unless: &["--output-file"],
+        ..fetch("infisical", &["export"])
+    },
+    Fetcher {
+        unless: &["-o", "--out-file"],
+        ..fetch("op", &["inject"])
+    },
+    Fetcher {
+        unless: &["-o", "--output-file"],
+        ..fetch("chamber", &["export"])
+    },
+    fetch("heroku", &["config"]),
+    fetch("heroku", &["config:get"]),
+    fetch("ansible-vault", &["view"]),
+    Fetcher {
+        needs_one_of: &["--output=-"],
+        ..fetch("ansible-vault", &["decrypt"])
+    },
+    // a new service principal's password, printed once
+    fetch("az", &["ad", "sp", "create-for-rbac"]),
+    fetch("az", &["ad", "sp", "credential", "reset"]),
+    // decrypted to standard output unless to a file
+    Fetcher {
+        unless: &["-o", "--output"],
+        ..fetch("gpg", &["--decrypt"])
+    },
+    Fetcher {
+        unless: &["-o", "--output"],
+        ..fetch("gpg", &["-d"])
+    },
+    Fetcher {
+        needs_one_of: &["-d"],
+        unless: &["-out"],
+        ..fetch("openssl", &["enc"])
+    },
 ];
 
 /// The programs of [`FETCHERS`]: a script that names none fetches nothing (a job given
@@ -166,6 +207,11 @@ pub fn may_fetch(script: &str) -> bool {
         "pass",
         "terraform",
         "tofu",
+        "infisical",
+        "chamber",
+        "ansible-vault",
+        "gpg",
+        "openssl",
     ];
     let word_at = |(at, p): (usize, &str)| {
         let before = script[..at].chars().next_back();
@@ -327,9 +373,13 @@ fn names_action(action: &[&str], args: &[&str]) -> bool {
             || a.strip_prefix(word)
                 .is_some_and(|rest| rest == "s" || rest.starts_with('/') || rest.starts_with("s/"))
     };
+    let named = |w: &[&str]| w.iter().zip(action).all(|(a, word)| matches(word, a));
+    if as_written {
+        // an option among others (`gpg --batch --yes --decrypt`)
+        return args.windows(action.len()).any(named);
+    }
     // the action comes first (`vault policy read` is not `vault read`)
-    args.get(..action.len())
-        .is_some_and(|w| w.iter().zip(action).all(|(a, word)| matches(word, a)))
+    args.get(..action.len()).is_some_and(named)
 }
 
 #[cfg(test)]
@@ -388,6 +438,15 @@ mod tests {
             ("vault policy read admin", None),
             ("vault read -format json sys/health", None),
             ("kubectl config view --raw", Some("kubectl config view")),
+            ("gpg --batch --yes --decrypt s.gpg", Some("gpg --decrypt")),
+            ("gpg --batch --decrypt -o s.env s.gpg", None),
+            ("doppler secrets download", None),
+            ("doppler secrets download --no-file --format env", Some("doppler secrets download")),
+            ("op inject -i tpl.env", Some("op inject")),
+            ("op inject -i tpl.env -o app.env", None),
+            ("openssl enc -d -aes-256-cbc -in s.enc", Some("openssl enc")),
+            ("openssl enc -aes-256-cbc -in s -out s.enc", None),
+            ("az ad sp create-for-rbac --name ci", Some("az ad sp create-for-rbac")),
             ("kubectl config view", None),
             ("sops -d secrets.enc.yaml", Some("sops -d")),
             ("sops -d -i secrets.enc.yaml", None),
