@@ -3079,16 +3079,24 @@ fn warn_of_renamed_stages(config: &Config, stages: &[String], warnings: &mut Vec
     }
     let special = (stages.iter()).any(|s| matches!(s.as_str(), ".pre" | ".post"));
     let list = crate::first_and_count(&renamed, LISTED);
-    let line = (config.root.entries().iter())
+    // at `stages:`, or without one, at the first job's `stage:` that names one renamed
+    let stages_line = (config.root.entries().iter())
         .find(|e| e.key == "stages")
-        .map_or(1, |e| e.key_line);
+        .map(|e| (0, e.key_line));
+    let first_stage_line = || {
+        (config.jobs.iter())
+            .filter_map(|j| j.full.get("stage"))
+            .find(|s| s.as_str().is_some_and(|s| identifier(s, "stage") != s))
+            .map(|s| (s.file, s.line))
+    };
+    let (file, line) = stages_line.or_else(first_stage_line).unwrap_or((0, 1));
     let aside = if special {
         "; `.pre` and `.post` become ordinary stages, first and last of `stages:` (an included file's stages may then come after `post`)"
     } else {
         ""
     };
     warnings.push(Warning::at(
-        0,
+        file,
         line,
         format!("stages are named anew, as a Plumb name is an identifier, not a keyword ({list}): GitLab shows them under the new names{aside}"),
     ));
@@ -4073,6 +4081,19 @@ mod tests {
             &crate::test_support::NoFiles,
         )
         .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn renamed_stages_without_a_stages_key_are_warned_at_the_first_stage_naming_one() {
+        let i = import(
+            "build:\n  image: alpine:3.19\n  script: [make]\n\
+             tidy:\n  stage: .post\n  image: alpine:3.19\n  script: [make clean]\n",
+        );
+        let renamed: Vec<(usize, usize)> = (i.warnings.iter())
+            .filter(|w| w.message.starts_with("stages are named anew"))
+            .map(|w| (w.file, w.line))
+            .collect();
+        assert_eq!(renamed, [(0, 5)], "{:#?}", i.warnings);
     }
 
     #[test]
