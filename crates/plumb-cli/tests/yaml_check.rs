@@ -2424,3 +2424,18 @@ fn reviewed_bypasses_of_todays_exemptions() {
     .into();
     assert_eq!(mine, want, "{diags:#?}");
 }
+
+/// Neo4j's `NEO4J_AUTH` for the job's own `neo4j` service is a throwaway password; the
+/// same variable in a job without that service is someone's.
+#[test]
+fn a_graph_database_service_s_password_is_the_job_s_own() {
+    let dir = scratch("neo4j-service");
+    let pinned = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "test:\n  image: alpine:3.19{pinned}\n  services: [\"neo4j:5.20.0{pinned}\"]\n  variables:\n    NEO4J_AUTH: neo4j/ci-password\n  script: [make test]\n\
+         prod:\n  image: alpine:3.19{pinned}\n  variables:\n    NEO4J_AUTH: neo4j/Xk9pLm2vQ8\n  script: [make deploy]\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["10 PL4001"].map(String::from).into();
+    assert_eq!(found, want, "{diags:#?}");
+}

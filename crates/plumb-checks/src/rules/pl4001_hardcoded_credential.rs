@@ -157,6 +157,12 @@ const SERVICE_PASSWORDS: &[(&str, &[&str])] = &[
     ("SA_PASSWORD", &["mssql"]),
     ("ELASTIC_PASSWORD", &["elasticsearch"]),
     ("MINIO_ROOT_PASSWORD", &["minio"]),
+    // `NEO4J_AUTH: neo4j/PASSWORD`
+    ("NEO4J_AUTH", &["neo4j"]),
+    ("COUCHDB_PASSWORD", &["couchdb"]),
+    ("ARANGO_ROOT_PASSWORD", &["arangodb"]),
+    ("DOCKER_INFLUXDB_INIT_PASSWORD", &["influxdb"]),
+    ("KEYCLOAK_ADMIN_PASSWORD", &["keycloak"]),
 ];
 
 /// The passwords a service's image starts with when none is given: (images, password).
