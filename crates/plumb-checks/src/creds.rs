@@ -329,7 +329,9 @@ impl Taint {
 
 /// The variables the job's scripts use as a file's path, and only so: given alone to a
 /// program that takes files (`chmod 600 "$SSH_KEY"`, `ssh-add "$KEY"`), after an option
-/// that takes a path (`--key-file "$GCP_KEY"`) or after `ssh -i`. A project variable so
+/// that takes a path (`--key-file "$GCP_KEY"`, [`program_path_option`]: `ssh -i`,
+/// `keytool -srckeystore`), as a file operand ([`is_file_operand`]: `gpg --import`),
+/// or in an ssh command within a word (`rsync -e "ssh -i $KEY"`). A project variable so
 /// used is a GitLab File variable: its value is the path, the file holds the secret.
 /// One also used otherwise (`echo "$KEY"`) is a value: a decoy `cp "$T" /dev/null`
 /// does not make a token a path.
@@ -410,11 +412,11 @@ fn is_jq_input_file(name: &str, args: &[shell::Word], at: usize) -> bool {
     i == at && filter_seen && !args[at].text.starts_with('-')
 }
 
-/// Options of one program that take a path and write nothing of the file where a log
-/// or an artifact could keep it (`ssh -i KEY`, `keytool -srckeystore STORE`, `cosign
-/// sign --key KEY`, `age -d -i KEY`): a File variable's path given to them passes no
-/// secret. Not `openssl -in` nor `gpg --decrypt`, which write the key or the
-/// plaintext out.
+/// Options of one program that take a path (`ssh -i KEY`, `keytool -srckeystore
+/// STORE`, `cosign sign --key KEY`, `age -d -i KEY`): a File variable's path given to
+/// them passes no secret on the command line (a key store keytool writes is a file of
+/// its own). Not `openssl -in` nor `gpg --decrypt`, whose operand may as well be the
+/// value, and which write the key or the plaintext out.
 fn program_path_option(program: &str, option: &str) -> bool {
     match program {
         "ssh" | "scp" | "sftp" | "age" | "rage" => matches!(option, "-i" | "--identity"),
@@ -432,9 +434,29 @@ fn program_path_option(program: &str, option: &str) -> bool {
 /// PATTERN "$X"`: which operand is the pattern depends on options a scan cannot
 /// weigh, and a guard `grep -q "$TOKEN" src/` reads the secret's value.)
 fn is_file_operand(program: &str, args: &[shell::Word], at: usize) -> bool {
-    let import = args.iter().any(|a| a.text == "--import");
+    // gpg's options that take a value (`--passphrase "$PW"` is the passphrase itself)
+    const GPG_VALUE_OPTIONS: &[&str] = &[
+        "--passphrase",
+        "--passphrase-fd",
+        "--passphrase-file",
+        "-u",
+        "--local-user",
+        "-r",
+        "--recipient",
+        "--homedir",
+        "--keyserver",
+        "--pinentry-mode",
+        "--trust-model",
+        "-o",
+        "--output",
+        "--import-options",
+    ];
+    let after_import = (args[..at].iter()).any(|a| a.text == "--import");
+    let an_option_s_value = at
+        .checked_sub(1)
+        .is_some_and(|p| GPG_VALUE_OPTIONS.contains(&args[p].text.as_str()));
     match program {
-        "gpg" | "gpg2" => import && !args[at].text.starts_with('-'),
+        "gpg" | "gpg2" => after_import && !an_option_s_value && !args[at].text.starts_with('-'),
         "security" => args.first().is_some_and(|a| a.text == "import") && at == 1,
         _ => false,
     }
@@ -2406,10 +2428,14 @@ fn verbose_output<'w>(cmd: &'w Command, args: &'w [shell::Word]) -> TraceTo<'w> 
             .get(i)
             .map_or(TraceTo::Log, |r| TraceTo::File(&r.target)),
     };
-    // `--stderr FILE` moves what `-v` writes; `--trace FILE` writes it there
-    let trace_file = (args.windows(2))
-        .find(|p| matches!(p[0].text.as_str(), "--trace" | "--trace-ascii" | "--stderr"))
-        .map(|p| &p[1]);
+    // `--trace FILE` writes it there, whatever `--stderr FILE` (which moves what `-v`
+    // writes) says
+    let value_of = |options: &[&str]| {
+        (args.windows(2))
+            .find(|p| options.contains(&p[0].text.as_str()))
+            .map(|p| &p[1])
+    };
+    let trace_file = value_of(&["--trace", "--trace-ascii"]).or_else(|| value_of(&["--stderr"]));
     match trace_file {
         Some(file) if file.text == "-" => of(cmd.stdout_goes()),
         Some(file) if shell::is_log_device(&file.text) => TraceTo::Log,

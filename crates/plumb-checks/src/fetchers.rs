@@ -180,8 +180,9 @@ const FETCHERS: &[Fetcher] = &[
         unless: &["-o", "--output"],
         ..fetch("gpg", &["-d"])
     },
+    // decrypting with a password (not `-d -base64`, a plain decoding)
     Fetcher {
-        needs_one_of: &["-d"],
+        needs_one_of: &["-pass", "-k", "-K", "-kfile"],
         unless: &["-out"],
         ..fetch("openssl", &["enc"])
     },
@@ -241,6 +242,16 @@ pub fn fetched(cmd: &Command, name: &str) -> Option<String> {
 }
 
 fn fetches(f: &Fetcher, args: &[&str]) -> bool {
+    // `--output -` (or `/dev/stdout`) is standard output: `--output=-`, no file
+    let joined: Vec<String> = (0..args.len())
+        .filter(|&i| !(i > 0 && is_stdout(args[i]) && args[i - 1].starts_with('-')))
+        .map(|i| match args.get(i + 1) {
+            Some(next) if args[i].starts_with('-') && is_stdout(next) => format!("{}=-", args[i]),
+            _ => args[i].to_string(),
+        })
+        .collect();
+    let args: Vec<&str> = joined.iter().map(String::as_str).collect();
+    let args = &args[..];
     let option_given = |options: &[&str], a: &str| {
         options.iter().any(|o| {
             a == *o
@@ -250,10 +261,15 @@ fn fetches(f: &Fetcher, args: &[&str]) -> bool {
         })
     };
     let needed = f.needs_one_of.is_empty() || args.iter().any(|a| option_given(f.needs_one_of, a));
-    let kept_back = args
-        .iter()
+    let kept_back = (args.iter())
+        .filter(|a| !a.ends_with("=-"))
         .any(|a| option_given(f.unless, a) || option_given(TO_A_FILE, a));
     needed && !kept_back && names_action(f.action, args)
+}
+
+/// `-` or `/dev/stdout`: an output option's value that is standard output.
+fn is_stdout(value: &str) -> bool {
+    matches!(value, "-" | "/dev/stdout")
 }
 
 /// What the command prints, where its options decide whether that is the secret: a
@@ -262,6 +278,8 @@ fn fetches(f: &Fetcher, args: &[&str]) -> bool {
 /// secrets and login tokens (not `sys/…` or an auth method's roles and config).
 fn prints_the_secret(f: &Fetcher, args: &[&str]) -> bool {
     match (f.program, f.action.first().copied()) {
+        // decrypting, not encrypting
+        ("openssl", _) => args.contains(&"-d"),
         ("kubectl", Some("get")) => kubernetes_output_has_data(args),
         ("aws", _) => option_value(args, "--query").is_none_or(|q| {
             let q = q.to_ascii_lowercase();
@@ -444,8 +462,12 @@ mod tests {
             ("doppler secrets download --no-file --format env", Some("doppler secrets download")),
             ("op inject -i tpl.env", Some("op inject")),
             ("op inject -i tpl.env -o app.env", None),
-            ("openssl enc -d -aes-256-cbc -in s.enc", Some("openssl enc")),
-            ("openssl enc -aes-256-cbc -in s -out s.enc", None),
+            ("openssl enc -d -aes-256-cbc -pass env:K -in s.enc", Some("openssl enc")),
+            ("openssl enc -aes-256-cbc -pass env:K -in s -out s.enc", None),
+            ("openssl enc -d -base64 -in cert.b64", None),
+            ("gpg -d --output - s.gpg", Some("gpg -d")),
+            ("ansible-vault decrypt --output - vault.yml", Some("ansible-vault decrypt")),
+            ("ansible-vault decrypt --output plain.yml vault.yml", None),
             ("az ad sp create-for-rbac --name ci", Some("az ad sp create-for-rbac")),
             ("kubectl config view", None),
             ("sops -d secrets.enc.yaml", Some("sops -d")),

@@ -2439,3 +2439,24 @@ fn a_graph_database_service_s_password_is_the_job_s_own() {
     let want: BTreeSet<String> = ["10 PL4001"].map(String::from).into();
     assert_eq!(found, want, "{diags:#?}");
 }
+
+/// The review's bypasses: a generated value under a Kubernetes-Secret-like name is a
+/// credential, and Graylog's `PASSWORD_SECRET` always is; the passphrase given to `gpg
+/// --import` is no path (its `set -x` trace shows it); `curl --trace-ascii FILE` writes
+/// there whatever `--stderr` says.
+#[test]
+fn reviewed_bypasses_of_the_object_name_and_path_rules() {
+    let dir = scratch("object-name-bypasses");
+    let pinned = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "a:\n  image: alpine:3.19{pinned}\n  artifacts: {{paths: [logs/]}}\n  variables:\n    TLS_SECRET: s3cr3tpassw0rd2024\n    GRAYLOG_PASSWORD_SECRET: pqvnkxmlwrtzybcfhjsdga\n    IMAGE_PULL_SECRET: gitlab-registry\n  script:\n    - set -x\n    - gpg --batch --passphrase \"$GPG_PASSPHRASE\" --import key.asc\n    - 'curl --stderr /dev/null --trace-ascii logs/t.log -H \"Authorization: Bearer $API_TOKEN\" https://x'\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let mine: BTreeSet<String> = (found.into_iter())
+        .filter(|f| !f.ends_with("PL4004"))
+        .collect();
+    let want: BTreeSet<String> = ["5 PL4001", "6 PL4001", "9 PL4003", "11 PL4007"]
+        .map(String::from)
+        .into();
+    assert_eq!(mine, want, "{diags:#?}");
+}

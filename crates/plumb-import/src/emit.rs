@@ -537,7 +537,6 @@ impl Emitter<'_> {
         }
         build_templates_on_their_variants(&mut templates);
         mark_bases_used(&mut templates);
-        let mut pipeline_gitlab = Vec::new();
         let on = pipeline_on(
             config,
             with_other_files,
@@ -545,12 +544,10 @@ impl Emitter<'_> {
             &templates,
             &mut pipeline_notes,
         );
-        let workflow = config.root.get("workflow");
-        if let Some(workflow) = workflow {
-            pipeline_gitlab = workflow_passed_through(workflow, &mut pipeline_notes);
-        }
-        let workflow_rules = workflow.and_then(|w| w.get("rules")).is_some();
-        if on.is_none() && !with_other_files && !workflow_rules {
+        let pipeline_gitlab = (config.root.get("workflow")).map_or_else(Vec::new, |w| {
+            workflow_passed_through(w, &mut pipeline_notes)
+        });
+        if on.is_none() && !with_other_files {
             note_merge_request_pipelines_lost(config, &mut jobs, &templates);
         }
         let mut completions: Vec<(String, usize, usize, PVal)> = (config.jobs.iter().enumerate())
@@ -2508,6 +2505,10 @@ fn note_merge_request_pipelines_lost(
     jobs: &mut [JobOut],
     templates: &[TemplateOut],
 ) {
+    let workflow_rules = (config.root.get("workflow")).and_then(|w| w.get("rules"));
+    if workflow_rules.is_some() {
+        return;
+    }
     let when_of = |j: &JobOut| -> Option<Cond> {
         let from_template =
             || (j.bases.iter().rev()).find_map(|&b| templates[b].fields.get("when"));

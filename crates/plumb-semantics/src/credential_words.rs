@@ -11,7 +11,7 @@ pub enum NameUse {
     /// `ADMIN_PASSWORD`), and `*_CREDENTIALS` too (a literal blob is the credential).
     Literal,
     /// `echo "$DEPLOY_TOKEN"`: upper case only (shell locals are usually lower case) but
-    /// for Terraform's `TF_VAR_` inputs; not `GOOGLE_APPLICATION_CREDENTIALS`, which
+    /// for Terraform's `TF_VAR_` inputs and `TF_TOKEN_` host tokens; not `GOOGLE_APPLICATION_CREDENTIALS`, which
     /// Google's libraries read as a path. (`*_CREDENTIALS` is often a GitLab File
     /// variable, whose value is a path: given to an option that takes one, `--key-file
     /// "$GCP_CREDENTIALS"`, it passes no secret, which PL4004 knows.)
@@ -234,19 +234,10 @@ const NOT_THE_CREDENTIAL: &[&str] = &[
 ];
 
 /// Words before a last `SECRET` that make the name one a Kubernetes Secret's name is
-/// often given (`IMAGE_PULL_SECRET: regcred`, `TLS_SECRET: app-tls`,
-/// `DB_PASSWORD_SECRET: db-credentials`), though as often the credential itself
-/// (OpenShift's pull secret, Graylog's `PASSWORD_SECRET`): see [`names_a_secret_object`].
-const NAMES_A_SECRET_OBJECT: &[&str] = &[
-    "PULL",
-    "TLS",
-    "K8S",
-    "KUBE",
-    "KUBERNETES",
-    "PASSWORD",
-    "CREDENTIALS",
-    "CERT",
-];
+/// often given (`IMAGE_PULL_SECRET: regcred`, `TLS_SECRET: app-tls`), though as often
+/// the credential itself (OpenShift's pull secret): see [`names_a_secret_object`]. Not
+/// `PASSWORD_SECRET`, Graylog's pepper.
+const NAMES_A_SECRET_OBJECT: &[&str] = &["PULL", "TLS", "K8S", "KUBE", "KUBERNETES", "CERT"];
 
 /// Words just before the credential's that make the name a count or a switch about one
 /// (`NUM_TOKENS`, `USE_TOKEN`, `NO_PASSWORD`, `BYPASS_AUTH`).

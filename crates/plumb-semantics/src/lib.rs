@@ -83,7 +83,7 @@ pub fn is_variable_name(s: &str) -> bool {
 /// Whether GitLab and Kubernetes both pass `s` as an environment variable's name:
 /// letters, digits, `_`, `-` and `.`, not starting with a digit (Kubernetes' rule;
 /// GitLab takes any key, and Elasticsearch's `discovery.type` is a usual one).
-pub fn is_environment_name(s: &str) -> bool {
+pub fn is_env_variable_name(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(|c: char| c.is_ascii_digit())
         && (s.chars()).all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))

@@ -10,14 +10,22 @@ pub fn credential_name(name: &str) -> bool {
 
 /// Whether `value`, bound to `name`, is a Kubernetes Secret's name rather than a
 /// credential (`IMAGE_PULL_SECRET: regcred`, `TLS_SECRET: app-tls`): the name says it
-/// may be one, and the value is one (lower-case letters, digits, `-` and `.`).
+/// may be one, and the value reads as one: lower-case words of letters joined by `-`
+/// or `.` (`gitlab-registry`), or one short word (`regcred`), not a run of digits and
+/// letters a generator makes (`s3cr3tpassw0rd2024`, hex).
 pub fn names_a_secret_object(name: &str, value: &str) -> bool {
-    let dns_name = value.len() <= 253
-        && value.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && value.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && (value.chars())
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-    dns_name && credential_words::names_a_secret_object(name)
+    let word = |w: &str| {
+        !w.is_empty()
+            && w.len() <= 24
+            && w.starts_with(|c: char| c.is_ascii_lowercase())
+            && w.bytes().filter(u8::is_ascii_digit).count() <= 2
+            && (w.bytes()).all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    };
+    let words: Vec<&str> = value.split(['-', '.']).collect();
+    let object_name = value.len() <= 63
+        && words.iter().all(|w| word(w))
+        && (words.len() > 1 || value.len() <= 12);
+    object_name && credential_words::names_a_secret_object(name)
 }
 
 /// Whether a value bound to such a name is a literal credential rather than a
@@ -133,7 +141,6 @@ const STAND_IN_FILLER: &[&str] = &[
     "is",
     "so",
     "it",
-    "only",
     "unit",
     "e2e",
     "integration",
@@ -157,20 +164,19 @@ fn says_it_is_no_secret(v: &str) -> bool {
     let stripe_test = ["sk_test_", "pk_test_", "rk_test_"]
         .iter()
         .any(|p| v.starts_with(p));
-    let Some(words) = stand_in_words(v) else {
+    let Some(split) = stand_in_words(v) else {
         return repeated || stripe_test;
     };
-    let phrase =
-        (words.windows(2)).any(|p| STAND_IN_PHRASES.contains(&[p[0].as_str(), p[1].as_str()]));
+    let words: Vec<&str> = split.iter().map(|(w, _)| w.as_str()).collect();
+    let phrase = (words.windows(2)).any(|p| STAND_IN_PHRASES.contains(&[p[0], p[1]]));
     // words told apart by separators may be any stand-in words (`local-dev-key`); glued
     // or in camel case, a weak password's look (`localadmin`, `devpass`), only words
     // that say it is a test's (`testsecret`, `NotSoSecretChangeIt`)
-    let separated = v.split(['-', '_', '.']).count() == words.len();
-    let says = |w: &String| {
+    let says = |(w, glued): &(String, bool)| {
         STAND_IN_WORDS.contains(&w.as_str())
-            && (separated || !WEAK_STAND_IN_WORDS.contains(&w.as_str()))
+            && !(*glued && WEAK_STAND_IN_WORDS.contains(&w.as_str()))
     };
-    let stand_in = words.len() > 1 && (phrase || words.iter().any(says));
+    let stand_in = words.len() > 1 && (phrase || split.iter().any(says));
     repeated || stripe_test || stand_in
 }
 
@@ -180,14 +186,18 @@ const WEAK_STAND_IN_WORDS: &[&str] = &["dev", "local"];
 
 /// The words of a value made only of stand-in words and filler, in lower case: split at
 /// `-`, `_` and `.`, at a capital (`NotSoSecret`) and where words are glued together
-/// (`testsecret`); `None` when some part is no such word.
-fn stand_in_words(v: &str) -> Option<Vec<String>> {
+/// (`testsecret`), each with whether it was glued to another (not alone between
+/// separators); `None` when some part is no such word.
+fn stand_in_words(v: &str) -> Option<Vec<(String, bool)>> {
     let known = |w: &str| STAND_IN_WORDS.contains(&w) || STAND_IN_FILLER.contains(&w);
     let mut words = Vec::new();
     for part in v.split(['-', '_', '.']) {
+        let mut of_part = Vec::new();
         for camel in split_at_capitals(part) {
-            words.extend(glued_words(&camel.to_ascii_lowercase(), &known)?);
+            of_part.extend(glued_words(&camel.to_ascii_lowercase(), &known)?);
         }
+        let glued = of_part.len() > 1;
+        words.extend(of_part.into_iter().map(|w| (w, glued)));
     }
     Some(words)
 }
@@ -679,6 +689,8 @@ mod tests {
             "localadmin",
             "devpass",
             "adminlocal",
+            "localadmin-",
+            "_devpass",
         ] {
             assert!(is_literal_credential(credential), "{credential}");
         }

@@ -326,7 +326,7 @@ impl Lowering<'_, '_> {
     /// digit (`discovery.type` passes, though a shell cannot expand it).
     pub(super) fn check_env_keys(&mut self, env: &crate::model::JobEnv) {
         for b in env.iter() {
-            if crate::is_environment_name(&b.name) || !self.env_keys_checked.insert(b.name_at) {
+            if crate::is_env_variable_name(&b.name) || !self.env_keys_checked.insert(b.name_at) {
                 continue;
             }
             self.ev.report(
