@@ -1698,8 +1698,13 @@ pub fn receives_installed_packages(
     job: &plumb_semantics::JobModel,
     jobs: &[plumb_semantics::JobModel],
 ) -> bool {
+    // the project's own, at the top of the checkout (not `frontend/node_modules`)
     let holds = |paths: &[&str]| {
-        (paths.iter()).any(|p| p.trim_end_matches('/').rsplit('/').next() == Some("node_modules"))
+        (paths.iter()).any(|p| {
+            let p = p.trim_end_matches('/');
+            let p = p.strip_prefix("./").unwrap_or(p);
+            p == "node_modules" || p == "$CI_PROJECT_DIR/node_modules"
+        })
     };
     if holds(&restored_cache_paths(job)) {
         return true;

@@ -22,11 +22,24 @@ pub fn names_a_secret_object(name: &str, value: &str) -> bool {
             && (w.bytes()).all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
     };
     let words: Vec<&str> = value.split(['-', '.']).collect();
+    // a Secret's name says what it holds (`regcred`, `app-tls`, `db-credentials`); a
+    // password's words do not (`trustno1`, `correct-horse-battery-staple`)
+    let says_what =
+        |w: &&str| (OBJECT_NAME_WORDS.iter()).any(|o| w.starts_with(o) || w.ends_with(o));
     let object_name = value.len() <= 63
         && words.iter().all(|w| word(w))
-        && (words.len() > 1 || value.len() <= 12);
+        && words.iter().any(says_what)
+        && (words.len() > 1 || value.len() <= 16);
     object_name && credential_words::names_a_secret_object(name)
 }
+
+/// Words a Kubernetes Secret's name is made of, saying what it holds.
+const OBJECT_NAME_WORDS: &[&str] = &[
+    "reg", "cred", "tls", "cert", "ssl", "secret", "pull", "docker", "gitlab", "ghcr", "ecr",
+    "gcr", "acr", "quay", "harbor", "auth", "config", "token", "key", "ingress", "db", "database",
+    "postgres", "mysql", "redis", "app", "api", "oauth", "oidc", "aws", "gcp", "azure", "vault",
+    "webhook",
+];
 
 /// Whether a value bound to such a name is a literal credential rather than a
 /// reference to another variable (`$CI_JOB_TOKEN`), a file path or a placeholder.
@@ -176,13 +189,29 @@ fn says_it_is_no_secret(v: &str) -> bool {
         STAND_IN_WORDS.contains(&w.as_str())
             && !(*glued && WEAK_STAND_IN_WORDS.contains(&w.as_str()))
     };
-    let stand_in = words.len() > 1 && (phrase || split.iter().any(says));
+    // glued, the words beside the stand-in's say what it stands in for (`testsecret`),
+    // not who logs in with it (`roottest`, `AdminTest`: a weak password)
+    let glued_ok = (split.iter()).all(|(w, glued)| {
+        let w = w.as_str();
+        !glued
+            || (STAND_IN_WORDS.contains(&w) && !WEAK_STAND_IN_WORDS.contains(&w))
+            || GLUED_WITH_A_STAND_IN.contains(&w)
+    });
+    let stand_in = words.len() > 1 && glued_ok && (phrase || split.iter().any(says));
     repeated || stripe_test || stand_in
 }
 
 /// Stand-in words that a real, weak password is as often made of (`localadmin`,
 /// `devpass`): they say a value is a stand-in only between separators.
 const WEAK_STAND_IN_WORDS: &[&str] = &["dev", "local"];
+
+/// Words a stand-in word may be glued to (`testsecret`, `dummykey`,
+/// `ThisTokenIsNotSoSecretChangeIt`): what it stands in for, and the words of
+/// [`STAND_IN_PHRASES`].
+const GLUED_WITH_A_STAND_IN: &[&str] = &[
+    "secret", "key", "token", "jwt", "api", "app", "signing", "session", "value", "this", "is",
+    "not", "so", "change", "me", "it", "only", "for", "the", "base", "cookie", "do", "use",
+];
 
 /// The words of a value made only of stand-in words and filler, in lower case: split at
 /// `-`, `_` and `.`, at a capital (`NotSoSecret`) and where words are glued together
@@ -691,6 +720,10 @@ mod tests {
             "adminlocal",
             "localadmin-",
             "_devpass",
+            "roottest",
+            "AdminTest",
+            "mypasswordtest",
+            "rootchangeit",
         ] {
             assert!(is_literal_credential(credential), "{credential}");
         }
@@ -722,6 +755,28 @@ mod tests {
             "glrt-",
         ] {
             assert!(find(text).is_empty(), "{text}: {:?}", find(text));
+        }
+    }
+
+    #[test]
+    fn kubernetes_secret_names_are_words_that_say_what_they_hold() {
+        for (name, value) in [
+            ("IMAGE_PULL_SECRET", "regcred"),
+            ("IMAGE_PULL_SECRET", "gitlab-registry"),
+            ("TLS_SECRET", "app-tls"),
+        ] {
+            assert!(names_a_secret_object(name, value), "{name}: {value}");
+        }
+        for (name, value) in [
+            ("KUBE_SECRET", "s3cr3tpass"),
+            ("TLS_SECRET", "p4ssw0rd"),
+            ("K8S_SECRET", "qwerty"),
+            ("KUBERNETES_SECRET", "trustno1"),
+            ("PULL_SECRET", "correct-horse-battery-staple"),
+            ("DB_PASSWORD_SECRET", "db-credentials"),
+            ("TLS_SECRET", "s3cr3tpassw0rd2024"),
+        ] {
+            assert!(!names_a_secret_object(name, value), "{name}: {value}");
         }
     }
 
