@@ -1706,7 +1706,7 @@ pub fn receives_installed_packages(
             p == "node_modules" || p == "$CI_PROJECT_DIR/node_modules"
         })
     };
-    if holds(&restored_cache_paths(job)) {
+    if holds(&job.restored_cache_paths()) {
         return true;
     }
     // `dependencies` narrows the jobs whose artifacts are downloaded (`[]`: none)
@@ -1734,30 +1734,6 @@ fn job_ref_name(v: &Value) -> Option<&str> {
         ValueKind::Str(name) => Some(name),
         _ => None,
     }
-}
-
-/// The paths of the job's caches, pulled only or not: what GitLab restores before the
-/// script runs (not a cache only pushed).
-fn restored_cache_paths(job: &plumb_semantics::JobModel) -> Vec<&str> {
-    fn of<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
-        match &value.kind {
-            ValueKind::List(items) => items.iter().for_each(|c| of(c, out)),
-            ValueKind::Map(entries)
-                if !(entries.iter())
-                    .any(|e| e.key == "policy" && e.value.as_str() == Some("push")) =>
-            {
-                let paths = entries.iter().find(|e| e.key == "paths");
-                let items = paths.and_then(|e| e.value.as_list()).unwrap_or(&[]);
-                out.extend(items.iter().filter_map(Value::as_str));
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    if let Some(f) = job.field("cache") {
-        of(&f.value, &mut out);
-    }
-    out
 }
 
 /// `npm ci`, `npm install` of no named package (options aside: `npm ci --cache .npm

@@ -493,15 +493,24 @@ impl JobModel {
         }
     }
     /// The paths of the job's `cache` (a record, or a list of them), which GitLab
-    /// restores to later jobs; `"."` for `untracked = true`.
+    /// restores to later jobs; `"."` for `untracked = true`. (A cache only pulled is
+    /// never uploaded.)
     pub fn cache_paths(&self) -> Vec<&str> {
-        fn of<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+        self.caches_but("pull")
+    }
+    /// The paths of the job's caches that GitLab restores before its script runs (a
+    /// cache only pushed is not).
+    pub fn restored_cache_paths(&self) -> Vec<&str> {
+        self.caches_but("push")
+    }
+    /// The paths of the job's caches but those whose `policy` is `skipped`.
+    fn caches_but(&self, skipped: &str) -> Vec<&str> {
+        fn of<'v>(value: &'v Value, skipped: &str, out: &mut Vec<&'v str>) {
             match &value.kind {
-                ValueKind::List(items) => items.iter().for_each(|c| of(c, out)),
-                // a cache only pulled is never uploaded
+                ValueKind::List(items) => items.iter().for_each(|c| of(c, skipped, out)),
                 ValueKind::Map(entries)
                     if !(entries.iter())
-                        .any(|e| e.key == "policy" && e.value.as_str() == Some("pull")) =>
+                        .any(|e| e.key == "policy" && e.value.as_str() == Some(skipped)) =>
                 {
                     for e in entries {
                         match (e.key.as_str(), &e.value.kind) {
@@ -518,7 +527,7 @@ impl JobModel {
         }
         let mut out = Vec::new();
         if let Some(f) = self.field("cache") {
-            of(&f.value, &mut out);
+            of(&f.value, skipped, &mut out);
         }
         out
     }
