@@ -215,6 +215,11 @@ struct Taint {
 }
 
 impl Taint {
+    /// Records that the file at `path` (as written) now holds `flow`'s secret.
+    fn remember_written(&mut self, path: &str, flow: &Flow) {
+        let held = (flow.var.clone(), flow.source.clone());
+        self.written.insert(path.to_string(), held);
+    }
     /// The secret `v` expands to: a variable that holds one, or a secret file's path
     /// inside a command substitution (`$(cat "$F")` is the file's content).
     fn get(&self, v: &VarRef) -> Option<&Source> {
@@ -1809,30 +1814,15 @@ fn archived_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Sca
     let Some(archive) = archive_at.and_then(|i| args.get(i)) else {
         return;
     };
-    let kept = scan.kept_path(cmd, &archive.text);
-    let Some((artifact, cache)) = (kept.as_deref()).and_then(|f| kept_by(f, scan.artifacts)) else {
-        return;
-    };
     // (not the folder of `-C DIR`, where the sources are looked for)
     let folder_option =
         |i: usize| i > 0 && matches!(args[i - 1].text.as_str(), "-C" | "--directory");
-    let sources = (args.iter().enumerate())
+    let mut sources = (args.iter().enumerate())
         .filter(|(i, a)| !a.text.starts_with('-') && a.start != archive.start && !folder_option(*i))
         .map(|(_, a)| a);
-    let Some(flow) = sources.into_iter().find_map(|w| written_within(w, taint)) else {
-        return;
-    };
-    let at = Flow {
-        start: archive.start,
-        end: archive.end,
-        ..flow
-    };
-    let leak = Leak::Artifact {
-        path: shown_path(&archive.text, kept.as_deref()),
-        artifact,
-        cache,
-    };
-    scan.push_kept(kept.as_deref(), leak, &at);
+    if let Some(flow) = sources.find_map(|w| written_within(w, taint)) {
+        push_written_file(cmd, archive, &flow, scan);
+    }
 }
 
 /// Records the files a command writes its secret-holding output to (`> FILE`, `tee
@@ -1847,8 +1837,7 @@ fn note_written(cmd: &Command, name: &str, flow: &Flow, taint: &mut Taint) {
         .filter(|a| name == "tee" && !a.text.starts_with('-'));
     for file in cmd.files_written().chain(tee_files) {
         if !shell::is_log_device(&file.text) && !file.text.is_empty() {
-            let held = (flow.var.clone(), flow.source.clone());
-            taint.written.insert(file.text.clone(), held);
+            taint.remember_written(&file.text, flow);
         }
     }
 }
@@ -2403,9 +2392,8 @@ fn verbose_curl_request(cmd: &Command, name: &str, taint: &mut Taint, scan: &mut
         TraceTo::Log => scan.push(Leak::Printed { command }, &flow),
         TraceTo::Nowhere => {}
         TraceTo::File(file) => {
-            trace_file_kept(cmd, file, &flow, scan);
-            let held = (flow.var.clone(), flow.source.clone());
-            taint.written.insert(file.text.clone(), held);
+            push_written_file(cmd, file, &flow, scan);
+            taint.remember_written(&file.text, &flow);
         }
     }
 }
@@ -2445,9 +2433,9 @@ fn verbose_output<'w>(cmd: &'w Command, args: &'w [shell::Word]) -> TraceTo<'w> 
     }
 }
 
-/// A `curl -v` whose headers hold a secret, with its standard error sent to `file`:
-/// PL4007 when an artifact (or cache) keeps the file.
-fn trace_file_kept(cmd: &Command, file: &shell::Word, flow: &Flow, scan: &mut Scan) {
+/// A file written with a secret in it (`file`, where the command writes it): PL4007
+/// when an artifact (or cache) keeps it, reported on `file`.
+fn push_written_file(cmd: &Command, file: &shell::Word, flow: &Flow, scan: &mut Scan) {
     let kept = scan.kept_path(cmd, &file.text);
     let Some((artifact, cache)) = (kept.as_deref()).and_then(|f| kept_by(f, scan.artifacts)) else {
         return;
@@ -2654,53 +2642,17 @@ fn copied_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan)
         (None, Some((dest, sources))) => (sources, *dest),
         (None, None) => return,
     };
-    let kept = scan.kept_path(cmd, &dest.text);
-    let Some((artifact, cache)) = (kept.as_deref()).and_then(|f| kept_by(f, scan.artifacts)) else {
-        return;
-    };
-    let shown = shown_path(&dest.text, kept.as_deref());
     // `cp <(echo "$T") public/token`: what the substitution outputs
-    if let Some(flow) = substituted_input(sources.iter().copied(), taint) {
-        let at = Flow {
-            start: dest.start,
-            end: dest.end,
-            ..flow
-        };
-        let path = shown.clone();
-        let leak = Leak::Artifact {
-            path,
-            artifact,
-            cache,
-        };
-        scan.push_kept(kept.as_deref(), leak, &at);
-        return;
-    }
-    let copied = taint.first_file(sources.iter().flat_map(|w| w.vars.iter()));
-    if let Some((v, source)) = copied {
-        let at = Flow::new(&v.name, &source, dest.start, dest.end).read_from_file(true);
-        let path = shown.clone();
-        let leak = Leak::Artifact {
-            path,
-            artifact,
-            cache,
-        };
-        scan.push_kept(kept.as_deref(), leak, &at);
-        return;
-    }
+    let substituted = || substituted_input(sources.iter().copied(), taint);
+    // `cp "$KEY_FILE" public/`: a File variable's file
+    let file_variable = || {
+        let (v, source) = taint.first_file(sources.iter().flat_map(|w| w.vars.iter()))?;
+        Some(Flow::new(&v.name, &source, dest.start, dest.end).read_from_file(true))
+    };
     // `echo "$T" > /tmp/t` then `cp /tmp/t out/` (or `cp -r /tmp out/`)
-    if let Some(flow) = sources.iter().find_map(|w| written_within(w, taint)) {
-        let at = Flow {
-            start: dest.start,
-            end: dest.end,
-            ..flow
-        };
-        let path = shown.clone();
-        let leak = Leak::Artifact {
-            path,
-            artifact,
-            cache,
-        };
-        scan.push_kept(kept.as_deref(), leak, &at);
+    let written = || sources.iter().find_map(|w| written_within(w, taint));
+    if let Some(flow) = substituted().or_else(file_variable).or_else(written) {
+        push_written_file(cmd, dest, &flow, scan);
     }
 }
 

@@ -43,6 +43,14 @@ const fn sops_decrypt(action: &'static [&'static str]) -> Fetcher {
     }
 }
 
+/// `gpg --decrypt`, `gpg -d`: the plain text, to standard output unless to a file.
+const fn gpg_decrypt(action: &'static [&'static str]) -> Fetcher {
+    Fetcher {
+        unless: &["-o", "--output"],
+        ..fetch("gpg", action)
+    }
+}
+
 /// `aws ssm get-parameter(s) --with-decryption`: a SecureString's plain value.
 const fn ssm_decrypted(action: &'static [&'static str]) -> Fetcher {
     Fetcher {
@@ -171,15 +179,8 @@ const FETCHERS: &[Fetcher] = &[
     // a new service principal's password, printed once
     fetch("az", &["ad", "sp", "create-for-rbac"]),
     fetch("az", &["ad", "sp", "credential", "reset"]),
-    // decrypted to standard output unless to a file
-    Fetcher {
-        unless: &["-o", "--output"],
-        ..fetch("gpg", &["--decrypt"])
-    },
-    Fetcher {
-        unless: &["-o", "--output"],
-        ..fetch("gpg", &["-d"])
-    },
+    gpg_decrypt(&["--decrypt"]),
+    gpg_decrypt(&["-d"]),
     // decrypting with a password (not `-d -base64`, a plain decoding)
     Fetcher {
         needs_one_of: &["-pass", "-k", "-K", "-kfile"],
@@ -230,9 +231,11 @@ pub fn may_fetch(script: &str) -> bool {
 pub fn fetched(cmd: &Command, name: &str) -> Option<String> {
     let program = crate::supply::base(name);
     let args: Vec<&str> = cmd.args().iter().map(|w| w.text.as_str()).collect();
+    let joined = standard_output_joined(&args);
+    let joined: Vec<&str> = joined.iter().map(String::as_str).collect();
     let f = FETCHERS
         .iter()
-        .find(|f| f.program == program && fetches(f, &args) && prints_the_secret(f, &args))?;
+        .find(|f| f.program == program && fetches(f, &joined) && prints_the_secret(f, &args))?;
     Some(
         std::iter::once(f.program)
             .chain(f.action.iter().copied())
@@ -241,17 +244,20 @@ pub fn fetched(cmd: &Command, name: &str) -> Option<String> {
     )
 }
 
-fn fetches(f: &Fetcher, args: &[&str]) -> bool {
-    // `--output -` (or `/dev/stdout`) is standard output: `--output=-`, no file
-    let joined: Vec<String> = (0..args.len())
+/// The arguments with an option whose value is standard output joined to it: `--output
+/// -` (or `/dev/stdout`) is `--output=-`, which writes no file.
+fn standard_output_joined(args: &[&str]) -> Vec<String> {
+    (0..args.len())
         .filter(|&i| !(i > 0 && is_stdout(args[i]) && args[i - 1].starts_with('-')))
         .map(|i| match args.get(i + 1) {
             Some(next) if args[i].starts_with('-') && is_stdout(next) => format!("{}=-", args[i]),
             _ => args[i].to_string(),
         })
-        .collect();
-    let args: Vec<&str> = joined.iter().map(String::as_str).collect();
-    let args = &args[..];
+        .collect()
+}
+
+/// Whether `args` (with [`standard_output_joined`]) do what `f` names, printing it.
+fn fetches(f: &Fetcher, args: &[&str]) -> bool {
     let option_given = |options: &[&str], a: &str| {
         options.iter().any(|o| {
             a == *o
