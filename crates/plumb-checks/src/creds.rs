@@ -1124,6 +1124,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         }
         if !scan.functions.contains(name) {
             verbose_curl_request(cmd, name, taint, scan);
+            fetched_into_file(cmd, name, taint, scan);
         }
         arguments(cmd, name, taint, scan);
         copied_secret_file(cmd, name, taint, scan);
@@ -1142,6 +1143,26 @@ fn fetched_output(cmd: &Command, name: &str, scan: &Scan) -> Option<Flow> {
     let fetched_at = scan.locate.range(first.start, end);
     let source = (words, Some(fetched_at), Held::Fetched);
     Some(Flow::new("", &source, first.start, end))
+}
+
+/// The secret a command fetches into a file (`gpg -d -o key.pem key.gpg`): the file
+/// holds it from then on, and an artifact that keeps it keeps the secret (PL4007).
+fn fetched_into_file(cmd: &Command, name: &str, taint: &mut Taint, scan: &mut Scan) {
+    let Some((words, file_at, path)) = crate::fetchers::fetched_into_file(cmd, name) else {
+        return;
+    };
+    let (Some(first), Some(file)) = (cmd.name_word(), cmd.args().get(file_at)) else {
+        return;
+    };
+    let end = cmd.args().last().map_or(first.end, |w| w.end);
+    let source = (
+        words,
+        Some(scan.locate.range(first.start, end)),
+        Held::Fetched,
+    );
+    let flow = Flow::new("", &source, file.start, file.end);
+    push_written_path(cmd, &path, file, &flow, scan);
+    taint.remember_written(&path, &flow);
 }
 
 /// Whether a command of a command substitution sends a secret into it (not to a pipe,
@@ -2436,7 +2457,13 @@ fn verbose_output<'w>(cmd: &'w Command, args: &'w [shell::Word]) -> TraceTo<'w> 
 /// A file written with a secret in it (`file`, where the command writes it): PL4007
 /// when an artifact (or cache) keeps it, reported on `file`.
 fn push_written_file(cmd: &Command, file: &shell::Word, flow: &Flow, scan: &mut Scan) {
-    let kept = scan.kept_path(cmd, &file.text);
+    push_written_path(cmd, &file.text, file, flow, scan);
+}
+
+/// [`push_written_file`] for a file at `path`, named in the word `file`
+/// (`--output=PATH`).
+fn push_written_path(cmd: &Command, path: &str, file: &shell::Word, flow: &Flow, scan: &mut Scan) {
+    let kept = scan.kept_path(cmd, path);
     let Some((artifact, cache)) = (kept.as_deref()).and_then(|f| kept_by(f, scan.artifacts)) else {
         return;
     };
@@ -2446,7 +2473,7 @@ fn push_written_file(cmd: &Command, file: &shell::Word, flow: &Flow, scan: &mut 
         ..flow.clone()
     };
     let leak = Leak::Artifact {
-        path: shown_path(&file.text, kept.as_deref()),
+        path: shown_path(path, kept.as_deref()),
         artifact,
         cache,
     };

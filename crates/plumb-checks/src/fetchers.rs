@@ -236,12 +236,7 @@ pub fn fetched(cmd: &Command, name: &str) -> Option<String> {
     let f = FETCHERS
         .iter()
         .find(|f| f.program == program && fetches(f, &joined) && prints_the_secret(f, &args))?;
-    Some(
-        std::iter::once(f.program)
-            .chain(f.action.iter().copied())
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+    Some(words_of(f))
 }
 
 /// The arguments with an option whose value is standard output joined to it: `--output
@@ -254,6 +249,59 @@ fn standard_output_joined(args: &[&str]) -> Vec<String> {
             _ => args[i].to_string(),
         })
         .collect()
+}
+
+/// Options of [`FETCHERS`]' `unless` (and [`TO_A_FILE`]) whose value is the file the
+/// secret is written to instead.
+const FILE_OPTIONS: &[&str] = &[
+    "-o",
+    "--output",
+    "-out",
+    "--output-file",
+    "--out-file",
+    "--outfile",
+];
+
+/// What `cmd` fetches into a file instead of printing it (`gpg -d -o key.pem key.gpg`,
+/// `sops -d --output .env enc.env`, `openssl enc -d … -out k`): the program and action,
+/// the index of the argument that names the file, and the file's path.
+pub fn fetched_into_file(cmd: &Command, name: &str) -> Option<(String, usize, String)> {
+    let program = crate::supply::base(name);
+    let args: Vec<&str> = cmd.args().iter().map(|w| w.text.as_str()).collect();
+    let (option_at, value_at, path) = file_option(&args)?;
+    let rest: Vec<&str> = (args.iter().enumerate())
+        .filter(|(i, _)| *i != option_at && *i != value_at)
+        .map(|(_, a)| *a)
+        .collect();
+    let option = args[option_at].split('=').next().unwrap_or_default();
+    let f = FETCHERS.iter().find(|f| {
+        f.program == program
+            && (f.unless.contains(&option) || TO_A_FILE.contains(&option))
+            && fetches(f, &rest)
+            && prints_the_secret(f, &rest)
+    })?;
+    Some((words_of(f), value_at, path.to_string()))
+}
+
+/// The first output-file option (`-o FILE`, `--output=FILE`) with a file for its value
+/// (not `-`): where it is, where its value is, and the value.
+fn file_option<'a>(args: &[&'a str]) -> Option<(usize, usize, &'a str)> {
+    args.iter().enumerate().find_map(|(i, a)| {
+        let (at, path) = match a.split_once('=') {
+            Some((option, path)) if FILE_OPTIONS.contains(&option) => (i, path),
+            _ if FILE_OPTIONS.contains(a) => (i + 1, *args.get(i + 1)?),
+            _ => return None,
+        };
+        (!is_stdout(path) && !path.is_empty()).then_some((i, at, path))
+    })
+}
+
+/// A fetcher's program and action, as the findings name it (`aws ecr get-login-password`).
+fn words_of(f: &Fetcher) -> String {
+    std::iter::once(f.program)
+        .chain(f.action.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether `args` (with [`standard_output_joined`]) do what `f` names, printing it.

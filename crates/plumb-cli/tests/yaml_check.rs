@@ -2460,3 +2460,21 @@ fn reviewed_bypasses_of_the_object_name_and_path_rules() {
         .into();
     assert_eq!(mine, want, "{diags:#?}");
 }
+
+/// A fetcher told to write its secret to a file (`gpg -d -o`, `sops --output=`,
+/// `openssl -out`) writes it there: printing the file prints it, copying it into an
+/// artifact path or writing it inside one keeps it; `--output -` is standard output,
+/// and a file no artifact keeps and nothing prints is no finding.
+#[test]
+fn a_fetcher_s_output_file_holds_the_secret() {
+    let dir = scratch("fetched-into-file");
+    let pinned = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "a:\n  image: alpine:3.19{pinned}\n  artifacts: {{paths: [public/, out/]}}\n  script:\n    - gpg --batch -d -o key.pem key.pem.gpg\n    - cat key.pem\n    - sops -d --output=.env enc.env\n    - cp .env public/\n    - openssl enc -d -aes-256-cbc -pass env:PW -in s.enc -out out/secret.txt\n    - sops -d --output plain.yaml enc.yaml\n    - gpg -d --output - notes.gpg > /dev/null\n    - op inject -i tpl.env -o /tmp/app.env\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["6 PL4003", "8 PL4007", "9 PL4007"]
+        .map(String::from)
+        .into();
+    assert_eq!(found, want, "{diags:#?}");
+}
