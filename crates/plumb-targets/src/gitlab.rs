@@ -1558,11 +1558,13 @@ fn is_file_exclusion(a: &Atom) -> bool {
 
 /// Rules for clauses of which one excludes files (`B || (A && !changes(X))`): the
 /// others' rules, then a `when: never` rule per exclusion, under the clause's other
-/// tests (`if: A, changes: X, when: never`), then the clause's rule (`if: A`). GitLab
-/// takes the first match, so the exclusion comes after every other alternative and
-/// blocks none of them: `None` when that order would change a waiting alternative's
-/// place, when several clauses exclude files, or when a rule would need two `changes:`
-/// (or two `exists:`) lists at once.
+/// tests (`if: A, changes: X, when: never`) unless an earlier rule already takes every
+/// pipeline it would, then the clause's rule (`if: A`). GitLab takes the first match,
+/// so the exclusion comes after every other alternative and blocks none of them:
+/// `None` when that order would put a waiting alternative before one that runs by
+/// itself where both hold (`changes(X) && manual || !changes(X)` never both hold),
+/// when several clauses exclude files, or when a rule would need two `changes:` (or
+/// two `exists:`) lists at once.
 fn rules_with_one_exclusion(
     clauses: &[Vec<Atom>],
     workflow: bool,
@@ -1574,7 +1576,11 @@ fn rules_with_one_exclusion(
         return None;
     };
     let waits = |c: &Vec<Atom>| c.contains(&Atom::Manual(false));
-    if !waits(clause) && others.iter().any(waits) {
+    if !waits(clause)
+        && others
+            .iter()
+            .any(|o| waits(o) && !excludes_each_other(o, clause))
+    {
         return None;
     }
     let tests: Vec<Atom> = (clause.iter())
@@ -1603,12 +1609,33 @@ fn rules_with_one_exclusion(
             .cloned()
             .collect();
         never.push(included);
+        // `changes(X) && manual` before it already takes every pipeline that changed X
+        let taken = |o: &Vec<Atom>| {
+            (o.iter())
+                .filter(|a| !matches!(a, Atom::Manual(_)))
+                .all(|a| never.contains(a))
+        };
+        if others.iter().any(taken) {
+            continue;
+        }
         let mut rule = clause_rule(&never, workflow, widen);
         rule.when = Some("never");
         rules.push(rule);
     }
     rules.push(clause_rule(&tests, workflow, widen));
     Some(rules)
+}
+
+/// Whether two alternatives never hold together: one needs files changed (or to exist)
+/// that the other needs unchanged (or missing).
+fn excludes_each_other(a: &[Atom], b: &[Atom]) -> bool {
+    let negates = |x: &Atom, y: &Atom| match (x, y) {
+        (Atom::Changes(p, n), Atom::Changes(q, m)) | (Atom::Exists(p, n), Atom::Exists(q, m)) => {
+            p == q && n != m
+        }
+        _ => false,
+    };
+    a.iter().any(|x| b.iter().any(|y| negates(x, y)))
 }
 
 /// A condition too large for one list of alternatives (imported `when: never` rules
@@ -1984,6 +2011,13 @@ mod tests {
         let cond = or(and(var("A", "1"), not(docs())), Cond::Manual);
         rules(&cond, false, &mut Widening::new(at, &[], &mut out));
         assert!(!out.is_empty(), "widened");
+        // unless the two never hold together: `changes: X, when: manual` then the
+        // fallback (an imported rule list), first match first and nothing widened
+        out.clear();
+        let cond = or(and(docs(), Cond::Manual), not(docs()));
+        let written = rules(&cond, false, &mut Widening::new(at, &[], &mut out));
+        assert_eq!(with_files(&written), ["- docs/** - manual", "- - - on_success"]);
+        assert!(out.is_empty(), "nothing widened: {out:?}");
     }
 
     fn rules_of(cond: &Cond) -> Vec<Rule> {
