@@ -339,8 +339,18 @@ impl State {
 }
 
 /// A valid `plumb.toml`, or nothing (an invalid one is reported by `plumb check`).
+/// A `plumb.toml` the command line would read: a regular file within the repository,
+/// of at most 1 MiB (a FIFO would block the server, a device never end).
 fn read_config(path: &Path) -> Option<Config> {
-    let text = std::fs::read_to_string(path).ok()?;
+    use std::io::Read;
+    if plumb_config::config_file_problem(path).is_some() {
+        return None;
+    }
+    let mut text = String::new();
+    (std::fs::File::open(path).ok()?)
+        .take(1 << 20)
+        .read_to_string(&mut text)
+        .ok()?;
     Config::parse(&text, |code| {
         plumb_checks::lookup(code).is_some_and(|m| m.code == code)
     })
@@ -380,7 +390,9 @@ fn files_below(root: &Path, wanted: impl Fn(&str) -> bool) -> Vec<PathBuf> {
             let path = entry.path();
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if path.is_dir() {
+            // a link to a folder is not followed: two links to `.` would make the walk
+            // exponential
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 if !name.starts_with('.') && name != "target" && name != "node_modules" {
                     dirs.push(path);
                 }

@@ -14,14 +14,15 @@ pub fn compare(out: &Path, expected: &[OutputFile], folder: bool) -> Result<Exit
     let mut diff = String::new();
     let mut problems = 0;
     if folder {
-        if !out.is_dir() {
+        let is_folder = std::fs::symlink_metadata(out).is_ok_and(|m| m.is_dir());
+        if !is_folder {
             eprintln!("plumb build --check: `{}` does not exist; generate it with the same command without --check", out.display());
             return Ok(ExitCode::from(1));
         }
         let mut expected_paths = BTreeSet::new();
         for f in expected {
             expected_paths.insert(f.path.clone());
-            let actual = std::fs::read_to_string(out.join(&f.path)).ok();
+            let actual = committed(out, &f.path);
             problems += diff_one(
                 &mut diff,
                 &format!("{}/{}", out.display(), f.path),
@@ -33,7 +34,7 @@ pub fn compare(out: &Path, expected: &[OutputFile], folder: bool) -> Result<Exit
             .into_iter()
             .filter(|p| !expected_paths.contains(p) && p != crate::build::MARKER)
         {
-            let actual = std::fs::read_to_string(out.join(&stale)).ok();
+            let actual = committed(out, &stale);
             problems += diff_one(
                 &mut diff,
                 &format!("{}/{stale}", out.display()),
@@ -43,7 +44,11 @@ pub fn compare(out: &Path, expected: &[OutputFile], folder: bool) -> Result<Exit
         }
     } else {
         let text: String = expected.iter().map(|f| f.contents.as_str()).collect();
-        let actual = std::fs::read_to_string(out).ok();
+        let actual = committed(out, "");
+        if actual.is_none() && std::fs::symlink_metadata(out).is_ok() {
+            eprintln!("plumb build --check: `{}` is not a regular UTF-8 file (a symbolic link, a special file, or too large); it is not read", out.display());
+            return Ok(ExitCode::from(1));
+        }
         if actual.is_none() {
             eprintln!("plumb build --check: `{}` does not exist; generate it with the same command without --check", out.display());
             return Ok(ExitCode::from(1));
@@ -69,6 +74,30 @@ pub fn compare(out: &Path, expected: &[OutputFile], folder: bool) -> Result<Exit
         if problems == 1 { "differs" } else { "differ" },
     );
     Ok(ExitCode::from(1))
+}
+
+/// The committed file at `rel` below `out` (`""`: `out` itself), when it is a regular
+/// UTF-8 file of at most [`crate::workspace::MAX_FILE_BYTES`] reached through no
+/// symbolic link: a committed output is the repository's, and a merge request can
+/// make any of it a link (to a secret file, `/proc/self/environ`, `/dev/zero`) or a
+/// FIFO, which must not be read and shown in the diff. Anything else is "not there",
+/// so it differs from what the sources give.
+fn committed(out: &Path, rel: &str) -> Option<String> {
+    let mut path = out.to_path_buf();
+    let regular = |p: &Path, last: bool| {
+        std::fs::symlink_metadata(p).is_ok_and(|m| if last { m.is_file() } else { m.is_dir() })
+    };
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() && !regular(&path, true) {
+        return None;
+    }
+    for (i, part) in parts.iter().enumerate() {
+        path.push(part);
+        if !regular(&path, i + 1 == parts.len()) {
+            return None;
+        }
+    }
+    crate::workspace::read_text(&path).ok()
 }
 
 /// Appends the unified diff of one file (`None`: absent); returns 1 when they differ.
@@ -103,7 +132,8 @@ fn files_under(dir: &Path) -> Vec<String> {
         };
         for entry in entries.flatten() {
             let p = entry.path();
-            if p.is_dir() {
+            // a link to a folder is not walked (it could lead anywhere, or round)
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 stack.push(p);
             } else if let Ok(rel) = p.strip_prefix(dir) {
                 out.push(rel.to_string_lossy().replace('\\', "/"));

@@ -618,6 +618,14 @@ pub(crate) fn load_config(start: &Path) -> Result<Config, CliError> {
 
 /// Reads and validates one `plumb.toml`.
 pub(crate) fn load_config_file(path: &Path) -> Result<Config, CliError> {
+    if let Some(why) = plumb_config::config_file_problem(path) {
+        return Err(CliError::Io {
+            path: render::printable(&path.display().to_string()),
+            message: format!(
+                "{why}; Plumb reads only a regular `plumb.toml` within the repository"
+            ),
+        });
+    }
     let text = workspace::read_text(path)?;
     let config = Config::parse(&text, |code| {
         plumb_checks::lookup(code).is_some_and(|m| m.code == code)

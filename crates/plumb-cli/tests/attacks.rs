@@ -1221,3 +1221,105 @@ fn an_import_of_another_kind_of_file_is_never_read() {
         assert!(out.contains("is not a Plumb file"), "{out}");
     }
 }
+
+/// A committed output is the repository's: a merge request can make it (or a file of
+/// a GitOps folder) a link to a secret file or `/proc/self/environ`, a link to
+/// `/dev/zero`, or a FIFO. `build --check` reads none of them (it printed the secret in
+/// its diff, ran out of memory, or hung), and says the output differs.
+#[test]
+fn build_check_reads_no_link_or_special_file_of_the_committed_output() {
+    let dir = project("check-links");
+    std::fs::write(dir.join("secret.txt"), "TOP-SECRET-KEY-MATERIAL\n").expect("write");
+    type Make = fn(&Path);
+    let cases: [(&str, Make); 3] = [
+        ("a link to a secret", |p| {
+            std::os::unix::fs::symlink("secret.txt", p).expect("link")
+        }),
+        ("a link to /dev/zero", |p| {
+            std::os::unix::fs::symlink("/dev/zero", p).expect("link")
+        }),
+        ("a FIFO", |p| {
+            let made = std::process::Command::new("mkfifo").arg(p).status();
+            assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        }),
+    ];
+    for (what, make) in cases {
+        let out = dir.join("ci.yml");
+        let _ = std::fs::remove_file(&out);
+        make(&out);
+        let args = [
+            "build", "src", "--target", "gitlab", "-o", "ci.yml", "--check",
+        ];
+        let o = timed_plumb(&dir, &args);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{what}: {}", stderr(&o));
+        assert!(!stdout.contains("TOP-SECRET"), "{what}: {stdout}");
+        assert!(
+            stderr(&o).contains("not a regular"),
+            "{what}: {}",
+            stderr(&o)
+        );
+    }
+    // a file of a GitOps folder, and a link to a folder outside it
+    let out = dir.join("gitops");
+    let o = timed_plumb(
+        &dir,
+        &["build", "src", "--target", "gitops", "-o", "gitops"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_file(out.join("README.md")).expect("remove");
+    std::os::unix::fs::symlink(dir.join("secret.txt"), out.join("README.md")).expect("link");
+    std::os::unix::fs::symlink("/proc/self", out.join("proc")).expect("link");
+    let args = [
+        "build", "src", "--target", "gitops", "-o", "gitops", "--check",
+    ];
+    let o = timed_plumb(&dir, &args);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stdout.contains("TOP-SECRET"), "{stdout}");
+    assert!(!stdout.contains("PATH="), "{stdout}");
+}
+
+/// `plumb.toml` is the repository's: one above the repository's root (a runner's
+/// build folder) does not turn its checks off, and a link out of the repository (to
+/// `/proc/self/environ`, which a parse error showed) or a FIFO (which blocked, or was
+/// passed by as if absent) is refused with exit 2.
+#[test]
+fn plumb_toml_is_a_regular_file_of_the_repository() {
+    let dir = scratch("toml-of-the-repository");
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join(".git")).expect("repo");
+    let latest =
+        "pipeline p {\n  stage s { job a { image = \"alpine:latest\", run = [\"true\"] } }\n}\n";
+    std::fs::write(repo.join("p.plumb"), latest).expect("program");
+    std::fs::write(
+        dir.join("plumb.toml"),
+        "[lint]\nallow = [\"PL3002\", \"PL3003\"]\n",
+    )
+    .expect("toml");
+    let o = timed_plumb(&repo, &["check", "--format", "json", "p.plumb"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("PL3002"));
+    std::os::unix::fs::symlink("/proc/self/environ", repo.join("plumb.toml")).expect("link");
+    let o = timed_plumb(&repo, &["check", "p.plumb"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("outside"), "{}", stderr(&o));
+    std::fs::remove_file(repo.join("plumb.toml")).expect("remove");
+    let made = std::process::Command::new("mkfifo")
+        .arg(repo.join("plumb.toml"))
+        .status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let o = timed_plumb(&repo, &["check", "p.plumb"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // a link within the repository is read
+    std::fs::remove_file(repo.join("plumb.toml")).expect("remove");
+    std::fs::create_dir_all(repo.join("ci")).expect("ci");
+    std::fs::write(
+        repo.join("ci/plumb.toml"),
+        "[lint]\nallow = [\"PL3002\", \"PL3003\"]\n",
+    )
+    .expect("toml");
+    std::os::unix::fs::symlink("ci/plumb.toml", repo.join("plumb.toml")).expect("link");
+    let o = timed_plumb(&repo, &["check", "p.plumb"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

@@ -210,7 +210,12 @@ pub fn find_span(text: &str, needle: &str) -> Option<Range<usize>> {
     })
 }
 
-/// The nearest `plumb.toml` at or above `start` (a file or a folder).
+/// The nearest `plumb.toml` at or above `start` (a file or a folder), up to the
+/// repository's root (the nearest folder holding `.git`): a `plumb.toml` above the
+/// repository (a runner's build folder, a home folder) is not the repository's, and
+/// must not turn its checks off. Any entry named `plumb.toml` counts, a link or a
+/// special file too, so that [`config_file_problem`] refuses it rather than the
+/// lookup passing it by silently.
 pub fn find_config_file(start: &Path) -> Option<PathBuf> {
     let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
     let mut dir = if start.is_dir() {
@@ -220,12 +225,42 @@ pub fn find_config_file(start: &Path) -> Option<PathBuf> {
     };
     while let Some(d) = dir {
         let candidate = d.join(FILE_NAME);
-        if candidate.is_file() {
+        if std::fs::symlink_metadata(&candidate).is_ok() {
             return Some(candidate);
+        }
+        if std::fs::symlink_metadata(d.join(".git")).is_ok() {
+            return None;
         }
         dir = d.parent();
     }
     None
+}
+
+/// Why the `plumb.toml` at `path` is not read: not a regular file (a FIFO would block,
+/// a device never end), or a symbolic link that leads out of the repository holding it
+/// (to `/proc/self/environ`, whose text a parse error would show).
+pub fn config_file_problem(path: &Path) -> Option<String> {
+    let link = std::fs::symlink_metadata(path)
+        .ok()?
+        .file_type()
+        .is_symlink();
+    let Ok(target) = std::fs::canonicalize(path) else {
+        return Some("it is a symbolic link that leads nowhere".to_string());
+    };
+    if !target.is_file() {
+        return Some("it is not a regular file".to_string());
+    }
+    let folder = std::fs::canonicalize(path.parent()?).ok()?;
+    let root = (folder.ancestors())
+        .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
+        .unwrap_or(&folder);
+    (link && !target.starts_with(root)).then(|| {
+        format!(
+            "it is a symbolic link to `{}`, outside `{}`",
+            target.display(),
+            root.display()
+        )
+    })
 }
 
 #[cfg(test)]

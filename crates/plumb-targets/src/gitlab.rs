@@ -2016,7 +2016,10 @@ mod tests {
         out.clear();
         let cond = or(and(docs(), Cond::Manual), not(docs()));
         let written = rules(&cond, false, &mut Widening::new(at, &[], &mut out));
-        assert_eq!(with_files(&written), ["- docs/** - manual", "- - - on_success"]);
+        assert_eq!(
+            with_files(&written),
+            ["- docs/** - manual", "- - - on_success"]
+        );
         assert!(out.is_empty(), "nothing widened: {out:?}");
     }
 
