@@ -1323,3 +1323,20 @@ fn plumb_toml_is_a_regular_file_of_the_repository() {
     let o = timed_plumb(&repo, &["check", "p.plumb"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// A file of `/proc` says it is empty and never ends: an include of
+/// `/proc/self/pagemap` (with `--root /`) stops at the size limit (it read gigabytes).
+#[test]
+fn an_included_file_that_never_ends_stops_at_the_limit() {
+    let dir = scratch("import-pagemap");
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        "include:\n  - local: /proc/self/pagemap\njob:\n  script: [\"true\"]\n",
+    )
+    .expect("ci");
+    let o = timed_plumb(&dir, &["import", "--root", "/", ".gitlab-ci.yml"]);
+    assert_ne!(o.status.code(), Some(124), "hung");
+    // (the kernel refuses reads of a size it cannot serve, or the limit stops them)
+    let err = stderr(&o);
+    assert!(err.contains("cannot read included file `/proc/self/pagemap`"), "{err}");
+}

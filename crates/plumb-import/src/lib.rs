@@ -517,10 +517,21 @@ impl Files for Disk {
         if !meta.is_file() {
             return Err(std::io::Error::other("it is not a regular file"));
         }
-        if meta.len() > 16 * 1024 * 1024 {
-            return Err(std::io::Error::other("larger than 16 MiB"));
+        const LIMIT: u64 = 16 * 1024 * 1024;
+        let too_large = || std::io::Error::other("larger than 16 MiB");
+        if meta.len() > LIMIT {
+            return Err(too_large());
         }
-        std::fs::read_to_string(path)
+        // a file of `/proc` says it is empty and never ends (`/proc/self/pagemap`)
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::fs::File::open(path)?, LIMIT + 1),
+            &mut text,
+        )?;
+        if text.len() as u64 > LIMIT {
+            return Err(too_large());
+        }
+        Ok(text)
     }
 }
 
