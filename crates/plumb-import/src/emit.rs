@@ -1933,6 +1933,12 @@ fn keep_defaults_every_job_has(
 /// `default` can still hold them when the job writes its empty list.
 const EMPTIED_BY_A_JOB: &[&str] = &["before_run", "after_run"];
 
+/// `rules:` whose every entry is `when: never` (a job turned off).
+pub(crate) fn only_never_rules(rules: &crate::yaml::Node) -> bool {
+    let never = |r: &crate::yaml::Node| r.get("when").and_then(|w| w.as_str()) == Some("never");
+    rules.is_seq() && !rules.items().is_empty() && rules.items().iter().all(never)
+}
+
 /// Why a converted job cannot be a Plumb job, if it cannot; `script_elsewhere`: one
 /// with no script keeps hidden jobs of other files, which may hold it.
 fn not_imported(f: &Fields, script_elsewhere: bool) -> Option<&'static str> {
@@ -2720,8 +2726,12 @@ impl Emitter<'_> {
         if written.get("trigger").is_some() {
             return None;
         }
+        // `rules: [{when: never}]` turns the included job of that name off, script or
+        // not (one that names no included job never runs either)
+        let turned_off = written.get("rules").is_some_and(only_never_rules);
         let unchecked = (written.entries().iter())
             .map(|e| e.key.as_str())
+            .filter(|_| !turned_off)
             .find(|k| plumb_semantics::fields::INCLUDED_JOB_UNCHECKED.contains(k));
         if let Some(key) = unchecked {
             return Some(Err(format!("it has no `script`, and its `{key}:` (for the job of an included file) is checked only in a job of its own: write that job in Plumb")));
@@ -4082,6 +4092,28 @@ mod tests {
             &crate::test_support::NoFiles,
         )
         .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A job of the file that turns off a job of an include not read (`rules: [{when:
+    /// never}]`, with a script or not) is kept in the pipeline's `gitlab`: dropped as
+    /// "never runs", the included job ran again.
+    #[test]
+    fn a_job_turning_off_an_included_one_is_kept() {
+        let i = import(
+            "include: [{template: Jobs/SAST.gitlab-ci.yml}]\n\
+             semgrep-sast:\n  script: echo disabled\n  rules: [{when: never}]\n\
+             build:\n  image: alpine:3.19\n  script: [make]\n",
+        );
+        assert!(i.plumb.contains("semgrep-sast = {"), "{}", i.plumb);
+        assert!(
+            i.plumb.contains("rules  = [{ when = \"never\" }]"),
+            "{}",
+            i.plumb
+        );
+        assert_eq!(i.jobs_left_out, 0, "{:#?}", i.warnings);
+        // without an include, a job that never runs is left out, with a warning
+        let i = import("off:\n  script: echo x\n  rules: [{when: never}]\nb:\n  image: alpine:3.19\n  script: [make]\n");
+        assert_eq!(i.jobs_left_out, 1, "{}", i.plumb);
     }
 
     #[test]

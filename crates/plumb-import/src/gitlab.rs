@@ -321,8 +321,10 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec
                 std::mem::replace(&mut e.value, moved_out)
             }
         });
-        // kept only for the few jobs without a script
-        let written = (!e.key.starts_with('.') && own.get("script").is_none())
+        // kept only for the few jobs without a script, or turned off (`rules: [{when:
+        // never}]`, which turns off an included job of that name)
+        let turned_off = own.get("rules").is_some_and(crate::emit::only_never_rules);
+        let written = (!e.key.starts_with('.') && (own.get("script").is_none() || turned_off))
             .then(|| with_extends_not_here(&own, &extends, &defined));
         let job = Job {
             name: e.key.clone(),

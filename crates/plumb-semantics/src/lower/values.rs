@@ -577,6 +577,11 @@ impl Lowering<'_, '_> {
     /// completing an included job may not set it (an unchecked script would run
     /// beside checked ones).
     fn check_unchecked_job_keys(&mut self, e: &MapEntry) {
+        // `rules: [{ when = "never" }]` turns the included job off: what it would run
+        // never runs (its script stays, as GitLab wants one in every job)
+        if turned_off(&e.value) {
+            return;
+        }
         for key in e.value.as_map().unwrap_or(&[]) {
             if !crate::fields::INCLUDED_JOB_UNCHECKED.contains(&key.key.as_str()) {
                 continue;
@@ -841,4 +846,16 @@ fn misspelled_constructor(e: &Expr, ctors: &[Constructor], ctx: Ctx<'_, '_>) -> 
         .with_label(format!("did you mean `{close}`?"))
         .with_help(format!("did you mean `{close}(…)`?")),
     )
+}
+
+/// Whether a job's GitLab keys turn it off: `rules` whose every entry is `when: never`.
+fn turned_off(job: &Value) -> bool {
+    let rules = (job.as_map().unwrap_or(&[]).iter())
+        .find(|k| k.key == "rules")
+        .and_then(|k| k.value.as_list());
+    let never = |rule: &Value| {
+        (rule.as_map().unwrap_or(&[]).iter())
+            .any(|k| k.key == "when" && k.value.as_str() == Some("never"))
+    };
+    rules.is_some_and(|rules| !rules.is_empty() && rules.iter().all(never))
 }
