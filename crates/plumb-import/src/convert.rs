@@ -145,8 +145,14 @@ pub fn job(node: &Node, include_rules: &[Vec<Node>], cx: &Ctx) -> Fields {
                     f.fields.insert("entrypoint".into(), PVal::List(words));
                 }
                 if let Some((image, at)) = image_name(v, &mut f.notes, e.key_line) {
-                    let (image, at) = resolved_image(&image, at, node, &tables, cx);
-                    let image = PVal::at(cx.origin(at), PVal::Image(image));
+                    // `image: ""` names none: the runner's own (over `default:`'s too)
+                    let image = match image.trim().is_empty() {
+                        true => PVal::at(cx.origin(at), PVal::Name("runner_default".into())),
+                        false => {
+                            let (image, at) = resolved_image(&image, at, node, &tables, cx);
+                            PVal::at(cx.origin(at), PVal::Image(image))
+                        }
+                    };
                     f.fields.insert("image".into(), image);
                 }
             }
@@ -1473,6 +1479,7 @@ fn trigger(v: &Node, notes: &mut Vec<Note>, at: Note) -> Option<PVal> {
         if let Some(branch) = v.get("branch").and_then(Node::as_str) {
             named.insert(0, ("branch".to_string(), PVal::Str(branch.to_string())));
         }
+        named.extend(inputs_of(v));
         return Some(PVal::call(
             "project",
             vec![PVal::Str(project.to_string())],
@@ -1480,6 +1487,12 @@ fn trigger(v: &Node, notes: &mut Vec<Note>, at: Note) -> Option<PVal> {
         ));
     }
     let include = v.get("include")?;
+    // a child's inputs are its include's: `include: [{ local, inputs }]`
+    let entry = match &include.kind {
+        Kind::Seq(items) if items.len() == 1 => &items[0],
+        _ => include,
+    };
+    named.extend(inputs_of(entry));
     let local = match &include.kind {
         Kind::Scalar { text, .. } => Some(text.clone()),
         Kind::Seq(items) if items.len() == 1 => items[0]
@@ -1494,6 +1507,12 @@ fn trigger(v: &Node, notes: &mut Vec<Note>, at: Note) -> Option<PVal> {
         _ => None,
     }?;
     Some(PVal::call("child", vec![PVal::Str(local)], named))
+}
+
+/// `inputs:` of a trigger (or of its include), as the `inputs` argument.
+fn inputs_of(v: &Node) -> Option<(String, PVal)> {
+    let inputs = crate::value::of_yaml(v.get("inputs")?)?;
+    Some(("inputs".to_string(), inputs))
 }
 
 /// `cache: key: { files, files_commits, prefix }`, as the `CacheKey` record; a key GitLab

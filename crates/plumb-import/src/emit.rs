@@ -4116,6 +4116,31 @@ mod tests {
         assert_eq!(i.jobs_left_out, 1, "{}", i.plumb);
     }
 
+    /// A trigger's `inputs` (a child's on its include) are carried, not dropped
+    /// silently; `image: ""` names no image: the runner's.
+    #[test]
+    fn trigger_inputs_and_an_empty_image_are_carried() {
+        let i = import(
+            "c:\n  trigger:\n    include:\n      - local: ci/child.yml\n        inputs: {env: prod}\n\
+             d:\n  trigger: {project: g/p, inputs: {env: prod}}\n\
+             a:\n  image: \"\"\n  script: [make]\n",
+        );
+        assert!(
+            i.plumb
+                .contains("child(\"ci/child.yml\", inputs = { env = \"prod\" })"),
+            "{}",
+            i.plumb
+        );
+        assert!(
+            i.plumb
+                .contains("project(\"g/p\", inputs = { env = \"prod\" })"),
+            "{}",
+            i.plumb
+        );
+        assert!(i.plumb.contains("image = runner_default"), "{}", i.plumb);
+        assert!(i.warnings.is_empty(), "{:#?}", i.warnings);
+    }
+
     #[test]
     fn renamed_stages_without_a_stages_key_are_warned_at_the_first_stage_naming_one() {
         let i = import(

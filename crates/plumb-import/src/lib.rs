@@ -743,7 +743,7 @@ mod warning_tests {
                     a:\n  extends: .image\n  needs: [build-image, gone]\n  script: [make a]\n\
                     b:\n  extends: .image\n  needs: [build-image, gone]\n  script: [make b]\n\
                     c:\n  extends: [.image, .other]\n  script: [make c]\n\
-                    gone:\n  script: [make]\n  rules: [{when: never}]\n";
+                    gone:\n  trigger:\n    include: [{local: a.yml}, {local: b.yml}]\n";
         let i = import(Path::new(".gitlab-ci.yml"), yaml, &test_support::NoFiles)
             .unwrap_or_else(|e| panic!("{e}"));
         let messages: Vec<(usize, &str)> = (i.warnings.iter())

@@ -436,6 +436,11 @@ pub static TRIGGER: RecordSpec = record(
             TyName::Bool,
             "Whether this job waits for the pipeline it starts.",
         ),
+        key(
+            "inputs",
+            TyName::GitlabKeys,
+            "The inputs of the pipeline it starts (its `spec:inputs`).",
+        ),
     ],
     &[],
 );

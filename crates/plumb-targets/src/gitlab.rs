@@ -1263,11 +1263,20 @@ fn environment(job: &JobModel, key: impl Fn(&str) -> String) -> Option<Data> {
     Some(d)
 }
 
-/// `trigger: { project, branch, strategy }` or `trigger: { include, strategy }`.
+/// `trigger: { project, branch, strategy, inputs }` or `trigger: { include, strategy }`
+/// (with inputs, `include: [{ local, inputs }]`, where GitLab takes a child's inputs).
 fn trigger(job: &JobModel) -> Option<Data> {
-    let Data::Map(m) = data(job, "trigger")? else {
+    let Data::Map(mut m) = data(job, "trigger")? else {
         return None;
     };
+    if let Some(file) = m.get("child").cloned() {
+        if let Some(inputs) = m.remove("inputs") {
+            let mut include = OrderedMap::new();
+            include.insert("local", file);
+            include.insert("inputs", inputs);
+            m.insert("child", Data::List(vec![Data::Map(include)]));
+        }
+    }
     let mut out = OrderedMap::new();
     for (k, v) in m.0 {
         match (k.as_str(), v) {

@@ -30,10 +30,11 @@ const fn ctor(
     }
 }
 
-/// `trigger = project("group/name", branch = "main", depend = true)` or `child("x.yml")`.
+/// `trigger = project("group/name", branch = "main", depend = true)` or `child("x.yml")`,
+/// with the `inputs` of the pipeline's `spec:inputs`.
 pub(crate) const TRIGGERS: &[Constructor] = &[
-    ctor("project", &["branch", "depend"], &[]),
-    ctor("child", &["depend"], &[]),
+    ctor("project", &["branch", "depend", "inputs"], &[]),
+    ctor("child", &["depend", "inputs"], &[]),
 ];
 
 /// The entries of a pipeline's `include` (§6.3).
