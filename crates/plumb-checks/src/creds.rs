@@ -1092,6 +1092,8 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         propagate_read(cmd, incoming.as_ref(), feed, taint);
         indirect_expansions(cmd, script.text, taint, scan);
         let Some(name) = cmd.name_word() else {
+            // `PGPASSWORD="$DB_PASSWORD"` alone: the trace shows the assignment's value
+            traced_expansion(cmd, "", taint, scan);
             continue;
         };
         let name = name.text.as_str();

@@ -2483,3 +2483,17 @@ fn a_fetcher_s_output_file_holds_the_secret() {
         .into();
     assert_eq!(found, want, "{diags:#?}");
 }
+
+/// Under `set -x`, a command of assignments alone is traced with its values
+/// (`+ PGPASSWORD=hunter2`): a secret assigned is printed; a plain value is not.
+#[test]
+fn a_traced_assignment_prints_its_value() {
+    let dir = scratch("traced-assignment");
+    let pinned = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "j:\n  image: alpine:3.19{pinned}\n  script:\n    - set -x\n    - PGPASSWORD=\"$DB_PASSWORD\"\n    - psql -h db -c 'select 1'\nk:\n  image: alpine:3.19{pinned}\n  script:\n    - set -x\n    - A=hello\n    - make\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["4 PL4003"].map(String::from).into();
+    assert_eq!(found, want, "{diags:#?}");
+}
