@@ -418,7 +418,7 @@ fn is_jq_input_file(name: &str, args: &[shell::Word], at: usize) -> bool {
 }
 
 /// Options of one program that take a path (`ssh -i KEY`, `keytool -srckeystore
-/// STORE`, `cosign sign --key KEY`, `age -d -i KEY`): a File variable's path given to
+/// STORE`, `cosign sign --key KEY`, `age -d -i KEY`, `helm -f VALUES`): a File variable's path given to
 /// them passes no secret on the command line (a key store keytool writes is a file of
 /// its own). Not `openssl -in` nor `gpg --decrypt`, whose operand may as well be the
 /// value, and which write the key or the plaintext out.
@@ -430,6 +430,12 @@ fn program_path_option(program: &str, option: &str) -> bool {
             "-keystore" | "-srckeystore" | "-destkeystore" | "-file"
         ),
         "cosign" => matches!(option, "--key" | "-key"),
+        // `helm upgrade -f "$SECRET_VALUES"`, `kubectl apply -f "$MANIFEST"`: files
+        "helm" => matches!(option, "-f" | "--values"),
+        "kubectl" | "oc" => matches!(option, "-f" | "--filename"),
+        // `fastlane supply --json_key FILE` (`--json_key_data` is the content), also
+        // as `bundle exec fastlane`
+        "fastlane" | "bundle" => option == "--json_key",
         _ => false,
     }
 }
@@ -2167,10 +2173,17 @@ fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
                 .strip_prefix('^')
                 .filter(|_| p.vars.is_empty() && one_branch);
             if let Some(anchored) = anchored.filter(|_| !ignore_case) {
-                let prefix: String = (anchored.chars())
-                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
-                    .collect();
-                if prefix.len() >= 2 && !names.iter().any(|n| n.starts_with(&prefix)) {
+                // `^(CI_COMMIT_|GITLAB_USER_LOGIN)`: each alternative is such a prefix
+                let no_secret_starts = |branch: &str| {
+                    let prefix: String = (branch.chars())
+                        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                        .collect();
+                    prefix.len() >= 2 && !names.iter().any(|n| n.starts_with(&prefix))
+                };
+                if anchored_alternatives(anchored)
+                    .iter()
+                    .all(|b| no_secret_starts(b))
+                {
                     return false;
                 }
             }
@@ -2187,6 +2200,20 @@ fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
                 || !name.chars().all(plain)
                 || names.iter().any(|n| n.contains(&name))
         })
+}
+
+/// The alternatives a pattern anchored at the line's start begins with: `(A|B)x`
+/// (or `\\(A\\|B\\)x` in a basic expression) is `A`, `B`; any other pattern is itself.
+fn anchored_alternatives(anchored: &str) -> Vec<&str> {
+    let group = (anchored.strip_prefix('(').map(|g| (g, ")", "|")))
+        .or_else(|| anchored.strip_prefix("\\(").map(|g| (g, "\\)", "\\|")));
+    let Some((group, close, or)) = group else {
+        return vec![anchored];
+    };
+    match group.split_once(close) {
+        Some((inner, _)) if !inner.contains(['(', ')']) => inner.split(or).collect(),
+        _ => vec![""],
+    }
 }
 
 /// The arguments a text tool puts into what it writes: `sed`'s script (`s/__T__/$T/`,

@@ -420,6 +420,35 @@ const VALUE_OPTIONS: &[&str] = &[
     "--profile",
     "--output",
     "-o",
+    // global options before the action: `aws --endpoint-url URL secretsmanager …`,
+    // `gcloud --project P secrets …`, `az --subscription S keyvault …`, `kubectl
+    // --server URL get secret …`
+    "--endpoint-url",
+    "--ca-bundle",
+    "--query",
+    "--cli-connect-timeout",
+    "--cli-read-timeout",
+    "--project",
+    "--impersonate-service-account",
+    "--account",
+    "--configuration",
+    "--billing-project",
+    "--verbosity",
+    "--format",
+    "--subscription",
+    "--server",
+    "-s",
+    "--as",
+    "--as-group",
+    "--token",
+    "--user",
+    "--certificate-authority",
+    "--client-certificate",
+    "--client-key",
+    "--request-timeout",
+    "-address",
+    "-namespace",
+    "-ca-cert",
 ];
 
 /// Whether the action's words come one after another among the arguments (options and
@@ -462,6 +491,22 @@ mod tests {
         let commands = crate::shell::scan(script);
         let cmd = commands.first()?;
         fetched(cmd, cmd.name()?)
+    }
+
+    /// Global options with a value before the action hid the fetch.
+    #[test]
+    fn global_options_before_the_action_are_skipped() {
+        for script in [
+            "aws --endpoint-url https://x secretsmanager get-secret-value --secret-id p",
+            "gcloud --project prod secrets versions access latest --secret db",
+            "gcloud --impersonate-service-account sa@p.iam auth print-access-token",
+            "az --subscription s keyvault secret show --name n --vault-name v",
+            "kubectl --server https://k:6443 get secret app -o yaml",
+        ] {
+            assert!(fetches_in(script).is_some(), "{script}");
+        }
+        // `vault policy read` is still not `vault read`
+        assert_eq!(fetches_in("vault -address https://v policy read p"), None);
     }
 
     #[test]

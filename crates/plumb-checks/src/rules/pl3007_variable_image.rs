@@ -14,6 +14,11 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     if !crate::images::valid_with_variables(&u.text) {
         return None; // PL3004's
     }
+    // `$CI_REGISTRY_IMAGE/builder:1.4@sha256:…`: the digest fixes what runs, wherever
+    // the variables make it come from (a registry serves that content or none)
+    if literal_digest(&u.text) {
+        return None;
+    }
     // `$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA` that a job of the pipeline pushes
     if crate::images::pushed_by_another_job(cx, u) {
         return None;
@@ -32,4 +37,10 @@ fn check(cx: &ImageCx, u: &ImageUse) -> Option<Diagnostic> {
     .with_help("write the reference out, pinned by digest (`name:tag@sha256:<digest>`); an image a job of this pipeline pushes under this same name is not reported");
     d.primary.at = inner_range(cx.sources, u, start, end);
     Some(d)
+}
+
+/// Whether the reference ends in a digest written out (`@sha256:` and 64 hex digits).
+fn literal_digest(text: &str) -> bool {
+    text.rsplit_once("@sha256:")
+        .is_some_and(|(_, hex)| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
