@@ -142,9 +142,9 @@ fn a_secret_read_by_name_is_drawn_where_it_is_read() {
     assert!(!d["help"].to_string().contains("plumb explain"), "{d}");
 }
 
-/// A token the program's check can place only at a key (`environment: url:`, a rule's
-/// `if:`) is one finding, not two (drawn where the program's check drew it, where a
-/// `# plumb-allow` may stand).
+/// A token in `environment: url:` or a rule's `if:` is one finding, not two: at the
+/// token in the URL (the import marks where each string is written), at the key for
+/// the `if:` (where a `# plumb-allow` may stand).
 #[test]
 fn a_token_in_a_key_the_program_places_coarsely_is_one_finding() {
     let dir = scratch("coarse-token");
@@ -159,7 +159,7 @@ fn a_token_in_a_key_the_program_places_coarsely_is_one_finding() {
             )
         })
         .collect();
-    assert_eq!(places, [(1, 1), (7, 3)], "{diags:?}");
+    assert_eq!(places, [(6, 52), (7, 3)], "{diags:?}");
 }
 
 /// A child pipeline (`trigger: include: local`) runs with the parent's rights: it is
@@ -2512,5 +2512,21 @@ fn reviewed_realistic_pipelines_are_clean() {
     );
     let (found, diags) = lines_found(&dir, &yaml);
     let want: BTreeSet<String> = ["14 PL6003", "15 PL4003"].map(String::from).into();
+    assert_eq!(found, want, "{diags:#?}");
+}
+
+/// A literal credential in a key other than the script or the variables (`tags`,
+/// `environment: url`, `cache: key`) is reported at its own line, not at the job's name.
+#[test]
+fn a_credential_in_other_keys_is_reported_where_it_is_written() {
+    let dir = scratch("credential-other-keys");
+    let pinned = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!(
+        "deploy:\n  image: alpine:3.19{pinned}\n  script: [make]\n  tags: [docker, ghp_abcdefghijklmnopqrstuvwxyz0123456789]\n  environment:\n    name: production\n    url: https://admin:Sup3rS3cretPassw0rd@prod.example.com\n  cache:\n    key: ghp_abcdefghijklmnopqrstuvwxyz0123456780\n    paths: [x]\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let want: BTreeSet<String> = ["4 PL4001", "7 PL4001", "9 PL4001"]
+        .map(String::from)
+        .into();
     assert_eq!(found, want, "{diags:#?}");
 }

@@ -206,7 +206,7 @@ pub fn job(node: &Node, include_rules: &[Vec<Node>], cx: &Ctx) -> Fields {
             "artifacts" => artifacts(v, &mut f, note(String::new())),
             "cache" => cache(v, &mut f, note(String::new()), cx),
             "parallel" => parallel(v, &mut f, note(String::new()), cx),
-            "environment" => environment(v, &mut f, note(String::new())),
+            "environment" => environment(v, &mut f, note(String::new()), cx),
             "after_script" => {
                 // `after_script: []` is kept: it turns off `default:`'s
                 let mut lines = Vec::new();
@@ -244,8 +244,7 @@ pub fn job(node: &Node, include_rules: &[Vec<Node>], cx: &Ctx) -> Fields {
                 },
             },
             "tags" => {
-                let tags = v.strings().into_iter().map(PVal::Str).collect();
-                f.fields.insert("tags".into(), PVal::List(tags));
+                f.fields.insert("tags".into(), tags(v, cx));
             }
             "secrets" => secrets(v, node.get("id_tokens"), &mut f, cx.origins),
             "id_tokens" => id_tokens(v, &mut f, note(String::new())),
@@ -1322,17 +1321,31 @@ fn strings(v: &Node) -> Option<PVal> {
     (!items.is_empty()).then(|| PVal::List(items.into_iter().map(PVal::Str).collect()))
 }
 
+/// `tags:` (a `!reference` flattened), each marked with where it is written for a check.
+fn tags(v: &Node, cx: &Ctx) -> PVal {
+    let tags = (v.flattened().into_iter())
+        .filter(|t| matches!(t.kind, Kind::Scalar { .. }))
+        .flat_map(|t| {
+            let at = cx.origin(t);
+            (t.strings().into_iter()).map(move |s| PVal::at(at.clone(), PVal::Str(s)))
+        });
+    PVal::List(tags.collect())
+}
+
 /// `environment:` as its name when that is all it says, else as a record (`on_stop`
 /// names a job, which Plumb checks: it is left out with a note).
-fn environment(v: &Node, f: &mut Fields, at: Note) {
-    let Some(name) = v.as_str().or_else(|| v.get("name").and_then(Node::as_str)) else {
+fn environment(v: &Node, f: &mut Fields, at: Note, cx: &Ctx) {
+    let name_node = v.get("name").unwrap_or(v);
+    let Some(name) = name_node.as_str() else {
         return;
     };
-    let mut record = vec![("name".to_string(), PVal::Str(name.to_string()))];
+    // (for a check, each string at its own line: a credential in a URL is found there)
+    let named = PVal::at(cx.origin(name_node), PVal::Str(name.to_string()));
+    let mut record = vec![("name".to_string(), named.clone())];
     let mut left_out = Vec::new();
     for e in v.entries().iter().filter(|e| e.key != "name") {
         let value = match e.key.as_str() {
-            "url" => e.value.as_str().map(|s| PVal::Str(s.to_string())),
+            "url" => (e.value.as_str()).map(|s| PVal::at(cx.origin(&e.value), PVal::Str(s.into()))),
             "action" => e
                 .value
                 .as_str()
@@ -1373,7 +1386,7 @@ fn environment(v: &Node, f: &mut Fields, at: Note) {
         }
     }
     let value = if record.len() == 1 {
-        PVal::Str(name.to_string())
+        named
     } else {
         PVal::Record(record)
     };
@@ -1575,7 +1588,7 @@ fn cache(v: &Node, f: &mut Fields, at: Note, cx: &Ctx) {
             .collect(),
     };
     let mut records: Vec<PVal> = (real.iter())
-        .map(|c| named(c, cache_record(c, f, &at), cx))
+        .map(|c| named(c, cache_record(c, f, &at, cx), cx))
         .collect();
     // a list of one is the cache itself, as GitLab reads it
     let cache = match records.len() {
@@ -1587,14 +1600,15 @@ fn cache(v: &Node, f: &mut Fields, at: Note, cx: &Ctx) {
 }
 
 /// One cache record (a cache that keeps something).
-fn cache_record(first: &Node, f: &mut Fields, at: &Note) -> PVal {
+fn cache_record(first: &Node, f: &mut Fields, at: &Note, cx: &Ctx) -> PVal {
     let paths = first.get("paths").map(Node::strings).unwrap_or_default();
     let key = match first.get("key") {
         // a plain scalar as GitLab reads it (`1.10` is 1.1); no key is GitLab's `default`
         Some(k) if k.is_null() => PVal::Str("default".into()),
-        Some(k) if k.as_str().is_some() => {
-            PVal::Str(k.as_gitlab_string().unwrap_or_else(|| "default".into()))
-        }
+        Some(k) if k.as_str().is_some() => PVal::at(
+            cx.origin(k),
+            PVal::Str(k.as_gitlab_string().unwrap_or_else(|| "default".into())),
+        ),
         Some(k) if k.is_map() => cache_key_record(k, f, at),
         Some(_) => {
             f.notes.push(Note {
