@@ -1327,7 +1327,7 @@ fn tags(v: &Node, cx: &Ctx) -> PVal {
         .filter(|t| matches!(t.kind, Kind::Scalar { .. }))
         .flat_map(|t| {
             let at = cx.origin(t);
-            (t.strings().into_iter()).map(move |s| PVal::at(at.clone(), PVal::Str(s)))
+            (t.strings().into_iter()).map(move |s| PVal::at(at, PVal::Str(s)))
         });
     PVal::List(tags.collect())
 }
