@@ -338,9 +338,10 @@ impl State {
     }
 }
 
-/// A valid `plumb.toml`, or nothing (an invalid one is reported by `plumb check`).
-/// A `plumb.toml` the command line would read: a regular file within the repository,
-/// of at most 1 MiB (a FIFO would block the server, a device never end).
+/// A valid `plumb.toml` the command line would read (a regular file of the repository,
+/// see `plumb_config::config_file_problem`), or nothing: an invalid or refused one is
+/// reported by `plumb check`. Read up to 16 MiB, the command line's limit, so that a
+/// FIFO cannot block the server nor a device run it out of memory.
 fn read_config(path: &Path) -> Option<Config> {
     use std::io::Read;
     if plumb_config::config_file_problem(path).is_some() {
@@ -348,7 +349,7 @@ fn read_config(path: &Path) -> Option<Config> {
     }
     let mut text = String::new();
     (std::fs::File::open(path).ok()?)
-        .take(1 << 20)
+        .take(16 << 20)
         .read_to_string(&mut text)
         .ok()?;
     Config::parse(&text, |code| {

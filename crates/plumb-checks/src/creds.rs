@@ -1099,7 +1099,9 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         indirect_expansions(cmd, script.text, taint, scan);
         let Some(name) = cmd.name_word() else {
             // `PGPASSWORD="$DB_PASSWORD"` alone: the trace shows the assignment's value
+            // (`PW=$(vault kv get …)`: what it read or fetched)
             traced_expansion(cmd, "", taint, scan);
+            traced_read(cmd, read_content, taint, scan);
             continue;
         };
         let name = name.text.as_str();
@@ -2175,9 +2177,14 @@ fn grep_may_keep_secrets(args: &[shell::Word], taint: &Taint) -> bool {
             if let Some(anchored) = anchored.filter(|_| !ignore_case) {
                 // `^(CI_COMMIT_|GITLAB_USER_LOGIN)`: each alternative is such a prefix
                 let no_secret_starts = |branch: &str| {
-                    let prefix: String = (branch.chars())
+                    let mut prefix: String = (branch.chars())
                         .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
                         .collect();
+                    // `^DX?`: the character before a `?`, `*` or `{0,…}` may be absent
+                    let rest = &branch[prefix.len()..];
+                    if rest.starts_with(['?', '*', '{']) {
+                        prefix.pop();
+                    }
                     prefix.len() >= 2 && !names.iter().any(|n| n.starts_with(&prefix))
                 };
                 if anchored_alternatives(anchored)
@@ -2211,6 +2218,8 @@ fn anchored_alternatives(anchored: &str) -> Vec<&str> {
         return vec![anchored];
     };
     match group.split_once(close) {
+        // `(A|B)?`: the group may match nothing, and the pattern any line
+        Some((_, after)) if after.starts_with(['?', '*', '{']) => vec![""],
         Some((inner, _)) if !inner.contains(['(', ')']) => inner.split(or).collect(),
         _ => vec![""],
     }

@@ -244,8 +244,14 @@ pub fn fetched(cmd: &Command, name: &str) -> Option<String> {
 fn standard_output_joined(args: &[&str]) -> Vec<String> {
     (0..args.len())
         .filter(|&i| !(i > 0 && is_stdout(args[i]) && args[i - 1].starts_with('-')))
-        .map(|i| match args.get(i + 1) {
-            Some(next) if args[i].starts_with('-') && is_stdout(next) => format!("{}=-", args[i]),
+        .map(|i| match (args.get(i + 1), args[i].split_once('=')) {
+            (Some(next), _) if args[i].starts_with('-') && is_stdout(next) => {
+                format!("{}=-", args[i])
+            }
+            // `--output=/dev/stderr`
+            (_, Some((option, value))) if option.starts_with('-') && is_stdout(value) => {
+                format!("{option}=-")
+            }
             _ => args[i].to_string(),
         })
         .collect()
@@ -292,6 +298,7 @@ fn file_option<'a>(args: &[&'a str]) -> Option<(usize, usize, &'a str)> {
             _ if FILE_OPTIONS.contains(a) => (i + 1, *args.get(i + 1)?),
             _ => return None,
         };
+        // `-o /dev/stderr` prints it: [`fetches`] reads it as standard output
         (!is_stdout(path) && !path.is_empty()).then_some((i, at, path))
     })
 }
@@ -321,9 +328,10 @@ fn fetches(f: &Fetcher, args: &[&str]) -> bool {
     needed && !kept_back && names_action(f.action, args)
 }
 
-/// `-` or `/dev/stdout`: an output option's value that is standard output.
+/// `-` or `/dev/stdout` (`/dev/stderr`, `/dev/fd/1`, the job log all the same): an
+/// output option's value that prints.
 fn is_stdout(value: &str) -> bool {
-    matches!(value, "-" | "/dev/stdout")
+    value == "-" || crate::shell::is_log_device(value)
 }
 
 /// What the command prints, where its options decide whether that is the secret: a
@@ -343,8 +351,10 @@ fn prints_the_secret(f: &Fetcher, args: &[&str]) -> bool {
         }),
         // `-json` prints every output; a named one is a secret when its name says so
         ("terraform" | "tofu", _) => {
+            // the output's name: the first operand after `output` (`-chdir=infra` before)
+            let mut after_output = args.iter().skip_while(|a| **a != "output").skip(1);
             args.contains(&"-json")
-                || (args.iter().skip(1))
+                || (after_output)
                     .find(|a| !a.starts_with('-'))
                     .is_some_and(|name| {
                         plumb_semantics::credential_words::credential_name(
@@ -449,6 +459,16 @@ const VALUE_OPTIONS: &[&str] = &[
     "-address",
     "-namespace",
     "-ca-cert",
+    "--cache-dir",
+    "--log-file",
+    "--log-dir",
+    "--tls-server-name",
+    "--username",
+    "--password",
+    "--as-uid",
+    "--color",
+    "--cli-binary-format",
+    "--session",
 ];
 
 /// Whether the action's words come one after another among the arguments (options and
@@ -550,6 +570,9 @@ mod tests {
             ("vault read sys/health", None),
             ("vault read -field=pw secret/db", Some("vault read")),
             ("terraform output -raw db_password", Some("terraform output")),
+            ("terraform -chdir=infra output -raw db_password", Some("terraform output")),
+            ("kubectl --cache-dir /tmp get secret x -o yaml", Some("kubectl get secret")),
+            ("bw --session s get password x", Some("bw get password")),
             ("terraform output", None),
             ("terraform output -raw cluster_endpoint", None),
             ("vault policy read admin", None),
@@ -565,6 +588,9 @@ mod tests {
             ("openssl enc -aes-256-cbc -pass env:K -in s -out s.enc", None),
             ("openssl enc -d -base64 -in cert.b64", None),
             ("gpg -d --output - s.gpg", Some("gpg -d")),
+            ("gpg -d -o /dev/stderr s.gpg", Some("gpg -d")),
+            ("gpg --decrypt --output=/dev/fd/1 s.gpg", Some("gpg --decrypt")),
+            ("sops -d --output /dev/stderr s.yaml", Some("sops -d")),
             ("ansible-vault decrypt --output - vault.yml", Some("ansible-vault decrypt")),
             ("ansible-vault decrypt --output plain.yml vault.yml", None),
             ("az ad sp create-for-rbac --name ci", Some("az ad sp create-for-rbac")),

@@ -1919,13 +1919,11 @@ fn word_glob_match(glob: &str, text: &str) -> bool {
 }
 
 /// A Go module version that names one release: `v1.2.3` (a pre-release or pseudo-version
-/// too), a commit, or a tag of numbers (`2023.1.7`, staticcheck's releases: without a
-/// `v` it names the tag, not a series); `latest`, a branch, `v1` or `v1.2` (the newest
-/// of a series) move.
+/// too) or a commit; `latest`, a branch, `v1` or `v1.2` (the newest of a series) move,
+/// and so does a tag that is no semantic version (`2023.1.7`: a revision, resolved when
+/// the job runs, which the checksum database does not hold to one commit).
 fn go_version_pinned(version: &str) -> bool {
-    let numbered_tag = version.contains('.')
-        && (version.split('.')).all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    if version.starts_with('$') || is_commit(version) || numbered_tag {
+    if version.starts_with('$') || is_commit(version) {
         return true;
     }
     version.strip_prefix('v').is_some_and(is_exact_version)
@@ -3516,11 +3514,8 @@ mod tests {
             Some("x.io/t@latest")
         );
         assert_eq!(install("go install x.io/t@v1.2.3"), None);
-        // a tag of numbers without `v` names that tag (staticcheck's `2023.1.7`)
-        assert_eq!(
-            install("go run honnef.co/go/tools/cmd/staticcheck@2023.1.7"),
-            None
-        );
+        // a tag that is no semantic version is a revision, which can be moved
+        assert!(install("go run honnef.co/go/tools/cmd/staticcheck@2023.1.7").is_some());
         assert!(install("go install x.io/t@v1.2").is_some());
         assert_eq!(
             install("go install x.io/t@v0.0.0-20240101000000-abcdef123456"),

@@ -8,15 +8,45 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// `eprintln!` that ignores a standard error closed early (`… 2>&1 | head -1`): the
+/// answer is the exit status, and a broken pipe is no reason to panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// The first folder of `out`'s path (as given, below the current folder) that is a
+/// symbolic link: a committed link (`ci -> /proc/self`) would make `--check` read, and
+/// print in its diff, a file outside the repository.
+fn linked_folder(out: &Path) -> Option<std::path::PathBuf> {
+    let here = std::env::current_dir().ok()?;
+    let mut at = std::path::PathBuf::new();
+    let parts: Vec<_> = out.parent()?.components().collect();
+    for part in parts {
+        at.push(part);
+        let below_here = at.is_relative() || at.starts_with(&here) && at != here;
+        let linked = std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink());
+        if below_here && linked {
+            return Some(at);
+        }
+    }
+    None
+}
+
 /// Compares the expected files with what `out` holds (a file, or a folder when
 /// `folder`), prints a unified diff of every difference, and says how to fix it.
 pub fn compare(out: &Path, expected: &[OutputFile], folder: bool) -> Result<ExitCode, CliError> {
     let mut diff = String::new();
     let mut problems = 0;
+    if let Some(link) = linked_folder(out) {
+        say!("plumb build --check: `{}` is a symbolic link; the committed output is not read through it", link.display());
+        return Ok(ExitCode::from(1));
+    }
     if folder {
         let is_folder = std::fs::symlink_metadata(out).is_ok_and(|m| m.is_dir());
         if !is_folder {
-            eprintln!("plumb build --check: `{}` does not exist; generate it with the same command without --check", out.display());
+            say!("plumb build --check: `{}` does not exist; generate it with the same command without --check", out.display());
             return Ok(ExitCode::from(1));
         }
         let mut expected_paths = BTreeSet::new();
@@ -34,23 +64,27 @@ pub fn compare(out: &Path, expected: &[OutputFile], folder: bool) -> Result<Exit
             .into_iter()
             .filter(|p| !expected_paths.contains(p) && p != crate::build::MARKER)
         {
-            let actual = committed(out, &stale);
-            problems += diff_one(
-                &mut diff,
-                &format!("{}/{stale}", out.display()),
-                actual.as_deref(),
-                None,
-            );
+            let shown = format!("{}/{stale}", out.display());
+            match committed(out, &stale) {
+                Some(actual) => problems += diff_one(&mut diff, &shown, Some(&actual), None),
+                // a link or a FIFO Plumb never writes: there, and not read
+                None => {
+                    diff.push_str(&format!(
+                        "Only in the committed output: {shown} (not a regular UTF-8 file)\n"
+                    ));
+                    problems += 1;
+                }
+            }
         }
     } else {
         let text: String = expected.iter().map(|f| f.contents.as_str()).collect();
         let actual = committed(out, "");
         if actual.is_none() && std::fs::symlink_metadata(out).is_ok() {
-            eprintln!("plumb build --check: `{}` is not a regular UTF-8 file (a symbolic link, a special file, or too large); it is not read", out.display());
+            say!("plumb build --check: `{}` is not a regular UTF-8 file (a symbolic link, a special file, or too large); it is not read", out.display());
             return Ok(ExitCode::from(1));
         }
         if actual.is_none() {
-            eprintln!("plumb build --check: `{}` does not exist; generate it with the same command without --check", out.display());
+            say!("plumb build --check: `{}` does not exist; generate it with the same command without --check", out.display());
             return Ok(ExitCode::from(1));
         }
         problems += diff_one(
@@ -61,13 +95,13 @@ pub fn compare(out: &Path, expected: &[OutputFile], folder: bool) -> Result<Exit
         );
     }
     if problems == 0 {
-        eprintln!("plumb build --check: `{}` is up to date", out.display());
+        say!("plumb build --check: `{}` is up to date", out.display());
         return Ok(ExitCode::SUCCESS);
     }
     std::io::stdout()
         .write_all(diff.as_bytes())
         .map_err(|e| CliError::Output(e.to_string()))?;
-    eprintln!(
+    say!(
         "plumb build --check: {problems} file{} in `{}` {} from what the sources give; regenerate with the same command without --check (generated files are not edited by hand)",
         if problems == 1 { "" } else { "s" },
         out.display(),

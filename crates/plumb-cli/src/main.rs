@@ -45,10 +45,12 @@ enum Command {
     /// root, and every finding points at its YAML line; nothing is written.
     /// Exit status: 0 when no error was found (warnings allowed unless --deny-warnings),
     /// 1 when an error was found, 2 when the files, plumb.toml or the baseline could not
-    /// be read. Each file is checked with the plumb.toml found from its own folder upward.
+    /// be read. Each file is checked with the plumb.toml found from its own folder upward
+    /// (to the repository's root).
     Check {
         /// Files or folders (every *.plumb file below them, and every .gitlab-ci.yml or
-        /// *.gitlab-ci.yml that `plumb build` did not write). Default: the current folder.
+        /// *.gitlab-ci.yml; one that is exactly what `plumb build` gives from the checked
+        /// sources is checked through them). Default: the current folder.
         paths: Vec<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]

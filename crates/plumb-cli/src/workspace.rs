@@ -210,13 +210,21 @@ fn is_current_build(db: &Database, files: &[LoadedFile], config: &Config, path: 
     else {
         return false;
     };
-    let folder = path.parent().unwrap_or(Path::new(""));
+    // the name is as `plumb build` was given it, from whatever folder it ran in: any
+    // loaded source whose path ends so (the comparison below proves which one)
     let loaded = |name: &str| {
-        let plumb = |f: &&LoadedFile| matches!(f.role, Role::Plumb);
-        [absolute(Path::new(name)), absolute(&folder.join(name))]
-            .into_iter()
-            .find_map(|at| (files.iter().filter(plumb)).find(|f| *f.file.path(db) == at))
-            .map(|f| (f.file, name.to_string()))
+        let named = plumb_db::normalize(Path::new(name));
+        // (`../ci/main.plumb`: what follows the folders above)
+        let named: PathBuf = (named.components())
+            .skip_while(|c| matches!(c, std::path::Component::ParentDir))
+            .collect();
+        let names = |f: &&LoadedFile| {
+            matches!(f.role, Role::Plumb)
+                && (named.is_absolute() && *f.file.path(db) == named
+                    || !named.is_absolute() && f.file.path(db).ends_with(&named))
+        };
+        let f = files.iter().find(names)?;
+        Some((f.file, name.to_string()))
     };
     let Some(sources) = named.split(", ").map(loaded).collect::<Option<Vec<_>>>() else {
         return false;
@@ -227,6 +235,11 @@ fn is_current_build(db: &Database, files: &[LoadedFile], config: &Config, path: 
             .any(|d| d.severity == plumb_diagnostics::Severity::Error)
     };
     if sources.iter().any(|(f, _)| erroneous(f)) {
+        return false;
+    }
+    // its local includes and child pipelines are YAML no check of the sources reads
+    let reads_yaml = text.contains("\n- local: ") || text.contains("\n  trigger:\n    include:");
+    if reads_yaml {
         return false;
     }
     let event = plumb_semantics::Event::Branch(config.default_branch().to_string());
@@ -320,14 +333,15 @@ fn load_yaml_files(
         for child in crate::yaml_check::load(db, &path, display, files)? {
             // missing: the trigger job fails in GitLab, nothing to check here; one
             // `plumb build` wrote is checked through its sources
-            if std::fs::symlink_metadata(&child).is_err()
-                || !seen.insert(absolute(&child))
-                || is_current_build(db, files, config, &child)
-            {
+            if std::fs::symlink_metadata(&child).is_err() || !seen.insert(absolute(&child)) {
                 continue;
             }
+            // (before anything is read: opening a FIFO waits for a writer)
             if let Some(why) = skip_reason(&child, roots) {
                 warn_skipped(&child, &why);
+                continue;
+            }
+            if is_current_build(db, files, config, &child) {
                 continue;
             }
             if files.len() + queue.len() >= MAX_FILES {

@@ -250,7 +250,23 @@ pub fn config_file_problem(path: &Path) -> Option<String> {
     if !target.is_file() {
         return Some("it is not a regular file".to_string());
     }
-    let folder = std::fs::canonicalize(path.parent()?).ok()?;
+    // a link to another TOML file, never into `.git` (`config` holds remotes' tokens)
+    let in_git = target.components().any(|c| c.as_os_str() == ".git");
+    let toml = target.extension().is_some_and(|e| e == "toml");
+    if link && (in_git || !toml) {
+        return Some(format!(
+            "it is a symbolic link to `{}`, which is not a `.toml` file of the repository",
+            target.display()
+        ));
+    }
+    let parent = match path.parent() {
+        Some(p) if p.as_os_str().is_empty() => Path::new("."),
+        Some(p) => p,
+        None => Path::new("/"),
+    };
+    let Ok(folder) = std::fs::canonicalize(parent) else {
+        return Some("its folder cannot be resolved".to_string());
+    };
     let root = (folder.ancestors())
         .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
         .unwrap_or(&folder);

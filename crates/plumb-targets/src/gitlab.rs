@@ -1588,7 +1588,9 @@ fn rules_with_one_exclusion(
     if !waits(clause)
         && others
             .iter()
-            .any(|o| waits(o) && !excludes_each_other(o, clause))
+            // (a waiting rule written inexactly, two `changes` merged into one, could
+            // take pipelines the exclusion's rule should)
+            .any(|o| waits(o) && !(excludes_each_other(o, clause) && writes_exactly(o)))
     {
         return None;
     }
@@ -1633,6 +1635,16 @@ fn rules_with_one_exclusion(
     }
     rules.push(clause_rule(&tests, workflow, widen));
     Some(rules)
+}
+
+/// Whether one rule says the alternative exactly: at most one `changes` and one `exists`
+/// list, no file exclusion, and every test one an `if:` can hold.
+fn writes_exactly(clause: &[Atom]) -> bool {
+    let count = |f: fn(&Atom) -> bool| clause.iter().filter(|a| f(a)).count();
+    count(|a| matches!(a, Atom::Changes(_, false))) <= 1
+        && count(|a| matches!(a, Atom::Exists(_, false))) <= 1
+        && !clause.iter().any(is_file_exclusion)
+        && clause.iter().all(|a| unrepresentable(a).is_none())
 }
 
 /// Whether two alternatives never hold together: one needs files changed (or to exist)
@@ -2030,6 +2042,12 @@ mod tests {
             ["- docs/** - manual", "- - - on_success"]
         );
         assert!(out.is_empty(), "nothing widened: {out:?}");
+        // not when the waiting rule itself is widened (two `changes` lists merged)
+        out.clear();
+        let y = || Cond::Changes(vec!["y/**".into()]);
+        let cond = or(and(and(docs(), y()), Cond::Manual), not(docs()));
+        rules(&cond, false, &mut Widening::new(at, &[], &mut out));
+        assert!(!out.is_empty(), "widened, and said so");
     }
 
     fn rules_of(cond: &Cond) -> Vec<Rule> {
