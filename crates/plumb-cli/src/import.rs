@@ -36,10 +36,12 @@ pub fn run(file: &Path, root: Option<&Path>, output: Option<&Path>) -> Result<Ex
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
     for w in &imported.warnings {
-        let path = imported
-            .sources
-            .get(w.file)
-            .map_or_else(|| file.display().to_string(), |p| p.display().to_string());
+        // the imported file as named; an included one below the current folder from it
+        // (§9: relative paths), as `plumb check` shows it
+        let path = match imported.sources.get(w.file) {
+            Some(p) if w.file > 0 => crate::yaml_check::shown_path(p),
+            _ => file.display().to_string(),
+        };
         let (path, message) = (
             crate::render::printable(&path),
             crate::render::printable(&w.message),

@@ -210,6 +210,11 @@ fn is_current_build(db: &Database, files: &[LoadedFile], config: &Config, path: 
     else {
         return false;
     };
+    // its local includes and child pipelines are YAML no check of the sources reads
+    let reads_yaml = text.contains("\n- local: ") || text.contains("\n  trigger:\n    include:");
+    if reads_yaml {
+        return false;
+    }
     // the name is as `plumb build` was given it, from whatever folder it ran in: any
     // loaded source whose path ends so (the comparison below proves which one)
     let loaded = |name: &str| {
@@ -235,11 +240,6 @@ fn is_current_build(db: &Database, files: &[LoadedFile], config: &Config, path: 
             .any(|d| d.severity == plumb_diagnostics::Severity::Error)
     };
     if sources.iter().any(|(f, _)| erroneous(f)) {
-        return false;
-    }
-    // its local includes and child pipelines are YAML no check of the sources reads
-    let reads_yaml = text.contains("\n- local: ") || text.contains("\n  trigger:\n    include:");
-    if reads_yaml {
         return false;
     }
     let event = plumb_semantics::Event::Branch(config.default_branch().to_string());

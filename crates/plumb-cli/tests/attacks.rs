@@ -1384,6 +1384,12 @@ fn an_included_file_that_never_ends_stops_at_the_limit() {
     );
 }
 
+/// `plumb build --target gitlab SOURCE -o OUT` in `dir`, which must succeed.
+fn build_gitlab(dir: &Path, source: &str, out: &str) {
+    let o = timed_plumb(dir, &["build", source, "--target", "gitlab", "-o", out]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 /// A GitLab CI file whose first line says `plumb build` wrote it is checked through
 /// its sources only when it is what they give: the line over a hand-written (or
 /// hand-edited) pipeline hid it from `plumb check .`.
@@ -1391,18 +1397,7 @@ fn an_included_file_that_never_ends_stops_at_the_limit() {
 fn a_generated_header_hides_no_pipeline_from_the_check() {
     let dir = project("forged-header");
     std::fs::create_dir_all(dir.join(".git")).expect("repo");
-    let o = timed_plumb(
-        &dir,
-        &[
-            "build",
-            "src/p.plumb",
-            "--target",
-            "gitlab",
-            "-o",
-            ".gitlab-ci.yml",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    build_gitlab(&dir, "src/p.plumb", ".gitlab-ci.yml");
     let o = timed_plumb(&dir, &["check", "."]);
     assert_eq!(
         o.status.code(),
@@ -1411,18 +1406,7 @@ fn a_generated_header_hides_no_pipeline_from_the_check() {
         stderr(&o)
     );
     // built from another folder: the header names the source as that folder sees it
-    let o = timed_plumb(
-        &dir.join("src"),
-        &[
-            "build",
-            "p.plumb",
-            "--target",
-            "gitlab",
-            "-o",
-            "../.gitlab-ci.yml",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    build_gitlab(&dir.join("src"), "p.plumb", "../.gitlab-ci.yml");
     let o = timed_plumb(&dir, &["check", "--format", "json", "."]);
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
@@ -1454,18 +1438,7 @@ fn a_generated_header_hides_no_pipeline_from_the_check() {
         1,
     );
     std::fs::write(dir.join("src/p.plumb"), with_include).expect("write");
-    let o = timed_plumb(
-        &dir,
-        &[
-            "build",
-            "src/p.plumb",
-            "--target",
-            "gitlab",
-            "-o",
-            ".gitlab-ci.yml",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    build_gitlab(&dir, "src/p.plumb", ".gitlab-ci.yml");
     let o = timed_plumb(&dir, &["check", "--format", "json", "."]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("PL3002"));

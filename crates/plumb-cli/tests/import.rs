@@ -1855,3 +1855,27 @@ fn sudo_on_a_runner_of_containers_is_no_shell_runner() {
         }
     }
 }
+
+/// A warning about an included file names it as `plumb check` does: relative to the
+/// current folder when below it (it was the absolute path).
+#[test]
+fn warnings_name_included_files_relative_to_the_current_folder() {
+    let repo = scratch("import-warning-paths");
+    std::fs::create_dir_all(repo.join(".git")).expect("git dir");
+    std::fs::create_dir_all(repo.join("ci")).expect("ci");
+    std::fs::write(
+        repo.join(".gitlab-ci.yml"),
+        "include:\n  - local: ci/a.yml\nmain:\n  image: alpine:3.20\n  script: [echo main]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        repo.join("ci/a.yml"),
+        "a:\n  image: alpine:3.20\n  script: [echo a]\n  retry:\n    max: 2\n    exit_codes: [137]\n",
+    )
+    .expect("write");
+    let o = plumb_in(&repo, &["import", ".gitlab-ci.yml"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("warning: ci/a.yml:"), "{stderr}");
+    assert!(!stderr.contains(&repo.display().to_string()), "{stderr}");
+}
