@@ -244,17 +244,25 @@ pub fn fetched(cmd: &Command, name: &str) -> Option<String> {
 fn standard_output_joined(args: &[&str]) -> Vec<String> {
     (0..args.len())
         .filter(|&i| !(i > 0 && is_stdout(args[i]) && args[i - 1].starts_with('-')))
-        .map(|i| match (args.get(i + 1), args[i].split_once('=')) {
-            (Some(next), _) if args[i].starts_with('-') && is_stdout(next) => {
-                format!("{}=-", args[i])
-            }
-            // `--output=/dev/stderr`
-            (_, Some((option, value))) if option.starts_with('-') && is_stdout(value) => {
-                format!("{option}=-")
-            }
+        .map(|i| match option_at(args, i) {
+            // `--output /dev/stdout`, `--output=/dev/stderr`
+            Some((option, _, value)) if is_stdout(value) => format!("{option}=-"),
             _ => args[i].to_string(),
         })
         .collect()
+}
+
+/// The option at `args[i]` and its value, with the value's index: `--output=FILE` (the
+/// value joined to it) or `--output FILE` (the next argument).
+fn option_at<'a>(args: &[&'a str], i: usize) -> Option<(&'a str, usize, &'a str)> {
+    let arg = args[i];
+    if !arg.starts_with('-') {
+        return None;
+    }
+    match arg.split_once('=') {
+        Some((option, value)) => Some((option, i, value)),
+        None => Some((arg, i + 1, *args.get(i + 1)?)),
+    }
 }
 
 /// Options of [`FETCHERS`]' `unless` (and [`TO_A_FILE`]) whose value is the file the
@@ -292,14 +300,11 @@ pub fn fetched_into_file(cmd: &Command, name: &str) -> Option<(String, usize, St
 /// The first output-file option (`-o FILE`, `--output=FILE`) with a file for its value
 /// (not `-`): where it is, where its value is, and the value.
 fn file_option<'a>(args: &[&'a str]) -> Option<(usize, usize, &'a str)> {
-    args.iter().enumerate().find_map(|(i, a)| {
-        let (at, path) = match a.split_once('=') {
-            Some((option, path)) if FILE_OPTIONS.contains(&option) => (i, path),
-            _ if FILE_OPTIONS.contains(a) => (i + 1, *args.get(i + 1)?),
-            _ => return None,
-        };
+    (0..args.len()).find_map(|i| {
+        let (option, at, path) = option_at(args, i)?;
         // `-o /dev/stderr` prints it: [`fetches`] reads it as standard output
-        (!is_stdout(path) && !path.is_empty()).then_some((i, at, path))
+        (FILE_OPTIONS.contains(&option) && !is_stdout(path) && !path.is_empty())
+            .then_some((i, at, path))
     })
 }
 
@@ -393,11 +398,10 @@ fn kubernetes_output_has_data(args: &[&str]) -> bool {
 
 /// The value of `--option VALUE` or `--option=VALUE`.
 fn option_value<'a>(args: &[&'a str], option: &str) -> Option<&'a str> {
-    let at = args.iter().position(|a| *a == option);
-    let joined = args
-        .iter()
-        .find_map(|a| a.strip_prefix(option).and_then(|v| v.strip_prefix('=')));
-    at.and_then(|i| args.get(i + 1).copied()).or(joined)
+    (0..args.len()).find_map(|i| match option_at(args, i)? {
+        (named, _, value) if named == option => Some(value),
+        _ => None,
+    })
 }
 
 /// The path Vault's `read`/`write` is given: the first operand after the action.

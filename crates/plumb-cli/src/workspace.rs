@@ -122,7 +122,7 @@ impl Session {
                 {
                     continue; // not Plumb, loaded already, or missing: PL1006 says so
                 }
-                if let Some(why) = skip_reason(&target, &roots) {
+                if let Some(why) = plumb_config::unreadable_file(&target, &roots) {
                     warn_skipped(&target, &why);
                     continue;
                 }
@@ -147,11 +147,19 @@ impl Session {
             });
         }
         // a file `plumb build` wrote from the sources loaded is checked through them
-        let built = |path: &Path| is_current_build(&db, &files, &config, path);
+        // (one workspace of the Plumb sources for every generated file compared)
+        let sources = Sources {
+            ws: plumb_db::new_workspace(
+                &db,
+                files.iter().map(|f| f.file).collect(),
+                config.clone(),
+            ),
+            config: &config,
+        };
         let yaml_files: Vec<(PathBuf, String)> = (yaml_files.into_iter())
-            .filter(|(p, _)| !built(p))
+            .filter(|(p, _)| !is_current_build(&db, &files, &sources, p))
             .collect();
-        load_yaml_files(&db, yaml_files, &roots, &mut files, &config)?;
+        load_yaml_files(&db, yaml_files, &roots, &mut files, &sources)?;
         crate::yaml_check::check_included_through_includers(&db, &mut files);
         // the YAML texts too: the database finds a file by its id, the index in this
         // list (nothing checks them as Plumb: they are never requested as such)
@@ -195,12 +203,20 @@ impl Session {
     }
 }
 
+/// The Plumb files loaded, as one workspace, and the session's configuration: what a
+/// generated GitLab file is compared with.
+#[derive(Clone, Copy)]
+struct Sources<'a> {
+    ws: plumb_db::Workspace,
+    config: &'a Config,
+}
+
 /// Whether the GitLab CI file at `path` is what `plumb build --target gitlab` (one file,
 /// or one of `--split`) gives from the loaded sources its first line names: such a
 /// file is checked through its sources. The line alone proves nothing (a merge request
 /// can put it over any YAML, and a hand edit keeps it), so a file that differs, or
 /// whose sources are not loaded or have errors, is checked as YAML.
-fn is_current_build(db: &Database, files: &[LoadedFile], config: &Config, path: &Path) -> bool {
+fn is_current_build(db: &Database, files: &[LoadedFile], sources: &Sources, path: &Path) -> bool {
     let Ok(text) = read_text(path) else {
         return false;
     };
@@ -231,22 +247,22 @@ fn is_current_build(db: &Database, files: &[LoadedFile], config: &Config, path: 
         let f = files.iter().find(names)?;
         Some((f.file, name.to_string()))
     };
-    let Some(sources) = named.split(", ").map(loaded).collect::<Option<Vec<_>>>() else {
+    let Some(named) = named.split(", ").map(loaded).collect::<Option<Vec<_>>>() else {
         return false;
     };
-    let ws = plumb_db::new_workspace(db, files.iter().map(|f| f.file).collect(), config.clone());
+    let Sources { ws, config } = *sources;
     let erroneous = |f: &SourceFile| {
         (plumb_db::check_file(db, ws, *f).iter())
             .any(|d| d.severity == plumb_diagnostics::Severity::Error)
     };
-    if sources.iter().any(|(f, _)| erroneous(f)) {
+    if named.iter().any(|(f, _)| erroneous(f)) {
         return false;
     }
     let event = plumb_semantics::Event::Branch(config.default_branch().to_string());
     [false, true].into_iter().any(|split| {
         let request = plumb_db::CompileRequest::new(
             db,
-            sources.clone(),
+            named.clone(),
             plumb_targets::Target::Gitlab,
             split,
             event.clone(),
@@ -284,38 +300,6 @@ fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Why a file found by the walk or named by an import is not read, if it is not: a
-/// symbolic link that dangles or leads out of the checked folders (a `x.plumb` link to
-/// `~/.docker/config.json` would print its secrets in a syntax error), and anything
-/// that is not a regular file (a FIFO would hang the read).
-fn skip_reason(path: &Path, roots: &[PathBuf]) -> Option<String> {
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) => return Some(format!("cannot be read ({e})")),
-    };
-    if meta.file_type().is_symlink() {
-        let Ok(target) = std::fs::canonicalize(path) else {
-            return Some("is a dangling symbolic link".to_string());
-        };
-        if !roots.iter().any(|r| target.starts_with(r)) {
-            return Some(format!(
-                "is a symbolic link to `{}`, outside the checked folder",
-                target.display()
-            ));
-        }
-        if !target.is_file() {
-            return Some("is a symbolic link to something that is not a regular file".to_string());
-        }
-        // `env.plumb` → `.env`: its lines would be quoted in syntax errors
-        let plumb = |p: &Path| p.extension().is_some_and(|e| e == "plumb");
-        if plumb(path) && !plumb(&target) {
-            return Some("is a symbolic link to a file that is not a `.plumb` file".to_string());
-        }
-        return None;
-    }
-    (!meta.is_file()).then(|| "is not a regular file".to_string())
-}
-
 /// Reads the GitLab CI files for a check, and the child pipelines their trigger jobs
 /// run (`trigger: include: local`), each once: a child pipeline is a configuration of
 /// its own, which GitLab runs with the parent's rights.
@@ -324,7 +308,7 @@ fn load_yaml_files(
     yaml_files: Vec<(PathBuf, String)>,
     roots: &[PathBuf],
     files: &mut Vec<LoadedFile>,
-    config: &Config,
+    sources: &Sources,
 ) -> Result<(), CliError> {
     let mut seen: std::collections::HashSet<PathBuf> =
         yaml_files.iter().map(|(p, _)| absolute(p)).collect();
@@ -337,11 +321,11 @@ fn load_yaml_files(
                 continue;
             }
             // (before anything is read: opening a FIFO waits for a writer)
-            if let Some(why) = skip_reason(&child, roots) {
+            if let Some(why) = plumb_config::unreadable_file(&child, roots) {
                 warn_skipped(&child, &why);
                 continue;
             }
-            if is_current_build(db, files, config, &child) {
+            if is_current_build(db, files, sources, &child) {
                 continue;
             }
             if files.len() + queue.len() >= MAX_FILES {
@@ -436,7 +420,7 @@ fn walk(
         {
             // linked folders are not followed; linked and special files are checked
             // before anything is read (opening a FIFO waits for a writer)
-            match skip_reason(&path, roots) {
+            match plumb_config::unreadable_file(&path, roots) {
                 None => {
                     found.insert(path);
                 }

@@ -1481,26 +1481,34 @@ fn corpus_files_read_in_halves_are_the_files() {
     assert!(cuts > 100, "only {cuts} cuts were tried");
 }
 
+/// A scratch repository (`.git` folder) holding `files` (path, text).
+fn repo_with(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let repo = scratch(name);
+    std::fs::create_dir_all(repo.join(".git")).expect("git dir");
+    for (path, text) in files {
+        let path = repo.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
+        std::fs::write(path, text).expect("write");
+    }
+    repo
+}
+
+const INCLUDES_CI_A: &str =
+    "include:\n  - local: ci/a.yml\nmain:\n  image: alpine:3.20\n  script: [echo main]\n";
+
 #[test]
 fn local_includes_are_read_from_the_repository_root() {
-    let repo = scratch("import-root");
-    std::fs::create_dir_all(repo.join(".git")).expect("git dir");
-    std::fs::create_dir_all(repo.join("ci")).expect("ci");
-    std::fs::write(
-        repo.join(".gitlab-ci.yml"),
-        "include:\n  - local: ci/a.yml\nmain:\n  image: alpine:3.20\n  script: [echo main]\n",
-    )
-    .expect("write");
-    std::fs::write(
-        repo.join("ci/a.yml"),
-        "include:\n  - local: /ci/b.yml\na:\n  image: alpine:3.20\n  script: [echo a]\n",
-    )
-    .expect("write");
-    std::fs::write(
-        repo.join("ci/b.yml"),
-        "b:\n  image: alpine:3.20\n  script: [echo b]\n",
-    )
-    .expect("write");
+    let repo = repo_with(
+        "import-root",
+        &[
+            (".gitlab-ci.yml", INCLUDES_CI_A),
+            (
+                "ci/a.yml",
+                "include:\n  - local: /ci/b.yml\na:\n  image: alpine:3.20\n  script: [echo a]\n",
+            ),
+            ("ci/b.yml", "b:\n  image: alpine:3.20\n  script: [echo b]\n"),
+        ],
+    );
     for args in [
         vec!["import", ".gitlab-ci.yml"],
         vec!["import", "ci/../.gitlab-ci.yml", "--root", "."],
@@ -1860,19 +1868,11 @@ fn sudo_on_a_runner_of_containers_is_no_shell_runner() {
 /// current folder when below it (it was the absolute path).
 #[test]
 fn warnings_name_included_files_relative_to_the_current_folder() {
-    let repo = scratch("import-warning-paths");
-    std::fs::create_dir_all(repo.join(".git")).expect("git dir");
-    std::fs::create_dir_all(repo.join("ci")).expect("ci");
-    std::fs::write(
-        repo.join(".gitlab-ci.yml"),
-        "include:\n  - local: ci/a.yml\nmain:\n  image: alpine:3.20\n  script: [echo main]\n",
-    )
-    .expect("write");
-    std::fs::write(
-        repo.join("ci/a.yml"),
-        "a:\n  image: alpine:3.20\n  script: [echo a]\n  retry:\n    max: 2\n    exit_codes: [137]\n",
-    )
-    .expect("write");
+    let a = "a:\n  image: alpine:3.20\n  script: [echo a]\n  retry:\n    max: 2\n    exit_codes: [137]\n";
+    let repo = repo_with(
+        "import-warning-paths",
+        &[(".gitlab-ci.yml", INCLUDES_CI_A), ("ci/a.yml", a)],
+    );
     let o = plumb_in(&repo, &["import", ".gitlab-ci.yml"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");

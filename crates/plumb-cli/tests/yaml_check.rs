@@ -1299,6 +1299,28 @@ fn baselines_do_not_overwrite_or_read_what_they_should_not() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a regular file"));
 }
 
+/// A walk does not read a GitLab CI file that is a link into `.git` (its `config` holds
+/// the remotes' tokens, which a syntax error would quote).
+#[test]
+fn a_ci_file_linked_into_git_is_not_read() {
+    let dir = scratch("yaml-link-into-git");
+    std::fs::create_dir_all(dir.join(".git")).expect("git");
+    std::fs::write(
+        dir.join(".git/config"),
+        "[remote \"origin\"]\n\turl = https://oauth2:glpat-SECRETSECRET@gitlab.com/a/b\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink(dir.join(".git/config"), dir.join(".gitlab-ci.yml")).expect("link");
+    let o = plumb_in(&dir, &["check", "."]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!all.contains("SECRETSECRET"), "{all}");
+    assert!(all.contains("inside `.git`"), "{all}");
+}
+
 /// A job named by an empty key (`:`, which YAML allows) becomes a job the program can
 /// name (fuzzing found it named `job`, a keyword, and the program did not parse).
 #[test]

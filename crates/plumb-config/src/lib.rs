@@ -238,27 +238,9 @@ pub fn find_config_file(start: &Path) -> Option<PathBuf> {
 
 /// Why the `plumb.toml` at `path` is not read: not a regular file (a FIFO would block,
 /// a device never end), or a symbolic link that leads out of the repository holding it
-/// (to `/proc/self/environ`, whose text a parse error would show).
+/// (to `/proc/self/environ`, whose text a parse error would show) or to something that
+/// is no `.toml` file.
 pub fn config_file_problem(path: &Path) -> Option<String> {
-    let link = std::fs::symlink_metadata(path)
-        .ok()?
-        .file_type()
-        .is_symlink();
-    let Ok(target) = std::fs::canonicalize(path) else {
-        return Some("it is a symbolic link that leads nowhere".to_string());
-    };
-    if !target.is_file() {
-        return Some("it is not a regular file".to_string());
-    }
-    // a link to another TOML file, never into `.git` (`config` holds remotes' tokens)
-    let in_git = target.components().any(|c| c.as_os_str() == ".git");
-    let toml = target.extension().is_some_and(|e| e == "toml");
-    if link && (in_git || !toml) {
-        return Some(format!(
-            "it is a symbolic link to `{}`, which is not a `.toml` file of the repository",
-            target.display()
-        ));
-    }
     let parent = match path.parent() {
         Some(p) if p.as_os_str().is_empty() => Path::new("."),
         Some(p) => p,
@@ -270,13 +252,49 @@ pub fn config_file_problem(path: &Path) -> Option<String> {
     let root = (folder.ancestors())
         .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
         .unwrap_or(&folder);
-    (link && !target.starts_with(root)).then(|| {
-        format!(
-            "it is a symbolic link to `{}`, outside `{}`",
-            target.display(),
-            root.display()
-        )
-    })
+    unreadable_file(path, &[root.to_path_buf()]).map(|why| format!("it {why}"))
+}
+
+/// Why a file Plumb would read is not read, if it is not: anything that is not a
+/// regular file (opening a FIFO waits for a writer), and a symbolic link that dangles,
+/// leads out of `roots` or into a `.git` folder (`config` holds remotes' tokens), or
+/// turns a `.plumb`/`.toml` name into another kind of file (`env.plumb` → `.env`:
+/// parse errors would quote its lines).
+pub fn unreadable_file(path: &Path, roots: &[PathBuf]) -> Option<String> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) => return Some(format!("cannot be read ({e})")),
+    };
+    if !meta.file_type().is_symlink() {
+        return (!meta.is_file()).then(|| "is not a regular file".to_string());
+    }
+    let Ok(target) = std::fs::canonicalize(path) else {
+        return Some("is a dangling symbolic link".to_string());
+    };
+    let shown = target.display();
+    if !roots.iter().any(|r| target.starts_with(r)) {
+        let within = match roots {
+            [one] => format!(" `{}`", one.display()),
+            _ => String::new(),
+        };
+        return Some(format!(
+            "is a symbolic link to `{shown}`, outside the checked folder{within}"
+        ));
+    }
+    if !target.is_file() {
+        return Some("is a symbolic link to something that is not a regular file".to_string());
+    }
+    if target.components().any(|c| c.as_os_str() == ".git") {
+        return Some(format!("is a symbolic link to `{shown}`, inside `.git`"));
+    }
+    let kind = path.extension().filter(|e| *e == "plumb" || *e == "toml");
+    match kind {
+        Some(kind) if target.extension() != Some(kind) => Some(format!(
+            "is a symbolic link to a file that is not a `.{}` file",
+            kind.to_string_lossy()
+        )),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
