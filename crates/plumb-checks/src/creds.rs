@@ -372,7 +372,7 @@ fn used_as_paths<'c>(cx: &'c JobCx) -> HashSet<&'c str> {
             // `--key-file="$KEY"`, `-var-file=$KEY`
             let option_value = (w.text.split_once('=')).is_some_and(|(o, value)| {
                 o.starts_with('-')
-                    && option_takes_a_path(o)
+                    && (option_takes_a_path(o) || program_path_option(name, o))
                     && [format!("${}", v.name), format!("${{{}}}", v.name)]
                         .contains(&value.to_string())
             });
@@ -430,9 +430,30 @@ fn program_path_option(program: &str, option: &str) -> bool {
             "-keystore" | "-srckeystore" | "-destkeystore" | "-file"
         ),
         "cosign" => matches!(option, "--key" | "-key"),
+        // a client certificate and its key (mutual TLS), a CA bundle: files
+        "curl" => matches!(
+            option,
+            "--cert" | "-E" | "--key" | "--cacert" | "--proxy-cert" | "--proxy-key"
+        ),
+        "wget" => matches!(
+            option,
+            "--certificate" | "--private-key" | "--ca-certificate"
+        ),
+        "openssl" => matches!(option, "-inkey" | "-key" | "-sign" | "-signkey" | "-cert"),
+        "docker" | "podman" => matches!(option, "--tlskey" | "--tlscert" | "--tlscacert"),
+        "ansible" | "ansible-playbook" => option == "--private-key",
+        "jarsigner" | "apksigner" => matches!(option, "-keystore" | "--ks"),
+        "minisign" => option == "-s",
+        "xcrun" => option == "--key",
         // `helm upgrade -f "$SECRET_VALUES"`, `kubectl apply -f "$MANIFEST"`: files
         "helm" => matches!(option, "-f" | "--values"),
-        "kubectl" | "oc" => matches!(option, "-f" | "--filename"),
+        "kubectl" | "oc" => matches!(
+            option,
+            "-f" | "--filename"
+                | "--client-key"
+                | "--client-certificate"
+                | "--certificate-authority"
+        ),
         // `fastlane supply --json_key FILE` (`--json_key_data` is the content), also
         // as `bundle exec fastlane`
         "fastlane" | "bundle" => option == "--json_key",
@@ -2683,7 +2704,9 @@ fn option_takes_a_path(option: &str) -> bool {
     let name = name.trim_start_matches('-').to_ascii_lowercase();
     // not `--profile`, `-NoProfile`: a profile's name
     let file = name.ends_with("file") && !name.ends_with("profile");
-    name.len() > 1 && (file || name.ends_with("path") || name == "kubeconfig")
+    // `-keystore`, `-Djavax.net.ssl.keyStore=…`: a Java key store's file
+    let store = name.ends_with("keystore") || name.ends_with("truststore");
+    name.len() > 1 && (file || store || name.ends_with("path") || name == "kubeconfig")
 }
 
 /// `cp "$F" public/` (or `mv`, `install`): a secret file copied where an `artifacts`
@@ -2986,6 +3009,15 @@ pub const JOB_CREDENTIALS: &[&str] = &[
     "CI_REGISTRY_PASSWORD",
     "CI_DEPENDENCY_PROXY_PASSWORD",
 ];
+
+/// Whether `u` is one of [`JOB_CREDENTIALS`], which every job's environment holds
+/// whether its script names it or not (an ID token is made only for the jobs that ask).
+pub fn every_jobs_credential(cx: &JobCx, u: &SecretUse) -> bool {
+    let id_token = (cx.job.secret_env()).any(|(_, s)| {
+        s.name == u.secret && matches!(s.source, plumb_semantics::SecretSource::IdToken(_))
+    });
+    u.every_job_has_it && !id_token
+}
 
 fn is_job_credential(source: &plumb_semantics::SecretSource) -> bool {
     use plumb_semantics::SecretSource;

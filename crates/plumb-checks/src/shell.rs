@@ -935,7 +935,8 @@ impl<'a> Scanner<'a> {
                 let masked = (["//?/", "//*/", "/*/"].iter())
                     .find_map(|p| operator.strip_prefix(p))
                     .is_some_and(|with| !with.contains(['&', '$', '`']))
-                    || matches!(operator, "##*" | "%%*");
+                    || matches!(operator, "##*" | "%%*")
+                    || short_substring(operator);
                 let alternate = operator.starts_with(":+") || operator.starts_with('+') || masked;
                 // `${1}`, `${@}`: positional parameters
                 let name = match inner.as_bytes().first() {
@@ -1234,6 +1235,38 @@ fn names_in(operator: &str) -> Vec<(String, bool)> {
     out
 }
 
+/// Whether `${V<operator>}` is a few characters of V (`${T: -4}`, `${T:0:6}`: how a
+/// log shows which token was used), not its value: at most [`SHOWN_CHARACTERS`].
+fn short_substring(operator: &str) -> bool {
+    let Some(rest) = operator.strip_prefix(':') else {
+        return false;
+    };
+    // `${V:-word}`, `${V:=word}`, `${V:?word}`, `${V:+word}`: V or a word
+    if rest.starts_with(['-', '+', '=', '?']) {
+        return false;
+    }
+    let number = |s: &str| {
+        let s = s.trim();
+        let s = s
+            .strip_prefix('(')
+            .and_then(|s| s.strip_suffix(')'))
+            .unwrap_or(s);
+        s.trim().parse::<i64>().ok()
+    };
+    let shown = SHOWN_CHARACTERS as i64;
+    match rest.split(':').collect::<Vec<_>>()[..] {
+        [offset] => number(offset).is_some_and(|o| (-shown..0).contains(&o)),
+        [offset, length] => {
+            number(offset).is_some() && number(length).is_some_and(|l| (0..=shown).contains(&l))
+        }
+        _ => false,
+    }
+}
+
+/// How many characters of a secret a log may show (a token's last four, a digest's
+/// first eight) without giving it away.
+const SHOWN_CHARACTERS: usize = 8;
+
 /// Every `$NAME`, `${NAME…}` and `${!NAME}` in `text`, quoting ignored: what a shell that
 /// runs `text` as a script (`eval`, `sh -c`, `trap`, a here-doc fed to `sh`) may expand.
 pub fn expansions(text: &str) -> Vec<VarRef> {
@@ -1523,6 +1556,18 @@ mod tests {
         assert_eq!(vars("echo ${A:-\\\\$T}"), ["A", "T"]);
         assert_eq!(vars("echo ${A/zz/\\\\$T}"), ["A", "T"]);
         assert_eq!(vars("echo ${#T}"), Vec::<String>::new());
+        // a few characters of it (which token was used), not its value
+        for few in ["echo ${T: -4}", "echo ${T:(-4)}", "echo ${T:0:6}"] {
+            assert_eq!(vars(few), Vec::<String>::new(), "{few}");
+        }
+        for most in [
+            "echo ${T:4}",
+            "echo ${T: -40}",
+            "echo ${T:0:20}",
+            "echo ${T:-x}",
+        ] {
+            assert_eq!(vars(most), ["T"], "{most}");
+        }
         assert_eq!(vars("echo ${X:-${T:+set}}"), ["X"]);
         // a pattern only takes text away; the replacement is written
         assert_eq!(vars("echo ${OUT//$T/[MASKED]}"), ["OUT"]);

@@ -1299,6 +1299,30 @@ fn baselines_do_not_overwrite_or_read_what_they_should_not() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a regular file"));
 }
 
+/// A File variable's path given to an option that takes a file (mutual TLS, an SSH
+/// key, a Java key store) passes no secret on the command line; a few characters of a
+/// token (`${T: -4}`) are no token; the credentials every job has (`CI_JOB_TOKEN`) give
+/// an unpinned image nothing it lacked (PL3003 is about the image).
+#[test]
+fn paths_a_token_s_last_characters_and_job_credentials_are_no_findings() {
+    let dir = scratch("yaml-path-options");
+    let pinned =
+        "alpine:3.20@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    let yaml = format!(
+        "deploy:\n  image: {pinned}\n  rules: [{{if: $CI_COMMIT_BRANCH == \"main\"}}]\n  script:\n\
+         \x20   - curl --cert \"$CLIENT_CERT\" --key \"$CLIENT_PRIVATE_KEY\" https://x\n\
+         \x20   - ansible-playbook site.yml --private-key \"$SSH_PRIVATE_KEY\"\n\
+         \x20   - kubectl --client-key=\"$KUBE_CLIENT_KEY_SECRET\" get pods\n\
+         \x20   - java -Djavax.net.ssl.keyStore=\"$JKS_KEYSTORE\" -jar a.jar\n\
+         \x20   - 'echo \"token ending in ${{API_TOKEN: -4}}\"'\n\
+         push:\n  image: docker:27.3.1\n  rules: [{{if: $CI_COMMIT_BRANCH == \"main\"}}]\n\
+         \x20 script: [echo \"$CI_REGISTRY_PASSWORD\" | docker login -u x --password-stdin]\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    let expected: BTreeSet<String> = ["11 PL3003".to_string()].into();
+    assert_eq!(found, expected, "{diags:#?}");
+}
+
 /// A walk does not read a GitLab CI file that is a link into `.git` (its `config` holds
 /// the remotes' tokens, which a syntax error would quote).
 #[test]

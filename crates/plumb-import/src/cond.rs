@@ -1232,6 +1232,8 @@ fn one_ref(r: &str) -> Cond {
         "schedules" => source("schedule"),
         "triggers" => source("trigger"),
         "web" => source("web"),
+        "parent_pipelines" => source("parent_pipeline"),
+        "webide" => source("webide"),
         // a pipeline source's own name matches it too
         "push" | "schedule" | "trigger" | "pipeline" => source(r),
         "merge_request_event" => Cond::atom(Atom::MergeRequest),
@@ -1244,11 +1246,29 @@ fn one_ref(r: &str) -> Cond {
                 Cond::atom(Atom::Var("CI_COMMIT_TAG".into(), "=~", re)),
             )
         }
+        // a name matches the ref's name too: a tag's as well, which a version-like
+        // name (`v1.0`, `2.3`) is written to say (`main` is read as the branch only)
+        name if looks_like_a_version(name) => Cond::or(
+            Cond::atom(Atom::Branch {
+                name: name.to_string(),
+                equal: true,
+            }),
+            Cond::atom(Atom::Var("CI_COMMIT_TAG".into(), "==", name.to_string())),
+        ),
         name => Cond::atom(Atom::Branch {
             name: name.to_string(),
             equal: true,
         }),
     }
+}
+
+/// `v1.0`, `2.3.1`: a name a tag is more often given than a branch.
+fn looks_like_a_version(name: &str) -> bool {
+    let digits = name.strip_prefix(['v', 'V']).unwrap_or(name);
+    digits.starts_with(|c: char| c.is_ascii_digit())
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
 /// Operands joined by `op`; a chain longer than the parser reads in one
@@ -1479,6 +1499,11 @@ mod tests {
         assert_eq!(
             refs("[main, schedules]"),
             "branch == \"main\" || source == \"schedule\""
+        );
+        // a version-like name is a tag's as well; `parent_pipelines` is a source
+        assert_eq!(
+            refs("[v1.0, parent_pipelines]"),
+            "branch == \"v1.0\" || var(\"CI_COMMIT_TAG\") == \"v1.0\" || source == \"parent_pipeline\""
         );
         assert_eq!(
             refs("['/^v\\d+/']"),

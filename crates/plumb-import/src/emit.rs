@@ -972,9 +972,16 @@ impl Emitter<'_> {
             }
         }
         if f.trigger {
-            // a trigger job runs no script: no image, no runner settings
+            // a trigger job runs no script: no image, no runner settings (nor the
+            // `default:` ones GitLab keeps from it, such as `hooks:`)
             f.fields
                 .retain(|k, _| convert::TRIGGER_JOB_FIELDS.contains(&k.as_str()));
+            if let Some(PVal::Record(keys)) = f.fields.get_mut("gitlab").map(PVal::bare_mut) {
+                keys.retain(|(k, _)| BRIDGE_GITLAB_KEYS.contains(&k.as_str()));
+                if keys.is_empty() {
+                    f.fields.remove("gitlab");
+                }
+            }
         }
     }
 
@@ -1883,6 +1890,26 @@ fn shell_runner_tags(tags: Option<&PVal>) -> bool {
 fn out_is_trigger(j: &JobOut) -> bool {
     j.fields.contains_key("trigger")
 }
+
+/// The keys GitLab takes on a trigger job that Plumb writes in `gitlab = {…}`; any
+/// other (`hooks:` from `default:`) makes GitLab refuse the file.
+const BRIDGE_GITLAB_KEYS: &[&str] = &[
+    "inherit",
+    "extends",
+    "parallel",
+    "only",
+    "except",
+    "rules",
+    "stage",
+    "variables",
+    "needs",
+    "when",
+    "allow_failure",
+    "environment",
+    "resource_group",
+    "interruptible",
+    "trigger",
+];
 
 /// Leaves in the pipeline's `default` only the fields every imported job has (GitLab
 /// applied `default:` to each job already): a job without one (`cache: {}`,
@@ -4114,6 +4141,21 @@ mod tests {
         // without an include, a job that never runs is left out, with a warning
         let i = import("off:\n  script: echo x\n  rules: [{when: never}]\nb:\n  image: alpine:3.19\n  script: [make]\n");
         assert_eq!(i.jobs_left_out, 1, "{}", i.plumb);
+    }
+
+    /// A trigger job keeps its `interruptible` (GitLab takes it there), and gets none
+    /// of `default:`'s keys GitLab refuses on it (`hooks:`): the file would not run.
+    #[test]
+    fn trigger_jobs_keep_interruptible_and_take_no_default_hooks() {
+        let i = import(
+            "default: {image: alpine:3.19, hooks: {pre_get_sources_script: [echo hi]}}\n\
+             build: {script: [make]}\n\
+             down: {trigger: ops/deployer, interruptible: false}\n",
+        );
+        let down = i.plumb.split("job down").nth(1).unwrap_or_default();
+        assert!(!down.contains("hooks"), "{}", i.plumb);
+        assert!(down.contains("interruptible = false"), "{}", i.plumb);
+        assert!(i.warnings.is_empty(), "{:#?}", i.warnings);
     }
 
     /// A trigger's `inputs` (a child's on its include) are carried, not dropped

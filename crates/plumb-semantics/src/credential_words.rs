@@ -231,6 +231,16 @@ const NOT_THE_CREDENTIAL: &[&str] = &[
     "ROTATION",
     "HASHER",
     "COOKIE",
+    // what finds or supplies credentials (`TOKEN_PATTERN`, `GITLEAKS_SECRET_REGEX`,
+    // `SECRET_MANAGER: vault`, `CREDENTIALS_SOURCE`), or the variable that holds one
+    // (`GITHUB_TOKEN_ENV: GH_TOKEN`)
+    "REGEX",
+    "REGEXP",
+    "PATTERN",
+    "PATTERNS",
+    "MANAGER",
+    "SOURCE",
+    "ENV",
 ];
 
 /// Words before a last `SECRET` that make the name one a Kubernetes Secret's name is
@@ -268,6 +278,14 @@ pub fn credential_name(name: &str, usage: NameUse) -> bool {
         return true;
     }
     let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
+    // what a web framework builds into the pages it serves (`NEXT_PUBLIC_API_KEY`,
+    // SvelteKit's `PUBLIC_…`): public by design
+    if matches!(
+        words[..],
+        ["PUBLIC", ..] | ["NEXT" | "NUXT" | "EXPO", "PUBLIC", ..]
+    ) {
+        return false;
+    }
     // the public half of a storage key pair (MinIO's and S3's access key is a user name)
     if let [.., owner, "ACCESS", "KEY"] = words[..] {
         if matches!(owner, "AWS" | "S3" | "MINIO" | "SPACES" | "R2" | "OSS") {
@@ -449,6 +467,13 @@ mod tests {
             "OIDC_TOKEN_ENDPOINT",
             "TOKEN_TTL",
             "SECRET_STORE",
+            "TOKEN_PATTERN",
+            "GITLEAKS_SECRET_REGEX",
+            "SECRET_MANAGER",
+            "CREDENTIALS_SOURCE",
+            "GITHUB_TOKEN_ENV",
+            "NEXT_PUBLIC_API_KEY",
+            "PUBLIC_STRIPE_KEY",
             "OAUTH",
             "TOKENIZERS_PARALLELISM",
             "MAX_NEW_TOKENS",

@@ -31,6 +31,7 @@ pub const TRIGGER_JOB_FIELDS: &[&str] = &[
     "resource_group",
     "environment",
     "matrix",
+    "interruptible",
     "gitlab",
 ];
 

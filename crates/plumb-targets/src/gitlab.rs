@@ -1071,6 +1071,7 @@ fn compile_job(
     if j.trigger.is_some() {
         // fields a trigger job cannot have: the checker refuses them on the job and
         // its templates, and the pipeline's `default` does not reach trigger jobs
+        // (`interruptible` it can, since GitLab 16.8)
         j = Job {
             image: None,
             services: Vec::new(),
@@ -1081,7 +1082,6 @@ fn compile_job(
             retry: None,
             artifacts: None,
             cache: None,
-            interruptible: None,
             coverage: None,
             tags: Vec::new(),
             dependencies: None,

@@ -51,14 +51,9 @@ fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
 /// not counted; an ID token is.
 fn given_to_included_bases(cx: &JobCx) -> Option<Diagnostic> {
     let (value, names) = cx.job.included_bases()?;
-    let id_token = |u: &crate::creds::SecretUse| {
-        (cx.job.secret_env()).any(|(_, s)| {
-            s.name == u.secret && matches!(s.source, plumb_semantics::SecretSource::IdToken(_))
-        })
-    };
     let uses: Vec<crate::creds::SecretUse> = crate::creds::secret_uses(cx)
         .into_iter()
-        .filter(|u| !u.every_job_has_it || id_token(u))
+        .filter(|u| !crate::creds::every_jobs_credential(cx, u))
         .collect();
     if uses.is_empty() {
         return None;

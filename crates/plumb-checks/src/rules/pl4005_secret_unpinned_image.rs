@@ -9,7 +9,15 @@ declare_rule! {
 }
 
 fn check_job(cx: &JobCx, out: &mut Vec<Diagnostic>) {
-    let uses = cx.secret_uses();
+    // the credentials GitLab makes for every job (`CI_JOB_TOKEN`, `CI_REGISTRY_PASSWORD`)
+    // are in every image's environment, read or not: naming them gives the image
+    // nothing more (PL3003 is about the image). An ID token is made for the jobs that
+    // ask for one, and opens what its claims are trusted for
+    let uses: Vec<crate::creds::SecretUse> = (cx.secret_uses().iter())
+        .filter(|u| !crate::creds::every_jobs_credential(cx, u))
+        .cloned()
+        .collect();
+    let uses = uses.as_slice();
     if uses.is_empty() {
         return;
     }

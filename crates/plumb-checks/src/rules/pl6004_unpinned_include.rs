@@ -139,9 +139,12 @@ fn component(text: &str, at: FileRange, allowed: &[String]) -> Option<Problem> {
     })
 }
 
-/// A full commit SHA (40 hex digits, or 64 for SHA-256 repositories).
+/// A full commit SHA (40 hex digits, or 64 for SHA-256 repositories), or the commit
+/// being built (`$CI_COMMIT_SHA`: how GitLab documents testing a component in its own
+/// project), which cannot move either.
 fn is_commit(v: &str) -> bool {
-    matches!(v.len(), 40 | 64) && v.chars().all(|c| c.is_ascii_hexdigit())
+    matches!(v, "$CI_COMMIT_SHA" | "${CI_COMMIT_SHA}")
+        || matches!(v.len(), 40 | 64) && v.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -155,5 +158,6 @@ mod tests {
             !is_exact_version("1.4") && !is_exact_version("~latest") && !is_exact_version("main")
         );
         assert!(is_commit(&"a".repeat(40)) && !is_commit("abc123"));
+        assert!(is_commit("$CI_COMMIT_SHA") && !is_commit("$CI_COMMIT_REF_NAME"));
     }
 }
