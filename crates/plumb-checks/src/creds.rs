@@ -587,6 +587,9 @@ struct Flow {
     /// The whole environment (`env`, `printenv`), of which `var` is one line: a filter
     /// that keeps only other lines (`env | grep ^GO`) prints no secret.
     environment: bool,
+    /// The command that dumped the environment (`env` of `env | sort`), where the flow
+    /// is reported: what prints the secret, whatever filters the lines.
+    dumper: Option<String>,
 }
 
 impl Flow {
@@ -599,6 +602,7 @@ impl Flow {
             literal: false,
             from_file: false,
             environment: false,
+            dumper: None,
         }
     }
     /// Marks the flow as read from the secret file `var` names.
@@ -614,6 +618,7 @@ impl Flow {
         Flow {
             start: w.start,
             end: w.end,
+            dumper: None,
             ..self
         }
     }
@@ -1709,9 +1714,14 @@ fn tainted_output(
             // lines stay `NAME=value` through these only (`tr '\n' ' '` makes one line)
             let lines_kept = matches!(name, "sort" | "uniq" | "head" | "tail" | "cat" | "tee");
             let environment = f.environment && lines_kept;
+            // the environment is printed by what dumped it (`env | sort`: `env`)
+            let flow = match f.dumper {
+                Some(_) => f.clone(),
+                None => f.clone().at(w),
+            };
             return keeps.then(|| Flow {
                 environment,
-                ..f.at(w)
+                ..flow
             });
         }
     }
@@ -2077,15 +2087,19 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
             .collect(),
         _ => Vec::new(),
     };
+    // named after a secret of the project's before the job's own credentials (which
+    // GitLab masks whatever prints them)
     let remaining = || {
         (taint.vars.iter())
             .filter(|(k, _)| !unset.contains(&k.as_str()))
-            .min_by_key(|(k, _)| k.as_str())
+            .min_by_key(|(k, _)| (JOB_CREDENTIALS.contains(&k.as_str()), k.as_str()))
     };
     let (var, source) = named.or_else(remaining)?;
     // `/proc/self/environ` is one line (its variables end in NUL), no `NAME=value` lines
+    let environment = named.is_none() && !reads_environ;
     Some(Flow {
-        environment: named.is_none() && !reads_environ,
+        environment,
+        dumper: environment.then(|| crate::supply::base(name).to_string()),
         ..Flow::new(var, source, w.start, end)
     })
 }
@@ -2389,7 +2403,7 @@ fn route_output(cmd: &Command, name: &str, flow: Flow, scan: &mut Scan) -> Optio
     let to_log = !cmd.stdout_captured() && (name != "tee" || !cmd.piped_out);
     let printed = tee_to_log || (!cmd.piped_out && to_log && (!written || name == "tee"));
     if printed && !flow.literal {
-        let command = name.to_string();
+        let command = flow.dumper.clone().unwrap_or_else(|| name.to_string());
         scan.push(Leak::Printed { command }, &flow);
     }
     cmd.piped_out.then_some(flow)

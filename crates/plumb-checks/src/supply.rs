@@ -315,6 +315,14 @@ fn piped_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>
             continue;
         }
         let mut j = i + 1;
+        // the commands of a substitution in the pipe's words (`sh -s -- -b $(go env
+        // GOPATH)/bin`) are scanned before the command they are in
+        while cmds
+            .get(j)
+            .is_some_and(|n| n.substitution != c.substitution)
+        {
+            j += 1;
+        }
         while let Some(next) = cmds.get(j).filter(|n| n.piped_in) {
             if runs_stdin(next) {
                 let (Some(dl), Some(run)) = (c.name_word(), next.name_word()) else {
@@ -342,6 +350,12 @@ fn piped_downloads(cx: &JobCx, script: &ScannedScript, hits: &mut Vec<ScriptHit>
                 break;
             }
             j += 1;
+            while cmds
+                .get(j)
+                .is_some_and(|n| n.substitution != c.substitution)
+            {
+                j += 1;
+            }
         }
     }
 }

@@ -1323,6 +1323,38 @@ fn paths_a_token_s_last_characters_and_job_credentials_are_no_findings() {
     assert_eq!(found, expected, "{diags:#?}");
 }
 
+/// `curl … | sh -s -- -b $(go env GOPATH)/bin` runs the download (the substitution's
+/// command is no step of the pipe); `2022-latest` moves like `latest`; `env | sort`
+/// prints the environment by `env`, named after the project's secret before the job
+/// token every job has.
+#[test]
+fn review_misses_are_found_where_they_are() {
+    let dir = scratch("yaml-review-misses");
+    let pinned =
+        "alpine:3.20@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    let yaml = format!(
+        "lint:\n  image: {pinned}\n  script:\n\
+         \x20   - curl -sSfL https://raw.githubusercontent.com/golangci/golangci-lint/master/install.sh | sh -s -- -b $(go env GOPATH)/bin v1.57.2\n\
+         db:\n  image: mcr.microsoft.com/mssql/server:2022-latest\n  script: [./test]\n\
+         b:\n  image: {pinned}\n  rules: [{{if: $CI_COMMIT_BRANCH == \"main\"}}]\n  script:\n\
+         \x20   - curl --header \"JOB-TOKEN:$CI_JOB_TOKEN\" --upload-file x https://x\n\
+         \x20   - echo \"$KUBE_CONFIG_B64\" | base64 -d > kubeconfig\n\
+         \x20   - env | sort\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    for line in ["4 PL6002", "6 PL3002", "14 PL4003"] {
+        assert!(found.contains(line), "{line}: {found:?}");
+    }
+    let printed = (diags.iter())
+        .find(|d| d["code"] == "PL4003")
+        .and_then(|d| d["message"].as_str())
+        .unwrap_or_default();
+    assert!(
+        printed.contains("KUBE_CONFIG_B64") && printed.ends_with("by `env`"),
+        "{printed}"
+    );
+}
+
 /// A walk does not read a GitLab CI file that is a link into `.git` (its `config` holds
 /// the remotes' tokens, which a syntax error would quote).
 #[test]

@@ -31,6 +31,12 @@ fn moving_variant(tag: &str) -> bool {
     let Some((head, rest)) = lower.split_once('-') else {
         return false;
     };
+    // the newest build of a line: `2022-latest`, `3.12-nightly`, `3-edge` (not
+    // `v1.9.0-debug`, a release's flavour, nor `nightly-2024-01-01`, a day's build)
+    let last = lower.rsplit('-').next().unwrap_or_default();
+    if matches!(last, "latest" | "nightly" | "edge") {
+        return true;
+    }
     MUTABLE_TAGS.contains(&head)
         && rest
             .split('-')
@@ -89,6 +95,9 @@ mod tests {
             "stable-slim",
             "edge-arm64",
             "lts",
+            "2022-latest",
+            "3.12-nightly",
+            "3-edge",
         ] {
             assert!(is_mutable_tag(tag), "{tag}");
         }
