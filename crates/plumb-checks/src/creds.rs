@@ -1719,7 +1719,7 @@ fn tainted_output(
                 Some(_) => f.clone(),
                 None => f.clone().at(w),
             };
-            return keeps.then(|| Flow {
+            return keeps.then_some(Flow {
                 environment,
                 ..flow
             });
