@@ -130,10 +130,47 @@ impl Cond {
             (false, true) => (a.without_branch_implied(), b),
             _ => (a, b),
         };
+        // `branch == "main" && !(tag || branch == "develop")` is `branch == "main"`:
+        // what a named branch (or a tag) is decides the other tests of the branch
+        let b = (a.fact_atoms().into_iter()).fold(b, |b, fact| b.assuming(&fact));
+        let a = (b.fact_atoms().into_iter()).fold(a, |a, fact| a.assuming(&fact));
         match (a, b) {
             (Cond::False, _) | (_, Cond::False) => Cond::False,
             (Cond::True, x) | (x, Cond::True) => x,
+            (a, b) if a == b => a,
             (a, b) => Cond::And(Box::new(a), Box::new(b)),
+        }
+    }
+    /// The conjuncts that say which ref the pipeline is for (`branch == "main"`, `tag`),
+    /// among the first few: what [`Cond::assuming`] can decide others by.
+    fn fact_atoms(&self) -> Vec<Atom> {
+        const FEW: usize = 16;
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(c) = stack.pop().filter(|_| out.len() < FEW) {
+            match c {
+                Cond::And(a, b) if stack.len() < FEW => stack.extend([&**b, &**a]),
+                Cond::Atom(a @ Atom::Tag) => out.push(a.clone()),
+                Cond::Atom(a @ Atom::Branch { name, equal: true }) if !name.is_empty() => {
+                    out.push(a.clone())
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+    /// The condition where `fact` holds ([`decided_by`]).
+    fn assuming(self, fact: &Atom) -> Cond {
+        match self {
+            Cond::Atom(a) => match decided_by(fact, &a) {
+                Some(true) => Cond::True,
+                Some(false) => Cond::False,
+                None => Cond::Atom(a),
+            },
+            Cond::And(a, b) => Cond::and(a.assuming(fact), b.assuming(fact)),
+            Cond::Or(a, b) => Cond::or(a.assuming(fact), b.assuming(fact)),
+            Cond::Not(a) => Cond::not(a.assuming(fact)),
+            x => x,
         }
     }
     /// Whether the condition holds only where `branch` is not empty.
@@ -154,8 +191,38 @@ impl Cond {
         match (a, b) {
             (Cond::True, _) | (_, Cond::True) => Cond::True,
             (Cond::False, x) | (x, Cond::False) => x,
+            // `A || A && X` is `A`, and `A && X || A` too
+            (a, b) if a.absorbs(&b) => a,
+            (a, b) if b.absorbs(&a) => b,
             (a, b) => Cond::Or(Box::new(a), Box::new(b)),
         }
+    }
+    /// Whether `other` holds only where this holds because it is this or one of this
+    /// condition's alternatives with more conjuncts (`A` absorbs `A && X`), among the
+    /// first few alternatives and conjuncts.
+    fn absorbs(&self, other: &Cond) -> bool {
+        const FEW: usize = 16;
+        let theirs = other.conjuncts();
+        if theirs.len() > FEW {
+            return false;
+        }
+        let mut alternatives = vec![self];
+        let mut looked = 0;
+        while let Some(c) = alternatives.pop() {
+            looked += 1;
+            if looked > FEW {
+                return false;
+            }
+            if let Cond::Or(a, b) = c {
+                alternatives.extend([&**b, &**a]);
+                continue;
+            }
+            let mine = c.conjuncts();
+            if mine.len() <= theirs.len() && mine.iter().all(|m| theirs.contains(m)) {
+                return true;
+            }
+        }
+        false
     }
     #[allow(clippy::should_implement_trait)]
     pub fn not(a: Cond) -> Cond {
@@ -1271,6 +1338,23 @@ fn looks_like_a_version(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
+/// What knowing `fact` (`branch == "main"`, or `tag`) says of atom `a`: a pipeline for
+/// a named branch is for no tag and no merge request, and for no other branch; one for a
+/// tag has no branch (GitLab leaves `CI_COMMIT_BRANCH` unset) and is no merge request's.
+fn decided_by(fact: &Atom, a: &Atom) -> Option<bool> {
+    let branch = match fact {
+        Atom::Branch { name, equal: true } if !name.is_empty() => name.as_str(),
+        Atom::Tag => "",
+        _ => return None,
+    };
+    match a {
+        Atom::Tag => Some(matches!(fact, Atom::Tag)),
+        Atom::MergeRequest => Some(false),
+        Atom::Branch { name, equal } => Some((name == branch) == *equal),
+        _ => None,
+    }
+}
+
 /// Operands joined by `op`; a chain longer than the parser reads in one
 /// (`plumb_syntax`'s 256) is cut into parenthesised groups of at most that many (a
 /// GitLab job with hundreds of rules is one condition of hundreds of alternatives).
@@ -1386,6 +1470,50 @@ mod tests {
     fn plumb(e: &str) -> String {
         let mut unknown = Vec::new();
         expression(e).approximate(&mut unknown).to_plumb()
+    }
+
+    /// What a named branch or a tag says of the other tests is written no more
+    /// (`branch == "main" && !tag` is `branch == "main"`), and `A || A && X` is `A`.
+    #[test]
+    fn conditions_decided_by_the_ref_are_left_out() {
+        use super::{Atom, Cond};
+        let branch = |name: &str, equal: bool| {
+            Cond::atom(Atom::Branch {
+                name: name.into(),
+                equal,
+            })
+        };
+        let tag = || Cond::atom(Atom::Tag);
+        let x = || Cond::atom(Atom::Var("X".into(), "==", "1".into()));
+        let cases = [
+            (
+                Cond::and(
+                    branch("main", true),
+                    Cond::not(Cond::or(tag(), branch("dev", true))),
+                ),
+                "branch == \"main\"",
+            ),
+            (Cond::and(tag(), Cond::not(branch("", false))), "tag"),
+            (
+                Cond::or(
+                    Cond::and(branch("", false), branch("main", false)),
+                    branch("main", false),
+                ),
+                "branch != \"main\"",
+            ),
+            (
+                Cond::and(branch("main", true), branch("dev", true)),
+                "false",
+            ),
+            // nothing a test of a variable says is assumed
+            (
+                Cond::and(branch("main", true), x()),
+                "branch == \"main\" && var(\"X\") == \"1\"",
+            ),
+        ];
+        for (cond, expected) in cases {
+            assert_eq!(cond.to_plumb(), expected);
+        }
     }
 
     #[test]
