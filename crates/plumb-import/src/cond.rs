@@ -914,6 +914,18 @@ impl<'a> JobDefaults<'a> {
     }
 }
 
+/// Whether a rule's `variables:` set only what the job already has (`NAMESPACE: dev`
+/// where the job's own `variables:` say so): the job's `env` carries them.
+fn the_job_s_own(rule_variables: &Node, job: &[(String, String)]) -> bool {
+    crate::convert::variables(rule_variables)
+        .iter()
+        .all(|(name, value)| {
+            job.iter()
+                .find(|(n, _)| n == name)
+                .is_some_and(|(_, v)| v == value)
+        })
+}
+
 /// `rules:` in GitLab's first-match order: rule i decides when its test holds and no
 /// earlier rule's did; `when: never` excludes, `when: manual` needs a person.
 pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
@@ -959,7 +971,7 @@ pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
         for key in ["variables", "needs", "auto_cancel"] {
             let Some(n) = rule.get(key) else { continue };
             let message = match key {
-                "variables" if variables_alike => continue,
+                "variables" if variables_alike || the_job_s_own(n, job.variables) => continue,
                 "variables" => "`rules: variables` is not carried: the rules set different variables, and Plumb's `env` does not change with the condition (where this rule holds, these are not set)".to_string(),
                 _ => format!("`rules: {key}` is not carried (Plumb's `when` only decides whether the job runs)"),
             };

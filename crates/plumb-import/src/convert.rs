@@ -426,12 +426,24 @@ fn condition(node: &Node, include_rules: &[Vec<Node>], cx: &Ctx, f: &mut Fields)
             .into_iter()
             .find(|k| node.get(k).is_some())
             .unwrap_or("when");
+        // at the rule's `if:` that holds the first test, where one does
+        let test_at = (node.get("rules").map(Node::flattened).into_iter().flatten())
+            .filter_map(|r| r.get("if"))
+            .find(|i| i.as_str().is_some_and(|t| t.contains(unknown[0].as_str())));
+        let (file, line, end_line) = match test_at {
+            Some(i) => (i.file, i.line, i.end_line),
+            None => (
+                file(key),
+                line(key),
+                node.get(key).map_or(line(key), |n| n.end_line),
+            ),
+        };
         f.notes.push(Note {
-            file: file(key),
-            line: line(key),
-            end_line: node.get(key).map_or(line(key), |n| n.end_line),
+            file,
+            line,
+            end_line,
             message: format!(
-                "condition approximated: Plumb cannot test {}; the job is assumed to run where that test decides",
+                "{APPROXIMATED}: Plumb cannot test {}; the job is assumed to run where that test decides",
                 unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
             ),
         });
@@ -1435,6 +1447,9 @@ fn retry(v: &Node, f: &mut Fields, at: Note) {
 /// runner settings are dropped.
 pub use plumb_semantics::TRIGGER_JOB_FIELDS;
 
+/// How the note on a job's condition that Plumb cannot test begins.
+pub const APPROXIMATED: &str = "condition approximated";
+
 /// `trigger:` as the job's `trigger`; one with no Plumb form leaves the job out (with
 /// a note), but for a check, where it is a child pipeline all the same: its variables
 /// are passed on (PL4002), its rules and needs checked.
@@ -1482,7 +1497,13 @@ fn trigger(v: &Node, notes: &mut Vec<Note>, at: Note) -> Option<PVal> {
     if v.get("strategy").and_then(Node::as_str) == Some("depend") {
         named.push(("depend".to_string(), PVal::Bool(true)));
     }
-    if v.get("forward").is_some() {
+    // GitLab's defaults (`yaml_variables: true`, `pipeline_variables: false`) need no word
+    let default_forward = |f: &Node| {
+        let flag =
+            |key: &str, default: bool| f.get(key).is_none_or(|n| n.as_bool() == Some(default));
+        flag("yaml_variables", true) && flag("pipeline_variables", false)
+    };
+    if v.get("forward").is_some_and(|f| !default_forward(f)) {
         notes.push(Note {
             message: "`trigger: forward` is not carried: GitLab's defaults apply".into(),
             ..at_key(v, "forward", at.clone())

@@ -2565,7 +2565,11 @@ fn note_merge_request_pipelines_lost(
         Some((rules.file, rules.line, rules.end_line))
     };
     for j in jobs.iter_mut() {
-        if when_of(j).is_some() {
+        // (rules that hold everywhere once a test Plumb cannot make is widened: that
+        // note says so)
+        let approximated =
+            || (j.notes.iter()).any(|n| n.message.starts_with(convert::APPROXIMATED));
+        if when_of(j).is_some() || approximated() {
             continue;
         }
         let Some((file, line, end_line)) = rules_line(j) else {
@@ -4141,6 +4145,20 @@ mod tests {
         // without an include, a job that never runs is left out, with a warning
         let i = import("off:\n  script: echo x\n  rules: [{when: never}]\nb:\n  image: alpine:3.19\n  script: [make]\n");
         assert_eq!(i.jobs_left_out, 1, "{}", i.plumb);
+    }
+
+    /// No warning for what is carried: a rule's `variables:` the job's own already set,
+    /// `trigger: forward` as GitLab's defaults have it.
+    #[test]
+    fn carried_rule_variables_and_default_forwarding_are_not_warned() {
+        let i = import(
+            "deploy:\n  image: alpine:3.19\n  variables: {NS: dev}\n  script: [./deploy]\n  rules:\n\
+             \x20   - if: $CI_COMMIT_BRANCH == \"dev\"\n      variables: {NS: dev}\n\
+             \x20   - if: $CI_COMMIT_BRANCH == \"main\"\n      variables: {NS: prod}\n\
+             down:\n  trigger: {project: ops/d, forward: {yaml_variables: true}}\n",
+        );
+        let lines: Vec<usize> = i.warnings.iter().map(|w| w.line).collect();
+        assert_eq!(lines, [9], "{:#?}", i.warnings);
     }
 
     /// A trigger job keeps its `interruptible` (GitLab takes it there), and gets none
