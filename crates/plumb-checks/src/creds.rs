@@ -343,6 +343,8 @@ impl Taint {
 fn used_as_paths<'c>(cx: &'c JobCx) -> HashSet<&'c str> {
     let mut as_path: HashMap<&str, usize> = HashMap::new();
     let mut uses: HashMap<&str, usize> = HashMap::new();
+    // used in a way only a value is: never a path, whatever else it is given to
+    let mut valued: HashSet<&str> = HashSet::new();
     for cmd in cx.scripts().iter().flat_map(|s| s.commands.iter()) {
         for v in all_vars(cmd) {
             *uses.entry(v.name.as_str()).or_default() += 1;
@@ -378,15 +380,31 @@ fn used_as_paths<'c>(cx: &'c JobCx) -> HashSet<&'c str> {
             });
             if path || option_value || ssh_identity_within(w, &v.name) {
                 *as_path.entry(v.name.as_str()).or_default() += 1;
+            } else if (!is_one_expansion(w) && !matches!(name, "echo" | "printf"))
+                || printed_into_a_pipe(cmd, name)
+            {
+                // `-H "X-Api-Key: $KEY"`, `echo "$KEY" | ssh-add -`: its value (`echo
+                // "using key $KEY"` may show a path)
+                valued.insert(v.name.as_str());
             }
+        }
+        for v in cmd.here_string.iter().flat_map(|w| w.vars.iter()) {
+            valued.insert(v.name.as_str());
         }
     }
     // a name GitLab's File variables often have (`SSH_KEY`, `KUBECONFIG`) is one where
     // it is used as a path at all; any other (`DEPLOY_TOKEN`), where it is used only so
     (as_path.into_iter())
+        .filter(|(name, _)| !valued.contains(name))
         .filter(|(name, n)| file_like_name(name) || uses.get(name) == Some(n))
         .map(|(name, _)| name)
         .collect()
+}
+
+/// `echo "$KEY" | ssh-add -`, `printf '%s' "$KEY" | base64 -d`: what is piped on is
+/// the variable's text, the key itself (a path would be piped to nothing that wants it).
+fn printed_into_a_pipe(cmd: &Command, name: &str) -> bool {
+    cmd.piped_out && matches!(name, "echo" | "printf")
 }
 
 /// Whether argument `at` of `jq`/`yq` is an input file: an operand after the filter
@@ -439,7 +457,11 @@ fn program_path_option(program: &str, option: &str) -> bool {
             option,
             "--certificate" | "--private-key" | "--ca-certificate"
         ),
-        "openssl" => matches!(option, "-inkey" | "-key" | "-sign" | "-signkey" | "-cert"),
+        // (not `-key`: `openssl ca -key` is the key's password)
+        "openssl" => matches!(
+            option,
+            "-inkey" | "-sign" | "-signkey" | "-cert" | "-keyfile"
+        ),
         "docker" | "podman" => matches!(option, "--tlskey" | "--tlscert" | "--tlscacert"),
         "ansible" | "ansible-playbook" => option == "--private-key",
         "jarsigner" | "apksigner" => matches!(option, "-keystore" | "--ks"),

@@ -1253,19 +1253,20 @@ fn short_substring(operator: &str) -> bool {
             .unwrap_or(s);
         s.trim().parse::<i64>().ok()
     };
+    // its first or its last few: pieces from the middle (`${T:4:4}`) would rebuild it
     let shown = SHOWN_CHARACTERS as i64;
     match rest.split(':').collect::<Vec<_>>()[..] {
         [offset] => number(offset).is_some_and(|o| (-shown..0).contains(&o)),
         [offset, length] => {
-            number(offset).is_some() && number(length).is_some_and(|l| (0..=shown).contains(&l))
+            number(offset) == Some(0) && number(length).is_some_and(|l| (0..=shown).contains(&l))
         }
         _ => false,
     }
 }
 
-/// How many characters of a secret a log may show (a token's last four, a digest's
-/// first eight) without giving it away.
-const SHOWN_CHARACTERS: usize = 8;
+/// How many characters of a secret's start or end a log may show (a token's last four)
+/// without giving it away: both ends together are eight of a token's twenty or more.
+const SHOWN_CHARACTERS: usize = 4;
 
 /// Every `$NAME`, `${NAME…}` and `${!NAME}` in `text`, quoting ignored: what a shell that
 /// runs `text` as a script (`eval`, `sh -c`, `trap`, a here-doc fed to `sh`) may expand.
@@ -1557,13 +1558,15 @@ mod tests {
         assert_eq!(vars("echo ${A/zz/\\\\$T}"), ["A", "T"]);
         assert_eq!(vars("echo ${#T}"), Vec::<String>::new());
         // a few characters of it (which token was used), not its value
-        for few in ["echo ${T: -4}", "echo ${T:(-4)}", "echo ${T:0:6}"] {
+        for few in ["echo ${T: -4}", "echo ${T:(-4)}", "echo ${T:0:4}"] {
             assert_eq!(vars(few), Vec::<String>::new(), "{few}");
         }
+        // pieces from the middle, or longer ones, rebuild it
         for most in [
             "echo ${T:4}",
-            "echo ${T: -40}",
-            "echo ${T:0:20}",
+            "echo ${T: -8}",
+            "echo ${T:0:8}",
+            "echo ${T:4:4}",
             "echo ${T:-x}",
         ] {
             assert_eq!(vars(most), ["T"], "{most}");

@@ -1321,6 +1321,19 @@ fn paths_a_token_s_last_characters_and_job_credentials_are_no_findings() {
     let (found, diags) = lines_found(&dir, &yaml);
     let expected: BTreeSet<String> = ["11 PL3003".to_string()].into();
     assert_eq!(found, expected, "{diags:#?}");
+    // a key piped to `ssh-add -` is the key itself: given to a path option too, its
+    // echo still prints it; and pieces of a token from its middle rebuild it
+    let yaml = format!(
+        "deploy:\n  image: {pinned}\n  rules: [{{if: $CI_COMMIT_BRANCH == \"main\"}}]\n  script:\n\
+         \x20   - echo \"$SSH_PRIVATE_KEY\" | tr -d \"\\r\" | ssh-add -\n\
+         \x20   - ansible-playbook -i inv --private-key \"$SSH_PRIVATE_KEY\" site.yml\n\
+         \x20   - echo \"$SSH_PRIVATE_KEY\" > /dev/stderr\n\
+         \x20   - 'echo \"${{DEPLOY_TOKEN:0:4}}${{DEPLOY_TOKEN:4:4}}\"'\n"
+    );
+    let (found, diags) = lines_found(&dir, &yaml);
+    for line in ["7 PL4003", "8 PL4003"] {
+        assert!(found.contains(line), "{line}: {diags:#?}");
+    }
 }
 
 /// `curl … | sh -s -- -b $(go env GOPATH)/bin` runs the download (the substitution's

@@ -132,8 +132,15 @@ impl Cond {
         };
         // `branch == "main" && !(tag || branch == "develop")` is `branch == "main"`:
         // what a named branch (or a tag) is decides the other tests of the branch
-        let b = (a.fact_atoms().into_iter()).fold(b, |b, fact| b.assuming(&fact));
-        let a = (b.fact_atoms().into_iter()).fold(a, |a, fact| a.assuming(&fact));
+        // (only into a side of a few tests: a chain of thousands is left as written)
+        let b = match b.is_small() {
+            true => (a.fact_atoms().into_iter()).fold(b, |b, fact| b.assuming(&fact)),
+            false => b,
+        };
+        let a = match a.is_small() {
+            true => (b.fact_atoms().into_iter()).fold(a, |a, fact| a.assuming(&fact)),
+            false => a,
+        };
         match (a, b) {
             (Cond::False, _) | (_, Cond::False) => Cond::False,
             (Cond::True, x) | (x, Cond::True) => x,
@@ -159,6 +166,24 @@ impl Cond {
         }
         out
     }
+    /// Whether the condition has at most a few dozen parts.
+    fn is_small(&self) -> bool {
+        const FEW: usize = 64;
+        let mut stack = vec![self];
+        let mut seen = 0;
+        while let Some(c) = stack.pop() {
+            seen += 1;
+            if seen > FEW {
+                return false;
+            }
+            match c {
+                Cond::And(a, b) | Cond::Or(a, b) => stack.extend([&**a, &**b]),
+                Cond::Not(a) => stack.push(a),
+                _ => {}
+            }
+        }
+        true
+    }
     /// The condition where `fact` holds ([`decided_by`]).
     fn assuming(self, fact: &Atom) -> Cond {
         match self {
@@ -167,7 +192,13 @@ impl Cond {
                 Some(false) => Cond::False,
                 None => Cond::Atom(a),
             },
-            Cond::And(a, b) => Cond::and(a.assuming(fact), b.assuming(fact)),
+            // rebuilt without asking again what the ref decides (each `&&` of a long
+            // chain would walk the chain again)
+            Cond::And(a, b) => match (a.assuming(fact), b.assuming(fact)) {
+                (Cond::False, _) | (_, Cond::False) => Cond::False,
+                (Cond::True, x) | (x, Cond::True) => x,
+                (a, b) => Cond::And(Box::new(a), Box::new(b)),
+            },
             Cond::Or(a, b) => Cond::or(a.assuming(fact), b.assuming(fact)),
             Cond::Not(a) => Cond::not(a.assuming(fact)),
             x => x,

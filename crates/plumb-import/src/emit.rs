@@ -1939,8 +1939,16 @@ fn keep_defaults_every_job_has(
             jobs.iter().filter(imported).count(),
             jobs.iter().filter(imported).filter(keeps).count(),
         );
-        // a script most jobs run stays the default; the others say `before_run = []`
-        with == all || (EMPTIED_BY_A_JOB.contains(&key.as_str()) && with >= 2 && with * 2 > all)
+        // a script (or cache) most jobs have stays the default; the others say
+        // `before_run = []` (`cache = []`). A job with a cache of its own would have the
+        // default's merged into it key by key: then each job says its own
+        let emptied = EMPTIED_BY_A_JOB.contains(&key.as_str())
+            && with >= 2
+            && with * 2 > all
+            && (key != "cache"
+                || (jobs.iter().filter(imported))
+                    .all(|j| keeps(&j) || !j.0.fields.contains_key("cache")));
+        with == all || emptied
     });
     for key in EMPTIED_BY_A_JOB
         .iter()
@@ -1956,9 +1964,10 @@ fn keep_defaults_every_job_has(
     }
 }
 
-/// Script fields a job clears with `before_script: []` (or `inherit: default: false`):
-/// `default` can still hold them when the job writes its empty list.
-const EMPTIED_BY_A_JOB: &[&str] = &["before_run", "after_run"];
+/// Script fields a job clears with `before_script: []` (or `inherit: default: false`),
+/// and the cache (`cache: []`): `default` can still hold them when the job writes its
+/// empty list.
+const EMPTIED_BY_A_JOB: &[&str] = &["before_run", "after_run", "cache"];
 
 /// `rules:` whose every entry is `when: never` (a job turned off).
 pub(crate) fn only_never_rules(rules: &crate::yaml::Node) -> bool {
@@ -4145,6 +4154,33 @@ mod tests {
         // without an include, a job that never runs is left out, with a warning
         let i = import("off:\n  script: echo x\n  rules: [{when: never}]\nb:\n  image: alpine:3.19\n  script: [make]\n");
         assert_eq!(i.jobs_left_out, 1, "{}", i.plumb);
+    }
+
+    /// `default: cache` most jobs keep stays the pipeline's default; the job that clears
+    /// it says `cache = []` instead of every other job repeating the cache.
+    #[test]
+    fn a_default_cache_one_job_clears_stays_the_default() {
+        let i = import(
+            "default:\n  image: alpine:3.19\n  cache: {key: k, paths: [x/]}\n\
+             a: {script: [make]}\nb: {script: [make]}\nc: {script: [make], cache: []}\n",
+        );
+        assert!(
+            i.plumb
+                .contains("default = { image = \"alpine:3.19\", cache = {"),
+            "{}",
+            i.plumb
+        );
+        assert!(
+            i.plumb.contains("job c { run = [\"make\"], cache = [] }"),
+            "{}",
+            i.plumb
+        );
+        assert_eq!(
+            i.plumb.matches("paths = [\"x/\"]").count(),
+            1,
+            "{}",
+            i.plumb
+        );
     }
 
     /// No warning for what is carried: a rule's `variables:` the job's own already set,

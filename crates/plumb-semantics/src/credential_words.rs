@@ -231,16 +231,13 @@ const NOT_THE_CREDENTIAL: &[&str] = &[
     "ROTATION",
     "HASHER",
     "COOKIE",
-    // what finds or supplies credentials (`TOKEN_PATTERN`, `GITLEAKS_SECRET_REGEX`,
-    // `SECRET_MANAGER: vault`, `CREDENTIALS_SOURCE`), or the variable that holds one
-    // (`GITHUB_TOKEN_ENV: GH_TOKEN`)
+    // what finds or keeps credentials (`TOKEN_PATTERN`, `GITLEAKS_SECRET_REGEX`,
+    // `SECRET_MANAGER: vault`)
     "REGEX",
     "REGEXP",
     "PATTERN",
     "PATTERNS",
     "MANAGER",
-    "SOURCE",
-    "ENV",
 ];
 
 /// Words before a last `SECRET` that make the name one a Kubernetes Secret's name is
@@ -279,11 +276,11 @@ pub fn credential_name(name: &str, usage: NameUse) -> bool {
     }
     let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
     // what a web framework builds into the pages it serves (`NEXT_PUBLIC_API_KEY`,
-    // SvelteKit's `PUBLIC_…`): public by design
-    if matches!(
-        words[..],
-        ["PUBLIC", ..] | ["NEXT" | "NUXT" | "EXPO", "PUBLIC", ..]
-    ) {
+    // SvelteKit's `PUBLIC_…_KEY`): a browser's key, public by design (a password, a
+    // token or a secret so named is still one, and worse for reaching every browser)
+    let framework = matches!(words[..], ["NEXT" | "NUXT" | "EXPO", "PUBLIC", ..]);
+    let public = framework || words.first() == Some(&"PUBLIC");
+    if public && words.last() == Some(&"KEY") && !words.iter().any(|w| w.contains("SECRET")) {
         return false;
     }
     // the public half of a storage key pair (MinIO's and S3's access key is a user name)
@@ -427,6 +424,10 @@ mod tests {
             "SQLALCHEMY_DATABASE_URI",
             "SAUCE_ACCESS_KEY",
             "TLS_SECRET",
+            "PUBLIC_REGISTRY_PASSWORD",
+            "NEXT_PUBLIC_API_TOKEN",
+            "EXPO_PUBLIC_STRIPE_SECRET_KEY",
+            "SECRET_ENV",
             "DB_PASSWORD_SECRET",
             "BROWSERSTACK_ACCESS_KEY",
             "ALGOLIA_ADMIN_KEY",
@@ -470,8 +471,6 @@ mod tests {
             "TOKEN_PATTERN",
             "GITLEAKS_SECRET_REGEX",
             "SECRET_MANAGER",
-            "CREDENTIALS_SOURCE",
-            "GITHUB_TOKEN_ENV",
             "NEXT_PUBLIC_API_KEY",
             "PUBLIC_STRIPE_KEY",
             "OAUTH",

@@ -119,7 +119,9 @@ fn component(text: &str, at: FileRange, allowed: &[String]) -> Option<Problem> {
     // `v2.1.0` is a release tag as exact as `2.1.0` (GitLab resolves only digits-only
     // partial versions, `1.2`, to the newest patch)
     let release = version.strip_prefix('v').unwrap_or(version);
-    if is_commit(version) || is_exact_version(release) {
+    // `@$CI_COMMIT_SHA` is the commit being built: of this project's own component
+    let own = source.contains("$CI_PROJECT_PATH") || source.contains("${CI_PROJECT_PATH}");
+    if (own && is_commit(version)) || is_full_sha(version) || is_exact_version(release) {
         return None;
     }
     let why = match version {
@@ -143,8 +145,12 @@ fn component(text: &str, at: FileRange, allowed: &[String]) -> Option<Problem> {
 /// being built (`$CI_COMMIT_SHA`: how GitLab documents testing a component in its own
 /// project), which cannot move either.
 fn is_commit(v: &str) -> bool {
-    matches!(v, "$CI_COMMIT_SHA" | "${CI_COMMIT_SHA}")
-        || matches!(v.len(), 40 | 64) && v.chars().all(|c| c.is_ascii_hexdigit())
+    matches!(v, "$CI_COMMIT_SHA" | "${CI_COMMIT_SHA}") || is_full_sha(v)
+}
+
+/// A full commit SHA (40 hex digits, or 64 for SHA-256 repositories).
+fn is_full_sha(v: &str) -> bool {
+    matches!(v.len(), 40 | 64) && v.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
