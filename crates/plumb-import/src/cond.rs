@@ -108,6 +108,19 @@ impl Atom {
     }
 }
 
+/// How many operators and parts a condition may have for the simplifications that
+/// compare its parts ([`Cond::parts`]).
+const FEW_PARTS: usize = 64;
+
+/// Which operator [`Cond::parts`] splits a condition at.
+#[derive(Clone, Copy)]
+enum Join {
+    And,
+    Or,
+    /// `&&`, `||` and `!`: every part of it.
+    Any,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cond {
     True,
@@ -149,40 +162,44 @@ impl Cond {
         }
     }
     /// The conjuncts that say which ref the pipeline is for (`branch == "main"`, `tag`),
-    /// among the first few: what [`Cond::assuming`] can decide others by.
+    /// in a condition of a few parts: what [`Cond::assuming`] can decide others by.
     fn fact_atoms(&self) -> Vec<Atom> {
-        const FEW: usize = 16;
-        let mut out = Vec::new();
-        let mut stack = vec![self];
-        while let Some(c) = stack.pop().filter(|_| out.len() < FEW) {
-            match c {
-                Cond::And(a, b) if stack.len() < FEW => stack.extend([&**b, &**a]),
-                Cond::Atom(a @ Atom::Tag) => out.push(a.clone()),
+        let conjuncts = self.parts(Join::And, FEW_PARTS).unwrap_or_default();
+        (conjuncts.into_iter())
+            .filter_map(|c| match c {
+                Cond::Atom(a @ Atom::Tag) => Some(a.clone()),
                 Cond::Atom(a @ Atom::Branch { name, equal: true }) if !name.is_empty() => {
-                    out.push(a.clone())
+                    Some(a.clone())
                 }
-                _ => {}
-            }
-        }
-        out
+                _ => None,
+            })
+            .collect()
     }
     /// Whether the condition has at most a few dozen parts.
     fn is_small(&self) -> bool {
-        const FEW: usize = 64;
+        self.parts(Join::Any, FEW_PARTS).is_some()
+    }
+    /// The parts of the condition joined by `join`, left to right, when it is made of
+    /// at most `limit` operators and parts; `None` for a bigger one, whose walk stops
+    /// there. The simplifications that compare parts only look at small conditions, so
+    /// that a chain of thousands of rules costs no more per step than a short one.
+    fn parts(&self, join: Join, limit: usize) -> Option<Vec<&Cond>> {
+        let mut out = Vec::new();
         let mut stack = vec![self];
-        let mut seen = 0;
+        let mut visited = 0;
         while let Some(c) = stack.pop() {
-            seen += 1;
-            if seen > FEW {
-                return false;
+            visited += 1;
+            if visited > limit {
+                return None;
             }
-            match c {
-                Cond::And(a, b) | Cond::Or(a, b) => stack.extend([&**a, &**b]),
-                Cond::Not(a) => stack.push(a),
-                _ => {}
+            match (c, join) {
+                (Cond::And(a, b), Join::And | Join::Any)
+                | (Cond::Or(a, b), Join::Or | Join::Any) => stack.extend([&**b, &**a]),
+                (Cond::Not(a), Join::Any) => stack.push(a),
+                _ => out.push(c),
             }
         }
-        true
+        Some(out)
     }
     /// The condition where `fact` holds ([`decided_by`]).
     fn assuming(self, fact: &Atom) -> Cond {
@@ -229,31 +246,19 @@ impl Cond {
         }
     }
     /// Whether `other` holds only where this holds because it is this or one of this
-    /// condition's alternatives with more conjuncts (`A` absorbs `A && X`), among the
-    /// first few alternatives and conjuncts.
+    /// condition's alternatives with more conjuncts (`A` absorbs `A && X`), when both
+    /// are made of a few parts.
     fn absorbs(&self, other: &Cond) -> bool {
-        const FEW: usize = 16;
-        let theirs = other.conjuncts();
-        if theirs.len() > FEW {
+        let Some(theirs) = other.parts(Join::And, FEW_PARTS) else {
             return false;
-        }
-        let mut alternatives = vec![self];
-        let mut looked = 0;
-        while let Some(c) = alternatives.pop() {
-            looked += 1;
-            if looked > FEW {
-                return false;
-            }
-            if let Cond::Or(a, b) = c {
-                alternatives.extend([&**b, &**a]);
-                continue;
-            }
-            let mine = c.conjuncts();
-            if mine.len() <= theirs.len() && mine.iter().all(|m| theirs.contains(m)) {
-                return true;
-            }
-        }
-        false
+        };
+        let alternatives = self.parts(Join::Or, FEW_PARTS).unwrap_or_default();
+        alternatives.into_iter().any(|alternative| {
+            let mine = alternative.parts(Join::And, FEW_PARTS).unwrap_or_default();
+            !mine.is_empty()
+                && mine.len() <= theirs.len()
+                && mine.iter().all(|m| theirs.contains(m))
+        })
     }
     #[allow(clippy::should_implement_trait)]
     pub fn not(a: Cond) -> Cond {

@@ -1940,14 +1940,13 @@ fn keep_defaults_every_job_has(
             jobs.iter().filter(imported).filter(keeps).count(),
         );
         // a script (or cache) most jobs have stays the default; the others say
-        // `before_run = []` (`cache = []`). A job with a cache of its own would have the
-        // default's merged into it key by key: then each job says its own
+        // `before_run = []` (`cache = []`), unless a job's own value would change with
+        // the default merged into it (a cache record, merged key by key, where a script
+        // replaces): then each job says its own
         let emptied = EMPTIED_BY_A_JOB.contains(&key.as_str())
             && with >= 2
             && with * 2 > all
-            && (key != "cache"
-                || (jobs.iter().filter(imported))
-                    .all(|j| keeps(&j) || !j.0.fields.contains_key("cache")));
+            && (jobs.iter().filter(imported)).all(|j| keeps(&j) || !j.0.fields.contains_key(key));
         with == all || emptied
     });
     for key in EMPTIED_BY_A_JOB
