@@ -966,11 +966,8 @@ fn the_job_s_own(rule_variables: &Node, job: &[(String, String)]) -> bool {
 /// earlier rule's did; `when: never` excludes, `when: manual` needs a person.
 pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
     let mut notes = Vec::new();
-    let mut result = Cond::False;
-    // the tests of earlier rules, with their outcome: a rule decides only when no
-    // earlier rule matched, but an earlier rule with the same outcome need not be
-    // excluded (`a || (b && !a)` is `a || b`)
-    let mut earlier: Vec<(&str, Cond)> = Vec::new();
+    // each rule's test, with its outcome
+    let mut decided: Vec<(&str, Cond)> = Vec::new();
     let mut adding = Vec::new();
     // variables that every rule adding the job sets alike are the job's: no note
     let variables_alike = adding_rules_variables(rules).is_some();
@@ -1022,20 +1019,6 @@ pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
             "manual" => "manual",
             _ => "run",
         };
-        let blocked = earlier
-            .iter()
-            .filter(|(o, _)| *o != outcome)
-            .fold(Cond::False, |acc, (_, c)| Cond::or(acc, c.clone()));
-        // what the rule tests holds where it decides: `!(A && X)` given `A` is `!X`
-        let blocked = blocked.given(&test.conjuncts());
-        let applies = Cond::and(test.clone(), Cond::not(blocked));
-        match outcome {
-            "never" => {}
-            "manual" => {
-                result = Cond::or_factored(result, Cond::and(applies, Cond::atom(Atom::Manual)))
-            }
-            _ => result = Cond::or_factored(result, applies),
-        }
         if outcome != "never" {
             let flag = |key: &str| rule.get(key).and_then(|n| Some((n.as_bool()?, n.line)));
             let start_in = rule
@@ -1049,8 +1032,12 @@ pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
                 start_in: start_in.or(job.start_in.filter(|_| rule.get("when").is_none())),
             });
         }
-        earlier.push((outcome, test));
+        decided.push((outcome, test));
     }
+    let result = match decided.len() <= FEW_RULES {
+        true => first_match_as_alternatives(&decided),
+        false => first_match_nested(&decided),
+    };
     let mut job_notes = Vec::new();
     let allow_failure = flag_alike(
         &adding,
@@ -1077,6 +1064,59 @@ pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
         if_previous,
         delay,
     }
+}
+
+/// How many rules a job may have for its condition to be written as one alternative
+/// per rule ([`first_match_as_alternatives`]): each excludes the earlier ones, so the
+/// condition of a longer list would grow with the square of its length.
+const FEW_RULES: usize = 32;
+
+/// The condition under which the first rule whose test holds adds the job, as one
+/// alternative per adding rule: rule i decides when its test holds and no earlier
+/// rule's did, but an earlier rule with the same outcome need not be excluded
+/// (`a || (b && !a)` is `a || b`).
+fn first_match_as_alternatives(decided: &[(&str, Cond)]) -> Cond {
+    let mut result = Cond::False;
+    for (i, (outcome, test)) in decided.iter().enumerate() {
+        let blocked = decided[..i]
+            .iter()
+            .filter(|(o, _)| o != outcome)
+            .fold(Cond::False, |acc, (_, c)| Cond::or(acc, c.clone()));
+        // what the rule tests holds where it decides: `!(A && X)` given `A` is `!X`
+        let blocked = blocked.given(&test.conjuncts());
+        let applies = Cond::and(test.clone(), Cond::not(blocked));
+        match *outcome {
+            "never" => {}
+            "manual" => {
+                result = Cond::or_factored(result, Cond::and(applies, Cond::atom(Atom::Manual)))
+            }
+            _ => result = Cond::or_factored(result, applies),
+        }
+    }
+    result
+}
+
+/// The same condition with each test written once or twice, nested in the rules'
+/// order (`A || !B && (C || …)`): for a long list of rules, whose alternatives would
+/// each repeat the earlier tests. Each change of outcome nests one level deeper: a list
+/// that changes more often than Plumb nests brackets is a test Plumb cannot write.
+fn first_match_nested(decided: &[(&str, Cond)]) -> Cond {
+    const DEEPEST: usize = 24;
+    let changes = decided.windows(2).filter(|w| w[0].0 != w[1].0).count();
+    if changes > DEEPEST {
+        return Cond::Unknown(format!(
+            "rules: {} rules that change between adding and excluding the job {changes} times",
+            decided.len()
+        ));
+    }
+    (decided.iter().rev()).fold(Cond::False, |later, (outcome, test)| match *outcome {
+        "never" => Cond::and(Cond::not(test.clone()), later),
+        "manual" => Cond::or(
+            Cond::and(test.clone(), Cond::atom(Atom::Manual)),
+            Cond::and(Cond::not(test.clone()), later),
+        ),
+        _ => Cond::or(test.clone(), later),
+    })
 }
 
 /// The rules that add a job (or let a pipeline run): every rule but `when: never` ones.
@@ -1471,6 +1511,74 @@ mod tests {
         // a short chain is written flat
         let few = (0..3).map(branch).reduce(Cond::or).expect("3");
         assert!(!few.to_plumb().contains('('), "{}", few.to_plumb());
+    }
+
+    /// The value of a condition of `var("Vi") ==`/`!= "x"` tests and `manual`, where
+    /// the variables set to `x` and whether a person starts the job are `truths`.
+    fn holds(c: &Cond, truths: &[bool]) -> bool {
+        match c {
+            Cond::True => true,
+            Cond::False => false,
+            Cond::Atom(Atom::Manual) => truths[0],
+            Cond::Atom(Atom::Var(name, op, _)) => {
+                let i: usize = name[1..].parse().expect("Vi");
+                truths[i] == (*op == "==")
+            }
+            Cond::And(a, b) => holds(a, truths) && holds(b, truths),
+            Cond::Or(a, b) => holds(a, truths) || holds(b, truths),
+            Cond::Not(a) => !holds(a, truths),
+            other => panic!("not in these tests: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn long_rule_lists_nest_to_the_same_condition() {
+        let outcomes = ["never", "manual", "run"];
+        for sequence in 0..81usize {
+            let decided: Vec<(&str, Cond)> = (0..4)
+                .map(|i| {
+                    let outcome = outcomes[sequence / 3usize.pow(i as u32) % 3];
+                    let test = Cond::atom(Atom::Var(format!("V{}", i + 1), "==", "x".into()));
+                    (outcome, test)
+                })
+                .collect();
+            let (flat, nested) = (
+                first_match_as_alternatives(&decided),
+                first_match_nested(&decided),
+            );
+            for truths in 0..32u32 {
+                let truths: Vec<bool> = (0..5).map(|b| truths >> b & 1 == 1).collect();
+                assert_eq!(
+                    holds(&flat, &truths),
+                    holds(&nested, &truths),
+                    "{decided:?} at {truths:?}: {} vs {}",
+                    flat.to_plumb(),
+                    nested.to_plumb()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_thousand_alternating_rules_cost_no_more_than_their_length() {
+        let mut yaml = String::from("rules:\n");
+        for i in 0..1000 {
+            let when = if i % 2 == 0 { "never" } else { "on_success" };
+            yaml.push_str(&format!("  - if: $V{i} == \"x\"\n    when: {when}\n"));
+        }
+        let docs = crate::yaml::parse(&yaml, 0).expect("yaml");
+        let decision = rules(docs[0].get("rules").expect("rules"), JobDefaults::default());
+        assert!(matches!(decision.cond, Cond::Unknown(ref u) if u.contains("999 times")));
+        // in few groups, a long list nests: each test is written once
+        let mut yaml = String::from("rules:\n");
+        for i in 0..1000 {
+            let when = if i < 500 { "never" } else { "on_success" };
+            yaml.push_str(&format!("  - if: $V{i} == \"x\"\n    when: {when}\n"));
+        }
+        let docs = crate::yaml::parse(&yaml, 0).expect("yaml");
+        let decision = rules(docs[0].get("rules").expect("rules"), JobDefaults::default());
+        let text = decision.cond.to_plumb();
+        assert_eq!(text.matches("var(").count(), 1000, "{text}");
     }
 
     #[test]
