@@ -458,7 +458,7 @@ fn top_variables(config: &Config, origins: bool) -> (Vec<(String, String)>, Vec<
     (vars, vars_at)
 }
 
-impl Emitter<'_> {
+impl<'a> Emitter<'a> {
     fn plan(&mut self, top_vars: Vec<(String, String)>, warnings: &mut Vec<Warning>) -> Plan {
         let config = self.config;
         for (name, value) in &top_vars {
@@ -643,6 +643,14 @@ impl Emitter<'_> {
         (images, values)
     }
 
+    /// The jobs templates are made of: hidden jobs, and (not for a check, where
+    /// findings stay at each job's YAML) the visible jobs others extend.
+    fn template_sources(&self) -> impl Iterator<Item = &'a gitlab::Job> {
+        let config: &'a Config = self.config;
+        let visible = (!self.origins).then_some(&config.visible_bases);
+        (config.hidden.iter()).chain(visible.into_iter().flatten())
+    }
+
     /// Hidden jobs, converted once, that can be templates, each built on the templates
     /// it `extends` when that composes to what it is. Not a template: a hidden job whose
     /// `trigger:` has no Plumb form, that never runs, or that names the job stopping its
@@ -653,7 +661,7 @@ impl Emitter<'_> {
         let mut templates: Vec<TemplateOut> = Vec::new();
         let mut template_index: HashMap<String, usize> = HashMap::new();
         let extended = self.extended_by_jobs();
-        for h in &self.config.hidden {
+        for h in self.template_sources() {
             // used by alias where it is used: nothing `extends` it (GitLab would refuse
             // its keys in a job)
             if is_anchor_holder(&h.full) {
@@ -726,14 +734,14 @@ impl Emitter<'_> {
         let mut extends_of: Vec<Vec<usize>> = vec![Vec::new(); templates.len()];
         // and the YAML lines each is written on
         let mut spans: Vec<Option<(usize, usize, usize)>> = vec![None; templates.len()];
-        for h in &self.config.hidden {
+        for h in self.template_sources() {
             if let Some(&t) = template_index.get(&h.name) {
                 let parents = h.extends.iter().filter_map(|p| template_index.get(p));
                 extends_of[t] = parents.copied().collect();
                 spans[t] = Some((h.full.file, h.line, h.full.end_line.max(h.line)));
             }
         }
-        for h in &self.config.hidden {
+        for h in self.template_sources() {
             let Some(&t) = template_index.get(&h.name) else {
                 continue;
             };
@@ -891,13 +899,20 @@ impl Emitter<'_> {
                 env,
                 notes: f.notes,
             };
-            let parents: Option<Vec<usize>> = (j.extends.iter())
-                .map(|p| template_index.get(p).copied())
-                .collect();
+            // a job others extend is built on its own template (which is built on what
+            // it extends), else on the templates it extends
+            let own_template = template_index.get(&j.name).map(|&t| vec![t]);
+            let parents: Option<Vec<usize>> = own_template.clone().or_else(|| {
+                (j.extends.iter())
+                    .map(|p| template_index.get(p).copied())
+                    .collect()
+            });
             // what it extends that is a template here (not those of an include not read)
-            let extended: Vec<usize> = (j.extends.iter())
-                .filter_map(|p| template_index.get(p).copied())
-                .collect();
+            let extended: Vec<usize> = own_template.unwrap_or_else(|| {
+                (j.extends.iter())
+                    .filter_map(|p| template_index.get(p).copied())
+                    .collect()
+            });
             jobs.push((
                 out,
                 parents.filter(|p| !p.is_empty()),

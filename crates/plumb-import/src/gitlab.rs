@@ -108,6 +108,10 @@ pub struct Config {
     pub jobs: Vec<Job>,
     /// Hidden jobs (`.name`) with their `extends` applied, for templates.
     pub hidden: Vec<Job>,
+    /// Visible jobs that other jobs `extend`, with their `extends` applied (no
+    /// `default:`, as an extending job starts from them): templates too, which the job
+    /// itself and those extending it are built on.
+    pub visible_bases: Vec<Job>,
     /// What `default:` sets (old-style global keywords folded in).
     pub default: Node,
     /// Keys under `default:` that it may not set (`variables:` is the common one):
@@ -121,6 +125,7 @@ pub struct Config {
     pub includes: Vec<Node>,
 }
 
+#[derive(Clone)]
 pub struct Job {
     pub name: String,
     pub line: usize,
@@ -268,7 +273,7 @@ pub fn load(
         None => ["build", "test", "deploy"].map(String::from).to_vec(),
     };
     let (default, default_refused) = defaults(&root);
-    let (mut jobs, hidden) = jobs_of(&mut root, &default, warnings);
+    let (mut jobs, hidden, visible_bases) = jobs_of(&mut root, &default, warnings);
     if included.edges.iter().any(|(_, _, rules)| rules.is_some()) {
         let mut found = HashMap::new();
         for job in &mut jobs {
@@ -280,6 +285,7 @@ pub fn load(
         stages,
         jobs,
         hidden,
+        visible_bases,
         default,
         default_refused,
         sources,
@@ -288,9 +294,10 @@ pub fn load(
 }
 
 /// The jobs and the hidden jobs of `root`, each with its `extends` chain and (a job)
-/// `default:` applied. A job no other extends is moved out of `root`, not copied (a
-/// file of thousands of jobs would be held three times); the others stay for `extends`.
-fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec<Job>, Vec<Job>) {
+/// `default:` applied, and the visible jobs others extend, as they extend them. A job
+/// no other extends is moved out of `root`, not copied (a file of thousands of jobs
+/// would be held three times); the others stay for `extends`.
+fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> JobsOf {
     let parents: HashSet<String> = root
         .entries()
         .iter()
@@ -298,9 +305,9 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec
         .collect();
     let extended = extended_jobs(root, warnings);
     let defined: HashSet<String> = root.entries().iter().map(|e| e.key.clone()).collect();
-    let (mut jobs, mut hidden) = (Vec::new(), Vec::new());
+    let (mut jobs, mut hidden, mut visible_bases) = (Vec::new(), Vec::new(), Vec::new());
     let Kind::Map(entries) = &mut root.kind else {
-        return (jobs, hidden);
+        return (jobs, hidden, visible_bases);
     };
     for (e, extended) in entries.iter_mut().zip(extended) {
         let Some(extended) = extended else {
@@ -338,14 +345,20 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> (Vec
         if e.key.starts_with('.') {
             hidden.push(job);
         } else {
+            if parents.contains(&e.key) {
+                visible_bases.push(job.clone());
+            }
             jobs.push(Job {
                 full: apply_default(job.full, default),
                 ..job
             });
         }
     }
-    (jobs, hidden)
+    (jobs, hidden, visible_bases)
 }
+
+/// What [`jobs_of`] finds: jobs, hidden jobs, visible jobs others extend.
+type JobsOf = (Vec<Job>, Vec<Job>, Vec<Job>);
 
 /// A job with its `extends` chain applied where it is defined here, and `extends:` of
 /// the rest (jobs of files not read), as GitLab still has to apply them.
