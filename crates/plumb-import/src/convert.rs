@@ -472,12 +472,12 @@ fn condition(node: &Node, include_rules: &[Vec<Node>], cx: &Ctx, f: &mut Fields)
 /// The condition a job's `rules:` give, with what every rule that adds the job sets
 /// alike (`allow_failure`, `interruptible`, `when`, `start_in`) written as the job's.
 fn rules_condition(rules: &Node, node: &Node, cx: &Ctx, f: &mut Fields) -> Cond {
-    // the job's own variables first, then the file's
+    // the job's own variables first, then those of the file it inherits
     let own = node.get("variables").map(variables).unwrap_or_default();
-    let known: Vec<(String, String)> = own
-        .into_iter()
-        .chain(cx.variables.iter().cloned())
-        .collect();
+    let inherited = crate::gitlab::inherited_variable_names(node);
+    let file_variables = (cx.variables.iter())
+        .filter(|(name, _)| inherited.as_ref().is_none_or(|names| names.contains(name)));
+    let known: Vec<(String, String)> = own.into_iter().chain(file_variables.cloned()).collect();
     let defaults = cond::JobDefaults {
         variables: &known,
         ..cond::JobDefaults::of(node)

@@ -4209,6 +4209,15 @@ mod tests {
         );
         let lines: Vec<usize> = i.warnings.iter().map(|w| w.line).collect();
         assert_eq!(lines, [9], "{:#?}", i.warnings);
+        // a file's variable the job does not inherit is not the job's: the rule's is lost
+        let i = import(
+            "variables: {NS: dev}\n\
+             deploy:\n  image: alpine:3.19\n  inherit: {variables: false}\n  script: [./deploy]\n  rules:\n\
+             \x20   - if: $CI_COMMIT_BRANCH == \"dev\"\n      variables: {NS: dev}\n\
+             \x20   - if: $CI_COMMIT_BRANCH == \"main\"\n",
+        );
+        let lines: Vec<usize> = i.warnings.iter().map(|w| w.line).collect();
+        assert_eq!(lines, [8], "{:#?}", i.warnings);
     }
 
     /// A trigger job keeps its `interruptible` (GitLab takes it there), and gets none

@@ -1253,6 +1253,16 @@ pub fn inherited_default_keys(job: &Node) -> Option<Vec<String>> {
     }
 }
 
+/// The top-level variables a job inherits (all, unless `inherit: variables:` says).
+pub fn inherited_variable_names(job: &Node) -> Option<Vec<String>> {
+    let inherit = job.get("inherit")?.get("variables")?;
+    match inherit.as_bool() {
+        Some(true) => None,
+        Some(false) => Some(Vec::new()),
+        None => Some(inherit.strings()),
+    }
+}
+
 fn apply_default(job: Node, default: &Node) -> Node {
     let allowed = inherited_default_keys(&job);
     let (line, file) = (job.line, job.file);
