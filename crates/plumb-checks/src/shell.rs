@@ -1235,7 +1235,7 @@ fn names_in(operator: &str) -> Vec<(String, bool)> {
     out
 }
 
-/// Whether `${V<operator>}` is a few characters of V (`${T: -4}`, `${T:0:6}`: how a
+/// Whether `${V<operator>}` is a few characters of V (`${T: -4}`, `${T:0:4}`: how a
 /// log shows which token was used), not its value: at most [`SHOWN_CHARACTERS`].
 fn short_substring(operator: &str) -> bool {
     let Some(rest) = operator.strip_prefix(':') else {

@@ -120,8 +120,10 @@ fn component(text: &str, at: FileRange, allowed: &[String]) -> Option<Problem> {
     // partial versions, `1.2`, to the newest patch)
     let release = version.strip_prefix('v').unwrap_or(version);
     // `@$CI_COMMIT_SHA` is the commit being built: of this project's own component
-    let own = source.contains("$CI_PROJECT_PATH") || source.contains("${CI_PROJECT_PATH}");
-    if (own && is_commit(version)) || is_full_sha(version) || is_exact_version(release) {
+    if (is_own_component(source) && is_commit(version))
+        || is_full_sha(version)
+        || is_exact_version(release)
+    {
         return None;
     }
     let why = match version {
@@ -148,6 +150,19 @@ fn is_commit(v: &str) -> bool {
     matches!(v, "$CI_COMMIT_SHA" | "${CI_COMMIT_SHA}") || is_full_sha(v)
 }
 
+/// A component of the project being built: `$CI_SERVER_FQDN/$CI_PROJECT_PATH/NAME`
+/// (`${…}` too, or `$CI_SERVER_HOST`), as GitLab documents it.
+fn is_own_component(source: &str) -> bool {
+    let hosts = [
+        "$CI_SERVER_FQDN/",
+        "${CI_SERVER_FQDN}/",
+        "$CI_SERVER_HOST/",
+        "${CI_SERVER_HOST}/",
+    ];
+    let path = hosts.iter().find_map(|h| source.strip_prefix(h));
+    path.is_some_and(|p| p.starts_with("$CI_PROJECT_PATH/") || p.starts_with("${CI_PROJECT_PATH}/"))
+}
+
 /// A full commit SHA (40 hex digits, or 64 for SHA-256 repositories).
 fn is_full_sha(v: &str) -> bool {
     matches!(v.len(), 40 | 64) && v.chars().all(|c| c.is_ascii_hexdigit())
@@ -165,5 +180,24 @@ mod tests {
         );
         assert!(is_commit(&"a".repeat(40)) && !is_commit("abc123"));
         assert!(is_commit("$CI_COMMIT_SHA") && !is_commit("$CI_COMMIT_REF_NAME"));
+    }
+
+    #[test]
+    fn only_the_project_s_own_component_is_pinned_by_the_commit_built() {
+        for own in [
+            "$CI_SERVER_FQDN/$CI_PROJECT_PATH/lint",
+            "${CI_SERVER_FQDN}/${CI_PROJECT_PATH}/lint",
+            "$CI_SERVER_HOST/$CI_PROJECT_PATH/lint",
+        ] {
+            assert!(is_own_component(own), "{own}");
+        }
+        for other in [
+            "gitlab.example.com/$CI_PROJECT_PATH/lint",
+            "$CI_SERVER_FQDN/$CI_PROJECT_PATH_SLUG/lint",
+            "$CI_SERVER_FQDN/evil/x/$CI_PROJECT_PATH/lint",
+            "$CI_SERVER_FQDN/group/tools/lint",
+        ] {
+            assert!(!is_own_component(other), "{other}");
+        }
     }
 }
