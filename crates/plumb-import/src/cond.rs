@@ -139,8 +139,8 @@ impl Cond {
         // a pipeline for a named branch is for no tag and no merge request (their
         // `branch` is empty): `branch != "" && !tag` says no more than `branch != ""`
         let (a, b) = match (a.names_a_branch(), b.names_a_branch()) {
-            (true, false) => (a, b.without_branch_implied()),
-            (false, true) => (a.without_branch_implied(), b),
+            (true, false) if b.is_small() => (a, b.without_branch_implied()),
+            (false, true) if a.is_small() => (a.without_branch_implied(), b),
             _ => (a, b),
         };
         // `branch == "main" && !(tag || branch == "develop")` is `branch == "main"`:
@@ -221,13 +221,13 @@ impl Cond {
             x => x,
         }
     }
-    /// Whether the condition holds only where `branch` is not empty.
+    /// Whether the condition holds only where `branch` is not empty (by one of its
+    /// conjuncts, when it has a few).
     fn names_a_branch(&self) -> bool {
-        match self {
-            Cond::Atom(Atom::Branch { name, equal }) => *equal != name.is_empty(),
-            Cond::And(a, b) => a.names_a_branch() || b.names_a_branch(),
-            _ => false,
-        }
+        let conjuncts = self.parts(Join::And, FEW_PARTS).unwrap_or_default();
+        (conjuncts.iter()).any(
+            |c| matches!(c, Cond::Atom(Atom::Branch { name, equal }) if *equal != name.is_empty()),
+        )
     }
     /// The condition less its conjuncts `!tag` and `!merge_request`, which every
     /// pipeline for a branch meets.
@@ -399,6 +399,35 @@ impl Cond {
         if parens {
             out.push(')');
         }
+    }
+    /// How deeply [`Cond::print`] nests brackets in the condition (walked without
+    /// recursion: a condition may be thousands of rules deep).
+    fn brackets(&self) -> usize {
+        let mut deepest = 0;
+        let mut stack = vec![(self, 0u8, 0usize)];
+        while let Some((c, context, depth)) = stack.pop() {
+            deepest = deepest.max(depth);
+            match c {
+                Cond::Atom(a) if context == 2 && a.is_comparison() => {
+                    deepest = deepest.max(depth + 1)
+                }
+                Cond::Not(a) => stack.push((a, 2, depth)),
+                Cond::Or(..) | Cond::And(..) => {
+                    let or = matches!(c, Cond::Or(..));
+                    let (inner, parens) = if or {
+                        (0, context > 0)
+                    } else {
+                        (1, context > 1)
+                    };
+                    let mut operands = Vec::new();
+                    c.chain(or, &mut operands);
+                    let depth = depth + usize::from(parens) + chain_groups_nested(operands.len());
+                    stack.extend(operands.into_iter().map(|o| (o, inner, depth)));
+                }
+                _ => {}
+            }
+        }
+        deepest
     }
     /// The operands of the chain of one operator (`or`: `||`) that starts here, in
     /// order (without recursion: a chain may be thousands long).
@@ -1096,27 +1125,62 @@ fn first_match_as_alternatives(decided: &[(&str, Cond)]) -> Cond {
     result
 }
 
-/// The same condition with each test written once or twice, nested in the rules'
-/// order (`A || !B && (C || …)`): for a long list of rules, whose alternatives would
-/// each repeat the earlier tests. Each change of outcome nests one level deeper: a list
-/// that changes more often than Plumb nests brackets is a test Plumb cannot write.
+/// The same condition nested in the rules' order, each run of rules of one outcome
+/// tested together (`A || !(B || C) && (D || …)`; a manual run's tests are written
+/// twice): for a long list of rules, whose alternatives would each repeat the earlier
+/// tests. A list longer than [`MOST_RULES`], or nesting brackets deeper than Plumb
+/// reads, is a test Plumb cannot write: approximated (a job only ever added by hand
+/// stays manual).
 fn first_match_nested(decided: &[(&str, Cond)]) -> Cond {
-    const DEEPEST: usize = 24;
-    let changes = decided.windows(2).filter(|w| w[0].0 != w[1].0).count();
-    if changes > DEEPEST {
-        return Cond::Unknown(format!(
-            "rules: {} rules that change between adding and excluding the job {changes} times",
-            decided.len()
-        ));
+    const DEEPEST: usize = 48;
+    let adding = (decided.iter()).filter(|(outcome, _)| *outcome != "never");
+    let by_hand = adding.clone().all(|(outcome, _)| *outcome == "manual");
+    let unknown = |why: &str| {
+        let unknown = Cond::Unknown(format!("rules: {} rules, {why}", decided.len()));
+        match by_hand {
+            true => Cond::and(unknown, Cond::atom(Atom::Manual)),
+            false => unknown,
+        }
+    };
+    if adding.count() == 0 {
+        return Cond::False;
     }
-    (decided.iter().rev()).fold(Cond::False, |later, (outcome, test)| match *outcome {
-        "never" => Cond::and(Cond::not(test.clone()), later),
-        "manual" => Cond::or(
-            Cond::and(test.clone(), Cond::atom(Atom::Manual)),
-            Cond::and(Cond::not(test.clone()), later),
-        ),
-        _ => Cond::or(test.clone(), later),
-    })
+    if decided.len() > MOST_RULES {
+        return unknown(&format!("more than {MOST_RULES}"));
+    }
+    let nested = (runs_of_one_outcome(decided).into_iter().rev()).fold(
+        Cond::False,
+        |later, (outcome, tests)| match outcome {
+            "never" => Cond::and(Cond::not(tests), later),
+            "manual" => Cond::or(
+                Cond::and(tests.clone(), Cond::atom(Atom::Manual)),
+                Cond::and(Cond::not(tests), later),
+            ),
+            _ => Cond::or(tests, later),
+        },
+    );
+    match nested.brackets() > DEEPEST {
+        true => unknown("whose first match nests deeper than Plumb writes"),
+        false => nested,
+    }
+}
+
+/// The most rules of one job [`first_match_nested`] writes.
+const MOST_RULES: usize = 2048;
+
+/// Consecutive rules of one outcome as one: the first of them whose test holds
+/// decides, as any of them would.
+fn runs_of_one_outcome<'r>(decided: &[(&'r str, Cond)]) -> Vec<(&'r str, Cond)> {
+    let mut runs: Vec<(&str, Cond)> = Vec::new();
+    for (outcome, test) in decided {
+        match runs.last_mut() {
+            Some((o, tests)) if o == outcome => {
+                *tests = Cond::or(std::mem::replace(tests, Cond::False), test.clone())
+            }
+            _ => runs.push((outcome, test.clone())),
+        }
+    }
+    runs
 }
 
 /// The rules that add a job (or let a pipeline run): every rule but `when: never` ones.
@@ -1443,12 +1507,24 @@ fn decided_by(fact: &Atom, a: &Atom) -> Option<bool> {
     }
 }
 
+/// How many levels of brackets [`print_chain`] puts around a chain of `operands`.
+fn chain_groups_nested(mut operands: usize) -> usize {
+    let mut levels = 0;
+    while operands > LONGEST_CHAIN {
+        levels += 1;
+        operands = operands.div_ceil(LONGEST_CHAIN);
+    }
+    levels
+}
+
+/// The most operators `plumb_syntax` reads in one chain.
+const LONGEST_CHAIN: usize = 256;
+
 /// Operands joined by `op`; a chain longer than the parser reads in one
 /// (`plumb_syntax`'s 256) is cut into parenthesised groups of at most that many (a
 /// GitLab job with hundreds of rules is one condition of hundreds of alternatives).
 fn print_chain(operands: &[&Cond], op: &str, inner: u8, out: &mut String) {
-    const LONGEST: usize = 256;
-    if operands.len() <= LONGEST {
+    if operands.len() <= LONGEST_CHAIN {
         for (i, c) in operands.iter().enumerate() {
             if i > 0 {
                 out.push_str(op);
@@ -1457,7 +1533,7 @@ fn print_chain(operands: &[&Cond], op: &str, inner: u8, out: &mut String) {
         }
         return;
     }
-    let size = operands.len().div_ceil(LONGEST);
+    let size = operands.len().div_ceil(LONGEST_CHAIN);
     for (i, group) in operands.chunks(size).enumerate() {
         if i > 0 {
             out.push_str(op);
@@ -1568,7 +1644,11 @@ mod tests {
         }
         let docs = crate::yaml::parse(&yaml, 0).expect("yaml");
         let decision = rules(docs[0].get("rules").expect("rules"), JobDefaults::default());
-        assert!(matches!(decision.cond, Cond::Unknown(ref u) if u.contains("999 times")));
+        assert!(
+            matches!(decision.cond, Cond::Unknown(ref u) if u.contains("nests deeper")),
+            "{:?}",
+            decision.cond
+        );
         // in few groups, a long list nests: each test is written once
         let mut yaml = String::from("rules:\n");
         for i in 0..1000 {
@@ -1579,6 +1659,35 @@ mod tests {
         let decision = rules(docs[0].get("rules").expect("rules"), JobDefaults::default());
         let text = decision.cond.to_plumb();
         assert_eq!(text.matches("var(").count(), 1000, "{text}");
+        // rules added by hand only, in a list too deep to write: still by hand
+        let mut yaml = String::from("rules:\n");
+        for i in 0..100 {
+            let when = if i % 2 == 0 { "never" } else { "manual" };
+            yaml.push_str(&format!("  - if: $V{i} == \"x\"\n    when: {when}\n"));
+        }
+        let docs = crate::yaml::parse(&yaml, 0).expect("yaml");
+        let decision = rules(docs[0].get("rules").expect("rules"), JobDefaults::default());
+        let approximated = decision.cond.approximate(&mut Vec::new());
+        assert_eq!(approximated, Cond::atom(Atom::Manual));
+    }
+
+    /// Consecutive rules of one outcome nest no deeper than one: seventy manual rules
+    /// are one level of brackets, not seventy.
+    #[test]
+    fn runs_of_rules_of_one_outcome_nest_once() {
+        let mut yaml = String::from("rules:\n");
+        for i in 0..70 {
+            yaml.push_str(&format!("  - if: $V{i} == \"x\"\n    when: manual\n"));
+        }
+        yaml.push_str("  - when: on_success\n");
+        let docs = crate::yaml::parse(&yaml, 0).expect("yaml");
+        let decision = rules(docs[0].get("rules").expect("rules"), JobDefaults::default());
+        assert!(
+            decision.cond.brackets() <= 2,
+            "{}",
+            decision.cond.to_plumb()
+        );
+        assert_eq!(decision.cond.to_plumb().matches("var(").count(), 140);
     }
 
     #[test]

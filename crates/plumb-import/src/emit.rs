@@ -173,17 +173,37 @@ const GLOBAL_KEYS: [&str; 7] = [
 ];
 
 /// Whether a job may be built on template `t`: one that `extends` (`extends`) is built
-/// on what it extends (`extended`, or a variant of one), or on nothing, never on a
-/// template it only resembles (a relation its YAML does not have).
+/// on what it extends (`extended`, or a variant of one; a job others extend, on its
+/// own template), or on nothing, never on a template it only resembles (a relation
+/// its YAML does not have).
 fn may_build_on(templates: &[TemplateOut], extended: &[usize], extends: bool, t: usize) -> bool {
     !extends
         || extended.contains(&t)
         || (templates[t].variant_of).is_some_and(|v| extended.contains(&v))
 }
 
-/// A job, the templates of its `extends` when all are templates here, those of them
-/// that are, and whether it `extends` anything at all.
+/// A job, the templates its YAML builds it on when all are templates here, those of
+/// them that are (see [`extended_templates`]), and whether it `extends` anything.
 type JobAndBases = (JobOut, Option<Vec<usize>>, Vec<usize>, bool);
+
+/// The templates job `j`'s YAML builds it on: its own, when other jobs extend it
+/// (which is built on what it extends), else those it `extends` — all of them, when
+/// each is a template here (not one of an include not read), and those that are.
+fn extended_templates(
+    j: &gitlab::Job,
+    template_index: &HashMap<String, usize>,
+) -> (Option<Vec<usize>>, Vec<usize>) {
+    if let Some(&own) = template_index.get(&j.name) {
+        return (Some(vec![own]), vec![own]);
+    }
+    let parents = (j.extends.iter())
+        .map(|p| template_index.get(p).copied())
+        .collect();
+    let extended = (j.extends.iter())
+        .filter_map(|p| template_index.get(p).copied())
+        .collect();
+    (parents, extended)
+}
 
 struct Emitter<'a> {
     config: &'a Config,
@@ -651,8 +671,10 @@ impl<'a> Emitter<'a> {
         (config.hidden.iter()).chain(visible.into_iter().flatten())
     }
 
-    /// Hidden jobs, converted once, that can be templates, each built on the templates
-    /// it `extends` when that composes to what it is. Not a template: a hidden job whose
+    /// Hidden jobs (and the visible jobs others extend: [`Emitter::template_sources`]),
+    /// converted once, that can be templates, each built on the templates it `extends`
+    /// when that composes to what it is. Not a template: a visible job whose `needs`
+    /// are optional or take no artifacts (a template does not carry that), a job whose
     /// `trigger:` has no Plumb form, that never runs, or that names the job stopping its
     /// environment (and, for a check, one that names jobs: findings about them stay at
     /// each job). A trigger template is only written for a hidden job no job extends (a
@@ -668,10 +690,13 @@ impl<'a> Emitter<'a> {
                 continue;
             }
             let mut f = convert::job(&h.full, &[], cx);
-            if f.needs_flags
-                .iter()
-                .any(|n| *n != convert::NeedFlags::default())
-            {
+            let flagged_needs = (f.needs_flags.iter()).any(|n| *n != convert::NeedFlags::default());
+            // a visible job keeps its `needs: optional`, written out (a template would
+            // not carry it: a hidden job's jobs lose it either way)
+            if flagged_needs && !h.name.starts_with('.') {
+                continue;
+            }
+            if flagged_needs {
                 f.notes.push(convert::Note {
                     file: h.full.file,
                     line: h.line,
@@ -800,7 +825,7 @@ impl<'a> Emitter<'a> {
         job_scope
     }
 
-    /// The jobs, each from its template when it `extends` exactly one, the jobs left
+    /// The jobs, each from the templates its YAML builds it on, the jobs left
     /// out with why, and whether some job names no image at all (but for those the
     /// import gives `runner_default` themselves: see [`JobOut::shell_runner`]).
     #[allow(clippy::type_complexity)]
@@ -899,20 +924,7 @@ impl<'a> Emitter<'a> {
                 env,
                 notes: f.notes,
             };
-            // a job others extend is built on its own template (which is built on what
-            // it extends), else on the templates it extends
-            let own_template = template_index.get(&j.name).map(|&t| vec![t]);
-            let parents: Option<Vec<usize>> = own_template.clone().or_else(|| {
-                (j.extends.iter())
-                    .map(|p| template_index.get(p).copied())
-                    .collect()
-            });
-            // what it extends that is a template here (not those of an include not read)
-            let extended: Vec<usize> = own_template.unwrap_or_else(|| {
-                (j.extends.iter())
-                    .filter_map(|p| template_index.get(p).copied())
-                    .collect()
-            });
+            let (parents, extended) = extended_templates(j, template_index);
             jobs.push((
                 out,
                 parents.filter(|p| !p.is_empty()),
@@ -1225,7 +1237,7 @@ impl<'a> Emitter<'a> {
     }
 
     /// Names the used templates (after the lets, which have the better claim to short
-    /// names), in the order of their hidden jobs.
+    /// names), in the order of their hidden jobs, then of the visible jobs others extend.
     fn name_templates(&mut self, templates: &mut [TemplateOut]) {
         for i in 0..templates.len() {
             if !templates[i].used {
@@ -4195,6 +4207,35 @@ mod tests {
             "{}",
             i.plumb
         );
+    }
+
+    /// A visible job others extend is a template they and it are built on, but not
+    /// one whose `needs` are optional: a template does not carry that.
+    #[test]
+    fn a_visible_base_is_a_template_unless_its_needs_are_optional() {
+        let i = import(
+            "build:\n  image: alpine:3.19\n  variables: {A: \"1\", B: \"2\"}\n  tags: [docker]\n  script: [make]\n\
+             docs:\n  extends: build\n  script: [make docs]\n",
+        );
+        assert!(
+            i.plumb.contains("job build from build() { }"),
+            "{}",
+            i.plumb
+        );
+        assert!(
+            i.plumb
+                .contains("job docs from build() { run = [\"make docs\"] }"),
+            "{}",
+            i.plumb
+        );
+        let i = import(
+            "prep:\n  image: alpine:3.19\n  script: [x]\n  rules: [{if: $CI_COMMIT_TAG}]\n\
+             build:\n  image: alpine:3.19\n  script: [make]\n  needs: [{job: prep, optional: true}]\n\
+             docs:\n  extends: build\n  script: [x]\n",
+        );
+        assert!(!i.plumb.contains("template"), "{}", i.plumb);
+        assert_eq!(i.plumb.matches("optional = true").count(), 2, "{}", i.plumb);
+        assert!(i.warnings.is_empty(), "{:#?}", i.warnings);
     }
 
     /// No warning for what is carried: a rule's `variables:` the job's own already set,

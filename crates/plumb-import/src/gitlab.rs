@@ -296,7 +296,8 @@ pub fn load(
 /// The jobs and the hidden jobs of `root`, each with its `extends` chain and (a job)
 /// `default:` applied, and the visible jobs others extend, as they extend them. A job
 /// no other extends is moved out of `root`, not copied (a file of thousands of jobs
-/// would be held three times); the others stay for `extends`.
+/// would be held three times); the others stay for `extends` (a visible one is then
+/// held three times: as a job, a base and in `root`).
 fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> JobsOf {
     let parents: HashSet<String> = root
         .entries()
