@@ -2436,6 +2436,19 @@ fn stage_order(config: &Config, jobs: &[JobOut], warnings: &mut Vec<Warning>) ->
 
 /// Each condition of the templates and jobs without what the pipeline's `on` says.
 fn drop_what_on_says(on: &Cond, templates: &mut [TemplateOut], jobs: &mut [JobOut]) {
+    // what each job built on templates without a `when` of its own is to get from
+    // them, less `on`
+    let wanted_when: HashMap<String, Option<PVal>> = (jobs.iter())
+        .filter(|j| !j.bases.is_empty() && !j.fields.contains_key("when"))
+        .map(|j| {
+            let mut fields = BTreeMap::new();
+            if let Some(when) = composed_when(&j.bases, templates) {
+                fields.insert("when".to_string(), when);
+            }
+            drop_from_when(&mut fields, on);
+            (j.name.clone(), fields.remove("when"))
+        })
+        .collect();
     let bases_say: Vec<bool> = (templates.iter())
         .map(|t| (t.bases.iter()).any(|&b| templates[b].fields.contains_key("when")))
         .collect();
@@ -2459,7 +2472,22 @@ fn drop_what_on_says(on: &Cond, templates: &mut [TemplateOut], jobs: &mut [JobOu
         if had_when && !j.fields.contains_key("when") && bases_say {
             j.fields.insert("when".into(), PVal::Cond(Cond::True));
         }
+        // and a later base's, now always true, no longer hides an earlier one's
+        // (`from deploy(), notify()`: `deploy`'s `manual` would show through)
+        if !j.fields.contains_key("when") {
+            let composed = composed_when(&j.bases, templates);
+            let wanted = wanted_when.get(&j.name).cloned().flatten();
+            if composed != wanted {
+                let when = wanted.unwrap_or(PVal::Cond(Cond::True));
+                j.fields.insert("when".into(), when);
+            }
+        }
     }
+}
+
+/// The `when` a job built on `bases` gets from them: the last one's that has one.
+fn composed_when(bases: &[usize], templates: &[TemplateOut]) -> Option<PVal> {
+    (bases.iter().rev()).find_map(|&b| templates[b].fields.get("when").cloned())
 }
 
 /// When every job built on templates writes `when = true` (jobs keeping hidden jobs of
@@ -3102,7 +3130,13 @@ fn attach_templates(
 ) {
     out.fields = own.fields;
     out.env = own.env;
-    if own.inherits_needs {
+    // needs that are optional or take no artifacts, or that go with needs kept for
+    // GitLab (`gitlab = { needs }`, which PL1004 wants beside the job's own), are
+    // written by the job: a template carries neither
+    let flagged = (out.needs_flags.iter()).any(|n| *n != convert::NeedFlags::default());
+    let kept_for_gitlab = (out.fields.get("gitlab").map(PVal::bare))
+        .is_some_and(|g| matches!(g, PVal::Record(r) if r.iter().any(|(k, _)| k == "needs")));
+    if own.inherits_needs && !flagged && !kept_for_gitlab {
         out.has_needs = false;
         out.needs.clear();
         out.needs_at.clear();
@@ -4236,6 +4270,43 @@ mod tests {
         assert!(!i.plumb.contains("template"), "{}", i.plumb);
         assert_eq!(i.plumb.matches("optional = true").count(), 2, "{}", i.plumb);
         assert!(i.warnings.is_empty(), "{:#?}", i.warnings);
+    }
+
+    /// Found by trying the visible bases as an attacker: a later base's condition,
+    /// dropped as the pipeline's `on`, no longer hid an earlier base's `manual`; a
+    /// job's `artifacts: false` or its needs kept for GitLab were dropped with the
+    /// needs it took from its base; a base with no script (a job of an include
+    /// completed) took its jobs' pipeline with it.
+    #[test]
+    fn jobs_on_visible_bases_keep_their_own_condition_and_needs() {
+        let i = import(
+            "deploy: {image: alpine:3.19, script: [deploy], when: manual, allow_failure: true}\n\
+             notify: {image: alpine:3.19, script: [notify]}\n\
+             deploy-notify: {extends: [deploy, notify], when: on_success}\n",
+        );
+        assert!(
+            i.plumb
+                .contains("job deploy-notify from deploy(), notify() { when = true }"),
+            "{}",
+            i.plumb
+        );
+        let i = import(
+            "prep: {image: alpine:3.19, script: [p]}\n\
+             build: {image: alpine:3.19, script: [b], needs: [prep]}\n\
+             child: {extends: build, needs: [{job: prep, artifacts: false}]}\n\
+             kid: {extends: build, needs: [prep, {project: grp/o, job: b, ref: main}]}\n",
+        );
+        assert!(i.plumb.contains("artifacts = false"), "{}", i.plumb);
+        let kid = i.plumb.split("job kid").nth(1).unwrap_or_default();
+        assert!(kid.contains("needs  = [prep]"), "{}", i.plumb);
+        let i = import(
+            "include: [{template: Jobs/Build.gitlab-ci.yml}]\n\
+             build: {variables: {X: \"\"}, tags: [docker]}\n\
+             build-arm: {extends: build, tags: [arm]}\n\
+             lint: {image: alpine:3.19, script: [x]}\n",
+        );
+        assert!(!i.plumb.contains("template build"), "{}", i.plumb);
+        assert!(i.plumb.contains("job lint"), "{}", i.plumb);
     }
 
     /// No warning for what is carried: a rule's `variables:` the job's own already set,

@@ -305,7 +305,15 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> Jobs
         .flat_map(|e| extends_of(&e.value))
         .collect();
     let extended = extended_jobs(root, warnings);
-    let defined: HashSet<String> = root.entries().iter().map(|e| e.key.clone()).collect();
+    // the jobs whose `extends` this file applies: not a visible one without a script,
+    // which may complete a job of an include (GitLab merges that whole job)
+    let defined: HashSet<String> = (root.entries().iter().zip(&extended))
+        .filter(|(e, x)| {
+            let whole = x.as_ref().and_then(|x| x.as_ref()).unwrap_or(&e.value);
+            e.key.starts_with('.') || whole.get("script").is_some()
+        })
+        .map(|(e, _)| e.key.clone())
+        .collect();
     let (mut jobs, mut hidden, mut visible_bases) = (Vec::new(), Vec::new(), Vec::new());
     let Kind::Map(entries) = &mut root.kind else {
         return (jobs, hidden, visible_bases);
@@ -346,7 +354,8 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> Jobs
         if e.key.starts_with('.') {
             hidden.push(job);
         } else {
-            if parents.contains(&e.key) {
+            // (not one without a script, which may complete a job of an include)
+            if parents.contains(&e.key) && job.written.is_none() {
                 visible_bases.push(job.clone());
             }
             jobs.push(Job {
