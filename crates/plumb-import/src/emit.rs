@@ -4307,6 +4307,14 @@ mod tests {
         );
         assert!(!i.plumb.contains("template build"), "{}", i.plumb);
         assert!(i.plumb.contains("job lint"), "{}", i.plumb);
+        // jobs whose `extends` lead back to them (GitLab refuses the file) are no
+        // templates built on themselves
+        let i = import(
+            "a: {image: alpine:3.19, script: [a], extends: b}\n\
+             b: {image: alpine:3.19, script: [b], extends: a}\n\
+             c: {image: alpine:3.19, script: [c], extends: c}\n",
+        );
+        assert!(!i.plumb.contains("template"), "{}", i.plumb);
     }
 
     /// No warning for what is carried: a rule's `variables:` the job's own already set,

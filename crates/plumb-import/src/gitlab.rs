@@ -314,6 +314,7 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> Jobs
         })
         .map(|(e, _)| e.key.clone())
         .collect();
+    let in_cycles = extends_cycles(root, &parents);
     let (mut jobs, mut hidden, mut visible_bases) = (Vec::new(), Vec::new(), Vec::new());
     let Kind::Map(entries) = &mut root.kind else {
         return (jobs, hidden, visible_bases);
@@ -354,8 +355,9 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> Jobs
         if e.key.starts_with('.') {
             hidden.push(job);
         } else {
-            // (not one without a script, which may complete a job of an include)
-            if parents.contains(&e.key) && job.written.is_none() {
+            // (not one without a script, which may complete a job of an include, nor
+            // one whose `extends` lead back to it, which GitLab refuses)
+            if parents.contains(&e.key) && job.written.is_none() && !in_cycles.contains(&e.key) {
                 visible_bases.push(job.clone());
             }
             jobs.push(Job {
@@ -365,6 +367,38 @@ fn jobs_of(root: &mut Node, default: &Node, warnings: &mut Vec<Warning>) -> Jobs
         }
     }
     (jobs, hidden, visible_bases)
+}
+
+/// Which of the jobs others extend (`parents`) reach themselves through `extends`, or
+/// reach more jobs than a chain GitLab applies has (it stops at 11 levels).
+fn extends_cycles(root: &Node, parents: &HashSet<String>) -> HashSet<String> {
+    const MOST_REACHED: usize = 64;
+    let by_name = top_level_by_name(root);
+    let reaches_itself = |start: &str| {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut todo: Vec<String> = by_name
+            .get(start)
+            .map(|n| extends_of(n))
+            .unwrap_or_default();
+        while let Some(name) = todo.pop() {
+            if name == start || seen.len() > MOST_REACHED {
+                return true;
+            }
+            if seen.insert(name.clone()) {
+                todo.extend(
+                    by_name
+                        .get(name.as_str())
+                        .map(|n| extends_of(n))
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        false
+    };
+    (parents.iter())
+        .filter(|p| reaches_itself(p))
+        .cloned()
+        .collect()
 }
 
 /// What [`jobs_of`] finds: jobs, hidden jobs, visible jobs others extend.
