@@ -474,7 +474,7 @@ fn condition(node: &Node, include_rules: &[Vec<Node>], cx: &Ctx, f: &mut Fields)
 fn rules_condition(rules: &Node, node: &Node, cx: &Ctx, f: &mut Fields) -> Cond {
     // the job's own variables first, then those of the file it inherits
     let own = node.get("variables").map(variables).unwrap_or_default();
-    let inherited = crate::gitlab::inherited_variable_names(node);
+    let inherited = crate::gitlab::inherited(node, crate::gitlab::Inherited::Variables);
     let file_variables = (cx.variables.iter())
         .filter(|(name, _)| inherited.as_ref().is_none_or(|names| names.contains(name)));
     let known: Vec<(String, String)> = own.into_iter().chain(file_variables.cloned()).collect();

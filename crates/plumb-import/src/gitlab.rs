@@ -1287,9 +1287,14 @@ fn defaults(root: &Node) -> (Node, Vec<Entry>) {
     (Node::map(entries, at.line, at.file), refused)
 }
 
-/// The keywords of `default:` a job inherits (all, unless `inherit: default:` says).
-pub fn inherited_default_keys(job: &Node) -> Option<Vec<String>> {
-    let inherit = job.get("inherit")?.get("default")?;
+/// What a job inherits of `default:` (`Inherited::Default`: its keywords) or of the
+/// top-level `variables:` (their names): all (`None`) unless its `inherit:` says.
+pub fn inherited(job: &Node, what: Inherited) -> Option<Vec<String>> {
+    let key = match what {
+        Inherited::Default => "default",
+        Inherited::Variables => "variables",
+    };
+    let inherit = job.get("inherit")?.get(key)?;
     match inherit.as_bool() {
         Some(true) => None,
         Some(false) => Some(Vec::new()),
@@ -1297,18 +1302,15 @@ pub fn inherited_default_keys(job: &Node) -> Option<Vec<String>> {
     }
 }
 
-/// The top-level variables a job inherits (all, unless `inherit: variables:` says).
-pub fn inherited_variable_names(job: &Node) -> Option<Vec<String>> {
-    let inherit = job.get("inherit")?.get("variables")?;
-    match inherit.as_bool() {
-        Some(true) => None,
-        Some(false) => Some(Vec::new()),
-        None => Some(inherit.strings()),
-    }
+/// What `inherit:` says a job takes of the file: see [`inherited`].
+#[derive(Clone, Copy)]
+pub enum Inherited {
+    Default,
+    Variables,
 }
 
 fn apply_default(job: Node, default: &Node) -> Node {
-    let allowed = inherited_default_keys(&job);
+    let allowed = inherited(&job, Inherited::Default);
     let (line, file) = (job.line, job.file);
     let mut entries = match job.kind {
         Kind::Map(entries) => entries,
