@@ -8,8 +8,19 @@
 pub fn string_literal(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut rest = s;
+    loop {
+        // a run of printable ASCII that needs no escape is copied at once (a script
+        // of megabytes is mostly that)
+        let plain = (rest.as_bytes().iter())
+            .position(|b| !matches!(b, b' '..=b'~') || matches!(b, b'"' | b'\\' | b'$'))
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..plain]);
+        rest = &rest[plain..];
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        rest = &rest[c.len_utf8()..];
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -19,7 +30,7 @@ pub fn string_literal(s: &str) -> String {
             c if plumb_syntax::invisible::name(c).is_some() => {
                 out.push_str(&format!("\\u{{{:X}}}", u32::from(c)));
             }
-            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            '$' if rest.starts_with('{') => out.push_str("\\$"),
             c => out.push(c),
         }
     }
