@@ -1321,6 +1321,8 @@ struct Widening<'w, 'j> {
     at: Option<plumb_diagnostics::FileRange>,
     holders: &'w [&'j JobModel],
     out: &'w mut Vec<Diagnostic>,
+    /// The job's condition has an alternative that waits for a person (`manual`).
+    waits: bool,
 }
 
 impl<'w, 'j> Widening<'w, 'j> {
@@ -1329,7 +1331,27 @@ impl<'w, 'j> Widening<'w, 'j> {
         holders: &'w [&'j JobModel],
         out: &'w mut Vec<Diagnostic>,
     ) -> Self {
-        Widening { at, holders, out }
+        Widening {
+            at,
+            holders,
+            out,
+            waits: false,
+        }
+    }
+
+    /// A rule of one alternative (`clause`) written wider than it says: refused when
+    /// the alternative runs by itself and another waits for a person, as the wider
+    /// rule would start the job by itself where it should wait (GitLab takes the
+    /// first rule that matches, and rules that run by themselves come first).
+    fn widen_clause(&mut self, clause: &[Atom], what: &str, help: &str) {
+        if self.waits && !clause.contains(&Atom::Manual(false)) {
+            let what = format!(
+                "{what}, and the job would then run by itself where it should wait for a person"
+            );
+            self.refuse_widening(&what, help);
+        } else {
+            self.report(what, help);
+        }
     }
 
     /// A literal GitLab cannot read back: always an error, whatever the job holds.
@@ -1401,6 +1423,7 @@ impl<'w, 'j> Widening<'w, 'j> {
 
 /// `rules:` for a condition; `workflow` rules cannot be manual.
 fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
+    widen.waits = !workflow && waits_for_a_person(cond);
     let Some(clauses) = dnf(cond) else {
         if let Some(rules) = first_match_rules(cond, workflow, widen) {
             return rules;
@@ -1745,7 +1768,8 @@ fn clause_rule(clause: &[Atom], workflow: bool, widen: &mut Widening) -> Rule {
     let expression = exprs.join(" && ");
     if !crate::cond::within_token_limit(&expression) {
         // GitLab would refuse the whole file for it
-        widen.report(
+        widen.widen_clause(
+            clause,
             "an alternative of this condition holds more than the 100 tokens of a GitLab expression; its tests are dropped",
             "split the condition into simpler parts",
         );
@@ -1757,20 +1781,23 @@ fn clause_rule(clause: &[Atom], workflow: bool, widen: &mut Widening) -> Rule {
         match atom {
             Atom::Changes(paths, false) => {
                 if !changes.is_empty() {
-                    widen.report(
+                    widen.widen_clause(
+                        clause,
                         "GitLab rules cannot require two `changes` lists at once; they are merged into one",
                         "use one `changes([…])` per alternative",
                     );
                 }
                 changes.extend(paths.iter().cloned());
             }
-            Atom::Changes(_, true) => widen.report(
+            Atom::Changes(_, true) => widen.widen_clause(
+                clause,
                 "GitLab rules cannot test that files did *not* change; `!changes(…)` is dropped",
                 "express the condition without `!changes(…)`",
             ),
             Atom::Exists(paths, false) => {
                 if rule.exists.is_some() {
-                    widen.report(
+                    widen.widen_clause(
+                        clause,
                         "GitLab rules cannot require two `exists` lists at once; they are merged into one",
                         "use one `exists([…])` per alternative",
                     );
@@ -1779,7 +1806,8 @@ fn clause_rule(clause: &[Atom], workflow: bool, widen: &mut Widening) -> Rule {
                     .get_or_insert_with(Vec::new)
                     .extend(paths.iter().cloned());
             }
-            Atom::Exists(_, true) => widen.report(
+            Atom::Exists(_, true) => widen.widen_clause(
+                clause,
                 "GitLab rules cannot test that files do *not* exist; `!exists(…)` is dropped",
                 "express the condition without `!exists(…)`",
             ),
@@ -1974,6 +2002,33 @@ mod tests {
                 out[0]
             );
         }
+    }
+
+    /// An alternative too long for one GitLab expression is widened with a warning,
+    /// but not when another alternative waits for a person: the widened rule, first,
+    /// would start the job by itself wherever it should wait.
+    #[test]
+    fn a_widened_alternative_never_takes_a_manual_one_s_pipelines() {
+        let long = (0..30)
+            .map(|i| var(&format!("A{i}"), "1"))
+            .reduce(and)
+            .expect("thirty");
+        let at = Some(plumb_diagnostics::FileRange {
+            file: plumb_diagnostics::FileId(0),
+            range: plumb_diagnostics::TextRange::new(0, 1),
+        });
+        let severities = |cond: &Cond| {
+            let mut out = Vec::new();
+            rules(cond, false, &mut Widening::new(at, &[], &mut out));
+            out.iter().map(|d| d.severity).collect::<Vec<_>>()
+        };
+        let alone = or(long.clone(), Cond::Tag);
+        assert_eq!(severities(&alone), [plumb_diagnostics::Severity::Warning]);
+        let beside_manual = or(long, and(Cond::Tag, Cond::Manual));
+        assert_eq!(
+            severities(&beside_manual),
+            [plumb_diagnostics::Severity::Error]
+        );
     }
 
     /// Each rule as `if changes exists when`, `-` for what it lacks.
