@@ -1193,7 +1193,12 @@ impl<'a> Evaluator<'a> {
             Some(s) => format!("did you mean `{s}`?"),
             None => "no such function".to_string(),
         };
+        const SECRETS: [&str; 4] = ["ci_variable", "vault", "k8s_secret", "id_token"];
         d.help = Some(match suggestion {
+            // a secret made where it is used: it is declared once, at the top of a file
+            _ if SECRETS.contains(&name) => format!(
+                "declare the secret at the top of the file (`secret my_secret = {name}(…)`), then bind it by name: `env = {{ NAME = my_secret }}`"
+            ),
             Some(s) => format!("did you mean `{s}(…)`?"),
             None => {
                 "the functions of a condition are `changes([…])`, `exists([…])` and `var(\"NAME\")`"
