@@ -1635,38 +1635,53 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_thousand_alternating_rules_cost_no_more_than_their_length() {
+    /// The decision of `count` rules `if: $V{i} == "x"`, each with the `when` that
+    /// `when_of(i)` gives, then `last` (a rule of no test) if any.
+    fn decide_numbered_rules(
+        count: usize,
+        when_of: impl Fn(usize) -> &'static str,
+        last: Option<&str>,
+    ) -> Decision {
         let mut yaml = String::from("rules:\n");
-        for i in 0..1000 {
-            let when = if i % 2 == 0 { "never" } else { "on_success" };
+        for i in 0..count {
+            let when = when_of(i);
             yaml.push_str(&format!("  - if: $V{i} == \"x\"\n    when: {when}\n"));
         }
+        if let Some(when) = last {
+            yaml.push_str(&format!("  - when: {when}\n"));
+        }
         let docs = crate::yaml::parse(&yaml, 0).expect("yaml");
-        let decision = rules(docs[0].get("rules").expect("rules"), JobDefaults::default());
+        rules(docs[0].get("rules").expect("rules"), JobDefaults::default())
+    }
+
+    #[test]
+    fn a_thousand_alternating_rules_cost_no_more_than_their_length() {
+        let alternating = |i: usize| {
+            if i.is_multiple_of(2) {
+                "never"
+            } else {
+                "on_success"
+            }
+        };
+        let decision = decide_numbered_rules(1000, alternating, None);
         assert!(
             matches!(decision.cond, Cond::Unknown(ref u) if u.contains("nests deeper")),
             "{:?}",
             decision.cond
         );
         // in few groups, a long list nests: each test is written once
-        let mut yaml = String::from("rules:\n");
-        for i in 0..1000 {
-            let when = if i < 500 { "never" } else { "on_success" };
-            yaml.push_str(&format!("  - if: $V{i} == \"x\"\n    when: {when}\n"));
-        }
-        let docs = crate::yaml::parse(&yaml, 0).expect("yaml");
-        let decision = rules(docs[0].get("rules").expect("rules"), JobDefaults::default());
-        let text = decision.cond.to_plumb();
+        let halves = |i: usize| if i < 500 { "never" } else { "on_success" };
+        let text = decide_numbered_rules(1000, halves, None).cond.to_plumb();
         assert_eq!(text.matches("var(").count(), 1000, "{text}");
         // rules added by hand only, in a list too deep to write: still by hand
-        let mut yaml = String::from("rules:\n");
-        for i in 0..100 {
-            let when = if i % 2 == 0 { "never" } else { "manual" };
-            yaml.push_str(&format!("  - if: $V{i} == \"x\"\n    when: {when}\n"));
-        }
-        let docs = crate::yaml::parse(&yaml, 0).expect("yaml");
-        let decision = rules(docs[0].get("rules").expect("rules"), JobDefaults::default());
+        let by_hand = |i: usize| {
+            if i.is_multiple_of(2) {
+                "never"
+            } else {
+                "manual"
+            }
+        };
+        let decision = decide_numbered_rules(100, by_hand, None);
         let approximated = decision.cond.approximate(&mut Vec::new());
         assert_eq!(approximated, Cond::atom(Atom::Manual));
     }
@@ -1675,13 +1690,7 @@ mod tests {
     /// are one level of brackets, not seventy.
     #[test]
     fn runs_of_rules_of_one_outcome_nest_once() {
-        let mut yaml = String::from("rules:\n");
-        for i in 0..70 {
-            yaml.push_str(&format!("  - if: $V{i} == \"x\"\n    when: manual\n"));
-        }
-        yaml.push_str("  - when: on_success\n");
-        let docs = crate::yaml::parse(&yaml, 0).expect("yaml");
-        let decision = rules(docs[0].get("rules").expect("rules"), JobDefaults::default());
+        let decision = decide_numbered_rules(70, |_| "manual", Some("on_success"));
         assert!(
             decision.cond.brackets() <= 2,
             "{}",

@@ -1006,6 +1006,14 @@ pub struct NeedFlags {
     pub no_artifacts: bool,
 }
 
+impl NeedFlags {
+    /// Whether one of `needs` says more than the job's name (`optional`, `artifacts:
+    /// false`), which a template's `needs` (names only) cannot carry.
+    pub fn any_said(needs: &[NeedFlags]) -> bool {
+        needs.iter().any(|n| *n != NeedFlags::default())
+    }
+}
+
 /// The jobs `needs:` names (with their lines), the node that names each, and what each
 /// need says besides the name.
 /// A job's `needs:`: the names of jobs of its pipeline, kept apart until every job is

@@ -576,15 +576,8 @@ impl<'a> Emitter<'a> {
                 Some((j.name.clone(), j.full.file, j.line, keys))
             })
             .collect();
-        if let Some(on) = &on {
-            drop_what_on_says(on, &mut templates, &mut jobs);
-        }
-        // after the conditions lost what `on` says: a `when` left in every job and
-        // template is not a field they share
-        if !self.origins {
-            drop_conditions_every_job_replaces(&mut templates, &mut jobs);
-            self.share_what_repeats(&mut templates, &mut jobs);
-        }
+        let shared = (&mut default_fields, &mut templates, &mut jobs);
+        self.say_once_what_repeats(on.as_ref(), shared);
         let (lets, named_lets) = match self.origins {
             true => (Vec::new(), Vec::new()),
             false => self.lets(&default_fields, &templates, &jobs),
@@ -630,6 +623,28 @@ impl<'a> Emitter<'a> {
 
     /// Fields and variables several jobs and templates write alike become templates they
     /// are built on (variables an anchor holder gave, that holder's template).
+    /// What `on` says leaves each condition; then, for an import, what every job and
+    /// template repeats is said once (after the conditions lost what `on` says: a
+    /// `when` left in every job and template is not a field they share).
+    fn say_once_what_repeats(
+        &self,
+        on: Option<&Cond>,
+        (default, templates, jobs): (
+            &mut BTreeMap<String, PVal>,
+            &mut Vec<TemplateOut>,
+            &mut Vec<JobOut>,
+        ),
+    ) {
+        if let Some(on) = on {
+            drop_what_on_says(on, templates, jobs);
+        }
+        if !self.origins {
+            drop_conditions_every_job_replaces(templates, jobs);
+            self.share_what_repeats(templates, jobs);
+            say_once_what_no_merge_request_runs(on, default, templates, jobs);
+        }
+    }
+
     fn share_what_repeats(&self, templates: &mut Vec<TemplateOut>, jobs: &mut [JobOut]) {
         share::share_repeated_fields(templates, jobs);
         let holders: Vec<share::Holder> = (self.config.hidden.iter())
@@ -690,7 +705,7 @@ impl<'a> Emitter<'a> {
                 continue;
             }
             let mut f = convert::job(&h.full, &[], cx);
-            let flagged_needs = (f.needs_flags.iter()).any(|n| *n != convert::NeedFlags::default());
+            let flagged_needs = convert::NeedFlags::any_said(&f.needs_flags);
             // a visible job keeps its `needs: optional`, written out (a template would
             // not carry it: a hidden job's jobs lose it either way)
             if flagged_needs && !h.name.starts_with('.') {
@@ -882,13 +897,15 @@ impl<'a> Emitter<'a> {
                 continue;
             }
             self.prepare_job(j, &mut f, &mut kept_extends);
-            runner_image_without_default(&mut f, default_fields);
-            let no_image = !f.trigger
-                && !f.fields.contains_key("image")
-                && !default_fields.contains_key("image");
             // the included job it completes may name the image
             let from_includes =
                 completes || gitlab::extends_undefined(&self.config.root, &j.extends);
+            if !from_includes && !keeps_extends(&f.fields) {
+                runner_image_without_default(&mut f);
+            }
+            let no_image = !f.trigger
+                && !f.fields.contains_key("image")
+                && !default_fields.contains_key("image");
             let (on_shell_runner, shell_runner) = shell_runner_hints(&f.fields);
             let image_elsewhere = no_image && (from_includes || on_shell_runner);
             let shell_runner = shell_runner.filter(|_| no_image && !self.origins);
@@ -2120,12 +2137,11 @@ fn refused_default_key(e: &crate::yaml::Entry) -> Note {
 }
 
 /// A job that takes no image from `default:` (`inherit: default: [tags]`) and names none
-/// runs in the runner's: `runner_default`.
-fn runner_image_without_default(f: &mut convert::Fields, default_fields: &BTreeMap<String, PVal>) {
-    let opted_out = !f.trigger
-        && !f.fields.contains_key("image")
-        && default_fields.contains_key("image")
-        && leaves_out_default(&f.fields, "image");
+/// runs in the runner's: `runner_default`, said by the job even when `default:` names
+/// no image, as Plumb's `default` may be given `runner_default` for other jobs.
+fn runner_image_without_default(f: &mut convert::Fields) {
+    let opted_out =
+        !f.trigger && !f.fields.contains_key("image") && leaves_out_default(&f.fields, "image");
     if opted_out {
         (f.fields).insert("image".into(), PVal::Name("runner_default".into()));
     }
@@ -2213,6 +2229,57 @@ fn leads_to(templates: &[TemplateOut], extends_of: &[Vec<usize>], from: usize, t
         }
     }
     false
+}
+
+/// Without `on` (an include not read, or the file including this one, may ask for
+/// merge-request pipelines), each job GitLab runs in none says `when = !merge_request`:
+/// `default` says it once instead (a line per job fewer). Only when every job `default`
+/// reaches (not a trigger job) has a `when` of its own or from a template, so that no
+/// job gets a condition it did not have, and none keeps hidden jobs of other files
+/// (whose `rules:` are theirs, and would lose to the compiled `default`'s).
+fn say_once_what_no_merge_request_runs(
+    on: Option<&Cond>,
+    default: &mut BTreeMap<String, PVal>,
+    templates: &[TemplateOut],
+    jobs: &mut [JobOut],
+) {
+    const FEWEST_JOBS: usize = 3;
+    if on.is_some() {
+        return;
+    }
+    let no_merge_request = Cond::not(Cond::atom(Atom::MergeRequest));
+    let reached = || jobs.iter().enumerate().filter(|(_, j)| !out_is_trigger(j));
+    let from_templates = |j: &JobOut| composed_when(&j.bases, templates).is_some();
+    let unsaid = |j: &JobOut| !j.fields.contains_key("when") && !from_templates(j);
+    if default.contains_key("when") || reached().any(|(_, j)| keeps_extends(&j.fields) || unsaid(j))
+    {
+        return;
+    }
+    // (a job whose template has a `when` keeps its own, or would get the template's)
+    let saying: Vec<usize> = reached()
+        .filter(|(_, j)| !from_templates(j))
+        .filter(|(_, j)| j.fields.get("when").map(condition_of) == Some(&no_merge_request))
+        .map(|(i, _)| i)
+        .collect();
+    if saying.len() < FEWEST_JOBS {
+        return;
+    }
+    default.insert("when".into(), PVal::Cond(no_merge_request));
+    for i in saying {
+        jobs[i].fields.remove("when");
+    }
+}
+
+/// Which templates some job is built on, directly or through other templates.
+fn reached_by_jobs(templates: &[TemplateOut], jobs: &[JobOut]) -> Vec<bool> {
+    let mut reached = vec![false; templates.len()];
+    let mut stack: Vec<usize> = jobs.iter().flat_map(|j| j.bases.iter().copied()).collect();
+    while let Some(t) = stack.pop() {
+        if !std::mem::replace(&mut reached[t], true) {
+            stack.extend(templates[t].bases.iter().copied());
+        }
+    }
+    reached
 }
 
 /// The templates a used template is built on are used too.
@@ -2502,13 +2569,7 @@ fn drop_conditions_every_job_replaces(templates: &mut [TemplateOut], jobs: &mut 
         return;
     }
     // a template no job is built on is kept for what it says, its condition too
-    let mut reached = vec![false; templates.len()];
-    let mut stack: Vec<usize> = jobs.iter().flat_map(|j| j.bases.iter().copied()).collect();
-    while let Some(t) = stack.pop() {
-        if !std::mem::replace(&mut reached[t], true) {
-            stack.extend(templates[t].bases.iter().copied());
-        }
-    }
+    let reached = reached_by_jobs(templates, jobs);
     if (templates.iter().zip(&reached)).any(|(t, reached)| t.used && !reached) {
         return;
     }
@@ -2613,10 +2674,14 @@ fn note_merge_request_pipelines_lost(
             .or_else(from_template)
             .map(|w| condition_of(w).clone())
     };
+    // (a template no job is built on creates no pipeline: kept for the files that
+    // include this one, its `when` is theirs)
+    let reached = reached_by_jobs(templates, jobs);
     let asked = (jobs.iter().filter_map(when_of))
         .chain(
-            (templates.iter())
-                .filter_map(|t| t.fields.get("when").map(|w| condition_of(w).clone())),
+            (templates.iter().zip(&reached))
+                .filter(|(_, reached)| **reached)
+                .filter_map(|(t, _)| t.fields.get("when").map(|w| condition_of(w).clone())),
         )
         .any(|c| c.asks_for_merge_requests());
     if asked {
@@ -3133,7 +3198,7 @@ fn attach_templates(
     // needs that are optional or take no artifacts, or that go with needs kept for
     // GitLab (`gitlab = { needs }`, which PL1004 wants beside the job's own), are
     // written by the job: a template carries neither
-    let flagged = (out.needs_flags.iter()).any(|n| *n != convert::NeedFlags::default());
+    let flagged = convert::NeedFlags::any_said(&out.needs_flags);
     let kept_for_gitlab = (out.fields.get("gitlab").map(PVal::bare))
         .is_some_and(|g| matches!(g, PVal::Record(r) if r.iter().any(|(k, _)| k == "needs")));
     if own.inherits_needs && !flagged && !kept_for_gitlab {
@@ -4380,6 +4445,25 @@ mod tests {
         assert!(i.warnings.is_empty(), "{:#?}", i.warnings);
     }
 
+    /// A job that inherits nothing from `default:` (which names no image) says
+    /// `runner_default` itself: another job without an image gives Plumb's `default`
+    /// `runner_default`, which the first does not take (it had no image: PL1005).
+    #[test]
+    fn a_job_leaving_out_default_names_the_runner_s_image_itself() {
+        let i = import(
+            "default:\n  before_script: [echo hi]\n\
+             a:\n  script: [echo a]\n\
+             b:\n  inherit: {default: false}\n  script: [echo b]\n",
+        );
+        let job_b = i.plumb.split("job b").nth(1).unwrap_or_default();
+        assert!(job_b.contains("image  = runner_default"), "{}", i.plumb);
+        assert!(
+            i.plumb.contains("default = { image = runner_default"),
+            "{}",
+            i.plumb
+        );
+    }
+
     #[test]
     fn renamed_stages_without_a_stages_key_are_warned_at_the_first_stage_naming_one() {
         let i = import(
@@ -4414,6 +4498,44 @@ mod tests {
              unit:\n  image: alpine:3.19\n  script: [make test]\n  rules: [{when: on_success}]\n",
         );
         assert!(!i.warnings.iter().any(lost), "{:#?}", i.warnings);
+        // a hidden job no job extends creates no pipeline: its rules ask for nothing
+        let i = import(
+            ".mr:\n  rules: [{if: $CI_MERGE_REQUEST_IID}]\n\
+             unit:\n  image: alpine:3.19\n  script: [make test]\n  rules: [{when: on_success}]\n",
+        );
+        let lines: Vec<usize> = i
+            .warnings
+            .iter()
+            .filter(|w| lost(w))
+            .map(|w| w.line)
+            .collect();
+        assert_eq!(lines, [6], "{}\n{:#?}", i.plumb, i.warnings);
+    }
+
+    /// Jobs that run in no merge-request pipeline of one that has some say so once, in
+    /// `default`; not when a job without a `when` (its rules hold everywhere) would get it.
+    #[test]
+    fn the_condition_every_job_repeats_is_said_once_by_default() {
+        let jobs = "a:\n  script: [a]\nb:\n  script: [b]\nc:\n  script: [c]\n\
+             review:\n  script: [r]\n  rules: [{if: $CI_MERGE_REQUEST_IID}]\n";
+        let i = import(&format!("default:\n  image: alpine:3.19\n{jobs}"));
+        assert!(
+            i.plumb
+                .contains("default = { image = \"alpine:3.19\", when = !merge_request }"),
+            "{}",
+            i.plumb
+        );
+        assert_eq!(i.plumb.matches("!merge_request").count(), 1, "{}", i.plumb);
+        let everywhere = "anywhere:\n  script: [x]\n  rules: [{when: on_success}]\n";
+        let i = import(&format!(
+            "default:\n  image: alpine:3.19\n{jobs}{everywhere}"
+        ));
+        assert_eq!(
+            i.plumb.matches("when = !merge_request").count(),
+            3,
+            "{}",
+            i.plumb
+        );
     }
 
     #[test]
