@@ -52,6 +52,18 @@ struct Rule {
     when: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     start_in: Option<String>,
+    /// How the rule is wider than its alternative, settled once every rule is known
+    /// ([`settle_widenings`]).
+    #[serde(skip)]
+    widened: Vec<Widened>,
+}
+
+/// A rule written wider than its alternative says: the warning, the error if the wider
+/// rule would start the job where a later one waits for a person, and the help.
+struct Widened {
+    what: &'static str,
+    refused: &'static str,
+    help: &'static str,
 }
 
 #[derive(Serialize, Default)]
@@ -1321,8 +1333,8 @@ struct Widening<'w, 'j> {
     at: Option<plumb_diagnostics::FileRange>,
     holders: &'w [&'j JobModel],
     out: &'w mut Vec<Diagnostic>,
-    /// The job's condition has an alternative that waits for a person (`manual`).
-    waits: bool,
+    /// How the rule being written is wider than its alternative.
+    widened: Vec<Widened>,
 }
 
 impl<'w, 'j> Widening<'w, 'j> {
@@ -1335,23 +1347,14 @@ impl<'w, 'j> Widening<'w, 'j> {
             at,
             holders,
             out,
-            waits: false,
+            widened: Vec::new(),
         }
     }
 
-    /// A rule of one alternative (`clause`) written wider than it says: refused when
-    /// the alternative runs by itself and another waits for a person, as the wider
-    /// rule would start the job by itself where it should wait (GitLab takes the
-    /// first rule that matches, and rules that run by themselves come first).
-    fn widen_clause(&mut self, clause: &[Atom], what: &str, help: &str) {
-        if self.waits && !clause.contains(&Atom::Manual(false)) {
-            let what = format!(
-                "{what}, and the job would then run by itself where it should wait for a person"
-            );
-            self.refuse_widening(&what, help);
-        } else {
-            self.report(what, help);
-        }
+    /// The rule being written is wider than its alternative: reported (or refused)
+    /// once the rules around it are known.
+    fn widen_rule(&mut self, widened: Widened) {
+        self.widened.push(widened);
     }
 
     /// A literal GitLab cannot read back: always an error, whatever the job holds.
@@ -1423,7 +1426,31 @@ impl<'w, 'j> Widening<'w, 'j> {
 
 /// `rules:` for a condition; `workflow` rules cannot be manual.
 fn rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
-    widen.waits = !workflow && waits_for_a_person(cond);
+    let mut rules = unsettled_rules(cond, workflow, widen);
+    settle_widenings(&mut rules, widen);
+    rules
+}
+
+/// Each rule written wider than its alternative is a warning, or an error when it runs
+/// by itself and a later rule waits for a person: GitLab takes the first rule that
+/// matches, so the wider rule would start the job where it should wait (a deploy's
+/// gate gone). A `when: never` rule made wider only runs the job less.
+fn settle_widenings(rules: &mut [Rule], widen: &mut Widening) {
+    for i in 0..rules.len() {
+        let widened = std::mem::take(&mut rules[i].widened);
+        let by_itself = !matches!(rules[i].when, Some("never" | "manual"));
+        let waits_later = rules[i + 1..].iter().any(|r| r.when == Some("manual"));
+        for w in widened {
+            match by_itself && waits_later {
+                true => widen.refuse_widening(w.refused, w.help),
+                false => widen.report(w.what, w.help),
+            }
+        }
+    }
+}
+
+/// [`rules`], before the widenings are settled.
+fn unsettled_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
     let Some(clauses) = dnf(cond) else {
         if let Some(rules) = first_match_rules(cond, workflow, widen) {
             return rules;
@@ -1768,11 +1795,11 @@ fn clause_rule(clause: &[Atom], workflow: bool, widen: &mut Widening) -> Rule {
     let expression = exprs.join(" && ");
     if !crate::cond::within_token_limit(&expression) {
         // GitLab would refuse the whole file for it
-        widen.widen_clause(
-            clause,
-            "an alternative of this condition holds more than the 100 tokens of a GitLab expression; its tests are dropped",
-            "split the condition into simpler parts",
-        );
+        widen.widen_rule(Widened {
+            what: "an alternative of this condition holds more than the 100 tokens of a GitLab expression; its tests are dropped",
+            refused: "an alternative of this condition holds more than the 100 tokens of a GitLab expression, and dropping its tests would start the job by itself where it should wait for a person",
+            help: "split the condition into simpler parts",
+        });
     } else if !exprs.is_empty() {
         rule.if_ = Some(expression);
     }
@@ -1781,36 +1808,36 @@ fn clause_rule(clause: &[Atom], workflow: bool, widen: &mut Widening) -> Rule {
         match atom {
             Atom::Changes(paths, false) => {
                 if !changes.is_empty() {
-                    widen.widen_clause(
-                        clause,
-                        "GitLab rules cannot require two `changes` lists at once; they are merged into one",
-                        "use one `changes([…])` per alternative",
-                    );
+                    widen.widen_rule(Widened {
+                        what: "GitLab rules cannot require two `changes` lists at once; they are merged into one",
+                        refused: "GitLab rules cannot require two `changes` lists at once, and merging them would start the job by itself where it should wait for a person",
+                        help: "use one `changes([…])` per alternative",
+                    });
                 }
                 changes.extend(paths.iter().cloned());
             }
-            Atom::Changes(_, true) => widen.widen_clause(
-                clause,
-                "GitLab rules cannot test that files did *not* change; `!changes(…)` is dropped",
-                "express the condition without `!changes(…)`",
-            ),
+            Atom::Changes(_, true) => widen.widen_rule(Widened {
+                what: "GitLab rules cannot test that files did *not* change; `!changes(…)` is dropped",
+                refused: "GitLab rules cannot test that files did *not* change, and dropping `!changes(…)` would start the job by itself where it should wait for a person",
+                help: "express the condition without `!changes(…)`",
+            }),
             Atom::Exists(paths, false) => {
                 if rule.exists.is_some() {
-                    widen.widen_clause(
-                        clause,
-                        "GitLab rules cannot require two `exists` lists at once; they are merged into one",
-                        "use one `exists([…])` per alternative",
-                    );
+                    widen.widen_rule(Widened {
+                        what: "GitLab rules cannot require two `exists` lists at once; they are merged into one",
+                        refused: "GitLab rules cannot require two `exists` lists at once, and merging them would start the job by itself where it should wait for a person",
+                        help: "use one `exists([…])` per alternative",
+                    });
                 }
                 rule.exists
                     .get_or_insert_with(Vec::new)
                     .extend(paths.iter().cloned());
             }
-            Atom::Exists(_, true) => widen.widen_clause(
-                clause,
-                "GitLab rules cannot test that files do *not* exist; `!exists(…)` is dropped",
-                "express the condition without `!exists(…)`",
-            ),
+            Atom::Exists(_, true) => widen.widen_rule(Widened {
+                what: "GitLab rules cannot test that files do *not* exist; `!exists(…)` is dropped",
+                refused: "GitLab rules cannot test that files do *not* exist, and dropping `!exists(…)` would start the job by itself where it should wait for a person",
+                help: "express the condition without `!exists(…)`",
+            }),
             Atom::Manual(false) if workflow => widen.report(
                 "a pipeline's `on` cannot be `manual`; it is ignored",
                 "put `manual` in a job's `when`",
@@ -1826,6 +1853,7 @@ fn clause_rule(clause: &[Atom], workflow: bool, widen: &mut Widening) -> Rule {
     {
         rule.when = Some(if workflow { "always" } else { "on_success" });
     }
+    rule.widened = std::mem::take(&mut widen.widened);
     rule
 }
 
@@ -2024,11 +2052,33 @@ mod tests {
         };
         let alone = or(long.clone(), Cond::Tag);
         assert_eq!(severities(&alone), [plumb_diagnostics::Severity::Warning]);
-        let beside_manual = or(long, and(Cond::Tag, Cond::Manual));
+        let beside_manual = or(long.clone(), and(Cond::Tag, Cond::Manual));
         assert_eq!(
             severities(&beside_manual),
             [plumb_diagnostics::Severity::Error]
         );
+        // a `when: never` rule made wider runs the job less, and a wider rule after the
+        // waiting ones takes none of their pipelines: warnings
+        let files = |p: &str| Cond::Changes(vec![p.into()]);
+        let never_merged = and(
+            not(and(files("a/**"), files("b/**"))),
+            or(Cond::Tag, Cond::Manual),
+        );
+        let after_waiting = or(
+            and(long, not(files("x/**"))),
+            and(files("x/**"), Cond::Manual),
+        );
+        for cond in [never_merged, after_waiting] {
+            let mut out = Vec::new();
+            let written = rules(&cond, false, &mut Widening::new(at, &[], &mut out));
+            let severities: Vec<_> = out.iter().map(|d| d.severity).collect();
+            assert_eq!(
+                severities,
+                [plumb_diagnostics::Severity::Warning],
+                "{:?}",
+                with_files(&written)
+            );
+        }
     }
 
     /// Each rule as `if changes exists when`, `-` for what it lacks.
