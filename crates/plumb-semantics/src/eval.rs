@@ -1197,7 +1197,7 @@ impl<'a> Evaluator<'a> {
         d.help = Some(match suggestion {
             // a secret made where it is used: it is declared once, at the top of a file
             _ if SECRETS.contains(&name) => format!(
-                "declare the secret at the top of the file (`secret my_secret = {name}(…)`), then bind it by name: `env = {{ NAME = my_secret }}`"
+                "a secret is declared as a top-level item (`secret my_secret = {name}(…)`) and bound by name in `env` (`NAME = my_secret`); a condition reads a CI/CD variable with `var(\"NAME\")`"
             ),
             Some(s) => format!("did you mean `{s}(…)`?"),
             None => {
