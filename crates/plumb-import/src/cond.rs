@@ -991,6 +991,10 @@ fn the_job_s_own(rule_variables: &Node, job: &[(String, String)]) -> bool {
         })
 }
 
+/// The test of rules that are `!reference`s into files not read (unknown: a note at
+/// the job's `rules:` says so).
+pub const DANGLING_RULES: &str = "rules: `!reference`s into files not read";
+
 /// `rules:` in GitLab's first-match order: rule i decides when its test holds and no
 /// earlier rule's did; `when: never` excludes, `when: manual` needs a person.
 pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
@@ -1063,10 +1067,16 @@ pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
         }
         decided.push((outcome, test));
     }
-    let result = match decided.len() <= FEW_RULES {
+    let mut result = match decided.len() <= FEW_RULES {
         true => first_match_as_alternatives(&decided),
         false => first_match_nested(&decided),
     };
+    // rules that never add the job but beside `!reference`s into files not read
+    // (`- !reference [.deploy-rules, rules]` then `- when: never`): those may add it,
+    // so whether it runs is unknown, never "it does not" (its findings would vanish)
+    if result == Cond::False && rules.flattened().iter().any(|r| r.is_null()) {
+        result = Cond::Unknown(DANGLING_RULES.into());
+    }
     let mut job_notes = Vec::new();
     let allow_failure = flag_alike(
         &adding,
@@ -1107,9 +1117,15 @@ const FEW_RULES: usize = 32;
 fn first_match_as_alternatives(decided: &[(&str, Cond)]) -> Cond {
     let mut result = Cond::False;
     for (i, (outcome, test)) in decided.iter().enumerate() {
+        // an earlier rule of another outcome takes the pipelines it holds in; but an
+        // alternative that runs by itself already wins over one that waits for a
+        // person (`X || S && manual` runs by itself where `X` holds), so a manual
+        // rule need not exclude them: `!X` would only lengthen it (and `!changes(…)`
+        // in it is a rule GitLab cannot write)
+        let blocks = |o: &str| o != *outcome && (*outcome != "manual" || o == "never");
         let blocked = decided[..i]
             .iter()
-            .filter(|(o, _)| o != outcome)
+            .filter(|(o, _)| blocks(o))
             .fold(Cond::False, |acc, (_, c)| Cond::or(acc, c.clone()));
         // what the rule tests holds where it decides: `!(A && X)` given `A` is `!X`
         let blocked = blocked.given(&test.conjuncts());

@@ -421,6 +421,8 @@ fn condition(node: &Node, include_rules: &[Vec<Node>], cx: &Ctx, f: &mut Fields)
     }
     let mut unknown = Vec::new();
     let c = c.approximate(&mut unknown);
+    // (rules into files not read have their note above)
+    unknown.retain(|u| u != cond::DANGLING_RULES);
     if !unknown.is_empty() {
         let key = ["rules", "only", "except"]
             .into_iter()

@@ -621,8 +621,6 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    /// Fields and variables several jobs and templates write alike become templates they
-    /// are built on (variables an anchor holder gave, that holder's template).
     /// What `on` says leaves each condition; then, for an import, what every job and
     /// template repeats is said once (after the conditions lost what `on` says: a
     /// `when` left in every job and template is not a field they share).
@@ -645,6 +643,8 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// Fields and variables several jobs and templates write alike become templates they
+    /// are built on (variables an anchor holder gave, that holder's template).
     fn share_what_repeats(&self, templates: &mut Vec<TemplateOut>, jobs: &mut [JobOut]) {
         share::share_repeated_fields(templates, jobs);
         let holders: Vec<share::Holder> = (self.config.hidden.iter())
@@ -900,17 +900,22 @@ impl<'a> Emitter<'a> {
             // the included job it completes may name the image
             let from_includes =
                 completes || gitlab::extends_undefined(&self.config.root, &j.extends);
-            if !from_includes && !keeps_extends(&f.fields) {
-                runner_image_without_default(&mut f);
-            }
-            let no_image = !f.trigger
-                && !f.fields.contains_key("image")
-                && !default_fields.contains_key("image");
             let (on_shell_runner, shell_runner) = shell_runner_hints(&f.fields);
+            let opted_out = takes_no_default_image(&f);
+            // (a shell runner's job is given `runner_default` with its findings allowed)
+            if opted_out && !from_includes && !keeps_extends(&f.fields) && !on_shell_runner {
+                (f.fields).insert("image".into(), PVal::Name("runner_default".into()));
+            }
+            let no_own_image = !f.trigger && !f.fields.contains_key("image");
+            let default_image = default_fields.contains_key("image");
+            let no_image = no_own_image && (opted_out || !default_image);
             let image_elsewhere = no_image && (from_includes || on_shell_runner);
             let shell_runner = shell_runner.filter(|_| no_image && !self.origins);
             // (a job keeping hidden jobs of other files may have its image there)
-            needs_runner_default |= no_image && shell_runner.is_none() && !keeps_extends(&f.fields);
+            needs_runner_default |= no_own_image
+                && !default_image
+                && shell_runner.is_none()
+                && !keeps_extends(&f.fields);
             let env = self.env(&f);
             let stage_unknown =
                 f.stage.is_none() && gitlab::extends_undefined(&self.config.root, &j.extends);
@@ -2136,22 +2141,20 @@ fn refused_default_key(e: &crate::yaml::Entry) -> Note {
     }
 }
 
-/// A job that takes no image from `default:` (`inherit: default: [tags]`) and names none
-/// runs in the runner's: `runner_default`, said by the job even when `default:` names
-/// no image, as Plumb's `default` may be given `runner_default` for other jobs.
-fn runner_image_without_default(f: &mut convert::Fields) {
-    let opted_out =
-        !f.trigger && !f.fields.contains_key("image") && leaves_out_default(&f.fields, "image");
-    if opted_out {
-        (f.fields).insert("image".into(), PVal::Name("runner_default".into()));
-    }
+/// Whether a job takes no image from `default:` (`inherit: default: false`, or a list
+/// without `image`) and names none: it runs in the runner's, `runner_default`, which it
+/// says itself even when `default:` names no image, as Plumb's `default` may be given
+/// `runner_default` for other jobs.
+fn takes_no_default_image(f: &convert::Fields) -> bool {
+    !f.trigger && !f.fields.contains_key("image") && leaves_out_default(&f.fields, "image")
 }
 
 /// Jobs a shell runner runs, each given `runner_default` with its findings allowed, are
 /// given it by the pipeline's `default` instead, under one allowance (a line per job
 /// fewer), when they are two or more, `default` holds nothing else (the allowance is
-/// for its one line), and no job keeps hidden jobs of other files (whose image may be
-/// there, which `default` would replace). Returns why.
+/// for its image; [`say_once_what_no_merge_request_runs`] may add a `when` later, of no
+/// finding it allows), no job keeps hidden jobs of other files (whose image may be
+/// there, which `default` would replace), and none leaves out `default:`. Returns why.
 fn runner_default_for_shell_runners(
     default: &mut BTreeMap<String, PVal>,
     jobs: &mut [JobOut],
@@ -2159,7 +2162,14 @@ fn runner_default_for_shell_runners(
     let shell: Vec<usize> = (0..jobs.len())
         .filter(|&i| jobs[i].shell_runner.is_some())
         .collect();
-    if shell.len() < 2 || !default.is_empty() || jobs.iter().any(|j| keeps_extends(&j.fields)) {
+    // (a job that leaves out `default:` would not get it there)
+    let leaves_out = |j: &JobOut| leaves_out_default(&j.fields, "image");
+    if shell.len() < 2
+        || !default.is_empty()
+        || jobs
+            .iter()
+            .any(|j| keeps_extends(&j.fields) || leaves_out(j))
+    {
         return None;
     }
     let first = jobs[shell[0]].shell_runner;
@@ -4462,6 +4472,19 @@ mod tests {
             "{}",
             i.plumb
         );
+        // a shell runner's job gets it with its findings allowed, as without `inherit:`
+        let i = import(
+            "default:\n  before_script: [echo hi]\n\
+             a:\n  image: alpine:3.19\n  script: [echo a]\n\
+             b:\n  inherit: {default: false}\n  tags: [shell]\n  script: [sudo make install]\n",
+        );
+        let job_b = i.plumb.split("job b").nth(1).unwrap_or_default();
+        assert!(
+            job_b.contains("# plumb-allow: PL3006, PL4005"),
+            "{}",
+            i.plumb
+        );
+        assert!(job_b.contains("runner_default"), "{}", i.plumb);
     }
 
     #[test]
@@ -4536,6 +4559,21 @@ mod tests {
             "{}",
             i.plumb
         );
+    }
+
+    /// `- !reference […]` into a file not read, then `- when: never`: the reference
+    /// may add the job, which is kept (it was left out, and its findings with it).
+    #[test]
+    fn rules_of_files_not_read_before_when_never_keep_the_job() {
+        let i = import(
+            "include:\n  - project: g/ci\n    file: /rules.yml\n\
+             deploy:\n  image: alpine:3.19\n  script: [./deploy]\n  rules:\n\
+             \x20   - !reference [.deploy-rules, rules]\n    - when: never\n",
+        );
+        assert!(i.plumb.contains("job deploy"), "{}", i.plumb);
+        assert!(i.jobs_left_out == 0, "{}", i.plumb);
+        let at_rules = (i.warnings.iter()).filter(|w| w.line == 7).count();
+        assert_eq!(at_rules, 1, "{:#?}", i.warnings);
     }
 
     #[test]
