@@ -44,7 +44,7 @@ fn check_file(cx: &FileCx, out: &mut Vec<Diagnostic>) {
     let mut seen = std::collections::HashSet::new();
     let mut report = |(name, name_at, value): (&str, FileRange, &Value)| {
         // a service of a `let` or a template is one finding, whatever its jobs
-        if !throwaways.holds(name, value) && seen.insert((value.origin, name_at)) {
+        if !throwaways.holds(value) && seen.insert((value.origin, name_at)) {
             literal_credential_variable(cx, name, name_at, value, out);
         }
     };
@@ -179,6 +179,7 @@ const SERVICE_DEFAULT_PASSWORDS: &[(&[&str], &str)] = &[(&["rabbitmq"], "guest")
 fn throwaway_passwords<'m>(cx: &FileCx<'m>) -> Throwaways<'m> {
     let mut found = Throwaways {
         passwords: std::collections::HashSet::new(),
+        places: std::collections::HashSet::new(),
         hosts: LOCAL_HOSTS.map(String::from).to_vec(),
         copies: std::collections::HashSet::new(),
         spoiled: std::collections::HashSet::new(),
@@ -265,6 +266,9 @@ fn names_a_database(name: &str) -> Option<&'static [&'static str]> {
 /// What [`throwaway_passwords`] finds.
 struct Throwaways<'m> {
     passwords: ThrowawayPasswords<'m>,
+    /// Where those passwords are given to the database a job runs: another job's
+    /// literal of the same text (a deploy's `POSTGRES_PASSWORD`) is someone's.
+    places: std::collections::HashSet<FileRange>,
     hosts: Vec<String>,
     /// The literals (by place) that give a job's throwaway password to that database's
     /// client (`PGPASSWORD`) in the job that runs it.
@@ -274,13 +278,10 @@ struct Throwaways<'m> {
 }
 
 impl<'m> Throwaways<'m> {
-    /// Whether binding `name` to `value` gives a job's throwaway database its password
+    /// Whether the literal `value` (by its place) gives a job's throwaway database its password
     /// or that database's client a copy of it.
-    fn holds(&self, name: &str, value: &Value) -> bool {
-        value
-            .as_str()
-            .is_some_and(|v| self.passwords.contains(&(name, v)))
-            || self.copies.contains(&value.origin)
+    fn holds(&self, value: &Value) -> bool {
+        self.places.contains(&value.origin) || self.copies.contains(&value.origin)
     }
 
     /// The throwaway passwords of one job with its database `services`, given its
@@ -313,6 +314,7 @@ impl<'m> Throwaways<'m> {
                 // `postgres://app:$POSTGRES_PASSWORD@prod-db/app`: someone's after all
                 if runs(names) && !sent_elsewhere(job, name, &hosts) {
                     self.passwords.insert((name, text));
+                    self.places.insert(value.origin);
                     passwords.push(text);
                 }
             }
