@@ -4576,6 +4576,34 @@ mod tests {
         assert_eq!(at_rules, 1, "{:#?}", i.warnings);
     }
 
+    /// A job named like an instance of a split job (`unit 1/2`, as older pipelines
+    /// split by hand) is needed by that name: no "no job of this file".
+    #[test]
+    fn a_job_named_like_a_parallel_instance_is_needed_by_its_name() {
+        let i = import(
+            "\"unit 1/2\":\n  image: alpine:3.19\n  script: [echo 1]\n\
+             after:\n  image: alpine:3.19\n  needs: [\"unit 1/2\"]\n  script: [echo 2]\n",
+        );
+        assert!(
+            !i.warnings.iter().any(|w| w.message.contains("no job")),
+            "{:#?}",
+            i.warnings
+        );
+        assert!(i.plumb.contains("needs = [unit-1-2]"), "{}", i.plumb);
+    }
+
+    /// A `!reference` that leads back to itself (GitLab refuses it) is left empty once,
+    /// with one warning: not copied once per level of the depth limit.
+    #[test]
+    fn a_reference_cycle_is_left_empty_once() {
+        let i = import(
+            "build:\n  image: alpine:3.19\n  script:\n    - echo 1\n    - !reference [build, script]\n",
+        );
+        assert_eq!(i.plumb.matches("echo 1").count(), 1, "{}", i.plumb);
+        let cycles = (i.warnings.iter()).filter(|w| w.message.contains("leads back to itself"));
+        assert_eq!(cycles.count(), 1, "{:#?}", i.warnings);
+    }
+
     #[test]
     fn an_include_not_read_leaves_the_pipelines_on_unknown() {
         // the included template's jobs may ask for merge request pipelines: each job

@@ -965,6 +965,9 @@ struct References<'a> {
     text_budget: usize,
     /// Whether the file includes files not read here, where a reference may point.
     includes_not_read: bool,
+    /// The references being resolved, outermost first, each with whether what it
+    /// points at leads back to it (GitLab refuses such a cycle).
+    resolving: Vec<(Vec<String>, bool)>,
 }
 
 impl<'a> References<'a> {
@@ -976,7 +979,28 @@ impl<'a> References<'a> {
             memo: HashMap::new(),
             budget: MAX_RESOLVED_NODES,
             text_budget: MAX_RESOLVED_TEXT,
+            resolving: Vec::new(),
         }
+    }
+
+    /// What reference `path` points at, resolved in turn; `None` when it leads back
+    /// to itself: the outermost reference of the cycle is left empty (not copied once
+    /// per level until the depth runs out).
+    fn resolve_target(
+        &mut self,
+        path: &[String],
+        found: &Node,
+        warnings: &mut Vec<Warning>,
+        depth: usize,
+    ) -> Option<Node> {
+        if let Some(open) = self.resolving.iter_mut().find(|(p, _)| p == path) {
+            open.1 = true;
+            return None;
+        }
+        self.resolving.push((path.to_vec(), false));
+        let resolved = self.resolve(found, warnings, depth + 1);
+        let (_, cycle) = self.resolving.pop()?;
+        (!cycle).then_some(resolved)
     }
 
     /// What `path` names: GitLab merges a job's `extends` before it reads a
@@ -1034,10 +1058,25 @@ impl<'a> References<'a> {
         match &node.kind {
             Kind::Reference(path) => match self.target(path) {
                 Some(found) if depth < MAX_DEPTH => {
-                    let mut resolved = self.resolve(&found, warnings, depth + 1);
-                    resolved.line = node.line;
-                    resolved.end_line = node.end_line;
-                    resolved
+                    match self.resolve_target(path, &found, warnings, depth) {
+                        Some(mut resolved) => {
+                            resolved.line = node.line;
+                            resolved.end_line = node.end_line;
+                            resolved
+                        }
+                        None if self.resolving.iter().any(|(p, _)| p == path) => Node {
+                            kind: Kind::Null,
+                            ..node.clone()
+                        },
+                        None => {
+                            let path = path.join(", ");
+                            warnings.push(Warning::at(node.file, node.line, format!("`!reference [{path}]` leads back to itself, which GitLab refuses: left empty")));
+                            Node {
+                                kind: Kind::Null,
+                                ..node.clone()
+                            }
+                        }
+                    }
                 }
                 found => {
                     let path = path.join(", ");
@@ -1733,7 +1772,7 @@ fn unknown_needs(job: &Node, names: &[&str]) -> Vec<(String, yaml::ByteRange)> {
             continue;
         };
         match name.as_str() {
-            Some(n) if !names.contains(&instance_of(n)) && name.span.end > name.span.start => {
+            Some(n) if !names_a_job(names, n) && name.span.end > name.span.start => {
                 out.push((n.to_string(), name.span))
             }
             _ => {}
@@ -1844,7 +1883,7 @@ fn unknown_dependencies(job: &Node, names: &[&str]) -> Vec<(String, yaml::ByteRa
     (dependencies.items().iter())
         .filter(|item| item.span.end > item.span.start)
         .filter_map(|item| Some((item.as_str()?, item.span)))
-        .filter(|(name, _)| !names.contains(&instance_of(name)))
+        .filter(|(name, _)| !names_a_job(names, name))
         .map(|(name, span)| (name.to_string(), span))
         .collect()
 }
@@ -1858,6 +1897,12 @@ fn unknown_stage(job: &Node, stages: &[String]) -> Option<(String, yaml::ByteRan
     let from_input = stage.contains("$[[");
     (!listed && !from_input && node.span.end > node.span.start)
         .then(|| (stage.to_string(), node.span))
+}
+
+/// Whether a need (or dependency) names a job: by its name (`unit 1/2` may be a job's
+/// own name, as older pipelines split by hand), or as an instance of it.
+fn names_a_job(names: &[&str], need: &str) -> bool {
+    names.contains(&need) || names.contains(&instance_of(need))
 }
 
 /// The job a need names: `build: [linux, amd64]` is an instance of matrix job `build`,
