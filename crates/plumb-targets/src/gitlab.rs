@@ -7,7 +7,7 @@ use crate::yaml::{header, write_yaml, OrderedMap};
 use crate::{job_not_carried, warning, BuildError, OutputFile};
 use plumb_diagnostics::Diagnostic;
 use plumb_semantics::fields::GITLAB_DEFAULT_KEYS;
-use plumb_semantics::{format_duration, Cond, JobModel, SecretSource, ValueKind};
+use plumb_semantics::{format_duration, BranchTest, Cond, JobModel, SecretSource, ValueKind};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -1451,6 +1451,13 @@ fn settle_widenings(rules: &mut [Rule], widen: &mut Widening) {
 
 /// [`rules`], before the widenings are settled.
 fn unsettled_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
+    // a list of alternatives that would not be exact (too many, or one too long for
+    // an expression) may be the first-match list it was imported from
+    if !dnf(cond).is_some_and(|clauses| clauses.iter().all(|c| fits_one_expression(c))) {
+        if let Some(rules) = nested_first_match_rules(cond, workflow, widen, 0) {
+            return rules;
+        }
+    }
     let Some(clauses) = dnf(cond) else {
         if let Some(rules) = first_match_rules(cond, workflow, widen) {
             return rules;
@@ -1771,6 +1778,145 @@ fn first_match_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Optio
     Some(rules)
 }
 
+/// Whether one alternative's tests fit in one GitLab expression.
+fn fits_one_expression(clause: &[Atom]) -> bool {
+    let exprs: Vec<String> = clause.iter().filter_map(gitlab_expression).collect();
+    crate::cond::within_token_limit(&exprs.join(" && "))
+}
+
+/// A condition nested the way a long list of first-match rules is imported
+/// (`A || B || G && (C || …)`, where `G` is what earlier `when: never` rules left:
+/// `branch != "x"`; `T && manual || !T && (…)` for manual rules), written back as
+/// such a list: the alternatives before the last as their rules, then a `when: never`
+/// rule for each way the last one's guards fail, then the rest of it the same way.
+/// GitLab takes the first rule that matches, so each guard keeps out only what comes
+/// after it. `None` when a part does not fit: an alternative that waits for a person
+/// but is not the last before one that excludes it, a guard whose failing GitLab
+/// cannot test (`manual`, `!changes`), several nested parts, or too deep a nesting.
+fn nested_first_match_rules(
+    cond: &Cond,
+    workflow: bool,
+    widen: &mut Widening,
+    depth: usize,
+) -> Option<Vec<Rule>> {
+    const DEEPEST: usize = 64;
+    let alternatives = cond.alternatives();
+    let (last, before) = alternatives.split_last()?;
+    let mut parts = Vec::new();
+    conjuncts(last, false, &mut parts);
+    let mut rules = Vec::new();
+    for (i, alternative) in before.iter().enumerate() {
+        let clauses = dnf(alternative)?;
+        if clauses.iter().any(|c| c.contains(&Atom::Manual(false)))
+            && (i + 1 != before.len() || !excluded_by(alternative, &parts))
+        {
+            return None;
+        }
+        rules.extend(clauses.iter().map(|c| clause_rule(c, workflow, widen)));
+    }
+    let (nested, guards): (Vec<Cond>, Vec<Cond>) =
+        parts.into_iter().partition(|p| matches!(p, Cond::Or(..)));
+    let [nested] = nested.as_slice() else {
+        // (a condition not nested at all is no list of this kind)
+        if depth == 0 || !nested.is_empty() {
+            return None;
+        }
+        rules.extend(ordered_rules(&dnf(last)?, workflow, widen));
+        return exact(rules);
+    };
+    if depth > DEEPEST {
+        return None;
+    }
+    for guard in &guards {
+        for clause in dnf(&Cond::Not(Box::new(guard.clone())))? {
+            let inexpressible = |a: &Atom| {
+                matches!(
+                    a,
+                    Atom::Manual(_) | Atom::Changes(_, true) | Atom::Exists(_, true)
+                )
+            };
+            if clause.is_empty() || clause.iter().any(inexpressible) {
+                return None;
+            }
+            let mut rule = clause_rule(&clause, workflow, widen);
+            rule.when = Some("never");
+            rules.push(rule);
+        }
+    }
+    rules.extend(nested_first_match_rules(
+        nested,
+        workflow,
+        widen,
+        depth + 1,
+    )?);
+    exact(rules)
+}
+
+/// The rules, when none is wider than its alternative (else another way of writing
+/// the condition may be exact).
+fn exact(rules: Vec<Rule>) -> Option<Vec<Rule>> {
+    rules.iter().all(|r| r.widened.is_empty()).then_some(rules)
+}
+
+/// Whether `parts` (of a later alternative) exclude every pipeline where `waiting`'s
+/// tests hold (`T && manual || !T && …`): each way the tests hold makes one of the
+/// parts fail (`var("X") == ""` against `var("X") != ""`).
+fn excluded_by(waiting: &Cond, parts: &[Cond]) -> bool {
+    let Some(clauses) = dnf(waiting) else {
+        return false;
+    };
+    let parts: Vec<Vec<Vec<Atom>>> = parts.iter().filter_map(dnf).collect();
+    // `part` fails wherever `clause` holds: each of its alternatives needs a test
+    // that the clause's contradicts
+    let fails_where = |part: &Vec<Vec<Atom>>, clause: &Vec<Atom>| {
+        part.iter().all(|alternative| {
+            alternative.iter().any(|a| {
+                let against = negation(&canonical(a));
+                clause.iter().any(|b| canonical(b) == against)
+            })
+        })
+    };
+    !clauses.is_empty() && (clauses.iter()).all(|c| parts.iter().any(|part| fails_where(part, c)))
+}
+
+/// The atom that holds exactly where `atom` does not.
+fn negation(atom: &Atom) -> Atom {
+    match atom.clone() {
+        Atom::Branch(t, n) => Atom::Branch(t, !n),
+        Atom::Tag(n) => Atom::Tag(!n),
+        Atom::MergeRequest(n) => Atom::MergeRequest(!n),
+        Atom::Manual(n) => Atom::Manual(!n),
+        Atom::Changes(p, n) => Atom::Changes(p, !n),
+        Atom::Source(t, n) => Atom::Source(t, !n),
+        Atom::Var(name, t, n) => Atom::Var(name, t, !n),
+        Atom::Exists(p, n) => Atom::Exists(p, !n),
+    }
+}
+
+/// An atom with `!=` as the negation of `==` (`var("X") != ""` is `!(var("X") == "")`).
+fn canonical(atom: &Atom) -> Atom {
+    let flip = |t: &BranchTest, n: bool| match t {
+        BranchTest::NotEq(v) => (BranchTest::Eq(v.clone()), !n),
+        BranchTest::NotEqVar(v) => (BranchTest::EqVar(v.clone()), !n),
+        other => (other.clone(), n),
+    };
+    match atom {
+        Atom::Branch(t, n) => {
+            let (t, n) = flip(t, *n);
+            Atom::Branch(t, n)
+        }
+        Atom::Source(t, n) => {
+            let (t, n) = flip(t, *n);
+            Atom::Source(t, n)
+        }
+        Atom::Var(name, t, n) => {
+            let (t, n) = flip(t, *n);
+            Atom::Var(name.clone(), t, n)
+        }
+        other => other.clone(),
+    }
+}
+
 /// The operands of a condition's top-level ANDs, with `!(a || b)` as `!a`, `!b` (so
 /// that exclusions written together and apart compare equal).
 fn conjuncts(cond: &Cond, negated: bool, out: &mut Vec<Cond>) {
@@ -2079,6 +2225,40 @@ mod tests {
                 with_files(&written)
             );
         }
+    }
+
+    /// A long list of first-match rules as an import nests it (`A0 || !N0 && (A1 ||
+    /// !N1 && (…))`) is written back as that list, exactly: no alternative repeats every
+    /// exclusion before it (which outgrows GitLab's 100 tokens, and was widened).
+    #[test]
+    fn a_nested_first_match_condition_is_written_as_its_list() {
+        let levels = 40;
+        let cond = (0..levels).rev().fold(Cond::Never, |later, i| {
+            let adds = var(&format!("A{i}"), "1");
+            let excludes = var(&format!("N{i}"), "1");
+            or(adds, and(not(excludes), later))
+        });
+        let at = Some(plumb_diagnostics::FileRange {
+            file: plumb_diagnostics::FileId(0),
+            range: plumb_diagnostics::TextRange::new(0, 1),
+        });
+        let mut out = Vec::new();
+        let written = rules(&cond, false, &mut Widening::new(at, &[], &mut out));
+        assert!(out.is_empty(), "{out:?}");
+        let list = with_files(&written);
+        assert_eq!(list.len(), 2 * levels - 1, "{list:?}");
+        assert_eq!(list[0], "$A0 == \"1\" - - -");
+        assert_eq!(list[1], "$N0 == \"1\" - - never");
+        assert_eq!(list[2], "$A1 == \"1\" - - -");
+        // a manual rule before the rest, which excludes its tests: written first
+        let gated = or(
+            and(var("M", "1"), Cond::Manual),
+            and(not(var("M", "1")), cond),
+        );
+        let mut out = Vec::new();
+        let written = rules(&gated, false, &mut Widening::new(at, &[], &mut out));
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(with_files(&written)[0], "$M == \"1\" - - manual");
     }
 
     /// Each rule as `if changes exists when`, `-` for what it lacks.
