@@ -354,6 +354,24 @@ impl Cond {
         }
     }
 
+    /// How many alternatives the condition multiplies out into, and how many tests the
+    /// longest holds (`!(A && B) && !(C && D)` is four of two): the rules a GitLab
+    /// list written from it needs. Saturating: a long list only counts as too long.
+    fn multiplied_out(&self, negated: bool) -> (usize, usize) {
+        match self {
+            Cond::Not(a) => a.multiplied_out(!negated),
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                let (ca, la) = a.multiplied_out(negated);
+                let (cb, lb) = b.multiplied_out(negated);
+                match matches!(self, Cond::Or(..)) != negated {
+                    true => (ca.saturating_add(cb), la.max(lb)),
+                    false => (ca.saturating_mul(cb), la.saturating_add(lb)),
+                }
+            }
+            _ => (1, 1),
+        }
+    }
+
     /// The condition in Plumb syntax (after [`Cond::approximate`]).
     pub fn to_plumb(&self) -> String {
         let mut out = String::new();
@@ -1067,10 +1085,7 @@ pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
         }
         decided.push((outcome, test));
     }
-    let mut result = match decided.len() <= FEW_RULES {
-        true => first_match_as_alternatives(&decided),
-        false => first_match_nested(&decided),
-    };
+    let mut result = first_match(&decided);
     // rules that never add the job but beside `!reference`s into files not read
     // (`- !reference [.deploy-rules, rules]` then `- when: never`): those may add it,
     // so whether it runs is unknown, never "it does not" (its findings would vanish)
@@ -1104,6 +1119,37 @@ pub fn rules(rules: &Node, job: JobDefaults) -> Decision {
         delay,
     }
 }
+
+/// The condition under which the first rule whose test holds adds the job: one
+/// alternative per rule where those stay few and short enough to be written back as
+/// GitLab rules, else nested in the rules' order (thirty rules that each keep out
+/// pipelines of a two-test `when: never` multiply out into thousands of alternatives).
+fn first_match(decided: &[(&str, Cond)]) -> Cond {
+    if decided.len() <= FEW_RULES {
+        let alternatives = first_match_as_alternatives(decided);
+        let (count, longest) = alternatives.multiplied_out(false);
+        if count <= FEW_ALTERNATIVES && longest <= LONGEST_ALTERNATIVE {
+            return alternatives;
+        }
+        let nested = first_match_nested(decided);
+        // (a nesting too deep to write is no better than many alternatives)
+        return match nested
+            .conjuncts()
+            .iter()
+            .any(|c| matches!(c, Cond::Unknown(_)))
+        {
+            true => alternatives,
+            false => nested,
+        };
+    }
+    first_match_nested(decided)
+}
+
+/// How many alternatives, and tests in one, a condition imported as alternatives may
+/// multiply out into: what Plumb's GitLab target lists as rules, each an expression of
+/// at most GitLab's 100 tokens (about four a test).
+const FEW_ALTERNATIVES: usize = 64;
+const LONGEST_ALTERNATIVE: usize = 24;
 
 /// How many rules a job may have for its condition to be written as one alternative
 /// per rule ([`first_match_as_alternatives`]): each excludes the earlier ones, so the
@@ -1668,6 +1714,36 @@ mod tests {
         }
         let docs = crate::yaml::parse(&yaml, 0).expect("yaml");
         rules(docs[0].get("rules").expect("rules"), JobDefaults::default())
+    }
+
+    /// Few rules, but each `when: never` of two tests: as alternatives, the last rule
+    /// would exclude them in 2^6 ways (`plumb build` could not list them, and widened the
+    /// job to always run); nested, each test is written once.
+    #[test]
+    fn rules_that_multiply_out_are_nested() {
+        let mut yaml = String::from("rules:\n");
+        for i in 0..12 {
+            match i % 2 {
+                0 => yaml.push_str(&format!(
+                    "  - if: $A{i} == \"x\" && $B{i}\n    when: never\n"
+                )),
+                _ => yaml.push_str(&format!("  - if: $R{i} == \"x\"\n")),
+            }
+        }
+        let docs = crate::yaml::parse(&yaml, 0).expect("yaml");
+        let decision = rules(docs[0].get("rules").expect("rules"), JobDefaults::default());
+        let text = decision.cond.to_plumb();
+        assert_eq!(text.matches("var(").count(), 18, "{text}");
+        let (count, _) = decision.cond.multiplied_out(false);
+        assert!(count > FEW_ALTERNATIVES, "{text}");
+        // a short list stays one alternative per rule
+        let text = decide_numbered_rules(6, |i| ["never", "on_success"][i % 2], None)
+            .cond
+            .to_plumb();
+        assert_eq!(
+            text,
+            r#"var("V1") == "x" && var("V0") != "x" || var("V3") == "x" && !(var("V0") == "x" || var("V2") == "x") || var("V5") == "x" && !(var("V0") == "x" || var("V2") == "x" || var("V4") == "x")"#
+        );
     }
 
     #[test]

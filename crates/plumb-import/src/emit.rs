@@ -2567,6 +2567,12 @@ fn composed_when(bases: &[usize], templates: &[TemplateOut]) -> Option<PVal> {
     (bases.iter().rev()).find_map(|&b| templates[b].fields.get("when").cloned())
 }
 
+/// A job's condition: its own `when`, else the one its bases give it.
+fn job_condition<'j>(job: &'j JobOut, templates: &'j [TemplateOut]) -> Option<&'j Cond> {
+    let from_bases = || (job.bases.iter().rev()).find_map(|&b| templates[b].fields.get("when"));
+    (job.fields.get("when").or_else(from_bases)).map(condition_of)
+}
+
 /// When every job built on templates writes `when = true` (jobs keeping hidden jobs of
 /// other files leave their rules to those), and every template is one some job is built
 /// on, no template's condition reaches a job: the templates lose theirs, and the jobs
@@ -2635,15 +2641,7 @@ fn pipeline_on<'j>(
         }
         // without workflow rules GitLab creates a merge request's pipeline when some
         // job's rules can hold in one
-        let when_of = |j: &'j JobOut| -> Option<&'j Cond> {
-            // the last base that sets `when` gives it
-            let from_template =
-                || (j.bases.iter().rev()).find_map(|&b| templates[b].fields.get("when"));
-            j.fields
-                .get("when")
-                .or_else(from_template)
-                .map(condition_of)
-        };
+        let when_of = |j: &'j JobOut| job_condition(j, templates);
         let any_mr =
             (jobs.iter().map(when_of)).any(|w| w.is_none_or(Cond::asks_for_merge_requests));
         // written only where some job's or template's condition says it (GitLab's
@@ -2676,14 +2674,7 @@ fn note_merge_request_pipelines_lost(
     if workflow_rules.is_some() {
         return;
     }
-    let when_of = |j: &JobOut| -> Option<Cond> {
-        let from_template =
-            || (j.bases.iter().rev()).find_map(|&b| templates[b].fields.get("when"));
-        j.fields
-            .get("when")
-            .or_else(from_template)
-            .map(|w| condition_of(w).clone())
-    };
+    let when_of = |j: &JobOut| job_condition(j, templates).cloned();
     // (a template no job is built on creates no pipeline: kept for the files that
     // include this one, its `when` is theirs)
     let reached = reached_by_jobs(templates, jobs);

@@ -1453,12 +1453,15 @@ fn settle_widenings(rules: &mut [Rule], widen: &mut Widening) {
 fn unsettled_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rule> {
     // a list of alternatives that would not be exact (too many, or one too long for
     // an expression) may be the first-match list it was imported from
-    if !dnf(cond).is_some_and(|clauses| clauses.iter().all(|c| fits_one_expression(c))) {
+    let alternatives = dnf(cond);
+    if !(alternatives.as_ref())
+        .is_some_and(|clauses| clauses.iter().all(|c| fits_one_expression(c)))
+    {
         if let Some(rules) = nested_first_match_rules(cond, workflow, widen, 0) {
             return rules;
         }
     }
-    let Some(clauses) = dnf(cond) else {
+    let Some(clauses) = alternatives else {
         if let Some(rules) = first_match_rules(cond, workflow, widen) {
             return rules;
         }
@@ -1739,23 +1742,8 @@ fn first_match_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Optio
     }
     let mut rules = Vec::new();
     for part in &common {
-        let Cond::Not(excluded) = part else {
-            continue;
-        };
-        for clause in dnf(excluded)? {
-            // `manual` is not an expression; `!changes`/`!exists` are not rules
-            let inexpressible = |a: &Atom| {
-                matches!(
-                    a,
-                    Atom::Manual(_) | Atom::Changes(_, true) | Atom::Exists(_, true)
-                )
-            };
-            if clause.iter().any(inexpressible) {
-                return None;
-            }
-            let mut rule = clause_rule(&clause, workflow, widen);
-            rule.when = Some("never");
-            rules.push(rule);
+        if let Cond::Not(excluded) = part {
+            rules.extend(never_rules(excluded, workflow, widen)?);
         }
     }
     let all = |parts: Vec<Cond>| {
@@ -1816,33 +1804,38 @@ fn nested_first_match_rules(
     }
     let (nested, guards): (Vec<Cond>, Vec<Cond>) =
         parts.into_iter().partition(|p| matches!(p, Cond::Or(..)));
-    let [nested] = nested.as_slice() else {
-        // (a condition not nested at all is no list of this kind)
-        if depth == 0 || !nested.is_empty() {
-            return None;
+    if nested.len() > 1 {
+        return None;
+    }
+    if nested.is_empty() {
+        match dnf(last) {
+            // (a condition not nested at all is no list of this kind)
+            Some(_) if depth == 0 => return None,
+            Some(clauses) => {
+                rules.extend(ordered_rules(&clauses, workflow, widen));
+                return exact(rules);
+            }
+            None if before.is_empty() => return None,
+            // too many to list (`T && manual || !T`, thirty tests in `T`): its
+            // guards' never rules, then the rest
+            None => {}
         }
-        rules.extend(ordered_rules(&dnf(last)?, workflow, widen));
-        return exact(rules);
-    };
+    }
     if depth > DEEPEST {
         return None;
     }
     for guard in &guards {
-        for clause in dnf(&Cond::Not(Box::new(guard.clone())))? {
-            let inexpressible = |a: &Atom| {
-                matches!(
-                    a,
-                    Atom::Manual(_) | Atom::Changes(_, true) | Atom::Exists(_, true)
-                )
-            };
-            if clause.is_empty() || clause.iter().any(inexpressible) {
-                return None;
-            }
-            let mut rule = clause_rule(&clause, workflow, widen);
-            rule.when = Some("never");
-            rules.push(rule);
-        }
+        rules.extend(never_rules(
+            &Cond::Not(Box::new(guard.clone())),
+            workflow,
+            widen,
+        )?);
     }
+    let Some(nested) = nested.first() else {
+        // every guard kept its pipelines out: the rest is the last alternative's
+        rules.push(clause_rule(&[], workflow, widen));
+        return exact(rules);
+    };
     rules.extend(nested_first_match_rules(
         nested,
         workflow,
@@ -1850,6 +1843,28 @@ fn nested_first_match_rules(
         depth + 1,
     )?);
     exact(rules)
+}
+
+/// `when: never` rules, one per way `excluded` holds; `None` when one cannot be a
+/// rule: `manual` is not an expression, `!changes`/`!exists` are no rule of their own,
+/// and a never rule without a test would keep out every later rule.
+fn never_rules(excluded: &Cond, workflow: bool, widen: &mut Widening) -> Option<Vec<Rule>> {
+    let inexpressible = |a: &Atom| {
+        matches!(
+            a,
+            Atom::Manual(_) | Atom::Changes(_, true) | Atom::Exists(_, true)
+        )
+    };
+    let mut rules = Vec::new();
+    for clause in dnf(excluded)? {
+        if clause.is_empty() || clause.iter().any(inexpressible) {
+            return None;
+        }
+        let mut rule = clause_rule(&clause, workflow, widen);
+        rule.when = Some("never");
+        rules.push(rule);
+    }
+    Some(rules)
 }
 
 /// The rules, when none is wider than its alternative (else another way of writing
@@ -1865,18 +1880,30 @@ fn excluded_by(waiting: &Cond, parts: &[Cond]) -> bool {
     let Some(clauses) = dnf(waiting) else {
         return false;
     };
-    let parts: Vec<Vec<Vec<Atom>>> = parts.iter().filter_map(dnf).collect();
-    // `part` fails wherever `clause` holds: each of its alternatives needs a test
-    // that the clause's contradicts
-    let fails_where = |part: &Vec<Vec<Atom>>, clause: &Vec<Atom>| {
-        part.iter().all(|alternative| {
-            alternative.iter().any(|a| {
-                let against = negation(&canonical(a));
-                clause.iter().any(|b| canonical(b) == against)
-            })
+    // a part `!X` fails wherever one of `X`'s alternatives holds (`X` lists fewer
+    // than `!X` multiplies out into); another part, where each of its alternatives
+    // needs a test that the clause's contradicts
+    let holds_in = |alternative: &Vec<Atom>, clause: &Vec<Atom>| {
+        (alternative.iter()).all(|a| clause.iter().any(|b| canonical(b) == canonical(a)))
+    };
+    let contradicted_in = |alternative: &Vec<Atom>, clause: &Vec<Atom>| {
+        alternative.iter().any(|a| {
+            let against = negation(&canonical(a));
+            clause.iter().any(|b| canonical(b) == against)
         })
     };
-    !clauses.is_empty() && (clauses.iter()).all(|c| parts.iter().any(|part| fails_where(part, c)))
+    let failing: Vec<(bool, Vec<Vec<Atom>>)> = (parts.iter())
+        .filter_map(|part| match part {
+            Cond::Not(x) => Some((true, dnf(x)?)),
+            _ => Some((false, dnf(part)?)),
+        })
+        .collect();
+    let fails_where =
+        |(negated, alternatives): &(bool, Vec<Vec<Atom>>), clause: &Vec<Atom>| match negated {
+            true => alternatives.iter().any(|x| holds_in(x, clause)),
+            false => alternatives.iter().all(|x| contradicted_in(x, clause)),
+        };
+    !clauses.is_empty() && (clauses.iter()).all(|c| failing.iter().any(|part| fails_where(part, c)))
 }
 
 /// The atom that holds exactly where `atom` does not.
@@ -2259,6 +2286,31 @@ mod tests {
         let written = rules(&gated, false, &mut Widening::new(at, &[], &mut out));
         assert!(out.is_empty(), "{out:?}");
         assert_eq!(with_files(&written)[0], "$M == \"1\" - - manual");
+    }
+
+    /// Thirty manual rules then `when: on_success`: `T && manual || !T`, where `!T`
+    /// multiplies out into too many alternatives (it was refused: widening would drop
+    /// the `manual`); written as the manual rules, a never rule each, then the rest.
+    #[test]
+    fn manual_rules_before_a_catch_all_are_written_as_their_list() {
+        let tests = (0..30).fold(Cond::Never, |acc, i| {
+            or(
+                acc,
+                and(var(&format!("S{i}"), "1"), var(&format!("J{i}"), "1")),
+            )
+        });
+        let cond = or(and(tests.clone(), Cond::Manual), not(tests));
+        let at = Some(plumb_diagnostics::FileRange {
+            file: plumb_diagnostics::FileId(0),
+            range: plumb_diagnostics::TextRange::new(0, 1),
+        });
+        let mut out = Vec::new();
+        let written = with_files(&rules(&cond, false, &mut Widening::new(at, &[], &mut out)));
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(written.len(), 61, "{written:?}");
+        assert_eq!(written[0], "$S0 == \"1\" && $J0 == \"1\" - - manual");
+        assert_eq!(written[30], "$S0 == \"1\" && $J0 == \"1\" - - never");
+        assert_eq!(written[60], "- - - on_success");
     }
 
     /// Each rule as `if changes exists when`, `-` for what it lacks.
