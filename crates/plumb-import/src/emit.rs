@@ -868,6 +868,7 @@ impl<'a> Emitter<'a> {
             .collect();
         keep_defaults_every_job_has(default_fields, &mut converted);
         let default_fields = &*default_fields;
+        let kept_turned_off = self.turned_off_job_to_keep(&converted);
         for (i, (j, (mut f, script_elsewhere))) in
             self.config.jobs.iter().zip(converted).enumerate()
         {
@@ -882,6 +883,10 @@ impl<'a> Emitter<'a> {
                 // which does nothing: an empty `run` is a job with no script, PL1005)
                 f.fields
                     .insert("run".into(), PVal::List(vec![PVal::Str(":".into())]));
+            }
+            if kept_turned_off == Some(i) {
+                f.never = false;
+                f.fields.insert("when".into(), PVal::Cond(Cond::False));
             }
             if let Some(why) = not_imported(&f, script_elsewhere) {
                 let why = match &self.completions[i] {
@@ -2016,6 +2021,27 @@ fn keep_defaults_every_job_has(
 /// and the cache (`cache: []`): `default` can still hold them when the job writes its
 /// empty list.
 const EMPTIED_BY_A_JOB: &[&str] = &["before_run", "after_run", "cache"];
+
+impl Emitter<'_> {
+    /// When every job of the file is turned off (its rules never add it), the first:
+    /// kept as `when = false`, for a pipeline of no job is no GitLab file (GitLab
+    /// refuses one without a job; this one it reads, and never creates a pipeline).
+    fn turned_off_job_to_keep(&self, converted: &[(Fields, bool)]) -> Option<usize> {
+        let completed = (0..converted.len()).any(|i| self.completion_of(i).is_some());
+        let imported = |(f, elsewhere): &(Fields, bool)| not_imported(f, *elsewhere).is_none();
+        if completed || converted.iter().any(imported) {
+            return None;
+        }
+        let kept_on = |f: &Fields, elsewhere| {
+            let on = Fields {
+                never: false,
+                ..f.clone()
+            };
+            not_imported(&on, elsewhere).is_none()
+        };
+        (converted.iter()).position(|(f, elsewhere)| f.never && kept_on(f, *elsewhere))
+    }
+}
 
 /// `rules:` whose every entry is `when: never` (a job turned off).
 pub(crate) fn only_never_rules(rules: &crate::yaml::Node) -> bool {
@@ -4279,6 +4305,15 @@ mod tests {
         assert_eq!(i.jobs_left_out, 0, "{:#?}", i.warnings);
         // without an include, a job that never runs is left out, with a warning
         let i = import("off:\n  script: echo x\n  rules: [{when: never}]\nb:\n  image: alpine:3.19\n  script: [make]\n");
+        assert_eq!(i.jobs_left_out, 1, "{}", i.plumb);
+        // but when every job is turned off, the first is kept: a pipeline of no job
+        // builds into no GitLab file (PL5005: `stages` empty)
+        let i = import(
+            "off:\n  image: alpine:3.19\n  script: echo x\n  rules: [{when: never}]\n\
+                        off2:\n  script: echo y\n  rules: [{when: never}]\n",
+        );
+        assert!(i.plumb.contains("job off {"), "{}", i.plumb);
+        assert!(i.plumb.contains("when = false"), "{}", i.plumb);
         assert_eq!(i.jobs_left_out, 1, "{}", i.plumb);
     }
 
