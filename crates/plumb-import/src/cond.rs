@@ -354,9 +354,10 @@ impl Cond {
         }
     }
 
-    /// How many alternatives the condition multiplies out into, and how many tests the
-    /// longest holds (`!(A && B) && !(C && D)` is four of two): the rules a GitLab
-    /// list written from it needs. Saturating: a long list only counts as too long.
+    /// How many alternatives the condition multiplies out into, and about how many
+    /// GitLab tokens the longest is (`!(A && B) && !(C && D)` is four of two tests):
+    /// the rules a GitLab list written from it needs. Saturating: a long list only
+    /// counts as too long.
     fn multiplied_out(&self, negated: bool) -> (usize, usize) {
         match self {
             Cond::Not(a) => a.multiplied_out(!negated),
@@ -368,7 +369,10 @@ impl Cond {
                     false => (ca.saturating_mul(cb), la.saturating_add(lb)),
                 }
             }
-            _ => (1, 1),
+            // `$X == null || $X == ""` (Plumb's `var("X") == ""`) is nine tokens, a
+            // comparison three; each with its `&&`
+            Cond::Atom(Atom::Var(_, _, value)) if value.is_empty() => (1, 10),
+            _ => (1, 4),
         }
     }
 
@@ -1128,7 +1132,7 @@ fn first_match(decided: &[(&str, Cond)]) -> Cond {
     if decided.len() <= FEW_RULES {
         let alternatives = first_match_as_alternatives(decided);
         let (count, longest) = alternatives.multiplied_out(false);
-        if count <= FEW_ALTERNATIVES && longest <= LONGEST_ALTERNATIVE {
+        if count <= FEW_ALTERNATIVES && longest <= GITLAB_TOKENS {
             return alternatives;
         }
         let nested = first_match_nested(decided);
@@ -1145,11 +1149,11 @@ fn first_match(decided: &[(&str, Cond)]) -> Cond {
     first_match_nested(decided)
 }
 
-/// How many alternatives, and tests in one, a condition imported as alternatives may
-/// multiply out into: what Plumb's GitLab target lists as rules, each an expression of
-/// at most GitLab's 100 tokens (about four a test).
+/// How many alternatives a condition imported as alternatives may multiply out into,
+/// and how long one may be: what Plumb's GitLab target lists as rules, each an
+/// expression of at most GitLab's 100 tokens.
 const FEW_ALTERNATIVES: usize = 64;
-const LONGEST_ALTERNATIVE: usize = 24;
+const GITLAB_TOKENS: usize = 100;
 
 /// How many rules a job may have for its condition to be written as one alternative
 /// per rule ([`first_match_as_alternatives`]): each excludes the earlier ones, so the

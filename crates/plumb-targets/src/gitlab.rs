@@ -1632,8 +1632,8 @@ fn is_file_exclusion(a: &Atom) -> bool {
 /// so the exclusion comes after every other alternative and blocks none of them:
 /// `None` when that order would put a waiting alternative before one that runs by
 /// itself where both hold (`changes(X) && manual || !changes(X)` never both hold),
-/// when several clauses exclude files, or when a rule would need two `changes:` (or
-/// two `exists:`) lists at once.
+/// or when several clauses exclude files. (A never rule of a clause that also needs
+/// files changed holds only the excluded files: it comes right before the clause's.)
 fn rules_with_one_exclusion(
     clauses: &[Vec<Atom>],
     workflow: bool,
@@ -1671,12 +1671,11 @@ fn rules_with_one_exclusion(
             ),
             _ => continue,
         };
-        if twice {
-            return None;
-        }
-        // `manual` is no test: the never rule holds the clause's expressions
+        // `manual` is no test: the never rule holds the clause's expressions, but for
+        // a second `changes` list (the rule comes right before the clause's own, so
+        // the files alone keep out exactly what they should)
         let mut never: Vec<Atom> = (tests.iter())
-            .filter(|a| !matches!(a, Atom::Manual(_)))
+            .filter(|a| !matches!(a, Atom::Manual(_)) && !twice)
             .cloned()
             .collect();
         never.push(included);
@@ -1707,15 +1706,11 @@ fn writes_exactly(clause: &[Atom]) -> bool {
         && clause.iter().all(|a| unrepresentable(a).is_none())
 }
 
-/// Whether two alternatives never hold together: one needs files changed (or to exist)
-/// that the other needs unchanged (or missing).
+/// Whether two alternatives never hold together: one needs what the other excludes
+/// (files changed, or to exist, that the other needs unchanged or missing; a branch
+/// the other is not on).
 fn excludes_each_other(a: &[Atom], b: &[Atom]) -> bool {
-    let negates = |x: &Atom, y: &Atom| match (x, y) {
-        (Atom::Changes(p, n), Atom::Changes(q, m)) | (Atom::Exists(p, n), Atom::Exists(q, m)) => {
-            p == q && n != m
-        }
-        _ => false,
-    };
+    let negates = |x: &Atom, y: &Atom| negation(&canonical(x)) == canonical(y);
     a.iter().any(|x| b.iter().any(|y| negates(x, y)))
 }
 
@@ -1809,39 +1804,48 @@ fn nested_first_match_rules(
     }
     if nested.is_empty() {
         match dnf(last) {
-            // (a condition not nested at all is no list of this kind)
-            Some(_) if depth == 0 => return None,
-            Some(clauses) => {
+            Some(clauses) if clauses.iter().all(|c| fits_one_expression(c)) => {
+                // (a condition not nested at all is no list of this kind)
+                if depth == 0 {
+                    return None;
+                }
                 rules.extend(ordered_rules(&clauses, workflow, widen));
                 return exact(rules);
             }
-            None if before.is_empty() => return None,
-            // too many to list (`T && manual || !T`, thirty tests in `T`): its
-            // guards' never rules, then the rest
-            None => {}
+            // (`first_match_rules` writes one that multiplies out)
+            None if before.is_empty() && depth == 0 => return None,
+            // too many to list, or too long for one expression (`T && manual || !T`,
+            // thirty tests in `T`; `B && !A1 && … && !A25`): its guards' never rules,
+            // then the rest
+            _ => {}
         }
     }
     if depth > DEEPEST {
         return None;
     }
-    for guard in &guards {
-        rules.extend(never_rules(
-            &Cond::Not(Box::new(guard.clone())),
-            workflow,
-            widen,
-        )?);
+    // `G && manual && (…)`: what passes the guards waits for a person
+    let waits = guards.contains(&Cond::Manual);
+    // a guard whose failing no rule tests (`changes(X)`) is a test of the last rule
+    let mut tested = Vec::new();
+    for guard in guards.iter().filter(|g| **g != Cond::Manual) {
+        match never_rules(&Cond::Not(Box::new(guard.clone())), workflow, widen) {
+            Some(never) => rules.extend(never),
+            None => tested.push(guard.clone()),
+        }
     }
-    let Some(nested) = nested.first() else {
-        // every guard kept its pipelines out: the rest is the last alternative's
-        rules.push(clause_rule(&[], workflow, widen));
-        return exact(rules);
+    let rest = match nested.first() {
+        Some(_) if !tested.is_empty() => return None,
+        Some(nested) => nested_first_match_rules(nested, workflow, widen, depth + 1)?,
+        // every other guard kept its pipelines out: the rest is the last alternative's
+        None => vec![last_guards_rule(&tested, workflow, widen)?],
     };
-    rules.extend(nested_first_match_rules(
-        nested,
-        workflow,
-        widen,
-        depth + 1,
-    )?);
+    let waiting = |mut rule: Rule| {
+        if waits && rule.when != Some("never") {
+            rule.when = Some("manual");
+        }
+        rule
+    };
+    rules.extend(rest.into_iter().map(waiting));
     exact(rules)
 }
 
@@ -1855,16 +1859,27 @@ fn never_rules(excluded: &Cond, workflow: bool, widen: &mut Widening) -> Option<
             Atom::Manual(_) | Atom::Changes(_, true) | Atom::Exists(_, true)
         )
     };
-    let mut rules = Vec::new();
-    for clause in dnf(excluded)? {
-        if clause.is_empty() || clause.iter().any(inexpressible) {
-            return None;
-        }
-        let mut rule = clause_rule(&clause, workflow, widen);
-        rule.when = Some("never");
-        rules.push(rule);
+    let clauses = dnf(excluded)?;
+    if (clauses.iter()).any(|c| c.is_empty() || c.iter().any(inexpressible)) {
+        return None;
     }
-    Some(rules)
+    let never = |clause: &Vec<Atom>| Rule {
+        when: Some("never"),
+        ..clause_rule(clause, workflow, widen)
+    };
+    Some(clauses.iter().map(never).collect())
+}
+
+/// The rule that adds a job where `guards` all hold, when they are one alternative
+/// that fits one rule.
+fn last_guards_rule(guards: &[Cond], workflow: bool, widen: &mut Widening) -> Option<Rule> {
+    let all = (guards.iter().cloned())
+        .reduce(|a, b| Cond::And(Box::new(a), Box::new(b)))
+        .unwrap_or(Cond::Always);
+    match dnf(&all)?.as_slice() {
+        [clause] if fits_one_expression(clause) => Some(clause_rule(clause, workflow, widen)),
+        _ => None,
+    }
 }
 
 /// The rules, when none is wider than its alternative (else another way of writing
@@ -2133,16 +2148,20 @@ mod tests {
         // a deploy's gate is the last rule's
         let gated = written_of(&rules_of(&and(many, Cond::Manual)));
         assert!(gated.ends_with("never | - manual"), "{gated}");
-        // one alternative of 40 tests is over the limit: widened, never written whole
+        // one alternative of 40 tests is over the limit: a never rule for each test,
+        // then the rest (it was widened, the job run in every pipeline)
         let long = (0..40)
             .map(|i| var(&format!("A{i}"), "1"))
             .reduce(and)
             .expect("forty");
-        let widened = rules_of(&long);
+        let list = written_of(&rules_of(&long));
         assert!(
-            widened.iter().all(|r| r.if_.is_none()),
-            "{}",
-            written_of(&widened)
+            list.starts_with("$A0 != \"1\" never | $A1 != \"1\" never"),
+            "{list}"
+        );
+        assert!(
+            list.ends_with("$A39 != \"1\" never | - on_success"),
+            "{list}"
         );
     }
 
@@ -2286,6 +2305,22 @@ mod tests {
         let written = rules(&gated, false, &mut Widening::new(at, &[], &mut out));
         assert!(out.is_empty(), "{out:?}");
         assert_eq!(with_files(&written)[0], "$M == \"1\" - - manual");
+        // a list that ends in manual rules (`… && (M1 || M2) && manual`): their rules
+        // wait (the `manual` guard was refused, as no never rule can test it)
+        let waiting = or(var("M1", "1"), var("M2", "1"));
+        let cond = (0..levels)
+            .rev()
+            .fold(and(waiting, Cond::Manual), |later, i| {
+                let adds = var(&format!("A{i}"), "1");
+                let excludes = var(&format!("N{i}"), "1");
+                or(adds, and(not(excludes), later))
+            });
+        let mut out = Vec::new();
+        let written = with_files(&rules(&cond, false, &mut Widening::new(at, &[], &mut out)));
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(written.len(), 2 * levels + 2, "{written:?}");
+        assert_eq!(written[2 * levels], "$M1 == \"1\" - - manual");
+        assert_eq!(written[2 * levels + 1], "$M2 == \"1\" - - manual");
     }
 
     /// Thirty manual rules then `when: on_success`: `T && manual || !T`, where `!T`
@@ -2311,6 +2346,32 @@ mod tests {
         assert_eq!(written[0], "$S0 == \"1\" && $J0 == \"1\" - - manual");
         assert_eq!(written[30], "$S0 == \"1\" && $J0 == \"1\" - - never");
         assert_eq!(written[60], "- - - on_success");
+    }
+
+    /// A manual rule, then `changes: [docs/**] when: never`, then `when: always`:
+    /// `main && manual || !main && !changes(docs)`. The manual alternative never holds
+    /// with the other (the branch test excludes it), so it may come first (it was
+    /// refused: dropping `!changes` would start the job by itself).
+    #[test]
+    fn a_manual_rule_before_an_exclusion_it_never_meets_is_written_first() {
+        let docs = || Cond::Changes(vec!["docs/**".into()]);
+        let main = || Cond::Branch(BranchTest::Eq("main".into()));
+        let cond = or(and(main(), Cond::Manual), and(not(main()), not(docs())));
+        let at = Some(plumb_diagnostics::FileRange {
+            file: plumb_diagnostics::FileId(0),
+            range: plumb_diagnostics::TextRange::empty(0),
+        });
+        let mut out = Vec::new();
+        let written = rules(&cond, false, &mut Widening::new(at, &[], &mut out));
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(
+            with_files(&written),
+            [
+                "$CI_COMMIT_BRANCH == \"main\" - - manual",
+                "$CI_COMMIT_BRANCH != \"main\" docs/** - never",
+                "$CI_COMMIT_BRANCH != \"main\" - - -",
+            ]
+        );
     }
 
     /// Each rule as `if changes exists when`, `-` for what it lacks.
