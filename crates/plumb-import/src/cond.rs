@@ -1135,18 +1135,10 @@ fn first_match(decided: &[(&str, Cond)]) -> Cond {
         if count <= FEW_ALTERNATIVES && longest <= GITLAB_TOKENS {
             return alternatives;
         }
-        let nested = first_match_nested(decided);
         // (a nesting too deep to write is no better than many alternatives)
-        return match nested
-            .conjuncts()
-            .iter()
-            .any(|c| matches!(c, Cond::Unknown(_)))
-        {
-            true => alternatives,
-            false => nested,
-        };
+        return first_match_nested(decided).unwrap_or(alternatives);
     }
-    first_match_nested(decided)
+    first_match_nested(decided).unwrap_or_else(|approximated| approximated)
 }
 
 /// How many alternatives a condition imported as alternatives may multiply out into,
@@ -1195,9 +1187,9 @@ fn first_match_as_alternatives(decided: &[(&str, Cond)]) -> Cond {
 /// tested together (`A || !(B || C) && (D || …)`; a manual run's tests are written
 /// twice): for a long list of rules, whose alternatives would each repeat the earlier
 /// tests. A list longer than [`MOST_RULES`], or nesting brackets deeper than Plumb
-/// reads, is a test Plumb cannot write: approximated (a job only ever added by hand
-/// stays manual).
-fn first_match_nested(decided: &[(&str, Cond)]) -> Cond {
+/// reads, is a test Plumb cannot write: `Err` with its approximation (a job only ever
+/// added by hand stays manual).
+fn first_match_nested(decided: &[(&str, Cond)]) -> Result<Cond, Cond> {
     const DEEPEST: usize = 48;
     let adding = (decided.iter()).filter(|(outcome, _)| *outcome != "never");
     let by_hand = adding.clone().all(|(outcome, _)| *outcome == "manual");
@@ -1209,10 +1201,10 @@ fn first_match_nested(decided: &[(&str, Cond)]) -> Cond {
         }
     };
     if adding.count() == 0 {
-        return Cond::False;
+        return Ok(Cond::False);
     }
     if decided.len() > MOST_RULES {
-        return unknown(&format!("more than {MOST_RULES}"));
+        return Err(unknown(&format!("more than {MOST_RULES}")));
     }
     let nested = (runs_of_one_outcome(decided).into_iter().rev()).fold(
         Cond::False,
@@ -1226,8 +1218,8 @@ fn first_match_nested(decided: &[(&str, Cond)]) -> Cond {
         },
     );
     match nested.brackets() > DEEPEST {
-        true => unknown("whose first match nests deeper than Plumb writes"),
-        false => nested,
+        true => Err(unknown("whose first match nests deeper than Plumb writes")),
+        false => Ok(nested),
     }
 }
 
@@ -1686,7 +1678,7 @@ mod tests {
                 .collect();
             let (flat, nested) = (
                 first_match_as_alternatives(&decided),
-                first_match_nested(&decided),
+                first_match_nested(&decided).expect("five rules nest"),
             );
             for truths in 0..32u32 {
                 let truths: Vec<bool> = (0..5).map(|b| truths >> b & 1 == 1).collect();

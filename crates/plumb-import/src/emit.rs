@@ -2029,7 +2029,9 @@ impl Emitter<'_> {
     fn turned_off_job_to_keep(&self, converted: &[(Fields, bool)]) -> Option<usize> {
         let completed = (0..converted.len()).any(|i| self.completion_of(i).is_some());
         let imported = |(f, elsewhere): &(Fields, bool)| not_imported(f, *elsewhere).is_none();
-        if completed || converted.iter().any(imported) {
+        // (for a check, whose jobs completing included ones are given a `run` later, a
+        // job that never runs is no job to check: nothing is built)
+        if self.origins || completed || converted.iter().any(imported) {
             return None;
         }
         let kept_on = |f: &Fields, elsewhere| {

@@ -1672,12 +1672,15 @@ fn rules_with_one_exclusion(
             _ => continue,
         };
         // `manual` is no test: the never rule holds the clause's expressions, but for
-        // a second `changes` list (the rule comes right before the clause's own, so
-        // the files alone keep out exactly what they should)
-        let mut never: Vec<Atom> = (tests.iter())
-            .filter(|a| !matches!(a, Atom::Manual(_)) && !twice)
-            .cloned()
-            .collect();
+        // a second `changes` (or `exists`) list: the rule comes right before the
+        // clause's own, so the files alone keep out exactly what they should
+        let mut never: Vec<Atom> = match twice {
+            true => Vec::new(),
+            false => (tests.iter())
+                .filter(|a| !matches!(a, Atom::Manual(_)))
+                .cloned()
+                .collect(),
+        };
         never.push(included);
         // `changes(X) && manual` before it already takes every pipeline that changed X
         let taken = |o: &Vec<Atom>| {
@@ -1773,9 +1776,11 @@ fn fits_one_expression(clause: &[Atom]) -> bool {
 /// such a list: the alternatives before the last as their rules, then a `when: never`
 /// rule for each way the last one's guards fail, then the rest of it the same way.
 /// GitLab takes the first rule that matches, so each guard keeps out only what comes
-/// after it. `None` when a part does not fit: an alternative that waits for a person
-/// but is not the last before one that excludes it, a guard whose failing GitLab
-/// cannot test (`manual`, `!changes`), several nested parts, or too deep a nesting.
+/// after it; a `manual` guard makes the rest's rules wait, and a guard whose failing
+/// no rule tests (`changes(X)`) is a test of the last rule when nothing is nested
+/// under it. `None` when a part does not fit: an alternative that waits for a person
+/// but is not the last before one that excludes it, such a guard above a nested
+/// part, several nested parts, or too deep a nesting.
 fn nested_first_match_rules(
     cond: &Cond,
     workflow: bool,
@@ -1795,7 +1800,9 @@ fn nested_first_match_rules(
         {
             return None;
         }
-        rules.extend(clauses.iter().map(|c| clause_rule(c, workflow, widen)));
+        // (an alternative's ways that run by themselves before its waiting ones:
+        // `(manual || C) && D` waits only where `C` does not hold)
+        rules.extend(ordered_rules(&clauses, workflow, widen));
     }
     let (nested, guards): (Vec<Cond>, Vec<Cond>) =
         parts.into_iter().partition(|p| matches!(p, Cond::Or(..)));
@@ -1823,8 +1830,12 @@ fn nested_first_match_rules(
     if depth > DEEPEST {
         return None;
     }
-    // `G && manual && (…)`: what passes the guards waits for a person
+    // `G && manual && (…)`: what passes the guards waits for a person (no pipeline
+    // does: `workflow: rules` take no `when: manual`)
     let waits = guards.contains(&Cond::Manual);
+    if waits && workflow {
+        return None;
+    }
     // a guard whose failing no rule tests (`changes(X)`) is a test of the last rule
     let mut tested = Vec::new();
     for guard in guards.iter().filter(|g| **g != Cond::Manual) {
@@ -2371,6 +2382,33 @@ mod tests {
                 "$CI_COMMIT_BRANCH != \"main\" docs/** - never",
                 "$CI_COMMIT_BRANCH != \"main\" - - -",
             ]
+        );
+    }
+
+    /// The last alternative before a long guarded rest may both wait and run by
+    /// itself (`(manual || C) && D`): its way that runs by itself comes first (written
+    /// in DNF order, `$D manual` took the pipelines where `C` holds too).
+    #[test]
+    fn a_waiting_alternative_before_a_long_rest_writes_its_own_ways_first() {
+        let long = (0..40)
+            .map(|i| var(&format!("A{i}"), "1"))
+            .fold(not(var("D", "1")), and);
+        let waiting = and(or(Cond::Manual, var("C", "1")), var("D", "1"));
+        let list = written_of(&rules_of(&or(waiting, long)));
+        assert!(
+            list.starts_with("$C == \"1\" && $D == \"1\" - | $D == \"1\" manual"),
+            "{list}"
+        );
+        // a pipeline's `on` waits for nobody: no `when: manual` among workflow rules
+        let on = (0..40)
+            .map(|i| var(&format!("A{i}"), "1"))
+            .fold(and(Cond::Manual, or(var("B", "1"), var("C", "1"))), and);
+        let mut out = Vec::new();
+        let written = rules(&on, true, &mut Widening::new(None, &[], &mut out));
+        assert!(
+            written.iter().all(|r| r.when != Some("manual")),
+            "{}",
+            written_of(&written)
         );
     }
 
