@@ -369,9 +369,17 @@ impl Cond {
                     false => (ca.saturating_mul(cb), la.saturating_add(lb)),
                 }
             }
-            // `$X == null || $X == ""` (Plumb's `var("X") == ""`) is nine tokens, a
-            // comparison three; each with its `&&`
-            Cond::Atom(Atom::Var(_, _, value)) if value.is_empty() => (1, 10),
+            // `$X == null || $X == ""` (Plumb's `var("X") == ""`) is nine tokens, its
+            // negation `$X` one, a comparison three; each with its `&&`
+            Cond::Atom(Atom::Var(_, op, value)) if value.is_empty() => {
+                match (*op == "==") != negated {
+                    true => (1, 10),
+                    false => (1, 2),
+                }
+            }
+            // `when: manual`, `changes:` and `exists:` are keys of the rule, not tests
+            // of its `if:`
+            Cond::Atom(Atom::Manual | Atom::Changes(_) | Atom::Exists(_)) => (1, 0),
             _ => (1, 4),
         }
     }
@@ -1645,6 +1653,36 @@ mod tests {
         // a short chain is written flat
         let few = (0..3).map(branch).reduce(Cond::or).expect("3");
         assert!(!few.to_plumb().contains('('), "{}", few.to_plumb());
+    }
+
+    /// A rule's length is counted as GitLab reads its `if:` (an empty test `$X == null
+    /// || $X == ""` is nine tokens, its negation `$X` one), and `when: manual`,
+    /// `changes:` and `exists:` are keys of the rule, not tokens of it.
+    #[test]
+    fn an_alternative_is_as_long_as_the_if_it_is_written_as() {
+        let var = |name: &str, op: &'static str| {
+            Cond::atom(Atom::Var(name.to_string(), op, String::new()))
+        };
+        let set = (1..=10)
+            .map(|i| var(&format!("A{i}"), "!="))
+            .reduce(Cond::and);
+        let set = set.expect("ten");
+        assert_eq!(set.multiplied_out(false), (1, 20));
+        let unset = (1..=10)
+            .map(|i| var(&format!("A{i}"), "=="))
+            .reduce(Cond::and);
+        assert_eq!(unset.expect("ten").multiplied_out(false), (1, 100));
+        // `!(A1 != "" || …)` is ten empty tests, `!(A1 != "" && …)` ten alternatives
+        let any = (1..=10)
+            .map(|i| var(&format!("A{i}"), "!="))
+            .reduce(Cond::or);
+        assert_eq!(Cond::not(any.expect("ten")).multiplied_out(false), (1, 100));
+        assert_eq!(Cond::not(set).multiplied_out(false), (10, 10));
+        let keys = Cond::and(
+            Cond::atom(Atom::Manual),
+            Cond::atom(Atom::Changes(vec!["a".into()])),
+        );
+        assert_eq!(keys.multiplied_out(false), (1, 0));
     }
 
     /// The value of a condition of `var("Vi") ==`/`!= "x"` tests and `manual`, where

@@ -1457,7 +1457,7 @@ fn unsettled_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Vec<Rul
     if !(alternatives.as_ref())
         .is_some_and(|clauses| clauses.iter().all(|c| fits_one_expression(c)))
     {
-        if let Some(rules) = nested_first_match_rules(cond, workflow, widen, 0) {
+        if let Some(rules) = nested_first_match_rules(cond, workflow, widen, 0).and_then(exact) {
             return rules;
         }
     }
@@ -1522,8 +1522,10 @@ fn factored_rule(cond: &Cond, workflow: bool, widen: &mut Widening) -> Option<Ru
     let (tests, others): (Vec<Cond>, Vec<Cond>) = parts
         .into_iter()
         .partition(|c| !matches!(c, Cond::Manual | Cond::Changes(_) | Cond::Exists(_)));
-    let tests = (tests.into_iter()).reduce(|a, b| Cond::And(Box::new(a), Box::new(b)))?;
-    let expression = crate::cond::single_expression(&tests)?;
+    if tests.is_empty() {
+        return None;
+    }
+    let expression = crate::cond::single_expression(&all_of(tests))?;
     let atoms: Vec<Atom> = (others.iter())
         .map(|c| match crate::cond::dnf(c).as_deref() {
             Some([clause]) => clause.first().cloned(),
@@ -1744,15 +1746,10 @@ fn first_match_rules(cond: &Cond, workflow: bool, widen: &mut Widening) -> Optio
             rules.extend(never_rules(excluded, workflow, widen)?);
         }
     }
-    let all = |parts: Vec<Cond>| {
-        (parts.into_iter())
-            .reduce(|a, b| Cond::And(Box::new(a), Box::new(b)))
-            .unwrap_or(Cond::Always)
-    };
-    let rest = (alternatives.into_iter())
-        .map(|parts| all(parts.into_iter().filter(|p| !common.contains(p)).collect()))
-        .reduce(|a, b| Cond::Or(Box::new(a), Box::new(b)))
-        .unwrap_or(Cond::Never);
+    let rest = any_of(
+        (alternatives.into_iter())
+            .map(|parts| all_of(parts.into_iter().filter(|p| !common.contains(p)))),
+    );
     let clauses = dnf(&rest)?;
     if clauses.is_empty() {
         rules.push(Rule {
@@ -1792,18 +1789,7 @@ fn nested_first_match_rules(
     let (last, before) = alternatives.split_last()?;
     let mut parts = Vec::new();
     conjuncts(last, false, &mut parts);
-    let mut rules = Vec::new();
-    for (i, alternative) in before.iter().enumerate() {
-        let clauses = dnf(alternative)?;
-        if clauses.iter().any(|c| c.contains(&Atom::Manual(false)))
-            && (i + 1 != before.len() || !excluded_by(alternative, &parts))
-        {
-            return None;
-        }
-        // (an alternative's ways that run by themselves before its waiting ones:
-        // `(manual || C) && D` waits only where `C` does not hold)
-        rules.extend(ordered_rules(&clauses, workflow, widen));
-    }
+    let mut rules = rules_before_last(before, &parts, workflow, widen)?;
     let (nested, guards): (Vec<Cond>, Vec<Cond>) =
         parts.into_iter().partition(|p| matches!(p, Cond::Or(..)));
     if nested.len() > 1 {
@@ -1817,7 +1803,7 @@ fn nested_first_match_rules(
                     return None;
                 }
                 rules.extend(ordered_rules(&clauses, workflow, widen));
-                return exact(rules);
+                return Some(rules);
             }
             // (`first_match_rules` writes one that multiplies out)
             None if before.is_empty() && depth == 0 => return None,
@@ -1830,13 +1816,59 @@ fn nested_first_match_rules(
     if depth > DEEPEST {
         return None;
     }
-    // `G && manual && (…)`: what passes the guards waits for a person (no pipeline
-    // does: `workflow: rules` take no `when: manual`)
+    let rest = match nested.first() {
+        Some(nested) => Some(nested_first_match_rules(
+            nested,
+            workflow,
+            widen,
+            depth + 1,
+        )?),
+        None => None,
+    };
+    rules.extend(guarded_rules(&guards, rest, workflow, widen)?);
+    Some(rules)
+}
+
+/// The rules of the alternatives before the last one of a first-match list, each
+/// exactly where it is: one that waits for a person only as the last of them, when
+/// the last alternative's `parts` exclude it.
+fn rules_before_last(
+    before: &[&Cond],
+    parts: &[Cond],
+    workflow: bool,
+    widen: &mut Widening,
+) -> Option<Vec<Rule>> {
+    let mut rules = Vec::new();
+    for (i, alternative) in before.iter().enumerate() {
+        let clauses = dnf(alternative)?;
+        if clauses.iter().any(|c| c.contains(&Atom::Manual(false)))
+            && (i + 1 != before.len() || !excluded_by(alternative, parts))
+        {
+            return None;
+        }
+        // (an alternative's ways that run by themselves before its waiting ones:
+        // `(manual || C) && D` waits only where `C` does not hold)
+        rules.extend(ordered_rules(&clauses, workflow, widen));
+    }
+    Some(rules)
+}
+
+/// The last alternative of a first-match list, `G1 && … && Gn && (rest)`: a `when:
+/// never` rule for each way a guard fails, then `rest`'s rules (the nested part's),
+/// or when nothing is nested, one rule of the guards whose failing no rule tests
+/// (`changes(X)`). A `manual` guard makes the rest's rules wait (no pipeline does:
+/// `workflow: rules` take no `when: manual`).
+fn guarded_rules(
+    guards: &[Cond],
+    rest: Option<Vec<Rule>>,
+    workflow: bool,
+    widen: &mut Widening,
+) -> Option<Vec<Rule>> {
     let waits = guards.contains(&Cond::Manual);
     if waits && workflow {
         return None;
     }
-    // a guard whose failing no rule tests (`changes(X)`) is a test of the last rule
+    let mut rules = Vec::new();
     let mut tested = Vec::new();
     for guard in guards.iter().filter(|g| **g != Cond::Manual) {
         match never_rules(&Cond::Not(Box::new(guard.clone())), workflow, widen) {
@@ -1844,9 +1876,9 @@ fn nested_first_match_rules(
             None => tested.push(guard.clone()),
         }
     }
-    let rest = match nested.first() {
+    let rest = match rest {
         Some(_) if !tested.is_empty() => return None,
-        Some(nested) => nested_first_match_rules(nested, workflow, widen, depth + 1)?,
+        Some(rest) => rest,
         // every other guard kept its pipelines out: the rest is the last alternative's
         None => vec![last_guards_rule(&tested, workflow, widen)?],
     };
@@ -1857,7 +1889,7 @@ fn nested_first_match_rules(
         rule
     };
     rules.extend(rest.into_iter().map(waiting));
-    exact(rules)
+    Some(rules)
 }
 
 /// `when: never` rules, one per way `excluded` holds; `None` when one cannot be a
@@ -1884,13 +1916,24 @@ fn never_rules(excluded: &Cond, workflow: bool, widen: &mut Widening) -> Option<
 /// The rule that adds a job where `guards` all hold, when they are one alternative
 /// that fits one rule.
 fn last_guards_rule(guards: &[Cond], workflow: bool, widen: &mut Widening) -> Option<Rule> {
-    let all = (guards.iter().cloned())
-        .reduce(|a, b| Cond::And(Box::new(a), Box::new(b)))
-        .unwrap_or(Cond::Always);
-    match dnf(&all)?.as_slice() {
+    match dnf(&all_of(guards.iter().cloned()))?.as_slice() {
         [clause] if fits_one_expression(clause) => Some(clause_rule(clause, workflow, widen)),
         _ => None,
     }
+}
+
+/// Every one of `parts` (`Always` when there is none).
+fn all_of(parts: impl IntoIterator<Item = Cond>) -> Cond {
+    (parts.into_iter())
+        .reduce(|a, b| Cond::And(Box::new(a), Box::new(b)))
+        .unwrap_or(Cond::Always)
+}
+
+/// Any one of `alternatives` (`Never` when there is none).
+fn any_of(alternatives: impl IntoIterator<Item = Cond>) -> Cond {
+    (alternatives.into_iter())
+        .reduce(|a, b| Cond::Or(Box::new(a), Box::new(b)))
+        .unwrap_or(Cond::Never)
 }
 
 /// The rules, when none is wider than its alternative (else another way of writing
@@ -1903,27 +1946,29 @@ fn exact(rules: Vec<Rule>) -> Option<Vec<Rule>> {
 /// tests hold (`T && manual || !T && …`): each way the tests hold makes one of the
 /// parts fail (`var("X") == ""` against `var("X") != ""`).
 fn excluded_by(waiting: &Cond, parts: &[Cond]) -> bool {
-    let Some(clauses) = dnf(waiting) else {
+    let canonical_clauses = |clauses: Vec<Vec<Atom>>| -> Vec<Vec<Atom>> {
+        (clauses.iter())
+            .map(|c| c.iter().map(canonical).collect())
+            .collect()
+    };
+    let Some(clauses) = dnf(waiting).map(canonical_clauses) else {
         return false;
     };
     // a part `!X` fails wherever one of `X`'s alternatives holds (`X` lists fewer
     // than `!X` multiplies out into); another part, where each of its alternatives
     // needs a test that the clause's contradicts
-    let holds_in = |alternative: &Vec<Atom>, clause: &Vec<Atom>| {
-        (alternative.iter()).all(|a| clause.iter().any(|b| canonical(b) == canonical(a)))
-    };
-    let contradicted_in = |alternative: &Vec<Atom>, clause: &Vec<Atom>| {
-        alternative.iter().any(|a| {
-            let against = negation(&canonical(a));
-            clause.iter().any(|b| canonical(b) == against)
-        })
-    };
     let failing: Vec<(bool, Vec<Vec<Atom>>)> = (parts.iter())
         .filter_map(|part| match part {
-            Cond::Not(x) => Some((true, dnf(x)?)),
-            _ => Some((false, dnf(part)?)),
+            Cond::Not(x) => Some((true, canonical_clauses(dnf(x)?))),
+            _ => Some((false, canonical_clauses(dnf(part)?))),
         })
         .collect();
+    let holds_in = |alternative: &Vec<Atom>, clause: &Vec<Atom>| {
+        alternative.iter().all(|a| clause.contains(a))
+    };
+    let contradicted_in = |alternative: &Vec<Atom>, clause: &Vec<Atom>| {
+        alternative.iter().any(|a| clause.contains(&negation(a)))
+    };
     let fails_where =
         |(negated, alternatives): &(bool, Vec<Vec<Atom>>), clause: &Vec<Atom>| match negated {
             true => alternatives.iter().any(|x| holds_in(x, clause)),
