@@ -63,6 +63,11 @@ impl ScriptFinding {
     /// The secondary label at `bound_at`.
     pub fn bound_label(&self) -> String {
         match self.held {
+            // (read with no declaration: the secret is named after the variable)
+            Held::ByName if self.secret == self.variable => format!(
+                "`{}` is a credential GitLab makes for each job, which every job has; read here",
+                self.variable
+            ),
             Held::ByName if JOB_CREDENTIALS.contains(&self.variable.as_str()) => format!(
                 "secret `{}` is `{}`, a credential GitLab makes for each job, which every job has",
                 self.secret, self.variable
@@ -1160,6 +1165,7 @@ fn scan_script(script: &ScannedScript, taint: &mut Taint, scan: &mut Scan) {
         traced_read(cmd, read_content, taint, scan);
         unfollowed(cmd, name, incoming.as_ref(), taint, scan);
         registry_login(cmd, name, incoming.as_ref(), taint);
+        git_remote_with_secret(cmd, name, taint);
         let output =
             tainted_output(cmd, name, incoming, taint).or_else(|| fetched_output(cmd, name, scan));
         note_captured(cmd, output.as_ref(), taint);
@@ -1705,6 +1711,14 @@ fn tainted_output(
         if let Some((v, s)) = taint.first(args.iter().flat_map(|w| w.vars.iter())) {
             return Some(Flow::of(v, &s).read_from_file(taint.reads_file(v)));
         }
+        if let Some(flow) = printed_as_text(cmd, args, taint) {
+            return Some(flow);
+        }
+    }
+    if name == "envsubst" {
+        if let Some(flow) = envsubst_output(cmd, incoming.as_ref(), taint) {
+            return Some(flow);
+        }
     }
     // `sed "s/__T__/$T/" tpl`, `jq -n --arg t "$T" '{t: $t}'`: a template filled in
     let filled = filled_in_values(name, args);
@@ -1748,6 +1762,7 @@ fn tainted_output(
         }
     }
     dumped_environment(cmd, name, taint)
+        .or_else(|| git_prints_remotes(cmd, name, taint))
         .or_else(|| inline_program_output(cmd, name, taint))
         .or_else(|| dumped_by_inner_script(cmd, name, taint, 0))
 }
@@ -1762,6 +1777,11 @@ fn dumped_by_inner_script(cmd: &Command, name: &str, taint: &Taint, depth: usize
     let container = crate::supply::container_shell_code(name, cmd.args()).is_some();
     if container && !passes_environment(cmd.args()) {
         return None;
+    }
+    if !container && depth == 0 {
+        if let Some(flow) = dumped_in_container(cmd, name, taint) {
+            return Some(flow);
+        }
     }
     let words = script_arguments(cmd, name);
     // `eval` runs its arguments joined; `sh -c` the one after `-c`
@@ -1789,6 +1809,76 @@ fn dumped_by_inner_script(cmd: &Command, name: &str, taint: &Taint, depth: usize
         }
     }
     None
+}
+
+/// `docker run -e T IMAGE printenv T`, `docker run --env-file e IMAGE env`: the command
+/// a container runs (not a shell's text) dumps what `-e`/`--env-file` gave it of the
+/// job's environment. The command is the first dumping word after a word that is no
+/// option (the image).
+fn dumped_in_container(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> {
+    const DUMPERS: &[&str] = &["printenv", "env", "set", "export", "declare", "typeset"];
+    let args = cmd.args();
+    if !crate::supply::starts_local_container(name, args) || !passes_environment(args) {
+        return None;
+    }
+    let start = (1..args.len()).find(|&i| {
+        !args[i].quoted
+            && DUMPERS.contains(&args[i].text.as_str())
+            && !args[i - 1].text.starts_with('-')
+    })?;
+    let text: Vec<&str> = args[start..].iter().map(|w| w.text.as_str()).collect();
+    let inner = shell::scan(&text.join(" ")).into_iter().next()?;
+    let inner_name = inner.name()?;
+    let flow = dumped_environment(&inner, inner_name, taint)?;
+    Some(Flow {
+        start: args[start].start,
+        end: args.last()?.end,
+        dumper: Some(format!("{} … {inner_name}", crate::supply::base(name))),
+        ..flow
+    })
+}
+
+/// `envsubst` writes its input with the `$VAR`s it is told to (`envsubst '$T'`), or
+/// all of them, replaced by their values: the text `$T` passed on to it (`echo 'token:
+/// ${T}' | envsubst`, a quoted here-doc) comes out as the secret. A template file it
+/// reads is not followed, unless the argument names the secret.
+fn envsubst_output(cmd: &Command, incoming: Option<&Flow>, taint: &Taint) -> Option<Flow> {
+    let w = cmd.name_word()?;
+    let end = cmd.args().last().map_or(w.end, |a| a.end);
+    let format = cmd.args().iter().find(|a| !a.text.starts_with('-'));
+    let expanded =
+        |var: &str| format.is_none_or(|f| shell::expansions(&f.text).iter().any(|v| v.name == var));
+    if let Some(flow) = incoming.filter(|f| f.literal && expanded(&f.var)) {
+        return Some(Flow {
+            literal: false,
+            ..flow.clone()
+        });
+    }
+    if let Some(flow) = quoted_heredoc(cmd, taint).filter(|f| expanded(&f.var)) {
+        return Some(Flow {
+            literal: false,
+            ..flow
+        });
+    }
+    let named = shell::expansions(&format?.text);
+    let (v, source) = taint.first(named.iter())?;
+    Some(Flow::new(&v.name, &source, w.start, end))
+}
+
+/// `echo 'token: ${T}' | …`: text a printer passes on that names a secret variable
+/// without expanding it (quoted), for what expands it later (`envsubst`, a shell).
+fn printed_as_text(cmd: &Command, args: &[shell::Word], taint: &Taint) -> Option<Flow> {
+    args.iter()
+        .filter(|w| w.vars.is_empty())
+        .find_map(|w| {
+            let named = shell::expansions(&w.text);
+            let (v, source) = taint.first(named.iter())?;
+            Some(Flow {
+                literal: true,
+                ..Flow::new(&v.name, &source, w.start, w.end)
+            })
+        })
+        .filter(|_| cmd.piped_out)
 }
 
 /// The secret a file written earlier in the script holds, read where `w` names it.
@@ -1871,6 +1961,58 @@ fn registry_login(cmd: &Command, name: &str, incoming: Option<&Flow>, taint: &mu
     }
 }
 
+/// Where git keeps a repository's remotes: a URL with a secret in it is in this file.
+const GIT_CONFIG: &str = ".git/config";
+
+/// `git remote set-url origin "https://oauth2:$T@host/x.git"` (`remote add`, `git
+/// config remote.origin.url …`): the secret is then in `.git/config`, which `git remote
+/// -v`, `git config --list` and `cat .git/config` print.
+fn git_remote_with_secret(cmd: &Command, name: &str, taint: &mut Taint) {
+    let args = cmd.args();
+    let words: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    let sets_remote = match words.as_slice() {
+        ["remote", "add" | "set-url", ..] => true,
+        ["config", rest @ ..] => rest
+            .iter()
+            .any(|w| w.starts_with("remote.") || w.starts_with("url.")),
+        _ => false,
+    };
+    if crate::supply::base(name) != "git" || !sets_remote {
+        return;
+    }
+    let held = taint.first(args.iter().flat_map(|w| w.vars.iter()));
+    if let Some((v, source)) = held {
+        taint
+            .written
+            .insert(GIT_CONFIG.to_string(), (v.name.clone(), source));
+    }
+}
+
+/// `git remote -v`, `git remote get-url origin`, `git config --list` (`-l`, `--get
+/// remote.origin.url`): what `.git/config` holds of the remotes, printed.
+fn git_prints_remotes(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> {
+    if crate::supply::base(name) != "git" {
+        return None;
+    }
+    let words: Vec<&str> = cmd.args().iter().map(|a| a.text.as_str()).collect();
+    let prints = match words.as_slice() {
+        ["remote", "-v" | "--verbose", ..] | ["remote", "get-url", ..] => true,
+        // `git config remote.origin.url` reads the value
+        ["config", key] if !key.starts_with('-') => {
+            key.starts_with("remote.") || key.starts_with("url.")
+        }
+        ["config", rest @ ..] => rest.iter().any(|w| {
+            matches!(*w, "-l" | "--list" | "--get-regexp")
+                || (w.starts_with("remote.") || w.starts_with("url.")) && rest.contains(&"--get")
+        }),
+        _ => false,
+    };
+    let (var, source) = taint.written.get(GIT_CONFIG).filter(|_| prints)?;
+    let w = cmd.name_word()?;
+    let end = cmd.args().last().map_or(w.end, |a| a.end);
+    Some(Flow::new(var, source, w.start, end))
+}
+
 /// `tar czf out/b.tgz /tmp/cfg`, `zip -r out/b.zip /tmp/cfg`: an archive written where
 /// an `artifacts` path keeps it, holding a file the script wrote a secret to (PL4007).
 fn archived_secret_file(cmd: &Command, name: &str, taint: &Taint, scan: &mut Scan) {
@@ -1919,7 +2061,9 @@ fn note_written(cmd: &Command, name: &str, flow: &Flow, taint: &mut Taint) {
         .args()
         .iter()
         .filter(|a| name == "tee" && !a.text.starts_with('-'));
-    for file in cmd.files_written().chain(tee_files) {
+    // `sed -i "s/__T__/$T/" f`, `yq -i '.t = strenv(T)' f`: `f` holds it now
+    let in_place = rewritten_in_place(name, cmd.args());
+    for file in (cmd.files_written().chain(tee_files)).chain(in_place) {
         if !shell::is_log_device(&file.text) && !file.text.is_empty() {
             taint.remember_written(&file.text, flow);
         }
@@ -2040,6 +2184,9 @@ fn prints_nothing(name: &str, args: &[shell::Word]) -> bool {
             .iter()
             .find(|a| !a.text.starts_with('-'))
             .is_some_and(|a| a.text == "empty"),
+        // `diff -q`: whether the files differ, not how
+        "diff" => flag('q', &["--brief"]),
+        "yq" => flag('i', &["--inplace"]),
         _ => false,
     }
 }
@@ -2083,6 +2230,11 @@ fn dumped_environment(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> 
             Some(None) => true,
             None => false,
         },
+        "yq" => {
+            let named = args.iter().flat_map(|a| yq_environment(&a.text));
+            let tainted = named.into_iter().find(|var| taint.vars.contains_key(*var));
+            return tainted.and_then(|var| jq_reads(cmd, var, taint));
+        }
         // PowerShell's environment drive: `Get-ChildItem env:`, `gci env:`, `dir env:`
         // (`env:`, `Env:*`, `env:\`, `-Path Env:`)
         lister if plumb_semantics::is_powershell_lister(lister) => args.iter().any(|a| {
@@ -2155,6 +2307,27 @@ fn jq_environment(filter: &str) -> Option<Option<&str>> {
         .map(|r| &r[..r.find(|c: char| !ident(c)).unwrap_or(r.len())])
         .filter(|n| !n.is_empty());
     Some(named)
+}
+
+/// The variables a yq expression reads: `strenv(NAME)`, `env(NAME)`.
+fn yq_environment(expression: &str) -> Vec<&str> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    (expression.match_indices("env("))
+        .filter(|(at, _)| {
+            let before = &expression[..*at];
+            let word = before.strip_suffix("str").unwrap_or(before);
+            !word.ends_with(ident)
+        })
+        .filter_map(|(at, _)| {
+            let rest = &expression[at + 4..];
+            let name = rest.trim_start().split(|c: char| !ident(c)).next()?;
+            (!name.is_empty()
+                && rest.trim_start()[name.len()..]
+                    .trim_start()
+                    .starts_with(')'))
+            .then_some(name)
+        })
+        .collect()
 }
 
 /// `jq -n '$ENV.NAME'`: the output holds that variable's value.
@@ -2324,16 +2497,24 @@ fn filled_in_values<'w>(name: &str, args: &'w [shell::Word]) -> Vec<&'w shell::W
     out
 }
 
-/// The files `sed -i` (`--in-place`, `-i.bak`) rewrites: its operands after the script.
+/// The files `sed -i` (`--in-place`, `-i.bak`) and `yq -i` (`--inplace`) rewrite: their
+/// operands after the script.
 fn rewritten_in_place<'w>(name: &str, args: &'w [shell::Word]) -> Vec<&'w shell::Word> {
     // `-i`, `-i.bak`, `--in-place=.bak`, or bundled (`-Ei`, `-ni`)
-    let in_place = |t: &str| {
+    let sed_in_place = |t: &str| {
         let bundle = t.strip_prefix('-').filter(|b| !b.starts_with('-'));
         t.starts_with("-i")
             || t.starts_with("--in-place")
             || bundle.is_some_and(|b| b.contains('i') && b.chars().all(|c| "Enrsuzi".contains(c)))
     };
-    if crate::supply::base(name) != "sed" || !args.iter().any(|a| in_place(&a.text)) {
+    let in_place = match crate::supply::base(name) {
+        "sed" => args.iter().any(|a| sed_in_place(&a.text)),
+        "yq" => args
+            .iter()
+            .any(|a| matches!(a.text.as_str(), "-i" | "--inplace")),
+        _ => false,
+    };
+    if !in_place {
         return Vec::new();
     }
     let mut operands = Vec::new();
@@ -3037,14 +3218,7 @@ impl SecretUse {
     }
 }
 
-/// The secrets a job uses, bound ones first, each once.
-/// Predefined variables that hold a credential GitLab makes for each job and revokes
-/// when it ends: every job of every pipeline has them.
-pub const JOB_CREDENTIALS: &[&str] = &[
-    "CI_JOB_TOKEN",
-    "CI_REGISTRY_PASSWORD",
-    "CI_DEPENDENCY_PROXY_PASSWORD",
-];
+pub use plumb_semantics::JOB_CREDENTIALS;
 
 /// Whether `u` is one of [`JOB_CREDENTIALS`], which every job's environment holds
 /// whether its script names it or not (an ID token is made only for the jobs that ask).

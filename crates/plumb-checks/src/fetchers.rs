@@ -26,12 +26,11 @@ const fn fetch(program: &'static str, action: &'static [&'static str]) -> Fetche
     }
 }
 
-/// `terraform output -raw NAME` (OpenTofu's `tofu` too): the output's value itself.
+/// `terraform output -raw NAME`, `terraform output NAME` (OpenTofu's `tofu` too): the
+/// output's value itself, shown even when the output is marked sensitive (only the
+/// list of every output, `terraform output`, hides those).
 const fn output_of(program: &'static str) -> Fetcher {
-    Fetcher {
-        needs_one_of: &["-raw", "-json"],
-        ..fetch(program, &["output"])
-    }
+    fetch(program, &["output"])
 }
 
 /// `sops -d`, `sops --decrypt`, `sops decrypt`: the plain text, to standard output
@@ -574,6 +573,8 @@ mod tests {
             ("vault read sys/health", None),
             ("vault read -field=pw secret/db", Some("vault read")),
             ("terraform output -raw db_password", Some("terraform output")),
+            ("terraform output db_password", Some("terraform output")),
+            ("terraform output -json", Some("terraform output")),
             ("terraform -chdir=infra output -raw db_password", Some("terraform output")),
             ("kubectl --cache-dir /tmp get secret x -o yaml", Some("kubectl get secret")),
             ("bw --session s get password x", Some("bw get password")),

@@ -3291,6 +3291,13 @@ pub(crate) fn container_shell_code(name: &str, args: &[Word]) -> Option<usize> {
         .find_map(|(shell, _)| shell_command_string(args, shell + 1))
 }
 
+/// Whether the command starts a container of this machine's runner, with what
+/// `-e`/`--env-file` give it of the job's environment: `docker run`, `podman exec`.
+pub(crate) fn starts_local_container(name: &str, args: &[Word]) -> bool {
+    matches!(base(name), "docker" | "podman" | "nerdctl")
+        && matches!(container_subcommand(args), Some("run" | "exec"))
+}
+
 /// A shell's (`sh`, `bash`, … `busybox`).
 fn is_shell(name: &str) -> bool {
     crate::creds::SHELLS.contains(&base(name))

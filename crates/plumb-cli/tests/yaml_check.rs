@@ -240,6 +240,25 @@ fn lookups_by_name_inside_double_quotes_are_read() {
     assert_eq!(lines, [pl4003(4), pl4003(5)], "{diags:?}");
 }
 
+/// A project variable a tool reads by name is read (`docker run -e NAME`, yq's
+/// `strenv(NAME)`, jq's `env.NAME`), and printed where the tool prints it; a container
+/// not given it prints nothing of it.
+#[test]
+fn variables_tools_read_by_name_are_secrets() {
+    let dir = scratch("tools-by-name");
+    let img = "alpine:3.20@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let yaml = format!("job:\n  image: {img}\n  script:\n    - docker run --rm -e DEPLOY_TOKEN {img} printenv DEPLOY_TOKEN\n    - yq '.token = strenv(API_TOKEN)' values.yaml\n    - jq -n 'env.NPM_TOKEN'\n    - docker run --rm {img} printenv REGISTRY_PASSWORD\n    - export\n");
+    std::fs::write(dir.join(".gitlab-ci.yml"), yaml).expect("yaml");
+    let (diags, _) = json(&["check", "--format", "json", ".gitlab-ci.yml"], &dir);
+    let lines = code_lines(&diags);
+    let pl4003 = |line| (String::from("\"PL4003\""), line);
+    assert_eq!(
+        lines,
+        [pl4003(4), pl4003(5), pl4003(6), pl4003(8)],
+        "{diags:?}"
+    );
+}
+
 /// A dump of the environment filtered by `grep` prints the variables it names, even
 /// ones the job writes nowhere as `$NAME` (`env | grep DEPLOY_TOKEN`); a filter of lines
 /// no secret's name starts (`grep -E '^CI_(COMMIT|PIPELINE)_'`) prints none.

@@ -108,10 +108,8 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 Item::Pipeline(p) => {
                     let mut pipeline = self.lower_pipeline(p);
                     let vars = project_vars.get_or_insert_with(|| self.project_variables());
-                    if !vars.is_empty() {
-                        for job in pipeline.jobs_and_included_default_mut() {
-                            job.read_secrets = read_by_name(job, vars);
-                        }
+                    for job in pipeline.jobs_and_included_default_mut() {
+                        job.read_secrets = read_by_name(job, vars);
                     }
                     let vars = vars.clone();
                     for job in pipeline.jobs_and_included_default() {
@@ -1330,22 +1328,63 @@ fn read_by_name(job: &JobModel, vars: &[SecretRef]) -> Vec<SecretRef> {
         .map(|f| &f.value)
         .chain(job.env.iter().map(|b| &b.value))
     {
-        strings.extend(value.strings().into_iter().map(|(text, _)| text));
+        strings.extend(value.strings());
     }
     // every variable the strings name, found in one pass (a file may declare thousands)
-    let named: std::collections::HashSet<&str> = (strings.iter())
-        .flat_map(|t| {
-            (crate::model::variables_named(t).chain(crate::model::shell_variables_named(t)))
-                .chain(crate::model::variables_read_by_name(t))
+    let named: std::collections::HashSet<&str> =
+        (strings.iter()).flat_map(|(t, _)| names_in(t)).collect();
+    let mut read = declared_read_by_name(job, vars, &strings, &named);
+    read.extend(job_credentials_read(vars, &strings, &named));
+    read
+}
+
+/// The variables a string names (`$X`, `${X}`) or a script in it reads by name.
+fn names_in(text: &str) -> Vec<&str> {
+    (crate::model::variables_named(text).chain(crate::model::shell_variables_named(text)))
+        .chain(crate::model::variables_read_by_name(text))
+        .collect()
+}
+
+/// GitLab's credentials for the job ([`crate::model::JOB_CREDENTIALS`]) that it reads
+/// (`$CI_JOB_TOKEN`) and no `secret` declares: secrets all the same, declared where the
+/// first string of the job that names one is.
+fn job_credentials_read(
+    vars: &[SecretRef],
+    strings: &[(&str, FileRange)],
+    named: &std::collections::HashSet<&str>,
+) -> Vec<SecretRef> {
+    let declared = |name: &str| {
+        (vars.iter()).any(|s| matches!(&s.source, SecretSource::CiVariable(v) if v == name))
+    };
+    let implicit = crate::model::JOB_CREDENTIALS.iter();
+    let implicit = implicit.filter(|name| named.contains(**name) && !declared(name));
+    implicit
+        .filter_map(|name| {
+            let (_, at) = strings.iter().find(|(t, _)| names_in(t).contains(name))?;
+            Some(SecretRef {
+                name: name.to_string(),
+                declared_at: *at,
+                source: SecretSource::CiVariable(name.to_string()),
+            })
         })
-        .collect();
+        .collect()
+}
+
+/// The project variables a job reads by name or dumps with its environment, of those
+/// the program declares.
+fn declared_read_by_name(
+    job: &JobModel,
+    vars: &[SecretRef],
+    strings: &[(&str, FileRange)],
+    named: &std::collections::HashSet<&str>,
+) -> Vec<SecretRef> {
     let bound: std::collections::HashSet<&str> = (job.env.iter())
         .filter(|b| b.secret().is_some())
         .map(|b| b.name.as_str())
         .collect();
     // `env`, `printenv`, `export -p`: every variable of the job, each project variable too
     let dumps: Vec<crate::model::EnvDump> = (strings.iter())
-        .flat_map(|t| crate::model::environment_dumps(t))
+        .flat_map(|(t, _)| crate::model::environment_dumps(t))
         .collect();
     vars.iter()
         .filter(|s| {

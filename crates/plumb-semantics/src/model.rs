@@ -771,6 +771,24 @@ const ENV_LOOKUPS: &[&str] = &[
     "ENVIRON[\"",
     "GetEnvironmentVariable(\"",
     "env::var(\"",
+    // jq's `env.NAME`, `$ENV.NAME`; yq's `strenv(NAME)`, `env(NAME)`
+    "$ENV.",
+    "'env.",
+    " env.",
+    "(env.",
+    "strenv(",
+    "(env(",
+    " env(",
+    "'env(",
+];
+
+/// Predefined variables that hold a credential GitLab makes for each job and revokes
+/// when it ends: every job of every pipeline has them, and a job that reads one is
+/// checked as if the program declared it a `ci_variable` secret.
+pub const JOB_CREDENTIALS: &[&str] = &[
+    "CI_JOB_TOKEN",
+    "CI_REGISTRY_PASSWORD",
+    "CI_DEPENDENCY_PROXY_PASSWORD",
 ];
 
 /// The variables a script line reads by name, without `$`: `printenv NAME`, `declare -p
@@ -810,17 +828,31 @@ pub fn variables_read_by_name(line: &str) -> Vec<&str> {
             }
             _ => false,
         };
+        let whole_name = |w: &str| {
+            let w = w.trim_matches(['"', '\'']);
+            let at = w.as_ptr() as usize - line.as_ptr() as usize;
+            name_at(at).filter(|n| n.len() == w.len())
+        };
         if reads {
-            let names = words.filter(|w| !w.starts_with('-'));
-            out.extend(names.filter_map(|w| {
-                let w = w.trim_matches(['"', '\'']);
-                let at = w.as_ptr() as usize - line.as_ptr() as usize;
-                name_at(at).filter(|n| n.len() == w.len())
-            }));
+            out.extend(words.filter(|w| !w.starts_with('-')).filter_map(whole_name));
         }
+        out.extend(given_to_a_container(command).filter_map(whole_name));
     }
     out.extend(grepped_from_the_environment(line));
     out
+}
+
+/// `docker run -e NAME`, `--env NAME`, `--env=NAME` (podman's, nerdctl's): the job's
+/// variables a container is given by name (not `-e NAME=value`).
+fn given_to_a_container(command: &str) -> impl Iterator<Item = &str> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let runner = matches!(words.first(), Some(&("docker" | "podman" | "nerdctl")));
+    let given = (0..words.len()).filter_map(move |i| match words[i] {
+        "-e" | "--env" if runner => words.get(i + 1).copied(),
+        w if runner => w.strip_prefix("--env="),
+        _ => None,
+    });
+    given.filter(|w| !w.contains('='))
 }
 
 /// Whether a script line lists every variable of the environment: `env`, `printenv`,
@@ -945,7 +977,8 @@ fn is_dump(command: &str) -> bool {
     match words.as_slice() {
         ["env", rest @ ..] => options_or_settings(rest),
         ["printenv", rest @ ..] => rest.iter().all(|w| w.starts_with('-')),
-        ["set"] | ["export", "-p"] => true,
+        // bare `export`, `declare` and `typeset` list the variables with their values
+        ["set" | "export" | "declare" | "typeset"] | ["export", "-p"] => true,
         ["declare" | "typeset", "-p" | "-x" | "-px" | "-xp"] => true,
         ["cat" | "strings" | "tr", .., last] => last.ends_with("/environ"),
         [cmdlet, rest @ ..] => {
@@ -1042,7 +1075,8 @@ fn grepped_from_the_environment(line: &str) -> Vec<&str> {
             let dump: Vec<&str> = pair[0].split_whitespace().collect();
             let dumps = matches!(
                 dump.as_slice(),
-                ["env" | "printenv" | "set"] | ["export" | "declare", "-p" | "-x"]
+                ["env" | "printenv" | "set" | "export" | "declare" | "typeset"]
+                    | ["export" | "declare" | "typeset", "-p" | "-x"]
             );
             let mut grep = pair[1].split_whitespace();
             if !dumps || !matches!(grep.next(), Some("grep" | "egrep" | "fgrep")) {
