@@ -325,15 +325,23 @@ impl Taint {
         Taint {
             vars: with_env_copies(cx, vars),
             files: with_env_copies(cx, files),
+            ..Taint::empty()
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.vars.is_empty() && self.files.is_empty()
+    }
+    /// No secret anywhere.
+    fn empty() -> Taint {
+        Taint {
+            vars: HashMap::new(),
+            files: HashMap::new(),
             content_read: None,
             substituted: HashMap::new(),
             captured: HashMap::new(),
             captured_secret: HashMap::new(),
             written: HashMap::new(),
         }
-    }
-    fn is_empty(&self) -> bool {
-        self.vars.is_empty() && self.files.is_empty()
     }
 }
 
@@ -1829,13 +1837,43 @@ fn dumped_in_container(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow>
     let text: Vec<&str> = args[start..].iter().map(|w| w.text.as_str()).collect();
     let inner = shell::scan(&text.join(" ")).into_iter().next()?;
     let inner_name = inner.name()?;
-    let flow = dumped_environment(&inner, inner_name, taint)?;
+    // the container has what `-e NAME` gives it (all of an `--env-file`, not followed)
+    let given = given_to_container(&args[..start]);
+    let in_container = Taint {
+        vars: (taint.vars.iter())
+            .filter(|(var, _)| given.as_ref().is_none_or(|g| g.contains(var.as_str())))
+            .map(|(var, source)| (var.clone(), source.clone()))
+            .collect(),
+        ..Taint::empty()
+    };
+    let flow = dumped_environment(&inner, inner_name, &in_container)?;
     Some(Flow {
         start: args[start].start,
         end: args.last()?.end,
         dumper: Some(format!("{} … {inner_name}", crate::supply::base(name))),
         ..flow
     })
+}
+
+/// The names `-e NAME`, `-eNAME`, `--env NAME`, `--env=NAME` (`NAME=value` too) give a
+/// container among a runner's options; `None` with an `--env-file`, whose names are
+/// not known here.
+fn given_to_container(options: &[shell::Word]) -> Option<HashSet<&str>> {
+    let mut given = HashSet::new();
+    for (i, a) in options.iter().enumerate() {
+        let t = a.text.as_str();
+        if t == "--env-file" || t.starts_with("--env-file=") {
+            return None;
+        }
+        let value = match t {
+            "-e" | "--env" => options.get(i + 1).map(|v| v.text.as_str()),
+            _ => t.strip_prefix("--env=").or_else(|| t.strip_prefix("-e")),
+        };
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            given.insert(v.split_once('=').map_or(v, |(name, _)| name));
+        }
+    }
+    Some(given)
 }
 
 /// `envsubst` writes its input with the `$VAR`s it is told to (`envsubst '$T'`), or
