@@ -64,10 +64,15 @@ impl ScriptFinding {
     pub fn bound_label(&self) -> String {
         match self.held {
             // (read with no declaration: the secret is named after the variable)
-            Held::ByName if self.secret == self.variable => format!(
-                "`{}` is a credential GitLab makes for each job, which every job has; read here",
-                self.variable
-            ),
+            Held::ByName
+                if self.secret == self.variable
+                    && JOB_CREDENTIALS.contains(&self.variable.as_str()) =>
+            {
+                format!(
+                    "`{}` is a credential GitLab makes for each job, which every job has; read here",
+                    self.variable
+                )
+            }
             Held::ByName if JOB_CREDENTIALS.contains(&self.variable.as_str()) => format!(
                 "secret `{}` is `{}`, a credential GitLab makes for each job, which every job has",
                 self.secret, self.variable
@@ -1669,7 +1674,10 @@ fn shell_input(
     remote: bool,
 ) -> Option<Flow> {
     let word = cmd.name_word()?;
-    if let Some(f) = incoming {
+    // text `$T` (not its value) means nothing to `xargs` or a remote host's shell, which
+    // has no such variable
+    let expands_text = !remote && word.text != "xargs";
+    if let Some(f) = incoming.filter(|f| !f.literal || expands_text) {
         return Some(Flow::new(&f.var, &f.source, word.start, word.end));
     }
     if let Some((v, s)) = taint.first_any(cmd.stdin_vars()) {
@@ -1824,7 +1832,8 @@ fn dumped_by_inner_script(cmd: &Command, name: &str, taint: &Taint, depth: usize
 /// job's environment. The command is the first dumping word after a word that is no
 /// option (the image).
 fn dumped_in_container(cmd: &Command, name: &str, taint: &Taint) -> Option<Flow> {
-    const DUMPERS: &[&str] = &["printenv", "env", "set", "export", "declare", "typeset"];
+    // (programs: a shell's builtins are no command a container runs)
+    const DUMPERS: &[&str] = &["printenv", "env"];
     let args = cmd.args();
     if !crate::supply::starts_local_container(name, args) || !passes_environment(args) {
         return None;
@@ -1865,12 +1874,23 @@ fn given_to_container(options: &[shell::Word]) -> Option<HashSet<&str>> {
         if t == "--env-file" || t.starts_with("--env-file=") {
             return None;
         }
-        let value = match t {
-            "-e" | "--env" => options.get(i + 1).map(|v| v.text.as_str()),
-            _ => t.strip_prefix("--env=").or_else(|| t.strip_prefix("-e")),
+        let (word, value) = match t {
+            "-e" | "--env" => match options.get(i + 1) {
+                Some(v) => (v, v.text.as_str()),
+                None => continue,
+            },
+            _ => match t.strip_prefix("--env=").or_else(|| t.strip_prefix("-e")) {
+                Some(v) => (a, v),
+                None => continue,
+            },
         };
-        if let Some(v) = value.filter(|v| !v.is_empty()) {
-            given.insert(v.split_once('=').map_or(v, |(name, _)| name));
+        match value.split_once('=') {
+            // `-e APP_TOKEN=$T` gives it `T`'s value; `-e T=dummy` does not
+            Some(_) => given.extend(word.vars.iter().map(|v| v.name.as_str())),
+            None if !value.is_empty() => {
+                given.insert(value);
+            }
+            None => {}
         }
     }
     Some(given)
@@ -1881,6 +1901,11 @@ fn given_to_container(options: &[shell::Word]) -> Option<HashSet<&str>> {
 /// ${T}' | envsubst`, a quoted here-doc) comes out as the secret. A template file it
 /// reads is not followed, unless the argument names the secret.
 fn envsubst_output(cmd: &Command, incoming: Option<&Flow>, taint: &Taint) -> Option<Flow> {
+    // `envsubst -v '$T'` lists the names, not the values
+    let names_only = (cmd.args().iter()).any(|a| matches!(a.text.as_str(), "-v" | "--variables"));
+    if names_only {
+        return None;
+    }
     let w = cmd.name_word()?;
     let end = cmd.args().last().map_or(w.end, |a| a.end);
     let format = cmd.args().iter().find(|a| !a.text.starts_with('-'));
@@ -2008,14 +2033,27 @@ const GIT_CONFIG: &str = ".git/config";
 fn git_remote_with_secret(cmd: &Command, name: &str, taint: &mut Taint) {
     let args = cmd.args();
     let words: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    if crate::supply::base(name) != "git" {
+        return;
+    }
     let sets_remote = match words.as_slice() {
         ["remote", "add" | "set-url", ..] => true,
-        ["config", rest @ ..] => rest
-            .iter()
-            .any(|w| w.starts_with("remote.") || w.starts_with("url.")),
+        // (`--global`, `--system`, `--file`: another file than the repository's)
+        ["config", rest @ ..] => {
+            !rest
+                .iter()
+                .any(|w| matches!(*w, "--global" | "--system" | "--file" | "-f"))
+                && rest
+                    .iter()
+                    .any(|w| w.starts_with("remote.") || w.starts_with("url."))
+        }
+        ["remote", "rm" | "remove", ..] => {
+            taint.written.remove(GIT_CONFIG);
+            return;
+        }
         _ => false,
     };
-    if crate::supply::base(name) != "git" || !sets_remote {
+    if !sets_remote {
         return;
     }
     let held = taint.first(args.iter().flat_map(|w| w.vars.iter()));
@@ -3276,6 +3314,7 @@ fn is_job_credential(source: &plumb_semantics::SecretSource) -> bool {
     }
 }
 
+/// The secrets a job uses, bound ones first, each once.
 pub fn secret_uses(cx: &JobCx) -> Vec<SecretUse> {
     let mut uses: Vec<SecretUse> = cx
         .job

@@ -371,7 +371,7 @@ impl Cond {
             }
             // `$X == null || $X == ""` (Plumb's `var("X") == ""`) is nine tokens, its
             // negation `$X` one, a comparison three; each with its `&&`
-            Cond::Atom(Atom::Var(_, op, value)) if value.is_empty() => {
+            Cond::Atom(Atom::Var(_, op @ ("==" | "!="), value)) if value.is_empty() => {
                 match (*op == "==") != negated {
                     true => (1, 10),
                     false => (1, 2),

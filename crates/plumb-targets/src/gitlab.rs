@@ -1314,9 +1314,14 @@ fn run_when(job: &JobModel) -> (Option<&'static str>, Option<String>) {
     (when, None)
 }
 
-/// A job that binds a secret, or names a project variable it may read.
+/// A job that binds a secret, or names a project variable it may read (not one of
+/// GitLab's credentials for the job, which every job has).
 fn holds_secrets(job: &JobModel) -> bool {
-    job.secret_env().next().is_some() || !job.read_secrets.is_empty()
+    let job_credential = |s: &plumb_semantics::SecretRef| {
+        matches!(&s.source, plumb_semantics::SecretSource::CiVariable(v)
+            if plumb_semantics::JOB_CREDENTIALS.contains(&v.as_str()))
+    };
+    job.secret_env().next().is_some() || !job.read_secrets.iter().all(job_credential)
 }
 
 /// Whether a job's condition is never widened: it holds secrets, or deploys to an
